@@ -1,0 +1,294 @@
+/*
+ * secdet.h — libsecdet, an embeddable security detection engine.
+ *
+ * The one public header. libsecdet reads security events (JSON: AWS
+ * CloudTrail, JSON lines, ...), evaluates rules written in the secdet rule
+ * language (docs/language.md) compiled to bytecode, and hands every alert to
+ * your callback as one JSON object.
+ *
+ *     secdet_engine *e;
+ *     secdet_engine_new(NULL, &e);                        // default options
+ *     secdet_diagnostics *diag = NULL;
+ *     if (secdet_load_rules_file(e, "rules/aws/cis.secdet", &diag) != SECDET_OK) {
+ *         // every error: secdet_diagnostics_get(diag, i, &d) -> d.file:d.line:d.column: d.message
+ *     }
+ *     secdet_diagnostics_free(diag);
+ *     secdet_set_alert_callback(e, on_alert, my_state);   // on_alert(my_state, alert)
+ *     secdet_source_add(e, "cloudtrail", &(secdet_source_opts){ .format = SECDET_FMT_CLOUDTRAIL });
+ *     secdet_push(e, "cloudtrail", file_bytes, file_len); // decode + evaluate; alerts delivered
+ *     secdet_source_end(e, "cloudtrail");
+ *     secdet_engine_free(e);
+ *
+ * Conventions, for every function here:
+ * - Functions that can fail return a secdet_status; secdet_strerror() names it.
+ *   Bad input (rules, events) never aborts the process; it is reported.
+ * - Handles are opaque. Buffers passed in are borrowed for the duration of the
+ *   call unless a comment says otherwise; every buffer has an explicit length
+ *   (no NUL terminator required). Strings handed out (const char *) belong to
+ *   the library and live as long as the object they came from; anything
+ *   returned through a `char **` is the caller's to release with secdet_free().
+ * - Callbacks take a `void *user` you provide, first argument, no varargs.
+ * - Thread safety: the library has no global mutable state. One engine must
+ *   be used by one thread at a time (calls on one engine are not synchronised
+ *   by the library); different engines may be used from different threads
+ *   concurrently. secdet_version(), secdet_strerror() and the diagnostics
+ *   accessors are safe from any thread.
+ */
+#ifndef SECDET_H
+#define SECDET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(SECDET_STATIC_BUILD)
+#define SECDET_API __attribute__((visibility("default")))
+#else
+#define SECDET_API
+#endif
+
+/* ---- Version ------------------------------------------------------------ */
+
+#define SECDET_VERSION_MAJOR 0
+#define SECDET_VERSION_MINOR 1
+#define SECDET_VERSION_PATCH 0
+#define SECDET_VERSION_STRING "0.1.0"
+/* (major << 16) | (minor << 8) | patch, for compile-time comparisons. */
+#define SECDET_VERSION_NUMBER ((SECDET_VERSION_MAJOR << 16) | (SECDET_VERSION_MINOR << 8) | SECDET_VERSION_PATCH)
+
+/* The version of the library linked at run time, e.g. "0.1.0". */
+SECDET_API const char *secdet_version(void);
+
+/* ---- Status codes ------------------------------------------------------- */
+
+typedef enum secdet_status {
+    SECDET_OK = 0,
+    SECDET_ERR_INVALID_ARG = 1,   /* a NULL handle, bad option value, unknown enum */
+    SECDET_ERR_NOMEM = 2,         /* allocation failed; the engine is unchanged */
+    SECDET_ERR_IO = 3,            /* a file could not be read (errno is kept) */
+    SECDET_ERR_RULES = 4,         /* the rules did not compile; see the diagnostics */
+    SECDET_ERR_UNKNOWN_SOURCE = 5,/* push to a source that was never added */
+    SECDET_ERR_EXISTS = 6,        /* a source of that name already exists */
+    SECDET_ERR_DECODE = 7,        /* some input was malformed: counted, reported, the rest went on */
+    SECDET_ERR_LIMIT = 8,         /* a configured limit was hit (rule file size, JSON depth, ...) */
+} secdet_status;
+
+/* A short, static English description of a status ("rules did not compile"). */
+SECDET_API const char *secdet_strerror(secdet_status status);
+
+/* Releases memory the library handed to the caller (disassembly, ...). NULL is fine. */
+SECDET_API void secdet_free(void *p);
+
+/* ---- Engine ------------------------------------------------------------- */
+
+typedef struct secdet_engine secdet_engine;
+
+typedef struct secdet_engine_opts {
+    /* VM instructions one event may execute across all rules; past it the
+     * remaining rules count as not matching and stats.budget_exceeded grows.
+     * Default 100000. 0 = unlimited. */
+    uint64_t vm_budget;
+    /* PCRE2 match limit per regex test (PCRE2's own default when 0). Default 100000. */
+    uint32_t regex_match_limit;
+    /* Largest nesting depth of an event's JSON; deeper events are malformed. Default 64. */
+    uint32_t max_json_depth;
+    /* Largest size of one event (a JSON line or a CloudTrail record), bytes. Default 16 MiB. */
+    size_t max_event_bytes;
+    /* Largest rule source file, bytes. Default 16 MiB. */
+    size_t max_rule_file_bytes;
+    /* Sample events carried by an aggregation alert. Default 5. */
+    uint32_t max_samples;
+    /* Allowed lateness of out-of-order events, ms (correlation). Default 900000 (15 min). */
+    int64_t lateness_ms;
+} secdet_engine_opts;
+
+/* Fills *opts with the defaults above. Always start from this, then change fields. */
+SECDET_API void secdet_engine_opts_init(secdet_engine_opts *opts);
+
+/* Creates an engine. opts may be NULL (defaults). *out is set on SECDET_OK. */
+SECDET_API secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **out);
+
+/* Frees an engine and everything it owns. NULL is fine. Undelivered partial
+ * input (see secdet_source_end) is discarded. */
+SECDET_API void secdet_engine_free(secdet_engine *engine);
+
+/* ---- Diagnostics (rule compile errors and warnings) --------------------- */
+
+typedef struct secdet_diagnostics secdet_diagnostics;
+
+typedef enum secdet_diag_severity {
+    SECDET_DIAG_ERROR = 0,
+    SECDET_DIAG_WARNING = 1,
+} secdet_diag_severity;
+
+typedef struct secdet_diagnostic {
+    secdet_diag_severity severity;
+    const char *file;     /* as given to the loader; "" when not tied to a file */
+    unsigned line;        /* 1-based; 0 when unknown */
+    unsigned column;      /* 1-based, in bytes; 0 when unknown */
+    const char *message;  /* e.g. "expected a condition after 'and', found 'output'" */
+} secdet_diagnostic;
+
+/* Number of entries (errors and warnings, in the order found). */
+SECDET_API size_t secdet_diagnostics_count(const secdet_diagnostics *diag);
+/* Number of errors among them (0 means the rules loaded). */
+SECDET_API size_t secdet_diagnostics_errors(const secdet_diagnostics *diag);
+/* Entry i; the strings live until secdet_diagnostics_free. */
+SECDET_API secdet_status secdet_diagnostics_get(const secdet_diagnostics *diag, size_t i,
+                                                secdet_diagnostic *out);
+/* Entry i formatted as "file:line:col: message" ("...: warning: message" for a warning). Caller frees with secdet_free. */
+SECDET_API char *secdet_diagnostics_format(const secdet_diagnostics *diag, size_t i);
+SECDET_API void secdet_diagnostics_free(secdet_diagnostics *diag);
+
+/* ---- Rules --------------------------------------------------------------- */
+
+/*
+ * Loading rules. Every rule source loaded into one engine shares one
+ * namespace, so each load compiles what was loaded before together with the
+ * new source. All or nothing: when any error is found, SECDET_ERR_RULES is
+ * returned, the engine keeps the rules it had, and every error is in *diag.
+ * `diag` may be NULL; when not, *diag receives a diagnostics object (also on
+ * success, holding any warnings) that the caller frees.
+ */
+SECDET_API secdet_status secdet_load_rules_file(secdet_engine *engine, const char *path,
+                                                secdet_diagnostics **diag);
+/* `name` is the file name diagnostics show ("<string>" when NULL). */
+SECDET_API secdet_status secdet_load_rules_string(secdet_engine *engine, const char *name,
+                                                  const char *text, size_t len,
+                                                  secdet_diagnostics **diag);
+/* Every *.secdet file below `dir`, recursively, in byte order of their paths. */
+SECDET_API secdet_status secdet_load_rules_dir(secdet_engine *engine, const char *dir,
+                                               secdet_diagnostics **diag);
+
+typedef enum secdet_severity {
+    SECDET_SEVERITY_INFO = 0,
+    SECDET_SEVERITY_LOW = 1,
+    SECDET_SEVERITY_MEDIUM = 2,
+    SECDET_SEVERITY_HIGH = 3,
+    SECDET_SEVERITY_CRITICAL = 4,
+} secdet_severity;
+
+typedef struct secdet_rule_info {
+    const char *name;
+    const char *title;
+    secdet_severity severity;
+    const char *file;
+    unsigned line;
+    int is_private;     /* 1 when the rule never alerts */
+    int is_aggregate;   /* 1 for count / distinct / sequence rules */
+} secdet_rule_info;
+
+/* Number of loaded rules, and rule i's description (strings live until the next load). */
+SECDET_API size_t secdet_rule_count(const secdet_engine *engine);
+SECDET_API secdet_status secdet_rule_get(const secdet_engine *engine, size_t i, secdet_rule_info *out);
+
+/* The loaded rules' bytecode, one instruction a line with its source line.
+ * *out is the caller's (secdet_free). */
+SECDET_API secdet_status secdet_disasm(const secdet_engine *engine, char **out);
+
+/* ---- Sources and input --------------------------------------------------- */
+
+typedef enum secdet_format {
+    SECDET_FMT_AUTO = 0,       /* a CloudTrail {"Records": [...]} document, else JSON lines */
+    SECDET_FMT_JSONL = 1,      /* one JSON object per line */
+    SECDET_FMT_CLOUDTRAIL = 2, /* {"Records": [ event, ... ]} */
+} secdet_format;
+
+typedef struct secdet_source_opts {
+    secdet_format format;
+    /* Field path of the event time (RFC 3339), e.g. ".eventTime". NULL: the
+     * format's default (".eventTime" for cloudtrail and jsonl); an event
+     * without it takes the time of the push. */
+    const char *time_field;
+} secdet_source_opts;
+
+/* The name of a format ("jsonl", "cloudtrail", "auto"); NULL for an unknown value. */
+SECDET_API const char *secdet_format_name(secdet_format format);
+/* Parses a format name; SECDET_ERR_INVALID_ARG when unknown. */
+SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *out);
+
+/* Adds a source. Its name is what a rule's `on` clause names. opts may be NULL (auto). */
+SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *name,
+                                           const secdet_source_opts *opts);
+
+/*
+ * Pushes raw bytes to a source: decoded by the source's format, each event
+ * evaluated, alerts delivered to the alert callback before this returns.
+ * gzip input (by its magic bytes) is inflated first; then a push holds the
+ * whole gzip stream.
+ * - jsonl: any number of lines; a trailing partial line is kept until the
+ *   next push or secdet_source_end().
+ * - cloudtrail: the bytes are buffered until secdet_source_end(), which
+ *   decodes the whole document (one log file).
+ * - auto: decided from the first non-blank bytes.
+ * Malformed events are counted (stats.malformed), reported to the error
+ * callback with their line or record number, and skipped; the call then
+ * returns SECDET_ERR_DECODE after processing everything else.
+ */
+SECDET_API secdet_status secdet_push(secdet_engine *engine, const char *source,
+                                     const void *bytes, size_t len);
+
+/* Ends a source's current stream: decodes what push buffered. The source can
+ * be pushed to again afterwards (a new stream: line numbers restart). */
+SECDET_API secdet_status secdet_source_end(secdet_engine *engine, const char *source);
+
+/* Evaluates one JSON object as one event of `source` (which need not be
+ * added; then its time field is ".eventTime"). */
+SECDET_API secdet_status secdet_push_event(secdet_engine *engine, const char *source,
+                                           const char *json, size_t len);
+
+/* Called for every malformed event: source name, 1-based line (jsonl) or
+ * record (cloudtrail) number, and what was wrong. */
+typedef void (*secdet_error_fn)(void *user, const char *source, uint64_t where,
+                                const char *message);
+SECDET_API secdet_status secdet_set_error_callback(secdet_engine *engine, secdet_error_fn fn,
+                                                   void *user);
+
+/* ---- Alerts -------------------------------------------------------------- */
+
+typedef struct secdet_alert secdet_alert;
+
+/*
+ * Called synchronously, on the thread that pushed, for every alert. The alert
+ * and its strings are valid only during the call: copy what you keep.
+ * The JSON shape is in docs/language.md ("Alerts").
+ */
+typedef void (*secdet_alert_fn)(void *user, const secdet_alert *alert);
+SECDET_API secdet_status secdet_set_alert_callback(secdet_engine *engine, secdet_alert_fn fn,
+                                                   void *user);
+
+/* The alert as one line of compact JSON (no newline), and its length. */
+SECDET_API const char *secdet_alert_json(const secdet_alert *alert, size_t *len);
+SECDET_API const char *secdet_alert_rule(const secdet_alert *alert);
+SECDET_API const char *secdet_alert_title(const secdet_alert *alert);
+SECDET_API const char *secdet_alert_message(const secdet_alert *alert);
+SECDET_API const char *secdet_alert_id(const secdet_alert *alert);
+SECDET_API const char *secdet_alert_source(const secdet_alert *alert);
+SECDET_API secdet_severity secdet_alert_severity(const secdet_alert *alert);
+/* Event time of the firing event, ns since the Unix epoch (UTC). */
+SECDET_API int64_t secdet_alert_time_ns(const secdet_alert *alert);
+/* "info", "low", "medium", "high", "critical". */
+SECDET_API const char *secdet_severity_name(secdet_severity severity);
+
+/* ---- Stats --------------------------------------------------------------- */
+
+typedef struct secdet_stats {
+    uint64_t events;          /* events evaluated */
+    uint64_t malformed;       /* events that could not be decoded (skipped) */
+    uint64_t alerts;          /* alerts delivered */
+    uint64_t rules_run;       /* rule programs run (after the dispatch index) */
+    uint64_t budget_exceeded; /* events that hit the instruction budget */
+    uint64_t late;            /* events older than the lateness allows (correlation) */
+    uint64_t bytes;           /* bytes pushed */
+} secdet_stats;
+
+SECDET_API secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SECDET_H */

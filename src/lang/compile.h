@@ -1,0 +1,35 @@
+/* compile.h — rule sources → checked AST → program (bytecode).
+ *
+ * compile_sources() is the whole front end: parse every file, check names and
+ * types across all of them (one namespace per ruleset), compile. A ruleset
+ * with any error yields NULL and every error in `d`; warnings (unused macro
+ * or list, a rule that can never match) are added to `d` either way.
+ */
+#ifndef SECDET_LANG_COMPILE_H
+#define SECDET_LANG_COMPILE_H
+
+#include <stddef.h>
+
+#include "lang/ast.h"
+#include "util/diag.h"
+#include "vm/program.h"
+
+typedef struct compile_input {
+    const char *name; /* file name as it appears in diagnostics */
+    const char *text;
+    size_t len;
+} compile_input;
+
+typedef struct compile_limits {
+    size_t max_source_bytes; /* per file; 0 = default (16 MiB) */
+    uint32_t regex_depth_limit; /* unused at compile time; reserved */
+} compile_limits;
+
+program *compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim,
+                         diag_list *d);
+
+/* The stages, exposed for tests. check_ruleset returns the number of errors. */
+size_t check_ruleset(ast_ruleset *rs, diag_list *d);
+program *compile_ruleset(const ast_ruleset *rs, diag_list *d);
+
+#endif

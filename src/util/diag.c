@@ -1,0 +1,76 @@
+/* diag.c — diagnostics list (see diag.h). */
+#include "util/diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIAG_DEFAULT_MAX_ERRORS 100
+
+void diag_init(diag_list *d) { memset(d, 0, sizeof *d); }
+
+void diag_free(diag_list *d) {
+    for (size_t i = 0; i < d->count; i++) {
+        free(d->items[i].file);
+        free(d->items[i].message);
+    }
+    free(d->items);
+    memset(d, 0, sizeof *d);
+}
+
+static void diag_push(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, char *msg) {
+    if (d->count == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        diag_entry *p = realloc(d->items, cap * sizeof *p);
+        if (!p) {
+            free(msg);
+            return;
+        }
+        d->items = p;
+        d->cap = cap;
+    }
+    diag_entry *e = &d->items[d->count++];
+    e->severity = sev;
+    e->file = strdup(file ? file : "");
+    e->line = line;
+    e->column = col;
+    e->message = msg;
+}
+
+void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, const char *fmt, ...) {
+    size_t max = d->max_errors ? d->max_errors : DIAG_DEFAULT_MAX_ERRORS;
+    if (sev == DIAG_ERROR) {
+        d->errors++;
+        if (d->errors > max) {
+            if (d->errors == max + 1)
+                diag_push(d, DIAG_ERROR, file, line, col, strdup("too many errors; stopping the report here"));
+            return;
+        }
+    } else {
+        d->warnings++;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    char *msg = malloc((size_t)n + 1);
+    if (!msg) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    diag_push(d, sev, file, line, col, msg);
+}
+
+/* Errors print exactly as the language contract shows them,
+ * "file:line:col: message"; warnings say so: "file:line:col: warning: message". */
+void diag_format(const diag_entry *e, char *out, size_t outsz) {
+    const char *kind = e->severity == DIAG_ERROR ? "" : "warning: ";
+    if (e->file && e->file[0] && e->line)
+        snprintf(out, outsz, "%s:%u:%u: %s%s", e->file, e->line, e->column, kind, e->message);
+    else if (e->file && e->file[0])
+        snprintf(out, outsz, "%s: %s%s", e->file, kind, e->message);
+    else
+        snprintf(out, outsz, "%s%s", kind, e->message);
+}

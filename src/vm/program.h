@@ -1,0 +1,168 @@
+/* program.h — a compiled ruleset: immutable once built, shareable by threads.
+ *
+ * Everything the VM needs to evaluate rules lives here: the code of every
+ * rule, the constant pool, compiled regexes, CIDR and string sets, globs, the
+ * interned field-path table, per-rule metadata and output templates, and the
+ * dispatch index (which rules can match an event with a given constant field
+ * value). Nothing in it changes after compile_ruleset() returns; per-event
+ * and per-engine mutable state (field cache, registers, PCRE2 match data,
+ * correlation state) lives in vm.h's vm_ctx and in the engine.
+ */
+#ifndef SECDET_VM_PROGRAM_H
+#define SECDET_VM_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/path.h"
+#include "event/value.h"
+#include "vm/opcodes.h"
+
+typedef struct vm_insn {
+    uint8_t op;
+    uint8_t a;
+    uint16_t b;
+    uint32_t c;
+} vm_insn;
+
+/* A span of code in prog->code: [start, start+len). */
+typedef struct code_span {
+    uint32_t start, len;
+} code_span;
+
+/* Constant: a JSON scalar. Strings are owned by the program (NUL-terminated). */
+typedef sd_value vm_const;
+
+/* A set of constants for `in`: open-addressed hash of strings plus a plain
+ * array of non-strings (numbers, bools, null), compared by value. */
+typedef struct const_set {
+    uint32_t *slots;      /* indices into members, UINT32_MAX = empty; capacity power of 2 */
+    uint32_t nslots;
+    vm_const *members;    /* owned copies */
+    uint32_t nmembers;
+} const_set;
+
+typedef struct cidr_range {
+    uint8_t family; /* 4 or 6 */
+    uint8_t prefix;
+    uint8_t addr[16]; /* network bytes, host bits cleared */
+} cidr_range;
+
+typedef struct cidr_set {
+    cidr_range *ranges;
+    uint32_t n;
+} cidr_set;
+
+typedef struct vm_regex {
+    void *code;        /* pcre2_code_8 *, JIT-compiled when available */
+    char *pattern;     /* for disasm */
+    char flags[5];
+} vm_regex;
+
+/* A template: literal text and substitutions, parsed at compile time. */
+typedef enum { TPL_TEXT, TPL_PATH, TPL_COUNT, TPL_DISTINCT, TPL_RULE, TPL_TITLE, TPL_SEVERITY, TPL_GROUP } tpl_kind;
+typedef struct tpl_part {
+    tpl_kind kind;
+    char *text;    /* TPL_TEXT (owned), with {{ }} already unescaped */
+    size_t len;
+    uint32_t path; /* TPL_PATH: path id */
+} tpl_part;
+
+typedef enum { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL } severity;
+
+typedef struct meta_kv {
+    char *key;
+    char *json; /* the value as compact JSON text (owned) */
+} meta_kv;
+
+typedef enum { RAGG_NONE, RAGG_COUNT, RAGG_DISTINCT, RAGG_SEQUENCE } rule_agg;
+
+typedef struct rule_key {
+    code_span code; /* a value program ending in RETV */
+    char *text;     /* normalised expression text: the key in the alert's group object */
+} rule_key;
+
+typedef struct rule_step {
+    char *name;
+    code_span code; /* a condition program ending in RET */
+} rule_step;
+
+typedef struct vm_rule {
+    char *name;
+    char *file;        /* where it was declared */
+    uint32_t line;
+    char *title;       /* defaults to name */
+    severity sev;
+    char **tags;
+    uint32_t ntags;
+    meta_kv *meta;     /* every meta key, title/severity/tags included, in source order */
+    uint32_t nmeta;
+    uint32_t *sources; /* indices into prog->source_names; NULL/0 = any source */
+    uint32_t nsources;
+    code_span where;   /* condition program ending in RET; len 0 for a sequence rule */
+    bool is_private;
+
+    rule_agg agg;
+    uint64_t threshold;   /* count/distinct: alert at >= threshold */
+    int64_t within_ms;
+    code_span distinct;   /* value program for distinct P */
+    rule_key *by;
+    uint32_t nby;
+    rule_step *steps;
+    uint32_t nsteps;
+    bool has_throttle;
+    int64_t throttle_ms;
+    rule_key *throttle_by;
+    uint32_t nthrottle_by;
+
+    tpl_part *output;  /* NULL = message is the title */
+    uint32_t noutput;
+    uint32_t nregs;    /* registers its programs need */
+} vm_rule;
+
+/* Dispatch index: rules that require `path == one of these strings`.
+ * For each indexed path, a hash from string value to a list of rule ids.
+ * Rules not in any index are in `always` and run for every event. */
+typedef struct index_entry {
+    char *value;
+    size_t len;
+    uint32_t *rules;
+    uint32_t nrules;
+} index_entry;
+
+typedef struct path_index {
+    uint32_t path;
+    index_entry *slots; /* open addressing, value == NULL = empty */
+    uint32_t nslots;
+} path_index;
+
+typedef struct program {
+    vm_insn *code;
+    uint32_t *lines;    /* source line of each instruction */
+    uint32_t *files;    /* file index of each instruction's rule (into file_names) */
+    uint32_t ncode;
+    char **file_names;
+    uint32_t nfiles;
+
+    vm_const *consts;   uint32_t nconsts;
+    const_set *sets;    uint32_t nsets;
+    cidr_set *cidrs;    uint32_t ncidrs;
+    char **globs;       size_t *glob_lens; uint32_t nglobs;
+    vm_regex *regexes;  uint32_t nregexes;
+    sd_path *paths;     uint32_t npaths;
+    char **source_names; uint32_t nsources;
+
+    vm_rule *rules;     uint32_t nrules;
+    path_index *indexes; uint32_t nindexes;
+    uint32_t *always;   uint32_t nalways;
+    uint32_t max_regs;
+    bool uses_regex;
+} program;
+
+void program_free(program *p);
+/* The textual disassembly of the whole program (one instruction a line). Caller frees. */
+char *program_disasm(const program *p);
+const char *severity_name(severity s);
+
+#endif

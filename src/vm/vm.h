@@ -1,0 +1,52 @@
+/* vm.h — the bytecode interpreter.
+ *
+ * A vm_ctx is the mutable half of evaluation: registers, PCRE2 match data,
+ * the per-event memo of rule results (for rules named by other rules), and the
+ * instruction budget. One per engine (or per thread); the program is shared.
+ */
+#ifndef SECDET_VM_VM_H
+#define SECDET_VM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event/event.h"
+#include "vm/program.h"
+
+typedef enum {
+    VM_OK = 0,
+    VM_BUDGET,   /* instruction budget exhausted: the rule counts as not matching */
+    VM_ERROR,    /* malformed program (bounds); never on input */
+} vm_status;
+
+typedef struct vm_ctx {
+    const program *prog;
+    sd_values *regs;      /* prog->max_regs registers */
+    uint8_t *memo;        /* per rule: 0 unknown, 1 false, 2 true (for this event) */
+    uint64_t memo_gen;
+    uint64_t *memo_gens;
+    void *match_data;     /* pcre2_match_data_8 * */
+    uint64_t budget;      /* instructions allowed per event; 0 = unlimited */
+    uint64_t used;        /* instructions executed for the current event */
+    uint64_t regex_match_limit; /* PCRE2 match limit; 0 = PCRE2 default */
+} vm_ctx;
+
+int vm_init(vm_ctx *vm, const program *prog, uint64_t budget);
+void vm_free(vm_ctx *vm);
+/* Call once per event before evaluating rules on it (resets memo and budget). */
+void vm_begin_event(vm_ctx *vm);
+/* Runs a condition program; *result = f at RET. */
+vm_status vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result);
+/* Runs a value program; *out = the register at RETV (valid until the next event). */
+vm_status vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *out);
+/* Whether rule r matches the event statelessly: source check + where. Memoized per event. */
+vm_status vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result);
+
+/* Value helpers shared with the alert stage. */
+bool value_equal(const sd_value *x, const sd_value *y);
+bool glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+bool cidr_contains(const cidr_set *set, const char *s, size_t len);
+/* Parses "10.0.0.0/8", "fd00::/8", or a bare address; 0 ok, -1 bad. */
+int cidr_parse(const char *s, size_t len, cidr_range *out);
+
+#endif
