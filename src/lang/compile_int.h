@@ -1,0 +1,62 @@
+/* compile_int.h — the compiler's working state, shared by compile*.c only.
+ *
+ * compile.c emits code for conditions and expressions; compile_pool.c interns
+ * paths and constants and builds sets; compile_rule.c fills each rule's
+ * metadata and template; compile_index.c builds the dispatch index.
+ */
+#ifndef SECDET_LANG_COMPILE_INT_H
+#define SECDET_LANG_COMPILE_INT_H
+
+#include "lang/compile.h"
+
+typedef struct intern_tab {
+    uint32_t *slots; /* id + 1, 0 = empty */
+    uint32_t cap;    /* power of two */
+    uint32_t count;
+} intern_tab;
+
+typedef struct compiler {
+    const ast_ruleset *rs;
+    diag_list *d;
+    program *p;
+    size_t errors;
+    uint32_t cap_code, cap_consts, cap_sets, cap_cidrs, cap_globs, cap_regexes, cap_paths, cap_sources;
+    intern_tab path_tab, const_tab;
+    /* per program being emitted */
+    uint32_t cur_file;
+    uint32_t next_reg, max_reg;
+    bool oom;
+} compiler;
+
+#define CERR(c, loc, ...)                                                                          \
+    do {                                                                                           \
+        (c)->errors++;                                                                             \
+        diag_add((c)->d, DIAG_ERROR, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", \
+                 (loc).line, (loc).col, __VA_ARGS__);                                              \
+    } while (0)
+
+/* compile_pool.c */
+void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom);
+uint32_t pool_path(compiler *c, const sd_path *path);
+uint32_t pool_const(compiler *c, const sd_value *v);
+uint32_t pool_const_lit(compiler *c, const ast_lit *lit);
+uint32_t pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, bool fold_upper);
+uint32_t pool_cidr(compiler *c, const ast_lit *items, size_t n);
+uint32_t pool_glob(compiler *c, const char *pat, size_t len);
+uint32_t pool_regex(compiler *c, const ast_lit *re);
+uint32_t pool_source(compiler *c, const char *name);
+void pool_free_tabs(compiler *c);
+
+/* compile.c */
+uint32_t emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc);
+code_span compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc);
+code_span compile_value_program(compiler *c, const ast_expr *e);
+
+/* compile_rule.c */
+void compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out);
+void compile_template(compiler *c, const ast_rule *r, vm_rule *out);
+
+/* compile_index.c */
+void build_index(compiler *c);
+
+#endif
