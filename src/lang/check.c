@@ -338,6 +338,13 @@ static void check_rule(checker *c, ast_rule *r) {
     }
 }
 
+static int cmp_decl_loc(const void *pa, const void *pb) {
+    const src_loc *a = &((const sym *)pa)->loc, *b = &((const sym *)pb)->loc;
+    if (a->file != b->file) return a->file < b->file ? -1 : 1;
+    if (a->line != b->line) return a->line < b->line ? -1 : 1;
+    return a->col < b->col ? -1 : a->col > b->col;
+}
+
 size_t check_ruleset(ast_ruleset *rs, diag_list *d) {
     checker c = {.rs = rs, .d = d};
     size_t total = rs->nlists + rs->nmacros + rs->nrules;
@@ -348,11 +355,21 @@ size_t check_ruleset(ast_ruleset *rs, diag_list *d) {
         diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory");
         return 1;
     }
-    /* Declarations in file order, so "already declared at" names the first. */
-    for (size_t i = 0; i < rs->nlists; i++) sym_declare(&c, rs->lists[i]->name, SYM_LIST, rs->lists[i], rs->lists[i]->loc);
+    /* Declarations in source order, so "already declared at" names the first. */
+    sym *decls = calloc(total ? total : 1, sizeof *decls);
+    if (!decls) {
+        free(c.syms);
+        diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory");
+        return 1;
+    }
+    size_t nd = 0;
+    for (size_t i = 0; i < rs->nlists; i++) decls[nd++] = (sym){rs->lists[i]->name, SYM_LIST, rs->lists[i], rs->lists[i]->loc};
     for (size_t i = 0; i < rs->nmacros; i++)
-        sym_declare(&c, rs->macros[i]->name, SYM_MACRO, rs->macros[i], rs->macros[i]->loc);
-    for (size_t i = 0; i < rs->nrules; i++) sym_declare(&c, rs->rules[i]->name, SYM_RULE, rs->rules[i], rs->rules[i]->loc);
+        decls[nd++] = (sym){rs->macros[i]->name, SYM_MACRO, rs->macros[i], rs->macros[i]->loc};
+    for (size_t i = 0; i < rs->nrules; i++) decls[nd++] = (sym){rs->rules[i]->name, SYM_RULE, rs->rules[i], rs->rules[i]->loc};
+    qsort(decls, nd, sizeof *decls, cmp_decl_loc);
+    for (size_t i = 0; i < nd; i++) sym_declare(&c, decls[i].name, decls[i].kind, decls[i].decl, decls[i].loc);
+    free(decls);
 
     for (size_t i = 0; i < rs->nlists; i++) check_scalar_list(&c, &rs->lists[i]->items);
     for (size_t i = 0; i < rs->nmacros; i++) check_macro(&c, rs->macros[i], rs->macros[i]->loc, 0);

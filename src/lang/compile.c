@@ -196,7 +196,8 @@ static uint32_t rule_index(const compiler *c, const ast_rule *r) {
 
 static void compile_cond(compiler *c, const ast_cond *x, int depth) {
     if (depth > MAX_COMPILE_DEPTH) {
-        CERR(c, x->loc, "condition too deeply nested");
+        /* after checker errors this is a macro cycle, already reported */
+        if (!c->after_errors) CERR(c, x->loc, "condition too deeply nested");
         return;
     }
     uint32_t mark = c->next_reg; /* registers of a test are temporaries */
@@ -314,8 +315,10 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
     if (c->max_reg > c->p->max_regs) c->p->max_regs = c->max_reg;
 }
 
-program *compile_ruleset(const ast_ruleset *rs, diag_list *d) {
-    compiler c = {.rs = rs, .d = d};
+program *compile_ruleset(const ast_ruleset *rs, diag_list *d) { return compile_ruleset_ex(rs, d, false); }
+
+program *compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors) {
+    compiler c = {.rs = rs, .d = d, .after_errors = after_errors};
     c.p = calloc(1, sizeof *c.p);
     if (!c.p) goto oom;
     c.p->file_names = calloc(rs->nfiles ? rs->nfiles : 1, sizeof *c.p->file_names);
@@ -359,7 +362,16 @@ program *compile_sources(const compile_input *files, size_t nfiles, const compil
         errors += parse_source(&rs, files[i].name, files[i].text, files[i].len, d);
     }
     program *p = NULL;
-    if (!errors && check_ruleset(&rs, d) == 0) p = compile_ruleset(&rs, d);
+    if (!errors) {
+        /* Compile even when the checker found errors, to report the errors
+         * only the compiler sees (regexes, templates); then drop the result. */
+        size_t check_errors = check_ruleset(&rs, d);
+        p = compile_ruleset_ex(&rs, d, check_errors > 0);
+        if (check_errors) {
+            program_free(p);
+            p = NULL;
+        }
+    }
     ast_ruleset_free(&rs);
     return p;
 }

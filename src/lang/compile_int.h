@@ -26,6 +26,7 @@ typedef struct compiler {
     uint32_t cur_file;
     uint32_t next_reg, max_reg;
     bool oom;
+    bool after_errors; /* the checker failed: compile only to find more errors */
 } compiler;
 
 #define CERR(c, loc, ...)                                                                          \
@@ -48,6 +49,7 @@ uint32_t pool_source(compiler *c, const char *name);
 void pool_free_tabs(compiler *c);
 
 /* compile.c */
+program *compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors);
 uint32_t emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc);
 code_span compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc);
 code_span compile_value_program(compiler *c, const ast_expr *e);
