@@ -29,6 +29,7 @@ typedef struct vm_ctx {
     uint64_t budget;      /* instructions allowed per event; 0 = unlimited */
     uint64_t used;        /* instructions executed for the current event */
     uint64_t regex_match_limit; /* PCRE2 match limit; 0 = PCRE2 default */
+    void *match_ctx;      /* pcre2_match_context_8 *: carries regex_match_limit (set per match) */
 } vm_ctx;
 
 int vm_init(vm_ctx *vm, const program *prog, uint64_t budget);

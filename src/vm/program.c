@@ -1,0 +1,99 @@
+/* program.c — releasing a compiled ruleset, and severity names.
+ *
+ * program_free releases everything program.h says the program owns, and the
+ * program struct itself (compile_ruleset hands out a heap-allocated one). It
+ * tolerates a partly built program (NULL arrays, zero counts), so the compiler
+ * can use it to clean up after a failure.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+
+#include "vm/program.h"
+
+static void free_const(vm_const *c) {
+    if (c->type == SD_STR) free((char *)c->str);
+}
+
+static void free_keys(rule_key *keys, uint32_t n) {
+    for (uint32_t i = 0; keys && i < n; i++) free(keys[i].text);
+    free(keys);
+}
+
+static void free_rule(vm_rule *r) {
+    free(r->name);
+    free(r->file);
+    free(r->title);
+    for (uint32_t i = 0; r->tags && i < r->ntags; i++) free(r->tags[i]);
+    free(r->tags);
+    for (uint32_t i = 0; r->meta && i < r->nmeta; i++) {
+        free(r->meta[i].key);
+        free(r->meta[i].json);
+    }
+    free(r->meta);
+    free(r->sources);
+    free_keys(r->by, r->nby);
+    for (uint32_t i = 0; r->steps && i < r->nsteps; i++) free(r->steps[i].name);
+    free(r->steps);
+    free_keys(r->throttle_by, r->nthrottle_by);
+    for (uint32_t i = 0; r->output && i < r->noutput; i++) free(r->output[i].text);
+    free(r->output);
+}
+
+void program_free(program *p) {
+    if (!p) return;
+    free(p->code);
+    free(p->lines);
+    free(p->files);
+    for (uint32_t i = 0; p->file_names && i < p->nfiles; i++) free(p->file_names[i]);
+    free(p->file_names);
+
+    for (uint32_t i = 0; p->consts && i < p->nconsts; i++) free_const(&p->consts[i]);
+    free(p->consts);
+    for (uint32_t i = 0; p->sets && i < p->nsets; i++) {
+        const_set *s = &p->sets[i];
+        for (uint32_t j = 0; s->members && j < s->nmembers; j++) free_const(&s->members[j]);
+        free(s->members);
+        free(s->slots);
+    }
+    free(p->sets);
+    for (uint32_t i = 0; p->cidrs && i < p->ncidrs; i++) free(p->cidrs[i].ranges);
+    free(p->cidrs);
+    for (uint32_t i = 0; p->globs && i < p->nglobs; i++) free(p->globs[i]);
+    free(p->globs);
+    free(p->glob_lens);
+    for (uint32_t i = 0; p->regexes && i < p->nregexes; i++) {
+        pcre2_code_free((pcre2_code *)p->regexes[i].code);
+        free(p->regexes[i].pattern);
+    }
+    free(p->regexes);
+    for (uint32_t i = 0; p->paths && i < p->npaths; i++) path_free(&p->paths[i]);
+    free(p->paths);
+    for (uint32_t i = 0; p->source_names && i < p->nsources; i++) free(p->source_names[i]);
+    free(p->source_names);
+
+    for (uint32_t i = 0; p->rules && i < p->nrules; i++) free_rule(&p->rules[i]);
+    free(p->rules);
+    for (uint32_t i = 0; p->indexes && i < p->nindexes; i++) {
+        path_index *ix = &p->indexes[i];
+        for (uint32_t j = 0; ix->slots && j < ix->nslots; j++) {
+            free(ix->slots[j].value);
+            free(ix->slots[j].rules);
+        }
+        free(ix->slots);
+    }
+    free(p->indexes);
+    free(p->always);
+    free(p);
+}
+
+const char *severity_name(severity s) {
+    switch (s) {
+    case SEV_INFO: return "info";
+    case SEV_LOW: return "low";
+    case SEV_MEDIUM: return "medium";
+    case SEV_HIGH: return "high";
+    case SEV_CRITICAL: return "critical";
+    }
+    return "medium";
+}
