@@ -1,0 +1,142 @@
+/*
+ * cli.h — what the pieces of the `secdet` command share.
+ *
+ * The command is written against the public header only (include/secdet.h):
+ * it is the library's first user and must not need anything a user of the
+ * library could not have. Every command returns its exit status:
+ * 0 it ran, 1 a finding the caller asked to fail on (alerts, failed tests),
+ * 2 unusable rules, unreadable input or a usage error.
+ */
+#ifndef SECDET_CLI_H
+#define SECDET_CLI_H
+
+#include <stddef.h>
+
+#include "secdet.h"
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FINDING = 1,
+    CLI_EXIT_ERROR = 2,
+};
+
+/* Commands: argv[0] is the command's name ("scan"); getopt starts at argv[1]. */
+int cmd_check(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_disasm(int argc, char **argv);
+
+/* Usage text of one command (NULL: the overview) to `out`. */
+void cli_usage(const char *command, void *out_stream);
+/* Reports a bad option the way every command does: message and usage on stderr. */
+int cli_usage_error(const char *command, const char *fmt, const char *arg);
+/* Reports a getopt_long failure (unknown option or missing argument) for
+ * `command`: ret is what getopt_long returned (`?` or `:`), opt its optopt,
+ * arg the argv word it stopped at. */
+int cli_bad_option(const char *command, int ret, int opt, const char *arg);
+
+/* ---- Rules (rules.c) ---------------------------------------------------- */
+
+/* Called before anything is printed on stderr (lets a progress bar clear itself). */
+typedef void (*cli_before_print_fn)(void *user);
+
+typedef struct cli_load_result {
+    size_t errors;   /* diagnostics that are errors, plus files that could not be read */
+    size_t warnings; /* distinct warnings */
+} cli_load_result;
+
+/*
+ * Loads every RULES argument (a file, or a directory: every *.secdet below it)
+ * into `engine`, printing each distinct diagnostic once on stderr when
+ * `print` is non-zero. Goes on after a failing argument so that every error
+ * is shown. Returns 0 when everything loaded, -1 otherwise.
+ */
+int cli_load_rules(secdet_engine *engine, char *const *paths, size_t count, int print,
+                   cli_load_result *result);
+
+/* A growable list of owned strings. */
+typedef struct cli_strings {
+    char **items;
+    size_t count;
+    size_t cap;
+} cli_strings;
+
+int cli_strings_push(cli_strings *list, const char *s);
+void cli_strings_free(cli_strings *list);
+
+/* Every rule file a RULES argument names: the file itself, or every *.secdet
+ * below a directory in byte order of the paths. -1 with errno on failure. */
+int cli_collect_rule_files(const char *arg, cli_strings *out);
+
+/* ---- Terminal (term.c) -------------------------------------------------- */
+
+int term_is_tty(int fd);
+/* A tty, NO_COLOR unset or empty, TERM not "dumb". */
+int term_colour_ok(int fd);
+int term_width(int fd);
+/* Monotonic seconds. */
+double term_now(void);
+/* Writes `s` with control characters (C0, DEL, C1) replaced by '?': event
+ * fields come from attackers and must not drive the terminal. */
+void term_write_safe(void *out_stream, const char *s);
+
+typedef struct term_progress {
+    int enabled;
+    int shown;        /* a bar is on the screen */
+    double last_draw; /* term_now() of the last redraw */
+    double started;
+} term_progress;
+
+typedef struct term_progress_state {
+    unsigned long long bytes_done;
+    unsigned long long bytes_total; /* 0: unknown */
+    unsigned long long events;
+    unsigned long long alerts;
+    const char *file;
+} term_progress_state;
+
+void term_progress_init(term_progress *p, int enabled);
+/* Redraws at most ten times a second unless `force`. */
+void term_progress_update(term_progress *p, const term_progress_state *s, int force);
+/* Erases the bar (before other output on stderr, and at the end). */
+void term_progress_clear(term_progress *p);
+
+/* ---- Input (input.c) ---------------------------------------------------- */
+
+/*
+ * A file or stdin, plain or gzip (by its magic bytes), read in pieces. Reads
+ * return as soon as some bytes are there, so a pipe is processed as it flows.
+ */
+typedef struct cli_input cli_input;
+
+/* `path` "-" is stdin. On failure returns NULL and sets errno. */
+cli_input *cli_input_open(const char *path);
+/* Bytes read into buf (> 0), 0 at the end, -1 on an error (cli_input_error says what). */
+long cli_input_read(cli_input *in, void *buf, size_t cap);
+const char *cli_input_error(const cli_input *in);
+/* Raw bytes consumed so far (compressed bytes for gzip), for progress. */
+unsigned long long cli_input_consumed(const cli_input *in);
+/* The file's size when it is a regular file, else 0. */
+unsigned long long cli_input_size(const cli_input *in);
+void cli_input_close(cli_input *in);
+
+/* ---- Test files (testfile.c) -------------------------------------------- */
+
+/* One line of a X.tests.jsonl file. Strings are owned; event points into the line. */
+typedef struct cli_test_case {
+    char *rule;
+    char *source; /* "cloudtrail" when the line has none */
+    char *name;   /* NULL when none */
+    int expect_match;
+    const char *event; /* the event object's text, inside the parsed line */
+    size_t event_len;
+} cli_test_case;
+
+/*
+ * Parses one test line. Returns 0, or -1 with a message in err (size errlen)
+ * saying what is wrong with it.
+ */
+int cli_test_parse(const char *line, size_t len, cli_test_case *out, char *err, size_t errlen);
+void cli_test_case_free(cli_test_case *tc);
+
+#endif /* SECDET_CLI_H */

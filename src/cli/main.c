@@ -1,0 +1,182 @@
+/*
+ * main.c — the `secdet` command: picks the sub-command and owns stdout.
+ *
+ * stdout carries results (alerts, disassembly, test lines), so when it is not
+ * a terminal it is fully buffered with a large buffer: a scan that writes
+ * millions of alert lines must not make a write(2) per line. The buffer is
+ * released only after stdout is closed, and a failed close (a full disk, a
+ * closed pipe) is an error: output that was lost must not exit 0.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define STDOUT_BUFFER_BYTES (1u << 20)
+
+static const char usage_overview[] =
+    "usage: secdet COMMAND [OPTIONS] ARGS...\n"
+    "\n"
+    "commands:\n"
+    "  check RULES...            compile rule files and directories, print every error\n"
+    "  scan --rules PATH FILE... evaluate events and print alerts as JSON lines\n"
+    "  test RULES...             run each rule file's X.tests.jsonl test events\n"
+    "  disasm RULES...           print the compiled bytecode\n"
+    "  version                   print the version\n"
+    "  help [COMMAND]            print this text, or a command's\n"
+    "\n"
+    "RULES are .secdet files or directories (every *.secdet below them).\n"
+    "Run 'secdet COMMAND --help' for a command's options.\n";
+
+static const char usage_check[] =
+    "usage: secdet check [OPTIONS] RULES...\n"
+    "\n"
+    "Compiles RULES (files, or directories: every *.secdet below them) into one\n"
+    "ruleset and prints every error and warning on stderr as 'file:line:col: message'.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help    print this text\n"
+    "\n"
+    "exit status: 0 the rules compile, 2 they do not.\n";
+
+static const char usage_scan[] =
+    "usage: secdet scan --rules PATH [OPTIONS] FILE...\n"
+    "\n"
+    "Evaluates the events in each FILE (plain or gzip; '-' is stdin), in order,\n"
+    "and prints every alert on stdout: JSON lines, or readable lines on a terminal.\n"
+    "\n"
+    "options:\n"
+    "  -r, --rules PATH          a rule file or directory (repeatable, required)\n"
+    "  -f, --format FORMAT       auto (default), jsonl or cloudtrail\n"
+    "  -s, --source NAME         the source name of every event (default: the\n"
+    "                            format's name, 'jsonl' or 'cloudtrail')\n"
+    "  -o, --output json|text    alert format (default: text on a terminal, else json)\n"
+    "      --fail-on-alert       exit 1 when any alert fired\n"
+    "      --no-progress         no progress bar on a terminal\n"
+    "  -q, --quiet               no progress bar and no closing summary\n"
+    "  -h, --help                print this text\n"
+    "\n"
+    "exit status: 0 it ran, 1 an alert fired with --fail-on-alert,\n"
+    "2 unusable rules or unreadable input.\n";
+
+static const char usage_test[] =
+    "usage: secdet test [OPTIONS] RULES...\n"
+    "\n"
+    "For each rule file X.secdet, runs the tests in X.tests.jsonl beside it: one\n"
+    "JSON object a line, {\"rule\": NAME, \"expect\": \"match\"|\"no-match\",\n"
+    "\"source\": NAME (default \"cloudtrail\"), \"event\": {...}, \"name\": TEXT}.\n"
+    "Every rule that alerts needs a test that must fire and one that must not.\n"
+    "Ends with the line 'N passed, M failed'.\n"
+    "\n"
+    "options:\n"
+    "  -v, --verbose   print every test, not only failures\n"
+    "  -h, --help      print this text\n"
+    "\n"
+    "exit status: 0 all passed, 1 some failed, 2 unusable rules or tests.\n";
+
+static const char usage_disasm[] =
+    "usage: secdet disasm [OPTIONS] RULES...\n"
+    "\n"
+    "Compiles RULES and prints their bytecode, one instruction a line.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help    print this text\n";
+
+void cli_usage(const char *command, void *out_stream) {
+    FILE *out = out_stream;
+    const char *text = usage_overview;
+    if (command != NULL) {
+        if (strcmp(command, "check") == 0) {
+            text = usage_check;
+        } else if (strcmp(command, "scan") == 0) {
+            text = usage_scan;
+        } else if (strcmp(command, "test") == 0) {
+            text = usage_test;
+        } else if (strcmp(command, "disasm") == 0) {
+            text = usage_disasm;
+        }
+    }
+    fputs(text, out);
+}
+
+int cli_usage_error(const char *command, const char *fmt, const char *arg) {
+    fprintf(stderr, "secdet%s%s: ", command ? " " : "", command ? command : "");
+    /* fmt is always one of our literals with at most one %s. */
+    fprintf(stderr, fmt, arg ? arg : "");
+    fputs("\n\n", stderr);
+    cli_usage(command, stderr);
+    return CLI_EXIT_ERROR;
+}
+
+int cli_bad_option(const char *command, int ret, int opt, const char *arg) {
+    char shortopt[3] = {'-', (char)opt, '\0'};
+    /* For a bundled short option ("-qx") the argv word is not the option. */
+    const char *shown = (opt != 0 && (arg == NULL || strncmp(arg, "--", 2) != 0)) ? shortopt : arg;
+    if (ret == ':') {
+        return cli_usage_error(command, "option '%s' needs an argument", shown);
+    }
+    return cli_usage_error(command, "unknown option '%s'", shown);
+}
+
+static int print_version(void) {
+    printf("secdet %s (libsecdet %s)\n", SECDET_VERSION_STRING, secdet_version());
+    return CLI_EXIT_OK;
+}
+
+static int run(int argc, char **argv) {
+    if (argc < 2) {
+        cli_usage(NULL, stderr);
+        return CLI_EXIT_ERROR;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        return print_version();
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        const char *topic = argc > 2 ? argv[2] : NULL;
+        if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 &&
+            strcmp(topic, "test") != 0 && strcmp(topic, "disasm") != 0) {
+            return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
+        }
+        cli_usage(topic, stdout);
+        return CLI_EXIT_OK;
+    }
+    /* The command's getopt sees its own name as argv[0]. */
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "scan") == 0) {
+        return cmd_scan(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "test") == 0) {
+        return cmd_test(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "disasm") == 0) {
+        return cmd_disasm(argc - 1, argv + 1);
+    }
+    if (cmd[0] == '-') {
+        return cli_usage_error(NULL, "unknown option '%s'", cmd);
+    }
+    return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv) {
+    char *outbuf = NULL;
+    if (!term_is_tty(STDOUT_FILENO)) {
+        outbuf = malloc(STDOUT_BUFFER_BYTES);
+        if (outbuf != NULL && setvbuf(stdout, outbuf, _IOFBF, STDOUT_BUFFER_BYTES) != 0) {
+            free(outbuf);
+            outbuf = NULL;
+        }
+    }
+    int rc = run(argc, argv);
+    if (fclose(stdout) != 0) {
+        fprintf(stderr, "secdet: error writing output\n");
+        rc = CLI_EXIT_ERROR;
+    }
+    free(outbuf);
+    return rc;
+}
