@@ -1,0 +1,119 @@
+/* alert.h — the alert stage: a matched rule and its event → one alert.
+ *
+ * An alert is one compact JSON object, shaped as LANGUAGE.md "Alerts" says
+ * (rule, title, severity, tags, time, source, message, group, count,
+ * first_seen, last_seen, suppressed, id, events, meta), plus the few fields
+ * the public accessors hand out. It is built into buffers owned by an
+ * alert_ctx (one per engine) that are reused from alert to alert, so
+ * building an alert allocates nothing once the buffers have grown; the
+ * secdet_alert it fills points into those buffers and into the program, and
+ * is valid until the next alert_build on the same context.
+ *
+ * The id is the hex of the first 16 bytes of SHA-256 over the rule name, NUL,
+ * the group object's JSON, NUL, and the firing events' compact JSON (NUL
+ * between events): the same rule, group and event always give the same id,
+ * on any engine, so a duplicated event is recognisable downstream.
+ */
+#ifndef SECDET_ALERT_ALERT_H
+#define SECDET_ALERT_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secdet.h"
+#include "event/event.h"
+#include "util/buf.h"
+#include "vm/program.h"
+
+typedef struct cJSON cJSON;
+
+/* Default cap on a rendered message, bytes; longer ones end in "…". */
+#define ALERT_MAX_MESSAGE_DEFAULT (64u * 1024u)
+/* Deeper JSON than this is written as null (the decoder's own limit is far lower). */
+#define ALERT_MAX_JSON_DEPTH 512
+
+/* The body of the public opaque handle. */
+struct secdet_alert {
+    const char *json;   /* the alert object, compact, NUL-terminated */
+    size_t json_len;
+    const char *rule;
+    const char *title;
+    const char *message;
+    const char *id;     /* 32 hex digits */
+    const char *source;
+    secdet_severity severity;
+    int64_t time_ns;
+};
+
+/* What an alert is made of. For a stateless rule: count 1, first_seen =
+ * last_seen = time, one event, no distinct. */
+typedef struct alert_spec {
+    const program *prog;
+    uint32_t rule;            /* index into prog->rules */
+    const char *source;       /* source name of the firing event */
+    int64_t time_ns;          /* event time of the firing event */
+    int64_t first_seen_ns, last_seen_ns;
+    uint64_t count;
+    bool has_distinct;        /* a distinct rule: the alert carries `distinct` */
+    uint64_t distinct;
+    uint64_t suppressed;
+    /* Group keys (the rule's `by` keys, or its throttle keys) and their values
+     * in the same order; a value list with n == 0 is missing (JSON null). */
+    const rule_key *keys;
+    const sd_values *key_vals;
+    uint32_t nkeys;
+    /* Sample events, the firing one last (at least one). */
+    const cJSON *const *events;
+    uint32_t nevents;
+    /* The firing event under evaluation (its field cache serves {.path}). */
+    sd_event *ev;
+} alert_spec;
+
+typedef struct alert_ctx {
+    buf json;      /* the alert */
+    buf message;   /* rendered template */
+    buf group;     /* group object JSON */
+    buf events;    /* events JSON, comma-separated (inside the "events" array) */
+    buf scratch;
+    /* The events buffer caches the last single event serialised, so several
+     * rules firing on one event serialise it once. */
+    const cJSON *cached_root;
+    uint64_t cached_gen;
+    const sd_event *cached_ev;
+    void *md_ctx;  /* EVP_MD_CTX *, reused */
+    size_t max_message; /* 0 = ALERT_MAX_MESSAGE_DEFAULT */
+    char id[33];
+    char time_buf[40];
+} alert_ctx;
+
+void alert_ctx_init(alert_ctx *ac);
+void alert_ctx_free(alert_ctx *ac);
+/* Builds the alert into ac and fills *out. 0 on success, -1 on OOM or a bad spec. */
+int alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out);
+/* Forget the cached event serialisation (call when an event's memory may be reused
+ * without its generation changing, e.g. after swapping the sd_event). */
+void alert_ctx_forget_event(alert_ctx *ac);
+
+/* ---- JSON and value text, shared by the alert and the template ------------ */
+
+/* Appends a cJSON node as compact JSON (numbers in their shortest exact form). */
+void alert_json_write(buf *b, const cJSON *node);
+/* Appends a number: integers without a fraction, others in the shortest
+ * form that reads back to the same double; NaN and infinities as null. */
+void alert_number_write(buf *b, double d);
+/* Appends one value as JSON. */
+void alert_value_json(buf *b, const sd_value *v);
+/* Appends one value as template text: strings raw, null/true/false as words,
+ * numbers as alert_number_write, arrays and objects as compact JSON. */
+void alert_value_text(buf *b, const sd_value *v);
+
+/* ---- Templates (template.c) ----------------------------------------------- */
+
+/* Renders the rule's output template for the alert into out (appending),
+ * at most max_len bytes (0 = ALERT_MAX_MESSAGE_DEFAULT; longer text is cut at
+ * a UTF-8 boundary and ends in "…"). A rule without a template renders its
+ * title. */
+void template_render(buf *out, const alert_spec *spec, size_t max_len);
+
+#endif

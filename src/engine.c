@@ -1,0 +1,203 @@
+/* engine.c — the public engine object: options, lifecycle, callbacks, stats,
+ * diagnostics, rule descriptions and the small accessors of include/secdet.h.
+ *
+ * Loading rules is in engine_rules.c, sources and evaluation in
+ * engine_input.c. Nothing here keeps global state: every table is static
+ * const, and all mutable state hangs off a secdet_engine.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+const char *secdet_version(void) { return SECDET_VERSION_STRING; }
+
+const char *secdet_strerror(secdet_status status) {
+    switch (status) {
+    case SECDET_OK: return "success";
+    case SECDET_ERR_INVALID_ARG: return "invalid argument";
+    case SECDET_ERR_NOMEM: return "out of memory";
+    case SECDET_ERR_IO: return "input/output error";
+    case SECDET_ERR_RULES: return "rules did not compile";
+    case SECDET_ERR_UNKNOWN_SOURCE: return "unknown source";
+    case SECDET_ERR_EXISTS: return "source already exists";
+    case SECDET_ERR_DECODE: return "malformed input";
+    case SECDET_ERR_LIMIT: return "limit exceeded";
+    }
+    return "unknown status";
+}
+
+void secdet_free(void *p) { free(p); }
+
+void secdet_engine_opts_init(secdet_engine_opts *opts) {
+    if (!opts) return;
+    memset(opts, 0, sizeof *opts);
+    opts->vm_budget = 100000;
+    opts->regex_match_limit = 100000;
+    opts->max_json_depth = 64;
+    opts->max_event_bytes = 16u << 20;
+    opts->max_rule_file_bytes = 16u << 20;
+    opts->max_samples = 5;
+    opts->lateness_ms = 900000;
+}
+
+secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **out) {
+    if (!out) return SECDET_ERR_INVALID_ARG;
+    *out = NULL;
+    secdet_engine_opts o;
+    if (opts)
+        o = *opts;
+    else
+        secdet_engine_opts_init(&o);
+    if (o.lateness_ms < 0 || o.max_json_depth == 0 || o.max_event_bytes == 0 || o.max_rule_file_bytes == 0)
+        return SECDET_ERR_INVALID_ARG;
+
+    secdet_engine *e = calloc(1, sizeof *e);
+    if (!e) return SECDET_ERR_NOMEM;
+    e->opts = o;
+    alert_ctx_init(&e->alerts);
+    const char *err = NULL;
+    static const char default_time[] = ".eventTime";
+    if (path_parse(default_time, sizeof default_time - 1, &e->default_time_path, &err) != sizeof default_time - 1) {
+        secdet_engine_free(e);
+        return SECDET_ERR_NOMEM;
+    }
+    *out = e;
+    return SECDET_OK;
+}
+
+void secdet_engine_free(secdet_engine *e) {
+    if (!e) return;
+    engine_ruleset_free(e->rs);
+    for (size_t i = 0; i < e->ntexts; i++) {
+        free(e->texts[i].name);
+        free(e->texts[i].text);
+    }
+    free(e->texts);
+    for (size_t i = 0; i < e->nsources; i++) engine_source_free(&e->sources[i]);
+    free(e->sources);
+    path_free(&e->default_time_path);
+    alert_ctx_free(&e->alerts);
+    free(e);
+}
+
+secdet_status secdet_set_alert_callback(secdet_engine *e, secdet_alert_fn fn, void *user) {
+    if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
+    e->alert_fn = fn;
+    e->alert_user = user;
+    return SECDET_OK;
+}
+
+secdet_status secdet_set_error_callback(secdet_engine *e, secdet_error_fn fn, void *user) {
+    if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
+    e->error_fn = fn;
+    e->error_user = user;
+    return SECDET_OK;
+}
+
+secdet_status secdet_stats_get(const secdet_engine *e, secdet_stats *out) {
+    if (!e || !out) return SECDET_ERR_INVALID_ARG;
+    *out = e->stats;
+    return SECDET_OK;
+}
+
+/* ---- Diagnostics -------------------------------------------------------- */
+
+size_t secdet_diagnostics_count(const secdet_diagnostics *d) { return d ? d->list.count : 0; }
+
+size_t secdet_diagnostics_errors(const secdet_diagnostics *d) { return d ? d->list.errors : 0; }
+
+secdet_status secdet_diagnostics_get(const secdet_diagnostics *d, size_t i, secdet_diagnostic *out) {
+    if (!d || !out || i >= d->list.count) return SECDET_ERR_INVALID_ARG;
+    const diag_entry *de = &d->list.items[i];
+    out->severity = de->severity == DIAG_ERROR ? SECDET_DIAG_ERROR : SECDET_DIAG_WARNING;
+    out->file = de->file ? de->file : "";
+    out->line = de->line;
+    out->column = de->column;
+    out->message = de->message ? de->message : "";
+    return SECDET_OK;
+}
+
+char *secdet_diagnostics_format(const secdet_diagnostics *d, size_t i) {
+    if (!d || i >= d->list.count) return NULL;
+    const diag_entry *de = &d->list.items[i];
+    size_t need = (de->file ? strlen(de->file) : 0) + (de->message ? strlen(de->message) : 0) + 64;
+    char *s = malloc(need);
+    if (!s) return NULL;
+    diag_format(de, s, need);
+    return s;
+}
+
+void secdet_diagnostics_free(secdet_diagnostics *d) {
+    if (!d) return;
+    diag_free(&d->list);
+    free(d);
+}
+
+/* ---- Rules -------------------------------------------------------------- */
+
+size_t secdet_rule_count(const secdet_engine *e) { return e && e->rs ? e->rs->prog->nrules : 0; }
+
+secdet_status secdet_rule_get(const secdet_engine *e, size_t i, secdet_rule_info *out) {
+    if (!e || !out || !e->rs || i >= e->rs->prog->nrules) return SECDET_ERR_INVALID_ARG;
+    const vm_rule *r = &e->rs->prog->rules[i];
+    out->name = r->name;
+    out->title = r->title ? r->title : r->name;
+    out->severity = (secdet_severity)r->sev;
+    out->file = r->file ? r->file : "";
+    out->line = r->line;
+    out->is_private = r->is_private ? 1 : 0;
+    out->is_aggregate = r->agg != RAGG_NONE ? 1 : 0;
+    return SECDET_OK;
+}
+
+secdet_status secdet_disasm(const secdet_engine *e, char **out) {
+    if (!e || !out) return SECDET_ERR_INVALID_ARG;
+    *out = e->rs ? program_disasm(e->rs->prog) : calloc(1, 1);
+    return *out ? SECDET_OK : SECDET_ERR_NOMEM;
+}
+
+/* ---- Formats, severities, alerts ---------------------------------------- */
+
+const char *secdet_format_name(secdet_format f) {
+    switch (f) {
+    case SECDET_FMT_AUTO: return "auto";
+    case SECDET_FMT_JSONL: return "jsonl";
+    case SECDET_FMT_CLOUDTRAIL: return "cloudtrail";
+    }
+    return NULL;
+}
+
+secdet_status secdet_format_parse(const char *name, secdet_format *out) {
+    if (!name || !out) return SECDET_ERR_INVALID_ARG;
+    static const secdet_format all[] = {SECDET_FMT_AUTO, SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (strcmp(name, secdet_format_name(all[i])) == 0) {
+            *out = all[i];
+            return SECDET_OK;
+        }
+    }
+    return SECDET_ERR_INVALID_ARG;
+}
+
+const char *secdet_severity_name(secdet_severity s) {
+    if ((unsigned)s > SECDET_SEVERITY_CRITICAL) return "unknown";
+    return severity_name((severity)s);
+}
+
+const char *secdet_alert_json(const secdet_alert *a, size_t *len) {
+    if (!a) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = a->json_len;
+    return a->json;
+}
+
+const char *secdet_alert_rule(const secdet_alert *a) { return a ? a->rule : NULL; }
+const char *secdet_alert_title(const secdet_alert *a) { return a ? a->title : NULL; }
+const char *secdet_alert_message(const secdet_alert *a) { return a ? a->message : NULL; }
+const char *secdet_alert_id(const secdet_alert *a) { return a ? a->id : NULL; }
+const char *secdet_alert_source(const secdet_alert *a) { return a ? a->source : NULL; }
+secdet_severity secdet_alert_severity(const secdet_alert *a) { return a ? a->severity : SECDET_SEVERITY_MEDIUM; }
+int64_t secdet_alert_time_ns(const secdet_alert *a) { return a ? a->time_ns : 0; }

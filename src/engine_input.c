@@ -1,0 +1,337 @@
+/* engine_input.c — sources, decoding, and the evaluation of each event.
+ *
+ * The hot path: for every decoded event, pick the candidate rules (the
+ * compiler's dispatch index on constant string equalities, plus the rules
+ * that are in no index), run each at most once and in rule order, and build
+ * and deliver an alert for each match. Per event it allocates nothing once
+ * the buffers have grown: the field cache, the candidate bitmap, the key
+ * value slots and the alert buffers are all reused.
+ *
+ * Event time is taken lazily, when the first alert of an event needs it:
+ * the source's time field (RFC 3339), else the time of the push.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "event/time.h"
+#include "util/hash.h"
+
+void engine_source_free(engine_source *s) {
+    free(s->name);
+    path_free(&s->time_path);
+    decoder_free(s->dec);
+    memset(s, 0, sizeof *s);
+}
+
+static engine_source *find_source(secdet_engine *e, const char *name) {
+    for (size_t i = 0; i < e->nsources; i++)
+        if (strcmp(e->sources[i].name, name) == 0) return &e->sources[i];
+    return NULL;
+}
+
+static dec_format to_dec_format(secdet_format f) {
+    switch (f) {
+    case SECDET_FMT_JSONL: return DEC_JSONL;
+    case SECDET_FMT_CLOUDTRAIL: return DEC_CLOUDTRAIL;
+    case SECDET_FMT_AUTO: break;
+    }
+    return DEC_AUTO;
+}
+
+/* "" means: no time field, every event takes the time of its push. */
+static secdet_status parse_time_field(const char *text, sd_path *out, bool *has) {
+    memset(out, 0, sizeof *out);
+    *has = false;
+    if (!text[0]) return SECDET_OK;
+    const char *err = NULL;
+    size_t n = strlen(text);
+    size_t used = path_parse(text, n, out, &err);
+    if (used != n || used == 0) {
+        path_free(out);
+        return SECDET_ERR_INVALID_ARG;
+    }
+    *has = true;
+    return SECDET_OK;
+}
+
+secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet_source_opts *opts) {
+    if (!e || e->busy || !name || !name[0]) return SECDET_ERR_INVALID_ARG;
+    secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = NULL};
+    if (opts) o = *opts;
+    if (!secdet_format_name(o.format)) return SECDET_ERR_INVALID_ARG;
+    if (find_source(e, name)) return SECDET_ERR_EXISTS;
+
+    engine_source s = {0};
+    secdet_status st = parse_time_field(o.time_field ? o.time_field : ".eventTime", &s.time_path, &s.has_time);
+    if (st != SECDET_OK) return st;
+    s.format = o.format;
+    s.name = strdup(name);
+    decode_limits lim = {.max_event_bytes = e->opts.max_event_bytes, .max_depth = e->opts.max_json_depth};
+    s.dec = decoder_new(to_dec_format(o.format), &lim);
+    s.prog_gen = UINT64_MAX;
+    if (!s.name || !s.dec) {
+        engine_source_free(&s);
+        return SECDET_ERR_NOMEM;
+    }
+    if (e->nsources == e->cap_sources) {
+        size_t cap = e->cap_sources ? e->cap_sources * 2 : 4;
+        engine_source *p = realloc(e->sources, cap * sizeof *p);
+        if (!p) {
+            engine_source_free(&s);
+            return SECDET_ERR_NOMEM;
+        }
+        e->sources = p;
+        e->cap_sources = cap;
+    }
+    e->sources[e->nsources++] = s;
+    return SECDET_OK;
+}
+
+/* ---- Evaluation ----------------------------------------------------------- */
+
+static uint32_t program_source_id(const program *p, const char *name) {
+    for (uint32_t i = 0; i < p->nsources; i++)
+        if (strcmp(p->source_names[i], name) == 0) return i;
+    return UINT32_MAX;
+}
+
+static uint32_t source_id(secdet_engine *e, engine_source *s) {
+    if (s->prog_gen != e->prog_gen) {
+        s->prog_source = program_source_id(e->rs->prog, s->name);
+        s->prog_gen = e->prog_gen;
+    }
+    return s->prog_source;
+}
+
+static int64_t event_time(secdet_engine *e, const engine_source *s, sd_event *ev) {
+    if (s->has_time) {
+        sd_values vals;
+        sd_value one;
+        path_resolve(&s->time_path, ev->root, &ev->arena, &vals, &one);
+        int64_t t;
+        if (vals.n >= 1 && vals.v[0].type == SD_STR && time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
+            return t;
+    }
+    if (!e->push_time_ns) e->push_time_ns = time_now_ns();
+    return e->push_time_ns;
+}
+
+static const index_entry *index_find(const path_index *ix, const char *s, size_t len) {
+    /* The compiler's table: a power-of-two size, linear probing from the
+     * low bits of hash_bytes (compile_index.c). */
+    if (ix->nslots == 0 || (ix->nslots & (ix->nslots - 1)) != 0) return NULL;
+    uint32_t mask = ix->nslots - 1;
+    uint32_t i = (uint32_t)hash_bytes(s, len) & mask;
+    for (uint32_t probes = 0; probes < ix->nslots; probes++, i = (i + 1) & mask) {
+        const index_entry *en = &ix->slots[i];
+        if (!en->value) return NULL;
+        if (en->len == len && memcmp(en->value, s, len) == 0) return en;
+    }
+    return NULL;
+}
+
+/* Marks the runnable rules listed under the event's values of each indexed
+ * path; true when any was marked. */
+static bool mark_indexed(engine_ruleset *rs, sd_event *ev) {
+    const program *p = rs->prog;
+    bool any = false;
+    for (uint32_t i = 0; i < p->nindexes; i++) {
+        const path_index *ix = &p->indexes[i];
+        const sd_values *vals = event_field(ev, ix->path);
+        for (uint32_t k = 0; k < vals->n; k++) {
+            if (vals->v[k].type != SD_STR) continue;
+            const index_entry *en = index_find(ix, vals->v[k].str, vals->v[k].len);
+            if (!en) continue;
+            for (uint32_t j = 0; j < en->nrules; j++) {
+                uint32_t r = en->rules[j];
+                if (r < p->nrules && rs->runnable[r]) {
+                    rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
+                    any = true;
+                }
+            }
+        }
+    }
+    return any;
+}
+
+typedef struct eval_ctx {
+    secdet_engine *e;
+    engine_source *src;
+    bool have_time;
+    const cJSON *root;
+} eval_ctx;
+
+/* Builds and delivers the alert of a stateless rule that matched. Returns
+ * false when the event must stop (instruction budget). */
+static bool deliver(eval_ctx *x, uint32_t r) {
+    secdet_engine *e = x->e;
+    engine_ruleset *rs = e->rs;
+    const vm_rule *rule = &rs->prog->rules[r];
+    sd_event *ev = &rs->ev;
+    /* A stateless rule's group is its throttle's keys (LANGUAGE.md). */
+    const rule_key *keys = rule->has_throttle ? rule->throttle_by : NULL;
+    uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
+    for (uint32_t k = 0; k < nkeys; k++) {
+        vm_status st = vm_run_value(&rs->vm, ev, keys[k].code, &rs->key_vals[k]);
+        if (st == VM_BUDGET) return false;
+        if (st != VM_OK) rs->key_vals[k] = (sd_values){0, NULL};
+    }
+    if (!x->have_time) {
+        ev->time_ns = event_time(e, x->src, ev);
+        x->have_time = true;
+    }
+    const cJSON *events[1] = {x->root};
+    alert_spec spec = {
+        .prog = rs->prog,
+        .rule = r,
+        .source = x->src->name,
+        .time_ns = ev->time_ns,
+        .first_seen_ns = ev->time_ns,
+        .last_seen_ns = ev->time_ns,
+        .count = 1,
+        .keys = keys,
+        .key_vals = rs->key_vals,
+        .nkeys = nkeys,
+        .events = events,
+        .nevents = 1,
+        .ev = ev,
+    };
+    secdet_alert alert;
+    if (alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
+    e->stats.alerts++;
+    if (e->alert_fn) e->alert_fn(e->alert_user, &alert);
+    return true;
+}
+
+/* Runs rule r; false when the event must stop. */
+static bool run_rule(eval_ctx *x, uint32_t r) {
+    engine_ruleset *rs = x->e->rs;
+    bool matched = false;
+    x->e->stats.rules_run++;
+    vm_status st = vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
+    if (st == VM_BUDGET) return false;
+    if (st != VM_OK || !matched) return true;
+    return deliver(x, r);
+}
+
+static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
+    e->stats.events++;
+    engine_ruleset *rs = e->rs;
+    if (!rs) return;
+    sd_event *ev = &rs->ev;
+    event_begin(ev, root);
+    ev->source = source_id(e, src);
+    ev->time_ns = 0;
+    vm_begin_event(&rs->vm);
+    eval_ctx x = {.e = e, .src = src, .have_time = false, .root = root};
+
+    bool go_on = true;
+    if (!mark_indexed(rs, ev)) {
+        /* No index hit: the rules in no index are all there is, already in order. */
+        for (uint32_t i = 0; go_on && i < rs->nalways_run; i++) go_on = run_rule(&x, rs->always_run[i]);
+    } else {
+        for (uint32_t i = 0; i < rs->nalways_run; i++) {
+            uint32_t r = rs->always_run[i];
+            rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
+        }
+        for (uint32_t w = 0; w < rs->nwords; w++) {
+            uint64_t bits = rs->cand_bits[w];
+            rs->cand_bits[w] = 0;
+            while (go_on && bits) {
+                uint32_t r = w * 64 + (uint32_t)__builtin_ctzll(bits);
+                bits &= bits - 1;
+                go_on = run_rule(&x, r);
+            }
+        }
+    }
+    if (!go_on) e->stats.budget_exceeded++;
+}
+
+/* ---- Decoding --------------------------------------------------------------- */
+
+typedef struct push_ctx {
+    secdet_engine *e;
+    engine_source *src;
+    uint64_t malformed;
+} push_ctx;
+
+static int on_event(void *user, const cJSON *event, uint64_t where) {
+    (void)where;
+    push_ctx *pc = user;
+    evaluate(pc->e, pc->src, event);
+    return 0;
+}
+
+static void on_error(void *user, uint64_t where, const char *message) {
+    push_ctx *pc = user;
+    pc->e->stats.malformed++;
+    pc->malformed++;
+    if (pc->e->error_fn) pc->e->error_fn(pc->e->error_user, pc->src->name, where, message);
+}
+
+static secdet_status push_result(int rc, const push_ctx *pc) {
+    if (rc < 0) return SECDET_ERR_NOMEM;
+    return pc->malformed ? SECDET_ERR_DECODE : SECDET_OK;
+}
+
+secdet_status secdet_push(secdet_engine *e, const char *source, const void *bytes, size_t len) {
+    if (!e || e->busy || !source || (!bytes && len)) return SECDET_ERR_INVALID_ARG;
+    engine_source *s = find_source(e, source);
+    if (!s) return SECDET_ERR_UNKNOWN_SOURCE;
+    push_ctx pc = {.e = e, .src = s, .malformed = 0};
+    decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = &pc};
+    e->busy = true;
+    e->push_time_ns = 0;
+    e->stats.bytes += len;
+    int rc = len ? decoder_feed(s->dec, bytes, len, &sink) : 0;
+    e->busy = false;
+    return push_result(rc, &pc);
+}
+
+secdet_status secdet_source_end(secdet_engine *e, const char *source) {
+    if (!e || e->busy || !source) return SECDET_ERR_INVALID_ARG;
+    engine_source *s = find_source(e, source);
+    if (!s) return SECDET_ERR_UNKNOWN_SOURCE;
+    push_ctx pc = {.e = e, .src = s, .malformed = 0};
+    decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = &pc};
+    e->busy = true;
+    e->push_time_ns = 0;
+    int rc = decoder_end(s->dec, &sink);
+    e->busy = false;
+    return push_result(rc, &pc);
+}
+
+secdet_status secdet_push_event(secdet_engine *e, const char *source, const char *json, size_t len) {
+    if (!e || e->busy || !source || (!json && len)) return SECDET_ERR_INVALID_ARG;
+    engine_source *s = find_source(e, source);
+    /* A source that was never added: its name, and the default time field. */
+    engine_source tmp = {.name = (char *)source, .format = SECDET_FMT_JSONL, .has_time = true,
+                         .prog_gen = UINT64_MAX};
+    if (!s) {
+        tmp.time_path = e->default_time_path;
+        s = &tmp;
+    }
+    push_ctx pc = {.e = e, .src = s, .malformed = 0};
+    e->stats.bytes += len;
+    secdet_status st = SECDET_OK;
+    e->busy = true;
+    e->push_time_ns = 0;
+    if (len > e->opts.max_event_bytes) {
+        on_error(&pc, 1, "event larger than the event size limit");
+        st = SECDET_ERR_LIMIT;
+    } else {
+        const char *err = NULL;
+        cJSON *root = decode_json_object(json ? json : "", len, e->opts.max_json_depth, &err);
+        if (!root) {
+            on_error(&pc, 1, err ? err : "invalid JSON");
+            st = SECDET_ERR_DECODE;
+        } else {
+            evaluate(e, s, root);
+            cJSON_Delete(root);
+        }
+    }
+    e->busy = false;
+    return st;
+}

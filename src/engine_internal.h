@@ -1,0 +1,82 @@
+/* engine_internal.h — the engine's insides, shared by engine.c (lifecycle,
+ * accessors), engine_rules.c (loading and swapping the compiled ruleset) and
+ * engine_input.c (sources, decoding, evaluation of each event).
+ *
+ * The compiled program is immutable; everything that depends on it and
+ * changes per event (VM registers, field cache, candidate bitmap, key value
+ * slots) lives beside it in an engine_ruleset, built whole before it
+ * replaces the old one, so a failed load leaves the engine exactly as it was.
+ */
+#ifndef SECDET_ENGINE_INTERNAL_H
+#define SECDET_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secdet.h"
+#include "alert/alert.h"
+#include "event/decode.h"
+#include "event/event.h"
+#include "util/diag.h"
+#include "vm/program.h"
+#include "vm/vm.h"
+
+struct secdet_diagnostics {
+    diag_list list;
+};
+
+typedef struct rule_text {
+    char *name;
+    char *text;
+    size_t len;
+} rule_text;
+
+typedef struct engine_ruleset {
+    program *prog;
+    vm_ctx vm;
+    sd_event ev;
+    /* Rules that run at the top level: public and (for now) stateless. */
+    uint8_t *runnable;
+    uint32_t *always_run; /* prog->always filtered by runnable, in rule order */
+    uint32_t nalways_run;
+    uint64_t *cand_bits;  /* one bit per rule; all zero between events */
+    uint32_t nwords;
+    sd_values *key_vals;  /* room for the most keys any rule has */
+} engine_ruleset;
+
+typedef struct engine_source {
+    char *name;
+    secdet_format format;
+    sd_path time_path;
+    bool has_time;
+    decoder *dec;
+    uint32_t prog_source; /* index in prog->source_names, valid for prog_gen */
+    uint64_t prog_gen;
+} engine_source;
+
+struct secdet_engine {
+    secdet_engine_opts opts;
+    rule_text *texts;
+    size_t ntexts, cap_texts;
+    engine_ruleset *rs; /* NULL until rules load */
+    uint64_t prog_gen;  /* bumped whenever rs changes */
+    engine_source *sources;
+    size_t nsources, cap_sources;
+    sd_path default_time_path; /* .eventTime */
+    secdet_alert_fn alert_fn;
+    void *alert_user;
+    secdet_error_fn error_fn;
+    void *error_user;
+    secdet_stats stats;
+    alert_ctx alerts;
+    int64_t push_time_ns; /* time of the current push, taken lazily (0 = not yet) */
+    bool busy;            /* inside a push: callbacks may not re-enter */
+};
+
+/* engine_rules.c */
+void engine_ruleset_free(engine_ruleset *rs);
+/* engine_input.c */
+void engine_source_free(engine_source *s);
+
+#endif
