@@ -174,6 +174,8 @@ uint32_t ast_add_file(ast_ruleset *rs, const char *name);
 void ast_lit_free(ast_lit *l);
 void ast_expr_free(ast_expr *e);
 void ast_cond_free(ast_cond *c);
+/* Frees a rule not (or no longer) held by a ruleset, and everything it owns. */
+void ast_rule_free(ast_rule *r);
 /* Normalised text of an expression: no spaces but one after each comma. */
 char *ast_expr_text(const ast_expr *e);
 

@@ -116,6 +116,9 @@ static void compile_eq(compiler *c, const ast_expr *lhs, const ast_expr *rhs, sr
         bool lower = is_fold_call(lhs, FN_LOWER), upper = is_fold_call(lhs, FN_UPPER);
         if ((lower || upper) && rhs->lit.kind == LIT_STR) {
             if (changed_by_fold(rhs->lit.str, rhs->lit.len, lower)) {
+                if (!c->after_errors)
+                    CWARN(c, loc, "this test can never hold: %s() never yields \"%s\"", lower ? "lower" : "upper",
+                          rhs->lit.str);
                 emit(c, OP_SETF, 0, 0, 0, loc);
                 return;
             }

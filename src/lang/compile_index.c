@@ -129,6 +129,25 @@ static int file_rule(path_index *ix, const ast_lit *val, uint32_t rule) {
     return 0;
 }
 
+static bool disjoint(const eqset *a, const eqset *b) {
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; j < b->n; j++)
+            if (a->vals[i]->len == b->vals[j]->len && memcmp(a->vals[i]->str, b->vals[j]->str, a->vals[i]->len) == 0)
+                return false;
+    return true;
+}
+
+/* Two required conjuncts on one field with no value in common: the rule can never match. */
+static void warn_never_matches(compiler *c, const ast_rule *r, const cands *cs) {
+    for (size_t k = 0; k < cs->n; k++)
+        for (size_t l = k + 1; l < cs->n; l++)
+            if (cs->items[k].path == cs->items[l].path && disjoint(&cs->items[k], &cs->items[l])) {
+                CWARN(c, r->loc, "rule '%s' can never match: %s cannot equal both \"%s\" and \"%s\"", r->name,
+                      c->p->paths[cs->items[k].path].text, cs->items[k].vals[0]->str, cs->items[l].vals[0]->str);
+                return;
+            }
+}
+
 void build_index(compiler *c) {
     program *p = c->p;
     uint32_t n = p->nrules;
@@ -143,6 +162,7 @@ void build_index(compiler *c) {
     for (uint32_t i = 0; i < n; i++) {
         const ast_rule *r = c->rs->rules[i];
         if (r->where) collect(c, r->where, &cs[i], 0);
+        if (!c->after_errors) warn_never_matches(c, r, &cs[i]);
     }
     /* pool_path may have grown the path table during collect */
     uint32_t *f2 = realloc(freq, (p->npaths + 1) * sizeof *freq);

@@ -36,6 +36,10 @@ typedef struct compiler {
                  (loc).line, (loc).col, __VA_ARGS__);                                              \
     } while (0)
 
+#define CWARN(c, loc, ...)                                                                         \
+    diag_add((c)->d, DIAG_WARNING, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", (loc).line, \
+             (loc).col, __VA_ARGS__)
+
 /* compile_pool.c */
 void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom);
 uint32_t pool_path(compiler *c, const sd_path *path);

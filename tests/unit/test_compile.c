@@ -361,6 +361,23 @@ static void test_unused_macro_is_a_warning_not_an_error(void **s) {
     diag_free(&d);
 }
 
+static void test_rule_that_can_never_match_is_a_warning(void **s) {
+    (void)s;
+    diag_list d;
+    diag_init(&d);
+    program *p = compile_text("rule r { where .b == \"x\" and .b == \"y\" }\n"
+                              "rule q { where lower(.a) == \"ABC\" }\n"
+                              "rule ok { where .b == \"x\" and .b in [\"x\", \"y\"] }\n",
+                              &d);
+    assert_non_null(p);
+    assert_int_equal(d.errors, 0);
+    assert_int_equal(d.warnings, 2);
+    assert_non_null(strstr(d.items[0].message + 0, "can never"));
+    assert_non_null(strstr(d.items[1].message, "can never"));
+    program_free(p);
+    diag_free(&d);
+}
+
 /* ---- compiled form ------------------------------------------------------ */
 
 static void test_index_files_rules_under_required_values(void **s) {
@@ -440,6 +457,7 @@ int main(void) {
         cmocka_unit_test(test_aggregate_rule_cannot_stand_in_condition),
         cmocka_unit_test(test_every_error_is_reported),
         cmocka_unit_test(test_unused_macro_is_a_warning_not_an_error),
+        cmocka_unit_test(test_rule_that_can_never_match_is_a_warning),
         cmocka_unit_test(test_index_files_rules_under_required_values),
         cmocka_unit_test(test_aggregations_compile),
     };

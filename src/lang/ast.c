@@ -1,0 +1,186 @@
+/* ast.c — ownership of the syntax tree, and the normalised text of expressions.
+ *
+ * The free functions accept partially built nodes (any pointer may be NULL)
+ * so the parser can drop a declaration half way through an error. Recursion
+ * follows the tree's depth, which the parser bounds (PARSER_MAX_DEPTH, and
+ * balanced and/or chains), so freeing cannot overflow the stack.
+ *
+ * ast_expr_text() is the one place that decides how an expression is
+ * written back: it is the `group` key users see in alerts, so it must not
+ * depend on how the rule author spaced the source.
+ */
+#include "lang/ast.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+void ast_ruleset_init(ast_ruleset *rs) { memset(rs, 0, sizeof *rs); }
+
+uint32_t ast_add_file(ast_ruleset *rs, const char *name) {
+    char *copy = strdup(name ? name : "");
+    char **files = copy ? realloc(rs->files, (rs->nfiles + 1) * sizeof *files) : NULL;
+    if (!files) {
+        /* Out of memory: locations still need a valid index; reuse the last
+         * file's, or 0 (callers see the failure when they add anything else). */
+        free(copy);
+        return rs->nfiles ? (uint32_t)(rs->nfiles - 1) : 0;
+    }
+    rs->files = files;
+    rs->files[rs->nfiles] = copy;
+    return (uint32_t)rs->nfiles++;
+}
+
+void ast_lit_free(ast_lit *l) {
+    if (!l) return;
+    free(l->str);
+    for (size_t i = 0; i < l->nitems; i++) ast_lit_free(&l->items[i]);
+    free(l->items);
+    l->str = NULL;
+    l->items = NULL;
+    l->nitems = 0;
+    l->len = 0;
+}
+
+void ast_expr_free(ast_expr *e) {
+    if (!e) return;
+    path_free(&e->path);
+    ast_lit_free(&e->lit);
+    for (size_t i = 0; i < e->nargs; i++) ast_expr_free(e->args[i]);
+    free(e->args);
+    free(e);
+}
+
+void ast_cond_free(ast_cond *c) {
+    if (!c) return;
+    ast_cond_free(c->l);
+    ast_cond_free(c->r);
+    ast_expr_free(c->lhs);
+    ast_expr_free(c->rhs);
+    ast_lit_free(&c->lit);
+    free(c->name);
+    free(c);
+}
+
+static void key_free(ast_key *k, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        ast_expr_free(k[i].expr);
+        free(k[i].text);
+    }
+    free(k);
+}
+
+void ast_rule_free(ast_rule *r) {
+    if (!r) return;
+    free(r->name);
+    for (size_t i = 0; i < r->nmeta; i++) {
+        free(r->meta[i].key);
+        ast_lit_free(&r->meta[i].value);
+    }
+    free(r->meta);
+    for (size_t i = 0; i < r->non; i++) free(r->on[i]);
+    free(r->on);
+    free(r->on_loc);
+    ast_cond_free(r->where);
+    ast_expr_free(r->distinct);
+    key_free(r->by, r->nby);
+    for (size_t i = 0; i < r->nsteps; i++) {
+        free(r->steps[i].name);
+        ast_cond_free(r->steps[i].cond);
+    }
+    free(r->steps);
+    key_free(r->throttle_by, r->nthrottle_by);
+    free(r->output);
+    free(r);
+}
+
+void ast_ruleset_free(ast_ruleset *rs) {
+    if (!rs) return;
+    for (size_t i = 0; i < rs->nfiles; i++) free(rs->files[i]);
+    free(rs->files);
+    for (size_t i = 0; i < rs->nlists; i++) {
+        if (!rs->lists[i]) continue;
+        free(rs->lists[i]->name);
+        ast_lit_free(&rs->lists[i]->items);
+        free(rs->lists[i]);
+    }
+    free(rs->lists);
+    for (size_t i = 0; i < rs->nmacros; i++) {
+        if (!rs->macros[i]) continue;
+        free(rs->macros[i]->name);
+        ast_cond_free(rs->macros[i]->cond);
+        free(rs->macros[i]);
+    }
+    free(rs->macros);
+    for (size_t i = 0; i < rs->nrules; i++) ast_rule_free(rs->rules[i]);
+    free(rs->rules);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* Numbers as a person writes them: 5 not 5.0, and the shortest text that
+ * reads back as the same double. */
+static void put_number(buf *b, double v) {
+    if (v == 0) {
+        buf_putc(b, '0');
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) {
+        buf_printf(b, "%.0f", v);
+        return;
+    }
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v) break;
+    }
+    buf_puts(b, tmp);
+}
+
+static void put_expr(buf *b, const ast_expr *e) {
+    static const char *const fn_names[] = {"lower", "upper", "len", "coalesce"};
+    switch (e->kind) {
+    case EXPR_PATH:
+        if (e->path.text) {
+            buf_puts(b, e->path.text);
+        } else {
+            char *t = path_to_text(&e->path);
+            if (!t) b->oom = true;
+            else buf_puts(b, t);
+            free(t);
+        }
+        break;
+    case EXPR_LIT:
+        switch (e->lit.kind) {
+        case LIT_NULL: buf_puts(b, "null"); break;
+        case LIT_BOOL: buf_puts(b, e->lit.b ? "true" : "false"); break;
+        case LIT_NUM: put_number(b, e->lit.num); break;
+        case LIT_STR: buf_json_string(b, e->lit.str ? e->lit.str : "", e->lit.len); break;
+        default: buf_puts(b, "?"); break;
+        }
+        break;
+    case EXPR_CALL:
+        buf_puts(b, (unsigned)e->fn < 4 ? fn_names[e->fn] : "?");
+        buf_putc(b, '(');
+        for (size_t i = 0; i < e->nargs; i++) {
+            if (i) buf_puts(b, ", ");
+            put_expr(b, e->args[i]);
+        }
+        buf_putc(b, ')');
+        break;
+    }
+}
+
+char *ast_expr_text(const ast_expr *e) {
+    if (!e) return NULL;
+    buf b;
+    buf_init(&b);
+    put_expr(&b, e);
+    if (b.oom) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
+}

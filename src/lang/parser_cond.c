@@ -1,0 +1,503 @@
+/* parser_cond.c — conditions, expressions and literals of the rule language.
+ *
+ *   condition  = and_cond { "or" and_cond }
+ *   and_cond   = not_cond { "and" not_cond }
+ *   not_cond   = "not" not_cond | primary
+ *   primary    = "(" condition ")" | "exists" expr | NAME | expr compare
+ *   compare    = (== != < <= > >= contains startswith endswith) expr
+ *              | "in" ( "[" lits "]" | NAME | "cidr" "(" strings ")" )
+ *              | "like" STRING | "matches" REGEX
+ *   expr       = PATH | STRING | NUMBER | true | false | null
+ *              | (lower|upper|len) "(" expr ")" | coalesce "(" expr {"," expr} ")"
+ *
+ * Chains of one operator (a or b or c ...) become balanced trees, keeping the
+ * operands' left-to-right order, so a rule with thousands of alternatives
+ * still gives a tree of logarithmic depth: every later stage may recurse.
+ * Each location is the operator's (or, for names and `exists`, the first
+ * token's).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lang/parser_int.h"
+
+static void *new_node(parser *p, size_t size) {
+    void *n = calloc(1, size);
+    if (!n) parser_error(p, p->tok.line, p->tok.col, "out of memory");
+    return n;
+}
+
+static ast_cond *new_cond(parser *p, cond_kind k, src_loc loc) {
+    ast_cond *c = new_node(p, sizeof *c);
+    if (c) {
+        c->kind = k;
+        c->loc = loc;
+    }
+    return c;
+}
+
+/* true/false/null and the functions start an expression, not a name. */
+static bool is_value_word(const char *w) {
+    static const char *const words[] = {"true", "false", "null", "lower", "upper", "len", "coalesce"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(w, words[i]) == 0) return true;
+    return false;
+}
+
+static bool starts_expr(const parser *p) {
+    tok_kind k = p->tok.kind;
+    return k == TOK_PATH || k == TOK_STRING || k == TOK_NUMBER || (k == TOK_IDENT && is_value_word(p->tok.str));
+}
+
+static void take_string(parser *p, ast_lit *l) {
+    l->kind = LIT_STR;
+    l->loc = parser_loc(p);
+    l->str = p->tok.str;
+    l->len = p->tok.str_len;
+    p->tok.str = NULL;
+}
+
+bool parser_scalar_lit(parser *p, ast_lit *out, bool meta) {
+    memset(out, 0, sizeof *out);
+    out->loc = parser_loc(p);
+    switch (p->tok.kind) {
+    case TOK_STRING: take_string(p, out); break;
+    case TOK_NUMBER: out->kind = LIT_NUM; out->num = p->tok.num; break;
+    case TOK_DURATION:
+        if (!meta) {
+            parser_expected(p, "a string, number, true, false or null");
+            return false;
+        }
+        out->kind = LIT_DURATION;
+        out->num = p->tok.num;
+        break;
+    case TOK_IDENT:
+        if (strcmp(p->tok.str, "true") == 0 || strcmp(p->tok.str, "false") == 0) {
+            out->kind = LIT_BOOL;
+            out->b = p->tok.str[0] == 't';
+        } else if (strcmp(p->tok.str, "null") == 0) {
+            out->kind = LIT_NULL;
+        } else if (meta) {
+            out->kind = LIT_IDENT;
+            out->str = p->tok.str;
+            out->len = p->tok.str_len;
+            p->tok.str = NULL;
+        } else {
+            parser_expected(p, "a string, number, true, false or null");
+            return false;
+        }
+        break;
+    default:
+        parser_expected(p, meta ? "a value" : "a string, number, true, false or null");
+        return false;
+    }
+    parser_advance(p);
+    return true;
+}
+
+static bool lit_push(parser *p, ast_lit *list, ast_lit *item) {
+    ast_lit *n = realloc(list->items, (list->nitems + 1) * sizeof *n);
+    if (!n) {
+        parser_error(p, item->loc.line, item->loc.col, "out of memory");
+        ast_lit_free(item);
+        return false;
+    }
+    list->items = n;
+    list->items[list->nitems++] = *item;
+    return true;
+}
+
+bool parser_lit_list(parser *p, ast_lit *out, bool meta) {
+    memset(out, 0, sizeof *out);
+    out->kind = LIT_LIST;
+    out->loc = parser_loc(p);
+    if (p->tok.kind != TOK_LBRACKET) {
+        parser_expected(p, "'['");
+        return false;
+    }
+    parser_advance(p);
+    while (p->tok.kind != TOK_RBRACKET) {
+        ast_lit item;
+        if (!parser_scalar_lit(p, &item, meta) || !lit_push(p, out, &item)) goto fail;
+        if (p->tok.kind == TOK_COMMA) {
+            parser_advance(p);
+        } else if (p->tok.kind != TOK_RBRACKET) {
+            parser_expected(p, "',' or ']'");
+            goto fail;
+        }
+    }
+    parser_advance(p);
+    return true;
+fail:
+    ast_lit_free(out);
+    return false;
+}
+
+static ast_expr *parse_call(parser *p) {
+    static const char *const names[] = {"lower", "upper", "len", "coalesce"};
+    ast_expr *e = new_node(p, sizeof *e);
+    if (!e) return NULL;
+    e->kind = EXPR_CALL;
+    e->loc = parser_loc(p);
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(p->tok.str, names[i]) == 0) e->fn = (ast_fn)i;
+    const char *name = names[e->fn];
+    parser_advance(p);
+    if (p->tok.kind != TOK_LPAREN) {
+        parser_expected(p, "'('");
+        ast_expr_free(e);
+        return NULL;
+    }
+    if (!parser_enter(p)) {
+        ast_expr_free(e);
+        return NULL;
+    }
+    parser_advance(p);
+    while (true) {
+        ast_expr *arg = parser_expr(p);
+        if (!arg) goto fail;
+        ast_expr **args = realloc(e->args, (e->nargs + 1) * sizeof *args);
+        if (!args) {
+            ast_expr_free(arg);
+            parser_error(p, p->tok.line, p->tok.col, "out of memory");
+            goto fail;
+        }
+        e->args = args;
+        e->args[e->nargs++] = arg;
+        if (p->tok.kind == TOK_COMMA) {
+            parser_advance(p);
+            continue;
+        }
+        if (p->tok.kind == TOK_RPAREN) break;
+        parser_expected(p, "',' or ')'");
+        goto fail;
+    }
+    parser_advance(p);
+    parser_leave(p);
+    if (e->fn != FN_COALESCE && e->nargs != 1) {
+        parser_error(p, e->loc.line, e->loc.col, "%s() takes exactly one argument, not %zu", name, e->nargs);
+        ast_expr_free(e);
+        return NULL;
+    }
+    return e;
+fail:
+    parser_leave(p);
+    ast_expr_free(e);
+    return NULL;
+}
+
+ast_expr *parser_expr(parser *p) {
+    if (p->tok.kind == TOK_IDENT && is_value_word(p->tok.str) && strcmp(p->tok.str, "true") != 0 &&
+        strcmp(p->tok.str, "false") != 0 && strcmp(p->tok.str, "null") != 0)
+        return parse_call(p);
+    if (!starts_expr(p)) {
+        parser_expected(p, "a field path or a value");
+        return NULL;
+    }
+    ast_expr *e = new_node(p, sizeof *e);
+    if (!e) return NULL;
+    e->loc = parser_loc(p);
+    if (p->tok.kind == TOK_PATH) {
+        e->kind = EXPR_PATH;
+        e->path = p->tok.path;
+        memset(&p->tok.path, 0, sizeof p->tok.path);
+        parser_advance(p);
+        return e;
+    }
+    e->kind = EXPR_LIT;
+    if (!parser_scalar_lit(p, &e->lit, false)) {
+        ast_expr_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* `in` followed by a literal list, a list's name, or cidr("...", ...). */
+static ast_cond *parse_in(parser *p, ast_expr *lhs, src_loc loc) {
+    ast_cond *c = NULL;
+    if (p->tok.kind == TOK_LBRACKET) {
+        c = new_cond(p, COND_IN, loc);
+        if (c && !parser_lit_list(p, &c->lit, false)) goto fail;
+    } else if (parser_is_kw(p, "cidr")) {
+        c = new_cond(p, COND_CIDR, loc);
+        if (!c) goto fail;
+        parser_advance(p);
+        c->lit.kind = LIT_LIST;
+        c->lit.loc = parser_loc(p);
+        if (p->tok.kind != TOK_LPAREN) {
+            parser_expected(p, "'('");
+            goto fail;
+        }
+        parser_advance(p);
+        while (true) {
+            if (p->tok.kind != TOK_STRING) {
+                parser_expected(p, "a CIDR range string");
+                goto fail;
+            }
+            ast_lit item;
+            memset(&item, 0, sizeof item);
+            take_string(p, &item);
+            parser_advance(p);
+            if (!lit_push(p, &c->lit, &item)) goto fail;
+            if (p->tok.kind == TOK_COMMA) {
+                parser_advance(p);
+                continue;
+            }
+            if (p->tok.kind == TOK_RPAREN) break;
+            parser_expected(p, "',' or ')'");
+            goto fail;
+        }
+        parser_advance(p);
+    } else if (p->tok.kind == TOK_IDENT && !parser_is_reserved(p->tok.str)) {
+        c = new_cond(p, COND_IN, loc);
+        if (!c) goto fail;
+        c->name = p->tok.str;
+        p->tok.str = NULL;
+        parser_advance(p);
+    } else {
+        parser_expected(p, "a list, a list name or cidr(...)");
+        goto fail;
+    }
+    if (!c) goto fail;
+    c->lhs = lhs;
+    return c;
+fail:
+    ast_expr_free(lhs);
+    ast_cond_free(c);
+    return NULL;
+}
+
+static ast_cond *parse_comparison(parser *p) {
+    ast_expr *lhs = parser_expr(p);
+    if (!lhs) return NULL;
+    src_loc loc = parser_loc(p);
+    cmp_op op;
+    bool is_cmp = true;
+    switch (p->tok.kind) {
+    case TOK_EQ: op = CMP_EQ; break;
+    case TOK_NE: op = CMP_NE; break;
+    case TOK_LT: op = CMP_LT; break;
+    case TOK_LE: op = CMP_LE; break;
+    case TOK_GT: op = CMP_GT; break;
+    case TOK_GE: op = CMP_GE; break;
+    default:
+        is_cmp = false;
+        op = CMP_EQ;
+        if (parser_is_kw(p, "contains")) { op = CMP_CONTAINS; is_cmp = true; }
+        else if (parser_is_kw(p, "startswith")) { op = CMP_STARTSWITH; is_cmp = true; }
+        else if (parser_is_kw(p, "endswith")) { op = CMP_ENDSWITH; is_cmp = true; }
+    }
+    if (is_cmp) {
+        parser_advance(p);
+        ast_expr *rhs = parser_expr(p);
+        ast_cond *c = rhs ? new_cond(p, COND_CMP, loc) : NULL;
+        if (!c) {
+            ast_expr_free(lhs);
+            ast_expr_free(rhs);
+            return NULL;
+        }
+        c->op = op;
+        c->lhs = lhs;
+        c->rhs = rhs;
+        return c;
+    }
+    if (parser_is_kw(p, "in")) {
+        parser_advance(p);
+        return parse_in(p, lhs, loc);
+    }
+    ast_cond *c = NULL;
+    if (parser_is_kw(p, "like")) {
+        parser_advance(p);
+        if (p->tok.kind != TOK_STRING) {
+            parser_expected(p, "a glob pattern string");
+            goto fail;
+        }
+        if (!(c = new_cond(p, COND_LIKE, loc))) goto fail;
+        take_string(p, &c->lit);
+        parser_advance(p);
+    } else if (parser_is_kw(p, "matches")) {
+        parser_advance(p);
+        if (p->tok.kind == TOK_SLASH) {
+            lexer_rescan_regex(&p->lx, &p->tok);
+            if (p->tok.kind == TOK_ERROR) {
+                parser_report_lex_error(p);
+                goto fail;
+            }
+        }
+        if (p->tok.kind != TOK_REGEX) {
+            parser_expected(p, "a regex /.../");
+            goto fail;
+        }
+        if (!(c = new_cond(p, COND_MATCHES, loc))) goto fail;
+        c->lit.kind = LIT_REGEX;
+        c->lit.loc = parser_loc(p);
+        c->lit.str = p->tok.str;
+        c->lit.len = p->tok.str_len;
+        memcpy(c->lit.flags, p->tok.flags, sizeof c->lit.flags);
+        p->tok.str = NULL;
+        parser_advance(p);
+    } else {
+        parser_expected(p, "a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches)");
+        goto fail;
+    }
+    c->lhs = lhs;
+    return c;
+fail:
+    ast_expr_free(lhs);
+    ast_cond_free(c);
+    return NULL;
+}
+
+static ast_cond *parse_primary(parser *p) {
+    src_loc loc = parser_loc(p);
+    if (p->tok.kind == TOK_LPAREN) {
+        parser_advance(p);
+        ast_cond *c = parser_condition(p);
+        if (!c) return NULL;
+        if (p->tok.kind != TOK_RPAREN) {
+            if (p->tok.kind == TOK_ERROR) {
+                /* already reported */
+            } else {
+                char found[64];
+                parser_describe(p, found, sizeof found);
+                parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
+                             (unsigned)loc.line, (unsigned)loc.col, found);
+            }
+            ast_cond_free(c);
+            return NULL;
+        }
+        parser_advance(p);
+        return c;
+    }
+    if (parser_is_kw(p, "exists")) {
+        parser_advance(p);
+        ast_expr *e = parser_expr(p);
+        ast_cond *c = e ? new_cond(p, COND_EXISTS, loc) : NULL;
+        if (!c) {
+            ast_expr_free(e);
+            return NULL;
+        }
+        c->lhs = e;
+        return c;
+    }
+    if (p->tok.kind == TOK_IDENT && !is_value_word(p->tok.str)) {
+        if (parser_is_reserved(p->tok.str)) {
+            parser_expected(p, "a condition");
+            return NULL;
+        }
+        ast_cond *c = new_cond(p, COND_NAME, loc);
+        if (!c) return NULL;
+        c->name = p->tok.str;
+        p->tok.str = NULL;
+        parser_advance(p);
+        tok_kind k = p->tok.kind;
+        if (k == TOK_EQ || k == TOK_NE || k == TOK_LT || k == TOK_LE || k == TOK_GT || k == TOK_GE ||
+            parser_is_kw(p, "in") || parser_is_kw(p, "contains") || parser_is_kw(p, "startswith") ||
+            parser_is_kw(p, "endswith") || parser_is_kw(p, "like") || parser_is_kw(p, "matches")) {
+            parser_error(p, loc.line, loc.col, "'%s' is a macro or rule name, not a field; write '.%s' for the field",
+                         c->name, c->name);
+            ast_cond_free(c);
+            return NULL;
+        }
+        return c;
+    }
+    if (!starts_expr(p)) {
+        parser_expected(p, "a condition");
+        return NULL;
+    }
+    return parse_comparison(p);
+}
+
+static ast_cond *parse_not(parser *p) {
+    if (!parser_is_kw(p, "not")) return parse_primary(p);
+    src_loc loc = parser_loc(p);
+    if (!parser_enter(p)) return NULL;
+    parser_advance(p);
+    ast_cond *inner = parse_not(p);
+    parser_leave(p);
+    if (!inner) return NULL;
+    ast_cond *c = new_cond(p, COND_NOT, loc);
+    if (!c) {
+        ast_cond_free(inner);
+        return NULL;
+    }
+    c->l = inner;
+    return c;
+}
+
+/* Joins items[lo..hi] into a balanced tree from the preallocated inner
+ * nodes; the node over items[mid] and items[mid+1] takes the location of the
+ * operator written between them (after[mid]). */
+static ast_cond *balance(ast_cond **items, const src_loc *after, size_t lo, size_t hi, ast_cond **pool, size_t *used,
+                         cond_kind kind) {
+    if (lo == hi) return items[lo];
+    size_t mid = lo + (hi - lo) / 2;
+    ast_cond *node = pool[(*used)++];
+    node->kind = kind;
+    node->loc = after[mid];
+    node->l = balance(items, after, lo, mid, pool, used, kind);
+    node->r = balance(items, after, mid + 1, hi, pool, used, kind);
+    return node;
+}
+
+static ast_cond *parse_chain(parser *p, bool is_or) {
+    const char *word = is_or ? "or" : "and";
+    ast_cond *item = is_or ? parse_chain(p, false) : parse_not(p);
+    if (!item || !parser_is_kw(p, word)) return item;
+    ast_cond **items = NULL, **pool = NULL;
+    src_loc *after = NULL; /* after[i]: the operator between items[i] and items[i+1] */
+    size_t n = 0, cap = 0;
+    while (true) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            ast_cond **ni = realloc(items, cap * sizeof *ni);
+            if (ni) items = ni;
+            src_loc *na = ni ? realloc(after, cap * sizeof *na) : NULL;
+            if (na) after = na;
+            if (!ni || !na) {
+                parser_error(p, p->tok.line, p->tok.col, "out of memory");
+                ast_cond_free(item);
+                goto fail;
+            }
+        }
+        items[n++] = item;
+        if (!parser_is_kw(p, word)) break;
+        after[n - 1] = parser_loc(p);
+        parser_advance(p);
+        item = is_or ? parse_chain(p, false) : parse_not(p);
+        if (!item) goto fail;
+    }
+    /* Every inner node is allocated before any is linked, so a failure leaves
+     * the operands alone and ast_cond_free later works node by node. */
+    pool = calloc(n - 1, sizeof *pool);
+    for (size_t i = 0; pool && i < n - 1; i++) {
+        pool[i] = calloc(1, sizeof **pool);
+        if (!pool[i]) {
+            for (size_t j = 0; j < i; j++) free(pool[j]);
+            free(pool);
+            pool = NULL;
+        }
+    }
+    if (!pool) {
+        parser_error(p, p->tok.line, p->tok.col, "out of memory");
+        goto fail;
+    }
+    size_t used = 0;
+    ast_cond *root = balance(items, after, 0, n - 1, pool, &used, is_or ? COND_OR : COND_AND);
+    free(pool);
+    free(items);
+    free(after);
+    return root;
+fail:
+    for (size_t i = 0; i < n; i++) ast_cond_free(items[i]);
+    free(items);
+    free(after);
+    return NULL;
+}
+
+ast_cond *parser_condition(parser *p) {
+    if (!parser_enter(p)) return NULL;
+    ast_cond *c = parse_chain(p, true);
+    parser_leave(p);
+    return c;
+}

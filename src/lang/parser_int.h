@@ -1,0 +1,58 @@
+/* parser_int.h — what the two halves of the parser share.
+ *
+ * parser.c holds the token cursor, error reporting and the declarations
+ * (list, macro, rule and its clauses); parser_cond.c holds conditions,
+ * expressions and literals. Every parse function either returns its node
+ * having consumed it, or returns NULL/false having reported exactly one
+ * error (none when the offending token was a lexical error, which was
+ * reported when it was lexed); callers then only propagate the failure, and
+ * the declaration level resynchronises.
+ */
+#ifndef SECDET_LANG_PARSER_INT_H
+#define SECDET_LANG_PARSER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lang/ast.h"
+#include "lang/lexer.h"
+#include "lang/parser.h"
+#include "util/diag.h"
+
+typedef struct parser {
+    lexer lx;
+    lex_token tok;   /* the current token */
+    char prev[48];   /* source text of the previous token, for "after 'x'" */
+    ast_ruleset *rs;
+    const char *file;
+    uint32_t file_idx;
+    diag_list *d;
+    size_t errors;
+    int depth;       /* nesting of conditions and calls, bounded by PARSER_MAX_DEPTH */
+    int brace;       /* braces opened inside the current rule body (meta, sequence) */
+    void *scratch;   /* GROW's temporary */
+} parser;
+
+void parser_advance(parser *p);
+void parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* "expected WHAT after 'PREV', found THIS", at the current token. */
+void parser_expected(parser *p, const char *what);
+/* Reports the current TOK_ERROR token (a lexical error). */
+void parser_report_lex_error(parser *p);
+/* Describes the current token for messages: 'text' or "end of file". */
+void parser_describe(const parser *p, char *out, size_t outsz);
+src_loc parser_loc(const parser *p);
+bool parser_is_kw(const parser *p, const char *kw);
+/* Words that cannot name a list, macro or rule (they mean something in a condition or rule). */
+bool parser_is_reserved(const char *word);
+bool parser_enter(parser *p);
+void parser_leave(parser *p);
+
+ast_cond *parser_condition(parser *p);
+ast_expr *parser_expr(parser *p);
+/* A literal value; `meta` also admits bare words (LIT_IDENT) and durations. */
+bool parser_scalar_lit(parser *p, ast_lit *out, bool meta);
+/* `[ lit, ... ]` (a trailing comma is allowed). */
+bool parser_lit_list(parser *p, ast_lit *out, bool meta);
+
+#endif
