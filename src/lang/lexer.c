@@ -9,90 +9,15 @@
 #include "lang/lexer.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang/lexer_int.h"
 #include "util/buf.h"
 
 /* The largest duration accepted: 2^53 ms (exact in a double, ~285,000 years). */
 #define LEXER_MAX_DURATION_MS 9007199254740992.0
 #define LEXER_MAX_NUMBER_LEN 64
-
-static bool is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_ident_char(unsigned char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
-static int hex_value(unsigned char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Length (1..4) of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
-static void put_utf8(buf *b, uint32_t cp) {
-    char o[4];
-    size_t n;
-    if (cp < 0x80) { o[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    buf_append(b, o, n);
-}
-
-static uint32_t col_at(const lexer *lx, size_t pos) { return (uint32_t)(pos - lx->line_pos + 1); }
-
-static char *vformat(const char *fmt, va_list ap) {
-    buf b;
-    buf_init(&b);
-    buf_vprintf(&b, fmt, ap);
-    if (b.oom) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_steal(&b);
-}
-
-/* Turns *t into an error token; the message's position is `pos` on the current line. */
-static void __attribute__((format(printf, 4, 5)))
-set_error(lexer *lx, lex_token *t, size_t pos, const char *fmt, ...) {
-    free(t->str);
-    path_free(&t->path);
-    t->kind = TOK_ERROR;
-    va_list ap;
-    va_start(ap, fmt);
-    t->str = vformat(fmt, ap);
-    va_end(ap);
-    t->str_len = t->str ? strlen(t->str) : 0;
-    t->err_line = lx->line;
-    t->err_col = col_at(lx, pos);
-}
 
 void lexer_init(lexer *lx, const char *src, size_t len) {
     memset(lx, 0, sizeof *lx);
@@ -126,7 +51,7 @@ static bool skip_space(lexer *lx, lex_token *t) {
         } else if (c == '#') {
             size_t bad = SIZE_MAX;
             while (lx->pos < lx->len && s[lx->pos] != '\n') {
-                size_t l = utf8_seq_len(s + lx->pos, lx->len - lx->pos);
+                size_t l = lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
                 if (l == 0 || s[lx->pos] == 0) {
                     if (bad == SIZE_MAX) bad = lx->pos;
                     l = 1;
@@ -136,13 +61,13 @@ static bool skip_space(lexer *lx, lex_token *t) {
             if (bad != SIZE_MAX) {
                 t->kind = TOK_ERROR;
                 t->line = lx->line;
-                t->col = col_at(lx, bad);
+                t->col = lexer_col_at(lx, bad);
                 t->start = bad;
                 t->len = 1;
                 if (s[bad] == 0)
-                    set_error(lx, t, bad, "NUL byte in comment");
+                    lexer_set_error(lx, t, bad, "NUL byte in comment");
                 else
-                    set_error(lx, t, bad, "invalid UTF-8 byte 0x%02X in comment", s[bad]);
+                    lexer_set_error(lx, t, bad, "invalid UTF-8 byte 0x%02X in comment", s[bad]);
                 return false;
             }
         } else {
@@ -152,126 +77,10 @@ static bool skip_space(lexer *lx, lex_token *t) {
     return true;
 }
 
-/* Lexes a JSON string starting at the '"' at lx->pos into *out. On success
- * returns true; on error sets *t to an error and returns false. Either way
- * the position ends after the string (or at the end of the line when it is
- * unterminated), so lexing resumes sensibly. */
-static bool lex_string_body(lexer *lx, lex_token *t, buf *out) {
-    const unsigned char *s = (const unsigned char *)lx->src;
-    size_t open = lx->pos;
-    lx->pos++;
-    bool failed = false; /* the first error wins; keep scanning to the closing quote */
-    while (true) {
-        if (lx->pos >= lx->len || s[lx->pos] == '\n') {
-            if (!failed) set_error(lx, t, open, "unterminated string");
-            return false;
-        }
-        size_t at = lx->pos;
-        unsigned char c = s[at];
-        if (c == '"') {
-            lx->pos++;
-            break;
-        }
-        if (c == '\\') {
-            if (at + 1 >= lx->len || s[at + 1] == '\n') {
-                lx->pos++;
-                continue; /* reported as unterminated on the next turn */
-            }
-            unsigned char e = s[at + 1];
-            lx->pos += 2;
-            char simple = 0;
-            switch (e) {
-            case '"': simple = '"'; break;
-            case '\\': simple = '\\'; break;
-            case '/': simple = '/'; break;
-            case 'b': simple = '\b'; break;
-            case 'f': simple = '\f'; break;
-            case 'n': simple = '\n'; break;
-            case 'r': simple = '\r'; break;
-            case 't': simple = '\t'; break;
-            case 'u': break;
-            default:
-                if (!failed) {
-                    if (e >= 0x21 && e < 0x7F)
-                        set_error(lx, t, at, "invalid escape '\\%c' in string", e);
-                    else
-                        set_error(lx, t, at, "invalid escape in string");
-                }
-                failed = true;
-                continue;
-            }
-            if (simple) {
-                if (!failed) buf_putc(out, simple);
-                continue;
-            }
-            /* \uXXXX, possibly a surrogate pair */
-            uint32_t cp = 0;
-            for (int i = 0; i < 4; i++) {
-                int h = lx->pos < lx->len ? hex_value(s[lx->pos]) : -1;
-                if (h < 0) {
-                    if (!failed) set_error(lx, t, at, "invalid \\u escape in string (expected four hex digits)");
-                    failed = true;
-                    break;
-                }
-                cp = cp * 16 + (uint32_t)h;
-                lx->pos++;
-            }
-            if (failed) continue;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                uint32_t lo = 0;
-                bool pair = lx->pos + 6 <= lx->len && s[lx->pos] == '\\' && s[lx->pos + 1] == 'u';
-                for (int i = 0; pair && i < 4; i++) {
-                    int h = hex_value(s[lx->pos + 2 + (size_t)i]);
-                    if (h < 0) pair = false;
-                    else lo = lo * 16 + (uint32_t)h;
-                }
-                if (!pair || lo < 0xDC00 || lo > 0xDFFF) {
-                    if (!failed) set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
-                    failed = true;
-                    continue;
-                }
-                lx->pos += 6;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                if (!failed) set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
-                failed = true;
-                continue;
-            } else if (cp == 0) {
-                if (!failed) set_error(lx, t, at, "\\u0000 (NUL) is not allowed in a string");
-                failed = true;
-                continue;
-            }
-            put_utf8(out, cp);
-            continue;
-        }
-        if (c < 0x20) {
-            if (!failed) set_error(lx, t, at, "control character U+%04X in string (write it as an escape)", c);
-            failed = true;
-            lx->pos++;
-            continue;
-        }
-        size_t l = utf8_seq_len(s + at, lx->len - at);
-        if (l == 0) {
-            if (!failed) set_error(lx, t, at, "invalid UTF-8 byte 0x%02X in string", c);
-            failed = true;
-            lx->pos++;
-            continue;
-        }
-        if (!failed) buf_append(out, s + at, l);
-        lx->pos += l;
-    }
-    if (failed) return false;
-    if (out->oom) {
-        set_error(lx, t, open, "out of memory");
-        return false;
-    }
-    return true;
-}
-
 static void lex_string(lexer *lx, lex_token *t) {
     buf b;
     buf_init(&b);
-    if (lex_string_body(lx, t, &b)) {
+    if (lexer_string_body(lx, t, &b)) {
         t->kind = TOK_STRING;
         t->str_len = b.len;
         t->str = buf_steal(&b);
@@ -284,30 +93,30 @@ static void lex_number(lexer *lx, lex_token *t) {
     const unsigned char *s = (const unsigned char *)lx->src;
     size_t start = lx->pos, p = lx->pos;
     if (s[p] == '-') p++;
-    while (p < lx->len && is_digit(s[p])) p++;
+    while (p < lx->len && lexer_is_digit(s[p])) p++;
     if (p < lx->len && s[p] == '.') {
-        if (p + 1 >= lx->len || !is_digit(s[p + 1])) {
+        if (p + 1 >= lx->len || !lexer_is_digit(s[p + 1])) {
             lx->pos = p + 1;
-            set_error(lx, t, p + 1, "expected a digit after the decimal point");
+            lexer_set_error(lx, t, p + 1, "expected a digit after the decimal point");
             return;
         }
         p++;
-        while (p < lx->len && is_digit(s[p])) p++;
+        while (p < lx->len && lexer_is_digit(s[p])) p++;
     }
     if (p < lx->len && (s[p] == 'e' || s[p] == 'E')) {
         size_t q = p + 1;
         if (q < lx->len && (s[q] == '+' || s[q] == '-')) q++;
-        if (q < lx->len && is_digit(s[q])) {
+        if (q < lx->len && lexer_is_digit(s[q])) {
             p = q;
-            while (p < lx->len && is_digit(s[p])) p++;
+            while (p < lx->len && lexer_is_digit(s[p])) p++;
         }
     }
     size_t num_end = p;
     size_t unit_start = p;
-    while (p < lx->len && is_ident_char(s[p])) p++;
+    while (p < lx->len && lexer_is_ident_char(s[p])) p++;
     lx->pos = p;
     if (num_end - start >= LEXER_MAX_NUMBER_LEN) {
-        set_error(lx, t, start, "number too long");
+        lexer_set_error(lx, t, start, "number too long");
         return;
     }
     char tmp[LEXER_MAX_NUMBER_LEN];
@@ -315,7 +124,7 @@ static void lex_number(lexer *lx, lex_token *t) {
     tmp[num_end - start] = 0;
     double v = strtod(tmp, NULL);
     if (!isfinite(v)) {
-        set_error(lx, t, start, "number out of range");
+        lexer_set_error(lx, t, start, "number out of range");
         return;
     }
     t->num = v;
@@ -332,20 +141,20 @@ static void lex_number(lexer *lx, lex_token *t) {
     else if (ulen == 1 && u[0] == 'h') factor = 3600000;
     else if (ulen == 1 && u[0] == 'd') factor = 86400000;
     if (factor == 0) {
-        set_error(lx, t, unit_start, "invalid duration unit '%.*s' (expected ms, s, m, h or d)", (int)(ulen > 32 ? 32 : ulen), u);
+        lexer_set_error(lx, t, unit_start, "invalid duration unit '%.*s' (expected ms, s, m, h or d)", (int)(ulen > 32 ? 32 : ulen), u);
         return;
     }
     if (v < 0) {
-        set_error(lx, t, start, "a duration cannot be negative");
+        lexer_set_error(lx, t, start, "a duration cannot be negative");
         return;
     }
     double ms = v * factor;
     if (ms > LEXER_MAX_DURATION_MS) {
-        set_error(lx, t, start, "duration too large");
+        lexer_set_error(lx, t, start, "duration too large");
         return;
     }
     if (ms != floor(ms)) {
-        set_error(lx, t, start, "a duration must be a whole number of milliseconds");
+        lexer_set_error(lx, t, start, "a duration must be a whole number of milliseconds");
         return;
     }
     t->kind = TOK_DURATION;
@@ -372,9 +181,9 @@ static void lex_path(lexer *lx, lex_token *t) {
         path_seg seg;
         memset(&seg, 0, sizeof seg);
         seg.kind = SEG_KEY;
-        if (lx->pos < lx->len && is_ident_char(s[lx->pos])) {
+        if (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) {
             size_t b = lx->pos;
-            while (lx->pos < lx->len && is_ident_char(s[lx->pos])) lx->pos++;
+            while (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) lx->pos++;
             seg.key_len = lx->pos - b;
             seg.key = malloc(seg.key_len + 1);
             if (seg.key) {
@@ -384,7 +193,7 @@ static void lex_path(lexer *lx, lex_token *t) {
         } else if (lx->pos < lx->len && s[lx->pos] == '"') {
             buf b;
             buf_init(&b);
-            if (!lex_string_body(lx, t, &b)) {
+            if (!lexer_string_body(lx, t, &b)) {
                 buf_free(&b);
                 path_free(&path);
                 return;
@@ -393,13 +202,13 @@ static void lex_path(lexer *lx, lex_token *t) {
             seg.key = buf_steal(&b);
         } else {
             path_free(&path);
-            set_error(lx, t, lx->pos, "expected a field name after '.'");
+            lexer_set_error(lx, t, lx->pos, "expected a field name after '.'");
             return;
         }
         if (!seg.key || !path_push(&path, seg)) {
             free(seg.key);
             path_free(&path);
-            set_error(lx, t, lx->pos, "out of memory");
+            lexer_set_error(lx, t, lx->pos, "out of memory");
             return;
         }
         /* index and wildcard pieces */
@@ -409,14 +218,14 @@ static void lex_path(lexer *lx, lex_token *t) {
             if (lx->pos < lx->len && s[lx->pos] == '*') {
                 seg.kind = SEG_STAR;
                 lx->pos++;
-            } else if (lx->pos < lx->len && is_digit(s[lx->pos])) {
+            } else if (lx->pos < lx->len && lexer_is_digit(s[lx->pos])) {
                 uint64_t v = 0;
-                while (lx->pos < lx->len && is_digit(s[lx->pos])) {
+                while (lx->pos < lx->len && lexer_is_digit(s[lx->pos])) {
                     v = v * 10 + (uint64_t)(s[lx->pos] - '0');
                     if (v > UINT32_MAX) {
                         path_free(&path);
-                        set_error(lx, t, open + 1, "array index too large");
-                        while (lx->pos < lx->len && is_digit(s[lx->pos])) lx->pos++;
+                        lexer_set_error(lx, t, open + 1, "array index too large");
+                        while (lx->pos < lx->len && lexer_is_digit(s[lx->pos])) lx->pos++;
                         return;
                     }
                     lx->pos++;
@@ -425,18 +234,18 @@ static void lex_path(lexer *lx, lex_token *t) {
                 seg.index = (uint32_t)v;
             } else {
                 path_free(&path);
-                set_error(lx, t, lx->pos, "expected an index or '*' after '[' in a field path");
+                lexer_set_error(lx, t, lx->pos, "expected an index or '*' after '[' in a field path");
                 return;
             }
             if (lx->pos >= lx->len || s[lx->pos] != ']') {
                 path_free(&path);
-                set_error(lx, t, lx->pos, "expected ']' to close '[' at column %u", (unsigned)col_at(lx, open));
+                lexer_set_error(lx, t, lx->pos, "expected ']' to close '[' at column %u", (unsigned)lexer_col_at(lx, open));
                 return;
             }
             lx->pos++;
             if (!path_push(&path, seg)) {
                 path_free(&path);
-                set_error(lx, t, open, "out of memory");
+                lexer_set_error(lx, t, open, "out of memory");
                 return;
             }
         }
@@ -446,7 +255,7 @@ static void lex_path(lexer *lx, lex_token *t) {
     path.text = path_to_text(&path);
     if (!path.text) {
         path_free(&path);
-        set_error(lx, t, t->start, "out of memory");
+        lexer_set_error(lx, t, t->start, "out of memory");
         return;
     }
     t->kind = TOK_PATH;
@@ -456,11 +265,11 @@ static void lex_path(lexer *lx, lex_token *t) {
 static void lex_ident(lexer *lx, lex_token *t) {
     const unsigned char *s = (const unsigned char *)lx->src;
     size_t b = lx->pos;
-    while (lx->pos < lx->len && is_ident_char(s[lx->pos])) lx->pos++;
+    while (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) lx->pos++;
     t->str_len = lx->pos - b;
     t->str = malloc(t->str_len + 1);
     if (!t->str) {
-        set_error(lx, t, b, "out of memory");
+        lexer_set_error(lx, t, b, "out of memory");
         return;
     }
     memcpy(t->str, s + b, t->str_len);
@@ -478,7 +287,7 @@ void lexer_next(lexer *lx, lex_token *t) {
     const unsigned char *s = (const unsigned char *)lx->src;
     t->line = lx->line;
     t->start = lx->pos;
-    t->col = col_at(lx, lx->pos);
+    t->col = lexer_col_at(lx, lx->pos);
     t->line_start = lx->at_line_start;
     if (lx->pos >= lx->len) {
         t->kind = TOK_EOF;
@@ -487,8 +296,8 @@ void lexer_next(lexer *lx, lex_token *t) {
     lx->at_line_start = false;
     unsigned char c = s[lx->pos];
     unsigned char next = lx->pos + 1 < lx->len ? s[lx->pos + 1] : 0;
-    if (is_alpha(c) || c == '_') lex_ident(lx, t);
-    else if (is_digit(c) || (c == '-' && is_digit(next))) lex_number(lx, t);
+    if (lexer_is_alpha(c) || c == '_') lex_ident(lx, t);
+    else if (lexer_is_digit(c) || (c == '-' && lexer_is_digit(next))) lex_number(lx, t);
     else if (c == '"') lex_string(lx, t);
     else if (c == '.') lex_path(lx, t);
     else {
@@ -520,126 +329,38 @@ void lexer_next(lexer *lx, lex_token *t) {
             t->kind = k;
             lx->pos += n;
         } else if (c == '!') {
-            set_error(lx, t, lx->pos, "unexpected '!' (write '!=' or 'not')");
+            lexer_set_error(lx, t, lx->pos, "unexpected '!' (write '!=' or 'not')");
             lx->pos++;
         } else if (c >= 0x80) {
-            size_t l = utf8_seq_len(s + lx->pos, lx->len - lx->pos);
-            if (l == 0) set_error(lx, t, lx->pos, "invalid UTF-8 byte 0x%02X", c);
-            else set_error(lx, t, lx->pos, "unexpected character '%.*s'", (int)l, (const char *)s + lx->pos);
+            size_t l = lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
+            if (l == 0) lexer_set_error(lx, t, lx->pos, "invalid UTF-8 byte 0x%02X", c);
+            else lexer_set_error(lx, t, lx->pos, "unexpected character '%.*s'", (int)l, (const char *)s + lx->pos);
             lx->pos += l ? l : 1;
         } else if (c < 0x20 || c == 0x7F) {
-            set_error(lx, t, lx->pos, "unexpected control character U+%04X", c);
+            lexer_set_error(lx, t, lx->pos, "unexpected control character U+%04X", c);
             lx->pos++;
         } else {
-            set_error(lx, t, lx->pos, "unexpected character '%c'", c);
+            lexer_set_error(lx, t, lx->pos, "unexpected character '%c'", c);
             lx->pos++;
         }
     }
     t->len = lx->pos - t->start;
-}
-
-/* Puts the lexer back at the start of *t, which lies on one line. */
-static void rewind_to(lexer *lx, lex_token *t) {
-    free(t->str);
-    t->str = NULL;
-    t->str_len = 0;
-    path_free(&t->path);
-    lx->pos = t->start;
-    lx->line = t->line;
-    lx->line_pos = t->start - (t->col - 1);
-}
-
-void lexer_rescan_regex(lexer *lx, lex_token *t) {
-    if (t->kind == TOK_EOF || lx->src[t->start] != '/') return;
-    rewind_to(lx, t);
-    const unsigned char *s = (const unsigned char *)lx->src;
-    buf b;
-    buf_init(&b);
-    size_t open = lx->pos++;
-    bool failed = false;
-    while (true) {
-        if (lx->pos >= lx->len || s[lx->pos] == '\n') {
-            if (!failed) set_error(lx, t, open, "unterminated regex");
-            failed = true;
-            break;
-        }
-        size_t at = lx->pos;
-        unsigned char c = s[at];
-        if (c == '/') {
-            lx->pos++;
-            break;
-        }
-        if (c == '\\' && at + 1 < lx->len && s[at + 1] == '/') {
-            buf_putc(&b, '/');
-            lx->pos += 2;
-            continue;
-        }
-        if (c == '\\' && at + 1 < lx->len && s[at + 1] < 0x80 && s[at + 1] != '\n' && s[at + 1] != 0) {
-            buf_append(&b, s + at, 2);
-            lx->pos += 2;
-            continue;
-        }
-        if (c == 0) {
-            if (!failed) set_error(lx, t, at, "NUL byte in regex");
-            failed = true;
-            lx->pos++;
-            continue;
-        }
-        size_t l = utf8_seq_len(s + at, lx->len - at);
-        if (l == 0) {
-            if (!failed) set_error(lx, t, at, "invalid UTF-8 byte 0x%02X in regex", c);
-            failed = true;
-            lx->pos++;
-            continue;
-        }
-        buf_append(&b, s + at, l);
-        lx->pos += l;
-    }
-    char flags[5] = {0};
-    size_t nflags = 0;
-    while (!failed && lx->pos < lx->len && is_ident_char(s[lx->pos])) {
-        unsigned char f = s[lx->pos];
-        if (f != 'i' && f != 'm' && f != 's' && f != 'x') {
-            set_error(lx, t, lx->pos, "invalid regex flag '%c' (allowed: i, m, s, x)", f);
-            failed = true;
-        } else if (memchr(flags, f, nflags)) {
-            set_error(lx, t, lx->pos, "duplicate regex flag '%c'", f);
-            failed = true;
-        } else {
-            flags[nflags++] = (char)f;
-        }
-        lx->pos++;
-    }
-    while (lx->pos < lx->len && is_ident_char(s[lx->pos])) lx->pos++;
-    t->len = lx->pos - t->start;
-    if (!failed && b.oom) {
-        set_error(lx, t, open, "out of memory");
-        failed = true;
-    }
-    if (failed) {
-        buf_free(&b);
-        return;
-    }
-    t->kind = TOK_REGEX;
-    t->str_len = b.len;
-    t->str = buf_steal(&b);
-    memcpy(t->flags, flags, sizeof flags);
 }
 
 void lexer_rescan_hyphen_name(lexer *lx, lex_token *t) {
     if (t->kind != TOK_IDENT) return;
-    rewind_to(lx, t);
+    lexer_rewind(lx, t);
     const unsigned char *s = (const unsigned char *)lx->src;
     size_t p = lx->pos;
-    while (p < lx->len && is_ident_char(s[p])) p++;
-    while (p + 1 < lx->len && s[p] == '-' && is_ident_char(s[p + 1])) {
+    while (p < lx->len && lexer_is_ident_char(s[p])) p++;
+    while (p + 1 < lx->len && s[p] == '-' && lexer_is_ident_char(s[p + 1])) {
         p++;
-        while (p < lx->len && is_ident_char(s[p])) p++;
+        while (p < lx->len && lexer_is_ident_char(s[p])) p++;
     }
     t->str_len = p - lx->pos;
     t->str = malloc(t->str_len + 1);
     if (!t->str) {
-        set_error(lx, t, lx->pos, "out of memory");
+        lexer_set_error(lx, t, lx->pos, "out of memory");
         lx->pos = p;
         t->len = p - t->start;
         return;
