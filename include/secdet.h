@@ -103,6 +103,11 @@ typedef struct secdet_engine_opts {
     uint32_t max_samples;
     /* Allowed lateness of out-of-order events, ms (correlation). Default 900000 (15 min). */
     int64_t lateness_ms;
+    /* ---- Correlation ---- */
+    /* Cap on correlation state (groups, windows, sample events, events held
+     * for ordering), bytes. Past it the least recently seen groups are
+     * evicted (stats.evicted). Default 256 MiB. 0 = the default. */
+    uint64_t max_state_bytes;
 } secdet_engine_opts;
 
 /* Fills *opts with the defaults above. Always start from this, then change fields. */
@@ -283,9 +288,54 @@ typedef struct secdet_stats {
     uint64_t budget_exceeded; /* events that hit the instruction budget */
     uint64_t late;            /* events older than the lateness allows (correlation) */
     uint64_t bytes;           /* bytes pushed */
+    /* ---- Correlation ---- */
+    uint64_t evicted;         /* groups evicted to stay under max_state_bytes */
+    uint64_t groups;          /* groups held now (count, distinct, sequence, throttle) */
+    uint64_t state_bytes;     /* bytes of correlation state held now */
 } secdet_stats;
 
 SECDET_API secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
+
+/* ---- Correlation ---- */
+
+/*
+ * Aggregation rules (count, distinct, sequence) see events in event-time
+ * order: an event that matches one is held until the newest event time seen
+ * minus the lateness (opts.lateness_ms) has passed it, so events that arrive
+ * out of order within the lateness give the same alerts as in order. Their
+ * alerts are therefore delivered from a later push (or from secdet_flush),
+ * not from the push of the event that completed them.
+ *
+ * End of input: releases every event held for ordering and delivers the
+ * alerts that are then due. Correlation state (open windows, partial
+ * sequences, throttles) is kept, but from now on an event older than the
+ * newest event time seen so far counts as late. Call it once after the last
+ * input (`secdet scan` calls it after its last file).
+ */
+SECDET_API secdet_status secdet_flush(secdet_engine *engine);
+
+/*
+ * Writes the engine's correlation state (events held for ordering, every
+ * group, throttles, the watermark) to `path`, replacing it atomically (a
+ * temporary file beside it, then rename). The format is versioned and
+ * checksummed; each rule's state is tagged with the rule's name and a
+ * fingerprint of its compiled form.
+ */
+SECDET_API secdet_status secdet_snapshot_save(secdet_engine *engine, const char *path);
+
+/*
+ * Replaces the engine's correlation state with the one saved in `path`. Load
+ * the rules first: the state of a rule is restored only when a rule of the
+ * same name and the same fingerprint is loaded now; the others are dropped
+ * and each is named by a warning in *report ("rule 'x' changed since the
+ * snapshot; its state was dropped"). A file that is not a snapshot, of
+ * another version, truncated or failing its checksum is refused with
+ * SECDET_ERR_DECODE (and an error in *report); the engine is then unchanged.
+ * SECDET_ERR_IO when it cannot be read. `report` may be NULL; when not, it
+ * receives a diagnostics object the caller frees (also on success).
+ */
+SECDET_API secdet_status secdet_snapshot_load(secdet_engine *engine, const char *path,
+                                              secdet_diagnostics **report);
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,11 @@
  * engine_input.c. Nothing here keeps global state: every table is static
  * const, and all mutable state hangs off a secdet_engine.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine_internal.h"
 
@@ -39,6 +42,7 @@ void secdet_engine_opts_init(secdet_engine_opts *opts) {
     opts->max_rule_file_bytes = 16u << 20;
     opts->max_samples = 5;
     opts->lateness_ms = 900000;
+    opts->max_state_bytes = (uint64_t)256 << 20;
 }
 
 secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **out) {
@@ -54,8 +58,23 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
 
     secdet_engine *e = calloc(1, sizeof *e);
     if (!e) return SECDET_ERR_NOMEM;
+    if (o.max_state_bytes == 0) o.max_state_bytes = (uint64_t)256 << 20;
     e->opts = o;
     alert_ctx_init(&e->alerts);
+    buf_init(&e->keybuf);
+    buf_init(&e->valbuf);
+    buf_init(&e->evbuf);
+    buf_init(&e->scratch);
+    corr_opts co = {
+        .lateness_ns = o.lateness_ms > INT64_MAX / 1000000 ? INT64_MAX : o.lateness_ms * 1000000,
+        .max_bytes = o.max_state_bytes,
+        .max_samples = o.max_samples,
+    };
+    e->corr = corr_new(&co, engine_fire, e);
+    if (!e->corr) {
+        secdet_engine_free(e);
+        return SECDET_ERR_NOMEM;
+    }
     const char *err = NULL;
     static const char default_time[] = ".eventTime";
     if (path_parse(default_time, sizeof default_time - 1, &e->default_time_path, &err) != sizeof default_time - 1) {
@@ -78,6 +97,11 @@ void secdet_engine_free(secdet_engine *e) {
     free(e->sources);
     path_free(&e->default_time_path);
     alert_ctx_free(&e->alerts);
+    corr_free(e->corr);
+    buf_free(&e->keybuf);
+    buf_free(&e->valbuf);
+    buf_free(&e->evbuf);
+    buf_free(&e->scratch);
     free(e);
 }
 
@@ -98,7 +122,101 @@ secdet_status secdet_set_error_callback(secdet_engine *e, secdet_error_fn fn, vo
 secdet_status secdet_stats_get(const secdet_engine *e, secdet_stats *out) {
     if (!e || !out) return SECDET_ERR_INVALID_ARG;
     *out = e->stats;
+    if (e->corr) {
+        corr_stats cs;
+        corr_get_stats(e->corr, &cs);
+        out->groups = cs.groups;
+        out->state_bytes = cs.bytes;
+        out->evicted = cs.evicted;
+    }
     return SECDET_OK;
+}
+
+/* ---- Correlation: flush and snapshots ---------------------------------------- */
+
+secdet_status secdet_flush(secdet_engine *e) {
+    if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
+    e->busy = true;
+    corr_flush(e->corr);
+    e->busy = false;
+    return SECDET_OK;
+}
+
+secdet_status secdet_snapshot_save(secdet_engine *e, const char *path) {
+    if (!e || e->busy || !path) return SECDET_ERR_INVALID_ARG;
+    buf b;
+    buf_init(&b);
+    if (corr_snapshot_write(e->corr, &b) != 0 || b.oom) {
+        buf_free(&b);
+        return SECDET_ERR_NOMEM;
+    }
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) {
+        buf_free(&b);
+        return SECDET_ERR_NOMEM;
+    }
+    snprintf(tmp, n, "%s.tmp", path);
+    secdet_status st = SECDET_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        st = SECDET_ERR_IO;
+    } else {
+        bool ok = fwrite(b.data, 1, b.len, f) == b.len;
+        ok = fflush(f) == 0 && ok;
+        ok = fsync(fileno(f)) == 0 && ok;
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            remove(tmp);
+            st = SECDET_ERR_IO;
+        }
+    }
+    free(tmp);
+    buf_free(&b);
+    return st;
+}
+
+static secdet_status read_whole(const char *path, buf *out, diag_list *d) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+        return SECDET_ERR_IO;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(out, chunk, n);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed) {
+        diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
+        return SECDET_ERR_IO;
+    }
+    return out->oom ? SECDET_ERR_NOMEM : SECDET_OK;
+}
+
+secdet_status secdet_snapshot_load(secdet_engine *e, const char *path, secdet_diagnostics **report) {
+    if (report) *report = NULL;
+    if (!e || e->busy || !path) return SECDET_ERR_INVALID_ARG;
+    diag_list d;
+    diag_init(&d);
+    buf b;
+    buf_init(&b);
+    secdet_status st = read_whole(path, &b, &d);
+    if (st == SECDET_OK) {
+        int rc = corr_snapshot_read(e->corr, b.data ? b.data : "", b.len, path, &d);
+        st = rc == 0 ? SECDET_OK : rc == -2 ? SECDET_ERR_NOMEM : SECDET_ERR_DECODE;
+    }
+    buf_free(&b);
+    if (report) {
+        secdet_diagnostics *out = malloc(sizeof *out);
+        if (out) {
+            out->list = d;
+            *report = out;
+            return st;
+        }
+    }
+    diag_free(&d);
+    return st;
 }
 
 /* ---- Diagnostics -------------------------------------------------------- */

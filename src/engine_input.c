@@ -7,8 +7,16 @@
  * the buffers have grown: the field cache, the candidate bitmap, the key
  * value slots and the alert buffers are all reused.
  *
- * Event time is taken lazily, when the first alert of an event needs it:
- * the source's time field (RFC 3339), else the time of the push.
+ * Event time is the source's time field (RFC 3339), else the time of the
+ * push. Without aggregation or throttled rules it is taken lazily, when the
+ * first alert of an event needs it; with them, for every event, since it
+ * moves the correlator's watermark and decides whether the event is late.
+ *
+ * Aggregation rules: when one matches (or a sequence step does), the event
+ * becomes a record for the correlator (src/correlate/): group key bytes,
+ * distinct values, step mask and the event's compact JSON, serialised once
+ * per event whatever number of rules take it. Their alerts come back through
+ * engine_fire, possibly while a later event is evaluated.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -160,8 +168,47 @@ typedef struct eval_ctx {
     secdet_engine *e;
     engine_source *src;
     bool have_time;
+    bool late;          /* older than the watermark: no correlation */
     const cJSON *root;
+    corr_event *cev;    /* this event's JSON for the correlator, made on first use */
 } eval_ctx;
+
+/* Values of a distinct path kept per event (a hostile [*] array stops here). */
+#define MAX_DISTINCT_VALUES 1024u
+
+/* Appends one key's value as group key bytes: its JSON, then a NUL (which
+ * JSON text never holds), so key tuples compare as bytes. */
+static void key_bytes_put(buf *b, const sd_values *vals) {
+    alert_group_value_json(b, vals);
+    buf_append(b, "", 1);
+}
+
+/* Serialises key values computed into vals[0..n). false on OOM. */
+static bool key_bytes(buf *b, const sd_values *vals, uint32_t n) {
+    buf_reset(b);
+    for (uint32_t k = 0; k < n; k++) key_bytes_put(b, &vals[k]);
+    if (b->oom) {
+        buf_free(b);
+        buf_init(b);
+        return false;
+    }
+    return true;
+}
+
+/* Runs key programs on ev into vals; false when the budget ran out. */
+static bool run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n, sd_values *vals) {
+    for (uint32_t k = 0; k < n; k++) {
+        vm_status st = vm_run_value(vm, ev, keys[k].code, &vals[k]);
+        if (st == VM_BUDGET) return false;
+        if (st != VM_OK) vals[k] = (sd_values){0, NULL};
+    }
+    return true;
+}
+
+static int64_t throttle_ns(const vm_rule *r) {
+    int64_t ms = r->throttle_ms < 0 ? 0 : r->throttle_ms;
+    return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
+}
 
 /* Builds and delivers the alert of a stateless rule that matched. Returns
  * false when the event must stop (instruction budget). */
@@ -173,15 +220,16 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     /* A stateless rule's group is its throttle's keys (LANGUAGE.md). */
     const rule_key *keys = rule->has_throttle ? rule->throttle_by : NULL;
     uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
-    for (uint32_t k = 0; k < nkeys; k++) {
-        vm_status st = vm_run_value(&rs->vm, ev, keys[k].code, &rs->key_vals[k]);
-        if (st == VM_BUDGET) return false;
-        if (st != VM_OK) rs->key_vals[k] = (sd_values){0, NULL};
-    }
+    if (!run_keys(&rs->vm, ev, keys, nkeys, rs->key_vals)) return false;
     if (!x->have_time) {
         ev->time_ns = event_time(e, x->src, ev);
         x->have_time = true;
     }
+    uint64_t suppressed = 0;
+    if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
+        !corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
+                       throttle_ns(rule), &suppressed))
+        return true;
     const cJSON *events[1] = {x->root};
     alert_spec spec = {
         .prog = rs->prog,
@@ -191,6 +239,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         .first_seen_ns = ev->time_ns,
         .last_seen_ns = ev->time_ns,
         .count = 1,
+        .suppressed = suppressed,
         .keys = keys,
         .key_vals = rs->key_vals,
         .nkeys = nkeys,
@@ -205,11 +254,81 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     return true;
 }
 
+static bool source_ok(const vm_rule *rule, uint32_t source) {
+    if (rule->nsources == 0) return true;
+    for (uint32_t i = 0; i < rule->nsources; i++)
+        if (rule->sources[i] == source) return true;
+    return false;
+}
+
+/* An aggregation rule: when the event matches (a sequence: any step), hand
+ * the correlator a record. False when the event must stop (budget). */
+static bool correlate_rule(eval_ctx *x, uint32_t r) {
+    secdet_engine *e = x->e;
+    engine_ruleset *rs = e->rs;
+    const vm_rule *rule = &rs->prog->rules[r];
+    sd_event *ev = &rs->ev;
+    if (x->late) return true;
+    uint64_t mask = 0;
+    if (rule->agg == RAGG_SEQUENCE) {
+        if (!source_ok(rule, ev->source) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
+        for (uint32_t i = 0; i < rule->nsteps; i++) {
+            bool ok = false;
+            vm_status st = vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
+            if (st == VM_BUDGET) return false;
+            if (st == VM_OK && ok) mask |= (uint64_t)1 << i;
+        }
+        if (!mask) return true;
+    } else {
+        bool matched = false;
+        vm_status st = vm_rule_matches(&rs->vm, ev, r, &matched);
+        if (st == VM_BUDGET) return false;
+        if (st != VM_OK || !matched) return true;
+    }
+    if (!run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals)) return false;
+    if (!key_bytes(&e->keybuf, rs->key_vals, rule->nby)) return true;
+    uint32_t nvals = 0;
+    buf_reset(&e->valbuf);
+    if (rule->agg == RAGG_DISTINCT) {
+        sd_values vals = {0, NULL};
+        vm_status st = vm_run_value(&rs->vm, ev, rule->distinct, &vals);
+        if (st == VM_BUDGET) return false;
+        if (st != VM_OK || vals.n == 0) return true; /* P missing: ignored by the rule */
+        for (uint32_t i = 0; i < vals.n && i < MAX_DISTINCT_VALUES; i++) {
+            buf_reset(&e->scratch);
+            alert_value_json(&e->scratch, &vals.v[i]);
+            corr_vals_put(&e->valbuf, e->scratch.data ? e->scratch.data : "", (uint32_t)e->scratch.len);
+            nvals++;
+        }
+        if (e->valbuf.oom || e->scratch.oom) {
+            buf_free(&e->valbuf);
+            buf_free(&e->scratch);
+            return true;
+        }
+    }
+    if (!x->cev) {
+        buf_reset(&e->evbuf);
+        alert_json_write(&e->evbuf, x->root);
+        if (e->evbuf.oom) {
+            buf_free(&e->evbuf);
+            return true;
+        }
+        x->cev = corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
+        if (!x->cev) return true;
+    }
+    uint32_t src = corr_source_id(e->corr, x->src->name);
+    if (src == UINT32_MAX) return true;
+    (void)corr_add(e->corr, r, src, ev->time_ns, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len,
+                   e->valbuf.data ? e->valbuf.data : "", (uint32_t)e->valbuf.len, nvals, mask, x->cev);
+    return true;
+}
+
 /* Runs rule r; false when the event must stop. */
 static bool run_rule(eval_ctx *x, uint32_t r) {
     engine_ruleset *rs = x->e->rs;
     bool matched = false;
     x->e->stats.rules_run++;
+    if (rs->prog->rules[r].agg != RAGG_NONE) return correlate_rule(x, r);
     vm_status st = vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
     if (st == VM_BUDGET) return false;
     if (st != VM_OK || !matched) return true;
@@ -225,7 +344,13 @@ static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
     ev->source = source_id(e, src);
     ev->time_ns = 0;
     vm_begin_event(&rs->vm);
-    eval_ctx x = {.e = e, .src = src, .have_time = false, .root = root};
+    eval_ctx x = {.e = e, .src = src, .have_time = false, .late = false, .root = root, .cev = NULL};
+    if (rs->stateful) {
+        ev->time_ns = event_time(e, src, ev);
+        x.have_time = true;
+        x.late = corr_is_late(e->corr, ev->time_ns);
+        if (x.late) e->stats.late++;
+    }
 
     bool go_on = true;
     if (!mark_indexed(rs, ev)) {
@@ -247,6 +372,77 @@ static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
         }
     }
     if (!go_on) e->stats.budget_exceeded++;
+    if (rs->stateful) {
+        int64_t t = ev->time_ns;
+        if (x.cev) corr_event_drop(e->corr, x.cev); /* frees it only when no record took it */
+        corr_advance(e->corr, t);
+    }
+}
+
+/* ---- Aggregation alerts ------------------------------------------------------ */
+
+void engine_fire(void *user, const corr_fire *f) {
+    secdet_engine *e = user;
+    engine_ruleset *rs = e->rs;
+    if (!rs || f->rule >= rs->prog->nrules || f->nevents == 0) return;
+    const vm_rule *rule = &rs->prog->rules[f->rule];
+    if (rule->is_private) return;
+    /* {.path} and the group's values come from the firing event: parse its
+     * sample copy (alerts are rare; events are not). */
+    const corr_event *last = f->events[f->nevents - 1];
+    cJSON *root = cJSON_ParseWithLength(last->json, last->len);
+    if (!root) return;
+    sd_event *ev = &rs->alert_ev;
+    event_begin(ev, root);
+    ev->time_ns = f->time_ns;
+    const char *source = corr_source_name(e->corr, f->src);
+    ev->source = program_source_id(rs->prog, source);
+    /* Keys are evaluated outside the per-event budget of the event under way. */
+    uint64_t used = rs->vm.used;
+    rs->vm.used = 0;
+    (void)run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals);
+    bool go = true;
+    uint64_t suppressed = 0;
+    if (rule->has_throttle) {
+        (void)run_keys(&rs->vm, ev, rule->throttle_by, rule->nthrottle_by, rs->tkey_vals);
+        if (key_bytes(&e->keybuf, rs->tkey_vals, rule->nthrottle_by))
+            go = corr_throttle(e->corr, f->rule, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len,
+                               f->time_ns, throttle_ns(rule), &suppressed);
+    }
+    rs->vm.used = used;
+    if (go) {
+        const char *texts[f->nevents];
+        size_t lens[f->nevents];
+        for (uint32_t i = 0; i < f->nevents; i++) {
+            texts[i] = f->events[i]->json;
+            lens[i] = f->events[i]->len;
+        }
+        alert_spec spec = {
+            .prog = rs->prog,
+            .rule = f->rule,
+            .source = source,
+            .time_ns = f->time_ns,
+            .first_seen_ns = f->first_ns,
+            .last_seen_ns = f->last_ns,
+            .count = f->count,
+            .has_distinct = f->has_distinct,
+            .distinct = f->distinct,
+            .suppressed = suppressed,
+            .keys = rule->by,
+            .key_vals = rs->key_vals,
+            .nkeys = rule->nby,
+            .nevents = f->nevents,
+            .event_json = texts,
+            .event_json_len = lens,
+            .ev = ev,
+        };
+        secdet_alert alert;
+        if (alert_build(&e->alerts, &spec, &alert) == 0) {
+            e->stats.alerts++;
+            if (e->alert_fn) e->alert_fn(e->alert_user, &alert);
+        }
+    }
+    cJSON_Delete(root);
 }
 
 /* ---- Decoding --------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 
 #include "secdet.h"
 #include "alert/alert.h"
+#include "correlate/correlate.h"
 #include "event/decode.h"
 #include "event/event.h"
 #include "util/diag.h"
@@ -43,6 +44,14 @@ typedef struct engine_ruleset {
     uint64_t *cand_bits;  /* one bit per rule; all zero between events */
     uint32_t nwords;
     sd_values *key_vals;  /* room for the most keys any rule has */
+    /* Correlation: a fingerprint per rule (snapshots, reloads), the firing
+     * event of an aggregation alert (re-parsed from its sample JSON), room
+     * for throttle keys beside the group keys, and whether any rule needs
+     * event time and the watermark (an aggregation or a throttle). */
+    corr_fp *fps;
+    sd_event alert_ev;
+    sd_values *tkey_vals;
+    bool stateful;
 } engine_ruleset;
 
 typedef struct engine_source {
@@ -71,6 +80,8 @@ struct secdet_engine {
     secdet_stats stats;
     alert_ctx alerts;
     int64_t push_time_ns; /* time of the current push, taken lazily (0 = not yet) */
+    corr *corr;           /* correlation state; survives rule reloads (remapped) */
+    buf keybuf, valbuf, evbuf, scratch; /* per-record scratch, reused */
     bool busy;            /* inside a push: callbacks may not re-enter */
 };
 
@@ -78,5 +89,7 @@ struct secdet_engine {
 void engine_ruleset_free(engine_ruleset *rs);
 /* engine_input.c */
 void engine_source_free(engine_source *s);
+/* The correlator's fire callback: builds and delivers an aggregation alert. */
+void engine_fire(void *user, const corr_fire *f);
 
 #endif

@@ -28,6 +28,9 @@ void engine_ruleset_free(engine_ruleset *rs) {
     free(rs->always_run);
     free(rs->cand_bits);
     free(rs->key_vals);
+    free(rs->tkey_vals);
+    free(rs->fps);
+    if (rs->alert_ev.slots) event_free(&rs->alert_ev);
     program_free(rs->prog);
     free(rs);
 }
@@ -63,14 +66,21 @@ static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
         if (r->nthrottle_by > max_keys) max_keys = r->nthrottle_by;
     }
     rs->key_vals = calloc(max_keys, sizeof *rs->key_vals);
-    if (!rs->runnable || !rs->always_run || !rs->cand_bits || !rs->key_vals) {
+    rs->tkey_vals = calloc(max_keys, sizeof *rs->tkey_vals);
+    rs->fps = calloc(n ? n : 1, sizeof *rs->fps);
+    if (!rs->runnable || !rs->always_run || !rs->cand_bits || !rs->key_vals || !rs->tkey_vals || !rs->fps ||
+        event_init(&rs->alert_ev, prog->paths, prog->npaths) != 0) {
         engine_ruleset_free(rs);
         return NULL;
     }
-    /* Aggregations (count, distinct, sequence) compile but have no run-time
-     * yet; private rules never alert, and run only when another rule names them. */
-    for (uint32_t i = 0; i < n; i++)
-        rs->runnable[i] = !prog->rules[i].is_private && prog->rules[i].agg == RAGG_NONE;
+    /* Private rules never alert, and run only when another rule names them
+     * (a private aggregation has nothing to do at all). */
+    for (uint32_t i = 0; i < n; i++) {
+        const vm_rule *r = &prog->rules[i];
+        rs->runnable[i] = !r->is_private;
+        if (rs->runnable[i] && (r->agg != RAGG_NONE || r->has_throttle)) rs->stateful = true;
+        corr_fingerprint(prog, i, &rs->fps[i]);
+    }
     for (uint32_t i = 0; i < prog->nalways; i++) {
         uint32_t r = prog->always[i];
         if (r < n && rs->runnable[r]) rs->always_run[rs->nalways_run++] = r;
@@ -135,6 +145,9 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
     }
     memcpy(e->texts + e->ntexts, add, nadd * sizeof *add);
     e->ntexts = total;
+    /* Correlation state follows the rules that did not change (by name and
+     * fingerprint); the old program is still alive for the mapping. */
+    corr_set_program(e->corr, rs->prog, rs->fps);
     engine_ruleset_free(e->rs);
     e->rs = rs;
     e->prog_gen++;

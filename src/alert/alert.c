@@ -133,7 +133,7 @@ void alert_value_text(buf *b, const sd_value *v) {
 
 /* A group value: missing → null; one value as itself; several (only a
  * function over a [*] path could give that) as an array. */
-static void group_value_json(buf *b, const sd_values *vals) {
+void alert_group_value_json(buf *b, const sd_values *vals) {
     if (!vals || vals->n == 0) {
         buf_puts(b, "null");
     } else if (vals->n == 1) {
@@ -172,6 +172,15 @@ static bool meta_key_is_promoted(const char *k) {
 }
 
 static void build_events(alert_ctx *ac, const alert_spec *spec) {
+    if (spec->event_json) {
+        buf_reset(&ac->events);
+        for (uint32_t i = 0; i < spec->nevents; i++) {
+            if (i) buf_putc(&ac->events, ',');
+            buf_append(&ac->events, spec->event_json[i], spec->event_json_len[i]);
+        }
+        alert_ctx_forget_event(ac);
+        return;
+    }
     bool single = spec->nevents == 1;
     if (single && spec->ev && ac->cached_root == spec->events[0] && ac->cached_ev == spec->ev &&
         ac->cached_gen == spec->ev->gen && !ac->events.oom)
@@ -198,7 +207,7 @@ static void build_group(alert_ctx *ac, const alert_spec *spec) {
         if (i) buf_putc(g, ',');
         put_str(g, spec->keys[i].text);
         buf_putc(g, ':');
-        group_value_json(g, spec->key_vals ? &spec->key_vals[i] : NULL);
+        alert_group_value_json(g, spec->key_vals ? &spec->key_vals[i] : NULL);
     }
     buf_putc(g, '}');
 }
@@ -224,10 +233,14 @@ static int compute_id(alert_ctx *ac, const alert_spec *spec, const vm_rule *r) {
         EVP_DigestUpdate(md, ac->events.data, ac->events.len);
     } else {
         for (uint32_t i = 0; i < spec->nevents; i++) {
+            if (i) EVP_DigestUpdate(md, &nul, 1);
+            if (spec->event_json) {
+                EVP_DigestUpdate(md, spec->event_json[i], spec->event_json_len[i]);
+                continue;
+            }
             buf_reset(&ac->scratch);
             alert_json_write(&ac->scratch, spec->events[i]);
             if (ac->scratch.oom) return -1;
-            if (i) EVP_DigestUpdate(md, &nul, 1);
             EVP_DigestUpdate(md, ac->scratch.data, ac->scratch.len);
         }
     }
@@ -242,7 +255,9 @@ static int compute_id(alert_ctx *ac, const alert_spec *spec, const vm_rule *r) {
 }
 
 int alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
-    if (!spec->prog || spec->rule >= spec->prog->nrules || spec->nevents == 0 || !spec->events) return -1;
+    if (!spec->prog || spec->rule >= spec->prog->nrules || spec->nevents == 0 ||
+        (!spec->events && !(spec->event_json && spec->event_json_len)))
+        return -1;
     const vm_rule *r = &spec->prog->rules[spec->rule];
     const char *title = r->title ? r->title : r->name;
     const char *source = spec->source ? spec->source : "";

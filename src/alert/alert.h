@@ -66,6 +66,10 @@ typedef struct alert_spec {
     /* Sample events, the firing one last (at least one). */
     const cJSON *const *events;
     uint32_t nevents;
+    /* Or the same events as compact JSON text already (aggregation alerts keep
+     * their samples as text): when set, used instead of `events`. */
+    const char *const *event_json;
+    const size_t *event_json_len;
     /* The firing event under evaluation (its field cache serves {.path}). */
     sd_event *ev;
 } alert_spec;
@@ -104,6 +108,9 @@ void alert_json_write(buf *b, const cJSON *node);
 void alert_number_write(buf *b, double d);
 /* Appends one value as JSON. */
 void alert_value_json(buf *b, const sd_value *v);
+/* Appends a group key's value as the alert's `group` object holds it:
+ * missing → null, one value as itself, several as an array. */
+void alert_group_value_json(buf *b, const sd_values *vals);
 /* Appends one value as template text: strings raw, null/true/false as words,
  * numbers as alert_number_write, arrays and objects as compact JSON. */
 void alert_value_text(buf *b, const sd_value *v);

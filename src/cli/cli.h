@@ -122,14 +122,28 @@ void cli_input_close(cli_input *in);
 
 /* ---- Test files (testfile.c) -------------------------------------------- */
 
-/* One line of a X.tests.jsonl file. Strings are owned; event points into the line. */
+/* One event of a test, its JSON object's text inside the parsed line. */
+typedef struct cli_test_event {
+    const char *json;
+    size_t len;
+} cli_test_event;
+
+/*
+ * One line of a X.tests.jsonl file. Strings are owned; the events point into
+ * the line. A line carries either one "event" or an "events" array (a stream
+ * pushed in order to one engine); either way `events` lists them, and
+ * event / event_len are the first (what single-event callers use).
+ */
 typedef struct cli_test_case {
     char *rule;
     char *source; /* "cloudtrail" when the line has none */
     char *name;   /* NULL when none */
     int expect_match;
-    const char *event; /* the event object's text, inside the parsed line */
+    long expect_alerts; /* exact number of the rule's alerts; -1 when the line has none */
+    const char *event; /* the first event object's text, inside the parsed line */
     size_t event_len;
+    cli_test_event *events; /* owned array, event_count >= 1 */
+    size_t event_count;
 } cli_test_case;
 
 /*

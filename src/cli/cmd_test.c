@@ -2,12 +2,16 @@
  * cmd_test.c — `secdet test RULES...`: every rule pack carries its own tests.
  *
  * For each rule file X.secdet the tests are the lines of X.tests.jsonl beside
- * it. A test pushes one event and passes when the rule's alerting matches
- * "expect". Every test runs in a fresh engine holding all the rules, so a
- * test cannot pass or fail because of another one (a throttle or a count
- * carried over from the previous event). Every rule that can alert must have
- * a test that must fire and one that must not: a rule nobody has seen fire
- * is a rule nobody knows works.
+ * it. A test pushes one event, or a stream of events in order (for count,
+ * distinct, sequence and throttle rules), then flushes the engine (end of
+ * input: events held back for ordering are released and what is due fires),
+ * and passes when the rule's alerting matches "expect" — and, when the line
+ * says "expect_alerts": N, when the rule alerted exactly N times. Every test
+ * runs in a fresh engine holding all the rules, so a test cannot pass or
+ * fail because of another one (a throttle or a count carried over from the
+ * previous test). Every rule that can alert must have a test that must fire
+ * and one that must not: a rule nobody has seen fire is a rule nobody knows
+ * works.
  *
  * The closing line is exactly "N passed, M failed"; CI recognises it.
  */
@@ -41,7 +45,7 @@ typedef struct test_run {
 /* What one test's engine reports back. */
 typedef struct alert_probe {
     const char *rule;
-    int fired;
+    unsigned long alerts; /* alerts of the rule under test */
     char malformed[256]; /* why the event could not be decoded */
 } alert_probe;
 
@@ -49,7 +53,7 @@ static void on_alert(void *user, const secdet_alert *alert) {
     alert_probe *probe = user;
     const char *rule = secdet_alert_rule(alert);
     if (rule != NULL && strcmp(rule, probe->rule) == 0) {
-        probe->fired = 1;
+        probe->alerts++;
     }
 }
 
@@ -88,6 +92,34 @@ static void report(const test_run *run, int ok, const char *where, const cli_tes
     putc('\n', stdout);
 }
 
+/* Counts the test as passed or failed from the rule's number of alerts. */
+static void judge(test_run *run, const char *where, const cli_test_case *tc,
+                  const rule_coverage *rule, unsigned long alerts) {
+    int fired = alerts > 0;
+    int ok = fired == tc->expect_match &&
+             (tc->expect_alerts < 0 || alerts == (unsigned long)tc->expect_alerts);
+    if (ok) {
+        run->passed++;
+        report(run, 1, where, tc, NULL);
+        return;
+    }
+    run->failed++;
+    char detail[128];
+    if (tc->expect_match && rule->is_private) {
+        report(run, 0, where, tc, "expected it to fire, but the rule is private and never alerts");
+    } else if (tc->expect_alerts >= 0) {
+        snprintf(detail, sizeof detail, "expected %ld alert%s, got %lu", tc->expect_alerts,
+                 tc->expect_alerts == 1 ? "" : "s", alerts);
+        report(run, 0, where, tc, detail);
+    } else if (tc->expect_match) {
+        report(run, 0, where, tc, "expected it to fire, it did not");
+    } else {
+        snprintf(detail, sizeof detail, "expected it not to fire, it did (%lu alert%s)", alerts,
+                 alerts == 1 ? "" : "s");
+        report(run, 0, where, tc, detail);
+    }
+}
+
 /* Runs one test in its own engine. */
 static void run_case(test_run *run, const char *where, const cli_test_case *tc) {
     rule_coverage *rule = find_rule(run, tc->rule);
@@ -114,28 +146,34 @@ static void run_case(test_run *run, const char *where, const cli_test_case *tc) 
     alert_probe probe = {.rule = tc->rule};
     secdet_set_alert_callback(engine, on_alert, &probe);
     secdet_set_error_callback(engine, on_malformed, &probe);
-    secdet_status status = secdet_push_event(engine, tc->source, tc->event, tc->event_len);
+    secdet_status status = SECDET_OK;
+    size_t failed_at = 0;
+    for (size_t i = 0; i < tc->event_count && status == SECDET_OK; i++) {
+        status = secdet_push_event(engine, tc->source, tc->events[i].json, tc->events[i].len);
+        failed_at = i;
+    }
+    int flush_failed = 0;
+    if (status == SECDET_OK) {
+        /* End of the stream: what the engine held back for ordering fires now. */
+        status = secdet_flush(engine);
+        flush_failed = status != SECDET_OK;
+    }
     secdet_engine_free(engine);
     if (status != SECDET_OK) {
-        fprintf(stderr, "%s: the event could not be evaluated: %s\n", where,
-                probe.malformed[0] ? probe.malformed : secdet_strerror(status));
+        if (flush_failed) {
+            fprintf(stderr, "%s: the end of the stream could not be processed: %s\n", where,
+                    probe.malformed[0] ? probe.malformed : secdet_strerror(status));
+        } else if (tc->event_count > 1) {
+            fprintf(stderr, "%s: event %zu of the stream could not be evaluated: %s\n", where,
+                    failed_at + 1, probe.malformed[0] ? probe.malformed : secdet_strerror(status));
+        } else {
+            fprintf(stderr, "%s: the event could not be evaluated: %s\n", where,
+                    probe.malformed[0] ? probe.malformed : secdet_strerror(status));
+        }
         run->errors = 1;
         return;
     }
-
-    if (probe.fired == tc->expect_match) {
-        run->passed++;
-        report(run, 1, where, tc, NULL);
-        return;
-    }
-    run->failed++;
-    if (tc->expect_match) {
-        report(run, 0, where, tc,
-               rule->is_private ? "expected it to fire, but the rule is private and never alerts"
-                                : "expected it to fire, it did not");
-    } else {
-        report(run, 0, where, tc, "expected it not to fire, it did");
-    }
+    judge(run, where, tc, rule, probe.alerts);
 }
 
 /* X.secdet -> X.tests.jsonl (any other name: NAME.tests.jsonl). */

@@ -1,12 +1,14 @@
 /*
  * testfile.c — parsing one line of a rule pack's X.tests.jsonl.
  *
- * A test line is a JSON object with a few string members and one `event`
- * object. We only need the strings decoded and the event's text located (the
- * library parses the event itself), so this is a small strict JSON scanner
- * rather than a JSON library: it checks the whole line is well-formed JSON,
- * decodes the members we use, and skips the others. Nesting is bounded so a
- * hostile test file cannot exhaust the stack.
+ * A test line is a JSON object with a few string members and either one
+ * `event` object or an `events` array of objects (a stream, for aggregation
+ * rules), and optionally `expect_alerts`, a whole number. We only need the
+ * strings decoded and each event's text located (the library parses the
+ * events itself), so this is a small strict JSON scanner rather than a JSON
+ * library: it checks the whole line is well-formed JSON, decodes the members
+ * we use, and skips the others. Nesting is bounded so a hostile test file
+ * cannot exhaust the stack.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 #include "cli/cli.h"
 
 #define MAX_TEST_JSON_DEPTH 128
+/* Far above any sensible test; keeps the number parse free of overflow. */
+#define MAX_EXPECT_ALERTS 1000000000L
 
 typedef struct scanner {
     const char *s;
@@ -297,10 +301,98 @@ static int take_string(scanner *sc, const char *key, char **slot) {
     return 0;
 }
 
+/* Appends one event's span to out->events. */
+static int add_event(scanner *sc, cli_test_case *out, size_t *cap, size_t start) {
+    if (out->event_count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4;
+        cli_test_event *grown = realloc(out->events, ncap * sizeof *grown);
+        if (grown == NULL) {
+            return fail(sc, "out of memory");
+        }
+        out->events = grown;
+        *cap = ncap;
+    }
+    out->events[out->event_count].json = sc->s + start;
+    out->events[out->event_count].len = sc->pos - start;
+    out->event_count++;
+    return 0;
+}
+
+/* "event": one object. */
+static int take_event(scanner *sc, cli_test_case *out, size_t *cap) {
+    if (sc->pos >= sc->n || sc->s[sc->pos] != '{') {
+        return fail(sc, "\"event\" must be a JSON object");
+    }
+    size_t start = sc->pos;
+    if (scan_value(sc, 1) != 0) {
+        return -1;
+    }
+    return add_event(sc, out, cap, start);
+}
+
+/* "events": a non-empty array of objects, kept in order. */
+static int take_events(scanner *sc, cli_test_case *out, size_t *cap) {
+    if (sc->pos >= sc->n || sc->s[sc->pos] != '[') {
+        return fail(sc, "\"events\" must be an array of JSON objects");
+    }
+    sc->pos++;
+    skip_ws(sc);
+    if (sc->pos < sc->n && sc->s[sc->pos] == ']') {
+        return fail(sc, "\"events\" must hold at least one event");
+    }
+    for (;;) {
+        skip_ws(sc);
+        if (sc->pos >= sc->n || sc->s[sc->pos] != '{') {
+            return fail(sc, "each of \"events\" must be a JSON object");
+        }
+        size_t start = sc->pos;
+        if (scan_value(sc, 2) != 0 || add_event(sc, out, cap, start) != 0) {
+            return -1;
+        }
+        skip_ws(sc);
+        if (sc->pos < sc->n && sc->s[sc->pos] == ',') {
+            sc->pos++;
+            continue;
+        }
+        if (sc->pos < sc->n && sc->s[sc->pos] == ']') {
+            sc->pos++;
+            return 0;
+        }
+        return fail(sc, "expected ',' or ']'");
+    }
+}
+
+/* "expect_alerts": a whole number, 0 or more, written without fraction or exponent. */
+static int take_count(scanner *sc, long *out) {
+    size_t start = sc->pos;
+    long v = 0;
+    while (sc->pos < sc->n && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9') {
+        long digit = sc->s[sc->pos] - '0';
+        if (v > (MAX_EXPECT_ALERTS - digit) / 10) {
+            sc->pos = start;
+            return fail(sc, "\"expect_alerts\" is too large");
+        }
+        v = v * 10 + digit;
+        sc->pos++;
+    }
+    int leading_zero = sc->pos - start > 1 && sc->s[start] == '0';
+    int more = sc->pos < sc->n && (sc->s[sc->pos] == '.' || sc->s[sc->pos] == 'e' ||
+                                   sc->s[sc->pos] == 'E' || sc->s[sc->pos] == '-');
+    if (sc->pos == start || leading_zero || more) {
+        sc->pos = start;
+        return fail(sc, "\"expect_alerts\" must be a whole number, 0 or more");
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_test_parse(const char *line, size_t len, cli_test_case *out, char *err, size_t errlen) {
     scanner sc = {line, len, 0, err, errlen};
     char *expect = NULL;
+    size_t events_cap = 0;
+    int seen_event = 0, seen_events = 0;
     memset(out, 0, sizeof *out);
+    out->expect_alerts = -1;
     skip_ws(&sc);
     if (sc.pos >= sc.n || sc.s[sc.pos] != '{') {
         return fail(&sc, "expected a JSON object");
@@ -334,15 +426,17 @@ int cli_test_parse(const char *line, size_t len, cli_test_case *out, char *err, 
             rc = take_string(&sc, key, &out->source);
         } else if (strcmp(key, "name") == 0) {
             rc = take_string(&sc, key, &out->name);
-        } else if (strcmp(key, "event") == 0) {
-            if (sc.pos >= sc.n || sc.s[sc.pos] != '{') {
-                rc = fail(&sc, "\"event\" must be a JSON object");
+        } else if (strcmp(key, "event") == 0 || strcmp(key, "events") == 0) {
+            int single = key[5] == '\0';
+            if (seen_event || seen_events) {
+                rc = fail(&sc, "a test has one \"event\" or one \"events\" array, not both");
             } else {
-                size_t start = sc.pos;
-                rc = scan_value(&sc, 1);
-                out->event = line + start;
-                out->event_len = sc.pos - start;
+                rc = single ? take_event(&sc, out, &events_cap) : take_events(&sc, out, &events_cap);
             }
+            seen_event |= single;
+            seen_events |= !single;
+        } else if (strcmp(key, "expect_alerts") == 0) {
+            rc = take_count(&sc, &out->expect_alerts);
         } else {
             rc = scan_value(&sc, 1); /* other members (comments, ...) are allowed */
         }
@@ -375,11 +469,18 @@ int cli_test_parse(const char *line, size_t len, cli_test_case *out, char *err, 
         snprintf(err, errlen, "\"expect\" must be \"match\" or \"no-match\"");
         goto error;
     }
-    if (out->event == NULL) {
-        snprintf(err, errlen, "missing \"event\"");
+    if (out->event_count == 0) {
+        snprintf(err, errlen, "missing \"event\" (or \"events\")");
         goto error;
     }
     out->expect_match = strcmp(expect, "match") == 0;
+    if (out->expect_alerts >= 0 && (out->expect_alerts > 0) != out->expect_match) {
+        snprintf(err, errlen, "\"expect_alerts\": %ld contradicts \"expect\": \"%s\"",
+                 out->expect_alerts, expect);
+        goto error;
+    }
+    out->event = out->events[0].json;
+    out->event_len = out->events[0].len;
     free(expect);
     if (out->source == NULL) {
         out->source = strdup("cloudtrail");
@@ -401,5 +502,6 @@ void cli_test_case_free(cli_test_case *tc) {
     free(tc->rule);
     free(tc->source);
     free(tc->name);
+    free(tc->events);
     memset(tc, 0, sizeof *tc);
 }

@@ -88,7 +88,7 @@ static bool expect(const char *s, size_t len, size_t *i, char c) {
 bool time_parse_rfc3339(const char *s, size_t len, int64_t *ns_out) {
     if (!s) return false;
     size_t i = 0;
-    int year, mon, day, hour, min, sec;
+    int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0; /* set before use; zeroed for gcc -O3 */
     if (!digits(s, len, &i, 4, &year) || !expect(s, len, &i, '-') || !digits(s, len, &i, 2, &mon) ||
         !expect(s, len, &i, '-') || !digits(s, len, &i, 2, &day))
         return false;

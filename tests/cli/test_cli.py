@@ -597,6 +597,184 @@ def test_test_unknown_rule_in_a_test_fails_it(rules, tmp_path):
     assert p.stdout.decode().splitlines()[-1] == "2 passed, 1 failed"
 
 
+# ---- test: streams of events (aggregation rules) ---------------------------
+
+STREAM_RULES = textwrap.dedent(
+    """\
+    rule root_call {
+        on cloudtrail
+        where .userIdentity.type == "Root"
+    }
+    rule failed_logins {
+        on cloudtrail
+        where .eventName == "ConsoleLogin" and .errorMessage == "Failed authentication"
+        count >= 3 within 5m by .sourceIPAddress
+    }
+    rule recon_then_attach {
+        on cloudtrail
+        sequence within 1h by .userIdentity.arn {
+            recon: .eventName == "ListUsers";
+            attach: .eventName == "AttachUserPolicy"
+        }
+    }
+    rule root_throttled {
+        on cloudtrail
+        where .userIdentity.type == "Root"
+        throttle 1h by .sourceIPAddress
+    }
+    """
+)
+
+
+def failed_login(minute, ip="198.51.100.23"):
+    return {"eventTime": f"2024-03-14T09:{minute:02d}:00Z", "eventName": "ConsoleLogin",
+            "errorMessage": "Failed authentication", "sourceIPAddress": ip,
+            "userIdentity": {"type": "IAMUser", "userName": "alice"}}
+
+
+def iam_call(minute, name, arn="arn:aws:iam::111122223333:user/mallory"):
+    return {"eventTime": f"2024-03-14T09:{minute:02d}:00Z", "eventName": name,
+            "eventSource": "iam.amazonaws.com", "userIdentity": {"type": "IAMUser", "arn": arn}}
+
+
+def root_call(minute, ip="203.0.113.99"):
+    event = root_event(ip=ip, name="DescribeInstances")
+    event["eventTime"] = f"2024-03-14T09:{minute:02d}:00Z"
+    return event
+
+
+@pytest.fixture
+def stream_rules(tmp_path):
+    path = tmp_path / "agg.secdet"
+    path.write_text(STREAM_RULES)
+    return path
+
+
+# Tests each rule of STREAM_RULES both ways, so coverage adds no failures.
+STREAM_BASELINE = [
+    {"rule": "root_call", "expect": "match", "event": root_call(0)},
+    {"rule": "root_call", "expect": "no-match", "event": failed_login(0)},
+    {"rule": "failed_logins", "expect": "match", "events": [failed_login(m) for m in range(3)]},
+    {"rule": "failed_logins", "expect": "no-match", "events": [failed_login(0), failed_login(1)]},
+    {"rule": "recon_then_attach", "expect": "match",
+     "events": [iam_call(0, "ListUsers"), iam_call(1, "AttachUserPolicy")]},
+    {"rule": "recon_then_attach", "expect": "no-match", "events": [iam_call(0, "ListUsers")]},
+    {"rule": "root_throttled", "expect": "match", "event": root_call(0)},
+    {"rule": "root_throttled", "expect": "no-match", "event": failed_login(0)},
+]
+
+
+def run_stream_tests(rules_path, cases, *extra):
+    write_tests(rules_path.parent / "agg.tests.jsonl", STREAM_BASELINE + cases)
+    return run(["test", *extra, rules_path])
+
+
+def summary(p):
+    return p.stdout.decode().splitlines()[-1]
+
+
+def test_test_stream_counts_every_alert_of_the_rule(stream_rules):
+    events = [root_call(0), failed_login(1), root_call(2)]
+    p = run_stream_tests(stream_rules, [
+        {"rule": "root_call", "expect": "match", "expect_alerts": 2, "events": events, "name": "two"},
+        {"rule": "root_call", "expect": "match", "expect_alerts": 3, "events": events, "name": "three"},
+    ])
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    out = p.stdout.decode()
+    assert summary(p) == "9 passed, 1 failed"
+    assert re.search(r"^FAIL .*agg\.tests\.jsonl:7 .*root_call \(three\): expected 3 alerts, got 2$", out, re.M), out
+
+
+def test_test_stream_fires_a_count_rule_only_on_enough_events(stream_rules):
+    p = run_stream_tests(stream_rules, [
+        {"rule": "failed_logins", "expect": "match", "expect_alerts": 1,
+         "events": [failed_login(0), failed_login(2), failed_login(4)]},
+        {"rule": "failed_logins", "expect": "match", "expect_alerts": 2,
+         "events": [failed_login(m) for m in range(6)]},
+        {"rule": "failed_logins", "expect": "no-match",
+         "events": [failed_login(0), failed_login(3), failed_login(6)], "name": "spread over 6 minutes"},
+        {"rule": "failed_logins", "expect": "no-match",
+         "events": [failed_login(0), failed_login(1, ip="192.0.2.1"), failed_login(2)], "name": "two IPs"},
+    ])
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert summary(p) == "12 passed, 0 failed"
+
+
+def test_test_stream_sequence_must_come_in_order_in_one_group(stream_rules):
+    p = run_stream_tests(stream_rules, [
+        {"rule": "recon_then_attach", "expect": "match",
+         "events": [iam_call(0, "ListUsers"), iam_call(10, "AttachUserPolicy")]},
+        {"rule": "recon_then_attach", "expect": "no-match", "name": "wrong order",
+         "events": [iam_call(0, "AttachUserPolicy"), iam_call(10, "ListUsers")]},
+        {"rule": "recon_then_attach", "expect": "no-match", "name": "another principal",
+         "events": [iam_call(0, "ListUsers"), iam_call(10, "AttachUserPolicy", arn="arn:aws:iam::1:user/x")]},
+    ])
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert summary(p) == "11 passed, 0 failed"
+
+
+def test_test_expect_alerts_pins_a_throttled_rule_to_one_alert(stream_rules):
+    p = run_stream_tests(stream_rules, [
+        {"rule": "root_throttled", "expect": "match", "expect_alerts": 1, "name": "same IP",
+         "events": [root_call(0), root_call(10)]},
+        {"rule": "root_throttled", "expect": "match", "expect_alerts": 2, "name": "two IPs",
+         "events": [root_call(0), root_call(10, ip="198.51.100.1")]},
+        {"rule": "root_throttled", "expect": "match", "name": "plain match accepts one alert",
+         "events": [root_call(0), root_call(10)]},
+    ])
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert summary(p) == "11 passed, 0 failed"
+
+
+def test_test_stream_goes_to_the_source_of_the_test(tmp_path):
+    r = tmp_path / "s.secdet"
+    r.write_text('rule on_jsonl { on jsonl where .eventName == "X" }\n')
+    write_tests(tmp_path / "s.tests.jsonl", [
+        {"rule": "on_jsonl", "expect": "match", "expect_alerts": 2, "source": "jsonl",
+         "events": [{"eventName": "X"}, {"eventName": "X"}]},
+        {"rule": "on_jsonl", "expect": "no-match", "events": [{"eventName": "X"}, {"eventName": "X"}]},
+    ])
+    p = run(["test", r])
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert summary(p) == "2 passed, 0 failed"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"events": []}, b"at least one event"),
+    ({"events": {"eventName": "X"}}, b"must be an array"),
+    ({"events": [{"eventName": "X"}, 3]}, b"must be a JSON object"),
+    ({"event": {"eventName": "X"}, "events": [{"eventName": "X"}]}, b"not both"),
+    ({"event": {"eventName": "X"}, "expect_alerts": -1}, b"whole number"),
+    ({"event": {"eventName": "X"}, "expect_alerts": 1.5}, b"whole number"),
+    ({"event": {"eventName": "X"}, "expect_alerts": "1"}, b"whole number"),
+    ({"event": {"eventName": "X"}, "expect_alerts": 0}, b"contradicts"),
+    ({"expect_alerts": 1}, b"missing \"event\""),
+])
+def test_test_malformed_stream_lines_are_errors_with_their_line(rules, tmp_path, bad, message):
+    case = {"rule": "root_login", "expect": "match"}
+    case.update(bad)
+    write_tests(tmp_path / "root.tests.jsonl", [
+        {"rule": "root_login", "expect": "match", "event": root_event()},
+        case,
+    ])
+    p = run(["test", rules])
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert re.search(rb"root\.tests\.jsonl:2: ", p.stderr), p.stderr
+    assert message in p.stderr, p.stderr
+
+
+def test_test_stream_names_the_event_that_could_not_be_evaluated(rules, tmp_path):
+    deep = {"eventName": "ConsoleLogin"}
+    for _ in range(80):  # past the engine's JSON depth limit (64), within the test file's
+        deep = {"d": deep}
+    write_tests(tmp_path / "root.tests.jsonl", [
+        {"rule": "root_login", "expect": "match", "events": [root_event(), deep]},
+    ])
+    p = run(["test", rules])
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert re.search(rb"root\.tests\.jsonl:1: event 2 of the stream could not be evaluated", p.stderr), p.stderr
+
+
 # ---- disasm ---------------------------------------------------------------
 
 
