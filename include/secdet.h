@@ -108,6 +108,12 @@ typedef struct secdet_engine_opts {
      * for ordering), bytes. Past it the least recently seen groups are
      * evicted (stats.evicted). Default 256 MiB. 0 = the default. */
     uint64_t max_state_bytes;
+    /* ---- Alerts ---- */
+    /* Largest rendered alert message (a rule's output template filled in),
+     * bytes. A longer message is cut at a UTF-8 character boundary and ends
+     * in an ellipsis (U+2026, 3 bytes, counted in the limit); the alert is
+     * still delivered. Default 65536 (64 KiB). 0 = the default. */
+    size_t max_message_bytes;
 } secdet_engine_opts;
 
 /* Fills *opts with the defaults above. Always start from this, then change fields. */

@@ -43,6 +43,7 @@ void secdet_engine_opts_init(secdet_engine_opts *opts) {
     opts->max_samples = 5;
     opts->lateness_ms = 900000;
     opts->max_state_bytes = (uint64_t)256 << 20;
+    opts->max_message_bytes = ALERT_MAX_MESSAGE_DEFAULT;
 }
 
 secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **out) {
@@ -61,6 +62,7 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
     if (o.max_state_bytes == 0) o.max_state_bytes = (uint64_t)256 << 20;
     e->opts = o;
     alert_ctx_init(&e->alerts);
+    e->alerts.max_message = o.max_message_bytes; /* 0: the alert stage's default */
     buf_init(&e->keybuf);
     buf_init(&e->valbuf);
     buf_init(&e->evbuf);

@@ -173,9 +173,6 @@ typedef struct eval_ctx {
     corr_event *cev;    /* this event's JSON for the correlator, made on first use */
 } eval_ctx;
 
-/* Values of a distinct path kept per event (a hostile [*] array stops here). */
-#define MAX_DISTINCT_VALUES 1024u
-
 /* Appends one key's value as group key bytes: its JSON, then a NUL (which
  * JSON text never holds), so key tuples compare as bytes. */
 static void key_bytes_put(buf *b, const sd_values *vals) {
@@ -294,7 +291,7 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         vm_status st = vm_run_value(&rs->vm, ev, rule->distinct, &vals);
         if (st == VM_BUDGET) return false;
         if (st != VM_OK || vals.n == 0) return true; /* P missing: ignored by the rule */
-        for (uint32_t i = 0; i < vals.n && i < MAX_DISTINCT_VALUES; i++) {
+        for (uint32_t i = 0; i < vals.n && i < CORR_MAX_VALUES; i++) {
             buf_reset(&e->scratch);
             alert_value_json(&e->scratch, &vals.v[i]);
             corr_vals_put(&e->valbuf, e->scratch.data ? e->scratch.data : "", (uint32_t)e->scratch.len);

@@ -13,6 +13,14 @@
  * A file that cannot be read is reported and skipped; the run goes on and
  * exits 2 at the end. A malformed event is reported with its line (jsonl) or
  * record (cloudtrail) number and the rest of the file is still scanned.
+ *
+ * Correlation: after the last file the engine is flushed (events held for
+ * ordering are released and their alerts printed). With --state FILE the
+ * correlation state is loaded from FILE at the start when it exists and
+ * saved to it at the end, before that flush, so the next run continues the
+ * same stream (events of the next files up to the lateness behind still
+ * correlate); alerts that the final flush gave may then come again from the
+ * next run, with the same ids.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +46,9 @@ typedef struct scan_options {
     int fail_on_alert;
     int progress;
     int quiet;
+    const char *state;     /* --state FILE, or NULL */
+    int64_t lateness_ms;   /* --lateness; -1: the engine's default */
+    long max_samples;      /* --max-samples; -1: the engine's default */
 } scan_options;
 
 typedef struct scan_ctx {
@@ -319,8 +330,28 @@ static int scan_file(scan_ctx *ctx, const char *path, unsigned char *buf) {
     return read_failed || push_failed ? -1 : 0;
 }
 
+/* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
+static int64_t parse_duration_ms(const char *text) {
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || n < 0 || text[0] == '-' || text[0] == '+') {
+        return -1;
+    }
+    static const struct {
+        const char *unit;
+        long long ms;
+    } units[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            return n > INT64_MAX / units[i].ms ? -1 : (int64_t)(n * units[i].ms);
+        }
+    }
+    return -1;
+}
+
 static int parse_options(int argc, char **argv, scan_options *o) {
-    enum { OPT_FAIL_ON_ALERT = 256, OPT_NO_PROGRESS };
+    enum { OPT_FAIL_ON_ALERT = 256, OPT_NO_PROGRESS, OPT_STATE, OPT_LATENESS, OPT_MAX_SAMPLES };
     static const struct option long_options[] = {
         {"rules", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'},
@@ -329,6 +360,9 @@ static int parse_options(int argc, char **argv, scan_options *o) {
         {"fail-on-alert", no_argument, NULL, OPT_FAIL_ON_ALERT},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
+        {"state", required_argument, NULL, OPT_STATE},
+        {"lateness", required_argument, NULL, OPT_LATENESS},
+        {"max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -365,6 +399,29 @@ static int parse_options(int argc, char **argv, scan_options *o) {
             break;
         case OPT_FAIL_ON_ALERT: o->fail_on_alert = 1; break;
         case OPT_NO_PROGRESS: o->progress = 0; break;
+        case OPT_STATE:
+            if (optarg[0] == '\0') {
+                return cli_usage_error("scan", "--state needs a file name%s", "");
+            }
+            o->state = optarg;
+            break;
+        case OPT_LATENESS:
+            o->lateness_ms = parse_duration_ms(optarg);
+            if (o->lateness_ms < 0) {
+                return cli_usage_error("scan", "bad --lateness '%s' (a duration: 500ms, 30s, 10m, 1h, 7d)",
+                                       optarg);
+            }
+            break;
+        case OPT_MAX_SAMPLES: {
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || n < 1 || n > 1000) {
+                return cli_usage_error("scan", "bad --max-samples '%s' (a number from 1 to 1000)", optarg);
+            }
+            o->max_samples = n;
+            break;
+        }
         case 'q': o->quiet = 1; break;
         case 'h': cli_usage("scan", stdout); return CLI_EXIT_OK;
         default: return cli_bad_option("scan", c, optopt, argv[optind - 1]);
@@ -428,6 +485,17 @@ static int run_scan(scan_ctx *ctx, char **files, size_t count) {
         }
         progress_tick(ctx, 1);
     }
+    /* The state is saved before the final flush: it still holds the events
+     * waiting for ordering, which the next run's events may precede. */
+    if (ctx->opts->state != NULL) {
+        secdet_status st = secdet_snapshot_save(ctx->engine, ctx->opts->state);
+        if (st != SECDET_OK) {
+            term_progress_clear(&ctx->progress);
+            fprintf(stderr, "secdet: cannot save the state to %s: %s\n", ctx->opts->state, secdet_strerror(st));
+            failed = 1;
+        }
+    }
+    (void)secdet_flush(ctx->engine);
     double elapsed = term_now() - started;
     term_progress_clear(&ctx->progress);
     free(buf);
@@ -453,8 +521,47 @@ static int run_scan(scan_ctx *ctx, char **files, size_t count) {
     return CLI_EXIT_OK;
 }
 
+/* --state FILE: loads it when it exists. Rules whose state was dropped are
+ * named on stderr; a damaged file stops the run (it would be overwritten). */
+static int load_state(scan_ctx *ctx) {
+    const char *path = ctx->opts->state;
+    if (path == NULL) {
+        return 0;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        return 0;
+    }
+    secdet_diagnostics *report = NULL;
+    secdet_status st = secdet_snapshot_load(ctx->engine, path, &report);
+    size_t n = secdet_diagnostics_count(report);
+    for (size_t i = 0; i < n; i++) {
+        secdet_diagnostic d;
+        if (secdet_diagnostics_get(report, i, &d) != SECDET_OK) {
+            continue;
+        }
+        if (d.severity == SECDET_DIAG_WARNING && ctx->opts->quiet) {
+            continue;
+        }
+        char *line = secdet_diagnostics_format(report, i);
+        if (line != NULL) {
+            fprintf(stderr, "%s\n", line);
+        }
+        secdet_free(line);
+    }
+    secdet_diagnostics_free(report);
+    if (st != SECDET_OK) {
+        if (n == 0) {
+            fprintf(stderr, "secdet: cannot load the state from %s: %s\n", path, secdet_strerror(st));
+        }
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_scan(int argc, char **argv) {
-    scan_options o = {.format = SECDET_FMT_AUTO, .output_json = -1, .progress = 1};
+    scan_options o = {.format = SECDET_FMT_AUTO, .output_json = -1, .progress = 1, .lateness_ms = -1,
+                      .max_samples = -1};
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) {
         cli_strings_free(&o.rules);
@@ -467,7 +574,15 @@ int cmd_scan(int argc, char **argv) {
     ctx.colour = ctx.text && term_colour_ok(STDOUT_FILENO);
     term_progress_init(&ctx.progress, o.progress && !o.quiet && term_is_tty(STDERR_FILENO));
 
-    secdet_status status = secdet_engine_new(NULL, &ctx.engine);
+    secdet_engine_opts eo;
+    secdet_engine_opts_init(&eo);
+    if (o.lateness_ms >= 0) {
+        eo.lateness_ms = o.lateness_ms;
+    }
+    if (o.max_samples > 0) {
+        eo.max_samples = (uint32_t)o.max_samples;
+    }
+    secdet_status status = secdet_engine_new(&eo, &ctx.engine);
     if (status != SECDET_OK) {
         fprintf(stderr, "secdet: cannot create an engine: %s\n", secdet_strerror(status));
         cli_strings_free(&o.rules);
@@ -477,6 +592,8 @@ int cmd_scan(int argc, char **argv) {
     if (cli_load_rules(ctx.engine, o.rules.items, o.rules.count, 1, &loaded) != 0) {
         rc = CLI_EXIT_ERROR;
     } else if (add_sources(&ctx) != 0) {
+        rc = CLI_EXIT_ERROR;
+    } else if (load_state(&ctx) != 0) {
         rc = CLI_EXIT_ERROR;
     } else {
         secdet_set_alert_callback(ctx.engine, on_alert, &ctx);

@@ -1,0 +1,170 @@
+/* corr_int.h — the correlator's insides, shared by its files:
+ * state.c (groups, LRU, expiry heap, accounting), reorder.c (records and the
+ * watermark), window.c (count, distinct), sequence.c, throttle.c,
+ * snapshot.c.
+ *
+ * Memory: a group is one allocation (header + key bytes) plus its kind's
+ * arrays; all of it is added to c->bytes (with ALLOC_OVERHEAD per
+ * allocation, roughly what malloc keeps) so the cap is honest. Sample events
+ * are refcounted corr_event pointers; an event's bytes count once.
+ */
+#ifndef SECDET_CORRELATE_CORR_INT_H
+#define SECDET_CORRELATE_CORR_INT_H
+
+#include "correlate/correlate.h"
+
+#define ALLOC_OVERHEAD 16u
+#define NO_HEAP UINT32_MAX
+
+enum { GK_COUNT = 1, GK_DISTINCT = 2, GK_SEQ = 3, GK_THROTTLE = 4 };
+
+typedef struct corr_sample {
+    int64_t t;
+    corr_event *ev;
+} corr_sample;
+
+/* A distinct value live in a window: how many window entries hold it. */
+typedef struct dval {
+    uint64_t hash;
+    uint32_t refs;
+    uint32_t len;
+    char bytes[];
+} dval;
+
+/* A window entry of a distinct rule: one event's values (deduplicated). */
+typedef struct dentry {
+    int64_t t;
+    uint32_t n;
+    union {
+        dval *one;   /* n == 1 */
+        dval **many; /* n > 1 */
+    } v;
+} dentry;
+
+/* A partial sequence: steps[0..k-1] filled, waiting for step k (its slot). */
+typedef struct seq_partial {
+    int64_t start;
+    corr_sample steps[]; /* room for every step */
+} seq_partial;
+
+typedef struct corr_group {
+    struct corr_group *hnext;         /* hash chain */
+    struct corr_group *lprev, *lnext; /* LRU: head = most recent */
+    uint64_t hash;
+    int64_t expires;   /* state is useless once the watermark is past this */
+    uint32_t heap_idx; /* in the expiry heap, or NO_HEAP */
+    uint32_t rule;
+    uint32_t key_len;
+    uint32_t bytes;    /* accounted for this group */
+    uint8_t kind;
+    union {
+        struct { /* count: a ring of event times */
+            int64_t *times;
+            uint32_t head, n, cap;
+        } c;
+        struct { /* distinct: a ring of entries, and the live values */
+            dentry *ents;
+            uint32_t head, n, cap;
+            dval **vals;
+            uint32_t nvals, capvals;
+        } d;
+        struct { /* sequence: slots[k] = the partial waiting for step k (k >= 1) */
+            seq_partial **slots;
+            uint32_t nsteps;
+        } s;
+        struct {
+            int64_t last;
+            uint64_t suppressed;
+        } t;
+    } u;
+    corr_sample *samples; /* count/distinct: ring of the last max_samples events */
+    uint32_t shead, sn;
+    char key[];
+} corr_group;
+
+typedef struct corr_rec {
+    int64_t t;
+    uint64_t seq;
+    uint64_t mask;
+    corr_event *ev;
+    uint32_t rule, src, key_len, vals_len, nvals;
+    char data[]; /* key bytes, then the values blob */
+} corr_rec;
+
+struct corr {
+    corr_opts opts;
+    corr_fire_fn fire;
+    void *user;
+    const program *prog;
+    const corr_fp *fps;
+
+    /* group table */
+    corr_group **buckets;
+    uint32_t nbuckets;  /* power of two */
+    uint64_t ngroups;
+    corr_group *lru_head, *lru_tail;
+    corr_group **heap;  /* expiry min-heap */
+    uint32_t nheap, capheap;
+
+    /* reorder buffer */
+    corr_rec **recs;    /* min-heap by (t, seq) */
+    size_t nrecs, caprecs;
+    uint64_t seq;
+    bool any_time;
+    int64_t max_time;   /* newest event time seen (valid when any_time) */
+    int64_t watermark;  /* records at or before it are applied; older events are late */
+
+    char **sources;
+    uint32_t nsources;
+
+    uint64_t bytes, evicted;
+    uint32_t snap_gen;
+    bool applying;      /* inside the apply loop: no eviction */
+};
+
+/* state.c */
+uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len);
+corr_group *group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
+corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
+void group_free(corr *c, corr_group *g);
+void group_touch(corr *c, corr_group *g);
+/* Sets the expiry (INT64_MAX: never; the group leaves the heap). */
+void group_set_expiry(corr *c, corr_group *g, int64_t expires);
+void group_account(corr *c, corr_group *g, int64_t delta);
+void corr_expire(corr *c);
+void corr_enforce_cap(corr *c);
+void corr_clear_groups(corr *c);
+void event_ref(corr_event *ev);
+void event_unref(corr *c, corr_event *ev);
+/* Appends to the group's sample ring (count/distinct). 0 or -1. */
+int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev);
+/* The last n samples, oldest first, into out (n <= g->sn). */
+void samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out);
+
+/* reorder.c */
+void rec_free(corr *c, corr_rec *r);
+int recs_push(corr *c, corr_rec *r);
+void recs_clear(corr *c);
+
+/* window.c, sequence.c: apply one record in order. */
+void count_apply(corr *c, const corr_rec *r);
+void distinct_apply(corr *c, const corr_rec *r);
+void seq_apply(corr *c, const corr_rec *r);
+/* Restore helpers (snapshot.c): add one window entry without firing. */
+int count_push(corr *c, corr_group *g, int64_t t);
+int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals);
+/* Frees the kind's own state (not the group). */
+void window_free_state(corr *c, corr_group *g);
+void seq_free_state(corr *c, corr_group *g);
+/* Saturating a + b for times. */
+static inline int64_t t_add(int64_t a, int64_t b) {
+    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+    return a + b;
+}
+static inline int64_t within_ns(const vm_rule *r) {
+    int64_t ms = r->within_ms < 0 ? 0 : r->within_ms;
+    return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
+}
+
+#endif

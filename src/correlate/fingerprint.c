@@ -1,0 +1,145 @@
+/* fingerprint.c — a rule's fingerprint: SHA-256 (first 16 bytes) over
+ * everything that decides what its correlation state means: name,
+ * aggregation, threshold, window, sources, keys, steps, throttle, and every
+ * instruction of its programs with the operands spelled out (path texts,
+ * constants, sets, CIDRs, globs, regexes, and the rules it names, followed
+ * into their own code). Program-wide indices (constant 7, path 3) are never
+ * hashed as numbers, so adding an unrelated rule changes no fingerprint;
+ * title, meta and output are left out, so editing a message keeps state.
+ */
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "correlate/correlate.h"
+
+#define FP_MAX_RULE_DEPTH 16
+
+static void put(EVP_MD_CTX *md, const void *p, size_t n) { EVP_DigestUpdate(md, p, n); }
+static void put_u64(EVP_MD_CTX *md, uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    put(md, b, 8);
+}
+static void put_str(EVP_MD_CTX *md, const char *s, size_t n) {
+    put_u64(md, s ? n : UINT64_MAX);
+    if (s) put(md, s, n);
+}
+static void put_cstr(EVP_MD_CTX *md, const char *s) { put_str(md, s, s ? strlen(s) : 0); }
+
+static void put_value(EVP_MD_CTX *md, const sd_value *v) {
+    put_u64(md, (uint64_t)v->type);
+    switch (v->type) {
+    case SD_BOOL: put_u64(md, (uint64_t)(v->b != 0)); break;
+    case SD_NUM: {
+        double d = v->num;
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        put_u64(md, bits);
+        break;
+    }
+    case SD_STR: put_str(md, v->str, v->len); break;
+    default: break;
+    }
+}
+
+static void put_code(EVP_MD_CTX *md, const program *p, code_span span, int depth);
+
+static void put_rule_ref(EVP_MD_CTX *md, const program *p, uint32_t r, int depth) {
+    if (r >= p->nrules) {
+        put_u64(md, UINT64_MAX);
+        return;
+    }
+    const vm_rule *rule = &p->rules[r];
+    put_cstr(md, rule->name);
+    put_u64(md, rule->nsources);
+    for (uint32_t i = 0; i < rule->nsources; i++)
+        put_cstr(md, rule->sources[i] < p->nsources ? p->source_names[rule->sources[i]] : "");
+    if (depth < FP_MAX_RULE_DEPTH) put_code(md, p, rule->where, depth + 1);
+}
+
+static void put_code(EVP_MD_CTX *md, const program *p, code_span span, int depth) {
+    put_u64(md, span.len);
+    if ((uint64_t)span.start + span.len > p->ncode) return;
+    for (uint32_t i = 0; i < span.len; i++) {
+        const vm_insn *in = &p->code[span.start + i];
+        unsigned char head[4] = {in->op, in->a, (unsigned char)in->b, (unsigned char)(in->b >> 8)};
+        put(md, head, sizeof head);
+        uint32_t c = in->c;
+        switch ((vm_opcode)in->op) {
+        case OP_LOADP: put_cstr(md, c < p->npaths ? p->paths[c].text : NULL); break;
+        case OP_LOADK:
+        case OP_EQK:
+        case OP_EQK_CI:
+            if (c < p->nconsts) put_value(md, &p->consts[c]);
+            break;
+        case OP_INSET:
+            if (c < p->nsets) {
+                put_u64(md, p->sets[c].nmembers);
+                for (uint32_t k = 0; k < p->sets[c].nmembers; k++) put_value(md, &p->sets[c].members[k]);
+            }
+            break;
+        case OP_CIDR:
+            if (c < p->ncidrs) {
+                put_u64(md, p->cidrs[c].n);
+                put(md, p->cidrs[c].ranges, p->cidrs[c].n * sizeof *p->cidrs[c].ranges);
+            }
+            break;
+        case OP_LIKE:
+            if (c < p->nglobs) put_str(md, p->globs[c], p->glob_lens[c]);
+            break;
+        case OP_MATCH:
+            if (c < p->nregexes) {
+                put_cstr(md, p->regexes[c].pattern);
+                put_cstr(md, p->regexes[c].flags);
+            }
+            break;
+        case OP_RULE: put_rule_ref(md, p, c, depth); break;
+        case OP_JMPF:
+        case OP_JMPT: put_u64(md, (uint64_t)c - span.start); break;
+        default: put_u64(md, c); break;
+        }
+    }
+}
+
+void corr_fingerprint(const program *p, uint32_t r, corr_fp *out) {
+    memset(out, 0, sizeof *out);
+    if (r >= p->nrules) return;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md) return;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    const vm_rule *rule = &p->rules[r];
+    put_cstr(md, "secdet-rule-fp-1");
+    put_cstr(md, rule->name);
+    put_u64(md, (uint64_t)rule->agg);
+    put_u64(md, rule->threshold);
+    put_u64(md, (uint64_t)rule->within_ms);
+    put_u64(md, rule->nsources);
+    for (uint32_t i = 0; i < rule->nsources; i++)
+        put_cstr(md, rule->sources[i] < p->nsources ? p->source_names[rule->sources[i]] : "");
+    put_code(md, p, rule->where, 0);
+    put_code(md, p, rule->distinct, 0);
+    put_u64(md, rule->nby);
+    for (uint32_t i = 0; i < rule->nby; i++) {
+        put_cstr(md, rule->by[i].text);
+        put_code(md, p, rule->by[i].code, 0);
+    }
+    put_u64(md, rule->nsteps);
+    for (uint32_t i = 0; i < rule->nsteps; i++) {
+        put_cstr(md, rule->steps[i].name);
+        put_code(md, p, rule->steps[i].code, 0);
+    }
+    put_u64(md, rule->has_throttle);
+    put_u64(md, (uint64_t)rule->throttle_ms);
+    put_u64(md, rule->nthrottle_by);
+    for (uint32_t i = 0; i < rule->nthrottle_by; i++) {
+        put_cstr(md, rule->throttle_by[i].text);
+        put_code(md, p, rule->throttle_by[i].code, 0);
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    if (EVP_DigestFinal_ex(md, digest, &dlen) == 1 && dlen >= CORR_FP_BYTES) memcpy(out->b, digest, CORR_FP_BYTES);
+    EVP_MD_CTX_free(md);
+}

@@ -1,0 +1,228 @@
+/* reorder.c — the reorder buffer and the watermark.
+ *
+ * Records wait in a min-heap ordered by (event time, arrival sequence). The
+ * watermark is the newest event time seen minus the lateness (and never goes
+ * back); every record at or before it is applied, in heap order, so the
+ * correlator sees each rule's matches in event-time order whatever order
+ * they arrived in within the lateness. An event older than the watermark is
+ * late and never becomes a record.
+ *
+ * Under the memory cap, when evicting every group is not enough (the held
+ * records alone are too big), the oldest records are applied early: the
+ * watermark jumps to them. Memory stays bounded; ordering is then only as
+ * good as the cap allows.
+ *
+ * corr_set_program lives here too: it remaps records and groups when the
+ * engine swaps its ruleset.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/corr_int.h"
+
+static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len + ALLOC_OVERHEAD; }
+
+void rec_free(corr *c, corr_rec *r) {
+    c->bytes -= rec_size(r);
+    event_unref(c, r->ev);
+    free(r);
+}
+
+static bool rec_less(const corr_rec *a, const corr_rec *b) {
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void recs_up(corr *c, size_t i) {
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!rec_less(c->recs[i], c->recs[p])) break;
+        corr_rec *t = c->recs[i];
+        c->recs[i] = c->recs[p];
+        c->recs[p] = t;
+        i = p;
+    }
+}
+
+static void recs_down(corr *c, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < c->nrecs && rec_less(c->recs[l], c->recs[m])) m = l;
+        if (r < c->nrecs && rec_less(c->recs[r], c->recs[m])) m = r;
+        if (m == i) break;
+        corr_rec *t = c->recs[i];
+        c->recs[i] = c->recs[m];
+        c->recs[m] = t;
+        i = m;
+    }
+}
+
+int recs_push(corr *c, corr_rec *r) {
+    if (c->nrecs == c->caprecs) {
+        size_t cap = c->caprecs ? c->caprecs * 2 : 256;
+        corr_rec **p = realloc(c->recs, cap * sizeof *p);
+        if (!p) return -1;
+        c->bytes += (cap - c->caprecs) * sizeof *p;
+        c->recs = p;
+        c->caprecs = cap;
+    }
+    c->recs[c->nrecs++] = r;
+    recs_up(c, c->nrecs - 1);
+    return 0;
+}
+
+static corr_rec *recs_pop(corr *c) {
+    corr_rec *top = c->recs[0];
+    c->recs[0] = c->recs[--c->nrecs];
+    if (c->nrecs) recs_down(c, 0);
+    return top;
+}
+
+void recs_clear(corr *c) {
+    for (size_t i = 0; i < c->nrecs; i++) rec_free(c, c->recs[i]);
+    c->nrecs = 0;
+}
+
+bool corr_is_late(const corr *c, int64_t t) { return t < c->watermark; }
+
+int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, uint32_t key_len,
+             const char *vals, uint32_t vals_len, uint32_t nvals, uint64_t mask, corr_event *ev) {
+    corr_rec *r = malloc(sizeof *r + key_len + vals_len);
+    if (!r) return -1;
+    r->t = t;
+    r->seq = c->seq++;
+    r->mask = mask;
+    r->ev = ev;
+    r->rule = rule;
+    r->src = src;
+    r->key_len = key_len;
+    r->vals_len = vals_len;
+    r->nvals = nvals;
+    if (key_len) memcpy(r->data, key, key_len);
+    if (vals_len) memcpy(r->data + key_len, vals, vals_len);
+    c->bytes += rec_size(r);
+    event_ref(ev);
+    if (recs_push(c, r) != 0) {
+        rec_free(c, r);
+        return -1;
+    }
+    return 0;
+}
+
+static void apply(corr *c, const corr_rec *r) {
+    if (!c->prog || r->rule >= c->prog->nrules) return;
+    c->applying = true;
+    switch (c->prog->rules[r->rule].agg) {
+    case RAGG_COUNT: count_apply(c, r); break;
+    case RAGG_DISTINCT: distinct_apply(c, r); break;
+    case RAGG_SEQUENCE: seq_apply(c, r); break;
+    case RAGG_NONE: break;
+    }
+    c->applying = false;
+}
+
+static void release_due(corr *c) {
+    while (c->nrecs > 0 && c->recs[0]->t <= c->watermark) {
+        corr_rec *r = recs_pop(c);
+        apply(c, r);
+        rec_free(c, r);
+    }
+}
+
+static void settle(corr *c) {
+    release_due(c);
+    corr_expire(c);
+    corr_enforce_cap(c);
+    /* Groups alone could not bring the state under the cap: apply the
+     * oldest held records early. */
+    while (c->opts.max_bytes && c->bytes > c->opts.max_bytes && c->nrecs > 0) {
+        if (c->recs[0]->t > c->watermark) c->watermark = c->recs[0]->t;
+        release_due(c);
+        corr_expire(c);
+        corr_enforce_cap(c);
+    }
+}
+
+void corr_advance(corr *c, int64_t t) {
+    if (!c->any_time || t > c->max_time) {
+        c->max_time = t;
+        c->any_time = true;
+    }
+    int64_t wm = t_add(c->max_time, -c->opts.lateness_ns);
+    if (wm > c->watermark) c->watermark = wm;
+    settle(c);
+}
+
+void corr_flush(corr *c) {
+    if (c->any_time && c->max_time > c->watermark) c->watermark = c->max_time;
+    settle(c);
+}
+
+/* ---- Ruleset swap --------------------------------------------------------------- */
+
+typedef struct name_ix {
+    const char *name;
+    uint32_t rule;
+} name_ix;
+
+static int cmp_name_ix(const void *a, const void *b) {
+    return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
+}
+
+void corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
+    const program *old = c->prog;
+    const corr_fp *old_fps = c->fps;
+    c->prog = prog;
+    c->fps = fps;
+    if (!old || (c->nrecs == 0 && c->ngroups == 0)) return;
+
+    uint32_t *map = malloc((old->nrules ? old->nrules : 1) * sizeof *map);
+    name_ix *ix = malloc((prog->nrules ? prog->nrules : 1) * sizeof *ix);
+    if (!map || !ix) {
+        free(map);
+        free(ix);
+        recs_clear(c);
+        corr_clear_groups(c);
+        return;
+    }
+    for (uint32_t i = 0; i < prog->nrules; i++) ix[i] = (name_ix){prog->rules[i].name, i};
+    qsort(ix, prog->nrules, sizeof *ix, cmp_name_ix);
+    for (uint32_t i = 0; i < old->nrules; i++) {
+        name_ix k = {old->rules[i].name, 0};
+        const name_ix *hit = bsearch(&k, ix, prog->nrules, sizeof *ix, cmp_name_ix);
+        map[i] = hit && memcmp(&fps[hit->rule], &old_fps[i], sizeof(corr_fp)) == 0 ? hit->rule : UINT32_MAX;
+    }
+    free(ix);
+
+    size_t kept = 0;
+    for (size_t i = 0; i < c->nrecs; i++) {
+        corr_rec *r = c->recs[i];
+        uint32_t to = r->rule < old->nrules ? map[r->rule] : UINT32_MAX;
+        if (to == UINT32_MAX) {
+            rec_free(c, r);
+        } else {
+            r->rule = to;
+            c->recs[kept++] = r;
+        }
+    }
+    c->nrecs = kept;
+    for (size_t i = kept / 2 + 1; i-- > 0;) recs_down(c, i);
+
+    memset(c->buckets, 0, c->nbuckets * sizeof *c->buckets);
+    corr_group *g = c->lru_head;
+    while (g) {
+        corr_group *next = g->lnext;
+        uint32_t to = g->rule < old->nrules ? map[g->rule] : UINT32_MAX;
+        if (to == UINT32_MAX) {
+            g->hnext = NULL;
+            group_free(c, g);
+        } else {
+            g->rule = to;
+            g->hash = corr_hash(to, g->kind, g->key, g->key_len);
+            uint32_t slot = (uint32_t)(g->hash & (c->nbuckets - 1));
+            g->hnext = c->buckets[slot];
+            c->buckets[slot] = g;
+        }
+        g = next;
+    }
+    free(map);
+}

@@ -1,0 +1,145 @@
+/* sequence.c — `sequence within DUR by K { s1: C1; s2: C2; ... }`.
+ *
+ * Per group at most one partial match per next step: slots[k] waits for step
+ * k (0-based; step 0 has no slot, it starts partials). A newer partial at the
+ * same step dominates an older one (same future, more time left), so nothing
+ * else is worth keeping and a group's state is bounded by its step count.
+ *
+ * A record (applied in event-time order) advances, from the last slot down,
+ * every partial whose next step it satisfies and whose first step is no more
+ * than DUR before it (inclusive). Going down means a partial it just moved
+ * from k to k+1 is not moved again: one event never fills two steps of one
+ * partial. A completed partial fires, the group is freed (it starts again from
+ * zero) and the completing event starts nothing. Otherwise, when it satisfies
+ * step 0, it starts a new partial.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/corr_int.h"
+
+static size_t partial_size(uint32_t nsteps) {
+    return sizeof(seq_partial) + nsteps * sizeof(corr_sample) + ALLOC_OVERHEAD;
+}
+
+/* Frees a partial that has filled steps 0..filled-1. */
+static void partial_release(corr *c, corr_group *g, seq_partial *p, uint32_t filled) {
+    for (uint32_t i = 0; i < filled; i++) event_unref(c, p->steps[i].ev);
+    free(p);
+    group_account(c, g, -(int64_t)partial_size(g->u.s.nsteps));
+}
+
+/* Slot k's partial has filled steps 0..k-1. */
+static void partial_free(corr *c, corr_group *g, uint32_t k) {
+    seq_partial *p = g->u.s.slots[k];
+    if (!p) return;
+    g->u.s.slots[k] = NULL;
+    partial_release(c, g, p, k);
+}
+
+void seq_free_state(corr *c, corr_group *g) {
+    if (!g->u.s.slots) return;
+    for (uint32_t k = 1; k < g->u.s.nsteps; k++) partial_free(c, g, k);
+    free(g->u.s.slots);
+    group_account(c, g, -(int64_t)(g->u.s.nsteps * sizeof *g->u.s.slots + ALLOC_OVERHEAD));
+    g->u.s.slots = NULL;
+}
+
+static void fire_seq(corr *c, const corr_rec *r, const char *key, uint32_t key_len, const corr_sample *steps,
+                     uint32_t nsteps) {
+    uint32_t n = nsteps < c->opts.max_samples ? nsteps : c->opts.max_samples;
+    corr_event *evs[n];
+    for (uint32_t i = 0; i < n; i++) evs[i] = steps[nsteps - n + i].ev;
+    corr_fire f = {
+        .rule = r->rule,
+        .src = r->src,
+        .time_ns = r->t,
+        .first_ns = steps[0].t,
+        .last_ns = r->t,
+        .count = nsteps,
+        .key = key,
+        .key_len = key_len,
+        .events = evs,
+        .nevents = n,
+    };
+    if (c->fire) c->fire(c->user, &f);
+}
+
+void seq_apply(corr *c, const corr_rec *r) {
+    const vm_rule *rule = &c->prog->rules[r->rule];
+    uint32_t n = rule->nsteps;
+    if (n == 0 || n > CORR_MAX_STEPS) return;
+    int64_t dur = within_ns(rule);
+    uint64_t mask = r->mask;
+    if (n == 1) {
+        if (mask & 1) {
+            corr_sample one = {r->t, r->ev};
+            fire_seq(c, r, r->data, r->key_len, &one, 1);
+        }
+        return;
+    }
+    uint64_t h = corr_hash(r->rule, GK_SEQ, r->data, r->key_len);
+    corr_group *g = group_find(c, r->rule, GK_SEQ, r->data, r->key_len, h);
+    if (!g) {
+        if (!(mask & 1)) return;
+        g = group_new(c, r->rule, GK_SEQ, r->data, r->key_len, h);
+        if (!g) return;
+        g->u.s.nsteps = n;
+        g->u.s.slots = calloc(n, sizeof *g->u.s.slots);
+        if (!g->u.s.slots) {
+            group_free(c, g);
+            return;
+        }
+        group_account(c, g, (int64_t)(n * sizeof *g->u.s.slots + ALLOC_OVERHEAD));
+    }
+    seq_partial **slots = g->u.s.slots;
+    int64_t lo = t_add(r->t, -dur);
+    for (uint32_t k = n - 1; k >= 1; k--) {
+        seq_partial *p = slots[k];
+        if (!p) continue;
+        if (p->start < lo) { /* too old to finish: its first step is more than DUR ago */
+            partial_free(c, g, k);
+            continue;
+        }
+        if (!(mask & ((uint64_t)1 << k))) continue;
+        event_ref(r->ev);
+        p->steps[k] = (corr_sample){r->t, r->ev};
+        if (k == n - 1) {
+            fire_seq(c, r, g->key, g->key_len, p->steps, n);
+            slots[k] = NULL;
+            partial_release(c, g, p, n);
+            group_free(c, g);
+            return;
+        }
+        slots[k] = NULL;
+        if (slots[k + 1]) {
+            if (slots[k + 1]->start > p->start) {
+                /* The waiting one started later: it dominates the one that moved. */
+                partial_release(c, g, p, k + 1);
+                continue;
+            }
+            partial_free(c, g, k + 1);
+        }
+        slots[k + 1] = p;
+    }
+    if (mask & 1) {
+        seq_partial *p = malloc(partial_size(n) - ALLOC_OVERHEAD);
+        if (p) {
+            partial_free(c, g, 1);
+            p->start = r->t;
+            event_ref(r->ev);
+            p->steps[0] = (corr_sample){r->t, r->ev};
+            slots[1] = p;
+            group_account(c, g, (int64_t)partial_size(n));
+        }
+    }
+    int64_t newest = INT64_MIN;
+    for (uint32_t k = 1; k < n; k++)
+        if (slots[k] && slots[k]->start > newest) newest = slots[k]->start;
+    if (newest == INT64_MIN) {
+        group_free(c, g);
+        return;
+    }
+    group_touch(c, g);
+    group_set_expiry(c, g, t_add(newest, dur));
+}

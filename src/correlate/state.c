@@ -1,0 +1,330 @@
+/* state.c — the correlator's group table: a chained hash map keyed by
+ * (rule, kind, group key bytes), an LRU list across all rules, a min-heap of
+ * expiry times driven by the watermark, shared event copies, and the memory
+ * accounting behind the cap.
+ *
+ * Every byte the correlator allocates is added to c->bytes when allocated and
+ * taken off when freed, so stats.state_bytes is what is held now. Eviction
+ * never runs inside the apply loop (c->applying), so a group being updated
+ * is never freed under its caller.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/corr_int.h"
+#include "util/hash.h"
+
+corr *corr_new(const corr_opts *opts, corr_fire_fn fn, void *user) {
+    corr *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->opts = *opts;
+    if (c->opts.max_samples == 0) c->opts.max_samples = 1;
+    if (c->opts.max_samples > CORR_MAX_SAMPLES) c->opts.max_samples = CORR_MAX_SAMPLES;
+    if (c->opts.lateness_ns < 0) c->opts.lateness_ns = 0;
+    c->fire = fn;
+    c->user = user;
+    c->watermark = INT64_MIN;
+    c->nbuckets = 1024;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    c->bytes = sizeof *c + c->nbuckets * sizeof *c->buckets;
+    return c;
+}
+
+void corr_free(corr *c) {
+    if (!c) return;
+    recs_clear(c);
+    corr_clear_groups(c);
+    free(c->recs);
+    free(c->heap);
+    free(c->buckets);
+    for (uint32_t i = 0; i < c->nsources; i++) free(c->sources[i]);
+    free(c->sources);
+    free(c);
+}
+
+void corr_get_stats(const corr *c, corr_stats *out) {
+    out->groups = c->ngroups;
+    out->bytes = c->bytes;
+    out->evicted = c->evicted;
+}
+
+/* ---- Events and sources --------------------------------------------------- */
+
+static size_t event_size(uint32_t len) { return sizeof(corr_event) + len + 1 + ALLOC_OVERHEAD; }
+
+corr_event *corr_event_new(corr *c, const char *json, size_t len) {
+    if (len > UINT32_MAX - 1) return NULL;
+    corr_event *ev = malloc(sizeof *ev + len + 1);
+    if (!ev) return NULL;
+    ev->refs = 0;
+    ev->len = (uint32_t)len;
+    ev->snap_gen = 0;
+    ev->snap_idx = 0;
+    memcpy(ev->json, json, len);
+    ev->json[len] = 0;
+    c->bytes += event_size(ev->len);
+    return ev;
+}
+
+void corr_event_drop(corr *c, corr_event *ev) {
+    if (ev && ev->refs == 0) {
+        c->bytes -= event_size(ev->len);
+        free(ev);
+    }
+}
+
+void event_ref(corr_event *ev) {
+    if (ev) ev->refs++;
+}
+
+void event_unref(corr *c, corr_event *ev) {
+    if (!ev) return;
+    if (--ev->refs == 0) {
+        c->bytes -= event_size(ev->len);
+        free(ev);
+    }
+}
+
+uint32_t corr_source_id(corr *c, const char *name) {
+    for (uint32_t i = 0; i < c->nsources; i++)
+        if (strcmp(c->sources[i], name) == 0) return i;
+    char **p = realloc(c->sources, (c->nsources + 1) * sizeof *p);
+    if (!p) return UINT32_MAX;
+    c->sources = p;
+    p[c->nsources] = strdup(name);
+    if (!p[c->nsources]) return UINT32_MAX;
+    return c->nsources++;
+}
+
+const char *corr_source_name(const corr *c, uint32_t id) { return id < c->nsources ? c->sources[id] : ""; }
+
+/* ---- The table --------------------------------------------------------------- */
+
+uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len) {
+    uint64_t h = hash_bytes(key, len);
+    h ^= ((uint64_t)rule << 8 | kind) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+    return h;
+}
+
+corr_group *group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
+    for (corr_group *g = c->buckets[h & (c->nbuckets - 1)]; g; g = g->hnext)
+        if (g->hash == h && g->rule == rule && g->kind == kind && g->key_len == len &&
+            memcmp(g->key, key, len) == 0)
+            return g;
+    return NULL;
+}
+
+/* Doubles the bucket array; on OOM the chains just get longer. */
+static void table_grow(corr *c) {
+    uint32_t n = c->nbuckets * 2;
+    if (n == 0) return;
+    corr_group **b = calloc(n, sizeof *b);
+    if (!b) return;
+    for (uint32_t i = 0; i < c->nbuckets; i++) {
+        corr_group *g = c->buckets[i];
+        while (g) {
+            corr_group *next = g->hnext;
+            g->hnext = b[g->hash & (n - 1)];
+            b[g->hash & (n - 1)] = g;
+            g = next;
+        }
+    }
+    free(c->buckets);
+    c->bytes += (uint64_t)(n - c->nbuckets) * sizeof *b;
+    c->buckets = b;
+    c->nbuckets = n;
+}
+
+static void lru_unlink(corr *c, corr_group *g) {
+    if (g->lprev) g->lprev->lnext = g->lnext; else c->lru_head = g->lnext;
+    if (g->lnext) g->lnext->lprev = g->lprev; else c->lru_tail = g->lprev;
+    g->lprev = g->lnext = NULL;
+}
+
+static void lru_push_head(corr *c, corr_group *g) {
+    g->lprev = NULL;
+    g->lnext = c->lru_head;
+    if (c->lru_head) c->lru_head->lprev = g; else c->lru_tail = g;
+    c->lru_head = g;
+}
+
+void group_touch(corr *c, corr_group *g) {
+    if (c->lru_head == g) return;
+    lru_unlink(c, g);
+    lru_push_head(c, g);
+}
+
+corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
+    if (c->ngroups >= c->nbuckets && c->nbuckets < (1u << 30)) table_grow(c);
+    corr_group *g = calloc(1, sizeof *g + len);
+    if (!g) return NULL;
+    g->hash = h;
+    g->rule = rule;
+    g->kind = kind;
+    g->key_len = len;
+    g->heap_idx = NO_HEAP;
+    g->expires = INT64_MAX;
+    memcpy(g->key, key, len);
+    uint32_t slot = (uint32_t)(h & (c->nbuckets - 1));
+    g->hnext = c->buckets[slot];
+    c->buckets[slot] = g;
+    lru_push_head(c, g);
+    c->ngroups++;
+    group_account(c, g, (int64_t)(sizeof *g + len + ALLOC_OVERHEAD));
+    return g;
+}
+
+void group_account(corr *c, corr_group *g, int64_t delta) {
+    g->bytes = (uint32_t)((int64_t)g->bytes + delta);
+    c->bytes = (uint64_t)((int64_t)c->bytes + delta);
+}
+
+/* ---- Expiry heap ----------------------------------------------------------------- */
+
+static void heap_swap(corr *c, uint32_t i, uint32_t j) {
+    corr_group *t = c->heap[i];
+    c->heap[i] = c->heap[j];
+    c->heap[j] = t;
+    c->heap[i]->heap_idx = i;
+    c->heap[j]->heap_idx = j;
+}
+
+static void heap_up(corr *c, uint32_t i) {
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (c->heap[p]->expires <= c->heap[i]->expires) break;
+        heap_swap(c, i, p);
+        i = p;
+    }
+}
+
+static void heap_down(corr *c, uint32_t i) {
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < c->nheap && c->heap[l]->expires < c->heap[m]->expires) m = l;
+        if (r < c->nheap && c->heap[r]->expires < c->heap[m]->expires) m = r;
+        if (m == i) break;
+        heap_swap(c, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(corr *c, corr_group *g) {
+    uint32_t i = g->heap_idx;
+    if (i == NO_HEAP) return;
+    uint32_t last = c->nheap - 1;
+    if (i != last) heap_swap(c, i, last);
+    c->nheap--;
+    g->heap_idx = NO_HEAP;
+    if (i < c->nheap) {
+        heap_up(c, i);
+        heap_down(c, i);
+    }
+}
+
+void group_set_expiry(corr *c, corr_group *g, int64_t expires) {
+    g->expires = expires;
+    if (expires == INT64_MAX) {
+        heap_remove(c, g);
+        return;
+    }
+    if (g->heap_idx == NO_HEAP) {
+        if (c->nheap == c->capheap) {
+            uint32_t cap = c->capheap ? c->capheap * 2 : 256;
+            corr_group **p = realloc(c->heap, cap * sizeof *p);
+            if (!p) return; /* not in the heap: freed by eviction or reset instead */
+            c->bytes += (uint64_t)(cap - c->capheap) * sizeof *p;
+            c->heap = p;
+            c->capheap = cap;
+        }
+        g->heap_idx = c->nheap;
+        c->heap[c->nheap++] = g;
+        heap_up(c, g->heap_idx);
+    } else {
+        heap_up(c, g->heap_idx);
+        heap_down(c, g->heap_idx);
+    }
+}
+
+void group_free(corr *c, corr_group *g) {
+    uint32_t slot = (uint32_t)(g->hash & (c->nbuckets - 1));
+    for (corr_group **pp = &c->buckets[slot]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == g) {
+            *pp = g->hnext;
+            break;
+        }
+    }
+    lru_unlink(c, g);
+    heap_remove(c, g);
+    if (g->kind == GK_SEQ)
+        seq_free_state(c, g);
+    else if (g->kind != GK_THROTTLE)
+        window_free_state(c, g);
+    if (g->samples) {
+        uint32_t cap = c->opts.max_samples;
+        for (uint32_t i = 0; i < g->sn; i++) event_unref(c, g->samples[(g->shead + i) % cap].ev);
+        free(g->samples);
+        group_account(c, g, -(int64_t)(cap * sizeof *g->samples + ALLOC_OVERHEAD));
+    }
+    c->bytes -= g->bytes;
+    c->ngroups--;
+    free(g);
+}
+
+/* Frees the groups whose state no record at or after the watermark can use. */
+void corr_expire(corr *c) {
+    while (c->nheap > 0 && c->heap[0]->expires < c->watermark) {
+        corr_group *g = c->heap[0];
+        if (g->kind == GK_THROTTLE && g->u.t.suppressed > 0) {
+            /* Its count must reach the next alert: kept (LRU may still evict it). */
+            heap_remove(c, g);
+            g->expires = INT64_MAX;
+        } else {
+            group_free(c, g);
+        }
+    }
+}
+
+void corr_enforce_cap(corr *c) {
+    if (c->applying || c->opts.max_bytes == 0) return;
+    while (c->bytes > c->opts.max_bytes && c->lru_tail) {
+        group_free(c, c->lru_tail);
+        c->evicted++;
+    }
+}
+
+void corr_clear_groups(corr *c) {
+    while (c->lru_head) group_free(c, c->lru_head);
+}
+
+/* ---- Samples ------------------------------------------------------------------------- */
+
+int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
+    uint32_t cap = c->opts.max_samples;
+    if (!g->samples) {
+        g->samples = calloc(cap, sizeof *g->samples);
+        if (!g->samples) return -1;
+        group_account(c, g, (int64_t)(cap * sizeof *g->samples + ALLOC_OVERHEAD));
+    }
+    event_ref(ev);
+    if (g->sn == cap) {
+        event_unref(c, g->samples[g->shead].ev);
+        g->samples[g->shead] = (corr_sample){t, ev};
+        g->shead = (g->shead + 1) % cap;
+    } else {
+        g->samples[(g->shead + g->sn) % cap] = (corr_sample){t, ev};
+        g->sn++;
+    }
+    return 0;
+}
+
+void samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out) {
+    uint32_t cap = c->opts.max_samples;
+    uint32_t first = g->sn - n;
+    for (uint32_t i = 0; i < n; i++) out[i] = g->samples[(g->shead + first + i) % cap].ev;
+}

@@ -1,0 +1,285 @@
+/* window.c — count and distinct windows.
+ *
+ * Per group a ring of the events inside the window (only their times for
+ * count; times and values for distinct), plus a ring of the last
+ * max_samples events' JSON. A record at time t first drops the entries older
+ * than t − DUR (so t and t + DUR share a span: inclusive), is then added, and
+ * when the threshold is reached the alert fires and the group is freed (it
+ * "starts again from zero"). Records arrive in event-time order (reorder.c),
+ * so the oldest entry is always at the front of the ring.
+ *
+ * The samples are the last min(max_samples, events in the window) events:
+ * those are exactly the newest events of the window.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/corr_int.h"
+#include "util/hash.h"
+
+void window_free_state(corr *c, corr_group *g) {
+    if (g->kind == GK_COUNT) {
+        if (g->u.c.times) {
+            free(g->u.c.times);
+            group_account(c, g, -(int64_t)(g->u.c.cap * sizeof(int64_t) + ALLOC_OVERHEAD));
+        }
+        g->u.c.times = NULL;
+        g->u.c.n = g->u.c.cap = 0;
+        return;
+    }
+    for (uint32_t i = 0; i < g->u.d.n; i++) {
+        dentry *e = &g->u.d.ents[(g->u.d.head + i) % g->u.d.cap];
+        if (e->n > 1) {
+            free(e->v.many);
+            group_account(c, g, -(int64_t)(e->n * sizeof(dval *) + ALLOC_OVERHEAD));
+        }
+    }
+    if (g->u.d.ents) {
+        free(g->u.d.ents);
+        group_account(c, g, -(int64_t)(g->u.d.cap * sizeof(dentry) + ALLOC_OVERHEAD));
+    }
+    for (uint32_t i = 0; i < g->u.d.nvals; i++) {
+        group_account(c, g, -(int64_t)(sizeof(dval) + g->u.d.vals[i]->len + ALLOC_OVERHEAD));
+        free(g->u.d.vals[i]);
+    }
+    if (g->u.d.vals) {
+        free(g->u.d.vals);
+        group_account(c, g, -(int64_t)(g->u.d.capvals * sizeof(dval *) + ALLOC_OVERHEAD));
+    }
+    memset(&g->u.d, 0, sizeof g->u.d);
+}
+
+static corr_group *get_group(corr *c, const corr_rec *r, uint8_t kind) {
+    uint64_t h = corr_hash(r->rule, kind, r->data, r->key_len);
+    corr_group *g = group_find(c, r->rule, kind, r->data, r->key_len, h);
+    return g ? g : group_new(c, r->rule, kind, r->data, r->key_len, h);
+}
+
+/* Fires the alert of a count or distinct group and frees the group. */
+static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first, uint64_t count, bool has_distinct,
+                        uint64_t distinct) {
+    uint32_t n = g->sn < count ? g->sn : (uint32_t)count;
+    corr_event *evs[n ? n : 1];
+    samples_last(c, g, n, evs);
+    corr_fire f = {
+        .rule = r->rule,
+        .src = r->src,
+        .time_ns = r->t,
+        .first_ns = first,
+        .last_ns = r->t,
+        .count = count,
+        .has_distinct = has_distinct,
+        .distinct = distinct,
+        .key = g->key,
+        .key_len = g->key_len,
+        .events = evs,
+        .nevents = n,
+    };
+    if (n > 0 && c->fire) c->fire(c->user, &f);
+    group_free(c, g);
+}
+
+/* ---- count ------------------------------------------------------------------- */
+
+static int times_grow(corr *c, corr_group *g) {
+    uint32_t cap = g->u.c.cap ? g->u.c.cap * 2 : 4;
+    int64_t *p = malloc(cap * sizeof *p);
+    if (!p) return -1;
+    for (uint32_t i = 0; i < g->u.c.n; i++) p[i] = g->u.c.times[(g->u.c.head + i) % g->u.c.cap];
+    if (g->u.c.times) {
+        free(g->u.c.times);
+        group_account(c, g, -(int64_t)(g->u.c.cap * sizeof *p + ALLOC_OVERHEAD));
+    }
+    group_account(c, g, (int64_t)(cap * sizeof *p + ALLOC_OVERHEAD));
+    g->u.c.times = p;
+    g->u.c.cap = cap;
+    g->u.c.head = 0;
+    return 0;
+}
+
+void count_apply(corr *c, const corr_rec *r) {
+    const vm_rule *rule = &c->prog->rules[r->rule];
+    int64_t dur = within_ns(rule);
+    corr_group *g = get_group(c, r, GK_COUNT);
+    if (!g) return;
+    int64_t lo = t_add(r->t, -dur);
+    while (g->u.c.n > 0 && g->u.c.times[g->u.c.head] < lo) {
+        g->u.c.head = (g->u.c.head + 1) % g->u.c.cap;
+        g->u.c.n--;
+    }
+    if (count_push(c, g, r->t) != 0) return;
+    if (samples_push(c, g, r->t, r->ev) != 0) return;
+    group_touch(c, g);
+    if (g->u.c.n >= rule->threshold) {
+        fire_window(c, g, r, g->u.c.times[g->u.c.head], g->u.c.n, false, 0);
+        return;
+    }
+    group_set_expiry(c, g, t_add(r->t, dur));
+}
+
+/* ---- distinct ------------------------------------------------------------------- */
+
+static void dval_release(corr *c, corr_group *g, dval *v) {
+    if (--v->refs > 0) return;
+    for (uint32_t i = 0; i < g->u.d.nvals; i++) {
+        if (g->u.d.vals[i] == v) {
+            g->u.d.vals[i] = g->u.d.vals[--g->u.d.nvals];
+            break;
+        }
+    }
+    group_account(c, g, -(int64_t)(sizeof *v + v->len + ALLOC_OVERHEAD));
+    free(v);
+}
+
+static void dentry_drop(corr *c, corr_group *g, dentry *e) {
+    if (e->n == 1) {
+        dval_release(c, g, e->v.one);
+    } else {
+        for (uint32_t i = 0; i < e->n; i++) dval_release(c, g, e->v.many[i]);
+        free(e->v.many);
+        group_account(c, g, -(int64_t)(e->n * sizeof(dval *) + ALLOC_OVERHEAD));
+    }
+    e->n = 0;
+}
+
+/* The live value with these bytes, created (refs 0) when new; NULL on OOM. */
+static dval *dval_get(corr *c, corr_group *g, const char *s, uint32_t len) {
+    uint64_t h = hash_bytes(s, len);
+    for (uint32_t i = 0; i < g->u.d.nvals; i++) {
+        dval *v = g->u.d.vals[i];
+        if (v->hash == h && v->len == len && memcmp(v->bytes, s, len) == 0) return v;
+    }
+    if (g->u.d.nvals == g->u.d.capvals) {
+        uint32_t cap = g->u.d.capvals ? g->u.d.capvals * 2 : 4;
+        dval **p = realloc(g->u.d.vals, cap * sizeof *p);
+        if (!p) return NULL;
+        group_account(c, g, (int64_t)((cap - g->u.d.capvals) * sizeof *p + (g->u.d.capvals ? 0 : ALLOC_OVERHEAD)));
+        g->u.d.vals = p;
+        g->u.d.capvals = cap;
+    }
+    dval *v = malloc(sizeof *v + len);
+    if (!v) return NULL;
+    v->hash = h;
+    v->refs = 0;
+    v->len = len;
+    memcpy(v->bytes, s, len);
+    group_account(c, g, (int64_t)(sizeof *v + len + ALLOC_OVERHEAD));
+    g->u.d.vals[g->u.d.nvals++] = v;
+    return v;
+}
+
+static int ents_grow(corr *c, corr_group *g) {
+    uint32_t cap = g->u.d.cap ? g->u.d.cap * 2 : 4;
+    dentry *p = malloc(cap * sizeof *p);
+    if (!p) return -1;
+    for (uint32_t i = 0; i < g->u.d.n; i++) p[i] = g->u.d.ents[(g->u.d.head + i) % g->u.d.cap];
+    if (g->u.d.ents) {
+        free(g->u.d.ents);
+        group_account(c, g, -(int64_t)(g->u.d.cap * sizeof *p + ALLOC_OVERHEAD));
+    }
+    group_account(c, g, (int64_t)(cap * sizeof *p + ALLOC_OVERHEAD));
+    g->u.d.ents = p;
+    g->u.d.cap = cap;
+    g->u.d.head = 0;
+    return 0;
+}
+
+static uint32_t get_u32(const char *p) {
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+void corr_vals_put(buf *b, const char *json, uint32_t len) {
+    unsigned char l[4] = {(unsigned char)len, (unsigned char)(len >> 8), (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 24)};
+    buf_append(b, l, 4);
+    buf_append(b, json, len);
+}
+
+/* Adds an entry of `nvals` values (blob: corr_vals_put format) at time t to
+ * a distinct group, each value once. 1 added; 0 nothing to add (no value);
+ * -1 OOM (nothing added). */
+int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals) {
+    if (nvals > blob_len / 4) nvals = blob_len / 4; /* each value has a 4-byte length */
+    if (nvals > CORR_MAX_VALUES) nvals = CORR_MAX_VALUES;
+    if (g->u.d.n == g->u.d.cap && ents_grow(c, g) != 0) return -1;
+    dval *tmp[nvals ? nvals : 1];
+    uint32_t n = 0;
+    bool failed = false;
+    const char *p = blob, *end = blob + blob_len;
+    for (uint32_t i = 0; i < nvals && end - p >= 4; i++) {
+        uint32_t len = get_u32(p);
+        p += 4;
+        if ((size_t)(end - p) < len) break;
+        dval *v = dval_get(c, g, p, len);
+        p += len;
+        if (!v) {
+            failed = true;
+            break;
+        }
+        bool seen = false;
+        for (uint32_t k = 0; k < n && !seen; k++) seen = tmp[k] == v;
+        if (!seen) {
+            v->refs++;
+            tmp[n++] = v;
+        }
+    }
+    dentry e = {.t = t, .n = n};
+    if (n == 1) {
+        e.v.one = tmp[0];
+    } else if (n > 1 && !failed) {
+        e.v.many = malloc(n * sizeof *e.v.many);
+        if (e.v.many) {
+            memcpy(e.v.many, tmp, n * sizeof *tmp);
+            group_account(c, g, (int64_t)(n * sizeof *tmp + ALLOC_OVERHEAD));
+        } else {
+            failed = true;
+        }
+    }
+    if (n == 0 || failed) {
+        for (uint32_t k = 0; k < n; k++) dval_release(c, g, tmp[k]);
+        /* Values created for nothing (refs 0) are still listed: drop them. */
+        for (uint32_t i = g->u.d.nvals; i-- > 0;) {
+            if (g->u.d.vals[i]->refs == 0) {
+                g->u.d.vals[i]->refs = 1;
+                dval_release(c, g, g->u.d.vals[i]);
+            }
+        }
+        return failed ? -1 : 0;
+    }
+    g->u.d.ents[(g->u.d.head + g->u.d.n) % g->u.d.cap] = e;
+    g->u.d.n++;
+    return 1;
+}
+
+int count_push(corr *c, corr_group *g, int64_t t) {
+    if (g->u.c.n == g->u.c.cap && times_grow(c, g) != 0) return -1;
+    g->u.c.times[(g->u.c.head + g->u.c.n) % g->u.c.cap] = t;
+    g->u.c.n++;
+    return 0;
+}
+
+void distinct_apply(corr *c, const corr_rec *r) {
+    const vm_rule *rule = &c->prog->rules[r->rule];
+    int64_t dur = within_ns(rule);
+    if (r->nvals == 0) return; /* P missing: the rule ignores the event */
+    corr_group *g = get_group(c, r, GK_DISTINCT);
+    if (!g) return;
+    int64_t lo = t_add(r->t, -dur);
+    while (g->u.d.n > 0 && g->u.d.ents[g->u.d.head].t < lo) {
+        dentry_drop(c, g, &g->u.d.ents[g->u.d.head]);
+        g->u.d.head = (g->u.d.head + 1) % g->u.d.cap;
+        g->u.d.n--;
+    }
+    if (distinct_push(c, g, r->t, r->data + r->key_len, r->vals_len, r->nvals) != 1) {
+        if (g->u.d.n == 0 && g->sn == 0) group_free(c, g);
+        return;
+    }
+    if (samples_push(c, g, r->t, r->ev) != 0) return;
+    group_touch(c, g);
+    if (g->u.d.nvals >= rule->threshold) {
+        fire_window(c, g, r, g->u.d.ents[g->u.d.head].t, g->u.d.n, true, g->u.d.nvals);
+        return;
+    }
+    group_set_expiry(c, g, t_add(r->t, dur));
+}
