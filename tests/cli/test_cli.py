@@ -682,7 +682,7 @@ def test_test_stream_counts_every_alert_of_the_rule(stream_rules):
     assert p.returncode == 1, (p.stdout, p.stderr)
     out = p.stdout.decode()
     assert summary(p) == "9 passed, 1 failed"
-    assert re.search(r"^FAIL .*agg\.tests\.jsonl:7 .*root_call \(three\): expected 3 alerts, got 2$", out, re.M), out
+    assert re.search(r"^FAIL .*agg\.tests\.jsonl:10 .*root_call \(three\): expected 3 alerts, got 2$", out, re.M), out
 
 
 def test_test_stream_fires_a_count_rule_only_on_enough_events(stream_rules):
