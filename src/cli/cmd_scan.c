@@ -49,6 +49,7 @@ typedef struct scan_options {
     const char *state;     /* --state FILE, or NULL */
     int64_t lateness_ms;   /* --lateness; -1: the engine's default */
     long max_samples;      /* --max-samples; -1: the engine's default */
+    long long max_state_mb; /* --max-state; -1: the engine's default */
 } scan_options;
 
 typedef struct scan_ctx {
@@ -351,7 +352,7 @@ static int64_t parse_duration_ms(const char *text) {
 }
 
 static int parse_options(int argc, char **argv, scan_options *o) {
-    enum { OPT_FAIL_ON_ALERT = 256, OPT_NO_PROGRESS, OPT_STATE, OPT_LATENESS, OPT_MAX_SAMPLES };
+    enum { OPT_FAIL_ON_ALERT = 256, OPT_NO_PROGRESS, OPT_STATE, OPT_LATENESS, OPT_MAX_SAMPLES, OPT_MAX_STATE };
     static const struct option long_options[] = {
         {"rules", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'},
@@ -363,6 +364,7 @@ static int parse_options(int argc, char **argv, scan_options *o) {
         {"state", required_argument, NULL, OPT_STATE},
         {"lateness", required_argument, NULL, OPT_LATENESS},
         {"max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
+        {"max-state", required_argument, NULL, OPT_MAX_STATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -420,6 +422,16 @@ static int parse_options(int argc, char **argv, scan_options *o) {
                 return cli_usage_error("scan", "bad --max-samples '%s' (a number from 1 to 1000)", optarg);
             }
             o->max_samples = n;
+            break;
+        }
+        case OPT_MAX_STATE: {
+            char *end = NULL;
+            errno = 0;
+            long long mb = strtoll(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || mb < 1 || mb > 1048576) {
+                return cli_usage_error("scan", "bad --max-state '%s' (MiB, from 1 to 1048576)", optarg);
+            }
+            o->max_state_mb = mb;
             break;
         }
         case 'q': o->quiet = 1; break;
@@ -511,6 +523,12 @@ static int run_scan(scan_ctx *ctx, char **files, size_t count) {
                 "in %.2f s (%.0f events/s)\n",
                 (unsigned long long)stats.events, (unsigned long long)stats.malformed, files_read,
                 ctx->alerts, elapsed, rate);
+        /* Correlation losses must not go unseen. */
+        if (stats.late || stats.evicted)
+            fprintf(stderr,
+                    "secdet: %llu late events (older than the lateness; not correlated), %llu correlation "
+                    "groups evicted to stay under the state cap (--max-state)\n",
+                    (unsigned long long)stats.late, (unsigned long long)stats.evicted);
     }
     if (failed) {
         return CLI_EXIT_ERROR;
@@ -561,7 +579,7 @@ static int load_state(scan_ctx *ctx) {
 
 int cmd_scan(int argc, char **argv) {
     scan_options o = {.format = SECDET_FMT_AUTO, .output_json = -1, .progress = 1, .lateness_ms = -1,
-                      .max_samples = -1};
+                      .max_samples = -1, .max_state_mb = -1};
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) {
         cli_strings_free(&o.rules);
@@ -581,6 +599,9 @@ int cmd_scan(int argc, char **argv) {
     }
     if (o.max_samples > 0) {
         eo.max_samples = (uint32_t)o.max_samples;
+    }
+    if (o.max_state_mb > 0) {
+        eo.max_state_bytes = (uint64_t)o.max_state_mb << 20;
     }
     secdet_status status = secdet_engine_new(&eo, &ctx.engine);
     if (status != SECDET_OK) {

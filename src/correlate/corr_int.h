@@ -57,6 +57,8 @@ typedef struct corr_group {
     uint32_t key_len;
     uint32_t bytes;    /* accounted for this group */
     uint8_t kind;
+    uint16_t shead, sn; /* the sample ring (count/distinct); max_samples <= 1000. Packed
+                         * here, in what would be padding, to keep a group small. */
     union {
         struct { /* count: a ring of event times */
             int64_t *times;
@@ -78,7 +80,6 @@ typedef struct corr_group {
         } t;
     } u;
     corr_sample *samples; /* count/distinct: ring of the last max_samples events */
-    uint32_t shead, sn;
     char key[];
 } corr_group;
 

@@ -128,18 +128,19 @@ static void release_due(corr *c) {
     }
 }
 
+/* Over the cap, ordering is given up before state: the oldest held records
+ * are applied early (that loses no alert, though it may make later events
+ * late), and only when nothing is held any more are the least recently seen
+ * groups evicted (which can lose alerts, and is counted). */
 static void settle(corr *c) {
     release_due(c);
     corr_expire(c);
-    corr_enforce_cap(c);
-    /* Groups alone could not bring the state under the cap: apply the
-     * oldest held records early. */
     while (c->opts.max_bytes && c->bytes > c->opts.max_bytes && c->nrecs > 0) {
         if (c->recs[0]->t > c->watermark) c->watermark = c->recs[0]->t;
         release_due(c);
         corr_expire(c);
-        corr_enforce_cap(c);
     }
+    corr_enforce_cap(c);
 }
 
 void corr_advance(corr *c, int64_t t) {

@@ -82,7 +82,12 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
 /* ---- count ------------------------------------------------------------------- */
 
 static int times_grow(corr *c, corr_group *g) {
+    /* The ring never holds more than the threshold (the group fires and
+     * resets when it gets there), so it never grows past it. */
+    uint64_t limit = c->prog->rules[g->rule].threshold;
     uint32_t cap = g->u.c.cap ? g->u.c.cap * 2 : 4;
+    if (limit && cap > limit) cap = (uint32_t)limit;
+    if (cap <= g->u.c.n) cap = g->u.c.n + 1;
     int64_t *p = malloc(cap * sizeof *p);
     if (!p) return -1;
     for (uint32_t i = 0; i < g->u.c.n; i++) p[i] = g->u.c.times[(g->u.c.head + i) % g->u.c.cap];
