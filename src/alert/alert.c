@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/scan.h"
 #include "event/time.h"
 
 void alert_ctx_init(alert_ctx *ac) {
@@ -34,6 +35,9 @@ void alert_ctx_free(alert_ctx *ac) {
     buf_free(&ac->events);
     buf_free(&ac->scratch);
     if (ac->md_ctx) EVP_MD_CTX_free(ac->md_ctx);
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    if (ac->md) EVP_MD_free(ac->md);
+#endif
     memset(ac, 0, sizeof *ac);
 }
 
@@ -107,6 +111,91 @@ static void json_write_depth(buf *b, const cJSON *n, unsigned depth) {
 }
 
 void alert_json_write(buf *b, const cJSON *node) { json_write_depth(b, node, 0); }
+
+/* A string token s[i] == '"' of accepted text: its body written as
+ * buf_json_string writes cJSON's decoded string. Returns the offset past it. */
+static size_t text_string(buf *b, const char *s, size_t n, size_t i) {
+    size_t j = i + 1;
+    bool esc = false;
+    for (;;) {
+        while (j < n && s[j] != '"' && s[j] != '\\') j++;
+        if (j >= n || s[j] == '"') break;
+        esc = true;
+        j += 2; /* the escaped byte; \uXXXX's digits are neither '"' nor '\\' */
+    }
+    size_t blen = (j < n ? j : n) - (i + 1);
+    if (!esc) {
+        buf_json_string(b, s + i + 1, blen);
+    } else {
+        char small[256];
+        char *tmp = blen <= sizeof small ? small : malloc(blen);
+        if (!tmp) {
+            b->oom = true;
+        } else {
+            buf_json_string(b, tmp, scan_unescape(s + i + 1, blen, tmp));
+            if (tmp != small) free(tmp);
+        }
+    }
+    return j + 1;
+}
+
+int alert_json_from_text(buf *b, const char *text, size_t len) {
+    const char *s = text;
+    size_t i = 0;
+    unsigned depth = 0;
+    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) i = 3;
+    while (i < len) {
+        char c = s[i];
+        switch (c) {
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r': i++; break;
+        case '{':
+        case '[':
+            /* json_write_depth writes what lies deeper as null: left to it */
+            if (depth >= ALERT_MAX_JSON_DEPTH) return -1;
+            depth++;
+            buf_putc(b, c);
+            i++;
+            break;
+        case '}':
+        case ']': depth--; /* fall through */
+        case ',':
+        case ':':
+            buf_putc(b, c);
+            i++;
+            break;
+        case '"': i = text_string(b, s, len, i); break;
+        case 't': buf_puts(b, "true"), i += 4; break;
+        case 'f': buf_puts(b, "false"), i += 5; break;
+        case 'n': buf_puts(b, "null"), i += 4; break;
+        default: {
+            size_t j = i, digits = 0;
+            bool plain = true;
+            for (; j < len; j++) {
+                char d = s[j];
+                if (d >= '0' && d <= '9')
+                    digits++;
+                else if (d == '-' && j == i)
+                    ;
+                else if (d == '.' || d == 'e' || d == 'E' || d == '+' || d == '-')
+                    plain = false;
+                else
+                    break;
+            }
+            if (j == i) return -1; /* not text scan_run accepted */
+            /* A short integer prints as its own digits ("-0" as 0, like (int64_t)-0.0). */
+            if (plain && digits <= 15 && !(j - i == 2 && s[i] == '-' && s[i + 1] == '0'))
+                buf_append(b, s + i, j - i);
+            else
+                alert_number_write(b, scan_number(s + i, j - i));
+            i = j;
+        }
+        }
+    }
+    return b->oom ? -1 : 0;
+}
 
 void alert_value_json(buf *b, const sd_value *v) {
     switch (v->type) {
@@ -224,7 +313,14 @@ static int compute_id(alert_ctx *ac, const alert_spec *spec, const vm_rule *r) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     static const char nul = 0;
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) return -1;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    /* An explicit fetch, once: EVP_sha256() costs an implicit fetch per call. */
+    if (!ac->md) ac->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    const EVP_MD *type = ac->md ? (const EVP_MD *)ac->md : EVP_sha256();
+#else
+    const EVP_MD *type = EVP_sha256();
+#endif
+    if (EVP_DigestInit_ex(md, type, NULL) != 1) return -1;
     EVP_DigestUpdate(md, r->name, strlen(r->name));
     EVP_DigestUpdate(md, &nul, 1);
     EVP_DigestUpdate(md, ac->group.data, ac->group.len);

@@ -86,6 +86,7 @@ typedef struct alert_ctx {
     uint64_t cached_gen;
     const sd_event *cached_ev;
     void *md_ctx;  /* EVP_MD_CTX *, reused */
+    void *md;      /* EVP_MD * (SHA-256), fetched once */
     size_t max_message; /* 0 = ALERT_MAX_MESSAGE_DEFAULT */
     char id[33];
     char time_buf[40];
@@ -103,6 +104,11 @@ void alert_ctx_forget_event(alert_ctx *ac);
 
 /* Appends a cJSON node as compact JSON (numbers in their shortest exact form). */
 void alert_json_write(buf *b, const cJSON *node);
+/* Appends the JSON text of an event that scan_run (event/scan.h) accepted,
+ * byte for byte as alert_json_write writes cJSON's parse of it (the alert
+ * id depends on it). -1 when it leaves the text to the tree (nesting deeper
+ * than ALERT_MAX_JSON_DEPTH) or on OOM; b then holds a partial write. */
+int alert_json_from_text(buf *b, const char *text, size_t len);
 /* Appends a number: integers without a fraction, others in the shortest
  * form that reads back to the same double; NaN and infinities as null. */
 void alert_number_write(buf *b, double d);

@@ -9,6 +9,7 @@
 #ifndef SECDET_EVENT_EVENT_H
 #define SECDET_EVENT_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +34,18 @@ typedef struct field_slot {
     uint64_t gen;   /* == event.gen when valid */
     sd_values vals;
     sd_value one;
+    uint32_t fill;  /* text-backed events: values placed so far */
 } field_slot;
+
+/* lower()/upper() of one path's single string, cached per event ([0] lower, [1] upper). */
+typedef struct fold_slot {
+    uint64_t gen[2];
+    sd_values vals[2];
+    sd_value one[2];
+} fold_slot;
+
+struct scan_plan;
+struct scan_state;
 
 typedef struct sd_event {
     const cJSON *root;       /* the event object (borrowed) */
@@ -44,6 +56,20 @@ typedef struct sd_event {
     sd_arena arena;
     int64_t time_ns;         /* event time, ns since the Unix epoch (UTC) */
     uint32_t source;         /* index of the source in the engine */
+    /* Text-backed events (event_begin_text): the slots were filled by one
+     * scan of the text, a slot not filled is missing, and the cJSON tree is
+     * parsed only when asked for (event_root). */
+    bool text_mode;
+    const char *text;        /* borrowed until the next event_begin* */
+    size_t text_len;
+    void *owned_root;        /* cJSON *: event_root's parse of text */
+    struct scan_plan *plan;  /* owned; built by event_scan_setup */
+    struct scan_state *scan; /* owned */
+    uint64_t plan_tag;
+    const sd_path **extra;   /* the plan's extra paths (borrowed paths, owned array) */
+    uint32_t nextra;
+    field_slot *xslots;      /* nextra slots for them */
+    fold_slot *folds;        /* npaths fold caches (owned) */
 } sd_event;
 
 /* Set up for a ruleset's path table; 0 on success, -1 on OOM. */
@@ -51,6 +77,27 @@ int event_init(sd_event *ev, const sd_path *paths, uint32_t npaths);
 void event_free(sd_event *ev);
 /* Start evaluating `root` (borrowed until the next event_begin). */
 void event_begin(sd_event *ev, const cJSON *root);
+/* Prepares text-backed events: a scan plan for the path table plus
+ * extra[0..nextra) (borrowed; they must outlive the plan), rebuilt only when
+ * `tag` differs from the last call's. 0 when event_begin_text can be used,
+ * -1 when not (out of memory, or a path too long to plan). */
+int event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra, uint64_t tag);
+/* Start evaluating the JSON text[0..len) (borrowed until the next
+ * event_begin*): one scan fills every slot. 0 ready; 1 the scanner does not
+ * accept the text (invalid, too deep, not an object, or one of the rare
+ * forms it leaves to cJSON: decode it with cJSON and use event_begin
+ * instead); -1 out of memory or no plan. Only 0 leaves an event to evaluate. */
+int event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_depth);
+/* The event as a cJSON tree: the root given to event_begin, or for a
+ * text-backed event its text parsed on first call (kept until the next
+ * event_begin*). NULL only when out of memory. */
+const cJSON *event_root(sd_event *ev);
+/* The values of any path (not only the table's): an extra path of the scan
+ * plan from its slot, else resolved on event_root. */
+void event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one);
+/* lower()/upper() (ASCII) of the strings in src, non-strings dropped; cached
+ * per event when src is a path's single cached value. 0, or -1 on OOM. */
+int event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst);
 /* The values of path `id` (cached). Never NULL; n == 0 when missing. */
 const sd_values *event_field(sd_event *ev, uint32_t id);
 /* Resolve any path on a JSON value, uncached (templates, keys at alert time). */

@@ -141,10 +141,6 @@ static unsigned char ascii_lower(unsigned char c) {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-static unsigned char ascii_upper(unsigned char c) {
-    return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
-}
-
 static bool eq_ci(const sd_value *x, const sd_value *k) {
     if (!is_str(x) || x->len != k->len) return false;
     for (size_t i = 0; i < x->len; i++)
@@ -182,32 +178,12 @@ static size_t utf8_count(const char *s, size_t n) {
 
 static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned depth, bool *result);
 
-/* The strings of src folded to lower or upper case (ASCII only); non-strings dropped.
- * Out of memory is VM_ERROR: the rule then counts as not matching. */
+/* The strings of src folded to lower or upper case (ASCII only); non-strings
+ * dropped. The event caches the fold of a path's value, so rules lowering
+ * the same field fold it once. Out of memory is VM_ERROR: the rule then
+ * counts as not matching. */
 static vm_status fold_strings(sd_event *ev, const sd_values *src, bool upper, sd_values *dst) {
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < src->n; i++) k += is_str(&src->v[i]);
-    if (k == 0) {
-        *dst = (sd_values){0, NULL};
-        return VM_OK;
-    }
-    sd_value *out = arena_alloc(&ev->arena, (size_t)k * sizeof *out);
-    if (!out) return VM_ERROR;
-    uint32_t j = 0;
-    for (uint32_t i = 0; i < src->n; i++) {
-        const sd_value *x = &src->v[i];
-        if (!is_str(x)) continue;
-        char *s = arena_alloc(&ev->arena, x->len + 1);
-        if (!s) return VM_ERROR;
-        for (size_t b = 0; b < x->len; b++)
-            s[b] = (char)(upper ? ascii_upper((unsigned char)x->str[b])
-                                : ascii_lower((unsigned char)x->str[b]));
-        s[x->len] = '\0';
-        out[j] = (sd_value){.type = SD_STR, .str = s, .len = x->len};
-        j++;
-    }
-    *dst = (sd_values){j, out};
-    return VM_OK;
+    return event_fold(ev, src, upper, dst) == 0 ? VM_OK : VM_ERROR;
 }
 
 static vm_status lengths(sd_event *ev, const sd_values *src, sd_values *dst) {

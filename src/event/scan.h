@@ -1,0 +1,86 @@
+/* scan.h — one-pass JSON scanner that extracts only the paths rules read.
+ *
+ * A scan_plan is built once per ruleset from its path table (plus extra
+ * paths the engine needs, such as source time fields): a trie of the path
+ * segments. scan_run() then reads an event's JSON text once, validating all
+ * of it, and records the values of the planned paths only, without building
+ * a tree:
+ *  - strings without escapes point into the text (zero copy); strings with
+ *    escapes are decoded into the event's arena;
+ *  - numbers are converted only when recorded;
+ *  - an array or object that a path selects is recorded with its element or
+ *    member count and a cJSON node parsed from its text span (owned by the
+ *    scan_state, freed by the next scan_state_reset);
+ *  - [N] and [*] segments work as path_resolve's do, values in document
+ *    order; of duplicate keys the first wins (as
+ *    cJSON_GetObjectItemCaseSensitive).
+ *
+ * Validity: what scan_run accepts, cJSON_ParseWithLength accepts with the
+ * same values, the top level is an object, nothing but JSON whitespace
+ * follows it, and the nesting is within max_depth. scan_run is stricter than
+ * cJSON on purpose in a few rare corners (leading zeros such as 01, raw
+ * control bytes in strings, \u0000 or bad hex in \u escapes, numbers longer
+ * than 63 bytes, whitespace other than space/tab/CR/LF): those texts are
+ * reported as SCAN_BAD, and the caller decides with the cJSON decoder, which
+ * also words the error message. Nothing recurses while scanning.
+ */
+#ifndef SECDET_EVENT_SCAN_H
+#define SECDET_EVENT_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/event.h"
+#include "event/path.h"
+#include "event/value.h"
+
+typedef struct scan_plan scan_plan;
+
+/* One recorded value of output `out`. */
+typedef struct scan_hit {
+    uint32_t out;
+    sd_value v;
+} scan_hit;
+
+/* Per-event mutable state of a scanner (one per sd_event). */
+typedef struct scan_state {
+    uint64_t *stamps;   /* per key edge: the object instance that last took it */
+    uint32_t nstamps;
+    uint64_t instance;  /* object instances opened so far */
+    struct scan_frame *stack;
+    uint32_t cap_stack;
+    scan_hit *hits;     /* this event's values, in document order */
+    size_t nhits, cap_hits;
+    void **trees;       /* cJSON trees of recorded containers, this event */
+    size_t ntrees, cap_trees;
+} scan_state;
+
+enum { SCAN_OK = 0, SCAN_BAD = 1, SCAN_NOMEM = -1 };
+
+/* Outputs 0..npaths-1 are paths[i], then npaths+k is extra[k]. NULL on OOM,
+ * or when a path is too long to plan (more than SCAN_MAX_SEGS segments). */
+#define SCAN_MAX_SEGS 48
+scan_plan *scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra);
+void scan_plan_free(scan_plan *p);
+uint32_t scan_plan_outputs(const scan_plan *p);
+/* Whether output `out` may take several values (its path has [*]). */
+bool scan_plan_multi(const scan_plan *p, uint32_t out);
+
+void scan_state_init(scan_state *st);
+/* Frees the previous event's container trees and forgets its hits. */
+void scan_state_reset(scan_state *st);
+void scan_state_free(scan_state *st);
+
+/* Scans text[0..len) (max_depth 0 = 64; at most 1000). SCAN_OK with
+ * st->hits filled, SCAN_BAD when not accepted (see above), SCAN_NOMEM. */
+int scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
+             sd_arena *arena);
+
+/* For re-writing text scan_run accepted (alert.c): the decoded bytes of a
+ * string body (between its quotes; out has room for len bytes), and the
+ * value of a number token, both as cJSON would have them. */
+size_t scan_unescape(const char *body, size_t len, char *out);
+double scan_number(const char *text, size_t len);
+
+#endif
