@@ -18,6 +18,37 @@
 
 #include "vm/vm.h"
 
+/* Structural equality of two JSON values. cJSON_Compare checks objects in
+ * both directions, recursively, which is exponential in the nesting depth —
+ * a hostile event could stall the engine. This walks each pair of members
+ * once: equal member counts, and every member of a equal to b's member of
+ * the same name (first occurrence, as everywhere else). */
+static bool json_equal(const cJSON *a, const cJSON *b, int depth) {
+    if (depth > 256) return false;
+    if ((a->type & 0xFF) != (b->type & 0xFF)) return false;
+    switch (a->type & 0xFF) {
+    case cJSON_False: case cJSON_True: case cJSON_NULL: return true;
+    case cJSON_Number: return a->valuedouble == b->valuedouble;
+    case cJSON_String: return a->valuestring && b->valuestring && strcmp(a->valuestring, b->valuestring) == 0;
+    case cJSON_Array: {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next)
+            if (!json_equal(x, y, depth + 1)) return false;
+        return !x && !y;
+    }
+    case cJSON_Object: {
+        int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b);
+        if (na != nb) return false;
+        for (const cJSON *x = a->child; x; x = x->next) {
+            const cJSON *y = x->string ? cJSON_GetObjectItemCaseSensitive(b, x->string) : NULL;
+            if (!y || !json_equal(x, y, depth + 1)) return false;
+        }
+        return true;
+    }
+    default: return false;
+    }
+}
+
 bool value_equal(const sd_value *x, const sd_value *y) {
     if (x->type != y->type) return false;
     switch (x->type) {
@@ -30,7 +61,7 @@ bool value_equal(const sd_value *x, const sd_value *y) {
         /* Containers are only ever seen through their node (constants are scalars). */
         if (!x->node || !y->node || x->len != y->len) return false;
         if (x->node == y->node) return true;
-        return cJSON_Compare((const cJSON *)x->node, (const cJSON *)y->node, 1) != 0;
+        return json_equal((const cJSON *)x->node, (const cJSON *)y->node, 0);
     }
     return false;
 }

@@ -131,6 +131,22 @@ static void test_field_to_field_comparison(void **s) {
     assert_int_equal(eval(w, "{\"userIdentity\":{\"accountId\":\"1\"},\"recipientAccountId\":\"1\"}"), 0);
 }
 
+/* Equality of nested objects is linear in their size: cJSON_Compare would take
+ * 2^depth steps here and never finish. */
+static void test_object_equality_is_not_exponential_in_depth(void **s) {
+    (void)s;
+    char ev[2048] = "{\"a\":", nest[1024] = "";
+    for (int i = 0; i < 50; i++) strcat(nest, "{\"x\":");
+    strcat(nest, "1");
+    for (int i = 0; i < 50; i++) strcat(nest, "}");
+    strcat(ev, nest);
+    strcat(ev, ",\"b\":");
+    strcat(ev, nest);
+    strcat(ev, "}");
+    assert_int_equal(eval(".a == .b", ev), 1);
+    assert_int_equal(eval(".a != .b", ev), 0);
+}
+
 static void test_quoted_keys(void **s) {
     (void)s;
     assert_int_equal(eval(".\"key with spaces\" == 1", "{\"key with spaces\":1}"), 1);
@@ -436,6 +452,7 @@ int main(void) {
         cmocka_unit_test(test_star_on_both_sides_any_pair),
         cmocka_unit_test(test_field_to_field_comparison),
         cmocka_unit_test(test_quoted_keys),
+        cmocka_unit_test(test_object_equality_is_not_exponential_in_depth),
         cmocka_unit_test(test_in_literal_and_named_list),
         cmocka_unit_test(test_cidr_v4_v6),
         cmocka_unit_test(test_string_tests_are_case_sensitive),
