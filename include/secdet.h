@@ -32,7 +32,9 @@
  *   be used by one thread at a time (calls on one engine are not synchronised
  *   by the library); different engines may be used from different threads
  *   concurrently. secdet_version(), secdet_strerror() and the diagnostics
- *   accessors are safe from any thread.
+ *   accessors are safe from any thread; so is secdet_stop() (also from a
+ *   signal handler). Event loop inputs run everything on the loop's thread
+ *   (see "Event loop inputs").
  */
 #ifndef SECDET_H
 #define SECDET_H
@@ -95,7 +97,9 @@ typedef struct secdet_engine_opts {
     uint32_t regex_match_limit;
     /* Largest nesting depth of an event's JSON; deeper events are malformed. Default 64. */
     uint32_t max_json_depth;
-    /* Largest size of one event (a JSON line or a CloudTrail record), bytes. Default 16 MiB. */
+    /* Largest size of one event (a JSON line, a CloudTrail record, an
+     * EventBridge event, a CloudWatch Logs message, a message read by an
+     * input), bytes. Default 1 MiB. */
     size_t max_event_bytes;
     /* Largest rule source file, bytes. Default 16 MiB. */
     size_t max_rule_file_bytes;
@@ -203,9 +207,16 @@ SECDET_API secdet_status secdet_disasm(const secdet_engine *engine, char **out);
 /* ---- Sources and input --------------------------------------------------- */
 
 typedef enum secdet_format {
-    SECDET_FMT_AUTO = 0,       /* a CloudTrail {"Records": [...]} document, else JSON lines */
+    SECDET_FMT_AUTO = 0,       /* by the first key: CloudTrail, CloudWatch Logs, else JSON lines (see below) */
     SECDET_FMT_JSONL = 1,      /* one JSON object per line */
     SECDET_FMT_CLOUDTRAIL = 2, /* {"Records": [ event, ... ]} */
+    /* ---- Sources ---- */
+    /* {"awslogs": {"data": base64(gzip(JSON))}} or the JSON it decodes to,
+     * {"messageType": "DATA_MESSAGE", "logGroup": ..., "logEvents": [...]}:
+     * one event per logEvents[].message (a JSON object). */
+    SECDET_FMT_CLOUDWATCH_LOGS = 3,
+    /* An EventBridge event: the event is its "detail". */
+    SECDET_FMT_EVENTBRIDGE = 4,
 } secdet_format;
 
 typedef struct secdet_source_opts {
@@ -214,12 +225,46 @@ typedef struct secdet_source_opts {
      * format's default (".eventTime" for cloudtrail and jsonl); an event
      * without it takes the time of the push. */
     const char *time_field;
+    /* ---- Sources ---- */
+    /* When not NULL, the format by name, overriding `format`: a built-in
+     * name ("jsonl", "cloudwatch-logs", ...) or one registered on this engine
+     * with secdet_format_register. */
+    const char *format_name;
 } secdet_source_opts;
 
-/* The name of a format ("jsonl", "cloudtrail", "auto"); NULL for an unknown value. */
+/* The name of a format ("jsonl", "cloudtrail", "cloudwatch-logs",
+ * "eventbridge", "auto"); NULL for an unknown value. */
 SECDET_API const char *secdet_format_name(secdet_format format);
 /* Parses a format name; SECDET_ERR_INVALID_ARG when unknown. */
 SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *out);
+
+/*
+ * ---- Sources ----
+ * What each format makes of the bytes, and its default time field:
+ *
+ *   jsonl            every line one event                    .eventTime
+ *   cloudtrail       every Records[] element one event       .eventTime
+ *   cloudwatch-logs  every logEvents[].message one event,    ._cloudwatch.time
+ *                    with "_cloudwatch": {logGroup, logStream, owner,
+ *                    subscriptionFilters, id, timestamp, time} added
+ *                    (time: the log event's timestamp, RFC 3339); a
+ *                    CONTROL_MESSAGE yields nothing
+ *   eventbridge      the envelope's "detail" is the event,   ._eventbridge.time
+ *                    with "_eventbridge" added: the envelope without detail
+ *                    (id, detail-type, source, account, time, region,
+ *                    resources, version), so rules can test
+ *                    ._eventbridge.account or ."_eventbridge"."detail-type"
+ *   auto             by the first key of the stream: Records -> cloudtrail,
+ *                    awslogs / messageType -> cloudwatch-logs, else JSON
+ *                    lines, where a line that is an EventBridge event
+ *                    ("detail-type" and "detail") or a CloudWatch Logs
+ *                    payload is unwrapped as above              .eventTime
+ *
+ * cloudwatch-logs and eventbridge buffer their bytes until
+ * secdet_source_end, like cloudtrail, then read one or more JSON documents
+ * (several may follow each other, e.g. one per line). An event that
+ * already has the "_cloudwatch" / "_eventbridge" member keeps its own.
+ */
 
 /* Adds a source. Its name is what a rule's `on` clause names. opts may be NULL (auto). */
 SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *name,
@@ -257,6 +302,56 @@ typedef void (*secdet_error_fn)(void *user, const char *source, uint64_t where,
                                 const char *message);
 SECDET_API secdet_status secdet_set_error_callback(secdet_engine *engine, secdet_error_fn fn,
                                                    void *user);
+
+/* ---- Sources ---- */
+
+/*
+ * Custom formats. A decode function turns the bytes pushed to a source of
+ * the format into events: it calls secdet_emit_event once per event with the
+ * event's JSON text (a JSON object; the engine parses it under the engine's
+ * size and depth limits and evaluates it before secdet_emit_event returns),
+ * and may report a malformed part of the input with secdet_emit_error. It is
+ * called with end_of_stream = 0 for each push (bytes, len: the pushed bytes,
+ * unchanged, gzip included) and once with end_of_stream = 1, bytes NULL and
+ * len 0 from secdet_source_end; keep partial input in `user` between calls
+ * (one decode state per source: register one format per source if you need
+ * separate states). The emitter is valid only during the call. Return
+ * SECDET_OK to go on; anything else stops this stream (the rest of it is
+ * ignored until secdet_source_end) and is counted as malformed.
+ * Runs on the thread that pushed; it may not call back into the engine other
+ * than through the emitter.
+ */
+typedef struct secdet_emitter secdet_emitter;
+typedef secdet_status (*secdet_decode_fn)(void *user, const void *bytes, size_t len, int end_of_stream,
+                                          secdet_emitter *emitter);
+
+/* Registers a format under `name` on this engine (sources then name it in
+ * secdet_source_opts.format_name). SECDET_ERR_EXISTS when a built-in or
+ * registered format has that name. `user` is borrowed until the engine is freed. */
+SECDET_API secdet_status secdet_format_register(secdet_engine *engine, const char *name, secdet_decode_fn fn,
+                                                void *user);
+/* Hands one event's JSON text to the engine. SECDET_OK when it was
+ * evaluated; SECDET_ERR_DECODE when it is not a JSON object (or too deep),
+ * SECDET_ERR_LIMIT when larger than max_event_bytes: then it was counted as
+ * malformed and reported to the error callback, and the decoder may go on. */
+SECDET_API secdet_status secdet_emit_event(secdet_emitter *emitter, const char *json, size_t len);
+/* Reports a malformed part of the input: counted (stats.malformed) and handed
+ * to the error callback with `where` and the message (len bytes, no NUL needed). */
+SECDET_API void secdet_emit_error(secdet_emitter *emitter, uint64_t where, const char *message, size_t len);
+
+/*
+ * Replaces every loaded rule with the rules in paths[0..npaths) (files, or
+ * directories: every *.secdet below, in byte order), loaded in that order as
+ * secdet_load_rules_file/_dir would. All or nothing: on any error the engine
+ * keeps running the rules it had and *diag holds every error. Correlation
+ * state (windows, partial sequences, throttles) of each rule whose name and
+ * compiled form are unchanged is kept; that of changed or removed rules is
+ * dropped. Events are not lost: call it between pushes (with the event loop
+ * inputs below, from any callback on the loop thread: the queue is drained
+ * between events). `diag` as for secdet_load_rules_file.
+ */
+SECDET_API secdet_status secdet_reload_rules(secdet_engine *engine, const char *const *paths, size_t npaths,
+                                             secdet_diagnostics **diag);
 
 /* ---- Alerts -------------------------------------------------------------- */
 
@@ -298,6 +393,12 @@ typedef struct secdet_stats {
     uint64_t evicted;         /* groups evicted to stay under max_state_bytes */
     uint64_t groups;          /* groups held now (count, distinct, sequence, throttle) */
     uint64_t state_bytes;     /* bytes of correlation state held now */
+    /* ---- Event loop inputs ---- */
+    uint64_t udp_dropped;     /* datagrams dropped because the input queue was full */
+    uint64_t input_paused;    /* times the inputs were paused because the input queue was full */
+    uint64_t queued;          /* messages waiting in the input queue now */
+    uint64_t oversized;       /* messages longer than max_event_bytes rejected by inputs (also malformed) */
+    uint64_t connections;     /* TCP clients connected now */
 } secdet_stats;
 
 SECDET_API secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
@@ -342,6 +443,95 @@ SECDET_API secdet_status secdet_snapshot_save(secdet_engine *engine, const char 
  */
 SECDET_API secdet_status secdet_snapshot_load(secdet_engine *engine, const char *path,
                                               secdet_diagnostics **report);
+
+/* ---- Event loop inputs ---- */
+
+/*
+ * Inputs read events from files, stdin and sockets on a libuv event loop:
+ * the engine's own (pass loop = NULL, then run it with secdet_run_loop) or
+ * yours (a `uv_loop_t *`, which you run). All inputs of one engine use the
+ * same loop: the first input's choice; another loop is SECDET_ERR_INVALID_ARG.
+ *
+ * Each input cuts its bytes into messages (a line; an octet-counted frame; a
+ * datagram). A message is one complete unit of the source's format (a JSON
+ * line, a CloudTrail document, an EventBridge event, a CloudWatch Logs
+ * payload; gzip allowed), pushed with secdet_push + secdet_source_end, so
+ * messages of different inputs or TCP clients never mix. A message longer
+ * than max_event_bytes is rejected (stats.oversized and .malformed, the
+ * error callback) without being buffered.
+ *
+ * Backpressure: messages wait in a bounded queue (secdet_set_queue_limits)
+ * that the loop drains between I/O. When it is full, TCP connections, stdin
+ * and file tails stop reading (stats.input_paused) until it is half empty;
+ * UDP datagrams that find it full are dropped (stats.udp_dropped).
+ *
+ * Threading: everything — reading, decoding, evaluation, the alert and
+ * error callbacks — runs on the thread running the loop. While the loop runs,
+ * call the engine only from that thread (e.g. from a callback or another
+ * handle on the loop; secdet_reload_rules there is safe: no message is in
+ * the middle of evaluation). secdet_stop is the exception: any thread, and
+ * signal handlers, may call it.
+ *
+ * Ownership: inputs belong to the engine: secdet_stop closes them all, and
+ * secdet_engine_free closes what is still open. On your own loop, run it
+ * until it has no more work after either (uv_run(loop, UV_RUN_DEFAULT) or a
+ * few UV_RUN_NOWAIT turns) so the closed handles are released.
+ */
+struct uv_loop_s; /* libuv's uv_loop_t; include <uv.h> to make one */
+
+typedef enum secdet_framing {
+    SECDET_FRAMING_LINES = 0,         /* one message per line ('\n', optional '\r') */
+    SECDET_FRAMING_OCTET_COUNTED = 1, /* RFC 6587 style "LEN SP MSG", LEN in decimal */
+} secdet_framing;
+
+/* Bounds of the input queue: messages and bytes. Defaults 10000 and
+ * 16 MiB (at least 4 x max_event_bytes). Values 0 keep the default. */
+SECDET_API secdet_status secdet_set_queue_limits(secdet_engine *engine, size_t max_messages, size_t max_bytes);
+
+/* Follows the file at `path`, one message per line: from its end when
+ * from_start is 0 (like tail -F), else from its start; a file that does not
+ * exist yet is waited for. Rotation is followed: when `path` names another
+ * file (renamed away and re-created) the old one is read to its end, then
+ * the new one from its start; a file truncated below the read offset is read
+ * again from its start. Checks `path` every poll_ms milliseconds (0: 250). */
+SECDET_API secdet_status secdet_input_file_tail(secdet_engine *engine, const char *source, const char *path,
+                                                int from_start, unsigned poll_ms, struct uv_loop_s *loop);
+
+/* Reads stdin (a pipe, a terminal or a file), one message per line, until its end. */
+SECDET_API secdet_status secdet_input_stdin(secdet_engine *engine, const char *source, struct uv_loop_s *loop);
+
+/* Listens on TCP `host` (an IPv4 or IPv6 literal) : `port` (0: any free
+ * port; secdet_input_port tells which). Each connection has its own framing
+ * state: a client that sends garbage or disconnects mid-message affects only
+ * its own messages (garbage is malformed; an unparsable octet count closes
+ * that connection). *id (may be NULL) receives the input's id. */
+SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *source, const char *host,
+                                          uint16_t port, secdet_framing framing, struct uv_loop_s *loop,
+                                          unsigned *id);
+
+/* Listens on UDP host:port; every datagram is one message. */
+SECDET_API secdet_status secdet_input_udp(secdet_engine *engine, const char *source, const char *host,
+                                          uint16_t port, struct uv_loop_s *loop, unsigned *id);
+
+/* The local port input `id` is bound to (TCP, UDP); 0 when unknown. */
+SECDET_API uint16_t secdet_input_port(const secdet_engine *engine, unsigned id);
+
+/* The engine's own loop (created on first use), e.g. to add your own handles
+ * (signals, timers) beside the inputs. NULL when out of memory. */
+SECDET_API struct uv_loop_s *secdet_loop(secdet_engine *engine);
+
+/* Runs the engine's own loop until secdet_stop (or until no input is left:
+ * stdin ended and nothing listens). Call it from one thread. */
+SECDET_API secdet_status secdet_run_loop(secdet_engine *engine);
+
+/*
+ * Stops the inputs: on the loop thread, soon after this call, every input is
+ * closed, the messages already queued are evaluated, and secdet_run_loop
+ * returns. Call secdet_flush afterwards for the events held for ordering.
+ * Safe from any thread and from a signal handler (it only wakes the loop).
+ * SECDET_ERR_INVALID_ARG when the engine has no inputs.
+ */
+SECDET_API secdet_status secdet_stop(secdet_engine *engine);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,7 @@ void secdet_engine_opts_init(secdet_engine_opts *opts) {
     opts->vm_budget = 100000;
     opts->regex_match_limit = 100000;
     opts->max_json_depth = 64;
-    opts->max_event_bytes = 16u << 20;
+    opts->max_event_bytes = 1u << 20;
     opts->max_rule_file_bytes = 16u << 20;
     opts->max_samples = 5;
     opts->lateness_ms = 900000;
@@ -89,6 +89,7 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
 
 void secdet_engine_free(secdet_engine *e) {
     if (!e) return;
+    engine_ext_free(e); /* inputs first: nothing may push while the rest goes */
     engine_ruleset_free(e->rs);
     for (size_t i = 0; i < e->ntexts; i++) {
         free(e->texts[i].name);
@@ -284,13 +285,16 @@ const char *secdet_format_name(secdet_format f) {
     case SECDET_FMT_AUTO: return "auto";
     case SECDET_FMT_JSONL: return "jsonl";
     case SECDET_FMT_CLOUDTRAIL: return "cloudtrail";
+    case SECDET_FMT_CLOUDWATCH_LOGS: return "cloudwatch-logs";
+    case SECDET_FMT_EVENTBRIDGE: return "eventbridge";
     }
     return NULL;
 }
 
 secdet_status secdet_format_parse(const char *name, secdet_format *out) {
     if (!name || !out) return SECDET_ERR_INVALID_ARG;
-    static const secdet_format all[] = {SECDET_FMT_AUTO, SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL};
+    static const secdet_format all[] = {SECDET_FMT_AUTO, SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL,
+                                        SECDET_FMT_CLOUDWATCH_LOGS, SECDET_FMT_EVENTBRIDGE};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(name, secdet_format_name(all[i])) == 0) {
             *out = all[i];

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "engine_sources.h"
 #include "event/time.h"
 #include "util/hash.h"
 
@@ -37,15 +38,6 @@ static engine_source *find_source(secdet_engine *e, const char *name) {
     for (size_t i = 0; i < e->nsources; i++)
         if (strcmp(e->sources[i].name, name) == 0) return &e->sources[i];
     return NULL;
-}
-
-static dec_format to_dec_format(secdet_format f) {
-    switch (f) {
-    case SECDET_FMT_JSONL: return DEC_JSONL;
-    case SECDET_FMT_CLOUDTRAIL: return DEC_CLOUDTRAIL;
-    case SECDET_FMT_AUTO: break;
-    }
-    return DEC_AUTO;
 }
 
 /* "" means: no time field, every event takes the time of its push. */
@@ -68,16 +60,23 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
     if (!e || e->busy || !name || !name[0]) return SECDET_ERR_INVALID_ARG;
     secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = NULL};
     if (opts) o = *opts;
-    if (!secdet_format_name(o.format)) return SECDET_ERR_INVALID_ARG;
+    if (!o.format_name && !secdet_format_name(o.format)) return SECDET_ERR_INVALID_ARG;
     if (find_source(e, name)) return SECDET_ERR_EXISTS;
 
     engine_source s = {0};
-    secdet_status st = parse_time_field(o.time_field ? o.time_field : ".eventTime", &s.time_path, &s.has_time);
+    /* The format's decoder and default time field: engine_sources.c. */
+    decoder *dec = NULL;
+    const char *time_default = ".eventTime";
+    secdet_status st = engine_source_decoder(e, &o, &dec, &time_default);
     if (st != SECDET_OK) return st;
+    st = parse_time_field(o.time_field ? o.time_field : time_default, &s.time_path, &s.has_time);
+    if (st != SECDET_OK) {
+        decoder_free(dec);
+        return st;
+    }
     s.format = o.format;
     s.name = strdup(name);
-    decode_limits lim = {.max_event_bytes = e->opts.max_event_bytes, .max_depth = e->opts.max_json_depth};
-    s.dec = decoder_new(to_dec_format(o.format), &lim);
+    s.dec = dec;
     s.prog_gen = UINT64_MAX;
     if (!s.name || !s.dec) {
         engine_source_free(&s);
@@ -117,7 +116,7 @@ static int64_t event_time(secdet_engine *e, const engine_source *s, sd_event *ev
     if (s->has_time) {
         sd_values vals;
         sd_value one;
-        path_resolve(&s->time_path, ev->root, &ev->arena, &vals, &one);
+        event_path_values(ev, &s->time_path, &vals, &one);
         int64_t t;
         if (vals.n >= 1 && vals.v[0].type == SD_STR && time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
             return t;
@@ -169,7 +168,6 @@ typedef struct eval_ctx {
     engine_source *src;
     bool have_time;
     bool late;          /* older than the watermark: no correlation */
-    const cJSON *root;
     corr_event *cev;    /* this event's JSON for the correlator, made on first use */
 } eval_ctx;
 
@@ -207,6 +205,32 @@ static int64_t throttle_ns(const vm_rule *r) {
     return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
 }
 
+/* The event's compact JSON in e->evbuf, as alert_json_write writes its
+ * tree (alerts and correlation samples carry it; the alert id hashes it),
+ * made once per event: from a scanned event's text directly, else from the
+ * tree. False on OOM. */
+static bool event_json(secdet_engine *e, sd_event *ev) {
+    if (e->evbuf_ev == ev && e->evbuf_gen == ev->gen) return true;
+    e->evbuf_ev = NULL;
+    buf_reset(&e->evbuf);
+    bool ok = ev->text_mode && alert_json_from_text(&e->evbuf, ev->text, ev->text_len) == 0;
+    if (!ok) {
+        buf_free(&e->evbuf);
+        buf_init(&e->evbuf);
+        const cJSON *root = event_root(ev);
+        if (!root) return false;
+        alert_json_write(&e->evbuf, root);
+    }
+    if (e->evbuf.oom || !e->evbuf.data) {
+        buf_free(&e->evbuf);
+        buf_init(&e->evbuf);
+        return false;
+    }
+    e->evbuf_ev = ev;
+    e->evbuf_gen = ev->gen;
+    return true;
+}
+
 /* Builds and delivers the alert of a stateless rule that matched. Returns
  * false when the event must stop (instruction budget). */
 static bool deliver(eval_ctx *x, uint32_t r) {
@@ -227,7 +251,9 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         !corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
                        throttle_ns(rule), &suppressed))
         return true;
-    const cJSON *events[1] = {x->root};
+    if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
+    const char *texts[1] = {e->evbuf.data};
+    size_t lens[1] = {e->evbuf.len};
     alert_spec spec = {
         .prog = rs->prog,
         .rule = r,
@@ -240,7 +266,8 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         .keys = keys,
         .key_vals = rs->key_vals,
         .nkeys = nkeys,
-        .events = events,
+        .event_json = texts,
+        .event_json_len = lens,
         .nevents = 1,
         .ev = ev,
     };
@@ -304,12 +331,7 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         }
     }
     if (!x->cev) {
-        buf_reset(&e->evbuf);
-        alert_json_write(&e->evbuf, x->root);
-        if (e->evbuf.oom) {
-            buf_free(&e->evbuf);
-            return true;
-        }
+        if (!event_json(e, ev)) return true;
         x->cev = corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
         if (!x->cev) return true;
     }
@@ -332,16 +354,15 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
     return deliver(x, r);
 }
 
-static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
-    e->stats.events++;
+/* Evaluates the event rs->ev was just begun on. */
+static void run_event(secdet_engine *e, engine_source *src) {
     engine_ruleset *rs = e->rs;
-    if (!rs) return;
     sd_event *ev = &rs->ev;
-    event_begin(ev, root);
+    e->evbuf_ev = NULL; /* its JSON is made afresh for every event */
     ev->source = source_id(e, src);
     ev->time_ns = 0;
     vm_begin_event(&rs->vm);
-    eval_ctx x = {.e = e, .src = src, .have_time = false, .late = false, .root = root, .cev = NULL};
+    eval_ctx x = {.e = e, .src = src, .have_time = false, .late = false, .cev = NULL};
     if (rs->stateful) {
         ev->time_ns = event_time(e, src, ev);
         x.have_time = true;
@@ -374,6 +395,45 @@ static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
         if (x.cev) corr_event_drop(e->corr, x.cev); /* frees it only when no record took it */
         corr_advance(e->corr, t);
     }
+}
+
+static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
+    e->stats.events++;
+    engine_ruleset *rs = e->rs;
+    if (!rs) return;
+    event_begin(&rs->ev, root);
+    run_event(e, src);
+}
+
+/* Readies rs->ev for text-backed events: a scan plan for the rules' paths
+ * and every source's time field, rebuilt when sources are added. False when
+ * the plan cannot be made (events then go through cJSON). */
+static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
+    uint64_t tag = (uint64_t)e->nsources + 1;
+    if (rs->ev.plan && rs->ev.plan_tag == tag) return true;
+    if (rs->scan_bad_tag == tag) return false;
+    size_t n = 0;
+    const sd_path **extra = malloc((e->nsources + 1) * sizeof *extra);
+    if (extra) {
+        extra[n++] = &e->default_time_path;
+        for (size_t i = 0; i < e->nsources; i++)
+            if (e->sources[i].has_time) extra[n++] = &e->sources[i].time_path;
+    }
+    bool ok = extra && event_scan_setup(&rs->ev, extra, (uint32_t)n, tag) == 0;
+    free(extra);
+    if (!ok) rs->scan_bad_tag = tag;
+    return ok;
+}
+
+/* Scans and evaluates one event's JSON text; false when the scanner does
+ * not take it (then it goes through cJSON, which also words any error). */
+static bool evaluate_text(secdet_engine *e, engine_source *src, const char *text, size_t len) {
+    engine_ruleset *rs = e->rs;
+    if (!rs || !text_ready(e, rs)) return false;
+    if (event_begin_text(&rs->ev, text, len, e->opts.max_json_depth) != 0) return false;
+    e->stats.events++;
+    run_event(e, src);
+    return true;
 }
 
 /* ---- Aggregation alerts ------------------------------------------------------ */
@@ -457,6 +517,12 @@ static int on_event(void *user, const cJSON *event, uint64_t where) {
     return 0;
 }
 
+static int on_text(void *user, const char *text, size_t len, uint64_t where) {
+    (void)where;
+    push_ctx *pc = user;
+    return evaluate_text(pc->e, pc->src, text, len) ? 0 : DECODE_TEXT_DECLINED;
+}
+
 static void on_error(void *user, uint64_t where, const char *message) {
     push_ctx *pc = user;
     pc->e->stats.malformed++;
@@ -475,6 +541,7 @@ secdet_status secdet_push(secdet_engine *e, const char *source, const void *byte
     if (!s) return SECDET_ERR_UNKNOWN_SOURCE;
     push_ctx pc = {.e = e, .src = s, .malformed = 0};
     decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = &pc};
+    decoder_set_on_text(s->dec, on_text);
     e->busy = true;
     e->push_time_ns = 0;
     e->stats.bytes += len;
@@ -489,6 +556,7 @@ secdet_status secdet_source_end(secdet_engine *e, const char *source) {
     if (!s) return SECDET_ERR_UNKNOWN_SOURCE;
     push_ctx pc = {.e = e, .src = s, .malformed = 0};
     decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = &pc};
+    decoder_set_on_text(s->dec, on_text);
     e->busy = true;
     e->push_time_ns = 0;
     int rc = decoder_end(s->dec, &sink);
@@ -514,7 +582,7 @@ secdet_status secdet_push_event(secdet_engine *e, const char *source, const char
     if (len > e->opts.max_event_bytes) {
         on_error(&pc, 1, "event larger than the event size limit");
         st = SECDET_ERR_LIMIT;
-    } else {
+    } else if (!evaluate_text(e, s, json ? json : "", len)) {
         const char *err = NULL;
         cJSON *root = decode_json_object(json ? json : "", len, e->opts.max_json_depth, &err);
         if (!root) {

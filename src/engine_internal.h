@@ -52,6 +52,7 @@ typedef struct engine_ruleset {
     sd_event alert_ev;
     sd_values *tkey_vals;
     bool stateful;
+    uint64_t scan_bad_tag; /* ev's scan plan failed for this source tag (engine_input.c) */
 } engine_ruleset;
 
 typedef struct engine_source {
@@ -82,11 +83,20 @@ struct secdet_engine {
     int64_t push_time_ns; /* time of the current push, taken lazily (0 = not yet) */
     corr *corr;           /* correlation state; survives rule reloads (remapped) */
     buf keybuf, valbuf, evbuf, scratch; /* per-record scratch, reused */
+    const sd_event *evbuf_ev;  /* evbuf holds this event's JSON (engine_input.c event_json) */
+    uint64_t evbuf_gen;        /* ... at this generation */
     bool busy;            /* inside a push: callbacks may not re-enter */
+    struct engine_ext *ext; /* custom formats and inputs (engine_sources.h); NULL until used */
 };
 
 /* engine_rules.c */
 void engine_ruleset_free(engine_ruleset *rs);
+/* Replaces every loaded text with texts[0..n) (their contents taken on
+ * success, freed on failure; the array stays the caller's), compiled as one
+ * set; all or nothing, like a load. */
+secdet_status engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d);
+/* engine_sources.c: frees e->ext (custom formats, inputs). */
+void engine_ext_free(secdet_engine *e);
 /* engine_input.c */
 void engine_source_free(engine_source *s);
 /* The correlator's fire callback: builds and delivers an aggregation alert. */

@@ -341,3 +341,26 @@ secdet_status secdet_load_rules_dir(secdet_engine *e, const char *dir, secdet_di
     hand_out_diag(&d, diag);
     return st;
 }
+
+/* For secdet_reload_rules (engine_sources.c): the old texts are set aside so
+ * that load_texts compiles the new ones alone, and come back on failure. */
+secdet_status engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d) {
+    rule_text *old = e->texts;
+    size_t nold = e->ntexts, cap_old = e->cap_texts;
+    e->texts = NULL;
+    e->ntexts = e->cap_texts = 0;
+    secdet_status st = load_texts(e, texts, n, d);
+    if (st != SECDET_OK) {
+        free(e->texts);
+        e->texts = old;
+        e->ntexts = nold;
+        e->cap_texts = cap_old;
+        return st;
+    }
+    for (size_t i = 0; i < nold; i++) {
+        free(old[i].name);
+        free(old[i].text);
+    }
+    free(old);
+    return SECDET_OK;
+}

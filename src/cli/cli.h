@@ -25,6 +25,7 @@ int cmd_check(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Usage text of one command (NULL: the overview) to `out`. */
 void cli_usage(const char *command, void *out_stream);

@@ -25,6 +25,7 @@ static const char usage_overview[] =
     "  scan --rules PATH FILE... evaluate events and print alerts as JSON lines\n"
     "  test RULES...             run each rule file's X.tests.jsonl test events\n"
     "  disasm RULES...           print the compiled bytecode\n"
+    "  run --config FILE         run as a detector: inputs, rules and sinks from FILE\n"
     "  version                   print the version\n"
     "  help [COMMAND]            print this text, or a command's\n"
     "\n"
@@ -60,6 +61,8 @@ static const char usage_scan[] =
     "                            correlation (default 15m; e.g. 500ms, 30s, 10m, 1h)\n"
     "      --max-samples N       sample events carried by an aggregation alert\n"
     "                            (default 5)\n"
+    "      --max-state MIB       cap on correlation state, MiB (default 256); past it\n"
+    "                            the least recently seen groups are evicted\n"
     "      --state FILE          correlation state: restored from FILE when it\n"
     "                            exists, saved to it at the end (see docs/correlation.md)\n"
     "  -q, --quiet               no progress bar and no closing summary\n"
@@ -74,6 +77,9 @@ static const char usage_test[] =
     "For each rule file X.secdet, runs the tests in X.tests.jsonl beside it: one\n"
     "JSON object a line, {\"rule\": NAME, \"expect\": \"match\"|\"no-match\",\n"
     "\"source\": NAME (default \"cloudtrail\"), \"event\": {...}, \"name\": TEXT}.\n"
+    "Instead of \"event\", \"events\": [...] is a stream pushed in order and then\n"
+    "flushed (for count, distinct and sequence rules); \"expect_alerts\": N asks\n"
+    "for exactly N alerts of the rule.\n"
     "Every rule that alerts needs a test that must fire and one that must not.\n"
     "Ends with the line 'N passed, M failed'.\n"
     "\n"
@@ -91,6 +97,23 @@ static const char usage_disasm[] =
     "options:\n"
     "  -h, --help    print this text\n";
 
+static const char usage_run[] =
+    "usage: secdet run --config FILE\n"
+    "\n"
+    "Runs until SIGTERM or SIGINT: reads events from the inputs FILE names (file\n"
+    "tails, stdin, TCP, UDP), evaluates the rules it names, and writes every alert\n"
+    "as a JSON line to its sinks. FILE's schema is in docs/config.md.\n"
+    "\n"
+    "signals: SIGHUP reloads the rules (a set with errors is rejected and the old one\n"
+    "keeps running), SIGUSR1 prints stats as a JSON line on stderr, SIGTERM/SIGINT\n"
+    "evaluate what was read, flush and exit 0.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   the configuration (JSON)\n"
+    "  -h, --help          print this text\n"
+    "\n"
+    "exit status: 0 stopped by a signal or the inputs ended, 2 unusable configuration or rules.\n";
+
 void cli_usage(const char *command, void *out_stream) {
     FILE *out = out_stream;
     const char *text = usage_overview;
@@ -103,6 +126,8 @@ void cli_usage(const char *command, void *out_stream) {
             text = usage_test;
         } else if (strcmp(command, "disasm") == 0) {
             text = usage_disasm;
+        } else if (strcmp(command, "run") == 0) {
+            text = usage_run;
         }
     }
     fputs(text, out);
@@ -144,7 +169,7 @@ static int run(int argc, char **argv) {
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         const char *topic = argc > 2 ? argv[2] : NULL;
         if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 &&
-            strcmp(topic, "test") != 0 && strcmp(topic, "disasm") != 0) {
+            strcmp(topic, "test") != 0 && strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0) {
             return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
         }
         cli_usage(topic, stdout);
@@ -162,6 +187,9 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(cmd, "disasm") == 0) {
         return cmd_disasm(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "run") == 0) {
+        return cmd_run(argc - 1, argv + 1);
     }
     if (cmd[0] == '-') {
         return cli_usage_error(NULL, "unknown option '%s'", cmd);

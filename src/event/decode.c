@@ -27,6 +27,12 @@
  *    then resets the decoder. Out of memory behaves the same with -1.
  *  - decoder_format keeps reporting a finished stream's format after
  *    decoder_end, until the next stream's first feed.
+ *  - CloudWatch Logs and EventBridge streams are buffered like a CloudTrail
+ *    document and split into documents at decoder_end (aws_end); the
+ *    envelopes themselves are decode_aws.c's.
+ *  - With decoder_set_on_text, a DEC_JSONL line (within the size limit) goes
+ *    to on_text as text first; only a line it declines is parsed here, so
+ *    every error message is still worded here.
  */
 #include "event/decode.h"
 
@@ -38,9 +44,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "event/decode_aws.h"
 #include "util/buf.h"
 
-#define DEFAULT_MAX_EVENT_BYTES ((size_t)16 * 1024 * 1024)
+#define DEFAULT_MAX_EVENT_BYTES ((size_t)1024 * 1024)
 #define DEFAULT_MAX_DEPTH 64u
 #define DOC_CAP_FACTOR 64          /* a CloudTrail document may hold this many max-size events */
 #define INFLATE_CHUNK (64 * 1024)  /* inflated bytes handed on per step */
@@ -70,6 +77,10 @@ struct decoder {
     bool member_done;  /* a member ended: the next input starts another */
     z_stream zs;
     unsigned char *zout;
+
+    decode_text_fn on_text; /* decoder_set_on_text */
+    dec_custom_fn custom; /* DEC_CUSTOM */
+    void *custom_user;
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -194,12 +205,24 @@ static int emit(decoder *d, const char *s, size_t len, const char *unit, uint64_
         report(sink, where, "%s %llu: nested deeper than %u", unit, (unsigned long long)where, d->max_depth);
         return 0;
     }
+    if (d->want == DEC_AUTO) {
+        dec_format kind = aws_envelope_kind(ev);
+        if (kind != DEC_AUTO) {
+            aws_limits lim = {.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc};
+            int arc = aws_emit(kind, ev, unit, where, &lim, sink);
+            return arc ? halt(d, arc) : 0;
+        }
+    }
     int rc = sink && sink->on_event ? sink->on_event(sink->user, ev, where) : 0;
     cJSON_Delete(ev);
     return rc ? halt(d, rc) : 0;
 }
 
 /* ---- JSON lines -------------------------------------------------------- */
+
+void decoder_set_on_text(decoder *d, decode_text_fn on_text) {
+    if (d) d->on_text = on_text;
+}
 
 static void line_too_long(decoder *d, uint64_t line, const decode_sink *sink) {
     report(sink, line, "line %llu: longer than %zu bytes", (unsigned long long)line, d->max_event);
@@ -217,6 +240,12 @@ static int jsonl_line(decoder *d, const char *s, size_t len, const decode_sink *
     if (len > d->max_event) {
         line_too_long(d, line, sink);
         return 0;
+    }
+    /* The receiver scans the text itself; a line it declines (invalid, or
+     * a form it leaves to cJSON) is parsed here as any other. */
+    if (d->on_text && sink && d->want == DEC_JSONL) {
+        int rc = d->on_text(sink->user, s, len, line);
+        if (rc != DECODE_TEXT_DECLINED) return rc ? halt(d, rc) : 0;
     }
     return emit(d, s, len, "line", line, sink);
 }
@@ -270,7 +299,9 @@ static int jsonl_end(decoder *d, const decode_sink *sink) {
 static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
     if (d->doc_dropped) return 0;
     if (n > d->max_doc - d->carry.len) {
-        report(sink, 0, "CloudTrail document larger than %zu bytes", d->max_doc);
+        report(sink, 0, "%s document larger than %zu bytes",
+               d->fmt == DEC_CLOUDTRAIL ? "CloudTrail" : d->fmt == DEC_EVENTBRIDGE ? "EventBridge" : "CloudWatch Logs",
+               d->max_doc);
         d->doc_dropped = true;
         buf_free(&d->carry);
         return 0;
@@ -385,22 +416,89 @@ static int ct_end(decoder *d, const decode_sink *sink) {
     return rc ? halt(d, rc) : 0;
 }
 
+/* ---- CloudWatch Logs and EventBridge -------------------------------------- */
+
+/* The buffered stream as a sequence of JSON documents, each an envelope (in
+ * DEC_AUTO, each document is looked at: an envelope is unwrapped, any other
+ * object is one event). Invalid JSON ends the stream: nothing after it can
+ * be told apart reliably. */
+static int aws_end(decoder *d, const decode_sink *sink) {
+    const char *s = d->carry.data;
+    size_t n = d->carry.len;
+    if (d->doc_dropped) return 0;
+    size_t i = skip_ws(s, n, 0);
+    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
+    aws_limits lim = {.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc};
+    for (uint64_t doc = 1; i < n; doc++) {
+        const char *end = NULL;
+        cJSON *root = cJSON_ParseWithLengthOpts(s + i, n - i, &end, 0);
+        if (!root) {
+            size_t at = end && end >= s + i && end <= s + n ? (size_t)(end - (s + i)) : 0;
+            report(sink, doc, "document %llu: invalid JSON near byte %zu", (unsigned long long)doc, at + 1);
+            return 0;
+        }
+        size_t len = (size_t)(end - (s + i));
+        dec_format kind = d->fmt;
+        if (d->want == DEC_AUTO) kind = aws_envelope_kind(root);
+        if (too_deep(s + i, len, d->max_depth)) {
+            report(sink, doc, "document %llu: nested deeper than %u", (unsigned long long)doc, d->max_depth);
+        } else if (!cJSON_IsObject(root)) {
+            report(sink, doc, "document %llu: not a JSON object", (unsigned long long)doc);
+        } else if (kind != DEC_CLOUDWATCH_LOGS && len > d->max_event) {
+            report(sink, doc, "document %llu: longer than %zu bytes", (unsigned long long)doc, d->max_event);
+        } else {
+            int rc;
+            if (kind == DEC_AUTO) /* a plain event among envelopes */
+                rc = sink && sink->on_event ? sink->on_event(sink->user, root, doc) : 0;
+            else
+                rc = aws_emit(kind, root, "document", doc, &lim, sink), root = NULL;
+            if (rc) {
+                cJSON_Delete(root);
+                return halt(d, rc);
+            }
+        }
+        cJSON_Delete(root);
+        i = skip_ws(s, n, i + len);
+    }
+    return 0;
+}
+
 /* ---- format detection -------------------------------------------------- */
 
-/* JSON lines or CloudTrail from a stream's first bytes; DEC_AUTO if too few. */
+/* Is s[i..n) the start of the JSON string `key` (quotes included)? 1 yes,
+ * 0 no, -1 too few bytes to tell. */
+static int key_at(const char *s, size_t n, size_t i, const char *key) {
+    for (size_t k = 0; key[k]; k++, i++) {
+        if (i == n) return -1;
+        if (s[i] != key[k]) return 0;
+    }
+    return 1;
+}
+
+/* The format from a stream's first bytes (by the first key of a JSON
+ * object); DEC_AUTO if too few. */
 static dec_format sniff(const char *s, size_t n) {
-    static const char key[] = "\"Records\"";
+    static const struct {
+        const char *key;
+        dec_format fmt;
+    } firsts[] = {
+        {"\"Records\"", DEC_CLOUDTRAIL},
+        {"\"awslogs\"", DEC_CLOUDWATCH_LOGS},
+        {"\"messageType\"", DEC_CLOUDWATCH_LOGS},
+    };
     size_t i = skip_ws(s, n, 0);
     if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
     else if (n - i < 3 && memcmp(s + i, "\xEF\xBB\xBF", n - i) == 0 && i < n) return DEC_AUTO;
     if (i == n) return DEC_AUTO;
     if (s[i] != '{') return DEC_JSONL;
     i = skip_ws(s, n, i + 1);
-    for (size_t k = 0; k < sizeof key - 1; k++, i++) {
-        if (i == n) return DEC_AUTO;
-        if (s[i] != key[k]) return DEC_JSONL;
+    bool undecided = false;
+    for (size_t k = 0; k < sizeof firsts / sizeof firsts[0]; k++) {
+        int at = key_at(s, n, i, firsts[k].key);
+        if (at == 1) return firsts[k].fmt;
+        if (at < 0) undecided = true;
     }
-    return DEC_CLOUDTRAIL;
+    return undecided ? DEC_AUTO : DEC_JSONL;
 }
 
 /* The format from the first bytes; a prefix longer than one event that still
@@ -414,7 +512,8 @@ static dec_format decide(const decoder *d, const char *s, size_t n) {
 
 static int format_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
     if (d->fmt == DEC_JSONL) return jsonl_feed(d, p, n, sink);
-    if (d->fmt == DEC_CLOUDTRAIL) return ct_feed(d, p, n, sink);
+    if (d->fmt == DEC_CLOUDTRAIL || d->fmt == DEC_CLOUDWATCH_LOGS || d->fmt == DEC_EVENTBRIDGE)
+        return ct_feed(d, p, n, sink);
 
     if (d->carry.len == 0) { /* decide on the bytes given, without a copy */
         d->fmt = decide(d, p, n);
@@ -441,7 +540,8 @@ static int format_end(decoder *d, const decode_sink *sink) {
         buf_free(&held);
         if (rc) return rc;
     }
-    return d->fmt == DEC_JSONL ? jsonl_end(d, sink) : ct_end(d, sink);
+    if (d->fmt == DEC_JSONL) return jsonl_end(d, sink);
+    return d->fmt == DEC_CLOUDTRAIL ? ct_end(d, sink) : aws_end(d, sink);
 }
 
 /* ---- gzip -------------------------------------------------------------- */
@@ -534,7 +634,9 @@ static int gz_layer(decoder *d, const unsigned char *p, size_t n, const decode_s
 /* ---- public ------------------------------------------------------------ */
 
 decoder *decoder_new(dec_format fmt, const decode_limits *lim) {
-    if (fmt != DEC_AUTO && fmt != DEC_JSONL && fmt != DEC_CLOUDTRAIL) return NULL;
+    if (fmt != DEC_AUTO && fmt != DEC_JSONL && fmt != DEC_CLOUDTRAIL && fmt != DEC_CLOUDWATCH_LOGS &&
+        fmt != DEC_EVENTBRIDGE)
+        return NULL;
     decoder *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->want = d->fmt = fmt;
@@ -558,11 +660,23 @@ static void start_stream(decoder *d) {
     d->fmt = d->want;
 }
 
+struct dec_emit {
+    decoder *d;
+    const decode_sink *sink;
+};
+
+static int custom_call(decoder *d, const void *bytes, size_t len, int end, const decode_sink *sink) {
+    dec_emit em = {.d = d, .sink = sink};
+    int rc = d->custom(d->custom_user, bytes, len, end, &em);
+    return rc ? halt(d, rc) : 0;
+}
+
 int decoder_feed(decoder *d, const void *bytes, size_t len, const decode_sink *sink) {
     if (!d) return -1;
     if (d->fresh) start_stream(d);
     if (d->stop) return d->stop;
     if (len == 0 || !bytes) return 0;
+    if (d->want == DEC_CUSTOM) return custom_call(d, bytes, len, 0, sink);
     return gz_layer(d, bytes, len, sink);
 }
 
@@ -570,6 +684,7 @@ int decoder_end(decoder *d, const decode_sink *sink) {
     if (!d) return -1;
     if (d->fresh) start_stream(d);
     int rc = d->stop;
+    if (!rc && d->want == DEC_CUSTOM) rc = custom_call(d, NULL, 0, 1, sink);
     if (!rc && d->have_first_byte) { /* a lone first byte: not gzip */
         d->have_first_byte = false;
         d->gz = GZ_PLAIN;
@@ -593,3 +708,45 @@ int decoder_end(decoder *d, const decode_sink *sink) {
 }
 
 dec_format decoder_format(const decoder *d) { return d ? d->fmt : DEC_AUTO; }
+
+/* ---- custom formats ----------------------------------------------------- */
+
+decoder *decoder_new_custom(dec_custom_fn fn, void *user, const decode_limits *lim) {
+    if (!fn) return NULL;
+    decoder *d = decoder_new(DEC_JSONL, lim);
+    if (!d) return NULL;
+    d->want = d->fmt = DEC_CUSTOM;
+    d->custom = fn;
+    d->custom_user = user;
+    return d;
+}
+
+int decoder_emit(dec_emit *em, const char *json, size_t len) {
+    if (!em) return -1;
+    decoder *d = em->d;
+    if (d->stop) return d->stop;
+    uint64_t where = ++d->line;
+    if (len > d->max_event) {
+        report(em->sink, where, "event %llu: longer than %zu bytes", (unsigned long long)where, d->max_event);
+        return 1;
+    }
+    json_status st = JSON_INVALID;
+    size_t pos = 0;
+    cJSON *ev = json && len ? parse_json(json, len, d->max_depth, true, &st, &pos) : NULL;
+    if (!ev) {
+        if (st == JSON_NOT_OBJECT)
+            report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
+        else if (st == JSON_TOO_DEEP)
+            report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
+        else
+            report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
+        return 1;
+    }
+    int rc = em->sink && em->sink->on_event ? em->sink->on_event(em->sink->user, ev, where) : 0;
+    cJSON_Delete(ev);
+    return rc ? halt(d, rc) : 0;
+}
+
+void decoder_emit_error(dec_emit *em, uint64_t where, const char *message) {
+    if (em) report(em->sink, where, "%s", message ? message : "malformed input");
+}

@@ -10,8 +10,18 @@
  *    A trailing partial line is kept until the next feed or decoder_end.
  *  - DEC_CLOUDTRAIL: {"Records": [ ... ]}; bytes are buffered until
  *    decoder_end, then each element of Records is one event.
+ *  - DEC_CLOUDWATCH_LOGS, DEC_EVENTBRIDGE (decode_aws.h): bytes are buffered
+ *    until decoder_end, then read as a sequence of JSON documents (one, or
+ *    several one after the other, e.g. one per line), each an envelope whose
+ *    events are emitted. An EventBridge document larger than max_event_bytes
+ *    is malformed; any document may be at most 64 × max_event_bytes.
  *  - DEC_AUTO: decided by the first non-blank bytes of a stream: a JSON
- *    object whose first key is "Records" is CloudTrail, anything else JSON lines.
+ *    object whose first key is "Records" is CloudTrail, "awslogs" or
+ *    "messageType" CloudWatch Logs, anything else JSON lines; a JSON line
+ *    that is an EventBridge or CloudWatch Logs envelope (decode_aws.h) is
+ *    unwrapped into its events.
+ *  - DEC_CUSTOM (decoder_new_custom): the caller's function decodes the raw
+ *    bytes (no gzip layer) and hands each event's JSON text to decoder_emit.
  * Any format: a stream starting with the gzip magic (1f 8b) is inflated
  * (streaming, multi-member) before decoding.
  *
@@ -26,10 +36,19 @@
 
 typedef struct cJSON cJSON;
 
-typedef enum { DEC_AUTO = 0, DEC_JSONL = 1, DEC_CLOUDTRAIL = 2 } dec_format;
+typedef enum {
+    DEC_AUTO = 0,
+    DEC_JSONL = 1,
+    DEC_CLOUDTRAIL = 2,
+    DEC_CLOUDWATCH_LOGS = 3,
+    DEC_EVENTBRIDGE = 4,
+    DEC_CUSTOM = 5,
+} dec_format;
+
+typedef struct decoder decoder;
 
 typedef struct decode_limits {
-    size_t max_event_bytes; /* 0 = 16 MiB */
+    size_t max_event_bytes; /* 0 = 1 MiB */
     uint32_t max_depth;     /* 0 = 64 */
 } decode_limits;
 
@@ -44,7 +63,15 @@ typedef struct decode_sink {
     void *user;
 } decode_sink;
 
-typedef struct decoder decoder;
+/* Optional, JSON lines (DEC_JSONL) only: each line's raw text is handed to
+ * on_text(sink->user, ...) instead of being parsed (no cJSON, no depth
+ * pre-scan: the receiver validates). It returns 0 when it took the line,
+ * DECODE_TEXT_DECLINED to have the line parsed and handed to on_event (or
+ * reported as malformed) as usual, or any other non-zero value to stop (as
+ * on_event). NULL turns it off. */
+typedef int (*decode_text_fn)(void *user, const char *text, size_t len, uint64_t where);
+#define DECODE_TEXT_DECLINED (-0x5EC)
+void decoder_set_on_text(decoder *d, decode_text_fn on_text);
 
 decoder *decoder_new(dec_format fmt, const decode_limits *lim);
 void decoder_free(decoder *d);
@@ -57,5 +84,22 @@ int decoder_end(decoder *d, const decode_sink *sink);
 dec_format decoder_format(const decoder *d);
 /* Parses one JSON object (depth-limited). NULL with *err set ("invalid JSON at byte N", "not a JSON object", "nested deeper than 64") on failure. */
 cJSON *decode_json_object(const char *s, size_t len, uint32_t max_depth, const char **err);
+
+
+/* ---- Custom formats ---- */
+
+/* Handed to a custom decode function for the duration of its call. */
+typedef struct dec_emit dec_emit;
+/* Decodes `len` bytes (end != 0: end of stream, bytes may be NULL). Calls
+ * decoder_emit per event. Returns 0, or non-zero to stop (as on_event). */
+typedef int (*dec_custom_fn)(void *user, const void *bytes, size_t len, int end, dec_emit *em);
+decoder *decoder_new_custom(dec_custom_fn fn, void *user, const decode_limits *lim);
+/* One event's JSON text: parsed (depth and size limits), handed to the sink
+ * with where = its 1-based number in the stream. Returns 0 when emitted, 1
+ * when malformed (reported), or the sink's non-zero stop value (negative
+ * values included: -1 is out of memory). */
+int decoder_emit(dec_emit *em, const char *json, size_t len);
+/* Reports a malformed part of the input (counted like any malformed event). */
+void decoder_emit_error(dec_emit *em, uint64_t where, const char *message);
 
 #endif

@@ -1,0 +1,297 @@
+/*
+ * cmd_run.c — `secdet run --config FILE`: a long-running detector.
+ *
+ * Reads events from the inputs of the configuration (file tails, stdin, TCP,
+ * UDP) on one libuv loop — this command's own, handed to the library as "the
+ * caller's loop" — and writes every alert as one JSON line to each sink.
+ * Everything happens on that loop's thread, so the signal handlers below
+ * (libuv's uv_signal_t: they run as ordinary loop callbacks, not in signal
+ * context) can reload, report and stop between two events:
+ *
+ *   SIGHUP          reload the rules (secdet_reload_rules): every diagnostic
+ *                   is printed; a set with errors is rejected and the old one
+ *                   keeps running; correlation state of unchanged rules stays
+ *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, exit 0
+ *   SIGUSR1         one stats line
+ *
+ * stderr carries status lines, each one JSON object with a "type":
+ * "listening" (an input's source, kind, address and bound port), "ready",
+ * "reload", "stats", "stopped"; and malformed-input reports and rule
+ * diagnostics as plain "secdet: ..." text.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "cli/config.h"
+
+typedef struct run_state {
+    cfg conf;
+    secdet_engine *engine;
+    uv_loop_t loop;
+    FILE **sink_files; /* one per sink; stdout for the stdout sink */
+    uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
+    uv_timer_t stats_timer;
+    int stopping;
+    int handles_ready; /* the signal and timer handles were initialised */
+    int handles_closed;
+} run_state;
+
+/* ---- alerts, errors, status lines ---------------------------------------------- */
+
+static void on_alert(void *user, const secdet_alert *alert) {
+    run_state *rs = user;
+    size_t len = 0;
+    const char *json = secdet_alert_json(alert, &len);
+    for (size_t i = 0; i < rs->conf.nsinks; i++) {
+        FILE *f = rs->sink_files[i];
+        if (!f) continue;
+        fwrite(json, 1, len, f);
+        fputc('\n', f);
+        fflush(f); /* a detector's alerts must not wait in a buffer */
+    }
+}
+
+static void on_error(void *user, const char *source, uint64_t where, const char *message) {
+    (void)user;
+    fprintf(stderr, "secdet: malformed input: %s: ", source);
+    if (where) fprintf(stderr, "%llu: ", (unsigned long long)where);
+    term_write_safe(stderr, message);
+    fputc('\n', stderr);
+}
+
+static void print_stats(run_state *rs, const char *type) {
+    secdet_stats s;
+    if (secdet_stats_get(rs->engine, &s) != SECDET_OK) return;
+    fprintf(stderr,
+            "{\"type\":\"%s\",\"events\":%llu,\"malformed\":%llu,\"alerts\":%llu,\"rules_run\":%llu,"
+            "\"budget_exceeded\":%llu,\"late\":%llu,\"bytes\":%llu,\"evicted\":%llu,\"groups\":%llu,"
+            "\"state_bytes\":%llu,\"udp_dropped\":%llu,\"input_paused\":%llu,\"queued\":%llu,"
+            "\"oversized\":%llu,\"connections\":%llu,\"rules\":%zu}\n",
+            type, (unsigned long long)s.events, (unsigned long long)s.malformed, (unsigned long long)s.alerts,
+            (unsigned long long)s.rules_run, (unsigned long long)s.budget_exceeded, (unsigned long long)s.late,
+            (unsigned long long)s.bytes, (unsigned long long)s.evicted, (unsigned long long)s.groups,
+            (unsigned long long)s.state_bytes, (unsigned long long)s.udp_dropped,
+            (unsigned long long)s.input_paused, (unsigned long long)s.queued, (unsigned long long)s.oversized,
+            (unsigned long long)s.connections, secdet_rule_count(rs->engine));
+    fflush(stderr);
+}
+
+static void print_diagnostics(const secdet_diagnostics *d) {
+    size_t n = secdet_diagnostics_count(d);
+    for (size_t i = 0; i < n; i++) {
+        char *text = secdet_diagnostics_format(d, i);
+        if (text) fprintf(stderr, "%s\n", text);
+        secdet_free(text);
+    }
+}
+
+/* ---- signals ------------------------------------------------------------------------ */
+
+static void reload(run_state *rs) {
+    secdet_diagnostics *d = NULL;
+    secdet_status st = secdet_reload_rules(rs->engine, (const char *const *)rs->conf.rules, rs->conf.nrules, &d);
+    print_diagnostics(d);
+    fprintf(stderr, "{\"type\":\"reload\",\"ok\":%s,\"errors\":%zu,\"rules\":%zu}\n", st == SECDET_OK ? "true" : "false",
+            secdet_diagnostics_errors(d), secdet_rule_count(rs->engine));
+    if (st != SECDET_OK)
+        fprintf(stderr, "secdet: reload failed (%s); the previous rules keep running\n", secdet_strerror(st));
+    fflush(stderr);
+    secdet_diagnostics_free(d);
+}
+
+static void close_own_handles(run_state *rs) {
+    if (!rs->handles_ready || rs->handles_closed) return;
+    rs->handles_closed = 1;
+    uv_handle_t *hs[] = {(uv_handle_t *)&rs->sig_hup, (uv_handle_t *)&rs->sig_term, (uv_handle_t *)&rs->sig_int,
+                         (uv_handle_t *)&rs->sig_usr1, (uv_handle_t *)&rs->stats_timer};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (!uv_is_closing(hs[i])) uv_close(hs[i], NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    run_state *rs = h->data;
+    if (signum == SIGHUP) {
+        reload(rs);
+    } else if (signum == SIGUSR1) {
+        print_stats(rs, "stats");
+    } else if (!rs->stopping) {
+        rs->stopping = 1;
+        /* The inputs close and their queue drains on the loop; once nothing
+         * is left (these handles included), uv_run returns. */
+        if (secdet_stop(rs->engine) != SECDET_OK) uv_stop(&rs->loop);
+        close_own_handles(rs);
+    }
+}
+
+static void on_stats_timer(uv_timer_t *t) { print_stats(t->data, "stats"); }
+
+/* ---- setup ---------------------------------------------------------------------------- */
+
+static int open_sinks(run_state *rs) {
+    rs->sink_files = calloc(rs->conf.nsinks, sizeof *rs->sink_files);
+    if (!rs->sink_files) return -1;
+    for (size_t i = 0; i < rs->conf.nsinks; i++) {
+        const cfg_sink *s = &rs->conf.sinks[i];
+        if (s->type == CFG_SINK_STDOUT) {
+            rs->sink_files[i] = stdout;
+            continue;
+        }
+        rs->sink_files[i] = fopen(s->path, "a");
+        if (!rs->sink_files[i]) {
+            fprintf(stderr, "secdet: sinks[%zu]: cannot open %s for appending\n", i, s->path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *input_kind(cfg_input_type t) {
+    switch (t) {
+    case CFG_IN_FILE: return "file";
+    case CFG_IN_STDIN: return "stdin";
+    case CFG_IN_TCP: return "tcp";
+    case CFG_IN_UDP: return "udp";
+    }
+    return "?";
+}
+
+static int start_inputs(run_state *rs) {
+    for (size_t i = 0; i < rs->conf.nsources; i++) {
+        const cfg_source *s = &rs->conf.sources[i];
+        for (size_t j = 0; j < s->ninputs; j++) {
+            const cfg_input *in = &s->inputs[j];
+            unsigned id = 0;
+            secdet_status st = SECDET_OK;
+            switch (in->type) {
+            case CFG_IN_FILE:
+                st = secdet_input_file_tail(rs->engine, s->name, in->path, in->from_start, in->poll_ms, &rs->loop);
+                break;
+            case CFG_IN_STDIN: st = secdet_input_stdin(rs->engine, s->name, &rs->loop); break;
+            case CFG_IN_TCP:
+                st = secdet_input_tcp(rs->engine, s->name, in->address, in->port, in->framing, &rs->loop, &id);
+                break;
+            case CFG_IN_UDP:
+                st = secdet_input_udp(rs->engine, s->name, in->address, in->port, &rs->loop, &id);
+                break;
+            }
+            if (st != SECDET_OK) {
+                fprintf(stderr, "secdet: sources[%zu].input[%zu] (%s): %s\n", i, j, input_kind(in->type),
+                        secdet_strerror(st));
+                return -1;
+            }
+            fprintf(stderr, "{\"type\":\"listening\",\"source\":\"%s\",\"input\":\"%s\"", s->name,
+                    input_kind(in->type));
+            if (in->type == CFG_IN_TCP || in->type == CFG_IN_UDP)
+                fprintf(stderr, ",\"address\":\"%s\",\"port\":%u", in->address,
+                        (unsigned)secdet_input_port(rs->engine, id));
+            fprintf(stderr, "}\n");
+        }
+    }
+    return 0;
+}
+
+static int setup(run_state *rs) {
+    secdet_status st = secdet_engine_new(&rs->conf.opts, &rs->engine);
+    if (st != SECDET_OK) {
+        fprintf(stderr, "secdet: cannot create the engine: %s\n", secdet_strerror(st));
+        return -1;
+    }
+    secdet_set_alert_callback(rs->engine, on_alert, rs);
+    secdet_set_error_callback(rs->engine, on_error, rs);
+    cli_load_result lr = {0, 0};
+    if (cli_load_rules(rs->engine, rs->conf.rules, rs->conf.nrules, 1, &lr) != 0) return -1;
+    for (size_t i = 0; i < rs->conf.nsources; i++) {
+        const cfg_source *s = &rs->conf.sources[i];
+        secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format};
+        st = secdet_source_add(rs->engine, s->name, &o);
+        if (st != SECDET_OK) {
+            fprintf(stderr, "secdet: sources[%zu]: %s\n", i, secdet_strerror(st));
+            return -1;
+        }
+    }
+    if (rs->conf.queue_messages || rs->conf.queue_bytes)
+        secdet_set_queue_limits(rs->engine, rs->conf.queue_messages, rs->conf.queue_bytes);
+    if (open_sinks(rs) != 0 || start_inputs(rs) != 0) return -1;
+
+    uv_signal_t *sigs[] = {&rs->sig_hup, &rs->sig_term, &rs->sig_int, &rs->sig_usr1};
+    int nums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+    for (size_t i = 0; i < 4; i++) {
+        uv_signal_init(&rs->loop, sigs[i]);
+        sigs[i]->data = rs;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+        uv_unref((uv_handle_t *)sigs[i]); /* the inputs keep the loop alive, not these */
+    }
+    uv_timer_init(&rs->loop, &rs->stats_timer);
+    rs->stats_timer.data = rs;
+    rs->handles_ready = 1;
+    if (rs->conf.stats_interval > 0) {
+        uint64_t ms = (uint64_t)(rs->conf.stats_interval * 1000.0);
+        uv_timer_start(&rs->stats_timer, on_stats_timer, ms ? ms : 1, ms ? ms : 1);
+        uv_unref((uv_handle_t *)&rs->stats_timer);
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        if (c == 'c') {
+            config = optarg;
+        } else if (c == 'h') {
+            cli_usage("run", stdout);
+            return CLI_EXIT_OK;
+        } else {
+            return cli_bad_option("run", c, optopt, argv[optind - 1]);
+        }
+    }
+    if (!config) return cli_usage_error("run", "%s", "--config is required");
+    if (optind < argc) return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    if (cfg_load(config, &rs.conf, err, sizeof err) != 0) {
+        fprintf(stderr, "secdet: %s\n", err);
+        return CLI_EXIT_ERROR;
+    }
+    if (uv_loop_init(&rs.loop) != 0) {
+        cfg_free(&rs.conf);
+        return CLI_EXIT_ERROR;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a sink reader going away must not kill the detector */
+    int code = CLI_EXIT_OK;
+    if (setup(&rs) != 0) {
+        code = CLI_EXIT_ERROR;
+        if (rs.engine) secdet_stop(rs.engine);
+        close_own_handles(&rs);
+    } else {
+        fprintf(stderr, "{\"type\":\"ready\",\"rules\":%zu}\n", secdet_rule_count(rs.engine));
+        fflush(stderr);
+        uv_run(&rs.loop, UV_RUN_DEFAULT);
+        secdet_flush(rs.engine); /* aggregation alerts still held for ordering */
+        print_stats(&rs, "stopped");
+    }
+    close_own_handles(&rs);
+    secdet_engine_free(rs.engine);
+    uv_run(&rs.loop, UV_RUN_DEFAULT); /* the closed handles' callbacks */
+    uv_loop_close(&rs.loop);
+    for (size_t i = 0; rs.sink_files && i < rs.conf.nsinks; i++)
+        if (rs.sink_files[i] && rs.sink_files[i] != stdout) fclose(rs.sink_files[i]);
+    free(rs.sink_files);
+    fflush(stdout);
+    cfg_free(&rs.conf);
+    return code;
+}

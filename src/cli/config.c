@@ -1,0 +1,443 @@
+/*
+ * config.c — loading and checking the `secdet run` configuration (config.h,
+ * docs/config.md).
+ *
+ * A small walker keeps the JSON path of the value being checked
+ * ("sources[1].input.port") so that every error names exactly where it is.
+ * The first error stops the load: the rest of a file with a typo in it is
+ * not worth guessing at.
+ */
+#include "cli/config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONFIG_BYTES (1 << 20)
+
+typedef struct walker {
+    const char *file;
+    char *dir;          /* the file's directory, for relative paths */
+    char path[256];     /* JSON path of the value being looked at */
+    size_t plen;
+    char *err;
+    size_t errlen;
+} walker;
+
+static int fail(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(walker *w, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(w->err, w->errlen, "%s: %s%s%s", w->file, w->path, w->plen ? ": " : "", msg);
+    return -1;
+}
+
+/* Enters a member (".key", or "key" at the top) or an element ("[i]"); returns the old length. */
+static size_t enter_key(walker *w, const char *key) {
+    size_t old = w->plen;
+    int n = snprintf(w->path + w->plen, sizeof w->path - w->plen, "%s%s", w->plen ? "." : "", key);
+    if (n > 0) w->plen += (size_t)n < sizeof w->path - w->plen ? (size_t)n : sizeof w->path - w->plen - 1;
+    return old;
+}
+
+static size_t enter_index(walker *w, size_t i) {
+    size_t old = w->plen;
+    int n = snprintf(w->path + w->plen, sizeof w->path - w->plen, "[%zu]", i);
+    if (n > 0) w->plen += (size_t)n < sizeof w->path - w->plen ? (size_t)n : sizeof w->path - w->plen - 1;
+    return old;
+}
+
+static void leave(walker *w, size_t old) {
+    w->plen = old;
+    w->path[old] = 0;
+}
+
+static int check_keys(walker *w, const cJSON *obj, const char *const *allowed) {
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        bool ok = false;
+        for (size_t i = 0; allowed[i]; i++) ok = ok || strcmp(m->string, allowed[i]) == 0;
+        if (!ok) {
+            enter_key(w, m->string);
+            return fail(w, "unknown key");
+        }
+    }
+    return 0;
+}
+
+static int want_object(walker *w, const cJSON *v) { return cJSON_IsObject(v) ? 0 : fail(w, "expected an object"); }
+
+/* A string member. *out NULL when absent and not required. */
+static int get_string(walker *w, const cJSON *obj, const char *key, bool required, char **out) {
+    *out = NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    size_t old = enter_key(w, key);
+    int rc = 0;
+    if (!v) {
+        if (required) rc = fail(w, "missing (required)");
+    } else if (!cJSON_IsString(v) || !v->valuestring[0]) {
+        rc = fail(w, "expected a non-empty string");
+    } else if (!(*out = strdup(v->valuestring))) {
+        rc = fail(w, "out of memory");
+    }
+    leave(w, old);
+    return rc;
+}
+
+/* A non-negative integer member up to max; *present says whether it was there. */
+static int get_uint(walker *w, const cJSON *obj, const char *key, double max, uint64_t *out, bool *present) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *present = v != NULL;
+    if (!v) return 0;
+    size_t old = enter_key(w, key);
+    int rc = 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max || floor(v->valuedouble) != v->valuedouble)
+        rc = fail(w, "expected an integer from 0 to %.0f", max);
+    else
+        *out = (uint64_t)v->valuedouble;
+    leave(w, old);
+    return rc;
+}
+
+static char *resolve(walker *w, const char *p) {
+    if (p[0] == '/' || !w->dir) return strdup(p);
+    size_t n = strlen(w->dir) + strlen(p) + 2;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s/%s", w->dir, p);
+    return s;
+}
+
+static int get_path(walker *w, const cJSON *obj, const char *key, bool required, char **out) {
+    char *raw;
+    if (get_string(w, obj, key, required, &raw) != 0) return -1;
+    *out = NULL;
+    if (!raw) return 0;
+    *out = resolve(w, raw);
+    free(raw);
+    return *out ? 0 : fail(w, "out of memory");
+}
+
+/* ---- inputs ---------------------------------------------------------------- */
+
+static int load_input(walker *w, const cJSON *v, cfg_input *in) {
+    memset(in, 0, sizeof *in);
+    if (want_object(w, v) != 0) return -1;
+    char *type;
+    if (get_string(w, v, "type", true, &type) != 0) return -1;
+    static const char *const file_keys[] = {"type", "path", "start", "poll_ms", NULL};
+    static const char *const stdin_keys[] = {"type", NULL};
+    static const char *const tcp_keys[] = {"type", "address", "port", "framing", NULL};
+    static const char *const udp_keys[] = {"type", "address", "port", NULL};
+    int rc = 0;
+    uint64_t u = 0;
+    bool present = false;
+    if (strcmp(type, "file") == 0) {
+        in->type = CFG_IN_FILE;
+        rc = check_keys(w, v, file_keys);
+        if (rc == 0) rc = get_path(w, v, "path", true, &in->path);
+        char *start = NULL;
+        if (rc == 0) rc = get_string(w, v, "start", false, &start);
+        if (rc == 0 && start) {
+            if (strcmp(start, "beginning") == 0) in->from_start = 1;
+            else if (strcmp(start, "end") != 0) {
+                size_t old = enter_key(w, "start");
+                rc = fail(w, "expected \"beginning\" or \"end\"");
+                leave(w, old);
+            }
+        }
+        free(start);
+        if (rc == 0) rc = get_uint(w, v, "poll_ms", 3600000, &u, &present);
+        if (rc == 0 && present) in->poll_ms = (unsigned)u;
+    } else if (strcmp(type, "stdin") == 0) {
+        in->type = CFG_IN_STDIN;
+        rc = check_keys(w, v, stdin_keys);
+    } else if (strcmp(type, "tcp") == 0 || strcmp(type, "udp") == 0) {
+        bool tcp = type[0] == 't';
+        in->type = tcp ? CFG_IN_TCP : CFG_IN_UDP;
+        rc = check_keys(w, v, tcp ? tcp_keys : udp_keys);
+        if (rc == 0) rc = get_string(w, v, "address", true, &in->address);
+        if (rc == 0) rc = get_uint(w, v, "port", 65535, &u, &present);
+        if (rc == 0 && !present) {
+            size_t old = enter_key(w, "port");
+            rc = fail(w, "missing (required; 0 picks a free port)");
+            leave(w, old);
+        }
+        in->port = (uint16_t)u;
+        char *framing = NULL;
+        if (rc == 0 && tcp) rc = get_string(w, v, "framing", false, &framing);
+        if (rc == 0 && framing) {
+            if (strcmp(framing, "octet-counted") == 0) in->framing = SECDET_FRAMING_OCTET_COUNTED;
+            else if (strcmp(framing, "lines") != 0) {
+                size_t old = enter_key(w, "framing");
+                rc = fail(w, "expected \"lines\" or \"octet-counted\"");
+                leave(w, old);
+            }
+        }
+        free(framing);
+    } else {
+        size_t old = enter_key(w, "type");
+        rc = fail(w, "unknown input type \"%s\" (expected file, stdin, tcp or udp)", type);
+        leave(w, old);
+    }
+    free(type);
+    return rc;
+}
+
+/* ---- sources ----------------------------------------------------------------- */
+
+static int load_source(walker *w, const cJSON *v, cfg_source *s) {
+    memset(s, 0, sizeof *s);
+    static const char *const keys[] = {"name", "format", "time_field", "input", NULL};
+    if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
+    if (get_string(w, v, "name", true, &s->name) != 0) return -1;
+    if (get_string(w, v, "format", false, &s->format) != 0) return -1;
+    if (s->format) {
+        secdet_format f;
+        if (secdet_format_parse(s->format, &f) != SECDET_OK) {
+            size_t old = enter_key(w, "format");
+            int rc = fail(w, "unknown format \"%s\" (expected auto, jsonl, cloudtrail, cloudwatch-logs or "
+                             "eventbridge)", s->format);
+            leave(w, old);
+            return rc;
+        }
+    }
+    const cJSON *tf = cJSON_GetObjectItemCaseSensitive(v, "time_field");
+    if (cJSON_IsString(tf) && tf->valuestring[0] == 0) {
+        s->time_field = strdup(""); /* "": no time field, the time of arrival */
+        if (!s->time_field) return fail(w, "out of memory");
+    } else if (get_string(w, v, "time_field", false, &s->time_field) != 0) {
+        return -1;
+    }
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(v, "input");
+    size_t old = enter_key(w, "input");
+    int rc = 0;
+    if (!in) {
+        rc = fail(w, "missing (required)");
+    } else if (cJSON_IsArray(in)) {
+        size_t n = (size_t)cJSON_GetArraySize(in);
+        if (n == 0) rc = fail(w, "expected at least one input");
+        s->inputs = calloc(n ? n : 1, sizeof *s->inputs);
+        if (!s->inputs) rc = fail(w, "out of memory");
+        size_t i = 0;
+        for (const cJSON *e = in->child; rc == 0 && e; e = e->next, i++) {
+            size_t o2 = enter_index(w, i);
+            rc = load_input(w, e, &s->inputs[i]);
+            s->ninputs = i + 1;
+            if (rc == 0) leave(w, o2);
+        }
+    } else {
+        s->inputs = calloc(1, sizeof *s->inputs);
+        if (!s->inputs) rc = fail(w, "out of memory");
+        else {
+            s->ninputs = 1;
+            rc = load_input(w, in, &s->inputs[0]);
+        }
+    }
+    if (rc == 0) leave(w, old);
+    return rc;
+}
+
+/* ---- sinks and limits ------------------------------------------------------------ */
+
+static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
+    memset(s, 0, sizeof *s);
+    if (want_object(w, v) != 0) return -1;
+    char *type;
+    if (get_string(w, v, "type", true, &type) != 0) return -1;
+    static const char *const stdout_keys[] = {"type", NULL};
+    static const char *const file_keys[] = {"type", "path", NULL};
+    int rc;
+    if (strcmp(type, "stdout") == 0) {
+        s->type = CFG_SINK_STDOUT;
+        rc = check_keys(w, v, stdout_keys);
+    } else if (strcmp(type, "file") == 0) {
+        s->type = CFG_SINK_FILE;
+        rc = check_keys(w, v, file_keys);
+        if (rc == 0) rc = get_path(w, v, "path", true, &s->path);
+    } else {
+        size_t old = enter_key(w, "type");
+        rc = fail(w, "unknown sink type \"%s\" (expected stdout or file)", type);
+        leave(w, old);
+    }
+    free(type);
+    return rc;
+}
+
+static int load_limits(walker *w, const cJSON *v, cfg *c) {
+    static const char *const keys[] = {"max_event_bytes", "max_json_depth", "vm_budget", "regex_match_limit",
+                                       "max_rule_file_bytes", "max_samples", "lateness_ms", "max_state_bytes",
+                                       "queue_messages", "queue_bytes", NULL};
+    if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
+    uint64_t u;
+    bool p;
+    const double big = 9007199254740991.0; /* 2^53 - 1: exact in a JSON number */
+#define LIMIT(key, max, assign)                            \
+    do {                                                   \
+        if (get_uint(w, v, key, max, &u, &p) != 0) return -1; \
+        if (p) assign;                                     \
+    } while (0)
+    LIMIT("max_event_bytes", big, c->opts.max_event_bytes = (size_t)u);
+    LIMIT("max_json_depth", 100000, c->opts.max_json_depth = (uint32_t)u);
+    LIMIT("vm_budget", big, c->opts.vm_budget = u);
+    LIMIT("regex_match_limit", 4294967295.0, c->opts.regex_match_limit = (uint32_t)u);
+    LIMIT("max_rule_file_bytes", big, c->opts.max_rule_file_bytes = (size_t)u);
+    LIMIT("max_samples", 1000000, c->opts.max_samples = (uint32_t)u);
+    LIMIT("lateness_ms", big, c->opts.lateness_ms = (int64_t)u);
+    LIMIT("max_state_bytes", big, c->opts.max_state_bytes = u);
+    LIMIT("queue_messages", big, c->queue_messages = (size_t)u);
+    LIMIT("queue_bytes", big, c->queue_bytes = (size_t)u);
+#undef LIMIT
+    if (c->opts.max_event_bytes == 0 || c->opts.max_json_depth == 0 || c->opts.max_rule_file_bytes == 0) {
+        return fail(w, "max_event_bytes, max_json_depth and max_rule_file_bytes must be at least 1");
+    }
+    return 0;
+}
+
+/* Loads an array member of objects with `each`. */
+static int load_array(walker *w, const cJSON *root, const char *key, bool required, void **items, size_t *n,
+                      size_t size, int (*each)(walker *, const cJSON *, void *)) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+    *items = NULL;
+    *n = 0;
+    size_t old = enter_key(w, key);
+    if (!arr) {
+        int rc = required ? fail(w, "missing (required)") : 0;
+        if (rc == 0) leave(w, old);
+        return rc;
+    }
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) return fail(w, "expected a non-empty array");
+    size_t count = (size_t)cJSON_GetArraySize(arr);
+    *items = calloc(count, size);
+    if (!*items) return fail(w, "out of memory");
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = enter_index(w, i);
+        *n = i + 1;
+        if (each(w, e, (char *)*items + i * size) != 0) return -1;
+        leave(w, o2);
+    }
+    leave(w, old);
+    return 0;
+}
+
+static int each_source(walker *w, const cJSON *v, void *out) { return load_source(w, v, out); }
+static int each_sink(walker *w, const cJSON *v, void *out) { return load_sink(w, v, out); }
+static int each_rule(walker *w, const cJSON *v, void *out) {
+    if (!cJSON_IsString(v) || !v->valuestring[0]) return fail(w, "expected a non-empty string (a file or directory)");
+    char **p = out;
+    *p = resolve(w, v->valuestring);
+    return *p ? 0 : fail(w, "out of memory");
+}
+
+static char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *data = malloc(MAX_CONFIG_BYTES + 1);
+    size_t n = data ? fread(data, 1, MAX_CONFIG_BYTES + 1, f) : 0;
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (!data || bad || n > MAX_CONFIG_BYTES) {
+        snprintf(err, errlen, "%s: %s", path, !data ? "out of memory" : bad ? "cannot read" : "larger than 1 MiB");
+        free(data);
+        return NULL;
+    }
+    data[n] = 0;
+    *len = n;
+    return data;
+}
+
+int cfg_load(const char *path, cfg *c, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    secdet_engine_opts_init(&c->opts);
+    size_t len = 0;
+    char *text = read_all(path, &len, err, errlen);
+    if (!text) return -1;
+    walker w = {.file = path, .err = err, .errlen = errlen};
+    const char *slash = strrchr(path, '/');
+    if (slash) w.dir = strndup(path, (size_t)(slash - path) + (slash == path));
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    int rc = 0;
+    if (!root) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        rc = fail(&w, "invalid JSON near byte %zu", at + 1);
+    } else if (!cJSON_IsObject(root)) {
+        rc = fail(&w, "expected a JSON object");
+    }
+    static const char *const keys[] = {"rules", "sources", "sinks", "limits", "stats_interval", NULL};
+    if (rc == 0) rc = check_keys(&w, root, keys);
+    if (rc == 0)
+        rc = load_array(&w, root, "rules", true, (void **)&c->rules, &c->nrules, sizeof *c->rules, each_rule);
+    if (rc == 0)
+        rc = load_array(&w, root, "sources", true, (void **)&c->sources, &c->nsources, sizeof *c->sources,
+                        each_source);
+    if (rc == 0)
+        rc = load_array(&w, root, "sinks", false, (void **)&c->sinks, &c->nsinks, sizeof *c->sinks, each_sink);
+    if (rc == 0 && c->nsinks == 0) { /* default: alerts on stdout */
+        c->sinks = calloc(1, sizeof *c->sinks);
+        if (!c->sinks) rc = fail(&w, "out of memory");
+        else c->nsinks = 1;
+    }
+    const cJSON *limits = root ? cJSON_GetObjectItemCaseSensitive(root, "limits") : NULL;
+    if (rc == 0 && limits) {
+        size_t old = enter_key(&w, "limits");
+        rc = load_limits(&w, limits, c);
+        if (rc == 0) leave(&w, old);
+    }
+    const cJSON *si = root ? cJSON_GetObjectItemCaseSensitive(root, "stats_interval") : NULL;
+    if (rc == 0 && si) {
+        if (!cJSON_IsNumber(si) || si->valuedouble < 0 || si->valuedouble > 86400 * 365) {
+            enter_key(&w, "stats_interval");
+            rc = fail(&w, "expected a number of seconds from 0 to 31536000");
+        } else {
+            c->stats_interval = si->valuedouble;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < c->nsources; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->sources[i].name, c->sources[j].name) == 0) {
+                enter_index(&w, i);
+                snprintf(w.path, sizeof w.path, "sources[%zu].name", i);
+                w.plen = strlen(w.path);
+                rc = fail(&w, "duplicate source name \"%s\" (also sources[%zu])", c->sources[i].name, j);
+                break;
+            }
+        }
+    }
+    cJSON_Delete(root);
+    free(text);
+    free(w.dir);
+    if (rc != 0) cfg_free(c);
+    return rc;
+}
+
+void cfg_free(cfg *c) {
+    for (size_t i = 0; i < c->nrules; i++) free(c->rules[i]);
+    free(c->rules);
+    for (size_t i = 0; i < c->nsources; i++) {
+        cfg_source *s = &c->sources[i];
+        free(s->name);
+        free(s->format);
+        free(s->time_field);
+        for (size_t j = 0; j < s->ninputs; j++) {
+            free(s->inputs[j].path);
+            free(s->inputs[j].address);
+        }
+        free(s->inputs);
+    }
+    free(c->sources);
+    for (size_t i = 0; i < c->nsinks; i++) free(c->sinks[i].path);
+    free(c->sinks);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,65 @@
+/*
+ * config.h — the configuration file of `secdet run` (schema: docs/config.md).
+ *
+ * One JSON object: rule paths, sources with their inputs, sinks, limits and
+ * the stats interval. Loading checks everything the schema says — every
+ * unknown key, wrong type or bad value is an error naming its JSON path
+ * ("secdet.json: sources[1].frmat: unknown key") — so `secdet run` either
+ * starts with a configuration it fully understood or not at all. Relative
+ * paths (rules, files) are taken relative to the configuration file's
+ * directory and stored resolved.
+ */
+#ifndef SECDET_CLI_CONFIG_H
+#define SECDET_CLI_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secdet.h"
+
+typedef enum { CFG_IN_FILE, CFG_IN_STDIN, CFG_IN_TCP, CFG_IN_UDP } cfg_input_type;
+
+typedef struct cfg_input {
+    cfg_input_type type;
+    char *path;          /* file */
+    int from_start;      /* file: "start": "beginning" */
+    unsigned poll_ms;    /* file */
+    char *address;       /* tcp, udp */
+    uint16_t port;       /* tcp, udp; 0 = any free port */
+    secdet_framing framing; /* tcp */
+} cfg_input;
+
+typedef struct cfg_source {
+    char *name;
+    char *format;        /* a format name; NULL = auto */
+    char *time_field;    /* NULL = the format's default */
+    cfg_input *inputs;
+    size_t ninputs;
+} cfg_source;
+
+typedef enum { CFG_SINK_STDOUT, CFG_SINK_FILE } cfg_sink_type;
+
+typedef struct cfg_sink {
+    cfg_sink_type type;
+    char *path;          /* file */
+} cfg_sink;
+
+typedef struct cfg {
+    char **rules;
+    size_t nrules;
+    cfg_source *sources;
+    size_t nsources;
+    cfg_sink *sinks;
+    size_t nsinks;
+    secdet_engine_opts opts;   /* defaults, then "limits" */
+    size_t queue_messages;     /* 0 = the library's default */
+    size_t queue_bytes;
+    double stats_interval;     /* seconds; 0 = only on SIGUSR1 */
+} cfg;
+
+/* Reads and checks `path`. 0 on success; -1 with the first problem in err
+ * ("PATH: JSON-PATH: what is wrong"). */
+int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
+void cfg_free(cfg *c);
+
+#endif

@@ -1,0 +1,194 @@
+/* engine_sources.c — formats of sources: built-in names, custom formats
+ * registered by the embedding program, the decoder a new source gets; and
+ * replacing the whole ruleset (secdet_reload_rules).
+ *
+ * A custom format is a decode callback behind the decoder's DEC_CUSTOM hook
+ * (event/decode.h): the decoder hands it the raw bytes and the callback hands
+ * back JSON texts through a secdet_emitter, which wraps the decoder's
+ * emitter so the events take the same path as any other (limits, counting,
+ * the error callback, evaluation).
+ */
+#include "engine_sources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+engine_ext *engine_ext_get(secdet_engine *e) {
+    if (!e->ext) {
+        e->ext = calloc(1, sizeof *e->ext);
+        if (e->ext) e->ext->engine = e;
+    }
+    return e->ext;
+}
+
+void engine_ext_free(secdet_engine *e) {
+    engine_ext *x = e ? e->ext : NULL;
+    if (!x) return;
+    io_free(x);
+    for (size_t i = 0; i < x->nformats; i++) {
+        free(x->formats[i]->name);
+        free(x->formats[i]);
+    }
+    free(x->formats);
+    free(x);
+    e->ext = NULL;
+}
+
+/* ---- Formats ---------------------------------------------------------------- */
+
+static custom_format *find_custom(const secdet_engine *e, const char *name) {
+    const engine_ext *x = e->ext;
+    for (size_t i = 0; x && i < x->nformats; i++)
+        if (strcmp(x->formats[i]->name, name) == 0) return x->formats[i];
+    return NULL;
+}
+
+secdet_status secdet_format_register(secdet_engine *e, const char *name, secdet_decode_fn fn, void *user) {
+    if (!e || e->busy || !name || !name[0] || !fn) return SECDET_ERR_INVALID_ARG;
+    secdet_format builtin;
+    if (secdet_format_parse(name, &builtin) == SECDET_OK || find_custom(e, name)) return SECDET_ERR_EXISTS;
+    engine_ext *x = engine_ext_get(e);
+    if (!x) return SECDET_ERR_NOMEM;
+    if (x->nformats == x->cap_formats) {
+        size_t cap = x->cap_formats ? x->cap_formats * 2 : 4;
+        custom_format **p = realloc(x->formats, cap * sizeof *p);
+        if (!p) return SECDET_ERR_NOMEM;
+        x->formats = p;
+        x->cap_formats = cap;
+    }
+    custom_format *cf = calloc(1, sizeof *cf);
+    if (!cf || !(cf->name = strdup(name))) {
+        free(cf);
+        return SECDET_ERR_NOMEM;
+    }
+    cf->fn = fn;
+    cf->user = user;
+    cf->ext = x;
+    x->formats[x->nformats++] = cf;
+    return SECDET_OK;
+}
+
+struct secdet_emitter {
+    dec_emit *em;
+    const secdet_engine *e;
+};
+
+secdet_status secdet_emit_event(secdet_emitter *se, const char *json, size_t len) {
+    if (!se || (!json && len)) return SECDET_ERR_INVALID_ARG;
+    if (len > se->e->opts.max_event_bytes) {
+        (void)decoder_emit(se->em, json, len); /* reports it, with its number */
+        return SECDET_ERR_LIMIT;
+    }
+    int rc = decoder_emit(se->em, json ? json : "", len);
+    if (rc == 0) return SECDET_OK;
+    if (rc == 1) return SECDET_ERR_DECODE;
+    return rc < 0 ? SECDET_ERR_NOMEM : SECDET_ERR_INVALID_ARG;
+}
+
+void secdet_emit_error(secdet_emitter *se, uint64_t where, const char *message, size_t len) {
+    if (!se) return;
+    char text[512];
+    size_t n = message ? len : 0;
+    if (n >= sizeof text) n = sizeof text - 1;
+    if (n) memcpy(text, message, n);
+    text[n] = 0;
+    decoder_emit_error(se->em, where, n ? text : "malformed input");
+}
+
+/* The decoder's DEC_CUSTOM hook: one call of the user's function. */
+static int custom_decode(void *user, const void *bytes, size_t len, int end, dec_emit *em) {
+    custom_format *cf = user;
+    secdet_emitter se = {.em = em, .e = cf->ext->engine};
+    secdet_status st = cf->fn(cf->user, bytes, len, end, &se);
+    if (st == SECDET_OK) return 0;
+    char msg[160];
+    snprintf(msg, sizeof msg, "format '%s': %s; the rest of the stream is skipped", cf->name, secdet_strerror(st));
+    decoder_emit_error(em, 0, msg);
+    return st == SECDET_ERR_NOMEM ? -1 : 2; /* any non-zero stops the stream */
+}
+
+static dec_format builtin_dec(secdet_format f) {
+    switch (f) {
+    case SECDET_FMT_JSONL: return DEC_JSONL;
+    case SECDET_FMT_CLOUDTRAIL: return DEC_CLOUDTRAIL;
+    case SECDET_FMT_CLOUDWATCH_LOGS: return DEC_CLOUDWATCH_LOGS;
+    case SECDET_FMT_EVENTBRIDGE: return DEC_EVENTBRIDGE;
+    case SECDET_FMT_AUTO: break;
+    }
+    return DEC_AUTO;
+}
+
+static const char *builtin_time(secdet_format f) {
+    switch (f) {
+    case SECDET_FMT_CLOUDWATCH_LOGS: return "._cloudwatch.time";
+    case SECDET_FMT_EVENTBRIDGE: return "._eventbridge.time";
+    default: return ".eventTime";
+    }
+}
+
+secdet_status engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
+                                    const char **time_default) {
+    *dec = NULL;
+    decode_limits lim = {.max_event_bytes = e->opts.max_event_bytes, .max_depth = e->opts.max_json_depth};
+    secdet_format f = o->format;
+    if (o->format_name) {
+        custom_format *cf = find_custom(e, o->format_name);
+        if (cf) {
+            *time_default = ".eventTime";
+            *dec = decoder_new_custom(custom_decode, cf, &lim);
+            return *dec ? SECDET_OK : SECDET_ERR_NOMEM;
+        }
+        if (secdet_format_parse(o->format_name, &f) != SECDET_OK) return SECDET_ERR_INVALID_ARG;
+    }
+    if (!secdet_format_name(f)) return SECDET_ERR_INVALID_ARG;
+    *time_default = builtin_time(f);
+    *dec = decoder_new(builtin_dec(f), &lim);
+    return *dec ? SECDET_OK : SECDET_ERR_NOMEM;
+}
+
+/* ---- Reloading ---------------------------------------------------------------- */
+
+secdet_status secdet_reload_rules(secdet_engine *e, const char *const *paths, size_t npaths,
+                                  secdet_diagnostics **diag) {
+    if (diag) *diag = NULL;
+    if (!e || e->busy || (!paths && npaths)) return SECDET_ERR_INVALID_ARG;
+    /* The new set is loaded into a scratch engine first, exactly as the
+     * loaders would load it into a fresh one (so the same files give the
+     * same result as at start-up); only a set that compiled replaces ours. */
+    secdet_engine *scratch = NULL;
+    secdet_status st = secdet_engine_new(&e->opts, &scratch);
+    if (st != SECDET_OK) return st;
+    secdet_diagnostics *last = NULL;
+    for (size_t i = 0; st == SECDET_OK && i < npaths; i++) {
+        if (!paths[i]) {
+            st = SECDET_ERR_INVALID_ARG;
+            break;
+        }
+        secdet_diagnostics_free(last);
+        last = NULL;
+        struct stat sb;
+        bool is_dir = stat(paths[i], &sb) == 0 && S_ISDIR(sb.st_mode);
+        st = is_dir ? secdet_load_rules_dir(scratch, paths[i], &last) : secdet_load_rules_file(scratch, paths[i], &last);
+    }
+    if (st == SECDET_OK) {
+        /* Take the texts the scratch engine read and compile them here: the
+         * swap then remaps this engine's correlation state (engine_rules.c). */
+        diag_list d;
+        diag_init(&d);
+        st = engine_replace_texts(e, scratch->texts, scratch->ntexts, &d);
+        free(scratch->texts); /* the texts themselves were taken (or freed) */
+        scratch->texts = NULL;
+        scratch->ntexts = scratch->cap_texts = 0;
+        if (st != SECDET_OK && last) { /* cannot happen unless out of memory; say so */
+            for (size_t i = 0; i < d.count; i++)
+                diag_add(&last->list, DIAG_ERROR, "", 0, 0, "%s", d.items[i].message ? d.items[i].message : "");
+        }
+        diag_free(&d);
+    }
+    secdet_engine_free(scratch);
+    if (diag) *diag = last;
+    else secdet_diagnostics_free(last);
+    return st;
+}

@@ -1,0 +1,266 @@
+/* decode_aws.c — CloudWatch Logs and EventBridge envelopes → events (see
+ * decode_aws.h for the shapes and the members added).
+ *
+ * Base64 is OpenSSL's (EVP_DecodeBlock) and gzip is zlib's; the decompressed
+ * size is capped (lim->max_inflated) while it inflates, so a small payload
+ * cannot expand without bound. Every message text is parsed with the
+ * decoder's depth limit before cJSON sees it (decode_json_object).
+ */
+#include "event/decode_aws.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "event/time.h"
+#include "util/buf.h"
+
+static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
+    if (!sink || !sink->on_error) return;
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sink->on_error(sink->user, where, msg);
+}
+
+static const cJSON *member(const cJSON *obj, const char *key) {
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+dec_format aws_envelope_kind(const cJSON *root) {
+    if (!cJSON_IsObject(root)) return DEC_AUTO;
+    if (cJSON_IsObject(member(root, "awslogs"))) return DEC_CLOUDWATCH_LOGS;
+    if (member(root, "messageType") && cJSON_IsArray(member(root, "logEvents"))) return DEC_CLOUDWATCH_LOGS;
+    if (cJSON_IsString(member(root, "detail-type")) && member(root, "detail")) return DEC_EVENTBRIDGE;
+    return DEC_AUTO;
+}
+
+/* ---- base64(gzip(JSON)) ------------------------------------------------ */
+
+/* Decodes standard base64 (padding required, no line breaks). false when invalid. */
+static bool base64_decode(const char *s, size_t n, buf *out) {
+    if (n == 0 || n % 4 != 0 || n > (size_t)INT32_MAX) return false;
+    size_t pad = (s[n - 1] == '=') + (s[n - 2] == '=');
+    if (!buf_reserve(out, n / 4 * 3 + 1)) return false;
+    int got = EVP_DecodeBlock((unsigned char *)out->data, (const unsigned char *)s, (int)n);
+    if (got < 0 || (size_t)got < pad) return false;
+    out->len = (size_t)got - pad;
+    out->data[out->len] = 0;
+    return true;
+}
+
+typedef enum { GZ_OK, GZ_CORRUPT, GZ_TRUNCATED, GZ_TOO_BIG, GZ_NOMEM } gz_result;
+
+static gz_result gunzip(const unsigned char *in, size_t n, size_t cap, buf *out) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return GZ_NOMEM;
+    zs.next_in = (unsigned char *)(uintptr_t)in;
+    zs.avail_in = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
+    gz_result res = GZ_OK;
+    for (;;) {
+        if (!buf_reserve(out, 64 * 1024)) {
+            res = GZ_NOMEM;
+            break;
+        }
+        size_t room = out->cap - out->len - 1;
+        zs.next_out = (unsigned char *)out->data + out->len;
+        zs.avail_out = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+        uInt before = zs.avail_out;
+        int zr = inflate(&zs, Z_NO_FLUSH);
+        out->len += before - zs.avail_out;
+        out->data[out->len] = 0;
+        if (out->len > cap) {
+            res = GZ_TOO_BIG;
+            break;
+        }
+        if (zr == Z_STREAM_END) break;
+        if (zr == Z_MEM_ERROR) {
+            res = GZ_NOMEM;
+            break;
+        }
+        if (zr == Z_BUF_ERROR || (zr == Z_OK && zs.avail_in == 0 && zs.avail_out != 0)) {
+            res = GZ_TRUNCATED; /* input used up before the end of the stream */
+            break;
+        }
+        if (zr != Z_OK) {
+            res = GZ_CORRUPT;
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    return res;
+}
+
+/* {"awslogs": {"data": "..."}} → the decoded document; NULL after reporting why. */
+static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim, const decode_sink *sink,
+                             bool *oom) {
+    const cJSON *data = member(member(root, "awslogs"), "data");
+    if (!cJSON_IsString(data)) {
+        report(sink, doc, "%s %llu: not a CloudWatch Logs payload: no \"awslogs.data\" string",
+               unit, (unsigned long long)doc);
+        return NULL;
+    }
+    buf raw, json;
+    buf_init(&raw);
+    buf_init(&json);
+    cJSON *out = NULL;
+    if (!base64_decode(data->valuestring, strlen(data->valuestring), &raw)) {
+        if (raw.oom) *oom = true;
+        else report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
+        goto done;
+    }
+    gz_result gz = gunzip((const unsigned char *)raw.data, raw.len, lim->max_inflated, &json);
+    static const char *const why[] = {"", "corrupt gzip data", "truncated gzip data", "", ""};
+    if (gz == GZ_NOMEM) {
+        *oom = true;
+        goto done;
+    }
+    if (gz == GZ_TOO_BIG) {
+        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes",
+               unit, (unsigned long long)doc, lim->max_inflated);
+        goto done;
+    }
+    if (gz != GZ_OK) {
+        report(sink, doc, "%s %llu: awslogs.data: %s", unit, (unsigned long long)doc, why[gz]);
+        goto done;
+    }
+    const char *err = NULL;
+    out = decode_json_object(json.data, json.len, lim->max_depth, &err);
+    if (!out)
+        report(sink, doc, "%s %llu: awslogs.data: decompressed payload: %s", unit, (unsigned long long)doc,
+               err ? err : "invalid JSON");
+done:
+    buf_free(&raw);
+    buf_free(&json);
+    return out;
+}
+
+/* ---- CloudWatch Logs ----------------------------------------------------- */
+
+static void copy_member(cJSON *to, const cJSON *from, const char *key) {
+    const cJSON *v = member(from, key);
+    if (v) cJSON_AddItemToObject(to, key, cJSON_Duplicate(v, true));
+}
+
+/* The "_cloudwatch" member of one log event's event. NULL when out of memory. */
+static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
+    cJSON *m = cJSON_CreateObject();
+    if (!m) return NULL;
+    copy_member(m, doc, "logGroup");
+    copy_member(m, doc, "logStream");
+    copy_member(m, doc, "owner");
+    copy_member(m, doc, "subscriptionFilters");
+    copy_member(m, le, "id");
+    const cJSON *ts = member(le, "timestamp");
+    if (cJSON_IsNumber(ts)) {
+        cJSON_AddItemToObject(m, "timestamp", cJSON_Duplicate(ts, false));
+        double ms = ts->valuedouble;
+        if (ms > -9.2e12 && ms < 9.2e12) { /* within int64 nanoseconds */
+            char text[40];
+            time_format_rfc3339((int64_t)ms * 1000000, text);
+            cJSON_AddStringToObject(m, "time", text);
+        }
+    }
+    return m;
+}
+
+static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws_limits *lim, const decode_sink *sink) {
+    const cJSON *type = member(doc, "messageType");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "CONTROL_MESSAGE") == 0) return 0;
+    const cJSON *events = member(doc, "logEvents");
+    if (!cJSON_IsArray(events)) {
+        report(sink, docno, "%s %llu: not a CloudWatch Logs payload: no \"logEvents\" array",
+               unit, (unsigned long long)docno);
+        return 0;
+    }
+    uint64_t i = 0;
+    for (const cJSON *le = events->child; le; le = le->next, i++) {
+        const cJSON *msg = member(le, "message");
+        if (!cJSON_IsString(msg)) {
+            report(sink, i + 1, "%s %llu: logEvents[%llu]: no \"message\" string", unit, (unsigned long long)docno,
+                   (unsigned long long)i);
+            continue;
+        }
+        size_t len = strlen(msg->valuestring);
+        if (len > lim->max_event) {
+            report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
+                   unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
+            continue;
+        }
+        const char *err = NULL;
+        cJSON *ev = decode_json_object(msg->valuestring, len, lim->max_depth, &err);
+        if (!ev) {
+            report(sink, i + 1, "%s %llu: logEvents[%llu]: message: %s", unit, (unsigned long long)docno,
+                   (unsigned long long)i, err ? err : "invalid JSON");
+            continue;
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(ev, "_cloudwatch")) {
+            cJSON *meta = cw_meta(doc, le);
+            if (!meta || !cJSON_AddItemToObject(ev, "_cloudwatch", meta)) {
+                cJSON_Delete(meta);
+                cJSON_Delete(ev);
+                return -1;
+            }
+        }
+        int rc = sink && sink->on_event ? sink->on_event(sink->user, ev, i + 1) : 0;
+        cJSON_Delete(ev);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- EventBridge ---------------------------------------------------------- */
+
+static int eb_emit(cJSON *root, const char *unit, uint64_t docno, const decode_sink *sink) {
+    const cJSON *dt = member(root, "detail-type");
+    const cJSON *d = member(root, "detail");
+    if (!cJSON_IsString(dt) || !cJSON_IsObject(d)) {
+        report(sink, docno, "%s %llu: not an EventBridge event: %s", unit, (unsigned long long)docno,
+               !cJSON_IsString(dt) ? "no \"detail-type\" string" : "no \"detail\" object");
+        return 0;
+    }
+    cJSON *detail = cJSON_DetachItemFromObjectCaseSensitive(root, "detail");
+    /* What is left of root is the envelope; it moves into the event. */
+    if (!cJSON_GetObjectItemCaseSensitive(detail, "_eventbridge")) {
+        cJSON *env = cJSON_Duplicate(root, true);
+        if (!env || !cJSON_AddItemToObject(detail, "_eventbridge", env)) {
+            cJSON_Delete(env);
+            cJSON_Delete(detail);
+            return -1;
+        }
+    }
+    int rc = sink && sink->on_event ? sink->on_event(sink->user, detail, docno) : 0;
+    cJSON_Delete(detail);
+    return rc;
+}
+
+int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
+             const decode_sink *sink) {
+    int rc = 0;
+    if (fmt == DEC_EVENTBRIDGE) {
+        rc = eb_emit(root, unit, doc, sink);
+    } else if (fmt == DEC_CLOUDWATCH_LOGS) {
+        if (member(root, "awslogs")) {
+            bool oom = false;
+            cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);
+            if (oom) rc = -1;
+            else if (inner) rc = cw_emit(inner, unit, doc, lim, sink);
+            cJSON_Delete(inner);
+        } else {
+            rc = cw_emit(root, unit, doc, lim, sink);
+        }
+    }
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* decode_aws.h — AWS envelopes: CloudWatch Logs subscription payloads and
+ * EventBridge events, unwrapped into the events rules see.
+ *
+ * Used by decode.c for the DEC_CLOUDWATCH_LOGS and DEC_EVENTBRIDGE formats
+ * (and by DEC_AUTO, which recognises the envelopes); not a public interface.
+ *
+ *  - CloudWatch Logs: {"awslogs": {"data": base64(gzip(JSON))}} or the JSON
+ *    it decodes to, {"messageType": "DATA_MESSAGE", "logGroup": ...,
+ *    "logEvents": [{"id", "timestamp", "message"}, ...]}. Each
+ *    logEvents[].message is one event (itself a JSON object), with member
+ *    "_cloudwatch" added: {logGroup, logStream, owner, subscriptionFilters,
+ *    id, timestamp, time} where time is the log event's timestamp in RFC 3339.
+ *    A CONTROL_MESSAGE payload yields nothing and is not an error.
+ *  - EventBridge: {"version", "id", "detail-type", "source", "account",
+ *    "time", "region", "resources", "detail": {...}}. The event is `detail`,
+ *    with member "_eventbridge" added: the envelope without `detail`.
+ *  In both, an event that already has that member keeps its own.
+ */
+#ifndef SECDET_EVENT_DECODE_AWS_H
+#define SECDET_EVENT_DECODE_AWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/decode.h"
+
+typedef struct cJSON cJSON;
+
+typedef struct aws_limits {
+    size_t max_event;    /* largest message (CloudWatch) or event document (EventBridge) */
+    uint32_t max_depth;
+    size_t max_inflated; /* largest decompressed CloudWatch payload */
+} aws_limits;
+
+/* The envelope `root` is, by its keys: DEC_CLOUDWATCH_LOGS ("awslogs", or
+ * "messageType" with "logEvents"), DEC_EVENTBRIDGE ("detail-type" with
+ * "detail"), else DEC_AUTO (none). */
+dec_format aws_envelope_kind(const cJSON *root);
+
+/*
+ * Emits the events inside one envelope document of format `fmt`. Takes
+ * `root` (freed here). `doc` is the document's 1-based number in the stream,
+ * `unit` what it is called in messages ("document 2: ...", "line 7: ..."). Errors: an envelope of the wrong
+ * shape, bad base64, a corrupt or truncated gzip stream, a message that is
+ * not a JSON object are reported (where: the document number, or for a
+ * logEvents entry its 1-based index) and skipped. Returns 0, the sink's
+ * non-zero stop value, or -1 when out of memory.
+ */
+int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
+             const decode_sink *sink);
+
+#endif

@@ -1,0 +1,338 @@
+/* io.c — the event loop side of the engine: which loop, the bounded queue
+ * between inputs and evaluation, its draining, backpressure, and stopping.
+ *
+ * Promises (see also io.h and the header's "Event loop inputs"):
+ *  - One loop per engine; everything here runs on its thread except
+ *    secdet_stop, which only calls uv_async_send.
+ *  - The queue holds at most max_n messages / max_bytes bytes plus what one
+ *    read (64 KiB) can add after the limit is reached: reaching a limit
+ *    pauses every pausable input at once, and they resume when the queue is
+ *    half empty. UDP has no way to push back: it drops (io_udp.c).
+ *  - Draining evaluates at most DRAIN_BATCH messages per loop turn, so I/O
+ *    (and signals, timers) keep being served under load.
+ */
+#include "io/io.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRAIN_BATCH 256
+#define DEFAULT_QUEUE_MESSAGES 10000u
+#define DEFAULT_QUEUE_BYTES ((size_t)16 << 20)
+
+static void queue_limits(io_state *io) {
+    engine_ext *x = io->x;
+    io->max_n = x->queue_max_messages ? x->queue_max_messages : DEFAULT_QUEUE_MESSAGES;
+    size_t floor4 = io->e->opts.max_event_bytes > SIZE_MAX / 4 ? SIZE_MAX : io->e->opts.max_event_bytes * 4;
+    io->max_bytes = x->queue_max_bytes ? x->queue_max_bytes : DEFAULT_QUEUE_BYTES;
+    if (!x->queue_max_bytes && io->max_bytes < floor4) io->max_bytes = floor4;
+}
+
+secdet_status secdet_set_queue_limits(secdet_engine *e, size_t max_messages, size_t max_bytes) {
+    if (!e) return SECDET_ERR_INVALID_ARG;
+    engine_ext *x = engine_ext_get(e);
+    if (!x) return SECDET_ERR_NOMEM;
+    x->queue_max_messages = max_messages;
+    x->queue_max_bytes = max_bytes;
+    if (x->io) queue_limits(x->io);
+    return SECDET_OK;
+}
+
+/* ---- Inputs ------------------------------------------------------------------ */
+
+io_input *io_input_new(io_state *io, input_kind kind, const char *source, const char *label) {
+    io_input *in = calloc(1, sizeof *in);
+    if (!in) return NULL;
+    in->kind = kind;
+    in->fd = -1;
+    in->source = strdup(source);
+    in->label = strdup(label);
+    if (!in->source || !in->label) {
+        free(in->source);
+        free(in->label);
+        free(in);
+        return NULL;
+    }
+    in->id = ++io->next_id;
+    framer_init(&in->fr, SECDET_FRAMING_LINES);
+    return in;
+}
+
+void io_input_release(io_input *in) {
+    framer_free(&in->fr);
+    if (in->fd > 0) close(in->fd); /* fd 0 is stdin: not ours to close */
+    free(in->source);
+    free(in->label);
+    free(in->path);
+    free(in);
+}
+
+static void input_closed(uv_handle_t *h) { io_input_release(h->data); }
+
+void io_input_discard(io_input *in) {
+    in->io = NULL;
+    in->h.handle.data = in;
+    uv_close(&in->h.handle, input_closed);
+}
+
+void io_input_link(io_state *io, io_input *in) {
+    in->io = io;
+    in->h.handle.data = in;
+    in->next = io->inputs;
+    in->prev = NULL;
+    if (io->inputs) io->inputs->prev = in;
+    io->inputs = in;
+    if (in->kind == IN_TCP_CONN) io->e->stats.connections++;
+}
+
+void io_input_close(io_input *in) {
+    io_state *io = in->io;
+    if (!io) return; /* already closing */
+    if (in->prev) in->prev->next = in->next;
+    else io->inputs = in->next;
+    if (in->next) in->next->prev = in->prev;
+    in->next = in->prev = NULL;
+    in->io = NULL;
+    if (in->kind == IN_TCP_CONN && io->e->stats.connections) io->e->stats.connections--;
+    if (!uv_is_closing(&in->h.handle)) uv_close(&in->h.handle, input_closed);
+}
+
+void io_report(io_state *io, const io_input *in, const char *fmt, ...) {
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(msg, sizeof msg, "%s: ", in->label);
+    if (n < 0 || (size_t)n >= sizeof msg) n = 0;
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    io->e->stats.malformed++;
+    if (io->e->error_fn) io->e->error_fn(io->e->error_user, in->source, 0, msg);
+}
+
+void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+    (void)suggested;
+    io_input *in = h->data;
+    if (!in || !in->io) {
+        *b = uv_buf_init(NULL, 0);
+        return;
+    }
+    *b = uv_buf_init(in->io->readbuf, sizeof in->io->readbuf);
+}
+
+/* ---- Queue -------------------------------------------------------------------- */
+
+bool io_queue_full(const io_state *io) { return io->qn >= io->max_n || io->qbytes >= io->max_bytes; }
+
+static void pause_all(io_state *io) {
+    io->full = true;
+    io->e->stats.input_paused++;
+    for (io_input *in = io->inputs; in; in = in->next) {
+        if (in->paused) continue;
+        in->paused = true;
+        if (in->kind == IN_TCP_CONN || (in->kind == IN_STDIN && in->fd < 0)) io_stream_pause(in);
+    }
+}
+
+static void resume_all(io_state *io) {
+    io->full = false;
+    for (io_input *in = io->inputs; in; in = in->next) {
+        if (!in->paused) continue;
+        in->paused = false;
+        if (in->kind == IN_TCP_CONN || (in->kind == IN_STDIN && in->fd < 0)) io_stream_resume(in);
+    }
+}
+
+static void on_drain(uv_idle_t *h);
+
+bool io_enqueue(io_state *io, const char *source, const char *data, size_t len) {
+    size_t slen = strlen(source);
+    io_msg *m = malloc(sizeof *m + len + slen + 1);
+    if (!m) return false;
+    m->next = NULL;
+    m->len = len;
+    if (len) memcpy(m->data, data, len);
+    memcpy(m->data + len, source, slen + 1);
+    m->source = m->data + len;
+    if (io->tail) io->tail->next = m;
+    else io->head = m;
+    io->tail = m;
+    io->qn++;
+    io->qbytes += len;
+    io->e->stats.queued = io->qn;
+    if (!uv_is_active((uv_handle_t *)io->drain)) uv_idle_start(io->drain, on_drain);
+    if (!io->full && io_queue_full(io)) pause_all(io);
+    return true;
+}
+
+/* Evaluates up to `max` messages; returns how many are left. */
+static size_t drain_some(io_state *io, size_t max) {
+    secdet_engine *e = io->e;
+    for (size_t i = 0; i < max && io->head; i++) {
+        io_msg *m = io->head;
+        io->head = m->next;
+        if (!io->head) io->tail = NULL;
+        io->qn--;
+        io->qbytes -= m->len;
+        e->stats.queued = io->qn;
+        /* One message is one complete stream of its source. */
+        (void)secdet_push(e, m->source, m->data, m->len);
+        (void)secdet_source_end(e, m->source);
+        free(m);
+    }
+    if (io->full && io->qn <= io->max_n / 2 && io->qbytes <= io->max_bytes / 2) resume_all(io);
+    return io->qn;
+}
+
+static void on_drain(uv_idle_t *h) {
+    io_state *io = h->data;
+    if (!io) return;
+    if (drain_some(io, DRAIN_BATCH) == 0) uv_idle_stop(h);
+}
+
+static void queue_free(io_state *io) {
+    while (io->head) {
+        io_msg *m = io->head;
+        io->head = m->next;
+        free(m);
+    }
+    io->tail = NULL;
+    io->qn = io->qbytes = 0;
+    io->e->stats.queued = 0;
+}
+
+/* ---- Stop ---------------------------------------------------------------------- */
+
+static void close_inputs(io_state *io) {
+    while (io->inputs) {
+        io_input *in = io->inputs;
+        if (in->kind == IN_TAIL) io_tail_poll(in, true); /* what is already written */
+        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) framer_end(in);
+        io_input_close(in);
+    }
+}
+
+static void on_wake(uv_async_t *h) {
+    io_state *io = h->data;
+    if (!io || !io->stop_requested) return;
+    io->stop_requested = false;
+    close_inputs(io);
+    drain_some(io, SIZE_MAX);
+    uv_idle_stop(io->drain);
+    if (io->own_loop) uv_stop(io->loop);
+}
+
+secdet_status secdet_stop(secdet_engine *e) {
+    io_state *io = e && e->ext ? e->ext->io : NULL;
+    if (!io) return SECDET_ERR_INVALID_ARG;
+    io->stop_requested = true;
+    return uv_async_send(io->wake) == 0 ? SECDET_OK : SECDET_ERR_IO;
+}
+
+/* ---- Loop ------------------------------------------------------------------------- */
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
+    *out = NULL;
+    if (e->busy) return SECDET_ERR_INVALID_ARG;
+    engine_ext *x = engine_ext_get(e);
+    if (!x) return SECDET_ERR_NOMEM;
+    if (x->io) {
+        if (loop && loop != x->io->loop) return SECDET_ERR_INVALID_ARG;
+        *out = x->io;
+        return SECDET_OK;
+    }
+    io_state *io = calloc(1, sizeof *io);
+    if (!io) return SECDET_ERR_NOMEM;
+    io->x = x;
+    io->e = e;
+    io->drain = calloc(1, sizeof *io->drain);
+    io->wake = calloc(1, sizeof *io->wake);
+    if (!loop) {
+        loop = calloc(1, sizeof *loop);
+        if (loop && uv_loop_init(loop) != 0) {
+            free(loop);
+            loop = NULL;
+        }
+        io->own_loop = true;
+    }
+    if (!loop || !io->drain || !io->wake) {
+        if (io->own_loop && loop) {
+            uv_loop_close(loop);
+            free(loop);
+        }
+        free(io->drain);
+        free(io->wake);
+        free(io);
+        return SECDET_ERR_NOMEM;
+    }
+    io->loop = loop;
+    uv_idle_init(loop, io->drain);
+    io->drain->data = io;
+    uv_async_init(loop, io->wake, on_wake);
+    io->wake->data = io;
+    uv_unref((uv_handle_t *)io->wake); /* stop may never be called: it must not keep the loop running */
+    queue_limits(io);
+    x->io = io;
+    *out = io;
+    return SECDET_OK;
+}
+
+void io_free(engine_ext *x) {
+    io_state *io = x->io;
+    if (!io) return;
+    while (io->inputs) io_input_close(io->inputs);
+    queue_free(io);
+    io->drain->data = NULL;
+    io->wake->data = NULL;
+    uv_close((uv_handle_t *)io->drain, free_handle);
+    uv_close((uv_handle_t *)io->wake, free_handle);
+    if (io->own_loop) {
+        /* Let the close callbacks run; a handle of the user's that stays
+         * active must not hang us, so only a bounded number of turns. */
+        int rc = uv_loop_close(io->loop);
+        for (int i = 0; i < 1000 && rc == UV_EBUSY; i++) {
+            uv_run(io->loop, UV_RUN_NOWAIT);
+            rc = uv_loop_close(io->loop);
+        }
+        if (rc == 0) free(io->loop); /* else leaked rather than freed under live handles */
+    }
+    free(io);
+    x->io = NULL;
+}
+
+uv_loop_t *secdet_loop(secdet_engine *e) {
+    if (!e) return NULL;
+    io_state *io;
+    return io_get(e, NULL, &io) == SECDET_OK ? io->loop : NULL;
+}
+
+secdet_status secdet_run_loop(secdet_engine *e) {
+    io_state *io = NULL;
+    if (!e) return SECDET_ERR_INVALID_ARG;
+    secdet_status st = io_get(e, NULL, &io);
+    if (st != SECDET_OK) return st;
+    if (!io->own_loop) return SECDET_ERR_INVALID_ARG; /* yours: you run it */
+    uv_run(io->loop, UV_RUN_DEFAULT);
+    return SECDET_OK;
+}
+
+uint16_t secdet_input_port(const secdet_engine *e, unsigned id) {
+    const io_state *io = e && e->ext ? e->ext->io : NULL;
+    for (const io_input *in = io ? io->inputs : NULL; in; in = in->next) {
+        if (in->id != id) continue;
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        int rc = in->kind == IN_TCP_SERVER ? uv_tcp_getsockname(&in->h.tcp, (struct sockaddr *)&ss, &len)
+                 : in->kind == IN_UDP      ? uv_udp_getsockname(&in->h.udp, (struct sockaddr *)&ss, &len)
+                                           : -1;
+        if (rc != 0) return 0;
+        if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        return 0;
+    }
+    return 0;
+}
