@@ -50,7 +50,6 @@ typedef struct seq_partial {
 typedef struct corr_group {
     struct corr_group *hnext;         /* hash chain */
     struct corr_group *lprev, *lnext; /* LRU: head = most recent */
-    uint64_t hash;
     int64_t expires;   /* state is useless once the watermark is past this */
     uint32_t heap_idx; /* in the expiry heap, or NO_HEAP */
     uint32_t rule;
@@ -125,6 +124,9 @@ struct corr {
 
 /* state.c */
 uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len);
+/* A group's hash is recomputed rather than stored: 8 bytes a group matter more
+ * than a hash of a short key on the rare rehash or free. */
+static inline uint64_t group_hash(const corr_group *g) { return corr_hash(g->rule, g->kind, g->key, g->key_len); }
 corr_group *group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
 corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
 void group_free(corr *c, corr_group *g);

@@ -218,8 +218,7 @@ void corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
             group_free(c, g);
         } else {
             g->rule = to;
-            g->hash = corr_hash(to, g->kind, g->key, g->key_len);
-            uint32_t slot = (uint32_t)(g->hash & (c->nbuckets - 1));
+            uint32_t slot = (uint32_t)(group_hash(g) & (c->nbuckets - 1));
             g->hnext = c->buckets[slot];
             c->buckets[slot] = g;
         }

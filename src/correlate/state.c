@@ -113,7 +113,7 @@ uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len) {
 
 corr_group *group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
     for (corr_group *g = c->buckets[h & (c->nbuckets - 1)]; g; g = g->hnext)
-        if (g->hash == h && g->rule == rule && g->kind == kind && g->key_len == len &&
+        if (g->rule == rule && g->kind == kind && g->key_len == len &&
             memcmp(g->key, key, len) == 0)
             return g;
     return NULL;
@@ -129,8 +129,9 @@ static void table_grow(corr *c) {
         corr_group *g = c->buckets[i];
         while (g) {
             corr_group *next = g->hnext;
-            g->hnext = b[g->hash & (n - 1)];
-            b[g->hash & (n - 1)] = g;
+            uint64_t gh = group_hash(g);
+            g->hnext = b[gh & (n - 1)];
+            b[gh & (n - 1)] = g;
             g = next;
         }
     }
@@ -163,7 +164,7 @@ corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uin
     if (c->ngroups >= c->nbuckets && c->nbuckets < (1u << 30)) table_grow(c);
     corr_group *g = calloc(1, sizeof *g + len);
     if (!g) return NULL;
-    g->hash = h;
+    (void)h;
     g->rule = rule;
     g->kind = kind;
     g->key_len = len;
@@ -252,7 +253,7 @@ void group_set_expiry(corr *c, corr_group *g, int64_t expires) {
 }
 
 void group_free(corr *c, corr_group *g) {
-    uint32_t slot = (uint32_t)(g->hash & (c->nbuckets - 1));
+    uint32_t slot = (uint32_t)(group_hash(g) & (c->nbuckets - 1));
     for (corr_group **pp = &c->buckets[slot]; *pp; pp = &(*pp)->hnext) {
         if (*pp == g) {
             *pp = g->hnext;
