@@ -22,9 +22,13 @@
  * both directions, recursively, which is exponential in the nesting depth —
  * a hostile event could stall the engine. This walks each pair of members
  * once: equal member counts, and every member of a equal to b's member of
- * the same name (first occurrence, as everywhere else). */
-static bool json_equal(const cJSON *a, const cJSON *b, int depth) {
-    if (depth > 256) return false;
+ * the same name (first occurrence, as everywhere else). Finding a member is
+ * still a scan, so two large objects cost the product of their sizes: every
+ * node compared and every member passed over is one step counted in *work,
+ * and past `limit` steps the walk stops (the answer is then false, and the
+ * caller sees *work > limit). */
+static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work, uint64_t limit) {
+    if (depth > 256 || ++*work > limit) return false;
     if ((a->type & 0xFF) != (b->type & 0xFF)) return false;
     switch (a->type & 0xFF) {
     case cJSON_False: case cJSON_True: case cJSON_NULL: return true;
@@ -33,15 +37,19 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth) {
     case cJSON_Array: {
         const cJSON *x = a->child, *y = b->child;
         for (; x && y; x = x->next, y = y->next)
-            if (!json_equal(x, y, depth + 1)) return false;
+            if (!json_equal(x, y, depth + 1, work, limit)) return false;
         return !x && !y;
     }
     case cJSON_Object: {
         int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b);
         if (na != nb) return false;
         for (const cJSON *x = a->child; x; x = x->next) {
-            const cJSON *y = x->string ? cJSON_GetObjectItemCaseSensitive(b, x->string) : NULL;
-            if (!y || !json_equal(x, y, depth + 1)) return false;
+            const cJSON *y = NULL;
+            for (const cJSON *c = x->string ? b->child : NULL; c && !y; c = c->next) {
+                if (++*work > limit) return false;
+                if (c->string && strcmp(c->string, x->string) == 0) y = c;
+            }
+            if (!y || !json_equal(x, y, depth + 1, work, limit)) return false;
         }
         return true;
     }
@@ -50,6 +58,12 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth) {
 }
 
 bool value_equal(const sd_value *x, const sd_value *y) {
+    uint64_t work = 0;
+    return value_equal_counted(x, y, &work, UINT64_MAX);
+}
+
+bool value_equal_counted(const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit) {
+    ++*work;
     if (x->type != y->type) return false;
     switch (x->type) {
     case SD_NULL: return true;
@@ -61,7 +75,7 @@ bool value_equal(const sd_value *x, const sd_value *y) {
         /* Containers are only ever seen through their node (constants are scalars). */
         if (!x->node || !y->node || x->len != y->len) return false;
         if (x->node == y->node) return true;
-        return json_equal((const cJSON *)x->node, (const cJSON *)y->node, 0);
+        return json_equal((const cJSON *)x->node, (const cJSON *)y->node, 0, work, limit);
     }
     return false;
 }

@@ -5,7 +5,12 @@
  * CIDR set and regex index is checked before use, and a malformed program
  * yields VM_ERROR, never a crash. Jumps must go forward, and every executed
  * instruction is counted against the per-event budget (VM_BUDGET when spent),
- * so evaluation of one event is bounded however the program looks.
+ * so evaluation of one event is bounded however the program looks. An
+ * instruction over multi-valued registers ([*] paths) does work the data
+ * decides, so that work is charged too: each value pair of a comparison
+ * beyond the first counts as one instruction (plus the steps of comparing
+ * arrays and objects), and each regex test beyond the first as
+ * VM_REGEX_VALUE_COST — however large the event, the budget bounds it.
  *
  * Semantics follow LANGUAGE.md: every test is existential over the value lists
  * of its registers (any x, any y); an empty list (a missing path) makes every
@@ -16,6 +21,7 @@
  * nesting depth is bounded by VM_MAX_RULE_DEPTH (the checker forbids cycles;
  * the bound is a second line of defence).
  */
+#define _GNU_SOURCE /* memmem: a linear-time substring search */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "vm/vm.h"
 
@@ -27,6 +33,9 @@
 
 #define VM_MAX_RULE_DEPTH 64u
 #define VM_BANKS          (VM_MAX_RULE_DEPTH + 1u)
+/* A regex test can run up to the PCRE2 match limit, far more than one
+ * instruction's worth: each value tested beyond the first costs this much. */
+#define VM_REGEX_VALUE_COST 64u
 
 enum { MEMO_UNKNOWN = 0, MEMO_FALSE = 1, MEMO_TRUE = 2 };
 
@@ -97,23 +106,19 @@ static bool order(const sd_value *x, const sd_value *y, int *cmp) {
     return false;
 }
 
+/* memmem, not a first-byte scan: with both sides from the event (a path
+ * `contains` a path) the naive search is quadratic in the event size. */
 static bool bytes_contain(const char *h, size_t hn, const char *n, size_t nn) {
     if (nn == 0) return true;
     if (nn > hn) return false;
-    const char *end = h + (hn - nn) + 1;
-    for (const char *p = h; p < end;) {
-        const char *q = memchr(p, n[0], (size_t)(end - p));
-        if (!q) return false;
-        if (memcmp(q, n, nn) == 0) return true;
-        p = q + 1;
-    }
-    return false;
+    return memmem(h, hn, n, nn) != NULL;
 }
 
-static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y) {
+static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit) {
     int c;
+    ++*work;
     switch (op) {
-    case OP_EQ: return value_equal(x, y);
+    case OP_EQ: --*work; return value_equal_counted(x, y, work, limit);
     case OP_LT: return order(x, y, &c) && c < 0;
     case OP_LE: return order(x, y, &c) && c <= 0;
     case OP_GT: return order(x, y, &c) && c > 0;
@@ -130,11 +135,26 @@ static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y) {
     return false;
 }
 
-static bool any_pair(uint8_t op, const sd_values *a, const sd_values *b) {
-    for (uint32_t i = 0; i < a->n; i++)
-        for (uint32_t j = 0; j < b->n; j++)
-            if (pair_holds(op, &a->v[i], &b->v[j])) return true;
-    return false;
+/* Whether the test holds for any pair (x from a, y from b). The instruction
+ * has paid for one step; the rest (more pairs, container equality) is
+ * charged to the budget as it goes, VM_BUDGET when it runs out. */
+static vm_status any_pair(vm_ctx *vm, uint8_t op, const sd_values *a, const sd_values *b, bool *f) {
+    *f = false;
+    uint64_t work = 0;
+    uint64_t limit = vm->budget ? (vm->budget > vm->used ? vm->budget - vm->used : 0) + 1 : UINT64_MAX;
+    vm_status st = VM_OK;
+    for (uint32_t i = 0; i < a->n && !*f && st == VM_OK; i++)
+        for (uint32_t j = 0; j < b->n && !*f; j++) {
+            *f = pair_holds(op, &a->v[i], &b->v[j], &work, limit);
+            if (work > limit) {
+                *f = false;
+                st = VM_BUDGET;
+                break;
+            }
+        }
+    if (work > 1) vm->used += work - 1;
+    if (vm->budget && vm->used > vm->budget) st = VM_BUDGET;
+    return st;
 }
 
 static unsigned char ascii_lower(unsigned char c) {
@@ -237,7 +257,9 @@ static vm_status coalesce(sd_event *ev, const sd_values *regs, uint32_t n, sd_va
     return VM_OK;
 }
 
-static bool regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a) {
+/* Whether the regex matches any string of a. Each string tested after the
+ * first costs VM_REGEX_VALUE_COST instructions; VM_BUDGET when they run out. */
+static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, bool *f) {
     pcre2_match_context *mctx = NULL;
     if (vm->regex_match_limit > 0 && vm->match_ctx) {
         uint32_t lim =
@@ -246,17 +268,28 @@ static bool regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a) {
         pcre2_set_match_limit(mctx, lim);
         pcre2_set_depth_limit(mctx, lim);
     }
+    *f = false;
+    bool tested = false;
     for (uint32_t i = 0; i < a->n; i++) {
         const sd_value *x = &a->v[i];
         if (!is_str(x)) continue;
+        if (tested) {
+            if (vm->budget && vm->budget - (vm->used < vm->budget ? vm->used : vm->budget) < VM_REGEX_VALUE_COST)
+                return VM_BUDGET;
+            vm->used += VM_REGEX_VALUE_COST;
+        }
+        tested = true;
         PCRE2_SPTR subj = (PCRE2_SPTR)(x->str ? x->str : "");
         int rc =
             pcre2_match((const pcre2_code *)re->code, subj, x->len, 0, 0, vm->match_data, mctx);
         /* rc == 0 means "matched, ovector too small" — still a match. Errors
          * (match limit, bad UTF) count as no match. */
-        if (rc >= 0) return true;
+        if (rc >= 0) {
+            *f = true;
+            return VM_OK;
+        }
     }
-    return false;
+    return VM_OK;
 }
 
 /* Runs code in register bank `depth`. Condition programs end in RET (want_value
@@ -335,7 +368,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
         case OP_ENDSWITH:
             REG(in.a);
             REG(in.b);
-            f = any_pair(in.op, &R[in.a], &R[in.b]);
+            if (any_pair(vm, in.op, &R[in.a], &R[in.b], &f) != VM_OK) return VM_BUDGET;
             break;
         case OP_EQK:
         case OP_EQK_CI: {
@@ -379,7 +412,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
         case OP_MATCH:
             REG(in.a);
             CHECK(in.c < prog->nregexes && prog->regexes[in.c].code && vm->match_data);
-            f = regex_any(vm, &prog->regexes[in.c], &R[in.a]);
+            if (regex_any(vm, &prog->regexes[in.c], &R[in.a], &f) != VM_OK) return VM_BUDGET;
             break;
         case OP_EXISTS:
             REG(in.a);

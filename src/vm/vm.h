@@ -45,6 +45,11 @@ vm_status vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result);
 
 /* Value helpers shared with the alert stage. */
 bool value_equal(const sd_value *x, const sd_value *y);
+/* value_equal, adding the steps it takes to *work (1 for scalars; for
+ * arrays and objects every node compared and member passed over). It stops,
+ * false, once *work exceeds limit: the VM charges equality of large
+ * containers to its instruction budget. */
+bool value_equal_counted(const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit);
 bool glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 bool cidr_contains(const cidr_set *set, const char *s, size_t len);
 /* Parses "10.0.0.0/8", "fd00::/8", or a bare address; 0 ok, -1 bad. */
