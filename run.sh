@@ -3,7 +3,8 @@
 #
 #   ./run.sh demo    install deps, build, scan the sample CloudTrail log with the CIS rules
 #   ./run.sh test    install deps, build, run every test: ctest (gcc build), ctest again
-#                    under ASan+UBSan (clang build), and the unit tests under valgrind
+#                    under ASan+UBSan (clang build), the unit tests under valgrind, and
+#                    each fuzz target for a bounded time with libFuzzer (fuzz/run-fuzzers.sh)
 #   ./run.sh build   install deps and build into build/
 #   ./run.sh bench   run the benchmarks (bench/run.sh: its own Release build, peers side by side)
 #
@@ -14,6 +15,8 @@
 #   SECDET_SKIP_ASAN=1       skip the sanitizer tree in `test`
 #   SECDET_SKIP_VALGRIND=1   skip the valgrind pass in `test`
 #   SECDET_ASAN_EXCLUDE=RE   ctest -E regex for the sanitizer tree (default: none)
+#   SECDET_SKIP_FUZZ=1       skip the libFuzzer pass in `test` (fuzz/run-fuzzers.sh)
+#   SECDET_FUZZ_SECONDS=N    seconds per fuzz target in `test` (default 60; SECDET_JOBS at once)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -184,6 +187,24 @@ cmd_test() {
         fi
     fi
 
+    # 4. Each fuzz target under libFuzzer with ASan+UBSan, for a bounded time
+    #    (clang only; the corpora already ran as tests in steps 1 and 2).
+    if [[ ${SECDET_SKIP_FUZZ:-0} != 1 ]]; then
+        if command -v clang >/dev/null 2>&1; then
+            say "fuzz/run-fuzzers.sh (${SECDET_FUZZ_SECONDS:-60} s per target)"
+            if FUZZ_SECONDS=${SECDET_FUZZ_SECONDS:-60} FUZZ_JOBS=$JOBS FUZZ_DIR=build-fuzz \
+                    fuzz/run-fuzzers.sh; then
+                results+=("fuzz: clean")
+                TOTAL_PASSED=$((TOTAL_PASSED + 1))
+            else
+                results+=("fuzz: FAILED (build-fuzz/artifacts/)"); status=1
+                TOTAL_FAILED=$((TOTAL_FAILED + 1))
+            fi
+        else
+            results+=("fuzz: skipped (no clang)")
+        fi
+    fi
+
     say "summary ($((SECONDS - started)) s)"
     printf '  %s\n' "${results[@]}"
     echo "all: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
@@ -204,7 +225,7 @@ cmd_bench() {
 }
 
 usage() {
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case ${1:-} in

@@ -363,6 +363,14 @@ int cfg_load(const char *path, cfg *c, char *err, size_t errlen) {
     size_t len = 0;
     char *text = read_all(path, &len, err, errlen);
     if (!text) return -1;
+    int rc = cfg_parse(path, text, len, c, err, errlen);
+    free(text);
+    return rc;
+}
+
+int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    secdet_engine_opts_init(&c->opts);
     walker w = {.file = path, .err = err, .errlen = errlen};
     const char *slash = strrchr(path, '/');
     if (slash) w.dir = strndup(path, (size_t)(slash - path) + (slash == path));
@@ -416,7 +424,6 @@ int cfg_load(const char *path, cfg *c, char *err, size_t errlen) {
         }
     }
     cJSON_Delete(root);
-    free(text);
     free(w.dir);
     if (rc != 0) cfg_free(c);
     return rc;

@@ -60,6 +60,9 @@ typedef struct cfg {
 /* Reads and checks `path`. 0 on success; -1 with the first problem in err
  * ("PATH: JSON-PATH: what is wrong"). */
 int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
+/* The same on text already read: `path` names it in messages and its
+ * directory resolves relative paths. (Also the config fuzz target's entry.) */
+int cfg_parse(const char *path, const char *text, size_t len, cfg *out, char *err, size_t errlen);
 void cfg_free(cfg *c);
 
 #endif

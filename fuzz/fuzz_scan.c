@@ -1,0 +1,157 @@
+/* fuzz_scan.c — libFuzzer target: the one-pass JSON scanner against cJSON.
+ *
+ * The engine reads events with scan.c (event_begin_text): a validating
+ * scanner that extracts only the paths rules read, and writes the alert's
+ * copy of the event from the text (alert_json_from_text). Its contract is
+ * cJSON's behaviour, so cJSON is the oracle (as in tests/unit/test_scan.c):
+ *  - whatever the scanner accepts, cJSON accepts too (one object, only
+ *    whitespace after it);
+ *  - every planned path has the same values, in the same order, as
+ *    path_resolve gives on cJSON's tree;
+ *  - the event JSON written from the text is byte for byte the tree's.
+ * Input: a first line of field paths separated by spaces (at most 16; ones
+ * that do not parse are skipped; none at all means a fixed set), then the
+ * JSON text. Byte 0 of the line, when it is a digit d, sets max_depth to
+ * 2^d (else 64) and is not part of the paths.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/alert.h"
+#include "event/event.h"
+#include "event/scan.h"
+#include "util/buf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAXP 16
+
+static const char *const DEFAULT_PATHS[] = {".a", ".a[*]", ".a[0].b", ".a[*].b[*]", ".s", ".n",
+                                            ".o.x", ".\"k y\"", ".eventTime", ".o"};
+
+static cJSON *cjson_accepts(const char *s, size_t len) {
+    const char *end = NULL;
+    cJSON *root = len ? cJSON_ParseWithLengthOpts(s, len, &end, 0) : NULL;
+    if (!root) return NULL;
+    for (const char *p = end; p < s + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            cJSON_Delete(root);
+            return NULL;
+        }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+static int depth_of(const cJSON *n) {
+    int d = 0;
+    for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+        int k = depth_of(c);
+        if (k > d) d = k;
+    }
+    return n && (cJSON_IsArray(n) || cJSON_IsObject(n)) ? d + 1 : d;
+}
+
+static void same_value(const sd_value *a, const sd_value *b) {
+    if (a->type != b->type) __builtin_trap();
+    switch (a->type) {
+    case SD_NULL: break;
+    case SD_BOOL:
+        if ((a->b != 0) != (b->b != 0)) __builtin_trap();
+        break;
+    case SD_NUM:
+        if (!(a->num == b->num || (isnan(a->num) && isnan(b->num))) || signbit(a->num) != signbit(b->num))
+            __builtin_trap();
+        break;
+    case SD_STR:
+        if (a->len != b->len || (a->len && memcmp(a->str, b->str, a->len) != 0)) __builtin_trap();
+        break;
+    case SD_ARR:
+    case SD_OBJ: {
+        if (a->len != b->len || !a->node || !b->node) __builtin_trap();
+        /* by their text: cJSON_Compare calls trees with duplicate keys unequal to themselves */
+        char *x = cJSON_PrintUnformatted(a->node), *y = cJSON_PrintUnformatted(b->node);
+        if (x && y && strcmp(x, y) != 0) __builtin_trap();
+        free(x);
+        free(y);
+        break;
+    }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const char *s = (const char *)data;
+    const char *nl = memchr(s, '\n', size);
+    if (!nl) return 0;
+    const char *line = s, *line_end = nl;
+    uint32_t max_depth = 64;
+    if (line < line_end && *line >= '0' && *line <= '9') {
+        max_depth = 1u << (*line - '0');
+        line++;
+    }
+    const char *text = nl + 1;
+    size_t len = size - (size_t)(text - s);
+
+    sd_path paths[MAXP];
+    uint32_t n = 0;
+    while (line < line_end && n < MAXP) {
+        while (line < line_end && *line == ' ') line++;
+        const char *w = line;
+        while (line < line_end && *line != ' ') line++;
+        if (line == w) break;
+        const char *err = NULL;
+        if (path_parse(w, (size_t)(line - w), &paths[n], &err) == (size_t)(line - w)) n++;
+        else path_free(&paths[n]);
+    }
+    if (n == 0) {
+        for (; n < sizeof DEFAULT_PATHS / sizeof DEFAULT_PATHS[0]; n++) {
+            const char *err = NULL;
+            if (path_parse(DEFAULT_PATHS[n], strlen(DEFAULT_PATHS[n]), &paths[n], &err) == 0) __builtin_trap();
+        }
+    }
+
+    sd_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (event_init(&ev, paths, n) != 0 || event_scan_setup(&ev, NULL, 0, 1) != 0) {
+        event_free(&ev);
+        for (uint32_t i = 0; i < n; i++) path_free(&paths[i]);
+        return 0;
+    }
+    int rc = event_begin_text(&ev, text, len, max_depth);
+    if (rc == 0) {
+        cJSON *root = cjson_accepts(text, len);
+        if (!root) __builtin_trap(); /* accepted what cJSON does not */
+        if (depth_of(root) > (int)(max_depth > 1000 ? 1000 : max_depth)) __builtin_trap();
+        sd_arena arena;
+        arena_init(&arena);
+        for (uint32_t i = 0; i < n; i++) {
+            sd_values want;
+            sd_value one;
+            const sd_values *got = event_field(&ev, i);
+            path_resolve(&paths[i], root, &arena, &want, &one);
+            if (got->n != want.n) __builtin_trap();
+            for (uint32_t k = 0; k < want.n; k++) same_value(&got->v[k], &want.v[k]);
+        }
+        arena_free(&arena);
+        buf from_text, from_tree;
+        buf_init(&from_text);
+        buf_init(&from_tree);
+        if (alert_json_from_text(&from_text, text, len) == 0) {
+            alert_json_write(&from_tree, root);
+            if (!from_text.oom && !from_tree.oom &&
+                (from_text.len != from_tree.len || memcmp(from_text.data, from_tree.data, from_tree.len) != 0))
+                __builtin_trap();
+        }
+        buf_free(&from_text);
+        buf_free(&from_tree);
+        cJSON_Delete(root);
+    }
+    event_free(&ev);
+    for (uint32_t i = 0; i < n; i++) path_free(&paths[i]);
+    return 0;
+}

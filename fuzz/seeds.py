@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""seeds.py - writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/).
+
+Run it from anywhere: python3 fuzz/seeds.py. It rewrites only the files whose
+names start with "seed-" (and copies the rule packs of rules/ as seeds of
+fuzz_compile); the regression inputs (regress-*) that fuzzing found are never
+touched. The events here are small and written by hand for these targets.
+Each target's input layout (header bytes, then payload) is described at the
+top of its fuzz_<target>.c.
+
+The snapshot seeds are real snapshots, written by `secdet scan --state` (the
+fuzz_eval ruleset over the fuzz_eval seed streams); pass the command's path
+as the first argument (default: build/secdet), or they are left as they are.
+"""
+import gzip
+import json
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+CORPUS = HERE / "corpus"
+
+
+def write(target, name, data):
+    d = CORPUS / target
+    d.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    (d / f"seed-{name}").write_bytes(data)
+
+
+def jl(*events):
+    return "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
+
+
+def gz(data, mtime=0):
+    if isinstance(data, str):
+        data = data.encode()
+    return gzip.compress(data, mtime=mtime)
+
+
+# ---- events used by several targets -----------------------------------------
+
+T0 = "2024-03-14T09:00:00Z"
+
+
+def t(sec):
+    return f"2024-03-14T09:{sec // 60:02d}:{sec % 60:02d}Z"
+
+
+LOGIN = {"eventTime": t(0), "eventVersion": "1.08", "eventSource": "signin.amazonaws.com",
+         "eventName": "ConsoleLogin", "user": "alice", "sourceIPAddress": "10.1.2.3",
+         "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
+                          "accountId": "111122223333", "userName": "alice"},
+         "recipientAccountId": "444455556666",
+         "responseElements": {"ConsoleLogin": "Success"},
+         "additionalEventData": {"MFAUsed": "No"}, "n": 1, "b": True, "z": None}
+STOP = {"eventTime": t(30), "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging",
+        "user": "alice", "sourceIPAddress": "2001:db8::7", "requestParameters": {"name": "main"}}
+DENIED = {"eventTime": t(40), "eventName": "GetObject", "errorCode": "AccessDenied",
+          "user": "alice", "s": "xAccessDeniedy", "sourceIPAddress": "192.168.1.7"}
+STRINGS = {"eventTime": t(50), "user": "bob", "s": "Getadmin.exe", "prefix": "Get",
+           "a": [{"s": "Getadmin.exe", "n": 4, "b": 1, "c": 1}, {"s": "q", "n": 1}, [{"c": 1}, 2]],
+           "b2": [{"n": 1}], "o": {"x-y": 1}, "key with spaces": "v", "ips": ["203.0.113.9", "::1"],
+           "x": None, "y": "v", "u1": None, "u2": "ADmin"}
+REGEX = {"eventTime": t(55), "user": "carol", "s": "curl/8.1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+         "a": [{"s": "\u00e9\u4e2d\U0001f600"}], "n": 1e7}
+UNICODE = {"eventTime": "2024-03-14T09:01:00.123456789+02:00", "user": "d\u00e9j\u00e0",
+           "s": "line\nbreak \"quoted\" \\ tab\t \u2028", "n": -5.5, "type": "login"}
+SEQ = [{"eventTime": t(100), "eventName": "ConsoleLogin", "user": "eve"},
+       {"eventTime": t(110), "eventName": "StopLogging", "user": "eve"},
+       {"eventTime": t(120), "eventName": "AccessDenied", "user": "eve", "s": "x"}]
+COUNT = [{"eventTime": t(200 + i), "eventName": "ConsoleLogin", "user": "mallory",
+          "sourceIPAddress": "10.9.9.9", "n": i} for i in range(4)]
+OUT_OF_ORDER = [{"eventTime": t(300), "s": "a", "user": "u"}, {"eventTime": t(250), "s": "b", "user": "u"},
+                {"eventTime": "2024-03-14T08:00:00Z", "s": "a"}, {"eventTime": t(301), "s": "b"},
+                {"eventTime": t(302), "s": "t", "user": "u"}, {"eventTime": t(303), "s": "t", "user": "u"}]
+ALL = [LOGIN, STOP, DENIED, STRINGS, REGEX, UNICODE] + SEQ + COUNT + OUT_OF_ORDER
+
+
+def compile_seeds():
+    for p in sorted((ROOT / "rules").rglob("*.secdet")):
+        write("compile", "rules-" + p.name, p.read_bytes())
+    write("compile", "eval-rules.secdet", (HERE / "eval_rules.h").read_text().split(
+        "static const char EVAL_RULES[] =\n", 1)[1].split(";\n", 1)[0].encode().decode("unicode_escape")
+          .replace('"\n    "', "").strip().strip('"'))
+    write("compile", "minimal", 'rule r { where .a == 1 }\n')
+    write("compile", "everything", '''
+list l = ["a", "b", 1, 2.5, -3, 1e3, true, false, null]
+macro m = .a == "x" or (.b != 2 and not exists .c)
+rule base { on jsonl, cloudwatch-logs where m and .d in l output "{.a} {{lit}} {rule}" }
+rule full {
+    meta { title = "Full" severity = critical tags = ["x", "y"] window = 30s k = 1.5 ok = false }
+    on cloudtrail
+    where base and .ip in cidr("10.0.0.0/8", "fd00::/8", "1.2.3.4") and .s contains "c"
+      and .s startswith "a" and .s endswith "z" and .s like "a*?z" and .s matches /^a.*z$/imsx
+      and lower(.u) == "x" and upper(.u) != "X" and len(.arr) >= 2 and coalesce(.p, .q) < 3
+      and .r[0].s[*] > "m" and ."quoted key".x <= 4 and .arr[*] == .other[*]
+    count > 4 within 1h by lower(coalesce(.a, .b)), .c
+    throttle 10m by .c
+    output "{count} {distinct} {group} {title} {severity} {.r[*].s}"
+}
+rule d { where exists .x distinct .y >= 3 within 500ms }
+rule s { sequence within 7d by .u { one: base; two: .x == 1; three: d2 } }
+rule d2 { where .k == "v" private }
+''')
+    write("compile", "parse-errors", '''
+rule r { where .a == and output "x" }
+list l = ["\\ud800"]
+rule tpl { where .a == 1 output "{" }
+rule { where }
+macro = 1
+rule r2 { where .a == 1 count >= within by }
+rule r3 { where .a matches "x" or .b like /x/ or .c in cidr(1) }
+''')
+    write("compile", "check-errors", '''
+rule r { where .a == 1 }
+rule r { where unknown_macro }
+macro a = b
+macro b = a
+rule bad_re { where .s matches /(/ }
+rule bad_cidr { where .ip in cidr("10.0.0.0/33", "x") }
+rule bad_dur { where .a == 1 count >= 0 within 0s }
+rule agg_ref { where bad_dur }
+rule seq_one { sequence within 1m { a: .x == 1 } }
+rule unused_and_never { where .a == "x" and .a == "y" and lower(.b) == "B" }
+macro unused = .q == 1
+''')
+    write("compile", "strings", 'rule r { where .a == "\\u00e9\\uD83D\\uDE00\\"\\\\\\/\\b\\f\\n\\r\\t" output "}}{{" }\n')
+    write("compile", "two-files", b'list a = ["x"]\nmacro m = .e in a\n\0rule r { where m }\nrule r2 { where r }\n')
+    write("compile", "nesting", "rule r { where " + "(" * 100 + ".a == 1" + ")" * 100 + " }\n")
+    write("compile", "nesting-over", "rule r { where " + "(" * 300 + ".a == 1" + ")" * 300 + " }\n")
+    write("compile", "deep-not", "rule r { where " + "not " * 200 + ".a == 1 }\n")
+    write("compile", "paths", 'rule r { where .a[*][*].b[0]."c d".e[123] == .f[*] output "{.a[*][*].b[0].\\"c d\\"}" }\n')
+
+
+def decode_seeds():
+    jsonl = jl(LOGIN, STOP, UNICODE) + "\n  \r\n" + jl(DENIED)
+    ct = json.dumps({"Records": [LOGIN, STOP, DENIED]})
+    bad = '{"a":1}\nnot json\n[1,2]\n{"b":\n"str"\n{"deep":' + "[" * 70 + "]" * 70 + "}\n{}\n"
+    whole = bytes([0x0F])
+    write("decode", "jsonl", b"\x00" + whole + jsonl.encode())
+    write("decode", "jsonl-crlf-partial", b"\x00\x0f" + jsonl.replace("\n", "\r\n").encode() + b'{"tail":')
+    write("decode", "jsonl-errors", b"\x00\x0f" + bad.encode())
+    write("decode", "jsonl-bytewise", b"\x00\x00" + jl(LOGIN, STOP).encode())
+    write("decode", "jsonl-chunk8-stop-twice", b"\x00\x33" + jl(LOGIN, STOP, DENIED).encode())
+    write("decode", "jsonl-small-limits", bytes([0x30, 0x0F]) + (jl({"a": 1}, {"b": [[[[1]]]]}, LOGIN) + bad).encode())
+    write("decode", "cloudtrail", b"\x01\x0f" + ct.encode())
+    write("decode", "cloudtrail-chunked", b"\x01\x04" + ct.encode())
+    write("decode", "cloudtrail-odd-records", b"\x01\x0f" + json.dumps(
+        {"Records": [1, "x", None, [], {}, {"a": {"b": {}}}], "Other": True}).encode())
+    write("decode", "cloudtrail-not-records", b"\x01\x0f" + b'{"NotRecords": []}')
+    write("decode", "cloudtrail-records-not-array", b"\x01\x0f" + b'{"Records": {"a": 1}}')
+    write("decode", "cloudtrail-truncated", b"\x01\x0f" + ct.encode()[:-40])
+    write("decode", "auto-cloudtrail", b"\x02\x0f" + ("  \n" + ct).encode())
+    write("decode", "auto-cloudtrail-bytewise", b"\x02\x00" + ct.encode())
+    write("decode", "auto-jsonl", b"\x02\x0f" + jsonl.encode())
+    write("decode", "auto-jsonl-records-later", b"\x02\x02" + b'{"x": 1, "Records": []}\n{"Records": 5}\n')
+    write("decode", "gzip-jsonl", b"\x00\x0f" + gz(jsonl))
+    write("decode", "gzip-jsonl-bytewise", b"\x00\x00" + gz(jl(LOGIN)))
+    write("decode", "gzip-cloudtrail", b"\x01\x0f" + gz(ct))
+    write("decode", "gzip-auto-multimember", b"\x02\x05" + gz(ct[:50]) + gz(ct[50:]))
+    write("decode", "gzip-jsonl-multimember", b"\x00\x0f" + gz(jl(LOGIN)) + gz(jl(STOP)))
+    write("decode", "gzip-truncated", b"\x00\x0f" + gz(jsonl)[:-9])
+    write("decode", "gzip-corrupt", b"\x00\x0f" + gz(jsonl)[:20] + b"\xff" * 16 + gz(jsonl)[36:])
+    write("decode", "gzip-trailing-garbage", b"\x02\x0f" + gz(jl(LOGIN)) + b"garbage\n")
+    write("decode", "gzip-magic-only", b"\x00\x0f\x1f\x8b")
+    write("decode", "gzip-bit-jsonl", b"\x08\x0f" + jsonl.encode())
+    write("decode", "gzip-bit-cloudtrail-chunked", b"\x09\x03" + ct.encode())
+    write("decode", "gzip-bit-auto", b"\x0a\x0f" + ct.encode())
+    # CloudWatch Logs (mode 4), EventBridge (5), a custom line format (6)
+    cw = {"messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/cloudtrail",
+          "logStream": "111122223333_CloudTrail_us-east-1", "subscriptionFilters": ["all"],
+          "logEvents": [{"id": "1", "timestamp": 1710406800000, "message": json.dumps(LOGIN)},
+                        {"id": "2", "timestamp": 1710406830123, "message": json.dumps(STOP)},
+                        {"id": "3", "timestamp": -5, "message": "not json"},
+                        {"id": "4", "timestamp": 1e300, "message": json.dumps(dict(DENIED, _cloudwatch=1))}]}
+    control = {"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+               "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL MESSAGE"}]}
+    import base64
+    aws = json.dumps({"awslogs": {"data": base64.b64encode(gz(json.dumps(cw))).decode()}})
+    write("decode", "cloudwatch", b"\x04\x0f" + json.dumps(cw).encode())
+    write("decode", "cloudwatch-two-docs-chunked", b"\x04\x03" + (json.dumps(cw) + "\n" + json.dumps(control)).encode())
+    write("decode", "cloudwatch-awslogs", b"\x04\x0f" + aws.encode())
+    write("decode", "cloudwatch-awslogs-bad-base64", b"\x04\x0f" + b'{"awslogs":{"data":"H4sI!!!!"}}')
+    write("decode", "cloudwatch-awslogs-not-gzip", b"\x04\x0f" + json.dumps({"awslogs": {"data": base64.b64encode(b"plain").decode()}}).encode())
+    write("decode", "cloudwatch-wrapped", b"\x0c\x0f" + json.dumps(cw).encode())
+    write("decode", "cloudwatch-gzip", b"\x04\x0f" + gz(json.dumps(cw)))
+    write("decode", "cloudwatch-small-limits", b"\x34\x0f" + json.dumps(cw).encode())
+    eb = {"version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
+          "source": "aws.iam", "account": "111122223333", "time": "2024-03-14T09:00:00Z", "region": "us-east-1",
+          "resources": [], "detail": LOGIN}
+    write("decode", "eventbridge", b"\x05\x0f" + json.dumps(eb).encode())
+    write("decode", "eventbridge-lines", b"\x05\x02" + (json.dumps(eb) + "\n" + json.dumps(dict(eb, detail=STOP)) + "\n").encode())
+    write("decode", "eventbridge-bad", b"\x05\x0f" + b'{"detail-type":"x","detail":[1]}\n{"detail":{}}\n{"version":"0"}')
+    write("decode", "eventbridge-gzip-bit", b"\x0d\x0f" + json.dumps(eb).encode())
+    write("decode", "auto-cloudwatch", b"\x02\x0f" + aws.encode())
+    write("decode", "auto-jsonl-envelopes", b"\x07\x0f" + (jl(LOGIN) + json.dumps(eb) + "\n" + aws + "\n" + json.dumps(cw) + "\n").encode())
+    write("decode", "custom-lines", b"\x06\x0f" + (jl(LOGIN, STOP) + "\nnot json\n[1]\n" + json.dumps(DENIED)).encode())
+    write("decode", "custom-bytewise-stop", b"\x06\x10" + jl(LOGIN, STOP, DENIED).encode())
+    write("decode", "object", b"\x03\x0f" + json.dumps(LOGIN).encode())
+    write("decode", "object-unicode", b"\x03\x0f" + json.dumps(UNICODE, ensure_ascii=False).encode())
+    write("decode", "object-deep", b"\x03\x0f" + ('{"a":' * 65 + "1" + "}" * 65).encode())
+    write("decode", "object-deep-strings", b"\x33\x0f" + b'{"a":"[[[[[[{{{{{{","b":{"c":{"d":1}}}')
+    write("decode", "object-not-object", b"\x03\x0f" + b'[{"a":1}]')
+    write("decode", "object-numbers", b"\x03\x0f" + b'{"a":1e400,"b":-0,"c":1.5e-320,"d":123456789012345678901234567890}')
+
+
+def eval_seeds():
+    # byte 0: format in bits 0-1, budget bit 2, lateness-0 bit 3, small state bit 4, chunk bits 5-7
+    stream = jl(*ALL)
+    write("eval", "jsonl-all", bytes([0xE0]) + stream.encode())
+    write("eval", "jsonl-chunked", bytes([0x00]) + stream.encode())
+    write("eval", "cloudtrail-all", bytes([0xE1]) + json.dumps({"Records": ALL}).encode())
+    write("eval", "auto-all", bytes([0xE2]) + stream.encode())
+    write("eval", "push-event-lines", bytes([0x03]) + stream.encode())
+    write("eval", "small-budget", bytes([0xE4]) + stream.encode())
+    write("eval", "lateness-zero", bytes([0xE8]) + jl(*OUT_OF_ORDER, *SEQ, *COUNT).encode())
+    write("eval", "tiny-state", bytes([0xF0]) + jl(*[dict(c, user=f"u{i}") for i, c in enumerate(COUNT * 8)]).encode())
+    write("eval", "gzip", bytes([0xE0]) + gz(stream))
+    write("eval", "malformed-mixed", bytes([0xE0]) + (jl(LOGIN) + "oops\n" + jl(STOP) + "[1]\n").encode())
+    write("eval", "no-time", bytes([0xE0]) + jl({"eventName": "ConsoleLogin", "user": "x"},
+                                             {"eventTime": "not a time", "user": "x", "n": 1}).encode())
+    write("eval", "regex-backtrack", bytes([0xE0]) + jl({"eventTime": T0, "s": "a" * 5000 + "!"}).encode())
+
+
+def template_seeds():
+    # byte 0: bit 0 fuzz the event (else the template), bits 1-2 clause, bit 3 small limit
+    tpls = ["{rule} {title} {severity} {count} {distinct} {group}",
+            "{.user} from {.ip}: {.n} {.f} {.big} {.b} {.z} {.missing}",
+            "{.a[*].b} {.a[0].c[*]} {.a} {.o} {.o.x.y[*]} {.\"key with spaces\"}",
+            "{{literal}} }}{{ {.s}",
+            "caf\u00e9 \U0001f600 {.s} {.s} {.s} {.s} {.s} {.s}",
+            "unbalanced {",
+            "{.a[}",
+            "{nosuch}",
+            "tab\tnewline\nquote\" backslash\\",
+            ""]
+    for i, tp in enumerate(tpls):
+        for clause in range(4):
+            write("template", f"tpl{i}-clause{clause}", bytes([clause << 1]) + tp.encode())
+        write("template", f"tpl{i}-small", bytes([0x08 | (1 << 1)]) + tp.encode())
+    evs = [dict(LOGIN, ip="10.0.0.1", name="A"), STRINGS, UNICODE,
+           {"user": "u", "ip": 5, "a": [{"b": [1, {"c": None}]}], "o": {"x": {"y": [1, "2", [3]]}},
+            "key with spaces": {"k": [True]}, "big": -1.7976931348623157e308, "f": 0.1}]
+    for i, ev in enumerate(evs):
+        for clause in range(4):
+            write("template", f"event{i}-clause{clause}", bytes([1 | clause << 1]) + json.dumps(ev).encode())
+        write("template", f"event{i}-small", bytes([0x09]) + json.dumps(ev, ensure_ascii=False).encode())
+
+
+def time_seeds():
+    for i, s in enumerate(["2024-03-14T09:12:44Z", "2024-03-14t09:12:44z", "2024-03-14 09:12:44.5+05:30",
+                           "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999999Z",
+                           "2016-12-31T23:59:60Z", "2016-12-31T23:59:60.5-23:59",
+                           "2000-02-29T12:00:00.000001Z", "2262-04-11T23:47:16.854775807Z",
+                           "2262-04-11T23:47:16.854775808Z", "1677-09-21T00:12:44Z",
+                           "1677-09-21T00:12:43.145224192Z", "0000-01-01T00:00:00Z",
+                           "9999-12-31T23:59:59.1234567890123Z", "2023-02-29T00:00:00Z",
+                           "2024-13-01T00:00:00Z", "2024-03-14T24:00:00Z", "2024-03-14T09:12:44",
+                           "2024-03-14T09:12:44.Z", "2024-03-14T09:12:44+24:00"]):
+        write("time", f"text{i:02d}", s)
+    for name, v in [("zero", 0), ("one-ns", 1), ("minus-one", -1), ("max", 2**63 - 1), ("min", -2**63),
+                    ("min-whole", -9223372036000000000), ("min-whole-minus1", -9223372036000000001),
+                    ("y2k", 946684800123000000)]:
+        write("time", f"int-{name}", struct.pack(">q", v))
+
+
+def scan_seeds():
+    # a first line of paths (a leading digit d: max_depth 2^d), then the JSON text
+    docs = {"login": json.dumps(LOGIN), "strings": json.dumps(STRINGS), "unicode": json.dumps(UNICODE, ensure_ascii=False),
+            "escapes": '{"s":"a\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\\u00e9\\ud83d\\ude00","k\\"ey":1,"a\\u0062":2}',
+            "numbers": '{"a":[0,-0,1,-1,1.5,-0.25,1e10,1E+2,2e-3,-1.5E-5,1234567890123456789,1e400,-1e400,0.1]}',
+            "dupkeys": '{"a":1,"a":2,"o":{"x":1,"x":{"y":2}},"a":[3]}',
+            "whitespace": ' \t{ "s" : "x" ,\r\n "n" : -1.5 , "a" : [ ] } \r\n',
+            "deep": '{"a":' + "[" * 20 + "1" + "]" * 20 + ',"o":{"x":{"x":{"x":{}}}}}',
+            "bad-leading-zero": '{"a":[01]}', "bad-control": '{"s":"a\tb"}', "bad-nul-escape": '{"s":"\\u0000"}',
+            "bad-trailing": '{"a":1} x', "not-object": '[{"a":1}]', "empty": ''}
+    lines = {"default": "", "paths": ".a .a[*] .a[0] .a[*].b .o.x .o.x.y .s .\"k\\\"ey\" .ab .n",
+             "stars": ".a[*][*] .a[*].n .a[1][*] .b2[*].n .ips[*]", "depth4": "2.a[*] .o.x", "depth1": "0.a"}
+    for dn, doc in docs.items():
+        for ln, line in lines.items():
+            if ln != "default" and dn not in ("login", "strings", "deep", "dupkeys", "numbers"):
+                continue
+            write("scan", f"{dn}-{ln}", line + "\n" + doc)
+
+
+def snapshot_seeds(secdet):
+    if not os.access(secdet, os.X_OK):
+        print(f"seeds.py: no {secdet}; snapshot seeds left as they are", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = pathlib.Path(tmp, "eval.secdet")
+        rules.write_bytes((CORPUS / "compile" / "seed-eval-rules.secdet").read_bytes())
+        streams = {"all": jl(*ALL), "seq": jl(*SEQ[:2]), "count": jl(*COUNT[:2], *OUT_OF_ORDER[:3]),
+                   "empty": ""}
+        for name, text in streams.items():
+            events = pathlib.Path(tmp, name + ".jsonl")
+            events.write_text(text)
+            state = pathlib.Path(tmp, name + ".state")
+            subprocess.run([secdet, "scan", "--quiet", "--rules", str(rules), "--format", "jsonl",
+                            "--source", "jsonl", "--lateness", "10m", "--state", str(state), str(events)],
+                           check=True, stdout=subprocess.DEVNULL)
+            data = state.read_bytes()
+            write("snapshot", name, b"\x00" + data[32:])        # the payload; the target adds the header
+            write("snapshot", name + "-whole", b"\x01" + data)  # the file as it is
+    write("snapshot", "whole-bad-magic", b"\x01" + b"NOTASNAP" + bytes(24))
+    write("snapshot", "whole-bad-version", b"\x01" + b"SDCORSNP" + struct.pack("<IIQII", 2, 0, 0, 0, 0))
+    write("snapshot", "whole-truncated", b"\x01" + b"SDCORSNP" + struct.pack("<IIQII", 1, 0, 10, 0, 0) + b"abc")
+
+
+if __name__ == "__main__":
+    snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
+    compile_seeds()
+    decode_seeds()
+    scan_seeds()
+    eval_seeds()
+    template_seeds()
+    time_seeds()
+    for d in sorted(CORPUS.iterdir()):
+        print(f"{d.name}: {len(list(d.iterdir()))} files")
