@@ -91,7 +91,10 @@ typedef struct secdet_engine secdet_engine;
 typedef struct secdet_engine_opts {
     /* VM instructions one event may execute across all rules; past it the
      * remaining rules count as not matching and stats.budget_exceeded grows.
-     * Default 100000. 0 = unlimited. */
+     * Work inside one instruction counts too (every value pair a [*] test
+     * compares, each step of comparing two objects, each regex test after
+     * the first on a many-valued field), so a hostile event cannot make one
+     * instruction slow. Default 100000. 0 = unlimited. */
     uint64_t vm_budget;
     /* PCRE2 match limit per regex test (PCRE2's own default when 0). Default 100000. */
     uint32_t regex_match_limit;

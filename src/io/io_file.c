@@ -64,6 +64,9 @@ static void check_rotation(io_input *in) {
     struct stat sb;
     if (stat(in->path, &sb) != 0) return; /* renamed away, not re-created yet: keep the old one */
     if (sb.st_ino != in->ino || sb.st_dev != in->dev) {
+        /* The writer may have appended to the old file between our last read
+         * and its rename: drain it before moving on, so no line is lost. */
+        (void)tail_read(in, false);
         framer_end(in);
         close(in->fd);
         in->fd = -1;
