@@ -55,6 +55,14 @@ typedef struct cli_load_result {
 int cli_load_rules(secdet_engine *engine, char *const *paths, size_t count, int print,
                    cli_load_result *result);
 
+/* The shared front of `check` and `disasm` (COMMAND [-h] RULES...): parses
+ * the options, creates an engine with default options and loads RULES into
+ * it, printing every diagnostic. Returns -1 when the command should go on
+ * (then *engine is set and *loaded says whether the rules compiled), or an
+ * exit status to return at once. */
+int cli_rules_command(const char *name, int argc, char **argv, secdet_engine **engine, int *loaded,
+                      cli_load_result *result);
+
 /* A growable list of owned strings. */
 typedef struct cli_strings {
     char **items;

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,30 @@ int cli_collect_rule_files(const char *arg, cli_strings *out) {
         qsort(out->items + first, out->count - first, sizeof *out->items, compare_paths);
     }
     return rc;
+}
+
+int cli_rules_command(const char *name, int argc, char **argv, secdet_engine **engine, int *loaded,
+                      cli_load_result *result) {
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h': cli_usage(name, stdout); return CLI_EXIT_OK;
+        default: return cli_bad_option(name, c, optopt, argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage_error(name, "no rule files given%s", "");
+    }
+    secdet_status status = secdet_engine_new(NULL, engine);
+    if (status != SECDET_OK) {
+        fprintf(stderr, "secdet: cannot create an engine: %s\n", secdet_strerror(status));
+        return CLI_EXIT_ERROR;
+    }
+    *loaded = cli_load_rules(*engine, argv + optind, (size_t)(argc - optind), 1, result) == 0;
+    return -1;
 }
