@@ -81,6 +81,25 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
 
 /* ---- count ------------------------------------------------------------------- */
 
+/* Moves a ring of n elements (head at *head, capacity old_cap) into a new
+ * array of new_cap, oldest first, and accounts the change to the group. */
+static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap,
+                       uint32_t new_cap, size_t elem) {
+    char *p = malloc((size_t)new_cap * elem);
+    if (!p) return -1;
+    const char *old = *ring;
+    for (uint32_t i = 0; i < n; i++) memcpy(p + (size_t)i * elem, old + (size_t)((*head + i) % *cap) * elem, elem);
+    if (old) {
+        free(*ring);
+        group_account(c, g, -(int64_t)(*cap * elem + ALLOC_OVERHEAD));
+    }
+    group_account(c, g, (int64_t)(new_cap * elem + ALLOC_OVERHEAD));
+    *ring = p;
+    *cap = new_cap;
+    *head = 0;
+    return 0;
+}
+
 static int times_grow(corr *c, corr_group *g) {
     /* The ring never holds more than the threshold (the group fires and
      * resets when it gets there), so it never grows past it. */
@@ -89,18 +108,10 @@ static int times_grow(corr *c, corr_group *g) {
     uint32_t cap = g->u.c.cap ? g->u.c.cap + g->u.c.cap / 2 : 4;
     if (limit && cap > limit) cap = (uint32_t)limit;
     if (cap <= g->u.c.n) cap = g->u.c.n + 1;
-    int64_t *p = malloc(cap * sizeof *p);
-    if (!p) return -1;
-    for (uint32_t i = 0; i < g->u.c.n; i++) p[i] = g->u.c.times[(g->u.c.head + i) % g->u.c.cap];
-    if (g->u.c.times) {
-        free(g->u.c.times);
-        group_account(c, g, -(int64_t)(g->u.c.cap * sizeof *p + ALLOC_OVERHEAD));
-    }
-    group_account(c, g, (int64_t)(cap * sizeof *p + ALLOC_OVERHEAD));
-    g->u.c.times = p;
-    g->u.c.cap = cap;
-    g->u.c.head = 0;
-    return 0;
+    void *ring = g->u.c.times;
+    int rc = ring_resize(c, g, &ring, &g->u.c.head, g->u.c.n, &g->u.c.cap, cap, sizeof *g->u.c.times);
+    g->u.c.times = ring;
+    return rc;
 }
 
 void count_apply(corr *c, const corr_rec *r) {
@@ -176,18 +187,10 @@ static dval *dval_get(corr *c, corr_group *g, const char *s, uint32_t len) {
 
 static int ents_grow(corr *c, corr_group *g) {
     uint32_t cap = g->u.d.cap ? g->u.d.cap * 2 : 4;
-    dentry *p = malloc(cap * sizeof *p);
-    if (!p) return -1;
-    for (uint32_t i = 0; i < g->u.d.n; i++) p[i] = g->u.d.ents[(g->u.d.head + i) % g->u.d.cap];
-    if (g->u.d.ents) {
-        free(g->u.d.ents);
-        group_account(c, g, -(int64_t)(g->u.d.cap * sizeof *p + ALLOC_OVERHEAD));
-    }
-    group_account(c, g, (int64_t)(cap * sizeof *p + ALLOC_OVERHEAD));
-    g->u.d.ents = p;
-    g->u.d.cap = cap;
-    g->u.d.head = 0;
-    return 0;
+    void *ring = g->u.d.ents;
+    int rc = ring_resize(c, g, &ring, &g->u.d.head, g->u.d.n, &g->u.d.cap, cap, sizeof *g->u.d.ents);
+    g->u.d.ents = ring;
+    return rc;
 }
 
 static uint32_t get_u32(const char *p) {
