@@ -1,0 +1,80 @@
+/* format.h — what the network sinks send, as pure functions of an alert.
+ *
+ * Each formatter takes the alert's JSON (as secdet_alert_json gives it: the
+ * shape of docs/language.md "Alerts") and appends to a buf; it never fails
+ * on odd input (a missing field renders as "-"), only on JSON that does not
+ * parse (returns -1, buf unchanged in length). They are fuzzed
+ * (fuzz/fuzz_slack.c, fuzz/fuzz_syslog.c).
+ */
+#ifndef SECDET_SINK_FORMAT_H
+#define SECDET_SINK_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+/* ---- Slack (incoming webhook, Block Kit) ----
+ * {"text": fallback, "attachments": [{"color": by severity, "blocks": [
+ *    header (plain_text title, ≤150 chars),
+ *    section (mrkdwn message),
+ *    section fields: Severity, Rule, Principal, Source IP, Account, Region,
+ *                    Event, Event time (from the firing event = last of
+ *                    "events": userIdentity.arn (else .principalId,
+ *                    .userName), sourceIPAddress, recipientAccountId (else
+ *                    userIdentity.accountId), awsRegion, eventSource +
+ *                    eventName, eventTime; "-" when missing),
+ *    section with a ```code block``` of requestParameters (compact JSON,
+ *    cut to max_params bytes at a UTF-8 boundary, with "…"),
+ *    context: alert id, count when > 1 ]}]}
+ * Every piece of event data is escaped for mrkdwn: & -> &amp;, < -> &lt;,
+ * > -> &gt; (so "<!channel>" or "<http://x|y>" in an event cannot ping or
+ * forge a link), and ``` inside the code block cannot close it. Texts are cut
+ * to Slack's limits (section text 3000, field 2000, header 150 chars). */
+typedef struct slack_fmt_opts {
+    size_t max_params;      /* bytes of requestParameters shown; 0 = 1500 */
+    const char *username;   /* optional "username" of the message, or NULL */
+    const char *icon_emoji; /* optional, or NULL */
+    const char *channel;    /* optional "channel" override, or NULL */
+} slack_fmt_opts;
+int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o);
+/* Severity colour: critical #8B0000, high #E01E5A, medium #ECB22E, low #36C5F0, info #A0A0A0. */
+const char *slack_color(const char *severity_name);
+
+/* ---- Syslog (RFC 5424) ----
+ * <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [secdet@<pen> rule="..."
+ *   severity="..." id="..." source="..." count="N"] MSG
+ * PRI = facility*8 + severity: critical→2 (crit), high→3 (err), medium→4
+ * (warning), low→5 (notice), info→6 (info). TIMESTAMP is the alert's event
+ * time ("time"), RFC 3339 with microseconds, UTC ("Z"). HOSTNAME, APP-NAME,
+ * PROCID, MSGID are PRINTUSASCII cut to RFC lengths (255, 48, 128, 32), "-"
+ * when empty. SD-PARAM values escape '"', '\\' and ']' with a backslash.
+ * MSG is the BOM-less UTF-8 text "title: message"; every control character
+ * (below 0x20 and 0x7f), newlines included, becomes "\n", "\r", "\t" or
+ * "\xHH", so one alert is always one line. No trailing newline: framing is
+ * the transport's. */
+typedef struct syslog_fmt_opts {
+    int facility;           /* 0..23; default by caller (10 = authpriv... caller's choice) */
+    const char *hostname;   /* NULL/"" -> "-" */
+    const char *app_name;   /* NULL -> "secdet" */
+    const char *procid;     /* NULL -> "-" */
+    const char *msgid;      /* NULL -> "alert" */
+    const char *sd_id;      /* NULL -> "secdet@32473" */
+    size_t max_msg;         /* MSG part cut to this many bytes (UTF-8 boundary); 0 = 8192 */
+} syslog_fmt_opts;
+int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o);
+/* Severity name ("high", ...) -> syslog severity 0..7 (unknown -> 5). */
+int syslog_severity(const char *severity_name);
+
+/* ---- Standard Webhooks signature (https://www.standardwebhooks.com) ----
+ * Secret "whsec_<base64>" (the key is the decoded bytes; without the prefix
+ * the whole string is base64). Signature header value:
+ * "v1,<base64(HMAC-SHA256(key, id + "." + timestamp + "." + body))>".
+ * OpenSSL does HMAC and base64. */
+/* 0 and key[0..*keylen) on success; -1 when not valid base64 or longer than keycap. */
+int webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap, size_t *keylen);
+/* Appends "v1,<base64>" to out. 0, or -1 on an OpenSSL failure. */
+int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
+                 const char *body, size_t len);
+
+#endif

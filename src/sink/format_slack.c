@@ -1,0 +1,281 @@
+/* format_slack.c — an alert as a Slack incoming-webhook message (Block Kit).
+ *
+ * The shape is format.h's: a fallback "text" ("[SEVERITY] title: message"),
+ * then one attachment coloured by severity holding a header (the title), a
+ * section (the message), a section of fields from the firing event, a code
+ * block of its requestParameters (left out when the event has none, or null)
+ * and a context line (alert id, count when > 1).
+ *
+ * Every text that carries alert or event data is built in two steps: first
+ * escaped for mrkdwn (& < > become entities; in the code block each backtick
+ * is also wrapped in zero-width spaces, so no run of three can close the
+ * block) and cut to Slack's limit with "…", then written as a JSON string by
+ * buf_json_string. Limits are counted in UTF-16 code units, as Slack counts
+ * (a character outside the BMP counts 2); a cut never splits a character or
+ * an entity. Invalid UTF-8 bytes become U+FFFD before the count.
+ */
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sink/format.h"
+
+#define HEADER_MAX 150
+#define SECTION_MAX 3000
+#define FIELD_MAX 2000
+#define TEXT_MAX 3000
+#define DEFAULT_MAX_PARAMS 1500
+
+#define ELLIPSIS "\xE2\x80\xA6" /* U+2026, one UTF-16 unit */
+#define ZWSP "\xE2\x80\x8B"     /* U+200B */
+#define FENCE "```"
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t len;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+/* Appends s[0..n) to t escaped for mrkdwn, at most `limit` UTF-16 units of
+ * it; what does not fit is cut at a character boundary and "…" ends the text
+ * (within the limit). `code`: also wrap each backtick in zero-width spaces. */
+static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t units = 0, safe = t->len; /* safe: where to cut, leaving room for "…" */
+    for (size_t i = 0; i < n;) {
+        const char *piece = s + i;
+        size_t plen = 1, step = 1, w = 1;
+        if (u[i] == '&') { piece = "&amp;"; plen = 5; w = 5; }
+        else if (u[i] == '<') { piece = "&lt;"; plen = 4; w = 4; }
+        else if (u[i] == '>') { piece = "&gt;"; plen = 4; w = 4; }
+        else if (u[i] == '`' && code) { piece = ZWSP "`" ZWSP; plen = 7; w = 3; }
+        else if (u[i] >= 0x80) {
+            size_t l = utf8_seq_len(u + i, n - i);
+            if (l == 0) { piece = "\xEF\xBF\xBD"; plen = 3; }
+            else { plen = step = l; w = l == 4 ? 2 : 1; }
+        }
+        if (units + w > limit) {
+            t->len = safe;
+            if (t->data) t->data[t->len] = 0;
+            if (limit >= 1) buf_puts(t, ELLIPSIS);
+            return;
+        }
+        buf_append(t, piece, plen);
+        units += w;
+        if (units < limit) safe = t->len;
+        i += step;
+    }
+}
+
+/* A scalar's text: a non-empty string, a number or a boolean; NULL for
+ * anything else (missing, null, "", object, array). tmp holds numbers. */
+static const char *scalar(const cJSON *it, char tmp[static 40]) {
+    if (cJSON_IsString(it)) return it->valuestring && it->valuestring[0] ? it->valuestring : NULL;
+    if (cJSON_IsBool(it)) return cJSON_IsTrue(it) ? "true" : "false";
+    if (cJSON_IsNumber(it)) {
+        double v = it->valuedouble;
+        if (v > -1e15 && v < 1e15 && v == (double)(long long)v) snprintf(tmp, 40, "%lld", (long long)v);
+        else snprintf(tmp, 40, "%.17g", v);
+        return tmp;
+    }
+    return NULL;
+}
+
+static const cJSON *get(const cJSON *obj, const char *key) {
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+/* The scalar text of the first of up to three keys of obj that has one, else "-". */
+static const char *pick(const cJSON *obj, const char *k1, const char *k2, const char *k3, char tmp[static 40]) {
+    const char *keys[3] = {k1, k2, k3};
+    for (int i = 0; i < 3; i++) {
+        const char *s = keys[i] ? scalar(get(obj, keys[i]), tmp) : NULL;
+        if (s) return s;
+    }
+    return "-";
+}
+
+/* The last element of the alert's "events": the firing event, or NULL. */
+static const cJSON *firing_event(const cJSON *alert) {
+    const cJSON *evs = get(alert, "events");
+    if (!cJSON_IsArray(evs) || !evs->child) return NULL;
+    const cJSON *last = evs->child;
+    while (last->next) last = last->next;
+    return cJSON_IsObject(last) ? last : NULL;
+}
+
+typedef struct slack_ctx {
+    buf *out;
+    buf t;   /* one text being built */
+    buf raw; /* unescaped pieces put together before escaping */
+} slack_ctx;
+
+/* Writes t as a JSON string. */
+static void emit_t(slack_ctx *c) { buf_json_string(c->out, c->t.data ? c->t.data : "", c->t.len); }
+
+/* "prefix" + escaped s, the whole at most limit units, as a JSON string. The
+ * prefix is the formatter's own ASCII. */
+static void emit_text(slack_ctx *c, const char *prefix, const char *s, size_t limit) {
+    buf_reset(&c->t);
+    buf_puts(&c->t, prefix);
+    put_mrkdwn(&c->t, s, strlen(s), limit - strlen(prefix), false);
+    emit_t(c);
+}
+
+static void emit_field(slack_ctx *c, bool first, const char *label, const char *value) {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "*%s*\n", label);
+    buf_puts(c->out, first ? "{\"type\":\"mrkdwn\",\"text\":" : ",{\"type\":\"mrkdwn\",\"text\":");
+    emit_text(c, prefix, value, FIELD_MAX);
+    buf_putc(c->out, '}');
+}
+
+/* "text": "[SEVERITY] title: message". */
+static void emit_fallback(slack_ctx *c, const char *sev, const char *title, const char *msg) {
+    buf_reset(&c->raw);
+    buf_putc(&c->raw, '[');
+    for (const char *p = sev; *p; p++) buf_putc(&c->raw, *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p);
+    buf_puts(&c->raw, "] ");
+    buf_puts(&c->raw, title);
+    buf_puts(&c->raw, ": ");
+    buf_puts(&c->raw, msg);
+    buf_puts(c->out, "{\"text\":");
+    emit_text(c, "", c->raw.data ? c->raw.data : "", TEXT_MAX);
+}
+
+static void emit_option(buf *out, const char *key, const char *value) {
+    if (!value) return;
+    buf_printf(out, ",\"%s\":", key);
+    buf_json_string(out, value, strlen(value));
+}
+
+static void emit_fields(slack_ctx *c, const char *sev, const char *rule, const cJSON *ev) {
+    const cJSON *uid = get(ev, "userIdentity");
+    char t1[40], t2[40];
+    buf_puts(c->out, ",{\"type\":\"section\",\"fields\":[");
+    emit_field(c, true, "Severity", sev);
+    emit_field(c, false, "Rule", rule);
+    emit_field(c, false, "Principal", pick(uid, "arn", "principalId", "userName", t1));
+    emit_field(c, false, "Source IP", pick(ev, "sourceIPAddress", NULL, NULL, t1));
+    const char *acct = pick(ev, "recipientAccountId", NULL, NULL, t1);
+    if (strcmp(acct, "-") == 0) acct = pick(uid, "accountId", NULL, NULL, t1);
+    emit_field(c, false, "Account", acct);
+    emit_field(c, false, "Region", pick(ev, "awsRegion", NULL, NULL, t1));
+    const char *src = pick(ev, "eventSource", NULL, NULL, t1), *name = pick(ev, "eventName", NULL, NULL, t2);
+    buf_reset(&c->raw);
+    if (strcmp(src, "-") != 0 && strcmp(name, "-") != 0) buf_printf(&c->raw, "%s / %s", src, name);
+    else buf_puts(&c->raw, strcmp(src, "-") != 0 ? src : name);
+    emit_field(c, false, "Event", c->raw.data ? c->raw.data : "-");
+    emit_field(c, false, "Event time", pick(ev, "eventTime", NULL, NULL, t1));
+    buf_puts(c->out, "]}");
+}
+
+/* The requestParameters code block: compact JSON cut to max_params bytes
+ * (with "…" inside that budget), then escaped and cut to the section limit. */
+static void emit_params(slack_ctx *c, const cJSON *ev, size_t max_params) {
+    const cJSON *rp = get(ev, "requestParameters");
+    if (!rp || cJSON_IsNull(rp)) return;
+    char *json = cJSON_PrintUnformatted(rp);
+    if (!json) return;
+    size_t n = strlen(json);
+    buf_reset(&c->raw);
+    if (n <= max_params) {
+        buf_append(&c->raw, json, n);
+    } else {
+        size_t keep = max_params >= 3 ? max_params - 3 : max_params;
+        while (keep > 0 && ((unsigned char)json[keep] & 0xC0) == 0x80) keep--;
+        buf_append(&c->raw, json, keep);
+        if (max_params >= 3) buf_puts(&c->raw, ELLIPSIS);
+    }
+    cJSON_free(json);
+    buf_reset(&c->t);
+    buf_puts(&c->t, FENCE);
+    put_mrkdwn(&c->t, c->raw.data ? c->raw.data : "", c->raw.len, SECTION_MAX - 6, true);
+    buf_puts(&c->t, FENCE);
+    buf_puts(c->out, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
+    emit_t(c);
+    buf_puts(c->out, "}}");
+}
+
+static void emit_context(slack_ctx *c, const cJSON *alert) {
+    char tmp[40];
+    buf_puts(c->out, ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":");
+    emit_text(c, "secdet alert ", pick(alert, "id", NULL, NULL, tmp), SECTION_MAX);
+    buf_putc(c->out, '}');
+    const cJSON *count = get(alert, "count");
+    if (cJSON_IsNumber(count) && count->valuedouble > 1) {
+        buf_puts(c->out, ",{\"type\":\"mrkdwn\",\"text\":");
+        emit_text(c, "count ", scalar(count, tmp), SECTION_MAX);
+        buf_putc(c->out, '}');
+    }
+    buf_puts(c->out, "]}");
+}
+
+int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o) {
+    cJSON *alert = alert_json ? cJSON_ParseWithLength(alert_json, len) : NULL;
+    if (!alert) return -1;
+    size_t start = out->len;
+    size_t max_params = o && o->max_params ? o->max_params : DEFAULT_MAX_PARAMS;
+    slack_ctx c = {.out = out};
+    buf_init(&c.t);
+    buf_init(&c.raw);
+    char t1[40], t2[40], t3[40], t4[40];
+    const char *sev = pick(alert, "severity", NULL, NULL, t1);
+    const char *title = pick(alert, "title", NULL, NULL, t2);
+    const char *msg = pick(alert, "message", NULL, NULL, t3);
+    const char *rule = pick(alert, "rule", NULL, NULL, t4);
+    const cJSON *ev = firing_event(alert);
+
+    emit_fallback(&c, sev, title, msg);
+    if (o) {
+        emit_option(out, "username", o->username);
+        emit_option(out, "icon_emoji", o->icon_emoji);
+        emit_option(out, "channel", o->channel);
+    }
+    buf_printf(out, ",\"attachments\":[{\"color\":\"%s\",\"blocks\":[", slack_color(sev));
+    buf_puts(out, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
+    emit_text(&c, "", title, HEADER_MAX);
+    buf_puts(out, "}},{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
+    emit_text(&c, "", msg, SECTION_MAX);
+    buf_puts(out, "}}");
+    emit_fields(&c, sev, rule, ev);
+    emit_params(&c, ev, max_params);
+    emit_context(&c, alert);
+    buf_puts(out, "]}]}");
+
+    bool oom = c.t.oom || c.raw.oom || out->oom;
+    buf_free(&c.t);
+    buf_free(&c.raw);
+    cJSON_Delete(alert);
+    if (oom) {
+        out->len = start;
+        if (out->data) out->data[start] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+const char *slack_color(const char *severity_name) {
+    static const struct { const char *name, *color; } COLORS[] = {
+        {"critical", "#8B0000"}, {"high", "#E01E5A"}, {"medium", "#ECB22E"}, {"low", "#36C5F0"}, {"info", "#A0A0A0"},
+    };
+    for (size_t i = 0; severity_name && i < sizeof COLORS / sizeof COLORS[0]; i++)
+        if (strcasecmp(severity_name, COLORS[i].name) == 0) return COLORS[i].color;
+    return "#A0A0A0";
+}

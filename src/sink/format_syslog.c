@@ -1,0 +1,202 @@
+/* format_syslog.c — an alert as one RFC 5424 syslog message.
+ *
+ *   <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD-ID rule="..."
+ *   severity="..." id="..." source="..." count="N"] title: message
+ *
+ * What format.h promises, and the choices it leaves open:
+ *  - TIMESTAMP is the alert's "time" re-written as UTC with six fraction
+ *    digits (truncated, never rounded into the next second); "-" (NILVALUE)
+ *    when "time" is missing or not RFC 3339.
+ *  - HOSTNAME, APP-NAME, PROCID, MSGID and the SD-ID keep PRINTUSASCII
+ *    (33..126) and turn every other byte into '_' (the SD-ID also '=', ']'
+ *    and '"', which SD-NAME excludes); they are cut to the RFC's lengths.
+ *    An out-of-range facility is taken as 1 (user-level).
+ *  - Text (SD-PARAM values and MSG) is UTF-8: an invalid byte becomes
+ *    U+FFFD; a control character (below 0x20, and 0x7f) becomes "\n", "\r",
+ *    "\t" or "\xHH". SD-PARAM values also escape '"', '\' and ']'. MSG is cut
+ *    to max_msg bytes at a character boundary, ending in "…" when cut; an
+ *    escape sequence is never split.
+ *  - A missing field is "-"; so one alert is always exactly one line.
+ */
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event/time.h"
+#include "sink/format.h"
+
+#define DEFAULT_MAX_MSG 8192
+#define DEFAULT_SD_ID "secdet@32473"
+#define ELLIPSIS "\xE2\x80\xA6"
+#define NS_PER_SEC 1000000000LL
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t len;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+/* Appends s[0..n) escaped as text (see the file comment; `sd` adds the
+ * SD-PARAM escapes), at most `limit` bytes of it: what does not fit is cut at
+ * a character boundary and "…" ends the text, within the limit. */
+static void put_text(buf *out, const char *s, size_t n, size_t limit, bool sd) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t used = 0, safe = out->len; /* safe: where to cut, leaving room for "…" */
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = u[i];
+        const char *piece = s + i;
+        size_t plen = 1, step = 1;
+        char esc[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+        if (ch == '\n') piece = "\\n", plen = 2;
+        else if (ch == '\r') piece = "\\r", plen = 2;
+        else if (ch == '\t') piece = "\\t", plen = 2;
+        else if (ch < 0x20 || ch == 0x7f) piece = esc, plen = 4;
+        else if (sd && (ch == '"' || ch == '\\' || ch == ']')) esc[1] = (char)ch, piece = esc, plen = 2;
+        else if (ch >= 0x80) {
+            size_t l = utf8_seq_len(u + i, n - i);
+            if (l == 0) piece = "\xEF\xBF\xBD", plen = 3;
+            else plen = step = l;
+        }
+        if (used + plen > limit) {
+            out->len = safe;
+            if (out->data) out->data[out->len] = 0;
+            if (limit >= 3) buf_puts(out, ELLIPSIS);
+            return;
+        }
+        buf_append(out, piece, plen);
+        used += plen;
+        if (used + 3 <= limit) safe = out->len;
+        i += step;
+    }
+}
+
+/* A header field: PRINTUSASCII, other bytes as '_' (and `also` too), cut to
+ * max bytes; "-" when empty. */
+static void put_header_field(buf *out, const char *s, size_t max, const char *also) {
+    size_t n = s ? strnlen(s, max) : 0;
+    if (n == 0) {
+        buf_putc(out, '-');
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf_putc(out, c < 33 || c > 126 || (also && strchr(also, c)) ? '_' : (char)c);
+    }
+}
+
+/* "time" as "YYYY-MM-DDThh:mm:ss.uuuuuuZ", or "-". */
+static void put_timestamp(buf *out, const cJSON *t) {
+    int64_t ns;
+    if (!cJSON_IsString(t) || !t->valuestring || !time_parse_rfc3339(t->valuestring, strlen(t->valuestring), &ns) ||
+        ns < INT64_MIN + NS_PER_SEC) {
+        buf_putc(out, '-');
+        return;
+    }
+    int64_t frac = ns % NS_PER_SEC;
+    if (frac < 0) frac += NS_PER_SEC;
+    char whole[40];
+    size_t n = time_format_rfc3339(ns - frac, whole); /* "...:ssZ": no fraction left */
+    if (n == 0 || whole[n - 1] != 'Z') {
+        buf_putc(out, '-');
+        return;
+    }
+    buf_append(out, whole, n - 1);
+    buf_printf(out, ".%06lldZ", (long long)(frac / 1000));
+}
+
+/* A scalar's text: a non-empty string, a number or a boolean; NULL else. */
+static const char *scalar(const cJSON *it, char tmp[static 40]) {
+    if (cJSON_IsString(it)) return it->valuestring && it->valuestring[0] ? it->valuestring : NULL;
+    if (cJSON_IsBool(it)) return cJSON_IsTrue(it) ? "true" : "false";
+    if (cJSON_IsNumber(it)) {
+        double v = it->valuedouble;
+        if (v > -1e15 && v < 1e15 && v == (double)(long long)v) snprintf(tmp, 40, "%lld", (long long)v);
+        else snprintf(tmp, 40, "%.17g", v);
+        return tmp;
+    }
+    return NULL;
+}
+
+static const char *field(const cJSON *alert, const char *key, char tmp[static 40]) {
+    const char *s = cJSON_IsObject(alert) ? scalar(cJSON_GetObjectItemCaseSensitive(alert, key), tmp) : NULL;
+    return s ? s : "-";
+}
+
+static void put_param(buf *out, const char *name, const char *value) {
+    buf_printf(out, " %s=\"", name);
+    put_text(out, value, strlen(value), SIZE_MAX, true);
+    buf_putc(out, '"');
+}
+
+int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o) {
+    cJSON *alert = alert_json ? cJSON_ParseWithLength(alert_json, len) : NULL;
+    if (!alert) return -1;
+    size_t start = out->len;
+    syslog_fmt_opts d = {.facility = 1};
+    if (!o) o = &d;
+    char tmp[40], tsev[40];
+    const char *sev = field(alert, "severity", tsev);
+    int facility = o->facility >= 0 && o->facility <= 23 ? o->facility : 1;
+    buf_printf(out, "<%d>1 ", facility * 8 + syslog_severity(sev));
+    put_timestamp(out, cJSON_IsObject(alert) ? cJSON_GetObjectItemCaseSensitive(alert, "time") : NULL);
+    buf_putc(out, ' ');
+    put_header_field(out, o->hostname, 255, NULL);
+    buf_putc(out, ' ');
+    put_header_field(out, o->app_name ? o->app_name : "secdet", 48, NULL);
+    buf_putc(out, ' ');
+    put_header_field(out, o->procid, 128, NULL);
+    buf_putc(out, ' ');
+    put_header_field(out, o->msgid ? o->msgid : "alert", 32, NULL);
+    buf_puts(out, " [");
+    put_header_field(out, o->sd_id && o->sd_id[0] ? o->sd_id : DEFAULT_SD_ID, 32, "=]\"");
+    put_param(out, "rule", field(alert, "rule", tmp));
+    put_param(out, "severity", sev);
+    put_param(out, "id", field(alert, "id", tmp));
+    put_param(out, "source", field(alert, "source", tmp));
+    put_param(out, "count", field(alert, "count", tmp));
+    buf_puts(out, "] ");
+
+    buf msg;
+    buf_init(&msg);
+    char t2[40];
+    buf_puts(&msg, field(alert, "title", tmp));
+    buf_puts(&msg, ": ");
+    buf_puts(&msg, field(alert, "message", t2));
+    put_text(out, msg.data ? msg.data : "", msg.len, o->max_msg ? o->max_msg : DEFAULT_MAX_MSG, false);
+
+    bool oom = msg.oom || out->oom;
+    buf_free(&msg);
+    cJSON_Delete(alert);
+    if (oom) {
+        out->len = start;
+        if (out->data) out->data[start] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int syslog_severity(const char *severity_name) {
+    static const struct { const char *name; int sev; } SEVS[] = {
+        {"critical", 2}, {"high", 3}, {"medium", 4}, {"low", 5}, {"info", 6},
+    };
+    for (size_t i = 0; severity_name && i < sizeof SEVS / sizeof SEVS[0]; i++)
+        if (strcasecmp(severity_name, SEVS[i].name) == 0) return SEVS[i].sev;
+    return 5;
+}
