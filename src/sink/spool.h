@@ -1,0 +1,78 @@
+/* spool.h — a sink's write-ahead journal on disk.
+ *
+ * A directory holds numbered segment files ("00000000000000000001.seg", the
+ * number being the seq of the first record in it) and a cursor file "ack"
+ * (the highest seq known delivered, rewritten in place). A record is
+ *
+ *     u32 magic 0x53445350 ("SDSP")   u32 len (payload bytes)
+ *     u32 crc32 (zlib) of everything after this field
+ *     u64 seq   u8 severity   char id[32]   payload[len]
+ *
+ * little-endian. Records are appended in seq order; a segment rolls over
+ * when it passes opts.segment_bytes; a segment whose records are all acked
+ * is deleted. On open, a torn tail (a record cut short by a crash) is
+ * truncated away, and a record whose CRC or header is bad is skipped by
+ * scanning forward for the next magic with a good CRC (each counted in
+ * `corrupt`). Seqs continue after the highest seen (or the ack), so they
+ * never go back even when every segment was deleted.
+ *
+ * Thread-safe: one mutex; producers append while the delivery thread reads
+ * and acks. Errors come back as -errno and leave the spool usable.
+ */
+#ifndef SECDET_SINK_SPOOL_H
+#define SECDET_SINK_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct spool spool;
+
+typedef enum spool_fsync { SPOOL_FSYNC_NEVER, SPOOL_FSYNC_INTERVAL, SPOOL_FSYNC_ALWAYS } spool_fsync;
+
+typedef struct spool_opts {
+    spool_fsync fsync;
+    uint32_t fsync_ms;       /* INTERVAL: an append fsyncs when the last fsync is older than this */
+    uint64_t segment_bytes;  /* roll over past this; 0 = 16 MiB */
+    uint64_t max_bytes;      /* appends fail with -ENOSPC past this total; 0 = no cap */
+} spool_opts;
+
+typedef struct spool_rec {
+    uint64_t seq;
+    uint8_t severity;
+    char id[33];    /* 32 hex digits and a NUL */
+    char *payload;  /* malloc'd, NUL-terminated; the caller frees */
+    size_t len;
+} spool_rec;
+
+/* Opens (creating the directory, one level, mode 0700, if missing) and
+ * recovers. On error returns -errno and writes a message (naming the path)
+ * into err. */
+int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, size_t errlen);
+/* Closes (fsyncs unless FSYNC_NEVER). NULL is fine. */
+void spool_close(spool *s);
+
+/* Appends one record; *seq gets its seq. 0 or -errno (-ENOSPC past max_bytes). */
+int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len, uint64_t *seq);
+
+/* Reads the first record with seq > after (records at or below the ack are
+ * never returned). 1 and *out filled; 0 when there is none; -errno on a read
+ * error. Cheap when called with increasing `after` (a read cursor is kept). */
+int spool_next(spool *s, uint64_t after, spool_rec *out);
+
+/* Everything with seq <= seq is delivered: persists the cursor (fsync per
+ * policy), deletes segments wholly at or below it. 0 or -errno. */
+int spool_ack(spool *s, uint64_t seq);
+
+/* The highest acked seq, the highest appended seq (0 when none ever), and
+ * records appended but not acked. */
+uint64_t spool_acked(const spool *s);
+uint64_t spool_last_seq(const spool *s);
+uint64_t spool_pending(const spool *s);
+uint64_t spool_bytes(const spool *s);    /* bytes in segment files now */
+uint64_t spool_corrupt(const spool *s);  /* damaged records skipped since open */
+
+/* fsync the current segment and the ack file now (drain, close). */
+int spool_sync(spool *s);
+
+#endif
