@@ -29,7 +29,7 @@ FUZZ=$ROOT/fuzz
 WORK=${WORK:-$(mktemp -d)}
 CXX=${CXX:-clang++}
 CXXFLAGS=${CXXFLAGS:-$CFLAGS}
-TARGETS=(compile config decode eval scan snapshot template time)
+TARGETS=(compile config decode eval scan slack snapshot syslog template time)
 
 OBJ=$WORK/secdet-obj
 DEPS=$WORK/secdet-deps
@@ -101,7 +101,7 @@ if grep -lq '#include <curl/curl.h>' "${sources[@]}" 2>/dev/null; then
     read -r -a f <<<"$(pkg-config --cflags libcurl)"; DEP_CFLAGS+=("${f[@]}")
     read -r -a f <<<"$(pkg-config --libs libcurl)"; DEP_LIBS+=("${f[@]}")
 fi
-DEP_LIBS+=("$(static_or_l z)" "$(static_or_l crypto)" -lm -ldl -lpthread)
+DEP_LIBS+=("$(static_or_l z)" "$(static_or_l ssl)" "$(static_or_l crypto)" -lm -ldl -lpthread)
 
 SECDET_CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$ROOT/include" -I"$ROOT/src")
 objects=()

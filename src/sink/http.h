@@ -1,0 +1,63 @@
+/* http.h — HTTP requests on a libuv loop with libcurl's multi-socket API.
+ *
+ * One http_client per delivery loop: a CURLM driven by the loop
+ * (CURLMOPT_SOCKETFUNCTION -> uv_poll_t per socket, CURLMOPT_TIMERFUNCTION ->
+ * one uv_timer_t, curl_multi_socket_action on events, finished transfers
+ * collected with curl_multi_info_read), so any number of requests to any
+ * number of endpoints proceed at once and none blocks another. Connections
+ * are reused (the multi handle's connection cache). Everything runs on the
+ * loop's thread: call these only there.
+ *
+ * Redaction: nothing here logs, and http_result.error is built from
+ * curl_easy_strerror (generic text) or "HTTP <status>", never from curl's
+ * error buffer or the URL (which may carry a Slack or webhook secret).
+ */
+#ifndef SECDET_SINK_HTTP_H
+#define SECDET_SINK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct uv_loop_s;
+typedef struct http_client http_client;
+
+typedef struct http_request {
+    const char *url;
+    const char *const *headers; /* "Name: value" lines, nheaders of them */
+    size_t nheaders;
+    const char *body;           /* POSTed with the given length; copied */
+    size_t body_len;
+    uint32_t timeout_ms;        /* whole request; 0 = 10000 */
+    uint32_t connect_timeout_ms;/* 0 = 5000 */
+    bool insecure;              /* true: no TLS peer/host verification (tests only) */
+    const char *ca_file;        /* NULL: the system's CA store */
+} http_request;
+
+typedef struct http_result {
+    long status;             /* HTTP status, 0 when no response (see error) */
+    int curl_code;           /* CURLcode, 0 when the transfer completed */
+    const char *error;       /* "" on 2xx; else a short redacted description */
+    const char *body;        /* first up to 4 KiB of the response body, NUL-terminated */
+    size_t body_len;
+    int64_t retry_after_ms;  /* Retry-After (seconds or HTTP-date), -1 when absent */
+} http_result;
+
+/* Called once per request, on the loop thread; r valid during the call. */
+typedef void (*http_done_fn)(void *arg, const http_result *r);
+
+/* NULL on failure. Calls curl_global_init once per process in a thread-safe
+ * way (pthread_once). */
+http_client *http_client_new(struct uv_loop_s *loop);
+/* Starts a POST. 0, or -1 when it could not even start (out of memory, bad
+ * URL): then done is not called. */
+int http_post(http_client *c, const http_request *req, http_done_fn done, void *arg);
+/* Number of requests in flight. */
+size_t http_in_flight(const http_client *c);
+/* Aborts every request in flight (their done is called with curl_code
+ * CURLE_ABORTED_BY_CALLBACK and error "aborted") and closes the handles.
+ * The uv handles close asynchronously: run the loop until it has no more
+ * handles before freeing it. Frees c. */
+void http_client_free(http_client *c);
+
+#endif
