@@ -29,6 +29,12 @@
  *    directory is fsynced after segments are created or deleted.
  *  - An advisory flock on the directory keeps a second spool off it (-EBUSY).
  *  - seq 0 is never written; acking past the last seq is -EINVAL.
+ *  - Appends are batched (unless FSYNC_ALWAYS): a record is staged in memory
+ *    and written with the others by spool_commit, by any read, ack, sync or
+ *    roll-over, or once 64 KiB are staged. The engine commits at the end of
+ *    every push, so "in the spool before secdet_push returns" holds, with
+ *    one write per push instead of one per alert. A failed batch write is
+ *    truncated away and kept staged, to be tried again by the next commit.
  */
 #include "sink/spool.h"
 
@@ -53,6 +59,7 @@
 #define ACK_SIZE  16u
 #define SMALL     4096u /* payloads up to this go out in one write */
 #define CHUNK     16384u
+#define WB_MAX    65536u /* staged bytes that force a write */
 
 typedef struct seg {
     uint64_t first, size, counted;
@@ -82,6 +89,12 @@ struct spool {
     bool rc_ok;
     uint64_t rc_first, rc_off, rc_seq; /* read cursor */
     uint64_t seg_sync_ms, ack_sync_ms;
+    /* Write-behind: records appended but not yet written (not with
+     * FSYNC_ALWAYS). They count in sizes and seqs already; wb_off is where
+     * they go in the write segment. */
+    unsigned char *wb;
+    size_t wb_len, wb_cap;
+    uint64_t wb_off;
 };
 
 static void put32(unsigned char *p, uint32_t v) {
@@ -267,9 +280,25 @@ static int grow(void *arr, size_t n, size_t *cap, size_t elem) {
     return 0;
 }
 
+/* Writes the staged records. 0 or -errno (then they stay staged). */
+static int flush_wb(spool *s) {
+    if (!s->wb_len) return 0;
+    int r = pwrite_full(s->wfd, s->wb, s->wb_len, s->wb_off);
+    if (!r) r = policy_sync(s, s->wfd, &s->seg_sync_ms, false);
+    if (r) {
+        int t = ftruncate(s->wfd, (off_t)s->wb_off); /* leave no half batch behind */
+        (void)t;
+        return r;
+    }
+    s->wb_len = 0;
+    return 0;
+}
+
 /* Starts a new write segment named after the next seq. */
 static int roll(spool *s) {
-    int r = s->wfd >= 0 ? policy_sync(s, s->wfd, &s->seg_sync_ms, true) : 0;
+    int r = flush_wb(s);
+    if (r) return r;
+    r = s->wfd >= 0 ? policy_sync(s, s->wfd, &s->seg_sync_ms, true) : 0;
     if (r) return r;
     if ((r = grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) return r;
     char name[32];
@@ -291,8 +320,18 @@ static int roll(spool *s) {
 
 static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload, size_t len,
                      uint64_t *seq) {
-    unsigned char b[HDR + SMALL];
+    size_t need = HDR + len;
+    if (s->wb_len + need > s->wb_cap) {
+        size_t cap = s->wb_cap ? s->wb_cap : WB_MAX;
+        while (cap < s->wb_len + need) cap *= 2;
+        unsigned char *nb = realloc(s->wb, cap);
+        if (!nb) return -ENOMEM;
+        s->wb = nb;
+        s->wb_cap = cap;
+    }
     uint64_t n = s->last_seq + 1, off = s->segs[s->nseg - 1].size;
+    if (!s->wb_len) s->wb_off = off;
+    unsigned char *b = s->wb + s->wb_len;
     size_t idn = id ? strnlen(id, 32) : 0;
     put32(b, REC_MAGIC);
     put32(b + 4, (uint32_t)len);
@@ -300,28 +339,29 @@ static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload,
     b[20] = sev;
     memset(b + 21, 0, 32);
     if (idn) memcpy(b + 21, id, idn);
-    uLong c = crc32(0L, b + CRC_FROM, HDR - CRC_FROM);
-    if (len) c = crc32(c, (const Bytef *)payload, (uInt)len);
-    put32(b + 8, (uint32_t)c);
-    int r;
-    if (len <= SMALL) {
-        if (len) memcpy(b + HDR, payload, len);
-        r = pwrite_full(s->wfd, b, HDR + len, off);
-    } else {
-        r = pwrite_full(s->wfd, b, HDR, off);
-        if (!r) r = pwrite_full(s->wfd, payload, len, off + HDR);
+    if (len) memcpy(b + HDR, payload, len);
+    put32(b + 8, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b + CRC_FROM, (uInt)(need - CRC_FROM)));
+    s->wb_len += need;
+    if (s->o.fsync == SPOOL_FSYNC_ALWAYS || s->wb_len >= WB_MAX) {
+        int r = flush_wb(s);
+        if (r) {
+            s->wb_len -= need; /* this record is not in the spool; earlier staged ones stay */
+            return r;
+        }
     }
-    if (!r) r = policy_sync(s, s->wfd, &s->seg_sync_ms, false);
-    if (r) {
-        int t = ftruncate(s->wfd, (off_t)off); /* leave no half record behind */
-        (void)t;
-        return r;
-    }
-    s->segs[s->nseg - 1].size += HDR + len;
-    s->bytes += HDR + len;
+    s->segs[s->nseg - 1].size += need;
+    s->bytes += need;
     s->last_seq = n;
     *seq = n;
     return 0;
+}
+
+int spool_commit(spool *s) {
+    if (!s) return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int r = flush_wb(s);
+    pthread_mutex_unlock(&s->mu);
+    return r;
 }
 
 int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len,
@@ -345,7 +385,8 @@ int spool_next(spool *s, uint64_t after, spool_rec *out) {
     if (!s || !out) return -EINVAL;
     pthread_mutex_lock(&s->mu);
     uint64_t target = after > s->acked ? after : s->acked;
-    int r = 0;
+    int r = flush_wb(s);
+    if (r) goto done;
     if (target >= s->last_seq || s->nseg == 0) goto done;
     size_t i = 0;
     uint64_t off = 0;
@@ -435,7 +476,9 @@ int spool_ack(spool *s, uint64_t seq) {
     if (!s) return -EINVAL;
     int r = 0;
     pthread_mutex_lock(&s->mu);
-    if (seq > s->last_seq) {
+    if ((r = flush_wb(s)) != 0) {
+        /* staged records stay; the ack is tried again later */
+    } else if (seq > s->last_seq) {
         r = -EINVAL;
     } else if (seq > s->acked) {
         r = write_ack(s, seq);
@@ -468,8 +511,8 @@ GETTER(spool_corrupt, s->corrupt)
 int spool_sync(spool *s) {
     if (!s) return -EINVAL;
     pthread_mutex_lock(&s->mu);
-    int r = 0;
-    if (s->wfd >= 0 && fsync(s->wfd) != 0) r = -errno;
+    int r = flush_wb(s);
+    if (s->wfd >= 0 && fsync(s->wfd) != 0 && !r) r = -errno;
     if (fsync(s->ackfd) != 0 && !r) r = -errno;
     s->seg_sync_ms = s->ack_sync_ms = now_ms();
     pthread_mutex_unlock(&s->mu);
@@ -646,6 +689,7 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
 
 void spool_close(spool *s) {
     if (!s) return;
+    (void)spool_commit(s);
     if (s->o.fsync != SPOOL_FSYNC_NEVER && s->ackfd >= 0) (void)spool_sync(s);
     int fds[] = {s->wfd, s->rfd, s->ackfd, s->dirfd};
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
@@ -654,5 +698,6 @@ void spool_close(spool *s) {
     free(s->segs);
     free(s->holes);
     free(s->path);
+    free(s->wb);
     free(s);
 }

@@ -52,7 +52,9 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
 /* Closes (fsyncs unless FSYNC_NEVER). NULL is fine. */
 void spool_close(spool *s);
 
-/* Appends one record; *seq gets its seq. 0 or -errno (-ENOSPC past max_bytes). */
+/* Appends one record; *seq gets its seq. 0 or -errno (-ENOSPC past max_bytes).
+ * Unless FSYNC_ALWAYS the record is staged in memory and written in a batch
+ * by spool_commit (or any read, ack or sync, or once 64 KiB are staged). */
 int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len, uint64_t *seq);
 
 /* Reads the first record with seq > after (records at or below the ack are
@@ -71,6 +73,10 @@ uint64_t spool_last_seq(const spool *s);
 uint64_t spool_pending(const spool *s);
 uint64_t spool_bytes(const spool *s);    /* bytes in segment files now */
 uint64_t spool_corrupt(const spool *s);  /* damaged records skipped since open */
+
+/* Writes the staged records (one write). 0, or -errno: they stay staged
+ * and the next commit tries again. */
+int spool_commit(spool *s);
 
 /* fsync the current segment and the ack file now (drain, close). */
 int spool_sync(spool *s);

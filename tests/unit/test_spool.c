@@ -238,6 +238,7 @@ static void test_rollover_and_deletion(void **state) {
         p[7] = 'x';
         assert_int_equal(append_str(s, p), (uint64_t)i);
     }
+    assert_int_equal(spool_commit(s), 0); /* the last segment's records are staged until now */
     uint64_t segs[32];
     int n = list_segs(dir, segs, 32);
     assert_int_equal(n, 7); /* 1-3, 4-6, ..., 19-20 */
@@ -366,6 +367,7 @@ static void test_damaged_middle_record_is_skipped(void **state) {
     assert_int_equal(spool_pending(s), 1);
     assert_int_equal(append_str(s, pl), 7);
     assert_int_equal(spool_pending(s), 2);
+    assert_int_equal(spool_commit(s), 0);
 
     /* Damage done while open is found by the reader, and counted once. */
     flip_byte(path, rec_off(7, plen) + REC_HDR + 1);
@@ -679,8 +681,9 @@ static void test_binary_and_large_payloads(void **state) {
     free(big);
 }
 
-/* A write cut short (here by RLIMIT_FSIZE) fails the append and leaves the
- * file as it was: no half record, no seq used up. */
+/* A batch write cut short (here by RLIMIT_FSIZE) fails the commit and leaves
+ * the file as it was: no half record; the staged records stay staged and
+ * the next commit writes them. */
 static void test_failed_append_leaves_no_trace(void **state) {
     const char *dir = *state;
     spool *s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
@@ -688,30 +691,32 @@ static void test_failed_append_leaves_no_trace(void **state) {
     memset(p, 'w', sizeof p);
     uint64_t seq;
     assert_int_equal(spool_append(s, 1, "a", p, 100, &seq), 0);
+    assert_int_equal(spool_commit(s), 0);
     char path[600];
     seg_path(path, sizeof path, dir, 1);
     struct rlimit old, lim;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     lim = old;
-    lim.rlim_cur = REC_HDR + 100 + 80; /* part of the next record fits */
+    lim.rlim_cur = REC_HDR + 100 + 80; /* part of the next batch fits */
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    int small = spool_append(s, 1, "b", p, 300, &seq);
-    int large = spool_append(s, 1, "c", p, sizeof p, &seq); /* header and payload apart */
+    assert_int_equal(spool_append(s, 1, "b", p, 300, &seq), 0);
+    assert_int_equal(spool_append(s, 1, "c", p, sizeof p, &seq), 0);
+    int rc = spool_commit(s);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, prev);
-    assert_int_equal(small, -EFBIG);
-    assert_int_equal(large, -EFBIG);
+    assert_int_equal(rc, -EFBIG);
     assert_int_equal(file_size(path), REC_HDR + 100);
-    assert_int_equal(spool_last_seq(s), 1);
-    assert_int_equal(spool_bytes(s), REC_HDR + 100);
+    assert_int_equal(spool_last_seq(s), 3);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(file_size(path), 3 * REC_HDR + 100 + 300 + sizeof p);
     assert_int_equal(spool_append(s, 1, "d", "ok", 2, &seq), 0);
-    assert_int_equal(seq, 2);
-    expect_next(s, 1, 2, "ok");
+    assert_int_equal(seq, 4);
+    expect_next(s, 3, 4, "ok");
     spool_close(s);
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
     assert_int_equal(spool_corrupt(s), 0);
-    assert_int_equal(spool_pending(s), 2);
+    assert_int_equal(spool_pending(s), 4);
     spool_close(s);
 }
 
