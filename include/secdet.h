@@ -76,6 +76,7 @@ typedef enum secdet_status {
     SECDET_ERR_EXISTS = 6,        /* a source of that name already exists */
     SECDET_ERR_DECODE = 7,        /* some input was malformed: counted, reported, the rest went on */
     SECDET_ERR_LIMIT = 8,         /* a configured limit was hit (rule file size, JSON depth, ...) */
+    SECDET_ERR_TIMEOUT = 9,       /* secdet_drain: the time ran out before every alert was delivered */
 } secdet_status;
 
 /* A short, static English description of a status ("rules did not compile"). */
@@ -379,8 +380,210 @@ SECDET_API const char *secdet_alert_source(const secdet_alert *alert);
 SECDET_API secdet_severity secdet_alert_severity(const secdet_alert *alert);
 /* Event time of the firing event, ns since the Unix epoch (UTC). */
 SECDET_API int64_t secdet_alert_time_ns(const secdet_alert *alert);
+/* The rule's tags (meta tags): how many, and tag i (NULL when out of range). */
+SECDET_API size_t secdet_alert_tag_count(const secdet_alert *alert);
+SECDET_API const char *secdet_alert_tag(const secdet_alert *alert, size_t i);
 /* "info", "low", "medium", "high", "critical". */
 SECDET_API const char *secdet_severity_name(secdet_severity severity);
+
+/* ---- Sinks: delivering alerts ------------------------------------------- */
+
+/*
+ * A sink receives every alert that passes its filter (minimum severity,
+ * tags), on the engine's delivery thread, never on the thread that pushed:
+ * a slow or dead endpoint never slows evaluation or the other sinks.
+ *
+ * Behind every sink is the same delivery layer (docs/sinks.md):
+ *  - a bounded in-memory queue (opts.queue_max alerts);
+ *  - with opts.spool_dir set, a write-ahead spool: every alert is appended to
+ *    a checksummed journal in that directory before secdet_push returns, and
+ *    marked delivered once the sink took it. A process that is killed, or a
+ *    sink that is down for hours, loses nothing: alerts wait on disk and are
+ *    delivered in order (on the next start, too). Without a spool, an alert
+ *    that finds the queue full is dropped and counted (stats.dropped);
+ *  - retries with exponential backoff and full jitter
+ *    (min(backoff_max_ms, backoff_ms * 2^(attempt-1)) * random[0.5, 1]), or
+ *    the delay the endpoint asked for (HTTP Retry-After), whichever is longer;
+ *  - after max_attempts attempts, or a permanent failure (an HTTP 4xx other
+ *    than 408 and 429, say), the alert goes to the dead-letter file with the
+ *    reason, and delivery goes on with the next.
+ * Delivery is at least once: an alert can be delivered twice when the
+ * process dies, or a request times out, after the endpoint took it but
+ * before the sink knew. Every alert carries a stable `id` to de-duplicate.
+ *
+ * Built-in sinks: stdout, file (JSON lines, size-based rotation), callback,
+ * webhook (JSON POST, Standard Webhooks signature), slack (incoming webhook,
+ * Block Kit), syslog (RFC 5424 over UDP, TCP or TLS). Create them with
+ * secdet_sink_from_json (every type, the keys of docs/sinks.md, the same
+ * objects as `secdet run`'s "sinks"), or secdet_sink_stdout/_file/_callback;
+ * write your own with secdet_sink_new and a secdet_sink_vtable.
+ *
+ * A sink's URLs, secrets and headers never appear in any log, error message
+ * or stats: sinks are named by their `name`.
+ */
+typedef struct secdet_sink secdet_sink;         /* a sink; the engine owns it once added */
+typedef struct secdet_delivery secdet_delivery; /* one alert on its way to one sink */
+
+/* What became of one attempt to deliver. */
+typedef enum secdet_sink_result {
+    SECDET_SINK_OK = 0,        /* delivered */
+    SECDET_SINK_RETRY = 1,     /* failed for now: try again after a backoff */
+    SECDET_SINK_PERMANENT = 2, /* can never succeed: to the dead-letter file */
+} secdet_sink_result;
+
+/* How an attempt went, passed to secdet_delivery_done. */
+typedef struct secdet_delivery_result {
+    secdet_sink_result result;
+    /* RETRY: the endpoint asked to wait this long (ms), or 0 (backoff only). */
+    int64_t retry_after_ms;
+    /* Why it failed, for logs, stats and the dead-letter file; NULL when none.
+     * Copied. Never put a URL or secret here. */
+    const char *error;
+} secdet_delivery_result;
+
+/* The alert as one line of compact JSON (no newline) and its length. Valid
+ * until secdet_delivery_done. */
+SECDET_API const char *secdet_delivery_json(const secdet_delivery *d, size_t *len);
+/* The alert's id (32 hex digits). */
+SECDET_API const char *secdet_delivery_id(const secdet_delivery *d);
+SECDET_API secdet_severity secdet_delivery_severity(const secdet_delivery *d);
+/* 1 on the first attempt, 2 on the first retry, ... */
+SECDET_API unsigned secdet_delivery_attempt(const secdet_delivery *d);
+/* Ends an attempt. Call it exactly once per emit, from any thread, during
+ * emit or later; `d` is invalid afterwards. */
+SECDET_API void secdet_delivery_done(secdet_delivery *d, const secdet_delivery_result *result);
+
+/*
+ * A sink of your own. Every function is called on the delivery thread, one
+ * at a time for a given sink; any may be NULL except emit.
+ */
+typedef struct secdet_sink_vtable {
+    /* Once, before the first emit. Not SECDET_OK: every emit is retried later
+     * as a failure (open is tried again before each attempt until it works). */
+    secdet_status (*open)(void *self);
+    /* Deliver one alert, then (now or later) secdet_delivery_done. Up to
+     * opts.max_in_flight emits may be outstanding at once. */
+    void (*emit)(void *self, secdet_delivery *d);
+    /* Make what was delivered durable (fflush, fsync); called by secdet_drain. */
+    void (*flush)(void *self);
+    /* Last call, when no emit is outstanding (engine freed): free self. */
+    void (*close)(void *self);
+} secdet_sink_vtable;
+
+/* The delivery layer's settings for one sink. */
+typedef struct secdet_sink_opts {
+    /* Name in stats and logs; unique per engine. NULL: "<type>-<n>". Copied. */
+    const char *name;
+    /* Only alerts of at least this severity. Default SECDET_SEVERITY_INFO (all). */
+    secdet_severity min_severity;
+    /* When ntags > 0, only alerts with at least one of these tags (exact
+     * match; a trailing '*' matches a prefix: "attack.*"). Copied. */
+    const char *const *tags;
+    size_t ntags;
+    /* Alerts held in memory, waiting or in flight. Default 10000. */
+    uint32_t queue_max;
+    /* Write-ahead spool directory (created if missing; one per sink), or
+     * NULL for none. Copied. */
+    const char *spool_dir;
+    /* When the spool reaches the disk: "never" (the kernel writes it; a
+     * killed process loses nothing, a power cut may lose seconds),
+     * "interval" (fsync at most every spool_fsync_ms; the default), "always"
+     * (every alert, slowest). Copied; NULL = "interval". */
+    const char *spool_fsync;
+    uint32_t spool_fsync_ms;     /* default 1000 */
+    uint64_t spool_max_bytes;    /* cap on the spool's size; past it alerts are dropped and counted. Default 1 GiB */
+    /* Attempts per alert before it is dead-lettered. Default 10. 0 = forever. */
+    uint32_t max_attempts;
+    uint32_t backoff_ms;         /* first retry delay, default 500 */
+    uint32_t backoff_max_ms;     /* cap on the delay, default 60000 */
+    uint32_t max_in_flight;      /* concurrent emits, default 1 (webhook: 4) */
+    /* Dead-letter file (JSON lines: sink, id, attempts, error, alert); NULL:
+     * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
+     * counted and logged). Copied. */
+    const char *dead_letter;
+} secdet_sink_opts;
+
+/* Fills *opts with the defaults above. */
+SECDET_API void secdet_sink_opts_init(secdet_sink_opts *opts);
+
+/* A sink of your own: vt (kept by pointer: static storage) and self. On
+ * failure self is not closed. */
+SECDET_API secdet_status secdet_sink_new(const secdet_sink_vtable *vt, void *self,
+                                         const secdet_sink_opts *opts, secdet_sink **out);
+
+/* Alerts as JSON lines on stdout. */
+SECDET_API secdet_status secdet_sink_stdout(const secdet_sink_opts *opts, secdet_sink **out);
+
+/* Alerts appended as JSON lines to `path`; when it would pass max_bytes (0:
+ * never) it is renamed path.1 (path.1 to path.2, ... keeping `keep` old files). */
+SECDET_API secdet_status secdet_sink_file(const char *path, uint64_t max_bytes, uint32_t keep,
+                                          const secdet_sink_opts *opts, secdet_sink **out);
+
+/* Calls fn(user, d) on the delivery thread for every alert; its return value
+ * is the result (see secdet_sink_result). */
+typedef secdet_sink_result (*secdet_sink_fn)(void *user, const secdet_delivery *d);
+SECDET_API secdet_status secdet_sink_callback(secdet_sink_fn fn, void *user, const secdet_sink_opts *opts,
+                                              secdet_sink **out);
+
+/*
+ * Any built-in sink from one JSON object (len bytes; NUL not needed), e.g.
+ *   {"type": "webhook", "url": "https://...", "secret": "whsec_...",
+ *    "min_severity": "high", "spool_dir": "/var/lib/secdet/spool/hook"}
+ * Keys per type and the delivery keys (those of secdet_sink_opts) are in
+ * docs/sinks.md. On error, SECDET_ERR_INVALID_ARG and *diag (when diag is
+ * not NULL) says which key is wrong; secrets are never quoted.
+ */
+SECDET_API secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **out,
+                                               secdet_diagnostics **diag);
+
+/* Frees a sink that was never added (closing its vtable self). NULL is fine. */
+SECDET_API void secdet_sink_free(secdet_sink *sink);
+
+/*
+ * Adds a sink to the engine, which owns it from now on (also on failure).
+ * Starts the delivery thread on the first sink, opens the spool and replays
+ * what an earlier run left in it. SECDET_ERR_EXISTS when the name is taken;
+ * SECDET_ERR_IO when the spool cannot be opened. Not during a push.
+ */
+SECDET_API secdet_status secdet_sink_add(secdet_engine *engine, secdet_sink *sink);
+
+/*
+ * Waits until every alert handed to the sinks so far is delivered or
+ * dead-lettered, or, for a sink that is failing, safely in its spool (the
+ * spool is then fsynced), then calls each sink's flush. SECDET_ERR_TIMEOUT
+ * when timeout_ms (< 0: no limit) ran out first; nothing is lost either way.
+ * Call it before secdet_engine_free: freeing stops delivery at once (what is
+ * in a spool waits for the next start; what is only in memory is lost).
+ */
+SECDET_API secdet_status secdet_drain(secdet_engine *engine, int64_t timeout_ms);
+
+typedef struct secdet_sink_stats {
+    uint64_t accepted;      /* alerts that passed the filter and were queued */
+    uint64_t filtered;      /* alerts below min_severity or without a wanted tag */
+    uint64_t delivered;     /* delivered (SECDET_SINK_OK) */
+    uint64_t retries;       /* failed attempts that were retried */
+    uint64_t dead_lettered; /* given up on (attempts or permanent failure) */
+    uint64_t dropped;       /* lost: queue full without a spool, spool full or unwritable */
+    uint64_t pending;       /* accepted, not yet delivered or dead-lettered (now) */
+    uint64_t spool_bytes;   /* size of the spool on disk (now) */
+    uint64_t spool_corrupt; /* damaged spool records skipped on replay */
+    uint32_t in_flight;     /* emits outstanding (now) */
+    int failing;            /* 1 while the last attempt failed */
+    char last_error[200];   /* the last failure, "" when none; redacted */
+} secdet_sink_stats;
+
+/* Number of sinks added; they are numbered 0.. in order of secdet_sink_add. */
+SECDET_API size_t secdet_sink_count(const secdet_engine *engine);
+/* The name of sink i, NULL when out of range. */
+SECDET_API const char *secdet_sink_name(const secdet_engine *engine, size_t i);
+/* Counters of sink i, read under its lock (any thread). */
+SECDET_API secdet_status secdet_sink_stats_get(const secdet_engine *engine, size_t i, secdet_sink_stats *out);
+
+/* A line about delivery (a failure and its retry, a dead letter, a spool
+ * replayed), on the delivery thread. `sink` is the sink's name. */
+typedef void (*secdet_sink_log_fn)(void *user, const char *sink, const char *message);
+/* Set before the first secdet_sink_add. Default: none. */
+SECDET_API secdet_status secdet_set_sink_log(secdet_engine *engine, secdet_sink_log_fn fn, void *user);
 
 /* ---- Stats --------------------------------------------------------------- */
 

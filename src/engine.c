@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "sink/delivery.h"
 
 const char *secdet_version(void) { return SECDET_VERSION_STRING; }
 
@@ -26,6 +27,7 @@ const char *secdet_strerror(secdet_status status) {
     case SECDET_ERR_EXISTS: return "source already exists";
     case SECDET_ERR_DECODE: return "malformed input";
     case SECDET_ERR_LIMIT: return "limit exceeded";
+    case SECDET_ERR_TIMEOUT: return "timed out";
     }
     return "unknown status";
 }
@@ -90,6 +92,7 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
 void secdet_engine_free(secdet_engine *e) {
     if (!e) return;
     engine_ext_free(e); /* inputs first: nothing may push while the rest goes */
+    hub_free(e->hub);   /* then delivery: what is not delivered stays in the spools */
     engine_ruleset_free(e->rs);
     for (size_t i = 0; i < e->ntexts; i++) {
         free(e->texts[i].name);
@@ -141,7 +144,7 @@ secdet_status secdet_flush(secdet_engine *e) {
     if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
     e->busy = true;
     corr_flush(e->corr);
-    e->busy = false;
+    engine_push_done(e);
     return SECDET_OK;
 }
 
@@ -325,3 +328,5 @@ const char *secdet_alert_id(const secdet_alert *a) { return a ? a->id : NULL; }
 const char *secdet_alert_source(const secdet_alert *a) { return a ? a->source : NULL; }
 secdet_severity secdet_alert_severity(const secdet_alert *a) { return a ? a->severity : SECDET_SEVERITY_MEDIUM; }
 int64_t secdet_alert_time_ns(const secdet_alert *a) { return a ? a->time_ns : 0; }
+size_t secdet_alert_tag_count(const secdet_alert *a) { return a ? a->ntags : 0; }
+const char *secdet_alert_tag(const secdet_alert *a, size_t i) { return a && i < a->ntags ? a->tags[i] : NULL; }

@@ -275,6 +275,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     if (alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
     e->stats.alerts++;
     if (e->alert_fn) e->alert_fn(e->alert_user, &alert);
+    if (e->hub) engine_sinks_offer(e, &alert);
     return true;
 }
 
@@ -497,6 +498,7 @@ void engine_fire(void *user, const corr_fire *f) {
         if (alert_build(&e->alerts, &spec, &alert) == 0) {
             e->stats.alerts++;
             if (e->alert_fn) e->alert_fn(e->alert_user, &alert);
+            if (e->hub) engine_sinks_offer(e, &alert);
         }
     }
     cJSON_Delete(root);
@@ -546,7 +548,7 @@ secdet_status secdet_push(secdet_engine *e, const char *source, const void *byte
     e->push_time_ns = 0;
     e->stats.bytes += len;
     int rc = len ? decoder_feed(s->dec, bytes, len, &sink) : 0;
-    e->busy = false;
+    engine_push_done(e);
     return push_result(rc, &pc);
 }
 
@@ -560,7 +562,7 @@ secdet_status secdet_source_end(secdet_engine *e, const char *source) {
     e->busy = true;
     e->push_time_ns = 0;
     int rc = decoder_end(s->dec, &sink);
-    e->busy = false;
+    engine_push_done(e);
     return push_result(rc, &pc);
 }
 
@@ -593,6 +595,6 @@ secdet_status secdet_push_event(secdet_engine *e, const char *source, const char
             cJSON_Delete(root);
         }
     }
-    e->busy = false;
+    engine_push_done(e);
     return st;
 }

@@ -87,6 +87,9 @@ struct secdet_engine {
     uint64_t evbuf_gen;        /* ... at this generation */
     bool busy;            /* inside a push: callbacks may not re-enter */
     struct engine_ext *ext; /* custom formats and inputs (engine_sources.h); NULL until used */
+    struct hub *hub;      /* sinks and their delivery thread (src/sink); NULL until a sink is added */
+    secdet_sink_log_fn sink_log;
+    void *sink_log_user;
 };
 
 /* engine_rules.c */
@@ -99,6 +102,12 @@ secdet_status engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n,
 void engine_ext_free(secdet_engine *e);
 /* engine_input.c */
 void engine_source_free(engine_source *s);
+/* engine_sinks.c: hands an alert to every sink (filters, queues). */
+void engine_sinks_offer(secdet_engine *e, const secdet_alert *a);
+/* The end of every push, flush or drain of input: clears `busy` and writes
+ * what the sinks staged for their spools, so it is on disk (write-ahead)
+ * before the call returns. */
+void engine_push_done(secdet_engine *e);
 /* The correlator's fire callback: builds and delivers an aggregation alert. */
 void engine_fire(void *user, const corr_fire *f);
 

@@ -432,6 +432,8 @@ int alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     out->source = source;
     out->severity = (secdet_severity)r->sev;
     out->time_ns = spec->time_ns;
+    out->tags = (const char *const *)r->tags;
+    out->ntags = r->ntags;
     return 0;
 
 oom:

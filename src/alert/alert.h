@@ -44,6 +44,8 @@ struct secdet_alert {
     const char *source;
     secdet_severity severity;
     int64_t time_ns;
+    const char *const *tags; /* the rule's tags (program-owned) */
+    uint32_t ntags;
 };
 
 /* What an alert is made of. For a stateless rule: count 1, first_seen =

@@ -1,0 +1,544 @@
+/* delivery.c — one sink's delivery queue: at least once, in order, bounded.
+ *
+ * Records get a seq when offered. With a spool, every record is journaled
+ * first (write-ahead) and the spool is acked up to the highest seq below
+ * which everything is delivered or dead-lettered, so a restart replays
+ * exactly the unfinished tail. In memory, a ring holds up to queue_max
+ * records ready to emit; a record that finds it full (or arrives while older
+ * ones are only on disk: `overflow`) stays only in the spool and is read back
+ * in order when the ring has drained. Without a spool it is dropped.
+ *
+ * On the hub thread, records taken for delivery live in `out` (in flight, or
+ * waiting for a retry) until done. A failure puts the whole sink in backoff
+ * (one timer): ordering is kept, and a dead endpoint sees one probe per
+ * backoff, not a storm; while failing, only one emit is in flight.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "sink/delivery.h"
+#include "sink/spool.h"
+#include "util/buf.h"
+
+struct dq {
+    secdet_sink *sink;
+    hub *h;
+    spool *sp;
+    pthread_mutex_t mu; /* ring, overflow, seq, stats, done list */
+    secdet_delivery **ring;
+    uint32_t cap, head, count;
+    bool overflow;
+    bool wake_pending;   /* a wake was sent that no service has answered yet */
+    bool staged;         /* spool appends not yet committed */
+    uint64_t next_seq;   /* without a spool */
+    secdet_delivery *done_head, *done_tail; /* finished attempts, FIFO */
+    secdet_sink_stats st;
+    /* Hub thread only. */
+    secdet_delivery **out; /* taken, not finished, ascending seq */
+    uint32_t nout, cap_out, nflight;
+    uint64_t last_taken, acked;
+    uv_timer_t timer;
+    bool timer_init, backoff, attached, opened, stopping;
+    uint64_t rng;
+    FILE *dead;
+};
+
+const char *dq_name(const dq *q) { return q->sink->name; }
+
+static void set_error(dq *q, const char *msg) {
+    size_t n = strlen(msg);
+    if (n >= sizeof q->st.last_error) n = sizeof q->st.last_error - 1;
+    memcpy(q->st.last_error, msg, n);
+    q->st.last_error[n] = 0;
+}
+
+/* ---- Producer side ------------------------------------------------------------- */
+
+static bool tag_wanted(const secdet_sink *s, const secdet_alert *a) {
+    if (s->opts.ntags == 0) return true;
+    for (size_t i = 0; i < s->opts.ntags; i++) {
+        const char *want = s->tags[i];
+        size_t n = strlen(want);
+        bool prefix = n > 0 && want[n - 1] == '*';
+        for (size_t j = 0; j < secdet_alert_tag_count(a); j++) {
+            const char *t = secdet_alert_tag(a, j);
+            if (prefix ? strncmp(t, want, n - 1) == 0 : strcmp(t, want) == 0) return true;
+        }
+    }
+    return false;
+}
+
+static secdet_delivery *record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
+                                   size_t len) {
+    secdet_delivery *d = calloc(1, sizeof *d);
+    char *copy = malloc(len + 1);
+    if (!d || !copy) {
+        free(d);
+        free(copy);
+        return NULL;
+    }
+    memcpy(copy, json, len);
+    copy[len] = 0;
+    d->q = q;
+    d->seq = seq;
+    d->severity = sev;
+    snprintf(d->id, sizeof d->id, "%s", id ? id : "");
+    d->json = copy;
+    d->len = len;
+    return d;
+}
+
+static void record_free(secdet_delivery *d) {
+    if (!d) return;
+    free(d->json);
+    free(d);
+}
+
+void dq_offer(dq *q, const secdet_alert *a) {
+    secdet_severity sev = secdet_alert_severity(a);
+    size_t len = 0;
+    const char *json = secdet_alert_json(a, &len);
+    const char *id = secdet_alert_id(a);
+    pthread_mutex_lock(&q->mu);
+    if (sev < q->sink->opts.min_severity || !tag_wanted(q->sink, a)) {
+        q->st.filtered++;
+        pthread_mutex_unlock(&q->mu);
+        return;
+    }
+    uint64_t seq;
+    if (q->sp) {
+        int rc = spool_append(q->sp, (uint8_t)sev, id, json, len, &seq);
+        if (rc < 0) {
+            q->st.dropped++;
+            char msg[160];
+            snprintf(msg, sizeof msg, "spool: %s: alert %s dropped", strerror(-rc), id);
+            set_error(q, msg);
+            pthread_mutex_unlock(&q->mu);
+            return;
+        }
+    } else {
+        seq = ++q->next_seq;
+    }
+    q->st.accepted++;
+    q->st.pending++;
+    q->staged = q->sp != NULL;
+    bool queued = false;
+    if (!q->overflow && q->count < q->cap) {
+        secdet_delivery *d = record_new(q, seq, sev, id, json, len);
+        if (d) {
+            q->ring[(q->head + q->count) % q->cap] = d;
+            q->count++;
+            queued = true;
+        }
+    }
+    if (!queued) {
+        if (q->sp) {
+            q->overflow = true; /* read back from the spool in order */
+        } else {
+            q->st.pending--;
+            q->st.dropped++;
+            set_error(q, "queue full and no spool: alert dropped");
+        }
+    }
+    /* One wake until the hub services the queue: not a syscall per alert. */
+    bool wake = (queued || q->sp) && !q->wake_pending;
+    if (wake) q->wake_pending = true;
+    pthread_mutex_unlock(&q->mu);
+    if (wake) hub_wake(q->h);
+}
+
+void dq_commit(dq *q) {
+    pthread_mutex_lock(&q->mu);
+    bool staged = q->staged;
+    q->staged = false;
+    pthread_mutex_unlock(&q->mu);
+    if (!staged) return;
+    int rc = spool_commit(q->sp);
+    if (rc < 0) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "spool: %s (kept in memory, written at the next push)", strerror(-rc));
+        pthread_mutex_lock(&q->mu);
+        q->staged = true;
+        set_error(q, msg);
+        pthread_mutex_unlock(&q->mu);
+    }
+}
+
+/* ---- Hub side: taking, acking ------------------------------------------------------ */
+
+/* The next record to emit that has not been taken, in seq order, or NULL. */
+static secdet_delivery *take(dq *q) {
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        if (q->count) {
+            secdet_delivery *d = q->ring[q->head];
+            q->head = (q->head + 1) % q->cap;
+            q->count--;
+            pthread_mutex_unlock(&q->mu);
+            q->last_taken = d->seq;
+            return d;
+        }
+        bool overflow = q->overflow;
+        pthread_mutex_unlock(&q->mu);
+        if (!overflow) return NULL;
+        /* Read the last seq first: if nothing is found after last_taken, we
+         * are caught up unless a producer appended since (after a recovery,
+         * seqs at the end may be missing: last_seq is then never reached). */
+        pthread_mutex_lock(&q->mu);
+        uint64_t last = spool_last_seq(q->sp);
+        pthread_mutex_unlock(&q->mu);
+        spool_rec rec;
+        int rc = spool_next(q->sp, q->last_taken, &rec);
+        if (rc == 1) {
+            secdet_delivery *d = calloc(1, sizeof *d);
+            if (!d) {
+                free(rec.payload);
+                return NULL;
+            }
+            d->q = q;
+            d->seq = rec.seq;
+            d->severity = (secdet_severity)rec.severity;
+            memcpy(d->id, rec.id, sizeof d->id);
+            d->json = rec.payload;
+            d->len = rec.len;
+            q->last_taken = rec.seq;
+            return d;
+        }
+        if (rc < 0) return NULL; /* a read error: try again on the next service */
+        pthread_mutex_lock(&q->mu);
+        bool caught_up = spool_last_seq(q->sp) == last;
+        if (caught_up) {
+            q->overflow = false;
+            if (last > q->last_taken) q->last_taken = last; /* skip the missing tail */
+        }
+        pthread_mutex_unlock(&q->mu);
+        if (caught_up) continue; /* the ring may have got records since */
+    }
+}
+
+static void ack(dq *q) {
+    if (!q->sp) return;
+    uint64_t low = q->nout ? q->out[0]->seq - 1 : q->last_taken;
+    if (low > q->acked) {
+        if (spool_ack(q->sp, low) == 0) q->acked = low;
+    }
+}
+
+static void out_remove(dq *q, secdet_delivery *d) {
+    for (uint32_t i = 0; i < q->nout; i++) {
+        if (q->out[i] == d) {
+            memmove(q->out + i, q->out + i + 1, (q->nout - i - 1) * sizeof *q->out);
+            q->nout--;
+            return;
+        }
+    }
+}
+
+/* ---- Outcomes ---------------------------------------------------------------------- */
+
+static void dead_letter(dq *q, secdet_delivery *d, const char *why) {
+    const char *path = q->sink->dead_letter;
+    if (path && !q->dead) q->dead = fopen(path, "a");
+    if (q->dead) {
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, "{\"sink\":");
+        buf_json_string(&b, q->sink->name, strlen(q->sink->name));
+        buf_puts(&b, ",\"id\":");
+        buf_json_string(&b, d->id, strlen(d->id));
+        buf_printf(&b, ",\"attempts\":%u,\"error\":", d->attempt);
+        buf_json_string(&b, why, strlen(why));
+        buf_printf(&b, ",\"time\":%lld,\"alert\":", (long long)time(NULL));
+        buf_append(&b, d->json, d->len);
+        buf_puts(&b, "}\n");
+        if (!b.oom) fwrite(b.data, 1, b.len, q->dead);
+        fflush(q->dead);
+        buf_free(&b);
+    }
+    hub_log(q->h, q->sink->name, "alert %s dead-lettered after %u attempt(s): %s", d->id, d->attempt, why);
+    pthread_mutex_lock(&q->mu);
+    q->st.dead_lettered++;
+    q->st.pending--;
+    pthread_mutex_unlock(&q->mu);
+}
+
+static uint64_t next_rand(dq *q) {
+    q->rng ^= q->rng << 13;
+    q->rng ^= q->rng >> 7;
+    q->rng ^= q->rng << 17;
+    return q->rng;
+}
+
+/* Exponential backoff with jitter: the delay for the given attempt, in
+ * [cap/2, cap] where cap = min(backoff_max, backoff * 2^(attempt-1)). */
+static uint64_t backoff_ms(dq *q, unsigned attempt) {
+    uint64_t cap = q->sink->opts.backoff_ms ? q->sink->opts.backoff_ms : 1;
+    for (unsigned i = 1; i < attempt && cap < q->sink->opts.backoff_max_ms; i++) cap *= 2;
+    if (cap > q->sink->opts.backoff_max_ms) cap = q->sink->opts.backoff_max_ms;
+    return cap / 2 + next_rand(q) % (cap - cap / 2 + 1);
+}
+
+static void on_timer(uv_timer_t *t) {
+    dq *q = t->data;
+    q->backoff = false;
+    dq_service(q);
+    hub_progress(q->h);
+}
+
+static void start_backoff(dq *q, uint64_t delay) {
+    q->backoff = true;
+    uv_timer_start(&q->timer, on_timer, delay, 0);
+}
+
+static void finish(dq *q, secdet_delivery *d) {
+    q->nflight--;
+    const char *why = d->error[0] ? d->error : "failed";
+    if (d->result == SECDET_SINK_OK) {
+        out_remove(q, d);
+        pthread_mutex_lock(&q->mu);
+        q->st.delivered++;
+        q->st.pending--;
+        q->st.failing = 0;
+        pthread_mutex_unlock(&q->mu);
+        record_free(d);
+    } else if (d->result == SECDET_SINK_PERMANENT ||
+               (q->sink->opts.max_attempts && d->attempt >= q->sink->opts.max_attempts) || q->stopping) {
+        if (q->stopping) { /* shutting down: it stays in the spool for the next start */
+            out_remove(q, d);
+            record_free(d);
+            return;
+        }
+        out_remove(q, d);
+        char msg[260];
+        if (d->result == SECDET_SINK_PERMANENT) snprintf(msg, sizeof msg, "%s", why);
+        else snprintf(msg, sizeof msg, "gave up after %u attempts: %s", d->attempt, why);
+        pthread_mutex_lock(&q->mu);
+        set_error(q, msg);
+        pthread_mutex_unlock(&q->mu);
+        dead_letter(q, d, msg);
+        record_free(d);
+    } else {
+        uint64_t delay = backoff_ms(q, d->attempt);
+        if (d->retry_after_ms > 0 && (uint64_t)d->retry_after_ms > delay) delay = (uint64_t)d->retry_after_ms;
+        pthread_mutex_lock(&q->mu);
+        q->st.retries++;
+        q->st.failing = 1;
+        set_error(q, why);
+        pthread_mutex_unlock(&q->mu);
+        hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id,
+                d->attempt, why, delay);
+        d->waiting = true;
+        if (!q->backoff || uv_timer_get_due_in(&q->timer) < delay) start_backoff(q, delay);
+    }
+    ack(q);
+}
+
+static void drain_done(dq *q) {
+    pthread_mutex_lock(&q->mu);
+    secdet_delivery *d = q->done_head;
+    q->done_head = q->done_tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    while (d) {
+        secdet_delivery *next = d->next;
+        d->next = NULL;
+        finish(q, d);
+        d = next;
+    }
+}
+
+void secdet_delivery_done(secdet_delivery *d, const secdet_delivery_result *r) {
+    if (!d) return;
+    dq *q = d->q;
+    d->result = r ? r->result : SECDET_SINK_RETRY;
+    d->retry_after_ms = r ? r->retry_after_ms : 0;
+    snprintf(d->error, sizeof d->error, "%s", r && r->error ? r->error : "");
+    pthread_mutex_lock(&q->mu);
+    if (q->done_tail) q->done_tail->next = d;
+    else q->done_head = d;
+    q->done_tail = d;
+    pthread_mutex_unlock(&q->mu);
+    /* Also from the hub thread (an HTTP completion): the wake is what makes
+     * the queue look at its completions and emit the next record. */
+    hub_wake(q->h);
+}
+
+/* ---- Pumping ------------------------------------------------------------------------ */
+
+static bool out_push(dq *q, secdet_delivery *d) {
+    if (q->nout == q->cap_out) {
+        uint32_t cap = q->cap_out ? q->cap_out * 2 : 8;
+        secdet_delivery **o = realloc(q->out, cap * sizeof *o);
+        if (!o) return false;
+        q->out = o;
+        q->cap_out = cap;
+    }
+    q->out[q->nout++] = d; /* taken in seq order: stays sorted */
+    return true;
+}
+
+/* The oldest record waiting for a retry, else a new one. */
+static secdet_delivery *next_to_emit(dq *q) {
+    for (uint32_t i = 0; i < q->nout; i++)
+        if (q->out[i]->waiting) return q->out[i];
+    secdet_delivery *d = take(q);
+    if (d && !out_push(q, d)) { /* out of memory: it is still in the spool, if any */
+        record_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void dq_service(dq *q) {
+    if (!q->timer_init) { /* made here: the hub thread owns the loop */
+        uv_timer_init(hub_loop(q->h), &q->timer);
+        q->timer.data = q;
+        q->timer_init = true;
+    }
+    drain_done(q);
+    if (q->stopping || q->backoff) return; /* the timer services it; wakes stay pending */
+    pthread_mutex_lock(&q->mu);
+    q->wake_pending = false;
+    pthread_mutex_unlock(&q->mu);
+    if (!q->opened) {
+        const secdet_sink_vtable *vt = q->sink->def.vt;
+        secdet_status st = SECDET_OK;
+        if (q->sink->def.attach && !q->attached) {
+            if (q->sink->def.attach(q->sink->def.self, q->h) == 0) q->attached = true;
+            else st = SECDET_ERR_NOMEM;
+        }
+        if (st == SECDET_OK && vt->open) st = vt->open(q->sink->def.self);
+        if (st != SECDET_OK) {
+            pthread_mutex_lock(&q->mu);
+            q->st.failing = 1;
+            set_error(q, "open failed");
+            pthread_mutex_unlock(&q->mu);
+            hub_log(q->h, q->sink->name, "open failed: %s", secdet_strerror(st));
+            start_backoff(q, backoff_ms(q, 1));
+            return;
+        }
+        q->opened = true;
+    }
+    uint32_t max = q->sink->opts.max_in_flight ? q->sink->opts.max_in_flight : 1;
+    unsigned budget = 4096; /* then yield to the other sinks and come back */
+    while (budget-- && !q->backoff) {
+        pthread_mutex_lock(&q->mu);
+        bool failing = q->st.failing;
+        pthread_mutex_unlock(&q->mu);
+        if (q->nflight >= (failing ? 1 : max)) break;
+        secdet_delivery *d = next_to_emit(q);
+        if (!d) break;
+        d->waiting = false;
+        d->attempt++;
+        d->result = SECDET_SINK_RETRY;
+        d->error[0] = 0;
+        q->nflight++;
+        q->sink->def.vt->emit(q->sink->def.self, d);
+        drain_done(q);
+    }
+    if (budget == (unsigned)-1) hub_wake(q->h);
+    ack(q);
+}
+
+/* ---- Life cycle ---------------------------------------------------------------------- */
+
+int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, size_t errlen) {
+    dq *q = calloc(1, sizeof *q);
+    if (!q) goto nomem;
+    q->sink = sink;
+    q->h = h;
+    q->cap = sink->opts.queue_max ? sink->opts.queue_max : 10000;
+    q->ring = calloc(q->cap, sizeof *q->ring);
+    if (!q->ring) goto nomem;
+    pthread_mutex_init(&q->mu, NULL);
+    q->rng = (uint64_t)(uintptr_t)q ^ (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
+    if (!q->rng) q->rng = 1;
+    if (sink->spool_dir) {
+        spool_opts so = {0};
+        const char *f = sink->spool_fsync ? sink->spool_fsync : "interval";
+        so.fsync = strcmp(f, "never") == 0 ? SPOOL_FSYNC_NEVER
+                   : strcmp(f, "always") == 0 ? SPOOL_FSYNC_ALWAYS : SPOOL_FSYNC_INTERVAL;
+        so.fsync_ms = sink->opts.spool_fsync_ms;
+        so.max_bytes = sink->opts.spool_max_bytes;
+        int rc = spool_open(sink->spool_dir, &so, &q->sp, err, errlen);
+        if (rc < 0) {
+            *st = rc == -ENOMEM ? SECDET_ERR_NOMEM : SECDET_ERR_IO;
+            pthread_mutex_destroy(&q->mu);
+            free(q->ring);
+            free(q);
+            return -1;
+        }
+        q->acked = q->last_taken = spool_acked(q->sp);
+        q->st.pending = spool_pending(q->sp);
+        q->overflow = q->st.pending > 0;
+        if (q->st.pending)
+            hub_log(h, sink->name, "replaying %" PRIu64 " alert(s) from the spool", q->st.pending);
+    }
+    *out = q;
+    return 0;
+nomem:
+    if (q) free(q->ring);
+    free(q);
+    *st = SECDET_ERR_NOMEM;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+bool dq_quiet(dq *q, bool *spooled) {
+    pthread_mutex_lock(&q->mu);
+    bool quiet = q->st.pending == 0;
+    *spooled = !quiet && q->sp && q->st.failing;
+    pthread_mutex_unlock(&q->mu);
+    return quiet || *spooled;
+}
+
+void dq_stats(dq *q, secdet_sink_stats *out) {
+    pthread_mutex_lock(&q->mu);
+    *out = q->st;
+    out->in_flight = q->nflight; /* read racily: a snapshot */
+    pthread_mutex_unlock(&q->mu);
+    if (q->sp) {
+        out->spool_bytes = spool_bytes(q->sp);
+        out->spool_corrupt = spool_corrupt(q->sp);
+    }
+}
+
+void dq_flush(dq *q) {
+    drain_done(q);
+    if (q->opened && q->sink->def.vt->flush) q->sink->def.vt->flush(q->sink->def.self);
+    if (q->sp) spool_sync(q->sp);
+    if (q->dead) fflush(q->dead);
+}
+
+bool dq_stop(dq *q) {
+    q->stopping = true;
+    drain_done(q);
+    return q->nflight > 0;
+}
+
+void dq_close(dq *q) {
+    drain_done(q);
+    if (q->sink->def.vt->close) q->sink->def.vt->close(q->sink->def.self);
+    q->sink->def.self = NULL;
+    if (q->timer_init) uv_close((uv_handle_t *)&q->timer, NULL);
+}
+
+void dq_destroy(dq *q) {
+    drain_done(q);
+    for (uint32_t i = 0; i < q->nout; i++) record_free(q->out[i]);
+    free(q->out);
+    for (uint32_t i = 0; i < q->count; i++) record_free(q->ring[(q->head + i) % q->cap]);
+    free(q->ring);
+    if (q->sp) spool_close(q->sp);
+    if (q->dead) fclose(q->dead);
+    pthread_mutex_destroy(&q->mu);
+    sink_free_strings(q->sink);
+    free(q->sink);
+    free(q);
+}

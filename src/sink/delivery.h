@@ -1,0 +1,69 @@
+/* delivery.h — the delivery layer behind every sink (delivery.c) and the
+ * thread it runs on (hub.c). Internal to src/sink and the engine.
+ *
+ * A dq (delivery queue) belongs to one sink. Producers (the thread that
+ * pushes events) call dq_offer; everything else runs on the hub's thread:
+ * taking records from the in-memory ring or, past it, from the spool, in
+ * seq order; calling the sink's emit; retries with backoff and jitter;
+ * dead letters; acking the spool. docs/sinks.md tells the whole story.
+ */
+#ifndef SECDET_SINK_DELIVERY_H
+#define SECDET_SINK_DELIVERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "secdet.h"
+#include "sink/sink_int.h"
+
+typedef struct dq dq;
+
+/* ---- delivery.c ---- */
+/* Makes the queue of `sink` (opening its spool; replay starts when the hub
+ * pumps it). 0, or -1 with a message in err (SECDET_ERR_* in *st). */
+int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, size_t errlen);
+/* Producer side, any thread: filter, journal, queue. Never blocks on I/O
+ * of the sink. */
+void dq_offer(dq *q, const secdet_alert *alert);
+/* Producer side, at the end of a push: writes the spool records staged by
+ * dq_offer (one write for the whole push). */
+void dq_commit(dq *q);
+/* Hub thread: handle completions, then emit while the sink has room. */
+void dq_service(dq *q);
+/* Any thread: nothing pending, or (failing, with a spool) all of it safely on
+ * disk; *spooled says which. */
+bool dq_quiet(dq *q, bool *spooled);
+void dq_stats(dq *q, secdet_sink_stats *out);
+/* Hub thread, at shutdown: stop emitting; true while emits are outstanding. */
+bool dq_stop(dq *q);
+/* Hub thread: call the sink's flush (and fsync the spool). */
+void dq_flush(dq *q);
+/* Hub thread, at shutdown after dq_stop: close the sink and the queue's
+ * timer (completions may still arrive while the loop runs their closes). */
+void dq_close(dq *q);
+/* Once the loop has closed every handle: free every record and the queue. */
+void dq_destroy(dq *q);
+
+/* ---- hub.c ---- */
+int hub_new(hub **out, secdet_sink_log_fn log, void *log_user);
+/* Adds a queue (the hub services it from now on). 0 or -1. */
+int hub_add(hub *h, dq *q);
+/* Wakes the hub thread (any thread). */
+void hub_wake(hub *h);
+/* True on the hub's thread. */
+bool hub_on_thread(const hub *h);
+/* Runs fn(arg) on the hub thread and waits for it. */
+void hub_call(hub *h, void (*fn)(void *arg), void *arg);
+/* Waits (any thread but the hub's) until every queue is quiet; then flushes
+ * every sink. SECDET_OK or SECDET_ERR_TIMEOUT. */
+secdet_status hub_drain(hub *h, int64_t timeout_ms);
+/* Tells waiters in hub_drain to look again (hub thread, after progress). */
+void hub_progress(hub *h);
+void hub_log(hub *h, const char *sink, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Stops delivery and the thread, closes every sink, frees everything. */
+void hub_free(hub *h);
+size_t hub_count(const hub *h);
+dq *hub_queue(const hub *h, size_t i);
+const char *dq_name(const dq *q);
+
+#endif

@@ -1,0 +1,104 @@
+/* sink_int.h — the sink framework's insides, shared by the delivery layer
+ * (sink.c, delivery.c, hub.c, sink_config.c) and the built-in sinks
+ * (sink_file.c, webhook.c, slack.c, syslog.c).
+ *
+ * A built-in sink is a public secdet_sink_vtable plus `self`, made from a
+ * JSON object by its create function (sink_cfg reads the keys), and, when it
+ * does I/O on the loop, an `attach` hook that hands it the hub (the delivery
+ * thread's libuv loop and HTTP client) before `open`. Every vtable function
+ * and attach run on the delivery thread.
+ */
+#ifndef SECDET_SINK_SINK_INT_H
+#define SECDET_SINK_SINK_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secdet.h"
+#include "sink/http.h"
+
+struct uv_loop_s;
+typedef struct cJSON cJSON;
+
+/* ---- The hub: one delivery thread per engine ---- */
+typedef struct hub hub;
+struct uv_loop_s *hub_loop(hub *h);
+http_client *hub_http(hub *h);
+
+/* ---- What a built-in type's create function fills in ---- */
+typedef struct sink_def {
+    const secdet_sink_vtable *vt;
+    void *self;
+    int (*attach)(void *self, hub *h); /* NULL when not needed; 0 or -1 */
+    uint32_t max_in_flight;            /* the type's default (0: 1) */
+} sink_def;
+
+/* ---- Reading a sink's JSON object ----
+ * Each getter marks its key as known; after the create function, every key
+ * neither it nor the delivery keys read is an error ("unknown key"). Each
+ * returns 0 (absent keys leave *out unchanged, or NULL for strings) or -1
+ * with the message already recorded (sink_cfg_fail). Messages name the sink
+ * and the key, never a value (values may be secrets). */
+typedef struct sink_cfg sink_cfg;
+int sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out);
+int sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out);
+int sink_cfg_bool(sink_cfg *c, const char *key, bool *out);
+/* An object of string values -> "Key: value" lines (malloc'd array and
+ * strings; the caller frees with sink_cfg_free_lines). Names must be HTTP
+ * tokens, values without CR/LF. */
+int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n);
+void sink_cfg_free_lines(char **lines, size_t n);
+int sink_cfg_fail(sink_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The sink's name (for messages). */
+const char *sink_cfg_name(const sink_cfg *c);
+
+/* Built-in types; each returns 0 with *out filled, or -1 (after
+ * sink_cfg_fail) having freed what it made. */
+int sink_stdout_create(sink_cfg *c, sink_def *out);
+int sink_file_create(sink_cfg *c, sink_def *out);
+int sink_webhook_create(sink_cfg *c, sink_def *out);
+int sink_slack_create(sink_cfg *c, sink_def *out);
+int sink_syslog_create(sink_cfg *c, sink_def *out);
+
+/* ---- The sink object ---- */
+struct secdet_sink {
+    char *name;           /* NULL until add assigns "<type>-<n>" */
+    const char *type;     /* static: "webhook", "custom", ... */
+    sink_def def;
+    secdet_sink_opts opts;/* strings below are owned copies */
+    char **tags;
+    char *spool_dir, *dead_letter, *spool_fsync;
+    struct dq *dq;        /* the delivery queue, once added */
+};
+
+/* ---- One attempt (the public secdet_delivery) ---- */
+struct secdet_delivery {
+    struct dq *q;
+    uint64_t seq;
+    secdet_severity severity;
+    char id[33];
+    char *json;           /* NUL-terminated */
+    size_t len;
+    unsigned attempt;     /* 1-based */
+    bool waiting;         /* failed, waiting for its retry (delivery.c) */
+    struct secdet_delivery *next; /* queue links (delivery.c) */
+    /* Filled by secdet_delivery_done. */
+    secdet_sink_result result;
+    int64_t retry_after_ms;
+    char error[200];
+};
+
+/* sink.c: a sink object around def (opts copied; NULL = defaults); frees
+ * the strings of one (not def.self). */
+secdet_status sink_make(const char *type, const sink_def *def, const secdet_sink_opts *opts, secdet_sink **out);
+void sink_free_strings(secdet_sink *s);
+/* sink_file.c: the file and stdout sinks (path NULL = stdout). */
+int sink_file_def(const char *path, uint64_t max_bytes, uint32_t keep, sink_def *out);
+
+/* Ends an attempt: fills a secdet_delivery_result (error formatted, cut
+ * to fit) and calls secdet_delivery_done(d, ...). */
+void sink_result(secdet_delivery *d, secdet_sink_result r, int64_t retry_after_ms, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

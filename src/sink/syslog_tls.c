@@ -1,0 +1,178 @@
+/* syslog_tls.c — TLS for the syslog sink (RFC 5425), with OpenSSL's memory
+ * BIOs over the conn's libuv TCP stream.
+ *
+ * Bytes read from the server go into rbio and the handshake (or SSL_read)
+ * runs; whatever OpenSSL wrote to wbio is then written to the stream in one
+ * uv_write. An alert is one SSL_write of its framed message, and the
+ * uv_write carrying those records answers its delivery, so writes stay in
+ * order. With tls_verify (the default) the server's chain is checked against
+ * ca_file (or the system's store) and its name against server_name (DNS
+ * name, or IP address when it is one; SNI is sent for names only). After
+ * the handshake, what the server sends (session tickets) is read and
+ * dropped; a close_notify or an error fails the conn.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "sink/syslog_int.h"
+
+int sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen) {
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        snprintf(err, errlen, "cannot make a TLS context");
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (s->tls_verify) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+                         : SSL_CTX_set_default_verify_paths(ctx);
+        if (ok != 1) {
+            snprintf(err, errlen, ca_file ? "ca_file: cannot load CA certificates from it"
+                                          : "cannot load the system's CA certificates");
+            ERR_clear_error();
+            SSL_CTX_free(ctx);
+            return -1;
+        }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    s->ctx = ctx;
+    return 0;
+}
+
+static bool is_ip(const char *name) {
+    unsigned char a[16];
+    return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
+/* Writes what OpenSSL has for the network; d (if any) is answered by it. */
+static int flush_out(sl_conn *c, secdet_delivery *d) {
+    char *p = NULL;
+    long n = BIO_get_mem_data(c->wbio, &p);
+    if (n <= 0) {
+        if (d) sink_result(d, SECDET_SINK_RETRY, 0, "TLS produced no data");
+        return 0;
+    }
+    int rc = sl_conn_write(c, p, (size_t)n, d);
+    (void)BIO_reset(c->wbio);
+    return rc;
+}
+
+/* Why the last SSL call failed. */
+static void fail_tls(sl_conn *c, const char *what, int ret) {
+    int e = SSL_get_error(c->ssl, ret);
+    long v = SSL_get_verify_result(c->ssl);
+    unsigned long code = ERR_peek_error();
+    if (c->s->tls_verify && v != X509_V_OK && !SSL_is_init_finished(c->ssl))
+        sl_conn_fail(c, "%s: certificate verification failed: %s", what,
+                     X509_verify_cert_error_string(v));
+    else if (e == SSL_ERROR_ZERO_RETURN)
+        sl_conn_fail(c, "connection closed by the server (TLS close_notify)");
+    else if (code && ERR_reason_error_string(code))
+        sl_conn_fail(c, "%s: %s", what, ERR_reason_error_string(code));
+    else
+        sl_conn_fail(c, "%s: TLS error %d", what, e);
+    ERR_clear_error();
+}
+
+/* Reads (and drops) what the server sent after the handshake. */
+static int read_all(sl_conn *c) {
+    char tmp[4096];
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_read(c->ssl, tmp, sizeof tmp);
+        if (r > 0) continue;
+        if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) break;
+        fail_tls(c, "TLS read", r);
+        return -1;
+    }
+    return flush_out(c, NULL); /* e.g. a KeyUpdate answer */
+}
+
+static int drive(sl_conn *c) {
+    if (!c->up) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return flush_out(c, NULL);
+            fail_tls(c, "TLS handshake", r);
+            return -1;
+        }
+        if (flush_out(c, NULL) != 0) return -1;
+        sl_conn_ready(c);
+        if (c->dead) return -1;
+    }
+    return read_all(c);
+}
+
+int sl_tls_start(sl_conn *c) {
+    sl_sink *s = c->s;
+    c->ssl = SSL_new(s->ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (!c->ssl || !c->rbio || !c->wbio) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->rbio = c->wbio = NULL;
+        sl_conn_fail(c, "TLS: out of memory");
+        return -1;
+    }
+    BIO_set_mem_eof_return(c->rbio, -1); /* empty: "retry", not end of file */
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_connect_state(c->ssl);
+    const char *name = s->server_name;
+    int ok = 1;
+    if (is_ip(name)) {
+        if (s->tls_verify) ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name);
+    } else {
+        ok = SSL_set_tlsext_host_name(c->ssl, name) == 1;
+        if (ok && s->tls_verify) {
+            SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            ok = SSL_set1_host(c->ssl, name);
+        }
+    }
+    if (ok != 1) {
+        ERR_clear_error();
+        sl_conn_fail(c, "TLS: server_name is not usable");
+        return -1;
+    }
+    return drive(c);
+}
+
+void sl_tls_input(sl_conn *c, const char *data, size_t n) {
+    if (!c->ssl || n > INT_MAX) return;
+    if (BIO_write(c->rbio, data, (int)n) != (int)n) {
+        sl_conn_fail(c, "TLS: out of memory");
+        return;
+    }
+    drive(c);
+}
+
+int sl_tls_send(sl_conn *c, const char *msg, size_t n, secdet_delivery *d) {
+    if (n > INT_MAX) {
+        sink_result(d, SECDET_SINK_PERMANENT, 0, "message too long");
+        return -1;
+    }
+    ERR_clear_error();
+    int r = SSL_write(c->ssl, msg, (int)n); /* a memory BIO takes all of it */
+    if (r != (int)n) {
+        fail_tls(c, "TLS write", r);
+        sink_result(d, SECDET_SINK_RETRY, 0, "%s", c->why);
+        return -1;
+    }
+    return flush_out(c, d);
+}
+
+void sl_tls_free(sl_conn *c) {
+    if (c->ssl) SSL_free(c->ssl); /* and its BIOs */
+    c->ssl = NULL;
+    c->rbio = c->wbio = NULL;
+}
