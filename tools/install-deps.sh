@@ -14,6 +14,7 @@ PACKAGES=(
     zlib1g-dev libssl-dev
     clang libclang-rt-14-dev   # clang and its ASan/UBSan runtimes
     jq valgrind
+    rsyslog rsyslog-openssl openssl   # real syslog receiver for the sink tests
     python3 python3-pip
 )
 

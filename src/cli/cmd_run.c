@@ -3,7 +3,8 @@
  *
  * Reads events from the inputs of the configuration (file tails, stdin, TCP,
  * UDP) on one libuv loop — this command's own, handed to the library as "the
- * caller's loop" — and writes every alert as one JSON line to each sink.
+ * caller's loop" — and hands every alert to the sinks of the configuration
+ * (the library's delivery thread delivers them: docs/sinks.md).
  * Everything happens on that loop's thread, so the signal handlers below
  * (libuv's uv_signal_t: they run as ordinary loop callbacks, not in signal
  * context) can reload, report and stop between two events:
@@ -11,29 +12,33 @@
  *   SIGHUP          reload the rules (secdet_reload_rules): every diagnostic
  *                   is printed; a set with errors is rejected and the old one
  *                   keeps running; correlation state of unchanged rules stays
- *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, exit 0
+ *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, wait
+ *                   up to drain_timeout_ms for the sinks, exit 0
  *   SIGUSR1         one stats line
  *
  * stderr carries status lines, each one JSON object with a "type":
  * "listening" (an input's source, kind, address and bound port), "ready",
- * "reload", "stats", "stopped"; and malformed-input reports and rule
- * diagnostics as plain "secdet: ..." text.
+ * "reload", "stats", "stopped" (stats lines carry a "sinks" array of each
+ * sink's counters); and malformed-input reports, rule diagnostics and
+ * delivery problems ("secdet: sink NAME: ...") as plain text.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "cli/cli.h"
 #include "cli/config.h"
+#include "util/buf.h"
 
 typedef struct run_state {
     cfg conf;
     secdet_engine *engine;
     uv_loop_t loop;
-    FILE **sink_files; /* one per sink; stdout for the stdout sink */
     uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
     uv_timer_t stats_timer;
     int stopping;
@@ -43,17 +48,16 @@ typedef struct run_state {
 
 /* ---- alerts, errors, status lines ---------------------------------------------- */
 
-static void on_alert(void *user, const secdet_alert *alert) {
-    run_state *rs = user;
-    size_t len = 0;
-    const char *json = secdet_alert_json(alert, &len);
-    for (size_t i = 0; i < rs->conf.nsinks; i++) {
-        FILE *f = rs->sink_files[i];
-        if (!f) continue;
-        fwrite(json, 1, len, f);
-        fputc('\n', f);
-        fflush(f); /* a detector's alerts must not wait in a buffer */
-    }
+/* On the delivery thread: one locked stream, so a stats line from the loop
+ * thread never lands inside it. */
+static void on_sink_log(void *user, const char *sink, const char *message) {
+    (void)user;
+    flockfile(stderr);
+    fprintf(stderr, "secdet: sink %s: ", sink);
+    term_write_safe(stderr, message);
+    fputc('\n', stderr);
+    fflush(stderr);
+    funlockfile(stderr);
 }
 
 static void on_error(void *user, const char *source, uint64_t where, const char *message) {
@@ -67,18 +71,42 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
 static void print_stats(run_state *rs, const char *type) {
     secdet_stats s;
     if (secdet_stats_get(rs->engine, &s) != SECDET_OK) return;
+    flockfile(stderr); /* the delivery thread's log lines wait (on_sink_log) */
     fprintf(stderr,
             "{\"type\":\"%s\",\"events\":%llu,\"malformed\":%llu,\"alerts\":%llu,\"rules_run\":%llu,"
             "\"budget_exceeded\":%llu,\"late\":%llu,\"bytes\":%llu,\"evicted\":%llu,\"groups\":%llu,"
             "\"state_bytes\":%llu,\"udp_dropped\":%llu,\"input_paused\":%llu,\"queued\":%llu,"
-            "\"oversized\":%llu,\"connections\":%llu,\"rules\":%zu}\n",
+            "\"oversized\":%llu,\"connections\":%llu,\"rules\":%zu,\"sinks\":[",
             type, (unsigned long long)s.events, (unsigned long long)s.malformed, (unsigned long long)s.alerts,
             (unsigned long long)s.rules_run, (unsigned long long)s.budget_exceeded, (unsigned long long)s.late,
             (unsigned long long)s.bytes, (unsigned long long)s.evicted, (unsigned long long)s.groups,
             (unsigned long long)s.state_bytes, (unsigned long long)s.udp_dropped,
             (unsigned long long)s.input_paused, (unsigned long long)s.queued, (unsigned long long)s.oversized,
             (unsigned long long)s.connections, secdet_rule_count(rs->engine));
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < secdet_sink_count(rs->engine); i++) {
+        secdet_sink_stats k;
+        if (secdet_sink_stats_get(rs->engine, i, &k) != SECDET_OK) continue;
+        const char *name = secdet_sink_name(rs->engine, i);
+        buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+        buf_json_string(&b, name, strlen(name));
+        buf_printf(&b,
+                   ",\"accepted\":%llu,\"filtered\":%llu,\"delivered\":%llu,\"retries\":%llu,"
+                   "\"dead_lettered\":%llu,\"dropped\":%llu,\"pending\":%llu,\"spool_bytes\":%llu,"
+                   "\"spool_corrupt\":%llu,\"in_flight\":%u,\"failing\":%s,\"last_error\":",
+                   (unsigned long long)k.accepted, (unsigned long long)k.filtered, (unsigned long long)k.delivered,
+                   (unsigned long long)k.retries, (unsigned long long)k.dead_lettered, (unsigned long long)k.dropped,
+                   (unsigned long long)k.pending, (unsigned long long)k.spool_bytes,
+                   (unsigned long long)k.spool_corrupt, k.in_flight, k.failing ? "true" : "false");
+        buf_json_string(&b, k.last_error, strlen(k.last_error));
+        buf_putc(&b, '}');
+    }
+    if (b.len && !b.oom) fwrite(b.data, 1, b.len, stderr);
+    buf_free(&b);
+    fputs("]}\n", stderr);
     fflush(stderr);
+    funlockfile(stderr);
 }
 
 static void print_diagnostics(const secdet_diagnostics *d) {
@@ -133,17 +161,19 @@ static void on_stats_timer(uv_timer_t *t) { print_stats(t->data, "stats"); }
 /* ---- setup ---------------------------------------------------------------------------- */
 
 static int open_sinks(run_state *rs) {
-    rs->sink_files = calloc(rs->conf.nsinks, sizeof *rs->sink_files);
-    if (!rs->sink_files) return -1;
+    secdet_set_sink_log(rs->engine, on_sink_log, rs);
+    /* The root of the spools; each sink makes its own directory in it. */
+    if (rs->conf.spool_dir && mkdir(rs->conf.spool_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "secdet: spool_dir %s: %s\n", rs->conf.spool_dir, strerror(errno));
+        return -1;
+    }
     for (size_t i = 0; i < rs->conf.nsinks; i++) {
-        const cfg_sink *s = &rs->conf.sinks[i];
-        if (s->type == CFG_SINK_STDOUT) {
-            rs->sink_files[i] = stdout;
-            continue;
-        }
-        rs->sink_files[i] = fopen(s->path, "a");
-        if (!rs->sink_files[i]) {
-            fprintf(stderr, "secdet: sinks[%zu]: cannot open %s for appending\n", i, s->path);
+        const cfg_sink *c = &rs->conf.sinks[i];
+        secdet_sink *sink = NULL;
+        secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &sink, NULL);
+        if (st == SECDET_OK) st = secdet_sink_add(rs->engine, sink);
+        if (st != SECDET_OK) {
+            fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
             return -1;
         }
     }
@@ -201,7 +231,6 @@ static int setup(run_state *rs) {
         fprintf(stderr, "secdet: cannot create the engine: %s\n", secdet_strerror(st));
         return -1;
     }
-    secdet_set_alert_callback(rs->engine, on_alert, rs);
     secdet_set_error_callback(rs->engine, on_error, rs);
     cli_load_result lr = {0, 0};
     if (cli_load_rules(rs->engine, rs->conf.rules, rs->conf.nrules, 1, &lr) != 0) return -1;
@@ -282,15 +311,15 @@ int cmd_run(int argc, char **argv) {
         fflush(stderr);
         uv_run(&rs.loop, UV_RUN_DEFAULT);
         secdet_flush(rs.engine); /* aggregation alerts still held for ordering */
+        if (secdet_drain(rs.engine, rs.conf.drain_timeout_ms) != SECDET_OK)
+            fprintf(stderr, "secdet: delivery not finished after %lld ms; the rest waits in the spools\n",
+                    (long long)rs.conf.drain_timeout_ms);
         print_stats(&rs, "stopped");
     }
     close_own_handles(&rs);
     secdet_engine_free(rs.engine);
     uv_run(&rs.loop, UV_RUN_DEFAULT); /* the closed handles' callbacks */
     uv_loop_close(&rs.loop);
-    for (size_t i = 0; rs.sink_files && i < rs.conf.nsinks; i++)
-        if (rs.sink_files[i] && rs.sink_files[i] != stdout) fclose(rs.sink_files[i]);
-    free(rs.sink_files);
     fflush(stdout);
     cfg_free(&rs.conf);
     return code;

@@ -27,6 +27,8 @@ typedef struct walker {
     size_t plen;
     char *err;
     size_t errlen;
+    const char *spool_root; /* top-level "spool_dir", resolved; NULL when absent */
+    size_t nsink;           /* index of the sink being loaded */
 } walker;
 
 static int fail(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -247,27 +249,67 @@ static int load_source(walker *w, const cJSON *v, cfg_source *s) {
 
 /* ---- sinks and limits ------------------------------------------------------------ */
 
+/* A sink object is handed to the library (secdet_sink_from_json) almost as
+ * written: file paths in it are resolved against the config's directory,
+ * it gets its default name ("<type>-<index>", as the library would give),
+ * and a network sink without its own spool_dir gets <spool_dir>/<name> when
+ * the top-level "spool_dir" is set. It is checked here by building it once,
+ * so a bad sink stops `secdet run` before anything starts. */
+static int resolve_key(walker *w, cJSON *obj, const char *key) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsString(v)) return 0; /* absent, or the library's error */
+    char *r = resolve(w, v->valuestring);
+    if (!r) return fail(w, "out of memory");
+    int ok = cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(r));
+    free(r);
+    return ok ? 0 : fail(w, "out of memory");
+}
+
 static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     memset(s, 0, sizeof *s);
+    size_t index = w->nsink++;
     if (want_object(w, v) != 0) return -1;
-    char *type;
-    if (get_string(w, v, "type", true, &type) != 0) return -1;
-    static const char *const stdout_keys[] = {"type", NULL};
-    static const char *const file_keys[] = {"type", "path", NULL};
-    int rc;
-    if (strcmp(type, "stdout") == 0) {
-        s->type = CFG_SINK_STDOUT;
-        rc = check_keys(w, v, stdout_keys);
-    } else if (strcmp(type, "file") == 0) {
-        s->type = CFG_SINK_FILE;
-        rc = check_keys(w, v, file_keys);
-        if (rc == 0) rc = get_path(w, v, "path", true, &s->path);
-    } else {
-        size_t old = enter_key(w, "type");
-        rc = fail(w, "unknown sink type \"%s\" (expected stdout or file)", type);
-        leave(w, old);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "type");
+    if (!cJSON_IsString(t)) {
+        enter_key(w, "type");
+        return fail(w, "missing or not a string (stdout, file, webhook, slack or syslog)");
     }
-    free(type);
+    cJSON *obj = cJSON_Duplicate(v, 1);
+    if (!obj) return fail(w, "out of memory");
+    int rc = 0;
+    static const char *const paths[] = {"path", "spool_dir", "dead_letter", "ca_file"};
+    for (size_t i = 0; rc == 0 && i < sizeof paths / sizeof paths[0]; i++) rc = resolve_key(w, obj, paths[i]);
+    char name[128];
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, "name");
+    if (cJSON_IsString(n)) snprintf(name, sizeof name, "%s", n->valuestring);
+    else snprintf(name, sizeof name, "%.60s-%zu", t->valuestring, index);
+    if (rc == 0 && !n && !cJSON_AddStringToObject(obj, "name", name)) rc = fail(w, "out of memory");
+    bool network = strcmp(t->valuestring, "webhook") == 0 || strcmp(t->valuestring, "slack") == 0 ||
+                   strcmp(t->valuestring, "syslog") == 0;
+    if (rc == 0 && network && w->spool_root && !cJSON_GetObjectItemCaseSensitive(obj, "spool_dir")) {
+        size_t len = strlen(w->spool_root) + strlen(name) + 2;
+        char *dir = malloc(len);
+        if (dir) snprintf(dir, len, "%s/%s", w->spool_root, name);
+        if (!dir || !cJSON_AddStringToObject(obj, "spool_dir", dir)) rc = fail(w, "out of memory");
+        free(dir);
+    }
+    if (rc == 0 && !(s->json = cJSON_PrintUnformatted(obj))) rc = fail(w, "out of memory");
+    cJSON_Delete(obj);
+    if (rc != 0) return rc;
+    s->name = strdup(name);
+    if (!s->name) return fail(w, "out of memory");
+    secdet_sink *sink = NULL;
+    secdet_diagnostics *d = NULL;
+    secdet_status st = secdet_sink_from_json(s->json, strlen(s->json), &sink, &d);
+    if (st != SECDET_OK) {
+        secdet_diagnostic e;
+        if (secdet_diagnostics_count(d) && secdet_diagnostics_get(d, 0, &e) == SECDET_OK)
+            rc = fail(w, "%s", e.message);
+        else
+            rc = fail(w, "%s", secdet_strerror(st));
+    }
+    secdet_diagnostics_free(d);
+    secdet_sink_free(sink);
     return rc;
 }
 
@@ -383,8 +425,18 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
     } else if (!cJSON_IsObject(root)) {
         rc = fail(&w, "expected a JSON object");
     }
-    static const char *const keys[] = {"rules", "sources", "sinks", "limits", "stats_interval", NULL};
+    static const char *const keys[] = {"rules",          "sources",   "sinks",           "limits",
+                                       "stats_interval", "spool_dir", "drain_timeout_ms", NULL};
     if (rc == 0) rc = check_keys(&w, root, keys);
+    c->drain_timeout_ms = 10000;
+    if (rc == 0) rc = get_path(&w, root, "spool_dir", false, &c->spool_dir);
+    w.spool_root = c->spool_dir;
+    if (rc == 0) {
+        uint64_t u;
+        bool present;
+        rc = get_uint(&w, root, "drain_timeout_ms", 86400000.0, &u, &present);
+        if (rc == 0 && present) c->drain_timeout_ms = (int64_t)u;
+    }
     if (rc == 0)
         rc = load_array(&w, root, "rules", true, (void **)&c->rules, &c->nrules, sizeof *c->rules, each_rule);
     if (rc == 0)
@@ -394,8 +446,10 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
         rc = load_array(&w, root, "sinks", false, (void **)&c->sinks, &c->nsinks, sizeof *c->sinks, each_sink);
     if (rc == 0 && c->nsinks == 0) { /* default: alerts on stdout */
         c->sinks = calloc(1, sizeof *c->sinks);
-        if (!c->sinks) rc = fail(&w, "out of memory");
-        else c->nsinks = 1;
+        if (!c->sinks || !(c->sinks[0].json = strdup("{\"type\":\"stdout\",\"name\":\"stdout-0\"}")) ||
+            !(c->sinks[0].name = strdup("stdout-0")))
+            rc = fail(&w, "out of memory");
+        c->nsinks = c->sinks ? 1 : 0;
     }
     const cJSON *limits = root ? cJSON_GetObjectItemCaseSensitive(root, "limits") : NULL;
     if (rc == 0 && limits) {
@@ -444,7 +498,11 @@ void cfg_free(cfg *c) {
         free(s->inputs);
     }
     free(c->sources);
-    for (size_t i = 0; i < c->nsinks; i++) free(c->sinks[i].path);
+    for (size_t i = 0; i < c->nsinks; i++) {
+        free(c->sinks[i].json);
+        free(c->sinks[i].name);
+    }
     free(c->sinks);
+    free(c->spool_dir);
     memset(c, 0, sizeof *c);
 }

@@ -37,11 +37,11 @@ typedef struct cfg_source {
     size_t ninputs;
 } cfg_source;
 
-typedef enum { CFG_SINK_STDOUT, CFG_SINK_FILE } cfg_sink_type;
-
+/* A sink: its JSON object for secdet_sink_from_json, completed (paths
+ * resolved, name and spool_dir filled in) and already checked. */
 typedef struct cfg_sink {
-    cfg_sink_type type;
-    char *path;          /* file */
+    char *json;
+    char *name;
 } cfg_sink;
 
 typedef struct cfg {
@@ -55,6 +55,8 @@ typedef struct cfg {
     size_t queue_messages;     /* 0 = the library's default */
     size_t queue_bytes;
     double stats_interval;     /* seconds; 0 = only on SIGUSR1 */
+    char *spool_dir;           /* top-level "spool_dir", resolved, or NULL */
+    int64_t drain_timeout_ms;  /* at exit, how long to wait for delivery; default 10000 */
 } cfg;
 
 /* Reads and checks `path`. 0 on success; -1 with the first problem in err

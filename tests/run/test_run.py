@@ -355,7 +355,7 @@ def test_cloudwatch_and_eventbridge_sources_over_tcp(run):
     ({"rules": ["r"], "sources": [{"name": "a", "input": [{"type": "stdin"}, {"type": "pipe"}]}]},
      "sources[0].input[1].type: unknown input type \"pipe\""),
     ({"rules": ["r"], "sources": [{"name": "a", "input": {"type": "stdin"}}], "sinks": [{"type": "kafka"}]},
-     "sinks[0].type: unknown sink type \"kafka\""),
+     "sinks[0]: sink 'kafka-0': type: unknown"),
     ({"rules": ["r"], "sources": [{"name": "a", "input": {"type": "stdin"}}], "limits": {"max_events": 1}},
      "limits.max_events: unknown key"),
     ({"sources": [{"name": "a", "input": {"type": "stdin"}}]}, "rules: missing (required)"),
