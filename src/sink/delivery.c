@@ -37,6 +37,8 @@ struct dq {
     bool overflow;
     bool wake_pending;   /* a wake was sent that no service has answered yet */
     bool staged;         /* spool appends not yet committed */
+    bool write_wanted;   /* enough staged for a background write: the hub writes it */
+    size_t staged_bytes; /* appended since the last write_wanted */
     uint64_t next_seq;   /* without a spool */
     secdet_delivery *done_head, *done_tail; /* finished attempts, FIFO */
     secdet_sink_stats st;
@@ -129,6 +131,11 @@ void dq_offer(dq *q, const secdet_alert *a) {
     q->st.accepted++;
     q->st.pending++;
     q->staged = q->sp != NULL;
+    bool want_write = false;
+    if (q->sp && (q->staged_bytes += len + 64) >= 65536 && !q->write_wanted) {
+        q->write_wanted = want_write = true;
+        q->staged_bytes = 0;
+    }
     bool queued = false;
     if (!q->overflow && q->count < q->cap) {
         secdet_delivery *d = record_new(q, seq, sev, id, json, len);
@@ -148,7 +155,7 @@ void dq_offer(dq *q, const secdet_alert *a) {
         }
     }
     /* One wake until the hub services the queue: not a syscall per alert. */
-    bool wake = (queued || q->sp) && !q->wake_pending;
+    bool wake = want_write || ((queued || q->sp) && !q->wake_pending);
     if (wake) q->wake_pending = true;
     pthread_mutex_unlock(&q->mu);
     if (wake) hub_wake(q->h);
@@ -402,6 +409,11 @@ void dq_service(dq *q) {
         q->timer_init = true;
     }
     drain_done(q);
+    pthread_mutex_lock(&q->mu);
+    bool write = q->write_wanted;
+    q->write_wanted = false;
+    pthread_mutex_unlock(&q->mu);
+    if (write) spool_write_behind(q->sp); /* a failure stays staged: the next commit reports it */
     if (q->stopping || q->backoff) return; /* the timer services it; wakes stay pending */
     pthread_mutex_lock(&q->mu);
     q->wake_pending = false;

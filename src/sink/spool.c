@@ -31,10 +31,13 @@
  *  - seq 0 is never written; acking past the last seq is -EINVAL.
  *  - Appends are batched (unless FSYNC_ALWAYS): a record is staged in memory
  *    and written with the others by spool_commit, by any read, ack, sync or
- *    roll-over, or once 64 KiB are staged. The engine commits at the end of
- *    every push, so "in the spool before secdet_push returns" holds, with
- *    one write per push instead of one per alert. A failed batch write is
- *    truncated away and kept staged, to be tried again by the next commit.
+ *    roll-over, or by the appender once 256 KiB are staged. Meanwhile the
+ *    delivery thread writes full 64 KiB chunks in the background
+ *    (spool_write_behind), CRCs included, so the appender mostly copies.
+ *    The engine commits at the end of every push (the tail, after any
+ *    background write), so "in the spool before secdet_push returns" holds.
+ *    A failed batch write is truncated away and kept staged, to be tried
+ *    again by the next commit.
  */
 #include "sink/spool.h"
 
@@ -59,7 +62,8 @@
 #define ACK_SIZE  16u
 #define SMALL     4096u /* payloads up to this go out in one write */
 #define CHUNK     16384u
-#define WB_MAX    65536u /* staged bytes that force a write */
+#define WB_MAX    65536u      /* staged bytes worth a background write */
+#define WB_FORCE  (4 * WB_MAX) /* staged bytes that force a write by the appender */
 
 typedef struct seg {
     uint64_t first, size, counted;
@@ -95,6 +99,9 @@ struct spool {
     unsigned char *wb;
     size_t wb_len, wb_cap;
     uint64_t wb_off;
+    /* spool_write_behind's chunk in flight (written outside mu). */
+    pthread_cond_t wcond;
+    bool writing;
 };
 
 static void put32(unsigned char *p, uint32_t v) {
@@ -280,9 +287,22 @@ static int grow(void *arr, size_t n, size_t *cap, size_t elem) {
     return 0;
 }
 
-/* Writes the staged records. 0 or -errno (then they stay staged). */
+/* Fills in the CRC of every record of a staged buffer (records are staged
+ * without it, so the appender only copies). */
+static void seal(unsigned char *b, size_t len) {
+    for (size_t off = 0; off + HDR <= len;) {
+        size_t n = HDR + get32(b + off + 4);
+        put32(b + off + 8, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b + off + CRC_FROM, (uInt)(n - CRC_FROM)));
+        off += n;
+    }
+}
+
+/* Writes the staged records (mu held), after any background write. 0 or
+ * -errno (then they stay staged). */
 static int flush_wb(spool *s) {
+    while (s->writing) pthread_cond_wait(&s->wcond, &s->mu);
     if (!s->wb_len) return 0;
+    seal(s->wb, s->wb_len);
     int r = pwrite_full(s->wfd, s->wb, s->wb_len, s->wb_off);
     if (!r) r = policy_sync(s, s->wfd, &s->seg_sync_ms, false);
     if (r) {
@@ -292,6 +312,52 @@ static int flush_wb(spool *s) {
     }
     s->wb_len = 0;
     return 0;
+}
+
+int spool_write_behind(spool *s) {
+    if (!s) return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    if (s->writing || s->wb_len < WB_MAX || s->o.fsync == SPOOL_FSYNC_ALWAYS) {
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    /* Take the staged chunk; appends go on into a fresh buffer whose offset
+     * (set by the next append) follows it. */
+    unsigned char *chunk = s->wb;
+    size_t len = s->wb_len, cap = s->wb_cap;
+    uint64_t off = s->wb_off;
+    int fd = s->wfd;
+    s->wb = NULL;
+    s->wb_len = s->wb_cap = 0;
+    s->writing = true;
+    pthread_mutex_unlock(&s->mu);
+
+    seal(chunk, len);
+    int r = pwrite_full(fd, chunk, len, off);
+
+    pthread_mutex_lock(&s->mu);
+    if (!r) r = policy_sync(s, fd, &s->seg_sync_ms, false);
+    if (r) {
+        /* Put it back in front of what was staged since: nothing was written
+         * after it (writing kept flush_wb out), so the next flush retries. */
+        int t = ftruncate(fd, (off_t)off);
+        (void)t;
+        unsigned char *nb = realloc(chunk, len + s->wb_len > cap ? len + s->wb_len : cap);
+        if (nb) {
+            if (s->wb_len) memcpy(nb + len, s->wb, s->wb_len);
+            free(s->wb);
+            s->wb = nb;
+            s->wb_cap = len + s->wb_len > cap ? len + s->wb_len : cap;
+            s->wb_len += len;
+            s->wb_off = off;
+            chunk = NULL;
+        }
+    }
+    free(chunk);
+    s->writing = false;
+    pthread_cond_broadcast(&s->wcond);
+    pthread_mutex_unlock(&s->mu);
+    return r;
 }
 
 /* Starts a new write segment named after the next seq. */
@@ -340,9 +406,9 @@ static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload,
     memset(b + 21, 0, 32);
     if (idn) memcpy(b + 21, id, idn);
     if (len) memcpy(b + HDR, payload, len);
-    put32(b + 8, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b + CRC_FROM, (uInt)(need - CRC_FROM)));
+    put32(b + 8, 0); /* sealed when written */
     s->wb_len += need;
-    if (s->o.fsync == SPOOL_FSYNC_ALWAYS || s->wb_len >= WB_MAX) {
+    if (s->o.fsync == SPOOL_FSYNC_ALWAYS || s->wb_len >= WB_FORCE) {
         int r = flush_wb(s);
         if (r) {
             s->wb_len -= need; /* this record is not in the spool; earlier staged ones stay */
@@ -637,6 +703,7 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
         return -ENOMEM;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->wcond, NULL);
     s->dirfd = s->wfd = s->ackfd = s->rfd = -1;
     if (o) s->o = *o;
     s->seg_max = s->o.segment_bytes ? s->o.segment_bytes : 16u << 20;
@@ -695,6 +762,7 @@ void spool_close(spool *s) {
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         if (fds[i] >= 0) close(fds[i]);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->wcond);
     free(s->segs);
     free(s->holes);
     free(s->path);

@@ -78,6 +78,12 @@ uint64_t spool_corrupt(const spool *s);  /* damaged records skipped since open *
  * and the next commit tries again. */
 int spool_commit(spool *s);
 
+/* For another thread (the delivery thread): when 64 KiB or more are
+ * staged and no other write is under way, writes them (CRCs computed
+ * there), without holding up appends meanwhile. 0 or -errno (the chunk is
+ * then staged again). */
+int spool_write_behind(spool *s);
+
 /* fsync the current segment and the ack file now (drain, close). */
 int spool_sync(spool *s);
 
