@@ -3,8 +3,9 @@
 #
 #   ./run.sh demo    install deps, build, scan the sample CloudTrail log with the CIS rules
 #   ./run.sh test    install deps, build, run every test: ctest (gcc build), ctest again
-#                    under ASan+UBSan (clang build), the unit tests under valgrind, and
-#                    each fuzz target for a bounded time with libFuzzer (fuzz/run-fuzzers.sh)
+#                    under ASan+UBSan (clang build), the unit tests under valgrind,
+#                    each fuzz target for a bounded time with libFuzzer (fuzz/run-fuzzers.sh),
+#                    and the language bindings' tests (bindings/*/ci.sh)
 #   ./run.sh build   install deps and build into build/
 #   ./run.sh bench   run the benchmarks (bench/run.sh: its own Release build, peers side by side)
 #
@@ -17,6 +18,7 @@
 #   SECDET_ASAN_EXCLUDE=RE   ctest -E regex for the sanitizer tree (default: none)
 #   SECDET_SKIP_FUZZ=1       skip the libFuzzer pass in `test` (fuzz/run-fuzzers.sh)
 #   SECDET_FUZZ_SECONDS=N    seconds per fuzz target in `test` (default 60; SECDET_JOBS at once)
+#   SECDET_SKIP_BINDINGS=1   skip the language bindings' tests (bindings/*/ci.sh) in `test`
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -205,6 +207,31 @@ cmd_test() {
         fi
     fi
 
+    # 5. The language bindings, against this build installed into build/prefix
+    #    (each binding's ci.sh prints its own runner's summary: pytest, go test).
+    if [[ ${SECDET_SKIP_BINDINGS:-0} != 1 && $built == 1 ]]; then
+        local prefix=$ROOT/build/prefix
+        if ls bindings/*/ci.sh >/dev/null 2>&1; then
+            say "cmake --install build --prefix build/prefix"
+            cmake --install build --prefix "$prefix" >build/install.log 2>&1 || {
+                cat build/install.log; results+=("bindings: install FAILED"); status=1; }
+        fi
+        local ci
+        for ci in bindings/*/ci.sh; do
+            [[ -f $ci ]] || continue
+            local lang=${ci#bindings/}
+            lang=${lang%/ci.sh}
+            say "$ci (the $lang binding)"
+            if bash "$ci" "$prefix"; then
+                results+=("bindings/$lang: passed")
+                TOTAL_PASSED=$((TOTAL_PASSED + 1))
+            else
+                results+=("bindings/$lang: FAILED"); status=1
+                TOTAL_FAILED=$((TOTAL_FAILED + 1))
+            fi
+        done
+    fi
+
     say "summary ($((SECONDS - started)) s)"
     printf '  %s\n' "${results[@]}"
     echo "all: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
@@ -225,7 +252,7 @@ cmd_bench() {
 }
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case ${1:-} in
