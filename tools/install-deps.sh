@@ -15,7 +15,7 @@ PACKAGES=(
     clang libclang-rt-14-dev   # clang and its ASan/UBSan runtimes
     jq valgrind
     rsyslog rsyslog-openssl openssl   # real syslog receiver for the sink tests
-    python3 python3-pip
+    python3 python3-pip python3-venv python3-dev   # the Python binding builds a cffi extension
 )
 
 as_root() {

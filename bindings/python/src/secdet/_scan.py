@@ -1,0 +1,119 @@
+"""_scan.py — Engine.scan: files in, alerts out, with read-ahead.
+
+A scan runs in two threads: a reader thread reads 1 MiB chunks (inflating
+gzip) and pushes them into the engine — C code that runs without the GIL —
+and queues the raw alert records of each push; the thread iterating turns
+them into Alert objects. So building Python objects overlaps with
+evaluation, and a scan costs little more than `secdet scan` on two cores.
+The reader stays at most a few chunks ahead, and stops when the iterator is
+closed (a `break` out of the loop) or garbage-collected.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from typing import IO, TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
+
+from . import _io
+from ._errors import ERR_DECODE
+from ._native import check, ffi, lib, parse_records
+from ._types import Alert
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._engine import Engine
+
+_AHEAD = 4  # chunks' worth of alert records the reader may queue
+
+
+def _file_batches(engine: "Engine", display: str, f: IO[Any], format: str,
+                  source: Optional[str]) -> Iterator[Tuple[bytes, bool]]:
+    """Pushes one input, chunk by chunk, then ends its stream; yields the raw
+    alert records of each call."""
+    src_b = b""
+    from_buffer = ffi.from_buffer
+    for chunk in _io.chunks(f):
+        if not src_b:
+            fmt = format
+            if source is not None:
+                name = source
+            else:
+                if fmt == "auto":
+                    fmt = _io.detect_format(chunk)
+                name = fmt
+            engine._ensure_source(name, fmt)
+            src_b = engine._name(name)
+        status, raw = engine._call_raw(lib.secdet_push, src_b, from_buffer(chunk), len(chunk))
+        if status not in (0, ERR_DECODE):
+            check(status, display)
+        if raw is not None:
+            yield raw
+    if src_b:
+        status, raw = engine._call_raw(lib.secdet_source_end, src_b)
+        if status not in (0, ERR_DECODE):
+            check(status, display)
+        if raw is not None:
+            yield raw
+
+
+def _all_batches(engine: "Engine", items: List[Tuple[str, Any]], format: str,
+                 source: Optional[str]) -> Iterator[Tuple[bytes, bool]]:
+    for display, obj in items:
+        f, opened = _io.open_input(obj)
+        try:
+            yield from _file_batches(engine, display, f, format, source)
+        finally:
+            if opened:
+                f.close()
+
+
+def _put(q: "queue.Queue[Any]", item: Any, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def scan(engine: "Engine", items: List[Tuple[str, Any]], format: str, source: Optional[str],
+         flush: bool, read_ahead: bool) -> Iterator[Alert]:
+    cache = engine._cache
+    if not read_ahead:
+        for raw in _all_batches(engine, items, format, source):
+            alerts, errors = parse_records(raw, cache)
+            if errors:
+                engine._report(errors)
+            yield from alerts
+    else:
+        q: "queue.Queue[Any]" = queue.Queue(maxsize=_AHEAD)
+        stop = threading.Event()
+
+        def read() -> None:
+            try:
+                for raw in _all_batches(engine, items, format, source):
+                    if not _put(q, ("records", raw), stop):
+                        return
+                _put(q, ("done", None), stop)
+            except BaseException as err:  # noqa: BLE001 - handed to the iterating thread
+                _put(q, ("error", err), stop)
+
+        reader = threading.Thread(target=read, name="secdet-scan", daemon=True)
+        reader.start()
+        try:
+            while True:
+                kind, value = q.get()
+                if kind == "records":
+                    alerts, errors = parse_records(value, cache)
+                    if errors:
+                        engine._report(errors)
+                    yield from alerts
+                elif kind == "done":
+                    break
+                else:
+                    raise value
+        finally:
+            stop.set()
+            reader.join()
+    if flush:
+        yield from engine.flush()
