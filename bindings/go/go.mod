@@ -1,0 +1,3 @@
+module github.com/libsecdet/libsecdet/bindings/go
+
+go 1.24
