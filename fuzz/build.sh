@@ -29,7 +29,7 @@ FUZZ=$ROOT/fuzz
 WORK=${WORK:-$(mktemp -d)}
 CXX=${CXX:-clang++}
 CXXFLAGS=${CXXFLAGS:-$CFLAGS}
-TARGETS=(compile config decode eval scan slack snapshot syslog template time)
+TARGETS=(compile config decode eval json scan slack snapshot syslog template time)
 
 OBJ=$WORK/secdet-obj
 DEPS=$WORK/secdet-deps

@@ -26,6 +26,7 @@
 #include "engine_sources.h"
 #include "event/time.h"
 #include "util/hash.h"
+#include "util/json.h"
 
 void engine_source_free(engine_source *s) {
     free(s->name);
@@ -448,7 +449,7 @@ void engine_fire(void *user, const corr_fire *f) {
     /* {.path} and the group's values come from the firing event: parse its
      * sample copy (alerts are rare; events are not). */
     const corr_event *last = f->events[f->nevents - 1];
-    cJSON *root = cJSON_ParseWithLength(last->json, last->len);
+    cJSON *root = json_parse(last->json, last->len, 0, NULL);
     if (!root) return;
     sd_event *ev = &rs->alert_ev;
     event_begin(ev, root);

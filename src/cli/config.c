@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
+
 #define MAX_CONFIG_BYTES (1 << 20)
 
 typedef struct walker {
@@ -416,11 +418,10 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
     walker w = {.file = path, .err = err, .errlen = errlen};
     const char *slash = strrchr(path, '/');
     if (slash) w.dir = strndup(path, (size_t)(slash - path) + (slash == path));
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    size_t at = 0;
+    cJSON *root = json_parse(text, len, 0, &at);
     int rc = 0;
     if (!root) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
         rc = fail(&w, "invalid JSON near byte %zu", at + 1);
     } else if (!cJSON_IsObject(root)) {
         rc = fail(&w, "expected a JSON object");

@@ -46,6 +46,7 @@
 
 #include "event/decode_aws.h"
 #include "util/buf.h"
+#include "util/json.h"
 
 #define DEFAULT_MAX_EVENT_BYTES ((size_t)1024 * 1024)
 #define DEFAULT_MAX_DEPTH 64u
@@ -148,17 +149,16 @@ static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool wan
         *st = JSON_TOO_DEEP;
         return NULL;
     }
-    const char *end = NULL;
-    /* Not require_null_terminated: cJSON then insists on a NUL inside the
-     * length, which an in-place line does not have; trailing text is checked
-     * below instead, to the same effect. */
-    cJSON *root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+    size_t end = 0;
+    /* json_parse_prefix stops after the value (an in-place line has no NUL
+     * after it); trailing text is checked below. */
+    cJSON *root = json_parse_prefix(s, len, 0, &end);
     if (!root) {
         *st = JSON_INVALID;
-        *pos = end && end >= s && end <= s + len ? (size_t)(end - s) : 0;
+        *pos = end;
         return NULL;
     }
-    for (const char *p = end; p < s + len; p++) {
+    for (const char *p = s + end; p < s + len; p++) {
         if (!is_ws(*p)) {
             cJSON_Delete(root);
             *st = JSON_INVALID;
@@ -365,18 +365,17 @@ static int ct_end(decoder *d, const decode_sink *sink) {
     size_t n = d->carry.len;
     if (d->doc_dropped || skip_ws(s, n, 0) == n) return 0;
 
-    const char *errp = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(s, n, &errp, 0);
+    size_t at = 0;
+    cJSON *root = json_parse_prefix(s, n, 0, &at);
     if (root) {
-        size_t i = skip_ws(s, n, (size_t)(errp - s));
+        size_t i = skip_ws(s, n, at);
         if (i < n) {
             cJSON_Delete(root);
             root = NULL;
-            errp = s + i;
+            at = i;
         }
     }
     if (!root) {
-        size_t at = errp && errp >= s && errp <= s + n ? (size_t)(errp - s) : 0;
         report(sink, 0, "not a CloudTrail document: invalid JSON near byte %zu", at + 1);
         return 0;
     }
@@ -430,14 +429,12 @@ static int aws_end(decoder *d, const decode_sink *sink) {
     if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
     aws_limits lim = {.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc};
     for (uint64_t doc = 1; i < n; doc++) {
-        const char *end = NULL;
-        cJSON *root = cJSON_ParseWithLengthOpts(s + i, n - i, &end, 0);
+        size_t len = 0; /* the document's length, or where it is invalid */
+        cJSON *root = json_parse_prefix(s + i, n - i, 0, &len);
         if (!root) {
-            size_t at = end && end >= s + i && end <= s + n ? (size_t)(end - (s + i)) : 0;
-            report(sink, doc, "document %llu: invalid JSON near byte %zu", (unsigned long long)doc, at + 1);
+            report(sink, doc, "document %llu: invalid JSON near byte %zu", (unsigned long long)doc, len + 1);
             return 0;
         }
-        size_t len = (size_t)(end - (s + i));
         dec_format kind = d->fmt;
         if (d->want == DEC_AUTO) kind = aws_envelope_kind(root);
         if (too_deep(s + i, len, d->max_depth)) {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "event/scan.h"
+#include "util/json.h"
 
 /* ---- arena ------------------------------------------------------------- */
 
@@ -440,7 +441,7 @@ int event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_de
 const cJSON *event_root(sd_event *ev) {
     if (!ev) return NULL;
     if (!ev->text_mode || ev->root) return ev->root;
-    cJSON *t = cJSON_ParseWithLength(ev->text, ev->text_len);
+    cJSON *t = json_parse(ev->text, ev->text_len, 0, NULL);
     ev->owned_root = t;
     ev->root = t;
     return t;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "event/scan_int.h"
+#include "util/json.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -434,7 +435,7 @@ int scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, u
         {
             scan_frame *f = &stack[--depth];
             if (f->node != SCAN_NONE && p->nodes[f->node].nouts) {
-                cJSON *t = cJSON_ParseWithLength((const char *)s + f->start, i - f->start);
+                cJSON *t = json_parse((const char *)s + f->start, i - f->start, 0, NULL);
                 if (!t || keep_tree(st, t) != 0) {
                     cJSON_Delete(t);
                     return SCAN_NOMEM;

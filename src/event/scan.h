@@ -15,7 +15,7 @@
  *    order; of duplicate keys the first wins (as
  *    cJSON_GetObjectItemCaseSensitive).
  *
- * Validity: what scan_run accepts, cJSON_ParseWithLength accepts with the
+ * Validity: what scan_run accepts, cJSON's ParseWithLength accepts with the
  * same values, the top level is an object, nothing but JSON whitespace
  * follows it, and the nesting is within max_depth. scan_run is stricter than
  * cJSON on purpose in a few rare corners (leading zeros such as 01, raw

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "sink/format.h"
+#include "util/json.h"
 
 #define HEADER_MAX 150
 #define SECTION_MAX 3000
@@ -228,7 +229,7 @@ static void emit_context(slack_ctx *c, const cJSON *alert) {
 }
 
 int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o) {
-    cJSON *alert = alert_json ? cJSON_ParseWithLength(alert_json, len) : NULL;
+    cJSON *alert = alert_json ? json_parse(alert_json, len, 0, NULL) : NULL;
     if (!alert) return -1;
     size_t start = out->len;
     size_t max_params = o && o->max_params ? o->max_params : DEFAULT_MAX_PARAMS;

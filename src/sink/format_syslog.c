@@ -26,6 +26,7 @@
 
 #include "event/time.h"
 #include "sink/format.h"
+#include "util/json.h"
 
 #define DEFAULT_MAX_MSG 8192
 #define DEFAULT_SD_ID "secdet@32473"
@@ -146,7 +147,7 @@ static void put_param(buf *out, const char *name, const char *value) {
 }
 
 int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o) {
-    cJSON *alert = alert_json ? cJSON_ParseWithLength(alert_json, len) : NULL;
+    cJSON *alert = alert_json ? json_parse(alert_json, len, 0, NULL) : NULL;
     if (!alert) return -1;
     size_t start = out->len;
     syslog_fmt_opts d = {.facility = 1};

@@ -16,6 +16,7 @@
 
 #include "engine_internal.h"
 #include "sink/sink_int.h"
+#include "util/json.h"
 
 struct sink_cfg {
     const cJSON *obj;
@@ -195,7 +196,7 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
     if (!json || !out) return SECDET_ERR_INVALID_ARG;
     sink_cfg c = {0};
     snprintf(c.name, sizeof c.name, "?");
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    cJSON *root = json_parse(json, len, 0, NULL);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         sink_cfg_fail(&c, "not a JSON object");
