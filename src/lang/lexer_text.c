@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lang/lexer_int.h"
+#include "util/utf8.h"
 
 static int hex_value(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -20,24 +21,7 @@ static int hex_value(unsigned char c) {
     return -1;
 }
 
-size_t lexer_utf8_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
+size_t lexer_utf8_len(const unsigned char *s, size_t n) { return utf8_seq_len(s, n); }
 
 static void put_utf8(buf *b, uint32_t cp) {
     char o[4];

@@ -77,4 +77,11 @@ int webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap,
 int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
                  const char *body, size_t len);
 
+/* ---- Shared by the formatters (format_util.c) ----
+ * A scalar's text: a non-empty string, a number (integers without a
+ * fraction) or a boolean; NULL for anything else (missing, null, "",
+ * object, array). tmp holds the digits of a number. */
+typedef struct cJSON cJSON;
+const char *format_scalar(const cJSON *it, char tmp[static 40]);
+
 #endif

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "sink/format.h"
+#include "util/utf8.h"
 #include "util/json.h"
 
 #define HEADER_MAX 150
@@ -32,26 +33,6 @@
 #define ELLIPSIS "\xE2\x80\xA6" /* U+2026, one UTF-16 unit */
 #define ZWSP "\xE2\x80\x8B"     /* U+200B */
 #define FENCE "```"
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
 
 /* Appends s[0..n) to t escaped for mrkdwn, at most `limit` UTF-16 units of
  * it; what does not fit is cut at a character boundary and "…" ends the text
@@ -84,20 +65,6 @@ static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code)
     }
 }
 
-/* A scalar's text: a non-empty string, a number or a boolean; NULL for
- * anything else (missing, null, "", object, array). tmp holds numbers. */
-static const char *scalar(const cJSON *it, char tmp[static 40]) {
-    if (cJSON_IsString(it)) return it->valuestring && it->valuestring[0] ? it->valuestring : NULL;
-    if (cJSON_IsBool(it)) return cJSON_IsTrue(it) ? "true" : "false";
-    if (cJSON_IsNumber(it)) {
-        double v = it->valuedouble;
-        if (v > -1e15 && v < 1e15 && v == (double)(long long)v) snprintf(tmp, 40, "%lld", (long long)v);
-        else snprintf(tmp, 40, "%.17g", v);
-        return tmp;
-    }
-    return NULL;
-}
-
 static const cJSON *get(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
@@ -106,7 +73,7 @@ static const cJSON *get(const cJSON *obj, const char *key) {
 static const char *pick(const cJSON *obj, const char *k1, const char *k2, const char *k3, char tmp[static 40]) {
     const char *keys[3] = {k1, k2, k3};
     for (int i = 0; i < 3; i++) {
-        const char *s = keys[i] ? scalar(get(obj, keys[i]), tmp) : NULL;
+        const char *s = keys[i] ? format_scalar(get(obj, keys[i]), tmp) : NULL;
         if (s) return s;
     }
     return "-";
@@ -222,7 +189,7 @@ static void emit_context(slack_ctx *c, const cJSON *alert) {
     const cJSON *count = get(alert, "count");
     if (cJSON_IsNumber(count) && count->valuedouble > 1) {
         buf_puts(c->out, ",{\"type\":\"mrkdwn\",\"text\":");
-        emit_text(c, "count ", scalar(count, tmp), SECTION_MAX);
+        emit_text(c, "count ", format_scalar(count, tmp), SECTION_MAX);
         buf_putc(c->out, '}');
     }
     buf_puts(c->out, "]}");

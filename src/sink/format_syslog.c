@@ -26,32 +26,13 @@
 
 #include "event/time.h"
 #include "sink/format.h"
+#include "util/utf8.h"
 #include "util/json.h"
 
 #define DEFAULT_MAX_MSG 8192
 #define DEFAULT_SD_ID "secdet@32473"
 #define ELLIPSIS "\xE2\x80\xA6"
 #define NS_PER_SEC 1000000000LL
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
 
 /* Appends s[0..n) escaped as text (see the file comment; `sd` adds the
  * SD-PARAM escapes), at most `limit` bytes of it: what does not fit is cut at
@@ -122,21 +103,8 @@ static void put_timestamp(buf *out, const cJSON *t) {
     buf_printf(out, ".%06lldZ", (long long)(frac / 1000));
 }
 
-/* A scalar's text: a non-empty string, a number or a boolean; NULL else. */
-static const char *scalar(const cJSON *it, char tmp[static 40]) {
-    if (cJSON_IsString(it)) return it->valuestring && it->valuestring[0] ? it->valuestring : NULL;
-    if (cJSON_IsBool(it)) return cJSON_IsTrue(it) ? "true" : "false";
-    if (cJSON_IsNumber(it)) {
-        double v = it->valuedouble;
-        if (v > -1e15 && v < 1e15 && v == (double)(long long)v) snprintf(tmp, 40, "%lld", (long long)v);
-        else snprintf(tmp, 40, "%.17g", v);
-        return tmp;
-    }
-    return NULL;
-}
-
 static const char *field(const cJSON *alert, const char *key, char tmp[static 40]) {
-    const char *s = cJSON_IsObject(alert) ? scalar(cJSON_GetObjectItemCaseSensitive(alert, key), tmp) : NULL;
+    const char *s = cJSON_IsObject(alert) ? format_scalar(cJSON_GetObjectItemCaseSensitive(alert, key), tmp) : NULL;
     return s ? s : "-";
 }
 
