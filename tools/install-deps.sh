@@ -57,3 +57,8 @@ if ! python3 -c 'import pytest' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check pytest </dev/null ||
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pytest </dev/null
 fi
+
+# The Lambda runtime's tests: AWS's Runtime Interface Emulator (go install)
+# and moto's S3 server (pip). tests/lambda/setup.sh installs what is missing
+# and never fails the set-up (the tests then skip, saying why).
+sh "$(dirname "$0")/../tests/lambda/setup.sh" >/dev/null
