@@ -232,6 +232,13 @@ static bool event_json(secdet_engine *e, sd_event *ev) {
     return true;
 }
 
+/* Every alert, stateless or aggregated: counted, to the callback, to the sinks. */
+static void hand_out(secdet_engine *e, const secdet_alert *alert) {
+    e->stats.alerts++;
+    if (e->alert_fn) e->alert_fn(e->alert_user, alert);
+    if (e->hub) engine_sinks_offer(e, alert);
+}
+
 /* Builds and delivers the alert of a stateless rule that matched. Returns
  * false when the event must stop (instruction budget). */
 static bool deliver(eval_ctx *x, uint32_t r) {
@@ -274,9 +281,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     };
     secdet_alert alert;
     if (alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
-    e->stats.alerts++;
-    if (e->alert_fn) e->alert_fn(e->alert_user, &alert);
-    if (e->hub) engine_sinks_offer(e, &alert);
+    hand_out(e, &alert);
     return true;
 }
 
@@ -496,11 +501,7 @@ void engine_fire(void *user, const corr_fire *f) {
             .ev = ev,
         };
         secdet_alert alert;
-        if (alert_build(&e->alerts, &spec, &alert) == 0) {
-            e->stats.alerts++;
-            if (e->alert_fn) e->alert_fn(e->alert_user, &alert);
-            if (e->hub) engine_sinks_offer(e, &alert);
-        }
+        if (alert_build(&e->alerts, &spec, &alert) == 0) hand_out(e, &alert);
     }
     cJSON_Delete(root);
 }
