@@ -131,7 +131,9 @@ SECDET_API void secdet_engine_opts_init(secdet_engine_opts *opts);
 SECDET_API secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **out);
 
 /* Frees an engine and everything it owns. NULL is fine. Undelivered partial
- * input (see secdet_source_end) is discarded. */
+ * input (see secdet_source_end) is discarded. Sinks stop at once (emits in
+ * flight get up to 2 s): call secdet_drain first; what is not delivered
+ * waits in the sinks' spools for the next start. */
 SECDET_API void secdet_engine_free(secdet_engine *engine);
 
 /* ---- Diagnostics (rule compile errors and warnings) --------------------- */
@@ -496,7 +498,7 @@ typedef struct secdet_sink_opts {
     uint32_t max_attempts;
     uint32_t backoff_ms;         /* first retry delay, default 500 */
     uint32_t backoff_max_ms;     /* cap on the delay, default 60000 */
-    uint32_t max_in_flight;      /* concurrent emits, default 1 (webhook: 4) */
+    uint32_t max_in_flight;      /* concurrent emits, default 1 (webhook: 4, syslog tcp/tls: 16) */
     /* Dead-letter file (JSON lines: sink, id, attempts, error, alert); NULL:
      * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
      * counted and logged). Copied. */
