@@ -232,11 +232,51 @@ static bool event_json(secdet_engine *e, sd_event *ev) {
     return true;
 }
 
-/* Every alert, stateless or aggregated: counted, to the callback, to the sinks. */
-static void hand_out(secdet_engine *e, const secdet_alert *alert) {
+void engine_hand_out(secdet_engine *e, const secdet_alert *alert) {
     e->stats.alerts++;
     if (e->alert_fn) e->alert_fn(e->alert_user, alert);
     if (e->hub) engine_sinks_offer(e, alert);
+}
+
+/* Stage 1: hands the match of rule r to the forwarder (e->keybuf holds its
+ * key bytes). Always true: a lost forward (OOM) does not stop the event. */
+static bool forward_match(eval_ctx *x, uint32_t r) {
+    secdet_engine *e = x->e;
+    sd_event *ev = &e->rs->ev;
+    if (!event_json(e, ev)) return true;
+    engine_forward f = {
+        .rule = e->rs->prog->rules[r].name,
+        .source = x->src->name,
+        .key = e->keybuf.data ? e->keybuf.data : "",
+        .key_len = (uint32_t)e->keybuf.len,
+        .time_ns = ev->time_ns,
+        .json = e->evbuf.data,
+        .len = e->evbuf.len,
+    };
+    e->fwd_fn(e->fwd_user, &f);
+    return true;
+}
+
+/* The event's shared JSON for correlation records, made on first use. */
+static corr_event *record_event(eval_ctx *x) {
+    secdet_engine *e = x->e;
+    if (!x->cev && event_json(e, &e->rs->ev)) x->cev = corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
+    return x->cev;
+}
+
+/* A throttled stateless rule in a scale-out: stage 1 forwards the match by
+ * its throttle keys; stage 2 makes it a record, so that it fires (and is
+ * throttled) in event-time order like the aggregations beside it. */
+static bool defer_stateless(eval_ctx *x, uint32_t r, uint32_t nkeys) {
+    secdet_engine *e = x->e;
+    if (!key_bytes(&e->keybuf, e->rs->key_vals, nkeys)) return true;
+    if (e->fwd_fn) return forward_match(x, r);
+    if (x->late || !record_event(x)) return true;
+    uint32_t src = corr_source_id(e->corr, x->src->name);
+    if (src == UINT32_MAX) return true;
+    (void)corr_add(e->corr, r, src, e->rs->ev.time_ns, e->keybuf.data ? e->keybuf.data : "",
+                   (uint32_t)e->keybuf.len, "", 0, 0, 0, x->cev);
+    return true;
 }
 
 /* Builds and delivers the alert of a stateless rule that matched. Returns
@@ -251,9 +291,10 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
     if (!run_keys(&rs->vm, ev, keys, nkeys, rs->key_vals)) return false;
     if (!x->have_time) {
-        ev->time_ns = event_time(e, x->src, ev);
+        ev->time_ns = e->only ? e->only_time : event_time(e, x->src, ev);
         x->have_time = true;
     }
+    if (rule->has_throttle && (e->fwd_fn || e->stage2)) return defer_stateless(x, r, nkeys);
     uint64_t suppressed = 0;
     if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
         !corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
@@ -281,7 +322,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     };
     secdet_alert alert;
     if (alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
-    hand_out(e, &alert);
+    engine_hand_out(e, &alert);
     return true;
 }
 
@@ -318,6 +359,7 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
     }
     if (!run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals)) return false;
     if (!key_bytes(&e->keybuf, rs->key_vals, rule->nby)) return true;
+    if (e->fwd_fn) return forward_match(x, r);
     uint32_t nvals = 0;
     buf_reset(&e->valbuf);
     if (rule->agg == RAGG_DISTINCT) {
@@ -337,11 +379,7 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
             return true;
         }
     }
-    if (!x->cev) {
-        if (!event_json(e, ev)) return true;
-        x->cev = corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
-        if (!x->cev) return true;
-    }
+    if (!record_event(x)) return true;
     uint32_t src = corr_source_id(e->corr, x->src->name);
     if (src == UINT32_MAX) return true;
     (void)corr_add(e->corr, r, src, ev->time_ns, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len,
@@ -371,14 +409,18 @@ static void run_event(secdet_engine *e, engine_source *src) {
     vm_begin_event(&rs->vm);
     eval_ctx x = {.e = e, .src = src, .have_time = false, .late = false, .cev = NULL};
     if (rs->stateful) {
-        ev->time_ns = event_time(e, src, ev);
+        ev->time_ns = e->only ? e->only_time : event_time(e, src, ev);
         x.have_time = true;
-        x.late = corr_is_late(e->corr, ev->time_ns);
+        x.late = !e->fwd_fn && corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
         if (x.late) e->stats.late++;
+        if (!e->batch_any || ev->time_ns > e->batch_max) e->batch_max = ev->time_ns;
+        e->batch_any = true;
     }
 
     bool go_on = true;
-    if (!mark_indexed(rs, ev)) {
+    if (e->only) {
+        go_on = run_rule(&x, e->only_rule);
+    } else if (!mark_indexed(rs, ev)) {
         /* No index hit: the rules in no index are all there is, already in order. */
         for (uint32_t i = 0; go_on && i < rs->nalways_run; i++) go_on = run_rule(&x, rs->always_run[i]);
     } else {
@@ -466,6 +508,7 @@ void engine_fire(void *user, const corr_fire *f) {
     rs->vm.used = 0;
     (void)run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals);
     bool go = true;
+    bool stateless = rule->agg == RAGG_NONE;
     uint64_t suppressed = 0;
     if (rule->has_throttle) {
         (void)run_keys(&rs->vm, ev, rule->throttle_by, rule->nthrottle_by, rs->tkey_vals);
@@ -492,16 +535,17 @@ void engine_fire(void *user, const corr_fire *f) {
             .has_distinct = f->has_distinct,
             .distinct = f->distinct,
             .suppressed = suppressed,
-            .keys = rule->by,
-            .key_vals = rs->key_vals,
-            .nkeys = rule->nby,
+            /* A stateless rule's group is its throttle's keys (a stage-2 deferred match). */
+            .keys = stateless ? rule->throttle_by : rule->by,
+            .key_vals = stateless ? rs->tkey_vals : rs->key_vals,
+            .nkeys = stateless ? rule->nthrottle_by : rule->nby,
             .nevents = f->nevents,
             .event_json = texts,
             .event_json_len = lens,
             .ev = ev,
         };
         secdet_alert alert;
-        if (alert_build(&e->alerts, &spec, &alert) == 0) hand_out(e, &alert);
+        if (alert_build(&e->alerts, &spec, &alert) == 0) engine_hand_out(e, &alert);
     }
     cJSON_Delete(root);
 }
@@ -568,8 +612,8 @@ secdet_status secdet_source_end(secdet_engine *e, const char *source) {
     return push_result(rc, &pc);
 }
 
-secdet_status secdet_push_event(secdet_engine *e, const char *source, const char *json, size_t len) {
-    if (!e || e->busy || !source || (!json && len)) return SECDET_ERR_INVALID_ARG;
+/* One JSON object as one event of `source` (added or not). */
+static secdet_status push_one(secdet_engine *e, const char *source, const char *json, size_t len) {
     engine_source *s = find_source(e, source);
     /* A source that was never added: its name, and the default time field. */
     engine_source tmp = {.name = (char *)source, .format = SECDET_FMT_JSONL, .has_time = true,
@@ -598,5 +642,29 @@ secdet_status secdet_push_event(secdet_engine *e, const char *source, const char
         }
     }
     engine_push_done(e);
+    return st;
+}
+
+secdet_status secdet_push_event(secdet_engine *e, const char *source, const char *json, size_t len) {
+    if (!e || e->busy || !source || (!json && len)) return SECDET_ERR_INVALID_ARG;
+    return push_one(e, source, json, len);
+}
+
+secdet_status engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
+                                    const char *json, size_t len) {
+    if (!e || e->busy || !source || !rule || (!json && len)) return SECDET_ERR_INVALID_ARG;
+    const program *p = e->rs ? e->rs->prog : NULL;
+    uint32_t r = 0;
+    while (p && r < p->nrules && strcmp(p->rules[r].name, rule) != 0) r++;
+    if (!p || r == p->nrules || !e->rs->runnable[r]) {
+        e->stats.malformed++;
+        if (e->error_fn) e->error_fn(e->error_user, source, 1, "forwarded event for a rule that is not loaded here");
+        return SECDET_ERR_INVALID_ARG;
+    }
+    e->only = true;
+    e->only_rule = r;
+    e->only_time = time_ns;
+    secdet_status st = push_one(e, source, json, len);
+    e->only = false;
     return st;
 }

@@ -65,6 +65,22 @@ typedef struct engine_source {
     uint64_t prog_gen;
 } engine_source;
 
+/* Stage 1 of a scale-out (docs/scale-out.md): what goes to the
+ * repartition topic instead of into this engine's correlation state. One
+ * per (event, aggregation rule that takes it), and per (event, throttled
+ * stateless rule that matched): the throttle, too, must see every event of
+ * its key in one place. Everything is valid only during the call. */
+typedef struct engine_forward {
+    const char *rule;     /* the rule's name */
+    const char *source;   /* the event's source name */
+    const char *key;      /* group key bytes (`by` values; a stateless rule's throttle keys) */
+    uint32_t key_len;
+    int64_t time_ns;      /* event time, as this stage decided it */
+    const char *json;     /* the event's compact JSON */
+    size_t len;
+} engine_forward;
+typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
+
 struct secdet_engine {
     secdet_engine_opts opts;
     rule_text *texts;
@@ -90,6 +106,14 @@ struct secdet_engine {
     struct hub *hub;      /* sinks and their delivery thread (src/sink); NULL until a sink is added */
     secdet_sink_log_fn sink_log;
     void *sink_log_user;
+    engine_forward_fn fwd_fn; /* stage 1: set by engine_set_forward */
+    void *fwd_user;
+    bool stage2;              /* stage 2: engine_set_stage2 */
+    bool batch_any;           /* newest event time since engine_take_batch_time */
+    int64_t batch_max;
+    bool only;                /* engine_push_forwarded: evaluate only_rule at only_time */
+    uint32_t only_rule;
+    int64_t only_time;
 };
 
 /* engine_rules.c */
@@ -110,5 +134,36 @@ void engine_sinks_offer(secdet_engine *e, const secdet_alert *a);
 void engine_push_done(secdet_engine *e);
 /* The correlator's fire callback: builds and delivers an aggregation alert. */
 void engine_fire(void *user, const corr_fire *f);
+/* Every alert, stateless or aggregated: counted, to the callback, to the
+ * sinks. Stage 2 hands its partition engines' alerts to the main engine. */
+void engine_hand_out(secdet_engine *e, const secdet_alert *alert);
+
+/* ---- Scale-out stages (engine_stage.c; src/kafka drives them) ---- */
+/* Stage 1: aggregation rules and throttled stateless rules are no longer
+ * evaluated into state here; their matches go to fn. Other stateless rules
+ * alert as usual. fn NULL: back to normal. */
+void engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
+/* Stage 2: the watermark moves only by engine_set_watermark; throttled
+ * stateless rules wait for it like aggregations. Before any push. */
+void engine_set_stage2(secdet_engine *e);
+/* Stage 2: evaluates one forwarded event for the rule named `rule` only,
+ * at time_ns (stage 1's time). SECDET_ERR_DECODE for bad JSON (counted
+ * malformed), SECDET_ERR_INVALID_ARG for a rule not loaded (the event is
+ * counted malformed too, with the error callback told). */
+secdet_status engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
+                                    const char *json, size_t len);
+/* Stage 2: moves the watermark (never back); due alerts are delivered. */
+void engine_set_watermark(secdet_engine *e, int64_t wm_ns);
+/* The newest event time evaluated (with time-keeping rules loaded) since
+ * the previous call; false when none. Stage 1 reports it per partition. */
+bool engine_take_batch_time(secdet_engine *e, int64_t *out);
+/* The newest event time this engine has seen; false when none yet. */
+bool engine_newest_time(const secdet_engine *e, int64_t *out);
+/* Correlation state as bytes (the snapshot file's format), and back. */
+secdet_status engine_snapshot_bytes(secdet_engine *e, buf *out);
+secdet_status engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
+                                   diag_list *d);
+/* Loads into dst (no rules yet) the rule texts src compiled. */
+secdet_status engine_copy_rules(secdet_engine *dst, const secdet_engine *src, diag_list *d);
 
 #endif

@@ -113,6 +113,7 @@ struct corr {
     bool any_time;
     int64_t max_time;   /* newest event time seen (valid when any_time) */
     int64_t watermark;  /* records at or before it are applied; older events are late */
+    bool external_wm;   /* the watermark moves only by corr_set_watermark (stage 2) */
 
     char **sources;
     uint32_t nsources;

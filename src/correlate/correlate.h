@@ -104,7 +104,9 @@ void corr_event_drop(corr *c, corr_event *ev);
 uint32_t corr_source_id(corr *c, const char *name);
 const char *corr_source_name(const corr *c, uint32_t id);
 
-/* Queues a record of an event at time t (not late) for rule `rule`.
+/* Queues a record of an event at time t (not late) for rule `rule` (an
+ * aggregation; or, in stage 2, a throttled stateless rule, whose record
+ * fires once as it is applied, so its throttle runs in event-time order).
  * key: group key bytes; vals: distinct values blob (corr_vals_*), nvals of
  * them; mask: the sequence steps the event satisfies. -1 on OOM. */
 int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, uint32_t key_len,
@@ -116,6 +118,16 @@ void corr_advance(corr *c, int64_t t);
 /* End of input: the watermark moves to the newest event time; everything
  * held is applied. */
 void corr_flush(corr *c);
+
+/* Stage 2 of a scale-out (docs/scale-out.md): events arrive from several
+ * upstream streams, so the newest time seen says nothing about what is
+ * still to come. With `on`, corr_advance no longer moves the watermark;
+ * the caller does, with corr_set_watermark (it never goes back), from what
+ * every upstream stream has reported. */
+void corr_set_external_watermark(corr *c, bool on);
+void corr_set_watermark(corr *c, int64_t wm);
+/* The newest event time seen (false when none yet). */
+bool corr_newest_time(const corr *c, int64_t *out);
 
 /* Throttle for (rule, key): true when an alert at time t goes out (*suppressed
  * = alerts suppressed since the previous one), false when it is suppressed. */

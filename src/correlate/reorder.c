@@ -115,7 +115,16 @@ static void apply(corr *c, const corr_rec *r) {
     case RAGG_COUNT: count_apply(c, r); break;
     case RAGG_DISTINCT: distinct_apply(c, r); break;
     case RAGG_SEQUENCE: seq_apply(c, r); break;
-    case RAGG_NONE: break;
+    case RAGG_NONE:
+        /* A throttled stateless rule deferred for ordering (stage 2): the
+         * alert of this one event, throttled as it fires. */
+        if (c->prog->rules[r->rule].has_throttle) {
+            corr_event *ev = r->ev;
+            corr_fire f = {.rule = r->rule, .src = r->src, .time_ns = r->t, .first_ns = r->t, .last_ns = r->t,
+                           .count = 1, .key = r->data, .key_len = r->key_len, .events = &ev, .nevents = 1};
+            c->fire(c->user, &f);
+        }
+        break;
     }
     c->applying = false;
 }
@@ -148,7 +157,21 @@ void corr_advance(corr *c, int64_t t) {
         c->max_time = t;
         c->any_time = true;
     }
-    int64_t wm = t_add(c->max_time, -c->opts.lateness_ns);
+    if (!c->external_wm) {
+        int64_t wm = t_add(c->max_time, -c->opts.lateness_ns);
+        if (wm > c->watermark) c->watermark = wm;
+    }
+    settle(c);
+}
+
+void corr_set_external_watermark(corr *c, bool on) { c->external_wm = on; }
+
+bool corr_newest_time(const corr *c, int64_t *out) {
+    *out = c->max_time;
+    return c->any_time;
+}
+
+void corr_set_watermark(corr *c, int64_t wm) {
     if (wm > c->watermark) c->watermark = wm;
     settle(c);
 }

@@ -482,6 +482,7 @@ int corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, 
     if (!fresh) return -2;
     fresh->prog = c->prog;
     fresh->fps = c->fps;
+    fresh->external_wm = c->external_wm; /* a setting of the engine, not state */
     fresh->opts.max_bytes = 0; /* no eviction while loading; the cap applies at the next event */
     reader r = {.p = (const unsigned char *)data + SNAP_HEADER, .end = (const unsigned char *)data + len};
     size_t warnings_before = d->count;
