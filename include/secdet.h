@@ -741,6 +741,78 @@ SECDET_API secdet_status secdet_run_loop(secdet_engine *engine);
  */
 SECDET_API secdet_status secdet_stop(secdet_engine *engine);
 
+/* ---- Kafka: consumer groups and the two-stage scale-out ---------------- */
+
+/*
+ * A Kafka input joins a consumer group and evaluates every message it is
+ * given (one message = one complete unit of the source's format, as for the
+ * event loop inputs). It is configured by one JSON object (docs/scale-out.md
+ * lists every key), the same one `secdet run` takes as a source's input:
+ *
+ *   {"type": "kafka", "brokers": "host:9092", "group": "secdet",
+ *    "topics": ["cloudtrail"], "stage": "single" | "partition" | "aggregate",
+ *    "repartition_topic": "...", "state_topic": "...", "properties": {...}}
+ *
+ * - "single" (default): every rule runs here.
+ * - "partition" (stage 1): stateless rules alert here; every event an
+ *   aggregation (or a throttled stateless rule) takes is produced to
+ *   repartition_topic, keyed by the rule and its group key, so that all the
+ *   events of one group reach one stage-2 instance.
+ * - "aggregate" (stage 2): consumes repartition_topic (as its "topics") and
+ *   runs the aggregations. The state of each partition it owns is
+ *   checkpointed to state_topic (a compacted topic) with the offset it
+ *   covers; when the partition moves to another instance (a rebalance, or
+ *   this one dying), that instance restores it and carries on.
+ *
+ * At least once: offsets are committed only after the events are evaluated,
+ * their alerts handed to the sinks (journaled, with a spool_dir) and, in
+ * stage 1, their forwards acknowledged by the brokers. After a crash, what
+ * followed the last commit (stage 2: the last checkpoint) is evaluated
+ * again, so alerts may be repeated, with the same ids; none is lost.
+ * Backpressure: when a sink's pending alerts reach max_pending_alerts, the
+ * input pauses its partitions until they are down to half.
+ *
+ * secdet_kafka_run blocks the calling thread: it polls the consumer,
+ * evaluates, commits, and returns after secdet_kafka_stop (any thread,
+ * signal handlers included) once the partitions are committed (stage 2:
+ * checkpointed) and the group is left. While it runs, do not call the
+ * engine from other threads. The engine's rules, sources, sinks and
+ * callbacks are used as they are; load and add them first.
+ */
+typedef struct secdet_kafka secdet_kafka;
+
+/* Makes a Kafka input for `engine`'s source `source` (added already). On a
+ * bad configuration: SECDET_ERR_INVALID_ARG and *error (may be NULL;
+ * secdet_free it) says what is wrong ("stage: expected single, partition or
+ * aggregate"); librdkafka's own refusals name the property, never its value. */
+SECDET_API secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const char *json,
+                                          size_t len, secdet_kafka **out, char **error);
+
+/* Runs until secdet_kafka_stop. SECDET_ERR_IO when the consumer fails for
+ * good (the reason went to the engine's error callback). */
+SECDET_API secdet_status secdet_kafka_run(secdet_kafka *kafka);
+
+/* Asks secdet_kafka_run to finish. Async-signal-safe. */
+SECDET_API void secdet_kafka_stop(secdet_kafka *kafka);
+
+typedef struct secdet_kafka_stats {
+    uint64_t messages;     /* messages consumed and evaluated */
+    uint64_t commits;      /* offset commits that succeeded */
+    uint64_t forwarded;    /* stage 1: events produced to the repartition topic */
+    uint64_t heartbeats;   /* stage 1: watermark messages produced */
+    uint64_t duplicates;   /* stage 2: forwarded events seen before (dropped) */
+    uint64_t checkpoints;  /* stage 2: partition states written to the state topic */
+    uint64_t restored;     /* stage 2: partition states restored on assignment */
+    uint64_t rebalances;   /* assignments and revocations */
+    uint64_t paused;       /* times the partitions were paused for backpressure */
+    uint64_t partitions;   /* partitions assigned now */
+} secdet_kafka_stats;
+
+SECDET_API secdet_status secdet_kafka_stats_get(const secdet_kafka *kafka, secdet_kafka_stats *out);
+
+/* Frees the input (stop and run first; the engine is not freed). */
+SECDET_API void secdet_kafka_free(secdet_kafka *kafka);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,8 @@ PACKAGES=(
     clang libclang-rt-14-dev   # clang and its ASan/UBSan runtimes
     jq valgrind
     rsyslog rsyslog-openssl openssl   # real syslog receiver for the sink tests
+    librdkafka-dev                    # the kafka source and sink
+    kcat default-jdk-headless maven   # the Kafka tests: a real broker (jars from Maven Central) and kcat
     python3 python3-pip python3-venv python3-dev   # the Python binding builds a cffi extension
 )
 

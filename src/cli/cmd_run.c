@@ -44,6 +44,8 @@ typedef struct run_state {
     int stopping;
     int handles_ready; /* the signal and timer handles were initialised */
     int handles_closed;
+    secdet_kafka *kafka;   /* a kafka input: its consumer loop runs on the main thread */
+    uv_async_t kafka_done; /* ... and this loop (signals, stats) on another until it ends */
 } run_state;
 
 /* ---- alerts, errors, status lines ---------------------------------------------- */
@@ -147,6 +149,8 @@ static void on_signal(uv_signal_t *h, int signum) {
         reload(rs);
     } else if (signum == SIGUSR1) {
         print_stats(rs, "stats");
+    } else if (rs->kafka) {
+        secdet_kafka_stop(rs->kafka); /* secdet_kafka_run returns; then kafka_done closes the loop */
     } else if (!rs->stopping) {
         rs->stopping = 1;
         /* The inputs close and their queue drains on the loop; once nothing
@@ -186,6 +190,7 @@ static const char *input_kind(cfg_input_type t) {
     case CFG_IN_STDIN: return "stdin";
     case CFG_IN_TCP: return "tcp";
     case CFG_IN_UDP: return "udp";
+    case CFG_IN_KAFKA: return "kafka";
     }
     return "?";
 }
@@ -202,6 +207,17 @@ static int start_inputs(run_state *rs) {
                 st = secdet_input_file_tail(rs->engine, s->name, in->path, in->from_start, in->poll_ms, &rs->loop);
                 break;
             case CFG_IN_STDIN: st = secdet_input_stdin(rs->engine, s->name, &rs->loop); break;
+            case CFG_IN_KAFKA: {
+                char *msg = NULL;
+                st = secdet_kafka_new(rs->engine, s->name, in->kafka_json, strlen(in->kafka_json), &rs->kafka, &msg);
+                if (st != SECDET_OK && msg) {
+                    fprintf(stderr, "secdet: sources[%zu].input[%zu] (kafka): %s\n", i, j, msg);
+                    secdet_free(msg);
+                    return -1;
+                }
+                secdet_free(msg);
+                break;
+            }
             case CFG_IN_TCP:
                 st = secdet_input_tcp(rs->engine, s->name, in->address, in->port, in->framing, &rs->loop, &id);
                 break;
@@ -266,6 +282,45 @@ static int setup(run_state *rs) {
     return 0;
 }
 
+/* ---- a kafka input ----------------------------------------------------------------- */
+
+static void on_kafka_done(uv_async_t *a) {
+    run_state *rs = a->data;
+    close_own_handles(rs);
+    uv_close((uv_handle_t *)a, NULL);
+}
+
+static void loop_thread(void *arg) {
+    run_state *rs = arg;
+    uv_run(&rs->loop, UV_RUN_DEFAULT);
+}
+
+static void print_kafka_stats(run_state *rs) {
+    secdet_kafka_stats k;
+    if (secdet_kafka_stats_get(rs->kafka, &k) != SECDET_OK) return;
+    fprintf(stderr,
+            "{\"type\":\"kafka\",\"messages\":%llu,\"commits\":%llu,\"forwarded\":%llu,\"heartbeats\":%llu,"
+            "\"duplicates\":%llu,\"checkpoints\":%llu,\"restored\":%llu,\"rebalances\":%llu,\"paused\":%llu}\n",
+            (unsigned long long)k.messages, (unsigned long long)k.commits, (unsigned long long)k.forwarded,
+            (unsigned long long)k.heartbeats, (unsigned long long)k.duplicates, (unsigned long long)k.checkpoints,
+            (unsigned long long)k.restored, (unsigned long long)k.rebalances, (unsigned long long)k.paused);
+    fflush(stderr);
+}
+
+/* The consumer loop on this thread; signals (and the stats timer) on the
+ * libuv loop in another, until the consumer loop is done. */
+static int run_kafka(run_state *rs) {
+    uv_thread_t t;
+    rs->kafka_done.data = rs;
+    if (uv_async_init(&rs->loop, &rs->kafka_done, on_kafka_done) != 0 || uv_thread_create(&t, loop_thread, rs) != 0)
+        return -1;
+    secdet_status st = secdet_kafka_run(rs->kafka);
+    uv_async_send(&rs->kafka_done);
+    uv_thread_join(&t);
+    if (st != SECDET_OK) fprintf(stderr, "secdet: kafka input: %s\n", secdet_strerror(st));
+    return st == SECDET_OK ? 0 : -1;
+}
+
 int cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -309,13 +364,19 @@ int cmd_run(int argc, char **argv) {
     } else {
         fprintf(stderr, "{\"type\":\"ready\",\"rules\":%zu}\n", secdet_rule_count(rs.engine));
         fflush(stderr);
-        uv_run(&rs.loop, UV_RUN_DEFAULT);
+        if (rs.kafka) {
+            if (run_kafka(&rs) != 0) code = CLI_EXIT_ERROR;
+        } else {
+            uv_run(&rs.loop, UV_RUN_DEFAULT);
+        }
         secdet_flush(rs.engine); /* aggregation alerts still held for ordering */
         if (secdet_drain(rs.engine, rs.conf.drain_timeout_ms) != SECDET_OK)
             fprintf(stderr, "secdet: delivery not finished after %lld ms; the rest waits in the spools\n",
                     (long long)rs.conf.drain_timeout_ms);
         print_stats(&rs, "stopped");
+        if (rs.kafka) print_kafka_stats(&rs);
     }
+    secdet_kafka_free(rs.kafka);
     close_own_handles(&rs);
     secdet_engine_free(rs.engine);
     uv_run(&rs.loop, UV_RUN_DEFAULT); /* the closed handles' callbacks */

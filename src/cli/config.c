@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka/kafka_int.h"
 #include "util/json.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
@@ -186,9 +187,18 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
             }
         }
         free(framing);
+    } else if (strcmp(type, "kafka") == 0) {
+        /* Checked whole by the Kafka input's own parser (docs/scale-out.md). */
+        in->type = CFG_IN_KAFKA;
+        char err[256];
+        kcfg k;
+        in->kafka_json = cJSON_PrintUnformatted(v);
+        if (!in->kafka_json) rc = fail(w, "out of memory");
+        else if (kcfg_parse(in->kafka_json, strlen(in->kafka_json), &k, err, sizeof err) != 0) rc = fail(w, "%s", err);
+        else kcfg_free(&k);
     } else {
         size_t old = enter_key(w, "type");
-        rc = fail(w, "unknown input type \"%s\" (expected file, stdin, tcp or udp)", type);
+        rc = fail(w, "unknown input type \"%s\" (expected file, stdin, tcp, udp or kafka)", type);
         leave(w, old);
     }
     free(type);
@@ -274,7 +284,7 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "type");
     if (!cJSON_IsString(t)) {
         enter_key(w, "type");
-        return fail(w, "missing or not a string (stdout, file, webhook, slack or syslog)");
+        return fail(w, "missing or not a string (stdout, file, webhook, slack, syslog or kafka)");
     }
     cJSON *obj = cJSON_Duplicate(v, 1);
     if (!obj) return fail(w, "out of memory");
@@ -287,7 +297,7 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     else snprintf(name, sizeof name, "%.60s-%zu", t->valuestring, index);
     if (rc == 0 && !n && !cJSON_AddStringToObject(obj, "name", name)) rc = fail(w, "out of memory");
     bool network = strcmp(t->valuestring, "webhook") == 0 || strcmp(t->valuestring, "slack") == 0 ||
-                   strcmp(t->valuestring, "syslog") == 0;
+                   strcmp(t->valuestring, "syslog") == 0 || strcmp(t->valuestring, "kafka") == 0;
     if (rc == 0 && network && w->spool_root && !cJSON_GetObjectItemCaseSensitive(obj, "spool_dir")) {
         size_t len = strlen(w->spool_root) + strlen(name) + 2;
         char *dir = malloc(len);
@@ -478,6 +488,18 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
             }
         }
     }
+    /* A kafka input runs the process's only consumer loop: it must be alone. */
+    size_t ninputs = 0;
+    for (size_t i = 0; i < c->nsources; i++) {
+        ninputs += c->sources[i].ninputs;
+        for (size_t j = 0; j < c->sources[i].ninputs; j++)
+            if (c->sources[i].inputs[j].type == CFG_IN_KAFKA) c->kafka = &c->sources[i];
+    }
+    if (rc == 0 && c->kafka && ninputs > 1) {
+        snprintf(w.path, sizeof w.path, "sources");
+        w.plen = strlen(w.path);
+        rc = fail(&w, "a kafka input must be the only input of the configuration");
+    }
     cJSON_Delete(root);
     free(w.dir);
     if (rc != 0) cfg_free(c);
@@ -495,6 +517,7 @@ void cfg_free(cfg *c) {
         for (size_t j = 0; j < s->ninputs; j++) {
             free(s->inputs[j].path);
             free(s->inputs[j].address);
+            free(s->inputs[j].kafka_json);
         }
         free(s->inputs);
     }

@@ -17,7 +17,7 @@
 
 #include "secdet.h"
 
-typedef enum { CFG_IN_FILE, CFG_IN_STDIN, CFG_IN_TCP, CFG_IN_UDP } cfg_input_type;
+typedef enum { CFG_IN_FILE, CFG_IN_STDIN, CFG_IN_TCP, CFG_IN_UDP, CFG_IN_KAFKA } cfg_input_type;
 
 typedef struct cfg_input {
     cfg_input_type type;
@@ -27,6 +27,7 @@ typedef struct cfg_input {
     char *address;       /* tcp, udp */
     uint16_t port;       /* tcp, udp; 0 = any free port */
     secdet_framing framing; /* tcp */
+    char *kafka_json;    /* kafka: the input's object, checked (secdet_kafka_new takes it) */
 } cfg_input;
 
 typedef struct cfg_source {
@@ -57,6 +58,7 @@ typedef struct cfg {
     double stats_interval;     /* seconds; 0 = only on SIGUSR1 */
     char *spool_dir;           /* top-level "spool_dir", resolved, or NULL */
     int64_t drain_timeout_ms;  /* at exit, how long to wait for delivery; default 10000 */
+    const cfg_source *kafka;   /* the source whose (only) input is kafka, or NULL */
 } cfg;
 
 /* Reads and checks `path`. 0 on success; -1 with the first problem in err

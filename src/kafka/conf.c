@@ -1,0 +1,210 @@
+/* conf.c — librdkafka configuration shared by every Kafka client libsecdet
+ * makes (see conf.h): brokers and the user's "properties", producer
+ * defaults, and which errors are worth a retry.
+ *
+ * librdkafka's own messages sometimes quote the value that was refused
+ * ("Invalid value \"zzz\" for configuration property ...", "value 1e+11 is
+ * outside allowed range"); values may be passwords, so every message is
+ * scrubbed of the value before it reaches err (scrub below).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "kafka/conf.h"
+#include "util/buf.h"
+
+/* ---- Messages without values ------------------------------------------------- */
+
+static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-'; }
+
+/* reason, with every occurrence of `value` that stands alone (not inside a
+ * longer word) replaced by "(value)", the number after "value " in a range
+ * message removed, and trailing whitespace dropped. */
+static void scrub(const char *reason, const char *value, char *out, size_t outlen) {
+    buf b;
+    buf_init(&b);
+    size_t vlen = value ? strlen(value) : 0;
+    const char *p = reason;
+    while (*p) {
+        if (vlen && strncmp(p, value, vlen) == 0 && (p == reason || !word_char(p[-1])) && !word_char(p[vlen])) {
+            buf_puts(&b, "(value)");
+            p += vlen;
+            continue;
+        }
+        /* "... value -5 is outside allowed range 0..900000" */
+        if (strncmp(p, "value ", 6) == 0) {
+            const char *q = p + 6;
+            while (*q && *q != ' ') q++;
+            if (q > p + 6 && strncmp(q, " is ", 4) == 0) {
+                buf_puts(&b, "value");
+                p = q;
+                continue;
+            }
+        }
+        buf_putc(&b, *p++);
+    }
+    while (b.len && isspace((unsigned char)b.data[b.len - 1])) b.data[--b.len] = 0;
+    snprintf(out, outlen, "%s", b.oom || !b.data ? "invalid" : b.data);
+    buf_free(&b);
+}
+
+/* Sets name = value on conf; on failure a message naming the property (as
+ * `what` names it) and librdkafka's reason, never the value. */
+static int set(rd_kafka_conf_t *conf, const char *what, const char *name, const char *value, char *err,
+               size_t errlen) {
+    char reason[512] = "";
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, name, value, reason, sizeof reason);
+    if (r == RD_KAFKA_CONF_OK) return 0;
+    char clean[400];
+    scrub(reason[0] ? reason : "invalid", value, clean, sizeof clean);
+    snprintf(err, errlen, "%s: %s", what, clean);
+    return -1;
+}
+
+/* A property's value as text: strings as they are, numbers (whole ones
+ * without a fraction) and booleans as their text. */
+static int value_text(const cJSON *v, char *tmp, size_t tmplen, const char **out) {
+    if (cJSON_IsString(v)) {
+        *out = v->valuestring;
+    } else if (cJSON_IsBool(v)) {
+        *out = cJSON_IsTrue(v) ? "true" : "false";
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (!isfinite(d)) return -1;
+        if (d == floor(d) && fabs(d) < 9007199254740992.0) snprintf(tmp, tmplen, "%.0f", d);
+        else snprintf(tmp, tmplen, "%.17g", d);
+        *out = tmp;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* props' member named `name` (or one of its librdkafka aliases). */
+static const cJSON *prop(const cJSON *props, const char *name, const char *alias) {
+    for (const cJSON *it = props ? props->child : NULL; it; it = it->next) {
+        if (!it->string) continue;
+        if (strcmp(it->string, name) == 0 || (alias && strcmp(it->string, alias) == 0)) return it;
+    }
+    return NULL;
+}
+
+/* ---- conf.h ------------------------------------------------------------------------ */
+
+rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
+                                size_t errlen) {
+    if (!brokers || !*brokers) {
+        snprintf(err, errlen, "brokers: required");
+        return NULL;
+    }
+    if (props && !cJSON_IsObject(props)) {
+        snprintf(err, errlen, "properties: expected an object");
+        return NULL;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (set(conf, "brokers", "bootstrap.servers", brokers, err, errlen) != 0) goto fail;
+    if (client_id && set(conf, "client.id", "client.id", client_id, err, errlen) != 0) goto fail;
+    for (const cJSON *it = props ? props->child : NULL; it; it = it->next) {
+        const char *name = it->string ? it->string : "";
+        char what[300], tmp[64];
+        snprintf(what, sizeof what, "properties.%.200s", name);
+        const char *text = NULL;
+        if (!*name) {
+            snprintf(err, errlen, "properties: empty property name");
+            goto fail;
+        }
+        if (value_text(it, tmp, sizeof tmp, &text) != 0) {
+            snprintf(err, errlen, "%s: expected a string, number or boolean", what);
+            goto fail;
+        }
+        if (set(conf, what, name, text, err, errlen) != 0) goto fail;
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+int kafka_conf_producer(rd_kafka_conf_t *conf, const cJSON *props, char *err, size_t errlen) {
+    const cJSON *idem = prop(props, "enable.idempotence", NULL);
+    if (idem) {
+        char tmp[64];
+        const char *text = NULL;
+        if (value_text(idem, tmp, sizeof tmp, &text) != 0 || strcmp(text, "true") != 0) {
+            snprintf(err, errlen, "properties.enable.idempotence: always true for libsecdet's producers");
+            return -1;
+        }
+    }
+    if (!prop(props, "acks", "request.required.acks") &&
+        set(conf, "acks", "acks", "all", err, errlen) != 0)
+        return -1;
+    if (!prop(props, "linger.ms", "queue.buffering.max.ms") &&
+        set(conf, "linger.ms", "linger.ms", "5", err, errlen) != 0)
+        return -1;
+    return set(conf, "enable.idempotence", "enable.idempotence", "true", err, errlen);
+}
+
+int kafka_err_retriable(rd_kafka_resp_err_t err) {
+    switch (err) {
+    /* Local: the cluster or the network, for now. */
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__ISR_INSUFF:
+    case RD_KAFKA_RESP_ERR__NODE_UPDATE:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR__RETRY:
+    case RD_KAFKA_RESP_ERR__WAIT_CACHE:
+    case RD_KAFKA_RESP_ERR__INTR:
+    /* Local: the client went away (purged, destroyed, or fatally failed and
+     * to be made anew); the message itself is fine. */
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+    case RD_KAFKA_RESP_ERR__DESTROY:
+    case RD_KAFKA_RESP_ERR__FATAL:
+    /* Broker: leadership, availability, load. */
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_NOT_CONTROLLER:
+    case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR:
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+    case RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
+        return 1;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,361 @@
+/* driver.c — the Kafka input: a consumer-group member that evaluates what
+ * it is given and commits only what is done.
+ *
+ * The loop: poll the consumer; evaluate the message (single and stage 1:
+ * secdet_push + secdet_source_end on the engine; stage 2: stage2_message);
+ * every commit_ms commit the offsets after the last evaluated message of
+ * each partition — in stage 1 only once stage1_settle has seen every
+ * forward acknowledged, in stage 2 only after a checkpoint holds the state
+ * they cover. A revocation does the same before the partitions go, so the
+ * next owner starts exactly where this one stopped. Backpressure: when any
+ * sink has max_pending alerts waiting, every partition is paused (the
+ * consumer is still polled, so the group keeps this member) until they are
+ * down to half.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "kafka/conf.h"
+#include "kafka/kafka_int.h"
+
+int64_t kafka_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void kafka_report(secdet_kafka *k, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (k->e->error_fn) k->e->error_fn(k->e->error_user, k->source, 0, msg);
+}
+
+kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition) {
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0) return &k->parts[i];
+    return NULL;
+}
+
+int32_t kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topic) {
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = t ? rd_kafka_metadata(rk, 0, t, &md, 10000) : RD_KAFKA_RESP_ERR__INVALID_ARG;
+    int32_t n = -1;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n = md->topics[0].partition_cnt;
+    else
+        kafka_report(k, "kafka: topic %s: %s", topic,
+                     rd_kafka_err2str(err ? err : md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    return n;
+}
+
+void kafka_commit(secdet_kafka *k, bool sync) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(k->nparts ? k->nparts : 1));
+    for (size_t i = 0; i < k->nparts; i++) {
+        kpart *p = &k->parts[i];
+        if (p->next >= 0 && p->next != p->committed)
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(k->consumer, l, sync ? 0 : 1);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (int i = 0; i < l->cnt; i++) {
+                kpart *p = kafka_part_find(k, l->elems[i].topic, l->elems[i].partition);
+                if (p) p->committed = l->elems[i].offset;
+            }
+            k->stats.commits++;
+        } else {
+            kafka_report(k, "kafka: commit: %s", rd_kafka_err2str(err));
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Everything evaluated so far made safe, then committed. */
+static void settle_and_commit(secdet_kafka *k, bool sync) {
+    bool ok = true;
+    if (k->cfg.stage == KSTAGE_PARTITION) ok = stage1_settle(k);
+    if (k->cfg.stage == KSTAGE_AGGREGATE) ok = stage2_checkpoint(k);
+    if (ok) kafka_commit(k, sync);
+    k->last_commit = k->last_ckpt = kafka_now_ms();
+}
+
+static void part_free(secdet_kafka *k, kpart *p) {
+    if (p->s2) stage2_release(k, p);
+    free(p->topic);
+    free(p->origin);
+}
+
+static int add_part(secdet_kafka *k, const char *topic, int32_t partition) {
+    if (k->nparts == k->capparts) {
+        size_t cap = k->capparts ? k->capparts * 2 : 8;
+        kpart *n = realloc(k->parts, cap * sizeof *n);
+        if (!n) return -1;
+        k->parts = n;
+        k->capparts = cap;
+    }
+    kpart *p = &k->parts[k->nparts];
+    memset(p, 0, sizeof *p);
+    p->topic = strdup(topic);
+    size_t on = strlen(topic) + 16;
+    p->origin = malloc(on);
+    if (!p->topic || !p->origin) {
+        free(p->topic);
+        free(p->origin);
+        return -1;
+    }
+    snprintf(p->origin, on, "%s/%d", topic, (int)partition);
+    p->partition = partition;
+    p->next = p->committed = -1;
+    k->nparts++;
+    return 0;
+}
+
+static void on_assign(secdet_kafka *k, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts) {
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (kafka_part_find(k, tp->topic, tp->partition)) continue;
+        if (add_part(k, tp->topic, tp->partition) != 0) {
+            kafka_report(k, "kafka: out of memory on assignment");
+            k->failed = true;
+            continue;
+        }
+        kpart *kp = &k->parts[k->nparts - 1];
+        if (k->cfg.stage == KSTAGE_AGGREGATE && stage2_assign(k, kp, &tp->offset) != 0) k->failed = true;
+    }
+    rd_kafka_assign(rk, parts);
+    if (k->paused) rd_kafka_pause_partitions(rk, parts);
+    if (k->cfg.stage == KSTAGE_PARTITION) stage1_heartbeat(k, true);
+    k->stats.partitions = k->nparts;
+}
+
+static void on_revoke(secdet_kafka *k, rd_kafka_t *rk) {
+    settle_and_commit(k, true);
+    for (size_t i = 0; i < k->nparts; i++) part_free(k, &k->parts[i]);
+    k->nparts = 0;
+    k->stats.partitions = 0;
+    rd_kafka_assign(rk, NULL);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+    secdet_kafka *k = opaque;
+    k->stats.rebalances++;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(k, rk, parts);
+    } else {
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) kafka_report(k, "kafka: rebalance: %s", rd_kafka_err2str(err));
+        on_revoke(k, rk);
+    }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    secdet_kafka *k = opaque;
+    kafka_report(k, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) k->failed = true;
+}
+
+static int make_consumer(secdet_kafka *k, char *err, size_t n) {
+    rd_kafka_conf_t *conf = kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet", err, n);
+    if (!conf) return -1;
+    /* Defaults the user's properties may change; then what at-least-once
+     * needs, which they may not. */
+    static const char *const defaults[][2] = {{"auto.offset.reset", "earliest"}, {"session.timeout.ms", "10000"}};
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(k->cfg.props, defaults[i][0]))
+            rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], NULL, 0);
+    static const char *const fixed[][2] = {
+        {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"}};
+    char e2[256];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], NULL, 0);
+    if (rd_kafka_conf_set(conf, "group.id", k->cfg.group, e2, sizeof e2) != RD_KAFKA_CONF_OK) {
+        snprintf(err, n, "group: %s", e2);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, k);
+    k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e2, sizeof e2);
+    if (!k->consumer) {
+        snprintf(err, n, "kafka consumer: %s", e2);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(k->consumer);
+    return 0;
+}
+
+/* ---- Public API ---------------------------------------------------------------- */
+
+static void set_error(char **error, const char *msg) {
+    if (error) *error = strdup(msg);
+}
+
+secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const char *json, size_t len,
+                               secdet_kafka **out, char **error) {
+    if (error) *error = NULL;
+    if (!out) return SECDET_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!engine || !source || (!json && len)) return SECDET_ERR_INVALID_ARG;
+    secdet_kafka *k = calloc(1, sizeof *k);
+    if (!k) return SECDET_ERR_NOMEM;
+    k->e = engine;
+    buf_init(&k->keybuf);
+    atomic_init(&k->stop, false);
+    char err[512] = "";
+    bool found = false;
+    for (size_t i = 0; i < engine->nsources; i++) found = found || strcmp(engine->sources[i].name, source) == 0;
+    int rc = -1;
+    if (!found) snprintf(err, sizeof err, "source %s: not added to the engine", source);
+    else if (!(k->source = strdup(source))) snprintf(err, sizeof err, "out of memory");
+    else if (kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0) rc = 0;
+    if (rc == 0) rc = make_consumer(k, err, sizeof err);
+    if (rc == 0 && k->cfg.stage == KSTAGE_PARTITION) rc = stage1_init(k, err, sizeof err);
+    if (rc == 0 && k->cfg.stage == KSTAGE_AGGREGATE) rc = stage2_init(k, err, sizeof err);
+    if (rc != 0) {
+        set_error(error, err);
+        secdet_kafka_free(k);
+        return SECDET_ERR_INVALID_ARG;
+    }
+    *out = k;
+    return SECDET_OK;
+}
+
+/* The most alerts any sink has waiting. */
+static uint64_t sinks_pending(secdet_kafka *k) {
+    uint64_t most = 0;
+    size_t n = secdet_sink_count(k->e);
+    for (size_t i = 0; i < n; i++) {
+        secdet_sink_stats st;
+        if (secdet_sink_stats_get(k->e, i, &st) == SECDET_OK && st.pending > most) most = st.pending;
+    }
+    return most;
+}
+
+static void set_paused(secdet_kafka *k, bool pause) {
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(k->consumer, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
+        if (pause) rd_kafka_pause_partitions(k->consumer, l);
+        else rd_kafka_resume_partitions(k->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (pause) k->stats.paused++;
+    k->paused = pause;
+}
+
+static void backpressure(secdet_kafka *k) {
+    uint64_t pending = sinks_pending(k);
+    if (!k->paused && pending >= k->cfg.max_pending) set_paused(k, true);
+    else if (k->paused && pending <= k->cfg.max_pending / 2) set_paused(k, false);
+}
+
+static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    kpart *kp = kafka_part_find(k, topic, m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (kp && !kp->idle) kp->idle = true;
+        return;
+    }
+    if (m->err) {
+        kafka_report(k, "kafka: %s", rd_kafka_message_errstr(m));
+        return;
+    }
+    if (!kp) return; /* a message of a partition just revoked */
+    kp->idle = false;
+    k->stats.messages++;
+    if (k->cfg.stage == KSTAGE_AGGREGATE) {
+        stage2_message(k, kp, m);
+    } else {
+        k->cur = kp;
+        k->cur_off = m->offset;
+        k->cur_idx = 0;
+        (void)secdet_push(k->e, k->source, m->payload, m->len);
+        (void)secdet_source_end(k->e, k->source);
+        k->cur = NULL;
+        int64_t t;
+        if (engine_take_batch_time(k->e, &t) && (!kp->any_time || t > kp->max_time)) {
+            kp->max_time = t;
+            kp->any_time = true;
+        }
+    }
+    kp->next = m->offset + 1;
+}
+
+secdet_status secdet_kafka_run(secdet_kafka *k) {
+    if (!k) return SECDET_ERR_INVALID_ARG;
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new((int)k->cfg.ntopics);
+    for (size_t i = 0; i < k->cfg.ntopics; i++)
+        rd_kafka_topic_partition_list_add(topics, k->cfg.topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(k->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err) {
+        kafka_report(k, "kafka: subscribe: %s", rd_kafka_err2str(err));
+        return SECDET_ERR_IO;
+    }
+    k->last_commit = k->last_beat = k->last_ckpt = kafka_now_ms();
+    uint64_t n = 0;
+    while (!atomic_load(&k->stop) && !k->failed) {
+        if ((n++ & 63) == 0 || k->paused) backpressure(k);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, k->paused ? 50 : 100);
+        if (m) {
+            on_message(k, m);
+            rd_kafka_message_destroy(m);
+        }
+        int64_t now = kafka_now_ms();
+        if (k->cfg.stage == KSTAGE_PARTITION) {
+            rd_kafka_poll(k->producer, 0);
+            if (now - k->last_beat >= k->cfg.heartbeat_ms) {
+                stage1_heartbeat(k, false);
+                k->last_beat = now;
+            }
+        }
+        int64_t every = k->cfg.stage == KSTAGE_AGGREGATE ? k->cfg.checkpoint_ms : k->cfg.commit_ms;
+        if (now - k->last_commit >= every) settle_and_commit(k, false);
+    }
+    if (!k->failed) {
+        if (k->cfg.stage == KSTAGE_AGGREGATE && k->cfg.flush_on_exit) stage2_flush(k);
+        settle_and_commit(k, true);
+    }
+    /* Leaving the group revokes what is left (on_revoke settles again: cheap). */
+    rd_kafka_consumer_close(k->consumer);
+    return k->failed ? SECDET_ERR_IO : SECDET_OK;
+}
+
+void secdet_kafka_stop(secdet_kafka *k) {
+    if (k) atomic_store(&k->stop, true);
+}
+
+secdet_status secdet_kafka_stats_get(const secdet_kafka *k, secdet_kafka_stats *out) {
+    if (!k || !out) return SECDET_ERR_INVALID_ARG;
+    *out = k->stats;
+    return SECDET_OK;
+}
+
+void secdet_kafka_free(secdet_kafka *k) {
+    if (!k) return;
+    if (k->e && k->e->fwd_user == k) engine_set_forward(k->e, NULL, NULL);
+    for (size_t i = 0; i < k->nparts; i++) part_free(k, &k->parts[i]);
+    free(k->parts);
+    if (k->consumer) rd_kafka_destroy(k->consumer);
+    if (k->producer) {
+        rd_kafka_flush(k->producer, 5000);
+        rd_kafka_destroy(k->producer);
+    }
+    if (k->reader) rd_kafka_destroy(k->reader);
+    buf_free(&k->keybuf);
+    kcfg_free(&k->cfg);
+    free(k->source);
+    free(k);
+}

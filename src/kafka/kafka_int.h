@@ -1,0 +1,155 @@
+/* kafka_int.h — the Kafka input's insides, shared by its files:
+ * kconfig.c (the JSON configuration), driver.c (the consumer loop,
+ * rebalances, commits, backpressure), stage1.c (forwards and watermark
+ * heartbeats to the repartition topic), stage2.c (per-partition engines,
+ * upstream watermarks, checkpoints to the state topic).
+ *
+ * Everything runs on the thread in secdet_kafka_run: librdkafka calls the
+ * rebalance and delivery-report callbacks from inside the polls made there.
+ * Only `stop` is touched from elsewhere (an atomic flag).
+ *
+ * The wire format between the stages (docs/scale-out.md):
+ *   forward:   key   = rule name, NUL, group key bytes
+ *              value = the event's compact JSON
+ *              headers secdet-rule, secdet-source, secdet-time (ns, decimal),
+ *                      secdet-origin ("topic/partition" it was read from),
+ *                      secdet-seq ("offset:index" in that origin)
+ *   heartbeat: no key, empty value, to every partition,
+ *              headers secdet-watermark (origin), secdet-time (ns or "none"),
+ *                      secdet-idle ("1" when the origin is at its end)
+ */
+#ifndef SECDET_KAFKA_KAFKA_INT_H
+#define SECDET_KAFKA_KAFKA_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "engine_internal.h"
+#include "util/buf.h"
+
+typedef struct cJSON cJSON;
+
+typedef enum { KSTAGE_SINGLE, KSTAGE_PARTITION, KSTAGE_AGGREGATE } kstage;
+
+typedef struct kcfg {
+    char *brokers;
+    char *group;
+    char **topics;
+    size_t ntopics;
+    kstage stage;
+    char *repartition_topic; /* partition */
+    char *state_topic;       /* aggregate */
+    cJSON *props;            /* librdkafka properties (a copy), or NULL */
+    int64_t commit_ms;       /* default 1000 */
+    int64_t checkpoint_ms;   /* default 5000 */
+    int64_t heartbeat_ms;    /* default 200 */
+    uint64_t max_pending;    /* backpressure threshold; default 5000 */
+    bool flush_on_exit;      /* aggregate: secdet_flush each partition before leaving */
+} kcfg;
+
+/* kconfig.c: 0, or -1 with the problem in err ("stage: expected ..."). */
+int kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen);
+void kcfg_free(kcfg *c);
+
+/* An upstream stream as seen by stage 2: one partition of a stage-1 input. */
+typedef struct korigin {
+    char *name;       /* "topic/partition" */
+    bool any;         /* time is known */
+    bool idle;        /* at its end when it last reported */
+    int64_t time;     /* newest event time it reported */
+    bool seen;        /* off/idx valid */
+    int64_t off;      /* the last forward taken: its origin offset and index */
+    uint32_t idx;
+} korigin;
+
+/* Stage 2's state of one owned partition. */
+typedef struct s2part {
+    secdet_engine *pe;
+    korigin *o;
+    size_t no, capo;
+    bool wm_any;
+    int64_t wm;       /* the watermark last set on pe */
+} s2part;
+
+/* One assigned partition. */
+typedef struct kpart {
+    char *topic;
+    int32_t partition;
+    char *origin;     /* "topic/partition" */
+    int64_t next;     /* offset after the last message evaluated; -1: none yet */
+    int64_t committed;
+    bool idle;        /* stage 1: at the end of the partition */
+    bool any_time;    /* stage 1: newest event time read from here */
+    int64_t max_time;
+    bool beat_sent;   /* stage 1: the last heartbeat said this */
+    bool beat_idle, beat_any;
+    int64_t beat_time;
+    s2part *s2;
+} kpart;
+
+struct secdet_kafka {
+    secdet_engine *e;
+    char *source;
+    kcfg cfg;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;    /* stage 1: forwards, heartbeats; stage 2: checkpoints */
+    rd_kafka_t *reader;      /* stage 2: reads the state topic on assignment */
+    kpart *parts;
+    size_t nparts, capparts;
+    atomic_bool stop;
+    secdet_kafka_stats stats;
+    bool paused;
+    bool failed;             /* a fatal error: run returns SECDET_ERR_IO */
+    int64_t last_commit, last_beat, last_ckpt;
+    /* stage 1 */
+    int32_t repart_n;        /* partitions of the repartition topic */
+    kpart *cur;              /* partition of the message under evaluation */
+    int64_t cur_off;
+    uint32_t cur_idx;
+    buf keybuf;
+    uint64_t fwd_failed;     /* forwards the brokers refused for good */
+    /* stage 2 */
+    int32_t state_n;         /* partitions of the state topic */
+    uint64_t ckpt_failed;    /* checkpoints not acknowledged since the last try */
+};
+
+/* driver.c */
+int64_t kafka_now_ms(void);
+/* Reports through the engine's error callback (source, 0, message). */
+void kafka_report(secdet_kafka *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition);
+/* Partitions of `topic` (metadata); -1 on failure (reported). */
+int32_t kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topic);
+/* Commits every partition's `next` that moved. sync: wait for the answer. */
+void kafka_commit(secdet_kafka *k, bool sync);
+
+/* stage1.c */
+int stage1_init(secdet_kafka *k, char *err, size_t errlen);
+void stage1_forward(void *user, const engine_forward *f);
+/* Heartbeats for the partitions whose report changed (all with force). */
+void stage1_heartbeat(secdet_kafka *k, bool force);
+/* Waits until every forward is acknowledged; false when any failed (then
+ * nothing must be committed). */
+bool stage1_settle(secdet_kafka *k);
+
+/* stage2.c (checkpoint.c: stage2_assign, stage2_checkpoint) */
+int stage2_init(secdet_kafka *k, char *err, size_t errlen);
+/* A fresh partition state: an engine with the main engine's rules. */
+s2part *stage2_part_new(secdet_kafka *k);
+/* On assignment: a fresh engine for kp, its state restored from the state
+ * topic when there is one; *offset receives where to resume
+ * (RD_KAFKA_OFFSET_INVALID: the committed offset). 0 or -1. */
+int stage2_assign(secdet_kafka *k, kpart *kp, int64_t *offset);
+void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m);
+/* Writes every partition's state to the state topic and waits for it;
+ * false when it was not all acknowledged. */
+bool stage2_checkpoint(secdet_kafka *k);
+/* Flushes every partition engine (end of input). */
+void stage2_flush(secdet_kafka *k);
+void stage2_release(secdet_kafka *k, kpart *kp);
+
+#endif

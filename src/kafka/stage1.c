@@ -1,0 +1,140 @@
+/* stage1.c — stage 1 of the scale-out: forwards and heartbeats.
+ *
+ * The engine runs with a forward callback (engine_set_forward): stateless
+ * rules alert here; each event an aggregation (or a throttled stateless
+ * rule) takes becomes a message on the repartition topic, keyed by the
+ * rule's name and group key, so the default partitioner sends every event
+ * of one group to one partition, hence to one stage-2 instance. Each carries
+ * where it came from (origin partition, offset, index of the forward within
+ * that message), so stage 2 can drop what a restarted stage 1 sends again.
+ *
+ * Heartbeats tell every repartition partition how far each origin has got
+ * (its newest event time, and whether it is at its end), so stage 2 can
+ * move its watermark on the slowest origin rather than on the newest event.
+ *
+ * Forwards are produced with an idempotent producer that retries without a
+ * time limit (message.timeout.ms=0 unless set), so order per partition holds
+ * and a broker outage only delays; stage1_settle waits for every
+ * acknowledgement before the driver commits, and a forward the brokers
+ * refuse for good stops the input (nothing after it is committed).
+ */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kafka/conf.h"
+#include "kafka/kafka_int.h"
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    secdet_kafka *k = opaque;
+    if (!m->err) return;
+    if (k->fwd_failed++ == 0) kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(m->err));
+}
+
+int stage1_init(secdet_kafka *k, char *err, size_t n) {
+    rd_kafka_conf_t *conf = kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet-stage1", err, n);
+    if (!conf) return -1;
+    if (kafka_conf_producer(conf, k->cfg.props, err, n) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(k->cfg.props, "message.timeout.ms"))
+        rd_kafka_conf_set(conf, "message.timeout.ms", "0", NULL, 0);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_opaque(conf, k);
+    char e2[256];
+    k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e2, sizeof e2);
+    if (!k->producer) {
+        snprintf(err, n, "kafka producer: %s", e2);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    k->repart_n = kafka_topic_partitions(k, k->producer, k->cfg.repartition_topic);
+    if (k->repart_n <= 0) {
+        snprintf(err, n, "repartition_topic: %s: cannot read its partitions (does it exist?)",
+                 k->cfg.repartition_topic);
+        return -1;
+    }
+    engine_set_forward(k->e, stage1_forward, k);
+    return 0;
+}
+
+/* Produces, waiting while librdkafka's queue is full. */
+static void produce(secdet_kafka *k, int32_t partition, const void *key, size_t klen, const void *val, size_t vlen,
+                    rd_kafka_headers_t *h) {
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            k->producer, RD_KAFKA_V_TOPIC(k->cfg.repartition_topic), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return; /* h now belongs to the message */
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (k->fwd_failed++ == 0) kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(err));
+            rd_kafka_headers_destroy(h);
+            return;
+        }
+        rd_kafka_poll(k->producer, 100);
+    }
+}
+
+void stage1_forward(void *user, const engine_forward *f) {
+    secdet_kafka *k = user;
+    kpart *kp = k->cur;
+    if (!kp) return;
+    buf_reset(&k->keybuf);
+    buf_append(&k->keybuf, f->rule, strlen(f->rule) + 1);
+    buf_append(&k->keybuf, f->key, f->key_len);
+    if (k->keybuf.oom) return;
+    char t[24], seq[48];
+    snprintf(t, sizeof t, "%" PRId64, f->time_ns);
+    snprintf(seq, sizeof seq, "%" PRId64 ":%" PRIu32, k->cur_off, k->cur_idx++);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    rd_kafka_header_add(h, "secdet-rule", -1, f->rule, -1);
+    rd_kafka_header_add(h, "secdet-source", -1, f->source, -1);
+    rd_kafka_header_add(h, "secdet-time", -1, t, -1);
+    rd_kafka_header_add(h, "secdet-origin", -1, kp->origin, -1);
+    rd_kafka_header_add(h, "secdet-seq", -1, seq, -1);
+    produce(k, RD_KAFKA_PARTITION_UA, k->keybuf.data, k->keybuf.len, f->json, f->len, h);
+    k->stats.forwarded++;
+}
+
+void stage1_heartbeat(secdet_kafka *k, bool force) {
+    for (size_t i = 0; i < k->nparts; i++) {
+        kpart *kp = &k->parts[i];
+        bool same = kp->beat_sent && kp->beat_idle == kp->idle && kp->beat_any == kp->any_time &&
+                    (!kp->any_time || kp->beat_time == kp->max_time);
+        if (same && !force) continue;
+        char t[24];
+        if (kp->any_time) snprintf(t, sizeof t, "%" PRId64, kp->max_time);
+        else snprintf(t, sizeof t, "none");
+        for (int32_t p = 0; p < k->repart_n; p++) {
+            rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+            rd_kafka_header_add(h, "secdet-watermark", -1, kp->origin, -1);
+            rd_kafka_header_add(h, "secdet-time", -1, t, -1);
+            rd_kafka_header_add(h, "secdet-idle", -1, kp->idle ? "1" : "0", -1);
+            produce(k, p, NULL, 0, NULL, 0, h);
+            k->stats.heartbeats++;
+        }
+        kp->beat_sent = true;
+        kp->beat_idle = kp->idle;
+        kp->beat_any = kp->any_time;
+        kp->beat_time = kp->max_time;
+    }
+}
+
+bool stage1_settle(secdet_kafka *k) {
+    stage1_heartbeat(k, false);
+    /* Brokers down: wait for them, but only 30 s once asked to stop (then
+     * nothing is committed, and the next owner evaluates it again). */
+    int waited = 0;
+    while (rd_kafka_flush(k->producer, 1000) == RD_KAFKA_RESP_ERR__TIMED_OUT && !k->fwd_failed)
+        if (atomic_load(&k->stop) && ++waited >= 30) return false;
+    if (k->fwd_failed) {
+        /* Nothing after the refused forward may be committed: stop, so a
+         * restart evaluates it again (docs/scale-out.md). */
+        k->failed = true;
+        return false;
+    }
+    return true;
+}
