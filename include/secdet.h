@@ -788,6 +788,14 @@ typedef struct secdet_kafka secdet_kafka;
 SECDET_API secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const char *json,
                                           size_t len, secdet_kafka **out, char **error);
 
+/* Where the input reports what goes wrong with Kafka (a commit refused, a
+ * broker unreachable, a checkpoint not acknowledged, a partition restored
+ * without its state): one line each, never a property's value. Without
+ * one, these go to the engine's error callback with `where` 0. Set it
+ * before secdet_kafka_run. */
+typedef void (*secdet_kafka_log_fn)(void *user, const char *message);
+SECDET_API void secdet_kafka_set_log(secdet_kafka *kafka, secdet_kafka_log_fn fn, void *user);
+
 /* Runs until secdet_kafka_stop. SECDET_ERR_IO when the consumer fails for
  * good (the reason went to the engine's error callback). */
 SECDET_API secdet_status secdet_kafka_run(secdet_kafka *kafka);

@@ -70,6 +70,16 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
     fputc('\n', stderr);
 }
 
+static void on_kafka_log(void *user, const char *message) {
+    (void)user;
+    flockfile(stderr);
+    fputs("secdet: ", stderr);
+    term_write_safe(stderr, message);
+    fputc('\n', stderr);
+    fflush(stderr);
+    funlockfile(stderr);
+}
+
 static void print_stats(run_state *rs, const char *type) {
     secdet_stats s;
     if (secdet_stats_get(rs->engine, &s) != SECDET_OK) return;
@@ -145,7 +155,12 @@ static void close_own_handles(run_state *rs) {
 
 static void on_signal(uv_signal_t *h, int signum) {
     run_state *rs = h->data;
-    if (signum == SIGHUP) {
+    if (rs->kafka && (signum == SIGHUP || signum == SIGUSR1)) {
+        /* The engine belongs to the consumer loop's thread. */
+        fprintf(stderr, "secdet: %s is not available with a kafka input (restart the instance instead: its "
+                        "partitions move to the others and back)\n", signum == SIGHUP ? "reload" : "SIGUSR1 stats");
+        fflush(stderr);
+    } else if (signum == SIGHUP) {
         reload(rs);
     } else if (signum == SIGUSR1) {
         print_stats(rs, "stats");
@@ -216,6 +231,7 @@ static int start_inputs(run_state *rs) {
                     return -1;
                 }
                 secdet_free(msg);
+                if (st == SECDET_OK) secdet_kafka_set_log(rs->kafka, on_kafka_log, rs);
                 break;
             }
             case CFG_IN_TCP:
@@ -274,7 +290,7 @@ static int setup(run_state *rs) {
     uv_timer_init(&rs->loop, &rs->stats_timer);
     rs->stats_timer.data = rs;
     rs->handles_ready = 1;
-    if (rs->conf.stats_interval > 0) {
+    if (rs->conf.stats_interval > 0 && !rs->kafka) {
         uint64_t ms = (uint64_t)(rs->conf.stats_interval * 1000.0);
         uv_timer_start(&rs->stats_timer, on_stats_timer, ms ? ms : 1, ms ? ms : 1);
         uv_unref((uv_handle_t *)&rs->stats_timer);

@@ -35,7 +35,14 @@ void kafka_report(secdet_kafka *k, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (k->e->error_fn) k->e->error_fn(k->e->error_user, k->source, 0, msg);
+    if (k->log) k->log(k->log_user, msg);
+    else if (k->e->error_fn) k->e->error_fn(k->e->error_user, k->source, 0, msg);
+}
+
+void secdet_kafka_set_log(secdet_kafka *k, secdet_kafka_log_fn fn, void *user) {
+    if (!k) return;
+    k->log = fn;
+    k->log_user = user;
 }
 
 kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition) {

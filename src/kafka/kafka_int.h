@@ -95,6 +95,8 @@ struct secdet_kafka {
     secdet_engine *e;
     char *source;
     kcfg cfg;
+    secdet_kafka_log_fn log;
+    void *log_user;
     rd_kafka_t *consumer;
     rd_kafka_t *producer;    /* stage 1: forwards, heartbeats; stage 2: checkpoints */
     rd_kafka_t *reader;      /* stage 2: reads the state topic on assignment */
@@ -119,7 +121,7 @@ struct secdet_kafka {
 
 /* driver.c */
 int64_t kafka_now_ms(void);
-/* Reports through the engine's error callback (source, 0, message). */
+/* Reports to the log (secdet_kafka_set_log), else the engine's error callback. */
 void kafka_report(secdet_kafka *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition);
 /* Partitions of `topic` (metadata); -1 on failure (reported). */
