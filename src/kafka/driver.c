@@ -362,6 +362,7 @@ void secdet_kafka_free(secdet_kafka *k) {
     }
     if (k->reader) rd_kafka_destroy(k->reader);
     buf_free(&k->keybuf);
+    free(k->origins);
     kcfg_free(&k->cfg);
     free(k->source);
     free(k);

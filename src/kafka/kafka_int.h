@@ -16,7 +16,9 @@
  *                      secdet-seq ("offset:index" in that origin)
  *   heartbeat: no key, empty value, to every partition,
  *              headers secdet-watermark (origin), secdet-time (ns or "none"),
- *                      secdet-idle ("1" when the origin is at its end)
+ *                      secdet-idle ("1" when the origin is at its end),
+ *                      secdet-origins (every origin there is, comma-separated:
+ *                      stage 2 then waits for the ones it has not heard of)
  */
 #ifndef SECDET_KAFKA_KAFKA_INT_H
 #define SECDET_KAFKA_KAFKA_INT_H
@@ -109,6 +111,7 @@ struct secdet_kafka {
     int64_t last_commit, last_beat, last_ckpt;
     /* stage 1 */
     int32_t repart_n;        /* partitions of the repartition topic */
+    char *origins;           /* every partition of the input topics, "t/0,t/1,...": in each heartbeat */
     kpart *cur;              /* partition of the message under evaluation */
     int64_t cur_off;
     uint32_t cur_idx;

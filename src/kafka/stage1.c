@@ -56,6 +56,25 @@ int stage1_init(secdet_kafka *k, char *err, size_t n) {
                  k->cfg.repartition_topic);
         return -1;
     }
+    /* Every origin there is, so that stage 2 waits for all of them, not
+     * only for those whose stage-1 instance happened to start first. */
+    buf o;
+    buf_init(&o);
+    for (size_t i = 0; i < k->cfg.ntopics; i++) {
+        int32_t np = kafka_topic_partitions(k, k->producer, k->cfg.topics[i]);
+        if (np <= 0) {
+            buf_free(&o);
+            snprintf(err, n, "topics: %s: cannot read its partitions (does it exist?)", k->cfg.topics[i]);
+            return -1;
+        }
+        for (int32_t p = 0; p < np; p++) buf_printf(&o, "%s%s/%d", o.len ? "," : "", k->cfg.topics[i], (int)p);
+    }
+    if (o.oom || !(k->origins = strndup(o.data, o.len))) {
+        buf_free(&o);
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    buf_free(&o);
     engine_set_forward(k->e, stage1_forward, k);
     return 0;
 }
@@ -109,10 +128,11 @@ void stage1_heartbeat(secdet_kafka *k, bool force) {
         if (kp->any_time) snprintf(t, sizeof t, "%" PRId64, kp->max_time);
         else snprintf(t, sizeof t, "none");
         for (int32_t p = 0; p < k->repart_n; p++) {
-            rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+            rd_kafka_headers_t *h = rd_kafka_headers_new(4);
             rd_kafka_header_add(h, "secdet-watermark", -1, kp->origin, -1);
             rd_kafka_header_add(h, "secdet-time", -1, t, -1);
             rd_kafka_header_add(h, "secdet-idle", -1, kp->idle ? "1" : "0", -1);
+            rd_kafka_header_add(h, "secdet-origins", -1, k->origins, -1);
             produce(k, p, NULL, 0, NULL, 0, h);
             k->stats.heartbeats++;
         }

@@ -195,6 +195,16 @@ static bool header_i64(const rd_kafka_message_t *m, const char *name, int64_t *o
 }
 
 static void on_heartbeat(secdet_kafka *k, s2part *s, const rd_kafka_message_t *m, const char *origin, size_t olen) {
+    const char *all;
+    size_t alen;
+    if (header(m, "secdet-origins", &all, &alen)) { /* meet the origins not heard of yet */
+        for (size_t a = 0; a < alen;) {
+            size_t b = a;
+            while (b < alen && all[b] != ',') b++;
+            if (b > a) (void)origin_get(s, all + a, b - a);
+            a = b + 1;
+        }
+    }
     korigin *o = origin_get(s, origin, olen);
     if (!o) return;
     const char *idle;
