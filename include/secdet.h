@@ -753,7 +753,11 @@ SECDET_API secdet_status secdet_stop(secdet_engine *engine);
  *    "topics": ["cloudtrail"], "stage": "single" | "partition" | "aggregate",
  *    "repartition_topic": "...", "state_topic": "...", "properties": {...}}
  *
- * - "single" (default): every rule runs here.
+ * - "single" (default): every rule runs here. The input then moves the
+ *   engine's correlation watermark itself — from the slowest of its
+ *   partitions, not the newest event — and stateless rules with `throttle`
+ *   wait for it like aggregations (event-time order); the engine keeps
+ *   this mode.
  * - "partition" (stage 1): stateless rules alert here; every event an
  *   aggregation (or a throttled stateless rule) takes is produced to
  *   repartition_topic, keyed by the rule and its group key, so that all the

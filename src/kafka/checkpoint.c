@@ -69,9 +69,9 @@ static int envelope(secdet_kafka *k, const kpart *kp, buf *b) {
         size_t len = strlen(o->name);
         put_u32(b, (uint32_t)len);
         buf_append(b, o->name, len);
-        put_u8(b, o->any);
-        put_u8(b, o->idle);
-        put_u64(b, (uint64_t)o->time);
+        put_u8(b, o->pr.any);
+        put_u8(b, o->pr.idle);
+        put_u64(b, (uint64_t)o->pr.time);
         put_u8(b, o->seen);
         put_u64(b, (uint64_t)o->off);
         put_u32(b, o->idx);
@@ -128,9 +128,9 @@ static int restore(secdet_kafka *k, kpart *kp, const uint8_t *p, size_t n, int64
         korigin o = {0};
         o.name = strndup((const char *)p + r.at, len);
         r.at += len;
-        o.any = get_n(&r, 1) != 0;
-        o.idle = get_n(&r, 1) != 0;
-        o.time = (int64_t)get_n(&r, 8);
+        o.pr.any = get_n(&r, 1) != 0;
+        o.pr.idle = get_n(&r, 1) != 0;
+        o.pr.time = (int64_t)get_n(&r, 8);
         o.seen = get_n(&r, 1) != 0;
         o.off = (int64_t)get_n(&r, 8);
         o.idx = (uint32_t)get_n(&r, 4);

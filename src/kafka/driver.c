@@ -229,6 +229,9 @@ secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const 
     else if (!(k->source = strdup(source))) snprintf(err, sizeof err, "out of memory");
     else if (kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0) rc = 0;
     if (rc == 0) rc = make_consumer(k, err, sizeof err);
+    /* Event time across partitions (docs/scale-out.md): the watermark is
+     * moved by single_watermark, and throttles wait for it. */
+    if (rc == 0 && k->cfg.stage == KSTAGE_SINGLE) engine_set_stage2(engine);
     if (rc == 0 && k->cfg.stage == KSTAGE_PARTITION) rc = stage1_init(k, err, sizeof err);
     if (rc == 0 && k->cfg.stage == KSTAGE_AGGREGATE) rc = stage2_init(k, err, sizeof err);
     if (rc != 0) {
@@ -268,11 +271,47 @@ static void backpressure(secdet_kafka *k) {
     else if (k->paused && pending <= k->cfg.max_pending / 2) set_paused(k, false);
 }
 
+bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low) {
+    const char *base = (const char *)first;
+    bool any_active = false;
+    for (size_t i = 0; i < n; i++) any_active = any_active || !((const kprogress *)(base + i * stride))->idle;
+    bool have = false;
+    for (size_t i = 0; i < n; i++) {
+        const kprogress *p = (const kprogress *)(base + i * stride);
+        if (any_active && p->idle) continue;
+        if (!p->any) return false;
+        if (!have || p->time < *low) *low = p->time;
+        have = true;
+    }
+    return have;
+}
+
+int64_t kafka_watermark(const secdet_kafka *k, int64_t low) {
+    int64_t lat = k->e->opts.lateness_ms > INT64_MAX / 1000000 ? INT64_MAX : k->e->opts.lateness_ms * 1000000;
+    return low < INT64_MIN + lat ? INT64_MIN : low - lat;
+}
+
+/* Single stage: the engine's watermark follows its slowest partition, not
+ * its newest event (librdkafka hands out one partition's backlog before
+ * another's, hours apart in event time). */
+static void single_watermark(secdet_kafka *k) {
+    int64_t low = 0;
+    if (!k->nparts || !kprogress_low(&k->parts[0].pr, k->nparts, sizeof k->parts[0], &low)) return;
+    int64_t wm = kafka_watermark(k, low);
+    if (k->wm_any && wm <= k->wm) return;
+    k->wm = wm;
+    k->wm_any = true;
+    engine_set_watermark(k->e, wm);
+}
+
 static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     kpart *kp = kafka_part_find(k, topic, m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (kp && !kp->idle) kp->idle = true;
+        if (kp && !kp->pr.idle) {
+            kp->pr.idle = true;
+            if (k->cfg.stage == KSTAGE_SINGLE) single_watermark(k);
+        }
         return;
     }
     if (m->err) {
@@ -280,7 +319,7 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         return;
     }
     if (!kp) return; /* a message of a partition just revoked */
-    kp->idle = false;
+    kp->pr.idle = false;
     k->stats.messages++;
     if (k->cfg.stage == KSTAGE_AGGREGATE) {
         stage2_message(k, kp, m);
@@ -292,9 +331,10 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         (void)secdet_source_end(k->e, k->source);
         k->cur = NULL;
         int64_t t;
-        if (engine_take_batch_time(k->e, &t) && (!kp->any_time || t > kp->max_time)) {
-            kp->max_time = t;
-            kp->any_time = true;
+        if (engine_take_batch_time(k->e, &t) && (!kp->pr.any || t > kp->pr.time)) {
+            kp->pr.time = t;
+            kp->pr.any = true;
+            if (k->cfg.stage == KSTAGE_SINGLE) single_watermark(k);
         }
     }
     kp->next = m->offset + 1;

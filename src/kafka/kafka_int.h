@@ -34,6 +34,7 @@
 #include "util/buf.h"
 
 typedef struct cJSON cJSON;
+typedef struct secdet_kafka secdet_kafka;
 
 typedef enum { KSTAGE_SINGLE, KSTAGE_PARTITION, KSTAGE_AGGREGATE } kstage;
 
@@ -57,12 +58,26 @@ typedef struct kcfg {
 int kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen);
 void kcfg_free(kcfg *c);
 
+/* How far a stream of events has got: a partition read here (single
+ * stage), or an origin as stage 2 hears of it. */
+typedef struct kprogress {
+    bool any;         /* time is known */
+    bool idle;        /* at its end (when it last reported) */
+    int64_t time;     /* the newest event time read from it */
+} kprogress;
+
+/* The oldest `time` of the streams that are not idle (of all of them when
+ * every one is), over n elements `stride` bytes apart starting at *first;
+ * false when there is none, or one of those has no time yet (it holds
+ * everything back). */
+bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low);
+/* That low mark minus the engine's lateness: the watermark. */
+int64_t kafka_watermark(const secdet_kafka *k, int64_t low);
+
 /* An upstream stream as seen by stage 2: one partition of a stage-1 input. */
 typedef struct korigin {
     char *name;       /* "topic/partition" */
-    bool any;         /* time is known */
-    bool idle;        /* at its end when it last reported */
-    int64_t time;     /* newest event time it reported */
+    kprogress pr;
     bool seen;        /* off/idx valid */
     int64_t off;      /* the last forward taken: its origin offset and index */
     uint32_t idx;
@@ -84,9 +99,7 @@ typedef struct kpart {
     char *origin;     /* "topic/partition" */
     int64_t next;     /* offset after the last message evaluated; -1: none yet */
     int64_t committed;
-    bool idle;        /* stage 1: at the end of the partition */
-    bool any_time;    /* stage 1: newest event time read from here */
-    int64_t max_time;
+    kprogress pr;     /* single and stage 1: event times read from here */
     bool beat_sent;   /* stage 1: the last heartbeat said this */
     bool beat_idle, beat_any;
     int64_t beat_time;
@@ -109,6 +122,8 @@ struct secdet_kafka {
     bool paused;
     bool failed;             /* a fatal error: run returns SECDET_ERR_IO */
     int64_t last_commit, last_beat, last_ckpt;
+    bool wm_any;             /* single stage: the watermark last set on the engine */
+    int64_t wm;
     /* stage 1 */
     int32_t repart_n;        /* partitions of the repartition topic */
     char *origins;           /* every partition of the input topics, "t/0,t/1,...": in each heartbeat */

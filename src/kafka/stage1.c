@@ -121,25 +121,25 @@ void stage1_forward(void *user, const engine_forward *f) {
 void stage1_heartbeat(secdet_kafka *k, bool force) {
     for (size_t i = 0; i < k->nparts; i++) {
         kpart *kp = &k->parts[i];
-        bool same = kp->beat_sent && kp->beat_idle == kp->idle && kp->beat_any == kp->any_time &&
-                    (!kp->any_time || kp->beat_time == kp->max_time);
+        bool same = kp->beat_sent && kp->beat_idle == kp->pr.idle && kp->beat_any == kp->pr.any &&
+                    (!kp->pr.any || kp->beat_time == kp->pr.time);
         if (same && !force) continue;
         char t[24];
-        if (kp->any_time) snprintf(t, sizeof t, "%" PRId64, kp->max_time);
+        if (kp->pr.any) snprintf(t, sizeof t, "%" PRId64, kp->pr.time);
         else snprintf(t, sizeof t, "none");
         for (int32_t p = 0; p < k->repart_n; p++) {
             rd_kafka_headers_t *h = rd_kafka_headers_new(4);
             rd_kafka_header_add(h, "secdet-watermark", -1, kp->origin, -1);
             rd_kafka_header_add(h, "secdet-time", -1, t, -1);
-            rd_kafka_header_add(h, "secdet-idle", -1, kp->idle ? "1" : "0", -1);
+            rd_kafka_header_add(h, "secdet-idle", -1, kp->pr.idle ? "1" : "0", -1);
             rd_kafka_header_add(h, "secdet-origins", -1, k->origins, -1);
             produce(k, p, NULL, 0, NULL, 0, h);
             k->stats.heartbeats++;
         }
         kp->beat_sent = true;
-        kp->beat_idle = kp->idle;
-        kp->beat_any = kp->any_time;
-        kp->beat_time = kp->max_time;
+        kp->beat_idle = kp->pr.idle;
+        kp->beat_any = kp->pr.any;
+        kp->beat_time = kp->pr.time;
     }
 }
 

@@ -148,20 +148,9 @@ static korigin *origin_get(s2part *s, const char *name, size_t len) {
 
 /* Moves the partition's watermark as far as its origins allow. */
 static void s2_watermark(secdet_kafka *k, s2part *s) {
-    bool any_active = false;
-    for (size_t i = 0; i < s->no; i++) any_active = any_active || !s->o[i].idle;
-    bool have = false;
     int64_t low = 0;
-    for (size_t i = 0; i < s->no; i++) {
-        const korigin *o = &s->o[i];
-        if (any_active && o->idle) continue;
-        if (!o->any) return; /* an origin that has said nothing yet holds everything */
-        if (!have || o->time < low) low = o->time;
-        have = true;
-    }
-    if (!have) return;
-    int64_t lat = k->e->opts.lateness_ms * 1000000;
-    int64_t wm = low < INT64_MIN + lat ? INT64_MIN : low - lat;
+    if (!s->no || !kprogress_low(&s->o[0].pr, s->no, sizeof s->o[0], &low)) return;
+    int64_t wm = kafka_watermark(k, low);
     if (s->wm_any && wm <= s->wm) return;
     s->wm = wm;
     s->wm_any = true;
@@ -209,11 +198,11 @@ static void on_heartbeat(secdet_kafka *k, s2part *s, const rd_kafka_message_t *m
     if (!o) return;
     const char *idle;
     size_t n;
-    o->idle = header(m, "secdet-idle", &idle, &n) && n == 1 && idle[0] == '1';
+    o->pr.idle = header(m, "secdet-idle", &idle, &n) && n == 1 && idle[0] == '1';
     int64_t t;
-    if (header_i64(m, "secdet-time", &t) && (!o->any || t > o->time)) {
-        o->time = t;
-        o->any = true;
+    if (header_i64(m, "secdet-time", &t) && (!o->pr.any || t > o->pr.time)) {
+        o->pr.time = t;
+        o->pr.any = true;
     }
     s2_watermark(k, s);
 }
@@ -251,16 +240,16 @@ void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m) {
     o->seen = true;
     o->off = off;
     o->idx = (uint32_t)idx;
-    o->idle = false;
+    o->pr.idle = false;
     memcpy(rname, rule, rlen);
     rname[rlen] = '\0';
     memcpy(sname, source, slen);
     sname[slen] = '\0';
     (void)engine_push_forwarded(s->pe, sname, rname, t, m->payload ? m->payload : "", m->len);
     engine_push_done(k->e);
-    if (!o->any || t > o->time) {
-        o->time = t;
-        o->any = true;
+    if (!o->pr.any || t > o->pr.time) {
+        o->pr.time = t;
+        o->pr.any = true;
         s2_watermark(k, s);
     }
 }
