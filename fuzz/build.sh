@@ -29,7 +29,7 @@ FUZZ=$ROOT/fuzz
 WORK=${WORK:-$(mktemp -d)}
 CXX=${CXX:-clang++}
 CXXFLAGS=${CXXFLAGS:-$CFLAGS}
-TARGETS=(compile config decode eval json scan slack snapshot syslog template time)
+TARGETS=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
 
 OBJ=$WORK/secdet-obj
 DEPS=$WORK/secdet-deps
@@ -100,6 +100,12 @@ fi
 if grep -lq '#include <curl/curl.h>' "${sources[@]}" 2>/dev/null; then
     read -r -a f <<<"$(pkg-config --cflags libcurl)"; DEP_CFLAGS+=("${f[@]}")
     read -r -a f <<<"$(pkg-config --libs libcurl)"; DEP_LIBS+=("${f[@]}")
+fi
+if grep -lq '#include <librdkafka/rdkafka.h>' "${sources[@]}" "$ROOT"/src/*/*.h 2>/dev/null; then
+    # librdkafka: shared (its static archive needs lz4, zstd, sasl... archives
+    # too). OSS-Fuzz's image installs librdkafka-dev (Dockerfile).
+    read -r -a f <<<"$(pkg-config --cflags rdkafka)"; DEP_CFLAGS+=("${f[@]}")
+    read -r -a f <<<"$(pkg-config --libs rdkafka)"; DEP_LIBS+=("${f[@]}")
 fi
 DEP_LIBS+=("$(static_or_l z)" "$(static_or_l ssl)" "$(static_or_l crypto)" -lm -ldl -lpthread)
 

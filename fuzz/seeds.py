@@ -314,8 +314,27 @@ def snapshot_seeds(secdet):
     write("snapshot", "whole-truncated", b"\x01" + b"SDCORSNP" + struct.pack("<IIQII", 1, 0, 10, 0, 0) + b"abc")
 
 
+def checkpoint_seeds():
+    """Envelopes of fuzz_checkpoint: each snapshot seed behind an envelope
+    header (magic, next offset, origins), and a few damaged ones."""
+    def origin(name, any_, idle, time, seen, off, idx):
+        n = name.encode()
+        return struct.pack("<I", len(n)) + n + struct.pack("<BBqBqI", any_, idle, time, seen, off, idx)
+    origins = origin("cloudtrail/0", 1, 0, 1710406800000000000, 1, 41, 2) + origin("cloudtrail/1", 0, 1, 0, 0, 0, 0)
+    head = b"SDKS1" + struct.pack("<qI", 42, 2) + origins
+    for name in ("all", "seq", "count", "empty"):
+        f = CORPUS / "snapshot" / f"seed-{name}-whole"
+        if f.exists():
+            write("checkpoint", name, head + f.read_bytes()[1:])
+    write("checkpoint", "no-origins", b"SDKS1" + struct.pack("<qI", -1, 0))
+    write("checkpoint", "bad-magic", b"SDKX1" + struct.pack("<qI", 0, 0))
+    write("checkpoint", "origin-too-long", b"SDKS1" + struct.pack("<qII", 0, 1, 1 << 30) + b"x")
+    write("checkpoint", "many-origins", b"SDKS1" + struct.pack("<qI", 0, 0xFFFFFFFF) + origins)
+
+
 if __name__ == "__main__":
     snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
+    checkpoint_seeds()
     compile_seeds()
     decode_seeds()
     scan_seeds()

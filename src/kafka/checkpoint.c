@@ -114,19 +114,17 @@ bool stage2_checkpoint(secdet_kafka *k) {
     return ok && k->ckpt_failed == 0;
 }
 
-/* Reads the envelope into a fresh partition state; -1 when malformed. */
-static int restore(secdet_kafka *k, kpart *kp, const uint8_t *p, size_t n, int64_t *offset) {
+int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at) {
     rd r = {.p = p, .n = n, .at = 0, .bad = false};
     if (n < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN) != 0) return -1;
     r.at = MAGIC_LEN;
-    int64_t next = (int64_t)get_n(&r, 8);
+    *next = (int64_t)get_n(&r, 8);
     uint32_t no = (uint32_t)get_n(&r, 4);
-    s2part *s = kp->s2;
     for (uint32_t i = 0; i < no && !r.bad; i++) {
         uint32_t len = (uint32_t)get_n(&r, 4);
-        if (r.bad || r.n - r.at < len) return -1;
+        if (r.bad || r.n - r.at < len || memchr(p + r.at, 0, len)) return -1;
         korigin o = {0};
-        o.name = strndup((const char *)p + r.at, len);
+        o.name = kafka_memdup(p + r.at, len);
         r.at += len;
         o.pr.any = get_n(&r, 1) != 0;
         o.pr.idle = get_n(&r, 1) != 0;
@@ -148,9 +146,18 @@ static int restore(secdet_kafka *k, kpart *kp, const uint8_t *p, size_t n, int64
         s->o[s->no++] = o;
     }
     if (r.bad) return -1;
+    *snap_at = r.at;
+    return 0;
+}
+
+/* Reads the envelope into a fresh partition state; -1 when malformed. */
+static int restore(secdet_kafka *k, kpart *kp, const uint8_t *p, size_t n, int64_t *offset) {
+    int64_t next = -1;
+    size_t at = 0;
+    if (kafka_envelope_read(kp->s2, p, n, &next, &at) != 0) return -1;
     diag_list d;
     diag_init(&d);
-    secdet_status st = engine_restore_bytes(s->pe, (const char *)p + r.at, n - r.at, kp->origin, &d);
+    secdet_status st = engine_restore_bytes(kp->s2->pe, (const char *)p + at, n - at, kp->origin, &d);
     for (size_t i = 0; i < d.count; i++) kafka_report(k, "kafka: restore of %s: %s", kp->origin, d.items[i].message);
     diag_free(&d);
     if (st != SECDET_OK) return -1;

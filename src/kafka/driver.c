@@ -29,6 +29,15 @@ int64_t kafka_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *kafka_memdup(const void *p, size_t len) {
+    char *s = malloc(len + 1);
+    if (s) {
+        if (len) memcpy(s, p, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
 void kafka_report(secdet_kafka *k, const char *fmt, ...) {
     char msg[512];
     va_list ap;

@@ -139,6 +139,8 @@ struct secdet_kafka {
 
 /* driver.c */
 int64_t kafka_now_ms(void);
+/* A NUL-terminated copy of len bytes (which need no NUL); NULL on OOM. */
+char *kafka_memdup(const void *p, size_t len);
 /* Reports to the log (secdet_kafka_set_log), else the engine's error callback. */
 void kafka_report(secdet_kafka *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition);
@@ -171,5 +173,10 @@ bool stage2_checkpoint(secdet_kafka *k);
 /* Flushes every partition engine (end of input). */
 void stage2_flush(secdet_kafka *k);
 void stage2_release(secdet_kafka *k, kpart *kp);
+/* checkpoint.c: parses a checkpoint envelope's header and origins into s
+ * (which has none yet; on failure it may hold some, freed with it); *next
+ * gets the offset to resume at, *snap_at where the engine snapshot starts.
+ * 0, or -1 when malformed. (Also the checkpoint fuzz target's entry.) */
+int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at);
 
 #endif

@@ -69,7 +69,7 @@ int stage1_init(secdet_kafka *k, char *err, size_t n) {
         }
         for (int32_t p = 0; p < np; p++) buf_printf(&o, "%s%s/%d", o.len ? "," : "", k->cfg.topics[i], (int)p);
     }
-    if (o.oom || !(k->origins = strndup(o.data, o.len))) {
+    if (o.oom || !(k->origins = kafka_memdup(o.data, o.len))) {
         buf_free(&o);
         snprintf(err, n, "out of memory");
         return -1;

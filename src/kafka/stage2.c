@@ -141,7 +141,7 @@ static korigin *origin_get(s2part *s, const char *name, size_t len) {
     }
     korigin *o = &s->o[s->no];
     memset(o, 0, sizeof *o);
-    if (!(o->name = strndup(name, len))) return NULL;
+    if (!(o->name = kafka_memdup(name, len))) return NULL;
     s->no++;
     return o;
 }
