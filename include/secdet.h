@@ -415,7 +415,8 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
  *
  * Built-in sinks: stdout, file (JSON lines, size-based rotation), callback,
  * webhook (JSON POST, Standard Webhooks signature), slack (incoming webhook,
- * Block Kit), syslog (RFC 5424 over UDP, TCP or TLS). Create them with
+ * Block Kit), syslog (RFC 5424 over UDP, TCP or TLS), kafka (a topic, keyed
+ * by rule and group; idempotent producer). Create them with
  * secdet_sink_from_json (every type, the keys of docs/sinks.md, the same
  * objects as `secdet run`'s "sinks"), or secdet_sink_stdout/_file/_callback;
  * write your own with secdet_sink_new and a secdet_sink_vtable.
@@ -498,7 +499,7 @@ typedef struct secdet_sink_opts {
     uint32_t max_attempts;
     uint32_t backoff_ms;         /* first retry delay, default 500 */
     uint32_t backoff_max_ms;     /* cap on the delay, default 60000 */
-    uint32_t max_in_flight;      /* concurrent emits, default 1 (webhook: 4, syslog tcp/tls: 16) */
+    uint32_t max_in_flight;      /* concurrent emits, default 1 (webhook: 4, syslog tcp/tls: 16, kafka: 1000) */
     /* Dead-letter file (JSON lines: sink, id, attempts, error, alert); NULL:
      * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
      * counted and logged). Copied. */

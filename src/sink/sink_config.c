@@ -84,6 +84,15 @@ void sink_cfg_free_lines(char **lines, size_t n) {
     free(lines);
 }
 
+int sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out) {
+    const cJSON *v = get(c, key);
+    *out = NULL;
+    if (!v) return 0;
+    if (!cJSON_IsObject(v)) return sink_cfg_fail(c, "%s: expected an object", key);
+    *out = v;
+    return 0;
+}
+
 static bool http_token(const char *s) {
     if (!*s) return false;
     for (; *s; s++)
@@ -176,7 +185,7 @@ static const struct {
     create_fn create;
 } types[] = {
     {"stdout", sink_stdout_create}, {"file", sink_file_create},   {"webhook", sink_webhook_create},
-    {"slack", sink_slack_create},   {"syslog", sink_syslog_create},
+    {"slack", sink_slack_create},   {"syslog", sink_syslog_create}, {"kafka", sink_kafka_create},
 };
 
 static secdet_status fail_diag(sink_cfg *c, secdet_diagnostics **diag) {
@@ -221,7 +230,7 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
         }
     }
     if (!create) {
-        sink_cfg_fail(&c, "type: unknown (expected stdout, file, webhook, slack or syslog)");
+        sink_cfg_fail(&c, "type: unknown (expected stdout, file, webhook, slack, syslog or kafka)");
         goto bad;
     }
     secdet_sink_opts o;

@@ -49,6 +49,9 @@ int sink_cfg_bool(sink_cfg *c, const char *key, bool *out);
  * tokens, values without CR/LF. */
 int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n);
 void sink_cfg_free_lines(char **lines, size_t n);
+/* A JSON object (members of any type; the caller checks them), or NULL
+ * when absent. Valid as long as the configuration (during create). */
+int sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out);
 int sink_cfg_fail(sink_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The sink's name (for messages). */
 const char *sink_cfg_name(const sink_cfg *c);
@@ -60,6 +63,7 @@ int sink_file_create(sink_cfg *c, sink_def *out);
 int sink_webhook_create(sink_cfg *c, sink_def *out);
 int sink_slack_create(sink_cfg *c, sink_def *out);
 int sink_syslog_create(sink_cfg *c, sink_def *out);
+int sink_kafka_create(sink_cfg *c, sink_def *out);
 
 /* ---- The sink object ---- */
 struct secdet_sink {
