@@ -10,6 +10,7 @@ usage: python3 kafka_input_test.py PATH/TO/kafka_input PATH/TO/secdet SOURCE_DIR
 import gzip
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,17 +24,18 @@ TIMEOUT = 90
 
 
 def free_port_pair():
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65535:
-            try:
-                with socket.socket() as s2:
-                    s2.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
+    """P and P+1 free on 127.0.0.1, below the ephemeral range (a client
+    retrying a stopped broker there can connect to itself)."""
+    ports = list(range(20000, 32000, 2))
+    random.shuffle(ports)
+    for port in ports[:500]:
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
     raise RuntimeError("no two free consecutive ports")
 
 

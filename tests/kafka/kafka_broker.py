@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import random
 import socket
 import struct
 import subprocess
@@ -21,21 +22,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 KAFKA_SH = os.path.join(ROOT, "tools", "kafka", "kafka.sh")
 
 
+def _local_port_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port_pair():
-    """A port P on 127.0.0.1 such that P and P+1 are both free right now."""
-    for _ in range(200):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
+    """A port P on 127.0.0.1 such that P and P+1 are both free right now,
+    outside the kernel's ephemeral range: a client retrying a stopped broker
+    on an ephemeral port can connect to itself (source port == destination
+    port) and keep the port, so the broker cannot start again on it."""
+    lo, hi = _local_port_range()
+    candidates = [p for p in range(20000, 32000, 2) if not lo <= p <= hi and not lo <= p + 1 <= hi]
+    random.shuffle(candidates)
+    for port in candidates[:500]:
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
             return port
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+        except OSError:
+            continue
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1 outside the ephemeral range")
 
 
 def _text(v):

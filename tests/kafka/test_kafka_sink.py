@@ -305,34 +305,12 @@ def test_every_alert_arrives_once_with_its_key_headers_and_the_scan_alert_as_val
 
 # ---- broker down: the spool holds the alerts --------------------------------------------------
 
-def port_outside_ephemeral_range():
-    """P and P+1 free on 127.0.0.1, below the kernel's ephemeral range: a client retrying a
-    connection to a stopped broker on an ephemeral port can end up connected to itself
-    (source port = destination port), and then holds the port the broker needs."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    rng = random.Random()
-    for _ in range(500):
-        port = rng.randrange(max(1100, low - 12000), low - 2)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    pytest.fail("no free port pair below the ephemeral range")
-
-
 @pytest.fixture
 def own_broker(kafka_jars, tmp_path_factory):
     brokers = []
 
     def make():
-        b = KafkaBroker(tmp_path_factory.mktemp("kafka-sink-own"), port=port_outside_ephemeral_range())
+        b = KafkaBroker(tmp_path_factory.mktemp("kafka-sink-own"))  # free_port_pair: outside the ephemeral range
         brokers.append(b)
         return b.start()
 
