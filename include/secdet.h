@@ -819,6 +819,11 @@ typedef struct secdet_kafka_stats {
     uint64_t rebalances;   /* assignments and revocations */
     uint64_t paused;       /* times the partitions were paused for backpressure */
     uint64_t partitions;   /* partitions assigned now */
+    /* Stage 2 keeps an engine per partition; their counters, summed (for
+     * the other stages, see the engine's own secdet_stats): */
+    uint64_t events;       /* forwarded events evaluated */
+    uint64_t late;         /* of those, older than their partition's watermark (kept out of state) */
+    uint64_t groups;       /* correlation groups held now */
 } secdet_kafka_stats;
 
 SECDET_API secdet_status secdet_kafka_stats_get(const secdet_kafka *kafka, secdet_kafka_stats *out);

@@ -316,10 +316,12 @@ static void print_kafka_stats(run_state *rs) {
     if (secdet_kafka_stats_get(rs->kafka, &k) != SECDET_OK) return;
     fprintf(stderr,
             "{\"type\":\"kafka\",\"messages\":%llu,\"commits\":%llu,\"forwarded\":%llu,\"heartbeats\":%llu,"
-            "\"duplicates\":%llu,\"checkpoints\":%llu,\"restored\":%llu,\"rebalances\":%llu,\"paused\":%llu}\n",
+            "\"duplicates\":%llu,\"checkpoints\":%llu,\"restored\":%llu,\"rebalances\":%llu,\"paused\":%llu,"
+            "\"events\":%llu,\"late\":%llu,\"groups\":%llu}\n",
             (unsigned long long)k.messages, (unsigned long long)k.commits, (unsigned long long)k.forwarded,
             (unsigned long long)k.heartbeats, (unsigned long long)k.duplicates, (unsigned long long)k.checkpoints,
-            (unsigned long long)k.restored, (unsigned long long)k.rebalances, (unsigned long long)k.paused);
+            (unsigned long long)k.restored, (unsigned long long)k.rebalances, (unsigned long long)k.paused,
+            (unsigned long long)k.events, (unsigned long long)k.late, (unsigned long long)k.groups);
     fflush(stderr);
 }
 

@@ -85,7 +85,7 @@ bool stage2_checkpoint(secdet_kafka *k) {
     bool ok = true;
     for (size_t i = 0; i < k->nparts; i++) {
         kpart *kp = &k->parts[i];
-        if (!kp->s2) continue;
+        if (!kp->s2 || (kp->s2->ckpt_done && kp->s2->ckpt_next == kp->next)) continue; /* nothing new */
         buf b;
         buf_init(&b);
         char *key = state_key(k, kp);
@@ -102,6 +102,7 @@ bool stage2_checkpoint(secdet_kafka *k) {
                 ok = false;
             } else {
                 k->stats.checkpoints++;
+                kp->s2->ckpt_next = kp->next; /* done once the flush below succeeds */
             }
         }
         free(key);
@@ -111,7 +112,10 @@ bool stage2_checkpoint(secdet_kafka *k) {
         kafka_report(k, "kafka: checkpoint to %s: not acknowledged within 30 s", k->cfg.state_topic);
         ok = false;
     }
-    return ok && k->ckpt_failed == 0;
+    ok = ok && k->ckpt_failed == 0;
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].s2) k->parts[i].s2->ckpt_done = ok && k->parts[i].s2->ckpt_next == k->parts[i].next;
+    return ok;
 }
 
 int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at) {
@@ -163,6 +167,8 @@ static int restore(secdet_kafka *k, kpart *kp, const uint8_t *p, size_t n, int64
     if (st != SECDET_OK) return -1;
     *offset = next >= 0 ? next : RD_KAFKA_OFFSET_INVALID;
     kp->next = kp->committed = next;
+    kp->s2->ckpt_done = true; /* the state topic holds exactly this */
+    kp->s2->ckpt_next = next;
     return 0;
 }
 

@@ -396,6 +396,7 @@ void secdet_kafka_stop(secdet_kafka *k) {
 secdet_status secdet_kafka_stats_get(const secdet_kafka *k, secdet_kafka_stats *out) {
     if (!k || !out) return SECDET_ERR_INVALID_ARG;
     *out = k->stats;
+    if (k->cfg.stage == KSTAGE_AGGREGATE) stage2_stats(k, out);
     return SECDET_OK;
 }
 

@@ -90,6 +90,8 @@ typedef struct s2part {
     size_t no, capo;
     bool wm_any;
     int64_t wm;       /* the watermark last set on pe */
+    bool ckpt_done;   /* the state topic holds this partition's state at ckpt_next */
+    int64_t ckpt_next;
 } s2part;
 
 /* One assigned partition. */
@@ -135,6 +137,7 @@ struct secdet_kafka {
     /* stage 2 */
     int32_t state_n;         /* partitions of the state topic */
     uint64_t ckpt_failed;    /* checkpoints not acknowledged since the last try */
+    uint64_t gone_events, gone_late; /* counters of partition engines already freed */
 };
 
 /* driver.c */
@@ -170,6 +173,8 @@ void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m);
 /* Writes every partition's state to the state topic and waits for it;
  * false when it was not all acknowledged. */
 bool stage2_checkpoint(secdet_kafka *k);
+/* The partition engines' counters into out (events, late, groups). */
+void stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out);
 /* Flushes every partition engine (end of input). */
 void stage2_flush(secdet_kafka *k);
 void stage2_release(secdet_kafka *k, kpart *kp);

@@ -122,6 +122,11 @@ s2part *stage2_part_new(secdet_kafka *k) {
 void stage2_release(secdet_kafka *k, kpart *kp) {
     s2part *s = kp->s2;
     if (!s) return;
+    secdet_stats st;
+    if (secdet_stats_get(s->pe, &st) == SECDET_OK) {
+        k->gone_events += st.events;
+        k->gone_late += st.late;
+    }
     for (size_t i = 0; i < s->no; i++) free(s->o[i].name);
     free(s->o);
     secdet_engine_free(s->pe);
@@ -255,7 +260,24 @@ void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m) {
 }
 
 void stage2_flush(secdet_kafka *k) {
-    for (size_t i = 0; i < k->nparts; i++)
-        if (k->parts[i].s2) secdet_flush(k->parts[i].s2->pe);
+    for (size_t i = 0; i < k->nparts; i++) {
+        if (!k->parts[i].s2) continue;
+        secdet_flush(k->parts[i].s2->pe);
+        k->parts[i].s2->ckpt_done = false; /* the state changed: checkpoint it again */
+    }
     engine_push_done(k->e);
+}
+
+void stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out) {
+    out->events = k->gone_events;
+    out->late = k->gone_late;
+    out->groups = 0;
+    for (size_t i = 0; i < k->nparts; i++) {
+        secdet_stats st;
+        if (k->parts[i].s2 && secdet_stats_get(k->parts[i].s2->pe, &st) == SECDET_OK) {
+            out->events += st.events;
+            out->late += st.late;
+            out->groups += st.groups;
+        }
+    }
 }
