@@ -801,6 +801,14 @@ SECDET_API secdet_status secdet_kafka_new(secdet_engine *engine, const char *sou
 typedef void (*secdet_kafka_log_fn)(void *user, const char *message);
 SECDET_API void secdet_kafka_set_log(secdet_kafka *kafka, secdet_kafka_log_fn fn, void *user);
 
+/* Calls fn(user) on secdet_kafka_run's thread, between two messages, about
+ * every interval_ms (0: 100): where a program reads the engine's stats or
+ * reloads its rules while the input runs (the engine belongs to that
+ * thread). Set it before secdet_kafka_run. */
+typedef void (*secdet_kafka_tick_fn)(void *user);
+SECDET_API void secdet_kafka_set_tick(secdet_kafka *kafka, unsigned interval_ms, secdet_kafka_tick_fn fn,
+                                      void *user);
+
 /* Runs until secdet_kafka_stop. SECDET_ERR_IO when the consumer fails for
  * good (the reason went to the engine's error callback). */
 SECDET_API secdet_status secdet_kafka_run(secdet_kafka *kafka);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@
 #include "cli/cli.h"
 #include "cli/config.h"
 #include "util/buf.h"
+
+enum { KAFKA_STATS = 1, KAFKA_RELOAD = 2 };
+static void on_kafka_tick(void *user);
 
 typedef struct run_state {
     cfg conf;
@@ -45,6 +49,8 @@ typedef struct run_state {
     int handles_ready; /* the signal and timer handles were initialised */
     int handles_closed;
     secdet_kafka *kafka;   /* a kafka input: its consumer loop runs on the main thread */
+    atomic_int kafka_want; /* KAFKA_STATS / KAFKA_RELOAD, set on the loop thread, done in on_kafka_tick */
+    int kafka_stage2;
     uv_async_t kafka_done; /* ... and this loop (signals, stats) on another until it ends */
 } run_state;
 
@@ -156,10 +162,8 @@ static void close_own_handles(run_state *rs) {
 static void on_signal(uv_signal_t *h, int signum) {
     run_state *rs = h->data;
     if (rs->kafka && (signum == SIGHUP || signum == SIGUSR1)) {
-        /* The engine belongs to the consumer loop's thread. */
-        fprintf(stderr, "secdet: %s is not available with a kafka input (restart the instance instead: its "
-                        "partitions move to the others and back)\n", signum == SIGHUP ? "reload" : "SIGUSR1 stats");
-        fflush(stderr);
+        /* The engine belongs to the consumer loop's thread: on_kafka_tick does it there. */
+        atomic_fetch_or(&rs->kafka_want, signum == SIGHUP ? KAFKA_RELOAD : KAFKA_STATS);
     } else if (signum == SIGHUP) {
         reload(rs);
     } else if (signum == SIGUSR1) {
@@ -175,7 +179,11 @@ static void on_signal(uv_signal_t *h, int signum) {
     }
 }
 
-static void on_stats_timer(uv_timer_t *t) { print_stats(t->data, "stats"); }
+static void on_stats_timer(uv_timer_t *t) {
+    run_state *rs = t->data;
+    if (rs->kafka) atomic_fetch_or(&rs->kafka_want, KAFKA_STATS);
+    else print_stats(rs, "stats");
+}
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
@@ -231,7 +239,11 @@ static int start_inputs(run_state *rs) {
                     return -1;
                 }
                 secdet_free(msg);
-                if (st == SECDET_OK) secdet_kafka_set_log(rs->kafka, on_kafka_log, rs);
+                if (st == SECDET_OK) {
+                    secdet_kafka_set_log(rs->kafka, on_kafka_log, rs);
+                    secdet_kafka_set_tick(rs->kafka, 100, on_kafka_tick, rs);
+                    rs->kafka_stage2 = in->kafka_stage2;
+                }
                 break;
             }
             case CFG_IN_TCP:
@@ -290,7 +302,7 @@ static int setup(run_state *rs) {
     uv_timer_init(&rs->loop, &rs->stats_timer);
     rs->stats_timer.data = rs;
     rs->handles_ready = 1;
-    if (rs->conf.stats_interval > 0 && !rs->kafka) {
+    if (rs->conf.stats_interval > 0) {
         uint64_t ms = (uint64_t)(rs->conf.stats_interval * 1000.0);
         uv_timer_start(&rs->stats_timer, on_stats_timer, ms ? ms : 1, ms ? ms : 1);
         uv_unref((uv_handle_t *)&rs->stats_timer);
@@ -323,6 +335,27 @@ static void print_kafka_stats(run_state *rs) {
             (unsigned long long)k.restored, (unsigned long long)k.rebalances, (unsigned long long)k.paused,
             (unsigned long long)k.events, (unsigned long long)k.late, (unsigned long long)k.groups);
     fflush(stderr);
+}
+
+/* On the consumer loop's thread, between messages. A stage-2 input keeps
+ * an engine per partition with its own copy of the rules: restarting the
+ * instance is how its rules change. */
+static void on_kafka_tick(void *user) {
+    run_state *rs = user;
+    int want = atomic_exchange(&rs->kafka_want, 0);
+    if (want & KAFKA_RELOAD) {
+        if (rs->kafka_stage2) {
+            fprintf(stderr, "secdet: reload is not available in stage aggregate (restart the instance: its "
+                            "partitions move to the others and back with their state)\n");
+            fflush(stderr);
+        } else {
+            reload(rs);
+        }
+    }
+    if (want & KAFKA_STATS) {
+        print_stats(rs, "stats");
+        print_kafka_stats(rs);
+    }
 }
 
 /* The consumer loop on this thread; signals (and the stats timer) on the

@@ -195,7 +195,10 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
         in->kafka_json = cJSON_PrintUnformatted(v);
         if (!in->kafka_json) rc = fail(w, "out of memory");
         else if (kcfg_parse(in->kafka_json, strlen(in->kafka_json), &k, err, sizeof err) != 0) rc = fail(w, "%s", err);
-        else kcfg_free(&k);
+        else {
+            in->kafka_stage2 = k.stage == KSTAGE_AGGREGATE;
+            kcfg_free(&k);
+        }
     } else {
         size_t old = enter_key(w, "type");
         rc = fail(w, "unknown input type \"%s\" (expected file, stdin, tcp, udp or kafka)", type);

@@ -28,6 +28,7 @@ typedef struct cfg_input {
     uint16_t port;       /* tcp, udp; 0 = any free port */
     secdet_framing framing; /* tcp */
     char *kafka_json;    /* kafka: the input's object, checked (secdet_kafka_new takes it) */
+    int kafka_stage2;    /* kafka: "stage": "aggregate" */
 } cfg_input;
 
 typedef struct cfg_source {

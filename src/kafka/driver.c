@@ -48,6 +48,13 @@ void kafka_report(secdet_kafka *k, const char *fmt, ...) {
     else if (k->e->error_fn) k->e->error_fn(k->e->error_user, k->source, 0, msg);
 }
 
+void secdet_kafka_set_tick(secdet_kafka *k, unsigned interval_ms, secdet_kafka_tick_fn fn, void *user) {
+    if (!k) return;
+    k->tick = fn;
+    k->tick_user = user;
+    k->tick_ms = interval_ms ? interval_ms : 100;
+}
+
 void secdet_kafka_set_log(secdet_kafka *k, secdet_kafka_log_fn fn, void *user) {
     if (!k) return;
     k->log = fn;
@@ -387,6 +394,10 @@ secdet_status secdet_kafka_run(secdet_kafka *k) {
         }
         int64_t every = k->cfg.stage == KSTAGE_AGGREGATE ? k->cfg.checkpoint_ms : k->cfg.commit_ms;
         if (now - k->last_commit >= every) settle_and_commit(k, false);
+        if (k->tick && now - k->last_tick >= k->tick_ms) {
+            k->last_tick = now;
+            k->tick(k->tick_user);
+        }
     }
     if (!k->failed) {
         if (k->cfg.stage == KSTAGE_AGGREGATE && k->cfg.flush_on_exit) stage2_flush(k);

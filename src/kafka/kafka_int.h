@@ -114,6 +114,9 @@ struct secdet_kafka {
     kcfg cfg;
     secdet_kafka_log_fn log;
     void *log_user;
+    secdet_kafka_tick_fn tick;
+    void *tick_user;
+    int64_t tick_ms, last_tick;
     rd_kafka_t *consumer;
     rd_kafka_t *producer;    /* stage 1: forwards, heartbeats; stage 2: checkpoints */
     rd_kafka_t *reader;      /* stage 2: reads the state topic on assignment */
