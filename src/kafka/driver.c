@@ -332,9 +332,9 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     kpart *kp = kafka_part_find(k, topic, m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (kp && !kp->pr.idle) {
-            kp->pr.idle = true;
-            if (k->cfg.stage == KSTAGE_SINGLE) single_watermark(k);
+        if (kp && !kp->at_end) {
+            kp->at_end = true;
+            kp->end_since = kafka_now_ms();
         }
         return;
     }
@@ -343,7 +343,7 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         return;
     }
     if (!kp) return; /* a message of a partition just revoked */
-    kp->pr.idle = false;
+    kp->pr.idle = kp->at_end = false;
     k->stats.messages++;
     if (k->cfg.stage == KSTAGE_AGGREGATE) {
         stage2_message(k, kp, m);
@@ -362,6 +362,18 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         }
     }
     kp->next = m->offset + 1;
+}
+
+/* A partition at its end for idle_ms stops holding the watermark back (a
+ * live partition is at its end between two messages all the time: that
+ * alone says nothing about the event times still to come). */
+static void mark_idle(secdet_kafka *k, int64_t now) {
+    bool changed = false;
+    for (size_t i = 0; i < k->nparts; i++) {
+        kpart *kp = &k->parts[i];
+        if (kp->at_end && !kp->pr.idle && now - kp->end_since >= k->cfg.idle_ms) kp->pr.idle = changed = true;
+    }
+    if (changed && k->cfg.stage == KSTAGE_SINGLE) single_watermark(k);
 }
 
 secdet_status secdet_kafka_run(secdet_kafka *k) {
@@ -385,6 +397,7 @@ secdet_status secdet_kafka_run(secdet_kafka *k) {
             rd_kafka_message_destroy(m);
         }
         int64_t now = kafka_now_ms();
+        if (k->cfg.stage != KSTAGE_AGGREGATE) mark_idle(k, now);
         if (k->cfg.stage == KSTAGE_PARTITION) {
             rd_kafka_poll(k->producer, 0);
             if (now - k->last_beat >= k->cfg.heartbeat_ms) {

@@ -51,6 +51,7 @@ typedef struct kcfg {
     int64_t checkpoint_ms;   /* default 5000 */
     int64_t heartbeat_ms;    /* default 200 */
     uint64_t max_pending;    /* backpressure threshold; default 5000 */
+    int64_t idle_ms;         /* at its end this long, a partition stops holding the watermark; default 10000 */
     bool flush_on_exit;      /* aggregate: secdet_flush each partition before leaving */
 } kcfg;
 
@@ -101,7 +102,9 @@ typedef struct kpart {
     char *origin;     /* "topic/partition" */
     int64_t next;     /* offset after the last message evaluated; -1: none yet */
     int64_t committed;
-    kprogress pr;     /* single and stage 1: event times read from here */
+    kprogress pr;     /* single and stage 1: event times read from here; idle after idle_ms at_end */
+    bool at_end;      /* read to its end (and nothing since) */
+    int64_t end_since;
     bool beat_sent;   /* stage 1: the last heartbeat said this */
     bool beat_idle, beat_any;
     int64_t beat_time;

@@ -45,7 +45,7 @@ static int get_ms(const cJSON *o, const char *key, int64_t min, int64_t *out, ch
 static const char *const known[] = {"type",          "brokers",      "group",           "topics",
                                     "stage",         "repartition_topic", "state_topic", "properties",
                                     "commit_ms",     "checkpoint_ms", "heartbeat_ms",   "max_pending_alerts",
-                                    "flush_on_exit", NULL};
+                                    "flush_on_exit", "idle_ms", NULL};
 
 static int check_keys(const cJSON *o, char *err, size_t n) {
     for (const cJSON *m = o->child; m; m = m->next) {
@@ -90,6 +90,7 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
     if (rc == 0) rc = get_ms(o, "commit_ms", 10, &c->commit_ms, err, n);
     if (rc == 0) rc = get_ms(o, "checkpoint_ms", 100, &c->checkpoint_ms, err, n);
     if (rc == 0) rc = get_ms(o, "heartbeat_ms", 10, &c->heartbeat_ms, err, n);
+    if (rc == 0) rc = get_ms(o, "idle_ms", 0, &c->idle_ms, err, n);
     if (rc != 0) {
         free(stage);
         return -1;
@@ -140,6 +141,7 @@ int kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen
     out->checkpoint_ms = 5000;
     out->heartbeat_ms = 200;
     out->max_pending = 5000;
+    out->idle_ms = 10000;
     cJSON *root = json_parse(json ? json : "", len, 64, NULL);
     if (!root) return fail(err, errlen, "not valid JSON");
     int rc = parse_obj(root, out, err, errlen);
