@@ -329,11 +329,12 @@ static void print_kafka_stats(run_state *rs) {
     fprintf(stderr,
             "{\"type\":\"kafka\",\"messages\":%llu,\"commits\":%llu,\"forwarded\":%llu,\"heartbeats\":%llu,"
             "\"duplicates\":%llu,\"checkpoints\":%llu,\"restored\":%llu,\"rebalances\":%llu,\"paused\":%llu,"
-            "\"events\":%llu,\"late\":%llu,\"groups\":%llu}\n",
+            "\"events\":%llu,\"late\":%llu,\"groups\":%llu,\"partitions\":%llu}\n",
             (unsigned long long)k.messages, (unsigned long long)k.commits, (unsigned long long)k.forwarded,
             (unsigned long long)k.heartbeats, (unsigned long long)k.duplicates, (unsigned long long)k.checkpoints,
             (unsigned long long)k.restored, (unsigned long long)k.rebalances, (unsigned long long)k.paused,
-            (unsigned long long)k.events, (unsigned long long)k.late, (unsigned long long)k.groups);
+            (unsigned long long)k.events, (unsigned long long)k.late, (unsigned long long)k.groups,
+            (unsigned long long)k.partitions);
     fflush(stderr);
 }
 

@@ -128,6 +128,11 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const c
         }
         if (set(conf, what, name, text, err, errlen) != 0) goto fail;
     }
+    /* librdkafka's own log at errors only, unless asked for more: its
+     * warnings are mostly that a property set for every client of an input
+     * does not apply to this one (session.timeout.ms on a producer). */
+    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL))
+        rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);
