@@ -295,7 +295,7 @@ static void backpressure(secdet_kafka *k) {
     else if (k->paused && pending <= k->cfg.max_pending / 2) set_paused(k, false);
 }
 
-bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low) {
+static bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low) {
     const char *base = (const char *)first;
     bool any_active = false;
     for (size_t i = 0; i < n; i++) any_active = any_active || !((const kprogress *)(base + i * stride))->idle;
@@ -310,22 +310,24 @@ bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low
     return have;
 }
 
-int64_t kafka_watermark(const secdet_kafka *k, int64_t low) {
+void kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
+                  bool *wm_any, int64_t *wm) {
+    int64_t low = 0;
+    if (!n || !kprogress_low(first, n, stride, &low)) return;
     int64_t lat = k->e->opts.lateness_ms > INT64_MAX / 1000000 ? INT64_MAX : k->e->opts.lateness_ms * 1000000;
-    return low < INT64_MIN + lat ? INT64_MIN : low - lat;
+    int64_t next = low < INT64_MIN + lat ? INT64_MIN : low - lat;
+    if (*wm_any && next <= *wm) return;
+    *wm = next;
+    *wm_any = true;
+    engine_set_watermark(e, next);
+    if (e != k->e) engine_push_done(k->e); /* e's alerts went to the main engine's sinks */
 }
 
 /* Single stage: the engine's watermark follows its slowest partition, not
  * its newest event (librdkafka hands out one partition's backlog before
  * another's, hours apart in event time). */
 static void single_watermark(secdet_kafka *k) {
-    int64_t low = 0;
-    if (!k->nparts || !kprogress_low(&k->parts[0].pr, k->nparts, sizeof k->parts[0], &low)) return;
-    int64_t wm = kafka_watermark(k, low);
-    if (k->wm_any && wm <= k->wm) return;
-    k->wm = wm;
-    k->wm_any = true;
-    engine_set_watermark(k->e, wm);
+    if (k->nparts) kafka_follow(k, k->e, &k->parts[0].pr, k->nparts, sizeof k->parts[0], &k->wm_any, &k->wm);
 }
 
 static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {

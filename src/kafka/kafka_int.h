@@ -67,13 +67,13 @@ typedef struct kprogress {
     int64_t time;     /* the newest event time read from it */
 } kprogress;
 
-/* The oldest `time` of the streams that are not idle (of all of them when
- * every one is), over n elements `stride` bytes apart starting at *first;
- * false when there is none, or one of those has no time yet (it holds
- * everything back). */
-bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low);
-/* That low mark minus the engine's lateness: the watermark. */
-int64_t kafka_watermark(const secdet_kafka *k, int64_t low);
+/* Moves e's watermark to the oldest `time` of the streams that are not
+ * idle (of all of them when every one is) — n elements `stride` bytes apart
+ * starting at *first — minus the lateness, when that is past *wm (the last
+ * one set, valid with *wm_any); never back. Nothing moves while one of
+ * those streams has no time yet: it holds everything back. */
+void kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
+                  bool *wm_any, int64_t *wm);
 
 /* An upstream stream as seen by stage 2: one partition of a stage-1 input. */
 typedef struct korigin {

@@ -153,14 +153,7 @@ static korigin *origin_get(s2part *s, const char *name, size_t len) {
 
 /* Moves the partition's watermark as far as its origins allow. */
 static void s2_watermark(secdet_kafka *k, s2part *s) {
-    int64_t low = 0;
-    if (!s->no || !kprogress_low(&s->o[0].pr, s->no, sizeof s->o[0], &low)) return;
-    int64_t wm = kafka_watermark(k, low);
-    if (s->wm_any && wm <= s->wm) return;
-    s->wm = wm;
-    s->wm_any = true;
-    engine_set_watermark(s->pe, wm);
-    engine_push_done(k->e);
+    if (s->no) kafka_follow(k, s->pe, &s->o[0].pr, s->no, sizeof s->o[0], &s->wm_any, &s->wm);
 }
 
 static bool header(const rd_kafka_message_t *m, const char *name, const char **v, size_t *n) {
