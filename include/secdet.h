@@ -810,7 +810,8 @@ SECDET_API void secdet_kafka_set_tick(secdet_kafka *kafka, unsigned interval_ms,
                                       void *user);
 
 /* Runs until secdet_kafka_stop. SECDET_ERR_IO when the consumer fails for
- * good (the reason went to the engine's error callback). */
+ * good (the reason went to secdet_kafka_set_log's function, else to the
+ * engine's error callback). */
 SECDET_API secdet_status secdet_kafka_run(secdet_kafka *kafka);
 
 /* Asks secdet_kafka_run to finish. Async-signal-safe. */
