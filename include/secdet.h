@@ -153,7 +153,8 @@ typedef struct secdet_diagnostic {
     const char *message;  /* e.g. "expected a condition after 'and', found 'output'" */
 } secdet_diagnostic;
 
-/* Number of entries (errors and warnings, in the order found). */
+/* Number of entries: errors and warnings together, sorted by file (in the
+ * order the files were loaded), line and column. */
 SECDET_API size_t secdet_diagnostics_count(const secdet_diagnostics *diag);
 /* Number of errors among them (0 means the rules loaded). */
 SECDET_API size_t secdet_diagnostics_errors(const secdet_diagnostics *diag);
