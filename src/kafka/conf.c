@@ -96,6 +96,13 @@ static const cJSON *prop(const cJSON *props, const char *name, const char *alias
 
 /* ---- conf.h ------------------------------------------------------------------------ */
 
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *msg) {
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)msg;
+}
+
 rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
                                 size_t errlen) {
     if (!brokers || !*brokers) {
@@ -128,11 +135,16 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const c
         }
         if (set(conf, what, name, text, err, errlen) != 0) goto fail;
     }
-    /* librdkafka's own log at errors only, unless asked for more: its
-     * warnings are mostly that a property set for every client of an input
-     * does not apply to this one (session.timeout.ms on a producer). */
-    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL))
+    /* librdkafka's own log (its "%3|...|FAIL|..." lines on stderr) only when
+     * asked for with log_level or debug: its errors also reach the error
+     * callback, which reports them once, in our words, through the input's
+     * or the sink's log; and its warnings are mostly that a property set for
+     * every client of an input does not apply to this one
+     * (session.timeout.ms on a producer). */
+    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL)) {
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+        rd_kafka_conf_set_log_cb(conf, quiet_log);
+    }
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);
