@@ -74,6 +74,10 @@ struct secdet_sink {
     char **tags;
     char *spool_dir, *dead_letter, *spool_fsync;
     struct dq *dq;        /* the delivery queue, once added */
+    /* secdet_sink_from_json: SHA-256 of the resolved configuration (secret
+     * references read), to tell whether a re-read changed it (sink_swap.c). */
+    unsigned char conf_digest[32];
+    bool has_conf_digest;
 };
 
 /* ---- One attempt (the public secdet_delivery) ---- */
