@@ -8,6 +8,11 @@
  * starts with a configuration it fully understood or not at all. Relative
  * paths (rules, files) are taken relative to the configuration file's
  * directory and stored resolved.
+ *
+ * Secret references ({"env": NAME}, {"file": PATH}) stay references: the
+ * sinks' JSON keeps them (file paths made absolute) and the library reads
+ * them each time a sink is made, so a SIGHUP sees rotated secrets. Loading
+ * reads each once, to refuse a missing one with the key named.
  */
 #ifndef SECDET_CLI_CONFIG_H
 #define SECDET_CLI_CONFIG_H
@@ -60,6 +65,8 @@ typedef struct cfg {
     char *spool_dir;           /* top-level "spool_dir", resolved, or NULL */
     int64_t drain_timeout_ms;  /* at exit, how long to wait for delivery; default 10000 */
     const cfg_source *kafka;   /* the source whose (only) input is kafka, or NULL */
+    char **warnings;           /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
+    size_t nwarnings;
 } cfg;
 
 /* Reads and checks `path`. 0 on success; -1 with the first problem in err
