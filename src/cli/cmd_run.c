@@ -38,7 +38,6 @@
 
 #include "cli/cli.h"
 #include "cli/config.h"
-#include "sink/sink_secrets.h"
 #include "util/buf.h"
 
 enum { KAFKA_STATS = 1, KAFKA_RELOAD = 2 };
@@ -143,63 +142,6 @@ static void print_diagnostics(const secdet_diagnostics *d) {
 
 /* ---- signals ------------------------------------------------------------------------ */
 
-/* Prints a sink's diagnostics ("secdet: sinks[i]: sink 'NAME': key: ..."),
- * warnings too; returns whether there was an error. */
-static bool print_sink_diagnostics(const secdet_diagnostics *d, size_t i) {
-    bool error = false;
-    for (size_t k = 0; k < secdet_diagnostics_count(d); k++) {
-        secdet_diagnostic e;
-        if (secdet_diagnostics_get(d, k, &e) != SECDET_OK) continue;
-        error |= e.severity == SECDET_DIAG_ERROR;
-        fprintf(stderr, "secdet: sinks[%zu]: %s%s\n", i, e.severity == SECDET_DIAG_ERROR ? "" : "warning: ",
-                e.message);
-    }
-    return error;
-}
-
-/* Every sink made again from its JSON, its secret references read anew;
- * all or nothing, like the rules. Returns the number of errors; *changed
- * the number of sinks that took a new configuration. */
-static size_t reload_sinks(run_state *rs, size_t *changed) {
-    *changed = 0;
-    size_t n = rs->conf.nsinks, errors = 0;
-    secdet_sink **next = calloc(n ? n : 1, sizeof *next);
-    if (!next) {
-        fprintf(stderr, "secdet: reload of the sinks: out of memory\n");
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const cfg_sink *c = &rs->conf.sinks[i];
-        secdet_diagnostics *d = NULL;
-        secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &next[i], &d);
-        if (print_sink_diagnostics(d, i) || st != SECDET_OK) {
-            if (!secdet_diagnostics_errors(d))
-                fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
-            errors++;
-        }
-        secdet_diagnostics_free(d);
-    }
-    bool built = errors == 0;
-    if (!built) fprintf(stderr, "secdet: reload of the sinks failed; every sink keeps its previous configuration\n");
-    for (size_t i = 0; i < n; i++) {
-        if (!built) {
-            secdet_sink_free(next[i]);
-            continue;
-        }
-        bool swapped = false;
-        /* Sinks are added in configuration order: sink i is sinks[i]. */
-        secdet_status st = sink_reconfigure(rs->engine, i, next[i], &swapped);
-        if (st != SECDET_OK) {
-            fprintf(stderr, "secdet: sinks[%zu] (%s): cannot take the new configuration: %s\n", i,
-                    rs->conf.sinks[i].name, secdet_strerror(st));
-            errors++;
-        }
-        *changed += swapped;
-    }
-    free(next);
-    return errors;
-}
-
 static void reload(run_state *rs) {
     secdet_diagnostics *d = NULL;
     secdet_status st = secdet_reload_rules(rs->engine, (const char *const *)rs->conf.rules, rs->conf.nrules, &d);
@@ -207,7 +149,7 @@ static void reload(run_state *rs) {
     if (st != SECDET_OK)
         fprintf(stderr, "secdet: reload failed (%s); the previous rules keep running\n", secdet_strerror(st));
     size_t changed = 0;
-    size_t sink_errors = reload_sinks(rs, &changed);
+    size_t sink_errors = cfg_sinks_reload(&rs->conf, rs->engine, &changed);
     fprintf(stderr,
             "{\"type\":\"reload\",\"ok\":%s,\"errors\":%zu,\"rules\":%zu,\"rules_ok\":%s,\"sinks_ok\":%s,"
             "\"sinks_reconfigured\":%zu}\n",
@@ -269,7 +211,7 @@ static int open_sinks(run_state *rs) {
          * Warnings were printed with the load's. */
         secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &sink, &d);
         if (st != SECDET_OK) {
-            if (!print_sink_diagnostics(d, i))
+            if (!cfg_sink_diagnostics(d, i))
                 fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
             secdet_diagnostics_free(d);
             return -1;

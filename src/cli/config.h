@@ -17,6 +17,7 @@
 #ifndef SECDET_CLI_CONFIG_H
 #define SECDET_CLI_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,5 +77,16 @@ int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
  * directory resolves relative paths. (Also the config fuzz target's entry.) */
 int cfg_parse(const char *path, const char *text, size_t len, cfg *out, char *err, size_t errlen);
 void cfg_free(cfg *c);
+
+/* ---- run_sinks.c: the sinks again, on SIGHUP ---- */
+/* Prints a sink's diagnostics as "secdet: sinks[i]: ..." lines (warnings as
+ * "secdet: sinks[i]: warning: ..."); whether one was an error. */
+bool cfg_sink_diagnostics(const secdet_diagnostics *d, size_t i);
+/* Makes every sink of c again from its JSON (reading its secret references
+ * anew) and gives each one of the engine's sinks (added in configuration
+ * order) whose configuration changed the new one; all or nothing, with
+ * every error printed. Returns the number of errors; *changed, the number
+ * of sinks that took a new configuration. */
+size_t cfg_sinks_reload(const cfg *c, secdet_engine *engine, size_t *changed);
 
 #endif
