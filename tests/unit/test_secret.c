@@ -137,7 +137,7 @@ static void test_file_kinds_and_sizes(void **state) {
     /* 64 KiB on disk is the most (a newline counts). */
     char *big = malloc(SECRET_MAX_FILE_BYTES + 2);
     assert_non_null(big);
-    memset(big, 'k', SECRET_MAX_FILE_BYTES);
+    memset(big, 'k', SECRET_MAX_FILE_BYTES + 2);
     big[SECRET_MAX_FILE_BYTES] = '\n';
     file_ref(ref, sizeof ref, put("max", big, SECRET_MAX_FILE_BYTES + 1, 0600));
     assert_int_equal(read_ref(ref, &v, err, warn), -1); /* 65537 bytes on disk */
