@@ -423,7 +423,9 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
  * write your own with secdet_sink_new and a secdet_sink_vtable.
  *
  * A sink's URLs, secrets and headers never appear in any log, error message
- * or stats: sinks are named by their `name`.
+ * or stats: sinks are named by their `name`. They may be kept out of the
+ * configuration too, as references to environment variables or files
+ * (secdet_sink_from_json).
  */
 typedef struct secdet_sink secdet_sink;         /* a sink; the engine owns it once added */
 typedef struct secdet_delivery secdet_delivery; /* one alert on its way to one sink */
@@ -536,6 +538,28 @@ SECDET_API secdet_status secdet_sink_callback(secdet_sink_fn fn, void *user, con
  * Keys per type and the delivery keys (those of secdet_sink_opts) are in
  * docs/sinks.md. On error, SECDET_ERR_INVALID_ARG and *diag (when diag is
  * not NULL) says which key is wrong; secrets are never quoted.
+ *
+ * Secret references: every string key of the sink's type (url, secret,
+ * channel, host, brokers, topic, path...) and each value in "headers" and
+ * "properties" may be written as {"env": "NAME"} (an environment variable)
+ * or {"file": "/run/secrets/x"} (a file's contents, one trailing "\n" or
+ * "\r\n" removed; a relative path is relative to the working directory)
+ * instead of the value:
+ *   {"type": "webhook", "url": {"env": "HOOK_URL"},
+ *    "secret": {"file": "/run/secrets/hook"},
+ *    "headers": {"Authorization": {"env": "HOOK_TOKEN"}}}
+ * They are read during this call, every time it is called (make the sink
+ * again to pick up a rotated secret), and are refused when the variable is
+ * not set, the file cannot be read, is not a regular file or is larger
+ * than 64 KiB, or the value is empty: the message names the key and the
+ * variable or file ("sink 'hook': url: environment variable HOOK_URL is
+ * not set"), never the value, also when the value is read but invalid.
+ * The keys every sink takes (type, name, min_severity, tags, spool_dir,
+ * spool_fsync, dead_letter), numbers and booleans must be written out.
+ *
+ * On success *diag is NULL, or holds warnings only (a secret file every
+ * user can read or write: the sink is made all the same); free it with
+ * secdet_diagnostics_free either way.
  */
 SECDET_API secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **out,
                                                secdet_diagnostics **diag);
