@@ -136,7 +136,8 @@ void group_touch(corr *c, corr_group *g);
 void group_set_expiry(corr *c, corr_group *g, int64_t expires);
 void group_account(corr *c, corr_group *g, int64_t delta);
 void corr_expire(corr *c);
-void corr_enforce_cap(corr *c);
+/* Evicts the least recently seen groups until the state fits; the bytes freed. */
+uint64_t corr_enforce_cap(corr *c);
 void corr_clear_groups(corr *c);
 void event_ref(corr_event *ev);
 void event_unref(corr *c, corr_event *ev);

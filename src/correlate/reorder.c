@@ -129,24 +129,36 @@ static void apply(corr *c, const corr_rec *r) {
     c->applying = false;
 }
 
-static void release_due(corr *c) {
+/* Applies the records at or before the watermark. Applying a record can grow
+ * the state by more than the record held (a new group is bigger than its
+ * record), so over the cap the least recently seen groups are evicted between
+ * records, never after the whole batch: a flush or an early drain of a full
+ * reorder buffer would otherwise hold several times the cap for a moment, and
+ * the allocator keeps what the process once held. *evicted_bytes adds up
+ * what that eviction freed. */
+static void release_due(corr *c, uint64_t *evicted_bytes) {
     while (c->nrecs > 0 && c->recs[0]->t <= c->watermark) {
         corr_rec *r = recs_pop(c);
         apply(c, r);
         rec_free(c, r);
+        *evicted_bytes += corr_enforce_cap(c);
     }
 }
 
 /* Over the cap, ordering is given up before state: the oldest held records
  * are applied early (that loses no alert, though it may make later events
- * late), and only when nothing is held any more are the least recently seen
- * groups evicted (which can lose alerts, and is counted). */
+ * late) until the state would fit without eviction, and only when nothing is
+ * held any more are the least recently seen groups evicted to fit (which can
+ * lose alerts, and is counted). "Would fit" counts what release_due evicted
+ * on the way as still held, so the drain stops where it would if nothing had
+ * been evicted; the eviction only keeps the state under the cap meanwhile. */
 static void settle(corr *c) {
-    release_due(c);
+    uint64_t evicted_bytes = 0;
+    release_due(c, &evicted_bytes);
     corr_expire(c);
-    while (c->opts.max_bytes && c->bytes > c->opts.max_bytes && c->nrecs > 0) {
+    while (c->opts.max_bytes && c->bytes + evicted_bytes > c->opts.max_bytes && c->nrecs > 0) {
         if (c->recs[0]->t > c->watermark) c->watermark = c->recs[0]->t;
-        release_due(c);
+        release_due(c, &evicted_bytes);
         corr_expire(c);
     }
     corr_enforce_cap(c);

@@ -291,12 +291,14 @@ void corr_expire(corr *c) {
     }
 }
 
-void corr_enforce_cap(corr *c) {
-    if (c->applying || c->opts.max_bytes == 0) return;
+uint64_t corr_enforce_cap(corr *c) {
+    if (c->applying || c->opts.max_bytes == 0) return 0;
+    uint64_t before = c->bytes;
     while (c->bytes > c->opts.max_bytes && c->lru_tail) {
         group_free(c, c->lru_tail);
         c->evicted++;
     }
+    return before - c->bytes;
 }
 
 void corr_clear_groups(corr *c) {
