@@ -20,12 +20,11 @@
 
 #include "correlate/corr_int.h"
 
-static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len + ALLOC_OVERHEAD; }
+static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len; }
 
 void rec_free(corr *c, corr_rec *r) {
-    c->bytes -= rec_size(r);
     event_unref(c, r->ev);
-    free(r);
+    rec_release(c, r->chunk, r, rec_size(r));
 }
 
 static bool rec_less(const corr_rec *a, const corr_rec *b) {
@@ -59,9 +58,8 @@ static void recs_down(corr *c, size_t i) {
 int recs_push(corr *c, corr_rec *r) {
     if (c->nrecs == c->caprecs) {
         size_t cap = c->caprecs ? c->caprecs * 2 : 256;
-        corr_rec **p = realloc(c->recs, cap * sizeof *p);
+        corr_rec **p = mem_realloc(c, NULL, c->recs, c->caprecs * sizeof *p, cap * sizeof *p);
         if (!p) return -1;
-        c->bytes += (cap - c->caprecs) * sizeof *p;
         c->recs = p;
         c->caprecs = cap;
     }
@@ -86,8 +84,10 @@ bool corr_is_late(const corr *c, int64_t t) { return t < c->watermark; }
 
 int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, uint32_t key_len,
              const char *vals, uint32_t vals_len, uint32_t nvals, uint64_t mask, corr_event *ev) {
-    corr_rec *r = malloc(sizeof *r + key_len + vals_len);
+    rec_chunk *chunk;
+    corr_rec *r = rec_alloc(c, sizeof *r + key_len + vals_len, &chunk);
     if (!r) return -1;
+    r->chunk = chunk;
     r->t = t;
     r->seq = c->seq++;
     r->mask = mask;
@@ -99,7 +99,6 @@ int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, u
     r->nvals = nvals;
     if (key_len) memcpy(r->data, key, key_len);
     if (vals_len) memcpy(r->data + key_len, vals, vals_len);
-    c->bytes += rec_size(r);
     event_ref(ev);
     if (recs_push(c, r) != 0) {
         rec_free(c, r);
