@@ -7,7 +7,9 @@ cap plus the engine's fixed size (the same scan over a tiny input). Before the
 fix the drain of a full reorder buffer held up to three times the cap for a
 moment, and the heap kept it: 157 MiB at 64 MiB.
 
-The events go to stdin as they are generated (no file). Peak RSS is taken by
+The events (bench/gen_distinct_keys.py: 1,000 a second of event time, so the
+default lateness of 15 minutes fills the cap with held records first) go to
+stdin as they are generated, no file. Peak RSS is taken by
 bench/rusage.c, built here with the C compiler: a process forked from Python
 would carry Python's own peak into the child's (Linux keeps the high-water
 mark across exec). It is a memory assertion, not a timing one; under
@@ -19,7 +21,7 @@ import os
 import re
 import shutil
 import subprocess
-import threading
+import sys
 
 import pytest
 
@@ -33,7 +35,6 @@ RULES = """rule distinct_keys {
 """
 CAP_MIB = 64
 EVENTS = 2_000_000
-PER_SECOND = 1000  # events per second of event time
 
 
 def is_sanitized(binary):
@@ -52,36 +53,20 @@ def rusage(tmp_path_factory):
     return out
 
 
-def write_events(pipe, n):
-    """n events, each with its own .k; times advance PER_SECOND events a second."""
-    try:
-        batch = []
-        for i in range(n):
-            s = i // PER_SECOND
-            batch.append('{"eventTime":"2024-01-01T%02d:%02d:%02dZ","k":"key-%d"}\n'
-                         % (s // 3600 % 24, s // 60 % 60, s % 60, i))
-            if len(batch) == 10000:
-                pipe.write("".join(batch).encode())
-                batch.clear()
-        pipe.write("".join(batch).encode())
-    finally:
-        pipe.close()
-
-
 def scan_peak(secdet, rusage, tmp_path, n):
-    """Runs secdet scan over n generated events on stdin: (peak RSS in KiB, stderr)."""
+    """secdet scan over n events of bench/gen_distinct_keys.py on stdin: (peak RSS in KiB, stderr)."""
     rules = tmp_path / "distinct.secdet"
     rules.write_text(RULES)
     res = tmp_path / ("rusage.%d" % n)
     err = tmp_path / ("stderr.%d" % n)
+    gen = subprocess.Popen([sys.executable, str(REPO / "bench" / "gen_distinct_keys.py"), "-n", str(n), "-o", "-"],
+                           stdout=subprocess.PIPE)
     with open(err, "wb") as errf:
-        proc = subprocess.Popen([str(rusage), str(res), str(secdet), "scan", "--output", "json",
-                                 "--no-progress", "--max-state", str(CAP_MIB), "--rules", str(rules), "-"],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errf)
-        writer = threading.Thread(target=write_events, args=(proc.stdin, n))
-        writer.start()
-        writer.join(timeout=300)
-        rc = proc.wait(timeout=300)
+        rc = subprocess.run([str(rusage), str(res), str(secdet), "scan", "--output", "json", "--no-progress",
+                             "--max-state", str(CAP_MIB), "--rules", str(rules), "-"],
+                            stdin=gen.stdout, stdout=subprocess.DEVNULL, stderr=errf, timeout=300).returncode
+    gen.stdout.close()
+    assert gen.wait(timeout=60) == 0
     text = err.read_text()
     assert rc == 0, "secdet scan exited %d:\n%s" % (rc, text[-4000:])
     return int(res.read_text().split()[0]), text
