@@ -14,7 +14,7 @@
  * carry live on as samples. Allocated one by one, each record applied leaves
  * a hole between live samples that only another record fits, and once a full
  * reorder buffer has been applied the heap keeps all those holes (issue 15:
- * 63 MB of them at a 256 MiB cap). So records are cut from chunks of REC_CHUNK bytes
+ * 57 MB of them at a 256 MiB cap). So records are cut from chunks of REC_CHUNK bytes
  * in arrival order, and a chunk goes back to malloc whole once its last
  * record has been applied; any allocation can reuse it there. A record's cost
  * is its chunk's: a chunk is accounted whole while it holds any record.
