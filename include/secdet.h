@@ -113,8 +113,10 @@ typedef struct secdet_engine_opts {
     int64_t lateness_ms;
     /* ---- Correlation ---- */
     /* Cap on correlation state (groups, windows, sample events, events held
-     * for ordering), bytes. Past it the least recently seen groups are
-     * evicted (stats.evicted). Default 256 MiB. 0 = the default. */
+     * for ordering), bytes, counted at what malloc takes for them: the
+     * process's memory for the state stays within about 1.25 x the cap.
+     * Past it the least recently seen groups are evicted (stats.evicted).
+     * Default 256 MiB. 0 = the default. */
     uint64_t max_state_bytes;
     /* ---- Alerts ---- */
     /* Largest rendered alert message (a rule's output template filled in),
