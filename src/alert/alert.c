@@ -433,6 +433,7 @@ int alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     out->rule = r->name;
     out->title = title;
     out->message = ac->message.data ? ac->message.data : "";
+    out->message_len = ac->message.len;
     out->id = ac->id;
     out->source = source;
     out->severity = (secdet_severity)r->sev;
