@@ -76,9 +76,8 @@ def split_fragment(text):
                     break
                 i += 1
         else:
-            body.append("..." if ln.strip() == "..." else ln)
+            body.append("/* ... */" if ln.strip() == "..." else ln)   # "..." stands for the rest of a program
         i += 1
-    body = ["/* ... */" if ln.strip() == "..." else ln for ln in body]
     return includes, funcs, body
 
 

@@ -22,8 +22,8 @@ class DocError(AssertionError):
 
 def fail(block, what, hint=""):
     m = block.marker
-    head = "%s: ```%s block, <!-- doc-test: %s --> (marker at line %d):\n" % (
-        block.where, block.info, m.kind if m else "?", m.line if m else 0)
+    head = "%s: the ```%s block (marker at line %d: <!-- doc-test: %s -->):\n" % (
+        block.where, block.info, m.line if m else 0, m.raw if m else "?")
     raise DocError(head + what.rstrip() + ("\n  -> " + hint if hint else ""))
 
 
@@ -226,6 +226,9 @@ def check_shell(block, env):
     extra = {}
     if m.flag("prefix"):
         extra["PKG_CONFIG_PATH"] = env.pkg_config_path()
+    if env.sanitized:   # a CMake consumer of a sanitizer build's library needs the sanitizers too
+        flags = " ".join(env.cflags())
+        extra.update(CC=env.cc, CFLAGS=flags, LDFLAGS=flags)
     script = apply_maps(block.text, m.opts.get("map", []), ws, env)
     want = int(m.opt("exit", "0"))
     r = run(["bash", "-e", "-o", "pipefail", "-c", script], ws, env.environ(**extra), timeout=300)

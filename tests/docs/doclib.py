@@ -72,6 +72,7 @@ class Marker:
     opts: dict = field(default_factory=dict)      # key -> [values]
     why: str = ""
     line: int = 0
+    raw: str = ""                                 # the text between "doc-test:" and "-->"
 
     def opt(self, key, default=None):
         v = self.opts.get(key)
@@ -114,7 +115,7 @@ def doc_files():
 
 def parse_marker(text, line):
     """A Marker from the text inside `<!-- doc-test: ... -->`, or a string saying what is wrong."""
-    why = ""
+    raw, why = text, ""
     if " -- " in " " + text + " ":
         head, _, why = (" " + text + " ").partition(" -- ")
         text, why = head.strip(), why.strip()
@@ -124,7 +125,7 @@ def parse_marker(text, line):
         return "cannot split the marker into words (%s)" % e
     if not words:
         return "the marker names no kind"
-    m = Marker(kind=words[0], why=why, line=line)
+    m = Marker(kind=words[0], why=why, line=line, raw=raw)
     if m.kind not in KINDS:
         return "unknown kind %r" % m.kind
     for w in words[1:]:

@@ -52,10 +52,6 @@ CHECKS = {
     "python": lambda block, env: checks_code.check_python_names(block),
 }
 
-# Checks that compile and link against the library cannot link a sanitizer
-# build's libsecdet without the sanitizer runtime: they pass -fsanitize, as
-# docenv.Env does for `cc`.
-
 
 def _id(b):
     return "%s:%s" % (b.marker.kind if b.marker else "unmarked", b.id)
