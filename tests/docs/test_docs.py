@@ -154,7 +154,7 @@ def test_building_md_ctest_table_names_every_test(env):
 
 
 def test_summary_of_blocks_not_run_here(capsys):
-    """Not a check: lists what is only mapped or illustrated, for the reader of the log."""
+    """Not a check: lists the blocks not run here (manual first), for the reader of the log."""
     kinds = {}
     for b in BLOCKS:
         if b.marker:
@@ -162,5 +162,7 @@ def test_summary_of_blocks_not_run_here(capsys):
     with capsys.disabled():
         print("\ndoc blocks: %d; by kind: %s" % (len(BLOCKS), ", ".join(
             "%s %d" % (k, len(v)) for k, v in sorted(kinds.items()))))
-        for b in kinds.get("manual", []):
-            print("  manual (not run by a test): %s: %s" % (b.where, b.marker.why))
+        for kind in ("manual", "covered-by", "illustration"):
+            for b in kinds.get(kind, []):
+                print("  %s %s: %s%s" % (kind, b.where, " ".join(b.marker.args) + ": " if b.marker.args else "",
+                                         b.marker.why))
