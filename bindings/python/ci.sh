@@ -9,7 +9,8 @@
 #      that the extension does not load libsecdet.so (the core is inside it);
 #      then pytest (installed into V) on bindings/python/tests, from outside
 #      the source tree so that the installed package is tested, and the
-#      examples examples/python/scan_dir.py and write_a_rule.py with it.
+#      examples examples/python/scan_dir.py and write_a_rule.py with it, and
+#      the Python blocks of README.md and docs/ (tests/docs, test_python_block).
 #   2. python -m build bindings/python: an sdist (with the C core inside) and
 #      the wheel built from it; auditwheel show on the wheel (linux_x86_64:
 #      it needs Debian's shared libraries); auditwheel repair (a
@@ -82,6 +83,10 @@ tests() {
     echo "== examples/python/write_a_rule.py"
     (cd "$work/scratch" && timeout 300 "$py" "$root/examples/python/write_a_rule.py" >/dev/null) ||
         failed "write_a_rule.py"
+    echo "== the Python blocks of README.md and docs/ (tests/docs)"
+    (cd "$root" && SECDET_DOCS_PYTHON=$py SECDET_DOCS_REQUIRE_PYTHON=1 timeout 300 \
+        "$py" -m pytest -q -p no:cacheprovider tests/docs/test_docs.py -k test_python_block) ||
+        failed "the docs' Python blocks"
 }
 
 # needed SO: the shared libraries SO names (DT_NEEDED), one a line.

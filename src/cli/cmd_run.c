@@ -24,7 +24,9 @@
  * "listening" (an input's source, kind, address and bound port), "ready",
  * "reload", "stats", "stopped" (stats lines carry a "sinks" array of each
  * sink's counters); and malformed-input reports, rule diagnostics and
- * delivery problems ("secdet: sink NAME: ...") as plain text.
+ * delivery problems ("secdet: sink NAME: ...") as plain text. *
+ * `--check` stops after loading the configuration and hands it to
+ * cfg_check (run_check.c), which starts nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -397,16 +399,19 @@ static int run_kafka(run_state *rs) {
 int cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
-    int c;
+    int c, check_only = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:th", longopts, NULL)) != -1) {
         if (c == 'c') {
             config = optarg;
+        } else if (c == 't') {
+            check_only = 1;
         } else if (c == 'h') {
             cli_usage("run", stdout);
             return CLI_EXIT_OK;
@@ -425,6 +430,11 @@ int cmd_run(int argc, char **argv) {
         return CLI_EXIT_ERROR;
     }
     for (size_t i = 0; i < rs.conf.nwarnings; i++) fprintf(stderr, "secdet: %s\n", rs.conf.warnings[i]);
+    if (check_only) {
+        int code = cfg_check(&rs.conf, config);
+        cfg_free(&rs.conf);
+        return code;
+    }
     if (uv_loop_init(&rs.loop) != 0) {
         cfg_free(&rs.conf);
         return CLI_EXIT_ERROR;

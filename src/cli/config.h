@@ -78,6 +78,13 @@ int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
 int cfg_parse(const char *path, const char *text, size_t len, cfg *out, char *err, size_t errlen);
 void cfg_free(cfg *c);
 
+/* ---- run_check.c: `secdet run --check` ---- */
+/* After cfg_load: compiles the rules with the configured limits, adds each
+ * source, checks each Kafka input's librdkafka properties; starts nothing
+ * (no port, input file, spool or connection). Prints every problem and a
+ * closing line on stderr; returns the exit status (0 or 2). */
+int cfg_check(const cfg *c, const char *path);
+
 /* ---- run_sinks.c: the sinks again, on SIGHUP ---- */
 /* Prints a sink's diagnostics as "secdet: sinks[i]: ..." lines (warnings as
  * "secdet: sinks[i]: warning: ..."); whether one was an error. */
