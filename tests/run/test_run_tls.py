@@ -1,0 +1,305 @@
+"""`secdet run`'s TCP input with TLS, against clients made with Python's ssl
+module and `openssl s_client`, and certificates made by the openssl command
+for these tests: a CA, the server's certificate (for IP 127.0.0.1) and key
+(also encrypted with a passphrase), a client certificate from that CA, and
+a client certificate from another CA.
+
+What is pinned: events over TLS are evaluated; with require_client_cert a
+client without a certificate, or with one of another CA, is refused and
+nothing it sent is evaluated; a plain-TCP client on the TLS port is refused;
+a handshake that does not finish in time is closed; each failure is
+counted (tls_failed) and logged, and disturbs no other connection; a bad
+key, passphrase or file is named with what OpenSSL said.
+"""
+import json
+import pathlib
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from test_run import BIN, ROOT, RULES, TIMEOUT, Runner, alert_users, connect, port_of
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.pem", "-subj", f"/CN={name}", "-days", "2", cwd=d)
+
+
+def make_cert(d, name, ca, ext):
+    (d / f"{name}.ext").write_text(ext)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=d)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    make_ca(d, "ca")
+    make_ca(d, "other-ca")
+    make_cert(d, "server", "ca", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    make_cert(d, "client", "ca", "extendedKeyUsage=clientAuth\n")
+    make_cert(d, "intruder", "other-ca", "extendedKeyUsage=clientAuth\n")
+    openssl("pkey", "-in", "server.key", "-aes256", "-passout", "pass:s3cret word", "-out", "server-enc.key", cwd=d)
+    return d
+
+
+@pytest.fixture
+def run(tmp_path):
+    started = []
+    (tmp_path / "rules.secdet").write_text(RULES)
+
+    def start(inp, **extra):
+        config = {"rules": [str(tmp_path / "rules.secdet")],
+                  "sources": [{"name": "app", "format": "jsonl", "input": inp}]}
+        config.update(extra)
+        r = Runner(tmp_path, config)
+        started.append(r)
+        return r
+
+    yield start
+    for r in started:
+        r.kill()
+
+
+def tls_input(pki, **tls):
+    return {"type": "tcp", "address": "127.0.0.1", "port": 0,
+            "tls": {"cert": str(pki / "server.pem"), "key": str(pki / "server.key"), **tls}}
+
+
+def client_context(pki, cert=None):
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    if cert:
+        ctx.load_cert_chain(str(pki / f"{cert}.pem"), str(pki / f"{cert}.key"))
+    return ctx
+
+
+def tls_connect(pki, port, cert=None):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    return client_context(pki, cert).wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def event(user):
+    return b'{"action":"deny","user":"%s"}\n' % user.encode()
+
+
+def refused(sock):
+    """The server ends the connection (a TLS alert, EOF or a reset) instead of reading on."""
+    sock.settimeout(TIMEOUT)
+    try:
+        return sock.recv(1) == b""
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def wait_stats(r, cond, what):
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        s = r.stats()
+        if cond(s):
+            return s
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: never true; last stats {s}")
+        time.sleep(0.05)
+
+
+def test_events_over_tls_are_evaluated_and_a_clean_close_ends_the_last_line(run, pki):
+    r = run(tls_input(pki))
+    port = port_of(r.ready(), "tcp")
+    a = tls_connect(pki, port)
+    assert a.version() in ("TLSv1.2", "TLSv1.3")
+    a.sendall(event("one") + b'{"action":"allow","user":"x"}\n' + event("two")[:20])
+    a.sendall(event("two")[20:] + b'{"action":"deny","user":"last"}')  # no final newline
+    assert alert_users(r.take_alerts(2)) == ["one", "two"]
+    a.unwrap().close()  # close_notify: the last line is complete
+    assert alert_users(r.take_alerts(1)) == ["last"]
+    s = r.stats()
+    assert s["tls_failed"] == 0 and s["events"] == 4
+    assert not any("beyond loopback" in line for line in r.err_lines), r.err_lines
+    assert r.stop() == 0
+
+
+def test_a_connection_that_ends_without_close_notify_drops_its_partial_line(run, pki):
+    r = run(tls_input(pki))
+    port = port_of(r.ready(), "tcp")
+    a = tls_connect(pki, port)
+    a.sendall(event("whole") + b'{"action":"deny","user":"cut"}')
+    assert alert_users(r.take_alerts(1)) == ["whole"]
+    a.shutdown(socket.SHUT_WR)  # a FIN, no close_notify: the stream may have been cut by someone in the middle
+    deadline = time.monotonic() + TIMEOUT
+    while not any("without a TLS close_notify" in line for line in r.err_lines):
+        assert time.monotonic() < deadline, [x for x in r.err_lines if not x.startswith("{")]
+        r.stats()
+    r.no_more_alerts()
+    a.close()
+    assert r.stop() == 0
+
+
+def test_mutual_tls_refuses_clients_without_a_certificate_or_with_another_cas(run, pki):
+    r = run(tls_input(pki, client_ca=str(pki / "ca.pem"), require_client_cert=True))
+    port = port_of(r.ready(), "tcp")
+    good = tls_connect(pki, port, cert="client")
+    good.sendall(b'{"action":"deny","user":"pa')  # a partial line held across the failures below
+    for cert in (None, "intruder"):
+        try:
+            bad = tls_connect(pki, port, cert=cert)
+            bad.sendall(event(f"evil-{cert}"))  # TLS 1.3: the client learns of the refusal after its Finished
+            assert refused(bad)
+            bad.close()
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            pass  # refused during the handshake
+    s = wait_stats(r, lambda s: s["tls_failed"] == 2, "both refusals counted")
+    assert s["events"] == 0 and s["malformed"] == 0
+    failures = [line for line in r.err_lines if "TLS handshake failed" in line]
+    assert any("peer did not return a certificate" in line for line in failures), r.err_lines
+    assert any("certificate verification failed" in line for line in failures), failures
+    assert failures[0].startswith(f"secdet: input app: tcp 127.0.0.1:{port} client ")
+    good.sendall(b'rtner"}\n' + event("ok"))
+    assert alert_users(r.take_alerts(2)) == ["ok", "partner"]
+    r.no_more_alerts()  # nothing the refused clients sent was evaluated
+    good.close()
+    assert r.stop() == 0
+
+
+def test_openssl_s_client_with_a_client_certificate_is_served(run, pki):
+    r = run(tls_input(pki, client_ca=str(pki / "ca.pem"), require_client_cert=True))
+    port = port_of(r.ready(), "tcp")
+    p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki / "ca.pem"),
+                        "-cert", str(pki / "client.pem"), "-key", str(pki / "client.key"), "-verify_return_error",
+                        "-brief"], input=event("s_client"), capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr.decode()
+    assert alert_users(r.take_alerts(1)) == ["s_client"]
+    assert r.stats()["tls_failed"] == 0
+    assert r.stop() == 0
+
+
+def test_a_certificate_is_optional_with_client_ca_alone_but_must_verify_when_given(run, pki):
+    r = run(tls_input(pki, client_ca=str(pki / "ca.pem")))
+    port = port_of(r.ready(), "tcp")
+    anonymous = tls_connect(pki, port)
+    anonymous.sendall(event("anonymous"))
+    assert alert_users(r.take_alerts(1)) == ["anonymous"]
+    try:
+        bad = tls_connect(pki, port, cert="intruder")
+        bad.sendall(event("intruder"))
+        assert refused(bad)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        pass
+    wait_stats(r, lambda s: s["tls_failed"] == 1, "the intruder refused")
+    r.no_more_alerts()
+    anonymous.close()
+    assert r.stop() == 0
+
+
+def test_a_plain_tcp_client_on_the_tls_port_is_refused_and_nothing_it_sent_is_evaluated(run, pki):
+    r = run(tls_input(pki))
+    port = port_of(r.ready(), "tcp")
+    plain = connect(port)
+    plain.sendall(event("plain") * 3)
+    assert refused(plain)
+    s = wait_stats(r, lambda s: s["tls_failed"] == 1, "the plain client counted")
+    assert s["events"] == 0 and s["malformed"] == 0
+    assert any("TLS handshake failed" in line for line in r.err_lines), r.err_lines
+    ok = tls_connect(pki, port)
+    ok.sendall(event("tls"))
+    assert alert_users(r.take_alerts(1)) == ["tls"]
+    ok.close()
+    assert r.stop() == 0
+
+
+def test_a_handshake_that_does_not_finish_in_time_is_closed_and_a_port_check_is_not_a_failure(run, pki):
+    r = run(tls_input(pki, handshake_timeout_ms=300))
+    port = port_of(r.ready(), "tcp")
+    check = connect(port)
+    check.close()  # a load balancer's port check: connects, sends nothing, leaves
+    silent = connect(port)
+    assert refused(silent)
+    s = wait_stats(r, lambda s: s["tls_failed"] == 1, "the silent client counted")
+    assert s["connections"] == 0
+    assert any("not finished within 300 ms" in line for line in r.err_lines), r.err_lines
+    assert r.stop() == 0
+
+
+def test_an_encrypted_key_with_its_passphrase(run, pki):
+    r = run(tls_input(pki, key=str(pki / "server-enc.key"), key_passphrase="s3cret word"))
+    port = port_of(r.ready(), "tcp")
+    c = tls_connect(pki, port)
+    c.sendall(event("enc"))
+    assert alert_users(r.take_alerts(1)) == ["enc"]
+    c.close()
+    assert r.stop() == 0
+    assert not any("s3cret" in line for line in r.err_lines)
+
+
+def test_the_tls_input_of_config_md_runs_with_mutual_tls_and_octet_counting(run, pki):
+    text = (pathlib.Path(ROOT) / "docs" / "config.md").read_text()
+    section = text[text.index("### TLS"):]
+    start = section.index("```json\n") + len("```json\n")
+    inp = json.loads(section[start:section.index("```", start)])
+    assert set(inp["tls"]) == {"cert", "key", "key_passphrase", "client_ca", "require_client_cert"}
+    inp["port"] = 0  # its paths and passphrase are this test's; the rest as written
+    inp["tls"].update(cert=str(pki / "server.pem"), key=str(pki / "server-enc.key"), key_passphrase="s3cret word",
+                      client_ca=str(pki / "ca.pem"))
+    r = run(inp)
+    port = port_of(r.ready(), "tcp")
+    c = tls_connect(pki, port, cert="client")
+    msg = event("doc").rstrip(b"\n")
+    c.sendall(b"%d %s" % (len(msg), msg))
+    assert alert_users(r.take_alerts(1)) == ["doc"]
+    try:
+        bare = tls_connect(pki, port)
+        bare.sendall(b"%d %s" % (len(msg), msg))
+        assert refused(bare)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        pass
+    wait_stats(r, lambda s: s["tls_failed"] == 1, "the client without a certificate refused")
+    r.no_more_alerts()
+    c.close()
+    assert r.stop() == 0
+
+
+def test_tls_beyond_loopback_starts_without_the_plain_tcp_warning(run, pki):
+    inp = tls_input(pki)
+    inp["address"] = "0.0.0.0"
+    r = run(inp)
+    r.ready()
+    assert not any("beyond loopback" in line for line in r.err_lines), r.err_lines
+    assert r.stop() == 0
+
+
+@pytest.mark.parametrize("tls,message", [
+    ({"key": "server-enc.key", "key_passphrase": "wrong"},
+     "tls.key {d}/server-enc.key: cannot read the private key: bad decrypt (is key_passphrase right?)"),
+    ({"key": "server-enc.key"}, "tls.key {d}/server-enc.key: cannot read the private key: "),
+    ({"key": "client.key"}, "tls.key {d}/client.key: does not belong to the certificate in tls.cert: "),
+    ({"cert": "missing.pem"}, "tls.cert {d}/missing.pem: cannot read the certificate: "),
+    ({"cert": "server.key"}, "tls.cert {d}/server.key: cannot read the certificate: "),
+    ({"client_ca": "missing-ca.pem"}, "tls.client_ca {d}/missing-ca.pem: cannot read CA certificates: "),
+])
+def test_bad_tls_files_are_named_with_what_openssl_said(tmp_path, pki, tls, message):
+    full = {"cert": "server.pem", "key": "server.key", **tls}
+    full = {k: (str(pki / v) if k in ("cert", "key", "client_ca") else v) for k, v in full.items()}
+    (tmp_path / "r.secdet").write_text(RULES)
+    config = {"rules": [str(tmp_path / "r.secdet")],
+              "sources": [{"name": "app", "input": {"type": "tcp", "address": "127.0.0.1", "port": 0, "tls": full}}]}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    p = subprocess.run([BIN, "run", "--config", str(tmp_path / "c.json")], capture_output=True, timeout=TIMEOUT)
+    err = p.stderr.decode()
+    assert p.returncode == 2, err
+    assert "secdet: sources[0].input[0] (tcp): " + message.format(d=pki) in err, err
+    line = next(x for x in err.splitlines() if "sources[0].input[0]" in x)
+    assert not line.endswith(": "), err  # OpenSSL's reason follows
+    assert "wrong" not in err  # the passphrase is never printed
