@@ -122,7 +122,10 @@ static void ref_octets(record *r, const char *p, size_t n) {
         }
         uint64_t len = 0;
         unsigned digits = 0;
-        while (pos < n && p[pos] >= '0' && p[pos] <= '9' && digits < 19) len = len * 10 + (uint64_t)(p[pos++] - '0'), digits++;
+        while (pos < n && p[pos] >= '0' && p[pos] <= '9' && digits < 19) {
+            len = len * 10 + (uint64_t)(p[pos++] - '0');
+            digits++;
+        }
         if (pos == n) { /* inside the count */
             if (digits) on_problem(r, FRAMER_PARTIAL, "p");
             return;

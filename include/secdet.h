@@ -736,7 +736,8 @@ SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *sou
  * reserved descriptor makes that possible. Keep max_connections below the
  * process's descriptor limit (RLIMIT_NOFILE, `ulimit -n`) minus what the
  * rest of the program uses (sinks, files, spools): a listener whose limit is
- * above that logs a warning when it starts.
+ * within 64 of the descriptor limit, or above it, logs a warning when it
+ * starts.
  *
  * idle_timeout_ms closes a connection that sent nothing for that long
  * (stats.idle_closed; a message it had half sent is dropped and reported).
@@ -754,9 +755,13 @@ SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *sou
  * nothing it sent is evaluated, and no other connection is affected. With
  * tls_client_ca, clients are asked for a certificate, and one that is
  * presented must verify against those CAs; with tls_require_client_cert
- * (mutual TLS) a client without one is refused too. The files are read
- * once, by secdet_input_tcp_ex; strings are copied, so they may be freed
- * after the call.
+ * (mutual TLS) a client without one is refused too. A client that
+ * connects and leaves without sending a byte (a port check) is neither
+ * counted nor logged. A client ends its stream with a TLS close_notify;
+ * only then is a last line without '\n' a message (a connection that just
+ * ends could have been cut by someone in between: that line is reported and
+ * dropped). The files are read once, by secdet_input_tcp_ex; the strings
+ * are not kept, so they may be freed after the call.
  */
 typedef struct secdet_tcp_opts {
     secdet_framing framing;         /* default SECDET_FRAMING_LINES */
@@ -777,10 +782,10 @@ SECDET_API void secdet_tcp_opts_init(secdet_tcp_opts *opts);
 /*
  * Listens on TCP host:port with `opts` (NULL: the defaults). On failure,
  * nothing listens and secdet_input_error(engine) says why in words, e.g.
- * "address 127.0.0.1:9000 is already in use" (SECDET_ERR_IO), "tls.key
+ * "tcp address 127.0.0.1:9000 is already in use" (SECDET_ERR_IO), "tls.key
  * /etc/secdet/key.pem: cannot read the private key: bad decrypt (is
  * key_passphrase right?)" (SECDET_ERR_INVALID_ARG), "source \"app\" was
- * never added" (SECDET_ERR_UNKNOWN_SOURCE). A listener on an address other
+ * never added (secdet_source_add)" (SECDET_ERR_UNKNOWN_SOURCE). A listener on an address other
  * than loopback (127.0.0.0/8, ::1) without TLS starts, with a warning in
  * the input log: anyone who can reach it can send events.
  */
@@ -806,8 +811,10 @@ SECDET_API const char *secdet_input_error(const secdet_engine *engine);
  * ("tcp 0.0.0.0:5140: ..." or "... client 7 (192.0.2.1:40522): ...").
  * Trouble that can repeat is logged at most 5 times in 10 seconds per kind
  * (refusals, accept errors, TLS failures) and listener, the next line
- * logged saying how many more there were; the stats count every one. Called on the loop's thread. Set it before adding the
- * inputs; default: none (nothing is printed).
+ * logged saying how many more there were; the stats count every one.
+ * Called on the loop's thread, and for the start warnings from within the
+ * secdet_input_* call. Set it before adding the inputs; default: none
+ * (nothing is printed).
  */
 typedef void (*secdet_input_log_fn)(void *user, const char *source, const char *message);
 SECDET_API secdet_status secdet_set_input_log(secdet_engine *engine, secdet_input_log_fn fn, void *user);

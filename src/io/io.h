@@ -66,25 +66,25 @@ typedef struct io_input {
     input_kind kind;
     unsigned id;
     char *source;
-    char *label;        /* for messages: "tcp 127.0.0.1:5140 client 3", "file /var/log/x" */
+    char *label;        /* for messages: "tcp 127.0.0.1:5140 client 3 (127.0.0.1:40522)", "file /var/log/x" */
     framer fr;
     bool paused;        /* reading stopped: the queue is full */
     bool finished;      /* stdin or a file stdin at its end */
+    unsigned handles;   /* open libuv handles (h, timer); freed when the last closes */
+    uv_timer_t timer;   /* a connection's idle or handshake deadline; a listener's accept back-off */
+    bool timer_init;
     /* TCP listener (io_tcp.c). */
     io_listener *listener;
     /* TCP connection: its listener (NULL once that closed), its deadlines,
-     * TLS (io_tls.c). The timer is the idle or handshake deadline of a
-     * connection, the accept back-off of a listener. */
+     * TLS (io_tls.c). */
     struct io_input *parent;
     uint64_t idle_ms, handshake_ms;
     SSL *ssl;
-    BIO *rbio, *wbio;           /* memory BIOs, owned by ssl */
-    bool tls_up;                /* the handshake is done */
-    bool got_bytes;             /* the client sent something */
-    uv_timer_t timer;
-    bool timer_init;
-    unsigned handles;           /* open libuv handles; freed when the last closes */
-    /* File tail (and stdin when it is a regular file). */
+    BIO *rbio, *wbio;   /* memory BIOs, owned by ssl */
+    bool tls_up;        /* the handshake is done */
+    bool got_bytes;     /* the client sent something */
+    /* File tail (and stdin when it is a regular file); fd is also a TCP
+     * listener's socket. */
     char *path;         /* NULL for stdin */
     int fd;
     uint64_t offset;
@@ -202,8 +202,9 @@ secdet_status io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener
 bool io_tls_start(io_input *c);
 /* Bytes read from a TLS connection: the handshake, then messages. */
 void io_tls_input(io_input *c, const char *data, size_t n);
-/* The client ended the stream (EOF) or the handshake ran out of time. */
+/* The client ended the stream (EOF, no close_notify). */
 void io_tls_eof(io_input *c);
+/* The handshake did not finish within handshake_ms. */
 void io_tls_handshake_timeout(io_input *c);
 
 /* io_file.c */

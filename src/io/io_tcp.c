@@ -263,7 +263,8 @@ static secdet_status start_listener(secdet_engine *e, io_state *io, const char *
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     char addr[72], label[80];
-    io_addr_text(addr, sizeof addr, host, getsockname(fd, (struct sockaddr *)&bound, &blen) == 0 ? io_port_of(&bound) : port);
+    uint16_t bound_port = getsockname(fd, (struct sockaddr *)&bound, &blen) == 0 ? io_port_of(&bound) : port;
+    io_addr_text(addr, sizeof addr, host, bound_port);
     snprintf(label, sizeof label, "tcp %s", addr); /* with the port bound */
     io_input *in = io_input_new(io, IN_TCP_SERVER, source, label);
     if (!in) {

@@ -80,6 +80,9 @@ secdet_status io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener
     ERR_clear_error();
     SSL_CTX *ctx = tls_ctx_new(true);
     if (!ctx) return io_fail(e, SECDET_ERR_NOMEM, "tls: out of memory");
+    /* A TLS 1.2 client could otherwise make the server redo the expensive
+     * part of the handshake as often as it likes, on one connection. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1)
         return ctx_fail(e, ctx, "cert", o->tls_cert, "cannot read the certificate", "");
     secdet_status st = use_key(e, ctx, o); /* frees ctx on failure */
@@ -145,7 +148,8 @@ static void flush_last(io_input *c) {
 static void handshake_failed(io_input *c, const char *why) {
     io_state *io = c->io;
     io->e->stats.tls_failed++;
-    if (c->parent) io_log_limited(io, c, &c->parent->listener->log_tls, "TLS handshake failed: %s; connection closed", why);
+    if (c->parent)
+        io_log_limited(io, c, &c->parent->listener->log_tls, "TLS handshake failed: %s; connection closed", why);
     flush_last(c);
     io_input_close(c);
 }
