@@ -303,3 +303,17 @@ def test_bad_tls_files_are_named_with_what_openssl_said(tmp_path, pki, tls, mess
     line = next(x for x in err.splitlines() if "sources[0].input[0]" in x)
     assert not line.endswith(": "), err  # OpenSSL's reason follows
     assert "wrong" not in err  # the passphrase is never printed
+
+
+def test_relative_tls_paths_are_relative_to_the_configuration_file(tmp_path, pki):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    shutil.copy(pki / "server.key", conf / "server.key")
+    (conf / "r.secdet").write_text(RULES)
+    config = {"rules": ["r.secdet"], "sources": [{"name": "app", "input": {
+        "type": "tcp", "address": "127.0.0.1", "port": 0, "tls": {"cert": "certs/server.pem", "key": "server.key"}}}]}
+    (conf / "c.json").write_text(json.dumps(config))
+    p = subprocess.run([BIN, "run", "--config", str(conf / "c.json")], capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 2
+    assert (f"tls.cert {conf}/certs/server.pem: cannot read the certificate: No such file or directory"
+            in p.stderr.decode()), p.stderr.decode()
