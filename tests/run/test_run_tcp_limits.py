@@ -20,55 +20,12 @@ import time
 
 import pytest
 
-from test_run import BIN, ROOT, RULES, TIMEOUT, Runner, alert_users, connect, port_of
-
-
-@pytest.fixture
-def run(tmp_path):
-    started = []
-    (tmp_path / "rules.secdet").write_text(RULES)
-
-    def start(inputs, **extra):
-        config = {"rules": [str(tmp_path / "rules.secdet")],
-                  "sources": [{"name": "app", "format": "jsonl", "input": inputs}]}
-        config.update(extra)
-        r = Runner(tmp_path, config)
-        started.append(r)
-        return r
-
-    yield start
-    for r in started:
-        r.kill()
+from input_helpers import event, refused, run, wait_stats  # noqa: F401 (run: a fixture)
+from test_run import BIN, ROOT, RULES, TIMEOUT, alert_users, connect, port_of
 
 
 def tcp(**keys):
     return {"type": "tcp", "address": "127.0.0.1", "port": 0, **keys}
-
-
-def wait_stats(r, cond, what):
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        s = r.stats()
-        if cond(s):
-            return s
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: never true; last stats {s}")
-        time.sleep(0.05)
-
-
-def closed_by_server(sock, timeout=TIMEOUT):
-    """True when the server closes (or resets) the connection within timeout."""
-    sock.settimeout(timeout)
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
-def event(user):
-    return b'{"action":"deny","user":"%s"}\n' % user.encode()
 
 
 def log_lines(r, needle):
@@ -83,7 +40,7 @@ def test_max_connections_refuses_the_next_client_at_once_and_counts_it(run):
     wait_stats(r, lambda s: s["connections"] == 3, "three clients connected")
     extra = connect(port)
     extra.sendall(event("extra"))
-    assert closed_by_server(extra), "the 4th client was left connected"
+    assert refused(extra), "the 4th client was left connected"
     s = wait_stats(r, lambda s: s["connections_refused"] == 1, "the 4th client counted")
     assert s["connections"] == 3
     assert any("refused: 3 connections open (max_connections)" in line
@@ -116,8 +73,8 @@ def test_idle_timeout_closes_quiet_clients_and_keeps_busy_ones(run):
         busy.sendall(event(f"b{sent}"))
         sent += 1
         time.sleep(0.1)
-    assert closed_by_server(quiet, timeout=0.1)  # long closed by now
-    assert closed_by_server(half, timeout=0.1)
+    assert refused(quiet, timeout=0.1)  # long closed by now
+    assert refused(half, timeout=0.1)
     alerts = r.take_alerts(1 + sent)
     assert "quiet" in alert_users(alerts)
     s = r.stats()
@@ -142,12 +99,12 @@ def test_out_of_file_descriptors_clients_are_refused_counted_and_logged_never_lo
                    "every client served or refused")
     assert 0 < s["connections"] < 40
     assert s["accept_errors"] >= 1
-    refused = [line for line in log_lines(r, "refused") if "Too many open files" in line]
-    assert refused and f"may hold {limit}" in refused[0], r.err_lines
+    lines = [line for line in log_lines(r, "refused") if "Too many open files" in line]
+    assert lines and f"may hold {limit}" in lines[0], r.err_lines
     # One more client while no descriptor is left: refused, counted, its event never evaluated.
     late = connect(port)
     late.sendall(event("refused"))
-    assert closed_by_server(late)
+    assert refused(late)
     wait_stats(r, lambda s: s["connections_refused"] == 41 - s["connections"], "the late client counted")
     r.no_more_alerts()
     # Descriptors come back as clients leave: the next client is served.
