@@ -113,8 +113,10 @@ typedef struct secdet_engine_opts {
     int64_t lateness_ms;
     /* ---- Correlation ---- */
     /* Cap on correlation state (groups, windows, sample events, events held
-     * for ordering), bytes. Past it the least recently seen groups are
-     * evicted (stats.evicted). Default 256 MiB. 0 = the default. */
+     * for ordering), bytes, counted at what malloc takes for them: the
+     * process's memory for the state stays within about 1.25 x the cap.
+     * Past it the least recently seen groups are evicted (stats.evicted).
+     * Default 256 MiB. 0 = the default. */
     uint64_t max_state_bytes;
     /* ---- Alerts ---- */
     /* Largest rendered alert message (a rule's output template filled in),
@@ -153,7 +155,8 @@ typedef struct secdet_diagnostic {
     const char *message;  /* e.g. "expected a condition after 'and', found 'output'" */
 } secdet_diagnostic;
 
-/* Number of entries (errors and warnings, in the order found). */
+/* Number of entries: errors and warnings together, sorted by file (in the
+ * order the files were loaded), line and column. */
 SECDET_API size_t secdet_diagnostics_count(const secdet_diagnostics *diag);
 /* Number of errors among them (0 means the rules loaded). */
 SECDET_API size_t secdet_diagnostics_errors(const secdet_diagnostics *diag);
@@ -422,7 +425,9 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
  * write your own with secdet_sink_new and a secdet_sink_vtable.
  *
  * A sink's URLs, secrets and headers never appear in any log, error message
- * or stats: sinks are named by their `name`.
+ * or stats: sinks are named by their `name`. They may be kept out of the
+ * configuration too, as references to environment variables or files
+ * (secdet_sink_from_json).
  */
 typedef struct secdet_sink secdet_sink;         /* a sink; the engine owns it once added */
 typedef struct secdet_delivery secdet_delivery; /* one alert on its way to one sink */
@@ -535,6 +540,28 @@ SECDET_API secdet_status secdet_sink_callback(secdet_sink_fn fn, void *user, con
  * Keys per type and the delivery keys (those of secdet_sink_opts) are in
  * docs/sinks.md. On error, SECDET_ERR_INVALID_ARG and *diag (when diag is
  * not NULL) says which key is wrong; secrets are never quoted.
+ *
+ * Secret references: every string key of the sink's type (url, secret,
+ * channel, host, brokers, topic, path...) and each value in "headers" and
+ * "properties" may be written as {"env": "NAME"} (an environment variable)
+ * or {"file": "/run/secrets/x"} (a file's contents, one trailing "\n" or
+ * "\r\n" removed; a relative path is relative to the working directory)
+ * instead of the value:
+ *   {"type": "webhook", "url": {"env": "HOOK_URL"},
+ *    "secret": {"file": "/run/secrets/hook"},
+ *    "headers": {"Authorization": {"env": "HOOK_TOKEN"}}}
+ * They are read during this call, every time it is called (make the sink
+ * again to pick up a rotated secret), and are refused when the variable is
+ * not set, the file cannot be read, is not a regular file or is larger
+ * than 64 KiB, or the value is empty: the message names the key and the
+ * variable or file ("sink 'hook': url: environment variable HOOK_URL is
+ * not set"), never the value, also when the value is read but invalid.
+ * The keys every sink takes (type, name, min_severity, tags, spool_dir,
+ * spool_fsync, dead_letter), numbers and booleans must be written out.
+ *
+ * On success *diag is NULL, or holds warnings only (a secret file every
+ * user can read or write: the sink is made all the same); free it with
+ * secdet_diagnostics_free either way.
  */
 SECDET_API secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **out,
                                                secdet_diagnostics **diag);

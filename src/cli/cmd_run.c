@@ -11,7 +11,11 @@
  *
  *   SIGHUP          reload the rules (secdet_reload_rules): every diagnostic
  *                   is printed; a set with errors is rejected and the old one
- *                   keeps running; correlation state of unchanged rules stays
+ *                   keeps running; correlation state of unchanged rules stays.
+ *                   Then read the sinks' secret references again: each sink
+ *                   whose configuration changed takes the new one, keeping
+ *                   its queue and spool (sink_reconfigure); if any fails to
+ *                   read, every sink keeps its old one
  *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, wait
  *                   up to drain_timeout_ms for the sinks, exit 0
  *   SIGUSR1         one stats line
@@ -158,10 +162,15 @@ static void reload(run_state *rs) {
     secdet_diagnostics *d = NULL;
     secdet_status st = secdet_reload_rules(rs->engine, (const char *const *)rs->conf.rules, rs->conf.nrules, &d);
     print_diagnostics(d);
-    fprintf(stderr, "{\"type\":\"reload\",\"ok\":%s,\"errors\":%zu,\"rules\":%zu}\n", st == SECDET_OK ? "true" : "false",
-            secdet_diagnostics_errors(d), secdet_rule_count(rs->engine));
     if (st != SECDET_OK)
         fprintf(stderr, "secdet: reload failed (%s); the previous rules keep running\n", secdet_strerror(st));
+    size_t changed = 0;
+    size_t sink_errors = cfg_sinks_reload(&rs->conf, rs->engine, &changed);
+    fprintf(stderr,
+            "{\"type\":\"reload\",\"ok\":%s,\"errors\":%zu,\"rules\":%zu,\"rules_ok\":%s,\"sinks_ok\":%s,"
+            "\"sinks_reconfigured\":%zu}\n",
+            st == SECDET_OK && !sink_errors ? "true" : "false", secdet_diagnostics_errors(d) + sink_errors,
+            secdet_rule_count(rs->engine), st == SECDET_OK ? "true" : "false", sink_errors ? "false" : "true", changed);
     fflush(stderr);
     secdet_diagnostics_free(d);
 }
@@ -213,10 +222,22 @@ static int open_sinks(run_state *rs) {
     for (size_t i = 0; i < rs->conf.nsinks; i++) {
         const cfg_sink *c = &rs->conf.sinks[i];
         secdet_sink *sink = NULL;
-        secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &sink, NULL);
-        if (st == SECDET_OK) st = secdet_sink_add(rs->engine, sink);
+        secdet_diagnostics *d = NULL;
+        /* Made again (the load only checked it): its secrets are read now.
+         * Warnings were printed with the load's. */
+        secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &sink, &d);
         if (st != SECDET_OK) {
-            fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
+            if (!cfg_sink_diagnostics(d, i))
+                fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
+            secdet_diagnostics_free(d);
+            return -1;
+        }
+        secdet_diagnostics_free(d);
+        st = secdet_sink_add(rs->engine, sink);
+        if (st != SECDET_OK) {
+            /* The spool's own reason came first, through on_sink_log. */
+            fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name,
+                    st == SECDET_ERR_IO ? "cannot open its spool (the reason is above)" : secdet_strerror(st));
             return -1;
         }
     }
@@ -443,6 +464,7 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "secdet: %s\n", err);
         return CLI_EXIT_ERROR;
     }
+    for (size_t i = 0; i < rs.conf.nwarnings; i++) fprintf(stderr, "secdet: %s\n", rs.conf.warnings[i]);
     if (uv_loop_init(&rs.loop) != 0) {
         cfg_free(&rs.conf);
         return CLI_EXIT_ERROR;

@@ -8,10 +8,16 @@
  * starts with a configuration it fully understood or not at all. Relative
  * paths (rules, files) are taken relative to the configuration file's
  * directory and stored resolved.
+ *
+ * Secret references ({"env": NAME}, {"file": PATH}) stay references: the
+ * sinks' JSON keeps them (file paths made absolute) and the library reads
+ * them each time a sink is made, so a SIGHUP sees rotated secrets. Loading
+ * reads each once, to refuse a missing one with the key named.
  */
 #ifndef SECDET_CLI_CONFIG_H
 #define SECDET_CLI_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +72,8 @@ typedef struct cfg {
     char *spool_dir;           /* top-level "spool_dir", resolved, or NULL */
     int64_t drain_timeout_ms;  /* at exit, how long to wait for delivery; default 10000 */
     const cfg_source *kafka;   /* the source whose (only) input is kafka, or NULL */
+    char **warnings;           /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
+    size_t nwarnings;
 } cfg;
 
 /* Reads and checks `path`. 0 on success; -1 with the first problem in err
@@ -75,5 +83,16 @@ int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
  * directory resolves relative paths. (Also the config fuzz target's entry.) */
 int cfg_parse(const char *path, const char *text, size_t len, cfg *out, char *err, size_t errlen);
 void cfg_free(cfg *c);
+
+/* ---- run_sinks.c: the sinks again, on SIGHUP ---- */
+/* Prints a sink's diagnostics as "secdet: sinks[i]: ..." lines (warnings as
+ * "secdet: sinks[i]: warning: ..."); whether one was an error. */
+bool cfg_sink_diagnostics(const secdet_diagnostics *d, size_t i);
+/* Makes every sink of c again from its JSON (reading its secret references
+ * anew) and gives each one of the engine's sinks (added in configuration
+ * order) whose configuration changed the new one; all or nothing, with
+ * every error printed. Returns the number of errors; *changed, the number
+ * of sinks that took a new configuration. */
+size_t cfg_sinks_reload(const cfg *c, secdet_engine *engine, size_t *changed);
 
 #endif

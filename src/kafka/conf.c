@@ -6,6 +6,11 @@
  * ("Invalid value \"zzz\" for configuration property ...", "value 1e+11 is
  * outside allowed range"); values may be passwords, so every message is
  * scrubbed of the value before it reaches err (scrub below).
+ *
+ * A property's value may be a secret reference ({"env": ...} or
+ * {"file": ...}, util/secret.h), read here each time a configuration is
+ * made: sasl.password and ssl.key.password are the usual ones, but any
+ * property may be one (the rule is simpler than a list of which are secret).
  */
 #include <ctype.h>
 #include <math.h>
@@ -17,6 +22,7 @@
 
 #include "kafka/conf.h"
 #include "util/buf.h"
+#include "util/secret.h"
 
 /* ---- Messages without values ------------------------------------------------- */
 
@@ -96,6 +102,13 @@ static const cJSON *prop(const cJSON *props, const char *name, const char *alias
 
 /* ---- conf.h ------------------------------------------------------------------------ */
 
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *msg) {
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)msg;
+}
+
 rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
                                 size_t errlen) {
     if (!brokers || !*brokers) {
@@ -122,17 +135,34 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const c
             snprintf(err, errlen, "properties: empty property name");
             goto fail;
         }
+        if (secret_is_ref(it)) {
+            char *secret = NULL, why[300];
+            if (secret_read(it, &secret, why, sizeof why, NULL, 0) != 0) {
+                snprintf(err, errlen, "%s: %s", what, why);
+                goto fail;
+            }
+            int rc = set(conf, what, name, secret, err, errlen);
+            secret_free(secret);
+            if (rc != 0) goto fail;
+            continue;
+        }
         if (value_text(it, tmp, sizeof tmp, &text) != 0) {
-            snprintf(err, errlen, "%s: expected a string, number or boolean", what);
+            snprintf(err, errlen, "%s: expected a string, number or boolean, or {\"env\": NAME} or {\"file\": PATH}",
+                     what);
             goto fail;
         }
         if (set(conf, what, name, text, err, errlen) != 0) goto fail;
     }
-    /* librdkafka's own log at errors only, unless asked for more: its
-     * warnings are mostly that a property set for every client of an input
-     * does not apply to this one (session.timeout.ms on a producer). */
-    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL))
+    /* librdkafka's own log (its "%3|...|FAIL|..." lines on stderr) only when
+     * asked for with log_level or debug: its errors also reach the error
+     * callback, which reports them once, in our words, through the input's
+     * or the sink's log; and its warnings are mostly that a property set for
+     * every client of an input does not apply to this one
+     * (session.timeout.ms on a producer). */
+    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL)) {
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+        rd_kafka_conf_set_log_cb(conf, quiet_log);
+    }
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "sink/delivery.h"
+#include "sink/sink_secrets.h"
 #include "sink/spool.h"
 #include "util/buf.h"
 
@@ -50,9 +51,17 @@ struct dq {
     bool timer_init, backoff, attached, opened, stopping;
     uint64_t rng;
     FILE *dead;
+    secdet_sink *swap; /* a new configuration for the sink, waiting for no emit in flight (sink_swap.c) */
 };
 
 const char *dq_name(const dq *q) { return q->sink->name; }
+secdet_sink *dq_sink(dq *q) { return q->sink; }
+secdet_sink *dq_swap_pending(dq *q) { return q->swap; }
+secdet_sink *dq_set_swap(dq *q, secdet_sink *next) {
+    secdet_sink *prev = q->swap;
+    q->swap = next;
+    return prev;
+}
 
 static void set_error(dq *q, const char *msg) {
     size_t n = strlen(msg);
@@ -414,6 +423,17 @@ void dq_service(dq *q) {
     q->write_wanted = false;
     pthread_mutex_unlock(&q->mu);
     if (write) spool_write_behind(q->sp); /* a failure stays staged: the next commit reports it */
+    if (q->swap && !q->stopping) {
+        if (q->nflight) return; /* the old part's emits end first; each end wakes the hub */
+        sink_swap_install(q->sink, q->swap);
+        q->swap = NULL;
+        q->attached = q->opened = false;
+        hub_log(q->h, q->sink->name, "reconfigured: delivering with the new configuration");
+        if (q->backoff) { /* the new configuration is tried at once */
+            uv_timer_stop(&q->timer);
+            q->backoff = false;
+        }
+    }
     if (q->stopping || q->backoff) return; /* the timer services it; wakes stay pending */
     pthread_mutex_lock(&q->mu);
     q->wake_pending = false;
@@ -536,6 +556,8 @@ bool dq_stop(dq *q) {
 
 void dq_close(dq *q) {
     drain_done(q);
+    secdet_sink_free(q->swap); /* never opened */
+    q->swap = NULL;
     if (q->sink->def.vt->close) q->sink->def.vt->close(q->sink->def.self);
     q->sink->def.self = NULL;
     if (q->timer_init) uv_close((uv_handle_t *)&q->timer, NULL);

@@ -43,6 +43,12 @@ void dq_flush(dq *q);
 void dq_close(dq *q);
 /* Once the loop has closed every handle: free every record and the queue. */
 void dq_destroy(dq *q);
+/* Hub thread (sink_swap.c): the queue's sink; the configuration waiting to
+ * replace its type's part (NULL: none); setting it returns the one it
+ * replaces. dq_service installs it once no emit is in flight. */
+secdet_sink *dq_sink(dq *q);
+secdet_sink *dq_swap_pending(dq *q);
+secdet_sink *dq_set_swap(dq *q, secdet_sink *next);
 
 /* ---- hub.c ---- */
 int hub_new(hub **out, secdet_sink_log_fn log, void *log_user);

@@ -324,7 +324,6 @@ static int make_conf(sink_cfg *c, ksink *k, const char *brokers, const cJSON *pr
     if (!timeout_prop && rd_kafka_conf_set(k->conf, "message.timeout.ms", ms, err, sizeof err) != RD_KAFKA_CONF_OK)
         return sink_cfg_fail(c, "timeout_ms: %s", err);
     rd_kafka_conf_set_dr_msg_cb(k->conf, on_report);
-    if (!has_prop(props, "debug")) rd_kafka_conf_set_log_cb(k->conf, on_log);
     rd_kafka_conf_set_opaque(k->conf, k);
     /* The trial producer: without brokers, so it connects nowhere. */
     rd_kafka_conf_t *trial = rd_kafka_conf_dup(k->conf);
