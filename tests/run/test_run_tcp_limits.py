@@ -177,7 +177,7 @@ def test_plain_tcp_and_udp_beyond_loopback_start_with_the_warnings_config_md_sho
      "sources[0].input.tls.require_client_cert: needs client_ca"),
     (tcp(tls={"cert": "c.pem", "key": "k.pem", "verify": True}), "sources[0].input.tls.verify: unknown key"),
     (tcp(tls={"cert": "c.pem", "key": "k.pem", "key_passphrase": 7}),
-     "sources[0].input.tls.key_passphrase: expected a non-empty string"),
+     'sources[0].input.tls.key_passphrase: expected a string, {"env": NAME} or {"file": PATH}'),
     ({"type": "udp", "address": "127.0.0.1", "port": 0, "max_connections": 5},
      "sources[0].input.max_connections: unknown key"),
 ])

@@ -12,6 +12,7 @@ counted (tls_failed) and logged, and disturbs no other connection; a bad
 key, passphrase or file is named with what OpenSSL said.
 """
 import json
+import os
 import pathlib
 import shutil
 import socket
@@ -197,8 +198,13 @@ def test_a_handshake_that_does_not_finish_in_time_is_closed_and_a_port_check_is_
     assert r.stop() == 0
 
 
-def test_an_encrypted_key_with_its_passphrase(run, pki):
-    r = run(tls_input(pki, key=str(pki / "server-enc.key"), key_passphrase="s3cret word"))
+@pytest.mark.parametrize("how", ["string", "env", "file"])
+def test_an_encrypted_key_with_its_passphrase_written_or_referenced(run, pki, tmp_path, monkeypatch, how):
+    monkeypatch.setenv("SECDET_TEST_KEY_PASS", "s3cret word")
+    (tmp_path / "pass.txt").write_text("s3cret word\n")
+    (tmp_path / "pass.txt").chmod(0o600)
+    passphrase = {"string": "s3cret word", "env": {"env": "SECDET_TEST_KEY_PASS"}, "file": {"file": "pass.txt"}}[how]
+    r = run(tls_input(pki, key=str(pki / "server-enc.key"), key_passphrase=passphrase))
     port = port_of(r.ready(), "tcp")
     c = tls_connect(pki, port)
     c.sendall(event("enc"))
@@ -206,6 +212,20 @@ def test_an_encrypted_key_with_its_passphrase(run, pki):
     c.close()
     assert r.stop() == 0
     assert not any("s3cret" in line for line in r.err_lines)
+
+
+def test_a_passphrase_reference_that_cannot_be_read_is_named_not_printed(tmp_path):
+    (tmp_path / "r.secdet").write_text(RULES)
+    config = {"rules": ["r.secdet"], "sources": [{"name": "app", "input": {
+        "type": "tcp", "address": "127.0.0.1", "port": 0,
+        "tls": {"cert": "c.pem", "key": "k.pem", "key_passphrase": {"env": "SECDET_TEST_NO_SUCH_VAR"}}}}]}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k != "SECDET_TEST_NO_SUCH_VAR"}
+    p = subprocess.run([BIN, "run", "--config", str(tmp_path / "c.json")], capture_output=True, timeout=TIMEOUT,
+                       env=env)
+    assert p.returncode == 2
+    assert "sources[0].input.tls.key_passphrase: environment variable SECDET_TEST_NO_SUCH_VAR" in p.stderr.decode(), \
+        p.stderr.decode()
 
 
 def test_the_tls_input_of_config_md_runs_with_mutual_tls_and_octet_counting(run, pki):
