@@ -279,13 +279,15 @@ def scan_seeds():
             "dupkeys": '{"a":1,"a":2,"o":{"x":1,"x":{"y":2}},"a":[3]}',
             "whitespace": ' \t{ "s" : "x" ,\r\n "n" : -1.5 , "a" : [ ] } \r\n',
             "deep": '{"a":' + "[" * 20 + "1" + "]" * 20 + ',"o":{"x":{"x":{"x":{}}}}}',
-            "bad-leading-zero": '{"a":[01]}', "bad-control": '{"s":"a\tb"}', "bad-nul-escape": '{"s":"\\u0000"}',
+            "nul": '{"s":"x\\u0000y","k\\u0000":"\\u0000","ab":"\\u0001\\u0000","o":{"x\\u0000":[1],"x":{"y":"\\u0000"}}}',
+            "bad-leading-zero": '{"a":[01]}', "bad-control": '{"s":"a\tb"}', "bad-raw-nul": '{"s":"a\0b"}',
+            "bad-hex-nul": '{"s":"a\\u00zzb"}',
             "bad-trailing": '{"a":1} x', "not-object": '[{"a":1}]', "empty": ''}
     lines = {"default": "", "paths": ".a .a[*] .a[0] .a[*].b .o.x .o.x.y .s .\"k\\\"ey\" .ab .n",
              "stars": ".a[*][*] .a[*].n .a[1][*] .b2[*].n .ips[*]", "depth4": "2.a[*] .o.x", "depth1": "0.a"}
     for dn, doc in docs.items():
         for ln, line in lines.items():
-            if ln != "default" and dn not in ("login", "strings", "deep", "dupkeys", "numbers"):
+            if ln != "default" and dn not in ("login", "strings", "deep", "dupkeys", "numbers", "nul"):
                 continue
             write("scan", f"{dn}-{ln}", line + "\n" + doc)
 

@@ -380,6 +380,10 @@ SECDET_API const char *secdet_alert_json(const secdet_alert *alert, size_t *len)
 SECDET_API const char *secdet_alert_rule(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_title(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_message(const secdet_alert *alert);
+/* The message's length in bytes. A message may hold U+0000 (a template
+ * rendered an event string that holds it), where the C string above stops;
+ * the "message" of secdet_alert_json has it whole (escaped as \u0000). */
+SECDET_API size_t secdet_alert_message_len(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_id(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_source(const secdet_alert *alert);
 SECDET_API secdet_severity secdet_alert_severity(const secdet_alert *alert);

@@ -324,6 +324,7 @@ const char *secdet_alert_json(const secdet_alert *a, size_t *len) {
 const char *secdet_alert_rule(const secdet_alert *a) { return a ? a->rule : NULL; }
 const char *secdet_alert_title(const secdet_alert *a) { return a ? a->title : NULL; }
 const char *secdet_alert_message(const secdet_alert *a) { return a ? a->message : NULL; }
+size_t secdet_alert_message_len(const secdet_alert *a) { return a ? a->message_len : 0; }
 const char *secdet_alert_id(const secdet_alert *a) { return a ? a->id : NULL; }
 const char *secdet_alert_source(const secdet_alert *a) { return a ? a->source : NULL; }
 secdet_severity secdet_alert_severity(const secdet_alert *a) { return a ? a->severity : SECDET_SEVERITY_MEDIUM; }

@@ -4,7 +4,9 @@
  * Base64 is OpenSSL's (EVP_DecodeBlock) and gzip is zlib's; the decompressed
  * size is capped (lim->max_inflated) while it inflates, so a small payload
  * cannot expand without bound. Every message text is parsed with the
- * decoder's depth limit before cJSON sees it (decode_json_object).
+ * decoder's depth limit before cJSON sees it (decode_json_object). Strings
+ * are read and copied with their lengths (util/json.h): one holding U+0000
+ * is neither cut nor mistaken for a shorter one.
  */
 #include "event/decode_aws.h"
 
@@ -19,6 +21,7 @@
 
 #include "event/time.h"
 #include "util/buf.h"
+#include "util/json.h"
 
 static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -115,7 +118,7 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
     buf_init(&raw);
     buf_init(&json);
     cJSON *out = NULL;
-    if (!base64_decode(data->valuestring, strlen(data->valuestring), &raw)) {
+    if (!base64_decode(data->valuestring, json_string_len(data), &raw)) {
         if (raw.oom) *oom = true;
         else report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
         goto done;
@@ -150,7 +153,7 @@ done:
 
 static void copy_member(cJSON *to, const cJSON *from, const char *key) {
     const cJSON *v = member(from, key);
-    if (v) cJSON_AddItemToObject(to, key, cJSON_Duplicate(v, true));
+    if (v) cJSON_AddItemToObject(to, key, json_duplicate(v));
 }
 
 /* The "_cloudwatch" member of one log event's event. NULL when out of memory. */
@@ -164,7 +167,7 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
     copy_member(m, le, "id");
     const cJSON *ts = member(le, "timestamp");
     if (cJSON_IsNumber(ts)) {
-        cJSON_AddItemToObject(m, "timestamp", cJSON_Duplicate(ts, false));
+        cJSON_AddItemToObject(m, "timestamp", json_duplicate(ts));
         double ms = ts->valuedouble;
         if (ms > -9.2e12 && ms < 9.2e12) { /* within int64 nanoseconds */
             char text[40];
@@ -177,7 +180,10 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
 
 static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws_limits *lim, const decode_sink *sink) {
     const cJSON *type = member(doc, "messageType");
-    if (cJSON_IsString(type) && strcmp(type->valuestring, "CONTROL_MESSAGE") == 0) return 0;
+    static const char control[] = "CONTROL_MESSAGE";
+    if (cJSON_IsString(type) && json_string_len(type) == sizeof control - 1 &&
+        memcmp(type->valuestring, control, sizeof control - 1) == 0)
+        return 0;
     const cJSON *events = member(doc, "logEvents");
     if (!cJSON_IsArray(events)) {
         report(sink, docno, "%s %llu: not a CloudWatch Logs payload: no \"logEvents\" array",
@@ -192,7 +198,7 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
                    (unsigned long long)i);
             continue;
         }
-        size_t len = strlen(msg->valuestring);
+        size_t len = json_string_len(msg);
         if (len > lim->max_event) {
             report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
                    unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
@@ -233,7 +239,7 @@ static int eb_emit(cJSON *root, const char *unit, uint64_t docno, const decode_s
     cJSON *detail = cJSON_DetachItemFromObjectCaseSensitive(root, "detail");
     /* What is left of root is the envelope; it moves into the event. */
     if (!cJSON_GetObjectItemCaseSensitive(detail, "_eventbridge")) {
-        cJSON *env = cJSON_Duplicate(root, true);
+        cJSON *env = json_duplicate(root);
         if (!env || !cJSON_AddItemToObject(detail, "_eventbridge", env)) {
             cJSON_Delete(env);
             cJSON_Delete(detail);

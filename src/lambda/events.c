@@ -45,17 +45,6 @@ static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err
     return -1;
 }
 
-static int push_json(lambda_ctx *ctx, const cJSON *j, char *err, size_t errlen) {
-    char *text = cJSON_PrintUnformatted(j);
-    if (!text) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    int rc = push_stream(ctx, text, strlen(text), err, errlen);
-    cJSON_free(text);
-    return rc;
-}
-
 /* S3 keys in notifications are form-encoded ('+' is a space). */
 static char *url_decode(const char *s) {
     size_t n = strlen(s);
@@ -221,10 +210,10 @@ ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "Records");
     if (cJSON_HasObjectItem(j, "detail-type") && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "detail"))) {
         buf_puts(resp, "\"kind\":\"eventbridge\"");
-        if (push_json(ctx, j, err, errlen) != 0) res = EV_INVALID;
+        if (push_stream(ctx, body, len, err, errlen) != 0) res = EV_INVALID; /* as sent: cJSON cuts at U+0000 */
     } else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "awslogs"))) {
         buf_puts(resp, "\"kind\":\"cloudwatch-logs\"");
-        if (push_json(ctx, j, err, errlen) != 0) res = EV_INVALID;
+        if (push_stream(ctx, body, len, err, errlen) != 0) res = EV_INVALID; /* as sent: cJSON cuts at U+0000 */
     } else if (cJSON_IsArray(recs) && cJSON_GetArraySize(recs) > 0) {
         res = do_records(ctx, recs, resp, err, errlen);
     } else {
