@@ -29,7 +29,7 @@ FUZZ=$ROOT/fuzz
 WORK=${WORK:-$(mktemp -d)}
 CXX=${CXX:-clang++}
 CXXFLAGS=${CXXFLAGS:-$CFLAGS}
-TARGETS=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
+TARGETS=(checkpoint compile config decode eval framing json scan slack snapshot syslog template time)
 
 OBJ=$WORK/secdet-obj
 DEPS=$WORK/secdet-deps

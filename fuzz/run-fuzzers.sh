@@ -26,7 +26,7 @@ JOBS=${FUZZ_JOBS:-1}
 DIR=${FUZZ_DIR:-$ROOT/build-fuzz}
 CC_=${FUZZ_CC:-clang}
 CXX_=${FUZZ_CXX:-clang++}
-ALL=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
+ALL=(checkpoint compile config decode eval framing json scan slack snapshot syslog template time)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 

@@ -334,6 +334,29 @@ def checkpoint_seeds():
     write("checkpoint", "many-origins", b"SDKS1" + struct.pack("<qI", 0, 0xFFFFFFFF) + origins)
 
 
+def framing_seeds():
+    # Byte 0: bit 0 octet counting, bits 1-3 the longest message (1, 2, 3, 8,
+    # 16, 64, 1000, 65536); byte 1 seeds the chunking.
+    def head(octets, max_index, seed=7):
+        return bytes([(max_index << 1) | (1 if octets else 0), seed])
+    ev = [json.dumps(e, separators=(",", ":")).encode() for e in (LOGIN, STOP, DENIED)]
+    write("framing", "lines-events", head(False, 6) + b"\n".join(ev) + b"\n")
+    write("framing", "lines-crlf-blank-last", head(False, 6) + b"\r\n".join(ev) + b"\r\n \t\r\n\n" + ev[0])
+    write("framing", "lines-at-the-limit", head(False, 3) + b"12345678\n123456789\n12345678\r\n1234567\r\r\n")
+    write("framing", "lines-too-long-then-ok", head(False, 4, 200) + b"x" * 40 + b"\nshort\n" + b"y" * 17)
+    write("framing", "octets-events", head(True, 6) + b"".join(b"%d %s" % (len(e), e) for e in ev))
+    write("framing", "octets-newlines-zero", head(True, 6) + b"\n5 hello\r\n0 \n3 abc")
+    write("framing", "octets-too-long-skipped", head(True, 3, 99) + b"9 123456789" + b"8 12345678" + b"20 " + b"z" * 20)
+    write("framing", "octets-bad-count", head(True, 6) + b"5 hello12x garbage\n5 never")
+    write("framing", "octets-partial-count", head(True, 6) + b"5 hello12")
+    write("framing", "octets-partial-body", head(True, 6) + b"5 hello12 abc")
+    write("framing", "octets-20-digits", head(True, 7) + b"18446744073709551615 x")
+    write("framing", "syslog-over-tcp", head(True, 6, 3) +
+          b"".join(b"%d %s" % (len(m), m) for m in (
+              b"<13>1 2024-03-14T09:00:00Z host app - - - hello",
+              b"<14>1 - - - - - - \xc3\xa9\x00 bytes")))
+
+
 if __name__ == "__main__":
     snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
     checkpoint_seeds()
@@ -343,5 +366,6 @@ if __name__ == "__main__":
     eval_seeds()
     template_seeds()
     time_seeds()
+    framing_seeds()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} files")

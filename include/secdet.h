@@ -639,6 +639,11 @@ typedef struct secdet_stats {
     uint64_t queued;          /* messages waiting in the input queue now */
     uint64_t oversized;       /* messages longer than max_event_bytes rejected by inputs (also malformed) */
     uint64_t connections;     /* TCP clients connected now */
+    uint64_t connections_refused; /* TCP clients closed as soon as accepted: max_connections
+                                     reached, no file descriptor left, or out of memory */
+    uint64_t accept_errors;   /* accept() failures on TCP listeners (no file descriptor left, ...) */
+    uint64_t idle_closed;     /* TCP connections closed after idle_timeout_ms without data */
+    uint64_t tls_failed;      /* TLS handshakes that failed or ran out of time (connection closed) */
 } secdet_stats;
 
 SECDET_API secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
@@ -744,14 +749,106 @@ SECDET_API secdet_status secdet_input_stdin(secdet_engine *engine, const char *s
  * port; secdet_input_port tells which). Each connection has its own framing
  * state: a client that sends garbage or disconnects mid-message affects only
  * its own messages (garbage is malformed; an unparsable octet count closes
- * that connection). *id (may be NULL) receives the input's id. */
+ * that connection). *id (may be NULL) receives the input's id.
+ * The same as secdet_input_tcp_ex with the default options and `framing`. */
 SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *source, const char *host,
                                           uint16_t port, secdet_framing framing, struct uv_loop_s *loop,
                                           unsigned *id);
 
-/* Listens on UDP host:port; every datagram is one message. */
+/*
+ * Options of a TCP input. Initialise with secdet_tcp_opts_init (an all-zero
+ * struct means the same: every 0 or NULL below is the default).
+ *
+ * Connections. At most max_connections clients are served at once; the
+ * next one is accepted and closed at once (stats.connections_refused, and a
+ * line in the input log), never left half served. When the process runs out
+ * of file descriptors, a client that cannot be accepted is refused the same
+ * way (stats.accept_errors and .connections_refused, and the log); a
+ * reserved descriptor makes that possible. Keep max_connections below the
+ * process's descriptor limit (RLIMIT_NOFILE, `ulimit -n`) minus what the
+ * rest of the program uses (sinks, files, spools): a listener whose limit is
+ * within 64 of the descriptor limit, or above it, logs a warning when it
+ * starts.
+ *
+ * idle_timeout_ms closes a connection that sent nothing for that long
+ * (stats.idle_closed; a message it had half sent is dropped and reported).
+ * 0, the default, lets connections stay open without sending: log shippers
+ * (rsyslog, syslog-ng, Vector, Fluent Bit) hold one connection for days and
+ * write in bursts, and one whose connection was closed while it was quiet
+ * loses what it writes next on plain TCP. Set it when clients are many and
+ * short-lived, or untrusted (an idle client holds one of max_connections).
+ * Time spent paused because the input queue is full does not count.
+ *
+ * TLS. With tls_cert and tls_key set, every connection is TLS (1.2 or
+ * later): a client that does not complete the handshake within
+ * tls_handshake_timeout_ms, or fails it (a plain-TCP client, a certificate
+ * that does not verify), is closed, counted in stats.tls_failed and logged;
+ * nothing it sent is evaluated, and no other connection is affected. With
+ * tls_client_ca, clients are asked for a certificate, and one that is
+ * presented must verify against those CAs; with tls_require_client_cert
+ * (mutual TLS) a client without one is refused too. A client that
+ * connects and leaves without sending a byte (a port check) is neither
+ * counted nor logged. A client ends its stream with a TLS close_notify;
+ * only then is a last line without '\n' a message (a connection that just
+ * ends could have been cut by someone in between: that line is reported and
+ * dropped). The files are read once, by secdet_input_tcp_ex; the strings
+ * are not kept, so they may be freed after the call.
+ */
+typedef struct secdet_tcp_opts {
+    secdet_framing framing;         /* default SECDET_FRAMING_LINES */
+    unsigned max_connections;       /* clients served at once; 0: 1024 */
+    uint64_t idle_timeout_ms;       /* 0: none */
+    const char *tls_cert;           /* PEM: the server's certificate, then its chain; NULL: plain TCP */
+    const char *tls_key;            /* PEM: its private key (required with tls_cert) */
+    const char *tls_key_passphrase; /* when the key is encrypted; NULL: none */
+    const char *tls_client_ca;      /* PEM: CAs that client certificates must chain to; NULL: none asked */
+    int tls_require_client_cert;    /* non-zero: a client without a valid certificate is refused
+                                       (needs tls_client_ca) */
+    uint64_t tls_handshake_timeout_ms; /* 0: 10000 */
+} secdet_tcp_opts;
+
+/* The defaults: lines, 1024 connections, no idle timeout, plain TCP. */
+SECDET_API void secdet_tcp_opts_init(secdet_tcp_opts *opts);
+
+/*
+ * Listens on TCP host:port with `opts` (NULL: the defaults). On failure,
+ * nothing listens and secdet_input_error(engine) says why in words, e.g.
+ * "tcp address 127.0.0.1:9000 is already in use" (SECDET_ERR_IO), "tls.key
+ * /etc/secdet/key.pem: cannot read the private key: bad decrypt (is
+ * key_passphrase right?)" (SECDET_ERR_INVALID_ARG), "source \"app\" was
+ * never added (secdet_source_add)" (SECDET_ERR_UNKNOWN_SOURCE). A listener on an address other
+ * than loopback (127.0.0.0/8, ::1) without TLS starts, with a warning in
+ * the input log: anyone who can reach it can send events.
+ */
+SECDET_API secdet_status secdet_input_tcp_ex(secdet_engine *engine, const char *source, const char *host,
+                                             uint16_t port, const secdet_tcp_opts *opts,
+                                             struct uv_loop_s *loop, unsigned *id);
+
+/* Listens on UDP host:port; every datagram is one message. UDP has no TLS
+ * and no sender authentication: on an address other than loopback it starts
+ * with a warning in the input log. On failure, secdet_input_error says why. */
 SECDET_API secdet_status secdet_input_udp(secdet_engine *engine, const char *source, const char *host,
                                           uint16_t port, struct uv_loop_s *loop, unsigned *id);
+
+/* Why the last secdet_input_* call on this engine failed, in words ("" after
+ * one that succeeded, or none yet). Valid until the next input call. */
+SECDET_API const char *secdet_input_error(const secdet_engine *engine);
+
+/*
+ * The input log: what an input has to say that is not about one event —
+ * warnings when it starts (a plain listener on a non-loopback address, a
+ * connection limit above the descriptor limit), clients refused, accept()
+ * failures, failed TLS handshakes. Each line starts with the input
+ * ("tcp 0.0.0.0:5140: ..." or "... client 7 (192.0.2.1:40522): ...").
+ * Trouble that can repeat is logged at most 5 times in 10 seconds per kind
+ * (refusals, accept errors, TLS failures) and listener, the next line
+ * logged saying how many more there were; the stats count every one.
+ * Called on the loop's thread, and for the start warnings from within the
+ * secdet_input_* call. Set it before adding the inputs; default: none
+ * (nothing is printed).
+ */
+typedef void (*secdet_input_log_fn)(void *user, const char *source, const char *message);
+SECDET_API secdet_status secdet_set_input_log(secdet_engine *engine, secdet_input_log_fn fn, void *user);
 
 /* The local port input `id` is bound to (TCP, UDP); 0 when unknown. */
 SECDET_API uint16_t secdet_input_port(const secdet_engine *engine, unsigned id);

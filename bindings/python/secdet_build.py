@@ -160,6 +160,10 @@ typedef struct secdet_stats {
     uint64_t queued;
     uint64_t oversized;
     uint64_t connections;
+    uint64_t connections_refused;
+    uint64_t accept_errors;
+    uint64_t idle_closed;
+    uint64_t tls_failed;
 } secdet_stats;
 secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
 secdet_status secdet_flush(secdet_engine *engine);

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -62,16 +63,21 @@ typedef struct run_state {
 
 /* ---- alerts, errors, status lines ---------------------------------------------- */
 
-/* On the delivery thread: one locked stream, so a stats line from the loop
- * thread never lands inside it. */
-static void on_sink_log(void *user, const char *sink, const char *message) {
-    (void)user;
+/* "secdet: KIND NAME: message" as one locked write, so that a line from
+ * another thread (delivery, loop) never lands inside it. */
+static void log_line(const char *kind, const char *name, const char *message) {
     flockfile(stderr);
-    fprintf(stderr, "secdet: sink %s: ", sink);
+    fprintf(stderr, "secdet: %s %s: ", kind, name);
     term_write_safe(stderr, message);
     fputc('\n', stderr);
     fflush(stderr);
     funlockfile(stderr);
+}
+
+/* On the delivery thread. */
+static void on_sink_log(void *user, const char *sink, const char *message) {
+    (void)user;
+    log_line("sink", sink, message);
 }
 
 static void on_error(void *user, const char *source, uint64_t where, const char *message) {
@@ -80,6 +86,13 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
     if (where) fprintf(stderr, "%llu: ", (unsigned long long)where);
     term_write_safe(stderr, message);
     fputc('\n', stderr);
+}
+
+/* Inputs' warnings, refused clients, accept and TLS failures (rate limited
+ * by the library), on the loop thread. */
+static void on_input_log(void *user, const char *source, const char *message) {
+    (void)user;
+    log_line("input", source, message);
 }
 
 static void on_kafka_log(void *user, const char *message) {
@@ -100,13 +113,16 @@ static void print_stats(run_state *rs, const char *type) {
             "{\"type\":\"%s\",\"events\":%llu,\"malformed\":%llu,\"alerts\":%llu,\"rules_run\":%llu,"
             "\"budget_exceeded\":%llu,\"late\":%llu,\"bytes\":%llu,\"evicted\":%llu,\"groups\":%llu,"
             "\"state_bytes\":%llu,\"udp_dropped\":%llu,\"input_paused\":%llu,\"queued\":%llu,"
-            "\"oversized\":%llu,\"connections\":%llu,\"rules\":%zu,\"sinks\":[",
+            "\"oversized\":%llu,\"connections\":%llu,\"connections_refused\":%llu,\"accept_errors\":%llu,"
+            "\"idle_closed\":%llu,\"tls_failed\":%llu,\"rules\":%zu,\"sinks\":[",
             type, (unsigned long long)s.events, (unsigned long long)s.malformed, (unsigned long long)s.alerts,
             (unsigned long long)s.rules_run, (unsigned long long)s.budget_exceeded, (unsigned long long)s.late,
             (unsigned long long)s.bytes, (unsigned long long)s.evicted, (unsigned long long)s.groups,
             (unsigned long long)s.state_bytes, (unsigned long long)s.udp_dropped,
             (unsigned long long)s.input_paused, (unsigned long long)s.queued, (unsigned long long)s.oversized,
-            (unsigned long long)s.connections, secdet_rule_count(rs->engine));
+            (unsigned long long)s.connections, (unsigned long long)s.connections_refused,
+            (unsigned long long)s.accept_errors, (unsigned long long)s.idle_closed, (unsigned long long)s.tls_failed,
+            secdet_rule_count(rs->engine));
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < secdet_sink_count(rs->engine); i++) {
@@ -269,16 +285,29 @@ static int start_inputs(run_state *rs) {
                 }
                 break;
             }
-            case CFG_IN_TCP:
-                st = secdet_input_tcp(rs->engine, s->name, in->address, in->port, in->framing, &rs->loop, &id);
+            case CFG_IN_TCP: {
+                secdet_tcp_opts o;
+                secdet_tcp_opts_init(&o);
+                o.framing = in->framing;
+                if (in->max_connections) o.max_connections = in->max_connections;
+                o.idle_timeout_ms = in->idle_timeout_ms;
+                o.tls_cert = in->tls_cert;
+                o.tls_key = in->tls_key;
+                o.tls_key_passphrase = in->tls_key_passphrase;
+                o.tls_client_ca = in->tls_client_ca;
+                o.tls_require_client_cert = in->tls_require_client_cert;
+                if (in->tls_handshake_timeout_ms) o.tls_handshake_timeout_ms = in->tls_handshake_timeout_ms;
+                st = secdet_input_tcp_ex(rs->engine, s->name, in->address, in->port, &o, &rs->loop, &id);
                 break;
+            }
             case CFG_IN_UDP:
                 st = secdet_input_udp(rs->engine, s->name, in->address, in->port, &rs->loop, &id);
                 break;
             }
             if (st != SECDET_OK) {
+                const char *why = secdet_input_error(rs->engine);
                 fprintf(stderr, "secdet: sources[%zu].input[%zu] (%s): %s\n", i, j, input_kind(in->type),
-                        secdet_strerror(st));
+                        why[0] ? why : secdet_strerror(st));
                 return -1;
             }
             fprintf(stderr, "{\"type\":\"listening\",\"source\":\"%s\",\"input\":\"%s\"", s->name,
@@ -299,6 +328,7 @@ static int setup(run_state *rs) {
         return -1;
     }
     secdet_set_error_callback(rs->engine, on_error, rs);
+    secdet_set_input_log(rs->engine, on_input_log, rs);
     cli_load_result lr = {0, 0};
     if (cli_load_rules(rs->engine, rs->conf.rules, rs->conf.nrules, 1, &lr) != 0) return -1;
     for (size_t i = 0; i < rs->conf.nsources; i++) {
@@ -396,6 +426,16 @@ static int run_kafka(run_state *rs) {
     return st == SECDET_OK ? 0 : -1;
 }
 
+/* Every TCP client holds a descriptor: the soft limit (often 1024) goes up
+ * to the hard one, as servers do, so max_connections is what limits them. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -440,6 +480,7 @@ int cmd_run(int argc, char **argv) {
         return CLI_EXIT_ERROR;
     }
     signal(SIGPIPE, SIG_IGN); /* a sink reader going away must not kill the detector */
+    raise_fd_limit();
     int code = CLI_EXIT_OK;
     if (setup(&rs) != 0) {
         code = CLI_EXIT_ERROR;

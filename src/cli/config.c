@@ -153,6 +153,19 @@ static int get_path(walker *w, const cJSON *obj, const char *key, bool required,
     return *out ? 0 : fail(w, "out of memory");
 }
 
+static int get_bool(walker *w, const cJSON *obj, const char *key, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) return 0;
+    if (!cJSON_IsBool(v)) {
+        size_t old = enter_key(w, key);
+        int rc = fail(w, "expected true or false");
+        leave(w, old);
+        return rc;
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
 /* ---- secrets --------------------------------------------------------------------- */
 
 /* A {"file": PATH} reference with a relative PATH made absolute (against
@@ -207,6 +220,56 @@ static int check_kafka_secrets(walker *w, cJSON *props) {
     return 0;
 }
 
+/* A tcp input's "tls" object. */
+static int load_tls(walker *w, const cJSON *v, cfg_input *in) {
+    static const char *const keys[] = {"cert",      "key", "key_passphrase", "client_ca", "require_client_cert",
+                                       "handshake_timeout_ms", NULL};
+    if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
+    if (get_path(w, v, "cert", true, &in->tls_cert) != 0 || get_path(w, v, "key", true, &in->tls_key) != 0 ||
+        get_path(w, v, "client_ca", false, &in->tls_client_ca) != 0 ||
+        get_bool(w, v, "require_client_cert", &in->tls_require_client_cert) != 0)
+        return -1;
+    const cJSON *pass = cJSON_GetObjectItemCaseSensitive(v, "key_passphrase");
+    if (pass) {
+        size_t old = enter_key(w, "key_passphrase");
+        if (read_secret(w, pass, &in->tls_key_passphrase) != 0) return -1;
+        leave(w, old);
+    }
+    uint64_t u = 0;
+    bool present = false;
+    if (get_uint(w, v, "handshake_timeout_ms", 3600000, &u, &present) != 0) return -1;
+    if (present) in->tls_handshake_timeout_ms = u; /* 0: the library's default */
+    if (in->tls_require_client_cert && !in->tls_client_ca) {
+        size_t old = enter_key(w, "require_client_cert");
+        int rc = fail(w, "needs client_ca (the CAs client certificates must chain to)");
+        leave(w, old);
+        return rc;
+    }
+    return 0;
+}
+
+/* A tcp input's connection limits and TLS. */
+static int load_tcp(walker *w, const cJSON *v, cfg_input *in) {
+    uint64_t u = 0;
+    bool present = false;
+    if (get_uint(w, v, "max_connections", 1000000, &u, &present) != 0) return -1;
+    if (present && u == 0) {
+        size_t old = enter_key(w, "max_connections");
+        int rc = fail(w, "expected an integer from 1 to 1000000");
+        leave(w, old);
+        return rc;
+    }
+    in->max_connections = (unsigned)u;
+    if (get_uint(w, v, "idle_timeout_ms", 86400000.0 * 365, &u, &present) != 0) return -1;
+    if (present) in->idle_timeout_ms = u;
+    const cJSON *tls = cJSON_GetObjectItemCaseSensitive(v, "tls");
+    if (!tls) return 0;
+    size_t old = enter_key(w, "tls");
+    if (load_tls(w, tls, in) != 0) return -1;
+    leave(w, old);
+    return 0;
+}
+
 static int load_input(walker *w, const cJSON *v, cfg_input *in) {
     memset(in, 0, sizeof *in);
     if (want_object(w, v) != 0) return -1;
@@ -214,7 +277,8 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
     if (get_string(w, v, "type", true, &type) != 0) return -1;
     static const char *const file_keys[] = {"type", "path", "start", "poll_ms", NULL};
     static const char *const stdin_keys[] = {"type", NULL};
-    static const char *const tcp_keys[] = {"type", "address", "port", "framing", NULL};
+    static const char *const tcp_keys[] = {"type", "address", "port", "framing", "max_connections",
+                                           "idle_timeout_ms", "tls", NULL};
     static const char *const udp_keys[] = {"type", "address", "port", NULL};
     int rc = 0;
     uint64_t u = 0;
@@ -262,6 +326,7 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
             }
         }
         free(framing);
+        if (rc == 0 && tcp) rc = load_tcp(w, v, in);
     } else if (strcmp(type, "kafka") == 0) {
         /* Checked whole by the Kafka input's own parser (docs/scale-out.md);
          * the references among its properties here (the input reads them
@@ -655,6 +720,10 @@ void cfg_free(cfg *c) {
             free(s->inputs[j].path);
             free(s->inputs[j].address);
             free(s->inputs[j].kafka_json);
+            free(s->inputs[j].tls_cert);
+            free(s->inputs[j].tls_key);
+            free(s->inputs[j].tls_client_ca);
+            secret_free(s->inputs[j].tls_key_passphrase);
         }
         free(s->inputs);
     }

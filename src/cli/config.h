@@ -33,6 +33,12 @@ typedef struct cfg_input {
     char *address;       /* tcp, udp */
     uint16_t port;       /* tcp, udp; 0 = any free port */
     secdet_framing framing; /* tcp */
+    unsigned max_connections;   /* tcp; 0 = the library's default (1024) */
+    uint64_t idle_timeout_ms;   /* tcp; 0 = none */
+    char *tls_cert, *tls_key, *tls_client_ca; /* tcp "tls": paths, resolved; cert NULL = plain TCP */
+    char *tls_key_passphrase;   /* tcp "tls": secret (cleared when freed) */
+    int tls_require_client_cert;
+    uint64_t tls_handshake_timeout_ms; /* 0 = the library's default (10000) */
     char *kafka_json;    /* kafka: the input's object, checked (secdet_kafka_new takes it) */
     int kafka_stage2;    /* kafka: "stage": "aggregate" */
 } cfg_input;

@@ -57,25 +57,43 @@ io_input *io_input_new(io_state *io, input_kind kind, const char *source, const 
         return NULL;
     }
     in->id = ++io->next_id;
-    framer_init(&in->fr, SECDET_FRAMING_LINES);
+    in->handles = 1;
+    io_framer_init(io, in, SECDET_FRAMING_LINES);
     return in;
 }
 
 void io_input_release(io_input *in) {
     framer_free(&in->fr);
     if (in->fd > 0) close(in->fd); /* fd 0 is stdin: not ours to close */
+    if (in->ssl) SSL_free(in->ssl); /* and its BIOs */
+    io_listener_free(in->listener);
     free(in->source);
     free(in->label);
     free(in->path);
     free(in);
 }
 
-static void input_closed(uv_handle_t *h) { io_input_release(h->data); }
+static void input_closed(uv_handle_t *h) {
+    io_input *in = h->data;
+    if (--in->handles == 0) io_input_release(in);
+}
+
+void io_input_timer(io_state *io, io_input *in) {
+    uv_timer_init(io->loop, &in->timer);
+    in->timer.data = in;
+    in->timer_init = true;
+    in->handles++;
+}
+
+static void close_handles(io_input *in) {
+    in->h.handle.data = in;
+    if (!uv_is_closing(&in->h.handle)) uv_close(&in->h.handle, input_closed);
+    if (in->timer_init && !uv_is_closing((uv_handle_t *)&in->timer)) uv_close((uv_handle_t *)&in->timer, input_closed);
+}
 
 void io_input_discard(io_input *in) {
     in->io = NULL;
-    in->h.handle.data = in;
-    uv_close(&in->h.handle, input_closed);
+    close_handles(in);
 }
 
 void io_input_link(io_state *io, io_input *in) {
@@ -86,6 +104,7 @@ void io_input_link(io_state *io, io_input *in) {
     if (io->inputs) io->inputs->prev = in;
     io->inputs = in;
     if (in->kind == IN_TCP_CONN) io->e->stats.connections++;
+    if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns++;
 }
 
 void io_input_close(io_input *in) {
@@ -97,7 +116,11 @@ void io_input_close(io_input *in) {
     in->next = in->prev = NULL;
     in->io = NULL;
     if (in->kind == IN_TCP_CONN && io->e->stats.connections) io->e->stats.connections--;
-    if (!uv_is_closing(&in->h.handle)) uv_close(&in->h.handle, input_closed);
+    if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns--;
+    if (in->kind == IN_TCP_SERVER) /* its connections outlive it (until secdet_stop closes them) */
+        for (io_input *c = io->inputs; c; c = c->next)
+            if (c->parent == in) c->parent = NULL;
+    close_handles(in);
 }
 
 void io_report(io_state *io, const io_input *in, const char *fmt, ...) {
@@ -209,7 +232,7 @@ static void close_inputs(io_state *io) {
     while (io->inputs) {
         io_input *in = io->inputs;
         if (in->kind == IN_TAIL) io_tail_poll(in, true); /* what is already written */
-        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) framer_end(in);
+        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) io_end(in); /* before TLS is up, nothing is held */
         io_input_close(in);
     }
 }
@@ -326,13 +349,10 @@ uint16_t secdet_input_port(const secdet_engine *e, unsigned id) {
         if (in->id != id) continue;
         struct sockaddr_storage ss;
         int len = sizeof ss;
-        int rc = in->kind == IN_TCP_SERVER ? uv_tcp_getsockname(&in->h.tcp, (struct sockaddr *)&ss, &len)
+        int rc = in->kind == IN_TCP_SERVER ? io_tcp_sockname(in, &ss)
                  : in->kind == IN_UDP      ? uv_udp_getsockname(&in->h.udp, (struct sockaddr *)&ss, &len)
                                            : -1;
-        if (rc != 0) return 0;
-        if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        return 0;
+        return rc == 0 ? io_port_of(&ss) : 0;
     }
     return 0;
 }

@@ -228,5 +228,9 @@ class Stats:
     queued: int
     oversized: int
     connections: int
+    connections_refused: int
+    accept_errors: int
+    idle_closed: int
+    tls_failed: int
     sinks: Tuple[SinkStats, ...] = ()
     callback_errors: int = 0  #: exceptions raised by Python sink callables
