@@ -25,7 +25,7 @@ DIR=$(cd "$DIR" && pwd)
 SUFFIX=${LLVM_SUFFIX--14}
 PROFDATA=llvm-profdata$SUFFIX
 COV=llvm-cov$SUFFIX
-ALL=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
+mapfile -t ALL < <(awk '/^[a-z]/ { print $1 }' "$ROOT/fuzz/targets")
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 CDIR=$DIR/coverage

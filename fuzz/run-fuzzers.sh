@@ -26,7 +26,7 @@ JOBS=${FUZZ_JOBS:-1}
 DIR=${FUZZ_DIR:-$ROOT/build-fuzz}
 CC_=${FUZZ_CC:-clang}
 CXX_=${FUZZ_CXX:-clang++}
-ALL=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
+mapfile -t ALL < <(awk '/^[a-z]/ { print $1 }' "$ROOT/fuzz/targets")
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 
