@@ -332,6 +332,49 @@ def checkpoint_seeds():
     write("checkpoint", "many-origins", b"SDKS1" + struct.pack("<qI", 0, 0xFFFFFFFF) + origins)
 
 
+
+def http_seeds():
+    """Responses as curl hands them to fuzz_http: byte 0 = curl code (bits
+    0-1, 3 a timeout), body chunk size (bits 2-4), clock (bits 5-7, NOW[] of
+    fuzz_http.c: 0 is 2024-03-14T09:00:00Z)."""
+    def resp(status, headers=(), body=b"", version=b"HTTP/1.1", reason=b""):
+        head = version + b" " + str(status).encode() + (b" " + reason if reason else b"") + b"\r\n"
+        return head + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+    ok = resp(200, [b"Content-Type: text/plain"], b"ok", reason=b"OK")
+    write("http", "ok", b"\x00" + ok)
+    write("http", "ok-chunked", b"\x04" + resp(200, [], b"accepted" * 10))
+    write("http", "429-delta", b"\x00" + resp(429, [b"Retry-After: 120"], b"rate_limited", reason=b"Too Many Requests"))
+    write("http", "503-date", b"\x00" + resp(503, [b"Retry-After: Thu, 14 Mar 2024 09:05:00 GMT"], b"busy"))
+    write("http", "503-date-rfc850", b"\x00" + resp(503, [b"Retry-After: Thursday, 14-Mar-24 09:05:00 GMT"]))
+    write("http", "503-date-asctime", b"\x00" + resp(503, [b"Retry-After: Thu Mar 14 09:05:00 2024"]))
+    write("http", "503-date-past", b"\x00" + resp(503, [b"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT"]))
+    write("http", "503-date-9999", b"\x00" + resp(503, [b"Retry-After: Fri, 31 Dec 9999 23:59:59 GMT"]))
+    write("http", "503-date-clock-9999", bytes([4 << 5]) + resp(503, [b"Retry-After: Fri, 31 Dec 9999 23:59:58 GMT"]))
+    write("http", "503-date-clock-year1", bytes([5 << 5]) + resp(503, [b"Retry-After: Mon, 01 Jan 2024 00:00:00 GMT"]))
+    write("http", "429-huge-delta", b"\x00" + resp(429, [b"Retry-After: 99999999999999999999999999999999"]))
+    write("http", "429-zero", b"\x00" + resp(429, [b"Retry-After: 0"]))
+    write("http", "429-whitespace", b"\x00" + resp(429, [b"retry-after: \t 5 \t"]))
+    write("http", "429-bad", b"\x00" + resp(429, [b"Retry-After: soon", b"Retry-After: -5"]))
+    write("http", "429-twice", b"\x00" + resp(429, [b"Retry-After: 5", b"RETRY-AFTER: 7"]))
+    write("http", "429-nul", b"\x00" + resp(429, [b"Retry-After: 5\x00 0"]))
+    write("http", "h2-lowercase", b"\x00" + resp(429, [b"retry-after: 30", b"content-type: application/json"],
+                                               b'{"error":"slow down"}', version=b"HTTP/2"))
+    write("http", "continue-then-429", b"\x00" + resp(100, [b"Retry-After: 9"], reason=b"Continue")
+          + resp(429, [b"Retry-After: 3"], b"later"))
+    write("http", "continue-then-200", b"\x00" + resp(100, [b"Retry-After: 9"], reason=b"Continue") + ok)
+    write("http", "400-slack", b"\x00" + resp(400, [], b"invalid_payload", reason=b"Bad Request"))
+    write("http", "404-slack", b"\x04" + resp(404, [], b"no_service"))
+    write("http", "403-control-chars", b"\x00" + resp(403, [], b"  \x01bad\ttoken\r\n\x7f: denied  \n"))
+    long = ("\u00e9" * 79 + "x" + "\u4e2d" * 10).encode()  # a 2-byte sequence across byte 160
+    write("http", "410-utf8-cut", b"\x00" + resp(410, [], long))
+    write("http", "413-big-body", b"\x10" + resp(413, [], b"too large " * 600))
+    write("http", "302-redirect", b"\x00" + resp(302, [b"Location: https://example.com/other"], b""))
+    write("http", "timeout", b"\x03" + resp(503, [b"Retry-After: 2"]))
+    write("http", "no-status", b"\x00" + b"HTTP/1.1 2x OK\r\n\r\nbody")
+    write("http", "lf-only", b"\x00" + b"HTTP/1.0 500 Internal\nRetry-After: 1\n\noops")
+    write("http", "head-only", b"\x00" + b"HTTP/1.1 204 No Content\r\n")
+
+
 if __name__ == "__main__":
     snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
     checkpoint_seeds()
@@ -341,5 +384,6 @@ if __name__ == "__main__":
     eval_seeds()
     template_seeds()
     time_seeds()
+    http_seeds()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} files")
