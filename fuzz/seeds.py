@@ -375,6 +375,99 @@ def http_seeds():
     write("http", "head-only", b"\x00" + b"HTTP/1.1 204 No Content\r\n")
 
 
+
+def repartition_seeds():
+    """Repartition-topic messages for fuzz_repartition: byte 0 the lateness
+    (0: none, 1: 1 ms, 2: 15 min, 3: a year), then per message a header
+    count, headers (u8 name index of NAMES, u16 length, value), u16 key
+    length (0xffff: none) and key, u16 value length and value."""
+    names = ["secdet-rule", "secdet-source", "secdet-time", "secdet-origin", "secdet-seq",
+             "secdet-watermark", "secdet-idle", "secdet-origins", "x-other"]
+
+    def msg(headers, key=None, value=b""):
+        out = bytes([len(headers)])
+        for name, v in headers:
+            v = v.encode() if isinstance(v, str) else v
+            out += bytes([names.index(name)]) + struct.pack("<H", len(v)) + v
+        if key is None:
+            out += struct.pack("<H", 0xFFFF)
+        else:
+            key = key.encode() if isinstance(key, str) else key
+            out += struct.pack("<H", len(key)) + key
+        value = value.encode() if isinstance(value, str) else value
+        return out + struct.pack("<H", len(value)) + value
+
+    def fwd(rule, group, ev, origin="cloudtrail/0", off=41, idx=0, source="jsonl", t=None):
+        t = 1710406800000000000 if t is None else t
+        return msg([("secdet-rule", rule), ("secdet-source", source), ("secdet-time", str(t)),
+                    ("secdet-origin", origin), ("secdet-seq", f"{off}:{idx}")],
+                   rule.encode() + b"\0" + group, json.dumps(ev, separators=(",", ":")))
+
+    def beat(origin, t, idle=False, origins="cloudtrail/0,cloudtrail/1"):
+        h = [("secdet-watermark", origin), ("secdet-time", "none" if t is None else str(t)),
+             ("secdet-idle", "1" if idle else "0")]
+        if origins is not None:
+            h.append(("secdet-origins", origins))
+        return msg(h)
+
+    ns = 1710406800000000000
+    login = {"eventTime": t(0), "eventName": "ConsoleLogin", "user": "mallory", "sourceIPAddress": "10.9.9.9"}
+    grp = b'"mallory"\0"10.9.9.9"\0'
+    counted = b"".join(fwd("counted", grp, dict(login, n=i), off=40 + i, t=ns + i * 10**9) for i in range(4))
+    write("repartition", "counted", b"\x02" + counted)
+    write("repartition", "beats-then-forwards", b"\x02" + beat("cloudtrail/0", None) + beat("cloudtrail/1", ns)
+          + counted + beat("cloudtrail/0", ns + 5 * 10**9) + beat("cloudtrail/1", ns + 6 * 10**9, idle=True))
+    write("repartition", "duplicates", b"\x02" + fwd("counted", grp, login, off=7, idx=1)
+          + fwd("counted", grp, login, off=7, idx=1) + fwd("counted", grp, login, off=7, idx=0)
+          + fwd("counted", grp, login, off=6, idx=9) + fwd("counted", grp, login, off=7, idx=2))
+    seq = [{"eventTime": t(100), "eventName": "ConsoleLogin", "user": "eve"},
+           {"eventTime": t(110), "eventName": "StopLogging", "user": "eve"}]
+    write("repartition", "sequence-two-origins", b"\x00"
+          + fwd("seq", b'"eve"\0', seq[0], origin="ct/0", off=1, t=ns + 100 * 10**9)
+          + fwd("seq", b'"eve"\0', seq[1], origin="ct/1", off=9, t=ns + 110 * 10**9)
+          + beat("ct/0", ns + 200 * 10**9, origins="ct/0,ct/1") + beat("ct/1", ns + 300 * 10**9, origins="ct/0,ct/1"))
+    write("repartition", "throttled-lateness-1ms", b"\x01" + b"".join(
+        fwd("throttled", b'"u"\0', {"eventTime": t(i), "user": "u"}, off=i, t=ns + i) for i in range(3)))
+    write("repartition", "distinct-year-lateness", b"\x03" + b"".join(
+        fwd("distinct_names", b'"a"\0', {"eventName": f"E{i}", "user": "a"}, off=i) for i in range(3)))
+    write("repartition", "negative-time", b"\x00" + fwd("counted_gt", b"", {"n": 1}, t=-5)
+          + beat("cloudtrail/0", -9223372036854775808, origins=None))
+    write("repartition", "idle-all", b"\x00" + beat("a/0", ns, idle=True, origins="a/0,a/1")
+          + beat("a/1", ns + 1, idle=True, origins="a/0,a/1"))
+    write("repartition", "unknown-rule", b"\x02" + fwd("no_such_rule", b"", {"a": 1}))
+    write("repartition", "bad-json", b"\x02" + fwd("counted", grp, {}).replace(b"{}", b"{x"))
+    # Refused: each with one field wrong.
+    bad = [
+        msg([("secdet-rule", "counted")], b"counted\0"),                                     # headers missing
+        msg([("secdet-rule", b"count\0ed"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"count\0ed\0"),                # NUL in the rule
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "+1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"counted\0"),                 # signed time
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "99999999999999999999"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"counted\0"),                 # time overflows
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "-1:4294967296")], b"counted\0"),       # seq out of range
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0,o/1"), ("secdet-seq", "1:0")], b"counted\0"),             # comma in the origin
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"other\0"),                   # key of another rule
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")]),                               # no key
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "soon")]),
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "1"), ("secdet-idle", "yes")]),
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "1"), ("secdet-origins", "o/0,,o/1")]),
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "1"), ("secdet-origins", "o/0,")]),
+        msg([("secdet-watermark", ""), ("secdet-time", "1")]),
+    ]
+    write("repartition", "refused", b"\x02" + b"".join(bad) + counted[:200])
+    write("repartition", "last-header-wins", b"\x02" + msg(
+        [("secdet-rule", "x"), ("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+         ("secdet-origin", "o/0"), ("secdet-seq", "1:0"), ("x-other", "ignored")], b"counted\0" + grp,
+        json.dumps(login)))
+
+
+
+
 if __name__ == "__main__":
     snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
     checkpoint_seeds()
@@ -385,5 +478,6 @@ if __name__ == "__main__":
     template_seeds()
     time_seeds()
     http_seeds()
+    repartition_seeds()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} files")
