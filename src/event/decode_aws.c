@@ -259,7 +259,8 @@ int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const 
     if (fmt == DEC_EVENTBRIDGE) {
         rc = eb_emit(root, unit, doc, sink);
     } else if (fmt == DEC_CLOUDWATCH_LOGS) {
-        if (member(root, "awslogs")) {
+        /* As aws_envelope_kind tells them apart: a payload is an "awslogs" object. */
+        if (cJSON_IsObject(member(root, "awslogs"))) {
             bool oom = false;
             cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);
             if (oom) rc = -1;
