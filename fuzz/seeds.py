@@ -467,6 +467,116 @@ def repartition_seeds():
 
 
 
+def lambda_seeds():
+    """Lambda invocation events for fuzz_lambda: byte 0 (bit 0: deadline
+    passed, bit 1: objects limited to 64 bytes), the event, then optionally
+    a NUL and the bytes every S3 object holds."""
+    import base64
+
+    def ev(obj, flags=0, object_bytes=None):
+        out = bytes([flags]) + json.dumps(obj).encode()
+        return out if object_bytes is None else out + b"\0" + object_bytes
+
+    eb = {"version": "0", "id": "6a7e8feb", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+          "account": "111122223333", "time": T0, "region": "us-east-1", "resources": [], "detail": LOGIN}
+    write("lambda", "eventbridge", ev(eb))
+    write("lambda", "eventbridge-records-first", ev({"Records": [LOGIN, STOP], **eb}))
+    write("lambda", "eventbridge-detail-not-object", ev(dict(eb, detail=[1, 2])))
+    write("lambda", "eventbridge-detail-type-number", ev(dict(eb, **{"detail-type": 5})))
+    write("lambda", "eventbridge-deep", ev(dict(eb, detail={"a": json.loads("[" * 70 + "]" * 70)})))
+    cw = {"messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/cloudtrail",
+          "logStream": "s", "subscriptionFilters": ["all"],
+          "logEvents": [{"id": "1", "timestamp": 1710406800000, "message": json.dumps(LOGIN)},
+                        {"id": "2", "timestamp": 1710406830123, "message": "not json"}]}
+    data = base64.b64encode(gz(json.dumps(cw))).decode()
+    write("lambda", "cloudwatch", ev({"awslogs": {"data": data}}))
+    write("lambda", "cloudwatch-decoded", ev(cw))
+    write("lambda", "cloudwatch-records-first", ev({"Records": [], "awslogs": {"data": data}}))
+    write("lambda", "cloudwatch-bad-base64", ev({"awslogs": {"data": "H4sI!!!!"}}))
+    write("lambda", "cloudwatch-control", ev({"awslogs": {"data": base64.b64encode(gz(json.dumps(
+        {"messageType": "CONTROL_MESSAGE", "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL"}]}))).decode()}}))
+
+    def s3rec(key, bucket="trail", name="ObjectCreated:Put"):
+        return {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": name,
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 100}}}
+    key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/14/x.json.gz"
+    write("lambda", "s3", ev({"Records": [s3rec(key)]}))
+    write("lambda", "s3-gzip-object", ev({"Records": [s3rec(key), s3rec("a+b%20c.json")]}, 0,
+                                        gz(json.dumps({"Records": [LOGIN, STOP, DENIED]}))))
+    write("lambda", "s3-jsonl-object", ev({"Records": [s3rec("k")]}, 0, jl(LOGIN, STOP).encode() + b"oops\n"))
+    write("lambda", "s3-failing-and-deleted", ev({"Records": [s3rec("fail/x"), s3rec(key, name="ObjectRemoved:Delete"),
+                                                             s3rec("ok%2Fkey")]}))
+    write("lambda", "s3-nul-key", ev({"Records": [s3rec("a%00b"), s3rec("%zz%4")]}))
+    write("lambda", "s3-no-bucket", ev({"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "k"}}}]}))
+    write("lambda", "s3-object-too-big", ev({"Records": [s3rec(key)]}, 2))
+    note = {"Records": [s3rec(key)]}
+    sns = {"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+           "Message": json.dumps(note)}
+    write("lambda", "sns", ev({"Records": [{"EventSource": "aws:sns", "Sns": sns}]}))
+    write("lambda", "sns-test-event", ev({"Records": [{"EventSource": "aws:sns", "Sns": dict(
+        sns, Message=json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"}))}]}))
+    write("lambda", "sns-in-sns", ev({"Records": [{"EventSource": "aws:sns", "Sns": dict(
+        sns, Message=json.dumps(dict(sns, Message=json.dumps(sns))))}]}))
+
+    def sqs(mid, body):
+        return {"messageId": mid, "eventSource": "aws:sqs", "body": body if isinstance(body, str) else json.dumps(body)}
+    batch = {"Records": [sqs("q-1", note), sqs("q-2", sns), sqs("q-3", "not json"),
+                         sqs("q-4", {"Records": [s3rec("fail-me")]}), sqs("q-5", {"Event": "s3:TestEvent"}),
+                         {"messageId": "q-6", "eventSource": "aws:sqs"}]}
+    write("lambda", "sqs", ev(batch))
+    write("lambda", "sqs-deadline-passed", ev(batch, 1))
+    write("lambda", "mixed-records", ev({"Records": [sqs("q-1", note), s3rec(key), {"eventSource": "aws:kinesis"},
+                                                    {"EventSource": "aws:sns", "Sns": {"MessageId": "x"}}]}))
+    write("lambda", "unknown", ev({"hello": "world"}))
+    write("lambda", "empty-records", ev({"Records": []}))
+    write("lambda", "not-json", b"\x00{\"Records\": [")
+    write("lambda", "array", ev([eb]))
+
+
+
+def config_seeds():
+    """Kafka in `secdet run` configurations (fuzz_config): the input at each
+    stage, the sink, properties of every JSON type. The other config seeds
+    are written by hand."""
+    def cfg(inp, sinks=None, **extra):
+        c = {"rules": ["rules/"], "sources": [{"name": "cloudtrail", "format": "jsonl", "input": inp}],
+             "sinks": sinks or [{"type": "stdout"}]}
+        c.update(extra)
+        return json.dumps(c, indent=1)
+    single = {"type": "kafka", "brokers": "kafka-1:9092,kafka-2:9092", "group": "secdet", "topics": ["cloudtrail"]}
+    write("config", "kafka-single.json", cfg(single))
+    write("config", "kafka-single-every-key.json", cfg(dict(
+        single, topics="cloudtrail", stage="single", commit_ms=500, idle_ms=0, max_pending_alerts=100,
+        properties={"session.timeout.ms": 30000, "enable.auto.offset.store": False, "client.rack": "eu-1a",
+                    "statistics.interval.ms": 0, "fetch.wait.max.ms": 100.5})))
+    write("config", "kafka-partition.json", cfg(dict(
+        single, group="secdet-stage1", stage="partition", repartition_topic="secdet-repartition",
+        heartbeat_ms=200, commit_ms=1000)))
+    write("config", "kafka-aggregate.json", cfg(dict(
+        single, group="secdet-stage2", topics=["secdet-repartition"], stage="aggregate",
+        state_topic="secdet-state", checkpoint_ms=5000, flush_on_exit=True),
+        sinks=[{"type": "webhook", "url": "https://hooks.example.com/in"}], spool_dir="spool"))
+    write("config", "kafka-properties-secrets.json", cfg(dict(
+        single, properties={"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
+                            "sasl.username": "secdet", "sasl.password": "s3cr3t-Pa55w0rd-x9",
+                            "ssl.ca.location": "/etc/ssl/ca.pem", "debug": "broker,topic"})))
+    write("config", "kafka-properties-bad.json", cfg(dict(
+        single, properties={"no.such.property": "v4lue-9z", "session.timeout.ms": "soon-7x",
+                            "queued.max.messages.kbytes": 1e11, "enable.partition.eof": "maybe"})))
+    write("config", "kafka-errors.json", cfg(dict(
+        single, stage="aggregate", repartition_topic="r", commit_ms=1, heartbeat_ms=86400001,
+        flush_on_exit="yes", unknown=1)))
+    write("config", "kafka-sink.json", cfg({"type": "stdin"}, sinks=[
+        {"type": "kafka", "name": "alerts", "brokers": "kafka-1:9092", "topic": "secdet-alerts", "key": "rule_group",
+         "timeout_ms": 60000, "properties": {"compression.type": "zstd", "linger.ms": 20, "sasl.password": "hunter2-xyz9"},
+         "min_severity": "high", "max_attempts": 5},
+        {"type": "kafka", "brokers": "k:9092", "topic": "bad topic!", "key": "none"},
+        {"type": "kafka", "brokers": "k:9092", "topic": "t", "properties": {"transactional.id": "x",
+                                                                             "enable.idempotence": False}}]))
+    write("config", "kafka-two-inputs.json", json.dumps({
+        "rules": ["r.secdet"], "sinks": [{"type": "stdout"}],
+        "sources": [{"name": "a", "inputs": [single, {"type": "stdin"}]}]}))
+
 
 if __name__ == "__main__":
     snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
@@ -479,5 +589,7 @@ if __name__ == "__main__":
     time_seeds()
     http_seeds()
     repartition_seeds()
+    lambda_seeds()
+    config_seeds()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} files")
