@@ -103,6 +103,21 @@ static const char *str_of(const cJSON *o, const char *key) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Whether the response's id names messageId mid: the same text, once the
+ * response's JSON has replaced the bytes that are not UTF-8 by U+FFFD. */
+static bool names(const char *id, const char *mid) {
+    buf b;
+    buf_init(&b);
+    buf_json_string(&b, mid, strlen(mid));
+    CHECK(!b.oom);
+    cJSON *s = json_parse(b.data, b.len, 0, NULL);
+    CHECK(cJSON_IsString(s));
+    bool same = strcmp(s->valuestring, id) == 0;
+    cJSON_Delete(s);
+    buf_free(&b);
+    return same;
+}
+
 /* Failed SQS records at most, each named by a messageId of an SQS record. */
 static void check_batch_failures(const cJSON *batch, const cJSON *recs) {
     CHECK(cJSON_IsArray(batch));
@@ -116,7 +131,7 @@ static void check_batch_failures(const cJSON *batch, const cJSON *recs) {
             const char *src = str_of(r, "eventSource") ? str_of(r, "eventSource") : str_of(r, "EventSource");
             if (src && strcmp(src, "aws:sqs") == 0) {
                 const char *mid = str_of(r, "messageId") ? str_of(r, "messageId") : "";
-                found = found || strcmp(mid, id) == 0;
+                found = found || names(id, mid);
             }
         }
         CHECK(found);
