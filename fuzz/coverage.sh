@@ -2,7 +2,7 @@
 # coverage.sh — how much of src/ the fuzz corpora reach (clang source-based
 # coverage).
 #
-#   fuzz/coverage.sh [TARGET...]      (default: every target)
+#   fuzz/coverage.sh [TARGET...]      (default: every target of fuzz/targets)
 #
 # Builds each target with the standalone driver (no libFuzzer) and
 # -fprofile-instr-generate -fcoverage-mapping, through fuzz/build.sh (the
