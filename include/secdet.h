@@ -273,6 +273,11 @@ SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *ou
  * secdet_source_end, like cloudtrail, then read one or more JSON documents
  * (several may follow each other, e.g. one per line). An event that
  * already has the "_cloudwatch" / "_eventbridge" member keeps its own.
+ * A CloudWatch Logs payload (awslogs.data) may decompress to at most
+ * 8 x max_event_bytes, at least 8 MiB (but no more than the 64 x
+ * max_event_bytes any document may be); a larger one is malformed
+ * ("awslogs.data: decompresses to more than N bytes"), so a small gzip
+ * bomb cannot make the engine hold 64 MiB.
  */
 
 /* Adds a source. Its name is what a rule's `on` clause names. opts may be NULL (auto). */

@@ -2,7 +2,7 @@
  * decode_aws.h for the shapes and the members added).
  *
  * Base64 is OpenSSL's (EVP_DecodeBlock) and gzip is zlib's; the decompressed
- * size is capped (lim->max_inflated) while it inflates, so a small payload
+ * size is capped while it inflates (aws_payload_cap), so a small payload
  * cannot expand without bound. Every message text is parsed with the
  * decoder's depth limit before cJSON sees it (decode_json_object). Strings
  * are read and copied with their lengths (util/json.h): one holding U+0000
@@ -49,6 +49,13 @@ dec_format aws_envelope_kind(const cJSON *root) {
 }
 
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
+
+size_t aws_payload_cap(const aws_limits *lim) {
+    size_t cap = lim->max_event > SIZE_MAX / AWS_PAYLOAD_EVENT_FACTOR ? SIZE_MAX
+                                                                      : lim->max_event * AWS_PAYLOAD_EVENT_FACTOR;
+    if (cap < AWS_PAYLOAD_FLOOR) cap = AWS_PAYLOAD_FLOOR;
+    return cap < lim->max_inflated ? cap : lim->max_inflated;
+}
 
 /* Decodes standard base64 (padding required, no line breaks). false when invalid. */
 static bool base64_decode(const char *s, size_t n, buf *out) {
@@ -123,15 +130,16 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
         else report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
         goto done;
     }
-    gz_result gz = gunzip((const unsigned char *)raw.data, raw.len, lim->max_inflated, &json);
+    size_t cap = aws_payload_cap(lim);
+    gz_result gz = gunzip((const unsigned char *)raw.data, raw.len, cap, &json);
     static const char *const why[] = {"", "corrupt gzip data", "truncated gzip data", "", ""};
     if (gz == GZ_NOMEM) {
         *oom = true;
         goto done;
     }
     if (gz == GZ_TOO_BIG) {
-        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes",
-               unit, (unsigned long long)doc, lim->max_inflated);
+        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes (a payload's limit)",
+               unit, (unsigned long long)doc, cap);
         goto done;
     }
     if (gz != GZ_OK) {
@@ -257,7 +265,8 @@ int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const 
     if (fmt == DEC_EVENTBRIDGE) {
         rc = eb_emit(root, unit, doc, sink);
     } else if (fmt == DEC_CLOUDWATCH_LOGS) {
-        if (member(root, "awslogs")) {
+        /* As aws_envelope_kind tells them apart: a payload is an "awslogs" object. */
+        if (cJSON_IsObject(member(root, "awslogs"))) {
             bool oom = false;
             cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);
             if (oom) rc = -1;
