@@ -289,6 +289,7 @@ static void pysd_on_alert(void *user, const secdet_alert *a) {
     for (int i = 0; i < 5; i++) {
         len[i] = pysd_strlen(str[i]);
     }
+    len[2] = str[2] ? secdet_alert_message_len(a) : 0; /* a message may hold U+0000 */
     size_t ntags = secdet_alert_tag_count(a);
     len[6] = ntags ? ntags - 1 : 0; /* the separators */
     for (size_t i = 0; i < ntags; i++) {
