@@ -14,9 +14,17 @@
  *    next roll-over does (rolls happen when it passes segment_bytes, and also
  *    when the spool is full and the write segment is all acked). With
  *    max_bytes set, segments roll at max_bytes/4 at the latest, so acking
- *    always frees space.
+ *    always frees space. The exception is a write segment "closed" by a
+ *    failed write (spool_unstage: a full disk): it takes no more records
+ *    (the next append starts a new segment, when there is room for one) and
+ *    is deleted as soon as all of it is acked, even if no newer segment
+ *    exists — otherwise a disk filled by one segment could never be freed.
+ *    And a write that finds the disk full while the write segment's written
+ *    records are all acked starts a new segment and tries once more
+ *    (reclaim_write_seg): a small disk and a sink that keeps up never fail.
  *  - The ack file holds one 16-byte record (magic, seq, crc32) rewritten in
- *    place. A missing or bad one counts as "acked up to the oldest segment's
+ *    place (written on open when missing, so that it never needs new
+ *    blocks on a full disk). A missing or bad one counts as "acked up to the oldest segment's
  *    first seq - 1": everything on disk is replayed, nothing is skipped, and
  *    nothing is counted in `corrupt`.
  *  - A bad tail of the last segment (no good record after it) is a torn
@@ -28,7 +36,9 @@
  *  - Unless FSYNC_NEVER, a roll-over fsyncs the segment it leaves, and the
  *    directory is fsynced after segments are created or deleted.
  *  - An advisory flock on the directory keeps a second spool off it (-EBUSY).
- *  - seq 0 is never written; acking past the last seq is -EINVAL.
+ *  - seq 0 is never written. Seqs may skip (spool_append_at): the owner
+ *    numbers records it could not journal too. Acking past the last seq
+ *    uses those seqs up: the next append must be above the ack.
  *  - Appends are batched (unless FSYNC_ALWAYS): a record is staged in memory
  *    and written with the others by spool_commit, by any read, ack, sync or
  *    roll-over, or by the appender once 256 KiB are staged. Meanwhile the
@@ -90,6 +100,8 @@ struct spool {
     hole *holes;
     size_t nholes, hcap;
     uint64_t hole_total, acked, last_seq, bytes, corrupt;
+    uint64_t file_seq;  /* the highest seq written to a segment file (or acked) */
+    bool closed;        /* a write failed: the write segment takes no more records */
     bool rc_ok;
     uint64_t rc_first, rc_off, rc_seq; /* read cursor */
     uint64_t seg_sync_ms, ack_sync_ms;
@@ -270,6 +282,24 @@ static int delete_acked(spool *s) {
     if (k) {
         memmove(s->segs, s->segs + k, (s->nseg - k) * sizeof *s->segs);
         s->nseg -= k;
+    }
+    /* A closed write segment all acked goes too (see the top of the file). */
+    if (!r && s->closed && s->nseg == 1 && !s->wb_len && !s->writing && s->last_seq <= s->acked) {
+        char name[32];
+        seg_name(name, s->segs[0].first);
+        if (unlinkat(s->dirfd, name, 0) == 0 || errno == ENOENT) {
+            if (s->wfd >= 0) close(s->wfd);
+            s->wfd = -1;
+            s->bytes -= s->segs[0].size;
+            s->nseg = 0;
+            s->closed = false;
+            s->rc_ok = false;
+            k++;
+        } else {
+            r = -errno;
+        }
+    }
+    if (k) {
         int d = dir_sync(s);
         if (!r) r = d;
     }
@@ -297,6 +327,33 @@ static void seal(unsigned char *b, size_t len) {
     }
 }
 
+/* On a full disk, a write segment whose written records are all acked is
+ * only in the way: the staged records start a new segment instead (made
+ * before the old one goes, so a failure changes nothing). True when done. */
+static bool reclaim_write_seg(spool *s) {
+    if (!s->nseg || !s->wb_len || !s->wb_off || s->file_seq > s->acked) return false;
+    seg *g = &s->segs[s->nseg - 1];
+    uint64_t first = get64(s->wb + 12);
+    char old[32], name[32];
+    seg_name(old, g->first);
+    seg_name(name, first);
+    int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    if (unlinkat(s->dirfd, old, 0) != 0 && errno != ENOENT) {
+        close(fd);
+        unlinkat(s->dirfd, name, 0);
+        return false;
+    }
+    close(s->wfd);
+    s->wfd = fd;
+    s->bytes -= s->wb_off;
+    *g = (seg){first, s->wb_len, 0};
+    s->wb_off = 0;
+    s->rc_ok = false;
+    (void)dir_sync(s);
+    return true;
+}
+
 /* Writes the staged records (mu held), after any background write. 0 or
  * -errno (then they stay staged). */
 static int flush_wb(spool *s) {
@@ -304,6 +361,7 @@ static int flush_wb(spool *s) {
     if (!s->wb_len) return 0;
     seal(s->wb, s->wb_len);
     int r = pwrite_full(s->wfd, s->wb, s->wb_len, s->wb_off);
+    if ((r == -ENOSPC || r == -EDQUOT) && reclaim_write_seg(s)) r = pwrite_full(s->wfd, s->wb, s->wb_len, 0);
     if (!r) r = policy_sync(s, s->wfd, &s->seg_sync_ms, false);
     if (r) {
         int t = ftruncate(s->wfd, (off_t)s->wb_off); /* leave no half batch behind */
@@ -311,6 +369,7 @@ static int flush_wb(spool *s) {
         return r;
     }
     s->wb_len = 0;
+    s->file_seq = s->last_seq;
     return 0;
 }
 
@@ -325,7 +384,7 @@ int spool_write_behind(spool *s) {
      * (set by the next append) follows it. */
     unsigned char *chunk = s->wb;
     size_t len = s->wb_len, cap = s->wb_cap;
-    uint64_t off = s->wb_off;
+    uint64_t off = s->wb_off, chunk_last = s->last_seq;
     int fd = s->wfd;
     s->wb = NULL;
     s->wb_len = s->wb_cap = 0;
@@ -352,6 +411,8 @@ int spool_write_behind(spool *s) {
             s->wb_off = off;
             chunk = NULL;
         }
+    } else if (chunk_last > s->file_seq) {
+        s->file_seq = chunk_last;
     }
     free(chunk);
     s->writing = false;
@@ -360,15 +421,16 @@ int spool_write_behind(spool *s) {
     return r;
 }
 
-/* Starts a new write segment named after the next seq. */
-static int roll(spool *s) {
+/* Starts a new write segment named after `first`, the seq of the record
+ * about to be appended. */
+static int roll(spool *s, uint64_t first) {
     int r = flush_wb(s);
     if (r) return r;
     r = s->wfd >= 0 ? policy_sync(s, s->wfd, &s->seg_sync_ms, true) : 0;
     if (r) return r;
     if ((r = grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) return r;
     char name[32];
-    seg_name(name, s->last_seq + 1);
+    seg_name(name, first);
     int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
     if ((r = dir_sync(s)) != 0) {
@@ -378,14 +440,14 @@ static int roll(spool *s) {
     }
     if (s->wfd >= 0) close(s->wfd);
     s->wfd = fd;
-    s->segs[s->nseg++] = (seg){s->last_seq + 1, 0, 0};
+    s->segs[s->nseg++] = (seg){first, 0, 0};
+    s->closed = false;
     s->seg_sync_ms = now_ms();
     (void)delete_acked(s); /* best effort: the next ack retries */
     return 0;
 }
 
-static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload, size_t len,
-                     uint64_t *seq) {
+static int write_rec(spool *s, uint64_t n, uint8_t sev, const char *id, const char *payload, size_t len) {
     size_t need = HDR + len;
     if (s->wb_len + need > s->wb_cap) {
         size_t cap = s->wb_cap ? s->wb_cap : WB_MAX;
@@ -395,7 +457,7 @@ static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload,
         s->wb = nb;
         s->wb_cap = cap;
     }
-    uint64_t n = s->last_seq + 1, off = s->segs[s->nseg - 1].size;
+    uint64_t off = s->segs[s->nseg - 1].size;
     if (!s->wb_len) s->wb_off = off;
     unsigned char *b = s->wb + s->wb_len;
     size_t idn = id ? strnlen(id, 32) : 0;
@@ -418,7 +480,6 @@ static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload,
     s->segs[s->nseg - 1].size += need;
     s->bytes += need;
     s->last_seq = n;
-    *seq = n;
     return 0;
 }
 
@@ -430,21 +491,70 @@ int spool_commit(spool *s) {
     return r;
 }
 
+/* spool_append_at with mu held; seq 0 = the next one. */
+static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload,
+                         size_t len, uint64_t *out) {
+    if (!seq) seq = s->last_seq + 1;
+    if (seq <= s->last_seq) return -EINVAL;
+    uint64_t need = HDR + (uint64_t)len;
+    int r = 0;
+    if (s->o.max_bytes && s->bytes + need > s->o.max_bytes) {
+        if (s->nseg && s->segs[s->nseg - 1].size && s->last_seq <= s->acked) r = roll(s, seq);
+        if (!r && s->bytes + need > s->o.max_bytes) r = -ENOSPC;
+    }
+    /* An empty closed segment is taken again rather than left behind (a
+     * retry on a full disk would otherwise leave one empty file per try). */
+    if (!r && s->closed && s->nseg && s->segs[s->nseg - 1].size == 0 && s->segs[s->nseg - 1].first <= seq)
+        s->closed = false;
+    if (!r && (s->nseg == 0 || s->closed || s->segs[s->nseg - 1].size >= s->seg_max)) r = roll(s, seq);
+    if (!r) r = write_rec(s, seq, severity, id, payload, len);
+    if (!r && out) *out = seq;
+    return r;
+}
+
 int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len,
                  uint64_t *seq) {
     if (!s || (!payload && len)) return -EINVAL;
     if (len > UINT32_MAX - HDR) return -EMSGSIZE;
-    uint64_t need = HDR + (uint64_t)len, dummy;
-    int r = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->o.max_bytes && s->bytes + need > s->o.max_bytes) {
-        if (s->nseg && s->segs[s->nseg - 1].size && s->last_seq <= s->acked) r = roll(s);
-        if (!r && s->bytes + need > s->o.max_bytes) r = -ENOSPC;
-    }
-    if (!r && (s->nseg == 0 || s->segs[s->nseg - 1].size >= s->seg_max)) r = roll(s);
-    if (!r) r = write_rec(s, severity, id, payload, len, seq ? seq : &dummy);
+    int r = append_locked(s, 0, severity, id, payload, len, seq);
     pthread_mutex_unlock(&s->mu);
     return r;
+}
+
+int spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len) {
+    if (!s || !seq || (!payload && len)) return -EINVAL;
+    if (len > UINT32_MAX - HDR) return -EMSGSIZE;
+    pthread_mutex_lock(&s->mu);
+    int r = append_locked(s, seq, severity, id, payload, len, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+size_t spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), void *user) {
+    if (!s) return 0;
+    pthread_mutex_lock(&s->mu);
+    while (s->writing) pthread_cond_wait(&s->wcond, &s->mu);
+    size_t n = 0;
+    for (size_t off = 0; off + HDR <= s->wb_len; n++) {
+        const unsigned char *b = s->wb + off;
+        spool_rec r = {.seq = get64(b + 12), .severity = b[20], .len = get32(b + 4)};
+        memcpy(r.id, b + 21, 32);
+        r.id[32] = '\0';
+        r.payload = (char *)b + HDR;
+        if (fn) fn(user, &r);
+        off += HDR + r.len;
+    }
+    if (s->wb_len && s->nseg) {
+        s->segs[s->nseg - 1].size -= s->wb_len;
+        s->bytes -= s->wb_len;
+    }
+    s->wb_len = 0;
+    s->last_seq = s->file_seq > s->acked ? s->file_seq : s->acked;
+    if (s->nseg) s->closed = true;
+    (void)delete_acked(s); /* the closed segment may be all acked already */
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 int spool_next(spool *s, uint64_t after, spool_rec *out) {
@@ -542,14 +652,14 @@ int spool_ack(spool *s, uint64_t seq) {
     if (!s) return -EINVAL;
     int r = 0;
     pthread_mutex_lock(&s->mu);
-    if ((r = flush_wb(s)) != 0) {
-        /* staged records stay; the ack is tried again later */
-    } else if (seq > s->last_seq) {
-        r = -EINVAL;
-    } else if (seq > s->acked) {
+    /* Written with the ack when it can be; a failure leaves them staged for
+     * the next commit, or for spool_unstage: the ack does not depend on it. */
+    (void)flush_wb(s);
+    if (seq > s->acked) {
         r = write_ack(s, seq);
         if (!r) {
             s->acked = seq;
+            if (seq > s->last_seq) s->last_seq = s->file_seq = seq; /* seqs never journaled, now done */
             prune_holes(s);
         }
     }
@@ -573,6 +683,7 @@ GETTER(spool_pending,
        s->last_seq > s->acked + s->hole_total ? s->last_seq - s->acked - s->hole_total : 0)
 GETTER(spool_bytes, s->bytes)
 GETTER(spool_corrupt, s->corrupt)
+GETTER(spool_staged, s->wb_len)
 
 int spool_sync(spool *s) {
     if (!s) return -EINVAL;
@@ -733,6 +844,10 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
         s->acked = get64(b + 4);
     else
         s->acked = s->nseg ? s->segs[0].first - 1 : 0; /* replay all there is */
+    /* The ack file gets its bytes now, while there is room: later acks
+     * rewrite them in place, so a full disk never stops acking (and with it
+     * the deletion of delivered segments). Best effort: acks try again. */
+    if (g < (ssize_t)ACK_SIZE) (void)write_ack(s, s->acked);
 
     uint64_t prev = s->acked;
     for (size_t i = 0; i < s->nseg; i++) {
@@ -745,6 +860,7 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
     if (s->acked > s->last_seq) s->last_seq = s->acked;
     if (s->nseg && s->segs[s->nseg - 1].first - 1 > s->last_seq)
         s->last_seq = s->segs[s->nseg - 1].first - 1;
+    s->file_seq = s->last_seq;
     if (prev < s->last_seq && (r = add_hole(s, prev + 1, s->last_seq)) != 0)
         return open_fail(s, r, "out of memory", err, errlen);
     prune_holes(s);
