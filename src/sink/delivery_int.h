@@ -1,7 +1,8 @@
-/* delivery_int.h — the insides of a delivery queue, shared by delivery.c
- * (offering, taking, outcomes, life cycle) and delivery_hold.c (what happens
- * when the spool cannot take records: holding them in memory, journaling
- * them later, backpressure, and the log lines that say so).
+/* delivery_int.h — the insides of a delivery queue, shared by
+ * delivery_offer.c (the producer side), delivery.c (taking, outcomes, life
+ * cycle) and delivery_hold.c (what happens when the spool cannot take
+ * records: holding them in memory, journaling them later, backpressure, and
+ * the log lines that say so).
  *
  * Seqs: every accepted record gets the next seq (next_seq), with or without
  * a spool, journaled or not, so the hub delivers in seq order whether a
@@ -70,7 +71,7 @@ struct dq {
     FILE *dead;
 };
 
-/* delivery.c */
+/* delivery_offer.c (and delivery.c: dq_set_error) */
 secdet_delivery *dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
                                size_t len);
 void dq_record_free(secdet_delivery *d);
