@@ -299,9 +299,14 @@ static bool out_push(dq *q, secdet_delivery *d) {
 }
 
 /* The oldest record waiting for a retry, else a new one. */
-static secdet_delivery *next_to_emit(dq *q) {
+static secdet_delivery *next_to_emit(dq *q, uint32_t window) {
     for (uint32_t i = 0; i < q->nout; i++)
         if (q->out[i]->waiting) return q->out[i];
+    /* A new one only while fewer than `window` records lie between the
+     * oldest unfinished (the ack stops before it) and the newest taken: a
+     * restart repeats at most that many, even when a slow request holds
+     * the ack back while later ones complete. */
+    if (q->nout && q->last_taken - q->out[0]->seq + 1 >= window) return NULL;
     secdet_delivery *d = take(q);
     if (d && !out_push(q, d)) { /* out of memory: it is still in the spool, if any */
         dq_record_free(d);
@@ -355,7 +360,7 @@ void dq_service(dq *q) {
         bool failing = q->st.failing;
         pthread_mutex_unlock(&q->mu);
         if (q->nflight >= (failing ? 1 : max)) break;
-        secdet_delivery *d = next_to_emit(q);
+        secdet_delivery *d = next_to_emit(q, max);
         if (!d) break;
         d->waiting = false;
         d->attempt++;
