@@ -77,6 +77,11 @@ typedef enum secdet_status {
     SECDET_ERR_DECODE = 7,        /* some input was malformed: counted, reported, the rest went on */
     SECDET_ERR_LIMIT = 8,         /* a configured limit was hit (rule file size, JSON depth, ...) */
     SECDET_ERR_TIMEOUT = 9,       /* secdet_drain: the time ran out before every alert was delivered */
+    /* secdet_push, secdet_push_event: a sink cannot take more alerts now
+     * (its spool cannot write and queue_max alerts wait in its memory);
+     * nothing was consumed: retry the same call later (secdet_drain with a
+     * short timeout is a way to wait). See "Backpressure" at secdet_push. */
+    SECDET_ERR_BUSY = 10,
 } secdet_status;
 
 /* A short, static English description of a status ("rules did not compile"). */
@@ -135,7 +140,10 @@ SECDET_API secdet_status secdet_engine_new(const secdet_engine_opts *opts, secde
 /* Frees an engine and everything it owns. NULL is fine. Undelivered partial
  * input (see secdet_source_end) is discarded. Sinks stop at once (emits in
  * flight get up to 2 s): call secdet_drain first; what is not delivered
- * waits in the sinks' spools for the next start. */
+ * waits in the sinks' spools for the next start, except alerts a spool could
+ * not take (a full disk), which get one more try and are otherwise lost, and
+ * alerts of sinks without a spool. Each sink with alerts left says how many
+ * and where in one line to the sink log (secdet_set_sink_log). */
 SECDET_API void secdet_engine_free(secdet_engine *engine);
 
 /* ---- Diagnostics (rule compile errors and warnings) --------------------- */
@@ -297,16 +305,30 @@ SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *na
  * Malformed events are counted (stats.malformed), reported to the error
  * callback with their line or record number, and skipped; the call then
  * returns SECDET_ERR_DECODE after processing everything else.
+ *
+ * Backpressure: when a sink cannot take more alerts — its spool cannot
+ * write (a full disk, spool_max_bytes) and queue_max alerts that are in no
+ * spool wait in its memory — secdet_push returns SECDET_ERR_BUSY at once,
+ * before decoding anything: the bytes were not consumed; call again with
+ * the same bytes later. It clears by itself as the delivery thread delivers
+ * (or the spool takes the alerts); secdet_drain(engine, 100) is a simple
+ * way to wait between tries. Alerts of a push that started are always
+ * accepted, so a sink's memory may exceed queue_max by one push's alerts
+ * (and by the alerts of secdet_source_end and secdet_flush, which are never
+ * refused: they finish input that was accepted). Sinks without a spool
+ * never refuse: when full they drop (see the Sinks section).
  */
 SECDET_API secdet_status secdet_push(secdet_engine *engine, const char *source,
                                      const void *bytes, size_t len);
 
 /* Ends a source's current stream: decodes what push buffered. The source can
- * be pushed to again afterwards (a new stream: line numbers restart). */
+ * be pushed to again afterwards (a new stream: line numbers restart).
+ * Never SECDET_ERR_BUSY: it finishes what accepted pushes gave. */
 SECDET_API secdet_status secdet_source_end(secdet_engine *engine, const char *source);
 
 /* Evaluates one JSON object as one event of `source` (which need not be
- * added; then its time field is ".eventTime"). */
+ * added; then its time field is ".eventTime"). SECDET_ERR_BUSY as for
+ * secdet_push: nothing evaluated, call again later. */
 SECDET_API secdet_status secdet_push_event(secdet_engine *engine, const char *source,
                                            const char *json, size_t len);
 
@@ -413,8 +435,16 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
  *    a checksummed journal in that directory before secdet_push returns, and
  *    marked delivered once the sink took it. A process that is killed, or a
  *    sink that is down for hours, loses nothing: alerts wait on disk and are
- *    delivered in order (on the next start, too). Without a spool, an alert
- *    that finds the queue full is dropped and counted (stats.dropped);
+ *    delivered in order (on the next start, too). When the spool cannot
+ *    write (a full disk, or spool_max_bytes reached), alerts wait in the
+ *    memory queue, in order, and are written as soon as it can (delivered
+ *    segments are deleted, which makes room); once queue_max of them wait,
+ *    pushes are refused with SECDET_ERR_BUSY until there is room
+ *    (backpressure: nothing is dropped). Only alerts held in memory that way
+ *    are lost if the process is killed meanwhile. The sink log says when
+ *    the spool fails and when it writes again. Without a spool, an alert
+ *    that finds the queue full is dropped, counted (stats.dropped) and
+ *    logged (at most a line per 10 s): such a sink never holds up input;
  *  - retries with exponential backoff and full jitter
  *    (min(backoff_max_ms, backoff_ms * 2^(attempt-1)) * random[0.5, 1]), or
  *    the delay the endpoint asked for (HTTP Retry-After), whichever is longer;
@@ -497,7 +527,9 @@ typedef struct secdet_sink_opts {
      * match; a trailing '*' matches a prefix: "attack.*"). Copied. */
     const char *const *tags;
     size_t ntags;
-    /* Alerts held in memory, waiting or in flight. Default 10000. */
+    /* Alerts held in memory, waiting or in flight. Default 10000. With a
+     * spool, more wait on disk; when the spool cannot write, this many in
+     * memory make the engine refuse pushes (SECDET_ERR_BUSY). */
     uint32_t queue_max;
     /* Write-ahead spool directory (created if missing; one per sink), or
      * NULL for none. Copied. */
@@ -508,7 +540,10 @@ typedef struct secdet_sink_opts {
      * (every alert, slowest). Copied; NULL = "interval". */
     const char *spool_fsync;
     uint32_t spool_fsync_ms;     /* default 1000 */
-    uint64_t spool_max_bytes;    /* cap on the spool's size; past it alerts are dropped and counted. Default 1 GiB */
+    /* Cap on the spool's size. Reaching it is like a full disk: alerts wait
+     * in memory, then pushes are refused (SECDET_ERR_BUSY) until delivered
+     * segments are deleted. Default 1 GiB. */
+    uint64_t spool_max_bytes;
     /* Attempts per alert before it is dead-lettered. Default 10. 0 = forever. */
     uint32_t max_attempts;
     uint32_t backoff_ms;         /* first retry delay, default 500 */
@@ -588,11 +623,14 @@ SECDET_API secdet_status secdet_sink_add(secdet_engine *engine, secdet_sink *sin
 
 /*
  * Waits until every alert handed to the sinks so far is delivered or
- * dead-lettered, or, for a sink that is failing, safely in its spool (the
- * spool is then fsynced), then calls each sink's flush. SECDET_ERR_TIMEOUT
- * when timeout_ms (< 0: no limit) ran out first; nothing is lost either way.
- * Call it before secdet_engine_free: freeing stops delivery at once (what is
- * in a spool waits for the next start; what is only in memory is lost).
+ * dead-lettered — with a spool as without: a failing sink's spool keeps its
+ * alerts, it does not deliver them — then fsyncs the spools and calls each
+ * sink's flush. SECDET_ERR_TIMEOUT when timeout_ms (< 0: no limit) ran out
+ * first; what was not delivered is still queued (stats.pending), in the
+ * spools as far as they could take it. Call it before secdet_engine_free:
+ * freeing stops delivery at once (what is in a spool waits for the next
+ * start; what is only in memory is lost). A short timeout is also how to
+ * wait after SECDET_ERR_BUSY.
  */
 SECDET_API secdet_status secdet_drain(secdet_engine *engine, int64_t timeout_ms);
 
@@ -602,13 +640,15 @@ typedef struct secdet_sink_stats {
     uint64_t delivered;     /* delivered (SECDET_SINK_OK) */
     uint64_t retries;       /* failed attempts that were retried */
     uint64_t dead_lettered; /* given up on (attempts or permanent failure) */
-    uint64_t dropped;       /* lost: queue full without a spool, spool full or unwritable */
+    uint64_t dropped;       /* lost: queue full without a spool; out of memory */
     uint64_t pending;       /* accepted, not yet delivered or dead-lettered (now) */
     uint64_t spool_bytes;   /* size of the spool on disk (now) */
     uint64_t spool_corrupt; /* damaged spool records skipped on replay */
     uint32_t in_flight;     /* emits outstanding (now) */
     int failing;            /* 1 while the last attempt failed */
-    char last_error[200];   /* the last failure, "" when none; redacted */
+    /* The last failure, "" when none; redacted. While the spool cannot
+     * write: "spool: <reason>: N alert(s) held in memory". */
+    char last_error[200];
 } secdet_sink_stats;
 
 /* Number of sinks added; they are numbered 0.. in order of secdet_sink_add. */
@@ -618,8 +658,14 @@ SECDET_API const char *secdet_sink_name(const secdet_engine *engine, size_t i);
 /* Counters of sink i, read under its lock (any thread). */
 SECDET_API secdet_status secdet_sink_stats_get(const secdet_engine *engine, size_t i, secdet_sink_stats *out);
 
-/* A line about delivery (a failure and its retry, a dead letter, a spool
- * replayed), on the delivery thread. `sink` is the sink's name. */
+/* A line about delivery, on the delivery thread: a failure and its retry,
+ * a dead letter, a spool replayed, the spool failing ("spool: No space left
+ * on device: N alert(s) held in memory") and writing again ("spool: writing
+ * again: ..."), the memory queue full ("memory queue full: ...; inputs
+ * wait ..."), drops without a spool (at most one line per 10 s); and from
+ * secdet_engine_free, on its thread, what each sink left undelivered and
+ * where ("N alert(s) not delivered; kept in the spool DIR for the next
+ * start"). `sink` is the sink's name. */
 typedef void (*secdet_sink_log_fn)(void *user, const char *sink, const char *message);
 /* Set before the first secdet_sink_add. Default: none. */
 SECDET_API secdet_status secdet_set_sink_log(secdet_engine *engine, secdet_sink_log_fn fn, void *user);
@@ -713,7 +759,10 @@ SECDET_API secdet_status secdet_snapshot_load(secdet_engine *engine, const char 
  * Backpressure: messages wait in a bounded queue (secdet_set_queue_limits)
  * that the loop drains between I/O. When it is full, TCP connections, stdin
  * and file tails stop reading (stats.input_paused) until it is half empty;
- * UDP datagrams that find it full are dropped (stats.udp_dropped).
+ * UDP datagrams that find it full are dropped (stats.udp_dropped). While
+ * the sinks cannot take more alerts (SECDET_ERR_BUSY, see secdet_push) the
+ * loop stops draining the queue and looks again every 20 ms, so it fills
+ * and the inputs pause; secdet_stop still evaluates everything queued.
  *
  * Threading: everything — reading, decoding, evaluation, the alert and
  * error callbacks — runs on the thread running the loop. While the loop runs,

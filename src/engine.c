@@ -28,6 +28,7 @@ const char *secdet_strerror(secdet_status status) {
     case SECDET_ERR_DECODE: return "malformed input";
     case SECDET_ERR_LIMIT: return "limit exceeded";
     case SECDET_ERR_TIMEOUT: return "timed out";
+    case SECDET_ERR_BUSY: return "sinks cannot take more alerts now (retry later)";
     }
     return "unknown status";
 }

@@ -17,7 +17,10 @@
  *                   its queue and spool (sink_reconfigure); if any fails to
  *                   read, every sink keeps its old one
  *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, wait
- *                   up to drain_timeout_ms for the sinks, exit 0
+ *                   up to drain_timeout_ms for the sinks to deliver (with a
+ *                   spool as without: a spool keeps what is left, it does
+ *                   not deliver it), exit 0 — saying how many alerts are
+ *                   left and, per sink, where they are kept
  *   SIGUSR1         one stats line
  *
  * stderr carries status lines, each one JSON object with a "type":
@@ -495,9 +498,15 @@ int cmd_run(int argc, char **argv) {
             uv_run(&rs.loop, UV_RUN_DEFAULT);
         }
         secdet_flush(rs.engine); /* aggregation alerts still held for ordering */
-        if (secdet_drain(rs.engine, rs.conf.drain_timeout_ms) != SECDET_OK)
-            fprintf(stderr, "secdet: delivery not finished after %lld ms; the rest waits in the spools\n",
-                    (long long)rs.conf.drain_timeout_ms);
+        if (secdet_drain(rs.engine, rs.conf.drain_timeout_ms) != SECDET_OK) {
+            unsigned long long pending = 0;
+            secdet_sink_stats k;
+            for (size_t i = 0; i < secdet_sink_count(rs.engine); i++)
+                if (secdet_sink_stats_get(rs.engine, i, &k) == SECDET_OK) pending += k.pending;
+            /* Each sink's own line, at secdet_engine_free below, says where its are. */
+            fprintf(stderr, "secdet: delivery not finished after %lld ms: %llu alert(s) not delivered\n",
+                    (long long)rs.conf.drain_timeout_ms, pending);
+        }
         print_stats(&rs, "stopped");
         if (rs.kafka) print_kafka_stats(&rs);
     }

@@ -118,6 +118,7 @@ struct io_state {
     uv_loop_t *loop;
     bool own_loop;
     uv_idle_t *drain;   /* runs while the queue holds messages */
+    uv_timer_t *sinks_wait; /* runs instead while the sinks take no alerts (io.c) */
     uv_async_t *wake;   /* secdet_stop, from any thread */
     io_input *inputs;
     unsigned next_id;

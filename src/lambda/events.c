@@ -56,6 +56,12 @@ static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err
     secdet_stats before, after;
     secdet_stats_get(ctx->engine, &before);
     secdet_status st = secdet_push(ctx->engine, ctx->source, bytes, len);
+    /* A sink cannot take more (its spool full, docs/sinks.md "Backpressure"):
+     * wait for it within the deadline, then push the same bytes again. */
+    while (st == SECDET_ERR_BUSY && lr_remaining_ms(ctx->deadline_ms) > MARGIN_MS) {
+        (void)secdet_drain(ctx->engine, 100);
+        st = secdet_push(ctx->engine, ctx->source, bytes, len);
+    }
     secdet_status st2 = secdet_source_end(ctx->engine, ctx->source);
     if (st == SECDET_OK) st = st2;
     secdet_stats_get(ctx->engine, &after);
