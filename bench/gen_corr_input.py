@@ -11,7 +11,10 @@ bench/corr_rules.secdet:
     changes (AttachUserPolicy, ...), which complete a sequence when a
     reconnaissance call by the same principal came before.
 Each event picks its group uniformly at random (fixed seed), so with N = 1M
-and G = 100k a group sees ~5 events of each kind. Event times increase
+and G = 100k a group sees ~5 events of each kind; with --assign cycle the
+events of each kind take the groups in turn instead (0, 1, ..., G-1, 0, ...),
+so that N events of one kind reach exactly min(N, G) groups — the way
+bench/corr_groups.sh makes a million groups from a million events. Event times increase
 monotonically (ties allowed: many events share a second) over --span
 seconds, short enough that every group is still inside its window at the end
 of the input: the peak state holds all G groups of each rule.
@@ -23,10 +26,13 @@ the sample event a group keeps from the rest of its state.
 
 Promise: the output depends only on the arguments; when OUT exists with a
 stamp (OUT.stamp) naming the same arguments, nothing is rewritten. OUT.meta
-gets the mean length in bytes of each kind of record (with its newline):
-`login_mean=N iam_mean=N`.
+gets the mean length in bytes of each kind of record (with its newline) and
+the number of groups each rule sees (distinct source IPs of the sign-ins;
+distinct principals of the reconnaissance calls, the sequence's first step):
+`login_mean=N iam_mean=N count_groups=N sequence_groups=N`.
 
-    gen_corr_input.py -n 1000000 -g 100000 [--kinds both|count|sequence] [--span 240] [--lean] -o OUT
+    gen_corr_input.py -n 1000000 -g 100000 [--kinds both|count|sequence] [--span 240] [--lean]
+                      [--assign random|cycle] -o OUT
 """
 import argparse
 import datetime as dt
@@ -85,21 +91,27 @@ def ip_of(g):
     return "10.%d.%d.%d" % ((g >> 16) & 255, (g >> 8) & 255, g & 255)
 
 
-def generate(f, n, groups, kinds, span, seed, lean):
+def generate(f, n, groups, kinds, span, seed, lean, cycle=False):
     """Writes the records; returns the mean length of each kind."""
     rng = random.Random(seed)
     sizes = {"login": [0, 0], "iam": [0, 0]}
+    seen = {"login": set(), "recon": set()}
     times = [(BASE + dt.timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ") for s in range(span + 1)]
     out = []
     for i in range(n):
         t = times[i * span // n]
-        g = rng.randrange(groups)
-        if kinds == "count" or (kinds == "both" and i % 2 == 0):
+        login = kinds == "count" or (kinds == "both" and i % 2 == 0)
+        if cycle:
+            g = (sizes["login" if login else "iam"][0]) % groups
+        else:
+            g = rng.randrange(groups)
+        if login:
             if lean:
                 out.append(LEAN_LOGIN % (g % 5000, t, ip_of(g)))
             else:
                 out.append(LOGIN % (g, g % 5000, t, ip_of(g), i, g))
             kind = "login"
+            seen["login"].add(g)
         else:
             if rng.random() < ESCALATE_SHARE:
                 name = ESCALATE[i % len(ESCALATE)]
@@ -109,6 +121,7 @@ def generate(f, n, groups, kinds, span, seed, lean):
                 name = RECON[i % len(RECON)]
                 params = "null"
                 read_only = "true"
+                seen["recon"].add(g)
             if lean:
                 out.append(LEAN_IAM % (g, t, name))
             else:
@@ -120,7 +133,8 @@ def generate(f, n, groups, kinds, span, seed, lean):
             f.write("".join(out))
             out.clear()
     f.write("".join(out))
-    return {k: (b / c if c else 0.0) for k, (c, b) in sizes.items()}
+    means = {k: (b / c if c else 0.0) for k, (c, b) in sizes.items()}
+    return means, len(seen["login"]), len(seen["recon"])
 
 
 def main():
@@ -131,12 +145,16 @@ def main():
     ap.add_argument("--span", type=int, default=240, help="seconds from the first event to the last")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lean", action="store_true", help="records with only the fields the rules read")
+    ap.add_argument("--assign", choices=["random", "cycle"], default="random",
+                    help="how an event's group is chosen: at random, or each kind's groups in turn")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     if a.events < 1 or a.groups < 1 or a.groups > 1 << 24 or a.span < 1:
         ap.error("need events >= 1, 1 <= groups <= 16777216, span >= 1")
     stamp = "%s events=%d groups=%d kinds=%s span=%d seed=%d escalate=%g lean=%d\n" % (
         os.path.basename(__file__), a.events, a.groups, a.kinds, a.span, a.seed, ESCALATE_SHARE, a.lean)
+    if a.assign != "random":  # the stamps of existing files stay valid
+        stamp = stamp[:-1] + " assign=%s\n" % a.assign
     stamp_path = a.output + ".stamp"
     meta_path = a.output + ".meta"
     if all(os.path.exists(p) for p in (a.output, stamp_path, meta_path)):
@@ -146,10 +164,12 @@ def main():
                 return 0
     tmp = a.output + ".tmp"
     with open(tmp, "w") as f:
-        means = generate(f, a.events, a.groups, a.kinds, a.span, a.seed, a.lean)
+        means, count_groups, sequence_groups = generate(f, a.events, a.groups, a.kinds, a.span, a.seed, a.lean,
+                                                        a.assign == "cycle")
     os.replace(tmp, a.output)
     with open(meta_path, "w") as m:
-        m.write("login_mean=%.1f iam_mean=%.1f\n" % (means["login"], means["iam"]))
+        m.write("login_mean=%.1f iam_mean=%.1f count_groups=%d sequence_groups=%d\n"
+                % (means["login"], means["iam"], count_groups, sequence_groups))
     with open(stamp_path, "w") as s:
         s.write(stamp)
     print("%s: %d events, %d groups per rule (%s%s)" % (a.output, a.events, a.groups, a.kinds,
