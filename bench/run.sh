@@ -3,15 +3,28 @@
 #
 # One run measures, on the same input (the real CloudTrail records of
 # $SECDET_SHARED/data/cloudtrail/invictus repeated to BENCH_LINES JSON lines):
+#   0. simdjson     the floor of issue 22: eventSource and eventName of each
+#                   line, On-Demand, and DOM (every line validated)
+#                   (bench/simdjson_floor.cpp, Debian's libsimdjson-dev)
 #   1. parse_only   read + cJSON parse + free, nothing else (bench/parse_only.c)
 #   2. secdet scan  with the CIS pack (rules/aws/cis.secdet, 15 rules)
 #   3. secdet scan  with 1,000 generated rules (bench/gen_rules.py, fixed seed)
 #   4. jq           with the CIS conditions (bench/cis.jq), on a prefix only
 #   5. peak RSS of secdet scan on a 100k-line prefix and on the whole input
 #      (bench/rusage.c)
-# Rates are the best of BENCH_RUNS runs (jq: one run). It prints a table and
-# PASS/MISS for each target, checks that jq and secdet agree on what the CIS
-# pack matches, and writes the same as Markdown to bench/out/results.md.
+#   6. sigma-go     v0.6.6, the CIS controls as Sigma rules (bench/sigma/,
+#                   bench/sigma_bench), on the same prefix as jq
+#   7. correlation state at 1M groups (bench/corr_groups.sh)
+#   8. the Python binding's engine.scan() against the command, whole
+#      processes, on a 100k-line prefix (bench/python_bench.py)
+#   -  `secdet scan -j N`: a row that says whether it exists yet
+# The peers of 0, 6 and 8 are built by bench/build_peers.sh where their
+# tools are (it installs libsimdjson-dev itself); a peer that cannot be built
+# is left out with the reason in the report.
+# Rates are the best of BENCH_RUNS runs (jq and sigma-go's map decoder: one
+# run). It prints tables, PASS/MISS for each target and each goal of issue
+# 22, checks that jq and sigma-go agree with secdet on what the CIS pack
+# matches, and writes the same as Markdown to bench/out/results.md.
 #
 # Exit status: 0 when it ran (whatever the targets say; BENCH_STRICT=1 makes
 # a MISS exit 1), 0 with a message when the shared data is absent, 2 on error.
@@ -19,7 +32,9 @@
 # Knobs (environment): SECDET_SHARED (default: ../shared beside the repo),
 # BENCH_LINES (1000000), BENCH_JQ_LINES (100000), BENCH_RSS_LINES (100000),
 # BENCH_RUNS (3), BENCH_BUILD_DIR (build-bench/), BENCH_DATA_DIR (bench/data/),
-# BENCH_STRICT (0), BENCH_PROFILE (0; 1 adds callgrind profiles, see README).
+# BENCH_STRICT (0), BENCH_PROFILE (0; 1 adds callgrind profiles, see README),
+# BENCH_PY_LINES (100000), BENCH_SKIP (words: simdjson sigma python corr),
+# and corr_groups.sh's GROUPS_* (its header).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +45,7 @@ ct_dir=$shared/data/cloudtrail/invictus/CloudTrail
 lines=${BENCH_LINES:-1000000}
 jq_lines=${BENCH_JQ_LINES:-100000}
 rss_lines=${BENCH_RSS_LINES:-100000}
+py_lines=${BENCH_PY_LINES:-100000}
 runs=${BENCH_RUNS:-3}
 build=${BENCH_BUILD_DIR:-$root/build-bench}
 data=${BENCH_DATA_DIR:-$here/data}
@@ -49,6 +65,8 @@ have_jq=1
 command -v jq >/dev/null || have_jq=0
 ((jq_lines <= lines)) || jq_lines=$lines
 ((rss_lines <= lines)) || rss_lines=$lines
+((py_lines <= lines)) || py_lines=$lines
+skip=" ${BENCH_SKIP:-} "
 
 mkdir -p "$data" "$out"
 
@@ -78,13 +96,16 @@ cc -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 parse_only=$build/parse_only
 cc -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
    "$here/rusage.c" -o "$build/rusage" || die "rusage did not build"
+BENCH_SKIP=${BENCH_SKIP:-} bash "$here/build_peers.sh" "$build"
+# shellcheck disable=SC1091
+. "$out/peers.env"
 
 # ---- inputs ------------------------------------------------------------------
 echo "== input: $lines lines from $ct_dir"
 prefixes=()
 profile_lines=20000
 ((profile_lines <= lines)) || profile_lines=$lines
-for n in "$jq_lines" "$rss_lines" "$profile_lines"; do
+for n in "$jq_lines" "$rss_lines" "$py_lines" "$profile_lines"; do
     if ((n != lines)) && [[ " ${prefixes[*]} " != *" $n "* ]]; then prefixes+=(--prefix "$n"); fi
 done
 python3 "$here/make_input.py" "$ct_dir" "$data/input.jsonl" -n "$lines" "${prefixes[@]}"
@@ -92,6 +113,8 @@ input=$data/input.jsonl
 prefix_file() { if (($1 == lines)); then echo "$input"; else echo "$data/input.$1.jsonl"; fi; }
 jq_input=$(prefix_file "$jq_lines")
 rss_input=$(prefix_file "$rss_lines")
+py_input=$(prefix_file "$py_lines")
+input_bytes=$(stat -c %s "$input")
 
 cis_rules=$root/rules/aws/cis.secdet
 gen_rules=$data/rules1000.secdet
@@ -145,6 +168,23 @@ load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 # Warm the page cache so the first timed run does not pay for the disk.
 cat "$input" >/dev/null
 
+r_od=""; r_dom=""; c_od=""; c_dom=""
+if ((have_simdjson)); then
+    echo "== (0) simdjson floor: On-Demand and DOM, eventSource + eventName, best of $runs"
+    run_stdout=$out/simdjson_ondemand.txt
+    best_of "$runs" "$build/simdjson_floor" ondemand "$input"
+    r_od=$(rate "$lines" "$b_wall"); c_od=$(rate "$lines" "$b_cpu")
+    run_stdout=$out/simdjson_dom.txt
+    best_of "$runs" "$build/simdjson_floor" dom "$input"
+    r_dom=$(rate "$lines" "$b_wall"); c_dom=$(rate "$lines" "$b_cpu")
+    run_stdout=/dev/null
+    # Every line a document with both fields, no error: else the floor is wrong.
+    for f in "$out/simdjson_ondemand.txt" "$out/simdjson_dom.txt"; do
+        grep -q "^docs=$lines errors=0 with_both=$lines " "$f" || die "simdjson_floor: $(cat "$f") (expected $lines documents)"
+    done
+    simdjson_impl=$(sed -n 's/.* impl=//p' "$out/simdjson_ondemand.txt")
+fi
+
 echo "== (1) parse_only, best of $runs"
 best_of "$runs" "$parse_only" "$input"
 r_parse=$(rate "$lines" "$b_wall"); c_parse=$(rate "$lines" "$b_cpu")
@@ -165,6 +205,18 @@ if ((have_jq)); then
     r_jq=$(rate "$jq_lines" "$b_wall"); c_jq=$(rate "$jq_lines" "$b_cpu")
 fi
 
+r_sg=""; r_sgm=""; c_sg=""; c_sgm=""
+if ((have_sigma)); then
+    # Per core, as the others: Go's collector would take the second CPU.
+    echo "== (6) sigma-go v0.6.6, CIS as Sigma rules, $jq_lines-line prefix, fastjson fields: best of $runs; sonic map: 1 run"
+    run_stdout=$out/sigma_counts.txt
+    best_of "$runs" env GOMAXPROCS=1 "$build/sigma_bench" -decode fields -counts "$here/sigma" "$jq_input"
+    r_sg=$(rate "$jq_lines" "$b_wall"); c_sg=$(rate "$jq_lines" "$b_cpu")
+    run_stdout=/dev/null
+    best_of 1 env GOMAXPROCS=1 "$build/sigma_bench" -decode map "$here/sigma" "$jq_input"
+    r_sgm=$(rate "$jq_lines" "$b_wall"); c_sgm=$(rate "$jq_lines" "$b_cpu")
+fi
+
 echo "== (5) peak RSS of secdet scan"
 peak_rss_kb() { run_once "$@"; echo "$m_rss"; }
 rss_cis_small=$(peak_rss_kb "$secdet" "${scan_args[@]}" --rules "$cis_rules" "$rss_input")
@@ -174,17 +226,20 @@ rss_gen_big=$(peak_rss_kb "$secdet" "${scan_args[@]}" --rules "$gen_rules" "$inp
 rss_parse_big=$(peak_rss_kb "$parse_only" "$input")
 echo "   CIS pack: ${rss_cis_small} KiB ($rss_lines lines), ${rss_cis_big} KiB ($lines lines)"
 
-# ---- does jq select what secdet alerts on? -----------------------------------
-# On the jq prefix: secdet's alerts per rule against cis.jq's matches per rule.
-# An event matching two rules (an AccessDenied AttachUserPolicy: 4.1 and 4.4)
-# is one jq selection and two alerts, so the per-rule totals are what must be equal.
+# ---- do jq and sigma-go select what secdet alerts on? ----------------------------
+# On the jq prefix: secdet's alerts per rule against cis.jq's matches per rule
+# and sigma-go's. An event matching two rules (an AccessDenied
+# AttachUserPolicy: 4.1 and 4.4) is one jq selection and two alerts, so the
+# per-rule totals are what must be equal.
+echo "== agreement checks on the $jq_lines-line prefix"
+"$secdet" "${scan_args[@]}" --rules "$cis_rules" "$jq_input" >"$out/secdet_cis_alerts.jsonl"
+n_alerts=$(wc -l <"$out/secdet_cis_alerts.jsonl")
+python3 -c 'import json, sys
+for line in open(sys.argv[1]): print(json.loads(line)["rule"])' "$out/secdet_cis_alerts.jsonl" |
+    sort | uniq -c | awk '{ print $2, $1 }' >"$out/per_rule_secdet.txt"
 check_status="skipped (no jq)"
 if ((have_jq)); then
-    echo "== agreement check on the $jq_lines-line prefix"
-    "$secdet" "${scan_args[@]}" --rules "$cis_rules" "$jq_input" >"$out/secdet_cis_alerts.jsonl"
-    n_alerts=$(wc -l <"$out/secdet_cis_alerts.jsonl")
     n_selected=$(wc -l <"$out/jq_selected.jsonl")
-    jq -r .rule "$out/secdet_cis_alerts.jsonl" | sort | uniq -c | awk '{ print $2, $1 }' >"$out/per_rule_secdet.txt"
     # One line per matching event: the names of the rules it matches.
     jq -r -L "$here" 'include "cis"; [cis_matches] | select(length > 0) | join(" ")' "$jq_input" \
         >"$out/jq_matches_per_event.txt"
@@ -200,68 +255,44 @@ if ((have_jq)); then
     fi
     echo "$check_status"
 fi
+sigma_status="skipped: ${why_sigma:-}"
+if ((have_sigma)); then
+    sort "$out/sigma_counts.txt" >"$out/per_rule_sigma.txt"
+    n_sigma=$(awk '{ s += $2 } END { print s + 0 }' "$out/per_rule_sigma.txt")
+    if diff -u "$out/per_rule_sigma.txt" "$out/per_rule_secdet.txt" >"$out/per_rule_sigma.diff"; then
+        sigma_status="agree per rule: $n_alerts secdet alerts = $n_sigma sigma-go matches"
+    else
+        sigma_status="DISAGREE: $n_alerts secdet alerts vs $n_sigma sigma-go matches (see bench/out/per_rule_sigma.diff)"
+        cat "$out/per_rule_sigma.diff"
+    fi
+    echo "sigma-go: $sigma_status"
+fi
+
+# ---- correlation state at 1M groups, and the Python binding ------------------------
+have_corr=1
+if [[ $skip == *" corr "* ]]; then
+    have_corr=0
+else
+    echo "== (7) correlation state at ${GROUPS_BIG:-1000000} groups (bench/corr_groups.sh)"
+    SECDET_BIN=$secdet BENCH_BUILD_DIR=$build BENCH_DATA_DIR=$data bash "$here/corr_groups.sh" >"$out/corr_groups.log" 2>&1 \
+        || { cat "$out/corr_groups.log" >&2; die "corr_groups.sh failed"; }
+    grep '^   ' "$out/corr_groups.log" || true
+    # shellcheck disable=SC1091
+    . "$out/corr_groups.env"
+fi
+if ((have_python)); then
+    echo "== (8) Python engine.scan() against secdet scan, whole processes, $py_lines lines (bench/python_bench.py)"
+    "$build/python-venv/bin/python" "$here/python_bench.py" --secdet "$secdet" --input "$py_input" \
+        --runs "$runs" --no-push --summary "$out/python.env" >"$out/python_bench.txt" 2>&1 \
+        || { cat "$out/python_bench.txt" >&2; die "python_bench.py failed"; }
+    sed -n '/^whole processes/,/^goal/p' "$out/python_bench.txt"
+    # shellcheck disable=SC1091
+    . "$out/python.env"
+fi
 
 # ---- report ------------------------------------------------------------------
-pass() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
-x_cis=$(ratio "$r_cis" "$r_parse")
-x_gen=$(ratio "$r_gen" "$r_parse")
-t1_res=$(pass "$r_cis >= 0.8 * $r_parse")
-t2_res=$(pass "$r_gen >= 0.5 * $r_parse")
-rss_limit=$(awk -v s="$rss_cis_small" 'BEGIN { printf "%.0f", 1.2 * s + 2048 }')
-t4_res=$(pass "$rss_cis_big <= $rss_limit")
-cx_cis=$(ratio "$c_cis" "$c_parse")
-cx_gen=$(ratio "$c_gen" "$c_parse")
-if [ -n "$r_jq" ]; then
-    x_jq_cis=$(ratio "$r_cis" "$r_jq"); x_jq_gen=$(ratio "$r_gen" "$r_jq"); x_jq_parse=$(ratio "$r_parse" "$r_jq")
-    x_jq_jq=1.00; x_jq_vs_parse=$(ratio "$r_jq" "$r_parse")
-    cx_jq_cis=$(ratio "$c_cis" "$c_jq"); cx_jq_vs_parse=$(ratio "$c_jq" "$c_parse")
-    t3_res=$(pass "$r_cis >= 10 * $r_jq")
-else
-    x_jq_cis=-; x_jq_gen=-; x_jq_parse=-; x_jq_jq=-; x_jq_vs_parse=-; cx_jq_cis=-; t3_res="SKIP (no jq)"
-fi
-# The benchmark needs one CPU; more runnable work than the other CPUs can
-# take stretches wall-clock times unevenly, so say so.
-busy=$(awk -v l="$load_start" -v n="$(nproc)" 'BEGIN { print (l > n - 0.5) ? 1 : 0 }')
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
-rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo " (uncommitted changes)" || true)
-
-{
-    echo "## Benchmark results"
-    echo
-    echo "- Input: $lines JSON lines, the $(python3 -c 'import glob, json, sys; print(sum(len(json.load(open(f))["Records"]) for f in glob.glob(sys.argv[1] + "/*.json")))' "$ct_dir") real CloudTrail records of the invictus sample repeated; $(du -m "$input" | cut -f1) MB"
-    echo "- Machine: $cpu, $(nproc) CPUs"
-    echo "- $("$secdet" version 2>/dev/null | head -1 || echo '?') at $rev$dirty, Release build; $(cc --version | head -1); cJSON $(pkg-config --modversion libcjson 2>/dev/null || echo '?'); $(jq --version 2>/dev/null || echo 'no jq')"
-    echo "- Machine load average at the start: $load_start$( ((busy)) && echo " — BUSY: other work shared the CPUs; wall-clock rates are noisy, the CPU-time columns are the steadier ones")"
-    echo "- Rates: events / time, best of $runs runs, page cache warm; wall clock (the targets) and CPU time (user + sys) of the process; secdet runs \`secdet ${scan_args[*]} --rules RULES input.jsonl > /dev/null\`"
-    echo "- jq: measured on a $jq_lines-line prefix in 1 run (jq runs at tens of thousands of events/s); its events/s is taken as the rate for the whole input"
-    echo
-    echo "| name | events/s | × parse-only | × jq | events/s of CPU time | × parse-only (CPU) |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    echo "| parse-only (read + cJSON parse + free) | $r_parse | 1.00 | $x_jq_parse | $c_parse | 1.00 |"
-    echo "| secdet scan, CIS pack (15 rules) | $r_cis | $x_cis | $x_jq_cis | $c_cis | $cx_cis |"
-    echo "| secdet scan, 1,000 generated rules | $r_gen | $x_gen | $x_jq_gen | $c_gen | $cx_gen |"
-    if [ -n "$r_jq" ]; then
-        echo "| jq, CIS conditions ($jq_lines-line prefix, scaled) | $r_jq | $x_jq_vs_parse | $x_jq_jq | $c_jq | $cx_jq_vs_parse |"
-    fi
-    echo
-    echo "| peak RSS | $rss_lines lines | $lines lines |"
-    echo "|---|---:|---:|"
-    echo "| secdet scan, CIS pack | $(mib "$rss_cis_small") MiB | $(mib "$rss_cis_big") MiB |"
-    echo "| secdet scan, 1,000 generated rules | $(mib "$rss_gen_small") MiB | $(mib "$rss_gen_big") MiB |"
-    echo "| parse-only | | $(mib "$rss_parse_big") MiB |"
-    echo
-    echo "| target | measured (wall clock) | same in CPU time | result |"
-    echo "|---|---|---|---|"
-    echo "| CIS pack ≥ 0.8 × parse-only | $x_cis × | $cx_cis × | $t1_res |"
-    echo "| 1,000 rules ≥ 0.5 × parse-only | $x_gen × | $cx_gen × | $t2_res |"
-    echo "| CIS pack ≥ 10 × jq | $x_jq_cis × | $cx_jq_cis × | $t3_res |"
-    echo "| RSS($lines) ≤ 1.2 × RSS($rss_lines) + 2 MB (CIS pack) | $(mib "$rss_cis_big") MiB ≤ $(mib "$rss_limit") MiB | | $t4_res |"
-    echo
-    echo "CIS agreement with jq ($jq_lines-line prefix): $check_status"
-} >"$out/results.md"
+# shellcheck source=bench/report.sh
+. "$here/report.sh"
 
 echo
 cat "$out/results.md"
