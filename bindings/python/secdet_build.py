@@ -164,6 +164,7 @@ typedef struct secdet_stats {
     uint64_t queued;
     uint64_t oversized;
     uint64_t connections;
+    uint64_t text_events;
 } secdet_stats;
 secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
 secdet_status secdet_flush(secdet_engine *engine);

@@ -6,6 +6,7 @@
  * cannot expand without bound. Every message text is parsed with the
  * decoder's depth limit before cJSON sees it (decode_json_object).
  */
+#define _GNU_SOURCE /* memmem */
 #include "event/decode_aws.h"
 
 #include <cjson/cJSON.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "event/span.h"
 #include "event/time.h"
 #include "util/buf.h"
 
@@ -37,12 +39,101 @@ static const cJSON *member(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-dec_format aws_envelope_kind(const cJSON *root) {
-    if (!cJSON_IsObject(root)) return DEC_AUTO;
-    if (cJSON_IsObject(member(root, "awslogs"))) return DEC_CLOUDWATCH_LOGS;
-    if (member(root, "messageType") && cJSON_IsArray(member(root, "logEvents"))) return DEC_CLOUDWATCH_LOGS;
-    if (cJSON_IsString(member(root, "detail-type")) && member(root, "detail")) return DEC_EVENTBRIDGE;
+const char *const decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslogs", "messageType", "detail-type"};
+
+dec_format aws_envelope_kind_text(const char *s, size_t n) {
+    enum { AWSLOGS, MESSAGE_TYPE, LOG_EVENTS, DETAIL_TYPE, DETAIL, NKEYS };
+    static const char *const keys[NKEYS] = {"awslogs", "messageType", "logEvents", "detail-type", "detail"};
+    char first[NKEYS] = {0}; /* the first byte of the first value of each key; 0: none */
+    span_walk w;
+    span_member m;
+    if (span_walk_start(&w, s, n) != 0) return DEC_AUTO;
+    int r;
+    while ((r = span_walk_next(&w, &m)) == 1) {
+        for (int k = 0; k < NKEYS; k++) {
+            if (!first[k] && span_key_is(s, &m, keys[k])) {
+                first[k] = s[m.value];
+                break;
+            }
+        }
+    }
+    if (r < 0) return DEC_AUTO; /* not an object: not an envelope (the parse says what it is) */
+    if (first[AWSLOGS] == '{' || (first[MESSAGE_TYPE] && first[LOG_EVENTS] == '[')) return DEC_CLOUDWATCH_LOGS;
+    if (first[DETAIL_TYPE] == '"' && first[DETAIL]) return DEC_EVENTBRIDGE;
     return DEC_AUTO;
+}
+
+/* ---- events as text ---------------------------------------------------------- */
+
+/* Whether the object s[0..n) has a top-level member `name` (as cJSON would
+ * find it). Without the name's text, or a \u escape that could spell it, in
+ * the object, it has none: the common case costs a memmem or two. */
+static bool has_member(const char *s, size_t n, const char *name) {
+    if (!memmem(s, n, name, strlen(name)) && !memmem(s, n, "\\u", 2)) return false;
+    span_walk w;
+    span_member m;
+    if (span_walk_start(&w, s, n) != 0) return true; /* not framed: the scanner will refuse it anyway */
+    while (span_walk_next(&w, &m) == 1)
+        if (span_key_is(s, &m, name)) return true;
+    return false;
+}
+
+/* Writes the object s[0..n) (its last byte is its '}') with the member
+ * `"name":` + value text added at its end, into b. */
+static void with_member(buf *b, const char *s, size_t n, const char *name, const char *value, size_t vlen) {
+    size_t i = 0;
+    while (i < n && s[i] != '{') i++;
+    for (i++; i < n && span_is_ws((unsigned char)s[i]); i++) {
+    }
+    bool empty = i == n - 1;
+    buf_reset(b);
+    buf_append(b, s, n - 1);
+    if (!empty) buf_putc(b, ',');
+    buf_putc(b, '"');
+    buf_puts(b, name);
+    buf_puts(b, "\":");
+    buf_append(b, value, vlen);
+    buf_putc(b, '}');
+}
+
+int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink) {
+    if (!lim->on_text || !lim->text || !sink) return DECODE_TEXT_DECLINED;
+    span_walk w;
+    span_member m, detail = {0};
+    bool have_detail = false, have_type = false;
+    if (span_walk_start(&w, s, n) != 0) return DECODE_TEXT_DECLINED;
+    int r;
+    while ((r = span_walk_next(&w, &m)) == 1) {
+        if (!have_detail && span_key_is(s, &m, "detail")) {
+            detail = m;
+            have_detail = true;
+        } else if (!have_type && span_key_is(s, &m, "detail-type")) {
+            if (s[m.value] != '"') return DECODE_TEXT_DECLINED;
+            have_type = true;
+        }
+    }
+    /* The parse checks the envelope's depth, not its event's: so here. */
+    if (r < 0 || !have_detail || !have_type || s[detail.value] != '{' || w.deepest > lim->max_depth)
+        return DECODE_TEXT_DECLINED;
+    const char *d = s + detail.value;
+    size_t dlen = detail.value_len;
+    if (has_member(d, dlen, "_eventbridge")) return lim->on_text(sink->user, d, dlen, where, 0);
+    /* The envelope without its detail, members in their order and as written. */
+    buf env;
+    buf_init(&env);
+    buf_putc(&env, '{');
+    span_walk_start(&w, s, n);
+    while (span_walk_next(&w, &m) == 1) {
+        if (m.key == detail.key) continue;
+        if (env.len > 1) buf_putc(&env, ',');
+        buf_append(&env, s + m.key, m.value + m.value_len - m.key);
+    }
+    buf_putc(&env, '}');
+    with_member(lim->text, d, dlen, "_eventbridge", env.data, env.len);
+    bool oom = env.oom || lim->text->oom;
+    buf_free(&env);
+    if (oom) return -1;
+    return lim->on_text(sink->user, lim->text->data, lim->text->len, where, 0);
 }
 
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
@@ -175,6 +266,25 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
     return m;
 }
 
+/* A log event's message to on_text, with "_cloudwatch" added as cw_meta
+ * makes it; as on_text returns, or DECODE_TEXT_DECLINED when it was
+ * declined or is not written as an object. */
+static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t len, uint64_t where,
+                   const aws_limits *lim, const decode_sink *sink) {
+    size_t end = len;
+    while (end > 0 && span_is_ws((unsigned char)msg[end - 1])) end--;
+    if (end == 0 || msg[end - 1] != '}') return DECODE_TEXT_DECLINED; /* the parse says what it is */
+    if (has_member(msg, len, "_cloudwatch")) return lim->on_text(sink->user, msg, len, where, 0);
+    cJSON *meta = cw_meta(doc, le);
+    char *text = meta ? cJSON_PrintUnformatted(meta) : NULL;
+    cJSON_Delete(meta);
+    if (!text) return -1;
+    with_member(lim->text, msg, end, "_cloudwatch", text, strlen(text));
+    cJSON_free(text);
+    if (lim->text->oom) return -1;
+    return lim->on_text(sink->user, lim->text->data, lim->text->len, where, 0);
+}
+
 static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws_limits *lim, const decode_sink *sink) {
     const cJSON *type = member(doc, "messageType");
     if (cJSON_IsString(type) && strcmp(type->valuestring, "CONTROL_MESSAGE") == 0) return 0;
@@ -197,6 +307,13 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
             report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
                    unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
             continue;
+        }
+        if (lim->on_text && sink) {
+            int rc = cw_text(doc, le, msg->valuestring, len, i + 1, lim, sink);
+            if (rc != DECODE_TEXT_DECLINED) {
+                if (rc) return rc;
+                continue;
+            }
         }
         const char *err = NULL;
         cJSON *ev = decode_json_object(msg->valuestring, len, lim->max_depth, &err);

@@ -338,8 +338,10 @@ static void test_eventbridge_time_comes_from_the_envelope(void **state) {
                                    &al);
     secdet_source_opts o = {.format = SECDET_FMT_EVENTBRIDGE};
     assert_int_equal(secdet_source_add(e, "eb", &o), SECDET_OK);
-    assert_int_equal(secdet_push(e, "eb", EB_DOC, strlen(EB_DOC)), SECDET_OK);
-    assert_int_equal(al.n, 0); /* buffered until the end of the stream */
+    assert_int_equal(secdet_push(e, "eb", EB_DOC, strlen(EB_DOC) - 1), SECDET_OK);
+    assert_int_equal(al.n, 0); /* the document is not complete yet */
+    assert_int_equal(secdet_push(e, "eb", EB_DOC + strlen(EB_DOC) - 1, 1), SECDET_OK);
+    assert_int_equal(al.n, 1); /* as soon as it is */
     assert_int_equal(secdet_source_end(e, "eb"), SECDET_OK);
     assert_int_equal(al.n, 1);
     assert_int_equal(al.time_ns[0], INT64_C(1709287200) * 1000000000); /* 2024-03-01T10:00:00Z, not eventTime */

@@ -228,5 +228,6 @@ class Stats:
     queued: int
     oversized: int
     connections: int
+    text_events: int  #: of events, those read by the one-pass scanner (no JSON tree built)
     sinks: Tuple[SinkStats, ...] = ()
     callback_errors: int = 0  #: exceptions raised by Python sink callables

@@ -1,0 +1,161 @@
+/* span.c — where the parts of JSON text begin and end (see span.h).
+ *
+ * Most bytes of an event are inside strings, so a string is crossed 16
+ * bytes at a time (SSE2) up to its next quote or backslash; outside strings
+ * a byte at a time, counting brackets.
+ */
+#include "event/span.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "util/json.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* The first '"' or '\\' at or after i, or n. */
+static size_t quote_or_backslash(const unsigned char *s, size_t i, size_t n) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned hits = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        if (hits) return i + (size_t)__builtin_ctz(hits);
+    }
+#endif
+    while (i < n && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
+static bool ends_scalar(unsigned char c) {
+    return span_is_ws(c) || c == ',' || c == ':' || c == ']' || c == '}' || c == '[' || c == '{' || c == '"';
+}
+
+void span_frame_start(span_frame *f) {
+    f->mode = SPAN_START;
+    f->depth = 0;
+    f->deepest = 0;
+}
+
+size_t span_frame_run(span_frame *f, const char *text, size_t n) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < n) {
+        switch (f->mode) {
+        case SPAN_START:
+            if (s[i] == '{' || s[i] == '[') {
+                f->depth = f->deepest = 1;
+                f->mode = SPAN_IN;
+                i++;
+            } else if (s[i] == '"') {
+                f->mode = SPAN_STRING;
+                i++;
+            } else {
+                f->mode = SPAN_SCALAR;
+            }
+            break;
+        case SPAN_SCALAR:
+            while (i < n && !ends_scalar(s[i])) i++;
+            if (i < n) f->mode = SPAN_DONE;
+            return i;
+        case SPAN_STRING:
+            i = quote_or_backslash(s, i, n);
+            if (i == n) return n;
+            if (s[i++] == '\\') {
+                f->mode = SPAN_ESCAPE;
+            } else if (f->depth == 0) {
+                f->mode = SPAN_DONE;
+                return i;
+            } else {
+                f->mode = SPAN_IN;
+            }
+            break;
+        case SPAN_ESCAPE: /* the escaped byte: a quote here does not end the string */
+            i++;
+            f->mode = SPAN_STRING;
+            break;
+        case SPAN_IN:
+            for (; i < n; i++) {
+                unsigned char c = s[i];
+                if (c == '"') {
+                    f->mode = SPAN_STRING;
+                    i++;
+                    break;
+                }
+                if (c == '{' || c == '[') {
+                    if (++f->depth > f->deepest) f->deepest = f->depth;
+                } else if ((c == '}' || c == ']') && --f->depth == 0) {
+                    f->mode = SPAN_DONE;
+                    return i + 1;
+                }
+            }
+            break;
+        case SPAN_DONE: return i;
+        }
+    }
+    return i;
+}
+
+/* ---- members -------------------------------------------------------------- */
+
+static size_t skip_ws(const char *s, size_t n, size_t i) {
+    while (i < n && span_is_ws((unsigned char)s[i])) i++;
+    return i;
+}
+
+int span_walk_start(span_walk *w, const char *s, size_t n) {
+    size_t i = skip_ws(s, n, 0);
+    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
+    *w = (span_walk){.s = s, .n = n, .pos = i + 1, .deepest = 1, .state = -1};
+    if (i >= n || s[i] != '{') return -1;
+    w->state = 0;
+    return 0;
+}
+
+int span_walk_next(span_walk *w, span_member *m) {
+    const char *s = w->s;
+    size_t n = w->n;
+    if (w->state < 0 || w->state == 2) return w->state < 0 ? -1 : 0;
+    size_t i = skip_ws(s, n, w->pos);
+    if (i < n && s[i] == '}') {
+        w->state = skip_ws(s, n, i + 1) == n ? 2 : -1;
+        return w->state == 2 ? 0 : -1;
+    }
+    if (w->state == 1) { /* a ',' between members */
+        if (i >= n || s[i] != ',') return w->state = -1;
+        i = skip_ws(s, n, i + 1);
+    }
+    if (i >= n || s[i] != '"') return w->state = -1;
+    span_frame f;
+    span_frame_start(&f);
+    m->key = i;
+    m->key_len = span_frame_run(&f, s + i, n - i);
+    if (f.mode != SPAN_DONE) return w->state = -1;
+    m->key_escaped = memchr(s + i, '\\', m->key_len) != NULL;
+    i = skip_ws(s, n, i + m->key_len);
+    if (i >= n || s[i] != ':') return w->state = -1;
+    i = skip_ws(s, n, i + 1);
+    if (i >= n) return w->state = -1;
+    span_frame_start(&f);
+    m->value = i;
+    m->value_len = span_frame_run(&f, s + i, n - i);
+    /* A scalar may end with the text; an empty one is no value at all. */
+    if (m->value_len == 0 || (f.mode != SPAN_DONE && f.mode != SPAN_SCALAR)) return w->state = -1;
+    if (f.deepest + 1 > w->deepest) w->deepest = f.deepest + 1;
+    w->pos = i + m->value_len;
+    w->state = 1;
+    return 1;
+}
+
+bool span_key_is(const char *s, const span_member *m, const char *name) {
+    size_t len = strlen(name);
+    if (!m->key_escaped) return m->key_len == len + 2 && memcmp(s + m->key + 1, name, len) == 0;
+    /* An escape spells at most 12 bytes of text per character. */
+    if (m->key_len > 12 * len + 2) return false;
+    cJSON *k = json_parse(s + m->key, m->key_len, 0, NULL);
+    bool same = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
+    cJSON_Delete(k);
+    return same;
+}
