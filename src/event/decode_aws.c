@@ -113,11 +113,14 @@ int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limi
         }
     }
     /* The parse checks the envelope's depth, not its event's: so here. */
-    if (r < 0 || !have_detail || !have_type || s[detail.value] != '{' || w.deepest > lim->max_depth)
-        return DECODE_TEXT_DECLINED;
     const char *d = s + detail.value;
     size_t dlen = detail.value_len;
-    if (has_member(d, dlen, "_eventbridge")) return lim->on_text(sink->user, d, dlen, where, 0);
+    /* Framed by brackets, `{"a":1]` ends too: the text must close as an object. */
+    if (r < 0 || !have_detail || !have_type || d[0] != '{' || d[dlen - 1] != '}' || w.deepest > lim->max_depth)
+        return DECODE_TEXT_DECLINED;
+    /* An event with its own member keeps it, and its text would leave the
+     * envelope's other members unchecked: rare enough to be parsed. */
+    if (has_member(d, dlen, "_eventbridge")) return DECODE_TEXT_DECLINED;
     /* The envelope without its detail, members in their order and as written. */
     buf env;
     buf_init(&env);
@@ -271,8 +274,8 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
  * declined or is not written as an object. */
 static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t len, uint64_t where,
                    const aws_limits *lim, const decode_sink *sink) {
-    size_t end = len;
-    while (end > 0 && span_is_ws((unsigned char)msg[end - 1])) end--;
+    size_t end = len; /* after the object, JSON's whitespace only, as the parse allows */
+    while (end > 0 && (msg[end - 1] == ' ' || msg[end - 1] == '\t' || msg[end - 1] == '\n' || msg[end - 1] == '\r')) end--;
     if (end == 0 || msg[end - 1] != '}') return DECODE_TEXT_DECLINED; /* the parse says what it is */
     if (has_member(msg, len, "_cloudwatch")) return lim->on_text(sink->user, msg, len, where, 0);
     cJSON *meta = cw_meta(doc, le);

@@ -154,6 +154,7 @@ static bool key_is_records(const doc_stream *ds) {
 
 static void key_add(doc_stream *ds, const char *p, size_t n) {
     if (ds->key_len > sizeof ds->key) return;
+    if (memchr(p, 0, n)) ds->key_escaped = true; /* cJSON's reading of it is not its bytes */
     if (n > sizeof ds->key - ds->key_len) {
         ds->key_len = sizeof ds->key + 1;
         return;

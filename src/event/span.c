@@ -39,62 +39,126 @@ void span_frame_start(span_frame *f) {
     f->deepest = 0;
 }
 
+/* Inside a string at s[i]: the offset past its closing quote, or n with
+ * f->mode saying where the string stopped (SPAN_STRING or SPAN_ESCAPE). */
+static size_t string_rest(span_frame *f, const unsigned char *s, size_t i, size_t n) {
+    for (;;) {
+        i = quote_or_backslash(s, i, n);
+        if (i >= n) {
+            f->mode = SPAN_STRING;
+            return n;
+        }
+        if (s[i] == '"') return i + 1;
+        if (i + 1 >= n) { /* the escaped byte comes with the next piece */
+            f->mode = SPAN_ESCAPE;
+            return n;
+        }
+        i += 2;
+    }
+}
+
+/* One byte inside a container (mode SPAN_IN, SPAN_STRING or SPAN_ESCAPE);
+ * true when it closed the value. */
+static bool container_byte(span_frame *f, unsigned char c) {
+    switch (f->mode) {
+    case SPAN_ESCAPE: f->mode = SPAN_STRING; break;
+    case SPAN_STRING:
+        if (c == '\\') f->mode = SPAN_ESCAPE;
+        else if (c == '"') f->mode = SPAN_IN;
+        break;
+    default:
+        if (c == '"') {
+            f->mode = SPAN_STRING;
+        } else if (c == '{' || c == '[') {
+            if (++f->depth > f->deepest) f->deepest = f->depth;
+        } else if ((c == '}' || c == ']') && --f->depth == 0) {
+            f->mode = SPAN_DONE;
+            return true;
+        }
+    }
+    return false;
+}
+
+#if defined(__SSE2__)
+/* Bit k of the result: s[k] == c (mask: the bytes | 0x20 first). */
+static uint64_t bits64(const unsigned char *s, unsigned char c, bool fold) {
+    uint64_t m = 0;
+    const __m128i want = _mm_set1_epi8((char)c), low = _mm_set1_epi8(0x20);
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + 16 * k));
+        if (fold) x = _mm_or_si128(x, low);
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, want)) << (16 * k);
+    }
+    return m;
+}
+
+/* Bit k: an odd number of quotes at or before k (k is inside a string, or
+ * its opening quote). */
+static uint64_t prefix_xor(uint64_t x) {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+#endif
+
+/* Inside a container at s[i]. 64 bytes at a time where they hold no
+ * backslash: which bytes are in strings comes from the quotes' positions
+ * (the parity of the quotes before each byte), and only the brackets
+ * outside strings are looked at one by one. A block with a backslash, and
+ * the last bytes, go a byte at a time. */
+static size_t container_rest(span_frame *f, const unsigned char *s, size_t i, size_t n) {
+#if defined(__SSE2__)
+    while (i + 64 <= n && f->mode != SPAN_ESCAPE) {
+        if (bits64(s + i, '\\', false)) break;
+        uint64_t quotes = bits64(s + i, '"', false);
+        uint64_t in_string = prefix_xor(quotes) ^ (f->mode == SPAN_STRING ? ~(uint64_t)0 : 0);
+        uint64_t opens = bits64(s + i, '{', true) & ~in_string;
+        uint64_t closes = bits64(s + i, '}', true) & ~in_string;
+        for (uint64_t both = opens | closes; both; both &= both - 1) {
+            uint64_t bit = both & (~both + 1);
+            if (opens & bit) {
+                if (++f->depth > f->deepest) f->deepest = f->depth;
+            } else if (--f->depth == 0) {
+                f->mode = SPAN_DONE;
+                return i + (size_t)__builtin_ctzll(bit) + 1;
+            }
+        }
+        f->mode = in_string >> 63 ? SPAN_STRING : SPAN_IN;
+        i += 64;
+    }
+#endif
+    for (; i < n; i++)
+        if (container_byte(f, s[i])) return i + 1;
+    return n;
+}
+
 size_t span_frame_run(span_frame *f, const char *text, size_t n) {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
-    while (i < n) {
-        switch (f->mode) {
-        case SPAN_START:
-            if (s[i] == '{' || s[i] == '[') {
-                f->depth = f->deepest = 1;
-                f->mode = SPAN_IN;
-                i++;
-            } else if (s[i] == '"') {
-                f->mode = SPAN_STRING;
-                i++;
-            } else {
-                f->mode = SPAN_SCALAR;
-            }
-            break;
-        case SPAN_SCALAR:
-            while (i < n && !ends_scalar(s[i])) i++;
-            if (i < n) f->mode = SPAN_DONE;
-            return i;
-        case SPAN_STRING:
-            i = quote_or_backslash(s, i, n);
-            if (i == n) return n;
-            if (s[i++] == '\\') {
-                f->mode = SPAN_ESCAPE;
-            } else if (f->depth == 0) {
-                f->mode = SPAN_DONE;
-                return i;
-            } else {
-                f->mode = SPAN_IN;
-            }
-            break;
-        case SPAN_ESCAPE: /* the escaped byte: a quote here does not end the string */
-            i++;
-            f->mode = SPAN_STRING;
-            break;
-        case SPAN_IN:
-            for (; i < n; i++) {
-                unsigned char c = s[i];
-                if (c == '"') {
-                    f->mode = SPAN_STRING;
-                    i++;
-                    break;
-                }
-                if (c == '{' || c == '[') {
-                    if (++f->depth > f->deepest) f->deepest = f->depth;
-                } else if ((c == '}' || c == ']') && --f->depth == 0) {
-                    f->mode = SPAN_DONE;
-                    return i + 1;
-                }
-            }
-            break;
-        case SPAN_DONE: return i;
+    if (n == 0 || f->mode == SPAN_DONE) return 0;
+    if (f->mode == SPAN_START) {
+        if (s[0] == '{' || s[0] == '[') {
+            f->depth = f->deepest = 1;
+            f->mode = SPAN_IN;
+            return container_rest(f, s, 1, n);
         }
+        f->mode = s[0] == '"' ? SPAN_STRING : SPAN_SCALAR;
+        i = s[0] == '"';
     }
+    if (f->mode == SPAN_SCALAR) {
+        while (i < n && !ends_scalar(s[i])) i++;
+        if (i < n) f->mode = SPAN_DONE;
+        return i;
+    }
+    if (f->depth > 0) return container_rest(f, s, i, n);
+    /* The value is a string. */
+    if (f->mode == SPAN_ESCAPE) i++; /* the escaped byte: a quote here does not end the string */
+    f->mode = SPAN_DONE;
+    i = string_rest(f, s, i, n);
     return i;
 }
 
@@ -120,7 +184,11 @@ int span_walk_next(span_walk *w, span_member *m) {
     if (w->state < 0 || w->state == 2) return w->state < 0 ? -1 : 0;
     size_t i = skip_ws(s, n, w->pos);
     if (i < n && s[i] == '}') {
-        w->state = skip_ws(s, n, i + 1) == n ? 2 : -1;
+        /* After the value only JSON's own whitespace, as the decoders'
+         * parse allows (cJSON skips any byte up to 0x20 only before it). */
+        for (i++; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'); i++) {
+        }
+        w->state = i == n ? 2 : -1;
         return w->state == 2 ? 0 : -1;
     }
     if (w->state == 1) { /* a ',' between members */
@@ -133,7 +201,7 @@ int span_walk_next(span_walk *w, span_member *m) {
     m->key = i;
     m->key_len = span_frame_run(&f, s + i, n - i);
     if (f.mode != SPAN_DONE) return w->state = -1;
-    m->key_escaped = memchr(s + i, '\\', m->key_len) != NULL;
+    m->key_escaped = memchr(s + i, '\\', m->key_len) != NULL || memchr(s + i, 0, m->key_len) != NULL;
     i = skip_ws(s, n, i + m->key_len);
     if (i >= n || s[i] != ':') return w->state = -1;
     i = skip_ws(s, n, i + 1);

@@ -14,7 +14,8 @@
  * What they cut out is handed to the scanner or to cJSON, which decide
  * whether it is JSON (and word the error when it is not); the framing —
  * keys, ':' and ',' between members — is checked here. Like cJSON, any byte
- * up to 0x20 counts as whitespace.
+ * up to 0x20 counts as whitespace before and inside a value; after an
+ * object span_walk allows JSON's four, as the decoders' parse does.
  */
 #ifndef SECDET_EVENT_SPAN_H
 #define SECDET_EVENT_SPAN_H
@@ -58,7 +59,7 @@ size_t span_frame_run(span_frame *f, const char *s, size_t n);
 typedef struct span_member {
     size_t key;       /* offset of the key's opening quote */
     size_t key_len;   /* the key token, quotes included */
-    bool key_escaped; /* it holds a backslash */
+    bool key_escaped; /* it holds a backslash or a NUL: cJSON's reading of it is not its bytes */
     size_t value;     /* offset of the value's first byte */
     size_t value_len;
 } span_member;
@@ -78,7 +79,8 @@ int span_walk_start(span_walk *w, const char *s, size_t n);
  * but whitespace may follow it, else -1); -1 when the framing is broken. */
 int span_walk_next(span_walk *w, span_member *m);
 /* Whether member m's key is `name` (a NUL-free ASCII name). A key with
- * escapes is decoded as cJSON decodes it, so "R\u0065cords" is "Records". */
+ * escapes (or a NUL) is decoded as cJSON decodes it, so "R\u0065cords" is
+ * "Records". */
 bool span_key_is(const char *s, const span_member *m, const char *name);
 
 #endif
