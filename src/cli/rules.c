@@ -204,7 +204,7 @@ int cli_collect_files(const char *arg, const cli_walk *how, cli_strings *out) {
     }
     int rc = collect_dir(dir, 0, how, out);
     free(dir);
-    if (rc == 0) {
+    if (rc == 0 && out->count > first) {
         qsort(out->items + first, out->count - first, sizeof *out->items, compare_paths);
     }
     return rc;
