@@ -170,8 +170,9 @@ static size_t skip_ws(const char *s, size_t n, size_t i) {
 }
 
 int span_walk_start(span_walk *w, const char *s, size_t n) {
-    size_t i = skip_ws(s, n, 0);
-    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
+    /* A byte order mark first of all, as the parse takes it (util/json.h). */
+    size_t i = n >= 5 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    i = skip_ws(s, n, i);
     *w = (span_walk){.s = s, .n = n, .pos = i + 1, .deepest = 1, .state = -1};
     if (i >= n || s[i] != '{') return -1;
     w->state = 0;

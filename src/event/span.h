@@ -72,8 +72,9 @@ typedef struct span_walk {
     int state;        /* 0 before the first member, 1 after one, 2 ended, -1 broken */
 } span_walk;
 
-/* Starts walking the object that is the whole of s[0..n) (whitespace and a
- * UTF-8 BOM before it allowed). -1 when s does not start with '{'. */
+/* Starts walking the object that is the whole of s[0..n) (a UTF-8 BOM at
+ * its very start, then whitespace, allowed before it, as util/json.h's
+ * parse allows). -1 when s does not start with '{'. */
 int span_walk_start(span_walk *w, const char *s, size_t n);
 /* The next member: 1 with *m filled; 0 at the object's end (then nothing
  * but whitespace may follow it, else -1); -1 when the framing is broken. */
