@@ -213,6 +213,8 @@ cmd_test() {
 
     # 5. The language bindings, against this build installed into build/prefix
     #    (each binding's ci.sh prints its own runner's summary: pytest, go test).
+    #    The Python one builds its own C core with pip and uses the prefix
+    #    only for its installed-library build; Go links the prefix's library.
     if [[ ${SECDET_SKIP_BINDINGS:-0} != 1 && $built == 1 ]]; then
         local prefix=$ROOT/build/prefix
         if ls bindings/*/ci.sh >/dev/null 2>&1; then

@@ -29,7 +29,15 @@ FUZZ=$ROOT/fuzz
 WORK=${WORK:-$(mktemp -d)}
 CXX=${CXX:-clang++}
 CXXFLAGS=${CXXFLAGS:-$CFLAGS}
-TARGETS=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
+# fuzz/targets: a name a line, then the program sources (not in the library)
+# that target needs.
+TARGETS=()
+declare -A EXTRA=()
+while read -r name needs; do
+    [[ $name =~ ^[a-z] ]] || continue
+    TARGETS+=("$name")
+    EXTRA[$name]=$needs
+done <"$FUZZ/targets"
 
 OBJ=$WORK/secdet-obj
 DEPS=$WORK/secdet-deps
@@ -143,11 +151,12 @@ for t in "${TARGETS[@]}"; do
     # shellcheck disable=SC2086
     $CC $CFLAGS "${SECDET_CFLAGS[@]}" "${DEP_CFLAGS[@]}" -c "$FUZZ/fuzz_$t.c" -o "$WORK/fuzz_$t.o"
     extra=()
-    if [[ $t == config ]]; then # the loader lives in the command, not the library
+    for s in ${EXTRA[$t]}; do # program sources (src/cli, src/lambda) the library does not hold
+        o=$WORK/${s//\//_}.o
         # shellcheck disable=SC2086
-        $CC $CFLAGS "${SECDET_CFLAGS[@]}" "${DEP_CFLAGS[@]}" -c "$ROOT/src/cli/config.c" -o "$WORK/cli_config.o"
-        extra=("$WORK/cli_config.o")
-    fi
+        $CC $CFLAGS "${SECDET_CFLAGS[@]}" "${DEP_CFLAGS[@]}" -c "$ROOT/$s" -o "$o"
+        extra+=("$o")
+    done
     # shellcheck disable=SC2086
     $CXX $CXXFLAGS "$WORK/fuzz_$t.o" "${extra[@]}" -o "$OUT/fuzz_$t" $LIB_FUZZING_ENGINE \
         "$WORK/libsecdet_fuzz.a" "${DEP_LIBS[@]}"

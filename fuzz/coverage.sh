@@ -2,7 +2,7 @@
 # coverage.sh — how much of src/ the fuzz corpora reach (clang source-based
 # coverage).
 #
-#   fuzz/coverage.sh [TARGET...]      (default: every target)
+#   fuzz/coverage.sh [TARGET...]      (default: every target of fuzz/targets)
 #
 # Builds each target with the standalone driver (no libFuzzer) and
 # -fprofile-instr-generate -fcoverage-mapping, through fuzz/build.sh (the
@@ -25,7 +25,7 @@ DIR=$(cd "$DIR" && pwd)
 SUFFIX=${LLVM_SUFFIX--14}
 PROFDATA=llvm-profdata$SUFFIX
 COV=llvm-cov$SUFFIX
-ALL=(checkpoint compile config decode eval json scan slack snapshot syslog template time)
+mapfile -t ALL < <(awk '/^[a-z]/ { print $1 }' "$ROOT/fuzz/targets")
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 CDIR=$DIR/coverage

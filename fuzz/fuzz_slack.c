@@ -4,7 +4,8 @@
  * picks the code-block budget: even -> the default (max_params 0, 1500
  * bytes), odd -> 1 + length % 200, so both cuts are reached.
  * Properties:
- *  - slack_format fails (-1, nothing written) exactly when cJSON cannot
+ *  - slack_format fails (-1, nothing written) exactly when json_parse
+ *    (cJSON's language, raw control characters in strings refused) cannot
  *    parse the input; otherwise its output is valid UTF-8 and parses as a
  *    JSON object;
  *  - no '<' or '>' anywhere in the message's strings (the formatter makes no
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "sink/format.h"
+#include "util/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -120,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         .username = "secdet",
         .icon_emoji = ":rotating_light:",
     };
-    cJSON *in = cJSON_ParseWithLength((const char *)data, size);
+    cJSON *in = json_parse((const char *)data, size, 0, NULL);
     buf out;
     buf_init(&out);
     int rc = slack_format(&out, (const char *)data, size, &o);

@@ -5,7 +5,8 @@
  * odd -> 1 + length % 300 (MSG cut, ellipsis or not); every fourth length
  * also gives header fields that need replacing and cutting.
  * Properties:
- *  - syslog_format fails (-1, nothing written) exactly when cJSON cannot
+ *  - syslog_format fails (-1, nothing written) exactly when json_parse
+ *    (cJSON's language, raw control characters in strings refused) cannot
  *    parse the input;
  *  - the message is one line: no byte below 0x20 and no 0x7f anywhere; it
  *    is valid UTF-8;
@@ -23,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "sink/format.h"
+#include "util/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -120,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         .sd_id = odd_fields ? "a=b]c\"d e@1 and a name far too long for SD-NAME" : NULL,
     };
     size_t max_msg = o.max_msg ? o.max_msg : 8192;
-    cJSON *in = cJSON_ParseWithLength((const char *)data, size);
+    cJSON *in = json_parse((const char *)data, size, 0, NULL);
     buf out;
     buf_init(&out);
     int rc = syslog_format(&out, (const char *)data, size, &o);

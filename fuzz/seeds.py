@@ -279,13 +279,15 @@ def scan_seeds():
             "dupkeys": '{"a":1,"a":2,"o":{"x":1,"x":{"y":2}},"a":[3]}',
             "whitespace": ' \t{ "s" : "x" ,\r\n "n" : -1.5 , "a" : [ ] } \r\n',
             "deep": '{"a":' + "[" * 20 + "1" + "]" * 20 + ',"o":{"x":{"x":{"x":{}}}}}',
-            "bad-leading-zero": '{"a":[01]}', "bad-control": '{"s":"a\tb"}', "bad-nul-escape": '{"s":"\\u0000"}',
+            "nul": '{"s":"x\\u0000y","k\\u0000":"\\u0000","ab":"\\u0001\\u0000","o":{"x\\u0000":[1],"x":{"y":"\\u0000"}}}',
+            "bad-leading-zero": '{"a":[01]}', "bad-control": '{"s":"a\tb"}', "bad-raw-nul": '{"s":"a\0b"}',
+            "bad-hex-nul": '{"s":"a\\u00zzb"}',
             "bad-trailing": '{"a":1} x', "not-object": '[{"a":1}]', "empty": ''}
     lines = {"default": "", "paths": ".a .a[*] .a[0] .a[*].b .o.x .o.x.y .s .\"k\\\"ey\" .ab .n",
              "stars": ".a[*][*] .a[*].n .a[1][*] .b2[*].n .ips[*]", "depth4": "2.a[*] .o.x", "depth1": "0.a"}
     for dn, doc in docs.items():
         for ln, line in lines.items():
-            if ln != "default" and dn not in ("login", "strings", "deep", "dupkeys", "numbers"):
+            if ln != "default" and dn not in ("login", "strings", "deep", "dupkeys", "numbers", "nul"):
                 continue
             write("scan", f"{dn}-{ln}", line + "\n" + doc)
 
@@ -332,6 +334,273 @@ def checkpoint_seeds():
     write("checkpoint", "many-origins", b"SDKS1" + struct.pack("<qI", 0, 0xFFFFFFFF) + origins)
 
 
+def framing_seeds():
+    # Byte 0: bit 0 octet counting, bits 1-3 the longest message (1, 2, 3, 8,
+    # 16, 64, 1000, 65536); byte 1 seeds the chunking.
+    def head(octets, max_index, seed=7):
+        return bytes([(max_index << 1) | (1 if octets else 0), seed])
+    ev = [json.dumps(e, separators=(",", ":")).encode() for e in (LOGIN, STOP, DENIED)]
+    write("framing", "lines-events", head(False, 6) + b"\n".join(ev) + b"\n")
+    write("framing", "lines-crlf-blank-last", head(False, 6) + b"\r\n".join(ev) + b"\r\n \t\r\n\n" + ev[0])
+    write("framing", "lines-at-the-limit", head(False, 3) + b"12345678\n123456789\n12345678\r\n1234567\r\r\n")
+    write("framing", "lines-too-long-then-ok", head(False, 4, 200) + b"x" * 40 + b"\nshort\n" + b"y" * 17)
+    write("framing", "octets-events", head(True, 6) + b"".join(b"%d %s" % (len(e), e) for e in ev))
+    write("framing", "octets-newlines-zero", head(True, 6) + b"\n5 hello\r\n0 \n3 abc")
+    write("framing", "octets-too-long-skipped", head(True, 3, 99) + b"9 123456789" + b"8 12345678" + b"20 " + b"z" * 20)
+    write("framing", "octets-bad-count", head(True, 6) + b"5 hello12x garbage\n5 never")
+    write("framing", "octets-partial-count", head(True, 6) + b"5 hello12")
+    write("framing", "octets-partial-body", head(True, 6) + b"5 hello12 abc")
+    write("framing", "octets-20-digits", head(True, 7) + b"18446744073709551615 x")
+    write("framing", "syslog-over-tcp", head(True, 6, 3) +
+          b"".join(b"%d %s" % (len(m), m) for m in (
+              b"<13>1 2024-03-14T09:00:00Z host app - - - hello",
+              b"<14>1 - - - - - - \xc3\xa9\x00 bytes")))
+
+def http_seeds():
+    """Responses as curl hands them to fuzz_http: byte 0 = curl code (bits
+    0-1, 3 a timeout), body chunk size (bits 2-4), clock (bits 5-7, NOW[] of
+    fuzz_http.c: 0 is 2024-03-14T09:00:00Z)."""
+    def resp(status, headers=(), body=b"", version=b"HTTP/1.1", reason=b""):
+        head = version + b" " + str(status).encode() + (b" " + reason if reason else b"") + b"\r\n"
+        return head + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+    ok = resp(200, [b"Content-Type: text/plain"], b"ok", reason=b"OK")
+    write("http", "ok", b"\x00" + ok)
+    write("http", "ok-chunked", b"\x04" + resp(200, [], b"accepted" * 10))
+    write("http", "429-delta", b"\x00" + resp(429, [b"Retry-After: 120"], b"rate_limited", reason=b"Too Many Requests"))
+    write("http", "503-date", b"\x00" + resp(503, [b"Retry-After: Thu, 14 Mar 2024 09:05:00 GMT"], b"busy"))
+    write("http", "503-date-rfc850", b"\x00" + resp(503, [b"Retry-After: Thursday, 14-Mar-24 09:05:00 GMT"]))
+    write("http", "503-date-asctime", b"\x00" + resp(503, [b"Retry-After: Thu Mar 14 09:05:00 2024"]))
+    write("http", "503-date-past", b"\x00" + resp(503, [b"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT"]))
+    write("http", "503-date-9999", b"\x00" + resp(503, [b"Retry-After: Fri, 31 Dec 9999 23:59:59 GMT"]))
+    write("http", "503-date-clock-9999", bytes([4 << 5]) + resp(503, [b"Retry-After: Fri, 31 Dec 9999 23:59:58 GMT"]))
+    write("http", "503-date-clock-year1", bytes([5 << 5]) + resp(503, [b"Retry-After: Mon, 01 Jan 2024 00:00:00 GMT"]))
+    write("http", "429-huge-delta", b"\x00" + resp(429, [b"Retry-After: 99999999999999999999999999999999"]))
+    write("http", "429-zero", b"\x00" + resp(429, [b"Retry-After: 0"]))
+    write("http", "429-whitespace", b"\x00" + resp(429, [b"retry-after: \t 5 \t"]))
+    write("http", "429-bad", b"\x00" + resp(429, [b"Retry-After: soon", b"Retry-After: -5"]))
+    write("http", "429-twice", b"\x00" + resp(429, [b"Retry-After: 5", b"RETRY-AFTER: 7"]))
+    write("http", "429-nul", b"\x00" + resp(429, [b"Retry-After: 5\x00 0"]))
+    write("http", "h2-lowercase", b"\x00" + resp(429, [b"retry-after: 30", b"content-type: application/json"],
+                                               b'{"error":"slow down"}', version=b"HTTP/2"))
+    write("http", "continue-then-429", b"\x00" + resp(100, [b"Retry-After: 9"], reason=b"Continue")
+          + resp(429, [b"Retry-After: 3"], b"later"))
+    write("http", "continue-then-200", b"\x00" + resp(100, [b"Retry-After: 9"], reason=b"Continue") + ok)
+    write("http", "400-slack", b"\x00" + resp(400, [], b"invalid_payload", reason=b"Bad Request"))
+    write("http", "404-slack", b"\x04" + resp(404, [], b"no_service"))
+    write("http", "403-control-chars", b"\x00" + resp(403, [], b"  \x01bad\ttoken\r\n\x7f: denied  \n"))
+    long = ("\u00e9" * 79 + "x" + "\u4e2d" * 10).encode()  # a 2-byte sequence across byte 160
+    write("http", "410-utf8-cut", b"\x00" + resp(410, [], long))
+    write("http", "413-big-body", b"\x10" + resp(413, [], b"too large " * 600))
+    write("http", "302-redirect", b"\x00" + resp(302, [b"Location: https://example.com/other"], b""))
+    write("http", "timeout", b"\x03" + resp(503, [b"Retry-After: 2"]))
+    write("http", "no-status", b"\x00" + b"HTTP/1.1 2x OK\r\n\r\nbody")
+    write("http", "lf-only", b"\x00" + b"HTTP/1.0 500 Internal\nRetry-After: 1\n\noops")
+    write("http", "head-only", b"\x00" + b"HTTP/1.1 204 No Content\r\n")
+
+
+
+def repartition_seeds():
+    """Repartition-topic messages for fuzz_repartition: byte 0 the lateness
+    (0: none, 1: 1 ms, 2: 15 min, 3: a year), then per message a header
+    count, headers (u8 name index of NAMES, u16 length, value), u16 key
+    length (0xffff: none) and key, u16 value length and value."""
+    names = ["secdet-rule", "secdet-source", "secdet-time", "secdet-origin", "secdet-seq",
+             "secdet-watermark", "secdet-idle", "secdet-origins", "x-other"]
+
+    def msg(headers, key=None, value=b""):
+        out = bytes([len(headers)])
+        for name, v in headers:
+            v = v.encode() if isinstance(v, str) else v
+            out += bytes([names.index(name)]) + struct.pack("<H", len(v)) + v
+        if key is None:
+            out += struct.pack("<H", 0xFFFF)
+        else:
+            key = key.encode() if isinstance(key, str) else key
+            out += struct.pack("<H", len(key)) + key
+        value = value.encode() if isinstance(value, str) else value
+        return out + struct.pack("<H", len(value)) + value
+
+    def fwd(rule, group, ev, origin="cloudtrail/0", off=41, idx=0, source="jsonl", t=None):
+        t = 1710406800000000000 if t is None else t
+        return msg([("secdet-rule", rule), ("secdet-source", source), ("secdet-time", str(t)),
+                    ("secdet-origin", origin), ("secdet-seq", f"{off}:{idx}")],
+                   rule.encode() + b"\0" + group, json.dumps(ev, separators=(",", ":")))
+
+    def beat(origin, t, idle=False, origins="cloudtrail/0,cloudtrail/1"):
+        h = [("secdet-watermark", origin), ("secdet-time", "none" if t is None else str(t)),
+             ("secdet-idle", "1" if idle else "0")]
+        if origins is not None:
+            h.append(("secdet-origins", origins))
+        return msg(h)
+
+    ns = 1710406800000000000
+    login = {"eventTime": t(0), "eventName": "ConsoleLogin", "user": "mallory", "sourceIPAddress": "10.9.9.9"}
+    grp = b'"mallory"\0"10.9.9.9"\0'
+    counted = b"".join(fwd("counted", grp, dict(login, n=i), off=40 + i, t=ns + i * 10**9) for i in range(4))
+    write("repartition", "counted", b"\x02" + counted)
+    write("repartition", "beats-then-forwards", b"\x02" + beat("cloudtrail/0", None) + beat("cloudtrail/1", ns)
+          + counted + beat("cloudtrail/0", ns + 5 * 10**9) + beat("cloudtrail/1", ns + 6 * 10**9, idle=True))
+    write("repartition", "duplicates", b"\x02" + fwd("counted", grp, login, off=7, idx=1)
+          + fwd("counted", grp, login, off=7, idx=1) + fwd("counted", grp, login, off=7, idx=0)
+          + fwd("counted", grp, login, off=6, idx=9) + fwd("counted", grp, login, off=7, idx=2))
+    seq = [{"eventTime": t(100), "eventName": "ConsoleLogin", "user": "eve"},
+           {"eventTime": t(110), "eventName": "StopLogging", "user": "eve"}]
+    write("repartition", "sequence-two-origins", b"\x00"
+          + fwd("seq", b'"eve"\0', seq[0], origin="ct/0", off=1, t=ns + 100 * 10**9)
+          + fwd("seq", b'"eve"\0', seq[1], origin="ct/1", off=9, t=ns + 110 * 10**9)
+          + beat("ct/0", ns + 200 * 10**9, origins="ct/0,ct/1") + beat("ct/1", ns + 300 * 10**9, origins="ct/0,ct/1"))
+    write("repartition", "throttled-lateness-1ms", b"\x01" + b"".join(
+        fwd("throttled", b'"u"\0', {"eventTime": t(i), "user": "u"}, off=i, t=ns + i) for i in range(3)))
+    write("repartition", "distinct-year-lateness", b"\x03" + b"".join(
+        fwd("distinct_names", b'"a"\0', {"eventName": f"E{i}", "user": "a"}, off=i) for i in range(3)))
+    write("repartition", "negative-time", b"\x00" + fwd("counted_gt", b"", {"n": 1}, t=-5)
+          + beat("cloudtrail/0", -9223372036854775808, origins=None))
+    write("repartition", "idle-all", b"\x00" + beat("a/0", ns, idle=True, origins="a/0,a/1")
+          + beat("a/1", ns + 1, idle=True, origins="a/0,a/1"))
+    write("repartition", "unknown-rule", b"\x02" + fwd("no_such_rule", b"", {"a": 1}))
+    write("repartition", "bad-json", b"\x02" + fwd("counted", grp, {}).replace(b"{}", b"{x"))
+    # Refused: each with one field wrong.
+    bad = [
+        msg([("secdet-rule", "counted")], b"counted\0"),                                     # headers missing
+        msg([("secdet-rule", b"count\0ed"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"count\0ed\0"),                # NUL in the rule
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "+1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"counted\0"),                 # signed time
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "99999999999999999999"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"counted\0"),                 # time overflows
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "-1:4294967296")], b"counted\0"),       # seq out of range
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0,o/1"), ("secdet-seq", "1:0")], b"counted\0"),             # comma in the origin
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")], b"other\0"),                   # key of another rule
+        msg([("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+             ("secdet-origin", "o/0"), ("secdet-seq", "1:0")]),                               # no key
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "soon")]),
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "1"), ("secdet-idle", "yes")]),
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "1"), ("secdet-origins", "o/0,,o/1")]),
+        msg([("secdet-watermark", "o/0"), ("secdet-time", "1"), ("secdet-origins", "o/0,")]),
+        msg([("secdet-watermark", ""), ("secdet-time", "1")]),
+    ]
+    write("repartition", "refused", b"\x02" + b"".join(bad) + counted[:200])
+    write("repartition", "last-header-wins", b"\x02" + msg(
+        [("secdet-rule", "x"), ("secdet-rule", "counted"), ("secdet-source", "jsonl"), ("secdet-time", "1"),
+         ("secdet-origin", "o/0"), ("secdet-seq", "1:0"), ("x-other", "ignored")], b"counted\0" + grp,
+        json.dumps(login)))
+
+
+
+def lambda_seeds():
+    """Lambda invocation events for fuzz_lambda: byte 0 (bit 0: deadline
+    passed, bit 1: objects limited to 64 bytes), the event, then optionally
+    a NUL and the bytes every S3 object holds."""
+    import base64
+
+    def ev(obj, flags=0, object_bytes=None):
+        out = bytes([flags]) + json.dumps(obj).encode()
+        return out if object_bytes is None else out + b"\0" + object_bytes
+
+    eb = {"version": "0", "id": "6a7e8feb", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+          "account": "111122223333", "time": T0, "region": "us-east-1", "resources": [], "detail": LOGIN}
+    write("lambda", "eventbridge", ev(eb))
+    write("lambda", "eventbridge-records-first", ev({"Records": [LOGIN, STOP], **eb}))
+    write("lambda", "eventbridge-detail-not-object", ev(dict(eb, detail=[1, 2])))
+    write("lambda", "eventbridge-detail-type-number", ev(dict(eb, **{"detail-type": 5})))
+    write("lambda", "eventbridge-deep", ev(dict(eb, detail={"a": json.loads("[" * 70 + "]" * 70)})))
+    cw = {"messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/cloudtrail",
+          "logStream": "s", "subscriptionFilters": ["all"],
+          "logEvents": [{"id": "1", "timestamp": 1710406800000, "message": json.dumps(LOGIN)},
+                        {"id": "2", "timestamp": 1710406830123, "message": "not json"}]}
+    data = base64.b64encode(gz(json.dumps(cw))).decode()
+    write("lambda", "cloudwatch", ev({"awslogs": {"data": data}}))
+    write("lambda", "cloudwatch-decoded", ev(cw))
+    write("lambda", "cloudwatch-records-first", ev({"Records": [], "awslogs": {"data": data}}))
+    write("lambda", "cloudwatch-bad-base64", ev({"awslogs": {"data": "H4sI!!!!"}}))
+    write("lambda", "cloudwatch-control", ev({"awslogs": {"data": base64.b64encode(gz(json.dumps(
+        {"messageType": "CONTROL_MESSAGE", "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL"}]}))).decode()}}))
+
+    def s3rec(key, bucket="trail", name="ObjectCreated:Put"):
+        return {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": name,
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 100}}}
+    key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/14/x.json.gz"
+    write("lambda", "s3", ev({"Records": [s3rec(key)]}))
+    write("lambda", "s3-gzip-object", ev({"Records": [s3rec(key), s3rec("a+b%20c.json")]}, 0,
+                                        gz(json.dumps({"Records": [LOGIN, STOP, DENIED]}))))
+    write("lambda", "s3-jsonl-object", ev({"Records": [s3rec("k")]}, 0, jl(LOGIN, STOP).encode() + b"oops\n"))
+    write("lambda", "s3-failing-and-deleted", ev({"Records": [s3rec("fail/x"), s3rec(key, name="ObjectRemoved:Delete"),
+                                                             s3rec("ok%2Fkey")]}))
+    write("lambda", "s3-nul-key", ev({"Records": [s3rec("a%00b"), s3rec("%zz%4")]}))
+    write("lambda", "s3-no-bucket", ev({"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "k"}}}]}))
+    write("lambda", "s3-object-too-big", ev({"Records": [s3rec(key)]}, 2))
+    note = {"Records": [s3rec(key)]}
+    sns = {"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+           "Message": json.dumps(note)}
+    write("lambda", "sns", ev({"Records": [{"EventSource": "aws:sns", "Sns": sns}]}))
+    write("lambda", "sns-test-event", ev({"Records": [{"EventSource": "aws:sns", "Sns": dict(
+        sns, Message=json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"}))}]}))
+    write("lambda", "sns-in-sns", ev({"Records": [{"EventSource": "aws:sns", "Sns": dict(
+        sns, Message=json.dumps(dict(sns, Message=json.dumps(sns))))}]}))
+
+    def sqs(mid, body):
+        return {"messageId": mid, "eventSource": "aws:sqs", "body": body if isinstance(body, str) else json.dumps(body)}
+    batch = {"Records": [sqs("q-1", note), sqs("q-2", sns), sqs("q-3", "not json"),
+                         sqs("q-4", {"Records": [s3rec("fail-me")]}), sqs("q-5", {"Event": "s3:TestEvent"}),
+                         {"messageId": "q-6", "eventSource": "aws:sqs"}]}
+    write("lambda", "sqs", ev(batch))
+    write("lambda", "sqs-deadline-passed", ev(batch, 1))
+    write("lambda", "mixed-records", ev({"Records": [sqs("q-1", note), s3rec(key), {"eventSource": "aws:kinesis"},
+                                                    {"EventSource": "aws:sns", "Sns": {"MessageId": "x"}}]}))
+    write("lambda", "unknown", ev({"hello": "world"}))
+    write("lambda", "empty-records", ev({"Records": []}))
+    write("lambda", "not-json", b"\x00{\"Records\": [")
+    write("lambda", "array", ev([eb]))
+
+
+
+def config_seeds():
+    """Kafka in `secdet run` configurations (fuzz_config): the input at each
+    stage, the sink, properties of every JSON type. The other config seeds
+    are written by hand."""
+    def cfg(inp, sinks=None, **extra):
+        c = {"rules": ["rules/"], "sources": [{"name": "cloudtrail", "format": "jsonl", "input": inp}],
+             "sinks": sinks or [{"type": "stdout"}]}
+        c.update(extra)
+        return json.dumps(c, indent=1)
+    single = {"type": "kafka", "brokers": "kafka-1:9092,kafka-2:9092", "group": "secdet", "topics": ["cloudtrail"]}
+    write("config", "kafka-single.json", cfg(single))
+    write("config", "kafka-single-every-key.json", cfg(dict(
+        single, topics="cloudtrail", stage="single", commit_ms=500, idle_ms=0, max_pending_alerts=100,
+        properties={"session.timeout.ms": 30000, "enable.auto.offset.store": False, "client.rack": "eu-1a",
+                    "statistics.interval.ms": 0, "fetch.wait.max.ms": 100.5})))
+    write("config", "kafka-partition.json", cfg(dict(
+        single, group="secdet-stage1", stage="partition", repartition_topic="secdet-repartition",
+        heartbeat_ms=200, commit_ms=1000)))
+    write("config", "kafka-aggregate.json", cfg(dict(
+        single, group="secdet-stage2", topics=["secdet-repartition"], stage="aggregate",
+        state_topic="secdet-state", checkpoint_ms=5000, flush_on_exit=True),
+        sinks=[{"type": "webhook", "url": "https://hooks.example.com/in"}], spool_dir="spool"))
+    write("config", "kafka-properties-secrets.json", cfg(dict(
+        single, properties={"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
+                            "sasl.username": "secdet", "sasl.password": "s3cr3t-Pa55w0rd-x9",
+                            "ssl.ca.location": "/etc/ssl/ca.pem", "debug": "broker,topic"})))
+    write("config", "kafka-properties-bad.json", cfg(dict(
+        single, properties={"no.such.property": "v4lue-9z", "session.timeout.ms": "soon-7x",
+                            "queued.max.messages.kbytes": 1e11, "enable.partition.eof": "maybe"})))
+    write("config", "kafka-errors.json", cfg(dict(
+        single, stage="aggregate", repartition_topic="r", commit_ms=1, heartbeat_ms=86400001,
+        flush_on_exit="yes", unknown=1)))
+    write("config", "kafka-sink.json", cfg({"type": "stdin"}, sinks=[
+        {"type": "kafka", "name": "alerts", "brokers": "kafka-1:9092", "topic": "secdet-alerts", "key": "rule_group",
+         "timeout_ms": 60000, "properties": {"compression.type": "zstd", "linger.ms": 20, "sasl.password": "hunter2-xyz9"},
+         "min_severity": "high", "max_attempts": 5},
+        {"type": "kafka", "brokers": "k:9092", "topic": "bad topic!", "key": "none"},
+        {"type": "kafka", "brokers": "k:9092", "topic": "t", "properties": {"transactional.id": "x",
+                                                                             "enable.idempotence": False}}]))
+    write("config", "kafka-two-inputs.json", json.dumps({
+        "rules": ["r.secdet"], "sinks": [{"type": "stdout"}],
+        "sources": [{"name": "a", "inputs": [single, {"type": "stdin"}]}]}))
+
+
 if __name__ == "__main__":
     snapshot_seeds(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build" / "secdet"))
     checkpoint_seeds()
@@ -341,5 +610,10 @@ if __name__ == "__main__":
     eval_seeds()
     template_seeds()
     time_seeds()
+    framing_seeds()
+    http_seeds()
+    repartition_seeds()
+    lambda_seeds()
+    config_seeds()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} files")

@@ -77,6 +77,11 @@ typedef enum secdet_status {
     SECDET_ERR_DECODE = 7,        /* some input was malformed: counted, reported, the rest went on */
     SECDET_ERR_LIMIT = 8,         /* a configured limit was hit (rule file size, JSON depth, ...) */
     SECDET_ERR_TIMEOUT = 9,       /* secdet_drain: the time ran out before every alert was delivered */
+    /* secdet_push, secdet_push_event: a sink cannot take more alerts now
+     * (its spool cannot write and queue_max alerts wait in its memory);
+     * nothing was consumed: retry the same call later (secdet_drain with a
+     * short timeout is a way to wait). See "Backpressure" at secdet_push. */
+    SECDET_ERR_BUSY = 10,
 } secdet_status;
 
 /* A short, static English description of a status ("rules did not compile"). */
@@ -113,8 +118,10 @@ typedef struct secdet_engine_opts {
     int64_t lateness_ms;
     /* ---- Correlation ---- */
     /* Cap on correlation state (groups, windows, sample events, events held
-     * for ordering), bytes. Past it the least recently seen groups are
-     * evicted (stats.evicted). Default 256 MiB. 0 = the default. */
+     * for ordering), bytes, counted at what malloc takes for them: the
+     * process's memory for the state stays within about 1.25 x the cap.
+     * Past it the least recently seen groups are evicted (stats.evicted).
+     * Default 256 MiB. 0 = the default. */
     uint64_t max_state_bytes;
     /* ---- Alerts ---- */
     /* Largest rendered alert message (a rule's output template filled in),
@@ -133,7 +140,10 @@ SECDET_API secdet_status secdet_engine_new(const secdet_engine_opts *opts, secde
 /* Frees an engine and everything it owns. NULL is fine. Undelivered partial
  * input (see secdet_source_end) is discarded. Sinks stop at once (emits in
  * flight get up to 2 s): call secdet_drain first; what is not delivered
- * waits in the sinks' spools for the next start. */
+ * waits in the sinks' spools for the next start, except alerts a spool could
+ * not take (a full disk), which get one more try and are otherwise lost, and
+ * alerts of sinks without a spool. Each sink with alerts left says how many
+ * and where in one line to the sink log (secdet_set_sink_log). */
 SECDET_API void secdet_engine_free(secdet_engine *engine);
 
 /* ---- Diagnostics (rule compile errors and warnings) --------------------- */
@@ -153,7 +163,8 @@ typedef struct secdet_diagnostic {
     const char *message;  /* e.g. "expected a condition after 'and', found 'output'" */
 } secdet_diagnostic;
 
-/* Number of entries (errors and warnings, in the order found). */
+/* Number of entries: errors and warnings together, sorted by file (in the
+ * order the files were loaded), line and column. */
 SECDET_API size_t secdet_diagnostics_count(const secdet_diagnostics *diag);
 /* Number of errors among them (0 means the rules loaded). */
 SECDET_API size_t secdet_diagnostics_errors(const secdet_diagnostics *diag);
@@ -280,6 +291,11 @@ SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *ou
  * Every built-in format hands its events to the rules through the one-pass
  * scanner, without building a JSON tree for them (stats.text_events counts
  * them; the rare forms the scanner leaves to the full parser aside).
+ * A CloudWatch Logs payload (awslogs.data) may decompress to at most
+ * 8 x max_event_bytes, at least 8 MiB (but no more than the 64 x
+ * max_event_bytes any document may be); a larger one is malformed
+ * ("awslogs.data: decompresses to more than N bytes"), so a small gzip
+ * bomb cannot make the engine hold 64 MiB.
  */
 
 /* Adds a source. Its name is what a rule's `on` clause names. opts may be NULL (auto). */
@@ -300,16 +316,30 @@ SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *na
  * Malformed events are counted (stats.malformed), reported to the error
  * callback with their line or record number, and skipped; the call then
  * returns SECDET_ERR_DECODE after processing everything else.
+ *
+ * Backpressure: when a sink cannot take more alerts — its spool cannot
+ * write (a full disk, spool_max_bytes) and queue_max alerts that are in no
+ * spool wait in its memory — secdet_push returns SECDET_ERR_BUSY at once,
+ * before decoding anything: the bytes were not consumed; call again with
+ * the same bytes later. It clears by itself as the delivery thread delivers
+ * (or the spool takes the alerts); secdet_drain(engine, 100) is a simple
+ * way to wait between tries. Alerts of a push that started are always
+ * accepted, so a sink's memory may exceed queue_max by one push's alerts
+ * (and by the alerts of secdet_source_end and secdet_flush, which are never
+ * refused: they finish input that was accepted). Sinks without a spool
+ * never refuse: when full they drop (see the Sinks section).
  */
 SECDET_API secdet_status secdet_push(secdet_engine *engine, const char *source,
                                      const void *bytes, size_t len);
 
 /* Ends a source's current stream: decodes what push buffered. The source can
- * be pushed to again afterwards (a new stream: line numbers restart). */
+ * be pushed to again afterwards (a new stream: line numbers restart).
+ * Never SECDET_ERR_BUSY: it finishes what accepted pushes gave. */
 SECDET_API secdet_status secdet_source_end(secdet_engine *engine, const char *source);
 
 /* Evaluates one JSON object as one event of `source` (which need not be
- * added; then its time field is ".eventTime"). */
+ * added; then its time field is ".eventTime"). SECDET_ERR_BUSY as for
+ * secdet_push: nothing evaluated, call again later. */
 SECDET_API secdet_status secdet_push_event(secdet_engine *engine, const char *source,
                                            const char *json, size_t len);
 
@@ -388,6 +418,10 @@ SECDET_API const char *secdet_alert_json(const secdet_alert *alert, size_t *len)
 SECDET_API const char *secdet_alert_rule(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_title(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_message(const secdet_alert *alert);
+/* The message's length in bytes. A message may hold U+0000 (a template
+ * rendered an event string that holds it), where the C string above stops;
+ * the "message" of secdet_alert_json has it whole (escaped as \u0000). */
+SECDET_API size_t secdet_alert_message_len(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_id(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_source(const secdet_alert *alert);
 SECDET_API secdet_severity secdet_alert_severity(const secdet_alert *alert);
@@ -412,8 +446,16 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
  *    a checksummed journal in that directory before secdet_push returns, and
  *    marked delivered once the sink took it. A process that is killed, or a
  *    sink that is down for hours, loses nothing: alerts wait on disk and are
- *    delivered in order (on the next start, too). Without a spool, an alert
- *    that finds the queue full is dropped and counted (stats.dropped);
+ *    delivered in order (on the next start, too). When the spool cannot
+ *    write (a full disk, or spool_max_bytes reached), alerts wait in the
+ *    memory queue, in order, and are written as soon as it can (delivered
+ *    segments are deleted, which makes room); once queue_max of them wait,
+ *    pushes are refused with SECDET_ERR_BUSY until there is room
+ *    (backpressure: nothing is dropped). Only alerts held in memory that way
+ *    are lost if the process is killed meanwhile. The sink log says when
+ *    the spool fails and when it writes again. Without a spool, an alert
+ *    that finds the queue full is dropped, counted (stats.dropped) and
+ *    logged (at most a line per 10 s): such a sink never holds up input;
  *  - retries with exponential backoff and full jitter
  *    (min(backoff_max_ms, backoff_ms * 2^(attempt-1)) * random[0.5, 1]), or
  *    the delay the endpoint asked for (HTTP Retry-After), whichever is longer;
@@ -433,7 +475,9 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
  * write your own with secdet_sink_new and a secdet_sink_vtable.
  *
  * A sink's URLs, secrets and headers never appear in any log, error message
- * or stats: sinks are named by their `name`.
+ * or stats: sinks are named by their `name`. They may be kept out of the
+ * configuration too, as references to environment variables or files
+ * (secdet_sink_from_json).
  */
 typedef struct secdet_sink secdet_sink;         /* a sink; the engine owns it once added */
 typedef struct secdet_delivery secdet_delivery; /* one alert on its way to one sink */
@@ -494,7 +538,9 @@ typedef struct secdet_sink_opts {
      * match; a trailing '*' matches a prefix: "attack.*"). Copied. */
     const char *const *tags;
     size_t ntags;
-    /* Alerts held in memory, waiting or in flight. Default 10000. */
+    /* Alerts held in memory, waiting or in flight. Default 10000. With a
+     * spool, more wait on disk; when the spool cannot write, this many in
+     * memory make the engine refuse pushes (SECDET_ERR_BUSY). */
     uint32_t queue_max;
     /* Write-ahead spool directory (created if missing; one per sink), or
      * NULL for none. Copied. */
@@ -505,7 +551,10 @@ typedef struct secdet_sink_opts {
      * (every alert, slowest). Copied; NULL = "interval". */
     const char *spool_fsync;
     uint32_t spool_fsync_ms;     /* default 1000 */
-    uint64_t spool_max_bytes;    /* cap on the spool's size; past it alerts are dropped and counted. Default 1 GiB */
+    /* Cap on the spool's size. Reaching it is like a full disk: alerts wait
+     * in memory, then pushes are refused (SECDET_ERR_BUSY) until delivered
+     * segments are deleted. Default 1 GiB. */
+    uint64_t spool_max_bytes;
     /* Attempts per alert before it is dead-lettered. Default 10. 0 = forever. */
     uint32_t max_attempts;
     uint32_t backoff_ms;         /* first retry delay, default 500 */
@@ -546,6 +595,28 @@ SECDET_API secdet_status secdet_sink_callback(secdet_sink_fn fn, void *user, con
  * Keys per type and the delivery keys (those of secdet_sink_opts) are in
  * docs/sinks.md. On error, SECDET_ERR_INVALID_ARG and *diag (when diag is
  * not NULL) says which key is wrong; secrets are never quoted.
+ *
+ * Secret references: every string key of the sink's type (url, secret,
+ * channel, host, brokers, topic, path...) and each value in "headers" and
+ * "properties" may be written as {"env": "NAME"} (an environment variable)
+ * or {"file": "/run/secrets/x"} (a file's contents, one trailing "\n" or
+ * "\r\n" removed; a relative path is relative to the working directory)
+ * instead of the value:
+ *   {"type": "webhook", "url": {"env": "HOOK_URL"},
+ *    "secret": {"file": "/run/secrets/hook"},
+ *    "headers": {"Authorization": {"env": "HOOK_TOKEN"}}}
+ * They are read during this call, every time it is called (make the sink
+ * again to pick up a rotated secret), and are refused when the variable is
+ * not set, the file cannot be read, is not a regular file or is larger
+ * than 64 KiB, or the value is empty: the message names the key and the
+ * variable or file ("sink 'hook': url: environment variable HOOK_URL is
+ * not set"), never the value, also when the value is read but invalid.
+ * The keys every sink takes (type, name, min_severity, tags, spool_dir,
+ * spool_fsync, dead_letter), numbers and booleans must be written out.
+ *
+ * On success *diag is NULL, or holds warnings only (a secret file every
+ * user can read or write: the sink is made all the same); free it with
+ * secdet_diagnostics_free either way.
  */
 SECDET_API secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **out,
                                                secdet_diagnostics **diag);
@@ -563,11 +634,14 @@ SECDET_API secdet_status secdet_sink_add(secdet_engine *engine, secdet_sink *sin
 
 /*
  * Waits until every alert handed to the sinks so far is delivered or
- * dead-lettered, or, for a sink that is failing, safely in its spool (the
- * spool is then fsynced), then calls each sink's flush. SECDET_ERR_TIMEOUT
- * when timeout_ms (< 0: no limit) ran out first; nothing is lost either way.
- * Call it before secdet_engine_free: freeing stops delivery at once (what is
- * in a spool waits for the next start; what is only in memory is lost).
+ * dead-lettered — with a spool as without: a failing sink's spool keeps its
+ * alerts, it does not deliver them — then fsyncs the spools and calls each
+ * sink's flush. SECDET_ERR_TIMEOUT when timeout_ms (< 0: no limit) ran out
+ * first; what was not delivered is still queued (stats.pending), in the
+ * spools as far as they could take it. Call it before secdet_engine_free:
+ * freeing stops delivery at once (what is in a spool waits for the next
+ * start; what is only in memory is lost). A short timeout is also how to
+ * wait after SECDET_ERR_BUSY.
  */
 SECDET_API secdet_status secdet_drain(secdet_engine *engine, int64_t timeout_ms);
 
@@ -577,13 +651,15 @@ typedef struct secdet_sink_stats {
     uint64_t delivered;     /* delivered (SECDET_SINK_OK) */
     uint64_t retries;       /* failed attempts that were retried */
     uint64_t dead_lettered; /* given up on (attempts or permanent failure) */
-    uint64_t dropped;       /* lost: queue full without a spool, spool full or unwritable */
+    uint64_t dropped;       /* lost: queue full without a spool; out of memory */
     uint64_t pending;       /* accepted, not yet delivered or dead-lettered (now) */
     uint64_t spool_bytes;   /* size of the spool on disk (now) */
     uint64_t spool_corrupt; /* damaged spool records skipped on replay */
     uint32_t in_flight;     /* emits outstanding (now) */
     int failing;            /* 1 while the last attempt failed */
-    char last_error[200];   /* the last failure, "" when none; redacted */
+    /* The last failure, "" when none; redacted. While the spool cannot
+     * write: "spool: <reason>: N alert(s) held in memory". */
+    char last_error[200];
 } secdet_sink_stats;
 
 /* Number of sinks added; they are numbered 0.. in order of secdet_sink_add. */
@@ -593,8 +669,14 @@ SECDET_API const char *secdet_sink_name(const secdet_engine *engine, size_t i);
 /* Counters of sink i, read under its lock (any thread). */
 SECDET_API secdet_status secdet_sink_stats_get(const secdet_engine *engine, size_t i, secdet_sink_stats *out);
 
-/* A line about delivery (a failure and its retry, a dead letter, a spool
- * replayed), on the delivery thread. `sink` is the sink's name. */
+/* A line about delivery, on the delivery thread: a failure and its retry,
+ * a dead letter, a spool replayed, the spool failing ("spool: No space left
+ * on device: N alert(s) held in memory") and writing again ("spool: writing
+ * again: ..."), the memory queue full ("memory queue full: ...; inputs
+ * wait ..."), drops without a spool (at most one line per 10 s); and from
+ * secdet_engine_free, on its thread, what each sink left undelivered and
+ * where ("N alert(s) not delivered; kept in the spool DIR for the next
+ * start"). `sink` is the sink's name. */
 typedef void (*secdet_sink_log_fn)(void *user, const char *sink, const char *message);
 /* Set before the first secdet_sink_add. Default: none. */
 SECDET_API secdet_status secdet_set_sink_log(secdet_engine *engine, secdet_sink_log_fn fn, void *user);
@@ -619,12 +701,18 @@ typedef struct secdet_stats {
     uint64_t queued;          /* messages waiting in the input queue now */
     uint64_t oversized;       /* messages longer than max_event_bytes rejected by inputs (also malformed) */
     uint64_t connections;     /* TCP clients connected now */
+    uint64_t connections_refused; /* TCP clients closed as soon as accepted: max_connections
+                                     reached, no file descriptor left, or out of memory */
+    uint64_t accept_errors;   /* accept() failures on TCP listeners (no file descriptor left, ...) */
+    uint64_t idle_closed;     /* TCP connections closed after idle_timeout_ms without data */
+    uint64_t tls_failed;      /* TLS handshakes that failed or ran out of time (connection closed) */
     /* ---- Decoding ---- */
     /* Of `events`, those evaluated straight from their JSON text by the
      * one-pass scanner, without building a JSON tree (the fast path): every
      * event of every built-in format unless it uses a rare form the scanner
      * leaves to the full parser (numbers longer than 63 bytes, leading
-     * zeros, raw control bytes or \u0000 in strings), or no rules are loaded. */
+     * zeros, bad hex in \u escapes, whitespace other than space, tab, CR
+     * and LF), or no rules are loaded. */
     uint64_t text_events;
 } secdet_stats;
 
@@ -690,7 +778,10 @@ SECDET_API secdet_status secdet_snapshot_load(secdet_engine *engine, const char 
  * Backpressure: messages wait in a bounded queue (secdet_set_queue_limits)
  * that the loop drains between I/O. When it is full, TCP connections, stdin
  * and file tails stop reading (stats.input_paused) until it is half empty;
- * UDP datagrams that find it full are dropped (stats.udp_dropped).
+ * UDP datagrams that find it full are dropped (stats.udp_dropped). While
+ * the sinks cannot take more alerts (SECDET_ERR_BUSY, see secdet_push) the
+ * loop stops draining the queue and looks again every 20 ms, so it fills
+ * and the inputs pause; secdet_stop still evaluates everything queued.
  *
  * Threading: everything — reading, decoding, evaluation, the alert and
  * error callbacks — runs on the thread running the loop. While the loop runs,
@@ -731,14 +822,106 @@ SECDET_API secdet_status secdet_input_stdin(secdet_engine *engine, const char *s
  * port; secdet_input_port tells which). Each connection has its own framing
  * state: a client that sends garbage or disconnects mid-message affects only
  * its own messages (garbage is malformed; an unparsable octet count closes
- * that connection). *id (may be NULL) receives the input's id. */
+ * that connection). *id (may be NULL) receives the input's id.
+ * The same as secdet_input_tcp_ex with the default options and `framing`. */
 SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *source, const char *host,
                                           uint16_t port, secdet_framing framing, struct uv_loop_s *loop,
                                           unsigned *id);
 
-/* Listens on UDP host:port; every datagram is one message. */
+/*
+ * Options of a TCP input. Initialise with secdet_tcp_opts_init (an all-zero
+ * struct means the same: every 0 or NULL below is the default).
+ *
+ * Connections. At most max_connections clients are served at once; the
+ * next one is accepted and closed at once (stats.connections_refused, and a
+ * line in the input log), never left half served. When the process runs out
+ * of file descriptors, a client that cannot be accepted is refused the same
+ * way (stats.accept_errors and .connections_refused, and the log); a
+ * reserved descriptor makes that possible. Keep max_connections below the
+ * process's descriptor limit (RLIMIT_NOFILE, `ulimit -n`) minus what the
+ * rest of the program uses (sinks, files, spools): a listener whose limit is
+ * within 64 of the descriptor limit, or above it, logs a warning when it
+ * starts.
+ *
+ * idle_timeout_ms closes a connection that sent nothing for that long
+ * (stats.idle_closed; a message it had half sent is dropped and reported).
+ * 0, the default, lets connections stay open without sending: log shippers
+ * (rsyslog, syslog-ng, Vector, Fluent Bit) hold one connection for days and
+ * write in bursts, and one whose connection was closed while it was quiet
+ * loses what it writes next on plain TCP. Set it when clients are many and
+ * short-lived, or untrusted (an idle client holds one of max_connections).
+ * Time spent paused because the input queue is full does not count.
+ *
+ * TLS. With tls_cert and tls_key set, every connection is TLS (1.2 or
+ * later): a client that does not complete the handshake within
+ * tls_handshake_timeout_ms, or fails it (a plain-TCP client, a certificate
+ * that does not verify), is closed, counted in stats.tls_failed and logged;
+ * nothing it sent is evaluated, and no other connection is affected. With
+ * tls_client_ca, clients are asked for a certificate, and one that is
+ * presented must verify against those CAs; with tls_require_client_cert
+ * (mutual TLS) a client without one is refused too. A client that
+ * connects and leaves without sending a byte (a port check) is neither
+ * counted nor logged. A client ends its stream with a TLS close_notify;
+ * only then is a last line without '\n' a message (a connection that just
+ * ends could have been cut by someone in between: that line is reported and
+ * dropped). The files are read once, by secdet_input_tcp_ex; the strings
+ * are not kept, so they may be freed after the call.
+ */
+typedef struct secdet_tcp_opts {
+    secdet_framing framing;         /* default SECDET_FRAMING_LINES */
+    unsigned max_connections;       /* clients served at once; 0: 1024 */
+    uint64_t idle_timeout_ms;       /* 0: none */
+    const char *tls_cert;           /* PEM: the server's certificate, then its chain; NULL: plain TCP */
+    const char *tls_key;            /* PEM: its private key (required with tls_cert) */
+    const char *tls_key_passphrase; /* when the key is encrypted; NULL: none */
+    const char *tls_client_ca;      /* PEM: CAs that client certificates must chain to; NULL: none asked */
+    int tls_require_client_cert;    /* non-zero: a client without a valid certificate is refused
+                                       (needs tls_client_ca) */
+    uint64_t tls_handshake_timeout_ms; /* 0: 10000 */
+} secdet_tcp_opts;
+
+/* The defaults: lines, 1024 connections, no idle timeout, plain TCP. */
+SECDET_API void secdet_tcp_opts_init(secdet_tcp_opts *opts);
+
+/*
+ * Listens on TCP host:port with `opts` (NULL: the defaults). On failure,
+ * nothing listens and secdet_input_error(engine) says why in words, e.g.
+ * "tcp address 127.0.0.1:9000 is already in use" (SECDET_ERR_IO), "tls.key
+ * /etc/secdet/key.pem: cannot read the private key: bad decrypt (is
+ * key_passphrase right?)" (SECDET_ERR_INVALID_ARG), "source \"app\" was
+ * never added (secdet_source_add)" (SECDET_ERR_UNKNOWN_SOURCE). A listener on an address other
+ * than loopback (127.0.0.0/8, ::1) without TLS starts, with a warning in
+ * the input log: anyone who can reach it can send events.
+ */
+SECDET_API secdet_status secdet_input_tcp_ex(secdet_engine *engine, const char *source, const char *host,
+                                             uint16_t port, const secdet_tcp_opts *opts,
+                                             struct uv_loop_s *loop, unsigned *id);
+
+/* Listens on UDP host:port; every datagram is one message. UDP has no TLS
+ * and no sender authentication: on an address other than loopback it starts
+ * with a warning in the input log. On failure, secdet_input_error says why. */
 SECDET_API secdet_status secdet_input_udp(secdet_engine *engine, const char *source, const char *host,
                                           uint16_t port, struct uv_loop_s *loop, unsigned *id);
+
+/* Why the last secdet_input_* call on this engine failed, in words ("" after
+ * one that succeeded, or none yet). Valid until the next input call. */
+SECDET_API const char *secdet_input_error(const secdet_engine *engine);
+
+/*
+ * The input log: what an input has to say that is not about one event —
+ * warnings when it starts (a plain listener on a non-loopback address, a
+ * connection limit above the descriptor limit), clients refused, accept()
+ * failures, failed TLS handshakes. Each line starts with the input
+ * ("tcp 0.0.0.0:5140: ..." or "... client 7 (192.0.2.1:40522): ...").
+ * Trouble that can repeat is logged at most 5 times in 10 seconds per kind
+ * (refusals, accept errors, TLS failures) and listener, the next line
+ * logged saying how many more there were; the stats count every one.
+ * Called on the loop's thread, and for the start warnings from within the
+ * secdet_input_* call. Set it before adding the inputs; default: none
+ * (nothing is printed).
+ */
+typedef void (*secdet_input_log_fn)(void *user, const char *source, const char *message);
+SECDET_API secdet_status secdet_set_input_log(secdet_engine *engine, secdet_input_log_fn fn, void *user);
 
 /* The local port input `id` is bound to (TCP, UDP); 0 when unknown. */
 SECDET_API uint16_t secdet_input_port(const secdet_engine *engine, unsigned id);

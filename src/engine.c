@@ -28,6 +28,7 @@ const char *secdet_strerror(secdet_status status) {
     case SECDET_ERR_DECODE: return "malformed input";
     case SECDET_ERR_LIMIT: return "limit exceeded";
     case SECDET_ERR_TIMEOUT: return "timed out";
+    case SECDET_ERR_BUSY: return "sinks cannot take more alerts now (retry later)";
     }
     return "unknown status";
 }
@@ -333,6 +334,7 @@ const char *secdet_alert_json(const secdet_alert *a, size_t *len) {
 const char *secdet_alert_rule(const secdet_alert *a) { return a ? a->rule : NULL; }
 const char *secdet_alert_title(const secdet_alert *a) { return a ? a->title : NULL; }
 const char *secdet_alert_message(const secdet_alert *a) { return a ? a->message : NULL; }
+size_t secdet_alert_message_len(const secdet_alert *a) { return a ? a->message_len : 0; }
 const char *secdet_alert_id(const secdet_alert *a) { return a ? a->id : NULL; }
 const char *secdet_alert_source(const secdet_alert *a) { return a ? a->source : NULL; }
 secdet_severity secdet_alert_severity(const secdet_alert *a) { return a ? a->severity : SECDET_SEVERITY_MEDIUM; }

@@ -603,6 +603,7 @@ secdet_status secdet_push(secdet_engine *e, const char *source, const void *byte
     if (!e || e->busy || !source || (!bytes && len)) return SECDET_ERR_INVALID_ARG;
     engine_source *s = find_source(e, source);
     if (!s) return SECDET_ERR_UNKNOWN_SOURCE;
+    if (!e->accept_always && engine_sinks_saturated(e)) return SECDET_ERR_BUSY; /* nothing consumed */
     push_ctx pc = {.e = e, .src = s, .malformed = 0};
     decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = &pc};
     decoder_set_on_text(s->dec, on_text);
@@ -663,6 +664,7 @@ static secdet_status push_one(secdet_engine *e, const char *source, const char *
 
 secdet_status secdet_push_event(secdet_engine *e, const char *source, const char *json, size_t len) {
     if (!e || e->busy || !source || (!json && len)) return SECDET_ERR_INVALID_ARG;
+    if (!e->accept_always && engine_sinks_saturated(e)) return SECDET_ERR_BUSY; /* nothing consumed */
     return push_one(e, source, json, len);
 }
 

@@ -108,6 +108,7 @@ struct secdet_engine {
     bool busy;            /* inside a push: callbacks may not re-enter */
     struct engine_ext *ext; /* custom formats and inputs (engine_sources.h); NULL until used */
     struct hub *hub;      /* sinks and their delivery thread (src/sink); NULL until a sink is added */
+    bool accept_always;   /* no SECDET_ERR_BUSY: src/io evaluates what its inputs queued when stopping */
     secdet_sink_log_fn sink_log;
     void *sink_log_user;
     engine_forward_fn fwd_fn; /* stage 1: set by engine_set_forward */
@@ -132,6 +133,10 @@ void engine_ext_free(secdet_engine *e);
 void engine_source_free(engine_source *s);
 /* engine_sinks.c: hands an alert to every sink (filters, queues). */
 void engine_sinks_offer(secdet_engine *e, const secdet_alert *a);
+/* Some sink's spool takes no alerts and queue_max of them wait in its
+ * memory: pushes are refused (SECDET_ERR_BUSY) and inputs wait until the
+ * delivery thread makes room. Any thread; cheap (one atomic per sink). */
+bool engine_sinks_saturated(const secdet_engine *e);
 /* The end of every push, flush or drain of input: clears `busy` and writes
  * what the sinks staged for their spools, so it is on disk (write-ahead)
  * before the call returns. */

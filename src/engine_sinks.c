@@ -61,6 +61,13 @@ void engine_sinks_offer(secdet_engine *e, const secdet_alert *a) {
     for (size_t i = 0; i < n; i++) dq_offer(hub_queue(e->hub, i), a);
 }
 
+bool engine_sinks_saturated(const secdet_engine *e) {
+    size_t n = hub_count(e->hub);
+    for (size_t i = 0; i < n; i++)
+        if (dq_saturated(hub_queue(e->hub, i))) return true;
+    return false;
+}
+
 void engine_push_done(secdet_engine *e) {
     e->busy = false;
     size_t n = hub_count(e->hub);

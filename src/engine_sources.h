@@ -28,6 +28,9 @@ typedef struct engine_ext {
     size_t nformats, cap_formats;
     struct io_state *io;     /* NULL until the first input */
     size_t queue_max_messages, queue_max_bytes; /* 0: defaults */
+    secdet_input_log_fn input_log; /* src/io/io_log.c */
+    void *input_log_user;
+    char input_error[256];   /* why the last secdet_input_* call failed; "" after a success */
 } engine_ext;
 
 /* The engine's extension, allocated on first use (NULL when out of memory). */

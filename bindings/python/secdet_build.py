@@ -1,11 +1,9 @@
-"""secdet_build.py — builds `secdet._secdet`, the cffi extension (API mode, out of line).
+"""secdet_build.py — the cffi extension `secdet._secdet` (API mode, out of line): its C source.
 
-setup.py names this file in `cffi_modules`; setuptools runs it at build time.
-The C core is NOT built here: the package links the libsecdet that CMake
-installed (`cmake --install BUILD --prefix PREFIX`), found with pkg-config
-(`PKG_CONFIG_PATH=PREFIX/lib/pkgconfig`, or .../lib/x86_64-linux-gnu/pkgconfig).
-An rpath to the library's directory is embedded, so `import secdet` needs no
-LD_LIBRARY_PATH.
+CMakeLists.txt (beside this file) runs `python secdet_build.py OUT.c` at
+build time: cffi writes the extension's C source, which CMake compiles and
+links with libsecdet — the static library built from this checkout, or the
+installed one found with pkg-config (docs/python.md, "Installing").
 
 Besides the declarations of the public API (CDEF), the module carries a few
 lines of C (SOURCE): the synchronous alert and error callbacks collect what
@@ -13,9 +11,7 @@ they are given into a buffer in C, so a push or a scan runs from start to end
 without the GIL and without calling into Python once per alert; Python reads
 the buffer after the call returns.
 """
-import os
-import shlex
-import subprocess
+import sys
 
 from cffi import FFI
 
@@ -164,6 +160,10 @@ typedef struct secdet_stats {
     uint64_t queued;
     uint64_t oversized;
     uint64_t connections;
+    uint64_t connections_refused;
+    uint64_t accept_errors;
+    uint64_t idle_closed;
+    uint64_t tls_failed;
     uint64_t text_events;
 } secdet_stats;
 secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
@@ -290,6 +290,7 @@ static void pysd_on_alert(void *user, const secdet_alert *a) {
     for (int i = 0; i < 5; i++) {
         len[i] = pysd_strlen(str[i]);
     }
+    len[2] = str[2] ? secdet_alert_message_len(a) : 0; /* a message may hold U+0000 */
     size_t ntags = secdet_alert_tag_count(a);
     len[6] = ntags ? ntags - 1 : 0; /* the separators */
     for (size_t i = 0; i < ntags; i++) {
@@ -355,49 +356,11 @@ static secdet_status pysd_attach(secdet_engine *engine, pysd_batch *b) {
 """
 
 
-def _pkg_config(*args):
-    cmd = [os.environ.get("PKG_CONFIG", "pkg-config"), *args, "secdet"]
-    try:
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    except FileNotFoundError:
-        raise SystemExit("secdet: pkg-config is not installed (apt-get install pkg-config)")
-    except subprocess.CalledProcessError as err:
-        raise SystemExit(
-            "secdet: pkg-config cannot find libsecdet (%s). Build and install the C library "
-            "(cmake --install BUILD --prefix PREFIX), then set "
-            "PKG_CONFIG_PATH=PREFIX/lib/pkgconfig." % err.stderr.strip()
-        )
-    return shlex.split(out)
-
-
-def _flags():
-    include_dirs, library_dirs, libraries = [], [], []
-    for flag in _pkg_config("--cflags-only-I"):
-        if flag.startswith("-I"):
-            include_dirs.append(flag[2:])
-    for flag in _pkg_config("--libs"):
-        if flag.startswith("-L"):
-            library_dirs.append(flag[2:])
-        elif flag.startswith("-l"):
-            libraries.append(flag[2:])
-    libdir = _pkg_config("--variable=libdir")
-    if libdir and libdir[0] not in library_dirs:
-        library_dirs.append(libdir[0])
-    return include_dirs, library_dirs, libraries
-
-
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
-_inc, _libdirs, _libs = _flags()
-ffibuilder.set_source(
-    "secdet._secdet",
-    SOURCE,
-    include_dirs=_inc,
-    library_dirs=_libdirs,
-    libraries=_libs or ["secdet"],
-    runtime_library_dirs=_libdirs,  # the rpath: no LD_LIBRARY_PATH at import
-    extra_compile_args=["-O2"],
-)
+ffibuilder.set_source("secdet._secdet", SOURCE)
 
 if __name__ == "__main__":
-    ffibuilder.compile(verbose=True)
+    if len(sys.argv) != 2:
+        sys.exit("usage: secdet_build.py OUT.c")
+    ffibuilder.emit_c_code(sys.argv[1])

@@ -48,7 +48,9 @@ step "secdet.pc version $(pkg-config --modversion secdet)"
 # shellcheck disable=SC2046
 "$cc" -std=c11 -Wall -Wextra -Werror "$here/embed.c" -o "$scratch/embed-pc" \
       $(pkg-config --cflags --libs secdet)
-LD_LIBRARY_PATH=$libdir "$scratch/embed-pc" >/dev/null
+# No LD_LIBRARY_PATH: for a prefix outside the system's directories secdet.pc
+# puts an rpath to libdir in Libs.
+env -u LD_LIBRARY_PATH "$scratch/embed-pc" >/dev/null
 step "pkg-config build ran"
 # The static archive through pkg-config --static (its private dependencies).
 # shellcheck disable=SC2046

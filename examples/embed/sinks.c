@@ -70,6 +70,7 @@ int main(int argc, char **argv) {
         secdet_engine_free(e);
         return 2;
     }
+    secdet_diagnostics_free(diag); /* warnings only, if any */
 
     /* A callback sink for high and critical alerts only. */
     int count = 0;

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
     unsigned input = 0;
     if (secdet_source_add(engine, "app", &src) != SECDET_OK ||
         secdet_input_tcp(engine, "app", "127.0.0.1", (uint16_t)port, SECDET_FRAMING_LINES, NULL, &input) != SECDET_OK) {
-        fprintf(stderr, "tcp_service: cannot listen on 127.0.0.1:%u\n", port);
+        fprintf(stderr, "tcp_service: cannot listen on 127.0.0.1:%u: %s\n", port, secdet_input_error(engine));
         secdet_engine_free(engine);
         return 1;
     }

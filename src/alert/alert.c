@@ -4,7 +4,8 @@
  * buffers instead of building a cJSON tree, and serialises the firing event
  * once even when several rules fire on it. Numbers are written in their
  * shortest exact form so the event JSON, and with it the id, does not depend
- * on how cJSON would print them.
+ * on how cJSON would print them. Strings and keys are written whole, U+0000
+ * included (as \u0000), from a tree (util/json.h) as from text.
  */
 #include "alert/alert.h"
 
@@ -18,6 +19,7 @@
 
 #include "event/scan.h"
 #include "event/time.h"
+#include "util/json.h"
 
 void alert_ctx_init(alert_ctx *ac) {
     memset(ac, 0, sizeof *ac);
@@ -80,11 +82,9 @@ static void json_write_depth(buf *b, const cJSON *n, unsigned depth) {
     case cJSON_False: buf_puts(b, "false"); break;
     case cJSON_True: buf_puts(b, "true"); break;
     case cJSON_Number: alert_number_write(b, n->valuedouble); break;
-    case cJSON_String: {
-        const char *s = n->valuestring ? n->valuestring : "";
-        buf_json_string(b, s, strlen(s));
+    case cJSON_String:
+        buf_json_string(b, n->valuestring ? n->valuestring : "", json_string_len(n));
         break;
-    }
     case cJSON_Array: {
         buf_putc(b, '[');
         for (const cJSON *c = n->child; c; c = c->next) {
@@ -95,15 +95,20 @@ static void json_write_depth(buf *b, const cJSON *n, unsigned depth) {
         break;
     }
     case cJSON_Object: {
+        buf key; /* a key holding U+0000 is decoded into it (util/json.h) */
+        buf_init(&key);
         buf_putc(b, '{');
         for (const cJSON *c = n->child; c; c = c->next) {
             if (c != n->child) buf_putc(b, ',');
-            const char *k = c->string ? c->string : "";
-            buf_json_string(b, k, strlen(k));
+            size_t klen;
+            const char *k = json_key_bytes(c, &key, &klen);
+            if (key.oom) b->oom = true;
+            buf_json_string(b, k, klen);
             buf_putc(b, ':');
             json_write_depth(b, c, depth + 1);
         }
         buf_putc(b, '}');
+        buf_free(&key);
         break;
     }
     default: buf_puts(b, "null"); break; /* cJSON_NULL, and anything unexpected */
@@ -428,6 +433,7 @@ int alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     out->rule = r->name;
     out->title = title;
     out->message = ac->message.data ? ac->message.data : "";
+    out->message_len = ac->message.len;
     out->id = ac->id;
     out->source = source;
     out->severity = (secdet_severity)r->sev;

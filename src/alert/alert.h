@@ -40,6 +40,7 @@ struct secdet_alert {
     const char *rule;
     const char *title;
     const char *message;
+    size_t message_len; /* it may hold U+0000 (from event data) */
     const char *id;     /* 32 hex digits */
     const char *source;
     secdet_severity severity;

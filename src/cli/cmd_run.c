@@ -11,16 +11,25 @@
  *
  *   SIGHUP          reload the rules (secdet_reload_rules): every diagnostic
  *                   is printed; a set with errors is rejected and the old one
- *                   keeps running; correlation state of unchanged rules stays
+ *                   keeps running; correlation state of unchanged rules stays.
+ *                   Then read the sinks' secret references again: each sink
+ *                   whose configuration changed takes the new one, keeping
+ *                   its queue and spool (sink_reconfigure); if any fails to
+ *                   read, every sink keeps its old one
  *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, wait
- *                   up to drain_timeout_ms for the sinks, exit 0
+ *                   up to drain_timeout_ms for the sinks to deliver (with a
+ *                   spool as without: a spool keeps what is left, it does
+ *                   not deliver it), exit 0 — saying how many alerts are
+ *                   left and, per sink, where they are kept
  *   SIGUSR1         one stats line
  *
  * stderr carries status lines, each one JSON object with a "type":
  * "listening" (an input's source, kind, address and bound port), "ready",
  * "reload", "stats", "stopped" (stats lines carry a "sinks" array of each
  * sink's counters); and malformed-input reports, rule diagnostics and
- * delivery problems ("secdet: sink NAME: ...") as plain text.
+ * delivery problems ("secdet: sink NAME: ...") as plain text. *
+ * `--check` stops after loading the configuration and hands it to
+ * cfg_check (run_check.c), which starts nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -56,16 +66,21 @@ typedef struct run_state {
 
 /* ---- alerts, errors, status lines ---------------------------------------------- */
 
-/* On the delivery thread: one locked stream, so a stats line from the loop
- * thread never lands inside it. */
-static void on_sink_log(void *user, const char *sink, const char *message) {
-    (void)user;
+/* "secdet: KIND NAME: message" as one locked write, so that a line from
+ * another thread (delivery, loop) never lands inside it. */
+static void log_line(const char *kind, const char *name, const char *message) {
     flockfile(stderr);
-    fprintf(stderr, "secdet: sink %s: ", sink);
+    fprintf(stderr, "secdet: %s %s: ", kind, name);
     term_write_safe(stderr, message);
     fputc('\n', stderr);
     fflush(stderr);
     funlockfile(stderr);
+}
+
+/* On the delivery thread. */
+static void on_sink_log(void *user, const char *sink, const char *message) {
+    (void)user;
+    log_line("sink", sink, message);
 }
 
 static void on_error(void *user, const char *source, uint64_t where, const char *message) {
@@ -74,6 +89,13 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
     if (where) fprintf(stderr, "%llu: ", (unsigned long long)where);
     term_write_safe(stderr, message);
     fputc('\n', stderr);
+}
+
+/* Inputs' warnings, refused clients, accept and TLS failures (rate limited
+ * by the library), on the loop thread. */
+static void on_input_log(void *user, const char *source, const char *message) {
+    (void)user;
+    log_line("input", source, message);
 }
 
 static void on_kafka_log(void *user, const char *message) {
@@ -94,13 +116,16 @@ static void print_stats(run_state *rs, const char *type) {
             "{\"type\":\"%s\",\"events\":%llu,\"malformed\":%llu,\"alerts\":%llu,\"rules_run\":%llu,"
             "\"budget_exceeded\":%llu,\"late\":%llu,\"bytes\":%llu,\"evicted\":%llu,\"groups\":%llu,"
             "\"state_bytes\":%llu,\"udp_dropped\":%llu,\"input_paused\":%llu,\"queued\":%llu,"
-            "\"oversized\":%llu,\"connections\":%llu,\"rules\":%zu,\"sinks\":[",
+            "\"oversized\":%llu,\"connections\":%llu,\"connections_refused\":%llu,\"accept_errors\":%llu,"
+            "\"idle_closed\":%llu,\"tls_failed\":%llu,\"rules\":%zu,\"sinks\":[",
             type, (unsigned long long)s.events, (unsigned long long)s.malformed, (unsigned long long)s.alerts,
             (unsigned long long)s.rules_run, (unsigned long long)s.budget_exceeded, (unsigned long long)s.late,
             (unsigned long long)s.bytes, (unsigned long long)s.evicted, (unsigned long long)s.groups,
             (unsigned long long)s.state_bytes, (unsigned long long)s.udp_dropped,
             (unsigned long long)s.input_paused, (unsigned long long)s.queued, (unsigned long long)s.oversized,
-            (unsigned long long)s.connections, secdet_rule_count(rs->engine));
+            (unsigned long long)s.connections, (unsigned long long)s.connections_refused,
+            (unsigned long long)s.accept_errors, (unsigned long long)s.idle_closed, (unsigned long long)s.tls_failed,
+            secdet_rule_count(rs->engine));
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < secdet_sink_count(rs->engine); i++) {
@@ -142,10 +167,15 @@ static void reload(run_state *rs) {
     secdet_diagnostics *d = NULL;
     secdet_status st = secdet_reload_rules(rs->engine, (const char *const *)rs->conf.rules, rs->conf.nrules, &d);
     print_diagnostics(d);
-    fprintf(stderr, "{\"type\":\"reload\",\"ok\":%s,\"errors\":%zu,\"rules\":%zu}\n", st == SECDET_OK ? "true" : "false",
-            secdet_diagnostics_errors(d), secdet_rule_count(rs->engine));
     if (st != SECDET_OK)
         fprintf(stderr, "secdet: reload failed (%s); the previous rules keep running\n", secdet_strerror(st));
+    size_t changed = 0;
+    size_t sink_errors = cfg_sinks_reload(&rs->conf, rs->engine, &changed);
+    fprintf(stderr,
+            "{\"type\":\"reload\",\"ok\":%s,\"errors\":%zu,\"rules\":%zu,\"rules_ok\":%s,\"sinks_ok\":%s,"
+            "\"sinks_reconfigured\":%zu}\n",
+            st == SECDET_OK && !sink_errors ? "true" : "false", secdet_diagnostics_errors(d) + sink_errors,
+            secdet_rule_count(rs->engine), st == SECDET_OK ? "true" : "false", sink_errors ? "false" : "true", changed);
     fflush(stderr);
     secdet_diagnostics_free(d);
 }
@@ -197,10 +227,22 @@ static int open_sinks(run_state *rs) {
     for (size_t i = 0; i < rs->conf.nsinks; i++) {
         const cfg_sink *c = &rs->conf.sinks[i];
         secdet_sink *sink = NULL;
-        secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &sink, NULL);
-        if (st == SECDET_OK) st = secdet_sink_add(rs->engine, sink);
+        secdet_diagnostics *d = NULL;
+        /* Made again (the load only checked it): its secrets are read now.
+         * Warnings were printed with the load's. */
+        secdet_status st = secdet_sink_from_json(c->json, strlen(c->json), &sink, &d);
         if (st != SECDET_OK) {
-            fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
+            if (!cfg_sink_diagnostics(d, i))
+                fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name, secdet_strerror(st));
+            secdet_diagnostics_free(d);
+            return -1;
+        }
+        secdet_diagnostics_free(d);
+        st = secdet_sink_add(rs->engine, sink);
+        if (st != SECDET_OK) {
+            /* The spool's own reason came first, through on_sink_log. */
+            fprintf(stderr, "secdet: sinks[%zu] (%s): %s\n", i, c->name,
+                    st == SECDET_ERR_IO ? "cannot open its spool (the reason is above)" : secdet_strerror(st));
             return -1;
         }
     }
@@ -246,16 +288,29 @@ static int start_inputs(run_state *rs) {
                 }
                 break;
             }
-            case CFG_IN_TCP:
-                st = secdet_input_tcp(rs->engine, s->name, in->address, in->port, in->framing, &rs->loop, &id);
+            case CFG_IN_TCP: {
+                secdet_tcp_opts o;
+                secdet_tcp_opts_init(&o);
+                o.framing = in->framing;
+                if (in->max_connections) o.max_connections = in->max_connections;
+                o.idle_timeout_ms = in->idle_timeout_ms;
+                o.tls_cert = in->tls_cert;
+                o.tls_key = in->tls_key;
+                o.tls_key_passphrase = in->tls_key_passphrase;
+                o.tls_client_ca = in->tls_client_ca;
+                o.tls_require_client_cert = in->tls_require_client_cert;
+                if (in->tls_handshake_timeout_ms) o.tls_handshake_timeout_ms = in->tls_handshake_timeout_ms;
+                st = secdet_input_tcp_ex(rs->engine, s->name, in->address, in->port, &o, &rs->loop, &id);
                 break;
+            }
             case CFG_IN_UDP:
                 st = secdet_input_udp(rs->engine, s->name, in->address, in->port, &rs->loop, &id);
                 break;
             }
             if (st != SECDET_OK) {
+                const char *why = secdet_input_error(rs->engine);
                 fprintf(stderr, "secdet: sources[%zu].input[%zu] (%s): %s\n", i, j, input_kind(in->type),
-                        secdet_strerror(st));
+                        why[0] ? why : secdet_strerror(st));
                 return -1;
             }
             fprintf(stderr, "{\"type\":\"listening\",\"source\":\"%s\",\"input\":\"%s\"", s->name,
@@ -276,6 +331,7 @@ static int setup(run_state *rs) {
         return -1;
     }
     secdet_set_error_callback(rs->engine, on_error, rs);
+    secdet_set_input_log(rs->engine, on_input_log, rs);
     cli_load_result lr = {0, 0};
     if (cli_load_rules(rs->engine, rs->conf.rules, rs->conf.nrules, 1, &lr) != 0) return -1;
     for (size_t i = 0; i < rs->conf.nsources; i++) {
@@ -373,19 +429,32 @@ static int run_kafka(run_state *rs) {
     return st == SECDET_OK ? 0 : -1;
 }
 
+/* Every TCP client holds a descriptor: the soft limit (often 1024) goes up
+ * to the hard one, as servers do, so max_connections is what limits them. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
-    int c;
+    int c, check_only = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:th", longopts, NULL)) != -1) {
         if (c == 'c') {
             config = optarg;
+        } else if (c == 't') {
+            check_only = 1;
         } else if (c == 'h') {
             cli_usage("run", stdout);
             return CLI_EXIT_OK;
@@ -403,11 +472,18 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "secdet: %s\n", err);
         return CLI_EXIT_ERROR;
     }
+    for (size_t i = 0; i < rs.conf.nwarnings; i++) fprintf(stderr, "secdet: %s\n", rs.conf.warnings[i]);
+    if (check_only) {
+        int code = cfg_check(&rs.conf, config);
+        cfg_free(&rs.conf);
+        return code;
+    }
     if (uv_loop_init(&rs.loop) != 0) {
         cfg_free(&rs.conf);
         return CLI_EXIT_ERROR;
     }
     signal(SIGPIPE, SIG_IGN); /* a sink reader going away must not kill the detector */
+    raise_fd_limit();
     int code = CLI_EXIT_OK;
     if (setup(&rs) != 0) {
         code = CLI_EXIT_ERROR;
@@ -422,9 +498,15 @@ int cmd_run(int argc, char **argv) {
             uv_run(&rs.loop, UV_RUN_DEFAULT);
         }
         secdet_flush(rs.engine); /* aggregation alerts still held for ordering */
-        if (secdet_drain(rs.engine, rs.conf.drain_timeout_ms) != SECDET_OK)
-            fprintf(stderr, "secdet: delivery not finished after %lld ms; the rest waits in the spools\n",
-                    (long long)rs.conf.drain_timeout_ms);
+        if (secdet_drain(rs.engine, rs.conf.drain_timeout_ms) != SECDET_OK) {
+            unsigned long long pending = 0;
+            secdet_sink_stats k;
+            for (size_t i = 0; i < secdet_sink_count(rs.engine); i++)
+                if (secdet_sink_stats_get(rs.engine, i, &k) == SECDET_OK) pending += k.pending;
+            /* Each sink's own line, at secdet_engine_free below, says where its are. */
+            fprintf(stderr, "secdet: delivery not finished after %lld ms: %llu alert(s) not delivered\n",
+                    (long long)rs.conf.drain_timeout_ms, pending);
+        }
         print_stats(&rs, "stopped");
         if (rs.kafka) print_kafka_stats(&rs);
     }

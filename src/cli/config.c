@@ -6,6 +6,12 @@
  * ("sources[1].input.port") so that every error names exactly where it is.
  * The first error stops the load: the rest of a file with a typo in it is
  * not worth guessing at.
+ *
+ * Secrets are not read into the configuration: a sink keeps its
+ * references ({"env": ...}, {"file": ...}) in its JSON, with relative file
+ * paths made absolute here, and the library reads them whenever the sink
+ * is made — here once to check them, at start, and on SIGHUP. read_secret
+ * is the reader for other secret-bearing keys of this file.
  */
 #include "cli/config.h"
 
@@ -18,8 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/path.h"
 #include "kafka/kafka_int.h"
+#include "sink/sink_secrets.h"
 #include "util/json.h"
+#include "util/secret.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
@@ -32,6 +41,7 @@ typedef struct walker {
     size_t errlen;
     const char *spool_root; /* top-level "spool_dir", resolved; NULL when absent */
     size_t nsink;           /* index of the sink being loaded */
+    cfg *c;                 /* for warnings */
 } walker;
 
 static int fail(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -44,6 +54,19 @@ static int fail(walker *w, const char *fmt, ...) {
     va_end(ap);
     snprintf(w->err, w->errlen, "%s: %s%s%s", w->file, w->path, w->plen ? ": " : "", msg);
     return -1;
+}
+
+/* A warning for `secdet run` to print ("PATH: JSON-PATH: warning: ..."); a
+ * warning that cannot be stored is dropped (it stops nothing). */
+static void warn(walker *w, const char *msg) {
+    char **more = realloc(w->c->warnings, (w->c->nwarnings + 1) * sizeof *more);
+    if (!more) return;
+    w->c->warnings = more;
+    size_t n = strlen(w->file) + w->plen + strlen(msg) + 16;
+    char *line = malloc(n);
+    if (!line) return;
+    snprintf(line, n, "%s: %s%swarning: %s", w->file, w->path, w->plen ? ": " : "", msg);
+    more[w->c->nwarnings++] = line;
 }
 
 /* Enters a member (".key", or "key" at the top) or an element ("[i]"); returns the old length. */
@@ -130,7 +153,122 @@ static int get_path(walker *w, const cJSON *obj, const char *key, bool required,
     return *out ? 0 : fail(w, "out of memory");
 }
 
+static int get_bool(walker *w, const cJSON *obj, const char *key, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) return 0;
+    if (!cJSON_IsBool(v)) {
+        size_t old = enter_key(w, key);
+        int rc = fail(w, "expected true or false");
+        leave(w, old);
+        return rc;
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* ---- secrets --------------------------------------------------------------------- */
+
+/* A {"file": PATH} reference with a relative PATH made absolute (against
+ * the configuration's directory, like every path in it). */
+static int absolute_ref(cJSON *ref, void *arg) {
+    walker *w = arg;
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(ref, "file");
+    if (!cJSON_IsString(f) || !f->valuestring[0] || f->valuestring[0] == '/') return 0;
+    char *abs = resolve(w, f->valuestring);
+    if (!abs) return fail(w, "out of memory");
+    int ok = cJSON_ReplaceItemInObjectCaseSensitive(ref, "file", cJSON_CreateString(abs));
+    free(abs);
+    return ok ? 0 : fail(w, "out of memory");
+}
+
+/*
+ * The secret at v (the walker's current key): a string, {"env": NAME} or
+ * {"file": PATH} (relative to the configuration's directory), in *out
+ * (free it with secret_free). -1 after a message naming the key and the
+ * variable or file, never the value. A file every user may read is
+ * warned about. For every secret-bearing key of this file that the
+ * library does not read itself (a TLS key's passphrase...).
+ */
+static int read_secret(walker *w, const cJSON *v, char **out) {
+    cJSON *copy = cJSON_Duplicate(v, 1);
+    if (!copy) return fail(w, "out of memory");
+    char err[300], why[300];
+    int rc = secret_is_ref(copy) ? absolute_ref(copy, w) : 0;
+    if (rc == 0 && secret_read(copy, out, err, sizeof err, why, sizeof why) != 0) rc = fail(w, "%s", err);
+    else if (rc == 0 && why[0]) warn(w, why);
+    cJSON_Delete(copy);
+    return rc;
+}
+
 /* ---- inputs ---------------------------------------------------------------- */
+
+/* A kafka input's properties that are references: relative files made
+ * absolute, each read once so that a missing one stops the start here. */
+static int check_kafka_secrets(walker *w, cJSON *props) {
+    if (!cJSON_IsObject(props)) return 0; /* absent, or kcfg_parse says what is wrong */
+    for (cJSON *p = props->child; p; p = p->next) {
+        if (!secret_is_ref(p)) continue;
+        size_t old = enter_key(w, "properties");
+        enter_key(w, p->string);
+        char *value = NULL;
+        int rc = absolute_ref(p, w);
+        if (rc == 0) rc = read_secret(w, p, &value);
+        secret_free(value);
+        if (rc != 0) return rc;
+        leave(w, old);
+    }
+    return 0;
+}
+
+/* A tcp input's "tls" object. */
+static int load_tls(walker *w, const cJSON *v, cfg_input *in) {
+    static const char *const keys[] = {"cert",      "key", "key_passphrase", "client_ca", "require_client_cert",
+                                       "handshake_timeout_ms", NULL};
+    if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
+    if (get_path(w, v, "cert", true, &in->tls_cert) != 0 || get_path(w, v, "key", true, &in->tls_key) != 0 ||
+        get_path(w, v, "client_ca", false, &in->tls_client_ca) != 0 ||
+        get_bool(w, v, "require_client_cert", &in->tls_require_client_cert) != 0)
+        return -1;
+    const cJSON *pass = cJSON_GetObjectItemCaseSensitive(v, "key_passphrase");
+    if (pass) {
+        size_t old = enter_key(w, "key_passphrase");
+        if (read_secret(w, pass, &in->tls_key_passphrase) != 0) return -1;
+        leave(w, old);
+    }
+    uint64_t u = 0;
+    bool present = false;
+    if (get_uint(w, v, "handshake_timeout_ms", 3600000, &u, &present) != 0) return -1;
+    if (present) in->tls_handshake_timeout_ms = u; /* 0: the library's default */
+    if (in->tls_require_client_cert && !in->tls_client_ca) {
+        size_t old = enter_key(w, "require_client_cert");
+        int rc = fail(w, "needs client_ca (the CAs client certificates must chain to)");
+        leave(w, old);
+        return rc;
+    }
+    return 0;
+}
+
+/* A tcp input's connection limits and TLS. */
+static int load_tcp(walker *w, const cJSON *v, cfg_input *in) {
+    uint64_t u = 0;
+    bool present = false;
+    if (get_uint(w, v, "max_connections", 1000000, &u, &present) != 0) return -1;
+    if (present && u == 0) {
+        size_t old = enter_key(w, "max_connections");
+        int rc = fail(w, "expected an integer from 1 to 1000000");
+        leave(w, old);
+        return rc;
+    }
+    in->max_connections = (unsigned)u;
+    if (get_uint(w, v, "idle_timeout_ms", 86400000.0 * 365, &u, &present) != 0) return -1;
+    if (present) in->idle_timeout_ms = u;
+    const cJSON *tls = cJSON_GetObjectItemCaseSensitive(v, "tls");
+    if (!tls) return 0;
+    size_t old = enter_key(w, "tls");
+    if (load_tls(w, tls, in) != 0) return -1;
+    leave(w, old);
+    return 0;
+}
 
 static int load_input(walker *w, const cJSON *v, cfg_input *in) {
     memset(in, 0, sizeof *in);
@@ -139,7 +277,8 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
     if (get_string(w, v, "type", true, &type) != 0) return -1;
     static const char *const file_keys[] = {"type", "path", "start", "poll_ms", NULL};
     static const char *const stdin_keys[] = {"type", NULL};
-    static const char *const tcp_keys[] = {"type", "address", "port", "framing", NULL};
+    static const char *const tcp_keys[] = {"type", "address", "port", "framing", "max_connections",
+                                           "idle_timeout_ms", "tls", NULL};
     static const char *const udp_keys[] = {"type", "address", "port", NULL};
     int rc = 0;
     uint64_t u = 0;
@@ -187,18 +326,28 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
             }
         }
         free(framing);
+        if (rc == 0 && tcp) rc = load_tcp(w, v, in);
     } else if (strcmp(type, "kafka") == 0) {
-        /* Checked whole by the Kafka input's own parser (docs/scale-out.md). */
+        /* Checked whole by the Kafka input's own parser (docs/scale-out.md);
+         * the references among its properties here (the input reads them
+         * itself when it starts). */
         in->type = CFG_IN_KAFKA;
         char err[256];
         kcfg k;
-        in->kafka_json = cJSON_PrintUnformatted(v);
-        if (!in->kafka_json) rc = fail(w, "out of memory");
-        else if (kcfg_parse(in->kafka_json, strlen(in->kafka_json), &k, err, sizeof err) != 0) rc = fail(w, "%s", err);
-        else {
+        cJSON *copy = cJSON_Duplicate(v, 1);
+        char *text = copy ? cJSON_PrintUnformatted(copy) : NULL;
+        if (!text) {
+            rc = fail(w, "out of memory");
+        } else if (kcfg_parse(text, strlen(text), &k, err, sizeof err) != 0) {
+            rc = fail(w, "%s", err);
+        } else {
             in->kafka_stage2 = k.stage == KSTAGE_AGGREGATE;
             kcfg_free(&k);
+            rc = check_kafka_secrets(w, cJSON_GetObjectItemCaseSensitive(copy, "properties"));
+            if (rc == 0 && !(in->kafka_json = cJSON_PrintUnformatted(copy))) rc = fail(w, "out of memory");
         }
+        cJSON_free(text);
+        cJSON_Delete(copy);
     } else {
         size_t old = enter_key(w, "type");
         rc = fail(w, "unknown input type \"%s\" (expected file, stdin, tcp, udp or kafka)", type);
@@ -209,6 +358,41 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
 }
 
 /* ---- sources ----------------------------------------------------------------- */
+
+/* s as a JSON string, cut to fit (for quoting a non-secret value). */
+static void quoted(char *out, size_t n, const char *s) {
+    cJSON *str = cJSON_CreateString(s);
+    char *q = str ? cJSON_PrintUnformatted(str) : NULL;
+    snprintf(out, n, "%s", q ? q : "\"?\"");
+    if (q && strlen(q) >= n && n > 5) memcpy(out + n - 5, "...\"", 5);
+    cJSON_free(q);
+    cJSON_Delete(str);
+}
+
+/* A time field is a field path (docs/language.md), as the engine will parse
+ * it: said here with the key, rather than as a bare "invalid argument" when
+ * the source is added. */
+static int check_time_field(walker *w, const char *tf) {
+    if (!tf || !*tf) return 0;
+    sd_path p;
+    const char *why = NULL;
+    size_t n = strlen(tf);
+    size_t used = path_parse(tf, n, &p, &why);
+    path_free(&p);
+    if (used == n) return 0;
+    char q[120];
+    quoted(q, sizeof q, tf);
+    size_t old = enter_key(w, "time_field");
+    int rc;
+    if (tf[0] != '.')
+        rc = fail(w, "must be a field path starting with '.' (got %s)", q);
+    else if (used == 0)
+        rc = fail(w, "not a field path: %s (got %s)", why ? why : "invalid", q);
+    else
+        rc = fail(w, "not a field path: unexpected text at byte %zu (got %s)", used + 1, q);
+    leave(w, old);
+    return rc;
+}
 
 static int load_source(walker *w, const cJSON *v, cfg_source *s) {
     memset(s, 0, sizeof *s);
@@ -230,7 +414,7 @@ static int load_source(walker *w, const cJSON *v, cfg_source *s) {
     if (cJSON_IsString(tf) && tf->valuestring[0] == 0) {
         s->time_field = strdup(""); /* "": no time field, the time of arrival */
         if (!s->time_field) return fail(w, "out of memory");
-    } else if (get_string(w, v, "time_field", false, &s->time_field) != 0) {
+    } else if (get_string(w, v, "time_field", false, &s->time_field) != 0 || check_time_field(w, s->time_field) != 0) {
         return -1;
     }
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(v, "input");
@@ -294,6 +478,7 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     int rc = 0;
     static const char *const paths[] = {"path", "spool_dir", "dead_letter", "ca_file"};
     for (size_t i = 0; rc == 0 && i < sizeof paths / sizeof paths[0]; i++) rc = resolve_key(w, obj, paths[i]);
+    if (rc == 0) rc = sink_json_each_ref(obj, absolute_ref, w);
     char name[128];
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, "name");
     if (cJSON_IsString(n)) snprintf(name, sizeof name, "%s", n->valuestring);
@@ -316,8 +501,11 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     secdet_sink *sink = NULL;
     secdet_diagnostics *d = NULL;
     secdet_status st = secdet_sink_from_json(s->json, strlen(s->json), &sink, &d);
+    /* Entry 0 is the error, if any; then warnings (a secret file every user can read). */
+    secdet_diagnostic e;
+    for (size_t i = 0; i < secdet_diagnostics_count(d); i++)
+        if (secdet_diagnostics_get(d, i, &e) == SECDET_OK && e.severity == SECDET_DIAG_WARNING) warn(w, e.message);
     if (st != SECDET_OK) {
-        secdet_diagnostic e;
         if (secdet_diagnostics_count(d) && secdet_diagnostics_get(d, 0, &e) == SECDET_OK)
             rc = fail(w, "%s", e.message);
         else
@@ -428,7 +616,7 @@ int cfg_load(const char *path, cfg *c, char *err, size_t errlen) {
 int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     secdet_engine_opts_init(&c->opts);
-    walker w = {.file = path, .err = err, .errlen = errlen};
+    walker w = {.file = path, .err = err, .errlen = errlen, .c = c};
     const char *slash = strrchr(path, '/');
     if (slash) w.dir = strndup(path, (size_t)(slash - path) + (slash == path));
     size_t at = 0;
@@ -491,6 +679,17 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
             }
         }
     }
+    for (size_t i = 0; rc == 0 && i < c->nsinks; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->sinks[i].name, c->sinks[j].name) == 0) {
+                snprintf(w.path, sizeof w.path, "sinks[%zu].name", i);
+                w.plen = strlen(w.path);
+                rc = fail(&w, "duplicate sink name \"%.60s\" (also sinks[%zu]; a sink without a name is "
+                              "called <type>-<index>)", c->sinks[i].name, j);
+                break;
+            }
+        }
+    }
     /* A kafka input runs the process's only consumer loop: it must be alone. */
     size_t ninputs = 0;
     for (size_t i = 0; i < c->nsources; i++) {
@@ -521,6 +720,10 @@ void cfg_free(cfg *c) {
             free(s->inputs[j].path);
             free(s->inputs[j].address);
             free(s->inputs[j].kafka_json);
+            free(s->inputs[j].tls_cert);
+            free(s->inputs[j].tls_key);
+            free(s->inputs[j].tls_client_ca);
+            secret_free(s->inputs[j].tls_key_passphrase);
         }
         free(s->inputs);
     }
@@ -531,5 +734,7 @@ void cfg_free(cfg *c) {
     }
     free(c->sinks);
     free(c->spool_dir);
+    for (size_t i = 0; i < c->nwarnings; i++) free(c->warnings[i]);
+    free(c->warnings);
     memset(c, 0, sizeof *c);
 }

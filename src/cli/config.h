@@ -8,10 +8,16 @@
  * starts with a configuration it fully understood or not at all. Relative
  * paths (rules, files) are taken relative to the configuration file's
  * directory and stored resolved.
+ *
+ * Secret references ({"env": NAME}, {"file": PATH}) stay references: the
+ * sinks' JSON keeps them (file paths made absolute) and the library reads
+ * them each time a sink is made, so a SIGHUP sees rotated secrets. Loading
+ * reads each once, to refuse a missing one with the key named.
  */
 #ifndef SECDET_CLI_CONFIG_H
 #define SECDET_CLI_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +33,12 @@ typedef struct cfg_input {
     char *address;       /* tcp, udp */
     uint16_t port;       /* tcp, udp; 0 = any free port */
     secdet_framing framing; /* tcp */
+    unsigned max_connections;   /* tcp; 0 = the library's default (1024) */
+    uint64_t idle_timeout_ms;   /* tcp; 0 = none */
+    char *tls_cert, *tls_key, *tls_client_ca; /* tcp "tls": paths, resolved; cert NULL = plain TCP */
+    char *tls_key_passphrase;   /* tcp "tls": secret (cleared when freed) */
+    int tls_require_client_cert;
+    uint64_t tls_handshake_timeout_ms; /* 0 = the library's default (10000) */
     char *kafka_json;    /* kafka: the input's object, checked (secdet_kafka_new takes it) */
     int kafka_stage2;    /* kafka: "stage": "aggregate" */
 } cfg_input;
@@ -60,6 +72,8 @@ typedef struct cfg {
     char *spool_dir;           /* top-level "spool_dir", resolved, or NULL */
     int64_t drain_timeout_ms;  /* at exit, how long to wait for delivery; default 10000 */
     const cfg_source *kafka;   /* the source whose (only) input is kafka, or NULL */
+    char **warnings;           /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
+    size_t nwarnings;
 } cfg;
 
 /* Reads and checks `path`. 0 on success; -1 with the first problem in err
@@ -69,5 +83,23 @@ int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
  * directory resolves relative paths. (Also the config fuzz target's entry.) */
 int cfg_parse(const char *path, const char *text, size_t len, cfg *out, char *err, size_t errlen);
 void cfg_free(cfg *c);
+
+/* ---- run_check.c: `secdet run --check` ---- */
+/* After cfg_load: compiles the rules with the configured limits, adds each
+ * source, checks each Kafka input's librdkafka properties; starts nothing
+ * (no port, input file, spool or connection). Prints every problem and a
+ * closing line on stderr; returns the exit status (0 or 2). */
+int cfg_check(const cfg *c, const char *path);
+
+/* ---- run_sinks.c: the sinks again, on SIGHUP ---- */
+/* Prints a sink's diagnostics as "secdet: sinks[i]: ..." lines (warnings as
+ * "secdet: sinks[i]: warning: ..."); whether one was an error. */
+bool cfg_sink_diagnostics(const secdet_diagnostics *d, size_t i);
+/* Makes every sink of c again from its JSON (reading its secret references
+ * anew) and gives each one of the engine's sinks (added in configuration
+ * order) whose configuration changed the new one; all or nothing, with
+ * every error printed. Returns the number of errors; *changed, the number
+ * of sinks that took a new configuration. */
+size_t cfg_sinks_reload(const cfg *c, secdet_engine *engine, size_t *changed);
 
 #endif

@@ -26,6 +26,7 @@ static const char usage_overview[] =
     "  test RULES...             run each rule file's X.tests.jsonl test events\n"
     "  disasm RULES...           print the compiled bytecode\n"
     "  run --config FILE         run as a detector: inputs, rules and sinks from FILE\n"
+    "                            (--check: check FILE and exit)\n"
     "  version                   print the version\n"
     "  help [COMMAND]            print this text, or a command's\n"
     "\n"
@@ -113,11 +114,12 @@ static const char usage_disasm[] =
     "  -h, --help    print this text\n";
 
 static const char usage_run[] =
-    "usage: secdet run --config FILE\n"
+    "usage: secdet run --config FILE [--check]\n"
     "\n"
     "Runs until SIGTERM or SIGINT: reads events from the inputs FILE names (file\n"
-    "tails, stdin, TCP, UDP), evaluates the rules it names, and writes every alert\n"
-    "as a JSON line to its sinks. FILE's schema is in docs/config.md.\n"
+    "tails, stdin, TCP, UDP, a Kafka consumer group), evaluates the rules it names,\n"
+    "and hands every alert to its sinks (stdout, file, webhook, Slack, syslog, Kafka).\n"
+    "FILE's schema is in docs/config.md; the Kafka input's in docs/scale-out.md.\n"
     "\n"
     "signals: SIGHUP reloads the rules (a set with errors is rejected and the old one\n"
     "keeps running), SIGUSR1 prints stats as a JSON line on stderr, SIGTERM/SIGINT\n"
@@ -125,9 +127,13 @@ static const char usage_run[] =
     "\n"
     "options:\n"
     "  -c, --config FILE   the configuration (JSON)\n"
+    "  -t, --check         check FILE whole (keys, rules, sinks, secrets, inputs'\n"
+    "                      settings) and exit, starting nothing: no port bound, no\n"
+    "                      input read, no spool created, no broker contacted\n"
     "  -h, --help          print this text\n"
     "\n"
-    "exit status: 0 stopped by a signal or the inputs ended, 2 unusable configuration or rules.\n";
+    "exit status: 0 stopped by a signal or the inputs ended (with --check: the\n"
+    "configuration is good), 2 unusable configuration or rules.\n";
 
 const char *cli_plural(unsigned long long n, const char *one, const char *many) { return n == 1 ? one : many; }
 

@@ -4,17 +4,23 @@
  * snapshot.c.
  *
  * Memory: a group is one allocation (header + key bytes) plus its kind's
- * arrays; all of it is added to c->bytes (with ALLOC_OVERHEAD per
- * allocation, roughly what malloc keeps) so the cap is honest. Sample events
- * are refcounted corr_event pointers; an event's bytes count once.
+ * arrays; every allocation goes through mem.c, which adds what malloc really
+ * takes for it to c->bytes (and to g->bytes for a group's own memory), so the
+ * cap is honest. Sample events are refcounted corr_event pointers; an event's
+ * bytes count once. Records are cut from chunks (mem.c), counted whole.
  */
 #ifndef SECDET_CORRELATE_CORR_INT_H
 #define SECDET_CORRELATE_CORR_INT_H
 
 #include "correlate/correlate.h"
 
-#define ALLOC_OVERHEAD 16u
 #define NO_HEAP UINT32_MAX
+/* Heap bytes of a chunk of records (mem.c). */
+#define REC_CHUNK (16u * 1024u)
+/* glibc serves requests from this size on with mmap (its default threshold). */
+#define MEM_MMAP_FROM ((size_t)128 * 1024)
+
+typedef struct rec_chunk rec_chunk;
 
 enum { GK_COUNT = 1, GK_DISTINCT = 2, GK_SEQ = 3, GK_THROTTLE = 4 };
 
@@ -87,6 +93,7 @@ typedef struct corr_rec {
     uint64_t seq;
     uint64_t mask;
     corr_event *ev;
+    rec_chunk *chunk; /* where it was cut from (mem.c) */
     uint32_t rule, src, key_len, vals_len, nvals;
     char data[]; /* key bytes, then the values blob */
 } corr_rec;
@@ -109,6 +116,7 @@ struct corr {
     /* reorder buffer */
     corr_rec **recs;    /* min-heap by (t, seq) */
     size_t nrecs, caprecs;
+    rec_chunk *rec_cur; /* the chunk new records are cut from */
     uint64_t seq;
     bool any_time;
     int64_t max_time;   /* newest event time seen (valid when any_time) */
@@ -119,9 +127,25 @@ struct corr {
     uint32_t nsources;
 
     uint64_t bytes, evicted;
+    uint64_t peak;      /* the most bytes ever held (tests check the cap against it) */
     uint32_t snap_gen;
     bool applying;      /* inside the apply loop: no eviction */
 };
+
+/* mem.c: allocations of the state, accounted at what malloc takes for them
+ * (on g too when g is not NULL). n is the size asked for, also when freeing. */
+size_t mem_cost(size_t n);
+/* Adds delta bytes to the state (and to g's own when g is not NULL). */
+void mem_account(corr *c, corr_group *g, int64_t delta);
+void *mem_alloc(corr *c, corr_group *g, size_t n);
+void *mem_calloc(corr *c, corr_group *g, size_t n);
+/* NULL on OOM (p is then untouched). */
+void *mem_realloc(corr *c, corr_group *g, void *p, size_t old_n, size_t n);
+void mem_free(corr *c, corr_group *g, void *p, size_t n);
+/* n bytes for a record, from the current chunk (*chunk: the one it came from). */
+void *rec_alloc(corr *c, size_t n, rec_chunk **chunk);
+void rec_release(corr *c, rec_chunk *k, void *p, size_t n);
+void rec_chunks_free(corr *c);
 
 /* state.c */
 uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len);
@@ -134,9 +158,9 @@ void group_free(corr *c, corr_group *g);
 void group_touch(corr *c, corr_group *g);
 /* Sets the expiry (INT64_MAX: never; the group leaves the heap). */
 void group_set_expiry(corr *c, corr_group *g, int64_t expires);
-void group_account(corr *c, corr_group *g, int64_t delta);
 void corr_expire(corr *c);
-void corr_enforce_cap(corr *c);
+/* Evicts the least recently seen groups until the state fits; the bytes freed. */
+uint64_t corr_enforce_cap(corr *c);
 void corr_clear_groups(corr *c);
 void event_ref(corr_event *ev);
 void event_unref(corr *c, corr_event *ev);

@@ -80,6 +80,7 @@ typedef struct corr_opts {
 
 typedef struct corr_stats {
     uint64_t groups, bytes, evicted;
+    uint64_t peak_bytes; /* the most bytes held at any moment, also inside a call */
 } corr_stats;
 
 corr *corr_new(const corr_opts *opts, corr_fire_fn fn, void *user);

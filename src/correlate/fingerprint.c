@@ -3,11 +3,13 @@
  * aggregation, threshold, window, sources, keys, steps, throttle, and every
  * instruction of its programs with the operands spelled out (path texts,
  * constants, sets, CIDRs, globs, regexes, and the rules it names, followed
- * into their own code). Program-wide indices (constant 7, path 3) are never
- * hashed as numbers, so adding an unrelated rule changes no fingerprint;
+ * into their own code; what each operand is comes from the opcode table, so
+ * a new opcode that indexes a pool is hashed by content without a line
+ * here). Program-wide indices (constant 7, path 3) are never hashed as numbers, so adding an unrelated rule changes no fingerprint;
  * title, meta and output are left out, so editing a message keeps state.
  */
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "correlate/correlate.h"
@@ -57,6 +59,48 @@ static void put_rule_ref(EVP_MD_CTX *md, const program *p, uint32_t r, int depth
     if (depth < FP_MAX_RULE_DEPTH) put_code(md, p, rule->where, depth + 1);
 }
 
+/* Operand c, by what vm_op_info_table says it is: a pool entry by its
+ * content (nothing when out of range), a jump relative to the span, a rule
+ * followed into its code, anything else as its number. */
+static void put_operand_c(EVP_MD_CTX *md, const program *p, const vm_insn *in, code_span span, int depth) {
+    uint32_t c = in->c;
+    vm_operand k = in->op < OP__COUNT ? vm_op_info_table[in->op].c : VM_OPND_NUM;
+    bool have = c < program_pool_size(p, k);
+    switch (k) {
+    case VM_OPND_PATH: put_cstr(md, have ? p->paths[c].text : NULL); break;
+    case VM_OPND_CONST:
+        if (have) put_value(md, &p->consts[c]);
+        break;
+    case VM_OPND_SET:
+        if (have) {
+            put_u64(md, p->sets[c].nmembers);
+            for (uint32_t i = 0; i < p->sets[c].nmembers; i++) put_value(md, &p->sets[c].members[i]);
+        }
+        break;
+    case VM_OPND_CIDR:
+        if (have) {
+            put_u64(md, p->cidrs[c].n);
+            put(md, p->cidrs[c].ranges, p->cidrs[c].n * sizeof *p->cidrs[c].ranges);
+        }
+        break;
+    case VM_OPND_GLOB:
+        if (have) put_str(md, p->globs[c], p->glob_lens[c]);
+        break;
+    case VM_OPND_REGEX:
+        if (have) {
+            put_cstr(md, p->regexes[c].pattern);
+            put_cstr(md, p->regexes[c].flags);
+        }
+        break;
+    case VM_OPND_RULE: put_rule_ref(md, p, c, depth); break;
+    case VM_OPND_JUMP: put_u64(md, (uint64_t)c - span.start); break;
+    case VM_OPND_NONE:
+    case VM_OPND_REG:
+    case VM_OPND_NUM:
+    case VM_OPND_NREGS: put_u64(md, c); break;
+    }
+}
+
 static void put_code(EVP_MD_CTX *md, const program *p, code_span span, int depth) {
     put_u64(md, span.len);
     if ((uint64_t)span.start + span.len > p->ncode) return;
@@ -64,40 +108,7 @@ static void put_code(EVP_MD_CTX *md, const program *p, code_span span, int depth
         const vm_insn *in = &p->code[span.start + i];
         unsigned char head[4] = {in->op, in->a, (unsigned char)in->b, (unsigned char)(in->b >> 8)};
         put(md, head, sizeof head);
-        uint32_t c = in->c;
-        switch ((vm_opcode)in->op) {
-        case OP_LOADP: put_cstr(md, c < p->npaths ? p->paths[c].text : NULL); break;
-        case OP_LOADK:
-        case OP_EQK:
-        case OP_EQK_CI:
-            if (c < p->nconsts) put_value(md, &p->consts[c]);
-            break;
-        case OP_INSET:
-            if (c < p->nsets) {
-                put_u64(md, p->sets[c].nmembers);
-                for (uint32_t k = 0; k < p->sets[c].nmembers; k++) put_value(md, &p->sets[c].members[k]);
-            }
-            break;
-        case OP_CIDR:
-            if (c < p->ncidrs) {
-                put_u64(md, p->cidrs[c].n);
-                put(md, p->cidrs[c].ranges, p->cidrs[c].n * sizeof *p->cidrs[c].ranges);
-            }
-            break;
-        case OP_LIKE:
-            if (c < p->nglobs) put_str(md, p->globs[c], p->glob_lens[c]);
-            break;
-        case OP_MATCH:
-            if (c < p->nregexes) {
-                put_cstr(md, p->regexes[c].pattern);
-                put_cstr(md, p->regexes[c].flags);
-            }
-            break;
-        case OP_RULE: put_rule_ref(md, p, c, depth); break;
-        case OP_JMPF:
-        case OP_JMPT: put_u64(md, (uint64_t)c - span.start); break;
-        default: put_u64(md, c); break;
-        }
+        put_operand_c(md, p, in, span, depth);
     }
 }
 

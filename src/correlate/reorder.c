@@ -20,12 +20,11 @@
 
 #include "correlate/corr_int.h"
 
-static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len + ALLOC_OVERHEAD; }
+static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len; }
 
 void rec_free(corr *c, corr_rec *r) {
-    c->bytes -= rec_size(r);
     event_unref(c, r->ev);
-    free(r);
+    rec_release(c, r->chunk, r, rec_size(r));
 }
 
 static bool rec_less(const corr_rec *a, const corr_rec *b) {
@@ -59,9 +58,8 @@ static void recs_down(corr *c, size_t i) {
 int recs_push(corr *c, corr_rec *r) {
     if (c->nrecs == c->caprecs) {
         size_t cap = c->caprecs ? c->caprecs * 2 : 256;
-        corr_rec **p = realloc(c->recs, cap * sizeof *p);
+        corr_rec **p = mem_realloc(c, NULL, c->recs, c->caprecs * sizeof *p, cap * sizeof *p);
         if (!p) return -1;
-        c->bytes += (cap - c->caprecs) * sizeof *p;
         c->recs = p;
         c->caprecs = cap;
     }
@@ -86,8 +84,10 @@ bool corr_is_late(const corr *c, int64_t t) { return t < c->watermark; }
 
 int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, uint32_t key_len,
              const char *vals, uint32_t vals_len, uint32_t nvals, uint64_t mask, corr_event *ev) {
-    corr_rec *r = malloc(sizeof *r + key_len + vals_len);
+    rec_chunk *chunk;
+    corr_rec *r = rec_alloc(c, sizeof *r + key_len + vals_len, &chunk);
     if (!r) return -1;
+    r->chunk = chunk;
     r->t = t;
     r->seq = c->seq++;
     r->mask = mask;
@@ -99,7 +99,6 @@ int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, u
     r->nvals = nvals;
     if (key_len) memcpy(r->data, key, key_len);
     if (vals_len) memcpy(r->data + key_len, vals, vals_len);
-    c->bytes += rec_size(r);
     event_ref(ev);
     if (recs_push(c, r) != 0) {
         rec_free(c, r);
@@ -129,24 +128,36 @@ static void apply(corr *c, const corr_rec *r) {
     c->applying = false;
 }
 
-static void release_due(corr *c) {
+/* Applies the records at or before the watermark. Applying a record can grow
+ * the state by more than the record held (a new group is bigger than its
+ * record), so over the cap the least recently seen groups are evicted between
+ * records, never after the whole batch: a flush or an early drain of a full
+ * reorder buffer would otherwise hold several times the cap for a moment, and
+ * the allocator keeps what the process once held. *evicted_bytes adds up
+ * what that eviction freed. */
+static void release_due(corr *c, uint64_t *evicted_bytes) {
     while (c->nrecs > 0 && c->recs[0]->t <= c->watermark) {
         corr_rec *r = recs_pop(c);
         apply(c, r);
         rec_free(c, r);
+        *evicted_bytes += corr_enforce_cap(c);
     }
 }
 
 /* Over the cap, ordering is given up before state: the oldest held records
  * are applied early (that loses no alert, though it may make later events
- * late), and only when nothing is held any more are the least recently seen
- * groups evicted (which can lose alerts, and is counted). */
+ * late) until the state would fit without eviction, and only when nothing is
+ * held any more are the least recently seen groups evicted to fit (which can
+ * lose alerts, and is counted). "Would fit" counts what release_due evicted
+ * on the way as still held, so the drain stops where it would if nothing had
+ * been evicted; the eviction only keeps the state under the cap meanwhile. */
 static void settle(corr *c) {
-    release_due(c);
+    uint64_t evicted_bytes = 0;
+    release_due(c, &evicted_bytes);
     corr_expire(c);
-    while (c->opts.max_bytes && c->bytes > c->opts.max_bytes && c->nrecs > 0) {
+    while (c->opts.max_bytes && c->bytes + evicted_bytes > c->opts.max_bytes && c->nrecs > 0) {
         if (c->recs[0]->t > c->watermark) c->watermark = c->recs[0]->t;
-        release_due(c);
+        release_due(c, &evicted_bytes);
         corr_expire(c);
     }
     corr_enforce_cap(c);

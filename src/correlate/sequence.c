@@ -18,15 +18,12 @@
 
 #include "correlate/corr_int.h"
 
-static size_t partial_size(uint32_t nsteps) {
-    return sizeof(seq_partial) + nsteps * sizeof(corr_sample) + ALLOC_OVERHEAD;
-}
+static size_t partial_size(uint32_t nsteps) { return sizeof(seq_partial) + nsteps * sizeof(corr_sample); }
 
 /* Frees a partial that has filled steps 0..filled-1. */
 static void partial_release(corr *c, corr_group *g, seq_partial *p, uint32_t filled) {
     for (uint32_t i = 0; i < filled; i++) event_unref(c, p->steps[i].ev);
-    free(p);
-    group_account(c, g, -(int64_t)partial_size(g->u.s.nsteps));
+    mem_free(c, g, p, partial_size(g->u.s.nsteps));
 }
 
 /* Slot k's partial has filled steps 0..k-1. */
@@ -40,8 +37,7 @@ static void partial_free(corr *c, corr_group *g, uint32_t k) {
 void seq_free_state(corr *c, corr_group *g) {
     if (!g->u.s.slots) return;
     for (uint32_t k = 1; k < g->u.s.nsteps; k++) partial_free(c, g, k);
-    free(g->u.s.slots);
-    group_account(c, g, -(int64_t)(g->u.s.nsteps * sizeof *g->u.s.slots + ALLOC_OVERHEAD));
+    mem_free(c, g, g->u.s.slots, g->u.s.nsteps * sizeof *g->u.s.slots);
     g->u.s.slots = NULL;
 }
 
@@ -85,12 +81,11 @@ void seq_apply(corr *c, const corr_rec *r) {
         g = group_new(c, r->rule, GK_SEQ, r->data, r->key_len, h);
         if (!g) return;
         g->u.s.nsteps = n;
-        g->u.s.slots = calloc(n, sizeof *g->u.s.slots);
+        g->u.s.slots = mem_calloc(c, g, n * sizeof *g->u.s.slots);
         if (!g->u.s.slots) {
             group_free(c, g);
             return;
         }
-        group_account(c, g, (int64_t)(n * sizeof *g->u.s.slots + ALLOC_OVERHEAD));
     }
     seq_partial **slots = g->u.s.slots;
     int64_t lo = t_add(r->t, -dur);
@@ -123,14 +118,13 @@ void seq_apply(corr *c, const corr_rec *r) {
         slots[k + 1] = p;
     }
     if (mask & 1) {
-        seq_partial *p = malloc(partial_size(n) - ALLOC_OVERHEAD);
+        seq_partial *p = mem_alloc(c, g, partial_size(n));
         if (p) {
             partial_free(c, g, 1);
             p->start = r->t;
             event_ref(r->ev);
             p->steps[0] = (corr_sample){r->t, r->ev};
             slots[1] = p;
-            group_account(c, g, (int64_t)partial_size(n));
         }
     }
     int64_t newest = INT64_MIN;

@@ -301,18 +301,16 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
         if (keep) {
             if (c->prog->rules[rule].nsteps != nsteps) return false;
             g->u.s.nsteps = nsteps;
-            g->u.s.slots = calloc(nsteps, sizeof *g->u.s.slots);
+            g->u.s.slots = mem_calloc(c, g, nsteps * sizeof *g->u.s.slots);
             if (!g->u.s.slots) return false;
-            group_account(c, g, (int64_t)(nsteps * sizeof *g->u.s.slots + ALLOC_OVERHEAD));
         }
         for (uint32_t k = 1; k < nsteps && !r->bad; k++) {
             if (!r_u8(r)) continue;
             seq_partial *p = NULL;
             if (keep) {
-                p = calloc(1, sizeof *p + nsteps * sizeof(corr_sample));
+                p = mem_calloc(c, g, sizeof *p + nsteps * sizeof(corr_sample));
                 if (!p) return false;
                 g->u.s.slots[k] = p;
-                group_account(c, g, (int64_t)(sizeof *p + nsteps * sizeof(corr_sample) + ALLOC_OVERHEAD));
             }
             int64_t start = r_i64(r);
             if (p) p->start = start;

@@ -4,9 +4,10 @@
  * accounting behind the cap.
  *
  * Every byte the correlator allocates is added to c->bytes when allocated and
- * taken off when freed, so stats.state_bytes is what is held now. Eviction
- * never runs inside the apply loop (c->applying), so a group being updated
- * is never freed under its caller.
+ * taken off when freed, at what malloc takes for it (mem.c), so
+ * stats.state_bytes is what is held now. Eviction never runs inside the apply
+ * loop (c->applying), so a group being updated is never freed under its
+ * caller.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,14 @@ corr *corr_new(const corr_opts *opts, corr_fire_fn fn, void *user) {
         free(c);
         return NULL;
     }
-    c->bytes = sizeof *c + c->nbuckets * sizeof *c->buckets;
+    mem_account(c, NULL, (int64_t)(mem_cost(sizeof *c) + mem_cost(c->nbuckets * sizeof *c->buckets)));
     return c;
 }
 
 void corr_free(corr *c) {
     if (!c) return;
     recs_clear(c);
+    rec_chunks_free(c);
     corr_clear_groups(c);
     free(c->recs);
     free(c->heap);
@@ -50,15 +52,16 @@ void corr_get_stats(const corr *c, corr_stats *out) {
     out->groups = c->ngroups;
     out->bytes = c->bytes;
     out->evicted = c->evicted;
+    out->peak_bytes = c->peak;
 }
 
 /* ---- Events and sources --------------------------------------------------- */
 
-static size_t event_size(uint32_t len) { return sizeof(corr_event) + len + 1 + ALLOC_OVERHEAD; }
+static size_t event_size(uint32_t len) { return sizeof(corr_event) + len + 1; }
 
 corr_event *corr_event_new(corr *c, const char *json, size_t len) {
     if (len > UINT32_MAX - 1) return NULL;
-    corr_event *ev = malloc(sizeof *ev + len + 1);
+    corr_event *ev = mem_alloc(c, NULL, event_size((uint32_t)len));
     if (!ev) return NULL;
     ev->refs = 0;
     ev->len = (uint32_t)len;
@@ -66,15 +69,11 @@ corr_event *corr_event_new(corr *c, const char *json, size_t len) {
     ev->snap_idx = 0;
     memcpy(ev->json, json, len);
     ev->json[len] = 0;
-    c->bytes += event_size(ev->len);
     return ev;
 }
 
 void corr_event_drop(corr *c, corr_event *ev) {
-    if (ev && ev->refs == 0) {
-        c->bytes -= event_size(ev->len);
-        free(ev);
-    }
+    if (ev && ev->refs == 0) mem_free(c, NULL, ev, event_size(ev->len));
 }
 
 void event_ref(corr_event *ev) {
@@ -83,10 +82,7 @@ void event_ref(corr_event *ev) {
 
 void event_unref(corr *c, corr_event *ev) {
     if (!ev) return;
-    if (--ev->refs == 0) {
-        c->bytes -= event_size(ev->len);
-        free(ev);
-    }
+    if (--ev->refs == 0) mem_free(c, NULL, ev, event_size(ev->len));
 }
 
 uint32_t corr_source_id(corr *c, const char *name) {
@@ -136,7 +132,8 @@ static void table_grow(corr *c) {
         }
     }
     free(c->buckets);
-    c->bytes += (uint64_t)(n - c->nbuckets) * sizeof *b;
+    mem_account(c, NULL,
+                (int64_t)mem_cost((size_t)n * sizeof *b) - (int64_t)mem_cost((size_t)c->nbuckets * sizeof *b));
     c->buckets = b;
     c->nbuckets = n;
 }
@@ -164,7 +161,6 @@ corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uin
     if (c->ngroups >= c->nbuckets && c->nbuckets < (1u << 30)) table_grow(c);
     corr_group *g = calloc(1, sizeof *g + len);
     if (!g) return NULL;
-    (void)h;
     g->rule = rule;
     g->kind = kind;
     g->key_len = len;
@@ -176,13 +172,9 @@ corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uin
     c->buckets[slot] = g;
     lru_push_head(c, g);
     c->ngroups++;
-    group_account(c, g, (int64_t)(sizeof *g + len + ALLOC_OVERHEAD));
+    /* The header's own cost: on g->bytes, taken off with the rest in group_free. */
+    mem_account(c, g, (int64_t)mem_cost(sizeof *g + len));
     return g;
-}
-
-void group_account(corr *c, corr_group *g, int64_t delta) {
-    g->bytes = (uint32_t)((int64_t)g->bytes + delta);
-    c->bytes = (uint64_t)((int64_t)c->bytes + delta);
 }
 
 /* ---- Expiry heap ----------------------------------------------------------------- */
@@ -237,9 +229,8 @@ void group_set_expiry(corr *c, corr_group *g, int64_t expires) {
     if (g->heap_idx == NO_HEAP) {
         if (c->nheap == c->capheap) {
             uint32_t cap = c->capheap ? c->capheap * 2 : 256;
-            corr_group **p = realloc(c->heap, cap * sizeof *p);
+            corr_group **p = mem_realloc(c, NULL, c->heap, c->capheap * sizeof *p, cap * sizeof *p);
             if (!p) return; /* not in the heap: freed by eviction or reset instead */
-            c->bytes += (uint64_t)(cap - c->capheap) * sizeof *p;
             c->heap = p;
             c->capheap = cap;
         }
@@ -269,8 +260,7 @@ void group_free(corr *c, corr_group *g) {
     if (g->samples) {
         uint32_t cap = c->opts.max_samples;
         for (uint32_t i = 0; i < g->sn; i++) event_unref(c, g->samples[(g->shead + i) % cap].ev);
-        free(g->samples);
-        group_account(c, g, -(int64_t)(cap * sizeof *g->samples + ALLOC_OVERHEAD));
+        mem_free(c, g, g->samples, cap * sizeof *g->samples);
     }
     c->bytes -= g->bytes;
     c->ngroups--;
@@ -291,12 +281,14 @@ void corr_expire(corr *c) {
     }
 }
 
-void corr_enforce_cap(corr *c) {
-    if (c->applying || c->opts.max_bytes == 0) return;
+uint64_t corr_enforce_cap(corr *c) {
+    if (c->applying || c->opts.max_bytes == 0) return 0;
+    uint64_t before = c->bytes;
     while (c->bytes > c->opts.max_bytes && c->lru_tail) {
         group_free(c, c->lru_tail);
         c->evicted++;
     }
+    return before - c->bytes;
 }
 
 void corr_clear_groups(corr *c) {
@@ -308,9 +300,8 @@ void corr_clear_groups(corr *c) {
 int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
     uint32_t cap = c->opts.max_samples;
     if (!g->samples) {
-        g->samples = calloc(cap, sizeof *g->samples);
+        g->samples = mem_calloc(c, g, cap * sizeof *g->samples);
         if (!g->samples) return -1;
-        group_account(c, g, (int64_t)(cap * sizeof *g->samples + ALLOC_OVERHEAD));
     }
     event_ref(ev);
     if (g->sn == cap) {

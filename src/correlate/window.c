@@ -19,33 +19,18 @@
 
 void window_free_state(corr *c, corr_group *g) {
     if (g->kind == GK_COUNT) {
-        if (g->u.c.times) {
-            free(g->u.c.times);
-            group_account(c, g, -(int64_t)(g->u.c.cap * sizeof(int64_t) + ALLOC_OVERHEAD));
-        }
+        mem_free(c, g, g->u.c.times, g->u.c.cap * sizeof(int64_t));
         g->u.c.times = NULL;
         g->u.c.n = g->u.c.cap = 0;
         return;
     }
     for (uint32_t i = 0; i < g->u.d.n; i++) {
         dentry *e = &g->u.d.ents[(g->u.d.head + i) % g->u.d.cap];
-        if (e->n > 1) {
-            free(e->v.many);
-            group_account(c, g, -(int64_t)(e->n * sizeof(dval *) + ALLOC_OVERHEAD));
-        }
+        if (e->n > 1) mem_free(c, g, e->v.many, e->n * sizeof(dval *));
     }
-    if (g->u.d.ents) {
-        free(g->u.d.ents);
-        group_account(c, g, -(int64_t)(g->u.d.cap * sizeof(dentry) + ALLOC_OVERHEAD));
-    }
-    for (uint32_t i = 0; i < g->u.d.nvals; i++) {
-        group_account(c, g, -(int64_t)(sizeof(dval) + g->u.d.vals[i]->len + ALLOC_OVERHEAD));
-        free(g->u.d.vals[i]);
-    }
-    if (g->u.d.vals) {
-        free(g->u.d.vals);
-        group_account(c, g, -(int64_t)(g->u.d.capvals * sizeof(dval *) + ALLOC_OVERHEAD));
-    }
+    mem_free(c, g, g->u.d.ents, g->u.d.cap * sizeof(dentry));
+    for (uint32_t i = 0; i < g->u.d.nvals; i++) mem_free(c, g, g->u.d.vals[i], sizeof(dval) + g->u.d.vals[i]->len);
+    mem_free(c, g, g->u.d.vals, g->u.d.capvals * sizeof(dval *));
     memset(&g->u.d, 0, sizeof g->u.d);
 }
 
@@ -85,15 +70,11 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
  * array of new_cap, oldest first, and accounts the change to the group. */
 static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap,
                        uint32_t new_cap, size_t elem) {
-    char *p = malloc((size_t)new_cap * elem);
+    char *p = mem_alloc(c, g, (size_t)new_cap * elem);
     if (!p) return -1;
     const char *old = *ring;
     for (uint32_t i = 0; i < n; i++) memcpy(p + (size_t)i * elem, old + (size_t)((*head + i) % *cap) * elem, elem);
-    if (old) {
-        free(*ring);
-        group_account(c, g, -(int64_t)(*cap * elem + ALLOC_OVERHEAD));
-    }
-    group_account(c, g, (int64_t)(new_cap * elem + ALLOC_OVERHEAD));
+    mem_free(c, g, *ring, (size_t)*cap * elem);
     *ring = p;
     *cap = new_cap;
     *head = 0;
@@ -144,8 +125,7 @@ static void dval_release(corr *c, corr_group *g, dval *v) {
             break;
         }
     }
-    group_account(c, g, -(int64_t)(sizeof *v + v->len + ALLOC_OVERHEAD));
-    free(v);
+    mem_free(c, g, v, sizeof *v + v->len);
 }
 
 static void dentry_drop(corr *c, corr_group *g, dentry *e) {
@@ -153,8 +133,7 @@ static void dentry_drop(corr *c, corr_group *g, dentry *e) {
         dval_release(c, g, e->v.one);
     } else {
         for (uint32_t i = 0; i < e->n; i++) dval_release(c, g, e->v.many[i]);
-        free(e->v.many);
-        group_account(c, g, -(int64_t)(e->n * sizeof(dval *) + ALLOC_OVERHEAD));
+        mem_free(c, g, e->v.many, e->n * sizeof(dval *));
     }
     e->n = 0;
 }
@@ -168,19 +147,17 @@ static dval *dval_get(corr *c, corr_group *g, const char *s, uint32_t len) {
     }
     if (g->u.d.nvals == g->u.d.capvals) {
         uint32_t cap = g->u.d.capvals ? g->u.d.capvals * 2 : 4;
-        dval **p = realloc(g->u.d.vals, cap * sizeof *p);
+        dval **p = mem_realloc(c, g, g->u.d.vals, g->u.d.capvals * sizeof *p, cap * sizeof *p);
         if (!p) return NULL;
-        group_account(c, g, (int64_t)((cap - g->u.d.capvals) * sizeof *p + (g->u.d.capvals ? 0 : ALLOC_OVERHEAD)));
         g->u.d.vals = p;
         g->u.d.capvals = cap;
     }
-    dval *v = malloc(sizeof *v + len);
+    dval *v = mem_alloc(c, g, sizeof *v + len);
     if (!v) return NULL;
     v->hash = h;
     v->refs = 0;
     v->len = len;
     memcpy(v->bytes, s, len);
-    group_account(c, g, (int64_t)(sizeof *v + len + ALLOC_OVERHEAD));
     g->u.d.vals[g->u.d.nvals++] = v;
     return v;
 }
@@ -237,10 +214,9 @@ int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t 
     if (n == 1) {
         e.v.one = tmp[0];
     } else if (n > 1 && !failed) {
-        e.v.many = malloc(n * sizeof *e.v.many);
+        e.v.many = mem_alloc(c, g, n * sizeof *e.v.many);
         if (e.v.many) {
             memcpy(e.v.many, tmp, n * sizeof *tmp);
-            group_account(c, g, (int64_t)(n * sizeof *tmp + ALLOC_OVERHEAD));
         } else {
             failed = true;
         }

@@ -15,10 +15,12 @@
  *
  * Promises beyond the header:
  *  - Error messages: "line N: invalid JSON near byte K" (K is 1-based within
- *    the line), "line N: not a JSON object", "line N: longer than M bytes",
- *    "line N: nested deeper than D", "record N: ..." likewise for CloudTrail
- *    records, "document N: ..." for documents; a CloudTrail stream's
- *    document-level errors and gzip errors are reported with where = 0.
+ *    the line), "line N: control character U+000A in a string at byte K;
+ *    it must be escaped" (cJSON would take it), "line N: not a JSON object",
+ *    "line N: longer than M bytes", "line N: nested deeper than D",
+ *    "record N: ..." likewise for CloudTrail records, "document N: ..." for
+ *    documents; a CloudTrail stream's document-level errors and gzip errors
+ *    are reported with where = 0.
  *  - An over-long line is dropped as it streams by: at most max_event_bytes+1
  *    bytes of it are ever buffered.
  *  - Depth is checked here before cJSON sees the text, because cJSON's own
@@ -73,7 +75,13 @@ int decode_halt(decoder *d, int rc) {
 
 /* ---- one JSON value ---------------------------------------------------- */
 
-typedef enum { JSON_OK, JSON_INVALID, JSON_NOT_OBJECT, JSON_TOO_DEEP } json_status;
+typedef enum { JSON_OK, JSON_INVALID, JSON_NOT_OBJECT, JSON_TOO_DEEP, JSON_CONTROL } json_status;
+
+/* JSON_CONTROL: a raw control character inside a string (the byte at 0-based
+ * pos: format with CONTROL_ARGS); cJSON would take it, hiding what follows
+ * a NUL from every reader that stops there. */
+#define CONTROL_FMT "control character U+%04X in a string at byte %zu; it must be escaped"
+#define CONTROL_ARGS(s, pos) (unsigned)(unsigned char)(s)[pos], (size_t)(pos) + 1
 
 static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -108,7 +116,8 @@ static bool too_deep(const char *s, size_t n, uint32_t max) {
 }
 
 /* Parses s[0..len) as exactly one JSON value (whitespace around it allowed).
- * On JSON_INVALID *pos is the 0-based offset near the error. */
+ * On JSON_INVALID *pos is the 0-based offset near the error, on
+ * JSON_CONTROL that of the control character. */
 static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool want_object,
                          json_status *st, size_t *pos) {
     *pos = 0;
@@ -119,9 +128,10 @@ static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool wan
     size_t end = 0;
     /* json_parse_prefix stops after the value (an in-place line has no NUL
      * after it); trailing text is checked below. */
-    cJSON *root = json_parse_prefix(s, len, 0, &end);
+    int control = -1;
+    cJSON *root = json_parse_prefix_control(s, len, 0, &end, &control);
     if (!root) {
-        *st = JSON_INVALID;
+        *st = control >= 0 ? JSON_CONTROL : JSON_INVALID;
         *pos = end;
         return NULL;
     }
@@ -145,7 +155,8 @@ static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool wan
 cJSON *decode_json_object(const char *s, size_t len, uint32_t max_depth, const char **err) {
     /* *err must outlive the call and there is no state to hold a formatted
      * message, so the reasons are fixed strings without numbers. */
-    static const char *const reasons[] = {NULL, "invalid JSON", "not a JSON object", "nested too deeply"};
+    static const char *const reasons[] = {NULL, "invalid JSON", "not a JSON object", "nested too deeply",
+                                          "control character in a string (it must be escaped)"};
     json_status st = JSON_INVALID;
     size_t pos;
     cJSON *root = NULL;
@@ -177,6 +188,9 @@ static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit
         return 0;
     case JSON_TOO_DEEP:
         decode_report(sink, where, "%s %llu: nested deeper than %u", unit, (unsigned long long)where, d->max_depth);
+        return 0;
+    case JSON_CONTROL:
+        decode_report(sink, where, "%s %llu: " CONTROL_FMT, unit, (unsigned long long)where, CONTROL_ARGS(s, pos));
         return 0;
     }
     if (kind != DEC_AUTO) {
@@ -574,6 +588,8 @@ int decoder_emit(dec_emit *em, const char *json, size_t len) {
             decode_report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
         else if (st == JSON_TOO_DEEP)
             decode_report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
+        else if (st == JSON_CONTROL)
+            decode_report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where, CONTROL_ARGS(json, pos));
         else
             decode_report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
         return 1;

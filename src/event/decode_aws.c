@@ -2,9 +2,11 @@
  * decode_aws.h for the shapes and the members added).
  *
  * Base64 is OpenSSL's (EVP_DecodeBlock) and gzip is zlib's; the decompressed
- * size is capped (lim->max_inflated) while it inflates, so a small payload
+ * size is capped while it inflates (aws_payload_cap), so a small payload
  * cannot expand without bound. Every message text is parsed with the
- * decoder's depth limit before cJSON sees it (decode_json_object).
+ * decoder's depth limit before cJSON sees it (decode_json_object). Strings
+ * are read and copied with their lengths (util/json.h): one holding U+0000
+ * is neither cut nor mistaken for a shorter one.
  */
 #define _GNU_SOURCE /* memmem */
 #include "event/decode_aws.h"
@@ -21,6 +23,7 @@
 #include "event/span.h"
 #include "event/time.h"
 #include "util/buf.h"
+#include "util/json.h"
 
 static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -141,6 +144,13 @@ int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limi
 
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
 
+size_t aws_payload_cap(const aws_limits *lim) {
+    size_t cap = lim->max_event > SIZE_MAX / AWS_PAYLOAD_EVENT_FACTOR ? SIZE_MAX
+                                                                      : lim->max_event * AWS_PAYLOAD_EVENT_FACTOR;
+    if (cap < AWS_PAYLOAD_FLOOR) cap = AWS_PAYLOAD_FLOOR;
+    return cap < lim->max_inflated ? cap : lim->max_inflated;
+}
+
 /* Decodes standard base64 (padding required, no line breaks). false when invalid. */
 static bool base64_decode(const char *s, size_t n, buf *out) {
     if (n == 0 || n % 4 != 0 || n > (size_t)INT32_MAX) return false;
@@ -209,20 +219,21 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
     buf_init(&raw);
     buf_init(&json);
     cJSON *out = NULL;
-    if (!base64_decode(data->valuestring, strlen(data->valuestring), &raw)) {
+    if (!base64_decode(data->valuestring, json_string_len(data), &raw)) {
         if (raw.oom) *oom = true;
         else report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
         goto done;
     }
-    gz_result gz = gunzip((const unsigned char *)raw.data, raw.len, lim->max_inflated, &json);
+    size_t cap = aws_payload_cap(lim);
+    gz_result gz = gunzip((const unsigned char *)raw.data, raw.len, cap, &json);
     static const char *const why[] = {"", "corrupt gzip data", "truncated gzip data", "", ""};
     if (gz == GZ_NOMEM) {
         *oom = true;
         goto done;
     }
     if (gz == GZ_TOO_BIG) {
-        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes",
-               unit, (unsigned long long)doc, lim->max_inflated);
+        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes (a payload's limit)",
+               unit, (unsigned long long)doc, cap);
         goto done;
     }
     if (gz != GZ_OK) {
@@ -244,7 +255,7 @@ done:
 
 static void copy_member(cJSON *to, const cJSON *from, const char *key) {
     const cJSON *v = member(from, key);
-    if (v) cJSON_AddItemToObject(to, key, cJSON_Duplicate(v, true));
+    if (v) cJSON_AddItemToObject(to, key, json_duplicate(v));
 }
 
 /* The "_cloudwatch" member of one log event's event. NULL when out of memory. */
@@ -258,7 +269,7 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
     copy_member(m, le, "id");
     const cJSON *ts = member(le, "timestamp");
     if (cJSON_IsNumber(ts)) {
-        cJSON_AddItemToObject(m, "timestamp", cJSON_Duplicate(ts, false));
+        cJSON_AddItemToObject(m, "timestamp", json_duplicate(ts));
         double ms = ts->valuedouble;
         if (ms > -9.2e12 && ms < 9.2e12) { /* within int64 nanoseconds */
             char text[40];
@@ -267,6 +278,13 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
         }
     }
     return m;
+}
+
+/* Whether a tree holds a string or key with U+0000 (util/json.h). */
+static bool holds_nul(const cJSON *node) {
+    for (; node; node = node->next)
+        if ((node->type & (JSON_STRING_HAS_NUL | JSON_KEY_HAS_NUL)) || holds_nul(node->child)) return true;
+    return false;
 }
 
 /* A log event's message to on_text, with "_cloudwatch" added as cw_meta
@@ -279,7 +297,12 @@ static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t le
     if (end == 0 || msg[end - 1] != '}') return DECODE_TEXT_DECLINED; /* the parse says what it is */
     if (has_member(msg, len, "_cloudwatch")) return lim->on_text(sink->user, msg, len, where, 0);
     cJSON *meta = cw_meta(doc, le);
-    char *text = meta ? cJSON_PrintUnformatted(meta) : NULL;
+    if (!meta) return -1;
+    if (holds_nul(meta)) { /* cJSON's printer would cut it: rare enough to be parsed */
+        cJSON_Delete(meta);
+        return DECODE_TEXT_DECLINED;
+    }
+    char *text = cJSON_PrintUnformatted(meta);
     cJSON_Delete(meta);
     if (!text) return -1;
     with_member(lim->text, msg, end, "_cloudwatch", text, strlen(text));
@@ -290,7 +313,10 @@ static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t le
 
 static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws_limits *lim, const decode_sink *sink) {
     const cJSON *type = member(doc, "messageType");
-    if (cJSON_IsString(type) && strcmp(type->valuestring, "CONTROL_MESSAGE") == 0) return 0;
+    static const char control[] = "CONTROL_MESSAGE";
+    if (cJSON_IsString(type) && json_string_len(type) == sizeof control - 1 &&
+        memcmp(type->valuestring, control, sizeof control - 1) == 0)
+        return 0;
     const cJSON *events = member(doc, "logEvents");
     if (!cJSON_IsArray(events)) {
         report(sink, docno, "%s %llu: not a CloudWatch Logs payload: no \"logEvents\" array",
@@ -305,7 +331,7 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
                    (unsigned long long)i);
             continue;
         }
-        size_t len = strlen(msg->valuestring);
+        size_t len = json_string_len(msg);
         if (len > lim->max_event) {
             report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
                    unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
@@ -353,7 +379,7 @@ static int eb_emit(cJSON *root, const char *unit, uint64_t docno, const decode_s
     cJSON *detail = cJSON_DetachItemFromObjectCaseSensitive(root, "detail");
     /* What is left of root is the envelope; it moves into the event. */
     if (!cJSON_GetObjectItemCaseSensitive(detail, "_eventbridge")) {
-        cJSON *env = cJSON_Duplicate(root, true);
+        cJSON *env = json_duplicate(root);
         if (!env || !cJSON_AddItemToObject(detail, "_eventbridge", env)) {
             cJSON_Delete(env);
             cJSON_Delete(detail);
@@ -371,7 +397,8 @@ int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const 
     if (fmt == DEC_EVENTBRIDGE) {
         rc = eb_emit(root, unit, doc, sink);
     } else if (fmt == DEC_CLOUDWATCH_LOGS) {
-        if (member(root, "awslogs")) {
+        /* As aws_envelope_kind_text tells them apart: a payload is an "awslogs" object. */
+        if (cJSON_IsObject(member(root, "awslogs"))) {
             bool oom = false;
             cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);
             if (oom) rc = -1;

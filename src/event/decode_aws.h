@@ -36,12 +36,29 @@ struct buf;
 typedef struct aws_limits {
     size_t max_event;    /* largest message (CloudWatch) or event document (EventBridge) */
     uint32_t max_depth;
-    size_t max_inflated; /* largest decompressed CloudWatch payload */
+    size_t max_inflated; /* ceiling on a decompressed CloudWatch payload (the document limit) */
     /* The decoder's on_text (NULL: every event is a tree for on_event), and
      * a buffer to write the events' texts in. */
     decode_text_fn on_text;
     struct buf *text;
 } aws_limits;
+
+/* What one CloudWatch Logs payload (awslogs.data) may decompress to:
+ * AWS_PAYLOAD_EVENT_FACTOR x max_event, at least AWS_PAYLOAD_FLOOR, never
+ * more than max_inflated. Past it the payload is malformed, reported and
+ * skipped, before its JSON is parsed.
+ *
+ * Why these numbers: what AWS puts in one payload comes from PutLogEvents
+ * batches, at most 1 MiB of messages (and 26 bytes per event, at most
+ * 10 000 events); as JSON that is at most ~7 MiB even when escaping makes
+ * every message 6 times longer (control characters as \u00XX), usually
+ * under 2 MiB. A payload is held whole, with cJSON's tree of it, so before
+ * this cap (64 x max_event, the document limit) a gzip bomb of ~90 KB in
+ * base64 cost 64 MiB and the tree besides; now one costs at most 8 MiB
+ * (with the default 1 MiB max_event) and the tree. */
+#define AWS_PAYLOAD_EVENT_FACTOR 8
+#define AWS_PAYLOAD_FLOOR ((size_t)8 << 20)
+size_t aws_payload_cap(const aws_limits *lim);
 
 /* The envelope that the JSON text s[0..n) is, by its top-level members (the
  * first of each name, as cJSON finds them): DEC_CLOUDWATCH_LOGS ("awslogs"

@@ -14,6 +14,8 @@
  *    path_resolve gives on cJSON's parse of the same text (strings may point
  *    into the text), and the cJSON tree is parsed only for event_root().
  *  - lower()/upper() of a path's single value is folded once per event.
+ *  - Strings are (pointer, length): one holding U+0000 is seen whole, on
+ *    trees (json_string_len) as on text.
  */
 #include "event/event.h"
 
@@ -136,7 +138,7 @@ void value_from_json(const cJSON *node, sd_value *out) {
     if (cJSON_IsString(node)) {
         out->type = SD_STR;
         out->str = node->valuestring ? node->valuestring : "";
-        out->len = strlen(out->str);
+        out->len = json_string_len(node); /* a string may hold U+0000 (util/json.h) */
     } else if (cJSON_IsNumber(node)) {
         out->type = SD_NUM;
         out->num = node->valuedouble;
@@ -163,8 +165,7 @@ static const cJSON *step_single(const path_seg *s, const cJSON *node) {
     if (!node) return NULL;
     switch (s->kind) {
     case SEG_KEY:
-        if (!cJSON_IsObject(node) || !s->key) return NULL;
-        return cJSON_GetObjectItemCaseSensitive(node, s->key);
+        return json_member(node, s->key); /* a path's key has no NUL: never one that does */
     case SEG_INDEX: {
         if (!cJSON_IsArray(node)) return NULL;
         uint32_t i = 0;

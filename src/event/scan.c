@@ -4,8 +4,10 @@
  * value carries the trie node of the paths that reach it (SCAN_NONE when no
  * planned path goes there, which still gets full validation but records
  * nothing). Strings are skipped 16 bytes at a time with SSE2 where the
- * compiler has it. Per event nothing is allocated once the stack, hit list
- * and tree list have grown, except the cJSON trees of recorded containers.
+ * compiler has it (util/json_lex.h). A string holding U+0000 (\u0000) is
+ * decoded whole, its length counting every byte. Per event nothing is
+ * allocated once the stack, hit list and tree list have grown, except the
+ * cJSON trees of recorded containers.
  */
 #include <cjson/cJSON.h>
 #include <locale.h>
@@ -14,10 +16,7 @@
 
 #include "event/scan_int.h"
 #include "util/json.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "util/json_lex.h"
 
 typedef struct scan_frame {
     uint32_t node;
@@ -53,23 +52,6 @@ static inline int is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == 
 
 static inline size_t skip_ws(const unsigned char *s, size_t i, size_t n) {
     while (i < n && is_ws(s[i])) i++;
-    return i;
-}
-
-/* The first '"', '\\' or control byte at or after i, or n. */
-static inline size_t find_special(const unsigned char *s, size_t i, size_t n) {
-#if defined(__SSE2__)
-    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1F);
-    while (i + 16 <= n) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, bs)),
-                                 _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask) return i + (size_t)__builtin_ctz(mask);
-        i += 16;
-    }
-#endif
-    while (i < n && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20) i++;
     return i;
 }
 
@@ -109,8 +91,7 @@ static size_t escape(const unsigned char *s, size_t i, size_t n, unsigned long *
     default: return 0;
     }
     long a = hex4(s, i, n);
-    /* \u0000 would cut the string where cJSON's strlen does: left to cJSON. */
-    if (a <= 0 || (a >= 0xDC00 && a <= 0xDFFF)) return 0;
+    if (a < 0 || (a >= 0xDC00 && a <= 0xDFFF)) return 0;
     if (a < 0xD800 || a > 0xDBFF) {
         *cp = (unsigned long)a;
         return 6;
@@ -126,7 +107,7 @@ static size_t escape(const unsigned char *s, size_t i, size_t n, unsigned long *
 static inline size_t string_end(const unsigned char *s, size_t i, size_t n, bool *esc) {
     i++;
     for (;;) {
-        i = find_special(s, i, n);
+        i = json_find_special(s, i, n);
         if (i >= n) return 0;
         if (s[i] == '"') return i + 1;
         if (s[i] != '\\') return 0; /* a raw control byte */

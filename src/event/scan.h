@@ -6,7 +6,8 @@
  * of it, and records the values of the planned paths only, without building
  * a tree:
  *  - strings without escapes point into the text (zero copy); strings with
- *    escapes are decoded into the event's arena;
+ *    escapes are decoded into the event's arena (\u0000 included: a value's
+ *    length counts every byte, and a key holding U+0000 matches no path);
  *  - numbers are converted only when recorded;
  *  - an array or object that a path selects is recorded with its element or
  *    member count and a cJSON node parsed from its text span (owned by the
@@ -15,14 +16,16 @@
  *    order; of duplicate keys the first wins (as
  *    cJSON_GetObjectItemCaseSensitive).
  *
- * Validity: what scan_run accepts, cJSON's ParseWithLength accepts with the
- * same values, the top level is an object, nothing but JSON whitespace
- * follows it, and the nesting is within max_depth. scan_run is stricter than
- * cJSON on purpose in a few rare corners (leading zeros such as 01, raw
- * control bytes in strings, \u0000 or bad hex in \u escapes, numbers longer
- * than 63 bytes, whitespace other than space/tab/CR/LF): those texts are
- * reported as SCAN_BAD, and the caller decides with the cJSON decoder, which
- * also words the error message. Nothing recurses while scanning.
+ * Validity: what scan_run accepts, json_parse (util/json.h: cJSON's
+ * language, except that raw control bytes in strings are refused and a
+ * string holding U+0000 keeps all its bytes) accepts with the same values,
+ * the top level is an object, nothing but JSON whitespace follows it, and
+ * the nesting is within max_depth. scan_run is stricter than that on purpose
+ * in a few rare corners (leading zeros such as 01, bad hex in \u escapes,
+ * numbers longer than 63 bytes, whitespace other than space/tab/CR/LF):
+ * those texts, and raw control bytes in strings, are reported as SCAN_BAD,
+ * and the caller decides with the tree decoder, which also words the error
+ * message. Nothing recurses while scanning.
  */
 #ifndef SECDET_EVENT_SCAN_H
 #define SECDET_EVENT_SCAN_H

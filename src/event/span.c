@@ -224,7 +224,7 @@ bool span_key_is(const char *s, const span_member *m, const char *name) {
     /* An escape spells at most 12 bytes of text per character. */
     if (m->key_len > 12 * len + 2) return false;
     cJSON *k = json_parse(s + m->key, m->key_len, 0, NULL);
-    bool same = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
+    bool same = cJSON_IsString(k) && json_string_len(k) == len && memcmp(k->valuestring, name, len) == 0;
     cJSON_Delete(k);
     return same;
 }

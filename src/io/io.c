@@ -10,6 +10,11 @@
  *    half empty. UDP has no way to push back: it drops (io_udp.c).
  *  - Draining evaluates at most DRAIN_BATCH messages per loop turn, so I/O
  *    (and signals, timers) keep being served under load.
+ *  - While the sinks cannot take more alerts (secdet_push says
+ *    SECDET_ERR_BUSY: a spool full and queue_max alerts in memory), draining
+ *    stops and a timer looks again every SINKS_POLL_MS: the queue fills and
+ *    the inputs pause as above, so backpressure reaches the sources. Stopping
+ *    evaluates what is queued regardless (the queue bounds it).
  */
 #include "io/io.h"
 
@@ -20,6 +25,7 @@
 #include <unistd.h>
 
 #define DRAIN_BATCH 256
+#define SINKS_POLL_MS 20
 #define DEFAULT_QUEUE_MESSAGES 10000u
 #define DEFAULT_QUEUE_BYTES ((size_t)16 << 20)
 
@@ -57,25 +63,43 @@ io_input *io_input_new(io_state *io, input_kind kind, const char *source, const 
         return NULL;
     }
     in->id = ++io->next_id;
-    framer_init(&in->fr, SECDET_FRAMING_LINES);
+    in->handles = 1;
+    io_framer_init(io, in, SECDET_FRAMING_LINES);
     return in;
 }
 
 void io_input_release(io_input *in) {
     framer_free(&in->fr);
     if (in->fd > 0) close(in->fd); /* fd 0 is stdin: not ours to close */
+    if (in->ssl) SSL_free(in->ssl); /* and its BIOs */
+    io_listener_free(in->listener);
     free(in->source);
     free(in->label);
     free(in->path);
     free(in);
 }
 
-static void input_closed(uv_handle_t *h) { io_input_release(h->data); }
+static void input_closed(uv_handle_t *h) {
+    io_input *in = h->data;
+    if (--in->handles == 0) io_input_release(in);
+}
+
+void io_input_timer(io_state *io, io_input *in) {
+    uv_timer_init(io->loop, &in->timer);
+    in->timer.data = in;
+    in->timer_init = true;
+    in->handles++;
+}
+
+static void close_handles(io_input *in) {
+    in->h.handle.data = in;
+    if (!uv_is_closing(&in->h.handle)) uv_close(&in->h.handle, input_closed);
+    if (in->timer_init && !uv_is_closing((uv_handle_t *)&in->timer)) uv_close((uv_handle_t *)&in->timer, input_closed);
+}
 
 void io_input_discard(io_input *in) {
     in->io = NULL;
-    in->h.handle.data = in;
-    uv_close(&in->h.handle, input_closed);
+    close_handles(in);
 }
 
 void io_input_link(io_state *io, io_input *in) {
@@ -86,6 +110,7 @@ void io_input_link(io_state *io, io_input *in) {
     if (io->inputs) io->inputs->prev = in;
     io->inputs = in;
     if (in->kind == IN_TCP_CONN) io->e->stats.connections++;
+    if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns++;
 }
 
 void io_input_close(io_input *in) {
@@ -97,7 +122,11 @@ void io_input_close(io_input *in) {
     in->next = in->prev = NULL;
     in->io = NULL;
     if (in->kind == IN_TCP_CONN && io->e->stats.connections) io->e->stats.connections--;
-    if (!uv_is_closing(&in->h.handle)) uv_close(&in->h.handle, input_closed);
+    if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns--;
+    if (in->kind == IN_TCP_SERVER) /* its connections outlive it (until secdet_stop closes them) */
+        for (io_input *c = io->inputs; c; c = c->next)
+            if (c->parent == in) c->parent = NULL;
+    close_handles(in);
 }
 
 void io_report(io_state *io, const io_input *in, const char *fmt, ...) {
@@ -162,24 +191,32 @@ bool io_enqueue(io_state *io, const char *source, const char *data, size_t len) 
     io->qn++;
     io->qbytes += len;
     io->e->stats.queued = io->qn;
-    if (!uv_is_active((uv_handle_t *)io->drain)) uv_idle_start(io->drain, on_drain);
+    if (!uv_is_active((uv_handle_t *)io->drain) && !uv_is_active((uv_handle_t *)io->sinks_wait))
+        uv_idle_start(io->drain, on_drain);
     if (!io->full && io_queue_full(io)) pause_all(io);
     return true;
 }
+
+static void on_sinks_poll(uv_timer_t *t);
 
 /* Evaluates up to `max` messages; returns how many are left. */
 static size_t drain_some(io_state *io, size_t max) {
     secdet_engine *e = io->e;
     for (size_t i = 0; i < max && io->head; i++) {
         io_msg *m = io->head;
+        /* One message is one complete stream of its source. */
+        if (secdet_push(e, m->source, m->data, m->len) == SECDET_ERR_BUSY) {
+            /* The message stays first; the idle handle waits for the timer. */
+            uv_idle_stop(io->drain);
+            uv_timer_start(io->sinks_wait, on_sinks_poll, SINKS_POLL_MS, SINKS_POLL_MS);
+            break;
+        }
+        (void)secdet_source_end(e, m->source);
         io->head = m->next;
         if (!io->head) io->tail = NULL;
         io->qn--;
         io->qbytes -= m->len;
         e->stats.queued = io->qn;
-        /* One message is one complete stream of its source. */
-        (void)secdet_push(e, m->source, m->data, m->len);
-        (void)secdet_source_end(e, m->source);
         free(m);
     }
     if (io->full && io->qn <= io->max_n / 2 && io->qbytes <= io->max_bytes / 2) resume_all(io);
@@ -190,6 +227,13 @@ static void on_drain(uv_idle_t *h) {
     io_state *io = h->data;
     if (!io) return;
     if (drain_some(io, DRAIN_BATCH) == 0) uv_idle_stop(h);
+}
+
+static void on_sinks_poll(uv_timer_t *t) {
+    io_state *io = t->data;
+    if (!io || engine_sinks_saturated(io->e)) return;
+    uv_timer_stop(t);
+    if (io->head) uv_idle_start(io->drain, on_drain);
 }
 
 static void queue_free(io_state *io) {
@@ -209,7 +253,7 @@ static void close_inputs(io_state *io) {
     while (io->inputs) {
         io_input *in = io->inputs;
         if (in->kind == IN_TAIL) io_tail_poll(in, true); /* what is already written */
-        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) framer_end(in);
+        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) io_end(in); /* before TLS is up, nothing is held */
         io_input_close(in);
     }
 }
@@ -219,8 +263,11 @@ static void on_wake(uv_async_t *h) {
     if (!io || !io->stop_requested) return;
     io->stop_requested = false;
     close_inputs(io);
+    io->e->accept_always = true; /* bounded by the queue; docs/sinks.md "Backpressure" */
     drain_some(io, SIZE_MAX);
+    io->e->accept_always = false;
     uv_idle_stop(io->drain);
+    uv_timer_stop(io->sinks_wait);
     if (io->own_loop) uv_stop(io->loop);
 }
 
@@ -251,6 +298,7 @@ secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
     io->e = e;
     io->drain = calloc(1, sizeof *io->drain);
     io->wake = calloc(1, sizeof *io->wake);
+    io->sinks_wait = calloc(1, sizeof *io->sinks_wait);
     if (!loop) {
         loop = calloc(1, sizeof *loop);
         if (loop && uv_loop_init(loop) != 0) {
@@ -259,19 +307,22 @@ secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
         }
         io->own_loop = true;
     }
-    if (!loop || !io->drain || !io->wake) {
+    if (!loop || !io->drain || !io->wake || !io->sinks_wait) {
         if (io->own_loop && loop) {
             uv_loop_close(loop);
             free(loop);
         }
         free(io->drain);
         free(io->wake);
+        free(io->sinks_wait);
         free(io);
         return SECDET_ERR_NOMEM;
     }
     io->loop = loop;
     uv_idle_init(loop, io->drain);
     io->drain->data = io;
+    uv_timer_init(loop, io->sinks_wait);
+    io->sinks_wait->data = io;
     uv_async_init(loop, io->wake, on_wake);
     io->wake->data = io;
     uv_unref((uv_handle_t *)io->wake); /* stop may never be called: it must not keep the loop running */
@@ -288,8 +339,10 @@ void io_free(engine_ext *x) {
     queue_free(io);
     io->drain->data = NULL;
     io->wake->data = NULL;
+    io->sinks_wait->data = NULL;
     uv_close((uv_handle_t *)io->drain, free_handle);
     uv_close((uv_handle_t *)io->wake, free_handle);
+    uv_close((uv_handle_t *)io->sinks_wait, free_handle);
     if (io->own_loop) {
         /* Let the close callbacks run; a handle of the user's that stays
          * active must not hang us, so only a bounded number of turns. */
@@ -326,13 +379,10 @@ uint16_t secdet_input_port(const secdet_engine *e, unsigned id) {
         if (in->id != id) continue;
         struct sockaddr_storage ss;
         int len = sizeof ss;
-        int rc = in->kind == IN_TCP_SERVER ? uv_tcp_getsockname(&in->h.tcp, (struct sockaddr *)&ss, &len)
+        int rc = in->kind == IN_TCP_SERVER ? io_tcp_sockname(in, &ss)
                  : in->kind == IN_UDP      ? uv_udp_getsockname(&in->h.udp, (struct sockaddr *)&ss, &len)
                                            : -1;
-        if (rc != 0) return 0;
-        if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        return 0;
+        return rc == 0 ? io_port_of(&ss) : 0;
     }
     return 0;
 }

@@ -54,7 +54,7 @@ static ssize_t tail_read(io_input *in, bool final) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         in->offset += (uint64_t)n;
-        framer_feed(in, io->readbuf, (size_t)n);
+        io_feed(in, io->readbuf, (size_t)n);
     }
     return n;
 }
@@ -67,12 +67,12 @@ static void check_rotation(io_input *in) {
         /* The writer may have appended to the old file between our last read
          * and its rename: drain it before moving on, so no line is lost. */
         (void)tail_read(in, false);
-        framer_end(in);
+        io_end(in);
         close(in->fd);
         in->fd = -1;
         if (tail_open(in)) (void)tail_read(in, false);
     } else if ((uint64_t)sb.st_size < in->offset) {
-        framer_end(in);
+        io_end(in);
         in->offset = 0;
         (void)tail_read(in, false);
     }
@@ -84,7 +84,7 @@ void io_tail_poll(io_input *in, bool final) {
     if (in->fd >= 0 && (final || !in->paused)) {
         ssize_t n = tail_read(in, final);
         if (n == 0 && !in->follow) { /* stdin that is a file: done */
-            framer_end(in);
+            io_end(in);
             in->finished = true;
             if (!final) io_input_close(in);
             return;
@@ -99,12 +99,12 @@ void io_tail_poll(io_input *in, bool final) {
 
 secdet_status secdet_input_file_tail(secdet_engine *e, const char *source, const char *path, int from_start,
                                      unsigned poll_ms, uv_loop_t *loop) {
-    if (!e || !source || !path || !path[0]) return SECDET_ERR_INVALID_ARG;
-    bool known = false;
-    for (size_t i = 0; i < e->nsources; i++) known = known || strcmp(e->sources[i].name, source) == 0;
-    if (!known) return SECDET_ERR_UNKNOWN_SOURCE;
+    if (!e) return SECDET_ERR_INVALID_ARG;
+    io_ok(e);
+    if (!path || !path[0]) return io_fail(e, SECDET_ERR_INVALID_ARG, "no file path");
+    secdet_status st = io_check_source(e, source);
     io_state *io = NULL;
-    secdet_status st = io_get(e, loop, &io);
+    if (st == SECDET_OK) st = io_get(e, loop, &io);
     if (st != SECDET_OK) return st;
     size_t n = strlen(path) + 8;
     char *label = malloc(n);

@@ -3,9 +3,11 @@
  * UDP cannot push back, so a datagram that finds the queue full is dropped
  * and counted (stats.udp_dropped); one longer than max_event_bytes is
  * rejected (stats.oversized). A datagram the kernel truncated to our 64 KiB
- * buffer (UV_UDP_PARTIAL) is incomplete and rejected too.
+ * buffer (UV_UDP_PARTIAL) is incomplete and rejected too. UDP cannot
+ * authenticate senders: a listener beyond loopback starts with a warning.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/io.h"
@@ -32,32 +34,43 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct 
 
 secdet_status secdet_input_udp(secdet_engine *e, const char *source, const char *host, uint16_t port,
                                uv_loop_t *loop, unsigned *id) {
-    if (!e || !source || !host) return SECDET_ERR_INVALID_ARG;
-    bool known = false;
-    for (size_t i = 0; i < e->nsources; i++) known = known || strcmp(e->sources[i].name, source) == 0;
-    if (!known) return SECDET_ERR_UNKNOWN_SOURCE;
+    if (!e) return SECDET_ERR_INVALID_ARG;
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
-        return SECDET_ERR_INVALID_ARG;
+    secdet_status st = io_check_listen(e, source, host, port, &ss);
     io_state *io = NULL;
-    secdet_status st = io_get(e, loop, &io);
+    if (st == SECDET_OK) st = io_get(e, loop, &io);
     if (st != SECDET_OK) return st;
-    char label[128];
-    snprintf(label, sizeof label, "udp %s:%u", host, (unsigned)port);
-    io_input *in = io_input_new(io, IN_UDP, source, label);
-    if (!in) return SECDET_ERR_NOMEM;
+    io_input *in = io_input_new(io, IN_UDP, source, "udp");
+    if (!in) return io_fail(e, SECDET_ERR_NOMEM, "out of memory");
     uv_udp_init(io->loop, &in->h.udp);
     in->h.handle.data = in;
     in->io = io;
     int rc = uv_udp_bind(&in->h.udp, (const struct sockaddr *)&ss, 0);
-    if (rc == 0) rc = uv_udp_recv_start(&in->h.udp, io_alloc_cb, on_recv);
     if (rc != 0) {
         io_input_discard(in);
-        return SECDET_ERR_IO;
+        return io_fail_bind(e, "udp", host, port, rc);
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    if (uv_udp_getsockname(&in->h.udp, (struct sockaddr *)&bound, &blen) == 0) port = io_port_of(&bound);
+    char addr[72], label[80];
+    io_addr_text(addr, sizeof addr, host, port);
+    snprintf(label, sizeof label, "udp %s", addr); /* with the port bound, like a tcp listener's */
+    char *copy = strdup(label);
+    if (copy) {
+        free(in->label);
+        in->label = copy;
+    }
+    rc = uv_udp_recv_start(&in->h.udp, io_alloc_cb, on_recv);
+    if (rc != 0) {
+        io_input_discard(in);
+        return io_fail(e, SECDET_ERR_IO, "cannot receive on udp %s:%u: %s", host, (unsigned)port, uv_strerror(rc));
     }
     io_input_link(io, in);
+    if (!io_is_loopback(&ss))
+        io_log(io, in, "warning: listening beyond loopback: UDP has no TLS, so anyone who can reach this address "
+               "can send events, unauthenticated and in clear text (listen on 127.0.0.1, or use a tcp input with "
+               "tls)");
     if (id) *id = in->id;
     return SECDET_OK;
 }

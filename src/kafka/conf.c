@@ -5,7 +5,15 @@
  * librdkafka's own messages sometimes quote the value that was refused
  * ("Invalid value \"zzz\" for configuration property ...", "value 1e+11 is
  * outside allowed range"); values may be passwords, so every message is
- * scrubbed of the value before it reaches err (scrub below).
+ * scrubbed of the value before it reaches err (scrub below). librdkafka may
+ * quote a value cut short, or a part of it, which scrubbing cannot find:
+ * when any 4 bytes of the value are still in the message, it is replaced
+ * by one of ours that quotes nothing (plain_reason).
+ *
+ * A property's value may be a secret reference ({"env": ...} or
+ * {"file": ...}, util/secret.h), read here each time a configuration is
+ * made: sasl.password and ssl.key.password are the usual ones, but any
+ * property may be one (the rule is simpler than a list of which are secret).
  */
 #include <ctype.h>
 #include <math.h>
@@ -17,6 +25,7 @@
 
 #include "kafka/conf.h"
 #include "util/buf.h"
+#include "util/secret.h"
 
 /* ---- Messages without values ------------------------------------------------- */
 
@@ -53,6 +62,33 @@ static void scrub(const char *reason, const char *value, char *out, size_t outle
     buf_free(&b);
 }
 
+/* Whether text holds any 4 bytes of value (all of it, when shorter). */
+static bool holds_part_of(const char *text, const char *value) {
+    size_t n = strlen(value), k = n < 4 ? n : 4;
+    char part[5];
+    for (size_t i = 0; k && i + k <= n; i++) {
+        memcpy(part, value + i, k);
+        part[k] = '\0';
+        if (strstr(text, part)) return true;
+    }
+    return false;
+}
+
+/* librdkafka's reason told without anything it quotes: whether the
+ * property exists, the allowed range, or that the value is invalid. */
+static void plain_reason(rd_kafka_conf_res_t r, const char *reason, char *out, size_t outlen) {
+    const char *range = strstr(reason, "allowed range ");
+    size_t n = 0;
+    if (range) {
+        range += 14;
+        while (range[n] && (isdigit((unsigned char)range[n]) || range[n] == '.' || range[n] == '-')) n++;
+    }
+    if (r == RD_KAFKA_CONF_UNKNOWN) snprintf(out, outlen, "no such configuration property");
+    else if (n) snprintf(out, outlen, "value outside the allowed range %.*s", (int)n, range);
+    else if (strncmp(reason, "Expected bool", 13) == 0) snprintf(out, outlen, "expected true or false");
+    else snprintf(out, outlen, "invalid value");
+}
+
 /* Sets name = value on conf; on failure a message naming the property (as
  * `what` names it) and librdkafka's reason, never the value. */
 static int set(rd_kafka_conf_t *conf, const char *what, const char *name, const char *value, char *err,
@@ -62,6 +98,7 @@ static int set(rd_kafka_conf_t *conf, const char *what, const char *name, const 
     if (r == RD_KAFKA_CONF_OK) return 0;
     char clean[400];
     scrub(reason[0] ? reason : "invalid", value, clean, sizeof clean);
+    if (holds_part_of(clean, value)) plain_reason(r, reason, clean, sizeof clean);
     snprintf(err, errlen, "%s: %s", what, clean);
     return -1;
 }
@@ -96,6 +133,13 @@ static const cJSON *prop(const cJSON *props, const char *name, const char *alias
 
 /* ---- conf.h ------------------------------------------------------------------------ */
 
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *msg) {
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)msg;
+}
+
 rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
                                 size_t errlen) {
     if (!brokers || !*brokers) {
@@ -122,17 +166,34 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const c
             snprintf(err, errlen, "properties: empty property name");
             goto fail;
         }
+        if (secret_is_ref(it)) {
+            char *secret = NULL, why[300];
+            if (secret_read(it, &secret, why, sizeof why, NULL, 0) != 0) {
+                snprintf(err, errlen, "%s: %s", what, why);
+                goto fail;
+            }
+            int rc = set(conf, what, name, secret, err, errlen);
+            secret_free(secret);
+            if (rc != 0) goto fail;
+            continue;
+        }
         if (value_text(it, tmp, sizeof tmp, &text) != 0) {
-            snprintf(err, errlen, "%s: expected a string, number or boolean", what);
+            snprintf(err, errlen, "%s: expected a string, number or boolean, or {\"env\": NAME} or {\"file\": PATH}",
+                     what);
             goto fail;
         }
         if (set(conf, what, name, text, err, errlen) != 0) goto fail;
     }
-    /* librdkafka's own log at errors only, unless asked for more: its
-     * warnings are mostly that a property set for every client of an input
-     * does not apply to this one (session.timeout.ms on a producer). */
-    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL))
+    /* librdkafka's own log (its "%3|...|FAIL|..." lines on stderr) only when
+     * asked for with log_level or debug: its errors also reach the error
+     * callback, which reports them once, in our words, through the input's
+     * or the sink's log; and its warnings are mostly that a property set for
+     * every client of an input does not apply to this one
+     * (session.timeout.ms on a producer). */
+    if (!prop(props, "log_level", NULL) && !prop(props, "debug", NULL)) {
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+        rd_kafka_conf_set_log_cb(conf, quiet_log);
+    }
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

@@ -22,7 +22,8 @@ typedef struct cJSON cJSON;
 
 /* A new configuration with bootstrap.servers = brokers and every member of
  * `props` (NULL: none; must be an object of strings, numbers or booleans,
- * numbers and booleans are turned into their text; librdkafka's own log is
+ * numbers and booleans are turned into their text, or secret references,
+ * read now: util/secret.h; librdkafka's own log is
  * set to errors only unless props set log_level or debug). `client_id` (may be
  * NULL) sets client.id. NULL with a message in err on failure. */
 rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,

@@ -8,9 +8,10 @@
  * forward acknowledged, in stage 2 only after a checkpoint holds the state
  * they cover. A revocation does the same before the partitions go, so the
  * next owner starts exactly where this one stopped. Backpressure: when any
- * sink has max_pending alerts waiting, every partition is paused (the
- * consumer is still polled, so the group keeps this member) until they are
- * down to half.
+ * sink has max_pending alerts waiting, or cannot take more at all (its
+ * spool full and its memory queue too: engine_sinks_saturated), every
+ * partition is paused (the consumer is still polled, so the group keeps
+ * this member) until they are down to half and it takes alerts again.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -290,9 +291,10 @@ static void set_paused(secdet_kafka *k, bool pause) {
 }
 
 static void backpressure(secdet_kafka *k) {
+    bool full = engine_sinks_saturated(k->e);
     uint64_t pending = sinks_pending(k);
-    if (!k->paused && pending >= k->cfg.max_pending) set_paused(k, true);
-    else if (k->paused && pending <= k->cfg.max_pending / 2) set_paused(k, false);
+    if (!k->paused && (full || pending >= k->cfg.max_pending)) set_paused(k, true);
+    else if (k->paused && !full && pending <= k->cfg.max_pending / 2) set_paused(k, false);
 }
 
 static bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low) {
@@ -353,7 +355,16 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         k->cur = kp;
         k->cur_off = m->offset;
         k->cur_idx = 0;
-        (void)secdet_push(k->e, k->source, m->payload, m->len);
+        /* Paused before the sinks filled (backpressure), so this waits only
+         * for a message polled just before; stopping leaves it unevaluated
+         * and uncommitted. */
+        while (secdet_push(k->e, k->source, m->payload, m->len) == SECDET_ERR_BUSY) {
+            if (atomic_load(&k->stop)) {
+                k->cur = NULL;
+                return;
+            }
+            (void)secdet_drain(k->e, 50);
+        }
         (void)secdet_source_end(k->e, k->source);
         k->cur = NULL;
         int64_t t;
@@ -392,7 +403,7 @@ secdet_status secdet_kafka_run(secdet_kafka *k) {
     k->last_commit = k->last_beat = k->last_ckpt = kafka_now_ms();
     uint64_t n = 0;
     while (!atomic_load(&k->stop) && !k->failed) {
-        if ((n++ & 63) == 0 || k->paused) backpressure(k);
+        if ((n++ & 63) == 0 || k->paused || engine_sinks_saturated(k->e)) backpressure(k);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, k->paused ? 50 : 100);
         if (m) {
             on_message(k, m);

@@ -8,7 +8,8 @@
  * rebalance and delivery-report callbacks from inside the polls made there.
  * Only `stop` is touched from elsewhere (an atomic flag).
  *
- * The wire format between the stages (docs/scale-out.md):
+ * The wire format between the stages (docs/scale-out.md; written and read
+ * by wire.c):
  *   forward:   key   = rule name, NUL, group key bytes
  *              value = the event's compact JSON
  *              headers secdet-rule, secdet-source, secdet-time (ns, decimal),
@@ -31,6 +32,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "engine_internal.h"
+#include "kafka/wire.h"
 #include "util/buf.h"
 
 typedef struct cJSON cJSON;
@@ -176,6 +178,11 @@ s2part *stage2_part_new(secdet_kafka *k);
  * (RD_KAFKA_OFFSET_INVALID: the committed offset). 0 or -1. */
 int stage2_assign(secdet_kafka *k, kpart *kp, int64_t *offset);
 void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m);
+/* One message read by kwire_read (a forward with its value, or a heartbeat)
+ * applied to partition state s: origins met, duplicates dropped
+ * (stats.duplicates), the event evaluated, the watermark moved. Uses of k:
+ * its engine (lateness, hand-out), stats and log. */
+void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *payload, size_t len);
 /* Writes every partition's state to the state topic and waits for it;
  * false when it was not all acknowledged. */
 bool stage2_checkpoint(secdet_kafka *k);

@@ -3,7 +3,8 @@
  * Every key is checked: an unknown key, a wrong type or a bad value is an
  * error naming the key, so an input starts with a configuration it fully
  * understood or not at all. "properties" is handed to librdkafka later
- * (src/kafka/conf.c), which names any property it refuses.
+ * (src/kafka/conf.c), which names any property it refuses and reads the
+ * values that are secret references ({"env": ...}, {"file": ...}).
  */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include "kafka/kafka_int.h"
 #include "util/json.h"
+#include "util/secret.h"
 
 static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t n, const char *fmt, ...) {
@@ -117,8 +119,9 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
     if (v) {
         if (!cJSON_IsObject(v)) return fail(err, n, "properties: expected an object of librdkafka properties");
         for (const cJSON *p = v->child; p; p = p->next)
-            if (!cJSON_IsString(p) && !cJSON_IsNumber(p) && !cJSON_IsBool(p))
-                return fail(err, n, "properties.%s: expected a string, number or boolean", p->string);
+            if (!cJSON_IsString(p) && !cJSON_IsNumber(p) && !cJSON_IsBool(p) && !secret_is_ref(p))
+                return fail(err, n, "properties.%s: expected a string, number or boolean, or {\"env\": NAME} or "
+                                    "{\"file\": PATH}", p->string);
         if (!(c->props = cJSON_Duplicate(v, 1))) return fail(err, n, "out of memory");
     }
     if (!c->brokers) return fail(err, n, "brokers: required");

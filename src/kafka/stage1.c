@@ -8,6 +8,9 @@
  * where it came from (origin partition, offset, index of the forward within
  * that message), so stage 2 can drop what a restarted stage 1 sends again.
  *
+ * The messages' key and headers are wire.c's (kwire_forward_headers,
+ * kwire_heartbeat_headers), the same code stage 2 reads them with.
+ *
  * Heartbeats tell every repartition partition how far each origin has got
  * (its newest event time, and whether it is at its end), so stage 2 can
  * move its watermark on the slowest origin rather than on the newest event.
@@ -19,12 +22,12 @@
  * refuse for good stops the input (nothing after it is committed).
  */
 #include <cjson/cJSON.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kafka/conf.h"
 #include "kafka/kafka_int.h"
+#include "kafka/wire.h"
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     secdet_kafka *k = opaque;
@@ -97,24 +100,27 @@ static void produce(secdet_kafka *k, int32_t partition, const void *key, size_t 
     }
 }
 
+/* The headers as librdkafka's (the values are copied). */
+static rd_kafka_headers_t *headers_of(const kwire_header *h, size_t n) {
+    rd_kafka_headers_t *hs = rd_kafka_headers_new(n);
+    for (size_t i = 0; i < n; i++) rd_kafka_header_add(hs, h[i].name, -1, h[i].value, (ssize_t)h[i].len);
+    return hs;
+}
+
 void stage1_forward(void *user, const engine_forward *f) {
     secdet_kafka *k = user;
     kpart *kp = k->cur;
     if (!kp) return;
-    buf_reset(&k->keybuf);
-    buf_append(&k->keybuf, f->rule, strlen(f->rule) + 1);
-    buf_append(&k->keybuf, f->key, f->key_len);
+    kwire_forward w = {.rule = f->rule, .rule_len = strlen(f->rule), .source = f->source,
+                       .source_len = strlen(f->source), .origin = kp->origin, .origin_len = strlen(kp->origin),
+                       .group = f->key, .group_len = f->key_len, .time_ns = f->time_ns, .off = k->cur_off,
+                       .idx = k->cur_idx++};
+    kwire_forward_key(&w, &k->keybuf);
     if (k->keybuf.oom) return;
-    char t[24], seq[48];
-    snprintf(t, sizeof t, "%" PRId64, f->time_ns);
-    snprintf(seq, sizeof seq, "%" PRId64 ":%" PRIu32, k->cur_off, k->cur_idx++);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-    rd_kafka_header_add(h, "secdet-rule", -1, f->rule, -1);
-    rd_kafka_header_add(h, "secdet-source", -1, f->source, -1);
-    rd_kafka_header_add(h, "secdet-time", -1, t, -1);
-    rd_kafka_header_add(h, "secdet-origin", -1, kp->origin, -1);
-    rd_kafka_header_add(h, "secdet-seq", -1, seq, -1);
-    produce(k, RD_KAFKA_PARTITION_UA, k->keybuf.data, k->keybuf.len, f->json, f->len, h);
+    kwire_text t;
+    kwire_header h[5];
+    size_t n = kwire_forward_headers(&w, &t, h);
+    produce(k, RD_KAFKA_PARTITION_UA, k->keybuf.data, k->keybuf.len, f->json, f->len, headers_of(h, n));
     k->stats.forwarded++;
 }
 
@@ -124,16 +130,14 @@ void stage1_heartbeat(secdet_kafka *k, bool force) {
         bool same = kp->beat_sent && kp->beat_idle == kp->pr.idle && kp->beat_any == kp->pr.any &&
                     (!kp->pr.any || kp->beat_time == kp->pr.time);
         if (same && !force) continue;
-        char t[24];
-        if (kp->pr.any) snprintf(t, sizeof t, "%" PRId64, kp->pr.time);
-        else snprintf(t, sizeof t, "none");
+        kwire_heartbeat b = {.origin = kp->origin, .origin_len = strlen(kp->origin), .origins = k->origins,
+                             .origins_len = strlen(k->origins), .any = kp->pr.any, .time_ns = kp->pr.time,
+                             .idle = kp->pr.idle};
+        kwire_text t;
+        kwire_header h[4];
+        size_t n = kwire_heartbeat_headers(&b, &t, h);
         for (int32_t p = 0; p < k->repart_n; p++) {
-            rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-            rd_kafka_header_add(h, "secdet-watermark", -1, kp->origin, -1);
-            rd_kafka_header_add(h, "secdet-time", -1, t, -1);
-            rd_kafka_header_add(h, "secdet-idle", -1, kp->pr.idle ? "1" : "0", -1);
-            rd_kafka_header_add(h, "secdet-origins", -1, k->origins, -1);
-            produce(k, p, NULL, 0, NULL, 0, h);
+            produce(k, p, NULL, 0, NULL, 0, headers_of(h, n));
             k->stats.heartbeats++;
         }
         kp->beat_sent = true;

@@ -13,6 +13,9 @@
  * it is older, by the lateness, than what its own origin had already
  * sent — as in one engine reading that origin alone.
  *
+ * Messages are read by wire.c (kwire_read), which refuses a malformed one
+ * (reported with its offset, then skipped) before anything here sees it.
+ *
  * Duplicates: a stage-1 instance that restarts sends again what followed
  * its last commit. Per origin the (offset, index) of the last forward taken
  * is kept; anything not after it is dropped (stats.duplicates).
@@ -156,100 +159,70 @@ static void s2_watermark(secdet_kafka *k, s2part *s) {
     if (s->no) kafka_follow(k, s->pe, &s->o[0].pr, s->no, sizeof s->o[0], &s->wm_any, &s->wm);
 }
 
-static bool header(const rd_kafka_message_t *m, const char *name, const char **v, size_t *n) {
+/* kwire_get_fn over a consumed message's headers. */
+static bool msg_header(void *msg, const char *name, const char **v, size_t *n) {
     rd_kafka_headers_t *h = NULL;
     const void *p = NULL;
-    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+    if (rd_kafka_message_headers(msg, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         rd_kafka_header_get_last(h, name, &p, n) != RD_KAFKA_RESP_ERR_NO_ERROR || !p)
         return false;
     *v = p;
     return true;
 }
 
-/* A header's decimal number (NUL-less bytes). */
-static bool header_i64(const rd_kafka_message_t *m, const char *name, int64_t *out) {
-    const char *v;
-    size_t n;
-    char tmp[32];
-    if (!header(m, name, &v, &n) || n == 0 || n >= sizeof tmp) return false;
-    memcpy(tmp, v, n);
-    tmp[n] = '\0';
-    char *end;
-    long long x = strtoll(tmp, &end, 10);
-    if (*end) return false;
-    *out = x;
-    return true;
-}
+static void meet_origin(void *user, const char *name, size_t len) { (void)origin_get(user, name, len); }
 
-static void on_heartbeat(secdet_kafka *k, s2part *s, const rd_kafka_message_t *m, const char *origin, size_t olen) {
-    const char *all;
-    size_t alen;
-    if (header(m, "secdet-origins", &all, &alen)) { /* meet the origins not heard of yet */
-        for (size_t a = 0; a < alen;) {
-            size_t b = a;
-            while (b < alen && all[b] != ',') b++;
-            if (b > a) (void)origin_get(s, all + a, b - a);
-            a = b + 1;
+void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *payload, size_t len) {
+    if (w->kind == KWIRE_HEARTBEAT) {
+        const kwire_heartbeat *h = &w->h;
+        /* Meet the origins not heard of yet: they hold the watermark until they report. */
+        if (h->origins) (void)kwire_origins_each(h->origins, h->origins_len, meet_origin, s);
+        korigin *o = origin_get(s, h->origin, h->origin_len);
+        if (!o) return;
+        o->pr.idle = h->idle;
+        if (h->any && (!o->pr.any || h->time_ns > o->pr.time)) {
+            o->pr.time = h->time_ns;
+            o->pr.any = true;
         }
+        s2_watermark(k, s);
+        return;
     }
-    korigin *o = origin_get(s, origin, olen);
+    if (w->kind != KWIRE_FORWARD) return;
+    const kwire_forward *f = &w->f;
+    korigin *o = origin_get(s, f->origin, f->origin_len);
     if (!o) return;
-    const char *idle;
-    size_t n;
-    o->pr.idle = header(m, "secdet-idle", &idle, &n) && n == 1 && idle[0] == '1';
-    int64_t t;
-    if (header_i64(m, "secdet-time", &t) && (!o->pr.any || t > o->pr.time)) {
-        o->pr.time = t;
-        o->pr.any = true;
+    if (o->seen && (f->off < o->off || (f->off == o->off && f->idx <= o->idx))) {
+        k->stats.duplicates++;
+        return;
     }
-    s2_watermark(k, s);
+    o->seen = true;
+    o->off = f->off;
+    o->idx = f->idx;
+    o->pr.idle = false;
+    char rule[KWIRE_NAME_MAX + 1], source[KWIRE_NAME_MAX + 1]; /* kwire_read checked the lengths */
+    memcpy(rule, f->rule, f->rule_len);
+    rule[f->rule_len] = '\0';
+    memcpy(source, f->source, f->source_len);
+    source[f->source_len] = '\0';
+    (void)engine_push_forwarded(s->pe, source, rule, f->time_ns, payload, len);
+    engine_push_done(k->e);
+    if (!o->pr.any || f->time_ns > o->pr.time) {
+        o->pr.time = f->time_ns;
+        o->pr.any = true;
+        s2_watermark(k, s);
+    }
 }
 
 void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m) {
     s2part *s = kp->s2;
     if (!s) return;
-    const char *origin, *rule, *source, *seq;
-    size_t olen, rlen, slen, qlen;
-    if (header(m, "secdet-watermark", &origin, &olen)) {
-        on_heartbeat(k, s, m, origin, olen);
+    kwire_msg w;
+    char why[160];
+    if (kwire_read(msg_header, (void *)m, m->key, m->key_len, &w, why, sizeof why) == KWIRE_BAD) {
+        kafka_report(k, "kafka: %s offset %" PRId64 ": %s", kp->origin, (int64_t)m->offset, why);
         return;
     }
-    int64_t t, off;
-    char rname[256], sname[256], qtmp[48];
-    if (!header(m, "secdet-origin", &origin, &olen) || !header(m, "secdet-rule", &rule, &rlen) ||
-        !header(m, "secdet-source", &source, &slen) || !header(m, "secdet-seq", &seq, &qlen) ||
-        !header_i64(m, "secdet-time", &t) || rlen >= sizeof rname || slen >= sizeof sname || qlen >= sizeof qtmp) {
-        kafka_report(k, "kafka: %s offset %" PRId64 ": not a forwarded event (headers missing)", kp->origin,
-                     (int64_t)m->offset);
-        return;
-    }
-    memcpy(qtmp, seq, qlen);
-    qtmp[qlen] = '\0';
-    unsigned long idx = 0;
-    long long o_off = 0;
-    if (sscanf(qtmp, "%lld:%lu", &o_off, &idx) != 2) return;
-    off = o_off;
-    korigin *o = origin_get(s, origin, olen);
-    if (!o) return;
-    if (o->seen && (off < o->off || (off == o->off && idx <= o->idx))) {
-        k->stats.duplicates++;
-        return;
-    }
-    o->seen = true;
-    o->off = off;
-    o->idx = (uint32_t)idx;
-    o->pr.idle = false;
-    memcpy(rname, rule, rlen);
-    rname[rlen] = '\0';
-    memcpy(sname, source, slen);
-    sname[slen] = '\0';
-    (void)engine_push_forwarded(s->pe, sname, rname, t, m->payload ? m->payload : "", m->len);
-    engine_push_done(k->e);
-    if (!o->pr.any || t > o->pr.time) {
-        o->pr.time = t;
-        o->pr.any = true;
-        s2_watermark(k, s);
-    }
+    stage2_apply(k, s, &w, m->payload ? m->payload : "", m->len);
 }
 
 void stage2_flush(secdet_kafka *k) {

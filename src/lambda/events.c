@@ -13,18 +13,38 @@
  * Everything goes to one source (ctx->source, "cloudtrail" by default) whose
  * format is auto: the stream's first key tells CloudTrail log files, CloudWatch
  * Logs payloads and EventBridge events apart, so the rules' `on cloudtrail`
- * sees every kind. Events are re-serialised compactly (one line) first.
+ * sees every kind. An envelope is told apart here by the decoder's own test
+ * (aws_envelope_kind_text) and re-serialised compactly (one line) with the key
+ * that names its kind first, so the decoder takes it for the same kind: an
+ * EventBridge event whose first key is "Records" would otherwise be read as
+ * a CloudTrail file.
+ *
+ * S3 objects are read through ctx->fetch (s3_get_object in bootstrap), so
+ * this file needs no network and is fuzzed as it is (fuzz/fuzz_lambda.c).
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 
+#include "alert/alert.h"
+#include "event/decode_aws.h"
 #include "lambda/lambda.h"
+#include "util/buf.h"
+#include "util/json.h"
 
 #define MARGIN_MS 1000 /* kept back from the deadline for draining and responding */
+
+int64_t lr_remaining_ms(int64_t deadline_ms) {
+    if (deadline_ms <= 0) return INT64_MAX / 4;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return deadline_ms - now;
+}
 
 static const char *str_of(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -36,6 +56,12 @@ static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err
     secdet_stats before, after;
     secdet_stats_get(ctx->engine, &before);
     secdet_status st = secdet_push(ctx->engine, ctx->source, bytes, len);
+    /* A sink cannot take more (its spool full, docs/sinks.md "Backpressure"):
+     * wait for it within the deadline, then push the same bytes again. */
+    while (st == SECDET_ERR_BUSY && lr_remaining_ms(ctx->deadline_ms) > MARGIN_MS) {
+        (void)secdet_drain(ctx->engine, 100);
+        st = secdet_push(ctx->engine, ctx->source, bytes, len);
+    }
     secdet_status st2 = secdet_source_end(ctx->engine, ctx->source);
     if (st == SECDET_OK) st = st2;
     secdet_stats_get(ctx->engine, &after);
@@ -45,21 +71,38 @@ static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err
     return -1;
 }
 
-static int push_json(lambda_ctx *ctx, const cJSON *j, char *err, size_t errlen) {
-    char *text = cJSON_PrintUnformatted(j);
-    if (!text) {
+/* Pushes envelope j, its member `first` moved to the front (see the top).
+ * Written by the alert JSON writer, which writes strings whole (U+0000
+ * included, as json_parse read them); cJSON's printer would cut them. */
+static int push_envelope(lambda_ctx *ctx, cJSON *j, const char *first, char *err, size_t errlen) {
+    cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(j, first);
+    if (m) {
+        /* cJSON has no "insert at the front" for objects: link it by hand. */
+        m->next = j->child;
+        m->prev = j->child ? j->child->prev : m;
+        if (j->child) j->child->prev = m;
+        j->child = m;
+    }
+    buf text;
+    buf_init(&text);
+    alert_json_write(&text, j);
+    if (text.oom || !text.data) {
+        buf_free(&text);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = push_stream(ctx, text, strlen(text), err, errlen);
-    cJSON_free(text);
+    int rc = push_stream(ctx, text.data, text.len, err, errlen);
+    buf_free(&text);
     return rc;
 }
 
-/* S3 keys in notifications are form-encoded ('+' is a space). */
-static char *url_decode(const char *s) {
+/* S3 keys in notifications are form-encoded ('+' is a space). NULL when
+ * out of memory or when the key decodes to a NUL byte ("%00"): S3 keys
+ * hold none, and a C string would name a shorter key. */
+static char *url_decode(const char *s, bool *has_nul) {
     size_t n = strlen(s);
     char *o = malloc(n + 1), *w = o;
+    *has_nul = false;
     if (!o) return NULL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
@@ -67,13 +110,18 @@ static char *url_decode(const char *s) {
         } else if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
                    isxdigit((unsigned char)s[i + 2])) {
             char hex[3] = {s[i + 1], s[i + 2], 0};
-            *w++ = (char)strtol(hex, NULL, 16);
+            *w = (char)strtol(hex, NULL, 16);
+            if (*w++ == '\0') *has_nul = true;
             i += 2;
         } else {
             *w++ = s[i];
         }
     }
     *w = 0;
+    if (*has_nul) {
+        free(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -88,16 +136,17 @@ static int do_s3_record(lambda_ctx *ctx, const cJSON *rec, char *err, size_t err
     }
     const char *ename = str_of(rec, "eventName");
     if (ename && strncmp(ename, "ObjectCreated:", 14) != 0) return 0; /* deletions etc.: nothing to read */
-    char *key = url_decode(rawkey);
+    bool has_nul;
+    char *key = url_decode(rawkey, &has_nul);
     if (!key) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, has_nul ? "S3 record: s3.object.key decodes to a NUL byte" : "out of memory");
         return -1;
     }
     buf obj;
     buf_init(&obj);
     char why[256];
-    int rc = s3_get_object(bucket, key, lr_remaining_ms(ctx->deadline_ms) - MARGIN_MS, ctx->max_object_bytes,
-                           &obj, why, sizeof why);
+    int rc = ctx->fetch(ctx->fetch_user, bucket, key, lr_remaining_ms(ctx->deadline_ms) - MARGIN_MS,
+                        ctx->max_object_bytes, &obj, why, sizeof why);
     if (rc != 0) {
         snprintf(err, errlen, "s3://%s/%s: %s", bucket, key, why);
     } else {
@@ -112,7 +161,7 @@ static int do_s3_record(lambda_ctx *ctx, const cJSON *rec, char *err, size_t err
 /* A JSON document holding an S3 notification, possibly in an SNS envelope
  * (SQS body, SNS Message). Test events (s3:TestEvent) are skipped. */
 static int do_s3_notification_text(lambda_ctx *ctx, const char *text, char *err, size_t errlen, int depth) {
-    cJSON *j = cJSON_Parse(text);
+    cJSON *j = json_parse(text, strlen(text), 0, NULL);
     if (!j) {
         snprintf(err, errlen, "message is not JSON");
         return -1;
@@ -211,7 +260,7 @@ static ev_result do_records(lambda_ctx *ctx, const cJSON *recs, buf *resp, char 
 }
 
 ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf *resp, char *err, size_t errlen) {
-    cJSON *j = cJSON_ParseWithLength(body, len);
+    cJSON *j = json_parse(body ? body : "", len, 0, NULL);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         snprintf(err, errlen, "the event is not a JSON object");
@@ -219,12 +268,14 @@ ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf
     }
     ev_result res = EV_OK;
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "Records");
-    if (cJSON_HasObjectItem(j, "detail-type") && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "detail"))) {
+    dec_format kind = aws_envelope_kind_text(body, len); /* j parsed: the same answer as its tree's */
+    if (kind == DEC_EVENTBRIDGE) {
         buf_puts(resp, "\"kind\":\"eventbridge\"");
-        if (push_json(ctx, j, err, errlen) != 0) res = EV_INVALID;
-    } else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "awslogs"))) {
+        if (push_envelope(ctx, j, "detail-type", err, errlen) != 0) res = EV_INVALID;
+    } else if (kind == DEC_CLOUDWATCH_LOGS) {
         buf_puts(resp, "\"kind\":\"cloudwatch-logs\"");
-        if (push_json(ctx, j, err, errlen) != 0) res = EV_INVALID;
+        const char *first = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "awslogs")) ? "awslogs" : "messageType";
+        if (push_envelope(ctx, j, first, err, errlen) != 0) res = EV_INVALID;
     } else if (cJSON_IsArray(recs) && cJSON_GetArraySize(recs) > 0) {
         res = do_records(ctx, recs, resp, err, errlen);
     } else {

@@ -27,8 +27,6 @@ int lr_respond(lr_client *c, const char *request_id, const char *body, size_t le
 /* error_type: e.g. "Runtime.InvalidEvent"; message is put into the JSON body. */
 int lr_error(lr_client *c, const char *request_id, const char *error_type, const char *message);
 int lr_init_error(lr_client *c, const char *error_type, const char *message);
-/* Milliseconds until the deadline (a large value when there is none). */
-int64_t lr_remaining_ms(int64_t deadline_ms);
 
 /* ---- s3.c ---- */
 /* GetObject bucket/key (key already URL-decoded) into *out. err gets a short
@@ -37,10 +35,18 @@ int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint6
                   char *err, size_t errlen);
 
 /* ---- events.c ---- */
+/* Reads an S3 object, with s3_get_object's contract: bootstrap's is
+ * s3_get_object itself; fuzz/fuzz_lambda.c has a store of its own, so the
+ * router runs without a network. */
+typedef int (*lambda_fetch_fn)(void *user, const char *bucket, const char *key, int64_t timeout_ms,
+                               uint64_t max_bytes, buf *out, char *err, size_t errlen);
+
 typedef struct lambda_ctx {
     secdet_engine *engine;
-    const char *source; /* the source name rules use ("cloudtrail") */
+    const char *source; /* the source name rules use ("cloudtrail"); its format must be auto */
     uint64_t max_object_bytes;
+    lambda_fetch_fn fetch;
+    void *fetch_user;
     /* per invocation */
     int64_t deadline_ms;
     uint64_t malformed_reports;
@@ -52,7 +58,13 @@ typedef enum ev_result { EV_OK = 0, EV_INVALID = 1, EV_FAILED = 2 } ev_result;
 
 /* Handles one event; writes the response's JSON members (no braces) into
  * resp, or a reason into err. EV_INVALID: not an event we know / not JSON;
- * EV_FAILED: every record failed (direct S3 / SNS) or out of time. */
+ * EV_FAILED: a record failed (direct S3 / SNS) or out of time.
+ * An EventBridge event or CloudWatch Logs payload is handed to the engine
+ * whole, as one stream, so it is decoded exactly as the source's auto
+ * format decodes it alone (the same events, the same malformed reports);
+ * an S3 object likewise, once per record that names it. */
 ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf *resp, char *err, size_t errlen);
+/* Milliseconds until the deadline (a large value when there is none). */
+int64_t lr_remaining_ms(int64_t deadline_ms);
 
 #endif

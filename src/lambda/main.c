@@ -51,6 +51,12 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
     }
 }
 
+static int fetch_s3(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes,
+                    buf *out, char *err, size_t errlen) {
+    (void)user;
+    return s3_get_object(bucket, key, timeout_ms, max_bytes, out, err, errlen);
+}
+
 static void on_sink_log(void *user, const char *sink, const char *message) {
     fprintf(stderr, "bootstrap: sink %s: %s\n", sink, message);
 }
@@ -213,6 +219,7 @@ int main(void) {
     buf_init(&ctx.errors);
     ctx.source = env_or("SECDET_SOURCE", "cloudtrail");
     ctx.max_object_bytes = strtoull(env_or("SECDET_S3_MAX_BYTES", "268435456"), NULL, 10);
+    ctx.fetch = fetch_s3;
     char err[1024] = "";
     int rc = 1;
     secdet_source_opts so = {.format = SECDET_FMT_AUTO};

@@ -42,14 +42,6 @@ void lr_client_free(lr_client *c) {
     free(c);
 }
 
-int64_t lr_remaining_ms(int64_t deadline_ms) {
-    if (deadline_ms <= 0) return INT64_MAX / 4;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    return deadline_ms - now;
-}
-
 static size_t on_body(char *p, size_t size, size_t n, void *user) {
     buf *b = user;
     buf_append(b, p, size * n);

@@ -93,6 +93,7 @@ typedef struct ast_list {
     src_loc loc;
     ast_lit items; /* LIT_LIST */
     bool used;
+    bool broken;   /* a stub: its definition had a parse error (see parser.c) */
 } ast_list;
 
 typedef struct ast_macro {
@@ -100,6 +101,7 @@ typedef struct ast_macro {
     src_loc loc;
     ast_cond *cond;
     bool used;
+    bool broken;  /* a stub: its definition had a parse error (see parser.c) */
     int visiting; /* checker: cycle detection */
 } ast_macro;
 
@@ -153,6 +155,7 @@ typedef struct ast_rule {
     src_loc output_loc;
     bool is_private;
     bool used;            /* named by another rule */
+    bool broken;          /* a stub: its definition had a parse error (see parser.c) */
     int visiting;         /* checker: cycle detection through rule references */
 } ast_rule;
 

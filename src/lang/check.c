@@ -17,6 +17,7 @@
 
 #include "lang/compile.h"
 #include "util/hash.h"
+#include "util/suggest.h"
 #include "vm/vm.h"
 
 typedef enum { SYM_LIST, SYM_MACRO, SYM_RULE } sym_kind;
@@ -34,6 +35,8 @@ typedef struct checker {
     sym *syms;     /* open addressing, name == NULL = empty */
     size_t nsyms;  /* capacity, power of two */
     size_t errors;
+    check_mentions_fn mentions; /* set when the sources had parse errors */
+    void *mentions_user;
 } checker;
 
 #define MAX_REF_DEPTH 64
@@ -77,6 +80,24 @@ static void sym_declare(checker *c, const char *name, sym_kind kind, void *decl,
 static const sym *sym_lookup(checker *c, const char *name) {
     sym *s = sym_find(c, name);
     return s->name ? s : NULL;
+}
+
+/* " (did you mean 'x'?)" for the declared name of one of the wanted kinds
+ * (a bit each: 1 << SYM_LIST, ...) nearest to `name`, or "". */
+static const char *nearest_name(checker *c, const char *name, unsigned kinds, char *out, size_t outsz) {
+    suggest s;
+    suggest_init(&s, name);
+    for (size_t i = 0; i < c->nsyms; i++)
+        if (c->syms[i].name && (kinds & (1u << c->syms[i].kind))) suggest_offer(&s, c->syms[i].name);
+    out[0] = 0;
+    if (suggest_best(&s)) snprintf(out, outsz, " (did you mean '%s'?)", suggest_best(&s));
+    return out;
+}
+
+/* Whether a declaration counts as used: with parse errors, a name written
+ * anywhere beside its declaration may be used by what could not be parsed. */
+static bool counts_as_used(const checker *c, const char *name, bool used) {
+    return used || (c->mentions && c->mentions(c->mentions_user, name) > 1);
 }
 
 /* ---- expressions -------------------------------------------------------- */
@@ -133,7 +154,7 @@ static void check_scalar_list(checker *c, const ast_lit *l) {
 static void check_cond(checker *c, ast_cond *x, int depth);
 
 static void check_macro(checker *c, ast_macro *m, src_loc use, int depth) {
-    if (m->visiting == 2) return; /* done */
+    if (m->visiting == 2 || m->broken) return; /* done, or nothing to check */
     if (m->visiting == 1) {
         ERR(c, use, "macro '%s' refers to itself (a cycle through macros)", m->name);
         return;
@@ -153,7 +174,7 @@ static void check_rule_ref(checker *c, ast_rule *r, src_loc use, int depth) {
         ERR(c, use, "rule '%s' refers to itself (a cycle through rule names)", r->name);
         return;
     }
-    if (r->visiting == 2 || !r->where) return;
+    if (r->visiting == 2 || !r->where || r->broken) return;
     r->visiting = 1;
     check_cond(c, r->where, depth + 1);
     r->visiting = 2;
@@ -162,7 +183,9 @@ static void check_rule_ref(checker *c, ast_rule *r, src_loc use, int depth) {
 static void check_name(checker *c, ast_cond *x, int depth) {
     const sym *s = sym_lookup(c, x->name);
     if (!s) {
-        ERR(c, x->loc, "unknown name '%s': not a macro or rule", x->name);
+        char hint[80];
+        ERR(c, x->loc, "unknown name '%s': not a macro or rule%s", x->name,
+            nearest_name(c, x->name, 1u << SYM_MACRO | 1u << SYM_RULE, hint, sizeof hint));
         return;
     }
     if (s->kind == SYM_LIST) {
@@ -170,12 +193,16 @@ static void check_name(checker *c, ast_cond *x, int depth) {
         return;
     }
     if (s->kind == SYM_MACRO) {
-        x->macro = s->decl;
-        x->macro->used = true;
+        ast_macro *m = s->decl;
+        m->used = true;
+        if (m->broken) return; /* its parse error was reported; leave the name unresolved */
+        x->macro = m;
         check_macro(c, x->macro, x->loc, depth);
     } else {
-        x->rule = s->decl;
-        x->rule->used = true;
+        ast_rule *r = s->decl;
+        r->used = true;
+        if (r->broken) return;
+        x->rule = r;
         check_rule_ref(c, x->rule, x->loc, depth);
     }
 }
@@ -216,13 +243,15 @@ static void check_cond(checker *c, ast_cond *x, int depth) {
         check_expr(c, x->lhs);
         if (x->name) {
             const sym *s = sym_lookup(c, x->name);
+            char hint[80];
             if (!s)
-                ERR(c, x->loc, "unknown list '%s'", x->name);
+                ERR(c, x->loc, "unknown list '%s'%s", x->name, nearest_name(c, x->name, 1u << SYM_LIST, hint, sizeof hint));
             else if (s->kind != SYM_LIST)
                 ERR(c, x->loc, "'%s' is a %s, not a list", x->name, kind_name(s->kind));
             else {
-                x->list = s->decl;
-                x->list->used = true;
+                ast_list *l = s->decl;
+                l->used = true;
+                if (!l->broken) x->list = l;
             }
         } else {
             check_scalar_list(c, &x->lit);
@@ -280,9 +309,18 @@ static void check_meta(checker *c, ast_rule *r) {
             ERR(c, m->value.loc, "title must be a string");
         if (strcmp(m->key, "severity") == 0) {
             bool ok = false;
-            if (m->value.kind == LIT_IDENT || m->value.kind == LIT_STR)
+            suggest near;
+            suggest_init(&near, "");
+            if (m->value.kind == LIT_IDENT || m->value.kind == LIT_STR) {
                 for (size_t s = 0; s < 5; s++) ok |= strcmp(m->value.str, severities[s]) == 0;
-            if (!ok) ERR(c, m->value.loc, "severity must be one of info, low, medium, high, critical");
+                suggest_init(&near, m->value.str);
+                suggest_offer_all(&near, severities, 5);
+            }
+            if (!ok && suggest_best(&near))
+                ERR(c, m->value.loc, "severity must be one of info, low, medium, high, critical (did you mean '%s'?)",
+                    suggest_best(&near));
+            else if (!ok)
+                ERR(c, m->value.loc, "severity must be one of info, low, medium, high, critical");
         }
         if (strcmp(m->key, "tags") == 0) {
             bool ok = m->value.kind == LIT_LIST;
@@ -345,8 +383,8 @@ static int cmp_decl_loc(const void *pa, const void *pb) {
     return a->col < b->col ? -1 : a->col > b->col;
 }
 
-size_t check_ruleset(ast_ruleset *rs, diag_list *d) {
-    checker c = {.rs = rs, .d = d};
+size_t check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user) {
+    checker c = {.rs = rs, .d = d, .mentions = mentions, .mentions_user = mentions_user};
     size_t total = rs->nlists + rs->nmacros + rs->nrules;
     c.nsyms = 16;
     while (c.nsyms < total * 2) c.nsyms *= 2;
@@ -373,15 +411,22 @@ size_t check_ruleset(ast_ruleset *rs, diag_list *d) {
 
     for (size_t i = 0; i < rs->nlists; i++) check_scalar_list(&c, &rs->lists[i]->items);
     for (size_t i = 0; i < rs->nmacros; i++) check_macro(&c, rs->macros[i], rs->macros[i]->loc, 0);
-    for (size_t i = 0; i < rs->nrules; i++) check_rule(&c, rs->rules[i]);
-
-    for (size_t i = 0; i < rs->nlists; i++)
-        if (!rs->lists[i]->used) WARN(&c, rs->lists[i]->loc, "list '%s' is never used", rs->lists[i]->name);
-    for (size_t i = 0; i < rs->nmacros; i++)
-        if (!rs->macros[i]->used) WARN(&c, rs->macros[i]->loc, "macro '%s' is never used", rs->macros[i]->name);
     for (size_t i = 0; i < rs->nrules; i++)
-        if (rs->rules[i]->is_private && !rs->rules[i]->used)
-            WARN(&c, rs->rules[i]->loc, "private rule '%s' is never used by another rule", rs->rules[i]->name);
+        if (!rs->rules[i]->broken) check_rule(&c, rs->rules[i]);
+
+    for (size_t i = 0; i < rs->nlists; i++) {
+        const ast_list *l = rs->lists[i];
+        if (!l->broken && !counts_as_used(&c, l->name, l->used)) WARN(&c, l->loc, "list '%s' is never used", l->name);
+    }
+    for (size_t i = 0; i < rs->nmacros; i++) {
+        const ast_macro *m = rs->macros[i];
+        if (!m->broken && !counts_as_used(&c, m->name, m->used)) WARN(&c, m->loc, "macro '%s' is never used", m->name);
+    }
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const ast_rule *r = rs->rules[i];
+        if (r->is_private && !counts_as_used(&c, r->name, r->used))
+            WARN(&c, r->loc, "private rule '%s' is never used by another rule", r->name);
+    }
     free(c.syms);
     return c.errors;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lang/compile_int.h"
+#include "lang/lexer.h"
 #include "lang/parser.h"
 
 #define MAX_REGS 250
@@ -116,9 +117,8 @@ static void compile_eq(compiler *c, const ast_expr *lhs, const ast_expr *rhs, sr
         bool lower = is_fold_call(lhs, FN_LOWER), upper = is_fold_call(lhs, FN_UPPER);
         if ((lower || upper) && rhs->lit.kind == LIT_STR) {
             if (changed_by_fold(rhs->lit.str, rhs->lit.len, lower)) {
-                if (!c->after_errors)
-                    CWARN(c, loc, "this test can never hold: %s() never yields \"%s\"", lower ? "lower" : "upper",
-                          rhs->lit.str);
+                CWARN(c, loc, "this test can never hold: %s() never yields \"%s\"", lower ? "lower" : "upper",
+                      rhs->lit.str);
                 emit(c, OP_SETF, 0, 0, 0, loc);
                 return;
             }
@@ -350,11 +350,69 @@ oom:
     return NULL;
 }
 
+/* The sources, for check_ruleset's word counts after parse errors. */
+typedef struct mention_src {
+    const compile_input *files;
+    size_t nfiles;
+} mention_src;
+
+/* Counts `word` among the identifier tokens of every source: a plain lexing
+ * pass, run only after parse errors and only for names nothing parsed uses. */
+static size_t count_mentions(void *user, const char *word) {
+    const mention_src *m = user;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nfiles; i++) {
+        lexer lx;
+        lex_token t;
+        lexer_init(&lx, m->files[i].text, m->files[i].len);
+        size_t last = SIZE_MAX;
+        for (lexer_next(&lx, &t); t.kind != TOK_EOF && lx.pos != last; lexer_next(&lx, &t)) {
+            last = lx.pos;
+            if (t.kind == TOK_IDENT && t.str && strcmp(t.str, word) == 0) n++;
+            lexer_token_free(&t);
+        }
+        lexer_token_free(&t);
+    }
+    return n;
+}
+
+/* Frees the stubs of declarations that failed to parse (nothing links to
+ * them once checked), so the compiler sees only whole declarations. */
+static void drop_broken(ast_ruleset *rs) {
+    size_t k = 0;
+    for (size_t i = 0; i < rs->nrules; i++) {
+        if (rs->rules[i]->broken) ast_rule_free(rs->rules[i]);
+        else rs->rules[k++] = rs->rules[i];
+    }
+    rs->nrules = k;
+    k = 0;
+    for (size_t i = 0; i < rs->nmacros; i++) {
+        if (rs->macros[i]->broken) {
+            free(rs->macros[i]->name);
+            free(rs->macros[i]);
+        } else {
+            rs->macros[k++] = rs->macros[i];
+        }
+    }
+    rs->nmacros = k;
+    k = 0;
+    for (size_t i = 0; i < rs->nlists; i++) {
+        if (rs->lists[i]->broken) {
+            free(rs->lists[i]->name);
+            ast_lit_free(&rs->lists[i]->items);
+            free(rs->lists[i]);
+        } else {
+            rs->lists[k++] = rs->lists[i];
+        }
+    }
+    rs->nlists = k;
+}
+
 program *compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim, diag_list *d) {
     size_t max = lim && lim->max_source_bytes ? lim->max_source_bytes : (size_t)16 << 20;
     ast_ruleset rs;
     ast_ruleset_init(&rs);
-    size_t errors = 0;
+    size_t errors = 0, first_diag = d->count;
     for (size_t i = 0; i < nfiles; i++) {
         if (files[i].len > max) {
             diag_add(d, DIAG_ERROR, files[i].name, 0, 0, "rule file is %zu bytes, larger than the limit of %zu",
@@ -364,17 +422,22 @@ program *compile_sources(const compile_input *files, size_t nfiles, const compil
         }
         errors += parse_source(&rs, files[i].name, files[i].text, files[i].len, d);
     }
-    program *p = NULL;
-    if (!errors) {
-        /* Compile even when the checker found errors, to report the errors
-         * only the compiler sees (regexes, templates); then drop the result. */
-        size_t check_errors = check_ruleset(&rs, d);
-        p = compile_ruleset_ex(&rs, d, check_errors > 0);
-        if (check_errors) {
-            program_free(p);
-            p = NULL;
-        }
+    /* Check and compile even after errors, to report every error and warning
+     * the rest of the ruleset has (the compiler alone sees regexes and
+     * templates); then drop the result. */
+    mention_src ms = {files, nfiles};
+    errors += check_ruleset(&rs, d, errors ? count_mentions : NULL, &ms);
+    drop_broken(&rs);
+    program *p = compile_ruleset_ex(&rs, d, errors > 0);
+    if (errors) {
+        program_free(p);
+        p = NULL;
     }
     ast_ruleset_free(&rs);
+    /* Reported in source order: by file as given, line, column. */
+    const char **names = malloc((nfiles ? nfiles : 1) * sizeof *names);
+    for (size_t i = 0; names && i < nfiles; i++) names[i] = files[i].name;
+    if (names) diag_sort(d, first_diag, names, nfiles);
+    free(names);
     return p;
 }

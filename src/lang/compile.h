@@ -28,8 +28,16 @@ typedef struct compile_limits {
 program *compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim,
                          diag_list *d);
 
-/* The stages, exposed for tests. check_ruleset returns the number of errors. */
-size_t check_ruleset(ast_ruleset *rs, diag_list *d);
+/* How often `word` appears as a word in the sources (see check_ruleset). */
+typedef size_t (*check_mentions_fn)(void *user, const char *word);
+
+/* The stages, exposed for tests. check_ruleset returns the number of errors.
+ * After parse errors it still runs over what parsed (declarations that
+ * failed are stubs, `broken`: their names are known, their uses are not
+ * checked); pass `mentions` then, so that a list, macro or private rule
+ * whose name appears in the sources beside its declaration is not called
+ * unused (it may be used by what failed to parse). NULL otherwise. */
+size_t check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user);
 program *compile_ruleset(const ast_ruleset *rs, diag_list *d);
 
 #endif

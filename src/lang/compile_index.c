@@ -162,7 +162,7 @@ void build_index(compiler *c) {
     for (uint32_t i = 0; i < n; i++) {
         const ast_rule *r = c->rs->rules[i];
         if (r->where) collect(c, r->where, &cs[i], 0);
-        if (!c->after_errors) warn_never_matches(c, r, &cs[i]);
+        warn_never_matches(c, r, &cs[i]); /* sound after errors too: unresolved names add no test */
     }
     /* pool_path may have grown the path table during collect */
     uint32_t *f2 = realloc(freq, (p->npaths + 1) * sizeof *freq);

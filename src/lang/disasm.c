@@ -2,21 +2,17 @@
  *
  * One instruction a line: its address, opcode, operands with their constants
  * spelled out, and the source file:line it came from. Each rule starts with
- * a header saying how the dispatch index reaches it. Names and operand shapes
- * come from the same X-macro list as the VM (opcodes.h).
+ * a header saying how the dispatch index reaches it. Names and what each
+ * operand is come from the same X-macro list as the VM (opcodes.h), so a
+ * new opcode is printed right without a line here.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "vm/program.h"
-
-static const char *const op_names[] = {
-#define VM_OP_NAME(name, operands, doc) #name,
-    VM_OPCODES(VM_OP_NAME)
-#undef VM_OP_NAME
-};
 
 static void put_value(buf *b, const sd_value *v) {
     switch (v->type) {
@@ -34,56 +30,80 @@ static void put_cidr(buf *b, const cidr_range *r) {
     buf_printf(b, "%s/%u", text, r->prefix);
 }
 
-static void put_operands(buf *b, const program *p, const vm_insn *in) {
-    size_t start = b->len;
-    switch ((vm_opcode)in->op) {
-    case OP_LOADP: buf_printf(b, "r%u %s", in->a, in->c < p->npaths ? p->paths[in->c].text : "?"); break;
-    case OP_LOADK:
-    case OP_EQK:
-    case OP_EQK_CI:
-        buf_printf(b, "r%u ", in->a);
-        if (in->c < p->nconsts) put_value(b, &p->consts[in->c]);
-        break;
-    case OP_LOWER: case OP_UPPER: case OP_LEN:
-    case OP_EQ: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
-    case OP_CONTAINS: case OP_STARTSWITH: case OP_ENDSWITH:
-        buf_printf(b, "r%u r%u", in->a, in->b);
-        break;
-    case OP_COALESCE: buf_printf(b, "r%u r%u..r%u", in->a, in->b, in->b + in->c - 1); break;
-    case OP_INSET:
-        buf_printf(b, "r%u {", in->a);
-        if (in->c < p->nsets)
-            for (uint32_t i = 0; i < p->sets[in->c].nmembers; i++) {
-                if (i) buf_puts(b, ", ");
-                if (i == 8) {
-                    buf_printf(b, "... %u in all", p->sets[in->c].nmembers);
-                    break;
-                }
-                put_value(b, &p->sets[in->c].members[i]);
+/* Operand c of a pool kind, spelt out from its pool ("?" out of range). */
+static void put_pooled(buf *b, const program *p, vm_operand k, uint32_t c) {
+    if (c >= program_pool_size(p, k)) {
+        buf_putc(b, '?');
+        return;
+    }
+    switch (k) {
+    case VM_OPND_PATH: buf_puts(b, p->paths[c].text); break;
+    case VM_OPND_CONST: put_value(b, &p->consts[c]); break;
+    case VM_OPND_SET:
+        buf_putc(b, '{');
+        for (uint32_t i = 0; i < p->sets[c].nmembers; i++) {
+            if (i) buf_puts(b, ", ");
+            if (i == 8) {
+                buf_printf(b, "... %u in all", p->sets[c].nmembers);
+                break;
             }
+            put_value(b, &p->sets[c].members[i]);
+        }
         buf_putc(b, '}');
         break;
-    case OP_CIDR:
-        buf_printf(b, "r%u cidr(", in->a);
-        if (in->c < p->ncidrs)
-            for (uint32_t i = 0; i < p->cidrs[in->c].n; i++) {
-                if (i) buf_puts(b, ", ");
-                put_cidr(b, &p->cidrs[in->c].ranges[i]);
-            }
+    case VM_OPND_CIDR:
+        buf_puts(b, "cidr(");
+        for (uint32_t i = 0; i < p->cidrs[c].n; i++) {
+            if (i) buf_puts(b, ", ");
+            put_cidr(b, &p->cidrs[c].ranges[i]);
+        }
         buf_putc(b, ')');
         break;
-    case OP_LIKE:
-        buf_printf(b, "r%u ", in->a);
-        if (in->c < p->nglobs) buf_json_string(b, p->globs[in->c], p->glob_lens[in->c]);
-        break;
-    case OP_MATCH:
-        if (in->c < p->nregexes) buf_printf(b, "r%u /%s/%s", in->a, p->regexes[in->c].pattern, p->regexes[in->c].flags);
-        break;
-    case OP_EXISTS: case OP_RETV: buf_printf(b, "r%u", in->a); break;
-    case OP_SETF: buf_printf(b, "%u", in->a); break;
-    case OP_RULE: buf_printf(b, "%s", in->c < p->nrules ? p->rules[in->c].name : "?"); break;
-    case OP_JMPF: case OP_JMPT: buf_printf(b, "-> %04u", in->c); break;
-    case OP_NOT: case OP_RET: case OP__COUNT: break;
+    case VM_OPND_GLOB: buf_json_string(b, p->globs[c], p->glob_lens[c]); break;
+    case VM_OPND_REGEX: buf_printf(b, "/%s/%s", p->regexes[c].pattern, p->regexes[c].flags); break;
+    case VM_OPND_RULE: buf_puts(b, p->rules[c].name); break;
+    case VM_OPND_NONE:
+    case VM_OPND_REG:
+    case VM_OPND_NUM:
+    case VM_OPND_NREGS:
+    case VM_OPND_JUMP: break;
+    }
+}
+
+/* The operands as vm_op_info_table says they are: registers as r<n>, a
+ * register run as r<b>..r<b+c-1>, jumps as -> <address>, pool entries by
+ * their content; padded to a column. */
+static void put_operands(buf *b, const program *p, const vm_insn *in) {
+    size_t start = b->len;
+    static const vm_op_info unknown = {"?", VM_OPND_NONE, VM_OPND_NONE, VM_OPND_NONE, ""};
+    const vm_op_info *op = in->op < OP__COUNT ? &vm_op_info_table[in->op] : &unknown;
+    const vm_operand kinds[3] = {op->a, op->b, op->c};
+    const uint32_t vals[3] = {in->a, in->b, in->c};
+    bool first = true;
+    for (int i = 0; i < 3; i++) {
+        vm_operand k = kinds[i];
+        if (k == VM_OPND_NONE || k == VM_OPND_NREGS) continue; /* a run is written with its first register */
+        if (!first) buf_putc(b, ' ');
+        first = false;
+        switch (k) {
+        case VM_OPND_REG:
+            if (i == 1 && op->c == VM_OPND_NREGS)
+                buf_printf(b, "r%u..r%u", vals[1], vals[1] + vals[2] - 1);
+            else
+                buf_printf(b, "r%u", vals[i]);
+            break;
+        case VM_OPND_NUM: buf_printf(b, "%u", vals[i]); break;
+        case VM_OPND_JUMP: buf_printf(b, "-> %04u", vals[i]); break;
+        case VM_OPND_NONE:
+        case VM_OPND_NREGS: break;
+        case VM_OPND_PATH:
+        case VM_OPND_CONST:
+        case VM_OPND_SET:
+        case VM_OPND_CIDR:
+        case VM_OPND_GLOB:
+        case VM_OPND_REGEX:
+        case VM_OPND_RULE: put_pooled(b, p, k, vals[i]); break;
+        }
     }
     size_t w = b->len - start;
     for (; w < 44; w++) buf_putc(b, ' ');
@@ -94,7 +114,7 @@ static void put_span(buf *b, const program *p, const char *label, code_span s) {
     buf_printf(b, "  %s:\n", label);
     for (uint32_t pc = s.start; pc < s.start + s.len && pc < p->ncode; pc++) {
         const vm_insn *in = &p->code[pc];
-        buf_printf(b, "    %04u  %-10s ", pc, in->op < OP__COUNT ? op_names[in->op] : "?");
+        buf_printf(b, "    %04u  %-10s ", pc, in->op < OP__COUNT ? vm_op_info_table[in->op].name : "?");
         put_operands(b, p, in);
         uint32_t f = p->files[pc];
         buf_printf(b, " ; %s:%u\n", f < p->nfiles ? p->file_names[f] : "?", p->lines[pc]);

@@ -14,9 +14,9 @@
  * source order, as "expected X after 'Y', found Z" where that fits; after an
  * error the parser resynchronises at the next clause keyword that starts a
  * line, the rule's closing brace, or the next declaration keyword that starts
- * a line. A declaration with an error is dropped, so the ruleset holds only
- * well-formed declarations (checking a ruleset after parse errors is then
- * safe, though it may report names the dropped declarations would define).
+ * a line. A declaration with an error is replaced by a stub that keeps only
+ * its name and place (`broken`), so the checker can still run over the rest
+ * and report its errors and warnings without calling the stub's name unknown.
  * What is well-formed but wrong (a rule without `where`, `where` beside
  * `sequence`, a meta key given twice, thresholds) is the checker's to say.
  */
@@ -29,6 +29,7 @@
 
 #include "lang/parser_int.h"
 #include "util/buf.h"
+#include "util/suggest.h"
 
 /* ---- the token cursor and reporting ---------------------------------- */
 
@@ -78,14 +79,23 @@ void parser_describe(const parser *p, char *out, size_t outsz) {
     snprintf(out, outsz, "'%s'", ex);
 }
 
-void parser_expected(parser *p, const char *what) {
+void parser_expected(parser *p, const char *what) { parser_expected_near(p, what, NULL, 0); }
+
+void parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords) {
     if (p->tok.kind == TOK_ERROR) return; /* reported when it was lexed */
     char found[64];
     parser_describe(p, found, sizeof found);
+    char hint[64] = "";
+    if (p->tok.kind == TOK_IDENT && p->tok.str) {
+        suggest s;
+        suggest_init(&s, p->tok.str);
+        suggest_offer_all(&s, words, nwords);
+        if (suggest_best(&s)) snprintf(hint, sizeof hint, " (did you mean '%s'?)", suggest_best(&s));
+    }
     if (p->prev[0])
-        parser_error(p, p->tok.line, p->tok.col, "expected %s after '%s', found %s", what, p->prev, found);
+        parser_error(p, p->tok.line, p->tok.col, "expected %s after '%s', found %s%s", what, p->prev, found, hint);
     else
-        parser_error(p, p->tok.line, p->tok.col, "expected %s, found %s", what, found);
+        parser_error(p, p->tok.line, p->tok.col, "expected %s, found %s%s", what, found, hint);
 }
 
 src_loc parser_loc(const parser *p) {
@@ -214,12 +224,18 @@ static void parse_list(parser *p) {
     }
     l->loc = parser_loc(p);
     parser_advance(p);
-    if (!(l->name = take_name(p, "list")) || !expect(p, TOK_ASSIGN, "'='") || !parser_lit_list(p, &l->items, false) ||
-        !GROW(p, p->rs->lists, p->rs->nlists)) {
+    bool named = (l->name = take_name(p, "list")) != NULL;
+    if (!named || !expect(p, TOK_ASSIGN, "'='") || !parser_lit_list(p, &l->items, false)) {
+        ast_lit_free(&l->items);
+        memset(&l->items, 0, sizeof l->items);
+        l->items.kind = LIT_LIST;
+        l->broken = true;
+        skip_to_decl(p);
+    }
+    if (!named || !GROW(p, p->rs->lists, p->rs->nlists)) {
         free(l->name);
         ast_lit_free(&l->items);
         free(l);
-        skip_to_decl(p);
         return;
     }
     p->rs->lists[p->rs->nlists++] = l;
@@ -234,16 +250,22 @@ static void parse_macro(parser *p) {
     }
     m->loc = parser_loc(p);
     parser_advance(p);
-    bool ok = (m->name = take_name(p, "macro")) && expect(p, TOK_ASSIGN, "'='") && (m->cond = parser_condition(p));
+    bool named = (m->name = take_name(p, "macro")) != NULL;
+    bool ok = named && expect(p, TOK_ASSIGN, "'='") && (m->cond = parser_condition(p));
     if (ok && p->tok.kind != TOK_EOF && !at_decl_keyword(p)) {
         parser_expected(p, "'and', 'or' or the next declaration");
         ok = false;
     }
-    if (!ok || !GROW(p, p->rs->macros, p->rs->nmacros)) {
+    if (!ok) {
+        ast_cond_free(m->cond);
+        m->cond = NULL;
+        m->broken = true;
+        skip_to_decl(p);
+    }
+    if (!named || !GROW(p, p->rs->macros, p->rs->nmacros)) {
         free(m->name);
         ast_cond_free(m->cond);
         free(m);
-        skip_to_decl(p);
         return;
     }
     p->rs->macros[p->rs->nmacros++] = m;
@@ -460,7 +482,11 @@ static void parse_rule(parser *p) {
         int which = clause_index(p);
         bool ok;
         if (which < 0) {
-            parser_expected(p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'");
+            /* A typo here is usually a clause keyword, or 'and'/'or' after a condition. */
+            static const char *const near[] = {"meta",     "on",       "where",  "count", "distinct", "sequence",
+                                               "throttle", "output",   "private", "and",  "or"};
+            parser_expected_near(p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'",
+                                 near, sizeof near / sizeof near[0]);
             ok = false;
         } else if (seen[clause_slot(which)].line) {
             src_loc first = seen[clause_slot(which)];
@@ -484,7 +510,18 @@ static void parse_rule(parser *p) {
         sync_stop stop = skip_in_rule(p);
         if (stop != SYNC_CLAUSE) break;
     }
-    if (failed || !GROW(p, p->rs->rules, p->rs->nrules)) {
+    if (failed) { /* keep a stub: the name and place only */
+        ast_rule *stub = calloc(1, sizeof *stub);
+        if (stub) {
+            stub->name = r->name;
+            r->name = NULL;
+            stub->loc = r->loc;
+            stub->broken = true;
+        }
+        ast_rule_free(r);
+        r = stub;
+    }
+    if (!r || !GROW(p, p->rs->rules, p->rs->nrules)) {
         ast_rule_free(r);
         return;
     }
@@ -513,9 +550,9 @@ size_t parse_source(ast_ruleset *rs, const char *filename, const char *src, size
         } else {
             if (p.tok.kind != TOK_ERROR) {
                 /* "after 'x'" would only name the end of the previous declaration */
-                char found[64];
-                parser_describe(&p, found, sizeof found);
-                parser_error(&p, p.tok.line, p.tok.col, "expected 'list', 'macro' or 'rule', found %s", found);
+                static const char *const decls[] = {"rule", "macro", "list"};
+                p.prev[0] = 0;
+                parser_expected_near(&p, "'list', 'macro' or 'rule'", decls, 3);
             }
             parser_advance(&p);
             skip_to_decl(&p);

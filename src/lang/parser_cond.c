@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lang/parser_int.h"
+#include "util/suggest.h"
 
 static void *new_node(parser *p, size_t size) {
     void *n = calloc(1, size);
@@ -37,11 +38,29 @@ static ast_cond *new_cond(parser *p, cond_kind k, src_loc loc) {
 }
 
 /* true/false/null and the functions start an expression, not a name. */
+/* The functions, in ast_fn order. */
+static const char *const functions[] = {"lower", "upper", "len", "coalesce"};
+#define NFUNCTIONS (sizeof functions / sizeof functions[0])
+#define FUNCTION_LIST "lower, upper, len, coalesce"
+
 static bool is_value_word(const char *w) {
-    static const char *const words[] = {"true", "false", "null", "lower", "upper", "len", "coalesce"};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcmp(w, words[i]) == 0) return true;
+    if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0 || strcmp(w, "null") == 0) return true;
+    for (size_t i = 0; i < NFUNCTIONS; i++)
+        if (strcmp(w, functions[i]) == 0) return true;
     return false;
+}
+
+/* `name(` where name is no function: says so, with the nearest function.
+ * The current token is the '(' after the name. */
+static void unknown_function(parser *p, const char *name, src_loc loc) {
+    suggest s;
+    suggest_init(&s, name);
+    suggest_offer_all(&s, functions, NFUNCTIONS);
+    if (suggest_best(&s))
+        parser_error(p, loc.line, loc.col, "unknown function '%s' (did you mean '%s'?); the functions are " FUNCTION_LIST,
+                     name, suggest_best(&s));
+    else
+        parser_error(p, loc.line, loc.col, "unknown function '%s'; the functions are " FUNCTION_LIST, name);
 }
 
 static bool starts_expr(const parser *p) {
@@ -134,14 +153,13 @@ fail:
 }
 
 static ast_expr *parse_call(parser *p) {
-    static const char *const names[] = {"lower", "upper", "len", "coalesce"};
     ast_expr *e = new_node(p, sizeof *e);
     if (!e) return NULL;
     e->kind = EXPR_CALL;
     e->loc = parser_loc(p);
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(p->tok.str, names[i]) == 0) e->fn = (ast_fn)i;
-    const char *name = names[e->fn];
+    for (size_t i = 0; i < NFUNCTIONS; i++)
+        if (strcmp(p->tok.str, functions[i]) == 0) e->fn = (ast_fn)i;
+    const char *name = functions[e->fn];
     parser_advance(p);
     if (p->tok.kind != TOK_LPAREN) {
         parser_expected(p, "'('");
@@ -190,6 +208,20 @@ ast_expr *parser_expr(parser *p) {
     if (p->tok.kind == TOK_IDENT && is_value_word(p->tok.str) && strcmp(p->tok.str, "true") != 0 &&
         strcmp(p->tok.str, "false") != 0 && strcmp(p->tok.str, "null") != 0)
         return parse_call(p);
+    if (p->tok.kind == TOK_IDENT && !is_value_word(p->tok.str) && !parser_is_reserved(p->tok.str)) {
+        /* A word where a value goes: a misspelt function, or a field without its dot. */
+        src_loc loc = parser_loc(p);
+        char *name = p->tok.str;
+        p->tok.str = NULL;
+        parser_advance(p);
+        if (p->tok.kind == TOK_LPAREN)
+            unknown_function(p, name, loc);
+        else
+            parser_error(p, loc.line, loc.col, "expected a field path or a value, found '%s' (write '.%s' for the field)",
+                         name, name);
+        free(name);
+        return NULL;
+    }
     if (!starts_expr(p)) {
         parser_expected(p, "a field path or a value");
         return NULL;
@@ -390,6 +422,11 @@ static ast_cond *parse_primary(parser *p) {
         c->name = p->tok.str;
         p->tok.str = NULL;
         parser_advance(p);
+        if (p->tok.kind == TOK_LPAREN) {
+            unknown_function(p, c->name, loc);
+            ast_cond_free(c);
+            return NULL;
+        }
         tok_kind k = p->tok.kind;
         if (k == TOK_EQ || k == TOK_NE || k == TOK_LT || k == TOK_LE || k == TOK_GT || k == TOK_GE ||
             parser_is_kw(p, "in") || parser_is_kw(p, "contains") || parser_is_kw(p, "startswith") ||

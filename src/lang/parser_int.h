@@ -37,6 +37,9 @@ void parser_advance(parser *p);
 void parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "expected WHAT after 'PREV', found THIS", at the current token. */
 void parser_expected(parser *p, const char *what);
+/* The same, adding "(did you mean 'w'?)" when the current token is a word
+ * near one of words[0..nwords). */
+void parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords);
 /* Reports the current TOK_ERROR token (a lexical error). */
 void parser_report_lex_error(parser *p);
 /* Describes the current token for messages: 'text' or "end of file". */

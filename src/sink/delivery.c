@@ -1,4 +1,6 @@
 /* delivery.c — one sink's delivery queue: at least once, in order, bounded.
+ * The producer side is in delivery_offer.c, this is the hub side: taking
+ * records in seq order, emitting, outcomes, acking, the life cycle.
  *
  * Records get a seq when offered. With a spool, every record is journaled
  * first (write-ahead) and the spool is acked up to the highest seq below
@@ -6,7 +8,10 @@
  * exactly the unfinished tail. In memory, a ring holds up to queue_max
  * records ready to emit; a record that finds it full (or arrives while older
  * ones are only on disk: `overflow`) stays only in the spool and is read back
- * in order when the ring has drained. Without a spool it is dropped.
+ * in order. Without a spool it is dropped (counted, logged). When the spool
+ * cannot take a record (a full disk, spool_max_bytes) the record is held in
+ * the ring instead, and so is every later one until the spool takes them
+ * again: delivery_hold.c, and delivery_int.h for where a record lives.
  *
  * On the hub thread, records taken for delivery live in `out` (in flight, or
  * waiting for a retry) until done. A failure puts the whole sink in backoff
@@ -14,6 +19,7 @@
  * backoff, not a storm; while failing, only one emit is in flight.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -21,178 +27,58 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
-#include "sink/delivery.h"
-#include "sink/spool.h"
+#include "sink/delivery_int.h"
+#include "sink/sink_secrets.h"
 #include "util/buf.h"
 
-struct dq {
-    secdet_sink *sink;
-    hub *h;
-    spool *sp;
-    pthread_mutex_t mu; /* ring, overflow, seq, stats, done list */
-    secdet_delivery **ring;
-    uint32_t cap, head, count;
-    bool overflow;
-    bool wake_pending;   /* a wake was sent that no service has answered yet */
-    bool staged;         /* spool appends not yet committed */
-    bool write_wanted;   /* enough staged for a background write: the hub writes it */
-    size_t staged_bytes; /* appended since the last write_wanted */
-    uint64_t next_seq;   /* without a spool */
-    secdet_delivery *done_head, *done_tail; /* finished attempts, FIFO */
-    secdet_sink_stats st;
-    /* Hub thread only. */
-    secdet_delivery **out; /* taken, not finished, ascending seq */
-    uint32_t nout, cap_out, nflight;
-    uint64_t last_taken, acked;
-    uv_timer_t timer;
-    bool timer_init, backoff, attached, opened, stopping;
-    uint64_t rng;
-    FILE *dead;
-};
-
 const char *dq_name(const dq *q) { return q->sink->name; }
+secdet_sink *dq_sink(dq *q) { return q->sink; }
+secdet_sink *dq_swap_pending(dq *q) { return q->swap; }
+secdet_sink *dq_set_swap(dq *q, secdet_sink *next) {
+    secdet_sink *prev = q->swap;
+    q->swap = next;
+    return prev;
+}
 
-static void set_error(dq *q, const char *msg) {
+void dq_set_error(dq *q, const char *msg) {
     size_t n = strlen(msg);
     if (n >= sizeof q->st.last_error) n = sizeof q->st.last_error - 1;
     memcpy(q->st.last_error, msg, n);
     q->st.last_error[n] = 0;
 }
 
-/* ---- Producer side ------------------------------------------------------------- */
+/* ---- Hub side: taking, acking ------------------------------------------------------ */
 
-static bool tag_wanted(const secdet_sink *s, const secdet_alert *a) {
-    if (s->opts.ntags == 0) return true;
-    for (size_t i = 0; i < s->opts.ntags; i++) {
-        const char *want = s->tags[i];
-        size_t n = strlen(want);
-        bool prefix = n > 0 && want[n - 1] == '*';
-        for (size_t j = 0; j < secdet_alert_tag_count(a); j++) {
-            const char *t = secdet_alert_tag(a, j);
-            if (prefix ? strncmp(t, want, n - 1) == 0 : strcmp(t, want) == 0) return true;
-        }
+/* Takes the ring's head (mu held). */
+static secdet_delivery *pop_head(dq *q) {
+    secdet_delivery *d = q->ring[q->head];
+    q->head = (q->head + 1) % q->ring_cap;
+    q->count--;
+    if (d->seq > q->journaled && q->unj) {
+        q->unj--;
+        dq_held_update(q);
     }
-    return false;
-}
-
-static secdet_delivery *record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
-                                   size_t len) {
-    secdet_delivery *d = calloc(1, sizeof *d);
-    char *copy = malloc(len + 1);
-    if (!d || !copy) {
-        free(d);
-        free(copy);
-        return NULL;
-    }
-    memcpy(copy, json, len);
-    copy[len] = 0;
-    d->q = q;
-    d->seq = seq;
-    d->severity = sev;
-    snprintf(d->id, sizeof d->id, "%s", id ? id : "");
-    d->json = copy;
-    d->len = len;
     return d;
 }
 
-static void record_free(secdet_delivery *d) {
-    if (!d) return;
-    free(d->json);
-    free(d);
-}
-
-void dq_offer(dq *q, const secdet_alert *a) {
-    secdet_severity sev = secdet_alert_severity(a);
-    size_t len = 0;
-    const char *json = secdet_alert_json(a, &len);
-    const char *id = secdet_alert_id(a);
-    pthread_mutex_lock(&q->mu);
-    if (sev < q->sink->opts.min_severity || !tag_wanted(q->sink, a)) {
-        q->st.filtered++;
-        pthread_mutex_unlock(&q->mu);
-        return;
-    }
-    uint64_t seq;
-    if (q->sp) {
-        int rc = spool_append(q->sp, (uint8_t)sev, id, json, len, &seq);
-        if (rc < 0) {
-            q->st.dropped++;
-            char msg[160];
-            snprintf(msg, sizeof msg, "spool: %s: alert %s dropped", strerror(-rc), id);
-            set_error(q, msg);
-            pthread_mutex_unlock(&q->mu);
-            return;
-        }
-    } else {
-        seq = ++q->next_seq;
-    }
-    q->st.accepted++;
-    q->st.pending++;
-    q->staged = q->sp != NULL;
-    bool want_write = false;
-    if (q->sp && (q->staged_bytes += len + 64) >= 65536 && !q->write_wanted) {
-        q->write_wanted = want_write = true;
-        q->staged_bytes = 0;
-    }
-    bool queued = false;
-    if (!q->overflow && q->count < q->cap) {
-        secdet_delivery *d = record_new(q, seq, sev, id, json, len);
-        if (d) {
-            q->ring[(q->head + q->count) % q->cap] = d;
-            q->count++;
-            queued = true;
-        }
-    }
-    if (!queued) {
-        if (q->sp) {
-            q->overflow = true; /* read back from the spool in order */
-        } else {
-            q->st.pending--;
-            q->st.dropped++;
-            set_error(q, "queue full and no spool: alert dropped");
-        }
-    }
-    /* One wake until the hub services the queue: not a syscall per alert. */
-    bool wake = want_write || ((queued || q->sp) && !q->wake_pending);
-    if (wake) q->wake_pending = true;
-    pthread_mutex_unlock(&q->mu);
-    if (wake) hub_wake(q->h);
-}
-
-void dq_commit(dq *q) {
-    pthread_mutex_lock(&q->mu);
-    bool staged = q->staged;
-    q->staged = false;
-    pthread_mutex_unlock(&q->mu);
-    if (!staged) return;
-    int rc = spool_commit(q->sp);
-    if (rc < 0) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "spool: %s (kept in memory, written at the next push)", strerror(-rc));
-        pthread_mutex_lock(&q->mu);
-        q->staged = true;
-        set_error(q, msg);
-        pthread_mutex_unlock(&q->mu);
-    }
-}
-
-/* ---- Hub side: taking, acking ------------------------------------------------------ */
-
-/* The next record to emit that has not been taken, in seq order, or NULL. */
+/* The next record to emit that has not been taken, in seq order, or NULL:
+ * the ring's head, or the first record after last_taken on disk when older
+ * records may be only there (`overflow`), whichever seq comes first. Seqs
+ * are consecutive, so a head that follows last_taken needs no disk read. */
 static secdet_delivery *take(dq *q) {
     for (;;) {
         pthread_mutex_lock(&q->mu);
-        if (q->count) {
-            secdet_delivery *d = q->ring[q->head];
-            q->head = (q->head + 1) % q->cap;
-            q->count--;
+        secdet_delivery *d = q->count ? q->ring[q->head] : NULL;
+        bool overflow = q->overflow;
+        if (d && (!overflow || d->seq == q->last_taken + 1)) {
+            pop_head(q);
             pthread_mutex_unlock(&q->mu);
             q->last_taken = d->seq;
             return d;
         }
-        bool overflow = q->overflow;
         pthread_mutex_unlock(&q->mu);
         if (!overflow) return NULL;
         /* Read the last seq first: if nothing is found after last_taken, we
@@ -204,8 +90,15 @@ static secdet_delivery *take(dq *q) {
         spool_rec rec;
         int rc = spool_next(q->sp, q->last_taken, &rec);
         if (rc == 1) {
-            secdet_delivery *d = calloc(1, sizeof *d);
-            if (!d) {
+            pthread_mutex_lock(&q->mu);
+            d = q->count && q->ring[q->head]->seq <= rec.seq ? pop_head(q) : NULL;
+            pthread_mutex_unlock(&q->mu);
+            if (d) { /* the ring's head comes first (or is the same record) */
+                free(rec.payload);
+                q->last_taken = d->seq;
+                return d;
+            }
+            if (!(d = calloc(1, sizeof *d))) {
                 free(rec.payload);
                 return NULL;
             }
@@ -218,15 +111,25 @@ static secdet_delivery *take(dq *q) {
             q->last_taken = rec.seq;
             return d;
         }
-        if (rc < 0) return NULL; /* a read error: try again on the next service */
+        if (rc < 0) {
+            /* Reading writes what is staged first: when that fails, the
+             * records come back to memory and the read is tried again. */
+            pthread_mutex_lock(&q->mu);
+            bool staged = spool_staged(q->sp) > 0;
+            if (staged) dq_spool_failed(q, rc);
+            pthread_mutex_unlock(&q->mu);
+            if (staged) continue;
+            return NULL; /* a read error: try again on the next service */
+        }
         pthread_mutex_lock(&q->mu);
         bool caught_up = spool_last_seq(q->sp) == last;
         if (caught_up) {
             q->overflow = false;
-            if (last > q->last_taken) q->last_taken = last; /* skip the missing tail */
+            uint64_t skip = last; /* skip the missing tail, never a record in the ring */
+            if (q->count && q->ring[q->head]->seq <= skip) skip = q->ring[q->head]->seq - 1;
+            if (skip > q->last_taken) q->last_taken = skip;
         }
         pthread_mutex_unlock(&q->mu);
-        if (caught_up) continue; /* the ring may have got records since */
     }
 }
 
@@ -234,7 +137,11 @@ static void ack(dq *q) {
     if (!q->sp) return;
     uint64_t low = q->nout ? q->out[0]->seq - 1 : q->last_taken;
     if (low > q->acked) {
+        uint64_t before = spool_bytes(q->sp);
         if (spool_ack(q->sp, low) == 0) q->acked = low;
+        /* Room again on a full disk: the held records need not wait for the
+         * retry timer. */
+        if (q->retrying && spool_bytes(q->sp) < before) dq_journal_held(q);
     }
 }
 
@@ -250,9 +157,17 @@ static void out_remove(dq *q, secdet_delivery *d) {
 
 /* ---- Outcomes ---------------------------------------------------------------------- */
 
+/* Opened like the spool's own files: 0600, alerts are not for everyone. */
+static FILE *open_dead_letter(const char *path) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (fd >= 0 && !f) close(fd);
+    return f;
+}
+
 static void dead_letter(dq *q, secdet_delivery *d, const char *why) {
     const char *path = q->sink->dead_letter;
-    if (path && !q->dead) q->dead = fopen(path, "a");
+    if (path && !q->dead) q->dead = open_dead_letter(path);
     if (q->dead) {
         buf b;
         buf_init(&b);
@@ -314,12 +229,13 @@ static void finish(dq *q, secdet_delivery *d) {
         q->st.pending--;
         q->st.failing = 0;
         pthread_mutex_unlock(&q->mu);
-        record_free(d);
+        dq_record_free(d);
     } else if (d->result == SECDET_SINK_PERMANENT ||
                (q->sink->opts.max_attempts && d->attempt >= q->sink->opts.max_attempts) || q->stopping) {
         if (q->stopping) { /* shutting down: it stays in the spool for the next start */
+            if (q->sp && d->seq > q->journaled) q->held_lost++; /* ... unless it was held */
             out_remove(q, d);
-            record_free(d);
+            dq_record_free(d);
             return;
         }
         out_remove(q, d);
@@ -327,17 +243,17 @@ static void finish(dq *q, secdet_delivery *d) {
         if (d->result == SECDET_SINK_PERMANENT) snprintf(msg, sizeof msg, "%s", why);
         else snprintf(msg, sizeof msg, "gave up after %u attempts: %s", d->attempt, why);
         pthread_mutex_lock(&q->mu);
-        set_error(q, msg);
+        dq_set_error(q, msg);
         pthread_mutex_unlock(&q->mu);
         dead_letter(q, d, msg);
-        record_free(d);
+        dq_record_free(d);
     } else {
         uint64_t delay = backoff_ms(q, d->attempt);
         if (d->retry_after_ms > 0 && (uint64_t)d->retry_after_ms > delay) delay = (uint64_t)d->retry_after_ms;
         pthread_mutex_lock(&q->mu);
         q->st.retries++;
         q->st.failing = 1;
-        set_error(q, why);
+        dq_set_error(q, why);
         pthread_mutex_unlock(&q->mu);
         hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id,
                 d->attempt, why, delay);
@@ -391,12 +307,17 @@ static bool out_push(dq *q, secdet_delivery *d) {
 }
 
 /* The oldest record waiting for a retry, else a new one. */
-static secdet_delivery *next_to_emit(dq *q) {
+static secdet_delivery *next_to_emit(dq *q, uint32_t window) {
     for (uint32_t i = 0; i < q->nout; i++)
         if (q->out[i]->waiting) return q->out[i];
+    /* A new one only while fewer than `window` records lie between the
+     * oldest unfinished (the ack stops before it) and the newest taken: a
+     * restart repeats at most that many, even when a slow request holds
+     * the ack back while later ones complete. */
+    if (q->nout && q->last_taken - q->out[0]->seq + 1 >= window) return NULL;
     secdet_delivery *d = take(q);
     if (d && !out_push(q, d)) { /* out of memory: it is still in the spool, if any */
-        record_free(d);
+        dq_record_free(d);
         return NULL;
     }
     return d;
@@ -405,7 +326,8 @@ static secdet_delivery *next_to_emit(dq *q) {
 void dq_service(dq *q) {
     if (!q->timer_init) { /* made here: the hub thread owns the loop */
         uv_timer_init(hub_loop(q->h), &q->timer);
-        q->timer.data = q;
+        uv_timer_init(hub_loop(q->h), &q->retry);
+        q->timer.data = q->retry.data = q;
         q->timer_init = true;
     }
     drain_done(q);
@@ -413,7 +335,20 @@ void dq_service(dq *q) {
     bool write = q->write_wanted;
     q->write_wanted = false;
     pthread_mutex_unlock(&q->mu);
-    if (write) spool_write_behind(q->sp); /* a failure stays staged: the next commit reports it */
+    /* A failure stays staged: the next commit tries again and reports it. */
+    if (write && spool_write_behind(q->sp) == 0) atomic_store_explicit(&q->wrote_ok, true, memory_order_relaxed);
+    if (!q->stopping) dq_report(q);
+    if (q->swap && !q->stopping) {
+        if (q->nflight) return; /* the old part's emits end first; each end wakes the hub */
+        sink_swap_install(q->sink, q->swap);
+        q->swap = NULL;
+        q->attached = q->opened = false;
+        hub_log(q->h, q->sink->name, "reconfigured: delivering with the new configuration");
+        if (q->backoff) { /* the new configuration is tried at once */
+            uv_timer_stop(&q->timer);
+            q->backoff = false;
+        }
+    }
     if (q->stopping || q->backoff) return; /* the timer services it; wakes stay pending */
     pthread_mutex_lock(&q->mu);
     q->wake_pending = false;
@@ -429,7 +364,7 @@ void dq_service(dq *q) {
         if (st != SECDET_OK) {
             pthread_mutex_lock(&q->mu);
             q->st.failing = 1;
-            set_error(q, "open failed");
+            dq_set_error(q, "open failed");
             pthread_mutex_unlock(&q->mu);
             hub_log(q->h, q->sink->name, "open failed: %s", secdet_strerror(st));
             start_backoff(q, backoff_ms(q, 1));
@@ -444,7 +379,7 @@ void dq_service(dq *q) {
         bool failing = q->st.failing;
         pthread_mutex_unlock(&q->mu);
         if (q->nflight >= (failing ? 1 : max)) break;
-        secdet_delivery *d = next_to_emit(q);
+        secdet_delivery *d = next_to_emit(q, max);
         if (!d) break;
         d->waiting = false;
         d->attempt++;
@@ -465,7 +400,7 @@ int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, si
     if (!q) goto nomem;
     q->sink = sink;
     q->h = h;
-    q->cap = sink->opts.queue_max ? sink->opts.queue_max : 10000;
+    q->cap = q->ring_cap = sink->opts.queue_max ? sink->opts.queue_max : 10000;
     q->ring = calloc(q->cap, sizeof *q->ring);
     if (!q->ring) goto nomem;
     pthread_mutex_init(&q->mu, NULL);
@@ -487,6 +422,7 @@ int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, si
             return -1;
         }
         q->acked = q->last_taken = spool_acked(q->sp);
+        q->next_seq = q->journaled = spool_last_seq(q->sp);
         q->st.pending = spool_pending(q->sp);
         q->overflow = q->st.pending > 0;
         if (q->st.pending)
@@ -502,12 +438,11 @@ nomem:
     return -1;
 }
 
-bool dq_quiet(dq *q, bool *spooled) {
+bool dq_quiet(dq *q) {
     pthread_mutex_lock(&q->mu);
     bool quiet = q->st.pending == 0;
-    *spooled = !quiet && q->sp && q->st.failing;
     pthread_mutex_unlock(&q->mu);
-    return quiet || *spooled;
+    return quiet;
 }
 
 void dq_stats(dq *q, secdet_sink_stats *out) {
@@ -536,16 +471,21 @@ bool dq_stop(dq *q) {
 
 void dq_close(dq *q) {
     drain_done(q);
+    secdet_sink_free(q->swap); /* never opened */
+    q->swap = NULL;
     if (q->sink->def.vt->close) q->sink->def.vt->close(q->sink->def.self);
     q->sink->def.self = NULL;
-    if (q->timer_init) uv_close((uv_handle_t *)&q->timer, NULL);
+    if (q->timer_init) {
+        uv_close((uv_handle_t *)&q->timer, NULL);
+        uv_close((uv_handle_t *)&q->retry, NULL);
+    }
 }
 
 void dq_destroy(dq *q) {
     drain_done(q);
-    for (uint32_t i = 0; i < q->nout; i++) record_free(q->out[i]);
+    for (uint32_t i = 0; i < q->nout; i++) dq_record_free(q->out[i]);
     free(q->out);
-    for (uint32_t i = 0; i < q->count; i++) record_free(q->ring[(q->head + i) % q->cap]);
+    for (uint32_t i = 0; i < q->count; i++) dq_record_free(q->ring[(q->head + i) % q->ring_cap]);
     free(q->ring);
     if (q->sp) spool_close(q->sp);
     if (q->dead) fclose(q->dead);

@@ -30,9 +30,11 @@ void dq_offer(dq *q, const secdet_alert *alert);
 void dq_commit(dq *q);
 /* Hub thread: handle completions, then emit while the sink has room. */
 void dq_service(dq *q);
-/* Any thread: nothing pending, or (failing, with a spool) all of it safely on
- * disk; *spooled says which. */
-bool dq_quiet(dq *q, bool *spooled);
+/* Any thread: nothing pending (every record delivered or dead-lettered). */
+bool dq_quiet(dq *q);
+/* Any thread, cheap: the spool takes no records and queue_max of them wait
+ * in memory: the engine takes no more input until this clears. */
+bool dq_saturated(dq *q);
 void dq_stats(dq *q, secdet_sink_stats *out);
 /* Hub thread, at shutdown: stop emitting; true while emits are outstanding. */
 bool dq_stop(dq *q);
@@ -43,6 +45,18 @@ void dq_flush(dq *q);
 void dq_close(dq *q);
 /* Once the loop has closed every handle: free every record and the queue. */
 void dq_destroy(dq *q);
+/* Hub thread (sink_swap.c): the queue's sink; the configuration waiting to
+ * replace its type's part (NULL: none); setting it returns the one it
+ * replaces. dq_service installs it once no emit is in flight. */
+secdet_sink *dq_sink(dq *q);
+secdet_sink *dq_swap_pending(dq *q);
+secdet_sink *dq_set_swap(dq *q, secdet_sink *next);
+/* delivery_hold.c. Hub thread (or at shutdown, the thread freeing the hub):
+ * writes the records held in memory to the spool if it takes them now. */
+void dq_journal_held(dq *q);
+/* At shutdown, once the loop is closed: one log line on what was not
+ * delivered and where it is kept (or that it is lost). */
+void dq_report_left(dq *q);
 
 /* ---- hub.c ---- */
 int hub_new(hub **out, secdet_sink_log_fn log, void *log_user);
@@ -55,12 +69,13 @@ bool hub_on_thread(const hub *h);
 /* Runs fn(arg) on the hub thread and waits for it. */
 void hub_call(hub *h, void (*fn)(void *arg), void *arg);
 /* Waits (any thread but the hub's) until every queue is quiet; then flushes
- * every sink. SECDET_OK or SECDET_ERR_TIMEOUT. */
+ * every sink and syncs the spools. SECDET_OK or SECDET_ERR_TIMEOUT. */
 secdet_status hub_drain(hub *h, int64_t timeout_ms);
 /* Tells waiters in hub_drain to look again (hub thread, after progress). */
 void hub_progress(hub *h);
 void hub_log(hub *h, const char *sink, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Stops delivery and the thread, closes every sink, frees everything. */
+/* Stops delivery and the thread, closes every sink, says what each left
+ * undelivered and where (the log), frees everything. */
 void hub_free(hub *h);
 size_t hub_count(const hub *h);
 dq *hub_queue(const hub *h, size_t i);

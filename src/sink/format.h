@@ -78,10 +78,12 @@ int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *
                  const char *body, size_t len);
 
 /* ---- Shared by the formatters (format_util.c) ----
- * A scalar's text: a non-empty string, a number (integers without a
- * fraction) or a boolean; NULL for anything else (missing, null, "",
- * object, array). tmp holds the digits of a number. */
+ * A scalar's text and its length in *len: a non-empty string (all of it:
+ * it may hold U+0000, which the formatters escape like any control
+ * character), a number (integers without a fraction) or a boolean; NULL
+ * for anything else (missing, null, "", object, array). tmp holds the
+ * digits of a number. */
 typedef struct cJSON cJSON;
-const char *format_scalar(const cJSON *it, char tmp[static 40]);
+const char *format_scalar(const cJSON *it, char tmp[static 40], size_t *len);
 
 #endif

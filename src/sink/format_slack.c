@@ -12,7 +12,9 @@
  * block) and cut to Slack's limit with "…", then written as a JSON string by
  * buf_json_string. Limits are counted in UTF-16 code units, as Slack counts
  * (a character outside the BMP counts 2); a cut never splits a character or
- * an entity. Invalid UTF-8 bytes become U+FFFD before the count.
+ * an entity. Invalid UTF-8 bytes become U+FFFD before the count. Texts are
+ * taken whole (util/json.h): U+0000 in one is written as "\u0000", not the
+ * end of it; requestParameters is written as the alert writes JSON.
  */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alert/alert.h"
 #include "sink/format.h"
 #include "util/utf8.h"
 #include "util/json.h"
@@ -65,18 +68,27 @@ static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code)
     }
 }
 
-static const cJSON *get(const cJSON *obj, const char *key) {
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-}
+static const cJSON *get(const cJSON *obj, const char *key) { return json_member(obj, key); }
+
+/* A text and its length: alert and event strings may hold U+0000, which is
+ * written escaped like any control character (util/json.h). */
+typedef struct span {
+    const char *s;
+    size_t n;
+} span;
+
+static bool is_dash(span t) { return t.n == 1 && t.s[0] == '-'; }
 
 /* The scalar text of the first of up to three keys of obj that has one, else "-". */
-static const char *pick(const cJSON *obj, const char *k1, const char *k2, const char *k3, char tmp[static 40]) {
+static span pick(const cJSON *obj, const char *k1, const char *k2, const char *k3,
+                 char tmp[static 40]) {
     const char *keys[3] = {k1, k2, k3};
     for (int i = 0; i < 3; i++) {
-        const char *s = keys[i] ? format_scalar(get(obj, keys[i]), tmp) : NULL;
-        if (s) return s;
+        span t = {NULL, 0};
+        if (keys[i]) t.s = format_scalar(get(obj, keys[i]), tmp, &t.n);
+        if (t.s) return t;
     }
-    return "-";
+    return (span){"-", 1};
 }
 
 /* The last element of the alert's "events": the firing event, or NULL. */
@@ -99,14 +111,14 @@ static void emit_t(slack_ctx *c) { buf_json_string(c->out, c->t.data ? c->t.data
 
 /* "prefix" + escaped s, the whole at most limit units, as a JSON string. The
  * prefix is the formatter's own ASCII. */
-static void emit_text(slack_ctx *c, const char *prefix, const char *s, size_t limit) {
+static void emit_text(slack_ctx *c, const char *prefix, span s, size_t limit) {
     buf_reset(&c->t);
     buf_puts(&c->t, prefix);
-    put_mrkdwn(&c->t, s, strlen(s), limit - strlen(prefix), false);
+    put_mrkdwn(&c->t, s.s, s.n, limit - strlen(prefix), false);
     emit_t(c);
 }
 
-static void emit_field(slack_ctx *c, bool first, const char *label, const char *value) {
+static void emit_field(slack_ctx *c, bool first, const char *label, span value) {
     char prefix[64];
     snprintf(prefix, sizeof prefix, "*%s*\n", label);
     buf_puts(c->out, first ? "{\"type\":\"mrkdwn\",\"text\":" : ",{\"type\":\"mrkdwn\",\"text\":");
@@ -115,16 +127,19 @@ static void emit_field(slack_ctx *c, bool first, const char *label, const char *
 }
 
 /* "text": "[SEVERITY] title: message". */
-static void emit_fallback(slack_ctx *c, const char *sev, const char *title, const char *msg) {
+static void emit_fallback(slack_ctx *c, span sev, span title, span msg) {
     buf_reset(&c->raw);
     buf_putc(&c->raw, '[');
-    for (const char *p = sev; *p; p++) buf_putc(&c->raw, *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p);
+    for (size_t i = 0; i < sev.n; i++) {
+        char ch = sev.s[i];
+        buf_putc(&c->raw, ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch);
+    }
     buf_puts(&c->raw, "] ");
-    buf_puts(&c->raw, title);
+    buf_append(&c->raw, title.s, title.n);
     buf_puts(&c->raw, ": ");
-    buf_puts(&c->raw, msg);
+    buf_append(&c->raw, msg.s, msg.n);
     buf_puts(c->out, "{\"text\":");
-    emit_text(c, "", c->raw.data ? c->raw.data : "", TEXT_MAX);
+    emit_text(c, "", (span){c->raw.data ? c->raw.data : "", c->raw.len}, TEXT_MAX);
 }
 
 static void emit_option(buf *out, const char *key, const char *value) {
@@ -133,7 +148,7 @@ static void emit_option(buf *out, const char *key, const char *value) {
     buf_json_string(out, value, strlen(value));
 }
 
-static void emit_fields(slack_ctx *c, const char *sev, const char *rule, const cJSON *ev) {
+static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *ev) {
     const cJSON *uid = get(ev, "userIdentity");
     char t1[40], t2[40];
     buf_puts(c->out, ",{\"type\":\"section\",\"fields\":[");
@@ -141,15 +156,22 @@ static void emit_fields(slack_ctx *c, const char *sev, const char *rule, const c
     emit_field(c, false, "Rule", rule);
     emit_field(c, false, "Principal", pick(uid, "arn", "principalId", "userName", t1));
     emit_field(c, false, "Source IP", pick(ev, "sourceIPAddress", NULL, NULL, t1));
-    const char *acct = pick(ev, "recipientAccountId", NULL, NULL, t1);
-    if (strcmp(acct, "-") == 0) acct = pick(uid, "accountId", NULL, NULL, t1);
+    span acct = pick(ev, "recipientAccountId", NULL, NULL, t1);
+    if (is_dash(acct)) acct = pick(uid, "accountId", NULL, NULL, t1);
     emit_field(c, false, "Account", acct);
     emit_field(c, false, "Region", pick(ev, "awsRegion", NULL, NULL, t1));
-    const char *src = pick(ev, "eventSource", NULL, NULL, t1), *name = pick(ev, "eventName", NULL, NULL, t2);
+    span src = pick(ev, "eventSource", NULL, NULL, t1);
+    span name = pick(ev, "eventName", NULL, NULL, t2);
     buf_reset(&c->raw);
-    if (strcmp(src, "-") != 0 && strcmp(name, "-") != 0) buf_printf(&c->raw, "%s / %s", src, name);
-    else buf_puts(&c->raw, strcmp(src, "-") != 0 ? src : name);
-    emit_field(c, false, "Event", c->raw.data ? c->raw.data : "-");
+    if (!is_dash(src) && !is_dash(name)) {
+        buf_append(&c->raw, src.s, src.n);
+        buf_puts(&c->raw, " / ");
+        buf_append(&c->raw, name.s, name.n);
+    } else {
+        span one = is_dash(src) ? name : src;
+        buf_append(&c->raw, one.s, one.n);
+    }
+    emit_field(c, false, "Event", (span){c->raw.data ? c->raw.data : "", c->raw.len});
     emit_field(c, false, "Event time", pick(ev, "eventTime", NULL, NULL, t1));
     buf_puts(c->out, "]}");
 }
@@ -159,9 +181,10 @@ static void emit_fields(slack_ctx *c, const char *sev, const char *rule, const c
 static void emit_params(slack_ctx *c, const cJSON *ev, size_t max_params) {
     const cJSON *rp = get(ev, "requestParameters");
     if (!rp || cJSON_IsNull(rp)) return;
-    char *json = cJSON_PrintUnformatted(rp);
-    if (!json) return;
-    size_t n = strlen(json);
+    buf_reset(&c->t); /* the JSON text first, written whole (strings may hold U+0000) */
+    alert_json_write(&c->t, rp);
+    const char *json = c->t.data ? c->t.data : "";
+    size_t n = c->t.len;
     buf_reset(&c->raw);
     if (n <= max_params) {
         buf_append(&c->raw, json, n);
@@ -171,7 +194,6 @@ static void emit_params(slack_ctx *c, const cJSON *ev, size_t max_params) {
         buf_append(&c->raw, json, keep);
         if (max_params >= 3) buf_puts(&c->raw, ELLIPSIS);
     }
-    cJSON_free(json);
     buf_reset(&c->t);
     buf_puts(&c->t, FENCE);
     put_mrkdwn(&c->t, c->raw.data ? c->raw.data : "", c->raw.len, SECTION_MAX - 6, true);
@@ -189,7 +211,9 @@ static void emit_context(slack_ctx *c, const cJSON *alert) {
     const cJSON *count = get(alert, "count");
     if (cJSON_IsNumber(count) && count->valuedouble > 1) {
         buf_puts(c->out, ",{\"type\":\"mrkdwn\",\"text\":");
-        emit_text(c, "count ", format_scalar(count, tmp), SECTION_MAX);
+        span t;
+        t.s = format_scalar(count, tmp, &t.n);
+        emit_text(c, "count ", t, SECTION_MAX);
         buf_putc(c->out, '}');
     }
     buf_puts(c->out, "]}");
@@ -204,10 +228,10 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
     buf_init(&c.t);
     buf_init(&c.raw);
     char t1[40], t2[40], t3[40], t4[40];
-    const char *sev = pick(alert, "severity", NULL, NULL, t1);
-    const char *title = pick(alert, "title", NULL, NULL, t2);
-    const char *msg = pick(alert, "message", NULL, NULL, t3);
-    const char *rule = pick(alert, "rule", NULL, NULL, t4);
+    span sev = pick(alert, "severity", NULL, NULL, t1);
+    span title = pick(alert, "title", NULL, NULL, t2);
+    span msg = pick(alert, "message", NULL, NULL, t3);
+    span rule = pick(alert, "rule", NULL, NULL, t4);
     const cJSON *ev = firing_event(alert);
 
     emit_fallback(&c, sev, title, msg);
@@ -216,7 +240,7 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
         emit_option(out, "icon_emoji", o->icon_emoji);
         emit_option(out, "channel", o->channel);
     }
-    buf_printf(out, ",\"attachments\":[{\"color\":\"%s\",\"blocks\":[", slack_color(sev));
+    buf_printf(out, ",\"attachments\":[{\"color\":\"%s\",\"blocks\":[", slack_color(sev.s));
     buf_puts(out, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
     emit_text(&c, "", title, HEADER_MAX);
     buf_puts(out, "}},{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");

@@ -17,6 +17,8 @@
  *    to max_msg bytes at a character boundary, ending in "…" when cut; an
  *    escape sequence is never split.
  *  - A missing field is "-"; so one alert is always exactly one line.
+ *  - Strings are taken whole (util/json.h): U+0000 in a message is "\x00",
+ *    not the end of it.
  */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -86,7 +88,7 @@ static void put_header_field(buf *out, const char *s, size_t max, const char *al
 /* "time" as "YYYY-MM-DDThh:mm:ss.uuuuuuZ", or "-". */
 static void put_timestamp(buf *out, const cJSON *t) {
     int64_t ns;
-    if (!cJSON_IsString(t) || !t->valuestring || !time_parse_rfc3339(t->valuestring, strlen(t->valuestring), &ns) ||
+    if (!cJSON_IsString(t) || !t->valuestring || !time_parse_rfc3339(t->valuestring, json_string_len(t), &ns) ||
         ns < INT64_MIN + NS_PER_SEC) {
         buf_putc(out, '-');
         return;
@@ -103,14 +105,20 @@ static void put_timestamp(buf *out, const cJSON *t) {
     buf_printf(out, ".%06lldZ", (long long)(frac / 1000));
 }
 
-static const char *field(const cJSON *alert, const char *key, char tmp[static 40]) {
-    const char *s = cJSON_IsObject(alert) ? format_scalar(cJSON_GetObjectItemCaseSensitive(alert, key), tmp) : NULL;
+/* A scalar field of the alert and its length in *len (a string may hold
+ * U+0000, which put_text escapes), or "-". */
+static const char *field(const cJSON *alert, const char *key, char tmp[static 40], size_t *len) {
+    const char *s = format_scalar(json_member(alert, key), tmp, len);
+    if (!s) *len = 1;
     return s ? s : "-";
 }
 
-static void put_param(buf *out, const char *name, const char *value) {
+static void put_param(buf *out, const cJSON *alert, const char *name) {
+    char tmp[40];
+    size_t n;
+    const char *value = field(alert, name, tmp, &n);
     buf_printf(out, " %s=\"", name);
-    put_text(out, value, strlen(value), SIZE_MAX, true);
+    put_text(out, value, n, SIZE_MAX, true);
     buf_putc(out, '"');
 }
 
@@ -121,10 +129,11 @@ int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt
     syslog_fmt_opts d = {.facility = 1};
     if (!o) o = &d;
     char tmp[40], tsev[40];
-    const char *sev = field(alert, "severity", tsev);
+    size_t n;
+    const char *sev = field(alert, "severity", tsev, &n);
     int facility = o->facility >= 0 && o->facility <= 23 ? o->facility : 1;
     buf_printf(out, "<%d>1 ", facility * 8 + syslog_severity(sev));
-    put_timestamp(out, cJSON_IsObject(alert) ? cJSON_GetObjectItemCaseSensitive(alert, "time") : NULL);
+    put_timestamp(out, json_member(alert, "time"));
     buf_putc(out, ' ');
     put_header_field(out, o->hostname, 255, NULL);
     buf_putc(out, ' ');
@@ -135,19 +144,20 @@ int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt
     put_header_field(out, o->msgid ? o->msgid : "alert", 32, NULL);
     buf_puts(out, " [");
     put_header_field(out, o->sd_id && o->sd_id[0] ? o->sd_id : DEFAULT_SD_ID, 32, "=]\"");
-    put_param(out, "rule", field(alert, "rule", tmp));
-    put_param(out, "severity", sev);
-    put_param(out, "id", field(alert, "id", tmp));
-    put_param(out, "source", field(alert, "source", tmp));
-    put_param(out, "count", field(alert, "count", tmp));
+    put_param(out, alert, "rule");
+    put_param(out, alert, "severity");
+    put_param(out, alert, "id");
+    put_param(out, alert, "source");
+    put_param(out, alert, "count");
     buf_puts(out, "] ");
 
     buf msg;
     buf_init(&msg);
-    char t2[40];
-    buf_puts(&msg, field(alert, "title", tmp));
+    const char *text = field(alert, "title", tmp, &n);
+    buf_append(&msg, text, n);
     buf_puts(&msg, ": ");
-    buf_puts(&msg, field(alert, "message", t2));
+    text = field(alert, "message", tmp, &n);
+    buf_append(&msg, text, n);
     put_text(out, msg.data ? msg.data : "", msg.len, o->max_msg ? o->max_msg : DEFAULT_MAX_MSG, false);
 
     bool oom = msg.oom || out->oom;

@@ -1,18 +1,25 @@
 /* format_util.c — what the Slack and syslog formatters share (format.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "sink/format.h"
+#include "util/json.h"
 
-const char *format_scalar(const cJSON *it, char tmp[static 40]) {
-    if (cJSON_IsString(it)) return it->valuestring && it->valuestring[0] ? it->valuestring : NULL;
-    if (cJSON_IsBool(it)) return cJSON_IsTrue(it) ? "true" : "false";
+const char *format_scalar(const cJSON *it, char tmp[static 40], size_t *len) {
+    const char *s = NULL;
+    if (cJSON_IsString(it)) {
+        *len = json_string_len(it);
+        return it->valuestring && *len ? it->valuestring : NULL;
+    }
+    if (cJSON_IsBool(it)) s = cJSON_IsTrue(it) ? "true" : "false";
     if (cJSON_IsNumber(it)) {
         double v = it->valuedouble;
         if (v > -1e15 && v < 1e15 && v == (double)(long long)v) snprintf(tmp, 40, "%lld", (long long)v);
         else snprintf(tmp, 40, "%.17g", v);
-        return tmp;
+        s = tmp;
     }
-    return NULL;
+    *len = s ? strlen(s) : 0;
+    return s;
 }

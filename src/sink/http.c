@@ -21,21 +21,20 @@
  * A timer_cb timeout of 0 means "act now": it starts the uv timer with 0 delay
  * (it runs on the next loop turn) instead of calling socket_action from inside
  * the curl callback, which curl forbids.
+ *
+ * What a response says (status line, Retry-After, the body's first bytes)
+ * is kept by the pure functions of http_response.c, fed from the header and
+ * write callbacks.
  */
-#include <ctype.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 #include <uv.h>
 
 #include "sink/http.h"
-
-#define BODY_CAP 4096
 
 typedef struct sock_ctx {
     uv_poll_t poll; /* first: the close callback frees the whole struct */
@@ -50,9 +49,7 @@ typedef struct http_xfer {
     struct curl_slist *headers;
     http_done_fn done;
     void *arg;
-    int64_t retry_after_ms;
-    size_t body_len;
-    char body[BODY_CAP + 1];
+    http_response resp; /* what the header and write callbacks were given */
     struct http_xfer *prev, *next;
 } http_xfer;
 
@@ -91,16 +88,8 @@ static void xfer_finish(http_xfer *x, CURLcode code, const char *forced_error) {
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(c->multi, x->easy);
     xfer_unlink(c, x);
-    char text[32];
-    http_result r = {status, (int)code, "", x->body, x->body_len, x->retry_after_ms};
-    if (forced_error) {
-        r.error = forced_error;
-    } else if (code != CURLE_OK) {
-        r.error = curl_easy_strerror(code);
-    } else if (status < 200 || status > 299) {
-        snprintf(text, sizeof text, "HTTP %ld", status);
-        r.error = text;
-    }
+    http_result r;
+    http_response_result(&x->resp, status, (int)code, forced_error, &r);
     x->done(x->arg, &r);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -194,46 +183,14 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg) {
     http_xfer *x = arg;
-    size_t len = size * n, room = BODY_CAP - x->body_len;
-    size_t take = len < room ? len : room;
-    memcpy(x->body + x->body_len, p, take);
-    x->body_len += take;
-    x->body[x->body_len] = 0;
-    return len; /* the rest is read and dropped: the cap is not an error */
-}
-
-/* Retry-After: delta-seconds or an HTTP-date; -1 when it is neither. */
-static int64_t parse_retry_after(const char *v) {
-    if (!*v) return -1;
-    bool digits = true;
-    for (const char *p = v; *p; p++) digits &= isdigit((unsigned char)*p) != 0;
-    if (digits) {
-        unsigned long long s = strtoull(v, NULL, 10);
-        if (s > 86400ull * 365) s = 86400ull * 365; /* a year is "very long" enough */
-        return (int64_t)s * 1000;
-    }
-    time_t when = curl_getdate(v, NULL);
-    if (when == (time_t)-1) return -1;
-    time_t now = time(NULL);
-    return when > now ? (int64_t)(when - now) * 1000 : 0;
+    http_response_body(&x->resp, p, size * n);
+    return size * n; /* the rest is read and dropped: the cap is not an error */
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg) {
     http_xfer *x = arg;
-    size_t len = size * n;
-    static const char name[] = "retry-after:";
-    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-        x->retry_after_ms = -1; /* a new response (after a 1xx): forget the last one's */
-    } else if (len > sizeof name - 1 && len < 256 && strncasecmp(p, name, sizeof name - 1) == 0) {
-        char v[256];
-        size_t a = sizeof name - 1, b = len;
-        while (a < b && isspace((unsigned char)p[a])) a++;
-        while (b > a && isspace((unsigned char)p[b - 1])) b--;
-        memcpy(v, p + a, b - a);
-        v[b - a] = 0;
-        x->retry_after_ms = parse_retry_after(v);
-    }
-    return len;
+    http_response_header(&x->resp, p, size * n, (int64_t)time(NULL));
+    return size * n;
 }
 
 /* ---- Public ---- */
@@ -321,7 +278,7 @@ int http_post(http_client *c, const http_request *req, http_done_fn done, void *
     x->c = c;
     x->done = done;
     x->arg = arg;
-    x->retry_after_ms = -1;
+    http_response_init(&x->resp);
     x->easy = curl_easy_init();
     if (!x->easy || !setup(x, req) || curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
         if (x->easy) curl_easy_cleanup(x->easy);

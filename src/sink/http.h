@@ -38,10 +38,47 @@ typedef struct http_result {
     long status;             /* HTTP status, 0 when no response (see error) */
     int curl_code;           /* CURLcode, 0 when the transfer completed */
     const char *error;       /* "" on 2xx; else a short redacted description */
-    const char *body;        /* first up to 4 KiB of the response body, NUL-terminated */
+    const char *body;        /* first up to HTTP_BODY_CAP bytes of the body, NUL-terminated */
     size_t body_len;
-    int64_t retry_after_ms;  /* Retry-After (seconds or HTTP-date), -1 when absent */
+    int64_t retry_after_ms;  /* Retry-After (seconds or HTTP-date; at most a year), -1 when absent */
 } http_result;
+
+/* ---- The response, as pure functions (http_response.c) ----
+ * curl hands http.c a response as header lines and body chunks; these keep
+ * what the sinks need of it. No curl handle, socket or clock involved (now_s
+ * is passed in), so they are unit-tested and fuzzed (fuzz/fuzz_http.c). */
+
+#define HTTP_BODY_CAP 4096 /* bytes of the body kept (for an error's excerpt) */
+/* Longest wait a Retry-After can ask for: a year. */
+#define HTTP_RETRY_AFTER_MAX_MS (INT64_C(86400) * 365 * 1000)
+
+typedef struct http_response {
+    long status;            /* of the last status line ("HTTP/1.1 429 ..."); 0 none or unreadable */
+    int64_t retry_after_ms; /* -1 absent or unreadable, else 0..HTTP_RETRY_AFTER_MAX_MS */
+    size_t body_len;        /* <= HTTP_BODY_CAP */
+    char body[HTTP_BODY_CAP + 1];
+    char error[32];         /* "HTTP <status>" for http_response_result */
+} http_response;
+
+void http_response_init(http_response *r);
+/* One header line as curl hands it (CRLF included; the blank line that ends
+ * the headers is ignored). A status line starts a new response: the status
+ * is read and an earlier Retry-After forgotten (interim 1xx responses come
+ * first). "Retry-After:" (any case) is read with http_retry_after; the last
+ * one wins. Other headers are ignored. */
+void http_response_header(http_response *r, const char *line, size_t len, int64_t now_s);
+/* Body bytes: the first HTTP_BODY_CAP are kept, the rest dropped. */
+void http_response_body(http_response *r, const char *p, size_t len);
+/* A Retry-After value (without surrounding whitespace): delta-seconds (any
+ * number of digits) or an HTTP-date (what curl_getdate reads), relative to
+ * now_s (Unix seconds). Milliseconds, at most HTTP_RETRY_AFTER_MAX_MS; 0 for
+ * a date not after now_s; -1 when it is neither form (or over 64 bytes). */
+int64_t http_retry_after(const char *v, size_t len, int64_t now_s);
+/* The http_result of a finished transfer: status as curl reports it, its
+ * error code, and forced_error (NULL, or e.g. "aborted") which overrides the
+ * error text. out points into r (body, error): valid while r is. */
+void http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
+                          http_result *out);
 
 /* Called once per request, on the loop thread; r valid during the call. */
 typedef void (*http_done_fn)(void *arg, const http_result *r);

@@ -209,10 +209,7 @@ secdet_status hub_drain(hub *h, int64_t timeout_ms) {
     for (;;) {
         bool all = true;
         size_t n = hub_count(h);
-        for (size_t i = 0; i < n && all; i++) {
-            bool spooled;
-            all = dq_quiet(h->queues[i], &spooled);
-        }
+        for (size_t i = 0; i < n && all; i++) all = dq_quiet(h->queues[i]);
         if (all) break;
         int64_t now = now_ms();
         if (now >= deadline) {
@@ -255,6 +252,8 @@ void hub_free(hub *h) {
      * started up to two seconds to finish, then abort HTTP transfers, close
      * every sink, and run the loop until every handle has closed. */
     run_jobs(h);
+    /* A last try for records held in memory, while all of them are. */
+    for (size_t i = 0; i < h->nqueues; i++) dq_journal_held(h->queues[i]);
     int64_t grace = now_ms() + 2000;
     for (;;) {
         bool busy = false;
@@ -272,6 +271,7 @@ void hub_free(hub *h) {
     uv_walk(&h->loop, close_walk, NULL);
     while (uv_run(&h->loop, UV_RUN_NOWAIT) != 0) {}
     uv_loop_close(&h->loop);
+    for (size_t i = 0; i < h->nqueues; i++) dq_report_left(h->queues[i]);
     for (size_t i = 0; i < h->nqueues; i++) dq_destroy(h->queues[i]);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cond);

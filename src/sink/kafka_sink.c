@@ -39,6 +39,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alert/alert.h"
 #include "kafka/conf.h"
 #include "sink/sink_int.h"
 #include "util/buf.h"
@@ -171,26 +172,22 @@ static secdet_status producer_start(ksink *k) {
 
 /* ---- Keys -------------------------------------------------------------------------- */
 
-static void put_escaped(buf *b, const char *s) {
-    for (; *s; s++) {
-        if (*s == '|' || *s == '\\') buf_putc(b, '\\');
-        buf_putc(b, *s);
+/* Bytes with the separator and the escape escaped; a key is bytes, so a
+ * U+0000 in a group value stays one (whole: "x\0y" is not "x"). */
+static void put_escaped(buf *b, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '|' || s[i] == '\\') buf_putc(b, '\\');
+        buf_putc(b, s[i]);
     }
 }
 
 static void put_group_value(buf *b, const cJSON *v) {
     if (cJSON_IsNull(v)) return;
     if (cJSON_IsString(v)) {
-        put_escaped(b, v->valuestring);
+        put_escaped(b, v->valuestring, json_string_len(v));
         return;
     }
-    char *text = cJSON_PrintUnformatted(v);
-    if (!text) {
-        b->oom = true;
-        return;
-    }
-    buf_puts(b, text);
-    cJSON_free(text);
+    alert_json_write(b, v); /* compact JSON, strings whole (cJSON's printer cuts them at U+0000) */
 }
 
 /* The key of d in k->keybuf; 0, or -1 when out of memory. */
@@ -209,7 +206,7 @@ static int make_key(ksink *k, const secdet_delivery *d, const char *rule, const 
     case KEY_RULE_GROUP: {
         bool first = true;
         if (k->key == KEY_RULE_GROUP) {
-            put_escaped(b, rule);
+            put_escaped(b, rule, strlen(rule));
             first = false;
         }
         for (const cJSON *it = cJSON_IsObject(group) ? group->child : NULL; it; it = it->next) {
@@ -324,7 +321,6 @@ static int make_conf(sink_cfg *c, ksink *k, const char *brokers, const cJSON *pr
     if (!timeout_prop && rd_kafka_conf_set(k->conf, "message.timeout.ms", ms, err, sizeof err) != RD_KAFKA_CONF_OK)
         return sink_cfg_fail(c, "timeout_ms: %s", err);
     rd_kafka_conf_set_dr_msg_cb(k->conf, on_report);
-    if (!has_prop(props, "debug")) rd_kafka_conf_set_log_cb(k->conf, on_log);
     rd_kafka_conf_set_opaque(k->conf, k);
     /* The trial producer: without brokers, so it connects nowhere. */
     rd_kafka_conf_t *trial = rd_kafka_conf_dup(k->conf);

@@ -5,6 +5,17 @@
  * each key as known. Any key left unmarked is an error, so a typo never
  * silently leaves a default in place. Messages name the sink and the key,
  * never a value: values may be URLs with tokens, secrets or headers.
+ *
+ * Secret references ({"env": ...}, {"file": ...}; util/secret.h) are
+ * resolved by the getters of the type's keys — sink_cfg_str, each value of
+ * sink_cfg_headers and of sink_cfg_object — and the resolved string takes
+ * the reference's place in our copy of the tree, so the create functions
+ * never see a reference. The delivery keys, `type` and `name` refuse them:
+ * they are not secrets, and the delivery layer keeps them for the sink's
+ * whole life (a SIGHUP cannot move a spool). Once the sink is made, a
+ * SHA-256 of the resolved tree is kept in it: secdet run's SIGHUP compares
+ * it to tell which sinks a rotated secret changed (sink_swap.c). The tree's
+ * strings are wiped before it is freed.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -13,17 +24,22 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "engine_internal.h"
 #include "sink/sink_int.h"
+#include "sink/sink_secrets.h"
 #include "util/json.h"
+#include "util/secret.h"
 
 struct sink_cfg {
-    const cJSON *obj;
+    cJSON *obj;         /* our own copy: references are replaced by their values */
     bool used[64];      /* per member, in order; objects with more members are refused */
     char name[96];
     char err[300];
     bool failed;
+    diag_list warnings; /* e.g. a secret file every user can read */
 };
 
 const char *sink_cfg_name(const sink_cfg *c) { return c->name; }
@@ -39,9 +55,9 @@ int sink_cfg_fail(sink_cfg *c, const char *fmt, ...) {
     return -1;
 }
 
-static const cJSON *get(sink_cfg *c, const char *key) {
+static cJSON *get(sink_cfg *c, const char *key) {
     int i = 0;
-    for (const cJSON *it = c->obj->child; it; it = it->next, i++) {
+    for (cJSON *it = c->obj->child; it; it = it->next, i++) {
         if (it->string && strcmp(it->string, key) == 0) {
             if (i < 64) c->used[i] = true;
             return it;
@@ -50,13 +66,50 @@ static const cJSON *get(sink_cfg *c, const char *key) {
     return NULL;
 }
 
-int sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out) {
-    const cJSON *v = get(c, key);
+/* The reference v (a member of parent) replaced by the string it names;
+ * NULL after sink_cfg_fail naming `what` (the key, "headers.X", ...). */
+static cJSON *resolve(sink_cfg *c, cJSON *parent, cJSON *v, const char *what) {
+    char *value = NULL, err[300], warn[300];
+    if (secret_read(v, &value, err, sizeof err, warn, sizeof warn) != 0) {
+        sink_cfg_fail(c, "%s: %s", what, err);
+        return NULL;
+    }
+    if (warn[0]) diag_add(&c->warnings, DIAG_WARNING, "", 0, 0, "sink '%s': %s: %s", c->name, what, warn);
+    cJSON *s = cJSON_CreateString(value);
+    secret_free(value);
+    /* ReplaceItemViaPointer keeps the place but not the member's name. */
+    if (s && v->string && !(s->string = strdup(v->string))) {
+        cJSON_Delete(s);
+        s = NULL;
+    }
+    if (!s || !cJSON_ReplaceItemViaPointer(parent, v, s)) {
+        cJSON_Delete(s);
+        sink_cfg_fail(c, "out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+/* A string member; ref_ok: it may be a reference (the type's keys). */
+static int get_str(sink_cfg *c, const char *key, bool required, bool ref_ok, const char **out) {
+    cJSON *v = get(c, key);
     *out = NULL;
     if (!v) return required ? sink_cfg_fail(c, "%s: required", key) : 0;
-    if (!cJSON_IsString(v)) return sink_cfg_fail(c, "%s: expected a string", key);
+    if (secret_is_ref(v)) {
+        if (!ref_ok)
+            return sink_cfg_fail(c, "%s: must be written out (only the keys of the sink's type take a "
+                                    "reference, not the keys every sink takes)", key);
+        if (!(v = resolve(c, c->obj, v, key))) return -1;
+    }
+    if (!cJSON_IsString(v))
+        return sink_cfg_fail(c, ref_ok ? "%s: expected a string, {\"env\": NAME} or {\"file\": PATH}"
+                                       : "%s: expected a string", key);
     *out = v->valuestring;
     return 0;
+}
+
+int sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out) {
+    return get_str(c, key, required, true, out);
 }
 
 int sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out) {
@@ -84,11 +137,35 @@ void sink_cfg_free_lines(char **lines, size_t n) {
     free(lines);
 }
 
+/* "key.member" for messages; a member name that is no plain word is shown
+ * by its place instead (names are not secrets, but may be garbage). */
+static void member_path(char *out, size_t n, const char *key, const cJSON *m, size_t i) {
+    bool plain = m->string && *m->string && strlen(m->string) <= 100;
+    for (const char *p = m->string; plain && *p; p++)
+        plain = *p > ' ' && *p < 127 && *p != '"' && *p != '\\';
+    if (plain) snprintf(out, n, "%s.%s", key, m->string);
+    else snprintf(out, n, "%s[%zu]", key, i);
+}
+
+/* Every member of obj that is a reference, replaced by its value. obj
+ * itself is never one: "headers": {"env": "prod"} is a header named env. */
+static int resolve_members(sink_cfg *c, cJSON *obj, const char *key) {
+    size_t i = 0;
+    for (cJSON *m = obj->child; m; m = m->next, i++) {
+        if (!secret_is_ref(m)) continue;
+        char what[160];
+        member_path(what, sizeof what, key, m, i);
+        if (!(m = resolve(c, obj, m, what))) return -1;
+    }
+    return 0;
+}
+
 int sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out) {
-    const cJSON *v = get(c, key);
+    cJSON *v = get(c, key);
     *out = NULL;
     if (!v) return 0;
     if (!cJSON_IsObject(v)) return sink_cfg_fail(c, "%s: expected an object", key);
+    if (resolve_members(c, v, key) != 0) return -1;
     *out = v;
     return 0;
 }
@@ -103,9 +180,10 @@ static bool http_token(const char *s) {
 int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) {
     *lines = NULL;
     *n = 0;
-    const cJSON *v = get(c, key);
+    cJSON *v = get(c, key);
     if (!v) return 0;
     if (!cJSON_IsObject(v)) return sink_cfg_fail(c, "%s: expected an object of strings", key);
+    if (resolve_members(c, v, key) != 0) return -1;
     size_t count = (size_t)cJSON_GetArraySize(v);
     char **out = calloc(count ? count : 1, sizeof *out);
     if (!out) return sink_cfg_fail(c, "out of memory");
@@ -129,13 +207,33 @@ int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) {
     return 0;
 }
 
+/* ---- Where references stand (sink_secrets.h) ------------------------------------- */
+
+/* The keys whose value is an object of values (each may be a reference),
+ * as sink_cfg_headers and sink_cfg_object read them. */
+static bool is_container(const cJSON *m) {
+    return cJSON_IsObject(m) && m->string && (strcmp(m->string, "headers") == 0 || strcmp(m->string, "properties") == 0);
+}
+
+int sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg) {
+    for (cJSON *m = sink ? sink->child : NULL; m; m = m->next) {
+        if (is_container(m)) {
+            for (cJSON *v = m->child; v; v = v->next)
+                if (secret_is_ref(v) && fn(v, arg) != 0) return -1;
+        } else if (secret_is_ref(m) && fn(m, arg) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- The delivery keys --------------------------------------------------------- */
 
 static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t maxtags) {
     const char *sev = NULL, *s = NULL;
     uint64_t u;
-    if (sink_cfg_str(c, "name", false, &o->name)) return -1;
-    if (sink_cfg_str(c, "min_severity", false, &sev)) return -1;
+    if (get_str(c, "name", false, false, &o->name)) return -1;
+    if (get_str(c, "min_severity", false, false, &sev)) return -1;
     if (sev) {
         static const char *const names[] = {"info", "low", "medium", "high", "critical"};
         int found = -1;
@@ -168,9 +266,10 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t
     U32("max_in_flight", max_in_flight, 1, 1024);
 #undef U32
     if (sink_cfg_uint(c, "spool_max_bytes", 1024, UINT64_MAX, &o->spool_max_bytes)) return -1;
-    if (sink_cfg_str(c, "spool_dir", false, &o->spool_dir) || sink_cfg_str(c, "dead_letter", false, &o->dead_letter))
+    if (get_str(c, "spool_dir", false, false, &o->spool_dir) ||
+        get_str(c, "dead_letter", false, false, &o->dead_letter))
         return -1;
-    if (sink_cfg_str(c, "spool_fsync", false, &s)) return -1;
+    if (get_str(c, "spool_fsync", false, false, &s)) return -1;
     if (s && strcmp(s, "never") && strcmp(s, "interval") && strcmp(s, "always"))
         return sink_cfg_fail(c, "spool_fsync: expected never, interval or always");
     o->spool_fsync = s;
@@ -188,28 +287,48 @@ static const struct {
     {"slack", sink_slack_create},   {"syslog", sink_syslog_create}, {"kafka", sink_kafka_create},
 };
 
-static secdet_status fail_diag(sink_cfg *c, secdet_diagnostics **diag) {
-    if (diag) {
+/* The diagnostics: the error first (callers show entry 0), then warnings. */
+static void give_diag(sink_cfg *c, bool error, secdet_diagnostics **diag) {
+    if (diag && (error || c->warnings.count)) {
         secdet_diagnostics *d = malloc(sizeof *d);
         if (d) {
             diag_init(&d->list);
-            diag_add(&d->list, DIAG_ERROR, "", 0, 0, "%s", c->err);
+            if (error) diag_add(&d->list, DIAG_ERROR, "", 0, 0, "%s", c->err);
+            for (size_t i = 0; i < c->warnings.count; i++)
+                diag_add(&d->list, DIAG_WARNING, "", 0, 0, "%s", c->warnings.items[i].message);
             *diag = d;
         }
     }
-    return SECDET_ERR_INVALID_ARG;
+    diag_free(&c->warnings);
+}
+
+/* SHA-256 of the resolved configuration (see the top). */
+static bool digest_tree(const cJSON *root, unsigned char out[SHA256_DIGEST_LENGTH]) {
+    char *text = cJSON_PrintUnformatted(root);
+    if (!text) return false;
+    SHA256((const unsigned char *)text, strlen(text), out);
+    OPENSSL_cleanse(text, strlen(text));
+    cJSON_free(text);
+    return true;
+}
+
+static void free_tree(cJSON *root) {
+    secret_wipe_tree(root);
+    cJSON_Delete(root);
 }
 
 secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **out, secdet_diagnostics **diag) {
     if (diag) *diag = NULL;
     if (!json || !out) return SECDET_ERR_INVALID_ARG;
     sink_cfg c = {0};
+    diag_init(&c.warnings);
     snprintf(c.name, sizeof c.name, "?");
     cJSON *root = json_parse(json, len, 0, NULL);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         sink_cfg_fail(&c, "not a JSON object");
-        return fail_diag(&c, diag);
+        give_diag(&c, true, diag);
+        return SECDET_ERR_INVALID_ARG;
     }
     c.obj = root;
     if (cJSON_GetArraySize(root) > 64) {
@@ -217,7 +336,7 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
         goto bad;
     }
     const char *type = NULL, *name = NULL;
-    if (sink_cfg_str(&c, "type", true, &type)) goto bad;
+    if (get_str(&c, "type", true, false, &type)) goto bad;
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (cJSON_IsString(n)) name = n->valuestring;
     snprintf(c.name, sizeof c.name, "%s", name ? name : type);
@@ -247,11 +366,19 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
             goto bad;
         }
     }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    bool digested = digest_tree(root, digest);
     secdet_status st = sink_make(static_type, &def, &o, out);
     if (st != SECDET_OK && def.vt->close) def.vt->close(def.self);
-    cJSON_Delete(root);
+    if (st == SECDET_OK && digested) {
+        memcpy((*out)->conf_digest, digest, sizeof digest);
+        (*out)->has_conf_digest = true;
+    }
+    free_tree(root);
+    give_diag(&c, false, diag);
     return st;
 bad:
-    cJSON_Delete(root);
-    return fail_diag(&c, diag);
+    free_tree(root);
+    give_diag(&c, true, diag);
+    return SECDET_ERR_INVALID_ARG;
 }

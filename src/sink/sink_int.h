@@ -39,7 +39,10 @@ typedef struct sink_def {
  * neither it nor the delivery keys read is an error ("unknown key"). Each
  * returns 0 (absent keys leave *out unchanged, or NULL for strings) or -1
  * with the message already recorded (sink_cfg_fail). Messages name the sink
- * and the key, never a value (values may be secrets). */
+ * and the key, never a value (values may be secrets). A string key, and
+ * each value of sink_cfg_headers and sink_cfg_object, may be written as a
+ * secret reference ({"env": ...}, {"file": ...}): the getter reads it and
+ * returns the value as if it had been written out. */
 typedef struct sink_cfg sink_cfg;
 int sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out);
 int sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out);
@@ -74,6 +77,10 @@ struct secdet_sink {
     char **tags;
     char *spool_dir, *dead_letter, *spool_fsync;
     struct dq *dq;        /* the delivery queue, once added */
+    /* secdet_sink_from_json: SHA-256 of the resolved configuration (secret
+     * references read), to tell whether a re-read changed it (sink_swap.c). */
+    unsigned char conf_digest[32];
+    bool has_conf_digest;
 };
 
 /* ---- One attempt (the public secdet_delivery) ---- */

@@ -14,21 +14,26 @@
  *    next roll-over does (rolls happen when it passes segment_bytes, and also
  *    when the spool is full and the write segment is all acked). With
  *    max_bytes set, segments roll at max_bytes/4 at the latest, so acking
- *    always frees space.
+ *    always frees space. The exception is a write segment "closed" by a
+ *    failed write (spool_unstage: a full disk): it takes no more records
+ *    (the next append starts a new segment, when there is room for one) and
+ *    is deleted as soon as all of it is acked, even if no newer segment
+ *    exists — otherwise a disk filled by one segment could never be freed.
+ *    And a write that finds the disk full while the write segment's written
+ *    records are all acked starts a new segment and tries once more
+ *    (reclaim_write_seg): a small disk and a sink that keeps up never fail.
  *  - The ack file holds one 16-byte record (magic, seq, crc32) rewritten in
- *    place. A missing or bad one counts as "acked up to the oldest segment's
- *    first seq - 1": everything on disk is replayed, nothing is skipped, and
- *    nothing is counted in `corrupt`.
- *  - A bad tail of the last segment (no good record after it) is a torn
- *    write: truncated away, and counted in `corrupt` only when it was a
- *    whole record with a bad CRC. Elsewhere, each damaged stretch skipped is
- *    one count (found on open, or later by a read).
+ *    place (spool_open.c writes it when missing, so that acks never need
+ *    new blocks on a full disk). Opening and recovery (torn tails, damaged
+ *    records, a bad ack file, seqs found missing) are in spool_open.c.
+ *  - A damaged stretch a read skips counts once in `corrupt`.
  *  - A failed append is truncated away (also when its fsync fails): an error
  *    means the record is not in the spool, and its seq is not used up.
  *  - Unless FSYNC_NEVER, a roll-over fsyncs the segment it leaves, and the
  *    directory is fsynced after segments are created or deleted.
- *  - An advisory flock on the directory keeps a second spool off it (-EBUSY).
- *  - seq 0 is never written; acking past the last seq is -EINVAL.
+ *  - seq 0 is never written. Seqs may skip (spool_append_at): the owner
+ *    numbers records it could not journal too. Acking past the last seq
+ *    uses those seqs up: the next append must be above the ack.
  *  - Appends are batched (unless FSYNC_ALWAYS): a record is staged in memory
  *    and written with the others by spool_commit, by any read, ack, sync or
  *    roll-over, or by the appender once 256 KiB are staged. Meanwhile the
@@ -39,103 +44,20 @@
  *    A failed batch write is truncated away and kept staged, to be tried
  *    again by the next commit.
  */
-#include "sink/spool.h"
+#include "sink/spool_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#define REC_MAGIC 0x53445350u /* "SDSP" */
-#define ACK_MAGIC 0x4B414453u /* "SDAK" */
-#define HDR       53u         /* magic len crc seq severity id[32] */
-#define CRC_FROM  12u         /* the CRC covers the header from seq on, and the payload */
-#define ACK_SIZE  16u
-#define SMALL     4096u /* payloads up to this go out in one write */
-#define CHUNK     16384u
-#define WB_MAX    65536u      /* staged bytes worth a background write */
+#define WB_MAX    65536u       /* staged bytes worth a background write */
 #define WB_FORCE  (4 * WB_MAX) /* staged bytes that force a write by the appender */
 
-typedef struct seg {
-    uint64_t first, size, counted;
-} seg; /* counted: damage before this is counted */
-typedef struct hole {
-    uint64_t lo, hi;
-} hole; /* seqs found missing on open */
-typedef struct rhdr {
-    uint32_t len, crc;
-    uint64_t seq;
-    uint8_t sev;
-    char id[32];
-} rhdr;
-
-struct spool {
-    pthread_mutex_t mu;
-    char *path;
-    spool_opts o;
-    uint64_t seg_max;
-    int dirfd, wfd, ackfd, rfd; /* wfd: the last segment; rfd: a cached reader */
-    uint64_t rfd_first;
-    seg *segs;
-    size_t nseg, cap;
-    hole *holes;
-    size_t nholes, hcap;
-    uint64_t hole_total, acked, last_seq, bytes, corrupt;
-    bool rc_ok;
-    uint64_t rc_first, rc_off, rc_seq; /* read cursor */
-    uint64_t seg_sync_ms, ack_sync_ms;
-    /* Write-behind: records appended but not yet written (not with
-     * FSYNC_ALWAYS). They count in sizes and seqs already; wb_off is where
-     * they go in the write segment. */
-    unsigned char *wb;
-    size_t wb_len, wb_cap;
-    uint64_t wb_off;
-    /* spool_write_behind's chunk in flight (written outside mu). */
-    pthread_cond_t wcond;
-    bool writing;
-};
-
-static void put32(unsigned char *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const unsigned char *p) {
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void seg_name(char out[32], uint64_t first) {
-    snprintf(out, 32, "%020" PRIu64 ".seg", first);
-}
-
-static bool parse_seg_name(const char *n, uint64_t *out) {
-    if (strspn(n, "0123456789") != 20 || strcmp(n + 20, ".seg") != 0) return false;
-    errno = 0;
-    *out = strtoull(n, NULL, 10);
-    return errno == 0 && *out != 0;
-}
-
 /* Bytes read (short only at end of file) or -errno. */
-static ssize_t pread_full(int fd, void *b, size_t n, uint64_t off) {
+ssize_t spool_pread_full(int fd, void *b, size_t n, uint64_t off) {
     size_t got = 0;
     while (got < n) {
         ssize_t r = pread(fd, (char *)b + got, n - got, (off_t)(off + got));
@@ -161,9 +83,9 @@ static int pwrite_full(int fd, const void *b, size_t n, uint64_t off) {
 
 /* The record at off: 1 good, 2 header good but CRC bad, 0 bad, -errno. With
  * `payload`, a good record's payload comes back malloc'd and NUL-terminated. */
-static int read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload) {
+int spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload) {
     unsigned char raw[HDR], b[CHUNK];
-    ssize_t g = off <= end && end - off >= HDR ? pread_full(fd, raw, HDR, off) : 0;
+    ssize_t g = off <= end && end - off >= HDR ? spool_pread_full(fd, raw, HDR, off) : 0;
     if (g < 0) return (int)g;
     if ((size_t)g < HDR || get32(raw) != REC_MAGIC) return 0;
     h->len = get32(raw + 4);
@@ -178,7 +100,7 @@ static int read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload)
     for (uint64_t done = 0; done < h->len;) { /* all at once into p, or streamed through b */
         size_t n = p ? h->len : h->len - done < CHUNK ? (size_t)(h->len - done) : CHUNK;
         unsigned char *dst = p ? (unsigned char *)p : b;
-        if ((g = pread_full(fd, dst, n, off + HDR + done)) < 0 || (size_t)g < n) {
+        if ((g = spool_pread_full(fd, dst, n, off + HDR + done)) < 0 || (size_t)g < n) {
             free(p);
             return g < 0 ? (int)g : 0;
         }
@@ -197,17 +119,17 @@ static int read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload)
 }
 
 /* *out: the offset of the first good record after off, or end. */
-static int resync(int fd, uint64_t off, uint64_t end, uint64_t *out) {
+int spool_resync(int fd, uint64_t off, uint64_t end, uint64_t *out) {
     unsigned char b[CHUNK];
     for (uint64_t p = off + 1; p < end && end - p >= HDR;) {
         size_t n = end - p < CHUNK ? (size_t)(end - p) : CHUNK;
-        ssize_t g = pread_full(fd, b, n, p);
+        ssize_t g = spool_pread_full(fd, b, n, p);
         if (g < 0) return (int)g;
         if (g < 4) break;
         for (size_t i = 0; i + 4 <= (size_t)g; i++) {
             if (b[i] != 0x50 || get32(b + i) != REC_MAGIC) continue;
             rhdr h;
-            int r = read_rec(fd, p + i, end, &h, NULL);
+            int r = spool_read_rec(fd, p + i, end, &h, NULL);
             if (r < 0) return r;
             if (r == 1) {
                 *out = p + i;
@@ -231,7 +153,7 @@ static int policy_sync(spool *s, int fd, uint64_t *last, bool force) {
     return 0;
 }
 
-static int dir_sync(spool *s) {
+int spool_dir_sync(spool *s) {
     if (s->o.fsync == SPOOL_FSYNC_NEVER) return 0;
     return fsync(s->dirfd) == 0 ? 0 : -errno;
 }
@@ -250,7 +172,7 @@ static int seg_fd(spool *s, size_t i) {
 }
 
 /* Deletes the segments (never the write one) wholly at or below the ack. */
-static int delete_acked(spool *s) {
+int spool_delete_acked(spool *s) {
     size_t k = 0;
     int r = 0;
     while (k + 1 < s->nseg && s->segs[k + 1].first - 1 <= s->acked) {
@@ -270,14 +192,32 @@ static int delete_acked(spool *s) {
     if (k) {
         memmove(s->segs, s->segs + k, (s->nseg - k) * sizeof *s->segs);
         s->nseg -= k;
-        int d = dir_sync(s);
+    }
+    /* A closed write segment all acked goes too (see the top of the file). */
+    if (!r && s->closed && s->nseg == 1 && !s->wb_len && !s->writing && s->last_seq <= s->acked) {
+        char name[32];
+        seg_name(name, s->segs[0].first);
+        if (unlinkat(s->dirfd, name, 0) == 0 || errno == ENOENT) {
+            if (s->wfd >= 0) close(s->wfd);
+            s->wfd = -1;
+            s->bytes -= s->segs[0].size;
+            s->nseg = 0;
+            s->closed = false;
+            s->rc_ok = false;
+            k++;
+        } else {
+            r = -errno;
+        }
+    }
+    if (k) {
+        int d = spool_dir_sync(s);
         if (!r) r = d;
     }
     return r;
 }
 
 /* Room for one more element in *arr (n used of *cap). */
-static int grow(void *arr, size_t n, size_t *cap, size_t elem) {
+int spool_grow(void *arr, size_t n, size_t *cap, size_t elem) {
     if (n < *cap) return 0;
     size_t c = *cap ? *cap * 2 : 8;
     void *p = realloc(*(void **)arr, c * elem);
@@ -297,6 +237,33 @@ static void seal(unsigned char *b, size_t len) {
     }
 }
 
+/* On a full disk, a write segment whose written records are all acked is
+ * only in the way: the staged records start a new segment instead (made
+ * before the old one goes, so a failure changes nothing). True when done. */
+static bool reclaim_write_seg(spool *s) {
+    if (!s->nseg || !s->wb_len || !s->wb_off || s->file_seq > s->acked) return false;
+    seg *g = &s->segs[s->nseg - 1];
+    uint64_t first = get64(s->wb + 12);
+    char old[32], name[32];
+    seg_name(old, g->first);
+    seg_name(name, first);
+    int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    if (unlinkat(s->dirfd, old, 0) != 0 && errno != ENOENT) {
+        close(fd);
+        unlinkat(s->dirfd, name, 0);
+        return false;
+    }
+    close(s->wfd);
+    s->wfd = fd;
+    s->bytes -= s->wb_off;
+    *g = (seg){first, s->wb_len, 0};
+    s->wb_off = 0;
+    s->rc_ok = false;
+    (void)spool_dir_sync(s);
+    return true;
+}
+
 /* Writes the staged records (mu held), after any background write. 0 or
  * -errno (then they stay staged). */
 static int flush_wb(spool *s) {
@@ -304,6 +271,7 @@ static int flush_wb(spool *s) {
     if (!s->wb_len) return 0;
     seal(s->wb, s->wb_len);
     int r = pwrite_full(s->wfd, s->wb, s->wb_len, s->wb_off);
+    if ((r == -ENOSPC || r == -EDQUOT) && reclaim_write_seg(s)) r = pwrite_full(s->wfd, s->wb, s->wb_len, 0);
     if (!r) r = policy_sync(s, s->wfd, &s->seg_sync_ms, false);
     if (r) {
         int t = ftruncate(s->wfd, (off_t)s->wb_off); /* leave no half batch behind */
@@ -311,6 +279,7 @@ static int flush_wb(spool *s) {
         return r;
     }
     s->wb_len = 0;
+    s->file_seq = s->last_seq;
     return 0;
 }
 
@@ -325,7 +294,7 @@ int spool_write_behind(spool *s) {
      * (set by the next append) follows it. */
     unsigned char *chunk = s->wb;
     size_t len = s->wb_len, cap = s->wb_cap;
-    uint64_t off = s->wb_off;
+    uint64_t off = s->wb_off, chunk_last = s->last_seq;
     int fd = s->wfd;
     s->wb = NULL;
     s->wb_len = s->wb_cap = 0;
@@ -352,6 +321,8 @@ int spool_write_behind(spool *s) {
             s->wb_off = off;
             chunk = NULL;
         }
+    } else if (chunk_last > s->file_seq) {
+        s->file_seq = chunk_last;
     }
     free(chunk);
     s->writing = false;
@@ -360,32 +331,33 @@ int spool_write_behind(spool *s) {
     return r;
 }
 
-/* Starts a new write segment named after the next seq. */
-static int roll(spool *s) {
+/* Starts a new write segment named after `first`, the seq of the record
+ * about to be appended. */
+static int roll(spool *s, uint64_t first) {
     int r = flush_wb(s);
     if (r) return r;
     r = s->wfd >= 0 ? policy_sync(s, s->wfd, &s->seg_sync_ms, true) : 0;
     if (r) return r;
-    if ((r = grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) return r;
+    if ((r = spool_grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) return r;
     char name[32];
-    seg_name(name, s->last_seq + 1);
+    seg_name(name, first);
     int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
-    if ((r = dir_sync(s)) != 0) {
+    if ((r = spool_dir_sync(s)) != 0) {
         close(fd);
         unlinkat(s->dirfd, name, 0);
         return r;
     }
     if (s->wfd >= 0) close(s->wfd);
     s->wfd = fd;
-    s->segs[s->nseg++] = (seg){s->last_seq + 1, 0, 0};
+    s->segs[s->nseg++] = (seg){first, 0, 0};
+    s->closed = false;
     s->seg_sync_ms = now_ms();
-    (void)delete_acked(s); /* best effort: the next ack retries */
+    (void)spool_delete_acked(s); /* best effort: the next ack retries */
     return 0;
 }
 
-static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload, size_t len,
-                     uint64_t *seq) {
+static int write_rec(spool *s, uint64_t n, uint8_t sev, const char *id, const char *payload, size_t len) {
     size_t need = HDR + len;
     if (s->wb_len + need > s->wb_cap) {
         size_t cap = s->wb_cap ? s->wb_cap : WB_MAX;
@@ -395,7 +367,7 @@ static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload,
         s->wb = nb;
         s->wb_cap = cap;
     }
-    uint64_t n = s->last_seq + 1, off = s->segs[s->nseg - 1].size;
+    uint64_t off = s->segs[s->nseg - 1].size;
     if (!s->wb_len) s->wb_off = off;
     unsigned char *b = s->wb + s->wb_len;
     size_t idn = id ? strnlen(id, 32) : 0;
@@ -418,7 +390,6 @@ static int write_rec(spool *s, uint8_t sev, const char *id, const char *payload,
     s->segs[s->nseg - 1].size += need;
     s->bytes += need;
     s->last_seq = n;
-    *seq = n;
     return 0;
 }
 
@@ -430,21 +401,70 @@ int spool_commit(spool *s) {
     return r;
 }
 
+/* spool_append_at with mu held; seq 0 = the next one. */
+static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload,
+                         size_t len, uint64_t *out) {
+    if (!seq) seq = s->last_seq + 1;
+    if (seq <= s->last_seq) return -EINVAL;
+    uint64_t need = HDR + (uint64_t)len;
+    int r = 0;
+    if (s->o.max_bytes && s->bytes + need > s->o.max_bytes) {
+        if (s->nseg && s->segs[s->nseg - 1].size && s->last_seq <= s->acked) r = roll(s, seq);
+        if (!r && s->bytes + need > s->o.max_bytes) r = -ENOSPC;
+    }
+    /* An empty closed segment is taken again rather than left behind (a
+     * retry on a full disk would otherwise leave one empty file per try). */
+    if (!r && s->closed && s->nseg && s->segs[s->nseg - 1].size == 0 && s->segs[s->nseg - 1].first <= seq)
+        s->closed = false;
+    if (!r && (s->nseg == 0 || s->closed || s->segs[s->nseg - 1].size >= s->seg_max)) r = roll(s, seq);
+    if (!r) r = write_rec(s, seq, severity, id, payload, len);
+    if (!r && out) *out = seq;
+    return r;
+}
+
 int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len,
                  uint64_t *seq) {
     if (!s || (!payload && len)) return -EINVAL;
     if (len > UINT32_MAX - HDR) return -EMSGSIZE;
-    uint64_t need = HDR + (uint64_t)len, dummy;
-    int r = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->o.max_bytes && s->bytes + need > s->o.max_bytes) {
-        if (s->nseg && s->segs[s->nseg - 1].size && s->last_seq <= s->acked) r = roll(s);
-        if (!r && s->bytes + need > s->o.max_bytes) r = -ENOSPC;
-    }
-    if (!r && (s->nseg == 0 || s->segs[s->nseg - 1].size >= s->seg_max)) r = roll(s);
-    if (!r) r = write_rec(s, severity, id, payload, len, seq ? seq : &dummy);
+    int r = append_locked(s, 0, severity, id, payload, len, seq);
     pthread_mutex_unlock(&s->mu);
     return r;
+}
+
+int spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len) {
+    if (!s || !seq || (!payload && len)) return -EINVAL;
+    if (len > UINT32_MAX - HDR) return -EMSGSIZE;
+    pthread_mutex_lock(&s->mu);
+    int r = append_locked(s, seq, severity, id, payload, len, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+size_t spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), void *user) {
+    if (!s) return 0;
+    pthread_mutex_lock(&s->mu);
+    while (s->writing) pthread_cond_wait(&s->wcond, &s->mu);
+    size_t n = 0;
+    for (size_t off = 0; off + HDR <= s->wb_len; n++) {
+        const unsigned char *b = s->wb + off;
+        spool_rec r = {.seq = get64(b + 12), .severity = b[20], .len = get32(b + 4)};
+        memcpy(r.id, b + 21, 32);
+        r.id[32] = '\0';
+        r.payload = (char *)b + HDR;
+        if (fn) fn(user, &r);
+        off += HDR + r.len;
+    }
+    if (s->wb_len && s->nseg) {
+        s->segs[s->nseg - 1].size -= s->wb_len;
+        s->bytes -= s->wb_len;
+    }
+    s->wb_len = 0;
+    s->last_seq = s->file_seq > s->acked ? s->file_seq : s->acked;
+    if (s->nseg) s->closed = true;
+    (void)spool_delete_acked(s); /* the closed segment may be all acked already */
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 int spool_next(spool *s, uint64_t after, spool_rec *out) {
@@ -480,11 +500,11 @@ int spool_next(spool *s, uint64_t after, spool_rec *out) {
         }
         rhdr h;
         char *payload = NULL;
-        r = read_rec(fd, off, g->size, &h, &payload);
+        r = spool_read_rec(fd, off, g->size, &h, &payload);
         if (r < 0) goto done;
         if (r != 1) {
             uint64_t nx;
-            if ((r = resync(fd, off, g->size, &nx)) < 0) goto done;
+            if ((r = spool_resync(fd, off, g->size, &nx)) < 0) goto done;
             if (off >= g->counted) {
                 s->corrupt++;
                 g->counted = nx;
@@ -515,7 +535,7 @@ done:
     return r;
 }
 
-static int write_ack(spool *s, uint64_t seq) {
+int spool_write_ack(spool *s, uint64_t seq) {
     unsigned char b[ACK_SIZE];
     put32(b, ACK_MAGIC);
     put64(b + 4, seq);
@@ -525,7 +545,7 @@ static int write_ack(spool *s, uint64_t seq) {
 }
 
 /* Drops the holes at or below the ack; pending = last - acked - holes. */
-static void prune_holes(spool *s) {
+void spool_prune_holes(spool *s) {
     size_t k = 0;
     s->hole_total = 0;
     for (size_t i = 0; i < s->nholes; i++) {
@@ -542,18 +562,18 @@ int spool_ack(spool *s, uint64_t seq) {
     if (!s) return -EINVAL;
     int r = 0;
     pthread_mutex_lock(&s->mu);
-    if ((r = flush_wb(s)) != 0) {
-        /* staged records stay; the ack is tried again later */
-    } else if (seq > s->last_seq) {
-        r = -EINVAL;
-    } else if (seq > s->acked) {
-        r = write_ack(s, seq);
+    /* Written with the ack when it can be; a failure leaves them staged for
+     * the next commit, or for spool_unstage: the ack does not depend on it. */
+    (void)flush_wb(s);
+    if (seq > s->acked) {
+        r = spool_write_ack(s, seq);
         if (!r) {
             s->acked = seq;
-            prune_holes(s);
+            if (seq > s->last_seq) s->last_seq = s->file_seq = seq; /* seqs never journaled, now done */
+            spool_prune_holes(s);
         }
     }
-    if (!r) r = delete_acked(s);
+    if (!r) r = spool_delete_acked(s);
     pthread_mutex_unlock(&s->mu);
     return r;
 }
@@ -573,6 +593,7 @@ GETTER(spool_pending,
        s->last_seq > s->acked + s->hole_total ? s->last_seq - s->acked - s->hole_total : 0)
 GETTER(spool_bytes, s->bytes)
 GETTER(spool_corrupt, s->corrupt)
+GETTER(spool_staged, s->wb_len)
 
 int spool_sync(spool *s) {
     if (!s) return -EINVAL;
@@ -583,189 +604,4 @@ int spool_sync(spool *s) {
     s->seg_sync_ms = s->ack_sync_ms = now_ms();
     pthread_mutex_unlock(&s->mu);
     return r;
-}
-
-/* ---- Open and recovery ---------------------------------------------------- */
-
-static int list_segs(spool *s) {
-    int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        int e = -errno;
-        if (fd >= 0) close(fd);
-        return e;
-    }
-    int r = 0;
-    struct dirent *e;
-    uint64_t first;
-    for (errno = 0; (e = readdir(d)) != NULL; errno = 0)
-        if (parse_seg_name(e->d_name, &first)) {
-            if ((r = grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) break;
-            s->segs[s->nseg++] = (seg){first, 0, 0};
-        }
-    if (!r && errno) r = -errno;
-    closedir(d);
-    for (size_t i = 1; i < s->nseg; i++) /* insertion sort: few segments */
-        for (size_t j = i; j > 0 && s->segs[j - 1].first > s->segs[j].first; j--) {
-            seg t = s->segs[j];
-            s->segs[j] = s->segs[j - 1];
-            s->segs[j - 1] = t;
-        }
-    return r;
-}
-
-static int add_hole(spool *s, uint64_t lo, uint64_t hi) {
-    int r = grow(&s->holes, s->nholes, &s->hcap, sizeof(hole));
-    if (!r) s->holes[s->nholes++] = (hole){lo, hi};
-    return r;
-}
-
-/* A good record seen on open: seqs between the previous one and it are gone. */
-static int note_seq(spool *s, uint64_t seq, uint64_t *prev) {
-    if (seq > s->last_seq) s->last_seq = seq;
-    if (seq <= *prev) return 0;
-    int r = seq > *prev + 1 ? add_hole(s, *prev + 1, seq - 1) : 0;
-    *prev = seq;
-    return r;
-}
-
-/* Reads segment i through, skipping damage, truncating a torn tail of the last. */
-static int scan_seg(spool *s, size_t i, uint64_t *prev) {
-    bool last = i + 1 == s->nseg;
-    char name[32];
-    seg_name(name, s->segs[i].first);
-    int fd = openat(s->dirfd, name, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
-    struct stat st;
-    if (fd < 0) return -errno;
-    if (fstat(fd, &st) != 0) r = -errno;
-    uint64_t size = r ? 0 : (uint64_t)st.st_size, off = 0;
-    while (!r && off < size) {
-        rhdr h;
-        uint64_t nx;
-        int c = read_rec(fd, off, size, &h, NULL);
-        if (c == 1) {
-            r = note_seq(s, h.seq, prev);
-            off += HDR + h.len;
-        } else if (c < 0 || (r = resync(fd, off, size, &nx)) != 0) {
-            r = c < 0 ? c : r;
-        } else if (nx == size && last) {
-            if (c == 2 && off + HDR + h.len == size) s->corrupt++;
-            if (ftruncate(fd, (off_t)off) != 0 ||
-                (s->o.fsync != SPOOL_FSYNC_NEVER && fsync(fd) != 0))
-                r = -errno;
-            size = off;
-        } else {
-            s->corrupt++;
-            off = nx;
-        }
-    }
-    s->segs[i].size = s->segs[i].counted = size;
-    s->bytes += size;
-    if (r || !last) close(fd);
-    if (!r && last) s->wfd = fd;
-    return r;
-}
-
-static int open_fail(spool *s, int rc, const char *what, char *err, size_t errlen) {
-    if (err && errlen) snprintf(err, errlen, "spool %s: %s: %s", s->path, what, strerror(-rc));
-    spool_close(s);
-    return rc;
-}
-
-/* Best effort: makes a just-created directory's entry durable. */
-static void sync_parent(const char *path) {
-    char *p = strdup(path);
-    if (!p) return;
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
-    char *slash = strrchr(p, '/');
-    const char *parent = !slash ? "." : slash == p ? "/" : (*slash = '\0', p);
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        int t = fsync(fd);
-        (void)t;
-        close(fd);
-    }
-    free(p);
-}
-
-int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, size_t errlen) {
-    if (err && errlen) err[0] = '\0';
-    if (!dir || !out) {
-        if (err && errlen) snprintf(err, errlen, "spool: no directory given");
-        return -EINVAL;
-    }
-    *out = NULL;
-    spool *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(dir))) {
-        free(s);
-        if (err && errlen) snprintf(err, errlen, "spool %s: out of memory", dir);
-        return -ENOMEM;
-    }
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->wcond, NULL);
-    s->dirfd = s->wfd = s->ackfd = s->rfd = -1;
-    if (o) s->o = *o;
-    s->seg_max = s->o.segment_bytes ? s->o.segment_bytes : 16u << 20;
-    if (s->o.max_bytes && s->seg_max > s->o.max_bytes / 4)
-        s->seg_max = s->o.max_bytes / 4 ? s->o.max_bytes / 4 : 1;
-    s->seg_sync_ms = s->ack_sync_ms = now_ms();
-
-    if (mkdir(dir, 0700) == 0) {
-        if (s->o.fsync != SPOOL_FSYNC_NEVER) sync_parent(dir);
-    } else if (errno != EEXIST) {
-        return open_fail(s, -errno, "cannot create the directory", err, errlen);
-    }
-    if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return open_fail(s, -errno, "cannot open the directory", err, errlen);
-    if (flock(s->dirfd, LOCK_EX | LOCK_NB) != 0)
-        return open_fail(s, errno == EWOULDBLOCK ? -EBUSY : -errno,
-                         "already in use by another spool", err, errlen);
-    int r = list_segs(s);
-    if (r) return open_fail(s, r, "cannot list segments", err, errlen);
-
-    s->ackfd = openat(s->dirfd, "ack", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->ackfd < 0) return open_fail(s, -errno, "cannot open the ack file", err, errlen);
-    unsigned char b[ACK_SIZE];
-    ssize_t g = pread_full(s->ackfd, b, ACK_SIZE, 0);
-    if (g < 0) return open_fail(s, (int)g, "cannot read the ack file", err, errlen);
-    if (g == ACK_SIZE && get32(b) == ACK_MAGIC && get32(b + 12) == (uint32_t)crc32(0L, b, 12))
-        s->acked = get64(b + 4);
-    else
-        s->acked = s->nseg ? s->segs[0].first - 1 : 0; /* replay all there is */
-
-    uint64_t prev = s->acked;
-    for (size_t i = 0; i < s->nseg; i++) {
-        if ((r = scan_seg(s, i, &prev)) != 0) {
-            char what[64];
-            snprintf(what, sizeof what, "cannot recover segment %020" PRIu64, s->segs[i].first);
-            return open_fail(s, r, what, err, errlen);
-        }
-    }
-    if (s->acked > s->last_seq) s->last_seq = s->acked;
-    if (s->nseg && s->segs[s->nseg - 1].first - 1 > s->last_seq)
-        s->last_seq = s->segs[s->nseg - 1].first - 1;
-    if (prev < s->last_seq && (r = add_hole(s, prev + 1, s->last_seq)) != 0)
-        return open_fail(s, r, "out of memory", err, errlen);
-    prune_holes(s);
-    if ((r = dir_sync(s)) != 0 || (r = delete_acked(s)) != 0)
-        return open_fail(s, r, "cannot sync or tidy the directory", err, errlen);
-    *out = s;
-    return 0;
-}
-
-void spool_close(spool *s) {
-    if (!s) return;
-    (void)spool_commit(s);
-    if (s->o.fsync != SPOOL_FSYNC_NEVER && s->ackfd >= 0) (void)spool_sync(s);
-    int fds[] = {s->wfd, s->rfd, s->ackfd, s->dirfd};
-    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
-        if (fds[i] >= 0) close(fds[i]);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->wcond);
-    free(s->segs);
-    free(s->holes);
-    free(s->path);
-    free(s->wb);
-    free(s);
 }

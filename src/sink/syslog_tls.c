@@ -20,15 +20,15 @@
 #include <openssl/x509v3.h>
 
 #include "sink/syslog_int.h"
+#include "util/tls.h"
 
 int sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen) {
     ERR_clear_error();
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX *ctx = tls_ctx_new(false);
     if (!ctx) {
         snprintf(err, errlen, "cannot make a TLS context");
         return -1;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (s->tls_verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
@@ -55,31 +55,21 @@ static bool is_ip(const char *name) {
 /* Writes what OpenSSL has for the network; d (if any) is answered by it. */
 static int flush_out(sl_conn *c, secdet_delivery *d) {
     char *p = NULL;
-    long n = BIO_get_mem_data(c->wbio, &p);
-    if (n <= 0) {
+    size_t n = tls_peek_output(c->wbio, &p);
+    if (n == 0) {
         if (d) sink_result(d, SECDET_SINK_RETRY, 0, "TLS produced no data");
         return 0;
     }
-    int rc = sl_conn_write(c, p, (size_t)n, d);
-    (void)BIO_reset(c->wbio);
+    int rc = sl_conn_write(c, p, n, d);
+    tls_output_taken(c->wbio);
     return rc;
 }
 
 /* Why the last SSL call failed. */
 static void fail_tls(sl_conn *c, const char *what, int ret) {
-    int e = SSL_get_error(c->ssl, ret);
-    long v = SSL_get_verify_result(c->ssl);
-    unsigned long code = ERR_peek_error();
-    if (c->s->tls_verify && v != X509_V_OK && !SSL_is_init_finished(c->ssl))
-        sl_conn_fail(c, "%s: certificate verification failed: %s", what,
-                     X509_verify_cert_error_string(v));
-    else if (e == SSL_ERROR_ZERO_RETURN)
-        sl_conn_fail(c, "connection closed by the server (TLS close_notify)");
-    else if (code && ERR_reason_error_string(code))
-        sl_conn_fail(c, "%s: %s", what, ERR_reason_error_string(code));
-    else
-        sl_conn_fail(c, "%s: TLS error %d", what, e);
-    ERR_clear_error();
+    char why[128];
+    tls_describe_error(c->ssl, ret, c->s->tls_verify, "server", why, sizeof why);
+    sl_conn_fail(c, "%s: %s", what, why);
 }
 
 /* Reads (and drops) what the server sent after the handshake. */
@@ -115,19 +105,11 @@ static int drive(sl_conn *c) {
 
 int sl_tls_start(sl_conn *c) {
     sl_sink *s = c->s;
-    c->ssl = SSL_new(s->ctx);
-    c->rbio = BIO_new(BIO_s_mem());
-    c->wbio = BIO_new(BIO_s_mem());
-    if (!c->ssl || !c->rbio || !c->wbio) {
-        BIO_free(c->rbio);
-        BIO_free(c->wbio);
-        c->rbio = c->wbio = NULL;
+    c->ssl = tls_session_new(s->ctx, false, &c->rbio, &c->wbio);
+    if (!c->ssl) {
         sl_conn_fail(c, "TLS: out of memory");
         return -1;
     }
-    BIO_set_mem_eof_return(c->rbio, -1); /* empty: "retry", not end of file */
-    SSL_set_bio(c->ssl, c->rbio, c->wbio);
-    SSL_set_connect_state(c->ssl);
     const char *name = s->server_name;
     int ok = 1;
     if (is_ip(name)) {
@@ -148,8 +130,8 @@ int sl_tls_start(sl_conn *c) {
 }
 
 void sl_tls_input(sl_conn *c, const char *data, size_t n) {
-    if (!c->ssl || n > INT_MAX) return;
-    if (BIO_write(c->rbio, data, (int)n) != (int)n) {
+    if (!c->ssl) return;
+    if (!tls_give_input(c->rbio, data, n)) {
         sl_conn_fail(c, "TLS: out of memory");
         return;
     }

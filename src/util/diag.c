@@ -19,13 +19,15 @@ void diag_free(diag_list *d) {
     memset(d, 0, sizeof *d);
 }
 
-static void diag_push(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, char *msg) {
+/* Appends an entry owning msg; NULL when memory ran out (msg freed). */
+static diag_entry *diag_push(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col,
+                             char *msg) {
     if (d->count == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
         diag_entry *p = realloc(d->items, cap * sizeof *p);
         if (!p) {
             free(msg);
-            return;
+            return NULL;
         }
         d->items = p;
         d->cap = cap;
@@ -36,6 +38,9 @@ static void diag_push(diag_list *d, diag_severity sev, const char *file, unsigne
     e->line = line;
     e->column = col;
     e->message = msg;
+    e->seq = d->count - 1;
+    e->last = 0;
+    return e;
 }
 
 void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, const char *fmt, ...) {
@@ -43,8 +48,10 @@ void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, 
     if (sev == DIAG_ERROR) {
         d->errors++;
         if (d->errors > max) {
-            if (d->errors == max + 1)
-                diag_push(d, DIAG_ERROR, file, line, col, strdup("too many errors; stopping the report here"));
+            if (d->errors == max + 1) {
+                diag_entry *e = diag_push(d, DIAG_ERROR, file, line, col, strdup("too many errors; stopping the report here"));
+                if (e) e->last = 1;
+            }
             return;
         }
     } else {
@@ -60,7 +67,46 @@ void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, 
     va_start(ap, fmt);
     vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    diag_push(d, sev, file, line, col, msg);
+    (void)diag_push(d, sev, file, line, col, msg);
+}
+
+typedef struct sort_ctx {
+    const char *const *files;
+    size_t nfiles;
+} sort_ctx;
+
+static size_t file_rank(const sort_ctx *x, const char *file) {
+    for (size_t i = 0; i < x->nfiles; i++)
+        if (x->files[i] && strcmp(x->files[i], file) == 0) return i;
+    return x->nfiles;
+}
+
+static int compare(const diag_entry *a, const diag_entry *b, const sort_ctx *x) {
+    if (a->last != b->last) return a->last - b->last;
+    size_t ra = file_rank(x, a->file), rb = file_rank(x, b->file);
+    if (ra != rb) return ra < rb ? -1 : 1;
+    if (ra == x->nfiles) {
+        int c = strcmp(a->file, b->file);
+        if (c) return c;
+    }
+    if (a->line != b->line) return a->line < b->line ? -1 : 1;
+    if (a->column != b->column) return a->column < b->column ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Insertion sort: a ruleset's diagnostics are few (errors are capped) and
+ * mostly in order already; qsort has no context argument in C11. */
+void diag_sort(diag_list *d, size_t from, const char *const *files, size_t nfiles) {
+    sort_ctx x = {files, nfiles};
+    for (size_t i = from + 1; i < d->count; i++) {
+        diag_entry e = d->items[i];
+        size_t j = i;
+        while (j > from && compare(&e, &d->items[j - 1], &x) < 0) {
+            d->items[j] = d->items[j - 1];
+            j--;
+        }
+        d->items[j] = e;
+    }
 }
 
 /* Errors print exactly as the language contract shows them,

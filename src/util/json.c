@@ -8,15 +8,39 @@
  * and numbers are decoded onto one scratch buf, used as a stack: an object
  * key waits there, NUL-terminated, while its value is parsed above it.
  * See json.h for the accepted language.
+ *
+ * Two departures from cJSON, both so that no string content is hidden:
+ *  - A raw control character (U+0000-U+001F) inside a string is refused
+ *    (cJSON takes it): JSON requires it escaped, and a raw NUL would cut the
+ *    string for every reader that stops at NUL.
+ *  - A string holding U+0000 (from \u0000, or a \u escape with bad hex
+ *    digits, which cJSON decodes as U+0000) keeps all its bytes. cJSON's
+ *    nodes have no length, so the length has to live somewhere a reader can
+ *    find it. Only such strings are touched — every other node is exactly
+ *    cJSON's, so the differential tests against cJSON stay exact and code
+ *    that reads valuestring as a C string is right for every string without
+ *    a NUL. A string value: valuestring holds every byte plus a NUL,
+ *    valuedouble (unused by cJSON for strings) its byte length, and the type
+ *    bit JSON_STRING_HAS_NUL says so. A side table would not travel with the
+ *    tree (decoders hand bare cJSON nodes on), and decoding lazily from the
+ *    text would need the text kept alive beside every tree. An object key has
+ *    no free field beside it (a number value uses both valueint and
+ *    valuedouble), so a key holding U+0000 is stored encoded without NUL
+ *    bytes (0x00 as 0x01 '0', 0x01 as 0x01 '1') and its member marked
+ *    JSON_KEY_HAS_NUL: cJSON_Duplicate and cJSON_Delete handle it as any
+ *    key, a lookup by a name without 0x01 can never match it, and
+ *    json_key_bytes decodes it for the writers.
  */
 #include "util/json.h"
 
 #include <langinfo.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/json_lex.h"
 
 typedef struct parser {
     const unsigned char *s;
@@ -24,6 +48,8 @@ typedef struct parser {
     size_t off; /* moved the way cJSON moves its offset */
     size_t depth, limit;
     buf scratch;
+    bool nul;    /* the string parse_string just decoded holds U+0000 */
+    int control; /* the raw control byte that failed the parse (at off), or -1 */
 } parser;
 
 static cJSON *parse_value(parser *p);
@@ -90,6 +116,7 @@ static size_t unicode_escape(parser *p, size_t i, size_t e) {
     unsigned long cp = hex4(u + 2);
     if (cp >= 0xDC00 && cp <= 0xDFFF) return 0; /* a lone low surrogate */
     if (cp < 0xD800 || cp > 0xDBFF) {
+        if (cp == 0) p->nul = true;
         put_utf8(&p->scratch, cp);
         return 6;
     }
@@ -101,26 +128,36 @@ static size_t unicode_escape(parser *p, size_t i, size_t e) {
 }
 
 /* Decodes the string literal at off onto the scratch buffer, NUL-terminated
- * (its length there is not the decoded length: \u0000 decodes to a NUL).
- * Like cJSON, first finds the closing quote (a backslash escapes whatever
- * byte follows), then decodes up to it. On failure off is the byte after
- * the opening quote, or the backslash of the bad escape. */
+ * (its length there is the decoded length; p->nul tells whether a \u escape
+ * decoded to U+0000 inside it). Like cJSON, first finds the closing quote (a
+ * backslash escapes whatever byte follows), then decodes up to it. On
+ * failure off is the byte after the opening quote, or the backslash of the
+ * bad escape, or — for a closed string holding a raw control byte, which
+ * cJSON would take — that byte (p->control set). */
 static bool parse_string(parser *p) {
     const unsigned char *s = p->s;
-    size_t start = p->off, e = start + 1;
+    size_t start = p->off, e = start + 1, ctl = SIZE_MAX;
     bool escapes = false;
+    p->nul = false;
     if (!byte_is(p, '"')) goto bad_literal;
-    const unsigned char *q = memchr(s + e, '"', p->len - e); /* fast path: no backslash before it */
-    if (q && !memchr(s + e, '\\', (size_t)(q - s) - e)) e = (size_t)(q - s);
-    while (e < p->len && s[e] != '"') {
+    for (;;) {
+        e = json_find_special(s, e, p->len);
+        if (e >= p->len) goto bad_literal;
+        if (s[e] == '"') break;
         if (s[e] == '\\') {
             if (e + 1 >= p->len) goto bad_literal;
             escapes = true;
+            e += 2;
+        } else {
+            if (ctl == SIZE_MAX) ctl = e; /* refused once the string is closed, as cJSON sees it */
             e++;
         }
-        e++;
     }
-    if (e >= p->len) goto bad_literal;
+    if (ctl != SIZE_MAX) {
+        p->off = ctl;
+        p->control = s[ctl];
+        return false;
+    }
     size_t i = start + 1;
     if (!escapes) buf_append(&p->scratch, s + i, e - i);
     while (escapes && i < e) {
@@ -192,6 +229,104 @@ static cJSON *parse_number(parser *p) {
     return cJSON_CreateNumber(v); /* valueint saturates as cJSON's parser's does */
 }
 
+/* ---- strings and keys holding U+0000 (see the top of the file) ---------- */
+
+#define KEY_ESCAPE 0x01 /* encoded keys: 0x00 is 0x01 '0', 0x01 is 0x01 '1' */
+
+/* A string node of len bytes with a NUL among them: cJSON_CreateString would
+ * copy only up to it. */
+static cJSON *string_with_nul(const char *bytes, size_t len) {
+    cJSON *n = cJSON_CreateNull();
+    char *copy = len < SIZE_MAX ? cJSON_malloc(len + 1) : NULL;
+    if (!n || !copy) {
+        cJSON_Delete(n);
+        cJSON_free(copy);
+        return NULL;
+    }
+    memcpy(copy, bytes, len);
+    copy[len] = 0;
+    n->type = cJSON_String | JSON_STRING_HAS_NUL;
+    n->valuestring = copy;
+    n->valuedouble = (double)len;
+    return n;
+}
+
+/* The decoded key at scratch[mark..len) holds a NUL: appends its encoding
+ * after it (past the key's own NUL), NUL-terminated, and sets *key to where
+ * it starts. The scratch length then covers both. */
+static bool encode_key(parser *p, size_t mark, size_t *key) {
+    size_t n = p->scratch.len - mark;
+    p->scratch.len++; /* past the decoded key's NUL */
+    *key = p->scratch.len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p->scratch.data[mark + i];
+        if (c == 0 || c == KEY_ESCAPE) {
+            buf_putc(&p->scratch, KEY_ESCAPE);
+            c = c == 0 ? '0' : '1';
+        }
+        buf_putc(&p->scratch, (char)c);
+    }
+    return scratch_terminate(p);
+}
+
+size_t json_string_len(const cJSON *node) {
+    if (!node || !node->valuestring) return 0;
+    if (node->type & JSON_STRING_HAS_NUL) return (size_t)node->valuedouble;
+    return strlen(node->valuestring);
+}
+
+const char *json_key_bytes(const cJSON *member, buf *tmp, size_t *len) {
+    const char *k = member && member->string ? member->string : "";
+    if (!member || !(member->type & JSON_KEY_HAS_NUL)) {
+        *len = strlen(k);
+        return k;
+    }
+    buf_reset(tmp);
+    for (size_t i = 0; k[i]; i++) {
+        if (k[i] == KEY_ESCAPE && (k[i + 1] == '0' || k[i + 1] == '1'))
+            buf_putc(tmp, k[++i] == '0' ? 0 : KEY_ESCAPE);
+        else
+            buf_putc(tmp, k[i]);
+    }
+    *len = tmp->oom ? 0 : tmp->len;
+    return tmp->oom || !tmp->data ? "" : tmp->data;
+}
+
+const cJSON *json_member(const cJSON *object, const char *key) {
+    if (!cJSON_IsObject(object) || !key) return NULL;
+    for (const cJSON *c = object->child; c; c = c->next)
+        if (!(c->type & JSON_KEY_HAS_NUL) && c->string && strcmp(c->string, key) == 0) return c;
+    return NULL;
+}
+
+/* cJSON_Duplicate copied every string up to its first NUL: gives the copies
+ * of orig's strings that hold one all their bytes back. */
+static bool restore_nul_strings(cJSON *copy, const cJSON *orig) {
+    for (; copy && orig; copy = copy->next, orig = orig->next) {
+        if ((orig->type & JSON_STRING_HAS_NUL) && orig->valuestring) {
+            size_t n = json_string_len(orig);
+            char *s = cJSON_malloc(n + 1);
+            if (!s) return false;
+            memcpy(s, orig->valuestring, n + 1);
+            cJSON_free(copy->valuestring);
+            copy->valuestring = s;
+        }
+        if (orig->child && !restore_nul_strings(copy->child, orig->child)) return false;
+    }
+    return true;
+}
+
+cJSON *json_duplicate(const cJSON *node) {
+    cJSON *copy = node ? cJSON_Duplicate(node, true) : NULL;
+    if (copy && !restore_nul_strings(copy, node)) {
+        cJSON_Delete(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+/* ---- containers ------------------------------------------------------------ */
+
 static cJSON *parse_array(parser *p) {
     if (p->depth >= p->limit) return NULL;
     p->depth++;
@@ -236,8 +371,10 @@ static cJSON *parse_object(parser *p) {
             goto fail;
         }
         for (;;) {
-            size_t mark = p->scratch.len;
+            size_t mark = p->scratch.len, key = mark;
             if (!parse_string(p)) goto fail;
+            bool key_nul = p->nul;
+            if (key_nul && !encode_key(p, mark, &key)) goto fail;
             p->scratch.len++; /* keep the key and its NUL below the value's strings */
             skip_ws(p);
             if (!byte_is(p, ':')) goto fail;
@@ -245,10 +382,12 @@ static cJSON *parse_object(parser *p) {
             skip_ws(p);
             cJSON *v = parse_value(p);
             if (!v) goto fail;
-            if (!cJSON_AddItemToObject(obj, p->scratch.data + mark, v)) { /* duplicates kept, in order */
+            /* duplicates kept, in order */
+            if (!cJSON_AddItemToObject(obj, p->scratch.data + key, v)) {
                 cJSON_Delete(v);
                 goto fail;
             }
+            if (key_nul) v->type |= JSON_KEY_HAS_NUL;
             p->scratch.len = mark;
             skip_ws(p);
             if (!byte_is(p, ',')) break;
@@ -286,7 +425,8 @@ static cJSON *parse_value(parser *p) {
     if (*s == '"') {
         size_t mark = p->scratch.len;
         if (!parse_string(p)) return NULL;
-        cJSON *str = cJSON_CreateString(p->scratch.data + mark);
+        const char *d = p->scratch.data + mark;
+        cJSON *str = p->nul ? string_with_nul(d, p->scratch.len - mark) : cJSON_CreateString(d);
         p->scratch.len = mark;
         return str;
     }
@@ -296,8 +436,8 @@ static cJSON *parse_value(parser *p) {
     return NULL;
 }
 
-cJSON *json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end) {
-    parser p = {.s = (const unsigned char *)s, .len = s ? len : 0, .limit = CJSON_NESTING_LIMIT};
+cJSON *json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end, int *control) {
+    parser p = {.s = (const unsigned char *)s, .len = s ? len : 0, .limit = CJSON_NESTING_LIMIT, .control = -1};
     if (max_depth > 0 && max_depth < p.limit) p.limit = max_depth;
     buf_init(&p.scratch);
     cJSON *root = NULL;
@@ -308,7 +448,12 @@ cJSON *json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *en
     }
     buf_free(&p.scratch);
     if (end) *end = root || p.off < p.len ? p.off : p.len ? p.len - 1 : 0;
+    if (control) *control = root ? -1 : p.control;
     return root;
+}
+
+cJSON *json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end) {
+    return json_parse_prefix_control(s, len, max_depth, end, NULL);
 }
 
 cJSON *json_parse(const char *s, size_t len, size_t max_depth, size_t *err_offset) {

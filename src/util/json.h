@@ -11,19 +11,27 @@
  * with cJSON_Delete, as usual.
  *
  * What they accept, the trees they build and the offsets they report are
- * exactly those of cJSON 1.7.15 as shipped by Debian (numbers of any length,
- * see CVE-2023-26819) — scan.c's validating scanner and the decoders'
- * messages are defined in terms of it. In particular, like cJSON:
- *  - any byte <= 32 (NUL included) is whitespace; a UTF-8 BOM is skipped
- *    when the text is at least 5 bytes long;
+ * those of cJSON 1.7.15 as shipped by Debian (numbers of any length, see
+ * CVE-2023-26819) — scan.c's validating scanner and the decoders' messages
+ * are defined in terms of it — with two departures, so that no string
+ * content can hide from rules (json.c says how and why):
+ *  - a raw control character (U+0000-U+001F) inside a string is refused
+ *    (json_parse_prefix_control tells that failure apart);
+ *  - a string holding U+0000 keeps all its bytes (cJSON cuts it at the
+ *    first): read a string node's length with json_string_len and a key
+ *    with json_key_bytes, look members up with json_member, and copy a tree
+ *    with json_duplicate, never cJSON_Duplicate (which would cut the copy's
+ *    strings but keep their recorded lengths).
+ * Otherwise, like cJSON:
+ *  - any byte <= 32 (NUL included) is whitespace outside strings; a UTF-8
+ *    BOM is skipped when the text is at least 5 bytes long;
  *  - a number is the longest run of the bytes 0-9 + - . e E, of which the
  *    longest prefix strtod takes is the value ("01" is 1, "1." is 1, "-.5"
  *    is -0.5, "1e999" is infinity, "1e" is 1 followed by "e"); valueint
  *    saturates at INT_MIN/INT_MAX;
- *  - strings may hold raw control bytes and invalid UTF-8; \u escapes with
- *    bad hex digits decode as U+0000, and a string value is cut at its
- *    first U+0000; a lone low surrogate, or a high one not followed by
- *    \u and a low one, is an error;
+ *  - strings may hold invalid UTF-8; \u escapes with bad hex digits decode
+ *    as U+0000; a lone low surrogate, or a high one not followed by \u and a
+ *    low one, is an error;
  *  - duplicate keys are all kept, in document order;
  *  - nesting deeper than CJSON_NESTING_LIMIT (1000) containers is refused;
  *  - nothing after the first value is looked at.
@@ -36,6 +44,17 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+
+#include "util/buf.h"
+
+/* Marks on nodes json_parse builds, in bits of `type` that cJSON's own
+ * functions mask off (they read type & 0xFF):
+ *  - JSON_STRING_HAS_NUL: a string value holding U+0000; valuestring has
+ *    all its bytes then a NUL, valuedouble its length in bytes;
+ *  - JSON_KEY_HAS_NUL: a member whose key holds U+0000; `string` is the key
+ *    encoded without NUL bytes (json_key_bytes decodes it). */
+#define JSON_STRING_HAS_NUL (1 << 12)
+#define JSON_KEY_HAS_NUL (1 << 13)
 
 /* Parses the first JSON value of s[0..len), as cJSON's ParseWithLength(s,
  * len) does: text after that value is not looked at (check it with
@@ -52,5 +71,23 @@ cJSON *json_parse(const char *s, size_t len, size_t max_depth, size_t *err_offse
  * for reading several values from one text — and the error offset on
  * failure. */
 cJSON *json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end);
+
+/* The same; on failure *control (when not NULL) is the raw control
+ * character (0x00-0x1F) inside a string that made it fail, at offset *end,
+ * or -1 when it failed for another reason (-1 on success too). */
+cJSON *json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end,
+                                 int *control);
+
+/* The byte length of a string node's value (0 for NULL or no string). */
+size_t json_string_len(const cJSON *node);
+/* A member's key bytes and their length: `string` itself, or for a key
+ * holding U+0000 its decoding in tmp (valid until tmp changes). */
+const char *json_key_bytes(const cJSON *member, buf *tmp, size_t *len);
+/* The first member of an object whose key is exactly `key`, or NULL (as
+ * cJSON_GetObjectItemCaseSensitive, without mistaking an encoded key for
+ * another). */
+const cJSON *json_member(const cJSON *object, const char *key);
+/* A deep copy that keeps strings holding U+0000 whole; NULL on OOM. */
+cJSON *json_duplicate(const cJSON *node);
 
 #endif

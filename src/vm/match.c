@@ -9,13 +9,16 @@
  *    IPv4), an optional /N, and clears host bits; a bare address is /32 or /128.
  *  - cidr_contains: IPv4 values never match IPv6 ranges and vice versa
  *    (::ffff:1.2.3.4 is IPv6).
- * Strings here are (pointer, length) and need not be NUL-terminated.
+ * Strings here are (pointer, length) and need not be NUL-terminated; they
+ * may hold U+0000, in values as in JSON trees (util/json.h), and every test
+ * sees all their bytes.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "util/json.h"
 #include "vm/vm.h"
 
 /* Structural equality of two JSON values. cJSON_Compare checks objects in
@@ -33,7 +36,11 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work
     switch (a->type & 0xFF) {
     case cJSON_False: case cJSON_True: case cJSON_NULL: return true;
     case cJSON_Number: return a->valuedouble == b->valuedouble;
-    case cJSON_String: return a->valuestring && b->valuestring && strcmp(a->valuestring, b->valuestring) == 0;
+    case cJSON_String: {
+        size_t n = json_string_len(a);
+        return a->valuestring && b->valuestring && n == json_string_len(b) &&
+               memcmp(a->valuestring, b->valuestring, n) == 0;
+    }
     case cJSON_Array: {
         const cJSON *x = a->child, *y = b->child;
         for (; x && y; x = x->next, y = y->next)
@@ -47,7 +54,10 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work
             const cJSON *y = NULL;
             for (const cJSON *c = x->string ? b->child : NULL; c && !y; c = c->next) {
                 if (++*work > limit) return false;
-                if (c->string && strcmp(c->string, x->string) == 0) y = c;
+                /* keys holding U+0000 are encoded (util/json.h): equal encodings, equal keys */
+                if (c->string && !((c->type ^ x->type) & JSON_KEY_HAS_NUL) &&
+                    strcmp(c->string, x->string) == 0)
+                    y = c;
             }
             if (!y || !json_equal(x, y, depth + 1, work, limit)) return false;
         }

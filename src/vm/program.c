@@ -87,6 +87,30 @@ void program_free(program *p) {
     free(p);
 }
 
+const vm_op_info vm_op_info_table[OP__COUNT] = {
+#define VM_OP_INFO(name, a, b, c, doc) {#name, VM_OPND_##a, VM_OPND_##b, VM_OPND_##c, doc},
+    VM_OPCODES(VM_OP_INFO)
+#undef VM_OP_INFO
+};
+
+uint32_t program_pool_size(const program *p, vm_operand k) {
+    switch (k) {
+    case VM_OPND_PATH: return p->npaths;
+    case VM_OPND_CONST: return p->nconsts;
+    case VM_OPND_SET: return p->nsets;
+    case VM_OPND_CIDR: return p->ncidrs;
+    case VM_OPND_GLOB: return p->nglobs;
+    case VM_OPND_REGEX: return p->nregexes;
+    case VM_OPND_RULE: return p->nrules;
+    case VM_OPND_NONE:
+    case VM_OPND_REG:
+    case VM_OPND_NUM:
+    case VM_OPND_NREGS:
+    case VM_OPND_JUMP: return 0;
+    }
+    return 0;
+}
+
 const char *severity_name(severity s) {
     switch (s) {
     case SEV_INFO: return "info";

@@ -161,6 +161,10 @@ typedef struct program {
 } program;
 
 void program_free(program *p);
+/* How many entries the pool an operand of kind k indexes has (paths,
+ * constants, sets, CIDR sets, globs, regexes, rules); 0 for kinds that
+ * index no pool. An operand c of a pool kind is valid when c < this. */
+uint32_t program_pool_size(const program *p, vm_operand k);
 /* The textual disassembly of the whole program (one instruction a line). Caller frees. */
 char *program_disasm(const program *p);
 const char *severity_name(severity s);

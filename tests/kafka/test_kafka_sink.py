@@ -72,8 +72,10 @@ def cloudtrail_lines(copies=2):
             ev["eventID"] = f"00000000-0000-4000-8000-{n:012d}"
             ev["eventTime"] = f"2024-03-14T{10 + n // 60:02d}:{n % 60:02d}:00Z"
             ev["sourceIPAddress"] = f"203.0.113.{n % 3 + 1}"
-            if n % 2 and isinstance(ev.get("requestParameters"), dict):
+            if n % 4 == 3 and isinstance(ev.get("requestParameters"), dict):
                 ev["requestParameters"] = dict(ev["requestParameters"], note="a|b\\c")
+            elif n % 4 == 1 and isinstance(ev.get("requestParameters"), dict):
+                ev["requestParameters"] = dict(ev["requestParameters"], note="x\u0000y")  # whole in the key
             out.append(json.dumps(ev, separators=(",", ":")))
     return "\n".join(out) + "\n"
 
@@ -301,6 +303,7 @@ def test_every_alert_arrives_once_with_its_key_headers_and_the_scan_alert_as_val
     grouped = [a for a in by_id.values() if a["rule"] == "test_root_by_ip_and_region"]
     keys = {expected_key("rule_group", a) for a in grouped}
     assert any("a\\|b\\\\c" in k for k in keys) and any(k.endswith("|") for k in keys), keys
+    assert any(k.endswith("|x\x00y") for k in keys), keys  # U+0000 kept: not the key of "x"
 
 
 # ---- broker down: the spool holds the alerts --------------------------------------------------

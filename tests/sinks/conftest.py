@@ -233,6 +233,24 @@ def hook():
         s.stop()
 
 
+def retrying_webhook(server, **kw):
+    """A webhook sink "hook" to server that retries quickly and forever."""
+    sink = {"type": "webhook", "name": "hook", "url": server.url + "/hook", "backoff_ms": 100,
+            "backoff_max_ms": 500, "max_attempts": 0}
+    sink.update(kw)
+    return sink
+
+
+def received_ns(server):
+    """event n -> number of 2xx answers that carried it."""
+    counts = {}
+    for q in server.snapshot():
+        if 200 <= q.status < 300:
+            n = json.loads(q.body)["events"][0]["n"]
+            counts[n] = counts.get(n, 0) + 1
+    return counts
+
+
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

@@ -16,8 +16,10 @@ the mode can be switched at any time:
     hang              reads the request, never answers (until stop())
 
 `script([...])` queues responses used one per request before the mode
-applies again, e.g. script(["500", "500"]) then mode ok. `delay` (seconds)
-slows every answer down. Everything has deadlines; stop() releases hung
+applies again, e.g. script(["500", "500"]) then mode ok. `fail_every=N`
+answers every Nth request (counted from the start) 500 instead, so N = 5 is
+a receiver failing 20% of requests. `delay` (seconds) slows every answer
+down. Everything has deadlines; stop() releases hung
 handlers and closes every socket.
 """
 import json
@@ -146,7 +148,8 @@ class _Server(ThreadingHTTPServer):
 class HookServer:
     """See the module comment. Use as a context manager, or call stop()."""
 
-    def __init__(self, mode="ok", retry_after=1, status=None, body=None, delay=0.0, start_down=False):
+    def __init__(self, mode="ok", retry_after=1, status=None, body=None, delay=0.0, start_down=False,
+                 fail_every=0):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._released = threading.Event()
@@ -155,6 +158,8 @@ class HookServer:
         self.ok_ids = {}  # webhook-id (else the body's id) -> 2xx answers
         self._script = []
         self.delay = delay
+        self.fail_every = fail_every
+        self._served = 0
         self.set(mode, retry_after=retry_after, status=status, body=body)
         self._srv = None
         self._thread = None
@@ -249,7 +254,10 @@ class HookServer:
 
     def _next_response(self):
         with self._lock:
+            self._served += 1
             resp = self._script.pop(0) if self._script else self._mode
+            if self.fail_every and self._served % self.fail_every == 0:
+                resp = response_for("500")
             return resp, self.delay
 
     def _record(self, req):

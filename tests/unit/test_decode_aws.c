@@ -1,7 +1,8 @@
 /* test_decode_aws.c — CloudWatch Logs and EventBridge formats (payload and
  * decoded form, broken base64 and gzip, wrong envelopes, control messages,
- * event time), auto-detection of both, custom formats registered by the
- * embedding program, and replacing the ruleset (secdet_reload_rules). */
+ * event time, the cap on a payload's decompressed size), auto-detection of
+ * both, custom formats registered by the embedding program, and replacing
+ * the ruleset (secdet_reload_rules). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +232,108 @@ static void test_cloudwatch_message_over_the_size_limit_is_rejected(void **state
     decoder_free(d);
 }
 
+/* A CloudWatch payload holding one log event, padded with whitespace inside
+ * its JSON to exactly `total` bytes, gzipped (level 9: ~1000 to 1) and
+ * base64'd into {"awslogs":{"data":...}}. Caller frees. */
+static char *padded_payload(size_t total) {
+    static const char head[] = "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":["
+                               "{\"id\":\"1\",\"timestamp\":1700000000000,\"message\":\"{\\\"eventName\\\":\\\"A\\\"}\"}";
+    static const char tail[] = "]}";
+    size_t fixed = sizeof head - 1 + sizeof tail - 1;
+    assert_true(total >= fixed);
+    char *json = malloc(total);
+    assert_non_null(json);
+    memcpy(json, head, sizeof head - 1);
+    memset(json + sizeof head - 1, ' ', total - fixed);
+    memcpy(json + total - (sizeof tail - 1), tail, sizeof tail - 1);
+    uLong cap = compressBound((uLong)total) + 32;
+    unsigned char *gz = malloc(cap);
+    assert_non_null(gz);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)json;
+    zs.avail_in = (uInt)total;
+    zs.next_out = gz;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    free(json);
+    char *b64 = malloc(n / 3 * 4 + 8);
+    assert_non_null(b64);
+    EVP_EncodeBlock((unsigned char *)b64, gz, (int)n);
+    free(gz);
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"awslogs\":{\"data\":\"%s\"}}", b64);
+    free(b64);
+    return buf_steal(&b);
+}
+
+/* Decodes one CloudWatch document with max_event_bytes `max_event` (0: the
+ * default); the log in *log (caller frees). */
+static void decode_with_limit(const char *doc, size_t max_event, collector *c, char **log) {
+    memset(c, 0, sizeof *c);
+    buf_init(&c->log);
+    buf_puts(&c->log, "");
+    decode_limits lim = {.max_event_bytes = max_event, .max_depth = 0};
+    decoder *d = decoder_new(DEC_CLOUDWATCH_LOGS, &lim);
+    assert_non_null(d);
+    decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = c};
+    assert_int_equal(decoder_feed(d, doc, strlen(doc), &sink), 0);
+    assert_int_equal(decoder_end(d, &sink), 0);
+    decoder_free(d);
+    *log = buf_steal(&c->log);
+}
+
+static void test_cloudwatch_payload_decompressing_past_8_mib_is_malformed(void **state) {
+    (void)state;
+    const size_t mib = 1024 * 1024;
+    collector c;
+    char *log;
+    /* At the cap (8 x the default 1 MiB max_event_bytes): decoded. */
+    char *p = padded_payload(8 * mib);
+    decode_with_limit(p, 0, &c, &log);
+    assert_int_equal(c.errors, 0);
+    assert_int_equal(c.events, 1);
+    free(log);
+    free(p);
+    /* One byte more: a gzip bomb of a few KB, refused before its JSON is parsed. */
+    p = padded_payload(8 * mib + 1);
+    assert_true(strlen(p) < 16 * 1024);
+    decode_with_limit(p, 0, &c, &log);
+    assert_string_equal(log, "X1 document 1: awslogs.data: decompresses to more than 8388608 bytes (a payload's limit)\n");
+    assert_int_equal(c.events, 0);
+    free(log);
+    free(p);
+}
+
+static void test_cloudwatch_payload_cap_follows_max_event_bytes(void **state) {
+    (void)state;
+    const size_t mib = 1024 * 1024;
+    collector c;
+    char *log;
+    /* 4 MiB events: payloads up to 32 MiB. */
+    char *p = padded_payload(20 * mib);
+    decode_with_limit(p, 4 * mib, &c, &log);
+    assert_int_equal(c.errors, 0);
+    assert_int_equal(c.events, 1);
+    free(log);
+    free(p);
+    p = padded_payload(32 * mib + 1);
+    decode_with_limit(p, 4 * mib, &c, &log);
+    assert_non_null(strstr(log, "decompresses to more than 33554432 bytes"));
+    free(log);
+    free(p);
+    /* Small events: 8 MiB still, unless the document limit (64 x 64 KiB) is lower. */
+    p = padded_payload(4 * mib + 1);
+    decode_with_limit(p, 64 * 1024, &c, &log);
+    assert_non_null(strstr(log, "decompresses to more than 4194304 bytes"));
+    free(log);
+    free(p);
+}
+
 /* ---- EventBridge ----------------------------------------------------------------- */
 
 static const char EB_DOC[] =
@@ -361,6 +464,33 @@ static void test_cloudwatch_time_is_the_log_event_timestamp_by_default(void **st
     assert_int_equal(al.n, 1);
     assert_int_equal(al.time_ns[0], INT64_C(1700000001500) * 1000000);
     free(p);
+    alerts_free(&al);
+    secdet_engine_free(e);
+}
+
+static void test_cloudwatch_payload_over_its_cap_counts_as_malformed_and_the_next_goes_on(void **state) {
+    (void)state;
+    alerts al = {0};
+    secdet_engine *e = engine_with("rule a { where .eventName == \"A\" }\n", &al);
+    secdet_source_opts o = {.format = SECDET_FMT_CLOUDWATCH_LOGS};
+    assert_int_equal(secdet_source_add(e, "cw", &o), SECDET_OK);
+    char *bomb = padded_payload(9 * 1024 * 1024);
+    /* the document is complete when pushed: decoded (and found malformed) then */
+    assert_int_equal(secdet_push(e, "cw", bomb, strlen(bomb)), SECDET_ERR_DECODE);
+    assert_int_equal(secdet_source_end(e, "cw"), SECDET_OK);
+    assert_int_equal(al.errors, 1);
+    assert_string_equal(al.last_error,
+                        "document 1: awslogs.data: decompresses to more than 8388608 bytes (a payload's limit)");
+    char *good = payload(CW_DATA, 0);
+    assert_int_equal(secdet_push(e, "cw", good, strlen(good)), SECDET_OK);
+    assert_int_equal(secdet_source_end(e, "cw"), SECDET_OK);
+    secdet_stats st;
+    assert_int_equal(secdet_stats_get(e, &st), SECDET_OK);
+    assert_int_equal(st.malformed, 1);
+    assert_int_equal(st.events, 2);
+    assert_int_equal(al.n, 1);
+    free(bomb);
+    free(good);
     alerts_free(&al);
     secdet_engine_free(e);
 }
@@ -552,6 +682,9 @@ int main(void) {
         cmocka_unit_test(test_cloudwatch_bad_base64_is_reported),
         cmocka_unit_test(test_cloudwatch_wrong_envelope_is_reported),
         cmocka_unit_test(test_cloudwatch_message_over_the_size_limit_is_rejected),
+        cmocka_unit_test(test_cloudwatch_payload_decompressing_past_8_mib_is_malformed),
+        cmocka_unit_test(test_cloudwatch_payload_cap_follows_max_event_bytes),
+        cmocka_unit_test(test_cloudwatch_payload_over_its_cap_counts_as_malformed_and_the_next_goes_on),
         cmocka_unit_test(test_eventbridge_event_is_detail_with_the_envelope_beside),
         cmocka_unit_test(test_eventbridge_wrong_envelope_is_reported_and_the_rest_goes_on),
         cmocka_unit_test(test_auto_detects_cloudwatch_payload_and_unwraps_eventbridge_lines),

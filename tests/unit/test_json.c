@@ -6,9 +6,13 @@
  * thread parses alerts, that was a data race. The contract is cJSON
  * 1.7.15's behaviour, so every check here runs cJSON on the same text
  * (cJSON_ParseWithLengthOpts(.., &end, 0)) and wants the same answer:
- * accepted or not, the same end / error offset, the same tree node for node.
- * A few expected values are spelled out too, so that a change in cJSON
- * itself would show. The last test parses on 4 threads at once.
+ * accepted or not, the same end / error offset, the same tree node for node
+ * — except for the two departures of util/json.h, which fuzz/json_oracle.h
+ * (shared with fuzz_json) tells from cJSON's answer: a raw control
+ * character inside a string is refused, and a string holding U+0000 keeps
+ * all its bytes. A few expected values are spelled out too, so that a
+ * change in cJSON itself would show. The last test parses on 4 threads at
+ * once.
  */
 #include <limits.h>
 #include <locale.h>
@@ -26,48 +30,47 @@
 #include <cjson/cJSON.h>
 
 #include "util/json.h"
+#include "../../fuzz/json_oracle.h"
 
-static void same_tree(const cJSON *a, const cJSON *b) {
-    assert_int_equal(a->type, b->type);
-    if (a->string || b->string) assert_string_equal(a->string, b->string);
-    if (a->valuestring || b->valuestring) assert_string_equal(a->valuestring, b->valuestring);
-    assert_int_equal(a->valueint, b->valueint);
-    assert_memory_equal(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble);
-    const cJSON *x = a->child, *y = b->child;
-    assert_true((x == NULL) == (y == NULL));
-    if (x) assert_true((x->prev->next == NULL) && (y->prev->next == NULL)); /* head->prev is the last */
-    for (; x || y; x = x->next, y = y->next) {
-        assert_non_null(x);
-        assert_non_null(y);
-        same_tree(x, y);
-    }
+static void same_tree(const cJSON *got, const cJSON *want, const char *s, size_t len) {
+    if (!oracle_same_tree_of_text(got, want, s, len)) fail_msg("text \"%.*s\": the trees differ", (int)len, s);
 }
 
-/* Parses s[0..len) both ways; asserts the same outcome. Returns 1 when
- * accepted, 0 when refused; *end_out gets the common end offset. */
+/* Parses s[0..len) both ways; asserts the same outcome (but for a raw
+ * control character in a string, which json_parse refuses). Returns 1 when
+ * accepted, 0 when refused; *end_out gets json_parse's end offset. */
 static int check_len(const char *s, size_t len, size_t *end_out) {
     const char *cend = NULL;
     cJSON *want = cJSON_ParseWithLengthOpts(s, len, &cend, 0);
     size_t want_end = cend ? (size_t)(cend - s) : 0;
+    size_t ctl = oracle_first_control(s, len, want_end);
     size_t end = (size_t)-1, err = (size_t)-1;
-    cJSON *got = json_parse_prefix(s, len, 0, &end);
-    if ((got != NULL) != (want != NULL) || end != want_end)
+    int control = -2;
+    cJSON *got = json_parse_prefix_control(s, len, 0, &end, &control);
+    if (ctl != SIZE_MAX) {
+        if (got || end != ctl || control != (unsigned char)s[ctl])
+            fail_msg("text \"%.*s\": a control character at %zu, json_parse %s end %zu", (int)len, s, ctl,
+                     got ? "accepts" : "refuses", end);
+    } else if ((got != NULL) != (want != NULL) || end != want_end || control != -1) {
         fail_msg("text \"%.*s\" (%zu bytes): cJSON %s end %zu, json_parse %s end %zu", (int)len, s, len,
                  want ? "accepts" : "refuses", want_end, got ? "accepts" : "refuses", end);
-    cJSON *again = json_parse(s, len, 0, &err);
-    assert_true((again != NULL) == (want != NULL));
-    if (!again) assert_int_equal(err, want_end);
-    else assert_int_equal(err, (size_t)-1); /* untouched on success */
-    if (want) {
-        same_tree(got, want);
-        char *x = cJSON_PrintUnformatted(got), *y = cJSON_PrintUnformatted(want);
-        assert_non_null(x);
-        assert_non_null(y);
-        assert_string_equal(x, y);
-        free(x);
-        free(y);
     }
-    int ok = want != NULL;
+    cJSON *again = json_parse(s, len, 0, &err);
+    assert_true((again != NULL) == (got != NULL));
+    if (!again) assert_int_equal(err, end);
+    else assert_int_equal(err, (size_t)-1); /* untouched on success */
+    if (got) {
+        same_tree(got, want, s, len);
+        if (!oracle_has_marks(got)) {
+            char *x = cJSON_PrintUnformatted(got), *y = cJSON_PrintUnformatted(want);
+            assert_non_null(x);
+            assert_non_null(y);
+            assert_string_equal(x, y);
+            free(x);
+            free(y);
+        }
+    }
+    int ok = got != NULL;
     cJSON_Delete(got);
     cJSON_Delete(again);
     cJSON_Delete(want);
@@ -90,6 +93,17 @@ static void assert_prints(const char *s, const char *want) {
     char *p = printed(s, strlen(s));
     assert_string_equal(p, want);
     free(p);
+}
+
+/* The text is one string, json_parse decodes it to want[0..n). */
+static void assert_string_value(const char *s, const char *want, size_t n) {
+    cJSON *t = json_parse(s, strlen(s), 0, NULL);
+    assert_true(cJSON_IsString(t));
+    assert_int_equal(json_string_len(t), n);
+    assert_memory_equal(t->valuestring, want, n);
+    assert_int_equal(t->valuestring[n], 0);
+    assert_int_equal(!!(t->type & JSON_STRING_HAS_NUL), memchr(want, 0, n) != NULL);
+    cJSON_Delete(t);
 }
 
 static void test_numbers(void **state) {
@@ -134,8 +148,8 @@ static void test_strings(void **state) {
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) check(texts[i], NULL);
     assert_prints("\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"");
-    assert_prints("\"a\\u12G4b\"", "\"a\""); /* bad hex decodes as U+0000, which ends the C string */
-    assert_prints("\"a\\u0000b\"", "\"a\"");
+    assert_string_value("\"a\\u12G4b\"", "a\0b", 3); /* bad hex decodes as U+0000, as cJSON's */
+    assert_string_value("\"a\\u0000b\"", "a\0b", 3);
     size_t end;
     assert_false(check("\"ab\\x\"", &end));
     assert_int_equal(end, 3); /* the backslash of the bad escape */
@@ -157,9 +171,9 @@ static void test_whitespace_bom_nul_and_trailing_text(void **state) {
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) check(texts[i], NULL);
     check_len("", 0, NULL);
     check_len("[1,\0 2]", 7, NULL);        /* NUL is whitespace to cJSON */
-    check_len("\"a\0b\"", 5, NULL);        /* a raw NUL in a string ends the C string */
+    assert_false(check_len("\"a\0b\"", 5, NULL)); /* but refused in a string (cJSON takes it) */
     check_len("nu\0l", 4, NULL);
-    check_len("{\"a\0\":1}", 8, NULL);
+    assert_false(check_len("{\"a\0\":1}", 8, NULL));
     check_len("1\0", 2, NULL);
     check_len("\0\0\0", 3, NULL);
     assert_prints("[1,\n\x01 2]", "[1,2]");
@@ -189,6 +203,87 @@ static void test_duplicate_keys_are_kept_in_order(void **state) {
     }
     assert_int_equal(want, 4);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(t, "k")->valueint, 1);
+    cJSON_Delete(t);
+}
+
+static void test_raw_control_characters_in_strings_are_refused(void **state) {
+    (void)state;
+    for (int c = 0; c < 0x20; c++) {
+        char text[16];
+        int n = snprintf(text, sizeof text, "[\"ab%cc\"]", c == 0 ? 'X' : c); /* NUL patched in below */
+        if (c == 0) text[4] = 0;
+        size_t end = 0;
+        int control = 0;
+        cJSON *t = json_parse_prefix_control(text, (size_t)n, 0, &end, &control);
+        assert_null(t);
+        assert_int_equal(end, 4); /* the control byte itself */
+        assert_int_equal(control, c);
+        assert_false(check_len(text, (size_t)n, NULL));
+        n = snprintf(text, sizeof text, "{\"k%c\":1}", c == 0 ? 'X' : c); /* in a key too */
+        if (c == 0) text[3] = 0;
+        assert_false(check_len(text, (size_t)n, &end));
+        assert_int_equal(end, 3);
+    }
+    /* outside strings they stay whitespace; escaped, they are fine */
+    assert_true(check_len("[1,\x01\n\x1f 2]", 9, NULL));
+    assert_true(check("[\"a\\nb\\u0001\\u001f\"]", NULL));
+    size_t end = 0;
+    int control = 0;
+    /* the first one, once cJSON would have found the string closed */
+    assert_null(json_parse_prefix_control("{\"a\":\"x\ty\nz\"}", 13, 0, &end, &control));
+    assert_int_equal(end, 7);
+    assert_int_equal(control, '\t');
+    assert_null(json_parse_prefix_control("[\"x\ny", 6, 0, &end, &control)); /* never closed */
+    assert_int_equal(end, 2);
+    assert_int_equal(control, -1);
+    assert_null(json_parse_prefix_control("[1,}", 4, 0, &end, &control));
+    assert_int_equal(control, -1);
+}
+
+static void test_strings_and_keys_holding_nul_keep_every_byte(void **state) {
+    (void)state;
+    static const char text[] = "{\"a\":\"x\\u0000y\",\"k\\u0000z\":\"\\u0000\",\"k\":2,\"\\u0001\\u0000\":[\"\\u00zz!\"]}";
+    assert_true(check(text, NULL));
+    cJSON *t = json_parse(text, strlen(text), 0, NULL);
+    assert_non_null(t);
+    const cJSON *a = json_member(t, "a");
+    assert_true(cJSON_IsString(a));
+    assert_int_equal(json_string_len(a), 3);
+    assert_memory_equal(a->valuestring, "x\0y", 4);
+    assert_true(a->type & JSON_STRING_HAS_NUL);
+    /* "k\0z" is not "k": the lookup finds the real "k" after it */
+    const cJSON *k = json_member(t, "k");
+    assert_true(cJSON_IsNumber(k));
+    assert_int_equal(k->valueint, 2);
+    const cJSON *kz = a->next;
+    assert_true(kz->type & JSON_KEY_HAS_NUL);
+    assert_int_equal(json_string_len(kz), 1);
+    buf tmp;
+    buf_init(&tmp);
+    size_t n = 0;
+    const char *key = json_key_bytes(kz, &tmp, &n);
+    assert_int_equal(n, 3);
+    assert_memory_equal(key, "k\0z", 3);
+    key = json_key_bytes(kz->next->next, &tmp, &n); /* 0x01 0x00: both survive the encoding */
+    assert_int_equal(n, 2);
+    assert_memory_equal(key, "\x01\0", 2);
+    key = json_key_bytes(k, &tmp, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(key, "k");
+    buf_free(&tmp);
+    const cJSON *bad = cJSON_GetArrayItem(kz->next->next, 0);
+    assert_int_equal(json_string_len(bad), 2); /* bad hex is U+0000, and the string goes on */
+    assert_memory_equal(bad->valuestring, "\0!", 2);
+
+    /* a copy keeps them whole (cJSON_Duplicate would cut the strings) */
+    cJSON *dup = json_duplicate(t);
+    assert_non_null(dup);
+    const cJSON *da = json_member(dup, "a");
+    assert_int_equal(json_string_len(da), 3);
+    assert_memory_equal(da->valuestring, "x\0y", 4);
+    assert_int_equal(json_string_len(cJSON_GetArrayItem(cJSON_GetArrayItem(dup, 3), 0)), 2);
+    assert_true(cJSON_GetArrayItem(dup, 1)->type & JSON_KEY_HAS_NUL);
+    cJSON_Delete(dup);
     cJSON_Delete(t);
 }
 
@@ -345,6 +440,8 @@ int main(void) {
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_whitespace_bom_nul_and_trailing_text),
         cmocka_unit_test(test_duplicate_keys_are_kept_in_order),
+        cmocka_unit_test(test_raw_control_characters_in_strings_are_refused),
+        cmocka_unit_test(test_strings_and_keys_holding_nul_keep_every_byte),
         cmocka_unit_test(test_nesting_limits),
         cmocka_unit_test(test_every_prefix_and_mutation_agrees_with_cjson),
         cmocka_unit_test(test_decimal_point_does_not_follow_the_locale),

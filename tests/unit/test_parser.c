@@ -468,8 +468,11 @@ static void test_missing_closing_brace_names_the_rule(void **state) {
     char line[300];
     diag_format(&p->d.items[0], line, sizeof line);
     assert_string_equal(line, want2[0]);
-    assert_int_equal(p->rs.nrules, 1); /* y survives */
-    assert_string_equal(p->rs.rules[0]->name, "y");
+    assert_int_equal(p->rs.nrules, 2); /* x is a stub, y survives whole */
+    assert_string_equal(p->rs.rules[0]->name, "x");
+    assert_true(p->rs.rules[0]->broken);
+    assert_string_equal(p->rs.rules[1]->name, "y");
+    assert_false(p->rs.rules[1]->broken);
     done(p);
 }
 
@@ -511,12 +514,21 @@ static void test_many_errors_in_one_file_are_all_reported(void **state) {
         diag_format(&p->d.items[i], line, sizeof line);
         assert_string_equal(line, want[i]);
     }
-    /* the good declarations survive, the broken ones are dropped */
-    assert_int_equal(p->rs.nlists, 0);
-    assert_int_equal(p->rs.nmacros, 0);
-    assert_int_equal(p->rs.nrules, 2);
+    /* the good declarations survive; the broken ones are stubs: name and place only */
+    assert_int_equal(p->rs.nlists, 1);
+    assert_true(p->rs.lists[0]->broken);
+    assert_int_equal(p->rs.lists[0]->items.nitems, 0);
+    assert_int_equal(p->rs.nmacros, 1);
+    assert_true(p->rs.macros[0]->broken);
+    assert_null(p->rs.macros[0]->cond);
+    assert_int_equal(p->rs.nrules, 3);
     assert_string_equal(p->rs.rules[0]->name, "ok1");
-    assert_string_equal(p->rs.rules[1]->name, "ok2");
+    assert_false(p->rs.rules[0]->broken);
+    assert_string_equal(p->rs.rules[1]->name, "bad");
+    assert_true(p->rs.rules[1]->broken);
+    assert_null(p->rs.rules[1]->where);
+    assert_string_equal(p->rs.rules[2]->name, "ok2");
+    assert_false(p->rs.rules[2]->broken);
     done(p);
 }
 
@@ -600,7 +612,9 @@ static void test_nesting_depth_is_bounded(void **state) {
     assert_int_equal(p->errors, 1);
     assert_int_equal(p->d.items[0].column, 11 + 128); /* the first '(' past the limit */
     assert_string_equal(p->d.items[0].message, "nesting deeper than 128");
-    assert_int_equal(p->rs.nmacros, 1);
+    assert_int_equal(p->rs.nmacros, 2); /* m is a stub */
+    assert_true(p->rs.macros[0]->broken);
+    assert_false(p->rs.macros[1]->broken);
     done(p);
 
     buf_reset(&b);

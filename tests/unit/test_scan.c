@@ -1,10 +1,14 @@
-/* test_scan.c — the one-pass scanner and text-backed events, against cJSON.
+/* test_scan.c — the one-pass scanner and text-backed events, against the
+ * tree parser.
  *
- * The oracle is cJSON itself: for every text the scanner accepts, cJSON must
- * accept it too (with nothing but whitespace after the object), every
- * planned path must give the same values as path_resolve on cJSON's tree,
- * and the event JSON alerts carry, written from the text
- * (alert_json_from_text), must be byte for byte the tree's.
+ * The oracle is json_parse (util/json.h: cJSON's language, checked against
+ * cJSON itself in test_json.c, with raw control characters in strings
+ * refused and strings holding U+0000 kept whole): for every text the
+ * scanner accepts, json_parse must accept it too (with nothing but
+ * whitespace after the object), every planned path must give the same
+ * values as path_resolve on its tree, and the event JSON alerts carry,
+ * written from the text (alert_json_from_text), must be byte for byte the
+ * tree's.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +26,7 @@
 #include "event/event.h"
 #include "event/scan.h"
 #include "util/buf.h"
+#include "util/json.h"
 
 #define MAXP 32
 
@@ -49,12 +54,12 @@ static void teardown(fixture *f) {
     for (uint32_t i = 0; i < f->n; i++) path_free(&f->paths[i]);
 }
 
-/* What the cJSON decoder accepts: one object, only whitespace after it. */
-static cJSON *cjson_accepts(const char *s, size_t len) {
-    const char *end = NULL;
-    cJSON *root = len ? cJSON_ParseWithLengthOpts(s, len, &end, 0) : NULL;
+/* What the tree decoder accepts: one object, only whitespace after it. */
+static cJSON *tree_accepts(const char *s, size_t len) {
+    size_t end = 0;
+    cJSON *root = len ? json_parse_prefix(s, len, 0, &end) : NULL;
     if (!root) return NULL;
-    for (const char *p = end; p < s + len; p++)
+    for (const char *p = s + end; p < s + len; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
             cJSON_Delete(root);
             return NULL;
@@ -86,23 +91,26 @@ static void assert_same_value(const sd_value *a, const sd_value *b, const char *
         assert_non_null(b->node);
         {
             /* by their text: cJSON_Compare calls trees with duplicate keys unequal to themselves */
-            char *x = cJSON_PrintUnformatted(a->node), *y = cJSON_PrintUnformatted(b->node);
-            assert_non_null(x);
-            assert_non_null(y);
-            if (strcmp(x, y) != 0) fail_msg("%s: containers differ: %s vs %s", path, x, y);
-            free(x);
-            free(y);
+            buf x, y;
+            buf_init(&x);
+            buf_init(&y);
+            alert_json_write(&x, a->node);
+            alert_json_write(&y, b->node);
+            if (x.len != y.len || memcmp(x.data, y.data, x.len) != 0)
+                fail_msg("%s: containers differ: %s vs %s", path, x.data, y.data);
+            buf_free(&x);
+            buf_free(&y);
         }
         break;
     }
 }
 
-/* Scans text and compares every path with cJSON; returns event_begin_text's result. */
+/* Scans text and compares every path with the tree; returns event_begin_text's result. */
 static int scan_and_compare(fixture *f, const char *text, size_t len, uint32_t max_depth) {
     int rc = event_begin_text(&f->ev, text, len, max_depth);
     if (rc != 0) return rc;
-    cJSON *root = cjson_accepts(text, len);
-    if (!root) fail_msg("scanner accepted what cJSON does not: %.*s", (int)len, text);
+    cJSON *root = tree_accepts(text, len);
+    if (!root) fail_msg("scanner accepted what json_parse does not: %.*s", (int)len, text);
     sd_arena arena;
     arena_init(&arena);
     for (uint32_t i = 0; i < f->n; i++) {
@@ -177,8 +185,39 @@ static void test_lone_surrogates_and_bad_escapes_are_malformed(void **state) {
     setup_paths(&f, p, 1);
     const char *bad[] = {"{\"s\":\"\\ud800\"}", "{\"s\":\"\\udc00\"}", "{\"s\":\"\\ud800\\u0041\"}",
                          "{\"s\":\"\\x\"}", "{\"s\":\"\\u12\"}", "{\"s\":\"\\\"}", "{\"s\":\"a\nb\"}",
-                         "{\"s\":\"\\u0000\"}"};
+                         "{\"s\":\"\\u00zz\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(check(&f, bad[i]), 1);
+    teardown(&f);
+}
+
+static void test_nul_in_strings_is_kept_and_raw_control_bytes_refused(void **state) {
+    (void)state;
+    const char *p[] = {".a", ".k", ".o", ".l[*]"};
+    fixture f;
+    setup_paths(&f, p, 4);
+    /* \u0000 decodes to a NUL inside the value: all three bytes are seen */
+    assert_int_equal(check(&f, "{\"a\":\"x\\u0000y\",\"k\\u0000\":1,\"k\":2,\"o\":{\"\\u0000\":\"\\u0000\"},"
+                               "\"l\":[\"\\u0000\",\"\"]}"),
+                     0);
+    const sd_values *v = event_field(&f.ev, 0);
+    assert_int_equal(v->n, 1);
+    assert_int_equal(v->v[0].len, 3);
+    assert_memory_equal(v->v[0].str, "x\0y", 3);
+    v = event_field(&f.ev, 1); /* "k\0" is another key than "k" */
+    assert_int_equal(v->n, 1);
+    assert_int_equal(v->v[0].num, 2);
+    v = event_field(&f.ev, 3);
+    assert_int_equal(v->n, 2);
+    assert_int_equal(v->v[0].len, 1);
+    assert_int_equal(v->v[1].len, 0);
+    /* a raw control byte in a string is left to the tree decoder, which refuses it */
+    for (int c = 0; c < 0x20; c++) {
+        char text[32];
+        int n = snprintf(text, sizeof text, "{\"a\":\"x%cy\"}", c == 0 ? '.' : c);
+        if (c == 0) text[7] = 0;
+        assert_int_equal(scan_and_compare(&f, text, (size_t)n, 64), 1);
+        assert_null(tree_accepts(text, (size_t)n));
+    }
     teardown(&f);
 }
 
@@ -398,6 +437,7 @@ int main(void) {
         cmocka_unit_test(test_escapes_and_surrogate_pairs_decode_like_cjson),
         cmocka_unit_test(test_escaped_key_matches_its_decoded_path),
         cmocka_unit_test(test_lone_surrogates_and_bad_escapes_are_malformed),
+        cmocka_unit_test(test_nul_in_strings_is_kept_and_raw_control_bytes_refused),
         cmocka_unit_test(test_numbers_parse_as_cjson_does),
         cmocka_unit_test(test_depth_at_the_limit_is_accepted_and_over_it_malformed),
         cmocka_unit_test(test_first_of_duplicate_keys_wins),

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"runtime/cgo"
 	"sync"
@@ -128,7 +129,7 @@ func (e *Engine) Close() error {
 	var err error
 	if k.sinks > 0 && e.closeTimeout != 0 {
 		if st := C.secdet_drain(k.c, durationMs(e.closeTimeout)); st != C.SECDET_OK {
-			err = &Error{Op: "close", Status: Status(st), Detail: "undelivered alerts remain (kept only in a spool)"}
+			err = &Error{Op: "close", Status: Status(st), Detail: "undelivered alerts remain (in the spools of the sinks that have one)"}
 		}
 	}
 	k.free()
@@ -208,11 +209,38 @@ func TimeField(path string) SourceOption { return func(o *sourceOpts) { o.timeFi
 // everything else.
 //
 // ctx is checked before the call; one Push is not interrupted (use Scan to
-// feed large inputs in cancellable chunks).
+// feed large inputs in cancellable chunks). When a sink cannot take more
+// alerts (its spool cannot write and its memory queue is full:
+// docs/sinks.md "Backpressure"), Push, PushDocument, PushEvent and Scan
+// wait for it, without holding the Engine's lock, and go on with the same
+// input; when ctx is done first they return an error wrapping ErrBusy,
+// having consumed nothing.
 func (e *Engine) Push(ctx context.Context, source string, data []byte) ([]Alert, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return e.pushing(ctx, "push", source, func(k *core, cs *C.char) C.secdet_status {
+		return C.secdet_push(k.c, cs, unsafe.Pointer(unsafe.SliceData(data)), C.size_t(len(data)))
+	})
+}
+
+// busyWait is how long a push waits between tries while a sink cannot take
+// more alerts.
+const busyWait = 50 * time.Millisecond
+
+// pushing runs call (a push to source) under the Engine's lock, its alerts
+// collected as run does, and again after busyWait, the lock released
+// meanwhile, while a sink cannot take more alerts (busyAgain).
+func (e *Engine) pushing(ctx context.Context, op, source string, call func(k *core, cs *C.char) C.secdet_status) ([]Alert, error) {
+	for {
+		alerts, err := e.pushOnce(op, source, call)
+		if !busyAgain(ctx, err) {
+			return alerts, err
+		}
+	}
+}
+
+func (e *Engine) pushOnce(op, source string, call func(k *core, cs *C.char) C.secdet_status) ([]Alert, error) {
 	k, err := e.lock()
 	if err != nil {
 		return nil, err
@@ -222,9 +250,24 @@ func (e *Engine) Push(ctx context.Context, source string, data []byte) ([]Alert,
 	if tmp {
 		defer C.free(unsafe.Pointer(cs))
 	}
-	return k.run("push", true, func() C.secdet_status {
-		return C.secdet_push(k.c, cs, unsafe.Pointer(unsafe.SliceData(data)), C.size_t(len(data)))
-	})
+	return k.run(op, true, func() C.secdet_status { return call(k, cs) })
+}
+
+// busyAgain says whether to push again after err: err is a sink that could
+// not take more alerts (SECDET_ERR_BUSY: nothing was consumed), and busyWait
+// passed before ctx was done. Pushes wait for the sinks; they never drop.
+func busyAgain(ctx context.Context, err error) bool {
+	if !errors.Is(err, ErrBusy) {
+		return false
+	}
+	t := time.NewTimer(busyWait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // PushDocument pushes one complete unit of the source's format (a CloudTrail
@@ -235,16 +278,7 @@ func (e *Engine) PushDocument(ctx context.Context, source string, data []byte) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	k, err := e.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer e.mu.Unlock()
-	cs, tmp := k.cstr(source)
-	if tmp {
-		defer C.free(unsafe.Pointer(cs))
-	}
-	return k.run("push", true, func() C.secdet_status {
+	return e.pushing(ctx, "push", source, func(k *core, cs *C.char) C.secdet_status {
 		st := C.secdet_push(k.c, cs, unsafe.Pointer(unsafe.SliceData(data)), C.size_t(len(data)))
 		if st != C.SECDET_OK && st != C.SECDET_ERR_DECODE {
 			return st
@@ -262,16 +296,7 @@ func (e *Engine) PushEvent(ctx context.Context, source string, event []byte) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	k, err := e.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer e.mu.Unlock()
-	cs, tmp := k.cstr(source)
-	if tmp {
-		defer C.free(unsafe.Pointer(cs))
-	}
-	return k.run("push event", true, func() C.secdet_status {
+	return e.pushing(ctx, "push event", source, func(k *core, cs *C.char) C.secdet_status {
 		return C.secdet_push_event(k.c, cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(event))), C.size_t(len(event)))
 	})
 }
@@ -330,8 +355,7 @@ func (k *core) run(op string, collect bool, call func() C.secdet_status) ([]Aler
 }
 
 // Drain waits until every alert handed to the sinks so far is delivered or
-// dead-lettered (or, for a failing sink, safely in its spool), then flushes
-// every sink. A negative timeout means no limit. It returns an error
+// dead-lettered (with a spool as without), then flushes every sink. A negative timeout means no limit. It returns an error
 // wrapping ErrTimeout when time ran out first; nothing is lost either way.
 // Drain holds the Engine's lock while it waits.
 func (e *Engine) Drain(timeout time.Duration) error {

@@ -31,6 +31,12 @@ const (
 	ErrTimeout       Status = 9 // Drain or Close: time ran out before every alert was delivered
 )
 
+// ErrBusy: a sink cannot take more alerts now (its spool cannot write and its
+// memory queue is full: docs/sinks.md "Backpressure"). Push, PushDocument,
+// PushEvent and Scan wait for it; they return it only when ctx ended the
+// wait, having consumed nothing.
+const ErrBusy Status = 10
+
 // ErrClosed is returned by every method of an Engine after Close.
 var ErrClosed = errors.New("secdet: engine is closed")
 

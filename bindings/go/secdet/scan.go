@@ -81,19 +81,19 @@ func (e *Engine) Scan(ctx context.Context, source string, r io.Reader) (ScanResu
 
 	for {
 		if err := ctx.Err(); err != nil {
-			_, _ = e.scanStep(source, nil, stepEnd, &res, &dec)
+			_, _ = e.scanStep(ctx, source, nil, stepEnd, &res, &dec)
 			return res, err
 		}
 		var c scanChunk
 		select {
 		case c = <-chunks:
 		case <-ctx.Done():
-			_, _ = e.scanStep(source, nil, stepEnd, &res, &dec)
+			_, _ = e.scanStep(ctx, source, nil, stepEnd, &res, &dec)
 			return res, ctx.Err()
 		}
 		if len(c.buf) > 0 {
 			res.Bytes += int64(len(c.buf))
-			if fatal, err := e.scanStep(source, c.buf, stepPush, &res, &dec); fatal {
+			if fatal, err := e.scanStep(ctx, source, c.buf, stepPush, &res, &dec); fatal {
 				return res, err
 			}
 			free <- c.buf[:cap(c.buf)]
@@ -102,11 +102,11 @@ func (e *Engine) Scan(ctx context.Context, source string, r io.Reader) (ScanResu
 			break
 		}
 		if c.err != nil {
-			_, _ = e.scanStep(source, nil, stepEnd, &res, &dec)
+			_, _ = e.scanStep(ctx, source, nil, stepEnd, &res, &dec)
 			return res, c.err
 		}
 	}
-	if fatal, err := e.scanStep(source, nil, stepEnd|stepFlush, &res, &dec); fatal {
+	if fatal, err := e.scanStep(ctx, source, nil, stepEnd|stepFlush, &res, &dec); fatal {
 		return res, err
 	}
 	if dec != nil {
@@ -152,8 +152,19 @@ const (
 )
 
 // scanStep does one locked step of a scan and accounts for it in res and
-// dec. fatal reports an error that ends the scan.
-func (e *Engine) scanStep(source string, buf []byte, what int, res *ScanResult, dec **DecodeError) (fatal bool, err error) {
+// dec. fatal reports an error that ends the scan. A push that finds a sink
+// that cannot take more alerts is tried again (see Push).
+func (e *Engine) scanStep(ctx context.Context, source string, buf []byte, what int, res *ScanResult,
+	dec **DecodeError) (bool, error) {
+	for {
+		fatal, err := e.scanOnce(source, buf, what, res, dec)
+		if !busyAgain(ctx, err) {
+			return fatal, err
+		}
+	}
+}
+
+func (e *Engine) scanOnce(source string, buf []byte, what int, res *ScanResult, dec **DecodeError) (fatal bool, err error) {
 	k, err := e.lock()
 	if err != nil {
 		return true, err

@@ -45,6 +45,10 @@ type Sink struct {
 	BackoffMax  time.Duration // longest retry delay (0: 60s)
 	DeadLetter  string        // dead-letter file ("": <SpoolDir>/dead-letter.jsonl, or none)
 
+	// Cap on the spool, bytes (0: 1 GiB); reaching it is like a full disk:
+	// alerts wait in memory, then pushes wait (docs/sinks.md "Backpressure").
+	SpoolMaxBytes int64
+
 	Deliver func(Delivery) error // required
 	Flush   func()               // optional: make what was delivered durable (called by Drain)
 	Close   func()               // optional: the last call, when the engine is closed
@@ -133,6 +137,9 @@ func (e *Engine) AddSink(s Sink) error {
 		o.queue_max = C.uint32_t(s.QueueMax)
 	}
 	o.spool_dir = cs.add(s.SpoolDir)
+	if s.SpoolMaxBytes > 0 {
+		o.spool_max_bytes = C.uint64_t(s.SpoolMaxBytes)
+	}
 	switch {
 	case s.MaxAttempts < 0:
 		o.max_attempts = 0
@@ -204,7 +211,7 @@ type SinkStats struct {
 	Delivered    uint64 `json:"delivered"`
 	Retries      uint64 `json:"retries"`
 	DeadLettered uint64 `json:"dead_lettered"`
-	Dropped      uint64 `json:"dropped"` // lost: queue full without a spool, spool full or unwritable
+	Dropped      uint64 `json:"dropped"` // lost: queue full without a spool; out of memory
 	Pending      uint64 `json:"pending"` // accepted, not yet delivered or dead-lettered
 	SpoolBytes   uint64 `json:"spool_bytes"`
 	SpoolCorrupt uint64 `json:"spool_corrupt"`

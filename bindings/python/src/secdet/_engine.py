@@ -13,12 +13,13 @@ import json as _json
 import logging
 import os
 import threading
+import time
 import weakref
 from typing import (IO, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence,
                     Union)
 
 from . import _io, _scan
-from ._errors import (ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_TIMEOUT, ClosedError,
+from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_TIMEOUT, ClosedError,
                       DecodeError, Error, RuleError, SinkError)
 from ._native import (Counters, SinkState, check, ffi, lib, log, new_handle, strerror, take_batch,
                       take_diagnostics, take_raw)
@@ -40,6 +41,9 @@ def _free_engine(ptr: Any, batch: Any, keep: List[Any]) -> None:
     lib.secdet_engine_free(ptr)
     lib.pysd_batch_free(batch)
     keep.clear()
+
+
+_BUSY_WAIT = 0.05  # seconds between tries while a sink cannot take more alerts
 
 
 def _is_path_text(text: str) -> bool:
@@ -160,12 +164,22 @@ class Engine:
             else:
                 log.warning("%s: %s%s", e.source, f"{e.where}: " if e.where else "", e.message)
 
+    def _locked(self, fn: Callable[..., int], args: Sequence[Any], then: Callable[[], Any]) -> "tuple[int, Any]":
+        """fn(engine, *args) under the lock, then then() still under it.
+        While a sink cannot take more alerts (ERR_BUSY: nothing was consumed;
+        docs/sinks.md "Backpressure") fn is called again every _BUSY_WAIT
+        seconds, the lock released in between (so stats() and other threads
+        go on): pushes and scans wait for the sinks, they never drop input."""
+        while True:
+            with self._lock:
+                status = fn(self._live(), *args)
+                if status != ERR_BUSY:
+                    return status, then()
+            time.sleep(_BUSY_WAIT)
+
     def _call(self, fn: Callable[..., int], *args: Any) -> "tuple[int, List[Alert], List[MalformedEvent]]":
         """Calls fn(engine, *args) under the lock; returns its status and what it raised."""
-        with self._lock:
-            ptr = self._live()
-            status = fn(ptr, *args)
-            alerts, errors = take_batch(self._batch, self._cache)
+        status, (alerts, errors) = self._locked(fn, args, lambda: take_batch(self._batch, self._cache))
         if errors:
             self._report(errors)
         return status, alerts, errors
@@ -291,12 +305,9 @@ class Engine:
         else:
             raise TypeError(f"an event is a dict, str or bytes, not {type(event).__name__}")
         src = self._name(source)
-        with self._lock:
-            ptr = self._ptr
-            if ptr is None:
-                raise ClosedError("secdet: the engine is closed")
-            status = lib.secdet_push_event(ptr, src, data, len(data))
-            alerts, errors = take_batch(self._batch, self._cache) if self._batch.len else ([], [])
+        status, (alerts, errors) = self._locked(
+            lib.secdet_push_event, (src, data, len(data)),
+            lambda: take_batch(self._batch, self._cache) if self._batch.len else ([], []))
         if status != 0:
             if status in (ERR_DECODE, ERR_LIMIT):
                 detail = "; ".join(e.message for e in errors) or strerror(status)
@@ -363,9 +374,7 @@ class Engine:
 
     def _call_raw(self, fn: Callable[..., int], *args: Any) -> "tuple[int, Optional[tuple[bytes, bool]]]":
         """fn(engine, *args) under the lock; its status and the raw alert records."""
-        with self._lock:
-            status = fn(self._live(), *args)
-            return status, take_raw(self._batch)
+        return self._locked(fn, args, lambda: take_raw(self._batch))
 
     # ---- sinks --------------------------------------------------------------
 
@@ -424,8 +433,9 @@ class Engine:
 
     def drain(self, timeout: Optional[float] = None) -> bool:
         """Waits until every alert handed to the sinks is delivered or
-        dead-lettered (or safely in a failing sink's spool), up to `timeout`
-        seconds (None: no limit). True when done, False when time ran out."""
+        dead-lettered (with a spool as without), up to `timeout` seconds
+        (None: no limit). True when done, False when time ran out: what is
+        left stays queued, in the spools as far as they take it."""
         ms = -1 if timeout is None else max(0, int(timeout * 1000))
         with self._lock:
             status = lib.secdet_drain(self._live(), ms)

@@ -22,6 +22,7 @@ ERR_EXISTS = 6
 ERR_DECODE = 7
 ERR_LIMIT = 8
 ERR_TIMEOUT = 9
+ERR_BUSY = 10  # a sink cannot take more alerts now; nothing was consumed (the binding waits and retries)
 
 
 class Error(Exception):

@@ -1,0 +1,151 @@
+/* io_log.c — what inputs say in words: the input log (warnings, refused
+ * clients, accept and TLS failures; secdet_set_input_log) and why the last
+ * input call failed (secdet_input_error).
+ *
+ * Trouble a client can cause over and over (refusals, failed handshakes) is
+ * rate limited per kind and listener: IO_LOG_BURST lines per
+ * IO_LOG_INTERVAL_MS at most, the next line logged saying how many were
+ * held back. The stats count every occurrence, so nothing is lost but
+ * repetition.
+ *
+ * The error of a failed call is kept in the engine's extension (one per
+ * engine, no global state), set by io_fail and cleared by io_ok.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/io.h"
+
+secdet_status secdet_set_input_log(secdet_engine *e, secdet_input_log_fn fn, void *user) {
+    if (!e) return SECDET_ERR_INVALID_ARG;
+    engine_ext *x = engine_ext_get(e);
+    if (!x) return SECDET_ERR_NOMEM;
+    x->input_log = fn;
+    x->input_log_user = user;
+    return SECDET_OK;
+}
+
+static void vlog(io_state *io, const io_input *in, const char *suffix, const char *fmt, va_list ap) {
+    engine_ext *x = io->x;
+    if (!x->input_log) return;
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "%s: ", in->label);
+    if (n < 0 || (size_t)n >= sizeof msg) n = 0;
+    int m = vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    if (m > 0 && (size_t)(n + m) < sizeof msg) snprintf(msg + n + m, sizeof msg - (size_t)(n + m), "%s", suffix);
+    x->input_log(x->input_log_user, in->source, msg);
+}
+
+void io_log(io_state *io, const io_input *in, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(io, in, "", fmt, ap);
+    va_end(ap);
+}
+
+void io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const char *fmt, ...) {
+    uint64_t now = uv_now(io->loop);
+    if (rl->logged == 0 || now - rl->window_ms >= IO_LOG_INTERVAL_MS) {
+        rl->window_ms = now;
+        rl->logged = 0;
+    }
+    if (rl->logged >= IO_LOG_BURST) {
+        rl->held++;
+        return;
+    }
+    rl->logged++;
+    char suffix[96] = "";
+    if (rl->held) snprintf(suffix, sizeof suffix, " (and %llu more like it not logged)", (unsigned long long)rl->held);
+    rl->held = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(io, in, suffix, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- The error of the last input call -------------------------------------------- */
+
+const char *secdet_input_error(const secdet_engine *e) { return e && e->ext ? e->ext->input_error : ""; }
+
+secdet_status io_fail(secdet_engine *e, secdet_status st, const char *fmt, ...) {
+    engine_ext *x = e ? engine_ext_get(e) : NULL;
+    if (!x) return st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->input_error, sizeof x->input_error, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void io_ok(secdet_engine *e) {
+    if (e && e->ext) e->ext->input_error[0] = 0;
+}
+
+secdet_status io_check_source(secdet_engine *e, const char *source) {
+    if (!source) return io_fail(e, SECDET_ERR_INVALID_ARG, "no source name");
+    for (size_t i = 0; i < e->nsources; i++)
+        if (strcmp(e->sources[i].name, source) == 0) return SECDET_OK;
+    return io_fail(e, SECDET_ERR_UNKNOWN_SOURCE, "source \"%s\" was never added (secdet_source_add)", source);
+}
+
+static secdet_status resolve(secdet_engine *e, const char *host, uint16_t port, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) return SECDET_OK;
+    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) return SECDET_OK;
+    return io_fail(e, SECDET_ERR_INVALID_ARG, "address \"%s\" is not an IPv4 or IPv6 address (names are not resolved)",
+                   host);
+}
+
+void io_addr_text(char *out, size_t len, const char *host, uint16_t port) {
+    snprintf(out, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+}
+
+uint16_t io_port_of(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return 0;
+}
+
+secdet_status io_check_listen(secdet_engine *e, const char *source, const char *host, uint16_t port,
+                              struct sockaddr_storage *ss) {
+    io_ok(e);
+    if (!host) return io_fail(e, SECDET_ERR_INVALID_ARG, "no address");
+    secdet_status st = io_check_source(e, source);
+    return st == SECDET_OK ? resolve(e, host, port, ss) : st;
+}
+
+/* libuv's codes are negative errno values on Unix; both come here. */
+secdet_status io_fail_bind(secdet_engine *e, const char *proto, const char *host, uint16_t port, int err) {
+    char addr[72], where[96];
+    io_addr_text(addr, sizeof addr, host, port);
+    snprintf(where, sizeof where, "%s address %s", proto, addr);
+    switch (-err) {
+    case EADDRINUSE: return io_fail(e, SECDET_ERR_IO, "%s is already in use", where);
+    case EACCES:
+        return io_fail(e, SECDET_ERR_IO,
+                       "%s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", where);
+    case EADDRNOTAVAIL:
+        return io_fail(e, SECDET_ERR_IO, "%s: %s is not an address of this machine", where, host);
+    case EAFNOSUPPORT: return io_fail(e, SECDET_ERR_IO, "%s: IPv6 is not available here", where);
+    case EMFILE:
+    case ENFILE:
+        return io_fail(e, SECDET_ERR_IO, "%s: no file descriptor left (raise `ulimit -n`)", where);
+    default: return io_fail(e, SECDET_ERR_IO, "cannot listen on %s: %s", where, strerror(-err));
+    }
+}
+
+bool io_is_loopback(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
