@@ -5,7 +5,10 @@ Flattens the Records of every CloudTrail log file under SRC_DIR (sorted by
 name, so the order is stable) into one compact JSON object per line, then
 repeats that sequence until OUT holds exactly N lines.  Also writes the
 first `--prefix` lines as separate files (OUT with the line count in its
-name) so the slow and the memory measurements read the same events.
+name) so the slow and the memory measurements read the same events, and
+with `--documents PATH` the same N records as CloudTrail log files
+({"Records": [...]} of DOC_RECORDS records each), one document a line, as
+`cat` of log files gives them.
 
 Promise: the output depends only on the source files and N; when OUT exists
 and its stamp file says it was made from the same sources and N, nothing is
@@ -45,6 +48,18 @@ def write_lines(path, lines, n):
     os.replace(tmp, path)
 
 
+def write_documents(path, lines, n, per_doc):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        done = 0
+        while done < n:
+            take = min(per_doc, n - done)
+            recs = [lines[(done + k) % len(lines)] for k in range(take)]
+            f.write('{"Records":[' + ",".join(recs) + "]}\n")
+            done += take
+    os.replace(tmp, path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src_dir", help="directory of CloudTrail *.json log files")
@@ -52,6 +67,10 @@ def main():
     ap.add_argument("-n", "--lines", type=int, default=1_000_000)
     ap.add_argument("--prefix", type=int, action="append", default=[],
                     help="also write the first K lines to OUT-with-K (repeatable)")
+    ap.add_argument("--documents", metavar="PATH",
+                    help="also write the N records as CloudTrail documents, one a line, to PATH")
+    ap.add_argument("--doc-records", type=int, default=1000, metavar="DOC_RECORDS",
+                    help="records per document (default 1000)")
     args = ap.parse_args()
 
     lines, digest = load_records(args.src_dir)
@@ -63,9 +82,13 @@ def main():
     for k in args.prefix:
         targets.append((f"{base}.{k}{ext}", k))
 
+    if args.documents:
+        targets.append((args.documents, args.lines))
+
     for path, n in targets:
+        documents = path == args.documents
         stamp_path = path + ".stamp"
-        stamp = f"{digest} {n}\n"
+        stamp = f"{digest} {n}" + (f" documents of {args.doc_records}" if documents else "") + "\n"
         try:
             with open(stamp_path) as f:
                 if f.read() == stamp and os.path.exists(path):
@@ -73,10 +96,13 @@ def main():
                     continue
         except FileNotFoundError:
             pass
-        write_lines(path, lines, n)
+        if documents:
+            write_documents(path, lines, n, args.doc_records)
+        else:
+            write_lines(path, lines, n)
         with open(stamp_path, "w") as f:
             f.write(stamp)
-        print(f"make_input: wrote {path} ({n} lines from {len(lines)} records)")
+        print(f"make_input: wrote {path} ({n} {'records' if documents else 'lines'} from {len(lines)} records)")
 
 
 if __name__ == "__main__":

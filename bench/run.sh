@@ -17,6 +17,9 @@
 #   7. correlation state at 1M groups (bench/corr_groups.sh)
 #   8. the Python binding's engine.scan() against the command, whole
 #      processes, on a 100k-line prefix (bench/python_bench.py)
+#   9. --format auto against the explicit format, on the JSON lines and on
+#      the same records as CloudTrail log files one after another (one a
+#      line, as `cat` gives them), runs of the two alternating
 #   -  `secdet scan -j N`: a row that says whether it exists yet
 # The peers of 0, 6 and 8 are built by bench/build_peers.sh where their
 # tools are (it installs libsimdjson-dev itself); a peer that cannot be built
@@ -108,8 +111,10 @@ profile_lines=20000
 for n in "$jq_lines" "$rss_lines" "$py_lines" "$profile_lines"; do
     if ((n != lines)) && [[ " ${prefixes[*]} " != *" $n "* ]]; then prefixes+=(--prefix "$n"); fi
 done
-python3 "$here/make_input.py" "$ct_dir" "$data/input.jsonl" -n "$lines" "${prefixes[@]}"
+python3 "$here/make_input.py" "$ct_dir" "$data/input.jsonl" -n "$lines" "${prefixes[@]}" \
+    --documents "$data/input.cloudtrail.json"
 input=$data/input.jsonl
+docs_input=$data/input.cloudtrail.json
 prefix_file() { if (($1 == lines)); then echo "$input"; else echo "$data/input.$1.jsonl"; fi; }
 jq_input=$(prefix_file "$jq_lines")
 rss_input=$(prefix_file "$rss_lines")
@@ -158,6 +163,29 @@ best_of() {
             b_cpu=$m_cpu
         fi
     done
+}
+
+# best_alternating N CMD_A... -- CMD_B... : N runs of each, A and B in turn,
+# so that a change in the machine's load falls on both; sets a_wall, a_cpu,
+# b2_wall, b2_cpu to the shortest of each.
+best_alternating() {
+    local n=$1 i k
+    shift
+    local cmd_a=() cmd_b=()
+    while [ "$1" != "--" ]; do cmd_a+=("$1"); shift; done
+    shift
+    cmd_b=("$@")
+    a_wall=""; a_cpu=""; b2_wall=""; b2_cpu=""
+    shorter() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN { exit !(a < b) }'; then echo "$2"; else echo "$1"; fi; }
+    for ((i = 0; i < n; i++)); do
+        run_once "${cmd_a[@]}"
+        a_wall=$(shorter "$a_wall" "$m_wall"); a_cpu=$(shorter "$a_cpu" "$m_cpu")
+        echo "   run $((i + 1)): explicit ${m_wall}s wall, ${m_cpu}s CPU"
+        run_once "${cmd_b[@]}"
+        b2_wall=$(shorter "$b2_wall" "$m_wall"); b2_cpu=$(shorter "$b2_cpu" "$m_cpu")
+        echo "   run $((i + 1)): auto     ${m_wall}s wall, ${m_cpu}s CPU"
+    done
+    for k in a_wall a_cpu b2_wall b2_cpu; do [ -n "${!k}" ] || die "no runs"; done
 }
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
@@ -225,6 +253,27 @@ rss_gen_small=$(peak_rss_kb "$secdet" "${scan_args[@]}" --rules "$gen_rules" "$r
 rss_gen_big=$(peak_rss_kb "$secdet" "${scan_args[@]}" --rules "$gen_rules" "$input")
 rss_parse_big=$(peak_rss_kb "$parse_only" "$input")
 echo "   CIS pack: ${rss_cis_small} KiB ($rss_lines lines), ${rss_cis_big} KiB ($lines lines)"
+
+# The CIS rules say `on cloudtrail`: JSON lines need --source (then the
+# engine detects the format), CloudTrail documents are that source already.
+echo "== (9) --format auto against the explicit format, best of $runs each"
+auto_args=(scan --output json --no-progress --quiet --rules "$cis_rules")
+echo "   JSON lines: --format jsonl / --format auto, --source cloudtrail"
+best_alternating "$runs" "$secdet" "${auto_args[@]}" --format jsonl --source cloudtrail "$input" -- \
+    "$secdet" "${auto_args[@]}" --format auto --source cloudtrail "$input"
+r_lines_x=$(rate "$lines" "$a_wall"); c_lines_x=$(rate "$lines" "$a_cpu")
+r_lines_a=$(rate "$lines" "$b2_wall"); c_lines_a=$(rate "$lines" "$b2_cpu")
+echo "   CloudTrail documents: --format cloudtrail / --format auto"
+best_alternating "$runs" "$secdet" "${auto_args[@]}" --format cloudtrail "$docs_input" -- \
+    "$secdet" "${auto_args[@]}" --format auto "$docs_input"
+r_docs_x=$(rate "$lines" "$a_wall"); c_docs_x=$(rate "$lines" "$a_cpu")
+r_docs_a=$(rate "$lines" "$b2_wall"); c_docs_a=$(rate "$lines" "$b2_cpu")
+# Both must give the CIS pack's alerts of the JSON lines.
+n_auto_lines=$("$secdet" "${auto_args[@]}" --format auto --source cloudtrail "$input" | wc -l)
+n_auto_docs=$("$secdet" "${auto_args[@]}" --format auto "$docs_input" | wc -l)
+n_lines=$("$secdet" "${auto_args[@]}" --format jsonl --source cloudtrail "$input" | wc -l)
+[ "$n_auto_lines" = "$n_lines" ] && [ "$n_auto_docs" = "$n_lines" ] \
+    || die "auto gave other alerts: $n_auto_lines (lines), $n_auto_docs (documents), explicit $n_lines"
 
 # ---- do jq and sigma-go select what secdet alerts on? ----------------------------
 # On the jq prefix: secdet's alerts per rule against cis.jq's matches per rule

@@ -260,7 +260,12 @@ SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *ou
  * What each format makes of the bytes, and its default time field:
  *
  *   jsonl            every line one event                    .eventTime
- *   cloudtrail       every Records[] element one event       .eventTime
+ *   cloudtrail       every Records[] element one event,      .eventTime
+ *                    of one or more log files {"Records": [...]}
+ *                    one after the other (as `cat` joins them,
+ *                    or one per line); a document without
+ *                    Records is itself one record (JSON lines
+ *                    of records)
  *   cloudwatch-logs  every logEvents[].message one event,    ._cloudwatch.time
  *                    with "_cloudwatch": {logGroup, logStream, owner,
  *                    subscriptionFilters, id, timestamp, time} added
@@ -277,10 +282,15 @@ SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *ou
  *                    ("detail-type" and "detail") or a CloudWatch Logs
  *                    payload is unwrapped as above              .eventTime
  *
- * cloudwatch-logs and eventbridge buffer their bytes until
- * secdet_source_end, like cloudtrail, then read one or more JSON documents
- * (several may follow each other, e.g. one per line). An event that
- * already has the "_cloudwatch" / "_eventbridge" member keeps its own.
+ * cloudtrail, cloudwatch-logs and eventbridge read one or more JSON
+ * documents (several may follow each other, e.g. one per line): a
+ * CloudTrail record is evaluated as soon as its text is complete, an
+ * envelope's events when its document is; what is left of a document at
+ * secdet_source_end is decoded then (a truncated one is reported). An event
+ * that already has the "_cloudwatch" / "_eventbridge" member keeps its own.
+ * Every built-in format hands its events to the rules through the one-pass
+ * scanner, without building a JSON tree for them (stats.text_events counts
+ * them; the rare forms the scanner leaves to the full parser aside).
  * A CloudWatch Logs payload (awslogs.data) may decompress to at most
  * 8 x max_event_bytes, at least 8 MiB (but no more than the 64 x
  * max_event_bytes any document may be); a larger one is malformed
@@ -299,8 +309,9 @@ SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *na
  * whole gzip stream.
  * - jsonl: any number of lines; a trailing partial line is kept until the
  *   next push or secdet_source_end().
- * - cloudtrail: the bytes are buffered until secdet_source_end(), which
- *   decodes the whole document (one log file).
+ * - cloudtrail: each record is evaluated when its text is complete (a
+ *   record split across pushes waits for the rest); secdet_source_end()
+ *   reports a document left unfinished.
  * - auto: decided from the first non-blank bytes.
  * Malformed events are counted (stats.malformed), reported to the error
  * callback with their line or record number, and skipped; the call then
@@ -695,6 +706,14 @@ typedef struct secdet_stats {
     uint64_t accept_errors;   /* accept() failures on TCP listeners (no file descriptor left, ...) */
     uint64_t idle_closed;     /* TCP connections closed after idle_timeout_ms without data */
     uint64_t tls_failed;      /* TLS handshakes that failed or ran out of time (connection closed) */
+    /* ---- Decoding ---- */
+    /* Of `events`, those evaluated straight from their JSON text by the
+     * one-pass scanner, without building a JSON tree (the fast path): every
+     * event of every built-in format unless it uses a rare form the scanner
+     * leaves to the full parser (numbers longer than 63 bytes, leading
+     * zeros, bad hex in \u escapes, whitespace other than space, tab, CR
+     * and LF), or no rules are loaded. */
+    uint64_t text_events;
 } secdet_stats;
 
 SECDET_API secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);

@@ -86,6 +86,14 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
         secdet_engine_free(e);
         return SECDET_ERR_NOMEM;
     }
+    for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) {
+        char text[64];
+        int n = snprintf(text, sizeof text, ".\"%s\"", decode_envelope_markers[k]);
+        if (path_parse(text, (size_t)n, &e->envelope_paths[k], &err) != (size_t)n) {
+            secdet_engine_free(e);
+            return SECDET_ERR_NOMEM;
+        }
+    }
     *out = e;
     return SECDET_OK;
 }
@@ -103,6 +111,7 @@ void secdet_engine_free(secdet_engine *e) {
     for (size_t i = 0; i < e->nsources; i++) engine_source_free(&e->sources[i]);
     free(e->sources);
     path_free(&e->default_time_path);
+    for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) path_free(&e->envelope_paths[k]);
     alert_ctx_free(&e->alerts);
     corr_free(e->corr);
     buf_free(&e->keybuf);

@@ -454,17 +454,19 @@ static void evaluate(secdet_engine *e, engine_source *src, const cJSON *root) {
     run_event(e, src);
 }
 
-/* Readies rs->ev for text-backed events: a scan plan for the rules' paths
- * and every source's time field, rebuilt when sources are added. False when
- * the plan cannot be made (events then go through cJSON). */
+/* Readies rs->ev for text-backed events: a scan plan for the rules' paths,
+ * every source's time field and the envelope markers, rebuilt when sources
+ * are added. False when the plan cannot be made (events then go through
+ * cJSON). */
 static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
     uint64_t tag = (uint64_t)e->nsources + 1;
     if (rs->ev.plan && rs->ev.plan_tag == tag) return true;
     if (rs->scan_bad_tag == tag) return false;
     size_t n = 0;
-    const sd_path **extra = malloc((e->nsources + 1) * sizeof *extra);
+    const sd_path **extra = malloc((e->nsources + 1 + DECODE_ENVELOPE_MARKERS) * sizeof *extra);
     if (extra) {
         extra[n++] = &e->default_time_path;
+        for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) extra[n++] = &e->envelope_paths[k];
         for (size_t i = 0; i < e->nsources; i++)
             if (e->sources[i].has_time) extra[n++] = &e->sources[i].time_path;
     }
@@ -474,13 +476,27 @@ static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
     return ok;
 }
 
+/* Whether the scanned event has a member that may make it an envelope. */
+static bool has_envelope_marker(secdet_engine *e, sd_event *ev) {
+    for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) {
+        sd_values vals;
+        sd_value one;
+        event_path_values(ev, &e->envelope_paths[k], &vals, &one);
+        if (vals.n) return true;
+    }
+    return false;
+}
+
 /* Scans and evaluates one event's JSON text; false when the scanner does
- * not take it (then it goes through cJSON, which also words any error). */
-static bool evaluate_text(secdet_engine *e, engine_source *src, const char *text, size_t len) {
+ * not take it (then it goes through cJSON, which also words any error), or
+ * when `flags` ask to decline a possible envelope and it is one. */
+static bool evaluate_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags) {
     engine_ruleset *rs = e->rs;
     if (!rs || !text_ready(e, rs)) return false;
     if (event_begin_text(&rs->ev, text, len, e->opts.max_json_depth) != 0) return false;
+    if ((flags & DECODE_TEXT_MAY_BE_ENVELOPE) && has_envelope_marker(e, &rs->ev)) return false;
     e->stats.events++;
+    e->stats.text_events++;
     run_event(e, src);
     return true;
 }
@@ -565,10 +581,10 @@ static int on_event(void *user, const cJSON *event, uint64_t where) {
     return 0;
 }
 
-static int on_text(void *user, const char *text, size_t len, uint64_t where) {
+static int on_text(void *user, const char *text, size_t len, uint64_t where, unsigned flags) {
     (void)where;
     push_ctx *pc = user;
-    return evaluate_text(pc->e, pc->src, text, len) ? 0 : DECODE_TEXT_DECLINED;
+    return evaluate_text(pc->e, pc->src, text, len, flags) ? 0 : DECODE_TEXT_DECLINED;
 }
 
 static void on_error(void *user, uint64_t where, const char *message) {
@@ -631,7 +647,7 @@ static secdet_status push_one(secdet_engine *e, const char *source, const char *
     if (len > e->opts.max_event_bytes) {
         on_error(&pc, 1, "event larger than the event size limit");
         st = SECDET_ERR_LIMIT;
-    } else if (!evaluate_text(e, s, json ? json : "", len)) {
+    } else if (!evaluate_text(e, s, json ? json : "", len, 0)) {
         const char *err = NULL;
         cJSON *root = decode_json_object(json ? json : "", len, e->opts.max_json_depth, &err);
         if (!root) {

@@ -90,6 +90,10 @@ struct secdet_engine {
     engine_source *sources;
     size_t nsources, cap_sources;
     sd_path default_time_path; /* .eventTime */
+    /* The top-level members that mark a JSON line of an auto source as a
+     * possible envelope (decode_envelope_markers): read by the same scan as
+     * the rules' paths, so telling costs nothing (engine_input.c). */
+    sd_path envelope_paths[DECODE_ENVELOPE_MARKERS];
     secdet_alert_fn alert_fn;
     void *alert_user;
     secdet_error_fn error_fn;

@@ -164,6 +164,7 @@ typedef struct secdet_stats {
     uint64_t accept_errors;
     uint64_t idle_closed;
     uint64_t tls_failed;
+    uint64_t text_events;
 } secdet_stats;
 secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
 secdet_status secdet_flush(secdet_engine *engine);

@@ -27,6 +27,9 @@ int cmd_test(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
+/* `one` when n is 1, else `many`: "1 rule", "2 rules", "0 rules". */
+const char *cli_plural(unsigned long long n, const char *one, const char *many);
+
 /* Usage text of one command (NULL: the overview) to `out`. */
 void cli_usage(const char *command, void *out_stream);
 /* Reports a bad option the way every command does: message and usage on stderr. */
@@ -73,8 +76,21 @@ typedef struct cli_strings {
 int cli_strings_push(cli_strings *list, const char *s);
 void cli_strings_free(cli_strings *list);
 
+/* How cli_collect_files walks a directory. */
+typedef struct cli_walk {
+    const char *const *suffixes; /* files whose names end in one of these (NULL-terminated) */
+    int hidden;                  /* names starting with '.' too */
+    int follow_links;            /* descend into symbolic links to directories */
+} cli_walk;
+
+/* The files an argument names: itself when it is not a directory (or "-"),
+ * else the regular files below it that `how` takes, in byte order of their
+ * paths. -1 with errno on failure. */
+int cli_collect_files(const char *arg, const cli_walk *how, cli_strings *out);
+
 /* Every rule file a RULES argument names: the file itself, or every *.secdet
- * below a directory in byte order of the paths. -1 with errno on failure. */
+ * below a directory (not hidden ones) in byte order of the paths. -1 with
+ * errno on failure (also when it does not exist). */
 int cli_collect_rule_files(const char *arg, cli_strings *out);
 
 /* ---- Terminal (term.c) -------------------------------------------------- */

@@ -16,11 +16,12 @@ int cmd_check(int argc, char **argv) {
     int rc = cli_rules_command("check", argc, argv, &engine, &loaded, &result);
     if (rc >= 0) return rc;
     if (loaded) {
-        /* Always plural: scripts match this line. */
-        fprintf(stderr, "%zu rules OK (%zu warnings)\n", secdet_rule_count(engine), result.warnings);
+        size_t rules = secdet_rule_count(engine);
+        fprintf(stderr, "%zu %s OK (%zu %s)\n", rules, cli_plural(rules, "rule", "rules"), result.warnings,
+                cli_plural(result.warnings, "warning", "warnings"));
     } else {
-        fprintf(stderr, "%zu error%s, %zu warning%s\n", result.errors, result.errors == 1 ? "" : "s",
-                result.warnings, result.warnings == 1 ? "" : "s");
+        fprintf(stderr, "%zu %s, %zu %s\n", result.errors, cli_plural(result.errors, "error", "errors"),
+                result.warnings, cli_plural(result.warnings, "warning", "warnings"));
     }
     secdet_engine_free(engine);
     return loaded ? CLI_EXIT_OK : CLI_EXIT_ERROR;

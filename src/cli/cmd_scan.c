@@ -2,10 +2,13 @@
  * cmd_scan.c — `secdet scan --rules PATH FILE...`: events in, alerts out.
  *
  * One engine for the whole run, files in the order given, so correlation
- * spans files (CloudTrail writes one log file every few minutes). Alerts go
- * to stdout (JSON lines, or readable lines on a terminal); everything else —
- * malformed events, unreadable files, progress, the summary — to stderr, so
- * stdout can be piped into jq untouched.
+ * spans files (CloudTrail writes one log file every few minutes). A
+ * directory stands for the *.json, *.jsonl and *.gz files below it, in byte
+ * order of their paths (as the Python binding's scan() orders a directory),
+ * each file its own stream. Alerts go to stdout (JSON lines, or readable
+ * lines on a terminal; scan_output.c); everything else — malformed events,
+ * unreadable files, progress, the summary — to stderr, so stdout can be
+ * piped into jq untouched.
  *
  * The source name of every event is --source, else the format's name; with
  * --format auto the format is decided per file from its first bytes (after
@@ -13,6 +16,11 @@
  * A file that cannot be read is reported and skipped; the run goes on and
  * exits 2 at the end. A malformed event is reported with its line (jsonl) or
  * record (cloudtrail) number and the rest of the file is still scanned.
+ *
+ * The progress bar is drawn on stderr when both stderr and stdout are
+ * terminals: not when stdout goes to a pager or a file (a bar there would
+ * draw over what the pager shows, or hide nothing worth it). --progress and
+ * --no-progress decide instead.
  *
  * Correlation: after the last file the engine is flushed (events held for
  * ordering are released and their alerts printed). With --state FILE the
@@ -23,7 +31,6 @@
  * next run, with the same ids.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,42 +38,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/scan.h"
 
 #define SCAN_CHUNK_BYTES (1u << 20)
-/* Malformed events reported per file; the rest are only counted. */
-#define MAX_ERRORS_SHOWN_PER_FILE 100
-#define SEVERITY_WIDTH            8 /* "CRITICAL" */
-
-typedef struct scan_options {
-    cli_strings rules;
-    secdet_format format;
-    const char *source; /* NULL: the format's name */
-    int output_json;    /* -1: decide from the terminal */
-    int fail_on_alert;
-    int progress;
-    int quiet;
-    const char *state;     /* --state FILE, or NULL */
-    int64_t lateness_ms;   /* --lateness; -1: the engine's default */
-    long max_samples;      /* --max-samples; -1: the engine's default */
-    long long max_state_mb; /* --max-state; -1: the engine's default */
-} scan_options;
-
-typedef struct scan_ctx {
-    const scan_options *opts;
-    secdet_engine *engine;
-    int text; /* readable lines instead of JSON */
-    int colour;
-    int stdout_is_tty;
-    term_progress progress;
-    const char *file;           /* the file being read, as shown in messages */
-    secdet_format file_format;  /* its format (message style: line or record) */
-    unsigned long errors_shown; /* malformed events reported for this file */
-    unsigned long long alerts;
-    unsigned long long bytes_before; /* raw bytes of the files already read */
-    unsigned long long bytes_total;  /* 0: unknown (stdin, a pipe) */
-    const cli_input *input;
-} scan_ctx;
 
 static void progress_tick(scan_ctx *ctx, int force) {
     if (!ctx->progress.enabled) {
@@ -82,115 +56,6 @@ static void progress_tick(scan_ctx *ctx, int force) {
         .file = ctx->file,
     };
     term_progress_update(&ctx->progress, &s, force);
-}
-
-static const char *severity_colour(secdet_severity sev) {
-    switch (sev) {
-    case SECDET_SEVERITY_CRITICAL: return "\033[1;31m";
-    case SECDET_SEVERITY_HIGH: return "\033[31m";
-    case SECDET_SEVERITY_MEDIUM: return "\033[33m";
-    case SECDET_SEVERITY_LOW: return "\033[36m";
-    default: return "\033[2m";
-    }
-}
-
-/* "2023-07-10T12:11:15Z" (seconds are enough for a person reading). */
-static void format_time(char *buf, size_t len, int64_t ns) {
-    int64_t secs = ns / 1000000000;
-    if (ns < 0 && ns % 1000000000 != 0) {
-        secs--; /* floor, so times before 1970 are not a second late */
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        snprintf(buf, len, "-");
-    }
-}
-
-static void print_alert_text(scan_ctx *ctx, const secdet_alert *alert) {
-    secdet_severity sev = secdet_alert_severity(alert);
-    const char *name = secdet_severity_name(sev);
-    char upper[16];
-    size_t i = 0;
-    for (; name != NULL && name[i] != '\0' && i + 1 < sizeof upper; i++) {
-        upper[i] = (name[i] >= 'a' && name[i] <= 'z') ? (char)(name[i] - 'a' + 'A') : name[i];
-    }
-    upper[i] = '\0';
-    char when[40];
-    format_time(when, sizeof when, secdet_alert_time_ns(alert));
-    const char *rule = secdet_alert_rule(alert);
-    const char *message = secdet_alert_message(alert);
-
-    if (ctx->colour) {
-        fprintf(stdout, "%s%-*s\033[0m", severity_colour(sev), SEVERITY_WIDTH, upper);
-    } else {
-        fprintf(stdout, "%-*s", SEVERITY_WIDTH, upper);
-    }
-    fprintf(stdout, "  %s  ", when);
-    term_write_safe(stdout, rule ? rule : "-");
-    fputs("  ", stdout);
-    term_write_safe(stdout, message ? message : "");
-    putc('\n', stdout);
-}
-
-static void on_alert(void *user, const secdet_alert *alert) {
-    scan_ctx *ctx = user;
-    ctx->alerts++;
-    if (ctx->text) {
-        if (ctx->stdout_is_tty) {
-            term_progress_clear(&ctx->progress); /* same screen */
-        }
-        print_alert_text(ctx, alert);
-        return;
-    }
-    size_t len = 0;
-    const char *json = secdet_alert_json(alert, &len);
-    if (json != NULL) {
-        fwrite(json, 1, len, stdout);
-        putc('\n', stdout);
-    }
-}
-
-/* The decoder's messages may start with their own "line N: " or
- * "record N: "; we print the place in the FILE:LINE form, so drop it. */
-static const char *strip_place(const char *message, uint64_t where) {
-    static const char *const words[] = {"line ", "record "};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-        size_t len = strlen(words[i]);
-        if (strncmp(message, words[i], len) != 0) {
-            continue;
-        }
-        char *end = NULL;
-        errno = 0;
-        unsigned long long n = strtoull(message + len, &end, 10);
-        if (errno == 0 && end != message + len && n == where && end[0] == ':' && end[1] == ' ') {
-            return end + 2;
-        }
-    }
-    return message;
-}
-
-static void on_malformed(void *user, const char *source, uint64_t where, const char *message) {
-    (void)source;
-    scan_ctx *ctx = user;
-    message = message ? strip_place(message, where) : "malformed event";
-    ctx->errors_shown++;
-    if (ctx->errors_shown > MAX_ERRORS_SHOWN_PER_FILE) {
-        return;
-    }
-    term_progress_clear(&ctx->progress);
-    const char *file = ctx->file ? ctx->file : "-";
-    if (ctx->errors_shown == MAX_ERRORS_SHOWN_PER_FILE) {
-        fprintf(stderr, "%s: more malformed events; further ones are only counted\n", file);
-        return;
-    }
-    if (where == 0) {
-        fprintf(stderr, "%s: %s\n", file, message);
-    } else if (ctx->file_format == SECDET_FMT_CLOUDTRAIL) {
-        fprintf(stderr, "%s: record %llu: %s\n", file, (unsigned long long)where, message);
-    } else {
-        fprintf(stderr, "%s:%llu: %s\n", file, (unsigned long long)where, message);
-    }
 }
 
 /*
@@ -306,7 +171,6 @@ static int scan_file(scan_ctx *ctx, const char *path, unsigned char *buf) {
             break;
         }
     }
-    ctx->file_format = detected;
     const char *source = ctx->opts->source ? ctx->opts->source : secdet_format_name(detected);
 
     /* Even after a read error, what was read is evaluated. */
@@ -335,135 +199,19 @@ static int scan_file(scan_ctx *ctx, const char *path, unsigned char *buf) {
     return read_failed || push_failed ? -1 : 0;
 }
 
-/* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
-static int64_t parse_duration_ms(const char *text) {
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || n < 0 || text[0] == '-' || text[0] == '+') {
-        return -1;
-    }
-    static const struct {
-        const char *unit;
-        long long ms;
-    } units[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].unit) == 0) {
-            return n > INT64_MAX / units[i].ms ? -1 : (int64_t)(n * units[i].ms);
-        }
-    }
-    return -1;
-}
-
-static int parse_options(int argc, char **argv, scan_options *o) {
-    enum { OPT_FAIL_ON_ALERT = 256, OPT_NO_PROGRESS, OPT_STATE, OPT_LATENESS, OPT_MAX_SAMPLES, OPT_MAX_STATE };
-    static const struct option long_options[] = {
-        {"rules", required_argument, NULL, 'r'},
-        {"format", required_argument, NULL, 'f'},
-        {"source", required_argument, NULL, 's'},
-        {"output", required_argument, NULL, 'o'},
-        {"fail-on-alert", no_argument, NULL, OPT_FAIL_ON_ALERT},
-        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"state", required_argument, NULL, OPT_STATE},
-        {"lateness", required_argument, NULL, OPT_LATENESS},
-        {"max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
-        {"max-state", required_argument, NULL, OPT_MAX_STATE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":r:f:s:o:qh", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            if (cli_strings_push(&o->rules, optarg) != 0) {
-                fprintf(stderr, "secdet: out of memory\n");
-                return CLI_EXIT_ERROR;
-            }
-            break;
-        case 'f':
-            if (secdet_format_parse(optarg, &o->format) != SECDET_OK) {
-                return cli_usage_error("scan", "unknown format '%s' (auto, jsonl, cloudtrail)",
-                                       optarg);
-            }
-            break;
-        case 's':
-            if (optarg[0] == '\0') {
-                return cli_usage_error("scan", "--source needs a name%s", "");
-            }
-            o->source = optarg;
-            break;
-        case 'o':
-            if (strcmp(optarg, "json") == 0) {
-                o->output_json = 1;
-            } else if (strcmp(optarg, "text") == 0) {
-                o->output_json = 0;
-            } else {
-                return cli_usage_error("scan", "unknown output '%s' (json, text)", optarg);
-            }
-            break;
-        case OPT_FAIL_ON_ALERT: o->fail_on_alert = 1; break;
-        case OPT_NO_PROGRESS: o->progress = 0; break;
-        case OPT_STATE:
-            if (optarg[0] == '\0') {
-                return cli_usage_error("scan", "--state needs a file name%s", "");
-            }
-            o->state = optarg;
-            break;
-        case OPT_LATENESS:
-            o->lateness_ms = parse_duration_ms(optarg);
-            if (o->lateness_ms < 0) {
-                return cli_usage_error("scan", "bad --lateness '%s' (a duration: 500ms, 30s, 10m, 1h, 7d)",
-                                       optarg);
-            }
-            break;
-        case OPT_MAX_SAMPLES: {
-            char *end = NULL;
-            errno = 0;
-            long n = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || n < 1 || n > 1000) {
-                return cli_usage_error("scan", "bad --max-samples '%s' (a number from 1 to 1000)", optarg);
-            }
-            o->max_samples = n;
-            break;
-        }
-        case OPT_MAX_STATE: {
-            char *end = NULL;
-            errno = 0;
-            long long mb = strtoll(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || mb < 1 || mb > 1048576) {
-                return cli_usage_error("scan", "bad --max-state '%s' (MiB, from 1 to 1048576)", optarg);
-            }
-            o->max_state_mb = mb;
-            break;
-        }
-        case 'q': o->quiet = 1; break;
-        case 'h': cli_usage("scan", stdout); return CLI_EXIT_OK;
-        default: return cli_bad_option("scan", c, optopt, argv[optind - 1]);
-        }
-    }
-    if (o->rules.count == 0) {
-        return cli_usage_error("scan", "--rules PATH is required%s", "");
-    }
-    if (optind >= argc) {
-        return cli_usage_error("scan", "no input files given (use '-' for stdin)%s", "");
-    }
-    return -1;
-}
-
 static int add_sources(scan_ctx *ctx) {
-    secdet_status status;
-    if (ctx->opts->source != NULL) {
-        secdet_source_opts so = {.format = ctx->opts->format, .time_field = NULL};
-        status = secdet_source_add(ctx->engine, ctx->opts->source, &so);
+    const scan_options *o = ctx->opts;
+    secdet_status status = SECDET_OK;
+    if (o->source != NULL || o->format != SECDET_FMT_AUTO) {
+        /* One source: named --source, else after the format. */
+        secdet_source_opts so = {.format = o->format, .time_field = NULL};
+        status = secdet_source_add(ctx->engine, o->source ? o->source : secdet_format_name(o->format), &so);
     } else {
-        secdet_source_opts jsonl = {.format = SECDET_FMT_JSONL, .time_field = NULL};
-        secdet_source_opts cloudtrail = {.format = SECDET_FMT_CLOUDTRAIL, .time_field = NULL};
-        status = secdet_source_add(ctx->engine, secdet_format_name(SECDET_FMT_JSONL), &jsonl);
-        if (status == SECDET_OK) {
-            status = secdet_source_add(ctx->engine, secdet_format_name(SECDET_FMT_CLOUDTRAIL),
-                                       &cloudtrail);
+        /* auto: the formats detect_format can pick, each its own source. */
+        static const secdet_format picked[] = {SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL};
+        for (size_t i = 0; i < sizeof picked / sizeof picked[0] && status == SECDET_OK; i++) {
+            secdet_source_opts so = {.format = picked[i], .time_field = NULL};
+            status = secdet_source_add(ctx->engine, secdet_format_name(picked[i]), &so);
         }
     }
     if (status != SECDET_OK) {
@@ -473,10 +221,75 @@ static int add_sources(scan_ctx *ctx) {
     return 0;
 }
 
-static int run_scan(scan_ctx *ctx, char **files, size_t count) {
+/* The files the arguments name: a directory stands for the files below it
+ * that look like logs, taken as the Python binding takes them (hidden
+ * files too; links to files followed, links to directories not), in byte
+ * order of their paths. -1 when an argument could not be listed or holds
+ * no such file (said on stderr); the others are still listed. */
+static int expand_inputs(char **args, size_t count, cli_strings *files) {
+    static const char *const suffixes[] = {".json", ".jsonl", ".gz", NULL};
+    static const cli_walk how = {.suffixes = suffixes, .hidden = 1, .follow_links = 0};
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t before = files->count;
+        struct stat st;
+        int is_dir = strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0 && S_ISDIR(st.st_mode);
+        if (cli_collect_files(args[i], &how, files) != 0) {
+            fprintf(stderr, "secdet: %s: %s\n", args[i], strerror(errno));
+            rc = -1;
+        } else if (is_dir && files->count == before) {
+            fprintf(stderr, "secdet: %s: no *.json, *.jsonl or *.gz files below it\n", args[i]);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static void print_summary(const scan_ctx *ctx, size_t files_read, double elapsed) {
+    secdet_stats stats = {0};
+    (void)secdet_stats_get(ctx->engine, &stats);
+    unsigned long long events = stats.events;
+    double rate = elapsed > 0 ? (double)events / elapsed : 0.0;
+    fprintf(stderr, "scanned %llu %s (%llu malformed) from %zu %s, %llu %s", events,
+            cli_plural(events, "event", "events"), (unsigned long long)stats.malformed, files_read,
+            cli_plural(files_read, "file", "files"), ctx->alerts, cli_plural(ctx->alerts, "alert", "alerts"));
+    if (ctx->opts->rule_globs.count > 0 || ctx->opts->min_severity > SECDET_SEVERITY_INFO) {
+        fprintf(stderr, " (%llu filtered out)", ctx->filtered);
+    }
+    fprintf(stderr, ", in %.2f s (%.0f events/s)\n", elapsed, rate);
+    /* Correlation losses must not go unseen. */
+    if (stats.late || stats.evicted) {
+        fprintf(stderr,
+                "secdet: %llu late %s (older than the lateness; not correlated), %llu correlation %s evicted "
+                "to stay under the state cap (--max-state)\n",
+                (unsigned long long)stats.late, cli_plural(stats.late, "event", "events"),
+                (unsigned long long)stats.evicted, cli_plural(stats.evicted, "group", "groups"));
+    }
+}
+
+/* --stats: the engine's counters, one JSON object on stderr. */
+static void print_stats(const scan_ctx *ctx) {
+    secdet_stats s = {0};
+    (void)secdet_stats_get(ctx->engine, &s);
+    fprintf(stderr,
+            "{\"type\":\"stats\",\"events\":%llu,\"text_events\":%llu,\"malformed\":%llu,\"alerts\":%llu,"
+            "\"shown\":%llu,\"filtered\":%llu,\"rules_run\":%llu,\"budget_exceeded\":%llu,\"late\":%llu,"
+            "\"bytes\":%llu,\"evicted\":%llu,\"groups\":%llu,\"state_bytes\":%llu}\n",
+            (unsigned long long)s.events, (unsigned long long)s.text_events, (unsigned long long)s.malformed,
+            (unsigned long long)s.alerts, ctx->alerts, ctx->filtered, (unsigned long long)s.rules_run,
+            (unsigned long long)s.budget_exceeded, (unsigned long long)s.late, (unsigned long long)s.bytes,
+            (unsigned long long)s.evicted, (unsigned long long)s.groups, (unsigned long long)s.state_bytes);
+}
+
+static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
+    cli_strings list = {0};
+    int failed = expand_inputs(args, nargs, &list) != 0;
+    char **files = list.items;
+    size_t count = list.count;
     unsigned char *buf = malloc(SCAN_CHUNK_BYTES);
     if (buf == NULL) {
         fprintf(stderr, "secdet: out of memory\n");
+        cli_strings_free(&list);
         return CLI_EXIT_ERROR;
     }
     /* The total is known only when every input is a regular file. stat(2),
@@ -491,7 +304,6 @@ static int run_scan(scan_ctx *ctx, char **files, size_t count) {
     }
 
     double started = term_now();
-    int failed = 0;
     size_t files_read = 0;
     for (size_t i = 0; i < count; i++) {
         if (scan_file(ctx, files[i], buf) != 0) {
@@ -515,24 +327,14 @@ static int run_scan(scan_ctx *ctx, char **files, size_t count) {
     double elapsed = term_now() - started;
     term_progress_clear(&ctx->progress);
     free(buf);
+    cli_strings_free(&list);
     fflush(stdout);
 
-    secdet_stats stats = {0};
-    (void)secdet_stats_get(ctx->engine, &stats);
     if (!ctx->opts->quiet) {
-        double rate = elapsed > 0 ? (double)stats.events / elapsed : 0.0;
-        /* A fixed shape (no singulars): scripts match this line. */
-        fprintf(stderr,
-                "scanned %llu events (%llu malformed) from %zu files, %llu alerts, "
-                "in %.2f s (%.0f events/s)\n",
-                (unsigned long long)stats.events, (unsigned long long)stats.malformed, files_read,
-                ctx->alerts, elapsed, rate);
-        /* Correlation losses must not go unseen. */
-        if (stats.late || stats.evicted)
-            fprintf(stderr,
-                    "secdet: %llu late events (older than the lateness; not correlated), %llu correlation "
-                    "groups evicted to stay under the state cap (--max-state)\n",
-                    (unsigned long long)stats.late, (unsigned long long)stats.evicted);
+        print_summary(ctx, files_read, elapsed);
+    }
+    if (ctx->opts->stats) {
+        print_stats(ctx);
     }
     if (failed) {
         return CLI_EXIT_ERROR;
@@ -582,11 +384,10 @@ static int load_state(scan_ctx *ctx) {
 }
 
 int cmd_scan(int argc, char **argv) {
-    scan_options o = {.format = SECDET_FMT_AUTO, .output_json = -1, .progress = 1, .lateness_ms = -1,
-                      .max_samples = -1, .max_state_mb = -1};
-    int rc = parse_options(argc, argv, &o);
+    scan_options o;
+    int rc = scan_parse_options(argc, argv, &o);
     if (rc >= 0) {
-        cli_strings_free(&o.rules);
+        scan_options_free(&o);
         return rc;
     }
 
@@ -594,7 +395,9 @@ int cmd_scan(int argc, char **argv) {
     ctx.stdout_is_tty = term_is_tty(STDOUT_FILENO);
     ctx.text = o.output_json == 0 || (o.output_json < 0 && ctx.stdout_is_tty);
     ctx.colour = ctx.text && term_colour_ok(STDOUT_FILENO);
-    term_progress_init(&ctx.progress, o.progress && !o.quiet && term_is_tty(STDERR_FILENO));
+    int progress = o.progress == SCAN_PROGRESS_ON ||
+                   (o.progress == SCAN_PROGRESS_AUTO && !o.quiet && term_is_tty(STDERR_FILENO) && ctx.stdout_is_tty);
+    term_progress_init(&ctx.progress, progress);
 
     secdet_engine_opts eo;
     secdet_engine_opts_init(&eo);
@@ -610,22 +413,20 @@ int cmd_scan(int argc, char **argv) {
     secdet_status status = secdet_engine_new(&eo, &ctx.engine);
     if (status != SECDET_OK) {
         fprintf(stderr, "secdet: cannot create an engine: %s\n", secdet_strerror(status));
-        cli_strings_free(&o.rules);
+        scan_options_free(&o);
         return CLI_EXIT_ERROR;
     }
     cli_load_result loaded;
     if (cli_load_rules(ctx.engine, o.rules.items, o.rules.count, 1, &loaded) != 0) {
         rc = CLI_EXIT_ERROR;
-    } else if (add_sources(&ctx) != 0) {
-        rc = CLI_EXIT_ERROR;
-    } else if (load_state(&ctx) != 0) {
+    } else if (scan_check_filters(&ctx) != 0 || add_sources(&ctx) != 0 || load_state(&ctx) != 0) {
         rc = CLI_EXIT_ERROR;
     } else {
-        secdet_set_alert_callback(ctx.engine, on_alert, &ctx);
-        secdet_set_error_callback(ctx.engine, on_malformed, &ctx);
+        secdet_set_alert_callback(ctx.engine, scan_on_alert, &ctx);
+        secdet_set_error_callback(ctx.engine, scan_on_malformed, &ctx);
         rc = run_scan(&ctx, argv + optind, (size_t)(argc - optind));
     }
     secdet_engine_free(ctx.engine);
-    cli_strings_free(&o.rules);
+    scan_options_free(&o);
     return rc;
 }

@@ -47,17 +47,29 @@ static const char usage_check[] =
 static const char usage_scan[] =
     "usage: secdet scan --rules PATH [OPTIONS] FILE...\n"
     "\n"
-    "Evaluates the events in each FILE (plain or gzip; '-' is stdin), in order,\n"
-    "and prints every alert on stdout: JSON lines, or readable lines on a terminal.\n"
+    "Evaluates the events in each FILE (plain or gzip; '-' is stdin; a directory\n"
+    "stands for its *.json, *.jsonl and *.gz files, recursively, in name order),\n"
+    "in order, as one stream, and prints every alert on stdout: JSON lines, or\n"
+    "readable lines on a terminal. A summary follows on stderr.\n"
     "\n"
     "options:\n"
     "  -r, --rules PATH          a rule file or directory (repeatable, required)\n"
-    "  -f, --format FORMAT       auto (default), jsonl or cloudtrail\n"
+    "  -f, --format FORMAT       auto (default: CloudTrail log files or JSON lines,\n"
+    "                            per file), jsonl, cloudtrail, cloudwatch-logs or\n"
+    "                            eventbridge\n"
     "  -s, --source NAME         the source name of every event (default: the\n"
-    "                            format's name, 'jsonl' or 'cloudtrail')\n"
+    "                            format's name, e.g. 'jsonl' or 'cloudtrail')\n"
     "  -o, --output json|text    alert format (default: text on a terminal, else json)\n"
-    "      --fail-on-alert       exit 1 when any alert fired\n"
-    "      --no-progress         no progress bar on a terminal\n"
+    "      --min-severity LEVEL  print only alerts of at least LEVEL (info, low,\n"
+    "                            medium, high, critical)\n"
+    "      --rule GLOB           print only alerts of rules whose name matches GLOB\n"
+    "                            (repeatable; shell globs: * ? [...]); every rule is\n"
+    "                            still evaluated\n"
+    "      --fail-on-alert       exit 1 when any alert was printed\n"
+    "      --progress            draw the progress bar on stderr even when stdout or\n"
+    "                            stderr is not a terminal\n"
+    "      --no-progress         no progress bar (default: one when both stdout and\n"
+    "                            stderr are terminals)\n"
     "      --lateness DUR        allowed lateness of out-of-order events for\n"
     "                            correlation (default 15m; e.g. 500ms, 30s, 10m, 1h)\n"
     "      --max-samples N       sample events carried by an aggregation alert\n"
@@ -66,11 +78,14 @@ static const char usage_scan[] =
     "                            the least recently seen groups are evicted\n"
     "      --state FILE          correlation state: restored from FILE when it\n"
     "                            exists, saved to it at the end (see docs/correlation.md)\n"
-    "  -q, --quiet               no progress bar and no closing summary\n"
+    "      --stats               print the engine's counters as a JSON line on stderr\n"
+    "                            at the end\n"
+    "  -q, --quiet               no closing summary (and no progress bar unless\n"
+    "                            --progress)\n"
     "  -h, --help                print this text\n"
     "\n"
-    "exit status: 0 it ran, 1 an alert fired with --fail-on-alert,\n"
-    "2 unusable rules or unreadable input.\n";
+    "exit status: 0 it ran, 1 an alert was printed with --fail-on-alert,\n"
+    "2 unusable rules, options or input.\n";
 
 static const char usage_test[] =
     "usage: secdet test [OPTIONS] RULES...\n"
@@ -119,6 +134,8 @@ static const char usage_run[] =
     "\n"
     "exit status: 0 stopped by a signal or the inputs ended (with --check: the\n"
     "configuration is good), 2 unusable configuration or rules.\n";
+
+const char *cli_plural(unsigned long long n, const char *one, const char *many) { return n == 1 ? one : many; }
 
 void cli_usage(const char *command, void *out_stream) {
     FILE *out = out_stream;

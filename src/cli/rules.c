@@ -16,8 +16,8 @@
 
 #include "cli/cli.h"
 
-/* Directory nesting followed below a RULES directory; deeper is an error. */
-#define MAX_RULE_DIR_DEPTH 32
+/* Directory nesting followed below a directory argument; deeper is an error. */
+#define MAX_DIR_DEPTH 32
 
 int cli_strings_push(cli_strings *list, const char *s) {
     if (list->count == list->cap) {
@@ -131,8 +131,17 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int collect_dir(const char *dir, int depth, cli_strings *out) {
-    if (depth > MAX_RULE_DIR_DEPTH) {
+static int wanted(const char *name, const cli_walk *how) {
+    for (const char *const *sfx = how->suffixes; *sfx != NULL; sfx++) {
+        if (has_suffix(name, *sfx)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int collect_dir(const char *dir, int depth, const cli_walk *how, cli_strings *out) {
+    if (depth > MAX_DIR_DEPTH) {
         errno = ELOOP;
         return -1;
     }
@@ -143,8 +152,9 @@ static int collect_dir(const char *dir, int depth, cli_strings *out) {
     int rc = 0;
     struct dirent *ent;
     while (rc == 0 && (ent = readdir(d)) != NULL) {
-        if (ent->d_name[0] == '.') {
-            continue; /* ".", ".." and hidden files */
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0 ||
+            (ent->d_name[0] == '.' && !how->hidden)) {
+            continue;
         }
         size_t len = strlen(dir) + 1 + strlen(ent->d_name) + 1;
         char *path = malloc(len);
@@ -154,10 +164,14 @@ static int collect_dir(const char *dir, int depth, cli_strings *out) {
         }
         snprintf(path, len, "%s/%s", dir, ent->d_name);
         struct stat st;
+        struct stat lst;
+        /* stat follows a link; lstat tells a link to a directory apart. */
         if (stat(path, &st) == 0) {
             if (S_ISDIR(st.st_mode)) {
-                rc = collect_dir(path, depth + 1, out);
-            } else if (S_ISREG(st.st_mode) && has_suffix(ent->d_name, ".secdet")) {
+                if (how->follow_links || (lstat(path, &lst) == 0 && !S_ISLNK(lst.st_mode))) {
+                    rc = collect_dir(path, depth + 1, how, out);
+                }
+            } else if (S_ISREG(st.st_mode) && wanted(ent->d_name, how)) {
                 rc = cli_strings_push(out, path);
             }
         }
@@ -173,13 +187,10 @@ static int compare_paths(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cli_collect_rule_files(const char *arg, cli_strings *out) {
+int cli_collect_files(const char *arg, const cli_walk *how, cli_strings *out) {
     struct stat st;
-    if (stat(arg, &st) != 0) {
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        return cli_strings_push(out, arg);
+    if (strcmp(arg, "-") == 0 || stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return cli_strings_push(out, arg); /* opening it says what is wrong, if anything */
     }
     size_t first = out->count;
     /* Without a trailing slash, so paths read "dir/x.secdet", not "dir//x.secdet". */
@@ -191,12 +202,22 @@ int cli_collect_rule_files(const char *arg, cli_strings *out) {
     while (len > 1 && dir[len - 1] == '/') {
         dir[--len] = '\0';
     }
-    int rc = collect_dir(dir, 0, out);
+    int rc = collect_dir(dir, 0, how, out);
     free(dir);
-    if (rc == 0) {
+    if (rc == 0 && out->count > first) {
         qsort(out->items + first, out->count - first, sizeof *out->items, compare_paths);
     }
     return rc;
+}
+
+int cli_collect_rule_files(const char *arg, cli_strings *out) {
+    static const char *const suffixes[] = {".secdet", NULL};
+    static const cli_walk how = {.suffixes = suffixes, .hidden = 0, .follow_links = 1};
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        return -1;
+    }
+    return cli_collect_files(arg, &how, out);
 }
 
 int cli_rules_command(const char *name, int argc, char **argv, secdet_engine **engine, int *loaded,

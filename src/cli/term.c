@@ -1,7 +1,7 @@
 /*
  * term.c — terminal detection, colour policy, safe printing, progress bar.
  *
- * The progress bar lives on stderr only when stderr is a terminal, redraws
+ * The progress bar lives on stderr (the command decides when: cmd_scan.c), redraws
  * at most ten times a second (drawing costs more than scanning a megabyte),
  * always fits on one line (a wrapped bar cannot be erased with \r), and is
  * erased before anything else is printed on stderr and at the end.
@@ -111,12 +111,14 @@ void term_progress_update(term_progress *p, const term_progress_state *s, int fo
         }
         bar[BAR_CELLS] = '\0';
         format_bytes(total, sizeof total, s->bytes_total);
-        n = snprintf(line, sizeof line, "[%s] %3d%%  %s / %s  %llu events  %llu alerts  %s", bar,
+        n = snprintf(line, sizeof line, "[%s] %3d%%  %s / %s  %llu %s  %llu %s  %s", bar,
                      (int)((double)d * 100.0 / (double)s->bytes_total), done, total, s->events,
-                     s->alerts, s->file ? s->file : "");
+                     cli_plural(s->events, "event", "events"), s->alerts, cli_plural(s->alerts, "alert", "alerts"),
+                     s->file ? s->file : "");
     } else {
-        n = snprintf(line, sizeof line, "%s  %llu events  %llu alerts  %s", done, s->events,
-                     s->alerts, s->file ? s->file : "");
+        n = snprintf(line, sizeof line, "%s  %llu %s  %llu %s  %s", done, s->events,
+                     cli_plural(s->events, "event", "events"), s->alerts, cli_plural(s->alerts, "alert", "alerts"),
+                     s->file ? s->file : "");
     }
     if (n < 0) {
         return;

@@ -5,36 +5,35 @@
  *            (zlib, multi-member); a corrupt or truncated stream is one error.
  *   format   DEC_AUTO buffers the first bytes until they tell JSON lines from
  *            a CloudTrail document, then replays them into the chosen format.
- *   events   JSON lines are parsed one by one, in place when a line lies
- *            inside the bytes given (no copy), else from a carry buffer that
- *            holds the partial line across feeds; a CloudTrail document is
- *            buffered whole and split into its Records at decoder_end.
+ *   events   JSON lines are cut one by one, in place when a line lies inside
+ *            the bytes given (no copy), else from a carry buffer that holds
+ *            the partial line across feeds; streams of JSON documents
+ *            (CloudTrail, CloudWatch Logs, EventBridge) are decode_doc.c's.
+ * Every event then takes one way out (decode_unit): to the receiver's
+ * on_text as text when it takes it — the fast path, no tree — else parsed
+ * here with cJSON and handed to on_event, or reported as malformed.
  *
  * Promises beyond the header:
  *  - Error messages: "line N: invalid JSON near byte K" (K is 1-based within
  *    the line), "line N: control character U+000A in a string at byte K;
  *    it must be escaped" (cJSON would take it), "line N: not a JSON object",
  *    "line N: longer than M bytes", "line N: nested deeper than D",
- *    "record N: ..." likewise for CloudTrail records; document-level errors
- *    (no Records array, invalid JSON, too big, gzip) are reported with
- *    where = 0.
+ *    "record N: ..." likewise for CloudTrail records, "document N: ..." for
+ *    documents; a CloudTrail stream's document-level errors and gzip errors
+ *    are reported with where = 0.
  *  - An over-long line is dropped as it streams by: at most max_event_bytes+1
  *    bytes of it are ever buffered.
- *  - A CloudTrail document may be at most 64 × max_event_bytes (1 GiB with
- *    the default limits); past that the rest of the stream is dropped.
  *  - Depth is checked here before cJSON sees the text, because cJSON's own
  *    nesting limit (1000) is fixed at its compile time.
- *  - When on_event returns non-zero, the rest of the stream is ignored: every
- *    further decoder_feed and the decoder_end return that value; decoder_end
- *    then resets the decoder. Out of memory behaves the same with -1.
+ *  - When on_event (or on_text) returns non-zero, the rest of the stream is
+ *    ignored: every further decoder_feed and the decoder_end return that
+ *    value; decoder_end then resets the decoder. Out of memory behaves the
+ *    same with -1.
  *  - decoder_format keeps reporting a finished stream's format after
  *    decoder_end, until the next stream's first feed.
- *  - CloudWatch Logs and EventBridge streams are buffered like a CloudTrail
- *    document and split into documents at decoder_end (aws_end); the
- *    envelopes themselves are decode_aws.c's.
- *  - With decoder_set_on_text, a DEC_JSONL line (within the size limit) goes
- *    to on_text as text first; only a line it declines is parsed here, so
- *    every error message is still worded here.
+ *  - What on_text takes gives the same event as the parse would have: the
+ *    receiver takes only text it validates, and anything it declines comes
+ *    here.
  */
 #include "event/decode.h"
 
@@ -47,51 +46,19 @@
 #include <zlib.h>
 
 #include "event/decode_aws.h"
+#include "event/decode_int.h"
 #include "util/buf.h"
 #include "util/json.h"
 
 #define DEFAULT_MAX_EVENT_BYTES ((size_t)1024 * 1024)
 #define DEFAULT_MAX_DEPTH 64u
-#define DOC_CAP_FACTOR 64          /* a CloudTrail document may hold this many max-size events */
+#define DOC_CAP_FACTOR 64          /* an envelope document may hold this many max-size events */
 #define INFLATE_CHUNK (64 * 1024)  /* inflated bytes handed on per step */
 #define CARRY_KEEP_BYTES (1 << 20) /* carry memory kept across streams */
 
-typedef enum { GZ_UNDECIDED, GZ_PLAIN, GZ_INFLATE, GZ_FAILED } gz_state;
-
-struct decoder {
-    dec_format want;   /* as created */
-    dec_format fmt;    /* of the current stream; DEC_AUTO while undecided */
-    size_t max_event;
-    uint32_t max_depth;
-    size_t max_doc;
-
-    int stop;          /* sticky: the sink's stop value, or -1 after OOM */
-    bool fresh;        /* decoder_end ran; the next feed starts a new stream */
-    uint64_t line;     /* lines completed in this stream */
-    bool skipping;     /* inside an over-long line: drop bytes up to '\n' */
-    bool doc_dropped;  /* CloudTrail document over max_doc: drop the rest */
-    buf carry;         /* partial line, undecided prefix, or the whole document */
-
-    gz_state gz;
-    bool have_first_byte; /* a 1-byte first feed that may start the magic */
-    unsigned char first_byte;
-    bool zs_ready;     /* zs initialised */
-    bool member_open;  /* inside a gzip member (input consumed, no end yet) */
-    bool member_done;  /* a member ended: the next input starts another */
-    z_stream zs;
-    unsigned char *zout;
-
-    decode_text_fn on_text; /* decoder_set_on_text */
-    dec_custom_fn custom; /* DEC_CUSTOM */
-    void *custom_user;
-};
-
 /* ---- errors ------------------------------------------------------------ */
 
-static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
+void decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
     if (!sink || !sink->on_error) return;
     char msg[256];
     va_list ap;
@@ -101,7 +68,7 @@ static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...
     sink->on_error(sink->user, where, msg);
 }
 
-static int halt(decoder *d, int rc) {
+int decode_halt(decoder *d, int rc) {
     d->stop = rc;
     return rc;
 }
@@ -198,38 +165,57 @@ cJSON *decode_json_object(const char *s, size_t len, uint32_t max_depth, const c
     return root;
 }
 
-/* Parses and emits one event; malformed ones are reported and skipped. */
-static int emit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where,
-                const decode_sink *sink) {
+/* ---- one event's way out ------------------------------------------------- */
+
+static aws_limits aws_limits_of(decoder *d) {
+    return (aws_limits){.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc,
+                        .on_text = d->on_text, .text = &d->text};
+}
+
+/* Parses and emits one unit; malformed ones are reported and skipped. */
+static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit, uint64_t where,
+                         dec_format kind, const decode_sink *sink) {
     json_status st;
     size_t pos;
     cJSON *ev = parse_json(s, len, d->max_depth, true, &st, &pos);
     switch (st) {
     case JSON_OK: break;
     case JSON_INVALID:
-        report(sink, where, "%s %llu: invalid JSON near byte %zu", unit, (unsigned long long)where, pos + 1);
+        decode_report(sink, where, "%s %llu: invalid JSON near byte %zu", unit, (unsigned long long)where, pos + 1);
         return 0;
     case JSON_NOT_OBJECT:
-        report(sink, where, "%s %llu: not a JSON object", unit, (unsigned long long)where);
+        decode_report(sink, where, "%s %llu: not a JSON object", unit, (unsigned long long)where);
         return 0;
     case JSON_TOO_DEEP:
-        report(sink, where, "%s %llu: nested deeper than %u", unit, (unsigned long long)where, d->max_depth);
+        decode_report(sink, where, "%s %llu: nested deeper than %u", unit, (unsigned long long)where, d->max_depth);
         return 0;
     case JSON_CONTROL:
-        report(sink, where, "%s %llu: " CONTROL_FMT, unit, (unsigned long long)where, CONTROL_ARGS(s, pos));
+        decode_report(sink, where, "%s %llu: " CONTROL_FMT, unit, (unsigned long long)where, CONTROL_ARGS(s, pos));
         return 0;
     }
-    if (d->want == DEC_AUTO) {
-        dec_format kind = aws_envelope_kind(ev);
-        if (kind != DEC_AUTO) {
-            aws_limits lim = {.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc};
-            int arc = aws_emit(kind, ev, unit, where, &lim, sink);
-            return arc ? halt(d, arc) : 0;
-        }
+    if (kind != DEC_AUTO) {
+        aws_limits lim = aws_limits_of(d);
+        int arc = aws_emit(kind, ev, unit, where, &lim, sink);
+        return arc ? decode_halt(d, arc) : 0;
     }
     int rc = sink && sink->on_event ? sink->on_event(sink->user, ev, where) : 0;
     cJSON_Delete(ev);
-    return rc ? halt(d, rc) : 0;
+    return rc ? decode_halt(d, rc) : 0;
+}
+
+int decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
+                const decode_sink *sink) {
+    if (d->on_text && sink) {
+        int rc = DECODE_TEXT_DECLINED;
+        if (kind == DEC_EVENTBRIDGE) {
+            aws_limits lim = aws_limits_of(d);
+            rc = aws_eventbridge_text(s, len, where, &lim, sink);
+        } else if (kind == DEC_AUTO) {
+            rc = d->on_text(sink->user, s, len, where, 0);
+        }
+        if (rc != DECODE_TEXT_DECLINED) return rc ? decode_halt(d, rc) : 0;
+    }
+    return decode_parsed(d, s, len, unit, where, kind, sink);
 }
 
 /* ---- JSON lines -------------------------------------------------------- */
@@ -239,7 +225,7 @@ void decoder_set_on_text(decoder *d, decode_text_fn on_text) {
 }
 
 static void line_too_long(decoder *d, uint64_t line, const decode_sink *sink) {
-    report(sink, line, "line %llu: longer than %zu bytes", (unsigned long long)line, d->max_event);
+    decode_report(sink, line, "line %llu: longer than %zu bytes", (unsigned long long)line, d->max_event);
 }
 
 /* One complete line, without its '\n'. */
@@ -255,13 +241,18 @@ static int jsonl_line(decoder *d, const char *s, size_t len, const decode_sink *
         line_too_long(d, line, sink);
         return 0;
     }
-    /* The receiver scans the text itself; a line it declines (invalid, or
-     * a form it leaves to cJSON) is parsed here as any other. */
-    if (d->on_text && sink && d->want == DEC_JSONL) {
-        int rc = d->on_text(sink->user, s, len, line);
-        if (rc != DECODE_TEXT_DECLINED) return rc ? halt(d, rc) : 0;
+    if (d->want != DEC_AUTO) return decode_unit(d, s, len, "line", line, DEC_AUTO, sink);
+    /* In DEC_AUTO a line may be an envelope to unwrap. The receiver's scan
+     * of the line tells (it declines a line with an envelope's member) at
+     * no extra cost; only such lines, and those it cannot take, are looked
+     * at here. */
+    if (d->on_text && sink) {
+        int rc = d->on_text(sink->user, s, len, line, DECODE_TEXT_MAY_BE_ENVELOPE);
+        if (rc != DECODE_TEXT_DECLINED) return rc ? decode_halt(d, rc) : 0;
     }
-    return emit(d, s, len, "line", line, sink);
+    dec_format kind = aws_envelope_kind_text(s, len);
+    if (kind == DEC_AUTO) return decode_parsed(d, s, len, "line", line, DEC_AUTO, sink);
+    return decode_unit(d, s, len, "line", line, kind, sink);
 }
 
 static int jsonl_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
@@ -286,12 +277,12 @@ static int jsonl_feed(decoder *d, const char *p, size_t n, const decode_sink *si
         }
         if (!nl) {
             buf_append(&d->carry, p, part);
-            return d->carry.oom ? halt(d, -1) : 0;
+            return d->carry.oom ? decode_halt(d, -1) : 0;
         }
         int rc;
         if (d->carry.len) {
             buf_append(&d->carry, p, part);
-            if (d->carry.oom) return halt(d, -1);
+            if (d->carry.oom) return decode_halt(d, -1);
             rc = jsonl_line(d, d->carry.data, d->carry.len, sink);
             buf_reset(&d->carry);
         } else {
@@ -308,177 +299,9 @@ static int jsonl_end(decoder *d, const decode_sink *sink) {
     return jsonl_line(d, d->carry.data, d->carry.len, sink);
 }
 
-/* ---- CloudTrail -------------------------------------------------------- */
-
-static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
-    if (d->doc_dropped) return 0;
-    if (n > d->max_doc - d->carry.len) {
-        report(sink, 0, "%s document larger than %zu bytes",
-               d->fmt == DEC_CLOUDTRAIL ? "CloudTrail" : d->fmt == DEC_EVENTBRIDGE ? "EventBridge" : "CloudWatch Logs",
-               d->max_doc);
-        d->doc_dropped = true;
-        buf_free(&d->carry);
-        return 0;
-    }
-    buf_append(&d->carry, p, n);
-    return d->carry.oom ? halt(d, -1) : 0;
-}
-
 static size_t skip_ws(const char *s, size_t n, size_t i) {
     while (i < n && is_ws(s[i])) i++;
     return i;
-}
-
-/* End of the JSON value at s[i], for text cJSON has already accepted (the
- * bounds are still checked so that nothing here can run off the buffer). */
-static size_t value_end(const char *s, size_t n, size_t i) {
-    uint32_t depth = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            for (i++; i < n && s[i] != '"'; i++)
-                if (s[i] == '\\') i++;
-            i++;
-        } else if (c == '{' || c == '[') {
-            depth++;
-            i++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0) return i;
-            depth--;
-            i++;
-        } else if (depth == 0) {
-            while (i < n && !is_ws(s[i]) && s[i] != ',' && s[i] != ']' && s[i] != '}') i++;
-            return i;
-        } else {
-            i++;
-        }
-        if (depth == 0) break;
-    }
-    return i < n ? i : n;
-}
-
-/* Finds the text of root's member number `index` (0-based) and returns the
- * offset of its value; the document is valid JSON (cJSON parsed it). */
-static size_t member_value_start(const char *s, size_t n, size_t index) {
-    size_t i = skip_ws(s, n, 0);
-    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
-    i++; /* '{' */
-    for (size_t k = 0;; k++) {
-        i = skip_ws(s, n, i);
-        i = value_end(s, n, i); /* the key */
-        i = skip_ws(s, n, i) + 1; /* ':' */
-        i = skip_ws(s, n, i);
-        if (k == index || i >= n) return i;
-        i = value_end(s, n, i);
-        i = skip_ws(s, n, i) + 1; /* ',' */
-    }
-}
-
-static int ct_end(decoder *d, const decode_sink *sink) {
-    const char *s = d->carry.data;
-    size_t n = d->carry.len;
-    if (d->doc_dropped || skip_ws(s, n, 0) == n) return 0;
-
-    size_t at = 0;
-    int control = -1;
-    cJSON *root = json_parse_prefix_control(s, n, 0, &at, &control);
-    if (control >= 0) {
-        report(sink, 0, "not a CloudTrail document: " CONTROL_FMT, CONTROL_ARGS(s, at));
-        return 0;
-    }
-    if (root) {
-        size_t i = skip_ws(s, n, at);
-        if (i < n) {
-            cJSON_Delete(root);
-            root = NULL;
-            at = i;
-        }
-    }
-    if (!root) {
-        report(sink, 0, "not a CloudTrail document: invalid JSON near byte %zu", at + 1);
-        return 0;
-    }
-    const cJSON *records = cJSON_GetObjectItemCaseSensitive(root, "Records");
-    if (!cJSON_IsObject(root) || !cJSON_IsArray(records)) {
-        cJSON_Delete(root);
-        report(sink, 0, "not a CloudTrail document: no \"Records\" array");
-        return 0;
-    }
-    size_t index = 0;
-    for (const cJSON *m = root->child; m != records; m = m->next) index++;
-
-    /* Walk the records' text beside the tree: the text gives each record's
-     * size and depth, the tree its parsed value (no second parse). */
-    size_t i = member_value_start(s, n, index) + 1; /* past '[' */
-    uint64_t number = 0;
-    int rc = 0;
-    for (const cJSON *rec = records->child; rec && rc == 0; rec = rec->next) {
-        number++;
-        i = skip_ws(s, n, i);
-        if (i >= n) break; /* cannot happen for a document cJSON accepted */
-        size_t start = i;
-        i = value_end(s, n, i);
-        size_t len = i - start;
-        i = skip_ws(s, n, i) + 1; /* ',' or ']' */
-        if (!cJSON_IsObject(rec)) {
-            report(sink, number, "record %llu: not a JSON object", (unsigned long long)number);
-        } else if (len > d->max_event) {
-            report(sink, number, "record %llu: longer than %zu bytes", (unsigned long long)number, d->max_event);
-        } else if (too_deep(s + start, len, d->max_depth)) {
-            report(sink, number, "record %llu: nested deeper than %u", (unsigned long long)number, d->max_depth);
-        } else if (sink && sink->on_event) {
-            rc = sink->on_event(sink->user, rec, number);
-        }
-    }
-    cJSON_Delete(root);
-    return rc ? halt(d, rc) : 0;
-}
-
-/* ---- CloudWatch Logs and EventBridge -------------------------------------- */
-
-/* The buffered stream as a sequence of JSON documents, each an envelope (in
- * DEC_AUTO, each document is looked at: an envelope is unwrapped, any other
- * object is one event). Invalid JSON ends the stream: nothing after it can
- * be told apart reliably. */
-static int aws_end(decoder *d, const decode_sink *sink) {
-    const char *s = d->carry.data;
-    size_t n = d->carry.len;
-    if (d->doc_dropped) return 0;
-    size_t i = skip_ws(s, n, 0);
-    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
-    aws_limits lim = {.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc};
-    for (uint64_t doc = 1; i < n; doc++) {
-        size_t len = 0; /* the document's length, or where it is invalid */
-        int control = -1;
-        cJSON *root = json_parse_prefix_control(s + i, n - i, 0, &len, &control);
-        if (control >= 0)
-            report(sink, doc, "document %llu: " CONTROL_FMT, (unsigned long long)doc, CONTROL_ARGS(s + i, len));
-        else if (!root)
-            report(sink, doc, "document %llu: invalid JSON near byte %zu", (unsigned long long)doc, len + 1);
-        if (!root) return 0;
-        dec_format kind = d->fmt;
-        if (d->want == DEC_AUTO) kind = aws_envelope_kind(root);
-        if (too_deep(s + i, len, d->max_depth)) {
-            report(sink, doc, "document %llu: nested deeper than %u", (unsigned long long)doc, d->max_depth);
-        } else if (!cJSON_IsObject(root)) {
-            report(sink, doc, "document %llu: not a JSON object", (unsigned long long)doc);
-        } else if (kind != DEC_CLOUDWATCH_LOGS && len > d->max_event) {
-            report(sink, doc, "document %llu: longer than %zu bytes", (unsigned long long)doc, d->max_event);
-        } else {
-            int rc;
-            if (kind == DEC_AUTO) /* a plain event among envelopes */
-                rc = sink && sink->on_event ? sink->on_event(sink->user, root, doc) : 0;
-            else
-                rc = aws_emit(kind, root, "document", doc, &lim, sink), root = NULL;
-            if (rc) {
-                cJSON_Delete(root);
-                return halt(d, rc);
-            }
-        }
-        cJSON_Delete(root);
-        i = skip_ws(s, n, i + len);
-    }
-    return 0;
 }
 
 /* ---- format detection -------------------------------------------------- */
@@ -531,14 +354,14 @@ static dec_format decide(const decoder *d, const char *s, size_t n) {
 static int format_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
     if (d->fmt == DEC_JSONL) return jsonl_feed(d, p, n, sink);
     if (d->fmt == DEC_CLOUDTRAIL || d->fmt == DEC_CLOUDWATCH_LOGS || d->fmt == DEC_EVENTBRIDGE)
-        return ct_feed(d, p, n, sink);
+        return doc_feed(d, p, n, sink);
 
     if (d->carry.len == 0) { /* decide on the bytes given, without a copy */
         d->fmt = decide(d, p, n);
         if (d->fmt != DEC_AUTO) return format_feed(d, p, n, sink);
     }
     buf_append(&d->carry, p, n);
-    if (d->carry.oom) return halt(d, -1);
+    if (d->carry.oom) return decode_halt(d, -1);
     d->fmt = decide(d, d->carry.data, d->carry.len);
     if (d->fmt == DEC_AUTO) return 0;
     buf held = d->carry; /* replay the held bytes into the chosen format */
@@ -559,13 +382,13 @@ static int format_end(decoder *d, const decode_sink *sink) {
         if (rc) return rc;
     }
     if (d->fmt == DEC_JSONL) return jsonl_end(d, sink);
-    return d->fmt == DEC_CLOUDTRAIL ? ct_end(d, sink) : aws_end(d, sink);
+    return doc_end(d, sink);
 }
 
 /* ---- gzip -------------------------------------------------------------- */
 
 static int gz_fail(decoder *d, const char *why, const decode_sink *sink) {
-    report(sink, 0, "gzip: %s", why);
+    decode_report(sink, 0, "gzip: %s", why);
     d->gz = GZ_FAILED;
     return 0;
 }
@@ -577,7 +400,7 @@ static int gz_feed(decoder *d, const unsigned char *p, size_t n, const decode_si
         if (!d->zout || inflateInit2(&d->zs, 16 + MAX_WBITS) != Z_OK) {
             free(d->zout);
             d->zout = NULL;
-            return halt(d, -1);
+            return decode_halt(d, -1);
         }
         d->zs_ready = true;
     }
@@ -604,7 +427,7 @@ static int gz_feed(decoder *d, const unsigned char *p, size_t n, const decode_si
                 d->member_done = true;
                 d->member_open = false;
             } else if (zr == Z_MEM_ERROR) {
-                return halt(d, -1);
+                return decode_halt(d, -1);
             } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
                 return gz_fail(d, d->zs.msg ? d->zs.msg : "corrupt data", sink);
             }
@@ -662,6 +485,8 @@ decoder *decoder_new(dec_format fmt, const decode_limits *lim) {
     d->max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_MAX_DEPTH;
     d->max_doc = d->max_event > SIZE_MAX / DOC_CAP_FACTOR ? SIZE_MAX : d->max_event * DOC_CAP_FACTOR;
     buf_init(&d->carry);
+    buf_init(&d->text);
+    doc_reset(d);
     return d;
 }
 
@@ -670,6 +495,7 @@ void decoder_free(decoder *d) {
     if (d->zs_ready) inflateEnd(&d->zs);
     free(d->zout);
     buf_free(&d->carry);
+    buf_free(&d->text);
     free(d);
 }
 
@@ -686,7 +512,7 @@ struct dec_emit {
 static int custom_call(decoder *d, const void *bytes, size_t len, int end, const decode_sink *sink) {
     dec_emit em = {.d = d, .sink = sink};
     int rc = d->custom(d->custom_user, bytes, len, end, &em);
-    return rc ? halt(d, rc) : 0;
+    return rc ? decode_halt(d, rc) : 0;
 }
 
 int decoder_feed(decoder *d, const void *bytes, size_t len, const decode_sink *sink) {
@@ -715,10 +541,12 @@ int decoder_end(decoder *d, const decode_sink *sink) {
     d->stop = 0;
     d->fresh = true;
     d->line = 0;
-    d->skipping = d->doc_dropped = false;
+    d->skipping = false;
+    doc_reset(d);
     if (d->carry.cap > CARRY_KEEP_BYTES) buf_free(&d->carry);
     else buf_reset(&d->carry);
     if (d->carry.oom) buf_free(&d->carry);
+    if (d->text.cap > CARRY_KEEP_BYTES || d->text.oom) buf_free(&d->text);
     d->gz = GZ_UNDECIDED;
     d->have_first_byte = d->member_open = d->member_done = false;
     if (d->zs_ready) inflateReset(&d->zs);
@@ -745,28 +573,32 @@ int decoder_emit(dec_emit *em, const char *json, size_t len) {
     if (d->stop) return d->stop;
     uint64_t where = ++d->line;
     if (len > d->max_event) {
-        report(em->sink, where, "event %llu: longer than %zu bytes", (unsigned long long)where, d->max_event);
+        decode_report(em->sink, where, "event %llu: longer than %zu bytes", (unsigned long long)where, d->max_event);
         return 1;
+    }
+    if (d->on_text && em->sink && json && len) {
+        int rc = d->on_text(em->sink->user, json, len, where, 0);
+        if (rc != DECODE_TEXT_DECLINED) return rc ? decode_halt(d, rc) : 0;
     }
     json_status st = JSON_INVALID;
     size_t pos = 0;
     cJSON *ev = json && len ? parse_json(json, len, d->max_depth, true, &st, &pos) : NULL;
     if (!ev) {
         if (st == JSON_NOT_OBJECT)
-            report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
+            decode_report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
         else if (st == JSON_TOO_DEEP)
-            report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
+            decode_report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
         else if (st == JSON_CONTROL)
-            report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where, CONTROL_ARGS(json, pos));
+            decode_report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where, CONTROL_ARGS(json, pos));
         else
-            report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
+            decode_report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
         return 1;
     }
     int rc = em->sink && em->sink->on_event ? em->sink->on_event(em->sink->user, ev, where) : 0;
     cJSON_Delete(ev);
-    return rc ? halt(d, rc) : 0;
+    return rc ? decode_halt(d, rc) : 0;
 }
 
 void decoder_emit_error(dec_emit *em, uint64_t where, const char *message) {
-    if (em) report(em->sink, where, "%s", message ? message : "malformed input");
+    if (em) decode_report(em->sink, where, "%s", message ? message : "malformed input");
 }

@@ -8,13 +8,16 @@
  * Formats:
  *  - DEC_JSONL: one JSON object per line (blank lines skipped, \r\n accepted).
  *    A trailing partial line is kept until the next feed or decoder_end.
- *  - DEC_CLOUDTRAIL: {"Records": [ ... ]}; bytes are buffered until
- *    decoder_end, then each element of Records is one event.
- *  - DEC_CLOUDWATCH_LOGS, DEC_EVENTBRIDGE (decode_aws.h): bytes are buffered
- *    until decoder_end, then read as a sequence of JSON documents (one, or
- *    several one after the other, e.g. one per line), each an envelope whose
- *    events are emitted. An EventBridge document larger than max_event_bytes
- *    is malformed; any document may be at most 64 × max_event_bytes.
+ *  - DEC_CLOUDTRAIL: a sequence of JSON documents (one, several one after
+ *    the other as `cat` makes them, one per line), each a log file
+ *    {"Records": [ ... ]} whose elements are events, or one record (an
+ *    object without "Records": JSON lines of records). Records are handed
+ *    over as each one's text completes, so memory holds one record, not a
+ *    file. Broken framing between records ends the stream (reported).
+ *  - DEC_CLOUDWATCH_LOGS, DEC_EVENTBRIDGE (decode_aws.h): a sequence of JSON
+ *    documents, each an envelope whose events are emitted when the document
+ *    completes. An EventBridge document larger than max_event_bytes is
+ *    malformed; any document may be at most 64 × max_event_bytes.
  *  - DEC_AUTO: decided by the first non-blank bytes of a stream: a JSON
  *    object whose first key is "Records" is CloudTrail, "awslogs" or
  *    "messageType" CloudWatch Logs, anything else JSON lines; a JSON line
@@ -63,14 +66,25 @@ typedef struct decode_sink {
     void *user;
 } decode_sink;
 
-/* Optional, JSON lines (DEC_JSONL) only: each line's raw text is handed to
- * on_text(sink->user, ...) instead of being parsed (no cJSON, no depth
- * pre-scan: the receiver validates). It returns 0 when it took the line,
- * DECODE_TEXT_DECLINED to have the line parsed and handed to on_event (or
- * reported as malformed) as usual, or any other non-zero value to stop (as
- * on_event). NULL turns it off. */
-typedef int (*decode_text_fn)(void *user, const char *text, size_t len, uint64_t where);
+/* Optional: the raw JSON text of each event is handed to on_text(sink->user,
+ * ...) instead of being parsed (no cJSON, no depth pre-scan: the receiver
+ * validates it). Events with a text of their own are: a JSON line, a
+ * CloudTrail record, a plain document among envelopes, and the event of an
+ * EventBridge envelope or of a CloudWatch Logs message, written out as text
+ * with its "_eventbridge" / "_cloudwatch" member added (decode_aws.h). It
+ * returns 0 when it took the text, DECODE_TEXT_DECLINED to have it parsed
+ * and handed to on_event (or reported as malformed) as usual, or any other
+ * non-zero value to stop (as on_event). A declined text may be handed over
+ * again in another form (an envelope's event), never twice the same.
+ * `flags`: DECODE_TEXT_MAY_BE_ENVELOPE on a JSON line of a DEC_AUTO stream,
+ * which the receiver must decline when its object has a top-level member
+ * named in decode_envelope_markers: the decoder then looks at it and
+ * unwraps it when it is an envelope. NULL turns it off. */
+typedef int (*decode_text_fn)(void *user, const char *text, size_t len, uint64_t where, unsigned flags);
 #define DECODE_TEXT_DECLINED (-0x5EC)
+#define DECODE_TEXT_MAY_BE_ENVELOPE 1u
+#define DECODE_ENVELOPE_MARKERS 3
+extern const char *const decode_envelope_markers[DECODE_ENVELOPE_MARKERS];
 void decoder_set_on_text(decoder *d, decode_text_fn on_text);
 
 decoder *decoder_new(dec_format fmt, const decode_limits *lim);

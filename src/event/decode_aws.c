@@ -8,6 +8,7 @@
  * are read and copied with their lengths (util/json.h): one holding U+0000
  * is neither cut nor mistaken for a shorter one.
  */
+#define _GNU_SOURCE /* memmem */
 #include "event/decode_aws.h"
 
 #include <cjson/cJSON.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "event/span.h"
 #include "event/time.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -40,12 +42,104 @@ static const cJSON *member(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-dec_format aws_envelope_kind(const cJSON *root) {
-    if (!cJSON_IsObject(root)) return DEC_AUTO;
-    if (cJSON_IsObject(member(root, "awslogs"))) return DEC_CLOUDWATCH_LOGS;
-    if (member(root, "messageType") && cJSON_IsArray(member(root, "logEvents"))) return DEC_CLOUDWATCH_LOGS;
-    if (cJSON_IsString(member(root, "detail-type")) && member(root, "detail")) return DEC_EVENTBRIDGE;
+const char *const decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslogs", "messageType", "detail-type"};
+
+dec_format aws_envelope_kind_text(const char *s, size_t n) {
+    enum { AWSLOGS, MESSAGE_TYPE, LOG_EVENTS, DETAIL_TYPE, DETAIL, NKEYS };
+    static const char *const keys[NKEYS] = {"awslogs", "messageType", "logEvents", "detail-type", "detail"};
+    char first[NKEYS] = {0}; /* the first byte of the first value of each key; 0: none */
+    span_walk w;
+    span_member m;
+    if (span_walk_start(&w, s, n) != 0) return DEC_AUTO;
+    int r;
+    while ((r = span_walk_next(&w, &m)) == 1) {
+        for (int k = 0; k < NKEYS; k++) {
+            if (!first[k] && span_key_is(s, &m, keys[k])) {
+                first[k] = s[m.value];
+                break;
+            }
+        }
+    }
+    if (r < 0) return DEC_AUTO; /* not an object: not an envelope (the parse says what it is) */
+    if (first[AWSLOGS] == '{' || (first[MESSAGE_TYPE] && first[LOG_EVENTS] == '[')) return DEC_CLOUDWATCH_LOGS;
+    if (first[DETAIL_TYPE] == '"' && first[DETAIL]) return DEC_EVENTBRIDGE;
     return DEC_AUTO;
+}
+
+/* ---- events as text ---------------------------------------------------------- */
+
+/* Whether the object s[0..n) has a top-level member `name` (as cJSON would
+ * find it). Without the name's text, or a \u escape that could spell it, in
+ * the object, it has none: the common case costs a memmem or two. */
+static bool has_member(const char *s, size_t n, const char *name) {
+    if (!memmem(s, n, name, strlen(name)) && !memmem(s, n, "\\u", 2)) return false;
+    span_walk w;
+    span_member m;
+    if (span_walk_start(&w, s, n) != 0) return true; /* not framed: the scanner will refuse it anyway */
+    while (span_walk_next(&w, &m) == 1)
+        if (span_key_is(s, &m, name)) return true;
+    return false;
+}
+
+/* Writes the object s[0..n) (its last byte is its '}') with the member
+ * `"name":` + value text added at its end, into b. */
+static void with_member(buf *b, const char *s, size_t n, const char *name, const char *value, size_t vlen) {
+    size_t i = 0;
+    while (i < n && s[i] != '{') i++;
+    for (i++; i < n && span_is_ws((unsigned char)s[i]); i++) {
+    }
+    bool empty = i == n - 1;
+    buf_reset(b);
+    buf_append(b, s, n - 1);
+    if (!empty) buf_putc(b, ',');
+    buf_putc(b, '"');
+    buf_puts(b, name);
+    buf_puts(b, "\":");
+    buf_append(b, value, vlen);
+    buf_putc(b, '}');
+}
+
+int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink) {
+    if (!lim->on_text || !lim->text || !sink) return DECODE_TEXT_DECLINED;
+    span_walk w;
+    span_member m, detail = {0};
+    bool have_detail = false, have_type = false;
+    if (span_walk_start(&w, s, n) != 0) return DECODE_TEXT_DECLINED;
+    int r;
+    while ((r = span_walk_next(&w, &m)) == 1) {
+        if (!have_detail && span_key_is(s, &m, "detail")) {
+            detail = m;
+            have_detail = true;
+        } else if (!have_type && span_key_is(s, &m, "detail-type")) {
+            if (s[m.value] != '"') return DECODE_TEXT_DECLINED;
+            have_type = true;
+        }
+    }
+    /* The parse checks the envelope's depth, not its event's: so here. */
+    const char *d = s + detail.value;
+    size_t dlen = detail.value_len;
+    /* Framed by brackets, `{"a":1]` ends too: the text must close as an object. */
+    if (r < 0 || !have_detail || !have_type || d[0] != '{' || d[dlen - 1] != '}' || w.deepest > lim->max_depth)
+        return DECODE_TEXT_DECLINED;
+    /* An event with its own member keeps it, and its text would leave the
+     * envelope's other members unchecked: rare enough to be parsed. */
+    if (has_member(d, dlen, "_eventbridge")) return DECODE_TEXT_DECLINED;
+    /* The envelope without its detail, members in their order and as written. */
+    buf env;
+    buf_init(&env);
+    buf_putc(&env, '{');
+    span_walk_start(&w, s, n);
+    while (span_walk_next(&w, &m) == 1) {
+        if (m.key == detail.key) continue;
+        if (env.len > 1) buf_putc(&env, ',');
+        buf_append(&env, s + m.key, m.value + m.value_len - m.key);
+    }
+    buf_putc(&env, '}');
+    with_member(lim->text, d, dlen, "_eventbridge", env.data, env.len);
+    bool oom = env.oom || lim->text->oom;
+    buf_free(&env);
+    if (oom) return -1;
+    return lim->on_text(sink->user, lim->text->data, lim->text->len, where, 0);
 }
 
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
@@ -186,6 +280,37 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
     return m;
 }
 
+/* Whether a tree holds a string or key with U+0000 (util/json.h). */
+static bool holds_nul(const cJSON *node) {
+    for (; node; node = node->next)
+        if ((node->type & (JSON_STRING_HAS_NUL | JSON_KEY_HAS_NUL)) || holds_nul(node->child)) return true;
+    return false;
+}
+
+/* A log event's message to on_text, with "_cloudwatch" added as cw_meta
+ * makes it; as on_text returns, or DECODE_TEXT_DECLINED when it was
+ * declined or is not written as an object. */
+static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t len, uint64_t where,
+                   const aws_limits *lim, const decode_sink *sink) {
+    size_t end = len; /* after the object, JSON's whitespace only, as the parse allows */
+    while (end > 0 && (msg[end - 1] == ' ' || msg[end - 1] == '\t' || msg[end - 1] == '\n' || msg[end - 1] == '\r')) end--;
+    if (end == 0 || msg[end - 1] != '}') return DECODE_TEXT_DECLINED; /* the parse says what it is */
+    if (has_member(msg, len, "_cloudwatch")) return lim->on_text(sink->user, msg, len, where, 0);
+    cJSON *meta = cw_meta(doc, le);
+    if (!meta) return -1;
+    if (holds_nul(meta)) { /* cJSON's printer would cut it: rare enough to be parsed */
+        cJSON_Delete(meta);
+        return DECODE_TEXT_DECLINED;
+    }
+    char *text = cJSON_PrintUnformatted(meta);
+    cJSON_Delete(meta);
+    if (!text) return -1;
+    with_member(lim->text, msg, end, "_cloudwatch", text, strlen(text));
+    cJSON_free(text);
+    if (lim->text->oom) return -1;
+    return lim->on_text(sink->user, lim->text->data, lim->text->len, where, 0);
+}
+
 static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws_limits *lim, const decode_sink *sink) {
     const cJSON *type = member(doc, "messageType");
     static const char control[] = "CONTROL_MESSAGE";
@@ -211,6 +336,13 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
             report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
                    unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
             continue;
+        }
+        if (lim->on_text && sink) {
+            int rc = cw_text(doc, le, msg->valuestring, len, i + 1, lim, sink);
+            if (rc != DECODE_TEXT_DECLINED) {
+                if (rc) return rc;
+                continue;
+            }
         }
         const char *err = NULL;
         cJSON *ev = decode_json_object(msg->valuestring, len, lim->max_depth, &err);
@@ -265,7 +397,7 @@ int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const 
     if (fmt == DEC_EVENTBRIDGE) {
         rc = eb_emit(root, unit, doc, sink);
     } else if (fmt == DEC_CLOUDWATCH_LOGS) {
-        /* As aws_envelope_kind tells them apart: a payload is an "awslogs" object. */
+        /* As aws_envelope_kind_text tells them apart: a payload is an "awslogs" object. */
         if (cJSON_IsObject(member(root, "awslogs"))) {
             bool oom = false;
             cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);

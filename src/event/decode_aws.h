@@ -15,6 +15,11 @@
  *    "time", "region", "resources", "detail": {...}}. The event is `detail`,
  *    with member "_eventbridge" added: the envelope without `detail`.
  *  In both, an event that already has that member keeps its own.
+ *
+ * Each event goes to the decoder's on_text as text when it has one: the
+ * text is written out with the member added (no tree is built), and only
+ * what on_text declines is built as a cJSON tree for on_event, so both ways
+ * give the same event.
  */
 #ifndef SECDET_EVENT_DECODE_AWS_H
 #define SECDET_EVENT_DECODE_AWS_H
@@ -26,10 +31,16 @@
 
 typedef struct cJSON cJSON;
 
+struct buf;
+
 typedef struct aws_limits {
     size_t max_event;    /* largest message (CloudWatch) or event document (EventBridge) */
     uint32_t max_depth;
     size_t max_inflated; /* ceiling on a decompressed CloudWatch payload (the document limit) */
+    /* The decoder's on_text (NULL: every event is a tree for on_event), and
+     * a buffer to write the events' texts in. */
+    decode_text_fn on_text;
+    struct buf *text;
 } aws_limits;
 
 /* What one CloudWatch Logs payload (awslogs.data) may decompress to:
@@ -49,10 +60,24 @@ typedef struct aws_limits {
 #define AWS_PAYLOAD_FLOOR ((size_t)8 << 20)
 size_t aws_payload_cap(const aws_limits *lim);
 
-/* The envelope `root` is, by its keys: DEC_CLOUDWATCH_LOGS ("awslogs", or
- * "messageType" with "logEvents"), DEC_EVENTBRIDGE ("detail-type" with
- * "detail"), else DEC_AUTO (none). */
-dec_format aws_envelope_kind(const cJSON *root);
+/* The envelope that the JSON text s[0..n) is, by its top-level members (the
+ * first of each name, as cJSON finds them): DEC_CLOUDWATCH_LOGS ("awslogs"
+ * an object, or "messageType" with "logEvents" an array), DEC_EVENTBRIDGE
+ * ("detail-type" a string, with "detail"), else DEC_AUTO (none, or not an
+ * object). Every such envelope has a member named in
+ * decode_envelope_markers (decode.h). */
+dec_format aws_envelope_kind_text(const char *s, size_t n);
+
+/*
+ * The event of the EventBridge envelope s[0..n) to lim->on_text as text:
+ * detail's text with "_eventbridge" (the rest of the envelope's text)
+ * added. Returns what on_text returned (0 taken, or a stop value), or
+ * DECODE_TEXT_DECLINED when it was declined or the text cannot be made (not
+ * framed as an envelope whose detail is an object, nested deeper than
+ * lim->max_depth): then nothing was emitted, and the envelope is to be
+ * parsed and handed to aws_emit, which says what is wrong with it.
+ */
+int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink);
 
 /*
  * Emits the events inside one envelope document of format `fmt`. Takes
@@ -60,8 +85,9 @@ dec_format aws_envelope_kind(const cJSON *root);
  * `unit` what it is called in messages ("document 2: ...", "line 7: ..."). Errors: an envelope of the wrong
  * shape, bad base64, a corrupt or truncated gzip stream, a message that is
  * not a JSON object are reported (where: the document number, or for a
- * logEvents entry its 1-based index) and skipped. Returns 0, the sink's
- * non-zero stop value, or -1 when out of memory.
+ * logEvents entry its 1-based index) and skipped. A CloudWatch Logs
+ * message goes to lim->on_text as text first (with "_cloudwatch" added).
+ * Returns 0, the sink's non-zero stop value, or -1 when out of memory.
  */
 int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
              const decode_sink *sink);

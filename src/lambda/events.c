@@ -14,7 +14,7 @@
  * format is auto: the stream's first key tells CloudTrail log files, CloudWatch
  * Logs payloads and EventBridge events apart, so the rules' `on cloudtrail`
  * sees every kind. An envelope is told apart here by the decoder's own test
- * (aws_envelope_kind) and re-serialised compactly (one line) with the key
+ * (aws_envelope_kind_text) and re-serialised compactly (one line) with the key
  * that names its kind first, so the decoder takes it for the same kind: an
  * EventBridge event whose first key is "Records" would otherwise be read as
  * a CloudTrail file.
@@ -268,7 +268,7 @@ ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf
     }
     ev_result res = EV_OK;
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "Records");
-    dec_format kind = aws_envelope_kind(j);
+    dec_format kind = aws_envelope_kind_text(body, len); /* j parsed: the same answer as its tree's */
     if (kind == DEC_EVENTBRIDGE) {
         buf_puts(resp, "\"kind\":\"eventbridge\"");
         if (push_envelope(ctx, j, "detail-type", err, errlen) != 0) res = EV_INVALID;

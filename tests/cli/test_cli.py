@@ -162,7 +162,7 @@ def test_scan_without_rules_exits_2(tmp_path):
 def test_check_accepts_good_rules_with_a_summary(rules):
     p = run(["check", rules])
     assert p.returncode == 0, p.stderr
-    assert re.search(rb"^1 rules OK \(0 warnings\)$", p.stderr, re.M), p.stderr
+    assert re.search(rb"^1 rule OK \(0 warnings\)$", p.stderr, re.M), p.stderr
 
 
 def test_check_reports_a_bad_rule_as_file_line_col(tmp_path):
@@ -230,7 +230,7 @@ def test_scan_summary_counts_events_files_and_alerts(rules, tmp_path):
     p = run(["scan", "--rules", rules, "--source", "cloudtrail", events])
     assert p.returncode == 0
     assert re.search(
-        rb"^scanned 2 events \(0 malformed\) from 1 files, 1 alerts, in \d+\.\d\d s \(\d+ events/s\)$",
+        rb"^scanned 2 events \(0 malformed\) from 1 file, 1 alert, in \d+\.\d\d s \(\d+ events/s\)$",
         p.stderr, re.M), p.stderr
 
 
@@ -396,7 +396,7 @@ def test_missing_input_file_is_reported_others_scanned_exit_2(rules, tmp_path):
     assert p.returncode == 2
     assert b"missing.jsonl" in p.stderr
     assert len(alerts_of(p)) == 1
-    assert b"from 1 files," in p.stderr
+    assert b"from 1 file," in p.stderr
 
 
 def test_unusable_rules_exit_2_with_every_diagnostic(tmp_path):
@@ -820,7 +820,7 @@ def test_terminal_gets_coloured_readable_lines_and_a_cleared_progress_bar(rules,
     assert "Root login from 203.0.113.7" in out
     assert not out.lstrip().startswith("{")
     # The bar was drawn, then erased before the summary.
-    assert "1 events" in out and "\r\x1b[Kscanned 1 events" in out, out
+    assert "1 event " in out and "\r\x1b[Kscanned 1 event " in out, out
 
 
 def test_no_color_turns_colour_off(rules, tmp_path):

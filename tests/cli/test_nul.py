@@ -119,11 +119,12 @@ def test_raw_control_character_in_a_string_is_malformed_and_the_next_line_runs(r
     assert {a["rule"] for a in alerts_of(p)} == ONE_EVENT_RULES  # line 2 still ran
 
 
-def test_raw_newline_in_a_string_makes_a_cloudtrail_document_malformed(rules, tmp_path):
+def test_raw_newline_in_a_string_makes_a_cloudtrail_record_malformed(rules, tmp_path):
     path = tmp_path / "trail.json"
     path.write_bytes(b'{"Records":[{"a":"x\ny"}]}')
     p = run(["scan", "--rules", rules, "--format", "cloudtrail", "--output", "json", "--no-progress", path],
             tmp_path)
     assert p.returncode == 0, p.stderr
-    assert re.search(rb"control character U\+000A in a string at byte 20; it must be escaped", p.stderr), p.stderr
+    assert re.search(rb"record 1: control character U\+000A in a string at byte 8; it must be escaped", p.stderr), \
+        p.stderr
     assert alerts_of(p) == []

@@ -319,22 +319,23 @@ static void test_cloudtrail_records_found_after_other_keys(void **state) {
                "E1 {\"a\":\"]},\"}\nE2 {\"b\":2}\n");
 }
 
-static void test_cloudtrail_without_records_is_one_error(void **state) {
+static void test_cloudtrail_document_without_records_is_one_record(void **state) {
     (void)state;
-    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"records\":[{}]}"),
-               "X0 not a CloudTrail document: no \"Records\" array\n");
+    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"records\":[{}]}\n{\"eventName\":\"X\"}"),
+               "E1 {\"records\":[{}]}\nE2 {\"eventName\":\"X\"}\n");
     assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"Records\":{}}"),
-               "X0 not a CloudTrail document: no \"Records\" array\n");
-    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "[1]"),
-               "X0 not a CloudTrail document: no \"Records\" array\n");
+               "X0 document 1: not a CloudTrail log file: \"Records\" is not an array\n");
+    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "[1]"), "X0 document 1: not a JSON object\n");
 }
 
-static void test_cloudtrail_invalid_json_is_one_error(void **state) {
+static void test_cloudtrail_records_before_broken_json_are_kept(void **state) {
     (void)state;
     assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"Records\":[{},{}"),
-               "X0 not a CloudTrail document: invalid JSON near byte 17\n");
-    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"Records\":[{}]} {}"),
-               "X0 not a CloudTrail document: invalid JSON near byte 18\n");
+               "E1 {}\nE2 {}\nX0 document 1: unexpected end of data after byte 17 (truncated?)\n");
+    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"Records\":[{}] x} {\"Records\":[{}]}"),
+               "E1 {}\nX0 document 1: invalid JSON near byte 17; the rest of the stream is skipped\n");
+    assert_log(decode_exact(DEC_CLOUDTRAIL, NULL, "{\"Records\":[{\"a\":tru},{}]}"),
+               "X1 record 1: invalid JSON near byte 6\nE2 {}\n");
 }
 
 static void test_cloudtrail_record_limits_apply_per_record(void **state) {
@@ -346,12 +347,14 @@ static void test_cloudtrail_record_limits_apply_per_record(void **state) {
                "X3 record 3: longer than 12 bytes\nE4 {}\n");
 }
 
-static void test_cloudtrail_document_over_cap_is_dropped(void **state) {
+static void test_cloudtrail_document_of_any_size_is_read_record_by_record(void **state) {
     (void)state;
-    decode_limits lim = {.max_event_bytes = 1, .max_depth = 0}; /* document cap: 64 bytes */
+    /* 88 bytes: more than the 64 x max_event_bytes a document was once capped at */
+    decode_limits lim = {.max_event_bytes = 2, .max_depth = 0};
     char *log = decode_exact(DEC_CLOUDTRAIL, &lim,
                              "{\"Records\":[{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}]}");
-    assert_string_equal(log, "X0 CloudTrail document larger than 64 bytes\n");
+    assert_int_equal(strlen(log), 21 * strlen("E1 {}\n") + 12 * 1); /* E1..E9, E10..E21 */
+    assert_non_null(strstr(log, "E21 {}\n"));
     free(log);
 }
 
@@ -570,10 +573,10 @@ int main(void) {
         cmocka_unit_test(test_cloudtrail_records_numbered_and_bad_record_skipped),
         cmocka_unit_test(test_cloudtrail_split_at_every_byte_gives_same_events),
         cmocka_unit_test(test_cloudtrail_records_found_after_other_keys),
-        cmocka_unit_test(test_cloudtrail_without_records_is_one_error),
-        cmocka_unit_test(test_cloudtrail_invalid_json_is_one_error),
+        cmocka_unit_test(test_cloudtrail_document_without_records_is_one_record),
+        cmocka_unit_test(test_cloudtrail_records_before_broken_json_are_kept),
         cmocka_unit_test(test_cloudtrail_record_limits_apply_per_record),
-        cmocka_unit_test(test_cloudtrail_document_over_cap_is_dropped),
+        cmocka_unit_test(test_cloudtrail_document_of_any_size_is_read_record_by_record),
         cmocka_unit_test(test_auto_detects_cloudtrail_with_leading_whitespace),
         cmocka_unit_test(test_auto_detects_jsonl_and_keeps_line_numbers),
         cmocka_unit_test(test_auto_jsonl_split_at_every_byte_gives_same_events),

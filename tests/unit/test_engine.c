@@ -302,15 +302,16 @@ static void test_jsonl_lines_split_across_pushes_are_joined(void **state) {
     secdet_engine_free(e);
 }
 
-static void test_cloudtrail_document_is_evaluated_at_source_end(void **state) {
+static void test_cloudtrail_records_are_evaluated_as_they_complete(void **state) {
     (void)state;
     collected c;
     secdet_engine *e = engine_with(LOGIN_RULE, &c, NULL);
     static const char doc[] = "{\"Records\": [{\"eventName\":\"ConsoleLogin\",\"user\":\"x\"},"
                               "{\"eventName\":\"Other\"},{\"eventName\":\"ConsoleLogin\",\"user\":\"y\"}]}";
     assert_int_equal(secdet_push(e, "cloudtrail", doc, 20), SECDET_OK);
+    assert_int_equal(c.n, 0); /* the first record is not complete yet */
     assert_int_equal(secdet_push(e, "cloudtrail", doc + 20, sizeof doc - 1 - 20), SECDET_OK);
-    assert_int_equal(c.n, 0); /* buffered until the document ends */
+    assert_int_equal(c.n, 2); /* each record as soon as it is complete */
     assert_int_equal(secdet_source_end(e, "cloudtrail"), SECDET_OK);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.message[0], "login by x from - n=-");
@@ -628,7 +629,7 @@ int main(void) {
         cmocka_unit_test(test_rules_dir_loads_every_secdet_file_recursively_in_path_order),
         cmocka_unit_test(test_rule_file_over_the_size_limit_is_refused),
         cmocka_unit_test(test_jsonl_lines_split_across_pushes_are_joined),
-        cmocka_unit_test(test_cloudtrail_document_is_evaluated_at_source_end),
+        cmocka_unit_test(test_cloudtrail_records_are_evaluated_as_they_complete),
         cmocka_unit_test(test_malformed_line_is_counted_reported_and_skipped),
         cmocka_unit_test(test_auto_source_recognises_a_cloudtrail_document),
         cmocka_unit_test(test_unknown_and_duplicate_sources_are_refused),

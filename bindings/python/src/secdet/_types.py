@@ -232,5 +232,6 @@ class Stats:
     accept_errors: int
     idle_closed: int
     tls_failed: int
+    text_events: int  #: of events, those read by the one-pass scanner (no JSON tree built)
     sinks: Tuple[SinkStats, ...] = ()
     callback_errors: int = 0  #: exceptions raised by Python sink callables
