@@ -104,6 +104,8 @@ double term_now(void);
 /* Writes `s` with control characters (C0, DEL, C1) replaced by '?': event
  * fields come from attackers and must not drive the terminal. */
 void term_write_safe(void *out_stream, const char *s);
+/* The same for n bytes (a U+0000 among them is shown as '?' too). */
+void term_write_safe_n(void *out_stream, const char *s, size_t n);
 
 typedef struct term_progress {
     int enabled;

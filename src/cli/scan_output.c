@@ -97,7 +97,7 @@ static void print_alert_text(scan_ctx *ctx, const secdet_alert *alert) {
     fprintf(stdout, "  %s  ", when);
     term_write_safe(stdout, rule ? rule : "-");
     fputs("  ", stdout);
-    term_write_safe(stdout, message ? message : "");
+    term_write_safe_n(stdout, message ? message : "", message ? secdet_alert_message_len(alert) : 0);
     putc('\n', stdout);
 }
 

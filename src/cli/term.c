@@ -46,14 +46,16 @@ double term_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void term_write_safe(void *out_stream, const char *s) {
+void term_write_safe(void *out_stream, const char *s) { term_write_safe_n(out_stream, s, strlen(s)); }
+
+void term_write_safe_n(void *out_stream, const char *s, size_t n) {
     FILE *out = out_stream;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
         if (*p < 0x20 || *p == 0x7f) {
             putc('?', out);
             p++;
-        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+        } else if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
             /* U+0080..U+009F: C1 controls, which some terminals obey. */
             putc('?', out);
             p += 2;

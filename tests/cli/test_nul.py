@@ -128,3 +128,13 @@ def test_raw_newline_in_a_string_makes_a_cloudtrail_record_malformed(rules, tmp_
     assert re.search(rb"record 1: control character U\+000A in a string at byte 8; it must be escaped", p.stderr), \
         p.stderr
     assert alerts_of(p) == []
+
+
+def test_text_output_shows_the_message_after_a_nul(rules, tmp_path):
+    # The terminal form replaces control characters with '?': a U+0000 too,
+    # and what follows it is still shown.
+    path = write_events(tmp_path, "jsonl", [event(NUL, 1), event(NUL, 2)])
+    p = run(["scan", "--rules", rules, "--format", "jsonl", "--output", "text", "--no-progress", "--quiet", path],
+            path.parent)
+    assert p.returncode == 0, p.stderr
+    assert b"twice: x?y" in p.stdout, p.stdout
