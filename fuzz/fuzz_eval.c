@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 #include "eval_rules.h"
 #include "secdet.h"
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 #include "eval_rules.h"
 #include "secdet.h"
 

@@ -25,7 +25,7 @@
 
 #include <openssl/ssl.h>
 
-#include "engine_sources.h"
+#include "engine/sources.h"
 #include "io/framer.h"
 
 #define IO_READ_BUF (64 * 1024)

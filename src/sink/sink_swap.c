@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 #include "sink/delivery.h"
 #include "sink/sink_secrets.h"
 

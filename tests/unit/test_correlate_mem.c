@@ -20,7 +20,7 @@
 #include "test_correlate_util.h"
 
 #include "correlate/corr_int.h"
-#include "engine_internal.h"
+#include "engine/engine.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_SANITIZER 1

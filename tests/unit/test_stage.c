@@ -11,7 +11,7 @@
 
 #include "test_correlate_util.h"
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 
 static const char *const RULES =
     "rule burst { where .k == \"fail\"\n count >= 3 within 1m by .ip\n output \"burst {group}\" }\n"

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 
 typedef struct custom_format {
     char *name;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 #include "sink/delivery.h"
 
 secdet_status secdet_set_sink_log(secdet_engine *e, secdet_sink_log_fn fn, void *user) {

@@ -7,8 +7,8 @@
  * slots) lives beside it in an engine_ruleset, built whole before it
  * replaces the old one, so a failed load leaves the engine exactly as it was.
  */
-#ifndef SECDET_ENGINE_INTERNAL_H
-#define SECDET_ENGINE_INTERNAL_H
+#ifndef SECDET_ENGINE_ENGINE_H
+#define SECDET_ENGINE_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 #include "sink/delivery.h"
 
 const char *secdet_version(void) { return SECDET_VERSION_STRING; }

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 #include "lang/compile.h"
 
 /* Directory nesting followed by secdet_load_rules_dir (symlink loops end here). */

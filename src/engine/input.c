@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
-#include "engine_sources.h"
+#include "engine/engine.h"
+#include "engine/sources.h"
 #include "event/time.h"
 #include "util/hash.h"
 #include "util/json.h"

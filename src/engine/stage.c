@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "engine/engine.h"
 
 void engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
     e->fwd_fn = fn;

@@ -8,7 +8,7 @@
  * emitter so the events take the same path as any other (limits, counting,
  * the error callback, evaluation).
  */
-#include "engine_sources.h"
+#include "engine/sources.h"
 
 #include <stdio.h>
 #include <stdlib.h>
