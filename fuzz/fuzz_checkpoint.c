@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "eval_rules.h"
+#include "engine/engine.h"
 #include "kafka/kafka_int.h"
 #include "secdet.h"
 
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (secdet_engine_new(&opts, &s.pe) != SECDET_OK) return 0;
     if (secdet_load_rules_string(s.pe, "eval.secdet", EVAL_RULES, sizeof EVAL_RULES - 1, NULL) != SECDET_OK)
         __builtin_trap();
-    engine_set_stage2(s.pe);
+    engine_set_external_watermark(s.pe);
 
     int64_t next = 0;
     size_t at = 0;

@@ -73,12 +73,12 @@ static void snapshot_round_trip(secdet_engine *e) {
     buf first, second;
     buf_init(&first);
     buf_init(&second);
-    if (corr_snapshot_write(e->corr, &first) == 0 && !first.oom) {
+    if (engine_snapshot_bytes(e, &first) == SECDET_OK) {
         diag_list d;
         diag_init(&d);
-        int rc = corr_snapshot_read(e->corr, first.data, first.len, "round-trip", &d);
-        if (rc == -1 || d.warnings) __builtin_trap(); /* -2 (out of memory) is allowed */
-        if (rc == 0 && corr_snapshot_write(e->corr, &second) == 0 && !second.oom &&
+        secdet_status st = engine_restore_bytes(e, first.data, first.len, "round-trip", &d);
+        if (st == SECDET_ERR_DECODE || d.warnings) __builtin_trap(); /* out of memory is allowed */
+        if (st == SECDET_OK && engine_snapshot_bytes(e, &second) == SECDET_OK &&
             (second.len != first.len || memcmp(first.data, second.data, first.len) != 0))
             __builtin_trap();
         diag_free(&d);

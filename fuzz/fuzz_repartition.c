@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/engine.h"
 #include "kafka/kafka_int.h"
 #include "kafka/wire.h"
 #include "secdet.h"
@@ -230,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (secdet_engine_new(&opts, &s.pe) != SECDET_OK) return 0;
     if (secdet_load_rules_string(s.pe, "repartition.secdet", RULES, sizeof RULES - 1, NULL) != SECDET_OK)
         __builtin_trap();
-    engine_set_stage2(s.pe);
+    engine_set_external_watermark(s.pe);
 
     reader r = {data, size, 1};
     while (r.at < r.n) {

@@ -82,19 +82,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     diag_list d;
     diag_init(&d);
-    int rc = corr_snapshot_read(e->corr, (const char *)file, flen, "fuzz.snapshot", &d);
-    if (rc == -1 && d.errors == 0) __builtin_trap(); /* a refusal says why */
+    secdet_status st = engine_restore_bytes(e, (const char *)file, flen, "fuzz.snapshot", &d);
+    if (st == SECDET_ERR_DECODE && d.errors == 0) __builtin_trap(); /* a refusal says why */
     diag_free(&d);
 
-    if (rc == 0) {
+    if (st == SECDET_OK) {
         (void)secdet_push_event(e, "jsonl", EVENTS, strchr(EVENTS, '\n') - EVENTS);
         secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL});
         (void)secdet_push(e, "jsonl", EVENTS, sizeof EVENTS - 1);
         buf b;
         buf_init(&b);
-        if (corr_snapshot_write(e->corr, &b) == 0 && !b.oom) {
+        if (engine_snapshot_bytes(e, &b) == SECDET_OK) {
             diag_init(&d);
-            if (corr_snapshot_read(e->corr, b.data, b.len, "again", &d) == -1) __builtin_trap();
+            if (engine_restore_bytes(e, b.data, b.len, "again", &d) == SECDET_ERR_DECODE) __builtin_trap();
             diag_free(&d);
         }
         buf_free(&b);

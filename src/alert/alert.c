@@ -297,11 +297,21 @@ static void build_group(alert_ctx *ac, const alert_spec *spec) {
     buf *g = &ac->group;
     buf_reset(g);
     buf_putc(g, '{');
+    /* Kept key bytes: each value's JSON ends in a NUL, which JSON text never holds. */
+    const char *kept = spec->key_vals ? NULL : spec->group_json;
+    const char *kept_end = kept ? kept + spec->group_json_len : NULL;
     for (uint32_t i = 0; i < spec->nkeys; i++) {
         if (i) buf_putc(g, ',');
         put_str(g, spec->keys[i].text);
         buf_putc(g, ':');
-        alert_group_value_json(g, spec->key_vals ? &spec->key_vals[i] : NULL);
+        if (kept && kept < kept_end) {
+            const char *nul = memchr(kept, 0, (size_t)(kept_end - kept));
+            size_t n = nul ? (size_t)(nul - kept) : (size_t)(kept_end - kept);
+            buf_append(g, kept, n);
+            kept += n + 1;
+        } else {
+            alert_group_value_json(g, spec->key_vals ? &spec->key_vals[i] : NULL);
+        }
     }
     buf_putc(g, '}');
 }

@@ -75,6 +75,14 @@ typedef struct alert_spec {
     const size_t *event_json_len;
     /* The firing event under evaluation (its field cache serves {.path}). */
     sd_event *ev;
+    /* Or, for an aggregation alert (ev NULL): the group's values as the
+     * correlator keeps them — each key's JSON as alert_group_value_json
+     * writes it, then a NUL — used when key_vals is NULL, and the aux bytes
+     * its firing record kept (the template's {.path} and {group} texts). */
+    const char *group_json;
+    uint32_t group_json_len;
+    const char *aux;
+    uint32_t aux_len;
 } alert_spec;
 
 typedef struct alert_ctx {
@@ -123,6 +131,20 @@ void alert_group_value_json(buf *b, const sd_values *vals);
 /* Appends one value as template text: strings raw, null/true/false as words,
  * numbers as alert_number_write, arrays and objects as compact JSON. */
 void alert_value_text(buf *b, const sd_value *v);
+
+/* ---- What an aggregation alert needs of its firing event (template.c) -----
+ * An aggregation rule's alert is built when the watermark passes its firing
+ * event, long after that event was evaluated, from what the correlator
+ * kept. So when an event becomes a record, the engine writes here all the
+ * alert will need of it and nothing else: the text of each {.path} and
+ * {group} part of the rule's output template. Layout (it never leaves the
+ * process; snapshots leave it out): u32 number of parts, then each part's
+ * u32 length and text. */
+
+/* Whether rule r's records need aux at all (its template reads the event). */
+bool alert_aux_needed(const vm_rule *r);
+/* Appends the aux of event ev (group: the rule's group key values). */
+void alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *group, uint32_t ngroup);
 
 /* ---- Templates (template.c) ----------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /* corr_int.h — the correlator's insides, shared by its files:
  * state.c (groups, LRU, expiry heap, accounting), reorder.c (records and the
  * watermark), window.c (count, distinct), sequence.c, throttle.c,
- * snapshot.c.
+ * fired.c (alerts waiting for the engine), snapshot.c.
  *
  * Memory: a group is one allocation (header + key bytes) plus its kind's
  * arrays; every allocation goes through mem.c, which adds what malloc really
@@ -94,14 +94,22 @@ typedef struct corr_rec {
     uint64_t mask;
     corr_event *ev;
     rec_chunk *chunk; /* where it was cut from (mem.c) */
-    uint32_t rule, src, key_len, vals_len, nvals;
-    char data[]; /* key bytes, then the values blob */
+    uint32_t rule, src, key_len, vals_len, nvals, tkey_len, aux_len;
+    char data[]; /* key bytes, the values blob, the throttle key, then the aux bytes */
 } corr_rec;
+
+static inline const char *rec_tkey(const corr_rec *r) { return r->data + r->key_len + r->vals_len; }
+static inline const char *rec_aux(const corr_rec *r) { return rec_tkey(r) + r->tkey_len; }
+
+/* An alert waiting for the engine (fired.c): the value handed out and the
+ * bytes it points to (key, then aux), one allocation with its events. */
+typedef struct fired_item {
+    corr_fired f;
+    char data[];
+} fired_item;
 
 struct corr {
     corr_opts opts;
-    corr_fire_fn fire;
-    void *user;
     const program *prog;
     const corr_fp *fps;
 
@@ -125,6 +133,10 @@ struct corr {
 
     char **sources;
     uint32_t nsources;
+
+    /* alerts due, oldest first (fired.c): a ring of pointers */
+    fired_item **fired;
+    size_t fired_head, nfired, capfired;
 
     uint64_t bytes, evicted;
     uint64_t peak;      /* the most bytes ever held (tests check the cap against it) */
@@ -168,6 +180,13 @@ void event_unref(corr *c, corr_event *ev);
 int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev);
 /* The last n samples, oldest first, into out (n <= g->sn). */
 void samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out);
+
+/* fired.c: the alert f that record r completes: throttled (the rule's
+ * `throttle`, by r's throttle key), then queued (what it points to copied,
+ * the events referenced; an allocation failure loses it). f's aux is r's. */
+void fire(corr *c, const corr_rec *r, corr_fired *f);
+/* Drops every alert still waiting (corr_free, a snapshot swap). */
+void fired_clear(corr *c);
 
 /* reorder.c */
 void rec_free(corr *c, corr_rec *r);

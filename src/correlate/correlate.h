@@ -8,8 +8,11 @@
  * by all records of one event, refcounted). Records wait in a reorder heap
  * until the watermark (newest event time seen minus the lateness) passes
  * them, and are then applied in (event time, arrival) order, so the alerts do
- * not depend on the arrival order within the lateness. An alert is handed
- * back through the fire callback; the engine builds its JSON.
+ * not depend on the arrival order within the lateness. An alert that is due
+ * waits in the correlator as a value (corr_fired: times, counts, group key,
+ * samples, and the aux bytes the engine gave its firing record) until the
+ * engine takes it after the step that made it due and builds its JSON: the
+ * correlator never calls back into the engine.
  *
  * Promises: no wall clock anywhere (time is what the events say); state is
  * bounded by opts.max_bytes (least recently seen groups are evicted); expired
@@ -54,9 +57,34 @@ typedef struct corr_event {
 
 typedef struct corr corr;
 
-/* An alert due: what the engine needs to build it. Everything pointed to is
- * valid only during the callback. */
-typedef struct corr_fire {
+/* One record for the correlator: an event that matched aggregation rule
+ * `rule` (or, in stage 2, a throttled stateless rule, whose record fires
+ * once as it is applied, so its throttle runs in event-time order). */
+typedef struct corr_input {
+    uint32_t rule;
+    uint32_t src;          /* corr_source_id() */
+    int64_t t;             /* event time; not late */
+    const char *key;       /* group key bytes */
+    uint32_t key_len;
+    const char *vals;      /* distinct values blob (corr_vals_put), nvals of them */
+    uint32_t vals_len, nvals;
+    uint64_t mask;         /* the sequence steps the event satisfies */
+    /* A rule with `throttle`: the throttle's key bytes for this event (a
+     * stateless rule's are its group key); the alert it fires is throttled
+     * here, as it fires, in event-time order. */
+    const char *tkey;
+    uint32_t tkey_len;
+    /* What the alert will need of this event if it is the one that fires
+     * (the engine's bytes: alert_aux_write); handed back with the alert. */
+    const char *aux;
+    uint32_t aux_len;
+    corr_event *ev;
+} corr_input;
+
+/* An alert that is due, kept by the correlator until the engine takes it
+ * (corr_take_fired), in the order they fired. Pointers stay valid until
+ * corr_fired_release. */
+typedef struct corr_fired {
     uint32_t rule;
     uint32_t src;          /* corr_source_name() */
     int64_t time_ns;       /* the firing event's time */
@@ -64,13 +92,15 @@ typedef struct corr_fire {
     uint64_t count;
     bool has_distinct;
     uint64_t distinct;
-    const char *key;       /* group key bytes (corr_key_* format) */
+    uint64_t suppressed;   /* alerts its throttle held back since the previous one */
+    const char *key;       /* group key bytes */
     uint32_t key_len;
-    corr_event *const *events; /* samples, oldest first, the firing one last */
+    const char *aux;       /* the firing record's aux bytes */
+    uint32_t aux_len;
+    corr_event **events;   /* samples, oldest first, the firing one last (referenced) */
     uint32_t nevents;
-} corr_fire;
-
-typedef void (*corr_fire_fn)(void *user, const corr_fire *f);
+    void *item;            /* the correlator's own (corr_fired_release) */
+} corr_fired;
 
 typedef struct corr_opts {
     int64_t lateness_ns;
@@ -83,7 +113,7 @@ typedef struct corr_stats {
     uint64_t peak_bytes; /* the most bytes held at any moment, also inside a call */
 } corr_stats;
 
-corr *corr_new(const corr_opts *opts, corr_fire_fn fn, void *user);
+corr *corr_new(const corr_opts *opts);
 void corr_free(corr *c);
 
 /* Makes `prog` (with one fingerprint per rule) the program the state refers
@@ -105,13 +135,23 @@ void corr_event_drop(corr *c, corr_event *ev);
 uint32_t corr_source_id(corr *c, const char *name);
 const char *corr_source_name(const corr *c, uint32_t id);
 
-/* Queues a record of an event at time t (not late) for rule `rule` (an
- * aggregation; or, in stage 2, a throttled stateless rule, whose record
- * fires once as it is applied, so its throttle runs in event-time order).
- * key: group key bytes; vals: distinct values blob (corr_vals_*), nvals of
- * them; mask: the sequence steps the event satisfies. -1 on OOM. */
-int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, uint32_t key_len,
-             const char *vals, uint32_t vals_len, uint32_t nvals, uint64_t mask, corr_event *ev);
+/* Queues a record (copied; the event is referenced). -1 on OOM. */
+int corr_add(corr *c, const corr_input *in);
+
+/* The next alert that fired (corr_advance, corr_flush, corr_set_watermark
+ * apply records, and applying a record may complete an alert): false when
+ * none is waiting. Each one taken is given back with corr_fired_release.
+ * The correlator never calls out: the engine drains these after each step. */
+bool corr_take_fired(corr *c, corr_fired *out);
+void corr_fired_release(corr *c, corr_fired *f);
+
+/* Records held for ordering, for the engine to make their throttle key and
+ * aux again (after a snapshot is read, whose records carry neither, and
+ * after a ruleset swap, which may change them): how many, record i's rule
+ * and event, and its new ones. set: 0, or -1 on OOM (the old ones stay). */
+size_t corr_held_count(const corr *c);
+void corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev);
+int corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len);
 
 /* After an event at time t (late or not): moves the watermark, applies the
  * records it passed (alerts fire), frees expired groups, enforces the cap. */
@@ -131,7 +171,9 @@ void corr_set_watermark(corr *c, int64_t wm);
 bool corr_newest_time(const corr *c, int64_t *out);
 
 /* Throttle for (rule, key): true when an alert at time t goes out (*suppressed
- * = alerts suppressed since the previous one), false when it is suppressed. */
+ * = alerts suppressed since the previous one), false when it is suppressed.
+ * (Records' alerts are throttled as they fire; the engine calls it for the
+ * stateless alerts it builds at once.) */
 bool corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
                    uint64_t *suppressed);
 

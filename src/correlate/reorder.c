@@ -20,7 +20,7 @@
 
 #include "correlate/corr_int.h"
 
-static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len; }
+static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len + r->tkey_len + r->aux_len; }
 
 void rec_free(corr *c, corr_rec *r) {
     event_unref(c, r->ev);
@@ -82,28 +82,57 @@ void recs_clear(corr *c) {
 
 bool corr_is_late(const corr *c, int64_t t) { return t < c->watermark; }
 
-int corr_add(corr *c, uint32_t rule, uint32_t src, int64_t t, const char *key, uint32_t key_len,
-             const char *vals, uint32_t vals_len, uint32_t nvals, uint64_t mask, corr_event *ev) {
+int corr_add(corr *c, const corr_input *in) {
     rec_chunk *chunk;
-    corr_rec *r = rec_alloc(c, sizeof *r + key_len + vals_len, &chunk);
+    corr_rec *r = rec_alloc(c, sizeof *r + in->key_len + in->vals_len + in->tkey_len + in->aux_len, &chunk);
     if (!r) return -1;
     r->chunk = chunk;
-    r->t = t;
+    r->t = in->t;
     r->seq = c->seq++;
-    r->mask = mask;
-    r->ev = ev;
-    r->rule = rule;
-    r->src = src;
-    r->key_len = key_len;
-    r->vals_len = vals_len;
-    r->nvals = nvals;
-    if (key_len) memcpy(r->data, key, key_len);
-    if (vals_len) memcpy(r->data + key_len, vals, vals_len);
-    event_ref(ev);
+    r->mask = in->mask;
+    r->ev = in->ev;
+    r->rule = in->rule;
+    r->src = in->src;
+    r->key_len = in->key_len;
+    r->vals_len = in->vals_len;
+    r->nvals = in->nvals;
+    r->tkey_len = in->tkey_len;
+    r->aux_len = in->aux_len;
+    if (in->key_len) memcpy(r->data, in->key, in->key_len);
+    if (in->vals_len) memcpy(r->data + in->key_len, in->vals, in->vals_len);
+    if (in->tkey_len) memcpy((char *)rec_tkey(r), in->tkey, in->tkey_len);
+    if (in->aux_len) memcpy((char *)rec_aux(r), in->aux, in->aux_len);
+    event_ref(in->ev);
     if (recs_push(c, r) != 0) {
         rec_free(c, r);
         return -1;
     }
+    return 0;
+}
+
+size_t corr_held_count(const corr *c) { return c->nrecs; }
+
+void corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev) {
+    *rule = c->recs[i]->rule;
+    *ev = c->recs[i]->ev;
+}
+
+/* A copy of record i with the new throttle key and aux takes its place in
+ * the heap (the order, by time and sequence, is the same). */
+int corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len) {
+    const corr_rec *old = c->recs[i];
+    rec_chunk *chunk;
+    corr_rec *r = rec_alloc(c, sizeof *r + old->key_len + old->vals_len + tkey_len + aux_len, &chunk);
+    if (!r) return -1;
+    memcpy(r, old, sizeof *r + old->key_len + old->vals_len);
+    r->chunk = chunk;
+    r->tkey_len = tkey_len;
+    r->aux_len = aux_len;
+    if (tkey_len) memcpy((char *)rec_tkey(r), tkey, tkey_len);
+    if (aux_len) memcpy((char *)rec_aux(r), aux, aux_len);
+    event_ref(r->ev);
+    rec_free(c, c->recs[i]);
+    c->recs[i] = r;
     return 0;
 }
 
@@ -119,9 +148,9 @@ static void apply(corr *c, const corr_rec *r) {
          * alert of this one event, throttled as it fires. */
         if (c->prog->rules[r->rule].has_throttle) {
             corr_event *ev = r->ev;
-            corr_fire f = {.rule = r->rule, .src = r->src, .time_ns = r->t, .first_ns = r->t, .last_ns = r->t,
-                           .count = 1, .key = r->data, .key_len = r->key_len, .events = &ev, .nevents = 1};
-            c->fire(c->user, &f);
+            corr_fired f = {.rule = r->rule, .src = r->src, .time_ns = r->t, .first_ns = r->t, .last_ns = r->t,
+                            .count = 1, .key = r->data, .key_len = r->key_len, .events = &ev, .nevents = 1};
+            fire(c, r, &f);
         }
         break;
     }

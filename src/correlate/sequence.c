@@ -46,7 +46,7 @@ static void fire_seq(corr *c, const corr_rec *r, const char *key, uint32_t key_l
     uint32_t n = nsteps < c->opts.max_samples ? nsteps : c->opts.max_samples;
     corr_event *evs[n];
     for (uint32_t i = 0; i < n; i++) evs[i] = steps[nsteps - n + i].ev;
-    corr_fire f = {
+    corr_fired f = {
         .rule = r->rule,
         .src = r->src,
         .time_ns = r->t,
@@ -58,7 +58,7 @@ static void fire_seq(corr *c, const corr_rec *r, const char *key, uint32_t key_l
         .events = evs,
         .nevents = n,
     };
-    if (c->fire) c->fire(c->user, &f);
+    fire(c, r, &f);
 }
 
 void seq_apply(corr *c, const corr_rec *r) {

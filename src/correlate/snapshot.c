@@ -460,7 +460,11 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
         if (map[srule] == UINT32_MAX) continue;
         uint64_t keep_seq = c->seq;
         c->seq = seq;
-        int rc = corr_add(c, map[srule], srcmap[src], t, key, klen, vals, vlen, nvals, mask, ev);
+        /* Records are written without their aux: the engine makes it again
+         * from the event once the snapshot is in (corr_held_set_aux). */
+        corr_input in = {.rule = map[srule], .src = srcmap[src], .t = t, .key = key, .key_len = klen,
+                         .vals = vals, .vals_len = vlen, .nvals = nvals, .mask = mask, .ev = ev};
+        int rc = corr_add(c, &in);
         c->seq = keep_seq;
         if (rc != 0) r->bad = true;
     }
@@ -476,7 +480,7 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
 int corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, diag_list *d) {
     size_t plen = 0;
     if (!check_header((const unsigned char *)data, len, name, d, &plen)) return -1;
-    corr *fresh = corr_new(&c->opts, c->fire, c->user);
+    corr *fresh = corr_new(&c->opts);
     if (!fresh) return -2;
     fresh->prog = c->prog;
     fresh->fps = c->fps;

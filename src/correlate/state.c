@@ -15,15 +15,13 @@
 #include "correlate/corr_int.h"
 #include "util/hash.h"
 
-corr *corr_new(const corr_opts *opts, corr_fire_fn fn, void *user) {
+corr *corr_new(const corr_opts *opts) {
     corr *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->opts = *opts;
     if (c->opts.max_samples == 0) c->opts.max_samples = 1;
     if (c->opts.max_samples > CORR_MAX_SAMPLES) c->opts.max_samples = CORR_MAX_SAMPLES;
     if (c->opts.lateness_ns < 0) c->opts.lateness_ns = 0;
-    c->fire = fn;
-    c->user = user;
     c->watermark = INT64_MIN;
     c->nbuckets = 1024;
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
@@ -37,6 +35,7 @@ corr *corr_new(const corr_opts *opts, corr_fire_fn fn, void *user) {
 
 void corr_free(corr *c) {
     if (!c) return;
+    fired_clear(c);
     recs_clear(c);
     rec_chunks_free(c);
     corr_clear_groups(c);

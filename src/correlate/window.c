@@ -46,7 +46,7 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
     uint32_t n = g->sn < count ? g->sn : (uint32_t)count;
     corr_event *evs[n ? n : 1];
     samples_last(c, g, n, evs);
-    corr_fire f = {
+    corr_fired f = {
         .rule = r->rule,
         .src = r->src,
         .time_ns = r->t,
@@ -60,7 +60,7 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
         .events = evs,
         .nevents = n,
     };
-    if (n > 0 && c->fire) c->fire(c->user, &f);
+    fire(c, r, &f);
     group_free(c, g);
 }
 

@@ -1,9 +1,10 @@
-/* engine.c — the public engine object: options, lifecycle, callbacks, stats,
- * diagnostics, rule descriptions and the small accessors of include/secdet.h.
+/* engine.c — the public engine object: options, life cycle, callbacks,
+ * stats, flush and snapshots, rule descriptions; and the parts outside the
+ * engine hang their state on it (outer.h).
  *
- * Loading rules is in engine_rules.c, sources and evaluation in
- * engine_input.c. Nothing here keeps global state: every table is static
- * const, and all mutable state hangs off a secdet_engine.
+ * Loading rules is in rules.c, sources in sources.c, pushing in push.c and
+ * evaluation in eval.c. Nothing here keeps global state: every table is
+ * static const, and all mutable state hangs off a secdet_engine.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +68,8 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
     alert_ctx_init(&e->alerts);
     e->alerts.max_message = o.max_message_bytes; /* 0: the alert stage's default */
     buf_init(&e->keybuf);
+    buf_init(&e->tkeybuf);
+    buf_init(&e->auxbuf);
     buf_init(&e->valbuf);
     buf_init(&e->evbuf);
     buf_init(&e->scratch);
@@ -75,7 +78,7 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
         .max_bytes = o.max_state_bytes,
         .max_samples = o.max_samples,
     };
-    e->corr = corr_new(&co, engine_fire, e);
+    e->corr = corr_new(&co);
     if (!e->corr) {
         secdet_engine_free(e);
         return SECDET_ERR_NOMEM;
@@ -100,8 +103,11 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
 
 void secdet_engine_free(secdet_engine *e) {
     if (!e) return;
-    engine_ext_free(e); /* inputs first: nothing may push while the rest goes */
-    hub_free(e->hub);   /* then delivery: what is not delivered stays in the spools */
+    /* The parts outside first (inputs): nothing may push while the rest goes. */
+    for (int k = 0; k < ENGINE_NPARTS; k++)
+        if (e->parts[k].state && e->parts[k].ops->free) e->parts[k].ops->free(e->parts[k].state);
+    engine_ext_free(e);
+    hub_free(e->hub); /* then delivery: what is not delivered stays in the spools */
     engine_ruleset_free(e->rs);
     for (size_t i = 0; i < e->ntexts; i++) {
         free(e->texts[i].name);
@@ -115,6 +121,8 @@ void secdet_engine_free(secdet_engine *e) {
     alert_ctx_free(&e->alerts);
     corr_free(e->corr);
     buf_free(&e->keybuf);
+    buf_free(&e->tkeybuf);
+    buf_free(&e->auxbuf);
     buf_free(&e->valbuf);
     buf_free(&e->evbuf);
     buf_free(&e->scratch);
@@ -145,6 +153,26 @@ secdet_status secdet_stats_get(const secdet_engine *e, secdet_stats *out) {
         out->state_bytes = cs.bytes;
         out->evicted = cs.evicted;
     }
+    for (int k = 0; k < ENGINE_NPARTS; k++)
+        if (e->parts[k].state && e->parts[k].ops->stats) e->parts[k].ops->stats(e->parts[k].state, out);
+    return SECDET_OK;
+}
+
+/* ---- What the parts outside see (outer.h) -------------------------------------- */
+
+const secdet_engine_opts *engine_opts(const secdet_engine *e) { return &e->opts; }
+
+bool engine_busy(const secdet_engine *e) { return e->busy; }
+
+void *engine_part(const secdet_engine *e, engine_part_kind kind) {
+    return (unsigned)kind < ENGINE_NPARTS ? e->parts[kind].state : NULL;
+}
+
+secdet_status engine_part_set(secdet_engine *e, engine_part_kind kind, void *state, const engine_part_ops *ops) {
+    if ((unsigned)kind >= ENGINE_NPARTS || !ops) return SECDET_ERR_INVALID_ARG;
+    if (e->parts[kind].state) return SECDET_ERR_EXISTS;
+    e->parts[kind].state = state;
+    e->parts[kind].ops = ops;
     return SECDET_OK;
 }
 
@@ -154,6 +182,7 @@ secdet_status secdet_flush(secdet_engine *e) {
     if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
     e->busy = true;
     corr_flush(e->corr);
+    engine_fire_due(e);
     engine_push_done(e);
     return SECDET_OK;
 }
@@ -220,6 +249,7 @@ secdet_status secdet_snapshot_load(secdet_engine *e, const char *path, secdet_di
     secdet_status st = read_whole(path, &b, &d);
     if (st == SECDET_OK) {
         int rc = corr_snapshot_read(e->corr, b.data ? b.data : "", b.len, path, &d);
+        if (rc == 0) engine_remake_aux(e);
         st = rc == 0 ? SECDET_OK : rc == -2 ? SECDET_ERR_NOMEM : SECDET_ERR_DECODE;
     }
     buf_free(&b);
@@ -233,39 +263,6 @@ secdet_status secdet_snapshot_load(secdet_engine *e, const char *path, secdet_di
     }
     diag_free(&d);
     return st;
-}
-
-/* ---- Diagnostics -------------------------------------------------------- */
-
-size_t secdet_diagnostics_count(const secdet_diagnostics *d) { return d ? d->list.count : 0; }
-
-size_t secdet_diagnostics_errors(const secdet_diagnostics *d) { return d ? d->list.errors : 0; }
-
-secdet_status secdet_diagnostics_get(const secdet_diagnostics *d, size_t i, secdet_diagnostic *out) {
-    if (!d || !out || i >= d->list.count) return SECDET_ERR_INVALID_ARG;
-    const diag_entry *de = &d->list.items[i];
-    out->severity = de->severity == DIAG_ERROR ? SECDET_DIAG_ERROR : SECDET_DIAG_WARNING;
-    out->file = de->file ? de->file : "";
-    out->line = de->line;
-    out->column = de->column;
-    out->message = de->message ? de->message : "";
-    return SECDET_OK;
-}
-
-char *secdet_diagnostics_format(const secdet_diagnostics *d, size_t i) {
-    if (!d || i >= d->list.count) return NULL;
-    const diag_entry *de = &d->list.items[i];
-    size_t need = (de->file ? strlen(de->file) : 0) + (de->message ? strlen(de->message) : 0) + 64;
-    char *s = malloc(need);
-    if (!s) return NULL;
-    diag_format(de, s, need);
-    return s;
-}
-
-void secdet_diagnostics_free(secdet_diagnostics *d) {
-    if (!d) return;
-    diag_free(&d->list);
-    free(d);
 }
 
 /* ---- Rules -------------------------------------------------------------- */
@@ -291,53 +288,3 @@ secdet_status secdet_disasm(const secdet_engine *e, char **out) {
     return *out ? SECDET_OK : SECDET_ERR_NOMEM;
 }
 
-/* ---- Formats, severities, alerts ---------------------------------------- */
-
-const char *secdet_format_name(secdet_format f) {
-    switch (f) {
-    case SECDET_FMT_AUTO: return "auto";
-    case SECDET_FMT_JSONL: return "jsonl";
-    case SECDET_FMT_CLOUDTRAIL: return "cloudtrail";
-    case SECDET_FMT_CLOUDWATCH_LOGS: return "cloudwatch-logs";
-    case SECDET_FMT_EVENTBRIDGE: return "eventbridge";
-    }
-    return NULL;
-}
-
-secdet_status secdet_format_parse(const char *name, secdet_format *out) {
-    if (!name || !out) return SECDET_ERR_INVALID_ARG;
-    static const secdet_format all[] = {SECDET_FMT_AUTO, SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL,
-                                        SECDET_FMT_CLOUDWATCH_LOGS, SECDET_FMT_EVENTBRIDGE};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (strcmp(name, secdet_format_name(all[i])) == 0) {
-            *out = all[i];
-            return SECDET_OK;
-        }
-    }
-    return SECDET_ERR_INVALID_ARG;
-}
-
-const char *secdet_severity_name(secdet_severity s) {
-    if ((unsigned)s > SECDET_SEVERITY_CRITICAL) return "unknown";
-    return severity_name((severity)s);
-}
-
-const char *secdet_alert_json(const secdet_alert *a, size_t *len) {
-    if (!a) {
-        if (len) *len = 0;
-        return NULL;
-    }
-    if (len) *len = a->json_len;
-    return a->json;
-}
-
-const char *secdet_alert_rule(const secdet_alert *a) { return a ? a->rule : NULL; }
-const char *secdet_alert_title(const secdet_alert *a) { return a ? a->title : NULL; }
-const char *secdet_alert_message(const secdet_alert *a) { return a ? a->message : NULL; }
-size_t secdet_alert_message_len(const secdet_alert *a) { return a ? a->message_len : 0; }
-const char *secdet_alert_id(const secdet_alert *a) { return a ? a->id : NULL; }
-const char *secdet_alert_source(const secdet_alert *a) { return a ? a->source : NULL; }
-secdet_severity secdet_alert_severity(const secdet_alert *a) { return a ? a->severity : SECDET_SEVERITY_MEDIUM; }
-int64_t secdet_alert_time_ns(const secdet_alert *a) { return a ? a->time_ns : 0; }
-size_t secdet_alert_tag_count(const secdet_alert *a) { return a ? a->ntags : 0; }
-const char *secdet_alert_tag(const secdet_alert *a, size_t i) { return a && i < a->ntags ? a->tags[i] : NULL; }

@@ -1,4 +1,4 @@
-/* engine_rules.c — loading rule sources and swapping the compiled ruleset.
+/* rules.c — loading rule sources and swapping the compiled ruleset.
  *
  * Every source loaded into an engine shares one namespace, so a load compiles
  * all the sources loaded before together with the new ones. All or nothing:
@@ -30,7 +30,6 @@ void engine_ruleset_free(engine_ruleset *rs) {
     free(rs->key_vals);
     free(rs->tkey_vals);
     free(rs->fps);
-    if (rs->alert_ev.slots) event_free(&rs->alert_ev);
     program_free(rs->prog);
     free(rs);
 }
@@ -68,8 +67,7 @@ static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
     rs->key_vals = calloc(max_keys, sizeof *rs->key_vals);
     rs->tkey_vals = calloc(max_keys, sizeof *rs->tkey_vals);
     rs->fps = calloc(n ? n : 1, sizeof *rs->fps);
-    if (!rs->runnable || !rs->always_run || !rs->cand_bits || !rs->key_vals || !rs->tkey_vals || !rs->fps ||
-        event_init(&rs->alert_ev, prog->paths, prog->npaths) != 0) {
+    if (!rs->runnable || !rs->always_run || !rs->cand_bits || !rs->key_vals || !rs->tkey_vals || !rs->fps) {
         engine_ruleset_free(rs);
         return NULL;
     }
@@ -152,6 +150,7 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
     e->rs = rs;
     e->prog_gen++;
     alert_ctx_forget_event(&e->alerts);
+    engine_remake_aux(e); /* the records held for ordering, for the rules as they are now */
     return SECDET_OK;
 out:
     for (size_t i = 0; i < nadd; i++) {
@@ -342,7 +341,7 @@ secdet_status secdet_load_rules_dir(secdet_engine *e, const char *dir, secdet_di
     return st;
 }
 
-/* For secdet_reload_rules (engine_sources.c): the old texts are set aside so
+/* For secdet_reload_rules (sources.c): the old texts are set aside so
  * that load_texts compiles the new ones alone, and come back on failure. */
 secdet_status engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d) {
     rule_text *old = e->texts;

@@ -1,5 +1,6 @@
-/* engine_sinks.c — the engine's side of sinks: adding them, handing every
- * alert to each, draining, stats. The delivery itself is in src/sink. */
+/* sinks.c — the engine's side of sinks: adding them, handing every alert to
+ * the callback and each sink, draining, stats. The delivery itself is in
+ * src/sink. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,17 @@ secdet_status secdet_sink_add(secdet_engine *e, secdet_sink *s) {
     return SECDET_OK;
 }
 
+void engine_hand_out(secdet_engine *e, const secdet_alert *alert) {
+    e->stats.alerts++;
+    if (e->alert_fn) e->alert_fn(e->alert_user, alert);
+    if (e->hub) engine_sinks_offer(e, alert);
+}
+
+void engine_commit(secdet_engine *e) {
+    size_t n = hub_count(e->hub);
+    for (size_t i = 0; i < n; i++) dq_commit(hub_queue(e->hub, i));
+}
+
 void engine_sinks_offer(secdet_engine *e, const secdet_alert *a) {
     size_t n = hub_count(e->hub);
     for (size_t i = 0; i < n; i++) dq_offer(hub_queue(e->hub, i), a);
@@ -70,8 +82,7 @@ bool engine_sinks_saturated(const secdet_engine *e) {
 
 void engine_push_done(secdet_engine *e) {
     e->busy = false;
-    size_t n = hub_count(e->hub);
-    for (size_t i = 0; i < n; i++) dq_commit(hub_queue(e->hub, i));
+    engine_commit(e);
 }
 
 secdet_status secdet_drain(secdet_engine *e, int64_t timeout_ms) {

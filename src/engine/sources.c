@@ -1,6 +1,6 @@
-/* engine_sources.c — formats of sources: built-in names, custom formats
- * registered by the embedding program, the decoder a new source gets; and
- * replacing the whole ruleset (secdet_reload_rules).
+/* sources.c — sources and their formats: adding a source, built-in format
+ * names, custom formats registered by the embedding program, the decoder a
+ * new source gets; and replacing the whole ruleset (secdet_reload_rules).
  *
  * A custom format is a decode callback behind the decoder's DEC_CUSTOM hook
  * (event/decode.h): the decoder hands it the raw bytes and the callback hands
@@ -26,7 +26,6 @@ engine_ext *engine_ext_get(secdet_engine *e) {
 void engine_ext_free(secdet_engine *e) {
     engine_ext *x = e ? e->ext : NULL;
     if (!x) return;
-    io_free(x);
     for (size_t i = 0; i < x->nformats; i++) {
         free(x->formats[i]->name);
         free(x->formats[i]);
@@ -148,6 +147,81 @@ secdet_status engine_source_decoder(secdet_engine *e, const secdet_source_opts *
     return *dec ? SECDET_OK : SECDET_ERR_NOMEM;
 }
 
+/* ---- Sources ------------------------------------------------------------------ */
+
+void engine_source_free(engine_source *s) {
+    free(s->name);
+    path_free(&s->time_path);
+    decoder_free(s->dec);
+    memset(s, 0, sizeof *s);
+}
+
+engine_source *engine_find_source(secdet_engine *e, const char *name) {
+    for (size_t i = 0; i < e->nsources; i++)
+        if (strcmp(e->sources[i].name, name) == 0) return &e->sources[i];
+    return NULL;
+}
+
+/* "" means: no time field, every event takes the time of its push. */
+static secdet_status parse_time_field(const char *text, sd_path *out, bool *has) {
+    memset(out, 0, sizeof *out);
+    *has = false;
+    if (!text[0]) return SECDET_OK;
+    const char *err = NULL;
+    size_t n = strlen(text);
+    size_t used = path_parse(text, n, out, &err);
+    if (used != n || used == 0) {
+        path_free(out);
+        return SECDET_ERR_INVALID_ARG;
+    }
+    *has = true;
+    return SECDET_OK;
+}
+
+secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet_source_opts *opts) {
+    if (!e || e->busy || !name || !name[0]) return SECDET_ERR_INVALID_ARG;
+    secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = NULL};
+    if (opts) o = *opts;
+    if (!o.format_name && !secdet_format_name(o.format)) return SECDET_ERR_INVALID_ARG;
+    if (engine_find_source(e, name)) return SECDET_ERR_EXISTS;
+
+    engine_source s = {0};
+    /* The format's decoder and default time field (below). */
+    decoder *dec = NULL;
+    const char *time_default = ".eventTime";
+    secdet_status st = engine_source_decoder(e, &o, &dec, &time_default);
+    if (st != SECDET_OK) return st;
+    st = parse_time_field(o.time_field ? o.time_field : time_default, &s.time_path, &s.has_time);
+    if (st != SECDET_OK) {
+        decoder_free(dec);
+        return st;
+    }
+    s.format = o.format;
+    s.name = strdup(name);
+    s.dec = dec;
+    s.prog_gen = UINT64_MAX;
+    if (!s.name || !s.dec) {
+        engine_source_free(&s);
+        return SECDET_ERR_NOMEM;
+    }
+    if (e->nsources == e->cap_sources) {
+        size_t cap = e->cap_sources ? e->cap_sources * 2 : 4;
+        engine_source *p = realloc(e->sources, cap * sizeof *p);
+        if (!p) {
+            engine_source_free(&s);
+            return SECDET_ERR_NOMEM;
+        }
+        e->sources = p;
+        e->cap_sources = cap;
+    }
+    e->sources[e->nsources++] = s;
+    return SECDET_OK;
+}
+
+bool engine_has_source(const secdet_engine *e, const char *name) {
+    return engine_find_source((secdet_engine *)e, name) != NULL;
+}
+
 /* ---- Reloading ---------------------------------------------------------------- */
 
 secdet_status secdet_reload_rules(secdet_engine *e, const char *const *paths, size_t npaths,
@@ -174,7 +248,7 @@ secdet_status secdet_reload_rules(secdet_engine *e, const char *const *paths, si
     }
     if (st == SECDET_OK) {
         /* Take the texts the scratch engine read and compile them here: the
-         * swap then remaps this engine's correlation state (engine_rules.c). */
+         * swap then remaps this engine's correlation state (rules.c). */
         diag_list d;
         diag_init(&d);
         st = engine_replace_texts(e, scratch->texts, scratch->ntexts, &d);

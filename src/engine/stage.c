@@ -1,9 +1,9 @@
-/* engine_stage.c — the engine's side of a two-stage scale-out
- * (docs/scale-out.md; src/kafka drives it).
+/* stage.c — the engine's side of a two-stage scale-out (docs/scale-out.md;
+ * src/kafka drives it through outer.h).
  *
  * Stage 1 evaluates every rule's stateless part and hands each match of an
  * aggregation (or of a throttled stateless rule) to a forward callback
- * instead of keeping state (engine_input.c: forward_match). Stage 2 gets
+ * instead of keeping state (eval.c: forward_match). Stage 2 gets
  * those matches back, one rule per event (engine_push_forwarded), keeps the
  * state, and moves its watermark only when told: its events come from many
  * upstream streams, and only the driver knows how far each has got. The
@@ -16,12 +16,16 @@
 #include "engine/engine.h"
 
 void engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
-    e->fwd_fn = fn;
-    e->fwd_user = user;
+    e->stage.fwd_fn = fn;
+    e->stage.fwd_user = user;
 }
 
-void engine_set_stage2(secdet_engine *e) {
-    e->stage2 = true;
+bool engine_forwards_to(const secdet_engine *e, const void *user) {
+    return e->stage.fwd_fn && e->stage.fwd_user == user;
+}
+
+void engine_set_external_watermark(secdet_engine *e) {
+    e->stage.external_wm = true;
     corr_set_external_watermark(e->corr, true);
 }
 
@@ -29,13 +33,14 @@ void engine_set_watermark(secdet_engine *e, int64_t wm_ns) {
     if (e->busy) return;
     e->busy = true;
     corr_set_watermark(e->corr, wm_ns);
+    engine_fire_due(e);
     engine_push_done(e);
 }
 
 bool engine_take_batch_time(secdet_engine *e, int64_t *out) {
-    bool any = e->batch_any;
-    *out = e->batch_max;
-    e->batch_any = false;
+    bool any = e->stage.batch_any;
+    *out = e->stage.batch_max;
+    e->stage.batch_any = false;
     return any;
 }
 
@@ -51,6 +56,7 @@ secdet_status engine_restore_bytes(secdet_engine *e, const char *data, size_t le
                                    diag_list *d) {
     if (e->busy) return SECDET_ERR_INVALID_ARG;
     int rc = corr_snapshot_read(e->corr, data ? data : "", len, name, d);
+    if (rc == 0) engine_remake_aux(e);
     return rc == 0 ? SECDET_OK : rc == -2 ? SECDET_ERR_NOMEM : SECDET_ERR_DECODE;
 }
 

@@ -30,20 +30,20 @@
 #define DEFAULT_QUEUE_BYTES ((size_t)16 << 20)
 
 static void queue_limits(io_state *io) {
-    engine_ext *x = io->x;
-    io->max_n = x->queue_max_messages ? x->queue_max_messages : DEFAULT_QUEUE_MESSAGES;
-    size_t floor4 = io->e->opts.max_event_bytes > SIZE_MAX / 4 ? SIZE_MAX : io->e->opts.max_event_bytes * 4;
-    io->max_bytes = x->queue_max_bytes ? x->queue_max_bytes : DEFAULT_QUEUE_BYTES;
-    if (!x->queue_max_bytes && io->max_bytes < floor4) io->max_bytes = floor4;
+    size_t max_event = engine_opts(io->e)->max_event_bytes;
+    io->max_n = io->req_messages ? io->req_messages : DEFAULT_QUEUE_MESSAGES;
+    size_t floor4 = max_event > SIZE_MAX / 4 ? SIZE_MAX : max_event * 4;
+    io->max_bytes = io->req_bytes ? io->req_bytes : DEFAULT_QUEUE_BYTES;
+    if (!io->req_bytes && io->max_bytes < floor4) io->max_bytes = floor4;
 }
 
 secdet_status secdet_set_queue_limits(secdet_engine *e, size_t max_messages, size_t max_bytes) {
     if (!e) return SECDET_ERR_INVALID_ARG;
-    engine_ext *x = engine_ext_get(e);
-    if (!x) return SECDET_ERR_NOMEM;
-    x->queue_max_messages = max_messages;
-    x->queue_max_bytes = max_bytes;
-    if (x->io) queue_limits(x->io);
+    io_state *io = io_part(e);
+    if (!io) return SECDET_ERR_NOMEM;
+    io->req_messages = max_messages;
+    io->req_bytes = max_bytes;
+    queue_limits(io);
     return SECDET_OK;
 }
 
@@ -109,7 +109,7 @@ void io_input_link(io_state *io, io_input *in) {
     in->prev = NULL;
     if (io->inputs) io->inputs->prev = in;
     io->inputs = in;
-    if (in->kind == IN_TCP_CONN) io->e->stats.connections++;
+    if (in->kind == IN_TCP_CONN) io->st.connections++;
     if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns++;
 }
 
@@ -121,7 +121,7 @@ void io_input_close(io_input *in) {
     if (in->next) in->next->prev = in->prev;
     in->next = in->prev = NULL;
     in->io = NULL;
-    if (in->kind == IN_TCP_CONN && io->e->stats.connections) io->e->stats.connections--;
+    if (in->kind == IN_TCP_CONN && io->st.connections) io->st.connections--;
     if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns--;
     if (in->kind == IN_TCP_SERVER) /* its connections outlive it (until secdet_stop closes them) */
         for (io_input *c = io->inputs; c; c = c->next)
@@ -137,8 +137,7 @@ void io_report(io_state *io, const io_input *in, const char *fmt, ...) {
     if (n < 0 || (size_t)n >= sizeof msg) n = 0;
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
-    io->e->stats.malformed++;
-    if (io->e->error_fn) io->e->error_fn(io->e->error_user, in->source, 0, msg);
+    engine_report_malformed(io->e, in->source, 0, msg);
 }
 
 void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
@@ -157,7 +156,7 @@ bool io_queue_full(const io_state *io) { return io->qn >= io->max_n || io->qbyte
 
 static void pause_all(io_state *io) {
     io->full = true;
-    io->e->stats.input_paused++;
+    io->st.input_paused++;
     for (io_input *in = io->inputs; in; in = in->next) {
         if (in->paused) continue;
         in->paused = true;
@@ -190,7 +189,7 @@ bool io_enqueue(io_state *io, const char *source, const char *data, size_t len) 
     io->tail = m;
     io->qn++;
     io->qbytes += len;
-    io->e->stats.queued = io->qn;
+    io->st.queued = io->qn;
     if (!uv_is_active((uv_handle_t *)io->drain) && !uv_is_active((uv_handle_t *)io->sinks_wait))
         uv_idle_start(io->drain, on_drain);
     if (!io->full && io_queue_full(io)) pause_all(io);
@@ -199,24 +198,28 @@ bool io_enqueue(io_state *io, const char *source, const char *data, size_t len) 
 
 static void on_sinks_poll(uv_timer_t *t);
 
-/* Evaluates up to `max` messages; returns how many are left. */
-static size_t drain_some(io_state *io, size_t max) {
+/* Evaluates up to `max` messages (always: whatever the sinks say, when
+ * stopping); returns how many are left. */
+static size_t drain_some(io_state *io, size_t max, bool always) {
     secdet_engine *e = io->e;
     for (size_t i = 0; i < max && io->head; i++) {
         io_msg *m = io->head;
         /* One message is one complete stream of its source. */
-        if (secdet_push(e, m->source, m->data, m->len) == SECDET_ERR_BUSY) {
+        if (always) {
+            (void)engine_push_message_always(e, m->source, m->data, m->len);
+        } else if (secdet_push(e, m->source, m->data, m->len) == SECDET_ERR_BUSY) {
             /* The message stays first; the idle handle waits for the timer. */
             uv_idle_stop(io->drain);
             uv_timer_start(io->sinks_wait, on_sinks_poll, SINKS_POLL_MS, SINKS_POLL_MS);
             break;
+        } else {
+            (void)secdet_source_end(e, m->source);
         }
-        (void)secdet_source_end(e, m->source);
         io->head = m->next;
         if (!io->head) io->tail = NULL;
         io->qn--;
         io->qbytes -= m->len;
-        e->stats.queued = io->qn;
+        io->st.queued = io->qn;
         free(m);
     }
     if (io->full && io->qn <= io->max_n / 2 && io->qbytes <= io->max_bytes / 2) resume_all(io);
@@ -226,7 +229,7 @@ static size_t drain_some(io_state *io, size_t max) {
 static void on_drain(uv_idle_t *h) {
     io_state *io = h->data;
     if (!io) return;
-    if (drain_some(io, DRAIN_BATCH) == 0) uv_idle_stop(h);
+    if (drain_some(io, DRAIN_BATCH, false) == 0) uv_idle_stop(h);
 }
 
 static void on_sinks_poll(uv_timer_t *t) {
@@ -244,7 +247,7 @@ static void queue_free(io_state *io) {
     }
     io->tail = NULL;
     io->qn = io->qbytes = 0;
-    io->e->stats.queued = 0;
+    io->st.queued = 0;
 }
 
 /* ---- Stop ---------------------------------------------------------------------- */
@@ -263,17 +266,15 @@ static void on_wake(uv_async_t *h) {
     if (!io || !io->stop_requested) return;
     io->stop_requested = false;
     close_inputs(io);
-    io->e->accept_always = true; /* bounded by the queue; docs/sinks.md "Backpressure" */
-    drain_some(io, SIZE_MAX);
-    io->e->accept_always = false;
+    drain_some(io, SIZE_MAX, true); /* bounded by the queue; docs/sinks.md "Backpressure" */
     uv_idle_stop(io->drain);
     uv_timer_stop(io->sinks_wait);
     if (io->own_loop) uv_stop(io->loop);
 }
 
 secdet_status secdet_stop(secdet_engine *e) {
-    io_state *io = e && e->ext ? e->ext->io : NULL;
-    if (!io) return SECDET_ERR_INVALID_ARG;
+    io_state *io = e ? engine_part(e, ENGINE_PART_IO) : NULL;
+    if (!io || !io->loop) return SECDET_ERR_INVALID_ARG;
     io->stop_requested = true;
     return uv_async_send(io->wake) == 0 ? SECDET_OK : SECDET_ERR_IO;
 }
@@ -282,42 +283,97 @@ secdet_status secdet_stop(secdet_engine *e) {
 
 static void free_handle(uv_handle_t *h) { free(h); }
 
+static void io_part_stats(const void *state, secdet_stats *out) {
+    const io_state *io = state;
+    out->udp_dropped = io->st.udp_dropped;
+    out->input_paused = io->st.input_paused;
+    out->queued = io->st.queued;
+    out->oversized = io->st.oversized;
+    out->connections = io->st.connections;
+    out->connections_refused = io->st.connections_refused;
+    out->accept_errors = io->st.accept_errors;
+    out->idle_closed = io->st.idle_closed;
+    out->tls_failed = io->st.tls_failed;
+}
+
+/* Closes every input (their memory is released by the loop), then the
+ * queue, the loop's handles and, when it is the engine's own, the loop. */
+static void io_part_free(void *state) {
+    io_state *io = state;
+    if (io->loop) {
+        while (io->inputs) io_input_close(io->inputs);
+        queue_free(io);
+        io->drain->data = NULL;
+        io->wake->data = NULL;
+        io->sinks_wait->data = NULL;
+        uv_close((uv_handle_t *)io->drain, free_handle);
+        uv_close((uv_handle_t *)io->wake, free_handle);
+        uv_close((uv_handle_t *)io->sinks_wait, free_handle);
+        if (io->own_loop) {
+            /* Let the close callbacks run; a handle of the user's that stays
+             * active must not hang us, so only a bounded number of turns. */
+            int rc = uv_loop_close(io->loop);
+            for (int i = 0; i < 1000 && rc == UV_EBUSY; i++) {
+                uv_run(io->loop, UV_RUN_NOWAIT);
+                rc = uv_loop_close(io->loop);
+            }
+            if (rc == 0) free(io->loop); /* else leaked rather than freed under live handles */
+        }
+    }
+    free(io);
+}
+
+static const engine_part_ops io_part_ops = {.stats = io_part_stats, .free = io_part_free};
+
+io_state *io_part(secdet_engine *e) {
+    io_state *io = engine_part(e, ENGINE_PART_IO);
+    if (io) return io;
+    io = calloc(1, sizeof *io);
+    if (!io) return NULL;
+    io->e = e;
+    queue_limits(io);
+    if (engine_part_set(e, ENGINE_PART_IO, io, &io_part_ops) != SECDET_OK) {
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
 secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
     *out = NULL;
-    if (e->busy) return SECDET_ERR_INVALID_ARG;
-    engine_ext *x = engine_ext_get(e);
-    if (!x) return SECDET_ERR_NOMEM;
-    if (x->io) {
-        if (loop && loop != x->io->loop) return SECDET_ERR_INVALID_ARG;
-        *out = x->io;
+    if (engine_busy(e)) return SECDET_ERR_INVALID_ARG;
+    io_state *io = io_part(e);
+    if (!io) return SECDET_ERR_NOMEM;
+    if (io->loop) {
+        if (loop && loop != io->loop) return SECDET_ERR_INVALID_ARG;
+        *out = io;
         return SECDET_OK;
     }
-    io_state *io = calloc(1, sizeof *io);
-    if (!io) return SECDET_ERR_NOMEM;
-    io->x = x;
-    io->e = e;
+    bool own = !loop;
     io->drain = calloc(1, sizeof *io->drain);
     io->wake = calloc(1, sizeof *io->wake);
     io->sinks_wait = calloc(1, sizeof *io->sinks_wait);
-    if (!loop) {
+    if (own) {
         loop = calloc(1, sizeof *loop);
         if (loop && uv_loop_init(loop) != 0) {
             free(loop);
             loop = NULL;
         }
-        io->own_loop = true;
     }
     if (!loop || !io->drain || !io->wake || !io->sinks_wait) {
-        if (io->own_loop && loop) {
+        if (own && loop) {
             uv_loop_close(loop);
             free(loop);
         }
         free(io->drain);
         free(io->wake);
         free(io->sinks_wait);
-        free(io);
+        io->drain = NULL;
+        io->wake = NULL;
+        io->sinks_wait = NULL;
         return SECDET_ERR_NOMEM;
     }
+    io->own_loop = own;
     io->loop = loop;
     uv_idle_init(loop, io->drain);
     io->drain->data = io;
@@ -327,34 +383,8 @@ secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
     io->wake->data = io;
     uv_unref((uv_handle_t *)io->wake); /* stop may never be called: it must not keep the loop running */
     queue_limits(io);
-    x->io = io;
     *out = io;
     return SECDET_OK;
-}
-
-void io_free(engine_ext *x) {
-    io_state *io = x->io;
-    if (!io) return;
-    while (io->inputs) io_input_close(io->inputs);
-    queue_free(io);
-    io->drain->data = NULL;
-    io->wake->data = NULL;
-    io->sinks_wait->data = NULL;
-    uv_close((uv_handle_t *)io->drain, free_handle);
-    uv_close((uv_handle_t *)io->wake, free_handle);
-    uv_close((uv_handle_t *)io->sinks_wait, free_handle);
-    if (io->own_loop) {
-        /* Let the close callbacks run; a handle of the user's that stays
-         * active must not hang us, so only a bounded number of turns. */
-        int rc = uv_loop_close(io->loop);
-        for (int i = 0; i < 1000 && rc == UV_EBUSY; i++) {
-            uv_run(io->loop, UV_RUN_NOWAIT);
-            rc = uv_loop_close(io->loop);
-        }
-        if (rc == 0) free(io->loop); /* else leaked rather than freed under live handles */
-    }
-    free(io);
-    x->io = NULL;
 }
 
 uv_loop_t *secdet_loop(secdet_engine *e) {
@@ -374,7 +404,7 @@ secdet_status secdet_run_loop(secdet_engine *e) {
 }
 
 uint16_t secdet_input_port(const secdet_engine *e, unsigned id) {
-    const io_state *io = e && e->ext ? e->ext->io : NULL;
+    const io_state *io = e ? engine_part(e, ENGINE_PART_IO) : NULL;
     for (const io_input *in = io ? io->inputs : NULL; in; in = in->next) {
         if (in->id != id) continue;
         struct sockaddr_storage ss;

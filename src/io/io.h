@@ -25,7 +25,7 @@
 
 #include <openssl/ssl.h>
 
-#include "engine/sources.h"
+#include "engine/outer.h"
 #include "io/framer.h"
 
 #define IO_READ_BUF (64 * 1024)
@@ -112,10 +112,22 @@ typedef struct io_msg {
     char data[];        /* message bytes, then the source name and its NUL */
 } io_msg;
 
+/* The inputs' own counters, added to the engine's stats (io_part_stats). */
+typedef struct io_counters {
+    uint64_t udp_dropped, input_paused, queued, oversized, connections;
+    uint64_t connections_refused, accept_errors, idle_closed, tls_failed;
+} io_counters;
+
+/* The inputs' part of an engine (engine_part ENGINE_PART_IO), made on first
+ * use; the loop side (loop, handles, queue) is set up by the first input. */
 struct io_state {
-    engine_ext *x;
     secdet_engine *e;
-    uv_loop_t *loop;
+    io_counters st;
+    size_t req_messages, req_bytes;   /* secdet_set_queue_limits; 0: defaults */
+    secdet_input_log_fn input_log;    /* io_log.c */
+    void *input_log_user;
+    char input_error[256];            /* why the last secdet_input_* call failed; "" after a success */
+    uv_loop_t *loop;                  /* NULL until the first input */
     bool own_loop;
     uv_idle_t *drain;   /* runs while the queue holds messages */
     uv_timer_t *sinks_wait; /* runs instead while the sinks take no alerts (io.c) */
@@ -130,6 +142,10 @@ struct io_state {
 };
 
 /* io.c */
+/* The engine's io part, made (and given to the engine) on first use; NULL
+ * when out of memory. */
+io_state *io_part(secdet_engine *e);
+/* The io part with its loop set up (loop NULL: the engine's own). */
 secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out);
 io_input *io_input_new(io_state *io, input_kind kind, const char *source, const char *label);
 /* Links a ready input into io->inputs (after its handle was initialised). */

@@ -8,7 +8,7 @@
  * held back. The stats count every occurrence, so nothing is lost but
  * repetition.
  *
- * The error of a failed call is kept in the engine's extension (one per
+ * The error of a failed call is kept in the engine's io part (one per
  * engine, no global state), set by io_fail and cleared by io_ok.
  */
 #include <arpa/inet.h>
@@ -21,22 +21,21 @@
 
 secdet_status secdet_set_input_log(secdet_engine *e, secdet_input_log_fn fn, void *user) {
     if (!e) return SECDET_ERR_INVALID_ARG;
-    engine_ext *x = engine_ext_get(e);
-    if (!x) return SECDET_ERR_NOMEM;
-    x->input_log = fn;
-    x->input_log_user = user;
+    io_state *io = io_part(e);
+    if (!io) return SECDET_ERR_NOMEM;
+    io->input_log = fn;
+    io->input_log_user = user;
     return SECDET_OK;
 }
 
 static void vlog(io_state *io, const io_input *in, const char *suffix, const char *fmt, va_list ap) {
-    engine_ext *x = io->x;
-    if (!x->input_log) return;
+    if (!io->input_log) return;
     char msg[512];
     int n = snprintf(msg, sizeof msg, "%s: ", in->label);
     if (n < 0 || (size_t)n >= sizeof msg) n = 0;
     int m = vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     if (m > 0 && (size_t)(n + m) < sizeof msg) snprintf(msg + n + m, sizeof msg - (size_t)(n + m), "%s", suffix);
-    x->input_log(x->input_log_user, in->source, msg);
+    io->input_log(io->input_log_user, in->source, msg);
 }
 
 void io_log(io_state *io, const io_input *in, const char *fmt, ...) {
@@ -68,26 +67,29 @@ void io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const ch
 
 /* ---- The error of the last input call -------------------------------------------- */
 
-const char *secdet_input_error(const secdet_engine *e) { return e && e->ext ? e->ext->input_error : ""; }
+const char *secdet_input_error(const secdet_engine *e) {
+    const io_state *io = e ? engine_part(e, ENGINE_PART_IO) : NULL;
+    return io ? io->input_error : "";
+}
 
 secdet_status io_fail(secdet_engine *e, secdet_status st, const char *fmt, ...) {
-    engine_ext *x = e ? engine_ext_get(e) : NULL;
-    if (!x) return st;
+    io_state *io = e ? io_part(e) : NULL;
+    if (!io) return st;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(x->input_error, sizeof x->input_error, fmt, ap);
+    vsnprintf(io->input_error, sizeof io->input_error, fmt, ap);
     va_end(ap);
     return st;
 }
 
 void io_ok(secdet_engine *e) {
-    if (e && e->ext) e->ext->input_error[0] = 0;
+    io_state *io = e ? engine_part(e, ENGINE_PART_IO) : NULL;
+    if (io) io->input_error[0] = 0;
 }
 
 secdet_status io_check_source(secdet_engine *e, const char *source) {
     if (!source) return io_fail(e, SECDET_ERR_INVALID_ARG, "no source name");
-    for (size_t i = 0; i < e->nsources; i++)
-        if (strcmp(e->sources[i].name, source) == 0) return SECDET_OK;
+    if (engine_has_source(e, source)) return SECDET_OK;
     return io_fail(e, SECDET_ERR_UNKNOWN_SOURCE, "source \"%s\" was never added (secdet_source_add)", source);
 }
 

@@ -26,7 +26,7 @@ static void on_message(void *user, const char *p, size_t n) {
 static void on_problem(void *user, framer_problem what, const char *text) {
     io_input *in = user;
     if (!in->io) return;
-    if (what == FRAMER_OVERSIZED) in->io->e->stats.oversized++;
+    if (what == FRAMER_OVERSIZED) in->io->st.oversized++;
     if (what == FRAMER_BAD_COUNT) io_report(in->io, in, "%s; connection closed", text);
     else io_report(in->io, in, "%s", text);
 }
@@ -35,7 +35,7 @@ static const framer_out queue_out = {on_message, on_problem};
 
 void io_framer_init(io_state *io, io_input *in, secdet_framing mode) {
     framer_free(&in->fr);
-    framer_init(&in->fr, mode, io->e->opts.max_event_bytes, &queue_out, in);
+    framer_init(&in->fr, mode, engine_opts(io->e)->max_event_bytes, &queue_out, in);
 }
 
 bool io_feed(io_input *in, const char *p, size_t n) { return framer_feed(&in->fr, p, n); }
@@ -53,7 +53,7 @@ static void on_deadline(uv_timer_t *t) {
         io_tls_handshake_timeout(c);
         return;
     }
-    c->io->e->stats.idle_closed++;
+    c->io->st.idle_closed++;
     if (framer_holds_partial(&c->fr))
         io_report(c->io, c, "nothing received for %llu ms (idle_timeout_ms): connection closed, partial message "
                   "dropped", (unsigned long long)c->idle_ms);

@@ -77,7 +77,7 @@ int io_tcp_sockname(const io_input *in, struct sockaddr_storage *ss) {
 static void refuse(io_input *srv, int fd, const struct sockaddr_storage *peer, const char *why) {
     io_state *io = srv->io;
     if (fd >= 0) close(fd);
-    io->e->stats.connections_refused++;
+    io->st.connections_refused++;
     char who[64];
     peer_text(peer, who, sizeof who);
     io_log_limited(io, srv, &srv->listener->log_refused, "client %s refused: %s", who, why);
@@ -106,7 +106,7 @@ static int refuse_with_spare(io_input *srv, int err) {
                  strerror(err), limit);
     else
         snprintf(why, sizeof why, "%s", strerror(err));
-    srv->io->e->stats.accept_errors++;
+    srv->io->st.accept_errors++;
     refuse(srv, -1, &peer, why);
     return 1;
 }
@@ -171,7 +171,7 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
     if (!srv || !srv->io) return;
     io_state *io = srv->io;
     if (status < 0) {
-        io->e->stats.accept_errors++;
+        io->st.accept_errors++;
         io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s", uv_strerror(status));
         back_off(srv);
         return;
@@ -196,7 +196,7 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
             if (refused > 0) continue;
             if (refused == 0) return;
         }
-        io->e->stats.accept_errors++;
+        io->st.accept_errors++;
         io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s; clients wait in the backlog, "
                        "trying again every %d ms", strerror(err), ACCEPT_BACKOFF_MS);
         back_off(srv);

@@ -147,7 +147,7 @@ static void flush_last(io_input *c) {
 
 static void handshake_failed(io_input *c, const char *why) {
     io_state *io = c->io;
-    io->e->stats.tls_failed++;
+    io->st.tls_failed++;
     if (c->parent)
         io_log_limited(io, c, &c->parent->listener->log_tls, "TLS handshake failed: %s; connection closed", why);
     flush_last(c);

@@ -16,20 +16,20 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct 
     io_input *in = h->data;
     if (!in || !in->io || nread <= 0 || !addr) return; /* nothing, or an error of no consequence */
     io_state *io = in->io;
-    if ((flags & UV_UDP_PARTIAL) || (size_t)nread > io->e->opts.max_event_bytes) {
-        io->e->stats.oversized++;
+    if ((flags & UV_UDP_PARTIAL) || (size_t)nread > engine_opts(io->e)->max_event_bytes) {
+        io->st.oversized++;
         io_report(io, in, "datagram longer than %zu bytes dropped",
-                  (flags & UV_UDP_PARTIAL) ? sizeof io->readbuf : io->e->opts.max_event_bytes);
+                  (flags & UV_UDP_PARTIAL) ? sizeof io->readbuf : engine_opts(io->e)->max_event_bytes);
         return;
     }
     if (io_queue_full(io)) {
-        io->e->stats.udp_dropped++;
+        io->st.udp_dropped++;
         return;
     }
     size_t n = (size_t)nread;
     while (n > 0 && (b->base[n - 1] == '\n' || b->base[n - 1] == '\r')) n--;
     if (n == 0) return;
-    if (!io_enqueue(io, in->source, b->base, n)) io->e->stats.udp_dropped++;
+    if (!io_enqueue(io, in->source, b->base, n)) io->st.udp_dropped++;
 }
 
 secdet_status secdet_input_udp(secdet_engine *e, const char *source, const char *host, uint16_t port,

@@ -46,7 +46,7 @@ void kafka_report(secdet_kafka *k, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (k->log) k->log(k->log_user, msg);
-    else if (k->e->error_fn) k->e->error_fn(k->e->error_user, k->source, 0, msg);
+    else engine_report(k->e, k->source, 0, msg);
 }
 
 void secdet_kafka_set_tick(secdet_kafka *k, unsigned interval_ms, secdet_kafka_tick_fn fn, void *user) {
@@ -247,8 +247,7 @@ secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const 
     buf_init(&k->keybuf);
     atomic_init(&k->stop, false);
     char err[512] = "";
-    bool found = false;
-    for (size_t i = 0; i < engine->nsources; i++) found = found || strcmp(engine->sources[i].name, source) == 0;
+    bool found = engine_has_source(engine, source);
     int rc = -1;
     if (!found) snprintf(err, sizeof err, "source %s: not added to the engine", source);
     else if (!(k->source = strdup(source))) snprintf(err, sizeof err, "out of memory");
@@ -256,7 +255,7 @@ secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const 
     if (rc == 0) rc = make_consumer(k, err, sizeof err);
     /* Event time across partitions (docs/scale-out.md): the watermark is
      * moved by single_watermark, and throttles wait for it. */
-    if (rc == 0 && k->cfg.stage == KSTAGE_SINGLE) engine_set_stage2(engine);
+    if (rc == 0 && k->cfg.stage == KSTAGE_SINGLE) engine_set_external_watermark(engine);
     if (rc == 0 && k->cfg.stage == KSTAGE_PARTITION) rc = stage1_init(k, err, sizeof err);
     if (rc == 0 && k->cfg.stage == KSTAGE_AGGREGATE) rc = stage2_init(k, err, sizeof err);
     if (rc != 0) {
@@ -316,13 +315,14 @@ void kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, siz
                   bool *wm_any, int64_t *wm) {
     int64_t low = 0;
     if (!n || !kprogress_low(first, n, stride, &low)) return;
-    int64_t lat = k->e->opts.lateness_ms > INT64_MAX / 1000000 ? INT64_MAX : k->e->opts.lateness_ms * 1000000;
+    int64_t lat_ms = engine_opts(k->e)->lateness_ms;
+    int64_t lat = lat_ms > INT64_MAX / 1000000 ? INT64_MAX : lat_ms * 1000000;
     int64_t next = low < INT64_MIN + lat ? INT64_MIN : low - lat;
     if (*wm_any && next <= *wm) return;
     *wm = next;
     *wm_any = true;
     engine_set_watermark(e, next);
-    if (e != k->e) engine_push_done(k->e); /* e's alerts went to the main engine's sinks */
+    if (e != k->e) engine_commit(k->e); /* e's alerts went to the main engine's sinks */
 }
 
 /* Single stage: the engine's watermark follows its slowest partition, not
@@ -447,7 +447,7 @@ secdet_status secdet_kafka_stats_get(const secdet_kafka *k, secdet_kafka_stats *
 
 void secdet_kafka_free(secdet_kafka *k) {
     if (!k) return;
-    if (k->e && k->e->fwd_user == k) engine_set_forward(k->e, NULL, NULL);
+    if (k->e && engine_forwards_to(k->e, k)) engine_set_forward(k->e, NULL, NULL);
     for (size_t i = 0; i < k->nparts; i++) part_free(k, &k->parts[i]);
     free(k->parts);
     if (k->consumer) rd_kafka_destroy(k->consumer);

@@ -31,7 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "engine/engine.h"
+#include "engine/outer.h"
 #include "kafka/wire.h"
 #include "util/buf.h"
 

@@ -1,7 +1,7 @@
 /* stage2.c — stage 2 of the scale-out: the aggregations, per partition.
  *
  * Every partition of the repartition topic this instance owns gets an
- * engine of its own (the same rules, engine_set_stage2), so the state of a
+ * engine of its own (the same rules, engine_set_external_watermark), so the state of a
  * partition — groups, held events, throttles, watermark — is one snapshot
  * that moves with it. Their alerts go to the main engine's callback and
  * sinks (engine_hand_out).
@@ -98,12 +98,12 @@ static void pe_alert(void *user, const secdet_alert *a) {
 
 static void pe_error(void *user, const char *source, uint64_t where, const char *message) {
     secdet_kafka *k = user;
-    if (k->e->error_fn) k->e->error_fn(k->e->error_user, source, where, message);
+    engine_report(k->e, source, where, message); /* counted by the partition engine */
 }
 
 s2part *stage2_part_new(secdet_kafka *k) {
     s2part *s = calloc(1, sizeof *s);
-    if (!s || secdet_engine_new(&k->e->opts, &s->pe) != SECDET_OK) {
+    if (!s || secdet_engine_new(engine_opts(k->e), &s->pe) != SECDET_OK) {
         free(s);
         return NULL;
     }
@@ -116,7 +116,7 @@ s2part *stage2_part_new(secdet_kafka *k) {
         free(s);
         return NULL;
     }
-    engine_set_stage2(s->pe);
+    engine_set_external_watermark(s->pe);
     secdet_set_alert_callback(s->pe, pe_alert, k);
     secdet_set_error_callback(s->pe, pe_error, k);
     return s;
@@ -205,7 +205,7 @@ void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *pa
     memcpy(source, f->source, f->source_len);
     source[f->source_len] = '\0';
     (void)engine_push_forwarded(s->pe, source, rule, f->time_ns, payload, len);
-    engine_push_done(k->e);
+    engine_commit(k->e);
     if (!o->pr.any || f->time_ns > o->pr.time) {
         o->pr.time = f->time_ns;
         o->pr.any = true;
@@ -231,7 +231,7 @@ void stage2_flush(secdet_kafka *k) {
         secdet_flush(k->parts[i].s2->pe);
         k->parts[i].s2->ckpt_done = false; /* the state changed: checkpoint it again */
     }
-    engine_push_done(k->e);
+    engine_commit(k->e);
 }
 
 void stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out) {

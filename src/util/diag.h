@@ -29,6 +29,11 @@ typedef struct diag_list {
     size_t max_errors;       /* 0 = default (100) */
 } diag_list;
 
+/* The body of the public handle (secdet_diagnostics_*, diag_api.c). */
+struct secdet_diagnostics {
+    diag_list list;
+};
+
 void diag_init(diag_list *d);
 void diag_free(diag_list *d);
 void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col,

@@ -94,7 +94,7 @@ static void test_count_samples_are_capped_and_end_with_the_firing_event(void **s
     (void)state;
     collected c;
     setup s = {.lateness_ms = 0, .max_samples = 2};
-    secdet_engine *e = engine_opts("rule c { where .k == 1\n count >= 4 within 1m }\n", &c, &s);
+    secdet_engine *e = engine_with_opts("rule c { where .k == 1\n count >= 4 within 1m }\n", &c, &s);
     for (int i = 1; i <= 4; i++) {
         char f[64];
         snprintf(f, sizeof f, "\"k\":1,\"n\":%d", i);

@@ -90,7 +90,7 @@ static void test_state_bytes_count_each_group_exactly(void **state) {
     (void)state;
     collected c;
     setup s = {.lateness_ms = 0, .max_samples = 3};
-    secdet_engine *e = engine_opts(COUNT_BY_IP, &c, &s);
+    secdet_engine *e = engine_with_opts(COUNT_BY_IP, &c, &s);
     for (long i = 0; i < 100; i++) push_ip(e, 0, i); /* the table and heap arrays are made */
     uint64_t before = STAT(e, state_bytes);
     push_ip(e, 0, 100);
@@ -141,7 +141,7 @@ static void test_applying_a_full_reorder_buffer_never_goes_over_the_cap(void **s
     const uint64_t cap = 4u << 20;
     setup s = {.lateness_ms = 3600 * 1000, .max_state_bytes = cap};
     uint64_t heap0 = heap_bytes();
-    secdet_engine *e = engine_opts(COUNT_BY_IP, &c, &s);
+    secdet_engine *e = engine_with_opts(COUNT_BY_IP, &c, &s);
     long i = 0;
     for (; STAT(e, evicted) == 0; i++) push_ip(e, i, i);
     for (long end = i * 3; i < end; i++) {
@@ -171,7 +171,7 @@ static void test_flushing_held_records_never_goes_over_the_cap(void **state) {
     collected c;
     const uint64_t cap = 4u << 20;
     setup s = {.lateness_ms = 3600 * 1000, .max_state_bytes = cap};
-    secdet_engine *e = engine_opts(COUNT_BY_IP, &c, &s);
+    secdet_engine *e = engine_with_opts(COUNT_BY_IP, &c, &s);
     long i = 0;
     for (; STAT(e, state_bytes) < cap - cap / 8; i++) push_ip(e, i, i);
     assert_int_equal(STAT(e, groups), 0); /* all of it held for ordering */
@@ -193,7 +193,7 @@ static void test_memory_of_evicted_groups_is_reused(void **state) {
     collected c;
     const uint64_t cap = 2u << 20;
     setup s = {.lateness_ms = 0, .max_state_bytes = cap};
-    secdet_engine *e = engine_opts(COUNT_BY_IP, &c, &s);
+    secdet_engine *e = engine_with_opts(COUNT_BY_IP, &c, &s);
     long i = 0;
     for (; STAT(e, evicted) < 20000; i++) push_ip(e, i, i);
     uint64_t groups = STAT(e, groups);

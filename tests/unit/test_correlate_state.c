@@ -41,7 +41,7 @@ static void test_eviction_keeps_state_under_the_cap(void **state) {
     collected c;
     const uint64_t cap = 256 * 1024;
     setup s = {.lateness_ms = 0, .max_state_bytes = cap};
-    secdet_engine *e = engine_opts("rule c { where .k == 1\n count >= 1000 within 1h by .ip }\n", &c, &s);
+    secdet_engine *e = engine_with_opts("rule c { where .k == 1\n count >= 1000 within 1h by .ip }\n", &c, &s);
     for (int i = 0; i < 20000; i++) {
         char f[96];
         snprintf(f, sizeof f, "\"k\":1,\"ip\":\"10.%d.%d.%d\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"", i >> 16,
@@ -61,7 +61,7 @@ static void test_state_per_count_group_is_small(void **state) {
     (void)state;
     collected c;
     setup s = {.lateness_ms = 0, .max_samples = 1};
-    secdet_engine *e = engine_opts("rule c { where .k == 1\n count >= 5 within 1h by .ip }\n", &c, &s);
+    secdet_engine *e = engine_with_opts("rule c { where .k == 1\n count >= 5 within 1h by .ip }\n", &c, &s);
     uint64_t before = STAT(e, state_bytes);
     const int groups = 10000;
     for (int i = 0; i < groups; i++) {
@@ -80,12 +80,16 @@ static void test_state_per_count_group_is_small(void **state) {
 
 /* ---- determinism ------------------------------------------------------------------------------ */
 
+/* The templates read the firing event ({.n}, {.user}) and the group: what
+ * an aggregation alert keeps of its firing event (its record's aux, and the
+ * throttle key) must survive a snapshot and a different arrival order. */
 static const char MIXED[] =
-    "rule cnt { where .kind == \"login\"\n count >= 3 within 2m by .ip }\n"
-    "rule dis { where .kind == \"login\"\n distinct .user >= 3 within 5m by .ip }\n"
-    "rule seq { sequence within 10m by .user { r: .kind == \"recon\"; x: .kind == \"escalate\" } }\n"
-    "rule thr { where .kind == \"root\"\n throttle 3m by .ip }\n"
-    "rule cth { where .kind == \"login\"\n count >= 2 within 1m by .user\n throttle 4m by .user }\n";
+    "rule cnt { where .kind == \"login\"\n count >= 3 within 2m by .ip\n output \"{count} at {.n} from {group}\" }\n"
+    "rule dis { where .kind == \"login\"\n distinct .user >= 3 within 5m by .ip\n output \"{.user} {distinct}\" }\n"
+    "rule seq { sequence within 10m by .user { r: .kind == \"recon\"; x: .kind == \"escalate\" }\n"
+    "  output \"{group} escalated at {.n}\" }\n"
+    "rule thr { where .kind == \"root\"\n throttle 3m by .ip\n output \"root {.n} {group}\" }\n"
+    "rule cth { where .kind == \"login\"\n count >= 2 within 1m by .user\n throttle 4m by .user\n output \"{.n}\" }\n";
 
 typedef struct gen_event {
     int64_t t;
@@ -305,6 +309,36 @@ static void test_reloading_rules_keeps_the_state_of_unchanged_rules(void **state
     secdet_engine_free(e);
 }
 
+/* A reload that changes only a rule's output template keeps its state (the
+ * fingerprint leaves the message out), and the events held for ordering
+ * then fire with the new template, their fields taken from the events. */
+static void test_reload_with_a_new_template_renders_held_events_with_it(void **state) {
+    (void)state;
+    char *path = tmp_path("tpl.secdet");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("rule c { where .k == 1\n count >= 2 within 1h by .ip\n output \"old {.n}\" }\n", f);
+    fclose(f);
+    collected c;
+    secdet_engine *e = engine_with("rule c { where .k == 1\n count >= 2 within 1h by .ip\n output \"old {.n}\" }\n",
+                                   &c, 60 * 60 * 1000); /* everything held for ordering */
+    push_at(e, 0, "\"k\":1,\"ip\":\"a\",\"n\":\"first\"");
+    push_at(e, 1000, "\"k\":1,\"ip\":\"a\",\"n\":\"second\"");
+    assert_int_equal(c.n, 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("rule c { where .k == 1\n count >= 2 within 1h by .ip\n output \"new {.n} from {group} ({.ip})\" }\n", f);
+    fclose(f);
+    const char *paths[] = {path};
+    assert_int_equal(secdet_reload_rules(e, paths, 1, NULL), SECDET_OK);
+    assert_int_equal(secdet_flush(e), SECDET_OK);
+    assert_int_equal(c.n, 1);
+    assert_non_null(strstr(c.json[0], "\"message\":\"new second from a (a)\""));
+    collected_free(&c);
+    secdet_engine_free(e);
+    remove(path);
+    free(path);
+}
 
 /* A snapshot whose payload was changed but whose checksum was made to fit
  * again: every length and index is checked, so loading it either works or is
@@ -366,6 +400,7 @@ int main(void) {
         cmocka_unit_test(test_snapshot_with_a_changed_ruleset_drops_exactly_the_changed_rules),
         cmocka_unit_test(test_corrupt_snapshot_is_refused_and_state_kept),
         cmocka_unit_test(test_reloading_rules_keeps_the_state_of_unchanged_rules),
+        cmocka_unit_test(test_reload_with_a_new_template_renders_held_events_with_it),
         cmocka_unit_test(test_damaged_snapshot_with_a_valid_checksum_never_crashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

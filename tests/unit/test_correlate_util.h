@@ -45,7 +45,7 @@ typedef struct setup {
     uint64_t max_state_bytes;
 } setup;
 
-static inline secdet_engine *engine_opts(const char *rules, collected *c, const setup *s) {
+static inline secdet_engine *engine_with_opts(const char *rules, collected *c, const setup *s) {
     secdet_engine_opts o;
     secdet_engine_opts_init(&o);
     if (s) {
@@ -73,7 +73,7 @@ static inline secdet_engine *engine_opts(const char *rules, collected *c, const 
 
 static inline secdet_engine *engine_with(const char *rules, collected *c, int64_t lateness_ms) {
     setup s = {.lateness_ms = lateness_ms};
-    return engine_opts(rules, c, &s);
+    return engine_with_opts(rules, c, &s);
 }
 
 /* "2024-01-01T00:00:00.000Z" + ms */

@@ -181,7 +181,7 @@ static secdet_engine *stage2_engine(const secdet_engine *rules_from, collected *
     diag_init(&d);
     assert_int_equal(engine_copy_rules(e, rules_from, &d), SECDET_OK);
     diag_free(&d);
-    engine_set_stage2(e);
+    engine_set_external_watermark(e);
     secdet_set_alert_callback(e, on_alert, c);
     return e;
 }
@@ -284,7 +284,7 @@ static void test_forwarded_event_for_an_unknown_rule(void **state) {
     (void)state;
     collected c;
     secdet_engine *e = engine_with(RULES, &c, 0);
-    engine_set_stage2(e);
+    engine_set_external_watermark(e);
     const char *ev = "{\"k\":\"fail\"}";
     assert_int_equal(engine_push_forwarded(e, "jsonl", "nope", 0, ev, strlen(ev)), SECDET_ERR_INVALID_ARG);
     assert_int_equal(engine_push_forwarded(e, "jsonl", "burst", 0, "{", 1), SECDET_ERR_DECODE);
@@ -301,7 +301,7 @@ static void test_stage2_throttle_in_event_time_order(void **state) {
     (void)state;
     collected c;
     secdet_engine *e = engine_with(RULES, &c, 0);
-    engine_set_stage2(e);
+    engine_set_external_watermark(e);
     char j1[128], j2[128], t1[40], t2[40];
     fmt_time(5000, t2, sizeof t2);
     fmt_time(1000, t1, sizeof t1);

@@ -1,0 +1,524 @@
+/* eval.c — evaluation: the hot path from one decoded event to its alerts
+ * and correlation records.
+ *
+ * For every event, pick the candidate rules (the compiler's dispatch index
+ * on constant string equalities, plus the rules that are in no index), run
+ * each at most once and in rule order, and:
+ *  - a stateless rule that matches: build its alert and hand it out (after
+ *    its throttle, when it has one);
+ *  - an aggregation rule whose `where` holds (a sequence: any of its steps):
+ *    make the event a record for the correlator (src/correlate): group key
+ *    bytes, distinct values, step mask, the aux its alert would need if this
+ *    event fired it (fire.c), and the event's compact JSON, serialised once
+ *    per event whatever number of rules take it. The correlator applies
+ *    records in event-time order; the alerts it makes due are built after
+ *    the event, by engine_fire_due.
+ * Per event nothing is allocated once the buffers have grown: the field
+ * cache, the candidate bitmap, the key value slots and the alert buffers
+ * are all reused.
+ *
+ * Event time is the source's time field (RFC 3339), else the time of the
+ * push. Without aggregation or throttled rules it is taken lazily, when the
+ * first alert of an event needs it; with them, for every event, since it
+ * moves the correlator's watermark and decides whether the event is late.
+ *
+ * Scale-out (stage.c): in stage 1, an aggregation's match (and a throttled
+ * stateless rule's) is forwarded instead of kept; in stage 2 an event is
+ * evaluated for one rule only (eval_only) and throttled stateless rules
+ * become records too, so their throttle runs in event-time order.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "event/time.h"
+#include "util/hash.h"
+#include "util/json.h"
+
+uint32_t eval_program_source(const program *p, const char *name) {
+    for (uint32_t i = 0; i < p->nsources; i++)
+        if (strcmp(p->source_names[i], name) == 0) return i;
+    return UINT32_MAX;
+}
+
+static uint32_t source_id(secdet_engine *e, engine_source *s) {
+    if (s->prog_gen != e->prog_gen) {
+        s->prog_source = eval_program_source(e->rs->prog, s->name);
+        s->prog_gen = e->prog_gen;
+    }
+    return s->prog_source;
+}
+
+static int64_t event_time(secdet_engine *e, const engine_source *s, sd_event *ev) {
+    if (s->has_time) {
+        sd_values vals;
+        sd_value one;
+        event_path_values(ev, &s->time_path, &vals, &one);
+        int64_t t;
+        if (vals.n >= 1 && vals.v[0].type == SD_STR && time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
+            return t;
+    }
+    if (!e->push_time_ns) e->push_time_ns = time_now_ns();
+    return e->push_time_ns;
+}
+
+/* ---- Dispatch ------------------------------------------------------------------ */
+
+static const index_entry *index_find(const path_index *ix, const char *s, size_t len) {
+    /* The compiler's table: a power-of-two size, linear probing from the
+     * low bits of hash_bytes (compile_index.c). */
+    if (ix->nslots == 0 || (ix->nslots & (ix->nslots - 1)) != 0) return NULL;
+    uint32_t mask = ix->nslots - 1;
+    uint32_t i = (uint32_t)hash_bytes(s, len) & mask;
+    for (uint32_t probes = 0; probes < ix->nslots; probes++, i = (i + 1) & mask) {
+        const index_entry *en = &ix->slots[i];
+        if (!en->value) return NULL;
+        if (en->len == len && memcmp(en->value, s, len) == 0) return en;
+    }
+    return NULL;
+}
+
+/* Marks the runnable rules listed under the event's values of each indexed
+ * path; true when any was marked. */
+static bool mark_indexed(engine_ruleset *rs, sd_event *ev) {
+    const program *p = rs->prog;
+    bool any = false;
+    for (uint32_t i = 0; i < p->nindexes; i++) {
+        const path_index *ix = &p->indexes[i];
+        const sd_values *vals = event_field(ev, ix->path);
+        for (uint32_t k = 0; k < vals->n; k++) {
+            if (vals->v[k].type != SD_STR) continue;
+            const index_entry *en = index_find(ix, vals->v[k].str, vals->v[k].len);
+            if (!en) continue;
+            for (uint32_t j = 0; j < en->nrules; j++) {
+                uint32_t r = en->rules[j];
+                if (r < p->nrules && rs->runnable[r]) {
+                    rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
+                    any = true;
+                }
+            }
+        }
+    }
+    return any;
+}
+
+/* ---- Keys and the event's JSON ------------------------------------------------------ */
+
+typedef struct eval_ctx {
+    secdet_engine *e;
+    engine_source *src;
+    const eval_only *only;
+    bool have_time;
+    bool late;          /* older than the watermark: no correlation */
+    corr_event *cev;    /* this event's JSON for the correlator, made on first use */
+} eval_ctx;
+
+/* Serialises key values vals[0..n) as group key bytes: each one's JSON,
+ * then a NUL (which JSON text never holds), so key tuples compare as bytes
+ * and the alert's `group` object is written from them as they are. */
+static bool key_bytes(buf *b, const sd_values *vals, uint32_t n) {
+    buf_reset(b);
+    for (uint32_t k = 0; k < n; k++) {
+        alert_group_value_json(b, &vals[k]);
+        buf_append(b, "", 1);
+    }
+    if (b->oom) {
+        buf_free(b);
+        buf_init(b);
+        return false;
+    }
+    return true;
+}
+
+/* Runs key programs on ev into vals; false when the budget ran out. */
+static bool run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n, sd_values *vals) {
+    for (uint32_t k = 0; k < n; k++) {
+        vm_status st = vm_run_value(vm, ev, keys[k].code, &vals[k]);
+        if (st == VM_BUDGET) return false;
+        if (st != VM_OK) vals[k] = (sd_values){0, NULL};
+    }
+    return true;
+}
+
+static int64_t throttle_ns(const vm_rule *r) {
+    int64_t ms = r->throttle_ms < 0 ? 0 : r->throttle_ms;
+    return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
+}
+
+/* The event's compact JSON in e->evbuf, as alert_json_write writes its
+ * tree (alerts and correlation samples carry it; the alert id hashes it),
+ * made once per event: from a scanned event's text directly, else from the
+ * tree. False on OOM. */
+static bool event_json(secdet_engine *e, sd_event *ev) {
+    if (e->evbuf_ev == ev && e->evbuf_gen == ev->gen) return true;
+    e->evbuf_ev = NULL;
+    buf_reset(&e->evbuf);
+    bool ok = ev->text_mode && alert_json_from_text(&e->evbuf, ev->text, ev->text_len) == 0;
+    if (!ok) {
+        buf_free(&e->evbuf);
+        buf_init(&e->evbuf);
+        const cJSON *root = event_root(ev);
+        if (!root) return false;
+        alert_json_write(&e->evbuf, root);
+    }
+    if (e->evbuf.oom || !e->evbuf.data) {
+        buf_free(&e->evbuf);
+        buf_init(&e->evbuf);
+        return false;
+    }
+    e->evbuf_ev = ev;
+    e->evbuf_gen = ev->gen;
+    return true;
+}
+
+/* ---- Records and forwards ----------------------------------------------------------- */
+
+/* Stage 1: hands the match of rule r to the forwarder (e->keybuf holds its
+ * key bytes). Always true: a lost forward (OOM) does not stop the event. */
+static bool forward_match(eval_ctx *x, uint32_t r) {
+    secdet_engine *e = x->e;
+    sd_event *ev = &e->rs->ev;
+    if (!event_json(e, ev)) return true;
+    engine_forward f = {
+        .rule = e->rs->prog->rules[r].name,
+        .source = x->src->name,
+        .key = e->keybuf.data ? e->keybuf.data : "",
+        .key_len = (uint32_t)e->keybuf.len,
+        .time_ns = ev->time_ns,
+        .json = e->evbuf.data,
+        .len = e->evbuf.len,
+    };
+    e->stage.fwd_fn(e->stage.fwd_user, &f);
+    return true;
+}
+
+/* The event's shared JSON for correlation records, made on first use. */
+static corr_event *record_event(eval_ctx *x) {
+    secdet_engine *e = x->e;
+    if (!x->cev && event_json(e, &e->rs->ev)) x->cev = corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
+    return x->cev;
+}
+
+static bool text_ready(secdet_engine *e, engine_ruleset *rs);
+
+/* What a record of rule r needs beyond its group key, for event ev whose
+ * group values are group[0..ngroup) (key bytes in e->keybuf): its
+ * throttle's key in e->tkeybuf (an aggregation's `throttle by` keys; a
+ * stateless rule's throttle key is its group key) and its aux in
+ * e->auxbuf (alert_aux_write). False when the budget ran out. */
+static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, const sd_values *group,
+                       uint32_t ngroup) {
+    engine_ruleset *rs = e->rs;
+    buf_reset(&e->auxbuf);
+    buf_reset(&e->tkeybuf);
+    if (rule->has_throttle && rule->agg != RAGG_NONE) {
+        if (!run_keys(&rs->vm, ev, rule->throttle_by, rule->nthrottle_by, rs->tkey_vals)) return false;
+        (void)key_bytes(&e->tkeybuf, rs->tkey_vals, rule->nthrottle_by);
+    } else if (rule->has_throttle) {
+        buf_append(&e->tkeybuf, e->keybuf.data ? e->keybuf.data : "", e->keybuf.len);
+    }
+    if (alert_aux_needed(rule)) alert_aux_write(&e->auxbuf, rule, ev, group, ngroup);
+    return true;
+}
+
+bool eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len) {
+    engine_ruleset *rs = e->rs;
+    if (!rs || r >= rs->prog->nrules) return false;
+    const vm_rule *rule = &rs->prog->rules[r];
+    buf_reset(&e->auxbuf);
+    buf_reset(&e->tkeybuf);
+    if (!alert_aux_needed(rule) && !rule->has_throttle) return true;
+    cJSON *root = NULL;
+    if (!text_ready(e, rs) || event_begin_text(&rs->ev, json, len, e->opts.max_json_depth) != 0) {
+        root = json_parse(json, len, e->opts.max_json_depth, NULL);
+        if (!root) return false;
+        event_begin(&rs->ev, root);
+    }
+    vm_begin_event(&rs->vm);
+    e->evbuf_ev = NULL;
+    /* A record's group: an aggregation's `by` keys, a stateless rule's throttle keys. */
+    const rule_key *keys = rule->agg != RAGG_NONE ? rule->by : rule->throttle_by;
+    uint32_t n = rule->agg != RAGG_NONE ? rule->nby : rule->nthrottle_by;
+    bool ok = run_keys(&rs->vm, &rs->ev, keys, n, rs->key_vals) && key_bytes(&e->keybuf, rs->key_vals, n) &&
+              make_extra(e, rule, &rs->ev, rs->key_vals, n);
+    cJSON_Delete(root);
+    return ok && !e->auxbuf.oom && !e->tkeybuf.oom;
+}
+
+/* Makes the event a record of rule r for the correlator: key bytes in
+ * e->keybuf, group values vals[0..nvals_key) for its aux, distinct values
+ * in e->valbuf (nvals of them), sequence steps in mask. False when the
+ * budget ran out (the record is lost with the event's other work). */
+static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t ngroup, uint32_t nvals,
+                       uint64_t mask) {
+    secdet_engine *e = x->e;
+    sd_event *ev = &e->rs->ev;
+    const vm_rule *rule = &e->rs->prog->rules[r];
+    if (!make_extra(e, rule, ev, group, ngroup)) return false;
+    if (e->auxbuf.oom || e->tkeybuf.oom || !record_event(x)) return true;
+    uint32_t src = corr_source_id(e->corr, x->src->name);
+    if (src == UINT32_MAX) return true;
+    corr_input in = {
+        .rule = r,
+        .src = src,
+        .t = ev->time_ns,
+        .key = e->keybuf.data ? e->keybuf.data : "",
+        .key_len = (uint32_t)e->keybuf.len,
+        .vals = e->valbuf.data ? e->valbuf.data : "",
+        .vals_len = nvals ? (uint32_t)e->valbuf.len : 0,
+        .nvals = nvals,
+        .mask = mask,
+        .tkey = e->tkeybuf.data,
+        .tkey_len = (uint32_t)e->tkeybuf.len,
+        .aux = e->auxbuf.data,
+        .aux_len = (uint32_t)e->auxbuf.len,
+        .ev = x->cev,
+    };
+    (void)corr_add(e->corr, &in);
+    return true;
+}
+
+/* A throttled stateless rule in a scale-out: stage 1 forwards the match by
+ * its throttle keys; stage 2 makes it a record, so that it fires (and is
+ * throttled) in event-time order like the aggregations beside it. */
+static bool defer_stateless(eval_ctx *x, uint32_t r, uint32_t nkeys) {
+    secdet_engine *e = x->e;
+    if (!key_bytes(&e->keybuf, e->rs->key_vals, nkeys)) return true;
+    if (e->stage.fwd_fn) return forward_match(x, r);
+    if (x->late) return true;
+    return add_record(x, r, e->rs->key_vals, nkeys, 0, 0);
+}
+
+/* ---- Rules ---------------------------------------------------------------------------- */
+
+/* Builds and delivers the alert of a stateless rule that matched. Returns
+ * false when the event must stop (instruction budget). */
+static bool deliver(eval_ctx *x, uint32_t r) {
+    secdet_engine *e = x->e;
+    engine_ruleset *rs = e->rs;
+    const vm_rule *rule = &rs->prog->rules[r];
+    sd_event *ev = &rs->ev;
+    /* A stateless rule's group is its throttle's keys (docs/language.md). */
+    const rule_key *keys = rule->has_throttle ? rule->throttle_by : NULL;
+    uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
+    if (!run_keys(&rs->vm, ev, keys, nkeys, rs->key_vals)) return false;
+    if (!x->have_time) {
+        ev->time_ns = x->only ? x->only->time_ns : event_time(e, x->src, ev);
+        x->have_time = true;
+    }
+    if (rule->has_throttle && (e->stage.fwd_fn || e->stage.external_wm)) return defer_stateless(x, r, nkeys);
+    uint64_t suppressed = 0;
+    if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
+        !corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
+                       throttle_ns(rule), &suppressed))
+        return true;
+    if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
+    const char *texts[1] = {e->evbuf.data};
+    size_t lens[1] = {e->evbuf.len};
+    alert_spec spec = {
+        .prog = rs->prog,
+        .rule = r,
+        .source = x->src->name,
+        .time_ns = ev->time_ns,
+        .first_seen_ns = ev->time_ns,
+        .last_seen_ns = ev->time_ns,
+        .count = 1,
+        .suppressed = suppressed,
+        .keys = keys,
+        .key_vals = rs->key_vals,
+        .nkeys = nkeys,
+        .event_json = texts,
+        .event_json_len = lens,
+        .nevents = 1,
+        .ev = ev,
+    };
+    secdet_alert alert;
+    if (alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
+    engine_hand_out(e, &alert);
+    return true;
+}
+
+static bool source_ok(const vm_rule *rule, uint32_t source) {
+    if (rule->nsources == 0) return true;
+    for (uint32_t i = 0; i < rule->nsources; i++)
+        if (rule->sources[i] == source) return true;
+    return false;
+}
+
+/* The distinct values of rule r in e->valbuf; how many (0: P is missing,
+ * and the event is ignored by the rule), or -1 when the budget ran out. */
+static int64_t distinct_values(secdet_engine *e, const vm_rule *rule) {
+    engine_ruleset *rs = e->rs;
+    buf_reset(&e->valbuf);
+    sd_values vals = {0, NULL};
+    vm_status st = vm_run_value(&rs->vm, &rs->ev, rule->distinct, &vals);
+    if (st == VM_BUDGET) return -1;
+    if (st != VM_OK) return 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < vals.n && i < CORR_MAX_VALUES; i++) {
+        buf_reset(&e->scratch);
+        alert_value_json(&e->scratch, &vals.v[i]);
+        corr_vals_put(&e->valbuf, e->scratch.data ? e->scratch.data : "", (uint32_t)e->scratch.len);
+        n++;
+    }
+    if (e->valbuf.oom || e->scratch.oom) {
+        buf_free(&e->valbuf);
+        buf_free(&e->scratch);
+        return 0;
+    }
+    return n;
+}
+
+/* An aggregation rule: when the event matches (a sequence: any step), hand
+ * the correlator a record. False when the event must stop (budget). */
+static bool correlate_rule(eval_ctx *x, uint32_t r) {
+    secdet_engine *e = x->e;
+    engine_ruleset *rs = e->rs;
+    const vm_rule *rule = &rs->prog->rules[r];
+    sd_event *ev = &rs->ev;
+    if (x->late) return true;
+    uint64_t mask = 0;
+    if (rule->agg == RAGG_SEQUENCE) {
+        if (!source_ok(rule, ev->source) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
+        for (uint32_t i = 0; i < rule->nsteps; i++) {
+            bool ok = false;
+            vm_status st = vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
+            if (st == VM_BUDGET) return false;
+            if (st == VM_OK && ok) mask |= (uint64_t)1 << i;
+        }
+        if (!mask) return true;
+    } else {
+        bool matched = false;
+        vm_status st = vm_rule_matches(&rs->vm, ev, r, &matched);
+        if (st == VM_BUDGET) return false;
+        if (st != VM_OK || !matched) return true;
+    }
+    if (!run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals)) return false;
+    if (!key_bytes(&e->keybuf, rs->key_vals, rule->nby)) return true;
+    if (e->stage.fwd_fn) return forward_match(x, r);
+    int64_t nvals = 0;
+    if (rule->agg == RAGG_DISTINCT) {
+        nvals = distinct_values(e, rule);
+        if (nvals < 0) return false;
+        if (nvals == 0) return true; /* P missing: ignored by the rule */
+    }
+    return add_record(x, r, rs->key_vals, rule->nby, (uint32_t)nvals, mask);
+}
+
+/* Runs rule r; false when the event must stop. */
+static bool run_rule(eval_ctx *x, uint32_t r) {
+    engine_ruleset *rs = x->e->rs;
+    bool matched = false;
+    x->e->stats.rules_run++;
+    if (rs->prog->rules[r].agg != RAGG_NONE) return correlate_rule(x, r);
+    vm_status st = vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
+    if (st == VM_BUDGET) return false;
+    if (st != VM_OK || !matched) return true;
+    return deliver(x, r);
+}
+
+/* Runs the candidates of the event: the indexed rules it hits and the rules
+ * in no index, each once, in rule order; false when the budget ran out. */
+static bool run_candidates(eval_ctx *x) {
+    engine_ruleset *rs = x->e->rs;
+    bool go_on = true;
+    if (!mark_indexed(rs, &rs->ev)) {
+        /* No index hit: the rules in no index are all there is, already in order. */
+        for (uint32_t i = 0; go_on && i < rs->nalways_run; i++) go_on = run_rule(x, rs->always_run[i]);
+        return go_on;
+    }
+    for (uint32_t i = 0; i < rs->nalways_run; i++) {
+        uint32_t r = rs->always_run[i];
+        rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
+    }
+    for (uint32_t w = 0; w < rs->nwords; w++) {
+        uint64_t bits = rs->cand_bits[w];
+        rs->cand_bits[w] = 0; /* all zero again when the event is done, whatever the budget says */
+        while (go_on && bits) {
+            uint32_t r = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            go_on = run_rule(x, r);
+        }
+    }
+    return go_on;
+}
+
+/* Evaluates the event rs->ev was just begun on. */
+static void run_event(secdet_engine *e, engine_source *src, const eval_only *only) {
+    engine_ruleset *rs = e->rs;
+    sd_event *ev = &rs->ev;
+    e->evbuf_ev = NULL; /* its JSON is made afresh for every event */
+    ev->source = source_id(e, src);
+    ev->time_ns = 0;
+    vm_begin_event(&rs->vm);
+    eval_ctx x = {.e = e, .src = src, .only = only, .have_time = false, .late = false, .cev = NULL};
+    if (rs->stateful) {
+        ev->time_ns = only ? only->time_ns : event_time(e, src, ev);
+        x.have_time = true;
+        x.late = !e->stage.fwd_fn && corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
+        if (x.late) e->stats.late++;
+        if (!e->stage.batch_any || ev->time_ns > e->stage.batch_max) e->stage.batch_max = ev->time_ns;
+        e->stage.batch_any = true;
+    }
+    bool go_on = only ? run_rule(&x, only->rule) : run_candidates(&x);
+    if (!go_on) e->stats.budget_exceeded++;
+    if (rs->stateful) {
+        if (x.cev) corr_event_drop(e->corr, x.cev); /* frees it only when no record took it */
+        corr_advance(e->corr, ev->time_ns);
+        engine_fire_due(e);
+    }
+}
+
+void eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const eval_only *only) {
+    e->stats.events++;
+    engine_ruleset *rs = e->rs;
+    if (!rs) return;
+    event_begin(&rs->ev, root);
+    run_event(e, src, only);
+}
+
+/* Readies rs->ev for text-backed events: a scan plan for the rules' paths,
+ * every source's time field and the envelope markers, rebuilt when sources
+ * are added. False when the plan cannot be made (events then go through
+ * cJSON). */
+static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
+    uint64_t tag = (uint64_t)e->nsources + 1;
+    if (rs->ev.plan && rs->ev.plan_tag == tag) return true;
+    if (rs->scan_bad_tag == tag) return false;
+    size_t n = 0;
+    const sd_path **extra = malloc((e->nsources + 1 + DECODE_ENVELOPE_MARKERS) * sizeof *extra);
+    if (extra) {
+        extra[n++] = &e->default_time_path;
+        for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) extra[n++] = &e->envelope_paths[k];
+        for (size_t i = 0; i < e->nsources; i++)
+            if (e->sources[i].has_time) extra[n++] = &e->sources[i].time_path;
+    }
+    bool ok = extra && event_scan_setup(&rs->ev, extra, (uint32_t)n, tag) == 0;
+    free(extra);
+    if (!ok) rs->scan_bad_tag = tag;
+    return ok;
+}
+
+/* Whether the scanned event has a member that may make it an envelope. */
+static bool has_envelope_marker(secdet_engine *e, sd_event *ev) {
+    for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) {
+        sd_values vals;
+        sd_value one;
+        event_path_values(ev, &e->envelope_paths[k], &vals, &one);
+        if (vals.n) return true;
+    }
+    return false;
+}
+
+bool eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
+               const eval_only *only) {
+    engine_ruleset *rs = e->rs;
+    if (!rs || !text_ready(e, rs)) return false;
+    if (event_begin_text(&rs->ev, text, len, e->opts.max_json_depth) != 0) return false;
+    if ((flags & DECODE_TEXT_MAY_BE_ENVELOPE) && has_envelope_marker(e, &rs->ev)) return false;
+    e->stats.events++;
+    e->stats.text_events++;
+    run_event(e, src, only);
+    return true;
+}

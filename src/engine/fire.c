@@ -1,0 +1,82 @@
+/* fire.c — aggregation alerts: what the correlator made due, built and
+ * handed out.
+ *
+ * The correlator never calls back into the engine. After each step that
+ * can make alerts due (an event's corr_advance, a flush, a watermark moved
+ * from outside), the engine takes them one by one as values (corr_fired,
+ * already throttled by the correlator as they fired) and builds each alert
+ * from what it holds: times and counts, the group's key bytes (the alert's
+ * `group` object is written from them as they are), the samples' compact
+ * JSON, and the aux bytes eval.c made when the firing event became a
+ * record — its template texts. Nothing is parsed or evaluated again here.
+ *
+ * Records read from a snapshot carry no throttle key or aux (they are not
+ * written: they follow from the event and the rules), and a ruleset swap may
+ * change them (a new output template, new throttle keys); both remake them
+ * for every record held for ordering from its event (engine_remake_aux),
+ * once, there.
+ */
+#include "engine/engine.h"
+
+/* Builds and hands out the alert of f. */
+static void fire_one(secdet_engine *e, const corr_fired *f) {
+    engine_ruleset *rs = e->rs;
+    if (!rs || f->rule >= rs->prog->nrules || f->nevents == 0) return;
+    const vm_rule *rule = &rs->prog->rules[f->rule];
+    if (rule->is_private) return;
+    bool stateless = rule->agg == RAGG_NONE; /* a throttled one deferred for ordering (stage 2) */
+    const char *texts[f->nevents];
+    size_t lens[f->nevents];
+    for (uint32_t i = 0; i < f->nevents; i++) {
+        texts[i] = f->events[i]->json;
+        lens[i] = f->events[i]->len;
+    }
+    alert_spec spec = {
+        .prog = rs->prog,
+        .rule = f->rule,
+        .source = corr_source_name(e->corr, f->src),
+        .time_ns = f->time_ns,
+        .first_seen_ns = f->first_ns,
+        .last_seen_ns = f->last_ns,
+        .count = f->count,
+        .has_distinct = f->has_distinct,
+        .distinct = f->distinct,
+        .suppressed = f->suppressed,
+        /* A stateless rule's group is its throttle's keys. */
+        .keys = stateless ? rule->throttle_by : rule->by,
+        .nkeys = stateless ? rule->nthrottle_by : rule->nby,
+        .group_json = f->key,
+        .group_json_len = f->key_len,
+        .aux = f->aux,
+        .aux_len = f->aux_len,
+        .nevents = f->nevents,
+        .event_json = texts,
+        .event_json_len = lens,
+    };
+    secdet_alert alert;
+    if (alert_build(&e->alerts, &spec, &alert) == 0) engine_hand_out(e, &alert);
+}
+
+void engine_fire_due(secdet_engine *e) {
+    corr_fired f;
+    while (corr_take_fired(e->corr, &f)) {
+        fire_one(e, &f);
+        corr_fired_release(e->corr, &f);
+    }
+}
+
+void engine_remake_aux(secdet_engine *e) {
+    if (!e->rs) return;
+    size_t n = corr_held_count(e->corr);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t rule;
+        const corr_event *ev;
+        corr_held_get(e->corr, i, &rule, &ev);
+        /* Without its aux an alert still goes out, with "-" for what its
+         * template could not take from the event. */
+        if (eval_remake_extra(e, rule, ev->json, ev->len))
+            (void)corr_held_set(e->corr, i, e->tkeybuf.data, (uint32_t)e->tkeybuf.len, e->auxbuf.data,
+                                (uint32_t)e->auxbuf.len);
+    }
+    alert_ctx_forget_event(&e->alerts);
+}
