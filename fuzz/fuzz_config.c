@@ -24,7 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/config.h"
-#include "kafka/conf.h"
+#include "util/kafka_conf.h"
 #include "kafka/kafka_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

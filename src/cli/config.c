@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "event/path.h"
-#include "kafka/kafka_int.h"
+#include "kafka/kafka.h"
 #include "sink/sink_secrets.h"
 #include "util/json.h"
 #include "util/secret.h"
@@ -333,16 +333,15 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
          * itself when it starts). */
         in->type = CFG_IN_KAFKA;
         char err[256];
-        kcfg k;
+        bool aggregate = false;
         cJSON *copy = cJSON_Duplicate(v, 1);
         char *text = copy ? cJSON_PrintUnformatted(copy) : NULL;
         if (!text) {
             rc = fail(w, "out of memory");
-        } else if (kcfg_parse(text, strlen(text), &k, err, sizeof err) != 0) {
+        } else if (kafka_input_check(text, strlen(text), false, &aggregate, err, sizeof err) != 0) {
             rc = fail(w, "%s", err);
         } else {
-            in->kafka_stage2 = k.stage == KSTAGE_AGGREGATE;
-            kcfg_free(&k);
+            in->kafka_stage2 = aggregate;
             rc = check_kafka_secrets(w, cJSON_GetObjectItemCaseSensitive(copy, "properties"));
             if (rc == 0 && !(in->kafka_json = cJSON_PrintUnformatted(copy))) rc = fail(w, "out of memory");
         }

@@ -16,23 +16,15 @@
 
 #include "cli/cli.h"
 #include "cli/config.h"
-#include "kafka/conf.h"
-#include "kafka/kafka_int.h"
+#include "kafka/kafka.h"
 
 static int check_kafka_input(const char *path, const cfg_input *in, size_t si, size_t ii) {
     char err[512];
-    kcfg k;
-    if (kcfg_parse(in->kafka_json, strlen(in->kafka_json), &k, err, sizeof err) != 0) {
+    bool aggregate;
+    if (kafka_input_check(in->kafka_json, strlen(in->kafka_json), true, &aggregate, err, sizeof err) != 0) {
         fprintf(stderr, "secdet: %s: sources[%zu].input[%zu] (kafka): %s\n", path, si, ii, err);
         return -1;
     }
-    rd_kafka_conf_t *conf = kafka_conf_new(k.brokers, k.props, "secdet", err, sizeof err);
-    kcfg_free(&k);
-    if (!conf) {
-        fprintf(stderr, "secdet: %s: sources[%zu].input[%zu] (kafka): %s\n", path, si, ii, err);
-        return -1;
-    }
-    rd_kafka_conf_destroy(conf);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* outer.h — the engine as the parts that drive it see it: the narrow
- * interface of src/io (event loop inputs) and src/kafka (the Kafka input
- * and the scale-out stages). They use the public API (secdet_push, ...)
+ * interface of src/io (event loop inputs), src/kafka (the Kafka input and
+ * the scale-out stages) and the `secdet` command (src/cli). They use the public API (secdet_push, ...)
  * and this, never the engine's insides (engine.h), so the engine changes
  * without them and they change without it.
  *
@@ -53,6 +53,12 @@ secdet_status engine_push_message_always(secdet_engine *e, const char *source, c
  * writes what its sinks staged (engine_commit). */
 void engine_hand_out(secdet_engine *e, const secdet_alert *alert);
 void engine_commit(secdet_engine *e);
+
+/* Sink i of the engine takes the configuration of `next` (made from the same
+ * JSON object, its secret references read again) when it differs, keeping
+ * its queue, spool and counters: what `secdet run`'s SIGHUP does
+ * (sink_secrets.h: sink_reconfigure says everything). */
+secdet_status engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed);
 
 /* ---- Parts ---- */
 

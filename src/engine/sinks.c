@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "sink/delivery.h"
+#include "sink/sink_secrets.h"
 
 secdet_status secdet_set_sink_log(secdet_engine *e, secdet_sink_log_fn fn, void *user) {
     if (!e || e->hub) return SECDET_ERR_INVALID_ARG;
@@ -103,4 +104,8 @@ secdet_status secdet_sink_stats_get(const secdet_engine *e, size_t i, secdet_sin
     if (!q || !out) return SECDET_ERR_INVALID_ARG;
     dq_stats(q, out);
     return SECDET_OK;
+}
+
+secdet_status engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed) {
+    return sink_reconfigure(e ? e->hub : NULL, i, next, changed);
 }

@@ -21,7 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "kafka/conf.h"
+#include "util/kafka_conf.h"
 #include "kafka/kafka_int.h"
 
 int64_t kafka_now_ms(void) {

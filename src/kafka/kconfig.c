@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka/kafka.h"
 #include "kafka/kafka_int.h"
+#include "util/kafka_conf.h"
 #include "util/json.h"
 #include "util/secret.h"
 
@@ -162,4 +164,18 @@ void kcfg_free(kcfg *c) {
     free(c->state_topic);
     cJSON_Delete(c->props);
     memset(c, 0, sizeof *c);
+}
+
+int kafka_input_check(const char *json, size_t len, bool properties, bool *aggregate, char *err, size_t errlen) {
+    kcfg k;
+    if (kcfg_parse(json, len, &k, err, errlen) != 0) return -1;
+    *aggregate = k.stage == KSTAGE_AGGREGATE;
+    int rc = 0;
+    if (properties) {
+        rd_kafka_conf_t *conf = kafka_conf_new(k.brokers, k.props, "secdet", err, errlen);
+        if (conf) rd_kafka_conf_destroy(conf);
+        else rc = -1;
+    }
+    kcfg_free(&k);
+    return rc;
 }

@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kafka/conf.h"
+#include "util/kafka_conf.h"
 #include "kafka/kafka_int.h"
 #include "kafka/wire.h"
 

@@ -40,7 +40,7 @@
 #include <cjson/cJSON.h>
 
 #include "alert/alert.h"
-#include "kafka/conf.h"
+#include "util/kafka_conf.h"
 #include "sink/sink_int.h"
 #include "util/buf.h"
 #include "util/json.h"

@@ -27,7 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "engine/engine.h"
+#include "util/diag.h"
 #include "sink/sink_int.h"
 #include "sink/sink_secrets.h"
 #include "util/json.h"

@@ -11,6 +11,8 @@
 
 #include "secdet.h"
 
+struct hub;
+
 typedef struct cJSON cJSON;
 
 /* Calls fn on every reference in a sink object where secdet_sink_from_json
@@ -35,7 +37,7 @@ int sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg)
  * the same type, or were not made from JSON. Any thread but the delivery
  * thread; not from a sink's callback.
  */
-secdet_status sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed);
+secdet_status sink_reconfigure(struct hub *h, size_t i, secdet_sink *next, bool *changed);
 
 /* Delivery thread, no emit of s in flight (delivery.c): closes s's type
  * part and moves next's into s; frees next. */

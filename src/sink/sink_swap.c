@@ -13,7 +13,6 @@
  */
 #include <string.h>
 
-#include "engine/engine.h"
 #include "sink/delivery.h"
 #include "sink/sink_secrets.h"
 
@@ -43,16 +42,16 @@ static void swap_on_thread(void *arg) {
     dq_service(j->q); /* at once when nothing is in flight */
 }
 
-secdet_status sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed) {
+secdet_status sink_reconfigure(hub *h, size_t i, secdet_sink *next, bool *changed) {
     *changed = false;
     if (!next) return SECDET_ERR_INVALID_ARG;
-    dq *q = e ? hub_queue(e->hub, i) : NULL;
+    dq *q = h ? hub_queue(h, i) : NULL;
     if (!q || next->dq) {
         if (!next->dq) secdet_sink_free(next);
         return SECDET_ERR_INVALID_ARG;
     }
     swap_job j = {q, next, false, SECDET_OK};
-    hub_call(e->hub, swap_on_thread, &j);
+    hub_call(h, swap_on_thread, &j);
     *changed = j.changed;
     return j.st;
 }

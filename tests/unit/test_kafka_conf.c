@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "kafka/conf.h"
+#include "util/kafka_conf.h"
 
 /* kafka_conf_new with one property; its error (the conf must be refused). */
 static void refused(const char *name, const char *value, char *err, size_t errlen) {

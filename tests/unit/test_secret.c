@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "secdet.h"
+#include "engine/outer.h"
 #include "sink/sink_int.h"
 #include "sink/sink_secrets.h"
 #include "util/secret.h"
@@ -344,10 +345,10 @@ static void test_reconfigure_a_running_sink(void **state) {
     assert_int_equal(secdet_drain(e, 10000), SECDET_OK);
 
     bool changed = true;
-    assert_int_equal(sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
+    assert_int_equal(engine_sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
     assert_false(changed); /* nothing read differs */
     setenv("SECDET_UT_OUT", b, 1);
-    assert_int_equal(sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
+    assert_int_equal(engine_sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
     assert_true(changed);
     push_n(e, 4, 8);
     assert_int_equal(secdet_drain(e, 10000), SECDET_OK);
@@ -362,9 +363,9 @@ static void test_reconfigure_a_running_sink(void **state) {
     /* Not the same type, a sink not from JSON, an index out of range. */
     secdet_sink *other = NULL;
     assert_int_equal(secdet_sink_stdout(NULL, &other), SECDET_OK);
-    assert_int_equal(sink_reconfigure(e, 0, other, &changed), SECDET_ERR_INVALID_ARG);
-    assert_int_equal(sink_reconfigure(e, 0, file_sink("{\"type\":\"stdout\"}"), &changed), SECDET_ERR_INVALID_ARG);
-    assert_int_equal(sink_reconfigure(e, 1, file_sink(json), &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(engine_sink_reconfigure(e, 0, other, &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(engine_sink_reconfigure(e, 0, file_sink("{\"type\":\"stdout\"}"), &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(engine_sink_reconfigure(e, 1, file_sink(json), &changed), SECDET_ERR_INVALID_ARG);
     assert_false(changed);
     secdet_engine_free(e);
 }

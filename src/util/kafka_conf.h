@@ -1,6 +1,6 @@
-/* conf.h — librdkafka configuration shared by the kafka sink
+/* kafka_conf.h — librdkafka configuration shared by the kafka sink
  * (src/sink/kafka_sink.c), the kafka source and the stage-1 forwarder
- * (src/kafka/consumer.c, stage.c).
+ * (src/kafka/driver.c, stage1.c, stage2.c): in util, below both.
  *
  * Every Kafka client libsecdet makes starts from kafka_conf_new: the
  * brokers, then the user's "properties" object (librdkafka property names,
@@ -11,8 +11,8 @@
  * for batching. The user's properties win over these defaults except
  * enable.idempotence, which is always on.
  */
-#ifndef SECDET_KAFKA_CONF_H
-#define SECDET_KAFKA_CONF_H
+#ifndef SECDET_UTIL_KAFKA_CONF_H
+#define SECDET_UTIL_KAFKA_CONF_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
-/* conf.c — librdkafka configuration shared by every Kafka client libsecdet
- * makes (see conf.h): brokers and the user's "properties", producer
+/* kafka_conf.c — librdkafka configuration shared by every Kafka client libsecdet
+ * makes (see kafka_conf.h): brokers and the user's "properties", producer
  * defaults, and which errors are worth a retry.
  *
  * librdkafka's own messages sometimes quote the value that was refused
@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "kafka/conf.h"
+#include "util/kafka_conf.h"
 #include "util/buf.h"
 #include "util/secret.h"
 
