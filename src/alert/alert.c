@@ -20,6 +20,7 @@
 #include "event/scan.h"
 #include "event/time.h"
 #include "util/json.h"
+#include "util/severity.h"
 
 void alert_ctx_init(alert_ctx *ac) {
     memset(ac, 0, sizeof *ac);

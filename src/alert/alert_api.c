@@ -3,10 +3,6 @@
  * these, never through the engine. */
 #include "alert/alert.h"
 
-const char *secdet_severity_name(secdet_severity s) {
-    if ((unsigned)s > SECDET_SEVERITY_CRITICAL) return "unknown";
-    return severity_name((severity)s);
-}
 
 const char *secdet_alert_json(const secdet_alert *a, size_t *len) {
     if (!a) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "util/severity.h"
 
 #define ELLIPSIS "\xE2\x80\xA6" /* U+2026 */
 

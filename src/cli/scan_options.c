@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cli/scan.h"
+#include "util/severity.h"
 
 /* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
 static int64_t parse_duration_ms(const char *text) {
@@ -45,16 +46,7 @@ static long long parse_number(const char *text, long long lo, long long hi) {
 }
 
 /* "info" .. "critical" (any case) → 0, or -1. */
-static int parse_severity(const char *text, secdet_severity *out) {
-    for (int s = SECDET_SEVERITY_INFO; s <= SECDET_SEVERITY_CRITICAL; s++) {
-        const char *name = secdet_severity_name((secdet_severity)s);
-        if (name != NULL && strcasecmp(text, name) == 0) {
-            *out = (secdet_severity)s;
-            return 0;
-        }
-    }
-    return -1;
-}
+static int parse_severity(const char *text, secdet_severity *out) { return severity_parse(text, true, out) ? 0 : -1; }
 
 static int push_or_fail(cli_strings *list, const char *s) {
     if (cli_strings_push(list, s) != 0) {

@@ -17,6 +17,7 @@
 
 #include "lang/compile.h"
 #include "util/hash.h"
+#include "util/severity.h"
 #include "util/suggest.h"
 #include "vm/vm.h"
 
@@ -297,7 +298,6 @@ static void check_keys(checker *c, ast_key *keys, size_t n, const char *clause) 
     }
 }
 
-static const char *const severities[] = {"info", "low", "medium", "high", "critical"};
 
 static void check_meta(checker *c, ast_rule *r) {
     for (size_t i = 0; i < r->nmeta; i++) {
@@ -312,15 +312,16 @@ static void check_meta(checker *c, ast_rule *r) {
             suggest near;
             suggest_init(&near, "");
             if (m->value.kind == LIT_IDENT || m->value.kind == LIT_STR) {
-                for (size_t s = 0; s < 5; s++) ok |= strcmp(m->value.str, severities[s]) == 0;
+                secdet_severity level;
+                ok = severity_parse(m->value.str, false, &level);
                 suggest_init(&near, m->value.str);
-                suggest_offer_all(&near, severities, 5);
+                for (int s = 0; s < SEVERITY_COUNT; s++) suggest_offer(&near, severity_get((secdet_severity)s)->name);
             }
             if (!ok && suggest_best(&near))
-                ERR(c, m->value.loc, "severity must be one of info, low, medium, high, critical (did you mean '%s'?)",
+                ERR(c, m->value.loc, "severity must be one of " SEVERITY_NAMES " (did you mean '%s'?)",
                     suggest_best(&near));
             else if (!ok)
-                ERR(c, m->value.loc, "severity must be one of info, low, medium, high, critical");
+                ERR(c, m->value.loc, "severity must be one of " SEVERITY_NAMES);
         }
         if (strcmp(m->key, "tags") == 0) {
             bool ok = m->value.kind == LIT_LIST;

@@ -12,6 +12,7 @@
 
 #include "lang/compile_int.h"
 #include "util/buf.h"
+#include "util/severity.h"
 
 static void lit_json(buf *b, const ast_lit *l, int depth) {
     switch (l->kind) {
@@ -45,15 +46,15 @@ static void lit_json(buf *b, const ast_lit *l, int depth) {
     }
 }
 
-static severity parse_severity(const char *s) {
-    static const char *const names[] = {"info", "low", "medium", "high", "critical"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0) return (severity)i;
-    return SEV_MEDIUM;
+/* The checker refused any other name; medium is the default. */
+static secdet_severity parse_severity(const char *s) {
+    secdet_severity sev = SECDET_SEVERITY_MEDIUM;
+    (void)severity_parse(s, false, &sev);
+    return sev;
 }
 
 void compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out) {
-    out->sev = SEV_MEDIUM;
+    out->sev = SECDET_SEVERITY_MEDIUM;
     if (r->nmeta) {
         out->meta = calloc(r->nmeta, sizeof *out->meta);
         if (!out->meta) {

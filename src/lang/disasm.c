@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/severity.h"
 #include "vm/program.h"
 
 static void put_value(buf *b, const sd_value *v) {

@@ -24,6 +24,7 @@
 
 #include "alert/alert.h"
 #include "sink/format.h"
+#include "util/severity.h"
 #include "util/utf8.h"
 #include "util/json.h"
 
@@ -264,10 +265,6 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
 }
 
 const char *slack_color(const char *severity_name) {
-    static const struct { const char *name, *color; } COLORS[] = {
-        {"critical", "#8B0000"}, {"high", "#E01E5A"}, {"medium", "#ECB22E"}, {"low", "#36C5F0"}, {"info", "#A0A0A0"},
-    };
-    for (size_t i = 0; severity_name && i < sizeof COLORS / sizeof COLORS[0]; i++)
-        if (strcasecmp(severity_name, COLORS[i].name) == 0) return COLORS[i].color;
-    return "#A0A0A0";
+    secdet_severity level;
+    return severity_get(severity_parse(severity_name, true, &level) ? level : SECDET_SEVERITY_INFO)->slack_color;
 }

@@ -28,6 +28,7 @@
 
 #include "event/time.h"
 #include "sink/format.h"
+#include "util/severity.h"
 #include "util/utf8.h"
 #include "util/json.h"
 
@@ -172,10 +173,6 @@ int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt
 }
 
 int syslog_severity(const char *severity_name) {
-    static const struct { const char *name; int sev; } SEVS[] = {
-        {"critical", 2}, {"high", 3}, {"medium", 4}, {"low", 5}, {"info", 6},
-    };
-    for (size_t i = 0; severity_name && i < sizeof SEVS / sizeof SEVS[0]; i++)
-        if (strcasecmp(severity_name, SEVS[i].name) == 0) return SEVS[i].sev;
-    return 5;
+    secdet_severity level;
+    return severity_parse(severity_name, true, &level) ? severity_get(level)->syslog : 5; /* notice */
 }

@@ -32,6 +32,7 @@
 #include "sink/sink_secrets.h"
 #include "util/json.h"
 #include "util/secret.h"
+#include "util/severity.h"
 
 struct sink_cfg {
     cJSON *obj;         /* our own copy: references are replaced by their values */
@@ -234,14 +235,8 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t
     uint64_t u;
     if (get_str(c, "name", false, false, &o->name)) return -1;
     if (get_str(c, "min_severity", false, false, &sev)) return -1;
-    if (sev) {
-        static const char *const names[] = {"info", "low", "medium", "high", "critical"};
-        int found = -1;
-        for (int i = 0; i < 5; i++)
-            if (strcmp(sev, names[i]) == 0) found = i;
-        if (found < 0) return sink_cfg_fail(c, "min_severity: expected info, low, medium, high or critical");
-        o->min_severity = (secdet_severity)found;
-    }
+    if (sev && !severity_parse(sev, false, &o->min_severity))
+        return sink_cfg_fail(c, "min_severity: expected info, low, medium, high or critical");
     const cJSON *t = get(c, "tags");
     if (t) {
         if (!cJSON_IsArray(t) || (size_t)cJSON_GetArraySize(t) > maxtags)

@@ -110,14 +110,3 @@ uint32_t program_pool_size(const program *p, vm_operand k) {
     }
     return 0;
 }
-
-const char *severity_name(severity s) {
-    switch (s) {
-    case SEV_INFO: return "info";
-    case SEV_LOW: return "low";
-    case SEV_MEDIUM: return "medium";
-    case SEV_HIGH: return "high";
-    case SEV_CRITICAL: return "critical";
-    }
-    return "medium";
-}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "secdet.h"
 #include "event/path.h"
 #include "event/value.h"
 #include "vm/opcodes.h"
@@ -69,7 +70,6 @@ typedef struct tpl_part {
     uint32_t path; /* TPL_PATH: path id */
 } tpl_part;
 
-typedef enum { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL } severity;
 
 typedef struct meta_kv {
     char *key;
@@ -93,7 +93,7 @@ typedef struct vm_rule {
     char *file;        /* where it was declared */
     uint32_t line;
     char *title;       /* defaults to name */
-    severity sev;
+    secdet_severity sev;
     char **tags;
     uint32_t ntags;
     meta_kv *meta;     /* every meta key, title/severity/tags included, in source order */
@@ -167,6 +167,5 @@ void program_free(program *p);
 uint32_t program_pool_size(const program *p, vm_operand k);
 /* The textual disassembly of the whole program (one instruction a line). Caller frees. */
 char *program_disasm(const program *p);
-const char *severity_name(severity s);
 
 #endif

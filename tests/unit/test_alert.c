@@ -48,7 +48,7 @@ static void fixture_setup(fixture *f, const char *event_json) {
     f->meta[1] = (meta_kv){"severity", "\"high\""};
     f->meta[2] = (meta_kv){"description", "\"Someone signed in\""};
     f->meta[3] = (meta_kv){"references", "[\"https://example.com/a\",\"b\"]"};
-    f->rule = (vm_rule){.name = "console_login", .title = "Console login", .sev = SEV_HIGH,
+    f->rule = (vm_rule){.name = "console_login", .title = "Console login", .sev = SECDET_SEVERITY_HIGH,
                         .tags = f->tags, .ntags = 2, .meta = f->meta, .nmeta = 4};
     f->prog.rules = &f->rule;
     f->prog.nrules = 1;

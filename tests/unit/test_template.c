@@ -36,7 +36,7 @@ static const char *const EVENT =
 
 static void setup(tpl_fixture *f, const char *event_json) {
     memset(f, 0, sizeof *f);
-    f->rule = (vm_rule){.name = "r1", .title = "Rule one", .sev = SEV_CRITICAL, .output = f->parts};
+    f->rule = (vm_rule){.name = "r1", .title = "Rule one", .sev = SECDET_SEVERITY_CRITICAL, .output = f->parts};
     f->prog.rules = &f->rule;
     f->prog.nrules = 1;
     f->prog.paths = f->paths;

@@ -16,6 +16,7 @@
 #include <pcre2.h>
 
 #include "util/hash.h"
+#include "util/severity.h"
 #include "vm/vm.h"
 
 /* ---- program builder ---- */
@@ -956,11 +957,21 @@ static void test_value_program_returns_register(void **state) {
 
 static void test_severity_names(void **state) {
     (void)state;
-    assert_string_equal(severity_name(SEV_INFO), "info");
-    assert_string_equal(severity_name(SEV_LOW), "low");
-    assert_string_equal(severity_name(SEV_MEDIUM), "medium");
-    assert_string_equal(severity_name(SEV_HIGH), "high");
-    assert_string_equal(severity_name(SEV_CRITICAL), "critical");
+    static const char *const want[] = {"info", "low", "medium", "high", "critical"};
+    for (int s = SECDET_SEVERITY_INFO; s <= SECDET_SEVERITY_CRITICAL; s++) {
+        secdet_severity back;
+        assert_string_equal(severity_name((secdet_severity)s), want[s]);
+        assert_true(severity_parse(want[s], false, &back));
+        assert_int_equal(back, s);
+    }
+    assert_string_equal(severity_name((secdet_severity)9), "unknown");
+    secdet_severity any;
+    assert_false(severity_parse("High", false, &any));
+    assert_true(severity_parse("High", true, &any));
+    assert_int_equal(any, SECDET_SEVERITY_HIGH);
+    /* syslog and Slack take their mappings from the same table */
+    assert_int_equal(severity_get(SECDET_SEVERITY_CRITICAL)->syslog, 2);
+    assert_int_equal(severity_get(SECDET_SEVERITY_INFO)->syslog, 6);
 }
 
 static void test_program_free_accepts_null_and_empty(void **state) {
