@@ -33,6 +33,7 @@
 #include "kafka/kafka_int.h"
 #include "kafka/wire.h"
 #include "secdet.h"
+#include "util/limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -116,7 +117,7 @@ static bool name_ok(const char *s, size_t n, size_t max) { return n >= 1 && n <=
 static void check_fields(const kwire_msg *w, const void *key, size_t key_len) {
     if (w->kind == KWIRE_FORWARD) {
         const kwire_forward *f = &w->f;
-        CHECK(name_ok(f->rule, f->rule_len, KWIRE_NAME_MAX) && name_ok(f->source, f->source_len, KWIRE_NAME_MAX));
+        CHECK(name_ok(f->rule, f->rule_len, LIMIT_KAFKA_NAME) && name_ok(f->source, f->source_len, LIMIT_KAFKA_NAME));
         CHECK(name_ok(f->origin, f->origin_len, KWIRE_ORIGIN_MAX) && !memchr(f->origin, ',', f->origin_len));
         CHECK(f->off >= 0);
         CHECK(key && key_len == f->rule_len + 1 + f->group_len && memcmp(key, f->rule, f->rule_len) == 0 &&

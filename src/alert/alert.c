@@ -21,6 +21,7 @@
 #include "event/time.h"
 #include "util/json.h"
 #include "util/severity.h"
+#include "util/limits.h"
 
 void alert_ctx_init(alert_ctx *ac) {
     memset(ac, 0, sizeof *ac);
@@ -75,7 +76,7 @@ void alert_number_write(buf *b, double d) {
 }
 
 static void json_write_depth(buf *b, const cJSON *n, unsigned depth) {
-    if (!n || depth > ALERT_MAX_JSON_DEPTH) {
+    if (!n || depth > LIMIT_ALERT_JSON_DEPTH) {
         buf_puts(b, "null");
         return;
     }
@@ -160,7 +161,7 @@ int alert_json_from_text(buf *b, const char *text, size_t len) {
         case '{':
         case '[':
             /* json_write_depth writes what lies deeper as null: left to it */
-            if (depth >= ALERT_MAX_JSON_DEPTH) return -1;
+            if (depth >= LIMIT_ALERT_JSON_DEPTH) return -1;
             depth++;
             buf_putc(b, c);
             i++;

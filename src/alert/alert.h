@@ -25,13 +25,10 @@
 #include "event/event.h"
 #include "util/buf.h"
 #include "vm/program.h"
+#include "util/limits.h"
 
 typedef struct cJSON cJSON;
 
-/* Default cap on a rendered message, bytes; longer ones end in "…". */
-#define ALERT_MAX_MESSAGE_DEFAULT (64u * 1024u)
-/* Deeper JSON than this is written as null (the decoder's own limit is far lower). */
-#define ALERT_MAX_JSON_DEPTH 512
 
 /* The body of the public opaque handle. */
 struct secdet_alert {
@@ -98,7 +95,7 @@ typedef struct alert_ctx {
     const sd_event *cached_ev;
     void *md_ctx;  /* EVP_MD_CTX *, reused */
     void *md;      /* EVP_MD * (SHA-256), fetched once */
-    size_t max_message; /* 0 = ALERT_MAX_MESSAGE_DEFAULT */
+    size_t max_message; /* 0 = LIMIT_MESSAGE_BYTES_DEFAULT */
     char id[33];
     char time_buf[40];
 } alert_ctx;
@@ -118,7 +115,7 @@ void alert_json_write(buf *b, const cJSON *node);
 /* Appends the JSON text of an event that scan_run (event/scan.h) accepted,
  * byte for byte as alert_json_write writes cJSON's parse of it (the alert
  * id depends on it). -1 when it leaves the text to the tree (nesting deeper
- * than ALERT_MAX_JSON_DEPTH) or on OOM; b then holds a partial write. */
+ * than LIMIT_ALERT_JSON_DEPTH) or on OOM; b then holds a partial write. */
 int alert_json_from_text(buf *b, const char *text, size_t len);
 /* Appends a number: integers without a fraction, others in the shortest
  * form that reads back to the same double; NaN and infinities as null. */
@@ -149,7 +146,7 @@ void alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *gr
 /* ---- Templates (template.c) ----------------------------------------------- */
 
 /* Renders the rule's output template for the alert into out (appending),
- * at most max_len bytes (0 = ALERT_MAX_MESSAGE_DEFAULT; longer text is cut at
+ * at most max_len bytes (0 = LIMIT_MESSAGE_BYTES_DEFAULT; longer text is cut at
  * a UTF-8 boundary and ends in "…"). A rule without a template renders its
  * title. */
 void template_render(buf *out, const alert_spec *spec, size_t max_len);

@@ -14,6 +14,7 @@
 
 #include "alert/alert.h"
 #include "util/severity.h"
+#include "util/limits.h"
 
 #define ELLIPSIS "\xE2\x80\xA6" /* U+2026 */
 
@@ -140,7 +141,7 @@ static void truncate_utf8(buf *b, size_t start, size_t max) {
 void template_render(buf *out, const alert_spec *spec, size_t max_len) {
     if (!spec->prog || spec->rule >= spec->prog->nrules) return;
     const vm_rule *r = &spec->prog->rules[spec->rule];
-    size_t max = max_len ? max_len : ALERT_MAX_MESSAGE_DEFAULT;
+    size_t max = max_len ? max_len : LIMIT_MESSAGE_BYTES_DEFAULT;
     size_t start = out->len;
     if (!r->output || r->noutput == 0) {
         buf_puts(out, r->title ? r->title : r->name);

@@ -15,9 +15,8 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "util/limits.h"
 
-/* Directory nesting followed below a directory argument; deeper is an error. */
-#define MAX_DIR_DEPTH 32
 
 int cli_strings_push(cli_strings *list, const char *s) {
     if (list->count == list->cap) {
@@ -141,7 +140,7 @@ static int wanted(const char *name, const cli_walk *how) {
 }
 
 static int collect_dir(const char *dir, int depth, const cli_walk *how, cli_strings *out) {
-    if (depth > MAX_DIR_DEPTH) {
+    if (depth > LIMIT_RULES_DIR_DEPTH) {
         errno = ELOOP;
         return -1;
     }

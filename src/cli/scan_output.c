@@ -16,9 +16,8 @@
 #include <time.h>
 
 #include "cli/scan.h"
+#include "util/limits.h"
 
-/* Malformed events reported per file; the rest are only counted. */
-#define MAX_ERRORS_SHOWN_PER_FILE 100
 #define SEVERITY_WIDTH            8 /* "CRITICAL" */
 
 static int rule_wanted(const scan_options *o, const char *rule) {
@@ -145,12 +144,12 @@ void scan_on_malformed(void *user, const char *source, uint64_t where, const cha
     (void)source;
     scan_ctx *ctx = user;
     ctx->errors_shown++;
-    if (ctx->errors_shown > MAX_ERRORS_SHOWN_PER_FILE) {
+    if (ctx->errors_shown > LIMIT_SCAN_ERRORS_SHOWN) {
         return;
     }
     term_progress_clear(&ctx->progress);
     const char *file = ctx->file ? ctx->file : "-";
-    if (ctx->errors_shown == MAX_ERRORS_SHOWN_PER_FILE) {
+    if (ctx->errors_shown == LIMIT_SCAN_ERRORS_SHOWN) {
         fprintf(stderr, "%s: more malformed events; further ones are only counted\n", file);
         return;
     }

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/limits.h"
 
-#define MAX_TEST_JSON_DEPTH 128
 /* Far above any sensible test; keeps the number parse free of overflow. */
 #define MAX_EXPECT_ALERTS 1000000000L
 
@@ -218,7 +218,7 @@ static int scan_value(scanner *sc, int depth);
 
 static int scan_container(scanner *sc, int depth, char open) {
     char close = open == '{' ? '}' : ']';
-    if (depth >= MAX_TEST_JSON_DEPTH) {
+    if (depth >= LIMIT_TEST_JSON_DEPTH) {
         return fail(sc, "JSON nested too deeply");
     }
     sc->pos++;

@@ -31,15 +31,6 @@
 #include "util/diag.h"
 #include "vm/program.h"
 
-/* Steps a sequence may have at run time (bits of the step mask); a rule
- * with more never fires. */
-#define CORR_MAX_STEPS 64u
-
-/* Values of a distinct path taken from one event (a hostile [*] array stops here). */
-#define CORR_MAX_VALUES 1024u
-/* Sample events an alert carries at most, whatever max_samples says. */
-#define CORR_MAX_SAMPLES 1000u
-
 /* A rule's fingerprint: changes whenever the rule's compiled form changes. */
 #define CORR_FP_BYTES 16
 typedef struct corr_fp {

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "correlate/correlate.h"
+#include "util/limits.h"
 
-#define FP_MAX_RULE_DEPTH 16
 
 static void put(EVP_MD_CTX *md, const void *p, size_t n) { EVP_DigestUpdate(md, p, n); }
 static void put_u64(EVP_MD_CTX *md, uint64_t v) {
@@ -56,7 +56,7 @@ static void put_rule_ref(EVP_MD_CTX *md, const program *p, uint32_t r, int depth
     put_u64(md, rule->nsources);
     for (uint32_t i = 0; i < rule->nsources; i++)
         put_cstr(md, rule->sources[i] < p->nsources ? p->source_names[rule->sources[i]] : "");
-    if (depth < FP_MAX_RULE_DEPTH) put_code(md, p, rule->where, depth + 1);
+    if (depth < LIMIT_FINGERPRINT_RULE_DEPTH) put_code(md, p, rule->where, depth + 1);
 }
 
 /* Operand c, by what vm_op_info_table says it is: a pool entry by its

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "correlate/corr_int.h"
+#include "util/limits.h"
 
 static size_t partial_size(uint32_t nsteps) { return sizeof(seq_partial) + nsteps * sizeof(corr_sample); }
 

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "correlate/corr_int.h"
+#include "util/limits.h"
 
 #define SNAP_MAGIC "SDCORSNP"
 #define SNAP_VERSION 1u

@@ -14,6 +14,7 @@
 
 #include "correlate/corr_int.h"
 #include "util/hash.h"
+#include "util/limits.h"
 
 corr *corr_new(const corr_opts *opts) {
     corr *c = calloc(1, sizeof *c);

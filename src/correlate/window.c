@@ -16,6 +16,7 @@
 
 #include "correlate/corr_int.h"
 #include "util/hash.h"
+#include "util/limits.h"
 
 void window_free_state(corr *c, corr_group *g) {
     if (g->kind == GK_COUNT) {

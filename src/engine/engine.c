@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "sink/delivery.h"
+#include "util/limits.h"
 
 const char *secdet_version(void) { return SECDET_VERSION_STRING; }
 
@@ -39,15 +40,15 @@ void secdet_free(void *p) { free(p); }
 void secdet_engine_opts_init(secdet_engine_opts *opts) {
     if (!opts) return;
     memset(opts, 0, sizeof *opts);
-    opts->vm_budget = 100000;
-    opts->regex_match_limit = 100000;
-    opts->max_json_depth = 64;
-    opts->max_event_bytes = 1u << 20;
-    opts->max_rule_file_bytes = 16u << 20;
-    opts->max_samples = 5;
-    opts->lateness_ms = 900000;
-    opts->max_state_bytes = (uint64_t)256 << 20;
-    opts->max_message_bytes = ALERT_MAX_MESSAGE_DEFAULT;
+    opts->vm_budget = LIMIT_VM_BUDGET_DEFAULT;
+    opts->regex_match_limit = LIMIT_REGEX_MATCH_DEFAULT;
+    opts->max_json_depth = LIMIT_JSON_DEPTH_DEFAULT;
+    opts->max_event_bytes = LIMIT_EVENT_BYTES_DEFAULT;
+    opts->max_rule_file_bytes = LIMIT_RULE_FILE_BYTES_DEFAULT;
+    opts->max_samples = LIMIT_SAMPLES_DEFAULT;
+    opts->lateness_ms = LIMIT_LATENESS_MS_DEFAULT;
+    opts->max_state_bytes = LIMIT_STATE_BYTES_DEFAULT;
+    opts->max_message_bytes = LIMIT_MESSAGE_BYTES_DEFAULT;
 }
 
 secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **out) {
@@ -63,7 +64,7 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
 
     secdet_engine *e = calloc(1, sizeof *e);
     if (!e) return SECDET_ERR_NOMEM;
-    if (o.max_state_bytes == 0) o.max_state_bytes = (uint64_t)256 << 20;
+    if (o.max_state_bytes == 0) o.max_state_bytes = LIMIT_STATE_BYTES_DEFAULT;
     e->opts = o;
     alert_ctx_init(&e->alerts);
     e->alerts.max_message = o.max_message_bytes; /* 0: the alert stage's default */

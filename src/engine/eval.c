@@ -35,6 +35,7 @@
 #include "event/time.h"
 #include "util/hash.h"
 #include "util/json.h"
+#include "util/limits.h"
 
 uint32_t eval_program_source(const program *p, const char *name) {
     for (uint32_t i = 0; i < p->nsources; i++)

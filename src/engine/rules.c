@@ -16,9 +16,8 @@
 
 #include "engine/engine.h"
 #include "lang/compile.h"
+#include "util/limits.h"
 
-/* Directory nesting followed by secdet_load_rules_dir (symlink loops end here). */
-#define RULES_DIR_MAX_DEPTH 32
 
 void engine_ruleset_free(engine_ruleset *rs) {
     if (!rs) return;
@@ -258,7 +257,7 @@ static bool has_secdet_suffix(const char *name) {
 }
 
 static secdet_status collect_dir(const char *dir, int depth, path_list *out, diag_list *d) {
-    if (depth > RULES_DIR_MAX_DEPTH) return SECDET_OK;
+    if (depth > LIMIT_RULES_DIR_DEPTH) return SECDET_OK;
     DIR *dh = opendir(dir);
     if (!dh) {
         diag_add(d, DIAG_ERROR, dir, 0, 0, "cannot open directory: %s", strerror(errno));

@@ -49,10 +49,9 @@
 #include "event/decode_int.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/limits.h"
 
 #define DEFAULT_MAX_EVENT_BYTES ((size_t)1024 * 1024)
-#define DEFAULT_MAX_DEPTH 64u
-#define DOC_CAP_FACTOR 64          /* an envelope document may hold this many max-size events */
 #define INFLATE_CHUNK (64 * 1024)  /* inflated bytes handed on per step */
 #define CARRY_KEEP_BYTES (1 << 20) /* carry memory kept across streams */
 
@@ -160,7 +159,7 @@ cJSON *decode_json_object(const char *s, size_t len, uint32_t max_depth, const c
     json_status st = JSON_INVALID;
     size_t pos;
     cJSON *root = NULL;
-    if (s && len > 0) root = parse_json(s, len, max_depth ? max_depth : DEFAULT_MAX_DEPTH, true, &st, &pos);
+    if (s && len > 0) root = parse_json(s, len, max_depth ? max_depth : LIMIT_JSON_DEPTH_DEFAULT, true, &st, &pos);
     if (!root && err) *err = reasons[st];
     return root;
 }
@@ -482,8 +481,8 @@ decoder *decoder_new(dec_format fmt, const decode_limits *lim) {
     if (!d) return NULL;
     d->want = d->fmt = fmt;
     d->max_event = lim && lim->max_event_bytes ? lim->max_event_bytes : DEFAULT_MAX_EVENT_BYTES;
-    d->max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_MAX_DEPTH;
-    d->max_doc = d->max_event > SIZE_MAX / DOC_CAP_FACTOR ? SIZE_MAX : d->max_event * DOC_CAP_FACTOR;
+    d->max_depth = lim && lim->max_depth ? lim->max_depth : LIMIT_JSON_DEPTH_DEFAULT;
+    d->max_doc = d->max_event > SIZE_MAX / LIMIT_DOCUMENT_EVENT_FACTOR ? SIZE_MAX : d->max_event * LIMIT_DOCUMENT_EVENT_FACTOR;
     buf_init(&d->carry);
     buf_init(&d->text);
     doc_reset(d);

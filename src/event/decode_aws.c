@@ -24,6 +24,7 @@
 #include "event/time.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/limits.h"
 
 static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -145,8 +146,8 @@ int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limi
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
 
 size_t aws_payload_cap(const aws_limits *lim) {
-    size_t cap = lim->max_event > SIZE_MAX / AWS_PAYLOAD_EVENT_FACTOR ? SIZE_MAX
-                                                                      : lim->max_event * AWS_PAYLOAD_EVENT_FACTOR;
+    size_t cap = lim->max_event > SIZE_MAX / LIMIT_AWS_PAYLOAD_EVENT_FACTOR ? SIZE_MAX
+                                                                      : lim->max_event * LIMIT_AWS_PAYLOAD_EVENT_FACTOR;
     if (cap < AWS_PAYLOAD_FLOOR) cap = AWS_PAYLOAD_FLOOR;
     return cap < lim->max_inflated ? cap : lim->max_inflated;
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "event/decode.h"
+#include "util/limits.h"
 
 typedef struct cJSON cJSON;
 
@@ -44,7 +45,7 @@ typedef struct aws_limits {
 } aws_limits;
 
 /* What one CloudWatch Logs payload (awslogs.data) may decompress to:
- * AWS_PAYLOAD_EVENT_FACTOR x max_event, at least AWS_PAYLOAD_FLOOR, never
+ * LIMIT_AWS_PAYLOAD_EVENT_FACTOR x max_event, at least AWS_PAYLOAD_FLOOR, never
  * more than max_inflated. Past it the payload is malformed, reported and
  * skipped, before its JSON is parsed.
  *
@@ -56,7 +57,6 @@ typedef struct aws_limits {
  * this cap (64 x max_event, the document limit) a gzip bomb of ~90 KB in
  * base64 cost 64 MiB and the tree besides; now one costs at most 8 MiB
  * (with the default 1 MiB max_event) and the tree. */
-#define AWS_PAYLOAD_EVENT_FACTOR 8
 #define AWS_PAYLOAD_FLOOR ((size_t)8 << 20)
 size_t aws_payload_cap(const aws_limits *lim);
 

@@ -17,6 +17,7 @@
 #include "event/scan_int.h"
 #include "util/json.h"
 #include "util/json_lex.h"
+#include "util/limits.h"
 
 typedef struct scan_frame {
     uint32_t node;
@@ -26,8 +27,6 @@ typedef struct scan_frame {
     uint8_t obj;
 } scan_frame;
 
-#define MAX_NUMBER 63 /* longer numbers are cut by cJSON: left to it */
-#define CJSON_DEPTH 1000
 
 void scan_state_init(scan_state *st) { memset(st, 0, sizeof *st); }
 
@@ -187,7 +186,7 @@ static inline size_t number_end(const unsigned char *s, size_t i, size_t n) {
     }
     /* A leading zero followed by a digit ("01") is not JSON; cJSON takes it. */
     if (i < n && s[i] >= '0' && s[i] <= '9') return 0;
-    if (i - start > MAX_NUMBER) return 0;
+    if (i - start > LIMIT_SCAN_NUMBER) return 0;
     return i;
 }
 
@@ -203,7 +202,7 @@ static double number_value(const unsigned char *s, size_t a, size_t b) {
         while (k < b && s[k] >= '0' && s[k] <= '9') v = v * 10 + (s[k++] - '0');
         if (k == b) return neg ? -v : v;
     }
-    char tmp[MAX_NUMBER + 1];
+    char tmp[LIMIT_SCAN_NUMBER + 1];
     memcpy(tmp, s + a, b - a);
     tmp[b - a] = 0;
     const struct lconv *lc = localeconv();
@@ -303,7 +302,7 @@ int scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, u
     scan_state_reset(st);
     if (!p || !text) return SCAN_BAD;
     uint32_t limit = max_depth ? max_depth : 64;
-    if (limit > CJSON_DEPTH) limit = CJSON_DEPTH;
+    if (limit > LIMIT_CJSON_DEPTH) limit = LIMIT_CJSON_DEPTH;
     if (st->nstamps < p->nedges) {
         uint64_t *s2 = realloc(st->stamps, (size_t)p->nedges * sizeof *s2);
         if (!s2) return SCAN_NOMEM;

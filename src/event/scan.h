@@ -61,9 +61,6 @@ typedef struct scan_state {
 
 enum { SCAN_OK = 0, SCAN_BAD = 1, SCAN_NOMEM = -1 };
 
-/* Outputs 0..npaths-1 are paths[i], then npaths+k is extra[k]. NULL on OOM,
- * or when a path is too long to plan (more than SCAN_MAX_SEGS segments). */
-#define SCAN_MAX_SEGS 48
 scan_plan *scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra);
 void scan_plan_free(scan_plan *p);
 uint32_t scan_plan_outputs(const scan_plan *p);

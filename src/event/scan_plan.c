@@ -1,7 +1,7 @@
 /* scan_plan.c — builds the scanner's trie from a ruleset's path table.
  *
  * Promises: the plan is immutable once built and may be shared by threads;
- * building recurses at most a small multiple of SCAN_MAX_SEGS deep (longer
+ * building recurses at most a small multiple of LIMIT_SCAN_SEGMENTS deep (longer
  * paths make scan_plan_new fail, and the caller keeps using cJSON); every
  * node whose array elements are reached both by [*] and by [N] has its [N]
  * children merged with the [*] child, so an element never needs two nodes.
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "event/scan_int.h"
+#include "util/limits.h"
 
 static uint32_t node_new(scan_plan *p) {
     if (p->nnodes == p->cap_nodes) {
@@ -110,7 +111,7 @@ static int normalise(scan_plan *p, uint32_t id, unsigned depth);
 static uint32_t merge(scan_plan *p, uint32_t a, uint32_t b, unsigned depth) {
     if (a == SCAN_NONE) return b;
     if (b == SCAN_NONE || a == b) return a;
-    if (depth > 4 * SCAN_MAX_SEGS) return SCAN_NONE;
+    if (depth > 4 * LIMIT_SCAN_SEGMENTS) return SCAN_NONE;
     uint32_t m = node_new(p);
     if (m == SCAN_NONE) return SCAN_NONE;
     /* p->nodes may move while merging: index, never hold pointers. */
@@ -153,7 +154,7 @@ static uint32_t merge(scan_plan *p, uint32_t a, uint32_t b, unsigned depth) {
 
 /* Makes every [N] child of id (and below) include the [*] child. */
 static int normalise(scan_plan *p, uint32_t id, unsigned depth) {
-    if (depth > 4 * SCAN_MAX_SEGS) return -1;
+    if (depth > 4 * LIMIT_SCAN_SEGMENTS) return -1;
     if (p->nodes[id].normalised) return 0;
     p->nodes[id].normalised = 1;
     uint32_t star = p->nodes[id].star;
@@ -206,7 +207,7 @@ scan_plan *scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *c
     if (!p->multi || node_new(p) != 0) goto fail;
     for (uint32_t i = 0; i < p->nout; i++) {
         const sd_path *path = i < npaths ? &paths[i] : extra[i - npaths];
-        if (!path || path->nsegs > SCAN_MAX_SEGS) goto fail;
+        if (!path || path->nsegs > LIMIT_SCAN_SEGMENTS) goto fail;
         bool star = false;
         for (uint32_t s = 0; s < path->nsegs; s++) star |= path->segs[s].kind == SEG_STAR;
         p->multi[i] = star;

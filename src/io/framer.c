@@ -7,12 +7,11 @@
  * costs at most max + 1 bytes.
  */
 #include "io/framer.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Longest octet count accepted: 19 digits fit in uint64_t. */
-#define MAX_COUNT_DIGITS 19
 
 void framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user) {
     memset(f, 0, sizeof *f);
@@ -89,7 +88,7 @@ static void lines_feed(framer *f, const char *p, size_t n) {
 /* The count and its space: "LEN SP". */
 static void octets_count(framer *f, char c) {
     if (f->oc_digits == 0 && (c == '\n' || c == '\r')) return; /* a stray newline between frames */
-    if (c >= '0' && c <= '9' && f->oc_digits < MAX_COUNT_DIGITS) {
+    if (c >= '0' && c <= '9' && f->oc_digits < LIMIT_OCTET_COUNT_DIGITS) {
         f->oc_len = f->oc_len * 10 + (uint64_t)(c - '0');
         f->oc_digits++;
     } else if (c == ' ' && f->oc_digits > 0) {

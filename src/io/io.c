@@ -8,7 +8,7 @@
  *    read (64 KiB) can add after the limit is reached: reaching a limit
  *    pauses every pausable input at once, and they resume when the queue is
  *    half empty. UDP has no way to push back: it drops (io_udp.c).
- *  - Draining evaluates at most DRAIN_BATCH messages per loop turn, so I/O
+ *  - Draining evaluates at most LIMIT_IO_DRAIN_BATCH messages per loop turn, so I/O
  *    (and signals, timers) keep being served under load.
  *  - While the sinks cannot take more alerts (secdet_push says
  *    SECDET_ERR_BUSY: a spool full and queue_max alerts in memory), draining
@@ -17,6 +17,7 @@
  *    evaluates what is queued regardless (the queue bounds it).
  */
 #include "io/io.h"
+#include "util/limits.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,16 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DRAIN_BATCH 256
 #define SINKS_POLL_MS 20
-#define DEFAULT_QUEUE_MESSAGES 10000u
-#define DEFAULT_QUEUE_BYTES ((size_t)16 << 20)
 
 static void queue_limits(io_state *io) {
     size_t max_event = engine_opts(io->e)->max_event_bytes;
-    io->max_n = io->req_messages ? io->req_messages : DEFAULT_QUEUE_MESSAGES;
+    io->max_n = io->req_messages ? io->req_messages : LIMIT_INPUT_QUEUE_MESSAGES;
     size_t floor4 = max_event > SIZE_MAX / 4 ? SIZE_MAX : max_event * 4;
-    io->max_bytes = io->req_bytes ? io->req_bytes : DEFAULT_QUEUE_BYTES;
+    io->max_bytes = io->req_bytes ? io->req_bytes : LIMIT_INPUT_QUEUE_BYTES;
     if (!io->req_bytes && io->max_bytes < floor4) io->max_bytes = floor4;
 }
 
@@ -229,7 +227,7 @@ static size_t drain_some(io_state *io, size_t max, bool always) {
 static void on_drain(uv_idle_t *h) {
     io_state *io = h->data;
     if (!io) return;
-    if (drain_some(io, DRAIN_BATCH, false) == 0) uv_idle_stop(h);
+    if (drain_some(io, LIMIT_IO_DRAIN_BATCH, false) == 0) uv_idle_stop(h);
 }
 
 static void on_sinks_poll(uv_timer_t *t) {

@@ -27,15 +27,15 @@
 
 #include "engine/outer.h"
 #include "io/framer.h"
+#include "util/limits.h"
 
-#define IO_READ_BUF (64 * 1024)
 
 typedef enum { IN_TCP_SERVER, IN_TCP_CONN, IN_UDP, IN_STDIN, IN_TAIL } input_kind;
 
 typedef struct io_state io_state;
 
-/* One kind of trouble logged at most IO_LOG_BURST times per
- * IO_LOG_INTERVAL_MS; what happens beyond is counted and said with the
+/* One kind of trouble logged at most LIMIT_IO_LOG_BURST times per
+ * LIMIT_IO_LOG_INTERVAL_MS; what happens beyond is counted and said with the
  * next line logged. */
 typedef struct io_ratelimit {
     uint64_t window_ms; /* start of the current window */
@@ -43,8 +43,6 @@ typedef struct io_ratelimit {
     uint64_t held;      /* occurrences not logged since the last line */
 } io_ratelimit;
 
-#define IO_LOG_BURST 5
-#define IO_LOG_INTERVAL_MS 10000
 
 /* A TCP listener's settings and state (io_tcp.c). */
 typedef struct io_listener {
@@ -138,7 +136,7 @@ struct io_state {
     size_t qn, qbytes, max_n, max_bytes;
     bool full;          /* inputs are paused until the queue is half empty */
     bool stop_requested;
-    char readbuf[IO_READ_BUF]; /* every read is consumed before the next (one thread) */
+    char readbuf[LIMIT_IO_READ_BUF]; /* every read is consumed before the next (one thread) */
 };
 
 /* io.c */
@@ -169,7 +167,7 @@ void io_input_timer(io_state *io, io_input *in);
 /* io_log.c */
 /* A line for the input log ("LABEL: message"), when the embedder set one. */
 void io_log(io_state *io, const io_input *in, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The same, at most IO_LOG_BURST times per IO_LOG_INTERVAL_MS for rl. */
+/* The same, at most LIMIT_IO_LOG_BURST times per LIMIT_IO_LOG_INTERVAL_MS for rl. */
 void io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Why the input call being made failed (secdet_input_error); returns st. */

@@ -3,8 +3,8 @@
  * input call failed (secdet_input_error).
  *
  * Trouble a client can cause over and over (refusals, failed handshakes) is
- * rate limited per kind and listener: IO_LOG_BURST lines per
- * IO_LOG_INTERVAL_MS at most, the next line logged saying how many were
+ * rate limited per kind and listener: LIMIT_IO_LOG_BURST lines per
+ * LIMIT_IO_LOG_INTERVAL_MS at most, the next line logged saying how many were
  * held back. The stats count every occurrence, so nothing is lost but
  * repetition.
  *
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "io/io.h"
+#include "util/limits.h"
 
 secdet_status secdet_set_input_log(secdet_engine *e, secdet_input_log_fn fn, void *user) {
     if (!e) return SECDET_ERR_INVALID_ARG;
@@ -47,11 +48,11 @@ void io_log(io_state *io, const io_input *in, const char *fmt, ...) {
 
 void io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const char *fmt, ...) {
     uint64_t now = uv_now(io->loop);
-    if (rl->logged == 0 || now - rl->window_ms >= IO_LOG_INTERVAL_MS) {
+    if (rl->logged == 0 || now - rl->window_ms >= LIMIT_IO_LOG_INTERVAL_MS) {
         rl->window_ms = now;
         rl->logged = 0;
     }
-    if (rl->logged >= IO_LOG_BURST) {
+    if (rl->logged >= LIMIT_IO_LOG_BURST) {
         rl->held++;
         return;
     }

@@ -26,20 +26,16 @@
 #include <unistd.h>
 
 #include "io/io.h"
+#include "util/limits.h"
 
-#define ACCEPT_BATCH 64         /* clients accepted per loop turn: the loop serves the others too */
 #define ACCEPT_BACKOFF_MS 100
-#define LISTEN_BACKLOG 128
-#define DEFAULT_MAX_CONNECTIONS 1024u
-#define DEFAULT_HANDSHAKE_MS 10000u
-#define FD_HEADROOM 64u         /* descriptors the rest of the program is assumed to need */
 
 void secdet_tcp_opts_init(secdet_tcp_opts *o) {
     if (!o) return;
     memset(o, 0, sizeof *o);
     o->framing = SECDET_FRAMING_LINES;
-    o->max_connections = DEFAULT_MAX_CONNECTIONS;
-    o->tls_handshake_timeout_ms = DEFAULT_HANDSHAKE_MS;
+    o->max_connections = LIMIT_TCP_CONNECTIONS_DEFAULT;
+    o->tls_handshake_timeout_ms = LIMIT_TLS_HANDSHAKE_MS_DEFAULT;
 }
 
 static int open_spare(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
@@ -176,7 +172,7 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
         back_off(srv);
         return;
     }
-    for (int i = 0; i < ACCEPT_BATCH && srv->io; i++) {
+    for (int i = 0; i < LIMIT_TCP_ACCEPT_BATCH && srv->io; i++) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
         memset(&peer, 0, sizeof peer);
@@ -216,7 +212,7 @@ static int listen_socket(const struct sockaddr_storage *ss, int *out) {
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     if (ss->ss_family == AF_INET6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, LIMIT_TCP_BACKLOG) != 0) {
         int err = -errno;
         close(fd);
         return err;
@@ -232,9 +228,9 @@ static secdet_status listener_opts(secdet_engine *e, const secdet_tcp_opts *opts
     if (o.framing != SECDET_FRAMING_LINES && o.framing != SECDET_FRAMING_OCTET_COUNTED)
         return io_fail(e, SECDET_ERR_INVALID_ARG, "framing: unknown value %d", (int)o.framing);
     l->framing = o.framing;
-    l->max_connections = o.max_connections ? o.max_connections : DEFAULT_MAX_CONNECTIONS;
+    l->max_connections = o.max_connections ? o.max_connections : LIMIT_TCP_CONNECTIONS_DEFAULT;
     l->idle_ms = o.idle_timeout_ms;
-    l->handshake_ms = o.tls_handshake_timeout_ms ? o.tls_handshake_timeout_ms : DEFAULT_HANDSHAKE_MS;
+    l->handshake_ms = o.tls_handshake_timeout_ms ? o.tls_handshake_timeout_ms : LIMIT_TLS_HANDSHAKE_MS_DEFAULT;
     return io_tls_ctx(e, &o, l);
 }
 
@@ -242,7 +238,7 @@ static secdet_status listener_opts(secdet_engine *e, const secdet_tcp_opts *opts
 static void start_warnings(io_state *io, io_input *srv, const struct sockaddr_storage *ss) {
     io_listener *l = srv->listener;
     unsigned long limit = fd_limit();
-    if (limit && (unsigned long)l->max_connections + FD_HEADROOM > limit)
+    if (limit && (unsigned long)l->max_connections + LIMIT_FD_HEADROOM > limit)
         io_log(io, srv, "warning: max_connections %u is close to or above the process's file descriptor limit "
                "(%lu, `ulimit -n`): clients beyond what is left are refused (accept_errors); raise the limit or "
                "lower max_connections", l->max_connections, limit);

@@ -37,6 +37,7 @@
 
 #include "util/kafka_conf.h"
 #include "kafka/kafka_int.h"
+#include "util/limits.h"
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     secdet_kafka *k = opaque;
@@ -199,7 +200,7 @@ void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *pa
     o->off = f->off;
     o->idx = f->idx;
     o->pr.idle = false;
-    char rule[KWIRE_NAME_MAX + 1], source[KWIRE_NAME_MAX + 1]; /* kwire_read checked the lengths */
+    char rule[LIMIT_KAFKA_NAME + 1], source[LIMIT_KAFKA_NAME + 1]; /* kwire_read checked the lengths */
     memcpy(rule, f->rule, f->rule_len);
     rule[f->rule_len] = '\0';
     memcpy(source, f->source, f->source_len);

@@ -4,6 +4,7 @@
  * rd_kafka_producev, stage2.c reads what the consumer hands it.
  */
 #include "kafka/wire.h"
+#include "util/limits.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -81,10 +82,10 @@ static kwire_kind read_forward(kwire_get_fn get, void *msg, const void *key, siz
     size_t n;
     if (!get(msg, "secdet-rule", &f->rule, &f->rule_len))
         return bad(err, errlen, "not a forwarded event or a heartbeat (no secdet-rule or secdet-watermark header)");
-    if (!name_ok(f->rule, f->rule_len, KWIRE_NAME_MAX))
+    if (!name_ok(f->rule, f->rule_len, LIMIT_KAFKA_NAME))
         return bad(err, errlen, "secdet-rule: expected a rule name (1 to 255 bytes, no NUL)");
     if (!get(msg, "secdet-source", &f->source, &f->source_len) ||
-        !name_ok(f->source, f->source_len, KWIRE_NAME_MAX))
+        !name_ok(f->source, f->source_len, LIMIT_KAFKA_NAME))
         return bad(err, errlen, "secdet-source: expected a source name (1 to 255 bytes, no NUL)");
     if (!get(msg, "secdet-time", &v, &n) || !read_i64(v, n, true, &f->time_ns))
         return bad(err, errlen, "secdet-time: expected nanoseconds");

@@ -28,7 +28,6 @@
 
 #include "util/buf.h"
 
-#define KWIRE_NAME_MAX 255    /* longest rule or source name */
 #define KWIRE_ORIGIN_MAX 512  /* longest origin ("topic/partition": a topic has at most 249 bytes) */
 
 typedef struct kwire_header {

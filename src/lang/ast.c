@@ -2,7 +2,7 @@
  *
  * The free functions accept partially built nodes (any pointer may be NULL)
  * so the parser can drop a declaration half way through an error. Recursion
- * follows the tree's depth, which the parser bounds (PARSER_MAX_DEPTH, and
+ * follows the tree's depth, which the parser bounds (LIMIT_PARSE_DEPTH, and
  * balanced and/or chains), so freeing cannot overflow the stack.
  *
  * ast_expr_text() is the one place that decides how an expression is
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/limits.h"
 
 void ast_ruleset_init(ast_ruleset *rs) { memset(rs, 0, sizeof *rs); }
 

@@ -20,6 +20,7 @@
 #include "util/severity.h"
 #include "util/suggest.h"
 #include "vm/vm.h"
+#include "util/limits.h"
 
 typedef enum { SYM_LIST, SYM_MACRO, SYM_RULE } sym_kind;
 
@@ -40,7 +41,6 @@ typedef struct checker {
     void *mentions_user;
 } checker;
 
-#define MAX_REF_DEPTH 64
 
 static const char *file_of(const checker *c, src_loc l) {
     return l.file < c->rs->nfiles ? c->rs->files[l.file] : "";
@@ -228,8 +228,8 @@ static void check_cmp(checker *c, ast_cond *x) {
 
 static void check_cond(checker *c, ast_cond *x, int depth) {
     if (!x) return;
-    if (depth > MAX_REF_DEPTH) {
-        ERR(c, x->loc, "conditions nested deeper than %d through macros and rules", MAX_REF_DEPTH);
+    if (depth > LIMIT_RULE_REF_DEPTH) {
+        ERR(c, x->loc, "conditions nested deeper than %d through macros and rules", LIMIT_RULE_REF_DEPTH);
         return;
     }
     switch (x->kind) {

@@ -19,8 +19,8 @@
 #include "lang/compile_int.h"
 #include "lang/lexer.h"
 #include "lang/parser.h"
+#include "util/limits.h"
 
-#define MAX_REGS 250
 
 uint32_t emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
     program *p = c->p;
@@ -48,9 +48,9 @@ static void patch(compiler *c, uint32_t at) {
 }
 
 static uint32_t new_reg(compiler *c, src_loc loc) {
-    if (c->next_reg >= MAX_REGS) {
-        if (c->next_reg == MAX_REGS) CERR(c, loc, "expression too complex: more than %d registers", MAX_REGS);
-        c->next_reg = MAX_REGS + 1;
+    if (c->next_reg >= LIMIT_VM_REGS) {
+        if (c->next_reg == LIMIT_VM_REGS) CERR(c, loc, "expression too complex: more than %d registers", LIMIT_VM_REGS);
+        c->next_reg = LIMIT_VM_REGS + 1;
         return 0;
     }
     uint32_t r = c->next_reg++;
@@ -90,7 +90,6 @@ static uint32_t compile_expr(compiler *c, const ast_expr *e) {
 
 /* ---- conditions --------------------------------------------------------- */
 
-#define MAX_COMPILE_DEPTH 2048
 
 static void compile_cond(compiler *c, const ast_cond *x, int depth);
 
@@ -198,7 +197,7 @@ static uint32_t rule_index(const compiler *c, const ast_rule *r) {
 }
 
 static void compile_cond(compiler *c, const ast_cond *x, int depth) {
-    if (depth > MAX_COMPILE_DEPTH) {
+    if (depth > LIMIT_COMPILE_DEPTH) {
         /* after checker errors this is a macro cycle, already reported */
         if (!c->after_errors) CERR(c, x->loc, "condition too deeply nested");
         return;

@@ -14,10 +14,8 @@
 
 #include "lang/lexer_int.h"
 #include "util/buf.h"
+#include "util/limits.h"
 
-/* The largest duration accepted: 2^53 ms (exact in a double, ~285,000 years). */
-#define LEXER_MAX_DURATION_MS 9007199254740992.0
-#define LEXER_MAX_NUMBER_LEN 64
 
 void lexer_init(lexer *lx, const char *src, size_t len) {
     memset(lx, 0, sizeof *lx);
@@ -115,11 +113,11 @@ static void lex_number(lexer *lx, lex_token *t) {
     size_t unit_start = p;
     while (p < lx->len && lexer_is_ident_char(s[p])) p++;
     lx->pos = p;
-    if (num_end - start >= LEXER_MAX_NUMBER_LEN) {
+    if (num_end - start >= LIMIT_NUMBER_LITERAL) {
         lexer_set_error(lx, t, start, "number too long");
         return;
     }
-    char tmp[LEXER_MAX_NUMBER_LEN];
+    char tmp[LIMIT_NUMBER_LITERAL];
     memcpy(tmp, s + start, num_end - start);
     tmp[num_end - start] = 0;
     double v = strtod(tmp, NULL);
@@ -149,7 +147,7 @@ static void lex_number(lexer *lx, lex_token *t) {
         return;
     }
     double ms = v * factor;
-    if (ms > LEXER_MAX_DURATION_MS) {
+    if (ms > LIMIT_DURATION_MS) {
         lexer_set_error(lx, t, start, "duration too large");
         return;
     }

@@ -30,6 +30,7 @@
 #include "lang/parser_int.h"
 #include "util/buf.h"
 #include "util/suggest.h"
+#include "util/limits.h"
 
 /* ---- the token cursor and reporting ---------------------------------- */
 
@@ -122,8 +123,8 @@ bool parser_is_reserved(const char *word) {
 }
 
 bool parser_enter(parser *p) {
-    if (p->depth >= PARSER_MAX_DEPTH) {
-        parser_error(p, p->tok.line, p->tok.col, "nesting deeper than %d", PARSER_MAX_DEPTH);
+    if (p->depth >= LIMIT_PARSE_DEPTH) {
+        parser_error(p, p->tok.line, p->tok.col, "nesting deeper than %d", LIMIT_PARSE_DEPTH);
         return false;
     }
     p->depth++;

@@ -15,7 +15,6 @@
 #include "lang/ast.h"
 #include "util/diag.h"
 
-#define PARSER_MAX_DEPTH 128
 
 /* Parses `src` (len bytes, UTF-8) named `filename`, appending its
  * declarations to `rs`. Returns the number of errors added to `d`. */

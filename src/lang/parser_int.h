@@ -18,6 +18,7 @@
 #include "lang/lexer.h"
 #include "lang/parser.h"
 #include "util/diag.h"
+#include "util/limits.h"
 
 typedef struct parser {
     lexer lx;
@@ -28,7 +29,7 @@ typedef struct parser {
     uint32_t file_idx;
     diag_list *d;
     size_t errors;
-    int depth;       /* nesting of conditions and calls, bounded by PARSER_MAX_DEPTH */
+    int depth;       /* nesting of conditions and calls, bounded by LIMIT_PARSE_DEPTH */
     int brace;       /* braces opened inside the current rule body (meta, sequence) */
     void *scratch;   /* GROW's temporary */
 } parser;

@@ -27,12 +27,8 @@
 #include "util/severity.h"
 #include "util/utf8.h"
 #include "util/json.h"
+#include "util/limits.h"
 
-#define HEADER_MAX 150
-#define SECTION_MAX 3000
-#define FIELD_MAX 2000
-#define TEXT_MAX 3000
-#define DEFAULT_MAX_PARAMS 1500
 
 #define ELLIPSIS "\xE2\x80\xA6" /* U+2026, one UTF-16 unit */
 #define ZWSP "\xE2\x80\x8B"     /* U+200B */
@@ -123,7 +119,7 @@ static void emit_field(slack_ctx *c, bool first, const char *label, span value) 
     char prefix[64];
     snprintf(prefix, sizeof prefix, "*%s*\n", label);
     buf_puts(c->out, first ? "{\"type\":\"mrkdwn\",\"text\":" : ",{\"type\":\"mrkdwn\",\"text\":");
-    emit_text(c, prefix, value, FIELD_MAX);
+    emit_text(c, prefix, value, LIMIT_SLACK_FIELD);
     buf_putc(c->out, '}');
 }
 
@@ -140,7 +136,7 @@ static void emit_fallback(slack_ctx *c, span sev, span title, span msg) {
     buf_puts(&c->raw, ": ");
     buf_append(&c->raw, msg.s, msg.n);
     buf_puts(c->out, "{\"text\":");
-    emit_text(c, "", (span){c->raw.data ? c->raw.data : "", c->raw.len}, TEXT_MAX);
+    emit_text(c, "", (span){c->raw.data ? c->raw.data : "", c->raw.len}, LIMIT_SLACK_TEXT);
 }
 
 static void emit_option(buf *out, const char *key, const char *value) {
@@ -197,7 +193,7 @@ static void emit_params(slack_ctx *c, const cJSON *ev, size_t max_params) {
     }
     buf_reset(&c->t);
     buf_puts(&c->t, FENCE);
-    put_mrkdwn(&c->t, c->raw.data ? c->raw.data : "", c->raw.len, SECTION_MAX - 6, true);
+    put_mrkdwn(&c->t, c->raw.data ? c->raw.data : "", c->raw.len, LIMIT_SLACK_SECTION - 6, true);
     buf_puts(&c->t, FENCE);
     buf_puts(c->out, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
     emit_t(c);
@@ -207,14 +203,14 @@ static void emit_params(slack_ctx *c, const cJSON *ev, size_t max_params) {
 static void emit_context(slack_ctx *c, const cJSON *alert) {
     char tmp[40];
     buf_puts(c->out, ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":");
-    emit_text(c, "secdet alert ", pick(alert, "id", NULL, NULL, tmp), SECTION_MAX);
+    emit_text(c, "secdet alert ", pick(alert, "id", NULL, NULL, tmp), LIMIT_SLACK_SECTION);
     buf_putc(c->out, '}');
     const cJSON *count = get(alert, "count");
     if (cJSON_IsNumber(count) && count->valuedouble > 1) {
         buf_puts(c->out, ",{\"type\":\"mrkdwn\",\"text\":");
         span t;
         t.s = format_scalar(count, tmp, &t.n);
-        emit_text(c, "count ", t, SECTION_MAX);
+        emit_text(c, "count ", t, LIMIT_SLACK_SECTION);
         buf_putc(c->out, '}');
     }
     buf_puts(c->out, "]}");
@@ -224,7 +220,7 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
     cJSON *alert = alert_json ? json_parse(alert_json, len, 0, NULL) : NULL;
     if (!alert) return -1;
     size_t start = out->len;
-    size_t max_params = o && o->max_params ? o->max_params : DEFAULT_MAX_PARAMS;
+    size_t max_params = o && o->max_params ? o->max_params : LIMIT_SLACK_PARAMS_DEFAULT;
     slack_ctx c = {.out = out};
     buf_init(&c.t);
     buf_init(&c.raw);
@@ -243,9 +239,9 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
     }
     buf_printf(out, ",\"attachments\":[{\"color\":\"%s\",\"blocks\":[", slack_color(sev.s));
     buf_puts(out, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
-    emit_text(&c, "", title, HEADER_MAX);
+    emit_text(&c, "", title, LIMIT_SLACK_HEADER);
     buf_puts(out, "}},{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
-    emit_text(&c, "", msg, SECTION_MAX);
+    emit_text(&c, "", msg, LIMIT_SLACK_SECTION);
     buf_puts(out, "}}");
     emit_fields(&c, sev, rule, ev);
     emit_params(&c, ev, max_params);

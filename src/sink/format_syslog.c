@@ -31,8 +31,8 @@
 #include "util/severity.h"
 #include "util/utf8.h"
 #include "util/json.h"
+#include "util/limits.h"
 
-#define DEFAULT_MAX_MSG 8192
 #define DEFAULT_SD_ID "secdet@32473"
 #define ELLIPSIS "\xE2\x80\xA6"
 #define NS_PER_SEC 1000000000LL
@@ -159,7 +159,7 @@ int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt
     buf_puts(&msg, ": ");
     text = field(alert, "message", tmp, &n);
     buf_append(&msg, text, n);
-    put_text(out, msg.data ? msg.data : "", msg.len, o->max_msg ? o->max_msg : DEFAULT_MAX_MSG, false);
+    put_text(out, msg.data ? msg.data : "", msg.len, o->max_msg ? o->max_msg : LIMIT_SYSLOG_MSG_DEFAULT, false);
 
     bool oom = msg.oom || out->oom;
     buf_free(&msg);

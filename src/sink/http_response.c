@@ -19,10 +19,9 @@
 #include <curl/curl.h>
 
 #include "sink/http.h"
+#include "util/limits.h"
 
 #define RETRY_AFTER_MAX_S (HTTP_RETRY_AFTER_MAX_MS / 1000)
-/* An HTTP-date is 29 bytes (IMF-fixdate); the obsolete forms are shorter. */
-#define RETRY_AFTER_MAX_LEN 64
 
 void http_response_init(http_response *r) {
     memset(r, 0, sizeof *r);
@@ -30,7 +29,7 @@ void http_response_init(http_response *r) {
 }
 
 int64_t http_retry_after(const char *v, size_t len, int64_t now_s) {
-    if (len == 0 || len > RETRY_AFTER_MAX_LEN) return -1;
+    if (len == 0 || len > LIMIT_RETRY_AFTER_CHARS) return -1;
     bool digits = true;
     for (size_t i = 0; i < len; i++) digits = digits && isdigit((unsigned char)v[i]);
     if (digits) {
@@ -39,7 +38,7 @@ int64_t http_retry_after(const char *v, size_t len, int64_t now_s) {
         for (size_t i = 0; i < len && s <= RETRY_AFTER_MAX_S; i++) s = s * 10 + (v[i] - '0');
         return (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000;
     }
-    char text[RETRY_AFTER_MAX_LEN + 1];
+    char text[LIMIT_RETRY_AFTER_CHARS + 1];
     memcpy(text, v, len);
     text[len] = '\0';
     if (memchr(v, '\0', len)) return -1; /* curl_getdate would read a shorter text */

@@ -17,8 +17,8 @@
 #include <curl/curl.h>
 
 #include "sink/http_sink.h"
+#include "util/limits.h"
 
-#define BODY_EXCERPT 160
 
 static char *dup_opt(const char *s, bool *oom) {
     if (!s) return NULL;
@@ -79,10 +79,10 @@ http_request http_sink_request(const http_sink_opts *o) {
     return r;
 }
 
-/* The first BODY_EXCERPT bytes of the body (not cutting a UTF-8 sequence),
+/* The first LIMIT_HTTP_BODY_EXCERPT bytes of the body (not cutting a UTF-8 sequence),
  * control characters as spaces, surrounding whitespace trimmed. */
 static void body_excerpt(const char *body, size_t len, char *out, size_t cap) {
-    size_t n = len < BODY_EXCERPT ? len : BODY_EXCERPT;
+    size_t n = len < LIMIT_HTTP_BODY_EXCERPT ? len : LIMIT_HTTP_BODY_EXCERPT;
     if (n < len)
         while (n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80) n--;
     if (n >= cap) n = cap - 1;
@@ -115,7 +115,7 @@ void http_sink_classify(const http_result *r, http_sink_outcome *out) {
         snprintf(out->error, sizeof out->error, "HTTP %ld", st);
     } else {
         out->result = SECDET_SINK_PERMANENT;
-        char excerpt[BODY_EXCERPT + 1];
+        char excerpt[LIMIT_HTTP_BODY_EXCERPT + 1];
         body_excerpt(r->body ? r->body : "", r->body ? r->body_len : 0, excerpt, sizeof excerpt);
         if (*excerpt)
             snprintf(out->error, sizeof out->error, "HTTP %ld: %s", st, excerpt);

@@ -9,17 +9,18 @@
 #include <string.h>
 
 #include "sink/sink_int.h"
+#include "util/limits.h"
 
 void secdet_sink_opts_init(secdet_sink_opts *o) {
     if (!o) return;
     memset(o, 0, sizeof *o);
     o->min_severity = SECDET_SEVERITY_INFO;
-    o->queue_max = 10000;
+    o->queue_max = LIMIT_SINK_QUEUE_DEFAULT;
     o->spool_fsync_ms = 1000;
-    o->spool_max_bytes = 1ull << 30;
-    o->max_attempts = 10;
-    o->backoff_ms = 500;
-    o->backoff_max_ms = 60000;
+    o->spool_max_bytes = LIMIT_SPOOL_BYTES_DEFAULT;
+    o->max_attempts = LIMIT_SINK_ATTEMPTS_DEFAULT;
+    o->backoff_ms = LIMIT_SINK_BACKOFF_MS_DEFAULT;
+    o->backoff_max_ms = LIMIT_SINK_BACKOFF_MAX_MS_DEFAULT;
 }
 
 static char *dup_or_null(const char *s, bool *oom) {

@@ -45,6 +45,7 @@
  *    again by the next commit.
  */
 #include "sink/spool_int.h"
+#include "util/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,8 +54,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WB_MAX    65536u       /* staged bytes worth a background write */
-#define WB_FORCE  (4 * WB_MAX) /* staged bytes that force a write by the appender */
+#define WB_FORCE  (4 * LIMIT_SPOOL_WRITE_BATCH) /* staged bytes that force a write by the appender */
 
 /* Bytes read (short only at end of file) or -errno. */
 ssize_t spool_pread_full(int fd, void *b, size_t n, uint64_t off) {
@@ -286,7 +286,7 @@ static int flush_wb(spool *s) {
 int spool_write_behind(spool *s) {
     if (!s) return -EINVAL;
     pthread_mutex_lock(&s->mu);
-    if (s->writing || s->wb_len < WB_MAX || s->o.fsync == SPOOL_FSYNC_ALWAYS) {
+    if (s->writing || s->wb_len < LIMIT_SPOOL_WRITE_BATCH || s->o.fsync == SPOOL_FSYNC_ALWAYS) {
         pthread_mutex_unlock(&s->mu);
         return 0;
     }
@@ -360,7 +360,7 @@ static int roll(spool *s, uint64_t first) {
 static int write_rec(spool *s, uint64_t n, uint8_t sev, const char *id, const char *payload, size_t len) {
     size_t need = HDR + len;
     if (s->wb_len + need > s->wb_cap) {
-        size_t cap = s->wb_cap ? s->wb_cap : WB_MAX;
+        size_t cap = s->wb_cap ? s->wb_cap : LIMIT_SPOOL_WRITE_BATCH;
         while (cap < s->wb_len + need) cap *= 2;
         unsigned char *nb = realloc(s->wb, cap);
         if (!nb) return -ENOMEM;

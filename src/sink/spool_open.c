@@ -15,6 +15,7 @@
  *  - An advisory flock on the directory keeps a second spool off it (-EBUSY).
  */
 #include "sink/spool_int.h"
+#include "util/limits.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -152,7 +153,7 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
     pthread_cond_init(&s->wcond, NULL);
     s->dirfd = s->wfd = s->ackfd = s->rfd = -1;
     if (o) s->o = *o;
-    s->seg_max = s->o.segment_bytes ? s->o.segment_bytes : 16u << 20;
+    s->seg_max = s->o.segment_bytes ? s->o.segment_bytes : LIMIT_SPOOL_SEGMENT_BYTES;
     if (s->o.max_bytes && s->seg_max > s->o.max_bytes / 4)
         s->seg_max = s->o.max_bytes / 4 ? s->o.max_bytes / 4 : 1;
     s->seg_sync_ms = s->ack_sync_ms = now_ms();

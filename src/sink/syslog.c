@@ -30,9 +30,9 @@
 
 #include "sink/format.h"
 #include "sink/syslog_int.h"
+#include "util/limits.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
-#define UDP_MAX_MSG 1900
 #define READ_BUF 16384
 
 typedef struct sl_write {
@@ -448,7 +448,7 @@ int sink_syslog_create(sink_cfg *c, sink_def *out) {
     char myname[256] = "";
     if (!hostname && gethostname(myname, sizeof myname - 1) != 0) myname[0] = 0;
     s->port = port ? (unsigned)port : s->transport == SL_TLS ? 6514 : 514;
-    s->max_msg = max_msg ? (size_t)max_msg : s->transport == SL_UDP ? UDP_MAX_MSG : 8192;
+    s->max_msg = max_msg ? (size_t)max_msg : s->transport == SL_UDP ? LIMIT_SYSLOG_UDP_MSG : 8192;
     s->timeout_ms = timeout;
     s->tls_verify = verify;
     s->host = strdup(host);

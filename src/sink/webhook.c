@@ -26,8 +26,8 @@
 #include "sink/http_sink.h"
 #include "sink/sink_int.h"
 #include "util/buf.h"
+#include "util/limits.h"
 
-#define KEY_MAX 256
 
 typedef struct webhook {
     http_sink_opts http;
@@ -36,7 +36,7 @@ typedef struct webhook {
     bool has_ct, has_ua; /* the configuration sets Content-Type / User-Agent */
     bool has_secret;
     size_t keylen;
-    unsigned char key[KEY_MAX];
+    unsigned char key[LIMIT_WEBHOOK_KEY];
     http_client *client;
 } webhook;
 
@@ -144,7 +144,7 @@ int sink_webhook_create(sink_cfg *c, sink_def *out) {
         if (webhook_secret_decode(secret, w->key, sizeof w->key, &w->keylen) != 0) {
             sink_cfg_fail(
                 c, "secret: not a valid secret (expected \"whsec_\" and base64, at most %d bytes)",
-                KEY_MAX);
+                LIMIT_WEBHOOK_KEY);
             goto fail;
         }
         if (w->keylen == 0) {

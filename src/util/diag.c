@@ -1,12 +1,12 @@
 /* diag.c — diagnostics list (see diag.h). */
 #include "util/diag.h"
+#include "util/limits.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DIAG_DEFAULT_MAX_ERRORS 100
 
 void diag_init(diag_list *d) { memset(d, 0, sizeof *d); }
 
@@ -44,7 +44,7 @@ static diag_entry *diag_push(diag_list *d, diag_severity sev, const char *file, 
 }
 
 void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, const char *fmt, ...) {
-    size_t max = d->max_errors ? d->max_errors : DIAG_DEFAULT_MAX_ERRORS;
+    size_t max = d->max_errors ? d->max_errors : LIMIT_DIAG_ERRORS;
     if (sev == DIAG_ERROR) {
         d->errors++;
         if (d->errors > max) {

@@ -9,6 +9,7 @@
  * group access is how containers and service accounts share a secret.
  */
 #include "util/secret.h"
+#include "util/limits.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -77,27 +78,27 @@ static int read_file(const char *path, char **out, char *err, size_t errlen, cha
         snprintf(err, errlen, "cannot read %.200s: %s", path, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         fail(err, errlen, "", path, " is not a regular file");
-    } else if (st.st_size > SECRET_MAX_FILE_BYTES) {
+    } else if (st.st_size > LIMIT_SECRET_FILE_BYTES) {
         fail(err, errlen, "", path, " is larger than 64 KiB (a secret file holds one value)");
-    } else if (!(data = malloc(SECRET_MAX_FILE_BYTES + 2))) {
+    } else if (!(data = malloc(LIMIT_SECRET_FILE_BYTES + 2))) {
         fail(err, errlen, "out of memory", "", "");
     } else {
         /* Read to the end, not st_size: the file may have changed since. */
         size_t n = 0;
         for (;;) {
-            ssize_t r = read(fd, data + n, SECRET_MAX_FILE_BYTES + 1 - n);
+            ssize_t r = read(fd, data + n, LIMIT_SECRET_FILE_BYTES + 1 - n);
             if (r < 0 && errno == EINTR) continue;
             if (r < 0) {
                 snprintf(err, errlen, "cannot read %.200s: %s", path, strerror(errno));
                 break;
             }
             n += (size_t)r;
-            if (r == 0 || n > SECRET_MAX_FILE_BYTES) {
+            if (r == 0 || n > LIMIT_SECRET_FILE_BYTES) {
                 rc = 0;
                 break;
             }
         }
-        if (rc == 0 && n > SECRET_MAX_FILE_BYTES) {
+        if (rc == 0 && n > LIMIT_SECRET_FILE_BYTES) {
             rc = fail(err, errlen, "", path, " is larger than 64 KiB (a secret file holds one value)");
         } else if (rc == 0) {
             /* One trailing newline: what `echo` and most editors add. */
@@ -110,7 +111,7 @@ static int read_file(const char *path, char **out, char *err, size_t errlen, cha
     }
     close(fd);
     if (rc != 0 && data) {
-        OPENSSL_cleanse(data, SECRET_MAX_FILE_BYTES + 2);
+        OPENSSL_cleanse(data, LIMIT_SECRET_FILE_BYTES + 2);
         free(data);
         data = NULL;
     }

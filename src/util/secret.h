@@ -15,12 +15,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "util/limits.h"
 
 typedef struct cJSON cJSON;
 
-/* The largest secret file read: a password, token, URL or key is far
- * smaller; a file this big is the wrong file (a log, a device). */
-#define SECRET_MAX_FILE_BYTES 65536
 
 /* Whether v is written as a reference: an object whose only member is
  * "env" or "file" (of any type: secret_read says what is wrong with it). */
@@ -30,7 +28,7 @@ bool secret_is_ref(const cJSON *v);
  * reference names — an environment variable's value, or a file's contents
  * without one trailing "\n" or "\r\n". A reference is refused when its
  * value is empty or holds a NUL byte, and a file when it is not a regular
- * file (a FIFO would block) or is larger than SECRET_MAX_FILE_BYTES.
+ * file (a FIFO would block) or is larger than LIMIT_SECRET_FILE_BYTES.
  * A relative file path is relative to the working directory.
  *
  * 0 with *out malloc'd (free it with secret_free), or -1 with a message in

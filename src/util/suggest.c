@@ -5,12 +5,11 @@
  * most candidates are rejected after a couple of rows.
  */
 #include "util/suggest.h"
+#include "util/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Words longer than this are compared only for equality (no suggestion). */
-#define SUGGEST_MAX_LEN 64
 
 static size_t limit_for(size_t len) { return len < 6 ? 1 : len / 3; }
 
@@ -21,7 +20,7 @@ static size_t min3(size_t a, size_t b, size_t c) {
 
 /* The distance between a and b, or limit + 1 when it is larger than limit. */
 static size_t distance(const char *a, size_t n, const char *b, size_t m, size_t limit) {
-    size_t rows[3][SUGGEST_MAX_LEN + 1];
+    size_t rows[3][LIMIT_SUGGEST_WORD + 1];
     size_t *two = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= m; j++) prev[j] = j;
     for (size_t i = 1; i <= n; i++) {
@@ -51,7 +50,7 @@ void suggest_init(suggest *s, const char *word) {
 
 void suggest_offer(suggest *s, const char *candidate) {
     size_t n = strlen(s->word), m = strlen(candidate);
-    if (n > SUGGEST_MAX_LEN || m > SUGGEST_MAX_LEN || strcmp(s->word, candidate) == 0) return;
+    if (n > LIMIT_SUGGEST_WORD || m > LIMIT_SUGGEST_WORD || strcmp(s->word, candidate) == 0) return;
     size_t limit = limit_for(n);
     if (s->best && s->best_dist - 1 < limit) limit = s->best_dist - 1; /* only a strictly better one */
     if ((n > m ? n - m : m - n) > limit) return;

@@ -10,7 +10,7 @@
  * decides, so that work is charged too: each value pair of a comparison
  * beyond the first counts as one instruction (plus the steps of comparing
  * arrays and objects), and each regex test beyond the first as
- * VM_REGEX_VALUE_COST — however large the event, the budget bounds it.
+ * LIMIT_VM_REGEX_VALUE_COST — however large the event, the budget bounds it.
  *
  * Semantics follow LANGUAGE.md: every test is existential over the value lists
  * of its registers (any x, any y); an empty list (a missing path) makes every
@@ -18,7 +18,7 @@
  *
  * Registers: a rule named inside another rule's condition (OP_RULE) runs in
  * its own bank of registers, so the caller's registers survive the call; the
- * nesting depth is bounded by VM_MAX_RULE_DEPTH (the checker forbids cycles;
+ * nesting depth is bounded by LIMIT_VM_RULE_DEPTH (the checker forbids cycles;
  * the bound is a second line of defence).
  */
 #define _GNU_SOURCE /* memmem: a linear-time substring search */
@@ -30,12 +30,9 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/limits.h"
 
-#define VM_MAX_RULE_DEPTH 64u
-#define VM_BANKS          (VM_MAX_RULE_DEPTH + 1u)
-/* A regex test can run up to the PCRE2 match limit, far more than one
- * instruction's worth: each value tested beyond the first costs this much. */
-#define VM_REGEX_VALUE_COST 64u
+#define VM_BANKS          (LIMIT_VM_RULE_DEPTH + 1u)
 
 enum { MEMO_UNKNOWN = 0, MEMO_FALSE = 1, MEMO_TRUE = 2 };
 
@@ -258,7 +255,7 @@ static vm_status coalesce(sd_event *ev, const sd_values *regs, uint32_t n, sd_va
 }
 
 /* Whether the regex matches any string of a. Each string tested after the
- * first costs VM_REGEX_VALUE_COST instructions; VM_BUDGET when they run out. */
+ * first costs LIMIT_VM_REGEX_VALUE_COST instructions; VM_BUDGET when they run out. */
 static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, bool *f) {
     pcre2_match_context *mctx = NULL;
     if (vm->regex_match_limit > 0 && vm->match_ctx) {
@@ -274,9 +271,9 @@ static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, b
         const sd_value *x = &a->v[i];
         if (!is_str(x)) continue;
         if (tested) {
-            if (vm->budget && vm->budget - (vm->used < vm->budget ? vm->used : vm->budget) < VM_REGEX_VALUE_COST)
+            if (vm->budget && vm->budget - (vm->used < vm->budget ? vm->used : vm->budget) < LIMIT_VM_REGEX_VALUE_COST)
                 return VM_BUDGET;
-            vm->used += VM_REGEX_VALUE_COST;
+            vm->used += LIMIT_VM_REGEX_VALUE_COST;
         }
         tested = true;
         PCRE2_SPTR subj = (PCRE2_SPTR)(x->str ? x->str : "");

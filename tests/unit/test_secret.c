@@ -24,6 +24,7 @@
 #include "sink/sink_int.h"
 #include "sink/sink_secrets.h"
 #include "util/secret.h"
+#include "util/limits.h"
 
 static const char *RULES = "rule every {\n"
                            "    meta { severity = high }\n"
@@ -136,17 +137,17 @@ static void test_file_contents(void **state) {
 static void test_file_kinds_and_sizes(void **state) {
     char *v = NULL, err[300], warn[300], ref[300], path[256], want[400];
     /* 64 KiB on disk is the most (a newline counts). */
-    char *big = malloc(SECRET_MAX_FILE_BYTES + 2);
+    char *big = malloc(LIMIT_SECRET_FILE_BYTES + 2);
     assert_non_null(big);
-    memset(big, 'k', SECRET_MAX_FILE_BYTES + 2);
-    big[SECRET_MAX_FILE_BYTES] = '\n';
-    file_ref(ref, sizeof ref, put("max", big, SECRET_MAX_FILE_BYTES + 1, 0600));
+    memset(big, 'k', LIMIT_SECRET_FILE_BYTES + 2);
+    big[LIMIT_SECRET_FILE_BYTES] = '\n';
+    file_ref(ref, sizeof ref, put("max", big, LIMIT_SECRET_FILE_BYTES + 1, 0600));
     assert_int_equal(read_ref(ref, &v, err, warn), -1); /* 65537 bytes on disk */
-    file_ref(ref, sizeof ref, put("max", big, SECRET_MAX_FILE_BYTES, 0600));
+    file_ref(ref, sizeof ref, put("max", big, LIMIT_SECRET_FILE_BYTES, 0600));
     assert_int_equal(read_ref(ref, &v, err, warn), 0);
-    assert_int_equal(strlen(v), SECRET_MAX_FILE_BYTES);
+    assert_int_equal(strlen(v), LIMIT_SECRET_FILE_BYTES);
     secret_free(v);
-    file_ref(ref, sizeof ref, put("big", big, SECRET_MAX_FILE_BYTES + 2, 0600));
+    file_ref(ref, sizeof ref, put("big", big, LIMIT_SECRET_FILE_BYTES + 2, 0600));
     assert_int_equal(read_ref(ref, &v, err, warn), -1);
     assert_non_null(strstr(err, "is larger than 64 KiB"));
     free(big);
