@@ -3,7 +3,7 @@
  *
  * The input is a checkpoint envelope as it sits on the state topic: magic,
  * the offset to resume at, the origins table, then an engine snapshot. A
- * damaged envelope must be refused (kafka_envelope_read -1) without
+ * damaged envelope must be refused (sd_kafka_envelope_read -1) without
  * trusting a length; one that parses hands its tail to the snapshot reader,
  * which must refuse or restore. After a restore the partition engine must
  * be usable: events are pushed for a rule, the watermark moved, the state
@@ -33,25 +33,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (secdet_engine_new(&opts, &s.pe) != SECDET_OK) return 0;
     if (secdet_load_rules_string(s.pe, "eval.secdet", EVAL_RULES, sizeof EVAL_RULES - 1, NULL) != SECDET_OK)
         __builtin_trap();
-    engine_set_external_watermark(s.pe);
+    sd_engine_set_external_watermark(s.pe);
 
     int64_t next = 0;
     size_t at = 0;
-    if (kafka_envelope_read(&s, data, size, &next, &at) == 0) {
+    if (sd_kafka_envelope_read(&s, data, size, &next, &at) == 0) {
         if (at > size) __builtin_trap();
         for (size_t i = 0; i < s.no; i++)
             if (!s.o[i].name) __builtin_trap();
         diag_list d;
-        diag_init(&d);
-        secdet_status st = engine_restore_bytes(s.pe, (const char *)data + at, size - at, "fuzz", &d);
+        sd_diag_init(&d);
+        secdet_status st = sd_engine_restore_bytes(s.pe, (const char *)data + at, size - at, "fuzz", &d);
         if (st == SECDET_ERR_DECODE && d.errors == 0) __builtin_trap(); /* a refusal says why */
-        diag_free(&d);
+        sd_diag_free(&d);
         if (st == SECDET_OK) {
             const program *p = s.pe->rs->prog;
             for (uint32_t r = 0; r < p->nrules; r++)
-                (void)engine_push_forwarded(s.pe, "jsonl", p->rules[r].name, 1710406800000000000LL, EVENT,
+                (void)sd_engine_push_forwarded(s.pe, "jsonl", p->rules[r].name, 1710406800000000000LL, EVENT,
                                             sizeof EVENT - 1);
-            engine_set_watermark(s.pe, 1710406800000000000LL);
+            sd_engine_set_watermark(s.pe, 1710406800000000000LL);
             (void)secdet_flush(s.pe);
         }
     }

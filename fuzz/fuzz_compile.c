@@ -36,22 +36,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     compile_limits lim = {.max_source_bytes = 1u << 20};
-    program *p = compile_sources(files, nfiles, &lim, &d);
+    program *p = sd_compile_sources(files, nfiles, &lim, &d);
 
     if ((p != NULL) == (d.errors != 0)) __builtin_trap();
     for (size_t i = 0; i < d.count; i++) {
         char line[512];
         line[0] = 0;
-        diag_format(&d.items[i], line, sizeof line);
+        sd_diag_format(&d.items[i], line, sizeof line);
         if (!line[0]) __builtin_trap();
     }
     if (p) {
-        char *dis = program_disasm(p);
+        char *dis = sd_program_disasm(p);
         free(dis);
-        program_free(p);
+        sd_program_free(p);
     }
-    diag_free(&d);
+    sd_diag_free(&d);
     return 0;
 }

@@ -9,9 +9,9 @@
  * `secdet run`, not by the loader).
  *
  * A kafka input, when accepted, is the configuration's only input; its
- * checked JSON reads again (kcfg_parse, as secdet_kafka_new will) to the
+ * checked JSON reads again (sd_kcfg_parse, as secdet_kafka_new will) to the
  * stage the loader noted; its properties then go to librdkafka as
- * secdet_kafka_new will hand them (kafka_conf_new, and the producer
+ * secdet_kafka_new will hand them (sd_kafka_conf_new, and the producer
  * settings for stage 1 and 2), and a refusal there names what it refuses
  * without quoting any property's value (values may be passwords: a value
  * of 8 bytes or more with a letter and a digit never appears in it).
@@ -56,16 +56,16 @@ static void check_kafka(const cfg *c, const cfg_source *src, const cfg_input *in
     kcfg k;
     char err[400];
     err[0] = 0;
-    if (kcfg_parse(in->kafka_json, strlen(in->kafka_json), &k, err, sizeof err) != 0) __builtin_trap();
+    if (sd_kcfg_parse(in->kafka_json, strlen(in->kafka_json), &k, err, sizeof err) != 0) __builtin_trap();
     if (in->kafka_stage2 != (k.stage == KSTAGE_AGGREGATE)) __builtin_trap();
-    rd_kafka_conf_t *conf = kafka_conf_new(k.brokers, k.props, "secdet", err, sizeof err);
-    if (conf && k.stage != KSTAGE_SINGLE && kafka_conf_producer(conf, k.props, err, sizeof err) != 0) {
+    rd_kafka_conf_t *conf = sd_kafka_conf_new(k.brokers, k.props, "secdet", err, sizeof err);
+    if (conf && k.stage != KSTAGE_SINGLE && sd_kafka_conf_producer(conf, k.props, err, sizeof err) != 0) {
         rd_kafka_conf_destroy(conf);
         conf = NULL;
     }
     if (conf) rd_kafka_conf_destroy(conf);
     else if (!err[0] || quotes_a_value(k.props, err)) __builtin_trap();
-    kcfg_free(&k);
+    sd_kcfg_free(&k);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

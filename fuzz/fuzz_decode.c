@@ -1,11 +1,11 @@
 /* fuzz_decode.c — libFuzzer target: bytes of a source → JSON events.
  *
  * Two header bytes pick how the rest (the payload) is decoded:
- *   byte 0, bits 0-2  0 JSON lines, 1 CloudTrail, 2 auto, 3 decode_json_object,
+ *   byte 0, bits 0-2  0 JSON lines, 1 CloudTrail, 2 auto, 3 sd_decode_json_object,
  *                     4 CloudWatch Logs, 5 EventBridge, 6 a custom format
- *                     (decoder_new_custom: the payload's lines are handed to
- *                     decoder_emit, an empty line reported with
- *                     decoder_emit_error), 7 auto again
+ *                     (sd_decoder_new_custom: the payload's lines are handed to
+ *                     sd_decoder_emit, an empty line reported with
+ *                     sd_decoder_emit_error), 7 auto again
  *           bit 3     wrap the payload: gzip it first (so the fuzzer reaches
  *                     every format through the inflate layer; raw gzip in
  *                     the payload — corrupt, truncated, multi-member — goes
@@ -19,8 +19,8 @@
  *           bit 4     the sink stops decoding at the second event
  *           bit 5     decode the stream twice on one decoder (reset path)
  * Properties beyond "no crash, no leak, no hang": every event handed over
- * is a JSON object; every error message is non-empty; decoder_feed and
- * decoder_end return 0, the stop value, or -1 — nothing else.
+ * is a JSON object; every error message is non-empty; sd_decoder_feed and
+ * sd_decoder_end return 0, the stop value, or -1 — nothing else.
  */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -78,13 +78,13 @@ static int custom_lines(void *user, const void *bytes, size_t len, int end, dec_
     int rc = 0;
     for (size_t i = 0; i < cs->len && rc == 0; i++) {
         if (cs->carry[i] != '\n') continue;
-        if (i == start) decoder_emit_error(em, 0, "empty line");
-        else rc = decoder_emit(em, cs->carry + start, i - start);
+        if (i == start) sd_decoder_emit_error(em, 0, "empty line");
+        else rc = sd_decoder_emit(em, cs->carry + start, i - start);
         if (rc == 1) rc = 0; /* malformed: reported, go on */
         start = i + 1;
     }
     if (rc == 0 && end && start < cs->len) {
-        rc = decoder_emit(em, cs->carry + start, cs->len - start);
+        rc = sd_decoder_emit(em, cs->carry + start, cs->len - start);
         if (rc == 1) rc = 0;
         start = cs->len;
     }
@@ -151,9 +151,9 @@ static unsigned char *awslogs_envelope(const uint8_t *p, size_t n, size_t *out_l
 static void run_stream(decoder *d, const uint8_t *p, size_t n, size_t chunk, const decode_sink *sink) {
     for (size_t off = 0; off < n; off += chunk) {
         size_t len = n - off < chunk ? n - off : chunk;
-        check_rc(decoder_feed(d, p + off, len, sink));
+        check_rc(sd_decoder_feed(d, p + off, len, sink));
     }
-    check_rc(decoder_end(d, sink));
+    check_rc(sd_decoder_end(d, sink));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     if (mode == 3) {
         const char *err = NULL;
-        cJSON *obj = decode_json_object((const char *)payload, plen, lim.max_depth ? lim.max_depth : 64, &err);
+        cJSON *obj = sd_decode_json_object((const char *)payload, plen, lim.max_depth ? lim.max_depth : 64, &err);
         if (obj) {
             if (!cJSON_IsObject(obj)) __builtin_trap();
             cJSON_Delete(obj);
@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const dec_format formats[8] = {DEC_JSONL, DEC_CLOUDTRAIL, DEC_AUTO, DEC_AUTO,
                                           DEC_CLOUDWATCH_LOGS, DEC_EVENTBRIDGE, DEC_CUSTOM, DEC_AUTO};
     custom_state cs = {0};
-    decoder *d = mode == 6 ? decoder_new_custom(custom_lines, &cs, &lim) : decoder_new(formats[mode], &lim);
+    decoder *d = mode == 6 ? sd_decoder_new_custom(custom_lines, &cs, &lim) : sd_decoder_new(formats[mode], &lim);
     if (!d) {
         free(packed);
         return 0;
@@ -209,7 +209,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         st.events = 0;
         run_stream(d, payload, plen, chunk, &sink);
     }
-    decoder_free(d);
+    sd_decoder_free(d);
     free(cs.carry);
     free(packed);
     return 0;

@@ -71,20 +71,20 @@ static void push_lines(secdet_engine *e, const char *src, const char *p, size_t 
 /* The engine's correlation state → snapshot bytes → the engine again. */
 static void snapshot_round_trip(secdet_engine *e) {
     buf first, second;
-    buf_init(&first);
-    buf_init(&second);
-    if (engine_snapshot_bytes(e, &first) == SECDET_OK) {
+    sd_buf_init(&first);
+    sd_buf_init(&second);
+    if (sd_engine_snapshot_bytes(e, &first) == SECDET_OK) {
         diag_list d;
-        diag_init(&d);
-        secdet_status st = engine_restore_bytes(e, first.data, first.len, "round-trip", &d);
+        sd_diag_init(&d);
+        secdet_status st = sd_engine_restore_bytes(e, first.data, first.len, "round-trip", &d);
         if (st == SECDET_ERR_DECODE || d.warnings) __builtin_trap(); /* out of memory is allowed */
-        if (st == SECDET_OK && engine_snapshot_bytes(e, &second) == SECDET_OK &&
+        if (st == SECDET_OK && sd_engine_snapshot_bytes(e, &second) == SECDET_OK &&
             (second.len != first.len || memcmp(first.data, second.data, first.len) != 0))
             __builtin_trap();
-        diag_free(&d);
+        sd_diag_free(&d);
     }
-    buf_free(&first);
-    buf_free(&second);
+    sd_buf_free(&first);
+    sd_buf_free(&second);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -39,7 +39,7 @@ typedef struct record {
 static void put_u32(buf *b, size_t n) {
     unsigned char x[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
                           (unsigned char)n};
-    buf_append(b, x, 4);
+    sd_buf_append(b, x, 4);
 }
 
 static bool blank(const char *p, size_t n) {
@@ -53,9 +53,9 @@ static void on_message(void *user, const char *p, size_t n) {
     CHECK(!r->broken);
     CHECK(n <= r->max);
     if (r->lines) CHECK(!memchr(p, '\n', n) && n > 0 && !blank(p, n)); /* one '\r' of "\r\r\n" stays */
-    buf_putc(&r->events, 'M');
+    sd_buf_putc(&r->events, 'M');
     put_u32(&r->events, n);
-    buf_append(&r->events, p, n);
+    sd_buf_append(&r->events, p, n);
 }
 
 static void on_problem(void *user, framer_problem what, const char *text) {
@@ -63,7 +63,7 @@ static void on_problem(void *user, framer_problem what, const char *text) {
     CHECK(text && text[0]);
     CHECK(what != FRAMER_NOMEM);
     if (what == FRAMER_BAD_COUNT) r->broken = true;
-    buf_putc(&r->events, what == FRAMER_OVERSIZED ? 'O' : what == FRAMER_BAD_COUNT ? 'B' : 'P');
+    sd_buf_putc(&r->events, what == FRAMER_OVERSIZED ? 'O' : what == FRAMER_BAD_COUNT ? 'B' : 'P');
 }
 
 static const framer_out out = {on_message, on_problem};
@@ -80,7 +80,7 @@ typedef enum { WHOLE, SPLIT, BYTES, RANDOM } chunking;
 
 static void run(record *r, secdet_framing mode, const char *p, size_t n, chunking how, uint8_t seed) {
     framer f;
-    framer_init(&f, mode, r->max, &out, r);
+    sd_framer_init(&f, mode, r->max, &out, r);
     size_t at = 0, split = n ? (size_t)seed * 257 % (n + 1) : 0;
     uint32_t s = 0x9e3779b9u ^ seed;
     while (at < n) {
@@ -89,12 +89,12 @@ static void run(record *r, secdet_framing mode, const char *p, size_t n, chunkin
         if (how == BYTES) take = 1;
         if (how == RANDOM) take = 1 + next_rand(&s) % 97;
         if (take > n - at) take = n - at;
-        bool ok = framer_feed(&f, p + at, take);
+        bool ok = sd_framer_feed(&f, p + at, take);
         CHECK(ok == !(mode == SECDET_FRAMING_OCTET_COUNTED && r->broken));
         at += take;
     }
-    framer_end(&f);
-    framer_free(&f);
+    sd_framer_end(&f);
+    sd_framer_free(&f);
 }
 
 /* ---- The reference: the whole stream at once ---------------------------------------- */
@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = size - 2;
 
     record ref = {.max = max, .lines = mode == SECDET_FRAMING_LINES};
-    buf_init(&ref.events);
+    sd_buf_init(&ref.events);
     if (ref.lines) ref_lines(&ref, p, n);
     else ref_octets(&ref, p, n);
     CHECK(!ref.events.oom);
@@ -165,13 +165,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
         if (ways[i] == BYTES && n > 4096) continue; /* the same as RANDOM, slower */
         record got = {.max = max, .lines = ref.lines};
-        buf_init(&got.events);
+        sd_buf_init(&got.events);
         run(&got, mode, p, n, ways[i], seed);
         CHECK(!got.events.oom);
         CHECK(got.events.len == ref.events.len);
         CHECK(got.events.len == 0 || memcmp(got.events.data, ref.events.data, got.events.len) == 0);
-        buf_free(&got.events);
+        sd_buf_free(&got.events);
     }
-    buf_free(&ref.events);
+    sd_buf_free(&ref.events);
     return 0;
 }

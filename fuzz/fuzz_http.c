@@ -1,5 +1,5 @@
 /* fuzz_http.c — libFuzzer target: an HTTP response as the HTTP sinks read it
- * (src/sink/http_response.c, then http_sink_classify in http_sink.c).
+ * (src/sink/http_response.c, then sd_http_sink_classify in http_sink.c).
  *
  * Input: byte 0 picks the transfer's curl code (bits 0-1: 3 = a timeout,
  * else none), the size of the body chunks (bits 2-4: 0 whole, else
@@ -10,7 +10,7 @@
  *
  * Properties:
  *  - Retry-After: the value kept is that of the last Retry-After line after
- *    the last status line, read with http_retry_after; -1 or within 0..a
+ *    the last status line, read with sd_http_retry_after; -1 or within 0..a
  *    year; delta-seconds give exactly their value (capped at a year); an
  *    HTTP-date gives a wait that shrinks by exactly one second when the clock
  *    moves one second;
@@ -51,7 +51,7 @@ static const int64_t NOW[8] = {
 
 static bool is_space(unsigned char c) { return isspace(c) != 0; }
 
-/* Retry-After from delta-seconds text, computed without http_retry_after. */
+/* Retry-After from delta-seconds text, computed without sd_http_retry_after. */
 static int64_t delta_oracle(const char *v, size_t n) {
     const int64_t max_s = HTTP_RETRY_AFTER_MAX_MS / 1000;
     size_t i = 0;
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = size - 1, at = 0;
 
     http_response r;
-    http_response_init(&r);
+    sd_http_response_init(&r);
     /* What the harness saw: the last status line and the last Retry-After after it. */
     const char *ra = NULL, *status_line = NULL;
     size_t ra_len = 0, status_len = 0;
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *nl = memchr(p + at, '\n', n - at);
         size_t len = nl ? (size_t)(nl - (p + at)) + 1 : n - at;
         const char *line = p + at;
-        http_response_header(&r, line, len, now);
+        sd_http_response_header(&r, line, len, now);
         at += len;
         if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
             status_line = line;
@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t body_total = n - at;
     for (size_t b = 0; b < body_total;) {
         size_t take = body_total - b < chunk ? body_total - b : chunk;
-        http_response_body(&r, body + b, take);
+        sd_http_response_body(&r, body + b, take);
         b += take;
     }
 
@@ -109,13 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else {
         while (ra_len && is_space((unsigned char)ra[0])) ra++, ra_len--;
         while (ra_len && is_space((unsigned char)ra[ra_len - 1])) ra_len--;
-        CHECK(r.retry_after_ms == http_retry_after(ra, ra_len, now));
+        CHECK(r.retry_after_ms == sd_http_retry_after(ra, ra_len, now));
         bool digits = ra_len > 0 && ra_len <= 64;
         for (size_t i = 0; i < ra_len && digits; i++) digits = isdigit((unsigned char)ra[i]) != 0;
         if (digits) {
             CHECK(r.retry_after_ms == delta_oracle(ra, ra_len));
         } else if (r.retry_after_ms > 0 && r.retry_after_ms < HTTP_RETRY_AFTER_MAX_MS && now < INT64_MAX) {
-            int64_t later = http_retry_after(ra, ra_len, now + 1);
+            int64_t later = sd_http_retry_after(ra, ra_len, now + 1);
             CHECK(later == r.retry_after_ms - 1000);
         }
     }
@@ -135,9 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* The delivery result, as curl would report this transfer. */
     http_result res;
-    http_response_result(&r, r.status, curl_code, NULL, &res);
+    sd_http_response_result(&r, r.status, curl_code, NULL, &res);
     http_sink_outcome o;
-    http_sink_classify(&res, &o);
+    sd_http_sink_classify(&res, &o);
     CHECK(memchr(o.error, '\0', sizeof o.error) != NULL);
     long st = r.status;
     int64_t wait = r.retry_after_ms > 0 ? r.retry_after_ms : 0;
@@ -174,9 +174,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (end < r.body_len) {
                 size_t i = 0;
                 while (i < end) {
-                    size_t l = utf8_seq_len((const unsigned char *)r.body + i, r.body_len - i);
+                    size_t l = sd_utf8_seq_len((const unsigned char *)r.body + i, r.body_len - i);
                     if (!l) l = 1;
-                    if (i + l > end) CHECK(utf8_seq_len((const unsigned char *)r.body + i, r.body_len - i) == 0);
+                    if (i + l > end) CHECK(sd_utf8_seq_len((const unsigned char *)r.body + i, r.body_len - i) == 0);
                     i += l;
                 }
             }

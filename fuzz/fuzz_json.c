@@ -1,17 +1,17 @@
 /* fuzz_json.c — libFuzzer target: util/json.c's parser against cJSON's.
  *
- * json_parse replaces cJSON_Parse* in the library (cJSON's parse functions
+ * sd_json_parse replaces cJSON_Parse* in the library (cJSON's parse functions
  * write a process-global error pointer: a data race once several threads
  * parse). Its contract is cJSON 1.7.15's behaviour (Debian's, equal in
  * parsing to upstream's current one) with two departures (util/json.h), so
  * cJSON is the oracle, with json_oracle.h for the departures. For every
  * input (the whole of it is the JSON text):
  *  - where a raw control character (U+0000-U+001F) sits inside a closed
- *    string that starts before cJSON's end or error offset, json_parse_prefix
+ *    string that starts before cJSON's end or error offset, sd_json_parse_prefix
  *    refuses, with that character and its offset; nowhere else does its
  *    acceptance differ: it accepts iff cJSON_ParseWithLengthOpts(.., &end,
  *    0) does, and the end offset (past the value, or where parsing failed)
- *    is the same; json_parse agrees, its err_offset too;
+ *    is the same; sd_json_parse agrees, its err_offset too;
  *  - when both accept, the trees are the same node for node (type, key,
  *    valuestring, valueint, valuedouble bits, prev/next links) — except
  *    that a string or key holding U+0000 is whole in ours (marked, with its
@@ -21,9 +21,9 @@
  *    cJSON_PrintUnformatted;
  *  - with a depth limit: max_depth = the tree's depth accepts the same tree,
  *    max_depth = depth - 1 refuses it (at the offset of the opener that is
- *    too deep, which is not checked); whatever cJSON refuses, json_parse
+ *    too deep, which is not checked); whatever cJSON refuses, sd_json_parse
  *    refuses under a limit too;
- *  - json_duplicate of the tree is the same tree again.
+ *  - sd_json_duplicate of the tree is the same tree again.
  */
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -51,10 +51,10 @@ static void same_tree(const cJSON *got, const cJSON *want, const char *s, size_t
 /* Two of our trees alike, marks, encoded keys and whole strings included. */
 static bool identical(const cJSON *a, const cJSON *b) {
     for (; a && b; a = a->next, b = b->next) {
-        size_t n = json_string_len(a);
+        size_t n = sd_json_string_len(a);
         if (a->type != b->type || a->valueint != b->valueint || (a->string == NULL) != (b->string == NULL) ||
             (a->string && strcmp(a->string, b->string) != 0) || (a->valuestring == NULL) != (b->valuestring == NULL) ||
-            n != json_string_len(b) || (n && memcmp(a->valuestring, b->valuestring, n) != 0) ||
+            n != sd_json_string_len(b) || (n && memcmp(a->valuestring, b->valuestring, n) != 0) ||
             memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) != 0 || !identical(a->child, b->child))
             return false;
     }
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     size_t end = (size_t)-1, err = (size_t)-1;
     int control = -2;
-    cJSON *got = json_parse_prefix_control(s, size, 0, &end, &control);
+    cJSON *got = sd_json_parse_prefix_control(s, size, 0, &end, &control);
     if (ctl != SIZE_MAX) {
         if (got || end != ctl || control != (unsigned char)s[ctl]) __builtin_trap();
     } else if ((got == NULL) != (want == NULL) || end != want_end || control != -1) {
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     bool accepted = got != NULL;
     size_t got_end = end;
-    cJSON *got2 = json_parse(s, size, 0, &err);
+    cJSON *got2 = sd_json_parse(s, size, 0, &err);
     if ((got2 == NULL) != !accepted || (!got2 && err != got_end) || (got2 && err != (size_t)-1)) __builtin_trap();
     cJSON_Delete(got2);
 
@@ -90,23 +90,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             free(x);
             free(y);
         }
-        cJSON *dup = json_duplicate(got);
+        cJSON *dup = sd_json_duplicate(got);
         if (dup && !identical(dup, got)) __builtin_trap();
         cJSON_Delete(dup);
 
         size_t depth = depth_of(want);
         if (depth > 0) {
-            cJSON *lim = json_parse_prefix(s, size, depth, &end);
+            cJSON *lim = sd_json_parse_prefix(s, size, depth, &end);
             if (!lim || end != want_end) __builtin_trap();
             same_tree(lim, want, s, size);
             cJSON_Delete(lim);
         }
         if (depth > 1) {
-            cJSON *lim = json_parse(s, size, depth - 1, NULL);
+            cJSON *lim = sd_json_parse(s, size, depth - 1, NULL);
             if (lim) __builtin_trap();
         }
     } else {
-        cJSON *lim = json_parse(s, size, 1 + size % 3, NULL);
+        cJSON *lim = sd_json_parse(s, size, 1 + size % 3, NULL);
         if (lim) __builtin_trap();
     }
     cJSON_Delete(got);

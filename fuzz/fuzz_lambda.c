@@ -62,7 +62,7 @@ static int fetch(void *user, const char *bucket, const char *key, int64_t timeou
         snprintf(err, errlen, "object larger than %llu bytes", (unsigned long long)max_bytes);
         return -1;
     }
-    buf_append(out, st->object, st->len);
+    sd_buf_append(out, st->object, st->len);
     st->reads++;
     return 0;
 }
@@ -107,14 +107,14 @@ static const char *str_of(const cJSON *o, const char *key) {
  * response's JSON has replaced the bytes that are not UTF-8 by U+FFFD. */
 static bool names(const char *id, const char *mid) {
     buf b;
-    buf_init(&b);
-    buf_json_string(&b, mid, strlen(mid));
+    sd_buf_init(&b);
+    sd_buf_json_string(&b, mid, strlen(mid));
     CHECK(!b.oom);
-    cJSON *s = json_parse(b.data, b.len, 0, NULL);
+    cJSON *s = sd_json_parse(b.data, b.len, 0, NULL);
     CHECK(cJSON_IsString(s));
     bool same = strcmp(s->valuestring, id) == 0;
     cJSON_Delete(s);
-    buf_free(&b);
+    sd_buf_free(&b);
     return same;
 }
 
@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     lambda_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    buf_init(&ctx.errors);
+    sd_buf_init(&ctx.errors);
     ctx.source = "cloudtrail";
     ctx.max_object_bytes = data[0] & 2 ? 64 : 1u << 20;
     ctx.fetch = fetch;
@@ -163,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     secdet_set_error_callback(ctx.engine, on_error, &ctx);
 
     buf resp;
-    buf_init(&resp);
+    sd_buf_init(&resp);
     char err[1024];
     err[0] = '\0';
     ev_result r = lambda_handle_event(&ctx, event, elen, &resp, err, sizeof err);
@@ -174,13 +174,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(secdet_stats_get(ctx.engine, &after) == SECDET_OK);
 
     buf text;
-    buf_init(&text);
-    buf_printf(&text, "{%s}", resp.data ? resp.data : "");
+    sd_buf_init(&text);
+    sd_buf_printf(&text, "{%s}", resp.data ? resp.data : "");
     CHECK(!text.oom);
-    cJSON *out = json_parse(text.data, text.len, 0, NULL);
+    cJSON *out = sd_json_parse(text.data, text.len, 0, NULL);
     CHECK(cJSON_IsObject(out));
     const char *kind = str_of(out, "kind");
-    cJSON *j = json_parse(event, elen, 0, NULL);
+    cJSON *j = sd_json_parse(event, elen, 0, NULL);
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "Records");
     uint64_t events = 0, malformed = 0;
 
@@ -221,9 +221,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     cJSON_Delete(j);
     cJSON_Delete(out);
-    buf_free(&text);
-    buf_free(&resp);
-    buf_free(&ctx.errors);
+    sd_buf_free(&text);
+    sd_buf_free(&resp);
+    sd_buf_free(&ctx.errors);
     secdet_engine_free(ctx.engine);
     return 0;
 }

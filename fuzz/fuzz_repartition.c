@@ -1,5 +1,5 @@
 /* fuzz_repartition.c — libFuzzer target: messages on the repartition topic as
- * stage 2 reads them (src/kafka/wire.c, then stage2_apply in stage2.c).
+ * stage 2 reads them (src/kafka/wire.c, then sd_stage2_apply in stage2.c).
  *
  * Input: byte 0 picks the lateness (bits 0-1: LATENESS_MS[]). Then messages
  * until the input ends, each:
@@ -10,11 +10,11 @@
  * librdkafka's rd_kafka_header_get_last does (the last of a name wins).
  *
  * Properties, per message:
- *  - kwire_read either refuses it with a reason, or reads fields that hold
+ *  - sd_kwire_read either refuses it with a reason, or reads fields that hold
  *    what wire.h promises (names 1..255 bytes without NUL, origins without
  *    NUL or comma, offsets not negative, the key beginning with the rule);
- *  - what it read, written again (kwire_forward_headers / _key /
- *    kwire_heartbeat_headers) and read back, gives the same fields;
+ *  - what it read, written again (sd_kwire_forward_headers / _key /
+ *    sd_kwire_heartbeat_headers) and read back, gives the same fields;
  *  - applied to a partition state (an engine with RULES below: the
  *    aggregations and throttles of fuzz_eval's ruleset, under the same
  *    names; a small ruleset, so that a fresh engine per input is cheap): a forward not after the last one taken from its
@@ -125,7 +125,7 @@ static void check_fields(const kwire_msg *w, const void *key, size_t key_len) {
     } else {
         const kwire_heartbeat *h = &w->h;
         CHECK(name_ok(h->origin, h->origin_len, KWIRE_ORIGIN_MAX) && !memchr(h->origin, ',', h->origin_len));
-        if (h->origins) CHECK(kwire_origins_each(h->origins, h->origins_len, NULL, NULL));
+        if (h->origins) CHECK(sd_kwire_origins_each(h->origins, h->origins_len, NULL, NULL));
     }
 }
 
@@ -134,27 +134,27 @@ static void check_round_trip(const kwire_msg *w) {
     hlist l = {.n = 0};
     kwire_text t;
     buf key;
-    buf_init(&key);
+    sd_buf_init(&key);
     kwire_msg back;
     char err[160];
     if (w->kind == KWIRE_FORWARD) {
-        l.n = kwire_forward_headers(&w->f, &t, l.h);
-        kwire_forward_key(&w->f, &key);
+        l.n = sd_kwire_forward_headers(&w->f, &t, l.h);
+        sd_kwire_forward_key(&w->f, &key);
         CHECK(!key.oom);
-        CHECK(kwire_read(hlist_get, &l, key.data, key.len, &back, err, sizeof err) == KWIRE_FORWARD);
+        CHECK(sd_kwire_read(hlist_get, &l, key.data, key.len, &back, err, sizeof err) == KWIRE_FORWARD);
         const kwire_forward *a = &w->f, *b = &back.f;
         CHECK(same(a->rule, a->rule_len, b->rule, b->rule_len) && same(a->source, a->source_len, b->source, b->source_len));
         CHECK(same(a->origin, a->origin_len, b->origin, b->origin_len) && same(a->group, a->group_len, b->group, b->group_len));
         CHECK(a->time_ns == b->time_ns && a->off == b->off && a->idx == b->idx);
     } else {
-        l.n = kwire_heartbeat_headers(&w->h, &t, l.h);
-        CHECK(kwire_read(hlist_get, &l, NULL, 0, &back, err, sizeof err) == KWIRE_HEARTBEAT);
+        l.n = sd_kwire_heartbeat_headers(&w->h, &t, l.h);
+        CHECK(sd_kwire_read(hlist_get, &l, NULL, 0, &back, err, sizeof err) == KWIRE_HEARTBEAT);
         const kwire_heartbeat *a = &w->h, *b = &back.h;
         CHECK(same(a->origin, a->origin_len, b->origin, b->origin_len) && a->idle == b->idle && a->any == b->any);
         CHECK(!a->any || a->time_ns == b->time_ns);
         CHECK((a->origins == NULL) == (b->origins == NULL) && same(a->origins, a->origins_len, b->origins, b->origins_len));
     }
-    buf_free(&key);
+    sd_buf_free(&key);
 }
 
 static const korigin *find(const s2part *s, const char *name, size_t len) {
@@ -169,7 +169,7 @@ static uint64_t evaluated(secdet_engine *e) {
     return st.events + st.malformed;
 }
 
-/* The watermark kafka_follow should set now: false when it must not move. */
+/* The watermark sd_kafka_follow should set now: false when it must not move. */
 static bool expected_watermark(const s2part *s, int64_t lateness_ms, int64_t *out) {
     bool active = false, have = false;
     int64_t low = 0;
@@ -196,7 +196,7 @@ static void apply_and_check(secdet_kafka *k, s2part *s, const kwire_msg *w, cons
         const korigin *o = find(s, w->f.origin, w->f.origin_len);
         dup = o && o->seen && (w->f.off < o->off || (w->f.off == o->off && w->f.idx <= o->idx));
     }
-    stage2_apply(k, s, w, payload, len);
+    sd_stage2_apply(k, s, w, payload, len);
     if (w->kind == KWIRE_FORWARD) {
         CHECK(k->stats.duplicates == dups + (dup ? 1 : 0));
         CHECK(evaluated(s->pe) == evals + (dup ? 0 : 1));
@@ -232,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (secdet_engine_new(&opts, &s.pe) != SECDET_OK) return 0;
     if (secdet_load_rules_string(s.pe, "repartition.secdet", RULES, sizeof RULES - 1, NULL) != SECDET_OK)
         __builtin_trap();
-    engine_set_external_watermark(s.pe);
+    sd_engine_set_external_watermark(s.pe);
 
     reader r = {data, size, 1};
     while (r.at < r.n) {
@@ -252,7 +252,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char err[160];
         err[0] = 'x';
         err[1] = '\0';
-        kwire_kind kind = kwire_read(hlist_get, &l, key, klen, &w, err, sizeof err);
+        kwire_kind kind = sd_kwire_read(hlist_get, &l, key, klen, &w, err, sizeof err);
         if (kind == KWIRE_BAD) {
             CHECK(err[0] && memchr(err, '\0', sizeof err) && strcmp(err, "x") != 0); /* a refusal says why */
             continue;

@@ -1,15 +1,15 @@
 /* fuzz_scan.c — libFuzzer target: the one-pass JSON scanner against cJSON.
  *
- * The engine reads events with scan.c (event_begin_text): a validating
+ * The engine reads events with scan.c (sd_event_begin_text): a validating
  * scanner that extracts only the paths rules read, and writes the alert's
- * copy of the event from the text (alert_json_from_text). Its contract is
- * the tree parser's, json_parse (cJSON's language, which fuzz_json checks,
+ * copy of the event from the text (sd_alert_json_from_text). Its contract is
+ * the tree parser's, sd_json_parse (cJSON's language, which fuzz_json checks,
  * with raw control characters in strings refused and strings holding U+0000
  * kept whole), so that is the oracle (as in tests/unit/test_scan.c):
- *  - whatever the scanner accepts, json_parse accepts too (one object, only
+ *  - whatever the scanner accepts, sd_json_parse accepts too (one object, only
  *    whitespace after it);
  *  - every planned path has the same values (strings byte for byte, U+0000
- *    included), in the same order, as path_resolve gives on its tree;
+ *    included), in the same order, as sd_path_resolve gives on its tree;
  *  - the event JSON written from the text is byte for byte the tree's.
  * Input: a first line of field paths separated by spaces (at most 16; ones
  * that do not parse are skipped; none at all means a fixed set), then the
@@ -37,7 +37,7 @@ static const char *const DEFAULT_PATHS[] = {".a", ".a[*]", ".a[0].b", ".a[*].b[*
 
 static cJSON *tree_accepts(const char *s, size_t len) {
     size_t end = 0;
-    cJSON *root = len ? json_parse_prefix(s, len, 0, &end) : NULL;
+    cJSON *root = len ? sd_json_parse_prefix(s, len, 0, &end) : NULL;
     if (!root) return NULL;
     for (const char *p = s + end; p < s + len; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
@@ -79,13 +79,13 @@ static void same_value(const sd_value *a, const sd_value *b) {
         if (a->len != b->len || !a->node || !b->node) __builtin_trap();
         /* by their text: cJSON_Compare calls trees with duplicate keys unequal to themselves */
         buf x, y;
-        buf_init(&x);
-        buf_init(&y);
-        alert_json_write(&x, a->node);
-        alert_json_write(&y, b->node);
+        sd_buf_init(&x);
+        sd_buf_init(&y);
+        sd_alert_json_write(&x, a->node);
+        sd_alert_json_write(&y, b->node);
         if (!x.oom && !y.oom && (x.len != y.len || memcmp(x.data, y.data, x.len) != 0)) __builtin_trap();
-        buf_free(&x);
-        buf_free(&y);
+        sd_buf_free(&x);
+        sd_buf_free(&y);
         break;
     }
     }
@@ -112,53 +112,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         while (line < line_end && *line != ' ') line++;
         if (line == w) break;
         const char *err = NULL;
-        if (path_parse(w, (size_t)(line - w), &paths[n], &err) == (size_t)(line - w)) n++;
-        else path_free(&paths[n]);
+        if (sd_path_parse(w, (size_t)(line - w), &paths[n], &err) == (size_t)(line - w)) n++;
+        else sd_path_free(&paths[n]);
     }
     if (n == 0) {
         for (; n < sizeof DEFAULT_PATHS / sizeof DEFAULT_PATHS[0]; n++) {
             const char *err = NULL;
-            if (path_parse(DEFAULT_PATHS[n], strlen(DEFAULT_PATHS[n]), &paths[n], &err) == 0) __builtin_trap();
+            if (sd_path_parse(DEFAULT_PATHS[n], strlen(DEFAULT_PATHS[n]), &paths[n], &err) == 0) __builtin_trap();
         }
     }
 
     sd_event ev;
     memset(&ev, 0, sizeof ev);
-    if (event_init(&ev, paths, n) != 0 || event_scan_setup(&ev, NULL, 0, 1) != 0) {
-        event_free(&ev);
-        for (uint32_t i = 0; i < n; i++) path_free(&paths[i]);
+    if (sd_event_init(&ev, paths, n) != 0 || sd_event_scan_setup(&ev, NULL, 0, 1) != 0) {
+        sd_event_free(&ev);
+        for (uint32_t i = 0; i < n; i++) sd_path_free(&paths[i]);
         return 0;
     }
-    int rc = event_begin_text(&ev, text, len, max_depth);
+    int rc = sd_event_begin_text(&ev, text, len, max_depth);
     if (rc == 0) {
         cJSON *root = tree_accepts(text, len);
-        if (!root) __builtin_trap(); /* accepted what json_parse does not */
+        if (!root) __builtin_trap(); /* accepted what sd_json_parse does not */
         if (depth_of(root) > (int)(max_depth > 1000 ? 1000 : max_depth)) __builtin_trap();
         sd_arena arena;
-        arena_init(&arena);
+        sd_arena_init(&arena);
         for (uint32_t i = 0; i < n; i++) {
             sd_values want;
             sd_value one;
-            const sd_values *got = event_field(&ev, i);
-            path_resolve(&paths[i], root, &arena, &want, &one);
+            const sd_values *got = sd_event_field(&ev, i);
+            sd_path_resolve(&paths[i], root, &arena, &want, &one);
             if (got->n != want.n) __builtin_trap();
             for (uint32_t k = 0; k < want.n; k++) same_value(&got->v[k], &want.v[k]);
         }
-        arena_free(&arena);
+        sd_arena_free(&arena);
         buf from_text, from_tree;
-        buf_init(&from_text);
-        buf_init(&from_tree);
-        if (alert_json_from_text(&from_text, text, len) == 0) {
-            alert_json_write(&from_tree, root);
+        sd_buf_init(&from_text);
+        sd_buf_init(&from_tree);
+        if (sd_alert_json_from_text(&from_text, text, len) == 0) {
+            sd_alert_json_write(&from_tree, root);
             if (!from_text.oom && !from_tree.oom &&
                 (from_text.len != from_tree.len || memcmp(from_text.data, from_tree.data, from_tree.len) != 0))
                 __builtin_trap();
         }
-        buf_free(&from_text);
-        buf_free(&from_tree);
+        sd_buf_free(&from_text);
+        sd_buf_free(&from_tree);
         cJSON_Delete(root);
     }
-    event_free(&ev);
-    for (uint32_t i = 0; i < n; i++) path_free(&paths[i]);
+    sd_event_free(&ev);
+    for (uint32_t i = 0; i < n; i++) sd_path_free(&paths[i]);
     return 0;
 }

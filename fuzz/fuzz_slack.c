@@ -4,7 +4,7 @@
  * picks the code-block budget: even -> the default (max_params 0, 1500
  * bytes), odd -> 1 + length % 200, so both cuts are reached.
  * Properties:
- *  - slack_format fails (-1, nothing written) exactly when json_parse
+ *  - sd_slack_format fails (-1, nothing written) exactly when sd_json_parse
  *    (cJSON's language, raw control characters in strings refused) cannot
  *    parse the input; otherwise its output is valid UTF-8 and parses as a
  *    JSON object;
@@ -122,15 +122,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         .username = "secdet",
         .icon_emoji = ":rotating_light:",
     };
-    cJSON *in = json_parse((const char *)data, size, 0, NULL);
+    cJSON *in = sd_json_parse((const char *)data, size, 0, NULL);
     buf out;
-    buf_init(&out);
-    int rc = slack_format(&out, (const char *)data, size, &o);
+    sd_buf_init(&out);
+    int rc = sd_slack_format(&out, (const char *)data, size, &o);
     CHECK(rc == (in ? 0 : -1));
     cJSON_Delete(in);
     if (rc != 0) {
         CHECK(out.len == 0);
-        buf_free(&out);
+        sd_buf_free(&out);
         return 0;
     }
     CHECK(utf16_units((const unsigned char *)out.data, out.len) != SIZE_MAX);
@@ -148,6 +148,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(cJSON_IsString(color) && color->valuestring[0] == '#' && strlen(color->valuestring) == 7);
     check_blocks(cJSON_GetObjectItemCaseSensitive(att->child, "blocks"));
     cJSON_Delete(msg);
-    buf_free(&out);
+    sd_buf_free(&out);
     return 0;
 }

@@ -81,23 +81,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     secdet_set_alert_callback(e, on_alert, NULL);
 
     diag_list d;
-    diag_init(&d);
-    secdet_status st = engine_restore_bytes(e, (const char *)file, flen, "fuzz.snapshot", &d);
+    sd_diag_init(&d);
+    secdet_status st = sd_engine_restore_bytes(e, (const char *)file, flen, "fuzz.snapshot", &d);
     if (st == SECDET_ERR_DECODE && d.errors == 0) __builtin_trap(); /* a refusal says why */
-    diag_free(&d);
+    sd_diag_free(&d);
 
     if (st == SECDET_OK) {
         (void)secdet_push_event(e, "jsonl", EVENTS, strchr(EVENTS, '\n') - EVENTS);
         secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL});
         (void)secdet_push(e, "jsonl", EVENTS, sizeof EVENTS - 1);
         buf b;
-        buf_init(&b);
-        if (engine_snapshot_bytes(e, &b) == SECDET_OK) {
-            diag_init(&d);
-            if (engine_restore_bytes(e, b.data, b.len, "again", &d) == SECDET_ERR_DECODE) __builtin_trap();
-            diag_free(&d);
+        sd_buf_init(&b);
+        if (sd_engine_snapshot_bytes(e, &b) == SECDET_OK) {
+            sd_diag_init(&d);
+            if (sd_engine_restore_bytes(e, b.data, b.len, "again", &d) == SECDET_ERR_DECODE) __builtin_trap();
+            sd_diag_free(&d);
         }
-        buf_free(&b);
+        sd_buf_free(&b);
         (void)secdet_flush(e);
     }
     secdet_engine_free(e);

@@ -5,7 +5,7 @@
  * odd -> 1 + length % 300 (MSG cut, ellipsis or not); every fourth length
  * also gives header fields that need replacing and cutting.
  * Properties:
- *  - syslog_format fails (-1, nothing written) exactly when json_parse
+ *  - sd_syslog_format fails (-1, nothing written) exactly when sd_json_parse
  *    (cJSON's language, raw control characters in strings refused) cannot
  *    parse the input;
  *  - the message is one line: no byte below 0x20 and no 0x7f anywhere; it
@@ -122,15 +122,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         .sd_id = odd_fields ? "a=b]c\"d e@1 and a name far too long for SD-NAME" : NULL,
     };
     size_t max_msg = o.max_msg ? o.max_msg : 8192;
-    cJSON *in = json_parse((const char *)data, size, 0, NULL);
+    cJSON *in = sd_json_parse((const char *)data, size, 0, NULL);
     buf out;
-    buf_init(&out);
-    int rc = syslog_format(&out, (const char *)data, size, &o);
+    sd_buf_init(&out);
+    int rc = sd_syslog_format(&out, (const char *)data, size, &o);
     CHECK(rc == (in ? 0 : -1));
     cJSON_Delete(in);
     if (rc != 0) {
         CHECK(out.len == 0);
-        buf_free(&out);
+        sd_buf_free(&out);
         return 0;
     }
     for (size_t i = 0; i < out.len; i++) CHECK((unsigned char)out.data[i] >= 0x20 && out.data[i] != 0x7f);
@@ -152,6 +152,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sd_element(&p);
     size_t msg_len = out.len - (size_t)(p - out.data);
     CHECK(msg_len <= max_msg);
-    buf_free(&out);
+    sd_buf_free(&out);
     return 0;
 }

@@ -30,12 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t ns = 0;
     char out[40], again[40];
 
-    if (time_parse_rfc3339(s, size, &ns)) {
-        size_t n = time_format_rfc3339(ns, out);
+    if (sd_time_parse_rfc3339(s, size, &ns)) {
+        size_t n = sd_time_format_rfc3339(ns, out);
         check_formatted(out, n);
         int64_t ns2 = 0;
-        if (!time_parse_rfc3339(out, n, &ns2) || ns2 != ns) __builtin_trap();
-        size_t n2 = time_format_rfc3339(ns2, again);
+        if (!sd_time_parse_rfc3339(out, n, &ns2) || ns2 != ns) __builtin_trap();
+        size_t n2 = sd_time_format_rfc3339(ns2, again);
         if (n2 != n || memcmp(out, again, n) != 0) __builtin_trap();
     }
 
@@ -43,10 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint64_t u = 0;
         for (int i = 0; i < 8; i++) u = (u << 8) | data[i];
         int64_t inst = (int64_t)u;
-        size_t n = time_format_rfc3339(inst, out);
+        size_t n = sd_time_format_rfc3339(inst, out);
         check_formatted(out, n);
         int64_t back = 0;
-        bool ok = time_parse_rfc3339(out, n, &back);
+        bool ok = sd_time_parse_rfc3339(out, n, &back);
         if (inst >= (INT64_MIN / NS_PER_SEC) * NS_PER_SEC) {
             if (!ok || back != inst) __builtin_trap();
         }

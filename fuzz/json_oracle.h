@@ -1,20 +1,20 @@
 /* json_oracle.h — what util/json.c's parser must give, told from cJSON's.
  *
- * json_parse's contract is cJSON 1.7.15's behaviour with two departures
+ * sd_json_parse's contract is cJSON 1.7.15's behaviour with two departures
  * (util/json.h): a raw control character inside a string is refused, and a
  * string holding U+0000 keeps all its bytes where cJSON cuts it. fuzz_json.c
- * and tests/unit/test_json.c both check json_parse against cJSON; this
+ * and tests/unit/test_json.c both check sd_json_parse against cJSON; this
  * header is the part of the oracle those departures need, so the two agree:
- *  - oracle_first_control: where json_parse must fail when cJSON would not
+ *  - oracle_first_control: where sd_json_parse must fail when cJSON would not
  *    (or fails later): the first raw control byte inside a closed string
  *    that starts before cJSON's end or error offset;
  *  - oracle_rewrite_zeros: the text with every \u escape cJSON decodes as
  *    U+0000 (\u0000, or bad hex digits) rewritten to \u000D with another
- *    digit D: cJSON then keeps the whole string, and U+0000 in json_parse's
+ *    digit D: cJSON then keeps the whole string, and U+0000 in sd_json_parse's
  *    string must stand exactly where cJSON's has U+000D. Two rewrites (D =
  *    1 and 2) pin every byte: a U+0000 of ours that should be U+0001, or
  *    the reverse, differs from one of them;
- *  - oracle_same_tree: json_parse's tree against cJSON's, node for node.
+ *  - oracle_same_tree: sd_json_parse's tree against cJSON's, node for node.
  * Everything here reads the text as cJSON does: a backslash escapes
  * whatever byte follows, whether or not the escape is valid.
  */
@@ -134,7 +134,7 @@ static bool oracle_same_string(const char *ours, size_t n, bool marked, const ch
     return oracle_same_bytes(ours, n, w1, '1') && oracle_same_bytes(ours, n, w2, '2');
 }
 
-/* json_parse's node a against cJSON's b. zeros is oracle_rewrite_zeros's
+/* sd_json_parse's node a against cJSON's b. zeros is oracle_rewrite_zeros's
  * *found; when 1, w1 and w2 are cJSON's nodes for the texts rewritten with
  * digits '1' and '2'. Checks types, keys, strings (whole), valueint,
  * valuedouble bits (the length, for a string holding U+0000) and the
@@ -146,16 +146,16 @@ static bool oracle_same_tree(const cJSON *a, const cJSON *b, const cJSON *w1, co
         return false;
     if (a->string) {
         buf tmp;
-        buf_init(&tmp);
+        sd_buf_init(&tmp);
         size_t n = 0;
-        const char *key = json_key_bytes(a, &tmp, &n);
+        const char *key = sd_json_key_bytes(a, &tmp, &n);
         bool ok = !tmp.oom && oracle_same_string(key, n, a->type & JSON_KEY_HAS_NUL, b->string,
                                                  w1 ? w1->string : NULL, w2 ? w2->string : NULL, zeros);
-        buf_free(&tmp);
+        sd_buf_free(&tmp);
         if (!ok) return false;
     }
     if (a->valuestring) {
-        size_t n = json_string_len(a);
+        size_t n = sd_json_string_len(a);
         bool marked = a->type & JSON_STRING_HAS_NUL;
         if (!oracle_same_string(a->valuestring, n, marked, b->valuestring, w1 ? w1->valuestring : NULL,
                                 w2 ? w2->valuestring : NULL, zeros))
@@ -187,7 +187,7 @@ static cJSON *oracle_rewritten_tree(const char *s, size_t len, char digit) {
     return tree;
 }
 
-/* oracle_same_tree for json_parse's tree `got` of s[0..len), cJSON's `want`:
+/* oracle_same_tree for sd_json_parse's tree `got` of s[0..len), cJSON's `want`:
  * the rewritten texts are parsed here when they are needed. */
 static bool oracle_same_tree_of_text(const cJSON *got, const cJSON *want, const char *s, size_t len) {
     int zeros = 0;

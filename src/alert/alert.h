@@ -7,7 +7,7 @@
  * alert_ctx (one per engine) that are reused from alert to alert, so
  * building an alert allocates nothing once the buffers have grown; the
  * secdet_alert it fills points into those buffers and into the program, and
- * is valid until the next alert_build on the same context.
+ * is valid until the next sd_alert_build on the same context.
  *
  * The id is the hex of the first 16 bytes of SHA-256 over the rule name, NUL,
  * the group object's JSON, NUL, and the firing events' compact JSON (NUL
@@ -73,7 +73,7 @@ typedef struct alert_spec {
     /* The firing event under evaluation (its field cache serves {.path}). */
     sd_event *ev;
     /* Or, for an aggregation alert (ev NULL): the group's values as the
-     * correlator keeps them — each key's JSON as alert_group_value_json
+     * correlator keeps them — each key's JSON as sd_alert_group_value_json
      * writes it, then a NUL — used when key_vals is NULL, and the aux bytes
      * its firing record kept (the template's {.path} and {group} texts). */
     const char *group_json;
@@ -100,34 +100,34 @@ typedef struct alert_ctx {
     char time_buf[40];
 } alert_ctx;
 
-void alert_ctx_init(alert_ctx *ac);
-void alert_ctx_free(alert_ctx *ac);
+void sd_alert_ctx_init(alert_ctx *ac);
+void sd_alert_ctx_free(alert_ctx *ac);
 /* Builds the alert into ac and fills *out. 0 on success, -1 on OOM or a bad spec. */
-int alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out);
+int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out);
 /* Forget the cached event serialisation (call when an event's memory may be reused
  * without its generation changing, e.g. after swapping the sd_event). */
-void alert_ctx_forget_event(alert_ctx *ac);
+void sd_alert_ctx_forget_event(alert_ctx *ac);
 
 /* ---- JSON and value text, shared by the alert and the template ------------ */
 
 /* Appends a cJSON node as compact JSON (numbers in their shortest exact form). */
-void alert_json_write(buf *b, const cJSON *node);
-/* Appends the JSON text of an event that scan_run (event/scan.h) accepted,
- * byte for byte as alert_json_write writes cJSON's parse of it (the alert
+void sd_alert_json_write(buf *b, const cJSON *node);
+/* Appends the JSON text of an event that sd_scan_run (event/scan.h) accepted,
+ * byte for byte as sd_alert_json_write writes cJSON's parse of it (the alert
  * id depends on it). -1 when it leaves the text to the tree (nesting deeper
  * than LIMIT_ALERT_JSON_DEPTH) or on OOM; b then holds a partial write. */
-int alert_json_from_text(buf *b, const char *text, size_t len);
+int sd_alert_json_from_text(buf *b, const char *text, size_t len);
 /* Appends a number: integers without a fraction, others in the shortest
  * form that reads back to the same double; NaN and infinities as null. */
-void alert_number_write(buf *b, double d);
+void sd_alert_number_write(buf *b, double d);
 /* Appends one value as JSON. */
-void alert_value_json(buf *b, const sd_value *v);
+void sd_alert_value_json(buf *b, const sd_value *v);
 /* Appends a group key's value as the alert's `group` object holds it:
  * missing → null, one value as itself, several as an array. */
-void alert_group_value_json(buf *b, const sd_values *vals);
+void sd_alert_group_value_json(buf *b, const sd_values *vals);
 /* Appends one value as template text: strings raw, null/true/false as words,
- * numbers as alert_number_write, arrays and objects as compact JSON. */
-void alert_value_text(buf *b, const sd_value *v);
+ * numbers as sd_alert_number_write, arrays and objects as compact JSON. */
+void sd_alert_value_text(buf *b, const sd_value *v);
 
 /* ---- What an aggregation alert needs of its firing event (template.c) -----
  * An aggregation rule's alert is built when the watermark passes its firing
@@ -139,9 +139,9 @@ void alert_value_text(buf *b, const sd_value *v);
  * u32 length and text. */
 
 /* Whether rule r's records need aux at all (its template reads the event). */
-bool alert_aux_needed(const vm_rule *r);
+bool sd_alert_aux_needed(const vm_rule *r);
 /* Appends the aux of event ev (group: the rule's group key values). */
-void alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *group, uint32_t ngroup);
+void sd_alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *group, uint32_t ngroup);
 
 /* ---- Templates (template.c) ----------------------------------------------- */
 
@@ -149,6 +149,6 @@ void alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *gr
  * at most max_len bytes (0 = LIMIT_MESSAGE_BYTES_DEFAULT; longer text is cut at
  * a UTF-8 boundary and ends in "…"). A rule without a template renders its
  * title. */
-void template_render(buf *out, const alert_spec *spec, size_t max_len);
+void sd_template_render(buf *out, const alert_spec *spec, size_t max_len);
 
 #endif

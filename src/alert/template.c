@@ -6,7 +6,7 @@
  * field is `-`, strings raw, null/true/false as words, numbers without a
  * needless fraction, arrays and objects as compact JSON, a [*] path's values
  * joined by ", ". An aggregation alert is rendered from the texts its firing
- * record kept (alert_aux_write, when the event was evaluated), never from
+ * record kept (sd_alert_aux_write, when the event was evaluated), never from
  * the event again. The result is capped so a hostile event cannot make a
  * message of unbounded size; a cut message ends in "…".
  */
@@ -20,12 +20,12 @@
 
 static void put_values(buf *b, const sd_values *vals) {
     if (!vals || vals->n == 0) {
-        buf_putc(b, '-');
+        sd_buf_putc(b, '-');
         return;
     }
     for (uint32_t i = 0; i < vals->n; i++) {
-        if (i) buf_puts(b, ", ");
-        alert_value_text(b, &vals->v[i]);
+        if (i) sd_buf_puts(b, ", ");
+        sd_alert_value_text(b, &vals->v[i]);
     }
 }
 
@@ -59,34 +59,34 @@ static bool aux_parts(const char *aux, uint32_t len, aux_reader *a) {
 
 static bool is_event_part(const tpl_part *p) { return p->kind == TPL_PATH || p->kind == TPL_GROUP; }
 
-bool alert_aux_needed(const vm_rule *r) {
+bool sd_alert_aux_needed(const vm_rule *r) {
     for (uint32_t i = 0; r->output && i < r->noutput; i++)
         if (is_event_part(&r->output[i])) return true;
     return false;
 }
 
-static void put_u32(buf *b, uint32_t v) { buf_append(b, &v, sizeof v); }
+static void put_u32(buf *b, uint32_t v) { sd_buf_append(b, &v, sizeof v); }
 
 /* The text of one {.path} or {group} part from the event and group values. */
 static void put_event_part(buf *b, const tpl_part *p, sd_event *ev, const sd_values *group, uint32_t ngroup) {
     if (p->kind == TPL_PATH) {
         if (ev && p->path < ev->npaths)
-            put_values(b, event_field(ev, p->path));
+            put_values(b, sd_event_field(ev, p->path));
         else
-            buf_putc(b, '-');
+            sd_buf_putc(b, '-');
         return;
     }
     if (ngroup == 0 || !group) {
-        buf_putc(b, '-');
+        sd_buf_putc(b, '-');
         return;
     }
     for (uint32_t i = 0; i < ngroup; i++) {
-        if (i) buf_puts(b, ", ");
+        if (i) sd_buf_puts(b, ", ");
         put_values(b, &group[i]);
     }
 }
 
-void alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *group, uint32_t ngroup) {
+void sd_alert_aux_write(buf *b, const vm_rule *r, sd_event *ev, const sd_values *group, uint32_t ngroup) {
     uint32_t nparts = 0;
     for (uint32_t i = 0; r->output && i < r->noutput; i++) nparts += is_event_part(&r->output[i]);
     put_u32(b, nparts);
@@ -105,24 +105,24 @@ static void put_part(buf *b, const tpl_part *p, const alert_spec *spec, const vm
         const char *text;
         uint32_t n;
         if (aux && aux_bytes(aux, &text, &n))
-            buf_append(b, text, n);
+            sd_buf_append(b, text, n);
         else
-            buf_putc(b, '-');
+            sd_buf_putc(b, '-');
         return;
     }
     switch (p->kind) {
-    case TPL_TEXT: buf_append(b, p->text ? p->text : "", p->text ? p->len : 0); break;
+    case TPL_TEXT: sd_buf_append(b, p->text ? p->text : "", p->text ? p->len : 0); break;
     case TPL_PATH: put_event_part(b, p, spec->ev, NULL, 0); break;
-    case TPL_COUNT: buf_printf(b, "%llu", (unsigned long long)spec->count); break;
+    case TPL_COUNT: sd_buf_printf(b, "%llu", (unsigned long long)spec->count); break;
     case TPL_DISTINCT:
         if (spec->has_distinct)
-            buf_printf(b, "%llu", (unsigned long long)spec->distinct);
+            sd_buf_printf(b, "%llu", (unsigned long long)spec->distinct);
         else
-            buf_putc(b, '-');
+            sd_buf_putc(b, '-');
         break;
-    case TPL_RULE: buf_puts(b, r->name); break;
-    case TPL_TITLE: buf_puts(b, r->title ? r->title : r->name); break;
-    case TPL_SEVERITY: buf_puts(b, severity_name(r->sev)); break;
+    case TPL_RULE: sd_buf_puts(b, r->name); break;
+    case TPL_TITLE: sd_buf_puts(b, r->title ? r->title : r->name); break;
+    case TPL_SEVERITY: sd_buf_puts(b, sd_severity_name(r->sev)); break;
     case TPL_GROUP: put_event_part(b, p, spec->ev, spec->key_vals, spec->key_vals ? spec->nkeys : 0); break;
     }
 }
@@ -135,16 +135,16 @@ static void truncate_utf8(buf *b, size_t start, size_t max) {
     while (end > start && ((unsigned char)b->data[end] & 0xC0) == 0x80) end--;
     b->len = end;
     b->data[end] = 0;
-    if (max >= strlen(ELLIPSIS)) buf_puts(b, ELLIPSIS);
+    if (max >= strlen(ELLIPSIS)) sd_buf_puts(b, ELLIPSIS);
 }
 
-void template_render(buf *out, const alert_spec *spec, size_t max_len) {
+void sd_template_render(buf *out, const alert_spec *spec, size_t max_len) {
     if (!spec->prog || spec->rule >= spec->prog->nrules) return;
     const vm_rule *r = &spec->prog->rules[spec->rule];
     size_t max = max_len ? max_len : LIMIT_MESSAGE_BYTES_DEFAULT;
     size_t start = out->len;
     if (!r->output || r->noutput == 0) {
-        buf_puts(out, r->title ? r->title : r->name);
+        sd_buf_puts(out, r->title ? r->title : r->name);
     } else {
         aux_reader aux;
         bool have_aux = !spec->ev && aux_parts(spec->aux, spec->aux_len, &aux);

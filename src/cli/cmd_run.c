@@ -14,7 +14,7 @@
  *                   keeps running; correlation state of unchanged rules stays.
  *                   Then read the sinks' secret references again: each sink
  *                   whose configuration changed takes the new one, keeping
- *                   its queue and spool (sink_reconfigure); if any fails to
+ *                   its queue and spool (sd_sink_reconfigure); if any fails to
  *                   read, every sink keeps its old one
  *   SIGTERM, SIGINT stop the inputs, evaluate what they queued, flush, wait
  *                   up to drain_timeout_ms for the sinks to deliver (with a
@@ -127,14 +127,14 @@ static void print_stats(run_state *rs, const char *type) {
             (unsigned long long)s.accept_errors, (unsigned long long)s.idle_closed, (unsigned long long)s.tls_failed,
             secdet_rule_count(rs->engine));
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     for (size_t i = 0; i < secdet_sink_count(rs->engine); i++) {
         secdet_sink_stats k;
         if (secdet_sink_stats_get(rs->engine, i, &k) != SECDET_OK) continue;
         const char *name = secdet_sink_name(rs->engine, i);
-        buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-        buf_json_string(&b, name, strlen(name));
-        buf_printf(&b,
+        sd_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+        sd_buf_json_string(&b, name, strlen(name));
+        sd_buf_printf(&b,
                    ",\"accepted\":%llu,\"filtered\":%llu,\"delivered\":%llu,\"retries\":%llu,"
                    "\"dead_lettered\":%llu,\"dropped\":%llu,\"pending\":%llu,\"spool_bytes\":%llu,"
                    "\"spool_corrupt\":%llu,\"in_flight\":%u,\"failing\":%s,\"last_error\":",
@@ -142,11 +142,11 @@ static void print_stats(run_state *rs, const char *type) {
                    (unsigned long long)k.retries, (unsigned long long)k.dead_lettered, (unsigned long long)k.dropped,
                    (unsigned long long)k.pending, (unsigned long long)k.spool_bytes,
                    (unsigned long long)k.spool_corrupt, k.in_flight, k.failing ? "true" : "false");
-        buf_json_string(&b, k.last_error, strlen(k.last_error));
-        buf_putc(&b, '}');
+        sd_buf_json_string(&b, k.last_error, strlen(k.last_error));
+        sd_buf_putc(&b, '}');
     }
     if (b.len && !b.oom) fwrite(b.data, 1, b.len, stderr);
-    buf_free(&b);
+    sd_buf_free(&b);
     fputs("]}\n", stderr);
     fflush(stderr);
     funlockfile(stderr);

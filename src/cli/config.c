@@ -184,7 +184,7 @@ static int absolute_ref(cJSON *ref, void *arg) {
 /*
  * The secret at v (the walker's current key): a string, {"env": NAME} or
  * {"file": PATH} (relative to the configuration's directory), in *out
- * (free it with secret_free). -1 after a message naming the key and the
+ * (free it with sd_secret_free). -1 after a message naming the key and the
  * variable or file, never the value. A file every user may read is
  * warned about. For every secret-bearing key of this file that the
  * library does not read itself (a TLS key's passphrase...).
@@ -193,8 +193,8 @@ static int read_secret(walker *w, const cJSON *v, char **out) {
     cJSON *copy = cJSON_Duplicate(v, 1);
     if (!copy) return fail(w, "out of memory");
     char err[300], why[300];
-    int rc = secret_is_ref(copy) ? absolute_ref(copy, w) : 0;
-    if (rc == 0 && secret_read(copy, out, err, sizeof err, why, sizeof why) != 0) rc = fail(w, "%s", err);
+    int rc = sd_secret_is_ref(copy) ? absolute_ref(copy, w) : 0;
+    if (rc == 0 && sd_secret_read(copy, out, err, sizeof err, why, sizeof why) != 0) rc = fail(w, "%s", err);
     else if (rc == 0 && why[0]) warn(w, why);
     cJSON_Delete(copy);
     return rc;
@@ -205,15 +205,15 @@ static int read_secret(walker *w, const cJSON *v, char **out) {
 /* A kafka input's properties that are references: relative files made
  * absolute, each read once so that a missing one stops the start here. */
 static int check_kafka_secrets(walker *w, cJSON *props) {
-    if (!cJSON_IsObject(props)) return 0; /* absent, or kcfg_parse says what is wrong */
+    if (!cJSON_IsObject(props)) return 0; /* absent, or sd_kcfg_parse says what is wrong */
     for (cJSON *p = props->child; p; p = p->next) {
-        if (!secret_is_ref(p)) continue;
+        if (!sd_secret_is_ref(p)) continue;
         size_t old = enter_key(w, "properties");
         enter_key(w, p->string);
         char *value = NULL;
         int rc = absolute_ref(p, w);
         if (rc == 0) rc = read_secret(w, p, &value);
-        secret_free(value);
+        sd_secret_free(value);
         if (rc != 0) return rc;
         leave(w, old);
     }
@@ -338,7 +338,7 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
         char *text = copy ? cJSON_PrintUnformatted(copy) : NULL;
         if (!text) {
             rc = fail(w, "out of memory");
-        } else if (kafka_input_check(text, strlen(text), false, &aggregate, err, sizeof err) != 0) {
+        } else if (sd_kafka_input_check(text, strlen(text), false, &aggregate, err, sizeof err) != 0) {
             rc = fail(w, "%s", err);
         } else {
             in->kafka_stage2 = aggregate;
@@ -376,8 +376,8 @@ static int check_time_field(walker *w, const char *tf) {
     sd_path p;
     const char *why = NULL;
     size_t n = strlen(tf);
-    size_t used = path_parse(tf, n, &p, &why);
-    path_free(&p);
+    size_t used = sd_path_parse(tf, n, &p, &why);
+    sd_path_free(&p);
     if (used == n) return 0;
     char q[120];
     quoted(q, sizeof q, tf);
@@ -477,7 +477,7 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     int rc = 0;
     static const char *const paths[] = {"path", "spool_dir", "dead_letter", "ca_file"};
     for (size_t i = 0; rc == 0 && i < sizeof paths / sizeof paths[0]; i++) rc = resolve_key(w, obj, paths[i]);
-    if (rc == 0) rc = sink_json_each_ref(obj, absolute_ref, w);
+    if (rc == 0) rc = sd_sink_json_each_ref(obj, absolute_ref, w);
     char name[128];
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, "name");
     if (cJSON_IsString(n)) snprintf(name, sizeof name, "%s", n->valuestring);
@@ -619,7 +619,7 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
     const char *slash = strrchr(path, '/');
     if (slash) w.dir = strndup(path, (size_t)(slash - path) + (slash == path));
     size_t at = 0;
-    cJSON *root = json_parse(text, len, 0, &at);
+    cJSON *root = sd_json_parse(text, len, 0, &at);
     int rc = 0;
     if (!root) {
         rc = fail(&w, "invalid JSON near byte %zu", at + 1);
@@ -722,7 +722,7 @@ void cfg_free(cfg *c) {
             free(s->inputs[j].tls_cert);
             free(s->inputs[j].tls_key);
             free(s->inputs[j].tls_client_ca);
-            secret_free(s->inputs[j].tls_key_passphrase);
+            sd_secret_free(s->inputs[j].tls_key_passphrase);
         }
         free(s->inputs);
     }

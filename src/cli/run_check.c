@@ -21,7 +21,7 @@
 static int check_kafka_input(const char *path, const cfg_input *in, size_t si, size_t ii) {
     char err[512];
     bool aggregate;
-    if (kafka_input_check(in->kafka_json, strlen(in->kafka_json), true, &aggregate, err, sizeof err) != 0) {
+    if (sd_kafka_input_check(in->kafka_json, strlen(in->kafka_json), true, &aggregate, err, sizeof err) != 0) {
         fprintf(stderr, "secdet: %s: sources[%zu].input[%zu] (kafka): %s\n", path, si, ii, err);
         return -1;
     }

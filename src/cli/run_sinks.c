@@ -6,7 +6,7 @@
  * or nothing, like a rule reload: when any sink cannot be made, none is
  * touched and every error is printed (naming keys, never values). Otherwise
  * each sink whose resolved configuration changed takes the new one on the
- * delivery thread, keeping its queue and spool (engine_sink_reconfigure).
+ * delivery thread, keeping its queue and spool (sd_engine_sink_reconfigure).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ size_t cfg_sinks_reload(const cfg *conf, secdet_engine *engine, size_t *changed)
         }
         bool swapped = false;
         /* secdet run adds the sinks in configuration order: sink i is sinks[i]. */
-        secdet_status st = engine_sink_reconfigure(engine, i, next[i], &swapped);
+        secdet_status st = sd_engine_sink_reconfigure(engine, i, next[i], &swapped);
         if (st != SECDET_OK) {
             fprintf(stderr, "secdet: sinks[%zu] (%s): cannot take the new configuration: %s\n", i,
                     conf->sinks[i].name, secdet_strerror(st));

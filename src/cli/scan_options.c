@@ -46,7 +46,7 @@ static long long parse_number(const char *text, long long lo, long long hi) {
 }
 
 /* "info" .. "critical" (any case) → 0, or -1. */
-static int parse_severity(const char *text, secdet_severity *out) { return severity_parse(text, true, out) ? 0 : -1; }
+static int parse_severity(const char *text, secdet_severity *out) { return sd_severity_parse(text, true, out) ? 0 : -1; }
 
 static int push_or_fail(cli_strings *list, const char *s) {
     if (cli_strings_push(list, s) != 0) {

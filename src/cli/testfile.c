@@ -175,7 +175,7 @@ static int scan_string(scanner *sc, char **out) {
     return 0;
 }
 
-static int scan_number(scanner *sc) {
+static int sd_scan_number(scanner *sc) {
     size_t start = sc->pos;
     if (sc->pos < sc->n && sc->s[sc->pos] == '-') {
         sc->pos++;
@@ -279,7 +279,7 @@ static int scan_value(scanner *sc, int depth) {
     case 'n': return scan_literal(sc, "null");
     default:
         if (c == '-' || (c >= '0' && c <= '9')) {
-            return scan_number(sc);
+            return sd_scan_number(sc);
         }
         return fail(sc, "expected a JSON value");
     }

@@ -129,7 +129,7 @@ struct corr {
     bool any_time;
     int64_t max_time;   /* newest event time seen (valid when any_time) */
     int64_t watermark;  /* records at or before it are applied; older events are late */
-    bool external_wm;   /* the watermark moves only by corr_set_watermark (stage 2) */
+    bool external_wm;   /* the watermark moves only by sd_corr_set_watermark (stage 2) */
 
     char **sources;
     uint32_t nsources;
@@ -146,63 +146,63 @@ struct corr {
 
 /* mem.c: allocations of the state, accounted at what malloc takes for them
  * (on g too when g is not NULL). n is the size asked for, also when freeing. */
-size_t mem_cost(size_t n);
+size_t sd_mem_cost(size_t n);
 /* Adds delta bytes to the state (and to g's own when g is not NULL). */
-void mem_account(corr *c, corr_group *g, int64_t delta);
-void *mem_alloc(corr *c, corr_group *g, size_t n);
-void *mem_calloc(corr *c, corr_group *g, size_t n);
+void sd_mem_account(corr *c, corr_group *g, int64_t delta);
+void *sd_mem_alloc(corr *c, corr_group *g, size_t n);
+void *sd_mem_calloc(corr *c, corr_group *g, size_t n);
 /* NULL on OOM (p is then untouched). */
-void *mem_realloc(corr *c, corr_group *g, void *p, size_t old_n, size_t n);
-void mem_free(corr *c, corr_group *g, void *p, size_t n);
+void *sd_mem_realloc(corr *c, corr_group *g, void *p, size_t old_n, size_t n);
+void sd_mem_free(corr *c, corr_group *g, void *p, size_t n);
 /* n bytes for a record, from the current chunk (*chunk: the one it came from). */
-void *rec_alloc(corr *c, size_t n, rec_chunk **chunk);
-void rec_release(corr *c, rec_chunk *k, void *p, size_t n);
-void rec_chunks_free(corr *c);
+void *sd_rec_alloc(corr *c, size_t n, rec_chunk **chunk);
+void sd_rec_release(corr *c, rec_chunk *k, void *p, size_t n);
+void sd_rec_chunks_free(corr *c);
 
 /* state.c */
-uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len);
+uint64_t sd_corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len);
 /* A group's hash is recomputed rather than stored: 8 bytes a group matter more
  * than a hash of a short key on the rare rehash or free. */
-static inline uint64_t group_hash(const corr_group *g) { return corr_hash(g->rule, g->kind, g->key, g->key_len); }
-corr_group *group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
-corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
-void group_free(corr *c, corr_group *g);
-void group_touch(corr *c, corr_group *g);
+static inline uint64_t group_hash(const corr_group *g) { return sd_corr_hash(g->rule, g->kind, g->key, g->key_len); }
+corr_group *sd_group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
+corr_group *sd_group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h);
+void sd_group_free(corr *c, corr_group *g);
+void sd_group_touch(corr *c, corr_group *g);
 /* Sets the expiry (INT64_MAX: never; the group leaves the heap). */
-void group_set_expiry(corr *c, corr_group *g, int64_t expires);
-void corr_expire(corr *c);
+void sd_group_set_expiry(corr *c, corr_group *g, int64_t expires);
+void sd_corr_expire(corr *c);
 /* Evicts the least recently seen groups until the state fits; the bytes freed. */
-uint64_t corr_enforce_cap(corr *c);
-void corr_clear_groups(corr *c);
-void event_ref(corr_event *ev);
-void event_unref(corr *c, corr_event *ev);
+uint64_t sd_corr_enforce_cap(corr *c);
+void sd_corr_clear_groups(corr *c);
+void sd_event_ref(corr_event *ev);
+void sd_event_unref(corr *c, corr_event *ev);
 /* Appends to the group's sample ring (count/distinct). 0 or -1. */
-int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev);
+int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev);
 /* The last n samples, oldest first, into out (n <= g->sn). */
-void samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out);
+void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out);
 
 /* fired.c: the alert f that record r completes: throttled (the rule's
  * `throttle`, by r's throttle key), then queued (what it points to copied,
  * the events referenced; an allocation failure loses it). f's aux is r's. */
-void fire(corr *c, const corr_rec *r, corr_fired *f);
-/* Drops every alert still waiting (corr_free, a snapshot swap). */
-void fired_clear(corr *c);
+void sd_corr_fire(corr *c, const corr_rec *r, corr_fired *f);
+/* Drops every alert still waiting (sd_corr_free, a snapshot swap). */
+void sd_fired_clear(corr *c);
 
 /* reorder.c */
-void rec_free(corr *c, corr_rec *r);
-int recs_push(corr *c, corr_rec *r);
-void recs_clear(corr *c);
+void sd_rec_free(corr *c, corr_rec *r);
+int sd_recs_push(corr *c, corr_rec *r);
+void sd_recs_clear(corr *c);
 
 /* window.c, sequence.c: apply one record in order. */
-void count_apply(corr *c, const corr_rec *r);
-void distinct_apply(corr *c, const corr_rec *r);
-void seq_apply(corr *c, const corr_rec *r);
+void sd_count_apply(corr *c, const corr_rec *r);
+void sd_distinct_apply(corr *c, const corr_rec *r);
+void sd_seq_apply(corr *c, const corr_rec *r);
 /* Restore helpers (snapshot.c): add one window entry without firing. */
-int count_push(corr *c, corr_group *g, int64_t t);
-int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals);
+int sd_count_push(corr *c, corr_group *g, int64_t t);
+int sd_distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals);
 /* Frees the kind's own state (not the group). */
-void window_free_state(corr *c, corr_group *g);
-void seq_free_state(corr *c, corr_group *g);
+void sd_window_free_state(corr *c, corr_group *g);
+void sd_seq_free_state(corr *c, corr_group *g);
 /* Saturating a + b for times. */
 static inline int64_t t_add(int64_t a, int64_t b) {
     if (b > 0 && a > INT64_MAX - b) return INT64_MAX;

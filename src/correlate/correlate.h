@@ -53,11 +53,11 @@ typedef struct corr corr;
  * once as it is applied, so its throttle runs in event-time order). */
 typedef struct corr_input {
     uint32_t rule;
-    uint32_t src;          /* corr_source_id() */
+    uint32_t src;          /* sd_corr_source_id() */
     int64_t t;             /* event time; not late */
     const char *key;       /* group key bytes */
     uint32_t key_len;
-    const char *vals;      /* distinct values blob (corr_vals_put), nvals of them */
+    const char *vals;      /* distinct values blob (sd_corr_vals_put), nvals of them */
     uint32_t vals_len, nvals;
     uint64_t mask;         /* the sequence steps the event satisfies */
     /* A rule with `throttle`: the throttle's key bytes for this event (a
@@ -66,18 +66,18 @@ typedef struct corr_input {
     const char *tkey;
     uint32_t tkey_len;
     /* What the alert will need of this event if it is the one that fires
-     * (the engine's bytes: alert_aux_write); handed back with the alert. */
+     * (the engine's bytes: sd_alert_aux_write); handed back with the alert. */
     const char *aux;
     uint32_t aux_len;
     corr_event *ev;
 } corr_input;
 
 /* An alert that is due, kept by the correlator until the engine takes it
- * (corr_take_fired), in the order they fired. Pointers stay valid until
- * corr_fired_release. */
+ * (sd_corr_take_fired), in the order they fired. Pointers stay valid until
+ * sd_corr_fired_release. */
 typedef struct corr_fired {
     uint32_t rule;
-    uint32_t src;          /* corr_source_name() */
+    uint32_t src;          /* sd_corr_source_name() */
     int64_t time_ns;       /* the firing event's time */
     int64_t first_ns, last_ns;
     uint64_t count;
@@ -90,7 +90,7 @@ typedef struct corr_fired {
     uint32_t aux_len;
     corr_event **events;   /* samples, oldest first, the firing one last (referenced) */
     uint32_t nevents;
-    void *item;            /* the correlator's own (corr_fired_release) */
+    void *item;            /* the correlator's own (sd_corr_fired_release) */
 } corr_fired;
 
 typedef struct corr_opts {
@@ -104,84 +104,84 @@ typedef struct corr_stats {
     uint64_t peak_bytes; /* the most bytes held at any moment, also inside a call */
 } corr_stats;
 
-corr *corr_new(const corr_opts *opts);
-void corr_free(corr *c);
+corr *sd_corr_new(const corr_opts *opts);
+void sd_corr_free(corr *c);
 
 /* Makes `prog` (with one fingerprint per rule) the program the state refers
  * to. State of rules of the previous program is kept for the rules of the
  * same name and fingerprint and dropped for the others. Never fails: under
  * memory pressure it drops everything instead. */
-void corr_set_program(corr *c, const program *prog, const corr_fp *fps);
+void sd_corr_set_program(corr *c, const program *prog, const corr_fp *fps);
 
 /* Whether an event at time t is late (older than the watermark): it then
  * must not enter correlation state. */
-bool corr_is_late(const corr *c, int64_t t);
+bool sd_corr_is_late(const corr *c, int64_t t);
 
 /* The shared copy of an event's JSON (refs 0 until a record takes it); NULL on OOM. */
-corr_event *corr_event_new(corr *c, const char *json, size_t len);
+corr_event *sd_corr_event_new(corr *c, const char *json, size_t len);
 /* Frees an event nobody took (refs 0). */
-void corr_event_drop(corr *c, corr_event *ev);
+void sd_corr_event_drop(corr *c, corr_event *ev);
 
 /* Interns a source name; UINT32_MAX on OOM. */
-uint32_t corr_source_id(corr *c, const char *name);
-const char *corr_source_name(const corr *c, uint32_t id);
+uint32_t sd_corr_source_id(corr *c, const char *name);
+const char *sd_corr_source_name(const corr *c, uint32_t id);
 
 /* Queues a record (copied; the event is referenced). -1 on OOM. */
-int corr_add(corr *c, const corr_input *in);
+int sd_corr_add(corr *c, const corr_input *in);
 
-/* The next alert that fired (corr_advance, corr_flush, corr_set_watermark
+/* The next alert that fired (sd_corr_advance, sd_corr_flush, sd_corr_set_watermark
  * apply records, and applying a record may complete an alert): false when
- * none is waiting. Each one taken is given back with corr_fired_release.
+ * none is waiting. Each one taken is given back with sd_corr_fired_release.
  * The correlator never calls out: the engine drains these after each step. */
-bool corr_take_fired(corr *c, corr_fired *out);
-void corr_fired_release(corr *c, corr_fired *f);
+bool sd_corr_take_fired(corr *c, corr_fired *out);
+void sd_corr_fired_release(corr *c, corr_fired *f);
 
 /* Records held for ordering, for the engine to make their throttle key and
  * aux again (after a snapshot is read, whose records carry neither, and
  * after a ruleset swap, which may change them): how many, record i's rule
  * and event, and its new ones. set: 0, or -1 on OOM (the old ones stay). */
-size_t corr_held_count(const corr *c);
-void corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev);
-int corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len);
+size_t sd_corr_held_count(const corr *c);
+void sd_corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev);
+int sd_corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len);
 
 /* After an event at time t (late or not): moves the watermark, applies the
  * records it passed (alerts fire), frees expired groups, enforces the cap. */
-void corr_advance(corr *c, int64_t t);
+void sd_corr_advance(corr *c, int64_t t);
 /* End of input: the watermark moves to the newest event time; everything
  * held is applied. */
-void corr_flush(corr *c);
+void sd_corr_flush(corr *c);
 
 /* Stage 2 of a scale-out (docs/scale-out.md): events arrive from several
  * upstream streams, so the newest time seen says nothing about what is
- * still to come. With `on`, corr_advance no longer moves the watermark;
- * the caller does, with corr_set_watermark (it never goes back), from what
+ * still to come. With `on`, sd_corr_advance no longer moves the watermark;
+ * the caller does, with sd_corr_set_watermark (it never goes back), from what
  * every upstream stream has reported. */
-void corr_set_external_watermark(corr *c, bool on);
-void corr_set_watermark(corr *c, int64_t wm);
+void sd_corr_set_external_watermark(corr *c, bool on);
+void sd_corr_set_watermark(corr *c, int64_t wm);
 /* The newest event time seen (false when none yet). */
-bool corr_newest_time(const corr *c, int64_t *out);
+bool sd_corr_newest_time(const corr *c, int64_t *out);
 
 /* Throttle for (rule, key): true when an alert at time t goes out (*suppressed
  * = alerts suppressed since the previous one), false when it is suppressed.
  * (Records' alerts are throttled as they fire; the engine calls it for the
  * stateless alerts it builds at once.) */
-bool corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
+bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
                    uint64_t *suppressed);
 
-void corr_get_stats(const corr *c, corr_stats *out);
+void sd_corr_get_stats(const corr *c, corr_stats *out);
 
 /* Snapshot (snapshot.c): the whole state as bytes, appended to out; 0 or -1 (OOM). */
-int corr_snapshot_write(corr *c, buf *out);
+int sd_corr_snapshot_write(corr *c, buf *out);
 /* Replaces the state with the snapshot in data. Rules are matched by name and
  * fingerprint against the current program; dropped ones become warnings in d
  * (file = `name`). 0 ok; -1 malformed (an error in d, state unchanged); -2 OOM. */
-int corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, diag_list *d);
+int sd_corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, diag_list *d);
 
 /* fingerprint.c: the fingerprint of rule r of prog. */
-void corr_fingerprint(const program *prog, uint32_t r, corr_fp *out);
+void sd_corr_fingerprint(const program *prog, uint32_t r, corr_fp *out);
 
 /* Blob of distinct values: per value a 4-byte little-endian length and the
  * value's JSON text. */
-void corr_vals_put(buf *b, const char *json, uint32_t len);
+void sd_corr_vals_put(buf *b, const char *json, uint32_t len);
 
 #endif

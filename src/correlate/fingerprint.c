@@ -59,13 +59,13 @@ static void put_rule_ref(EVP_MD_CTX *md, const program *p, uint32_t r, int depth
     if (depth < LIMIT_FINGERPRINT_RULE_DEPTH) put_code(md, p, rule->where, depth + 1);
 }
 
-/* Operand c, by what vm_op_info_table says it is: a pool entry by its
+/* Operand c, by what sd_vm_op_info_table says it is: a pool entry by its
  * content (nothing when out of range), a jump relative to the span, a rule
  * followed into its code, anything else as its number. */
 static void put_operand_c(EVP_MD_CTX *md, const program *p, const vm_insn *in, code_span span, int depth) {
     uint32_t c = in->c;
-    vm_operand k = in->op < OP__COUNT ? vm_op_info_table[in->op].c : VM_OPND_NUM;
-    bool have = c < program_pool_size(p, k);
+    vm_operand k = in->op < OP__COUNT ? sd_vm_op_info_table[in->op].c : VM_OPND_NUM;
+    bool have = c < sd_program_pool_size(p, k);
     switch (k) {
     case VM_OPND_PATH: put_cstr(md, have ? p->paths[c].text : NULL); break;
     case VM_OPND_CONST:
@@ -112,7 +112,7 @@ static void put_code(EVP_MD_CTX *md, const program *p, code_span span, int depth
     }
 }
 
-void corr_fingerprint(const program *p, uint32_t r, corr_fp *out) {
+void sd_corr_fingerprint(const program *p, uint32_t r, corr_fp *out) {
     memset(out, 0, sizeof *out);
     if (r >= p->nrules) return;
     EVP_MD_CTX *md = EVP_MD_CTX_new();

@@ -4,7 +4,7 @@
  * rule's `throttle`, by the record's throttle key) and keeps it as a value —
  * times, counts, the group key, the firing record's aux bytes and
  * referenced sample events — in a FIFO, and the engine takes them after the
- * step (corr_advance, corr_flush, corr_set_watermark) that made them due.
+ * step (sd_corr_advance, sd_corr_flush, sd_corr_set_watermark) that made them due.
  * So nothing here calls out of the correlator, and the engine builds every
  * alert at one place of its own, never from inside the correlator's loops.
  *
@@ -42,7 +42,7 @@ static void fired_push(corr *c, const corr_fired *f) {
     it->f.aux = it->data + f->key_len;
     for (uint32_t i = 0; i < f->nevents; i++) {
         evs[i] = f->events[i];
-        event_ref(evs[i]);
+        sd_event_ref(evs[i]);
     }
     it->f.events = evs;
     it->f.item = it;
@@ -55,21 +55,21 @@ static int64_t throttle_ns(const vm_rule *r) {
     return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
 }
 
-void fire(corr *c, const corr_rec *r, corr_fired *f) {
+void sd_corr_fire(corr *c, const corr_rec *r, corr_fired *f) {
     if (f->nevents == 0 || !c->prog || r->rule >= c->prog->nrules) return;
     const vm_rule *rule = &c->prog->rules[r->rule];
     /* The throttle runs here, as the alert fires in event-time order: its
      * state must see the alerts in the order the records are applied, with
      * the expiry of throttles driven by the same watermark. */
     if (rule->has_throttle &&
-        !corr_throttle(c, r->rule, rec_tkey(r), r->tkey_len, f->time_ns, throttle_ns(rule), &f->suppressed))
+        !sd_corr_throttle(c, r->rule, rec_tkey(r), r->tkey_len, f->time_ns, throttle_ns(rule), &f->suppressed))
         return;
     f->aux = rec_aux(r);
     f->aux_len = r->aux_len;
     fired_push(c, f);
 }
 
-bool corr_take_fired(corr *c, corr_fired *out) {
+bool sd_corr_take_fired(corr *c, corr_fired *out) {
     if (c->nfired == 0) return false;
     fired_item *it = c->fired[c->fired_head];
     c->fired_head = (c->fired_head + 1) % c->capfired;
@@ -78,20 +78,20 @@ bool corr_take_fired(corr *c, corr_fired *out) {
     return true;
 }
 
-void corr_fired_release(corr *c, corr_fired *f) {
+void sd_corr_fired_release(corr *c, corr_fired *f) {
     fired_item *it = f->item;
     if (!it) return;
-    for (uint32_t i = 0; i < it->f.nevents; i++) event_unref(c, it->f.events[i]);
+    for (uint32_t i = 0; i < it->f.nevents; i++) sd_event_unref(c, it->f.events[i]);
     free(it->f.events);
     free(it);
     memset(f, 0, sizeof *f);
 }
 
-void fired_clear(corr *c) {
+void sd_fired_clear(corr *c) {
     while (c->nfired) {
         corr_fired f;
-        corr_take_fired(c, &f);
-        corr_fired_release(c, &f);
+        sd_corr_take_fired(c, &f);
+        sd_corr_fired_release(c, &f);
     }
     free(c->fired);
     c->fired = NULL;

@@ -1,10 +1,10 @@
 /* mem.c — what the correlator's state costs, and the chunks records live in.
  *
  * The cap (opts.max_bytes) caps memory only when state_bytes is what the
- * allocator really holds for the state. mem_cost(n) is the chunk glibc's
+ * allocator really holds for the state. sd_mem_cost(n) is the chunk glibc's
  * malloc takes for a request of n bytes on a 64-bit system: n plus an 8-byte
  * header, rounded up to 16, at least 32; from 128 KiB on (mmap) whole pages.
- * Every allocation of the correlator goes through mem_alloc / mem_free and
+ * Every allocation of the correlator goes through sd_mem_alloc / sd_mem_free and
  * friends, which add and take off that cost: on c->bytes, and on g->bytes
  * for memory a group owns, so that freeing a group takes off exactly what it
  * held. (Another allocator rounds differently; its cost is still within a few
@@ -58,40 +58,40 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-size_t mem_cost(size_t n) {
+size_t sd_mem_cost(size_t n) {
     if (n >= MEM_MMAP_FROM) return (n + 16 + 4095) & ~(size_t)4095;
     size_t chunk = (n + 8 + 15) & ~(size_t)15;
     return chunk < 32 ? 32 : chunk;
 }
 
-void mem_account(corr *c, corr_group *g, int64_t delta) {
+void sd_mem_account(corr *c, corr_group *g, int64_t delta) {
     if (g) g->bytes = (uint32_t)((int64_t)g->bytes + delta);
     c->bytes = (uint64_t)((int64_t)c->bytes + delta);
     if (c->bytes > c->peak) c->peak = c->bytes;
 }
 
-void *mem_alloc(corr *c, corr_group *g, size_t n) {
+void *sd_mem_alloc(corr *c, corr_group *g, size_t n) {
     void *p = malloc(n ? n : 1);
-    if (p) mem_account(c, g, (int64_t)mem_cost(n));
+    if (p) sd_mem_account(c, g, (int64_t)sd_mem_cost(n));
     return p;
 }
 
-void *mem_calloc(corr *c, corr_group *g, size_t n) {
+void *sd_mem_calloc(corr *c, corr_group *g, size_t n) {
     void *p = calloc(1, n ? n : 1);
-    if (p) mem_account(c, g, (int64_t)mem_cost(n));
+    if (p) sd_mem_account(c, g, (int64_t)sd_mem_cost(n));
     return p;
 }
 
-void *mem_realloc(corr *c, corr_group *g, void *p, size_t old_n, size_t n) {
+void *sd_mem_realloc(corr *c, corr_group *g, void *p, size_t old_n, size_t n) {
     void *q = realloc(p, n ? n : 1);
     if (!q) return NULL;
-    mem_account(c, g, (int64_t)mem_cost(n) - (int64_t)(p ? mem_cost(old_n) : 0));
+    sd_mem_account(c, g, (int64_t)sd_mem_cost(n) - (int64_t)(p ? sd_mem_cost(old_n) : 0));
     return q;
 }
 
-void mem_free(corr *c, corr_group *g, void *p, size_t n) {
+void sd_mem_free(corr *c, corr_group *g, void *p, size_t n) {
     if (!p) return;
-    mem_account(c, g, -(int64_t)mem_cost(n));
+    sd_mem_account(c, g, -(int64_t)sd_mem_cost(n));
     free(p);
 }
 
@@ -112,7 +112,7 @@ static size_t rec_span(size_t n) { return (n + MEM_REDZONE + REC_ALIGN - 1) & ~(
  * first record to its last. The chunk new records are cut from is kept when
  * it empties (with lateness 0 every record is applied in the push that made
  * it, and the same chunk serves them all); empty, it is not state. */
-static size_t chunk_cost(const rec_chunk *k) { return mem_cost(sizeof *k + k->size); }
+static size_t chunk_cost(const rec_chunk *k) { return sd_mem_cost(sizeof *k + k->size); }
 
 static void chunk_free(rec_chunk *k) {
     if (!k) return;
@@ -120,7 +120,7 @@ static void chunk_free(rec_chunk *k) {
     free(k);
 }
 
-void *rec_alloc(corr *c, size_t n, rec_chunk **chunk) {
+void *sd_rec_alloc(corr *c, size_t n, rec_chunk **chunk) {
     size_t span = rec_span(n);
     rec_chunk *k = c->rec_cur;
     if (!k || k->size - k->used < span) {
@@ -138,7 +138,7 @@ void *rec_alloc(corr *c, size_t n, rec_chunk **chunk) {
             c->rec_cur = k;
         }
     }
-    if (k->live++ == 0) mem_account(c, NULL, (int64_t)chunk_cost(k));
+    if (k->live++ == 0) sd_mem_account(c, NULL, (int64_t)chunk_cost(k));
     char *p = k->data + k->used;
     k->used += span;
     UNPOISON(p, n);
@@ -146,10 +146,10 @@ void *rec_alloc(corr *c, size_t n, rec_chunk **chunk) {
     return p;
 }
 
-void rec_release(corr *c, rec_chunk *k, void *p, size_t n) {
+void sd_rec_release(corr *c, rec_chunk *k, void *p, size_t n) {
     POISON(p, n);
     if (--k->live > 0) return;
-    mem_account(c, NULL, -(int64_t)chunk_cost(k));
+    sd_mem_account(c, NULL, -(int64_t)chunk_cost(k));
     if (k == c->rec_cur) {
         k->used = 0; /* filled again from the start */
         return;
@@ -157,7 +157,7 @@ void rec_release(corr *c, rec_chunk *k, void *p, size_t n) {
     chunk_free(k);
 }
 
-void rec_chunks_free(corr *c) {
+void sd_rec_chunks_free(corr *c) {
     chunk_free(c->rec_cur); /* empty by now: every record was released */
     c->rec_cur = NULL;
 }

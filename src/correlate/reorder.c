@@ -12,7 +12,7 @@
  * watermark jumps to them. Memory stays bounded; ordering is then only as
  * good as the cap allows.
  *
- * corr_set_program lives here too: it remaps records and groups when the
+ * sd_corr_set_program lives here too: it remaps records and groups when the
  * engine swaps its ruleset.
  */
 #include <stdlib.h>
@@ -22,9 +22,9 @@
 
 static size_t rec_size(const corr_rec *r) { return sizeof *r + r->key_len + r->vals_len + r->tkey_len + r->aux_len; }
 
-void rec_free(corr *c, corr_rec *r) {
-    event_unref(c, r->ev);
-    rec_release(c, r->chunk, r, rec_size(r));
+void sd_rec_free(corr *c, corr_rec *r) {
+    sd_event_unref(c, r->ev);
+    sd_rec_release(c, r->chunk, r, rec_size(r));
 }
 
 static bool rec_less(const corr_rec *a, const corr_rec *b) {
@@ -55,10 +55,10 @@ static void recs_down(corr *c, size_t i) {
     }
 }
 
-int recs_push(corr *c, corr_rec *r) {
+int sd_recs_push(corr *c, corr_rec *r) {
     if (c->nrecs == c->caprecs) {
         size_t cap = c->caprecs ? c->caprecs * 2 : 256;
-        corr_rec **p = mem_realloc(c, NULL, c->recs, c->caprecs * sizeof *p, cap * sizeof *p);
+        corr_rec **p = sd_mem_realloc(c, NULL, c->recs, c->caprecs * sizeof *p, cap * sizeof *p);
         if (!p) return -1;
         c->recs = p;
         c->caprecs = cap;
@@ -75,16 +75,16 @@ static corr_rec *recs_pop(corr *c) {
     return top;
 }
 
-void recs_clear(corr *c) {
-    for (size_t i = 0; i < c->nrecs; i++) rec_free(c, c->recs[i]);
+void sd_recs_clear(corr *c) {
+    for (size_t i = 0; i < c->nrecs; i++) sd_rec_free(c, c->recs[i]);
     c->nrecs = 0;
 }
 
-bool corr_is_late(const corr *c, int64_t t) { return t < c->watermark; }
+bool sd_corr_is_late(const corr *c, int64_t t) { return t < c->watermark; }
 
-int corr_add(corr *c, const corr_input *in) {
+int sd_corr_add(corr *c, const corr_input *in) {
     rec_chunk *chunk;
-    corr_rec *r = rec_alloc(c, sizeof *r + in->key_len + in->vals_len + in->tkey_len + in->aux_len, &chunk);
+    corr_rec *r = sd_rec_alloc(c, sizeof *r + in->key_len + in->vals_len + in->tkey_len + in->aux_len, &chunk);
     if (!r) return -1;
     r->chunk = chunk;
     r->t = in->t;
@@ -102,27 +102,27 @@ int corr_add(corr *c, const corr_input *in) {
     if (in->vals_len) memcpy(r->data + in->key_len, in->vals, in->vals_len);
     if (in->tkey_len) memcpy((char *)rec_tkey(r), in->tkey, in->tkey_len);
     if (in->aux_len) memcpy((char *)rec_aux(r), in->aux, in->aux_len);
-    event_ref(in->ev);
-    if (recs_push(c, r) != 0) {
-        rec_free(c, r);
+    sd_event_ref(in->ev);
+    if (sd_recs_push(c, r) != 0) {
+        sd_rec_free(c, r);
         return -1;
     }
     return 0;
 }
 
-size_t corr_held_count(const corr *c) { return c->nrecs; }
+size_t sd_corr_held_count(const corr *c) { return c->nrecs; }
 
-void corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev) {
+void sd_corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev) {
     *rule = c->recs[i]->rule;
     *ev = c->recs[i]->ev;
 }
 
 /* A copy of record i with the new throttle key and aux takes its place in
  * the heap (the order, by time and sequence, is the same). */
-int corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len) {
+int sd_corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len) {
     const corr_rec *old = c->recs[i];
     rec_chunk *chunk;
-    corr_rec *r = rec_alloc(c, sizeof *r + old->key_len + old->vals_len + tkey_len + aux_len, &chunk);
+    corr_rec *r = sd_rec_alloc(c, sizeof *r + old->key_len + old->vals_len + tkey_len + aux_len, &chunk);
     if (!r) return -1;
     memcpy(r, old, sizeof *r + old->key_len + old->vals_len);
     r->chunk = chunk;
@@ -130,8 +130,8 @@ int corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const 
     r->aux_len = aux_len;
     if (tkey_len) memcpy((char *)rec_tkey(r), tkey, tkey_len);
     if (aux_len) memcpy((char *)rec_aux(r), aux, aux_len);
-    event_ref(r->ev);
-    rec_free(c, c->recs[i]);
+    sd_event_ref(r->ev);
+    sd_rec_free(c, c->recs[i]);
     c->recs[i] = r;
     return 0;
 }
@@ -140,9 +140,9 @@ static void apply(corr *c, const corr_rec *r) {
     if (!c->prog || r->rule >= c->prog->nrules) return;
     c->applying = true;
     switch (c->prog->rules[r->rule].agg) {
-    case RAGG_COUNT: count_apply(c, r); break;
-    case RAGG_DISTINCT: distinct_apply(c, r); break;
-    case RAGG_SEQUENCE: seq_apply(c, r); break;
+    case RAGG_COUNT: sd_count_apply(c, r); break;
+    case RAGG_DISTINCT: sd_distinct_apply(c, r); break;
+    case RAGG_SEQUENCE: sd_seq_apply(c, r); break;
     case RAGG_NONE:
         /* A throttled stateless rule deferred for ordering (stage 2): the
          * alert of this one event, throttled as it fires. */
@@ -150,7 +150,7 @@ static void apply(corr *c, const corr_rec *r) {
             corr_event *ev = r->ev;
             corr_fired f = {.rule = r->rule, .src = r->src, .time_ns = r->t, .first_ns = r->t, .last_ns = r->t,
                             .count = 1, .key = r->data, .key_len = r->key_len, .events = &ev, .nevents = 1};
-            fire(c, r, &f);
+            sd_corr_fire(c, r, &f);
         }
         break;
     }
@@ -168,8 +168,8 @@ static void release_due(corr *c, uint64_t *evicted_bytes) {
     while (c->nrecs > 0 && c->recs[0]->t <= c->watermark) {
         corr_rec *r = recs_pop(c);
         apply(c, r);
-        rec_free(c, r);
-        *evicted_bytes += corr_enforce_cap(c);
+        sd_rec_free(c, r);
+        *evicted_bytes += sd_corr_enforce_cap(c);
     }
 }
 
@@ -183,16 +183,16 @@ static void release_due(corr *c, uint64_t *evicted_bytes) {
 static void settle(corr *c) {
     uint64_t evicted_bytes = 0;
     release_due(c, &evicted_bytes);
-    corr_expire(c);
+    sd_corr_expire(c);
     while (c->opts.max_bytes && c->bytes + evicted_bytes > c->opts.max_bytes && c->nrecs > 0) {
         if (c->recs[0]->t > c->watermark) c->watermark = c->recs[0]->t;
         release_due(c, &evicted_bytes);
-        corr_expire(c);
+        sd_corr_expire(c);
     }
-    corr_enforce_cap(c);
+    sd_corr_enforce_cap(c);
 }
 
-void corr_advance(corr *c, int64_t t) {
+void sd_corr_advance(corr *c, int64_t t) {
     if (!c->any_time || t > c->max_time) {
         c->max_time = t;
         c->any_time = true;
@@ -204,19 +204,19 @@ void corr_advance(corr *c, int64_t t) {
     settle(c);
 }
 
-void corr_set_external_watermark(corr *c, bool on) { c->external_wm = on; }
+void sd_corr_set_external_watermark(corr *c, bool on) { c->external_wm = on; }
 
-bool corr_newest_time(const corr *c, int64_t *out) {
+bool sd_corr_newest_time(const corr *c, int64_t *out) {
     *out = c->max_time;
     return c->any_time;
 }
 
-void corr_set_watermark(corr *c, int64_t wm) {
+void sd_corr_set_watermark(corr *c, int64_t wm) {
     if (wm > c->watermark) c->watermark = wm;
     settle(c);
 }
 
-void corr_flush(corr *c) {
+void sd_corr_flush(corr *c) {
     if (c->any_time && c->max_time > c->watermark) c->watermark = c->max_time;
     settle(c);
 }
@@ -232,7 +232,7 @@ static int cmp_name_ix(const void *a, const void *b) {
     return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
 }
 
-void corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
+void sd_corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
     const program *old = c->prog;
     const corr_fp *old_fps = c->fps;
     c->prog = prog;
@@ -244,8 +244,8 @@ void corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
     if (!map || !ix) {
         free(map);
         free(ix);
-        recs_clear(c);
-        corr_clear_groups(c);
+        sd_recs_clear(c);
+        sd_corr_clear_groups(c);
         return;
     }
     for (uint32_t i = 0; i < prog->nrules; i++) ix[i] = (name_ix){prog->rules[i].name, i};
@@ -262,7 +262,7 @@ void corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
         corr_rec *r = c->recs[i];
         uint32_t to = r->rule < old->nrules ? map[r->rule] : UINT32_MAX;
         if (to == UINT32_MAX) {
-            rec_free(c, r);
+            sd_rec_free(c, r);
         } else {
             r->rule = to;
             c->recs[kept++] = r;
@@ -278,7 +278,7 @@ void corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
         uint32_t to = g->rule < old->nrules ? map[g->rule] : UINT32_MAX;
         if (to == UINT32_MAX) {
             g->hnext = NULL;
-            group_free(c, g);
+            sd_group_free(c, g);
         } else {
             g->rule = to;
             uint32_t slot = (uint32_t)(group_hash(g) & (c->nbuckets - 1));

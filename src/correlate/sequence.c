@@ -23,8 +23,8 @@ static size_t partial_size(uint32_t nsteps) { return sizeof(seq_partial) + nstep
 
 /* Frees a partial that has filled steps 0..filled-1. */
 static void partial_release(corr *c, corr_group *g, seq_partial *p, uint32_t filled) {
-    for (uint32_t i = 0; i < filled; i++) event_unref(c, p->steps[i].ev);
-    mem_free(c, g, p, partial_size(g->u.s.nsteps));
+    for (uint32_t i = 0; i < filled; i++) sd_event_unref(c, p->steps[i].ev);
+    sd_mem_free(c, g, p, partial_size(g->u.s.nsteps));
 }
 
 /* Slot k's partial has filled steps 0..k-1. */
@@ -35,10 +35,10 @@ static void partial_free(corr *c, corr_group *g, uint32_t k) {
     partial_release(c, g, p, k);
 }
 
-void seq_free_state(corr *c, corr_group *g) {
+void sd_seq_free_state(corr *c, corr_group *g) {
     if (!g->u.s.slots) return;
     for (uint32_t k = 1; k < g->u.s.nsteps; k++) partial_free(c, g, k);
-    mem_free(c, g, g->u.s.slots, g->u.s.nsteps * sizeof *g->u.s.slots);
+    sd_mem_free(c, g, g->u.s.slots, g->u.s.nsteps * sizeof *g->u.s.slots);
     g->u.s.slots = NULL;
 }
 
@@ -59,10 +59,10 @@ static void fire_seq(corr *c, const corr_rec *r, const char *key, uint32_t key_l
         .events = evs,
         .nevents = n,
     };
-    fire(c, r, &f);
+    sd_corr_fire(c, r, &f);
 }
 
-void seq_apply(corr *c, const corr_rec *r) {
+void sd_seq_apply(corr *c, const corr_rec *r) {
     const vm_rule *rule = &c->prog->rules[r->rule];
     uint32_t n = rule->nsteps;
     if (n == 0 || n > CORR_MAX_STEPS) return;
@@ -75,16 +75,16 @@ void seq_apply(corr *c, const corr_rec *r) {
         }
         return;
     }
-    uint64_t h = corr_hash(r->rule, GK_SEQ, r->data, r->key_len);
-    corr_group *g = group_find(c, r->rule, GK_SEQ, r->data, r->key_len, h);
+    uint64_t h = sd_corr_hash(r->rule, GK_SEQ, r->data, r->key_len);
+    corr_group *g = sd_group_find(c, r->rule, GK_SEQ, r->data, r->key_len, h);
     if (!g) {
         if (!(mask & 1)) return;
-        g = group_new(c, r->rule, GK_SEQ, r->data, r->key_len, h);
+        g = sd_group_new(c, r->rule, GK_SEQ, r->data, r->key_len, h);
         if (!g) return;
         g->u.s.nsteps = n;
-        g->u.s.slots = mem_calloc(c, g, n * sizeof *g->u.s.slots);
+        g->u.s.slots = sd_mem_calloc(c, g, n * sizeof *g->u.s.slots);
         if (!g->u.s.slots) {
-            group_free(c, g);
+            sd_group_free(c, g);
             return;
         }
     }
@@ -98,13 +98,13 @@ void seq_apply(corr *c, const corr_rec *r) {
             continue;
         }
         if (!(mask & ((uint64_t)1 << k))) continue;
-        event_ref(r->ev);
+        sd_event_ref(r->ev);
         p->steps[k] = (corr_sample){r->t, r->ev};
         if (k == n - 1) {
             fire_seq(c, r, g->key, g->key_len, p->steps, n);
             slots[k] = NULL;
             partial_release(c, g, p, n);
-            group_free(c, g);
+            sd_group_free(c, g);
             return;
         }
         slots[k] = NULL;
@@ -119,11 +119,11 @@ void seq_apply(corr *c, const corr_rec *r) {
         slots[k + 1] = p;
     }
     if (mask & 1) {
-        seq_partial *p = mem_alloc(c, g, partial_size(n));
+        seq_partial *p = sd_mem_alloc(c, g, partial_size(n));
         if (p) {
             partial_free(c, g, 1);
             p->start = r->t;
-            event_ref(r->ev);
+            sd_event_ref(r->ev);
             p->steps[0] = (corr_sample){r->t, r->ev};
             slots[1] = p;
         }
@@ -132,9 +132,9 @@ void seq_apply(corr *c, const corr_rec *r) {
     for (uint32_t k = 1; k < n; k++)
         if (slots[k] && slots[k]->start > newest) newest = slots[k]->start;
     if (newest == INT64_MIN) {
-        group_free(c, g);
+        sd_group_free(c, g);
         return;
     }
-    group_touch(c, g);
-    group_set_expiry(c, g, t_add(newest, dur));
+    sd_group_touch(c, g);
+    sd_group_set_expiry(c, g, t_add(newest, dur));
 }

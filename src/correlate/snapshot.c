@@ -34,10 +34,10 @@ typedef struct writer {
     uint32_t gen;
 } writer;
 
-static void w_u8(writer *w, uint8_t v) { buf_append(w->b, &v, 1); }
+static void w_u8(writer *w, uint8_t v) { sd_buf_append(w->b, &v, 1); }
 static void w_u32(writer *w, uint32_t v) {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-    buf_append(w->b, b, 4);
+    sd_buf_append(w->b, b, 4);
 }
 static void w_u64(writer *w, uint64_t v) {
     w_u32(w, (uint32_t)v);
@@ -46,7 +46,7 @@ static void w_u64(writer *w, uint64_t v) {
 static void w_i64(writer *w, int64_t v) { w_u64(w, (uint64_t)v); }
 static void w_str(writer *w, const char *s, uint32_t n) {
     w_u32(w, n);
-    buf_append(w->b, s, n);
+    sd_buf_append(w->b, s, n);
 }
 
 /* An event: its number, followed by its JSON the first time. */
@@ -116,10 +116,10 @@ static void w_group(writer *w, const corr *c, const corr_group *g) {
 
 static bool rule_has_state(const vm_rule *r) { return r->agg != RAGG_NONE || r->has_throttle; }
 
-int corr_snapshot_write(corr *c, buf *out) {
+int sd_corr_snapshot_write(corr *c, buf *out) {
     size_t start = out->len;
     char header[SNAP_HEADER] = {0};
-    buf_append(out, header, sizeof header);
+    sd_buf_append(out, header, sizeof header);
     writer w = {.b = out, .nevents = 0, .gen = ++c->snap_gen ? c->snap_gen : ++c->snap_gen};
 
     w_i64(&w, c->watermark);
@@ -135,7 +135,7 @@ int corr_snapshot_write(corr *c, buf *out) {
         w_u8(&w, rule_has_state(r));
         if (!rule_has_state(r)) continue;
         w_str(&w, r->name, (uint32_t)strlen(r->name));
-        buf_append(out, c->fps[i].b, CORR_FP_BYTES);
+        sd_buf_append(out, c->fps[i].b, CORR_FP_BYTES);
         w_u8(&w, (uint8_t)r->agg);
     }
     w_u64(&w, c->nrecs);
@@ -229,12 +229,12 @@ static corr_event *r_event(reader *r, corr *c) {
         r->events = p;
         r->capevents = cap;
     }
-    corr_event *ev = corr_event_new(c, s, len);
+    corr_event *ev = sd_corr_event_new(c, s, len);
     if (!ev) {
         r->bad = true;
         return NULL;
     }
-    event_ref(ev); /* the reader's own reference, dropped at the end */
+    sd_event_ref(ev); /* the reader's own reference, dropped at the end */
     r->events[r->nevents++] = ev;
     return ev;
 }
@@ -244,7 +244,7 @@ static bool r_samples(reader *r, corr *c, corr_group *g, bool keep) {
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         int64_t t = r_i64(r);
         corr_event *ev = r_event(r, c);
-        if (ev && keep && samples_push(c, g, t, ev) != 0) return false;
+        if (ev && keep && sd_samples_push(c, g, t, ev) != 0) return false;
     }
     return !r->bad;
 }
@@ -261,9 +261,9 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
     bool keep = rule != UINT32_MAX;
     corr_group *g = NULL;
     if (keep) {
-        uint64_t h = corr_hash(rule, kind, key, klen);
-        if (group_find(c, rule, kind, key, klen, h)) return false; /* duplicate */
-        g = group_new(c, rule, kind, key, klen, h);
+        uint64_t h = sd_corr_hash(rule, kind, key, klen);
+        if (sd_group_find(c, rule, kind, key, klen, h)) return false; /* duplicate */
+        g = sd_group_new(c, rule, kind, key, klen, h);
         if (!g) return false;
     }
     switch (kind) {
@@ -271,7 +271,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
         uint32_t n = r_u32(r);
         for (uint32_t i = 0; i < n && !r->bad; i++) {
             int64_t t = r_i64(r);
-            if (keep && count_push(c, g, t) != 0) return false;
+            if (keep && sd_count_push(c, g, t) != 0) return false;
         }
         if (!r_samples(r, c, g, keep)) return false;
         break;
@@ -279,20 +279,20 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
     case GK_DISTINCT: {
         uint32_t n = r_u32(r);
         buf blob;
-        buf_init(&blob);
+        sd_buf_init(&blob);
         for (uint32_t i = 0; i < n && !r->bad; i++) {
             int64_t t = r_i64(r);
             uint32_t nv = r_u32(r);
-            buf_reset(&blob);
+            sd_buf_reset(&blob);
             for (uint32_t k = 0; k < nv && !r->bad; k++) {
                 uint32_t len;
                 const char *v = r_str(r, &len);
-                if (v) corr_vals_put(&blob, v, len);
+                if (v) sd_corr_vals_put(&blob, v, len);
             }
-            if (keep && !r->bad && (blob.oom || distinct_push(c, g, t, blob.data, (uint32_t)blob.len, nv) != 1))
+            if (keep && !r->bad && (blob.oom || sd_distinct_push(c, g, t, blob.data, (uint32_t)blob.len, nv) != 1))
                 r->bad = true;
         }
-        buf_free(&blob);
+        sd_buf_free(&blob);
         if (r->bad || !r_samples(r, c, g, keep)) return false;
         break;
     }
@@ -302,14 +302,14 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
         if (keep) {
             if (c->prog->rules[rule].nsteps != nsteps) return false;
             g->u.s.nsteps = nsteps;
-            g->u.s.slots = mem_calloc(c, g, nsteps * sizeof *g->u.s.slots);
+            g->u.s.slots = sd_mem_calloc(c, g, nsteps * sizeof *g->u.s.slots);
             if (!g->u.s.slots) return false;
         }
         for (uint32_t k = 1; k < nsteps && !r->bad; k++) {
             if (!r_u8(r)) continue;
             seq_partial *p = NULL;
             if (keep) {
-                p = mem_calloc(c, g, sizeof *p + nsteps * sizeof(corr_sample));
+                p = sd_mem_calloc(c, g, sizeof *p + nsteps * sizeof(corr_sample));
                 if (!p) return false;
                 g->u.s.slots[k] = p;
             }
@@ -320,7 +320,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
                 corr_event *ev = r_event(r, c);
                 if (!ev) return false;
                 if (p) {
-                    event_ref(ev);
+                    sd_event_ref(ev);
                     p->steps[i] = (corr_sample){t, ev};
                 }
             }
@@ -338,18 +338,18 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
     }
     }
     if (r->bad) return false;
-    if (keep) group_set_expiry(c, g, expires);
+    if (keep) sd_group_set_expiry(c, g, expires);
     return true;
 }
 
 static void reader_free(reader *r, corr *c) {
-    for (uint32_t i = 0; i < r->nevents; i++) event_unref(c, r->events[i]);
+    for (uint32_t i = 0; i < r->nevents; i++) sd_event_unref(c, r->events[i]);
     free(r->events);
 }
 
 static bool check_header(const unsigned char *h, size_t len, const char *name, diag_list *d, size_t *plen) {
     if (len < SNAP_HEADER || memcmp(h, SNAP_MAGIC, 8) != 0) {
-        diag_add(d, DIAG_ERROR, name, 0, 0, "not a secdet state snapshot");
+        sd_diag_add(d, DIAG_ERROR, name, 0, 0, "not a secdet state snapshot");
         return false;
     }
     uint32_t f[6];
@@ -357,13 +357,13 @@ static bool check_header(const unsigned char *h, size_t len, const char *name, d
         f[i] = (uint32_t)h[8 + 4 * i] | (uint32_t)h[9 + 4 * i] << 8 | (uint32_t)h[10 + 4 * i] << 16 |
                (uint32_t)h[11 + 4 * i] << 24;
     if (f[0] != SNAP_VERSION) {
-        diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot format version %u is not supported (this build reads %u)",
+        sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot format version %u is not supported (this build reads %u)",
                  f[0], SNAP_VERSION);
         return false;
     }
     uint64_t p = (uint64_t)f[2] | (uint64_t)f[3] << 32;
     if (p != len - SNAP_HEADER) {
-        diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is truncated or has trailing bytes (%llu payload bytes expected, %llu present)",
+        sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is truncated or has trailing bytes (%llu payload bytes expected, %llu present)",
                  (unsigned long long)p, (unsigned long long)(len - SNAP_HEADER));
         return false;
     }
@@ -374,7 +374,7 @@ static bool check_header(const unsigned char *h, size_t len, const char *name, d
         done += n;
     }
     if (crc != f[4]) {
-        diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot checksum mismatch: the file is corrupt");
+        sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot checksum mismatch: the file is corrupt");
         return false;
     }
     *plen = (size_t)p;
@@ -410,7 +410,7 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
         }
         memcpy(tmp, s, len);
         tmp[len] = 0;
-        srcmap[i] = corr_source_id(c, tmp);
+        srcmap[i] = sd_corr_source_id(c, tmp);
         free(tmp);
         if (srcmap[i] == UINT32_MAX) {
             free(srcmap);
@@ -438,7 +438,7 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
             (uint8_t)c->prog->rules[now].agg == agg) {
             map[i] = now;
         } else {
-            diag_add(d, DIAG_WARNING, name, 0, 0,
+            sd_diag_add(d, DIAG_WARNING, name, 0, 0,
                      now == UINT32_MAX ? "rule '%.*s' is no longer loaded; its state was dropped"
                                        : "rule '%.*s' changed since the snapshot; its state was dropped",
                      (int)(len > 200 ? 200 : len), rname);
@@ -465,7 +465,7 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
          * from the event once the snapshot is in (corr_held_set_aux). */
         corr_input in = {.rule = map[srule], .src = srcmap[src], .t = t, .key = key, .key_len = klen,
                          .vals = vals, .vals_len = vlen, .nvals = nvals, .mask = mask, .ev = ev};
-        int rc = corr_add(c, &in);
+        int rc = sd_corr_add(c, &in);
         c->seq = keep_seq;
         if (rc != 0) r->bad = true;
     }
@@ -478,10 +478,10 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
     return r->bad ? -1 : 0;
 }
 
-int corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, diag_list *d) {
+int sd_corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, diag_list *d) {
     size_t plen = 0;
     if (!check_header((const unsigned char *)data, len, name, d, &plen)) return -1;
-    corr *fresh = corr_new(&c->opts);
+    corr *fresh = sd_corr_new(&c->opts);
     if (!fresh) return -2;
     fresh->prog = c->prog;
     fresh->fps = c->fps;
@@ -499,14 +499,14 @@ int corr_snapshot_read(corr *c, const char *data, size_t len, const char *name, 
             free(e->message);
             d->warnings--;
         }
-        if (rc == -1) diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is malformed (a length or index is out of range)");
-        corr_free(fresh);
+        if (rc == -1) sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is malformed (a length or index is out of range)");
+        sd_corr_free(fresh);
         return rc;
     }
     fresh->opts.max_bytes = c->opts.max_bytes;
     corr tmp = *c;
     *c = *fresh;
     *fresh = tmp;
-    corr_free(fresh);
+    sd_corr_free(fresh);
     return 0;
 }

@@ -16,7 +16,7 @@
 #include "util/hash.h"
 #include "util/limits.h"
 
-corr *corr_new(const corr_opts *opts) {
+corr *sd_corr_new(const corr_opts *opts) {
     corr *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->opts = *opts;
@@ -30,16 +30,16 @@ corr *corr_new(const corr_opts *opts) {
         free(c);
         return NULL;
     }
-    mem_account(c, NULL, (int64_t)(mem_cost(sizeof *c) + mem_cost(c->nbuckets * sizeof *c->buckets)));
+    sd_mem_account(c, NULL, (int64_t)(sd_mem_cost(sizeof *c) + sd_mem_cost(c->nbuckets * sizeof *c->buckets)));
     return c;
 }
 
-void corr_free(corr *c) {
+void sd_corr_free(corr *c) {
     if (!c) return;
-    fired_clear(c);
-    recs_clear(c);
-    rec_chunks_free(c);
-    corr_clear_groups(c);
+    sd_fired_clear(c);
+    sd_recs_clear(c);
+    sd_rec_chunks_free(c);
+    sd_corr_clear_groups(c);
     free(c->recs);
     free(c->heap);
     free(c->buckets);
@@ -48,7 +48,7 @@ void corr_free(corr *c) {
     free(c);
 }
 
-void corr_get_stats(const corr *c, corr_stats *out) {
+void sd_corr_get_stats(const corr *c, corr_stats *out) {
     out->groups = c->ngroups;
     out->bytes = c->bytes;
     out->evicted = c->evicted;
@@ -59,9 +59,9 @@ void corr_get_stats(const corr *c, corr_stats *out) {
 
 static size_t event_size(uint32_t len) { return sizeof(corr_event) + len + 1; }
 
-corr_event *corr_event_new(corr *c, const char *json, size_t len) {
+corr_event *sd_corr_event_new(corr *c, const char *json, size_t len) {
     if (len > UINT32_MAX - 1) return NULL;
-    corr_event *ev = mem_alloc(c, NULL, event_size((uint32_t)len));
+    corr_event *ev = sd_mem_alloc(c, NULL, event_size((uint32_t)len));
     if (!ev) return NULL;
     ev->refs = 0;
     ev->len = (uint32_t)len;
@@ -72,20 +72,20 @@ corr_event *corr_event_new(corr *c, const char *json, size_t len) {
     return ev;
 }
 
-void corr_event_drop(corr *c, corr_event *ev) {
-    if (ev && ev->refs == 0) mem_free(c, NULL, ev, event_size(ev->len));
+void sd_corr_event_drop(corr *c, corr_event *ev) {
+    if (ev && ev->refs == 0) sd_mem_free(c, NULL, ev, event_size(ev->len));
 }
 
-void event_ref(corr_event *ev) {
+void sd_event_ref(corr_event *ev) {
     if (ev) ev->refs++;
 }
 
-void event_unref(corr *c, corr_event *ev) {
+void sd_event_unref(corr *c, corr_event *ev) {
     if (!ev) return;
-    if (--ev->refs == 0) mem_free(c, NULL, ev, event_size(ev->len));
+    if (--ev->refs == 0) sd_mem_free(c, NULL, ev, event_size(ev->len));
 }
 
-uint32_t corr_source_id(corr *c, const char *name) {
+uint32_t sd_corr_source_id(corr *c, const char *name) {
     for (uint32_t i = 0; i < c->nsources; i++)
         if (strcmp(c->sources[i], name) == 0) return i;
     char **p = realloc(c->sources, (c->nsources + 1) * sizeof *p);
@@ -96,18 +96,18 @@ uint32_t corr_source_id(corr *c, const char *name) {
     return c->nsources++;
 }
 
-const char *corr_source_name(const corr *c, uint32_t id) { return id < c->nsources ? c->sources[id] : ""; }
+const char *sd_corr_source_name(const corr *c, uint32_t id) { return id < c->nsources ? c->sources[id] : ""; }
 
 /* ---- The table --------------------------------------------------------------- */
 
-uint64_t corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len) {
+uint64_t sd_corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len) {
     uint64_t h = hash_bytes(key, len);
     h ^= ((uint64_t)rule << 8 | kind) * 0x9E3779B97F4A7C15ULL;
     h ^= h >> 29;
     return h;
 }
 
-corr_group *group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
+corr_group *sd_group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
     for (corr_group *g = c->buckets[h & (c->nbuckets - 1)]; g; g = g->hnext)
         if (g->rule == rule && g->kind == kind && g->key_len == len &&
             memcmp(g->key, key, len) == 0)
@@ -132,8 +132,8 @@ static void table_grow(corr *c) {
         }
     }
     free(c->buckets);
-    mem_account(c, NULL,
-                (int64_t)mem_cost((size_t)n * sizeof *b) - (int64_t)mem_cost((size_t)c->nbuckets * sizeof *b));
+    sd_mem_account(c, NULL,
+                (int64_t)sd_mem_cost((size_t)n * sizeof *b) - (int64_t)sd_mem_cost((size_t)c->nbuckets * sizeof *b));
     c->buckets = b;
     c->nbuckets = n;
 }
@@ -151,13 +151,13 @@ static void lru_push_head(corr *c, corr_group *g) {
     c->lru_head = g;
 }
 
-void group_touch(corr *c, corr_group *g) {
+void sd_group_touch(corr *c, corr_group *g) {
     if (c->lru_head == g) return;
     lru_unlink(c, g);
     lru_push_head(c, g);
 }
 
-corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
+corr_group *sd_group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
     if (c->ngroups >= c->nbuckets && c->nbuckets < (1u << 30)) table_grow(c);
     corr_group *g = calloc(1, sizeof *g + len);
     if (!g) return NULL;
@@ -172,8 +172,8 @@ corr_group *group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, uin
     c->buckets[slot] = g;
     lru_push_head(c, g);
     c->ngroups++;
-    /* The header's own cost: on g->bytes, taken off with the rest in group_free. */
-    mem_account(c, g, (int64_t)mem_cost(sizeof *g + len));
+    /* The header's own cost: on g->bytes, taken off with the rest in sd_group_free. */
+    sd_mem_account(c, g, (int64_t)sd_mem_cost(sizeof *g + len));
     return g;
 }
 
@@ -220,7 +220,7 @@ static void heap_remove(corr *c, corr_group *g) {
     }
 }
 
-void group_set_expiry(corr *c, corr_group *g, int64_t expires) {
+void sd_group_set_expiry(corr *c, corr_group *g, int64_t expires) {
     g->expires = expires;
     if (expires == INT64_MAX) {
         heap_remove(c, g);
@@ -229,7 +229,7 @@ void group_set_expiry(corr *c, corr_group *g, int64_t expires) {
     if (g->heap_idx == NO_HEAP) {
         if (c->nheap == c->capheap) {
             uint32_t cap = c->capheap ? c->capheap * 2 : 256;
-            corr_group **p = mem_realloc(c, NULL, c->heap, c->capheap * sizeof *p, cap * sizeof *p);
+            corr_group **p = sd_mem_realloc(c, NULL, c->heap, c->capheap * sizeof *p, cap * sizeof *p);
             if (!p) return; /* not in the heap: freed by eviction or reset instead */
             c->heap = p;
             c->capheap = cap;
@@ -243,7 +243,7 @@ void group_set_expiry(corr *c, corr_group *g, int64_t expires) {
     }
 }
 
-void group_free(corr *c, corr_group *g) {
+void sd_group_free(corr *c, corr_group *g) {
     uint32_t slot = (uint32_t)(group_hash(g) & (c->nbuckets - 1));
     for (corr_group **pp = &c->buckets[slot]; *pp; pp = &(*pp)->hnext) {
         if (*pp == g) {
@@ -254,13 +254,13 @@ void group_free(corr *c, corr_group *g) {
     lru_unlink(c, g);
     heap_remove(c, g);
     if (g->kind == GK_SEQ)
-        seq_free_state(c, g);
+        sd_seq_free_state(c, g);
     else if (g->kind != GK_THROTTLE)
-        window_free_state(c, g);
+        sd_window_free_state(c, g);
     if (g->samples) {
         uint32_t cap = c->opts.max_samples;
-        for (uint32_t i = 0; i < g->sn; i++) event_unref(c, g->samples[(g->shead + i) % cap].ev);
-        mem_free(c, g, g->samples, cap * sizeof *g->samples);
+        for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, g->samples[(g->shead + i) % cap].ev);
+        sd_mem_free(c, g, g->samples, cap * sizeof *g->samples);
     }
     c->bytes -= g->bytes;
     c->ngroups--;
@@ -268,7 +268,7 @@ void group_free(corr *c, corr_group *g) {
 }
 
 /* Frees the groups whose state no record at or after the watermark can use. */
-void corr_expire(corr *c) {
+void sd_corr_expire(corr *c) {
     while (c->nheap > 0 && c->heap[0]->expires < c->watermark) {
         corr_group *g = c->heap[0];
         if (g->kind == GK_THROTTLE && g->u.t.suppressed > 0) {
@@ -276,36 +276,36 @@ void corr_expire(corr *c) {
             heap_remove(c, g);
             g->expires = INT64_MAX;
         } else {
-            group_free(c, g);
+            sd_group_free(c, g);
         }
     }
 }
 
-uint64_t corr_enforce_cap(corr *c) {
+uint64_t sd_corr_enforce_cap(corr *c) {
     if (c->applying || c->opts.max_bytes == 0) return 0;
     uint64_t before = c->bytes;
     while (c->bytes > c->opts.max_bytes && c->lru_tail) {
-        group_free(c, c->lru_tail);
+        sd_group_free(c, c->lru_tail);
         c->evicted++;
     }
     return before - c->bytes;
 }
 
-void corr_clear_groups(corr *c) {
-    while (c->lru_head) group_free(c, c->lru_head);
+void sd_corr_clear_groups(corr *c) {
+    while (c->lru_head) sd_group_free(c, c->lru_head);
 }
 
 /* ---- Samples ------------------------------------------------------------------------- */
 
-int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
+int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
     uint32_t cap = c->opts.max_samples;
     if (!g->samples) {
-        g->samples = mem_calloc(c, g, cap * sizeof *g->samples);
+        g->samples = sd_mem_calloc(c, g, cap * sizeof *g->samples);
         if (!g->samples) return -1;
     }
-    event_ref(ev);
+    sd_event_ref(ev);
     if (g->sn == cap) {
-        event_unref(c, g->samples[g->shead].ev);
+        sd_event_unref(c, g->samples[g->shead].ev);
         g->samples[g->shead] = (corr_sample){t, ev};
         g->shead = (g->shead + 1) % cap;
     } else {
@@ -315,7 +315,7 @@ int samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
     return 0;
 }
 
-void samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out) {
+void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out) {
     uint32_t cap = c->opts.max_samples;
     uint32_t first = g->sn - n;
     for (uint32_t i = 0; i < n; i++) out[i] = g->samples[(g->shead + first + i) % cap].ev;

@@ -12,26 +12,26 @@
  */
 #include "correlate/corr_int.h"
 
-bool corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
+bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
                    uint64_t *suppressed) {
     *suppressed = 0;
-    uint64_t h = corr_hash(rule, GK_THROTTLE, key, key_len);
-    corr_group *g = group_find(c, rule, GK_THROTTLE, key, key_len, h);
+    uint64_t h = sd_corr_hash(rule, GK_THROTTLE, key, key_len);
+    corr_group *g = sd_group_find(c, rule, GK_THROTTLE, key, key_len, h);
     if (g && t <= t_add(g->u.t.last, dur_ns)) {
         g->u.t.suppressed++;
-        group_touch(c, g);
+        sd_group_touch(c, g);
         return false;
     }
     if (!g) {
-        g = group_new(c, rule, GK_THROTTLE, key, key_len, h);
+        g = sd_group_new(c, rule, GK_THROTTLE, key, key_len, h);
         if (!g) return true; /* no memory to remember it: the alert goes out */
     } else {
         *suppressed = g->u.t.suppressed;
-        group_touch(c, g);
+        sd_group_touch(c, g);
     }
     g->u.t.suppressed = 0;
     g->u.t.last = t;
-    group_set_expiry(c, g, t_add(t, dur_ns));
-    corr_enforce_cap(c);
+    sd_group_set_expiry(c, g, t_add(t, dur_ns));
+    sd_corr_enforce_cap(c);
     return true;
 }

@@ -18,27 +18,27 @@
 #include "util/hash.h"
 #include "util/limits.h"
 
-void window_free_state(corr *c, corr_group *g) {
+void sd_window_free_state(corr *c, corr_group *g) {
     if (g->kind == GK_COUNT) {
-        mem_free(c, g, g->u.c.times, g->u.c.cap * sizeof(int64_t));
+        sd_mem_free(c, g, g->u.c.times, g->u.c.cap * sizeof(int64_t));
         g->u.c.times = NULL;
         g->u.c.n = g->u.c.cap = 0;
         return;
     }
     for (uint32_t i = 0; i < g->u.d.n; i++) {
         dentry *e = &g->u.d.ents[(g->u.d.head + i) % g->u.d.cap];
-        if (e->n > 1) mem_free(c, g, e->v.many, e->n * sizeof(dval *));
+        if (e->n > 1) sd_mem_free(c, g, e->v.many, e->n * sizeof(dval *));
     }
-    mem_free(c, g, g->u.d.ents, g->u.d.cap * sizeof(dentry));
-    for (uint32_t i = 0; i < g->u.d.nvals; i++) mem_free(c, g, g->u.d.vals[i], sizeof(dval) + g->u.d.vals[i]->len);
-    mem_free(c, g, g->u.d.vals, g->u.d.capvals * sizeof(dval *));
+    sd_mem_free(c, g, g->u.d.ents, g->u.d.cap * sizeof(dentry));
+    for (uint32_t i = 0; i < g->u.d.nvals; i++) sd_mem_free(c, g, g->u.d.vals[i], sizeof(dval) + g->u.d.vals[i]->len);
+    sd_mem_free(c, g, g->u.d.vals, g->u.d.capvals * sizeof(dval *));
     memset(&g->u.d, 0, sizeof g->u.d);
 }
 
 static corr_group *get_group(corr *c, const corr_rec *r, uint8_t kind) {
-    uint64_t h = corr_hash(r->rule, kind, r->data, r->key_len);
-    corr_group *g = group_find(c, r->rule, kind, r->data, r->key_len, h);
-    return g ? g : group_new(c, r->rule, kind, r->data, r->key_len, h);
+    uint64_t h = sd_corr_hash(r->rule, kind, r->data, r->key_len);
+    corr_group *g = sd_group_find(c, r->rule, kind, r->data, r->key_len, h);
+    return g ? g : sd_group_new(c, r->rule, kind, r->data, r->key_len, h);
 }
 
 /* Fires the alert of a count or distinct group and frees the group. */
@@ -46,7 +46,7 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
                         uint64_t distinct) {
     uint32_t n = g->sn < count ? g->sn : (uint32_t)count;
     corr_event *evs[n ? n : 1];
-    samples_last(c, g, n, evs);
+    sd_samples_last(c, g, n, evs);
     corr_fired f = {
         .rule = r->rule,
         .src = r->src,
@@ -61,8 +61,8 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
         .events = evs,
         .nevents = n,
     };
-    fire(c, r, &f);
-    group_free(c, g);
+    sd_corr_fire(c, r, &f);
+    sd_group_free(c, g);
 }
 
 /* ---- count ------------------------------------------------------------------- */
@@ -71,11 +71,11 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
  * array of new_cap, oldest first, and accounts the change to the group. */
 static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap,
                        uint32_t new_cap, size_t elem) {
-    char *p = mem_alloc(c, g, (size_t)new_cap * elem);
+    char *p = sd_mem_alloc(c, g, (size_t)new_cap * elem);
     if (!p) return -1;
     const char *old = *ring;
     for (uint32_t i = 0; i < n; i++) memcpy(p + (size_t)i * elem, old + (size_t)((*head + i) % *cap) * elem, elem);
-    mem_free(c, g, *ring, (size_t)*cap * elem);
+    sd_mem_free(c, g, *ring, (size_t)*cap * elem);
     *ring = p;
     *cap = new_cap;
     *head = 0;
@@ -96,7 +96,7 @@ static int times_grow(corr *c, corr_group *g) {
     return rc;
 }
 
-void count_apply(corr *c, const corr_rec *r) {
+void sd_count_apply(corr *c, const corr_rec *r) {
     const vm_rule *rule = &c->prog->rules[r->rule];
     int64_t dur = within_ns(rule);
     corr_group *g = get_group(c, r, GK_COUNT);
@@ -106,14 +106,14 @@ void count_apply(corr *c, const corr_rec *r) {
         g->u.c.head = (g->u.c.head + 1) % g->u.c.cap;
         g->u.c.n--;
     }
-    if (count_push(c, g, r->t) != 0) return;
-    if (samples_push(c, g, r->t, r->ev) != 0) return;
-    group_touch(c, g);
+    if (sd_count_push(c, g, r->t) != 0) return;
+    if (sd_samples_push(c, g, r->t, r->ev) != 0) return;
+    sd_group_touch(c, g);
     if (g->u.c.n >= rule->threshold) {
         fire_window(c, g, r, g->u.c.times[g->u.c.head], g->u.c.n, false, 0);
         return;
     }
-    group_set_expiry(c, g, t_add(r->t, dur));
+    sd_group_set_expiry(c, g, t_add(r->t, dur));
 }
 
 /* ---- distinct ------------------------------------------------------------------- */
@@ -126,7 +126,7 @@ static void dval_release(corr *c, corr_group *g, dval *v) {
             break;
         }
     }
-    mem_free(c, g, v, sizeof *v + v->len);
+    sd_mem_free(c, g, v, sizeof *v + v->len);
 }
 
 static void dentry_drop(corr *c, corr_group *g, dentry *e) {
@@ -134,7 +134,7 @@ static void dentry_drop(corr *c, corr_group *g, dentry *e) {
         dval_release(c, g, e->v.one);
     } else {
         for (uint32_t i = 0; i < e->n; i++) dval_release(c, g, e->v.many[i]);
-        mem_free(c, g, e->v.many, e->n * sizeof(dval *));
+        sd_mem_free(c, g, e->v.many, e->n * sizeof(dval *));
     }
     e->n = 0;
 }
@@ -148,12 +148,12 @@ static dval *dval_get(corr *c, corr_group *g, const char *s, uint32_t len) {
     }
     if (g->u.d.nvals == g->u.d.capvals) {
         uint32_t cap = g->u.d.capvals ? g->u.d.capvals * 2 : 4;
-        dval **p = mem_realloc(c, g, g->u.d.vals, g->u.d.capvals * sizeof *p, cap * sizeof *p);
+        dval **p = sd_mem_realloc(c, g, g->u.d.vals, g->u.d.capvals * sizeof *p, cap * sizeof *p);
         if (!p) return NULL;
         g->u.d.vals = p;
         g->u.d.capvals = cap;
     }
-    dval *v = mem_alloc(c, g, sizeof *v + len);
+    dval *v = sd_mem_alloc(c, g, sizeof *v + len);
     if (!v) return NULL;
     v->hash = h;
     v->refs = 0;
@@ -176,17 +176,17 @@ static uint32_t get_u32(const char *p) {
     return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
-void corr_vals_put(buf *b, const char *json, uint32_t len) {
+void sd_corr_vals_put(buf *b, const char *json, uint32_t len) {
     unsigned char l[4] = {(unsigned char)len, (unsigned char)(len >> 8), (unsigned char)(len >> 16),
                           (unsigned char)(len >> 24)};
-    buf_append(b, l, 4);
-    buf_append(b, json, len);
+    sd_buf_append(b, l, 4);
+    sd_buf_append(b, json, len);
 }
 
-/* Adds an entry of `nvals` values (blob: corr_vals_put format) at time t to
+/* Adds an entry of `nvals` values (blob: sd_corr_vals_put format) at time t to
  * a distinct group, each value once. 1 added; 0 nothing to add (no value);
  * -1 OOM (nothing added). */
-int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals) {
+int sd_distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals) {
     if (nvals > blob_len / 4) nvals = blob_len / 4; /* each value has a 4-byte length */
     if (nvals > CORR_MAX_VALUES) nvals = CORR_MAX_VALUES;
     if (g->u.d.n == g->u.d.cap && ents_grow(c, g) != 0) return -1;
@@ -215,7 +215,7 @@ int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t 
     if (n == 1) {
         e.v.one = tmp[0];
     } else if (n > 1 && !failed) {
-        e.v.many = mem_alloc(c, g, n * sizeof *e.v.many);
+        e.v.many = sd_mem_alloc(c, g, n * sizeof *e.v.many);
         if (e.v.many) {
             memcpy(e.v.many, tmp, n * sizeof *tmp);
         } else {
@@ -238,14 +238,14 @@ int distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t 
     return 1;
 }
 
-int count_push(corr *c, corr_group *g, int64_t t) {
+int sd_count_push(corr *c, corr_group *g, int64_t t) {
     if (g->u.c.n == g->u.c.cap && times_grow(c, g) != 0) return -1;
     g->u.c.times[(g->u.c.head + g->u.c.n) % g->u.c.cap] = t;
     g->u.c.n++;
     return 0;
 }
 
-void distinct_apply(corr *c, const corr_rec *r) {
+void sd_distinct_apply(corr *c, const corr_rec *r) {
     const vm_rule *rule = &c->prog->rules[r->rule];
     int64_t dur = within_ns(rule);
     if (r->nvals == 0) return; /* P missing: the rule ignores the event */
@@ -257,15 +257,15 @@ void distinct_apply(corr *c, const corr_rec *r) {
         g->u.d.head = (g->u.d.head + 1) % g->u.d.cap;
         g->u.d.n--;
     }
-    if (distinct_push(c, g, r->t, r->data + r->key_len, r->vals_len, r->nvals) != 1) {
-        if (g->u.d.n == 0 && g->sn == 0) group_free(c, g);
+    if (sd_distinct_push(c, g, r->t, r->data + r->key_len, r->vals_len, r->nvals) != 1) {
+        if (g->u.d.n == 0 && g->sn == 0) sd_group_free(c, g);
         return;
     }
-    if (samples_push(c, g, r->t, r->ev) != 0) return;
-    group_touch(c, g);
+    if (sd_samples_push(c, g, r->t, r->ev) != 0) return;
+    sd_group_touch(c, g);
     if (g->u.d.nvals >= rule->threshold) {
         fire_window(c, g, r, g->u.d.ents[g->u.d.head].t, g->u.d.n, true, g->u.d.nvals);
         return;
     }
-    group_set_expiry(c, g, t_add(r->t, dur));
+    sd_group_set_expiry(c, g, t_add(r->t, dur));
 }

@@ -66,34 +66,34 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
     if (!e) return SECDET_ERR_NOMEM;
     if (o.max_state_bytes == 0) o.max_state_bytes = LIMIT_STATE_BYTES_DEFAULT;
     e->opts = o;
-    alert_ctx_init(&e->alerts);
+    sd_alert_ctx_init(&e->alerts);
     e->alerts.max_message = o.max_message_bytes; /* 0: the alert stage's default */
-    buf_init(&e->keybuf);
-    buf_init(&e->tkeybuf);
-    buf_init(&e->auxbuf);
-    buf_init(&e->valbuf);
-    buf_init(&e->evbuf);
-    buf_init(&e->scratch);
+    sd_buf_init(&e->keybuf);
+    sd_buf_init(&e->tkeybuf);
+    sd_buf_init(&e->auxbuf);
+    sd_buf_init(&e->valbuf);
+    sd_buf_init(&e->evbuf);
+    sd_buf_init(&e->scratch);
     corr_opts co = {
         .lateness_ns = o.lateness_ms > INT64_MAX / 1000000 ? INT64_MAX : o.lateness_ms * 1000000,
         .max_bytes = o.max_state_bytes,
         .max_samples = o.max_samples,
     };
-    e->corr = corr_new(&co);
+    e->corr = sd_corr_new(&co);
     if (!e->corr) {
         secdet_engine_free(e);
         return SECDET_ERR_NOMEM;
     }
     const char *err = NULL;
     static const char default_time[] = ".eventTime";
-    if (path_parse(default_time, sizeof default_time - 1, &e->default_time_path, &err) != sizeof default_time - 1) {
+    if (sd_path_parse(default_time, sizeof default_time - 1, &e->default_time_path, &err) != sizeof default_time - 1) {
         secdet_engine_free(e);
         return SECDET_ERR_NOMEM;
     }
     for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) {
         char text[64];
-        int n = snprintf(text, sizeof text, ".\"%s\"", decode_envelope_markers[k]);
-        if (path_parse(text, (size_t)n, &e->envelope_paths[k], &err) != (size_t)n) {
+        int n = snprintf(text, sizeof text, ".\"%s\"", sd_decode_envelope_markers[k]);
+        if (sd_path_parse(text, (size_t)n, &e->envelope_paths[k], &err) != (size_t)n) {
             secdet_engine_free(e);
             return SECDET_ERR_NOMEM;
         }
@@ -107,26 +107,26 @@ void secdet_engine_free(secdet_engine *e) {
     /* The parts outside first (inputs): nothing may push while the rest goes. */
     for (int k = 0; k < ENGINE_NPARTS; k++)
         if (e->parts[k].state && e->parts[k].ops->free) e->parts[k].ops->free(e->parts[k].state);
-    engine_ext_free(e);
-    hub_free(e->hub); /* then delivery: what is not delivered stays in the spools */
-    engine_ruleset_free(e->rs);
+    sd_engine_ext_free(e);
+    sd_hub_free(e->hub); /* then delivery: what is not delivered stays in the spools */
+    sd_engine_ruleset_free(e->rs);
     for (size_t i = 0; i < e->ntexts; i++) {
         free(e->texts[i].name);
         free(e->texts[i].text);
     }
     free(e->texts);
-    for (size_t i = 0; i < e->nsources; i++) engine_source_free(&e->sources[i]);
+    for (size_t i = 0; i < e->nsources; i++) sd_engine_source_free(&e->sources[i]);
     free(e->sources);
-    path_free(&e->default_time_path);
-    for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) path_free(&e->envelope_paths[k]);
-    alert_ctx_free(&e->alerts);
-    corr_free(e->corr);
-    buf_free(&e->keybuf);
-    buf_free(&e->tkeybuf);
-    buf_free(&e->auxbuf);
-    buf_free(&e->valbuf);
-    buf_free(&e->evbuf);
-    buf_free(&e->scratch);
+    sd_path_free(&e->default_time_path);
+    for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) sd_path_free(&e->envelope_paths[k]);
+    sd_alert_ctx_free(&e->alerts);
+    sd_corr_free(e->corr);
+    sd_buf_free(&e->keybuf);
+    sd_buf_free(&e->tkeybuf);
+    sd_buf_free(&e->auxbuf);
+    sd_buf_free(&e->valbuf);
+    sd_buf_free(&e->evbuf);
+    sd_buf_free(&e->scratch);
     free(e);
 }
 
@@ -149,7 +149,7 @@ secdet_status secdet_stats_get(const secdet_engine *e, secdet_stats *out) {
     *out = e->stats;
     if (e->corr) {
         corr_stats cs;
-        corr_get_stats(e->corr, &cs);
+        sd_corr_get_stats(e->corr, &cs);
         out->groups = cs.groups;
         out->state_bytes = cs.bytes;
         out->evicted = cs.evicted;
@@ -161,15 +161,15 @@ secdet_status secdet_stats_get(const secdet_engine *e, secdet_stats *out) {
 
 /* ---- What the parts outside see (outer.h) -------------------------------------- */
 
-const secdet_engine_opts *engine_opts(const secdet_engine *e) { return &e->opts; }
+const secdet_engine_opts *sd_engine_opts(const secdet_engine *e) { return &e->opts; }
 
-bool engine_busy(const secdet_engine *e) { return e->busy; }
+bool sd_engine_busy(const secdet_engine *e) { return e->busy; }
 
-void *engine_part(const secdet_engine *e, engine_part_kind kind) {
+void *sd_engine_part(const secdet_engine *e, engine_part_kind kind) {
     return (unsigned)kind < ENGINE_NPARTS ? e->parts[kind].state : NULL;
 }
 
-secdet_status engine_part_set(secdet_engine *e, engine_part_kind kind, void *state, const engine_part_ops *ops) {
+secdet_status sd_engine_part_set(secdet_engine *e, engine_part_kind kind, void *state, const engine_part_ops *ops) {
     if ((unsigned)kind >= ENGINE_NPARTS || !ops) return SECDET_ERR_INVALID_ARG;
     if (e->parts[kind].state) return SECDET_ERR_EXISTS;
     e->parts[kind].state = state;
@@ -182,24 +182,24 @@ secdet_status engine_part_set(secdet_engine *e, engine_part_kind kind, void *sta
 secdet_status secdet_flush(secdet_engine *e) {
     if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
     e->busy = true;
-    corr_flush(e->corr);
-    engine_fire_due(e);
-    engine_push_done(e);
+    sd_corr_flush(e->corr);
+    sd_engine_fire_due(e);
+    sd_engine_push_done(e);
     return SECDET_OK;
 }
 
 secdet_status secdet_snapshot_save(secdet_engine *e, const char *path) {
     if (!e || e->busy || !path) return SECDET_ERR_INVALID_ARG;
     buf b;
-    buf_init(&b);
-    if (corr_snapshot_write(e->corr, &b) != 0 || b.oom) {
-        buf_free(&b);
+    sd_buf_init(&b);
+    if (sd_corr_snapshot_write(e->corr, &b) != 0 || b.oom) {
+        sd_buf_free(&b);
         return SECDET_ERR_NOMEM;
     }
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     if (!tmp) {
-        buf_free(&b);
+        sd_buf_free(&b);
         return SECDET_ERR_NOMEM;
     }
     snprintf(tmp, n, "%s.tmp", path);
@@ -218,23 +218,23 @@ secdet_status secdet_snapshot_save(secdet_engine *e, const char *path) {
         }
     }
     free(tmp);
-    buf_free(&b);
+    sd_buf_free(&b);
     return st;
 }
 
 static secdet_status read_whole(const char *path, buf *out, diag_list *d) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+        sd_diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
         return SECDET_ERR_IO;
     }
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(out, chunk, n);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sd_buf_append(out, chunk, n);
     bool failed = ferror(f) != 0;
     fclose(f);
     if (failed) {
-        diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
+        sd_diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
         return SECDET_ERR_IO;
     }
     return out->oom ? SECDET_ERR_NOMEM : SECDET_OK;
@@ -244,16 +244,16 @@ secdet_status secdet_snapshot_load(secdet_engine *e, const char *path, secdet_di
     if (report) *report = NULL;
     if (!e || e->busy || !path) return SECDET_ERR_INVALID_ARG;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     secdet_status st = read_whole(path, &b, &d);
     if (st == SECDET_OK) {
-        int rc = corr_snapshot_read(e->corr, b.data ? b.data : "", b.len, path, &d);
-        if (rc == 0) engine_remake_aux(e);
+        int rc = sd_corr_snapshot_read(e->corr, b.data ? b.data : "", b.len, path, &d);
+        if (rc == 0) sd_engine_remake_aux(e);
         st = rc == 0 ? SECDET_OK : rc == -2 ? SECDET_ERR_NOMEM : SECDET_ERR_DECODE;
     }
-    buf_free(&b);
+    sd_buf_free(&b);
     if (report) {
         secdet_diagnostics *out = malloc(sizeof *out);
         if (out) {
@@ -262,7 +262,7 @@ secdet_status secdet_snapshot_load(secdet_engine *e, const char *path, secdet_di
             return st;
         }
     }
-    diag_free(&d);
+    sd_diag_free(&d);
     return st;
 }
 
@@ -285,7 +285,7 @@ secdet_status secdet_rule_get(const secdet_engine *e, size_t i, secdet_rule_info
 
 secdet_status secdet_disasm(const secdet_engine *e, char **out) {
     if (!e || !out) return SECDET_ERR_INVALID_ARG;
-    *out = e->rs ? program_disasm(e->rs->prog) : calloc(1, 1);
+    *out = e->rs ? sd_program_disasm(e->rs->prog) : calloc(1, 1);
     return *out ? SECDET_OK : SECDET_ERR_NOMEM;
 }
 

@@ -75,7 +75,7 @@ typedef struct engine_stage {
     engine_forward_fn fwd_fn; /* stage 1 */
     void *fwd_user;
     bool external_wm;         /* the watermark moves only when told */
-    bool batch_any;           /* newest event time since engine_take_batch_time */
+    bool batch_any;           /* newest event time since sd_engine_take_batch_time */
     int64_t batch_max;
 } engine_stage;
 
@@ -95,7 +95,7 @@ struct secdet_engine {
     size_t nsources, cap_sources;
     sd_path default_time_path; /* .eventTime */
     /* The top-level members that mark a JSON line of an auto source as a
-     * possible envelope (decode_envelope_markers): read by the same scan as
+     * possible envelope (sd_decode_envelope_markers): read by the same scan as
      * the rules' paths, so telling costs nothing (eval.c). */
     sd_path envelope_paths[DECODE_ENVELOPE_MARKERS];
     secdet_alert_fn alert_fn;
@@ -112,7 +112,7 @@ struct secdet_engine {
     const sd_event *evbuf_ev;  /* evbuf holds this event's JSON (eval.c event_json) */
     uint64_t evbuf_gen;        /* ... at this generation */
     bool busy;            /* inside a push: callbacks may not re-enter */
-    bool accept_always;   /* no SECDET_ERR_BUSY (engine_push_message_always) */
+    bool accept_always;   /* no SECDET_ERR_BUSY (sd_engine_push_message_always) */
     struct engine_ext *ext; /* custom formats (sources.h); NULL until used */
     struct hub *hub;      /* sinks and their delivery thread (src/sink); NULL until a sink is added */
     secdet_sink_log_fn sink_log;
@@ -125,47 +125,47 @@ struct secdet_engine {
 };
 
 /* rules.c */
-void engine_ruleset_free(engine_ruleset *rs);
+void sd_engine_ruleset_free(engine_ruleset *rs);
 /* Replaces every loaded text with texts[0..n) (their contents taken on
  * success, freed on failure; the array stays the caller's), compiled as one
  * set; all or nothing, like a load. */
-secdet_status engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d);
+secdet_status sd_engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d);
 
 /* sources.c */
-engine_source *engine_find_source(secdet_engine *e, const char *name);
-void engine_source_free(engine_source *s);
+engine_source *sd_engine_find_source(secdet_engine *e, const char *name);
+void sd_engine_source_free(engine_source *s);
 /* Frees e->ext (custom formats). */
-void engine_ext_free(secdet_engine *e);
+void sd_engine_ext_free(secdet_engine *e);
 
 /* eval.c: evaluates one event of src, a parsed tree or JSON text (only:
- * NULL for every runnable rule). eval_text is false when the scanner does
+ * NULL for every runnable rule). sd_eval_text is false when the scanner does
  * not take the text (then it goes through a tree), or when `flags` ask to
  * decline a possible envelope and it is one. */
-void eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const eval_only *only);
-bool eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
+void sd_eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const eval_only *only);
+bool sd_eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
                const eval_only *only);
 /* The index of the program's source `name`, UINT32_MAX when no rule names it. */
-uint32_t eval_program_source(const program *p, const char *name);
+uint32_t sd_eval_program_source(const program *p, const char *name);
 /* The throttle key and aux of a held record of rule r whose event's JSON
  * is json, into e->tkeybuf and e->auxbuf (the event is read again: only
  * after a snapshot is read or the rules are swapped). False when they
  * cannot be made. */
-bool eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len);
+bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len);
 
 /* fire.c */
 /* Builds and hands out every alert the correlator has made due (after
- * corr_advance, corr_flush, corr_set_watermark). */
-void engine_fire_due(secdet_engine *e);
+ * sd_corr_advance, sd_corr_flush, sd_corr_set_watermark). */
+void sd_engine_fire_due(secdet_engine *e);
 /* Makes the throttle key and aux of every record held for ordering again,
  * from its event (after a snapshot is read, whose records carry neither,
  * and after a ruleset swap, which may change them). */
-void engine_remake_aux(secdet_engine *e);
+void sd_engine_remake_aux(secdet_engine *e);
 
 /* sinks.c: hands an alert to every sink (filters, queues). */
-void engine_sinks_offer(secdet_engine *e, const secdet_alert *a);
+void sd_engine_sinks_offer(secdet_engine *e, const secdet_alert *a);
 /* The end of every push, flush or drain of input: clears `busy` and writes
  * what the sinks staged for their spools, so it is on disk (write-ahead)
  * before the call returns. */
-void engine_push_done(secdet_engine *e);
+void sd_engine_push_done(secdet_engine *e);
 
 #endif

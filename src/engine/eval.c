@@ -12,7 +12,7 @@
  *    event fired it (fire.c), and the event's compact JSON, serialised once
  *    per event whatever number of rules take it. The correlator applies
  *    records in event-time order; the alerts it makes due are built after
- *    the event, by engine_fire_due.
+ *    the event, by sd_engine_fire_due.
  * Per event nothing is allocated once the buffers have grown: the field
  * cache, the candidate bitmap, the key value slots and the alert buffers
  * are all reused.
@@ -37,7 +37,7 @@
 #include "util/json.h"
 #include "util/limits.h"
 
-uint32_t eval_program_source(const program *p, const char *name) {
+uint32_t sd_eval_program_source(const program *p, const char *name) {
     for (uint32_t i = 0; i < p->nsources; i++)
         if (strcmp(p->source_names[i], name) == 0) return i;
     return UINT32_MAX;
@@ -45,7 +45,7 @@ uint32_t eval_program_source(const program *p, const char *name) {
 
 static uint32_t source_id(secdet_engine *e, engine_source *s) {
     if (s->prog_gen != e->prog_gen) {
-        s->prog_source = eval_program_source(e->rs->prog, s->name);
+        s->prog_source = sd_eval_program_source(e->rs->prog, s->name);
         s->prog_gen = e->prog_gen;
     }
     return s->prog_source;
@@ -55,12 +55,12 @@ static int64_t event_time(secdet_engine *e, const engine_source *s, sd_event *ev
     if (s->has_time) {
         sd_values vals;
         sd_value one;
-        event_path_values(ev, &s->time_path, &vals, &one);
+        sd_event_path_values(ev, &s->time_path, &vals, &one);
         int64_t t;
-        if (vals.n >= 1 && vals.v[0].type == SD_STR && time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
+        if (vals.n >= 1 && vals.v[0].type == SD_STR && sd_time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
             return t;
     }
-    if (!e->push_time_ns) e->push_time_ns = time_now_ns();
+    if (!e->push_time_ns) e->push_time_ns = sd_time_now_ns();
     return e->push_time_ns;
 }
 
@@ -87,7 +87,7 @@ static bool mark_indexed(engine_ruleset *rs, sd_event *ev) {
     bool any = false;
     for (uint32_t i = 0; i < p->nindexes; i++) {
         const path_index *ix = &p->indexes[i];
-        const sd_values *vals = event_field(ev, ix->path);
+        const sd_values *vals = sd_event_field(ev, ix->path);
         for (uint32_t k = 0; k < vals->n; k++) {
             if (vals->v[k].type != SD_STR) continue;
             const index_entry *en = index_find(ix, vals->v[k].str, vals->v[k].len);
@@ -119,14 +119,14 @@ typedef struct eval_ctx {
  * then a NUL (which JSON text never holds), so key tuples compare as bytes
  * and the alert's `group` object is written from them as they are. */
 static bool key_bytes(buf *b, const sd_values *vals, uint32_t n) {
-    buf_reset(b);
+    sd_buf_reset(b);
     for (uint32_t k = 0; k < n; k++) {
-        alert_group_value_json(b, &vals[k]);
-        buf_append(b, "", 1);
+        sd_alert_group_value_json(b, &vals[k]);
+        sd_buf_append(b, "", 1);
     }
     if (b->oom) {
-        buf_free(b);
-        buf_init(b);
+        sd_buf_free(b);
+        sd_buf_init(b);
         return false;
     }
     return true;
@@ -135,7 +135,7 @@ static bool key_bytes(buf *b, const sd_values *vals, uint32_t n) {
 /* Runs key programs on ev into vals; false when the budget ran out. */
 static bool run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n, sd_values *vals) {
     for (uint32_t k = 0; k < n; k++) {
-        vm_status st = vm_run_value(vm, ev, keys[k].code, &vals[k]);
+        vm_status st = sd_vm_run_value(vm, ev, keys[k].code, &vals[k]);
         if (st == VM_BUDGET) return false;
         if (st != VM_OK) vals[k] = (sd_values){0, NULL};
     }
@@ -147,25 +147,25 @@ static int64_t throttle_ns(const vm_rule *r) {
     return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
 }
 
-/* The event's compact JSON in e->evbuf, as alert_json_write writes its
+/* The event's compact JSON in e->evbuf, as sd_alert_json_write writes its
  * tree (alerts and correlation samples carry it; the alert id hashes it),
  * made once per event: from a scanned event's text directly, else from the
  * tree. False on OOM. */
 static bool event_json(secdet_engine *e, sd_event *ev) {
     if (e->evbuf_ev == ev && e->evbuf_gen == ev->gen) return true;
     e->evbuf_ev = NULL;
-    buf_reset(&e->evbuf);
-    bool ok = ev->text_mode && alert_json_from_text(&e->evbuf, ev->text, ev->text_len) == 0;
+    sd_buf_reset(&e->evbuf);
+    bool ok = ev->text_mode && sd_alert_json_from_text(&e->evbuf, ev->text, ev->text_len) == 0;
     if (!ok) {
-        buf_free(&e->evbuf);
-        buf_init(&e->evbuf);
-        const cJSON *root = event_root(ev);
+        sd_buf_free(&e->evbuf);
+        sd_buf_init(&e->evbuf);
+        const cJSON *root = sd_event_root(ev);
         if (!root) return false;
-        alert_json_write(&e->evbuf, root);
+        sd_alert_json_write(&e->evbuf, root);
     }
     if (e->evbuf.oom || !e->evbuf.data) {
-        buf_free(&e->evbuf);
-        buf_init(&e->evbuf);
+        sd_buf_free(&e->evbuf);
+        sd_buf_init(&e->evbuf);
         return false;
     }
     e->evbuf_ev = ev;
@@ -197,7 +197,7 @@ static bool forward_match(eval_ctx *x, uint32_t r) {
 /* The event's shared JSON for correlation records, made on first use. */
 static corr_event *record_event(eval_ctx *x) {
     secdet_engine *e = x->e;
-    if (!x->cev && event_json(e, &e->rs->ev)) x->cev = corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
+    if (!x->cev && event_json(e, &e->rs->ev)) x->cev = sd_corr_event_new(e->corr, e->evbuf.data, e->evbuf.len);
     return x->cev;
 }
 
@@ -207,36 +207,36 @@ static bool text_ready(secdet_engine *e, engine_ruleset *rs);
  * group values are group[0..ngroup) (key bytes in e->keybuf): its
  * throttle's key in e->tkeybuf (an aggregation's `throttle by` keys; a
  * stateless rule's throttle key is its group key) and its aux in
- * e->auxbuf (alert_aux_write). False when the budget ran out. */
+ * e->auxbuf (sd_alert_aux_write). False when the budget ran out. */
 static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, const sd_values *group,
                        uint32_t ngroup) {
     engine_ruleset *rs = e->rs;
-    buf_reset(&e->auxbuf);
-    buf_reset(&e->tkeybuf);
+    sd_buf_reset(&e->auxbuf);
+    sd_buf_reset(&e->tkeybuf);
     if (rule->has_throttle && rule->agg != RAGG_NONE) {
         if (!run_keys(&rs->vm, ev, rule->throttle_by, rule->nthrottle_by, rs->tkey_vals)) return false;
         (void)key_bytes(&e->tkeybuf, rs->tkey_vals, rule->nthrottle_by);
     } else if (rule->has_throttle) {
-        buf_append(&e->tkeybuf, e->keybuf.data ? e->keybuf.data : "", e->keybuf.len);
+        sd_buf_append(&e->tkeybuf, e->keybuf.data ? e->keybuf.data : "", e->keybuf.len);
     }
-    if (alert_aux_needed(rule)) alert_aux_write(&e->auxbuf, rule, ev, group, ngroup);
+    if (sd_alert_aux_needed(rule)) sd_alert_aux_write(&e->auxbuf, rule, ev, group, ngroup);
     return true;
 }
 
-bool eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len) {
+bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len) {
     engine_ruleset *rs = e->rs;
     if (!rs || r >= rs->prog->nrules) return false;
     const vm_rule *rule = &rs->prog->rules[r];
-    buf_reset(&e->auxbuf);
-    buf_reset(&e->tkeybuf);
-    if (!alert_aux_needed(rule) && !rule->has_throttle) return true;
+    sd_buf_reset(&e->auxbuf);
+    sd_buf_reset(&e->tkeybuf);
+    if (!sd_alert_aux_needed(rule) && !rule->has_throttle) return true;
     cJSON *root = NULL;
-    if (!text_ready(e, rs) || event_begin_text(&rs->ev, json, len, e->opts.max_json_depth) != 0) {
-        root = json_parse(json, len, e->opts.max_json_depth, NULL);
+    if (!text_ready(e, rs) || sd_event_begin_text(&rs->ev, json, len, e->opts.max_json_depth) != 0) {
+        root = sd_json_parse(json, len, e->opts.max_json_depth, NULL);
         if (!root) return false;
-        event_begin(&rs->ev, root);
+        sd_event_begin(&rs->ev, root);
     }
-    vm_begin_event(&rs->vm);
+    sd_vm_begin_event(&rs->vm);
     e->evbuf_ev = NULL;
     /* A record's group: an aggregation's `by` keys, a stateless rule's throttle keys. */
     const rule_key *keys = rule->agg != RAGG_NONE ? rule->by : rule->throttle_by;
@@ -258,7 +258,7 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
     const vm_rule *rule = &e->rs->prog->rules[r];
     if (!make_extra(e, rule, ev, group, ngroup)) return false;
     if (e->auxbuf.oom || e->tkeybuf.oom || !record_event(x)) return true;
-    uint32_t src = corr_source_id(e->corr, x->src->name);
+    uint32_t src = sd_corr_source_id(e->corr, x->src->name);
     if (src == UINT32_MAX) return true;
     corr_input in = {
         .rule = r,
@@ -276,7 +276,7 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
         .aux_len = (uint32_t)e->auxbuf.len,
         .ev = x->cev,
     };
-    (void)corr_add(e->corr, &in);
+    (void)sd_corr_add(e->corr, &in);
     return true;
 }
 
@@ -311,7 +311,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     if (rule->has_throttle && (e->stage.fwd_fn || e->stage.external_wm)) return defer_stateless(x, r, nkeys);
     uint64_t suppressed = 0;
     if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
-        !corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
+        !sd_corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
                        throttle_ns(rule), &suppressed))
         return true;
     if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
@@ -335,8 +335,8 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         .ev = ev,
     };
     secdet_alert alert;
-    if (alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
-    engine_hand_out(e, &alert);
+    if (sd_alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
+    sd_engine_hand_out(e, &alert);
     return true;
 }
 
@@ -351,21 +351,21 @@ static bool source_ok(const vm_rule *rule, uint32_t source) {
  * and the event is ignored by the rule), or -1 when the budget ran out. */
 static int64_t distinct_values(secdet_engine *e, const vm_rule *rule) {
     engine_ruleset *rs = e->rs;
-    buf_reset(&e->valbuf);
+    sd_buf_reset(&e->valbuf);
     sd_values vals = {0, NULL};
-    vm_status st = vm_run_value(&rs->vm, &rs->ev, rule->distinct, &vals);
+    vm_status st = sd_vm_run_value(&rs->vm, &rs->ev, rule->distinct, &vals);
     if (st == VM_BUDGET) return -1;
     if (st != VM_OK) return 0;
     uint32_t n = 0;
     for (uint32_t i = 0; i < vals.n && i < CORR_MAX_VALUES; i++) {
-        buf_reset(&e->scratch);
-        alert_value_json(&e->scratch, &vals.v[i]);
-        corr_vals_put(&e->valbuf, e->scratch.data ? e->scratch.data : "", (uint32_t)e->scratch.len);
+        sd_buf_reset(&e->scratch);
+        sd_alert_value_json(&e->scratch, &vals.v[i]);
+        sd_corr_vals_put(&e->valbuf, e->scratch.data ? e->scratch.data : "", (uint32_t)e->scratch.len);
         n++;
     }
     if (e->valbuf.oom || e->scratch.oom) {
-        buf_free(&e->valbuf);
-        buf_free(&e->scratch);
+        sd_buf_free(&e->valbuf);
+        sd_buf_free(&e->scratch);
         return 0;
     }
     return n;
@@ -384,14 +384,14 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         if (!source_ok(rule, ev->source) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
         for (uint32_t i = 0; i < rule->nsteps; i++) {
             bool ok = false;
-            vm_status st = vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
+            vm_status st = sd_vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
             if (st == VM_BUDGET) return false;
             if (st == VM_OK && ok) mask |= (uint64_t)1 << i;
         }
         if (!mask) return true;
     } else {
         bool matched = false;
-        vm_status st = vm_rule_matches(&rs->vm, ev, r, &matched);
+        vm_status st = sd_vm_rule_matches(&rs->vm, ev, r, &matched);
         if (st == VM_BUDGET) return false;
         if (st != VM_OK || !matched) return true;
     }
@@ -413,7 +413,7 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
     bool matched = false;
     x->e->stats.rules_run++;
     if (rs->prog->rules[r].agg != RAGG_NONE) return correlate_rule(x, r);
-    vm_status st = vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
+    vm_status st = sd_vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
     if (st == VM_BUDGET) return false;
     if (st != VM_OK || !matched) return true;
     return deliver(x, r);
@@ -452,12 +452,12 @@ static void run_event(secdet_engine *e, engine_source *src, const eval_only *onl
     e->evbuf_ev = NULL; /* its JSON is made afresh for every event */
     ev->source = source_id(e, src);
     ev->time_ns = 0;
-    vm_begin_event(&rs->vm);
+    sd_vm_begin_event(&rs->vm);
     eval_ctx x = {.e = e, .src = src, .only = only, .have_time = false, .late = false, .cev = NULL};
     if (rs->stateful) {
         ev->time_ns = only ? only->time_ns : event_time(e, src, ev);
         x.have_time = true;
-        x.late = !e->stage.fwd_fn && corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
+        x.late = !e->stage.fwd_fn && sd_corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
         if (x.late) e->stats.late++;
         if (!e->stage.batch_any || ev->time_ns > e->stage.batch_max) e->stage.batch_max = ev->time_ns;
         e->stage.batch_any = true;
@@ -465,17 +465,17 @@ static void run_event(secdet_engine *e, engine_source *src, const eval_only *onl
     bool go_on = only ? run_rule(&x, only->rule) : run_candidates(&x);
     if (!go_on) e->stats.budget_exceeded++;
     if (rs->stateful) {
-        if (x.cev) corr_event_drop(e->corr, x.cev); /* frees it only when no record took it */
-        corr_advance(e->corr, ev->time_ns);
-        engine_fire_due(e);
+        if (x.cev) sd_corr_event_drop(e->corr, x.cev); /* frees it only when no record took it */
+        sd_corr_advance(e->corr, ev->time_ns);
+        sd_engine_fire_due(e);
     }
 }
 
-void eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const eval_only *only) {
+void sd_eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const eval_only *only) {
     e->stats.events++;
     engine_ruleset *rs = e->rs;
     if (!rs) return;
-    event_begin(&rs->ev, root);
+    sd_event_begin(&rs->ev, root);
     run_event(e, src, only);
 }
 
@@ -495,7 +495,7 @@ static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
         for (size_t i = 0; i < e->nsources; i++)
             if (e->sources[i].has_time) extra[n++] = &e->sources[i].time_path;
     }
-    bool ok = extra && event_scan_setup(&rs->ev, extra, (uint32_t)n, tag) == 0;
+    bool ok = extra && sd_event_scan_setup(&rs->ev, extra, (uint32_t)n, tag) == 0;
     free(extra);
     if (!ok) rs->scan_bad_tag = tag;
     return ok;
@@ -506,17 +506,17 @@ static bool has_envelope_marker(secdet_engine *e, sd_event *ev) {
     for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) {
         sd_values vals;
         sd_value one;
-        event_path_values(ev, &e->envelope_paths[k], &vals, &one);
+        sd_event_path_values(ev, &e->envelope_paths[k], &vals, &one);
         if (vals.n) return true;
     }
     return false;
 }
 
-bool eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
+bool sd_eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
                const eval_only *only) {
     engine_ruleset *rs = e->rs;
     if (!rs || !text_ready(e, rs)) return false;
-    if (event_begin_text(&rs->ev, text, len, e->opts.max_json_depth) != 0) return false;
+    if (sd_event_begin_text(&rs->ev, text, len, e->opts.max_json_depth) != 0) return false;
     if ((flags & DECODE_TEXT_MAY_BE_ENVELOPE) && has_envelope_marker(e, &rs->ev)) return false;
     e->stats.events++;
     e->stats.text_events++;

@@ -2,7 +2,7 @@
  * handed out.
  *
  * The correlator never calls back into the engine. After each step that
- * can make alerts due (an event's corr_advance, a flush, a watermark moved
+ * can make alerts due (an event's sd_corr_advance, a flush, a watermark moved
  * from outside), the engine takes them one by one as values (corr_fired,
  * already throttled by the correlator as they fired) and builds each alert
  * from what it holds: times and counts, the group's key bytes (the alert's
@@ -13,7 +13,7 @@
  * Records read from a snapshot carry no throttle key or aux (they are not
  * written: they follow from the event and the rules), and a ruleset swap may
  * change them (a new output template, new throttle keys); both remake them
- * for every record held for ordering from its event (engine_remake_aux),
+ * for every record held for ordering from its event (sd_engine_remake_aux),
  * once, there.
  */
 #include "engine/engine.h"
@@ -34,7 +34,7 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
     alert_spec spec = {
         .prog = rs->prog,
         .rule = f->rule,
-        .source = corr_source_name(e->corr, f->src),
+        .source = sd_corr_source_name(e->corr, f->src),
         .time_ns = f->time_ns,
         .first_seen_ns = f->first_ns,
         .last_seen_ns = f->last_ns,
@@ -54,29 +54,29 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         .event_json_len = lens,
     };
     secdet_alert alert;
-    if (alert_build(&e->alerts, &spec, &alert) == 0) engine_hand_out(e, &alert);
+    if (sd_alert_build(&e->alerts, &spec, &alert) == 0) sd_engine_hand_out(e, &alert);
 }
 
-void engine_fire_due(secdet_engine *e) {
+void sd_engine_fire_due(secdet_engine *e) {
     corr_fired f;
-    while (corr_take_fired(e->corr, &f)) {
+    while (sd_corr_take_fired(e->corr, &f)) {
         fire_one(e, &f);
-        corr_fired_release(e->corr, &f);
+        sd_corr_fired_release(e->corr, &f);
     }
 }
 
-void engine_remake_aux(secdet_engine *e) {
+void sd_engine_remake_aux(secdet_engine *e) {
     if (!e->rs) return;
-    size_t n = corr_held_count(e->corr);
+    size_t n = sd_corr_held_count(e->corr);
     for (size_t i = 0; i < n; i++) {
         uint32_t rule;
         const corr_event *ev;
-        corr_held_get(e->corr, i, &rule, &ev);
+        sd_corr_held_get(e->corr, i, &rule, &ev);
         /* Without its aux an alert still goes out, with "-" for what its
          * template could not take from the event. */
-        if (eval_remake_extra(e, rule, ev->json, ev->len))
-            (void)corr_held_set(e->corr, i, e->tkeybuf.data, (uint32_t)e->tkeybuf.len, e->auxbuf.data,
+        if (sd_eval_remake_extra(e, rule, ev->json, ev->len))
+            (void)sd_corr_held_set(e->corr, i, e->tkeybuf.data, (uint32_t)e->tkeybuf.len, e->auxbuf.data,
                                 (uint32_t)e->auxbuf.len);
     }
-    alert_ctx_forget_event(&e->alerts);
+    sd_alert_ctx_forget_event(&e->alerts);
 }

@@ -4,10 +4,10 @@
  * and this, never the engine's insides (engine.h), so the engine changes
  * without them and they change without it.
  *
- * - Reporting: bad input goes through engine_report_malformed (counted and
- *   told to the error callback), other trouble through engine_report.
+ * - Reporting: bad input goes through sd_engine_report_malformed (counted and
+ *   told to the error callback), other trouble through sd_engine_report.
  * - Parts: an outer part keeps its per-engine state in a slot of the engine
- *   (engine_part_set): the engine frees it with itself and adds its
+ *   (sd_engine_part_set): the engine frees it with itself and adds its
  *   counters to secdet_stats_get, without knowing what it is.
  * - Scale-out stages: the hooks the two Kafka stages drive (stage.c).
  */
@@ -25,40 +25,40 @@
 /* ---- Options, sources, reporting ---- */
 
 /* The options the engine was made with (inputs apply its limits). */
-const secdet_engine_opts *engine_opts(const secdet_engine *e);
+const secdet_engine_opts *sd_engine_opts(const secdet_engine *e);
 /* Inside a push (a callback running): the engine may not be changed now. */
-bool engine_busy(const secdet_engine *e);
+bool sd_engine_busy(const secdet_engine *e);
 /* Whether a source of that name was added. */
-bool engine_has_source(const secdet_engine *e, const char *name);
+bool sd_engine_has_source(const secdet_engine *e, const char *name);
 /* Bad input of `source` (where: a line or record number, or 0): counted in
  * stats.malformed and handed to the error callback. */
-void engine_report_malformed(secdet_engine *e, const char *source, uint64_t where, const char *message);
+void sd_engine_report_malformed(secdet_engine *e, const char *source, uint64_t where, const char *message);
 /* To the error callback, not counted: trouble that is not bad input (a
  * broker unreachable), or bad input another engine counted already (stage
  * 2's partition engines tell the input's engine). */
-void engine_report(secdet_engine *e, const char *source, uint64_t where, const char *message);
+void sd_engine_report(secdet_engine *e, const char *source, uint64_t where, const char *message);
 
 /* ---- Pushing ---- */
 
 /* Some sink takes no more alerts now (its spool cannot write and queue_max
  * alerts wait in its memory): secdet_push answers SECDET_ERR_BUSY. Any
  * thread; cheap. */
-bool engine_sinks_saturated(const secdet_engine *e);
+bool sd_engine_sinks_saturated(const secdet_engine *e);
 /* secdet_push + secdet_source_end of one complete message, never refused
  * with SECDET_ERR_BUSY: what an input had queued when it stops is evaluated
  * whatever the sinks say (its queue bounds it). */
-secdet_status engine_push_message_always(secdet_engine *e, const char *source, const void *bytes, size_t len);
+secdet_status sd_engine_push_message_always(secdet_engine *e, const char *source, const void *bytes, size_t len);
 /* Hands an alert made by another engine to this one's callback and sinks
  * (stage 2's partition engines give theirs to the input's engine), and
- * writes what its sinks staged (engine_commit). */
-void engine_hand_out(secdet_engine *e, const secdet_alert *alert);
-void engine_commit(secdet_engine *e);
+ * writes what its sinks staged (sd_engine_commit). */
+void sd_engine_hand_out(secdet_engine *e, const secdet_alert *alert);
+void sd_engine_commit(secdet_engine *e);
 
 /* Sink i of the engine takes the configuration of `next` (made from the same
  * JSON object, its secret references read again) when it differs, keeping
  * its queue, spool and counters: what `secdet run`'s SIGHUP does
- * (sink_secrets.h: sink_reconfigure says everything). */
-secdet_status engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed);
+ * (sink_secrets.h: sd_sink_reconfigure says everything). */
+secdet_status sd_engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed);
 
 /* ---- Parts ---- */
 
@@ -72,10 +72,10 @@ typedef struct engine_part_ops {
 } engine_part_ops;
 
 /* The part's state, or NULL when it has none yet. */
-void *engine_part(const secdet_engine *e, engine_part_kind kind);
+void *sd_engine_part(const secdet_engine *e, engine_part_kind kind);
 /* Gives the engine a part's state (ops: static storage). SECDET_ERR_EXISTS
  * when the slot is taken. */
-secdet_status engine_part_set(secdet_engine *e, engine_part_kind kind, void *state, const engine_part_ops *ops);
+secdet_status sd_engine_part_set(secdet_engine *e, engine_part_kind kind, void *state, const engine_part_ops *ops);
 
 /* ---- Scale-out stages (docs/scale-out.md) ---- */
 
@@ -97,31 +97,31 @@ typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
 /* Stage 1: aggregation rules and throttled stateless rules are no longer
  * evaluated into state here; their matches go to fn. Other stateless rules
  * alert as usual. fn NULL: back to normal. */
-void engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
+void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
 /* Whether fn is the forward callback with `user` now. */
-bool engine_forwards_to(const secdet_engine *e, const void *user);
+bool sd_engine_forwards_to(const secdet_engine *e, const void *user);
 /* Stage 2 (and a single-stage Kafka input): the watermark moves only by
- * engine_set_watermark; throttled stateless rules wait for it like
+ * sd_engine_set_watermark; throttled stateless rules wait for it like
  * aggregations. Before any push. */
-void engine_set_external_watermark(secdet_engine *e);
+void sd_engine_set_external_watermark(secdet_engine *e);
 /* Stage 2: evaluates one forwarded event for the rule named `rule` only,
  * at time_ns (stage 1's time). SECDET_ERR_DECODE for bad JSON (counted
  * malformed), SECDET_ERR_INVALID_ARG for a rule not loaded (the event is
  * counted malformed too, with the error callback told). */
-secdet_status engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
+secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
                                     const char *json, size_t len);
 /* Moves the watermark (never back); due alerts are delivered. */
-void engine_set_watermark(secdet_engine *e, int64_t wm_ns);
+void sd_engine_set_watermark(secdet_engine *e, int64_t wm_ns);
 /* The newest event time evaluated (with time-keeping rules loaded) since
  * the previous call; false when none. Stage 1 reports it per partition. */
-bool engine_take_batch_time(secdet_engine *e, int64_t *out);
+bool sd_engine_take_batch_time(secdet_engine *e, int64_t *out);
 /* The newest event time this engine has seen; false when none yet. */
-bool engine_newest_time(const secdet_engine *e, int64_t *out);
+bool sd_engine_newest_time(const secdet_engine *e, int64_t *out);
 /* Correlation state as bytes (the snapshot file's format), and back. */
-secdet_status engine_snapshot_bytes(secdet_engine *e, buf *out);
-secdet_status engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
+secdet_status sd_engine_snapshot_bytes(secdet_engine *e, buf *out);
+secdet_status sd_engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
                                    diag_list *d);
 /* Loads into dst (no rules yet) the rule texts src compiled. */
-secdet_status engine_copy_rules(secdet_engine *dst, const secdet_engine *src, diag_list *d);
+secdet_status sd_engine_copy_rules(secdet_engine *dst, const secdet_engine *src, diag_list *d);
 
 #endif

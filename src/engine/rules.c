@@ -19,17 +19,17 @@
 #include "util/limits.h"
 
 
-void engine_ruleset_free(engine_ruleset *rs) {
+void sd_engine_ruleset_free(engine_ruleset *rs) {
     if (!rs) return;
-    vm_free(&rs->vm);
-    event_free(&rs->ev);
+    sd_vm_free(&rs->vm);
+    sd_event_free(&rs->ev);
     free(rs->runnable);
     free(rs->always_run);
     free(rs->cand_bits);
     free(rs->key_vals);
     free(rs->tkey_vals);
     free(rs->fps);
-    program_free(rs->prog);
+    sd_program_free(rs->prog);
     free(rs);
 }
 
@@ -37,16 +37,16 @@ void engine_ruleset_free(engine_ruleset *rs) {
 static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
     engine_ruleset *rs = calloc(1, sizeof *rs);
     if (!rs) {
-        program_free(prog);
+        sd_program_free(prog);
         return NULL;
     }
     rs->prog = prog;
-    bool vm_ok = vm_init(&rs->vm, prog, e->opts.vm_budget) == 0;
-    bool ev_ok = vm_ok && event_init(&rs->ev, prog->paths, prog->npaths) == 0;
+    bool vm_ok = sd_vm_init(&rs->vm, prog, e->opts.vm_budget) == 0;
+    bool ev_ok = vm_ok && sd_event_init(&rs->ev, prog->paths, prog->npaths) == 0;
     if (!vm_ok || !ev_ok) {
-        if (vm_ok) vm_free(&rs->vm);
+        if (vm_ok) sd_vm_free(&rs->vm);
         rs->prog = NULL;
-        program_free(prog);
+        sd_program_free(prog);
         free(rs);
         return NULL;
     }
@@ -67,7 +67,7 @@ static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
     rs->tkey_vals = calloc(max_keys, sizeof *rs->tkey_vals);
     rs->fps = calloc(n ? n : 1, sizeof *rs->fps);
     if (!rs->runnable || !rs->always_run || !rs->cand_bits || !rs->key_vals || !rs->tkey_vals || !rs->fps) {
-        engine_ruleset_free(rs);
+        sd_engine_ruleset_free(rs);
         return NULL;
     }
     /* Private rules never alert, and run only when another rule names them
@@ -76,7 +76,7 @@ static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
         const vm_rule *r = &prog->rules[i];
         rs->runnable[i] = !r->is_private;
         if (rs->runnable[i] && (r->agg != RAGG_NONE || r->has_throttle)) rs->stateful = true;
-        corr_fingerprint(prog, i, &rs->fps[i]);
+        sd_corr_fingerprint(prog, i, &rs->fps[i]);
     }
     for (uint32_t i = 0; i < prog->nalways; i++) {
         uint32_t r = prog->always[i];
@@ -87,12 +87,12 @@ static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
 
 static void hand_out_diag(diag_list *list, secdet_diagnostics **out) {
     if (!out) {
-        diag_free(list);
+        sd_diag_free(list);
         return;
     }
     secdet_diagnostics *d = malloc(sizeof *d);
     if (!d) {
-        diag_free(list);
+        sd_diag_free(list);
         *out = NULL;
         return;
     }
@@ -116,10 +116,10 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
     }
     compile_limits lim = {.max_source_bytes = e->opts.max_rule_file_bytes};
     size_t errors_before = d->errors;
-    program *prog = compile_sources(in, total, &lim, d);
+    program *prog = sd_compile_sources(in, total, &lim, d);
     free(in);
     if (!prog || d->errors > errors_before) {
-        program_free(prog);
+        sd_program_free(prog);
         st = d->errors > errors_before ? SECDET_ERR_RULES : SECDET_ERR_NOMEM;
         goto out;
     }
@@ -133,7 +133,7 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
         while (cap < total) cap *= 2;
         rule_text *p = realloc(e->texts, cap * sizeof *p);
         if (!p) {
-            engine_ruleset_free(rs);
+            sd_engine_ruleset_free(rs);
             st = SECDET_ERR_NOMEM;
             goto out;
         }
@@ -144,12 +144,12 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
     e->ntexts = total;
     /* Correlation state follows the rules that did not change (by name and
      * fingerprint); the old program is still alive for the mapping. */
-    corr_set_program(e->corr, rs->prog, rs->fps);
-    engine_ruleset_free(e->rs);
+    sd_corr_set_program(e->corr, rs->prog, rs->fps);
+    sd_engine_ruleset_free(e->rs);
     e->rs = rs;
     e->prog_gen++;
-    alert_ctx_forget_event(&e->alerts);
-    engine_remake_aux(e); /* the records held for ordering, for the rules as they are now */
+    sd_alert_ctx_forget_event(&e->alerts);
+    sd_engine_remake_aux(e); /* the records held for ordering, for the rules as they are now */
     return SECDET_OK;
 out:
     for (size_t i = 0; i < nadd; i++) {
@@ -177,7 +177,7 @@ static secdet_status copy_text(rule_text *t, const char *name, const char *text,
 static secdet_status read_file(const char *path, size_t max, rule_text *t, diag_list *d) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+        sd_diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
         return SECDET_ERR_IO;
     }
     size_t cap = 4096, len = 0;
@@ -197,11 +197,11 @@ static secdet_status read_file(const char *path, size_t max, rule_text *t, diag_
         size_t n = fread(data + len, 1, cap - len, f);
         len += n;
         if (len > max) {
-            diag_add(d, DIAG_ERROR, path, 0, 0, "rule file is larger than the limit of %zu bytes", max);
+            sd_diag_add(d, DIAG_ERROR, path, 0, 0, "rule file is larger than the limit of %zu bytes", max);
             st = SECDET_ERR_LIMIT;
         } else if (n == 0) {
             if (ferror(f)) {
-                diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
+                sd_diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
                 st = SECDET_ERR_IO;
             }
             break;
@@ -219,11 +219,11 @@ secdet_status secdet_load_rules_string(secdet_engine *e, const char *name, const
     if (!e || e->busy || (!text && len)) return SECDET_ERR_INVALID_ARG;
     if (!name) name = "<string>";
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     secdet_status st;
     rule_text t;
     if (len > e->opts.max_rule_file_bytes) {
-        diag_add(&d, DIAG_ERROR, name, 0, 0, "rule source is larger than the limit of %zu bytes",
+        sd_diag_add(&d, DIAG_ERROR, name, 0, 0, "rule source is larger than the limit of %zu bytes",
                  e->opts.max_rule_file_bytes);
         st = SECDET_ERR_LIMIT;
     } else {
@@ -238,7 +238,7 @@ secdet_status secdet_load_rules_file(secdet_engine *e, const char *path, secdet_
     if (diag) *diag = NULL;
     if (!e || e->busy || !path) return SECDET_ERR_INVALID_ARG;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     rule_text t;
     secdet_status st = read_file(path, e->opts.max_rule_file_bytes, &t, &d);
     if (st == SECDET_OK) st = load_texts(e, &t, 1, &d);
@@ -260,7 +260,7 @@ static secdet_status collect_dir(const char *dir, int depth, path_list *out, dia
     if (depth > LIMIT_RULES_DIR_DEPTH) return SECDET_OK;
     DIR *dh = opendir(dir);
     if (!dh) {
-        diag_add(d, DIAG_ERROR, dir, 0, 0, "cannot open directory: %s", strerror(errno));
+        sd_diag_add(d, DIAG_ERROR, dir, 0, 0, "cannot open directory: %s", strerror(errno));
         return SECDET_ERR_IO;
     }
     secdet_status st = SECDET_OK;
@@ -311,7 +311,7 @@ secdet_status secdet_load_rules_dir(secdet_engine *e, const char *dir, secdet_di
     if (diag) *diag = NULL;
     if (!e || e->busy || !dir) return SECDET_ERR_INVALID_ARG;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     path_list files = {0};
     rule_text *texts = NULL;
     size_t ntexts = 0;
@@ -342,7 +342,7 @@ secdet_status secdet_load_rules_dir(secdet_engine *e, const char *dir, secdet_di
 
 /* For secdet_reload_rules (sources.c): the old texts are set aside so
  * that load_texts compiles the new ones alone, and come back on failure. */
-secdet_status engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d) {
+secdet_status sd_engine_replace_texts(secdet_engine *e, rule_text *texts, size_t n, diag_list *d) {
     rule_text *old = e->texts;
     size_t nold = e->ntexts, cap_old = e->cap_texts;
     e->texts = NULL;

@@ -22,7 +22,7 @@ secdet_status secdet_sink_add(secdet_engine *e, secdet_sink *s) {
         if (!s->dq) secdet_sink_free(s);
         return SECDET_ERR_INVALID_ARG;
     }
-    size_t n = hub_count(e->hub);
+    size_t n = sd_hub_count(e->hub);
     if (!s->name) {
         char name[64];
         snprintf(name, sizeof name, "%s-%zu", s->type, n);
@@ -32,80 +32,80 @@ secdet_status secdet_sink_add(secdet_engine *e, secdet_sink *s) {
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(dq_name(hub_queue(e->hub, i)), s->name) == 0) {
+        if (strcmp(sd_dq_name(sd_hub_queue(e->hub, i)), s->name) == 0) {
             secdet_sink_free(s);
             return SECDET_ERR_EXISTS;
         }
     }
-    if (!e->hub && hub_new(&e->hub, e->sink_log, e->sink_log_user) != 0) {
+    if (!e->hub && sd_hub_new(&e->hub, e->sink_log, e->sink_log_user) != 0) {
         secdet_sink_free(s);
         return SECDET_ERR_NOMEM;
     }
     secdet_status st = SECDET_OK;
     char err[256];
     dq *q = NULL;
-    if (dq_new(s, e->hub, &q, &st, err, sizeof err) != 0) {
+    if (sd_dq_new(s, e->hub, &q, &st, err, sizeof err) != 0) {
         if (e->sink_log) e->sink_log(e->sink_log_user, s->name, err);
         secdet_sink_free(s);
         return st;
     }
     s->dq = q;
-    if (hub_add(e->hub, q) != 0) {
-        dq_close(q);
-        dq_destroy(q);
+    if (sd_hub_add(e->hub, q) != 0) {
+        sd_dq_close(q);
+        sd_dq_destroy(q);
         return SECDET_ERR_NOMEM;
     }
     return SECDET_OK;
 }
 
-void engine_hand_out(secdet_engine *e, const secdet_alert *alert) {
+void sd_engine_hand_out(secdet_engine *e, const secdet_alert *alert) {
     e->stats.alerts++;
     if (e->alert_fn) e->alert_fn(e->alert_user, alert);
-    if (e->hub) engine_sinks_offer(e, alert);
+    if (e->hub) sd_engine_sinks_offer(e, alert);
 }
 
-void engine_commit(secdet_engine *e) {
-    size_t n = hub_count(e->hub);
-    for (size_t i = 0; i < n; i++) dq_commit(hub_queue(e->hub, i));
+void sd_engine_commit(secdet_engine *e) {
+    size_t n = sd_hub_count(e->hub);
+    for (size_t i = 0; i < n; i++) sd_dq_commit(sd_hub_queue(e->hub, i));
 }
 
-void engine_sinks_offer(secdet_engine *e, const secdet_alert *a) {
-    size_t n = hub_count(e->hub);
-    for (size_t i = 0; i < n; i++) dq_offer(hub_queue(e->hub, i), a);
+void sd_engine_sinks_offer(secdet_engine *e, const secdet_alert *a) {
+    size_t n = sd_hub_count(e->hub);
+    for (size_t i = 0; i < n; i++) sd_dq_offer(sd_hub_queue(e->hub, i), a);
 }
 
-bool engine_sinks_saturated(const secdet_engine *e) {
-    size_t n = hub_count(e->hub);
+bool sd_engine_sinks_saturated(const secdet_engine *e) {
+    size_t n = sd_hub_count(e->hub);
     for (size_t i = 0; i < n; i++)
-        if (dq_saturated(hub_queue(e->hub, i))) return true;
+        if (sd_dq_saturated(sd_hub_queue(e->hub, i))) return true;
     return false;
 }
 
-void engine_push_done(secdet_engine *e) {
+void sd_engine_push_done(secdet_engine *e) {
     e->busy = false;
-    engine_commit(e);
+    sd_engine_commit(e);
 }
 
 secdet_status secdet_drain(secdet_engine *e, int64_t timeout_ms) {
     if (!e || e->busy) return SECDET_ERR_INVALID_ARG;
     if (!e->hub) return SECDET_OK;
-    return hub_drain(e->hub, timeout_ms);
+    return sd_hub_drain(e->hub, timeout_ms);
 }
 
-size_t secdet_sink_count(const secdet_engine *e) { return e ? hub_count(e->hub) : 0; }
+size_t secdet_sink_count(const secdet_engine *e) { return e ? sd_hub_count(e->hub) : 0; }
 
 const char *secdet_sink_name(const secdet_engine *e, size_t i) {
-    dq *q = e ? hub_queue(e->hub, i) : NULL;
-    return q ? dq_name(q) : NULL;
+    dq *q = e ? sd_hub_queue(e->hub, i) : NULL;
+    return q ? sd_dq_name(q) : NULL;
 }
 
 secdet_status secdet_sink_stats_get(const secdet_engine *e, size_t i, secdet_sink_stats *out) {
-    dq *q = e ? hub_queue(e->hub, i) : NULL;
+    dq *q = e ? sd_hub_queue(e->hub, i) : NULL;
     if (!q || !out) return SECDET_ERR_INVALID_ARG;
-    dq_stats(q, out);
+    sd_dq_stats(q, out);
     return SECDET_OK;
 }
 
-secdet_status engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed) {
-    return sink_reconfigure(e ? e->hub : NULL, i, next, changed);
+secdet_status sd_engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed) {
+    return sd_sink_reconfigure(e ? e->hub : NULL, i, next, changed);
 }

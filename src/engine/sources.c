@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-engine_ext *engine_ext_get(secdet_engine *e) {
+engine_ext *sd_engine_ext_get(secdet_engine *e) {
     if (!e->ext) {
         e->ext = calloc(1, sizeof *e->ext);
         if (e->ext) e->ext->engine = e;
@@ -23,7 +23,7 @@ engine_ext *engine_ext_get(secdet_engine *e) {
     return e->ext;
 }
 
-void engine_ext_free(secdet_engine *e) {
+void sd_engine_ext_free(secdet_engine *e) {
     engine_ext *x = e ? e->ext : NULL;
     if (!x) return;
     for (size_t i = 0; i < x->nformats; i++) {
@@ -48,7 +48,7 @@ secdet_status secdet_format_register(secdet_engine *e, const char *name, secdet_
     if (!e || e->busy || !name || !name[0] || !fn) return SECDET_ERR_INVALID_ARG;
     secdet_format builtin;
     if (secdet_format_parse(name, &builtin) == SECDET_OK || find_custom(e, name)) return SECDET_ERR_EXISTS;
-    engine_ext *x = engine_ext_get(e);
+    engine_ext *x = sd_engine_ext_get(e);
     if (!x) return SECDET_ERR_NOMEM;
     if (x->nformats == x->cap_formats) {
         size_t cap = x->cap_formats ? x->cap_formats * 2 : 4;
@@ -77,10 +77,10 @@ struct secdet_emitter {
 secdet_status secdet_emit_event(secdet_emitter *se, const char *json, size_t len) {
     if (!se || (!json && len)) return SECDET_ERR_INVALID_ARG;
     if (len > se->e->opts.max_event_bytes) {
-        (void)decoder_emit(se->em, json, len); /* reports it, with its number */
+        (void)sd_decoder_emit(se->em, json, len); /* reports it, with its number */
         return SECDET_ERR_LIMIT;
     }
-    int rc = decoder_emit(se->em, json ? json : "", len);
+    int rc = sd_decoder_emit(se->em, json ? json : "", len);
     if (rc == 0) return SECDET_OK;
     if (rc == 1) return SECDET_ERR_DECODE;
     return rc < 0 ? SECDET_ERR_NOMEM : SECDET_ERR_INVALID_ARG;
@@ -93,7 +93,7 @@ void secdet_emit_error(secdet_emitter *se, uint64_t where, const char *message, 
     if (n >= sizeof text) n = sizeof text - 1;
     if (n) memcpy(text, message, n);
     text[n] = 0;
-    decoder_emit_error(se->em, where, n ? text : "malformed input");
+    sd_decoder_emit_error(se->em, where, n ? text : "malformed input");
 }
 
 /* The decoder's DEC_CUSTOM hook: one call of the user's function. */
@@ -104,7 +104,7 @@ static int custom_decode(void *user, const void *bytes, size_t len, int end, dec
     if (st == SECDET_OK) return 0;
     char msg[160];
     snprintf(msg, sizeof msg, "format '%s': %s; the rest of the stream is skipped", cf->name, secdet_strerror(st));
-    decoder_emit_error(em, 0, msg);
+    sd_decoder_emit_error(em, 0, msg);
     return st == SECDET_ERR_NOMEM ? -1 : 2; /* any non-zero stops the stream */
 }
 
@@ -127,7 +127,7 @@ static const char *builtin_time(secdet_format f) {
     }
 }
 
-secdet_status engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
+secdet_status sd_engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
                                     const char **time_default) {
     *dec = NULL;
     decode_limits lim = {.max_event_bytes = e->opts.max_event_bytes, .max_depth = e->opts.max_json_depth};
@@ -136,27 +136,27 @@ secdet_status engine_source_decoder(secdet_engine *e, const secdet_source_opts *
         custom_format *cf = find_custom(e, o->format_name);
         if (cf) {
             *time_default = ".eventTime";
-            *dec = decoder_new_custom(custom_decode, cf, &lim);
+            *dec = sd_decoder_new_custom(custom_decode, cf, &lim);
             return *dec ? SECDET_OK : SECDET_ERR_NOMEM;
         }
         if (secdet_format_parse(o->format_name, &f) != SECDET_OK) return SECDET_ERR_INVALID_ARG;
     }
     if (!secdet_format_name(f)) return SECDET_ERR_INVALID_ARG;
     *time_default = builtin_time(f);
-    *dec = decoder_new(builtin_dec(f), &lim);
+    *dec = sd_decoder_new(builtin_dec(f), &lim);
     return *dec ? SECDET_OK : SECDET_ERR_NOMEM;
 }
 
 /* ---- Sources ------------------------------------------------------------------ */
 
-void engine_source_free(engine_source *s) {
+void sd_engine_source_free(engine_source *s) {
     free(s->name);
-    path_free(&s->time_path);
-    decoder_free(s->dec);
+    sd_path_free(&s->time_path);
+    sd_decoder_free(s->dec);
     memset(s, 0, sizeof *s);
 }
 
-engine_source *engine_find_source(secdet_engine *e, const char *name) {
+engine_source *sd_engine_find_source(secdet_engine *e, const char *name) {
     for (size_t i = 0; i < e->nsources; i++)
         if (strcmp(e->sources[i].name, name) == 0) return &e->sources[i];
     return NULL;
@@ -169,9 +169,9 @@ static secdet_status parse_time_field(const char *text, sd_path *out, bool *has)
     if (!text[0]) return SECDET_OK;
     const char *err = NULL;
     size_t n = strlen(text);
-    size_t used = path_parse(text, n, out, &err);
+    size_t used = sd_path_parse(text, n, out, &err);
     if (used != n || used == 0) {
-        path_free(out);
+        sd_path_free(out);
         return SECDET_ERR_INVALID_ARG;
     }
     *has = true;
@@ -183,17 +183,17 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
     secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = NULL};
     if (opts) o = *opts;
     if (!o.format_name && !secdet_format_name(o.format)) return SECDET_ERR_INVALID_ARG;
-    if (engine_find_source(e, name)) return SECDET_ERR_EXISTS;
+    if (sd_engine_find_source(e, name)) return SECDET_ERR_EXISTS;
 
     engine_source s = {0};
     /* The format's decoder and default time field (below). */
     decoder *dec = NULL;
     const char *time_default = ".eventTime";
-    secdet_status st = engine_source_decoder(e, &o, &dec, &time_default);
+    secdet_status st = sd_engine_source_decoder(e, &o, &dec, &time_default);
     if (st != SECDET_OK) return st;
     st = parse_time_field(o.time_field ? o.time_field : time_default, &s.time_path, &s.has_time);
     if (st != SECDET_OK) {
-        decoder_free(dec);
+        sd_decoder_free(dec);
         return st;
     }
     s.format = o.format;
@@ -201,14 +201,14 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
     s.dec = dec;
     s.prog_gen = UINT64_MAX;
     if (!s.name || !s.dec) {
-        engine_source_free(&s);
+        sd_engine_source_free(&s);
         return SECDET_ERR_NOMEM;
     }
     if (e->nsources == e->cap_sources) {
         size_t cap = e->cap_sources ? e->cap_sources * 2 : 4;
         engine_source *p = realloc(e->sources, cap * sizeof *p);
         if (!p) {
-            engine_source_free(&s);
+            sd_engine_source_free(&s);
             return SECDET_ERR_NOMEM;
         }
         e->sources = p;
@@ -218,8 +218,8 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
     return SECDET_OK;
 }
 
-bool engine_has_source(const secdet_engine *e, const char *name) {
-    return engine_find_source((secdet_engine *)e, name) != NULL;
+bool sd_engine_has_source(const secdet_engine *e, const char *name) {
+    return sd_engine_find_source((secdet_engine *)e, name) != NULL;
 }
 
 /* ---- Reloading ---------------------------------------------------------------- */
@@ -250,16 +250,16 @@ secdet_status secdet_reload_rules(secdet_engine *e, const char *const *paths, si
         /* Take the texts the scratch engine read and compile them here: the
          * swap then remaps this engine's correlation state (rules.c). */
         diag_list d;
-        diag_init(&d);
-        st = engine_replace_texts(e, scratch->texts, scratch->ntexts, &d);
+        sd_diag_init(&d);
+        st = sd_engine_replace_texts(e, scratch->texts, scratch->ntexts, &d);
         free(scratch->texts); /* the texts themselves were taken (or freed) */
         scratch->texts = NULL;
         scratch->ntexts = scratch->cap_texts = 0;
         if (st != SECDET_OK && last) { /* cannot happen unless out of memory; say so */
             for (size_t i = 0; i < d.count; i++)
-                diag_add(&last->list, DIAG_ERROR, "", 0, 0, "%s", d.items[i].message ? d.items[i].message : "");
+                sd_diag_add(&last->list, DIAG_ERROR, "", 0, 0, "%s", d.items[i].message ? d.items[i].message : "");
         }
-        diag_free(&d);
+        sd_diag_free(&d);
     }
     secdet_engine_free(scratch);
     if (diag) *diag = last;

@@ -26,12 +26,12 @@ typedef struct engine_ext {
 } engine_ext;
 
 /* The engine's extension, allocated on first use (NULL when out of memory). */
-engine_ext *engine_ext_get(secdet_engine *e);
+engine_ext *sd_engine_ext_get(secdet_engine *e);
 
 /* The decoder and default time field of a new source with options `o`
  * (o->format_name resolved against built-in and custom formats).
  * SECDET_ERR_INVALID_ARG for an unknown format, SECDET_ERR_NOMEM. */
-secdet_status engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
+secdet_status sd_engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
                                     const char **time_default);
 
 #endif

@@ -4,63 +4,63 @@
  * Stage 1 evaluates every rule's stateless part and hands each match of an
  * aggregation (or of a throttled stateless rule) to a forward callback
  * instead of keeping state (eval.c: forward_match). Stage 2 gets
- * those matches back, one rule per event (engine_push_forwarded), keeps the
+ * those matches back, one rule per event (sd_engine_push_forwarded), keeps the
  * state, and moves its watermark only when told: its events come from many
  * upstream streams, and only the driver knows how far each has got. The
  * driver keeps one engine per partition it owns, so a partition's state is
- * one snapshot (engine_snapshot_bytes) that moves with the partition.
+ * one snapshot (sd_engine_snapshot_bytes) that moves with the partition.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
 
-void engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
+void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
     e->stage.fwd_fn = fn;
     e->stage.fwd_user = user;
 }
 
-bool engine_forwards_to(const secdet_engine *e, const void *user) {
+bool sd_engine_forwards_to(const secdet_engine *e, const void *user) {
     return e->stage.fwd_fn && e->stage.fwd_user == user;
 }
 
-void engine_set_external_watermark(secdet_engine *e) {
+void sd_engine_set_external_watermark(secdet_engine *e) {
     e->stage.external_wm = true;
-    corr_set_external_watermark(e->corr, true);
+    sd_corr_set_external_watermark(e->corr, true);
 }
 
-void engine_set_watermark(secdet_engine *e, int64_t wm_ns) {
+void sd_engine_set_watermark(secdet_engine *e, int64_t wm_ns) {
     if (e->busy) return;
     e->busy = true;
-    corr_set_watermark(e->corr, wm_ns);
-    engine_fire_due(e);
-    engine_push_done(e);
+    sd_corr_set_watermark(e->corr, wm_ns);
+    sd_engine_fire_due(e);
+    sd_engine_push_done(e);
 }
 
-bool engine_take_batch_time(secdet_engine *e, int64_t *out) {
+bool sd_engine_take_batch_time(secdet_engine *e, int64_t *out) {
     bool any = e->stage.batch_any;
     *out = e->stage.batch_max;
     e->stage.batch_any = false;
     return any;
 }
 
-bool engine_newest_time(const secdet_engine *e, int64_t *out) { return corr_newest_time(e->corr, out); }
+bool sd_engine_newest_time(const secdet_engine *e, int64_t *out) { return sd_corr_newest_time(e->corr, out); }
 
-secdet_status engine_snapshot_bytes(secdet_engine *e, buf *out) {
+secdet_status sd_engine_snapshot_bytes(secdet_engine *e, buf *out) {
     if (e->busy) return SECDET_ERR_INVALID_ARG;
-    if (corr_snapshot_write(e->corr, out) != 0 || out->oom) return SECDET_ERR_NOMEM;
+    if (sd_corr_snapshot_write(e->corr, out) != 0 || out->oom) return SECDET_ERR_NOMEM;
     return SECDET_OK;
 }
 
-secdet_status engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
+secdet_status sd_engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
                                    diag_list *d) {
     if (e->busy) return SECDET_ERR_INVALID_ARG;
-    int rc = corr_snapshot_read(e->corr, data ? data : "", len, name, d);
-    if (rc == 0) engine_remake_aux(e);
+    int rc = sd_corr_snapshot_read(e->corr, data ? data : "", len, name, d);
+    if (rc == 0) sd_engine_remake_aux(e);
     return rc == 0 ? SECDET_OK : rc == -2 ? SECDET_ERR_NOMEM : SECDET_ERR_DECODE;
 }
 
-secdet_status engine_copy_rules(secdet_engine *dst, const secdet_engine *src, diag_list *d) {
+secdet_status sd_engine_copy_rules(secdet_engine *dst, const secdet_engine *src, diag_list *d) {
     if (dst->busy || dst->ntexts) return SECDET_ERR_INVALID_ARG;
     size_t n = src->ntexts;
     rule_text *t = calloc(n ? n : 1, sizeof *t);
@@ -76,7 +76,7 @@ secdet_status engine_copy_rules(secdet_engine *dst, const secdet_engine *src, di
             t[i].text[t[i].len] = '\0';
         }
     }
-    secdet_status st = ok ? engine_replace_texts(dst, t, n, d) : SECDET_ERR_NOMEM;
+    secdet_status st = ok ? sd_engine_replace_texts(dst, t, n, d) : SECDET_ERR_NOMEM;
     if (!ok) {
         for (size_t i = 0; i < n; i++) {
             free(t[i].name);

@@ -9,7 +9,7 @@
  *            the bytes given (no copy), else from a carry buffer that holds
  *            the partial line across feeds; streams of JSON documents
  *            (CloudTrail, CloudWatch Logs, EventBridge) are decode_doc.c's.
- * Every event then takes one way out (decode_unit): to the receiver's
+ * Every event then takes one way out (sd_decode_unit): to the receiver's
  * on_text as text when it takes it — the fast path, no tree — else parsed
  * here with cJSON and handed to on_event, or reported as malformed.
  *
@@ -26,11 +26,11 @@
  *  - Depth is checked here before cJSON sees the text, because cJSON's own
  *    nesting limit (1000) is fixed at its compile time.
  *  - When on_event (or on_text) returns non-zero, the rest of the stream is
- *    ignored: every further decoder_feed and the decoder_end return that
- *    value; decoder_end then resets the decoder. Out of memory behaves the
+ *    ignored: every further sd_decoder_feed and the sd_decoder_end return that
+ *    value; sd_decoder_end then resets the decoder. Out of memory behaves the
  *    same with -1.
- *  - decoder_format keeps reporting a finished stream's format after
- *    decoder_end, until the next stream's first feed.
+ *  - sd_decoder_format keeps reporting a finished stream's format after
+ *    sd_decoder_end, until the next stream's first feed.
  *  - What on_text takes gives the same event as the parse would have: the
  *    receiver takes only text it validates, and anything it declines comes
  *    here.
@@ -57,7 +57,7 @@
 
 /* ---- errors ------------------------------------------------------------ */
 
-void decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
+void sd_decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
     if (!sink || !sink->on_error) return;
     char msg[256];
     va_list ap;
@@ -67,7 +67,7 @@ void decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...
     sink->on_error(sink->user, where, msg);
 }
 
-int decode_halt(decoder *d, int rc) {
+int sd_decode_halt(decoder *d, int rc) {
     d->stop = rc;
     return rc;
 }
@@ -125,10 +125,10 @@ static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool wan
         return NULL;
     }
     size_t end = 0;
-    /* json_parse_prefix stops after the value (an in-place line has no NUL
+    /* sd_json_parse_prefix stops after the value (an in-place line has no NUL
      * after it); trailing text is checked below. */
     int control = -1;
-    cJSON *root = json_parse_prefix_control(s, len, 0, &end, &control);
+    cJSON *root = sd_json_parse_prefix_control(s, len, 0, &end, &control);
     if (!root) {
         *st = control >= 0 ? JSON_CONTROL : JSON_INVALID;
         *pos = end;
@@ -151,7 +151,7 @@ static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool wan
     return root;
 }
 
-cJSON *decode_json_object(const char *s, size_t len, uint32_t max_depth, const char **err) {
+cJSON *sd_decode_json_object(const char *s, size_t len, uint32_t max_depth, const char **err) {
     /* *err must outlive the call and there is no state to hold a formatted
      * message, so the reasons are fixed strings without numbers. */
     static const char *const reasons[] = {NULL, "invalid JSON", "not a JSON object", "nested too deeply",
@@ -180,51 +180,51 @@ static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit
     switch (st) {
     case JSON_OK: break;
     case JSON_INVALID:
-        decode_report(sink, where, "%s %llu: invalid JSON near byte %zu", unit, (unsigned long long)where, pos + 1);
+        sd_decode_report(sink, where, "%s %llu: invalid JSON near byte %zu", unit, (unsigned long long)where, pos + 1);
         return 0;
     case JSON_NOT_OBJECT:
-        decode_report(sink, where, "%s %llu: not a JSON object", unit, (unsigned long long)where);
+        sd_decode_report(sink, where, "%s %llu: not a JSON object", unit, (unsigned long long)where);
         return 0;
     case JSON_TOO_DEEP:
-        decode_report(sink, where, "%s %llu: nested deeper than %u", unit, (unsigned long long)where, d->max_depth);
+        sd_decode_report(sink, where, "%s %llu: nested deeper than %u", unit, (unsigned long long)where, d->max_depth);
         return 0;
     case JSON_CONTROL:
-        decode_report(sink, where, "%s %llu: " CONTROL_FMT, unit, (unsigned long long)where, CONTROL_ARGS(s, pos));
+        sd_decode_report(sink, where, "%s %llu: " CONTROL_FMT, unit, (unsigned long long)where, CONTROL_ARGS(s, pos));
         return 0;
     }
     if (kind != DEC_AUTO) {
         aws_limits lim = aws_limits_of(d);
-        int arc = aws_emit(kind, ev, unit, where, &lim, sink);
-        return arc ? decode_halt(d, arc) : 0;
+        int arc = sd_aws_emit(kind, ev, unit, where, &lim, sink);
+        return arc ? sd_decode_halt(d, arc) : 0;
     }
     int rc = sink && sink->on_event ? sink->on_event(sink->user, ev, where) : 0;
     cJSON_Delete(ev);
-    return rc ? decode_halt(d, rc) : 0;
+    return rc ? sd_decode_halt(d, rc) : 0;
 }
 
-int decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
+int sd_decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
                 const decode_sink *sink) {
     if (d->on_text && sink) {
         int rc = DECODE_TEXT_DECLINED;
         if (kind == DEC_EVENTBRIDGE) {
             aws_limits lim = aws_limits_of(d);
-            rc = aws_eventbridge_text(s, len, where, &lim, sink);
+            rc = sd_aws_eventbridge_text(s, len, where, &lim, sink);
         } else if (kind == DEC_AUTO) {
             rc = d->on_text(sink->user, s, len, where, 0);
         }
-        if (rc != DECODE_TEXT_DECLINED) return rc ? decode_halt(d, rc) : 0;
+        if (rc != DECODE_TEXT_DECLINED) return rc ? sd_decode_halt(d, rc) : 0;
     }
     return decode_parsed(d, s, len, unit, where, kind, sink);
 }
 
 /* ---- JSON lines -------------------------------------------------------- */
 
-void decoder_set_on_text(decoder *d, decode_text_fn on_text) {
+void sd_decoder_set_on_text(decoder *d, decode_text_fn on_text) {
     if (d) d->on_text = on_text;
 }
 
 static void line_too_long(decoder *d, uint64_t line, const decode_sink *sink) {
-    decode_report(sink, line, "line %llu: longer than %zu bytes", (unsigned long long)line, d->max_event);
+    sd_decode_report(sink, line, "line %llu: longer than %zu bytes", (unsigned long long)line, d->max_event);
 }
 
 /* One complete line, without its '\n'. */
@@ -240,18 +240,18 @@ static int jsonl_line(decoder *d, const char *s, size_t len, const decode_sink *
         line_too_long(d, line, sink);
         return 0;
     }
-    if (d->want != DEC_AUTO) return decode_unit(d, s, len, "line", line, DEC_AUTO, sink);
+    if (d->want != DEC_AUTO) return sd_decode_unit(d, s, len, "line", line, DEC_AUTO, sink);
     /* In DEC_AUTO a line may be an envelope to unwrap. The receiver's scan
      * of the line tells (it declines a line with an envelope's member) at
      * no extra cost; only such lines, and those it cannot take, are looked
      * at here. */
     if (d->on_text && sink) {
         int rc = d->on_text(sink->user, s, len, line, DECODE_TEXT_MAY_BE_ENVELOPE);
-        if (rc != DECODE_TEXT_DECLINED) return rc ? decode_halt(d, rc) : 0;
+        if (rc != DECODE_TEXT_DECLINED) return rc ? sd_decode_halt(d, rc) : 0;
     }
-    dec_format kind = aws_envelope_kind_text(s, len);
+    dec_format kind = sd_aws_envelope_kind_text(s, len);
     if (kind == DEC_AUTO) return decode_parsed(d, s, len, "line", line, DEC_AUTO, sink);
-    return decode_unit(d, s, len, "line", line, kind, sink);
+    return sd_decode_unit(d, s, len, "line", line, kind, sink);
 }
 
 static int jsonl_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
@@ -270,20 +270,20 @@ static int jsonl_feed(decoder *d, const char *p, size_t n, const decode_sink *si
         size_t part = (size_t)((nl ? nl : end) - p);
         if (d->carry.len + part > carry_max) {
             line_too_long(d, d->line + 1, sink);
-            buf_reset(&d->carry);
+            sd_buf_reset(&d->carry);
             d->skipping = true;
             continue; /* the skipping branch finds the same '\n', or waits for it */
         }
         if (!nl) {
-            buf_append(&d->carry, p, part);
-            return d->carry.oom ? decode_halt(d, -1) : 0;
+            sd_buf_append(&d->carry, p, part);
+            return d->carry.oom ? sd_decode_halt(d, -1) : 0;
         }
         int rc;
         if (d->carry.len) {
-            buf_append(&d->carry, p, part);
-            if (d->carry.oom) return decode_halt(d, -1);
+            sd_buf_append(&d->carry, p, part);
+            if (d->carry.oom) return sd_decode_halt(d, -1);
             rc = jsonl_line(d, d->carry.data, d->carry.len, sink);
-            buf_reset(&d->carry);
+            sd_buf_reset(&d->carry);
         } else {
             rc = jsonl_line(d, p, part, sink); /* in place: the common case */
         }
@@ -353,20 +353,20 @@ static dec_format decide(const decoder *d, const char *s, size_t n) {
 static int format_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
     if (d->fmt == DEC_JSONL) return jsonl_feed(d, p, n, sink);
     if (d->fmt == DEC_CLOUDTRAIL || d->fmt == DEC_CLOUDWATCH_LOGS || d->fmt == DEC_EVENTBRIDGE)
-        return doc_feed(d, p, n, sink);
+        return sd_doc_feed(d, p, n, sink);
 
     if (d->carry.len == 0) { /* decide on the bytes given, without a copy */
         d->fmt = decide(d, p, n);
         if (d->fmt != DEC_AUTO) return format_feed(d, p, n, sink);
     }
-    buf_append(&d->carry, p, n);
-    if (d->carry.oom) return decode_halt(d, -1);
+    sd_buf_append(&d->carry, p, n);
+    if (d->carry.oom) return sd_decode_halt(d, -1);
     d->fmt = decide(d, d->carry.data, d->carry.len);
     if (d->fmt == DEC_AUTO) return 0;
     buf held = d->carry; /* replay the held bytes into the chosen format */
-    buf_init(&d->carry);
+    sd_buf_init(&d->carry);
     int rc = format_feed(d, held.data, held.len, sink);
-    buf_free(&held);
+    sd_buf_free(&held);
     return rc;
 }
 
@@ -374,20 +374,20 @@ static int format_end(decoder *d, const decode_sink *sink) {
     if (d->fmt == DEC_AUTO) {
         if (skip_ws(d->carry.data, d->carry.len, 0) == d->carry.len) return 0;
         buf held = d->carry;
-        buf_init(&d->carry);
+        sd_buf_init(&d->carry);
         d->fmt = DEC_JSONL; /* too short to be a CloudTrail document */
         int rc = jsonl_feed(d, held.data, held.len, sink);
-        buf_free(&held);
+        sd_buf_free(&held);
         if (rc) return rc;
     }
     if (d->fmt == DEC_JSONL) return jsonl_end(d, sink);
-    return doc_end(d, sink);
+    return sd_doc_end(d, sink);
 }
 
 /* ---- gzip -------------------------------------------------------------- */
 
 static int gz_fail(decoder *d, const char *why, const decode_sink *sink) {
-    decode_report(sink, 0, "gzip: %s", why);
+    sd_decode_report(sink, 0, "gzip: %s", why);
     d->gz = GZ_FAILED;
     return 0;
 }
@@ -399,7 +399,7 @@ static int gz_feed(decoder *d, const unsigned char *p, size_t n, const decode_si
         if (!d->zout || inflateInit2(&d->zs, 16 + MAX_WBITS) != Z_OK) {
             free(d->zout);
             d->zout = NULL;
-            return decode_halt(d, -1);
+            return sd_decode_halt(d, -1);
         }
         d->zs_ready = true;
     }
@@ -426,7 +426,7 @@ static int gz_feed(decoder *d, const unsigned char *p, size_t n, const decode_si
                 d->member_done = true;
                 d->member_open = false;
             } else if (zr == Z_MEM_ERROR) {
-                return decode_halt(d, -1);
+                return sd_decode_halt(d, -1);
             } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
                 return gz_fail(d, d->zs.msg ? d->zs.msg : "corrupt data", sink);
             }
@@ -473,7 +473,7 @@ static int gz_layer(decoder *d, const unsigned char *p, size_t n, const decode_s
 
 /* ---- public ------------------------------------------------------------ */
 
-decoder *decoder_new(dec_format fmt, const decode_limits *lim) {
+decoder *sd_decoder_new(dec_format fmt, const decode_limits *lim) {
     if (fmt != DEC_AUTO && fmt != DEC_JSONL && fmt != DEC_CLOUDTRAIL && fmt != DEC_CLOUDWATCH_LOGS &&
         fmt != DEC_EVENTBRIDGE)
         return NULL;
@@ -483,18 +483,18 @@ decoder *decoder_new(dec_format fmt, const decode_limits *lim) {
     d->max_event = lim && lim->max_event_bytes ? lim->max_event_bytes : DEFAULT_MAX_EVENT_BYTES;
     d->max_depth = lim && lim->max_depth ? lim->max_depth : LIMIT_JSON_DEPTH_DEFAULT;
     d->max_doc = d->max_event > SIZE_MAX / LIMIT_DOCUMENT_EVENT_FACTOR ? SIZE_MAX : d->max_event * LIMIT_DOCUMENT_EVENT_FACTOR;
-    buf_init(&d->carry);
-    buf_init(&d->text);
-    doc_reset(d);
+    sd_buf_init(&d->carry);
+    sd_buf_init(&d->text);
+    sd_doc_reset(d);
     return d;
 }
 
-void decoder_free(decoder *d) {
+void sd_decoder_free(decoder *d) {
     if (!d) return;
     if (d->zs_ready) inflateEnd(&d->zs);
     free(d->zout);
-    buf_free(&d->carry);
-    buf_free(&d->text);
+    sd_buf_free(&d->carry);
+    sd_buf_free(&d->text);
     free(d);
 }
 
@@ -511,10 +511,10 @@ struct dec_emit {
 static int custom_call(decoder *d, const void *bytes, size_t len, int end, const decode_sink *sink) {
     dec_emit em = {.d = d, .sink = sink};
     int rc = d->custom(d->custom_user, bytes, len, end, &em);
-    return rc ? decode_halt(d, rc) : 0;
+    return rc ? sd_decode_halt(d, rc) : 0;
 }
 
-int decoder_feed(decoder *d, const void *bytes, size_t len, const decode_sink *sink) {
+int sd_decoder_feed(decoder *d, const void *bytes, size_t len, const decode_sink *sink) {
     if (!d) return -1;
     if (d->fresh) start_stream(d);
     if (d->stop) return d->stop;
@@ -523,7 +523,7 @@ int decoder_feed(decoder *d, const void *bytes, size_t len, const decode_sink *s
     return gz_layer(d, bytes, len, sink);
 }
 
-int decoder_end(decoder *d, const decode_sink *sink) {
+int sd_decoder_end(decoder *d, const decode_sink *sink) {
     if (!d) return -1;
     if (d->fresh) start_stream(d);
     int rc = d->stop;
@@ -541,24 +541,24 @@ int decoder_end(decoder *d, const decode_sink *sink) {
     d->fresh = true;
     d->line = 0;
     d->skipping = false;
-    doc_reset(d);
-    if (d->carry.cap > CARRY_KEEP_BYTES) buf_free(&d->carry);
-    else buf_reset(&d->carry);
-    if (d->carry.oom) buf_free(&d->carry);
-    if (d->text.cap > CARRY_KEEP_BYTES || d->text.oom) buf_free(&d->text);
+    sd_doc_reset(d);
+    if (d->carry.cap > CARRY_KEEP_BYTES) sd_buf_free(&d->carry);
+    else sd_buf_reset(&d->carry);
+    if (d->carry.oom) sd_buf_free(&d->carry);
+    if (d->text.cap > CARRY_KEEP_BYTES || d->text.oom) sd_buf_free(&d->text);
     d->gz = GZ_UNDECIDED;
     d->have_first_byte = d->member_open = d->member_done = false;
     if (d->zs_ready) inflateReset(&d->zs);
     return rc;
 }
 
-dec_format decoder_format(const decoder *d) { return d ? d->fmt : DEC_AUTO; }
+dec_format sd_decoder_format(const decoder *d) { return d ? d->fmt : DEC_AUTO; }
 
 /* ---- custom formats ----------------------------------------------------- */
 
-decoder *decoder_new_custom(dec_custom_fn fn, void *user, const decode_limits *lim) {
+decoder *sd_decoder_new_custom(dec_custom_fn fn, void *user, const decode_limits *lim) {
     if (!fn) return NULL;
-    decoder *d = decoder_new(DEC_JSONL, lim);
+    decoder *d = sd_decoder_new(DEC_JSONL, lim);
     if (!d) return NULL;
     d->want = d->fmt = DEC_CUSTOM;
     d->custom = fn;
@@ -566,38 +566,38 @@ decoder *decoder_new_custom(dec_custom_fn fn, void *user, const decode_limits *l
     return d;
 }
 
-int decoder_emit(dec_emit *em, const char *json, size_t len) {
+int sd_decoder_emit(dec_emit *em, const char *json, size_t len) {
     if (!em) return -1;
     decoder *d = em->d;
     if (d->stop) return d->stop;
     uint64_t where = ++d->line;
     if (len > d->max_event) {
-        decode_report(em->sink, where, "event %llu: longer than %zu bytes", (unsigned long long)where, d->max_event);
+        sd_decode_report(em->sink, where, "event %llu: longer than %zu bytes", (unsigned long long)where, d->max_event);
         return 1;
     }
     if (d->on_text && em->sink && json && len) {
         int rc = d->on_text(em->sink->user, json, len, where, 0);
-        if (rc != DECODE_TEXT_DECLINED) return rc ? decode_halt(d, rc) : 0;
+        if (rc != DECODE_TEXT_DECLINED) return rc ? sd_decode_halt(d, rc) : 0;
     }
     json_status st = JSON_INVALID;
     size_t pos = 0;
     cJSON *ev = json && len ? parse_json(json, len, d->max_depth, true, &st, &pos) : NULL;
     if (!ev) {
         if (st == JSON_NOT_OBJECT)
-            decode_report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
+            sd_decode_report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
         else if (st == JSON_TOO_DEEP)
-            decode_report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
+            sd_decode_report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
         else if (st == JSON_CONTROL)
-            decode_report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where, CONTROL_ARGS(json, pos));
+            sd_decode_report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where, CONTROL_ARGS(json, pos));
         else
-            decode_report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
+            sd_decode_report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
         return 1;
     }
     int rc = em->sink && em->sink->on_event ? em->sink->on_event(em->sink->user, ev, where) : 0;
     cJSON_Delete(ev);
-    return rc ? decode_halt(d, rc) : 0;
+    return rc ? sd_decode_halt(d, rc) : 0;
 }
 
-void decoder_emit_error(dec_emit *em, uint64_t where, const char *message) {
-    if (em) decode_report(em->sink, where, "%s", message ? message : "malformed input");
+void sd_decoder_emit_error(dec_emit *em, uint64_t where, const char *message) {
+    if (em) sd_decode_report(em->sink, where, "%s", message ? message : "malformed input");
 }

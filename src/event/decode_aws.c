@@ -2,9 +2,9 @@
  * decode_aws.h for the shapes and the members added).
  *
  * Base64 is OpenSSL's (EVP_DecodeBlock) and gzip is zlib's; the decompressed
- * size is capped while it inflates (aws_payload_cap), so a small payload
+ * size is capped while it inflates (sd_aws_payload_cap), so a small payload
  * cannot expand without bound. Every message text is parsed with the
- * decoder's depth limit before cJSON sees it (decode_json_object). Strings
+ * decoder's depth limit before cJSON sees it (sd_decode_json_object). Strings
  * are read and copied with their lengths (util/json.h): one holding U+0000
  * is neither cut nor mistaken for a shorter one.
  */
@@ -43,19 +43,19 @@ static const cJSON *member(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-const char *const decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslogs", "messageType", "detail-type"};
+const char *const sd_decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslogs", "messageType", "detail-type"};
 
-dec_format aws_envelope_kind_text(const char *s, size_t n) {
+dec_format sd_aws_envelope_kind_text(const char *s, size_t n) {
     enum { AWSLOGS, MESSAGE_TYPE, LOG_EVENTS, DETAIL_TYPE, DETAIL, NKEYS };
     static const char *const keys[NKEYS] = {"awslogs", "messageType", "logEvents", "detail-type", "detail"};
     char first[NKEYS] = {0}; /* the first byte of the first value of each key; 0: none */
     span_walk w;
     span_member m;
-    if (span_walk_start(&w, s, n) != 0) return DEC_AUTO;
+    if (sd_span_walk_start(&w, s, n) != 0) return DEC_AUTO;
     int r;
-    while ((r = span_walk_next(&w, &m)) == 1) {
+    while ((r = sd_span_walk_next(&w, &m)) == 1) {
         for (int k = 0; k < NKEYS; k++) {
-            if (!first[k] && span_key_is(s, &m, keys[k])) {
+            if (!first[k] && sd_span_key_is(s, &m, keys[k])) {
                 first[k] = s[m.value];
                 break;
             }
@@ -76,9 +76,9 @@ static bool has_member(const char *s, size_t n, const char *name) {
     if (!memmem(s, n, name, strlen(name)) && !memmem(s, n, "\\u", 2)) return false;
     span_walk w;
     span_member m;
-    if (span_walk_start(&w, s, n) != 0) return true; /* not framed: the scanner will refuse it anyway */
-    while (span_walk_next(&w, &m) == 1)
-        if (span_key_is(s, &m, name)) return true;
+    if (sd_span_walk_start(&w, s, n) != 0) return true; /* not framed: the scanner will refuse it anyway */
+    while (sd_span_walk_next(&w, &m) == 1)
+        if (sd_span_key_is(s, &m, name)) return true;
     return false;
 }
 
@@ -90,28 +90,28 @@ static void with_member(buf *b, const char *s, size_t n, const char *name, const
     for (i++; i < n && span_is_ws((unsigned char)s[i]); i++) {
     }
     bool empty = i == n - 1;
-    buf_reset(b);
-    buf_append(b, s, n - 1);
-    if (!empty) buf_putc(b, ',');
-    buf_putc(b, '"');
-    buf_puts(b, name);
-    buf_puts(b, "\":");
-    buf_append(b, value, vlen);
-    buf_putc(b, '}');
+    sd_buf_reset(b);
+    sd_buf_append(b, s, n - 1);
+    if (!empty) sd_buf_putc(b, ',');
+    sd_buf_putc(b, '"');
+    sd_buf_puts(b, name);
+    sd_buf_puts(b, "\":");
+    sd_buf_append(b, value, vlen);
+    sd_buf_putc(b, '}');
 }
 
-int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink) {
+int sd_aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink) {
     if (!lim->on_text || !lim->text || !sink) return DECODE_TEXT_DECLINED;
     span_walk w;
     span_member m, detail = {0};
     bool have_detail = false, have_type = false;
-    if (span_walk_start(&w, s, n) != 0) return DECODE_TEXT_DECLINED;
+    if (sd_span_walk_start(&w, s, n) != 0) return DECODE_TEXT_DECLINED;
     int r;
-    while ((r = span_walk_next(&w, &m)) == 1) {
-        if (!have_detail && span_key_is(s, &m, "detail")) {
+    while ((r = sd_span_walk_next(&w, &m)) == 1) {
+        if (!have_detail && sd_span_key_is(s, &m, "detail")) {
             detail = m;
             have_detail = true;
-        } else if (!have_type && span_key_is(s, &m, "detail-type")) {
+        } else if (!have_type && sd_span_key_is(s, &m, "detail-type")) {
             if (s[m.value] != '"') return DECODE_TEXT_DECLINED;
             have_type = true;
         }
@@ -127,25 +127,25 @@ int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limi
     if (has_member(d, dlen, "_eventbridge")) return DECODE_TEXT_DECLINED;
     /* The envelope without its detail, members in their order and as written. */
     buf env;
-    buf_init(&env);
-    buf_putc(&env, '{');
-    span_walk_start(&w, s, n);
-    while (span_walk_next(&w, &m) == 1) {
+    sd_buf_init(&env);
+    sd_buf_putc(&env, '{');
+    sd_span_walk_start(&w, s, n);
+    while (sd_span_walk_next(&w, &m) == 1) {
         if (m.key == detail.key) continue;
-        if (env.len > 1) buf_putc(&env, ',');
-        buf_append(&env, s + m.key, m.value + m.value_len - m.key);
+        if (env.len > 1) sd_buf_putc(&env, ',');
+        sd_buf_append(&env, s + m.key, m.value + m.value_len - m.key);
     }
-    buf_putc(&env, '}');
+    sd_buf_putc(&env, '}');
     with_member(lim->text, d, dlen, "_eventbridge", env.data, env.len);
     bool oom = env.oom || lim->text->oom;
-    buf_free(&env);
+    sd_buf_free(&env);
     if (oom) return -1;
     return lim->on_text(sink->user, lim->text->data, lim->text->len, where, 0);
 }
 
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
 
-size_t aws_payload_cap(const aws_limits *lim) {
+size_t sd_aws_payload_cap(const aws_limits *lim) {
     size_t cap = lim->max_event > SIZE_MAX / LIMIT_AWS_PAYLOAD_EVENT_FACTOR ? SIZE_MAX
                                                                       : lim->max_event * LIMIT_AWS_PAYLOAD_EVENT_FACTOR;
     if (cap < AWS_PAYLOAD_FLOOR) cap = AWS_PAYLOAD_FLOOR;
@@ -156,7 +156,7 @@ size_t aws_payload_cap(const aws_limits *lim) {
 static bool base64_decode(const char *s, size_t n, buf *out) {
     if (n == 0 || n % 4 != 0 || n > (size_t)INT32_MAX) return false;
     size_t pad = (s[n - 1] == '=') + (s[n - 2] == '=');
-    if (!buf_reserve(out, n / 4 * 3 + 1)) return false;
+    if (!sd_buf_reserve(out, n / 4 * 3 + 1)) return false;
     int got = EVP_DecodeBlock((unsigned char *)out->data, (const unsigned char *)s, (int)n);
     if (got < 0 || (size_t)got < pad) return false;
     out->len = (size_t)got - pad;
@@ -174,7 +174,7 @@ static gz_result gunzip(const unsigned char *in, size_t n, size_t cap, buf *out)
     zs.avail_in = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
     gz_result res = GZ_OK;
     for (;;) {
-        if (!buf_reserve(out, 64 * 1024)) {
+        if (!sd_buf_reserve(out, 64 * 1024)) {
             res = GZ_NOMEM;
             break;
         }
@@ -217,15 +217,15 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
         return NULL;
     }
     buf raw, json;
-    buf_init(&raw);
-    buf_init(&json);
+    sd_buf_init(&raw);
+    sd_buf_init(&json);
     cJSON *out = NULL;
-    if (!base64_decode(data->valuestring, json_string_len(data), &raw)) {
+    if (!base64_decode(data->valuestring, sd_json_string_len(data), &raw)) {
         if (raw.oom) *oom = true;
         else report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
         goto done;
     }
-    size_t cap = aws_payload_cap(lim);
+    size_t cap = sd_aws_payload_cap(lim);
     gz_result gz = gunzip((const unsigned char *)raw.data, raw.len, cap, &json);
     static const char *const why[] = {"", "corrupt gzip data", "truncated gzip data", "", ""};
     if (gz == GZ_NOMEM) {
@@ -242,13 +242,13 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
         goto done;
     }
     const char *err = NULL;
-    out = decode_json_object(json.data, json.len, lim->max_depth, &err);
+    out = sd_decode_json_object(json.data, json.len, lim->max_depth, &err);
     if (!out)
         report(sink, doc, "%s %llu: awslogs.data: decompressed payload: %s", unit, (unsigned long long)doc,
                err ? err : "invalid JSON");
 done:
-    buf_free(&raw);
-    buf_free(&json);
+    sd_buf_free(&raw);
+    sd_buf_free(&json);
     return out;
 }
 
@@ -256,7 +256,7 @@ done:
 
 static void copy_member(cJSON *to, const cJSON *from, const char *key) {
     const cJSON *v = member(from, key);
-    if (v) cJSON_AddItemToObject(to, key, json_duplicate(v));
+    if (v) cJSON_AddItemToObject(to, key, sd_json_duplicate(v));
 }
 
 /* The "_cloudwatch" member of one log event's event. NULL when out of memory. */
@@ -270,11 +270,11 @@ static cJSON *cw_meta(const cJSON *doc, const cJSON *le) {
     copy_member(m, le, "id");
     const cJSON *ts = member(le, "timestamp");
     if (cJSON_IsNumber(ts)) {
-        cJSON_AddItemToObject(m, "timestamp", json_duplicate(ts));
+        cJSON_AddItemToObject(m, "timestamp", sd_json_duplicate(ts));
         double ms = ts->valuedouble;
         if (ms > -9.2e12 && ms < 9.2e12) { /* within int64 nanoseconds */
             char text[40];
-            time_format_rfc3339((int64_t)ms * 1000000, text);
+            sd_time_format_rfc3339((int64_t)ms * 1000000, text);
             cJSON_AddStringToObject(m, "time", text);
         }
     }
@@ -315,7 +315,7 @@ static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t le
 static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws_limits *lim, const decode_sink *sink) {
     const cJSON *type = member(doc, "messageType");
     static const char control[] = "CONTROL_MESSAGE";
-    if (cJSON_IsString(type) && json_string_len(type) == sizeof control - 1 &&
+    if (cJSON_IsString(type) && sd_json_string_len(type) == sizeof control - 1 &&
         memcmp(type->valuestring, control, sizeof control - 1) == 0)
         return 0;
     const cJSON *events = member(doc, "logEvents");
@@ -332,7 +332,7 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
                    (unsigned long long)i);
             continue;
         }
-        size_t len = json_string_len(msg);
+        size_t len = sd_json_string_len(msg);
         if (len > lim->max_event) {
             report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
                    unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
@@ -346,7 +346,7 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
             }
         }
         const char *err = NULL;
-        cJSON *ev = decode_json_object(msg->valuestring, len, lim->max_depth, &err);
+        cJSON *ev = sd_decode_json_object(msg->valuestring, len, lim->max_depth, &err);
         if (!ev) {
             report(sink, i + 1, "%s %llu: logEvents[%llu]: message: %s", unit, (unsigned long long)docno,
                    (unsigned long long)i, err ? err : "invalid JSON");
@@ -380,7 +380,7 @@ static int eb_emit(cJSON *root, const char *unit, uint64_t docno, const decode_s
     cJSON *detail = cJSON_DetachItemFromObjectCaseSensitive(root, "detail");
     /* What is left of root is the envelope; it moves into the event. */
     if (!cJSON_GetObjectItemCaseSensitive(detail, "_eventbridge")) {
-        cJSON *env = json_duplicate(root);
+        cJSON *env = sd_json_duplicate(root);
         if (!env || !cJSON_AddItemToObject(detail, "_eventbridge", env)) {
             cJSON_Delete(env);
             cJSON_Delete(detail);
@@ -392,13 +392,13 @@ static int eb_emit(cJSON *root, const char *unit, uint64_t docno, const decode_s
     return rc;
 }
 
-int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
+int sd_aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
              const decode_sink *sink) {
     int rc = 0;
     if (fmt == DEC_EVENTBRIDGE) {
         rc = eb_emit(root, unit, doc, sink);
     } else if (fmt == DEC_CLOUDWATCH_LOGS) {
-        /* As aws_envelope_kind_text tells them apart: a payload is an "awslogs" object. */
+        /* As sd_aws_envelope_kind_text tells them apart: a payload is an "awslogs" object. */
         if (cJSON_IsObject(member(root, "awslogs"))) {
             bool oom = false;
             cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);

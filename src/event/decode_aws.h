@@ -58,15 +58,15 @@ typedef struct aws_limits {
  * base64 cost 64 MiB and the tree besides; now one costs at most 8 MiB
  * (with the default 1 MiB max_event) and the tree. */
 #define AWS_PAYLOAD_FLOOR ((size_t)8 << 20)
-size_t aws_payload_cap(const aws_limits *lim);
+size_t sd_aws_payload_cap(const aws_limits *lim);
 
 /* The envelope that the JSON text s[0..n) is, by its top-level members (the
  * first of each name, as cJSON finds them): DEC_CLOUDWATCH_LOGS ("awslogs"
  * an object, or "messageType" with "logEvents" an array), DEC_EVENTBRIDGE
  * ("detail-type" a string, with "detail"), else DEC_AUTO (none, or not an
  * object). Every such envelope has a member named in
- * decode_envelope_markers (decode.h). */
-dec_format aws_envelope_kind_text(const char *s, size_t n);
+ * sd_decode_envelope_markers (decode.h). */
+dec_format sd_aws_envelope_kind_text(const char *s, size_t n);
 
 /*
  * The event of the EventBridge envelope s[0..n) to lim->on_text as text:
@@ -75,9 +75,9 @@ dec_format aws_envelope_kind_text(const char *s, size_t n);
  * DECODE_TEXT_DECLINED when it was declined or the text cannot be made (not
  * framed as an envelope whose detail is an object, nested deeper than
  * lim->max_depth): then nothing was emitted, and the envelope is to be
- * parsed and handed to aws_emit, which says what is wrong with it.
+ * parsed and handed to sd_aws_emit, which says what is wrong with it.
  */
-int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink);
+int sd_aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limits *lim, const decode_sink *sink);
 
 /*
  * Emits the events inside one envelope document of format `fmt`. Takes
@@ -89,7 +89,7 @@ int aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_limi
  * message goes to lim->on_text as text first (with "_cloudwatch" added).
  * Returns 0, the sink's non-zero stop value, or -1 when out of memory.
  */
-int aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
+int sd_aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
              const decode_sink *sink);
 
 #endif

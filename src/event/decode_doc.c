@@ -7,7 +7,7 @@
  *
  * CloudTrail: the top-level object's members are read here; the elements
  * of the first "Records" array are cut out one by one and each handed on
- * (decode_unit: to on_text, the scanner, as text) as soon as its closing
+ * (sd_decode_unit: to on_text, the scanner, as text) as soon as its closing
  * bracket arrives. So memory holds one record and the carry of a feed, not
  * a log file, and a stream of any length can be read. A document without a
  * "Records" member is itself one record (JSON lines of records); it is
@@ -50,7 +50,7 @@ enum {
 
 static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
 
-void doc_reset(decoder *d) {
+void sd_doc_reset(decoder *d) {
     memset(&d->ds, 0, sizeof d->ds);
     d->ds.state = DS_BETWEEN;
 }
@@ -63,7 +63,7 @@ static void keep_start(decoder *d, size_t at, size_t limit) {
     ds->overflow = false;
     ds->cap_from = at;
     ds->cap_limit = limit;
-    buf_reset(&d->carry);
+    sd_buf_reset(&d->carry);
 }
 
 /* At the end of a feed: what it gave of the unit waits in d->carry. */
@@ -75,10 +75,10 @@ static int keep_rest(decoder *d, const char *p, size_t n) {
     if (ds->overflow) return 0;
     if (add > ds->cap_limit - d->carry.len) {
         ds->overflow = true;
-        buf_reset(&d->carry);
+        sd_buf_reset(&d->carry);
         return 0;
     }
-    buf_append(&d->carry, p + n - add, add);
+    sd_buf_append(&d->carry, p + n - add, add);
     return d->carry.oom ? -1 : 0;
 }
 
@@ -94,7 +94,7 @@ static const char *keep_take(decoder *d, const char *p, size_t end, size_t *len,
         *len = add;
         return p ? p + ds->cap_from : "";
     }
-    if (add) buf_append(&d->carry, p + ds->cap_from, add);
+    if (add) sd_buf_append(&d->carry, p + ds->cap_from, add);
     *oom = d->carry.oom;
     *len = d->carry.len;
     return *oom ? NULL : d->carry.data;
@@ -105,7 +105,7 @@ static const char *keep_take(decoder *d, const char *p, size_t end, size_t *len,
 /* Framing broke at p[at]: reported, and the rest of the stream is ignored. */
 static void report_broken(decoder *d, size_t at, const decode_sink *sink) {
     doc_stream *ds = &d->ds;
-    decode_report(sink, 0, "document %llu: invalid JSON near byte %llu; the rest of the stream is skipped",
+    sd_decode_report(sink, 0, "document %llu: invalid JSON near byte %llu; the rest of the stream is skipped",
                   (unsigned long long)ds->doc, (unsigned long long)(ds->pos + at - ds->doc_start + 1));
     ds->state = DS_DEAD;
     ds->capturing = false;
@@ -149,7 +149,7 @@ static bool key_is_records(const doc_stream *ds) {
     memcpy(token + 1, ds->key, ds->key_len);
     token[ds->key_len + 1] = '"';
     span_member m = {.key = 0, .key_len = ds->key_len + 2, .key_escaped = true};
-    return span_key_is(token, &m, records);
+    return sd_span_key_is(token, &m, records);
 }
 
 static void key_add(doc_stream *ds, const char *p, size_t n) {
@@ -169,13 +169,13 @@ static int ct_record(decoder *d, const char *p, size_t end, const decode_sink *s
     size_t len = 0;
     bool oom;
     const char *text = keep_take(d, p, end, &len, &oom);
-    if (oom) return decode_halt(d, -1);
+    if (oom) return sd_decode_halt(d, -1);
     int rc = 0;
     if (!text)
-        decode_report(sink, number, "record %llu: longer than %zu bytes", (unsigned long long)number, d->max_event);
+        sd_decode_report(sink, number, "record %llu: longer than %zu bytes", (unsigned long long)number, d->max_event);
     else
-        rc = decode_unit(d, text, len, "record", number, DEC_AUTO, sink);
-    buf_reset(&d->carry);
+        rc = sd_decode_unit(d, text, len, "record", number, DEC_AUTO, sink);
+    sd_buf_reset(&d->carry);
     return rc;
 }
 
@@ -185,14 +185,14 @@ static int ct_document_end(decoder *d, const char *p, size_t end, const decode_s
     ds->state = DS_BETWEEN;
     if (ds->capturing) return ct_record(d, p, end, sink); /* no Records: one record */
     if (ds->records_bad)
-        decode_report(sink, 0, "document %llu: not a CloudTrail log file: \"Records\" is not an array",
+        sd_decode_report(sink, 0, "document %llu: not a CloudTrail log file: \"Records\" is not an array",
                       (unsigned long long)ds->doc);
     return 0;
 }
 
 /* Frames the value starting at p[i]; returns the offset after what it took. */
 static size_t frame(doc_stream *ds, const char *p, size_t i, size_t n, int done_state) {
-    i += span_frame_run(&ds->frame, p + i, n - i);
+    i += sd_span_frame_run(&ds->frame, p + i, n - i);
     if (ds->frame.mode == SPAN_DONE) ds->state = done_state;
     return i;
 }
@@ -221,7 +221,7 @@ static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink)
                 ds->state = DS_KEY_OR_END;
                 i++;
             } else if (b > 0) {
-                span_frame_start(&ds->frame);
+                sd_span_frame_start(&ds->frame);
                 ds->state = DS_SKIP_DOC;
             }
             break;
@@ -229,7 +229,7 @@ static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink)
         case DS_SKIP_DOC:
             i = frame(ds, p, i, n, DS_BETWEEN);
             if (ds->state == DS_BETWEEN)
-                decode_report(sink, 0, "document %llu: not a JSON object", (unsigned long long)ds->doc);
+                sd_decode_report(sink, 0, "document %llu: not a JSON object", (unsigned long long)ds->doc);
             break;
         case DS_KEY_OR_END:
         case DS_KEY_NEXT:
@@ -288,7 +288,7 @@ static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink)
                 }
                 ds->records_bad = true;
             }
-            span_frame_start(&ds->frame);
+            sd_span_frame_start(&ds->frame);
             ds->state = DS_SKIP;
             break;
         case DS_SKIP: i = frame(ds, p, i, n, DS_AFTER_MEMBER); break;
@@ -311,7 +311,7 @@ static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink)
                 report_broken(d, i, sink);
             } else {
                 keep_start(d, i, d->max_event);
-                span_frame_start(&ds->frame);
+                sd_span_frame_start(&ds->frame);
                 ds->state = DS_ELEM;
             }
             break;
@@ -335,17 +335,17 @@ static int ct_feed(decoder *d, const char *p, size_t n, const decode_sink *sink)
     }
     if (rc) return rc;
     ds->pos += n;
-    return keep_rest(d, p, n) ? decode_halt(d, -1) : 0;
+    return keep_rest(d, p, n) ? sd_decode_halt(d, -1) : 0;
 }
 
 static int ct_end(decoder *d, const decode_sink *sink) {
     doc_stream *ds = &d->ds;
     if (ds->state == DS_BETWEEN || ds->state == DS_DEAD) return 0;
     if (ds->state == DS_SKIP_DOC) { /* a scalar that ends with the stream */
-        decode_report(sink, 0, "document %llu: not a JSON object", (unsigned long long)ds->doc);
+        sd_decode_report(sink, 0, "document %llu: not a JSON object", (unsigned long long)ds->doc);
         return 0;
     }
-    decode_report(sink, 0, "document %llu: unexpected end of data after byte %llu (truncated?)",
+    sd_decode_report(sink, 0, "document %llu: unexpected end of data after byte %llu (truncated?)",
                   (unsigned long long)ds->doc, (unsigned long long)(ds->pos - ds->doc_start));
     return 0;
 }
@@ -355,28 +355,28 @@ static int ct_end(decoder *d, const decode_sink *sink) {
 /* One whole document (or what the stream held of it at its end). */
 static int aws_document(decoder *d, const char *s, size_t len, const decode_sink *sink) {
     uint64_t doc = d->ds.doc;
-    dec_format kind = d->want == DEC_AUTO ? aws_envelope_kind_text(s, len) : d->fmt;
+    dec_format kind = d->want == DEC_AUTO ? sd_aws_envelope_kind_text(s, len) : d->fmt;
     if (kind != DEC_CLOUDWATCH_LOGS && len > d->max_event) {
-        decode_report(sink, doc, "document %llu: longer than %zu bytes", (unsigned long long)doc, d->max_event);
+        sd_decode_report(sink, doc, "document %llu: longer than %zu bytes", (unsigned long long)doc, d->max_event);
         return 0;
     }
-    return decode_unit(d, s, len, "document", doc, kind, sink);
+    return sd_decode_unit(d, s, len, "document", doc, kind, sink);
 }
 
 static int aws_kept(decoder *d, const char *p, size_t end, const decode_sink *sink) {
     size_t len = 0;
     bool oom;
     const char *text = keep_take(d, p, end, &len, &oom);
-    if (oom) return decode_halt(d, -1);
+    if (oom) return sd_decode_halt(d, -1);
     int rc = 0;
     unsigned long long doc = d->ds.doc;
     if (text)
         rc = aws_document(d, text, len, sink);
     else if (d->fmt == DEC_EVENTBRIDGE)
-        decode_report(sink, doc, "document %llu: longer than %zu bytes", doc, d->max_event);
+        sd_decode_report(sink, doc, "document %llu: longer than %zu bytes", doc, d->max_event);
     else
-        decode_report(sink, doc, "document %llu: larger than %zu bytes", doc, d->max_doc);
-    buf_reset(&d->carry);
+        sd_decode_report(sink, doc, "document %llu: larger than %zu bytes", doc, d->max_doc);
+    sd_buf_reset(&d->carry);
     return rc;
 }
 
@@ -393,7 +393,7 @@ static int aws_feed(decoder *d, const char *p, size_t n, const decode_sink *sink
                 /* An EventBridge document past max_event is malformed: no need to keep more. */
                 size_t cap = d->fmt == DEC_EVENTBRIDGE && d->max_event < SIZE_MAX ? d->max_event + 1 : d->max_doc;
                 keep_start(d, i, cap);
-                span_frame_start(&ds->frame);
+                sd_span_frame_start(&ds->frame);
                 ds->state = DS_DOC;
             }
             continue;
@@ -403,7 +403,7 @@ static int aws_feed(decoder *d, const char *p, size_t n, const decode_sink *sink
     }
     if (rc) return rc;
     ds->pos += n;
-    return keep_rest(d, p, n) ? decode_halt(d, -1) : 0;
+    return keep_rest(d, p, n) ? sd_decode_halt(d, -1) : 0;
 }
 
 static int aws_end(decoder *d, const decode_sink *sink) {
@@ -414,10 +414,10 @@ static int aws_end(decoder *d, const decode_sink *sink) {
 
 /* ---- the format's way in ---------------------------------------------------------- */
 
-int doc_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
+int sd_doc_feed(decoder *d, const char *p, size_t n, const decode_sink *sink) {
     return d->fmt == DEC_CLOUDTRAIL ? ct_feed(d, p, n, sink) : aws_feed(d, p, n, sink);
 }
 
-int doc_end(decoder *d, const decode_sink *sink) {
+int sd_doc_end(decoder *d, const decode_sink *sink) {
     return d->fmt == DEC_CLOUDTRAIL ? ct_end(d, sink) : aws_end(d, sink);
 }

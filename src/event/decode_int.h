@@ -46,7 +46,7 @@ struct decoder {
     size_t max_doc;
 
     int stop;          /* sticky: the sink's stop value, or -1 after OOM */
-    bool fresh;        /* decoder_end ran; the next feed starts a new stream */
+    bool fresh;        /* sd_decoder_end ran; the next feed starts a new stream */
     uint64_t line;     /* lines completed in this stream */
     bool skipping;     /* inside an over-long line: drop bytes up to '\n' */
     buf carry;         /* partial line, undecided prefix, or the unit a document stream keeps */
@@ -62,14 +62,14 @@ struct decoder {
     z_stream zs;
     unsigned char *zout;
 
-    decode_text_fn on_text; /* decoder_set_on_text */
+    decode_text_fn on_text; /* sd_decoder_set_on_text */
     dec_custom_fn custom; /* DEC_CUSTOM */
     void *custom_user;
 };
 
-void decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Records the stop value (sticky until decoder_end) and returns it. */
-int decode_halt(decoder *d, int rc);
+void sd_decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records the stop value (sticky until sd_decoder_end) and returns it. */
+int sd_decode_halt(decoder *d, int rc);
 
 /* One unit of the stream — a line, a record, a document — whose text is
  * s[0..len), called `unit` number `where` in messages. `kind` is what it
@@ -77,14 +77,14 @@ int decode_halt(decoder *d, int rc);
  * envelope to unwrap. Goes to on_text when the receiver takes it (an
  * EventBridge envelope as the text of its event), else it is parsed here
  * and handed to on_event, or reported as malformed. Returns 0 or the stop
- * value (decode_halt already applied). */
-int decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
+ * value (sd_decode_halt already applied). */
+int sd_decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
                 const decode_sink *sink);
 
 /* decode_doc.c: DEC_CLOUDTRAIL, DEC_CLOUDWATCH_LOGS and DEC_EVENTBRIDGE
  * streams (d->fmt), fed after the gzip layer. */
-int doc_feed(decoder *d, const char *p, size_t n, const decode_sink *sink);
-int doc_end(decoder *d, const decode_sink *sink);
-void doc_reset(decoder *d);
+int sd_doc_feed(decoder *d, const char *p, size_t n, const decode_sink *sink);
+int sd_doc_end(decoder *d, const decode_sink *sink);
+void sd_doc_reset(decoder *d);
 
 #endif

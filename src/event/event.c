@@ -1,21 +1,21 @@
 /* event.c — one event under evaluation: scratch arena, field cache, path resolution.
  *
  * Promises:
- *  - event_field() resolves a path id at most once per event; event_begin()
+ *  - sd_event_field() resolves a path id at most once per event; sd_event_begin()
  *    invalidates every cached slot in O(1) by bumping a generation counter.
  *  - A missing path (absent key, index out of range, a step through a scalar,
  *    [*] on a non-array) gives n == 0; a JSON null is a present SD_NULL value.
  *  - Values are borrowed views: strings point into the cJSON tree, lists of
  *    more than one value live in the event's arena (valid until the next
- *    event_begin). Out of memory while resolving degrades to "missing".
+ *    sd_event_begin). Out of memory while resolving degrades to "missing".
  *  - Nothing here recurses: paths are walked iteratively, segment by segment.
- *  - A text-backed event (event_begin_text) is scanned once (scan.h): every
+ *  - A text-backed event (sd_event_begin_text) is scanned once (scan.h): every
  *    slot the scan did not fill is missing, values are the same as
- *    path_resolve gives on cJSON's parse of the same text (strings may point
- *    into the text), and the cJSON tree is parsed only for event_root().
+ *    sd_path_resolve gives on cJSON's parse of the same text (strings may point
+ *    into the text), and the cJSON tree is parsed only for sd_event_root().
  *  - lower()/upper() of a path's single value is folded once per event.
  *  - Strings are (pointer, length): one holding U+0000 is seen whole, on
- *    trees (json_string_len) as on text.
+ *    trees (sd_json_string_len) as on text.
  */
 #include "event/event.h"
 
@@ -54,12 +54,12 @@ static struct arena_block *block_new(size_t cap) {
     return b;
 }
 
-void arena_init(sd_arena *a) {
+void sd_arena_init(sd_arena *a) {
     a->head = NULL;
     a->cur = NULL;
 }
 
-void *arena_alloc(sd_arena *a, size_t n) {
+void *sd_arena_alloc(sd_arena *a, size_t n) {
     if (n > SIZE_MAX - 7) return NULL;
     n = (n + 7) & ~(size_t)7;
     struct arena_block *b = a->cur;
@@ -85,7 +85,7 @@ void *arena_alloc(sd_arena *a, size_t n) {
     return block_data(nb);
 }
 
-void arena_reset(sd_arena *a) {
+void sd_arena_reset(sd_arena *a) {
     struct arena_block *head = a->head;
     if (!head) return;
     if (head->next) {
@@ -115,7 +115,7 @@ void arena_reset(sd_arena *a) {
     a->cur = head;
 }
 
-void arena_free(sd_arena *a) {
+void sd_arena_free(sd_arena *a) {
     struct arena_block *b = a->head;
     while (b) {
         struct arena_block *next = b->next;
@@ -128,7 +128,7 @@ void arena_free(sd_arena *a) {
 
 /* ---- values ------------------------------------------------------------ */
 
-void value_from_json(const cJSON *node, sd_value *out) {
+void sd_value_from_json(const cJSON *node, sd_value *out) {
     memset(out, 0, sizeof *out);
     out->node = node;
     if (!node) {
@@ -138,7 +138,7 @@ void value_from_json(const cJSON *node, sd_value *out) {
     if (cJSON_IsString(node)) {
         out->type = SD_STR;
         out->str = node->valuestring ? node->valuestring : "";
-        out->len = json_string_len(node); /* a string may hold U+0000 (util/json.h) */
+        out->len = sd_json_string_len(node); /* a string may hold U+0000 (util/json.h) */
     } else if (cJSON_IsNumber(node)) {
         out->type = SD_NUM;
         out->num = node->valuedouble;
@@ -165,7 +165,7 @@ static const cJSON *step_single(const path_seg *s, const cJSON *node) {
     if (!node) return NULL;
     switch (s->kind) {
     case SEG_KEY:
-        return json_member(node, s->key); /* a path's key has no NUL: never one that does */
+        return sd_json_member(node, s->key); /* a path's key has no NUL: never one that does */
     case SEG_INDEX: {
         if (!cJSON_IsArray(node)) return NULL;
         uint32_t i = 0;
@@ -214,7 +214,7 @@ static void resolve_fanout(const sd_path *p, const cJSON *root, sd_arena *arena,
             set_missing(out);
             return;
         }
-        const cJSON **next = arena_alloc(arena, total * sizeof *next);
+        const cJSON **next = sd_arena_alloc(arena, total * sizeof *next);
         if (!next) {
             set_missing(out);
             return;
@@ -232,7 +232,7 @@ static void resolve_fanout(const sd_path *p, const cJSON *root, sd_arena *arena,
         return;
     }
     if (n == 1) {
-        value_from_json(nodes[0], one);
+        sd_value_from_json(nodes[0], one);
         out->n = 1;
         out->v = one;
         return;
@@ -241,17 +241,17 @@ static void resolve_fanout(const sd_path *p, const cJSON *root, sd_arena *arena,
         set_missing(out);
         return;
     }
-    sd_value *vals = arena_alloc(arena, n * sizeof *vals);
+    sd_value *vals = sd_arena_alloc(arena, n * sizeof *vals);
     if (!vals) {
         set_missing(out);
         return;
     }
-    for (size_t j = 0; j < n; j++) value_from_json(nodes[j], &vals[j]);
+    for (size_t j = 0; j < n; j++) sd_value_from_json(nodes[j], &vals[j]);
     out->n = (uint32_t)n;
     out->v = vals;
 }
 
-void path_resolve(const sd_path *p, const cJSON *root, sd_arena *arena, sd_values *out,
+void sd_path_resolve(const sd_path *p, const cJSON *root, sd_arena *arena, sd_values *out,
                   sd_value *one) {
     if (!p || !root) {
         set_missing(out);
@@ -274,14 +274,14 @@ void path_resolve(const sd_path *p, const cJSON *root, sd_arena *arena, sd_value
         set_missing(out);
         return;
     }
-    value_from_json(node, one);
+    sd_value_from_json(node, one);
     out->n = 1;
     out->v = one;
 }
 
 /* ---- the event and its field cache -------------------------------------- */
 
-int event_init(sd_event *ev, const sd_path *paths, uint32_t npaths) {
+int sd_event_init(sd_event *ev, const sd_path *paths, uint32_t npaths) {
     memset(ev, 0, sizeof *ev);
     ev->paths = paths;
     ev->npaths = npaths;
@@ -296,9 +296,9 @@ int event_init(sd_event *ev, const sd_path *paths, uint32_t npaths) {
             return -1;
         }
     }
-    /* Slots start at gen 0, the event at 1: nothing is valid before event_begin. */
+    /* Slots start at gen 0, the event at 1: nothing is valid before sd_event_begin. */
     ev->gen = 1;
-    arena_init(&ev->arena);
+    sd_arena_init(&ev->arena);
     return 0;
 }
 
@@ -306,40 +306,40 @@ int event_init(sd_event *ev, const sd_path *paths, uint32_t npaths) {
 static void release_text(sd_event *ev) {
     if (ev->owned_root) cJSON_Delete(ev->owned_root);
     ev->owned_root = NULL;
-    if (ev->scan) scan_state_reset(ev->scan);
+    if (ev->scan) sd_scan_state_reset(ev->scan);
     ev->text_mode = false;
     ev->text = NULL;
     ev->text_len = 0;
 }
 
-void event_free(sd_event *ev) {
+void sd_event_free(sd_event *ev) {
     if (!ev) return;
     release_text(ev);
-    if (ev->scan) scan_state_free(ev->scan);
+    if (ev->scan) sd_scan_state_free(ev->scan);
     free(ev->scan);
-    scan_plan_free(ev->plan);
+    sd_scan_plan_free(ev->plan);
     free(ev->extra);
     free(ev->xslots);
     free(ev->folds);
     free(ev->slots);
-    arena_free(&ev->arena);
+    sd_arena_free(&ev->arena);
     memset(ev, 0, sizeof *ev);
 }
 
-void event_begin(sd_event *ev, const cJSON *root) {
+void sd_event_begin(sd_event *ev, const cJSON *root) {
     release_text(ev);
     ev->root = root;
     ev->gen++;
-    arena_reset(&ev->arena);
+    sd_arena_reset(&ev->arena);
 }
 
-const sd_values *event_field(sd_event *ev, uint32_t id) {
+const sd_values *sd_event_field(sd_event *ev, uint32_t id) {
     static const sd_values missing = {0, NULL};
     if (!ev || id >= ev->npaths || !ev->slots) return &missing;
     field_slot *slot = &ev->slots[id];
     if (slot->gen != ev->gen) {
         if (ev->text_mode) return &missing; /* the scan found no value */
-        path_resolve(&ev->paths[id], ev->root, &ev->arena, &slot->vals, &slot->one);
+        sd_path_resolve(&ev->paths[id], ev->root, &ev->arena, &slot->vals, &slot->one);
         slot->gen = ev->gen;
     }
     return &slot->vals;
@@ -347,10 +347,10 @@ const sd_values *event_field(sd_event *ev, uint32_t id) {
 
 /* ---- text-backed events --------------------------------------------------- */
 
-int event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra, uint64_t tag) {
+int sd_event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra, uint64_t tag) {
     if (ev->plan && ev->plan_tag == tag) return 0;
     release_text(ev);
-    scan_plan_free(ev->plan);
+    sd_scan_plan_free(ev->plan);
     ev->plan = NULL;
     free(ev->extra);
     free(ev->xslots);
@@ -360,7 +360,7 @@ int event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra,
     if (!ev->scan) {
         ev->scan = malloc(sizeof *ev->scan);
         if (!ev->scan) return -1;
-        scan_state_init(ev->scan);
+        sd_scan_state_init(ev->scan);
     }
     if (nextra) {
         ev->extra = malloc((size_t)nextra * sizeof *ev->extra);
@@ -368,7 +368,7 @@ int event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra,
         if (!ev->extra || !ev->xslots) return -1;
         memcpy(ev->extra, extra, (size_t)nextra * sizeof *ev->extra);
     }
-    ev->plan = scan_plan_new(ev->paths, ev->npaths, extra, nextra);
+    ev->plan = sd_scan_plan_new(ev->paths, ev->npaths, extra, nextra);
     if (!ev->plan) return -1;
     ev->nextra = nextra;
     ev->plan_tag = tag;
@@ -387,7 +387,7 @@ static int place_hits(sd_event *ev) {
     bool multi = false;
     for (size_t i = 0; i < nh; i++) {
         field_slot *slot = out_slot(ev, h[i].out);
-        if (!scan_plan_multi(ev->plan, h[i].out)) {
+        if (!sd_scan_plan_multi(ev->plan, h[i].out)) {
             slot->one = h[i].v;
             slot->vals = (sd_values){1, &slot->one};
             slot->gen = ev->gen;
@@ -403,13 +403,13 @@ static int place_hits(sd_event *ev) {
     }
     if (!multi) return 0;
     for (size_t i = 0; i < nh; i++) {
-        if (!scan_plan_multi(ev->plan, h[i].out)) continue;
+        if (!sd_scan_plan_multi(ev->plan, h[i].out)) continue;
         field_slot *slot = out_slot(ev, h[i].out);
         if (!slot->vals.v) {
             if (slot->vals.n == 1) {
                 slot->vals.v = &slot->one;
             } else {
-                slot->vals.v = arena_alloc(&ev->arena, (size_t)slot->vals.n * sizeof(sd_value));
+                slot->vals.v = sd_arena_alloc(&ev->arena, (size_t)slot->vals.n * sizeof(sd_value));
                 if (!slot->vals.v) return -1;
             }
         }
@@ -418,13 +418,13 @@ static int place_hits(sd_event *ev) {
     return 0;
 }
 
-int event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_depth) {
+int sd_event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_depth) {
     release_text(ev);
     ev->root = NULL;
     ev->gen++;
-    arena_reset(&ev->arena);
+    sd_arena_reset(&ev->arena);
     if (!ev->plan || !ev->scan) return -1;
-    int rc = scan_run(ev->plan, ev->scan, text, len, max_depth, &ev->arena);
+    int rc = sd_scan_run(ev->plan, ev->scan, text, len, max_depth, &ev->arena);
     if (rc == SCAN_OK) {
         ev->text_mode = true;
         ev->text = text;
@@ -433,25 +433,25 @@ int event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_de
         rc = SCAN_NOMEM;
     }
     /* Nothing of a refused text may be read: every slot stays stale, and
-     * event_field on a non-text event with no root finds nothing. */
+     * sd_event_field on a non-text event with no root finds nothing. */
     release_text(ev);
     ev->gen++;
     return rc == SCAN_BAD ? 1 : -1;
 }
 
-const cJSON *event_root(sd_event *ev) {
+const cJSON *sd_event_root(sd_event *ev) {
     if (!ev) return NULL;
     if (!ev->text_mode || ev->root) return ev->root;
-    cJSON *t = json_parse(ev->text, ev->text_len, 0, NULL);
+    cJSON *t = sd_json_parse(ev->text, ev->text_len, 0, NULL);
     ev->owned_root = t;
     ev->root = t;
     return t;
 }
 
-void event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one) {
+void sd_event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one) {
     if (ev->text_mode) {
         for (uint32_t k = 0; k < ev->nextra; k++) {
-            if (ev->extra[k] != p && !path_equal(ev->extra[k], p)) continue;
+            if (ev->extra[k] != p && !sd_path_equal(ev->extra[k], p)) continue;
             field_slot *slot = &ev->xslots[k];
             if (slot->gen != ev->gen) {
                 set_missing(out);
@@ -465,7 +465,7 @@ void event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value 
             return;
         }
     }
-    path_resolve(p, event_root(ev), &ev->arena, out, one);
+    sd_path_resolve(p, sd_event_root(ev), &ev->arena, out, one);
 }
 
 /* ASCII case tables: one load per byte instead of compares and branches. */
@@ -518,14 +518,14 @@ static int fold_list(sd_event *ev, const sd_values *src, bool upper, sd_values *
     }
     sd_value *out = one;
     if (k > 1) {
-        out = arena_alloc(&ev->arena, (size_t)k * sizeof *out);
+        out = sd_arena_alloc(&ev->arena, (size_t)k * sizeof *out);
         if (!out) return -1;
     }
     uint32_t j = 0;
     for (uint32_t i = 0; i < src->n; i++) {
         const sd_value *x = &src->v[i];
         if (x->type != SD_STR) continue;
-        char *s = arena_alloc(&ev->arena, x->len + 1);
+        char *s = sd_arena_alloc(&ev->arena, x->len + 1);
         if (!s) return -1;
         const unsigned char *in = (const unsigned char *)(x->str ? x->str : "");
         for (size_t b = 0; b < x->len; b++) s[b] = (char)t[in[b]];
@@ -536,7 +536,7 @@ static int fold_list(sd_event *ev, const sd_values *src, bool upper, sd_values *
     return 0;
 }
 
-int event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst) {
+int sd_event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst) {
     int u = upper ? 1 : 0;
     /* A path's cached single value is its slot's `one`: the slot says which
      * path, and the fold is cached beside it for the other rules. */
@@ -556,7 +556,7 @@ int event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst) {
             return 0;
         }
     }
-    sd_value *one = arena_alloc(&ev->arena, sizeof *one);
+    sd_value *one = sd_arena_alloc(&ev->arena, sizeof *one);
     if (!one) return -1;
     return fold_list(ev, src, upper, dst, one);
 }

@@ -1,7 +1,7 @@
 /* event.h — one event under evaluation, and its field cache.
  *
  * An sd_event wraps a parsed JSON object. Field values are reached only
- * through event_field(), which resolves a path id of the loaded ruleset once
+ * through sd_event_field(), which resolves a path id of the loaded ruleset once
  * per event and caches the result, so that every rule reading .eventName pays
  * for the lookup once. Everything here is per-engine (or per-thread) mutable
  * state; the path table it reads belongs to the immutable compiled ruleset.
@@ -25,10 +25,10 @@ typedef struct sd_arena {
     struct arena_block *cur;
 } sd_arena;
 
-void arena_init(sd_arena *a);
-void *arena_alloc(sd_arena *a, size_t n); /* 8-aligned; NULL on OOM */
-void arena_reset(sd_arena *a);
-void arena_free(sd_arena *a);
+void sd_arena_init(sd_arena *a);
+void *sd_arena_alloc(sd_arena *a, size_t n); /* 8-aligned; NULL on OOM */
+void sd_arena_reset(sd_arena *a);
+void sd_arena_free(sd_arena *a);
 
 typedef struct field_slot {
     uint64_t gen;   /* == event.gen when valid */
@@ -52,18 +52,18 @@ typedef struct sd_event {
     const sd_path *paths;    /* the ruleset's path table (borrowed) */
     uint32_t npaths;
     field_slot *slots;       /* npaths slots (owned) */
-    uint64_t gen;            /* bumped by event_begin: invalidates every slot at once */
+    uint64_t gen;            /* bumped by sd_event_begin: invalidates every slot at once */
     sd_arena arena;
     int64_t time_ns;         /* event time, ns since the Unix epoch (UTC) */
     uint32_t source;         /* index of the source in the engine */
-    /* Text-backed events (event_begin_text): the slots were filled by one
+    /* Text-backed events (sd_event_begin_text): the slots were filled by one
      * scan of the text, a slot not filled is missing, and the cJSON tree is
-     * parsed only when asked for (event_root). */
+     * parsed only when asked for (sd_event_root). */
     bool text_mode;
-    const char *text;        /* borrowed until the next event_begin* */
+    const char *text;        /* borrowed until the next sd_event_begin* */
     size_t text_len;
-    void *owned_root;        /* cJSON *: event_root's parse of text */
-    struct scan_plan *plan;  /* owned; built by event_scan_setup */
+    void *owned_root;        /* cJSON *: sd_event_root's parse of text */
+    struct scan_plan *plan;  /* owned; built by sd_event_scan_setup */
     struct scan_state *scan; /* owned */
     uint64_t plan_tag;
     const sd_path **extra;   /* the plan's extra paths (borrowed paths, owned array) */
@@ -73,36 +73,36 @@ typedef struct sd_event {
 } sd_event;
 
 /* Set up for a ruleset's path table; 0 on success, -1 on OOM. */
-int event_init(sd_event *ev, const sd_path *paths, uint32_t npaths);
-void event_free(sd_event *ev);
-/* Start evaluating `root` (borrowed until the next event_begin). */
-void event_begin(sd_event *ev, const cJSON *root);
+int sd_event_init(sd_event *ev, const sd_path *paths, uint32_t npaths);
+void sd_event_free(sd_event *ev);
+/* Start evaluating `root` (borrowed until the next sd_event_begin). */
+void sd_event_begin(sd_event *ev, const cJSON *root);
 /* Prepares text-backed events: a scan plan for the path table plus
  * extra[0..nextra) (borrowed; they must outlive the plan), rebuilt only when
- * `tag` differs from the last call's. 0 when event_begin_text can be used,
+ * `tag` differs from the last call's. 0 when sd_event_begin_text can be used,
  * -1 when not (out of memory, or a path too long to plan). */
-int event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra, uint64_t tag);
+int sd_event_scan_setup(sd_event *ev, const sd_path *const *extra, uint32_t nextra, uint64_t tag);
 /* Start evaluating the JSON text[0..len) (borrowed until the next
- * event_begin*): one scan fills every slot. 0 ready; 1 the scanner does not
+ * sd_event_begin*): one scan fills every slot. 0 ready; 1 the scanner does not
  * accept the text (invalid, too deep, not an object, or one of the rare
- * forms it leaves to cJSON: decode it with cJSON and use event_begin
+ * forms it leaves to cJSON: decode it with cJSON and use sd_event_begin
  * instead); -1 out of memory or no plan. Only 0 leaves an event to evaluate. */
-int event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_depth);
-/* The event as a cJSON tree: the root given to event_begin, or for a
+int sd_event_begin_text(sd_event *ev, const char *text, size_t len, uint32_t max_depth);
+/* The event as a cJSON tree: the root given to sd_event_begin, or for a
  * text-backed event its text parsed on first call (kept until the next
- * event_begin*). NULL only when out of memory. */
-const cJSON *event_root(sd_event *ev);
+ * sd_event_begin*). NULL only when out of memory. */
+const cJSON *sd_event_root(sd_event *ev);
 /* The values of any path (not only the table's): an extra path of the scan
- * plan from its slot, else resolved on event_root. */
-void event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one);
+ * plan from its slot, else resolved on sd_event_root. */
+void sd_event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one);
 /* lower()/upper() (ASCII) of the strings in src, non-strings dropped; cached
  * per event when src is a path's single cached value. 0, or -1 on OOM. */
-int event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst);
+int sd_event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst);
 /* The values of path `id` (cached). Never NULL; n == 0 when missing. */
-const sd_values *event_field(sd_event *ev, uint32_t id);
+const sd_values *sd_event_field(sd_event *ev, uint32_t id);
 /* Resolve any path on a JSON value, uncached (templates, keys at alert time). */
-void path_resolve(const sd_path *p, const cJSON *root, sd_arena *arena, sd_values *out, sd_value *one);
+void sd_path_resolve(const sd_path *p, const cJSON *root, sd_arena *arena, sd_values *out, sd_value *one);
 /* Converts a cJSON node to a value view. */
-void value_from_json(const cJSON *node, sd_value *out);
+void sd_value_from_json(const cJSON *node, sd_value *out);
 
 #endif

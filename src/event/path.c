@@ -12,7 +12,7 @@
 
 #include "util/buf.h"
 
-void path_free(sd_path *p) {
+void sd_path_free(sd_path *p) {
     if (!p) return;
     for (uint32_t i = 0; i < p->nsegs; i++) free(p->segs[i].key);
     free(p->segs);
@@ -31,31 +31,31 @@ static bool key_is_identifier(const char *k, size_t n) {
     return true;
 }
 
-char *path_to_text(const sd_path *p) {
+char *sd_path_to_text(const sd_path *p) {
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     for (uint32_t i = 0; p && i < p->nsegs; i++) {
         const path_seg *s = &p->segs[i];
         switch (s->kind) {
         case SEG_KEY:
-            buf_putc(&b, '.');
+            sd_buf_putc(&b, '.');
             if (key_is_identifier(s->key, s->key_len))
-                buf_append(&b, s->key, s->key_len);
+                sd_buf_append(&b, s->key, s->key_len);
             else
-                buf_json_string(&b, s->key ? s->key : "", s->key_len);
+                sd_buf_json_string(&b, s->key ? s->key : "", s->key_len);
             break;
-        case SEG_INDEX: buf_printf(&b, "[%u]", (unsigned)s->index); break;
-        case SEG_STAR: buf_puts(&b, "[*]"); break;
+        case SEG_INDEX: sd_buf_printf(&b, "[%u]", (unsigned)s->index); break;
+        case SEG_STAR: sd_buf_puts(&b, "[*]"); break;
         }
     }
     if (b.oom) {
-        buf_free(&b);
+        sd_buf_free(&b);
         return NULL;
     }
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }
 
-bool path_equal(const sd_path *a, const sd_path *b) {
+bool sd_path_equal(const sd_path *a, const sd_path *b) {
     if (a->nsegs != b->nsegs) return false;
     for (uint32_t i = 0; i < a->nsegs; i++) {
         const path_seg *x = &a->segs[i], *y = &b->segs[i];

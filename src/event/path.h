@@ -27,16 +27,16 @@ typedef struct sd_path {
     char *text;     /* canonical text, e.g. .a.b[0]."c d"[*] (owned) */
 } sd_path;
 
-void path_free(sd_path *p);
+void sd_path_free(sd_path *p);
 /* Canonical text: keys that are identifiers ([A-Za-z_][A-Za-z0-9_]*) bare, others quoted with JSON escapes. */
-char *path_to_text(const sd_path *p);
-bool path_equal(const sd_path *a, const sd_path *b);
+char *sd_path_to_text(const sd_path *p);
+bool sd_path_equal(const sd_path *a, const sd_path *b);
 
 /* Parses a path from text (".a.b[0].\"c d\"[*]"), as the rule language
  * writes it, stopping at the first byte that cannot continue it. Returns the
  * number of bytes consumed (0 with *err set when it is not a path; then *out
  * holds nothing). Used for templates, time fields and configuration; the rule
  * lexer has its own, position-tracking copy of this grammar. */
-size_t path_parse(const char *s, size_t len, sd_path *out, const char **err);
+size_t sd_path_parse(const char *s, size_t len, sd_path *out, const char **err);
 
 #endif

@@ -1,4 +1,4 @@
-/* path_parse.c — field path text → sd_path.
+/* sd_path_parse.c — field path text → sd_path.
  *
  * Grammar (LANGUAGE.md "Values and field paths"):
  *   path    = 1*( "." key | "[" digits "]" | "[*]" ) , starting with "."
@@ -40,7 +40,7 @@ static void put_utf8(buf *b, unsigned cp) {
         o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
         o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
     }
-    buf_append(b, o, n);
+    sd_buf_append(b, o, n);
 }
 
 /* A JSON string starting at s[i] == '"'; returns the index after the closing quote, 0 on error. */
@@ -49,18 +49,18 @@ static size_t parse_quoted(const char *s, size_t len, size_t i, buf *out, const 
         unsigned char c = (unsigned char)s[i];
         if (c == '"') return i + 1;
         if (c < 0x20) { *err = "control character in a quoted key"; return 0; }
-        if (c != '\\') { buf_putc(out, (char)c); continue; }
+        if (c != '\\') { sd_buf_putc(out, (char)c); continue; }
         if (++i >= len) break;
         unsigned cp;
         switch (s[i]) {
-        case '"': buf_putc(out, '"'); break;
-        case '\\': buf_putc(out, '\\'); break;
-        case '/': buf_putc(out, '/'); break;
-        case 'b': buf_putc(out, '\b'); break;
-        case 'f': buf_putc(out, '\f'); break;
-        case 'n': buf_putc(out, '\n'); break;
-        case 'r': buf_putc(out, '\r'); break;
-        case 't': buf_putc(out, '\t'); break;
+        case '"': sd_buf_putc(out, '"'); break;
+        case '\\': sd_buf_putc(out, '\\'); break;
+        case '/': sd_buf_putc(out, '/'); break;
+        case 'b': sd_buf_putc(out, '\b'); break;
+        case 'f': sd_buf_putc(out, '\f'); break;
+        case 'n': sd_buf_putc(out, '\n'); break;
+        case 'r': sd_buf_putc(out, '\r'); break;
+        case 't': sd_buf_putc(out, '\t'); break;
         case 'u':
             if (hex4(s, len, i + 1, &cp)) { *err = "bad \\u escape in a quoted key"; return 0; }
             i += 4;
@@ -96,7 +96,7 @@ static int add_seg(sd_path *p, path_seg seg) {
     return 0;
 }
 
-size_t path_parse(const char *s, size_t len, sd_path *out, const char **err) {
+size_t sd_path_parse(const char *s, size_t len, sd_path *out, const char **err) {
     memset(out, 0, sizeof *out);
     *err = NULL;
     size_t i = 0;
@@ -109,24 +109,24 @@ size_t path_parse(const char *s, size_t len, sd_path *out, const char **err) {
         if (s[i] == '.') {
             i++;
             buf key;
-            buf_init(&key);
+            sd_buf_init(&key);
             if (i < len && s[i] == '"') {
                 size_t next = parse_quoted(s, len, i, &key, err);
-                if (!next) { buf_free(&key); goto fail; }
+                if (!next) { sd_buf_free(&key); goto fail; }
                 i = next;
             } else if (i < len && is_ident_start(s[i])) {
                 size_t st = i;
                 while (i < len && is_ident(s[i])) i++;
-                buf_append(&key, s + st, i - st);
+                sd_buf_append(&key, s + st, i - st);
             } else {
                 *err = "expected a key name or a quoted key after '.'";
-                buf_free(&key);
+                sd_buf_free(&key);
                 goto fail;
             }
-            if (key.oom) { buf_free(&key); *err = "out of memory"; goto fail; }
+            if (key.oom) { sd_buf_free(&key); *err = "out of memory"; goto fail; }
             seg.kind = SEG_KEY;
             seg.key_len = key.len;
-            seg.key = buf_steal(&key);
+            seg.key = sd_buf_steal(&key);
         } else {
             i++;
             if (i < len && s[i] == '*') {
@@ -145,11 +145,11 @@ size_t path_parse(const char *s, size_t len, sd_path *out, const char **err) {
         }
         if (add_seg(out, seg)) { free(seg.key); *err = "out of memory"; goto fail; }
     }
-    out->text = path_to_text(out);
+    out->text = sd_path_to_text(out);
     if (!out->text) { *err = "out of memory"; goto fail; }
     return i;
 fail:
-    path_free(out);
+    sd_path_free(out);
     memset(out, 0, sizeof *out);
     return 0;
 }

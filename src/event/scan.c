@@ -28,16 +28,16 @@ typedef struct scan_frame {
 } scan_frame;
 
 
-void scan_state_init(scan_state *st) { memset(st, 0, sizeof *st); }
+void sd_scan_state_init(scan_state *st) { memset(st, 0, sizeof *st); }
 
-void scan_state_reset(scan_state *st) {
+void sd_scan_state_reset(scan_state *st) {
     for (size_t i = 0; i < st->ntrees; i++) cJSON_Delete(st->trees[i]);
     st->ntrees = 0;
     st->nhits = 0;
 }
 
-void scan_state_free(scan_state *st) {
-    scan_state_reset(st);
+void sd_scan_state_free(scan_state *st) {
+    sd_scan_state_reset(st);
     free(st->stamps);
     free(st->stack);
     free(st->hits);
@@ -150,14 +150,14 @@ static size_t unescape_to(const unsigned char *s, size_t a, size_t b, char *out)
 
 /* The same into the arena, NUL-terminated. */
 static char *unescape(const unsigned char *s, size_t a, size_t b, sd_arena *arena, size_t *len) {
-    char *out = arena_alloc(arena, b - a + 1);
+    char *out = sd_arena_alloc(arena, b - a + 1);
     if (!out) return NULL;
     *len = unescape_to(s, a, b, out);
     out[*len] = 0;
     return out;
 }
 
-size_t scan_unescape(const char *body, size_t len, char *out) {
+size_t sd_scan_unescape(const char *body, size_t len, char *out) {
     return unescape_to((const unsigned char *)body, 0, len, out);
 }
 
@@ -213,7 +213,7 @@ static double number_value(const unsigned char *s, size_t a, size_t b) {
     return strtod(tmp, NULL);
 }
 
-double scan_number(const char *text, size_t len) {
+double sd_scan_number(const char *text, size_t len) {
     return number_value((const unsigned char *)text, 0, len);
 }
 
@@ -297,9 +297,9 @@ static inline uint32_t elem_child(const scan_plan *p, uint32_t node, uint32_t in
 
 /* ---- the scan ------------------------------------------------------------- */
 
-int scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
+int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
              sd_arena *arena) {
-    scan_state_reset(st);
+    sd_scan_state_reset(st);
     if (!p || !text) return SCAN_BAD;
     uint32_t limit = max_depth ? max_depth : 64;
     if (limit > LIMIT_CJSON_DEPTH) limit = LIMIT_CJSON_DEPTH;
@@ -415,7 +415,7 @@ int scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, u
         {
             scan_frame *f = &stack[--depth];
             if (f->node != SCAN_NONE && p->nodes[f->node].nouts) {
-                cJSON *t = json_parse((const char *)s + f->start, i - f->start, 0, NULL);
+                cJSON *t = sd_json_parse((const char *)s + f->start, i - f->start, 0, NULL);
                 if (!t || keep_tree(st, t) != 0) {
                     cJSON_Delete(t);
                     return SCAN_NOMEM;

@@ -2,7 +2,7 @@
  *
  * A scan_plan is built once per ruleset from its path table (plus extra
  * paths the engine needs, such as source time fields): a trie of the path
- * segments. scan_run() then reads an event's JSON text once, validating all
+ * segments. sd_scan_run() then reads an event's JSON text once, validating all
  * of it, and records the values of the planned paths only, without building
  * a tree:
  *  - strings without escapes point into the text (zero copy); strings with
@@ -11,16 +11,16 @@
  *  - numbers are converted only when recorded;
  *  - an array or object that a path selects is recorded with its element or
  *    member count and a cJSON node parsed from its text span (owned by the
- *    scan_state, freed by the next scan_state_reset);
- *  - [N] and [*] segments work as path_resolve's do, values in document
+ *    scan_state, freed by the next sd_scan_state_reset);
+ *  - [N] and [*] segments work as sd_path_resolve's do, values in document
  *    order; of duplicate keys the first wins (as
  *    cJSON_GetObjectItemCaseSensitive).
  *
- * Validity: what scan_run accepts, json_parse (util/json.h: cJSON's
+ * Validity: what sd_scan_run accepts, sd_json_parse (util/json.h: cJSON's
  * language, except that raw control bytes in strings are refused and a
  * string holding U+0000 keeps all its bytes) accepts with the same values,
  * the top level is an object, nothing but JSON whitespace follows it, and
- * the nesting is within max_depth. scan_run is stricter than that on purpose
+ * the nesting is within max_depth. sd_scan_run is stricter than that on purpose
  * in a few rare corners (leading zeros such as 01, bad hex in \u escapes,
  * numbers longer than 63 bytes, whitespace other than space/tab/CR/LF):
  * those texts, and raw control bytes in strings, are reported as SCAN_BAD,
@@ -61,26 +61,26 @@ typedef struct scan_state {
 
 enum { SCAN_OK = 0, SCAN_BAD = 1, SCAN_NOMEM = -1 };
 
-scan_plan *scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra);
-void scan_plan_free(scan_plan *p);
-uint32_t scan_plan_outputs(const scan_plan *p);
+scan_plan *sd_scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra);
+void sd_scan_plan_free(scan_plan *p);
+uint32_t sd_scan_plan_outputs(const scan_plan *p);
 /* Whether output `out` may take several values (its path has [*]). */
-bool scan_plan_multi(const scan_plan *p, uint32_t out);
+bool sd_scan_plan_multi(const scan_plan *p, uint32_t out);
 
-void scan_state_init(scan_state *st);
+void sd_scan_state_init(scan_state *st);
 /* Frees the previous event's container trees and forgets its hits. */
-void scan_state_reset(scan_state *st);
-void scan_state_free(scan_state *st);
+void sd_scan_state_reset(scan_state *st);
+void sd_scan_state_free(scan_state *st);
 
 /* Scans text[0..len) (max_depth 0 = 64; at most 1000). SCAN_OK with
  * st->hits filled, SCAN_BAD when not accepted (see above), SCAN_NOMEM. */
-int scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
+int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
              sd_arena *arena);
 
-/* For re-writing text scan_run accepted (alert.c): the decoded bytes of a
+/* For re-writing text sd_scan_run accepted (alert.c): the decoded bytes of a
  * string body (between its quotes; out has room for len bytes), and the
  * value of a number token, both as cJSON would have them. */
-size_t scan_unescape(const char *body, size_t len, char *out);
-double scan_number(const char *text, size_t len);
+size_t sd_scan_unescape(const char *body, size_t len, char *out);
+double sd_scan_number(const char *text, size_t len);
 
 #endif

@@ -2,7 +2,7 @@
  *
  * Promises: the plan is immutable once built and may be shared by threads;
  * building recurses at most a small multiple of LIMIT_SCAN_SEGMENTS deep (longer
- * paths make scan_plan_new fail, and the caller keeps using cJSON); every
+ * paths make sd_scan_plan_new fail, and the caller keeps using cJSON); every
  * node whose array elements are reached both by [*] and by [N] has its [N]
  * children merged with the [*] child, so an element never needs two nodes.
  */
@@ -198,7 +198,7 @@ static int finish(scan_plan *p) {
     return 0;
 }
 
-scan_plan *scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra) {
+scan_plan *sd_scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra) {
     if (npaths > UINT32_MAX - nextra) return NULL;
     scan_plan *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -216,11 +216,11 @@ scan_plan *scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *c
     if (normalise(p, 0, 0) != 0 || finish(p) != 0) goto fail;
     return p;
 fail:
-    scan_plan_free(p);
+    sd_scan_plan_free(p);
     return NULL;
 }
 
-void scan_plan_free(scan_plan *p) {
+void sd_scan_plan_free(scan_plan *p) {
     if (!p) return;
     for (uint32_t id = 0; id < p->nnodes; id++) {
         scan_node *n = &p->nodes[id];
@@ -235,6 +235,6 @@ void scan_plan_free(scan_plan *p) {
     free(p);
 }
 
-uint32_t scan_plan_outputs(const scan_plan *p) { return p ? p->nout : 0; }
+uint32_t sd_scan_plan_outputs(const scan_plan *p) { return p ? p->nout : 0; }
 
-bool scan_plan_multi(const scan_plan *p, uint32_t out) { return p && out < p->nout && p->multi[out]; }
+bool sd_scan_plan_multi(const scan_plan *p, uint32_t out) { return p && out < p->nout && p->multi[out]; }

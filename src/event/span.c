@@ -33,7 +33,7 @@ static bool ends_scalar(unsigned char c) {
     return span_is_ws(c) || c == ',' || c == ':' || c == ']' || c == '}' || c == '[' || c == '{' || c == '"';
 }
 
-void span_frame_start(span_frame *f) {
+void sd_span_frame_start(span_frame *f) {
     f->mode = SPAN_START;
     f->depth = 0;
     f->deepest = 0;
@@ -136,7 +136,7 @@ static size_t container_rest(span_frame *f, const unsigned char *s, size_t i, si
     return n;
 }
 
-size_t span_frame_run(span_frame *f, const char *text, size_t n) {
+size_t sd_span_frame_run(span_frame *f, const char *text, size_t n) {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     if (n == 0 || f->mode == SPAN_DONE) return 0;
@@ -169,7 +169,7 @@ static size_t skip_ws(const char *s, size_t n, size_t i) {
     return i;
 }
 
-int span_walk_start(span_walk *w, const char *s, size_t n) {
+int sd_span_walk_start(span_walk *w, const char *s, size_t n) {
     /* A byte order mark first of all, as the parse takes it (util/json.h). */
     size_t i = n >= 5 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     i = skip_ws(s, n, i);
@@ -179,7 +179,7 @@ int span_walk_start(span_walk *w, const char *s, size_t n) {
     return 0;
 }
 
-int span_walk_next(span_walk *w, span_member *m) {
+int sd_span_walk_next(span_walk *w, span_member *m) {
     const char *s = w->s;
     size_t n = w->n;
     if (w->state < 0 || w->state == 2) return w->state < 0 ? -1 : 0;
@@ -198,18 +198,18 @@ int span_walk_next(span_walk *w, span_member *m) {
     }
     if (i >= n || s[i] != '"') return w->state = -1;
     span_frame f;
-    span_frame_start(&f);
+    sd_span_frame_start(&f);
     m->key = i;
-    m->key_len = span_frame_run(&f, s + i, n - i);
+    m->key_len = sd_span_frame_run(&f, s + i, n - i);
     if (f.mode != SPAN_DONE) return w->state = -1;
     m->key_escaped = memchr(s + i, '\\', m->key_len) != NULL || memchr(s + i, 0, m->key_len) != NULL;
     i = skip_ws(s, n, i + m->key_len);
     if (i >= n || s[i] != ':') return w->state = -1;
     i = skip_ws(s, n, i + 1);
     if (i >= n) return w->state = -1;
-    span_frame_start(&f);
+    sd_span_frame_start(&f);
     m->value = i;
-    m->value_len = span_frame_run(&f, s + i, n - i);
+    m->value_len = sd_span_frame_run(&f, s + i, n - i);
     /* A scalar may end with the text; an empty one is no value at all. */
     if (m->value_len == 0 || (f.mode != SPAN_DONE && f.mode != SPAN_SCALAR)) return w->state = -1;
     if (f.deepest + 1 > w->deepest) w->deepest = f.deepest + 1;
@@ -218,13 +218,13 @@ int span_walk_next(span_walk *w, span_member *m) {
     return 1;
 }
 
-bool span_key_is(const char *s, const span_member *m, const char *name) {
+bool sd_span_key_is(const char *s, const span_member *m, const char *name) {
     size_t len = strlen(name);
     if (!m->key_escaped) return m->key_len == len + 2 && memcmp(s + m->key + 1, name, len) == 0;
     /* An escape spells at most 12 bytes of text per character. */
     if (m->key_len > 12 * len + 2) return false;
-    cJSON *k = json_parse(s + m->key, m->key_len, 0, NULL);
-    bool same = cJSON_IsString(k) && json_string_len(k) == len && memcmp(k->valuestring, name, len) == 0;
+    cJSON *k = sd_json_parse(s + m->key, m->key_len, 0, NULL);
+    bool same = cJSON_IsString(k) && sd_json_string_len(k) == len && memcmp(k->valuestring, name, len) == 0;
     cJSON_Delete(k);
     return same;
 }

@@ -44,15 +44,15 @@ typedef struct span_frame {
 } span_frame;
 
 /* Readies f for a value whose first byte (not whitespace) is the next one
- * given to span_frame_run. */
-void span_frame_start(span_frame *f);
+ * given to sd_span_frame_run. */
+void sd_span_frame_start(span_frame *f);
 /* Reads bytes of the value from s[0..n) and returns how many belong to it.
  * When the value ended among them, f->mode is SPAN_DONE: a container or a
  * string ends with its last byte consumed; a scalar ends before the byte
  * that ends it (whitespace or one of , : ] } [ { "), which is not consumed.
  * A scalar can also end with the input: the caller decides that. A first
  * byte that cannot start anything (, : ] }) gives a scalar of 0 bytes. */
-size_t span_frame_run(span_frame *f, const char *s, size_t n);
+size_t sd_span_frame_run(span_frame *f, const char *s, size_t n);
 
 /* ---- the members of an object ------------------------------------------- */
 
@@ -75,13 +75,13 @@ typedef struct span_walk {
 /* Starts walking the object that is the whole of s[0..n) (a UTF-8 BOM at
  * its very start, then whitespace, allowed before it, as util/json.h's
  * parse allows). -1 when s does not start with '{'. */
-int span_walk_start(span_walk *w, const char *s, size_t n);
+int sd_span_walk_start(span_walk *w, const char *s, size_t n);
 /* The next member: 1 with *m filled; 0 at the object's end (then nothing
  * but whitespace may follow it, else -1); -1 when the framing is broken. */
-int span_walk_next(span_walk *w, span_member *m);
+int sd_span_walk_next(span_walk *w, span_member *m);
 /* Whether member m's key is `name` (a NUL-free ASCII name). A key with
  * escapes (or a NUL) is decoded as cJSON decodes it, so "R\u0065cords" is
  * "Records". */
-bool span_key_is(const char *s, const span_member *m, const char *name);
+bool sd_span_key_is(const char *s, const span_member *m, const char *name);
 
 #endif

@@ -85,7 +85,7 @@ static bool expect(const char *s, size_t len, size_t *i, char c) {
     return true;
 }
 
-bool time_parse_rfc3339(const char *s, size_t len, int64_t *ns_out) {
+bool sd_time_parse_rfc3339(const char *s, size_t len, int64_t *ns_out) {
     if (!s) return false;
     size_t i = 0;
     int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0; /* set before use; zeroed for gcc -O3 */
@@ -155,7 +155,7 @@ static char *put_num(char *p, int64_t v, int width) {
     return p + width;
 }
 
-size_t time_format_rfc3339(int64_t ns, char *out) {
+size_t sd_time_format_rfc3339(int64_t ns, char *out) {
     /* Floor division: a time before 1970 still has a fraction in [0, 1e9). */
     int64_t secs = ns / NS_PER_SEC;
     int64_t frac = ns % NS_PER_SEC;
@@ -196,7 +196,7 @@ size_t time_format_rfc3339(int64_t ns, char *out) {
     return (size_t)(p - out);
 }
 
-int64_t time_now_ns(void) {
+int64_t sd_time_now_ns(void) {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
     return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;

@@ -9,11 +9,11 @@
 /* Parses RFC 3339 ("2023-07-10T12:11:15Z", "...15.123456Z", "...15+02:00",
  * lower-case t/z and a space separator accepted) into ns since the epoch.
  * false when the text is not a valid timestamp (the whole string must match). */
-bool time_parse_rfc3339(const char *s, size_t len, int64_t *ns_out);
+bool sd_time_parse_rfc3339(const char *s, size_t len, int64_t *ns_out);
 /* Formats as "2023-07-10T12:11:15Z", or with the shortest of .mmm/.uuuuuu/.nnnnnnnnn
  * when there are fractional seconds. out must hold 40 bytes. Returns the length. */
-size_t time_format_rfc3339(int64_t ns, char *out);
+size_t sd_time_format_rfc3339(int64_t ns, char *out);
 /* The current wall-clock time, ns since the epoch. */
-int64_t time_now_ns(void);
+int64_t sd_time_now_ns(void);
 
 #endif

@@ -13,18 +13,18 @@
 #include <string.h>
 
 
-void framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user) {
+void sd_framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user) {
     memset(f, 0, sizeof *f);
     f->mode = mode;
     f->max = max;
     f->out = out;
     f->user = user;
-    buf_init(&f->msg);
+    sd_buf_init(&f->msg);
 }
 
-void framer_free(framer *f) { buf_free(&f->msg); }
+void sd_framer_free(framer *f) { sd_buf_free(&f->msg); }
 
-bool framer_holds_partial(const framer *f) { return f->msg.len > 0 || f->oc != OC_LEN || f->oc_digits > 0; }
+bool sd_framer_holds_partial(const framer *f) { return f->msg.len > 0 || f->oc != OC_LEN || f->oc_digits > 0; }
 
 static void problem(framer *f, framer_problem what, const char *text) { f->out->problem(f->user, what, text); }
 
@@ -63,20 +63,20 @@ static void lines_feed(framer *f, const char *p, size_t n) {
         size_t part = (size_t)((nl ? nl : end) - p);
         if (f->msg.len + part > max) {
             oversized(f);
-            buf_reset(&f->msg);
+            sd_buf_reset(&f->msg);
             f->msg.oom = false;
             f->skipping = true;
             continue;
         }
         if (!nl) {
-            buf_append(&f->msg, p, part);
+            sd_buf_append(&f->msg, p, part);
             return;
         }
         if (f->msg.len || f->msg.oom) {
-            buf_append(&f->msg, p, part);
+            sd_buf_append(&f->msg, p, part);
             if (f->msg.oom) problem(f, FRAMER_NOMEM, "out of memory: message dropped");
             else line_done(f, f->msg.data, f->msg.len);
-            buf_reset(&f->msg);
+            sd_buf_reset(&f->msg);
             f->msg.oom = false;
         } else {
             line_done(f, p, part);
@@ -98,7 +98,7 @@ static void octets_count(framer *f, char c) {
             f->oc = OC_SKIP;
         } else {
             f->oc = OC_BODY;
-            buf_reset(&f->msg);
+            sd_buf_reset(&f->msg);
             f->msg.oom = false;
         }
         if (f->oc_len == 0) f->oc = OC_LEN;
@@ -120,7 +120,7 @@ static bool octets_feed(framer *f, const char *p, size_t n) {
         }
         size_t take = (size_t)(end - p);
         if (take > f->oc_len) take = (size_t)f->oc_len;
-        if (f->oc == OC_BODY) buf_append(&f->msg, p, take);
+        if (f->oc == OC_BODY) sd_buf_append(&f->msg, p, take);
         p += take;
         f->oc_len -= take;
         if (f->oc_len == 0) {
@@ -128,7 +128,7 @@ static bool octets_feed(framer *f, const char *p, size_t n) {
                 if (f->msg.oom) problem(f, FRAMER_NOMEM, "out of memory: message dropped");
                 else f->out->message(f->user, f->msg.data ? f->msg.data : "", f->msg.len);
             }
-            buf_reset(&f->msg);
+            sd_buf_reset(&f->msg);
             f->msg.oom = false;
             f->oc = OC_LEN;
         }
@@ -136,20 +136,20 @@ static bool octets_feed(framer *f, const char *p, size_t n) {
     return !f->broken;
 }
 
-bool framer_feed(framer *f, const char *p, size_t n) {
+bool sd_framer_feed(framer *f, const char *p, size_t n) {
     if (f->mode == SECDET_FRAMING_OCTET_COUNTED) return octets_feed(f, p, n);
     lines_feed(f, p, n);
     return true;
 }
 
-void framer_end(framer *f) {
+void sd_framer_end(framer *f) {
     if (f->mode == SECDET_FRAMING_LINES) {
         if (f->msg.oom) problem(f, FRAMER_NOMEM, "out of memory: message dropped");
         else if (!f->skipping && f->msg.len) line_done(f, f->msg.data, f->msg.len);
     } else if (!f->broken && (f->oc != OC_LEN || f->oc_digits)) {
         problem(f, FRAMER_PARTIAL, "stream ended inside an octet-counted frame");
     }
-    buf_reset(&f->msg);
+    sd_buf_reset(&f->msg);
     f->msg.oom = false;
     f->skipping = false;
     f->oc = OC_LEN;

@@ -56,15 +56,15 @@ typedef struct framer {
     bool broken;       /* octet counting lost sync: the stream cannot go on */
 } framer;
 
-void framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user);
-void framer_free(framer *f);
+void sd_framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user);
+void sd_framer_free(framer *f);
 /* Feeds bytes; complete messages go to out->message before it returns.
  * false when the stream is broken (octet counting). */
-bool framer_feed(framer *f, const char *p, size_t n);
+bool sd_framer_feed(framer *f, const char *p, size_t n);
 /* End of the stream: a last line without '\n' is a message; a partial
  * frame is reported. The framer is then ready for a new stream. */
-void framer_end(framer *f);
+void sd_framer_end(framer *f);
 /* Bytes of an unfinished message held (or a count being read). */
-bool framer_holds_partial(const framer *f);
+bool sd_framer_holds_partial(const framer *f);
 
 #endif

@@ -28,7 +28,7 @@
 #define SINKS_POLL_MS 20
 
 static void queue_limits(io_state *io) {
-    size_t max_event = engine_opts(io->e)->max_event_bytes;
+    size_t max_event = sd_engine_opts(io->e)->max_event_bytes;
     io->max_n = io->req_messages ? io->req_messages : LIMIT_INPUT_QUEUE_MESSAGES;
     size_t floor4 = max_event > SIZE_MAX / 4 ? SIZE_MAX : max_event * 4;
     io->max_bytes = io->req_bytes ? io->req_bytes : LIMIT_INPUT_QUEUE_BYTES;
@@ -37,7 +37,7 @@ static void queue_limits(io_state *io) {
 
 secdet_status secdet_set_queue_limits(secdet_engine *e, size_t max_messages, size_t max_bytes) {
     if (!e) return SECDET_ERR_INVALID_ARG;
-    io_state *io = io_part(e);
+    io_state *io = sd_io_part(e);
     if (!io) return SECDET_ERR_NOMEM;
     io->req_messages = max_messages;
     io->req_bytes = max_bytes;
@@ -47,7 +47,7 @@ secdet_status secdet_set_queue_limits(secdet_engine *e, size_t max_messages, siz
 
 /* ---- Inputs ------------------------------------------------------------------ */
 
-io_input *io_input_new(io_state *io, input_kind kind, const char *source, const char *label) {
+io_input *sd_io_input_new(io_state *io, input_kind kind, const char *source, const char *label) {
     io_input *in = calloc(1, sizeof *in);
     if (!in) return NULL;
     in->kind = kind;
@@ -62,15 +62,15 @@ io_input *io_input_new(io_state *io, input_kind kind, const char *source, const 
     }
     in->id = ++io->next_id;
     in->handles = 1;
-    io_framer_init(io, in, SECDET_FRAMING_LINES);
+    sd_io_framer_init(io, in, SECDET_FRAMING_LINES);
     return in;
 }
 
-void io_input_release(io_input *in) {
-    framer_free(&in->fr);
+void sd_io_input_release(io_input *in) {
+    sd_framer_free(&in->fr);
     if (in->fd > 0) close(in->fd); /* fd 0 is stdin: not ours to close */
     if (in->ssl) SSL_free(in->ssl); /* and its BIOs */
-    io_listener_free(in->listener);
+    sd_io_listener_free(in->listener);
     free(in->source);
     free(in->label);
     free(in->path);
@@ -79,10 +79,10 @@ void io_input_release(io_input *in) {
 
 static void input_closed(uv_handle_t *h) {
     io_input *in = h->data;
-    if (--in->handles == 0) io_input_release(in);
+    if (--in->handles == 0) sd_io_input_release(in);
 }
 
-void io_input_timer(io_state *io, io_input *in) {
+void sd_io_input_timer(io_state *io, io_input *in) {
     uv_timer_init(io->loop, &in->timer);
     in->timer.data = in;
     in->timer_init = true;
@@ -95,12 +95,12 @@ static void close_handles(io_input *in) {
     if (in->timer_init && !uv_is_closing((uv_handle_t *)&in->timer)) uv_close((uv_handle_t *)&in->timer, input_closed);
 }
 
-void io_input_discard(io_input *in) {
+void sd_io_input_discard(io_input *in) {
     in->io = NULL;
     close_handles(in);
 }
 
-void io_input_link(io_state *io, io_input *in) {
+void sd_io_input_link(io_state *io, io_input *in) {
     in->io = io;
     in->h.handle.data = in;
     in->next = io->inputs;
@@ -111,7 +111,7 @@ void io_input_link(io_state *io, io_input *in) {
     if (in->kind == IN_TCP_CONN && in->parent) in->parent->listener->nconns++;
 }
 
-void io_input_close(io_input *in) {
+void sd_io_input_close(io_input *in) {
     io_state *io = in->io;
     if (!io) return; /* already closing */
     if (in->prev) in->prev->next = in->next;
@@ -127,7 +127,7 @@ void io_input_close(io_input *in) {
     close_handles(in);
 }
 
-void io_report(io_state *io, const io_input *in, const char *fmt, ...) {
+void sd_io_report(io_state *io, const io_input *in, const char *fmt, ...) {
     char msg[384];
     va_list ap;
     va_start(ap, fmt);
@@ -135,10 +135,10 @@ void io_report(io_state *io, const io_input *in, const char *fmt, ...) {
     if (n < 0 || (size_t)n >= sizeof msg) n = 0;
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
-    engine_report_malformed(io->e, in->source, 0, msg);
+    sd_engine_report_malformed(io->e, in->source, 0, msg);
 }
 
-void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+void sd_io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
     (void)suggested;
     io_input *in = h->data;
     if (!in || !in->io) {
@@ -150,7 +150,7 @@ void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
 
 /* ---- Queue -------------------------------------------------------------------- */
 
-bool io_queue_full(const io_state *io) { return io->qn >= io->max_n || io->qbytes >= io->max_bytes; }
+bool sd_io_queue_full(const io_state *io) { return io->qn >= io->max_n || io->qbytes >= io->max_bytes; }
 
 static void pause_all(io_state *io) {
     io->full = true;
@@ -158,7 +158,7 @@ static void pause_all(io_state *io) {
     for (io_input *in = io->inputs; in; in = in->next) {
         if (in->paused) continue;
         in->paused = true;
-        if (in->kind == IN_TCP_CONN || (in->kind == IN_STDIN && in->fd < 0)) io_stream_pause(in);
+        if (in->kind == IN_TCP_CONN || (in->kind == IN_STDIN && in->fd < 0)) sd_io_stream_pause(in);
     }
 }
 
@@ -167,13 +167,13 @@ static void resume_all(io_state *io) {
     for (io_input *in = io->inputs; in; in = in->next) {
         if (!in->paused) continue;
         in->paused = false;
-        if (in->kind == IN_TCP_CONN || (in->kind == IN_STDIN && in->fd < 0)) io_stream_resume(in);
+        if (in->kind == IN_TCP_CONN || (in->kind == IN_STDIN && in->fd < 0)) sd_io_stream_resume(in);
     }
 }
 
 static void on_drain(uv_idle_t *h);
 
-bool io_enqueue(io_state *io, const char *source, const char *data, size_t len) {
+bool sd_io_enqueue(io_state *io, const char *source, const char *data, size_t len) {
     size_t slen = strlen(source);
     io_msg *m = malloc(sizeof *m + len + slen + 1);
     if (!m) return false;
@@ -190,7 +190,7 @@ bool io_enqueue(io_state *io, const char *source, const char *data, size_t len) 
     io->st.queued = io->qn;
     if (!uv_is_active((uv_handle_t *)io->drain) && !uv_is_active((uv_handle_t *)io->sinks_wait))
         uv_idle_start(io->drain, on_drain);
-    if (!io->full && io_queue_full(io)) pause_all(io);
+    if (!io->full && sd_io_queue_full(io)) pause_all(io);
     return true;
 }
 
@@ -204,7 +204,7 @@ static size_t drain_some(io_state *io, size_t max, bool always) {
         io_msg *m = io->head;
         /* One message is one complete stream of its source. */
         if (always) {
-            (void)engine_push_message_always(e, m->source, m->data, m->len);
+            (void)sd_engine_push_message_always(e, m->source, m->data, m->len);
         } else if (secdet_push(e, m->source, m->data, m->len) == SECDET_ERR_BUSY) {
             /* The message stays first; the idle handle waits for the timer. */
             uv_idle_stop(io->drain);
@@ -232,7 +232,7 @@ static void on_drain(uv_idle_t *h) {
 
 static void on_sinks_poll(uv_timer_t *t) {
     io_state *io = t->data;
-    if (!io || engine_sinks_saturated(io->e)) return;
+    if (!io || sd_engine_sinks_saturated(io->e)) return;
     uv_timer_stop(t);
     if (io->head) uv_idle_start(io->drain, on_drain);
 }
@@ -253,9 +253,9 @@ static void queue_free(io_state *io) {
 static void close_inputs(io_state *io) {
     while (io->inputs) {
         io_input *in = io->inputs;
-        if (in->kind == IN_TAIL) io_tail_poll(in, true); /* what is already written */
-        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) io_end(in); /* before TLS is up, nothing is held */
-        io_input_close(in);
+        if (in->kind == IN_TAIL) sd_io_tail_poll(in, true); /* what is already written */
+        if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) sd_io_end(in); /* before TLS is up, nothing is held */
+        sd_io_input_close(in);
     }
 }
 
@@ -271,7 +271,7 @@ static void on_wake(uv_async_t *h) {
 }
 
 secdet_status secdet_stop(secdet_engine *e) {
-    io_state *io = e ? engine_part(e, ENGINE_PART_IO) : NULL;
+    io_state *io = e ? sd_engine_part(e, ENGINE_PART_IO) : NULL;
     if (!io || !io->loop) return SECDET_ERR_INVALID_ARG;
     io->stop_requested = true;
     return uv_async_send(io->wake) == 0 ? SECDET_OK : SECDET_ERR_IO;
@@ -299,7 +299,7 @@ static void io_part_stats(const void *state, secdet_stats *out) {
 static void io_part_free(void *state) {
     io_state *io = state;
     if (io->loop) {
-        while (io->inputs) io_input_close(io->inputs);
+        while (io->inputs) sd_io_input_close(io->inputs);
         queue_free(io);
         io->drain->data = NULL;
         io->wake->data = NULL;
@@ -323,24 +323,24 @@ static void io_part_free(void *state) {
 
 static const engine_part_ops io_part_ops = {.stats = io_part_stats, .free = io_part_free};
 
-io_state *io_part(secdet_engine *e) {
-    io_state *io = engine_part(e, ENGINE_PART_IO);
+io_state *sd_io_part(secdet_engine *e) {
+    io_state *io = sd_engine_part(e, ENGINE_PART_IO);
     if (io) return io;
     io = calloc(1, sizeof *io);
     if (!io) return NULL;
     io->e = e;
     queue_limits(io);
-    if (engine_part_set(e, ENGINE_PART_IO, io, &io_part_ops) != SECDET_OK) {
+    if (sd_engine_part_set(e, ENGINE_PART_IO, io, &io_part_ops) != SECDET_OK) {
         free(io);
         return NULL;
     }
     return io;
 }
 
-secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
+secdet_status sd_io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
     *out = NULL;
-    if (engine_busy(e)) return SECDET_ERR_INVALID_ARG;
-    io_state *io = io_part(e);
+    if (sd_engine_busy(e)) return SECDET_ERR_INVALID_ARG;
+    io_state *io = sd_io_part(e);
     if (!io) return SECDET_ERR_NOMEM;
     if (io->loop) {
         if (loop && loop != io->loop) return SECDET_ERR_INVALID_ARG;
@@ -388,13 +388,13 @@ secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out) {
 uv_loop_t *secdet_loop(secdet_engine *e) {
     if (!e) return NULL;
     io_state *io;
-    return io_get(e, NULL, &io) == SECDET_OK ? io->loop : NULL;
+    return sd_io_get(e, NULL, &io) == SECDET_OK ? io->loop : NULL;
 }
 
 secdet_status secdet_run_loop(secdet_engine *e) {
     io_state *io = NULL;
     if (!e) return SECDET_ERR_INVALID_ARG;
-    secdet_status st = io_get(e, NULL, &io);
+    secdet_status st = sd_io_get(e, NULL, &io);
     if (st != SECDET_OK) return st;
     if (!io->own_loop) return SECDET_ERR_INVALID_ARG; /* yours: you run it */
     uv_run(io->loop, UV_RUN_DEFAULT);
@@ -402,15 +402,15 @@ secdet_status secdet_run_loop(secdet_engine *e) {
 }
 
 uint16_t secdet_input_port(const secdet_engine *e, unsigned id) {
-    const io_state *io = e ? engine_part(e, ENGINE_PART_IO) : NULL;
+    const io_state *io = e ? sd_engine_part(e, ENGINE_PART_IO) : NULL;
     for (const io_input *in = io ? io->inputs : NULL; in; in = in->next) {
         if (in->id != id) continue;
         struct sockaddr_storage ss;
         int len = sizeof ss;
-        int rc = in->kind == IN_TCP_SERVER ? io_tcp_sockname(in, &ss)
+        int rc = in->kind == IN_TCP_SERVER ? sd_io_tcp_sockname(in, &ss)
                  : in->kind == IN_UDP      ? uv_udp_getsockname(&in->h.udp, (struct sockaddr *)&ss, &len)
                                            : -1;
-        return rc == 0 ? io_port_of(&ss) : 0;
+        return rc == 0 ? sd_io_port_of(&ss) : 0;
     }
     return 0;
 }

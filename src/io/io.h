@@ -1,5 +1,5 @@
 /* io.h — event loop inputs (libuv): the state shared by io.c (the loop, the
- * bounded queue, draining, stop, the inputs' life), io_log.c (the input log,
+ * bounded queue, draining, stop, the inputs' life), sd_io_log.c (the input log,
  * the last input error), io_stream.c (reading streams: TCP connections,
  * stdin), io_tcp.c (TCP listeners, accepting, limits), io_tls.c (TLS on TCP
  * connections), io_file.c (file tail) and io_udp.c; framer.h cuts streams
@@ -116,13 +116,13 @@ typedef struct io_counters {
     uint64_t connections_refused, accept_errors, idle_closed, tls_failed;
 } io_counters;
 
-/* The inputs' part of an engine (engine_part ENGINE_PART_IO), made on first
+/* The inputs' part of an engine (sd_engine_part ENGINE_PART_IO), made on first
  * use; the loop side (loop, handles, queue) is set up by the first input. */
 struct io_state {
     secdet_engine *e;
     io_counters st;
     size_t req_messages, req_bytes;   /* secdet_set_queue_limits; 0: defaults */
-    secdet_input_log_fn input_log;    /* io_log.c */
+    secdet_input_log_fn input_log;    /* sd_io_log.c */
     void *input_log_user;
     char input_error[256];            /* why the last secdet_input_* call failed; "" after a success */
     uv_loop_t *loop;                  /* NULL until the first input */
@@ -142,87 +142,87 @@ struct io_state {
 /* io.c */
 /* The engine's io part, made (and given to the engine) on first use; NULL
  * when out of memory. */
-io_state *io_part(secdet_engine *e);
+io_state *sd_io_part(secdet_engine *e);
 /* The io part with its loop set up (loop NULL: the engine's own). */
-secdet_status io_get(secdet_engine *e, uv_loop_t *loop, io_state **out);
-io_input *io_input_new(io_state *io, input_kind kind, const char *source, const char *label);
+secdet_status sd_io_get(secdet_engine *e, uv_loop_t *loop, io_state **out);
+io_input *sd_io_input_new(io_state *io, input_kind kind, const char *source, const char *label);
 /* Links a ready input into io->inputs (after its handle was initialised). */
-void io_input_link(io_state *io, io_input *in);
+void sd_io_input_link(io_state *io, io_input *in);
 /* Closes the handle of an input that was initialised but never linked; frees it. */
-void io_input_discard(io_input *in);
+void sd_io_input_discard(io_input *in);
 /* Frees an input whose handle was never initialised. */
-void io_input_release(io_input *in);
+void sd_io_input_release(io_input *in);
 /* Unlinks and closes (the close callback frees it). */
-void io_input_close(io_input *in);
+void sd_io_input_close(io_input *in);
 /* Queues one complete message of in's source. false when it was dropped
  * (out of memory). Pauses the inputs when the queue fills. */
-bool io_enqueue(io_state *io, const char *source, const char *data, size_t len);
-bool io_queue_full(const io_state *io);
+bool sd_io_enqueue(io_state *io, const char *source, const char *data, size_t len);
+bool sd_io_queue_full(const io_state *io);
 /* Reports a problem of an input: malformed++ and the error callback. */
-void io_report(io_state *io, const io_input *in, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+void sd_io_report(io_state *io, const io_input *in, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sd_io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 /* Sets up in->timer (counted in in->handles). */
-void io_input_timer(io_state *io, io_input *in);
+void sd_io_input_timer(io_state *io, io_input *in);
 
-/* io_log.c */
+/* sd_io_log.c */
 /* A line for the input log ("LABEL: message"), when the embedder set one. */
-void io_log(io_state *io, const io_input *in, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sd_io_log(io_state *io, const io_input *in, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The same, at most LIMIT_IO_LOG_BURST times per LIMIT_IO_LOG_INTERVAL_MS for rl. */
-void io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const char *fmt, ...)
+void sd_io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Why the input call being made failed (secdet_input_error); returns st. */
-secdet_status io_fail(secdet_engine *e, secdet_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+secdet_status sd_io_fail(secdet_engine *e, secdet_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The call succeeded: no error to tell. */
-void io_ok(secdet_engine *e);
+void sd_io_ok(secdet_engine *e);
 /* Checks that `source` was added; else an error naming it. */
-secdet_status io_check_source(secdet_engine *e, const char *source);
+secdet_status sd_io_check_source(secdet_engine *e, const char *source);
 /* The start of secdet_input_tcp_ex and _udp: clears the last error, checks
  * the source and puts host:port into *ss; else an error saying which is wrong. */
-secdet_status io_check_listen(secdet_engine *e, const char *source, const char *host, uint16_t port,
+secdet_status sd_io_check_listen(secdet_engine *e, const char *source, const char *host, uint16_t port,
                               struct sockaddr_storage *ss);
 /* Why bind or listen failed (a negative errno or libuv code), in words. */
-secdet_status io_fail_bind(secdet_engine *e, const char *proto, const char *host, uint16_t port, int err);
+secdet_status sd_io_fail_bind(secdet_engine *e, const char *proto, const char *host, uint16_t port, int err);
 /* "127.0.0.1:5140", "[::1]:5140". */
-void io_addr_text(char *out, size_t len, const char *host, uint16_t port);
+void sd_io_addr_text(char *out, size_t len, const char *host, uint16_t port);
 /* The port of an IPv4 or IPv6 address; 0 for others. */
-uint16_t io_port_of(const struct sockaddr_storage *ss);
+uint16_t sd_io_port_of(const struct sockaddr_storage *ss);
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
-bool io_is_loopback(const struct sockaddr_storage *ss);
+bool sd_io_is_loopback(const struct sockaddr_storage *ss);
 
 /* io_stream.c */
 /* Feeds an input's framer: complete messages are queued. false when the
  * stream broke. */
-bool io_feed(io_input *in, const char *p, size_t n);
+bool sd_io_feed(io_input *in, const char *p, size_t n);
 /* The input's stream ended: a partial line is queued, a partial frame reported. */
-void io_end(io_input *in);
+void sd_io_end(io_input *in);
 /* Sets up an input's framer to queue what it cuts. */
-void io_framer_init(io_state *io, io_input *in, secdet_framing mode);
-void io_stream_pause(io_input *in);
-void io_stream_resume(io_input *in);
+void sd_io_framer_init(io_state *io, io_input *in, secdet_framing mode);
+void sd_io_stream_pause(io_input *in);
+void sd_io_stream_resume(io_input *in);
 /* Starts reading a connection (or stdin) unless the queue is full. */
-void io_stream_start(io_input *in);
+void sd_io_stream_start(io_input *in);
 /* (Re)starts a connection's deadline: the handshake's, then the idle one. */
-void io_conn_deadline(io_input *in);
+void sd_io_conn_deadline(io_input *in);
 
 /* io_tcp.c */
 /* Frees a listener's state: its TLS context, its spare descriptor. */
-void io_listener_free(io_listener *l);
+void sd_io_listener_free(io_listener *l);
 /* The local address of a listener, for secdet_input_port. */
-int io_tcp_sockname(const io_input *in, struct sockaddr_storage *ss);
+int sd_io_tcp_sockname(const io_input *in, struct sockaddr_storage *ss);
 
 /* io_tls.c */
 /* The server context of a listener from opts' files; an error names the file. */
-secdet_status io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener *l);
+secdet_status sd_io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener *l);
 /* A new connection's TLS session; false when out of memory. */
-bool io_tls_start(io_input *c);
+bool sd_io_tls_start(io_input *c);
 /* Bytes read from a TLS connection: the handshake, then messages. */
-void io_tls_input(io_input *c, const char *data, size_t n);
+void sd_io_tls_input(io_input *c, const char *data, size_t n);
 /* The client ended the stream (EOF, no close_notify). */
-void io_tls_eof(io_input *c);
+void sd_io_tls_eof(io_input *c);
 /* The handshake did not finish within handshake_ms. */
-void io_tls_handshake_timeout(io_input *c);
+void sd_io_tls_handshake_timeout(io_input *c);
 
 /* io_file.c */
-void io_tail_poll(io_input *in, bool final);
+void sd_io_tail_poll(io_input *in, bool final);
 
 #endif

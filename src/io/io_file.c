@@ -24,7 +24,7 @@
 
 static void on_tick(uv_timer_t *t) {
     io_input *in = t->data;
-    if (in && in->io) io_tail_poll(in, false);
+    if (in && in->io) sd_io_tail_poll(in, false);
 }
 
 /* Opens in->path; false when it is not there (yet). */
@@ -54,7 +54,7 @@ static ssize_t tail_read(io_input *in, bool final) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         in->offset += (uint64_t)n;
-        io_feed(in, io->readbuf, (size_t)n);
+        sd_io_feed(in, io->readbuf, (size_t)n);
     }
     return n;
 }
@@ -67,26 +67,26 @@ static void check_rotation(io_input *in) {
         /* The writer may have appended to the old file between our last read
          * and its rename: drain it before moving on, so no line is lost. */
         (void)tail_read(in, false);
-        io_end(in);
+        sd_io_end(in);
         close(in->fd);
         in->fd = -1;
         if (tail_open(in)) (void)tail_read(in, false);
     } else if ((uint64_t)sb.st_size < in->offset) {
-        io_end(in);
+        sd_io_end(in);
         in->offset = 0;
         (void)tail_read(in, false);
     }
 }
 
-void io_tail_poll(io_input *in, bool final) {
+void sd_io_tail_poll(io_input *in, bool final) {
     if (!in->io) return;
     if (in->fd < 0 && in->path && !tail_open(in)) in->from_start = true;
     if (in->fd >= 0 && (final || !in->paused)) {
         ssize_t n = tail_read(in, final);
         if (n == 0 && !in->follow) { /* stdin that is a file: done */
-            io_end(in);
+            sd_io_end(in);
             in->finished = true;
-            if (!final) io_input_close(in);
+            if (!final) sd_io_input_close(in);
             return;
         }
         if (n == 0 && !final) check_rotation(in);
@@ -100,27 +100,27 @@ void io_tail_poll(io_input *in, bool final) {
 secdet_status secdet_input_file_tail(secdet_engine *e, const char *source, const char *path, int from_start,
                                      unsigned poll_ms, uv_loop_t *loop) {
     if (!e) return SECDET_ERR_INVALID_ARG;
-    io_ok(e);
-    if (!path || !path[0]) return io_fail(e, SECDET_ERR_INVALID_ARG, "no file path");
-    secdet_status st = io_check_source(e, source);
+    sd_io_ok(e);
+    if (!path || !path[0]) return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "no file path");
+    secdet_status st = sd_io_check_source(e, source);
     io_state *io = NULL;
-    if (st == SECDET_OK) st = io_get(e, loop, &io);
+    if (st == SECDET_OK) st = sd_io_get(e, loop, &io);
     if (st != SECDET_OK) return st;
     size_t n = strlen(path) + 8;
     char *label = malloc(n);
     if (!label) return SECDET_ERR_NOMEM;
     snprintf(label, n, "file %s", path);
-    io_input *in = io_input_new(io, IN_TAIL, source, label);
+    io_input *in = sd_io_input_new(io, IN_TAIL, source, label);
     free(label);
     if (!in || !(in->path = strdup(path))) {
-        if (in) io_input_release(in);
+        if (in) sd_io_input_release(in);
         return SECDET_ERR_NOMEM;
     }
     in->follow = true;
     in->from_start = from_start != 0;
     in->poll_ms = poll_ms ? poll_ms : DEFAULT_POLL_MS;
     uv_timer_init(io->loop, &in->h.timer);
-    io_input_link(io, in);
-    io_tail_poll(in, false);
+    sd_io_input_link(io, in);
+    sd_io_tail_poll(in, false);
     return SECDET_OK;
 }

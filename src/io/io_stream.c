@@ -20,28 +20,28 @@
 static void on_message(void *user, const char *p, size_t n) {
     io_input *in = user;
     if (!in->io) return;
-    if (!io_enqueue(in->io, in->source, p, n)) io_report(in->io, in, "out of memory: message dropped");
+    if (!sd_io_enqueue(in->io, in->source, p, n)) sd_io_report(in->io, in, "out of memory: message dropped");
 }
 
 static void on_problem(void *user, framer_problem what, const char *text) {
     io_input *in = user;
     if (!in->io) return;
     if (what == FRAMER_OVERSIZED) in->io->st.oversized++;
-    if (what == FRAMER_BAD_COUNT) io_report(in->io, in, "%s; connection closed", text);
-    else io_report(in->io, in, "%s", text);
+    if (what == FRAMER_BAD_COUNT) sd_io_report(in->io, in, "%s; connection closed", text);
+    else sd_io_report(in->io, in, "%s", text);
 }
 
 static const framer_out queue_out = {on_message, on_problem};
 
-void io_framer_init(io_state *io, io_input *in, secdet_framing mode) {
-    framer_free(&in->fr);
-    framer_init(&in->fr, mode, engine_opts(io->e)->max_event_bytes, &queue_out, in);
+void sd_io_framer_init(io_state *io, io_input *in, secdet_framing mode) {
+    sd_framer_free(&in->fr);
+    sd_framer_init(&in->fr, mode, sd_engine_opts(io->e)->max_event_bytes, &queue_out, in);
 }
 
-bool io_feed(io_input *in, const char *p, size_t n) { return framer_feed(&in->fr, p, n); }
+bool sd_io_feed(io_input *in, const char *p, size_t n) { return sd_framer_feed(&in->fr, p, n); }
 
-void io_end(io_input *in) {
-    if (in->io) framer_end(&in->fr);
+void sd_io_end(io_input *in) {
+    if (in->io) sd_framer_end(&in->fr);
 }
 
 /* ---- A connection's deadlines -------------------------------------------------- */
@@ -50,17 +50,17 @@ static void on_deadline(uv_timer_t *t) {
     io_input *c = t->data;
     if (!c || !c->io) return;
     if (c->ssl && !c->tls_up) {
-        io_tls_handshake_timeout(c);
+        sd_io_tls_handshake_timeout(c);
         return;
     }
     c->io->st.idle_closed++;
-    if (framer_holds_partial(&c->fr))
-        io_report(c->io, c, "nothing received for %llu ms (idle_timeout_ms): connection closed, partial message "
+    if (sd_framer_holds_partial(&c->fr))
+        sd_io_report(c->io, c, "nothing received for %llu ms (idle_timeout_ms): connection closed, partial message "
                   "dropped", (unsigned long long)c->idle_ms);
-    io_input_close(c);
+    sd_io_input_close(c);
 }
 
-void io_conn_deadline(io_input *c) {
+void sd_io_conn_deadline(io_input *c) {
     if (!c->timer_init || !c->io) return;
     uint64_t ms = c->ssl && !c->tls_up ? c->handshake_ms : c->idle_ms;
     if (ms && !c->paused) uv_timer_start(&c->timer, on_deadline, ms, 0);
@@ -75,83 +75,83 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     if (nread > 0) {
         in->got_bytes = true;
         if (in->ssl) {
-            io_tls_input(in, b->base, (size_t)nread);
+            sd_io_tls_input(in, b->base, (size_t)nread);
             return;
         }
-        if (!io_feed(in, b->base, (size_t)nread)) io_input_close(in);
-        else io_conn_deadline(in);
+        if (!sd_io_feed(in, b->base, (size_t)nread)) sd_io_input_close(in);
+        else sd_io_conn_deadline(in);
         return;
     }
     if (nread == 0) return; /* EAGAIN */
     if (in->ssl && nread == UV_EOF) {
-        io_tls_eof(in);
+        sd_io_tls_eof(in);
         return;
     }
     if (nread == UV_EOF) {
-        io_end(in);
-    } else if (framer_holds_partial(&in->fr)) {
-        io_report(in->io, in, "%s: partial message dropped", uv_strerror((int)nread));
+        sd_io_end(in);
+    } else if (sd_framer_holds_partial(&in->fr)) {
+        sd_io_report(in->io, in, "%s: partial message dropped", uv_strerror((int)nread));
     }
     in->finished = true;
-    io_input_close(in);
+    sd_io_input_close(in);
 }
 
-void io_stream_pause(io_input *in) {
+void sd_io_stream_pause(io_input *in) {
     uv_read_stop(&in->h.stream);
     if (in->timer_init) uv_timer_stop(&in->timer);
 }
 
-void io_stream_resume(io_input *in) {
+void sd_io_stream_resume(io_input *in) {
     if (uv_is_closing(&in->h.handle)) return;
-    uv_read_start(&in->h.stream, io_alloc_cb, on_read);
-    io_conn_deadline(in);
+    uv_read_start(&in->h.stream, sd_io_alloc_cb, on_read);
+    sd_io_conn_deadline(in);
 }
 
-void io_stream_start(io_input *in) {
+void sd_io_stream_start(io_input *in) {
     if (in->io->full) {
         in->paused = true;
         return;
     }
-    uv_read_start(&in->h.stream, io_alloc_cb, on_read);
-    io_conn_deadline(in);
+    uv_read_start(&in->h.stream, sd_io_alloc_cb, on_read);
+    sd_io_conn_deadline(in);
 }
 
 /* ---- stdin ------------------------------------------------------------------- */
 
 secdet_status secdet_input_stdin(secdet_engine *e, const char *source, uv_loop_t *loop) {
     if (!e) return SECDET_ERR_INVALID_ARG;
-    io_ok(e);
-    secdet_status st = io_check_source(e, source);
+    sd_io_ok(e);
+    secdet_status st = sd_io_check_source(e, source);
     io_state *io = NULL;
-    if (st == SECDET_OK) st = io_get(e, loop, &io);
+    if (st == SECDET_OK) st = sd_io_get(e, loop, &io);
     if (st != SECDET_OK) return st;
-    io_input *in = io_input_new(io, IN_STDIN, source, "stdin");
-    if (!in) return io_fail(e, SECDET_ERR_NOMEM, "out of memory");
+    io_input *in = sd_io_input_new(io, IN_STDIN, source, "stdin");
+    if (!in) return sd_io_fail(e, SECDET_ERR_NOMEM, "out of memory");
     uv_handle_type t = uv_guess_handle(0);
     if (t == UV_FILE) { /* a regular file: read it on a timer, like a tail that does not follow */
         in->fd = 0;
         in->follow = false;
         in->from_start = true;
         uv_timer_init(io->loop, &in->h.timer);
-        io_input_link(io, in);
-        io_tail_poll(in, false); /* starts its timer */
+        sd_io_input_link(io, in);
+        sd_io_tail_poll(in, false); /* starts its timer */
         return SECDET_OK;
     }
     if (t == UV_TTY) {
         int rc = uv_tty_init(io->loop, &in->h.tty, 0, 0);
         if (rc != 0) {
-            io_input_release(in);
-            return io_fail(e, SECDET_ERR_IO, "cannot read stdin (a terminal): %s", uv_strerror(rc));
+            sd_io_input_release(in);
+            return sd_io_fail(e, SECDET_ERR_IO, "cannot read stdin (a terminal): %s", uv_strerror(rc));
         }
     } else {
         uv_pipe_init(io->loop, &in->h.pipe, 0);
         int rc = uv_pipe_open(&in->h.pipe, 0);
         if (rc != 0) {
-            io_input_discard(in);
-            return io_fail(e, SECDET_ERR_IO, "cannot read stdin: %s", uv_strerror(rc));
+            sd_io_input_discard(in);
+            return sd_io_fail(e, SECDET_ERR_IO, "cannot read stdin: %s", uv_strerror(rc));
         }
     }
-    io_input_link(io, in);
-    io_stream_start(in);
+    sd_io_input_link(io, in);
+    sd_io_stream_start(in);
     return SECDET_OK;
 }

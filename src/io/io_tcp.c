@@ -40,7 +40,7 @@ void secdet_tcp_opts_init(secdet_tcp_opts *o) {
 
 static int open_spare(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
-void io_listener_free(io_listener *l) {
+void sd_io_listener_free(io_listener *l) {
     if (!l) return;
     SSL_CTX_free(l->tls); /* its connections' sessions hold their own reference */
     if (l->spare_fd >= 0) close(l->spare_fd);
@@ -57,10 +57,10 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t len) 
     const void *a = ss->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
                                               : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
     if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) inet_ntop(ss->ss_family, a, ip, sizeof ip);
-    io_addr_text(out, len, ip, io_port_of(ss));
+    sd_io_addr_text(out, len, ip, sd_io_port_of(ss));
 }
 
-int io_tcp_sockname(const io_input *in, struct sockaddr_storage *ss) {
+int sd_io_tcp_sockname(const io_input *in, struct sockaddr_storage *ss) {
     socklen_t len = sizeof *ss;
     return getsockname(in->fd, (struct sockaddr *)ss, &len) == 0 ? 0 : -1;
 }
@@ -76,7 +76,7 @@ static void refuse(io_input *srv, int fd, const struct sockaddr_storage *peer, c
     io->st.connections_refused++;
     char who[64];
     peer_text(peer, who, sizeof who);
-    io_log_limited(io, srv, &srv->listener->log_refused, "client %s refused: %s", who, why);
+    sd_io_log_limited(io, srv, &srv->listener->log_refused, "client %s refused: %s", who, why);
 }
 
 /* No descriptor left (accept4 says so whether a client waits or not):
@@ -137,28 +137,28 @@ static void serve(io_input *srv, int fd, const struct sockaddr_storage *peer) {
     char who[64], label[192];
     peer_text(peer, who, sizeof who);
     snprintf(label, sizeof label, "%s client %u (%s)", srv->label, ++l->conn_seq, who);
-    io_input *c = io_input_new(io, IN_TCP_CONN, srv->source, label);
+    io_input *c = sd_io_input_new(io, IN_TCP_CONN, srv->source, label);
     if (!c) {
         refuse(srv, fd, peer, "out of memory");
         return;
     }
-    io_framer_init(io, c, l->framing);
+    sd_io_framer_init(io, c, l->framing);
     c->idle_ms = l->idle_ms;
     c->handshake_ms = l->handshake_ms;
     uv_tcp_init(io->loop, &c->h.tcp);
-    if (l->idle_ms || l->tls) io_input_timer(io, c);
+    if (l->idle_ms || l->tls) sd_io_input_timer(io, c);
     int rc = uv_tcp_open(&c->h.tcp, fd);
     c->parent = srv;
-    if (rc == 0 && l->tls && !io_tls_start(c)) rc = UV_ENOMEM;
+    if (rc == 0 && l->tls && !sd_io_tls_start(c)) rc = UV_ENOMEM;
     if (rc != 0) {
         uv_os_fd_t owned;
         if (uv_fileno(&c->h.handle, &owned) != 0) close(fd); /* else closing the handle closes it */
-        io_input_discard(c);
+        sd_io_input_discard(c);
         refuse(srv, -1, peer, rc == UV_ENOMEM ? "out of memory" : uv_strerror(rc));
         return;
     }
-    io_input_link(io, c);
-    io_stream_start(c);
+    sd_io_input_link(io, c);
+    sd_io_stream_start(c);
 }
 
 static void on_acceptable(uv_poll_t *p, int status, int events) {
@@ -168,7 +168,7 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
     io_state *io = srv->io;
     if (status < 0) {
         io->st.accept_errors++;
-        io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s", uv_strerror(status));
+        sd_io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s", uv_strerror(status));
         back_off(srv);
         return;
     }
@@ -193,7 +193,7 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
             if (refused == 0) return;
         }
         io->st.accept_errors++;
-        io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s; clients wait in the backlog, "
+        sd_io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s; clients wait in the backlog, "
                        "trying again every %d ms", strerror(err), ACCEPT_BACKOFF_MS);
         back_off(srv);
         return;
@@ -226,12 +226,12 @@ static secdet_status listener_opts(secdet_engine *e, const secdet_tcp_opts *opts
     if (opts) o = *opts;
     else secdet_tcp_opts_init(&o);
     if (o.framing != SECDET_FRAMING_LINES && o.framing != SECDET_FRAMING_OCTET_COUNTED)
-        return io_fail(e, SECDET_ERR_INVALID_ARG, "framing: unknown value %d", (int)o.framing);
+        return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "framing: unknown value %d", (int)o.framing);
     l->framing = o.framing;
     l->max_connections = o.max_connections ? o.max_connections : LIMIT_TCP_CONNECTIONS_DEFAULT;
     l->idle_ms = o.idle_timeout_ms;
     l->handshake_ms = o.tls_handshake_timeout_ms ? o.tls_handshake_timeout_ms : LIMIT_TLS_HANDSHAKE_MS_DEFAULT;
-    return io_tls_ctx(e, &o, l);
+    return sd_io_tls_ctx(e, &o, l);
 }
 
 /* What a listener says when it starts: what it cannot keep, or does not protect. */
@@ -239,11 +239,11 @@ static void start_warnings(io_state *io, io_input *srv, const struct sockaddr_st
     io_listener *l = srv->listener;
     unsigned long limit = fd_limit();
     if (limit && (unsigned long)l->max_connections + LIMIT_FD_HEADROOM > limit)
-        io_log(io, srv, "warning: max_connections %u is close to or above the process's file descriptor limit "
+        sd_io_log(io, srv, "warning: max_connections %u is close to or above the process's file descriptor limit "
                "(%lu, `ulimit -n`): clients beyond what is left are refused (accept_errors); raise the limit or "
                "lower max_connections", l->max_connections, limit);
-    if (!l->tls && !io_is_loopback(ss))
-        io_log(io, srv, "warning: listening beyond loopback without TLS: anyone who can reach this address can "
+    if (!l->tls && !sd_io_is_loopback(ss))
+        sd_io_log(io, srv, "warning: listening beyond loopback without TLS: anyone who can reach this address can "
                "send events, unauthenticated and in clear text (set tls, or listen on 127.0.0.1)");
 }
 
@@ -253,34 +253,34 @@ static secdet_status start_listener(secdet_engine *e, io_state *io, const char *
     int fd = -1;
     int rc = listen_socket(ss, &fd);
     if (rc != 0) {
-        io_listener_free(l);
-        return io_fail_bind(e, "tcp", host, port, rc);
+        sd_io_listener_free(l);
+        return sd_io_fail_bind(e, "tcp", host, port, rc);
     }
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     char addr[72], label[80];
-    uint16_t bound_port = getsockname(fd, (struct sockaddr *)&bound, &blen) == 0 ? io_port_of(&bound) : port;
-    io_addr_text(addr, sizeof addr, host, bound_port);
+    uint16_t bound_port = getsockname(fd, (struct sockaddr *)&bound, &blen) == 0 ? sd_io_port_of(&bound) : port;
+    sd_io_addr_text(addr, sizeof addr, host, bound_port);
     snprintf(label, sizeof label, "tcp %s", addr); /* with the port bound */
-    io_input *in = io_input_new(io, IN_TCP_SERVER, source, label);
+    io_input *in = sd_io_input_new(io, IN_TCP_SERVER, source, label);
     if (!in) {
         close(fd);
-        io_listener_free(l);
-        return io_fail(e, SECDET_ERR_NOMEM, "out of memory");
+        sd_io_listener_free(l);
+        return sd_io_fail(e, SECDET_ERR_NOMEM, "out of memory");
     }
     in->listener = l;
     in->fd = fd;
     rc = uv_poll_init_socket(io->loop, &in->h.poll, fd);
     if (rc != 0) {
-        io_input_release(in);
-        return io_fail(e, SECDET_ERR_IO, "cannot watch the tcp socket: %s", uv_strerror(rc));
+        sd_io_input_release(in);
+        return sd_io_fail(e, SECDET_ERR_IO, "cannot watch the tcp socket: %s", uv_strerror(rc));
     }
-    io_input_timer(io, in); /* the accept back-off */
+    sd_io_input_timer(io, in); /* the accept back-off */
     l->spare_fd = open_spare();
     rc = uv_poll_start(&in->h.poll, UV_READABLE, on_acceptable);
     if (rc != 0) {
-        io_input_discard(in);
-        return io_fail(e, SECDET_ERR_IO, "cannot watch the tcp socket: %s", uv_strerror(rc));
+        sd_io_input_discard(in);
+        return sd_io_fail(e, SECDET_ERR_IO, "cannot watch the tcp socket: %s", uv_strerror(rc));
     }
     *out = in;
     return SECDET_OK;
@@ -290,22 +290,22 @@ secdet_status secdet_input_tcp_ex(secdet_engine *e, const char *source, const ch
                                   const secdet_tcp_opts *opts, uv_loop_t *loop, unsigned *id) {
     if (!e) return SECDET_ERR_INVALID_ARG;
     struct sockaddr_storage ss;
-    secdet_status st = io_check_listen(e, source, host, port, &ss);
+    secdet_status st = sd_io_check_listen(e, source, host, port, &ss);
     if (st != SECDET_OK) return st;
     io_listener *l = calloc(1, sizeof *l);
-    if (!l) return io_fail(e, SECDET_ERR_NOMEM, "out of memory");
+    if (!l) return sd_io_fail(e, SECDET_ERR_NOMEM, "out of memory");
     l->spare_fd = -1;
     io_state *io = NULL;
     st = listener_opts(e, opts, l); /* TLS files first: a bad one leaves nothing bound */
-    if (st == SECDET_OK) st = io_get(e, loop, &io);
+    if (st == SECDET_OK) st = sd_io_get(e, loop, &io);
     if (st != SECDET_OK) {
-        io_listener_free(l);
+        sd_io_listener_free(l);
         return st;
     }
     io_input *in = NULL;
     st = start_listener(e, io, source, host, port, &ss, l, &in);
     if (st != SECDET_OK) return st;
-    io_input_link(io, in);
+    sd_io_input_link(io, in);
     start_warnings(io, in, &ss);
     if (id) *id = in->id;
     return SECDET_OK;

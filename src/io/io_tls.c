@@ -48,9 +48,9 @@ static int passphrase_cb(char *out, int size, int rwflag, void *user) {
 static secdet_status ctx_fail(secdet_engine *e, SSL_CTX *ctx, const char *what, const char *path, const char *doing,
                               const char *hint) {
     char why[160];
-    tls_last_reason(why, sizeof why, "not in PEM format");
+    sd_tls_last_reason(why, sizeof why, "not in PEM format");
     SSL_CTX_free(ctx);
-    return io_fail(e, SECDET_ERR_INVALID_ARG, "tls.%s %s: %s: %s%s", what, path, doing, why, hint);
+    return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "tls.%s %s: %s: %s%s", what, path, doing, why, hint);
 }
 
 /* The key, decrypted with the passphrase when there is one. */
@@ -69,17 +69,17 @@ static secdet_status use_key(secdet_engine *e, SSL_CTX *ctx, const secdet_tcp_op
                                           : " (if the key is encrypted, set key_passphrase)");
 }
 
-secdet_status io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener *l) {
+secdet_status sd_io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener *l) {
     if (!o->tls_cert && !o->tls_key && !o->tls_key_passphrase && !o->tls_client_ca && !o->tls_require_client_cert)
         return SECDET_OK; /* plain TCP */
     if (!o->tls_cert || !o->tls_key)
-        return io_fail(e, SECDET_ERR_INVALID_ARG, "tls: cert and key are both required");
+        return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "tls: cert and key are both required");
     if (o->tls_require_client_cert && !o->tls_client_ca)
-        return io_fail(e, SECDET_ERR_INVALID_ARG,
+        return sd_io_fail(e, SECDET_ERR_INVALID_ARG,
                        "tls: require_client_cert needs client_ca (the CAs client certificates must chain to)");
     ERR_clear_error();
-    SSL_CTX *ctx = tls_ctx_new(true);
-    if (!ctx) return io_fail(e, SECDET_ERR_NOMEM, "tls: out of memory");
+    SSL_CTX *ctx = sd_tls_ctx_new(true);
+    if (!ctx) return sd_io_fail(e, SECDET_ERR_NOMEM, "tls: out of memory");
     /* A TLS 1.2 client could otherwise make the server redo the expensive
      * part of the handshake as often as it likes, on one connection. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
@@ -107,8 +107,8 @@ secdet_status io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_listener
 
 /* ---- A connection's session -------------------------------------------------------- */
 
-bool io_tls_start(io_input *c) {
-    c->ssl = tls_session_new(c->parent->listener->tls, true, &c->rbio, &c->wbio);
+bool sd_io_tls_start(io_input *c) {
+    c->ssl = sd_tls_session_new(c->parent->listener->tls, true, &c->rbio, &c->wbio);
     return c->ssl != NULL;
 }
 
@@ -120,12 +120,12 @@ static void write_done(uv_write_t *req, int status) {
 /* Sends what OpenSSL has for the client. false when it cannot be queued. */
 static bool flush_out(io_input *c) {
     char *p = NULL;
-    size_t n = tls_peek_output(c->wbio, &p);
+    size_t n = sd_tls_peek_output(c->wbio, &p);
     if (n == 0) return true;
     tls_write *w = malloc(sizeof *w + n);
     if (!w) return false;
     memcpy(w->data, p, n);
-    tls_output_taken(c->wbio);
+    sd_tls_output_taken(c->wbio);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     if (uv_write(&w->req, &c->h.stream, &b, 1, write_done) != 0) {
         free(w);
@@ -138,23 +138,23 @@ static bool flush_out(io_input *c) {
  * it now (closing cancels queued writes). */
 static void flush_last(io_input *c) {
     char *p = NULL;
-    size_t n = tls_peek_output(c->wbio, &p);
+    size_t n = sd_tls_peek_output(c->wbio, &p);
     if (n == 0) return;
     uv_buf_t b = uv_buf_init(p, (unsigned)n);
     (void)uv_try_write(&c->h.stream, &b, 1);
-    tls_output_taken(c->wbio);
+    sd_tls_output_taken(c->wbio);
 }
 
 static void handshake_failed(io_input *c, const char *why) {
     io_state *io = c->io;
     io->st.tls_failed++;
     if (c->parent)
-        io_log_limited(io, c, &c->parent->listener->log_tls, "TLS handshake failed: %s; connection closed", why);
+        sd_io_log_limited(io, c, &c->parent->listener->log_tls, "TLS handshake failed: %s; connection closed", why);
     flush_last(c);
-    io_input_close(c);
+    sd_io_input_close(c);
 }
 
-void io_tls_handshake_timeout(io_input *c) {
+void sd_io_tls_handshake_timeout(io_input *c) {
     char why[80];
     snprintf(why, sizeof why, "not finished within %llu ms", (unsigned long long)c->handshake_ms);
     handshake_failed(c, why);
@@ -167,9 +167,9 @@ static void read_plain(io_input *c) {
         ERR_clear_error();
         int r = SSL_read(c->ssl, plain, sizeof plain);
         if (r > 0) {
-            if (!io_feed(c, plain, (size_t)r)) {
+            if (!sd_io_feed(c, plain, (size_t)r)) {
                 flush_last(c);
-                io_input_close(c);
+                sd_io_input_close(c);
                 return;
             }
             continue;
@@ -177,31 +177,31 @@ static void read_plain(io_input *c) {
         int err = SSL_get_error(c->ssl, r);
         if (err == SSL_ERROR_WANT_READ) break;
         if (err == SSL_ERROR_ZERO_RETURN) { /* close_notify: the clean end, answered in kind */
-            io_end(c);
+            sd_io_end(c);
             c->finished = true;
             (void)SSL_shutdown(c->ssl);
         } else {
             char why[160];
-            tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why, sizeof why);
-            io_report(c->io, c, "TLS: %s; connection closed%s", why,
-                      framer_holds_partial(&c->fr) ? ", partial message dropped" : "");
+            sd_tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why, sizeof why);
+            sd_io_report(c->io, c, "TLS: %s; connection closed%s", why,
+                      sd_framer_holds_partial(&c->fr) ? ", partial message dropped" : "");
         }
         flush_last(c);
-        io_input_close(c);
+        sd_io_input_close(c);
         return;
     }
     if (!flush_out(c)) { /* session tickets, a KeyUpdate's answer */
-        io_report(c->io, c, "TLS: out of memory; connection closed");
-        io_input_close(c);
+        sd_io_report(c->io, c, "TLS: out of memory; connection closed");
+        sd_io_input_close(c);
         return;
     }
-    io_conn_deadline(c);
+    sd_io_conn_deadline(c);
 }
 
-void io_tls_input(io_input *c, const char *data, size_t n) {
-    if (!tls_give_input(c->rbio, data, n)) {
-        io_report(c->io, c, "TLS: out of memory; connection closed");
-        io_input_close(c);
+void sd_io_tls_input(io_input *c, const char *data, size_t n) {
+    if (!sd_tls_give_input(c->rbio, data, n)) {
+        sd_io_report(c->io, c, "TLS: out of memory; connection closed");
+        sd_io_input_close(c);
         return;
     }
     if (!c->tls_up) {
@@ -214,7 +214,7 @@ void io_tls_input(io_input *c, const char *data, size_t n) {
                 return;
             }
             char why[160];
-            tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why, sizeof why);
+            sd_tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why, sizeof why);
             handshake_failed(c, why);
             return;
         }
@@ -223,14 +223,14 @@ void io_tls_input(io_input *c, const char *data, size_t n) {
     read_plain(c);
 }
 
-void io_tls_eof(io_input *c) {
+void sd_io_tls_eof(io_input *c) {
     if (!c->tls_up) {
         if (c->got_bytes) handshake_failed(c, "the client closed the connection during the handshake");
-        else io_input_close(c); /* connected and left without a byte: a port check, not a handshake */
+        else sd_io_input_close(c); /* connected and left without a byte: a port check, not a handshake */
         return;
     }
-    if (framer_holds_partial(&c->fr))
-        io_report(c->io, c, "connection ended without a TLS close_notify: partial message dropped");
+    if (sd_framer_holds_partial(&c->fr))
+        sd_io_report(c->io, c, "connection ended without a TLS close_notify: partial message dropped");
     c->finished = true;
-    io_input_close(c);
+    sd_io_input_close(c);
 }

@@ -24,16 +24,16 @@
 static void put_u64(buf *b, uint64_t v) {
     uint8_t x[8];
     for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
-    buf_append(b, x, 8);
+    sd_buf_append(b, x, 8);
 }
 
 static void put_u32(buf *b, uint32_t v) {
     uint8_t x[4];
     for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
-    buf_append(b, x, 4);
+    sd_buf_append(b, x, 4);
 }
 
-static void put_u8(buf *b, uint8_t v) { buf_append(b, &v, 1); }
+static void put_u8(buf *b, uint8_t v) { sd_buf_append(b, &v, 1); }
 
 typedef struct rd {
     const uint8_t *p;
@@ -61,14 +61,14 @@ static char *state_key(secdet_kafka *k, const kpart *kp) {
 
 static int envelope(secdet_kafka *k, const kpart *kp, buf *b) {
     const s2part *s = kp->s2;
-    buf_append(b, MAGIC, MAGIC_LEN);
+    sd_buf_append(b, MAGIC, MAGIC_LEN);
     put_u64(b, (uint64_t)kp->next);
     put_u32(b, (uint32_t)s->no);
     for (size_t i = 0; i < s->no; i++) {
         const korigin *o = &s->o[i];
         size_t len = strlen(o->name);
         put_u32(b, (uint32_t)len);
-        buf_append(b, o->name, len);
+        sd_buf_append(b, o->name, len);
         put_u8(b, o->pr.any);
         put_u8(b, o->pr.idle);
         put_u64(b, (uint64_t)o->pr.time);
@@ -76,21 +76,21 @@ static int envelope(secdet_kafka *k, const kpart *kp, buf *b) {
         put_u64(b, (uint64_t)o->off);
         put_u32(b, o->idx);
     }
-    if (engine_snapshot_bytes(s->pe, b) != SECDET_OK || b->oom) return -1;
+    if (sd_engine_snapshot_bytes(s->pe, b) != SECDET_OK || b->oom) return -1;
     return 0;
 }
 
-bool stage2_checkpoint(secdet_kafka *k) {
+bool sd_stage2_checkpoint(secdet_kafka *k) {
     k->ckpt_failed = 0;
     bool ok = true;
     for (size_t i = 0; i < k->nparts; i++) {
         kpart *kp = &k->parts[i];
         if (!kp->s2 || (kp->s2->ckpt_done && kp->s2->ckpt_next == kp->next)) continue; /* nothing new */
         buf b;
-        buf_init(&b);
+        sd_buf_init(&b);
         char *key = state_key(k, kp);
         if (!key || envelope(k, kp, &b) != 0) {
-            kafka_report(k, "kafka: checkpoint of %s: out of memory", kp->origin);
+            sd_kafka_report(k, "kafka: checkpoint of %s: out of memory", kp->origin);
             ok = false;
         } else {
             rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -98,7 +98,7 @@ bool stage2_checkpoint(secdet_kafka *k) {
                 RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(b.data, b.len),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (err) {
-                kafka_report(k, "kafka: checkpoint of %s: %s", kp->origin, rd_kafka_err2str(err));
+                sd_kafka_report(k, "kafka: checkpoint of %s: %s", kp->origin, rd_kafka_err2str(err));
                 ok = false;
             } else {
                 k->stats.checkpoints++;
@@ -106,10 +106,10 @@ bool stage2_checkpoint(secdet_kafka *k) {
             }
         }
         free(key);
-        buf_free(&b);
+        sd_buf_free(&b);
     }
     if (rd_kafka_flush(k->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kafka_report(k, "kafka: checkpoint to %s: not acknowledged within 30 s", k->cfg.state_topic);
+        sd_kafka_report(k, "kafka: checkpoint to %s: not acknowledged within 30 s", k->cfg.state_topic);
         ok = false;
     }
     ok = ok && k->ckpt_failed == 0;
@@ -118,7 +118,7 @@ bool stage2_checkpoint(secdet_kafka *k) {
     return ok;
 }
 
-int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at) {
+int sd_kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at) {
     rd r = {.p = p, .n = n, .at = 0, .bad = false};
     if (n < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN) != 0) return -1;
     r.at = MAGIC_LEN;
@@ -128,7 +128,7 @@ int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, si
         uint32_t len = (uint32_t)get_n(&r, 4);
         if (r.bad || r.n - r.at < len || memchr(p + r.at, 0, len)) return -1;
         korigin o = {0};
-        o.name = kafka_memdup(p + r.at, len);
+        o.name = sd_kafka_memdup(p + r.at, len);
         r.at += len;
         o.pr.any = get_n(&r, 1) != 0;
         o.pr.idle = get_n(&r, 1) != 0;
@@ -158,12 +158,12 @@ int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, si
 static int restore(secdet_kafka *k, kpart *kp, const uint8_t *p, size_t n, int64_t *offset) {
     int64_t next = -1;
     size_t at = 0;
-    if (kafka_envelope_read(kp->s2, p, n, &next, &at) != 0) return -1;
+    if (sd_kafka_envelope_read(kp->s2, p, n, &next, &at) != 0) return -1;
     diag_list d;
-    diag_init(&d);
-    secdet_status st = engine_restore_bytes(kp->s2->pe, (const char *)p + at, n - at, kp->origin, &d);
-    for (size_t i = 0; i < d.count; i++) kafka_report(k, "kafka: restore of %s: %s", kp->origin, d.items[i].message);
-    diag_free(&d);
+    sd_diag_init(&d);
+    secdet_status st = sd_engine_restore_bytes(kp->s2->pe, (const char *)p + at, n - at, kp->origin, &d);
+    for (size_t i = 0; i < d.count; i++) sd_kafka_report(k, "kafka: restore of %s: %s", kp->origin, d.items[i].message);
+    sd_diag_free(&d);
     if (st != SECDET_OK) return -1;
     *offset = next >= 0 ? next : RD_KAFKA_OFFSET_INVALID;
     kp->next = kp->committed = next;
@@ -177,7 +177,7 @@ static int read_state(secdet_kafka *k, int32_t sp, const char *key, buf *out) {
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(k->reader, k->cfg.state_topic, sp, &lo, &hi, 10000);
     if (err) {
-        kafka_report(k, "kafka: state topic %s: %s", k->cfg.state_topic, rd_kafka_err2str(err));
+        sd_kafka_report(k, "kafka: state topic %s: %s", k->cfg.state_topic, rd_kafka_err2str(err));
         return -1;
     }
     if (hi <= lo) return 0;
@@ -187,10 +187,10 @@ static int read_state(secdet_kafka *k, int32_t sp, const char *key, buf *out) {
     rd_kafka_topic_partition_list_destroy(l);
     int found = 0;
     size_t klen = strlen(key);
-    int64_t deadline = kafka_now_ms() + READ_MS;
+    int64_t deadline = sd_kafka_now_ms() + READ_MS;
     for (;;) {
-        if (kafka_now_ms() > deadline) {
-            kafka_report(k, "kafka: state topic %s: not read to its end within %d s", k->cfg.state_topic, READ_MS / 1000);
+        if (sd_kafka_now_ms() > deadline) {
+            sd_kafka_report(k, "kafka: state topic %s: not read to its end within %d s", k->cfg.state_topic, READ_MS / 1000);
             found = -1;
             break;
         }
@@ -198,11 +198,11 @@ static int read_state(secdet_kafka *k, int32_t sp, const char *key, buf *out) {
         if (!m) continue;
         bool end = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || (!m->err && m->offset >= hi - 1);
         if (!m->err && m->key_len == klen && memcmp(m->key, key, klen) == 0) {
-            buf_reset(out);
-            buf_append(out, m->payload ? m->payload : "", m->len);
+            sd_buf_reset(out);
+            sd_buf_append(out, m->payload ? m->payload : "", m->len);
             found = out->oom ? -1 : 1;
         } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            kafka_report(k, "kafka: state topic %s: %s", k->cfg.state_topic, rd_kafka_message_errstr(m));
+            sd_kafka_report(k, "kafka: state topic %s: %s", k->cfg.state_topic, rd_kafka_message_errstr(m));
         }
         rd_kafka_message_destroy(m);
         if (end || found < 0) break;
@@ -211,27 +211,27 @@ static int read_state(secdet_kafka *k, int32_t sp, const char *key, buf *out) {
     return found;
 }
 
-int stage2_assign(secdet_kafka *k, kpart *kp, int64_t *offset) {
+int sd_stage2_assign(secdet_kafka *k, kpart *kp, int64_t *offset) {
     *offset = RD_KAFKA_OFFSET_INVALID;
-    if (!(kp->s2 = stage2_part_new(k))) {
-        kafka_report(k, "kafka: %s: cannot make its engine", kp->origin);
+    if (!(kp->s2 = sd_stage2_part_new(k))) {
+        sd_kafka_report(k, "kafka: %s: cannot make its engine", kp->origin);
         return -1;
     }
     char *key = state_key(k, kp);
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     int rc = key ? read_state(k, kp->partition % k->state_n, key, &b) : -1;
     if (rc == 1) {
         if (restore(k, kp, (const uint8_t *)b.data, b.len, offset) == 0) {
             k->stats.restored++;
         } else {
-            kafka_report(k, "kafka: %s: its checkpoint is damaged; starting without state", kp->origin);
-            stage2_release(k, kp);
-            kp->s2 = stage2_part_new(k);
+            sd_kafka_report(k, "kafka: %s: its checkpoint is damaged; starting without state", kp->origin);
+            sd_stage2_release(k, kp);
+            kp->s2 = sd_stage2_part_new(k);
             *offset = RD_KAFKA_OFFSET_INVALID;
         }
     }
     free(key);
-    buf_free(&b);
+    sd_buf_free(&b);
     return rc < 0 || !kp->s2 ? -1 : 0;
 }

@@ -2,14 +2,14 @@
  * it is given and commits only what is done.
  *
  * The loop: poll the consumer; evaluate the message (single and stage 1:
- * secdet_push + secdet_source_end on the engine; stage 2: stage2_message);
+ * secdet_push + secdet_source_end on the engine; stage 2: sd_stage2_message);
  * every commit_ms commit the offsets after the last evaluated message of
- * each partition — in stage 1 only once stage1_settle has seen every
+ * each partition — in stage 1 only once sd_stage1_settle has seen every
  * forward acknowledged, in stage 2 only after a checkpoint holds the state
  * they cover. A revocation does the same before the partitions go, so the
  * next owner starts exactly where this one stopped. Backpressure: when any
  * sink has max_pending alerts waiting, or cannot take more at all (its
- * spool full and its memory queue too: engine_sinks_saturated), every
+ * spool full and its memory queue too: sd_engine_sinks_saturated), every
  * partition is paused (the consumer is still polled, so the group keeps
  * this member) until they are down to half and it takes alerts again.
  */
@@ -24,13 +24,13 @@
 #include "util/kafka_conf.h"
 #include "kafka/kafka_int.h"
 
-int64_t kafka_now_ms(void) {
+int64_t sd_kafka_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-char *kafka_memdup(const void *p, size_t len) {
+char *sd_kafka_memdup(const void *p, size_t len) {
     char *s = malloc(len + 1);
     if (s) {
         if (len) memcpy(s, p, len);
@@ -39,14 +39,14 @@ char *kafka_memdup(const void *p, size_t len) {
     return s;
 }
 
-void kafka_report(secdet_kafka *k, const char *fmt, ...) {
+void sd_kafka_report(secdet_kafka *k, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (k->log) k->log(k->log_user, msg);
-    else engine_report(k->e, k->source, 0, msg);
+    else sd_engine_report(k->e, k->source, 0, msg);
 }
 
 void secdet_kafka_set_tick(secdet_kafka *k, unsigned interval_ms, secdet_kafka_tick_fn fn, void *user) {
@@ -62,13 +62,13 @@ void secdet_kafka_set_log(secdet_kafka *k, secdet_kafka_log_fn fn, void *user) {
     k->log_user = user;
 }
 
-kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition) {
+kpart *sd_kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition) {
     for (size_t i = 0; i < k->nparts; i++)
         if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0) return &k->parts[i];
     return NULL;
 }
 
-int32_t kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topic) {
+int32_t sd_kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topic) {
     rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = t ? rd_kafka_metadata(rk, 0, t, &md, 10000) : RD_KAFKA_RESP_ERR__INVALID_ARG;
@@ -76,14 +76,14 @@ int32_t kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topi
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
         n = md->topics[0].partition_cnt;
     else
-        kafka_report(k, "kafka: topic %s: %s", topic,
+        sd_kafka_report(k, "kafka: topic %s: %s", topic,
                      rd_kafka_err2str(err ? err : md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
     if (md) rd_kafka_metadata_destroy(md);
     if (t) rd_kafka_topic_destroy(t);
     return n;
 }
 
-void kafka_commit(secdet_kafka *k, bool sync) {
+void sd_kafka_commit(secdet_kafka *k, bool sync) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(k->nparts ? k->nparts : 1));
     for (size_t i = 0; i < k->nparts; i++) {
         kpart *p = &k->parts[i];
@@ -94,12 +94,12 @@ void kafka_commit(secdet_kafka *k, bool sync) {
         rd_kafka_resp_err_t err = rd_kafka_commit(k->consumer, l, sync ? 0 : 1);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             for (int i = 0; i < l->cnt; i++) {
-                kpart *p = kafka_part_find(k, l->elems[i].topic, l->elems[i].partition);
+                kpart *p = sd_kafka_part_find(k, l->elems[i].topic, l->elems[i].partition);
                 if (p) p->committed = l->elems[i].offset;
             }
             k->stats.commits++;
         } else {
-            kafka_report(k, "kafka: commit: %s", rd_kafka_err2str(err));
+            sd_kafka_report(k, "kafka: commit: %s", rd_kafka_err2str(err));
         }
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -108,14 +108,14 @@ void kafka_commit(secdet_kafka *k, bool sync) {
 /* Everything evaluated so far made safe, then committed. */
 static void settle_and_commit(secdet_kafka *k, bool sync) {
     bool ok = true;
-    if (k->cfg.stage == KSTAGE_PARTITION) ok = stage1_settle(k);
-    if (k->cfg.stage == KSTAGE_AGGREGATE) ok = stage2_checkpoint(k);
-    if (ok) kafka_commit(k, sync);
-    k->last_commit = k->last_ckpt = kafka_now_ms();
+    if (k->cfg.stage == KSTAGE_PARTITION) ok = sd_stage1_settle(k);
+    if (k->cfg.stage == KSTAGE_AGGREGATE) ok = sd_stage2_checkpoint(k);
+    if (ok) sd_kafka_commit(k, sync);
+    k->last_commit = k->last_ckpt = sd_kafka_now_ms();
 }
 
 static void part_free(secdet_kafka *k, kpart *p) {
-    if (p->s2) stage2_release(k, p);
+    if (p->s2) sd_stage2_release(k, p);
     free(p->topic);
     free(p->origin);
 }
@@ -148,18 +148,18 @@ static int add_part(secdet_kafka *k, const char *topic, int32_t partition) {
 static void on_assign(secdet_kafka *k, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts) {
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        if (kafka_part_find(k, tp->topic, tp->partition)) continue;
+        if (sd_kafka_part_find(k, tp->topic, tp->partition)) continue;
         if (add_part(k, tp->topic, tp->partition) != 0) {
-            kafka_report(k, "kafka: out of memory on assignment");
+            sd_kafka_report(k, "kafka: out of memory on assignment");
             k->failed = true;
             continue;
         }
         kpart *kp = &k->parts[k->nparts - 1];
-        if (k->cfg.stage == KSTAGE_AGGREGATE && stage2_assign(k, kp, &tp->offset) != 0) k->failed = true;
+        if (k->cfg.stage == KSTAGE_AGGREGATE && sd_stage2_assign(k, kp, &tp->offset) != 0) k->failed = true;
     }
     rd_kafka_assign(rk, parts);
     if (k->paused) rd_kafka_pause_partitions(rk, parts);
-    if (k->cfg.stage == KSTAGE_PARTITION) stage1_heartbeat(k, true);
+    if (k->cfg.stage == KSTAGE_PARTITION) sd_stage1_heartbeat(k, true);
     k->stats.partitions = k->nparts;
 }
 
@@ -178,19 +178,19 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(k, rk, parts);
     } else {
-        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) kafka_report(k, "kafka: rebalance: %s", rd_kafka_err2str(err));
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) sd_kafka_report(k, "kafka: rebalance: %s", rd_kafka_err2str(err));
         on_revoke(k, rk);
     }
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     secdet_kafka *k = opaque;
-    kafka_report(k, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    sd_kafka_report(k, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
     if (err == RD_KAFKA_RESP_ERR__FATAL) k->failed = true;
 }
 
 static int make_consumer(secdet_kafka *k, char *err, size_t n) {
-    rd_kafka_conf_t *conf = kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet", err, n);
+    rd_kafka_conf_t *conf = sd_kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet", err, n);
     if (!conf) return -1;
     /* Defaults the user's properties may change; then what at-least-once
      * needs, which they may not. */
@@ -244,20 +244,20 @@ secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const 
     secdet_kafka *k = calloc(1, sizeof *k);
     if (!k) return SECDET_ERR_NOMEM;
     k->e = engine;
-    buf_init(&k->keybuf);
+    sd_buf_init(&k->keybuf);
     atomic_init(&k->stop, false);
     char err[512] = "";
-    bool found = engine_has_source(engine, source);
+    bool found = sd_engine_has_source(engine, source);
     int rc = -1;
     if (!found) snprintf(err, sizeof err, "source %s: not added to the engine", source);
     else if (!(k->source = strdup(source))) snprintf(err, sizeof err, "out of memory");
-    else if (kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0) rc = 0;
+    else if (sd_kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0) rc = 0;
     if (rc == 0) rc = make_consumer(k, err, sizeof err);
     /* Event time across partitions (docs/scale-out.md): the watermark is
      * moved by single_watermark, and throttles wait for it. */
-    if (rc == 0 && k->cfg.stage == KSTAGE_SINGLE) engine_set_external_watermark(engine);
-    if (rc == 0 && k->cfg.stage == KSTAGE_PARTITION) rc = stage1_init(k, err, sizeof err);
-    if (rc == 0 && k->cfg.stage == KSTAGE_AGGREGATE) rc = stage2_init(k, err, sizeof err);
+    if (rc == 0 && k->cfg.stage == KSTAGE_SINGLE) sd_engine_set_external_watermark(engine);
+    if (rc == 0 && k->cfg.stage == KSTAGE_PARTITION) rc = sd_stage1_init(k, err, sizeof err);
+    if (rc == 0 && k->cfg.stage == KSTAGE_AGGREGATE) rc = sd_stage2_init(k, err, sizeof err);
     if (rc != 0) {
         set_error(error, err);
         secdet_kafka_free(k);
@@ -290,7 +290,7 @@ static void set_paused(secdet_kafka *k, bool pause) {
 }
 
 static void backpressure(secdet_kafka *k) {
-    bool full = engine_sinks_saturated(k->e);
+    bool full = sd_engine_sinks_saturated(k->e);
     uint64_t pending = sinks_pending(k);
     if (!k->paused && (full || pending >= k->cfg.max_pending)) set_paused(k, true);
     else if (k->paused && !full && pending <= k->cfg.max_pending / 2) set_paused(k, false);
@@ -311,46 +311,46 @@ static bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64
     return have;
 }
 
-void kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
+void sd_kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
                   bool *wm_any, int64_t *wm) {
     int64_t low = 0;
     if (!n || !kprogress_low(first, n, stride, &low)) return;
-    int64_t lat_ms = engine_opts(k->e)->lateness_ms;
+    int64_t lat_ms = sd_engine_opts(k->e)->lateness_ms;
     int64_t lat = lat_ms > INT64_MAX / 1000000 ? INT64_MAX : lat_ms * 1000000;
     int64_t next = low < INT64_MIN + lat ? INT64_MIN : low - lat;
     if (*wm_any && next <= *wm) return;
     *wm = next;
     *wm_any = true;
-    engine_set_watermark(e, next);
-    if (e != k->e) engine_commit(k->e); /* e's alerts went to the main engine's sinks */
+    sd_engine_set_watermark(e, next);
+    if (e != k->e) sd_engine_commit(k->e); /* e's alerts went to the main engine's sinks */
 }
 
 /* Single stage: the engine's watermark follows its slowest partition, not
  * its newest event (librdkafka hands out one partition's backlog before
  * another's, hours apart in event time). */
 static void single_watermark(secdet_kafka *k) {
-    if (k->nparts) kafka_follow(k, k->e, &k->parts[0].pr, k->nparts, sizeof k->parts[0], &k->wm_any, &k->wm);
+    if (k->nparts) sd_kafka_follow(k, k->e, &k->parts[0].pr, k->nparts, sizeof k->parts[0], &k->wm_any, &k->wm);
 }
 
 static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
-    kpart *kp = kafka_part_find(k, topic, m->partition);
+    kpart *kp = sd_kafka_part_find(k, topic, m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         if (kp && !kp->at_end) {
             kp->at_end = true;
-            kp->end_since = kafka_now_ms();
+            kp->end_since = sd_kafka_now_ms();
         }
         return;
     }
     if (m->err) {
-        kafka_report(k, "kafka: %s", rd_kafka_message_errstr(m));
+        sd_kafka_report(k, "kafka: %s", rd_kafka_message_errstr(m));
         return;
     }
     if (!kp) return; /* a message of a partition just revoked */
     kp->pr.idle = kp->at_end = false;
     k->stats.messages++;
     if (k->cfg.stage == KSTAGE_AGGREGATE) {
-        stage2_message(k, kp, m);
+        sd_stage2_message(k, kp, m);
     } else {
         k->cur = kp;
         k->cur_off = m->offset;
@@ -368,7 +368,7 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         (void)secdet_source_end(k->e, k->source);
         k->cur = NULL;
         int64_t t;
-        if (engine_take_batch_time(k->e, &t) && (!kp->pr.any || t > kp->pr.time)) {
+        if (sd_engine_take_batch_time(k->e, &t) && (!kp->pr.any || t > kp->pr.time)) {
             kp->pr.time = t;
             kp->pr.any = true;
             if (k->cfg.stage == KSTAGE_SINGLE) single_watermark(k);
@@ -397,24 +397,24 @@ secdet_status secdet_kafka_run(secdet_kafka *k) {
     rd_kafka_resp_err_t err = rd_kafka_subscribe(k->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (err) {
-        kafka_report(k, "kafka: subscribe: %s", rd_kafka_err2str(err));
+        sd_kafka_report(k, "kafka: subscribe: %s", rd_kafka_err2str(err));
         return SECDET_ERR_IO;
     }
-    k->last_commit = k->last_beat = k->last_ckpt = kafka_now_ms();
+    k->last_commit = k->last_beat = k->last_ckpt = sd_kafka_now_ms();
     uint64_t n = 0;
     while (!atomic_load(&k->stop) && !k->failed) {
-        if ((n++ & 63) == 0 || k->paused || engine_sinks_saturated(k->e)) backpressure(k);
+        if ((n++ & 63) == 0 || k->paused || sd_engine_sinks_saturated(k->e)) backpressure(k);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, k->paused ? 50 : 100);
         if (m) {
             on_message(k, m);
             rd_kafka_message_destroy(m);
         }
-        int64_t now = kafka_now_ms();
+        int64_t now = sd_kafka_now_ms();
         if (k->cfg.stage != KSTAGE_AGGREGATE) mark_idle(k, now);
         if (k->cfg.stage == KSTAGE_PARTITION) {
             rd_kafka_poll(k->producer, 0);
             if (now - k->last_beat >= k->cfg.heartbeat_ms) {
-                stage1_heartbeat(k, false);
+                sd_stage1_heartbeat(k, false);
                 k->last_beat = now;
             }
         }
@@ -426,7 +426,7 @@ secdet_status secdet_kafka_run(secdet_kafka *k) {
         }
     }
     if (!k->failed) {
-        if (k->cfg.stage == KSTAGE_AGGREGATE && k->cfg.flush_on_exit) stage2_flush(k);
+        if (k->cfg.stage == KSTAGE_AGGREGATE && k->cfg.flush_on_exit) sd_stage2_flush(k);
         settle_and_commit(k, true);
     }
     /* Leaving the group revokes what is left (on_revoke settles again: cheap). */
@@ -441,13 +441,13 @@ void secdet_kafka_stop(secdet_kafka *k) {
 secdet_status secdet_kafka_stats_get(const secdet_kafka *k, secdet_kafka_stats *out) {
     if (!k || !out) return SECDET_ERR_INVALID_ARG;
     *out = k->stats;
-    if (k->cfg.stage == KSTAGE_AGGREGATE) stage2_stats(k, out);
+    if (k->cfg.stage == KSTAGE_AGGREGATE) sd_stage2_stats(k, out);
     return SECDET_OK;
 }
 
 void secdet_kafka_free(secdet_kafka *k) {
     if (!k) return;
-    if (k->e && engine_forwards_to(k->e, k)) engine_set_forward(k->e, NULL, NULL);
+    if (k->e && sd_engine_forwards_to(k->e, k)) sd_engine_set_forward(k->e, NULL, NULL);
     for (size_t i = 0; i < k->nparts; i++) part_free(k, &k->parts[i]);
     free(k->parts);
     if (k->consumer) rd_kafka_destroy(k->consumer);
@@ -456,9 +456,9 @@ void secdet_kafka_free(secdet_kafka *k) {
         rd_kafka_destroy(k->producer);
     }
     if (k->reader) rd_kafka_destroy(k->reader);
-    buf_free(&k->keybuf);
+    sd_buf_free(&k->keybuf);
     free(k->origins);
-    kcfg_free(&k->cfg);
+    sd_kcfg_free(&k->cfg);
     free(k->source);
     free(k);
 }

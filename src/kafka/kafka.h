@@ -12,6 +12,6 @@
  * with `properties` true, that librdkafka takes its properties (secret
  * references read), without contacting a broker. 0 and *aggregate (stage
  * "aggregate"), or -1 with the problem in err, never a property's value. */
-int kafka_input_check(const char *json, size_t len, bool properties, bool *aggregate, char *err, size_t errlen);
+int sd_kafka_input_check(const char *json, size_t len, bool properties, bool *aggregate, char *err, size_t errlen);
 
 #endif

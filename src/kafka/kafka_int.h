@@ -58,8 +58,8 @@ typedef struct kcfg {
 } kcfg;
 
 /* kconfig.c: 0, or -1 with the problem in err ("stage: expected ..."). */
-int kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen);
-void kcfg_free(kcfg *c);
+int sd_kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen);
+void sd_kcfg_free(kcfg *c);
 
 /* How far a stream of events has got: a partition read here (single
  * stage), or an origin as stage 2 hears of it. */
@@ -74,7 +74,7 @@ typedef struct kprogress {
  * starting at *first — minus the lateness, when that is past *wm (the last
  * one set, valid with *wm_any); never back. Nothing moves while one of
  * those streams has no time yet: it holds everything back. */
-void kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
+void sd_kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
                   bool *wm_any, int64_t *wm);
 
 /* An upstream stream as seen by stage 2: one partition of a stage-1 input. */
@@ -149,52 +149,52 @@ struct secdet_kafka {
 };
 
 /* driver.c */
-int64_t kafka_now_ms(void);
+int64_t sd_kafka_now_ms(void);
 /* A NUL-terminated copy of len bytes (which need no NUL); NULL on OOM. */
-char *kafka_memdup(const void *p, size_t len);
+char *sd_kafka_memdup(const void *p, size_t len);
 /* Reports to the log (secdet_kafka_set_log), else the engine's error callback. */
-void kafka_report(secdet_kafka *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-kpart *kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition);
+void sd_kafka_report(secdet_kafka *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+kpart *sd_kafka_part_find(secdet_kafka *k, const char *topic, int32_t partition);
 /* Partitions of `topic` (metadata); -1 on failure (reported). */
-int32_t kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topic);
+int32_t sd_kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *topic);
 /* Commits every partition's `next` that moved. sync: wait for the answer. */
-void kafka_commit(secdet_kafka *k, bool sync);
+void sd_kafka_commit(secdet_kafka *k, bool sync);
 
 /* stage1.c */
-int stage1_init(secdet_kafka *k, char *err, size_t errlen);
-void stage1_forward(void *user, const engine_forward *f);
+int sd_stage1_init(secdet_kafka *k, char *err, size_t errlen);
+void sd_stage1_forward(void *user, const engine_forward *f);
 /* Heartbeats for the partitions whose report changed (all with force). */
-void stage1_heartbeat(secdet_kafka *k, bool force);
+void sd_stage1_heartbeat(secdet_kafka *k, bool force);
 /* Waits until every forward is acknowledged; false when any failed (then
  * nothing must be committed). */
-bool stage1_settle(secdet_kafka *k);
+bool sd_stage1_settle(secdet_kafka *k);
 
-/* stage2.c (checkpoint.c: stage2_assign, stage2_checkpoint) */
-int stage2_init(secdet_kafka *k, char *err, size_t errlen);
+/* stage2.c (checkpoint.c: sd_stage2_assign, sd_stage2_checkpoint) */
+int sd_stage2_init(secdet_kafka *k, char *err, size_t errlen);
 /* A fresh partition state: an engine with the main engine's rules. */
-s2part *stage2_part_new(secdet_kafka *k);
+s2part *sd_stage2_part_new(secdet_kafka *k);
 /* On assignment: a fresh engine for kp, its state restored from the state
  * topic when there is one; *offset receives where to resume
  * (RD_KAFKA_OFFSET_INVALID: the committed offset). 0 or -1. */
-int stage2_assign(secdet_kafka *k, kpart *kp, int64_t *offset);
-void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m);
-/* One message read by kwire_read (a forward with its value, or a heartbeat)
+int sd_stage2_assign(secdet_kafka *k, kpart *kp, int64_t *offset);
+void sd_stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m);
+/* One message read by sd_kwire_read (a forward with its value, or a heartbeat)
  * applied to partition state s: origins met, duplicates dropped
  * (stats.duplicates), the event evaluated, the watermark moved. Uses of k:
  * its engine (lateness, hand-out), stats and log. */
-void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *payload, size_t len);
+void sd_stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *payload, size_t len);
 /* Writes every partition's state to the state topic and waits for it;
  * false when it was not all acknowledged. */
-bool stage2_checkpoint(secdet_kafka *k);
+bool sd_stage2_checkpoint(secdet_kafka *k);
 /* The partition engines' counters into out (events, late, groups). */
-void stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out);
+void sd_stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out);
 /* Flushes every partition engine (end of input). */
-void stage2_flush(secdet_kafka *k);
-void stage2_release(secdet_kafka *k, kpart *kp);
+void sd_stage2_flush(secdet_kafka *k);
+void sd_stage2_release(secdet_kafka *k, kpart *kp);
 /* checkpoint.c: parses a checkpoint envelope's header and origins into s
  * (which has none yet; on failure it may hold some, freed with it); *next
  * gets the offset to resume at, *snap_at where the engine snapshot starts.
  * 0, or -1 when malformed. (Also the checkpoint fuzz target's entry.) */
-int kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at);
+int sd_kafka_envelope_read(s2part *s, const uint8_t *p, size_t n, int64_t *next, size_t *snap_at);
 
 #endif

@@ -121,7 +121,7 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
     if (v) {
         if (!cJSON_IsObject(v)) return fail(err, n, "properties: expected an object of librdkafka properties");
         for (const cJSON *p = v->child; p; p = p->next)
-            if (!cJSON_IsString(p) && !cJSON_IsNumber(p) && !cJSON_IsBool(p) && !secret_is_ref(p))
+            if (!cJSON_IsString(p) && !cJSON_IsNumber(p) && !cJSON_IsBool(p) && !sd_secret_is_ref(p))
                 return fail(err, n, "properties.%s: expected a string, number or boolean, or {\"env\": NAME} or "
                                     "{\"file\": PATH}", p->string);
         if (!(c->props = cJSON_Duplicate(v, 1))) return fail(err, n, "out of memory");
@@ -140,22 +140,22 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
     return 0;
 }
 
-int kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen) {
+int sd_kcfg_parse(const char *json, size_t len, kcfg *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->commit_ms = 1000;
     out->checkpoint_ms = 5000;
     out->heartbeat_ms = 200;
     out->max_pending = 5000;
     out->idle_ms = 10000;
-    cJSON *root = json_parse(json ? json : "", len, 64, NULL);
+    cJSON *root = sd_json_parse(json ? json : "", len, 64, NULL);
     if (!root) return fail(err, errlen, "not valid JSON");
     int rc = parse_obj(root, out, err, errlen);
     cJSON_Delete(root);
-    if (rc != 0) kcfg_free(out);
+    if (rc != 0) sd_kcfg_free(out);
     return rc;
 }
 
-void kcfg_free(kcfg *c) {
+void sd_kcfg_free(kcfg *c) {
     free(c->brokers);
     free(c->group);
     for (size_t i = 0; i < c->ntopics; i++) free(c->topics[i]);
@@ -166,16 +166,16 @@ void kcfg_free(kcfg *c) {
     memset(c, 0, sizeof *c);
 }
 
-int kafka_input_check(const char *json, size_t len, bool properties, bool *aggregate, char *err, size_t errlen) {
+int sd_kafka_input_check(const char *json, size_t len, bool properties, bool *aggregate, char *err, size_t errlen) {
     kcfg k;
-    if (kcfg_parse(json, len, &k, err, errlen) != 0) return -1;
+    if (sd_kcfg_parse(json, len, &k, err, errlen) != 0) return -1;
     *aggregate = k.stage == KSTAGE_AGGREGATE;
     int rc = 0;
     if (properties) {
-        rd_kafka_conf_t *conf = kafka_conf_new(k.brokers, k.props, "secdet", err, errlen);
+        rd_kafka_conf_t *conf = sd_kafka_conf_new(k.brokers, k.props, "secdet", err, errlen);
         if (conf) rd_kafka_conf_destroy(conf);
         else rc = -1;
     }
-    kcfg_free(&k);
+    sd_kcfg_free(&k);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* stage1.c — stage 1 of the scale-out: forwards and heartbeats.
  *
- * The engine runs with a forward callback (engine_set_forward): stateless
+ * The engine runs with a forward callback (sd_engine_set_forward): stateless
  * rules alert here; each event an aggregation (or a throttled stateless
  * rule) takes becomes a message on the repartition topic, keyed by the
  * rule's name and group key, so the default partitioner sends every event
@@ -8,8 +8,8 @@
  * where it came from (origin partition, offset, index of the forward within
  * that message), so stage 2 can drop what a restarted stage 1 sends again.
  *
- * The messages' key and headers are wire.c's (kwire_forward_headers,
- * kwire_heartbeat_headers), the same code stage 2 reads them with.
+ * The messages' key and headers are wire.c's (sd_kwire_forward_headers,
+ * sd_kwire_heartbeat_headers), the same code stage 2 reads them with.
  *
  * Heartbeats tell every repartition partition how far each origin has got
  * (its newest event time, and whether it is at its end), so stage 2 can
@@ -17,7 +17,7 @@
  *
  * Forwards are produced with an idempotent producer that retries without a
  * time limit (message.timeout.ms=0 unless set), so order per partition holds
- * and a broker outage only delays; stage1_settle waits for every
+ * and a broker outage only delays; sd_stage1_settle waits for every
  * acknowledgement before the driver commits, and a forward the brokers
  * refuse for good stops the input (nothing after it is committed).
  */
@@ -32,13 +32,13 @@
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     secdet_kafka *k = opaque;
     if (!m->err) return;
-    if (k->fwd_failed++ == 0) kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(m->err));
+    if (k->fwd_failed++ == 0) sd_kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(m->err));
 }
 
-int stage1_init(secdet_kafka *k, char *err, size_t n) {
-    rd_kafka_conf_t *conf = kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet-stage1", err, n);
+int sd_stage1_init(secdet_kafka *k, char *err, size_t n) {
+    rd_kafka_conf_t *conf = sd_kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet-stage1", err, n);
     if (!conf) return -1;
-    if (kafka_conf_producer(conf, k->cfg.props, err, n) != 0) {
+    if (sd_kafka_conf_producer(conf, k->cfg.props, err, n) != 0) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
@@ -53,7 +53,7 @@ int stage1_init(secdet_kafka *k, char *err, size_t n) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    k->repart_n = kafka_topic_partitions(k, k->producer, k->cfg.repartition_topic);
+    k->repart_n = sd_kafka_topic_partitions(k, k->producer, k->cfg.repartition_topic);
     if (k->repart_n <= 0) {
         snprintf(err, n, "repartition_topic: %s: cannot read its partitions (does it exist?)",
                  k->cfg.repartition_topic);
@@ -62,23 +62,23 @@ int stage1_init(secdet_kafka *k, char *err, size_t n) {
     /* Every origin there is, so that stage 2 waits for all of them, not
      * only for those whose stage-1 instance happened to start first. */
     buf o;
-    buf_init(&o);
+    sd_buf_init(&o);
     for (size_t i = 0; i < k->cfg.ntopics; i++) {
-        int32_t np = kafka_topic_partitions(k, k->producer, k->cfg.topics[i]);
+        int32_t np = sd_kafka_topic_partitions(k, k->producer, k->cfg.topics[i]);
         if (np <= 0) {
-            buf_free(&o);
+            sd_buf_free(&o);
             snprintf(err, n, "topics: %s: cannot read its partitions (does it exist?)", k->cfg.topics[i]);
             return -1;
         }
-        for (int32_t p = 0; p < np; p++) buf_printf(&o, "%s%s/%d", o.len ? "," : "", k->cfg.topics[i], (int)p);
+        for (int32_t p = 0; p < np; p++) sd_buf_printf(&o, "%s%s/%d", o.len ? "," : "", k->cfg.topics[i], (int)p);
     }
-    if (o.oom || !(k->origins = kafka_memdup(o.data, o.len))) {
-        buf_free(&o);
+    if (o.oom || !(k->origins = sd_kafka_memdup(o.data, o.len))) {
+        sd_buf_free(&o);
         snprintf(err, n, "out of memory");
         return -1;
     }
-    buf_free(&o);
-    engine_set_forward(k->e, stage1_forward, k);
+    sd_buf_free(&o);
+    sd_engine_set_forward(k->e, sd_stage1_forward, k);
     return 0;
 }
 
@@ -92,7 +92,7 @@ static void produce(secdet_kafka *k, int32_t partition, const void *key, size_t 
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return; /* h now belongs to the message */
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            if (k->fwd_failed++ == 0) kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(err));
+            if (k->fwd_failed++ == 0) sd_kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(err));
             rd_kafka_headers_destroy(h);
             return;
         }
@@ -107,7 +107,7 @@ static rd_kafka_headers_t *headers_of(const kwire_header *h, size_t n) {
     return hs;
 }
 
-void stage1_forward(void *user, const engine_forward *f) {
+void sd_stage1_forward(void *user, const engine_forward *f) {
     secdet_kafka *k = user;
     kpart *kp = k->cur;
     if (!kp) return;
@@ -115,16 +115,16 @@ void stage1_forward(void *user, const engine_forward *f) {
                        .source_len = strlen(f->source), .origin = kp->origin, .origin_len = strlen(kp->origin),
                        .group = f->key, .group_len = f->key_len, .time_ns = f->time_ns, .off = k->cur_off,
                        .idx = k->cur_idx++};
-    kwire_forward_key(&w, &k->keybuf);
+    sd_kwire_forward_key(&w, &k->keybuf);
     if (k->keybuf.oom) return;
     kwire_text t;
     kwire_header h[5];
-    size_t n = kwire_forward_headers(&w, &t, h);
+    size_t n = sd_kwire_forward_headers(&w, &t, h);
     produce(k, RD_KAFKA_PARTITION_UA, k->keybuf.data, k->keybuf.len, f->json, f->len, headers_of(h, n));
     k->stats.forwarded++;
 }
 
-void stage1_heartbeat(secdet_kafka *k, bool force) {
+void sd_stage1_heartbeat(secdet_kafka *k, bool force) {
     for (size_t i = 0; i < k->nparts; i++) {
         kpart *kp = &k->parts[i];
         bool same = kp->beat_sent && kp->beat_idle == kp->pr.idle && kp->beat_any == kp->pr.any &&
@@ -135,7 +135,7 @@ void stage1_heartbeat(secdet_kafka *k, bool force) {
                              .idle = kp->pr.idle};
         kwire_text t;
         kwire_header h[4];
-        size_t n = kwire_heartbeat_headers(&b, &t, h);
+        size_t n = sd_kwire_heartbeat_headers(&b, &t, h);
         for (int32_t p = 0; p < k->repart_n; p++) {
             produce(k, p, NULL, 0, NULL, 0, headers_of(h, n));
             k->stats.heartbeats++;
@@ -147,8 +147,8 @@ void stage1_heartbeat(secdet_kafka *k, bool force) {
     }
 }
 
-bool stage1_settle(secdet_kafka *k) {
-    stage1_heartbeat(k, false);
+bool sd_stage1_settle(secdet_kafka *k) {
+    sd_stage1_heartbeat(k, false);
     /* Brokers down: wait for them, but only 30 s once asked to stop (then
      * nothing is committed, and the next owner evaluates it again). */
     int waited = 0;

@@ -1,10 +1,10 @@
 /* stage2.c — stage 2 of the scale-out: the aggregations, per partition.
  *
  * Every partition of the repartition topic this instance owns gets an
- * engine of its own (the same rules, engine_set_external_watermark), so the state of a
+ * engine of its own (the same rules, sd_engine_set_external_watermark), so the state of a
  * partition — groups, held events, throttles, watermark — is one snapshot
  * that moves with it. Their alerts go to the main engine's callback and
- * sinks (engine_hand_out).
+ * sinks (sd_engine_hand_out).
  *
  * Watermark: each partition hears from every origin (a partition of the
  * stage-1 input) through forwards and heartbeats. The watermark is the
@@ -13,7 +13,7 @@
  * it is older, by the lateness, than what its own origin had already
  * sent — as in one engine reading that origin alone.
  *
- * Messages are read by wire.c (kwire_read), which refuses a malformed one
+ * Messages are read by wire.c (sd_kwire_read), which refuses a malformed one
  * (reported with its offset, then skipped) before anything here sees it.
  *
  * Duplicates: a stage-1 instance that restarts sends again what followed
@@ -43,14 +43,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     secdet_kafka *k = opaque;
     if (!m->err) return;
     k->ckpt_failed++;
-    kafka_report(k, "kafka: checkpoint to %s: %s", k->cfg.state_topic, rd_kafka_err2str(m->err));
+    sd_kafka_report(k, "kafka: checkpoint to %s: %s", k->cfg.state_topic, rd_kafka_err2str(m->err));
 }
 
 static rd_kafka_t *make_client(secdet_kafka *k, rd_kafka_type_t type, char *err, size_t n) {
-    rd_kafka_conf_t *conf = kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet-stage2", err, n);
+    rd_kafka_conf_t *conf = sd_kafka_conf_new(k->cfg.brokers, k->cfg.props, "secdet-stage2", err, n);
     if (!conf) return NULL;
     if (type == RD_KAFKA_PRODUCER) {
-        if (kafka_conf_producer(conf, k->cfg.props, err, n) != 0) {
+        if (sd_kafka_conf_producer(conf, k->cfg.props, err, n) != 0) {
             rd_kafka_conf_destroy(conf);
             return NULL;
         }
@@ -79,10 +79,10 @@ static rd_kafka_t *make_client(secdet_kafka *k, rd_kafka_type_t type, char *err,
     return rk;
 }
 
-int stage2_init(secdet_kafka *k, char *err, size_t n) {
+int sd_stage2_init(secdet_kafka *k, char *err, size_t n) {
     if (!(k->producer = make_client(k, RD_KAFKA_PRODUCER, err, n))) return -1;
     if (!(k->reader = make_client(k, RD_KAFKA_CONSUMER, err, n))) return -1;
-    k->state_n = kafka_topic_partitions(k, k->producer, k->cfg.state_topic);
+    k->state_n = sd_kafka_topic_partitions(k, k->producer, k->cfg.state_topic);
     if (k->state_n <= 0) {
         snprintf(err, n, "state_topic: %s: cannot read its partitions (does it exist?)", k->cfg.state_topic);
         return -1;
@@ -94,36 +94,36 @@ int stage2_init(secdet_kafka *k, char *err, size_t n) {
 
 static void pe_alert(void *user, const secdet_alert *a) {
     secdet_kafka *k = user;
-    engine_hand_out(k->e, a);
+    sd_engine_hand_out(k->e, a);
 }
 
 static void pe_error(void *user, const char *source, uint64_t where, const char *message) {
     secdet_kafka *k = user;
-    engine_report(k->e, source, where, message); /* counted by the partition engine */
+    sd_engine_report(k->e, source, where, message); /* counted by the partition engine */
 }
 
-s2part *stage2_part_new(secdet_kafka *k) {
+s2part *sd_stage2_part_new(secdet_kafka *k) {
     s2part *s = calloc(1, sizeof *s);
-    if (!s || secdet_engine_new(engine_opts(k->e), &s->pe) != SECDET_OK) {
+    if (!s || secdet_engine_new(sd_engine_opts(k->e), &s->pe) != SECDET_OK) {
         free(s);
         return NULL;
     }
     diag_list d;
-    diag_init(&d);
-    secdet_status st = engine_copy_rules(s->pe, k->e, &d);
-    diag_free(&d);
+    sd_diag_init(&d);
+    secdet_status st = sd_engine_copy_rules(s->pe, k->e, &d);
+    sd_diag_free(&d);
     if (st != SECDET_OK) {
         secdet_engine_free(s->pe);
         free(s);
         return NULL;
     }
-    engine_set_external_watermark(s->pe);
+    sd_engine_set_external_watermark(s->pe);
     secdet_set_alert_callback(s->pe, pe_alert, k);
     secdet_set_error_callback(s->pe, pe_error, k);
     return s;
 }
 
-void stage2_release(secdet_kafka *k, kpart *kp) {
+void sd_stage2_release(secdet_kafka *k, kpart *kp) {
     s2part *s = kp->s2;
     if (!s) return;
     secdet_stats st;
@@ -150,14 +150,14 @@ static korigin *origin_get(s2part *s, const char *name, size_t len) {
     }
     korigin *o = &s->o[s->no];
     memset(o, 0, sizeof *o);
-    if (!(o->name = kafka_memdup(name, len))) return NULL;
+    if (!(o->name = sd_kafka_memdup(name, len))) return NULL;
     s->no++;
     return o;
 }
 
 /* Moves the partition's watermark as far as its origins allow. */
 static void s2_watermark(secdet_kafka *k, s2part *s) {
-    if (s->no) kafka_follow(k, s->pe, &s->o[0].pr, s->no, sizeof s->o[0], &s->wm_any, &s->wm);
+    if (s->no) sd_kafka_follow(k, s->pe, &s->o[0].pr, s->no, sizeof s->o[0], &s->wm_any, &s->wm);
 }
 
 /* kwire_get_fn over a consumed message's headers. */
@@ -173,11 +173,11 @@ static bool msg_header(void *msg, const char *name, const char **v, size_t *n) {
 
 static void meet_origin(void *user, const char *name, size_t len) { (void)origin_get(user, name, len); }
 
-void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *payload, size_t len) {
+void sd_stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *payload, size_t len) {
     if (w->kind == KWIRE_HEARTBEAT) {
         const kwire_heartbeat *h = &w->h;
         /* Meet the origins not heard of yet: they hold the watermark until they report. */
-        if (h->origins) (void)kwire_origins_each(h->origins, h->origins_len, meet_origin, s);
+        if (h->origins) (void)sd_kwire_origins_each(h->origins, h->origins_len, meet_origin, s);
         korigin *o = origin_get(s, h->origin, h->origin_len);
         if (!o) return;
         o->pr.idle = h->idle;
@@ -200,13 +200,13 @@ void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *pa
     o->off = f->off;
     o->idx = f->idx;
     o->pr.idle = false;
-    char rule[LIMIT_KAFKA_NAME + 1], source[LIMIT_KAFKA_NAME + 1]; /* kwire_read checked the lengths */
+    char rule[LIMIT_KAFKA_NAME + 1], source[LIMIT_KAFKA_NAME + 1]; /* sd_kwire_read checked the lengths */
     memcpy(rule, f->rule, f->rule_len);
     rule[f->rule_len] = '\0';
     memcpy(source, f->source, f->source_len);
     source[f->source_len] = '\0';
-    (void)engine_push_forwarded(s->pe, source, rule, f->time_ns, payload, len);
-    engine_commit(k->e);
+    (void)sd_engine_push_forwarded(s->pe, source, rule, f->time_ns, payload, len);
+    sd_engine_commit(k->e);
     if (!o->pr.any || f->time_ns > o->pr.time) {
         o->pr.time = f->time_ns;
         o->pr.any = true;
@@ -214,28 +214,28 @@ void stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char *pa
     }
 }
 
-void stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m) {
+void sd_stage2_message(secdet_kafka *k, kpart *kp, const rd_kafka_message_t *m) {
     s2part *s = kp->s2;
     if (!s) return;
     kwire_msg w;
     char why[160];
-    if (kwire_read(msg_header, (void *)m, m->key, m->key_len, &w, why, sizeof why) == KWIRE_BAD) {
-        kafka_report(k, "kafka: %s offset %" PRId64 ": %s", kp->origin, (int64_t)m->offset, why);
+    if (sd_kwire_read(msg_header, (void *)m, m->key, m->key_len, &w, why, sizeof why) == KWIRE_BAD) {
+        sd_kafka_report(k, "kafka: %s offset %" PRId64 ": %s", kp->origin, (int64_t)m->offset, why);
         return;
     }
-    stage2_apply(k, s, &w, m->payload ? m->payload : "", m->len);
+    sd_stage2_apply(k, s, &w, m->payload ? m->payload : "", m->len);
 }
 
-void stage2_flush(secdet_kafka *k) {
+void sd_stage2_flush(secdet_kafka *k) {
     for (size_t i = 0; i < k->nparts; i++) {
         if (!k->parts[i].s2) continue;
         secdet_flush(k->parts[i].s2->pe);
         k->parts[i].s2->ckpt_done = false; /* the state changed: checkpoint it again */
     }
-    engine_commit(k->e);
+    sd_engine_commit(k->e);
 }
 
-void stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out) {
+void sd_stage2_stats(const secdet_kafka *k, secdet_kafka_stats *out) {
     out->events = k->gone_events;
     out->late = k->gone_late;
     out->groups = 0;

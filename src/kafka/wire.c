@@ -37,7 +37,7 @@ static bool origin_ok(const char *v, size_t n) {
     return name_ok(v, n, KWIRE_ORIGIN_MAX) && !memchr(v, ',', n);
 }
 
-bool kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, const char *name, size_t len),
+bool sd_kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, const char *name, size_t len),
                         void *user) {
     for (int pass = 0; pass < 2; pass++) { /* check the whole list, then hand it out */
         for (size_t a = 0; a < len;) {
@@ -68,7 +68,7 @@ static kwire_kind read_heartbeat(kwire_get_fn get, void *msg, const char *origin
         h->idle = v[0] == '1';
     }
     if (get(msg, "secdet-origins", &v, &n)) {
-        if (!kwire_origins_each(v, n, NULL, NULL))
+        if (!sd_kwire_origins_each(v, n, NULL, NULL))
             return bad(err, errlen, "secdet-origins: expected origins separated by commas");
         h->origins = v;
         h->origins_len = n;
@@ -106,7 +106,7 @@ static kwire_kind read_forward(kwire_get_fn get, void *msg, const void *key, siz
     return KWIRE_FORWARD;
 }
 
-kwire_kind kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_len, kwire_msg *out, char *err,
+kwire_kind sd_kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_len, kwire_msg *out, char *err,
                       size_t errlen) {
     memset(out, 0, sizeof *out);
     const char *origin;
@@ -118,7 +118,7 @@ kwire_kind kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_l
     return out->kind;
 }
 
-size_t kwire_forward_headers(const kwire_forward *f, kwire_text *t, kwire_header h[5]) {
+size_t sd_kwire_forward_headers(const kwire_forward *f, kwire_text *t, kwire_header h[5]) {
     snprintf(t->time, sizeof t->time, "%" PRId64, f->time_ns);
     snprintf(t->seq, sizeof t->seq, "%" PRId64 ":%" PRIu32, f->off, f->idx);
     h[0] = (kwire_header){"secdet-rule", f->rule, f->rule_len};
@@ -129,14 +129,14 @@ size_t kwire_forward_headers(const kwire_forward *f, kwire_text *t, kwire_header
     return 5;
 }
 
-void kwire_forward_key(const kwire_forward *f, buf *key) {
-    buf_reset(key);
-    buf_append(key, f->rule, f->rule_len);
-    buf_putc(key, '\0');
-    buf_append(key, f->group, f->group_len);
+void sd_kwire_forward_key(const kwire_forward *f, buf *key) {
+    sd_buf_reset(key);
+    sd_buf_append(key, f->rule, f->rule_len);
+    sd_buf_putc(key, '\0');
+    sd_buf_append(key, f->group, f->group_len);
 }
 
-size_t kwire_heartbeat_headers(const kwire_heartbeat *b, kwire_text *t, kwire_header h[4]) {
+size_t sd_kwire_heartbeat_headers(const kwire_heartbeat *b, kwire_text *t, kwire_header h[4]) {
     if (b->any) snprintf(t->time, sizeof t->time, "%" PRId64, b->time_ns);
     else snprintf(t->time, sizeof t->time, "none");
     h[0] = (kwire_header){"secdet-watermark", b->origin, b->origin_len};

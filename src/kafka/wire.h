@@ -15,8 +15,8 @@
  * numbers without sign, space or overflow (a time may be negative), names
  * without NUL bytes (they become C strings: "a\0b" must not select rule
  * "a"), origins without commas (they are listed comma-separated), and a
- * forward's key must begin with its rule. What kwire_forward_headers and
- * kwire_heartbeat_headers write, kwire_read reads back to the same fields
+ * forward's key must begin with its rule. What sd_kwire_forward_headers and
+ * sd_kwire_heartbeat_headers write, sd_kwire_read reads back to the same fields
  * (fuzz/fuzz_repartition.c checks that).
  */
 #ifndef SECDET_KAFKA_WIRE_H
@@ -68,13 +68,13 @@ typedef struct kwire_msg {
 /* Reads a message (key may be NULL). KWIRE_BAD with the reason in err
  * ("secdet-seq: expected offset:index", ...). A message with a
  * secdet-watermark header is a heartbeat, any other a forward. */
-kwire_kind kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_len, kwire_msg *out, char *err,
+kwire_kind sd_kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_len, kwire_msg *out, char *err,
                       size_t errlen);
 
 /* Calls fn for each name of a heartbeat's origins list, in order; false
  * when the list is malformed (an empty name, a NUL byte, a name too long)
  * before calling fn at all. */
-bool kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, const char *name, size_t len),
+bool sd_kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, const char *name, size_t len),
                         void *user);
 
 /* Text a message's numbers are written in (kept by the caller while the
@@ -85,9 +85,9 @@ typedef struct kwire_text {
 } kwire_text;
 
 /* The headers of a forward (5) and its key (rule, NUL, group) into key. */
-size_t kwire_forward_headers(const kwire_forward *f, kwire_text *t, kwire_header h[5]);
-void kwire_forward_key(const kwire_forward *f, buf *key);
+size_t sd_kwire_forward_headers(const kwire_forward *f, kwire_text *t, kwire_header h[5]);
+void sd_kwire_forward_key(const kwire_forward *f, buf *key);
 /* The headers of a heartbeat (4; 3 when origins is NULL). */
-size_t kwire_heartbeat_headers(const kwire_heartbeat *b, kwire_text *t, kwire_header h[4]);
+size_t sd_kwire_heartbeat_headers(const kwire_heartbeat *b, kwire_text *t, kwire_header h[4]);
 
 #endif

@@ -14,7 +14,7 @@
  * format is auto: the stream's first key tells CloudTrail log files, CloudWatch
  * Logs payloads and EventBridge events apart, so the rules' `on cloudtrail`
  * sees every kind. An envelope is told apart here by the decoder's own test
- * (aws_envelope_kind_text) and re-serialised compactly (one line) with the key
+ * (sd_aws_envelope_kind_text) and re-serialised compactly (one line) with the key
  * that names its kind first, so the decoder takes it for the same kind: an
  * EventBridge event whose first key is "Records" would otherwise be read as
  * a CloudTrail file.
@@ -73,7 +73,7 @@ static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err
 
 /* Pushes envelope j, its member `first` moved to the front (see the top).
  * Written by the alert JSON writer, which writes strings whole (U+0000
- * included, as json_parse read them); cJSON's printer would cut them. */
+ * included, as sd_json_parse read them); cJSON's printer would cut them. */
 static int push_envelope(lambda_ctx *ctx, cJSON *j, const char *first, char *err, size_t errlen) {
     cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(j, first);
     if (m) {
@@ -84,15 +84,15 @@ static int push_envelope(lambda_ctx *ctx, cJSON *j, const char *first, char *err
         j->child = m;
     }
     buf text;
-    buf_init(&text);
-    alert_json_write(&text, j);
+    sd_buf_init(&text);
+    sd_alert_json_write(&text, j);
     if (text.oom || !text.data) {
-        buf_free(&text);
+        sd_buf_free(&text);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     int rc = push_stream(ctx, text.data, text.len, err, errlen);
-    buf_free(&text);
+    sd_buf_free(&text);
     return rc;
 }
 
@@ -143,7 +143,7 @@ static int do_s3_record(lambda_ctx *ctx, const cJSON *rec, char *err, size_t err
         return -1;
     }
     buf obj;
-    buf_init(&obj);
+    sd_buf_init(&obj);
     char why[256];
     int rc = ctx->fetch(ctx->fetch_user, bucket, key, lr_remaining_ms(ctx->deadline_ms) - MARGIN_MS,
                         ctx->max_object_bytes, &obj, why, sizeof why);
@@ -153,7 +153,7 @@ static int do_s3_record(lambda_ctx *ctx, const cJSON *rec, char *err, size_t err
         rc = push_stream(ctx, obj.data ? obj.data : "", obj.len, why, sizeof why);
         if (rc != 0) snprintf(err, errlen, "s3://%s/%s: %s", bucket, key, why);
     }
-    buf_free(&obj);
+    sd_buf_free(&obj);
     free(key);
     return rc;
 }
@@ -161,7 +161,7 @@ static int do_s3_record(lambda_ctx *ctx, const cJSON *rec, char *err, size_t err
 /* A JSON document holding an S3 notification, possibly in an SNS envelope
  * (SQS body, SNS Message). Test events (s3:TestEvent) are skipped. */
 static int do_s3_notification_text(lambda_ctx *ctx, const char *text, char *err, size_t errlen, int depth) {
-    cJSON *j = json_parse(text, strlen(text), 0, NULL);
+    cJSON *j = sd_json_parse(text, strlen(text), 0, NULL);
     if (!j) {
         snprintf(err, errlen, "message is not JSON");
         return -1;
@@ -187,19 +187,19 @@ static int do_s3_notification_text(lambda_ctx *ctx, const char *text, char *err,
 }
 
 static void add_failure(buf *f, const char *id, const char *why) {
-    if (f->len) buf_putc(f, ',');
-    buf_puts(f, "{\"id\":");
-    buf_json_string(f, id, strlen(id));
-    buf_puts(f, ",\"error\":");
-    buf_json_string(f, why, strlen(why));
-    buf_putc(f, '}');
+    if (f->len) sd_buf_putc(f, ',');
+    sd_buf_puts(f, "{\"id\":");
+    sd_buf_json_string(f, id, strlen(id));
+    sd_buf_puts(f, ",\"error\":");
+    sd_buf_json_string(f, why, strlen(why));
+    sd_buf_putc(f, '}');
 }
 
 /* A Records array: S3, SNS or SQS. */
 static ev_result do_records(lambda_ctx *ctx, const cJSON *recs, buf *resp, char *err, size_t errlen) {
     buf failures, batch;
-    buf_init(&failures);
-    buf_init(&batch);
+    sd_buf_init(&failures);
+    sd_buf_init(&batch);
     int is_sqs = 0, nrec = 0, nfail = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, recs) {
@@ -220,10 +220,10 @@ static ev_result do_records(lambda_ctx *ctx, const cJSON *recs, buf *resp, char 
                 rc = body ? do_s3_notification_text(ctx, body, why, sizeof why, 0) : -1;
             }
             if (rc != 0) {
-                if (batch.len) buf_putc(&batch, ',');
-                buf_puts(&batch, "{\"itemIdentifier\":");
-                buf_json_string(&batch, id, strlen(id));
-                buf_putc(&batch, '}');
+                if (batch.len) sd_buf_putc(&batch, ',');
+                sd_buf_puts(&batch, "{\"itemIdentifier\":");
+                sd_buf_json_string(&batch, id, strlen(id));
+                sd_buf_putc(&batch, '}');
             }
         } else if (src && !strcmp(src, "aws:sns")) {
             const cJSON *sns = cJSON_GetObjectItemCaseSensitive(r, "Sns");
@@ -245,11 +245,11 @@ static ev_result do_records(lambda_ctx *ctx, const cJSON *recs, buf *resp, char 
             add_failure(&failures, id, why);
         }
     }
-    buf_printf(resp, "\"kind\":\"%s\",\"records\":%d,\"failures\":[%s]", is_sqs ? "sqs" : "records", nrec,
+    sd_buf_printf(resp, "\"kind\":\"%s\",\"records\":%d,\"failures\":[%s]", is_sqs ? "sqs" : "records", nrec,
                failures.data ? failures.data : "");
-    if (is_sqs) buf_printf(resp, ",\"batchItemFailures\":[%s]", batch.data ? batch.data : "");
-    buf_free(&failures);
-    buf_free(&batch);
+    if (is_sqs) sd_buf_printf(resp, ",\"batchItemFailures\":[%s]", batch.data ? batch.data : "");
+    sd_buf_free(&failures);
+    sd_buf_free(&batch);
     /* SQS: partial failures are reported in the response. Direct S3 / SNS:
      * a failure is an error, so Lambda retries the asynchronous event. */
     if (!is_sqs && nfail) {
@@ -260,7 +260,7 @@ static ev_result do_records(lambda_ctx *ctx, const cJSON *recs, buf *resp, char 
 }
 
 ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf *resp, char *err, size_t errlen) {
-    cJSON *j = json_parse(body ? body : "", len, 0, NULL);
+    cJSON *j = sd_json_parse(body ? body : "", len, 0, NULL);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         snprintf(err, errlen, "the event is not a JSON object");
@@ -268,12 +268,12 @@ ev_result lambda_handle_event(lambda_ctx *ctx, const char *body, size_t len, buf
     }
     ev_result res = EV_OK;
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "Records");
-    dec_format kind = aws_envelope_kind_text(body, len); /* j parsed: the same answer as its tree's */
+    dec_format kind = sd_aws_envelope_kind_text(body, len); /* j parsed: the same answer as its tree's */
     if (kind == DEC_EVENTBRIDGE) {
-        buf_puts(resp, "\"kind\":\"eventbridge\"");
+        sd_buf_puts(resp, "\"kind\":\"eventbridge\"");
         if (push_envelope(ctx, j, "detail-type", err, errlen) != 0) res = EV_INVALID;
     } else if (kind == DEC_CLOUDWATCH_LOGS) {
-        buf_puts(resp, "\"kind\":\"cloudwatch-logs\"");
+        sd_buf_puts(resp, "\"kind\":\"cloudwatch-logs\"");
         const char *first = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "awslogs")) ? "awslogs" : "messageType";
         if (push_envelope(ctx, j, first, err, errlen) != 0) res = EV_INVALID;
     } else if (cJSON_IsArray(recs) && cJSON_GetArraySize(recs) > 0) {

@@ -44,10 +44,10 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
     fprintf(stderr, "bootstrap: malformed input: %s: %llu: %s\n", source, (unsigned long long)where, message);
     snprintf(ctx->last_error, sizeof ctx->last_error, "%s", message);
     if (ctx->malformed_reports++ < 10) {
-        if (ctx->errors.len) buf_putc(&ctx->errors, ',');
-        buf_printf(&ctx->errors, "{\"where\":%llu,\"message\":", (unsigned long long)where);
-        buf_json_string(&ctx->errors, message, strlen(message));
-        buf_putc(&ctx->errors, '}');
+        if (ctx->errors.len) sd_buf_putc(&ctx->errors, ',');
+        sd_buf_printf(&ctx->errors, "{\"where\":%llu,\"message\":", (unsigned long long)where);
+        sd_buf_json_string(&ctx->errors, message, strlen(message));
+        sd_buf_putc(&ctx->errors, '}');
     }
 }
 
@@ -94,14 +94,14 @@ static char *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, n);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sd_buf_append(&b, chunk, n);
     fclose(f);
-    if (b.oom) return buf_free(&b), NULL;
-    if (!b.data) buf_puts(&b, "");
-    return buf_steal(&b);
+    if (b.oom) return sd_buf_free(&b), NULL;
+    if (!b.data) sd_buf_puts(&b, "");
+    return sd_buf_steal(&b);
 }
 
 static int add_sinks(secdet_engine *e, char *err, size_t errlen) {
@@ -169,11 +169,11 @@ static void invoke(lambda_ctx *ctx, lr_client *c, lr_invocation *inv) {
     ctx->deadline_ms = inv->deadline_ms;
     ctx->malformed_reports = 0;
     ctx->last_error[0] = 0;
-    buf_reset(&ctx->errors);
+    sd_buf_reset(&ctx->errors);
     secdet_stats before, after;
     secdet_stats_get(ctx->engine, &before);
     buf resp;
-    buf_init(&resp);
+    sd_buf_init(&resp);
     char err[1024] = "";
     ev_result r = lambda_handle_event(ctx, inv->body.data, inv->body.len, &resp, err, sizeof err);
     /* Deliver before answering: the environment may be frozen afterwards. */
@@ -186,8 +186,8 @@ static void invoke(lambda_ctx *ctx, lr_client *c, lr_invocation *inv) {
         if (secdet_sink_stats_get(ctx->engine, i, &k) == SECDET_OK) pending += k.pending;
     }
     buf out;
-    buf_init(&out);
-    buf_printf(&out, "{%s%s\"events\":%llu,\"alerts\":%llu,\"malformed\":%llu,\"undelivered\":%llu,\"drained\":%s,"
+    sd_buf_init(&out);
+    sd_buf_printf(&out, "{%s%s\"events\":%llu,\"alerts\":%llu,\"malformed\":%llu,\"undelivered\":%llu,\"drained\":%s,"
                      "\"malformed_reports\":[%s]}",
                resp.data ? resp.data : "", resp.len ? "," : "", (unsigned long long)(after.events - before.events),
                (unsigned long long)(after.alerts - before.alerts),
@@ -202,8 +202,8 @@ static void invoke(lambda_ctx *ctx, lr_client *c, lr_invocation *inv) {
         fprintf(stderr, "bootstrap: %s: %s\n", type, err);
         lr_error(c, inv->request_id, type, err[0] ? err : "out of memory");
     }
-    buf_free(&out);
-    buf_free(&resp);
+    sd_buf_free(&out);
+    sd_buf_free(&resp);
 }
 
 int main(void) {
@@ -216,7 +216,7 @@ int main(void) {
     }
     lambda_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    buf_init(&ctx.errors);
+    sd_buf_init(&ctx.errors);
     ctx.source = env_or("SECDET_SOURCE", "cloudtrail");
     ctx.max_object_bytes = strtoull(env_or("SECDET_S3_MAX_BYTES", "268435456"), NULL, 10);
     ctx.fetch = fetch_s3;
@@ -244,13 +244,13 @@ int main(void) {
             secdet_sink_count(ctx.engine));
     lr_invocation inv;
     memset(&inv, 0, sizeof inv);
-    buf_init(&inv.body);
+    sd_buf_init(&inv.body);
     while (lr_next(c, &inv) == 0) invoke(&ctx, c, &inv);
-    buf_free(&inv.body);
+    sd_buf_free(&inv.body);
 out:
     if (ctx.engine) secdet_drain(ctx.engine, 2000);
     secdet_engine_free(ctx.engine);
-    buf_free(&ctx.errors);
+    sd_buf_free(&ctx.errors);
     lr_client_free(c);
     curl_global_cleanup();
     return rc;

@@ -44,7 +44,7 @@ void lr_client_free(lr_client *c) {
 
 static size_t on_body(char *p, size_t size, size_t n, void *user) {
     buf *b = user;
-    buf_append(b, p, size * n);
+    sd_buf_append(b, p, size * n);
     return b->oom ? 0 : size * n;
 }
 
@@ -77,7 +77,7 @@ int lr_next(lr_client *c, lr_invocation *inv) {
     snprintf(url, sizeof url, "%s/invocation/next", c->base);
     inv->request_id[0] = inv->trace_id[0] = 0;
     inv->deadline_ms = 0;
-    buf_reset(&inv->body);
+    sd_buf_reset(&inv->body);
     curl_easy_reset(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
     curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
@@ -93,13 +93,13 @@ int lr_next(lr_client *c, lr_invocation *inv) {
         fprintf(stderr, "bootstrap: invocation/next failed: %s (HTTP %ld)\n", curl_easy_strerror(rc), status);
         return -1;
     }
-    if (!inv->body.data) buf_puts(&inv->body, "");
+    if (!inv->body.data) sd_buf_puts(&inv->body, "");
     return 0;
 }
 
 static int post(lr_client *c, const char *url, const char *error_type, const char *body, size_t len) {
     buf sink;
-    buf_init(&sink);
+    sd_buf_init(&sink);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     if (error_type) {
         char line[200];
@@ -120,7 +120,7 @@ static int post(lr_client *c, const char *url, const char *error_type, const cha
     long status = 0;
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
-    buf_free(&sink);
+    sd_buf_free(&sink);
     if (rc != CURLE_OK || status < 200 || status > 299) {
         fprintf(stderr, "bootstrap: POST %s failed: %s (HTTP %ld)\n", strrchr(url, '/'), curl_easy_strerror(rc),
                 status);
@@ -137,14 +137,14 @@ int lr_respond(lr_client *c, const char *request_id, const char *body, size_t le
 
 static int post_error(lr_client *c, const char *url, const char *error_type, const char *message) {
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "{\"errorMessage\":");
-    buf_json_string(&b, message, strlen(message));
-    buf_puts(&b, ",\"errorType\":");
-    buf_json_string(&b, error_type, strlen(error_type));
-    buf_puts(&b, ",\"stackTrace\":[]}");
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "{\"errorMessage\":");
+    sd_buf_json_string(&b, message, strlen(message));
+    sd_buf_puts(&b, ",\"errorType\":");
+    sd_buf_json_string(&b, error_type, strlen(error_type));
+    sd_buf_puts(&b, ",\"stackTrace\":[]}");
     int rc = b.oom ? -1 : post(c, url, error_type, b.data, b.len);
-    buf_free(&b);
+    sd_buf_free(&b);
     return rc;
 }
 

@@ -27,7 +27,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *user) {
         d->too_big = 1;
         return 0;
     }
-    buf_append(d->out, p, len);
+    sd_buf_append(d->out, p, len);
     return d->out->oom ? 0 : len;
 }
 
@@ -39,10 +39,10 @@ static int put_key(CURL *curl, buf *url, const char *key) {
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
         char *enc = curl_easy_escape(curl, p, (int)n);
         if (!enc) return -1;
-        buf_puts(url, enc);
+        sd_buf_puts(url, enc);
         curl_free(enc);
         if (!slash) break;
-        buf_putc(url, '/');
+        sd_buf_putc(url, '/');
         p = slash + 1;
     }
     return 0;
@@ -74,17 +74,17 @@ int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint6
         return -1;
     }
     buf url, hdr;
-    buf_init(&url);
-    buf_init(&hdr);
+    sd_buf_init(&url);
+    sd_buf_init(&hdr);
     char *ebucket = curl_easy_escape(curl, bucket, 0);
     if (endpoint) {
-        buf_puts(&url, endpoint);
+        sd_buf_puts(&url, endpoint);
         if (url.len && url.data[url.len - 1] == '/') url.len--, url.data[url.len] = 0;
-        buf_putc(&url, '/');
-        buf_puts(&url, ebucket ? ebucket : "");
-        buf_putc(&url, '/');
+        sd_buf_putc(&url, '/');
+        sd_buf_puts(&url, ebucket ? ebucket : "");
+        sd_buf_putc(&url, '/');
     } else {
-        buf_printf(&url, "https://%s.s3.%s.amazonaws.com/", ebucket ? ebucket : "", region);
+        sd_buf_printf(&url, "https://%s.s3.%s.amazonaws.com/", ebucket ? ebucket : "", region);
     }
     curl_free(ebucket);
     int rc = -1;
@@ -98,12 +98,12 @@ int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint6
     /* S3 wants the payload hash as a header; an empty body's. */
     h = curl_slist_append(h, "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     if (token) {
-        buf_printf(&hdr, "X-Amz-Security-Token: %s", token);
+        sd_buf_printf(&hdr, "X-Amz-Security-Token: %s", token);
         struct curl_slist *h2 = hdr.oom ? NULL : curl_slist_append(h, hdr.data);
         if (h2) h = h2;
     }
     dl d = {out, max_bytes, 0};
-    buf_reset(out);
+    sd_buf_reset(out);
     curl_easy_setopt(curl, CURLOPT_URL, url.data);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0x7fffffff ? 0x7fffffff : timeout_ms));
@@ -132,8 +132,8 @@ int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint6
     }
 done:
     curl_slist_free_all(h);
-    buf_free(&url);
-    buf_free(&hdr);
+    sd_buf_free(&url);
+    sd_buf_free(&hdr);
     curl_easy_cleanup(curl);
     return rc;
 }

@@ -5,7 +5,7 @@
  * follows the tree's depth, which the parser bounds (LIMIT_PARSE_DEPTH, and
  * balanced and/or chains), so freeing cannot overflow the stack.
  *
- * ast_expr_text() is the one place that decides how an expression is
+ * sd_ast_expr_text() is the one place that decides how an expression is
  * written back: it is the `group` key users see in alerts, so it must not
  * depend on how the rule author spaced the source.
  */
@@ -19,9 +19,9 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
-void ast_ruleset_init(ast_ruleset *rs) { memset(rs, 0, sizeof *rs); }
+void sd_ast_ruleset_init(ast_ruleset *rs) { memset(rs, 0, sizeof *rs); }
 
-uint32_t ast_add_file(ast_ruleset *rs, const char *name) {
+uint32_t sd_ast_add_file(ast_ruleset *rs, const char *name) {
     char *copy = strdup(name ? name : "");
     char **files = copy ? realloc(rs->files, (rs->nfiles + 1) * sizeof *files) : NULL;
     if (!files) {
@@ -35,10 +35,10 @@ uint32_t ast_add_file(ast_ruleset *rs, const char *name) {
     return (uint32_t)rs->nfiles++;
 }
 
-void ast_lit_free(ast_lit *l) {
+void sd_ast_lit_free(ast_lit *l) {
     if (!l) return;
     free(l->str);
-    for (size_t i = 0; i < l->nitems; i++) ast_lit_free(&l->items[i]);
+    for (size_t i = 0; i < l->nitems; i++) sd_ast_lit_free(&l->items[i]);
     free(l->items);
     l->str = NULL;
     l->items = NULL;
@@ -46,51 +46,51 @@ void ast_lit_free(ast_lit *l) {
     l->len = 0;
 }
 
-void ast_expr_free(ast_expr *e) {
+void sd_ast_expr_free(ast_expr *e) {
     if (!e) return;
-    path_free(&e->path);
-    ast_lit_free(&e->lit);
-    for (size_t i = 0; i < e->nargs; i++) ast_expr_free(e->args[i]);
+    sd_path_free(&e->path);
+    sd_ast_lit_free(&e->lit);
+    for (size_t i = 0; i < e->nargs; i++) sd_ast_expr_free(e->args[i]);
     free(e->args);
     free(e);
 }
 
-void ast_cond_free(ast_cond *c) {
+void sd_ast_cond_free(ast_cond *c) {
     if (!c) return;
-    ast_cond_free(c->l);
-    ast_cond_free(c->r);
-    ast_expr_free(c->lhs);
-    ast_expr_free(c->rhs);
-    ast_lit_free(&c->lit);
+    sd_ast_cond_free(c->l);
+    sd_ast_cond_free(c->r);
+    sd_ast_expr_free(c->lhs);
+    sd_ast_expr_free(c->rhs);
+    sd_ast_lit_free(&c->lit);
     free(c->name);
     free(c);
 }
 
 static void key_free(ast_key *k, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        ast_expr_free(k[i].expr);
+        sd_ast_expr_free(k[i].expr);
         free(k[i].text);
     }
     free(k);
 }
 
-void ast_rule_free(ast_rule *r) {
+void sd_ast_rule_free(ast_rule *r) {
     if (!r) return;
     free(r->name);
     for (size_t i = 0; i < r->nmeta; i++) {
         free(r->meta[i].key);
-        ast_lit_free(&r->meta[i].value);
+        sd_ast_lit_free(&r->meta[i].value);
     }
     free(r->meta);
     for (size_t i = 0; i < r->non; i++) free(r->on[i]);
     free(r->on);
     free(r->on_loc);
-    ast_cond_free(r->where);
-    ast_expr_free(r->distinct);
+    sd_ast_cond_free(r->where);
+    sd_ast_expr_free(r->distinct);
     key_free(r->by, r->nby);
     for (size_t i = 0; i < r->nsteps; i++) {
         free(r->steps[i].name);
-        ast_cond_free(r->steps[i].cond);
+        sd_ast_cond_free(r->steps[i].cond);
     }
     free(r->steps);
     key_free(r->throttle_by, r->nthrottle_by);
@@ -98,25 +98,25 @@ void ast_rule_free(ast_rule *r) {
     free(r);
 }
 
-void ast_ruleset_free(ast_ruleset *rs) {
+void sd_ast_ruleset_free(ast_ruleset *rs) {
     if (!rs) return;
     for (size_t i = 0; i < rs->nfiles; i++) free(rs->files[i]);
     free(rs->files);
     for (size_t i = 0; i < rs->nlists; i++) {
         if (!rs->lists[i]) continue;
         free(rs->lists[i]->name);
-        ast_lit_free(&rs->lists[i]->items);
+        sd_ast_lit_free(&rs->lists[i]->items);
         free(rs->lists[i]);
     }
     free(rs->lists);
     for (size_t i = 0; i < rs->nmacros; i++) {
         if (!rs->macros[i]) continue;
         free(rs->macros[i]->name);
-        ast_cond_free(rs->macros[i]->cond);
+        sd_ast_cond_free(rs->macros[i]->cond);
         free(rs->macros[i]);
     }
     free(rs->macros);
-    for (size_t i = 0; i < rs->nrules; i++) ast_rule_free(rs->rules[i]);
+    for (size_t i = 0; i < rs->nrules; i++) sd_ast_rule_free(rs->rules[i]);
     free(rs->rules);
     memset(rs, 0, sizeof *rs);
 }
@@ -125,11 +125,11 @@ void ast_ruleset_free(ast_ruleset *rs) {
  * reads back as the same double. */
 static void put_number(buf *b, double v) {
     if (v == 0) {
-        buf_putc(b, '0');
+        sd_buf_putc(b, '0');
         return;
     }
     if (v == floor(v) && fabs(v) < 1e15) {
-        buf_printf(b, "%.0f", v);
+        sd_buf_printf(b, "%.0f", v);
         return;
     }
     char tmp[40];
@@ -137,7 +137,7 @@ static void put_number(buf *b, double v) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (strtod(tmp, NULL) == v) break;
     }
-    buf_puts(b, tmp);
+    sd_buf_puts(b, tmp);
 }
 
 static void put_expr(buf *b, const ast_expr *e) {
@@ -145,43 +145,43 @@ static void put_expr(buf *b, const ast_expr *e) {
     switch (e->kind) {
     case EXPR_PATH:
         if (e->path.text) {
-            buf_puts(b, e->path.text);
+            sd_buf_puts(b, e->path.text);
         } else {
-            char *t = path_to_text(&e->path);
+            char *t = sd_path_to_text(&e->path);
             if (!t) b->oom = true;
-            else buf_puts(b, t);
+            else sd_buf_puts(b, t);
             free(t);
         }
         break;
     case EXPR_LIT:
         switch (e->lit.kind) {
-        case LIT_NULL: buf_puts(b, "null"); break;
-        case LIT_BOOL: buf_puts(b, e->lit.b ? "true" : "false"); break;
+        case LIT_NULL: sd_buf_puts(b, "null"); break;
+        case LIT_BOOL: sd_buf_puts(b, e->lit.b ? "true" : "false"); break;
         case LIT_NUM: put_number(b, e->lit.num); break;
-        case LIT_STR: buf_json_string(b, e->lit.str ? e->lit.str : "", e->lit.len); break;
-        default: buf_puts(b, "?"); break;
+        case LIT_STR: sd_buf_json_string(b, e->lit.str ? e->lit.str : "", e->lit.len); break;
+        default: sd_buf_puts(b, "?"); break;
         }
         break;
     case EXPR_CALL:
-        buf_puts(b, (unsigned)e->fn < 4 ? fn_names[e->fn] : "?");
-        buf_putc(b, '(');
+        sd_buf_puts(b, (unsigned)e->fn < 4 ? fn_names[e->fn] : "?");
+        sd_buf_putc(b, '(');
         for (size_t i = 0; i < e->nargs; i++) {
-            if (i) buf_puts(b, ", ");
+            if (i) sd_buf_puts(b, ", ");
             put_expr(b, e->args[i]);
         }
-        buf_putc(b, ')');
+        sd_buf_putc(b, ')');
         break;
     }
 }
 
-char *ast_expr_text(const ast_expr *e) {
+char *sd_ast_expr_text(const ast_expr *e) {
     if (!e) return NULL;
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     put_expr(&b, e);
     if (b.oom) {
-        buf_free(&b);
+        sd_buf_free(&b);
         return NULL;
     }
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }

@@ -170,16 +170,16 @@ typedef struct ast_ruleset {
     size_t nrules;
 } ast_ruleset;
 
-void ast_ruleset_init(ast_ruleset *rs);
-void ast_ruleset_free(ast_ruleset *rs);
+void sd_ast_ruleset_init(ast_ruleset *rs);
+void sd_ast_ruleset_free(ast_ruleset *rs);
 /* Adds a file name, returns its index. */
-uint32_t ast_add_file(ast_ruleset *rs, const char *name);
-void ast_lit_free(ast_lit *l);
-void ast_expr_free(ast_expr *e);
-void ast_cond_free(ast_cond *c);
+uint32_t sd_ast_add_file(ast_ruleset *rs, const char *name);
+void sd_ast_lit_free(ast_lit *l);
+void sd_ast_expr_free(ast_expr *e);
+void sd_ast_cond_free(ast_cond *c);
 /* Frees a rule not (or no longer) held by a ruleset, and everything it owns. */
-void ast_rule_free(ast_rule *r);
+void sd_ast_rule_free(ast_rule *r);
 /* Normalised text of an expression: no spaces but one after each comma. */
-char *ast_expr_text(const ast_expr *e);
+char *sd_ast_expr_text(const ast_expr *e);
 
 #endif

@@ -49,9 +49,9 @@ static const char *file_of(const checker *c, src_loc l) {
 #define ERR(c, loc, ...)                                                                   \
     do {                                                                                   \
         (c)->errors++;                                                                     \
-        diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__); \
+        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__); \
     } while (0)
-#define WARN(c, loc, ...) diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
+#define WARN(c, loc, ...) sd_diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
 
 static const char *kind_name(sym_kind k) {
     return k == SYM_LIST ? "list" : k == SYM_MACRO ? "macro" : "rule";
@@ -87,11 +87,11 @@ static const sym *sym_lookup(checker *c, const char *name) {
  * (a bit each: 1 << SYM_LIST, ...) nearest to `name`, or "". */
 static const char *nearest_name(checker *c, const char *name, unsigned kinds, char *out, size_t outsz) {
     suggest s;
-    suggest_init(&s, name);
+    sd_suggest_init(&s, name);
     for (size_t i = 0; i < c->nsyms; i++)
-        if (c->syms[i].name && (kinds & (1u << c->syms[i].kind))) suggest_offer(&s, c->syms[i].name);
+        if (c->syms[i].name && (kinds & (1u << c->syms[i].kind))) sd_suggest_offer(&s, c->syms[i].name);
     out[0] = 0;
-    if (suggest_best(&s)) snprintf(out, outsz, " (did you mean '%s'?)", suggest_best(&s));
+    if (sd_suggest_best(&s)) snprintf(out, outsz, " (did you mean '%s'?)", sd_suggest_best(&s));
     return out;
 }
 
@@ -265,7 +265,7 @@ static void check_cond(checker *c, ast_cond *x, int depth) {
             cidr_range r;
             if (it->kind != LIT_STR)
                 ERR(c, it->loc, "cidr() takes strings, found %s", lit_kind_name(it->kind));
-            else if (cidr_parse(it->str, it->len, &r) != 0)
+            else if (sd_cidr_parse(it->str, it->len, &r) != 0)
                 ERR(c, it->loc, "bad CIDR \"%s\": expected an IPv4 or IPv6 address with an optional /prefix", it->str);
         }
         if (x->lit.nitems == 0) ERR(c, x->loc, "cidr() needs at least one range");
@@ -310,16 +310,16 @@ static void check_meta(checker *c, ast_rule *r) {
         if (strcmp(m->key, "severity") == 0) {
             bool ok = false;
             suggest near;
-            suggest_init(&near, "");
+            sd_suggest_init(&near, "");
             if (m->value.kind == LIT_IDENT || m->value.kind == LIT_STR) {
                 secdet_severity level;
-                ok = severity_parse(m->value.str, false, &level);
-                suggest_init(&near, m->value.str);
-                for (int s = 0; s < SEVERITY_COUNT; s++) suggest_offer(&near, severity_get((secdet_severity)s)->name);
+                ok = sd_severity_parse(m->value.str, false, &level);
+                sd_suggest_init(&near, m->value.str);
+                for (int s = 0; s < SEVERITY_COUNT; s++) sd_suggest_offer(&near, sd_severity_get((secdet_severity)s)->name);
             }
-            if (!ok && suggest_best(&near))
+            if (!ok && sd_suggest_best(&near))
                 ERR(c, m->value.loc, "severity must be one of " SEVERITY_NAMES " (did you mean '%s'?)",
-                    suggest_best(&near));
+                    sd_suggest_best(&near));
             else if (!ok)
                 ERR(c, m->value.loc, "severity must be one of " SEVERITY_NAMES);
         }
@@ -384,21 +384,21 @@ static int cmp_decl_loc(const void *pa, const void *pb) {
     return a->col < b->col ? -1 : a->col > b->col;
 }
 
-size_t check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user) {
+size_t sd_check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user) {
     checker c = {.rs = rs, .d = d, .mentions = mentions, .mentions_user = mentions_user};
     size_t total = rs->nlists + rs->nmacros + rs->nrules;
     c.nsyms = 16;
     while (c.nsyms < total * 2) c.nsyms *= 2;
     c.syms = calloc(c.nsyms, sizeof *c.syms);
     if (!c.syms) {
-        diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory");
+        sd_diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory");
         return 1;
     }
     /* Declarations in source order, so "already declared at" names the first. */
     sym *decls = calloc(total ? total : 1, sizeof *decls);
     if (!decls) {
         free(c.syms);
-        diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory");
+        sd_diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory");
         return 1;
     }
     size_t nd = 0;

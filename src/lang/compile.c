@@ -22,18 +22,18 @@
 #include "util/limits.h"
 
 
-uint32_t emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
+uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
     program *p = c->p;
     uint32_t cap = c->cap_code;
-    void *code = grow(p->code, &cap, p->ncode + 1, sizeof *p->code, &c->oom);
+    void *code = sd_compile_grow(p->code, &cap, p->ncode + 1, sizeof *p->code, &c->oom);
     if (!code) return 0;
     p->code = code;
     cap = c->cap_code;
-    void *lines = grow(p->lines, &cap, p->ncode + 1, sizeof *p->lines, &c->oom);
+    void *lines = sd_compile_grow(p->lines, &cap, p->ncode + 1, sizeof *p->lines, &c->oom);
     if (!lines) return 0;
     p->lines = lines;
     cap = c->cap_code;
-    void *files = grow(p->files, &cap, p->ncode + 1, sizeof *p->files, &c->oom);
+    void *files = sd_compile_grow(p->files, &cap, p->ncode + 1, sizeof *p->files, &c->oom);
     if (!files) return 0;
     p->files = files;
     c->cap_code = cap;
@@ -63,20 +63,20 @@ static uint32_t new_reg(compiler *c, src_loc loc) {
 /* Compiles e so that its value ends up in register dst. */
 static void compile_into(compiler *c, const ast_expr *e, uint32_t dst) {
     switch (e->kind) {
-    case EXPR_PATH: emit(c, OP_LOADP, dst, 0, pool_path(c, &e->path), e->loc); break;
-    case EXPR_LIT: emit(c, OP_LOADK, dst, 0, pool_const_lit(c, &e->lit), e->loc); break;
+    case EXPR_PATH: sd_compile_emit(c, OP_LOADP, dst, 0, sd_pool_path(c, &e->path), e->loc); break;
+    case EXPR_LIT: sd_compile_emit(c, OP_LOADK, dst, 0, sd_pool_const_lit(c, &e->lit), e->loc); break;
     case EXPR_CALL:
         if (e->fn == FN_COALESCE) {
             /* COALESCE reads consecutive registers: reserve them first */
             uint32_t first = c->next_reg;
             for (size_t i = 0; i < e->nargs; i++) new_reg(c, e->loc);
             for (size_t i = 0; i < e->nargs; i++) compile_into(c, e->args[i], first + (uint32_t)i);
-            emit(c, OP_COALESCE, dst, first, (uint32_t)e->nargs, e->loc);
+            sd_compile_emit(c, OP_COALESCE, dst, first, (uint32_t)e->nargs, e->loc);
         } else {
             uint32_t src = new_reg(c, e->loc);
             compile_into(c, e->args[0], src);
             vm_opcode op = e->fn == FN_LOWER ? OP_LOWER : e->fn == FN_UPPER ? OP_UPPER : OP_LEN;
-            emit(c, op, dst, src, 0, e->loc);
+            sd_compile_emit(c, op, dst, src, 0, e->loc);
         }
         break;
     }
@@ -118,19 +118,19 @@ static void compile_eq(compiler *c, const ast_expr *lhs, const ast_expr *rhs, sr
             if (changed_by_fold(rhs->lit.str, rhs->lit.len, lower)) {
                 CWARN(c, loc, "this test can never hold: %s() never yields \"%s\"", lower ? "lower" : "upper",
                       rhs->lit.str);
-                emit(c, OP_SETF, 0, 0, 0, loc);
+                sd_compile_emit(c, OP_SETF, 0, 0, 0, loc);
                 return;
             }
             uint32_t r = compile_expr(c, lhs->args[0]);
-            emit(c, OP_EQK_CI, r, 0, pool_const_lit(c, &rhs->lit), loc);
+            sd_compile_emit(c, OP_EQK_CI, r, 0, sd_pool_const_lit(c, &rhs->lit), loc);
             return;
         }
         uint32_t r = compile_expr(c, lhs);
-        emit(c, OP_EQK, r, 0, pool_const_lit(c, &rhs->lit), loc);
+        sd_compile_emit(c, OP_EQK, r, 0, sd_pool_const_lit(c, &rhs->lit), loc);
         return;
     }
     uint32_t a = compile_expr(c, lhs), b = compile_expr(c, rhs);
-    emit(c, OP_EQ, a, b, 0, loc);
+    sd_compile_emit(c, OP_EQ, a, b, 0, loc);
 }
 
 static void compile_cmp(compiler *c, const ast_cond *x) {
@@ -138,7 +138,7 @@ static void compile_cmp(compiler *c, const ast_cond *x) {
     cmp_op op = x->op;
     if (op == CMP_EQ || op == CMP_NE) {
         compile_eq(c, lhs, rhs, x->loc);
-        if (op == CMP_NE) emit(c, OP_NOT, 0, 0, 0, x->loc);
+        if (op == CMP_NE) sd_compile_emit(c, OP_NOT, 0, 0, 0, x->loc);
         return;
     }
     uint32_t a = compile_expr(c, lhs), b = compile_expr(c, rhs);
@@ -146,22 +146,22 @@ static void compile_cmp(compiler *c, const ast_cond *x) {
         [CMP_LT] = OP_LT, [CMP_LE] = OP_LE, [CMP_GT] = OP_GT, [CMP_GE] = OP_GE,
         [CMP_CONTAINS] = OP_CONTAINS, [CMP_STARTSWITH] = OP_STARTSWITH, [CMP_ENDSWITH] = OP_ENDSWITH,
     };
-    emit(c, ops[op], a, b, 0, x->loc);
+    sd_compile_emit(c, ops[op], a, b, 0, x->loc);
 }
 
 static void compile_in(compiler *c, const ast_cond *x) {
     const ast_lit *items = x->list ? &x->list->items : &x->lit;
     if (items->nitems == 0) {
-        emit(c, OP_SETF, 0, 0, 0, x->loc);
+        sd_compile_emit(c, OP_SETF, 0, 0, 0, x->loc);
         return;
     }
     bool lower = is_fold_call(x->lhs, FN_LOWER), upper = is_fold_call(x->lhs, FN_UPPER);
     uint32_t r = compile_expr(c, x->lhs);
     if (items->nitems == 1 && !lower && !upper) {
-        emit(c, OP_EQK, r, 0, pool_const_lit(c, &items->items[0]), x->loc);
+        sd_compile_emit(c, OP_EQK, r, 0, sd_pool_const_lit(c, &items->items[0]), x->loc);
         return;
     }
-    emit(c, OP_INSET, r, 0, pool_set(c, items->items, items->nitems, lower, upper), x->loc);
+    sd_compile_emit(c, OP_INSET, r, 0, sd_pool_set(c, items->items, items->nitems, lower, upper), x->loc);
 }
 
 /* A glob with `*` only at its ends and no `?` is a plain string test. */
@@ -175,19 +175,19 @@ static void compile_like(compiler *c, const ast_cond *x) {
     bool plain = n > 0 && memchr(mid, '*', mlen) == NULL && memchr(mid, '?', mlen) == NULL;
     uint32_t r = compile_expr(c, x->lhs);
     if (!plain || (lead && mlen == 0)) {
-        emit(c, OP_LIKE, r, 0, pool_glob(c, s, n), x->loc);
+        sd_compile_emit(c, OP_LIKE, r, 0, sd_pool_glob(c, s, n), x->loc);
         return;
     }
     sd_value v = {.type = SD_STR, .str = mid, .len = mlen};
-    uint32_t k = pool_const(c, &v);
+    uint32_t k = sd_pool_const(c, &v);
     if (!lead && !trail) {
-        emit(c, OP_EQK, r, 0, k, x->loc);
+        sd_compile_emit(c, OP_EQK, r, 0, k, x->loc);
         return;
     }
     uint32_t kr = new_reg(c, x->loc);
-    emit(c, OP_LOADK, kr, 0, k, x->loc);
+    sd_compile_emit(c, OP_LOADK, kr, 0, k, x->loc);
     vm_opcode op = lead && trail ? OP_CONTAINS : lead ? OP_ENDSWITH : OP_STARTSWITH;
-    emit(c, op, r, kr, 0, x->loc);
+    sd_compile_emit(c, op, r, kr, 0, x->loc);
 }
 
 static uint32_t rule_index(const compiler *c, const ast_rule *r) {
@@ -207,57 +207,57 @@ static void compile_cond(compiler *c, const ast_cond *x, int depth) {
     case COND_AND:
     case COND_OR: {
         compile_cond(c, x->l, depth + 1);
-        uint32_t j = emit(c, x->kind == COND_AND ? OP_JMPF : OP_JMPT, 0, 0, 0, x->loc);
+        uint32_t j = sd_compile_emit(c, x->kind == COND_AND ? OP_JMPF : OP_JMPT, 0, 0, 0, x->loc);
         compile_cond(c, x->r, depth + 1);
         patch(c, j);
         break;
     }
     case COND_NOT:
         compile_cond(c, x->l, depth + 1);
-        emit(c, OP_NOT, 0, 0, 0, x->loc);
+        sd_compile_emit(c, OP_NOT, 0, 0, 0, x->loc);
         break;
     case COND_CMP: compile_cmp(c, x); break;
     case COND_IN: compile_in(c, x); break;
     case COND_CIDR: {
         uint32_t r = compile_expr(c, x->lhs);
-        emit(c, OP_CIDR, r, 0, pool_cidr(c, x->lit.items, x->lit.nitems), x->loc);
+        sd_compile_emit(c, OP_CIDR, r, 0, sd_pool_cidr(c, x->lit.items, x->lit.nitems), x->loc);
         break;
     }
     case COND_LIKE: compile_like(c, x); break;
     case COND_MATCHES: {
         uint32_t r = compile_expr(c, x->lhs);
-        emit(c, OP_MATCH, r, 0, pool_regex(c, &x->lit), x->loc);
+        sd_compile_emit(c, OP_MATCH, r, 0, sd_pool_regex(c, &x->lit), x->loc);
         break;
     }
     case COND_EXISTS: {
         uint32_t r = compile_expr(c, x->lhs);
-        emit(c, OP_EXISTS, r, 0, 0, x->loc);
+        sd_compile_emit(c, OP_EXISTS, r, 0, 0, x->loc);
         break;
     }
     case COND_NAME:
         if (x->macro)
             compile_cond(c, x->macro->cond, depth + 1);
         else if (x->rule)
-            emit(c, OP_RULE, 0, 0, rule_index(c, x->rule), x->loc);
+            sd_compile_emit(c, OP_RULE, 0, 0, rule_index(c, x->rule), x->loc);
         break;
     }
     c->next_reg = mark;
 }
 
-code_span compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc) {
+code_span sd_compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc) {
     code_span s = {.start = c->p->ncode};
     c->next_reg = 0;
     compile_cond(c, cond, 0);
-    emit(c, OP_RET, 0, 0, 0, loc);
+    sd_compile_emit(c, OP_RET, 0, 0, 0, loc);
     s.len = c->p->ncode - s.start;
     return s;
 }
 
-code_span compile_value_program(compiler *c, const ast_expr *e) {
+code_span sd_compile_value_program(compiler *c, const ast_expr *e) {
     code_span s = {.start = c->p->ncode};
     c->next_reg = 0;
     uint32_t r = compile_expr(c, e);
-    emit(c, OP_RETV, r, 0, 0, e->loc);
+    sd_compile_emit(c, OP_RETV, r, 0, 0, e->loc);
     s.len = c->p->ncode - s.start;
     return s;
 }
@@ -272,7 +272,7 @@ static rule_key *compile_keys(compiler *c, const ast_key *keys, size_t n) {
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        out[i].code = compile_value_program(c, keys[i].expr);
+        out[i].code = sd_compile_value_program(c, keys[i].expr);
         out[i].text = strdup(keys[i].text ? keys[i].text : "");
     }
     return out;
@@ -284,19 +284,19 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
     out->file = strdup(r->loc.file < c->rs->nfiles ? c->rs->files[r->loc.file] : "");
     out->line = r->loc.line;
     out->is_private = r->is_private;
-    compile_rule_meta(c, r, out);
+    sd_compile_rule_meta(c, r, out);
     if (r->non) {
         out->sources = calloc(r->non, sizeof *out->sources);
         if (!out->sources) c->oom = true;
-        for (size_t i = 0; out->sources && i < r->non; i++) out->sources[out->nsources++] = pool_source(c, r->on[i]);
+        for (size_t i = 0; out->sources && i < r->non; i++) out->sources[out->nsources++] = sd_pool_source(c, r->on[i]);
     }
-    if (r->where) out->where = compile_cond_program(c, r->where, r->loc);
+    if (r->where) out->where = sd_compile_cond_program(c, r->where, r->loc);
     static const rule_agg aggs[] = {[AGG_NONE] = RAGG_NONE, [AGG_COUNT] = RAGG_COUNT,
                                     [AGG_DISTINCT] = RAGG_DISTINCT, [AGG_SEQUENCE] = RAGG_SEQUENCE};
     out->agg = aggs[r->agg];
     out->threshold = (uint64_t)r->threshold + (r->agg_gt ? 1 : 0);
     out->within_ms = r->within_ms;
-    if (r->agg == AGG_DISTINCT && r->distinct) out->distinct = compile_value_program(c, r->distinct);
+    if (r->agg == AGG_DISTINCT && r->distinct) out->distinct = sd_compile_value_program(c, r->distinct);
     out->by = compile_keys(c, r->by, r->nby);
     out->nby = out->by ? (uint32_t)r->nby : 0;
     if (r->nsteps) {
@@ -304,7 +304,7 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
         if (!out->steps) c->oom = true;
         for (size_t i = 0; out->steps && i < r->nsteps; i++) {
             out->steps[i].name = strdup(r->steps[i].name);
-            out->steps[i].code = compile_cond_program(c, r->steps[i].cond, r->steps[i].loc);
+            out->steps[i].code = sd_compile_cond_program(c, r->steps[i].cond, r->steps[i].loc);
             out->nsteps++;
         }
     }
@@ -312,14 +312,14 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
     out->throttle_ms = r->throttle_ms;
     out->throttle_by = compile_keys(c, r->throttle_by, r->nthrottle_by);
     out->nthrottle_by = out->throttle_by ? (uint32_t)r->nthrottle_by : 0;
-    compile_template(c, r, out);
+    sd_compile_template(c, r, out);
     out->nregs = c->max_reg;
     if (c->max_reg > c->p->max_regs) c->p->max_regs = c->max_reg;
 }
 
-program *compile_ruleset(const ast_ruleset *rs, diag_list *d) { return compile_ruleset_ex(rs, d, false); }
+program *sd_compile_ruleset(const ast_ruleset *rs, diag_list *d) { return sd_compile_ruleset_ex(rs, d, false); }
 
-program *compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors) {
+program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors) {
     compiler c = {.rs = rs, .d = d, .after_errors = after_errors};
     c.p = calloc(1, sizeof *c.p);
     if (!c.p) goto oom;
@@ -328,28 +328,28 @@ program *compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_erro
     if (!c.p->file_names || !c.p->rules) goto oom;
     for (size_t i = 0; i < rs->nfiles; i++) c.p->file_names[c.p->nfiles++] = strdup(rs->files[i]);
     for (size_t i = 0; i < rs->nrules && !c.oom; i++) {
-        c.p->nrules++; /* counted first, so program_free releases a half-built rule */
+        c.p->nrules++; /* counted first, so sd_program_free releases a half-built rule */
         compile_one_rule(&c, rs->rules[i], &c.p->rules[i]);
     }
-    if (!c.oom) build_index(&c);
+    if (!c.oom) sd_build_index(&c);
     if (c.p->max_regs == 0) c.p->max_regs = 1;
-    pool_free_tabs(&c);
+    sd_pool_free_tabs(&c);
     if (c.oom) goto oom;
     if (c.errors) {
-        program_free(c.p);
+        sd_program_free(c.p);
         return NULL;
     }
     return c.p;
 oom:
-    diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory while compiling rules");
+    sd_diag_add(d, DIAG_ERROR, "", 0, 0, "out of memory while compiling rules");
     if (c.p) {
-        pool_free_tabs(&c);
-        program_free(c.p);
+        sd_pool_free_tabs(&c);
+        sd_program_free(c.p);
     }
     return NULL;
 }
 
-/* The sources, for check_ruleset's word counts after parse errors. */
+/* The sources, for sd_check_ruleset's word counts after parse errors. */
 typedef struct mention_src {
     const compile_input *files;
     size_t nfiles;
@@ -363,14 +363,14 @@ static size_t count_mentions(void *user, const char *word) {
     for (size_t i = 0; i < m->nfiles; i++) {
         lexer lx;
         lex_token t;
-        lexer_init(&lx, m->files[i].text, m->files[i].len);
+        sd_lexer_init(&lx, m->files[i].text, m->files[i].len);
         size_t last = SIZE_MAX;
-        for (lexer_next(&lx, &t); t.kind != TOK_EOF && lx.pos != last; lexer_next(&lx, &t)) {
+        for (sd_lexer_next(&lx, &t); t.kind != TOK_EOF && lx.pos != last; sd_lexer_next(&lx, &t)) {
             last = lx.pos;
             if (t.kind == TOK_IDENT && t.str && strcmp(t.str, word) == 0) n++;
-            lexer_token_free(&t);
+            sd_lexer_token_free(&t);
         }
-        lexer_token_free(&t);
+        sd_lexer_token_free(&t);
     }
     return n;
 }
@@ -380,7 +380,7 @@ static size_t count_mentions(void *user, const char *word) {
 static void drop_broken(ast_ruleset *rs) {
     size_t k = 0;
     for (size_t i = 0; i < rs->nrules; i++) {
-        if (rs->rules[i]->broken) ast_rule_free(rs->rules[i]);
+        if (rs->rules[i]->broken) sd_ast_rule_free(rs->rules[i]);
         else rs->rules[k++] = rs->rules[i];
     }
     rs->nrules = k;
@@ -398,7 +398,7 @@ static void drop_broken(ast_ruleset *rs) {
     for (size_t i = 0; i < rs->nlists; i++) {
         if (rs->lists[i]->broken) {
             free(rs->lists[i]->name);
-            ast_lit_free(&rs->lists[i]->items);
+            sd_ast_lit_free(&rs->lists[i]->items);
             free(rs->lists[i]);
         } else {
             rs->lists[k++] = rs->lists[i];
@@ -407,36 +407,36 @@ static void drop_broken(ast_ruleset *rs) {
     rs->nlists = k;
 }
 
-program *compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim, diag_list *d) {
+program *sd_compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim, diag_list *d) {
     size_t max = lim && lim->max_source_bytes ? lim->max_source_bytes : (size_t)16 << 20;
     ast_ruleset rs;
-    ast_ruleset_init(&rs);
+    sd_ast_ruleset_init(&rs);
     size_t errors = 0, first_diag = d->count;
     for (size_t i = 0; i < nfiles; i++) {
         if (files[i].len > max) {
-            diag_add(d, DIAG_ERROR, files[i].name, 0, 0, "rule file is %zu bytes, larger than the limit of %zu",
+            sd_diag_add(d, DIAG_ERROR, files[i].name, 0, 0, "rule file is %zu bytes, larger than the limit of %zu",
                      files[i].len, max);
             errors++;
             continue;
         }
-        errors += parse_source(&rs, files[i].name, files[i].text, files[i].len, d);
+        errors += sd_parse_source(&rs, files[i].name, files[i].text, files[i].len, d);
     }
     /* Check and compile even after errors, to report every error and warning
      * the rest of the ruleset has (the compiler alone sees regexes and
      * templates); then drop the result. */
     mention_src ms = {files, nfiles};
-    errors += check_ruleset(&rs, d, errors ? count_mentions : NULL, &ms);
+    errors += sd_check_ruleset(&rs, d, errors ? count_mentions : NULL, &ms);
     drop_broken(&rs);
-    program *p = compile_ruleset_ex(&rs, d, errors > 0);
+    program *p = sd_compile_ruleset_ex(&rs, d, errors > 0);
     if (errors) {
-        program_free(p);
+        sd_program_free(p);
         p = NULL;
     }
-    ast_ruleset_free(&rs);
+    sd_ast_ruleset_free(&rs);
     /* Reported in source order: by file as given, line, column. */
     const char **names = malloc((nfiles ? nfiles : 1) * sizeof *names);
     for (size_t i = 0; names && i < nfiles; i++) names[i] = files[i].name;
-    if (names) diag_sort(d, first_diag, names, nfiles);
+    if (names) sd_diag_sort(d, first_diag, names, nfiles);
     free(names);
     return p;
 }

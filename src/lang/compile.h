@@ -1,6 +1,6 @@
 /* compile.h — rule sources → checked AST → program (bytecode).
  *
- * compile_sources() is the whole front end: parse every file, check names and
+ * sd_compile_sources() is the whole front end: parse every file, check names and
  * types across all of them (one namespace per ruleset), compile. A ruleset
  * with any error yields NULL and every error in `d`; warnings (unused macro
  * or list, a rule that can never match) are added to `d` either way.
@@ -25,19 +25,19 @@ typedef struct compile_limits {
     uint32_t regex_depth_limit; /* unused at compile time; reserved */
 } compile_limits;
 
-program *compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim,
+program *sd_compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim,
                          diag_list *d);
 
-/* How often `word` appears as a word in the sources (see check_ruleset). */
+/* How often `word` appears as a word in the sources (see sd_check_ruleset). */
 typedef size_t (*check_mentions_fn)(void *user, const char *word);
 
-/* The stages, exposed for tests. check_ruleset returns the number of errors.
+/* The stages, exposed for tests. sd_check_ruleset returns the number of errors.
  * After parse errors it still runs over what parsed (declarations that
  * failed are stubs, `broken`: their names are known, their uses are not
  * checked); pass `mentions` then, so that a list, macro or private rule
  * whose name appears in the sources beside its declaration is not called
  * unused (it may be used by what failed to parse). NULL otherwise. */
-size_t check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user);
-program *compile_ruleset(const ast_ruleset *rs, diag_list *d);
+size_t sd_check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user);
+program *sd_compile_ruleset(const ast_ruleset *rs, diag_list *d);
 
 #endif

@@ -48,7 +48,7 @@ static bool eqset_of(compiler *c, const ast_cond *x, eqset *out, int depth) {
         const ast_expr *p = x->lhs, *l = x->rhs;
         if (p->kind == EXPR_LIT) { p = x->rhs; l = x->lhs; }
         if (!plain_path(p) || l->kind != EXPR_LIT || l->lit.kind != LIT_STR) return false;
-        out->path = pool_path(c, &p->path);
+        out->path = sd_pool_path(c, &p->path);
         return eqset_add(out, &l->lit);
     }
     case COND_IN: {
@@ -56,7 +56,7 @@ static bool eqset_of(compiler *c, const ast_cond *x, eqset *out, int depth) {
         if (!plain_path(x->lhs) || items->nitems == 0) return false;
         for (size_t i = 0; i < items->nitems; i++)
             if (items->items[i].kind != LIT_STR) return false;
-        out->path = pool_path(c, &x->lhs->path);
+        out->path = sd_pool_path(c, &x->lhs->path);
         for (size_t i = 0; i < items->nitems; i++)
             if (!eqset_add(out, &items->items[i])) { eqset_free(out); return false; }
         return true;
@@ -148,7 +148,7 @@ static void warn_never_matches(compiler *c, const ast_rule *r, const cands *cs) 
             }
 }
 
-void build_index(compiler *c) {
+void sd_build_index(compiler *c) {
     program *p = c->p;
     uint32_t n = p->nrules;
     cands *cs = calloc(n ? n : 1, sizeof *cs);
@@ -164,7 +164,7 @@ void build_index(compiler *c) {
         if (r->where) collect(c, r->where, &cs[i], 0);
         warn_never_matches(c, r, &cs[i]); /* sound after errors too: unresolved names add no test */
     }
-    /* pool_path may have grown the path table during collect */
+    /* sd_pool_path may have grown the path table during collect */
     uint32_t *f2 = realloc(freq, (p->npaths + 1) * sizeof *freq);
     if (!f2) { c->oom = true; goto done; }
     freq = f2;

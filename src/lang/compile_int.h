@@ -32,37 +32,37 @@ typedef struct compiler {
 #define CERR(c, loc, ...)                                                                          \
     do {                                                                                           \
         (c)->errors++;                                                                             \
-        diag_add((c)->d, DIAG_ERROR, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", \
+        sd_diag_add((c)->d, DIAG_ERROR, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", \
                  (loc).line, (loc).col, __VA_ARGS__);                                              \
     } while (0)
 
 #define CWARN(c, loc, ...)                                                                         \
-    diag_add((c)->d, DIAG_WARNING, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", (loc).line, \
+    sd_diag_add((c)->d, DIAG_WARNING, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", (loc).line, \
              (loc).col, __VA_ARGS__)
 
 /* compile_pool.c */
-void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom);
-uint32_t pool_path(compiler *c, const sd_path *path);
-uint32_t pool_const(compiler *c, const sd_value *v);
-uint32_t pool_const_lit(compiler *c, const ast_lit *lit);
-uint32_t pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, bool fold_upper);
-uint32_t pool_cidr(compiler *c, const ast_lit *items, size_t n);
-uint32_t pool_glob(compiler *c, const char *pat, size_t len);
-uint32_t pool_regex(compiler *c, const ast_lit *re);
-uint32_t pool_source(compiler *c, const char *name);
-void pool_free_tabs(compiler *c);
+void *sd_compile_grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom);
+uint32_t sd_pool_path(compiler *c, const sd_path *path);
+uint32_t sd_pool_const(compiler *c, const sd_value *v);
+uint32_t sd_pool_const_lit(compiler *c, const ast_lit *lit);
+uint32_t sd_pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, bool fold_upper);
+uint32_t sd_pool_cidr(compiler *c, const ast_lit *items, size_t n);
+uint32_t sd_pool_glob(compiler *c, const char *pat, size_t len);
+uint32_t sd_pool_regex(compiler *c, const ast_lit *re);
+uint32_t sd_pool_source(compiler *c, const char *name);
+void sd_pool_free_tabs(compiler *c);
 
 /* compile.c */
-program *compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors);
-uint32_t emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc);
-code_span compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc);
-code_span compile_value_program(compiler *c, const ast_expr *e);
+program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors);
+uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc);
+code_span sd_compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc);
+code_span sd_compile_value_program(compiler *c, const ast_expr *e);
 
 /* compile_rule.c */
-void compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out);
-void compile_template(compiler *c, const ast_rule *r, vm_rule *out);
+void sd_compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out);
+void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out);
 
 /* compile_index.c */
-void build_index(compiler *c);
+void sd_build_index(compiler *c);
 
 #endif

@@ -15,7 +15,7 @@
 #include "util/hash.h"
 #include "vm/vm.h"
 
-void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom) {
+void *sd_compile_grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom) {
     if (need <= *cap) return arr;
     uint32_t n = *cap ? *cap : 8;
     while (n < need) n *= 2;
@@ -31,7 +31,7 @@ void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom) {
 
 #define GROW(c, arr, capfield, need)                                                       \
     do {                                                                                   \
-        void *np_ = grow((c)->p->arr, &(c)->capfield, (need), sizeof *(c)->p->arr, &(c)->oom); \
+        void *np_ = sd_compile_grow((c)->p->arr, &(c)->capfield, (need), sizeof *(c)->p->arr, &(c)->oom); \
         if (!np_) return 0;                                                                \
         (c)->p->arr = np_;                                                                 \
     } while (0)
@@ -99,7 +99,7 @@ static bool tab_ready(compiler *c, intern_tab *t, uint64_t (*hash_id)(const comp
     return true;
 }
 
-uint32_t pool_path(compiler *c, const sd_path *path) {
+uint32_t sd_pool_path(compiler *c, const sd_path *path) {
     if (!tab_ready(c, &c->path_tab, path_hash_id)) return 0;
     uint32_t slot;
     uint32_t id = tab_find(&c->path_tab, c, hash_bytes(path->text, strlen(path->text)), path_eq, path->text, &slot);
@@ -107,7 +107,7 @@ uint32_t pool_path(compiler *c, const sd_path *path) {
     GROW(c, paths, cap_paths, c->p->npaths + 1);
     sd_path *dst = &c->p->paths[c->p->npaths];
     const char *err;
-    if (path_parse(path->text, strlen(path->text), dst, &err) != strlen(path->text)) {
+    if (sd_path_parse(path->text, strlen(path->text), dst, &err) != strlen(path->text)) {
         /* the canonical text always parses back; anything else is a bug */
         c->oom = true;
         return 0;
@@ -117,7 +117,7 @@ uint32_t pool_path(compiler *c, const sd_path *path) {
     return c->p->npaths - 1;
 }
 
-uint32_t pool_const(compiler *c, const sd_value *v) {
+uint32_t sd_pool_const(compiler *c, const sd_value *v) {
     if (!tab_ready(c, &c->const_tab, const_hash_id)) return 0;
     uint32_t slot;
     uint32_t id = tab_find(&c->const_tab, c, hash_value(v), const_eq, v, &slot);
@@ -151,10 +151,10 @@ static void lit_to_value(const ast_lit *lit, sd_value *v) {
     }
 }
 
-uint32_t pool_const_lit(compiler *c, const ast_lit *lit) {
+uint32_t sd_pool_const_lit(compiler *c, const ast_lit *lit) {
     sd_value v;
     lit_to_value(lit, &v);
-    return pool_const(c, &v);
+    return sd_pool_const(c, &v);
 }
 
 /* ---- sets --------------------------------------------------------------- */
@@ -168,7 +168,7 @@ static void fold_case(char *s, size_t n, bool lower) {
 
 /* `fold_lower`: the set is tested against lower(P), so members with upper-case
  * letters can never match and are dropped (and likewise for upper). */
-uint32_t pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, bool fold_upper) {
+uint32_t sd_pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, bool fold_upper) {
     GROW(c, sets, cap_sets, c->p->nsets + 1);
     const_set *s = &c->p->sets[c->p->nsets];
     memset(s, 0, sizeof *s);
@@ -200,7 +200,7 @@ uint32_t pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, 
         }
         /* skip duplicates */
         bool dup = false;
-        for (uint32_t k = 0; k < s->nmembers && !dup; k++) dup = value_equal(&s->members[k], &v);
+        for (uint32_t k = 0; k < s->nmembers && !dup; k++) dup = sd_value_equal(&s->members[k], &v);
         if (dup) continue;
         if (v.type == SD_STR) {
             char *str = malloc(v.len + 1);
@@ -217,7 +217,7 @@ uint32_t pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lower, 
     return c->p->nsets - 1;
 }
 
-uint32_t pool_cidr(compiler *c, const ast_lit *items, size_t n) {
+uint32_t sd_pool_cidr(compiler *c, const ast_lit *items, size_t n) {
     GROW(c, cidrs, cap_cidrs, c->p->ncidrs + 1);
     cidr_set *s = &c->p->cidrs[c->p->ncidrs];
     s->ranges = calloc(n ? n : 1, sizeof *s->ranges);
@@ -228,11 +228,11 @@ uint32_t pool_cidr(compiler *c, const ast_lit *items, size_t n) {
     }
     c->p->ncidrs++;
     for (size_t i = 0; i < n; i++)
-        if (items[i].kind == LIT_STR && cidr_parse(items[i].str, items[i].len, &s->ranges[s->n]) == 0) s->n++;
+        if (items[i].kind == LIT_STR && sd_cidr_parse(items[i].str, items[i].len, &s->ranges[s->n]) == 0) s->n++;
     return c->p->ncidrs - 1;
 }
 
-uint32_t pool_glob(compiler *c, const char *pat, size_t len) {
+uint32_t sd_pool_glob(compiler *c, const char *pat, size_t len) {
     for (uint32_t i = 0; i < c->p->nglobs; i++)
         if (c->p->glob_lens[i] == len && memcmp(c->p->globs[i], pat, len) == 0) return i;
     uint32_t cap = c->cap_globs;
@@ -251,7 +251,7 @@ uint32_t pool_glob(compiler *c, const char *pat, size_t len) {
     return c->p->nglobs++;
 }
 
-uint32_t pool_regex(compiler *c, const ast_lit *re) {
+uint32_t sd_pool_regex(compiler *c, const ast_lit *re) {
     uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
     for (const char *f = re->flags; *f; f++) {
         if (*f == 'i') options |= PCRE2_CASELESS;
@@ -280,7 +280,7 @@ uint32_t pool_regex(compiler *c, const ast_lit *re) {
     return c->p->nregexes++;
 }
 
-uint32_t pool_source(compiler *c, const char *name) {
+uint32_t sd_pool_source(compiler *c, const char *name) {
     for (uint32_t i = 0; i < c->p->nsources; i++)
         if (strcmp(c->p->source_names[i], name) == 0) return i;
     GROW(c, source_names, cap_sources, c->p->nsources + 1);
@@ -289,7 +289,7 @@ uint32_t pool_source(compiler *c, const char *name) {
     return c->p->nsources++;
 }
 
-void pool_free_tabs(compiler *c) {
+void sd_pool_free_tabs(compiler *c) {
     free(c->path_tab.slots);
     free(c->const_tab.slots);
 }

@@ -16,32 +16,32 @@
 
 static void lit_json(buf *b, const ast_lit *l, int depth) {
     switch (l->kind) {
-    case LIT_NULL: buf_puts(b, "null"); break;
-    case LIT_BOOL: buf_puts(b, l->b ? "true" : "false"); break;
+    case LIT_NULL: sd_buf_puts(b, "null"); break;
+    case LIT_BOOL: sd_buf_puts(b, l->b ? "true" : "false"); break;
     case LIT_NUM:
     case LIT_DURATION:
         if (isfinite(l->num) && l->num == (double)(long long)l->num && fabs(l->num) < 1e15)
-            buf_printf(b, "%lld", (long long)l->num);
+            sd_buf_printf(b, "%lld", (long long)l->num);
         else
-            buf_printf(b, "%.17g", l->num);
+            sd_buf_printf(b, "%.17g", l->num);
         break;
     case LIT_STR:
-    case LIT_IDENT: buf_json_string(b, l->str, l->len); break;
+    case LIT_IDENT: sd_buf_json_string(b, l->str, l->len); break;
     case LIT_REGEX: {
         buf tmp;
-        buf_init(&tmp);
-        buf_printf(&tmp, "/%s/%s", l->str, l->flags);
-        buf_json_string(b, tmp.data, tmp.len);
-        buf_free(&tmp);
+        sd_buf_init(&tmp);
+        sd_buf_printf(&tmp, "/%s/%s", l->str, l->flags);
+        sd_buf_json_string(b, tmp.data, tmp.len);
+        sd_buf_free(&tmp);
         break;
     }
     case LIT_LIST:
-        buf_putc(b, '[');
+        sd_buf_putc(b, '[');
         for (size_t i = 0; i < l->nitems && depth < 32; i++) {
-            if (i) buf_putc(b, ',');
+            if (i) sd_buf_putc(b, ',');
             lit_json(b, &l->items[i], depth + 1);
         }
-        buf_putc(b, ']');
+        sd_buf_putc(b, ']');
         break;
     }
 }
@@ -49,11 +49,11 @@ static void lit_json(buf *b, const ast_lit *l, int depth) {
 /* The checker refused any other name; medium is the default. */
 static secdet_severity parse_severity(const char *s) {
     secdet_severity sev = SECDET_SEVERITY_MEDIUM;
-    (void)severity_parse(s, false, &sev);
+    (void)sd_severity_parse(s, false, &sev);
     return sev;
 }
 
-void compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out) {
+void sd_compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out) {
     out->sev = SECDET_SEVERITY_MEDIUM;
     if (r->nmeta) {
         out->meta = calloc(r->nmeta, sizeof *out->meta);
@@ -65,11 +65,11 @@ void compile_rule_meta(compiler *c, const ast_rule *r, vm_rule *out) {
     for (size_t i = 0; i < r->nmeta; i++) {
         const ast_meta *m = &r->meta[i];
         buf b;
-        buf_init(&b);
+        sd_buf_init(&b);
         lit_json(&b, &m->value, 0);
         if (b.oom) c->oom = true;
         out->meta[out->nmeta].key = strdup(m->key);
-        out->meta[out->nmeta].json = buf_steal(&b);
+        out->meta[out->nmeta].json = sd_buf_steal(&b);
         out->nmeta++;
         if (strcmp(m->key, "title") == 0 && m->value.kind == LIT_STR) {
             free(out->title);
@@ -107,7 +107,7 @@ static int add_part(compiler *c, vm_rule *out, size_t *cap, tpl_part part) {
 static int add_text(compiler *c, vm_rule *out, size_t *cap, buf *text) {
     if (!text->len) return 0;
     tpl_part part = {.kind = TPL_TEXT, .len = text->len};
-    part.text = buf_steal(text);
+    part.text = sd_buf_steal(text);
     return add_part(c, out, cap, part);
 }
 
@@ -117,19 +117,19 @@ static const struct {
 } tpl_names[] = {{"count", TPL_COUNT}, {"distinct", TPL_DISTINCT}, {"rule", TPL_RULE},
                  {"title", TPL_TITLE}, {"severity", TPL_SEVERITY}, {"group", TPL_GROUP}};
 
-void compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
+void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
     if (!r->output) return;
     const char *s = r->output;
     size_t n = strlen(s), cap = 0;
     buf text;
-    buf_init(&text);
+    sd_buf_init(&text);
     src_loc at = r->output_loc;
     uint32_t col0 = at.col + 1; /* the first byte inside the quotes */
     for (size_t i = 0; i < n; i++) {
         at.col = col0 + (uint32_t)i;
         if (s[i] == '}') {
             if (i + 1 < n && s[i + 1] == '}') {
-                buf_putc(&text, '}');
+                sd_buf_putc(&text, '}');
                 i++;
             } else {
                 CERR(c, at, "a lone '}' in output: write '}}' for a literal brace");
@@ -137,11 +137,11 @@ void compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
             continue;
         }
         if (s[i] != '{') {
-            buf_putc(&text, s[i]);
+            sd_buf_putc(&text, s[i]);
             continue;
         }
         if (i + 1 < n && s[i + 1] == '{') {
-            buf_putc(&text, '{');
+            sd_buf_putc(&text, '{');
             i++;
             continue;
         }
@@ -157,13 +157,13 @@ void compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
         if (len && name[0] == '.') {
             sd_path path;
             const char *err;
-            if (path_parse(name, len, &path, &err) == len) {
+            if (sd_path_parse(name, len, &path, &err) == len) {
                 part.kind = TPL_PATH;
-                part.path = pool_path(c, &path);
-                path_free(&path);
+                part.path = sd_pool_path(c, &path);
+                sd_path_free(&path);
                 ok = true;
             } else {
-                if (path.segs || path.text) path_free(&path);
+                if (path.segs || path.text) sd_path_free(&path);
                 CERR(c, at, "bad field path in output '{%.*s}': %s", (int)len, name, err ? err : "unexpected character");
                 i += len + 1;
                 continue;
@@ -185,5 +185,5 @@ void compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
         i += len + 1;
     }
     add_text(c, out, &cap, &text);
-    buf_free(&text);
+    sd_buf_free(&text);
 }

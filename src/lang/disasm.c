@@ -17,52 +17,52 @@
 
 static void put_value(buf *b, const sd_value *v) {
     switch (v->type) {
-    case SD_NULL: buf_puts(b, "null"); break;
-    case SD_BOOL: buf_puts(b, v->b ? "true" : "false"); break;
-    case SD_NUM: buf_printf(b, "%.17g", v->num); break;
-    case SD_STR: buf_json_string(b, v->str, v->len); break;
-    default: buf_puts(b, "?"); break;
+    case SD_NULL: sd_buf_puts(b, "null"); break;
+    case SD_BOOL: sd_buf_puts(b, v->b ? "true" : "false"); break;
+    case SD_NUM: sd_buf_printf(b, "%.17g", v->num); break;
+    case SD_STR: sd_buf_json_string(b, v->str, v->len); break;
+    default: sd_buf_puts(b, "?"); break;
     }
 }
 
 static void put_cidr(buf *b, const cidr_range *r) {
     char text[INET6_ADDRSTRLEN];
     inet_ntop(r->family == 4 ? AF_INET : AF_INET6, r->addr, text, sizeof text);
-    buf_printf(b, "%s/%u", text, r->prefix);
+    sd_buf_printf(b, "%s/%u", text, r->prefix);
 }
 
 /* Operand c of a pool kind, spelt out from its pool ("?" out of range). */
 static void put_pooled(buf *b, const program *p, vm_operand k, uint32_t c) {
-    if (c >= program_pool_size(p, k)) {
-        buf_putc(b, '?');
+    if (c >= sd_program_pool_size(p, k)) {
+        sd_buf_putc(b, '?');
         return;
     }
     switch (k) {
-    case VM_OPND_PATH: buf_puts(b, p->paths[c].text); break;
+    case VM_OPND_PATH: sd_buf_puts(b, p->paths[c].text); break;
     case VM_OPND_CONST: put_value(b, &p->consts[c]); break;
     case VM_OPND_SET:
-        buf_putc(b, '{');
+        sd_buf_putc(b, '{');
         for (uint32_t i = 0; i < p->sets[c].nmembers; i++) {
-            if (i) buf_puts(b, ", ");
+            if (i) sd_buf_puts(b, ", ");
             if (i == 8) {
-                buf_printf(b, "... %u in all", p->sets[c].nmembers);
+                sd_buf_printf(b, "... %u in all", p->sets[c].nmembers);
                 break;
             }
             put_value(b, &p->sets[c].members[i]);
         }
-        buf_putc(b, '}');
+        sd_buf_putc(b, '}');
         break;
     case VM_OPND_CIDR:
-        buf_puts(b, "cidr(");
+        sd_buf_puts(b, "cidr(");
         for (uint32_t i = 0; i < p->cidrs[c].n; i++) {
-            if (i) buf_puts(b, ", ");
+            if (i) sd_buf_puts(b, ", ");
             put_cidr(b, &p->cidrs[c].ranges[i]);
         }
-        buf_putc(b, ')');
+        sd_buf_putc(b, ')');
         break;
-    case VM_OPND_GLOB: buf_json_string(b, p->globs[c], p->glob_lens[c]); break;
-    case VM_OPND_REGEX: buf_printf(b, "/%s/%s", p->regexes[c].pattern, p->regexes[c].flags); break;
-    case VM_OPND_RULE: buf_puts(b, p->rules[c].name); break;
+    case VM_OPND_GLOB: sd_buf_json_string(b, p->globs[c], p->glob_lens[c]); break;
+    case VM_OPND_REGEX: sd_buf_printf(b, "/%s/%s", p->regexes[c].pattern, p->regexes[c].flags); break;
+    case VM_OPND_RULE: sd_buf_puts(b, p->rules[c].name); break;
     case VM_OPND_NONE:
     case VM_OPND_REG:
     case VM_OPND_NUM:
@@ -71,30 +71,30 @@ static void put_pooled(buf *b, const program *p, vm_operand k, uint32_t c) {
     }
 }
 
-/* The operands as vm_op_info_table says they are: registers as r<n>, a
+/* The operands as sd_vm_op_info_table says they are: registers as r<n>, a
  * register run as r<b>..r<b+c-1>, jumps as -> <address>, pool entries by
  * their content; padded to a column. */
 static void put_operands(buf *b, const program *p, const vm_insn *in) {
     size_t start = b->len;
     static const vm_op_info unknown = {"?", VM_OPND_NONE, VM_OPND_NONE, VM_OPND_NONE, ""};
-    const vm_op_info *op = in->op < OP__COUNT ? &vm_op_info_table[in->op] : &unknown;
+    const vm_op_info *op = in->op < OP__COUNT ? &sd_vm_op_info_table[in->op] : &unknown;
     const vm_operand kinds[3] = {op->a, op->b, op->c};
     const uint32_t vals[3] = {in->a, in->b, in->c};
     bool first = true;
     for (int i = 0; i < 3; i++) {
         vm_operand k = kinds[i];
         if (k == VM_OPND_NONE || k == VM_OPND_NREGS) continue; /* a run is written with its first register */
-        if (!first) buf_putc(b, ' ');
+        if (!first) sd_buf_putc(b, ' ');
         first = false;
         switch (k) {
         case VM_OPND_REG:
             if (i == 1 && op->c == VM_OPND_NREGS)
-                buf_printf(b, "r%u..r%u", vals[1], vals[1] + vals[2] - 1);
+                sd_buf_printf(b, "r%u..r%u", vals[1], vals[1] + vals[2] - 1);
             else
-                buf_printf(b, "r%u", vals[i]);
+                sd_buf_printf(b, "r%u", vals[i]);
             break;
-        case VM_OPND_NUM: buf_printf(b, "%u", vals[i]); break;
-        case VM_OPND_JUMP: buf_printf(b, "-> %04u", vals[i]); break;
+        case VM_OPND_NUM: sd_buf_printf(b, "%u", vals[i]); break;
+        case VM_OPND_JUMP: sd_buf_printf(b, "-> %04u", vals[i]); break;
         case VM_OPND_NONE:
         case VM_OPND_NREGS: break;
         case VM_OPND_PATH:
@@ -107,25 +107,25 @@ static void put_operands(buf *b, const program *p, const vm_insn *in) {
         }
     }
     size_t w = b->len - start;
-    for (; w < 44; w++) buf_putc(b, ' ');
+    for (; w < 44; w++) sd_buf_putc(b, ' ');
 }
 
 static void put_span(buf *b, const program *p, const char *label, code_span s) {
     if (!s.len) return;
-    buf_printf(b, "  %s:\n", label);
+    sd_buf_printf(b, "  %s:\n", label);
     for (uint32_t pc = s.start; pc < s.start + s.len && pc < p->ncode; pc++) {
         const vm_insn *in = &p->code[pc];
-        buf_printf(b, "    %04u  %-10s ", pc, in->op < OP__COUNT ? vm_op_info_table[in->op].name : "?");
+        sd_buf_printf(b, "    %04u  %-10s ", pc, in->op < OP__COUNT ? sd_vm_op_info_table[in->op].name : "?");
         put_operands(b, p, in);
         uint32_t f = p->files[pc];
-        buf_printf(b, " ; %s:%u\n", f < p->nfiles ? p->file_names[f] : "?", p->lines[pc]);
+        sd_buf_printf(b, " ; %s:%u\n", f < p->nfiles ? p->file_names[f] : "?", p->lines[pc]);
     }
 }
 
 static void put_dispatch(buf *b, const program *p, uint32_t r) {
     for (uint32_t i = 0; i < p->nalways; i++)
         if (p->always[i] == r) {
-            buf_puts(b, "  dispatch: every event\n");
+            sd_buf_puts(b, "  dispatch: every event\n");
             return;
         }
     for (uint32_t i = 0; i < p->nindexes; i++) {
@@ -136,41 +136,41 @@ static void put_dispatch(buf *b, const program *p, uint32_t r) {
             if (!e->value) continue;
             for (uint32_t k = 0; k < e->nrules; k++) {
                 if (e->rules[k] != r) continue;
-                if (total++ == 0) buf_printf(b, "  dispatch: %s in {", p->paths[ix->path].text);
+                if (total++ == 0) sd_buf_printf(b, "  dispatch: %s in {", p->paths[ix->path].text);
                 if (shown < 8) {
-                    if (shown++) buf_puts(b, ", ");
-                    buf_json_string(b, e->value, e->len);
+                    if (shown++) sd_buf_puts(b, ", ");
+                    sd_buf_json_string(b, e->value, e->len);
                 }
             }
         }
         if (total) {
-            if (total > shown) buf_printf(b, ", ... %zu in all", total);
-            buf_puts(b, "}\n");
+            if (total > shown) sd_buf_printf(b, ", ... %zu in all", total);
+            sd_buf_puts(b, "}\n");
         }
     }
 }
 
 static const char *const agg_names[] = {"", "count", "distinct", "sequence"};
 
-char *program_disasm(const program *p) {
+char *sd_program_disasm(const program *p) {
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "; %u rules, %u instructions, %u paths, %u constants, %u registers\n", p->nrules, p->ncode,
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "; %u rules, %u instructions, %u paths, %u constants, %u registers\n", p->nrules, p->ncode,
                p->npaths, p->nconsts, p->max_regs);
     for (uint32_t r = 0; r < p->nrules; r++) {
         const vm_rule *rule = &p->rules[r];
-        buf_printf(&b, "\nrule %s  (%s:%u)  severity=%s", rule->name, rule->file, rule->line, severity_name(rule->sev));
+        sd_buf_printf(&b, "\nrule %s  (%s:%u)  severity=%s", rule->name, rule->file, rule->line, sd_severity_name(rule->sev));
         if (rule->nsources) {
-            buf_puts(&b, "  on=");
+            sd_buf_puts(&b, "  on=");
             for (uint32_t i = 0; i < rule->nsources; i++)
-                buf_printf(&b, "%s%s", i ? "," : "", p->source_names[rule->sources[i]]);
+                sd_buf_printf(&b, "%s%s", i ? "," : "", p->source_names[rule->sources[i]]);
         }
         if (rule->agg != RAGG_NONE)
-            buf_printf(&b, "  %s>=%llu within %lldms", agg_names[rule->agg], (unsigned long long)rule->threshold,
+            sd_buf_printf(&b, "  %s>=%llu within %lldms", agg_names[rule->agg], (unsigned long long)rule->threshold,
                        (long long)rule->within_ms);
-        if (rule->has_throttle) buf_printf(&b, "  throttle %lldms", (long long)rule->throttle_ms);
-        if (rule->is_private) buf_puts(&b, "  private");
-        buf_putc(&b, '\n');
+        if (rule->has_throttle) sd_buf_printf(&b, "  throttle %lldms", (long long)rule->throttle_ms);
+        if (rule->is_private) sd_buf_puts(&b, "  private");
+        sd_buf_putc(&b, '\n');
         put_dispatch(&b, p, r);
         put_span(&b, p, "where", rule->where);
         if (rule->agg == RAGG_DISTINCT) put_span(&b, p, "distinct", rule->distinct);
@@ -190,5 +190,5 @@ char *program_disasm(const program *p) {
             put_span(&b, p, label, rule->throttle_by[i].code);
         }
     }
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }

@@ -17,7 +17,7 @@
 #include "util/limits.h"
 
 
-void lexer_init(lexer *lx, const char *src, size_t len) {
+void sd_lexer_init(lexer *lx, const char *src, size_t len) {
     memset(lx, 0, sizeof *lx);
     lx->src = src ? src : "";
     lx->len = src ? len : 0;
@@ -27,9 +27,9 @@ void lexer_init(lexer *lx, const char *src, size_t len) {
     if (lx->len >= 3 && memcmp(lx->src, "\xEF\xBB\xBF", 3) == 0) lx->pos = lx->line_pos = 3;
 }
 
-void lexer_token_free(lex_token *t) {
+void sd_lexer_token_free(lex_token *t) {
     free(t->str);
-    path_free(&t->path);
+    sd_path_free(&t->path);
     memset(t, 0, sizeof *t);
 }
 
@@ -49,7 +49,7 @@ static bool skip_space(lexer *lx, lex_token *t) {
         } else if (c == '#') {
             size_t bad = SIZE_MAX;
             while (lx->pos < lx->len && s[lx->pos] != '\n') {
-                size_t l = lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
+                size_t l = sd_lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
                 if (l == 0 || s[lx->pos] == 0) {
                     if (bad == SIZE_MAX) bad = lx->pos;
                     l = 1;
@@ -63,9 +63,9 @@ static bool skip_space(lexer *lx, lex_token *t) {
                 t->start = bad;
                 t->len = 1;
                 if (s[bad] == 0)
-                    lexer_set_error(lx, t, bad, "NUL byte in comment");
+                    sd_lexer_set_error(lx, t, bad, "NUL byte in comment");
                 else
-                    lexer_set_error(lx, t, bad, "invalid UTF-8 byte 0x%02X in comment", s[bad]);
+                    sd_lexer_set_error(lx, t, bad, "invalid UTF-8 byte 0x%02X in comment", s[bad]);
                 return false;
             }
         } else {
@@ -77,14 +77,14 @@ static bool skip_space(lexer *lx, lex_token *t) {
 
 static void lex_string(lexer *lx, lex_token *t) {
     buf b;
-    buf_init(&b);
-    if (lexer_string_body(lx, t, &b)) {
+    sd_buf_init(&b);
+    if (sd_lexer_string_body(lx, t, &b)) {
         t->kind = TOK_STRING;
         t->str_len = b.len;
-        t->str = buf_steal(&b);
+        t->str = sd_buf_steal(&b);
         return;
     }
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void lex_number(lexer *lx, lex_token *t) {
@@ -95,7 +95,7 @@ static void lex_number(lexer *lx, lex_token *t) {
     if (p < lx->len && s[p] == '.') {
         if (p + 1 >= lx->len || !lexer_is_digit(s[p + 1])) {
             lx->pos = p + 1;
-            lexer_set_error(lx, t, p + 1, "expected a digit after the decimal point");
+            sd_lexer_set_error(lx, t, p + 1, "expected a digit after the decimal point");
             return;
         }
         p++;
@@ -114,7 +114,7 @@ static void lex_number(lexer *lx, lex_token *t) {
     while (p < lx->len && lexer_is_ident_char(s[p])) p++;
     lx->pos = p;
     if (num_end - start >= LIMIT_NUMBER_LITERAL) {
-        lexer_set_error(lx, t, start, "number too long");
+        sd_lexer_set_error(lx, t, start, "number too long");
         return;
     }
     char tmp[LIMIT_NUMBER_LITERAL];
@@ -122,7 +122,7 @@ static void lex_number(lexer *lx, lex_token *t) {
     tmp[num_end - start] = 0;
     double v = strtod(tmp, NULL);
     if (!isfinite(v)) {
-        lexer_set_error(lx, t, start, "number out of range");
+        sd_lexer_set_error(lx, t, start, "number out of range");
         return;
     }
     t->num = v;
@@ -139,20 +139,20 @@ static void lex_number(lexer *lx, lex_token *t) {
     else if (ulen == 1 && u[0] == 'h') factor = 3600000;
     else if (ulen == 1 && u[0] == 'd') factor = 86400000;
     if (factor == 0) {
-        lexer_set_error(lx, t, unit_start, "invalid duration unit '%.*s' (expected ms, s, m, h or d)", (int)(ulen > 32 ? 32 : ulen), u);
+        sd_lexer_set_error(lx, t, unit_start, "invalid duration unit '%.*s' (expected ms, s, m, h or d)", (int)(ulen > 32 ? 32 : ulen), u);
         return;
     }
     if (v < 0) {
-        lexer_set_error(lx, t, start, "a duration cannot be negative");
+        sd_lexer_set_error(lx, t, start, "a duration cannot be negative");
         return;
     }
     double ms = v * factor;
     if (ms > LIMIT_DURATION_MS) {
-        lexer_set_error(lx, t, start, "duration too large");
+        sd_lexer_set_error(lx, t, start, "duration too large");
         return;
     }
     if (ms != floor(ms)) {
-        lexer_set_error(lx, t, start, "a duration must be a whole number of milliseconds");
+        sd_lexer_set_error(lx, t, start, "a duration must be a whole number of milliseconds");
         return;
     }
     t->kind = TOK_DURATION;
@@ -190,23 +190,23 @@ static void lex_path(lexer *lx, lex_token *t) {
             }
         } else if (lx->pos < lx->len && s[lx->pos] == '"') {
             buf b;
-            buf_init(&b);
-            if (!lexer_string_body(lx, t, &b)) {
-                buf_free(&b);
-                path_free(&path);
+            sd_buf_init(&b);
+            if (!sd_lexer_string_body(lx, t, &b)) {
+                sd_buf_free(&b);
+                sd_path_free(&path);
                 return;
             }
             seg.key_len = b.len;
-            seg.key = buf_steal(&b);
+            seg.key = sd_buf_steal(&b);
         } else {
-            path_free(&path);
-            lexer_set_error(lx, t, lx->pos, "expected a field name after '.'");
+            sd_path_free(&path);
+            sd_lexer_set_error(lx, t, lx->pos, "expected a field name after '.'");
             return;
         }
         if (!seg.key || !path_push(&path, seg)) {
             free(seg.key);
-            path_free(&path);
-            lexer_set_error(lx, t, lx->pos, "out of memory");
+            sd_path_free(&path);
+            sd_lexer_set_error(lx, t, lx->pos, "out of memory");
             return;
         }
         /* index and wildcard pieces */
@@ -221,8 +221,8 @@ static void lex_path(lexer *lx, lex_token *t) {
                 while (lx->pos < lx->len && lexer_is_digit(s[lx->pos])) {
                     v = v * 10 + (uint64_t)(s[lx->pos] - '0');
                     if (v > UINT32_MAX) {
-                        path_free(&path);
-                        lexer_set_error(lx, t, open + 1, "array index too large");
+                        sd_path_free(&path);
+                        sd_lexer_set_error(lx, t, open + 1, "array index too large");
                         while (lx->pos < lx->len && lexer_is_digit(s[lx->pos])) lx->pos++;
                         return;
                     }
@@ -231,29 +231,29 @@ static void lex_path(lexer *lx, lex_token *t) {
                 seg.kind = SEG_INDEX;
                 seg.index = (uint32_t)v;
             } else {
-                path_free(&path);
-                lexer_set_error(lx, t, lx->pos, "expected an index or '*' after '[' in a field path");
+                sd_path_free(&path);
+                sd_lexer_set_error(lx, t, lx->pos, "expected an index or '*' after '[' in a field path");
                 return;
             }
             if (lx->pos >= lx->len || s[lx->pos] != ']') {
-                path_free(&path);
-                lexer_set_error(lx, t, lx->pos, "expected ']' to close '[' at column %u", (unsigned)lexer_col_at(lx, open));
+                sd_path_free(&path);
+                sd_lexer_set_error(lx, t, lx->pos, "expected ']' to close '[' at column %u", (unsigned)lexer_col_at(lx, open));
                 return;
             }
             lx->pos++;
             if (!path_push(&path, seg)) {
-                path_free(&path);
-                lexer_set_error(lx, t, open, "out of memory");
+                sd_path_free(&path);
+                sd_lexer_set_error(lx, t, open, "out of memory");
                 return;
             }
         }
         if (lx->pos < lx->len && s[lx->pos] == '.') continue;
         break;
     }
-    path.text = path_to_text(&path);
+    path.text = sd_path_to_text(&path);
     if (!path.text) {
-        path_free(&path);
-        lexer_set_error(lx, t, t->start, "out of memory");
+        sd_path_free(&path);
+        sd_lexer_set_error(lx, t, t->start, "out of memory");
         return;
     }
     t->kind = TOK_PATH;
@@ -267,7 +267,7 @@ static void lex_ident(lexer *lx, lex_token *t) {
     t->str_len = lx->pos - b;
     t->str = malloc(t->str_len + 1);
     if (!t->str) {
-        lexer_set_error(lx, t, b, "out of memory");
+        sd_lexer_set_error(lx, t, b, "out of memory");
         return;
     }
     memcpy(t->str, s + b, t->str_len);
@@ -275,7 +275,7 @@ static void lex_ident(lexer *lx, lex_token *t) {
     t->kind = TOK_IDENT;
 }
 
-void lexer_next(lexer *lx, lex_token *t) {
+void sd_lexer_next(lexer *lx, lex_token *t) {
     memset(t, 0, sizeof *t);
     if (!skip_space(lx, t)) {
         t->line_start = lx->at_line_start;
@@ -327,27 +327,27 @@ void lexer_next(lexer *lx, lex_token *t) {
             t->kind = k;
             lx->pos += n;
         } else if (c == '!') {
-            lexer_set_error(lx, t, lx->pos, "unexpected '!' (write '!=' or 'not')");
+            sd_lexer_set_error(lx, t, lx->pos, "unexpected '!' (write '!=' or 'not')");
             lx->pos++;
         } else if (c >= 0x80) {
-            size_t l = lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
-            if (l == 0) lexer_set_error(lx, t, lx->pos, "invalid UTF-8 byte 0x%02X", c);
-            else lexer_set_error(lx, t, lx->pos, "unexpected character '%.*s'", (int)l, (const char *)s + lx->pos);
+            size_t l = sd_lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
+            if (l == 0) sd_lexer_set_error(lx, t, lx->pos, "invalid UTF-8 byte 0x%02X", c);
+            else sd_lexer_set_error(lx, t, lx->pos, "unexpected character '%.*s'", (int)l, (const char *)s + lx->pos);
             lx->pos += l ? l : 1;
         } else if (c < 0x20 || c == 0x7F) {
-            lexer_set_error(lx, t, lx->pos, "unexpected control character U+%04X", c);
+            sd_lexer_set_error(lx, t, lx->pos, "unexpected control character U+%04X", c);
             lx->pos++;
         } else {
-            lexer_set_error(lx, t, lx->pos, "unexpected character '%c'", c);
+            sd_lexer_set_error(lx, t, lx->pos, "unexpected character '%c'", c);
             lx->pos++;
         }
     }
     t->len = lx->pos - t->start;
 }
 
-void lexer_rescan_hyphen_name(lexer *lx, lex_token *t) {
+void sd_lexer_rescan_hyphen_name(lexer *lx, lex_token *t) {
     if (t->kind != TOK_IDENT) return;
-    lexer_rewind(lx, t);
+    sd_lexer_rewind(lx, t);
     const unsigned char *s = (const unsigned char *)lx->src;
     size_t p = lx->pos;
     while (p < lx->len && lexer_is_ident_char(s[p])) p++;
@@ -358,7 +358,7 @@ void lexer_rescan_hyphen_name(lexer *lx, lex_token *t) {
     t->str_len = p - lx->pos;
     t->str = malloc(t->str_len + 1);
     if (!t->str) {
-        lexer_set_error(lx, t, lx->pos, "out of memory");
+        sd_lexer_set_error(lx, t, lx->pos, "out of memory");
         lx->pos = p;
         t->len = p - t->start;
         return;
@@ -370,7 +370,7 @@ void lexer_rescan_hyphen_name(lexer *lx, lex_token *t) {
     t->kind = TOK_IDENT;
 }
 
-const char *lexer_kind_name(tok_kind k) {
+const char *sd_lexer_kind_name(tok_kind k) {
     switch (k) {
     case TOK_EOF: return "end of file";
     case TOK_ERROR: return "an invalid token";

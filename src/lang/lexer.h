@@ -15,7 +15,7 @@
  * path; its pieces must touch (no spaces inside a path).
  *
  * Keywords are plain identifiers; the parser recognises them in context.
- * Tokens own their decoded text and path; lexer_token_free() releases them,
+ * Tokens own their decoded text and path; sd_lexer_token_free() releases them,
  * and a consumer may take ownership by setting the fields to NULL/zero.
  */
 #ifndef SECDET_LANG_LEXER_H
@@ -39,7 +39,7 @@ typedef enum {
     TOK_LBRACE, TOK_RBRACE, TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET,
     TOK_COMMA, TOK_SEMI, TOK_COLON,
     TOK_ASSIGN, TOK_EQ, TOK_NE, TOK_LT, TOK_LE, TOK_GT, TOK_GE,
-    TOK_SLASH,    /* only meaningful as the start of a regex (see lexer_rescan_regex) */
+    TOK_SLASH,    /* only meaningful as the start of a regex (see sd_lexer_rescan_regex) */
 } tok_kind;
 
 typedef struct lex_token {
@@ -64,16 +64,16 @@ typedef struct lexer {
     bool at_line_start;   /* no token yet on the current line */
 } lexer;
 
-void lexer_init(lexer *lx, const char *src, size_t len);
+void sd_lexer_init(lexer *lx, const char *src, size_t len);
 /* Lexes the next token into *t (which must hold no owned data). */
-void lexer_next(lexer *lx, lex_token *t);
-/* Re-lexes *t (the token just returned by lexer_next) as a regex literal. */
-void lexer_rescan_regex(lexer *lx, lex_token *t);
+void sd_lexer_next(lexer *lx, lex_token *t);
+/* Re-lexes *t (the token just returned by sd_lexer_next) as a regex literal. */
+void sd_lexer_rescan_regex(lexer *lx, lex_token *t);
 /* Re-lexes *t (an identifier just returned) as a name whose parts may be
  * joined by '-' (cloudwatch-logs). */
-void lexer_rescan_hyphen_name(lexer *lx, lex_token *t);
-void lexer_token_free(lex_token *t);
+void sd_lexer_rescan_hyphen_name(lexer *lx, lex_token *t);
+void sd_lexer_token_free(lex_token *t);
 /* A short name of a token kind for messages ("a string", "end of file"). */
-const char *lexer_kind_name(tok_kind k);
+const char *sd_lexer_kind_name(tok_kind k);
 
 #endif

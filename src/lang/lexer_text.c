@@ -21,7 +21,7 @@ static int hex_value(unsigned char c) {
     return -1;
 }
 
-size_t lexer_utf8_len(const unsigned char *s, size_t n) { return utf8_seq_len(s, n); }
+size_t sd_lexer_utf8_len(const unsigned char *s, size_t n) { return sd_utf8_seq_len(s, n); }
 
 static void put_utf8(buf *b, uint32_t cp) {
     char o[4];
@@ -36,23 +36,23 @@ static void put_utf8(buf *b, uint32_t cp) {
         o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    buf_append(b, o, n);
+    sd_buf_append(b, o, n);
 }
 
 static char *vformat(const char *fmt, va_list ap) {
     buf b;
-    buf_init(&b);
-    buf_vprintf(&b, fmt, ap);
+    sd_buf_init(&b);
+    sd_buf_vprintf(&b, fmt, ap);
     if (b.oom) {
-        buf_free(&b);
+        sd_buf_free(&b);
         return NULL;
     }
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }
 
-void lexer_set_error(lexer *lx, lex_token *t, size_t pos, const char *fmt, ...) {
+void sd_lexer_set_error(lexer *lx, lex_token *t, size_t pos, const char *fmt, ...) {
     free(t->str);
-    path_free(&t->path);
+    sd_path_free(&t->path);
     t->kind = TOK_ERROR;
     va_list ap;
     va_start(ap, fmt);
@@ -63,7 +63,7 @@ void lexer_set_error(lexer *lx, lex_token *t, size_t pos, const char *fmt, ...) 
     t->err_col = lexer_col_at(lx, pos);
 }
 
-bool lexer_string_body(lexer *lx, lex_token *t, buf *out) {
+bool sd_lexer_string_body(lexer *lx, lex_token *t, buf *out) {
     const unsigned char *s = (const unsigned char *)lx->src;
     size_t open = lx->pos;
     lx->pos++;
@@ -71,7 +71,7 @@ bool lexer_string_body(lexer *lx, lex_token *t, buf *out) {
     while (true) {
         if (lx->pos >= lx->len || s[lx->pos] == '\n' ||
             (s[lx->pos] == '\r' && lx->pos + 1 < lx->len && s[lx->pos + 1] == '\n')) {
-            if (!failed) lexer_set_error(lx, t, open, "unterminated string");
+            if (!failed) sd_lexer_set_error(lx, t, open, "unterminated string");
             return false;
         }
         size_t at = lx->pos;
@@ -101,15 +101,15 @@ bool lexer_string_body(lexer *lx, lex_token *t, buf *out) {
             default:
                 if (!failed) {
                     if (e >= 0x21 && e < 0x7F)
-                        lexer_set_error(lx, t, at, "invalid escape '\\%c' in string", e);
+                        sd_lexer_set_error(lx, t, at, "invalid escape '\\%c' in string", e);
                     else
-                        lexer_set_error(lx, t, at, "invalid escape in string");
+                        sd_lexer_set_error(lx, t, at, "invalid escape in string");
                 }
                 failed = true;
                 continue;
             }
             if (simple) {
-                if (!failed) buf_putc(out, simple);
+                if (!failed) sd_buf_putc(out, simple);
                 continue;
             }
             /* \uXXXX, possibly a surrogate pair */
@@ -117,7 +117,7 @@ bool lexer_string_body(lexer *lx, lex_token *t, buf *out) {
             for (int i = 0; i < 4; i++) {
                 int h = lx->pos < lx->len ? hex_value(s[lx->pos]) : -1;
                 if (h < 0) {
-                    if (!failed) lexer_set_error(lx, t, at, "invalid \\u escape in string (expected four hex digits)");
+                    if (!failed) sd_lexer_set_error(lx, t, at, "invalid \\u escape in string (expected four hex digits)");
                     failed = true;
                     break;
                 }
@@ -134,18 +134,18 @@ bool lexer_string_body(lexer *lx, lex_token *t, buf *out) {
                     else lo = lo * 16 + (uint32_t)h;
                 }
                 if (!pair || lo < 0xDC00 || lo > 0xDFFF) {
-                    if (!failed) lexer_set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
+                    if (!failed) sd_lexer_set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
                     failed = true;
                     continue;
                 }
                 lx->pos += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                if (!failed) lexer_set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
+                if (!failed) sd_lexer_set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
                 failed = true;
                 continue;
             } else if (cp == 0) {
-                if (!failed) lexer_set_error(lx, t, at, "\\u0000 (NUL) is not allowed in a string");
+                if (!failed) sd_lexer_set_error(lx, t, at, "\\u0000 (NUL) is not allowed in a string");
                 failed = true;
                 continue;
             }
@@ -153,50 +153,50 @@ bool lexer_string_body(lexer *lx, lex_token *t, buf *out) {
             continue;
         }
         if (c < 0x20) {
-            if (!failed) lexer_set_error(lx, t, at, "control character U+%04X in string (write it as an escape)", c);
+            if (!failed) sd_lexer_set_error(lx, t, at, "control character U+%04X in string (write it as an escape)", c);
             failed = true;
             lx->pos++;
             continue;
         }
-        size_t l = lexer_utf8_len(s + at, lx->len - at);
+        size_t l = sd_lexer_utf8_len(s + at, lx->len - at);
         if (l == 0) {
-            if (!failed) lexer_set_error(lx, t, at, "invalid UTF-8 byte 0x%02X in string", c);
+            if (!failed) sd_lexer_set_error(lx, t, at, "invalid UTF-8 byte 0x%02X in string", c);
             failed = true;
             lx->pos++;
             continue;
         }
-        if (!failed) buf_append(out, s + at, l);
+        if (!failed) sd_buf_append(out, s + at, l);
         lx->pos += l;
     }
     if (failed) return false;
     if (out->oom) {
-        lexer_set_error(lx, t, open, "out of memory");
+        sd_lexer_set_error(lx, t, open, "out of memory");
         return false;
     }
     return true;
 }
 
-void lexer_rewind(lexer *lx, lex_token *t) {
+void sd_lexer_rewind(lexer *lx, lex_token *t) {
     free(t->str);
     t->str = NULL;
     t->str_len = 0;
-    path_free(&t->path);
+    sd_path_free(&t->path);
     lx->pos = t->start;
     lx->line = t->line;
     lx->line_pos = t->start - (t->col - 1);
 }
 
-void lexer_rescan_regex(lexer *lx, lex_token *t) {
+void sd_lexer_rescan_regex(lexer *lx, lex_token *t) {
     if (t->kind == TOK_EOF || lx->src[t->start] != '/') return;
-    lexer_rewind(lx, t);
+    sd_lexer_rewind(lx, t);
     const unsigned char *s = (const unsigned char *)lx->src;
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     size_t open = lx->pos++;
     bool failed = false;
     while (true) {
         if (lx->pos >= lx->len || s[lx->pos] == '\n') {
-            if (!failed) lexer_set_error(lx, t, open, "unterminated regex");
+            if (!failed) sd_lexer_set_error(lx, t, open, "unterminated regex");
             failed = true;
             break;
         }
@@ -207,29 +207,29 @@ void lexer_rescan_regex(lexer *lx, lex_token *t) {
             break;
         }
         if (c == '\\' && at + 1 < lx->len && s[at + 1] == '/') {
-            buf_putc(&b, '/');
+            sd_buf_putc(&b, '/');
             lx->pos += 2;
             continue;
         }
         if (c == '\\' && at + 1 < lx->len && s[at + 1] < 0x80 && s[at + 1] != '\n' && s[at + 1] != 0) {
-            buf_append(&b, s + at, 2);
+            sd_buf_append(&b, s + at, 2);
             lx->pos += 2;
             continue;
         }
         if (c == 0) {
-            if (!failed) lexer_set_error(lx, t, at, "NUL byte in regex");
+            if (!failed) sd_lexer_set_error(lx, t, at, "NUL byte in regex");
             failed = true;
             lx->pos++;
             continue;
         }
-        size_t l = lexer_utf8_len(s + at, lx->len - at);
+        size_t l = sd_lexer_utf8_len(s + at, lx->len - at);
         if (l == 0) {
-            if (!failed) lexer_set_error(lx, t, at, "invalid UTF-8 byte 0x%02X in regex", c);
+            if (!failed) sd_lexer_set_error(lx, t, at, "invalid UTF-8 byte 0x%02X in regex", c);
             failed = true;
             lx->pos++;
             continue;
         }
-        buf_append(&b, s + at, l);
+        sd_buf_append(&b, s + at, l);
         lx->pos += l;
     }
     char flags[5] = {0};
@@ -237,10 +237,10 @@ void lexer_rescan_regex(lexer *lx, lex_token *t) {
     while (!failed && lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) {
         unsigned char f = s[lx->pos];
         if (f != 'i' && f != 'm' && f != 's' && f != 'x') {
-            lexer_set_error(lx, t, lx->pos, "invalid regex flag '%c' (allowed: i, m, s, x)", f);
+            sd_lexer_set_error(lx, t, lx->pos, "invalid regex flag '%c' (allowed: i, m, s, x)", f);
             failed = true;
         } else if (memchr(flags, f, nflags)) {
-            lexer_set_error(lx, t, lx->pos, "duplicate regex flag '%c'", f);
+            sd_lexer_set_error(lx, t, lx->pos, "duplicate regex flag '%c'", f);
             failed = true;
         } else {
             flags[nflags++] = (char)f;
@@ -250,16 +250,16 @@ void lexer_rescan_regex(lexer *lx, lex_token *t) {
     while (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) lx->pos++;
     t->len = lx->pos - t->start;
     if (!failed && b.oom) {
-        lexer_set_error(lx, t, open, "out of memory");
+        sd_lexer_set_error(lx, t, open, "out of memory");
         failed = true;
     }
     if (failed) {
-        buf_free(&b);
+        sd_buf_free(&b);
         return;
     }
     t->kind = TOK_REGEX;
     t->str_len = b.len;
-    t->str = buf_steal(&b);
+    t->str = sd_buf_steal(&b);
     memcpy(t->flags, flags, sizeof flags);
 }
 

@@ -47,30 +47,30 @@ static void copy_excerpt(const char *s, size_t n, char *out, size_t outsz) {
     out[n] = 0;
 }
 
-void parser_report_lex_error(parser *p) {
+void sd_parser_report_lex_error(parser *p) {
     const lex_token *t = &p->tok;
-    parser_error(p, t->err_line, t->err_col, "%s", t->str ? t->str : "out of memory");
+    sd_parser_error(p, t->err_line, t->err_col, "%s", t->str ? t->str : "out of memory");
 }
 
-void parser_advance(parser *p) {
+void sd_parser_advance(parser *p) {
     if (p->tok.kind != TOK_EOF || p->tok.len)
         copy_excerpt(p->lx.src + p->tok.start, p->tok.len, p->prev, sizeof p->prev);
-    lexer_token_free(&p->tok);
-    lexer_next(&p->lx, &p->tok);
-    if (p->tok.kind == TOK_ERROR) parser_report_lex_error(p);
+    sd_lexer_token_free(&p->tok);
+    sd_lexer_next(&p->lx, &p->tok);
+    if (p->tok.kind == TOK_ERROR) sd_parser_report_lex_error(p);
 }
 
-void parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) {
+void sd_parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    diag_add(p->d, DIAG_ERROR, p->file, line, col, "%s", msg);
+    sd_diag_add(p->d, DIAG_ERROR, p->file, line, col, "%s", msg);
     p->errors++;
 }
 
-void parser_describe(const parser *p, char *out, size_t outsz) {
+void sd_parser_describe(const parser *p, char *out, size_t outsz) {
     if (p->tok.kind == TOK_EOF) {
         snprintf(out, outsz, "end of file");
         return;
@@ -80,31 +80,31 @@ void parser_describe(const parser *p, char *out, size_t outsz) {
     snprintf(out, outsz, "'%s'", ex);
 }
 
-void parser_expected(parser *p, const char *what) { parser_expected_near(p, what, NULL, 0); }
+void sd_parser_expected(parser *p, const char *what) { sd_parser_expected_near(p, what, NULL, 0); }
 
-void parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords) {
+void sd_parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords) {
     if (p->tok.kind == TOK_ERROR) return; /* reported when it was lexed */
     char found[64];
-    parser_describe(p, found, sizeof found);
+    sd_parser_describe(p, found, sizeof found);
     char hint[64] = "";
     if (p->tok.kind == TOK_IDENT && p->tok.str) {
         suggest s;
-        suggest_init(&s, p->tok.str);
-        suggest_offer_all(&s, words, nwords);
-        if (suggest_best(&s)) snprintf(hint, sizeof hint, " (did you mean '%s'?)", suggest_best(&s));
+        sd_suggest_init(&s, p->tok.str);
+        sd_suggest_offer_all(&s, words, nwords);
+        if (sd_suggest_best(&s)) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sd_suggest_best(&s));
     }
     if (p->prev[0])
-        parser_error(p, p->tok.line, p->tok.col, "expected %s after '%s', found %s%s", what, p->prev, found, hint);
+        sd_parser_error(p, p->tok.line, p->tok.col, "expected %s after '%s', found %s%s", what, p->prev, found, hint);
     else
-        parser_error(p, p->tok.line, p->tok.col, "expected %s, found %s%s", what, found, hint);
+        sd_parser_error(p, p->tok.line, p->tok.col, "expected %s, found %s%s", what, found, hint);
 }
 
-src_loc parser_loc(const parser *p) {
+src_loc sd_parser_loc(const parser *p) {
     src_loc l = {p->file_idx, p->tok.line, p->tok.col};
     return l;
 }
 
-bool parser_is_kw(const parser *p, const char *kw) {
+bool sd_parser_is_kw(const parser *p, const char *kw) {
     return p->tok.kind == TOK_IDENT && p->tok.str && strcmp(p->tok.str, kw) == 0;
 }
 
@@ -114,7 +114,7 @@ static bool word_in(const char *w, const char *const *words, size_t n) {
     return false;
 }
 
-bool parser_is_reserved(const char *word) {
+bool sd_parser_is_reserved(const char *word) {
     static const char *const words[] = {
         "list", "macro", "rule", "meta", "on", "where", "count", "distinct", "sequence", "within", "by",
         "throttle", "output", "private", "and", "or", "not", "in", "cidr", "contains", "startswith", "endswith",
@@ -122,19 +122,19 @@ bool parser_is_reserved(const char *word) {
     return word_in(word, words, sizeof words / sizeof words[0]);
 }
 
-bool parser_enter(parser *p) {
+bool sd_parser_enter(parser *p) {
     if (p->depth >= LIMIT_PARSE_DEPTH) {
-        parser_error(p, p->tok.line, p->tok.col, "nesting deeper than %d", LIMIT_PARSE_DEPTH);
+        sd_parser_error(p, p->tok.line, p->tok.col, "nesting deeper than %d", LIMIT_PARSE_DEPTH);
         return false;
     }
     p->depth++;
     return true;
 }
 
-void parser_leave(parser *p) { p->depth--; }
+void sd_parser_leave(parser *p) { p->depth--; }
 
 static bool at_decl_keyword(const parser *p) {
-    return parser_is_kw(p, "list") || parser_is_kw(p, "macro") || parser_is_kw(p, "rule");
+    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule");
 }
 
 static const char *const clause_words[] = {"meta",     "on",       "where",  "count",  "distinct",
@@ -150,7 +150,7 @@ static int clause_index(const parser *p) {
 
 /* Skips to the next declaration keyword that starts a line (or the end). */
 static void skip_to_decl(parser *p) {
-    while (p->tok.kind != TOK_EOF && !(p->tok.line_start && at_decl_keyword(p))) parser_advance(p);
+    while (p->tok.kind != TOK_EOF && !(p->tok.line_start && at_decl_keyword(p))) sd_parser_advance(p);
 }
 
 typedef enum { SYNC_CLOSE, SYNC_CLAUSE, SYNC_END } sync_stop;
@@ -168,44 +168,44 @@ static sync_stop skip_in_rule(parser *p) {
             depth++;
         } else if (p->tok.kind == TOK_RBRACE) {
             if (depth == 0) {
-                parser_advance(p);
+                sd_parser_advance(p);
                 return SYNC_CLOSE;
             }
             depth--;
         }
-        parser_advance(p);
+        sd_parser_advance(p);
     }
 }
 
 /* A declared name (list, macro, rule, step): an identifier that is not a keyword. */
 static char *take_name(parser *p, const char *kind) {
-    if (p->tok.kind == TOK_IDENT && parser_is_reserved(p->tok.str)) {
-        parser_error(p, p->tok.line, p->tok.col, "'%s' is a keyword and cannot name a %s", p->tok.str, kind);
+    if (p->tok.kind == TOK_IDENT && sd_parser_is_reserved(p->tok.str)) {
+        sd_parser_error(p, p->tok.line, p->tok.col, "'%s' is a keyword and cannot name a %s", p->tok.str, kind);
         return NULL;
     }
     if (p->tok.kind != TOK_IDENT) {
         char what[64];
         snprintf(what, sizeof what, "a %s name", kind);
-        parser_expected(p, what);
+        sd_parser_expected(p, what);
         return NULL;
     }
     char *name = p->tok.str;
     p->tok.str = NULL;
-    parser_advance(p);
+    sd_parser_advance(p);
     return name;
 }
 
 static bool expect(parser *p, tok_kind k, const char *what) {
     if (p->tok.kind != k) {
-        parser_expected(p, what);
+        sd_parser_expected(p, what);
         return false;
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     return true;
 }
 
 static bool out_of_memory(parser *p) {
-    parser_error(p, p->tok.line, p->tok.col, "out of memory");
+    sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
     return false;
 }
 
@@ -219,15 +219,15 @@ static bool out_of_memory(parser *p) {
 static void parse_list(parser *p) {
     ast_list *l = calloc(1, sizeof *l);
     if (!l) {
-        parser_error(p, p->tok.line, p->tok.col, "out of memory");
+        sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
         skip_to_decl(p);
         return;
     }
-    l->loc = parser_loc(p);
-    parser_advance(p);
+    l->loc = sd_parser_loc(p);
+    sd_parser_advance(p);
     bool named = (l->name = take_name(p, "list")) != NULL;
-    if (!named || !expect(p, TOK_ASSIGN, "'='") || !parser_lit_list(p, &l->items, false)) {
-        ast_lit_free(&l->items);
+    if (!named || !expect(p, TOK_ASSIGN, "'='") || !sd_parser_lit_list(p, &l->items, false)) {
+        sd_ast_lit_free(&l->items);
         memset(&l->items, 0, sizeof l->items);
         l->items.kind = LIT_LIST;
         l->broken = true;
@@ -235,7 +235,7 @@ static void parse_list(parser *p) {
     }
     if (!named || !GROW(p, p->rs->lists, p->rs->nlists)) {
         free(l->name);
-        ast_lit_free(&l->items);
+        sd_ast_lit_free(&l->items);
         free(l);
         return;
     }
@@ -245,27 +245,27 @@ static void parse_list(parser *p) {
 static void parse_macro(parser *p) {
     ast_macro *m = calloc(1, sizeof *m);
     if (!m) {
-        parser_error(p, p->tok.line, p->tok.col, "out of memory");
+        sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
         skip_to_decl(p);
         return;
     }
-    m->loc = parser_loc(p);
-    parser_advance(p);
+    m->loc = sd_parser_loc(p);
+    sd_parser_advance(p);
     bool named = (m->name = take_name(p, "macro")) != NULL;
-    bool ok = named && expect(p, TOK_ASSIGN, "'='") && (m->cond = parser_condition(p));
+    bool ok = named && expect(p, TOK_ASSIGN, "'='") && (m->cond = sd_parser_condition(p));
     if (ok && p->tok.kind != TOK_EOF && !at_decl_keyword(p)) {
-        parser_expected(p, "'and', 'or' or the next declaration");
+        sd_parser_expected(p, "'and', 'or' or the next declaration");
         ok = false;
     }
     if (!ok) {
-        ast_cond_free(m->cond);
+        sd_ast_cond_free(m->cond);
         m->cond = NULL;
         m->broken = true;
         skip_to_decl(p);
     }
     if (!named || !GROW(p, p->rs->macros, p->rs->nmacros)) {
         free(m->name);
-        ast_cond_free(m->cond);
+        sd_ast_cond_free(m->cond);
         free(m);
         return;
     }
@@ -275,47 +275,47 @@ static void parse_macro(parser *p) {
 /* ---- rule clauses ------------------------------------------------------ */
 
 static bool parse_meta(parser *p, ast_rule *r) {
-    parser_advance(p);
+    sd_parser_advance(p);
     if (!expect(p, TOK_LBRACE, "'{'")) return false;
     p->brace = 1;
     while (p->tok.kind != TOK_RBRACE) {
         if (p->tok.kind != TOK_IDENT) {
-            parser_expected(p, "a meta key or '}'");
+            sd_parser_expected(p, "a meta key or '}'");
             return false;
         }
         ast_meta m;
         memset(&m, 0, sizeof m);
-        m.loc = parser_loc(p);
+        m.loc = sd_parser_loc(p);
         m.key = p->tok.str;
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
         bool ok = expect(p, TOK_ASSIGN, "'='") &&
-                  (p->tok.kind == TOK_LBRACKET ? parser_lit_list(p, &m.value, true) : parser_scalar_lit(p, &m.value, true));
+                  (p->tok.kind == TOK_LBRACKET ? sd_parser_lit_list(p, &m.value, true) : sd_parser_scalar_lit(p, &m.value, true));
         if (!ok || !GROW(p, r->meta, r->nmeta)) {
             free(m.key);
-            ast_lit_free(&m.value);
+            sd_ast_lit_free(&m.value);
             return false;
         }
         r->meta[r->nmeta++] = m;
-        if (p->tok.kind == TOK_COMMA || p->tok.kind == TOK_SEMI) parser_advance(p);
+        if (p->tok.kind == TOK_COMMA || p->tok.kind == TOK_SEMI) sd_parser_advance(p);
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     p->brace = 0;
     return true;
 }
 
 static bool parse_on(parser *p, ast_rule *r) {
-    parser_advance(p);
+    sd_parser_advance(p);
     while (true) {
-        src_loc loc = parser_loc(p);
-        if (p->tok.kind == TOK_IDENT && !parser_is_reserved(p->tok.str)) {
-            lexer_rescan_hyphen_name(&p->lx, &p->tok);
+        src_loc loc = sd_parser_loc(p);
+        if (p->tok.kind == TOK_IDENT && !sd_parser_is_reserved(p->tok.str)) {
+            sd_lexer_rescan_hyphen_name(&p->lx, &p->tok);
             if (p->tok.kind == TOK_ERROR) {
-                parser_report_lex_error(p);
+                sd_parser_report_lex_error(p);
                 return false;
             }
         } else if (p->tok.kind != TOK_STRING) {
-            parser_expected(p, "a source name");
+            sd_parser_expected(p, "a source name");
             return false;
         }
         if (!GROW(p, r->on, r->non) || !GROW(p, r->on_loc, r->non))
@@ -323,92 +323,92 @@ static bool parse_on(parser *p, ast_rule *r) {
         r->on[r->non] = p->tok.str;
         r->on_loc[r->non++] = loc;
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
         if (p->tok.kind != TOK_COMMA) return true;
-        parser_advance(p);
+        sd_parser_advance(p);
     }
 }
 
 static bool parse_keys(parser *p, ast_key **keys, size_t *nkeys) {
-    if (!parser_is_kw(p, "by")) return true;
-    parser_advance(p);
+    if (!sd_parser_is_kw(p, "by")) return true;
+    sd_parser_advance(p);
     while (true) {
-        ast_expr *e = parser_expr(p);
+        ast_expr *e = sd_parser_expr(p);
         if (!e) return false;
-        char *text = ast_expr_text(e);
+        char *text = sd_ast_expr_text(e);
         if (!text || !GROW(p, *keys, *nkeys)) {
-            if (!text) parser_error(p, e->loc.line, e->loc.col, "out of memory");
-            ast_expr_free(e);
+            if (!text) sd_parser_error(p, e->loc.line, e->loc.col, "out of memory");
+            sd_ast_expr_free(e);
             free(text);
             return false;
         }
         (*keys)[*nkeys].expr = e;
         (*keys)[(*nkeys)++].text = text;
         if (p->tok.kind != TOK_COMMA) return true;
-        parser_advance(p);
+        sd_parser_advance(p);
     }
 }
 
 static bool parse_duration(parser *p, int64_t *ms) {
     if (p->tok.kind != TOK_DURATION) {
-        parser_expected(p, "a duration (like 500ms, 30s, 10m, 1h or 7d)");
+        sd_parser_expected(p, "a duration (like 500ms, 30s, 10m, 1h or 7d)");
         return false;
     }
     *ms = (int64_t)p->tok.num;
-    parser_advance(p);
+    sd_parser_advance(p);
     return true;
 }
 
 /* "within DUR [by K, ...]" */
 static bool parse_window(parser *p, ast_rule *r) {
-    if (!parser_is_kw(p, "within")) {
-        parser_expected(p, "'within'");
+    if (!sd_parser_is_kw(p, "within")) {
+        sd_parser_expected(p, "'within'");
         return false;
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     return parse_duration(p, &r->within_ms) && parse_keys(p, &r->by, &r->nby);
 }
 
 /* "(>= | >) N" */
 static bool parse_threshold(parser *p, ast_rule *r) {
     if (p->tok.kind != TOK_GE && p->tok.kind != TOK_GT) {
-        parser_expected(p, "'>=' or '>'");
+        sd_parser_expected(p, "'>=' or '>'");
         return false;
     }
     r->agg_gt = p->tok.kind == TOK_GT;
-    parser_advance(p);
+    sd_parser_advance(p);
     if (p->tok.kind != TOK_NUMBER) {
-        parser_expected(p, "a number");
+        sd_parser_expected(p, "a number");
         return false;
     }
     r->threshold = p->tok.num;
-    parser_advance(p);
+    sd_parser_advance(p);
     return true;
 }
 
 static bool parse_sequence(parser *p, ast_rule *r) {
-    parser_advance(p);
+    sd_parser_advance(p);
     if (!parse_window(p, r) || !expect(p, TOK_LBRACE, "'{'")) return false;
     p->brace = 1;
     while (p->tok.kind != TOK_RBRACE) {
         ast_step s;
         memset(&s, 0, sizeof s);
-        s.loc = parser_loc(p);
+        s.loc = sd_parser_loc(p);
         if (!(s.name = take_name(p, "step"))) return false;
-        if (!expect(p, TOK_COLON, "':'") || !(s.cond = parser_condition(p)) ||
+        if (!expect(p, TOK_COLON, "':'") || !(s.cond = sd_parser_condition(p)) ||
             !GROW(p, r->steps, r->nsteps)) {
             free(s.name);
-            ast_cond_free(s.cond);
+            sd_ast_cond_free(s.cond);
             return false;
         }
         r->steps[r->nsteps++] = s;
-        if (p->tok.kind == TOK_SEMI) parser_advance(p);
+        if (p->tok.kind == TOK_SEMI) sd_parser_advance(p);
         else if (p->tok.kind != TOK_RBRACE) {
-            parser_expected(p, "';' or '}'");
+            sd_parser_expected(p, "';' or '}'");
             return false;
         }
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     p->brace = 0;
     return true;
 }
@@ -417,33 +417,33 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
     switch (which) {
     case 0: return parse_meta(p, r);
     case 1: return parse_on(p, r);
-    case 2: parser_advance(p); return (r->where = parser_condition(p)) != NULL;
+    case 2: sd_parser_advance(p); return (r->where = sd_parser_condition(p)) != NULL;
     case 3:
         r->agg = AGG_COUNT;
-        parser_advance(p);
+        sd_parser_advance(p);
         return parse_threshold(p, r) && parse_window(p, r);
     case 4:
         r->agg = AGG_DISTINCT;
-        parser_advance(p);
-        return (r->distinct = parser_expr(p)) && parse_threshold(p, r) && parse_window(p, r);
+        sd_parser_advance(p);
+        return (r->distinct = sd_parser_expr(p)) && parse_threshold(p, r) && parse_window(p, r);
     case 5: r->agg = AGG_SEQUENCE; return parse_sequence(p, r);
     case 6:
         r->has_throttle = true;
-        parser_advance(p);
+        sd_parser_advance(p);
         return parse_duration(p, &r->throttle_ms) && parse_keys(p, &r->throttle_by, &r->nthrottle_by);
     case 7:
-        r->output_loc = parser_loc(p); /* of the keyword; moved to the string below */
-        parser_advance(p);
+        r->output_loc = sd_parser_loc(p); /* of the keyword; moved to the string below */
+        sd_parser_advance(p);
         if (p->tok.kind != TOK_STRING) {
-            parser_expected(p, "a template string");
+            sd_parser_expected(p, "a template string");
             return false;
         }
-        r->output_loc = parser_loc(p);
+        r->output_loc = sd_parser_loc(p);
         r->output = p->tok.str;
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
         return true;
-    default: r->is_private = true; parser_advance(p); return true;
+    default: r->is_private = true; sd_parser_advance(p); return true;
     }
 }
 
@@ -453,14 +453,14 @@ static size_t clause_slot(int which) { return which >= 3 && which <= 5 ? 3 : (si
 static void parse_rule(parser *p) {
     ast_rule *r = calloc(1, sizeof *r);
     if (!r) {
-        parser_error(p, p->tok.line, p->tok.col, "out of memory");
+        sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
         skip_to_decl(p);
         return;
     }
-    r->loc = parser_loc(p);
-    parser_advance(p);
+    r->loc = sd_parser_loc(p);
+    sd_parser_advance(p);
     if (!(r->name = take_name(p, "rule")) || !expect(p, TOK_LBRACE, "'{'")) {
-        ast_rule_free(r);
+        sd_ast_rule_free(r);
         skip_to_decl(p);
         return;
     }
@@ -469,13 +469,13 @@ static void parse_rule(parser *p) {
     bool failed = false;
     while (true) {
         if (p->tok.kind == TOK_RBRACE) {
-            parser_advance(p);
+            sd_parser_advance(p);
             break;
         }
         if (p->tok.kind == TOK_EOF || (p->tok.line_start && at_decl_keyword(p))) {
             char found[64];
-            parser_describe(p, found, sizeof found);
-            parser_error(p, p->tok.line, p->tok.col, "expected '}' to close rule '%s' opened at %u:%u, found %s",
+            sd_parser_describe(p, found, sizeof found);
+            sd_parser_error(p, p->tok.line, p->tok.col, "expected '}' to close rule '%s' opened at %u:%u, found %s",
                          r->name, (unsigned)r->loc.line, (unsigned)r->loc.col, found);
             failed = true;
             break;
@@ -486,24 +486,24 @@ static void parse_rule(parser *p) {
             /* A typo here is usually a clause keyword, or 'and'/'or' after a condition. */
             static const char *const near[] = {"meta",     "on",       "where",  "count", "distinct", "sequence",
                                                "throttle", "output",   "private", "and",  "or"};
-            parser_expected_near(p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'",
+            sd_parser_expected_near(p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'",
                                  near, sizeof near / sizeof near[0]);
             ok = false;
         } else if (seen[clause_slot(which)].line) {
             src_loc first = seen[clause_slot(which)];
             if (clause_slot(which) == 3)
-                parser_error(p, p->tok.line, p->tok.col,
+                sd_parser_error(p, p->tok.line, p->tok.col,
                              "rule '%s' already has an aggregation (count, distinct or sequence) at %u:%u", r->name,
                              (unsigned)first.line, (unsigned)first.col);
             else
-                parser_error(p, p->tok.line, p->tok.col, "duplicate '%s' in rule '%s' (first at %u:%u)",
+                sd_parser_error(p, p->tok.line, p->tok.col, "duplicate '%s' in rule '%s' (first at %u:%u)",
                              clause_words[which], r->name, (unsigned)first.line, (unsigned)first.col);
-            parser_advance(p);
+            sd_parser_advance(p);
             ok = false;
         } else {
-            seen[clause_slot(which)] = parser_loc(p);
-            if (which >= 3 && which <= 5) r->agg_loc = parser_loc(p);
-            if (which == 6) r->throttle_loc = parser_loc(p);
+            seen[clause_slot(which)] = sd_parser_loc(p);
+            if (which >= 3 && which <= 5) r->agg_loc = sd_parser_loc(p);
+            if (which == 6) r->throttle_loc = sd_parser_loc(p);
             ok = parse_clause(p, r, which);
         }
         if (ok) continue;
@@ -519,11 +519,11 @@ static void parse_rule(parser *p) {
             stub->loc = r->loc;
             stub->broken = true;
         }
-        ast_rule_free(r);
+        sd_ast_rule_free(r);
         r = stub;
     }
     if (!r || !GROW(p, p->rs->rules, p->rs->nrules)) {
-        ast_rule_free(r);
+        sd_ast_rule_free(r);
         return;
     }
     p->rs->rules[p->rs->nrules++] = r;
@@ -531,34 +531,34 @@ static void parse_rule(parser *p) {
 
 /* ---- the file ---------------------------------------------------------- */
 
-size_t parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d) {
+size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d) {
     parser p;
     memset(&p, 0, sizeof p);
     p.rs = rs;
     p.d = d;
     p.file = filename ? filename : "";
-    p.file_idx = ast_add_file(rs, p.file);
-    lexer_init(&p.lx, src, len);
-    lexer_next(&p.lx, &p.tok);
-    if (p.tok.kind == TOK_ERROR) parser_report_lex_error(&p);
+    p.file_idx = sd_ast_add_file(rs, p.file);
+    sd_lexer_init(&p.lx, src, len);
+    sd_lexer_next(&p.lx, &p.tok);
+    if (p.tok.kind == TOK_ERROR) sd_parser_report_lex_error(&p);
     while (p.tok.kind != TOK_EOF) {
-        if (parser_is_kw(&p, "list")) {
+        if (sd_parser_is_kw(&p, "list")) {
             parse_list(&p);
-        } else if (parser_is_kw(&p, "macro")) {
+        } else if (sd_parser_is_kw(&p, "macro")) {
             parse_macro(&p);
-        } else if (parser_is_kw(&p, "rule")) {
+        } else if (sd_parser_is_kw(&p, "rule")) {
             parse_rule(&p);
         } else {
             if (p.tok.kind != TOK_ERROR) {
                 /* "after 'x'" would only name the end of the previous declaration */
                 static const char *const decls[] = {"rule", "macro", "list"};
                 p.prev[0] = 0;
-                parser_expected_near(&p, "'list', 'macro' or 'rule'", decls, 3);
+                sd_parser_expected_near(&p, "'list', 'macro' or 'rule'", decls, 3);
             }
-            parser_advance(&p);
+            sd_parser_advance(&p);
             skip_to_decl(&p);
         }
     }
-    lexer_token_free(&p.tok);
+    sd_lexer_token_free(&p.tok);
     return p.errors;
 }

@@ -18,6 +18,6 @@
 
 /* Parses `src` (len bytes, UTF-8) named `filename`, appending its
  * declarations to `rs`. Returns the number of errors added to `d`. */
-size_t parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d);
+size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d);
 
 #endif

@@ -24,7 +24,7 @@
 
 static void *new_node(parser *p, size_t size) {
     void *n = calloc(1, size);
-    if (!n) parser_error(p, p->tok.line, p->tok.col, "out of memory");
+    if (!n) sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
     return n;
 }
 
@@ -54,13 +54,13 @@ static bool is_value_word(const char *w) {
  * The current token is the '(' after the name. */
 static void unknown_function(parser *p, const char *name, src_loc loc) {
     suggest s;
-    suggest_init(&s, name);
-    suggest_offer_all(&s, functions, NFUNCTIONS);
-    if (suggest_best(&s))
-        parser_error(p, loc.line, loc.col, "unknown function '%s' (did you mean '%s'?); the functions are " FUNCTION_LIST,
-                     name, suggest_best(&s));
+    sd_suggest_init(&s, name);
+    sd_suggest_offer_all(&s, functions, NFUNCTIONS);
+    if (sd_suggest_best(&s))
+        sd_parser_error(p, loc.line, loc.col, "unknown function '%s' (did you mean '%s'?); the functions are " FUNCTION_LIST,
+                     name, sd_suggest_best(&s));
     else
-        parser_error(p, loc.line, loc.col, "unknown function '%s'; the functions are " FUNCTION_LIST, name);
+        sd_parser_error(p, loc.line, loc.col, "unknown function '%s'; the functions are " FUNCTION_LIST, name);
 }
 
 static bool starts_expr(const parser *p) {
@@ -70,21 +70,21 @@ static bool starts_expr(const parser *p) {
 
 static void take_string(parser *p, ast_lit *l) {
     l->kind = LIT_STR;
-    l->loc = parser_loc(p);
+    l->loc = sd_parser_loc(p);
     l->str = p->tok.str;
     l->len = p->tok.str_len;
     p->tok.str = NULL;
 }
 
-bool parser_scalar_lit(parser *p, ast_lit *out, bool meta) {
+bool sd_parser_scalar_lit(parser *p, ast_lit *out, bool meta) {
     memset(out, 0, sizeof *out);
-    out->loc = parser_loc(p);
+    out->loc = sd_parser_loc(p);
     switch (p->tok.kind) {
     case TOK_STRING: take_string(p, out); break;
     case TOK_NUMBER: out->kind = LIT_NUM; out->num = p->tok.num; break;
     case TOK_DURATION:
         if (!meta) {
-            parser_expected(p, "a string, number, true, false or null");
+            sd_parser_expected(p, "a string, number, true, false or null");
             return false;
         }
         out->kind = LIT_DURATION;
@@ -102,23 +102,23 @@ bool parser_scalar_lit(parser *p, ast_lit *out, bool meta) {
             out->len = p->tok.str_len;
             p->tok.str = NULL;
         } else {
-            parser_expected(p, "a string, number, true, false or null");
+            sd_parser_expected(p, "a string, number, true, false or null");
             return false;
         }
         break;
     default:
-        parser_expected(p, meta ? "a value" : "a string, number, true, false or null");
+        sd_parser_expected(p, meta ? "a value" : "a string, number, true, false or null");
         return false;
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     return true;
 }
 
 static bool lit_push(parser *p, ast_lit *list, ast_lit *item) {
     ast_lit *n = realloc(list->items, (list->nitems + 1) * sizeof *n);
     if (!n) {
-        parser_error(p, item->loc.line, item->loc.col, "out of memory");
-        ast_lit_free(item);
+        sd_parser_error(p, item->loc.line, item->loc.col, "out of memory");
+        sd_ast_lit_free(item);
         return false;
     }
     list->items = n;
@@ -126,29 +126,29 @@ static bool lit_push(parser *p, ast_lit *list, ast_lit *item) {
     return true;
 }
 
-bool parser_lit_list(parser *p, ast_lit *out, bool meta) {
+bool sd_parser_lit_list(parser *p, ast_lit *out, bool meta) {
     memset(out, 0, sizeof *out);
     out->kind = LIT_LIST;
-    out->loc = parser_loc(p);
+    out->loc = sd_parser_loc(p);
     if (p->tok.kind != TOK_LBRACKET) {
-        parser_expected(p, "'['");
+        sd_parser_expected(p, "'['");
         return false;
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     while (p->tok.kind != TOK_RBRACKET) {
         ast_lit item;
-        if (!parser_scalar_lit(p, &item, meta) || !lit_push(p, out, &item)) goto fail;
+        if (!sd_parser_scalar_lit(p, &item, meta) || !lit_push(p, out, &item)) goto fail;
         if (p->tok.kind == TOK_COMMA) {
-            parser_advance(p);
+            sd_parser_advance(p);
         } else if (p->tok.kind != TOK_RBRACKET) {
-            parser_expected(p, "',' or ']'");
+            sd_parser_expected(p, "',' or ']'");
             goto fail;
         }
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     return true;
 fail:
-    ast_lit_free(out);
+    sd_ast_lit_free(out);
     return false;
 }
 
@@ -156,89 +156,89 @@ static ast_expr *parse_call(parser *p) {
     ast_expr *e = new_node(p, sizeof *e);
     if (!e) return NULL;
     e->kind = EXPR_CALL;
-    e->loc = parser_loc(p);
+    e->loc = sd_parser_loc(p);
     for (size_t i = 0; i < NFUNCTIONS; i++)
         if (strcmp(p->tok.str, functions[i]) == 0) e->fn = (ast_fn)i;
     const char *name = functions[e->fn];
-    parser_advance(p);
+    sd_parser_advance(p);
     if (p->tok.kind != TOK_LPAREN) {
-        parser_expected(p, "'('");
-        ast_expr_free(e);
+        sd_parser_expected(p, "'('");
+        sd_ast_expr_free(e);
         return NULL;
     }
-    if (!parser_enter(p)) {
-        ast_expr_free(e);
+    if (!sd_parser_enter(p)) {
+        sd_ast_expr_free(e);
         return NULL;
     }
-    parser_advance(p);
+    sd_parser_advance(p);
     while (true) {
-        ast_expr *arg = parser_expr(p);
+        ast_expr *arg = sd_parser_expr(p);
         if (!arg) goto fail;
         ast_expr **args = realloc(e->args, (e->nargs + 1) * sizeof *args);
         if (!args) {
-            ast_expr_free(arg);
-            parser_error(p, p->tok.line, p->tok.col, "out of memory");
+            sd_ast_expr_free(arg);
+            sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
             goto fail;
         }
         e->args = args;
         e->args[e->nargs++] = arg;
         if (p->tok.kind == TOK_COMMA) {
-            parser_advance(p);
+            sd_parser_advance(p);
             continue;
         }
         if (p->tok.kind == TOK_RPAREN) break;
-        parser_expected(p, "',' or ')'");
+        sd_parser_expected(p, "',' or ')'");
         goto fail;
     }
-    parser_advance(p);
-    parser_leave(p);
+    sd_parser_advance(p);
+    sd_parser_leave(p);
     if (e->fn != FN_COALESCE && e->nargs != 1) {
-        parser_error(p, e->loc.line, e->loc.col, "%s() takes exactly one argument, not %zu", name, e->nargs);
-        ast_expr_free(e);
+        sd_parser_error(p, e->loc.line, e->loc.col, "%s() takes exactly one argument, not %zu", name, e->nargs);
+        sd_ast_expr_free(e);
         return NULL;
     }
     return e;
 fail:
-    parser_leave(p);
-    ast_expr_free(e);
+    sd_parser_leave(p);
+    sd_ast_expr_free(e);
     return NULL;
 }
 
-ast_expr *parser_expr(parser *p) {
+ast_expr *sd_parser_expr(parser *p) {
     if (p->tok.kind == TOK_IDENT && is_value_word(p->tok.str) && strcmp(p->tok.str, "true") != 0 &&
         strcmp(p->tok.str, "false") != 0 && strcmp(p->tok.str, "null") != 0)
         return parse_call(p);
-    if (p->tok.kind == TOK_IDENT && !is_value_word(p->tok.str) && !parser_is_reserved(p->tok.str)) {
+    if (p->tok.kind == TOK_IDENT && !is_value_word(p->tok.str) && !sd_parser_is_reserved(p->tok.str)) {
         /* A word where a value goes: a misspelt function, or a field without its dot. */
-        src_loc loc = parser_loc(p);
+        src_loc loc = sd_parser_loc(p);
         char *name = p->tok.str;
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
         if (p->tok.kind == TOK_LPAREN)
             unknown_function(p, name, loc);
         else
-            parser_error(p, loc.line, loc.col, "expected a field path or a value, found '%s' (write '.%s' for the field)",
+            sd_parser_error(p, loc.line, loc.col, "expected a field path or a value, found '%s' (write '.%s' for the field)",
                          name, name);
         free(name);
         return NULL;
     }
     if (!starts_expr(p)) {
-        parser_expected(p, "a field path or a value");
+        sd_parser_expected(p, "a field path or a value");
         return NULL;
     }
     ast_expr *e = new_node(p, sizeof *e);
     if (!e) return NULL;
-    e->loc = parser_loc(p);
+    e->loc = sd_parser_loc(p);
     if (p->tok.kind == TOK_PATH) {
         e->kind = EXPR_PATH;
         e->path = p->tok.path;
         memset(&p->tok.path, 0, sizeof p->tok.path);
-        parser_advance(p);
+        sd_parser_advance(p);
         return e;
     }
     e->kind = EXPR_LIT;
-    if (!parser_scalar_lit(p, &e->lit, false)) {
-        ast_expr_free(e);
+    if (!sd_parser_scalar_lit(p, &e->lit, false)) {
+        sd_ast_expr_free(e);
         return NULL;
     }
     return e;
@@ -249,60 +249,60 @@ static ast_cond *parse_in(parser *p, ast_expr *lhs, src_loc loc) {
     ast_cond *c = NULL;
     if (p->tok.kind == TOK_LBRACKET) {
         c = new_cond(p, COND_IN, loc);
-        if (c && !parser_lit_list(p, &c->lit, false)) goto fail;
-    } else if (parser_is_kw(p, "cidr")) {
+        if (c && !sd_parser_lit_list(p, &c->lit, false)) goto fail;
+    } else if (sd_parser_is_kw(p, "cidr")) {
         c = new_cond(p, COND_CIDR, loc);
         if (!c) goto fail;
-        parser_advance(p);
+        sd_parser_advance(p);
         c->lit.kind = LIT_LIST;
-        c->lit.loc = parser_loc(p);
+        c->lit.loc = sd_parser_loc(p);
         if (p->tok.kind != TOK_LPAREN) {
-            parser_expected(p, "'('");
+            sd_parser_expected(p, "'('");
             goto fail;
         }
-        parser_advance(p);
+        sd_parser_advance(p);
         while (true) {
             if (p->tok.kind != TOK_STRING) {
-                parser_expected(p, "a CIDR range string");
+                sd_parser_expected(p, "a CIDR range string");
                 goto fail;
             }
             ast_lit item;
             memset(&item, 0, sizeof item);
             take_string(p, &item);
-            parser_advance(p);
+            sd_parser_advance(p);
             if (!lit_push(p, &c->lit, &item)) goto fail;
             if (p->tok.kind == TOK_COMMA) {
-                parser_advance(p);
+                sd_parser_advance(p);
                 continue;
             }
             if (p->tok.kind == TOK_RPAREN) break;
-            parser_expected(p, "',' or ')'");
+            sd_parser_expected(p, "',' or ')'");
             goto fail;
         }
-        parser_advance(p);
-    } else if (p->tok.kind == TOK_IDENT && !parser_is_reserved(p->tok.str)) {
+        sd_parser_advance(p);
+    } else if (p->tok.kind == TOK_IDENT && !sd_parser_is_reserved(p->tok.str)) {
         c = new_cond(p, COND_IN, loc);
         if (!c) goto fail;
         c->name = p->tok.str;
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
     } else {
-        parser_expected(p, "a list, a list name or cidr(...)");
+        sd_parser_expected(p, "a list, a list name or cidr(...)");
         goto fail;
     }
     if (!c) goto fail;
     c->lhs = lhs;
     return c;
 fail:
-    ast_expr_free(lhs);
-    ast_cond_free(c);
+    sd_ast_expr_free(lhs);
+    sd_ast_cond_free(c);
     return NULL;
 }
 
 static ast_cond *parse_comparison(parser *p) {
-    ast_expr *lhs = parser_expr(p);
+    ast_expr *lhs = sd_parser_expr(p);
     if (!lhs) return NULL;
-    src_loc loc = parser_loc(p);
+    src_loc loc = sd_parser_loc(p);
     cmp_op op;
     bool is_cmp = true;
     switch (p->tok.kind) {
@@ -315,17 +315,17 @@ static ast_cond *parse_comparison(parser *p) {
     default:
         is_cmp = false;
         op = CMP_EQ;
-        if (parser_is_kw(p, "contains")) { op = CMP_CONTAINS; is_cmp = true; }
-        else if (parser_is_kw(p, "startswith")) { op = CMP_STARTSWITH; is_cmp = true; }
-        else if (parser_is_kw(p, "endswith")) { op = CMP_ENDSWITH; is_cmp = true; }
+        if (sd_parser_is_kw(p, "contains")) { op = CMP_CONTAINS; is_cmp = true; }
+        else if (sd_parser_is_kw(p, "startswith")) { op = CMP_STARTSWITH; is_cmp = true; }
+        else if (sd_parser_is_kw(p, "endswith")) { op = CMP_ENDSWITH; is_cmp = true; }
     }
     if (is_cmp) {
-        parser_advance(p);
-        ast_expr *rhs = parser_expr(p);
+        sd_parser_advance(p);
+        ast_expr *rhs = sd_parser_expr(p);
         ast_cond *c = rhs ? new_cond(p, COND_CMP, loc) : NULL;
         if (!c) {
-            ast_expr_free(lhs);
-            ast_expr_free(rhs);
+            sd_ast_expr_free(lhs);
+            sd_ast_expr_free(rhs);
             return NULL;
         }
         c->op = op;
@@ -333,129 +333,129 @@ static ast_cond *parse_comparison(parser *p) {
         c->rhs = rhs;
         return c;
     }
-    if (parser_is_kw(p, "in")) {
-        parser_advance(p);
+    if (sd_parser_is_kw(p, "in")) {
+        sd_parser_advance(p);
         return parse_in(p, lhs, loc);
     }
     ast_cond *c = NULL;
-    if (parser_is_kw(p, "like")) {
-        parser_advance(p);
+    if (sd_parser_is_kw(p, "like")) {
+        sd_parser_advance(p);
         if (p->tok.kind != TOK_STRING) {
-            parser_expected(p, "a glob pattern string");
+            sd_parser_expected(p, "a glob pattern string");
             goto fail;
         }
         if (!(c = new_cond(p, COND_LIKE, loc))) goto fail;
         take_string(p, &c->lit);
-        parser_advance(p);
-    } else if (parser_is_kw(p, "matches")) {
-        parser_advance(p);
+        sd_parser_advance(p);
+    } else if (sd_parser_is_kw(p, "matches")) {
+        sd_parser_advance(p);
         if (p->tok.kind == TOK_SLASH) {
-            lexer_rescan_regex(&p->lx, &p->tok);
+            sd_lexer_rescan_regex(&p->lx, &p->tok);
             if (p->tok.kind == TOK_ERROR) {
-                parser_report_lex_error(p);
+                sd_parser_report_lex_error(p);
                 goto fail;
             }
         }
         if (p->tok.kind != TOK_REGEX) {
-            parser_expected(p, "a regex /.../");
+            sd_parser_expected(p, "a regex /.../");
             goto fail;
         }
         if (!(c = new_cond(p, COND_MATCHES, loc))) goto fail;
         c->lit.kind = LIT_REGEX;
-        c->lit.loc = parser_loc(p);
+        c->lit.loc = sd_parser_loc(p);
         c->lit.str = p->tok.str;
         c->lit.len = p->tok.str_len;
         memcpy(c->lit.flags, p->tok.flags, sizeof c->lit.flags);
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
     } else {
-        parser_expected(p, "a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches)");
+        sd_parser_expected(p, "a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches)");
         goto fail;
     }
     c->lhs = lhs;
     return c;
 fail:
-    ast_expr_free(lhs);
-    ast_cond_free(c);
+    sd_ast_expr_free(lhs);
+    sd_ast_cond_free(c);
     return NULL;
 }
 
 static ast_cond *parse_primary(parser *p) {
-    src_loc loc = parser_loc(p);
+    src_loc loc = sd_parser_loc(p);
     if (p->tok.kind == TOK_LPAREN) {
-        parser_advance(p);
-        ast_cond *c = parser_condition(p);
+        sd_parser_advance(p);
+        ast_cond *c = sd_parser_condition(p);
         if (!c) return NULL;
         if (p->tok.kind != TOK_RPAREN) {
             if (p->tok.kind == TOK_ERROR) {
                 /* already reported */
             } else {
                 char found[64];
-                parser_describe(p, found, sizeof found);
-                parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
+                sd_parser_describe(p, found, sizeof found);
+                sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
                              (unsigned)loc.line, (unsigned)loc.col, found);
             }
-            ast_cond_free(c);
+            sd_ast_cond_free(c);
             return NULL;
         }
-        parser_advance(p);
+        sd_parser_advance(p);
         return c;
     }
-    if (parser_is_kw(p, "exists")) {
-        parser_advance(p);
-        ast_expr *e = parser_expr(p);
+    if (sd_parser_is_kw(p, "exists")) {
+        sd_parser_advance(p);
+        ast_expr *e = sd_parser_expr(p);
         ast_cond *c = e ? new_cond(p, COND_EXISTS, loc) : NULL;
         if (!c) {
-            ast_expr_free(e);
+            sd_ast_expr_free(e);
             return NULL;
         }
         c->lhs = e;
         return c;
     }
     if (p->tok.kind == TOK_IDENT && !is_value_word(p->tok.str)) {
-        if (parser_is_reserved(p->tok.str)) {
-            parser_expected(p, "a condition");
+        if (sd_parser_is_reserved(p->tok.str)) {
+            sd_parser_expected(p, "a condition");
             return NULL;
         }
         ast_cond *c = new_cond(p, COND_NAME, loc);
         if (!c) return NULL;
         c->name = p->tok.str;
         p->tok.str = NULL;
-        parser_advance(p);
+        sd_parser_advance(p);
         if (p->tok.kind == TOK_LPAREN) {
             unknown_function(p, c->name, loc);
-            ast_cond_free(c);
+            sd_ast_cond_free(c);
             return NULL;
         }
         tok_kind k = p->tok.kind;
         if (k == TOK_EQ || k == TOK_NE || k == TOK_LT || k == TOK_LE || k == TOK_GT || k == TOK_GE ||
-            parser_is_kw(p, "in") || parser_is_kw(p, "contains") || parser_is_kw(p, "startswith") ||
-            parser_is_kw(p, "endswith") || parser_is_kw(p, "like") || parser_is_kw(p, "matches")) {
-            parser_error(p, loc.line, loc.col, "'%s' is a macro or rule name, not a field; write '.%s' for the field",
+            sd_parser_is_kw(p, "in") || sd_parser_is_kw(p, "contains") || sd_parser_is_kw(p, "startswith") ||
+            sd_parser_is_kw(p, "endswith") || sd_parser_is_kw(p, "like") || sd_parser_is_kw(p, "matches")) {
+            sd_parser_error(p, loc.line, loc.col, "'%s' is a macro or rule name, not a field; write '.%s' for the field",
                          c->name, c->name);
-            ast_cond_free(c);
+            sd_ast_cond_free(c);
             return NULL;
         }
         return c;
     }
     if (!starts_expr(p)) {
-        parser_expected(p, "a condition");
+        sd_parser_expected(p, "a condition");
         return NULL;
     }
     return parse_comparison(p);
 }
 
 static ast_cond *parse_not(parser *p) {
-    if (!parser_is_kw(p, "not")) return parse_primary(p);
-    src_loc loc = parser_loc(p);
-    if (!parser_enter(p)) return NULL;
-    parser_advance(p);
+    if (!sd_parser_is_kw(p, "not")) return parse_primary(p);
+    src_loc loc = sd_parser_loc(p);
+    if (!sd_parser_enter(p)) return NULL;
+    sd_parser_advance(p);
     ast_cond *inner = parse_not(p);
-    parser_leave(p);
+    sd_parser_leave(p);
     if (!inner) return NULL;
     ast_cond *c = new_cond(p, COND_NOT, loc);
     if (!c) {
-        ast_cond_free(inner);
+        sd_ast_cond_free(inner);
         return NULL;
     }
     c->l = inner;
@@ -480,7 +480,7 @@ static ast_cond *balance(ast_cond **items, const src_loc *after, size_t lo, size
 static ast_cond *parse_chain(parser *p, bool is_or) {
     const char *word = is_or ? "or" : "and";
     ast_cond *item = is_or ? parse_chain(p, false) : parse_not(p);
-    if (!item || !parser_is_kw(p, word)) return item;
+    if (!item || !sd_parser_is_kw(p, word)) return item;
     ast_cond **items = NULL, **pool = NULL;
     src_loc *after = NULL; /* after[i]: the operator between items[i] and items[i+1] */
     size_t n = 0, cap = 0;
@@ -492,20 +492,20 @@ static ast_cond *parse_chain(parser *p, bool is_or) {
             src_loc *na = ni ? realloc(after, cap * sizeof *na) : NULL;
             if (na) after = na;
             if (!ni || !na) {
-                parser_error(p, p->tok.line, p->tok.col, "out of memory");
-                ast_cond_free(item);
+                sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
+                sd_ast_cond_free(item);
                 goto fail;
             }
         }
         items[n++] = item;
-        if (!parser_is_kw(p, word)) break;
-        after[n - 1] = parser_loc(p);
-        parser_advance(p);
+        if (!sd_parser_is_kw(p, word)) break;
+        after[n - 1] = sd_parser_loc(p);
+        sd_parser_advance(p);
         item = is_or ? parse_chain(p, false) : parse_not(p);
         if (!item) goto fail;
     }
     /* Every inner node is allocated before any is linked, so a failure leaves
-     * the operands alone and ast_cond_free later works node by node. */
+     * the operands alone and sd_ast_cond_free later works node by node. */
     pool = calloc(n - 1, sizeof *pool);
     for (size_t i = 0; pool && i < n - 1; i++) {
         pool[i] = calloc(1, sizeof **pool);
@@ -516,7 +516,7 @@ static ast_cond *parse_chain(parser *p, bool is_or) {
         }
     }
     if (!pool) {
-        parser_error(p, p->tok.line, p->tok.col, "out of memory");
+        sd_parser_error(p, p->tok.line, p->tok.col, "out of memory");
         goto fail;
     }
     size_t used = 0;
@@ -526,15 +526,15 @@ static ast_cond *parse_chain(parser *p, bool is_or) {
     free(after);
     return root;
 fail:
-    for (size_t i = 0; i < n; i++) ast_cond_free(items[i]);
+    for (size_t i = 0; i < n; i++) sd_ast_cond_free(items[i]);
     free(items);
     free(after);
     return NULL;
 }
 
-ast_cond *parser_condition(parser *p) {
-    if (!parser_enter(p)) return NULL;
+ast_cond *sd_parser_condition(parser *p) {
+    if (!sd_parser_enter(p)) return NULL;
     ast_cond *c = parse_chain(p, true);
-    parser_leave(p);
+    sd_parser_leave(p);
     return c;
 }

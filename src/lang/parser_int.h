@@ -34,29 +34,29 @@ typedef struct parser {
     void *scratch;   /* GROW's temporary */
 } parser;
 
-void parser_advance(parser *p);
-void parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sd_parser_advance(parser *p);
+void sd_parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "expected WHAT after 'PREV', found THIS", at the current token. */
-void parser_expected(parser *p, const char *what);
+void sd_parser_expected(parser *p, const char *what);
 /* The same, adding "(did you mean 'w'?)" when the current token is a word
  * near one of words[0..nwords). */
-void parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords);
+void sd_parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords);
 /* Reports the current TOK_ERROR token (a lexical error). */
-void parser_report_lex_error(parser *p);
+void sd_parser_report_lex_error(parser *p);
 /* Describes the current token for messages: 'text' or "end of file". */
-void parser_describe(const parser *p, char *out, size_t outsz);
-src_loc parser_loc(const parser *p);
-bool parser_is_kw(const parser *p, const char *kw);
+void sd_parser_describe(const parser *p, char *out, size_t outsz);
+src_loc sd_parser_loc(const parser *p);
+bool sd_parser_is_kw(const parser *p, const char *kw);
 /* Words that cannot name a list, macro or rule (they mean something in a condition or rule). */
-bool parser_is_reserved(const char *word);
-bool parser_enter(parser *p);
-void parser_leave(parser *p);
+bool sd_parser_is_reserved(const char *word);
+bool sd_parser_enter(parser *p);
+void sd_parser_leave(parser *p);
 
-ast_cond *parser_condition(parser *p);
-ast_expr *parser_expr(parser *p);
+ast_cond *sd_parser_condition(parser *p);
+ast_expr *sd_parser_expr(parser *p);
 /* A literal value; `meta` also admits bare words (LIT_IDENT) and durations. */
-bool parser_scalar_lit(parser *p, ast_lit *out, bool meta);
+bool sd_parser_scalar_lit(parser *p, ast_lit *out, bool meta);
 /* `[ lit, ... ]` (a trailing comma is allowed). */
-bool parser_lit_list(parser *p, ast_lit *out, bool meta);
+bool sd_parser_lit_list(parser *p, ast_lit *out, bool meta);
 
 #endif

@@ -34,16 +34,16 @@
 #include "sink/sink_secrets.h"
 #include "util/buf.h"
 
-const char *dq_name(const dq *q) { return q->sink->name; }
-secdet_sink *dq_sink(dq *q) { return q->sink; }
-secdet_sink *dq_swap_pending(dq *q) { return q->swap; }
-secdet_sink *dq_set_swap(dq *q, secdet_sink *next) {
+const char *sd_dq_name(const dq *q) { return q->sink->name; }
+secdet_sink *sd_dq_sink(dq *q) { return q->sink; }
+secdet_sink *sd_dq_swap_pending(dq *q) { return q->swap; }
+secdet_sink *sd_dq_set_swap(dq *q, secdet_sink *next) {
     secdet_sink *prev = q->swap;
     q->swap = next;
     return prev;
 }
 
-void dq_set_error(dq *q, const char *msg) {
+void sd_dq_set_error(dq *q, const char *msg) {
     size_t n = strlen(msg);
     if (n >= sizeof q->st.last_error) n = sizeof q->st.last_error - 1;
     memcpy(q->st.last_error, msg, n);
@@ -59,7 +59,7 @@ static secdet_delivery *pop_head(dq *q) {
     q->count--;
     if (d->seq > q->journaled && q->unj) {
         q->unj--;
-        dq_held_update(q);
+        sd_dq_held_update(q);
     }
     return d;
 }
@@ -85,10 +85,10 @@ static secdet_delivery *take(dq *q) {
          * are caught up unless a producer appended since (after a recovery,
          * seqs at the end may be missing: last_seq is then never reached). */
         pthread_mutex_lock(&q->mu);
-        uint64_t last = spool_last_seq(q->sp);
+        uint64_t last = sd_spool_last_seq(q->sp);
         pthread_mutex_unlock(&q->mu);
         spool_rec rec;
-        int rc = spool_next(q->sp, q->last_taken, &rec);
+        int rc = sd_spool_next(q->sp, q->last_taken, &rec);
         if (rc == 1) {
             pthread_mutex_lock(&q->mu);
             d = q->count && q->ring[q->head]->seq <= rec.seq ? pop_head(q) : NULL;
@@ -115,14 +115,14 @@ static secdet_delivery *take(dq *q) {
             /* Reading writes what is staged first: when that fails, the
              * records come back to memory and the read is tried again. */
             pthread_mutex_lock(&q->mu);
-            bool staged = spool_staged(q->sp) > 0;
-            if (staged) dq_spool_failed(q, rc);
+            bool staged = sd_spool_staged(q->sp) > 0;
+            if (staged) sd_dq_spool_failed(q, rc);
             pthread_mutex_unlock(&q->mu);
             if (staged) continue;
             return NULL; /* a read error: try again on the next service */
         }
         pthread_mutex_lock(&q->mu);
-        bool caught_up = spool_last_seq(q->sp) == last;
+        bool caught_up = sd_spool_last_seq(q->sp) == last;
         if (caught_up) {
             q->overflow = false;
             uint64_t skip = last; /* skip the missing tail, never a record in the ring */
@@ -137,11 +137,11 @@ static void ack(dq *q) {
     if (!q->sp) return;
     uint64_t low = q->nout ? q->out[0]->seq - 1 : q->last_taken;
     if (low > q->acked) {
-        uint64_t before = spool_bytes(q->sp);
-        if (spool_ack(q->sp, low) == 0) q->acked = low;
+        uint64_t before = sd_spool_bytes(q->sp);
+        if (sd_spool_ack(q->sp, low) == 0) q->acked = low;
         /* Room again on a full disk: the held records need not wait for the
          * retry timer. */
-        if (q->retrying && spool_bytes(q->sp) < before) dq_journal_held(q);
+        if (q->retrying && sd_spool_bytes(q->sp) < before) sd_dq_journal_held(q);
     }
 }
 
@@ -170,21 +170,21 @@ static void dead_letter(dq *q, secdet_delivery *d, const char *why) {
     if (path && !q->dead) q->dead = open_dead_letter(path);
     if (q->dead) {
         buf b;
-        buf_init(&b);
-        buf_puts(&b, "{\"sink\":");
-        buf_json_string(&b, q->sink->name, strlen(q->sink->name));
-        buf_puts(&b, ",\"id\":");
-        buf_json_string(&b, d->id, strlen(d->id));
-        buf_printf(&b, ",\"attempts\":%u,\"error\":", d->attempt);
-        buf_json_string(&b, why, strlen(why));
-        buf_printf(&b, ",\"time\":%lld,\"alert\":", (long long)time(NULL));
-        buf_append(&b, d->json, d->len);
-        buf_puts(&b, "}\n");
+        sd_buf_init(&b);
+        sd_buf_puts(&b, "{\"sink\":");
+        sd_buf_json_string(&b, q->sink->name, strlen(q->sink->name));
+        sd_buf_puts(&b, ",\"id\":");
+        sd_buf_json_string(&b, d->id, strlen(d->id));
+        sd_buf_printf(&b, ",\"attempts\":%u,\"error\":", d->attempt);
+        sd_buf_json_string(&b, why, strlen(why));
+        sd_buf_printf(&b, ",\"time\":%lld,\"alert\":", (long long)time(NULL));
+        sd_buf_append(&b, d->json, d->len);
+        sd_buf_puts(&b, "}\n");
         if (!b.oom) fwrite(b.data, 1, b.len, q->dead);
         fflush(q->dead);
-        buf_free(&b);
+        sd_buf_free(&b);
     }
-    hub_log(q->h, q->sink->name, "alert %s dead-lettered after %u attempt(s): %s", d->id, d->attempt, why);
+    sd_hub_log(q->h, q->sink->name, "alert %s dead-lettered after %u attempt(s): %s", d->id, d->attempt, why);
     pthread_mutex_lock(&q->mu);
     q->st.dead_lettered++;
     q->st.pending--;
@@ -210,8 +210,8 @@ static uint64_t backoff_ms(dq *q, unsigned attempt) {
 static void on_timer(uv_timer_t *t) {
     dq *q = t->data;
     q->backoff = false;
-    dq_service(q);
-    hub_progress(q->h);
+    sd_dq_service(q);
+    sd_hub_progress(q->h);
 }
 
 static void start_backoff(dq *q, uint64_t delay) {
@@ -229,13 +229,13 @@ static void finish(dq *q, secdet_delivery *d) {
         q->st.pending--;
         q->st.failing = 0;
         pthread_mutex_unlock(&q->mu);
-        dq_record_free(d);
+        sd_dq_record_free(d);
     } else if (d->result == SECDET_SINK_PERMANENT ||
                (q->sink->opts.max_attempts && d->attempt >= q->sink->opts.max_attempts) || q->stopping) {
         if (q->stopping) { /* shutting down: it stays in the spool for the next start */
             if (q->sp && d->seq > q->journaled) q->held_lost++; /* ... unless it was held */
             out_remove(q, d);
-            dq_record_free(d);
+            sd_dq_record_free(d);
             return;
         }
         out_remove(q, d);
@@ -243,19 +243,19 @@ static void finish(dq *q, secdet_delivery *d) {
         if (d->result == SECDET_SINK_PERMANENT) snprintf(msg, sizeof msg, "%s", why);
         else snprintf(msg, sizeof msg, "gave up after %u attempts: %s", d->attempt, why);
         pthread_mutex_lock(&q->mu);
-        dq_set_error(q, msg);
+        sd_dq_set_error(q, msg);
         pthread_mutex_unlock(&q->mu);
         dead_letter(q, d, msg);
-        dq_record_free(d);
+        sd_dq_record_free(d);
     } else {
         uint64_t delay = backoff_ms(q, d->attempt);
         if (d->retry_after_ms > 0 && (uint64_t)d->retry_after_ms > delay) delay = (uint64_t)d->retry_after_ms;
         pthread_mutex_lock(&q->mu);
         q->st.retries++;
         q->st.failing = 1;
-        dq_set_error(q, why);
+        sd_dq_set_error(q, why);
         pthread_mutex_unlock(&q->mu);
-        hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id,
+        sd_hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id,
                 d->attempt, why, delay);
         d->waiting = true;
         if (!q->backoff || uv_timer_get_due_in(&q->timer) < delay) start_backoff(q, delay);
@@ -289,7 +289,7 @@ void secdet_delivery_done(secdet_delivery *d, const secdet_delivery_result *r) {
     pthread_mutex_unlock(&q->mu);
     /* Also from the hub thread (an HTTP completion): the wake is what makes
      * the queue look at its completions and emit the next record. */
-    hub_wake(q->h);
+    sd_hub_wake(q->h);
 }
 
 /* ---- Pumping ------------------------------------------------------------------------ */
@@ -317,16 +317,16 @@ static secdet_delivery *next_to_emit(dq *q, uint32_t window) {
     if (q->nout && q->last_taken - q->out[0]->seq + 1 >= window) return NULL;
     secdet_delivery *d = take(q);
     if (d && !out_push(q, d)) { /* out of memory: it is still in the spool, if any */
-        dq_record_free(d);
+        sd_dq_record_free(d);
         return NULL;
     }
     return d;
 }
 
-void dq_service(dq *q) {
+void sd_dq_service(dq *q) {
     if (!q->timer_init) { /* made here: the hub thread owns the loop */
-        uv_timer_init(hub_loop(q->h), &q->timer);
-        uv_timer_init(hub_loop(q->h), &q->retry);
+        uv_timer_init(sd_hub_loop(q->h), &q->timer);
+        uv_timer_init(sd_hub_loop(q->h), &q->retry);
         q->timer.data = q->retry.data = q;
         q->timer_init = true;
     }
@@ -336,14 +336,14 @@ void dq_service(dq *q) {
     q->write_wanted = false;
     pthread_mutex_unlock(&q->mu);
     /* A failure stays staged: the next commit tries again and reports it. */
-    if (write && spool_write_behind(q->sp) == 0) atomic_store_explicit(&q->wrote_ok, true, memory_order_relaxed);
-    if (!q->stopping) dq_report(q);
+    if (write && sd_spool_write_behind(q->sp) == 0) atomic_store_explicit(&q->wrote_ok, true, memory_order_relaxed);
+    if (!q->stopping) sd_dq_report(q);
     if (q->swap && !q->stopping) {
         if (q->nflight) return; /* the old part's emits end first; each end wakes the hub */
-        sink_swap_install(q->sink, q->swap);
+        sd_sink_swap_install(q->sink, q->swap);
         q->swap = NULL;
         q->attached = q->opened = false;
-        hub_log(q->h, q->sink->name, "reconfigured: delivering with the new configuration");
+        sd_hub_log(q->h, q->sink->name, "reconfigured: delivering with the new configuration");
         if (q->backoff) { /* the new configuration is tried at once */
             uv_timer_stop(&q->timer);
             q->backoff = false;
@@ -364,9 +364,9 @@ void dq_service(dq *q) {
         if (st != SECDET_OK) {
             pthread_mutex_lock(&q->mu);
             q->st.failing = 1;
-            dq_set_error(q, "open failed");
+            sd_dq_set_error(q, "open failed");
             pthread_mutex_unlock(&q->mu);
-            hub_log(q->h, q->sink->name, "open failed: %s", secdet_strerror(st));
+            sd_hub_log(q->h, q->sink->name, "open failed: %s", secdet_strerror(st));
             start_backoff(q, backoff_ms(q, 1));
             return;
         }
@@ -389,13 +389,13 @@ void dq_service(dq *q) {
         q->sink->def.vt->emit(q->sink->def.self, d);
         drain_done(q);
     }
-    if (budget == (unsigned)-1) hub_wake(q->h);
+    if (budget == (unsigned)-1) sd_hub_wake(q->h);
     ack(q);
 }
 
 /* ---- Life cycle ---------------------------------------------------------------------- */
 
-int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, size_t errlen) {
+int sd_dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, size_t errlen) {
     dq *q = calloc(1, sizeof *q);
     if (!q) goto nomem;
     q->sink = sink;
@@ -413,7 +413,7 @@ int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, si
                    : strcmp(f, "always") == 0 ? SPOOL_FSYNC_ALWAYS : SPOOL_FSYNC_INTERVAL;
         so.fsync_ms = sink->opts.spool_fsync_ms;
         so.max_bytes = sink->opts.spool_max_bytes;
-        int rc = spool_open(sink->spool_dir, &so, &q->sp, err, errlen);
+        int rc = sd_spool_open(sink->spool_dir, &so, &q->sp, err, errlen);
         if (rc < 0) {
             *st = rc == -ENOMEM ? SECDET_ERR_NOMEM : SECDET_ERR_IO;
             pthread_mutex_destroy(&q->mu);
@@ -421,12 +421,12 @@ int dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err, si
             free(q);
             return -1;
         }
-        q->acked = q->last_taken = spool_acked(q->sp);
-        q->next_seq = q->journaled = spool_last_seq(q->sp);
-        q->st.pending = spool_pending(q->sp);
+        q->acked = q->last_taken = sd_spool_acked(q->sp);
+        q->next_seq = q->journaled = sd_spool_last_seq(q->sp);
+        q->st.pending = sd_spool_pending(q->sp);
         q->overflow = q->st.pending > 0;
         if (q->st.pending)
-            hub_log(h, sink->name, "replaying %" PRIu64 " alert(s) from the spool", q->st.pending);
+            sd_hub_log(h, sink->name, "replaying %" PRIu64 " alert(s) from the spool", q->st.pending);
     }
     *out = q;
     return 0;
@@ -438,38 +438,38 @@ nomem:
     return -1;
 }
 
-bool dq_quiet(dq *q) {
+bool sd_dq_quiet(dq *q) {
     pthread_mutex_lock(&q->mu);
     bool quiet = q->st.pending == 0;
     pthread_mutex_unlock(&q->mu);
     return quiet;
 }
 
-void dq_stats(dq *q, secdet_sink_stats *out) {
+void sd_dq_stats(dq *q, secdet_sink_stats *out) {
     pthread_mutex_lock(&q->mu);
     *out = q->st;
     out->in_flight = q->nflight; /* read racily: a snapshot */
     pthread_mutex_unlock(&q->mu);
     if (q->sp) {
-        out->spool_bytes = spool_bytes(q->sp);
-        out->spool_corrupt = spool_corrupt(q->sp);
+        out->spool_bytes = sd_spool_bytes(q->sp);
+        out->spool_corrupt = sd_spool_corrupt(q->sp);
     }
 }
 
-void dq_flush(dq *q) {
+void sd_dq_flush(dq *q) {
     drain_done(q);
     if (q->opened && q->sink->def.vt->flush) q->sink->def.vt->flush(q->sink->def.self);
-    if (q->sp) spool_sync(q->sp);
+    if (q->sp) sd_spool_sync(q->sp);
     if (q->dead) fflush(q->dead);
 }
 
-bool dq_stop(dq *q) {
+bool sd_dq_stop(dq *q) {
     q->stopping = true;
     drain_done(q);
     return q->nflight > 0;
 }
 
-void dq_close(dq *q) {
+void sd_dq_close(dq *q) {
     drain_done(q);
     secdet_sink_free(q->swap); /* never opened */
     q->swap = NULL;
@@ -481,16 +481,16 @@ void dq_close(dq *q) {
     }
 }
 
-void dq_destroy(dq *q) {
+void sd_dq_destroy(dq *q) {
     drain_done(q);
-    for (uint32_t i = 0; i < q->nout; i++) dq_record_free(q->out[i]);
+    for (uint32_t i = 0; i < q->nout; i++) sd_dq_record_free(q->out[i]);
     free(q->out);
-    for (uint32_t i = 0; i < q->count; i++) dq_record_free(q->ring[(q->head + i) % q->ring_cap]);
+    for (uint32_t i = 0; i < q->count; i++) sd_dq_record_free(q->ring[(q->head + i) % q->ring_cap]);
     free(q->ring);
-    if (q->sp) spool_close(q->sp);
+    if (q->sp) sd_spool_close(q->sp);
     if (q->dead) fclose(q->dead);
     pthread_mutex_destroy(&q->mu);
-    sink_free_strings(q->sink);
+    sd_sink_free_strings(q->sink);
     free(q->sink);
     free(q);
 }

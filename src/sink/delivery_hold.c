@@ -8,9 +8,9 @@
  * Promises:
  *  - Nothing is dropped for want of spool space: a record the spool could
  *    not take is held, and what a failed write had staged comes back into
- *    memory too (spool_unstage).
+ *    memory too (sd_spool_unstage).
  *  - Held records are delivered in seq order with the others, and each is
- *    journaled or delivered: dq_journal_held writes them, oldest first, as
+ *    journaled or delivered: sd_dq_journal_held writes them, oldest first, as
  *    soon as the spool takes records — tried every second, and whenever an
  *    ack freed space (delivery.c: ack).
  *  - Held records live only in memory: a process killed meanwhile loses
@@ -36,7 +36,7 @@ static uint64_t mono_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void dq_held_update(dq *q) {
+void sd_dq_held_update(dq *q) {
     atomic_store_explicit(&q->saturated, q->held && q->unj >= q->cap, memory_order_relaxed);
 }
 
@@ -45,13 +45,13 @@ static void recount(dq *q) {
     uint32_t n = 0;
     while (n < q->count && q->ring[(q->head + q->count - 1 - n) % q->ring_cap]->seq > q->journaled) n++;
     q->unj = n;
-    dq_held_update(q);
+    sd_dq_held_update(q);
 }
 
 static void held_error(dq *q) {
     char msg[160];
     snprintf(msg, sizeof msg, "spool: %s: %" PRIu32 " alert(s) held in memory", strerror(q->spool_errno), q->unj);
-    dq_set_error(q, msg);
+    sd_dq_set_error(q, msg);
 }
 
 /* A record a failed write had staged: into the ring, unless it is there
@@ -60,19 +60,19 @@ static void held_error(dq *q) {
 static void reclaim(void *user, const spool_rec *r) {
     dq *q = user;
     if (r->seq <= q->last_ring_seq) return;
-    secdet_delivery *d = dq_record_new(q, r->seq, (secdet_severity)r->severity, r->id, r->payload, r->len);
-    if (d && dq_ring_put(q, d, true)) return;
-    dq_record_free(d);
+    secdet_delivery *d = sd_dq_record_new(q, r->seq, (secdet_severity)r->severity, r->id, r->payload, r->len);
+    if (d && sd_dq_ring_put(q, d, true)) return;
+    sd_dq_record_free(d);
     q->st.pending--;
     q->st.dropped++;
 }
 
-void dq_spool_failed(dq *q, int rc) {
+void sd_dq_spool_failed(dq *q, int rc) {
     q->held = true;
     atomic_store_explicit(&q->wrote_ok, false, memory_order_relaxed);
     q->spool_errno = rc < 0 ? -rc : EIO;
-    spool_unstage(q->sp, reclaim, q);
-    q->journaled = spool_last_seq(q->sp);
+    sd_spool_unstage(q->sp, reclaim, q);
+    q->journaled = sd_spool_last_seq(q->sp);
     q->staged = q->write_wanted = false;
     q->staged_bytes = 0;
     recount(q);
@@ -85,16 +85,16 @@ static void recovered(dq *q, uint32_t n);
  * bytes (so a disk with some room takes part of them). 0 or -errno. */
 static int journal_one(dq *q, const secdet_delivery *d, size_t *batch, uint32_t *n) {
     if (d->seq <= q->journaled) return 0;
-    int rc = spool_append_at(q->sp, d->seq, (uint8_t)d->severity, d->id, d->json, d->len);
+    int rc = sd_spool_append_at(q->sp, d->seq, (uint8_t)d->severity, d->id, d->json, d->len);
     if (rc) return rc;
     ++*n;
     if ((*batch += d->len + 64) < JOURNAL_BATCH) return 0;
     *batch = 0;
-    if ((rc = spool_commit(q->sp)) == 0) q->journaled = d->seq;
+    if ((rc = sd_spool_commit(q->sp)) == 0) q->journaled = d->seq;
     return rc;
 }
 
-void dq_journal_held(dq *q) {
+void sd_dq_journal_held(dq *q) {
     pthread_mutex_lock(&q->mu);
     if (!q->held) {
         pthread_mutex_unlock(&q->mu);
@@ -106,18 +106,18 @@ void dq_journal_held(dq *q) {
     int rc = 0;
     for (uint32_t i = 0; i < q->nout && !rc; i++) rc = journal_one(q, q->out[i], &batch, &n);
     for (uint32_t i = 0; i < q->count && !rc; i++) rc = journal_one(q, q->ring[(q->head + i) % q->ring_cap], &batch, &n);
-    if (!rc && batch) rc = spool_commit(q->sp);
+    if (!rc && batch) rc = sd_spool_commit(q->sp);
     if (rc) {
-        dq_spool_failed(q, rc); /* what was written stays; the rest waits for the next try */
+        sd_dq_spool_failed(q, rc); /* what was written stays; the rest waits for the next try */
         pthread_mutex_unlock(&q->mu);
         return;
     }
     /* Spooling again. With nothing to write (all of it was delivered from
-     * memory meanwhile) that is not proven yet: the next write says (dq_report). */
+     * memory meanwhile) that is not proven yet: the next write says (sd_dq_report). */
     q->held = false;
     q->journaled = q->next_seq;
     q->unj = 0;
-    dq_held_update(q);
+    sd_dq_held_update(q);
     if (n) atomic_store_explicit(&q->wrote_ok, true, memory_order_relaxed);
     pthread_mutex_unlock(&q->mu);
     if (n) recovered(q, n);
@@ -127,26 +127,26 @@ static void recovered(dq *q, uint32_t n) {
     pthread_mutex_lock(&q->mu);
     char msg[160];
     snprintf(msg, sizeof msg, "spool: %s (recovered)", strerror(q->spool_errno));
-    dq_set_error(q, msg);
+    sd_dq_set_error(q, msg);
     pthread_mutex_unlock(&q->mu);
     q->rep_held = q->rep_saturated = false;
     if (n)
-        hub_log(q->h, q->sink->name, "spool: writing again: %" PRIu32 " alert(s) held in memory are in the spool now",
+        sd_hub_log(q->h, q->sink->name, "spool: writing again: %" PRIu32 " alert(s) held in memory are in the spool now",
                 n);
     else
-        hub_log(q->h, q->sink->name, "spool: writing again (what was held in memory was delivered meanwhile)");
+        sd_hub_log(q->h, q->sink->name, "spool: writing again (what was held in memory was delivered meanwhile)");
 }
 
 static void on_retry(uv_timer_t *t) {
     dq *q = t->data;
-    dq_journal_held(q);
-    dq_service(q);
-    hub_progress(q->h);
+    sd_dq_journal_held(q);
+    sd_dq_service(q);
+    sd_hub_progress(q->h);
 }
 
-void dq_report(dq *q) {
+void sd_dq_report(dq *q) {
     pthread_mutex_lock(&q->mu);
-    bool held = q->held, sat = dq_saturated(q);
+    bool held = q->held, sat = sd_dq_saturated(q);
     uint32_t unj = q->unj;
     int err = q->spool_errno;
     uint64_t dropped = q->st.dropped;
@@ -156,11 +156,11 @@ void dq_report(dq *q) {
     /* One line when the spool fails, one when it writes again, and one the
      * first time the memory queue fills meanwhile: not one per toggle. */
     if (held && !q->rep_held) {
-        hub_log(q->h, name, "spool: %s: %" PRIu32 " alert(s) held in memory", strerror(err), unj);
+        sd_hub_log(q->h, name, "spool: %s: %" PRIu32 " alert(s) held in memory", strerror(err), unj);
         q->rep_held = true;
     }
     if (sat && !q->rep_saturated) {
-        hub_log(q->h, name,
+        sd_hub_log(q->h, name,
                 "memory queue full: %" PRIu32 " alert(s) wait in memory, not in the spool (queue_max); inputs wait "
                 "until the sink delivers or the spool takes them",
                 unj);
@@ -177,10 +177,10 @@ void dq_report(dq *q) {
     uint64_t now = mono_ms();
     if (dropped > q->rep_dropped && (!q->rep_drop_ms || now - q->rep_drop_ms >= DROP_LOG_MS)) {
         if (q->sp)
-            hub_log(q->h, name, "%" PRIu64 " alert(s) dropped: out of memory (%" PRIu64 " in all)",
+            sd_hub_log(q->h, name, "%" PRIu64 " alert(s) dropped: out of memory (%" PRIu64 " in all)",
                     dropped - q->rep_dropped, dropped);
         else
-            hub_log(q->h, name,
+            sd_hub_log(q->h, name,
                     "%" PRIu64 " alert(s) dropped: the memory queue is full (queue_max %" PRIu32
                     ") and there is no spool (%" PRIu64 " in all)",
                     dropped - q->rep_dropped, q->cap, dropped);
@@ -189,7 +189,7 @@ void dq_report(dq *q) {
     }
 }
 
-void dq_report_left(dq *q) {
+void sd_dq_report_left(dq *q) {
     uint64_t lost = q->held_lost;
     pthread_mutex_lock(&q->mu);
     uint64_t pending = q->st.pending, dropped = q->st.dropped;
@@ -201,15 +201,15 @@ void dq_report_left(dq *q) {
     pthread_mutex_unlock(&q->mu);
     const char *name = q->sink->name;
     if (dropped > q->rep_dropped)
-        hub_log(q->h, name, "%" PRIu64 " alert(s) dropped in all", dropped);
+        sd_hub_log(q->h, name, "%" PRIu64 " alert(s) dropped in all", dropped);
     if (!pending) return;
     if (!q->sp)
-        hub_log(q->h, name, "%" PRIu64 " alert(s) not delivered and lost: no spool", pending);
+        sd_hub_log(q->h, name, "%" PRIu64 " alert(s) not delivered and lost: no spool", pending);
     else if (!lost)
-        hub_log(q->h, name, "%" PRIu64 " alert(s) not delivered; kept in the spool %s for the next start", pending,
+        sd_hub_log(q->h, name, "%" PRIu64 " alert(s) not delivered; kept in the spool %s for the next start", pending,
                 q->sink->spool_dir);
     else
-        hub_log(q->h, name,
+        sd_hub_log(q->h, name,
                 "%" PRIu64 " alert(s) not delivered: %" PRIu64 " kept in the spool %s for the next start, %" PRIu64
                 " lost (held in memory: the spool could not take them: %s)",
                 pending, pending > lost ? pending - lost : 0, q->sink->spool_dir, lost, strerror(err));

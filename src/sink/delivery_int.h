@@ -72,23 +72,23 @@ struct dq {
     secdet_sink *swap; /* a new configuration for the sink, waiting for no emit in flight (sink_swap.c) */
 };
 
-/* delivery_offer.c (and delivery.c: dq_set_error) */
-secdet_delivery *dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
+/* delivery_offer.c (and delivery.c: sd_dq_set_error) */
+secdet_delivery *sd_dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
                                size_t len);
-void dq_record_free(secdet_delivery *d);
-void dq_set_error(dq *q, const char *msg); /* mu held */
+void sd_dq_record_free(secdet_delivery *d);
+void sd_dq_set_error(dq *q, const char *msg); /* mu held */
 /* Puts d at the ring's tail (mu held). With `grow`, past queue_max too. */
-bool dq_ring_put(dq *q, secdet_delivery *d, bool grow);
+bool sd_dq_ring_put(dq *q, secdet_delivery *d, bool grow);
 
-/* delivery_hold.c (and dq_journal_held, dq_report_left in delivery.h) */
+/* delivery_hold.c (and sd_dq_journal_held, sd_dq_report_left in delivery.h) */
 /* A spool write failed with rc (mu held): the records it could not write
  * come back into the ring, and from now on records are held. */
-void dq_spool_failed(dq *q, int rc);
+void sd_dq_spool_failed(dq *q, int rc);
 /* The saturated flag from held and unj (mu held). */
-void dq_held_update(dq *q);
+void sd_dq_held_update(dq *q);
 /* Hub thread, every service: log lines for the state changes (the spool
  * failing or recovering, the memory queue full, drops), and the retry timer
  * while held. */
-void dq_report(dq *q);
+void sd_dq_report(dq *q);
 
 #endif

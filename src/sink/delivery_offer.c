@@ -25,7 +25,7 @@ static bool tag_wanted(const secdet_sink *s, const secdet_alert *a) {
     return false;
 }
 
-secdet_delivery *dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
+secdet_delivery *sd_dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
                                size_t len) {
     secdet_delivery *d = calloc(1, sizeof *d);
     char *copy = malloc(len + 1);
@@ -45,13 +45,13 @@ secdet_delivery *dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const c
     return d;
 }
 
-void dq_record_free(secdet_delivery *d) {
+void sd_dq_record_free(secdet_delivery *d) {
     if (!d) return;
     free(d->json);
     free(d);
 }
 
-bool dq_ring_put(dq *q, secdet_delivery *d, bool grow) {
+bool sd_dq_ring_put(dq *q, secdet_delivery *d, bool grow) {
     if (q->count == q->ring_cap) {
         if (!grow || q->ring_cap > UINT32_MAX / 2) return false;
         uint32_t nc = q->ring_cap * 2;
@@ -73,10 +73,10 @@ bool dq_ring_put(dq *q, secdet_delivery *d, bool grow) {
 static void lose(dq *q, const char *why) {
     q->st.pending--;
     q->st.dropped++;
-    dq_set_error(q, why);
+    sd_dq_set_error(q, why);
 }
 
-void dq_offer(dq *q, const secdet_alert *a) {
+void sd_dq_offer(dq *q, const secdet_alert *a) {
     secdet_severity sev = secdet_alert_severity(a);
     size_t len = 0;
     const char *json = secdet_alert_json(a, &len);
@@ -92,7 +92,7 @@ void dq_offer(dq *q, const secdet_alert *a) {
     q->st.pending++;
     bool queued = false, want_write = false;
     if (q->sp && !q->held) {
-        int rc = spool_append_at(q->sp, seq, (uint8_t)sev, id, json, len);
+        int rc = sd_spool_append_at(q->sp, seq, (uint8_t)sev, id, json, len);
         if (rc == 0) {
             q->staged = true;
             if ((q->staged_bytes += len + 64) >= 65536 && !q->write_wanted) {
@@ -100,56 +100,56 @@ void dq_offer(dq *q, const secdet_alert *a) {
                 q->staged_bytes = 0;
             }
             if (!q->overflow && q->count < q->cap) {
-                secdet_delivery *d = dq_record_new(q, seq, sev, id, json, len);
-                queued = d && dq_ring_put(q, d, false);
-                if (d && !queued) dq_record_free(d);
+                secdet_delivery *d = sd_dq_record_new(q, seq, sev, id, json, len);
+                queued = d && sd_dq_ring_put(q, d, false);
+                if (d && !queued) sd_dq_record_free(d);
             }
             if (!queued) q->overflow = true; /* read back from the spool in order */
             queued = true;
         } else {
-            dq_spool_failed(q, rc); /* held from now on, this one too */
+            sd_dq_spool_failed(q, rc); /* held from now on, this one too */
         }
     }
     if (!queued) {
-        secdet_delivery *d = dq_record_new(q, seq, sev, id, json, len);
+        secdet_delivery *d = sd_dq_record_new(q, seq, sev, id, json, len);
         if (q->sp) { /* held: memory is all it has, past queue_max too (the engine pushes no more) */
-            queued = d && dq_ring_put(q, d, true);
+            queued = d && sd_dq_ring_put(q, d, true);
             if (queued) {
                 q->unj++;
-                dq_held_update(q);
+                sd_dq_held_update(q);
             } else {
                 lose(q, "out of memory holding an alert the spool could not take: dropped");
             }
         } else {
-            queued = d && q->count < q->cap && dq_ring_put(q, d, false);
+            queued = d && q->count < q->cap && sd_dq_ring_put(q, d, false);
             if (!queued) lose(q, "queue full and no spool: alert dropped");
         }
-        if (d && !queued) dq_record_free(d);
+        if (d && !queued) sd_dq_record_free(d);
     }
     /* One wake until the hub services the queue: not a syscall per alert
      * (a drop wakes it too, for its log line). */
     bool wake = want_write || !q->wake_pending;
     if (wake) q->wake_pending = true;
     pthread_mutex_unlock(&q->mu);
-    if (wake) hub_wake(q->h);
+    if (wake) sd_hub_wake(q->h);
 }
 
-void dq_commit(dq *q) {
+void sd_dq_commit(dq *q) {
     pthread_mutex_lock(&q->mu);
     bool staged = q->staged;
     q->staged = false;
     pthread_mutex_unlock(&q->mu);
     if (!staged) return;
-    int rc = spool_commit(q->sp);
+    int rc = sd_spool_commit(q->sp);
     if (rc == 0) atomic_store_explicit(&q->wrote_ok, true, memory_order_relaxed);
     if (rc < 0) {
         pthread_mutex_lock(&q->mu);
-        dq_spool_failed(q, rc);
+        sd_dq_spool_failed(q, rc);
         bool wake = !q->wake_pending;
         q->wake_pending = true;
         pthread_mutex_unlock(&q->mu);
-        if (wake) hub_wake(q->h); /* for the log line */
+        if (wake) sd_hub_wake(q->h); /* for the log line */
     }
 }
 
-bool dq_saturated(dq *q) { return atomic_load_explicit(&q->saturated, memory_order_relaxed); }
+bool sd_dq_saturated(dq *q) { return atomic_load_explicit(&q->saturated, memory_order_relaxed); }

@@ -37,9 +37,9 @@ typedef struct slack_fmt_opts {
     const char *icon_emoji; /* optional, or NULL */
     const char *channel;    /* optional "channel" override, or NULL */
 } slack_fmt_opts;
-int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o);
+int sd_slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o);
 /* Severity colour: critical #8B0000, high #E01E5A, medium #ECB22E, low #36C5F0, info #A0A0A0. */
-const char *slack_color(const char *severity_name);
+const char *sd_slack_color(const char *name);
 
 /* ---- Syslog (RFC 5424) ----
  * <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [secdet@<pen> rule="..."
@@ -62,9 +62,9 @@ typedef struct syslog_fmt_opts {
     const char *sd_id;      /* NULL -> "secdet@32473" */
     size_t max_msg;         /* MSG part cut to this many bytes (UTF-8 boundary); 0 = 8192 */
 } syslog_fmt_opts;
-int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o);
+int sd_syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o);
 /* Severity name ("high", ...) -> syslog severity 0..7 (unknown -> 5). */
-int syslog_severity(const char *severity_name);
+int sd_syslog_severity(const char *name);
 
 /* ---- Standard Webhooks signature (https://www.standardwebhooks.com) ----
  * Secret "whsec_<base64>" (the key is the decoded bytes; without the prefix
@@ -72,9 +72,9 @@ int syslog_severity(const char *severity_name);
  * "v1,<base64(HMAC-SHA256(key, id + "." + timestamp + "." + body))>".
  * OpenSSL does HMAC and base64. */
 /* 0 and key[0..*keylen) on success; -1 when not valid base64 or longer than keycap. */
-int webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap, size_t *keylen);
+int sd_webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap, size_t *keylen);
 /* Appends "v1,<base64>" to out. 0, or -1 on an OpenSSL failure. */
-int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
+int sd_webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
                  const char *body, size_t len);
 
 /* ---- Shared by the formatters (format_util.c) ----
@@ -84,6 +84,6 @@ int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *
  * for anything else (missing, null, "", object, array). tmp holds the
  * digits of a number. */
 typedef struct cJSON cJSON;
-const char *format_scalar(const cJSON *it, char tmp[static 40], size_t *len);
+const char *sd_format_scalar(const cJSON *it, char tmp[static 40], size_t *len);
 
 #endif

@@ -10,7 +10,7 @@
  * escaped for mrkdwn (& < > become entities; in the code block each backtick
  * is also wrapped in zero-width spaces, so no run of three can close the
  * block) and cut to Slack's limit with "…", then written as a JSON string by
- * buf_json_string. Limits are counted in UTF-16 code units, as Slack counts
+ * sd_buf_json_string. Limits are counted in UTF-16 code units, as Slack counts
  * (a character outside the BMP counts 2); a cut never splits a character or
  * an entity. Invalid UTF-8 bytes become U+FFFD before the count. Texts are
  * taken whole (util/json.h): U+0000 in one is written as "\u0000", not the
@@ -48,24 +48,24 @@ static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code)
         else if (u[i] == '>') { piece = "&gt;"; plen = 4; w = 4; }
         else if (u[i] == '`' && code) { piece = ZWSP "`" ZWSP; plen = 7; w = 3; }
         else if (u[i] >= 0x80) {
-            size_t l = utf8_seq_len(u + i, n - i);
+            size_t l = sd_utf8_seq_len(u + i, n - i);
             if (l == 0) { piece = "\xEF\xBF\xBD"; plen = 3; }
             else { plen = step = l; w = l == 4 ? 2 : 1; }
         }
         if (units + w > limit) {
             t->len = safe;
             if (t->data) t->data[t->len] = 0;
-            if (limit >= 1) buf_puts(t, ELLIPSIS);
+            if (limit >= 1) sd_buf_puts(t, ELLIPSIS);
             return;
         }
-        buf_append(t, piece, plen);
+        sd_buf_append(t, piece, plen);
         units += w;
         if (units < limit) safe = t->len;
         i += step;
     }
 }
 
-static const cJSON *get(const cJSON *obj, const char *key) { return json_member(obj, key); }
+static const cJSON *get(const cJSON *obj, const char *key) { return sd_json_member(obj, key); }
 
 /* A text and its length: alert and event strings may hold U+0000, which is
  * written escaped like any control character (util/json.h). */
@@ -82,7 +82,7 @@ static span pick(const cJSON *obj, const char *k1, const char *k2, const char *k
     const char *keys[3] = {k1, k2, k3};
     for (int i = 0; i < 3; i++) {
         span t = {NULL, 0};
-        if (keys[i]) t.s = format_scalar(get(obj, keys[i]), tmp, &t.n);
+        if (keys[i]) t.s = sd_format_scalar(get(obj, keys[i]), tmp, &t.n);
         if (t.s) return t;
     }
     return (span){"-", 1};
@@ -104,13 +104,13 @@ typedef struct slack_ctx {
 } slack_ctx;
 
 /* Writes t as a JSON string. */
-static void emit_t(slack_ctx *c) { buf_json_string(c->out, c->t.data ? c->t.data : "", c->t.len); }
+static void emit_t(slack_ctx *c) { sd_buf_json_string(c->out, c->t.data ? c->t.data : "", c->t.len); }
 
 /* "prefix" + escaped s, the whole at most limit units, as a JSON string. The
  * prefix is the formatter's own ASCII. */
 static void emit_text(slack_ctx *c, const char *prefix, span s, size_t limit) {
-    buf_reset(&c->t);
-    buf_puts(&c->t, prefix);
+    sd_buf_reset(&c->t);
+    sd_buf_puts(&c->t, prefix);
     put_mrkdwn(&c->t, s.s, s.n, limit - strlen(prefix), false);
     emit_t(c);
 }
@@ -118,37 +118,37 @@ static void emit_text(slack_ctx *c, const char *prefix, span s, size_t limit) {
 static void emit_field(slack_ctx *c, bool first, const char *label, span value) {
     char prefix[64];
     snprintf(prefix, sizeof prefix, "*%s*\n", label);
-    buf_puts(c->out, first ? "{\"type\":\"mrkdwn\",\"text\":" : ",{\"type\":\"mrkdwn\",\"text\":");
+    sd_buf_puts(c->out, first ? "{\"type\":\"mrkdwn\",\"text\":" : ",{\"type\":\"mrkdwn\",\"text\":");
     emit_text(c, prefix, value, LIMIT_SLACK_FIELD);
-    buf_putc(c->out, '}');
+    sd_buf_putc(c->out, '}');
 }
 
 /* "text": "[SEVERITY] title: message". */
 static void emit_fallback(slack_ctx *c, span sev, span title, span msg) {
-    buf_reset(&c->raw);
-    buf_putc(&c->raw, '[');
+    sd_buf_reset(&c->raw);
+    sd_buf_putc(&c->raw, '[');
     for (size_t i = 0; i < sev.n; i++) {
         char ch = sev.s[i];
-        buf_putc(&c->raw, ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch);
+        sd_buf_putc(&c->raw, ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch);
     }
-    buf_puts(&c->raw, "] ");
-    buf_append(&c->raw, title.s, title.n);
-    buf_puts(&c->raw, ": ");
-    buf_append(&c->raw, msg.s, msg.n);
-    buf_puts(c->out, "{\"text\":");
+    sd_buf_puts(&c->raw, "] ");
+    sd_buf_append(&c->raw, title.s, title.n);
+    sd_buf_puts(&c->raw, ": ");
+    sd_buf_append(&c->raw, msg.s, msg.n);
+    sd_buf_puts(c->out, "{\"text\":");
     emit_text(c, "", (span){c->raw.data ? c->raw.data : "", c->raw.len}, LIMIT_SLACK_TEXT);
 }
 
 static void emit_option(buf *out, const char *key, const char *value) {
     if (!value) return;
-    buf_printf(out, ",\"%s\":", key);
-    buf_json_string(out, value, strlen(value));
+    sd_buf_printf(out, ",\"%s\":", key);
+    sd_buf_json_string(out, value, strlen(value));
 }
 
 static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *ev) {
     const cJSON *uid = get(ev, "userIdentity");
     char t1[40], t2[40];
-    buf_puts(c->out, ",{\"type\":\"section\",\"fields\":[");
+    sd_buf_puts(c->out, ",{\"type\":\"section\",\"fields\":[");
     emit_field(c, true, "Severity", sev);
     emit_field(c, false, "Rule", rule);
     emit_field(c, false, "Principal", pick(uid, "arn", "principalId", "userName", t1));
@@ -159,18 +159,18 @@ static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *ev) {
     emit_field(c, false, "Region", pick(ev, "awsRegion", NULL, NULL, t1));
     span src = pick(ev, "eventSource", NULL, NULL, t1);
     span name = pick(ev, "eventName", NULL, NULL, t2);
-    buf_reset(&c->raw);
+    sd_buf_reset(&c->raw);
     if (!is_dash(src) && !is_dash(name)) {
-        buf_append(&c->raw, src.s, src.n);
-        buf_puts(&c->raw, " / ");
-        buf_append(&c->raw, name.s, name.n);
+        sd_buf_append(&c->raw, src.s, src.n);
+        sd_buf_puts(&c->raw, " / ");
+        sd_buf_append(&c->raw, name.s, name.n);
     } else {
         span one = is_dash(src) ? name : src;
-        buf_append(&c->raw, one.s, one.n);
+        sd_buf_append(&c->raw, one.s, one.n);
     }
     emit_field(c, false, "Event", (span){c->raw.data ? c->raw.data : "", c->raw.len});
     emit_field(c, false, "Event time", pick(ev, "eventTime", NULL, NULL, t1));
-    buf_puts(c->out, "]}");
+    sd_buf_puts(c->out, "]}");
 }
 
 /* The requestParameters code block: compact JSON cut to max_params bytes
@@ -178,52 +178,52 @@ static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *ev) {
 static void emit_params(slack_ctx *c, const cJSON *ev, size_t max_params) {
     const cJSON *rp = get(ev, "requestParameters");
     if (!rp || cJSON_IsNull(rp)) return;
-    buf_reset(&c->t); /* the JSON text first, written whole (strings may hold U+0000) */
-    alert_json_write(&c->t, rp);
+    sd_buf_reset(&c->t); /* the JSON text first, written whole (strings may hold U+0000) */
+    sd_alert_json_write(&c->t, rp);
     const char *json = c->t.data ? c->t.data : "";
     size_t n = c->t.len;
-    buf_reset(&c->raw);
+    sd_buf_reset(&c->raw);
     if (n <= max_params) {
-        buf_append(&c->raw, json, n);
+        sd_buf_append(&c->raw, json, n);
     } else {
         size_t keep = max_params >= 3 ? max_params - 3 : max_params;
         while (keep > 0 && ((unsigned char)json[keep] & 0xC0) == 0x80) keep--;
-        buf_append(&c->raw, json, keep);
-        if (max_params >= 3) buf_puts(&c->raw, ELLIPSIS);
+        sd_buf_append(&c->raw, json, keep);
+        if (max_params >= 3) sd_buf_puts(&c->raw, ELLIPSIS);
     }
-    buf_reset(&c->t);
-    buf_puts(&c->t, FENCE);
+    sd_buf_reset(&c->t);
+    sd_buf_puts(&c->t, FENCE);
     put_mrkdwn(&c->t, c->raw.data ? c->raw.data : "", c->raw.len, LIMIT_SLACK_SECTION - 6, true);
-    buf_puts(&c->t, FENCE);
-    buf_puts(c->out, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
+    sd_buf_puts(&c->t, FENCE);
+    sd_buf_puts(c->out, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
     emit_t(c);
-    buf_puts(c->out, "}}");
+    sd_buf_puts(c->out, "}}");
 }
 
 static void emit_context(slack_ctx *c, const cJSON *alert) {
     char tmp[40];
-    buf_puts(c->out, ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":");
+    sd_buf_puts(c->out, ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":");
     emit_text(c, "secdet alert ", pick(alert, "id", NULL, NULL, tmp), LIMIT_SLACK_SECTION);
-    buf_putc(c->out, '}');
+    sd_buf_putc(c->out, '}');
     const cJSON *count = get(alert, "count");
     if (cJSON_IsNumber(count) && count->valuedouble > 1) {
-        buf_puts(c->out, ",{\"type\":\"mrkdwn\",\"text\":");
+        sd_buf_puts(c->out, ",{\"type\":\"mrkdwn\",\"text\":");
         span t;
-        t.s = format_scalar(count, tmp, &t.n);
+        t.s = sd_format_scalar(count, tmp, &t.n);
         emit_text(c, "count ", t, LIMIT_SLACK_SECTION);
-        buf_putc(c->out, '}');
+        sd_buf_putc(c->out, '}');
     }
-    buf_puts(c->out, "]}");
+    sd_buf_puts(c->out, "]}");
 }
 
-int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o) {
-    cJSON *alert = alert_json ? json_parse(alert_json, len, 0, NULL) : NULL;
+int sd_slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o) {
+    cJSON *alert = alert_json ? sd_json_parse(alert_json, len, 0, NULL) : NULL;
     if (!alert) return -1;
     size_t start = out->len;
     size_t max_params = o && o->max_params ? o->max_params : LIMIT_SLACK_PARAMS_DEFAULT;
     slack_ctx c = {.out = out};
-    buf_init(&c.t);
-    buf_init(&c.raw);
+    sd_buf_init(&c.t);
+    sd_buf_init(&c.raw);
     char t1[40], t2[40], t3[40], t4[40];
     span sev = pick(alert, "severity", NULL, NULL, t1);
     span title = pick(alert, "title", NULL, NULL, t2);
@@ -237,20 +237,20 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
         emit_option(out, "icon_emoji", o->icon_emoji);
         emit_option(out, "channel", o->channel);
     }
-    buf_printf(out, ",\"attachments\":[{\"color\":\"%s\",\"blocks\":[", slack_color(sev.s));
-    buf_puts(out, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
+    sd_buf_printf(out, ",\"attachments\":[{\"color\":\"%s\",\"blocks\":[", sd_slack_color(sev.s));
+    sd_buf_puts(out, "{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":");
     emit_text(&c, "", title, LIMIT_SLACK_HEADER);
-    buf_puts(out, "}},{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
+    sd_buf_puts(out, "}},{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
     emit_text(&c, "", msg, LIMIT_SLACK_SECTION);
-    buf_puts(out, "}}");
+    sd_buf_puts(out, "}}");
     emit_fields(&c, sev, rule, ev);
     emit_params(&c, ev, max_params);
     emit_context(&c, alert);
-    buf_puts(out, "]}]}");
+    sd_buf_puts(out, "]}]}");
 
     bool oom = c.t.oom || c.raw.oom || out->oom;
-    buf_free(&c.t);
-    buf_free(&c.raw);
+    sd_buf_free(&c.t);
+    sd_buf_free(&c.raw);
     cJSON_Delete(alert);
     if (oom) {
         out->len = start;
@@ -260,7 +260,7 @@ int slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_o
     return 0;
 }
 
-const char *slack_color(const char *severity_name) {
+const char *sd_slack_color(const char *name) {
     secdet_severity level;
-    return severity_get(severity_parse(severity_name, true, &level) ? level : SECDET_SEVERITY_INFO)->slack_color;
+    return sd_severity_get(sd_severity_parse(name, true, &level) ? level : SECDET_SEVERITY_INFO)->slack_rgb;
 }

@@ -55,17 +55,17 @@ static void put_text(buf *out, const char *s, size_t n, size_t limit, bool sd) {
         else if (ch < 0x20 || ch == 0x7f) piece = esc, plen = 4;
         else if (sd && (ch == '"' || ch == '\\' || ch == ']')) esc[1] = (char)ch, piece = esc, plen = 2;
         else if (ch >= 0x80) {
-            size_t l = utf8_seq_len(u + i, n - i);
+            size_t l = sd_utf8_seq_len(u + i, n - i);
             if (l == 0) piece = "\xEF\xBF\xBD", plen = 3;
             else plen = step = l;
         }
         if (used + plen > limit) {
             out->len = safe;
             if (out->data) out->data[out->len] = 0;
-            if (limit >= 3) buf_puts(out, ELLIPSIS);
+            if (limit >= 3) sd_buf_puts(out, ELLIPSIS);
             return;
         }
-        buf_append(out, piece, plen);
+        sd_buf_append(out, piece, plen);
         used += plen;
         if (used + 3 <= limit) safe = out->len;
         i += step;
@@ -77,39 +77,39 @@ static void put_text(buf *out, const char *s, size_t n, size_t limit, bool sd) {
 static void put_header_field(buf *out, const char *s, size_t max, const char *also) {
     size_t n = s ? strnlen(s, max) : 0;
     if (n == 0) {
-        buf_putc(out, '-');
+        sd_buf_putc(out, '-');
         return;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        buf_putc(out, c < 33 || c > 126 || (also && strchr(also, c)) ? '_' : (char)c);
+        sd_buf_putc(out, c < 33 || c > 126 || (also && strchr(also, c)) ? '_' : (char)c);
     }
 }
 
 /* "time" as "YYYY-MM-DDThh:mm:ss.uuuuuuZ", or "-". */
 static void put_timestamp(buf *out, const cJSON *t) {
     int64_t ns;
-    if (!cJSON_IsString(t) || !t->valuestring || !time_parse_rfc3339(t->valuestring, json_string_len(t), &ns) ||
+    if (!cJSON_IsString(t) || !t->valuestring || !sd_time_parse_rfc3339(t->valuestring, sd_json_string_len(t), &ns) ||
         ns < INT64_MIN + NS_PER_SEC) {
-        buf_putc(out, '-');
+        sd_buf_putc(out, '-');
         return;
     }
     int64_t frac = ns % NS_PER_SEC;
     if (frac < 0) frac += NS_PER_SEC;
     char whole[40];
-    size_t n = time_format_rfc3339(ns - frac, whole); /* "...:ssZ": no fraction left */
+    size_t n = sd_time_format_rfc3339(ns - frac, whole); /* "...:ssZ": no fraction left */
     if (n == 0 || whole[n - 1] != 'Z') {
-        buf_putc(out, '-');
+        sd_buf_putc(out, '-');
         return;
     }
-    buf_append(out, whole, n - 1);
-    buf_printf(out, ".%06lldZ", (long long)(frac / 1000));
+    sd_buf_append(out, whole, n - 1);
+    sd_buf_printf(out, ".%06lldZ", (long long)(frac / 1000));
 }
 
 /* A scalar field of the alert and its length in *len (a string may hold
  * U+0000, which put_text escapes), or "-". */
 static const char *field(const cJSON *alert, const char *key, char tmp[static 40], size_t *len) {
-    const char *s = format_scalar(json_member(alert, key), tmp, len);
+    const char *s = sd_format_scalar(sd_json_member(alert, key), tmp, len);
     if (!s) *len = 1;
     return s ? s : "-";
 }
@@ -118,13 +118,13 @@ static void put_param(buf *out, const cJSON *alert, const char *name) {
     char tmp[40];
     size_t n;
     const char *value = field(alert, name, tmp, &n);
-    buf_printf(out, " %s=\"", name);
+    sd_buf_printf(out, " %s=\"", name);
     put_text(out, value, n, SIZE_MAX, true);
-    buf_putc(out, '"');
+    sd_buf_putc(out, '"');
 }
 
-int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o) {
-    cJSON *alert = alert_json ? json_parse(alert_json, len, 0, NULL) : NULL;
+int sd_syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o) {
+    cJSON *alert = alert_json ? sd_json_parse(alert_json, len, 0, NULL) : NULL;
     if (!alert) return -1;
     size_t start = out->len;
     syslog_fmt_opts d = {.facility = 1};
@@ -133,36 +133,36 @@ int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt
     size_t n;
     const char *sev = field(alert, "severity", tsev, &n);
     int facility = o->facility >= 0 && o->facility <= 23 ? o->facility : 1;
-    buf_printf(out, "<%d>1 ", facility * 8 + syslog_severity(sev));
-    put_timestamp(out, json_member(alert, "time"));
-    buf_putc(out, ' ');
+    sd_buf_printf(out, "<%d>1 ", facility * 8 + sd_syslog_severity(sev));
+    put_timestamp(out, sd_json_member(alert, "time"));
+    sd_buf_putc(out, ' ');
     put_header_field(out, o->hostname, 255, NULL);
-    buf_putc(out, ' ');
+    sd_buf_putc(out, ' ');
     put_header_field(out, o->app_name ? o->app_name : "secdet", 48, NULL);
-    buf_putc(out, ' ');
+    sd_buf_putc(out, ' ');
     put_header_field(out, o->procid, 128, NULL);
-    buf_putc(out, ' ');
+    sd_buf_putc(out, ' ');
     put_header_field(out, o->msgid ? o->msgid : "alert", 32, NULL);
-    buf_puts(out, " [");
+    sd_buf_puts(out, " [");
     put_header_field(out, o->sd_id && o->sd_id[0] ? o->sd_id : DEFAULT_SD_ID, 32, "=]\"");
     put_param(out, alert, "rule");
     put_param(out, alert, "severity");
     put_param(out, alert, "id");
     put_param(out, alert, "source");
     put_param(out, alert, "count");
-    buf_puts(out, "] ");
+    sd_buf_puts(out, "] ");
 
     buf msg;
-    buf_init(&msg);
+    sd_buf_init(&msg);
     const char *text = field(alert, "title", tmp, &n);
-    buf_append(&msg, text, n);
-    buf_puts(&msg, ": ");
+    sd_buf_append(&msg, text, n);
+    sd_buf_puts(&msg, ": ");
     text = field(alert, "message", tmp, &n);
-    buf_append(&msg, text, n);
+    sd_buf_append(&msg, text, n);
     put_text(out, msg.data ? msg.data : "", msg.len, o->max_msg ? o->max_msg : LIMIT_SYSLOG_MSG_DEFAULT, false);
 
     bool oom = msg.oom || out->oom;
-    buf_free(&msg);
+    sd_buf_free(&msg);
     cJSON_Delete(alert);
     if (oom) {
         out->len = start;
@@ -172,7 +172,7 @@ int syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt
     return 0;
 }
 
-int syslog_severity(const char *severity_name) {
+int sd_syslog_severity(const char *name) {
     secdet_severity level;
-    return severity_parse(severity_name, true, &level) ? severity_get(level)->syslog : 5; /* notice */
+    return sd_severity_parse(name, true, &level) ? sd_severity_get(level)->syslog : 5; /* notice */
 }

@@ -7,10 +7,10 @@
 #include "sink/format.h"
 #include "util/json.h"
 
-const char *format_scalar(const cJSON *it, char tmp[static 40], size_t *len) {
+const char *sd_format_scalar(const cJSON *it, char tmp[static 40], size_t *len) {
     const char *s = NULL;
     if (cJSON_IsString(it)) {
-        *len = json_string_len(it);
+        *len = sd_json_string_len(it);
         return it->valuestring && *len ? it->valuestring : NULL;
     }
     if (cJSON_IsBool(it)) s = cJSON_IsTrue(it) ? "true" : "false";

@@ -5,8 +5,8 @@
  * (timer_cb: one uv_timer_t). Events on either go to
  * curl_multi_socket_action, after which finished transfers are collected with
  * curl_multi_info_read and their done callbacks run — always from a libuv
- * callback (or http_client_free, for aborted ones), never from inside a curl
- * callback or http_post, so a done callback may start new requests (it must
+ * callback (or sd_http_client_free, for aborted ones), never from inside a curl
+ * callback or sd_http_post, so a done callback may start new requests (it must
  * not free the client: the loop that collects finished transfers is still
  * using it).
  *
@@ -16,7 +16,7 @@
  * takes the fd out of the poller immediately), so when curl closes the fd and
  * the number is reused for a new connection, the new uv_poll_t is the only
  * watcher of it. Live poll contexts are kept in a list so that
- * http_client_free can close any that curl_multi_cleanup did not remove.
+ * sd_http_client_free can close any that curl_multi_cleanup did not remove.
  *
  * A timer_cb timeout of 0 means "act now": it starts the uv timer with 0 delay
  * (it runs on the next loop turn) instead of calling socket_action from inside
@@ -89,7 +89,7 @@ static void xfer_finish(http_xfer *x, CURLcode code, const char *forced_error) {
     curl_multi_remove_handle(c->multi, x->easy);
     xfer_unlink(c, x);
     http_result r;
-    http_response_result(&x->resp, status, (int)code, forced_error, &r);
+    sd_http_response_result(&x->resp, status, (int)code, forced_error, &r);
     x->done(x->arg, &r);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -183,19 +183,19 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg) {
     http_xfer *x = arg;
-    http_response_body(&x->resp, p, size * n);
+    sd_http_response_body(&x->resp, p, size * n);
     return size * n; /* the rest is read and dropped: the cap is not an error */
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg) {
     http_xfer *x = arg;
-    http_response_header(&x->resp, p, size * n, (int64_t)time(NULL));
+    sd_http_response_header(&x->resp, p, size * n, (int64_t)time(NULL));
     return size * n;
 }
 
 /* ---- Public ---- */
 
-http_client *http_client_new(uv_loop_t *loop) {
+http_client *sd_http_client_new(uv_loop_t *loop) {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK || !loop) return NULL;
     http_client *c = calloc(1, sizeof *c);
@@ -269,7 +269,7 @@ static bool setup(http_xfer *x, const http_request *req) {
     return ok;
 }
 
-int http_post(http_client *c, const http_request *req, http_done_fn done, void *arg) {
+int sd_http_post(http_client *c, const http_request *req, http_done_fn done, void *arg) {
     if (!c || c->closing || !req || !req->url || !done || (req->nheaders && !req->headers) ||
         (req->body_len && !req->body) || !url_ok(req->url))
         return -1;
@@ -278,7 +278,7 @@ int http_post(http_client *c, const http_request *req, http_done_fn done, void *
     x->c = c;
     x->done = done;
     x->arg = arg;
-    http_response_init(&x->resp);
+    sd_http_response_init(&x->resp);
     x->easy = curl_easy_init();
     if (!x->easy || !setup(x, req) || curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
         if (x->easy) curl_easy_cleanup(x->easy);
@@ -295,9 +295,9 @@ int http_post(http_client *c, const http_request *req, http_done_fn done, void *
     return 0;
 }
 
-size_t http_in_flight(const http_client *c) { return c ? c->in_flight : 0; }
+size_t sd_http_in_flight(const http_client *c) { return c ? c->in_flight : 0; }
 
-void http_client_free(http_client *c) {
+void sd_http_client_free(http_client *c) {
     if (!c) return;
     c->closing = true; /* done callbacks below cannot start new requests */
     while (c->xfers) xfer_finish(c->xfers, CURLE_ABORTED_BY_CALLBACK, "aborted");

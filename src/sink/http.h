@@ -57,27 +57,27 @@ typedef struct http_response {
     int64_t retry_after_ms; /* -1 absent or unreadable, else 0..HTTP_RETRY_AFTER_MAX_MS */
     size_t body_len;        /* <= HTTP_BODY_CAP */
     char body[HTTP_BODY_CAP + 1];
-    char error[32];         /* "HTTP <status>" for http_response_result */
+    char error[32];         /* "HTTP <status>" for sd_http_response_result */
 } http_response;
 
-void http_response_init(http_response *r);
+void sd_http_response_init(http_response *r);
 /* One header line as curl hands it (CRLF included; the blank line that ends
  * the headers is ignored). A status line starts a new response: the status
  * is read and an earlier Retry-After forgotten (interim 1xx responses come
- * first). "Retry-After:" (any case) is read with http_retry_after; the last
+ * first). "Retry-After:" (any case) is read with sd_http_retry_after; the last
  * one wins. Other headers are ignored. */
-void http_response_header(http_response *r, const char *line, size_t len, int64_t now_s);
+void sd_http_response_header(http_response *r, const char *line, size_t len, int64_t now_s);
 /* Body bytes: the first HTTP_BODY_CAP are kept, the rest dropped. */
-void http_response_body(http_response *r, const char *p, size_t len);
+void sd_http_response_body(http_response *r, const char *p, size_t len);
 /* A Retry-After value (without surrounding whitespace): delta-seconds (any
  * number of digits) or an HTTP-date (what curl_getdate reads), relative to
  * now_s (Unix seconds). Milliseconds, at most HTTP_RETRY_AFTER_MAX_MS; 0 for
  * a date not after now_s; -1 when it is neither form (or over 64 bytes). */
-int64_t http_retry_after(const char *v, size_t len, int64_t now_s);
+int64_t sd_http_retry_after(const char *v, size_t len, int64_t now_s);
 /* The http_result of a finished transfer: status as curl reports it, its
  * error code, and forced_error (NULL, or e.g. "aborted") which overrides the
  * error text. out points into r (body, error): valid while r is. */
-void http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
+void sd_http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
                           http_result *out);
 
 /* Called once per request, on the loop thread; r valid during the call. */
@@ -85,16 +85,16 @@ typedef void (*http_done_fn)(void *arg, const http_result *r);
 
 /* NULL on failure. Calls curl_global_init once per process in a thread-safe
  * way (pthread_once). */
-http_client *http_client_new(struct uv_loop_s *loop);
+http_client *sd_http_client_new(struct uv_loop_s *loop);
 /* Starts a POST. 0, or -1 when it could not even start (out of memory, bad
  * URL): then done is not called. */
-int http_post(http_client *c, const http_request *req, http_done_fn done, void *arg);
+int sd_http_post(http_client *c, const http_request *req, http_done_fn done, void *arg);
 /* Number of requests in flight. */
-size_t http_in_flight(const http_client *c);
+size_t sd_http_in_flight(const http_client *c);
 /* Aborts every request in flight (their done is called with curl_code
  * CURLE_ABORTED_BY_CALLBACK and error "aborted") and closes the handles.
  * The uv handles close asynchronously: run the loop until it has no more
  * handles before freeing it. Frees c. */
-void http_client_free(http_client *c);
+void sd_http_client_free(http_client *c);
 
 #endif

@@ -23,12 +23,12 @@
 
 #define RETRY_AFTER_MAX_S (HTTP_RETRY_AFTER_MAX_MS / 1000)
 
-void http_response_init(http_response *r) {
+void sd_http_response_init(http_response *r) {
     memset(r, 0, sizeof *r);
     r->retry_after_ms = -1;
 }
 
-int64_t http_retry_after(const char *v, size_t len, int64_t now_s) {
+int64_t sd_http_retry_after(const char *v, size_t len, int64_t now_s) {
     if (len == 0 || len > LIMIT_RETRY_AFTER_CHARS) return -1;
     bool digits = true;
     for (size_t i = 0; i < len; i++) digits = digits && isdigit((unsigned char)v[i]);
@@ -63,7 +63,7 @@ static long status_of(const char *p, size_t len) {
     return (p[i] - '0') * 100 + (p[i + 1] - '0') * 10 + (p[i + 2] - '0');
 }
 
-void http_response_header(http_response *r, const char *line, size_t len, int64_t now_s) {
+void sd_http_response_header(http_response *r, const char *line, size_t len, int64_t now_s) {
     static const char name[] = "retry-after:";
     const size_t nlen = sizeof name - 1;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
@@ -74,11 +74,11 @@ void http_response_header(http_response *r, const char *line, size_t len, int64_
         size_t a = nlen, b = len;
         while (a < b && isspace((unsigned char)line[a])) a++;
         while (b > a && isspace((unsigned char)line[b - 1])) b--;
-        r->retry_after_ms = http_retry_after(line + a, b - a, now_s);
+        r->retry_after_ms = sd_http_retry_after(line + a, b - a, now_s);
     }
 }
 
-void http_response_body(http_response *r, const char *p, size_t len) {
+void sd_http_response_body(http_response *r, const char *p, size_t len) {
     size_t room = HTTP_BODY_CAP - r->body_len;
     size_t take = len < room ? len : room;
     if (take) memcpy(r->body + r->body_len, p, take);
@@ -86,7 +86,7 @@ void http_response_body(http_response *r, const char *p, size_t len) {
     r->body[r->body_len] = '\0';
 }
 
-void http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
+void sd_http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
                           http_result *out) {
     *out = (http_result){status, curl_code, "", r->body, r->body_len, r->retry_after_ms};
     if (forced_error) {

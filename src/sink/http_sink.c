@@ -35,41 +35,41 @@ static bool url_parses(const char *url) {
     return ok;
 }
 
-int http_sink_opts_read(sink_cfg *c, http_sink_opts *o) {
+int sd_http_sink_opts_read(sink_cfg *c, http_sink_opts *o) {
     memset(o, 0, sizeof *o);
     o->tls_verify = true;
     const char *url = NULL, *ca = NULL;
     uint64_t timeout = 0, connect = 0;
-    if (sink_cfg_str(c, "url", true, &url) || sink_cfg_str(c, "ca_file", false, &ca) ||
-        sink_cfg_uint(c, "timeout_ms", 1, 600000, &timeout) ||
-        sink_cfg_uint(c, "connect_timeout_ms", 1, 600000, &connect) ||
-        sink_cfg_bool(c, "tls_verify", &o->tls_verify))
+    if (sd_sink_cfg_str(c, "url", true, &url) || sd_sink_cfg_str(c, "ca_file", false, &ca) ||
+        sd_sink_cfg_uint(c, "timeout_ms", 1, 600000, &timeout) ||
+        sd_sink_cfg_uint(c, "connect_timeout_ms", 1, 600000, &connect) ||
+        sd_sink_cfg_bool(c, "tls_verify", &o->tls_verify))
         return -1;
     /* The messages never quote the URL: it may carry a token. */
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-        return sink_cfg_fail(c, "url: must start with http:// or https://");
-    if (!url_parses(url)) return sink_cfg_fail(c, "url: not a valid URL");
-    if (ca && !*ca) return sink_cfg_fail(c, "ca_file: must not be empty");
+        return sd_sink_cfg_fail(c, "url: must start with http:// or https://");
+    if (!url_parses(url)) return sd_sink_cfg_fail(c, "url: not a valid URL");
+    if (ca && !*ca) return sd_sink_cfg_fail(c, "ca_file: must not be empty");
     o->timeout_ms = (uint32_t)timeout;
     o->connect_timeout_ms = (uint32_t)connect;
     bool oom = false;
     o->url = dup_opt(url, &oom);
     o->ca_file = dup_opt(ca, &oom);
     if (oom) {
-        http_sink_opts_free(o);
-        return sink_cfg_fail(c, "out of memory");
+        sd_http_sink_opts_free(o);
+        return sd_sink_cfg_fail(c, "out of memory");
     }
     return 0;
 }
 
-void http_sink_opts_free(http_sink_opts *o) {
+void sd_http_sink_opts_free(http_sink_opts *o) {
     if (!o) return;
     free(o->url);
     free(o->ca_file);
     o->url = o->ca_file = NULL;
 }
 
-http_request http_sink_request(const http_sink_opts *o) {
+http_request sd_http_sink_request(const http_sink_opts *o) {
     http_request r = {0};
     r.url = o->url;
     r.timeout_ms = o->timeout_ms;
@@ -97,7 +97,7 @@ static void body_excerpt(const char *body, size_t len, char *out, size_t cap) {
     out[b - a] = 0;
 }
 
-void http_sink_classify(const http_result *r, http_sink_outcome *out) {
+void sd_http_sink_classify(const http_result *r, http_sink_outcome *out) {
     memset(out, 0, sizeof *out);
     long st = r->status;
     int64_t after = r->retry_after_ms > 0 ? r->retry_after_ms : 0;
@@ -124,11 +124,11 @@ void http_sink_classify(const http_result *r, http_sink_outcome *out) {
     }
 }
 
-void http_sink_finish(secdet_delivery *d, const http_result *r) {
+void sd_http_sink_finish(secdet_delivery *d, const http_result *r) {
     http_sink_outcome o;
-    http_sink_classify(r, &o);
+    sd_http_sink_classify(r, &o);
     if (o.result == SECDET_SINK_OK)
-        sink_result(d, o.result, 0, NULL);
+        sd_sink_result(d, o.result, 0, NULL);
     else
-        sink_result(d, o.result, o.retry_after_ms, "%s", o.error);
+        sd_sink_result(d, o.result, o.retry_after_ms, "%s", o.error);
 }

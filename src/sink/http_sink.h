@@ -6,7 +6,7 @@
  * tests against self-signed servers), "ca_file" (PEM bundle instead of the
  * system's CA store).
  *
- * Classification (http_sink_classify):
+ * Classification (sd_http_sink_classify):
  *   2xx                                  -> SECDET_SINK_OK
  *   408, 425, 429, 5xx, no response      -> SECDET_SINK_RETRY, retry_after_ms
  *     (timeout, refused, TLS, reset)        from Retry-After when present
@@ -36,11 +36,11 @@ typedef struct http_sink_opts {
 } http_sink_opts;
 
 /* Reads the common keys into *o (zeroed first). 0, or -1 after
- * sink_cfg_fail with *o freed. */
-int http_sink_opts_read(sink_cfg *c, http_sink_opts *o);
-void http_sink_opts_free(http_sink_opts *o);
+ * sd_sink_cfg_fail with *o freed. */
+int sd_http_sink_opts_read(sink_cfg *c, http_sink_opts *o);
+void sd_http_sink_opts_free(http_sink_opts *o);
 /* A request for o's URL and settings, without headers or body. */
-http_request http_sink_request(const http_sink_opts *o);
+http_request sd_http_sink_request(const http_sink_opts *o);
 
 typedef struct http_sink_outcome {
     secdet_sink_result result;
@@ -49,8 +49,8 @@ typedef struct http_sink_outcome {
 } http_sink_outcome;
 
 /* Pure: no delivery layer involved (unit-tested on its own). */
-void http_sink_classify(const http_result *r, http_sink_outcome *out);
-/* Classifies r and ends the attempt d with it (sink_result). */
-void http_sink_finish(secdet_delivery *d, const http_result *r);
+void sd_http_sink_classify(const http_result *r, http_sink_outcome *out);
+/* Classifies r and ends the attempt d with it (sd_sink_result). */
+void sd_http_sink_finish(secdet_delivery *d, const http_result *r);
 
 #endif

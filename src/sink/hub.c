@@ -2,9 +2,9 @@
  *
  * The thread runs a libuv loop that owns every sink's I/O (the HTTP client
  * of http.c, syslog sockets, backoff timers). Other threads talk to it in
- * two ways only: hub_wake (a uv_async: "new records, or completions, look at
- * the queues") and hub_call (run a function on the thread and wait for it:
- * adding a sink, flushing). hub_drain waits on a condition variable that the
+ * two ways only: sd_hub_wake (a uv_async: "new records, or completions, look at
+ * the queues") and sd_hub_call (run a function on the thread and wait for it:
+ * adding a sink, flushing). sd_hub_drain waits on a condition variable that the
  * thread signals whenever a queue made progress.
  */
 #include <errno.h>
@@ -35,24 +35,24 @@ struct hub {
     pthread_cond_t cond; /* jobs done, progress */
     hub_job *jobs;
     bool stopping;
-    uint64_t progress;  /* bumped on every hub_progress */
+    uint64_t progress;  /* bumped on every sd_hub_progress */
     dq **queues;
     size_t nqueues, cap;
     secdet_sink_log_fn log;
     void *log_user;
 };
 
-uv_loop_t *hub_loop(hub *h) { return &h->loop; }
-http_client *hub_http(hub *h) { return h->http; }
-size_t hub_count(const hub *h) { return h ? h->nqueues : 0; }
-dq *hub_queue(const hub *h, size_t i) { return h && i < h->nqueues ? h->queues[i] : NULL; }
+uv_loop_t *sd_hub_loop(hub *h) { return &h->loop; }
+http_client *sd_hub_http(hub *h) { return h->http; }
+size_t sd_hub_count(const hub *h) { return h ? h->nqueues : 0; }
+dq *sd_hub_queue(const hub *h, size_t i) { return h && i < h->nqueues ? h->queues[i] : NULL; }
 
-bool hub_on_thread(const hub *h) {
+bool sd_hub_on_thread(const hub *h) {
     uv_thread_t self = uv_thread_self();
     return uv_thread_equal(&self, &h->thread) != 0;
 }
 
-void hub_log(hub *h, const char *sink, const char *fmt, ...) {
+void sd_hub_log(hub *h, const char *sink, const char *fmt, ...) {
     if (!h->log) return;
     char msg[512];
     va_list ap;
@@ -62,14 +62,14 @@ void hub_log(hub *h, const char *sink, const char *fmt, ...) {
     h->log(h->log_user, sink, msg);
 }
 
-void hub_progress(hub *h) {
+void sd_hub_progress(hub *h) {
     pthread_mutex_lock(&h->mu);
     h->progress++;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);
 }
 
-void hub_wake(hub *h) { uv_async_send(&h->wake); }
+void sd_hub_wake(hub *h) { uv_async_send(&h->wake); }
 
 static void run_jobs(hub *h) {
     pthread_mutex_lock(&h->mu);
@@ -97,8 +97,8 @@ static void on_wake(uv_async_t *a) {
         uv_stop(&h->loop);
         return;
     }
-    for (size_t i = 0; i < h->nqueues; i++) dq_service(h->queues[i]);
-    hub_progress(h);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_service(h->queues[i]);
+    sd_hub_progress(h);
 }
 
 static void thread_main(void *arg) {
@@ -111,7 +111,7 @@ static void thread_main(void *arg) {
     uv_run(&h->loop, UV_RUN_DEFAULT);
 }
 
-int hub_new(hub **out, secdet_sink_log_fn log, void *log_user) {
+int sd_hub_new(hub **out, secdet_sink_log_fn log, void *log_user) {
     hub *h = calloc(1, sizeof *h);
     if (!h) return -1;
     h->log = log;
@@ -122,7 +122,7 @@ int hub_new(hub **out, secdet_sink_log_fn log, void *log_user) {
     }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cond, NULL);
-    h->http = http_client_new(&h->loop);
+    h->http = sd_http_client_new(&h->loop);
     if (!h->http || uv_async_init(&h->loop, &h->wake, on_wake) != 0) goto fail;
     h->wake.data = h;
     if (uv_thread_create(&h->thread, thread_main, h) != 0) {
@@ -132,7 +132,7 @@ int hub_new(hub **out, secdet_sink_log_fn log, void *log_user) {
     *out = h;
     return 0;
 fail:
-    if (h->http) http_client_free(h->http);
+    if (h->http) sd_http_client_free(h->http);
     while (uv_run(&h->loop, UV_RUN_NOWAIT) != 0) {}
     uv_loop_close(&h->loop);
     pthread_mutex_destroy(&h->mu);
@@ -141,8 +141,8 @@ fail:
     return -1;
 }
 
-void hub_call(hub *h, void (*fn)(void *arg), void *arg) {
-    if (hub_on_thread(h)) {
+void sd_hub_call(hub *h, void (*fn)(void *arg), void *arg) {
+    if (sd_hub_on_thread(h)) {
         fn(arg);
         return;
     }
@@ -182,13 +182,13 @@ static void add_on_thread(void *arg) {
     pthread_mutex_lock(&h->mu);
     h->queues[h->nqueues++] = a->q;
     pthread_mutex_unlock(&h->mu);
-    dq_service(a->q);
+    sd_dq_service(a->q);
     a->rc = 0;
 }
 
-int hub_add(hub *h, dq *q) {
+int sd_hub_add(hub *h, dq *q) {
     add_job a = {h, q, -1};
-    hub_call(h, add_on_thread, &a);
+    sd_hub_call(h, add_on_thread, &a);
     return a.rc;
 }
 
@@ -200,16 +200,16 @@ static int64_t now_ms(void) {
 
 static void flush_all(void *arg) {
     hub *h = arg;
-    for (size_t i = 0; i < h->nqueues; i++) dq_flush(h->queues[i]);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_flush(h->queues[i]);
 }
 
-secdet_status hub_drain(hub *h, int64_t timeout_ms) {
+secdet_status sd_hub_drain(hub *h, int64_t timeout_ms) {
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
     secdet_status st = SECDET_OK;
     for (;;) {
         bool all = true;
-        size_t n = hub_count(h);
-        for (size_t i = 0; i < n && all; i++) all = dq_quiet(h->queues[i]);
+        size_t n = sd_hub_count(h);
+        for (size_t i = 0; i < n && all; i++) all = sd_dq_quiet(h->queues[i]);
         if (all) break;
         int64_t now = now_ms();
         if (now >= deadline) {
@@ -231,7 +231,7 @@ secdet_status hub_drain(hub *h, int64_t timeout_ms) {
         }
         pthread_mutex_unlock(&h->mu);
     }
-    hub_call(h, flush_all, h);
+    sd_hub_call(h, flush_all, h);
     return st;
 }
 
@@ -241,7 +241,7 @@ static void close_walk(uv_handle_t *handle, void *arg) {
     if (!uv_is_closing(handle)) uv_close(handle, NULL);
 }
 
-void hub_free(hub *h) {
+void sd_hub_free(hub *h) {
     if (!h) return;
     pthread_mutex_lock(&h->mu);
     h->stopping = true;
@@ -253,26 +253,26 @@ void hub_free(hub *h) {
      * every sink, and run the loop until every handle has closed. */
     run_jobs(h);
     /* A last try for records held in memory, while all of them are. */
-    for (size_t i = 0; i < h->nqueues; i++) dq_journal_held(h->queues[i]);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_journal_held(h->queues[i]);
     int64_t grace = now_ms() + 2000;
     for (;;) {
         bool busy = false;
-        for (size_t i = 0; i < h->nqueues; i++) busy |= dq_stop(h->queues[i]);
+        for (size_t i = 0; i < h->nqueues; i++) busy |= sd_dq_stop(h->queues[i]);
         if (!busy || now_ms() >= grace) break;
         uv_run(&h->loop, UV_RUN_NOWAIT);
         uv_sleep(1);
     }
-    http_client_free(h->http);
+    sd_http_client_free(h->http);
     h->http = NULL;
-    for (size_t i = 0; i < h->nqueues; i++) dq_stop(h->queues[i]);
-    for (size_t i = 0; i < h->nqueues; i++) dq_close(h->queues[i]);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_stop(h->queues[i]);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_close(h->queues[i]);
     uv_close((uv_handle_t *)&h->wake, NULL);
     while (uv_run(&h->loop, UV_RUN_NOWAIT) != 0) {}
     uv_walk(&h->loop, close_walk, NULL);
     while (uv_run(&h->loop, UV_RUN_NOWAIT) != 0) {}
     uv_loop_close(&h->loop);
-    for (size_t i = 0; i < h->nqueues; i++) dq_report_left(h->queues[i]);
-    for (size_t i = 0; i < h->nqueues; i++) dq_destroy(h->queues[i]);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_report_left(h->queues[i]);
+    for (size_t i = 0; i < h->nqueues; i++) sd_dq_destroy(h->queues[i]);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cond);
     free(h->queues);

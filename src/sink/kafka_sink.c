@@ -18,7 +18,7 @@
  * Threads: open, emit and close run on the delivery thread. open makes the
  * producer and a poll thread that calls rd_kafka_poll until close; the
  * delivery reports run there and end their deliveries (success OK; an
- * error kafka_err_retriable calls retriable RETRY, e.g. "Local: Message
+ * error sd_kafka_err_retriable calls retriable RETRY, e.g. "Local: Message
  * timed out" while the brokers are down; anything else PERMANENT). A
  * produce call that fails at once: queue full RETRY after 100 ms, else
  * the same mapping. Every produced delivery sits in a list until its
@@ -27,7 +27,7 @@
  * (idempotence broken) is closed that way and made anew on the next emit.
  *
  * The configuration is checked whole when the sink is made: each property
- * by kafka_conf_new, and the combination by making (and at once freeing)
+ * by sd_kafka_conf_new, and the combination by making (and at once freeing)
  * a producer without brokers, which connects nowhere. librdkafka's log is
  * silenced (it would name brokers) unless "properties" set "debug".
  */
@@ -91,11 +91,11 @@ static void list_del(ksink *k, pend *p) {
 }
 
 static void finish(secdet_delivery *d, rd_kafka_resp_err_t err) {
-    if (!err) sink_result(d, SECDET_SINK_OK, 0, NULL);
+    if (!err) sd_sink_result(d, SECDET_SINK_OK, 0, NULL);
     else if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        sink_result(d, SECDET_SINK_RETRY, QUEUE_FULL_RETRY_MS, "Kafka: %s", rd_kafka_err2str(err));
+        sd_sink_result(d, SECDET_SINK_RETRY, QUEUE_FULL_RETRY_MS, "Kafka: %s", rd_kafka_err2str(err));
     else
-        sink_result(d, kafka_err_retriable(err) ? SECDET_SINK_RETRY : SECDET_SINK_PERMANENT, 0, "Kafka: %s (%s)",
+        sd_sink_result(d, sd_kafka_err_retriable(err) ? SECDET_SINK_RETRY : SECDET_SINK_PERMANENT, 0, "Kafka: %s (%s)",
                     rd_kafka_err2str(err), rd_kafka_err2name(err));
 }
 
@@ -141,7 +141,7 @@ static void producer_stop(ksink *k, int flush_ms) {
     pthread_mutex_unlock(&k->mu);
     while (p != &k->list) {
         pend *next = p->next;
-        sink_result(p->d, SECDET_SINK_RETRY, 0, "the Kafka producer was closed before the broker answered");
+        sd_sink_result(p->d, SECDET_SINK_RETRY, 0, "the Kafka producer was closed before the broker answered");
         free(p);
         p = next;
     }
@@ -176,31 +176,31 @@ static secdet_status producer_start(ksink *k) {
  * U+0000 in a group value stays one (whole: "x\0y" is not "x"). */
 static void put_escaped(buf *b, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '|' || s[i] == '\\') buf_putc(b, '\\');
-        buf_putc(b, s[i]);
+        if (s[i] == '|' || s[i] == '\\') sd_buf_putc(b, '\\');
+        sd_buf_putc(b, s[i]);
     }
 }
 
 static void put_group_value(buf *b, const cJSON *v) {
     if (cJSON_IsNull(v)) return;
     if (cJSON_IsString(v)) {
-        put_escaped(b, v->valuestring, json_string_len(v));
+        put_escaped(b, v->valuestring, sd_json_string_len(v));
         return;
     }
-    alert_json_write(b, v); /* compact JSON, strings whole (cJSON's printer cuts them at U+0000) */
+    sd_alert_json_write(b, v); /* compact JSON, strings whole (cJSON's printer cuts them at U+0000) */
 }
 
 /* The key of d in k->keybuf; 0, or -1 when out of memory. */
 static int make_key(ksink *k, const secdet_delivery *d, const char *rule, const cJSON *group) {
     buf *b = &k->keybuf;
-    buf_reset(b);
+    sd_buf_reset(b);
     b->oom = false;
     switch (k->key) {
     case KEY_ID:
-        buf_puts(b, secdet_delivery_id(d));
+        sd_buf_puts(b, secdet_delivery_id(d));
         break;
     case KEY_RULE:
-        buf_puts(b, rule);
+        sd_buf_puts(b, rule);
         break;
     case KEY_GROUP:
     case KEY_RULE_GROUP: {
@@ -210,7 +210,7 @@ static int make_key(ksink *k, const secdet_delivery *d, const char *rule, const 
             first = false;
         }
         for (const cJSON *it = cJSON_IsObject(group) ? group->child : NULL; it; it = it->next) {
-            if (!first) buf_putc(b, '|');
+            if (!first) sd_buf_putc(b, '|');
             first = false;
             put_group_value(b, it);
         }
@@ -230,16 +230,16 @@ static void ks_emit(void *self, secdet_delivery *d) {
     ksink *k = self;
     if (k->rk && rd_kafka_fatal_error(k->rk, NULL, 0)) producer_stop(k, 0);
     if (!k->rk && producer_start(k) != SECDET_OK) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "could not make the Kafka producer");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "could not make the Kafka producer");
         return;
     }
     size_t len = 0;
     const char *json = secdet_delivery_json(d, &len);
-    cJSON *alert = json_parse(json, len, 0, NULL);
+    cJSON *alert = sd_json_parse(json, len, 0, NULL);
     const cJSON *rule = cJSON_GetObjectItemCaseSensitive(alert, "rule");
     if (!cJSON_IsString(rule)) {
         cJSON_Delete(alert);
-        sink_result(d, SECDET_SINK_RETRY, 0, "could not read the alert (out of memory?)");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "could not read the alert (out of memory?)");
         return;
     }
     const char *rule_name = rule->valuestring;
@@ -247,7 +247,7 @@ static void ks_emit(void *self, secdet_delivery *d) {
     if (!p || make_key(k, d, rule_name, cJSON_GetObjectItemCaseSensitive(alert, "group")) != 0) {
         free(p);
         cJSON_Delete(alert);
-        sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
         return;
     }
     p->d = d;
@@ -274,7 +274,7 @@ static void ks_close(void *self) {
     producer_stop(k, CLOSE_FLUSH_MS);
     if (k->conf) rd_kafka_conf_destroy(k->conf);
     free(k->topic);
-    buf_free(&k->keybuf);
+    sd_buf_free(&k->keybuf);
     pthread_mutex_destroy(&k->mu);
     free(k);
 }
@@ -286,7 +286,7 @@ static const secdet_sink_vtable kafka_vtable = {ks_open, ks_emit, NULL, ks_close
 static int read_key(sink_cfg *c, key_mode *out) {
     static const char *const names[] = {"id", "rule", "group", "rule_group", "none"};
     const char *s = NULL;
-    if (sink_cfg_str(c, "key", false, &s)) return -1;
+    if (sd_sink_cfg_str(c, "key", false, &s)) return -1;
     *out = KEY_RULE_GROUP;
     if (!s) return 0;
     for (int i = 0; i < 5; i++) {
@@ -295,7 +295,7 @@ static int read_key(sink_cfg *c, key_mode *out) {
             return 0;
         }
     }
-    return sink_cfg_fail(c, "key: expected id, rule, group, rule_group or none");
+    return sd_sink_cfg_fail(c, "key: expected id, rule, group, rule_group or none");
 }
 
 static bool has_prop(const cJSON *props, const char *name) {
@@ -310,27 +310,27 @@ static int make_conf(sink_cfg *c, ksink *k, const char *brokers, const cJSON *pr
     char err[400];
     bool timeout_prop = has_prop(props, "message.timeout.ms") || has_prop(props, "delivery.timeout.ms");
     if (timeout_set && timeout_prop)
-        return sink_cfg_fail(c, "timeout_ms: also set in properties (message.timeout.ms)");
+        return sd_sink_cfg_fail(c, "timeout_ms: also set in properties (message.timeout.ms)");
     if (has_prop(props, "transactional.id"))
-        return sink_cfg_fail(c, "properties.transactional.id: not supported (the sink is idempotent)");
-    k->conf = kafka_conf_new(brokers, props, "secdet", err, sizeof err);
-    if (!k->conf) return sink_cfg_fail(c, "%s", err);
-    if (kafka_conf_producer(k->conf, props, err, sizeof err) != 0) return sink_cfg_fail(c, "%s", err);
+        return sd_sink_cfg_fail(c, "properties.transactional.id: not supported (the sink is idempotent)");
+    k->conf = sd_kafka_conf_new(brokers, props, "secdet", err, sizeof err);
+    if (!k->conf) return sd_sink_cfg_fail(c, "%s", err);
+    if (sd_kafka_conf_producer(k->conf, props, err, sizeof err) != 0) return sd_sink_cfg_fail(c, "%s", err);
     char ms[24];
     snprintf(ms, sizeof ms, "%llu", (unsigned long long)timeout_ms);
     if (!timeout_prop && rd_kafka_conf_set(k->conf, "message.timeout.ms", ms, err, sizeof err) != RD_KAFKA_CONF_OK)
-        return sink_cfg_fail(c, "timeout_ms: %s", err);
+        return sd_sink_cfg_fail(c, "timeout_ms: %s", err);
     rd_kafka_conf_set_dr_msg_cb(k->conf, on_report);
     rd_kafka_conf_set_opaque(k->conf, k);
     /* The trial producer: without brokers, so it connects nowhere. */
     rd_kafka_conf_t *trial = rd_kafka_conf_dup(k->conf);
-    if (!trial) return sink_cfg_fail(c, "out of memory");
+    if (!trial) return sd_sink_cfg_fail(c, "out of memory");
     rd_kafka_conf_set_log_cb(trial, on_log);
     rd_kafka_conf_set(trial, "bootstrap.servers", "", err, sizeof err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, trial, err, sizeof err);
     if (!rk) {
         rd_kafka_conf_destroy(trial);
-        return sink_cfg_fail(c, "properties: %s", err);
+        return sd_sink_cfg_fail(c, "properties: %s", err);
     }
     rd_kafka_destroy(rk);
     return 0;
@@ -347,29 +347,29 @@ static bool topic_ok(const char *t) {
     return true;
 }
 
-int sink_kafka_create(sink_cfg *c, sink_def *out) {
+int sd_sink_kafka_create(sink_cfg *c, sink_def *out) {
     ksink *k = calloc(1, sizeof *k);
-    if (!k) return sink_cfg_fail(c, "out of memory");
+    if (!k) return sd_sink_cfg_fail(c, "out of memory");
     pthread_mutex_init(&k->mu, NULL);
     k->list.next = k->list.prev = &k->list;
-    buf_init(&k->keybuf);
+    sd_buf_init(&k->keybuf);
     const char *brokers = NULL, *topic = NULL;
     const cJSON *props = NULL;
     uint64_t timeout_ms = 0;
-    if (sink_cfg_str(c, "brokers", true, &brokers) || sink_cfg_str(c, "topic", true, &topic) ||
-        read_key(c, &k->key) || sink_cfg_object(c, "properties", &props) ||
-        sink_cfg_uint(c, "timeout_ms", 1, 86400000, &timeout_ms))
+    if (sd_sink_cfg_str(c, "brokers", true, &brokers) || sd_sink_cfg_str(c, "topic", true, &topic) ||
+        read_key(c, &k->key) || sd_sink_cfg_object(c, "properties", &props) ||
+        sd_sink_cfg_uint(c, "timeout_ms", 1, 86400000, &timeout_ms))
         goto fail;
     if (!*brokers) {
-        sink_cfg_fail(c, "brokers: must not be empty");
+        sd_sink_cfg_fail(c, "brokers: must not be empty");
         goto fail;
     }
     if (!topic_ok(topic)) {
-        sink_cfg_fail(c, "topic: expected 1 to 249 of the characters a-z A-Z 0-9 . _ - (not \".\" or \"..\")");
+        sd_sink_cfg_fail(c, "topic: expected 1 to 249 of the characters a-z A-Z 0-9 . _ - (not \".\" or \"..\")");
         goto fail;
     }
     if (!(k->topic = strdup(topic))) {
-        sink_cfg_fail(c, "out of memory");
+        sd_sink_cfg_fail(c, "out of memory");
         goto fail;
     }
     if (make_conf(c, k, brokers, props, timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS, timeout_ms != 0) != 0)

@@ -29,7 +29,7 @@ static bool b64_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
-int webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap, size_t *keylen) {
+int sd_webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap, size_t *keylen) {
     if (!secret || !keylen || (!key && keycap)) return -1;
     const char *b64 = secret;
     if (strncmp(b64, WHSEC_PREFIX, sizeof WHSEC_PREFIX - 1) == 0) b64 += sizeof WHSEC_PREFIX - 1;
@@ -61,7 +61,7 @@ int webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap,
     return rc;
 }
 
-int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
+int sd_webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
                  const char *body, size_t len) {
     static const unsigned char no_key[1] = {0};
     char ts[24];
@@ -89,7 +89,7 @@ int webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *
     unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
     int bn = EVP_EncodeBlock(b64, md, (int)mdlen);
     if (bn <= 0) return -1;
-    buf_puts(out, "v1,");
-    buf_append(out, b64, (size_t)bn);
+    sd_buf_puts(out, "v1,");
+    sd_buf_append(out, b64, (size_t)bn);
     return out->oom ? -1 : 0;
 }

@@ -30,7 +30,7 @@ static char *dup_or_null(const char *s, bool *oom) {
     return c;
 }
 
-void sink_free_strings(secdet_sink *s) {
+void sd_sink_free_strings(secdet_sink *s) {
     free(s->name);
     for (size_t i = 0; s->tags && i < s->opts.ntags; i++) free(s->tags[i]);
     free(s->tags);
@@ -39,7 +39,7 @@ void sink_free_strings(secdet_sink *s) {
     free(s->spool_fsync);
 }
 
-secdet_status sink_make(const char *type, const sink_def *def, const secdet_sink_opts *opts, secdet_sink **out) {
+secdet_status sd_sink_make(const char *type, const sink_def *def, const secdet_sink_opts *opts, secdet_sink **out) {
     secdet_sink_opts d;
     if (!opts) {
         secdet_sink_opts_init(&d);
@@ -76,7 +76,7 @@ secdet_status sink_make(const char *type, const sink_def *def, const secdet_sink
         for (size_t i = 0; s->tags && i < opts->ntags; i++) {
             if (!opts->tags[i]) {
                 s->opts.ntags = i;
-                sink_free_strings(s);
+                sd_sink_free_strings(s);
                 free(s);
                 return SECDET_ERR_INVALID_ARG;
             }
@@ -86,7 +86,7 @@ secdet_status sink_make(const char *type, const sink_def *def, const secdet_sink
     s->opts.name = s->opts.spool_dir = s->opts.dead_letter = s->opts.spool_fsync = NULL;
     s->opts.tags = NULL;
     if (oom) {
-        sink_free_strings(s);
+        sd_sink_free_strings(s);
         free(s);
         return SECDET_ERR_NOMEM;
     }
@@ -97,14 +97,14 @@ secdet_status sink_make(const char *type, const sink_def *def, const secdet_sink
 void secdet_sink_free(secdet_sink *s) {
     if (!s) return;
     if (s->def.vt && s->def.vt->close && s->def.self) s->def.vt->close(s->def.self);
-    sink_free_strings(s);
+    sd_sink_free_strings(s);
     free(s);
 }
 
 secdet_status secdet_sink_new(const secdet_sink_vtable *vt, void *self, const secdet_sink_opts *opts,
                               secdet_sink **out) {
     sink_def def = {vt, self, NULL, 0};
-    return sink_make("custom", &def, opts, out);
+    return sd_sink_make("custom", &def, opts, out);
 }
 
 /* ---- Callback ---------------------------------------------------------------- */
@@ -117,8 +117,8 @@ typedef struct cb_sink {
 static void cb_emit(void *self, secdet_delivery *d) {
     cb_sink *c = self;
     secdet_sink_result r = c->fn(c->user, d);
-    if (r == SECDET_SINK_OK) sink_result(d, r, 0, NULL);
-    else sink_result(d, r, 0, "callback returned %s", r == SECDET_SINK_RETRY ? "retry" : "permanent failure");
+    if (r == SECDET_SINK_OK) sd_sink_result(d, r, 0, NULL);
+    else sd_sink_result(d, r, 0, "callback returned %s", r == SECDET_SINK_RETRY ? "retry" : "permanent failure");
 }
 
 static void cb_close(void *self) { free(self); }
@@ -132,7 +132,7 @@ secdet_status secdet_sink_callback(secdet_sink_fn fn, void *user, const secdet_s
     c->fn = fn;
     c->user = user;
     sink_def def = {&cb_vtable, c, NULL, 1};
-    secdet_status st = sink_make("callback", &def, opts, out);
+    secdet_status st = sd_sink_make("callback", &def, opts, out);
     if (st != SECDET_OK) free(c);
     return st;
 }
@@ -147,7 +147,7 @@ const char *secdet_delivery_id(const secdet_delivery *d) { return d ? d->id : NU
 secdet_severity secdet_delivery_severity(const secdet_delivery *d) { return d ? d->severity : SECDET_SEVERITY_INFO; }
 unsigned secdet_delivery_attempt(const secdet_delivery *d) { return d ? d->attempt : 0; }
 
-void sink_result(secdet_delivery *d, secdet_sink_result r, int64_t retry_after_ms, const char *fmt, ...) {
+void sd_sink_result(secdet_delivery *d, secdet_sink_result r, int64_t retry_after_ms, const char *fmt, ...) {
     char msg[200] = "";
     if (fmt) {
         va_list ap;

@@ -7,8 +7,8 @@
  * never a value: values may be URLs with tokens, secrets or headers.
  *
  * Secret references ({"env": ...}, {"file": ...}; util/secret.h) are
- * resolved by the getters of the type's keys — sink_cfg_str, each value of
- * sink_cfg_headers and of sink_cfg_object — and the resolved string takes
+ * resolved by the getters of the type's keys — sd_sink_cfg_str, each value of
+ * sd_sink_cfg_headers and of sd_sink_cfg_object — and the resolved string takes
  * the reference's place in our copy of the tree, so the create functions
  * never see a reference. The delivery keys, `type` and `name` refuse them:
  * they are not secrets, and the delivery layer keeps them for the sink's
@@ -43,9 +43,9 @@ struct sink_cfg {
     diag_list warnings; /* e.g. a secret file every user can read */
 };
 
-const char *sink_cfg_name(const sink_cfg *c) { return c->name; }
+const char *sd_sink_cfg_name(const sink_cfg *c) { return c->name; }
 
-int sink_cfg_fail(sink_cfg *c, const char *fmt, ...) {
+int sd_sink_cfg_fail(sink_cfg *c, const char *fmt, ...) {
     if (c->failed) return -1; /* keep the first */
     int n = snprintf(c->err, sizeof c->err, "sink '%s': ", c->name);
     va_list ap;
@@ -68,16 +68,16 @@ static cJSON *get(sink_cfg *c, const char *key) {
 }
 
 /* The reference v (a member of parent) replaced by the string it names;
- * NULL after sink_cfg_fail naming `what` (the key, "headers.X", ...). */
+ * NULL after sd_sink_cfg_fail naming `what` (the key, "headers.X", ...). */
 static cJSON *resolve(sink_cfg *c, cJSON *parent, cJSON *v, const char *what) {
     char *value = NULL, err[300], warn[300];
-    if (secret_read(v, &value, err, sizeof err, warn, sizeof warn) != 0) {
-        sink_cfg_fail(c, "%s: %s", what, err);
+    if (sd_secret_read(v, &value, err, sizeof err, warn, sizeof warn) != 0) {
+        sd_sink_cfg_fail(c, "%s: %s", what, err);
         return NULL;
     }
-    if (warn[0]) diag_add(&c->warnings, DIAG_WARNING, "", 0, 0, "sink '%s': %s: %s", c->name, what, warn);
+    if (warn[0]) sd_diag_add(&c->warnings, DIAG_WARNING, "", 0, 0, "sink '%s': %s: %s", c->name, what, warn);
     cJSON *s = cJSON_CreateString(value);
-    secret_free(value);
+    sd_secret_free(value);
     /* ReplaceItemViaPointer keeps the place but not the member's name. */
     if (s && v->string && !(s->string = strdup(v->string))) {
         cJSON_Delete(s);
@@ -85,7 +85,7 @@ static cJSON *resolve(sink_cfg *c, cJSON *parent, cJSON *v, const char *what) {
     }
     if (!s || !cJSON_ReplaceItemViaPointer(parent, v, s)) {
         cJSON_Delete(s);
-        sink_cfg_fail(c, "out of memory");
+        sd_sink_cfg_fail(c, "out of memory");
         return NULL;
     }
     return s;
@@ -95,45 +95,45 @@ static cJSON *resolve(sink_cfg *c, cJSON *parent, cJSON *v, const char *what) {
 static int get_str(sink_cfg *c, const char *key, bool required, bool ref_ok, const char **out) {
     cJSON *v = get(c, key);
     *out = NULL;
-    if (!v) return required ? sink_cfg_fail(c, "%s: required", key) : 0;
-    if (secret_is_ref(v)) {
+    if (!v) return required ? sd_sink_cfg_fail(c, "%s: required", key) : 0;
+    if (sd_secret_is_ref(v)) {
         if (!ref_ok)
-            return sink_cfg_fail(c, "%s: must be written out (only the keys of the sink's type take a "
+            return sd_sink_cfg_fail(c, "%s: must be written out (only the keys of the sink's type take a "
                                     "reference, not the keys every sink takes)", key);
         if (!(v = resolve(c, c->obj, v, key))) return -1;
     }
     if (!cJSON_IsString(v))
-        return sink_cfg_fail(c, ref_ok ? "%s: expected a string, {\"env\": NAME} or {\"file\": PATH}"
+        return sd_sink_cfg_fail(c, ref_ok ? "%s: expected a string, {\"env\": NAME} or {\"file\": PATH}"
                                        : "%s: expected a string", key);
     *out = v->valuestring;
     return 0;
 }
 
-int sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out) {
+int sd_sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out) {
     return get_str(c, key, required, true, out);
 }
 
-int sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out) {
+int sd_sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out) {
     const cJSON *v = get(c, key);
     if (!v) return 0;
     double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
     /* Range first: converting a negative or too large double is undefined. */
     if (!(d >= 0 && d < 18446744073709551616.0) || d != floor(d) || (uint64_t)d < min || (uint64_t)d > max)
-        return sink_cfg_fail(c, "%s: expected a whole number from %llu to %llu", key, (unsigned long long)min,
+        return sd_sink_cfg_fail(c, "%s: expected a whole number from %llu to %llu", key, (unsigned long long)min,
                              (unsigned long long)max);
     *out = (uint64_t)d;
     return 0;
 }
 
-int sink_cfg_bool(sink_cfg *c, const char *key, bool *out) {
+int sd_sink_cfg_bool(sink_cfg *c, const char *key, bool *out) {
     const cJSON *v = get(c, key);
     if (!v) return 0;
-    if (!cJSON_IsBool(v)) return sink_cfg_fail(c, "%s: expected true or false", key);
+    if (!cJSON_IsBool(v)) return sd_sink_cfg_fail(c, "%s: expected true or false", key);
     *out = cJSON_IsTrue(v);
     return 0;
 }
 
-void sink_cfg_free_lines(char **lines, size_t n) {
+void sd_sink_cfg_free_lines(char **lines, size_t n) {
     for (size_t i = 0; lines && i < n; i++) free(lines[i]);
     free(lines);
 }
@@ -153,7 +153,7 @@ static void member_path(char *out, size_t n, const char *key, const cJSON *m, si
 static int resolve_members(sink_cfg *c, cJSON *obj, const char *key) {
     size_t i = 0;
     for (cJSON *m = obj->child; m; m = m->next, i++) {
-        if (!secret_is_ref(m)) continue;
+        if (!sd_secret_is_ref(m)) continue;
         char what[160];
         member_path(what, sizeof what, key, m, i);
         if (!(m = resolve(c, obj, m, what))) return -1;
@@ -161,11 +161,11 @@ static int resolve_members(sink_cfg *c, cJSON *obj, const char *key) {
     return 0;
 }
 
-int sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out) {
+int sd_sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out) {
     cJSON *v = get(c, key);
     *out = NULL;
     if (!v) return 0;
-    if (!cJSON_IsObject(v)) return sink_cfg_fail(c, "%s: expected an object", key);
+    if (!cJSON_IsObject(v)) return sd_sink_cfg_fail(c, "%s: expected an object", key);
     if (resolve_members(c, v, key) != 0) return -1;
     *out = v;
     return 0;
@@ -178,28 +178,28 @@ static bool http_token(const char *s) {
     return true;
 }
 
-int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) {
+int sd_sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) {
     *lines = NULL;
     *n = 0;
     cJSON *v = get(c, key);
     if (!v) return 0;
-    if (!cJSON_IsObject(v)) return sink_cfg_fail(c, "%s: expected an object of strings", key);
+    if (!cJSON_IsObject(v)) return sd_sink_cfg_fail(c, "%s: expected an object of strings", key);
     if (resolve_members(c, v, key) != 0) return -1;
     size_t count = (size_t)cJSON_GetArraySize(v);
     char **out = calloc(count ? count : 1, sizeof *out);
-    if (!out) return sink_cfg_fail(c, "out of memory");
+    if (!out) return sd_sink_cfg_fail(c, "out of memory");
     size_t i = 0;
     for (const cJSON *h = v->child; h; h = h->next, i++) {
         if (!cJSON_IsString(h) || !http_token(h->string) || strpbrk(h->valuestring, "\r\n")) {
-            sink_cfg_free_lines(out, i);
-            return sink_cfg_fail(c, "%s: header %zu: needs a token name and a string value without newlines", key,
+            sd_sink_cfg_free_lines(out, i);
+            return sd_sink_cfg_fail(c, "%s: header %zu: needs a token name and a string value without newlines", key,
                                  i + 1);
         }
         size_t len = strlen(h->string) + strlen(h->valuestring) + 3;
         out[i] = malloc(len);
         if (!out[i]) {
-            sink_cfg_free_lines(out, i);
-            return sink_cfg_fail(c, "out of memory");
+            sd_sink_cfg_free_lines(out, i);
+            return sd_sink_cfg_fail(c, "out of memory");
         }
         snprintf(out[i], len, "%s: %s", h->string, h->valuestring);
     }
@@ -211,17 +211,17 @@ int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) {
 /* ---- Where references stand (sink_secrets.h) ------------------------------------- */
 
 /* The keys whose value is an object of values (each may be a reference),
- * as sink_cfg_headers and sink_cfg_object read them. */
+ * as sd_sink_cfg_headers and sd_sink_cfg_object read them. */
 static bool is_container(const cJSON *m) {
     return cJSON_IsObject(m) && m->string && (strcmp(m->string, "headers") == 0 || strcmp(m->string, "properties") == 0);
 }
 
-int sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg) {
+int sd_sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg) {
     for (cJSON *m = sink ? sink->child : NULL; m; m = m->next) {
         if (is_container(m)) {
             for (cJSON *v = m->child; v; v = v->next)
-                if (secret_is_ref(v) && fn(v, arg) != 0) return -1;
-        } else if (secret_is_ref(m) && fn(m, arg) != 0) {
+                if (sd_secret_is_ref(v) && fn(v, arg) != 0) return -1;
+        } else if (sd_secret_is_ref(m) && fn(m, arg) != 0) {
             return -1;
         }
     }
@@ -235,14 +235,14 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t
     uint64_t u;
     if (get_str(c, "name", false, false, &o->name)) return -1;
     if (get_str(c, "min_severity", false, false, &sev)) return -1;
-    if (sev && !severity_parse(sev, false, &o->min_severity))
-        return sink_cfg_fail(c, "min_severity: expected info, low, medium, high or critical");
+    if (sev && !sd_severity_parse(sev, false, &o->min_severity))
+        return sd_sink_cfg_fail(c, "min_severity: expected info, low, medium, high or critical");
     const cJSON *t = get(c, "tags");
     if (t) {
         if (!cJSON_IsArray(t) || (size_t)cJSON_GetArraySize(t) > maxtags)
-            return sink_cfg_fail(c, "tags: expected an array of at most %zu strings", maxtags);
+            return sd_sink_cfg_fail(c, "tags: expected an array of at most %zu strings", maxtags);
         for (const cJSON *e = t->child; e; e = e->next) {
-            if (!cJSON_IsString(e) || !*e->valuestring) return sink_cfg_fail(c, "tags: expected non-empty strings");
+            if (!cJSON_IsString(e) || !*e->valuestring) return sd_sink_cfg_fail(c, "tags: expected non-empty strings");
             tags[o->ntags++] = e->valuestring;
         }
         o->tags = tags;
@@ -250,7 +250,7 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t
 #define U32(key, field, lo, hi)                                                                          \
     do {                                                                                                 \
         u = o->field;                                                                                    \
-        if (sink_cfg_uint(c, key, lo, hi, &u)) return -1;                                               \
+        if (sd_sink_cfg_uint(c, key, lo, hi, &u)) return -1;                                               \
         o->field = (uint32_t)u;                                                                          \
     } while (0)
     U32("queue_max", queue_max, 1, 10000000);
@@ -260,15 +260,15 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t
     U32("backoff_max_ms", backoff_max_ms, 1, 86400000);
     U32("max_in_flight", max_in_flight, 1, 1024);
 #undef U32
-    if (sink_cfg_uint(c, "spool_max_bytes", 1024, UINT64_MAX, &o->spool_max_bytes)) return -1;
+    if (sd_sink_cfg_uint(c, "spool_max_bytes", 1024, UINT64_MAX, &o->spool_max_bytes)) return -1;
     if (get_str(c, "spool_dir", false, false, &o->spool_dir) ||
         get_str(c, "dead_letter", false, false, &o->dead_letter))
         return -1;
     if (get_str(c, "spool_fsync", false, false, &s)) return -1;
     if (s && strcmp(s, "never") && strcmp(s, "interval") && strcmp(s, "always"))
-        return sink_cfg_fail(c, "spool_fsync: expected never, interval or always");
+        return sd_sink_cfg_fail(c, "spool_fsync: expected never, interval or always");
     o->spool_fsync = s;
-    if (o->backoff_max_ms < o->backoff_ms) return sink_cfg_fail(c, "backoff_max_ms: less than backoff_ms");
+    if (o->backoff_max_ms < o->backoff_ms) return sd_sink_cfg_fail(c, "backoff_max_ms: less than backoff_ms");
     return 0;
 }
 
@@ -278,8 +278,8 @@ static const struct {
     const char *type;
     create_fn create;
 } types[] = {
-    {"stdout", sink_stdout_create}, {"file", sink_file_create},   {"webhook", sink_webhook_create},
-    {"slack", sink_slack_create},   {"syslog", sink_syslog_create}, {"kafka", sink_kafka_create},
+    {"stdout", sd_sink_stdout_create}, {"file", sd_sink_file_create},   {"webhook", sd_sink_webhook_create},
+    {"slack", sd_sink_slack_create},   {"syslog", sd_sink_syslog_create}, {"kafka", sd_sink_kafka_create},
 };
 
 /* The diagnostics: the error first (callers show entry 0), then warnings. */
@@ -287,14 +287,14 @@ static void give_diag(sink_cfg *c, bool error, secdet_diagnostics **diag) {
     if (diag && (error || c->warnings.count)) {
         secdet_diagnostics *d = malloc(sizeof *d);
         if (d) {
-            diag_init(&d->list);
-            if (error) diag_add(&d->list, DIAG_ERROR, "", 0, 0, "%s", c->err);
+            sd_diag_init(&d->list);
+            if (error) sd_diag_add(&d->list, DIAG_ERROR, "", 0, 0, "%s", c->err);
             for (size_t i = 0; i < c->warnings.count; i++)
-                diag_add(&d->list, DIAG_WARNING, "", 0, 0, "%s", c->warnings.items[i].message);
+                sd_diag_add(&d->list, DIAG_WARNING, "", 0, 0, "%s", c->warnings.items[i].message);
             *diag = d;
         }
     }
-    diag_free(&c->warnings);
+    sd_diag_free(&c->warnings);
 }
 
 /* SHA-256 of the resolved configuration (see the top). */
@@ -308,7 +308,7 @@ static bool digest_tree(const cJSON *root, unsigned char out[SHA256_DIGEST_LENGT
 }
 
 static void free_tree(cJSON *root) {
-    secret_wipe_tree(root);
+    sd_secret_wipe_tree(root);
     cJSON_Delete(root);
 }
 
@@ -316,18 +316,18 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
     if (diag) *diag = NULL;
     if (!json || !out) return SECDET_ERR_INVALID_ARG;
     sink_cfg c = {0};
-    diag_init(&c.warnings);
+    sd_diag_init(&c.warnings);
     snprintf(c.name, sizeof c.name, "?");
-    cJSON *root = json_parse(json, len, 0, NULL);
+    cJSON *root = sd_json_parse(json, len, 0, NULL);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        sink_cfg_fail(&c, "not a JSON object");
+        sd_sink_cfg_fail(&c, "not a JSON object");
         give_diag(&c, true, diag);
         return SECDET_ERR_INVALID_ARG;
     }
     c.obj = root;
     if (cJSON_GetArraySize(root) > 64) {
-        sink_cfg_fail(&c, "more than 64 keys");
+        sd_sink_cfg_fail(&c, "more than 64 keys");
         goto bad;
     }
     const char *type = NULL, *name = NULL;
@@ -344,7 +344,7 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
         }
     }
     if (!create) {
-        sink_cfg_fail(&c, "type: unknown (expected stdout, file, webhook, slack, syslog or kafka)");
+        sd_sink_cfg_fail(&c, "type: unknown (expected stdout, file, webhook, slack, syslog or kafka)");
         goto bad;
     }
     secdet_sink_opts o;
@@ -356,14 +356,14 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
     int i = 0;
     for (const cJSON *it = root->child; it; it = it->next, i++) {
         if (!c.used[i]) {
-            sink_cfg_fail(&c, "unknown key \"%.40s\"", it->string ? it->string : "");
+            sd_sink_cfg_fail(&c, "unknown key \"%.40s\"", it->string ? it->string : "");
             if (def.vt->close) def.vt->close(def.self);
             goto bad;
         }
     }
     unsigned char digest[SHA256_DIGEST_LENGTH];
     bool digested = digest_tree(root, digest);
-    secdet_status st = sink_make(static_type, &def, &o, out);
+    secdet_status st = sd_sink_make(static_type, &def, &o, out);
     if (st != SECDET_OK && def.vt->close) def.vt->close(def.self);
     if (st == SECDET_OK && digested) {
         memcpy((*out)->conf_digest, digest, sizeof digest);

@@ -69,12 +69,12 @@ static void fs_emit(void *self, secdet_delivery *d) {
     size_t len;
     const char *json = secdet_delivery_json(d, &len);
     if (!s->f && fs_open(s) != SECDET_OK) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "cannot open file: %s", strerror(errno));
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "cannot open file: %s", strerror(errno));
         return;
     }
     if (s->path && s->max_bytes && s->size > 0 && s->size + len + 1 > s->max_bytes && rotate(s) != 0) {
         if (!s->f) {
-            sink_result(d, SECDET_SINK_RETRY, 0, "rotation failed: %s", strerror(errno));
+            sd_sink_result(d, SECDET_SINK_RETRY, 0, "rotation failed: %s", strerror(errno));
             return;
         }
     }
@@ -82,11 +82,11 @@ static void fs_emit(void *self, secdet_delivery *d) {
     if (fwrite(json, 1, len, s->f) != len || fputc('\n', s->f) == EOF || fflush(s->f) != 0) {
         int e = errno;
         clearerr(s->f);
-        sink_result(d, SECDET_SINK_RETRY, 0, "write failed: %s", strerror(e ? e : EIO));
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "write failed: %s", strerror(e ? e : EIO));
         return;
     }
     s->size += len + 1;
-    sink_result(d, SECDET_SINK_OK, 0, NULL);
+    sd_sink_result(d, SECDET_SINK_OK, 0, NULL);
 }
 
 static void fs_flush(void *self) {
@@ -107,7 +107,7 @@ static void fs_close(void *self) {
 
 static const secdet_sink_vtable file_vtable = {fs_open, fs_emit, fs_flush, fs_close};
 
-int sink_file_def(const char *path, uint64_t max_bytes, uint32_t keep, sink_def *out) {
+int sd_sink_file_def(const char *path, uint64_t max_bytes, uint32_t keep, sink_def *out) {
     file_sink *s = calloc(1, sizeof *s);
     if (!s) return -1;
     if (path && !(s->path = strdup(path))) {
@@ -124,8 +124,8 @@ static secdet_status make(const char *type, const char *path, uint64_t max_bytes
                           const secdet_sink_opts *opts, secdet_sink **out) {
     if (!out) return SECDET_ERR_INVALID_ARG;
     sink_def def;
-    if (sink_file_def(path, max_bytes, keep, &def) != 0) return SECDET_ERR_NOMEM;
-    secdet_status st = sink_make(type, &def, opts, out);
+    if (sd_sink_file_def(path, max_bytes, keep, &def) != 0) return SECDET_ERR_NOMEM;
+    secdet_status st = sd_sink_make(type, &def, opts, out);
     if (st != SECDET_OK) fs_close(def.self);
     return st;
 }
@@ -142,18 +142,18 @@ secdet_status secdet_sink_file(const char *path, uint64_t max_bytes, uint32_t ke
 
 /* ---- From JSON (sink_config.c) ---- */
 
-int sink_stdout_create(sink_cfg *c, sink_def *out) {
-    if (sink_file_def(NULL, 0, 0, out) != 0) return sink_cfg_fail(c, "out of memory");
+int sd_sink_stdout_create(sink_cfg *c, sink_def *out) {
+    if (sd_sink_file_def(NULL, 0, 0, out) != 0) return sd_sink_cfg_fail(c, "out of memory");
     return 0;
 }
 
-int sink_file_create(sink_cfg *c, sink_def *out) {
+int sd_sink_file_create(sink_cfg *c, sink_def *out) {
     const char *path = NULL;
     uint64_t max_bytes = 0, keep = 5;
-    if (sink_cfg_str(c, "path", true, &path) || sink_cfg_uint(c, "max_bytes", 0, UINT64_MAX, &max_bytes) ||
-        sink_cfg_uint(c, "keep", 0, 1000, &keep))
+    if (sd_sink_cfg_str(c, "path", true, &path) || sd_sink_cfg_uint(c, "max_bytes", 0, UINT64_MAX, &max_bytes) ||
+        sd_sink_cfg_uint(c, "keep", 0, 1000, &keep))
         return -1;
-    if (!*path) return sink_cfg_fail(c, "path: must not be empty");
-    if (sink_file_def(path, max_bytes, (uint32_t)keep, out) != 0) return sink_cfg_fail(c, "out of memory");
+    if (!*path) return sd_sink_cfg_fail(c, "path: must not be empty");
+    if (sd_sink_file_def(path, max_bytes, (uint32_t)keep, out) != 0) return sd_sink_cfg_fail(c, "out of memory");
     return 0;
 }

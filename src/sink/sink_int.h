@@ -23,8 +23,8 @@ typedef struct cJSON cJSON;
 
 /* ---- The hub: one delivery thread per engine ---- */
 typedef struct hub hub;
-struct uv_loop_s *hub_loop(hub *h);
-http_client *hub_http(hub *h);
+struct uv_loop_s *sd_hub_loop(hub *h);
+http_client *sd_hub_http(hub *h);
 
 /* ---- What a built-in type's create function fills in ---- */
 typedef struct sink_def {
@@ -38,35 +38,35 @@ typedef struct sink_def {
  * Each getter marks its key as known; after the create function, every key
  * neither it nor the delivery keys read is an error ("unknown key"). Each
  * returns 0 (absent keys leave *out unchanged, or NULL for strings) or -1
- * with the message already recorded (sink_cfg_fail). Messages name the sink
+ * with the message already recorded (sd_sink_cfg_fail). Messages name the sink
  * and the key, never a value (values may be secrets). A string key, and
- * each value of sink_cfg_headers and sink_cfg_object, may be written as a
+ * each value of sd_sink_cfg_headers and sd_sink_cfg_object, may be written as a
  * secret reference ({"env": ...}, {"file": ...}): the getter reads it and
  * returns the value as if it had been written out. */
 typedef struct sink_cfg sink_cfg;
-int sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out);
-int sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out);
-int sink_cfg_bool(sink_cfg *c, const char *key, bool *out);
+int sd_sink_cfg_str(sink_cfg *c, const char *key, bool required, const char **out);
+int sd_sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, uint64_t *out);
+int sd_sink_cfg_bool(sink_cfg *c, const char *key, bool *out);
 /* An object of string values -> "Key: value" lines (malloc'd array and
- * strings; the caller frees with sink_cfg_free_lines). Names must be HTTP
+ * strings; the caller frees with sd_sink_cfg_free_lines). Names must be HTTP
  * tokens, values without CR/LF. */
-int sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n);
-void sink_cfg_free_lines(char **lines, size_t n);
+int sd_sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n);
+void sd_sink_cfg_free_lines(char **lines, size_t n);
 /* A JSON object (members of any type; the caller checks them), or NULL
  * when absent. Valid as long as the configuration (during create). */
-int sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out);
-int sink_cfg_fail(sink_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sd_sink_cfg_object(sink_cfg *c, const char *key, const cJSON **out);
+int sd_sink_cfg_fail(sink_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The sink's name (for messages). */
-const char *sink_cfg_name(const sink_cfg *c);
+const char *sd_sink_cfg_name(const sink_cfg *c);
 
 /* Built-in types; each returns 0 with *out filled, or -1 (after
- * sink_cfg_fail) having freed what it made. */
-int sink_stdout_create(sink_cfg *c, sink_def *out);
-int sink_file_create(sink_cfg *c, sink_def *out);
-int sink_webhook_create(sink_cfg *c, sink_def *out);
-int sink_slack_create(sink_cfg *c, sink_def *out);
-int sink_syslog_create(sink_cfg *c, sink_def *out);
-int sink_kafka_create(sink_cfg *c, sink_def *out);
+ * sd_sink_cfg_fail) having freed what it made. */
+int sd_sink_stdout_create(sink_cfg *c, sink_def *out);
+int sd_sink_file_create(sink_cfg *c, sink_def *out);
+int sd_sink_webhook_create(sink_cfg *c, sink_def *out);
+int sd_sink_slack_create(sink_cfg *c, sink_def *out);
+int sd_sink_syslog_create(sink_cfg *c, sink_def *out);
+int sd_sink_kafka_create(sink_cfg *c, sink_def *out);
 
 /* ---- The sink object ---- */
 struct secdet_sink {
@@ -102,14 +102,14 @@ struct secdet_delivery {
 
 /* sink.c: a sink object around def (opts copied; NULL = defaults); frees
  * the strings of one (not def.self). */
-secdet_status sink_make(const char *type, const sink_def *def, const secdet_sink_opts *opts, secdet_sink **out);
-void sink_free_strings(secdet_sink *s);
+secdet_status sd_sink_make(const char *type, const sink_def *def, const secdet_sink_opts *opts, secdet_sink **out);
+void sd_sink_free_strings(secdet_sink *s);
 /* sink_file.c: the file and stdout sinks (path NULL = stdout). */
-int sink_file_def(const char *path, uint64_t max_bytes, uint32_t keep, sink_def *out);
+int sd_sink_file_def(const char *path, uint64_t max_bytes, uint32_t keep, sink_def *out);
 
 /* Ends an attempt: fills a secdet_delivery_result (error formatted, cut
  * to fit) and calls secdet_delivery_done(d, ...). */
-void sink_result(secdet_delivery *d, secdet_sink_result r, int64_t retry_after_ms, const char *fmt, ...)
+void sd_sink_result(secdet_delivery *d, secdet_sink_result r, int64_t retry_after_ms, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 #endif

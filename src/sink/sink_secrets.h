@@ -19,7 +19,7 @@ typedef struct cJSON cJSON;
  * reads one (a top-level member; a member of "headers" or "properties"),
  * e.g. to make a relative {"file": ...} path absolute. Stops at, and
  * returns, the first non-zero fn result. */
-int sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg);
+int sd_sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg);
 
 /*
  * Gives sink i of the engine the configuration of `next` (a sink made by
@@ -37,10 +37,10 @@ int sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg)
  * the same type, or were not made from JSON. Any thread but the delivery
  * thread; not from a sink's callback.
  */
-secdet_status sink_reconfigure(struct hub *h, size_t i, secdet_sink *next, bool *changed);
+secdet_status sd_sink_reconfigure(struct hub *h, size_t i, secdet_sink *next, bool *changed);
 
 /* Delivery thread, no emit of s in flight (delivery.c): closes s's type
  * part and moves next's into s; frees next. */
-void sink_swap_install(secdet_sink *s, secdet_sink *next);
+void sd_sink_swap_install(secdet_sink *s, secdet_sink *next);
 
 #endif

@@ -8,7 +8,7 @@
  * Everything runs on the delivery thread: the comparison (the running
  * sink's configuration digest is written there by a swap) and the swap
  * itself, which the queue performs at the first service where none of the
- * old part's emits is outstanding (dq_service), so no callback of the old
+ * old part's emits is outstanding (sd_dq_service), so no callback of the old
  * part can come after it is closed.
  */
 #include <string.h>
@@ -25,7 +25,7 @@ typedef struct swap_job {
 
 static void swap_on_thread(void *arg) {
     swap_job *j = arg;
-    const secdet_sink *cur = dq_swap_pending(j->q) ? dq_swap_pending(j->q) : dq_sink(j->q);
+    const secdet_sink *cur = sd_dq_swap_pending(j->q) ? sd_dq_swap_pending(j->q) : sd_dq_sink(j->q);
     if (!cur->has_conf_digest || !j->next->has_conf_digest || strcmp(cur->type, j->next->type) != 0) {
         secdet_sink_free(j->next);
         j->st = SECDET_ERR_INVALID_ARG;
@@ -37,26 +37,26 @@ static void swap_on_thread(void *arg) {
     }
     /* A configuration waiting for its turn is outdated by this one; it was
      * never opened, so closing it costs nothing. */
-    secdet_sink_free(dq_set_swap(j->q, j->next));
+    secdet_sink_free(sd_dq_set_swap(j->q, j->next));
     j->changed = true;
-    dq_service(j->q); /* at once when nothing is in flight */
+    sd_dq_service(j->q); /* at once when nothing is in flight */
 }
 
-secdet_status sink_reconfigure(hub *h, size_t i, secdet_sink *next, bool *changed) {
+secdet_status sd_sink_reconfigure(hub *h, size_t i, secdet_sink *next, bool *changed) {
     *changed = false;
     if (!next) return SECDET_ERR_INVALID_ARG;
-    dq *q = h ? hub_queue(h, i) : NULL;
+    dq *q = h ? sd_hub_queue(h, i) : NULL;
     if (!q || next->dq) {
         if (!next->dq) secdet_sink_free(next);
         return SECDET_ERR_INVALID_ARG;
     }
     swap_job j = {q, next, false, SECDET_OK};
-    hub_call(h, swap_on_thread, &j);
+    sd_hub_call(h, swap_on_thread, &j);
     *changed = j.changed;
     return j.st;
 }
 
-void sink_swap_install(secdet_sink *s, secdet_sink *next) {
+void sd_sink_swap_install(secdet_sink *s, secdet_sink *next) {
     if (s->def.vt && s->def.vt->close && s->def.self) s->def.vt->close(s->def.self);
     s->def = next->def;
     memcpy(s->conf_digest, next->conf_digest, sizeof s->conf_digest);

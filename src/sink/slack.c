@@ -1,5 +1,5 @@
 /* slack.c — the "slack" sink: each alert as a Block Kit message POSTed to
- * a Slack incoming webhook (the text is slack_format's, format.h).
+ * a Slack incoming webhook (the text is sd_slack_format's, format.h).
  *
  * Rate: Slack allows about one message per second per webhook, so the sink
  * never starts two posts closer than min_interval_ms (default 1000),
@@ -9,20 +9,20 @@
  * on the hub's loop; a timer that fires early by the loop's clock just
  * re-arms. Retries come back through emit and are spaced the same way.
  *
- * Results (http_sink_classify): 2xx delivered; 429 is RETRY with Retry-After,
+ * Results (sd_http_sink_classify): 2xx delivered; 429 is RETRY with Retry-After,
  * which the delivery layer waits at least; 5xx and no response RETRY; other
  * 4xx PERMANENT with Slack's answer in the error ("HTTP 404: no_service",
  * "HTTP 400: invalid_payload"). An alert whose JSON does not parse is
  * PERMANENT at once.
  *
  * Closing with alerts still waiting for the timer: the delivery layer calls
- * close when no emit is outstanding — but at shutdown (hub_free) it gives
+ * close when no emit is outstanding — but at shutdown (sd_hub_free) it gives
  * emits a grace period, aborts the HTTP transfers, and then closes every sink
  * regardless. An alert queued here is an emit that has not ended, and each
  * emit must end exactly once, so close ends every queued one with RETRY
  * "closing" (the stopping delivery layer keeps it in the spool for the next
  * start) before it stops the timer. Posts already started are not ours to
- * end: their done callbacks hold only the delivery, and http_client_free
+ * end: their done callbacks hold only the delivery, and sd_http_client_free
  * ends them. The timer is made lazily, on the loop's thread, the first time
  * a post has to wait; the sink's memory is freed in the timer's close
  * callback when there is one (the loop runs it before the hub frees the
@@ -61,20 +61,20 @@ typedef struct slack {
 
 static const char user_agent[] = "User-Agent: secdet/" SECDET_VERSION_STRING;
 
-static void on_done(void *arg, const http_result *r) { http_sink_finish(arg, r); }
+static void on_done(void *arg, const http_result *r) { sd_http_sink_finish(arg, r); }
 
 static void post(slack *s, pending *p) {
-    http_client *client = hub_http(s->h);
+    http_client *client = sd_hub_http(s->h);
     const char *headers[] = {"Content-Type: application/json", user_agent};
-    http_request req = http_sink_request(&s->http);
+    http_request req = sd_http_sink_request(&s->http);
     req.headers = headers;
     req.nheaders = 2;
     req.body = p->body;
     req.body_len = p->len;
     if (!client)
-        sink_result(p->d, SECDET_SINK_RETRY, 0, "closing");
-    else if (http_post(client, &req, on_done, p->d) != 0)
-        sink_result(p->d, SECDET_SINK_RETRY, 0, "could not start the request");
+        sd_sink_result(p->d, SECDET_SINK_RETRY, 0, "closing");
+    else if (sd_http_post(client, &req, on_done, p->d) != 0)
+        sd_sink_result(p->d, SECDET_SINK_RETRY, 0, "could not start the request");
     free(p->body);
     free(p);
 }
@@ -90,7 +90,7 @@ static void pump(slack *s) {
             uint64_t since_ms = (now - s->last_post_ns) / 1000000; /* rounded down: never early */
             if (since_ms < s->min_interval_ms) {
                 if (!s->timer_init) {
-                    if (uv_timer_init(hub_loop(s->h), &s->timer) != 0) break;
+                    if (uv_timer_init(sd_hub_loop(s->h), &s->timer) != 0) break;
                     s->timer.data = s;
                     s->timer_init = true;
                 }
@@ -109,7 +109,7 @@ static void pump(slack *s) {
     while (s->head) {
         pending *p = s->head;
         s->head = p->next;
-        sink_result(p->d, SECDET_SINK_RETRY, 0, "no timer");
+        sd_sink_result(p->d, SECDET_SINK_RETRY, 0, "no timer");
         free(p->body);
         free(p);
     }
@@ -121,28 +121,28 @@ static void on_timer(uv_timer_t *t) { pump(t->data); }
 static void sl_emit(void *self, secdet_delivery *d) {
     slack *s = self;
     if (!s->h) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "not attached to a delivery loop");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "not attached to a delivery loop");
         return;
     }
     size_t len = 0;
     const char *json = secdet_delivery_json(d, &len);
     slack_fmt_opts o = {s->max_params, s->username, s->icon_emoji, s->channel};
     buf b;
-    buf_init(&b);
-    if (slack_format(&b, json, len, &o) != 0) {
-        buf_free(&b);
-        sink_result(d, SECDET_SINK_PERMANENT, 0, "alert JSON does not parse");
+    sd_buf_init(&b);
+    if (sd_slack_format(&b, json, len, &o) != 0) {
+        sd_buf_free(&b);
+        sd_sink_result(d, SECDET_SINK_PERMANENT, 0, "alert JSON does not parse");
         return;
     }
     pending *p = b.oom ? NULL : malloc(sizeof *p);
     if (!p) {
-        buf_free(&b);
-        sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+        sd_buf_free(&b);
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
         return;
     }
     p->d = d;
     p->len = b.len;
-    p->body = buf_steal(&b);
+    p->body = sd_buf_steal(&b);
     p->next = NULL;
     if (s->tail)
         s->tail->next = p;
@@ -153,7 +153,7 @@ static void sl_emit(void *self, secdet_delivery *d) {
 }
 
 static void free_slack(slack *s) {
-    http_sink_opts_free(&s->http);
+    sd_http_sink_opts_free(&s->http);
     free(s->channel);
     free(s->username);
     free(s->icon_emoji);
@@ -168,7 +168,7 @@ static void sl_close(void *self) {
     while (s->head) { /* see the top of the file */
         pending *p = s->head;
         s->head = p->next;
-        sink_result(p->d, SECDET_SINK_RETRY, 0, "closing");
+        sd_sink_result(p->d, SECDET_SINK_RETRY, 0, "closing");
         free(p->body);
         free(p);
     }
@@ -196,20 +196,20 @@ static char *dup_opt(const char *v, bool *oom) {
     return d;
 }
 
-int sink_slack_create(sink_cfg *c, sink_def *out) {
+int sd_sink_slack_create(sink_cfg *c, sink_def *out) {
     slack *s = calloc(1, sizeof *s);
-    if (!s) return sink_cfg_fail(c, "out of memory");
-    if (http_sink_opts_read(c, &s->http) != 0) {
+    if (!s) return sd_sink_cfg_fail(c, "out of memory");
+    if (sd_http_sink_opts_read(c, &s->http) != 0) {
         free(s);
         return -1;
     }
     const char *channel = NULL, *username = NULL, *icon = NULL;
     uint64_t max_params = 0, interval = 1000;
-    if (sink_cfg_str(c, "channel", false, &channel) ||
-        sink_cfg_str(c, "username", false, &username) ||
-        sink_cfg_str(c, "icon_emoji", false, &icon) ||
-        sink_cfg_uint(c, "max_params", 0, 3000, &max_params) ||
-        sink_cfg_uint(c, "min_interval_ms", 0, 600000, &interval)) {
+    if (sd_sink_cfg_str(c, "channel", false, &channel) ||
+        sd_sink_cfg_str(c, "username", false, &username) ||
+        sd_sink_cfg_str(c, "icon_emoji", false, &icon) ||
+        sd_sink_cfg_uint(c, "max_params", 0, 3000, &max_params) ||
+        sd_sink_cfg_uint(c, "min_interval_ms", 0, 600000, &interval)) {
         free_slack(s);
         return -1;
     }
@@ -219,7 +219,7 @@ int sink_slack_create(sink_cfg *c, sink_def *out) {
     s->icon_emoji = dup_opt(icon, &oom);
     if (oom) {
         free_slack(s);
-        return sink_cfg_fail(c, "out of memory");
+        return sd_sink_cfg_fail(c, "out of memory");
     }
     s->max_params = (size_t)max_params;
     s->min_interval_ms = interval;

@@ -4,7 +4,7 @@
  * In memory: the segments sorted by first seq with their sizes (a reader
  * never looks past what was completely written), the last one being the
  * write segment; the ack; a read cursor (segment, offset, and a seq that no
- * record before that offset exceeds) so that sequential spool_next calls are
+ * record before that offset exceeds) so that sequential sd_spool_next calls are
  * O(1). Segment i only holds seqs in [first_i, first_i+1), so a reader can
  * start at the right segment, and ack finds wholly acked segments without
  * reading them.
@@ -15,7 +15,7 @@
  *    when the spool is full and the write segment is all acked). With
  *    max_bytes set, segments roll at max_bytes/4 at the latest, so acking
  *    always frees space. The exception is a write segment "closed" by a
- *    failed write (spool_unstage: a full disk): it takes no more records
+ *    failed write (sd_spool_unstage: a full disk): it takes no more records
  *    (the next append starts a new segment, when there is room for one) and
  *    is deleted as soon as all of it is acked, even if no newer segment
  *    exists — otherwise a disk filled by one segment could never be freed.
@@ -23,22 +23,22 @@
  *    records are all acked starts a new segment and tries once more
  *    (reclaim_write_seg): a small disk and a sink that keeps up never fail.
  *  - The ack file holds one 16-byte record (magic, seq, crc32) rewritten in
- *    place (spool_open.c writes it when missing, so that acks never need
+ *    place (sd_spool_open.c writes it when missing, so that acks never need
  *    new blocks on a full disk). Opening and recovery (torn tails, damaged
- *    records, a bad ack file, seqs found missing) are in spool_open.c.
+ *    records, a bad ack file, seqs found missing) are in sd_spool_open.c.
  *  - A damaged stretch a read skips counts once in `corrupt`.
  *  - A failed append is truncated away (also when its fsync fails): an error
  *    means the record is not in the spool, and its seq is not used up.
  *  - Unless FSYNC_NEVER, a roll-over fsyncs the segment it leaves, and the
  *    directory is fsynced after segments are created or deleted.
- *  - seq 0 is never written. Seqs may skip (spool_append_at): the owner
+ *  - seq 0 is never written. Seqs may skip (sd_spool_append_at): the owner
  *    numbers records it could not journal too. Acking past the last seq
  *    uses those seqs up: the next append must be above the ack.
  *  - Appends are batched (unless FSYNC_ALWAYS): a record is staged in memory
- *    and written with the others by spool_commit, by any read, ack, sync or
+ *    and written with the others by sd_spool_commit, by any read, ack, sync or
  *    roll-over, or by the appender once 256 KiB are staged. Meanwhile the
  *    delivery thread writes full 64 KiB chunks in the background
- *    (spool_write_behind), CRCs included, so the appender mostly copies.
+ *    (sd_spool_write_behind), CRCs included, so the appender mostly copies.
  *    The engine commits at the end of every push (the tail, after any
  *    background write), so "in the spool before secdet_push returns" holds.
  *    A failed batch write is truncated away and kept staged, to be tried
@@ -57,7 +57,7 @@
 #define WB_FORCE  (4 * LIMIT_SPOOL_WRITE_BATCH) /* staged bytes that force a write by the appender */
 
 /* Bytes read (short only at end of file) or -errno. */
-ssize_t spool_pread_full(int fd, void *b, size_t n, uint64_t off) {
+ssize_t sd_spool_pread_full(int fd, void *b, size_t n, uint64_t off) {
     size_t got = 0;
     while (got < n) {
         ssize_t r = pread(fd, (char *)b + got, n - got, (off_t)(off + got));
@@ -83,9 +83,9 @@ static int pwrite_full(int fd, const void *b, size_t n, uint64_t off) {
 
 /* The record at off: 1 good, 2 header good but CRC bad, 0 bad, -errno. With
  * `payload`, a good record's payload comes back malloc'd and NUL-terminated. */
-int spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload) {
+int sd_spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload) {
     unsigned char raw[HDR], b[CHUNK];
-    ssize_t g = off <= end && end - off >= HDR ? spool_pread_full(fd, raw, HDR, off) : 0;
+    ssize_t g = off <= end && end - off >= HDR ? sd_spool_pread_full(fd, raw, HDR, off) : 0;
     if (g < 0) return (int)g;
     if ((size_t)g < HDR || get32(raw) != REC_MAGIC) return 0;
     h->len = get32(raw + 4);
@@ -100,7 +100,7 @@ int spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload) 
     for (uint64_t done = 0; done < h->len;) { /* all at once into p, or streamed through b */
         size_t n = p ? h->len : h->len - done < CHUNK ? (size_t)(h->len - done) : CHUNK;
         unsigned char *dst = p ? (unsigned char *)p : b;
-        if ((g = spool_pread_full(fd, dst, n, off + HDR + done)) < 0 || (size_t)g < n) {
+        if ((g = sd_spool_pread_full(fd, dst, n, off + HDR + done)) < 0 || (size_t)g < n) {
             free(p);
             return g < 0 ? (int)g : 0;
         }
@@ -119,17 +119,17 @@ int spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload) 
 }
 
 /* *out: the offset of the first good record after off, or end. */
-int spool_resync(int fd, uint64_t off, uint64_t end, uint64_t *out) {
+int sd_spool_resync(int fd, uint64_t off, uint64_t end, uint64_t *out) {
     unsigned char b[CHUNK];
     for (uint64_t p = off + 1; p < end && end - p >= HDR;) {
         size_t n = end - p < CHUNK ? (size_t)(end - p) : CHUNK;
-        ssize_t g = spool_pread_full(fd, b, n, p);
+        ssize_t g = sd_spool_pread_full(fd, b, n, p);
         if (g < 0) return (int)g;
         if (g < 4) break;
         for (size_t i = 0; i + 4 <= (size_t)g; i++) {
             if (b[i] != 0x50 || get32(b + i) != REC_MAGIC) continue;
             rhdr h;
-            int r = spool_read_rec(fd, p + i, end, &h, NULL);
+            int r = sd_spool_read_rec(fd, p + i, end, &h, NULL);
             if (r < 0) return r;
             if (r == 1) {
                 *out = p + i;
@@ -153,7 +153,7 @@ static int policy_sync(spool *s, int fd, uint64_t *last, bool force) {
     return 0;
 }
 
-int spool_dir_sync(spool *s) {
+int sd_spool_dir_sync(spool *s) {
     if (s->o.fsync == SPOOL_FSYNC_NEVER) return 0;
     return fsync(s->dirfd) == 0 ? 0 : -errno;
 }
@@ -172,7 +172,7 @@ static int seg_fd(spool *s, size_t i) {
 }
 
 /* Deletes the segments (never the write one) wholly at or below the ack. */
-int spool_delete_acked(spool *s) {
+int sd_spool_delete_acked(spool *s) {
     size_t k = 0;
     int r = 0;
     while (k + 1 < s->nseg && s->segs[k + 1].first - 1 <= s->acked) {
@@ -210,14 +210,14 @@ int spool_delete_acked(spool *s) {
         }
     }
     if (k) {
-        int d = spool_dir_sync(s);
+        int d = sd_spool_dir_sync(s);
         if (!r) r = d;
     }
     return r;
 }
 
 /* Room for one more element in *arr (n used of *cap). */
-int spool_grow(void *arr, size_t n, size_t *cap, size_t elem) {
+int sd_spool_grow(void *arr, size_t n, size_t *cap, size_t elem) {
     if (n < *cap) return 0;
     size_t c = *cap ? *cap * 2 : 8;
     void *p = realloc(*(void **)arr, c * elem);
@@ -260,7 +260,7 @@ static bool reclaim_write_seg(spool *s) {
     *g = (seg){first, s->wb_len, 0};
     s->wb_off = 0;
     s->rc_ok = false;
-    (void)spool_dir_sync(s);
+    (void)sd_spool_dir_sync(s);
     return true;
 }
 
@@ -283,7 +283,7 @@ static int flush_wb(spool *s) {
     return 0;
 }
 
-int spool_write_behind(spool *s) {
+int sd_spool_write_behind(spool *s) {
     if (!s) return -EINVAL;
     pthread_mutex_lock(&s->mu);
     if (s->writing || s->wb_len < LIMIT_SPOOL_WRITE_BATCH || s->o.fsync == SPOOL_FSYNC_ALWAYS) {
@@ -338,12 +338,12 @@ static int roll(spool *s, uint64_t first) {
     if (r) return r;
     r = s->wfd >= 0 ? policy_sync(s, s->wfd, &s->seg_sync_ms, true) : 0;
     if (r) return r;
-    if ((r = spool_grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) return r;
+    if ((r = sd_spool_grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) return r;
     char name[32];
     seg_name(name, first);
     int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
-    if ((r = spool_dir_sync(s)) != 0) {
+    if ((r = sd_spool_dir_sync(s)) != 0) {
         close(fd);
         unlinkat(s->dirfd, name, 0);
         return r;
@@ -353,7 +353,7 @@ static int roll(spool *s, uint64_t first) {
     s->segs[s->nseg++] = (seg){first, 0, 0};
     s->closed = false;
     s->seg_sync_ms = now_ms();
-    (void)spool_delete_acked(s); /* best effort: the next ack retries */
+    (void)sd_spool_delete_acked(s); /* best effort: the next ack retries */
     return 0;
 }
 
@@ -393,7 +393,7 @@ static int write_rec(spool *s, uint64_t n, uint8_t sev, const char *id, const ch
     return 0;
 }
 
-int spool_commit(spool *s) {
+int sd_spool_commit(spool *s) {
     if (!s) return -EINVAL;
     pthread_mutex_lock(&s->mu);
     int r = flush_wb(s);
@@ -401,7 +401,7 @@ int spool_commit(spool *s) {
     return r;
 }
 
-/* spool_append_at with mu held; seq 0 = the next one. */
+/* sd_spool_append_at with mu held; seq 0 = the next one. */
 static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload,
                          size_t len, uint64_t *out) {
     if (!seq) seq = s->last_seq + 1;
@@ -422,7 +422,7 @@ static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *i
     return r;
 }
 
-int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len,
+int sd_spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len,
                  uint64_t *seq) {
     if (!s || (!payload && len)) return -EINVAL;
     if (len > UINT32_MAX - HDR) return -EMSGSIZE;
@@ -432,7 +432,7 @@ int spool_append(spool *s, uint8_t severity, const char *id, const char *payload
     return r;
 }
 
-int spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len) {
+int sd_spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len) {
     if (!s || !seq || (!payload && len)) return -EINVAL;
     if (len > UINT32_MAX - HDR) return -EMSGSIZE;
     pthread_mutex_lock(&s->mu);
@@ -441,7 +441,7 @@ int spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, co
     return r;
 }
 
-size_t spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), void *user) {
+size_t sd_spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), void *user) {
     if (!s) return 0;
     pthread_mutex_lock(&s->mu);
     while (s->writing) pthread_cond_wait(&s->wcond, &s->mu);
@@ -462,12 +462,12 @@ size_t spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), voi
     s->wb_len = 0;
     s->last_seq = s->file_seq > s->acked ? s->file_seq : s->acked;
     if (s->nseg) s->closed = true;
-    (void)spool_delete_acked(s); /* the closed segment may be all acked already */
+    (void)sd_spool_delete_acked(s); /* the closed segment may be all acked already */
     pthread_mutex_unlock(&s->mu);
     return n;
 }
 
-int spool_next(spool *s, uint64_t after, spool_rec *out) {
+int sd_spool_next(spool *s, uint64_t after, spool_rec *out) {
     if (!s || !out) return -EINVAL;
     pthread_mutex_lock(&s->mu);
     uint64_t target = after > s->acked ? after : s->acked;
@@ -500,11 +500,11 @@ int spool_next(spool *s, uint64_t after, spool_rec *out) {
         }
         rhdr h;
         char *payload = NULL;
-        r = spool_read_rec(fd, off, g->size, &h, &payload);
+        r = sd_spool_read_rec(fd, off, g->size, &h, &payload);
         if (r < 0) goto done;
         if (r != 1) {
             uint64_t nx;
-            if ((r = spool_resync(fd, off, g->size, &nx)) < 0) goto done;
+            if ((r = sd_spool_resync(fd, off, g->size, &nx)) < 0) goto done;
             if (off >= g->counted) {
                 s->corrupt++;
                 g->counted = nx;
@@ -535,7 +535,7 @@ done:
     return r;
 }
 
-int spool_write_ack(spool *s, uint64_t seq) {
+int sd_spool_write_ack(spool *s, uint64_t seq) {
     unsigned char b[ACK_SIZE];
     put32(b, ACK_MAGIC);
     put64(b + 4, seq);
@@ -545,7 +545,7 @@ int spool_write_ack(spool *s, uint64_t seq) {
 }
 
 /* Drops the holes at or below the ack; pending = last - acked - holes. */
-void spool_prune_holes(spool *s) {
+void sd_spool_prune_holes(spool *s) {
     size_t k = 0;
     s->hole_total = 0;
     for (size_t i = 0; i < s->nholes; i++) {
@@ -558,22 +558,22 @@ void spool_prune_holes(spool *s) {
     s->nholes = k;
 }
 
-int spool_ack(spool *s, uint64_t seq) {
+int sd_spool_ack(spool *s, uint64_t seq) {
     if (!s) return -EINVAL;
     int r = 0;
     pthread_mutex_lock(&s->mu);
     /* Written with the ack when it can be; a failure leaves them staged for
-     * the next commit, or for spool_unstage: the ack does not depend on it. */
+     * the next commit, or for sd_spool_unstage: the ack does not depend on it. */
     (void)flush_wb(s);
     if (seq > s->acked) {
-        r = spool_write_ack(s, seq);
+        r = sd_spool_write_ack(s, seq);
         if (!r) {
             s->acked = seq;
             if (seq > s->last_seq) s->last_seq = s->file_seq = seq; /* seqs never journaled, now done */
-            spool_prune_holes(s);
+            sd_spool_prune_holes(s);
         }
     }
-    if (!r) r = spool_delete_acked(s);
+    if (!r) r = sd_spool_delete_acked(s);
     pthread_mutex_unlock(&s->mu);
     return r;
 }
@@ -587,15 +587,15 @@ int spool_ack(spool *s, uint64_t seq) {
         pthread_mutex_unlock(&s->mu);                                                              \
         return v;                                                                                  \
     }
-GETTER(spool_acked, s->acked)
-GETTER(spool_last_seq, s->last_seq)
-GETTER(spool_pending,
+GETTER(sd_spool_acked, s->acked)
+GETTER(sd_spool_last_seq, s->last_seq)
+GETTER(sd_spool_pending,
        s->last_seq > s->acked + s->hole_total ? s->last_seq - s->acked - s->hole_total : 0)
-GETTER(spool_bytes, s->bytes)
-GETTER(spool_corrupt, s->corrupt)
-GETTER(spool_staged, s->wb_len)
+GETTER(sd_spool_bytes, s->bytes)
+GETTER(sd_spool_corrupt, s->corrupt)
+GETTER(sd_spool_staged, s->wb_len)
 
-int spool_sync(spool *s) {
+int sd_spool_sync(spool *s) {
     if (!s) return -EINVAL;
     pthread_mutex_lock(&s->mu);
     int r = flush_wb(s);

@@ -17,10 +17,10 @@
  * never go back even when every segment was deleted.
  *
  * Seqs are the owner's: they increase but may skip (a record the owner could
- * not journal has a seq too); spool_append numbers them itself.
+ * not journal has a seq too); sd_spool_append numbers them itself.
  *
  * A write that fails (a full disk: -ENOSPC) leaves the records staged; the
- * owner either commits again or takes them back with spool_unstage, which
+ * owner either commits again or takes them back with sd_spool_unstage, which
  * also closes the write segment: the next append starts a new one, and the
  * closed one is deleted once all of it is acked, so a disk that one segment
  * filled is freed by delivering it.
@@ -57,57 +57,57 @@ typedef struct spool_rec {
 /* Opens (creating the directory, one level, mode 0700, if missing) and
  * recovers. On error returns -errno and writes a message (naming the path)
  * into err. */
-int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, size_t errlen);
+int sd_spool_open(const char *dir, const spool_opts *o, spool **out, char *err, size_t errlen);
 /* Closes (fsyncs unless FSYNC_NEVER). NULL is fine. */
-void spool_close(spool *s);
+void sd_spool_close(spool *s);
 
 /* Appends one record with the next seq (last seq + 1); *seq gets it. 0 or
  * -errno (-ENOSPC past max_bytes). Unless FSYNC_ALWAYS the record is staged
- * in memory and written in a batch by spool_commit (or any read, ack or
+ * in memory and written in a batch by sd_spool_commit (or any read, ack or
  * sync, or once 256 KiB are staged). */
-int spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len, uint64_t *seq);
+int sd_spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len, uint64_t *seq);
 /* The same with the owner's seq, which must be above the last seq (and the
  * ack): -EINVAL otherwise. */
-int spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len);
+int sd_spool_append_at(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len);
 
 /* After a failed write: hands every staged, unwritten record to fn (oldest
  * first; payload and id valid during the call only, payload len bytes
  * without a NUL; fn may be NULL), forgets them (the last seq goes back to
  * what the files hold, or the ack), and closes the write segment. Returns
  * how many there were. */
-size_t spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), void *user);
+size_t sd_spool_unstage(spool *s, void (*fn)(void *user, const spool_rec *rec), void *user);
 
 /* Reads the first record with seq > after (records at or below the ack are
  * never returned). 1 and *out filled; 0 when there is none; -errno on a read
  * error. Cheap when called with increasing `after` (a read cursor is kept). */
-int spool_next(spool *s, uint64_t after, spool_rec *out);
+int sd_spool_next(spool *s, uint64_t after, spool_rec *out);
 
 /* Everything with seq <= seq is delivered: persists the cursor (fsync per
  * policy), deletes segments wholly at or below it. Past the last seq, the
  * seqs up to it are used up (records the owner delivered without
  * journaling them). 0 or -errno. */
-int spool_ack(spool *s, uint64_t seq);
+int sd_spool_ack(spool *s, uint64_t seq);
 
 /* The highest acked seq, the highest appended seq (0 when none ever), and
  * records appended but not acked. */
-uint64_t spool_acked(const spool *s);
-uint64_t spool_last_seq(const spool *s);
-uint64_t spool_pending(const spool *s);
-uint64_t spool_bytes(const spool *s);    /* bytes in segment files now */
-uint64_t spool_corrupt(const spool *s);  /* damaged records skipped since open */
-uint64_t spool_staged(const spool *s);   /* bytes staged, not yet written */
+uint64_t sd_spool_acked(const spool *s);
+uint64_t sd_spool_last_seq(const spool *s);
+uint64_t sd_spool_pending(const spool *s);
+uint64_t sd_spool_bytes(const spool *s);    /* bytes in segment files now */
+uint64_t sd_spool_corrupt(const spool *s);  /* damaged records skipped since open */
+uint64_t sd_spool_staged(const spool *s);   /* bytes staged, not yet written */
 
 /* Writes the staged records (one write). 0, or -errno: they stay staged
  * and the next commit tries again. */
-int spool_commit(spool *s);
+int sd_spool_commit(spool *s);
 
 /* For another thread (the delivery thread): when 64 KiB or more are
  * staged and no other write is under way, writes them (CRCs computed
  * there), without holding up appends meanwhile. 0 or -errno (the chunk is
  * then staged again). */
-int spool_write_behind(spool *s);
+int sd_spool_write_behind(spool *s);
 
 /* fsync the current segment and the ack file now (drain, close). */
-int spool_sync(spool *s);
+int sd_spool_sync(spool *s);
 
 #endif

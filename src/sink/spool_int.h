@@ -1,5 +1,5 @@
 /* spool_int.h — the spool's insides, shared by spool.c (appending, writing,
- * reading, acking) and spool_open.c (opening and recovery). The format and
+ * reading, acking) and sd_spool_open.c (opening and recovery). The format and
  * the contract are in spool.h; the choices made inside, in spool.c.
  */
 #ifndef SECDET_SINK_SPOOL_INT_H
@@ -57,7 +57,7 @@ struct spool {
     unsigned char *wb;
     size_t wb_len, wb_cap;
     uint64_t wb_off;
-    /* spool_write_behind's chunk in flight (written outside mu). */
+    /* sd_spool_write_behind's chunk in flight (written outside mu). */
     pthread_cond_t wcond;
     bool writing;
 };
@@ -85,16 +85,16 @@ static inline void seg_name(char out[32], uint64_t first) {
     snprintf(out, 32, "%020" PRIu64 ".seg", first);
 }
 
-/* spool.c, for spool_open.c. */
-ssize_t spool_pread_full(int fd, void *b, size_t n, uint64_t off);
+/* spool.c, for sd_spool_open.c. */
+ssize_t sd_spool_pread_full(int fd, void *b, size_t n, uint64_t off);
 /* The record at off: 1 good, 2 header good but CRC bad, 0 bad, -errno. */
-int spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload);
+int sd_spool_read_rec(int fd, uint64_t off, uint64_t end, rhdr *h, char **payload);
 /* *out: the offset of the first good record after off, or end. */
-int spool_resync(int fd, uint64_t off, uint64_t end, uint64_t *out);
-int spool_dir_sync(spool *s);
-int spool_delete_acked(spool *s);
-int spool_write_ack(spool *s, uint64_t seq);
-void spool_prune_holes(spool *s);
-int spool_grow(void *arr, size_t n, size_t *cap, size_t elem);
+int sd_spool_resync(int fd, uint64_t off, uint64_t end, uint64_t *out);
+int sd_spool_dir_sync(spool *s);
+int sd_spool_delete_acked(spool *s);
+int sd_spool_write_ack(spool *s, uint64_t seq);
+void sd_spool_prune_holes(spool *s);
+int sd_spool_grow(void *arr, size_t n, size_t *cap, size_t elem);
 
 #endif

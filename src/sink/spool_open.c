@@ -1,4 +1,4 @@
-/* spool_open.c — opening a spool and recovering it (format and contract in
+/* sd_spool_open.c — opening a spool and recovering it (format and contract in
  * spool.h; the choices about writing, in spool.c).
  *
  * Choices the header leaves open:
@@ -47,7 +47,7 @@ static int list_segs(spool *s) {
     uint64_t first;
     for (errno = 0; (e = readdir(d)) != NULL; errno = 0)
         if (parse_seg_name(e->d_name, &first)) {
-            if ((r = spool_grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) break;
+            if ((r = sd_spool_grow(&s->segs, s->nseg, &s->cap, sizeof(seg))) != 0) break;
             s->segs[s->nseg++] = (seg){first, 0, 0};
         }
     if (!r && errno) r = -errno;
@@ -62,7 +62,7 @@ static int list_segs(spool *s) {
 }
 
 static int add_hole(spool *s, uint64_t lo, uint64_t hi) {
-    int r = spool_grow(&s->holes, s->nholes, &s->hcap, sizeof(hole));
+    int r = sd_spool_grow(&s->holes, s->nholes, &s->hcap, sizeof(hole));
     if (!r) s->holes[s->nholes++] = (hole){lo, hi};
     return r;
 }
@@ -89,11 +89,11 @@ static int scan_seg(spool *s, size_t i, uint64_t *prev) {
     while (!r && off < size) {
         rhdr h;
         uint64_t nx;
-        int c = spool_read_rec(fd, off, size, &h, NULL);
+        int c = sd_spool_read_rec(fd, off, size, &h, NULL);
         if (c == 1) {
             r = note_seq(s, h.seq, prev);
             off += HDR + h.len;
-        } else if (c < 0 || (r = spool_resync(fd, off, size, &nx)) != 0) {
+        } else if (c < 0 || (r = sd_spool_resync(fd, off, size, &nx)) != 0) {
             r = c < 0 ? c : r;
         } else if (nx == size && last) {
             if (c == 2 && off + HDR + h.len == size) s->corrupt++;
@@ -115,7 +115,7 @@ static int scan_seg(spool *s, size_t i, uint64_t *prev) {
 
 static int open_fail(spool *s, int rc, const char *what, char *err, size_t errlen) {
     if (err && errlen) snprintf(err, errlen, "spool %s: %s: %s", s->path, what, strerror(-rc));
-    spool_close(s);
+    sd_spool_close(s);
     return rc;
 }
 
@@ -136,7 +136,7 @@ static void sync_parent(const char *path) {
     free(p);
 }
 
-int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, size_t errlen) {
+int sd_spool_open(const char *dir, const spool_opts *o, spool **out, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
     if (!dir || !out) {
         if (err && errlen) snprintf(err, errlen, "spool: no directory given");
@@ -174,7 +174,7 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
     s->ackfd = openat(s->dirfd, "ack", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (s->ackfd < 0) return open_fail(s, -errno, "cannot open the ack file", err, errlen);
     unsigned char b[ACK_SIZE];
-    ssize_t g = spool_pread_full(s->ackfd, b, ACK_SIZE, 0);
+    ssize_t g = sd_spool_pread_full(s->ackfd, b, ACK_SIZE, 0);
     if (g < 0) return open_fail(s, (int)g, "cannot read the ack file", err, errlen);
     if (g == ACK_SIZE && get32(b) == ACK_MAGIC && get32(b + 12) == (uint32_t)crc32(0L, b, 12))
         s->acked = get64(b + 4);
@@ -183,7 +183,7 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
     /* The ack file gets its bytes now, while there is room: later acks
      * rewrite them in place, so a full disk never stops acking (and with it
      * the deletion of delivered segments). Best effort: acks try again. */
-    if (g < (ssize_t)ACK_SIZE) (void)spool_write_ack(s, s->acked);
+    if (g < (ssize_t)ACK_SIZE) (void)sd_spool_write_ack(s, s->acked);
 
     uint64_t prev = s->acked;
     for (size_t i = 0; i < s->nseg; i++) {
@@ -199,17 +199,17 @@ int spool_open(const char *dir, const spool_opts *o, spool **out, char *err, siz
     s->file_seq = s->last_seq;
     if (prev < s->last_seq && (r = add_hole(s, prev + 1, s->last_seq)) != 0)
         return open_fail(s, r, "out of memory", err, errlen);
-    spool_prune_holes(s);
-    if ((r = spool_dir_sync(s)) != 0 || (r = spool_delete_acked(s)) != 0)
+    sd_spool_prune_holes(s);
+    if ((r = sd_spool_dir_sync(s)) != 0 || (r = sd_spool_delete_acked(s)) != 0)
         return open_fail(s, r, "cannot sync or tidy the directory", err, errlen);
     *out = s;
     return 0;
 }
 
-void spool_close(spool *s) {
+void sd_spool_close(spool *s) {
     if (!s) return;
-    (void)spool_commit(s);
-    if (s->o.fsync != SPOOL_FSYNC_NEVER && s->ackfd >= 0) (void)spool_sync(s);
+    (void)sd_spool_commit(s);
+    if (s->o.fsync != SPOOL_FSYNC_NEVER && s->ackfd >= 0) (void)sd_spool_sync(s);
     int fds[] = {s->wfd, s->rfd, s->ackfd, s->dirfd};
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         if (fds[i] >= 0) close(fds[i]);

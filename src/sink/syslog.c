@@ -52,8 +52,8 @@ static void sink_maybe_free(sl_sink *s) {
     free(s->app_name);
     free(s->server_name);
     if (s->ctx) SSL_CTX_free(s->ctx);
-    buf_free(&s->fmt);
-    buf_free(&s->frame);
+    sd_buf_free(&s->fmt);
+    sd_buf_free(&s->frame);
     free(s);
 }
 
@@ -62,7 +62,7 @@ static void sink_maybe_free(sl_sink *s) {
 static void conn_unref(sl_conn *c) {
     if (--c->refs) return;
     sl_sink *s = c->s;
-    sl_tls_free(c);
+    sd_sl_tls_free(c);
     if (c->ai) uv_freeaddrinfo(c->ai);
     free(c->wait.v);
     free(c);
@@ -75,9 +75,9 @@ static void on_handle_closed(uv_handle_t *h) { conn_unref(h->data); }
 static void on_timeout(uv_timer_t *t) {
     sl_conn *c = t->data;
     unsigned long long ms = (unsigned long long)c->s->timeout_ms;
-    if (c->up) sl_conn_fail(c, "write timed out after %llu ms", ms);
-    else if (c->connected) sl_conn_fail(c, "TLS handshake timed out after %llu ms", ms);
-    else sl_conn_fail(c, "connect timed out after %llu ms", ms);
+    if (c->up) sd_sl_conn_fail(c, "write timed out after %llu ms", ms);
+    else if (c->connected) sd_sl_conn_fail(c, "TLS handshake timed out after %llu ms", ms);
+    else sd_sl_conn_fail(c, "connect timed out after %llu ms", ms);
 }
 
 static sl_conn *conn_new(sl_sink *s) {
@@ -94,7 +94,7 @@ static sl_conn *conn_new(sl_sink *s) {
     return c;
 }
 
-void sl_conn_fail(sl_conn *c, const char *fmt, ...) {
+void sd_sl_conn_fail(sl_conn *c, const char *fmt, ...) {
     if (c->dead) return;
     c->dead = true;
     c->up = false;
@@ -105,7 +105,7 @@ void sl_conn_fail(sl_conn *c, const char *fmt, ...) {
     if (c->s->conn == c) c->s->conn = NULL;
     sl_list w = c->wait;
     c->wait = (sl_list){0};
-    for (size_t i = 0; i < w.n; i++) sink_result(w.v[i], SECDET_SINK_RETRY, 0, "%s", c->why);
+    for (size_t i = 0; i < w.n; i++) sd_sink_result(w.v[i], SECDET_SINK_RETRY, 0, "%s", c->why);
     free(w.v);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     if (c->resolving) uv_cancel((uv_req_t *)&c->gai); /* or it calls back, ignored */
@@ -146,12 +146,12 @@ static void write_done(sl_write *w, int status) {
         snprintf(why, sizeof why, "%s failed: %s", c->s->transport == SL_UDP ? "send" : "write",
                  uv_strerror(status));
     if (w->d) {
-        if (status == 0) sink_result(w->d, SECDET_SINK_OK, 0, NULL);
+        if (status == 0) sd_sink_result(w->d, SECDET_SINK_OK, 0, NULL);
         else if (status == UV_EMSGSIZE)
-            sink_result(w->d, SECDET_SINK_PERMANENT, 0, "message too long for a datagram");
-        else sink_result(w->d, SECDET_SINK_RETRY, 0, "%s", why);
+            sd_sink_result(w->d, SECDET_SINK_PERMANENT, 0, "message too long for a datagram");
+        else sd_sink_result(w->d, SECDET_SINK_RETRY, 0, "%s", why);
     }
-    if (status != 0 && status != UV_EMSGSIZE) sl_conn_fail(c, "%s", why);
+    if (status != 0 && status != UV_EMSGSIZE) sd_sl_conn_fail(c, "%s", why);
     else arm(c, true);
     free(w);
     conn_unref(c);
@@ -160,10 +160,10 @@ static void write_done(sl_write *w, int status) {
 static void on_written(uv_write_t *req, int status) { write_done(req->data, status); }
 static void on_sent(uv_udp_send_t *req, int status) { write_done(req->data, status); }
 
-int sl_conn_write(sl_conn *c, const char *data, size_t n, secdet_delivery *d) {
+int sd_sl_conn_write(sl_conn *c, const char *data, size_t n, secdet_delivery *d) {
     sl_write *w = malloc(sizeof *w + n);
     if (!w) {
-        if (d) sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+        if (d) sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
         return -1;
     }
     memcpy(w->data, data, n);
@@ -195,27 +195,27 @@ static void conn_send(sl_conn *c, secdet_delivery *d) {
     const char *json = secdet_delivery_json(d, &len);
     syslog_fmt_opts o = {.facility = s->facility, .hostname = s->hostname, .app_name = s->app_name,
                          .max_msg = s->max_msg};
-    buf_reset(&s->fmt);
-    buf_reset(&s->frame);
-    if (syslog_format(&s->fmt, json, len, &o) != 0) {
-        sink_result(d, SECDET_SINK_PERMANENT, 0, "the alert is not valid JSON");
+    sd_buf_reset(&s->fmt);
+    sd_buf_reset(&s->frame);
+    if (sd_syslog_format(&s->fmt, json, len, &o) != 0) {
+        sd_sink_result(d, SECDET_SINK_PERMANENT, 0, "the alert is not valid JSON");
         return;
     }
-    if (s->transport != SL_UDP) buf_printf(&s->frame, "%zu ", s->fmt.len);
-    buf_append(&s->frame, s->fmt.data, s->fmt.len);
+    if (s->transport != SL_UDP) sd_buf_printf(&s->frame, "%zu ", s->fmt.len);
+    sd_buf_append(&s->frame, s->fmt.data, s->fmt.len);
     if (s->fmt.oom || s->frame.oom || !s->frame.data)
-        sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
-    else if (s->transport == SL_TLS) sl_tls_send(c, s->frame.data, s->frame.len, d);
-    else sl_conn_write(c, s->frame.data, s->frame.len, d);
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+    else if (s->transport == SL_TLS) sd_sl_tls_send(c, s->frame.data, s->frame.len, d);
+    else sd_sl_conn_write(c, s->frame.data, s->frame.len, d);
 }
 
-void sl_conn_ready(sl_conn *c) {
+void sd_sl_conn_ready(sl_conn *c) {
     c->up = true;
     uv_timer_stop(&c->timer);
     sl_list w = c->wait;
     c->wait = (sl_list){0};
     for (size_t i = 0; i < w.n; i++) {
-        if (c->dead) sink_result(w.v[i], SECDET_SINK_RETRY, 0, "%s", c->why);
+        if (c->dead) sd_sink_result(w.v[i], SECDET_SINK_RETRY, 0, "%s", c->why);
         else conn_send(c, w.v[i]);
     }
     free(w.v);
@@ -233,11 +233,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
     sl_conn *c = st->data;
-    if (nread > 0 && !c->dead && c->ssl) sl_tls_input(c, b->base, (size_t)nread);
+    if (nread > 0 && !c->dead && c->ssl) sd_sl_tls_input(c, b->base, (size_t)nread);
     /* Plain TCP: a syslog server has nothing to say; what it sends is dropped. */
     else if (nread < 0 && !c->dead) {
-        if (nread == UV_EOF) sl_conn_fail(c, "connection closed by the server");
-        else sl_conn_fail(c, "connection lost: %s", uv_strerror((int)nread));
+        if (nread == UV_EOF) sd_sl_conn_fail(c, "connection closed by the server");
+        else sd_sl_conn_fail(c, "connection lost: %s", uv_strerror((int)nread));
     }
     free(b->base);
 }
@@ -258,7 +258,7 @@ static bool try_next(sl_conn *c, int status) {
     n->wait = c->wait;
     c->wait = (sl_list){0};
     s->conn = n;
-    sl_conn_fail(c, "cannot connect: %s", uv_strerror(status));
+    sd_sl_conn_fail(c, "cannot connect: %s", uv_strerror(status));
     uv_timer_start(&n->timer, on_timeout, s->timeout_ms, 0);
     conn_open(n);
     return true;
@@ -269,13 +269,13 @@ static void on_connect(uv_connect_t *req, int status) {
     if (!c->dead) {
         int rc;
         if (status != 0) {
-            if (!try_next(c, status)) sl_conn_fail(c, "cannot connect: %s", uv_strerror(status));
+            if (!try_next(c, status)) sd_sl_conn_fail(c, "cannot connect: %s", uv_strerror(status));
         } else if ((rc = uv_read_start(&c->io.stream, on_alloc, on_read)) != 0) {
-            sl_conn_fail(c, "cannot read: %s", uv_strerror(rc));
+            sd_sl_conn_fail(c, "cannot read: %s", uv_strerror(rc));
         } else {
             c->connected = true;
-            if (c->s->transport == SL_TLS) sl_tls_start(c);
-            else sl_conn_ready(c);
+            if (c->s->transport == SL_TLS) sd_sl_tls_start(c);
+            else sd_sl_conn_ready(c);
         }
     }
     conn_unref(c);
@@ -287,21 +287,21 @@ static void conn_open(sl_conn *c) {
     int rc = s->transport == SL_UDP ? uv_udp_init(s->loop, &c->io.udp)
                                     : uv_tcp_init(s->loop, &c->io.tcp);
     if (rc != 0) {
-        sl_conn_fail(c, "cannot make a socket: %s", uv_strerror(rc));
+        sd_sl_conn_fail(c, "cannot make a socket: %s", uv_strerror(rc));
         return;
     }
     c->io_init = true;
     c->io.h.data = c;
     c->refs++;
     if (s->transport == SL_UDP) {
-        sl_conn_ready(c);
+        sd_sl_conn_ready(c);
         return;
     }
     uv_tcp_nodelay(&c->io.tcp, 1);
     c->creq.data = c;
     rc = uv_tcp_connect(&c->creq, &c->io.tcp, (const struct sockaddr *)&c->addr, on_connect);
     if (rc != 0) {
-        sl_conn_fail(c, "cannot connect: %s", uv_strerror(rc));
+        sd_sl_conn_fail(c, "cannot connect: %s", uv_strerror(rc));
         return;
     }
     c->refs++;
@@ -312,7 +312,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     c->resolving = false;
     c->ai = res;
     if (!c->dead && (status != 0 || !res)) {
-        sl_conn_fail(c, "cannot resolve the host: %s", status ? uv_strerror(status) : "no address");
+        sd_sl_conn_fail(c, "cannot resolve the host: %s", status ? uv_strerror(status) : "no address");
     } else if (!c->dead) {
         memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
         c->next_ai = res->ai_next;
@@ -338,7 +338,7 @@ static void conn_start(sl_conn *c) {
     c->gai.data = c;
     int rc = uv_getaddrinfo(s->loop, &c->gai, on_resolved, s->host, port, &hints);
     if (rc != 0) {
-        sl_conn_fail(c, "cannot resolve the host: %s", uv_strerror(rc));
+        sd_sl_conn_fail(c, "cannot resolve the host: %s", uv_strerror(rc));
         return;
     }
     c->resolving = true;
@@ -350,7 +350,7 @@ static void conn_start(sl_conn *c) {
 static void sl_emit(void *self, secdet_delivery *d) {
     sl_sink *s = self;
     if (!s->loop) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "not attached to a delivery loop");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "not attached to a delivery loop");
         return;
     }
     sl_conn *c = s->conn;
@@ -360,13 +360,13 @@ static void sl_emit(void *self, secdet_delivery *d) {
     }
     bool fresh = !c;
     if (fresh && !(c = conn_new(s))) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
         return;
     }
     s->conn = c;
     if (push_wait(&c->wait, d) != 0) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
-        if (fresh) sl_conn_fail(c, "out of memory");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+        if (fresh) sd_sl_conn_fail(c, "out of memory");
         return;
     }
     if (fresh) conn_start(c);
@@ -376,13 +376,13 @@ static void sl_close(void *self) {
     sl_sink *s = self;
     if (!s) return;
     s->closing = true;
-    if (s->conn) sl_conn_fail(s->conn, "the sink was closed");
+    if (s->conn) sd_sl_conn_fail(s->conn, "the sink was closed");
     sink_maybe_free(s); /* now, or when the last conn has closed */
 }
 
 static int sl_attach(void *self, hub *h) {
     sl_sink *s = self;
-    s->loop = hub_loop(h);
+    s->loop = sd_hub_loop(h);
     /* A write to a connection the server reset raises SIGPIPE in the writing
      * thread: this one, which belongs to the library. */
     sigset_t set;
@@ -409,25 +409,25 @@ static int parse_facility(const char *v) {
     return *v >= '0' && *v <= '9' && !*end && n <= 23 ? (int)n : -1;
 }
 
-int sink_syslog_create(sink_cfg *c, sink_def *out) {
+int sd_sink_syslog_create(sink_cfg *c, sink_def *out) {
     sl_sink *s = calloc(1, sizeof *s);
-    if (!s) return sink_cfg_fail(c, "out of memory");
+    if (!s) return sd_sink_cfg_fail(c, "out of memory");
     s->closing = true; /* until returned: sl_close frees at once */
-    buf_init(&s->fmt);
-    buf_init(&s->frame);
+    sd_buf_init(&s->fmt);
+    sd_buf_init(&s->frame);
     const char *transport = NULL, *host = NULL, *facility = NULL, *hostname = NULL;
     const char *app_name = NULL, *ca_file = NULL, *server_name = NULL;
     uint64_t port = 0, max_msg = 0, timeout = DEFAULT_TIMEOUT_MS;
     bool verify = true;
-    if (sink_cfg_str(c, "transport", false, &transport) || sink_cfg_str(c, "host", true, &host) ||
-        sink_cfg_uint(c, "port", 1, 65535, &port) ||
-        sink_cfg_str(c, "facility", false, &facility) ||
-        sink_cfg_str(c, "hostname", false, &hostname) ||
-        sink_cfg_str(c, "app_name", false, &app_name) ||
-        sink_cfg_uint(c, "max_msg", 64, 1 << 20, &max_msg) ||
-        sink_cfg_uint(c, "timeout_ms", 1, 3600000, &timeout) ||
-        sink_cfg_bool(c, "tls_verify", &verify) || sink_cfg_str(c, "ca_file", false, &ca_file) ||
-        sink_cfg_str(c, "server_name", false, &server_name))
+    if (sd_sink_cfg_str(c, "transport", false, &transport) || sd_sink_cfg_str(c, "host", true, &host) ||
+        sd_sink_cfg_uint(c, "port", 1, 65535, &port) ||
+        sd_sink_cfg_str(c, "facility", false, &facility) ||
+        sd_sink_cfg_str(c, "hostname", false, &hostname) ||
+        sd_sink_cfg_str(c, "app_name", false, &app_name) ||
+        sd_sink_cfg_uint(c, "max_msg", 64, 1 << 20, &max_msg) ||
+        sd_sink_cfg_uint(c, "timeout_ms", 1, 3600000, &timeout) ||
+        sd_sink_cfg_bool(c, "tls_verify", &verify) || sd_sink_cfg_str(c, "ca_file", false, &ca_file) ||
+        sd_sink_cfg_str(c, "server_name", false, &server_name))
         goto fail;
     const char *bad = NULL;
     s->transport = !transport || !strcmp(transport, "udp") ? SL_UDP
@@ -442,7 +442,7 @@ int sink_syslog_create(sink_cfg *c, sink_def *out) {
         bad = "facility: expected a name (auth, authpriv, daemon, user, local0 ... local7, "
               "...) or 0 to 23";
     if (bad) {
-        sink_cfg_fail(c, "%s", bad);
+        sd_sink_cfg_fail(c, "%s", bad);
         goto fail;
     }
     char myname[256] = "";
@@ -456,13 +456,13 @@ int sink_syslog_create(sink_cfg *c, sink_def *out) {
     s->app_name = strdup(app_name ? app_name : "secdet");
     s->server_name = strdup(server_name ? server_name : host);
     if (!s->host || !s->hostname || !s->app_name || !s->server_name) {
-        sink_cfg_fail(c, "out of memory");
+        sd_sink_cfg_fail(c, "out of memory");
         goto fail;
     }
     if (s->transport == SL_TLS) {
         char err[160];
-        if (sl_tls_ctx(s, ca_file, err, sizeof err) != 0) {
-            sink_cfg_fail(c, "%s", err);
+        if (sd_sl_tls_ctx(s, ca_file, err, sizeof err) != 0) {
+            sd_sink_cfg_fail(c, "%s", err);
             goto fail;
         }
     }

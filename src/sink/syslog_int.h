@@ -76,24 +76,24 @@ struct sl_sink {
 /* Queues n bytes of data (copied) on the conn's stream; d, when not NULL,
  * is answered once the write completes. 0, or -1 after d (if any) was
  * answered RETRY and the conn failed. */
-int sl_conn_write(sl_conn *c, const char *data, size_t n, secdet_delivery *d);
+int sd_sl_conn_write(sl_conn *c, const char *data, size_t n, secdet_delivery *d);
 /* The conn is ready for alerts (the handshake is done). */
-void sl_conn_ready(sl_conn *c);
+void sd_sl_conn_ready(sl_conn *c);
 /* The conn failed: every alert it holds is answered RETRY with the reason,
  * its handles are closed. Idempotent. */
-void sl_conn_fail(sl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sd_sl_conn_fail(sl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- syslog_tls.c ---- */
 /* The client context: TLS 1.2 at least; with verify, the peer's chain
  * against ca_file (NULL: the system's store). 0, or -1 with err filled. */
-int sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen);
+int sd_sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen);
 /* Starts the handshake on a connected conn. 0, or -1 after conn_fail. */
-int sl_tls_start(sl_conn *c);
+int sd_sl_tls_start(sl_conn *c);
 /* Bytes read from the peer. */
-void sl_tls_input(sl_conn *c, const char *data, size_t n);
+void sd_sl_tls_input(sl_conn *c, const char *data, size_t n);
 /* Encrypts one framed message and writes it, answering d when written. */
-int sl_tls_send(sl_conn *c, const char *msg, size_t n, secdet_delivery *d);
+int sd_sl_tls_send(sl_conn *c, const char *msg, size_t n, secdet_delivery *d);
 /* Frees the conn's TLS state (after its handles closed). */
-void sl_tls_free(sl_conn *c);
+void sd_sl_tls_free(sl_conn *c);
 
 #endif

@@ -22,9 +22,9 @@
 #include "sink/syslog_int.h"
 #include "util/tls.h"
 
-int sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen) {
+int sd_sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen) {
     ERR_clear_error();
-    SSL_CTX *ctx = tls_ctx_new(false);
+    SSL_CTX *ctx = sd_tls_ctx_new(false);
     if (!ctx) {
         snprintf(err, errlen, "cannot make a TLS context");
         return -1;
@@ -55,21 +55,21 @@ static bool is_ip(const char *name) {
 /* Writes what OpenSSL has for the network; d (if any) is answered by it. */
 static int flush_out(sl_conn *c, secdet_delivery *d) {
     char *p = NULL;
-    size_t n = tls_peek_output(c->wbio, &p);
+    size_t n = sd_tls_peek_output(c->wbio, &p);
     if (n == 0) {
-        if (d) sink_result(d, SECDET_SINK_RETRY, 0, "TLS produced no data");
+        if (d) sd_sink_result(d, SECDET_SINK_RETRY, 0, "TLS produced no data");
         return 0;
     }
-    int rc = sl_conn_write(c, p, n, d);
-    tls_output_taken(c->wbio);
+    int rc = sd_sl_conn_write(c, p, n, d);
+    sd_tls_output_taken(c->wbio);
     return rc;
 }
 
 /* Why the last SSL call failed. */
 static void fail_tls(sl_conn *c, const char *what, int ret) {
     char why[128];
-    tls_describe_error(c->ssl, ret, c->s->tls_verify, "server", why, sizeof why);
-    sl_conn_fail(c, "%s: %s", what, why);
+    sd_tls_describe_error(c->ssl, ret, c->s->tls_verify, "server", why, sizeof why);
+    sd_sl_conn_fail(c, "%s: %s", what, why);
 }
 
 /* Reads (and drops) what the server sent after the handshake. */
@@ -97,17 +97,17 @@ static int drive(sl_conn *c) {
             return -1;
         }
         if (flush_out(c, NULL) != 0) return -1;
-        sl_conn_ready(c);
+        sd_sl_conn_ready(c);
         if (c->dead) return -1;
     }
     return read_all(c);
 }
 
-int sl_tls_start(sl_conn *c) {
+int sd_sl_tls_start(sl_conn *c) {
     sl_sink *s = c->s;
-    c->ssl = tls_session_new(s->ctx, false, &c->rbio, &c->wbio);
+    c->ssl = sd_tls_session_new(s->ctx, false, &c->rbio, &c->wbio);
     if (!c->ssl) {
-        sl_conn_fail(c, "TLS: out of memory");
+        sd_sl_conn_fail(c, "TLS: out of memory");
         return -1;
     }
     const char *name = s->server_name;
@@ -123,37 +123,37 @@ int sl_tls_start(sl_conn *c) {
     }
     if (ok != 1) {
         ERR_clear_error();
-        sl_conn_fail(c, "TLS: server_name is not usable");
+        sd_sl_conn_fail(c, "TLS: server_name is not usable");
         return -1;
     }
     return drive(c);
 }
 
-void sl_tls_input(sl_conn *c, const char *data, size_t n) {
+void sd_sl_tls_input(sl_conn *c, const char *data, size_t n) {
     if (!c->ssl) return;
-    if (!tls_give_input(c->rbio, data, n)) {
-        sl_conn_fail(c, "TLS: out of memory");
+    if (!sd_tls_give_input(c->rbio, data, n)) {
+        sd_sl_conn_fail(c, "TLS: out of memory");
         return;
     }
     drive(c);
 }
 
-int sl_tls_send(sl_conn *c, const char *msg, size_t n, secdet_delivery *d) {
+int sd_sl_tls_send(sl_conn *c, const char *msg, size_t n, secdet_delivery *d) {
     if (n > INT_MAX) {
-        sink_result(d, SECDET_SINK_PERMANENT, 0, "message too long");
+        sd_sink_result(d, SECDET_SINK_PERMANENT, 0, "message too long");
         return -1;
     }
     ERR_clear_error();
     int r = SSL_write(c->ssl, msg, (int)n); /* a memory BIO takes all of it */
     if (r != (int)n) {
         fail_tls(c, "TLS write", r);
-        sink_result(d, SECDET_SINK_RETRY, 0, "%s", c->why);
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "%s", c->why);
         return -1;
     }
     return flush_out(c, d);
 }
 
-void sl_tls_free(sl_conn *c) {
+void sd_sl_tls_free(sl_conn *c) {
     if (c->ssl) SSL_free(c->ssl); /* and its BIOs */
     c->ssl = NULL;
     c->rbio = c->wbio = NULL;

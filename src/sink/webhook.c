@@ -9,10 +9,10 @@
  *                                    HMAC-SHA256 over id.timestamp.body)
  *   the "headers" of the configuration (a custom Content-Type or User-Agent
  *   replaces ours; the webhook-* names and the framing headers are refused).
- * The outcome is mapped by http_sink_classify. Requests run on the hub's HTTP
+ * The outcome is mapped by sd_http_sink_classify. Requests run on the hub's HTTP
  * client (attach); up to max_in_flight (default 4) at once. A done callback
  * only touches its delivery, never the sink: the hub aborts every request
- * (http_client_free) before it closes the sinks.
+ * (sd_http_client_free) before it closes the sinks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +42,12 @@ typedef struct webhook {
 
 static const char user_agent[] = "User-Agent: secdet/" SECDET_VERSION_STRING;
 
-static void on_done(void *arg, const http_result *r) { http_sink_finish(arg, r); }
+static void on_done(void *arg, const http_result *r) { sd_http_sink_finish(arg, r); }
 
 static void wh_emit(void *self, secdet_delivery *d) {
     webhook *w = self;
     if (!w->client) {
-        sink_result(d, SECDET_SINK_RETRY, 0, "not attached to a delivery loop");
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "not attached to a delivery loop");
         return;
     }
     size_t len = 0;
@@ -58,19 +58,19 @@ static void wh_emit(void *self, secdet_delivery *d) {
     snprintf(id_line, sizeof id_line, "webhook-id: %s", id);
     snprintf(ts_line, sizeof ts_line, "webhook-timestamp: %lld", (long long)ts);
     buf sig;
-    buf_init(&sig);
+    sd_buf_init(&sig);
     if (w->has_secret) {
-        buf_puts(&sig, "webhook-signature: ");
-        if (webhook_sign(&sig, w->key, w->keylen, id, ts, json, len) != 0 || sig.oom) {
-            buf_free(&sig);
-            sink_result(d, SECDET_SINK_RETRY, 0, "could not sign the request");
+        sd_buf_puts(&sig, "webhook-signature: ");
+        if (sd_webhook_sign(&sig, w->key, w->keylen, id, ts, json, len) != 0 || sig.oom) {
+            sd_buf_free(&sig);
+            sd_sink_result(d, SECDET_SINK_RETRY, 0, "could not sign the request");
             return;
         }
     }
     const char **lines = malloc((5 + w->nheaders) * sizeof *lines);
     if (!lines) {
-        buf_free(&sig);
-        sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
+        sd_buf_free(&sig);
+        sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
         return;
     }
     size_t n = 0;
@@ -80,30 +80,30 @@ static void wh_emit(void *self, secdet_delivery *d) {
     lines[n++] = ts_line;
     if (w->has_secret) lines[n++] = sig.data;
     for (size_t i = 0; i < w->nheaders; i++) lines[n++] = w->headers[i];
-    http_request req = http_sink_request(&w->http);
+    http_request req = sd_http_sink_request(&w->http);
     req.headers = lines;
     req.nheaders = n;
     req.body = json;
     req.body_len = len;
-    /* http_post copies the headers and the body. */
-    int rc = http_post(w->client, &req, on_done, d);
+    /* sd_http_post copies the headers and the body. */
+    int rc = sd_http_post(w->client, &req, on_done, d);
     free(lines);
-    buf_free(&sig);
-    if (rc != 0) sink_result(d, SECDET_SINK_RETRY, 0, "could not start the request");
+    sd_buf_free(&sig);
+    if (rc != 0) sd_sink_result(d, SECDET_SINK_RETRY, 0, "could not start the request");
 }
 
 static void wh_close(void *self) {
     webhook *w = self;
     if (!w) return;
-    http_sink_opts_free(&w->http);
-    sink_cfg_free_lines(w->headers, w->nheaders);
+    sd_http_sink_opts_free(&w->http);
+    sd_sink_cfg_free_lines(w->headers, w->nheaders);
     OPENSSL_cleanse(w->key, sizeof w->key);
     free(w);
 }
 
 static int wh_attach(void *self, hub *h) {
     webhook *w = self;
-    w->client = hub_http(h);
+    w->client = sd_hub_http(h);
     return w->client ? 0 : -1;
 }
 
@@ -121,34 +121,34 @@ static int check_headers(sink_cfg *c, webhook *w) {
     for (size_t i = 0; i < w->nheaders; i++) {
         for (size_t j = 0; j < sizeof refused / sizeof refused[0]; j++)
             if (named(w->headers[i], refused[j]))
-                return sink_cfg_fail(c, "headers: %s is set by the sink", refused[j]);
+                return sd_sink_cfg_fail(c, "headers: %s is set by the sink", refused[j]);
         w->has_ct |= named(w->headers[i], "content-type");
         w->has_ua |= named(w->headers[i], "user-agent");
     }
     return 0;
 }
 
-int sink_webhook_create(sink_cfg *c, sink_def *out) {
+int sd_sink_webhook_create(sink_cfg *c, sink_def *out) {
     webhook *w = calloc(1, sizeof *w);
-    if (!w) return sink_cfg_fail(c, "out of memory");
+    if (!w) return sd_sink_cfg_fail(c, "out of memory");
     const char *secret = NULL;
-    if (http_sink_opts_read(c, &w->http) != 0) {
+    if (sd_http_sink_opts_read(c, &w->http) != 0) {
         free(w);
         return -1;
     }
-    if (sink_cfg_str(c, "secret", false, &secret) ||
-        sink_cfg_headers(c, "headers", &w->headers, &w->nheaders) || check_headers(c, w))
+    if (sd_sink_cfg_str(c, "secret", false, &secret) ||
+        sd_sink_cfg_headers(c, "headers", &w->headers, &w->nheaders) || check_headers(c, w))
         goto fail;
     if (secret) {
         /* The message says what is expected, never what was given. */
-        if (webhook_secret_decode(secret, w->key, sizeof w->key, &w->keylen) != 0) {
-            sink_cfg_fail(
+        if (sd_webhook_secret_decode(secret, w->key, sizeof w->key, &w->keylen) != 0) {
+            sd_sink_cfg_fail(
                 c, "secret: not a valid secret (expected \"whsec_\" and base64, at most %d bytes)",
                 LIMIT_WEBHOOK_KEY);
             goto fail;
         }
         if (w->keylen == 0) {
-            sink_cfg_fail(c, "secret: must not be empty");
+            sd_sink_cfg_fail(c, "secret: must not be empty");
             goto fail;
         }
         w->has_secret = true;

@@ -6,19 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-void buf_init(buf *b) { memset(b, 0, sizeof *b); }
+void sd_buf_init(buf *b) { memset(b, 0, sizeof *b); }
 
-void buf_free(buf *b) {
+void sd_buf_free(buf *b) {
     free(b->data);
     memset(b, 0, sizeof *b);
 }
 
-void buf_reset(buf *b) {
+void sd_buf_reset(buf *b) {
     b->len = 0;
     if (b->data) b->data[0] = 0;
 }
 
-bool buf_reserve(buf *b, size_t extra) {
+bool sd_buf_reserve(buf *b, size_t extra) {
     if (b->oom) return false;
     if (extra > SIZE_MAX / 2 - b->len) {
         b->oom = true;
@@ -38,35 +38,35 @@ bool buf_reserve(buf *b, size_t extra) {
     return true;
 }
 
-void buf_append(buf *b, const void *p, size_t n) {
-    if (!buf_reserve(b, n)) return;
+void sd_buf_append(buf *b, const void *p, size_t n) {
+    if (!sd_buf_reserve(b, n)) return;
     if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = 0;
 }
 
-void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+void sd_buf_puts(buf *b, const char *s) { sd_buf_append(b, s, strlen(s)); }
 
-void buf_putc(buf *b, char c) {
-    if (!buf_reserve(b, 1)) return;
+void sd_buf_putc(buf *b, char c) {
+    if (!sd_buf_reserve(b, 1)) return;
     b->data[b->len++] = c;
     b->data[b->len] = 0;
 }
 
-void buf_vprintf(buf *b, const char *fmt, va_list ap) {
+void sd_buf_vprintf(buf *b, const char *fmt, va_list ap) {
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
-    if (n < 0 || !buf_reserve(b, (size_t)n)) return;
+    if (n < 0 || !sd_buf_reserve(b, (size_t)n)) return;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
 }
 
-void buf_printf(buf *b, const char *fmt, ...) {
+void sd_buf_printf(buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    buf_vprintf(b, fmt, ap);
+    sd_buf_vprintf(b, fmt, ap);
     va_end(ap);
 }
 
@@ -90,11 +90,11 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n) {
     return len;
 }
 
-void buf_json_string(buf *b, const char *s, size_t n) {
+void sd_buf_json_string(buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    if (!buf_reserve(b, n + 2)) return;
-    buf_putc(b, '"');
+    if (!sd_buf_reserve(b, n + 2)) return;
+    sd_buf_putc(b, '"');
     size_t run = 0; /* start of the pending run of bytes copied as they are */
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
@@ -109,31 +109,31 @@ void buf_json_string(buf *b, const char *s, size_t n) {
                 continue;
             }
         }
-        buf_append(b, s + run, i - run);
+        sd_buf_append(b, s + run, i - run);
         switch (c) {
-        case '"': buf_puts(b, "\\\""); break;
-        case '\\': buf_puts(b, "\\\\"); break;
-        case '\n': buf_puts(b, "\\n"); break;
-        case '\r': buf_puts(b, "\\r"); break;
-        case '\t': buf_puts(b, "\\t"); break;
-        case '\b': buf_puts(b, "\\b"); break;
-        case '\f': buf_puts(b, "\\f"); break;
+        case '"': sd_buf_puts(b, "\\\""); break;
+        case '\\': sd_buf_puts(b, "\\\\"); break;
+        case '\n': sd_buf_puts(b, "\\n"); break;
+        case '\r': sd_buf_puts(b, "\\r"); break;
+        case '\t': sd_buf_puts(b, "\\t"); break;
+        case '\b': sd_buf_puts(b, "\\b"); break;
+        case '\f': sd_buf_puts(b, "\\f"); break;
         default:
             if (c < 0x20) {
                 char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(b, esc, 6);
+                sd_buf_append(b, esc, 6);
             } else {
-                buf_puts(b, "\xEF\xBF\xBD"); /* invalid UTF-8 byte → U+FFFD */
+                sd_buf_puts(b, "\xEF\xBF\xBD"); /* invalid UTF-8 byte → U+FFFD */
             }
         }
         i++;
         run = i;
     }
-    buf_append(b, s + run, n - run);
-    buf_putc(b, '"');
+    sd_buf_append(b, s + run, n - run);
+    sd_buf_putc(b, '"');
 }
 
-char *buf_steal(buf *b) {
+char *sd_buf_steal(buf *b) {
     char *p = b->data;
     if (!p) p = calloc(1, 1);
     memset(b, 0, sizeof *b);

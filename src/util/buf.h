@@ -18,19 +18,19 @@ typedef struct buf {
     bool oom;
 } buf;
 
-void buf_init(buf *b);
-void buf_free(buf *b);
-void buf_reset(buf *b); /* len = 0, keeps the memory */
-bool buf_reserve(buf *b, size_t extra);
-void buf_append(buf *b, const void *p, size_t n);
-void buf_puts(buf *b, const char *s);
-void buf_putc(buf *b, char c);
-void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(buf *b, const char *fmt, va_list ap);
+void sd_buf_init(buf *b);
+void sd_buf_free(buf *b);
+void sd_buf_reset(buf *b); /* len = 0, keeps the memory */
+bool sd_buf_reserve(buf *b, size_t extra);
+void sd_buf_append(buf *b, const void *p, size_t n);
+void sd_buf_puts(buf *b, const char *s);
+void sd_buf_putc(buf *b, char c);
+void sd_buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sd_buf_vprintf(buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes
  * become U+FFFD so the output is always valid JSON. */
-void buf_json_string(buf *b, const char *s, size_t n);
+void sd_buf_json_string(buf *b, const char *s, size_t n);
 /* Takes the data out of the buffer (caller frees); the buffer is reset. */
-char *buf_steal(buf *b);
+char *sd_buf_steal(buf *b);
 
 #endif

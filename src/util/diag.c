@@ -8,9 +8,9 @@
 #include <string.h>
 
 
-void diag_init(diag_list *d) { memset(d, 0, sizeof *d); }
+void sd_diag_init(diag_list *d) { memset(d, 0, sizeof *d); }
 
-void diag_free(diag_list *d) {
+void sd_diag_free(diag_list *d) {
     for (size_t i = 0; i < d->count; i++) {
         free(d->items[i].file);
         free(d->items[i].message);
@@ -43,7 +43,7 @@ static diag_entry *diag_push(diag_list *d, diag_severity sev, const char *file, 
     return e;
 }
 
-void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, const char *fmt, ...) {
+void sd_diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, const char *fmt, ...) {
     size_t max = d->max_errors ? d->max_errors : LIMIT_DIAG_ERRORS;
     if (sev == DIAG_ERROR) {
         d->errors++;
@@ -96,7 +96,7 @@ static int compare(const diag_entry *a, const diag_entry *b, const sort_ctx *x) 
 
 /* Insertion sort: a ruleset's diagnostics are few (errors are capped) and
  * mostly in order already; qsort has no context argument in C11. */
-void diag_sort(diag_list *d, size_t from, const char *const *files, size_t nfiles) {
+void sd_diag_sort(diag_list *d, size_t from, const char *const *files, size_t nfiles) {
     sort_ctx x = {files, nfiles};
     for (size_t i = from + 1; i < d->count; i++) {
         diag_entry e = d->items[i];
@@ -111,7 +111,7 @@ void diag_sort(diag_list *d, size_t from, const char *const *files, size_t nfile
 
 /* Errors print exactly as the language contract shows them,
  * "file:line:col: message"; warnings say so: "file:line:col: warning: message". */
-void diag_format(const diag_entry *e, char *out, size_t outsz) {
+void sd_diag_format(const diag_entry *e, char *out, size_t outsz) {
     const char *kind = e->severity == DIAG_ERROR ? "" : "warning: ";
     if (e->file && e->file[0] && e->line)
         snprintf(out, outsz, "%s:%u:%u: %s%s", e->file, e->line, e->column, kind, e->message);

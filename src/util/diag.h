@@ -2,7 +2,7 @@
  *
  * A diag_list is the internal body of the public secdet_diagnostics handle.
  * Each entry carries file, line, column (1-based; 0 when unknown) and a
- * message; the list keeps insertion order (until diag_sort puts it in
+ * message; the list keeps insertion order (until sd_diag_sort puts it in
  * source order) and caps errors at `max_errors` (further errors are counted,
  * and one "too many errors" entry is added).
  */
@@ -18,7 +18,7 @@ typedef struct diag_entry {
     char *file;   /* owned */
     unsigned line, column;
     char *message; /* owned, no trailing newline */
-    size_t seq;    /* insertion order (diag_sort keeps it among equals) */
+    size_t seq;    /* insertion order (sd_diag_sort keeps it among equals) */
     int last;      /* the "too many errors" marker: sorts after everything */
 } diag_entry;
 
@@ -34,15 +34,15 @@ struct secdet_diagnostics {
     diag_list list;
 };
 
-void diag_init(diag_list *d);
-void diag_free(diag_list *d);
-void diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col,
+void sd_diag_init(diag_list *d);
+void sd_diag_free(diag_list *d);
+void sd_diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col,
               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Sorts the entries from index `from` on by file (files[0..nfiles) first,
  * in that order; any other file after them, by name), line and column;
  * errors and warnings together, the order of insertion kept among equals. */
-void diag_sort(diag_list *d, size_t from, const char *const *files, size_t nfiles);
+void sd_diag_sort(diag_list *d, size_t from, const char *const *files, size_t nfiles);
 /* "file:line:col: message" (warnings: "file:line:col: warning: message"). */
-void diag_format(const diag_entry *e, char *out, size_t outsz);
+void sd_diag_format(const diag_entry *e, char *out, size_t outsz);
 
 #endif

@@ -27,13 +27,13 @@ char *secdet_diagnostics_format(const secdet_diagnostics *d, size_t i) {
     size_t need = (de->file ? strlen(de->file) : 0) + (de->message ? strlen(de->message) : 0) + 64;
     char *s = malloc(need);
     if (!s) return NULL;
-    diag_format(de, s, need);
+    sd_diag_format(de, s, need);
     return s;
 }
 
 void secdet_diagnostics_free(secdet_diagnostics *d) {
     if (!d) return;
-    diag_free(&d->list);
+    sd_diag_free(&d->list);
     free(d);
 }
 

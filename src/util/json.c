@@ -29,7 +29,7 @@
  *    bytes (0x00 as 0x01 '0', 0x01 as 0x01 '1') and its member marked
  *    JSON_KEY_HAS_NUL: cJSON_Duplicate and cJSON_Delete handle it as any
  *    key, a lookup by a name without 0x01 can never match it, and
- *    json_key_bytes decodes it for the writers.
+ *    sd_json_key_bytes decodes it for the writers.
  */
 #include "util/json.h"
 
@@ -69,7 +69,7 @@ static void skip_ws(parser *p) {
 
 /* NUL-terminates the scratch buffer at its length; false when out of memory. */
 static bool scratch_terminate(parser *p) {
-    if (!buf_reserve(&p->scratch, 0)) return false;
+    if (!sd_buf_reserve(&p->scratch, 0)) return false;
     p->scratch.data[p->scratch.len] = 0;
     return true;
 }
@@ -104,7 +104,7 @@ static void put_utf8(buf *b, unsigned long cp) {
         n = 4;
     }
     for (size_t k = 1; k < n; k++) u[k] = (char)(0x80 | ((cp >> (6 * (n - 1 - k))) & 0x3F));
-    buf_append(b, u, n);
+    sd_buf_append(b, u, n);
 }
 
 /* The \u escape at s[i] of a string whose closing quote is s[e]: appends
@@ -159,11 +159,11 @@ static bool parse_string(parser *p) {
         return false;
     }
     size_t i = start + 1;
-    if (!escapes) buf_append(&p->scratch, s + i, e - i);
+    if (!escapes) sd_buf_append(&p->scratch, s + i, e - i);
     while (escapes && i < e) {
         size_t run = i;
         while (run < e && s[run] != '\\') run++;
-        buf_append(&p->scratch, s + i, run - i);
+        sd_buf_append(&p->scratch, s + i, run - i);
         if (run >= e) break;
         i = run; /* s[i + 1] exists: at worst it is the closing quote */
         char c;
@@ -182,7 +182,7 @@ static bool parse_string(parser *p) {
         }
         default: goto bad_escape;
         }
-        buf_putc(&p->scratch, c);
+        sd_buf_putc(&p->scratch, c);
         i += 2;
     }
     if (!scratch_terminate(p)) return false;
@@ -211,11 +211,11 @@ static cJSON *parse_number(parser *p) {
     if (!radix || !*radix) radix = ".";
     size_t rlen = strlen(radix), mark = p->scratch.len;
     if (rlen == 1 && *radix == '.') {
-        buf_append(&p->scratch, p->s + start, n);
+        sd_buf_append(&p->scratch, p->s + start, n);
     } else {
         for (size_t k = 0; k < n; k++) {
-            if (p->s[start + k] == '.') buf_append(&p->scratch, radix, rlen);
-            else buf_putc(&p->scratch, (char)p->s[start + k]);
+            if (p->s[start + k] == '.') sd_buf_append(&p->scratch, radix, rlen);
+            else sd_buf_putc(&p->scratch, (char)p->s[start + k]);
         }
     }
     if (!scratch_terminate(p)) return NULL;
@@ -261,38 +261,38 @@ static bool encode_key(parser *p, size_t mark, size_t *key) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p->scratch.data[mark + i];
         if (c == 0 || c == KEY_ESCAPE) {
-            buf_putc(&p->scratch, KEY_ESCAPE);
+            sd_buf_putc(&p->scratch, KEY_ESCAPE);
             c = c == 0 ? '0' : '1';
         }
-        buf_putc(&p->scratch, (char)c);
+        sd_buf_putc(&p->scratch, (char)c);
     }
     return scratch_terminate(p);
 }
 
-size_t json_string_len(const cJSON *node) {
+size_t sd_json_string_len(const cJSON *node) {
     if (!node || !node->valuestring) return 0;
     if (node->type & JSON_STRING_HAS_NUL) return (size_t)node->valuedouble;
     return strlen(node->valuestring);
 }
 
-const char *json_key_bytes(const cJSON *member, buf *tmp, size_t *len) {
+const char *sd_json_key_bytes(const cJSON *member, buf *tmp, size_t *len) {
     const char *k = member && member->string ? member->string : "";
     if (!member || !(member->type & JSON_KEY_HAS_NUL)) {
         *len = strlen(k);
         return k;
     }
-    buf_reset(tmp);
+    sd_buf_reset(tmp);
     for (size_t i = 0; k[i]; i++) {
         if (k[i] == KEY_ESCAPE && (k[i + 1] == '0' || k[i + 1] == '1'))
-            buf_putc(tmp, k[++i] == '0' ? 0 : KEY_ESCAPE);
+            sd_buf_putc(tmp, k[++i] == '0' ? 0 : KEY_ESCAPE);
         else
-            buf_putc(tmp, k[i]);
+            sd_buf_putc(tmp, k[i]);
     }
     *len = tmp->oom ? 0 : tmp->len;
     return tmp->oom || !tmp->data ? "" : tmp->data;
 }
 
-const cJSON *json_member(const cJSON *object, const char *key) {
+const cJSON *sd_json_member(const cJSON *object, const char *key) {
     if (!cJSON_IsObject(object) || !key) return NULL;
     for (const cJSON *c = object->child; c; c = c->next)
         if (!(c->type & JSON_KEY_HAS_NUL) && c->string && strcmp(c->string, key) == 0) return c;
@@ -304,7 +304,7 @@ const cJSON *json_member(const cJSON *object, const char *key) {
 static bool restore_nul_strings(cJSON *copy, const cJSON *orig) {
     for (; copy && orig; copy = copy->next, orig = orig->next) {
         if ((orig->type & JSON_STRING_HAS_NUL) && orig->valuestring) {
-            size_t n = json_string_len(orig);
+            size_t n = sd_json_string_len(orig);
             char *s = cJSON_malloc(n + 1);
             if (!s) return false;
             memcpy(s, orig->valuestring, n + 1);
@@ -316,7 +316,7 @@ static bool restore_nul_strings(cJSON *copy, const cJSON *orig) {
     return true;
 }
 
-cJSON *json_duplicate(const cJSON *node) {
+cJSON *sd_json_duplicate(const cJSON *node) {
     cJSON *copy = node ? cJSON_Duplicate(node, true) : NULL;
     if (copy && !restore_nul_strings(copy, node)) {
         cJSON_Delete(copy);
@@ -436,29 +436,29 @@ static cJSON *parse_value(parser *p) {
     return NULL;
 }
 
-cJSON *json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end, int *control) {
+cJSON *sd_json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end, int *control) {
     parser p = {.s = (const unsigned char *)s, .len = s ? len : 0, .limit = CJSON_NESTING_LIMIT, .control = -1};
     if (max_depth > 0 && max_depth < p.limit) p.limit = max_depth;
-    buf_init(&p.scratch);
+    sd_buf_init(&p.scratch);
     cJSON *root = NULL;
     if (p.len > 0) {
         if (p.len >= 5 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) p.off = 3; /* a UTF-8 BOM */
         skip_ws(&p);
         root = parse_value(&p);
     }
-    buf_free(&p.scratch);
+    sd_buf_free(&p.scratch);
     if (end) *end = root || p.off < p.len ? p.off : p.len ? p.len - 1 : 0;
     if (control) *control = root ? -1 : p.control;
     return root;
 }
 
-cJSON *json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end) {
-    return json_parse_prefix_control(s, len, max_depth, end, NULL);
+cJSON *sd_json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end) {
+    return sd_json_parse_prefix_control(s, len, max_depth, end, NULL);
 }
 
-cJSON *json_parse(const char *s, size_t len, size_t max_depth, size_t *err_offset) {
+cJSON *sd_json_parse(const char *s, size_t len, size_t max_depth, size_t *err_offset) {
     size_t end = 0;
-    cJSON *root = json_parse_prefix(s, len, max_depth, &end);
+    cJSON *root = sd_json_parse_prefix(s, len, max_depth, &end);
     if (!root && err_offset) *err_offset = end;
     return root;
 }

@@ -16,11 +16,11 @@
  * are defined in terms of it — with two departures, so that no string
  * content can hide from rules (json.c says how and why):
  *  - a raw control character (U+0000-U+001F) inside a string is refused
- *    (json_parse_prefix_control tells that failure apart);
+ *    (sd_json_parse_prefix_control tells that failure apart);
  *  - a string holding U+0000 keeps all its bytes (cJSON cuts it at the
- *    first): read a string node's length with json_string_len and a key
- *    with json_key_bytes, look members up with json_member, and copy a tree
- *    with json_duplicate, never cJSON_Duplicate (which would cut the copy's
+ *    first): read a string node's length with sd_json_string_len and a key
+ *    with sd_json_key_bytes, look members up with sd_json_member, and copy a tree
+ *    with sd_json_duplicate, never cJSON_Duplicate (which would cut the copy's
  *    strings but keep their recorded lengths).
  * Otherwise, like cJSON:
  *  - any byte <= 32 (NUL included) is whitespace outside strings; a UTF-8
@@ -47,47 +47,47 @@
 
 #include "util/buf.h"
 
-/* Marks on nodes json_parse builds, in bits of `type` that cJSON's own
+/* Marks on nodes sd_json_parse builds, in bits of `type` that cJSON's own
  * functions mask off (they read type & 0xFF):
  *  - JSON_STRING_HAS_NUL: a string value holding U+0000; valuestring has
  *    all its bytes then a NUL, valuedouble its length in bytes;
  *  - JSON_KEY_HAS_NUL: a member whose key holds U+0000; `string` is the key
- *    encoded without NUL bytes (json_key_bytes decodes it). */
+ *    encoded without NUL bytes (sd_json_key_bytes decodes it). */
 #define JSON_STRING_HAS_NUL (1 << 12)
 #define JSON_KEY_HAS_NUL (1 << 13)
 
 /* Parses the first JSON value of s[0..len), as cJSON's ParseWithLength(s,
  * len) does: text after that value is not looked at (check it with
- * json_parse_prefix's end when it matters). max_depth > 0 also refuses more
+ * sd_json_parse_prefix's end when it matters). max_depth > 0 also refuses more
  * than max_depth nested arrays/objects (a scalar has depth 0, "[]" depth 1).
  * Returns NULL on invalid JSON, on too deep nesting or when out of memory;
  * then, when err_offset is not NULL, *err_offset is the byte offset where
  * parsing failed (the offset cJSON's end pointer gave: < len, 0 when len is
  * 0). */
-cJSON *json_parse(const char *s, size_t len, size_t max_depth, size_t *err_offset);
+cJSON *sd_json_parse(const char *s, size_t len, size_t max_depth, size_t *err_offset);
 
 /* The same, reporting in *end (when not NULL) the offset just past the
  * value on success — what cJSON's ParseWithLengthOpts(s, len, &end, 0) gives,
  * for reading several values from one text — and the error offset on
  * failure. */
-cJSON *json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end);
+cJSON *sd_json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t *end);
 
 /* The same; on failure *control (when not NULL) is the raw control
  * character (0x00-0x1F) inside a string that made it fail, at offset *end,
  * or -1 when it failed for another reason (-1 on success too). */
-cJSON *json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end,
+cJSON *sd_json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end,
                                  int *control);
 
 /* The byte length of a string node's value (0 for NULL or no string). */
-size_t json_string_len(const cJSON *node);
+size_t sd_json_string_len(const cJSON *node);
 /* A member's key bytes and their length: `string` itself, or for a key
  * holding U+0000 its decoding in tmp (valid until tmp changes). */
-const char *json_key_bytes(const cJSON *member, buf *tmp, size_t *len);
+const char *sd_json_key_bytes(const cJSON *member, buf *tmp, size_t *len);
 /* The first member of an object whose key is exactly `key`, or NULL (as
  * cJSON_GetObjectItemCaseSensitive, without mistaking an encoded key for
  * another). */
-const cJSON *json_member(const cJSON *object, const char *key);
+const cJSON *sd_json_member(const cJSON *object, const char *key);
 /* A deep copy that keeps strings holding U+0000 whole; NULL on OOM. */
-cJSON *json_duplicate(const cJSON *node);
+cJSON *sd_json_duplicate(const cJSON *node);
 
 #endif

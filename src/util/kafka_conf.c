@@ -36,12 +36,12 @@ static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_' || 
  * message removed, and trailing whitespace dropped. */
 static void scrub(const char *reason, const char *value, char *out, size_t outlen) {
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     size_t vlen = value ? strlen(value) : 0;
     const char *p = reason;
     while (*p) {
         if (vlen && strncmp(p, value, vlen) == 0 && (p == reason || !word_char(p[-1])) && !word_char(p[vlen])) {
-            buf_puts(&b, "(value)");
+            sd_buf_puts(&b, "(value)");
             p += vlen;
             continue;
         }
@@ -50,16 +50,16 @@ static void scrub(const char *reason, const char *value, char *out, size_t outle
             const char *q = p + 6;
             while (*q && *q != ' ') q++;
             if (q > p + 6 && strncmp(q, " is ", 4) == 0) {
-                buf_puts(&b, "value");
+                sd_buf_puts(&b, "value");
                 p = q;
                 continue;
             }
         }
-        buf_putc(&b, *p++);
+        sd_buf_putc(&b, *p++);
     }
     while (b.len && isspace((unsigned char)b.data[b.len - 1])) b.data[--b.len] = 0;
     snprintf(out, outlen, "%s", b.oom || !b.data ? "invalid" : b.data);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 /* Whether text holds any 4 bytes of value (all of it, when shorter). */
@@ -140,7 +140,7 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
     (void)msg;
 }
 
-rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
+rd_kafka_conf_t *sd_kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
                                 size_t errlen) {
     if (!brokers || !*brokers) {
         snprintf(err, errlen, "brokers: required");
@@ -166,14 +166,14 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const cJSON *props, const c
             snprintf(err, errlen, "properties: empty property name");
             goto fail;
         }
-        if (secret_is_ref(it)) {
+        if (sd_secret_is_ref(it)) {
             char *secret = NULL, why[300];
-            if (secret_read(it, &secret, why, sizeof why, NULL, 0) != 0) {
+            if (sd_secret_read(it, &secret, why, sizeof why, NULL, 0) != 0) {
                 snprintf(err, errlen, "%s: %s", what, why);
                 goto fail;
             }
             int rc = set(conf, what, name, secret, err, errlen);
-            secret_free(secret);
+            sd_secret_free(secret);
             if (rc != 0) goto fail;
             continue;
         }
@@ -200,7 +200,7 @@ fail:
     return NULL;
 }
 
-int kafka_conf_producer(rd_kafka_conf_t *conf, const cJSON *props, char *err, size_t errlen) {
+int sd_kafka_conf_producer(rd_kafka_conf_t *conf, const cJSON *props, char *err, size_t errlen) {
     const cJSON *idem = prop(props, "enable.idempotence", NULL);
     if (idem) {
         char tmp[64];
@@ -219,7 +219,7 @@ int kafka_conf_producer(rd_kafka_conf_t *conf, const cJSON *props, char *err, si
     return set(conf, "enable.idempotence", "enable.idempotence", "true", err, errlen);
 }
 
-int kafka_err_retriable(rd_kafka_resp_err_t err) {
+int sd_kafka_err_retriable(rd_kafka_resp_err_t err) {
     switch (err) {
     /* Local: the cluster or the network, for now. */
     case RD_KAFKA_RESP_ERR__TRANSPORT:

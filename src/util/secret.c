@@ -22,21 +22,21 @@
 
 #include <openssl/crypto.h>
 
-bool secret_is_ref(const cJSON *v) {
+bool sd_secret_is_ref(const cJSON *v) {
     if (!cJSON_IsObject(v) || !v->child || v->child->next || !v->child->string) return false;
     return strcmp(v->child->string, "env") == 0 || strcmp(v->child->string, "file") == 0;
 }
 
-void secret_free(char *s) {
+void sd_secret_free(char *s) {
     if (!s) return;
     OPENSSL_cleanse(s, strlen(s));
     free(s);
 }
 
-void secret_wipe_tree(cJSON *v) {
+void sd_secret_wipe_tree(cJSON *v) {
     for (; v; v = v->next) {
         if (cJSON_IsString(v) && v->valuestring) OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
-        secret_wipe_tree(v->child);
+        sd_secret_wipe_tree(v->child);
     }
 }
 
@@ -119,14 +119,14 @@ static int read_file(const char *path, char **out, char *err, size_t errlen, cha
     return rc;
 }
 
-int secret_read(const cJSON *v, char **out, char *err, size_t errlen, char *warn, size_t warnlen) {
+int sd_secret_read(const cJSON *v, char **out, char *err, size_t errlen, char *warn, size_t warnlen) {
     *out = NULL;
     if (warn && warnlen) warn[0] = 0;
     if (cJSON_IsString(v)) {
         *out = strdup(v->valuestring);
         return *out ? 0 : fail(err, errlen, "out of memory", "", "");
     }
-    if (!secret_is_ref(v))
+    if (!sd_secret_is_ref(v))
         return fail(err, errlen, "expected a string, {\"env\": NAME} or {\"file\": PATH}", "", "");
     const cJSON *m = v->child;
     bool env = strcmp(m->string, "env") == 0;

@@ -21,8 +21,8 @@ typedef struct cJSON cJSON;
 
 
 /* Whether v is written as a reference: an object whose only member is
- * "env" or "file" (of any type: secret_read says what is wrong with it). */
-bool secret_is_ref(const cJSON *v);
+ * "env" or "file" (of any type: sd_secret_read says what is wrong with it). */
+bool sd_secret_is_ref(const cJSON *v);
 
 /* The value v stands for: a string as it is (copied), or what its
  * reference names — an environment variable's value, or a file's contents
@@ -31,16 +31,16 @@ bool secret_is_ref(const cJSON *v);
  * file (a FIFO would block) or is larger than LIMIT_SECRET_FILE_BYTES.
  * A relative file path is relative to the working directory.
  *
- * 0 with *out malloc'd (free it with secret_free), or -1 with a message in
+ * 0 with *out malloc'd (free it with sd_secret_free), or -1 with a message in
  * err. When a file is readable or writable by every user, warn (if not
  * NULL) gets a sentence saying so; warn[0] is 0 otherwise. */
-int secret_read(const cJSON *v, char **out, char *err, size_t errlen, char *warn, size_t warnlen);
+int sd_secret_read(const cJSON *v, char **out, char *err, size_t errlen, char *warn, size_t warnlen);
 
 /* Overwrites s (a NUL-terminated string) with zeros and frees it; NULL is fine. */
-void secret_free(char *s);
+void sd_secret_free(char *s);
 
 /* Overwrites every string value in the tree with zeros, e.g. before
  * cJSON_Delete of a configuration that held resolved secrets. */
-void secret_wipe_tree(cJSON *v);
+void sd_secret_wipe_tree(cJSON *v);
 
 #endif

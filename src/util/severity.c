@@ -12,16 +12,16 @@ static const severity_info table[SEVERITY_COUNT] = {
     {SECDET_SEVERITY_CRITICAL, "critical", 2, "#8B0000"},
 };
 
-const severity_info *severity_get(secdet_severity level) {
+const severity_info *sd_severity_get(secdet_severity level) {
     return (unsigned)level < SEVERITY_COUNT ? &table[level] : NULL;
 }
 
-const char *severity_name(secdet_severity level) {
-    const severity_info *s = severity_get(level);
+const char *sd_severity_name(secdet_severity level) {
+    const severity_info *s = sd_severity_get(level);
     return s ? s->name : "unknown";
 }
 
-bool severity_parse(const char *name, bool any_case, secdet_severity *out) {
+bool sd_severity_parse(const char *name, bool any_case, secdet_severity *out) {
     for (size_t i = 0; name && i < SEVERITY_COUNT; i++) {
         if (any_case ? strcasecmp(name, table[i].name) == 0 : strcmp(name, table[i].name) == 0) {
             *out = table[i].level;
@@ -31,4 +31,4 @@ bool severity_parse(const char *name, bool any_case, secdet_severity *out) {
     return false;
 }
 
-const char *secdet_severity_name(secdet_severity level) { return severity_name(level); }
+const char *secdet_severity_name(secdet_severity level) { return sd_severity_name(level); }

@@ -16,7 +16,7 @@ typedef struct severity_info {
     secdet_severity level;
     const char *name;        /* "info" .. "critical" */
     int syslog;              /* RFC 5424 severity: critical → crit (2) .. info → info (6) */
-    const char *slack_color; /* the attachment's colour bar */
+    const char *slack_rgb; /* the attachment's colour bar */
 } severity_info;
 
 #define SEVERITY_COUNT 5
@@ -24,11 +24,11 @@ typedef struct severity_info {
 #define SEVERITY_NAMES "info, low, medium, high, critical"
 
 /* The entry of a level; NULL when out of range. */
-const severity_info *severity_get(secdet_severity level);
+const severity_info *sd_severity_get(secdet_severity level);
 /* The name of a level; "unknown" when out of range. */
-const char *severity_name(secdet_severity level);
+const char *sd_severity_name(secdet_severity level);
 /* A name as written (exactly, lower case; with `any_case`, in any case) →
  * its level. false when it names none. */
-bool severity_parse(const char *name, bool any_case, secdet_severity *out);
+bool sd_severity_parse(const char *name, bool any_case, secdet_severity *out);
 
 #endif

@@ -42,13 +42,13 @@ static size_t distance(const char *a, size_t n, const char *b, size_t m, size_t 
     return prev[m];
 }
 
-void suggest_init(suggest *s, const char *word) {
+void sd_suggest_init(suggest *s, const char *word) {
     s->word = word;
     s->best = NULL;
     s->best_dist = 0;
 }
 
-void suggest_offer(suggest *s, const char *candidate) {
+void sd_suggest_offer(suggest *s, const char *candidate) {
     size_t n = strlen(s->word), m = strlen(candidate);
     if (n > LIMIT_SUGGEST_WORD || m > LIMIT_SUGGEST_WORD || strcmp(s->word, candidate) == 0) return;
     size_t limit = limit_for(n);
@@ -61,8 +61,8 @@ void suggest_offer(suggest *s, const char *candidate) {
     }
 }
 
-void suggest_offer_all(suggest *s, const char *const *candidates, size_t n) {
-    for (size_t i = 0; i < n; i++) suggest_offer(s, candidates[i]);
+void sd_suggest_offer_all(suggest *s, const char *const *candidates, size_t n) {
+    for (size_t i = 0; i < n; i++) sd_suggest_offer(s, candidates[i]);
 }
 
-const char *suggest_best(const suggest *s) { return s->best; }
+const char *sd_suggest_best(const suggest *s) { return s->best; }

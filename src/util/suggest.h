@@ -17,12 +17,12 @@ typedef struct suggest {
     size_t best_dist;
 } suggest;
 
-void suggest_init(suggest *s, const char *word);
+void sd_suggest_init(suggest *s, const char *word);
 /* Offers one candidate (borrowed: it must outlive the suggest). */
-void suggest_offer(suggest *s, const char *candidate);
+void sd_suggest_offer(suggest *s, const char *candidate);
 /* Offers every candidate of a list. */
-void suggest_offer_all(suggest *s, const char *const *candidates, size_t n);
+void sd_suggest_offer_all(suggest *s, const char *const *candidates, size_t n);
 /* The suggestion, or NULL when nothing is near enough. */
-const char *suggest_best(const suggest *s);
+const char *sd_suggest_best(const suggest *s);
 
 #endif

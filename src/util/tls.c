@@ -15,13 +15,13 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-SSL_CTX *tls_ctx_new(bool server) {
+SSL_CTX *sd_tls_ctx_new(bool server) {
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (ctx) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     return ctx;
 }
 
-SSL *tls_session_new(SSL_CTX *ctx, bool server, BIO **rbio, BIO **wbio) {
+SSL *sd_tls_session_new(SSL_CTX *ctx, bool server, BIO **rbio, BIO **wbio) {
     SSL *ssl = SSL_new(ctx);
     BIO *r = BIO_new(BIO_s_mem());
     BIO *w = BIO_new(BIO_s_mem());
@@ -41,18 +41,18 @@ SSL *tls_session_new(SSL_CTX *ctx, bool server, BIO **rbio, BIO **wbio) {
     return ssl;
 }
 
-bool tls_give_input(BIO *rbio, const char *data, size_t n) {
+bool sd_tls_give_input(BIO *rbio, const char *data, size_t n) {
     return n <= INT_MAX && BIO_write(rbio, data, (int)n) == (int)n;
 }
 
-size_t tls_peek_output(BIO *wbio, char **data) {
+size_t sd_tls_peek_output(BIO *wbio, char **data) {
     long n = BIO_get_mem_data(wbio, data);
     return n > 0 ? (size_t)n : 0;
 }
 
-void tls_output_taken(BIO *wbio) { (void)BIO_reset(wbio); }
+void sd_tls_output_taken(BIO *wbio) { (void)BIO_reset(wbio); }
 
-void tls_describe_error(SSL *ssl, int ret, bool verifying, const char *peer, char *out, size_t len) {
+void sd_tls_describe_error(SSL *ssl, int ret, bool verifying, const char *peer, char *out, size_t len) {
     int e = SSL_get_error(ssl, ret);
     long v = SSL_get_verify_result(ssl);
     unsigned long code = ERR_peek_error();
@@ -67,7 +67,7 @@ void tls_describe_error(SSL *ssl, int ret, bool verifying, const char *peer, cha
     ERR_clear_error();
 }
 
-unsigned long tls_last_reason(char *out, size_t len, const char *fallback) {
+unsigned long sd_tls_last_reason(char *out, size_t len, const char *fallback) {
     /* The earliest error is the cause ("No such file or directory", "bad
      * decrypt"); the later ones wrap it ("system lib", "PEM lib"). */
     unsigned long code, chosen = 0;

@@ -17,32 +17,32 @@
 
 /* A context for TLS 1.2 and later: a client's, or a server's. NULL when out
  * of memory. */
-SSL_CTX *tls_ctx_new(bool server);
+SSL_CTX *sd_tls_ctx_new(bool server);
 
 /* A session of ctx over two memory BIOs (owned by the session): *rbio takes
  * the peer's bytes, *wbio holds what goes to the peer. An empty rbio means
  * "wait for more", not end of file. NULL when out of memory. */
-SSL *tls_session_new(SSL_CTX *ctx, bool server, BIO **rbio, BIO **wbio);
+SSL *sd_tls_session_new(SSL_CTX *ctx, bool server, BIO **rbio, BIO **wbio);
 
 /* Writes the peer's bytes into rbio; false when out of memory. */
-bool tls_give_input(BIO *rbio, const char *data, size_t n);
+bool sd_tls_give_input(BIO *rbio, const char *data, size_t n);
 
 /* What the session has for the peer: *data (valid until the next call on
- * the session) and its length, 0 when nothing. Call tls_output_taken once
+ * the session) and its length, 0 when nothing. Call sd_tls_output_taken once
  * it is copied or written. */
-size_t tls_peek_output(BIO *wbio, char **data);
-void tls_output_taken(BIO *wbio);
+size_t sd_tls_peek_output(BIO *wbio, char **data);
+void sd_tls_output_taken(BIO *wbio);
 
 /* Why the last SSL call on ssl (which returned ret) failed, in words: the
  * peer's certificate that did not verify and why (when `verifying`), a
  * close_notify from the `peer` ("server", "client"), or OpenSSL's reason.
  * Clears OpenSSL's error queue. */
-void tls_describe_error(SSL *ssl, int ret, bool verifying, const char *peer, char *out, size_t len);
+void sd_tls_describe_error(SSL *ssl, int ret, bool verifying, const char *peer, char *out, size_t len);
 
 /* OpenSSL's reason for the last failure on this thread (after a context or
  * file call failed): the cause, not its wrappers; an errno as strerror's
  * text. `fallback` when there is none. Returns the error code chosen (0:
  * none); clears the error queue. */
-unsigned long tls_last_reason(char *out, size_t len, const char *fallback);
+unsigned long sd_tls_last_reason(char *out, size_t len, const char *fallback);
 
 #endif

@@ -7,6 +7,6 @@
 /* Length (1..4) of the valid UTF-8 sequence at s[0..n), n >= 1; 0 when it is
  * invalid (a stray continuation byte, an overlong form, a surrogate, past
  * U+10FFFF, or cut short by n). */
-size_t utf8_seq_len(const unsigned char *s, size_t n);
+size_t sd_utf8_seq_len(const unsigned char *s, size_t n);
 
 #endif

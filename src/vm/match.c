@@ -1,13 +1,13 @@
 /* match.c — value tests the VM and the alert stage share: equality, globs, CIDR.
  *
  * Promises (LANGUAGE.md):
- *  - value_equal never coerces: "1" != 1; numbers compare by value (1 == 1.0);
+ *  - sd_value_equal never coerces: "1" != 1; numbers compare by value (1 == 1.0);
  *    strings bytewise; arrays/objects equal when they are the same JSON.
- *  - glob_match: `*` any run, `?` exactly one UTF-8 code point, everything else
+ *  - sd_glob_match: `*` any run, `?` exactly one UTF-8 code point, everything else
  *    literal and case-sensitive, whole string. Iterative, O(len(pat)*len(s)).
- *  - cidr_parse accepts IPv4 dotted quads and IPv6 text (with :: and embedded
+ *  - sd_cidr_parse accepts IPv4 dotted quads and IPv6 text (with :: and embedded
  *    IPv4), an optional /N, and clears host bits; a bare address is /32 or /128.
- *  - cidr_contains: IPv4 values never match IPv6 ranges and vice versa
+ *  - sd_cidr_contains: IPv4 values never match IPv6 ranges and vice versa
  *    (::ffff:1.2.3.4 is IPv6).
  * Strings here are (pointer, length) and need not be NUL-terminated; they
  * may hold U+0000, in values as in JSON trees (util/json.h), and every test
@@ -37,8 +37,8 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work
     case cJSON_False: case cJSON_True: case cJSON_NULL: return true;
     case cJSON_Number: return a->valuedouble == b->valuedouble;
     case cJSON_String: {
-        size_t n = json_string_len(a);
-        return a->valuestring && b->valuestring && n == json_string_len(b) &&
+        size_t n = sd_json_string_len(a);
+        return a->valuestring && b->valuestring && n == sd_json_string_len(b) &&
                memcmp(a->valuestring, b->valuestring, n) == 0;
     }
     case cJSON_Array: {
@@ -67,12 +67,12 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work
     }
 }
 
-bool value_equal(const sd_value *x, const sd_value *y) {
+bool sd_value_equal(const sd_value *x, const sd_value *y) {
     uint64_t work = 0;
-    return value_equal_counted(x, y, &work, UINT64_MAX);
+    return sd_value_equal_counted(x, y, &work, UINT64_MAX);
 }
 
-bool value_equal_counted(const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit) {
+bool sd_value_equal_counted(const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit) {
     ++*work;
     if (x->type != y->type) return false;
     switch (x->type) {
@@ -98,7 +98,7 @@ static size_t cp_len(const char *s, size_t n, size_t i) {
     return j - i;
 }
 
-bool glob_match(const char *pat, size_t plen, const char *s, size_t slen) {
+bool sd_glob_match(const char *pat, size_t plen, const char *s, size_t slen) {
     size_t p = 0, i = 0;
     /* The position after the last `*` seen and where its run currently ends;
      * on a mismatch the star swallows one more code point and we retry. Only
@@ -146,7 +146,7 @@ static int parse_addr(const char *s, size_t len, uint8_t addr[16]) {
     return inet_pton(AF_INET, tmp, addr) == 1 ? 4 : 0;
 }
 
-int cidr_parse(const char *s, size_t len, cidr_range *out) {
+int sd_cidr_parse(const char *s, size_t len, cidr_range *out) {
     if (!s || !out) return -1;
     const char *slash = memchr(s, '/', len);
     size_t alen = slash ? (size_t)(slash - s) : len;
@@ -191,7 +191,7 @@ static bool range_contains(const cidr_range *r, const uint8_t addr[16]) {
     return (addr[full] & mask) == (r->addr[full] & mask);
 }
 
-bool cidr_contains(const cidr_set *set, const char *s, size_t len) {
+bool sd_cidr_contains(const cidr_set *set, const char *s, size_t len) {
     if (!set || !s) return false;
     uint8_t addr[16];
     int family = parse_addr(s, len, addr);

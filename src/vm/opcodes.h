@@ -81,6 +81,6 @@ typedef struct vm_op_info {
 } vm_op_info;
 
 /* One entry per opcode, in vm_opcode order (program.c). */
-extern const vm_op_info vm_op_info_table[OP__COUNT];
+extern const vm_op_info sd_vm_op_info_table[OP__COUNT];
 
 #endif

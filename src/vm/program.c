@@ -1,7 +1,7 @@
 /* program.c — releasing a compiled ruleset, and severity names.
  *
- * program_free releases everything program.h says the program owns, and the
- * program struct itself (compile_ruleset hands out a heap-allocated one). It
+ * sd_program_free releases everything program.h says the program owns, and the
+ * program struct itself (sd_compile_ruleset hands out a heap-allocated one). It
  * tolerates a partly built program (NULL arrays, zero counts), so the compiler
  * can use it to clean up after a failure.
  */
@@ -40,7 +40,7 @@ static void free_rule(vm_rule *r) {
     free(r->output);
 }
 
-void program_free(program *p) {
+void sd_program_free(program *p) {
     if (!p) return;
     free(p->code);
     free(p->lines);
@@ -67,7 +67,7 @@ void program_free(program *p) {
         free(p->regexes[i].pattern);
     }
     free(p->regexes);
-    for (uint32_t i = 0; p->paths && i < p->npaths; i++) path_free(&p->paths[i]);
+    for (uint32_t i = 0; p->paths && i < p->npaths; i++) sd_path_free(&p->paths[i]);
     free(p->paths);
     for (uint32_t i = 0; p->source_names && i < p->nsources; i++) free(p->source_names[i]);
     free(p->source_names);
@@ -87,13 +87,13 @@ void program_free(program *p) {
     free(p);
 }
 
-const vm_op_info vm_op_info_table[OP__COUNT] = {
+const vm_op_info sd_vm_op_info_table[OP__COUNT] = {
 #define VM_OP_INFO(name, a, b, c, doc) {#name, VM_OPND_##a, VM_OPND_##b, VM_OPND_##c, doc},
     VM_OPCODES(VM_OP_INFO)
 #undef VM_OP_INFO
 };
 
-uint32_t program_pool_size(const program *p, vm_operand k) {
+uint32_t sd_program_pool_size(const program *p, vm_operand k) {
     switch (k) {
     case VM_OPND_PATH: return p->npaths;
     case VM_OPND_CONST: return p->nconsts;

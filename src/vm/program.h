@@ -4,7 +4,7 @@
  * rule, the constant pool, compiled regexes, CIDR and string sets, globs, the
  * interned field-path table, per-rule metadata and output templates, and the
  * dispatch index (which rules can match an event with a given constant field
- * value). Nothing in it changes after compile_ruleset() returns; per-event
+ * value). Nothing in it changes after sd_compile_ruleset() returns; per-event
  * and per-engine mutable state (field cache, registers, PCRE2 match data,
  * correlation state) lives in vm.h's vm_ctx and in the engine.
  */
@@ -160,12 +160,12 @@ typedef struct program {
     bool uses_regex;
 } program;
 
-void program_free(program *p);
+void sd_program_free(program *p);
 /* How many entries the pool an operand of kind k indexes has (paths,
  * constants, sets, CIDR sets, globs, regexes, rules); 0 for kinds that
  * index no pool. An operand c of a pool kind is valid when c < this. */
-uint32_t program_pool_size(const program *p, vm_operand k);
+uint32_t sd_program_pool_size(const program *p, vm_operand k);
 /* The textual disassembly of the whole program (one instruction a line). Caller frees. */
-char *program_disasm(const program *p);
+char *sd_program_disasm(const program *p);
 
 #endif

@@ -36,7 +36,7 @@
 
 enum { MEMO_UNKNOWN = 0, MEMO_FALSE = 1, MEMO_TRUE = 2 };
 
-int vm_init(vm_ctx *vm, const program *prog, uint64_t budget) {
+int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget) {
     memset(vm, 0, sizeof *vm);
     vm->prog = prog;
     vm->budget = budget;
@@ -58,11 +58,11 @@ int vm_init(vm_ctx *vm, const program *prog, uint64_t budget) {
     }
     return 0;
 oom:
-    vm_free(vm);
+    sd_vm_free(vm);
     return -1;
 }
 
-void vm_free(vm_ctx *vm) {
+void sd_vm_free(vm_ctx *vm) {
     if (!vm) return;
     free(vm->regs);
     free(vm->memo);
@@ -72,7 +72,7 @@ void vm_free(vm_ctx *vm) {
     memset(vm, 0, sizeof *vm);
 }
 
-void vm_begin_event(vm_ctx *vm) {
+void sd_vm_begin_event(vm_ctx *vm) {
     vm->memo_gen++;
     vm->used = 0;
 }
@@ -115,7 +115,7 @@ static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y, uint64_
     int c;
     ++*work;
     switch (op) {
-    case OP_EQ: --*work; return value_equal_counted(x, y, work, limit);
+    case OP_EQ: --*work; return sd_value_equal_counted(x, y, work, limit);
     case OP_LT: return order(x, y, &c) && c < 0;
     case OP_LE: return order(x, y, &c) && c <= 0;
     case OP_GT: return order(x, y, &c) && c > 0;
@@ -174,13 +174,13 @@ static bool set_has(const const_set *s, const sd_value *x) {
         for (uint32_t probes = 0; probes < s->nslots; probes++, at = (at + 1) & mask) {
             uint32_t m = s->slots[at];
             if (m == UINT32_MAX) return false;
-            if (m < s->nmembers && value_equal(&s->members[m], x)) return true;
+            if (m < s->nmembers && sd_value_equal(&s->members[m], x)) return true;
         }
         return false;
     }
     /* Non-strings (few: numbers, bools, null), or a set built without a hash. */
     for (uint32_t i = 0; i < s->nmembers; i++)
-        if (value_equal(&s->members[i], x)) return true;
+        if (sd_value_equal(&s->members[i], x)) return true;
     return false;
 }
 
@@ -200,7 +200,7 @@ static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned dep
  * the same field fold it once. Out of memory is VM_ERROR: the rule then
  * counts as not matching. */
 static vm_status fold_strings(sd_event *ev, const sd_values *src, bool upper, sd_values *dst) {
-    return event_fold(ev, src, upper, dst) == 0 ? VM_OK : VM_ERROR;
+    return sd_event_fold(ev, src, upper, dst) == 0 ? VM_OK : VM_ERROR;
 }
 
 static vm_status lengths(sd_event *ev, const sd_values *src, sd_values *dst) {
@@ -213,7 +213,7 @@ static vm_status lengths(sd_event *ev, const sd_values *src, sd_values *dst) {
         *dst = (sd_values){0, NULL};
         return VM_OK;
     }
-    sd_value *out = arena_alloc(&ev->arena, (size_t)k * sizeof *out);
+    sd_value *out = sd_arena_alloc(&ev->arena, (size_t)k * sizeof *out);
     if (!out) return VM_ERROR;
     uint32_t j = 0;
     for (uint32_t i = 0; i < src->n; i++) {
@@ -242,7 +242,7 @@ static vm_status coalesce(sd_event *ev, const sd_values *regs, uint32_t n, sd_va
             *dst = *r;
             return VM_OK;
         }
-        sd_value *out = arena_alloc(&ev->arena, (size_t)nonnull * sizeof *out);
+        sd_value *out = sd_arena_alloc(&ev->arena, (size_t)nonnull * sizeof *out);
         if (!out) return VM_ERROR;
         uint32_t k = 0;
         for (uint32_t j = 0; j < r->n; j++)
@@ -320,7 +320,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
         case OP_LOADP:
             REG(in.a);
             CHECK(in.c < prog->npaths);
-            R[in.a] = *event_field(ev, in.c);
+            R[in.a] = *sd_event_field(ev, in.c);
             break;
         case OP_LOADK:
             REG(in.a);
@@ -375,7 +375,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
             const sd_values *a = &R[in.a];
             f = false;
             for (uint32_t i = 0; i < a->n && !f; i++)
-                f = in.op == OP_EQK ? value_equal(&a->v[i], k) : (is_str(k) && eq_ci(&a->v[i], k));
+                f = in.op == OP_EQK ? sd_value_equal(&a->v[i], k) : (is_str(k) && eq_ci(&a->v[i], k));
             break;
         }
         case OP_INSET: {
@@ -392,7 +392,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
             const sd_values *a = &R[in.a];
             f = false;
             for (uint32_t i = 0; i < a->n && !f; i++)
-                f = is_str(&a->v[i]) && cidr_contains(&prog->cidrs[in.c], a->v[i].str, a->v[i].len);
+                f = is_str(&a->v[i]) && sd_cidr_contains(&prog->cidrs[in.c], a->v[i].str, a->v[i].len);
             break;
         }
         case OP_LIKE: {
@@ -403,7 +403,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
             const sd_values *a = &R[in.a];
             f = false;
             for (uint32_t i = 0; i < a->n && !f; i++)
-                f = is_str(&a->v[i]) && glob_match(g, glen, a->v[i].str, a->v[i].len);
+                f = is_str(&a->v[i]) && sd_glob_match(g, glen, a->v[i].str, a->v[i].len);
             break;
         }
         case OP_MATCH:
@@ -469,18 +469,18 @@ static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned dep
     return VM_OK;
 }
 
-vm_status vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result) {
+vm_status sd_vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result) {
     *result = false;
     return run(vm, ev, code, 0, false, result, NULL);
 }
 
-vm_status vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *out) {
+vm_status sd_vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *out) {
     *out = (sd_values){0, NULL};
     vm_status st = run(vm, ev, code, 0, true, NULL, out);
     if (st != VM_OK) *out = (sd_values){0, NULL};
     return st;
 }
 
-vm_status vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result) {
+vm_status sd_vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result) {
     return rule_matches(vm, ev, r, 0, result);
 }

@@ -32,27 +32,27 @@ typedef struct vm_ctx {
     void *match_ctx;      /* pcre2_match_context_8 *: carries regex_match_limit (set per match) */
 } vm_ctx;
 
-int vm_init(vm_ctx *vm, const program *prog, uint64_t budget);
-void vm_free(vm_ctx *vm);
+int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget);
+void sd_vm_free(vm_ctx *vm);
 /* Call once per event before evaluating rules on it (resets memo and budget). */
-void vm_begin_event(vm_ctx *vm);
+void sd_vm_begin_event(vm_ctx *vm);
 /* Runs a condition program; *result = f at RET. */
-vm_status vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result);
+vm_status sd_vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result);
 /* Runs a value program; *out = the register at RETV (valid until the next event). */
-vm_status vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *out);
+vm_status sd_vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *out);
 /* Whether rule r matches the event statelessly: source check + where. Memoized per event. */
-vm_status vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result);
+vm_status sd_vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result);
 
 /* Value helpers shared with the alert stage. */
-bool value_equal(const sd_value *x, const sd_value *y);
-/* value_equal, adding the steps it takes to *work (1 for scalars; for
+bool sd_value_equal(const sd_value *x, const sd_value *y);
+/* sd_value_equal, adding the steps it takes to *work (1 for scalars; for
  * arrays and objects every node compared and member passed over). It stops,
  * false, once *work exceeds limit: the VM charges equality of large
  * containers to its instruction budget. */
-bool value_equal_counted(const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit);
-bool glob_match(const char *pat, size_t plen, const char *s, size_t slen);
-bool cidr_contains(const cidr_set *set, const char *s, size_t len);
+bool sd_value_equal_counted(const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit);
+bool sd_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+bool sd_cidr_contains(const cidr_set *set, const char *s, size_t len);
 /* Parses "10.0.0.0/8", "fd00::/8", or a bare address; 0 ok, -1 bad. */
-int cidr_parse(const char *s, size_t len, cidr_range *out);
+int sd_cidr_parse(const char *s, size_t len, cidr_range *out);
 
 #endif

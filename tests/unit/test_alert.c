@@ -38,8 +38,8 @@ static const char *const EVENT =
 static void fixture_setup(fixture *f, const char *event_json) {
     memset(f, 0, sizeof *f);
     const char *err = NULL;
-    assert_true(path_parse(".eventName", 10, &f->paths[0], &err) == 10);
-    assert_true(path_parse(".n", 2, &f->paths[1], &err) == 2);
+    assert_true(sd_path_parse(".eventName", 10, &f->paths[0], &err) == 10);
+    assert_true(sd_path_parse(".n", 2, &f->paths[1], &err) == 2);
     f->prog.paths = f->paths;
     f->prog.npaths = 2;
     f->tags[0] = "cis-aws-4.2";
@@ -52,33 +52,33 @@ static void fixture_setup(fixture *f, const char *event_json) {
                         .tags = f->tags, .ntags = 2, .meta = f->meta, .nmeta = 4};
     f->prog.rules = &f->rule;
     f->prog.nrules = 1;
-    assert_int_equal(event_init(&f->ev, f->paths, 2), 0);
-    alert_ctx_init(&f->ac);
+    assert_int_equal(sd_event_init(&f->ev, f->paths, 2), 0);
+    sd_alert_ctx_init(&f->ac);
     f->event = cJSON_Parse(event_json);
     assert_non_null(f->event);
-    event_begin(&f->ev, f->event);
+    sd_event_begin(&f->ev, f->event);
     f->keys[0] = (rule_key){.text = ".sourceIPAddress"};
     f->keys[1] = (rule_key){.text = "lower(.user)"};
 }
 
 static void fixture_teardown(fixture *f) {
-    alert_ctx_free(&f->ac);
-    event_free(&f->ev);
-    path_free(&f->paths[0]);
-    path_free(&f->paths[1]);
+    sd_alert_ctx_free(&f->ac);
+    sd_event_free(&f->ev);
+    sd_path_free(&f->paths[0]);
+    sd_path_free(&f->paths[1]);
     cJSON_Delete(f->event);
 }
 
 static alert_spec stateless_spec(fixture *f, const cJSON *const *events) {
     int64_t t = 0;
-    assert_true(time_parse_rfc3339("2023-07-10T12:11:15Z", 20, &t));
+    assert_true(sd_time_parse_rfc3339("2023-07-10T12:11:15Z", 20, &t));
     return (alert_spec){.prog = &f->prog, .rule = 0, .source = "cloudtrail", .time_ns = t,
                         .first_seen_ns = t, .last_seen_ns = t, .count = 1, .events = events,
                         .nevents = 1, .ev = &f->ev};
 }
 
 static cJSON *build_and_parse(fixture *f, const alert_spec *spec, secdet_alert *a) {
-    assert_int_equal(alert_build(&f->ac, spec, a), 0);
+    assert_int_equal(sd_alert_build(&f->ac, spec, a), 0);
     assert_int_equal(strlen(a->json), a->json_len);
     cJSON *j = cJSON_Parse(a->json);
     assert_non_null(j);
@@ -152,7 +152,7 @@ static void test_alert_fields_appear_in_contract_order(void **state) {
     const cJSON *events[1] = {f.event};
     alert_spec spec = stateless_spec(&f, events);
     secdet_alert a;
-    assert_int_equal(alert_build(&f.ac, &spec, &a), 0);
+    assert_int_equal(sd_alert_build(&f.ac, &spec, &a), 0);
     static const char *const order[] = {"\"rule\"", "\"title\"", "\"severity\"", "\"tags\"", "\"time\"",
                                         "\"source\"", "\"message\"", "\"group\"", "\"count\"",
                                         "\"first_seen\"", "\"last_seen\"", "\"suppressed\"", "\"id\"",
@@ -197,7 +197,7 @@ static void test_id_is_sha256_of_rule_group_and_event(void **state) {
     const cJSON *events[1] = {f.event};
     alert_spec spec = stateless_spec(&f, events);
     secdet_alert a;
-    assert_int_equal(alert_build(&f.ac, &spec, &a), 0);
+    assert_int_equal(sd_alert_build(&f.ac, &spec, &a), 0);
     static const char input[] = "console_login\0{}\0{\"a\":1,\"b\":\"x\"}";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -216,14 +216,14 @@ static void test_id_is_stable_across_contexts_and_changes_with_input(void **stat
     const cJSON *ef[1] = {f.event}, *eg[1] = {g.event};
     alert_spec sf = stateless_spec(&f, ef), sg = stateless_spec(&g, eg);
     secdet_alert a, b;
-    assert_int_equal(alert_build(&f.ac, &sf, &a), 0);
+    assert_int_equal(sd_alert_build(&f.ac, &sf, &a), 0);
     char id1[33];
     strcpy(id1, a.id);
-    assert_int_equal(alert_build(&g.ac, &sg, &b), 0);
+    assert_int_equal(sd_alert_build(&g.ac, &sg, &b), 0);
     assert_string_equal(id1, b.id); /* same input on another context */
 
     g.rule.name = "other_rule";
-    assert_int_equal(alert_build(&g.ac, &sg, &b), 0);
+    assert_int_equal(sd_alert_build(&g.ac, &sg, &b), 0);
     assert_string_not_equal(id1, b.id);
     g.rule.name = "console_login";
 
@@ -231,7 +231,7 @@ static void test_id_is_stable_across_contexts_and_changes_with_input(void **stat
     sg.keys = g.keys;
     sg.key_vals = g.key_vals;
     sg.nkeys = 1;
-    assert_int_equal(alert_build(&g.ac, &sg, &b), 0);
+    assert_int_equal(sd_alert_build(&g.ac, &sg, &b), 0);
     assert_string_not_equal(id1, b.id); /* the group is part of the id */
     fixture_teardown(&f);
     fixture_teardown(&g);
@@ -244,12 +244,12 @@ static void test_consecutive_events_are_not_served_from_a_stale_cache(void **sta
     const cJSON *events[1] = {f.event};
     alert_spec spec = stateless_spec(&f, events);
     secdet_alert a;
-    assert_int_equal(alert_build(&f.ac, &spec, &a), 0);
+    assert_int_equal(sd_alert_build(&f.ac, &spec, &a), 0);
     assert_non_null(strstr(a.json, "\"events\":[{\"a\":1}]"));
     cJSON *second = cJSON_Parse("{\"a\":2}");
-    event_begin(&f.ev, second);
+    sd_event_begin(&f.ev, second);
     events[0] = second;
-    assert_int_equal(alert_build(&f.ac, &spec, &a), 0);
+    assert_int_equal(sd_alert_build(&f.ac, &spec, &a), 0);
     assert_non_null(strstr(a.json, "\"events\":[{\"a\":2}]"));
     cJSON_Delete(second);
     fixture_teardown(&f);
@@ -266,15 +266,15 @@ static void test_event_serialisation_round_trips(void **state) {
         cJSON *in = cJSON_Parse(docs[i]);
         assert_non_null(in);
         buf b;
-        buf_init(&b);
-        alert_json_write(&b, in);
+        sd_buf_init(&b);
+        sd_alert_json_write(&b, in);
         assert_false(b.oom);
         cJSON *out = cJSON_Parse(b.data);
         assert_non_null(out);
         assert_true(cJSON_Compare(in, out, 1));
         cJSON_Delete(out);
         cJSON_Delete(in);
-        buf_free(&b);
+        sd_buf_free(&b);
     }
 }
 
@@ -287,10 +287,10 @@ static void test_numbers_have_no_needless_fraction(void **state) {
                  {123456789012.0, "123456789012"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf b;
-        buf_init(&b);
-        alert_number_write(&b, cases[i].d);
+        sd_buf_init(&b);
+        sd_alert_number_write(&b, cases[i].d);
         assert_string_equal(b.data, cases[i].text);
-        buf_free(&b);
+        sd_buf_free(&b);
     }
 }
 

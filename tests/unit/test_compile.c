@@ -18,7 +18,7 @@
 
 static program *compile_text(const char *src, diag_list *d) {
     compile_input in = {.name = "t.secdet", .text = src, .len = strlen(src)};
-    return compile_sources(&in, 1, NULL, d);
+    return sd_compile_sources(&in, 1, NULL, d);
 }
 
 static uint32_t find_rule(const program *p, const char *name) {
@@ -37,33 +37,33 @@ static uint32_t find_source(const program *p, const char *name) {
 /* 1 when rule `name` of `rules` matches `json` pushed to source `src`, 0 when not. */
 static int eval_src(const char *rules, const char *name, const char *src, const char *json) {
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     program *p = compile_text(rules, &d);
     if (!p) {
         for (size_t i = 0; i < d.count; i++) {
             char line[512];
-            diag_format(&d.items[i], line, sizeof line);
+            sd_diag_format(&d.items[i], line, sizeof line);
             print_error("%s\n", line);
         }
-        diag_free(&d);
+        sd_diag_free(&d);
         fail_msg("rules did not compile");
     }
-    diag_free(&d);
+    sd_diag_free(&d);
     cJSON *ev_json = cJSON_Parse(json);
     assert_non_null(ev_json);
     sd_event ev;
     vm_ctx vm;
-    assert_int_equal(event_init(&ev, p->paths, p->npaths), 0);
-    assert_int_equal(vm_init(&vm, p, 100000), 0);
-    event_begin(&ev, ev_json);
+    assert_int_equal(sd_event_init(&ev, p->paths, p->npaths), 0);
+    assert_int_equal(sd_vm_init(&vm, p, 100000), 0);
+    sd_event_begin(&ev, ev_json);
     ev.source = find_source(p, src);
-    vm_begin_event(&vm);
+    sd_vm_begin_event(&vm);
     bool result = false;
-    assert_int_equal(vm_rule_matches(&vm, &ev, find_rule(p, name), &result), VM_OK);
-    vm_free(&vm);
-    event_free(&ev);
+    assert_int_equal(sd_vm_rule_matches(&vm, &ev, find_rule(p, name), &result), VM_OK);
+    sd_vm_free(&vm);
+    sd_event_free(&ev);
     cJSON_Delete(ev_json);
-    program_free(p);
+    sd_program_free(p);
     return result ? 1 : 0;
 }
 
@@ -282,18 +282,18 @@ static void test_on_restricts_sources(void **s) {
 /* Compiles `src`, expects failure, returns all diagnostics joined by '\n'. */
 static char *errors_of(const char *src) {
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     program *p = compile_text(src, &d);
     assert_null(p);
     static char out[8192];
     out[0] = 0;
     for (size_t i = 0; i < d.count; i++) {
         char line[1024];
-        diag_format(&d.items[i], line, sizeof line);
+        sd_diag_format(&d.items[i], line, sizeof line);
         strncat(out, line, sizeof out - strlen(out) - 2);
         strcat(out, "\n");
     }
-    diag_free(&d);
+    sd_diag_free(&d);
     return out;
 }
 
@@ -367,20 +367,20 @@ static void test_every_error_is_reported(void **s) {
 static void test_unused_macro_is_a_warning_not_an_error(void **s) {
     (void)s;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     program *p = compile_text("macro m = .a == 1\nrule r { where .b == 2 }\n", &d);
     assert_non_null(p);
     assert_int_equal(d.errors, 0);
     assert_int_equal(d.warnings, 1);
     assert_non_null(strstr(d.items[0].message, "macro 'm' is never used"));
-    program_free(p);
-    diag_free(&d);
+    sd_program_free(p);
+    sd_diag_free(&d);
 }
 
 static void test_rule_that_can_never_match_is_a_warning(void **s) {
     (void)s;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     program *p = compile_text("rule r { where .b == \"x\" and .b == \"y\" }\n"
                               "rule q { where lower(.a) == \"ABC\" }\n"
                               "rule ok { where .b == \"x\" and .b in [\"x\", \"y\"] }\n",
@@ -390,8 +390,8 @@ static void test_rule_that_can_never_match_is_a_warning(void **s) {
     assert_int_equal(d.warnings, 2);
     assert_non_null(strstr(d.items[0].message + 0, "can never"));
     assert_non_null(strstr(d.items[1].message, "can never"));
-    program_free(p);
-    diag_free(&d);
+    sd_program_free(p);
+    sd_diag_free(&d);
 }
 
 /* ---- compiled form ------------------------------------------------------ */
@@ -399,7 +399,7 @@ static void test_rule_that_can_never_match_is_a_warning(void **s) {
 static void test_index_files_rules_under_required_values(void **s) {
     (void)s;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     program *p = compile_text("rule a { where .eventName == \"X\" and .b == 1 }\n"
                               "rule b { where (.eventName == \"Y\" or .eventName == \"Z\") }\n"
                               "rule c { where .eventName != \"X\" }\n"
@@ -410,19 +410,19 @@ static void test_index_files_rules_under_required_values(void **s) {
     assert_int_equal(p->nalways, 2); /* c and d cannot be indexed */
     assert_int_equal(p->always[0], 2);
     assert_int_equal(p->always[1], 3);
-    char *dis = program_disasm(p);
+    char *dis = sd_program_disasm(p);
     assert_non_null(strstr(dis, "dispatch: .eventName in {\"X\"}"));
     assert_non_null(strstr(dis, "EQK"));
     assert_non_null(strstr(dis, "t.secdet:1"));
     free(dis);
-    program_free(p);
-    diag_free(&d);
+    sd_program_free(p);
+    sd_diag_free(&d);
 }
 
 static void test_aggregations_compile(void **s) {
     (void)s;
     diag_list d;
-    diag_init(&d);
+    sd_diag_init(&d);
     program *p = compile_text(
         "rule c { where .a == 1 count > 4 within 10m by .ip, lower(coalesce(.u, .v)) }\n"
         "rule dd { where .a == 1 distinct .user >= 10 within 1h by .ip throttle 1h by .ip }\n"
@@ -438,8 +438,8 @@ static void test_aggregations_compile(void **s) {
     assert_true(p->rules[1].has_throttle);
     assert_int_equal(p->rules[2].agg, RAGG_SEQUENCE);
     assert_int_equal(p->rules[2].nsteps, 2);
-    program_free(p);
-    diag_free(&d);
+    sd_program_free(p);
+    sd_diag_free(&d);
 }
 
 int main(void) {

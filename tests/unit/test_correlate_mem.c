@@ -1,7 +1,7 @@
 /* test_correlate_mem.c — what correlation state costs and how the cap holds
  * it (issue 15: the state cap did not cap memory).
  *
- * state_bytes must be what malloc really takes for the state (mem_cost
+ * state_bytes must be what malloc really takes for the state (sd_mem_cost
  * against malloc_usable_size), grow and shrink exactly with the groups, and
  * never go over the cap, not even for a moment inside one push while a full
  * reorder buffer is applied (the correlator's peak); the heap must not grow
@@ -59,7 +59,7 @@ static uint64_t heap_bytes(void) {
 
 static corr_stats corr_of(secdet_engine *e) {
     corr_stats s;
-    corr_get_stats(e->corr, &s);
+    sd_corr_get_stats(e->corr, &s);
     return s;
 }
 
@@ -79,11 +79,11 @@ static void test_mem_cost_is_what_malloc_takes(void **state) {
         void *p = malloc(n);
         assert_non_null(p);
         /* A glibc chunk: the usable bytes and an 8-byte header. */
-        assert_int_equal(mem_cost(n), malloc_usable_size(p) + 8);
+        assert_int_equal(sd_mem_cost(n), malloc_usable_size(p) + 8);
         free(p);
     }
-    assert_true(mem_cost(MEM_MMAP_FROM) >= MEM_MMAP_FROM + 16);
-    assert_true(mem_cost(MEM_MMAP_FROM) % 4096 == 0);
+    assert_true(sd_mem_cost(MEM_MMAP_FROM) >= MEM_MMAP_FROM + 16);
+    assert_true(sd_mem_cost(MEM_MMAP_FROM) % 4096 == 0);
 }
 
 static void test_state_bytes_count_each_group_exactly(void **state) {
@@ -98,10 +98,10 @@ static void test_state_bytes_count_each_group_exactly(void **state) {
     const corr_group *g = e->corr->lru_head; /* the group just made */
     assert_int_equal(g->sn, 1);
     const corr_event *ev = g->samples[0].ev;
-    uint64_t want = mem_cost(sizeof(corr_group) + g->key_len) /* header and key */
-                    + mem_cost(4 * sizeof(int64_t))             /* the ring of times */
-                    + mem_cost(3 * sizeof(corr_sample))         /* the sample ring */
-                    + mem_cost(sizeof(corr_event) + ev->len + 1); /* the sample event */
+    uint64_t want = sd_mem_cost(sizeof(corr_group) + g->key_len) /* header and key */
+                    + sd_mem_cost(4 * sizeof(int64_t))             /* the ring of times */
+                    + sd_mem_cost(3 * sizeof(corr_sample))         /* the sample ring */
+                    + sd_mem_cost(sizeof(corr_event) + ev->len + 1); /* the sample event */
     assert_int_equal(STAT(e, state_bytes) - before, want);
     collected_free(&c);
     secdet_engine_free(e);
@@ -120,9 +120,9 @@ static void test_state_bytes_return_to_the_empty_state_when_groups_expire(void *
     /* What is left is the correlator and its arrays (grown, never shrunk):
      * nothing of any group or record. */
     const corr *k = e->corr;
-    uint64_t arrays = mem_cost(sizeof(corr)) + mem_cost((size_t)k->nbuckets * sizeof(corr_group *)) +
-                      mem_cost((size_t)k->capheap * sizeof(corr_group *)) +
-                      mem_cost(k->caprecs * sizeof(corr_rec *));
+    uint64_t arrays = sd_mem_cost(sizeof(corr)) + sd_mem_cost((size_t)k->nbuckets * sizeof(corr_group *)) +
+                      sd_mem_cost((size_t)k->capheap * sizeof(corr_group *)) +
+                      sd_mem_cost(k->caprecs * sizeof(corr_rec *));
     assert_int_equal(STAT(e, state_bytes), arrays);
     /* The same groups again cost the same, and go the same way. */
     for (long i = 0; i < 5000; i++) push_ip(e, 30000, i);

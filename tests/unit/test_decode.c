@@ -27,7 +27,7 @@ typedef struct collector {
 static int on_event(void *user, const cJSON *event, uint64_t where) {
     collector *c = user;
     char *json = cJSON_PrintUnformatted(event);
-    buf_printf(&c->log, "E%llu %s\n", (unsigned long long)where, json ? json : "?");
+    sd_buf_printf(&c->log, "E%llu %s\n", (unsigned long long)where, json ? json : "?");
     free(json);
     c->events++;
     return c->stop_after && c->events == c->stop_after ? 7 : 0;
@@ -35,14 +35,14 @@ static int on_event(void *user, const cJSON *event, uint64_t where) {
 
 static void on_error(void *user, uint64_t where, const char *message) {
     collector *c = user;
-    buf_printf(&c->log, "X%llu %s\n", (unsigned long long)where, message);
+    sd_buf_printf(&c->log, "X%llu %s\n", (unsigned long long)where, message);
     c->errors++;
 }
 
 static void collector_init(collector *c) {
     memset(c, 0, sizeof *c);
-    buf_init(&c->log);
-    buf_puts(&c->log, "");
+    sd_buf_init(&c->log);
+    sd_buf_puts(&c->log, "");
 }
 
 static const char *logtext(collector *c) { return c->log.data ? c->log.data : ""; }
@@ -51,7 +51,7 @@ static const char *logtext(collector *c) { return c->log.data ? c->log.data : ""
  * returns the log (caller frees). */
 static char *decode_cut(dec_format fmt, const decode_limits *lim, const void *in, size_t len,
                         const size_t *cuts, size_t ncuts) {
-    decoder *d = decoder_new(fmt, lim);
+    decoder *d = sd_decoder_new(fmt, lim);
     assert_non_null(d);
     collector c;
     collector_init(&c);
@@ -59,12 +59,12 @@ static char *decode_cut(dec_format fmt, const decode_limits *lim, const void *in
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {
         size_t next = i < ncuts ? cuts[i] : len;
-        assert_int_equal(decoder_feed(d, (const char *)in + at, next - at, &sink), 0);
+        assert_int_equal(sd_decoder_feed(d, (const char *)in + at, next - at, &sink), 0);
         at = next;
     }
-    assert_int_equal(decoder_end(d, &sink), 0);
-    decoder_free(d);
-    return buf_steal(&c.log);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
+    sd_decoder_free(d);
+    return sd_buf_steal(&c.log);
 }
 
 static char *decode_all(dec_format fmt, const decode_limits *lim, const void *in, size_t len) {
@@ -169,17 +169,17 @@ static void test_jsonl_trailing_garbage_on_a_line_is_invalid(void **state) {
 
 static void test_jsonl_last_line_without_newline_is_emitted_at_end(void **state) {
     (void)state;
-    decoder *d = decoder_new(DEC_JSONL, NULL);
+    decoder *d = sd_decoder_new(DEC_JSONL, NULL);
     collector c;
     collector_init(&c);
     decode_sink sink = {on_event, on_error, &c};
-    assert_int_equal(decoder_feed(d, "{\"a\":1}\n{\"z\":", 13, &sink), 0);
-    assert_int_equal(decoder_feed(d, "2}", 2, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, "{\"a\":1}\n{\"z\":", 13, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, "2}", 2, &sink), 0);
     assert_int_equal(c.events, 1);
-    assert_int_equal(decoder_end(d, &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
     assert_string_equal(logtext(&c), "E1 {\"a\":1}\nE2 {\"z\":2}\n");
-    buf_free(&c.log);
-    decoder_free(d);
+    sd_buf_free(&c.log);
+    sd_decoder_free(d);
 }
 
 static void test_jsonl_non_object_lines_are_reported(void **state) {
@@ -233,13 +233,13 @@ static void test_jsonl_depth_limit_counts_only_structure(void **state) {
 /* {"x":[[...1...]]} with `arrays` brackets: depth arrays + 1. */
 static char *nested_line(int arrays) {
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "{\"x\":");
-    for (int i = 0; i < arrays; i++) buf_putc(&b, '[');
-    buf_putc(&b, '1');
-    for (int i = 0; i < arrays; i++) buf_putc(&b, ']');
-    buf_puts(&b, "}\n");
-    return buf_steal(&b);
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "{\"x\":");
+    for (int i = 0; i < arrays; i++) sd_buf_putc(&b, '[');
+    sd_buf_putc(&b, '1');
+    for (int i = 0; i < arrays; i++) sd_buf_putc(&b, ']');
+    sd_buf_puts(&b, "}\n");
+    return sd_buf_steal(&b);
 }
 
 static void test_jsonl_default_depth_limit_is_64(void **state) {
@@ -263,36 +263,36 @@ static void test_jsonl_empty_input_gives_nothing(void **state) {
 
 static void test_decoder_is_reusable_and_line_numbers_restart(void **state) {
     (void)state;
-    decoder *d = decoder_new(DEC_JSONL, NULL);
+    decoder *d = sd_decoder_new(DEC_JSONL, NULL);
     collector c;
     collector_init(&c);
     decode_sink sink = {on_event, on_error, &c};
-    assert_int_equal(decoder_feed(d, "{}\n{}\n{\"p\":", 11, &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
-    assert_int_equal(decoder_feed(d, "{}\n", 3, &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, "{}\n{}\n{\"p\":", 11, &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, "{}\n", 3, &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
     assert_string_equal(logtext(&c), "E1 {}\nE2 {}\nX3 line 3: invalid JSON near byte 5\nE1 {}\n");
-    buf_free(&c.log);
-    decoder_free(d);
+    sd_buf_free(&c.log);
+    sd_decoder_free(d);
 }
 
 static void test_sink_stop_value_is_returned_and_sticks_until_end(void **state) {
     (void)state;
-    decoder *d = decoder_new(DEC_JSONL, NULL);
+    decoder *d = sd_decoder_new(DEC_JSONL, NULL);
     collector c;
     collector_init(&c);
     c.stop_after = 2;
     decode_sink sink = {on_event, on_error, &c};
-    assert_int_equal(decoder_feed(d, "{}\n{}\n{}\n", 9, &sink), 7);
-    assert_int_equal(decoder_feed(d, "{}\n", 3, &sink), 7);
-    assert_int_equal(decoder_end(d, &sink), 7);
+    assert_int_equal(sd_decoder_feed(d, "{}\n{}\n{}\n", 9, &sink), 7);
+    assert_int_equal(sd_decoder_feed(d, "{}\n", 3, &sink), 7);
+    assert_int_equal(sd_decoder_end(d, &sink), 7);
     assert_int_equal(c.events, 2);
     c.stop_after = 0;
-    assert_int_equal(decoder_feed(d, "{}\n", 3, &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, "{}\n", 3, &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
     assert_int_equal(c.events, 3);
-    buf_free(&c.log);
-    decoder_free(d);
+    sd_buf_free(&c.log);
+    sd_decoder_free(d);
 }
 
 /* ---- CloudTrail -------------------------------------------------------- */
@@ -362,35 +362,35 @@ static void test_cloudtrail_document_of_any_size_is_read_record_by_record(void *
 
 static void test_auto_detects_cloudtrail_with_leading_whitespace(void **state) {
     (void)state;
-    decoder *d = decoder_new(DEC_AUTO, NULL);
+    decoder *d = sd_decoder_new(DEC_AUTO, NULL);
     collector c;
     collector_init(&c);
     decode_sink sink = {on_event, on_error, &c};
     const char *in = "\n  \t{\n  \"Records\": [{\"eventName\":\"X\"}]}\n";
-    for (const char *p = in; *p; p++) assert_int_equal(decoder_feed(d, p, 1, &sink), 0);
-    assert_int_equal(decoder_format(d), DEC_CLOUDTRAIL);
-    assert_int_equal(decoder_end(d, &sink), 0);
+    for (const char *p = in; *p; p++) assert_int_equal(sd_decoder_feed(d, p, 1, &sink), 0);
+    assert_int_equal(sd_decoder_format(d), DEC_CLOUDTRAIL);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
     assert_string_equal(logtext(&c), "E1 {\"eventName\":\"X\"}\n");
-    buf_free(&c.log);
-    decoder_free(d);
+    sd_buf_free(&c.log);
+    sd_decoder_free(d);
 }
 
 static void test_auto_detects_jsonl_and_keeps_line_numbers(void **state) {
     (void)state;
-    decoder *d = decoder_new(DEC_AUTO, NULL);
+    decoder *d = sd_decoder_new(DEC_AUTO, NULL);
     collector c;
     collector_init(&c);
     decode_sink sink = {on_event, on_error, &c};
-    assert_int_equal(decoder_feed(d, "\n {", 3, &sink), 0);
-    assert_int_equal(decoder_format(d), DEC_AUTO);
-    assert_int_equal(decoder_feed(d, "\"Rec", 4, &sink), 0);
-    assert_int_equal(decoder_format(d), DEC_AUTO);
-    assert_int_equal(decoder_feed(d, "ent\":1}\n{\"Records\":[]}\n", 23, &sink), 0);
-    assert_int_equal(decoder_format(d), DEC_JSONL);
-    assert_int_equal(decoder_end(d, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, "\n {", 3, &sink), 0);
+    assert_int_equal(sd_decoder_format(d), DEC_AUTO);
+    assert_int_equal(sd_decoder_feed(d, "\"Rec", 4, &sink), 0);
+    assert_int_equal(sd_decoder_format(d), DEC_AUTO);
+    assert_int_equal(sd_decoder_feed(d, "ent\":1}\n{\"Records\":[]}\n", 23, &sink), 0);
+    assert_int_equal(sd_decoder_format(d), DEC_JSONL);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
     assert_string_equal(logtext(&c), "E2 {\"Recent\":1}\nE3 {\"Records\":[]}\n");
-    buf_free(&c.log);
-    decoder_free(d);
+    sd_buf_free(&c.log);
+    sd_decoder_free(d);
 }
 
 static void test_auto_jsonl_split_at_every_byte_gives_same_events(void **state) {
@@ -474,18 +474,18 @@ static void test_gzip_concatenated_members_are_one_stream(void **state) {
 static void test_gzip_large_input_inflates_in_chunks(void **state) {
     (void)state;
     buf text, want;
-    buf_init(&text);
-    buf_init(&want);
+    sd_buf_init(&text);
+    sd_buf_init(&want);
     for (int i = 1; i <= 5000; i++) {
-        buf_printf(&text, "{\"i\":%d,\"pad\":\"%040d\"}\n", i, i);
-        buf_printf(&want, "E%d {\"i\":%d,\"pad\":\"%040d\"}\n", i, i, i);
+        sd_buf_printf(&text, "{\"i\":%d,\"pad\":\"%040d\"}\n", i, i);
+        sd_buf_printf(&want, "E%d {\"i\":%d,\"pad\":\"%040d\"}\n", i, i, i);
     }
     size_t n;
     unsigned char *gz = gzip_bytes(text.data, &n);
     assert_log(decode_all(DEC_AUTO, NULL, gz, n), want.data);
     free(gz);
-    buf_free(&text);
-    buf_free(&want);
+    sd_buf_free(&text);
+    sd_buf_free(&want);
 }
 
 static void test_gzip_corrupt_stream_is_reported_not_crashed(void **state) {
@@ -533,22 +533,22 @@ static void test_lone_first_byte_0x1f_is_plain_data(void **state) {
                "X1 line 1: invalid JSON near byte 2\nE2 {}\n");
 }
 
-/* ---- decode_json_object ------------------------------------------------ */
+/* ---- sd_decode_json_object ------------------------------------------------ */
 
 static void test_decode_json_object_parses_and_explains(void **state) {
     (void)state;
     const char *err = NULL;
-    cJSON *o = decode_json_object("{\"a\":[1]} ", 10, 0, &err);
+    cJSON *o = sd_decode_json_object("{\"a\":[1]} ", 10, 0, &err);
     assert_non_null(o);
     assert_int_equal(cJSON_GetObjectItem(o, "a")->child->valueint, 1);
     cJSON_Delete(o);
-    assert_null(decode_json_object("{\"a\":[1]", 8, 0, &err));
+    assert_null(sd_decode_json_object("{\"a\":[1]", 8, 0, &err));
     assert_string_equal(err, "invalid JSON");
-    assert_null(decode_json_object("[]", 2, 0, &err));
+    assert_null(sd_decode_json_object("[]", 2, 0, &err));
     assert_string_equal(err, "not a JSON object");
-    assert_null(decode_json_object("{\"a\":[[1]]}", 11, 2, &err));
+    assert_null(sd_decode_json_object("{\"a\":[[1]]}", 11, 2, &err));
     assert_string_equal(err, "nested too deeply");
-    assert_null(decode_json_object("{} {}", 5, 0, &err));
+    assert_null(sd_decode_json_object("{} {}", 5, 0, &err));
     assert_string_equal(err, "invalid JSON");
 }
 

@@ -31,7 +31,7 @@ typedef struct collector {
 static int on_event(void *user, const cJSON *event, uint64_t where) {
     collector *c = user;
     char *json = cJSON_PrintUnformatted(event);
-    buf_printf(&c->log, "E%llu %s\n", (unsigned long long)where, json ? json : "?");
+    sd_buf_printf(&c->log, "E%llu %s\n", (unsigned long long)where, json ? json : "?");
     free(json);
     c->events++;
     return 0;
@@ -39,7 +39,7 @@ static int on_event(void *user, const cJSON *event, uint64_t where) {
 
 static void on_error(void *user, uint64_t where, const char *message) {
     collector *c = user;
-    buf_printf(&c->log, "X%llu %s\n", (unsigned long long)where, message);
+    sd_buf_printf(&c->log, "X%llu %s\n", (unsigned long long)where, message);
     c->errors++;
 }
 
@@ -47,17 +47,17 @@ static void on_error(void *user, uint64_t where, const char *message) {
  * returns the log; counts in *c. */
 static char *decode(dec_format fmt, const char *text, size_t len, collector *c) {
     memset(c, 0, sizeof *c);
-    buf_init(&c->log);
-    buf_puts(&c->log, "");
-    decoder *d = decoder_new(fmt, NULL);
+    sd_buf_init(&c->log);
+    sd_buf_puts(&c->log, "");
+    decoder *d = sd_decoder_new(fmt, NULL);
     assert_non_null(d);
     decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = c};
     size_t half = len / 2;
-    assert_int_equal(decoder_feed(d, text, half, &sink), 0);
-    assert_int_equal(decoder_feed(d, text + half, len - half, &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
-    decoder_free(d);
-    return buf_steal(&c->log);
+    assert_int_equal(sd_decoder_feed(d, text, half, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, text + half, len - half, &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
+    sd_decoder_free(d);
+    return sd_buf_steal(&c->log);
 }
 
 static char *decode_str(dec_format fmt, const char *text, collector *c) { return decode(fmt, text, strlen(text), c); }
@@ -85,10 +85,10 @@ static char *gzip_base64(const char *text, size_t keep) {
 static char *payload(const char *inner_json, size_t keep) {
     char *b64 = gzip_base64(inner_json, keep);
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "{\"awslogs\": {\"data\": \"%s\"}}", b64);
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "{\"awslogs\": {\"data\": \"%s\"}}", b64);
     free(b64);
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }
 
 static const char CW_DATA[] =
@@ -127,15 +127,15 @@ static void test_cloudwatch_several_payloads_in_one_stream(void **state) {
     (void)state;
     char *p = payload(CW_DATA, 0);
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "%s\n%s\n", p, CW_DATA);
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "%s\n%s\n", p, CW_DATA);
     collector c;
     char *log = decode(DEC_CLOUDWATCH_LOGS, b.data, b.len, &c);
     assert_int_equal(c.events, 4);
     assert_int_equal(c.errors, 0);
     free(log);
     free(p);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void test_cloudwatch_control_message_is_skipped_silently(void **state) {
@@ -217,19 +217,19 @@ static void test_cloudwatch_wrong_envelope_is_reported(void **state) {
 static void test_cloudwatch_message_over_the_size_limit_is_rejected(void **state) {
     (void)state;
     decode_limits lim = {.max_event_bytes = 12, .max_depth = 0};
-    decoder *d = decoder_new(DEC_CLOUDWATCH_LOGS, &lim);
+    decoder *d = sd_decoder_new(DEC_CLOUDWATCH_LOGS, &lim);
     collector c;
     memset(&c, 0, sizeof c);
-    buf_init(&c.log);
+    sd_buf_init(&c.log);
     decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = &c};
     const char *doc = "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":["
                       "{\"message\":\"{\\\"a\\\":1}\"},{\"message\":\"{\\\"abcdefgh\\\":12345}\"}]}";
-    assert_int_equal(decoder_feed(d, doc, strlen(doc), &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, doc, strlen(doc), &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
     assert_int_equal(c.events, 1);
     assert_non_null(strstr(c.log.data, "X2 document 1: logEvents[1]: message longer than 12 bytes"));
-    buf_free(&c.log);
-    decoder_free(d);
+    sd_buf_free(&c.log);
+    sd_decoder_free(d);
 }
 
 /* A CloudWatch payload holding one log event, padded with whitespace inside
@@ -265,26 +265,26 @@ static char *padded_payload(size_t total) {
     EVP_EncodeBlock((unsigned char *)b64, gz, (int)n);
     free(gz);
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "{\"awslogs\":{\"data\":\"%s\"}}", b64);
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "{\"awslogs\":{\"data\":\"%s\"}}", b64);
     free(b64);
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }
 
 /* Decodes one CloudWatch document with max_event_bytes `max_event` (0: the
  * default); the log in *log (caller frees). */
 static void decode_with_limit(const char *doc, size_t max_event, collector *c, char **log) {
     memset(c, 0, sizeof *c);
-    buf_init(&c->log);
-    buf_puts(&c->log, "");
+    sd_buf_init(&c->log);
+    sd_buf_puts(&c->log, "");
     decode_limits lim = {.max_event_bytes = max_event, .max_depth = 0};
-    decoder *d = decoder_new(DEC_CLOUDWATCH_LOGS, &lim);
+    decoder *d = sd_decoder_new(DEC_CLOUDWATCH_LOGS, &lim);
     assert_non_null(d);
     decode_sink sink = {.on_event = on_event, .on_error = on_error, .user = c};
-    assert_int_equal(decoder_feed(d, doc, strlen(doc), &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
-    decoder_free(d);
-    *log = buf_steal(&c->log);
+    assert_int_equal(sd_decoder_feed(d, doc, strlen(doc), &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
+    sd_decoder_free(d);
+    *log = sd_buf_steal(&c->log);
 }
 
 static void test_cloudwatch_payload_decompressing_past_8_mib_is_malformed(void **state) {
@@ -355,8 +355,8 @@ static void test_eventbridge_event_is_detail_with_the_envelope_beside(void **sta
 static void test_eventbridge_wrong_envelope_is_reported_and_the_rest_goes_on(void **state) {
     (void)state;
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "{\"detail-type\":\"x\",\"detail\":\"str\"}\n{\"Records\":[]}\n[1]\n%s\n", EB_DOC);
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "{\"detail-type\":\"x\",\"detail\":\"str\"}\n{\"Records\":[]}\n[1]\n%s\n", EB_DOC);
     collector c;
     char *log = decode(DEC_EVENTBRIDGE, b.data, b.len, &c);
     assert_int_equal(c.events, 1);
@@ -366,7 +366,7 @@ static void test_eventbridge_wrong_envelope_is_reported_and_the_rest_goes_on(voi
     assert_non_null(strstr(log, "X3 document 3: not a JSON object\n"));
     assert_non_null(strstr(log, "E4 {\"eventName\":\"CreateUser\""));
     free(log);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 /* ---- auto-detection ----------------------------------------------------------------- */
@@ -382,13 +382,13 @@ static void test_auto_detects_cloudwatch_payload_and_unwraps_eventbridge_lines(v
     assert_string_equal(log, CW_EXPECT);
     free(log);
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "{\"plain\":1}\n%s\n", EB_DOC);
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "{\"plain\":1}\n%s\n", EB_DOC);
     log = decode(DEC_AUTO, b.data, b.len, &c);
     assert_int_equal(c.events, 2);
     assert_non_null(strstr(log, "E1 {\"plain\":1}\nE2 {\"eventName\":\"CreateUser\""));
     free(log);
-    buf_free(&b);
+    sd_buf_free(&b);
     free(p);
 }
 
@@ -515,8 +515,8 @@ static secdet_status kv_line(secdet_emitter *em, const char *s, size_t n) {
     if (n == 0) return SECDET_OK;
     if (n >= 5 && memcmp(s, "bogus", 5) == 0) return secdet_emit_event(em, s, n), SECDET_OK; /* not JSON: malformed */
     buf j;
-    buf_init(&j);
-    buf_putc(&j, '{');
+    sd_buf_init(&j);
+    sd_buf_putc(&j, '{');
     size_t i = 0;
     int first = 1;
     while (i < n) {
@@ -524,17 +524,17 @@ static secdet_status kv_line(secdet_emitter *em, const char *s, size_t n) {
         size_t end = semi ? (size_t)(semi - s) : n;
         const char *eq = memchr(s + i, '=', end - i);
         if (eq) {
-            if (!first) buf_putc(&j, ',');
-            buf_json_string(&j, s + i, (size_t)(eq - (s + i)));
-            buf_putc(&j, ':');
-            buf_json_string(&j, eq + 1, end - (size_t)(eq + 1 - s));
+            if (!first) sd_buf_putc(&j, ',');
+            sd_buf_json_string(&j, s + i, (size_t)(eq - (s + i)));
+            sd_buf_putc(&j, ':');
+            sd_buf_json_string(&j, eq + 1, end - (size_t)(eq + 1 - s));
             first = 0;
         }
         i = end + 1;
     }
-    buf_putc(&j, '}');
+    sd_buf_putc(&j, '}');
     secdet_status st = secdet_emit_event(em, j.data, j.len);
-    buf_free(&j);
+    sd_buf_free(&j);
     return st == SECDET_ERR_DECODE ? SECDET_OK : st;
 }
 
@@ -543,10 +543,10 @@ static secdet_status kv_decode(void *user, const void *bytes, size_t len, int en
     if (end) {
         k->calls_end++;
         secdet_status st = kv_line(em, k->partial.data, k->partial.len);
-        buf_reset(&k->partial);
+        sd_buf_reset(&k->partial);
         return st;
     }
-    buf_append(&k->partial, bytes, len);
+    sd_buf_append(&k->partial, bytes, len);
     for (;;) {
         char *nl = k->partial.len ? memchr(k->partial.data, '\n', k->partial.len) : NULL;
         if (!nl) break;
@@ -558,7 +558,7 @@ static secdet_status kv_decode(void *user, const void *bytes, size_t len, int en
     }
     if (k->partial.len > 100) {
         secdet_emit_error(em, 0, "record longer than 100 bytes", 28);
-        buf_reset(&k->partial);
+        sd_buf_reset(&k->partial);
     }
     return SECDET_OK;
 }
@@ -567,7 +567,7 @@ static void test_custom_format_events_are_evaluated_and_errors_counted(void **st
     (void)state;
     alerts al = {0};
     kv_state k = {0};
-    buf_init(&k.partial);
+    sd_buf_init(&k.partial);
     secdet_engine *e = engine_with("rule deny { where .action == \"deny\" }\n", &al);
     assert_int_equal(secdet_format_register(e, "kv", kv_decode, &k), SECDET_OK);
     assert_int_equal(secdet_format_register(e, "kv", kv_decode, &k), SECDET_ERR_EXISTS);
@@ -598,7 +598,7 @@ static void test_custom_format_events_are_evaluated_and_errors_counted(void **st
     assert_int_equal(st.events, 3);
     alerts_free(&al);
     secdet_engine_free(e);
-    buf_free(&k.partial);
+    sd_buf_free(&k.partial);
 }
 
 static secdet_status failing_decode(void *user, const void *bytes, size_t len, int end, secdet_emitter *em) {

@@ -39,11 +39,11 @@ static void test_span_frame_finds_the_end_of_a_value_cut_anywhere(void **state) 
         size_t n = strlen(t);
         for (size_t cut = 0; cut <= n; cut++) {
             span_frame f;
-            span_frame_start(&f);
-            size_t used = span_frame_run(&f, t, cut);
+            sd_span_frame_start(&f);
+            size_t used = sd_span_frame_run(&f, t, cut);
             if (f.mode != SPAN_DONE) {
                 assert_int_equal(used, cut);
-                used += span_frame_run(&f, t + cut, n - cut);
+                used += sd_span_frame_run(&f, t + cut, n - cut);
             }
             assert_int_equal(f.mode, SPAN_DONE);
             assert_int_equal(used, cases[k].len);
@@ -53,7 +53,7 @@ static void test_span_frame_finds_the_end_of_a_value_cut_anywhere(void **state) 
 }
 
 /* Where a container that starts at s[0] ends, read a byte at a time: what
- * span_frame_run must find however the text is cut and aligned. */
+ * sd_span_frame_run must find however the text is cut and aligned. */
 static size_t reference_end(const char *s, size_t n, bool *done, uint32_t *deepest) {
     uint32_t depth = 1;
     bool in_string = false, escaped = false;
@@ -108,9 +108,9 @@ static void test_span_frame_64_bytes_at_a_time_agrees_with_a_byte_at_a_time(void
         size_t end = reference_end(t, len, &done, &deepest);
         size_t cut = (size_t)(seed >> 40) % (len + 1);
         span_frame f;
-        span_frame_start(&f);
-        size_t used = span_frame_run(&f, t, cut);
-        if (f.mode != SPAN_DONE) used += span_frame_run(&f, t + cut, len - cut);
+        sd_span_frame_start(&f);
+        size_t used = sd_span_frame_run(&f, t, cut);
+        if (f.mode != SPAN_DONE) used += sd_span_frame_run(&f, t + cut, len - cut);
         if ((f.mode == SPAN_DONE) != done || used != end || f.deepest != deepest)
             fail_msg("trial %d: cut %zu: done %d/%d, end %zu/%zu, deepest %u/%u: %.*s", trial, cut,
                      f.mode == SPAN_DONE, done, used, end, f.deepest, deepest, (int)len, t);
@@ -122,28 +122,28 @@ static void test_span_walk_gives_members_and_refuses_broken_framing(void **state
     const char *s = "\xEF\xBB\xBF { \"a\" : [1,{\"x\":2}] , \"R\\u0065cords\":\"v\",\"z\":5 } \n";
     span_walk w;
     span_member m;
-    assert_int_equal(span_walk_start(&w, s, strlen(s)), 0);
-    assert_int_equal(span_walk_next(&w, &m), 1);
-    assert_true(span_key_is(s, &m, "a"));
+    assert_int_equal(sd_span_walk_start(&w, s, strlen(s)), 0);
+    assert_int_equal(sd_span_walk_next(&w, &m), 1);
+    assert_true(sd_span_key_is(s, &m, "a"));
     assert_int_equal(m.value_len, strlen("[1,{\"x\":2}]"));
-    assert_int_equal(span_walk_next(&w, &m), 1);
+    assert_int_equal(sd_span_walk_next(&w, &m), 1);
     assert_true(m.key_escaped);
-    assert_true(span_key_is(s, &m, "Records"));
-    assert_false(span_key_is(s, &m, "Record"));
-    assert_int_equal(span_walk_next(&w, &m), 1);
+    assert_true(sd_span_key_is(s, &m, "Records"));
+    assert_false(sd_span_key_is(s, &m, "Record"));
+    assert_int_equal(sd_span_walk_next(&w, &m), 1);
     assert_int_equal(memcmp(s + m.value, "5", m.value_len), 0);
-    assert_int_equal(span_walk_next(&w, &m), 0);
+    assert_int_equal(sd_span_walk_next(&w, &m), 0);
     assert_int_equal(w.deepest, 3);
 
     static const char *const broken[] = {"{\"a\" 1}", "{\"a\":1 \"b\":2}", "{a:1}", "{\"a\":1} x", "{\"a\":}", "{\"a\":1"};
     for (size_t k = 0; k < sizeof broken / sizeof broken[0]; k++) {
         int r;
-        assert_int_equal(span_walk_start(&w, broken[k], strlen(broken[k])), 0);
-        while ((r = span_walk_next(&w, &m)) == 1) {
+        assert_int_equal(sd_span_walk_start(&w, broken[k], strlen(broken[k])), 0);
+        while ((r = sd_span_walk_next(&w, &m)) == 1) {
         }
         assert_int_equal(r, -1);
     }
-    assert_int_equal(span_walk_start(&w, "[1]", 3), -1);
+    assert_int_equal(sd_span_walk_start(&w, "[1]", 3), -1);
 }
 
 /* ---- decoding, with or without on_text --------------------------------------- */
@@ -162,7 +162,7 @@ typedef struct collector {
 
 static void log_event(collector *c, const cJSON *event, uint64_t where) {
     char *json = cJSON_PrintUnformatted(event);
-    buf_printf(&c->log, "E%llu %s\n", (unsigned long long)where, json ? json : "?");
+    sd_buf_printf(&c->log, "E%llu %s\n", (unsigned long long)where, json ? json : "?");
     free(json);
 }
 
@@ -175,18 +175,18 @@ static int on_event(void *user, const cJSON *event, uint64_t where) {
 
 static void on_error(void *user, uint64_t where, const char *message) {
     collector *c = user;
-    buf_printf(&c->log, "X%llu %s\n", (unsigned long long)where, message);
+    sd_buf_printf(&c->log, "X%llu %s\n", (unsigned long long)where, message);
 }
 
 static int on_text(void *user, const char *text, size_t len, uint64_t where, unsigned flags) {
     collector *c = user;
     size_t end = 0;
-    cJSON *ev = json_parse_prefix(text, len, 64, &end);
+    cJSON *ev = sd_json_parse_prefix(text, len, 64, &end);
     bool whole = ev && cJSON_IsObject(ev);
     for (size_t i = end; whole && i < len; i++)
         if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r') whole = false;
     for (size_t k = 0; whole && (flags & DECODE_TEXT_MAY_BE_ENVELOPE) && k < DECODE_ENVELOPE_MARKERS; k++)
-        if (cJSON_GetObjectItemCaseSensitive(ev, decode_envelope_markers[k])) whole = false;
+        if (cJSON_GetObjectItemCaseSensitive(ev, sd_decode_envelope_markers[k])) whole = false;
     if (!whole) {
         cJSON_Delete(ev);
         return DECODE_TEXT_DECLINED;
@@ -195,8 +195,8 @@ static int on_text(void *user, const char *text, size_t len, uint64_t where, uns
     cJSON_Delete(ev);
     c->texts++;
     if (c->keep_texts) {
-        buf_append(&c->seen, text, len);
-        buf_putc(&c->seen, '\n');
+        sd_buf_append(&c->seen, text, len);
+        sd_buf_putc(&c->seen, '\n');
     }
     return 0;
 }
@@ -204,24 +204,24 @@ static int on_text(void *user, const char *text, size_t len, uint64_t where, uns
 /* Decodes text cut at `cut` (len: none). Caller frees c->log and c->seen. */
 static void decode_into(collector *c, dec_format fmt, const decode_limits *lim, bool text, const char *in, size_t n,
                         size_t cut) {
-    decoder *d = decoder_new(fmt, lim);
+    decoder *d = sd_decoder_new(fmt, lim);
     assert_non_null(d);
-    if (text) decoder_set_on_text(d, on_text);
-    buf_puts(&c->log, "");
+    if (text) sd_decoder_set_on_text(d, on_text);
+    sd_buf_puts(&c->log, "");
     decode_sink sink = {on_event, on_error, c};
     if (cut > n) cut = n;
-    assert_int_equal(decoder_feed(d, in, cut, &sink), 0);
-    assert_int_equal(decoder_feed(d, in + cut, n - cut, &sink), 0);
-    assert_int_equal(decoder_end(d, &sink), 0);
-    decoder_free(d);
+    assert_int_equal(sd_decoder_feed(d, in, cut, &sink), 0);
+    assert_int_equal(sd_decoder_feed(d, in + cut, n - cut, &sink), 0);
+    assert_int_equal(sd_decoder_end(d, &sink), 0);
+    sd_decoder_free(d);
 }
 
 static char *decode_log(dec_format fmt, const decode_limits *lim, bool text, const char *in, size_t cut) {
     collector c;
     memset(&c, 0, sizeof c);
     decode_into(&c, fmt, lim, text, in, strlen(in), cut);
-    buf_free(&c.seen);
-    return buf_steal(&c.log);
+    sd_buf_free(&c.seen);
+    return sd_buf_steal(&c.log);
 }
 
 /* ---- CloudTrail streams ------------------------------------------------------- */
@@ -260,8 +260,8 @@ static void test_cloudtrail_records_reach_on_text_as_their_own_text(void **state
     assert_int_equal(c.events, 0);
     assert_string_equal(c.seen.data, "{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n{\"eventName\":\"C\"}\n"
                                      "{\"eventName\": \"D\", \"x\": \"]}\"}\n{\"eventVersion\":\"1.08\",\"eventName\":\"E\"}\n");
-    buf_free(&c.log);
-    buf_free(&c.seen);
+    sd_buf_free(&c.log);
+    sd_buf_free(&c.seen);
 }
 
 static void test_cloudtrail_junk_between_documents_is_reported_and_skipped(void **state) {
@@ -282,15 +282,15 @@ static void assert_same_both_ways_n(dec_format fmt, const decode_limits *lim, co
     collector t;
     memset(&t, 0, sizeof t);
     decode_into(&t, fmt, lim, false, in, n, 0);
-    char *tree = buf_steal(&t.log);
+    char *tree = sd_buf_steal(&t.log);
     for (size_t cut = 0; cut <= n; cut += n / 7 + 1) {
         collector c;
         memset(&c, 0, sizeof c);
         decode_into(&c, fmt, lim, true, in, n, cut);
         if (strcmp(c.log.data, tree) != 0) fail_msg("input: %s\ntree: %s\ntext: %s", in, tree, c.log.data);
         if (c.texts < min_texts) fail_msg("input: %s\ntexts: %d", in, c.texts);
-        buf_free(&c.log);
-        buf_free(&c.seen);
+        sd_buf_free(&c.log);
+        sd_buf_free(&c.seen);
     }
     free(tree);
 }
@@ -321,10 +321,10 @@ static void test_eventbridge_events_are_the_same_as_text_and_as_trees(void **sta
     for (size_t k = 0; k < sizeof docs / sizeof docs[0]; k++) {
         assert_same_both_ways(DEC_EVENTBRIDGE, NULL, docs[k].doc, docs[k].texts);
         buf line;
-        buf_init(&line);
-        buf_printf(&line, "{\"plain\":1}\n%s\n", docs[k].doc);
+        sd_buf_init(&line);
+        sd_buf_printf(&line, "{\"plain\":1}\n%s\n", docs[k].doc);
         assert_same_both_ways(DEC_AUTO, NULL, line.data, 1 + docs[k].texts); /* a JSON line that is an envelope */
-        buf_free(&line);
+        sd_buf_free(&line);
     }
     /* What the text route does not take, the parse words as before. */
     static const char *const bad[] = {
@@ -366,15 +366,15 @@ static void test_cloudwatch_events_are_the_same_as_text_and_as_trees(void **stat
         "{\\\"a\\\":tru}",
     };
     buf doc;
-    buf_init(&doc);
-    buf_puts(&doc, CW_HEAD);
+    sd_buf_init(&doc);
+    sd_buf_puts(&doc, CW_HEAD);
     for (size_t k = 0; k < sizeof messages / sizeof messages[0]; k++)
-        buf_printf(&doc, "%s{\"id\":\"%zu\",\"timestamp\":%zu,\"message\":\"%s\"}", k ? "," : "", k,
+        sd_buf_printf(&doc, "%s{\"id\":\"%zu\",\"timestamp\":%zu,\"message\":\"%s\"}", k ? "," : "", k,
                    1700000000000 + k * 1500, messages[k]);
-    buf_puts(&doc, "]}");
+    sd_buf_puts(&doc, "]}");
     assert_same_both_ways(DEC_CLOUDWATCH_LOGS, NULL, doc.data, 5);
     assert_same_both_ways(DEC_AUTO, NULL, doc.data, 5);
-    buf_free(&doc);
+    sd_buf_free(&doc);
 }
 
 static void test_auto_lines_take_the_text_route_and_envelopes_are_unwrapped(void **state) {
@@ -390,8 +390,8 @@ static void test_auto_lines_take_the_text_route_and_envelopes_are_unwrapped(void
     decode_into(&c, DEC_AUTO, NULL, true, in, strlen(in), 0);
     assert_int_equal(c.texts, 3); /* plain, the envelope's event, last */
     assert_int_equal(c.events, 2);  /* the two lines with markers that are no envelope */
-    buf_free(&c.log);
-    buf_free(&c.seen);
+    sd_buf_free(&c.log);
+    sd_buf_free(&c.seen);
 }
 
 /* ---- through the engine --------------------------------------------------------- */

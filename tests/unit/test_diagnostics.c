@@ -21,21 +21,21 @@ static char *diagnose_files(const char *const *pairs, int *compiled) {
     size_t n = 0;
     for (; pairs[2 * n]; n++) in[n] = (compile_input){pairs[2 * n], pairs[2 * n + 1], strlen(pairs[2 * n + 1])};
     diag_list d;
-    diag_init(&d);
-    program *p = compile_sources(in, n, NULL, &d);
+    sd_diag_init(&d);
+    program *p = sd_compile_sources(in, n, NULL, &d);
     if (compiled) *compiled = p != NULL;
-    program_free(p);
+    sd_program_free(p);
     size_t cap = 1, len = 0;
     for (size_t i = 0; i < d.count; i++) cap += 600;
     char *out = calloc(cap, 1);
     assert_non_null(out);
     for (size_t i = 0; i < d.count; i++) {
-        diag_format(&d.items[i], out + len, cap - len);
+        sd_diag_format(&d.items[i], out + len, cap - len);
         len += strlen(out + len);
         out[len++] = '\n';
     }
     out[len] = 0;
-    diag_free(&d);
+    sd_diag_free(&d);
     return out;
 }
 
@@ -63,13 +63,13 @@ static void test_suggest_picks_the_nearest_word_within_a_third_of_its_length(voi
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         suggest s;
-        suggest_init(&s, cases[i].word);
-        suggest_offer_all(&s, words, 4);
+        sd_suggest_init(&s, cases[i].word);
+        sd_suggest_offer_all(&s, words, 4);
         if (cases[i].want) {
-            assert_non_null(suggest_best(&s));
-            assert_string_equal(suggest_best(&s), cases[i].want);
+            assert_non_null(sd_suggest_best(&s));
+            assert_string_equal(sd_suggest_best(&s), cases[i].want);
         } else {
-            assert_null(suggest_best(&s));
+            assert_null(sd_suggest_best(&s));
         }
     }
 }

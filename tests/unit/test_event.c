@@ -12,7 +12,7 @@
 #include "event/event.h"
 
 /* Parses a test path such as ".a.b[0][*]" (identifier keys, quoted keys
- * without escapes) into an sd_path; the test owns it (path_free). */
+ * without escapes) into an sd_path; the test owns it (sd_path_free). */
 static sd_path make_path(const char *spec) {
     sd_path p;
     memset(&p, 0, sizeof p);
@@ -55,41 +55,41 @@ static sd_path make_path(const char *spec) {
 static void test_arena_allocations_are_8_aligned_and_distinct(void **state) {
     (void)state;
     sd_arena a;
-    arena_init(&a);
+    sd_arena_init(&a);
     char *prev = NULL;
     for (int i = 1; i < 200; i++) {
-        char *p = arena_alloc(&a, (size_t)(i % 13) + 1);
+        char *p = sd_arena_alloc(&a, (size_t)(i % 13) + 1);
         assert_non_null(p);
         assert_int_equal((uintptr_t)p % 8, 0);
         memset(p, 0xAB, (size_t)(i % 13) + 1);
         if (prev) assert_ptr_not_equal(p, prev);
         prev = p;
     }
-    arena_free(&a);
+    sd_arena_free(&a);
 }
 
 static void test_arena_large_allocation_and_reset_reuses_memory(void **state) {
     (void)state;
     sd_arena a;
-    arena_init(&a);
-    char *small = arena_alloc(&a, 16);
+    sd_arena_init(&a);
+    char *small = sd_arena_alloc(&a, 16);
     assert_non_null(small);
-    char *big = arena_alloc(&a, 100000);
+    char *big = sd_arena_alloc(&a, 100000);
     assert_non_null(big);
     memset(big, 1, 100000);
-    arena_reset(&a);
+    sd_arena_reset(&a);
     /* After a reset one block holds at least what the last event used. */
     assert_ptr_equal(a.head, a.cur);
-    char *again = arena_alloc(&a, 100000);
+    char *again = sd_arena_alloc(&a, 100000);
     assert_non_null(again);
     assert_ptr_equal(a.head, a.cur);
     memset(again, 2, 100000);
-    arena_reset(&a);
-    arena_reset(&a);
-    assert_non_null(arena_alloc(&a, 8));
-    arena_free(&a);
-    arena_reset(&a); /* reset of an empty arena is fine */
-    arena_free(&a);
+    sd_arena_reset(&a);
+    sd_arena_reset(&a);
+    assert_non_null(sd_arena_alloc(&a, 8));
+    sd_arena_free(&a);
+    sd_arena_reset(&a); /* reset of an empty arena is fine */
+    sd_arena_free(&a);
 }
 
 /* ---- path resolution ---- */
@@ -107,16 +107,16 @@ static uint32_t fx_path(fixture *f, const char *spec) {
 }
 
 static void fx_start(fixture *f, const char *json) {
-    assert_int_equal(event_init(&f->ev, f->paths, f->npaths), 0);
+    assert_int_equal(sd_event_init(&f->ev, f->paths, f->npaths), 0);
     f->root = cJSON_Parse(json);
     assert_non_null(f->root);
-    event_begin(&f->ev, f->root);
+    sd_event_begin(&f->ev, f->root);
 }
 
 static void fx_end(fixture *f) {
-    event_free(&f->ev);
+    sd_event_free(&f->ev);
     cJSON_Delete(f->root);
-    for (uint32_t i = 0; i < f->npaths; i++) path_free(&f->paths[i]);
+    for (uint32_t i = 0; i < f->npaths; i++) sd_path_free(&f->paths[i]);
 }
 
 static const char *EV = "{\"eventName\":\"ConsoleLogin\",\"EventName\":\"upper\","
@@ -131,15 +131,15 @@ static void test_key_lookup_is_case_sensitive(void **state) {
     uint32_t lower = fx_path(&f, ".eventName"), upper = fx_path(&f, ".EventName"),
              none = fx_path(&f, ".eventname");
     fx_start(&f, EV);
-    const sd_values *v = event_field(&f.ev, lower);
+    const sd_values *v = sd_event_field(&f.ev, lower);
     assert_int_equal(v->n, 1);
     assert_int_equal(v->v[0].type, SD_STR);
     assert_int_equal(v->v[0].len, strlen("ConsoleLogin"));
     assert_memory_equal(v->v[0].str, "ConsoleLogin", v->v[0].len);
-    v = event_field(&f.ev, upper);
+    v = sd_event_field(&f.ev, upper);
     assert_int_equal(v->n, 1);
     assert_memory_equal(v->v[0].str, "upper", 5);
-    assert_int_equal(event_field(&f.ev, none)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, none)->n, 0);
     fx_end(&f);
 }
 
@@ -149,17 +149,17 @@ static void test_nested_keys_indexes_and_quoted_keys_resolve(void **state) {
     uint32_t arn = fx_path(&f, ".user.arn"), r1 = fx_path(&f, ".resources[1].ARN"),
              q = fx_path(&f, ".\"key with spaces\""), oob = fx_path(&f, ".resources[7].ARN");
     fx_start(&f, EV);
-    const sd_values *v = event_field(&f.ev, arn);
+    const sd_values *v = sd_event_field(&f.ev, arn);
     assert_int_equal(v->n, 1);
     assert_memory_equal(v->v[0].str, "arn:aws:iam::1:user/bob", v->v[0].len);
-    v = event_field(&f.ev, r1);
+    v = sd_event_field(&f.ev, r1);
     assert_int_equal(v->n, 1);
     assert_memory_equal(v->v[0].str, "r2", 2);
-    v = event_field(&f.ev, q);
+    v = sd_event_field(&f.ev, q);
     assert_int_equal(v->n, 1);
     assert_int_equal(v->v[0].type, SD_BOOL);
     assert_int_equal(v->v[0].b, 1);
-    assert_int_equal(event_field(&f.ev, oob)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, oob)->n, 0);
     fx_end(&f);
 }
 
@@ -169,10 +169,10 @@ static void test_path_through_scalar_or_wrong_container_is_missing(void **state)
     uint32_t through_str = fx_path(&f, ".eventName.x"), key_on_array = fx_path(&f, ".tags.a"),
              index_on_object = fx_path(&f, ".user[0]"), through_null = fx_path(&f, ".user.mfa.x");
     fx_start(&f, EV);
-    assert_int_equal(event_field(&f.ev, through_str)->n, 0);
-    assert_int_equal(event_field(&f.ev, key_on_array)->n, 0);
-    assert_int_equal(event_field(&f.ev, index_on_object)->n, 0);
-    assert_int_equal(event_field(&f.ev, through_null)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, through_str)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, key_on_array)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, index_on_object)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, through_null)->n, 0);
     fx_end(&f);
 }
 
@@ -181,7 +181,7 @@ static void test_json_null_is_a_present_value(void **state) {
     fixture f = {0};
     uint32_t mfa = fx_path(&f, ".user.mfa");
     fx_start(&f, EV);
-    const sd_values *v = event_field(&f.ev, mfa);
+    const sd_values *v = sd_event_field(&f.ev, mfa);
     assert_int_equal(v->n, 1);
     assert_int_equal(v->v[0].type, SD_NULL);
     fx_end(&f);
@@ -194,18 +194,18 @@ static void test_star_selects_every_element_and_skips_missing(void **state) {
              nested = fx_path(&f, ".m[*][*]"), empty = fx_path(&f, ".empty[*]"),
              on_object = fx_path(&f, ".user[*]"), on_missing = fx_path(&f, ".nope[*].x");
     fx_start(&f, EV);
-    const sd_values *v = event_field(&f.ev, arns);
+    const sd_values *v = sd_event_field(&f.ev, arns);
     assert_int_equal(v->n, 2); /* the third element has no ARN */
     assert_memory_equal(v->v[0].str, "r1", 2);
     assert_memory_equal(v->v[1].str, "r2", 2);
-    v = event_field(&f.ev, tags);
+    v = sd_event_field(&f.ev, tags);
     assert_int_equal(v->n, 2);
-    v = event_field(&f.ev, nested);
+    v = sd_event_field(&f.ev, nested);
     assert_int_equal(v->n, 3);
     assert_true(v->v[0].num == 1 && v->v[1].num == 2 && v->v[2].num == 3);
-    assert_int_equal(event_field(&f.ev, empty)->n, 0);
-    assert_int_equal(event_field(&f.ev, on_object)->n, 0);
-    assert_int_equal(event_field(&f.ev, on_missing)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, empty)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, on_object)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, on_missing)->n, 0);
     fx_end(&f);
 }
 
@@ -214,20 +214,20 @@ static void test_field_cache_resolves_once_per_event_and_resets(void **state) {
     fixture f = {0};
     uint32_t name = fx_path(&f, ".eventName");
     fx_start(&f, EV);
-    const sd_values *a = event_field(&f.ev, name);
+    const sd_values *a = sd_event_field(&f.ev, name);
     const sd_value *first = a->v;
-    const sd_values *b = event_field(&f.ev, name);
+    const sd_values *b = sd_event_field(&f.ev, name);
     assert_ptr_equal(a, b);
     assert_ptr_equal(first, b->v);
     cJSON *other = cJSON_Parse("{\"eventName\":\"Other\"}");
-    event_begin(&f.ev, other);
-    const sd_values *c = event_field(&f.ev, name);
+    sd_event_begin(&f.ev, other);
+    const sd_values *c = sd_event_field(&f.ev, name);
     assert_int_equal(c->n, 1);
     assert_int_equal(c->v[0].len, 5);
     assert_memory_equal(c->v[0].str, "Other", 5);
     cJSON *none = cJSON_Parse("{}");
-    event_begin(&f.ev, none);
-    assert_int_equal(event_field(&f.ev, name)->n, 0);
+    sd_event_begin(&f.ev, none);
+    assert_int_equal(sd_event_field(&f.ev, name)->n, 0);
     cJSON_Delete(other);
     cJSON_Delete(none);
     fx_end(&f);
@@ -238,7 +238,7 @@ static void test_unknown_path_id_is_missing_not_a_crash(void **state) {
     fixture f = {0};
     fx_path(&f, ".eventName");
     fx_start(&f, EV);
-    const sd_values *v = event_field(&f.ev, 99);
+    const sd_values *v = sd_event_field(&f.ev, 99);
     assert_non_null(v);
     assert_int_equal(v->n, 0);
     fx_end(&f);
@@ -248,20 +248,20 @@ static void test_path_resolve_is_uncached_with_same_semantics(void **state) {
     (void)state;
     cJSON *root = cJSON_Parse(EV);
     sd_arena a;
-    arena_init(&a);
+    sd_arena_init(&a);
     sd_path p = make_path(".resources[*].ARN");
     sd_values out;
     sd_value one;
-    path_resolve(&p, root, &a, &out, &one);
+    sd_path_resolve(&p, root, &a, &out, &one);
     assert_int_equal(out.n, 2);
-    path_free(&p);
+    sd_path_free(&p);
     p = make_path(".user.n");
-    path_resolve(&p, root, &a, &out, &one);
+    sd_path_resolve(&p, root, &a, &out, &one);
     assert_int_equal(out.n, 1);
     assert_ptr_equal(out.v, &one);
     assert_true(one.type == SD_NUM && one.num == 3);
-    path_free(&p);
-    arena_free(&a);
+    sd_path_free(&p);
+    sd_arena_free(&a);
     cJSON_Delete(root);
 }
 
@@ -270,20 +270,20 @@ static void test_value_from_json_covers_every_type(void **state) {
     cJSON *root = cJSON_Parse("{\"s\":\"h\\u00e9\",\"n\":-1.5,\"t\":true,\"f\":false,\"z\":null,"
                               "\"a\":[1,2,3],\"o\":{\"x\":1,\"y\":2}}");
     sd_value v;
-    value_from_json(cJSON_GetObjectItem(root, "s"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "s"), &v);
     assert_int_equal(v.type, SD_STR);
     assert_int_equal(v.len, 3); /* bytes: h + two for é */
-    value_from_json(cJSON_GetObjectItem(root, "n"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "n"), &v);
     assert_true(v.type == SD_NUM && v.num == -1.5);
-    value_from_json(cJSON_GetObjectItem(root, "t"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "t"), &v);
     assert_true(v.type == SD_BOOL && v.b == 1);
-    value_from_json(cJSON_GetObjectItem(root, "f"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "f"), &v);
     assert_true(v.type == SD_BOOL && v.b == 0);
-    value_from_json(cJSON_GetObjectItem(root, "z"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "z"), &v);
     assert_int_equal(v.type, SD_NULL);
-    value_from_json(cJSON_GetObjectItem(root, "a"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "a"), &v);
     assert_true(v.type == SD_ARR && v.len == 3 && v.node != NULL);
-    value_from_json(cJSON_GetObjectItem(root, "o"), &v);
+    sd_value_from_json(cJSON_GetObjectItem(root, "o"), &v);
     assert_true(v.type == SD_OBJ && v.len == 2);
     cJSON_Delete(root);
 }

@@ -37,13 +37,13 @@ static const char REAL[] =
 
 static cJSON *slack(const char *alert, size_t max_params) {
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     slack_fmt_opts o = {.max_params = max_params};
-    assert_int_equal(slack_format(&b, alert, strlen(alert), &o), 0);
+    assert_int_equal(sd_slack_format(&b, alert, strlen(alert), &o), 0);
     assert_null(strstr(b.data, "<!"));
     cJSON *msg = cJSON_ParseWithLength(b.data, b.len);
     assert_true(cJSON_IsObject(msg));
-    buf_free(&b);
+    sd_buf_free(&b);
     return msg;
 }
 
@@ -104,13 +104,13 @@ static void assert_no_angles(const cJSON *it) {
 /* An alert whose firing event is `event` (JSON text). */
 static char *alert_with_event(const char *title, const char *message, const char *event) {
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "{\"rule\":\"r\",\"title\":");
-    buf_json_string(&b, title, strlen(title));
-    buf_puts(&b, ",\"severity\":\"high\",\"message\":");
-    buf_json_string(&b, message, strlen(message));
-    buf_printf(&b, ",\"id\":\"abc\",\"count\":1,\"events\":[{\"eventName\":\"Old\"},%s]}", event);
-    return buf_steal(&b);
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "{\"rule\":\"r\",\"title\":");
+    sd_buf_json_string(&b, title, strlen(title));
+    sd_buf_puts(&b, ",\"severity\":\"high\",\"message\":");
+    sd_buf_json_string(&b, message, strlen(message));
+    sd_buf_printf(&b, ",\"id\":\"abc\",\"count\":1,\"events\":[{\"eventName\":\"Old\"},%s]}", event);
+    return sd_buf_steal(&b);
 }
 
 /* ---- Slack ------------------------------------------------------------------ */
@@ -148,9 +148,9 @@ static void test_slack_options_and_count(void **state) {
     (void)state;
     const char *alert = "{\"severity\":\"critical\",\"count\":5,\"id\":\"x\",\"events\":[]}";
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     slack_fmt_opts o = {.username = "secdet \"bot\"", .icon_emoji = ":rotating_light:", .channel = "#sec"};
-    assert_int_equal(slack_format(&b, alert, strlen(alert), &o), 0);
+    assert_int_equal(sd_slack_format(&b, alert, strlen(alert), &o), 0);
     cJSON *msg = cJSON_ParseWithLength(b.data, b.len);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(msg, "username")->valuestring, "secdet \"bot\"");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(msg, "icon_emoji")->valuestring, ":rotating_light:");
@@ -162,7 +162,7 @@ static void test_slack_options_and_count(void **state) {
     assert_int_equal(cJSON_GetArraySize(elems), 2);
     assert_string_equal(text_of(cJSON_GetArrayItem(elems, 1)), "count 5");
     cJSON_Delete(msg);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void test_slack_escaping(void **state) {
@@ -211,10 +211,10 @@ static void test_slack_cut_lengths(void **state) {
     message[5000] = 0;
     /* 10 KB of requestParameters */
     buf ev;
-    buf_init(&ev);
-    buf_puts(&ev, "{\"requestParameters\":{\"policy\":\"");
-    for (int i = 0; i < 10000; i++) buf_putc(&ev, (char)('a' + i % 26));
-    buf_puts(&ev, "\"}}");
+    sd_buf_init(&ev);
+    sd_buf_puts(&ev, "{\"requestParameters\":{\"policy\":\"");
+    for (int i = 0; i < 10000; i++) sd_buf_putc(&ev, (char)('a' + i % 26));
+    sd_buf_puts(&ev, "\"}}");
     char *alert = alert_with_event(title, message, ev.data);
 
     cJSON *msg = slack(alert, 100);
@@ -226,10 +226,10 @@ static void test_slack_cut_lengths(void **state) {
     assert_int_equal(units(text_of(msg)), 3000);
     /* 97 bytes of compact JSON and "…" (3 bytes) = max_params */
     buf want;
-    buf_init(&want);
-    buf_puts(&want, "```{\"policy\":\"");
-    for (int i = 0; i < 97 - 11; i++) buf_putc(&want, (char)('a' + i % 26));
-    buf_puts(&want, "\xE2\x80\xA6```");
+    sd_buf_init(&want);
+    sd_buf_puts(&want, "```{\"policy\":\"");
+    for (int i = 0; i < 97 - 11; i++) sd_buf_putc(&want, (char)('a' + i % 26));
+    sd_buf_puts(&want, "\xE2\x80\xA6```");
     assert_string_equal(code_text(msg), want.data);
     cJSON_Delete(msg);
 
@@ -240,8 +240,8 @@ static void test_slack_cut_lengths(void **state) {
     assert_int_equal(units(code_text(msg)), 3000);
     assert_true(ends_with(code_text(msg), "\xE2\x80\xA6```"));
     cJSON_Delete(msg);
-    buf_free(&want);
-    buf_free(&ev);
+    sd_buf_free(&want);
+    sd_buf_free(&ev);
     free(alert);
 }
 
@@ -249,8 +249,8 @@ static void test_slack_cuts_keep_characters_whole(void **state) {
     (void)state;
     /* 100 emoji (2 units each) and 40 "&" (5 units escaped) in the header */
     buf t;
-    buf_init(&t);
-    for (int i = 0; i < 100; i++) buf_puts(&t, "\xF0\x9F\x98\x80");
+    sd_buf_init(&t);
+    for (int i = 0; i < 100; i++) sd_buf_puts(&t, "\xF0\x9F\x98\x80");
     char *alert = alert_with_event(t.data, "m", "{\"requestParameters\":\"\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\"}");
     cJSON *msg = slack(alert, 8); /* '"' and 2 é = 5 bytes, 3 for "…" */
     const char *h = header_text(msg);
@@ -260,8 +260,8 @@ static void test_slack_cuts_keep_characters_whole(void **state) {
     cJSON_Delete(msg);
     free(alert);
 
-    buf_reset(&t);
-    for (int i = 0; i < 40; i++) buf_putc(&t, '&');
+    sd_buf_reset(&t);
+    for (int i = 0; i < 40; i++) sd_buf_putc(&t, '&');
     alert = alert_with_event(t.data, "m", "{}");
     msg = slack(alert, 0);
     h = header_text(msg);
@@ -269,7 +269,7 @@ static void test_slack_cuts_keep_characters_whole(void **state) {
     assert_true(ends_with(h, "&amp;\xE2\x80\xA6"));
     cJSON_Delete(msg);
     free(alert);
-    buf_free(&t);
+    sd_buf_free(&t);
 }
 
 static void test_slack_missing_fields(void **state) {
@@ -311,39 +311,39 @@ static void test_slack_missing_fields(void **state) {
 static void test_slack_bad_json(void **state) {
     (void)state;
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "kept");
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "kept");
     slack_fmt_opts o = {0};
-    assert_int_equal(slack_format(&b, "{\"rule\":", 8, &o), -1);
-    assert_int_equal(slack_format(&b, "", 0, NULL), -1);
+    assert_int_equal(sd_slack_format(&b, "{\"rule\":", 8, &o), -1);
+    assert_int_equal(sd_slack_format(&b, "", 0, NULL), -1);
     assert_int_equal(b.len, 4);
     assert_string_equal(b.data, "kept");
     /* the length is honoured: the text after it is not read */
-    assert_int_equal(slack_format(&b, "{}garbage", 2, NULL), 0);
+    assert_int_equal(sd_slack_format(&b, "{}garbage", 2, NULL), 0);
     assert_int_equal(strncmp(b.data, "kept{", 5), 0);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void test_slack_colors(void **state) {
     (void)state;
-    assert_string_equal(slack_color("critical"), "#8B0000");
-    assert_string_equal(slack_color("high"), "#E01E5A");
-    assert_string_equal(slack_color("medium"), "#ECB22E");
-    assert_string_equal(slack_color("low"), "#36C5F0");
-    assert_string_equal(slack_color("info"), "#A0A0A0");
-    assert_string_equal(slack_color("HIGH"), "#E01E5A");
-    assert_string_equal(slack_color("bogus"), "#A0A0A0");
-    assert_string_equal(slack_color(NULL), "#A0A0A0");
+    assert_string_equal(sd_slack_color("critical"), "#8B0000");
+    assert_string_equal(sd_slack_color("high"), "#E01E5A");
+    assert_string_equal(sd_slack_color("medium"), "#ECB22E");
+    assert_string_equal(sd_slack_color("low"), "#36C5F0");
+    assert_string_equal(sd_slack_color("info"), "#A0A0A0");
+    assert_string_equal(sd_slack_color("HIGH"), "#E01E5A");
+    assert_string_equal(sd_slack_color("bogus"), "#A0A0A0");
+    assert_string_equal(sd_slack_color(NULL), "#A0A0A0");
 }
 
 /* ---- Syslog ----------------------------------------------------------------- */
 
 static char *syslog_line(const char *alert, const syslog_fmt_opts *o) {
     buf b;
-    buf_init(&b);
-    assert_int_equal(syslog_format(&b, alert, strlen(alert), o), 0);
+    sd_buf_init(&b);
+    assert_int_equal(sd_syslog_format(&b, alert, strlen(alert), o), 0);
     for (size_t i = 0; i < b.len; i++) assert_true((unsigned char)b.data[i] >= 0x20 && b.data[i] != 0x7f);
-    return buf_steal(&b);
+    return sd_buf_steal(&b);
 }
 
 /* The MSG part: what follows "] " after the SD element (no ']' in the MSGs tested). */
@@ -372,7 +372,7 @@ static void test_syslog_pri(void **state) {
     };
     static const int FACILITIES[] = {0, 1, 4, 10, 16, 23};
     for (size_t s = 0; s < sizeof SEVS / sizeof SEVS[0]; s++) {
-        assert_int_equal(syslog_severity(SEVS[s].sev), SEVS[s].code);
+        assert_int_equal(sd_syslog_severity(SEVS[s].sev), SEVS[s].code);
         char alert[64], want[16];
         snprintf(alert, sizeof alert, "{\"severity\":\"%s\"}", SEVS[s].sev);
         for (size_t f = 0; f < sizeof FACILITIES / sizeof FACILITIES[0]; f++) {
@@ -383,8 +383,8 @@ static void test_syslog_pri(void **state) {
             free(line);
         }
     }
-    assert_int_equal(syslog_severity(NULL), 5);
-    assert_int_equal(syslog_severity("CRITICAL"), 2);
+    assert_int_equal(sd_syslog_severity(NULL), 5);
+    assert_int_equal(sd_syslog_severity("CRITICAL"), 2);
     /* out of range facility -> 1 (user) */
     syslog_fmt_opts bad = {.facility = 24};
     char *line = syslog_line("{\"severity\":\"high\"}", &bad);
@@ -402,11 +402,11 @@ static void test_syslog_missing_fields(void **state) {
     assert_string_equal(msg_part(line), "-: -");
     free(line);
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "kept");
-    assert_int_equal(syslog_format(&b, "{\"a\"", 4, NULL), -1);
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "kept");
+    assert_int_equal(sd_syslog_format(&b, "{\"a\"", 4, NULL), -1);
     assert_int_equal(b.len, 4);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void test_syslog_sd_escaping(void **state) {
@@ -442,17 +442,17 @@ static void test_syslog_header_lengths(void **state) {
                          .sd_id = "my=sd]id\"@1 and more text past 32"};
     char *line = syslog_line("{\"time\":\"2024-01-02T03:04:05Z\"}", &o);
     buf want;
-    buf_init(&want);
-    buf_puts(&want, "<13>1 2024-01-02T03:04:05.000000Z ");
+    sd_buf_init(&want);
+    sd_buf_puts(&want, "<13>1 2024-01-02T03:04:05.000000Z ");
     static const size_t LENS[] = {255, 48, 128, 32};
     for (int i = 0; i < 4; i++) {
-        buf_append(&want, longs, LENS[i]);
-        buf_putc(&want, ' ');
+        sd_buf_append(&want, longs, LENS[i]);
+        sd_buf_putc(&want, ' ');
     }
-    buf_puts(&want, "[my_sd_id_@1_and_more_text_past_3 rule=");
+    sd_buf_puts(&want, "[my_sd_id_@1_and_more_text_past_3 rule=");
     assert_int_equal(strncmp(line, want.data, want.len), 0);
     free(line);
-    buf_free(&want);
+    sd_buf_free(&want);
 
     syslog_fmt_opts spaced = {.hostname = "web 1\n\xC3\xA9", .app_name = "", .procid = "", .msgid = ""};
     line = syslog_line("{}", &spaced);
@@ -467,8 +467,8 @@ static void test_syslog_msg_cut(void **state) {
     memset(msg, 'm', 10000);
     msg[10000] = 0;
     buf a;
-    buf_init(&a);
-    buf_printf(&a, "{\"title\":\"T\",\"message\":\"%s\"}", msg);
+    sd_buf_init(&a);
+    sd_buf_printf(&a, "{\"title\":\"T\",\"message\":\"%s\"}", msg);
     char *line = syslog_line(a.data, NULL); /* default 8192 */
     assert_int_equal(strlen(msg_part(line)), 8192);
     assert_true(ends_with(line, "mmm\xE2\x80\xA6"));
@@ -478,7 +478,7 @@ static void test_syslog_msg_cut(void **state) {
     line = syslog_line(a.data, &o);
     assert_string_equal(msg_part(line), "T: mmmmmmmmmmmmmm\xE2\x80\xA6");
     free(line);
-    buf_free(&a);
+    sd_buf_free(&a);
 
     /* an escape is never split: "T: " + \x01 (4) + "…" fits 10, a second \x01 does not */
     o.max_msg = 10;
@@ -529,14 +529,14 @@ static void test_syslog_timestamp(void **state) {
 static void check_sign(const char *secret, const char *id, int64_t ts, const char *body, const char *want) {
     unsigned char key[64];
     size_t keylen = 0;
-    assert_int_equal(webhook_secret_decode(secret, key, sizeof key, &keylen), 0);
+    assert_int_equal(sd_webhook_secret_decode(secret, key, sizeof key, &keylen), 0);
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "x ");
-    assert_int_equal(webhook_sign(&b, key, keylen, id, ts, body, strlen(body)), 0);
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "x ");
+    assert_int_equal(sd_webhook_sign(&b, key, keylen, id, ts, body, strlen(body)), 0);
     assert_string_equal(b.data + 2, want);
     assert_int_equal(strncmp(b.data, "x ", 2), 0);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void test_webhook_vectors(void **state) {
@@ -561,15 +561,15 @@ static void test_webhook_secret_decode(void **state) {
     unsigned char key[34];
     size_t keylen = 99;
     /* padding is not counted: 34 bytes from 48 characters ending "==" */
-    assert_int_equal(webhook_secret_decode("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyD/AA==", key, 34, &keylen), 0);
+    assert_int_equal(sd_webhook_secret_decode("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyD/AA==", key, 34, &keylen), 0);
     assert_int_equal(keylen, 34);
     assert_int_equal(key[0], 1);
     assert_int_equal(key[32], 0xff);
     assert_int_equal(key[33], 0);
-    assert_int_equal(webhook_secret_decode("QUJD", key, 3, &keylen), 0);
+    assert_int_equal(sd_webhook_secret_decode("QUJD", key, 3, &keylen), 0);
     assert_int_equal(keylen, 3);
     assert_memory_equal(key, "ABC", 3);
-    assert_int_equal(webhook_secret_decode("QUI=", key, 3, &keylen), 0);
+    assert_int_equal(sd_webhook_secret_decode("QUI=", key, 3, &keylen), 0);
     assert_int_equal(keylen, 2);
 
     static const char *const BAD[] = {
@@ -588,14 +588,14 @@ static void test_webhook_secret_decode(void **state) {
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         keylen = 99;
-        assert_int_equal(webhook_secret_decode(BAD[i], key, sizeof key, &keylen), -1);
+        assert_int_equal(sd_webhook_secret_decode(BAD[i], key, sizeof key, &keylen), -1);
         assert_int_equal(keylen, 99);
     }
     /* too long for keycap */
-    assert_int_equal(webhook_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, 23, &keylen), -1);
-    assert_int_equal(webhook_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, 24, &keylen), 0);
+    assert_int_equal(sd_webhook_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, 23, &keylen), -1);
+    assert_int_equal(sd_webhook_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, 24, &keylen), 0);
     assert_int_equal(keylen, 24);
-    assert_int_equal(webhook_secret_decode(NULL, key, sizeof key, &keylen), -1);
+    assert_int_equal(sd_webhook_secret_decode(NULL, key, sizeof key, &keylen), -1);
 }
 
 int main(void) {

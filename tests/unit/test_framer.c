@@ -22,15 +22,15 @@ typedef struct got {
 
 static void on_message(void *user, const char *p, size_t n) {
     got *g = user;
-    buf_putc(&g->text, '[');
-    buf_append(&g->text, p, n);
-    buf_putc(&g->text, ']');
+    sd_buf_putc(&g->text, '[');
+    sd_buf_append(&g->text, p, n);
+    sd_buf_putc(&g->text, ']');
 }
 
 static void on_problem(void *user, framer_problem what, const char *text) {
     got *g = user;
     assert_non_null(text);
-    buf_puts(&g->text, what == FRAMER_OVERSIZED ? "!O" : what == FRAMER_BAD_COUNT ? "!B" : "!P");
+    sd_buf_puts(&g->text, what == FRAMER_OVERSIZED ? "!O" : what == FRAMER_BAD_COUNT ? "!B" : "!P");
 }
 
 static const framer_out out = {on_message, on_problem};
@@ -38,16 +38,16 @@ static const framer_out out = {on_message, on_problem};
 /* Frames `in` fed in two parts split at `at` (at = len: one feed), ended. */
 static char *frame_split(secdet_framing mode, size_t max, const char *in, size_t at) {
     got g;
-    buf_init(&g.text);
+    sd_buf_init(&g.text);
     framer f;
-    framer_init(&f, mode, max, &out, &g);
+    sd_framer_init(&f, mode, max, &out, &g);
     size_t len = strlen(in);
-    framer_feed(&f, in, at);
-    framer_feed(&f, in + at, len - at);
-    framer_end(&f);
-    framer_free(&f);
-    buf_putc(&g.text, 0); /* "" when nothing came out */
-    return buf_steal(&g.text);
+    sd_framer_feed(&f, in, at);
+    sd_framer_feed(&f, in + at, len - at);
+    sd_framer_end(&f);
+    sd_framer_free(&f);
+    sd_buf_putc(&g.text, 0); /* "" when nothing came out */
+    return sd_buf_steal(&g.text);
 }
 
 /* Frames `in` and checks every split point gives `want`. */
@@ -101,36 +101,36 @@ static void test_a_bad_count_breaks_the_stream_for_good(void **state) {
     expect(OCTETS, 100, "3 abc12", "[abc]!P");
 
     got g;
-    buf_init(&g.text);
+    sd_buf_init(&g.text);
     framer f;
-    framer_init(&f, OCTETS, 100, &out, &g);
-    assert_true(framer_feed(&f, "1 a", 3));
-    assert_false(framer_feed(&f, "x", 1));
-    assert_false(framer_feed(&f, "1 b", 3)); /* nothing more comes out */
-    framer_end(&f);                          /* and no partial reported on top */
-    framer_free(&f);
-    buf_putc(&g.text, 0);
+    sd_framer_init(&f, OCTETS, 100, &out, &g);
+    assert_true(sd_framer_feed(&f, "1 a", 3));
+    assert_false(sd_framer_feed(&f, "x", 1));
+    assert_false(sd_framer_feed(&f, "1 b", 3)); /* nothing more comes out */
+    sd_framer_end(&f);                          /* and no partial reported on top */
+    sd_framer_free(&f);
+    sd_buf_putc(&g.text, 0);
     assert_string_equal(g.text.data, "[a]!B");
-    buf_free(&g.text);
+    sd_buf_free(&g.text);
 }
 
 static void test_partial_reports_what_is_held(void **state) {
     (void)state;
     got g;
-    buf_init(&g.text);
+    sd_buf_init(&g.text);
     framer f;
-    framer_init(&f, LINES, 100, &out, &g);
-    assert_false(framer_holds_partial(&f));
-    framer_feed(&f, "abc", 3);
-    assert_true(framer_holds_partial(&f));
-    framer_feed(&f, "\n", 1);
-    assert_false(framer_holds_partial(&f));
-    framer_free(&f);
-    framer_init(&f, OCTETS, 100, &out, &g);
-    framer_feed(&f, "12", 2);
-    assert_true(framer_holds_partial(&f));
-    framer_free(&f);
-    buf_free(&g.text);
+    sd_framer_init(&f, LINES, 100, &out, &g);
+    assert_false(sd_framer_holds_partial(&f));
+    sd_framer_feed(&f, "abc", 3);
+    assert_true(sd_framer_holds_partial(&f));
+    sd_framer_feed(&f, "\n", 1);
+    assert_false(sd_framer_holds_partial(&f));
+    sd_framer_free(&f);
+    sd_framer_init(&f, OCTETS, 100, &out, &g);
+    sd_framer_feed(&f, "12", 2);
+    assert_true(sd_framer_holds_partial(&f));
+    sd_framer_free(&f);
+    sd_buf_free(&g.text);
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /* test_http.c — the HTTP client (src/sink/http.c) against a small HTTP/1.1
  * server written here on the same libuv loop, and the mapping of outcomes to
- * delivery results (http_sink_classify).
+ * delivery results (sd_http_sink_classify).
  *
  * The server listens on 127.0.0.1, port 0, keeps connections alive, and
  * answers by path (see respond()). Every test runs the loop only until what
@@ -87,7 +87,7 @@ static void header_value(const char *hdrs, size_t n, const char *name, char *out
 }
 
 static void conn_closed(uv_handle_t *h) {
-    buf_free(&((conn *)h)->in);
+    sd_buf_free(&((conn *)h)->in);
     free(h);
 }
 
@@ -106,15 +106,15 @@ static void on_written(uv_write_t *req, int status) {
 
 static void send_response(conn *c, int status, const char *extra, const char *body, size_t len) {
     buf b;
-    buf_init(&b);
-    buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", status, len, extra);
-    buf_append(&b, body, len);
+    sd_buf_init(&b);
+    sd_buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", status, len, extra);
+    sd_buf_append(&b, body, len);
     wreq *w = calloc(1, sizeof *w);
     assert_true(w && !b.oom);
     w->c = c;
     w->close_after = c->close_after;
     unsigned n = (unsigned)b.len;
-    w->data = buf_steal(&b);
+    w->data = sd_buf_steal(&b);
     uv_buf_t ub = uv_buf_init(w->data, n);
     assert_int_equal(uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written), 0);
 }
@@ -182,7 +182,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
     conn *c = (conn *)st;
     if (n < 0) conn_close(c);
     if (n > 0 && !uv_is_closing((uv_handle_t *)st)) {
-        buf_append(&c->in, b->base, (size_t)n);
+        sd_buf_append(&c->in, b->base, (size_t)n);
         process(c);
     }
     free(b->base);
@@ -193,7 +193,7 @@ static void on_connection(uv_stream_t *l, int status) {
     conn *c = calloc(1, sizeof *c);
     assert_true(status == 0 && c);
     c->srv = s;
-    buf_init(&c->in);
+    sd_buf_init(&c->in);
     uv_tcp_init(l->loop, &c->tcp);
     c->tcp.data = c;
     assert_int_equal(uv_accept(l, (uv_stream_t *)&c->tcp), 0);
@@ -276,7 +276,7 @@ static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx || uv_loop_init(&fx->loop) != 0) return -1;
     server_start(&fx->loop, &fx->srv);
-    fx->c = http_client_new(&fx->loop);
+    fx->c = sd_http_client_new(&fx->loop);
     if (!fx->c) return -1;
     *state = fx;
     return 0;
@@ -284,7 +284,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fixture *fx = *state;
-    http_client_free(fx->c);
+    sd_http_client_free(fx->c);
     uv_walk(&fx->loop, close_server_handle, &fx->srv.listener);
     for (int i = 0; i < 1000 && uv_run(&fx->loop, UV_RUN_NOWAIT) != 0; i++) uv_sleep(1);
     int rc = uv_loop_close(&fx->loop); /* UV_EBUSY: a handle was left open */
@@ -311,13 +311,13 @@ static void post(fixture *fx, const char *path, outcome *o, const http_request *
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", fx->srv.port, path);
     http_request req = base ? *base : (http_request){0};
-    req.url = url; /* http_post copies what it needs */
+    req.url = url; /* sd_http_post copies what it needs */
     if (!base) {
         req.body = "{}";
         req.body_len = 2;
     }
     o->fx = fx;
-    assert_int_equal(http_post(fx->c, &req, on_done, o), 0);
+    assert_int_equal(sd_http_post(fx->c, &req, on_done, o), 0);
 }
 
 static outcome *post_and_wait(fixture *fx, const char *path, outcome *o) {
@@ -356,7 +356,7 @@ static void test_each_answer_gives_status_error_body_and_retry_after(void **stat
         assert_string_equal(o.error, cases[i].error);
         assert_string_equal(o.body, cases[i].body);
         assert_int_equal(o.retry_after_ms, cases[i].retry_after_ms);
-        assert_int_equal(http_in_flight(fx->c), 0);
+        assert_int_equal(sd_http_in_flight(fx->c), 0);
     }
 }
 
@@ -400,7 +400,7 @@ static void test_refused_connection_is_a_curl_error(void **state) {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x?token=SECRET", closed_port());
     outcome o = {.fx = fx};
     http_request req = {.url = url, .body = "{}", .body_len = 2};
-    assert_int_equal(http_post(fx->c, &req, on_done, &o), 0);
+    assert_int_equal(sd_http_post(fx->c, &req, on_done, &o), 0);
     run_until(fx, 1, NULL);
     assert_int_equal(o.curl_code, CURLE_COULDNT_CONNECT);
     assert_int_equal(o.status, 0);
@@ -413,13 +413,13 @@ static void test_fifty_concurrent_requests_all_complete(void **state) {
     outcome *o = calloc(50, sizeof *o);
     assert_non_null(o);
     for (int i = 0; i < 50; i++) post(fx, "/ok", &o[i], NULL);
-    assert_int_equal(http_in_flight(fx->c), 50);
+    assert_int_equal(sd_http_in_flight(fx->c), 50);
     run_until(fx, 50, NULL);
     for (int i = 0; i < 50; i++) {
         assert_int_equal(o[i].calls, 1);
         assert_int_equal(o[i].status, 200);
     }
-    assert_int_equal(http_in_flight(fx->c), 0);
+    assert_int_equal(sd_http_in_flight(fx->c), 0);
     assert_int_equal(fx->srv.requests, 50);
     assert_true(fx->srv.max_open > 1); /* they really ran at once */
     free(o);
@@ -439,7 +439,7 @@ static void test_one_mib_body_arrives_whole(void **state) {
     outcome o = {0};
     http_request req = {.body = body, .body_len = n};
     post(fx, "/len", &o, &req);
-    memset(body, 0, n); /* http_post copied it */
+    memset(body, 0, n); /* sd_http_post copied it */
     free(body);
     run_until(fx, 1, NULL);
     assert_int_equal(o.status, 200);
@@ -492,7 +492,7 @@ static void on_chain_done(void *arg, const http_result *r) {
     assert_int_equal(r->status, 200);
     if (--ch->left > 0) {
         http_request req = {.url = ch->url, .body = "{}", .body_len = 2};
-        assert_int_equal(http_post(ch->o.fx->c, &req, on_chain_done, ch), 0);
+        assert_int_equal(sd_http_post(ch->o.fx->c, &req, on_chain_done, ch), 0);
     }
 }
 
@@ -501,12 +501,12 @@ static void test_sockets_closed_and_reused_in_a_chain(void **state) {
     chain ch = {.o = {.fx = fx}, .left = 20};
     snprintf(ch.url, sizeof ch.url, "http://127.0.0.1:%d/close", fx->srv.port);
     http_request req = {.url = ch.url, .body = "{}", .body_len = 2};
-    assert_int_equal(http_post(fx->c, &req, on_chain_done, &ch), 0);
+    assert_int_equal(sd_http_post(fx->c, &req, on_chain_done, &ch), 0);
     run_until(fx, 20, NULL);
     assert_int_equal(ch.o.calls, 20);
     assert_int_equal(fx->srv.requests, 20);
     assert_int_equal(fx->srv.accepted, 20);
-    assert_int_equal(http_in_flight(fx->c), 0);
+    assert_int_equal(sd_http_in_flight(fx->c), 0);
 }
 
 static bool one_request_seen(fixture *fx) { return fx->srv.requests == 1; }
@@ -517,8 +517,8 @@ static void test_free_aborts_what_is_in_flight(void **state) {
     post(fx, "/hang", &a, NULL);
     run_until(fx, 0, one_request_seen);
     post(fx, "/ok", &b, NULL); /* not even started */
-    assert_int_equal(http_in_flight(fx->c), 2);
-    http_client_free(fx->c);
+    assert_int_equal(sd_http_in_flight(fx->c), 2);
+    sd_http_client_free(fx->c);
     fx->c = NULL;
     assert_int_equal(a.calls, 1);
     assert_int_equal(b.calls, 1);
@@ -533,11 +533,11 @@ static void test_bad_urls_do_not_start(void **state) {
     const char *bad[] = {"", "not a url", "ftp://127.0.0.1/x", "file:///etc/passwd", "http://"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         http_request req = {.url = bad[i], .body = "{}", .body_len = 2};
-        assert_int_equal(http_post(fx->c, &req, on_done, &o), -1);
+        assert_int_equal(sd_http_post(fx->c, &req, on_done, &o), -1);
     }
     http_request none = {.body = "{}", .body_len = 2};
-    assert_int_equal(http_post(fx->c, &none, on_done, &o), -1);
-    assert_int_equal(http_in_flight(fx->c), 0);
+    assert_int_equal(sd_http_post(fx->c, &none, on_done, &o), -1);
+    assert_int_equal(sd_http_in_flight(fx->c), 0);
     uv_run(&fx->loop, UV_RUN_NOWAIT);
     assert_int_equal(o.calls, 0);
 }
@@ -548,7 +548,7 @@ static http_sink_outcome classify(long status, int code, const char *error, cons
                                   int64_t after) {
     http_result r = {status, code, error, body, strlen(body), after};
     http_sink_outcome o;
-    http_sink_classify(&r, &o);
+    sd_http_sink_classify(&r, &o);
     return o;
 }
 

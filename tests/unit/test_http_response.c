@@ -16,7 +16,7 @@
 /* 2024-03-14T09:00:00Z */
 #define NOW INT64_C(1710406800)
 
-static int64_t ra(const char *v) { return http_retry_after(v, strlen(v), NOW); }
+static int64_t ra(const char *v) { return sd_http_retry_after(v, strlen(v), NOW); }
 
 /* Feeds "\n"-separated header lines (each handed over with its CRLF). */
 static void feed(http_response *r, const char *head) {
@@ -27,7 +27,7 @@ static void feed(http_response *r, const char *head) {
         assert_true(n + 2 < sizeof line);
         memcpy(line, head, n);
         memcpy(line + n, "\r\n", 2);
-        http_response_header(r, line, n + 2, NOW);
+        sd_http_response_header(r, line, n + 2, NOW);
         head += n + (nl ? 1 : 0);
     }
 }
@@ -65,17 +65,17 @@ static void test_retry_after_neither_form_is_absent(void **state) {
     assert_int_equal(ra("soon"), -1);
     assert_int_equal(ra("-5"), -1);
     assert_int_equal(ra("5 s"), -1);
-    assert_int_equal(http_retry_after("5\0" "0", 3, NOW), -1);
+    assert_int_equal(sd_http_retry_after("5\0" "0", 3, NOW), -1);
     char long_date[80];
     memset(long_date, ' ', sizeof long_date);
     memcpy(long_date, "Thu, 14 Mar 2024 09:05:00 GMT", 29);
-    assert_int_equal(http_retry_after(long_date, 65, NOW), -1); /* over 64 bytes */
+    assert_int_equal(sd_http_retry_after(long_date, 65, NOW), -1); /* over 64 bytes */
 }
 
 static void test_header_lines_are_read_whatever_their_case_and_spacing(void **state) {
     (void)state;
     http_response r;
-    http_response_init(&r);
+    sd_http_response_init(&r);
     feed(&r, "HTTP/2 429 \ncontent-type: text/plain\nretry-after: \t 30 \t");
     assert_int_equal(r.status, 429);
     assert_int_equal(r.retry_after_ms, 30000);
@@ -88,7 +88,7 @@ static void test_header_lines_are_read_whatever_their_case_and_spacing(void **st
 static void test_an_interim_response_retry_after_is_forgotten(void **state) {
     (void)state;
     http_response r;
-    http_response_init(&r);
+    sd_http_response_init(&r);
     feed(&r, "HTTP/1.1 100 Continue\nRetry-After: 9\n\nHTTP/1.1 200 OK\nContent-Length: 2\n");
     assert_int_equal(r.status, 200);
     assert_int_equal(r.retry_after_ms, -1);
@@ -99,7 +99,7 @@ static void test_status_line_without_a_status_gives_0(void **state) {
     const char *lines[] = {"HTTP/1.1 2x OK", "HTTP/1.1 010 X", "HTTP/1.1 2000", "HTTP/1.1", "HTTP/1.1 20"};
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
         http_response r;
-        http_response_init(&r);
+        sd_http_response_init(&r);
         feed(&r, lines[i]);
         assert_int_equal(r.status, 0);
     }
@@ -108,10 +108,10 @@ static void test_status_line_without_a_status_gives_0(void **state) {
 static void test_the_body_keeps_its_first_4_kib(void **state) {
     (void)state;
     http_response r;
-    http_response_init(&r);
+    sd_http_response_init(&r);
     char chunk[1000];
     memset(chunk, 'a', sizeof chunk);
-    for (int i = 0; i < 5; i++) http_response_body(&r, chunk, sizeof chunk);
+    for (int i = 0; i < 5; i++) sd_http_response_body(&r, chunk, sizeof chunk);
     assert_int_equal(r.body_len, HTTP_BODY_CAP);
     assert_int_equal(r.body[HTTP_BODY_CAP], '\0');
     assert_int_equal(r.body[HTTP_BODY_CAP - 1], 'a');
@@ -120,20 +120,20 @@ static void test_the_body_keeps_its_first_4_kib(void **state) {
 static void test_the_result_names_the_status_or_curl_error_never_the_body(void **state) {
     (void)state;
     http_response r;
-    http_response_init(&r);
+    sd_http_response_init(&r);
     feed(&r, "HTTP/1.1 404 Not Found");
-    http_response_body(&r, "no_service", 10);
+    sd_http_response_body(&r, "no_service", 10);
     http_result out;
-    http_response_result(&r, 404, CURLE_OK, NULL, &out);
+    sd_http_response_result(&r, 404, CURLE_OK, NULL, &out);
     assert_string_equal(out.error, "HTTP 404");
     assert_string_equal(out.body, "no_service");
     assert_int_equal(out.body_len, 10);
     assert_int_equal(out.retry_after_ms, -1);
-    http_response_result(&r, 200, CURLE_OK, NULL, &out);
+    sd_http_response_result(&r, 200, CURLE_OK, NULL, &out);
     assert_string_equal(out.error, "");
-    http_response_result(&r, 0, CURLE_OPERATION_TIMEDOUT, NULL, &out);
+    sd_http_response_result(&r, 0, CURLE_OPERATION_TIMEDOUT, NULL, &out);
     assert_string_equal(out.error, curl_easy_strerror(CURLE_OPERATION_TIMEDOUT));
-    http_response_result(&r, 0, CURLE_ABORTED_BY_CALLBACK, "aborted", &out);
+    sd_http_response_result(&r, 0, CURLE_ABORTED_BY_CALLBACK, "aborted", &out);
     assert_string_equal(out.error, "aborted");
 }
 

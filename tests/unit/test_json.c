@@ -1,6 +1,6 @@
 /* test_json.c — util/json.c's parser, against cJSON's own.
  *
- * json_parse replaces cJSON's parse functions in the library because those
+ * sd_json_parse replaces cJSON's parse functions in the library because those
  * write a process-global error pointer (global_error in cJSON.c) on every
  * call: with events decoded on the pushing thread while the sink delivery
  * thread parses alerts, that was a data race. The contract is cJSON
@@ -37,8 +37,8 @@ static void same_tree(const cJSON *got, const cJSON *want, const char *s, size_t
 }
 
 /* Parses s[0..len) both ways; asserts the same outcome (but for a raw
- * control character in a string, which json_parse refuses). Returns 1 when
- * accepted, 0 when refused; *end_out gets json_parse's end offset. */
+ * control character in a string, which sd_json_parse refuses). Returns 1 when
+ * accepted, 0 when refused; *end_out gets sd_json_parse's end offset. */
 static int check_len(const char *s, size_t len, size_t *end_out) {
     const char *cend = NULL;
     cJSON *want = cJSON_ParseWithLengthOpts(s, len, &cend, 0);
@@ -46,7 +46,7 @@ static int check_len(const char *s, size_t len, size_t *end_out) {
     size_t ctl = oracle_first_control(s, len, want_end);
     size_t end = (size_t)-1, err = (size_t)-1;
     int control = -2;
-    cJSON *got = json_parse_prefix_control(s, len, 0, &end, &control);
+    cJSON *got = sd_json_parse_prefix_control(s, len, 0, &end, &control);
     if (ctl != SIZE_MAX) {
         if (got || end != ctl || control != (unsigned char)s[ctl])
             fail_msg("text \"%.*s\": a control character at %zu, json_parse %s end %zu", (int)len, s, ctl,
@@ -55,7 +55,7 @@ static int check_len(const char *s, size_t len, size_t *end_out) {
         fail_msg("text \"%.*s\" (%zu bytes): cJSON %s end %zu, json_parse %s end %zu", (int)len, s, len,
                  want ? "accepts" : "refuses", want_end, got ? "accepts" : "refuses", end);
     }
-    cJSON *again = json_parse(s, len, 0, &err);
+    cJSON *again = sd_json_parse(s, len, 0, &err);
     assert_true((again != NULL) == (got != NULL));
     if (!again) assert_int_equal(err, end);
     else assert_int_equal(err, (size_t)-1); /* untouched on success */
@@ -82,7 +82,7 @@ static int check(const char *s, size_t *end) { return check_len(s, strlen(s), en
 
 /* The text, parsed, printed unformatted ("" when refused). */
 static char *printed(const char *s, size_t len) {
-    cJSON *t = json_parse(s, len, 0, NULL);
+    cJSON *t = sd_json_parse(s, len, 0, NULL);
     char *p = t ? cJSON_PrintUnformatted(t) : strdup("");
     cJSON_Delete(t);
     assert_non_null(p);
@@ -95,11 +95,11 @@ static void assert_prints(const char *s, const char *want) {
     free(p);
 }
 
-/* The text is one string, json_parse decodes it to want[0..n). */
+/* The text is one string, sd_json_parse decodes it to want[0..n). */
 static void assert_string_value(const char *s, const char *want, size_t n) {
-    cJSON *t = json_parse(s, strlen(s), 0, NULL);
+    cJSON *t = sd_json_parse(s, strlen(s), 0, NULL);
     assert_true(cJSON_IsString(t));
-    assert_int_equal(json_string_len(t), n);
+    assert_int_equal(sd_json_string_len(t), n);
     assert_memory_equal(t->valuestring, want, n);
     assert_int_equal(t->valuestring[n], 0);
     assert_int_equal(!!(t->type & JSON_STRING_HAS_NUL), memchr(want, 0, n) != NULL);
@@ -129,7 +129,7 @@ static void test_numbers(void **state) {
     assert_false(check("[1+2]", &end));
     assert_prints("[01,1.,-.5,1e400,-1e400]", "[1,1,-0.5,null,null]");
 
-    cJSON *t = json_parse("[3e9,-3e9,1e400,2.9,-2.9]", 25, 0, NULL);
+    cJSON *t = sd_json_parse("[3e9,-3e9,1e400,2.9,-2.9]", 25, 0, NULL);
     assert_non_null(t);
     static const int ints[] = {INT_MAX, INT_MIN, INT_MAX, 2, -2};
     int k = 0;
@@ -187,14 +187,14 @@ static void test_whitespace_bom_nul_and_trailing_text(void **state) {
     assert_int_equal(end, 1);
     assert_false(check_len("", 0, &end));
     assert_int_equal(end, 0);
-    assert_null(json_parse(NULL, 5, 0, &end));
+    assert_null(sd_json_parse(NULL, 5, 0, &end));
     assert_int_equal(end, 0);
 }
 
 static void test_duplicate_keys_are_kept_in_order(void **state) {
     (void)state;
     assert_true(check("{\"k\":1,\"k\":2,\"j\":{},\"k\":{\"k\":[]}}", NULL));
-    cJSON *t = json_parse("{\"k\":1,\"k\":2,\"k\":3}", 19, 0, NULL);
+    cJSON *t = sd_json_parse("{\"k\":1,\"k\":2,\"k\":3}", 19, 0, NULL);
     assert_non_null(t);
     int want = 1;
     for (const cJSON *c = t->child; c; c = c->next, want++) {
@@ -214,7 +214,7 @@ static void test_raw_control_characters_in_strings_are_refused(void **state) {
         if (c == 0) text[4] = 0;
         size_t end = 0;
         int control = 0;
-        cJSON *t = json_parse_prefix_control(text, (size_t)n, 0, &end, &control);
+        cJSON *t = sd_json_parse_prefix_control(text, (size_t)n, 0, &end, &control);
         assert_null(t);
         assert_int_equal(end, 4); /* the control byte itself */
         assert_int_equal(control, c);
@@ -230,13 +230,13 @@ static void test_raw_control_characters_in_strings_are_refused(void **state) {
     size_t end = 0;
     int control = 0;
     /* the first one, once cJSON would have found the string closed */
-    assert_null(json_parse_prefix_control("{\"a\":\"x\ty\nz\"}", 13, 0, &end, &control));
+    assert_null(sd_json_parse_prefix_control("{\"a\":\"x\ty\nz\"}", 13, 0, &end, &control));
     assert_int_equal(end, 7);
     assert_int_equal(control, '\t');
-    assert_null(json_parse_prefix_control("[\"x\ny", 6, 0, &end, &control)); /* never closed */
+    assert_null(sd_json_parse_prefix_control("[\"x\ny", 6, 0, &end, &control)); /* never closed */
     assert_int_equal(end, 2);
     assert_int_equal(control, -1);
-    assert_null(json_parse_prefix_control("[1,}", 4, 0, &end, &control));
+    assert_null(sd_json_parse_prefix_control("[1,}", 4, 0, &end, &control));
     assert_int_equal(control, -1);
 }
 
@@ -244,44 +244,44 @@ static void test_strings_and_keys_holding_nul_keep_every_byte(void **state) {
     (void)state;
     static const char text[] = "{\"a\":\"x\\u0000y\",\"k\\u0000z\":\"\\u0000\",\"k\":2,\"\\u0001\\u0000\":[\"\\u00zz!\"]}";
     assert_true(check(text, NULL));
-    cJSON *t = json_parse(text, strlen(text), 0, NULL);
+    cJSON *t = sd_json_parse(text, strlen(text), 0, NULL);
     assert_non_null(t);
-    const cJSON *a = json_member(t, "a");
+    const cJSON *a = sd_json_member(t, "a");
     assert_true(cJSON_IsString(a));
-    assert_int_equal(json_string_len(a), 3);
+    assert_int_equal(sd_json_string_len(a), 3);
     assert_memory_equal(a->valuestring, "x\0y", 4);
     assert_true(a->type & JSON_STRING_HAS_NUL);
     /* "k\0z" is not "k": the lookup finds the real "k" after it */
-    const cJSON *k = json_member(t, "k");
+    const cJSON *k = sd_json_member(t, "k");
     assert_true(cJSON_IsNumber(k));
     assert_int_equal(k->valueint, 2);
     const cJSON *kz = a->next;
     assert_true(kz->type & JSON_KEY_HAS_NUL);
-    assert_int_equal(json_string_len(kz), 1);
+    assert_int_equal(sd_json_string_len(kz), 1);
     buf tmp;
-    buf_init(&tmp);
+    sd_buf_init(&tmp);
     size_t n = 0;
-    const char *key = json_key_bytes(kz, &tmp, &n);
+    const char *key = sd_json_key_bytes(kz, &tmp, &n);
     assert_int_equal(n, 3);
     assert_memory_equal(key, "k\0z", 3);
-    key = json_key_bytes(kz->next->next, &tmp, &n); /* 0x01 0x00: both survive the encoding */
+    key = sd_json_key_bytes(kz->next->next, &tmp, &n); /* 0x01 0x00: both survive the encoding */
     assert_int_equal(n, 2);
     assert_memory_equal(key, "\x01\0", 2);
-    key = json_key_bytes(k, &tmp, &n);
+    key = sd_json_key_bytes(k, &tmp, &n);
     assert_int_equal(n, 1);
     assert_string_equal(key, "k");
-    buf_free(&tmp);
+    sd_buf_free(&tmp);
     const cJSON *bad = cJSON_GetArrayItem(kz->next->next, 0);
-    assert_int_equal(json_string_len(bad), 2); /* bad hex is U+0000, and the string goes on */
+    assert_int_equal(sd_json_string_len(bad), 2); /* bad hex is U+0000, and the string goes on */
     assert_memory_equal(bad->valuestring, "\0!", 2);
 
     /* a copy keeps them whole (cJSON_Duplicate would cut the strings) */
-    cJSON *dup = json_duplicate(t);
+    cJSON *dup = sd_json_duplicate(t);
     assert_non_null(dup);
-    const cJSON *da = json_member(dup, "a");
-    assert_int_equal(json_string_len(da), 3);
+    const cJSON *da = sd_json_member(dup, "a");
+    assert_int_equal(sd_json_string_len(da), 3);
     assert_memory_equal(da->valuestring, "x\0y", 4);
-    assert_int_equal(json_string_len(cJSON_GetArrayItem(cJSON_GetArrayItem(dup, 3), 0)), 2);
+    assert_int_equal(sd_json_string_len(cJSON_GetArrayItem(cJSON_GetArrayItem(dup, 3), 0)), 2);
     assert_true(cJSON_GetArrayItem(dup, 1)->type & JSON_KEY_HAS_NUL);
     cJSON_Delete(dup);
     cJSON_Delete(t);
@@ -310,24 +310,24 @@ static void test_nesting_limits(void **state) {
     assert_false(check(obj_deep, NULL));
 
     size_t end = 0;
-    cJSON *t = json_parse(deep, strlen(deep), 5000, NULL); /* a limit never raises cJSON's */
+    cJSON *t = sd_json_parse(deep, strlen(deep), 5000, NULL); /* a limit never raises cJSON's */
     assert_null(t);
-    t = json_parse(ok, strlen(ok), 1000, NULL);
+    t = sd_json_parse(ok, strlen(ok), 1000, NULL);
     assert_non_null(t);
     cJSON_Delete(t);
-    t = json_parse(ok, strlen(ok), 999, &end);
+    t = sd_json_parse(ok, strlen(ok), 999, &end);
     assert_null(t);
     assert_int_equal(end, 999); /* the opener that is one too deep */
 
-    assert_non_null(t = json_parse("1", 1, 1, NULL)); /* a scalar has depth 0 */
+    assert_non_null(t = sd_json_parse("1", 1, 1, NULL)); /* a scalar has depth 0 */
     cJSON_Delete(t);
-    assert_non_null(t = json_parse("[]", 2, 1, NULL));
+    assert_non_null(t = sd_json_parse("[]", 2, 1, NULL));
     cJSON_Delete(t);
-    assert_null(json_parse("[[]]", 4, 1, &end));
+    assert_null(sd_json_parse("[[]]", 4, 1, &end));
     assert_int_equal(end, 1);
-    assert_non_null(t = json_parse("{\"a\":[1],\"b\":{\"c\":2}}", 22, 2, NULL));
+    assert_non_null(t = sd_json_parse("{\"a\":[1],\"b\":{\"c\":2}}", 22, 2, NULL));
     cJSON_Delete(t);
-    assert_null(json_parse("{\"a\":[1],\"b\":{\"c\":[2]}}", 24, 2, &end));
+    assert_null(sd_json_parse("{\"a\":[1],\"b\":{\"c\":[2]}}", 24, 2, &end));
     assert_int_equal(end, 18);
     free(ok);
     free(deep);
@@ -369,7 +369,7 @@ static void test_decimal_point_does_not_follow_the_locale(void **state) {
         skip(); /* no locale with a decimal comma is installed */
     }
     size_t end = 0;
-    cJSON *t = json_parse_prefix("[1.5,-.25,2.5e1]", 16, 0, &end);
+    cJSON *t = sd_json_parse_prefix("[1.5,-.25,2.5e1]", 16, 0, &end);
     setlocale(LC_NUMERIC, "C");
     assert_non_null(t);
     assert_int_equal(end, 16);
@@ -396,7 +396,7 @@ static void *parse_many(void *arg) {
     for (int r = 0; r < ROUNDS; r++) {
         for (int k = 0; k < 4; k++) {
             size_t end = 0;
-            cJSON *t = json_parse_prefix(j->texts[k], strlen(j->texts[k]), 64, &end);
+            cJSON *t = sd_json_parse_prefix(j->texts[k], strlen(j->texts[k]), 64, &end);
             char *p = t ? cJSON_PrintUnformatted(t) : NULL;
             if (end != j->ends[k] || strcmp(p ? p : "", j->want[k]) != 0) j->mismatches++;
             free(p);
@@ -410,7 +410,7 @@ static void test_parses_on_four_threads_at_once(void **state) {
     (void)state;
     /* With cJSON's parse functions these threads would race on cJSON's
      * global error pointer (a TSan report, and a wrong cJSON_GetErrorPtr);
-     * json_parse shares nothing, so each thread must see exactly the
+     * sd_json_parse shares nothing, so each thread must see exactly the
      * results of a lone parse. Valid and invalid texts alternate so every
      * thread takes the error paths too. */
     static const char *const texts[] = {DOC, "{\"a\":[1,2,{\"b\":\"\\u00e9\"}],\"c\":1e3}", "{\"a\":1,", "[\"\\x\"]",

@@ -14,12 +14,12 @@
 
 #include "util/kafka_conf.h"
 
-/* kafka_conf_new with one property; its error (the conf must be refused). */
+/* sd_kafka_conf_new with one property; its error (the conf must be refused). */
 static void refused(const char *name, const char *value, char *err, size_t errlen) {
     cJSON *props = cJSON_CreateObject();
     assert_non_null(cJSON_AddStringToObject(props, name, value));
     err[0] = '\0';
-    rd_kafka_conf_t *conf = kafka_conf_new("127.0.0.1:9092", props, NULL, err, errlen);
+    rd_kafka_conf_t *conf = sd_kafka_conf_new("127.0.0.1:9092", props, NULL, err, errlen);
     cJSON_Delete(props);
     if (conf) rd_kafka_conf_destroy(conf);
     assert_null(conf);

@@ -52,22 +52,22 @@ static void test_a_forward_written_reads_back_the_same(void **state) {
                        .time_ns = -5, .off = 9223372036854775807, .idx = 4294967295u};
     kwire_text t;
     msg m = {.n = 0};
-    m.n = kwire_forward_headers(&f, &t, m.h);
+    m.n = sd_kwire_forward_headers(&f, &t, m.h);
     assert_int_equal(m.n, 5);
     assert_string_equal(t.time, "-5");
     assert_string_equal(t.seq, "9223372036854775807:4294967295");
     buf key;
-    buf_init(&key);
-    kwire_forward_key(&f, &key);
+    sd_buf_init(&key);
+    sd_kwire_forward_key(&f, &key);
     kwire_msg w;
     char err[160];
-    assert_int_equal(kwire_read(get, &m, key.data, key.len, &w, err, sizeof err), KWIRE_FORWARD);
+    assert_int_equal(sd_kwire_read(get, &m, key.data, key.len, &w, err, sizeof err), KWIRE_FORWARD);
     assert_int_equal(w.f.time_ns, -5);
     assert_int_equal(w.f.off, INT64_MAX);
     assert_int_equal(w.f.idx, UINT32_MAX);
     assert_int_equal(w.f.group_len, 4);
     assert_memory_equal(w.f.group, "\"u\"\0", 4);
-    buf_free(&key);
+    sd_buf_free(&key);
 }
 
 static void test_a_heartbeat_written_reads_back_the_same(void **state) {
@@ -76,19 +76,19 @@ static void test_a_heartbeat_written_reads_back_the_same(void **state) {
                          .any = false, .idle = true};
     kwire_text t;
     msg m = {.n = 0};
-    m.n = kwire_heartbeat_headers(&b, &t, m.h);
+    m.n = sd_kwire_heartbeat_headers(&b, &t, m.h);
     kwire_msg w;
     char err[160];
-    assert_int_equal(kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_HEARTBEAT);
+    assert_int_equal(sd_kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_HEARTBEAT);
     assert_false(w.h.any);
     assert_true(w.h.idle);
     assert_int_equal(w.h.origins_len, 9);
     b.any = true;
     b.time_ns = INT64_MIN;
     b.origins = NULL;
-    m.n = kwire_heartbeat_headers(&b, &t, m.h);
+    m.n = sd_kwire_heartbeat_headers(&b, &t, m.h);
     assert_int_equal(m.n, 3);
-    assert_int_equal(kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_HEARTBEAT);
+    assert_int_equal(sd_kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_HEARTBEAT);
     assert_true(w.h.any);
     assert_int_equal(w.h.time_ns, INT64_MIN);
     assert_null(w.h.origins);
@@ -116,13 +116,13 @@ static void test_forward_fields_are_read_strictly(void **state) {
         msg m = forward_with(cases[i].field, cases[i].value);
         kwire_msg w;
         char err[160];
-        assert_int_equal(kwire_read(get, &m, KEY, KEY_LEN, &w, err, sizeof err), KWIRE_BAD);
+        assert_int_equal(sd_kwire_read(get, &m, KEY, KEY_LEN, &w, err, sizeof err), KWIRE_BAD);
         assert_string_equal(err, cases[i].why);
     }
     msg m = forward_with(NULL, NULL);
     kwire_msg w;
     char err[160];
-    assert_int_equal(kwire_read(get, &m, KEY, KEY_LEN, &w, err, sizeof err), KWIRE_FORWARD);
+    assert_int_equal(sd_kwire_read(get, &m, KEY, KEY_LEN, &w, err, sizeof err), KWIRE_FORWARD);
 }
 
 /* The rule name becomes a C string in stage 2: "count\0ed" used to select
@@ -133,7 +133,7 @@ static void test_a_rule_name_with_a_nul_byte_is_refused(void **state) {
     m.h[0] = (kwire_header){"secdet-rule", "count\0ed", 8};
     kwire_msg w;
     char err[160];
-    assert_int_equal(kwire_read(get, &m, "count\0ed\0", 9, &w, err, sizeof err), KWIRE_BAD);
+    assert_int_equal(sd_kwire_read(get, &m, "count\0ed\0", 9, &w, err, sizeof err), KWIRE_BAD);
     assert_string_equal(err, "secdet-rule: expected a rule name (1 to 255 bytes, no NUL)");
 }
 
@@ -143,11 +143,11 @@ static void test_the_key_must_be_the_rules(void **state) {
     kwire_msg w;
     char err[160];
     const char *why = "key: expected the rule's name, a NUL byte and the group key";
-    assert_int_equal(kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_BAD);
+    assert_int_equal(sd_kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_BAD);
     assert_string_equal(err, why);
-    assert_int_equal(kwire_read(get, &m, "other\0x", 7, &w, err, sizeof err), KWIRE_BAD);
-    assert_int_equal(kwire_read(get, &m, "counted", 7, &w, err, sizeof err), KWIRE_BAD);
-    assert_int_equal(kwire_read(get, &m, "counted\0", 8, &w, err, sizeof err), KWIRE_FORWARD);
+    assert_int_equal(sd_kwire_read(get, &m, "other\0x", 7, &w, err, sizeof err), KWIRE_BAD);
+    assert_int_equal(sd_kwire_read(get, &m, "counted", 7, &w, err, sizeof err), KWIRE_BAD);
+    assert_int_equal(sd_kwire_read(get, &m, "counted\0", 8, &w, err, sizeof err), KWIRE_FORWARD);
     assert_int_equal(w.f.group_len, 0);
 }
 
@@ -171,7 +171,7 @@ static void test_heartbeat_fields_are_read_strictly(void **state) {
         add(&m, "secdet-origins", cases[i].origins);
         kwire_msg w;
         char err[160];
-        assert_int_equal(kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_BAD);
+        assert_int_equal(sd_kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_BAD);
         assert_string_equal(err, cases[i].why);
     }
 }
@@ -185,12 +185,12 @@ static void count_name(void *user, const char *name, size_t len) {
 static void test_origins_list_is_all_or_nothing(void **state) {
     (void)state;
     int n = 0;
-    assert_true(kwire_origins_each("a/0,b/1,c/2", 11, count_name, &n));
+    assert_true(sd_kwire_origins_each("a/0,b/1,c/2", 11, count_name, &n));
     assert_int_equal(n, 3);
     n = 0;
-    assert_false(kwire_origins_each("a/0,b/1,", 8, count_name, &n));
+    assert_false(sd_kwire_origins_each("a/0,b/1,", 8, count_name, &n));
     assert_int_equal(n, 0); /* none handed out before the whole list was checked */
-    assert_true(kwire_origins_each("", 0, count_name, &n));
+    assert_true(sd_kwire_origins_each("", 0, count_name, &n));
     assert_int_equal(n, 0);
 }
 
@@ -200,7 +200,7 @@ static void test_a_message_of_neither_kind_says_so(void **state) {
     add(&m, "x-other", "1");
     kwire_msg w;
     char err[160];
-    assert_int_equal(kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_BAD);
+    assert_int_equal(sd_kwire_read(get, &m, NULL, 0, &w, err, sizeof err), KWIRE_BAD);
     assert_string_equal(err, "not a forwarded event or a heartbeat (no secdet-rule or secdet-watermark header)");
 }
 

@@ -14,8 +14,8 @@
 static lex_token first(const char *src) {
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, strlen(src));
-    lexer_next(&lx, &t);
+    sd_lexer_init(&lx, src, strlen(src));
+    sd_lexer_next(&lx, &t);
     return t;
 }
 
@@ -26,7 +26,7 @@ static void assert_error_at(const char *src, uint32_t line, uint32_t col, const 
     assert_string_equal(t.str, msg);
     assert_int_equal(t.err_line, line);
     assert_int_equal(t.err_col, col);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void assert_string_token(const char *src, const char *want, size_t want_len) {
@@ -34,7 +34,7 @@ static void assert_string_token(const char *src, const char *want, size_t want_l
     assert_int_equal(t.kind, TOK_STRING);
     assert_int_equal(t.str_len, want_len);
     assert_memory_equal(t.str, want, want_len);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_punctuation_and_identifiers_carry_line_and_column(void **state) {
@@ -45,10 +45,10 @@ static void test_punctuation_and_identifiers_carry_line_and_column(void **state)
                        TOK_ASSIGN, TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET, TOK_COMMA, TOK_SEMI,
                        TOK_COLON, TOK_RBRACE, TOK_EOF};
     lexer lx;
-    lexer_init(&lx, src, strlen(src));
+    sd_lexer_init(&lx, src, strlen(src));
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         lex_token t;
-        lexer_next(&lx, &t);
+        sd_lexer_next(&lx, &t);
         assert_int_equal(t.kind, want[i]);
         if (i == 1) {
             assert_string_equal(t.str, "x_1");
@@ -64,7 +64,7 @@ static void test_punctuation_and_identifiers_carry_line_and_column(void **state)
         }
         if (i == 4) assert_int_equal(t.col, 5);
         if (i == 10) assert_int_equal(t.col, 19); /* <= */
-        lexer_token_free(&t);
+        sd_lexer_token_free(&t);
     }
 }
 
@@ -86,7 +86,7 @@ static void test_comment_runs_to_end_of_line(void **state) {
     assert_string_equal(t.str, "macro");
     assert_int_equal(t.line, 2);
     assert_int_equal(t.col, 3);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_byte_order_mark_is_skipped_and_columns_start_after_it(void **state) {
@@ -94,7 +94,7 @@ static void test_byte_order_mark_is_skipped_and_columns_start_after_it(void **st
     lex_token t = first("\xEF\xBB\xBFrule");
     assert_int_equal(t.kind, TOK_IDENT);
     assert_int_equal(t.col, 1);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_string_json_escapes_decode(void **state) {
@@ -160,14 +160,14 @@ static void test_lexing_resumes_after_a_bad_string(void **state) {
     const char *src = "\"a\\qb\" next";
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, strlen(src));
-    lexer_next(&lx, &t);
+    sd_lexer_init(&lx, src, strlen(src));
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_ERROR);
-    lexer_token_free(&t);
-    lexer_next(&lx, &t);
+    sd_lexer_token_free(&t);
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_IDENT);
     assert_string_equal(t.str, "next");
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_numbers(void **state) {
@@ -207,10 +207,10 @@ static void test_bad_durations(void **state) {
 static lex_token regex(const char *src) {
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, strlen(src));
-    lexer_next(&lx, &t);
+    sd_lexer_init(&lx, src, strlen(src));
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_SLASH);
-    lexer_rescan_regex(&lx, &t);
+    sd_lexer_rescan_regex(&lx, &t);
     return t;
 }
 
@@ -221,17 +221,17 @@ static void test_regex_is_lexed_on_request_with_flags(void **state) {
     assert_string_equal(t.str, "^Access/De\\d+nied$");
     assert_string_equal(t.flags, "im");
     assert_int_equal(t.len, strlen("/^Access\\/De\\d+nied$/im"));
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
     t = regex("/a\\\\/sx");
     assert_int_equal(t.kind, TOK_REGEX);
     assert_string_equal(t.str, "a\\\\");
     assert_string_equal(t.flags, "sx");
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
     t = regex("/[\"#]/");
     assert_int_equal(t.kind, TOK_REGEX);
     assert_string_equal(t.str, "[\"#]");
     assert_string_equal(t.flags, "");
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_regex_continues_lexing_after_it(void **state) {
@@ -239,16 +239,16 @@ static void test_regex_continues_lexing_after_it(void **state) {
     const char *src = "/x/i and";
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, strlen(src));
-    lexer_next(&lx, &t);
-    lexer_rescan_regex(&lx, &t);
+    sd_lexer_init(&lx, src, strlen(src));
+    sd_lexer_next(&lx, &t);
+    sd_lexer_rescan_regex(&lx, &t);
     assert_int_equal(t.kind, TOK_REGEX);
-    lexer_token_free(&t);
-    lexer_next(&lx, &t);
+    sd_lexer_token_free(&t);
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_IDENT);
     assert_string_equal(t.str, "and");
     assert_int_equal(t.col, 6);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_bad_regex_flags_and_unterminated_regex(void **state) {
@@ -257,22 +257,22 @@ static void test_bad_regex_flags_and_unterminated_regex(void **state) {
     assert_int_equal(t.kind, TOK_ERROR);
     assert_string_equal(t.str, "invalid regex flag 'g' (allowed: i, m, s, x)");
     assert_int_equal(t.err_col, 7);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
     t = regex("/abc/ii");
     assert_int_equal(t.kind, TOK_ERROR);
     assert_string_equal(t.str, "duplicate regex flag 'i'");
     assert_int_equal(t.err_col, 7);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
     t = regex("  /abc\n/");
     assert_int_equal(t.kind, TOK_ERROR);
     assert_string_equal(t.str, "unterminated regex");
     assert_int_equal(t.err_col, 3);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
     t = regex("/ab\xFF/");
     assert_int_equal(t.kind, TOK_ERROR);
     assert_string_equal(t.str, "invalid UTF-8 byte 0xFF in regex");
     assert_int_equal(t.err_col, 4);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void assert_path(const char *src, const char *text, uint32_t nsegs, bool star) {
@@ -281,7 +281,7 @@ static void assert_path(const char *src, const char *text, uint32_t nsegs, bool 
     assert_string_equal(t.path.text, text);
     assert_int_equal(t.path.nsegs, nsegs);
     assert_int_equal(t.path.has_star, star);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_path_forms(void **state) {
@@ -308,7 +308,7 @@ static void test_path_segments_hold_decoded_keys_and_indexes(void **state) {
     assert_int_equal(t.path.segs[2].index, 7);
     assert_int_equal(t.path.segs[3].kind, SEG_STAR);
     assert_int_equal(t.len, strlen(".a.\"b c\"[7][*]"));
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_bad_paths(void **state) {
@@ -326,12 +326,12 @@ static void test_space_ends_a_path(void **state) {
     const char *src = ".a [0]";
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, strlen(src));
-    lexer_next(&lx, &t);
+    sd_lexer_init(&lx, src, strlen(src));
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_PATH);
     assert_int_equal(t.path.nsegs, 1);
-    lexer_token_free(&t);
-    lexer_next(&lx, &t);
+    sd_lexer_token_free(&t);
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_LBRACKET);
 }
 
@@ -340,20 +340,20 @@ static void test_hyphenated_name_is_lexed_on_request(void **state) {
     const char *src = "cloudwatch-logs, x-";
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, strlen(src));
-    lexer_next(&lx, &t);
+    sd_lexer_init(&lx, src, strlen(src));
+    sd_lexer_next(&lx, &t);
     assert_string_equal(t.str, "cloudwatch");
-    lexer_rescan_hyphen_name(&lx, &t);
+    sd_lexer_rescan_hyphen_name(&lx, &t);
     assert_int_equal(t.kind, TOK_IDENT);
     assert_string_equal(t.str, "cloudwatch-logs");
     assert_int_equal(t.col, 1);
-    lexer_token_free(&t);
-    lexer_next(&lx, &t);
+    sd_lexer_token_free(&t);
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_COMMA);
-    lexer_next(&lx, &t);
-    lexer_rescan_hyphen_name(&lx, &t);
+    sd_lexer_next(&lx, &t);
+    sd_lexer_rescan_hyphen_name(&lx, &t);
     assert_string_equal(t.str, "x"); /* a trailing '-' is not part of the name */
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 static void test_unexpected_characters(void **state) {
@@ -369,14 +369,14 @@ static void test_nul_byte_in_source_is_an_error(void **state) {
     const char src[] = {'a', ' ', 0, 'b'};
     lexer lx;
     lex_token t;
-    lexer_init(&lx, src, sizeof src);
-    lexer_next(&lx, &t);
-    lexer_token_free(&t);
-    lexer_next(&lx, &t);
+    sd_lexer_init(&lx, src, sizeof src);
+    sd_lexer_next(&lx, &t);
+    sd_lexer_token_free(&t);
+    sd_lexer_next(&lx, &t);
     assert_int_equal(t.kind, TOK_ERROR);
     assert_string_equal(t.str, "unexpected control character U+0000");
     assert_int_equal(t.err_col, 3);
-    lexer_token_free(&t);
+    sd_lexer_token_free(&t);
 }
 
 int main(void) {

@@ -16,7 +16,7 @@ static sd_value str(const char *s) {
 static sd_value num(double d) { return (sd_value){.type = SD_NUM, .num = d}; }
 
 static bool glob(const char *pat, const char *s) {
-    return glob_match(pat, strlen(pat), s, strlen(s));
+    return sd_glob_match(pat, strlen(pat), s, strlen(s));
 }
 
 /* ---- equality ---- */
@@ -24,32 +24,32 @@ static bool glob(const char *pat, const char *s) {
 static void test_equality_never_coerces_and_numbers_compare_by_value(void **state) {
     (void)state;
     sd_value one = num(1), onef = num(1.0), two = num(2), s1 = str("1");
-    assert_true(value_equal(&one, &onef));
-    assert_false(value_equal(&one, &two));
-    assert_false(value_equal(&s1, &one));
-    assert_false(value_equal(&one, &s1));
+    assert_true(sd_value_equal(&one, &onef));
+    assert_false(sd_value_equal(&one, &two));
+    assert_false(sd_value_equal(&s1, &one));
+    assert_false(sd_value_equal(&one, &s1));
     sd_value t = {.type = SD_BOOL, .b = 1}, t2 = {.type = SD_BOOL, .b = 7},
              fl = {.type = SD_BOOL, .b = 0};
-    assert_true(value_equal(&t, &t2));
-    assert_false(value_equal(&t, &fl));
+    assert_true(sd_value_equal(&t, &t2));
+    assert_false(sd_value_equal(&t, &fl));
     sd_value n1 = {.type = SD_NULL}, n2 = {.type = SD_NULL};
-    assert_true(value_equal(&n1, &n2));
-    assert_false(value_equal(&n1, &fl));
+    assert_true(sd_value_equal(&n1, &n2));
+    assert_false(sd_value_equal(&n1, &fl));
     sd_value zero = num(0);
-    assert_false(value_equal(&zero, &fl));
+    assert_false(sd_value_equal(&zero, &fl));
 }
 
 static void test_strings_compare_bytewise_including_length(void **state) {
     (void)state;
     sd_value a = str("abc"), b = str("abc"), c = str("abd"), d = str("ab"), e = str("");
     sd_value f = {.type = SD_STR, .str = NULL, .len = 0};
-    assert_true(value_equal(&a, &b));
-    assert_false(value_equal(&a, &c));
-    assert_false(value_equal(&a, &d));
-    assert_true(value_equal(&e, &f));
+    assert_true(sd_value_equal(&a, &b));
+    assert_false(sd_value_equal(&a, &c));
+    assert_false(sd_value_equal(&a, &d));
+    assert_true(sd_value_equal(&e, &f));
     sd_value embedded1 = {.type = SD_STR, .str = "a\0b", .len = 3},
              embedded2 = {.type = SD_STR, .str = "a\0c", .len = 3};
-    assert_false(value_equal(&embedded1, &embedded2));
+    assert_false(sd_value_equal(&embedded1, &embedded2));
 }
 
 static void test_arrays_and_objects_equal_when_same_json(void **state) {
@@ -58,18 +58,18 @@ static void test_arrays_and_objects_equal_when_same_json(void **state) {
         cJSON_Parse("{\"a\":[1,\"x\",{\"k\":true}],\"b\":[1,\"x\",{\"k\":true}],\"c\":[1,\"x\"],"
                     "\"o1\":{\"p\":1,\"q\":2},\"o2\":{\"q\":2,\"p\":1},\"o3\":{\"p\":1,\"q\":3}}");
     sd_value a, b, c, o1, o2, o3;
-    value_from_json(cJSON_GetObjectItem(root, "a"), &a);
-    value_from_json(cJSON_GetObjectItem(root, "b"), &b);
-    value_from_json(cJSON_GetObjectItem(root, "c"), &c);
-    value_from_json(cJSON_GetObjectItem(root, "o1"), &o1);
-    value_from_json(cJSON_GetObjectItem(root, "o2"), &o2);
-    value_from_json(cJSON_GetObjectItem(root, "o3"), &o3);
-    assert_true(value_equal(&a, &b));
-    assert_true(value_equal(&a, &a));
-    assert_false(value_equal(&a, &c));
-    assert_true(value_equal(&o1, &o2));
-    assert_false(value_equal(&o1, &o3));
-    assert_false(value_equal(&a, &o1));
+    sd_value_from_json(cJSON_GetObjectItem(root, "a"), &a);
+    sd_value_from_json(cJSON_GetObjectItem(root, "b"), &b);
+    sd_value_from_json(cJSON_GetObjectItem(root, "c"), &c);
+    sd_value_from_json(cJSON_GetObjectItem(root, "o1"), &o1);
+    sd_value_from_json(cJSON_GetObjectItem(root, "o2"), &o2);
+    sd_value_from_json(cJSON_GetObjectItem(root, "o3"), &o3);
+    assert_true(sd_value_equal(&a, &b));
+    assert_true(sd_value_equal(&a, &a));
+    assert_false(sd_value_equal(&a, &c));
+    assert_true(sd_value_equal(&o1, &o2));
+    assert_false(sd_value_equal(&o1, &o3));
+    assert_false(sd_value_equal(&a, &o1));
     cJSON_Delete(root);
 }
 
@@ -137,13 +137,13 @@ static void test_glob_other_characters_are_literal(void **state) {
 
 /* ---- CIDR ---- */
 
-static int parse(const char *s, cidr_range *r) { return cidr_parse(s, strlen(s), r); }
+static int parse(const char *s, cidr_range *r) { return sd_cidr_parse(s, strlen(s), r); }
 
 static bool in_cidrs(const char *addr, const char *const *cidrs, size_t n) {
     cidr_range ranges[8];
     for (size_t i = 0; i < n; i++) assert_int_equal(parse(cidrs[i], &ranges[i]), 0);
     cidr_set set = {ranges, (uint32_t)n};
-    return cidr_contains(&set, addr, strlen(addr));
+    return sd_cidr_contains(&set, addr, strlen(addr));
 }
 
 static void test_cidr_parse_ipv4_and_clears_host_bits(void **state) {
@@ -203,7 +203,7 @@ static void test_cidr_parse_rejects_bad_text(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (parse(bad[i], &r) == 0) fail_msg("accepted %s", bad[i]);
     }
-    assert_int_equal(cidr_parse("10.0.0.0/8\0", 11, &r), -1);
+    assert_int_equal(sd_cidr_parse("10.0.0.0/8\0", 11, &r), -1);
 }
 
 static void test_cidr_contains_v4_ranges_and_bare_addresses(void **state) {
@@ -245,11 +245,11 @@ static void test_cidr_contains_handles_unterminated_and_long_input(void **state)
     assert_int_equal(parse("10.0.0.0/8", &r), 0);
     cidr_set set = {&r, 1};
     const char buf[] = "10.1.1.1XXXX";
-    assert_true(cidr_contains(&set, buf, 8));
-    assert_false(cidr_contains(&set, buf, 9));
+    assert_true(sd_cidr_contains(&set, buf, 8));
+    assert_false(sd_cidr_contains(&set, buf, 9));
     char longs[200];
     memset(longs, '1', sizeof longs);
-    assert_false(cidr_contains(&set, longs, sizeof longs));
+    assert_false(sd_cidr_contains(&set, longs, sizeof longs));
 }
 
 int main(void) {

@@ -157,11 +157,11 @@ static void check_event_json(const collected *c, const char *how) {
     for (size_t i = 0; i < c->n; i++) {
         if (!strstr(c->json[i], "\"a\":\"x\\u0000y\"") || !strstr(c->json[i], "\"k\\u0000z\":1"))
             fail_msg("%s: the alert's event is not whole: %s", how, c->json[i]);
-        cJSON *j = json_parse(c->json[i], strlen(c->json[i]), 0, NULL);
+        cJSON *j = sd_json_parse(c->json[i], strlen(c->json[i]), 0, NULL);
         assert_non_null(j);
-        const cJSON *ev = cJSON_GetArrayItem(json_member(j, "events"), 0);
-        const cJSON *a = json_member(ev, "a");
-        assert_int_equal(json_string_len(a), 3);
+        const cJSON *ev = cJSON_GetArrayItem(sd_json_member(j, "events"), 0);
+        const cJSON *a = sd_json_member(ev, "a");
+        assert_int_equal(sd_json_string_len(a), 3);
         assert_memory_equal(a->valuestring, "x\0y", 3);
         cJSON_Delete(j);
     }
@@ -263,16 +263,16 @@ static void test_raw_control_character_in_a_string_is_malformed_and_the_next_lin
 static void test_alert_json_of_a_tree_escapes_nul_in_values_and_keys(void **state) {
     (void)state;
     static const char text[] = "{\"a\\u0000b\":\"x\\u0000y\",\"c\":[\"\\u0000\"],\"\\u0001\":1}";
-    cJSON *t = json_parse(text, strlen(text), 0, NULL);
+    cJSON *t = sd_json_parse(text, strlen(text), 0, NULL);
     assert_non_null(t);
     buf b;
-    buf_init(&b);
-    alert_json_write(&b, t);
+    sd_buf_init(&b);
+    sd_alert_json_write(&b, t);
     assert_string_equal(b.data, "{\"a\\u0000b\":\"x\\u0000y\",\"c\":[\"\\u0000\"],\"\\u0001\":1}");
-    buf_reset(&b);
-    assert_int_equal(alert_json_from_text(&b, text, strlen(text)), 0); /* the text path writes the same */
+    sd_buf_reset(&b);
+    assert_int_equal(sd_alert_json_from_text(&b, text, strlen(text)), 0); /* the text path writes the same */
     assert_string_equal(b.data, "{\"a\\u0000b\":\"x\\u0000y\",\"c\":[\"\\u0000\"],\"\\u0001\":1}");
-    buf_free(&b);
+    sd_buf_free(&b);
     cJSON_Delete(t);
 }
 
@@ -285,15 +285,15 @@ static void test_containers_differing_after_a_nul_are_not_equal(void **state) {
         {"{\"k\\u0000a\":1}", "{\"k\\u0000b\":1}"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        cJSON *x = json_parse(pairs[i][0], strlen(pairs[i][0]), 0, NULL);
-        cJSON *y = json_parse(pairs[i][1], strlen(pairs[i][1]), 0, NULL);
-        cJSON *x2 = json_parse(pairs[i][0], strlen(pairs[i][0]), 0, NULL);
+        cJSON *x = sd_json_parse(pairs[i][0], strlen(pairs[i][0]), 0, NULL);
+        cJSON *y = sd_json_parse(pairs[i][1], strlen(pairs[i][1]), 0, NULL);
+        cJSON *x2 = sd_json_parse(pairs[i][0], strlen(pairs[i][0]), 0, NULL);
         sd_value vx, vy, vx2;
-        value_from_json(x, &vx);
-        value_from_json(y, &vy);
-        value_from_json(x2, &vx2);
-        if (value_equal(&vx, &vy)) fail_msg("%s == %s", pairs[i][0], pairs[i][1]);
-        if (!value_equal(&vx, &vx2)) fail_msg("%s != itself", pairs[i][0]);
+        sd_value_from_json(x, &vx);
+        sd_value_from_json(y, &vy);
+        sd_value_from_json(x2, &vx2);
+        if (sd_value_equal(&vx, &vy)) fail_msg("%s == %s", pairs[i][0], pairs[i][1]);
+        if (!sd_value_equal(&vx, &vx2)) fail_msg("%s != itself", pairs[i][0]);
         cJSON_Delete(x);
         cJSON_Delete(y);
         cJSON_Delete(x2);
@@ -308,17 +308,17 @@ static const char ALERT[] =
 static void test_slack_and_syslog_show_what_follows_a_nul(void **state) {
     (void)state;
     buf out;
-    buf_init(&out);
-    assert_int_equal(syslog_format(&out, ALERT, strlen(ALERT), NULL), 0);
+    sd_buf_init(&out);
+    assert_int_equal(sd_syslog_format(&out, ALERT, strlen(ALERT), NULL), 0);
     assert_non_null(strstr(out.data, "T: hidden\\x00after"));
     assert_int_equal(strlen(out.data), out.len);
-    buf_reset(&out);
-    assert_int_equal(slack_format(&out, ALERT, strlen(ALERT), NULL), 0);
+    sd_buf_reset(&out);
+    assert_int_equal(sd_slack_format(&out, ALERT, strlen(ALERT), NULL), 0);
     assert_int_equal(strlen(out.data), out.len);
     assert_non_null(strstr(out.data, "hidden\\u0000after"));
     assert_non_null(strstr(out.data, "Get\\u0000Object"));
     assert_non_null(strstr(out.data, "v\\\\u0000w")); /* the code block's JSON, itself in a JSON string */
-    buf_free(&out);
+    sd_buf_free(&out);
 }
 
 int main(void) {

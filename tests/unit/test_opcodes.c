@@ -31,9 +31,9 @@ static const char *const ALL_OPS =
 static program *compile_all_ops(void) {
     compile_input in = {"t.secdet", ALL_OPS, strlen(ALL_OPS)};
     diag_list d;
-    diag_init(&d);
-    program *p = compile_sources(&in, 1, NULL, &d);
-    diag_free(&d);
+    sd_diag_init(&d);
+    program *p = sd_compile_sources(&in, 1, NULL, &d);
+    sd_diag_free(&d);
     assert_non_null(p);
     return p;
 }
@@ -41,23 +41,23 @@ static program *compile_all_ops(void) {
 static void test_every_opcode_has_a_name_and_operand_kinds(void **state) {
     (void)state;
     for (int op = 0; op < OP__COUNT; op++) {
-        const vm_op_info *info = &vm_op_info_table[op];
+        const vm_op_info *info = &sd_vm_op_info_table[op];
         assert_non_null(info->name);
         assert_true(info->name[0] != 0);
         /* a register run is only ever counted from a register in b */
         if (info->c == VM_OPND_NREGS) assert_int_equal(info->b, VM_OPND_REG);
         /* only operand c is wide enough to index a pool or jump */
-        assert_true(program_pool_size(&(program){0}, info->a) == 0 && info->a != VM_OPND_JUMP);
+        assert_true(sd_program_pool_size(&(program){0}, info->a) == 0 && info->a != VM_OPND_JUMP);
         assert_true(info->b != VM_OPND_JUMP && info->b != VM_OPND_NREGS);
     }
-    assert_string_equal(vm_op_info_table[OP_CIDR].name, "CIDR");
-    assert_int_equal(vm_op_info_table[OP_MATCH].c, VM_OPND_REGEX);
+    assert_string_equal(sd_vm_op_info_table[OP_CIDR].name, "CIDR");
+    assert_int_equal(sd_vm_op_info_table[OP_MATCH].c, VM_OPND_REGEX);
 }
 
 static void test_disassembly_spells_out_every_pooled_operand(void **state) {
     (void)state;
     program *p = compile_all_ops();
-    char *text = program_disasm(p);
+    char *text = sd_program_disasm(p);
     assert_non_null(text);
     const char *want[] = {"LOADP      r0 .a", "EQK_CI", "COALESCE   r0 r1..r3", "INSET      r0 {\"a\", \"b\", 1, null, true}",
                           "CIDR       r0 cidr(10.0.0.0/8, fd00::/8)", "LIKE       r0 \"a*b?\"",
@@ -67,12 +67,12 @@ static void test_disassembly_spells_out_every_pooled_operand(void **state) {
         assert_non_null(strstr(text, want[i]));
     }
     free(text);
-    program_free(p);
+    sd_program_free(p);
 }
 
 static void fp_hex(const program *p, uint32_t r, char out[33]) {
     corr_fp fp;
-    corr_fingerprint(p, r, &fp);
+    sd_corr_fingerprint(p, r, &fp);
     for (int i = 0; i < CORR_FP_BYTES; i++) snprintf(out + 2 * i, 3, "%02x", fp.b[i]);
 }
 
@@ -88,7 +88,7 @@ static void test_fingerprints_are_unchanged_by_the_table(void **state) {
     assert_string_equal(p->rules[1].name, "r1");
     fp_hex(p, 1, hex);
     assert_string_equal(hex, "b5870f12c93ca5d826301f5856c229fd");
-    program_free(p);
+    sd_program_free(p);
 }
 
 int main(void) {

@@ -25,22 +25,22 @@ typedef struct parsed {
 static parsed *parse(const char *src) {
     parsed *p = calloc(1, sizeof *p);
     assert_non_null(p);
-    ast_ruleset_init(&p->rs);
-    diag_init(&p->d);
-    p->errors = parse_source(&p->rs, "t.secdet", src, strlen(src), &p->d);
+    sd_ast_ruleset_init(&p->rs);
+    sd_diag_init(&p->d);
+    p->errors = sd_parse_source(&p->rs, "t.secdet", src, strlen(src), &p->d);
     return p;
 }
 
 static void done(parsed *p) {
-    ast_ruleset_free(&p->rs);
-    diag_free(&p->d);
+    sd_ast_ruleset_free(&p->rs);
+    sd_diag_free(&p->d);
     free(p);
 }
 
 static void print_diags(const parsed *p) {
     char line[600];
     for (size_t i = 0; i < p->d.count; i++) {
-        diag_format(&p->d.items[i], line, sizeof line);
+        sd_diag_format(&p->d.items[i], line, sizeof line);
         fprintf(stderr, "  diag: %s\n", line);
     }
 }
@@ -55,7 +55,7 @@ static void assert_diags(const char *src, const char *const *want) {
     assert_int_equal(p->errors, n);
     char line[600];
     for (size_t i = 0; i < n; i++) {
-        diag_format(&p->d.items[i], line, sizeof line);
+        sd_diag_format(&p->d.items[i], line, sizeof line);
         assert_string_equal(line, want[i]);
     }
     done(p);
@@ -72,36 +72,36 @@ static parsed *parse_ok(const char *src) {
 
 static void put_cond(buf *b, const ast_cond *c) {
     static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">=", "contains", "startswith", "endswith"};
-    char *l = c->lhs ? ast_expr_text(c->lhs) : NULL;
+    char *l = c->lhs ? sd_ast_expr_text(c->lhs) : NULL;
     switch (c->kind) {
     case COND_OR:
     case COND_AND:
-        buf_printf(b, "(%s ", c->kind == COND_OR ? "or" : "and");
+        sd_buf_printf(b, "(%s ", c->kind == COND_OR ? "or" : "and");
         put_cond(b, c->l);
-        buf_putc(b, ' ');
+        sd_buf_putc(b, ' ');
         put_cond(b, c->r);
-        buf_putc(b, ')');
+        sd_buf_putc(b, ')');
         break;
     case COND_NOT:
-        buf_puts(b, "(not ");
+        sd_buf_puts(b, "(not ");
         put_cond(b, c->l);
-        buf_putc(b, ')');
+        sd_buf_putc(b, ')');
         break;
     case COND_CMP: {
-        char *r = ast_expr_text(c->rhs);
-        buf_printf(b, "(%s %s %s)", ops[c->op], l, r);
+        char *r = sd_ast_expr_text(c->rhs);
+        sd_buf_printf(b, "(%s %s %s)", ops[c->op], l, r);
         free(r);
         break;
     }
     case COND_IN:
-        if (c->name) buf_printf(b, "(in %s @%s)", l, c->name);
-        else buf_printf(b, "(in %s [%zu])", l, c->lit.nitems);
+        if (c->name) sd_buf_printf(b, "(in %s @%s)", l, c->name);
+        else sd_buf_printf(b, "(in %s [%zu])", l, c->lit.nitems);
         break;
-    case COND_CIDR: buf_printf(b, "(cidr %s [%zu])", l, c->lit.nitems); break;
-    case COND_LIKE: buf_printf(b, "(like %s \"%s\")", l, c->lit.str); break;
-    case COND_MATCHES: buf_printf(b, "(matches %s /%s/%s)", l, c->lit.str, c->lit.flags); break;
-    case COND_EXISTS: buf_printf(b, "(exists %s)", l); break;
-    case COND_NAME: buf_puts(b, c->name); break;
+    case COND_CIDR: sd_buf_printf(b, "(cidr %s [%zu])", l, c->lit.nitems); break;
+    case COND_LIKE: sd_buf_printf(b, "(like %s \"%s\")", l, c->lit.str); break;
+    case COND_MATCHES: sd_buf_printf(b, "(matches %s /%s/%s)", l, c->lit.str, c->lit.flags); break;
+    case COND_EXISTS: sd_buf_printf(b, "(exists %s)", l); break;
+    case COND_NAME: sd_buf_puts(b, c->name); break;
     }
     free(l);
 }
@@ -112,10 +112,10 @@ static void assert_where(const char *cond, const char *want) {
     parsed *p = parse_ok(src);
     assert_int_equal(p->rs.nrules, 1);
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     put_cond(&b, p->rs.rules[0]->where);
     assert_string_equal(b.data, want);
-    buf_free(&b);
+    sd_buf_free(&b);
     done(p);
 }
 
@@ -211,11 +211,11 @@ static void test_contract_example_parses(void **state) {
     assert_false(r->has_throttle);
     assert_false(r->is_private);
     buf b;
-    buf_init(&b);
+    sd_buf_init(&b);
     put_cond(&b, r->where);
     assert_string_equal(b.data, "(and (and console_login (!= .additionalEventData.MFAUsed \"Yes\")) "
                                 "(== .responseElements.ConsoleLogin \"Success\"))");
-    buf_free(&b);
+    sd_buf_free(&b);
     done(p);
 }
 
@@ -301,33 +301,33 @@ static void collect_names(const ast_cond *c, buf *b) {
         collect_names(c->l, b);
         collect_names(c->r, b);
     } else {
-        buf_puts(b, c->name);
-        buf_putc(b, ' ');
+        sd_buf_puts(b, c->name);
+        sd_buf_putc(b, ' ');
     }
 }
 
 static void test_long_or_chain_is_balanced_and_keeps_order(void **state) {
     (void)state;
     buf src, want;
-    buf_init(&src);
-    buf_init(&want);
-    buf_puts(&src, "macro m = ");
+    sd_buf_init(&src);
+    sd_buf_init(&want);
+    sd_buf_puts(&src, "macro m = ");
     for (int i = 0; i < 5000; i++) {
-        buf_printf(&src, "%sn%d", i ? " or " : "", i);
-        buf_printf(&want, "n%d ", i);
+        sd_buf_printf(&src, "%sn%d", i ? " or " : "", i);
+        sd_buf_printf(&want, "n%d ", i);
     }
     parsed *p = parse_ok(src.data);
     ast_cond *c = p->rs.macros[0]->cond;
     assert_true(tree_depth(c) <= 14);
     buf got;
-    buf_init(&got);
+    sd_buf_init(&got);
     collect_names(c, &got);
     assert_string_equal(got.data, want.data);
     /* the root joins n2499 and n2500: its location is the 'or' between them */
     assert_int_equal(c->loc.col, (int)(strstr(src.data, " n2499 or") - src.data) + 7 + 1);
-    buf_free(&got);
-    buf_free(&src);
-    buf_free(&want);
+    sd_buf_free(&got);
+    sd_buf_free(&src);
+    sd_buf_free(&want);
     done(p);
 }
 
@@ -391,7 +391,7 @@ static void test_distinct_aggregation(void **state) {
     parsed *p = parse_ok("rule r {\n where a\n distinct .userIdentity.userName >= 10 within 1h by .sourceIPAddress\n}");
     ast_rule *r = p->rs.rules[0];
     assert_int_equal(r->agg, AGG_DISTINCT);
-    char *t = ast_expr_text(r->distinct);
+    char *t = sd_ast_expr_text(r->distinct);
     assert_string_equal(t, ".userIdentity.userName");
     free(t);
     assert_true(r->threshold == 10);
@@ -466,7 +466,7 @@ static void test_missing_closing_brace_names_the_rule(void **state) {
     parsed *p = parse("rule x {\n where a\nrule y {\n where b\n}\n");
     assert_int_equal(p->errors, 1);
     char line[300];
-    diag_format(&p->d.items[0], line, sizeof line);
+    sd_diag_format(&p->d.items[0], line, sizeof line);
     assert_string_equal(line, want2[0]);
     assert_int_equal(p->rs.nrules, 2); /* x is a stub, y survives whole */
     assert_string_equal(p->rs.rules[0]->name, "x");
@@ -511,7 +511,7 @@ static void test_many_errors_in_one_file_are_all_reported(void **state) {
     assert_int_equal(p->d.count, n);
     char line[600];
     for (size_t i = 0; i < n; i++) {
-        diag_format(&p->d.items[i], line, sizeof line);
+        sd_diag_format(&p->d.items[i], line, sizeof line);
         assert_string_equal(line, want[i]);
     }
     /* the good declarations survive; the broken ones are stubs: name and place only */
@@ -596,18 +596,18 @@ static void test_unclosed_parenthesis(void **state) {
 static void test_nesting_depth_is_bounded(void **state) {
     (void)state;
     buf b;
-    buf_init(&b);
-    buf_puts(&b, "macro m = ");
-    for (int i = 0; i < 100; i++) buf_putc(&b, '(');
-    buf_puts(&b, "a");
-    for (int i = 0; i < 100; i++) buf_putc(&b, ')');
+    sd_buf_init(&b);
+    sd_buf_puts(&b, "macro m = ");
+    for (int i = 0; i < 100; i++) sd_buf_putc(&b, '(');
+    sd_buf_puts(&b, "a");
+    for (int i = 0; i < 100; i++) sd_buf_putc(&b, ')');
     parsed *p = parse_ok(b.data);
     done(p);
 
-    buf_reset(&b);
-    buf_puts(&b, "macro m = ");
-    for (int i = 0; i < 100000; i++) buf_putc(&b, '(');
-    buf_puts(&b, "a\nmacro ok = b\n");
+    sd_buf_reset(&b);
+    sd_buf_puts(&b, "macro m = ");
+    for (int i = 0; i < 100000; i++) sd_buf_putc(&b, '(');
+    sd_buf_puts(&b, "a\nmacro ok = b\n");
     p = parse(b.data);
     assert_int_equal(p->errors, 1);
     assert_int_equal(p->d.items[0].column, 11 + 128); /* the first '(' past the limit */
@@ -617,24 +617,24 @@ static void test_nesting_depth_is_bounded(void **state) {
     assert_false(p->rs.macros[1]->broken);
     done(p);
 
-    buf_reset(&b);
-    buf_puts(&b, "macro m = ");
-    for (int i = 0; i < 300; i++) buf_puts(&b, "not ");
-    buf_puts(&b, "a");
+    sd_buf_reset(&b);
+    sd_buf_puts(&b, "macro m = ");
+    for (int i = 0; i < 300; i++) sd_buf_puts(&b, "not ");
+    sd_buf_puts(&b, "a");
     p = parse(b.data);
     assert_int_equal(p->errors, 1);
     assert_string_equal(p->d.items[0].message, "nesting deeper than 128");
     done(p);
 
-    buf_reset(&b);
-    buf_puts(&b, "macro m = ");
-    for (int i = 0; i < 300; i++) buf_puts(&b, "lower(");
-    buf_puts(&b, ".a");
+    sd_buf_reset(&b);
+    sd_buf_puts(&b, "macro m = ");
+    for (int i = 0; i < 300; i++) sd_buf_puts(&b, "lower(");
+    sd_buf_puts(&b, ".a");
     p = parse(b.data);
     assert_int_equal(p->errors, 1);
     assert_string_equal(p->d.items[0].message, "nesting deeper than 128");
     done(p);
-    buf_free(&b);
+    sd_buf_free(&b);
 }
 
 static void test_bad_utf8_outside_strings_is_reported(void **state) {
@@ -647,16 +647,16 @@ static void test_errors_only_in_a_later_file_use_its_index(void **state) {
     (void)state;
     ast_ruleset rs;
     diag_list d;
-    ast_ruleset_init(&rs);
-    diag_init(&d);
-    assert_int_equal(parse_source(&rs, "a.secdet", "rule a { where x }", 18, &d), 0);
-    assert_int_equal(parse_source(&rs, "b.secdet", "rule b { where y }\nrule", 23, &d), 1);
+    sd_ast_ruleset_init(&rs);
+    sd_diag_init(&d);
+    assert_int_equal(sd_parse_source(&rs, "a.secdet", "rule a { where x }", 18, &d), 0);
+    assert_int_equal(sd_parse_source(&rs, "b.secdet", "rule b { where y }\nrule", 23, &d), 1);
     assert_int_equal(rs.nfiles, 2);
     assert_int_equal(rs.rules[1]->loc.file, 1);
     assert_string_equal(d.items[0].file, "b.secdet");
     assert_string_equal(d.items[0].message, "expected a rule name after 'rule', found end of file");
-    ast_ruleset_free(&rs);
-    diag_free(&d);
+    sd_ast_ruleset_free(&rs);
+    sd_diag_free(&d);
 }
 
 int main(void) {

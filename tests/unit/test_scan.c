@@ -1,13 +1,13 @@
 /* test_scan.c — the one-pass scanner and text-backed events, against the
  * tree parser.
  *
- * The oracle is json_parse (util/json.h: cJSON's language, checked against
+ * The oracle is sd_json_parse (util/json.h: cJSON's language, checked against
  * cJSON itself in test_json.c, with raw control characters in strings
  * refused and strings holding U+0000 kept whole): for every text the
- * scanner accepts, json_parse must accept it too (with nothing but
+ * scanner accepts, sd_json_parse must accept it too (with nothing but
  * whitespace after the object), every planned path must give the same
- * values as path_resolve on its tree, and the event JSON alerts carry,
- * written from the text (alert_json_from_text), must be byte for byte the
+ * values as sd_path_resolve on its tree, and the event JSON alerts carry,
+ * written from the text (sd_alert_json_from_text), must be byte for byte the
  * tree's.
  */
 #include <math.h>
@@ -42,22 +42,22 @@ static void setup_paths(fixture *f, const char *const *specs, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) {
         const char *err = NULL;
         size_t len = strlen(specs[i]);
-        assert_int_equal(path_parse(specs[i], len, &f->paths[i], &err), len);
+        assert_int_equal(sd_path_parse(specs[i], len, &f->paths[i], &err), len);
     }
     f->n = n;
-    assert_int_equal(event_init(&f->ev, f->paths, n), 0);
-    assert_int_equal(event_scan_setup(&f->ev, NULL, 0, 1), 0);
+    assert_int_equal(sd_event_init(&f->ev, f->paths, n), 0);
+    assert_int_equal(sd_event_scan_setup(&f->ev, NULL, 0, 1), 0);
 }
 
 static void teardown(fixture *f) {
-    event_free(&f->ev);
-    for (uint32_t i = 0; i < f->n; i++) path_free(&f->paths[i]);
+    sd_event_free(&f->ev);
+    for (uint32_t i = 0; i < f->n; i++) sd_path_free(&f->paths[i]);
 }
 
 /* What the tree decoder accepts: one object, only whitespace after it. */
 static cJSON *tree_accepts(const char *s, size_t len) {
     size_t end = 0;
-    cJSON *root = len ? json_parse_prefix(s, len, 0, &end) : NULL;
+    cJSON *root = len ? sd_json_parse_prefix(s, len, 0, &end) : NULL;
     if (!root) return NULL;
     for (const char *p = s + end; p < s + len; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
@@ -92,45 +92,45 @@ static void assert_same_value(const sd_value *a, const sd_value *b, const char *
         {
             /* by their text: cJSON_Compare calls trees with duplicate keys unequal to themselves */
             buf x, y;
-            buf_init(&x);
-            buf_init(&y);
-            alert_json_write(&x, a->node);
-            alert_json_write(&y, b->node);
+            sd_buf_init(&x);
+            sd_buf_init(&y);
+            sd_alert_json_write(&x, a->node);
+            sd_alert_json_write(&y, b->node);
             if (x.len != y.len || memcmp(x.data, y.data, x.len) != 0)
                 fail_msg("%s: containers differ: %s vs %s", path, x.data, y.data);
-            buf_free(&x);
-            buf_free(&y);
+            sd_buf_free(&x);
+            sd_buf_free(&y);
         }
         break;
     }
 }
 
-/* Scans text and compares every path with the tree; returns event_begin_text's result. */
+/* Scans text and compares every path with the tree; returns sd_event_begin_text's result. */
 static int scan_and_compare(fixture *f, const char *text, size_t len, uint32_t max_depth) {
-    int rc = event_begin_text(&f->ev, text, len, max_depth);
+    int rc = sd_event_begin_text(&f->ev, text, len, max_depth);
     if (rc != 0) return rc;
     cJSON *root = tree_accepts(text, len);
     if (!root) fail_msg("scanner accepted what json_parse does not: %.*s", (int)len, text);
     sd_arena arena;
-    arena_init(&arena);
+    sd_arena_init(&arena);
     for (uint32_t i = 0; i < f->n; i++) {
-        sd_values want, *got = (sd_values *)event_field(&f->ev, i);
+        sd_values want, *got = (sd_values *)sd_event_field(&f->ev, i);
         sd_value one;
-        path_resolve(&f->paths[i], root, &arena, &want, &one);
+        sd_path_resolve(&f->paths[i], root, &arena, &want, &one);
         if (got->n != want.n) fail_msg("%s: %u values vs %u in %.*s", f->paths[i].text, got->n, want.n, (int)len, text);
         for (uint32_t k = 0; k < want.n; k++) assert_same_value(&got->v[k], &want.v[k], f->paths[i].text);
     }
-    arena_free(&arena);
+    sd_arena_free(&arena);
     /* The alert's copy of the event, written from the text, is the tree's. */
     buf from_text, from_tree;
-    buf_init(&from_text);
-    buf_init(&from_tree);
-    assert_int_equal(alert_json_from_text(&from_text, text, len), 0);
-    alert_json_write(&from_tree, root);
+    sd_buf_init(&from_text);
+    sd_buf_init(&from_tree);
+    assert_int_equal(sd_alert_json_from_text(&from_text, text, len), 0);
+    sd_alert_json_write(&from_tree, root);
     if (from_text.len != from_tree.len || memcmp(from_text.data, from_tree.data, from_tree.len) != 0)
         fail_msg("event JSON differs:\n%s\n%s", from_text.data, from_tree.data);
-    buf_free(&from_text);
-    buf_free(&from_tree);
+    sd_buf_free(&from_text);
+    sd_buf_free(&from_tree);
     cJSON_Delete(root);
     return 0;
 }
@@ -148,8 +148,8 @@ static void test_every_scalar_type_matches_cjson(void **state) {
                                "\"o\":{\"x\":\"y\"},\"a\":[1,2,3],\"e\":\"\"}"),
                      0);
     assert_int_equal(check(&f, " \t{ \"s\" : \"x\" ,\r\n \"n\" : -1.5 , \"a\" : [ ] } \r\n"), 0);
-    assert_int_equal(event_field(&f.ev, 0)->n, 1);
-    assert_int_equal(event_field(&f.ev, 6)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, 0)->n, 1);
+    assert_int_equal(sd_event_field(&f.ev, 6)->n, 0);
     teardown(&f);
 }
 
@@ -161,10 +161,10 @@ static void test_escapes_and_surrogate_pairs_decode_like_cjson(void **state) {
     assert_int_equal(check(&f, "{\"s\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\\u00e9\\u20AC\\ud83d\\ude00\","
                                "\"k\\\"ey\":1,\"u\":\"\\u0041\\u00DF\"}"),
                      0);
-    const sd_values *s = event_field(&f.ev, 0);
+    const sd_values *s = sd_event_field(&f.ev, 0);
     assert_int_equal(s->n, 1);
     assert_memory_equal(s->v[0].str, "a\"b\\c/d\be\ff\ng\rh\ti\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", s->v[0].len);
-    assert_int_equal(event_field(&f.ev, 1)->n, 1);
+    assert_int_equal(sd_event_field(&f.ev, 1)->n, 1);
     teardown(&f);
 }
 
@@ -174,7 +174,7 @@ static void test_escaped_key_matches_its_decoded_path(void **state) {
     fixture f;
     setup_paths(&f, p, 1);
     assert_int_equal(check(&f, "{\"a\\u0062\":7}"), 0);
-    assert_int_equal(event_field(&f.ev, 0)->n, 1);
+    assert_int_equal(sd_event_field(&f.ev, 0)->n, 1);
     teardown(&f);
 }
 
@@ -199,14 +199,14 @@ static void test_nul_in_strings_is_kept_and_raw_control_bytes_refused(void **sta
     assert_int_equal(check(&f, "{\"a\":\"x\\u0000y\",\"k\\u0000\":1,\"k\":2,\"o\":{\"\\u0000\":\"\\u0000\"},"
                                "\"l\":[\"\\u0000\",\"\"]}"),
                      0);
-    const sd_values *v = event_field(&f.ev, 0);
+    const sd_values *v = sd_event_field(&f.ev, 0);
     assert_int_equal(v->n, 1);
     assert_int_equal(v->v[0].len, 3);
     assert_memory_equal(v->v[0].str, "x\0y", 3);
-    v = event_field(&f.ev, 1); /* "k\0" is another key than "k" */
+    v = sd_event_field(&f.ev, 1); /* "k\0" is another key than "k" */
     assert_int_equal(v->n, 1);
     assert_int_equal(v->v[0].num, 2);
-    v = event_field(&f.ev, 3);
+    v = sd_event_field(&f.ev, 3);
     assert_int_equal(v->n, 2);
     assert_int_equal(v->v[0].len, 1);
     assert_int_equal(v->v[1].len, 0);
@@ -229,7 +229,7 @@ static void test_numbers_parse_as_cjson_does(void **state) {
     assert_int_equal(check(&f, "{\"a\":[0,-0,1,-1,1.5,-0.25,1e10,1E+2,2e-3,-1.5E-5,123456789012345,"
                                "1234567890123456789,9007199254740993,1e400,-1e400,0.1,3.14159265358979]}"),
                      0);
-    const sd_values *v = event_field(&f.ev, 0);
+    const sd_values *v = sd_event_field(&f.ev, 0);
     assert_int_equal(v->n, 17);
     assert_true(signbit(v->v[1].num));
     assert_true(isinf(v->v[13].num));
@@ -274,9 +274,9 @@ static void test_first_of_duplicate_keys_wins(void **state) {
     assert_int_equal(check(&f, "{\"a\":1,\"a\":2,\"o\":{\"a\":3,\"a\":4},\"o\":{\"a\":5},"
                                "\"r\":[{\"k\":1,\"k\":2},{\"k\":3,\"x\":0,\"k\":4}]}"),
                      0);
-    assert_true(event_field(&f.ev, 0)->v[0].num == 1);
-    assert_true(event_field(&f.ev, 1)->v[0].num == 3);
-    assert_int_equal(event_field(&f.ev, 3)->n, 2);
+    assert_true(sd_event_field(&f.ev, 0)->v[0].num == 1);
+    assert_true(sd_event_field(&f.ev, 1)->v[0].num == 3);
+    assert_int_equal(sd_event_field(&f.ev, 3)->n, 2);
     teardown(&f);
 }
 
@@ -289,11 +289,11 @@ static void test_star_and_index_over_arrays_of_objects(void **state) {
     assert_int_equal(check(&f, "{\"r\":[{\"t\":\"x\"},{\"u\":1},{\"t\":\"y\"},5,{\"t\":[1,2]},[],{}],"
                                "\"m\":[[1,2],[3],[]]}"),
                      0);
-    assert_int_equal(event_field(&f.ev, 0)->n, 3);
-    assert_int_equal(event_field(&f.ev, 1)->n, 7);
-    assert_int_equal(event_field(&f.ev, 9)->n, 3);
+    assert_int_equal(sd_event_field(&f.ev, 0)->n, 3);
+    assert_int_equal(sd_event_field(&f.ev, 1)->n, 7);
+    assert_int_equal(sd_event_field(&f.ev, 9)->n, 3);
     assert_int_equal(check(&f, "{\"r\":[],\"m\":{}}"), 0);
-    assert_int_equal(event_field(&f.ev, 1)->n, 0);
+    assert_int_equal(sd_event_field(&f.ev, 1)->n, 0);
     teardown(&f);
 }
 
@@ -303,8 +303,8 @@ static void test_containers_carry_len_and_a_node(void **state) {
     fixture f;
     setup_paths(&f, p, 3);
     assert_int_equal(check(&f, "{\"o\":{\"x\":1,\"in\":{\"y\":[true,null]}},\"a\":[1,\"2\",{}]}"), 0);
-    assert_int_equal(event_field(&f.ev, 0)->v[0].len, 2);
-    assert_int_equal(event_field(&f.ev, 1)->v[0].len, 3);
+    assert_int_equal(sd_event_field(&f.ev, 0)->v[0].len, 2);
+    assert_int_equal(sd_event_field(&f.ev, 1)->v[0].len, 3);
     teardown(&f);
 }
 
@@ -388,22 +388,22 @@ static void test_extra_paths_and_event_root(void **state) {
     setup_paths(&f, p, 1);
     sd_path t;
     const char *err = NULL;
-    assert_int_equal(path_parse(".eventTime", 10, &t, &err), 10);
+    assert_int_equal(sd_path_parse(".eventTime", 10, &t, &err), 10);
     const sd_path *extra[] = {&t};
-    assert_int_equal(event_scan_setup(&f.ev, extra, 1, 2), 0);
-    assert_int_equal(event_begin_text(&f.ev, sample, strlen(sample), 64), 0);
+    assert_int_equal(sd_event_scan_setup(&f.ev, extra, 1, 2), 0);
+    assert_int_equal(sd_event_begin_text(&f.ev, sample, strlen(sample), 64), 0);
     sd_values vals;
     sd_value one;
-    event_path_values(&f.ev, &t, &vals, &one);
+    sd_event_path_values(&f.ev, &t, &vals, &one);
     assert_int_equal(vals.n, 1);
     assert_memory_equal(vals.v[0].str, "2023-07-10T12:11:15Z", vals.v[0].len);
-    const cJSON *root = event_root(&f.ev);
+    const cJSON *root = sd_event_root(&f.ev);
     assert_non_null(root);
-    assert_ptr_equal(root, event_root(&f.ev)); /* parsed once */
+    assert_ptr_equal(root, sd_event_root(&f.ev)); /* parsed once */
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "eventName")->valuestring, "GetObject");
-    event_free(&f.ev);
+    sd_event_free(&f.ev);
     f.ev = (sd_event){0};
-    path_free(&t);
+    sd_path_free(&t);
     teardown(&f);
 }
 
@@ -414,19 +414,19 @@ static void test_fold_of_a_field_is_cached_per_event(void **state) {
     setup_paths(&f, p, 2);
     assert_int_equal(check(&f, "{\"ua\":\"AWS-CLI/2 Python\",\"l\":[\"Ab\",1,\"cD\"]}"), 0);
     sd_values a, b;
-    assert_int_equal(event_fold(&f.ev, event_field(&f.ev, 0), false, &a), 0);
-    assert_int_equal(event_fold(&f.ev, event_field(&f.ev, 0), false, &b), 0);
+    assert_int_equal(sd_event_fold(&f.ev, sd_event_field(&f.ev, 0), false, &a), 0);
+    assert_int_equal(sd_event_fold(&f.ev, sd_event_field(&f.ev, 0), false, &b), 0);
     assert_int_equal(a.n, 1);
     assert_ptr_equal(a.v[0].str, b.v[0].str);
     assert_memory_equal(a.v[0].str, "aws-cli/2 python", a.v[0].len);
-    assert_int_equal(event_fold(&f.ev, event_field(&f.ev, 0), true, &b), 0);
+    assert_int_equal(sd_event_fold(&f.ev, sd_event_field(&f.ev, 0), true, &b), 0);
     assert_memory_equal(b.v[0].str, "AWS-CLI/2 PYTHON", b.v[0].len);
-    assert_int_equal(event_fold(&f.ev, event_field(&f.ev, 1), true, &b), 0);
+    assert_int_equal(sd_event_fold(&f.ev, sd_event_field(&f.ev, 1), true, &b), 0);
     assert_int_equal(b.n, 2);
     assert_memory_equal(b.v[1].str, "CD", 2);
     /* the next event folds afresh */
     assert_int_equal(check(&f, "{\"ua\":\"Other\"}"), 0);
-    assert_int_equal(event_fold(&f.ev, event_field(&f.ev, 0), false, &a), 0);
+    assert_int_equal(sd_event_fold(&f.ev, sd_event_field(&f.ev, 0), false, &a), 0);
     assert_memory_equal(a.v[0].str, "other", 5);
     teardown(&f);
 }

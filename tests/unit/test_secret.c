@@ -3,7 +3,7 @@
  * directories, permission warnings), secdet_sink_from_json reading them
  * for the type's keys, headers and properties (and refusing them for the
  * keys every sink takes), messages that name keys and never values, and
- * a running sink taking a new configuration (sink_reconfigure) without
+ * a running sink taking a new configuration (sd_sink_reconfigure) without
  * losing its place. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,11 +57,11 @@ static const char *put(const char *name, const char *data, size_t len, mode_t mo
     return path;
 }
 
-/* secret_read on the JSON text ref: 0 and *out, or -1 and err. */
+/* sd_secret_read on the JSON text ref: 0 and *out, or -1 and err. */
 static int read_ref(const char *ref, char **out, char *err, char *warn) {
     cJSON *v = cJSON_Parse(ref);
     assert_non_null(v);
-    int rc = secret_read(v, out, err, 300, warn, 300);
+    int rc = sd_secret_read(v, out, err, 300, warn, 300);
     cJSON_Delete(v);
     return rc;
 }
@@ -76,7 +76,7 @@ static void test_env(void **state) {
     assert_int_equal(read_ref("{\"env\":\"SECDET_UT_A\"}", &v, err, warn), 0);
     assert_string_equal(v, "value-a");
     assert_string_equal(warn, "");
-    secret_free(v);
+    sd_secret_free(v);
     assert_int_equal(read_ref("{\"env\":\"SECDET_UT_UNSET\"}", &v, err, warn), -1);
     assert_null(v);
     assert_string_equal(err, "environment variable SECDET_UT_UNSET is not set");
@@ -89,7 +89,7 @@ static void test_env(void **state) {
     /* A plain string is its own value; other shapes are refused. */
     assert_int_equal(read_ref("\"plain\"", &v, err, warn), 0);
     assert_string_equal(v, "plain");
-    secret_free(v);
+    sd_secret_free(v);
     const char *shapes[] = {"{\"env\":\"SECDET_UT_A\",\"file\":\"x\"}", "{\"path\":\"x\"}", "{}", "7", "null"};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         assert_int_equal(read_ref(shapes[i], &v, err, warn), -1);
@@ -123,7 +123,7 @@ static void test_file_contents(void **state) {
         if (cases[i].want) {
             assert_int_equal(rc, 0);
             assert_string_equal(v, cases[i].want);
-            secret_free(v);
+            sd_secret_free(v);
         } else {
             assert_int_equal(rc, -1);
             assert_null(v);
@@ -146,7 +146,7 @@ static void test_file_kinds_and_sizes(void **state) {
     file_ref(ref, sizeof ref, put("max", big, LIMIT_SECRET_FILE_BYTES, 0600));
     assert_int_equal(read_ref(ref, &v, err, warn), 0);
     assert_int_equal(strlen(v), LIMIT_SECRET_FILE_BYTES);
-    secret_free(v);
+    sd_secret_free(v);
     file_ref(ref, sizeof ref, put("big", big, LIMIT_SECRET_FILE_BYTES + 2, 0600));
     assert_int_equal(read_ref(ref, &v, err, warn), -1);
     assert_non_null(strstr(err, "is larger than 64 KiB"));
@@ -174,7 +174,7 @@ static void test_file_kinds_and_sizes(void **state) {
     file_ref(ref, sizeof ref, path);
     assert_int_equal(read_ref(ref, &v, err, warn), 0);
     assert_string_equal(v, "linked");
-    secret_free(v);
+    sd_secret_free(v);
     assert_int_equal(read_ref("{\"file\":\"\"}", &v, err, warn), -1);
     assert_string_equal(err, "file: expected a path");
 }
@@ -191,7 +191,7 @@ static void test_file_permissions_warn(void **state) {
         file_ref(ref, sizeof ref, path);
         assert_int_equal(read_ref(ref, &v, err, warn), 0); /* used all the same */
         assert_string_equal(v, "x");
-        secret_free(v);
+        sd_secret_free(v);
         if (!cases[i].what) {
             assert_string_equal(warn, "");
             continue;
@@ -302,7 +302,7 @@ static void test_digest_follows_the_values(void **state) {
     secdet_sink_free(c);
 }
 
-/* ---- sink_reconfigure on a running engine ---------------------------------------------- */
+/* ---- sd_sink_reconfigure on a running engine ---------------------------------------------- */
 
 static size_t lines_in(const char *path) {
     FILE *f = fopen(path, "r");
@@ -346,10 +346,10 @@ static void test_reconfigure_a_running_sink(void **state) {
     assert_int_equal(secdet_drain(e, 10000), SECDET_OK);
 
     bool changed = true;
-    assert_int_equal(engine_sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
+    assert_int_equal(sd_engine_sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
     assert_false(changed); /* nothing read differs */
     setenv("SECDET_UT_OUT", b, 1);
-    assert_int_equal(engine_sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
+    assert_int_equal(sd_engine_sink_reconfigure(e, 0, file_sink(json), &changed), SECDET_OK);
     assert_true(changed);
     push_n(e, 4, 8);
     assert_int_equal(secdet_drain(e, 10000), SECDET_OK);
@@ -364,9 +364,9 @@ static void test_reconfigure_a_running_sink(void **state) {
     /* Not the same type, a sink not from JSON, an index out of range. */
     secdet_sink *other = NULL;
     assert_int_equal(secdet_sink_stdout(NULL, &other), SECDET_OK);
-    assert_int_equal(engine_sink_reconfigure(e, 0, other, &changed), SECDET_ERR_INVALID_ARG);
-    assert_int_equal(engine_sink_reconfigure(e, 0, file_sink("{\"type\":\"stdout\"}"), &changed), SECDET_ERR_INVALID_ARG);
-    assert_int_equal(engine_sink_reconfigure(e, 1, file_sink(json), &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(sd_engine_sink_reconfigure(e, 0, other, &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(sd_engine_sink_reconfigure(e, 0, file_sink("{\"type\":\"stdout\"}"), &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(sd_engine_sink_reconfigure(e, 1, file_sink(json), &changed), SECDET_ERR_INVALID_ARG);
     assert_false(changed);
     secdet_engine_free(e);
 }

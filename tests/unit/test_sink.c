@@ -49,7 +49,7 @@ static void rec_init(rec *r) {
     pthread_mutex_init(&r->mu, NULL);
 }
 
-static void rec_free(rec *r) {
+static void sd_rec_free(rec *r) {
     for (size_t i = 0; i < r->n; i++) free(r->ids[i]);
     free(r->ids);
     pthread_mutex_destroy(&r->mu);
@@ -188,7 +188,7 @@ static void test_in_order(void **state) {
     assert_int_equal(st.pending, 0);
     assert_int_equal(st.dropped, 0);
     secdet_engine_free(e);
-    rec_free(&r);
+    sd_rec_free(&r);
 }
 
 static void test_retry_keeps_order(void **state) {
@@ -214,7 +214,7 @@ static void test_retry_keeps_order(void **state) {
     assert_int_equal(st.failing, 0);
     assert_string_equal(st.last_error, "callback returned retry");
     secdet_engine_free(e);
-    rec_free(&r);
+    sd_rec_free(&r);
 }
 
 static void test_dead_letter(void **state) {
@@ -259,7 +259,7 @@ static void test_dead_letter(void **state) {
     assert_non_null(fgets(line, sizeof line, f));
     assert_non_null(strstr(line, "gave up after 3 attempts"));
     fclose(f);
-    rec_free(&r);
+    sd_rec_free(&r);
     rm_rf(dir);
     free(dir);
 }
@@ -321,9 +321,9 @@ static void test_spool_replay(void **state) {
     assert_int_equal(secdet_drain(e, 10000), SECDET_OK);
     assert_int_equal(none.n, 0);
     secdet_engine_free(e);
-    rec_free(&none);
-    rec_free(&down);
-    rec_free(&up);
+    sd_rec_free(&none);
+    sd_rec_free(&down);
+    sd_rec_free(&up);
     rm_rf(dir);
     free(dir);
 }
@@ -349,7 +349,7 @@ static void test_drop_without_spool(void **state) {
     assert_int_equal(st.accepted, st.pending + st.dropped);
     assert_true(st.dropped >= 100 - 10 - 1);
     secdet_engine_free(e);
-    rec_free(&r);
+    sd_rec_free(&r);
 }
 
 static void test_filters(void **state) {
@@ -390,9 +390,9 @@ static void test_filters(void **state) {
     assert_int_equal(st.filtered, 5);
     assert_int_equal(st.accepted, 3);
     secdet_engine_free(e);
-    rec_free(&high);
-    rec_free(&tagged);
-    rec_free(&all);
+    sd_rec_free(&high);
+    sd_rec_free(&tagged);
+    sd_rec_free(&all);
 }
 
 static void test_async_vtable(void **state) {
@@ -418,7 +418,7 @@ static void test_async_vtable(void **state) {
     for (int i = 1; i <= 200; i++) assert_int_equal(seen[i], 1);
     secdet_engine_free(e);
     assert_true(r.closed);
-    rec_free(&r);
+    sd_rec_free(&r);
 }
 
 static void test_from_json(void **state) {

@@ -66,7 +66,7 @@ static spool *open_ok(const char *dir, uint64_t seg_bytes, uint64_t max_bytes, s
     spool_opts o = {.fsync = f, .fsync_ms = 50, .segment_bytes = seg_bytes, .max_bytes = max_bytes};
     spool *s = NULL;
     char err[256];
-    int rc = spool_open(dir, &o, &s, err, sizeof err);
+    int rc = sd_spool_open(dir, &o, &s, err, sizeof err);
     if (rc != 0) fail_msg("spool_open(%s): %d %s", dir, rc, err);
     return s;
 }
@@ -75,7 +75,7 @@ static uint64_t append_str(spool *s, const char *payload) {
     uint64_t seq = 0;
     char id[33];
     snprintf(id, sizeof id, "%032zx", strlen(payload));
-    assert_int_equal(spool_append(s, 3, id, payload, strlen(payload), &seq), 0);
+    assert_int_equal(sd_spool_append(s, 3, id, payload, strlen(payload), &seq), 0);
     return seq;
 }
 
@@ -83,7 +83,7 @@ static uint64_t append_str(spool *s, const char *payload) {
 static void expect_next(spool *s, uint64_t after, uint64_t seq, const char *payload) {
     spool_rec r;
     memset(&r, 0, sizeof r);
-    int rc = spool_next(s, after, &r);
+    int rc = sd_spool_next(s, after, &r);
     if (rc != 1) fail_msg("next(%" PRIu64 ") = %d, want seq %" PRIu64, after, rc, seq);
     assert_int_equal(r.seq, seq);
     assert_int_equal(r.len, strlen(payload));
@@ -93,7 +93,7 @@ static void expect_next(spool *s, uint64_t after, uint64_t seq, const char *payl
 
 static void expect_none(spool *s, uint64_t after) {
     spool_rec r;
-    assert_int_equal(spool_next(s, after, &r), 0);
+    assert_int_equal(sd_spool_next(s, after, &r), 0);
 }
 
 /* The ".seg" files in dir, sorted; returns how many (names into out). */
@@ -145,32 +145,32 @@ static off_t rec_off(int k, size_t plen) { return (off_t)(k - 1) * (off_t)(REC_H
 
 static void test_round_trip(void **state) {
     spool *s = open_ok(*state, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_last_seq(s), 0);
-    assert_int_equal(spool_pending(s), 0);
+    assert_int_equal(sd_spool_last_seq(s), 0);
+    assert_int_equal(sd_spool_pending(s), 0);
     expect_none(s, 0);
     uint64_t seq;
     const char *id = "0123456789abcdef0123456789abcdef";
-    assert_int_equal(spool_append(s, 4, id, "{\"a\":1}", 7, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 4, id, "{\"a\":1}", 7, &seq), 0);
     assert_int_equal(seq, 1);
-    assert_int_equal(spool_append(s, 1, "short", "two", 3, &seq), 0);
-    assert_int_equal(spool_append(s, 0, NULL, "", 0, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 1, "short", "two", 3, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 0, NULL, "", 0, &seq), 0);
     assert_int_equal(seq, 3);
-    assert_int_equal(spool_last_seq(s), 3);
-    assert_int_equal(spool_pending(s), 3);
-    assert_int_equal(spool_bytes(s), 3 * REC_HDR + 10);
+    assert_int_equal(sd_spool_last_seq(s), 3);
+    assert_int_equal(sd_spool_pending(s), 3);
+    assert_int_equal(sd_spool_bytes(s), 3 * REC_HDR + 10);
 
     spool_rec r;
-    assert_int_equal(spool_next(s, 0, &r), 1);
+    assert_int_equal(sd_spool_next(s, 0, &r), 1);
     assert_int_equal(r.seq, 1);
     assert_int_equal(r.severity, 4);
     assert_string_equal(r.id, id);
     assert_string_equal(r.payload, "{\"a\":1}");
     free(r.payload);
-    assert_int_equal(spool_next(s, 1, &r), 1);
+    assert_int_equal(sd_spool_next(s, 1, &r), 1);
     assert_int_equal(r.severity, 1);
     assert_string_equal(r.id, "short");
     free(r.payload);
-    assert_int_equal(spool_next(s, 2, &r), 1);
+    assert_int_equal(sd_spool_next(s, 2, &r), 1);
     assert_int_equal(r.seq, 3);
     assert_string_equal(r.id, "");
     assert_int_equal(r.len, 0);
@@ -178,31 +178,31 @@ static void test_round_trip(void **state) {
     free(r.payload);
     expect_none(s, 3);
 
-    assert_int_equal(spool_ack(s, 2), 0);
-    assert_int_equal(spool_acked(s), 2);
-    assert_int_equal(spool_pending(s), 1);
+    assert_int_equal(sd_spool_ack(s, 2), 0);
+    assert_int_equal(sd_spool_acked(s), 2);
+    assert_int_equal(sd_spool_pending(s), 1);
     spool_rec r3;
-    assert_int_equal(spool_next(s, 0, &r3), 1); /* at or below the ack: never again */
+    assert_int_equal(sd_spool_next(s, 0, &r3), 1); /* at or below the ack: never again */
     assert_int_equal(r3.seq, 3);
     free(r3.payload);
-    assert_int_equal(spool_ack(s, 1), 0); /* going back is a no-op */
-    assert_int_equal(spool_acked(s), 2);
-    assert_int_equal(spool_ack(s, 3), 0);
-    assert_int_equal(spool_pending(s), 0);
+    assert_int_equal(sd_spool_ack(s, 1), 0); /* going back is a no-op */
+    assert_int_equal(sd_spool_acked(s), 2);
+    assert_int_equal(sd_spool_ack(s, 3), 0);
+    assert_int_equal(sd_spool_pending(s), 0);
     expect_none(s, 0);
     /* Past the last seq: those seqs are used up (the owner delivered records
      * it never journaled); the next append goes above. */
-    assert_int_equal(spool_ack(s, 5), 0);
-    assert_int_equal(spool_last_seq(s), 5);
-    assert_int_equal(spool_pending(s), 0);
-    assert_int_equal(spool_append_at(s, 5, 1, "x", "late", 4), -EINVAL);
-    assert_int_equal(spool_append(s, 1, "x", "next", 4, &seq), 0);
+    assert_int_equal(sd_spool_ack(s, 5), 0);
+    assert_int_equal(sd_spool_last_seq(s), 5);
+    assert_int_equal(sd_spool_pending(s), 0);
+    assert_int_equal(sd_spool_append_at(s, 5, 1, "x", "late", 4), -EINVAL);
+    assert_int_equal(sd_spool_append(s, 1, "x", "next", 4, &seq), 0);
     assert_int_equal(seq, 6);
-    assert_int_equal(spool_ack(s, 6), 0);
-    assert_int_equal(spool_corrupt(s), 0);
-    assert_int_equal(spool_sync(s), 0);
-    spool_close(s);
-    spool_close(NULL);
+    assert_int_equal(sd_spool_ack(s, 6), 0);
+    assert_int_equal(sd_spool_corrupt(s), 0);
+    assert_int_equal(sd_spool_sync(s), 0);
+    sd_spool_close(s);
+    sd_spool_close(NULL);
 }
 
 static void test_reopen_replays_unacked(void **state) {
@@ -212,27 +212,27 @@ static void test_reopen_replays_unacked(void **state) {
         snprintf(p, sizeof p, "alert-%d", i);
         assert_int_equal(append_str(s, p), (uint64_t)i);
     }
-    assert_int_equal(spool_ack(s, 2), 0);
-    spool_close(s);
+    assert_int_equal(sd_spool_ack(s, 2), 0);
+    sd_spool_close(s);
 
     s = open_ok(*state, 0, 0, SPOOL_FSYNC_INTERVAL);
-    assert_int_equal(spool_acked(s), 2);
-    assert_int_equal(spool_last_seq(s), 5);
-    assert_int_equal(spool_pending(s), 3);
+    assert_int_equal(sd_spool_acked(s), 2);
+    assert_int_equal(sd_spool_last_seq(s), 5);
+    assert_int_equal(sd_spool_pending(s), 3);
     expect_next(s, 0, 3, "alert-3");
     expect_next(s, 3, 4, "alert-4");
     expect_next(s, 4, 5, "alert-5");
     expect_none(s, 5);
     assert_int_equal(append_str(s, "alert-6"), 6);
     expect_next(s, 5, 6, "alert-6");
-    assert_int_equal(spool_ack(s, 6), 0);
-    spool_close(s);
+    assert_int_equal(sd_spool_ack(s, 6), 0);
+    sd_spool_close(s);
 
     s = open_ok(*state, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_pending(s), 0);
+    assert_int_equal(sd_spool_pending(s), 0);
     expect_none(s, 0);
     assert_int_equal(append_str(s, "alert-7"), 7);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_rollover_and_deletion(void **state) {
@@ -246,7 +246,7 @@ static void test_rollover_and_deletion(void **state) {
         p[7] = 'x';
         assert_int_equal(append_str(s, p), (uint64_t)i);
     }
-    assert_int_equal(spool_commit(s), 0); /* the last segment's records are staged until now */
+    assert_int_equal(sd_spool_commit(s), 0); /* the last segment's records are staged until now */
     uint64_t segs[32];
     int n = list_segs(dir, segs, 32);
     assert_int_equal(n, 7); /* 1-3, 4-6, ..., 19-20 */
@@ -257,32 +257,32 @@ static void test_rollover_and_deletion(void **state) {
         seg_path(path, sizeof path, dir, segs[i]);
         total += (uint64_t)file_size(path);
     }
-    assert_int_equal(spool_bytes(s), total);
+    assert_int_equal(sd_spool_bytes(s), total);
     assert_int_equal(total, 20 * 353);
 
     /* Every record back, in order, across the segments. */
     for (uint64_t q = 0; q < 20; q++) {
         spool_rec r;
-        assert_int_equal(spool_next(s, q, &r), 1);
+        assert_int_equal(sd_spool_next(s, q, &r), 1);
         assert_int_equal(r.seq, q + 1);
         assert_int_equal(strtoul(r.payload, NULL, 10), q + 1);
         free(r.payload);
     }
-    assert_int_equal(spool_ack(s, 7), 0); /* 1-3 and 4-6 are wholly acked; 7-9 not */
+    assert_int_equal(sd_spool_ack(s, 7), 0); /* 1-3 and 4-6 are wholly acked; 7-9 not */
     n = list_segs(dir, segs, 32);
     assert_int_equal(n, 5);
     assert_int_equal(segs[0], 7);
-    assert_int_equal(spool_bytes(s), 14 * 353);
+    assert_int_equal(sd_spool_bytes(s), 14 * 353);
     spool_rec r;
-    assert_int_equal(spool_next(s, 0, &r), 1);
+    assert_int_equal(sd_spool_next(s, 0, &r), 1);
     assert_int_equal(r.seq, 8);
     free(r.payload);
 
-    assert_int_equal(spool_ack(s, 20), 0); /* all of it: only the write segment stays */
+    assert_int_equal(sd_spool_ack(s, 20), 0); /* all of it: only the write segment stays */
     n = list_segs(dir, segs, 32);
     assert_int_equal(n, 1);
     assert_int_equal(segs[0], 19);
-    assert_int_equal(spool_pending(s), 0);
+    assert_int_equal(sd_spool_pending(s), 0);
     expect_none(s, 0);
     /* 21 fills the write segment, 22 rolls; the old one goes once 21 is acked. */
     assert_int_equal(append_str(s, p), 21);
@@ -290,26 +290,26 @@ static void test_rollover_and_deletion(void **state) {
     n = list_segs(dir, segs, 32);
     assert_int_equal(n, 2);
     assert_int_equal(segs[1], 22);
-    assert_int_equal(spool_ack(s, 21), 0);
+    assert_int_equal(sd_spool_ack(s, 21), 0);
     n = list_segs(dir, segs, 32);
     assert_int_equal(n, 1);
     assert_int_equal(segs[0], 22);
-    spool_close(s);
+    sd_spool_close(s);
 
     s = open_ok(dir, 1000, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_last_seq(s), 22);
-    assert_int_equal(spool_pending(s), 1);
-    assert_int_equal(spool_next(s, 0, &r), 1);
+    assert_int_equal(sd_spool_last_seq(s), 22);
+    assert_int_equal(sd_spool_pending(s), 1);
+    assert_int_equal(sd_spool_next(s, 0, &r), 1);
     assert_int_equal(r.seq, 22);
     free(r.payload);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_torn_tail_is_truncated(void **state) {
     const char *dir = *state;
     spool *s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
     for (int i = 1; i <= 5; i++) append_str(s, "0123456789abcdef");
-    spool_close(s);
+    sd_spool_close(s);
     char path[600];
     seg_path(path, sizeof path, dir, 1);
     off_t rec = REC_HDR + 16;
@@ -318,33 +318,33 @@ static void test_torn_tail_is_truncated(void **state) {
     /* Cut the 5th record in its payload. */
     assert_int_equal(truncate(path, 5 * rec - 7), 0);
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 0); /* a torn write, not damage */
-    assert_int_equal(spool_last_seq(s), 4);
-    assert_int_equal(spool_pending(s), 4);
+    assert_int_equal(sd_spool_corrupt(s), 0); /* a torn write, not damage */
+    assert_int_equal(sd_spool_last_seq(s), 4);
+    assert_int_equal(sd_spool_pending(s), 4);
     assert_int_equal(file_size(path), 4 * rec);
     for (uint64_t q = 0; q < 4; q++) expect_next(s, q, q + 1, "0123456789abcdef");
     expect_none(s, 4);
     assert_int_equal(append_str(s, "after the tear"), 5);
     expect_next(s, 4, 5, "after the tear");
-    spool_close(s);
+    sd_spool_close(s);
 
     /* Cut the new 5th record inside its header. */
     assert_int_equal(truncate(path, 4 * rec + 10), 0);
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_ALWAYS);
-    assert_int_equal(spool_last_seq(s), 4);
+    assert_int_equal(sd_spool_last_seq(s), 4);
     assert_int_equal(file_size(path), 4 * rec);
     assert_int_equal(append_str(s, "again"), 5);
-    spool_close(s);
+    sd_spool_close(s);
 
     /* A whole last record with a bad CRC is damage: dropped and counted. */
     flip_byte(path, 4 * rec + REC_HDR + 2);
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 1);
-    assert_int_equal(spool_last_seq(s), 4);
+    assert_int_equal(sd_spool_corrupt(s), 1);
+    assert_int_equal(sd_spool_last_seq(s), 4);
     assert_int_equal(file_size(path), 4 * rec);
     expect_next(s, 3, 4, "0123456789abcdef");
     expect_none(s, 4);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_damaged_middle_record_is_skipped(void **state) {
@@ -353,16 +353,16 @@ static void test_damaged_middle_record_is_skipped(void **state) {
     size_t plen = strlen(pl);
     spool *s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
     for (int i = 1; i <= 6; i++) append_str(s, pl);
-    spool_close(s);
+    sd_spool_close(s);
     char path[600];
     seg_path(path, sizeof path, dir, 1);
     flip_byte(path, rec_off(3, plen) + REC_HDR + 4); /* a payload byte of #3 */
     flip_byte(path, rec_off(5, plen) + 5);           /* the length of #5 */
 
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 2);
-    assert_int_equal(spool_last_seq(s), 6);
-    assert_int_equal(spool_pending(s), 4);
+    assert_int_equal(sd_spool_corrupt(s), 2);
+    assert_int_equal(sd_spool_last_seq(s), 6);
+    assert_int_equal(sd_spool_pending(s), 4);
     expect_next(s, 0, 1, pl);
     expect_next(s, 1, 2, pl);
     expect_next(s, 2, 4, pl);
@@ -370,24 +370,24 @@ static void test_damaged_middle_record_is_skipped(void **state) {
     expect_none(s, 6);
     /* Reading the damage again (a rewind) does not count it twice. */
     expect_next(s, 2, 4, pl);
-    assert_int_equal(spool_corrupt(s), 2);
-    assert_int_equal(spool_ack(s, 4), 0);
-    assert_int_equal(spool_pending(s), 1);
+    assert_int_equal(sd_spool_corrupt(s), 2);
+    assert_int_equal(sd_spool_ack(s, 4), 0);
+    assert_int_equal(sd_spool_pending(s), 1);
     assert_int_equal(append_str(s, pl), 7);
-    assert_int_equal(spool_pending(s), 2);
-    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(sd_spool_pending(s), 2);
+    assert_int_equal(sd_spool_commit(s), 0);
 
     /* Damage done while open is found by the reader, and counted once. */
     flip_byte(path, rec_off(7, plen) + REC_HDR + 1);
     expect_next(s, 4, 6, pl);
     expect_none(s, 6);
-    assert_int_equal(spool_corrupt(s), 3);
+    assert_int_equal(sd_spool_corrupt(s), 3);
     expect_next(s, 0, 6, pl);
     expect_none(s, 6);
-    assert_int_equal(spool_corrupt(s), 3);
+    assert_int_equal(sd_spool_corrupt(s), 3);
     assert_int_equal(append_str(s, "eight"), 8);
     expect_next(s, 6, 8, "eight");
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_damaged_end_of_older_segment(void **state) {
@@ -395,17 +395,17 @@ static void test_damaged_end_of_older_segment(void **state) {
     const char *pl = "0123456789";
     spool *s = open_ok(dir, 3 * (REC_HDR + 10), 0, SPOOL_FSYNC_NEVER);
     for (int i = 1; i <= 7; i++) append_str(s, pl); /* 1-3, 4-6, 7 */
-    spool_close(s);
+    sd_spool_close(s);
     char path[600];
     seg_path(path, sizeof path, dir, 4);
     flip_byte(path, rec_off(3, 10) + 20); /* #6, the last of a middle segment */
     s = open_ok(dir, 3 * (REC_HDR + 10), 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 1);
+    assert_int_equal(sd_spool_corrupt(s), 1);
     assert_int_equal(file_size(path), 3 * (REC_HDR + 10)); /* not the last segment: left alone */
-    assert_int_equal(spool_pending(s), 6);
+    assert_int_equal(sd_spool_pending(s), 6);
     expect_next(s, 4, 5, pl);
     expect_next(s, 5, 7, pl);
-    spool_close(s);
+    sd_spool_close(s);
 
     /* The last segment torn to nothing: seqs go on after its name, and the
      * damaged #6 is not pending. */
@@ -413,12 +413,12 @@ static void test_damaged_end_of_older_segment(void **state) {
     assert_int_equal(truncate(path, 10), 0);
     s = open_ok(dir, 3 * (REC_HDR + 10), 0, SPOOL_FSYNC_NEVER);
     assert_int_equal(file_size(path), 0);
-    assert_int_equal(spool_last_seq(s), 6);
-    assert_int_equal(spool_pending(s), 5);
+    assert_int_equal(sd_spool_last_seq(s), 6);
+    assert_int_equal(sd_spool_pending(s), 5);
     assert_int_equal(append_str(s, "seven"), 7);
-    assert_int_equal(spool_pending(s), 6);
+    assert_int_equal(sd_spool_pending(s), 6);
     expect_next(s, 5, 7, "seven");
-    spool_close(s);
+    sd_spool_close(s);
 
     /* Records lost without a trace (an older segment cut short, the last one
      * empty): nothing to return past the last good one. */
@@ -426,15 +426,15 @@ static void test_damaged_end_of_older_segment(void **state) {
     seg_path(path, sizeof path, dir, 4);
     assert_int_equal(truncate(path, 2 * (REC_HDR + 10)), 0);
     s = open_ok(dir, 3 * (REC_HDR + 10), 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 0);
-    assert_int_equal(spool_last_seq(s), 6);
-    assert_int_equal(spool_pending(s), 5);
+    assert_int_equal(sd_spool_corrupt(s), 0);
+    assert_int_equal(sd_spool_last_seq(s), 6);
+    assert_int_equal(sd_spool_pending(s), 5);
     expect_none(s, 5);
     expect_next(s, 4, 5, pl);
     expect_none(s, 5);
     assert_int_equal(append_str(s, "seven"), 7);
     expect_next(s, 5, 7, "seven");
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 /* After damage, the next good record is found wherever it starts, also
@@ -448,16 +448,16 @@ static void test_resync_at_any_offset(void **state) {
         snprintf(dir, sizeof dir, "%s/%zu", (const char *)*state, len);
         spool *s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
         uint64_t seq;
-        assert_int_equal(spool_append(s, 1, "a", big, len, &seq), 0);
+        assert_int_equal(sd_spool_append(s, 1, "a", big, len, &seq), 0);
         append_str(s, "next");
-        spool_close(s);
+        sd_spool_close(s);
         seg_path(path, sizeof path, dir, 1);
         flip_byte(path, REC_HDR + 100);
         s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-        assert_int_equal(spool_corrupt(s), 1);
-        assert_int_equal(spool_pending(s), 1);
+        assert_int_equal(sd_spool_corrupt(s), 1);
+        assert_int_equal(sd_spool_pending(s), 1);
         expect_next(s, 0, 2, "next");
-        spool_close(s);
+        sd_spool_close(s);
     }
     free(big);
 }
@@ -468,52 +468,52 @@ static void test_bad_ack_file_replays(void **state) {
     snprintf(ack, sizeof ack, "%s/ack", dir);
     spool *s = open_ok(dir, 0, 0, SPOOL_FSYNC_ALWAYS);
     for (int i = 1; i <= 5; i++) append_str(s, "x");
-    assert_int_equal(spool_ack(s, 3), 0);
-    spool_close(s);
+    assert_int_equal(sd_spool_ack(s, 3), 0);
+    sd_spool_close(s);
     assert_int_equal(file_size(ack), 16);
     flip_byte(ack, 6); /* a byte of the seq */
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_acked(s), 0); /* replay everything rather than skip */
-    assert_int_equal(spool_pending(s), 5);
-    assert_int_equal(spool_corrupt(s), 0);
+    assert_int_equal(sd_spool_acked(s), 0); /* replay everything rather than skip */
+    assert_int_equal(sd_spool_pending(s), 5);
+    assert_int_equal(sd_spool_corrupt(s), 0);
     expect_next(s, 0, 1, "x");
-    assert_int_equal(spool_ack(s, 2), 0); /* rewritten whole */
-    spool_close(s);
+    assert_int_equal(sd_spool_ack(s, 2), 0); /* rewritten whole */
+    sd_spool_close(s);
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_acked(s), 2);
-    spool_close(s);
+    assert_int_equal(sd_spool_acked(s), 2);
+    sd_spool_close(s);
 
     /* With old segments gone: from the oldest left, not from the ack's guess. */
     rm_tree(dir);
     s = open_ok(dir, 2 * (REC_HDR + 1), 0, SPOOL_FSYNC_NEVER);
     for (int i = 1; i <= 9; i++) append_str(s, "y"); /* 1-2, 3-4, 5-6, 7-8, 9 */
-    assert_int_equal(spool_ack(s, 5), 0);
-    spool_close(s);
+    assert_int_equal(sd_spool_ack(s, 5), 0);
+    sd_spool_close(s);
     assert_int_equal(truncate(ack, 7), 0); /* a torn ack write */
     s = open_ok(dir, 2 * (REC_HDR + 1), 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_acked(s), 4);
-    assert_int_equal(spool_last_seq(s), 9);
-    assert_int_equal(spool_pending(s), 5);
+    assert_int_equal(sd_spool_acked(s), 4);
+    assert_int_equal(sd_spool_last_seq(s), 9);
+    assert_int_equal(sd_spool_pending(s), 5);
     for (uint64_t q = 4; q < 9; q++) expect_next(s, q, q + 1, "y");
     expect_none(s, 9);
     assert_int_equal(append_str(s, "y"), 10);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_seqs_never_go_back(void **state) {
     const char *dir = *state;
     spool *s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
     for (int i = 1; i <= 5; i++) append_str(s, "z");
-    assert_int_equal(spool_ack(s, 5), 0);
-    spool_close(s);
+    assert_int_equal(sd_spool_ack(s, 5), 0);
+    sd_spool_close(s);
     char path[600];
     seg_path(path, sizeof path, dir, 1);
     assert_int_equal(unlink(path), 0); /* every segment gone: the ack remembers */
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_last_seq(s), 5);
-    assert_int_equal(spool_pending(s), 0);
+    assert_int_equal(sd_spool_last_seq(s), 5);
+    assert_int_equal(sd_spool_pending(s), 0);
     assert_int_equal(append_str(s, "z"), 6);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_max_bytes(void **state) {
@@ -524,37 +524,37 @@ static void test_max_bytes(void **state) {
     spool *s = open_ok(dir, 0, 4000, SPOOL_FSYNC_NEVER); /* 353 bytes a record */
     uint64_t seq = 0;
     int n = 0, rc;
-    while (n < 100 && (rc = spool_append(s, 2, "id", p, 300, &seq)) == 0) n++;
+    while (n < 100 && (rc = sd_spool_append(s, 2, "id", p, 300, &seq)) == 0) n++;
     assert_int_equal(rc, -ENOSPC);
     assert_int_equal(n, 11);
-    assert_true(spool_bytes(s) <= 4000);
-    assert_int_equal(spool_last_seq(s), 11);
-    assert_int_equal(spool_append(s, 2, "id", p, 300, &seq), -ENOSPC);
-    assert_int_equal(spool_last_seq(s), 11); /* no seq used up */
+    assert_true(sd_spool_bytes(s) <= 4000);
+    assert_int_equal(sd_spool_last_seq(s), 11);
+    assert_int_equal(sd_spool_append(s, 2, "id", p, 300, &seq), -ENOSPC);
+    assert_int_equal(sd_spool_last_seq(s), 11); /* no seq used up */
     char big[5000];
     memset(big, 'b', sizeof big);
-    assert_int_equal(spool_append(s, 2, "id", big, sizeof big, &seq), -ENOSPC);
+    assert_int_equal(sd_spool_append(s, 2, "id", big, sizeof big, &seq), -ENOSPC);
     /* Still readable; acking frees room, also when the write segment is all acked. */
     expect_next(s, 0, 1, p);
-    assert_int_equal(spool_ack(s, 11), 0);
+    assert_int_equal(sd_spool_ack(s, 11), 0);
     for (int i = 0; i < 100; i++) {
-        assert_int_equal(spool_append(s, 2, "id", p, 300, &seq), 0);
+        assert_int_equal(sd_spool_append(s, 2, "id", p, 300, &seq), 0);
         assert_int_equal(seq, 12 + (uint64_t)i);
-        assert_true(spool_bytes(s) <= 4000);
-        if (i % 5 == 4) assert_int_equal(spool_ack(s, seq), 0);
+        assert_true(sd_spool_bytes(s) <= 4000);
+        if (i % 5 == 4) assert_int_equal(sd_spool_ack(s, seq), 0);
     }
     /* A record that only fits once the (all acked) write segment goes. */
-    assert_int_equal(spool_ack(s, seq), 0);
-    assert_true(spool_bytes(s) > 0);
-    assert_int_equal(spool_append(s, 2, "id", big, 3500, &seq), 0);
-    assert_int_equal(spool_bytes(s), REC_HDR + 3500);
+    assert_int_equal(sd_spool_ack(s, seq), 0);
+    assert_true(sd_spool_bytes(s) > 0);
+    assert_int_equal(sd_spool_append(s, 2, "id", big, 3500, &seq), 0);
+    assert_int_equal(sd_spool_bytes(s), REC_HDR + 3500);
     expect_none(s, seq);
     spool_rec r;
-    assert_int_equal(spool_next(s, 0, &r), 1);
+    assert_int_equal(sd_spool_next(s, 0, &r), 1);
     assert_int_equal(r.seq, seq);
     assert_int_equal(r.len, 3500);
     free(r.payload);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 struct pc {
@@ -576,7 +576,7 @@ static void *consumer(void *arg) {
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (last < (uint64_t)c->n && c->errors == 0) {
         spool_rec r;
-        int rc = spool_next(c->s, last, &r);
+        int rc = sd_spool_next(c->s, last, &r);
         if (rc == 1) {
             char want[32];
             snprintf(want, sizeof want, "record %" PRIu64 " ", r.seq);
@@ -584,7 +584,7 @@ static void *consumer(void *arg) {
             if (strncmp(r.payload, want, strlen(want)) != 0) pc_fail(c, "wrong payload", r.seq);
             free(r.payload);
             last = r.seq;
-            if (last % 97 == 0 && spool_ack(c->s, last) != 0) pc_fail(c, "ack failed", last);
+            if (last % 97 == 0 && sd_spool_ack(c->s, last) != 0) pc_fail(c, "ack failed", last);
         } else if (rc == 0) {
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec - start.tv_sec > 60) pc_fail(c, "timed out at", last);
@@ -593,7 +593,7 @@ static void *consumer(void *arg) {
             pc_fail(c, "next failed", (uint64_t)-rc);
         }
     }
-    if (spool_ack(c->s, last) != 0) pc_fail(c, "last ack failed", last);
+    if (sd_spool_ack(c->s, last) != 0) pc_fail(c, "last ack failed", last);
     return NULL;
 }
 
@@ -608,18 +608,18 @@ static void test_two_threads(void **state) {
                            "......................................................................."
                            ".........................................................");
         uint64_t seq = 0;
-        if (spool_append(c.s, (uint8_t)(i % 5), "feedface", p, (size_t)len, &seq) != 0 ||
+        if (sd_spool_append(c.s, (uint8_t)(i % 5), "feedface", p, (size_t)len, &seq) != 0 ||
             seq != (uint64_t)i)
             bad++;
     }
     pthread_join(t, NULL);
     assert_int_equal(bad, 0);
     if (c.errors) fail_msg("consumer: %d errors, first: %s", c.errors, c.first_error);
-    assert_int_equal(spool_acked(c.s), 20000);
-    assert_int_equal(spool_pending(c.s), 0);
+    assert_int_equal(sd_spool_acked(c.s), 20000);
+    assert_int_equal(sd_spool_pending(c.s), 0);
     uint64_t segs[64];
     assert_int_equal(list_segs(*state, segs, 64), 1); /* acked segments deleted as it went */
-    spool_close(c.s);
+    sd_spool_close(c.s);
 }
 
 static void test_rewind_below_cursor(void **state) {
@@ -638,13 +638,13 @@ static void test_rewind_below_cursor(void **state) {
     expect_next(s, 8, 9, "09"); /* far ahead: jumps */
     expect_next(s, 4, 5, "05");
     expect_next(s, 5, 6, "06");
-    assert_int_equal(spool_ack(s, 4), 0); /* deletes 1-2 and 3-4 under the cursor */
+    assert_int_equal(sd_spool_ack(s, 4), 0); /* deletes 1-2 and 3-4 under the cursor */
     expect_next(s, 6, 7, "07");
     expect_next(s, 1, 5, "05");           /* never at or below the ack */
-    assert_int_equal(spool_ack(s, 9), 0); /* deletes the cursor's segment */
+    assert_int_equal(sd_spool_ack(s, 9), 0); /* deletes the cursor's segment */
     expect_next(s, 5, 10, "10");
     expect_none(s, 10);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_binary_and_large_payloads(void **state) {
@@ -652,7 +652,7 @@ static void test_binary_and_large_payloads(void **state) {
     spool *s = open_ok(dir, 256 * 1024, 0, SPOOL_FSYNC_NEVER);
     const char bin[] = {'a', 0, 'b', 0, 0, (char)0xff, 'c'};
     uint64_t seq;
-    assert_int_equal(spool_append(s, 5, "bin", bin, sizeof bin, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 5, "bin", bin, sizeof bin, &seq), 0);
     size_t big_len = 1u << 20;
     char *big = malloc(big_len);
     assert_non_null(big);
@@ -661,31 +661,31 @@ static void test_binary_and_large_payloads(void **state) {
         x = x * 1103515245u + 12345u;
         big[i] = (char)(x >> 16);
     }
-    assert_int_equal(spool_append(s, 6, "big", big, big_len, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 6, "big", big, big_len, &seq), 0);
     assert_int_equal(seq, 2);
-    assert_int_equal(spool_append(s, 1, "tail", "t", 1, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 1, "tail", "t", 1, &seq), 0);
     for (int round = 0; round < 2; round++) {
         spool_rec r;
-        assert_int_equal(spool_next(s, 0, &r), 1);
+        assert_int_equal(sd_spool_next(s, 0, &r), 1);
         assert_int_equal(r.len, sizeof bin);
         assert_memory_equal(r.payload, bin, sizeof bin);
         assert_int_equal(r.payload[r.len], 0);
         free(r.payload);
-        assert_int_equal(spool_next(s, 1, &r), 1);
+        assert_int_equal(sd_spool_next(s, 1, &r), 1);
         assert_int_equal(r.seq, 2);
         assert_int_equal(r.severity, 6);
         assert_int_equal(r.len, big_len);
         assert_memory_equal(r.payload, big, big_len);
         free(r.payload);
         expect_next(s, 2, 3, "t");
-        spool_close(s);
+        sd_spool_close(s);
         s = open_ok(dir, 256 * 1024, 0, SPOOL_FSYNC_NEVER); /* the scan reads it through too */
-        assert_int_equal(spool_corrupt(s), 0);
-        assert_int_equal(spool_pending(s), 3);
+        assert_int_equal(sd_spool_corrupt(s), 0);
+        assert_int_equal(sd_spool_pending(s), 3);
     }
     uint64_t segs[8];
     assert_int_equal(list_segs(dir, segs, 8), 2); /* the big one passed segment_bytes */
-    spool_close(s);
+    sd_spool_close(s);
     free(big);
 }
 
@@ -698,8 +698,8 @@ static void test_failed_append_leaves_no_trace(void **state) {
     char p[6000];
     memset(p, 'w', sizeof p);
     uint64_t seq;
-    assert_int_equal(spool_append(s, 1, "a", p, 100, &seq), 0);
-    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(sd_spool_append(s, 1, "a", p, 100, &seq), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
     char path[600];
     seg_path(path, sizeof path, dir, 1);
     struct rlimit old, lim;
@@ -708,24 +708,24 @@ static void test_failed_append_leaves_no_trace(void **state) {
     lim.rlim_cur = REC_HDR + 100 + 80; /* part of the next batch fits */
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    assert_int_equal(spool_append(s, 1, "b", p, 300, &seq), 0);
-    assert_int_equal(spool_append(s, 1, "c", p, sizeof p, &seq), 0);
-    int rc = spool_commit(s);
+    assert_int_equal(sd_spool_append(s, 1, "b", p, 300, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 1, "c", p, sizeof p, &seq), 0);
+    int rc = sd_spool_commit(s);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, prev);
     assert_int_equal(rc, -EFBIG);
     assert_int_equal(file_size(path), REC_HDR + 100);
-    assert_int_equal(spool_last_seq(s), 3);
-    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(sd_spool_last_seq(s), 3);
+    assert_int_equal(sd_spool_commit(s), 0);
     assert_int_equal(file_size(path), 3 * REC_HDR + 100 + 300 + sizeof p);
-    assert_int_equal(spool_append(s, 1, "d", "ok", 2, &seq), 0);
+    assert_int_equal(sd_spool_append(s, 1, "d", "ok", 2, &seq), 0);
     assert_int_equal(seq, 4);
     expect_next(s, 3, 4, "ok");
-    spool_close(s);
+    sd_spool_close(s);
     s = open_ok(dir, 0, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 0);
-    assert_int_equal(spool_pending(s), 4);
-    spool_close(s);
+    assert_int_equal(sd_spool_corrupt(s), 0);
+    assert_int_equal(sd_spool_pending(s), 4);
+    sd_spool_close(s);
 }
 
 static void test_open_errors(void **state) {
@@ -734,28 +734,28 @@ static void test_open_errors(void **state) {
     spool *s = NULL, *s2 = NULL;
     spool_opts o = {0};
     snprintf(path, sizeof path, "%s/missing/spool", dir);
-    assert_int_equal(spool_open(path, &o, &s, err, sizeof err), -ENOENT);
+    assert_int_equal(sd_spool_open(path, &o, &s, err, sizeof err), -ENOENT);
     assert_null(s);
     assert_non_null(strstr(err, path));
     snprintf(path, sizeof path, "%s/file", dir);
     int fd = open(path, O_CREAT | O_WRONLY, 0600);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(spool_open(path, &o, &s, err, sizeof err), -ENOTDIR);
+    assert_int_equal(sd_spool_open(path, &o, &s, err, sizeof err), -ENOTDIR);
     assert_non_null(strstr(err, path));
 
     /* Created one level deep, 0700; a second spool on it is refused. */
     snprintf(path, sizeof path, "%s/new", dir);
-    assert_int_equal(spool_open(path, &o, &s, err, sizeof err), 0);
+    assert_int_equal(sd_spool_open(path, &o, &s, err, sizeof err), 0);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
-    assert_int_equal(spool_open(path, &o, &s2, err, sizeof err), -EBUSY);
+    assert_int_equal(sd_spool_open(path, &o, &s2, err, sizeof err), -EBUSY);
     assert_non_null(strstr(err, path));
-    spool_close(s);
-    assert_int_equal(spool_open(path, &o, &s2, err, sizeof err), 0);
-    assert_int_equal(spool_append(s2, 0, "id", NULL, 3, NULL), -EINVAL);
-    spool_close(s2);
+    sd_spool_close(s);
+    assert_int_equal(sd_spool_open(path, &o, &s2, err, sizeof err), 0);
+    assert_int_equal(sd_spool_append(s2, 0, "id", NULL, 3, NULL), -EINVAL);
+    sd_spool_close(s2);
 }
 
 /* The delivery thread writes full chunks in the background while records
@@ -770,7 +770,7 @@ typedef struct wb_arg {
 static void *write_behind_main(void *p) {
     wb_arg *a = p;
     while (!a->stop) {
-        assert_int_equal(spool_write_behind(a->s), 0);
+        assert_int_equal(sd_spool_write_behind(a->s), 0);
         a->writes++;
         usleep(50);
     }
@@ -787,20 +787,20 @@ static void test_write_behind_while_appending(void **state) {
     for (int i = 1; i <= 3000; i++) {
         snprintf(p, sizeof p, "%06d-%01100d", i, i);
         assert_int_equal(append_str(s, p), (uint64_t)i);
-        if (i % 500 == 0) assert_int_equal(spool_commit(s), 0);
+        if (i % 500 == 0) assert_int_equal(sd_spool_commit(s), 0);
     }
     a.stop = 1;
     pthread_join(t, NULL);
     assert_true(a.writes > 0);
-    spool_close(s);
+    sd_spool_close(s);
     s = open_ok(dir, 256 * 1024, 0, SPOOL_FSYNC_NEVER);
-    assert_int_equal(spool_corrupt(s), 0);
-    assert_int_equal(spool_last_seq(s), 3000);
+    assert_int_equal(sd_spool_corrupt(s), 0);
+    assert_int_equal(sd_spool_last_seq(s), 3000);
     for (int i = 1; i <= 3000; i++) {
         snprintf(p, sizeof p, "%06d-%01100d", i, i);
         expect_next(s, (uint64_t)i - 1, (uint64_t)i, p);
     }
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 int main(void) {

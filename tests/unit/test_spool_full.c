@@ -1,5 +1,5 @@
 /* test_spool_full.c — the spool when writes fail (src/sink/spool.c): a
- * failed commit's records handed back by spool_unstage, the closed write
+ * failed commit's records handed back by sd_spool_unstage, the closed write
  * segment deleted once acked (also when it is the only one), an empty closed
  * segment taken again, seqs that skip, acks past the last seq, the ack file
  * written on open; and on a real 256 KiB tmpfs (root only, else skipped):
@@ -48,7 +48,7 @@ static spool *open_dir(const char *dir) {
     spool_opts o = {.fsync = SPOOL_FSYNC_NEVER};
     spool *s = NULL;
     char err[256];
-    if (spool_open(dir, &o, &s, err, sizeof err) != 0) fail_msg("spool_open: %s", err);
+    if (sd_spool_open(dir, &o, &s, err, sizeof err) != 0) fail_msg("spool_open: %s", err);
     return s;
 }
 
@@ -75,7 +75,7 @@ static bool seg_exists(const char *dir, uint64_t first) {
     return access(p, F_OK) == 0;
 }
 
-/* spool_commit with the file size limited to `limit` bytes. */
+/* sd_spool_commit with the file size limited to `limit` bytes. */
 static int commit_limited(spool *s, rlim_t limit) {
     struct rlimit old, lim;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -83,7 +83,7 @@ static int commit_limited(spool *s, rlim_t limit) {
     lim.rlim_cur = limit;
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    int rc = spool_commit(s);
+    int rc = sd_spool_commit(s);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, prev);
     return rc;
@@ -107,7 +107,7 @@ static void on_rec(void *user, const spool_rec *r) {
 
 static void expect_next(spool *s, uint64_t after, uint64_t seq, const char *payload) {
     spool_rec r;
-    assert_int_equal(spool_next(s, after, &r), 1);
+    assert_int_equal(sd_spool_next(s, after, &r), 1);
     assert_int_equal(r.seq, seq);
     assert_string_equal(r.payload, payload);
     free(r.payload);
@@ -118,93 +118,93 @@ static void expect_next(spool *s, uint64_t after, uint64_t seq, const char *payl
 static void test_unstage_hands_back_what_a_failed_commit_staged(void **state) {
     const char *dir = *state;
     spool *s = open_dir(dir);
-    assert_int_equal(spool_append_at(s, 1, 2, "id1", "a", 1), 0);
-    assert_int_equal(spool_commit(s), 0);
-    assert_int_equal(spool_append_at(s, 2, 2, "id2", "bb", 2), 0);
-    assert_int_equal(spool_append_at(s, 3, 3, "id3", "ccc", 3), 0);
-    assert_int_equal(spool_staged(s), 2 * REC_HDR + 5);
+    assert_int_equal(sd_spool_append_at(s, 1, 2, "id1", "a", 1), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
+    assert_int_equal(sd_spool_append_at(s, 2, 2, "id2", "bb", 2), 0);
+    assert_int_equal(sd_spool_append_at(s, 3, 3, "id3", "ccc", 3), 0);
+    assert_int_equal(sd_spool_staged(s), 2 * REC_HDR + 5);
     assert_int_equal(commit_limited(s, REC_HDR + 1 + 10), -EFBIG);
-    assert_int_equal(spool_last_seq(s), 3); /* still staged: a commit could try again */
+    assert_int_equal(sd_spool_last_seq(s), 3); /* still staged: a commit could try again */
 
     got g = {0};
-    assert_int_equal(spool_unstage(s, on_rec, &g), 2);
+    assert_int_equal(sd_spool_unstage(s, on_rec, &g), 2);
     assert_int_equal(g.n, 2);
     assert_int_equal(g.seq[0], 2);
     assert_string_equal(g.payload[0], "bb");
     assert_int_equal(g.seq[1], 3);
     assert_string_equal(g.payload[1], "ccc");
-    assert_int_equal(spool_staged(s), 0);
-    assert_int_equal(spool_last_seq(s), 1); /* what the file holds */
-    assert_int_equal(spool_bytes(s), REC_HDR + 1);
-    assert_int_equal(spool_unstage(s, on_rec, &g), 0);
+    assert_int_equal(sd_spool_staged(s), 0);
+    assert_int_equal(sd_spool_last_seq(s), 1); /* what the file holds */
+    assert_int_equal(sd_spool_bytes(s), REC_HDR + 1);
+    assert_int_equal(sd_spool_unstage(s, on_rec, &g), 0);
 
     /* The write segment is closed: seq 4 starts a new one; 2 and 3 are a gap. */
-    assert_int_equal(spool_append_at(s, 4, 1, "id4", "dddd", 4), 0);
-    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(sd_spool_append_at(s, 4, 1, "id4", "dddd", 4), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
     assert_true(seg_exists(dir, 1) && seg_exists(dir, 4));
     expect_next(s, 0, 1, "a");
     expect_next(s, 1, 4, "dddd");
-    assert_int_equal(spool_ack(s, 1), 0);
+    assert_int_equal(sd_spool_ack(s, 1), 0);
     assert_true(seg_exists(dir, 1)); /* as far as the spool knows, it holds 2 and 3 */
-    assert_int_equal(spool_ack(s, 3), 0); /* they were delivered from memory */
+    assert_int_equal(sd_spool_ack(s, 3), 0); /* they were delivered from memory */
     assert_false(seg_exists(dir, 1));
-    spool_close(s);
+    sd_spool_close(s);
 
     s = open_dir(dir); /* the gap is no record to replay */
-    assert_int_equal(spool_pending(s), 1);
+    assert_int_equal(sd_spool_pending(s), 1);
     expect_next(s, 0, 4, "dddd");
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_a_closed_segment_goes_once_acked_even_alone(void **state) {
     const char *dir = *state;
     spool *s = open_dir(dir);
-    for (uint64_t i = 1; i <= 3; i++) assert_int_equal(spool_append_at(s, i, 1, "id", "rec", 3), 0);
-    assert_int_equal(spool_commit(s), 0);
-    assert_int_equal(spool_append_at(s, 4, 1, "id", "rec", 3), 0);
+    for (uint64_t i = 1; i <= 3; i++) assert_int_equal(sd_spool_append_at(s, i, 1, "id", "rec", 3), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
+    assert_int_equal(sd_spool_append_at(s, 4, 1, "id", "rec", 3), 0);
     assert_int_equal(commit_limited(s, 3 * (REC_HDR + 3)), -EFBIG);
-    assert_int_equal(spool_unstage(s, NULL, NULL), 1);
-    assert_int_equal(spool_ack(s, 2), 0);
+    assert_int_equal(sd_spool_unstage(s, NULL, NULL), 1);
+    assert_int_equal(sd_spool_ack(s, 2), 0);
     assert_true(seg_exists(dir, 1)); /* 3 is not acked yet */
-    assert_int_equal(spool_ack(s, 3), 0);
+    assert_int_equal(sd_spool_ack(s, 3), 0);
     assert_int_equal(count_segs(dir, NULL), 0); /* the disk it filled is free again */
-    assert_int_equal(spool_bytes(s), 0);
-    assert_int_equal(spool_append_at(s, 4, 1, "id", "rec", 3), 0);
-    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(sd_spool_bytes(s), 0);
+    assert_int_equal(sd_spool_append_at(s, 4, 1, "id", "rec", 3), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
     assert_true(seg_exists(dir, 4));
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_an_empty_closed_segment_is_taken_again_and_acks_pass_the_last(void **state) {
     const char *dir = *state;
     spool *s = open_dir(dir);
-    for (uint64_t i = 1; i <= 3; i++) assert_int_equal(spool_append_at(s, i, 1, "id", "rec", 3), 0);
-    assert_int_equal(spool_commit(s), 0);
+    for (uint64_t i = 1; i <= 3; i++) assert_int_equal(sd_spool_append_at(s, i, 1, "id", "rec", 3), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
     /* A failure closes segment 1; each retry on a disk still full makes a
      * new segment that stays empty: the next retry takes that file again
      * instead of leaving one empty file per try. */
-    assert_int_equal(spool_append_at(s, 4, 1, "id", "four", 4), 0);
+    assert_int_equal(sd_spool_append_at(s, 4, 1, "id", "four", 4), 0);
     assert_int_equal(commit_limited(s, 3 * (REC_HDR + 3)), -EFBIG);
-    assert_int_equal(spool_unstage(s, NULL, NULL), 1);
+    assert_int_equal(sd_spool_unstage(s, NULL, NULL), 1);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(spool_append_at(s, 4, 1, "id", "four", 4), 0);
+        assert_int_equal(sd_spool_append_at(s, 4, 1, "id", "four", 4), 0);
         assert_int_equal(commit_limited(s, 10), -EFBIG);
-        assert_int_equal(spool_unstage(s, NULL, NULL), 1);
+        assert_int_equal(sd_spool_unstage(s, NULL, NULL), 1);
         assert_int_equal(count_segs(dir, NULL), 2);
     }
-    assert_int_equal(spool_append_at(s, 4, 1, "id", "four", 4), 0);
-    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(sd_spool_append_at(s, 4, 1, "id", "four", 4), 0);
+    assert_int_equal(sd_spool_commit(s), 0);
     assert_true(seg_exists(dir, 1) && seg_exists(dir, 4));
     expect_next(s, 3, 4, "four");
     /* 5 and 6 were delivered without being journaled: acking past the last
      * seq uses them up. */
-    assert_int_equal(spool_ack(s, 6), 0);
-    assert_int_equal(spool_last_seq(s), 6);
+    assert_int_equal(sd_spool_ack(s, 6), 0);
+    assert_int_equal(sd_spool_last_seq(s), 6);
     assert_false(seg_exists(dir, 1));
-    assert_int_equal(spool_append_at(s, 5, 1, "id", "late", 4), -EINVAL);
-    assert_int_equal(spool_append_at(s, 7, 1, "id", "seven", 5), 0);
+    assert_int_equal(sd_spool_append_at(s, 5, 1, "id", "late", 4), -EINVAL);
+    assert_int_equal(sd_spool_append_at(s, 7, 1, "id", "seven", 5), 0);
     expect_next(s, 6, 7, "seven");
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 static void test_the_ack_file_is_written_on_open(void **state) {
@@ -215,7 +215,7 @@ static void test_the_ack_file_is_written_on_open(void **state) {
     struct stat st;
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_size, 16); /* later acks rewrite it in place: no new blocks on a full disk */
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 /* ---- a real full disk --------------------------------------------------------- */
@@ -255,22 +255,22 @@ static void test_a_full_tmpfs_is_freed_by_acking(void **state) {
     uint64_t seq = 0;
     int rc = 0;
     while (rc == 0 && seq < 1000) {
-        assert_int_equal(spool_append_at(s, ++seq, 1, "id", rec, sizeof rec), 0);
-        rc = spool_commit(s);
+        assert_int_equal(sd_spool_append_at(s, ++seq, 1, "id", rec, sizeof rec), 0);
+        rc = sd_spool_commit(s);
     }
     assert_int_equal(rc, -ENOSPC);
     uint64_t full = seq - 1; /* records on disk */
     assert_true(full > 100);
-    assert_int_equal(spool_unstage(s, NULL, NULL), 1);
+    assert_int_equal(sd_spool_unstage(s, NULL, NULL), 1);
 
     /* Not all delivered: nothing is freed, the spool takes nothing. */
-    assert_int_equal(spool_ack(s, full / 2), 0);
-    assert_int_equal(spool_append_at(s, seq, 1, "id", rec, sizeof rec), 0);
-    rc = spool_commit(s);
+    assert_int_equal(sd_spool_ack(s, full / 2), 0);
+    assert_int_equal(sd_spool_append_at(s, seq, 1, "id", rec, sizeof rec), 0);
+    rc = sd_spool_commit(s);
     assert_true(rc == -ENOSPC);
-    spool_unstage(s, NULL, NULL);
+    sd_spool_unstage(s, NULL, NULL);
     /* All delivered: the closed segment goes, the disk is free. */
-    assert_int_equal(spool_ack(s, full), 0);
+    assert_int_equal(sd_spool_ack(s, full), 0);
     struct statvfs v;
     assert_int_equal(statvfs(dir, &v), 0);
     assert_true(v.f_bavail * v.f_frsize >= 200 * 1024);
@@ -278,12 +278,12 @@ static void test_a_full_tmpfs_is_freed_by_acking(void **state) {
     /* A sink that keeps up: each record acked once written. When the disk
      * fills, the write segment is all acked and is replaced: no failure. */
     for (int i = 0; i < 3 * (int)full; i++) {
-        assert_int_equal(spool_append_at(s, ++seq, 1, "id", rec, sizeof rec), 0);
-        if ((rc = spool_commit(s)) != 0) fail_msg("commit %d: %d", i, rc);
-        assert_int_equal(spool_ack(s, seq), 0);
+        assert_int_equal(sd_spool_append_at(s, ++seq, 1, "id", rec, sizeof rec), 0);
+        if ((rc = sd_spool_commit(s)) != 0) fail_msg("commit %d: %d", i, rc);
+        assert_int_equal(sd_spool_ack(s, seq), 0);
     }
     assert_int_equal(count_segs(spdir, NULL), 1);
-    spool_close(s);
+    sd_spool_close(s);
 }
 
 int main(void) {

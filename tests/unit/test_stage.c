@@ -110,7 +110,7 @@ static void test_stage1_forwards_what_needs_state(void **state) {
     collected c;
     fwds *w = calloc(1, sizeof *w);
     secdet_engine *e = engine_with(RULES, &c, 0);
-    engine_set_forward(e, on_forward, w);
+    sd_engine_set_forward(e, on_forward, w);
     push_at(e, 0, "\"k\":\"fail\",\"ip\":\"x\",\"u\":\"a\"");
     push_at(e, 1, "\"k\":\"root\",\"ip\":\"y\"");
     push_at(e, 2, "\"k\":\"plain\"");
@@ -161,7 +161,7 @@ static void part_report(part *p, int o, int64_t t) {
     if (p->wm_set && wm <= p->wm) return;
     p->wm = wm;
     p->wm_set = true;
-    engine_set_watermark(p->e, wm);
+    sd_engine_set_watermark(p->e, wm);
 }
 
 static uint32_t key_hash(const fwd *f) {
@@ -178,10 +178,10 @@ static secdet_engine *stage2_engine(const secdet_engine *rules_from, collected *
     secdet_engine *e = NULL;
     assert_int_equal(secdet_engine_new(&o, &e), SECDET_OK);
     diag_list d;
-    diag_init(&d);
-    assert_int_equal(engine_copy_rules(e, rules_from, &d), SECDET_OK);
-    diag_free(&d);
-    engine_set_external_watermark(e);
+    sd_diag_init(&d);
+    assert_int_equal(sd_engine_copy_rules(e, rules_from, &d), SECDET_OK);
+    sd_diag_free(&d);
+    sd_engine_set_external_watermark(e);
     secdet_set_alert_callback(e, on_alert, c);
     return e;
 }
@@ -194,7 +194,7 @@ static void two_stages(size_t move) {
     collected c1, c2;
     fwds *w = calloc(1, sizeof *w);
     secdet_engine *s1 = engine_with(RULES, &c1, 0);
-    engine_set_forward(s1, on_forward, w);
+    sd_engine_set_forward(s1, on_forward, w);
     memset(&c2, 0, sizeof c2);
     part p[2] = {{.e = stage2_engine(s1, &c2)}, {.e = stage2_engine(s1, &c2)}};
     size_t fed = 0;
@@ -205,19 +205,19 @@ static void two_stages(size_t move) {
             for (; fed < w->n; fed++) {
                 const fwd *f = &w->f[fed];
                 part *q = &p[key_hash(f) % 2];
-                assert_int_equal(engine_push_forwarded(q->e, f->source, f->rule, f->time_ns, f->json, strlen(f->json)),
+                assert_int_equal(sd_engine_push_forwarded(q->e, f->source, f->rule, f->time_ns, f->json, strlen(f->json)),
                                  SECDET_OK);
                 if (fed == move) { /* partition 1 moves to another instance */
                     buf b;
-                    buf_init(&b);
-                    assert_int_equal(engine_snapshot_bytes(p[1].e, &b), SECDET_OK);
+                    sd_buf_init(&b);
+                    assert_int_equal(sd_engine_snapshot_bytes(p[1].e, &b), SECDET_OK);
                     secdet_engine *moved = stage2_engine(s1, &c2);
                     diag_list d;
-                    diag_init(&d);
-                    assert_int_equal(engine_restore_bytes(moved, b.data, b.len, "p1", &d), SECDET_OK);
+                    sd_diag_init(&d);
+                    assert_int_equal(sd_engine_restore_bytes(moved, b.data, b.len, "p1", &d), SECDET_OK);
                     assert_int_equal(d.count, 0);
-                    diag_free(&d);
-                    buf_free(&b);
+                    sd_diag_free(&d);
+                    sd_buf_free(&b);
                     secdet_engine_free(p[1].e);
                     p[1].e = moved;
                 }
@@ -284,10 +284,10 @@ static void test_forwarded_event_for_an_unknown_rule(void **state) {
     (void)state;
     collected c;
     secdet_engine *e = engine_with(RULES, &c, 0);
-    engine_set_external_watermark(e);
+    sd_engine_set_external_watermark(e);
     const char *ev = "{\"k\":\"fail\"}";
-    assert_int_equal(engine_push_forwarded(e, "jsonl", "nope", 0, ev, strlen(ev)), SECDET_ERR_INVALID_ARG);
-    assert_int_equal(engine_push_forwarded(e, "jsonl", "burst", 0, "{", 1), SECDET_ERR_DECODE);
+    assert_int_equal(sd_engine_push_forwarded(e, "jsonl", "nope", 0, ev, strlen(ev)), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(sd_engine_push_forwarded(e, "jsonl", "burst", 0, "{", 1), SECDET_ERR_DECODE);
     secdet_stats st;
     secdet_stats_get(e, &st);
     assert_int_equal(st.malformed, 2);
@@ -301,17 +301,17 @@ static void test_stage2_throttle_in_event_time_order(void **state) {
     (void)state;
     collected c;
     secdet_engine *e = engine_with(RULES, &c, 0);
-    engine_set_external_watermark(e);
+    sd_engine_set_external_watermark(e);
     char j1[128], j2[128], t1[40], t2[40];
     fmt_time(5000, t2, sizeof t2);
     fmt_time(1000, t1, sizeof t1);
     snprintf(j2, sizeof j2, "{\"eventTime\":\"%s\",\"k\":\"root\",\"ip\":\"x\",\"n\":2}", t2);
     snprintf(j1, sizeof j1, "{\"eventTime\":\"%s\",\"k\":\"root\",\"ip\":\"x\",\"n\":1}", t1);
     int64_t ns = (int64_t)BASE_S * 1000000000;
-    assert_int_equal(engine_push_forwarded(e, "jsonl", "root", ns + 5000000000LL, j2, strlen(j2)), SECDET_OK);
-    assert_int_equal(engine_push_forwarded(e, "jsonl", "root", ns + 1000000000LL, j1, strlen(j1)), SECDET_OK);
+    assert_int_equal(sd_engine_push_forwarded(e, "jsonl", "root", ns + 5000000000LL, j2, strlen(j2)), SECDET_OK);
+    assert_int_equal(sd_engine_push_forwarded(e, "jsonl", "root", ns + 1000000000LL, j1, strlen(j1)), SECDET_OK);
     assert_int_equal(c.n, 0); /* held until the watermark passes */
-    engine_set_watermark(e, ns + 10000000000LL);
+    sd_engine_set_watermark(e, ns + 10000000000LL);
     assert_int_equal(c.n, 1);
     char *t = str_field(&c, 0, "time");
     assert_string_equal(t, "2024-01-01T00:00:01Z");

@@ -42,14 +42,14 @@ static void setup(tpl_fixture *f, const char *event_json) {
     f->prog.paths = f->paths;
     f->event = cJSON_Parse(event_json);
     assert_non_null(f->event);
-    buf_init(&f->out);
+    sd_buf_init(&f->out);
 }
 
 static void teardown(tpl_fixture *f) {
-    event_free(&f->ev);
-    for (uint32_t i = 0; i < f->npaths; i++) path_free(&f->paths[i]);
+    sd_event_free(&f->ev);
+    for (uint32_t i = 0; i < f->npaths; i++) sd_path_free(&f->paths[i]);
     cJSON_Delete(f->event);
-    buf_free(&f->out);
+    sd_buf_free(&f->out);
 }
 
 static void text(tpl_fixture *f, const char *s) {
@@ -58,7 +58,7 @@ static void text(tpl_fixture *f, const char *s) {
 
 static void field(tpl_fixture *f, const char *path) {
     const char *err = NULL;
-    assert_int_equal(path_parse(path, strlen(path), &f->paths[f->npaths], &err), strlen(path));
+    assert_int_equal(sd_path_parse(path, strlen(path), &f->paths[f->npaths], &err), strlen(path));
     f->parts[f->rule.noutput++] = (tpl_part){.kind = TPL_PATH, .path = f->npaths++};
 }
 
@@ -67,15 +67,15 @@ static void named(tpl_fixture *f, tpl_kind k) { f->parts[f->rule.noutput++] = (t
 /* Renders with a stateless spec (count 1, no keys) unless *spec is given. */
 static const char *render(tpl_fixture *f, alert_spec *spec, size_t max) {
     f->prog.npaths = f->npaths;
-    event_free(&f->ev);
-    assert_int_equal(event_init(&f->ev, f->paths, f->npaths), 0);
-    event_begin(&f->ev, f->event);
+    sd_event_free(&f->ev);
+    assert_int_equal(sd_event_init(&f->ev, f->paths, f->npaths), 0);
+    sd_event_begin(&f->ev, f->event);
     const cJSON *events[1] = {f->event};
     alert_spec s = {.prog = &f->prog, .rule = 0, .count = 1, .events = events, .nevents = 1};
     if (spec) s = *spec;
     s.ev = &f->ev;
-    buf_reset(&f->out);
-    template_render(&f->out, &s, max);
+    sd_buf_reset(&f->out);
+    sd_template_render(&f->out, &s, max);
     assert_false(f->out.oom);
     return f->out.data ? f->out.data : "";
 }

@@ -112,7 +112,7 @@ static uint32_t add_cidrs(program *p, const char *const *texts, uint32_t n) {
     c->ranges = calloc(n, sizeof *c->ranges);
     c->n = n;
     for (uint32_t i = 0; i < n; i++)
-        assert_int_equal(cidr_parse(texts[i], strlen(texts[i]), &c->ranges[i]), 0);
+        assert_int_equal(sd_cidr_parse(texts[i], strlen(texts[i]), &c->ranges[i]), 0);
     return p->ncidrs++;
 }
 
@@ -165,28 +165,28 @@ typedef struct harness {
 static void h_start(harness *h, program *p, uint64_t budget) {
     h->p = p;
     h->root = NULL;
-    assert_int_equal(vm_init(&h->vm, p, budget), 0);
-    assert_int_equal(event_init(&h->ev, p->paths, p->npaths), 0);
+    assert_int_equal(sd_vm_init(&h->vm, p, budget), 0);
+    assert_int_equal(sd_event_init(&h->ev, p->paths, p->npaths), 0);
 }
 
 static void h_event(harness *h, const char *json) {
     cJSON_Delete(h->root);
     h->root = cJSON_Parse(json);
     assert_non_null(h->root);
-    event_begin(&h->ev, h->root);
-    vm_begin_event(&h->vm);
+    sd_event_begin(&h->ev, h->root);
+    sd_vm_begin_event(&h->vm);
 }
 
 static void h_end(harness *h) {
     cJSON_Delete(h->root);
-    event_free(&h->ev);
-    vm_free(&h->vm);
-    program_free(h->p);
+    sd_event_free(&h->ev);
+    sd_vm_free(&h->vm);
+    sd_program_free(h->p);
 }
 
 static bool h_cond(harness *h, code_span span) {
     bool r = false;
-    assert_int_equal(vm_run_cond(&h->vm, &h->ev, span, &r), VM_OK);
+    assert_int_equal(sd_vm_run_cond(&h->vm, &h->ev, span, &r), VM_OK);
     return r;
 }
 
@@ -205,7 +205,7 @@ static vm_status eval_status(program *p, code_span span, const char *json, uint6
     h_start(&h, p, budget);
     h_event(&h, json);
     bool r = true;
-    vm_status st = vm_run_cond(&h.vm, &h.ev, span, &r);
+    vm_status st = sd_vm_run_cond(&h.vm, &h.ev, span, &r);
     if (st != VM_OK) assert_false(r);
     h_end(&h);
     return st;
@@ -507,15 +507,15 @@ static void test_coalesce_of_star_list_keeps_non_null_values(void **state) {
     h_start(&h, p, 0);
     h_event(&h, "{\"a\":[null,\"x\",null,\"y\"],\"b\":\"z\"}");
     sd_values out;
-    assert_int_equal(vm_run_value(&h.vm, &h.ev, val, &out), VM_OK);
+    assert_int_equal(sd_vm_run_value(&h.vm, &h.ev, val, &out), VM_OK);
     assert_int_equal(out.n, 2);
     assert_memory_equal(out.v[0].str, "x", 1);
     assert_memory_equal(out.v[1].str, "y", 1);
     h_event(&h, "{\"a\":[null],\"b\":\"z\"}");
-    assert_int_equal(vm_run_value(&h.vm, &h.ev, val, &out), VM_OK);
+    assert_int_equal(sd_vm_run_value(&h.vm, &h.ev, val, &out), VM_OK);
     assert_int_equal(out.n, 1);
     assert_memory_equal(out.v[0].str, "z", 1);
-    assert_int_equal(vm_run_value(&h.vm, &h.ev, konst, &out), VM_OK);
+    assert_int_equal(sd_vm_run_value(&h.vm, &h.ev, konst, &out), VM_OK);
     assert_int_equal(out.n, 1);
     assert_int_equal(out.v[0].type, SD_NULL);
     h_end(&h);
@@ -662,14 +662,14 @@ static void test_budget_exhaustion_returns_vm_budget(void **state) {
     h_start(&h, p, 25);
     h_event(&h, "{}");
     bool r = false;
-    assert_int_equal(vm_run_cond(&h.vm, &h.ev, span, &r), VM_OK);
+    assert_int_equal(sd_vm_run_cond(&h.vm, &h.ev, span, &r), VM_OK);
     assert_true(r);
-    assert_int_equal(vm_run_cond(&h.vm, &h.ev, span, &r), VM_OK);
+    assert_int_equal(sd_vm_run_cond(&h.vm, &h.ev, span, &r), VM_OK);
     /* The budget is per event across runs: the third run needs 10 more but only 5 are left. */
-    assert_int_equal(vm_run_cond(&h.vm, &h.ev, span, &r), VM_BUDGET);
+    assert_int_equal(sd_vm_run_cond(&h.vm, &h.ev, span, &r), VM_BUDGET);
     assert_false(r);
     h_event(&h, "{}"); /* a new event has a fresh budget */
-    assert_int_equal(vm_run_cond(&h.vm, &h.ev, span, &r), VM_OK);
+    assert_int_equal(sd_vm_run_cond(&h.vm, &h.ev, span, &r), VM_OK);
     assert_true(r);
     h_end(&h);
 }
@@ -765,7 +765,7 @@ static void test_ret_in_value_program_is_vm_error(void **state) {
     h_start(&h, p, 0);
     h_event(&h, "{}");
     sd_values out;
-    assert_int_equal(vm_run_value(&h.vm, &h.ev, span_from(p, s), &out), VM_ERROR);
+    assert_int_equal(sd_vm_run_value(&h.vm, &h.ev, span_from(p, s), &out), VM_ERROR);
     assert_int_equal(out.n, 0);
     h_end(&h);
 }
@@ -815,12 +815,12 @@ static void test_rule_source_check_and_any_source(void **state) {
     for (uint32_t src = 0; src < 5; src++) {
         h.ev.source = src;
         h_event(&h, "{}");
-        assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
+        assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
         assert_int_equal(r, src == 1 || src == 3);
-        assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
+        assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
         assert_true(r);
     }
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 2, &r), VM_ERROR);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 2, &r), VM_ERROR);
     h_end(&h);
 }
 
@@ -836,15 +836,15 @@ static void test_rule_result_is_memoized_per_event(void **state) {
     h_start(&h, p, 0);
     bool r;
     h_event(&h, "{\"a\":\"x\"}");
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
     assert_true(r);
     uint64_t used = h.vm.used;
     assert_int_equal(used, 3);
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
     assert_true(r);
     assert_int_equal(h.vm.used, used); /* no instruction ran the second time */
     h_event(&h, "{\"a\":\"y\"}");
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
     assert_false(r);
     assert_int_equal(h.vm.used, 3);
     h_end(&h);
@@ -860,7 +860,7 @@ static void test_sequence_rule_never_matches_statelessly(void **state) {
     h_start(&h, p, 0);
     h_event(&h, "{}");
     bool r = true;
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_OK);
     assert_false(r);
     h_end(&h);
 }
@@ -889,14 +889,14 @@ static void test_rule_op_evaluates_named_rule_and_keeps_caller_registers(void **
     bool r;
     h.ev.source = 2;
     h_event(&h, "{\"a\":\"x\",\"b\":\"y\"}");
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
     assert_true(r);
     h_event(&h, "{\"a\":\"x\",\"b\":\"n\"}");
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
     assert_false(r);
     h.ev.source = 1; /* inner is for source 2 only */
     h_event(&h, "{\"a\":\"x\",\"b\":\"y\"}");
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_OK);
     assert_false(r);
     h_end(&h);
 }
@@ -911,7 +911,7 @@ static void test_rule_cycle_is_bounded_and_reports_vm_error(void **state) {
     h_start(&h, p, 0);
     h_event(&h, "{}");
     bool r = true;
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_ERROR);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 0, &r), VM_ERROR);
     assert_false(r);
     h_end(&h);
 }
@@ -930,7 +930,7 @@ static void test_budget_spent_inside_named_rule_propagates(void **state) {
     h_start(&h, p, 5);
     h_event(&h, "{}");
     bool r;
-    assert_int_equal(vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_BUDGET);
+    assert_int_equal(sd_vm_rule_matches(&h.vm, &h.ev, 1, &r), VM_BUDGET);
     h_end(&h);
 }
 
@@ -945,12 +945,12 @@ static void test_value_program_returns_register(void **state) {
     h_start(&h, p, 0);
     h_event(&h, "{\"user\":{\"name\":\"Bob\"}}");
     sd_values out;
-    assert_int_equal(vm_run_value(&h.vm, &h.ev, span_from(p, s), &out), VM_OK);
+    assert_int_equal(sd_vm_run_value(&h.vm, &h.ev, span_from(p, s), &out), VM_OK);
     assert_int_equal(out.n, 1);
     assert_int_equal(out.v[0].len, 3);
     assert_memory_equal(out.v[0].str, "bob", 3);
     h_event(&h, "{}");
-    assert_int_equal(vm_run_value(&h.vm, &h.ev, span_from(p, s), &out), VM_OK);
+    assert_int_equal(sd_vm_run_value(&h.vm, &h.ev, span_from(p, s), &out), VM_OK);
     assert_int_equal(out.n, 0);
     h_end(&h);
 }
@@ -960,24 +960,24 @@ static void test_severity_names(void **state) {
     static const char *const want[] = {"info", "low", "medium", "high", "critical"};
     for (int s = SECDET_SEVERITY_INFO; s <= SECDET_SEVERITY_CRITICAL; s++) {
         secdet_severity back;
-        assert_string_equal(severity_name((secdet_severity)s), want[s]);
-        assert_true(severity_parse(want[s], false, &back));
+        assert_string_equal(sd_severity_name((secdet_severity)s), want[s]);
+        assert_true(sd_severity_parse(want[s], false, &back));
         assert_int_equal(back, s);
     }
-    assert_string_equal(severity_name((secdet_severity)9), "unknown");
+    assert_string_equal(sd_severity_name((secdet_severity)9), "unknown");
     secdet_severity any;
-    assert_false(severity_parse("High", false, &any));
-    assert_true(severity_parse("High", true, &any));
+    assert_false(sd_severity_parse("High", false, &any));
+    assert_true(sd_severity_parse("High", true, &any));
     assert_int_equal(any, SECDET_SEVERITY_HIGH);
     /* syslog and Slack take their mappings from the same table */
-    assert_int_equal(severity_get(SECDET_SEVERITY_CRITICAL)->syslog, 2);
-    assert_int_equal(severity_get(SECDET_SEVERITY_INFO)->syslog, 6);
+    assert_int_equal(sd_severity_get(SECDET_SEVERITY_CRITICAL)->syslog, 2);
+    assert_int_equal(sd_severity_get(SECDET_SEVERITY_INFO)->syslog, 6);
 }
 
 static void test_program_free_accepts_null_and_empty(void **state) {
     (void)state;
-    program_free(NULL);
-    program_free(calloc(1, sizeof(program)));
+    sd_program_free(NULL);
+    sd_program_free(calloc(1, sizeof(program)));
 }
 
 int main(void) {
