@@ -51,10 +51,11 @@ static bool aux_bytes(aux_reader *a, const char **s, uint32_t *n) {
 /* Positions a reader at the first part's text (after the count); false
  * when the blob is malformed or holds no part. */
 static bool aux_parts(const char *aux, uint32_t len, aux_reader *a) {
+    if (!aux) return false;
     a->p = (const unsigned char *)aux;
     a->end = a->p + len;
     uint32_t nparts;
-    return aux && aux_u32(a, &nparts) && nparts > 0;
+    return aux_u32(a, &nparts) && nparts > 0;
 }
 
 static bool is_event_part(const tpl_part *p) { return p->kind == TPL_PATH || p->kind == TPL_GROUP; }

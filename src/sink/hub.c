@@ -149,6 +149,7 @@ void sd_hub_call(hub *h, void (*fn)(void *arg), void *arg) {
     hub_job j = {fn, arg, false, NULL};
     pthread_mutex_lock(&h->mu);
     j.next = h->jobs;
+    /* cppcheck-suppress autoVariables ; j lives until the hub thread has run it: we wait for done below */
     h->jobs = &j;
     pthread_mutex_unlock(&h->mu);
     uv_async_send(&h->wake);
