@@ -40,12 +40,12 @@ typedef struct server {
 typedef struct conn {
     uv_tcp_t tcp;
     server *srv;
-    char *buf;          /* bytes read and not yet consumed */
+    char *buf; /* bytes read and not yet consumed */
     size_t len, cap;
-    size_t body_left;   /* body bytes of the current request still to skip */
-    int in_body;        /* headers of the current request parsed */
+    size_t body_left; /* body bytes of the current request still to skip */
+    int in_body;      /* headers of the current request parsed */
     int sent_continue;
-    int close_after;    /* Connection: close, or a bad request */
+    int close_after; /* Connection: close, or a bad request */
     int closing;
 } conn;
 
@@ -194,8 +194,10 @@ static void process(conn *c) {
         outlen += sizeof OK_RESPONSE - 1;
         if (c->close_after) break;
     }
-    if (outlen) conn_send(c, out, outlen);
-    else if (c->close_after) conn_close(c);
+    if (outlen)
+        conn_send(c, out, outlen);
+    else if (c->close_after)
+        conn_close(c);
     free(out);
 }
 
@@ -244,8 +246,10 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 static void close_any(uv_handle_t *h, void *arg) {
     if (uv_is_closing(h)) return;
-    if (h->type == UV_TCP && h->data != arg) conn_close(h->data); /* a connection */
-    else uv_close(h, NULL);
+    if (h->type == UV_TCP && h->data != arg)
+        conn_close(h->data); /* a connection */
+    else
+        uv_close(h, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {

@@ -24,13 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static double seconds(struct timespec t)
-{
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+static double seconds(struct timespec t) { return (double)t.tv_sec + (double)t.tv_nsec / 1e9; }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: rusage RESULT_FILE CMD [ARGS...]\n");
         return 2;
@@ -63,16 +59,13 @@ int main(int argc, char **argv)
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(res, "%ld %ld.%06ld %ld.%06ld %.6f\n", ru.ru_maxrss, (long)ru.ru_utime.tv_sec,
-            (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
-            seconds(t1) - seconds(t0));
+    fprintf(res, "%ld %ld.%06ld %ld.%06ld %.6f\n", ru.ru_maxrss, (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec,
+            (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, seconds(t1) - seconds(t0));
     if (fclose(res) != 0) {
         fprintf(stderr, "rusage: %s: %s\n", argv[1], strerror(errno));
         return 2;
     }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return 2;
 }

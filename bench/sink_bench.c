@@ -151,9 +151,10 @@ static int cmd_deliver(const char *sink_json, unsigned long n) {
         goto out;
     }
     for (unsigned long i = 0; i < n; i++)
-        len += (size_t)snprintf(data + len, cap - len,
-                                "{\"eventName\":\"Bench\",\"n\":%lu,\"user\":\"u%lu\",\"sourceIPAddress\":\"192.0.2.%lu\"}\n",
-                                i, i % 1000, i % 250);
+        len += (size_t)snprintf(
+            data + len, cap - len,
+            "{\"eventName\":\"Bench\",\"n\":%lu,\"user\":\"u%lu\",\"sourceIPAddress\":\"192.0.2.%lu\"}\n", i, i % 1000,
+            i % 250);
 
     double t0 = now_s(), c0 = cpu_s();
     if (push_all(e, "bench", data, len) != 0) goto out;
@@ -279,12 +280,18 @@ int main(int argc, char **argv) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         i++;
-        if (strcmp(a, "--sink") == 0 && nsinks < sizeof sinks / sizeof sinks[0]) sinks[nsinks++] = v;
-        else if (strcmp(a, "--rules") == 0) rules = v;
-        else if (strcmp(a, "--input") == 0) input = v;
-        else if (strcmp(a, "-n") == 0) n = strtoul(v, NULL, 10);
-        else if (strcmp(a, "--drain-ms") == 0) drain_ms = strtol(v, NULL, 10);
-        else return usage();
+        if (strcmp(a, "--sink") == 0 && nsinks < sizeof sinks / sizeof sinks[0])
+            sinks[nsinks++] = v;
+        else if (strcmp(a, "--rules") == 0)
+            rules = v;
+        else if (strcmp(a, "--input") == 0)
+            input = v;
+        else if (strcmp(a, "-n") == 0)
+            n = strtoul(v, NULL, 10);
+        else if (strcmp(a, "--drain-ms") == 0)
+            drain_ms = strtol(v, NULL, 10);
+        else
+            return usage();
     }
     if (strcmp(argv[1], "deliver") == 0) {
         if (nsinks != 1 || n == 0) return usage();

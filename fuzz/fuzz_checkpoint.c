@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             const program *p = s.pe->rs->prog;
             for (uint32_t r = 0; r < p->nrules; r++)
                 (void)sd_engine_push_forwarded(s.pe, "jsonl", p->rules[r].name, 1710406800000000000LL, EVENT,
-                                            sizeof EVENT - 1);
+                                               sizeof EVENT - 1);
             sd_engine_set_watermark(s.pe, 1710406800000000000LL);
             (void)secdet_flush(s.pe);
         }

@@ -63,8 +63,10 @@ static void check_kafka(const cfg *c, const cfg_source *src, const cfg_input *in
         rd_kafka_conf_destroy(conf);
         conf = NULL;
     }
-    if (conf) rd_kafka_conf_destroy(conf);
-    else if (!err[0] || quotes_a_value(k.props, err)) __builtin_trap();
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    else if (!err[0] || quotes_a_value(k.props, err))
+        __builtin_trap();
     sd_kcfg_free(&k);
 }
 
@@ -78,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < c.nsources; i++) {
             if (!c.sources[i].name) __builtin_trap();
             for (size_t j = 0; j < c.sources[i].ninputs; j++)
-                if (c.sources[i].inputs[j].type == CFG_IN_KAFKA) check_kafka(&c, &c.sources[i], &c.sources[i].inputs[j]);
+                if (c.sources[i].inputs[j].type == CFG_IN_KAFKA)
+                    check_kafka(&c, &c.sources[i], &c.sources[i].inputs[j]);
         }
         for (size_t i = 0; i < c.nrules; i++)
             if (!c.rules[i] || c.rules[i][0] != '/') __builtin_trap(); /* resolved against /fuzz */

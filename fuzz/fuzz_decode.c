@@ -78,8 +78,10 @@ static int custom_lines(void *user, const void *bytes, size_t len, int end, dec_
     int rc = 0;
     for (size_t i = 0; i < cs->len && rc == 0; i++) {
         if (cs->carry[i] != '\n') continue;
-        if (i == start) sd_decoder_emit_error(em, 0, "empty line");
-        else rc = sd_decoder_emit(em, cs->carry + start, i - start);
+        if (i == start)
+            sd_decoder_emit_error(em, 0, "empty line");
+        else
+            rc = sd_decoder_emit(em, cs->carry + start, i - start);
         if (rc == 1) rc = 0; /* malformed: reported, go on */
         start = i + 1;
     }
@@ -135,7 +137,8 @@ static unsigned char *awslogs_envelope(const uint8_t *p, size_t n, size_t *out_l
     memcpy(out, head, sizeof head - 1);
     o += sizeof head - 1;
     for (size_t i = 0; i < glen; i += 3) {
-        uint32_t v = (uint32_t)g[i] << 16 | (i + 1 < glen ? (uint32_t)g[i + 1] << 8 : 0) | (i + 2 < glen ? g[i + 2] : 0);
+        uint32_t v =
+            (uint32_t)g[i] << 16 | (i + 1 < glen ? (uint32_t)g[i + 1] << 8 : 0) | (i + 2 < glen ? g[i + 2] : 0);
         out[o++] = (unsigned char)b64[v >> 18 & 63];
         out[o++] = (unsigned char)b64[v >> 12 & 63];
         out[o++] = i + 1 < glen ? (unsigned char)b64[v >> 6 & 63] : '=';
@@ -193,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
 
-    static const dec_format formats[8] = {DEC_JSONL, DEC_CLOUDTRAIL, DEC_AUTO, DEC_AUTO,
+    static const dec_format formats[8] = {DEC_JSONL,           DEC_CLOUDTRAIL,  DEC_AUTO,   DEC_AUTO,
                                           DEC_CLOUDWATCH_LOGS, DEC_EVENTBRIDGE, DEC_CUSTOM, DEC_AUTO};
     custom_state cs = {0};
     decoder *d = mode == 6 ? sd_decoder_new_custom(custom_lines, &cs, &lim) : sd_decoder_new(formats[mode], &lim);

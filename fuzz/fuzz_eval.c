@@ -109,8 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     secdet_set_error_callback(e, on_error, NULL);
 
     static const char *const names[4] = {"jsonl", "cloudtrail", "auto", "jsonl"};
-    static const secdet_format fmts[4] = {SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL, SECDET_FMT_AUTO,
-                                          SECDET_FMT_JSONL};
+    static const secdet_format fmts[4] = {SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL, SECDET_FMT_AUTO, SECDET_FMT_JSONL};
     const char *src = names[how];
     secdet_source_opts so = {.format = fmts[how], .time_field = NULL};
     if (secdet_source_add(e, src, &so) != SECDET_OK) __builtin_trap();

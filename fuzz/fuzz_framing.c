@@ -25,7 +25,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) __builtin_trap();                                                                                 \
+    } while (0)
 
 /* What came out: each event is a kind byte ('M' message, or 'O' 'B' 'P'
  * for a problem), then for messages a 4-byte length and the bytes. */
@@ -33,7 +36,7 @@ typedef struct record {
     buf events;
     size_t max;
     bool lines;
-    bool broken;   /* a FRAMER_BAD_COUNT was seen */
+    bool broken; /* a FRAMER_BAD_COUNT was seen */
 } record;
 
 static void put_u32(buf *b, size_t n) {
@@ -107,9 +110,12 @@ static void ref_lines(record *r, const char *p, size_t n) {
         const char *line = p + pos;
         pos += raw + (nl ? 1 : 0);
         size_t len = raw && line[raw - 1] == '\r' ? raw - 1 : raw;
-        if (raw > r->max + 1) on_problem(r, FRAMER_OVERSIZED, "o"); /* known too long before its end */
-        else if (!blank(line, len) && len > r->max) on_problem(r, FRAMER_OVERSIZED, "o");
-        else if (!blank(line, len)) on_message(r, line, len);
+        if (raw > r->max + 1)
+            on_problem(r, FRAMER_OVERSIZED, "o"); /* known too long before its end */
+        else if (!blank(line, len) && len > r->max)
+            on_problem(r, FRAMER_OVERSIZED, "o");
+        else if (!blank(line, len))
+            on_message(r, line, len);
     }
 }
 
@@ -157,8 +163,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     record ref = {.max = max, .lines = mode == SECDET_FRAMING_LINES};
     sd_buf_init(&ref.events);
-    if (ref.lines) ref_lines(&ref, p, n);
-    else ref_octets(&ref, p, n);
+    if (ref.lines)
+        ref_lines(&ref, p, n);
+    else
+        ref_octets(&ref, p, n);
     CHECK(!ref.events.oom);
 
     static const chunking ways[] = {WHOLE, SPLIT, BYTES, RANDOM};

@@ -36,17 +36,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) __builtin_trap();                                                                                 \
+    } while (0)
 
 static const int64_t NOW[8] = {
-    1710406800,           /* 2024-03-14T09:00:00Z */
-    0,                    /* the epoch */
-    -1,                   /* just before it */
-    INT32_MAX,            /* 2038-01-19 */
-    253402300799,         /* 9999-12-31T23:59:59Z */
-    -62135596800,         /* 0001-01-01 */
-    4102444800,           /* 2100-01-01 */
-    INT64_MAX / 2,        /* far past any date curl reads */
+    1710406800,    /* 2024-03-14T09:00:00Z */
+    0,             /* the epoch */
+    -1,            /* just before it */
+    INT32_MAX,     /* 2038-01-19 */
+    253402300799,  /* 9999-12-31T23:59:59Z */
+    -62135596800,  /* 0001-01-01 */
+    4102444800,    /* 2100-01-01 */
+    INT64_MAX / 2, /* far past any date curl reads */
 };
 
 static bool is_space(unsigned char c) { return isspace(c) != 0; }
@@ -122,10 +125,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* Status. */
     CHECK(r.status == 0 || (r.status >= 100 && r.status <= 999));
-    if (status_line && status_len >= 12 && memcmp(status_line, "HTTP/1.1 ", 9) == 0 &&
-        status_line[9] >= '1' && status_line[9] <= '9' && isdigit((unsigned char)status_line[10]) &&
-        isdigit((unsigned char)status_line[11]) && (status_len == 12 || status_line[12] == ' ' ||
-                                                    status_line[12] == '\r' || status_line[12] == '\n'))
+    if (status_line && status_len >= 12 && memcmp(status_line, "HTTP/1.1 ", 9) == 0 && status_line[9] >= '1' &&
+        status_line[9] <= '9' && isdigit((unsigned char)status_line[10]) && isdigit((unsigned char)status_line[11]) &&
+        (status_len == 12 || status_line[12] == ' ' || status_line[12] == '\r' || status_line[12] == '\n'))
         CHECK(r.status == (status_line[9] - '0') * 100 + (status_line[10] - '0') * 10 + (status_line[11] - '0'));
     if (!status_line) CHECK(r.status == 0);
 

@@ -36,7 +36,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) __builtin_trap();                                                                                 \
+    } while (0)
 
 static const char RULES[] = "rule r { where exists .eventName }\n";
 static const char OBJECT[] = "{\"Records\":[{\"eventName\":\"ConsoleLogin\",\"eventTime\":\"2024-03-14T09:00:00Z\"},"
@@ -191,8 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(cJSON_IsObject(j) && st.fetches == 0);
         char *compact = cJSON_PrintUnformatted(j);
         CHECK(compact);
-        alone(kind[0] == 'e' ? SECDET_FMT_EVENTBRIDGE : SECDET_FMT_CLOUDWATCH_LOGS, compact, strlen(compact),
-              &events, &malformed);
+        alone(kind[0] == 'e' ? SECDET_FMT_EVENTBRIDGE : SECDET_FMT_CLOUDWATCH_LOGS, compact, strlen(compact), &events,
+              &malformed);
         cJSON_free(compact);
         CHECK(after.events == events && after.malformed == malformed);
         CHECK(r == (events > 0 || malformed == 0 ? EV_OK : EV_INVALID));

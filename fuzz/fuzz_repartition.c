@@ -37,12 +37,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) __builtin_trap();                                                                                 \
+    } while (0)
 #define MAX_HEADERS 8
 
-static const char *const NAMES[9] = {"secdet-rule",      "secdet-source", "secdet-time",
-                                     "secdet-origin",    "secdet-seq",    "secdet-watermark",
-                                     "secdet-idle",      "secdet-origins", "x-other"};
+static const char *const NAMES[9] = {"secdet-rule",   "secdet-source",  "secdet-time",
+                                     "secdet-origin", "secdet-seq",     "secdet-watermark",
+                                     "secdet-idle",   "secdet-origins", "x-other"};
 static const int64_t LATENESS_MS[4] = {0, 1, 900000, INT64_C(86400000) * 365 * 1000};
 
 static const char RULES[] =
@@ -143,8 +146,10 @@ static void check_round_trip(const kwire_msg *w) {
         CHECK(!key.oom);
         CHECK(sd_kwire_read(hlist_get, &l, key.data, key.len, &back, err, sizeof err) == KWIRE_FORWARD);
         const kwire_forward *a = &w->f, *b = &back.f;
-        CHECK(same(a->rule, a->rule_len, b->rule, b->rule_len) && same(a->source, a->source_len, b->source, b->source_len));
-        CHECK(same(a->origin, a->origin_len, b->origin, b->origin_len) && same(a->group, a->group_len, b->group, b->group_len));
+        CHECK(same(a->rule, a->rule_len, b->rule, b->rule_len) &&
+              same(a->source, a->source_len, b->source, b->source_len));
+        CHECK(same(a->origin, a->origin_len, b->origin, b->origin_len) &&
+              same(a->group, a->group_len, b->group, b->group_len));
         CHECK(a->time_ns == b->time_ns && a->off == b->off && a->idx == b->idx);
     } else {
         l.n = sd_kwire_heartbeat_headers(&w->h, &t, l.h);
@@ -152,7 +157,8 @@ static void check_round_trip(const kwire_msg *w) {
         const kwire_heartbeat *a = &w->h, *b = &back.h;
         CHECK(same(a->origin, a->origin_len, b->origin, b->origin_len) && a->idle == b->idle && a->any == b->any);
         CHECK(!a->any || a->time_ns == b->time_ns);
-        CHECK((a->origins == NULL) == (b->origins == NULL) && same(a->origins, a->origins_len, b->origins, b->origins_len));
+        CHECK((a->origins == NULL) == (b->origins == NULL) &&
+              same(a->origins, a->origins_len, b->origins, b->origins_len));
     }
     sd_buf_free(&key);
 }
@@ -244,8 +250,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         size_t klen = take_len(&r), vlen;
         const char *key = NULL;
-        if (klen != 0xffff) key = take(&r, klen, &klen);
-        else klen = 0;
+        if (klen != 0xffff)
+            key = take(&r, klen, &klen);
+        else
+            klen = 0;
         const char *value = take(&r, take_len(&r), &vlen);
 
         kwire_msg w;

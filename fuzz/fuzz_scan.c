@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAXP 16
 
-static const char *const DEFAULT_PATHS[] = {".a", ".a[*]", ".a[0].b", ".a[*].b[*]", ".s", ".n",
-                                            ".o.x", ".\"k y\"", ".eventTime", ".o"};
+static const char *const DEFAULT_PATHS[] = {".a", ".a[*]", ".a[0].b",  ".a[*].b[*]", ".s",
+                                            ".n", ".o.x",  ".\"k y\"", ".eventTime", ".o"};
 
 static cJSON *tree_accepts(const char *s, size_t len) {
     size_t end = 0;
@@ -112,8 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         while (line < line_end && *line != ' ') line++;
         if (line == w) break;
         const char *err = NULL;
-        if (sd_path_parse(w, (size_t)(line - w), &paths[n], &err) == (size_t)(line - w)) n++;
-        else sd_path_free(&paths[n]);
+        if (sd_path_parse(w, (size_t)(line - w), &paths[n], &err) == (size_t)(line - w))
+            n++;
+        else
+            sd_path_free(&paths[n]);
     }
     if (n == 0) {
         for (; n < sizeof DEFAULT_PATHS / sizeof DEFAULT_PATHS[0]; n++) {

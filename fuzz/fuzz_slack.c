@@ -28,7 +28,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) __builtin_trap();                                                                                 \
+    } while (0)
 
 /* UTF-16 units of s when it is valid UTF-8, else SIZE_MAX. */
 static size_t utf16_units(const unsigned char *s, size_t n) {
@@ -37,11 +40,20 @@ static size_t utf16_units(const unsigned char *s, size_t n) {
         unsigned char c = s[i];
         size_t len;
         unsigned cp;
-        if (c < 0x80) { len = 1; cp = c; }
-        else if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1Fu; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0Fu; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07u; }
-        else return SIZE_MAX;
+        if (c < 0x80) {
+            len = 1;
+            cp = c;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07u;
+        } else
+            return SIZE_MAX;
         if (n - i < len) return SIZE_MAX;
         for (size_t k = 1; k < len; k++) {
             if ((s[i + k] & 0xC0) != 0x80) return SIZE_MAX;

@@ -57,9 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         flen = plen;
     } else {
         memcpy(file, "SDCORSNP", 8);
-        put32(file + 8, 1);                      /* version */
+        put32(file + 8, 1); /* version */
         put32(file + 12, 0);
-        put32(file + 16, (uint32_t)plen);        /* payload length, low */
+        put32(file + 16, (uint32_t)plen); /* payload length, low */
         put32(file + 20, (uint32_t)((uint64_t)plen >> 32));
         put32(file + 24, (uint32_t)crc32(0, payload, (uInt)plen));
         put32(file + 28, 0);

@@ -59,10 +59,14 @@ static unsigned oracle_hex4(const char *h) {
     for (int k = 0; k < 4; k++) {
         char c = h[k];
         unsigned d;
-        if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') d = (unsigned)(c - 'A' + 10);
-        else return 0;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return 0;
         v = v << 4 | d;
     }
     return v;
@@ -149,8 +153,8 @@ static bool oracle_same_tree(const cJSON *a, const cJSON *b, const cJSON *w1, co
         sd_buf_init(&tmp);
         size_t n = 0;
         const char *key = sd_json_key_bytes(a, &tmp, &n);
-        bool ok = !tmp.oom && oracle_same_string(key, n, a->type & JSON_KEY_HAS_NUL, b->string,
-                                                 w1 ? w1->string : NULL, w2 ? w2->string : NULL, zeros);
+        bool ok = !tmp.oom && oracle_same_string(key, n, a->type & JSON_KEY_HAS_NUL, b->string, w1 ? w1->string : NULL,
+                                                 w2 ? w2->string : NULL, zeros);
         sd_buf_free(&tmp);
         if (!ok) return false;
     }

@@ -99,9 +99,7 @@ static void run_file(run_state *st, const char *path) {
     st->ran++;
 }
 
-static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void run_dir(run_state *st, const char *dir) {
     DIR *d = opendir(dir);

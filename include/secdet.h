@@ -54,9 +54,9 @@ extern "C" {
 
 /* ---- Version ------------------------------------------------------------ */
 
-#define SECDET_VERSION_MAJOR 0
-#define SECDET_VERSION_MINOR 1
-#define SECDET_VERSION_PATCH 0
+#define SECDET_VERSION_MAJOR  0
+#define SECDET_VERSION_MINOR  1
+#define SECDET_VERSION_PATCH  0
 #define SECDET_VERSION_STRING "0.1.0"
 /* (major << 16) | (minor << 8) | patch, for compile-time comparisons. */
 #define SECDET_VERSION_NUMBER ((SECDET_VERSION_MAJOR << 16) | (SECDET_VERSION_MINOR << 8) | SECDET_VERSION_PATCH)
@@ -68,15 +68,15 @@ SECDET_API const char *secdet_version(void);
 
 typedef enum secdet_status {
     SECDET_OK = 0,
-    SECDET_ERR_INVALID_ARG = 1,   /* a NULL handle, bad option value, unknown enum */
-    SECDET_ERR_NOMEM = 2,         /* allocation failed; the engine is unchanged */
-    SECDET_ERR_IO = 3,            /* a file could not be read (errno is kept) */
-    SECDET_ERR_RULES = 4,         /* the rules did not compile; see the diagnostics */
-    SECDET_ERR_UNKNOWN_SOURCE = 5,/* push to a source that was never added */
-    SECDET_ERR_EXISTS = 6,        /* a source of that name already exists */
-    SECDET_ERR_DECODE = 7,        /* some input was malformed: counted, reported, the rest went on */
-    SECDET_ERR_LIMIT = 8,         /* a configured limit was hit (rule file size, JSON depth, ...) */
-    SECDET_ERR_TIMEOUT = 9,       /* secdet_drain: the time ran out before every alert was delivered */
+    SECDET_ERR_INVALID_ARG = 1,    /* a NULL handle, bad option value, unknown enum */
+    SECDET_ERR_NOMEM = 2,          /* allocation failed; the engine is unchanged */
+    SECDET_ERR_IO = 3,             /* a file could not be read (errno is kept) */
+    SECDET_ERR_RULES = 4,          /* the rules did not compile; see the diagnostics */
+    SECDET_ERR_UNKNOWN_SOURCE = 5, /* push to a source that was never added */
+    SECDET_ERR_EXISTS = 6,         /* a source of that name already exists */
+    SECDET_ERR_DECODE = 7,         /* some input was malformed: counted, reported, the rest went on */
+    SECDET_ERR_LIMIT = 8,          /* a configured limit was hit (rule file size, JSON depth, ...) */
+    SECDET_ERR_TIMEOUT = 9,        /* secdet_drain: the time ran out before every alert was delivered */
     /* secdet_push, secdet_push_event: a sink cannot take more alerts now
      * (its spool cannot write and queue_max alerts wait in its memory);
      * nothing was consumed: retry the same call later (secdet_drain with a
@@ -157,10 +157,10 @@ typedef enum secdet_diag_severity {
 
 typedef struct secdet_diagnostic {
     secdet_diag_severity severity;
-    const char *file;     /* as given to the loader; "" when not tied to a file */
-    unsigned line;        /* 1-based; 0 when unknown */
-    unsigned column;      /* 1-based, in bytes; 0 when unknown */
-    const char *message;  /* e.g. "expected a condition after 'and', found 'output'" */
+    const char *file;    /* as given to the loader; "" when not tied to a file */
+    unsigned line;       /* 1-based; 0 when unknown */
+    unsigned column;     /* 1-based, in bytes; 0 when unknown */
+    const char *message; /* e.g. "expected a condition after 'and', found 'output'" */
 } secdet_diagnostic;
 
 /* Number of entries: errors and warnings together, sorted by file (in the
@@ -169,8 +169,7 @@ SECDET_API size_t secdet_diagnostics_count(const secdet_diagnostics *diag);
 /* Number of errors among them (0 means the rules loaded). */
 SECDET_API size_t secdet_diagnostics_errors(const secdet_diagnostics *diag);
 /* Entry i; the strings live until secdet_diagnostics_free. */
-SECDET_API secdet_status secdet_diagnostics_get(const secdet_diagnostics *diag, size_t i,
-                                                secdet_diagnostic *out);
+SECDET_API secdet_status secdet_diagnostics_get(const secdet_diagnostics *diag, size_t i, secdet_diagnostic *out);
 /* Entry i formatted as "file:line:col: message" ("...: warning: message" for a warning). Caller frees with secdet_free. */
 SECDET_API char *secdet_diagnostics_format(const secdet_diagnostics *diag, size_t i);
 SECDET_API void secdet_diagnostics_free(secdet_diagnostics *diag);
@@ -185,15 +184,12 @@ SECDET_API void secdet_diagnostics_free(secdet_diagnostics *diag);
  * `diag` may be NULL; when not, *diag receives a diagnostics object (also on
  * success, holding any warnings) that the caller frees.
  */
-SECDET_API secdet_status secdet_load_rules_file(secdet_engine *engine, const char *path,
-                                                secdet_diagnostics **diag);
+SECDET_API secdet_status secdet_load_rules_file(secdet_engine *engine, const char *path, secdet_diagnostics **diag);
 /* `name` is the file name diagnostics show ("<string>" when NULL). */
-SECDET_API secdet_status secdet_load_rules_string(secdet_engine *engine, const char *name,
-                                                  const char *text, size_t len,
+SECDET_API secdet_status secdet_load_rules_string(secdet_engine *engine, const char *name, const char *text, size_t len,
                                                   secdet_diagnostics **diag);
 /* Every *.secdet file below `dir`, recursively, in byte order of their paths. */
-SECDET_API secdet_status secdet_load_rules_dir(secdet_engine *engine, const char *dir,
-                                               secdet_diagnostics **diag);
+SECDET_API secdet_status secdet_load_rules_dir(secdet_engine *engine, const char *dir, secdet_diagnostics **diag);
 
 typedef enum secdet_severity {
     SECDET_SEVERITY_INFO = 0,
@@ -209,8 +205,8 @@ typedef struct secdet_rule_info {
     secdet_severity severity;
     const char *file;
     unsigned line;
-    int is_private;     /* 1 when the rule never alerts */
-    int is_aggregate;   /* 1 for count / distinct / sequence rules */
+    int is_private;   /* 1 when the rule never alerts */
+    int is_aggregate; /* 1 for count / distinct / sequence rules */
 } secdet_rule_info;
 
 /* Number of loaded rules, and rule i's description (strings live until the next load). */
@@ -299,8 +295,7 @@ SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *ou
  */
 
 /* Adds a source. Its name is what a rule's `on` clause names. opts may be NULL (auto). */
-SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *name,
-                                           const secdet_source_opts *opts);
+SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *name, const secdet_source_opts *opts);
 
 /*
  * Pushes raw bytes to a source: decoded by the source's format, each event
@@ -329,8 +324,7 @@ SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *na
  * refused: they finish input that was accepted). Sinks without a spool
  * never refuse: when full they drop (see the Sinks section).
  */
-SECDET_API secdet_status secdet_push(secdet_engine *engine, const char *source,
-                                     const void *bytes, size_t len);
+SECDET_API secdet_status secdet_push(secdet_engine *engine, const char *source, const void *bytes, size_t len);
 
 /* Ends a source's current stream: decodes what push buffered. The source can
  * be pushed to again afterwards (a new stream: line numbers restart).
@@ -340,15 +334,12 @@ SECDET_API secdet_status secdet_source_end(secdet_engine *engine, const char *so
 /* Evaluates one JSON object as one event of `source` (which need not be
  * added; then its time field is ".eventTime"). SECDET_ERR_BUSY as for
  * secdet_push: nothing evaluated, call again later. */
-SECDET_API secdet_status secdet_push_event(secdet_engine *engine, const char *source,
-                                           const char *json, size_t len);
+SECDET_API secdet_status secdet_push_event(secdet_engine *engine, const char *source, const char *json, size_t len);
 
 /* Called for every malformed event: source name, 1-based line (jsonl) or
  * record (cloudtrail) number, and what was wrong. */
-typedef void (*secdet_error_fn)(void *user, const char *source, uint64_t where,
-                                const char *message);
-SECDET_API secdet_status secdet_set_error_callback(secdet_engine *engine, secdet_error_fn fn,
-                                                   void *user);
+typedef void (*secdet_error_fn)(void *user, const char *source, uint64_t where, const char *message);
+SECDET_API secdet_status secdet_set_error_callback(secdet_engine *engine, secdet_error_fn fn, void *user);
 
 /* ---- Sources ---- */
 
@@ -410,8 +401,7 @@ typedef struct secdet_alert secdet_alert;
  * The JSON shape is in docs/language.md ("Alerts").
  */
 typedef void (*secdet_alert_fn)(void *user, const secdet_alert *alert);
-SECDET_API secdet_status secdet_set_alert_callback(secdet_engine *engine, secdet_alert_fn fn,
-                                                   void *user);
+SECDET_API secdet_status secdet_set_alert_callback(secdet_engine *engine, secdet_alert_fn fn, void *user);
 
 /* The alert as one line of compact JSON (no newline), and its length. */
 SECDET_API const char *secdet_alert_json(const secdet_alert *alert, size_t *len);
@@ -550,16 +540,16 @@ typedef struct secdet_sink_opts {
      * "interval" (fsync at most every spool_fsync_ms; the default), "always"
      * (every alert, slowest). Copied; NULL = "interval". */
     const char *spool_fsync;
-    uint32_t spool_fsync_ms;     /* default 1000 */
+    uint32_t spool_fsync_ms; /* default 1000 */
     /* Cap on the spool's size. Reaching it is like a full disk: alerts wait
      * in memory, then pushes are refused (SECDET_ERR_BUSY) until delivered
      * segments are deleted. Default 1 GiB. */
     uint64_t spool_max_bytes;
     /* Attempts per alert before it is dead-lettered. Default 10. 0 = forever. */
     uint32_t max_attempts;
-    uint32_t backoff_ms;         /* first retry delay, default 500 */
-    uint32_t backoff_max_ms;     /* cap on the delay, default 60000 */
-    uint32_t max_in_flight;      /* concurrent emits, default 1 (webhook: 4, syslog tcp/tls: 16, kafka: 1000) */
+    uint32_t backoff_ms;     /* first retry delay, default 500 */
+    uint32_t backoff_max_ms; /* cap on the delay, default 60000 */
+    uint32_t max_in_flight;  /* concurrent emits, default 1 (webhook: 4, syslog tcp/tls: 16, kafka: 1000) */
     /* Dead-letter file (JSON lines: sink, id, attempts, error, alert); NULL:
      * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
      * counted and logged). Copied. */
@@ -571,8 +561,8 @@ SECDET_API void secdet_sink_opts_init(secdet_sink_opts *opts);
 
 /* A sink of your own: vt (kept by pointer: static storage) and self. On
  * failure self is not closed. */
-SECDET_API secdet_status secdet_sink_new(const secdet_sink_vtable *vt, void *self,
-                                         const secdet_sink_opts *opts, secdet_sink **out);
+SECDET_API secdet_status secdet_sink_new(const secdet_sink_vtable *vt, void *self, const secdet_sink_opts *opts,
+                                         secdet_sink **out);
 
 /* Alerts as JSON lines on stdout. */
 SECDET_API secdet_status secdet_sink_stdout(const secdet_sink_opts *opts, secdet_sink **out);
@@ -692,20 +682,20 @@ typedef struct secdet_stats {
     uint64_t late;            /* events older than the lateness allows (correlation) */
     uint64_t bytes;           /* bytes pushed */
     /* ---- Correlation ---- */
-    uint64_t evicted;         /* groups evicted to stay under max_state_bytes */
-    uint64_t groups;          /* groups held now (count, distinct, sequence, throttle) */
-    uint64_t state_bytes;     /* bytes of correlation state held now */
+    uint64_t evicted;     /* groups evicted to stay under max_state_bytes */
+    uint64_t groups;      /* groups held now (count, distinct, sequence, throttle) */
+    uint64_t state_bytes; /* bytes of correlation state held now */
     /* ---- Event loop inputs ---- */
-    uint64_t udp_dropped;     /* datagrams dropped because the input queue was full */
-    uint64_t input_paused;    /* times the inputs were paused because the input queue was full */
-    uint64_t queued;          /* messages waiting in the input queue now */
-    uint64_t oversized;       /* messages longer than max_event_bytes rejected by inputs (also malformed) */
-    uint64_t connections;     /* TCP clients connected now */
+    uint64_t udp_dropped;         /* datagrams dropped because the input queue was full */
+    uint64_t input_paused;        /* times the inputs were paused because the input queue was full */
+    uint64_t queued;              /* messages waiting in the input queue now */
+    uint64_t oversized;           /* messages longer than max_event_bytes rejected by inputs (also malformed) */
+    uint64_t connections;         /* TCP clients connected now */
     uint64_t connections_refused; /* TCP clients closed as soon as accepted: max_connections
                                      reached, no file descriptor left, or out of memory */
-    uint64_t accept_errors;   /* accept() failures on TCP listeners (no file descriptor left, ...) */
-    uint64_t idle_closed;     /* TCP connections closed after idle_timeout_ms without data */
-    uint64_t tls_failed;      /* TLS handshakes that failed or ran out of time (connection closed) */
+    uint64_t accept_errors;       /* accept() failures on TCP listeners (no file descriptor left, ...) */
+    uint64_t idle_closed;         /* TCP connections closed after idle_timeout_ms without data */
+    uint64_t tls_failed;          /* TLS handshakes that failed or ran out of time (connection closed) */
     /* ---- Decoding ---- */
     /* Of `events`, those evaluated straight from their JSON text by the
      * one-pass scanner, without building a JSON tree (the fast path): every
@@ -756,8 +746,7 @@ SECDET_API secdet_status secdet_snapshot_save(secdet_engine *engine, const char 
  * SECDET_ERR_IO when it cannot be read. `report` may be NULL; when not, it
  * receives a diagnostics object the caller frees (also on success).
  */
-SECDET_API secdet_status secdet_snapshot_load(secdet_engine *engine, const char *path,
-                                              secdet_diagnostics **report);
+SECDET_API secdet_status secdet_snapshot_load(secdet_engine *engine, const char *path, secdet_diagnostics **report);
 
 /* ---- Event loop inputs ---- */
 
@@ -824,9 +813,8 @@ SECDET_API secdet_status secdet_input_stdin(secdet_engine *engine, const char *s
  * its own messages (garbage is malformed; an unparsable octet count closes
  * that connection). *id (may be NULL) receives the input's id.
  * The same as secdet_input_tcp_ex with the default options and `framing`. */
-SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *source, const char *host,
-                                          uint16_t port, secdet_framing framing, struct uv_loop_s *loop,
-                                          unsigned *id);
+SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *source, const char *host, uint16_t port,
+                                          secdet_framing framing, struct uv_loop_s *loop, unsigned *id);
 
 /*
  * Options of a TCP input. Initialise with secdet_tcp_opts_init (an all-zero
@@ -868,14 +856,14 @@ SECDET_API secdet_status secdet_input_tcp(secdet_engine *engine, const char *sou
  * are not kept, so they may be freed after the call.
  */
 typedef struct secdet_tcp_opts {
-    secdet_framing framing;         /* default SECDET_FRAMING_LINES */
-    unsigned max_connections;       /* clients served at once; 0: 1024 */
-    uint64_t idle_timeout_ms;       /* 0: none */
-    const char *tls_cert;           /* PEM: the server's certificate, then its chain; NULL: plain TCP */
-    const char *tls_key;            /* PEM: its private key (required with tls_cert) */
-    const char *tls_key_passphrase; /* when the key is encrypted; NULL: none */
-    const char *tls_client_ca;      /* PEM: CAs that client certificates must chain to; NULL: none asked */
-    int tls_require_client_cert;    /* non-zero: a client without a valid certificate is refused
+    secdet_framing framing;            /* default SECDET_FRAMING_LINES */
+    unsigned max_connections;          /* clients served at once; 0: 1024 */
+    uint64_t idle_timeout_ms;          /* 0: none */
+    const char *tls_cert;              /* PEM: the server's certificate, then its chain; NULL: plain TCP */
+    const char *tls_key;               /* PEM: its private key (required with tls_cert) */
+    const char *tls_key_passphrase;    /* when the key is encrypted; NULL: none */
+    const char *tls_client_ca;         /* PEM: CAs that client certificates must chain to; NULL: none asked */
+    int tls_require_client_cert;       /* non-zero: a client without a valid certificate is refused
                                        (needs tls_client_ca) */
     uint64_t tls_handshake_timeout_ms; /* 0: 10000 */
 } secdet_tcp_opts;
@@ -893,15 +881,14 @@ SECDET_API void secdet_tcp_opts_init(secdet_tcp_opts *opts);
  * than loopback (127.0.0.0/8, ::1) without TLS starts, with a warning in
  * the input log: anyone who can reach it can send events.
  */
-SECDET_API secdet_status secdet_input_tcp_ex(secdet_engine *engine, const char *source, const char *host,
-                                             uint16_t port, const secdet_tcp_opts *opts,
-                                             struct uv_loop_s *loop, unsigned *id);
+SECDET_API secdet_status secdet_input_tcp_ex(secdet_engine *engine, const char *source, const char *host, uint16_t port,
+                                             const secdet_tcp_opts *opts, struct uv_loop_s *loop, unsigned *id);
 
 /* Listens on UDP host:port; every datagram is one message. UDP has no TLS
  * and no sender authentication: on an address other than loopback it starts
  * with a warning in the input log. On failure, secdet_input_error says why. */
-SECDET_API secdet_status secdet_input_udp(secdet_engine *engine, const char *source, const char *host,
-                                          uint16_t port, struct uv_loop_s *loop, unsigned *id);
+SECDET_API secdet_status secdet_input_udp(secdet_engine *engine, const char *source, const char *host, uint16_t port,
+                                          struct uv_loop_s *loop, unsigned *id);
 
 /* Why the last secdet_input_* call on this engine failed, in words ("" after
  * one that succeeded, or none yet). Valid until the next input call. */
@@ -991,8 +978,8 @@ typedef struct secdet_kafka secdet_kafka;
  * bad configuration: SECDET_ERR_INVALID_ARG and *error (may be NULL;
  * secdet_free it) says what is wrong ("stage: expected single, partition or
  * aggregate"); librdkafka's own refusals name the property, never its value. */
-SECDET_API secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const char *json,
-                                          size_t len, secdet_kafka **out, char **error);
+SECDET_API secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const char *json, size_t len,
+                                          secdet_kafka **out, char **error);
 
 /* Where the input reports what goes wrong with Kafka (a commit refused, a
  * broker unreachable, a checkpoint not acknowledged, a partition restored
@@ -1007,8 +994,7 @@ SECDET_API void secdet_kafka_set_log(secdet_kafka *kafka, secdet_kafka_log_fn fn
  * reloads its rules while the input runs (the engine belongs to that
  * thread). Set it before secdet_kafka_run. */
 typedef void (*secdet_kafka_tick_fn)(void *user);
-SECDET_API void secdet_kafka_set_tick(secdet_kafka *kafka, unsigned interval_ms, secdet_kafka_tick_fn fn,
-                                      void *user);
+SECDET_API void secdet_kafka_set_tick(secdet_kafka *kafka, unsigned interval_ms, secdet_kafka_tick_fn fn, void *user);
 
 /* Runs until secdet_kafka_stop. SECDET_ERR_IO when the consumer fails for
  * good (the reason went to secdet_kafka_set_log's function, else to the
@@ -1019,21 +1005,21 @@ SECDET_API secdet_status secdet_kafka_run(secdet_kafka *kafka);
 SECDET_API void secdet_kafka_stop(secdet_kafka *kafka);
 
 typedef struct secdet_kafka_stats {
-    uint64_t messages;     /* messages consumed and evaluated */
-    uint64_t commits;      /* offset commits that succeeded */
-    uint64_t forwarded;    /* stage 1: events produced to the repartition topic */
-    uint64_t heartbeats;   /* stage 1: watermark messages produced */
-    uint64_t duplicates;   /* stage 2: forwarded events seen before (dropped) */
-    uint64_t checkpoints;  /* stage 2: partition states written to the state topic */
-    uint64_t restored;     /* stage 2: partition states restored on assignment */
-    uint64_t rebalances;   /* assignments and revocations */
-    uint64_t paused;       /* times the partitions were paused for backpressure */
-    uint64_t partitions;   /* partitions assigned now */
+    uint64_t messages;    /* messages consumed and evaluated */
+    uint64_t commits;     /* offset commits that succeeded */
+    uint64_t forwarded;   /* stage 1: events produced to the repartition topic */
+    uint64_t heartbeats;  /* stage 1: watermark messages produced */
+    uint64_t duplicates;  /* stage 2: forwarded events seen before (dropped) */
+    uint64_t checkpoints; /* stage 2: partition states written to the state topic */
+    uint64_t restored;    /* stage 2: partition states restored on assignment */
+    uint64_t rebalances;  /* assignments and revocations */
+    uint64_t paused;      /* times the partitions were paused for backpressure */
+    uint64_t partitions;  /* partitions assigned now */
     /* Stage 2 keeps an engine per partition; their counters, summed (for
      * the other stages, see the engine's own secdet_stats): */
-    uint64_t events;       /* forwarded events evaluated */
-    uint64_t late;         /* of those, older than their partition's watermark (kept out of state) */
-    uint64_t groups;       /* correlation groups held now */
+    uint64_t events; /* forwarded events evaluated */
+    uint64_t late;   /* of those, older than their partition's watermark (kept out of state) */
+    uint64_t groups; /* correlation groups held now */
 } secdet_kafka_stats;
 
 SECDET_API secdet_status secdet_kafka_stats_get(const secdet_kafka *kafka, secdet_kafka_stats *out);

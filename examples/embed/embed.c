@@ -18,17 +18,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char RULES[] =
-    "rule root_console_login {\n"
-    "    meta {\n"
-    "        title = \"Root account console sign-in\"\n"
-    "        severity = critical\n"
-    "        tags = [\"cis-aws-1.7\"]\n"
-    "    }\n"
-    "    on cloudtrail\n"
-    "    where .eventName == \"ConsoleLogin\" and .userIdentity.type == \"Root\"\n"
-    "    output \"Root signed in to the console from {.sourceIPAddress}\"\n"
-    "}\n";
+static const char RULES[] = "rule root_console_login {\n"
+                            "    meta {\n"
+                            "        title = \"Root account console sign-in\"\n"
+                            "        severity = critical\n"
+                            "        tags = [\"cis-aws-1.7\"]\n"
+                            "    }\n"
+                            "    on cloudtrail\n"
+                            "    where .eventName == \"ConsoleLogin\" and .userIdentity.type == \"Root\"\n"
+                            "    output \"Root signed in to the console from {.sourceIPAddress}\"\n"
+                            "}\n";
 
 /* A missing condition after `and`: the compiler must say where and why. */
 static const char BROKEN_RULES[] = "rule broken {\n"
@@ -55,8 +54,8 @@ static void on_alert(void *user, const secdet_alert *alert) {
     size_t len = 0;
     const char *json = secdet_alert_json(alert, &len);
     counter->alerts++;
-    printf("alert %s (%s): %s\n", secdet_alert_rule(alert),
-           secdet_severity_name(secdet_alert_severity(alert)), secdet_alert_message(alert));
+    printf("alert %s (%s): %s\n", secdet_alert_rule(alert), secdet_severity_name(secdet_alert_severity(alert)),
+           secdet_alert_message(alert));
     printf("  %.*s\n", (int)len, json ? json : "");
 }
 
@@ -114,8 +113,7 @@ int main(void) {
 
     secdet_stats stats;
     if (secdet_stats_get(engine, &stats) == SECDET_OK)
-        printf("%llu events, %llu alerts\n", (unsigned long long)stats.events,
-               (unsigned long long)stats.alerts);
+        printf("%llu events, %llu alerts\n", (unsigned long long)stats.events, (unsigned long long)stats.alerts);
     if (counter.alerts != 1) {
         fprintf(stderr, "expected 1 alert, got %u\n", counter.alerts);
         ok = 0;
@@ -123,18 +121,15 @@ int main(void) {
 
     /* All or nothing: the broken source is refused, the engine keeps its rule. */
     printf("loading a broken rule:\n");
-    st = secdet_load_rules_string(engine, "broken.secdet", BROKEN_RULES, strlen(BROKEN_RULES),
-                                  &diag);
+    st = secdet_load_rules_string(engine, "broken.secdet", BROKEN_RULES, strlen(BROKEN_RULES), &diag);
     size_t errors = print_diagnostics(diag);
     secdet_diagnostics_free(diag);
     if (st != SECDET_ERR_RULES || errors == 0) {
-        fprintf(stderr, "the broken rule was not rejected (%s, %zu errors)\n", secdet_strerror(st),
-                errors);
+        fprintf(stderr, "the broken rule was not rejected (%s, %zu errors)\n", secdet_strerror(st), errors);
         ok = 0;
     }
     if (secdet_rule_count(engine) != 1) {
-        fprintf(stderr, "expected the engine to keep its 1 rule, it has %zu\n",
-                secdet_rule_count(engine));
+        fprintf(stderr, "expected the engine to keep its 1 rule, it has %zu\n", secdet_rule_count(engine));
         ok = 0;
     }
 

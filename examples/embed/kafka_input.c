@@ -79,9 +79,9 @@ int main(int argc, char **argv) {
     /* The input's configuration: the same JSON `secdet run` takes. Real
      * code would build it with a JSON library rather than by hand. */
     char conf[2048];
-    int n = snprintf(conf, sizeof conf,
-                     "{\"type\":\"kafka\",\"brokers\":\"%s\",\"group\":\"%s\",\"topics\":[\"%s\"]%s%s}", argv[1],
-                     argv[2], argv[3], argc == 6 ? "," : "", argc == 6 ? argv[5] : "");
+    int n =
+        snprintf(conf, sizeof conf, "{\"type\":\"kafka\",\"brokers\":\"%s\",\"group\":\"%s\",\"topics\":[\"%s\"]%s%s}",
+                 argv[1], argv[2], argv[3], argc == 6 ? "," : "", argc == 6 ? argv[5] : "");
     if (n < 0 || (size_t)n >= sizeof conf) return fail("arguments", SECDET_ERR_INVALID_ARG, e);
     secdet_kafka *k = NULL;
     char *err = NULL;
@@ -107,8 +107,8 @@ int main(int argc, char **argv) {
     secdet_drain(e, 10000);
     secdet_kafka_stats ks;
     secdet_kafka_stats_get(k, &ks);
-    fprintf(stderr, "kafka_input: %llu messages, %lu alerts, %llu commits\n", (unsigned long long)ks.messages,
-            alerts, (unsigned long long)ks.commits);
+    fprintf(stderr, "kafka_input: %llu messages, %lu alerts, %llu commits\n", (unsigned long long)ks.messages, alerts,
+            (unsigned long long)ks.commits);
     secdet_kafka_free(k);
     secdet_engine_free(e);
     return st == SECDET_OK ? 0 : 1;

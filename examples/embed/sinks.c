@@ -18,20 +18,18 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char RULES[] =
-    "rule root_login {\n"
-    "    meta { title = \"Root console sign-in\"  severity = critical }\n"
-    "    where .eventName == \"ConsoleLogin\" and .userIdentity.type == \"Root\"\n"
-    "}\n"
-    "rule access_denied {\n"
-    "    meta { title = \"Access denied\"  severity = low }\n"
-    "    where .errorCode == \"AccessDenied\"\n"
-    "}\n";
+static const char RULES[] = "rule root_login {\n"
+                            "    meta { title = \"Root console sign-in\"  severity = critical }\n"
+                            "    where .eventName == \"ConsoleLogin\" and .userIdentity.type == \"Root\"\n"
+                            "}\n"
+                            "rule access_denied {\n"
+                            "    meta { title = \"Access denied\"  severity = low }\n"
+                            "    where .errorCode == \"AccessDenied\"\n"
+                            "}\n";
 
-static const char EVENTS[] =
-    "{\"eventName\":\"ConsoleLogin\",\"userIdentity\":{\"type\":\"Root\"}}\n"
-    "{\"eventName\":\"GetObject\",\"errorCode\":\"AccessDenied\"}\n"
-    "{\"eventName\":\"ListBuckets\"}\n";
+static const char EVENTS[] = "{\"eventName\":\"ConsoleLogin\",\"userIdentity\":{\"type\":\"Root\"}}\n"
+                             "{\"eventName\":\"GetObject\",\"errorCode\":\"AccessDenied\"}\n"
+                             "{\"eventName\":\"ListBuckets\"}\n";
 
 /* Runs on the engine's delivery thread, never on the pushing one. */
 static secdet_sink_result on_delivery(void *user, const secdet_delivery *d) {
@@ -62,8 +60,7 @@ int main(int argc, char **argv) {
              argv[1], argv[1]);
     secdet_sink *sink = NULL;
     secdet_diagnostics *diag = NULL;
-    if (secdet_sink_from_json(json, strlen(json), &sink, &diag) != SECDET_OK ||
-        secdet_sink_add(e, sink) != SECDET_OK) {
+    if (secdet_sink_from_json(json, strlen(json), &sink, &diag) != SECDET_OK || secdet_sink_add(e, sink) != SECDET_OK) {
         secdet_diagnostic d;
         if (secdet_diagnostics_get(diag, 0, &d) == SECDET_OK) fprintf(stderr, "sinks: %s\n", d.message);
         secdet_diagnostics_free(diag);

@@ -21,12 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char rules[] =
-    "rule root_console_login {\n"
-    "    meta { severity = high }\n"
-    "    where .eventName == \"ConsoleLogin\" and .user == \"root\"\n"
-    "    output \"root signed in from {.ip}\"\n"
-    "}\n";
+static const char rules[] = "rule root_console_login {\n"
+                            "    meta { severity = high }\n"
+                            "    where .eventName == \"ConsoleLogin\" and .user == \"root\"\n"
+                            "    output \"root signed in from {.ip}\"\n"
+                            "}\n";
 
 /* A signal handler can reach the engine only through a global; this is the
  * program's, not the library's (the library keeps no global state). */
@@ -93,8 +92,8 @@ int main(int argc, char **argv) {
     printf("listening on 127.0.0.1:%u\n", (unsigned)secdet_input_port(engine, input));
     fflush(stdout);
 
-    secdet_run_loop(engine);  /* until secdet_stop */
-    secdet_flush(engine);     /* alerts of events still held for ordering */
+    secdet_run_loop(engine); /* until secdet_stop */
+    secdet_flush(engine);    /* alerts of events still held for ordering */
 
     secdet_stats stats;
     secdet_stats_get(engine, &stats);

@@ -84,9 +84,7 @@ static void json_write_depth(buf *b, const cJSON *n, unsigned depth) {
     case cJSON_False: sd_buf_puts(b, "false"); break;
     case cJSON_True: sd_buf_puts(b, "true"); break;
     case cJSON_Number: sd_alert_number_write(b, n->valuedouble); break;
-    case cJSON_String:
-        sd_buf_json_string(b, n->valuestring ? n->valuestring : "", sd_json_string_len(n));
-        break;
+    case cJSON_String: sd_buf_json_string(b, n->valuestring ? n->valuestring : "", sd_json_string_len(n)); break;
     case cJSON_Array: {
         sd_buf_putc(b, '[');
         for (const cJSON *c = n->child; c; c = c->next) {

@@ -29,10 +29,9 @@
 
 typedef struct cJSON cJSON;
 
-
 /* The body of the public opaque handle. */
 struct secdet_alert {
-    const char *json;   /* the alert object, compact, NUL-terminated */
+    const char *json; /* the alert object, compact, NUL-terminated */
     size_t json_len;
     const char *rule;
     const char *title;
@@ -50,12 +49,12 @@ struct secdet_alert {
  * last_seen = time, one event, no distinct. */
 typedef struct alert_spec {
     const program *prog;
-    uint32_t rule;            /* index into prog->rules */
-    const char *source;       /* source name of the firing event */
-    int64_t time_ns;          /* event time of the firing event */
+    uint32_t rule;      /* index into prog->rules */
+    const char *source; /* source name of the firing event */
+    int64_t time_ns;    /* event time of the firing event */
     int64_t first_seen_ns, last_seen_ns;
     uint64_t count;
-    bool has_distinct;        /* a distinct rule: the alert carries `distinct` */
+    bool has_distinct; /* a distinct rule: the alert carries `distinct` */
     uint64_t distinct;
     uint64_t suppressed;
     /* Group keys (the rule's `by` keys, or its throttle keys) and their values
@@ -83,18 +82,18 @@ typedef struct alert_spec {
 } alert_spec;
 
 typedef struct alert_ctx {
-    buf json;      /* the alert */
-    buf message;   /* rendered template */
-    buf group;     /* group object JSON */
-    buf events;    /* events JSON, comma-separated (inside the "events" array) */
+    buf json;    /* the alert */
+    buf message; /* rendered template */
+    buf group;   /* group object JSON */
+    buf events;  /* events JSON, comma-separated (inside the "events" array) */
     buf scratch;
     /* The events buffer caches the last single event serialised, so several
      * rules firing on one event serialise it once. */
     const cJSON *cached_root;
     uint64_t cached_gen;
     const sd_event *cached_ev;
-    void *md_ctx;  /* EVP_MD_CTX *, reused */
-    void *md;      /* EVP_MD * (SHA-256), fetched once */
+    void *md_ctx;       /* EVP_MD_CTX *, reused */
+    void *md;           /* EVP_MD * (SHA-256), fetched once */
     size_t max_message; /* 0 = LIMIT_MESSAGE_BYTES_DEFAULT */
     char id[33];
     char time_buf[40];

@@ -3,7 +3,6 @@
  * these, never through the engine. */
 #include "alert/alert.h"
 
-
 const char *secdet_alert_json(const secdet_alert *a, size_t *len) {
     if (!a) {
         if (len) *len = 0;

@@ -55,8 +55,7 @@ typedef struct cli_load_result {
  * `print` is non-zero. Goes on after a failing argument so that every error
  * is shown. Returns 0 when everything loaded, -1 otherwise.
  */
-int cli_load_rules(secdet_engine *engine, char *const *paths, size_t count, int print,
-                   cli_load_result *result);
+int cli_load_rules(secdet_engine *engine, char *const *paths, size_t count, int print, cli_load_result *result);
 
 /* The shared front of `check` and `disasm` (COMMAND [-h] RULES...): parses
  * the options, creates an engine with default options and loads RULES into
@@ -167,7 +166,7 @@ typedef struct cli_test_case {
     char *name;   /* NULL when none */
     int expect_match;
     long expect_alerts; /* exact number of the rule's alerts; -1 when the line has none */
-    const char *event; /* the first event object's text, inside the parsed line */
+    const char *event;  /* the first event object's text, inside the parsed line */
     size_t event_len;
     cli_test_event *events; /* owned array, event_count >= 1 */
     size_t event_count;

@@ -121,11 +121,10 @@ static void print_stats(run_state *rs, const char *type) {
             type, (unsigned long long)s.events, (unsigned long long)s.malformed, (unsigned long long)s.alerts,
             (unsigned long long)s.rules_run, (unsigned long long)s.budget_exceeded, (unsigned long long)s.late,
             (unsigned long long)s.bytes, (unsigned long long)s.evicted, (unsigned long long)s.groups,
-            (unsigned long long)s.state_bytes, (unsigned long long)s.udp_dropped,
-            (unsigned long long)s.input_paused, (unsigned long long)s.queued, (unsigned long long)s.oversized,
-            (unsigned long long)s.connections, (unsigned long long)s.connections_refused,
-            (unsigned long long)s.accept_errors, (unsigned long long)s.idle_closed, (unsigned long long)s.tls_failed,
-            secdet_rule_count(rs->engine));
+            (unsigned long long)s.state_bytes, (unsigned long long)s.udp_dropped, (unsigned long long)s.input_paused,
+            (unsigned long long)s.queued, (unsigned long long)s.oversized, (unsigned long long)s.connections,
+            (unsigned long long)s.connections_refused, (unsigned long long)s.accept_errors,
+            (unsigned long long)s.idle_closed, (unsigned long long)s.tls_failed, secdet_rule_count(rs->engine));
     buf b;
     sd_buf_init(&b);
     for (size_t i = 0; i < secdet_sink_count(rs->engine); i++) {
@@ -135,13 +134,13 @@ static void print_stats(run_state *rs, const char *type) {
         sd_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
         sd_buf_json_string(&b, name, strlen(name));
         sd_buf_printf(&b,
-                   ",\"accepted\":%llu,\"filtered\":%llu,\"delivered\":%llu,\"retries\":%llu,"
-                   "\"dead_lettered\":%llu,\"dropped\":%llu,\"pending\":%llu,\"spool_bytes\":%llu,"
-                   "\"spool_corrupt\":%llu,\"in_flight\":%u,\"failing\":%s,\"last_error\":",
-                   (unsigned long long)k.accepted, (unsigned long long)k.filtered, (unsigned long long)k.delivered,
-                   (unsigned long long)k.retries, (unsigned long long)k.dead_lettered, (unsigned long long)k.dropped,
-                   (unsigned long long)k.pending, (unsigned long long)k.spool_bytes,
-                   (unsigned long long)k.spool_corrupt, k.in_flight, k.failing ? "true" : "false");
+                      ",\"accepted\":%llu,\"filtered\":%llu,\"delivered\":%llu,\"retries\":%llu,"
+                      "\"dead_lettered\":%llu,\"dropped\":%llu,\"pending\":%llu,\"spool_bytes\":%llu,"
+                      "\"spool_corrupt\":%llu,\"in_flight\":%u,\"failing\":%s,\"last_error\":",
+                      (unsigned long long)k.accepted, (unsigned long long)k.filtered, (unsigned long long)k.delivered,
+                      (unsigned long long)k.retries, (unsigned long long)k.dead_lettered, (unsigned long long)k.dropped,
+                      (unsigned long long)k.pending, (unsigned long long)k.spool_bytes,
+                      (unsigned long long)k.spool_corrupt, k.in_flight, k.failing ? "true" : "false");
         sd_buf_json_string(&b, k.last_error, strlen(k.last_error));
         sd_buf_putc(&b, '}');
     }
@@ -211,8 +210,10 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static void on_stats_timer(uv_timer_t *t) {
     run_state *rs = t->data;
-    if (rs->kafka) atomic_fetch_or(&rs->kafka_want, KAFKA_STATS);
-    else print_stats(rs, "stats");
+    if (rs->kafka)
+        atomic_fetch_or(&rs->kafka_want, KAFKA_STATS);
+    else
+        print_stats(rs, "stats");
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */
@@ -303,9 +304,7 @@ static int start_inputs(run_state *rs) {
                 st = secdet_input_tcp_ex(rs->engine, s->name, in->address, in->port, &o, &rs->loop, &id);
                 break;
             }
-            case CFG_IN_UDP:
-                st = secdet_input_udp(rs->engine, s->name, in->address, in->port, &rs->loop, &id);
-                break;
+            case CFG_IN_UDP: st = secdet_input_udp(rs->engine, s->name, in->address, in->port, &rs->loop, &id); break;
             }
             if (st != SECDET_OK) {
                 const char *why = secdet_input_error(rs->engine);

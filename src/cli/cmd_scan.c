@@ -132,8 +132,7 @@ static size_t read_chunk(cli_input *in, unsigned char *buf, size_t cap, size_t h
 }
 
 static int push_checked(scan_ctx *ctx, const char *source, const void *bytes, size_t len) {
-    secdet_status status =
-        len ? secdet_push(ctx->engine, source, bytes, len) : secdet_source_end(ctx->engine, source);
+    secdet_status status = len ? secdet_push(ctx->engine, source, bytes, len) : secdet_source_end(ctx->engine, source);
     while (status == SECDET_ERR_BUSY) { /* a sink cannot take more: wait, then the same bytes again */
         (void)secdet_drain(ctx->engine, 100);
         status = secdet_push(ctx->engine, source, bytes, len);

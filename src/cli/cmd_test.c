@@ -46,7 +46,7 @@ typedef struct test_run {
 typedef struct alert_probe {
     const char *rule;
     unsigned long alerts; /* alerts of the rule under test */
-    char malformed[256]; /* why the event could not be decoded */
+    char malformed[256];  /* why the event could not be decoded */
 } alert_probe;
 
 static void on_alert(void *user, const secdet_alert *alert) {
@@ -62,8 +62,7 @@ static void on_malformed(void *user, const char *source, uint64_t where, const c
     (void)where;
     /* Printed by run_case, which knows the test's line. */
     alert_probe *probe = user;
-    snprintf(probe->malformed, sizeof probe->malformed, "%s",
-             message ? message : "malformed event");
+    snprintf(probe->malformed, sizeof probe->malformed, "%s", message ? message : "malformed event");
 }
 
 static rule_coverage *find_rule(test_run *run, const char *name) {
@@ -75,8 +74,7 @@ static rule_coverage *find_rule(test_run *run, const char *name) {
     return NULL;
 }
 
-static void report(const test_run *run, int ok, const char *where, const cli_test_case *tc,
-                   const char *detail) {
+static void report(const test_run *run, int ok, const char *where, const cli_test_case *tc, const char *detail) {
     if (ok && !run->verbose) {
         return;
     }
@@ -93,11 +91,10 @@ static void report(const test_run *run, int ok, const char *where, const cli_tes
 }
 
 /* Counts the test as passed or failed from the rule's number of alerts. */
-static void judge(test_run *run, const char *where, const cli_test_case *tc,
-                  const rule_coverage *rule, unsigned long alerts) {
+static void judge(test_run *run, const char *where, const cli_test_case *tc, const rule_coverage *rule,
+                  unsigned long alerts) {
     int fired = alerts > 0;
-    int ok = fired == tc->expect_match &&
-             (tc->expect_alerts < 0 || alerts == (unsigned long)tc->expect_alerts);
+    int ok = fired == tc->expect_match && (tc->expect_alerts < 0 || alerts == (unsigned long)tc->expect_alerts);
     if (ok) {
         run->passed++;
         report(run, 1, where, tc, NULL);
@@ -164,8 +161,8 @@ static void run_case(test_run *run, const char *where, const cli_test_case *tc) 
             fprintf(stderr, "%s: the end of the stream could not be processed: %s\n", where,
                     probe.malformed[0] ? probe.malformed : secdet_strerror(status));
         } else if (tc->event_count > 1) {
-            fprintf(stderr, "%s: event %zu of the stream could not be evaluated: %s\n", where,
-                    failed_at + 1, probe.malformed[0] ? probe.malformed : secdet_strerror(status));
+            fprintf(stderr, "%s: event %zu of the stream could not be evaluated: %s\n", where, failed_at + 1,
+                    probe.malformed[0] ? probe.malformed : secdet_strerror(status));
         } else {
             fprintf(stderr, "%s: the event could not be evaluated: %s\n", where,
                     probe.malformed[0] ? probe.malformed : secdet_strerror(status));

@@ -34,8 +34,8 @@
 
 typedef struct walker {
     const char *file;
-    char *dir;          /* the file's directory, for relative paths */
-    char path[256];     /* JSON path of the value being looked at */
+    char *dir;      /* the file's directory, for relative paths */
+    char path[256]; /* JSON path of the value being looked at */
     size_t plen;
     char *err;
     size_t errlen;
@@ -194,8 +194,10 @@ static int read_secret(walker *w, const cJSON *v, char **out) {
     if (!copy) return fail(w, "out of memory");
     char err[300], why[300];
     int rc = sd_secret_is_ref(copy) ? absolute_ref(copy, w) : 0;
-    if (rc == 0 && sd_secret_read(copy, out, err, sizeof err, why, sizeof why) != 0) rc = fail(w, "%s", err);
-    else if (rc == 0 && why[0]) warn(w, why);
+    if (rc == 0 && sd_secret_read(copy, out, err, sizeof err, why, sizeof why) != 0)
+        rc = fail(w, "%s", err);
+    else if (rc == 0 && why[0])
+        warn(w, why);
     cJSON_Delete(copy);
     return rc;
 }
@@ -222,8 +224,8 @@ static int check_kafka_secrets(walker *w, cJSON *props) {
 
 /* A tcp input's "tls" object. */
 static int load_tls(walker *w, const cJSON *v, cfg_input *in) {
-    static const char *const keys[] = {"cert",      "key", "key_passphrase", "client_ca", "require_client_cert",
-                                       "handshake_timeout_ms", NULL};
+    static const char *const keys[] = {
+        "cert", "key", "key_passphrase", "client_ca", "require_client_cert", "handshake_timeout_ms", NULL};
     if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
     if (get_path(w, v, "cert", true, &in->tls_cert) != 0 || get_path(w, v, "key", true, &in->tls_key) != 0 ||
         get_path(w, v, "client_ca", false, &in->tls_client_ca) != 0 ||
@@ -277,8 +279,8 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
     if (get_string(w, v, "type", true, &type) != 0) return -1;
     static const char *const file_keys[] = {"type", "path", "start", "poll_ms", NULL};
     static const char *const stdin_keys[] = {"type", NULL};
-    static const char *const tcp_keys[] = {"type", "address", "port", "framing", "max_connections",
-                                           "idle_timeout_ms", "tls", NULL};
+    static const char *const tcp_keys[] = {"type", "address", "port", "framing", "max_connections", "idle_timeout_ms",
+                                           "tls",  NULL};
     static const char *const udp_keys[] = {"type", "address", "port", NULL};
     int rc = 0;
     uint64_t u = 0;
@@ -290,7 +292,8 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
         char *start = NULL;
         if (rc == 0) rc = get_string(w, v, "start", false, &start);
         if (rc == 0 && start) {
-            if (strcmp(start, "beginning") == 0) in->from_start = 1;
+            if (strcmp(start, "beginning") == 0)
+                in->from_start = 1;
             else if (strcmp(start, "end") != 0) {
                 size_t old = enter_key(w, "start");
                 rc = fail(w, "expected \"beginning\" or \"end\"");
@@ -318,7 +321,8 @@ static int load_input(walker *w, const cJSON *v, cfg_input *in) {
         char *framing = NULL;
         if (rc == 0 && tcp) rc = get_string(w, v, "framing", false, &framing);
         if (rc == 0 && framing) {
-            if (strcmp(framing, "octet-counted") == 0) in->framing = SECDET_FRAMING_OCTET_COUNTED;
+            if (strcmp(framing, "octet-counted") == 0)
+                in->framing = SECDET_FRAMING_OCTET_COUNTED;
             else if (strcmp(framing, "lines") != 0) {
                 size_t old = enter_key(w, "framing");
                 rc = fail(w, "expected \"lines\" or \"octet-counted\"");
@@ -403,8 +407,10 @@ static int load_source(walker *w, const cJSON *v, cfg_source *s) {
         secdet_format f;
         if (secdet_format_parse(s->format, &f) != SECDET_OK) {
             size_t old = enter_key(w, "format");
-            int rc = fail(w, "unknown format \"%s\" (expected auto, jsonl, cloudtrail, cloudwatch-logs or "
-                             "eventbridge)", s->format);
+            int rc = fail(w,
+                          "unknown format \"%s\" (expected auto, jsonl, cloudtrail, cloudwatch-logs or "
+                          "eventbridge)",
+                          s->format);
             leave(w, old);
             return rc;
         }
@@ -435,7 +441,8 @@ static int load_source(walker *w, const cJSON *v, cfg_source *s) {
         }
     } else {
         s->inputs = calloc(1, sizeof *s->inputs);
-        if (!s->inputs) rc = fail(w, "out of memory");
+        if (!s->inputs)
+            rc = fail(w, "out of memory");
         else {
             s->ninputs = 1;
             rc = load_input(w, in, &s->inputs[0]);
@@ -480,8 +487,10 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     if (rc == 0) rc = sd_sink_json_each_ref(obj, absolute_ref, w);
     char name[128];
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, "name");
-    if (cJSON_IsString(n)) snprintf(name, sizeof name, "%s", n->valuestring);
-    else snprintf(name, sizeof name, "%.60s-%zu", t->valuestring, index);
+    if (cJSON_IsString(n))
+        snprintf(name, sizeof name, "%s", n->valuestring);
+    else
+        snprintf(name, sizeof name, "%.60s-%zu", t->valuestring, index);
     if (rc == 0 && !n && !cJSON_AddStringToObject(obj, "name", name)) rc = fail(w, "out of memory");
     bool network = strcmp(t->valuestring, "webhook") == 0 || strcmp(t->valuestring, "slack") == 0 ||
                    strcmp(t->valuestring, "syslog") == 0 || strcmp(t->valuestring, "kafka") == 0;
@@ -516,17 +525,17 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
 }
 
 static int load_limits(walker *w, const cJSON *v, cfg *c) {
-    static const char *const keys[] = {"max_event_bytes", "max_json_depth", "vm_budget", "regex_match_limit",
-                                       "max_rule_file_bytes", "max_samples", "lateness_ms", "max_state_bytes",
-                                       "queue_messages", "queue_bytes", NULL};
+    static const char *const keys[] = {"max_event_bytes",     "max_json_depth", "vm_budget",   "regex_match_limit",
+                                       "max_rule_file_bytes", "max_samples",    "lateness_ms", "max_state_bytes",
+                                       "queue_messages",      "queue_bytes",    NULL};
     if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
     uint64_t u;
     bool p;
     const double big = 9007199254740991.0; /* 2^53 - 1: exact in a JSON number */
-#define LIMIT(key, max, assign)                            \
-    do {                                                   \
-        if (get_uint(w, v, key, max, &u, &p) != 0) return -1; \
-        if (p) assign;                                     \
+#define LIMIT(key, max, assign)                                                                                        \
+    do {                                                                                                               \
+        if (get_uint(w, v, key, max, &u, &p) != 0) return -1;                                                          \
+        if (p) assign;                                                                                                 \
     } while (0)
     LIMIT("max_event_bytes", big, c->opts.max_event_bytes = (size_t)u);
     LIMIT("max_json_depth", 100000, c->opts.max_json_depth = (uint32_t)u);
@@ -626,8 +635,8 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
     } else if (!cJSON_IsObject(root)) {
         rc = fail(&w, "expected a JSON object");
     }
-    static const char *const keys[] = {"rules",          "sources",   "sinks",           "limits",
-                                       "stats_interval", "spool_dir", "drain_timeout_ms", NULL};
+    static const char *const keys[] = {"rules",     "sources",          "sinks", "limits", "stats_interval",
+                                       "spool_dir", "drain_timeout_ms", NULL};
     if (rc == 0) rc = check_keys(&w, root, keys);
     c->drain_timeout_ms = 10000;
     if (rc == 0) rc = get_path(&w, root, "spool_dir", false, &c->spool_dir);
@@ -638,13 +647,10 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
         rc = get_uint(&w, root, "drain_timeout_ms", 86400000.0, &u, &present);
         if (rc == 0 && present) c->drain_timeout_ms = (int64_t)u;
     }
+    if (rc == 0) rc = load_array(&w, root, "rules", true, (void **)&c->rules, &c->nrules, sizeof *c->rules, each_rule);
     if (rc == 0)
-        rc = load_array(&w, root, "rules", true, (void **)&c->rules, &c->nrules, sizeof *c->rules, each_rule);
-    if (rc == 0)
-        rc = load_array(&w, root, "sources", true, (void **)&c->sources, &c->nsources, sizeof *c->sources,
-                        each_source);
-    if (rc == 0)
-        rc = load_array(&w, root, "sinks", false, (void **)&c->sinks, &c->nsinks, sizeof *c->sinks, each_sink);
+        rc = load_array(&w, root, "sources", true, (void **)&c->sources, &c->nsources, sizeof *c->sources, each_source);
+    if (rc == 0) rc = load_array(&w, root, "sinks", false, (void **)&c->sinks, &c->nsinks, sizeof *c->sinks, each_sink);
     if (rc == 0 && c->nsinks == 0) { /* default: alerts on stdout */
         c->sinks = calloc(1, sizeof *c->sinks);
         if (!c->sinks || !(c->sinks[0].json = strdup("{\"type\":\"stdout\",\"name\":\"stdout-0\"}")) ||
@@ -683,8 +689,10 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
             if (strcmp(c->sinks[i].name, c->sinks[j].name) == 0) {
                 snprintf(w.path, sizeof w.path, "sinks[%zu].name", i);
                 w.plen = strlen(w.path);
-                rc = fail(&w, "duplicate sink name \"%.60s\" (also sinks[%zu]; a sink without a name is "
-                              "called <type>-<index>)", c->sinks[i].name, j);
+                rc = fail(&w,
+                          "duplicate sink name \"%.60s\" (also sinks[%zu]; a sink without a name is "
+                          "called <type>-<index>)",
+                          c->sinks[i].name, j);
                 break;
             }
         }

@@ -27,26 +27,26 @@ typedef enum { CFG_IN_FILE, CFG_IN_STDIN, CFG_IN_TCP, CFG_IN_UDP, CFG_IN_KAFKA }
 
 typedef struct cfg_input {
     cfg_input_type type;
-    char *path;          /* file */
-    int from_start;      /* file: "start": "beginning" */
-    unsigned poll_ms;    /* file */
-    char *address;       /* tcp, udp */
-    uint16_t port;       /* tcp, udp; 0 = any free port */
-    secdet_framing framing; /* tcp */
-    unsigned max_connections;   /* tcp; 0 = the library's default (1024) */
-    uint64_t idle_timeout_ms;   /* tcp; 0 = none */
+    char *path;                               /* file */
+    int from_start;                           /* file: "start": "beginning" */
+    unsigned poll_ms;                         /* file */
+    char *address;                            /* tcp, udp */
+    uint16_t port;                            /* tcp, udp; 0 = any free port */
+    secdet_framing framing;                   /* tcp */
+    unsigned max_connections;                 /* tcp; 0 = the library's default (1024) */
+    uint64_t idle_timeout_ms;                 /* tcp; 0 = none */
     char *tls_cert, *tls_key, *tls_client_ca; /* tcp "tls": paths, resolved; cert NULL = plain TCP */
-    char *tls_key_passphrase;   /* tcp "tls": secret (cleared when freed) */
+    char *tls_key_passphrase;                 /* tcp "tls": secret (cleared when freed) */
     int tls_require_client_cert;
     uint64_t tls_handshake_timeout_ms; /* 0 = the library's default (10000) */
-    char *kafka_json;    /* kafka: the input's object, checked (secdet_kafka_new takes it) */
-    int kafka_stage2;    /* kafka: "stage": "aggregate" */
+    char *kafka_json;                  /* kafka: the input's object, checked (secdet_kafka_new takes it) */
+    int kafka_stage2;                  /* kafka: "stage": "aggregate" */
 } cfg_input;
 
 typedef struct cfg_source {
     char *name;
-    char *format;        /* a format name; NULL = auto */
-    char *time_field;    /* NULL = the format's default */
+    char *format;     /* a format name; NULL = auto */
+    char *time_field; /* NULL = the format's default */
     cfg_input *inputs;
     size_t ninputs;
 } cfg_source;
@@ -65,14 +65,14 @@ typedef struct cfg {
     size_t nsources;
     cfg_sink *sinks;
     size_t nsinks;
-    secdet_engine_opts opts;   /* defaults, then "limits" */
-    size_t queue_messages;     /* 0 = the library's default */
+    secdet_engine_opts opts; /* defaults, then "limits" */
+    size_t queue_messages;   /* 0 = the library's default */
     size_t queue_bytes;
-    double stats_interval;     /* seconds; 0 = only on SIGUSR1 */
-    char *spool_dir;           /* top-level "spool_dir", resolved, or NULL */
-    int64_t drain_timeout_ms;  /* at exit, how long to wait for delivery; default 10000 */
-    const cfg_source *kafka;   /* the source whose (only) input is kafka, or NULL */
-    char **warnings;           /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
+    double stats_interval;    /* seconds; 0 = only on SIGUSR1 */
+    char *spool_dir;          /* top-level "spool_dir", resolved, or NULL */
+    int64_t drain_timeout_ms; /* at exit, how long to wait for delivery; default 10000 */
+    const cfg_source *kafka;  /* the source whose (only) input is kafka, or NULL */
+    char **warnings;          /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
     size_t nwarnings;
 } cfg;
 

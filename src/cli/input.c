@@ -38,9 +38,7 @@ struct cli_input {
     char error[160];
 };
 
-static void set_error(cli_input *in, const char *what) {
-    snprintf(in->error, sizeof in->error, "%s", what);
-}
+static void set_error(cli_input *in, const char *what) { snprintf(in->error, sizeof in->error, "%s", what); }
 
 /* Refills the raw buffer; 1 bytes read, 0 end of file, -1 error. */
 static int fill(cli_input *in) {
@@ -187,8 +185,7 @@ static long read_gzip(cli_input *in, unsigned char *out, size_t cap) {
         if (zr == Z_STREAM_END) {
             in->z_member_open = 0;
         } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            snprintf(in->error, sizeof in->error, "corrupt gzip data: %s",
-                     in->z.msg ? in->z.msg : "inflate failed");
+            snprintf(in->error, sizeof in->error, "corrupt gzip data: %s", in->z.msg ? in->z.msg : "inflate failed");
             return -1;
         }
         if (produced > 0) {

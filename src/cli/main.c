@@ -33,16 +33,15 @@ static const char usage_overview[] =
     "RULES are .secdet files or directories (every *.secdet below them).\n"
     "Run 'secdet COMMAND --help' for a command's options.\n";
 
-static const char usage_check[] =
-    "usage: secdet check [OPTIONS] RULES...\n"
-    "\n"
-    "Compiles RULES (files, or directories: every *.secdet below them) into one\n"
-    "ruleset and prints every error and warning on stderr as 'file:line:col: message'.\n"
-    "\n"
-    "options:\n"
-    "  -h, --help    print this text\n"
-    "\n"
-    "exit status: 0 the rules compile, 2 they do not.\n";
+static const char usage_check[] = "usage: secdet check [OPTIONS] RULES...\n"
+                                  "\n"
+                                  "Compiles RULES (files, or directories: every *.secdet below them) into one\n"
+                                  "ruleset and prints every error and warning on stderr as 'file:line:col: message'.\n"
+                                  "\n"
+                                  "options:\n"
+                                  "  -h, --help    print this text\n"
+                                  "\n"
+                                  "exit status: 0 the rules compile, 2 they do not.\n";
 
 static const char usage_scan[] =
     "usage: secdet scan --rules PATH [OPTIONS] FILE...\n"
@@ -87,53 +86,50 @@ static const char usage_scan[] =
     "exit status: 0 it ran, 1 an alert was printed with --fail-on-alert,\n"
     "2 unusable rules, options or input.\n";
 
-static const char usage_test[] =
-    "usage: secdet test [OPTIONS] RULES...\n"
-    "\n"
-    "For each rule file X.secdet, runs the tests in X.tests.jsonl beside it: one\n"
-    "JSON object a line, {\"rule\": NAME, \"expect\": \"match\"|\"no-match\",\n"
-    "\"source\": NAME (default \"cloudtrail\"), \"event\": {...}, \"name\": TEXT}.\n"
-    "Instead of \"event\", \"events\": [...] is a stream pushed in order and then\n"
-    "flushed (for count, distinct and sequence rules); \"expect_alerts\": N asks\n"
-    "for exactly N alerts of the rule.\n"
-    "Every rule that alerts needs a test that must fire and one that must not.\n"
-    "Ends with the line 'N passed, M failed'.\n"
-    "\n"
-    "options:\n"
-    "  -v, --verbose   print every test, not only failures\n"
-    "  -h, --help      print this text\n"
-    "\n"
-    "exit status: 0 all passed, 1 some failed, 2 unusable rules or tests.\n";
+static const char usage_test[] = "usage: secdet test [OPTIONS] RULES...\n"
+                                 "\n"
+                                 "For each rule file X.secdet, runs the tests in X.tests.jsonl beside it: one\n"
+                                 "JSON object a line, {\"rule\": NAME, \"expect\": \"match\"|\"no-match\",\n"
+                                 "\"source\": NAME (default \"cloudtrail\"), \"event\": {...}, \"name\": TEXT}.\n"
+                                 "Instead of \"event\", \"events\": [...] is a stream pushed in order and then\n"
+                                 "flushed (for count, distinct and sequence rules); \"expect_alerts\": N asks\n"
+                                 "for exactly N alerts of the rule.\n"
+                                 "Every rule that alerts needs a test that must fire and one that must not.\n"
+                                 "Ends with the line 'N passed, M failed'.\n"
+                                 "\n"
+                                 "options:\n"
+                                 "  -v, --verbose   print every test, not only failures\n"
+                                 "  -h, --help      print this text\n"
+                                 "\n"
+                                 "exit status: 0 all passed, 1 some failed, 2 unusable rules or tests.\n";
 
-static const char usage_disasm[] =
-    "usage: secdet disasm [OPTIONS] RULES...\n"
-    "\n"
-    "Compiles RULES and prints their bytecode, one instruction a line.\n"
-    "\n"
-    "options:\n"
-    "  -h, --help    print this text\n";
+static const char usage_disasm[] = "usage: secdet disasm [OPTIONS] RULES...\n"
+                                   "\n"
+                                   "Compiles RULES and prints their bytecode, one instruction a line.\n"
+                                   "\n"
+                                   "options:\n"
+                                   "  -h, --help    print this text\n";
 
-static const char usage_run[] =
-    "usage: secdet run --config FILE [--check]\n"
-    "\n"
-    "Runs until SIGTERM or SIGINT: reads events from the inputs FILE names (file\n"
-    "tails, stdin, TCP, UDP, a Kafka consumer group), evaluates the rules it names,\n"
-    "and hands every alert to its sinks (stdout, file, webhook, Slack, syslog, Kafka).\n"
-    "FILE's schema is in docs/config.md; the Kafka input's in docs/scale-out.md.\n"
-    "\n"
-    "signals: SIGHUP reloads the rules (a set with errors is rejected and the old one\n"
-    "keeps running), SIGUSR1 prints stats as a JSON line on stderr, SIGTERM/SIGINT\n"
-    "evaluate what was read, flush and exit 0.\n"
-    "\n"
-    "options:\n"
-    "  -c, --config FILE   the configuration (JSON)\n"
-    "  -t, --check         check FILE whole (keys, rules, sinks, secrets, inputs'\n"
-    "                      settings) and exit, starting nothing: no port bound, no\n"
-    "                      input read, no spool created, no broker contacted\n"
-    "  -h, --help          print this text\n"
-    "\n"
-    "exit status: 0 stopped by a signal or the inputs ended (with --check: the\n"
-    "configuration is good), 2 unusable configuration or rules.\n";
+static const char usage_run[] = "usage: secdet run --config FILE [--check]\n"
+                                "\n"
+                                "Runs until SIGTERM or SIGINT: reads events from the inputs FILE names (file\n"
+                                "tails, stdin, TCP, UDP, a Kafka consumer group), evaluates the rules it names,\n"
+                                "and hands every alert to its sinks (stdout, file, webhook, Slack, syslog, Kafka).\n"
+                                "FILE's schema is in docs/config.md; the Kafka input's in docs/scale-out.md.\n"
+                                "\n"
+                                "signals: SIGHUP reloads the rules (a set with errors is rejected and the old one\n"
+                                "keeps running), SIGUSR1 prints stats as a JSON line on stderr, SIGTERM/SIGINT\n"
+                                "evaluate what was read, flush and exit 0.\n"
+                                "\n"
+                                "options:\n"
+                                "  -c, --config FILE   the configuration (JSON)\n"
+                                "  -t, --check         check FILE whole (keys, rules, sinks, secrets, inputs'\n"
+                                "                      settings) and exit, starting nothing: no port bound, no\n"
+                                "                      input read, no spool created, no broker contacted\n"
+                                "  -h, --help          print this text\n"
+                                "\n"
+                                "exit status: 0 stopped by a signal or the inputs ended (with --check: the\n"
+                                "configuration is good), 2 unusable configuration or rules.\n";
 
 const char *cli_plural(unsigned long long n, const char *one, const char *many) { return n == 1 ? one : many; }
 
@@ -191,8 +187,8 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         const char *topic = argc > 2 ? argv[2] : NULL;
-        if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 &&
-            strcmp(topic, "test") != 0 && strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0) {
+        if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 && strcmp(topic, "test") != 0 &&
+            strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0) {
             return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
         }
         cli_usage(topic, stdout);

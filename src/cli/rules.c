@@ -17,7 +17,6 @@
 #include "cli/cli.h"
 #include "util/limits.h"
 
-
 int cli_strings_push(cli_strings *list, const char *s) {
     if (list->count == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 16;
@@ -55,8 +54,7 @@ static int strings_contains(const cli_strings *list, const char *s) {
 }
 
 /* Prints the diagnostics not printed before; counts them. */
-static void report_diagnostics(const secdet_diagnostics *diag, int print, cli_strings *seen,
-                               cli_load_result *result) {
+static void report_diagnostics(const secdet_diagnostics *diag, int print, cli_strings *seen, cli_load_result *result) {
     size_t n = secdet_diagnostics_count(diag);
     for (size_t i = 0; i < n; i++) {
         secdet_diagnostic d;
@@ -83,8 +81,7 @@ static void report_diagnostics(const secdet_diagnostics *diag, int print, cli_st
     }
 }
 
-int cli_load_rules(secdet_engine *engine, char *const *paths, size_t count, int print,
-                   cli_load_result *result) {
+int cli_load_rules(secdet_engine *engine, char *const *paths, size_t count, int print, cli_load_result *result) {
     cli_strings seen = {0};
     result->errors = 0;
     result->warnings = 0;
@@ -182,9 +179,7 @@ static int collect_dir(const char *dir, int depth, const cli_walk *how, cli_stri
     return rc;
 }
 
-static int compare_paths(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int cli_collect_files(const char *arg, const cli_walk *how, cli_strings *out) {
     struct stat st;

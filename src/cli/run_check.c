@@ -56,7 +56,7 @@ int cfg_check(const cfg *c, const char *path) {
         fprintf(stderr, "secdet: %s: configuration has errors\n", path);
         return CLI_EXIT_ERROR;
     }
-    fprintf(stderr, "secdet: %s: configuration OK (%zu rules, %zu sources, %zu inputs, %zu sinks)\n", path,
-            nrules, c->nsources, ninputs, c->nsinks);
+    fprintf(stderr, "secdet: %s: configuration OK (%zu rules, %zu sources, %zu inputs, %zu sinks)\n", path, nrules,
+            c->nsources, ninputs, c->nsinks);
     return CLI_EXIT_OK;
 }

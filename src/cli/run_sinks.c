@@ -22,8 +22,7 @@ bool cfg_sink_diagnostics(const secdet_diagnostics *d, size_t i) {
         secdet_diagnostic e;
         if (secdet_diagnostics_get(d, k, &e) != SECDET_OK) continue;
         error |= e.severity == SECDET_DIAG_ERROR;
-        fprintf(stderr, "secdet: sinks[%zu]: %s%s\n", i, e.severity == SECDET_DIAG_ERROR ? "" : "warning: ",
-                e.message);
+        fprintf(stderr, "secdet: sinks[%zu]: %s%s\n", i, e.severity == SECDET_DIAG_ERROR ? "" : "warning: ", e.message);
     }
     return error;
 }
@@ -58,8 +57,8 @@ size_t cfg_sinks_reload(const cfg *conf, secdet_engine *engine, size_t *changed)
         /* secdet run adds the sinks in configuration order: sink i is sinks[i]. */
         secdet_status st = sd_engine_sink_reconfigure(engine, i, next[i], &swapped);
         if (st != SECDET_OK) {
-            fprintf(stderr, "secdet: sinks[%zu] (%s): cannot take the new configuration: %s\n", i,
-                    conf->sinks[i].name, secdet_strerror(st));
+            fprintf(stderr, "secdet: sinks[%zu] (%s): cannot take the new configuration: %s\n", i, conf->sinks[i].name,
+                    secdet_strerror(st));
             errors++;
         }
         *changed += swapped;

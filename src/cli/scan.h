@@ -18,12 +18,12 @@ typedef struct scan_options {
     const char *source; /* NULL: the format's name */
     int output_json;    /* -1: decide from the terminal */
     int fail_on_alert;
-    int progress;       /* SCAN_PROGRESS_*: --progress, --no-progress, else by the terminals */
+    int progress; /* SCAN_PROGRESS_*: --progress, --no-progress, else by the terminals */
     int quiet;
-    int stats;          /* --stats: the engine's counters at the end */
-    const char *state;     /* --state FILE, or NULL */
-    int64_t lateness_ms;   /* --lateness; -1: the engine's default */
-    long max_samples;      /* --max-samples; -1: the engine's default */
+    int stats;              /* --stats: the engine's counters at the end */
+    const char *state;      /* --state FILE, or NULL */
+    int64_t lateness_ms;    /* --lateness; -1: the engine's default */
+    long max_samples;       /* --max-samples; -1: the engine's default */
     long long max_state_mb; /* --max-state; -1: the engine's default */
     /* What is printed (and what --fail-on-alert counts): alerts of at least
      * this severity, of a rule matching one of the globs (any when none). */
@@ -38,10 +38,10 @@ typedef struct scan_ctx {
     int colour;
     int stdout_is_tty;
     term_progress progress;
-    const char *file;           /* the file being read, as shown in messages */
-    unsigned long errors_shown; /* malformed events reported for this file */
-    unsigned long long alerts;   /* alerts printed */
-    unsigned long long filtered; /* alerts the filters left out */
+    const char *file;                /* the file being read, as shown in messages */
+    unsigned long errors_shown;      /* malformed events reported for this file */
+    unsigned long long alerts;       /* alerts printed */
+    unsigned long long filtered;     /* alerts the filters left out */
     unsigned long long bytes_before; /* raw bytes of the files already read */
     unsigned long long bytes_total;  /* 0: unknown (stdin, a pipe) */
     const cli_input *input;

@@ -46,7 +46,9 @@ static long long parse_number(const char *text, long long lo, long long hi) {
 }
 
 /* "info" .. "critical" (any case) → 0, or -1. */
-static int parse_severity(const char *text, secdet_severity *out) { return sd_severity_parse(text, true, out) ? 0 : -1; }
+static int parse_severity(const char *text, secdet_severity *out) {
+    return sd_severity_parse(text, true, out) ? 0 : -1;
+}
 
 static int push_or_fail(cli_strings *list, const char *s) {
     if (cli_strings_push(list, s) != 0) {
@@ -88,8 +90,12 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (scan_options){.format = SECDET_FMT_AUTO, .output_json = -1, .progress = SCAN_PROGRESS_AUTO,
-                        .lateness_ms = -1, .max_samples = -1, .max_state_mb = -1,
+    *o = (scan_options){.format = SECDET_FMT_AUTO,
+                        .output_json = -1,
+                        .progress = SCAN_PROGRESS_AUTO,
+                        .lateness_ms = -1,
+                        .max_samples = -1,
+                        .max_state_mb = -1,
                         .min_severity = SECDET_SEVERITY_INFO};
     opterr = 0;
     int c;
@@ -101,9 +107,8 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
             break;
         case 'f':
             if (secdet_format_parse(optarg, &o->format) != SECDET_OK) {
-                return cli_usage_error("scan",
-                                       "unknown format '%s' (auto, jsonl, cloudtrail, cloudwatch-logs, eventbridge)",
-                                       optarg);
+                return cli_usage_error(
+                    "scan", "unknown format '%s' (auto, jsonl, cloudtrail, cloudwatch-logs, eventbridge)", optarg);
             }
             break;
         case 's':

@@ -18,7 +18,7 @@
 #include "cli/scan.h"
 #include "util/limits.h"
 
-#define SEVERITY_WIDTH            8 /* "CRITICAL" */
+#define SEVERITY_WIDTH 8 /* "CRITICAL" */
 
 static int rule_wanted(const scan_options *o, const char *rule) {
     if (o->rule_globs.count == 0) {

@@ -34,8 +34,8 @@ static int fail(scanner *sc, const char *what) {
 }
 
 static void skip_ws(scanner *sc) {
-    while (sc->pos < sc->n && (sc->s[sc->pos] == ' ' || sc->s[sc->pos] == '\t' ||
-                               sc->s[sc->pos] == '\r' || sc->s[sc->pos] == '\n')) {
+    while (sc->pos < sc->n &&
+           (sc->s[sc->pos] == ' ' || sc->s[sc->pos] == '\t' || sc->s[sc->pos] == '\r' || sc->s[sc->pos] == '\n')) {
         sc->pos++;
     }
 }
@@ -376,8 +376,8 @@ static int take_count(scanner *sc, long *out) {
         sc->pos++;
     }
     int leading_zero = sc->pos - start > 1 && sc->s[start] == '0';
-    int more = sc->pos < sc->n && (sc->s[sc->pos] == '.' || sc->s[sc->pos] == 'e' ||
-                                   sc->s[sc->pos] == 'E' || sc->s[sc->pos] == '-');
+    int more = sc->pos < sc->n &&
+               (sc->s[sc->pos] == '.' || sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E' || sc->s[sc->pos] == '-');
     if (sc->pos == start || leading_zero || more) {
         sc->pos = start;
         return fail(sc, "\"expect_alerts\" must be a whole number, 0 or more");
@@ -475,8 +475,7 @@ int cli_test_parse(const char *line, size_t len, cli_test_case *out, char *err, 
     }
     out->expect_match = strcmp(expect, "match") == 0;
     if (out->expect_alerts >= 0 && (out->expect_alerts > 0) != out->expect_match) {
-        snprintf(err, errlen, "\"expect_alerts\": %ld contradicts \"expect\": \"%s\"",
-                 out->expect_alerts, expect);
+        snprintf(err, errlen, "\"expect_alerts\": %ld contradicts \"expect\": \"%s\"", out->expect_alerts, expect);
         goto error;
     }
     out->event = out->events[0].json;

@@ -56,11 +56,11 @@ typedef struct seq_partial {
 typedef struct corr_group {
     struct corr_group *hnext;         /* hash chain */
     struct corr_group *lprev, *lnext; /* LRU: head = most recent */
-    int64_t expires;   /* state is useless once the watermark is past this */
-    uint32_t heap_idx; /* in the expiry heap, or NO_HEAP */
+    int64_t expires;                  /* state is useless once the watermark is past this */
+    uint32_t heap_idx;                /* in the expiry heap, or NO_HEAP */
     uint32_t rule;
     uint32_t key_len;
-    uint32_t bytes;    /* accounted for this group */
+    uint32_t bytes; /* accounted for this group */
     uint8_t kind;
     uint16_t shead, sn; /* the sample ring (count/distinct); max_samples <= 1000. Packed
                          * here, in what would be padding, to keep a group small. */
@@ -115,21 +115,21 @@ struct corr {
 
     /* group table */
     corr_group **buckets;
-    uint32_t nbuckets;  /* power of two */
+    uint32_t nbuckets; /* power of two */
     uint64_t ngroups;
     corr_group *lru_head, *lru_tail;
-    corr_group **heap;  /* expiry min-heap */
+    corr_group **heap; /* expiry min-heap */
     uint32_t nheap, capheap;
 
     /* reorder buffer */
-    corr_rec **recs;    /* min-heap by (t, seq) */
+    corr_rec **recs; /* min-heap by (t, seq) */
     size_t nrecs, caprecs;
     rec_chunk *rec_cur; /* the chunk new records are cut from */
     uint64_t seq;
     bool any_time;
-    int64_t max_time;   /* newest event time seen (valid when any_time) */
-    int64_t watermark;  /* records at or before it are applied; older events are late */
-    bool external_wm;   /* the watermark moves only by sd_corr_set_watermark (stage 2) */
+    int64_t max_time;  /* newest event time seen (valid when any_time) */
+    int64_t watermark; /* records at or before it are applied; older events are late */
+    bool external_wm;  /* the watermark moves only by sd_corr_set_watermark (stage 2) */
 
     char **sources;
     uint32_t nsources;
@@ -139,9 +139,9 @@ struct corr {
     size_t fired_head, nfired, capfired;
 
     uint64_t bytes, evicted;
-    uint64_t peak;      /* the most bytes ever held (tests check the cap against it) */
+    uint64_t peak; /* the most bytes ever held (tests check the cap against it) */
     uint32_t snap_gen;
-    bool applying;      /* inside the apply loop: no eviction */
+    bool applying; /* inside the apply loop: no eviction */
 };
 
 /* mem.c: allocations of the state, accounted at what malloc takes for them

@@ -53,13 +53,13 @@ typedef struct corr corr;
  * once as it is applied, so its throttle runs in event-time order). */
 typedef struct corr_input {
     uint32_t rule;
-    uint32_t src;          /* sd_corr_source_id() */
-    int64_t t;             /* event time; not late */
-    const char *key;       /* group key bytes */
+    uint32_t src;    /* sd_corr_source_id() */
+    int64_t t;       /* event time; not late */
+    const char *key; /* group key bytes */
     uint32_t key_len;
-    const char *vals;      /* distinct values blob (sd_corr_vals_put), nvals of them */
+    const char *vals; /* distinct values blob (sd_corr_vals_put), nvals of them */
     uint32_t vals_len, nvals;
-    uint64_t mask;         /* the sequence steps the event satisfies */
+    uint64_t mask; /* the sequence steps the event satisfies */
     /* A rule with `throttle`: the throttle's key bytes for this event (a
      * stateless rule's are its group key); the alert it fires is throttled
      * here, as it fires, in event-time order. */
@@ -77,26 +77,26 @@ typedef struct corr_input {
  * sd_corr_fired_release. */
 typedef struct corr_fired {
     uint32_t rule;
-    uint32_t src;          /* sd_corr_source_name() */
-    int64_t time_ns;       /* the firing event's time */
+    uint32_t src;    /* sd_corr_source_name() */
+    int64_t time_ns; /* the firing event's time */
     int64_t first_ns, last_ns;
     uint64_t count;
     bool has_distinct;
     uint64_t distinct;
-    uint64_t suppressed;   /* alerts its throttle held back since the previous one */
-    const char *key;       /* group key bytes */
+    uint64_t suppressed; /* alerts its throttle held back since the previous one */
+    const char *key;     /* group key bytes */
     uint32_t key_len;
-    const char *aux;       /* the firing record's aux bytes */
+    const char *aux; /* the firing record's aux bytes */
     uint32_t aux_len;
-    corr_event **events;   /* samples, oldest first, the firing one last (referenced) */
+    corr_event **events; /* samples, oldest first, the firing one last (referenced) */
     uint32_t nevents;
-    void *item;            /* the correlator's own (sd_corr_fired_release) */
+    void *item; /* the correlator's own (sd_corr_fired_release) */
 } corr_fired;
 
 typedef struct corr_opts {
     int64_t lateness_ns;
-    uint64_t max_bytes;    /* 0: no cap */
-    uint32_t max_samples;  /* at least 1 is used */
+    uint64_t max_bytes;   /* 0: no cap */
+    uint32_t max_samples; /* at least 1 is used */
 } corr_opts;
 
 typedef struct corr_stats {
@@ -166,7 +166,7 @@ bool sd_corr_newest_time(const corr *c, int64_t *out);
  * (Records' alerts are throttled as they fire; the engine calls it for the
  * stateless alerts it builds at once.) */
 bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
-                   uint64_t *suppressed);
+                      uint64_t *suppressed);
 
 void sd_corr_get_stats(const corr *c, corr_stats *out);
 

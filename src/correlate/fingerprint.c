@@ -15,7 +15,6 @@
 #include "correlate/correlate.h"
 #include "util/limits.h"
 
-
 static void put(EVP_MD_CTX *md, const void *p, size_t n) { EVP_DigestUpdate(md, p, n); }
 static void put_u64(EVP_MD_CTX *md, uint64_t v) {
     unsigned char b[8];

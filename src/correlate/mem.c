@@ -40,21 +40,21 @@
 
 #ifdef MEM_ASAN
 #include <sanitizer/asan_interface.h>
-#define MEM_REDZONE 16u
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define MEM_REDZONE    16u
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #elif defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
 /* Outside valgrind these are a few instructions that do nothing. */
-#define MEM_REDZONE (RUNNING_ON_VALGRIND ? 16u : 0u)
-#define POISON(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+#define MEM_REDZONE    (RUNNING_ON_VALGRIND ? 16u : 0u)
+#define POISON(p, n)   VALGRIND_MAKE_MEM_NOACCESS((p), (n))
 #define UNPOISON(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
 #endif
 #endif
 #ifndef POISON
-#define MEM_REDZONE 0u
-#define POISON(p, n) ((void)(p), (void)(n))
+#define MEM_REDZONE    0u
+#define POISON(p, n)   ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 

@@ -27,9 +27,7 @@ void sd_rec_free(corr *c, corr_rec *r) {
     sd_rec_release(c, r->chunk, r, rec_size(r));
 }
 
-static bool rec_less(const corr_rec *a, const corr_rec *b) {
-    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
+static bool rec_less(const corr_rec *a, const corr_rec *b) { return a->t < b->t || (a->t == b->t && a->seq < b->seq); }
 
 static void recs_up(corr *c, size_t i) {
     while (i > 0) {
@@ -148,8 +146,16 @@ static void apply(corr *c, const corr_rec *r) {
          * alert of this one event, throttled as it fires. */
         if (c->prog->rules[r->rule].has_throttle) {
             corr_event *ev = r->ev;
-            corr_fired f = {.rule = r->rule, .src = r->src, .time_ns = r->t, .first_ns = r->t, .last_ns = r->t,
-                            .count = 1, .key = r->data, .key_len = r->key_len, .events = &ev, .nevents = 1};
+            corr_fired f = {.rule = r->rule,
+                            .src = r->src,
+                            .time_ns = r->t,
+                            .first_ns = r->t,
+                            .last_ns = r->t,
+                            .count = 1,
+                            .key = r->data,
+                            .key_len = r->key_len,
+                            .events = &ev,
+                            .nevents = 1};
             sd_corr_fire(c, r, &f);
         }
         break;

@@ -22,9 +22,9 @@
 #include "correlate/corr_int.h"
 #include "util/limits.h"
 
-#define SNAP_MAGIC "SDCORSNP"
+#define SNAP_MAGIC   "SDCORSNP"
 #define SNAP_VERSION 1u
-#define SNAP_HEADER 32u
+#define SNAP_HEADER  32u
 
 /* ---- Writing ------------------------------------------------------------------- */
 
@@ -36,7 +36,8 @@ typedef struct writer {
 
 static void w_u8(writer *w, uint8_t v) { sd_buf_append(w->b, &v, 1); }
 static void w_u32(writer *w, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
     sd_buf_append(w->b, b, 4);
 }
 static void w_u64(writer *w, uint64_t v) {
@@ -358,13 +359,14 @@ static bool check_header(const unsigned char *h, size_t len, const char *name, d
                (uint32_t)h[11 + 4 * i] << 24;
     if (f[0] != SNAP_VERSION) {
         sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot format version %u is not supported (this build reads %u)",
-                 f[0], SNAP_VERSION);
+                    f[0], SNAP_VERSION);
         return false;
     }
     uint64_t p = (uint64_t)f[2] | (uint64_t)f[3] << 32;
     if (p != len - SNAP_HEADER) {
-        sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is truncated or has trailing bytes (%llu payload bytes expected, %llu present)",
-                 (unsigned long long)p, (unsigned long long)(len - SNAP_HEADER));
+        sd_diag_add(d, DIAG_ERROR, name, 0, 0,
+                    "snapshot is truncated or has trailing bytes (%llu payload bytes expected, %llu present)",
+                    (unsigned long long)p, (unsigned long long)(len - SNAP_HEADER));
         return false;
     }
     uint32_t crc = 0;
@@ -439,9 +441,9 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
             map[i] = now;
         } else {
             sd_diag_add(d, DIAG_WARNING, name, 0, 0,
-                     now == UINT32_MAX ? "rule '%.*s' is no longer loaded; its state was dropped"
-                                       : "rule '%.*s' changed since the snapshot; its state was dropped",
-                     (int)(len > 200 ? 200 : len), rname);
+                        now == UINT32_MAX ? "rule '%.*s' is no longer loaded; its state was dropped"
+                                          : "rule '%.*s' changed since the snapshot; its state was dropped",
+                        (int)(len > 200 ? 200 : len), rname);
         }
     }
     uint64_t nrecs = r_u64(r);
@@ -463,8 +465,16 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
         c->seq = seq;
         /* Records are written without their aux: the engine makes it again
          * from the event once the snapshot is in (corr_held_set_aux). */
-        corr_input in = {.rule = map[srule], .src = srcmap[src], .t = t, .key = key, .key_len = klen,
-                         .vals = vals, .vals_len = vlen, .nvals = nvals, .mask = mask, .ev = ev};
+        corr_input in = {.rule = map[srule],
+                         .src = srcmap[src],
+                         .t = t,
+                         .key = key,
+                         .key_len = klen,
+                         .vals = vals,
+                         .vals_len = vlen,
+                         .nvals = nvals,
+                         .mask = mask,
+                         .ev = ev};
         int rc = sd_corr_add(c, &in);
         c->seq = keep_seq;
         if (rc != 0) r->bad = true;
@@ -486,7 +496,7 @@ int sd_corr_snapshot_read(corr *c, const char *data, size_t len, const char *nam
     fresh->prog = c->prog;
     fresh->fps = c->fps;
     fresh->external_wm = c->external_wm; /* a setting of the engine, not state */
-    fresh->opts.max_bytes = 0; /* no eviction while loading; the cap applies at the next event */
+    fresh->opts.max_bytes = 0;           /* no eviction while loading; the cap applies at the next event */
     reader r = {.p = (const unsigned char *)data + SNAP_HEADER, .end = (const unsigned char *)data + len};
     size_t warnings_before = d->count;
     int rc = read_into(fresh, &r, name, d);
@@ -499,7 +509,8 @@ int sd_corr_snapshot_read(corr *c, const char *data, size_t len, const char *nam
             free(e->message);
             d->warnings--;
         }
-        if (rc == -1) sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is malformed (a length or index is out of range)");
+        if (rc == -1)
+            sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot is malformed (a length or index is out of range)");
         sd_corr_free(fresh);
         return rc;
     }

@@ -109,9 +109,7 @@ uint64_t sd_corr_hash(uint32_t rule, uint8_t kind, const char *key, uint32_t len
 
 corr_group *sd_group_find(corr *c, uint32_t rule, uint8_t kind, const char *key, uint32_t len, uint64_t h) {
     for (corr_group *g = c->buckets[h & (c->nbuckets - 1)]; g; g = g->hnext)
-        if (g->rule == rule && g->kind == kind && g->key_len == len &&
-            memcmp(g->key, key, len) == 0)
-            return g;
+        if (g->rule == rule && g->kind == kind && g->key_len == len && memcmp(g->key, key, len) == 0) return g;
     return NULL;
 }
 
@@ -133,21 +131,30 @@ static void table_grow(corr *c) {
     }
     free(c->buckets);
     sd_mem_account(c, NULL,
-                (int64_t)sd_mem_cost((size_t)n * sizeof *b) - (int64_t)sd_mem_cost((size_t)c->nbuckets * sizeof *b));
+                   (int64_t)sd_mem_cost((size_t)n * sizeof *b) - (int64_t)sd_mem_cost((size_t)c->nbuckets * sizeof *b));
     c->buckets = b;
     c->nbuckets = n;
 }
 
 static void lru_unlink(corr *c, corr_group *g) {
-    if (g->lprev) g->lprev->lnext = g->lnext; else c->lru_head = g->lnext;
-    if (g->lnext) g->lnext->lprev = g->lprev; else c->lru_tail = g->lprev;
+    if (g->lprev)
+        g->lprev->lnext = g->lnext;
+    else
+        c->lru_head = g->lnext;
+    if (g->lnext)
+        g->lnext->lprev = g->lprev;
+    else
+        c->lru_tail = g->lprev;
     g->lprev = g->lnext = NULL;
 }
 
 static void lru_push_head(corr *c, corr_group *g) {
     g->lprev = NULL;
     g->lnext = c->lru_head;
-    if (c->lru_head) c->lru_head->lprev = g; else c->lru_tail = g;
+    if (c->lru_head)
+        c->lru_head->lprev = g;
+    else
+        c->lru_tail = g;
     c->lru_head = g;
 }
 

@@ -13,7 +13,7 @@
 #include "correlate/corr_int.h"
 
 bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
-                   uint64_t *suppressed) {
+                      uint64_t *suppressed) {
     *suppressed = 0;
     uint64_t h = sd_corr_hash(rule, GK_THROTTLE, key, key_len);
     corr_group *g = sd_group_find(c, rule, GK_THROTTLE, key, key_len, h);

@@ -69,8 +69,8 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
 
 /* Moves a ring of n elements (head at *head, capacity old_cap) into a new
  * array of new_cap, oldest first, and accounts the change to the group. */
-static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap,
-                       uint32_t new_cap, size_t elem) {
+static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap, uint32_t new_cap,
+                       size_t elem) {
     char *p = sd_mem_alloc(c, g, (size_t)new_cap * elem);
     if (!p) return -1;
     const char *old = *ring;

@@ -288,4 +288,3 @@ secdet_status secdet_disasm(const secdet_engine *e, char **out) {
     *out = e->rs ? sd_program_disasm(e->rs->prog) : calloc(1, 1);
     return *out ? SECDET_OK : SECDET_ERR_NOMEM;
 }
-

@@ -48,9 +48,9 @@ typedef struct engine_ruleset {
     uint8_t *runnable;
     uint32_t *always_run; /* prog->always filtered by runnable, in rule order */
     uint32_t nalways_run;
-    uint64_t *cand_bits;  /* one bit per rule; all zero between events */
+    uint64_t *cand_bits; /* one bit per rule; all zero between events */
     uint32_t nwords;
-    sd_values *key_vals;  /* room for the most keys any rule has */
+    sd_values *key_vals; /* room for the most keys any rule has */
     /* Correlation: a fingerprint per rule (snapshots, reloads), room for
      * throttle keys beside the group keys, and whether any rule needs event
      * time and the watermark (an aggregation or a throttle). */
@@ -74,8 +74,8 @@ typedef struct engine_source {
 typedef struct engine_stage {
     engine_forward_fn fwd_fn; /* stage 1 */
     void *fwd_user;
-    bool external_wm;         /* the watermark moves only when told */
-    bool batch_any;           /* newest event time since sd_engine_take_batch_time */
+    bool external_wm; /* the watermark moves only when told */
+    bool batch_any;   /* newest event time since sd_engine_take_batch_time */
     int64_t batch_max;
 } engine_stage;
 
@@ -109,12 +109,12 @@ struct secdet_engine {
     /* Per-event scratch, reused: group key bytes, throttle key bytes,
      * distinct values, a record's aux, the event's compact JSON. */
     buf keybuf, tkeybuf, valbuf, auxbuf, evbuf, scratch;
-    const sd_event *evbuf_ev;  /* evbuf holds this event's JSON (eval.c event_json) */
-    uint64_t evbuf_gen;        /* ... at this generation */
-    bool busy;            /* inside a push: callbacks may not re-enter */
-    bool accept_always;   /* no SECDET_ERR_BUSY (sd_engine_push_message_always) */
-    struct engine_ext *ext; /* custom formats (sources.h); NULL until used */
-    struct hub *hub;      /* sinks and their delivery thread (src/sink); NULL until a sink is added */
+    const sd_event *evbuf_ev; /* evbuf holds this event's JSON (eval.c event_json) */
+    uint64_t evbuf_gen;       /* ... at this generation */
+    bool busy;                /* inside a push: callbacks may not re-enter */
+    bool accept_always;       /* no SECDET_ERR_BUSY (sd_engine_push_message_always) */
+    struct engine_ext *ext;   /* custom formats (sources.h); NULL until used */
+    struct hub *hub;          /* sinks and their delivery thread (src/sink); NULL until a sink is added */
     secdet_sink_log_fn sink_log;
     void *sink_log_user;
     engine_stage stage;
@@ -143,7 +143,7 @@ void sd_engine_ext_free(secdet_engine *e);
  * decline a possible envelope and it is one. */
 void sd_eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const eval_only *only);
 bool sd_eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
-               const eval_only *only);
+                  const eval_only *only);
 /* The index of the program's source `name`, UINT32_MAX when no rule names it. */
 uint32_t sd_eval_program_source(const program *p, const char *name);
 /* The throttle key and aux of a held record of rule r whose event's JSON

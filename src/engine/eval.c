@@ -111,8 +111,8 @@ typedef struct eval_ctx {
     engine_source *src;
     const eval_only *only;
     bool have_time;
-    bool late;          /* older than the watermark: no correlation */
-    corr_event *cev;    /* this event's JSON for the correlator, made on first use */
+    bool late;       /* older than the watermark: no correlation */
+    corr_event *cev; /* this event's JSON for the correlator, made on first use */
 } eval_ctx;
 
 /* Serialises key values vals[0..n) as group key bytes: each one's JSON,
@@ -208,8 +208,7 @@ static bool text_ready(secdet_engine *e, engine_ruleset *rs);
  * throttle's key in e->tkeybuf (an aggregation's `throttle by` keys; a
  * stateless rule's throttle key is its group key) and its aux in
  * e->auxbuf (sd_alert_aux_write). False when the budget ran out. */
-static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, const sd_values *group,
-                       uint32_t ngroup) {
+static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, const sd_values *group, uint32_t ngroup) {
     engine_ruleset *rs = e->rs;
     sd_buf_reset(&e->auxbuf);
     sd_buf_reset(&e->tkeybuf);
@@ -312,7 +311,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     uint64_t suppressed = 0;
     if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
         !sd_corr_throttle(e->corr, r, e->keybuf.data ? e->keybuf.data : "", (uint32_t)e->keybuf.len, ev->time_ns,
-                       throttle_ns(rule), &suppressed))
+                          throttle_ns(rule), &suppressed))
         return true;
     if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
     const char *texts[1] = {e->evbuf.data};
@@ -513,7 +512,7 @@ static bool has_envelope_marker(secdet_engine *e, sd_event *ev) {
 }
 
 bool sd_eval_text(secdet_engine *e, engine_source *src, const char *text, size_t len, unsigned flags,
-               const eval_only *only) {
+                  const eval_only *only) {
     engine_ruleset *rs = e->rs;
     if (!rs || !text_ready(e, rs)) return false;
     if (sd_event_begin_text(&rs->ev, text, len, e->opts.max_json_depth) != 0) return false;

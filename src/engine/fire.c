@@ -76,7 +76,7 @@ void sd_engine_remake_aux(secdet_engine *e) {
          * template could not take from the event. */
         if (sd_eval_remake_extra(e, rule, ev->json, ev->len))
             (void)sd_corr_held_set(e->corr, i, e->tkeybuf.data, (uint32_t)e->tkeybuf.len, e->auxbuf.data,
-                                (uint32_t)e->auxbuf.len);
+                                   (uint32_t)e->auxbuf.len);
     }
     sd_alert_ctx_forget_event(&e->alerts);
 }

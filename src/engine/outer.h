@@ -84,12 +84,12 @@ secdet_status sd_engine_part_set(secdet_engine *e, engine_part_kind kind, void *
  * per (event, throttled stateless rule that matched): the throttle, too,
  * must see every event of its key in one place. Valid only during the call. */
 typedef struct engine_forward {
-    const char *rule;     /* the rule's name */
-    const char *source;   /* the event's source name */
-    const char *key;      /* group key bytes (`by` values; a stateless rule's throttle keys) */
+    const char *rule;   /* the rule's name */
+    const char *source; /* the event's source name */
+    const char *key;    /* group key bytes (`by` values; a stateless rule's throttle keys) */
     uint32_t key_len;
-    int64_t time_ns;      /* event time, as this stage decided it */
-    const char *json;     /* the event's compact JSON */
+    int64_t time_ns;  /* event time, as this stage decided it */
+    const char *json; /* the event's compact JSON */
     size_t len;
 } engine_forward;
 typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
@@ -109,7 +109,7 @@ void sd_engine_set_external_watermark(secdet_engine *e);
  * malformed), SECDET_ERR_INVALID_ARG for a rule not loaded (the event is
  * counted malformed too, with the error callback told). */
 secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
-                                    const char *json, size_t len);
+                                       const char *json, size_t len);
 /* Moves the watermark (never back); due alerts are delivered. */
 void sd_engine_set_watermark(secdet_engine *e, int64_t wm_ns);
 /* The newest event time evaluated (with time-keeping rules loaded) since
@@ -119,8 +119,7 @@ bool sd_engine_take_batch_time(secdet_engine *e, int64_t *out);
 bool sd_engine_newest_time(const secdet_engine *e, int64_t *out);
 /* Correlation state as bytes (the snapshot file's format), and back. */
 secdet_status sd_engine_snapshot_bytes(secdet_engine *e, buf *out);
-secdet_status sd_engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
-                                   diag_list *d);
+secdet_status sd_engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name, diag_list *d);
 /* Loads into dst (no rules yet) the rule texts src compiled. */
 secdet_status sd_engine_copy_rules(secdet_engine *dst, const secdet_engine *src, diag_list *d);
 

@@ -99,8 +99,7 @@ static secdet_status push_one(secdet_engine *e, const char *source, const char *
                               const eval_only *only) {
     engine_source *s = sd_engine_find_source(e, source);
     /* A source that was never added: its name, and the default time field. */
-    engine_source tmp = {.name = (char *)source, .format = SECDET_FMT_JSONL, .has_time = true,
-                         .prog_gen = UINT64_MAX};
+    engine_source tmp = {.name = (char *)source, .format = SECDET_FMT_JSONL, .has_time = true, .prog_gen = UINT64_MAX};
     if (!s) {
         tmp.time_path = e->default_time_path;
         s = &tmp;
@@ -135,7 +134,7 @@ secdet_status secdet_push_event(secdet_engine *e, const char *source, const char
 }
 
 secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
-                                    const char *json, size_t len) {
+                                       const char *json, size_t len) {
     if (!e || e->busy || !source || !rule || (!json && len)) return SECDET_ERR_INVALID_ARG;
     const program *p = e->rs ? e->rs->prog : NULL;
     uint32_t r = 0;

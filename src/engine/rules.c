@@ -18,7 +18,6 @@
 #include "lang/compile.h"
 #include "util/limits.h"
 
-
 void sd_engine_ruleset_free(engine_ruleset *rs) {
     if (!rs) return;
     sd_vm_free(&rs->vm);
@@ -224,7 +223,7 @@ secdet_status secdet_load_rules_string(secdet_engine *e, const char *name, const
     rule_text t;
     if (len > e->opts.max_rule_file_bytes) {
         sd_diag_add(&d, DIAG_ERROR, name, 0, 0, "rule source is larger than the limit of %zu bytes",
-                 e->opts.max_rule_file_bytes);
+                    e->opts.max_rule_file_bytes);
         st = SECDET_ERR_LIMIT;
     } else {
         st = copy_text(&t, name, text ? text : "", len);
@@ -303,9 +302,7 @@ static secdet_status collect_dir(const char *dir, int depth, path_list *out, dia
     return st;
 }
 
-static int cmp_paths(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 secdet_status secdet_load_rules_dir(secdet_engine *e, const char *dir, secdet_diagnostics **diag) {
     if (diag) *diag = NULL;

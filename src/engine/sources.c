@@ -128,7 +128,7 @@ static const char *builtin_time(secdet_format f) {
 }
 
 secdet_status sd_engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
-                                    const char **time_default) {
+                                       const char **time_default) {
     *dec = NULL;
     decode_limits lim = {.max_event_bytes = e->opts.max_event_bytes, .max_depth = e->opts.max_json_depth};
     secdet_format f = o->format;
@@ -244,7 +244,8 @@ secdet_status secdet_reload_rules(secdet_engine *e, const char *const *paths, si
         last = NULL;
         struct stat sb;
         bool is_dir = stat(paths[i], &sb) == 0 && S_ISDIR(sb.st_mode);
-        st = is_dir ? secdet_load_rules_dir(scratch, paths[i], &last) : secdet_load_rules_file(scratch, paths[i], &last);
+        st =
+            is_dir ? secdet_load_rules_dir(scratch, paths[i], &last) : secdet_load_rules_file(scratch, paths[i], &last);
     }
     if (st == SECDET_OK) {
         /* Take the texts the scratch engine read and compile them here: the
@@ -262,7 +263,9 @@ secdet_status secdet_reload_rules(secdet_engine *e, const char *const *paths, si
         sd_diag_free(&d);
     }
     secdet_engine_free(scratch);
-    if (diag) *diag = last;
-    else secdet_diagnostics_free(last);
+    if (diag)
+        *diag = last;
+    else
+        secdet_diagnostics_free(last);
     return st;
 }

@@ -32,6 +32,6 @@ engine_ext *sd_engine_ext_get(secdet_engine *e);
  * (o->format_name resolved against built-in and custom formats).
  * SECDET_ERR_INVALID_ARG for an unknown format, SECDET_ERR_NOMEM. */
 secdet_status sd_engine_source_decoder(secdet_engine *e, const secdet_source_opts *o, decoder **dec,
-                                    const char **time_default);
+                                       const char **time_default);
 
 #endif

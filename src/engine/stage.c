@@ -52,8 +52,7 @@ secdet_status sd_engine_snapshot_bytes(secdet_engine *e, buf *out) {
     return SECDET_OK;
 }
 
-secdet_status sd_engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name,
-                                   diag_list *d) {
+secdet_status sd_engine_restore_bytes(secdet_engine *e, const char *data, size_t len, const char *name, diag_list *d) {
     if (e->busy) return SECDET_ERR_INVALID_ARG;
     int rc = sd_corr_snapshot_read(e->corr, data ? data : "", len, name, d);
     if (rc == 0) sd_engine_remake_aux(e);

@@ -52,8 +52,8 @@
 #include "util/limits.h"
 
 #define DEFAULT_MAX_EVENT_BYTES ((size_t)1024 * 1024)
-#define INFLATE_CHUNK (64 * 1024)  /* inflated bytes handed on per step */
-#define CARRY_KEEP_BYTES (1 << 20) /* carry memory kept across streams */
+#define INFLATE_CHUNK           (64 * 1024) /* inflated bytes handed on per step */
+#define CARRY_KEEP_BYTES        (1 << 20)   /* carry memory kept across streams */
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -79,7 +79,7 @@ typedef enum { JSON_OK, JSON_INVALID, JSON_NOT_OBJECT, JSON_TOO_DEEP, JSON_CONTR
 /* JSON_CONTROL: a raw control character inside a string (the byte at 0-based
  * pos: format with CONTROL_ARGS); cJSON would take it, hiding what follows
  * a NUL from every reader that stops there. */
-#define CONTROL_FMT "control character U+%04X in a string at byte %zu; it must be escaped"
+#define CONTROL_FMT          "control character U+%04X in a string at byte %zu; it must be escaped"
 #define CONTROL_ARGS(s, pos) (unsigned)(unsigned char)(s)[pos], (size_t)(pos) + 1
 
 static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -117,8 +117,8 @@ static bool too_deep(const char *s, size_t n, uint32_t max) {
 /* Parses s[0..len) as exactly one JSON value (whitespace around it allowed).
  * On JSON_INVALID *pos is the 0-based offset near the error, on
  * JSON_CONTROL that of the control character. */
-static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool want_object,
-                         json_status *st, size_t *pos) {
+static cJSON *parse_json(const char *s, size_t len, uint32_t max_depth, bool want_object, json_status *st,
+                         size_t *pos) {
     *pos = 0;
     if (too_deep(s, len, max_depth)) {
         *st = JSON_TOO_DEEP;
@@ -167,13 +167,16 @@ cJSON *sd_decode_json_object(const char *s, size_t len, uint32_t max_depth, cons
 /* ---- one event's way out ------------------------------------------------- */
 
 static aws_limits aws_limits_of(decoder *d) {
-    return (aws_limits){.max_event = d->max_event, .max_depth = d->max_depth, .max_inflated = d->max_doc,
-                        .on_text = d->on_text, .text = &d->text};
+    return (aws_limits){.max_event = d->max_event,
+                        .max_depth = d->max_depth,
+                        .max_inflated = d->max_doc,
+                        .on_text = d->on_text,
+                        .text = &d->text};
 }
 
 /* Parses and emits one unit; malformed ones are reported and skipped. */
-static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit, uint64_t where,
-                         dec_format kind, const decode_sink *sink) {
+static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
+                         const decode_sink *sink) {
     json_status st;
     size_t pos;
     cJSON *ev = parse_json(s, len, d->max_depth, true, &st, &pos);
@@ -203,7 +206,7 @@ static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit
 }
 
 int sd_decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
-                const decode_sink *sink) {
+                   const decode_sink *sink) {
     if (d->on_text && sink) {
         int rc = DECODE_TEXT_DECLINED;
         if (kind == DEC_EVENTBRIDGE) {
@@ -327,8 +330,10 @@ static dec_format sniff(const char *s, size_t n) {
         {"\"messageType\"", DEC_CLOUDWATCH_LOGS},
     };
     size_t i = skip_ws(s, n, 0);
-    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0) i = skip_ws(s, n, i + 3);
-    else if (n - i < 3 && memcmp(s + i, "\xEF\xBB\xBF", n - i) == 0 && i < n) return DEC_AUTO;
+    if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0)
+        i = skip_ws(s, n, i + 3);
+    else if (n - i < 3 && memcmp(s + i, "\xEF\xBB\xBF", n - i) == 0 && i < n)
+        return DEC_AUTO;
     if (i == n) return DEC_AUTO;
     if (s[i] != '{') return DEC_JSONL;
     i = skip_ws(s, n, i + 1);
@@ -435,8 +440,7 @@ static int gz_feed(decoder *d, const unsigned char *p, size_t n, const decode_si
                 if (rc) return rc;
             }
             /* Done with this input once it is used up and inflate had room to spare. */
-            if (zr != Z_STREAM_END && d->zs.avail_out != 0 && (d->zs.avail_in == 0 || zr == Z_BUF_ERROR))
-                break;
+            if (zr != Z_STREAM_END && d->zs.avail_out != 0 && (d->zs.avail_in == 0 || zr == Z_BUF_ERROR)) break;
         }
     }
     return 0;
@@ -482,7 +486,8 @@ decoder *sd_decoder_new(dec_format fmt, const decode_limits *lim) {
     d->want = d->fmt = fmt;
     d->max_event = lim && lim->max_event_bytes ? lim->max_event_bytes : DEFAULT_MAX_EVENT_BYTES;
     d->max_depth = lim && lim->max_depth ? lim->max_depth : LIMIT_JSON_DEPTH_DEFAULT;
-    d->max_doc = d->max_event > SIZE_MAX / LIMIT_DOCUMENT_EVENT_FACTOR ? SIZE_MAX : d->max_event * LIMIT_DOCUMENT_EVENT_FACTOR;
+    d->max_doc =
+        d->max_event > SIZE_MAX / LIMIT_DOCUMENT_EVENT_FACTOR ? SIZE_MAX : d->max_event * LIMIT_DOCUMENT_EVENT_FACTOR;
     sd_buf_init(&d->carry);
     sd_buf_init(&d->text);
     sd_doc_reset(d);
@@ -542,8 +547,10 @@ int sd_decoder_end(decoder *d, const decode_sink *sink) {
     d->line = 0;
     d->skipping = false;
     sd_doc_reset(d);
-    if (d->carry.cap > CARRY_KEEP_BYTES) sd_buf_free(&d->carry);
-    else sd_buf_reset(&d->carry);
+    if (d->carry.cap > CARRY_KEEP_BYTES)
+        sd_buf_free(&d->carry);
+    else
+        sd_buf_reset(&d->carry);
     if (d->carry.oom) sd_buf_free(&d->carry);
     if (d->text.cap > CARRY_KEEP_BYTES || d->text.oom) sd_buf_free(&d->text);
     d->gz = GZ_UNDECIDED;
@@ -586,11 +593,14 @@ int sd_decoder_emit(dec_emit *em, const char *json, size_t len) {
         if (st == JSON_NOT_OBJECT)
             sd_decode_report(em->sink, where, "event %llu: not a JSON object", (unsigned long long)where);
         else if (st == JSON_TOO_DEEP)
-            sd_decode_report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where, d->max_depth);
+            sd_decode_report(em->sink, where, "event %llu: nested deeper than %u", (unsigned long long)where,
+                             d->max_depth);
         else if (st == JSON_CONTROL)
-            sd_decode_report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where, CONTROL_ARGS(json, pos));
+            sd_decode_report(em->sink, where, "event %llu: " CONTROL_FMT, (unsigned long long)where,
+                             CONTROL_ARGS(json, pos));
         else
-            sd_decode_report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where, pos + 1);
+            sd_decode_report(em->sink, where, "event %llu: invalid JSON near byte %zu", (unsigned long long)where,
+                             pos + 1);
         return 1;
     }
     int rc = em->sink && em->sink->on_event ? em->sink->on_event(em->sink->user, ev, where) : 0;

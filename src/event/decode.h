@@ -81,9 +81,9 @@ typedef struct decode_sink {
  * named in sd_decode_envelope_markers: the decoder then looks at it and
  * unwraps it when it is an envelope. NULL turns it off. */
 typedef int (*decode_text_fn)(void *user, const char *text, size_t len, uint64_t where, unsigned flags);
-#define DECODE_TEXT_DECLINED (-0x5EC)
+#define DECODE_TEXT_DECLINED        (-0x5EC)
 #define DECODE_TEXT_MAY_BE_ENVELOPE 1u
-#define DECODE_ENVELOPE_MARKERS 3
+#define DECODE_ENVELOPE_MARKERS     3
 extern const char *const sd_decode_envelope_markers[DECODE_ENVELOPE_MARKERS];
 void sd_decoder_set_on_text(decoder *d, decode_text_fn on_text);
 
@@ -98,7 +98,6 @@ int sd_decoder_end(decoder *d, const decode_sink *sink);
 dec_format sd_decoder_format(const decoder *d);
 /* Parses one JSON object (depth-limited). NULL with *err set ("invalid JSON at byte N", "not a JSON object", "nested deeper than 64") on failure. */
 cJSON *sd_decode_json_object(const char *s, size_t len, uint32_t max_depth, const char **err);
-
 
 /* ---- Custom formats ---- */
 

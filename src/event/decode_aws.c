@@ -26,8 +26,7 @@
 #include "util/json.h"
 #include "util/limits.h"
 
-static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
     if (!sink || !sink->on_error) return;
@@ -87,8 +86,7 @@ static bool has_member(const char *s, size_t n, const char *name) {
 static void with_member(buf *b, const char *s, size_t n, const char *name, const char *value, size_t vlen) {
     size_t i = 0;
     while (i < n && s[i] != '{') i++;
-    for (i++; i < n && span_is_ws((unsigned char)s[i]); i++) {
-    }
+    for (i++; i < n && span_is_ws((unsigned char)s[i]); i++) {}
     bool empty = i == n - 1;
     sd_buf_reset(b);
     sd_buf_append(b, s, n - 1);
@@ -146,8 +144,9 @@ int sd_aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_l
 /* ---- base64(gzip(JSON)) ------------------------------------------------ */
 
 size_t sd_aws_payload_cap(const aws_limits *lim) {
-    size_t cap = lim->max_event > SIZE_MAX / LIMIT_AWS_PAYLOAD_EVENT_FACTOR ? SIZE_MAX
-                                                                      : lim->max_event * LIMIT_AWS_PAYLOAD_EVENT_FACTOR;
+    size_t cap = lim->max_event > SIZE_MAX / LIMIT_AWS_PAYLOAD_EVENT_FACTOR
+                     ? SIZE_MAX
+                     : lim->max_event * LIMIT_AWS_PAYLOAD_EVENT_FACTOR;
     if (cap < AWS_PAYLOAD_FLOOR) cap = AWS_PAYLOAD_FLOOR;
     return cap < lim->max_inflated ? cap : lim->max_inflated;
 }
@@ -208,12 +207,12 @@ static gz_result gunzip(const unsigned char *in, size_t n, size_t cap, buf *out)
 }
 
 /* {"awslogs": {"data": "..."}} → the decoded document; NULL after reporting why. */
-static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim, const decode_sink *sink,
-                             bool *oom) {
+static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
+                             const decode_sink *sink, bool *oom) {
     const cJSON *data = member(member(root, "awslogs"), "data");
     if (!cJSON_IsString(data)) {
-        report(sink, doc, "%s %llu: not a CloudWatch Logs payload: no \"awslogs.data\" string",
-               unit, (unsigned long long)doc);
+        report(sink, doc, "%s %llu: not a CloudWatch Logs payload: no \"awslogs.data\" string", unit,
+               (unsigned long long)doc);
         return NULL;
     }
     buf raw, json;
@@ -221,8 +220,10 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
     sd_buf_init(&json);
     cJSON *out = NULL;
     if (!base64_decode(data->valuestring, sd_json_string_len(data), &raw)) {
-        if (raw.oom) *oom = true;
-        else report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
+        if (raw.oom)
+            *oom = true;
+        else
+            report(sink, doc, "%s %llu: awslogs.data: invalid base64", unit, (unsigned long long)doc);
         goto done;
     }
     size_t cap = sd_aws_payload_cap(lim);
@@ -233,8 +234,8 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
         goto done;
     }
     if (gz == GZ_TOO_BIG) {
-        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes (a payload's limit)",
-               unit, (unsigned long long)doc, cap);
+        report(sink, doc, "%s %llu: awslogs.data: decompresses to more than %zu bytes (a payload's limit)", unit,
+               (unsigned long long)doc, cap);
         goto done;
     }
     if (gz != GZ_OK) {
@@ -294,7 +295,8 @@ static bool holds_nul(const cJSON *node) {
 static int cw_text(const cJSON *doc, const cJSON *le, const char *msg, size_t len, uint64_t where,
                    const aws_limits *lim, const decode_sink *sink) {
     size_t end = len; /* after the object, JSON's whitespace only, as the parse allows */
-    while (end > 0 && (msg[end - 1] == ' ' || msg[end - 1] == '\t' || msg[end - 1] == '\n' || msg[end - 1] == '\r')) end--;
+    while (end > 0 && (msg[end - 1] == ' ' || msg[end - 1] == '\t' || msg[end - 1] == '\n' || msg[end - 1] == '\r'))
+        end--;
     if (end == 0 || msg[end - 1] != '}') return DECODE_TEXT_DECLINED; /* the parse says what it is */
     if (has_member(msg, len, "_cloudwatch")) return lim->on_text(sink->user, msg, len, where, 0);
     cJSON *meta = cw_meta(doc, le);
@@ -320,8 +322,8 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
         return 0;
     const cJSON *events = member(doc, "logEvents");
     if (!cJSON_IsArray(events)) {
-        report(sink, docno, "%s %llu: not a CloudWatch Logs payload: no \"logEvents\" array",
-               unit, (unsigned long long)docno);
+        report(sink, docno, "%s %llu: not a CloudWatch Logs payload: no \"logEvents\" array", unit,
+               (unsigned long long)docno);
         return 0;
     }
     uint64_t i = 0;
@@ -334,8 +336,8 @@ static int cw_emit(const cJSON *doc, const char *unit, uint64_t docno, const aws
         }
         size_t len = sd_json_string_len(msg);
         if (len > lim->max_event) {
-            report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes",
-                   unit, (unsigned long long)docno, (unsigned long long)i, lim->max_event);
+            report(sink, i + 1, "%s %llu: logEvents[%llu]: message longer than %zu bytes", unit,
+                   (unsigned long long)docno, (unsigned long long)i, lim->max_event);
             continue;
         }
         if (lim->on_text && sink) {
@@ -393,7 +395,7 @@ static int eb_emit(cJSON *root, const char *unit, uint64_t docno, const decode_s
 }
 
 int sd_aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
-             const decode_sink *sink) {
+                const decode_sink *sink) {
     int rc = 0;
     if (fmt == DEC_EVENTBRIDGE) {
         rc = eb_emit(root, unit, doc, sink);
@@ -402,8 +404,10 @@ int sd_aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, con
         if (cJSON_IsObject(member(root, "awslogs"))) {
             bool oom = false;
             cJSON *inner = unwrap_payload(root, unit, doc, lim, sink, &oom);
-            if (oom) rc = -1;
-            else if (inner) rc = cw_emit(inner, unit, doc, lim, sink);
+            if (oom)
+                rc = -1;
+            else if (inner)
+                rc = cw_emit(inner, unit, doc, lim, sink);
             cJSON_Delete(inner);
         } else {
             rc = cw_emit(root, unit, doc, lim, sink);

@@ -35,7 +35,7 @@ typedef struct cJSON cJSON;
 struct buf;
 
 typedef struct aws_limits {
-    size_t max_event;    /* largest message (CloudWatch) or event document (EventBridge) */
+    size_t max_event; /* largest message (CloudWatch) or event document (EventBridge) */
     uint32_t max_depth;
     size_t max_inflated; /* ceiling on a decompressed CloudWatch payload (the document limit) */
     /* The decoder's on_text (NULL: every event is a tree for on_event), and
@@ -90,6 +90,6 @@ int sd_aws_eventbridge_text(const char *s, size_t n, uint64_t where, const aws_l
  * Returns 0, the sink's non-zero stop value, or -1 when out of memory.
  */
 int sd_aws_emit(dec_format fmt, cJSON *root, const char *unit, uint64_t doc, const aws_limits *lim,
-             const decode_sink *sink);
+                const decode_sink *sink);
 
 #endif

@@ -106,7 +106,7 @@ static const char *keep_take(decoder *d, const char *p, size_t end, size_t *len,
 static void report_broken(decoder *d, size_t at, const decode_sink *sink) {
     doc_stream *ds = &d->ds;
     sd_decode_report(sink, 0, "document %llu: invalid JSON near byte %llu; the rest of the stream is skipped",
-                  (unsigned long long)ds->doc, (unsigned long long)(ds->pos + at - ds->doc_start + 1));
+                     (unsigned long long)ds->doc, (unsigned long long)(ds->pos + at - ds->doc_start + 1));
     ds->state = DS_DEAD;
     ds->capturing = false;
 }
@@ -186,7 +186,7 @@ static int ct_document_end(decoder *d, const char *p, size_t end, const decode_s
     if (ds->capturing) return ct_record(d, p, end, sink); /* no Records: one record */
     if (ds->records_bad)
         sd_decode_report(sink, 0, "document %llu: not a CloudTrail log file: \"Records\" is not an array",
-                      (unsigned long long)ds->doc);
+                         (unsigned long long)ds->doc);
     return 0;
 }
 
@@ -346,7 +346,7 @@ static int ct_end(decoder *d, const decode_sink *sink) {
         return 0;
     }
     sd_decode_report(sink, 0, "document %llu: unexpected end of data after byte %llu (truncated?)",
-                  (unsigned long long)ds->doc, (unsigned long long)(ds->pos - ds->doc_start));
+                     (unsigned long long)ds->doc, (unsigned long long)(ds->pos - ds->doc_start));
     return 0;
 }
 

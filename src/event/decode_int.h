@@ -27,8 +27,8 @@ typedef struct doc_stream {
     uint8_t bom;        /* bytes of a UTF-8 byte order mark matched */
     /* The unit being kept (d->carry holds what earlier feeds gave of it). */
     bool capturing;
-    bool overflow;      /* it outgrew cap_limit: its bytes are no longer kept */
-    size_t cap_from;    /* where it starts in the current feed (0: in an earlier one) */
+    bool overflow;   /* it outgrew cap_limit: its bytes are no longer kept */
+    size_t cap_from; /* where it starts in the current feed (0: in an earlier one) */
     size_t cap_limit;
     /* CloudTrail: the key being read, and what the document showed so far. */
     char key[96];
@@ -39,35 +39,36 @@ typedef struct doc_stream {
 } doc_stream;
 
 struct decoder {
-    dec_format want;   /* as created */
-    dec_format fmt;    /* of the current stream; DEC_AUTO while undecided */
+    dec_format want; /* as created */
+    dec_format fmt;  /* of the current stream; DEC_AUTO while undecided */
     size_t max_event;
     uint32_t max_depth;
     size_t max_doc;
 
-    int stop;          /* sticky: the sink's stop value, or -1 after OOM */
-    bool fresh;        /* sd_decoder_end ran; the next feed starts a new stream */
-    uint64_t line;     /* lines completed in this stream */
-    bool skipping;     /* inside an over-long line: drop bytes up to '\n' */
-    buf carry;         /* partial line, undecided prefix, or the unit a document stream keeps */
-    buf text;          /* events written out for on_text (decode_aws.c's envelopes) */
+    int stop;      /* sticky: the sink's stop value, or -1 after OOM */
+    bool fresh;    /* sd_decoder_end ran; the next feed starts a new stream */
+    uint64_t line; /* lines completed in this stream */
+    bool skipping; /* inside an over-long line: drop bytes up to '\n' */
+    buf carry;     /* partial line, undecided prefix, or the unit a document stream keeps */
+    buf text;      /* events written out for on_text (decode_aws.c's envelopes) */
     doc_stream ds;
 
     gz_state gz;
     bool have_first_byte; /* a 1-byte first feed that may start the magic */
     unsigned char first_byte;
-    bool zs_ready;     /* zs initialised */
-    bool member_open;  /* inside a gzip member (input consumed, no end yet) */
-    bool member_done;  /* a member ended: the next input starts another */
+    bool zs_ready;    /* zs initialised */
+    bool member_open; /* inside a gzip member (input consumed, no end yet) */
+    bool member_done; /* a member ended: the next input starts another */
     z_stream zs;
     unsigned char *zout;
 
     decode_text_fn on_text; /* sd_decoder_set_on_text */
-    dec_custom_fn custom; /* DEC_CUSTOM */
+    dec_custom_fn custom;   /* DEC_CUSTOM */
     void *custom_user;
 };
 
-void sd_decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sd_decode_report(const decode_sink *sink, uint64_t where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Records the stop value (sticky until sd_decoder_end) and returns it. */
 int sd_decode_halt(decoder *d, int rc);
 
@@ -79,7 +80,7 @@ int sd_decode_halt(decoder *d, int rc);
  * and handed to on_event, or reported as malformed. Returns 0 or the stop
  * value (sd_decode_halt already applied). */
 int sd_decode_unit(decoder *d, const char *s, size_t len, const char *unit, uint64_t where, dec_format kind,
-                const decode_sink *sink);
+                   const decode_sink *sink);
 
 /* decode_doc.c: DEC_CLOUDTRAIL, DEC_CLOUDWATCH_LOGS and DEC_EVENTBRIDGE
  * streams (d->fmt), fed after the gzip layer. */

@@ -31,10 +31,10 @@ void sd_arena_reset(sd_arena *a);
 void sd_arena_free(sd_arena *a);
 
 typedef struct field_slot {
-    uint64_t gen;   /* == event.gen when valid */
+    uint64_t gen; /* == event.gen when valid */
     sd_values vals;
     sd_value one;
-    uint32_t fill;  /* text-backed events: values placed so far */
+    uint32_t fill; /* text-backed events: values placed so far */
 } field_slot;
 
 /* lower()/upper() of one path's single string, cached per event ([0] lower, [1] upper). */
@@ -48,28 +48,28 @@ struct scan_plan;
 struct scan_state;
 
 typedef struct sd_event {
-    const cJSON *root;       /* the event object (borrowed) */
-    const sd_path *paths;    /* the ruleset's path table (borrowed) */
+    const cJSON *root;    /* the event object (borrowed) */
+    const sd_path *paths; /* the ruleset's path table (borrowed) */
     uint32_t npaths;
-    field_slot *slots;       /* npaths slots (owned) */
-    uint64_t gen;            /* bumped by sd_event_begin: invalidates every slot at once */
+    field_slot *slots; /* npaths slots (owned) */
+    uint64_t gen;      /* bumped by sd_event_begin: invalidates every slot at once */
     sd_arena arena;
-    int64_t time_ns;         /* event time, ns since the Unix epoch (UTC) */
-    uint32_t source;         /* index of the source in the engine */
+    int64_t time_ns; /* event time, ns since the Unix epoch (UTC) */
+    uint32_t source; /* index of the source in the engine */
     /* Text-backed events (sd_event_begin_text): the slots were filled by one
      * scan of the text, a slot not filled is missing, and the cJSON tree is
      * parsed only when asked for (sd_event_root). */
     bool text_mode;
-    const char *text;        /* borrowed until the next sd_event_begin* */
+    const char *text; /* borrowed until the next sd_event_begin* */
     size_t text_len;
     void *owned_root;        /* cJSON *: sd_event_root's parse of text */
     struct scan_plan *plan;  /* owned; built by sd_event_scan_setup */
     struct scan_state *scan; /* owned */
     uint64_t plan_tag;
-    const sd_path **extra;   /* the plan's extra paths (borrowed paths, owned array) */
+    const sd_path **extra; /* the plan's extra paths (borrowed paths, owned array) */
     uint32_t nextra;
-    field_slot *xslots;      /* nextra slots for them */
-    fold_slot *folds;        /* npaths fold caches (owned) */
+    field_slot *xslots; /* nextra slots for them */
+    fold_slot *folds;   /* npaths fold caches (owned) */
 } sd_event;
 
 /* Set up for a ruleset's path table; 0 on success, -1 on OOM. */

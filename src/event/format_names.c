@@ -27,4 +27,3 @@ secdet_status secdet_format_parse(const char *name, secdet_format *out) {
     }
     return SECDET_ERR_INVALID_ARG;
 }
-

@@ -60,8 +60,7 @@ bool sd_path_equal(const sd_path *a, const sd_path *b) {
     for (uint32_t i = 0; i < a->nsegs; i++) {
         const path_seg *x = &a->segs[i], *y = &b->segs[i];
         if (x->kind != y->kind) return false;
-        if (x->kind == SEG_KEY &&
-            (x->key_len != y->key_len || (x->key_len && memcmp(x->key, y->key, x->key_len) != 0)))
+        if (x->kind == SEG_KEY && (x->key_len != y->key_len || (x->key_len && memcmp(x->key, y->key, x->key_len) != 0)))
             return false;
         if (x->kind == SEG_INDEX && x->index != y->index) return false;
     }

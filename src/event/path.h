@@ -15,7 +15,7 @@ typedef enum { SEG_KEY, SEG_INDEX, SEG_STAR } seg_kind;
 
 typedef struct path_seg {
     seg_kind kind;
-    char *key;      /* SEG_KEY: owned, NUL-terminated (keys cannot hold NUL) */
+    char *key; /* SEG_KEY: owned, NUL-terminated (keys cannot hold NUL) */
     size_t key_len;
     uint32_t index; /* SEG_INDEX */
 } path_seg;
@@ -23,8 +23,8 @@ typedef struct path_seg {
 typedef struct sd_path {
     path_seg *segs;
     uint32_t nsegs;
-    bool has_star;  /* any SEG_STAR */
-    char *text;     /* canonical text, e.g. .a.b[0]."c d"[*] (owned) */
+    bool has_star; /* any SEG_STAR */
+    char *text;    /* canonical text, e.g. .a.b[0]."c d"[*] (owned) */
 } sd_path;
 
 void sd_path_free(sd_path *p);

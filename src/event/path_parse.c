@@ -20,10 +20,14 @@ static int hex4(const char *s, size_t len, size_t i, unsigned *out) {
     for (size_t k = 0; k < 4; k++) {
         char c = s[i + k];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
     }
     *out = v;
     return 0;
@@ -32,13 +36,24 @@ static int hex4(const char *s, size_t len, size_t i, unsigned *out) {
 static void put_utf8(buf *b, unsigned cp) {
     char o[4];
     size_t n;
-    if (cp < 0x80) { o[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
     } else {
-        o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
+        o[0] = (char)(0xF0 | (cp >> 18));
+        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
     }
     sd_buf_append(b, o, n);
 }
@@ -48,8 +63,14 @@ static size_t parse_quoted(const char *s, size_t len, size_t i, buf *out, const 
     for (i++; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"') return i + 1;
-        if (c < 0x20) { *err = "control character in a quoted key"; return 0; }
-        if (c != '\\') { sd_buf_putc(out, (char)c); continue; }
+        if (c < 0x20) {
+            *err = "control character in a quoted key";
+            return 0;
+        }
+        if (c != '\\') {
+            sd_buf_putc(out, (char)c);
+            continue;
+        }
         if (++i >= len) break;
         unsigned cp;
         switch (s[i]) {
@@ -62,7 +83,10 @@ static size_t parse_quoted(const char *s, size_t len, size_t i, buf *out, const 
         case 'r': sd_buf_putc(out, '\r'); break;
         case 't': sd_buf_putc(out, '\t'); break;
         case 'u':
-            if (hex4(s, len, i + 1, &cp)) { *err = "bad \\u escape in a quoted key"; return 0; }
+            if (hex4(s, len, i + 1, &cp)) {
+                *err = "bad \\u escape in a quoted key";
+                return 0;
+            }
             i += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
@@ -77,7 +101,10 @@ static size_t parse_quoted(const char *s, size_t len, size_t i, buf *out, const 
                 *err = "lone surrogate in a quoted key";
                 return 0;
             }
-            if (cp == 0) { *err = "\\u0000 in a quoted key"; return 0; }
+            if (cp == 0) {
+                *err = "\\u0000 in a quoted key";
+                return 0;
+            }
             put_utf8(out, cp);
             break;
         default: *err = "invalid escape in a quoted key"; return 0;
@@ -112,7 +139,10 @@ size_t sd_path_parse(const char *s, size_t len, sd_path *out, const char **err) 
             sd_buf_init(&key);
             if (i < len && s[i] == '"') {
                 size_t next = parse_quoted(s, len, i, &key, err);
-                if (!next) { sd_buf_free(&key); goto fail; }
+                if (!next) {
+                    sd_buf_free(&key);
+                    goto fail;
+                }
                 i = next;
             } else if (i < len && is_ident_start(s[i])) {
                 size_t st = i;
@@ -123,7 +153,11 @@ size_t sd_path_parse(const char *s, size_t len, sd_path *out, const char **err) 
                 sd_buf_free(&key);
                 goto fail;
             }
-            if (key.oom) { sd_buf_free(&key); *err = "out of memory"; goto fail; }
+            if (key.oom) {
+                sd_buf_free(&key);
+                *err = "out of memory";
+                goto fail;
+            }
             seg.kind = SEG_KEY;
             seg.key_len = key.len;
             seg.key = sd_buf_steal(&key);
@@ -136,17 +170,30 @@ size_t sd_path_parse(const char *s, size_t len, sd_path *out, const char **err) 
                 uint64_t n = 0;
                 size_t st = i;
                 while (i < len && s[i] >= '0' && s[i] <= '9' && n <= UINT32_MAX) n = n * 10 + (uint64_t)(s[i++] - '0');
-                if (i == st || n > UINT32_MAX) { *err = "expected an index or '*' inside '[ ]'"; goto fail; }
+                if (i == st || n > UINT32_MAX) {
+                    *err = "expected an index or '*' inside '[ ]'";
+                    goto fail;
+                }
                 seg.kind = SEG_INDEX;
                 seg.index = (uint32_t)n;
             }
-            if (i >= len || s[i] != ']') { *err = "expected ']'"; goto fail; }
+            if (i >= len || s[i] != ']') {
+                *err = "expected ']'";
+                goto fail;
+            }
             i++;
         }
-        if (add_seg(out, seg)) { free(seg.key); *err = "out of memory"; goto fail; }
+        if (add_seg(out, seg)) {
+            free(seg.key);
+            *err = "out of memory";
+            goto fail;
+        }
     }
     out->text = sd_path_to_text(out);
-    if (!out->text) { *err = "out of memory"; goto fail; }
+    if (!out->text) {
+        *err = "out of memory";
+        goto fail;
+    }
     return i;
 fail:
     sd_path_free(out);

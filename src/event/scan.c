@@ -21,12 +21,11 @@
 
 typedef struct scan_frame {
     uint32_t node;
-    uint32_t count;     /* members or elements so far */
-    uint64_t instance;  /* objects: for the duplicate-key stamps */
-    size_t start;       /* offset of the opening bracket */
+    uint32_t count;    /* members or elements so far */
+    uint64_t instance; /* objects: for the duplicate-key stamps */
+    size_t start;      /* offset of the opening bracket */
     uint8_t obj;
 } scan_frame;
-
 
 void sd_scan_state_init(scan_state *st) { memset(st, 0, sizeof *st); }
 
@@ -213,9 +212,7 @@ static double number_value(const unsigned char *s, size_t a, size_t b) {
     return strtod(tmp, NULL);
 }
 
-double sd_scan_number(const char *text, size_t len) {
-    return number_value((const unsigned char *)text, 0, len);
-}
+double sd_scan_number(const char *text, size_t len) { return number_value((const unsigned char *)text, 0, len); }
 
 /* ---- recording ------------------------------------------------------------ */
 
@@ -250,8 +247,8 @@ static int keep_tree(scan_state *st, cJSON *t) {
 
 /* The child of an object's node for key s[a..b) (raw, escapes not decoded
  * unless esc), or SCAN_NONE; a duplicate key of the same object gets none. */
-static uint32_t key_child(const scan_plan *p, scan_state *st, const scan_frame *f, const unsigned char *s,
-                          size_t a, size_t b, bool esc, sd_arena *arena, int *oom) {
+static uint32_t key_child(const scan_plan *p, scan_state *st, const scan_frame *f, const unsigned char *s, size_t a,
+                          size_t b, bool esc, sd_arena *arena, int *oom) {
     const scan_node *nd = &p->nodes[f->node];
     const unsigned char *k = s + a;
     size_t len = b - a;
@@ -297,8 +294,7 @@ static inline uint32_t elem_child(const scan_plan *p, uint32_t node, uint32_t in
 
 /* ---- the scan ------------------------------------------------------------- */
 
-int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
-             sd_arena *arena) {
+int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth, sd_arena *arena) {
     sd_scan_state_reset(st);
     if (!p || !text) return SCAN_BAD;
     uint32_t limit = max_depth ? max_depth : 64;

@@ -48,14 +48,14 @@ typedef struct scan_hit {
 
 /* Per-event mutable state of a scanner (one per sd_event). */
 typedef struct scan_state {
-    uint64_t *stamps;   /* per key edge: the object instance that last took it */
+    uint64_t *stamps; /* per key edge: the object instance that last took it */
     uint32_t nstamps;
-    uint64_t instance;  /* object instances opened so far */
+    uint64_t instance; /* object instances opened so far */
     struct scan_frame *stack;
     uint32_t cap_stack;
-    scan_hit *hits;     /* this event's values, in document order */
+    scan_hit *hits; /* this event's values, in document order */
     size_t nhits, cap_hits;
-    void **trees;       /* cJSON trees of recorded containers, this event */
+    void **trees; /* cJSON trees of recorded containers, this event */
     size_t ntrees, cap_trees;
 } scan_state;
 
@@ -74,8 +74,7 @@ void sd_scan_state_free(scan_state *st);
 
 /* Scans text[0..len) (max_depth 0 = 64; at most 1000). SCAN_OK with
  * st->hits filled, SCAN_BAD when not accepted (see above), SCAN_NOMEM. */
-int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth,
-             sd_arena *arena);
+int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len, uint32_t max_depth, sd_arena *arena);
 
 /* For re-writing text sd_scan_run accepted (alert.c): the decoded bytes of a
  * string body (between its quotes; out has room for len bytes), and the

@@ -16,7 +16,7 @@
 #define SCAN_NONE UINT32_MAX
 
 typedef struct scan_kedge {
-    char *key;      /* owned copy */
+    char *key; /* owned copy */
     uint32_t len;
     uint32_t child;
 } scan_kedge;
@@ -27,11 +27,11 @@ typedef struct scan_iedge {
 } scan_iedge;
 
 typedef struct scan_node {
-    uint32_t *outs;     /* outputs whose value is here */
+    uint32_t *outs; /* outputs whose value is here */
     uint32_t nouts;
     scan_kedge *keys;
     uint32_t nkeys;
-    uint32_t *khash;    /* open addressing over keys: slot = key index + 1, 0 empty */
+    uint32_t *khash; /* open addressing over keys: slot = key index + 1, 0 empty */
     uint32_t khash_mask;
     scan_iedge *idx;
     uint32_t nidx;
@@ -43,9 +43,9 @@ typedef struct scan_node {
 struct scan_plan {
     scan_node *nodes;
     uint32_t nnodes, cap_nodes;
-    uint32_t nedges;    /* key edges in all, = stamps needed */
+    uint32_t nedges; /* key edges in all, = stamps needed */
     uint32_t nout;
-    uint8_t *multi;     /* per output */
+    uint8_t *multi; /* per output */
 };
 
 /* The hash of a key's bytes (FNV-1a), shared by building and lookup. */

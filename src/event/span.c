@@ -21,7 +21,8 @@ static size_t quote_or_backslash(const unsigned char *s, size_t i, size_t n) {
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     for (; i + 16 <= n; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned hits = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        unsigned hits =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
         if (hits) return i + (size_t)__builtin_ctz(hits);
     }
 #endif
@@ -63,8 +64,10 @@ static bool container_byte(span_frame *f, unsigned char c) {
     switch (f->mode) {
     case SPAN_ESCAPE: f->mode = SPAN_STRING; break;
     case SPAN_STRING:
-        if (c == '\\') f->mode = SPAN_ESCAPE;
-        else if (c == '"') f->mode = SPAN_IN;
+        if (c == '\\')
+            f->mode = SPAN_ESCAPE;
+        else if (c == '"')
+            f->mode = SPAN_IN;
         break;
     default:
         if (c == '"') {
@@ -187,8 +190,7 @@ int sd_span_walk_next(span_walk *w, span_member *m) {
     if (i < n && s[i] == '}') {
         /* After the value only JSON's own whitespace, as the decoders'
          * parse allows (cJSON skips any byte up to 0x20 only before it). */
-        for (i++; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'); i++) {
-        }
+        for (i++; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'); i++) {}
         w->state = i == n ? 2 : -1;
         return w->state == 2 ? 0 : -1;
     }

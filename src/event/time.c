@@ -25,7 +25,7 @@
 
 #include <time.h>
 
-#define NS_PER_SEC 1000000000LL
+#define NS_PER_SEC  1000000000LL
 #define SEC_PER_DAY 86400LL
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
@@ -34,10 +34,10 @@
  * days) keeps every division on non-negative numbers for years >= 0. */
 static int64_t days_from_civil(int64_t y, int m, int d) {
     if (m <= 2) y -= 1;
-    int64_t cycle = y / 400;                       /* y >= -1 here: see callers */
+    int64_t cycle = y / 400; /* y >= -1 here: see callers */
     if (y < 0) cycle = -1;
-    int64_t year_of_cycle = y - cycle * 400;       /* 0..399 */
-    int month_from_march = m > 2 ? m - 3 : m + 9;  /* 0..11 */
+    int64_t year_of_cycle = y - cycle * 400;      /* 0..399 */
+    int month_from_march = m > 2 ? m - 3 : m + 9; /* 0..11 */
     int64_t day_of_year = (153 * month_from_march + 2) / 5 + d - 1;
     int64_t day_of_cycle = year_of_cycle * 365 + year_of_cycle / 4 - year_of_cycle / 100 + day_of_year;
     /* 719468 = days from 0000-03-01 to 1970-01-01 */
@@ -48,11 +48,11 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
 static void civil_from_days(int64_t days, int64_t *y, int *m, int *d) {
     int64_t z = days + 719468; /* days since 0000-03-01 */
     int64_t cycle = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t day_of_cycle = z - cycle * 146097;                                   /* 0..146096 */
-    int64_t year_of_cycle = (day_of_cycle - day_of_cycle / 1460 + day_of_cycle / 36524 -
-                             day_of_cycle / 146096) / 365;                        /* 0..399 */
+    int64_t day_of_cycle = z - cycle * 146097; /* 0..146096 */
+    int64_t year_of_cycle =
+        (day_of_cycle - day_of_cycle / 1460 + day_of_cycle / 36524 - day_of_cycle / 146096) / 365; /* 0..399 */
     int64_t day_of_year = day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
-    int64_t month_from_march = (5 * day_of_year + 2) / 153;                      /* 0..11 */
+    int64_t month_from_march = (5 * day_of_year + 2) / 153; /* 0..11 */
     *d = (int)(day_of_year - (153 * month_from_march + 2) / 5 + 1);
     *m = (int)(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
     *y = year_of_cycle + cycle * 400 + (*m <= 2 ? 1 : 0);
@@ -122,8 +122,7 @@ bool sd_time_parse_rfc3339(const char *s, size_t len, int64_t *ns_out) {
         int sign = s[i] == '-' ? -1 : 1;
         int oh, om;
         i++;
-        if (!digits(s, len, &i, 2, &oh) || !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &om))
-            return false;
+        if (!digits(s, len, &i, 2, &oh) || !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &om)) return false;
         if (oh > 23 || om > 59) return false;
         offset_sec = sign * (oh * 3600 + om * 60);
     } else {
@@ -187,9 +186,12 @@ size_t sd_time_format_rfc3339(int64_t ns, char *out) {
     p = put_num(p, rem % 60, 2);
     if (frac) {
         *p++ = '.';
-        if (frac % 1000000 == 0) p = put_num(p, frac / 1000000, 3);
-        else if (frac % 1000 == 0) p = put_num(p, frac / 1000, 6);
-        else p = put_num(p, frac, 9);
+        if (frac % 1000000 == 0)
+            p = put_num(p, frac / 1000000, 3);
+        else if (frac % 1000 == 0)
+            p = put_num(p, frac / 1000, 6);
+        else
+            p = put_num(p, frac, 9);
     }
     *p++ = 'Z';
     *p = 0;

@@ -22,11 +22,11 @@ typedef enum {
 
 typedef struct sd_value {
     sd_type type;
-    int b;              /* SD_BOOL */
-    double num;         /* SD_NUM */
-    const char *str;    /* SD_STR: bytes, not necessarily NUL-terminated */
-    size_t len;         /* SD_STR: byte length; SD_ARR/SD_OBJ: element/member count */
-    const void *node;   /* SD_ARR/SD_OBJ (and others when from an event): the cJSON node */
+    int b;            /* SD_BOOL */
+    double num;       /* SD_NUM */
+    const char *str;  /* SD_STR: bytes, not necessarily NUL-terminated */
+    size_t len;       /* SD_STR: byte length; SD_ARR/SD_OBJ: element/member count */
+    const void *node; /* SD_ARR/SD_OBJ (and others when from an event): the cJSON node */
 } sd_value;
 
 /* A list of values: n == 0 means missing. `v` points at `one` for the usual

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 void sd_framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user) {
     memset(f, 0, sizeof *f);
     f->mode = mode;
@@ -74,8 +73,10 @@ static void lines_feed(framer *f, const char *p, size_t n) {
         }
         if (f->msg.len || f->msg.oom) {
             sd_buf_append(&f->msg, p, part);
-            if (f->msg.oom) problem(f, FRAMER_NOMEM, "out of memory: message dropped");
-            else line_done(f, f->msg.data, f->msg.len);
+            if (f->msg.oom)
+                problem(f, FRAMER_NOMEM, "out of memory: message dropped");
+            else
+                line_done(f, f->msg.data, f->msg.len);
             sd_buf_reset(&f->msg);
             f->msg.oom = false;
         } else {
@@ -125,8 +126,10 @@ static bool octets_feed(framer *f, const char *p, size_t n) {
         f->oc_len -= take;
         if (f->oc_len == 0) {
             if (f->oc == OC_BODY) {
-                if (f->msg.oom) problem(f, FRAMER_NOMEM, "out of memory: message dropped");
-                else f->out->message(f->user, f->msg.data ? f->msg.data : "", f->msg.len);
+                if (f->msg.oom)
+                    problem(f, FRAMER_NOMEM, "out of memory: message dropped");
+                else
+                    f->out->message(f->user, f->msg.data ? f->msg.data : "", f->msg.len);
             }
             sd_buf_reset(&f->msg);
             f->msg.oom = false;
@@ -144,8 +147,10 @@ bool sd_framer_feed(framer *f, const char *p, size_t n) {
 
 void sd_framer_end(framer *f) {
     if (f->mode == SECDET_FRAMING_LINES) {
-        if (f->msg.oom) problem(f, FRAMER_NOMEM, "out of memory: message dropped");
-        else if (!f->skipping && f->msg.len) line_done(f, f->msg.data, f->msg.len);
+        if (f->msg.oom)
+            problem(f, FRAMER_NOMEM, "out of memory: message dropped");
+        else if (!f->skipping && f->msg.len)
+            line_done(f, f->msg.data, f->msg.len);
     } else if (!f->broken && (f->oc != OC_LEN || f->oc_digits)) {
         problem(f, FRAMER_PARTIAL, "stream ended inside an octet-counted frame");
     }

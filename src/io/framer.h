@@ -45,15 +45,15 @@ typedef enum { OC_LEN, OC_BODY, OC_SKIP } octet_state;
 
 typedef struct framer {
     secdet_framing mode;
-    size_t max;        /* longest message */
+    size_t max; /* longest message */
     const framer_out *out;
     void *user;
-    buf msg;           /* the message so far */
-    bool skipping;     /* lines: inside an over-long line, dropped up to '\n' */
+    buf msg;       /* the message so far */
+    bool skipping; /* lines: inside an over-long line, dropped up to '\n' */
     octet_state oc;
-    uint64_t oc_len;   /* the count being read, then the bytes still expected */
+    uint64_t oc_len; /* the count being read, then the bytes still expected */
     unsigned oc_digits;
-    bool broken;       /* octet counting lost sync: the stream cannot go on */
+    bool broken; /* octet counting lost sync: the stream cannot go on */
 } framer;
 
 void sd_framer_init(framer *f, secdet_framing mode, size_t max, const framer_out *out, void *user);

@@ -68,7 +68,7 @@ io_input *sd_io_input_new(io_state *io, input_kind kind, const char *source, con
 
 void sd_io_input_release(io_input *in) {
     sd_framer_free(&in->fr);
-    if (in->fd > 0) close(in->fd); /* fd 0 is stdin: not ours to close */
+    if (in->fd > 0) close(in->fd);  /* fd 0 is stdin: not ours to close */
     if (in->ssl) SSL_free(in->ssl); /* and its BIOs */
     sd_io_listener_free(in->listener);
     free(in->source);
@@ -114,8 +114,10 @@ void sd_io_input_link(io_state *io, io_input *in) {
 void sd_io_input_close(io_input *in) {
     io_state *io = in->io;
     if (!io) return; /* already closing */
-    if (in->prev) in->prev->next = in->next;
-    else io->inputs = in->next;
+    if (in->prev)
+        in->prev->next = in->next;
+    else
+        io->inputs = in->next;
     if (in->next) in->next->prev = in->prev;
     in->next = in->prev = NULL;
     in->io = NULL;
@@ -182,8 +184,10 @@ bool sd_io_enqueue(io_state *io, const char *source, const char *data, size_t le
     if (len) memcpy(m->data, data, len);
     memcpy(m->data + len, source, slen + 1);
     m->source = m->data + len;
-    if (io->tail) io->tail->next = m;
-    else io->head = m;
+    if (io->tail)
+        io->tail->next = m;
+    else
+        io->head = m;
     io->tail = m;
     io->qn++;
     io->qbytes += len;
@@ -253,7 +257,7 @@ static void queue_free(io_state *io) {
 static void close_inputs(io_state *io) {
     while (io->inputs) {
         io_input *in = io->inputs;
-        if (in->kind == IN_TAIL) sd_io_tail_poll(in, true); /* what is already written */
+        if (in->kind == IN_TAIL) sd_io_tail_poll(in, true);                 /* what is already written */
         if (in->kind == IN_TCP_CONN || in->kind == IN_STDIN) sd_io_end(in); /* before TLS is up, nothing is held */
         sd_io_input_close(in);
     }

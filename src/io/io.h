@@ -29,7 +29,6 @@
 #include "io/framer.h"
 #include "util/limits.h"
 
-
 typedef enum { IN_TCP_SERVER, IN_TCP_CONN, IN_UDP, IN_STDIN, IN_TAIL } input_kind;
 
 typedef struct io_state io_state;
@@ -43,33 +42,32 @@ typedef struct io_ratelimit {
     uint64_t held;      /* occurrences not logged since the last line */
 } io_ratelimit;
 
-
 /* A TCP listener's settings and state (io_tcp.c). */
 typedef struct io_listener {
     secdet_framing framing;
     unsigned max_connections;
-    unsigned nconns;            /* its connections open now */
-    unsigned conn_seq;          /* connections accepted so far (labels) */
-    uint64_t idle_ms;           /* 0: connections may stay idle */
-    uint64_t handshake_ms;      /* TLS: time allowed for the handshake */
-    SSL_CTX *tls;               /* NULL: plain TCP */
-    bool verify_clients;        /* tls asks for client certificates */
-    int spare_fd;               /* a reserved fd, given up to refuse a client when fds run out */
+    unsigned nconns;       /* its connections open now */
+    unsigned conn_seq;     /* connections accepted so far (labels) */
+    uint64_t idle_ms;      /* 0: connections may stay idle */
+    uint64_t handshake_ms; /* TLS: time allowed for the handshake */
+    SSL_CTX *tls;          /* NULL: plain TCP */
+    bool verify_clients;   /* tls asks for client certificates */
+    int spare_fd;          /* a reserved fd, given up to refuse a client when fds run out */
     io_ratelimit log_refused, log_accept, log_tls;
 } io_listener;
 
 typedef struct io_input {
     struct io_input *next, *prev;
-    io_state *io;       /* NULL once closing (unlinked) */
+    io_state *io; /* NULL once closing (unlinked) */
     input_kind kind;
     unsigned id;
     char *source;
-    char *label;        /* for messages: "tcp 127.0.0.1:5140 client 3 (127.0.0.1:40522)", "file /var/log/x" */
+    char *label; /* for messages: "tcp 127.0.0.1:5140 client 3 (127.0.0.1:40522)", "file /var/log/x" */
     framer fr;
-    bool paused;        /* reading stopped: the queue is full */
-    bool finished;      /* stdin or a file stdin at its end */
-    unsigned handles;   /* open libuv handles (h, timer); freed when the last closes */
-    uv_timer_t timer;   /* a connection's idle or handshake deadline; a listener's accept back-off */
+    bool paused;      /* reading stopped: the queue is full */
+    bool finished;    /* stdin or a file stdin at its end */
+    unsigned handles; /* open libuv handles (h, timer); freed when the last closes */
+    uv_timer_t timer; /* a connection's idle or handshake deadline; a listener's accept back-off */
     bool timer_init;
     /* TCP listener (io_tcp.c). */
     io_listener *listener;
@@ -78,18 +76,18 @@ typedef struct io_input {
     struct io_input *parent;
     uint64_t idle_ms, handshake_ms;
     SSL *ssl;
-    BIO *rbio, *wbio;   /* memory BIOs, owned by ssl */
-    bool tls_up;        /* the handshake is done */
-    bool got_bytes;     /* the client sent something */
+    BIO *rbio, *wbio; /* memory BIOs, owned by ssl */
+    bool tls_up;      /* the handshake is done */
+    bool got_bytes;   /* the client sent something */
     /* File tail (and stdin when it is a regular file); fd is also a TCP
      * listener's socket. */
-    char *path;         /* NULL for stdin */
+    char *path; /* NULL for stdin */
     int fd;
     uint64_t offset;
     dev_t dev;
     ino_t ino;
     bool from_start;
-    bool follow;        /* false: read to the end once (stdin file) */
+    bool follow; /* false: read to the end once (stdin file) */
     unsigned poll_ms;
     union {
         uv_handle_t handle;
@@ -107,7 +105,7 @@ typedef struct io_msg {
     struct io_msg *next;
     const char *source; /* inside data, after the message */
     size_t len;
-    char data[];        /* message bytes, then the source name and its NUL */
+    char data[]; /* message bytes, then the source name and its NUL */
 } io_msg;
 
 /* The inputs' own counters, added to the engine's stats (io_part_stats). */
@@ -121,20 +119,20 @@ typedef struct io_counters {
 struct io_state {
     secdet_engine *e;
     io_counters st;
-    size_t req_messages, req_bytes;   /* secdet_set_queue_limits; 0: defaults */
-    secdet_input_log_fn input_log;    /* sd_io_log.c */
+    size_t req_messages, req_bytes; /* secdet_set_queue_limits; 0: defaults */
+    secdet_input_log_fn input_log;  /* sd_io_log.c */
     void *input_log_user;
-    char input_error[256];            /* why the last secdet_input_* call failed; "" after a success */
-    uv_loop_t *loop;                  /* NULL until the first input */
+    char input_error[256]; /* why the last secdet_input_* call failed; "" after a success */
+    uv_loop_t *loop;       /* NULL until the first input */
     bool own_loop;
-    uv_idle_t *drain;   /* runs while the queue holds messages */
+    uv_idle_t *drain;       /* runs while the queue holds messages */
     uv_timer_t *sinks_wait; /* runs instead while the sinks take no alerts (io.c) */
-    uv_async_t *wake;   /* secdet_stop, from any thread */
+    uv_async_t *wake;       /* secdet_stop, from any thread */
     io_input *inputs;
     unsigned next_id;
     io_msg *head, *tail;
     size_t qn, qbytes, max_n, max_bytes;
-    bool full;          /* inputs are paused until the queue is half empty */
+    bool full; /* inputs are paused until the queue is half empty */
     bool stop_requested;
     char readbuf[LIMIT_IO_READ_BUF]; /* every read is consumed before the next (one thread) */
 };
@@ -171,7 +169,8 @@ void sd_io_log(io_state *io, const io_input *in, const char *fmt, ...) __attribu
 void sd_io_log_limited(io_state *io, const io_input *in, io_ratelimit *rl, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Why the input call being made failed (secdet_input_error); returns st. */
-secdet_status sd_io_fail(secdet_engine *e, secdet_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+secdet_status sd_io_fail(secdet_engine *e, secdet_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The call succeeded: no error to tell. */
 void sd_io_ok(secdet_engine *e);
 /* Checks that `source` was added; else an error naming it. */
@@ -179,7 +178,7 @@ secdet_status sd_io_check_source(secdet_engine *e, const char *source);
 /* The start of secdet_input_tcp_ex and _udp: clears the last error, checks
  * the source and puts host:port into *ss; else an error saying which is wrong. */
 secdet_status sd_io_check_listen(secdet_engine *e, const char *source, const char *host, uint16_t port,
-                              struct sockaddr_storage *ss);
+                                 struct sockaddr_storage *ss);
 /* Why bind or listen failed (a negative errno or libuv code), in words. */
 secdet_status sd_io_fail_bind(secdet_engine *e, const char *proto, const char *host, uint16_t port, int err);
 /* "127.0.0.1:5140", "[::1]:5140". */

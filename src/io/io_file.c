@@ -49,8 +49,10 @@ static ssize_t tail_read(io_input *in, bool final) {
     io_state *io = in->io;
     ssize_t n = 0;
     while (in->io && (final || !io->full)) {
-        if (in->follow) n = pread(in->fd, io->readbuf, sizeof io->readbuf, (off_t)in->offset);
-        else n = read(in->fd, io->readbuf, sizeof io->readbuf);
+        if (in->follow)
+            n = pread(in->fd, io->readbuf, sizeof io->readbuf, (off_t)in->offset);
+        else
+            n = read(in->fd, io->readbuf, sizeof io->readbuf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         in->offset += (uint64_t)n;

@@ -98,8 +98,8 @@ static secdet_status resolve(secdet_engine *e, const char *host, uint16_t port, 
     memset(ss, 0, sizeof *ss);
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) return SECDET_OK;
     if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) return SECDET_OK;
-    return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "address \"%s\" is not an IPv4 or IPv6 address (names are not resolved)",
-                   host);
+    return sd_io_fail(e, SECDET_ERR_INVALID_ARG,
+                      "address \"%s\" is not an IPv4 or IPv6 address (names are not resolved)", host);
 }
 
 void sd_io_addr_text(char *out, size_t len, const char *host, uint16_t port) {
@@ -113,7 +113,7 @@ uint16_t sd_io_port_of(const struct sockaddr_storage *ss) {
 }
 
 secdet_status sd_io_check_listen(secdet_engine *e, const char *source, const char *host, uint16_t port,
-                              struct sockaddr_storage *ss) {
+                                 struct sockaddr_storage *ss) {
     sd_io_ok(e);
     if (!host) return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "no address");
     secdet_status st = sd_io_check_source(e, source);
@@ -129,13 +129,11 @@ secdet_status sd_io_fail_bind(secdet_engine *e, const char *proto, const char *h
     case EADDRINUSE: return sd_io_fail(e, SECDET_ERR_IO, "%s is already in use", where);
     case EACCES:
         return sd_io_fail(e, SECDET_ERR_IO,
-                       "%s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", where);
-    case EADDRNOTAVAIL:
-        return sd_io_fail(e, SECDET_ERR_IO, "%s: %s is not an address of this machine", where, host);
+                          "%s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)", where);
+    case EADDRNOTAVAIL: return sd_io_fail(e, SECDET_ERR_IO, "%s: %s is not an address of this machine", where, host);
     case EAFNOSUPPORT: return sd_io_fail(e, SECDET_ERR_IO, "%s: IPv6 is not available here", where);
     case EMFILE:
-    case ENFILE:
-        return sd_io_fail(e, SECDET_ERR_IO, "%s: no file descriptor left (raise `ulimit -n`)", where);
+    case ENFILE: return sd_io_fail(e, SECDET_ERR_IO, "%s: no file descriptor left (raise `ulimit -n`)", where);
     default: return sd_io_fail(e, SECDET_ERR_IO, "cannot listen on %s: %s", where, strerror(-err));
     }
 }

@@ -27,8 +27,10 @@ static void on_problem(void *user, framer_problem what, const char *text) {
     io_input *in = user;
     if (!in->io) return;
     if (what == FRAMER_OVERSIZED) in->io->st.oversized++;
-    if (what == FRAMER_BAD_COUNT) sd_io_report(in->io, in, "%s; connection closed", text);
-    else sd_io_report(in->io, in, "%s", text);
+    if (what == FRAMER_BAD_COUNT)
+        sd_io_report(in->io, in, "%s; connection closed", text);
+    else
+        sd_io_report(in->io, in, "%s", text);
 }
 
 static const framer_out queue_out = {on_message, on_problem};
@@ -55,16 +57,20 @@ static void on_deadline(uv_timer_t *t) {
     }
     c->io->st.idle_closed++;
     if (sd_framer_holds_partial(&c->fr))
-        sd_io_report(c->io, c, "nothing received for %llu ms (idle_timeout_ms): connection closed, partial message "
-                  "dropped", (unsigned long long)c->idle_ms);
+        sd_io_report(c->io, c,
+                     "nothing received for %llu ms (idle_timeout_ms): connection closed, partial message "
+                     "dropped",
+                     (unsigned long long)c->idle_ms);
     sd_io_input_close(c);
 }
 
 void sd_io_conn_deadline(io_input *c) {
     if (!c->timer_init || !c->io) return;
     uint64_t ms = c->ssl && !c->tls_up ? c->handshake_ms : c->idle_ms;
-    if (ms && !c->paused) uv_timer_start(&c->timer, on_deadline, ms, 0);
-    else uv_timer_stop(&c->timer);
+    if (ms && !c->paused)
+        uv_timer_start(&c->timer, on_deadline, ms, 0);
+    else
+        uv_timer_stop(&c->timer);
 }
 
 /* ---- Reading a stream (TCP connection, stdin) ----------------------------- */
@@ -78,8 +84,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
             sd_io_tls_input(in, b->base, (size_t)nread);
             return;
         }
-        if (!sd_io_feed(in, b->base, (size_t)nread)) sd_io_input_close(in);
-        else sd_io_conn_deadline(in);
+        if (!sd_io_feed(in, b->base, (size_t)nread))
+            sd_io_input_close(in);
+        else
+            sd_io_conn_deadline(in);
         return;
     }
     if (nread == 0) return; /* EAGAIN */

@@ -193,8 +193,10 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
             if (refused == 0) return;
         }
         io->st.accept_errors++;
-        sd_io_log_limited(io, srv, &srv->listener->log_accept, "cannot accept: %s; clients wait in the backlog, "
-                       "trying again every %d ms", strerror(err), ACCEPT_BACKOFF_MS);
+        sd_io_log_limited(io, srv, &srv->listener->log_accept,
+                          "cannot accept: %s; clients wait in the backlog, "
+                          "trying again every %d ms",
+                          strerror(err), ACCEPT_BACKOFF_MS);
         back_off(srv);
         return;
     }
@@ -223,8 +225,10 @@ static int listen_socket(const struct sockaddr_storage *ss, int *out) {
 
 static secdet_status listener_opts(secdet_engine *e, const secdet_tcp_opts *opts, io_listener *l) {
     secdet_tcp_opts o;
-    if (opts) o = *opts;
-    else secdet_tcp_opts_init(&o);
+    if (opts)
+        o = *opts;
+    else
+        secdet_tcp_opts_init(&o);
     if (o.framing != SECDET_FRAMING_LINES && o.framing != SECDET_FRAMING_OCTET_COUNTED)
         return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "framing: unknown value %d", (int)o.framing);
     l->framing = o.framing;
@@ -239,17 +243,20 @@ static void start_warnings(io_state *io, io_input *srv, const struct sockaddr_st
     io_listener *l = srv->listener;
     unsigned long limit = fd_limit();
     if (limit && (unsigned long)l->max_connections + LIMIT_FD_HEADROOM > limit)
-        sd_io_log(io, srv, "warning: max_connections %u is close to or above the process's file descriptor limit "
-               "(%lu, `ulimit -n`): clients beyond what is left are refused (accept_errors); raise the limit or "
-               "lower max_connections", l->max_connections, limit);
+        sd_io_log(io, srv,
+                  "warning: max_connections %u is close to or above the process's file descriptor limit "
+                  "(%lu, `ulimit -n`): clients beyond what is left are refused (accept_errors); raise the limit or "
+                  "lower max_connections",
+                  l->max_connections, limit);
     if (!l->tls && !sd_io_is_loopback(ss))
-        sd_io_log(io, srv, "warning: listening beyond loopback without TLS: anyone who can reach this address can "
-               "send events, unauthenticated and in clear text (set tls, or listen on 127.0.0.1)");
+        sd_io_log(io, srv,
+                  "warning: listening beyond loopback without TLS: anyone who can reach this address can "
+                  "send events, unauthenticated and in clear text (set tls, or listen on 127.0.0.1)");
 }
 
 /* The listening socket and its input; the input owns l from here (also on failure). */
-static secdet_status start_listener(secdet_engine *e, io_state *io, const char *source, const char *host,
-                                    uint16_t port, const struct sockaddr_storage *ss, io_listener *l, io_input **out) {
+static secdet_status start_listener(secdet_engine *e, io_state *io, const char *source, const char *host, uint16_t port,
+                                    const struct sockaddr_storage *ss, io_listener *l, io_input **out) {
     int fd = -1;
     int rc = listen_socket(ss, &fd);
     if (rc != 0) {

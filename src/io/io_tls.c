@@ -76,7 +76,7 @@ secdet_status sd_io_tls_ctx(secdet_engine *e, const secdet_tcp_opts *o, io_liste
         return sd_io_fail(e, SECDET_ERR_INVALID_ARG, "tls: cert and key are both required");
     if (o->tls_require_client_cert && !o->tls_client_ca)
         return sd_io_fail(e, SECDET_ERR_INVALID_ARG,
-                       "tls: require_client_cert needs client_ca (the CAs client certificates must chain to)");
+                          "tls: require_client_cert needs client_ca (the CAs client certificates must chain to)");
     ERR_clear_error();
     SSL_CTX *ctx = sd_tls_ctx_new(true);
     if (!ctx) return sd_io_fail(e, SECDET_ERR_NOMEM, "tls: out of memory");
@@ -182,9 +182,10 @@ static void read_plain(io_input *c) {
             (void)SSL_shutdown(c->ssl);
         } else {
             char why[160];
-            sd_tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why, sizeof why);
+            sd_tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why,
+                                  sizeof why);
             sd_io_report(c->io, c, "TLS: %s; connection closed%s", why,
-                      sd_framer_holds_partial(&c->fr) ? ", partial message dropped" : "");
+                         sd_framer_holds_partial(&c->fr) ? ", partial message dropped" : "");
         }
         flush_last(c);
         sd_io_input_close(c);
@@ -214,7 +215,8 @@ void sd_io_tls_input(io_input *c, const char *data, size_t n) {
                 return;
             }
             char why[160];
-            sd_tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why, sizeof why);
+            sd_tls_describe_error(c->ssl, r, c->parent && c->parent->listener->verify_clients, "client", why,
+                                  sizeof why);
             handshake_failed(c, why);
             return;
         }
@@ -225,8 +227,10 @@ void sd_io_tls_input(io_input *c, const char *data, size_t n) {
 
 void sd_io_tls_eof(io_input *c) {
     if (!c->tls_up) {
-        if (c->got_bytes) handshake_failed(c, "the client closed the connection during the handshake");
-        else sd_io_input_close(c); /* connected and left without a byte: a port check, not a handshake */
+        if (c->got_bytes)
+            handshake_failed(c, "the client closed the connection during the handshake");
+        else
+            sd_io_input_close(c); /* connected and left without a byte: a port check, not a handshake */
         return;
     }
     if (sd_framer_holds_partial(&c->fr))

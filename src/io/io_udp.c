@@ -19,7 +19,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct 
     if ((flags & UV_UDP_PARTIAL) || (size_t)nread > sd_engine_opts(io->e)->max_event_bytes) {
         io->st.oversized++;
         sd_io_report(io, in, "datagram longer than %zu bytes dropped",
-                  (flags & UV_UDP_PARTIAL) ? sizeof io->readbuf : sd_engine_opts(io->e)->max_event_bytes);
+                     (flags & UV_UDP_PARTIAL) ? sizeof io->readbuf : sd_engine_opts(io->e)->max_event_bytes);
         return;
     }
     if (sd_io_queue_full(io)) {
@@ -32,8 +32,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct 
     if (!sd_io_enqueue(io, in->source, b->base, n)) io->st.udp_dropped++;
 }
 
-secdet_status secdet_input_udp(secdet_engine *e, const char *source, const char *host, uint16_t port,
-                               uv_loop_t *loop, unsigned *id) {
+secdet_status secdet_input_udp(secdet_engine *e, const char *source, const char *host, uint16_t port, uv_loop_t *loop,
+                               unsigned *id) {
     if (!e) return SECDET_ERR_INVALID_ARG;
     struct sockaddr_storage ss;
     secdet_status st = sd_io_check_listen(e, source, host, port, &ss);
@@ -68,9 +68,10 @@ secdet_status secdet_input_udp(secdet_engine *e, const char *source, const char 
     }
     sd_io_input_link(io, in);
     if (!sd_io_is_loopback(&ss))
-        sd_io_log(io, in, "warning: listening beyond loopback: UDP has no TLS, so anyone who can reach this address "
-               "can send events, unauthenticated and in clear text (listen on 127.0.0.1, or use a tcp input with "
-               "tls)");
+        sd_io_log(io, in,
+                  "warning: listening beyond loopback: UDP has no TLS, so anyone who can reach this address "
+                  "can send events, unauthenticated and in clear text (listen on 127.0.0.1, or use a tcp input with "
+                  "tls)");
     if (id) *id = in->id;
     return SECDET_OK;
 }

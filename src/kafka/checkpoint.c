@@ -17,9 +17,9 @@
 
 #include "kafka/kafka_int.h"
 
-#define MAGIC "SDKS1"
+#define MAGIC     "SDKS1"
 #define MAGIC_LEN 5
-#define READ_MS 30000
+#define READ_MS   30000
 
 static void put_u64(buf *b, uint64_t v) {
     uint8_t x[8];
@@ -190,7 +190,8 @@ static int read_state(secdet_kafka *k, int32_t sp, const char *key, buf *out) {
     int64_t deadline = sd_kafka_now_ms() + READ_MS;
     for (;;) {
         if (sd_kafka_now_ms() > deadline) {
-            sd_kafka_report(k, "kafka: state topic %s: not read to its end within %d s", k->cfg.state_topic, READ_MS / 1000);
+            sd_kafka_report(k, "kafka: state topic %s: not read to its end within %d s", k->cfg.state_topic,
+                            READ_MS / 1000);
             found = -1;
             break;
         }

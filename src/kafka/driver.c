@@ -45,8 +45,10 @@ void sd_kafka_report(secdet_kafka *k, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (k->log) k->log(k->log_user, msg);
-    else sd_engine_report(k->e, k->source, 0, msg);
+    if (k->log)
+        k->log(k->log_user, msg);
+    else
+        sd_engine_report(k->e, k->source, 0, msg);
 }
 
 void secdet_kafka_set_tick(secdet_kafka *k, unsigned interval_ms, secdet_kafka_tick_fn fn, void *user) {
@@ -77,7 +79,9 @@ int32_t sd_kafka_topic_partitions(secdet_kafka *k, rd_kafka_t *rk, const char *t
         n = md->topics[0].partition_cnt;
     else
         sd_kafka_report(k, "kafka: topic %s: %s", topic,
-                     rd_kafka_err2str(err ? err : md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+                        rd_kafka_err2str(err                  ? err
+                                         : md->topic_cnt == 1 ? md->topics[0].err
+                                                              : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
     if (md) rd_kafka_metadata_destroy(md);
     if (t) rd_kafka_topic_destroy(t);
     return n;
@@ -178,7 +182,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(k, rk, parts);
     } else {
-        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) sd_kafka_report(k, "kafka: rebalance: %s", rd_kafka_err2str(err));
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+            sd_kafka_report(k, "kafka: rebalance: %s", rd_kafka_err2str(err));
         on_revoke(k, rk);
     }
 }
@@ -249,9 +254,12 @@ secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const 
     char err[512] = "";
     bool found = sd_engine_has_source(engine, source);
     int rc = -1;
-    if (!found) snprintf(err, sizeof err, "source %s: not added to the engine", source);
-    else if (!(k->source = strdup(source))) snprintf(err, sizeof err, "out of memory");
-    else if (sd_kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0) rc = 0;
+    if (!found)
+        snprintf(err, sizeof err, "source %s: not added to the engine", source);
+    else if (!(k->source = strdup(source)))
+        snprintf(err, sizeof err, "out of memory");
+    else if (sd_kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0)
+        rc = 0;
     if (rc == 0) rc = make_consumer(k, err, sizeof err);
     /* Event time across partitions (docs/scale-out.md): the watermark is
      * moved by single_watermark, and throttles wait for it. */
@@ -281,8 +289,10 @@ static uint64_t sinks_pending(secdet_kafka *k) {
 static void set_paused(secdet_kafka *k, bool pause) {
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(k->consumer, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
-        if (pause) rd_kafka_pause_partitions(k->consumer, l);
-        else rd_kafka_resume_partitions(k->consumer, l);
+        if (pause)
+            rd_kafka_pause_partitions(k->consumer, l);
+        else
+            rd_kafka_resume_partitions(k->consumer, l);
         rd_kafka_topic_partition_list_destroy(l);
     }
     if (pause) k->stats.paused++;
@@ -292,8 +302,10 @@ static void set_paused(secdet_kafka *k, bool pause) {
 static void backpressure(secdet_kafka *k) {
     bool full = sd_engine_sinks_saturated(k->e);
     uint64_t pending = sinks_pending(k);
-    if (!k->paused && (full || pending >= k->cfg.max_pending)) set_paused(k, true);
-    else if (k->paused && !full && pending <= k->cfg.max_pending / 2) set_paused(k, false);
+    if (!k->paused && (full || pending >= k->cfg.max_pending))
+        set_paused(k, true);
+    else if (k->paused && !full && pending <= k->cfg.max_pending / 2)
+        set_paused(k, false);
 }
 
 static bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64_t *low) {
@@ -311,8 +323,8 @@ static bool kprogress_low(const kprogress *first, size_t n, size_t stride, int64
     return have;
 }
 
-void sd_kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
-                  bool *wm_any, int64_t *wm) {
+void sd_kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride, bool *wm_any,
+                     int64_t *wm) {
     int64_t low = 0;
     if (!n || !kprogress_low(first, n, stride, &low)) return;
     int64_t lat_ms = sd_engine_opts(k->e)->lateness_ms;

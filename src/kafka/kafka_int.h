@@ -64,9 +64,9 @@ void sd_kcfg_free(kcfg *c);
 /* How far a stream of events has got: a partition read here (single
  * stage), or an origin as stage 2 hears of it. */
 typedef struct kprogress {
-    bool any;         /* time is known */
-    bool idle;        /* at its end (when it last reported) */
-    int64_t time;     /* the newest event time read from it */
+    bool any;     /* time is known */
+    bool idle;    /* at its end (when it last reported) */
+    int64_t time; /* the newest event time read from it */
 } kprogress;
 
 /* Moves e's watermark to the oldest `time` of the streams that are not
@@ -74,15 +74,15 @@ typedef struct kprogress {
  * starting at *first — minus the lateness, when that is past *wm (the last
  * one set, valid with *wm_any); never back. Nothing moves while one of
  * those streams has no time yet: it holds everything back. */
-void sd_kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride,
-                  bool *wm_any, int64_t *wm);
+void sd_kafka_follow(secdet_kafka *k, secdet_engine *e, const kprogress *first, size_t n, size_t stride, bool *wm_any,
+                     int64_t *wm);
 
 /* An upstream stream as seen by stage 2: one partition of a stage-1 input. */
 typedef struct korigin {
-    char *name;       /* "topic/partition" */
+    char *name; /* "topic/partition" */
     kprogress pr;
-    bool seen;        /* off/idx valid */
-    int64_t off;      /* the last forward taken: its origin offset and index */
+    bool seen;   /* off/idx valid */
+    int64_t off; /* the last forward taken: its origin offset and index */
     uint32_t idx;
 } korigin;
 
@@ -92,8 +92,8 @@ typedef struct s2part {
     korigin *o;
     size_t no, capo;
     bool wm_any;
-    int64_t wm;       /* the watermark last set on pe */
-    bool ckpt_done;   /* the state topic holds this partition's state at ckpt_next */
+    int64_t wm;     /* the watermark last set on pe */
+    bool ckpt_done; /* the state topic holds this partition's state at ckpt_next */
     int64_t ckpt_next;
 } s2part;
 
@@ -101,13 +101,13 @@ typedef struct s2part {
 typedef struct kpart {
     char *topic;
     int32_t partition;
-    char *origin;     /* "topic/partition" */
-    int64_t next;     /* offset after the last message evaluated; -1: none yet */
+    char *origin; /* "topic/partition" */
+    int64_t next; /* offset after the last message evaluated; -1: none yet */
     int64_t committed;
-    kprogress pr;     /* single and stage 1: event times read from here; idle after idle_ms at_end */
-    bool at_end;      /* read to its end (and nothing since) */
+    kprogress pr; /* single and stage 1: event times read from here; idle after idle_ms at_end */
+    bool at_end;  /* read to its end (and nothing since) */
     int64_t end_since;
-    bool beat_sent;   /* stage 1: the last heartbeat said this */
+    bool beat_sent; /* stage 1: the last heartbeat said this */
     bool beat_idle, beat_any;
     int64_t beat_time;
     s2part *s2;
@@ -123,28 +123,28 @@ struct secdet_kafka {
     void *tick_user;
     int64_t tick_ms, last_tick;
     rd_kafka_t *consumer;
-    rd_kafka_t *producer;    /* stage 1: forwards, heartbeats; stage 2: checkpoints */
-    rd_kafka_t *reader;      /* stage 2: reads the state topic on assignment */
+    rd_kafka_t *producer; /* stage 1: forwards, heartbeats; stage 2: checkpoints */
+    rd_kafka_t *reader;   /* stage 2: reads the state topic on assignment */
     kpart *parts;
     size_t nparts, capparts;
     atomic_bool stop;
     secdet_kafka_stats stats;
     bool paused;
-    bool failed;             /* a fatal error: run returns SECDET_ERR_IO */
+    bool failed; /* a fatal error: run returns SECDET_ERR_IO */
     int64_t last_commit, last_beat, last_ckpt;
-    bool wm_any;             /* single stage: the watermark last set on the engine */
+    bool wm_any; /* single stage: the watermark last set on the engine */
     int64_t wm;
     /* stage 1 */
-    int32_t repart_n;        /* partitions of the repartition topic */
-    char *origins;           /* every partition of the input topics, "t/0,t/1,...": in each heartbeat */
-    kpart *cur;              /* partition of the message under evaluation */
+    int32_t repart_n; /* partitions of the repartition topic */
+    char *origins;    /* every partition of the input topics, "t/0,t/1,...": in each heartbeat */
+    kpart *cur;       /* partition of the message under evaluation */
     int64_t cur_off;
     uint32_t cur_idx;
     buf keybuf;
-    uint64_t fwd_failed;     /* forwards the brokers refused for good */
+    uint64_t fwd_failed; /* forwards the brokers refused for good */
     /* stage 2 */
-    int32_t state_n;         /* partitions of the state topic */
-    uint64_t ckpt_failed;    /* checkpoints not acknowledged since the last try */
+    int32_t state_n;                 /* partitions of the state topic */
+    uint64_t ckpt_failed;            /* checkpoints not acknowledged since the last try */
     uint64_t gone_events, gone_late; /* counters of partition engines already freed */
 };
 

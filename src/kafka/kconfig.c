@@ -40,16 +40,15 @@ static int get_ms(const cJSON *o, const char *key, int64_t min, int64_t *out, ch
     if (!v) return 0;
     if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > 86400000.0 ||
         v->valuedouble != (double)(int64_t)v->valuedouble)
-        return fail(err, n, "%s: expected a whole number of milliseconds from %lld to 86400000", key,
-                    (long long)min);
+        return fail(err, n, "%s: expected a whole number of milliseconds from %lld to 86400000", key, (long long)min);
     *out = (int64_t)v->valuedouble;
     return 0;
 }
 
-static const char *const known[] = {"type",          "brokers",      "group",           "topics",
-                                    "stage",         "repartition_topic", "state_topic", "properties",
-                                    "commit_ms",     "checkpoint_ms", "heartbeat_ms",   "max_pending_alerts",
-                                    "flush_on_exit", "idle_ms", NULL};
+static const char *const known[] = {
+    "type",          "brokers",    "group",     "topics",        "stage",        "repartition_topic",
+    "state_topic",   "properties", "commit_ms", "checkpoint_ms", "heartbeat_ms", "max_pending_alerts",
+    "flush_on_exit", "idle_ms",    NULL};
 
 static int check_keys(const cJSON *o, char *err, size_t n) {
     for (const cJSON *m = o->child; m; m = m->next) {
@@ -99,10 +98,14 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
         free(stage);
         return -1;
     }
-    if (!stage || strcmp(stage, "single") == 0) c->stage = KSTAGE_SINGLE;
-    else if (strcmp(stage, "partition") == 0) c->stage = KSTAGE_PARTITION;
-    else if (strcmp(stage, "aggregate") == 0) c->stage = KSTAGE_AGGREGATE;
-    else rc = fail(err, n, "stage: expected single, partition or aggregate");
+    if (!stage || strcmp(stage, "single") == 0)
+        c->stage = KSTAGE_SINGLE;
+    else if (strcmp(stage, "partition") == 0)
+        c->stage = KSTAGE_PARTITION;
+    else if (strcmp(stage, "aggregate") == 0)
+        c->stage = KSTAGE_AGGREGATE;
+    else
+        rc = fail(err, n, "stage: expected single, partition or aggregate");
     free(stage);
     if (rc != 0) return -1;
 
@@ -122,8 +125,10 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
         if (!cJSON_IsObject(v)) return fail(err, n, "properties: expected an object of librdkafka properties");
         for (const cJSON *p = v->child; p; p = p->next)
             if (!cJSON_IsString(p) && !cJSON_IsNumber(p) && !cJSON_IsBool(p) && !sd_secret_is_ref(p))
-                return fail(err, n, "properties.%s: expected a string, number or boolean, or {\"env\": NAME} or "
-                                    "{\"file\": PATH}", p->string);
+                return fail(err, n,
+                            "properties.%s: expected a string, number or boolean, or {\"env\": NAME} or "
+                            "{\"file\": PATH}",
+                            p->string);
         if (!(c->props = cJSON_Duplicate(v, 1))) return fail(err, n, "out of memory");
     }
     if (!c->brokers) return fail(err, n, "brokers: required");
@@ -173,8 +178,10 @@ int sd_kafka_input_check(const char *json, size_t len, bool properties, bool *ag
     int rc = 0;
     if (properties) {
         rd_kafka_conf_t *conf = sd_kafka_conf_new(k.brokers, k.props, "secdet", err, errlen);
-        if (conf) rd_kafka_conf_destroy(conf);
-        else rc = -1;
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        else
+            rc = -1;
     }
     sd_kcfg_free(&k);
     return rc;

@@ -32,7 +32,8 @@
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     secdet_kafka *k = opaque;
     if (!m->err) return;
-    if (k->fwd_failed++ == 0) sd_kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(m->err));
+    if (k->fwd_failed++ == 0)
+        sd_kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(m->err));
 }
 
 int sd_stage1_init(secdet_kafka *k, char *err, size_t n) {
@@ -86,13 +87,14 @@ int sd_stage1_init(secdet_kafka *k, char *err, size_t n) {
 static void produce(secdet_kafka *k, int32_t partition, const void *key, size_t klen, const void *val, size_t vlen,
                     rd_kafka_headers_t *h) {
     for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            k->producer, RD_KAFKA_V_TOPIC(k->cfg.repartition_topic), RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(k->cfg.repartition_topic), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return; /* h now belongs to the message */
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            if (k->fwd_failed++ == 0) sd_kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(err));
+            if (k->fwd_failed++ == 0)
+                sd_kafka_report(k, "kafka: forward to %s: %s", k->cfg.repartition_topic, rd_kafka_err2str(err));
             rd_kafka_headers_destroy(h);
             return;
         }
@@ -111,9 +113,16 @@ void sd_stage1_forward(void *user, const engine_forward *f) {
     secdet_kafka *k = user;
     kpart *kp = k->cur;
     if (!kp) return;
-    kwire_forward w = {.rule = f->rule, .rule_len = strlen(f->rule), .source = f->source,
-                       .source_len = strlen(f->source), .origin = kp->origin, .origin_len = strlen(kp->origin),
-                       .group = f->key, .group_len = f->key_len, .time_ns = f->time_ns, .off = k->cur_off,
+    kwire_forward w = {.rule = f->rule,
+                       .rule_len = strlen(f->rule),
+                       .source = f->source,
+                       .source_len = strlen(f->source),
+                       .origin = kp->origin,
+                       .origin_len = strlen(kp->origin),
+                       .group = f->key,
+                       .group_len = f->key_len,
+                       .time_ns = f->time_ns,
+                       .off = k->cur_off,
                        .idx = k->cur_idx++};
     sd_kwire_forward_key(&w, &k->keybuf);
     if (k->keybuf.oom) return;
@@ -130,8 +139,12 @@ void sd_stage1_heartbeat(secdet_kafka *k, bool force) {
         bool same = kp->beat_sent && kp->beat_idle == kp->pr.idle && kp->beat_any == kp->pr.any &&
                     (!kp->pr.any || kp->beat_time == kp->pr.time);
         if (same && !force) continue;
-        kwire_heartbeat b = {.origin = kp->origin, .origin_len = strlen(kp->origin), .origins = k->origins,
-                             .origins_len = strlen(k->origins), .any = kp->pr.any, .time_ns = kp->pr.time,
+        kwire_heartbeat b = {.origin = kp->origin,
+                             .origin_len = strlen(kp->origin),
+                             .origins = k->origins,
+                             .origins_len = strlen(k->origins),
+                             .any = kp->pr.any,
+                             .time_ns = kp->pr.time,
                              .idle = kp->pr.idle};
         kwire_text t;
         kwire_header h[4];

@@ -33,12 +33,10 @@ static bool read_i64(const char *v, size_t n, bool neg_ok, int64_t *out) {
 
 static bool name_ok(const char *v, size_t n, size_t max) { return n > 0 && n <= max && !memchr(v, '\0', n); }
 
-static bool origin_ok(const char *v, size_t n) {
-    return name_ok(v, n, KWIRE_ORIGIN_MAX) && !memchr(v, ',', n);
-}
+static bool origin_ok(const char *v, size_t n) { return name_ok(v, n, KWIRE_ORIGIN_MAX) && !memchr(v, ',', n); }
 
 bool sd_kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, const char *name, size_t len),
-                        void *user) {
+                           void *user) {
     for (int pass = 0; pass < 2; pass++) { /* check the whole list, then hand it out */
         for (size_t a = 0; a < len;) {
             const char *comma = memchr(list + a, ',', len - a);
@@ -51,8 +49,8 @@ bool sd_kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, 
     return true;
 }
 
-static kwire_kind read_heartbeat(kwire_get_fn get, void *msg, const char *origin, size_t olen,
-                                 kwire_heartbeat *h, char *err, size_t errlen) {
+static kwire_kind read_heartbeat(kwire_get_fn get, void *msg, const char *origin, size_t olen, kwire_heartbeat *h,
+                                 char *err, size_t errlen) {
     const char *v;
     size_t n;
     if (!origin_ok(origin, olen))
@@ -60,9 +58,12 @@ static kwire_kind read_heartbeat(kwire_get_fn get, void *msg, const char *origin
     h->origin = origin;
     h->origin_len = olen;
     if (!get(msg, "secdet-time", &v, &n)) return bad(err, errlen, "heartbeat without secdet-time");
-    if (n == 4 && memcmp(v, "none", 4) == 0) h->any = false;
-    else if (read_i64(v, n, true, &h->time_ns)) h->any = true;
-    else return bad(err, errlen, "secdet-time: expected nanoseconds or \"none\"");
+    if (n == 4 && memcmp(v, "none", 4) == 0)
+        h->any = false;
+    else if (read_i64(v, n, true, &h->time_ns))
+        h->any = true;
+    else
+        return bad(err, errlen, "secdet-time: expected nanoseconds or \"none\"");
     if (get(msg, "secdet-idle", &v, &n)) {
         if (n != 1 || (v[0] != '0' && v[0] != '1')) return bad(err, errlen, "secdet-idle: expected 0 or 1");
         h->idle = v[0] == '1';
@@ -84,8 +85,7 @@ static kwire_kind read_forward(kwire_get_fn get, void *msg, const void *key, siz
         return bad(err, errlen, "not a forwarded event or a heartbeat (no secdet-rule or secdet-watermark header)");
     if (!name_ok(f->rule, f->rule_len, LIMIT_KAFKA_NAME))
         return bad(err, errlen, "secdet-rule: expected a rule name (1 to 255 bytes, no NUL)");
-    if (!get(msg, "secdet-source", &f->source, &f->source_len) ||
-        !name_ok(f->source, f->source_len, LIMIT_KAFKA_NAME))
+    if (!get(msg, "secdet-source", &f->source, &f->source_len) || !name_ok(f->source, f->source_len, LIMIT_KAFKA_NAME))
         return bad(err, errlen, "secdet-source: expected a source name (1 to 255 bytes, no NUL)");
     if (!get(msg, "secdet-time", &v, &n) || !read_i64(v, n, true, &f->time_ns))
         return bad(err, errlen, "secdet-time: expected nanoseconds");
@@ -107,7 +107,7 @@ static kwire_kind read_forward(kwire_get_fn get, void *msg, const void *key, siz
 }
 
 kwire_kind sd_kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_len, kwire_msg *out, char *err,
-                      size_t errlen) {
+                         size_t errlen) {
     memset(out, 0, sizeof *out);
     const char *origin;
     size_t olen;
@@ -137,8 +137,10 @@ void sd_kwire_forward_key(const kwire_forward *f, buf *key) {
 }
 
 size_t sd_kwire_heartbeat_headers(const kwire_heartbeat *b, kwire_text *t, kwire_header h[4]) {
-    if (b->any) snprintf(t->time, sizeof t->time, "%" PRId64, b->time_ns);
-    else snprintf(t->time, sizeof t->time, "none");
+    if (b->any)
+        snprintf(t->time, sizeof t->time, "%" PRId64, b->time_ns);
+    else
+        snprintf(t->time, sizeof t->time, "none");
     h[0] = (kwire_header){"secdet-watermark", b->origin, b->origin_len};
     h[1] = (kwire_header){"secdet-time", t->time, strlen(t->time)};
     h[2] = (kwire_header){"secdet-idle", b->idle ? "1" : "0", 1};

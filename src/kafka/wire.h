@@ -28,7 +28,7 @@
 
 #include "util/buf.h"
 
-#define KWIRE_ORIGIN_MAX 512  /* longest origin ("topic/partition": a topic has at most 249 bytes) */
+#define KWIRE_ORIGIN_MAX 512 /* longest origin ("topic/partition": a topic has at most 249 bytes) */
 
 typedef struct kwire_header {
     const char *name;
@@ -47,21 +47,21 @@ typedef struct kwire_forward {
     const char *rule, *source, *origin, *group;
     size_t rule_len, source_len, origin_len, group_len;
     int64_t time_ns;
-    int64_t off;   /* the origin message's offset (>= 0) */
-    uint32_t idx;  /* the forward's index within it */
+    int64_t off;  /* the origin message's offset (>= 0) */
+    uint32_t idx; /* the forward's index within it */
 } kwire_forward;
 
 typedef struct kwire_heartbeat {
     const char *origin, *origins; /* origins NULL when the header is absent */
     size_t origin_len, origins_len;
-    bool any;      /* time_ns is known (else the header said "none") */
+    bool any; /* time_ns is known (else the header said "none") */
     int64_t time_ns;
     bool idle;
 } kwire_heartbeat;
 
 typedef struct kwire_msg {
     kwire_kind kind;
-    kwire_forward f; /* KWIRE_FORWARD */
+    kwire_forward f;   /* KWIRE_FORWARD */
     kwire_heartbeat h; /* KWIRE_HEARTBEAT */
 } kwire_msg;
 
@@ -69,13 +69,13 @@ typedef struct kwire_msg {
  * ("secdet-seq: expected offset:index", ...). A message with a
  * secdet-watermark header is a heartbeat, any other a forward. */
 kwire_kind sd_kwire_read(kwire_get_fn get, void *msg, const void *key, size_t key_len, kwire_msg *out, char *err,
-                      size_t errlen);
+                         size_t errlen);
 
 /* Calls fn for each name of a heartbeat's origins list, in order; false
  * when the list is malformed (an empty name, a NUL byte, a name too long)
  * before calling fn at all. */
 bool sd_kwire_origins_each(const char *list, size_t len, void (*fn)(void *user, const char *name, size_t len),
-                        void *user);
+                           void *user);
 
 /* Text a message's numbers are written in (kept by the caller while the
  * headers are used). */

@@ -107,8 +107,7 @@ static char *url_decode(const char *s, bool *has_nul) {
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             *w++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-                   isxdigit((unsigned char)s[i + 2])) {
+        } else if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
             char hex[3] = {s[i + 1], s[i + 2], 0};
             *w = (char)strtol(hex, NULL, 16);
             if (*w++ == '\0') *has_nul = true;
@@ -246,7 +245,7 @@ static ev_result do_records(lambda_ctx *ctx, const cJSON *recs, buf *resp, char 
         }
     }
     sd_buf_printf(resp, "\"kind\":\"%s\",\"records\":%d,\"failures\":[%s]", is_sqs ? "sqs" : "records", nrec,
-               failures.data ? failures.data : "");
+                  failures.data ? failures.data : "");
     if (is_sqs) sd_buf_printf(resp, ",\"batchItemFailures\":[%s]", batch.data ? batch.data : "");
     sd_buf_free(&failures);
     sd_buf_free(&batch);

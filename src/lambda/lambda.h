@@ -31,15 +31,15 @@ int lr_init_error(lr_client *c, const char *error_type, const char *message);
 /* ---- s3.c ---- */
 /* GetObject bucket/key (key already URL-decoded) into *out. err gets a short
  * reason on failure. timeout_ms bounds the whole transfer. 0 on success. */
-int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out,
-                  char *err, size_t errlen);
+int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out, char *err,
+                  size_t errlen);
 
 /* ---- events.c ---- */
 /* Reads an S3 object, with s3_get_object's contract: bootstrap's is
  * s3_get_object itself; fuzz/fuzz_lambda.c has a store of its own, so the
  * router runs without a network. */
-typedef int (*lambda_fetch_fn)(void *user, const char *bucket, const char *key, int64_t timeout_ms,
-                               uint64_t max_bytes, buf *out, char *err, size_t errlen);
+typedef int (*lambda_fetch_fn)(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes,
+                               buf *out, char *err, size_t errlen);
 
 typedef struct lambda_ctx {
     secdet_engine *engine;
@@ -50,7 +50,7 @@ typedef struct lambda_ctx {
     /* per invocation */
     int64_t deadline_ms;
     uint64_t malformed_reports;
-    buf errors; /* JSON array items of malformed-input reports */
+    buf errors;           /* JSON array items of malformed-input reports */
     char last_error[256]; /* the last malformed-input report, "" when none */
 } lambda_ctx;
 

@@ -51,8 +51,8 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
     }
 }
 
-static int fetch_s3(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes,
-                    buf *out, char *err, size_t errlen) {
+static int fetch_s3(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out,
+                    char *err, size_t errlen) {
     (void)user;
     return s3_get_object(bucket, key, timeout_ms, max_bytes, out, err, errlen);
 }
@@ -164,8 +164,10 @@ static int add_sinks(secdet_engine *e, char *err, size_t errlen) {
 }
 
 static void invoke(lambda_ctx *ctx, lr_client *c, lr_invocation *inv) {
-    if (inv->trace_id[0]) setenv("_X_AMZN_TRACE_ID", inv->trace_id, 1);
-    else unsetenv("_X_AMZN_TRACE_ID");
+    if (inv->trace_id[0])
+        setenv("_X_AMZN_TRACE_ID", inv->trace_id, 1);
+    else
+        unsetenv("_X_AMZN_TRACE_ID");
     ctx->deadline_ms = inv->deadline_ms;
     ctx->malformed_reports = 0;
     ctx->last_error[0] = 0;
@@ -187,18 +189,20 @@ static void invoke(lambda_ctx *ctx, lr_client *c, lr_invocation *inv) {
     }
     buf out;
     sd_buf_init(&out);
-    sd_buf_printf(&out, "{%s%s\"events\":%llu,\"alerts\":%llu,\"malformed\":%llu,\"undelivered\":%llu,\"drained\":%s,"
-                     "\"malformed_reports\":[%s]}",
-               resp.data ? resp.data : "", resp.len ? "," : "", (unsigned long long)(after.events - before.events),
-               (unsigned long long)(after.alerts - before.alerts),
-               (unsigned long long)(after.malformed - before.malformed), (unsigned long long)pending,
-               ds == SECDET_OK ? "true" : "false", ctx->errors.data ? ctx->errors.data : "");
+    sd_buf_printf(&out,
+                  "{%s%s\"events\":%llu,\"alerts\":%llu,\"malformed\":%llu,\"undelivered\":%llu,\"drained\":%s,"
+                  "\"malformed_reports\":[%s]}",
+                  resp.data ? resp.data : "", resp.len ? "," : "", (unsigned long long)(after.events - before.events),
+                  (unsigned long long)(after.alerts - before.alerts),
+                  (unsigned long long)(after.malformed - before.malformed), (unsigned long long)pending,
+                  ds == SECDET_OK ? "true" : "false", ctx->errors.data ? ctx->errors.data : "");
     fprintf(stderr, "bootstrap: %s\n", out.data ? out.data : "(out of memory)");
     if (r == EV_OK && !out.oom) {
         lr_respond(c, inv->request_id, out.data, out.len);
     } else {
-        const char *type = r == EV_INVALID ? "Runtime.InvalidEvent" : r == EV_FAILED ? "Runtime.RecordsFailed"
-                                                                                      : "Runtime.OutOfMemory";
+        const char *type = r == EV_INVALID  ? "Runtime.InvalidEvent"
+                           : r == EV_FAILED ? "Runtime.RecordsFailed"
+                                            : "Runtime.OutOfMemory";
         fprintf(stderr, "bootstrap: %s: %s\n", type, err);
         lr_error(c, inv->request_id, type, err[0] ? err : "out of memory");
     }

@@ -53,8 +53,8 @@ static const char *env_or(const char *name, const char *dflt) {
     return v && *v ? v : dflt;
 }
 
-int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out,
-                  char *err, size_t errlen) {
+int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out, char *err,
+                  size_t errlen) {
     const char *region = env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1"));
     const char *endpoint = env_or("SECDET_S3_ENDPOINT", env_or("AWS_ENDPOINT_URL_S3", NULL));
     const char *akid = env_or("AWS_ACCESS_KEY_ID", NULL);

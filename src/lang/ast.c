@@ -148,8 +148,10 @@ static void put_expr(buf *b, const ast_expr *e) {
             sd_buf_puts(b, e->path.text);
         } else {
             char *t = sd_path_to_text(&e->path);
-            if (!t) b->oom = true;
-            else sd_buf_puts(b, t);
+            if (!t)
+                b->oom = true;
+            else
+                sd_buf_puts(b, t);
             free(t);
         }
         break;

@@ -21,7 +21,10 @@ typedef struct src_loc {
 } src_loc;
 
 typedef enum {
-    LIT_NULL, LIT_BOOL, LIT_NUM, LIT_STR,
+    LIT_NULL,
+    LIT_BOOL,
+    LIT_NUM,
+    LIT_STR,
     LIT_REGEX,    /* str = pattern, flags = "imsx" subset */
     LIT_DURATION, /* num = milliseconds */
     LIT_IDENT,    /* a bare word in meta (severity = high) */
@@ -33,7 +36,7 @@ typedef struct ast_lit {
     src_loc loc;
     bool b;
     double num;
-    char *str;  /* decoded (escapes processed), owned; may hold no NUL */
+    char *str; /* decoded (escapes processed), owned; may hold no NUL */
     size_t len;
     char flags[5];
     struct ast_lit *items; /* LIT_LIST */
@@ -47,15 +50,17 @@ typedef enum { EXPR_PATH, EXPR_LIT, EXPR_CALL } expr_kind;
 typedef struct ast_expr {
     expr_kind kind;
     src_loc loc;
-    sd_path path;          /* EXPR_PATH */
-    ast_lit lit;           /* EXPR_LIT: null/bool/num/str only */
-    ast_fn fn;             /* EXPR_CALL */
+    sd_path path; /* EXPR_PATH */
+    ast_lit lit;  /* EXPR_LIT: null/bool/num/str only */
+    ast_fn fn;    /* EXPR_CALL */
     struct ast_expr **args;
     size_t nargs;
 } ast_expr;
 
 typedef enum {
-    COND_OR, COND_AND, COND_NOT,
+    COND_OR,
+    COND_AND,
+    COND_NOT,
     COND_CMP,     /* op, lhs, rhs */
     COND_IN,      /* lhs in list literal (list) or list name (name) */
     COND_CIDR,    /* lhs in cidr(list of strings) */
@@ -66,8 +71,15 @@ typedef enum {
 } cond_kind;
 
 typedef enum {
-    CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE,
-    CMP_CONTAINS, CMP_STARTSWITH, CMP_ENDSWITH,
+    CMP_EQ,
+    CMP_NE,
+    CMP_LT,
+    CMP_LE,
+    CMP_GT,
+    CMP_GE,
+    CMP_CONTAINS,
+    CMP_STARTSWITH,
+    CMP_ENDSWITH,
 } cmp_op;
 
 struct ast_macro;
@@ -75,12 +87,12 @@ struct ast_rule;
 
 typedef struct ast_cond {
     cond_kind kind;
-    src_loc loc;   /* of the operator or first token */
+    src_loc loc;            /* of the operator or first token */
     struct ast_cond *l, *r; /* OR/AND: l, r; NOT: l */
     cmp_op op;
     ast_expr *lhs, *rhs;
-    ast_lit lit;   /* IN (LIT_LIST), CIDR (LIT_LIST of LIT_STR), LIKE, MATCHES */
-    char *name;    /* COND_NAME, COND_IN with a list name */
+    ast_lit lit; /* IN (LIT_LIST), CIDR (LIT_LIST of LIT_STR), LIKE, MATCHES */
+    char *name;  /* COND_NAME, COND_IN with a list name */
     /* set by the checker for COND_NAME: exactly one is non-NULL */
     struct ast_macro *macro;
     struct ast_rule *rule;
@@ -93,7 +105,7 @@ typedef struct ast_list {
     src_loc loc;
     ast_lit items; /* LIT_LIST */
     bool used;
-    bool broken;   /* a stub: its definition had a parse error (see parser.c) */
+    bool broken; /* a stub: its definition had a parse error (see parser.c) */
 } ast_list;
 
 typedef struct ast_macro {
@@ -129,20 +141,20 @@ typedef struct ast_rule {
     src_loc loc;
     ast_meta *meta;
     size_t nmeta;
-    char **on;      /* source names */
+    char **on; /* source names */
     src_loc *on_loc;
     size_t non;
     ast_cond *where; /* NULL for a sequence rule */
 
     agg_kind agg;
     src_loc agg_loc;
-    bool agg_gt;          /* count > N (stored as threshold N+1 by the checker) */
-    double threshold;     /* N as written */
+    bool agg_gt;      /* count > N (stored as threshold N+1 by the checker) */
+    double threshold; /* N as written */
     int64_t within_ms;
-    ast_expr *distinct;   /* AGG_DISTINCT */
+    ast_expr *distinct; /* AGG_DISTINCT */
     ast_key *by;
     size_t nby;
-    ast_step *steps;      /* AGG_SEQUENCE */
+    ast_step *steps; /* AGG_SEQUENCE */
     size_t nsteps;
 
     bool has_throttle;
@@ -151,16 +163,16 @@ typedef struct ast_rule {
     ast_key *throttle_by;
     size_t nthrottle_by;
 
-    char *output;         /* raw template text (escapes of the string literal processed) */
+    char *output; /* raw template text (escapes of the string literal processed) */
     src_loc output_loc;
     bool is_private;
-    bool used;            /* named by another rule */
-    bool broken;          /* a stub: its definition had a parse error (see parser.c) */
-    int visiting;         /* checker: cycle detection through rule references */
+    bool used;    /* named by another rule */
+    bool broken;  /* a stub: its definition had a parse error (see parser.c) */
+    int visiting; /* checker: cycle detection through rule references */
 } ast_rule;
 
 typedef struct ast_ruleset {
-    char **files;  /* file names, index = src_loc.file */
+    char **files; /* file names, index = src_loc.file */
     size_t nfiles;
     ast_list **lists;
     size_t nlists;

@@ -34,28 +34,23 @@ typedef struct sym {
 typedef struct checker {
     ast_ruleset *rs;
     diag_list *d;
-    sym *syms;     /* open addressing, name == NULL = empty */
-    size_t nsyms;  /* capacity, power of two */
+    sym *syms;    /* open addressing, name == NULL = empty */
+    size_t nsyms; /* capacity, power of two */
     size_t errors;
     check_mentions_fn mentions; /* set when the sources had parse errors */
     void *mentions_user;
 } checker;
 
+static const char *file_of(const checker *c, src_loc l) { return l.file < c->rs->nfiles ? c->rs->files[l.file] : ""; }
 
-static const char *file_of(const checker *c, src_loc l) {
-    return l.file < c->rs->nfiles ? c->rs->files[l.file] : "";
-}
-
-#define ERR(c, loc, ...)                                                                   \
-    do {                                                                                   \
-        (c)->errors++;                                                                     \
-        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__); \
+#define ERR(c, loc, ...)                                                                                               \
+    do {                                                                                                               \
+        (c)->errors++;                                                                                                 \
+        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__);                      \
     } while (0)
 #define WARN(c, loc, ...) sd_diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
 
-static const char *kind_name(sym_kind k) {
-    return k == SYM_LIST ? "list" : k == SYM_MACRO ? "macro" : "rule";
-}
+static const char *kind_name(sym_kind k) { return k == SYM_LIST ? "list" : k == SYM_MACRO ? "macro" : "rule"; }
 
 static sym *sym_find(checker *c, const char *name) {
     size_t mask = c->nsyms - 1;
@@ -211,8 +206,7 @@ static void check_name(checker *c, ast_cond *x, int depth) {
 static void check_cmp(checker *c, ast_cond *x) {
     check_expr(c, x->lhs);
     check_expr(c, x->rhs);
-    if (!expr_has_path(x->lhs) && !expr_has_path(x->rhs))
-        WARN(c, x->loc, "comparison of two constants");
+    if (!expr_has_path(x->lhs) && !expr_has_path(x->rhs)) WARN(c, x->loc, "comparison of two constants");
     const ast_expr *lits[2] = {x->lhs, x->rhs};
     for (int i = 0; i < 2; i++) {
         if (lits[i]->kind != EXPR_LIT) continue;
@@ -221,8 +215,7 @@ static void check_cmp(checker *c, ast_cond *x) {
         bool stringy = x->op >= CMP_CONTAINS;
         if (ordered && k != LIT_NUM && k != LIT_STR)
             ERR(c, lits[i]->loc, "ordering compares numbers or strings, found %s", lit_kind_name(k));
-        if (stringy && k != LIT_STR)
-            ERR(c, lits[i]->loc, "this test takes a string, found %s", lit_kind_name(k));
+        if (stringy && k != LIT_STR) ERR(c, lits[i]->loc, "this test takes a string, found %s", lit_kind_name(k));
     }
 }
 
@@ -246,7 +239,8 @@ static void check_cond(checker *c, ast_cond *x, int depth) {
             const sym *s = sym_lookup(c, x->name);
             char hint[80];
             if (!s)
-                ERR(c, x->loc, "unknown list '%s'%s", x->name, nearest_name(c, x->name, 1u << SYM_LIST, hint, sizeof hint));
+                ERR(c, x->loc, "unknown list '%s'%s", x->name,
+                    nearest_name(c, x->name, 1u << SYM_LIST, hint, sizeof hint));
             else if (s->kind != SYM_LIST)
                 ERR(c, x->loc, "'%s' is a %s, not a list", x->name, kind_name(s->kind));
             else {
@@ -272,11 +266,13 @@ static void check_cond(checker *c, ast_cond *x, int depth) {
         break;
     case COND_LIKE:
         check_expr(c, x->lhs);
-        if (x->lit.kind != LIT_STR) ERR(c, x->lit.loc, "like takes a string pattern, found %s", lit_kind_name(x->lit.kind));
+        if (x->lit.kind != LIT_STR)
+            ERR(c, x->lit.loc, "like takes a string pattern, found %s", lit_kind_name(x->lit.kind));
         break;
     case COND_MATCHES:
         check_expr(c, x->lhs);
-        if (x->lit.kind != LIT_REGEX) ERR(c, x->lit.loc, "matches takes a regex /.../, found %s", lit_kind_name(x->lit.kind));
+        if (x->lit.kind != LIT_REGEX)
+            ERR(c, x->lit.loc, "matches takes a regex /.../, found %s", lit_kind_name(x->lit.kind));
         break;
     case COND_EXISTS:
         check_expr(c, x->lhs);
@@ -298,15 +294,13 @@ static void check_keys(checker *c, ast_key *keys, size_t n, const char *clause) 
     }
 }
 
-
 static void check_meta(checker *c, ast_rule *r) {
     for (size_t i = 0; i < r->nmeta; i++) {
         const ast_meta *m = &r->meta[i];
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->meta[j].key, m->key) == 0)
                 ERR(c, m->loc, "meta key '%s' given twice in rule '%s'", m->key, r->name);
-        if (strcmp(m->key, "title") == 0 && m->value.kind != LIT_STR)
-            ERR(c, m->value.loc, "title must be a string");
+        if (strcmp(m->key, "title") == 0 && m->value.kind != LIT_STR) ERR(c, m->value.loc, "title must be a string");
         if (strcmp(m->key, "severity") == 0) {
             bool ok = false;
             suggest near;
@@ -315,7 +309,8 @@ static void check_meta(checker *c, ast_rule *r) {
                 secdet_severity level;
                 ok = sd_severity_parse(m->value.str, false, &level);
                 sd_suggest_init(&near, m->value.str);
-                for (int s = 0; s < SEVERITY_COUNT; s++) sd_suggest_offer(&near, sd_severity_get((secdet_severity)s)->name);
+                for (int s = 0; s < SEVERITY_COUNT; s++)
+                    sd_suggest_offer(&near, sd_severity_get((secdet_severity)s)->name);
             }
             if (!ok && sd_suggest_best(&near))
                 ERR(c, m->value.loc, "severity must be one of " SEVERITY_NAMES " (did you mean '%s'?)",
@@ -402,10 +397,12 @@ size_t sd_check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mention
         return 1;
     }
     size_t nd = 0;
-    for (size_t i = 0; i < rs->nlists; i++) decls[nd++] = (sym){rs->lists[i]->name, SYM_LIST, rs->lists[i], rs->lists[i]->loc};
+    for (size_t i = 0; i < rs->nlists; i++)
+        decls[nd++] = (sym){rs->lists[i]->name, SYM_LIST, rs->lists[i], rs->lists[i]->loc};
     for (size_t i = 0; i < rs->nmacros; i++)
         decls[nd++] = (sym){rs->macros[i]->name, SYM_MACRO, rs->macros[i], rs->macros[i]->loc};
-    for (size_t i = 0; i < rs->nrules; i++) decls[nd++] = (sym){rs->rules[i]->name, SYM_RULE, rs->rules[i], rs->rules[i]->loc};
+    for (size_t i = 0; i < rs->nrules; i++)
+        decls[nd++] = (sym){rs->rules[i]->name, SYM_RULE, rs->rules[i], rs->rules[i]->loc};
     qsort(decls, nd, sizeof *decls, cmp_decl_loc);
     for (size_t i = 0; i < nd; i++) sym_declare(&c, decls[i].name, decls[i].kind, decls[i].decl, decls[i].loc);
     free(decls);

@@ -21,7 +21,6 @@
 #include "lang/parser.h"
 #include "util/limits.h"
 
-
 uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
     program *p = c->p;
     uint32_t cap = c->cap_code;
@@ -90,12 +89,9 @@ static uint32_t compile_expr(compiler *c, const ast_expr *e) {
 
 /* ---- conditions --------------------------------------------------------- */
 
-
 static void compile_cond(compiler *c, const ast_cond *x, int depth);
 
-static bool is_fold_call(const ast_expr *e, ast_fn fn) {
-    return e->kind == EXPR_CALL && e->fn == fn && e->nargs == 1;
-}
+static bool is_fold_call(const ast_expr *e, ast_fn fn) { return e->kind == EXPR_CALL && e->fn == fn && e->nargs == 1; }
 
 /* Whether folding s changes it (then lower(P) == s can never hold). */
 static bool changed_by_fold(const char *s, size_t n, bool lower) {
@@ -143,8 +139,13 @@ static void compile_cmp(compiler *c, const ast_cond *x) {
     }
     uint32_t a = compile_expr(c, lhs), b = compile_expr(c, rhs);
     static const vm_opcode ops[] = {
-        [CMP_LT] = OP_LT, [CMP_LE] = OP_LE, [CMP_GT] = OP_GT, [CMP_GE] = OP_GE,
-        [CMP_CONTAINS] = OP_CONTAINS, [CMP_STARTSWITH] = OP_STARTSWITH, [CMP_ENDSWITH] = OP_ENDSWITH,
+        [CMP_LT] = OP_LT,
+        [CMP_LE] = OP_LE,
+        [CMP_GT] = OP_GT,
+        [CMP_GE] = OP_GE,
+        [CMP_CONTAINS] = OP_CONTAINS,
+        [CMP_STARTSWITH] = OP_STARTSWITH,
+        [CMP_ENDSWITH] = OP_ENDSWITH,
     };
     sd_compile_emit(c, ops[op], a, b, 0, x->loc);
 }
@@ -291,8 +292,10 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
         for (size_t i = 0; out->sources && i < r->non; i++) out->sources[out->nsources++] = sd_pool_source(c, r->on[i]);
     }
     if (r->where) out->where = sd_compile_cond_program(c, r->where, r->loc);
-    static const rule_agg aggs[] = {[AGG_NONE] = RAGG_NONE, [AGG_COUNT] = RAGG_COUNT,
-                                    [AGG_DISTINCT] = RAGG_DISTINCT, [AGG_SEQUENCE] = RAGG_SEQUENCE};
+    static const rule_agg aggs[] = {[AGG_NONE] = RAGG_NONE,
+                                    [AGG_COUNT] = RAGG_COUNT,
+                                    [AGG_DISTINCT] = RAGG_DISTINCT,
+                                    [AGG_SEQUENCE] = RAGG_SEQUENCE};
     out->agg = aggs[r->agg];
     out->threshold = (uint64_t)r->threshold + (r->agg_gt ? 1 : 0);
     out->within_ms = r->within_ms;
@@ -380,8 +383,10 @@ static size_t count_mentions(void *user, const char *word) {
 static void drop_broken(ast_ruleset *rs) {
     size_t k = 0;
     for (size_t i = 0; i < rs->nrules; i++) {
-        if (rs->rules[i]->broken) sd_ast_rule_free(rs->rules[i]);
-        else rs->rules[k++] = rs->rules[i];
+        if (rs->rules[i]->broken)
+            sd_ast_rule_free(rs->rules[i]);
+        else
+            rs->rules[k++] = rs->rules[i];
     }
     rs->nrules = k;
     k = 0;
@@ -415,7 +420,7 @@ program *sd_compile_sources(const compile_input *files, size_t nfiles, const com
     for (size_t i = 0; i < nfiles; i++) {
         if (files[i].len > max) {
             sd_diag_add(d, DIAG_ERROR, files[i].name, 0, 0, "rule file is %zu bytes, larger than the limit of %zu",
-                     files[i].len, max);
+                        files[i].len, max);
             errors++;
             continue;
         }

@@ -21,12 +21,11 @@ typedef struct compile_input {
 } compile_input;
 
 typedef struct compile_limits {
-    size_t max_source_bytes; /* per file; 0 = default (16 MiB) */
+    size_t max_source_bytes;    /* per file; 0 = default (16 MiB) */
     uint32_t regex_depth_limit; /* unused at compile time; reserved */
 } compile_limits;
 
-program *sd_compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim,
-                         diag_list *d);
+program *sd_compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim, diag_list *d);
 
 /* How often `word` appears as a word in the sources (see sd_check_ruleset). */
 typedef size_t (*check_mentions_fn)(void *user, const char *word);

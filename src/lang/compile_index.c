@@ -26,7 +26,10 @@ typedef struct cands {
     size_t n;
 } cands;
 
-static void eqset_free(eqset *e) { free(e->vals); memset(e, 0, sizeof *e); }
+static void eqset_free(eqset *e) {
+    free(e->vals);
+    memset(e, 0, sizeof *e);
+}
 
 static bool plain_path(const ast_expr *e) { return e->kind == EXPR_PATH && !e->path.has_star; }
 
@@ -46,7 +49,10 @@ static bool eqset_of(compiler *c, const ast_cond *x, eqset *out, int depth) {
     case COND_CMP: {
         if (x->op != CMP_EQ) return false;
         const ast_expr *p = x->lhs, *l = x->rhs;
-        if (p->kind == EXPR_LIT) { p = x->rhs; l = x->lhs; }
+        if (p->kind == EXPR_LIT) {
+            p = x->rhs;
+            l = x->lhs;
+        }
         if (!plain_path(p) || l->kind != EXPR_LIT || l->lit.kind != LIT_STR) return false;
         out->path = sd_pool_path(c, &p->path);
         return eqset_add(out, &l->lit);
@@ -58,7 +64,10 @@ static bool eqset_of(compiler *c, const ast_cond *x, eqset *out, int depth) {
             if (items->items[i].kind != LIT_STR) return false;
         out->path = sd_pool_path(c, &x->lhs->path);
         for (size_t i = 0; i < items->nitems; i++)
-            if (!eqset_add(out, &items->items[i])) { eqset_free(out); return false; }
+            if (!eqset_add(out, &items->items[i])) {
+                eqset_free(out);
+                return false;
+            }
         return true;
     }
     case COND_OR: {
@@ -71,7 +80,11 @@ static bool eqset_of(compiler *c, const ast_cond *x, eqset *out, int depth) {
         }
         *out = a;
         for (size_t i = 0; i < b.n; i++)
-            if (!eqset_add(out, b.vals[i])) { eqset_free(out); eqset_free(&b); return false; }
+            if (!eqset_add(out, b.vals[i])) {
+                eqset_free(out);
+                eqset_free(&b);
+                return false;
+            }
         eqset_free(&b);
         return true;
     }
@@ -166,7 +179,10 @@ void sd_build_index(compiler *c) {
     }
     /* sd_pool_path may have grown the path table during collect */
     uint32_t *f2 = realloc(freq, (p->npaths + 1) * sizeof *freq);
-    if (!f2) { c->oom = true; goto done; }
+    if (!f2) {
+        c->oom = true;
+        goto done;
+    }
     freq = f2;
     memset(freq, 0, (p->npaths + 1) * sizeof *freq);
     for (uint32_t i = 0; i < n; i++)
@@ -184,25 +200,36 @@ void sd_build_index(compiler *c) {
         chosen[i] = -1;
         for (size_t k = 0; k < cs[i].n; k++) {
             const eqset *e = &cs[i].items[k];
-            if (chosen[i] < 0) { chosen[i] = (int32_t)k; continue; }
+            if (chosen[i] < 0) {
+                chosen[i] = (int32_t)k;
+                continue;
+            }
             const eqset *best = &cs[i].items[chosen[i]];
             if (freq[e->path] > freq[best->path] || (freq[e->path] == freq[best->path] && e->n < best->n))
                 chosen[i] = (int32_t)k;
         }
-        if (chosen[i] < 0) p->always[p->nalways++] = i;
-        else count_of_path[cs[i].items[chosen[i]].path] += (uint32_t)cs[i].items[chosen[i]].n;
+        if (chosen[i] < 0)
+            p->always[p->nalways++] = i;
+        else
+            count_of_path[cs[i].items[chosen[i]].path] += (uint32_t)cs[i].items[chosen[i]].n;
     }
     for (uint32_t path = 0; path < p->npaths; path++) {
         if (!count_of_path[path]) continue;
         path_index *ixs = realloc(p->indexes, (p->nindexes + 1) * sizeof *ixs);
-        if (!ixs) { c->oom = true; break; }
+        if (!ixs) {
+            c->oom = true;
+            break;
+        }
         p->indexes = ixs;
         path_index *ix = &p->indexes[p->nindexes];
         ix->path = path;
         ix->nslots = 16;
         while (ix->nslots < count_of_path[path] * 2) ix->nslots *= 2;
         ix->slots = calloc(ix->nslots, sizeof *ix->slots);
-        if (!ix->slots) { c->oom = true; break; }
+        if (!ix->slots) {
+            c->oom = true;
+            break;
+        }
         ix_of_path[path] = p->nindexes++;
     }
     for (uint32_t i = 0; i < n && !c->oom; i++) {
@@ -210,7 +237,10 @@ void sd_build_index(compiler *c) {
         const eqset *e = &cs[i].items[chosen[i]];
         path_index *ix = &p->indexes[ix_of_path[e->path]];
         for (size_t k = 0; k < e->n; k++)
-            if (file_rule(ix, e->vals[k], i)) { c->oom = true; break; }
+            if (file_rule(ix, e->vals[k], i)) {
+                c->oom = true;
+                break;
+            }
     }
     free(ix_of_path);
     free(count_of_path);

@@ -29,16 +29,16 @@ typedef struct compiler {
     bool after_errors; /* the checker failed: compile only to find more errors */
 } compiler;
 
-#define CERR(c, loc, ...)                                                                          \
-    do {                                                                                           \
-        (c)->errors++;                                                                             \
-        sd_diag_add((c)->d, DIAG_ERROR, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", \
-                 (loc).line, (loc).col, __VA_ARGS__);                                              \
+#define CERR(c, loc, ...)                                                                                              \
+    do {                                                                                                               \
+        (c)->errors++;                                                                                                 \
+        sd_diag_add((c)->d, DIAG_ERROR, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", (loc).line,    \
+                    (loc).col, __VA_ARGS__);                                                                           \
     } while (0)
 
-#define CWARN(c, loc, ...)                                                                         \
-    sd_diag_add((c)->d, DIAG_WARNING, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", (loc).line, \
-             (loc).col, __VA_ARGS__)
+#define CWARN(c, loc, ...)                                                                                             \
+    sd_diag_add((c)->d, DIAG_WARNING, (loc).file < (c)->rs->nfiles ? (c)->rs->files[(loc).file] : "", (loc).line,      \
+                (loc).col, __VA_ARGS__)
 
 /* compile_pool.c */
 void *sd_compile_grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom);

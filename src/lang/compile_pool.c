@@ -29,11 +29,11 @@ void *sd_compile_grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool
     return p;
 }
 
-#define GROW(c, arr, capfield, need)                                                       \
-    do {                                                                                   \
-        void *np_ = sd_compile_grow((c)->p->arr, &(c)->capfield, (need), sizeof *(c)->p->arr, &(c)->oom); \
-        if (!np_) return 0;                                                                \
-        (c)->p->arr = np_;                                                                 \
+#define GROW(c, arr, capfield, need)                                                                                   \
+    do {                                                                                                               \
+        void *np_ = sd_compile_grow((c)->p->arr, &(c)->capfield, (need), sizeof *(c)->p->arr, &(c)->oom);              \
+        if (!np_) return 0;                                                                                            \
+        (c)->p->arr = np_;                                                                                             \
     } while (0)
 
 /* ---- intern tables ------------------------------------------------------ */
@@ -144,9 +144,19 @@ uint32_t sd_pool_const(compiler *c, const sd_value *v) {
 static void lit_to_value(const ast_lit *lit, sd_value *v) {
     memset(v, 0, sizeof *v);
     switch (lit->kind) {
-    case LIT_BOOL: v->type = SD_BOOL; v->b = lit->b; break;
-    case LIT_NUM: v->type = SD_NUM; v->num = lit->num; break;
-    case LIT_STR: v->type = SD_STR; v->str = lit->str; v->len = lit->len; break;
+    case LIT_BOOL:
+        v->type = SD_BOOL;
+        v->b = lit->b;
+        break;
+    case LIT_NUM:
+        v->type = SD_NUM;
+        v->num = lit->num;
+        break;
+    case LIT_STR:
+        v->type = SD_STR;
+        v->str = lit->str;
+        v->len = lit->len;
+        break;
     default: v->type = SD_NULL; break;
     }
 }
@@ -189,7 +199,10 @@ uint32_t sd_pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lowe
         lit_to_value(&items[i], &v);
         if (v.type == SD_STR && (fold_lower || fold_upper)) {
             char *tmp = malloc(v.len + 1);
-            if (!tmp) { c->oom = true; return 0; }
+            if (!tmp) {
+                c->oom = true;
+                return 0;
+            }
             memcpy(tmp, v.str, v.len);
             fold_case(tmp, v.len, fold_lower);
             bool same = memcmp(tmp, v.str, v.len) == 0;
@@ -204,7 +217,10 @@ uint32_t sd_pool_set(compiler *c, const ast_lit *items, size_t n, bool fold_lowe
         if (dup) continue;
         if (v.type == SD_STR) {
             char *str = malloc(v.len + 1);
-            if (!str) { c->oom = true; return 0; }
+            if (!str) {
+                c->oom = true;
+                return 0;
+            }
             memcpy(str, v.str, v.len);
             str[v.len] = 0;
             v.str = str;

@@ -164,7 +164,8 @@ void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
                 ok = true;
             } else {
                 if (path.segs || path.text) sd_path_free(&path);
-                CERR(c, at, "bad field path in output '{%.*s}': %s", (int)len, name, err ? err : "unexpected character");
+                CERR(c, at, "bad field path in output '{%.*s}': %s", (int)len, name,
+                     err ? err : "unexpected character");
                 i += len + 1;
                 continue;
             }
@@ -176,8 +177,10 @@ void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
                 }
         }
         if (!ok) {
-            CERR(c, at, "unknown substitution '{%.*s}' in output: expected {.field.path}, {count}, {distinct}, "
-                        "{rule}, {title}, {severity} or {group}", (int)len, name);
+            CERR(c, at,
+                 "unknown substitution '{%.*s}' in output: expected {.field.path}, {count}, {distinct}, "
+                 "{rule}, {title}, {severity} or {group}",
+                 (int)len, name);
         } else {
             if (add_text(c, out, &cap, &text)) break;
             if (add_part(c, out, &cap, part)) break;

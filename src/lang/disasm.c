@@ -156,10 +156,11 @@ char *sd_program_disasm(const program *p) {
     buf b;
     sd_buf_init(&b);
     sd_buf_printf(&b, "; %u rules, %u instructions, %u paths, %u constants, %u registers\n", p->nrules, p->ncode,
-               p->npaths, p->nconsts, p->max_regs);
+                  p->npaths, p->nconsts, p->max_regs);
     for (uint32_t r = 0; r < p->nrules; r++) {
         const vm_rule *rule = &p->rules[r];
-        sd_buf_printf(&b, "\nrule %s  (%s:%u)  severity=%s", rule->name, rule->file, rule->line, sd_severity_name(rule->sev));
+        sd_buf_printf(&b, "\nrule %s  (%s:%u)  severity=%s", rule->name, rule->file, rule->line,
+                      sd_severity_name(rule->sev));
         if (rule->nsources) {
             sd_buf_puts(&b, "  on=");
             for (uint32_t i = 0; i < rule->nsources; i++)
@@ -167,7 +168,7 @@ char *sd_program_disasm(const program *p) {
         }
         if (rule->agg != RAGG_NONE)
             sd_buf_printf(&b, "  %s>=%llu within %lldms", agg_names[rule->agg], (unsigned long long)rule->threshold,
-                       (long long)rule->within_ms);
+                          (long long)rule->within_ms);
         if (rule->has_throttle) sd_buf_printf(&b, "  throttle %lldms", (long long)rule->throttle_ms);
         if (rule->is_private) sd_buf_puts(&b, "  private");
         sd_buf_putc(&b, '\n');

@@ -16,7 +16,6 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
-
 void sd_lexer_init(lexer *lx, const char *src, size_t len) {
     memset(lx, 0, sizeof *lx);
     lx->src = src ? src : "";
@@ -133,13 +132,19 @@ static void lex_number(lexer *lx, lex_token *t) {
     size_t ulen = p - unit_start;
     const char *u = (const char *)s + unit_start;
     double factor = 0;
-    if (ulen == 2 && memcmp(u, "ms", 2) == 0) factor = 1;
-    else if (ulen == 1 && u[0] == 's') factor = 1000;
-    else if (ulen == 1 && u[0] == 'm') factor = 60000;
-    else if (ulen == 1 && u[0] == 'h') factor = 3600000;
-    else if (ulen == 1 && u[0] == 'd') factor = 86400000;
+    if (ulen == 2 && memcmp(u, "ms", 2) == 0)
+        factor = 1;
+    else if (ulen == 1 && u[0] == 's')
+        factor = 1000;
+    else if (ulen == 1 && u[0] == 'm')
+        factor = 60000;
+    else if (ulen == 1 && u[0] == 'h')
+        factor = 3600000;
+    else if (ulen == 1 && u[0] == 'd')
+        factor = 86400000;
     if (factor == 0) {
-        sd_lexer_set_error(lx, t, unit_start, "invalid duration unit '%.*s' (expected ms, s, m, h or d)", (int)(ulen > 32 ? 32 : ulen), u);
+        sd_lexer_set_error(lx, t, unit_start, "invalid duration unit '%.*s' (expected ms, s, m, h or d)",
+                           (int)(ulen > 32 ? 32 : ulen), u);
         return;
     }
     if (v < 0) {
@@ -237,7 +242,8 @@ static void lex_path(lexer *lx, lex_token *t) {
             }
             if (lx->pos >= lx->len || s[lx->pos] != ']') {
                 sd_path_free(&path);
-                sd_lexer_set_error(lx, t, lx->pos, "expected ']' to close '[' at column %u", (unsigned)lexer_col_at(lx, open));
+                sd_lexer_set_error(lx, t, lx->pos, "expected ']' to close '[' at column %u",
+                                   (unsigned)lexer_col_at(lx, open));
                 return;
             }
             lx->pos++;
@@ -294,10 +300,14 @@ void sd_lexer_next(lexer *lx, lex_token *t) {
     lx->at_line_start = false;
     unsigned char c = s[lx->pos];
     unsigned char next = lx->pos + 1 < lx->len ? s[lx->pos + 1] : 0;
-    if (lexer_is_alpha(c) || c == '_') lex_ident(lx, t);
-    else if (lexer_is_digit(c) || (c == '-' && lexer_is_digit(next))) lex_number(lx, t);
-    else if (c == '"') lex_string(lx, t);
-    else if (c == '.') lex_path(lx, t);
+    if (lexer_is_alpha(c) || c == '_')
+        lex_ident(lx, t);
+    else if (lexer_is_digit(c) || (c == '-' && lexer_is_digit(next)))
+        lex_number(lx, t);
+    else if (c == '"')
+        lex_string(lx, t);
+    else if (c == '.')
+        lex_path(lx, t);
     else {
         tok_kind k = TOK_ERROR;
         size_t n = 1;
@@ -312,9 +322,18 @@ void sd_lexer_next(lexer *lx, lex_token *t) {
         case ';': k = TOK_SEMI; break;
         case ':': k = TOK_COLON; break;
         case '/': k = TOK_SLASH; break;
-        case '=': k = next == '=' ? TOK_EQ : TOK_ASSIGN; n = next == '=' ? 2 : 1; break;
-        case '<': k = next == '=' ? TOK_LE : TOK_LT; n = next == '=' ? 2 : 1; break;
-        case '>': k = next == '=' ? TOK_GE : TOK_GT; n = next == '=' ? 2 : 1; break;
+        case '=':
+            k = next == '=' ? TOK_EQ : TOK_ASSIGN;
+            n = next == '=' ? 2 : 1;
+            break;
+        case '<':
+            k = next == '=' ? TOK_LE : TOK_LT;
+            n = next == '=' ? 2 : 1;
+            break;
+        case '>':
+            k = next == '=' ? TOK_GE : TOK_GT;
+            n = next == '=' ? 2 : 1;
+            break;
         case '!':
             if (next == '=') {
                 k = TOK_NE;
@@ -331,8 +350,10 @@ void sd_lexer_next(lexer *lx, lex_token *t) {
             lx->pos++;
         } else if (c >= 0x80) {
             size_t l = sd_lexer_utf8_len(s + lx->pos, lx->len - lx->pos);
-            if (l == 0) sd_lexer_set_error(lx, t, lx->pos, "invalid UTF-8 byte 0x%02X", c);
-            else sd_lexer_set_error(lx, t, lx->pos, "unexpected character '%.*s'", (int)l, (const char *)s + lx->pos);
+            if (l == 0)
+                sd_lexer_set_error(lx, t, lx->pos, "invalid UTF-8 byte 0x%02X", c);
+            else
+                sd_lexer_set_error(lx, t, lx->pos, "unexpected character '%.*s'", (int)l, (const char *)s + lx->pos);
             lx->pos += l ? l : 1;
         } else if (c < 0x20 || c == 0x7F) {
             sd_lexer_set_error(lx, t, lx->pos, "unexpected control character U+%04X", c);

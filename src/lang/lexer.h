@@ -36,22 +36,35 @@ typedef enum {
     TOK_DURATION, /* num = milliseconds (whole) */
     TOK_REGEX,    /* str/str_len = pattern (`\/` turned into `/`), flags = subset of "imsx" */
     TOK_PATH,     /* path */
-    TOK_LBRACE, TOK_RBRACE, TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET,
-    TOK_COMMA, TOK_SEMI, TOK_COLON,
-    TOK_ASSIGN, TOK_EQ, TOK_NE, TOK_LT, TOK_LE, TOK_GT, TOK_GE,
-    TOK_SLASH,    /* only meaningful as the start of a regex (see sd_lexer_rescan_regex) */
+    TOK_LBRACE,
+    TOK_RBRACE,
+    TOK_LPAREN,
+    TOK_RPAREN,
+    TOK_LBRACKET,
+    TOK_RBRACKET,
+    TOK_COMMA,
+    TOK_SEMI,
+    TOK_COLON,
+    TOK_ASSIGN,
+    TOK_EQ,
+    TOK_NE,
+    TOK_LT,
+    TOK_LE,
+    TOK_GT,
+    TOK_GE,
+    TOK_SLASH, /* only meaningful as the start of a regex (see sd_lexer_rescan_regex) */
 } tok_kind;
 
 typedef struct lex_token {
     tok_kind kind;
-    uint32_t line, col;   /* of the first byte */
-    size_t start, len;    /* byte span in the source */
-    bool line_start;      /* first token on its line */
-    char *str;            /* owned; see tok_kind */
+    uint32_t line, col; /* of the first byte */
+    size_t start, len;  /* byte span in the source */
+    bool line_start;    /* first token on its line */
+    char *str;          /* owned; see tok_kind */
     size_t str_len;
     double num;
     char flags[5];
-    sd_path path;         /* TOK_PATH, owned */
+    sd_path path; /* TOK_PATH, owned */
     uint32_t err_line, err_col;
 } lex_token;
 
@@ -60,8 +73,8 @@ typedef struct lexer {
     size_t len;
     size_t pos;
     uint32_t line;
-    size_t line_pos;      /* offset of the current line's first byte */
-    bool at_line_start;   /* no token yet on the current line */
+    size_t line_pos;    /* offset of the current line's first byte */
+    bool at_line_start; /* no token yet on the current line */
 } lexer;
 
 void sd_lexer_init(lexer *lx, const char *src, size_t len);

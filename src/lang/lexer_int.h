@@ -20,7 +20,8 @@ static inline bool lexer_is_ident_char(unsigned char c) { return lexer_is_alpha(
 static inline uint32_t lexer_col_at(const lexer *lx, size_t pos) { return (uint32_t)(pos - lx->line_pos + 1); }
 
 /* Turns *t into an error token; the message's position is `pos` on the current line. */
-void sd_lexer_set_error(lexer *lx, lex_token *t, size_t pos, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sd_lexer_set_error(lexer *lx, lex_token *t, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Length (1..4) of the valid UTF-8 sequence at s, or 0 when it is not one. */
 size_t sd_lexer_utf8_len(const unsigned char *s, size_t n);
 /* Scans a JSON string starting at the '"' at lx->pos, decoding it into *out.

@@ -26,14 +26,23 @@ size_t sd_lexer_utf8_len(const unsigned char *s, size_t n) { return sd_utf8_seq_
 static void put_utf8(buf *b, uint32_t cp) {
     char o[4];
     size_t n;
-    if (cp < 0x80) { o[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F));
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
         n = 3;
     } else {
-        o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
+        o[0] = (char)(0xF0 | (cp >> 18));
+        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
     sd_buf_append(b, o, n);
@@ -117,7 +126,8 @@ bool sd_lexer_string_body(lexer *lx, lex_token *t, buf *out) {
             for (int i = 0; i < 4; i++) {
                 int h = lx->pos < lx->len ? hex_value(s[lx->pos]) : -1;
                 if (h < 0) {
-                    if (!failed) sd_lexer_set_error(lx, t, at, "invalid \\u escape in string (expected four hex digits)");
+                    if (!failed)
+                        sd_lexer_set_error(lx, t, at, "invalid \\u escape in string (expected four hex digits)");
                     failed = true;
                     break;
                 }
@@ -130,8 +140,10 @@ bool sd_lexer_string_body(lexer *lx, lex_token *t, buf *out) {
                 bool pair = lx->pos + 6 <= lx->len && s[lx->pos] == '\\' && s[lx->pos + 1] == 'u';
                 for (int i = 0; pair && i < 4; i++) {
                     int h = hex_value(s[lx->pos + 2 + (size_t)i]);
-                    if (h < 0) pair = false;
-                    else lo = lo * 16 + (uint32_t)h;
+                    if (h < 0)
+                        pair = false;
+                    else
+                        lo = lo * 16 + (uint32_t)h;
                 }
                 if (!pair || lo < 0xDC00 || lo > 0xDFFF) {
                     if (!failed) sd_lexer_set_error(lx, t, at, "lone surrogate \\u%04X in string", (unsigned)cp);
@@ -262,4 +274,3 @@ void sd_lexer_rescan_regex(lexer *lx, lex_token *t) {
     t->str = sd_buf_steal(&b);
     memcpy(t->flags, flags, sizeof flags);
 }
-

@@ -116,9 +116,10 @@ static bool word_in(const char *w, const char *const *words, size_t n) {
 
 bool sd_parser_is_reserved(const char *word) {
     static const char *const words[] = {
-        "list", "macro", "rule", "meta", "on", "where", "count", "distinct", "sequence", "within", "by",
-        "throttle", "output", "private", "and", "or", "not", "in", "cidr", "contains", "startswith", "endswith",
-        "like", "matches", "exists", "lower", "upper", "len", "coalesce", "true", "false", "null"};
+        "list",     "macro",  "rule",  "meta",     "on",         "where",    "count", "distinct",
+        "sequence", "within", "by",    "throttle", "output",     "private",  "and",   "or",
+        "not",      "in",     "cidr",  "contains", "startswith", "endswith", "like",  "matches",
+        "exists",   "lower",  "upper", "len",      "coalesce",   "true",     "false", "null"};
     return word_in(word, words, sizeof words / sizeof words[0]);
 }
 
@@ -211,8 +212,9 @@ static bool out_of_memory(parser *p) {
 
 /* Makes room for one more element in arr (holding n); false, reported, when
  * memory runs out (arr is then unchanged). */
-#define GROW(p, arr, n) \
-    (((p)->scratch = realloc((arr), ((n) + 1) * sizeof *(arr))) != NULL ? ((arr) = (p)->scratch, true) : out_of_memory(p))
+#define GROW(p, arr, n)                                                                                                \
+    (((p)->scratch = realloc((arr), ((n) + 1) * sizeof *(arr))) != NULL ? ((arr) = (p)->scratch, true)                 \
+                                                                        : out_of_memory(p))
 
 /* ---- list and macro --------------------------------------------------- */
 
@@ -289,8 +291,9 @@ static bool parse_meta(parser *p, ast_rule *r) {
         m.key = p->tok.str;
         p->tok.str = NULL;
         sd_parser_advance(p);
-        bool ok = expect(p, TOK_ASSIGN, "'='") &&
-                  (p->tok.kind == TOK_LBRACKET ? sd_parser_lit_list(p, &m.value, true) : sd_parser_scalar_lit(p, &m.value, true));
+        bool ok =
+            expect(p, TOK_ASSIGN, "'='") && (p->tok.kind == TOK_LBRACKET ? sd_parser_lit_list(p, &m.value, true)
+                                                                         : sd_parser_scalar_lit(p, &m.value, true));
         if (!ok || !GROW(p, r->meta, r->nmeta)) {
             free(m.key);
             sd_ast_lit_free(&m.value);
@@ -318,8 +321,7 @@ static bool parse_on(parser *p, ast_rule *r) {
             sd_parser_expected(p, "a source name");
             return false;
         }
-        if (!GROW(p, r->on, r->non) || !GROW(p, r->on_loc, r->non))
-            return false;
+        if (!GROW(p, r->on, r->non) || !GROW(p, r->on_loc, r->non)) return false;
         r->on[r->non] = p->tok.str;
         r->on_loc[r->non++] = loc;
         p->tok.str = NULL;
@@ -395,14 +397,14 @@ static bool parse_sequence(parser *p, ast_rule *r) {
         memset(&s, 0, sizeof s);
         s.loc = sd_parser_loc(p);
         if (!(s.name = take_name(p, "step"))) return false;
-        if (!expect(p, TOK_COLON, "':'") || !(s.cond = sd_parser_condition(p)) ||
-            !GROW(p, r->steps, r->nsteps)) {
+        if (!expect(p, TOK_COLON, "':'") || !(s.cond = sd_parser_condition(p)) || !GROW(p, r->steps, r->nsteps)) {
             free(s.name);
             sd_ast_cond_free(s.cond);
             return false;
         }
         r->steps[r->nsteps++] = s;
-        if (p->tok.kind == TOK_SEMI) sd_parser_advance(p);
+        if (p->tok.kind == TOK_SEMI)
+            sd_parser_advance(p);
         else if (p->tok.kind != TOK_RBRACE) {
             sd_parser_expected(p, "';' or '}'");
             return false;
@@ -443,7 +445,10 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
         p->tok.str = NULL;
         sd_parser_advance(p);
         return true;
-    default: r->is_private = true; sd_parser_advance(p); return true;
+    default:
+        r->is_private = true;
+        sd_parser_advance(p);
+        return true;
     }
 }
 
@@ -476,7 +481,7 @@ static void parse_rule(parser *p) {
             char found[64];
             sd_parser_describe(p, found, sizeof found);
             sd_parser_error(p, p->tok.line, p->tok.col, "expected '}' to close rule '%s' opened at %u:%u, found %s",
-                         r->name, (unsigned)r->loc.line, (unsigned)r->loc.col, found);
+                            r->name, (unsigned)r->loc.line, (unsigned)r->loc.col, found);
             failed = true;
             break;
         }
@@ -484,20 +489,21 @@ static void parse_rule(parser *p) {
         bool ok;
         if (which < 0) {
             /* A typo here is usually a clause keyword, or 'and'/'or' after a condition. */
-            static const char *const near[] = {"meta",     "on",       "where",  "count", "distinct", "sequence",
-                                               "throttle", "output",   "private", "and",  "or"};
-            sd_parser_expected_near(p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'",
-                                 near, sizeof near / sizeof near[0]);
+            static const char *const near[] = {"meta",     "on",     "where",   "count", "distinct", "sequence",
+                                               "throttle", "output", "private", "and",   "or"};
+            sd_parser_expected_near(
+                p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'", near,
+                sizeof near / sizeof near[0]);
             ok = false;
         } else if (seen[clause_slot(which)].line) {
             src_loc first = seen[clause_slot(which)];
             if (clause_slot(which) == 3)
                 sd_parser_error(p, p->tok.line, p->tok.col,
-                             "rule '%s' already has an aggregation (count, distinct or sequence) at %u:%u", r->name,
-                             (unsigned)first.line, (unsigned)first.col);
+                                "rule '%s' already has an aggregation (count, distinct or sequence) at %u:%u", r->name,
+                                (unsigned)first.line, (unsigned)first.col);
             else
                 sd_parser_error(p, p->tok.line, p->tok.col, "duplicate '%s' in rule '%s' (first at %u:%u)",
-                             clause_words[which], r->name, (unsigned)first.line, (unsigned)first.col);
+                                clause_words[which], r->name, (unsigned)first.line, (unsigned)first.col);
             sd_parser_advance(p);
             ok = false;
         } else {

@@ -15,7 +15,6 @@
 #include "lang/ast.h"
 #include "util/diag.h"
 
-
 /* Parses `src` (len bytes, UTF-8) named `filename`, appending its
  * declarations to `rs`. Returns the number of errors added to `d`. */
 size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d);

@@ -40,7 +40,7 @@ static ast_cond *new_cond(parser *p, cond_kind k, src_loc loc) {
 /* true/false/null and the functions start an expression, not a name. */
 /* The functions, in ast_fn order. */
 static const char *const functions[] = {"lower", "upper", "len", "coalesce"};
-#define NFUNCTIONS (sizeof functions / sizeof functions[0])
+#define NFUNCTIONS    (sizeof functions / sizeof functions[0])
 #define FUNCTION_LIST "lower, upper, len, coalesce"
 
 static bool is_value_word(const char *w) {
@@ -57,8 +57,9 @@ static void unknown_function(parser *p, const char *name, src_loc loc) {
     sd_suggest_init(&s, name);
     sd_suggest_offer_all(&s, functions, NFUNCTIONS);
     if (sd_suggest_best(&s))
-        sd_parser_error(p, loc.line, loc.col, "unknown function '%s' (did you mean '%s'?); the functions are " FUNCTION_LIST,
-                     name, sd_suggest_best(&s));
+        sd_parser_error(p, loc.line, loc.col,
+                        "unknown function '%s' (did you mean '%s'?); the functions are " FUNCTION_LIST, name,
+                        sd_suggest_best(&s));
     else
         sd_parser_error(p, loc.line, loc.col, "unknown function '%s'; the functions are " FUNCTION_LIST, name);
 }
@@ -81,7 +82,10 @@ bool sd_parser_scalar_lit(parser *p, ast_lit *out, bool meta) {
     out->loc = sd_parser_loc(p);
     switch (p->tok.kind) {
     case TOK_STRING: take_string(p, out); break;
-    case TOK_NUMBER: out->kind = LIT_NUM; out->num = p->tok.num; break;
+    case TOK_NUMBER:
+        out->kind = LIT_NUM;
+        out->num = p->tok.num;
+        break;
     case TOK_DURATION:
         if (!meta) {
             sd_parser_expected(p, "a string, number, true, false or null");
@@ -106,9 +110,7 @@ bool sd_parser_scalar_lit(parser *p, ast_lit *out, bool meta) {
             return false;
         }
         break;
-    default:
-        sd_parser_expected(p, meta ? "a value" : "a string, number, true, false or null");
-        return false;
+    default: sd_parser_expected(p, meta ? "a value" : "a string, number, true, false or null"); return false;
     }
     sd_parser_advance(p);
     return true;
@@ -217,8 +219,8 @@ ast_expr *sd_parser_expr(parser *p) {
         if (p->tok.kind == TOK_LPAREN)
             unknown_function(p, name, loc);
         else
-            sd_parser_error(p, loc.line, loc.col, "expected a field path or a value, found '%s' (write '.%s' for the field)",
-                         name, name);
+            sd_parser_error(p, loc.line, loc.col,
+                            "expected a field path or a value, found '%s' (write '.%s' for the field)", name, name);
         free(name);
         return NULL;
     }
@@ -315,9 +317,16 @@ static ast_cond *parse_comparison(parser *p) {
     default:
         is_cmp = false;
         op = CMP_EQ;
-        if (sd_parser_is_kw(p, "contains")) { op = CMP_CONTAINS; is_cmp = true; }
-        else if (sd_parser_is_kw(p, "startswith")) { op = CMP_STARTSWITH; is_cmp = true; }
-        else if (sd_parser_is_kw(p, "endswith")) { op = CMP_ENDSWITH; is_cmp = true; }
+        if (sd_parser_is_kw(p, "contains")) {
+            op = CMP_CONTAINS;
+            is_cmp = true;
+        } else if (sd_parser_is_kw(p, "startswith")) {
+            op = CMP_STARTSWITH;
+            is_cmp = true;
+        } else if (sd_parser_is_kw(p, "endswith")) {
+            op = CMP_ENDSWITH;
+            is_cmp = true;
+        }
     }
     if (is_cmp) {
         sd_parser_advance(p);
@@ -369,7 +378,8 @@ static ast_cond *parse_comparison(parser *p) {
         p->tok.str = NULL;
         sd_parser_advance(p);
     } else {
-        sd_parser_expected(p, "a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches)");
+        sd_parser_expected(
+            p, "a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches)");
         goto fail;
     }
     c->lhs = lhs;
@@ -393,7 +403,7 @@ static ast_cond *parse_primary(parser *p) {
                 char found[64];
                 sd_parser_describe(p, found, sizeof found);
                 sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
-                             (unsigned)loc.line, (unsigned)loc.col, found);
+                                (unsigned)loc.line, (unsigned)loc.col, found);
             }
             sd_ast_cond_free(c);
             return NULL;
@@ -431,8 +441,8 @@ static ast_cond *parse_primary(parser *p) {
         if (k == TOK_EQ || k == TOK_NE || k == TOK_LT || k == TOK_LE || k == TOK_GT || k == TOK_GE ||
             sd_parser_is_kw(p, "in") || sd_parser_is_kw(p, "contains") || sd_parser_is_kw(p, "startswith") ||
             sd_parser_is_kw(p, "endswith") || sd_parser_is_kw(p, "like") || sd_parser_is_kw(p, "matches")) {
-            sd_parser_error(p, loc.line, loc.col, "'%s' is a macro or rule name, not a field; write '.%s' for the field",
-                         c->name, c->name);
+            sd_parser_error(p, loc.line, loc.col,
+                            "'%s' is a macro or rule name, not a field; write '.%s' for the field", c->name, c->name);
             sd_ast_cond_free(c);
             return NULL;
         }

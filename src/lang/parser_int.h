@@ -22,20 +22,21 @@
 
 typedef struct parser {
     lexer lx;
-    lex_token tok;   /* the current token */
-    char prev[48];   /* source text of the previous token, for "after 'x'" */
+    lex_token tok; /* the current token */
+    char prev[48]; /* source text of the previous token, for "after 'x'" */
     ast_ruleset *rs;
     const char *file;
     uint32_t file_idx;
     diag_list *d;
     size_t errors;
-    int depth;       /* nesting of conditions and calls, bounded by LIMIT_PARSE_DEPTH */
-    int brace;       /* braces opened inside the current rule body (meta, sequence) */
-    void *scratch;   /* GROW's temporary */
+    int depth;     /* nesting of conditions and calls, bounded by LIMIT_PARSE_DEPTH */
+    int brace;     /* braces opened inside the current rule body (meta, sequence) */
+    void *scratch; /* GROW's temporary */
 } parser;
 
 void sd_parser_advance(parser *p);
-void sd_parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sd_parser_error(parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* "expected WHAT after 'PREV', found THIS", at the current token. */
 void sd_parser_expected(parser *p, const char *what);
 /* The same, adding "(did you mean 'w'?)" when the current token is a word

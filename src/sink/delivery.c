@@ -240,8 +240,10 @@ static void finish(dq *q, secdet_delivery *d) {
         }
         out_remove(q, d);
         char msg[260];
-        if (d->result == SECDET_SINK_PERMANENT) snprintf(msg, sizeof msg, "%s", why);
-        else snprintf(msg, sizeof msg, "gave up after %u attempts: %s", d->attempt, why);
+        if (d->result == SECDET_SINK_PERMANENT)
+            snprintf(msg, sizeof msg, "%s", why);
+        else
+            snprintf(msg, sizeof msg, "gave up after %u attempts: %s", d->attempt, why);
         pthread_mutex_lock(&q->mu);
         sd_dq_set_error(q, msg);
         pthread_mutex_unlock(&q->mu);
@@ -255,8 +257,8 @@ static void finish(dq *q, secdet_delivery *d) {
         q->st.failing = 1;
         sd_dq_set_error(q, why);
         pthread_mutex_unlock(&q->mu);
-        sd_hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id,
-                d->attempt, why, delay);
+        sd_hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id, d->attempt,
+                   why, delay);
         d->waiting = true;
         if (!q->backoff || uv_timer_get_due_in(&q->timer) < delay) start_backoff(q, delay);
     }
@@ -283,8 +285,10 @@ void secdet_delivery_done(secdet_delivery *d, const secdet_delivery_result *r) {
     d->retry_after_ms = r ? r->retry_after_ms : 0;
     snprintf(d->error, sizeof d->error, "%s", r && r->error ? r->error : "");
     pthread_mutex_lock(&q->mu);
-    if (q->done_tail) q->done_tail->next = d;
-    else q->done_head = d;
+    if (q->done_tail)
+        q->done_tail->next = d;
+    else
+        q->done_head = d;
     q->done_tail = d;
     pthread_mutex_unlock(&q->mu);
     /* Also from the hub thread (an HTTP completion): the wake is what makes
@@ -357,8 +361,10 @@ void sd_dq_service(dq *q) {
         const secdet_sink_vtable *vt = q->sink->def.vt;
         secdet_status st = SECDET_OK;
         if (q->sink->def.attach && !q->attached) {
-            if (q->sink->def.attach(q->sink->def.self, q->h) == 0) q->attached = true;
-            else st = SECDET_ERR_NOMEM;
+            if (q->sink->def.attach(q->sink->def.self, q->h) == 0)
+                q->attached = true;
+            else
+                st = SECDET_ERR_NOMEM;
         }
         if (st == SECDET_OK && vt->open) st = vt->open(q->sink->def.self);
         if (st != SECDET_OK) {
@@ -409,8 +415,9 @@ int sd_dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err,
     if (sink->spool_dir) {
         spool_opts so = {0};
         const char *f = sink->spool_fsync ? sink->spool_fsync : "interval";
-        so.fsync = strcmp(f, "never") == 0 ? SPOOL_FSYNC_NEVER
-                   : strcmp(f, "always") == 0 ? SPOOL_FSYNC_ALWAYS : SPOOL_FSYNC_INTERVAL;
+        so.fsync = strcmp(f, "never") == 0    ? SPOOL_FSYNC_NEVER
+                   : strcmp(f, "always") == 0 ? SPOOL_FSYNC_ALWAYS
+                                              : SPOOL_FSYNC_INTERVAL;
         so.fsync_ms = sink->opts.spool_fsync_ms;
         so.max_bytes = sink->opts.spool_max_bytes;
         int rc = sd_spool_open(sink->spool_dir, &so, &q->sp, err, errlen);
@@ -425,8 +432,7 @@ int sd_dq_new(secdet_sink *sink, hub *h, dq **out, secdet_status *st, char *err,
         q->next_seq = q->journaled = sd_spool_last_seq(q->sp);
         q->st.pending = sd_spool_pending(q->sp);
         q->overflow = q->st.pending > 0;
-        if (q->st.pending)
-            sd_hub_log(h, sink->name, "replaying %" PRIu64 " alert(s) from the spool", q->st.pending);
+        if (q->st.pending) sd_hub_log(h, sink->name, "replaying %" PRIu64 " alert(s) from the spool", q->st.pending);
     }
     *out = q;
     return 0;

@@ -26,8 +26,8 @@
 
 #include "sink/delivery_int.h"
 
-#define RETRY_MS 1000     /* journal_held while the spool takes nothing */
-#define DROP_LOG_MS 10000 /* at most one line about drops per this */
+#define RETRY_MS      1000  /* journal_held while the spool takes nothing */
+#define DROP_LOG_MS   10000 /* at most one line about drops per this */
 #define JOURNAL_BATCH 65536
 
 static uint64_t mono_ms(void) {
@@ -105,7 +105,8 @@ void sd_dq_journal_held(dq *q) {
     uint32_t n = 0;
     int rc = 0;
     for (uint32_t i = 0; i < q->nout && !rc; i++) rc = journal_one(q, q->out[i], &batch, &n);
-    for (uint32_t i = 0; i < q->count && !rc; i++) rc = journal_one(q, q->ring[(q->head + i) % q->ring_cap], &batch, &n);
+    for (uint32_t i = 0; i < q->count && !rc; i++)
+        rc = journal_one(q, q->ring[(q->head + i) % q->ring_cap], &batch, &n);
     if (!rc && batch) rc = sd_spool_commit(q->sp);
     if (rc) {
         sd_dq_spool_failed(q, rc); /* what was written stays; the rest waits for the next try */
@@ -131,8 +132,8 @@ static void recovered(dq *q, uint32_t n) {
     pthread_mutex_unlock(&q->mu);
     q->rep_held = q->rep_saturated = false;
     if (n)
-        sd_hub_log(q->h, q->sink->name, "spool: writing again: %" PRIu32 " alert(s) held in memory are in the spool now",
-                n);
+        sd_hub_log(q->h, q->sink->name,
+                   "spool: writing again: %" PRIu32 " alert(s) held in memory are in the spool now", n);
     else
         sd_hub_log(q->h, q->sink->name, "spool: writing again (what was held in memory was delivered meanwhile)");
 }
@@ -161,9 +162,9 @@ void sd_dq_report(dq *q) {
     }
     if (sat && !q->rep_saturated) {
         sd_hub_log(q->h, name,
-                "memory queue full: %" PRIu32 " alert(s) wait in memory, not in the spool (queue_max); inputs wait "
-                "until the sink delivers or the spool takes them",
-                unj);
+                   "memory queue full: %" PRIu32 " alert(s) wait in memory, not in the spool (queue_max); inputs wait "
+                   "until the sink delivers or the spool takes them",
+                   unj);
         q->rep_saturated = true;
     }
     if (!held && q->rep_held && atomic_load_explicit(&q->wrote_ok, memory_order_relaxed)) recovered(q, 0);
@@ -178,12 +179,12 @@ void sd_dq_report(dq *q) {
     if (dropped > q->rep_dropped && (!q->rep_drop_ms || now - q->rep_drop_ms >= DROP_LOG_MS)) {
         if (q->sp)
             sd_hub_log(q->h, name, "%" PRIu64 " alert(s) dropped: out of memory (%" PRIu64 " in all)",
-                    dropped - q->rep_dropped, dropped);
+                       dropped - q->rep_dropped, dropped);
         else
             sd_hub_log(q->h, name,
-                    "%" PRIu64 " alert(s) dropped: the memory queue is full (queue_max %" PRIu32
-                    ") and there is no spool (%" PRIu64 " in all)",
-                    dropped - q->rep_dropped, q->cap, dropped);
+                       "%" PRIu64 " alert(s) dropped: the memory queue is full (queue_max %" PRIu32
+                       ") and there is no spool (%" PRIu64 " in all)",
+                       dropped - q->rep_dropped, q->cap, dropped);
         q->rep_dropped = dropped;
         q->rep_drop_ms = now;
     }
@@ -200,17 +201,16 @@ void sd_dq_report_left(dq *q) {
     int err = q->spool_errno;
     pthread_mutex_unlock(&q->mu);
     const char *name = q->sink->name;
-    if (dropped > q->rep_dropped)
-        sd_hub_log(q->h, name, "%" PRIu64 " alert(s) dropped in all", dropped);
+    if (dropped > q->rep_dropped) sd_hub_log(q->h, name, "%" PRIu64 " alert(s) dropped in all", dropped);
     if (!pending) return;
     if (!q->sp)
         sd_hub_log(q->h, name, "%" PRIu64 " alert(s) not delivered and lost: no spool", pending);
     else if (!lost)
         sd_hub_log(q->h, name, "%" PRIu64 " alert(s) not delivered; kept in the spool %s for the next start", pending,
-                q->sink->spool_dir);
+                   q->sink->spool_dir);
     else
         sd_hub_log(q->h, name,
-                "%" PRIu64 " alert(s) not delivered: %" PRIu64 " kept in the spool %s for the next start, %" PRIu64
-                " lost (held in memory: the spool could not take them: %s)",
-                pending, pending > lost ? pending - lost : 0, q->sink->spool_dir, lost, strerror(err));
+                   "%" PRIu64 " alert(s) not delivered: %" PRIu64 " kept in the spool %s for the next start, %" PRIu64
+                   " lost (held in memory: the spool could not take them: %s)",
+                   pending, pending > lost ? pending - lost : 0, q->sink->spool_dir, lost, strerror(err));
 }

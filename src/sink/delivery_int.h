@@ -38,35 +38,35 @@ struct dq {
     spool *sp;
     pthread_mutex_t mu; /* ring, overflow, seqs, held state, stats, done list */
     secdet_delivery **ring;
-    uint32_t cap;        /* queue_max */
-    uint32_t ring_cap;   /* slots: cap, more only while held records need them */
+    uint32_t cap;      /* queue_max */
+    uint32_t ring_cap; /* slots: cap, more only while held records need them */
     uint32_t head, count;
     bool overflow;
-    bool wake_pending;   /* a wake was sent that no service has answered yet */
-    bool staged;         /* spool appends not yet committed */
-    bool write_wanted;   /* enough staged for a background write: the hub writes it */
-    size_t staged_bytes; /* appended since the last write_wanted */
-    uint64_t next_seq;   /* the last seq given out */
+    bool wake_pending;      /* a wake was sent that no service has answered yet */
+    bool staged;            /* spool appends not yet committed */
+    bool write_wanted;      /* enough staged for a background write: the hub writes it */
+    size_t staged_bytes;    /* appended since the last write_wanted */
+    uint64_t next_seq;      /* the last seq given out */
     uint64_t last_ring_seq; /* the newest record put in the ring */
     /* Held records (delivery_hold.c). */
-    bool held;           /* the spool takes no records now: new ones are held */
-    int spool_errno;     /* why (held) */
-    uint64_t journaled;  /* every record up to this seq is in the spool, or done */
-    uint32_t unj;        /* held records in the ring */
+    bool held;          /* the spool takes no records now: new ones are held */
+    int spool_errno;    /* why (held) */
+    uint64_t journaled; /* every record up to this seq is in the spool, or done */
+    uint32_t unj;       /* held records in the ring */
     atomic_bool saturated;
-    atomic_bool wrote_ok;  /* a spool write succeeded since the last failure */
+    atomic_bool wrote_ok;                   /* a spool write succeeded since the last failure */
     secdet_delivery *done_head, *done_tail; /* finished attempts, FIFO */
     secdet_sink_stats st;
     /* Hub thread only. */
     secdet_delivery **out; /* taken, not finished, ascending seq */
     uint32_t nout, cap_out, nflight;
     uint64_t last_taken, acked;
-    uv_timer_t timer;    /* backoff */
-    uv_timer_t retry;    /* journal_held while held */
+    uv_timer_t timer; /* backoff */
+    uv_timer_t retry; /* journal_held while held */
     bool timer_init, backoff, attached, opened, stopping, retrying;
     bool rep_held, rep_saturated; /* said by the log: the spool failing; the memory queue full (once a failure) */
     uint64_t rep_dropped, rep_drop_ms;
-    uint64_t held_lost;  /* held records given up at shutdown (finish, stopping) */
+    uint64_t held_lost; /* held records given up at shutdown (finish, stopping) */
     uint64_t rng;
     FILE *dead;
     secdet_sink *swap; /* a new configuration for the sink, waiting for no emit in flight (sink_swap.c) */
@@ -74,7 +74,7 @@ struct dq {
 
 /* delivery_offer.c (and delivery.c: sd_dq_set_error) */
 secdet_delivery *sd_dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
-                               size_t len);
+                                  size_t len);
 void sd_dq_record_free(secdet_delivery *d);
 void sd_dq_set_error(dq *q, const char *msg); /* mu held */
 /* Puts d at the ring's tail (mu held). With `grow`, past queue_max too. */

@@ -26,7 +26,7 @@ static bool tag_wanted(const secdet_sink *s, const secdet_alert *a) {
 }
 
 secdet_delivery *sd_dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
-                               size_t len) {
+                                  size_t len) {
     secdet_delivery *d = calloc(1, sizeof *d);
     char *copy = malloc(len + 1);
     if (!d || !copy) {

@@ -54,13 +54,13 @@ const char *sd_slack_color(const char *name);
  * "\xHH", so one alert is always one line. No trailing newline: framing is
  * the transport's. */
 typedef struct syslog_fmt_opts {
-    int facility;           /* 0..23; default by caller (10 = authpriv... caller's choice) */
-    const char *hostname;   /* NULL/"" -> "-" */
-    const char *app_name;   /* NULL -> "secdet" */
-    const char *procid;     /* NULL -> "-" */
-    const char *msgid;      /* NULL -> "alert" */
-    const char *sd_id;      /* NULL -> "secdet@32473" */
-    size_t max_msg;         /* MSG part cut to this many bytes (UTF-8 boundary); 0 = 8192 */
+    int facility;         /* 0..23; default by caller (10 = authpriv... caller's choice) */
+    const char *hostname; /* NULL/"" -> "-" */
+    const char *app_name; /* NULL -> "secdet" */
+    const char *procid;   /* NULL -> "-" */
+    const char *msgid;    /* NULL -> "alert" */
+    const char *sd_id;    /* NULL -> "secdet@32473" */
+    size_t max_msg;       /* MSG part cut to this many bytes (UTF-8 boundary); 0 = 8192 */
 } syslog_fmt_opts;
 int sd_syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o);
 /* Severity name ("high", ...) -> syslog severity 0..7 (unknown -> 5). */
@@ -75,7 +75,7 @@ int sd_syslog_severity(const char *name);
 int sd_webhook_secret_decode(const char *secret, unsigned char *key, size_t keycap, size_t *keylen);
 /* Appends "v1,<base64>" to out. 0, or -1 on an OpenSSL failure. */
 int sd_webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
-                 const char *body, size_t len);
+                    const char *body, size_t len);
 
 /* ---- Shared by the formatters (format_util.c) ----
  * A scalar's text and its length in *len: a non-empty string (all of it:

@@ -29,10 +29,9 @@
 #include "util/json.h"
 #include "util/limits.h"
 
-
 #define ELLIPSIS "\xE2\x80\xA6" /* U+2026, one UTF-16 unit */
-#define ZWSP "\xE2\x80\x8B"     /* U+200B */
-#define FENCE "```"
+#define ZWSP     "\xE2\x80\x8B" /* U+200B */
+#define FENCE    "```"
 
 /* Appends s[0..n) to t escaped for mrkdwn, at most `limit` UTF-16 units of
  * it; what does not fit is cut at a character boundary and "…" ends the text
@@ -43,14 +42,31 @@ static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code)
     for (size_t i = 0; i < n;) {
         const char *piece = s + i;
         size_t plen = 1, step = 1, w = 1;
-        if (u[i] == '&') { piece = "&amp;"; plen = 5; w = 5; }
-        else if (u[i] == '<') { piece = "&lt;"; plen = 4; w = 4; }
-        else if (u[i] == '>') { piece = "&gt;"; plen = 4; w = 4; }
-        else if (u[i] == '`' && code) { piece = ZWSP "`" ZWSP; plen = 7; w = 3; }
-        else if (u[i] >= 0x80) {
+        if (u[i] == '&') {
+            piece = "&amp;";
+            plen = 5;
+            w = 5;
+        } else if (u[i] == '<') {
+            piece = "&lt;";
+            plen = 4;
+            w = 4;
+        } else if (u[i] == '>') {
+            piece = "&gt;";
+            plen = 4;
+            w = 4;
+        } else if (u[i] == '`' && code) {
+            piece = ZWSP "`" ZWSP;
+            plen = 7;
+            w = 3;
+        } else if (u[i] >= 0x80) {
             size_t l = sd_utf8_seq_len(u + i, n - i);
-            if (l == 0) { piece = "\xEF\xBF\xBD"; plen = 3; }
-            else { plen = step = l; w = l == 4 ? 2 : 1; }
+            if (l == 0) {
+                piece = "\xEF\xBF\xBD";
+                plen = 3;
+            } else {
+                plen = step = l;
+                w = l == 4 ? 2 : 1;
+            }
         }
         if (units + w > limit) {
             t->len = safe;
@@ -77,8 +93,7 @@ typedef struct span {
 static bool is_dash(span t) { return t.n == 1 && t.s[0] == '-'; }
 
 /* The scalar text of the first of up to three keys of obj that has one, else "-". */
-static span pick(const cJSON *obj, const char *k1, const char *k2, const char *k3,
-                 char tmp[static 40]) {
+static span pick(const cJSON *obj, const char *k1, const char *k2, const char *k3, char tmp[static 40]) {
     const char *keys[3] = {k1, k2, k3};
     for (int i = 0; i < 3; i++) {
         span t = {NULL, 0};

@@ -34,8 +34,8 @@
 #include "util/limits.h"
 
 #define DEFAULT_SD_ID "secdet@32473"
-#define ELLIPSIS "\xE2\x80\xA6"
-#define NS_PER_SEC 1000000000LL
+#define ELLIPSIS      "\xE2\x80\xA6"
+#define NS_PER_SEC    1000000000LL
 
 /* Appends s[0..n) escaped as text (see the file comment; `sd` adds the
  * SD-PARAM escapes), at most `limit` bytes of it: what does not fit is cut at
@@ -49,15 +49,22 @@ static void put_text(buf *out, const char *s, size_t n, size_t limit, bool sd) {
         const char *piece = s + i;
         size_t plen = 1, step = 1;
         char esc[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
-        if (ch == '\n') piece = "\\n", plen = 2;
-        else if (ch == '\r') piece = "\\r", plen = 2;
-        else if (ch == '\t') piece = "\\t", plen = 2;
-        else if (ch < 0x20 || ch == 0x7f) piece = esc, plen = 4;
-        else if (sd && (ch == '"' || ch == '\\' || ch == ']')) esc[1] = (char)ch, piece = esc, plen = 2;
+        if (ch == '\n')
+            piece = "\\n", plen = 2;
+        else if (ch == '\r')
+            piece = "\\r", plen = 2;
+        else if (ch == '\t')
+            piece = "\\t", plen = 2;
+        else if (ch < 0x20 || ch == 0x7f)
+            piece = esc, plen = 4;
+        else if (sd && (ch == '"' || ch == '\\' || ch == ']'))
+            esc[1] = (char)ch, piece = esc, plen = 2;
         else if (ch >= 0x80) {
             size_t l = sd_utf8_seq_len(u + i, n - i);
-            if (l == 0) piece = "\xEF\xBF\xBD", plen = 3;
-            else plen = step = l;
+            if (l == 0)
+                piece = "\xEF\xBF\xBD", plen = 3;
+            else
+                plen = step = l;
         }
         if (used + plen > limit) {
             out->len = safe;

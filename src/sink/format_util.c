@@ -16,8 +16,10 @@ const char *sd_format_scalar(const cJSON *it, char tmp[static 40], size_t *len) 
     if (cJSON_IsBool(it)) s = cJSON_IsTrue(it) ? "true" : "false";
     if (cJSON_IsNumber(it)) {
         double v = it->valuedouble;
-        if (v > -1e15 && v < 1e15 && v == (double)(long long)v) snprintf(tmp, 40, "%lld", (long long)v);
-        else snprintf(tmp, 40, "%.17g", v);
+        if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
+            snprintf(tmp, 40, "%lld", (long long)v);
+        else
+            snprintf(tmp, 40, "%.17g", v);
         s = tmp;
     }
     *len = s ? strlen(s) : 0;

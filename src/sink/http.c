@@ -247,25 +247,24 @@ static bool setup(http_xfer *x, const http_request *req) {
     if (!l) return false;
     long timeout = req->timeout_ms ? (long)req->timeout_ms : 10000;
     long connect = req->connect_timeout_ms ? (long)req->connect_timeout_ms : 5000;
-    bool ok =
-        curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, req->insecure ? 0L : 1L) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, req->insecure ? 0L : 2L) == CURLE_OK &&
-        (!req->ca_file || curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file) == CURLE_OK) &&
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, l) == CURLE_OK &&
-        /* The size first: COPYPOSTFIELDS copies that many bytes. */
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, x) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x) == CURLE_OK;
+    bool ok = curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, req->insecure ? 0L : 1L) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, req->insecure ? 0L : 2L) == CURLE_OK &&
+              (!req->ca_file || curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file) == CURLE_OK) &&
+              curl_easy_setopt(e, CURLOPT_HTTPHEADER, l) == CURLE_OK &&
+              /* The size first: COPYPOSTFIELDS copies that many bytes. */
+              curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_HEADERDATA, x) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x) == CURLE_OK;
     return ok;
 }
 

@@ -26,21 +26,21 @@ typedef struct http_request {
     const char *url;
     const char *const *headers; /* "Name: value" lines, nheaders of them */
     size_t nheaders;
-    const char *body;           /* POSTed with the given length; copied */
+    const char *body; /* POSTed with the given length; copied */
     size_t body_len;
-    uint32_t timeout_ms;        /* whole request; 0 = 10000 */
-    uint32_t connect_timeout_ms;/* 0 = 5000 */
-    bool insecure;              /* true: no TLS peer/host verification (tests only) */
-    const char *ca_file;        /* NULL: the system's CA store */
+    uint32_t timeout_ms;         /* whole request; 0 = 10000 */
+    uint32_t connect_timeout_ms; /* 0 = 5000 */
+    bool insecure;               /* true: no TLS peer/host verification (tests only) */
+    const char *ca_file;         /* NULL: the system's CA store */
 } http_request;
 
 typedef struct http_result {
-    long status;             /* HTTP status, 0 when no response (see error) */
-    int curl_code;           /* CURLcode, 0 when the transfer completed */
-    const char *error;       /* "" on 2xx; else a short redacted description */
-    const char *body;        /* first up to HTTP_BODY_CAP bytes of the body, NUL-terminated */
+    long status;       /* HTTP status, 0 when no response (see error) */
+    int curl_code;     /* CURLcode, 0 when the transfer completed */
+    const char *error; /* "" on 2xx; else a short redacted description */
+    const char *body;  /* first up to HTTP_BODY_CAP bytes of the body, NUL-terminated */
     size_t body_len;
-    int64_t retry_after_ms;  /* Retry-After (seconds or HTTP-date; at most a year), -1 when absent */
+    int64_t retry_after_ms; /* Retry-After (seconds or HTTP-date; at most a year), -1 when absent */
 } http_result;
 
 /* ---- The response, as pure functions (http_response.c) ----
@@ -57,7 +57,7 @@ typedef struct http_response {
     int64_t retry_after_ms; /* -1 absent or unreadable, else 0..HTTP_RETRY_AFTER_MAX_MS */
     size_t body_len;        /* <= HTTP_BODY_CAP */
     char body[HTTP_BODY_CAP + 1];
-    char error[32];         /* "HTTP <status>" for sd_http_response_result */
+    char error[32]; /* "HTTP <status>" for sd_http_response_result */
 } http_response;
 
 void sd_http_response_init(http_response *r);
@@ -77,8 +77,7 @@ int64_t sd_http_retry_after(const char *v, size_t len, int64_t now_s);
 /* The http_result of a finished transfer: status as curl reports it, its
  * error code, and forced_error (NULL, or e.g. "aborted") which overrides the
  * error text. out points into r (body, error): valid while r is. */
-void sd_http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
-                          http_result *out);
+void sd_http_response_result(http_response *r, long status, int curl_code, const char *forced_error, http_result *out);
 
 /* Called once per request, on the loop thread; r valid during the call. */
 typedef void (*http_done_fn)(void *arg, const http_result *r);

@@ -86,8 +86,7 @@ void sd_http_response_body(http_response *r, const char *p, size_t len) {
     r->body[r->body_len] = '\0';
 }
 
-void sd_http_response_result(http_response *r, long status, int curl_code, const char *forced_error,
-                          http_result *out) {
+void sd_http_response_result(http_response *r, long status, int curl_code, const char *forced_error, http_result *out) {
     *out = (http_result){status, curl_code, "", r->body, r->body_len, r->retry_after_ms};
     if (forced_error) {
         out->error = forced_error;

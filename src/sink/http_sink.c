@@ -19,7 +19,6 @@
 #include "sink/http_sink.h"
 #include "util/limits.h"
 
-
 static char *dup_opt(const char *s, bool *oom) {
     if (!s) return NULL;
     char *d = strdup(s);
@@ -105,8 +104,7 @@ void sd_http_sink_classify(const http_result *r, http_sink_outcome *out) {
         /* No (complete) response: the endpoint may be down or slow. */
         out->result = SECDET_SINK_RETRY;
         out->retry_after_ms = after;
-        snprintf(out->error, sizeof out->error, "%s",
-                 r->error && *r->error ? r->error : "no response");
+        snprintf(out->error, sizeof out->error, "%s", r->error && *r->error ? r->error : "no response");
     } else if (st >= 200 && st <= 299) {
         out->result = SECDET_SINK_OK;
     } else if (st == 408 || st == 425 || st == 429 || st >= 500 || st < 200) {

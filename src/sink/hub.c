@@ -31,11 +31,11 @@ struct hub {
     uv_async_t wake;
     uv_thread_t thread;
     http_client *http;
-    pthread_mutex_t mu; /* jobs, stopping, queue list growth */
+    pthread_mutex_t mu;  /* jobs, stopping, queue list growth */
     pthread_cond_t cond; /* jobs done, progress */
     hub_job *jobs;
     bool stopping;
-    uint64_t progress;  /* bumped on every sd_hub_progress */
+    uint64_t progress; /* bumped on every sd_hub_progress */
     dq **queues;
     size_t nqueues, cap;
     secdet_sink_log_fn log;

@@ -45,10 +45,10 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-#define DEFAULT_TIMEOUT_MS 30000
-#define DEFAULT_IN_FLIGHT 1000
+#define DEFAULT_TIMEOUT_MS  30000
+#define DEFAULT_IN_FLIGHT   1000
 #define QUEUE_FULL_RETRY_MS 100
-#define CLOSE_FLUSH_MS 1000
+#define CLOSE_FLUSH_MS      1000
 
 typedef enum { KEY_ID, KEY_RULE, KEY_GROUP, KEY_RULE_GROUP, KEY_NONE } key_mode;
 
@@ -91,12 +91,13 @@ static void list_del(ksink *k, pend *p) {
 }
 
 static void finish(secdet_delivery *d, rd_kafka_resp_err_t err) {
-    if (!err) sd_sink_result(d, SECDET_SINK_OK, 0, NULL);
+    if (!err)
+        sd_sink_result(d, SECDET_SINK_OK, 0, NULL);
     else if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         sd_sink_result(d, SECDET_SINK_RETRY, QUEUE_FULL_RETRY_MS, "Kafka: %s", rd_kafka_err2str(err));
     else
         sd_sink_result(d, sd_kafka_err_retriable(err) ? SECDET_SINK_RETRY : SECDET_SINK_PERMANENT, 0, "Kafka: %s (%s)",
-                    rd_kafka_err2str(err), rd_kafka_err2name(err));
+                       rd_kafka_err2str(err), rd_kafka_err2name(err));
 }
 
 /* On the poll thread (or in close's flush and poll). */
@@ -196,12 +197,8 @@ static int make_key(ksink *k, const secdet_delivery *d, const char *rule, const 
     sd_buf_reset(b);
     b->oom = false;
     switch (k->key) {
-    case KEY_ID:
-        sd_buf_puts(b, secdet_delivery_id(d));
-        break;
-    case KEY_RULE:
-        sd_buf_puts(b, rule);
-        break;
+    case KEY_ID: sd_buf_puts(b, secdet_delivery_id(d)); break;
+    case KEY_RULE: sd_buf_puts(b, rule); break;
     case KEY_GROUP:
     case KEY_RULE_GROUP: {
         bool first = true;
@@ -216,8 +213,7 @@ static int make_key(ksink *k, const secdet_delivery *d, const char *rule, const 
         }
         break;
     }
-    case KEY_NONE:
-        break;
+    case KEY_NONE: break;
     }
     return b->oom ? -1 : 0;
 }
@@ -254,12 +250,12 @@ static void ks_emit(void *self, secdet_delivery *d) {
     list_add(k, p); /* before producing: the report may come at once, on the poll thread */
     const char *key = k->key == KEY_NONE ? NULL : k->keybuf.data ? k->keybuf.data : "";
     const char *sev = secdet_severity_name(secdet_delivery_severity(d));
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)json, len),
-        RD_KAFKA_V_KEY(key, key ? k->keybuf.len : 0), RD_KAFKA_V_HEADER("secdet-rule", rule_name, -1),
-        RD_KAFKA_V_HEADER("secdet-id", secdet_delivery_id(d), -1), RD_KAFKA_V_HEADER("secdet-severity", sev, -1),
-        RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)json, len),
+                          RD_KAFKA_V_KEY(key, key ? k->keybuf.len : 0), RD_KAFKA_V_HEADER("secdet-rule", rule_name, -1),
+                          RD_KAFKA_V_HEADER("secdet-id", secdet_delivery_id(d), -1),
+                          RD_KAFKA_V_HEADER("secdet-severity", sev, -1), RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
     cJSON_Delete(alert);
     if (err) {
         list_del(k, p);
@@ -372,8 +368,7 @@ int sd_sink_kafka_create(sink_cfg *c, sink_def *out) {
         sd_sink_cfg_fail(c, "out of memory");
         goto fail;
     }
-    if (make_conf(c, k, brokers, props, timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS, timeout_ms != 0) != 0)
-        goto fail;
+    if (make_conf(c, k, brokers, props, timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS, timeout_ms != 0) != 0) goto fail;
     *out = (sink_def){&kafka_vtable, k, NULL, DEFAULT_IN_FLIGHT};
     return 0;
 fail:

@@ -62,7 +62,7 @@ int sd_webhook_secret_decode(const char *secret, unsigned char *key, size_t keyc
 }
 
 int sd_webhook_sign(buf *out, const unsigned char *key, size_t keylen, const char *id, int64_t timestamp,
-                 const char *body, size_t len) {
+                    const char *body, size_t len) {
     static const unsigned char no_key[1] = {0};
     char ts[24];
     int tn = snprintf(ts, sizeof ts, "%" PRId64, timestamp);

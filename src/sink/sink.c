@@ -67,8 +67,10 @@ secdet_status sd_sink_make(const char *type, const sink_def *def, const secdet_s
     } else if (opts->spool_dir) {
         size_t n = strlen(opts->spool_dir) + sizeof "/dead-letter.jsonl";
         s->dead_letter = malloc(n);
-        if (s->dead_letter) snprintf(s->dead_letter, n, "%s/dead-letter.jsonl", opts->spool_dir);
-        else oom = true;
+        if (s->dead_letter)
+            snprintf(s->dead_letter, n, "%s/dead-letter.jsonl", opts->spool_dir);
+        else
+            oom = true;
     }
     if (opts->ntags) {
         s->tags = calloc(opts->ntags, sizeof *s->tags);
@@ -117,8 +119,10 @@ typedef struct cb_sink {
 static void cb_emit(void *self, secdet_delivery *d) {
     cb_sink *c = self;
     secdet_sink_result r = c->fn(c->user, d);
-    if (r == SECDET_SINK_OK) sd_sink_result(d, r, 0, NULL);
-    else sd_sink_result(d, r, 0, "callback returned %s", r == SECDET_SINK_RETRY ? "retry" : "permanent failure");
+    if (r == SECDET_SINK_OK)
+        sd_sink_result(d, r, 0, NULL);
+    else
+        sd_sink_result(d, r, 0, "callback returned %s", r == SECDET_SINK_RETRY ? "retry" : "permanent failure");
 }
 
 static void cb_close(void *self) { free(self); }

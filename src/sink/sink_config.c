@@ -35,8 +35,8 @@
 #include "util/severity.h"
 
 struct sink_cfg {
-    cJSON *obj;         /* our own copy: references are replaced by their values */
-    bool used[64];      /* per member, in order; objects with more members are refused */
+    cJSON *obj;    /* our own copy: references are replaced by their values */
+    bool used[64]; /* per member, in order; objects with more members are refused */
     char name[96];
     char err[300];
     bool failed;
@@ -98,13 +98,15 @@ static int get_str(sink_cfg *c, const char *key, bool required, bool ref_ok, con
     if (!v) return required ? sd_sink_cfg_fail(c, "%s: required", key) : 0;
     if (sd_secret_is_ref(v)) {
         if (!ref_ok)
-            return sd_sink_cfg_fail(c, "%s: must be written out (only the keys of the sink's type take a "
-                                    "reference, not the keys every sink takes)", key);
+            return sd_sink_cfg_fail(c,
+                                    "%s: must be written out (only the keys of the sink's type take a "
+                                    "reference, not the keys every sink takes)",
+                                    key);
         if (!(v = resolve(c, c->obj, v, key))) return -1;
     }
     if (!cJSON_IsString(v))
-        return sd_sink_cfg_fail(c, ref_ok ? "%s: expected a string, {\"env\": NAME} or {\"file\": PATH}"
-                                       : "%s: expected a string", key);
+        return sd_sink_cfg_fail(
+            c, ref_ok ? "%s: expected a string, {\"env\": NAME} or {\"file\": PATH}" : "%s: expected a string", key);
     *out = v->valuestring;
     return 0;
 }
@@ -120,7 +122,7 @@ int sd_sink_cfg_uint(sink_cfg *c, const char *key, uint64_t min, uint64_t max, u
     /* Range first: converting a negative or too large double is undefined. */
     if (!(d >= 0 && d < 18446744073709551616.0) || d != floor(d) || (uint64_t)d < min || (uint64_t)d > max)
         return sd_sink_cfg_fail(c, "%s: expected a whole number from %llu to %llu", key, (unsigned long long)min,
-                             (unsigned long long)max);
+                                (unsigned long long)max);
     *out = (uint64_t)d;
     return 0;
 }
@@ -142,10 +144,11 @@ void sd_sink_cfg_free_lines(char **lines, size_t n) {
  * by its place instead (names are not secrets, but may be garbage). */
 static void member_path(char *out, size_t n, const char *key, const cJSON *m, size_t i) {
     bool plain = m->string && *m->string && strlen(m->string) <= 100;
-    for (const char *p = m->string; plain && *p; p++)
-        plain = *p > ' ' && *p < 127 && *p != '"' && *p != '\\';
-    if (plain) snprintf(out, n, "%s.%s", key, m->string);
-    else snprintf(out, n, "%s[%zu]", key, i);
+    for (const char *p = m->string; plain && *p; p++) plain = *p > ' ' && *p < 127 && *p != '"' && *p != '\\';
+    if (plain)
+        snprintf(out, n, "%s.%s", key, m->string);
+    else
+        snprintf(out, n, "%s[%zu]", key, i);
 }
 
 /* Every member of obj that is a reference, replaced by its value. obj
@@ -193,7 +196,7 @@ int sd_sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) 
         if (!cJSON_IsString(h) || !http_token(h->string) || strpbrk(h->valuestring, "\r\n")) {
             sd_sink_cfg_free_lines(out, i);
             return sd_sink_cfg_fail(c, "%s: header %zu: needs a token name and a string value without newlines", key,
-                                 i + 1);
+                                    i + 1);
         }
         size_t len = strlen(h->string) + strlen(h->valuestring) + 3;
         out[i] = malloc(len);
@@ -213,7 +216,8 @@ int sd_sink_cfg_headers(sink_cfg *c, const char *key, char ***lines, size_t *n) 
 /* The keys whose value is an object of values (each may be a reference),
  * as sd_sink_cfg_headers and sd_sink_cfg_object read them. */
 static bool is_container(const cJSON *m) {
-    return cJSON_IsObject(m) && m->string && (strcmp(m->string, "headers") == 0 || strcmp(m->string, "properties") == 0);
+    return cJSON_IsObject(m) && m->string &&
+           (strcmp(m->string, "headers") == 0 || strcmp(m->string, "properties") == 0);
 }
 
 int sd_sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *arg) {
@@ -247,11 +251,11 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t
         }
         o->tags = tags;
     }
-#define U32(key, field, lo, hi)                                                                          \
-    do {                                                                                                 \
-        u = o->field;                                                                                    \
-        if (sd_sink_cfg_uint(c, key, lo, hi, &u)) return -1;                                               \
-        o->field = (uint32_t)u;                                                                          \
+#define U32(key, field, lo, hi)                                                                                        \
+    do {                                                                                                               \
+        u = o->field;                                                                                                  \
+        if (sd_sink_cfg_uint(c, key, lo, hi, &u)) return -1;                                                           \
+        o->field = (uint32_t)u;                                                                                        \
     } while (0)
     U32("queue_max", queue_max, 1, 10000000);
     U32("spool_fsync_ms", spool_fsync_ms, 1, 3600000);
@@ -278,7 +282,7 @@ static const struct {
     const char *type;
     create_fn create;
 } types[] = {
-    {"stdout", sd_sink_stdout_create}, {"file", sd_sink_file_create},   {"webhook", sd_sink_webhook_create},
+    {"stdout", sd_sink_stdout_create}, {"file", sd_sink_file_create},     {"webhook", sd_sink_webhook_create},
     {"slack", sd_sink_slack_create},   {"syslog", sd_sink_syslog_create}, {"kafka", sd_sink_kafka_create},
 };
 

@@ -18,7 +18,7 @@
 #include "sink/sink_int.h"
 
 typedef struct file_sink {
-    char *path;      /* NULL: stdout */
+    char *path; /* NULL: stdout */
     FILE *f;
     uint64_t max_bytes, size;
     uint32_t keep;
@@ -99,8 +99,10 @@ static void fs_flush(void *self) {
 static void fs_close(void *self) {
     file_sink *s = self;
     if (!s) return;
-    if (s->f && s->path) fclose(s->f);
-    else if (s->f) fflush(s->f);
+    if (s->f && s->path)
+        fclose(s->f);
+    else if (s->f)
+        fflush(s->f);
     free(s->path);
     free(s);
 }

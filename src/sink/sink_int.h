@@ -70,13 +70,13 @@ int sd_sink_kafka_create(sink_cfg *c, sink_def *out);
 
 /* ---- The sink object ---- */
 struct secdet_sink {
-    char *name;           /* NULL until add assigns "<type>-<n>" */
-    const char *type;     /* static: "webhook", "custom", ... */
+    char *name;       /* NULL until add assigns "<type>-<n>" */
+    const char *type; /* static: "webhook", "custom", ... */
     sink_def def;
-    secdet_sink_opts opts;/* strings below are owned copies */
+    secdet_sink_opts opts; /* strings below are owned copies */
     char **tags;
     char *spool_dir, *dead_letter, *spool_fsync;
-    struct dq *dq;        /* the delivery queue, once added */
+    struct dq *dq; /* the delivery queue, once added */
     /* secdet_sink_from_json: SHA-256 of the resolved configuration (secret
      * references read), to tell whether a re-read changed it (sink_swap.c). */
     unsigned char conf_digest[32];
@@ -89,10 +89,10 @@ struct secdet_delivery {
     uint64_t seq;
     secdet_severity severity;
     char id[33];
-    char *json;           /* NUL-terminated */
+    char *json; /* NUL-terminated */
     size_t len;
-    unsigned attempt;     /* 1-based */
-    bool waiting;         /* failed, waiting for its retry (delivery.c) */
+    unsigned attempt;             /* 1-based */
+    bool waiting;                 /* failed, waiting for its retry (delivery.c) */
     struct secdet_delivery *next; /* queue links (delivery.c) */
     /* Filled by secdet_delivery_done. */
     secdet_sink_result result;

@@ -205,10 +205,8 @@ int sd_sink_slack_create(sink_cfg *c, sink_def *out) {
     }
     const char *channel = NULL, *username = NULL, *icon = NULL;
     uint64_t max_params = 0, interval = 1000;
-    if (sd_sink_cfg_str(c, "channel", false, &channel) ||
-        sd_sink_cfg_str(c, "username", false, &username) ||
-        sd_sink_cfg_str(c, "icon_emoji", false, &icon) ||
-        sd_sink_cfg_uint(c, "max_params", 0, 3000, &max_params) ||
+    if (sd_sink_cfg_str(c, "channel", false, &channel) || sd_sink_cfg_str(c, "username", false, &username) ||
+        sd_sink_cfg_str(c, "icon_emoji", false, &icon) || sd_sink_cfg_uint(c, "max_params", 0, 3000, &max_params) ||
         sd_sink_cfg_uint(c, "min_interval_ms", 0, 600000, &interval)) {
         free_slack(s);
         return -1;

@@ -54,7 +54,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WB_FORCE  (4 * LIMIT_SPOOL_WRITE_BATCH) /* staged bytes that force a write by the appender */
+#define WB_FORCE (4 * LIMIT_SPOOL_WRITE_BATCH) /* staged bytes that force a write by the appender */
 
 /* Bytes read (short only at end of file) or -errno. */
 ssize_t sd_spool_pread_full(int fd, void *b, size_t n, uint64_t off) {
@@ -402,8 +402,8 @@ int sd_spool_commit(spool *s) {
 }
 
 /* sd_spool_append_at with mu held; seq 0 = the next one. */
-static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload,
-                         size_t len, uint64_t *out) {
+static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *id, const char *payload, size_t len,
+                         uint64_t *out) {
     if (!seq) seq = s->last_seq + 1;
     if (seq <= s->last_seq) return -EINVAL;
     uint64_t need = HDR + (uint64_t)len;
@@ -422,8 +422,7 @@ static int append_locked(spool *s, uint64_t seq, uint8_t severity, const char *i
     return r;
 }
 
-int sd_spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len,
-                 uint64_t *seq) {
+int sd_spool_append(spool *s, uint8_t severity, const char *id, const char *payload, size_t len, uint64_t *seq) {
     if (!s || (!payload && len)) return -EINVAL;
     if (len > UINT32_MAX - HDR) return -EMSGSIZE;
     pthread_mutex_lock(&s->mu);
@@ -578,19 +577,18 @@ int sd_spool_ack(spool *s, uint64_t seq) {
     return r;
 }
 
-#define GETTER(name, expr)                                                                         \
-    uint64_t name(const spool *cs) {                                                               \
-        if (!cs) return 0;                                                                         \
-        spool *s = (spool *)cs;                                                                    \
-        pthread_mutex_lock(&s->mu);                                                                \
-        uint64_t v = (expr);                                                                       \
-        pthread_mutex_unlock(&s->mu);                                                              \
-        return v;                                                                                  \
+#define GETTER(name, expr)                                                                                             \
+    uint64_t name(const spool *cs) {                                                                                   \
+        if (!cs) return 0;                                                                                             \
+        spool *s = (spool *)cs;                                                                                        \
+        pthread_mutex_lock(&s->mu);                                                                                    \
+        uint64_t v = (expr);                                                                                           \
+        pthread_mutex_unlock(&s->mu);                                                                                  \
+        return v;                                                                                                      \
     }
 GETTER(sd_spool_acked, s->acked)
 GETTER(sd_spool_last_seq, s->last_seq)
-GETTER(sd_spool_pending,
-       s->last_seq > s->acked + s->hole_total ? s->last_seq - s->acked - s->hole_total : 0)
+GETTER(sd_spool_pending, s->last_seq > s->acked + s->hole_total ? s->last_seq - s->acked - s->hole_total : 0)
 GETTER(sd_spool_bytes, s->bytes)
 GETTER(sd_spool_corrupt, s->corrupt)
 GETTER(sd_spool_staged, s->wb_len)

@@ -41,16 +41,16 @@ typedef enum spool_fsync { SPOOL_FSYNC_NEVER, SPOOL_FSYNC_INTERVAL, SPOOL_FSYNC_
 
 typedef struct spool_opts {
     spool_fsync fsync;
-    uint32_t fsync_ms;       /* INTERVAL: an append fsyncs when the last fsync is older than this */
-    uint64_t segment_bytes;  /* roll over past this; 0 = 16 MiB */
-    uint64_t max_bytes;      /* appends fail with -ENOSPC past this total; 0 = no cap */
+    uint32_t fsync_ms;      /* INTERVAL: an append fsyncs when the last fsync is older than this */
+    uint64_t segment_bytes; /* roll over past this; 0 = 16 MiB */
+    uint64_t max_bytes;     /* appends fail with -ENOSPC past this total; 0 = no cap */
 } spool_opts;
 
 typedef struct spool_rec {
     uint64_t seq;
     uint8_t severity;
-    char id[33];    /* 32 hex digits and a NUL */
-    char *payload;  /* malloc'd, NUL-terminated; the caller frees */
+    char id[33];   /* 32 hex digits and a NUL */
+    char *payload; /* malloc'd, NUL-terminated; the caller frees */
     size_t len;
 } spool_rec;
 
@@ -93,9 +93,9 @@ int sd_spool_ack(spool *s, uint64_t seq);
 uint64_t sd_spool_acked(const spool *s);
 uint64_t sd_spool_last_seq(const spool *s);
 uint64_t sd_spool_pending(const spool *s);
-uint64_t sd_spool_bytes(const spool *s);    /* bytes in segment files now */
-uint64_t sd_spool_corrupt(const spool *s);  /* damaged records skipped since open */
-uint64_t sd_spool_staged(const spool *s);   /* bytes staged, not yet written */
+uint64_t sd_spool_bytes(const spool *s);   /* bytes in segment files now */
+uint64_t sd_spool_corrupt(const spool *s); /* damaged records skipped since open */
+uint64_t sd_spool_staged(const spool *s);  /* bytes staged, not yet written */
 
 /* Writes the staged records (one write). 0, or -errno: they stay staged
  * and the next commit tries again. */

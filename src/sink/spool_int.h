@@ -46,8 +46,8 @@ struct spool {
     hole *holes;
     size_t nholes, hcap;
     uint64_t hole_total, acked, last_seq, bytes, corrupt;
-    uint64_t file_seq;  /* the highest seq written to a segment file (or acked) */
-    bool closed;        /* a write failed: the write segment takes no more records */
+    uint64_t file_seq; /* the highest seq written to a segment file (or acked) */
+    bool closed;       /* a write failed: the write segment takes no more records */
     bool rc_ok;
     uint64_t rc_first, rc_off, rc_seq; /* read cursor */
     uint64_t seg_sync_ms, ack_sync_ms;
@@ -71,9 +71,7 @@ static inline void put64(unsigned char *p, uint64_t v) {
 static inline uint32_t get32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static inline uint64_t get64(const unsigned char *p) {
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+static inline uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static inline uint64_t now_ms(void) {
     struct timespec ts;
@@ -81,9 +79,7 @@ static inline uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static inline void seg_name(char out[32], uint64_t first) {
-    snprintf(out, 32, "%020" PRIu64 ".seg", first);
-}
+static inline void seg_name(char out[32], uint64_t first) { snprintf(out, 32, "%020" PRIu64 ".seg", first); }
 
 /* spool.c, for sd_spool_open.c. */
 ssize_t sd_spool_pread_full(int fd, void *b, size_t n, uint64_t off);

@@ -97,9 +97,7 @@ static int scan_seg(spool *s, size_t i, uint64_t *prev) {
             r = c < 0 ? c : r;
         } else if (nx == size && last) {
             if (c == 2 && off + HDR + h.len == size) s->corrupt++;
-            if (ftruncate(fd, (off_t)off) != 0 ||
-                (s->o.fsync != SPOOL_FSYNC_NEVER && fsync(fd) != 0))
-                r = -errno;
+            if (ftruncate(fd, (off_t)off) != 0 || (s->o.fsync != SPOOL_FSYNC_NEVER && fsync(fd) != 0)) r = -errno;
             size = off;
         } else {
             s->corrupt++;
@@ -154,8 +152,7 @@ int sd_spool_open(const char *dir, const spool_opts *o, spool **out, char *err, 
     s->dirfd = s->wfd = s->ackfd = s->rfd = -1;
     if (o) s->o = *o;
     s->seg_max = s->o.segment_bytes ? s->o.segment_bytes : LIMIT_SPOOL_SEGMENT_BYTES;
-    if (s->o.max_bytes && s->seg_max > s->o.max_bytes / 4)
-        s->seg_max = s->o.max_bytes / 4 ? s->o.max_bytes / 4 : 1;
+    if (s->o.max_bytes && s->seg_max > s->o.max_bytes / 4) s->seg_max = s->o.max_bytes / 4 ? s->o.max_bytes / 4 : 1;
     s->seg_sync_ms = s->ack_sync_ms = now_ms();
 
     if (mkdir(dir, 0700) == 0) {
@@ -166,8 +163,7 @@ int sd_spool_open(const char *dir, const spool_opts *o, spool **out, char *err, 
     if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return open_fail(s, -errno, "cannot open the directory", err, errlen);
     if (flock(s->dirfd, LOCK_EX | LOCK_NB) != 0)
-        return open_fail(s, errno == EWOULDBLOCK ? -EBUSY : -errno,
-                         "already in use by another spool", err, errlen);
+        return open_fail(s, errno == EWOULDBLOCK ? -EBUSY : -errno, "already in use by another spool", err, errlen);
     int r = list_segs(s);
     if (r) return open_fail(s, r, "cannot list segments", err, errlen);
 
@@ -194,8 +190,7 @@ int sd_spool_open(const char *dir, const spool_opts *o, spool **out, char *err, 
         }
     }
     if (s->acked > s->last_seq) s->last_seq = s->acked;
-    if (s->nseg && s->segs[s->nseg - 1].first - 1 > s->last_seq)
-        s->last_seq = s->segs[s->nseg - 1].first - 1;
+    if (s->nseg && s->segs[s->nseg - 1].first - 1 > s->last_seq) s->last_seq = s->segs[s->nseg - 1].first - 1;
     s->file_seq = s->last_seq;
     if (prev < s->last_seq && (r = add_hole(s, prev + 1, s->last_seq)) != 0)
         return open_fail(s, r, "out of memory", err, errlen);

@@ -33,7 +33,7 @@
 #include "util/limits.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
-#define READ_BUF 16384
+#define READ_BUF           16384
 
 typedef struct sl_write {
     union {
@@ -75,9 +75,12 @@ static void on_handle_closed(uv_handle_t *h) { conn_unref(h->data); }
 static void on_timeout(uv_timer_t *t) {
     sl_conn *c = t->data;
     unsigned long long ms = (unsigned long long)c->s->timeout_ms;
-    if (c->up) sd_sl_conn_fail(c, "write timed out after %llu ms", ms);
-    else if (c->connected) sd_sl_conn_fail(c, "TLS handshake timed out after %llu ms", ms);
-    else sd_sl_conn_fail(c, "connect timed out after %llu ms", ms);
+    if (c->up)
+        sd_sl_conn_fail(c, "write timed out after %llu ms", ms);
+    else if (c->connected)
+        sd_sl_conn_fail(c, "TLS handshake timed out after %llu ms", ms);
+    else
+        sd_sl_conn_fail(c, "connect timed out after %llu ms", ms);
 }
 
 static sl_conn *conn_new(sl_sink *s) {
@@ -132,7 +135,8 @@ static int push_wait(sl_list *l, secdet_delivery *d) {
  * restarted on progress. */
 static void arm(sl_conn *c, bool progress) {
     if (!c->up || c->s->transport == SL_UDP) return;
-    if (!c->writes) uv_timer_stop(&c->timer);
+    if (!c->writes)
+        uv_timer_stop(&c->timer);
     else if (progress || !uv_is_active((uv_handle_t *)&c->timer))
         uv_timer_start(&c->timer, on_timeout, c->s->timeout_ms, 0);
 }
@@ -141,18 +145,22 @@ static void write_done(sl_write *w, int status) {
     sl_conn *c = w->c;
     c->writes--;
     char why[200] = "";
-    if (status == UV_ECANCELED && c->why[0]) snprintf(why, sizeof why, "%s", c->why);
+    if (status == UV_ECANCELED && c->why[0])
+        snprintf(why, sizeof why, "%s", c->why);
     else if (status) /* (uv_strerror leaks on codes it does not know, like 0) */
-        snprintf(why, sizeof why, "%s failed: %s", c->s->transport == SL_UDP ? "send" : "write",
-                 uv_strerror(status));
+        snprintf(why, sizeof why, "%s failed: %s", c->s->transport == SL_UDP ? "send" : "write", uv_strerror(status));
     if (w->d) {
-        if (status == 0) sd_sink_result(w->d, SECDET_SINK_OK, 0, NULL);
+        if (status == 0)
+            sd_sink_result(w->d, SECDET_SINK_OK, 0, NULL);
         else if (status == UV_EMSGSIZE)
             sd_sink_result(w->d, SECDET_SINK_PERMANENT, 0, "message too long for a datagram");
-        else sd_sink_result(w->d, SECDET_SINK_RETRY, 0, "%s", why);
+        else
+            sd_sink_result(w->d, SECDET_SINK_RETRY, 0, "%s", why);
     }
-    if (status != 0 && status != UV_EMSGSIZE) sd_sl_conn_fail(c, "%s", why);
-    else arm(c, true);
+    if (status != 0 && status != UV_EMSGSIZE)
+        sd_sl_conn_fail(c, "%s", why);
+    else
+        arm(c, true);
     free(w);
     conn_unref(c);
 }
@@ -193,8 +201,8 @@ static void conn_send(sl_conn *c, secdet_delivery *d) {
     sl_sink *s = c->s;
     size_t len = 0;
     const char *json = secdet_delivery_json(d, &len);
-    syslog_fmt_opts o = {.facility = s->facility, .hostname = s->hostname, .app_name = s->app_name,
-                         .max_msg = s->max_msg};
+    syslog_fmt_opts o = {
+        .facility = s->facility, .hostname = s->hostname, .app_name = s->app_name, .max_msg = s->max_msg};
     sd_buf_reset(&s->fmt);
     sd_buf_reset(&s->frame);
     if (sd_syslog_format(&s->fmt, json, len, &o) != 0) {
@@ -205,8 +213,10 @@ static void conn_send(sl_conn *c, secdet_delivery *d) {
     sd_buf_append(&s->frame, s->fmt.data, s->fmt.len);
     if (s->fmt.oom || s->frame.oom || !s->frame.data)
         sd_sink_result(d, SECDET_SINK_RETRY, 0, "out of memory");
-    else if (s->transport == SL_TLS) sd_sl_tls_send(c, s->frame.data, s->frame.len, d);
-    else sd_sl_conn_write(c, s->frame.data, s->frame.len, d);
+    else if (s->transport == SL_TLS)
+        sd_sl_tls_send(c, s->frame.data, s->frame.len, d);
+    else
+        sd_sl_conn_write(c, s->frame.data, s->frame.len, d);
 }
 
 void sd_sl_conn_ready(sl_conn *c) {
@@ -215,8 +225,10 @@ void sd_sl_conn_ready(sl_conn *c) {
     sl_list w = c->wait;
     c->wait = (sl_list){0};
     for (size_t i = 0; i < w.n; i++) {
-        if (c->dead) sd_sink_result(w.v[i], SECDET_SINK_RETRY, 0, "%s", c->why);
-        else conn_send(c, w.v[i]);
+        if (c->dead)
+            sd_sink_result(w.v[i], SECDET_SINK_RETRY, 0, "%s", c->why);
+        else
+            conn_send(c, w.v[i]);
     }
     free(w.v);
     if (!c->dead) arm(c, false);
@@ -236,8 +248,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
     if (nread > 0 && !c->dead && c->ssl) sd_sl_tls_input(c, b->base, (size_t)nread);
     /* Plain TCP: a syslog server has nothing to say; what it sends is dropped. */
     else if (nread < 0 && !c->dead) {
-        if (nread == UV_EOF) sd_sl_conn_fail(c, "connection closed by the server");
-        else sd_sl_conn_fail(c, "connection lost: %s", uv_strerror((int)nread));
+        if (nread == UV_EOF)
+            sd_sl_conn_fail(c, "connection closed by the server");
+        else
+            sd_sl_conn_fail(c, "connection lost: %s", uv_strerror((int)nread));
     }
     free(b->base);
 }
@@ -274,8 +288,10 @@ static void on_connect(uv_connect_t *req, int status) {
             sd_sl_conn_fail(c, "cannot read: %s", uv_strerror(rc));
         } else {
             c->connected = true;
-            if (c->s->transport == SL_TLS) sd_sl_tls_start(c);
-            else sd_sl_conn_ready(c);
+            if (c->s->transport == SL_TLS)
+                sd_sl_tls_start(c);
+            else
+                sd_sl_conn_ready(c);
         }
     }
     conn_unref(c);
@@ -284,8 +300,7 @@ static void on_connect(uv_connect_t *req, int status) {
 /* The address is known: make the socket. */
 static void conn_open(sl_conn *c) {
     sl_sink *s = c->s;
-    int rc = s->transport == SL_UDP ? uv_udp_init(s->loop, &c->io.udp)
-                                    : uv_tcp_init(s->loop, &c->io.tcp);
+    int rc = s->transport == SL_UDP ? uv_udp_init(s->loop, &c->io.udp) : uv_tcp_init(s->loop, &c->io.tcp);
     if (rc != 0) {
         sd_sl_conn_fail(c, "cannot make a socket: %s", uv_strerror(rc));
         return;
@@ -331,8 +346,7 @@ static void conn_start(sl_conn *c) {
         return;
     }
     /* No AI_ADDRCONFIG: glibc ignores loopback addresses for it. TCP tries each address. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = s->transport == SL_UDP ? SOCK_DGRAM : SOCK_STREAM};
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = s->transport == SL_UDP ? SOCK_DGRAM : SOCK_STREAM};
     char port[8];
     snprintf(port, sizeof port, "%u", s->port);
     c->gai.data = c;
@@ -397,13 +411,11 @@ static const secdet_sink_vtable syslog_vtable = {NULL, sl_emit, NULL, sl_close};
 /* ---- Configuration ------------------------------------------------------------- */
 
 static int parse_facility(const char *v) {
-    static const char *const names[] = {"kern", "user",  "mail",  "daemon",   "auth", "syslog",
-                                        "lpr",  "news",  "uucp",  "cron",     "authpriv",
-                                        "ftp",  "ntp",   "audit", "alert",    "clock"};
+    static const char *const names[] = {"kern", "user", "mail",     "daemon", "auth", "syslog", "lpr",   "news",
+                                        "uucp", "cron", "authpriv", "ftp",    "ntp",  "audit",  "alert", "clock"};
     for (int i = 0; i < 16; i++)
         if (strcmp(v, names[i]) == 0) return i;
-    if (strncmp(v, "local", 5) == 0 && v[5] >= '0' && v[5] <= '7' && !v[6])
-        return 16 + (v[5] - '0');
+    if (strncmp(v, "local", 5) == 0 && v[5] >= '0' && v[5] <= '7' && !v[6]) return 16 + (v[5] - '0');
     char *end;
     long n = strtol(v, &end, 10);
     return *v >= '0' && *v <= '9' && !*end && n <= 23 ? (int)n : -1;
@@ -420,24 +432,25 @@ int sd_sink_syslog_create(sink_cfg *c, sink_def *out) {
     uint64_t port = 0, max_msg = 0, timeout = DEFAULT_TIMEOUT_MS;
     bool verify = true;
     if (sd_sink_cfg_str(c, "transport", false, &transport) || sd_sink_cfg_str(c, "host", true, &host) ||
-        sd_sink_cfg_uint(c, "port", 1, 65535, &port) ||
-        sd_sink_cfg_str(c, "facility", false, &facility) ||
-        sd_sink_cfg_str(c, "hostname", false, &hostname) ||
-        sd_sink_cfg_str(c, "app_name", false, &app_name) ||
+        sd_sink_cfg_uint(c, "port", 1, 65535, &port) || sd_sink_cfg_str(c, "facility", false, &facility) ||
+        sd_sink_cfg_str(c, "hostname", false, &hostname) || sd_sink_cfg_str(c, "app_name", false, &app_name) ||
         sd_sink_cfg_uint(c, "max_msg", 64, 1 << 20, &max_msg) ||
-        sd_sink_cfg_uint(c, "timeout_ms", 1, 3600000, &timeout) ||
-        sd_sink_cfg_bool(c, "tls_verify", &verify) || sd_sink_cfg_str(c, "ca_file", false, &ca_file) ||
-        sd_sink_cfg_str(c, "server_name", false, &server_name))
+        sd_sink_cfg_uint(c, "timeout_ms", 1, 3600000, &timeout) || sd_sink_cfg_bool(c, "tls_verify", &verify) ||
+        sd_sink_cfg_str(c, "ca_file", false, &ca_file) || sd_sink_cfg_str(c, "server_name", false, &server_name))
         goto fail;
     const char *bad = NULL;
     s->transport = !transport || !strcmp(transport, "udp") ? SL_UDP
-                   : !strcmp(transport, "tcp")              ? SL_TCP
-                   : !strcmp(transport, "tls")              ? SL_TLS
-                                                            : -1;
-    if (s->transport < 0) bad = "transport: expected udp, tcp or tls";
-    else if (!*host || strlen(host) > 253) bad = "host: expected an IP address or a host name";
-    else if (s->transport != SL_TLS && ca_file) bad = "ca_file: only with transport tls";
-    else if (s->transport != SL_TLS && server_name) bad = "server_name: only with transport tls";
+                   : !strcmp(transport, "tcp")             ? SL_TCP
+                   : !strcmp(transport, "tls")             ? SL_TLS
+                                                           : -1;
+    if (s->transport < 0)
+        bad = "transport: expected udp, tcp or tls";
+    else if (!*host || strlen(host) > 253)
+        bad = "host: expected an IP address or a host name";
+    else if (s->transport != SL_TLS && ca_file)
+        bad = "ca_file: only with transport tls";
+    else if (s->transport != SL_TLS && server_name)
+        bad = "server_name: only with transport tls";
     else if ((s->facility = facility ? parse_facility(facility) : 16) < 0)
         bad = "facility: expected a name (auth, authpriv, daemon, user, local0 ... local7, "
               "...) or 0 to 23";

@@ -40,20 +40,20 @@ struct sl_conn {
         uv_tcp_t tcp;
         uv_udp_t udp;
     } io;
-    uv_timer_t timer;            /* connect timeout, then write stall timeout */
+    uv_timer_t timer; /* connect timeout, then write stall timeout */
     uv_getaddrinfo_t gai;
     uv_connect_t creq;
     struct sockaddr_storage addr;
     struct addrinfo *ai, *next_ai; /* the name's addresses (owned), the next to try */
-    unsigned refs;               /* open handles + pending requests */
-    unsigned writes;             /* writes not yet called back */
+    unsigned refs;                 /* open handles + pending requests */
+    unsigned writes;               /* writes not yet called back */
     bool io_init, resolving, up, dead;
-    sl_list wait;                /* emitted before the conn was up, in order */
-    char why[160];               /* why it failed */
+    sl_list wait;  /* emitted before the conn was up, in order */
+    char why[160]; /* why it failed */
     /* TLS (syslog_tls.c) */
     SSL *ssl;
-    BIO *rbio, *wbio;            /* memory BIOs: from the network, to it (owned by ssl) */
-    bool connected;              /* TCP connected (the handshake may still run) */
+    BIO *rbio, *wbio; /* memory BIOs: from the network, to it (owned by ssl) */
+    bool connected;   /* TCP connected (the handshake may still run) */
 };
 
 struct sl_sink {
@@ -64,12 +64,12 @@ struct sl_sink {
     size_t max_msg;
     uint64_t timeout_ms;
     bool tls_verify;
-    SSL_CTX *ctx;                /* TLS only */
-    uv_loop_t *loop;             /* from attach */
-    sl_conn *conn;               /* the current conn, or NULL */
-    unsigned conns;              /* conns not yet freed */
+    SSL_CTX *ctx;    /* TLS only */
+    uv_loop_t *loop; /* from attach */
+    sl_conn *conn;   /* the current conn, or NULL */
+    unsigned conns;  /* conns not yet freed */
     bool closing;
-    buf fmt, frame;              /* scratch for one message */
+    buf fmt, frame; /* scratch for one message */
 };
 
 /* ---- syslog.c, for syslog_tls.c ---- */

@@ -31,11 +31,11 @@ int sd_sl_tls_ctx(sl_sink *s, const char *ca_file, char *err, size_t errlen) {
     }
     if (s->tls_verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-                         : SSL_CTX_set_default_verify_paths(ctx);
+        int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) : SSL_CTX_set_default_verify_paths(ctx);
         if (ok != 1) {
-            snprintf(err, errlen, ca_file ? "ca_file: cannot load CA certificates from it"
-                                          : "cannot load the system's CA certificates");
+            snprintf(err, errlen,
+                     ca_file ? "ca_file: cannot load CA certificates from it"
+                             : "cannot load the system's CA certificates");
             ERR_clear_error();
             SSL_CTX_free(ctx);
             return -1;

@@ -28,7 +28,6 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
-
 typedef struct webhook {
     http_sink_opts http;
     char **headers; /* "Name: value" from the configuration */
@@ -116,8 +115,8 @@ static bool named(const char *line, const char *name) {
 }
 
 static int check_headers(sink_cfg *c, webhook *w) {
-    static const char *const refused[] = {"webhook-id", "webhook-timestamp", "webhook-signature",
-                                          "content-length", "transfer-encoding"};
+    static const char *const refused[] = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-length",
+                                          "transfer-encoding"};
     for (size_t i = 0; i < w->nheaders; i++) {
         for (size_t j = 0; j < sizeof refused / sizeof refused[0]; j++)
             if (named(w->headers[i], refused[j]))
@@ -136,15 +135,14 @@ int sd_sink_webhook_create(sink_cfg *c, sink_def *out) {
         free(w);
         return -1;
     }
-    if (sd_sink_cfg_str(c, "secret", false, &secret) ||
-        sd_sink_cfg_headers(c, "headers", &w->headers, &w->nheaders) || check_headers(c, w))
+    if (sd_sink_cfg_str(c, "secret", false, &secret) || sd_sink_cfg_headers(c, "headers", &w->headers, &w->nheaders) ||
+        check_headers(c, w))
         goto fail;
     if (secret) {
         /* The message says what is expected, never what was given. */
         if (sd_webhook_secret_decode(secret, w->key, sizeof w->key, &w->keylen) != 0) {
-            sd_sink_cfg_fail(
-                c, "secret: not a valid secret (expected \"whsec_\" and base64, at most %d bytes)",
-                LIMIT_WEBHOOK_KEY);
+            sd_sink_cfg_fail(c, "secret: not a valid secret (expected \"whsec_\" and base64, at most %d bytes)",
+                             LIMIT_WEBHOOK_KEY);
             goto fail;
         }
         if (w->keylen == 0) {

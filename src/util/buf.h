@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 typedef struct buf {
-    char *data;  /* NUL-terminated; NULL until the first append */
+    char *data; /* NUL-terminated; NULL until the first append */
     size_t len;
     size_t cap;
     bool oom;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void sd_diag_init(diag_list *d) { memset(d, 0, sizeof *d); }
 
 void sd_diag_free(diag_list *d) {
@@ -49,7 +48,8 @@ void sd_diag_add(diag_list *d, diag_severity sev, const char *file, unsigned lin
         d->errors++;
         if (d->errors > max) {
             if (d->errors == max + 1) {
-                diag_entry *e = diag_push(d, DIAG_ERROR, file, line, col, strdup("too many errors; stopping the report here"));
+                diag_entry *e =
+                    diag_push(d, DIAG_ERROR, file, line, col, strdup("too many errors; stopping the report here"));
                 if (e) e->last = 1;
             }
             return;

@@ -15,7 +15,7 @@ typedef enum { DIAG_ERROR = 0, DIAG_WARNING = 1 } diag_severity;
 
 typedef struct diag_entry {
     diag_severity severity;
-    char *file;   /* owned */
+    char *file; /* owned */
     unsigned line, column;
     char *message; /* owned, no trailing newline */
     size_t seq;    /* insertion order (sd_diag_sort keeps it among equals) */
@@ -36,8 +36,8 @@ struct secdet_diagnostics {
 
 void sd_diag_init(diag_list *d);
 void sd_diag_free(diag_list *d);
-void sd_diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col,
-              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void sd_diag_add(diag_list *d, diag_severity sev, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Sorts the entries from index `from` on by file (files[0..nfiles) first,
  * in that order; any other file after them, by name), line and column;
  * errors and warnings together, the order of insertion kept among equals. */

@@ -36,4 +36,3 @@ void secdet_diagnostics_free(secdet_diagnostics *d) {
     sd_diag_free(&d->list);
     free(d);
 }
-

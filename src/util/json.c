@@ -79,9 +79,12 @@ static unsigned hex4(const unsigned char *h) {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         unsigned c = h[i], lc = c | 0x20u, d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (lc >= 'a' && lc <= 'f') d = lc - 'a' + 10;
-        else return 0;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (lc >= 'a' && lc <= 'f')
+            d = lc - 'a' + 10;
+        else
+            return 0;
         v = v << 4 | d;
     }
     return v;
@@ -173,7 +176,9 @@ static bool parse_string(parser *p) {
         case 'n': c = '\n'; break;
         case 'r': c = '\r'; break;
         case 't': c = '\t'; break;
-        case '"': case '\\': case '/': c = (char)s[i + 1]; break;
+        case '"':
+        case '\\':
+        case '/': c = (char)s[i + 1]; break;
         case 'u': {
             size_t n = unicode_escape(p, i, e);
             if (n == 0) goto bad_escape;
@@ -214,8 +219,10 @@ static cJSON *parse_number(parser *p) {
         sd_buf_append(&p->scratch, p->s + start, n);
     } else {
         for (size_t k = 0; k < n; k++) {
-            if (p->s[start + k] == '.') sd_buf_append(&p->scratch, radix, rlen);
-            else sd_buf_putc(&p->scratch, (char)p->s[start + k]);
+            if (p->s[start + k] == '.')
+                sd_buf_append(&p->scratch, radix, rlen);
+            else
+                sd_buf_putc(&p->scratch, (char)p->s[start + k]);
         }
     }
     if (!scratch_terminate(p)) return NULL;

@@ -54,7 +54,7 @@
  *  - JSON_KEY_HAS_NUL: a member whose key holds U+0000; `string` is the key
  *    encoded without NUL bytes (sd_json_key_bytes decodes it). */
 #define JSON_STRING_HAS_NUL (1 << 12)
-#define JSON_KEY_HAS_NUL (1 << 13)
+#define JSON_KEY_HAS_NUL    (1 << 13)
 
 /* Parses the first JSON value of s[0..len), as cJSON's ParseWithLength(s,
  * len) does: text after that value is not looked at (check it with
@@ -75,8 +75,7 @@ cJSON *sd_json_parse_prefix(const char *s, size_t len, size_t max_depth, size_t 
 /* The same; on failure *control (when not NULL) is the raw control
  * character (0x00-0x1F) inside a string that made it fail, at offset *end,
  * or -1 when it failed for another reason (-1 on success too). */
-cJSON *sd_json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end,
-                                 int *control);
+cJSON *sd_json_parse_prefix_control(const char *s, size_t len, size_t max_depth, size_t *end, int *control);
 
 /* The byte length of a string node's value (0 for NULL or no string). */
 size_t sd_json_string_len(const cJSON *node);

@@ -83,16 +83,19 @@ static void plain_reason(rd_kafka_conf_res_t r, const char *reason, char *out, s
         range += 14;
         while (range[n] && (isdigit((unsigned char)range[n]) || range[n] == '.' || range[n] == '-')) n++;
     }
-    if (r == RD_KAFKA_CONF_UNKNOWN) snprintf(out, outlen, "no such configuration property");
-    else if (n) snprintf(out, outlen, "value outside the allowed range %.*s", (int)n, range);
-    else if (strncmp(reason, "Expected bool", 13) == 0) snprintf(out, outlen, "expected true or false");
-    else snprintf(out, outlen, "invalid value");
+    if (r == RD_KAFKA_CONF_UNKNOWN)
+        snprintf(out, outlen, "no such configuration property");
+    else if (n)
+        snprintf(out, outlen, "value outside the allowed range %.*s", (int)n, range);
+    else if (strncmp(reason, "Expected bool", 13) == 0)
+        snprintf(out, outlen, "expected true or false");
+    else
+        snprintf(out, outlen, "invalid value");
 }
 
 /* Sets name = value on conf; on failure a message naming the property (as
  * `what` names it) and librdkafka's reason, never the value. */
-static int set(rd_kafka_conf_t *conf, const char *what, const char *name, const char *value, char *err,
-               size_t errlen) {
+static int set(rd_kafka_conf_t *conf, const char *what, const char *name, const char *value, char *err, size_t errlen) {
     char reason[512] = "";
     rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, name, value, reason, sizeof reason);
     if (r == RD_KAFKA_CONF_OK) return 0;
@@ -113,8 +116,10 @@ static int value_text(const cJSON *v, char *tmp, size_t tmplen, const char **out
     } else if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (!isfinite(d)) return -1;
-        if (d == floor(d) && fabs(d) < 9007199254740992.0) snprintf(tmp, tmplen, "%.0f", d);
-        else snprintf(tmp, tmplen, "%.17g", d);
+        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+            snprintf(tmp, tmplen, "%.0f", d);
+        else
+            snprintf(tmp, tmplen, "%.17g", d);
         *out = tmp;
     } else {
         return -1;
@@ -141,7 +146,7 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 }
 
 rd_kafka_conf_t *sd_kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
-                                size_t errlen) {
+                                   size_t errlen) {
     if (!brokers || !*brokers) {
         snprintf(err, errlen, "brokers: required");
         return NULL;
@@ -210,9 +215,7 @@ int sd_kafka_conf_producer(rd_kafka_conf_t *conf, const cJSON *props, char *err,
             return -1;
         }
     }
-    if (!prop(props, "acks", "request.required.acks") &&
-        set(conf, "acks", "acks", "all", err, errlen) != 0)
-        return -1;
+    if (!prop(props, "acks", "request.required.acks") && set(conf, "acks", "acks", "all", err, errlen) != 0) return -1;
     if (!prop(props, "linger.ms", "queue.buffering.max.ms") &&
         set(conf, "linger.ms", "linger.ms", "5", err, errlen) != 0)
         return -1;
@@ -268,9 +271,7 @@ int sd_kafka_err_retriable(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
-        return 1;
-    default:
-        return 0;
+    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED: return 1;
+    default: return 0;
     }
 }

@@ -27,7 +27,7 @@ typedef struct cJSON cJSON;
  * set to errors only unless props set log_level or debug). `client_id` (may be
  * NULL) sets client.id. NULL with a message in err on failure. */
 rd_kafka_conf_t *sd_kafka_conf_new(const char *brokers, const cJSON *props, const char *client_id, char *err,
-                                size_t errlen);
+                                   size_t errlen);
 
 /* Producer settings on conf (made by sd_kafka_conf_new with the same props):
  * acks=all and linger.ms=5 unless props set them, enable.idempotence=true

@@ -100,8 +100,8 @@
 /* Staged spool bytes written in one go. */
 #define LIMIT_SPOOL_WRITE_BATCH 65536u
 /* Attempts before the dead-letter file; retry delays (ms). */
-#define LIMIT_SINK_ATTEMPTS_DEFAULT 10u
-#define LIMIT_SINK_BACKOFF_MS_DEFAULT 500u
+#define LIMIT_SINK_ATTEMPTS_DEFAULT       10u
+#define LIMIT_SINK_BACKOFF_MS_DEFAULT     500u
 #define LIMIT_SINK_BACKOFF_MAX_MS_DEFAULT 60000u
 /* What an HTTP error keeps of the response body for logs and dead letters. */
 #define LIMIT_HTTP_BODY_EXCERPT 160
@@ -114,10 +114,10 @@
 /* A webhook signing key after base64 decoding, bytes. */
 #define LIMIT_WEBHOOK_KEY 256
 /* Slack's own limits on Block Kit texts (longer ones are refused). */
-#define LIMIT_SLACK_HEADER 150
+#define LIMIT_SLACK_HEADER  150
 #define LIMIT_SLACK_SECTION 3000
-#define LIMIT_SLACK_FIELD 2000
-#define LIMIT_SLACK_TEXT 3000
+#define LIMIT_SLACK_FIELD   2000
+#define LIMIT_SLACK_TEXT    3000
 /* requestParameters shown in a Slack message, bytes, by default. */
 #define LIMIT_SLACK_PARAMS_DEFAULT 1500
 /* A secret file read for a configuration value. */
@@ -128,7 +128,7 @@
 /* Messages and bytes waiting between the inputs and evaluation (bytes: at
  * least 4 × max_event_bytes). */
 #define LIMIT_INPUT_QUEUE_MESSAGES 10000u
-#define LIMIT_INPUT_QUEUE_BYTES ((size_t)16 << 20)
+#define LIMIT_INPUT_QUEUE_BYTES    ((size_t)16 << 20)
 /* One read of a stream input. */
 #define LIMIT_IO_READ_BUF (64 * 1024)
 /* Messages evaluated per loop turn, so I/O keeps being served under load. */
@@ -146,7 +146,7 @@
 /* Digits of an octet count: anything longer cannot be a message length. */
 #define LIMIT_OCTET_COUNT_DIGITS 19
 /* Lines of one kind of trouble logged per interval (the rest counted). */
-#define LIMIT_IO_LOG_BURST 5
+#define LIMIT_IO_LOG_BURST       5
 #define LIMIT_IO_LOG_INTERVAL_MS 10000
 
 /* ---- Kafka (src/kafka) ---- */

@@ -104,8 +104,10 @@ static int read_file(const char *path, char **out, char *err, size_t errlen, cha
             /* One trailing newline: what `echo` and most editors add. */
             if (n && data[n - 1] == '\n') n -= n > 1 && data[n - 2] == '\r' ? 2 : 1;
             data[n] = 0;
-            if (memchr(data, 0, n)) rc = fail(err, errlen, "", path, " holds a NUL byte");
-            else if (n == 0) rc = fail(err, errlen, "", path, " is empty");
+            if (memchr(data, 0, n))
+                rc = fail(err, errlen, "", path, " holds a NUL byte");
+            else if (n == 0)
+                rc = fail(err, errlen, "", path, " is empty");
         }
         if (rc == 0) perm_warning(path, st.st_mode, warn, warnlen);
     }

@@ -19,7 +19,6 @@
 
 typedef struct cJSON cJSON;
 
-
 /* Whether v is written as a reference: an object whose only member is
  * "env" or "file" (of any type: sd_secret_read says what is wrong with it). */
 bool sd_secret_is_ref(const cJSON *v);

@@ -5,10 +5,8 @@
 #include <strings.h>
 
 static const severity_info table[SEVERITY_COUNT] = {
-    {SECDET_SEVERITY_INFO, "info", 6, "#A0A0A0"},
-    {SECDET_SEVERITY_LOW, "low", 5, "#36C5F0"},
-    {SECDET_SEVERITY_MEDIUM, "medium", 4, "#ECB22E"},
-    {SECDET_SEVERITY_HIGH, "high", 3, "#E01E5A"},
+    {SECDET_SEVERITY_INFO, "info", 6, "#A0A0A0"},         {SECDET_SEVERITY_LOW, "low", 5, "#36C5F0"},
+    {SECDET_SEVERITY_MEDIUM, "medium", 4, "#ECB22E"},     {SECDET_SEVERITY_HIGH, "high", 3, "#E01E5A"},
     {SECDET_SEVERITY_CRITICAL, "critical", 2, "#8B0000"},
 };
 

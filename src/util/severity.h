@@ -14,8 +14,8 @@
 
 typedef struct severity_info {
     secdet_severity level;
-    const char *name;        /* "info" .. "critical" */
-    int syslog;              /* RFC 5424 severity: critical → crit (2) .. info → info (6) */
+    const char *name;      /* "info" .. "critical" */
+    int syslog;            /* RFC 5424 severity: critical → crit (2) .. info → info (6) */
     const char *slack_rgb; /* the attachment's colour bar */
 } severity_info;
 

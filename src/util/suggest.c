@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static size_t limit_for(size_t len) { return len < 6 ? 1 : len / 3; }
 
 static size_t min3(size_t a, size_t b, size_t c) {

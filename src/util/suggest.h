@@ -12,8 +12,8 @@
 #include <stddef.h>
 
 typedef struct suggest {
-    const char *word;  /* what the user wrote */
-    const char *best;  /* the nearest candidate so far, or NULL */
+    const char *word; /* what the user wrote */
+    const char *best; /* the nearest candidate so far, or NULL */
     size_t best_dist;
 } suggest;
 

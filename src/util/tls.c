@@ -34,8 +34,10 @@ SSL *sd_tls_session_new(SSL_CTX *ctx, bool server, BIO **rbio, BIO **wbio) {
     }
     BIO_set_mem_eof_return(r, -1); /* empty: "retry", not end of file */
     SSL_set_bio(ssl, r, w);        /* the session owns both from here */
-    if (server) SSL_set_accept_state(ssl);
-    else SSL_set_connect_state(ssl);
+    if (server)
+        SSL_set_accept_state(ssl);
+    else
+        SSL_set_connect_state(ssl);
     *rbio = r;
     *wbio = w;
     return ssl;

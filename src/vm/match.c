@@ -34,7 +34,9 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work
     if (depth > 256 || ++*work > limit) return false;
     if ((a->type & 0xFF) != (b->type & 0xFF)) return false;
     switch (a->type & 0xFF) {
-    case cJSON_False: case cJSON_True: case cJSON_NULL: return true;
+    case cJSON_False:
+    case cJSON_True:
+    case cJSON_NULL: return true;
     case cJSON_Number: return a->valuedouble == b->valuedouble;
     case cJSON_String: {
         size_t n = sd_json_string_len(a);
@@ -55,9 +57,7 @@ static bool json_equal(const cJSON *a, const cJSON *b, int depth, uint64_t *work
             for (const cJSON *c = x->string ? b->child : NULL; c && !y; c = c->next) {
                 if (++*work > limit) return false;
                 /* keys holding U+0000 are encoded (util/json.h): equal encodings, equal keys */
-                if (c->string && !((c->type ^ x->type) & JSON_KEY_HAS_NUL) &&
-                    strcmp(c->string, x->string) == 0)
-                    y = c;
+                if (c->string && !((c->type ^ x->type) & JSON_KEY_HAS_NUL) && strcmp(c->string, x->string) == 0) y = c;
             }
             if (!y || !json_equal(x, y, depth + 1, work, limit)) return false;
         }
@@ -198,8 +198,7 @@ bool sd_cidr_contains(const cidr_set *set, const char *s, size_t len) {
     if (!family) return false;
     for (uint32_t i = 0; i < set->n; i++) {
         const cidr_range *r = &set->ranges[i];
-        if (r->family == family && r->prefix <= (family == 4 ? 32 : 128) && range_contains(r, addr))
-            return true;
+        if (r->family == family && r->prefix <= (family == 4 ? 32 : 128) && range_contains(r, addr)) return true;
     }
     return false;
 }

@@ -21,6 +21,8 @@
 #ifndef SECDET_VM_OPCODES_H
 #define SECDET_VM_OPCODES_H
 
+/* The table is read in columns: clang-format leaves it as it is. */
+/* clang-format off */
 #define VM_OPCODES(X)                                                                                  \
     X(LOADP,      REG,  NONE, PATH,  "R[a] = values of field path c (per-event field cache)")          \
     X(LOADK,      REG,  NONE, CONST, "R[a] = constant c")                                               \
@@ -50,12 +52,13 @@
     X(JMPT,       NONE, NONE, JUMP,  "if f: pc = c")                                                    \
     X(RET,        NONE, NONE, NONE,  "return f")                                                        \
     X(RETV,       REG,  NONE, NONE,  "return R[a] (value programs: group keys, distinct values)")
+/* clang-format on */
 
 typedef enum {
 #define VM_OP_ENUM(name, a, b, c, doc) OP_##name,
     VM_OPCODES(VM_OP_ENUM)
 #undef VM_OP_ENUM
-    OP__COUNT
+        OP__COUNT
 } vm_opcode;
 
 /* What an operand is. */

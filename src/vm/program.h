@@ -38,9 +38,9 @@ typedef sd_value vm_const;
 /* A set of constants for `in`: open-addressed hash of strings plus a plain
  * array of non-strings (numbers, bools, null), compared by value. */
 typedef struct const_set {
-    uint32_t *slots;      /* indices into members, UINT32_MAX = empty; capacity power of 2 */
+    uint32_t *slots; /* indices into members, UINT32_MAX = empty; capacity power of 2 */
     uint32_t nslots;
-    vm_const *members;    /* owned copies */
+    vm_const *members; /* owned copies */
     uint32_t nmembers;
 } const_set;
 
@@ -56,8 +56,8 @@ typedef struct cidr_set {
 } cidr_set;
 
 typedef struct vm_regex {
-    void *code;        /* pcre2_code_8 *, JIT-compiled when available */
-    char *pattern;     /* for disasm */
+    void *code;    /* pcre2_code_8 *, JIT-compiled when available */
+    char *pattern; /* for disasm */
     char flags[5];
 } vm_regex;
 
@@ -65,11 +65,10 @@ typedef struct vm_regex {
 typedef enum { TPL_TEXT, TPL_PATH, TPL_COUNT, TPL_DISTINCT, TPL_RULE, TPL_TITLE, TPL_SEVERITY, TPL_GROUP } tpl_kind;
 typedef struct tpl_part {
     tpl_kind kind;
-    char *text;    /* TPL_TEXT (owned), with {{ }} already unescaped */
+    char *text; /* TPL_TEXT (owned), with {{ }} already unescaped */
     size_t len;
     uint32_t path; /* TPL_PATH: path id */
 } tpl_part;
-
 
 typedef struct meta_kv {
     char *key;
@@ -90,23 +89,23 @@ typedef struct rule_step {
 
 typedef struct vm_rule {
     char *name;
-    char *file;        /* where it was declared */
+    char *file; /* where it was declared */
     uint32_t line;
-    char *title;       /* defaults to name */
+    char *title; /* defaults to name */
     secdet_severity sev;
     char **tags;
     uint32_t ntags;
-    meta_kv *meta;     /* every meta key, title/severity/tags included, in source order */
+    meta_kv *meta; /* every meta key, title/severity/tags included, in source order */
     uint32_t nmeta;
     uint32_t *sources; /* indices into prog->source_names; NULL/0 = any source */
     uint32_t nsources;
-    code_span where;   /* condition program ending in RET; len 0 for a sequence rule */
+    code_span where; /* condition program ending in RET; len 0 for a sequence rule */
     bool is_private;
 
     rule_agg agg;
-    uint64_t threshold;   /* count/distinct: alert at >= threshold */
+    uint64_t threshold; /* count/distinct: alert at >= threshold */
     int64_t within_ms;
-    code_span distinct;   /* value program for distinct P */
+    code_span distinct; /* value program for distinct P */
     rule_key *by;
     uint32_t nby;
     rule_step *steps;
@@ -116,9 +115,9 @@ typedef struct vm_rule {
     rule_key *throttle_by;
     uint32_t nthrottle_by;
 
-    tpl_part *output;  /* NULL = message is the title */
+    tpl_part *output; /* NULL = message is the title */
     uint32_t noutput;
-    uint32_t nregs;    /* registers its programs need */
+    uint32_t nregs; /* registers its programs need */
 } vm_rule;
 
 /* Dispatch index: rules that require `path == one of these strings`.
@@ -139,23 +138,34 @@ typedef struct path_index {
 
 typedef struct program {
     vm_insn *code;
-    uint32_t *lines;    /* source line of each instruction */
-    uint32_t *files;    /* file index of each instruction's rule (into file_names) */
+    uint32_t *lines; /* source line of each instruction */
+    uint32_t *files; /* file index of each instruction's rule (into file_names) */
     uint32_t ncode;
     char **file_names;
     uint32_t nfiles;
 
-    vm_const *consts;   uint32_t nconsts;
-    const_set *sets;    uint32_t nsets;
-    cidr_set *cidrs;    uint32_t ncidrs;
-    char **globs;       size_t *glob_lens; uint32_t nglobs;
-    vm_regex *regexes;  uint32_t nregexes;
-    sd_path *paths;     uint32_t npaths;
-    char **source_names; uint32_t nsources;
+    vm_const *consts;
+    uint32_t nconsts;
+    const_set *sets;
+    uint32_t nsets;
+    cidr_set *cidrs;
+    uint32_t ncidrs;
+    char **globs;
+    size_t *glob_lens;
+    uint32_t nglobs;
+    vm_regex *regexes;
+    uint32_t nregexes;
+    sd_path *paths;
+    uint32_t npaths;
+    char **source_names;
+    uint32_t nsources;
 
-    vm_rule *rules;     uint32_t nrules;
-    path_index *indexes; uint32_t nindexes;
-    uint32_t *always;   uint32_t nalways;
+    vm_rule *rules;
+    uint32_t nrules;
+    path_index *indexes;
+    uint32_t nindexes;
+    uint32_t *always;
+    uint32_t nalways;
     uint32_t max_regs;
     bool uses_regex;
 } program;

@@ -21,7 +21,7 @@
  * nesting depth is bounded by LIMIT_VM_RULE_DEPTH (the checker forbids cycles;
  * the bound is a second line of defence).
  */
-#define _GNU_SOURCE /* memmem: a linear-time substring search */
+#define _GNU_SOURCE           /* memmem: a linear-time substring search */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "vm/vm.h"
 
@@ -32,7 +32,7 @@
 #include "util/hash.h"
 #include "util/limits.h"
 
-#define VM_BANKS          (LIMIT_VM_RULE_DEPTH + 1u)
+#define VM_BANKS (LIMIT_VM_RULE_DEPTH + 1u)
 
 enum { MEMO_UNKNOWN = 0, MEMO_FALSE = 1, MEMO_TRUE = 2 };
 
@@ -120,11 +120,9 @@ static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y, uint64_
     case OP_LE: return order(x, y, &c) && c <= 0;
     case OP_GT: return order(x, y, &c) && c > 0;
     case OP_GE: return order(x, y, &c) && c >= 0;
-    case OP_CONTAINS:
-        return is_str(x) && is_str(y) && bytes_contain(x->str, x->len, y->str, y->len);
+    case OP_CONTAINS: return is_str(x) && is_str(y) && bytes_contain(x->str, x->len, y->str, y->len);
     case OP_STARTSWITH:
-        return is_str(x) && is_str(y) && y->len <= x->len &&
-               (y->len == 0 || memcmp(x->str, y->str, y->len) == 0);
+        return is_str(x) && is_str(y) && y->len <= x->len && (y->len == 0 || memcmp(x->str, y->str, y->len) == 0);
     case OP_ENDSWITH:
         return is_str(x) && is_str(y) && y->len <= x->len &&
                (y->len == 0 || memcmp(x->str + (x->len - y->len), y->str, y->len) == 0);
@@ -154,15 +152,12 @@ static vm_status any_pair(vm_ctx *vm, uint8_t op, const sd_values *a, const sd_v
     return st;
 }
 
-static unsigned char ascii_lower(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
+static unsigned char ascii_lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
 
 static bool eq_ci(const sd_value *x, const sd_value *k) {
     if (!is_str(x) || x->len != k->len) return false;
     for (size_t i = 0; i < x->len; i++)
-        if (ascii_lower((unsigned char)x->str[i]) != ascii_lower((unsigned char)k->str[i]))
-            return false;
+        if (ascii_lower((unsigned char)x->str[i]) != ascii_lower((unsigned char)k->str[i])) return false;
     return true;
 }
 
@@ -259,8 +254,7 @@ static vm_status coalesce(sd_event *ev, const sd_values *regs, uint32_t n, sd_va
 static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, bool *f) {
     pcre2_match_context *mctx = NULL;
     if (vm->regex_match_limit > 0 && vm->match_ctx) {
-        uint32_t lim =
-            vm->regex_match_limit > UINT32_MAX ? UINT32_MAX : (uint32_t)vm->regex_match_limit;
+        uint32_t lim = vm->regex_match_limit > UINT32_MAX ? UINT32_MAX : (uint32_t)vm->regex_match_limit;
         mctx = vm->match_ctx;
         pcre2_set_match_limit(mctx, lim);
         pcre2_set_depth_limit(mctx, lim);
@@ -277,8 +271,7 @@ static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, b
         }
         tested = true;
         PCRE2_SPTR subj = (PCRE2_SPTR)(x->str ? x->str : "");
-        int rc =
-            pcre2_match((const pcre2_code *)re->code, subj, x->len, 0, 0, vm->match_data, mctx);
+        int rc = pcre2_match((const pcre2_code *)re->code, subj, x->len, 0, 0, vm->match_data, mctx);
         /* rc == 0 means "matched, ovector too small" — still a match. Errors
          * (match limit, bad UTF) count as no match. */
         if (rc >= 0) {
@@ -291,12 +284,11 @@ static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, b
 
 /* Runs code in register bank `depth`. Condition programs end in RET (want_value
  * false, *result set), value programs in RETV (*out set). */
-static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, bool want_value,
-                     bool *result, sd_values *out) {
+static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, bool want_value, bool *result,
+                     sd_values *out) {
     const program *prog = vm->prog;
     const uint32_t nregs = prog->max_regs;
-    if (code.len == 0 || code.start > prog->ncode || code.len > prog->ncode - code.start)
-        return VM_ERROR;
+    if (code.len == 0 || code.start > prog->ncode || code.len > prog->ncode - code.start) return VM_ERROR;
     if (depth >= VM_BANKS) return VM_ERROR;
     const uint32_t end = code.start + code.len;
     sd_values *R = vm->regs ? vm->regs + (size_t)depth * nregs : NULL;
@@ -305,9 +297,9 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
     uint32_t pc = code.start;
     bool f = false;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) return VM_ERROR;                                                              \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) return VM_ERROR;                                                                                  \
     } while (0)
 #define REG(x) CHECK((uint32_t)(x) < nregs)
 

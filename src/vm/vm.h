@@ -15,21 +15,21 @@
 
 typedef enum {
     VM_OK = 0,
-    VM_BUDGET,   /* instruction budget exhausted: the rule counts as not matching */
-    VM_ERROR,    /* malformed program (bounds); never on input */
+    VM_BUDGET, /* instruction budget exhausted: the rule counts as not matching */
+    VM_ERROR,  /* malformed program (bounds); never on input */
 } vm_status;
 
 typedef struct vm_ctx {
     const program *prog;
-    sd_values *regs;      /* prog->max_regs registers */
-    uint8_t *memo;        /* per rule: 0 unknown, 1 false, 2 true (for this event) */
+    sd_values *regs; /* prog->max_regs registers */
+    uint8_t *memo;   /* per rule: 0 unknown, 1 false, 2 true (for this event) */
     uint64_t memo_gen;
     uint64_t *memo_gens;
-    void *match_data;     /* pcre2_match_data_8 * */
-    uint64_t budget;      /* instructions allowed per event; 0 = unlimited */
-    uint64_t used;        /* instructions executed for the current event */
+    void *match_data;           /* pcre2_match_data_8 * */
+    uint64_t budget;            /* instructions allowed per event; 0 = unlimited */
+    uint64_t used;              /* instructions executed for the current event */
     uint64_t regex_match_limit; /* PCRE2 match limit; 0 = PCRE2 default */
-    void *match_ctx;      /* pcre2_match_context_8 *: carries regex_match_limit (set per match) */
+    void *match_ctx;            /* pcre2_match_context_8 *: carries regex_match_limit (set per match) */
 } vm_ctx;
 
 int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget);

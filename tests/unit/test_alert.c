@@ -48,8 +48,13 @@ static void fixture_setup(fixture *f, const char *event_json) {
     f->meta[1] = (meta_kv){"severity", "\"high\""};
     f->meta[2] = (meta_kv){"description", "\"Someone signed in\""};
     f->meta[3] = (meta_kv){"references", "[\"https://example.com/a\",\"b\"]"};
-    f->rule = (vm_rule){.name = "console_login", .title = "Console login", .sev = SECDET_SEVERITY_HIGH,
-                        .tags = f->tags, .ntags = 2, .meta = f->meta, .nmeta = 4};
+    f->rule = (vm_rule){.name = "console_login",
+                        .title = "Console login",
+                        .sev = SECDET_SEVERITY_HIGH,
+                        .tags = f->tags,
+                        .ntags = 2,
+                        .meta = f->meta,
+                        .nmeta = 4};
     f->prog.rules = &f->rule;
     f->prog.nrules = 1;
     assert_int_equal(sd_event_init(&f->ev, f->paths, 2), 0);
@@ -72,9 +77,16 @@ static void fixture_teardown(fixture *f) {
 static alert_spec stateless_spec(fixture *f, const cJSON *const *events) {
     int64_t t = 0;
     assert_true(sd_time_parse_rfc3339("2023-07-10T12:11:15Z", 20, &t));
-    return (alert_spec){.prog = &f->prog, .rule = 0, .source = "cloudtrail", .time_ns = t,
-                        .first_seen_ns = t, .last_seen_ns = t, .count = 1, .events = events,
-                        .nevents = 1, .ev = &f->ev};
+    return (alert_spec){.prog = &f->prog,
+                        .rule = 0,
+                        .source = "cloudtrail",
+                        .time_ns = t,
+                        .first_seen_ns = t,
+                        .last_seen_ns = t,
+                        .count = 1,
+                        .events = events,
+                        .nevents = 1,
+                        .ev = &f->ev};
 }
 
 static cJSON *build_and_parse(fixture *f, const alert_spec *spec, secdet_alert *a) {
@@ -153,10 +165,10 @@ static void test_alert_fields_appear_in_contract_order(void **state) {
     alert_spec spec = stateless_spec(&f, events);
     secdet_alert a;
     assert_int_equal(sd_alert_build(&f.ac, &spec, &a), 0);
-    static const char *const order[] = {"\"rule\"", "\"title\"", "\"severity\"", "\"tags\"", "\"time\"",
-                                        "\"source\"", "\"message\"", "\"group\"", "\"count\"",
-                                        "\"first_seen\"", "\"last_seen\"", "\"suppressed\"", "\"id\"",
-                                        "\"events\"", "\"meta\""};
+    static const char *const order[] = {"\"rule\"",  "\"title\"",      "\"severity\"",  "\"tags\"",
+                                        "\"time\"",  "\"source\"",     "\"message\"",   "\"group\"",
+                                        "\"count\"", "\"first_seen\"", "\"last_seen\"", "\"suppressed\"",
+                                        "\"id\"",    "\"events\"",     "\"meta\""};
     const char *prev = a.json;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         const char *p = strstr(a.json, order[i]);
@@ -283,7 +295,12 @@ static void test_numbers_have_no_needless_fraction(void **state) {
     static const struct {
         double d;
         const char *text;
-    } cases[] = {{5.0, "5"}, {-3.0, "-3"}, {1.5, "1.5"}, {0.1, "0.1"}, {0.0, "0"}, {1e21, "1e+21"},
+    } cases[] = {{5.0, "5"},
+                 {-3.0, "-3"},
+                 {1.5, "1.5"},
+                 {0.1, "0.1"},
+                 {0.0, "0"},
+                 {1e21, "1e+21"},
                  {123456789012.0, "123456789012"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf b;

@@ -150,7 +150,8 @@ static void test_object_equality_is_not_exponential_in_depth(void **s) {
 static void test_quoted_keys(void **s) {
     (void)s;
     assert_int_equal(eval(".\"key with spaces\" == 1", "{\"key with spaces\":1}"), 1);
-    assert_int_equal(eval(".requestParameters.\"bucket-name\" == \"b\"", "{\"requestParameters\":{\"bucket-name\":\"b\"}}"), 1);
+    assert_int_equal(
+        eval(".requestParameters.\"bucket-name\" == \"b\"", "{\"requestParameters\":{\"bucket-name\":\"b\"}}"), 1);
 }
 
 /* ---- sets, CIDR, strings ------------------------------------------------ */
@@ -423,11 +424,11 @@ static void test_aggregations_compile(void **s) {
     (void)s;
     diag_list d;
     sd_diag_init(&d);
-    program *p = compile_text(
-        "rule c { where .a == 1 count > 4 within 10m by .ip, lower(coalesce(.u, .v)) }\n"
-        "rule dd { where .a == 1 distinct .user >= 10 within 1h by .ip throttle 1h by .ip }\n"
-        "rule s { sequence within 1h by .arn { recon: .e == \"List\"; esc: .e == \"Attach\"; } }\n",
-        &d);
+    program *p =
+        compile_text("rule c { where .a == 1 count > 4 within 10m by .ip, lower(coalesce(.u, .v)) }\n"
+                     "rule dd { where .a == 1 distinct .user >= 10 within 1h by .ip throttle 1h by .ip }\n"
+                     "rule s { sequence within 1h by .arn { recon: .e == \"List\"; esc: .e == \"Attach\"; } }\n",
+                     &d);
     assert_non_null(p);
     assert_int_equal(p->rules[0].agg, RAGG_COUNT);
     assert_int_equal(p->rules[0].threshold, 5);

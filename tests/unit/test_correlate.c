@@ -117,7 +117,7 @@ static void test_distinct_counts_null_ignores_missing_and_repeats(void **state) 
                                    &c, 0);
     push_at(e, 0, "\"k\":1,\"ip\":\"x\",\"user\":\"a\"");
     push_at(e, 1, "\"k\":1,\"ip\":\"x\",\"user\":null");
-    push_at(e, 2, "\"k\":1,\"ip\":\"x\"");              /* missing: ignored */
+    push_at(e, 2, "\"k\":1,\"ip\":\"x\"");                /* missing: ignored */
     push_at(e, 3, "\"k\":1,\"ip\":\"x\",\"user\":\"a\""); /* repeat */
     push_at(e, 4, "\"k\":1,\"ip\":\"y\",\"user\":\"b\""); /* other group */
     assert_int_equal(c.n, 0);
@@ -245,12 +245,12 @@ static void test_one_event_advances_several_partial_sequences(void **state) {
                                    "rule s2 { sequence within 1m { x: .x == 1; y: .y == 1 } }\n",
                                    &c, 0);
     push_at(e, 0, "\"n\":1,\"w\":1");
-    push_at(e, 1000, "\"n\":2,\"w\":1,\"x\":1");         /* A: w,x; B starts: w */
-    push_at(e, 2000, "\"n\":3,\"x\":1,\"y\":1");         /* A: w,x,y and B: w,x; s2 fires (2 then 3) */
+    push_at(e, 1000, "\"n\":2,\"w\":1,\"x\":1"); /* A: w,x; B starts: w */
+    push_at(e, 2000, "\"n\":3,\"x\":1,\"y\":1"); /* A: w,x,y and B: w,x; s2 fires (2 then 3) */
     assert_int_equal(c.n, 1);
     assert_str_field(&c, 0, "rule", "s2");
     assert_sample_ns(&c, 0, "2,3");
-    push_at(e, 3000, "\"n\":4,\"y\":1");                 /* B: w,x,y dominates A (later start) */
+    push_at(e, 3000, "\"n\":4,\"y\":1"); /* B: w,x,y dominates A (later start) */
     push_at(e, 4000, "\"n\":5,\"z\":1");
     assert_int_equal(c.n, 2);
     assert_str_field(&c, 1, "rule", "s");
@@ -281,7 +281,7 @@ static void test_completing_event_does_not_start_a_new_sequence(void **state) {
     secdet_engine *e = engine_with(SEQ2, &c, 0);
     push_at(e, 0, "\"step\":\"a\",\"user\":\"u\"");
     push_at(e, 1000, "\"step\":[\"a\",\"b\"],\"user\":\"u\""); /* satisfies both steps */
-    assert_int_equal(c.n, 0); /* [..] == "a" is false: a scalar compare on an array */
+    assert_int_equal(c.n, 0);                                  /* [..] == "a" is false: a scalar compare on an array */
     collected_free(&c);
     secdet_engine_free(e);
 
@@ -318,7 +318,7 @@ static void test_throttle_suppresses_through_t_plus_dur_and_counts(void **state)
     secdet_engine *e = engine_with("rule r { where .k == 1\n throttle 10s by .ip }\n", &c, 0);
     push_at(e, 0, "\"k\":1,\"ip\":\"a\"");
     push_at(e, 5000, "\"k\":1,\"ip\":\"a\"");
-    push_at(e, 6000, "\"k\":1,\"ip\":\"b\""); /* other key */
+    push_at(e, 6000, "\"k\":1,\"ip\":\"b\"");  /* other key */
     push_at(e, 10000, "\"k\":1,\"ip\":\"a\""); /* exactly t+DUR: suppressed */
     push_at(e, 10001, "\"k\":1,\"ip\":\"a\"");
     assert_int_equal(c.n, 3);
@@ -332,7 +332,8 @@ static void test_throttle_suppresses_through_t_plus_dur_and_counts(void **state)
 static void test_throttle_applies_to_aggregation_alerts(void **state) {
     (void)state;
     collected c;
-    secdet_engine *e = engine_with("rule c { where .k == 1\n count >= 2 within 1m by .ip\n throttle 1h by .ip }\n", &c, 0);
+    secdet_engine *e =
+        engine_with("rule c { where .k == 1\n count >= 2 within 1m by .ip\n throttle 1h by .ip }\n", &c, 0);
     for (int i = 0; i < 6; i++) push_at(e, i * 1000, "\"k\":1,\"ip\":\"a\"");
     assert_int_equal(c.n, 1);
     push_at(e, 3601000 + 2000, "\"k\":1,\"ip\":\"a\"");

@@ -320,8 +320,8 @@ static void test_reload_with_a_new_template_renders_held_events_with_it(void **s
     fputs("rule c { where .k == 1\n count >= 2 within 1h by .ip\n output \"old {.n}\" }\n", f);
     fclose(f);
     collected c;
-    secdet_engine *e = engine_with("rule c { where .k == 1\n count >= 2 within 1h by .ip\n output \"old {.n}\" }\n",
-                                   &c, 60 * 60 * 1000); /* everything held for ordering */
+    secdet_engine *e = engine_with("rule c { where .k == 1\n count >= 2 within 1h by .ip\n output \"old {.n}\" }\n", &c,
+                                   60 * 60 * 1000); /* everything held for ordering */
     push_at(e, 0, "\"k\":1,\"ip\":\"a\",\"n\":\"first\"");
     push_at(e, 1000, "\"k\":1,\"ip\":\"a\",\"n\":\"second\"");
     assert_int_equal(c.n, 0);

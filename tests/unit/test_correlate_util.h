@@ -15,7 +15,7 @@
 #include "secdet.h"
 
 #define MAX_ALERTS 4096
-#define BASE_S 1704067200LL /* 2024-01-01T00:00:00Z */
+#define BASE_S     1704067200LL /* 2024-01-01T00:00:00Z */
 
 typedef struct collected {
     size_t n;
@@ -148,9 +148,8 @@ static inline uint64_t stat_of(secdet_engine *e, size_t offset) {
 }
 #define STAT(e, field) stat_of((e), offsetof(secdet_stats, field))
 
-
 /* Two matching events of one .ip within 10 s. */
 static const char COUNT2[] __attribute__((unused)) = "rule c { where .k == 1\n count >= 2 within 10s by .ip\n"
-                             " output \"{count} from {group}: {.n}\" }\n";
+                                                     " output \"{count} from {group}: {.n}\" }\n";
 
 #endif

@@ -49,8 +49,8 @@ static const char *logtext(collector *c) { return c->log.data ? c->log.data : ""
 
 /* Decodes `in` fed as the given pieces (cut at the offsets in cuts[]) and
  * returns the log (caller frees). */
-static char *decode_cut(dec_format fmt, const decode_limits *lim, const void *in, size_t len,
-                        const size_t *cuts, size_t ncuts) {
+static char *decode_cut(dec_format fmt, const decode_limits *lim, const void *in, size_t len, const size_t *cuts,
+                        size_t ncuts) {
     decoder *d = sd_decoder_new(fmt, lim);
     assert_non_null(d);
     collector c;
@@ -215,8 +215,7 @@ static void test_jsonl_line_of_exactly_the_limit_is_accepted(void **state) {
 static void test_jsonl_over_long_unterminated_last_line_is_reported_once(void **state) {
     (void)state;
     decode_limits lim = {.max_event_bytes = 8, .max_depth = 0};
-    assert_log(decode_exact(DEC_JSONL, &lim, "{}\n{\"aaaaaaaaaaaaaaa\":1}"),
-               "E1 {}\nX2 line 2: longer than 8 bytes\n");
+    assert_log(decode_exact(DEC_JSONL, &lim, "{}\n{\"aaaaaaaaaaaaaaa\":1}"), "E1 {}\nX2 line 2: longer than 8 bytes\n");
 }
 
 static void test_jsonl_depth_limit_counts_only_structure(void **state) {
@@ -341,10 +340,10 @@ static void test_cloudtrail_records_before_broken_json_are_kept(void **state) {
 static void test_cloudtrail_record_limits_apply_per_record(void **state) {
     (void)state;
     decode_limits lim = {.max_event_bytes = 12, .max_depth = 2};
-    assert_log(decode_exact(DEC_CLOUDTRAIL, &lim,
-                            "{\"Records\":[{\"a\":[1]},{\"a\":[[1]]},{\"a\":\"0123456789\"},{}]}"),
-               "E1 {\"a\":[1]}\nX2 record 2: nested deeper than 2\n"
-               "X3 record 3: longer than 12 bytes\nE4 {}\n");
+    assert_log(
+        decode_exact(DEC_CLOUDTRAIL, &lim, "{\"Records\":[{\"a\":[1]},{\"a\":[[1]]},{\"a\":\"0123456789\"},{}]}"),
+        "E1 {\"a\":[1]}\nX2 record 2: nested deeper than 2\n"
+        "X3 record 3: longer than 12 bytes\nE4 {}\n");
 }
 
 static void test_cloudtrail_document_of_any_size_is_read_record_by_record(void **state) {
@@ -529,7 +528,10 @@ static void test_lone_first_byte_0x1f_is_plain_data(void **state) {
     (void)state;
     assert_log(decode_all(DEC_JSONL, NULL, "\x1f", 1), "X1 line 1: invalid JSON near byte 1\n");
     size_t cut = 1;
-    assert_log(decode_cut(DEC_JSONL, NULL, "\x1f" "a\n{}\n", 6, &cut, 1),
+    assert_log(decode_cut(DEC_JSONL, NULL,
+                          "\x1f"
+                          "a\n{}\n",
+                          6, &cut, 1),
                "X1 line 1: invalid JSON near byte 2\nE2 {}\n");
 }
 

@@ -101,7 +101,8 @@ static const char CW_EXPECT[] =
     "E1 {\"eventName\":\"A\",\"_cloudwatch\":{\"logGroup\":\"trail\",\"logStream\":\"s1\",\"owner\":\"123456789012\","
     "\"subscriptionFilters\":[\"f\"],\"id\":\"1\",\"timestamp\":1700000000000,\"time\":\"2023-11-14T22:13:20Z\"}}\n"
     "E2 {\"eventName\":\"B\",\"_cloudwatch\":{\"logGroup\":\"trail\",\"logStream\":\"s1\",\"owner\":\"123456789012\","
-    "\"subscriptionFilters\":[\"f\"],\"id\":\"2\",\"timestamp\":1700000001500,\"time\":\"2023-11-14T22:13:21.500Z\"}}\n";
+    "\"subscriptionFilters\":[\"f\"],\"id\":\"2\",\"timestamp\":1700000001500,\"time\":\"2023-11-14T22:13:21.500Z\"}}"
+    "\n";
 
 /* ---- CloudWatch Logs ----------------------------------------------------------- */
 
@@ -236,8 +237,9 @@ static void test_cloudwatch_message_over_the_size_limit_is_rejected(void **state
  * its JSON to exactly `total` bytes, gzipped (level 9: ~1000 to 1) and
  * base64'd into {"awslogs":{"data":...}}. Caller frees. */
 static char *padded_payload(size_t total) {
-    static const char head[] = "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":["
-                               "{\"id\":\"1\",\"timestamp\":1700000000000,\"message\":\"{\\\"eventName\\\":\\\"A\\\"}\"}";
+    static const char head[] =
+        "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":["
+        "{\"id\":\"1\",\"timestamp\":1700000000000,\"message\":\"{\\\"eventName\\\":\\\"A\\\"}\"}";
     static const char tail[] = "]}";
     size_t fixed = sizeof head - 1 + sizeof tail - 1;
     assert_true(total >= fixed);
@@ -303,7 +305,8 @@ static void test_cloudwatch_payload_decompressing_past_8_mib_is_malformed(void *
     p = padded_payload(8 * mib + 1);
     assert_true(strlen(p) < 16 * 1024);
     decode_with_limit(p, 0, &c, &log);
-    assert_string_equal(log, "X1 document 1: awslogs.data: decompresses to more than 8388608 bytes (a payload's limit)\n");
+    assert_string_equal(log,
+                        "X1 document 1: awslogs.data: decompresses to more than 8388608 bytes (a payload's limit)\n");
     assert_int_equal(c.events, 0);
     free(log);
     free(p);

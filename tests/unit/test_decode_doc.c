@@ -63,8 +63,10 @@ static size_t reference_end(const char *s, size_t n, bool *done, uint32_t *deepe
         if (escaped) {
             escaped = false;
         } else if (in_string) {
-            if (c == '\\') escaped = true;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
@@ -112,8 +114,8 @@ static void test_span_frame_64_bytes_at_a_time_agrees_with_a_byte_at_a_time(void
         size_t used = sd_span_frame_run(&f, t, cut);
         if (f.mode != SPAN_DONE) used += sd_span_frame_run(&f, t + cut, len - cut);
         if ((f.mode == SPAN_DONE) != done || used != end || f.deepest != deepest)
-            fail_msg("trial %d: cut %zu: done %d/%d, end %zu/%zu, deepest %u/%u: %.*s", trial, cut,
-                     f.mode == SPAN_DONE, done, used, end, f.deepest, deepest, (int)len, t);
+            fail_msg("trial %d: cut %zu: done %d/%d, end %zu/%zu, deepest %u/%u: %.*s", trial, cut, f.mode == SPAN_DONE,
+                     done, used, end, f.deepest, deepest, (int)len, t);
     }
 }
 
@@ -135,12 +137,12 @@ static void test_span_walk_gives_members_and_refuses_broken_framing(void **state
     assert_int_equal(sd_span_walk_next(&w, &m), 0);
     assert_int_equal(w.deepest, 3);
 
-    static const char *const broken[] = {"{\"a\" 1}", "{\"a\":1 \"b\":2}", "{a:1}", "{\"a\":1} x", "{\"a\":}", "{\"a\":1"};
+    static const char *const broken[] = {"{\"a\" 1}",   "{\"a\":1 \"b\":2}", "{a:1}",
+                                         "{\"a\":1} x", "{\"a\":}",          "{\"a\":1"};
     for (size_t k = 0; k < sizeof broken / sizeof broken[0]; k++) {
         int r;
         assert_int_equal(sd_span_walk_start(&w, broken[k], strlen(broken[k])), 0);
-        while ((r = sd_span_walk_next(&w, &m)) == 1) {
-        }
+        while ((r = sd_span_walk_next(&w, &m)) == 1) {}
         assert_int_equal(r, -1);
     }
     assert_int_equal(sd_span_walk_start(&w, "[1]", 3), -1);
@@ -232,8 +234,9 @@ static const char CT_STREAM[] =
     "{\"eventVersion\":\"1.08\",\"eventName\":\"E\"}\n"
     "{\"Records\":[]}\n";
 
-static const char CT_STREAM_LOG[] = "E1 {\"eventName\":\"A\"}\nE2 {\"eventName\":\"B\"}\nE3 {\"eventName\":\"C\"}\n"
-                                    "E4 {\"eventName\":\"D\",\"x\":\"]}\"}\nE5 {\"eventVersion\":\"1.08\",\"eventName\":\"E\"}\n";
+static const char CT_STREAM_LOG[] =
+    "E1 {\"eventName\":\"A\"}\nE2 {\"eventName\":\"B\"}\nE3 {\"eventName\":\"C\"}\n"
+    "E4 {\"eventName\":\"D\",\"x\":\"]}\"}\nE5 {\"eventVersion\":\"1.08\",\"eventName\":\"E\"}\n";
 
 static void test_cloudtrail_documents_one_after_another_cut_anywhere(void **state) {
     (void)state;
@@ -258,8 +261,9 @@ static void test_cloudtrail_records_reach_on_text_as_their_own_text(void **state
     decode_into(&c, DEC_CLOUDTRAIL, NULL, true, CT_STREAM, strlen(CT_STREAM), 100);
     assert_int_equal(c.texts, 5);
     assert_int_equal(c.events, 0);
-    assert_string_equal(c.seen.data, "{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n{\"eventName\":\"C\"}\n"
-                                     "{\"eventName\": \"D\", \"x\": \"]}\"}\n{\"eventVersion\":\"1.08\",\"eventName\":\"E\"}\n");
+    assert_string_equal(c.seen.data,
+                        "{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n{\"eventName\":\"C\"}\n"
+                        "{\"eventName\": \"D\", \"x\": \"]}\"}\n{\"eventVersion\":\"1.08\",\"eventName\":\"E\"}\n");
     sd_buf_free(&c.log);
     sd_buf_free(&c.seen);
 }
@@ -277,8 +281,7 @@ static void test_cloudtrail_junk_between_documents_is_reported_and_skipped(void 
 
 /* ---- the text route gives the parsed route's events ---------------------------- */
 
-static void assert_same_both_ways_n(dec_format fmt, const decode_limits *lim, const char *in, size_t n,
-                                    int min_texts) {
+static void assert_same_both_ways_n(dec_format fmt, const decode_limits *lim, const char *in, size_t n, int min_texts) {
     collector t;
     memset(&t, 0, sizeof t);
     decode_into(&t, fmt, lim, false, in, n, 0);
@@ -299,10 +302,10 @@ static void assert_same_both_ways(dec_format fmt, const decode_limits *lim, cons
     assert_same_both_ways_n(fmt, lim, in, strlen(in), min_texts);
 }
 
-#define ENVELOPE(detail_member)                                                                                    \
-    "{\"version\":\"0\",\"id\":\"e-1\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.iam\","      \
-    "\"account\":\"123456789012\",\"time\":\"2024-03-01T10:00:00Z\",\"region\":\"us-east-1\",\"resources\":[]," \
-    detail_member "}"
+#define ENVELOPE(detail_member)                                                                                        \
+    "{\"version\":\"0\",\"id\":\"e-1\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.iam\","        \
+    "\"account\":\"123456789012\",\"time\":\"2024-03-01T10:00:00Z\",\"region\":\"us-east-1\",\"resources\":[]"         \
+    "," detail_member "}"
 
 static void test_eventbridge_events_are_the_same_as_text_and_as_trees(void **state) {
     (void)state;
@@ -370,7 +373,7 @@ static void test_cloudwatch_events_are_the_same_as_text_and_as_trees(void **stat
     sd_buf_puts(&doc, CW_HEAD);
     for (size_t k = 0; k < sizeof messages / sizeof messages[0]; k++)
         sd_buf_printf(&doc, "%s{\"id\":\"%zu\",\"timestamp\":%zu,\"message\":\"%s\"}", k ? "," : "", k,
-                   1700000000000 + k * 1500, messages[k]);
+                      1700000000000 + k * 1500, messages[k]);
     sd_buf_puts(&doc, "]}");
     assert_same_both_ways(DEC_CLOUDWATCH_LOGS, NULL, doc.data, 5);
     assert_same_both_ways(DEC_AUTO, NULL, doc.data, 5);
@@ -379,17 +382,18 @@ static void test_cloudwatch_events_are_the_same_as_text_and_as_trees(void **stat
 
 static void test_auto_lines_take_the_text_route_and_envelopes_are_unwrapped(void **state) {
     (void)state;
-    const char *in = "{\"plain\":1}\n"
-                     "{\"detail-type\":\"no detail here\",\"x\":1}\n"
-                     "{\"messageType\":\"not a payload\"}\n" ENVELOPE("\"detail\":{\"eventName\":\"X\"}") "\n"
-                     "{\"broken\":\n"
-                     "{\"last\":true}";
+    const char *in =
+        "{\"plain\":1}\n"
+        "{\"detail-type\":\"no detail here\",\"x\":1}\n"
+        "{\"messageType\":\"not a payload\"}\n" ENVELOPE("\"detail\":{\"eventName\":\"X\"}") "\n"
+                                                                                             "{\"broken\":\n"
+                                                                                             "{\"last\":true}";
     assert_same_both_ways(DEC_AUTO, NULL, in, 3);
     collector c;
     memset(&c, 0, sizeof c);
     decode_into(&c, DEC_AUTO, NULL, true, in, strlen(in), 0);
-    assert_int_equal(c.texts, 3); /* plain, the envelope's event, last */
-    assert_int_equal(c.events, 2);  /* the two lines with markers that are no envelope */
+    assert_int_equal(c.texts, 3);  /* plain, the envelope's event, last */
+    assert_int_equal(c.events, 2); /* the two lines with markers that are no envelope */
     sd_buf_free(&c.log);
     sd_buf_free(&c.seen);
 }
@@ -404,17 +408,19 @@ static void count_alert(void *user, const secdet_alert *a) {
 static void test_every_builtin_format_reaches_the_scanner(void **state) {
     (void)state;
     char cw[1024];
-    snprintf(cw, sizeof cw, "%s{\"id\":\"1\",\"timestamp\":1,\"message\":\"{\\\"eventName\\\":\\\"X\\\"}\"}]}", CW_HEAD);
+    snprintf(cw, sizeof cw, "%s{\"id\":\"1\",\"timestamp\":1,\"message\":\"{\\\"eventName\\\":\\\"X\\\"}\"}]}",
+             CW_HEAD);
     const char *eb = ENVELOPE("\"detail\":{\"eventName\":\"X\"}");
-    static const char ct[] = "{\"Records\":[{\"eventName\":\"X\"},{\"eventName\":\"Y\"}]}\n{\"Records\":[{\"eventName\":\"X\"}]}";
+    static const char ct[] =
+        "{\"Records\":[{\"eventName\":\"X\"},{\"eventName\":\"Y\"}]}\n{\"Records\":[{\"eventName\":\"X\"}]}";
     static const char lines[] = "{\"eventName\":\"X\"}\n{\"eventName\":\"Y\"}\n";
     const struct {
         const char *format;
         const char *in;
         int alerts;
     } cases[] = {
-        {"jsonl", lines, 1},      {"auto", lines, 1},      {"cloudtrail", ct, 2}, {"auto", ct, 2},
-        {"eventbridge", eb, 1},   {"auto", eb, 1},         {"cloudwatch-logs", cw, 1}, {"auto", cw, 1},
+        {"jsonl", lines, 1},    {"auto", lines, 1}, {"cloudtrail", ct, 2},      {"auto", ct, 2},
+        {"eventbridge", eb, 1}, {"auto", eb, 1},    {"cloudwatch-logs", cw, 1}, {"auto", cw, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         secdet_engine *e = NULL;

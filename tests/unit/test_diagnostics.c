@@ -57,9 +57,15 @@ static void test_suggest_picks_the_nearest_word_within_a_third_of_its_length(voi
     const struct {
         const char *word, *want;
     } cases[] = {
-        {"tolower", "lower"}, {"lowr", "lower"}, {"uper", "upper"},      {"coalese", "coalesce"},
-        {"lne", "len"},       {"size", NULL},    {"lower", NULL} /* itself is no typo */,
-        {"x", NULL},          {"totally_different", NULL},
+        {"tolower", "lower"},
+        {"lowr", "lower"},
+        {"uper", "upper"},
+        {"coalese", "coalesce"},
+        {"lne", "len"},
+        {"size", NULL},
+        {"lower", NULL} /* itself is no typo */,
+        {"x", NULL},
+        {"totally_different", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         suggest s;
@@ -138,8 +144,7 @@ static void test_errors_and_warnings_after_a_syntax_error_are_all_reported(void 
 
 static void test_a_list_with_a_syntax_error_is_still_known(void **state) {
     (void)state;
-    expect("list l = [1, 2\nrule r { where .a in l }\n",
-           "t.secdet:2:1: expected ',' or ']' after '2', found 'rule'\n");
+    expect("list l = [1, 2\nrule r { where .a in l }\n", "t.secdet:2:1: expected ',' or ']' after '2', found 'rule'\n");
 }
 
 static void test_diagnostics_come_sorted_by_file_line_and_column(void **state) {
@@ -163,8 +168,7 @@ static void test_diagnostics_come_sorted_by_file_line_and_column(void **state) {
 static void test_a_trailing_comma_in_a_list_is_accepted(void **state) {
     (void)state;
     int compiled = 0;
-    const char *files[] = {"t.secdet", "list l = [\"a\", \"b\",]\nrule r { where .a in l or .b in [1, 2,] }\n",
-                           NULL};
+    const char *files[] = {"t.secdet", "list l = [\"a\", \"b\",]\nrule r { where .a in l or .b in [1, 2,] }\n", NULL};
     char *got = diagnose_files(files, &compiled);
     assert_true(compiled);
     assert_string_equal(got, "");

@@ -85,10 +85,9 @@ static secdet_engine *engine_with(const char *rules, collected *c, const secdet_
     memset(c, 0, sizeof *c);
     assert_int_equal(secdet_set_alert_callback(e, on_alert, c), SECDET_OK);
     assert_int_equal(secdet_set_error_callback(e, on_error, c), SECDET_OK);
-    assert_int_equal(secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL}),
+    assert_int_equal(secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL}), SECDET_OK);
+    assert_int_equal(secdet_source_add(e, "cloudtrail", &(secdet_source_opts){.format = SECDET_FMT_CLOUDTRAIL}),
                      SECDET_OK);
-    assert_int_equal(
-        secdet_source_add(e, "cloudtrail", &(secdet_source_opts){.format = SECDET_FMT_CLOUDTRAIL}), SECDET_OK);
     return e;
 }
 
@@ -112,17 +111,16 @@ static const char *last_alert_source(const collected *c) {
     return out;
 }
 
-static const char *const LOGIN_RULE =
-    "rule console_login {\n"
-    "    meta {\n"
-    "        title = \"Console login\"\n"
-    "        severity = high\n"
-    "        tags = [\"t1\", \"t2\"]\n"
-    "        description = \"A console sign-in\"\n"
-    "    }\n"
-    "    where .eventName == \"ConsoleLogin\"\n"
-    "    output \"login by {.user} from {.ip} n={.n}\"\n"
-    "}\n";
+static const char *const LOGIN_RULE = "rule console_login {\n"
+                                      "    meta {\n"
+                                      "        title = \"Console login\"\n"
+                                      "        severity = high\n"
+                                      "        tags = [\"t1\", \"t2\"]\n"
+                                      "        description = \"A console sign-in\"\n"
+                                      "    }\n"
+                                      "    where .eventName == \"ConsoleLogin\"\n"
+                                      "    output \"login by {.user} from {.ip} n={.n}\"\n"
+                                      "}\n";
 
 /* ---- Loading rules ------------------------------------------------------ */
 
@@ -350,8 +348,9 @@ static void test_auto_source_recognises_a_cloudtrail_document(void **state) {
     collected c;
     secdet_engine *e = engine_with(LOGIN_RULE, &c, NULL);
     assert_int_equal(secdet_source_add(e, "auto", NULL), SECDET_OK);
-    assert_int_equal(push_str(e, "auto", "  {\"Records\":[{\"eventName\":\"ConsoleLogin\"},"
-                                         "{\"eventName\":\"ConsoleLogin\"}]}"),
+    assert_int_equal(push_str(e, "auto",
+                              "  {\"Records\":[{\"eventName\":\"ConsoleLogin\"},"
+                              "{\"eventName\":\"ConsoleLogin\"}]}"),
                      SECDET_OK);
     assert_int_equal(secdet_source_end(e, "auto"), SECDET_OK);
     assert_int_equal(c.n, 2);
@@ -373,8 +372,7 @@ static void test_unknown_and_duplicate_sources_are_refused(void **state) {
     assert_int_equal(secdet_source_add(e, "jsonl", NULL), SECDET_ERR_EXISTS);
     assert_int_equal(secdet_source_add(e, "x", &(secdet_source_opts){.format = (secdet_format)42}),
                      SECDET_ERR_INVALID_ARG);
-    assert_int_equal(secdet_source_add(e, "y", &(secdet_source_opts){.time_field = "no dot"}),
-                     SECDET_ERR_INVALID_ARG);
+    assert_int_equal(secdet_source_add(e, "y", &(secdet_source_opts){.time_field = "no dot"}), SECDET_ERR_INVALID_ARG);
     collected_free(&c);
     secdet_engine_free(e);
 }
@@ -440,13 +438,12 @@ static void test_alert_id_is_stable_across_engines_and_for_duplicated_events(voi
 
 static void test_indexed_and_unindexed_rules_fire_exactly_when_they_should(void **state) {
     (void)state;
-    static const char rules[] =
-        "rule indexed { where .eventName == \"X\" and .ok == true }\n"
-        "rule indexed_in { where .eventName in [\"Y\", \"X\"] }\n"
-        "rule unindexed { where .n > 3 }\n";
+    static const char rules[] = "rule indexed { where .eventName == \"X\" and .ok == true }\n"
+                                "rule indexed_in { where .eventName in [\"Y\", \"X\"] }\n"
+                                "rule unindexed { where .n > 3 }\n";
     collected c;
     secdet_engine *e = engine_with(rules, &c, NULL);
-    static const char in[] = "{\"eventName\":\"X\",\"ok\":true}\n"      /* indexed, indexed_in */
+    static const char in[] = "{\"eventName\":\"X\",\"ok\":true}\n"          /* indexed, indexed_in */
                              "{\"eventName\":\"X\",\"ok\":false,\"n\":4}\n" /* indexed_in, unindexed */
                              "{\"eventName\":\"Y\",\"n\":1}\n"              /* indexed_in */
                              "{\"eventName\":\"Z\",\"n\":9}\n"              /* unindexed */
@@ -476,8 +473,7 @@ static void test_private_rules_never_alert_but_can_be_referenced(void **state) {
                                 "rule uses_base { where base and .user == \"u\" }\n";
     collected c;
     secdet_engine *e = engine_with(rules, &c, NULL);
-    assert_int_equal(push_str(e, "jsonl", "{\"eventName\":\"A\"}\n{\"eventName\":\"A\",\"user\":\"u\"}\n"),
-                     SECDET_OK);
+    assert_int_equal(push_str(e, "jsonl", "{\"eventName\":\"A\"}\n{\"eventName\":\"A\",\"user\":\"u\"}\n"), SECDET_OK);
     assert_int_equal(count_rule(&c, "base"), 0);
     assert_int_equal(count_rule(&c, "uses_base"), 1);
     secdet_rule_info ri;
@@ -507,9 +503,8 @@ static void test_on_clause_limits_rules_to_their_sources(void **state) {
 
 static void test_stateless_group_holds_the_throttle_keys(void **state) {
     (void)state;
-    static const char rules[] =
-        "rule t { where .a == 1\n throttle 1h by .user, lower(.ip) }\n"
-        "rule plain { where .a == 1 }\n";
+    static const char rules[] = "rule t { where .a == 1\n throttle 1h by .user, lower(.ip) }\n"
+                                "rule plain { where .a == 1 }\n";
     collected c;
     secdet_engine *e = engine_with(rules, &c, NULL);
     assert_int_equal(push_str(e, "jsonl", "{\"a\":1,\"user\":\"bob\"}\n"), SECDET_OK);
@@ -531,9 +526,9 @@ static void test_event_time_comes_from_the_time_field_else_the_push(void **state
     (void)state;
     collected c;
     secdet_engine *e = engine_with("rule r { where .a == 1 }\n", &c, NULL);
-    assert_int_equal(secdet_source_add(e, "custom", &(secdet_source_opts){.format = SECDET_FMT_JSONL,
-                                                                           .time_field = ".meta.\"ts\""}),
-                     SECDET_OK);
+    assert_int_equal(
+        secdet_source_add(e, "custom", &(secdet_source_opts){.format = SECDET_FMT_JSONL, .time_field = ".meta.\"ts\""}),
+        SECDET_OK);
     assert_int_equal(push_str(e, "custom", "{\"a\":1,\"meta\":{\"ts\":\"2024-01-02T03:04:05.5Z\"}}\n"), SECDET_OK);
     assert_int_equal(push_str(e, "jsonl", "{\"a\":1,\"eventTime\":\"not a time\"}\n"), SECDET_OK);
     assert_int_equal(c.n, 2);

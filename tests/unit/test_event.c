@@ -128,8 +128,7 @@ static const char *EV = "{\"eventName\":\"ConsoleLogin\",\"EventName\":\"upper\"
 static void test_key_lookup_is_case_sensitive(void **state) {
     (void)state;
     fixture f = {0};
-    uint32_t lower = fx_path(&f, ".eventName"), upper = fx_path(&f, ".EventName"),
-             none = fx_path(&f, ".eventname");
+    uint32_t lower = fx_path(&f, ".eventName"), upper = fx_path(&f, ".EventName"), none = fx_path(&f, ".eventname");
     fx_start(&f, EV);
     const sd_values *v = sd_event_field(&f.ev, lower);
     assert_int_equal(v->n, 1);
@@ -190,9 +189,9 @@ static void test_json_null_is_a_present_value(void **state) {
 static void test_star_selects_every_element_and_skips_missing(void **state) {
     (void)state;
     fixture f = {0};
-    uint32_t arns = fx_path(&f, ".resources[*].ARN"), tags = fx_path(&f, ".tags[*]"),
-             nested = fx_path(&f, ".m[*][*]"), empty = fx_path(&f, ".empty[*]"),
-             on_object = fx_path(&f, ".user[*]"), on_missing = fx_path(&f, ".nope[*].x");
+    uint32_t arns = fx_path(&f, ".resources[*].ARN"), tags = fx_path(&f, ".tags[*]"), nested = fx_path(&f, ".m[*][*]"),
+             empty = fx_path(&f, ".empty[*]"), on_object = fx_path(&f, ".user[*]"),
+             on_missing = fx_path(&f, ".nope[*].x");
     fx_start(&f, EV);
     const sd_values *v = sd_event_field(&f.ev, arns);
     assert_int_equal(v->n, 2); /* the third element has no ARN */

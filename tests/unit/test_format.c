@@ -167,11 +167,11 @@ static void test_slack_options_and_count(void **state) {
 
 static void test_slack_escaping(void **state) {
     (void)state;
-    char *alert = alert_with_event(
-        "<!here> & co", "by <!channel> via <http://evil|click> &amp; <@U024BE7LH>",
-        "{\"userIdentity\":{\"userName\":\"<!channel>\"},\"sourceIPAddress\":\"<http://evil|click>\","
-        "\"awsRegion\":\"&amp;\",\"eventSource\":\"<!everyone>\",\"eventName\":\"a>b\","
-        "\"requestParameters\":{\"x\":\"<!channel> & <http://evil|click>\"}}");
+    char *alert =
+        alert_with_event("<!here> & co", "by <!channel> via <http://evil|click> &amp; <@U024BE7LH>",
+                         "{\"userIdentity\":{\"userName\":\"<!channel>\"},\"sourceIPAddress\":\"<http://evil|click>\","
+                         "\"awsRegion\":\"&amp;\",\"eventSource\":\"<!everyone>\",\"eventName\":\"a>b\","
+                         "\"requestParameters\":{\"x\":\"<!channel> & <http://evil|click>\"}}");
     cJSON *msg = slack(alert, 0);
     assert_no_angles(msg);
     assert_string_equal(text_of(msg), "[HIGH] &lt;!here&gt; &amp; co: by &lt;!channel&gt; via "
@@ -197,7 +197,8 @@ static void test_slack_code_block_cannot_be_closed(void **state) {
     size_t n = strlen(code);
     for (size_t i = 3; i + 1 < n - 3; i++) assert_false(code[i] == '`' && code[i + 1] == '`');
     /* each backtick sits between zero-width spaces */
-    assert_non_null(strstr(code, "\xE2\x80\x8B`\xE2\x80\x8B\xE2\x80\x8B`\xE2\x80\x8B\xE2\x80\x8B`\xE2\x80\x8B&lt;!channel"));
+    assert_non_null(
+        strstr(code, "\xE2\x80\x8B`\xE2\x80\x8B\xE2\x80\x8B`\xE2\x80\x8B\xE2\x80\x8B`\xE2\x80\x8B&lt;!channel"));
     cJSON_Delete(msg);
     free(alert);
 }
@@ -300,7 +301,8 @@ static void test_slack_missing_fields(void **state) {
     assert_null(code_text(msg));
     cJSON_Delete(msg);
     free(alert);
-    alert = alert_with_event("t", "m", "{\"userIdentity\":{\"userName\":\"bob\"},\"eventSource\":\"s3.amazonaws.com\"}");
+    alert =
+        alert_with_event("t", "m", "{\"userIdentity\":{\"userName\":\"bob\"},\"eventSource\":\"s3.amazonaws.com\"}");
     msg = slack(alert, 0);
     assert_string_equal(field_text(msg, 2), "*Principal*\nbob");
     assert_string_equal(field_text(msg, 6), "*Event*\ns3.amazonaws.com");
@@ -367,7 +369,10 @@ static void test_syslog_real_alert(void **state) {
 
 static void test_syslog_pri(void **state) {
     (void)state;
-    static const struct { const char *sev; int code; } SEVS[] = {
+    static const struct {
+        const char *sev;
+        int code;
+    } SEVS[] = {
         {"critical", 2}, {"high", 3}, {"medium", 4}, {"low", 5}, {"info", 6}, {"bogus", 5},
     };
     static const int FACILITIES[] = {0, 1, 4, 10, 16, 23};
@@ -427,9 +432,11 @@ static void test_syslog_control_characters(void **state) {
     assert_string_equal(msg_part(line), "T\\r: l1\\nl2\\tx\\x01y\\x7fz \"q\" \\ ] caf\xC3\xA9");
     free(line);
     /* invalid UTF-8 becomes U+FFFD */
-    const char raw[] = "{\"title\":\"a\xFF" "b\"}";
+    const char raw[] = "{\"title\":\"a\xFF"
+                       "b\"}";
     line = syslog_line(raw, NULL);
-    assert_string_equal(msg_part(line), "a\xEF\xBF\xBD" "b: -");
+    assert_string_equal(msg_part(line), "a\xEF\xBF\xBD"
+                                        "b: -");
     free(line);
 }
 
@@ -438,7 +445,11 @@ static void test_syslog_header_lengths(void **state) {
     char longs[301];
     memset(longs, 'h', 300);
     longs[300] = 0;
-    syslog_fmt_opts o = {.facility = 1, .hostname = longs, .app_name = longs, .procid = longs, .msgid = longs,
+    syslog_fmt_opts o = {.facility = 1,
+                         .hostname = longs,
+                         .app_name = longs,
+                         .procid = longs,
+                         .msgid = longs,
                          .sd_id = "my=sd]id\"@1 and more text past 32"};
     char *line = syslog_line("{\"time\":\"2024-01-02T03:04:05Z\"}", &o);
     buf want;
@@ -502,7 +513,9 @@ static void test_syslog_msg_cut(void **state) {
 
 static void test_syslog_timestamp(void **state) {
     (void)state;
-    static const struct { const char *in, *out; } CASES[] = {
+    static const struct {
+        const char *in, *out;
+    } CASES[] = {
         {"2024-01-02T03:04:05Z", "2024-01-02T03:04:05.000000Z"},
         {"2024-01-02T03:04:05.123456789+01:00", "2024-01-02T02:04:05.123456Z"},
         {"2024-01-02T03:04:05.5Z", "2024-01-02T03:04:05.500000Z"},
@@ -545,8 +558,8 @@ static void test_webhook_vectors(void **state) {
     check_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
                "{\"test\": 2432232314}", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     /* The same secret without the prefix. */
-    check_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-               "{\"test\": 2432232314}", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    check_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, "{\"test\": 2432232314}",
+               "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     /* Computed independently when this test was written, with python3's hmac module:
      *   key = bytes(range(1, 33)) + b"\xff\x00"          (34 bytes: "==" padding, a 0 byte)
      *   base64.b64encode(hmac.new(key, b'evt_01HZX3.1700000000.{"alert":"caf\xc3\xa9","n":[1,2,3]}\n',
@@ -561,7 +574,8 @@ static void test_webhook_secret_decode(void **state) {
     unsigned char key[34];
     size_t keylen = 99;
     /* padding is not counted: 34 bytes from 48 characters ending "==" */
-    assert_int_equal(sd_webhook_secret_decode("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyD/AA==", key, 34, &keylen), 0);
+    assert_int_equal(
+        sd_webhook_secret_decode("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyD/AA==", key, 34, &keylen), 0);
     assert_int_equal(keylen, 34);
     assert_int_equal(key[0], 1);
     assert_int_equal(key[32], 0xff);
@@ -573,17 +587,17 @@ static void test_webhook_secret_decode(void **state) {
     assert_int_equal(keylen, 2);
 
     static const char *const BAD[] = {
-        "whsec_",         /* empty key */
-        "",               /* empty key */
-        "whsec_abc!",     /* not the alphabet */
-        "QUJ",            /* not a multiple of 4 */
-        "QU=D",           /* '=' in the middle */
-        "Q===",           /* three '=' */
-        "====",           /* only padding */
-        "QUJD RA==",      /* whitespace */
-        " QUJD",          /* leading whitespace */
-        "QUJD\n",         /* trailing newline */
-        "QUJD-_==",       /* the URL-safe alphabet */
+        "whsec_",     /* empty key */
+        "",           /* empty key */
+        "whsec_abc!", /* not the alphabet */
+        "QUJ",        /* not a multiple of 4 */
+        "QU=D",       /* '=' in the middle */
+        "Q===",       /* three '=' */
+        "====",       /* only padding */
+        "QUJD RA==",  /* whitespace */
+        " QUJD",      /* leading whitespace */
+        "QUJD\n",     /* trailing newline */
+        "QUJD-_==",   /* the URL-safe alphabet */
         "whsec_whsec_QUJD",
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {

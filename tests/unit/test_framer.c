@@ -59,17 +59,17 @@ static void expect(secdet_framing mode, size_t max, const char *in, const char *
     }
 }
 
-#define LINES SECDET_FRAMING_LINES
+#define LINES  SECDET_FRAMING_LINES
 #define OCTETS SECDET_FRAMING_OCTET_COUNTED
 
 static void test_a_line_of_exactly_max_bytes_passes_and_one_more_is_oversized(void **state) {
     (void)state;
     expect(LINES, 8, "12345678\n", "[12345678]");
-    expect(LINES, 8, "12345678\r\n", "[12345678]");  /* the '\r' is not counted */
-    expect(LINES, 8, "123456789\n", "!O");           /* max + 1 bytes, no '\r' to take off */
+    expect(LINES, 8, "12345678\r\n", "[12345678]"); /* the '\r' is not counted */
+    expect(LINES, 8, "123456789\n", "!O");          /* max + 1 bytes, no '\r' to take off */
     expect(LINES, 8, "123456789\r\n", "!O");
-    expect(LINES, 8, "123456789\nok\n", "!O[ok]");  /* the next line is not affected */
-    expect(LINES, 8, "123456789", "!O");             /* at the end of the stream too */
+    expect(LINES, 8, "123456789\nok\n", "!O[ok]"); /* the next line is not affected */
+    expect(LINES, 8, "123456789", "!O");           /* at the end of the stream too */
 }
 
 static void test_lines_skip_blanks_and_end_with_a_last_line_without_newline(void **state) {
@@ -95,8 +95,8 @@ static void test_an_oversized_frame_is_skipped_and_the_next_one_read(void **stat
 static void test_a_bad_count_breaks_the_stream_for_good(void **state) {
     (void)state;
     expect(OCTETS, 100, "3 abc12x 3 def", "[abc]!B");
-    expect(OCTETS, 100, " 3 abc", "!B");                   /* a space before any digit */
-    expect(OCTETS, 100, "99999999999999999999 x", "!B");   /* a 20th digit */
+    expect(OCTETS, 100, " 3 abc", "!B");                 /* a space before any digit */
+    expect(OCTETS, 100, "99999999999999999999 x", "!B"); /* a 20th digit */
     expect(OCTETS, 100, "3 abc3 de", "[abc]!P");
     expect(OCTETS, 100, "3 abc12", "[abc]!P");
 

@@ -77,8 +77,8 @@ static size_t find(const char *p, size_t n, const char *what) {
 /* The value of header `name` in the header block, copied into out ("" when absent). */
 static void header_value(const char *hdrs, size_t n, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name), a = 0, b;
-    while (a + nl < n && !((a == 0 || hdrs[a - 1] == '\n') &&
-                           strncasecmp(hdrs + a, name, nl) == 0 && hdrs[a + nl] == ':'))
+    while (a + nl < n &&
+           !((a == 0 || hdrs[a - 1] == '\n') && strncasecmp(hdrs + a, name, nl) == 0 && hdrs[a + nl] == ':'))
         a++;
     a = a + nl < n ? a + nl + 1 : n;
     while (a < n && hdrs[a] == ' ') a++;
@@ -126,21 +126,18 @@ static uint32_t fnv1a(const char *p, size_t n) {
 }
 
 /* One request: path, its header block (hlen bytes), its body. */
-static void respond(conn *c, const char *path, const char *hdrs, size_t hlen, const char *body,
-                    size_t len) {
+static void respond(conn *c, const char *path, const char *hdrs, size_t hlen, const char *body, size_t len) {
     char text[4096];
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(path, routes[i].path) == 0) {
-            send_response(c, routes[i].status, routes[i].headers, routes[i].body,
-                          strlen(routes[i].body));
+            send_response(c, routes[i].status, routes[i].headers, routes[i].body, strlen(routes[i].body));
             return;
         }
     }
     if (strcmp(path, "/date") == 0 || strcmp(path, "/pastdate") == 0) {
         time_t t = time(NULL) + (strcmp(path, "/date") == 0 ? 30 : -30);
         struct tm tm;
-        strftime(text, sizeof text, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n",
-                 gmtime_r(&t, &tm));
+        strftime(text, sizeof text, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", gmtime_r(&t, &tm));
         send_response(c, 503, text, "", 0);
     } else if (strcmp(path, "/big") == 0) {
         char big[10000];
@@ -544,8 +541,7 @@ static void test_bad_urls_do_not_start(void **state) {
 
 /* ---- Tests: classification ----------------------------------------------------------- */
 
-static http_sink_outcome classify(long status, int code, const char *error, const char *body,
-                                  int64_t after) {
+static http_sink_outcome classify(long status, int code, const char *error, const char *body, int64_t after) {
     http_result r = {status, code, error, body, strlen(body), after};
     http_sink_outcome o;
     sd_http_sink_classify(&r, &o);
@@ -577,19 +573,16 @@ static void test_classification_table(void **state) {
         {200, CURLE_OPERATION_TIMEDOUT, "", -1, SECDET_SINK_RETRY, 0, NULL},
         /* Other 4xx and 3xx: permanent, with the start of the body, cleaned. */
         {404, 0, "no_service", -1, SECDET_SINK_PERMANENT, 0, "HTTP 404: no_service"},
-        {400, 0, "bad\x01request\n: no\ttext\r\n", -1, SECDET_SINK_PERMANENT, 0,
-         "HTTP 400: bad request : no text"},
+        {400, 0, "bad\x01request\n: no\ttext\r\n", -1, SECDET_SINK_PERMANENT, 0, "HTTP 400: bad request : no text"},
         {403, 0, "invalid_token", 5000, SECDET_SINK_PERMANENT, 0, "HTTP 403: invalid_token"},
         {302, 0, "", -1, SECDET_SINK_PERMANENT, 0, "HTTP 302"},
         {301, 0, " \n", -1, SECDET_SINK_PERMANENT, 0, "HTTP 301"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *err = cases[i].code ? curl_easy_strerror((CURLcode)cases[i].code) : "HTTP x";
-        http_sink_outcome o =
-            classify(cases[i].status, cases[i].code, err, cases[i].body, cases[i].after);
+        http_sink_outcome o = classify(cases[i].status, cases[i].code, err, cases[i].body, cases[i].after);
         const char *want_error = cases[i].want_error ? cases[i].want_error : err;
-        if (o.result != cases[i].want || o.retry_after_ms != cases[i].want_after ||
-            strcmp(o.error, want_error))
+        if (o.result != cases[i].want || o.retry_after_ms != cases[i].want_after || strcmp(o.error, want_error))
             fail_msg("case %zu (%ld): got %d, %lld, \"%s\"", i, cases[i].status, (int)o.result,
                      (long long)o.retry_after_ms, o.error);
     }

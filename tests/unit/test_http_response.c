@@ -52,10 +52,10 @@ static void test_retry_after_is_at_most_a_year_in_either_form(void **state) {
 
 static void test_retry_after_http_date_in_its_three_forms(void **state) {
     (void)state;
-    assert_int_equal(ra("Thu, 14 Mar 2024 09:05:00 GMT"), 300000);      /* IMF-fixdate */
-    assert_int_equal(ra("Thursday, 14-Mar-24 09:05:00 GMT"), 300000);   /* RFC 850 */
-    assert_int_equal(ra("Thu Mar 14 09:05:00 2024"), 300000);           /* asctime */
-    assert_int_equal(ra("Wed, 21 Oct 2015 07:28:00 GMT"), 0);          /* past: now */
+    assert_int_equal(ra("Thu, 14 Mar 2024 09:05:00 GMT"), 300000);    /* IMF-fixdate */
+    assert_int_equal(ra("Thursday, 14-Mar-24 09:05:00 GMT"), 300000); /* RFC 850 */
+    assert_int_equal(ra("Thu Mar 14 09:05:00 2024"), 300000);         /* asctime */
+    assert_int_equal(ra("Wed, 21 Oct 2015 07:28:00 GMT"), 0);         /* past: now */
     assert_int_equal(ra("Thu, 14 Mar 2024 09:00:00 GMT"), 0);
 }
 
@@ -65,7 +65,10 @@ static void test_retry_after_neither_form_is_absent(void **state) {
     assert_int_equal(ra("soon"), -1);
     assert_int_equal(ra("-5"), -1);
     assert_int_equal(ra("5 s"), -1);
-    assert_int_equal(sd_http_retry_after("5\0" "0", 3, NOW), -1);
+    assert_int_equal(sd_http_retry_after("5\0"
+                                         "0",
+                                         3, NOW),
+                     -1);
     char long_date[80];
     memset(long_date, ' ', sizeof long_date);
     memcpy(long_date, "Thu, 14 Mar 2024 09:05:00 GMT", 29);

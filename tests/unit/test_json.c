@@ -57,8 +57,10 @@ static int check_len(const char *s, size_t len, size_t *end_out) {
     }
     cJSON *again = sd_json_parse(s, len, 0, &err);
     assert_true((again != NULL) == (got != NULL));
-    if (!again) assert_int_equal(err, end);
-    else assert_int_equal(err, (size_t)-1); /* untouched on success */
+    if (!again)
+        assert_int_equal(err, end);
+    else
+        assert_int_equal(err, (size_t)-1); /* untouched on success */
     if (got) {
         same_tree(got, want, s, len);
         if (!oracle_has_marks(got)) {
@@ -109,10 +111,24 @@ static void assert_string_value(const char *s, const char *want, size_t n) {
 static void test_numbers(void **state) {
     (void)state;
     static const char *const texts[] = {
-        "0", "-0", "01", "00.5", "1.", "-.5", ".5", "+1", "-", "--1", "1e", "1e+", "1E5", "1e-5", "1.5e+3x",
-        "1+2", "[1+2]", "[1.5.3]", "1e400", "-1e400", "1e-400", "[1e999,-1e999]", "2147483647", "2147483648",
-        "-2147483648", "-2147483649", "3e9", "1.7976931348623157e308", "0x10", "[0x10]", "-inf", "NaN", "[-]",
-        "12345678901234567890123456789012345678901234567890123456789012345678901234567890", "[1,-]", "1e5e5",
+        "0",           "-0",
+        "01",          "00.5",
+        "1.",          "-.5",
+        ".5",          "+1",
+        "-",           "--1",
+        "1e",          "1e+",
+        "1E5",         "1e-5",
+        "1.5e+3x",     "1+2",
+        "[1+2]",       "[1.5.3]",
+        "1e400",       "-1e400",
+        "1e-400",      "[1e999,-1e999]",
+        "2147483647",  "2147483648",
+        "-2147483648", "-2147483649",
+        "3e9",         "1.7976931348623157e308",
+        "0x10",        "[0x10]",
+        "-inf",        "NaN",
+        "[-]",         "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+        "[1,-]",       "1e5e5",
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) check(texts[i], NULL);
 
@@ -141,10 +157,31 @@ static void test_numbers(void **state) {
 static void test_strings(void **state) {
     (void)state;
     static const char *const texts[] = {
-        "\"\"", "\"abc\"", "\"\\b\\f\\n\\r\\t\\\"\\\\\\/\"", "\"\\u0041\\u00e9\\u20AC\"", "\"\\ud83d\\ude00\"",
-        "\"\\uD800\"", "\"\\uDC00\"", "\"\\uD800\\u0041\"", "\"\\uD800x\"", "\"\\uDBFF\\uDFFF\"", "\"\\u12G4xy\"",
-        "\"a\\u0000b\"", "\"\\u00\"", "\"\\u\"", "\"\\x\"", "\"\\'\"", "\"abc", "\"abc\\\"", "\"\\", "\"",
-        "\"\x01\x1f\x7f\xff\xc3\"", "\"\\u000\\\"x\"", "\"\\uD83D\\uDE0\"", "[\"\\uD800\\\"\"]", "\"\\/\"",
+        "\"\"",
+        "\"abc\"",
+        "\"\\b\\f\\n\\r\\t\\\"\\\\\\/\"",
+        "\"\\u0041\\u00e9\\u20AC\"",
+        "\"\\ud83d\\ude00\"",
+        "\"\\uD800\"",
+        "\"\\uDC00\"",
+        "\"\\uD800\\u0041\"",
+        "\"\\uD800x\"",
+        "\"\\uDBFF\\uDFFF\"",
+        "\"\\u12G4xy\"",
+        "\"a\\u0000b\"",
+        "\"\\u00\"",
+        "\"\\u\"",
+        "\"\\x\"",
+        "\"\\'\"",
+        "\"abc",
+        "\"abc\\\"",
+        "\"\\",
+        "\"",
+        "\"\x01\x1f\x7f\xff\xc3\"",
+        "\"\\u000\\\"x\"",
+        "\"\\uD83D\\uDE0\"",
+        "[\"\\uD800\\\"\"]",
+        "\"\\/\"",
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) check(texts[i], NULL);
     assert_prints("\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"");
@@ -163,14 +200,49 @@ static void test_strings(void **state) {
 static void test_whitespace_bom_nul_and_trailing_text(void **state) {
     (void)state;
     static const char *const texts[] = {
-        " ", "  \t\r\n", "\x01\x1f{\x0b}\x20", "\xEF\xBB\xBF{}", "\xEF\xBB\xBF" "1", "\xEF\xBB\xBF" "12",
-        "\xEF\xBB\xBF \"a\"", "\xEF\xBB", "{} garbage", "nullx", "[nullx]", "true1", "[true,false,null]", "nul",
-        "tru", "fals", "[", "{", "[ ", "{ ", "]", "}", "[1 2]", "[1,]", "[,1]", "{\"a\":1,", "{\"a\":1, ",
-        "{\"a\":1,}", "{\"a\" 1}", "{\"a\":}", "{\"a\"", "[1,", "[1,\n", "[[]", "{\"a\":[}]", ":", ",",
+        " ",
+        "  \t\r\n",
+        "\x01\x1f{\x0b}\x20",
+        "\xEF\xBB\xBF{}",
+        "\xEF\xBB\xBF"
+        "1",
+        "\xEF\xBB\xBF"
+        "12",
+        "\xEF\xBB\xBF \"a\"",
+        "\xEF\xBB",
+        "{} garbage",
+        "nullx",
+        "[nullx]",
+        "true1",
+        "[true,false,null]",
+        "nul",
+        "tru",
+        "fals",
+        "[",
+        "{",
+        "[ ",
+        "{ ",
+        "]",
+        "}",
+        "[1 2]",
+        "[1,]",
+        "[,1]",
+        "{\"a\":1,",
+        "{\"a\":1, ",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{\"a\":}",
+        "{\"a\"",
+        "[1,",
+        "[1,\n",
+        "[[]",
+        "{\"a\":[}]",
+        ":",
+        ",",
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) check(texts[i], NULL);
     check_len("", 0, NULL);
-    check_len("[1,\0 2]", 7, NULL);        /* NUL is whitespace to cJSON */
+    check_len("[1,\0 2]", 7, NULL);               /* NUL is whitespace to cJSON */
     assert_false(check_len("\"a\0b\"", 5, NULL)); /* but refused in a string (cJSON takes it) */
     check_len("nu\0l", 4, NULL);
     assert_false(check_len("{\"a\0\":1}", 8, NULL));
@@ -242,7 +314,8 @@ static void test_raw_control_characters_in_strings_are_refused(void **state) {
 
 static void test_strings_and_keys_holding_nul_keep_every_byte(void **state) {
     (void)state;
-    static const char text[] = "{\"a\":\"x\\u0000y\",\"k\\u0000z\":\"\\u0000\",\"k\":2,\"\\u0001\\u0000\":[\"\\u00zz!\"]}";
+    static const char text[] =
+        "{\"a\":\"x\\u0000y\",\"k\\u0000z\":\"\\u0000\",\"k\":2,\"\\u0001\\u0000\":[\"\\u00zz!\"]}";
     assert_true(check(text, NULL));
     cJSON *t = sd_json_parse(text, strlen(text), 0, NULL);
     assert_non_null(t);
@@ -382,12 +455,12 @@ static void test_decimal_point_does_not_follow_the_locale(void **state) {
 /* ---- 4 threads at once ------------------------------------------------------ */
 
 #define NTHREADS 4
-#define ROUNDS 300
+#define ROUNDS   300
 
 typedef struct job {
     const char *texts[4];
-    size_t ends[4];  /* end (valid) or error offset (invalid), computed beforehand */
-    char *want[4];   /* printed tree, "" when invalid */
+    size_t ends[4]; /* end (valid) or error offset (invalid), computed beforehand */
+    char *want[4];  /* printed tree, "" when invalid */
     int mismatches;
 } job;
 
@@ -413,8 +486,14 @@ static void test_parses_on_four_threads_at_once(void **state) {
      * sd_json_parse shares nothing, so each thread must see exactly the
      * results of a lone parse. Valid and invalid texts alternate so every
      * thread takes the error paths too. */
-    static const char *const texts[] = {DOC, "{\"a\":[1,2,{\"b\":\"\\u00e9\"}],\"c\":1e3}", "{\"a\":1,", "[\"\\x\"]",
-                                        "[1,2,3] tail", "{\"deep\":[[[[[[[[]]]]]]]]}", "\"\\uD800\"", "{}"};
+    static const char *const texts[] = {DOC,
+                                        "{\"a\":[1,2,{\"b\":\"\\u00e9\"}],\"c\":1e3}",
+                                        "{\"a\":1,",
+                                        "[\"\\x\"]",
+                                        "[1,2,3] tail",
+                                        "{\"deep\":[[[[[[[[]]]]]]]]}",
+                                        "\"\\uD800\"",
+                                        "{}"};
     job jobs[NTHREADS];
     for (int t = 0; t < NTHREADS; t++) {
         memset(&jobs[t], 0, sizeof jobs[t]);

@@ -47,9 +47,17 @@ static const char KEY[] = "counted\0\"mallory\"\0";
 
 static void test_a_forward_written_reads_back_the_same(void **state) {
     (void)state;
-    kwire_forward f = {.rule = "counted", .rule_len = 7, .source = "cloudtrail", .source_len = 10,
-                       .origin = "ct/0", .origin_len = 4, .group = "\"u\"\0", .group_len = 4,
-                       .time_ns = -5, .off = 9223372036854775807, .idx = 4294967295u};
+    kwire_forward f = {.rule = "counted",
+                       .rule_len = 7,
+                       .source = "cloudtrail",
+                       .source_len = 10,
+                       .origin = "ct/0",
+                       .origin_len = 4,
+                       .group = "\"u\"\0",
+                       .group_len = 4,
+                       .time_ns = -5,
+                       .off = 9223372036854775807,
+                       .idx = 4294967295u};
     kwire_text t;
     msg m = {.n = 0};
     m.n = sd_kwire_forward_headers(&f, &t, m.h);
@@ -72,8 +80,8 @@ static void test_a_forward_written_reads_back_the_same(void **state) {
 
 static void test_a_heartbeat_written_reads_back_the_same(void **state) {
     (void)state;
-    kwire_heartbeat b = {.origin = "ct/1", .origin_len = 4, .origins = "ct/0,ct/1", .origins_len = 9,
-                         .any = false, .idle = true};
+    kwire_heartbeat b = {
+        .origin = "ct/1", .origin_len = 4, .origins = "ct/0,ct/1", .origins_len = 9, .any = false, .idle = true};
     kwire_text t;
     msg m = {.n = 0};
     m.n = sd_kwire_heartbeat_headers(&b, &t, m.h);

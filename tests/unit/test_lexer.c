@@ -40,10 +40,10 @@ static void assert_string_token(const char *src, const char *want, size_t want_l
 static void test_punctuation_and_identifiers_carry_line_and_column(void **state) {
     (void)state;
     const char *src = "rule x_1 {\n  a == b != c < d <= e > f >= g = ( ) [ ] , ; : }";
-    tok_kind want[] = {TOK_IDENT, TOK_IDENT, TOK_LBRACE, TOK_IDENT, TOK_EQ, TOK_IDENT, TOK_NE, TOK_IDENT,
-                       TOK_LT, TOK_IDENT, TOK_LE, TOK_IDENT, TOK_GT, TOK_IDENT, TOK_GE, TOK_IDENT,
-                       TOK_ASSIGN, TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET, TOK_COMMA, TOK_SEMI,
-                       TOK_COLON, TOK_RBRACE, TOK_EOF};
+    tok_kind want[] = {TOK_IDENT, TOK_IDENT, TOK_LBRACE, TOK_IDENT,  TOK_EQ,     TOK_IDENT,    TOK_NE,
+                       TOK_IDENT, TOK_LT,    TOK_IDENT,  TOK_LE,     TOK_IDENT,  TOK_GT,       TOK_IDENT,
+                       TOK_GE,    TOK_IDENT, TOK_ASSIGN, TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET,
+                       TOK_COMMA, TOK_SEMI,  TOK_COLON,  TOK_RBRACE, TOK_EOF};
     lexer lx;
     sd_lexer_init(&lx, src, strlen(src));
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -172,8 +172,10 @@ static void test_lexing_resumes_after_a_bad_string(void **state) {
 
 static void test_numbers(void **state) {
     (void)state;
-    const struct { const char *src; double v; } cases[] = {
-        {"42", 42}, {"-1.5", -1.5}, {"1e3", 1000}, {"2.5E-2", 0.025}, {"0", 0}, {"-7", -7}};
+    const struct {
+        const char *src;
+        double v;
+    } cases[] = {{"42", 42}, {"-1.5", -1.5}, {"1e3", 1000}, {"2.5E-2", 0.025}, {"0", 0}, {"-7", -7}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lex_token t = first(cases[i].src);
         assert_int_equal(t.kind, TOK_NUMBER);
@@ -186,8 +188,11 @@ static void test_numbers(void **state) {
 
 static void test_durations_are_stored_in_milliseconds(void **state) {
     (void)state;
-    const struct { const char *src; double ms; } cases[] = {
-        {"500ms", 500}, {"30s", 30000}, {"10m", 600000}, {"1h", 3600000}, {"7d", 604800000}, {"1.5s", 1500}, {"0s", 0}};
+    const struct {
+        const char *src;
+        double ms;
+    } cases[] = {{"500ms", 500},    {"30s", 30000}, {"10m", 600000}, {"1h", 3600000},
+                 {"7d", 604800000}, {"1.5s", 1500}, {"0s", 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lex_token t = first(cases[i].src);
         assert_int_equal(t.kind, TOK_DURATION);

@@ -10,14 +10,10 @@
 
 #include "vm/vm.h"
 
-static sd_value str(const char *s) {
-    return (sd_value){.type = SD_STR, .str = s, .len = strlen(s)};
-}
+static sd_value str(const char *s) { return (sd_value){.type = SD_STR, .str = s, .len = strlen(s)}; }
 static sd_value num(double d) { return (sd_value){.type = SD_NUM, .num = d}; }
 
-static bool glob(const char *pat, const char *s) {
-    return sd_glob_match(pat, strlen(pat), s, strlen(s));
-}
+static bool glob(const char *pat, const char *s) { return sd_glob_match(pat, strlen(pat), s, strlen(s)); }
 
 /* ---- equality ---- */
 
@@ -28,8 +24,7 @@ static void test_equality_never_coerces_and_numbers_compare_by_value(void **stat
     assert_false(sd_value_equal(&one, &two));
     assert_false(sd_value_equal(&s1, &one));
     assert_false(sd_value_equal(&one, &s1));
-    sd_value t = {.type = SD_BOOL, .b = 1}, t2 = {.type = SD_BOOL, .b = 7},
-             fl = {.type = SD_BOOL, .b = 0};
+    sd_value t = {.type = SD_BOOL, .b = 1}, t2 = {.type = SD_BOOL, .b = 7}, fl = {.type = SD_BOOL, .b = 0};
     assert_true(sd_value_equal(&t, &t2));
     assert_false(sd_value_equal(&t, &fl));
     sd_value n1 = {.type = SD_NULL}, n2 = {.type = SD_NULL};
@@ -54,9 +49,8 @@ static void test_strings_compare_bytewise_including_length(void **state) {
 
 static void test_arrays_and_objects_equal_when_same_json(void **state) {
     (void)state;
-    cJSON *root =
-        cJSON_Parse("{\"a\":[1,\"x\",{\"k\":true}],\"b\":[1,\"x\",{\"k\":true}],\"c\":[1,\"x\"],"
-                    "\"o1\":{\"p\":1,\"q\":2},\"o2\":{\"q\":2,\"p\":1},\"o3\":{\"p\":1,\"q\":3}}");
+    cJSON *root = cJSON_Parse("{\"a\":[1,\"x\",{\"k\":true}],\"b\":[1,\"x\",{\"k\":true}],\"c\":[1,\"x\"],"
+                              "\"o1\":{\"p\":1,\"q\":2},\"o2\":{\"q\":2,\"p\":1},\"o3\":{\"p\":1,\"q\":3}}");
     sd_value a, b, c, o1, o2, o3;
     sd_value_from_json(cJSON_GetObjectItem(root, "a"), &a);
     sd_value_from_json(cJSON_GetObjectItem(root, "b"), &b);

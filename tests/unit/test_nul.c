@@ -89,10 +89,9 @@ static secdet_engine *engine_with(const char *rules, collected *c) {
     memset(c, 0, sizeof *c);
     assert_int_equal(secdet_set_alert_callback(e, on_alert, c), SECDET_OK);
     assert_int_equal(secdet_set_error_callback(e, on_error, c), SECDET_OK);
-    assert_int_equal(secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL}),
+    assert_int_equal(secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL}), SECDET_OK);
+    assert_int_equal(secdet_source_add(e, "cloudtrail", &(secdet_source_opts){.format = SECDET_FMT_CLOUDTRAIL}),
                      SECDET_OK);
-    assert_int_equal(
-        secdet_source_add(e, "cloudtrail", &(secdet_source_opts){.format = SECDET_FMT_CLOUDTRAIL}), SECDET_OK);
     return e;
 }
 
@@ -106,32 +105,31 @@ static bool fired(const collected *c, const char *rule) {
 
 /* One rule per test; `yes` rules must fire on the event below, `no` rules
  * must not (each of those fired when the string was cut at its NUL). */
-static const char RULES[] =
-    "rule eq_prefix_no { where .a == \"x\" }\n"
-    "rule ne_prefix_yes { where .a != \"x\" }\n"
-    "rule contains_yes { where .a contains \"y\" }\n"
-    "rule endswith_yes { where .a endswith \"y\" }\n"
-    "rule startswith_yes { where .a startswith \"x\" }\n"
-    "rule like_yes { where .a like \"x*y\" }\n"
-    "rule like_prefix_no { where .a like \"x\" }\n"
-    "rule like_any3_yes { where .a like \"x?y\" }\n"
-    "rule in_no { where .a in [\"x\", \"z\"] }\n"
-    "rule len_yes { where len(.a) == 3 }\n"
-    "rule upper_yes { where upper(.a) endswith \"Y\" }\n"
-    "rule lower_no { where lower(.b) == \"q\" }\n"
-    "rule lower_yes { where lower(.b) endswith \"r\" }\n"
-    "rule coalesce_yes { where coalesce(.missing, .a) contains \"y\" }\n"
-    "rule regex_yes { where .a matches /y$/ }\n"
-    "rule regex_whole_no { where .a matches /^x$/ }\n"
-    "rule cidr_no { where .ip in cidr(\"10.0.0.0/8\") }\n"
-    "rule cidr_plain_yes { where .ip2 in cidr(\"10.0.0.0/8\") }\n"
-    "rule path_eq_no { where .a == .t }\n"
-    "rule object_eq_no { where .o == .p }\n"
-    "rule index_no { where .eventName == \"Console\" }\n"
-    "rule name_contains_yes { where .eventName contains \"Login\" }\n"
-    "rule key_no { where exists .k }\n"
-    "rule ordering_yes { where .a > \"x\" }\n"
-    "rule any_yes { where .l[*] == \"y\" or .l[*] contains \"y\" }\n";
+static const char RULES[] = "rule eq_prefix_no { where .a == \"x\" }\n"
+                            "rule ne_prefix_yes { where .a != \"x\" }\n"
+                            "rule contains_yes { where .a contains \"y\" }\n"
+                            "rule endswith_yes { where .a endswith \"y\" }\n"
+                            "rule startswith_yes { where .a startswith \"x\" }\n"
+                            "rule like_yes { where .a like \"x*y\" }\n"
+                            "rule like_prefix_no { where .a like \"x\" }\n"
+                            "rule like_any3_yes { where .a like \"x?y\" }\n"
+                            "rule in_no { where .a in [\"x\", \"z\"] }\n"
+                            "rule len_yes { where len(.a) == 3 }\n"
+                            "rule upper_yes { where upper(.a) endswith \"Y\" }\n"
+                            "rule lower_no { where lower(.b) == \"q\" }\n"
+                            "rule lower_yes { where lower(.b) endswith \"r\" }\n"
+                            "rule coalesce_yes { where coalesce(.missing, .a) contains \"y\" }\n"
+                            "rule regex_yes { where .a matches /y$/ }\n"
+                            "rule regex_whole_no { where .a matches /^x$/ }\n"
+                            "rule cidr_no { where .ip in cidr(\"10.0.0.0/8\") }\n"
+                            "rule cidr_plain_yes { where .ip2 in cidr(\"10.0.0.0/8\") }\n"
+                            "rule path_eq_no { where .a == .t }\n"
+                            "rule object_eq_no { where .o == .p }\n"
+                            "rule index_no { where .eventName == \"Console\" }\n"
+                            "rule name_contains_yes { where .eventName contains \"Login\" }\n"
+                            "rule key_no { where exists .k }\n"
+                            "rule ordering_yes { where .a > \"x\" }\n"
+                            "rule any_yes { where .l[*] == \"y\" or .l[*] contains \"y\" }\n";
 
 static const char EVENT_FIELDS[] =
     "\"a\":\"x\\u0000y\",\"b\":\"Q\\u0000R\",\"ip\":\"10.0.0.1\\u0000evil\",\"ip2\":\"10.0.0.1\",\"t\":\"x\","
@@ -140,15 +138,15 @@ static const char EVENT_FIELDS[] =
 
 static void check_fired(const collected *c, const char *how) {
     static const char *const names[] = {
-        "eq_prefix_no", "ne_prefix_yes", "contains_yes", "endswith_yes", "startswith_yes", "like_yes",
-        "like_prefix_no", "like_any3_yes", "in_no", "len_yes", "upper_yes", "lower_no", "lower_yes",
-        "coalesce_yes", "regex_yes", "regex_whole_no", "cidr_no", "cidr_plain_yes", "path_eq_no",
-        "object_eq_no", "index_no", "name_contains_yes", "key_no", "ordering_yes", "any_yes",
+        "eq_prefix_no",   "ne_prefix_yes",     "contains_yes",   "endswith_yes", "startswith_yes",
+        "like_yes",       "like_prefix_no",    "like_any3_yes",  "in_no",        "len_yes",
+        "upper_yes",      "lower_no",          "lower_yes",      "coalesce_yes", "regex_yes",
+        "regex_whole_no", "cidr_no",           "cidr_plain_yes", "path_eq_no",   "object_eq_no",
+        "index_no",       "name_contains_yes", "key_no",         "ordering_yes", "any_yes",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         bool want = strstr(names[i], "_yes") != NULL;
-        if (fired(c, names[i]) != want)
-            fail_msg("%s: rule %s %s", how, names[i], want ? "did not fire" : "fired");
+        if (fired(c, names[i]) != want) fail_msg("%s: rule %s %s", how, names[i], want ? "did not fire" : "fired");
     }
 }
 
@@ -213,8 +211,8 @@ static void test_group_keys_and_distinct_values_keep_the_nul(void **state) {
         const char *pad = tree ? ",\"pad\":01" : "";
         char in[512];
         snprintf(in, sizeof in,
-                 "{\"a\":\"x\\u0000y\",\"g\":1%s}\n{\"a\":\"x\",\"g\":1%s}\n{\"a\":\"x\\u0000y\",\"g\":1%s}\n", pad, pad,
-                 pad);
+                 "{\"a\":\"x\\u0000y\",\"g\":1%s}\n{\"a\":\"x\",\"g\":1%s}\n{\"a\":\"x\\u0000y\",\"g\":1%s}\n", pad,
+                 pad, pad);
         assert_int_equal(secdet_push(e, "jsonl", in, strlen(in)), SECDET_OK);
         /* "x\0y" and "x" are two groups: only the third event completes one */
         assert_int_equal(c.n, 2);
@@ -237,7 +235,8 @@ static void test_raw_control_character_in_a_string_is_malformed_and_the_next_lin
     (void)state;
     collected c;
     secdet_engine *e = engine_with("rule any { where exists .a }\n", &c);
-    static const char in[] = "{\"a\":\"x\0y\"}\n{\"a\":\"x\ty\"}\n{\"a\":\"ok\",\"b\":\"\x1f\"}\n{\"a\":\"x\\u0000y\"}\n";
+    static const char in[] =
+        "{\"a\":\"x\0y\"}\n{\"a\":\"x\ty\"}\n{\"a\":\"ok\",\"b\":\"\x1f\"}\n{\"a\":\"x\\u0000y\"}\n";
     assert_int_equal(secdet_push(e, "jsonl", in, sizeof in - 1), SECDET_ERR_DECODE);
     assert_int_equal(c.nerrors, 3);
     assert_string_equal(c.errors[0], "line 1: control character U+0000 in a string at byte 8; it must be escaped");

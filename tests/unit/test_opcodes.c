@@ -59,9 +59,16 @@ static void test_disassembly_spells_out_every_pooled_operand(void **state) {
     program *p = compile_all_ops();
     char *text = sd_program_disasm(p);
     assert_non_null(text);
-    const char *want[] = {"LOADP      r0 .a", "EQK_CI", "COALESCE   r0 r1..r3", "INSET      r0 {\"a\", \"b\", 1, null, true}",
-                          "CIDR       r0 cidr(10.0.0.0/8, fd00::/8)", "LIKE       r0 \"a*b?\"",
-                          "MATCH      r0 /ab+c/i", "RULE       helper", "JMPF       -> ", "RETV       r0"};
+    const char *want[] = {"LOADP      r0 .a",
+                          "EQK_CI",
+                          "COALESCE   r0 r1..r3",
+                          "INSET      r0 {\"a\", \"b\", 1, null, true}",
+                          "CIDR       r0 cidr(10.0.0.0/8, fd00::/8)",
+                          "LIKE       r0 \"a*b?\"",
+                          "MATCH      r0 /ab+c/i",
+                          "RULE       helper",
+                          "JMPF       -> ",
+                          "RETV       r0"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (!strstr(text, want[i])) print_error("missing %s in:\n%s", want[i], text);
         assert_non_null(strstr(text, want[i]));

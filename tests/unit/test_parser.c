@@ -94,8 +94,10 @@ static void put_cond(buf *b, const ast_cond *c) {
         break;
     }
     case COND_IN:
-        if (c->name) sd_buf_printf(b, "(in %s @%s)", l, c->name);
-        else sd_buf_printf(b, "(in %s [%zu])", l, c->lit.nitems);
+        if (c->name)
+            sd_buf_printf(b, "(in %s @%s)", l, c->name);
+        else
+            sd_buf_printf(b, "(in %s [%zu])", l, c->lit.nitems);
         break;
     case COND_CIDR: sd_buf_printf(b, "(cidr %s [%zu])", l, c->lit.nitems); break;
     case COND_LIKE: sd_buf_printf(b, "(like %s \"%s\")", l, c->lit.str); break;
@@ -156,7 +158,8 @@ static void test_list_declaration(void **state) {
 
 static void test_macro_declaration(void **state) {
     (void)state;
-    parsed *p = parse_ok("macro console_login = .eventSource == \"signin.amazonaws.com\" and .eventName == \"ConsoleLogin\"\n");
+    parsed *p =
+        parse_ok("macro console_login = .eventSource == \"signin.amazonaws.com\" and .eventName == \"ConsoleLogin\"\n");
     assert_int_equal(p->rs.nmacros, 1);
     assert_string_equal(p->rs.macros[0]->name, "console_login");
     assert_int_equal(p->rs.macros[0]->cond->kind, COND_AND);
@@ -424,7 +427,8 @@ static void test_sequence_aggregation(void **state) {
 
 static void test_throttle_output_private(void **state) {
     (void)state;
-    parsed *p = parse_ok("rule r {\n private\n output \"x {count}\"\n throttle 1h by .sourceIPAddress, lower(.u)\n where a\n}");
+    parsed *p =
+        parse_ok("rule r {\n private\n output \"x {count}\"\n throttle 1h by .sourceIPAddress, lower(.u)\n where a\n}");
     ast_rule *r = p->rs.rules[0];
     assert_true(r->is_private);
     assert_true(r->has_throttle);
@@ -486,20 +490,21 @@ static void test_lexical_errors_are_reported_once_without_cascade(void **state) 
 
 static void test_many_errors_in_one_file_are_all_reported(void **state) {
     (void)state;
-    const char *src = "list l = [1, 2\n"                       /* 1 */
-                      "macro m = .a ==\n"                      /* 2 */
-                      "rule ok1 { where a }\n"                 /* 3 */
-                      "rule bad {\n"                           /* 4 */
-                      "  where .a = 1\n"                       /* 5 */
-                      "  count >= 5 within 10\n"               /* 6 */
-                      "  output 42\n"                          /* 7 */
-                      "}\n"                                    /* 8 */
-                      "bogus\n"                                /* 9 */
+    const char *src = "list l = [1, 2\n"         /* 1 */
+                      "macro m = .a ==\n"        /* 2 */
+                      "rule ok1 { where a }\n"   /* 3 */
+                      "rule bad {\n"             /* 4 */
+                      "  where .a = 1\n"         /* 5 */
+                      "  count >= 5 within 10\n" /* 6 */
+                      "  output 42\n"            /* 7 */
+                      "}\n"                      /* 8 */
+                      "bogus\n"                  /* 9 */
                       "rule ok2 {\n where b\n}\n";
     const char *want[] = {
         "t.secdet:2:1: expected ',' or ']' after '2', found 'macro'",
         "t.secdet:3:1: expected a field path or a value after '==', found 'rule'",
-        "t.secdet:5:12: expected a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches) after '.a', found '='",
+        "t.secdet:5:12: expected a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, "
+        "like, matches) after '.a', found '='",
         "t.secdet:6:21: expected a duration (like 500ms, 30s, 10m, 1h or 7d) after 'within', found '10'",
         "t.secdet:7:10: expected a template string after 'output', found '42'",
         "t.secdet:9:1: expected 'list', 'macro' or 'rule', found 'bogus'",
@@ -537,13 +542,15 @@ static void test_resync_skips_nested_braces_in_a_broken_rule(void **state) {
     const char *want[] = {"t.secdet:2:17: expected a value after '=', found '}'",
                           "t.secdet:5:42: expected ';' or '}' after 'b', found 'c'", NULL};
     assert_diags("rule r {\n meta { title = }\n where a\n}\n"
-                 "rule s { sequence within 1m { x: a; y: b c } }\nrule t { where a }\n", want);
+                 "rule s { sequence within 1m { x: a; y: b c } }\nrule t { where a }\n",
+                 want);
 }
 
 static void test_duplicate_clauses_are_errors(void **state) {
     (void)state;
     const char *want[] = {"t.secdet:3:2: duplicate 'where' in rule 'r' (first at 2:2)",
-                          "t.secdet:7:2: rule 's' already has an aggregation (count, distinct or sequence) at 6:2", NULL};
+                          "t.secdet:7:2: rule 's' already has an aggregation (count, distinct or sequence) at 6:2",
+                          NULL};
     assert_diags("rule r {\n where a\n where b\n}\n"
                  "rule s {\n count >= 1 within 1m\n distinct .x >= 2 within 1m\n where a\n}\n"
                  "rule t { meta { a = 1 b = 2 a = 3 } where a }\n",
@@ -570,7 +577,8 @@ static void test_keywords_cannot_be_names(void **state) {
 
 static void test_bare_name_compared_suggests_a_path(void **state) {
     (void)state;
-    const char *want[] = {"t.secdet:1:11: 'eventName' is a macro or rule name, not a field; write '.eventName' for the field", NULL};
+    const char *want[] = {
+        "t.secdet:1:11: 'eventName' is a macro or rule name, not a field; write '.eventName' for the field", NULL};
     assert_diags("macro m = eventName == \"x\"", want);
 }
 

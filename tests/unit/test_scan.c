@@ -184,8 +184,8 @@ static void test_lone_surrogates_and_bad_escapes_are_malformed(void **state) {
     fixture f;
     setup_paths(&f, p, 1);
     const char *bad[] = {"{\"s\":\"\\ud800\"}", "{\"s\":\"\\udc00\"}", "{\"s\":\"\\ud800\\u0041\"}",
-                         "{\"s\":\"\\x\"}", "{\"s\":\"\\u12\"}", "{\"s\":\"\\\"}", "{\"s\":\"a\nb\"}",
-                         "{\"s\":\"\\u00zz\"}"};
+                         "{\"s\":\"\\x\"}",     "{\"s\":\"\\u12\"}",   "{\"s\":\"\\\"}",
+                         "{\"s\":\"a\nb\"}",    "{\"s\":\"\\u00zz\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(check(&f, bad[i]), 1);
     teardown(&f);
 }
@@ -233,7 +233,7 @@ static void test_numbers_parse_as_cjson_does(void **state) {
     assert_int_equal(v->n, 17);
     assert_true(signbit(v->v[1].num));
     assert_true(isinf(v->v[13].num));
-    const char *bad[] = {"{\"a\":[01]}", "{\"a\":[1.]}", "{\"a\":[.5]}", "{\"a\":[-]}", "{\"a\":[1e]}",
+    const char *bad[] = {"{\"a\":[01]}", "{\"a\":[1.]}",  "{\"a\":[.5]}",  "{\"a\":[-]}",    "{\"a\":[1e]}",
                          "{\"a\":[+1]}", "{\"a\":[--1]}", "{\"a\":[1e+]}", "{\"a\":[0x10]}", "{\"a\":[1.5.3]}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(check(&f, bad[i]), 1);
     teardown(&f);
@@ -282,8 +282,8 @@ static void test_first_of_duplicate_keys_wins(void **state) {
 
 static void test_star_and_index_over_arrays_of_objects(void **state) {
     (void)state;
-    const char *p[] = {".r[*].t", ".r[*]", ".r[1]", ".r[0].t", ".r[*].t[*]", ".r[4].t[1]", ".r[2].t", ".r",
-                       ".r[*].t[0]", ".m[*][*]", ".m[1][0]"};
+    const char *p[] = {".r[*].t", ".r[*]", ".r[1]",      ".r[0].t",  ".r[*].t[*]", ".r[4].t[1]",
+                       ".r[2].t", ".r",    ".r[*].t[0]", ".m[*][*]", ".m[1][0]"};
     fixture f;
     setup_paths(&f, p, 11);
     assert_int_equal(check(&f, "{\"r\":[{\"t\":\"x\"},{\"u\":1},{\"t\":\"y\"},5,{\"t\":[1,2]},[],{}],"
@@ -336,9 +336,24 @@ static void test_trailing_garbage_and_non_objects_are_malformed(void **state) {
     const char *p[] = {".a"};
     fixture f;
     setup_paths(&f, p, 1);
-    const char *bad[] = {"{\"a\":1} x", "{\"a\":1}{}", "{\"a\":1},", "[1]", "\"s\"", "1", "null", "", "   ",
-                         "{\"a\":1,}", "{,}", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{\"a\":[1,]}", "{a:1}",
-                         "{\"a\":tru}", "{\"a\":nul}", "{\"a\":True}"};
+    const char *bad[] = {"{\"a\":1} x",
+                         "{\"a\":1}{}",
+                         "{\"a\":1},",
+                         "[1]",
+                         "\"s\"",
+                         "1",
+                         "null",
+                         "",
+                         "   ",
+                         "{\"a\":1,}",
+                         "{,}",
+                         "{\"a\" 1}",
+                         "{\"a\":1 \"b\":2}",
+                         "{\"a\":[1,]}",
+                         "{a:1}",
+                         "{\"a\":tru}",
+                         "{\"a\":nul}",
+                         "{\"a\":True}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (check(&f, bad[i]) != 1) fail_msg("accepted: %s", bad[i]);
     assert_int_equal(check(&f, "{\"a\":1} \r\n\t"), 0);
@@ -350,8 +365,9 @@ static void test_trailing_garbage_and_non_objects_are_malformed(void **state) {
  * accepts with the same values. */
 static void test_mutations_never_make_the_scanner_more_lenient_than_cjson(void **state) {
     (void)state;
-    const char *p[] = {".eventName", ".resources[*].ARN", ".resources[1]", ".userIdentity.type", ".n", ".ok",
-                       ".z", ".e", ".o", ".eventTime"};
+    const char *p[] = {
+        ".eventName", ".resources[*].ARN", ".resources[1]", ".userIdentity.type", ".n", ".ok", ".z", ".e",
+        ".o",         ".eventTime"};
     fixture f;
     setup_paths(&f, p, 10);
     static const char alphabet[] = "{}[]\":,\\ u0123456789abcdefABCDEF-+.eE\ttrue nullfalse\x01\xC3\xA9";

@@ -184,7 +184,7 @@ static void test_file_permissions_warn(void **state) {
     const struct {
         mode_t mode;
         const char *what; /* NULL: no warning */
-    } cases[] = {{0600, NULL}, {0400, NULL}, {0640, NULL}, {0660, NULL},
+    } cases[] = {{0600, NULL},       {0400, NULL},       {0640, NULL},       {0660, NULL},
                  {0644, "readable"}, {0604, "readable"}, {0602, "writable"}, {0666, "readable and writable"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *path = put("p", "x\n", 2, cases[i].mode);
@@ -209,7 +209,8 @@ static secdet_status from_json(const char *json, secdet_sink **s, char *msg, siz
     secdet_diagnostics *d = NULL;
     secdet_status st = secdet_sink_from_json(json, strlen(json), s, &d);
     secdet_diagnostic g;
-    snprintf(msg, n, "%s", secdet_diagnostics_count(d) && secdet_diagnostics_get(d, 0, &g) == SECDET_OK ? g.message : "");
+    snprintf(msg, n, "%s",
+             secdet_diagnostics_count(d) && secdet_diagnostics_get(d, 0, &g) == SECDET_OK ? g.message : "");
     if (warnings) *warnings = secdet_diagnostics_count(d) - secdet_diagnostics_errors(d);
     secdet_diagnostics_free(d);
     return st;
@@ -334,8 +335,8 @@ static void test_reconfigure_a_running_sink(void **state) {
     snprintf(a, sizeof a, "%s/a.jsonl", dir);
     snprintf(b, sizeof b, "%s/b.jsonl", dir);
     snprintf(spool, sizeof spool, "%s/spool", dir);
-    snprintf(json, sizeof json, "{\"type\":\"file\",\"name\":\"f\",\"path\":{\"env\":\"SECDET_UT_OUT\"},\"spool_dir\":\"%s\"}",
-             spool);
+    snprintf(json, sizeof json,
+             "{\"type\":\"file\",\"name\":\"f\",\"path\":{\"env\":\"SECDET_UT_OUT\"},\"spool_dir\":\"%s\"}", spool);
     secdet_engine *e = NULL;
     assert_int_equal(secdet_engine_new(NULL, &e), SECDET_OK);
     assert_int_equal(secdet_load_rules_string(e, "t.secdet", RULES, strlen(RULES), NULL), SECDET_OK);
@@ -365,7 +366,8 @@ static void test_reconfigure_a_running_sink(void **state) {
     secdet_sink *other = NULL;
     assert_int_equal(secdet_sink_stdout(NULL, &other), SECDET_OK);
     assert_int_equal(sd_engine_sink_reconfigure(e, 0, other, &changed), SECDET_ERR_INVALID_ARG);
-    assert_int_equal(sd_engine_sink_reconfigure(e, 0, file_sink("{\"type\":\"stdout\"}"), &changed), SECDET_ERR_INVALID_ARG);
+    assert_int_equal(sd_engine_sink_reconfigure(e, 0, file_sink("{\"type\":\"stdout\"}"), &changed),
+                     SECDET_ERR_INVALID_ARG);
     assert_int_equal(sd_engine_sink_reconfigure(e, 1, file_sink(json), &changed), SECDET_ERR_INVALID_ARG);
     assert_false(changed);
     secdet_engine_free(e);

@@ -19,17 +19,16 @@
 
 #include "secdet.h"
 
-static const char *RULES =
-    "rule every {\n"
-    "    meta { severity = high  tags = [\"t.every\", \"attack.x\"] }\n"
-    "    on jsonl\n"
-    "    where .kind == \"e\"\n"
-    "}\n"
-    "rule low_one {\n"
-    "    meta { severity = low  tags = [\"t.low\"] }\n"
-    "    on jsonl\n"
-    "    where .kind == \"l\"\n"
-    "}\n";
+static const char *RULES = "rule every {\n"
+                           "    meta { severity = high  tags = [\"t.every\", \"attack.x\"] }\n"
+                           "    on jsonl\n"
+                           "    where .kind == \"e\"\n"
+                           "}\n"
+                           "rule low_one {\n"
+                           "    meta { severity = low  tags = [\"t.low\"] }\n"
+                           "    on jsonl\n"
+                           "    where .kind == \"l\"\n"
+                           "}\n";
 
 /* ---- A recording sink --------------------------------------------------------- */
 
@@ -40,7 +39,7 @@ typedef struct rec {
     unsigned fail_first;   /* answer RETRY to this many attempts overall */
     unsigned permanent_id; /* answer PERMANENT to the alert pushed with n == this (1-based), 0 = none */
     unsigned attempts;
-    bool async;            /* complete from another thread */
+    bool async; /* complete from another thread */
     bool closed;
 } rec;
 
@@ -73,8 +72,7 @@ static secdet_sink_result rec_take(rec *r, const secdet_delivery *d) {
     if (r->fail_first) {
         r->fail_first--;
         res = SECDET_SINK_RETRY;
-    } else if (r->permanent_id && strstr(json, "\"n\":") &&
-               atoi(strstr(json, "\"n\":") + 4) == (int)r->permanent_id) {
+    } else if (r->permanent_id && strstr(json, "\"n\":") && atoi(strstr(json, "\"n\":") + 4) == (int)r->permanent_id) {
         res = SECDET_SINK_PERMANENT;
     } else {
         if (r->n == r->cap) {
@@ -474,10 +472,10 @@ static void test_from_json(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_in_order),         cmocka_unit_test(test_retry_keeps_order),
-        cmocka_unit_test(test_dead_letter),      cmocka_unit_test(test_spool_replay),
+        cmocka_unit_test(test_in_order),           cmocka_unit_test(test_retry_keeps_order),
+        cmocka_unit_test(test_dead_letter),        cmocka_unit_test(test_spool_replay),
         cmocka_unit_test(test_drop_without_spool), cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_async_vtable),     cmocka_unit_test(test_from_json),
+        cmocka_unit_test(test_async_vtable),       cmocka_unit_test(test_from_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

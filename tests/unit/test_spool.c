@@ -565,8 +565,7 @@ struct pc {
 };
 
 static void pc_fail(struct pc *c, const char *msg, uint64_t v) {
-    if (c->errors++ == 0)
-        snprintf(c->first_error, sizeof c->first_error, "%s (%" PRIu64 ")", msg, v);
+    if (c->errors++ == 0) snprintf(c->first_error, sizeof c->first_error, "%s (%" PRIu64 ")", msg, v);
 }
 
 static void *consumer(void *arg) {
@@ -608,9 +607,7 @@ static void test_two_threads(void **state) {
                            "......................................................................."
                            ".........................................................");
         uint64_t seq = 0;
-        if (sd_spool_append(c.s, (uint8_t)(i % 5), "feedface", p, (size_t)len, &seq) != 0 ||
-            seq != (uint64_t)i)
-            bad++;
+        if (sd_spool_append(c.s, (uint8_t)(i % 5), "feedface", p, (size_t)len, &seq) != 0 || seq != (uint64_t)i) bad++;
     }
     pthread_join(t, NULL);
     assert_int_equal(bad, 0);
@@ -640,7 +637,7 @@ static void test_rewind_below_cursor(void **state) {
     expect_next(s, 5, 6, "06");
     assert_int_equal(sd_spool_ack(s, 4), 0); /* deletes 1-2 and 3-4 under the cursor */
     expect_next(s, 6, 7, "07");
-    expect_next(s, 1, 5, "05");           /* never at or below the ack */
+    expect_next(s, 1, 5, "05");              /* never at or below the ack */
     assert_int_equal(sd_spool_ack(s, 9), 0); /* deletes the cursor's segment */
     expect_next(s, 5, 10, "10");
     expect_none(s, 10);
@@ -810,8 +807,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_reopen_replays_unacked, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_rollover_and_deletion, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_truncated, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_damaged_middle_record_is_skipped, setup_dir,
-                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_damaged_middle_record_is_skipped, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_damaged_end_of_older_segment, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_resync_at_any_offset, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_bad_ack_file_replays, setup_dir, teardown_dir),
@@ -820,8 +816,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_two_threads, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_rewind_below_cursor, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_binary_and_large_payloads, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_failed_append_leaves_no_trace, setup_dir,
-                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_failed_append_leaves_no_trace, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

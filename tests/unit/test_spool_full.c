@@ -145,7 +145,7 @@ static void test_unstage_hands_back_what_a_failed_commit_staged(void **state) {
     expect_next(s, 0, 1, "a");
     expect_next(s, 1, 4, "dddd");
     assert_int_equal(sd_spool_ack(s, 1), 0);
-    assert_true(seg_exists(dir, 1)); /* as far as the spool knows, it holds 2 and 3 */
+    assert_true(seg_exists(dir, 1));         /* as far as the spool knows, it holds 2 and 3 */
     assert_int_equal(sd_spool_ack(s, 3), 0); /* they were delivered from memory */
     assert_false(seg_exists(dir, 1));
     sd_spool_close(s);
@@ -290,8 +290,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_unstage_hands_back_what_a_failed_commit_staged, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_a_closed_segment_goes_once_acked_even_alone, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_an_empty_closed_segment_is_taken_again_and_acks_pass_the_last,
-                                        setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_an_empty_closed_segment_is_taken_again_and_acks_pass_the_last, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_the_ack_file_is_written_on_open, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_a_full_tmpfs_is_freed_by_acking, mount_tmpfs, umount_tmpfs),
     };

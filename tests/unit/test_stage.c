@@ -205,8 +205,9 @@ static void two_stages(size_t move) {
             for (; fed < w->n; fed++) {
                 const fwd *f = &w->f[fed];
                 part *q = &p[key_hash(f) % 2];
-                assert_int_equal(sd_engine_push_forwarded(q->e, f->source, f->rule, f->time_ns, f->json, strlen(f->json)),
-                                 SECDET_OK);
+                assert_int_equal(
+                    sd_engine_push_forwarded(q->e, f->source, f->rule, f->time_ns, f->json, strlen(f->json)),
+                    SECDET_OK);
                 if (fed == move) { /* partition 1 moves to another instance */
                     buf b;
                     sd_buf_init(&b);

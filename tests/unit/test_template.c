@@ -165,8 +165,15 @@ static void test_group_joins_key_values_and_count_distinct_show_numbers(void **s
     sd_value v0 = {.type = SD_STR, .str = "alice", .len = 5}, v2 = {.type = SD_NUM, .num = 42};
     sd_values vals[3] = {{1, &v0}, {0, NULL}, {1, &v2}};
     const cJSON *events[1] = {f.event};
-    alert_spec spec = {.prog = &f.prog, .count = 12, .has_distinct = true, .distinct = 4, .keys = keys,
-                       .key_vals = vals, .nkeys = 3, .events = events, .nevents = 1};
+    alert_spec spec = {.prog = &f.prog,
+                       .count = 12,
+                       .has_distinct = true,
+                       .distinct = 4,
+                       .keys = keys,
+                       .key_vals = vals,
+                       .nkeys = 3,
+                       .events = events,
+                       .nevents = 1};
     assert_string_equal(render(&f, &spec, 0), "alice, -, 42 12/4");
     teardown(&f);
 }

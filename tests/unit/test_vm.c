@@ -40,9 +40,7 @@ static uint32_t emit(program *p, vm_opcode op, uint32_t a, uint32_t b, uint32_t 
     return p->ncode++;
 }
 
-static code_span span_from(const program *p, uint32_t start) {
-    return (code_span){start, p->ncode - start};
-}
+static code_span span_from(const program *p, uint32_t start) { return (code_span){start, p->ncode - start}; }
 
 /* ".a.b[0][*]" with identifier keys. */
 static uint32_t add_path(program *p, const char *spec) {
@@ -111,8 +109,7 @@ static uint32_t add_cidrs(program *p, const char *const *texts, uint32_t n) {
     cidr_set *c = &p->cidrs[p->ncidrs];
     c->ranges = calloc(n, sizeof *c->ranges);
     c->n = n;
-    for (uint32_t i = 0; i < n; i++)
-        assert_int_equal(sd_cidr_parse(texts[i], strlen(texts[i]), &c->ranges[i]), 0);
+    for (uint32_t i = 0; i < n; i++) assert_int_equal(sd_cidr_parse(texts[i], strlen(texts[i]), &c->ranges[i]), 0);
     return p->ncidrs++;
 }
 
@@ -127,19 +124,16 @@ static uint32_t add_glob(program *p, const char *g) {
 static uint32_t add_regex(program *p, const char *pattern, uint32_t options) {
     int err;
     PCRE2_SIZE off;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                     options | PCRE2_UTF, &err, &off, NULL);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options | PCRE2_UTF, &err, &off, NULL);
     assert_non_null(code);
-    (void)pcre2_jit_compile(code,
-                            PCRE2_JIT_COMPLETE); /* JIT when available; interpreter otherwise */
+    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* JIT when available; interpreter otherwise */
     p->regexes = grow(p->regexes, p->nregexes, sizeof *p->regexes);
     p->regexes[p->nregexes] = (vm_regex){.code = code, .pattern = strdup(pattern)};
     p->uses_regex = true;
     return p->nregexes++;
 }
 
-static uint32_t add_rule(program *p, const char *name, code_span where, const uint32_t *sources,
-                         uint32_t nsources) {
+static uint32_t add_rule(program *p, const char *name, code_span where, const uint32_t *sources, uint32_t nsources) {
     p->rules = grow(p->rules, p->nrules, sizeof *p->rules);
     vm_rule *r = &p->rules[p->nrules];
     memset(r, 0, sizeof *r);
@@ -545,8 +539,7 @@ static void test_exists_counts_null_as_present(void **state) {
 
 static bool inset(const char *json) {
     program *p = prog_new();
-    sd_value members[] = {
-        S("AttachUserPolicy"), S("PutUserPolicy"), S("CreateAccessKey"), N(42), B(1), Z()};
+    sd_value members[] = {S("AttachUserPolicy"), S("PutUserPolicy"), S("CreateAccessKey"), N(42), B(1), Z()};
     uint32_t pid = add_path(p, ".a"), sid = add_set(p, members, 6);
     uint32_t s = emit(p, OP_LOADP, 0, 0, pid);
     emit(p, OP_INSET, 0, 0, sid);
@@ -566,8 +559,7 @@ static void test_inset_finds_strings_by_hash_and_scalars_by_value(void **state) 
     assert_false(inset("{\"a\":false}"));
     assert_true(inset("{\"a\":null}"));
     assert_false(inset("{}"));
-    assert_false(
-        inset("{\"a\":[\"x\",\"AttachUserPolicy\"]}")); /* .a is the array itself, not [*] */
+    assert_false(inset("{\"a\":[\"x\",\"AttachUserPolicy\"]}")); /* .a is the array itself, not [*] */
 }
 
 static bool cidr_op(const char *json) {
@@ -775,8 +767,7 @@ static void test_jmpf_and_jmpt_follow_the_flag(void **state) {
     /* `.a == "x" and .b == "y"` / `or`, as short-circuit code. */
     for (int is_or = 0; is_or < 2; is_or++) {
         program *p = prog_new();
-        uint32_t pa = add_path(p, ".a"), pb = add_path(p, ".b"), kx = add_const(p, S("x")),
-                 ky = add_const(p, S("y"));
+        uint32_t pa = add_path(p, ".a"), pb = add_path(p, ".b"), kx = add_const(p, S("x")), ky = add_const(p, S("y"));
         uint32_t s = emit(p, OP_LOADP, 0, 0, pa);
         emit(p, OP_EQK, 0, 0, kx);
         uint32_t j = emit(p, is_or ? OP_JMPT : OP_JMPF, 0, 0, 0);
