@@ -14,6 +14,7 @@ PACKAGES=(
     zlib1g-dev libssl-dev
     clang libclang-rt-14-dev   # clang and its ASan/UBSan runtimes
     jq valgrind
+    clang-format cppcheck             # tests/tools: the format and the lint CI keeps
     curl                              # bindings/go/ci.sh runs docs/go.md's curl lines
     rsyslog rsyslog-openssl openssl   # real syslog receiver for the sink tests
     librdkafka-dev                    # the kafka source and sink
