@@ -10,6 +10,7 @@
 
 #include "event/path.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 
 static bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 static bool is_ident(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
@@ -31,31 +32,6 @@ static int hex4(const char *s, size_t len, size_t i, unsigned *out) {
     }
     *out = v;
     return 0;
-}
-
-static void put_utf8(buf *b, unsigned cp) {
-    char o[4];
-    size_t n;
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sd_buf_append(b, o, n);
 }
 
 /* A JSON string starting at s[i] == '"'; returns the index after the closing quote, 0 on error. */
@@ -105,7 +81,7 @@ static size_t parse_quoted(const char *s, size_t len, size_t i, buf *out, const 
                 *err = "\\u0000 in a quoted key";
                 return 0;
             }
-            put_utf8(out, cp);
+            sd_utf8_put(out, cp);
             break;
         default: *err = "invalid escape in a quoted key"; return 0;
         }

@@ -23,31 +23,6 @@ static int hex_value(unsigned char c) {
 
 size_t sd_lexer_utf8_len(const unsigned char *s, size_t n) { return sd_utf8_seq_len(s, n); }
 
-static void put_utf8(buf *b, uint32_t cp) {
-    char o[4];
-    size_t n;
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sd_buf_append(b, o, n);
-}
-
 static char *vformat(const char *fmt, va_list ap) {
     buf b;
     sd_buf_init(&b);
@@ -161,7 +136,7 @@ bool sd_lexer_string_body(lexer *lx, lex_token *t, buf *out) {
                 failed = true;
                 continue;
             }
-            put_utf8(out, cp);
+            sd_utf8_put(out, cp);
             continue;
         }
         if (c < 0x20) {
