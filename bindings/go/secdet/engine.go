@@ -202,9 +202,10 @@ func TimeField(path string) SourceOption { return func(o *sourceOpts) { o.timeFi
 // Push hands raw bytes to a source: decoded by the source's format, every
 // event evaluated. It returns the alerts that fired during the call (they
 // also go to the handlers given to New). JSON lines may be split anywhere
-// across pushes; formats that read whole documents (cloudtrail,
-// cloudwatch-logs, eventbridge) buffer until EndSource — or use
-// PushDocument. gzip input is inflated. Malformed events are skipped and
+// across pushes, and so may CloudTrail log files (each record is evaluated
+// as soon as it is complete); CloudWatch Logs payloads and EventBridge
+// events are evaluated as each document completes — EndSource ends the
+// stream (or use PushDocument). gzip input is inflated. Malformed events are skipped and
 // reported with a *DecodeError, returned together with the alerts of
 // everything else.
 //

@@ -8,6 +8,7 @@ import "C"
 // Stats are the engine's counters (secdet_stats).
 type Stats struct {
 	Events         uint64 `json:"events"`          // events evaluated
+	TextEvents     uint64 `json:"text_events"`     // of those, read by the one-pass scanner (no JSON tree)
 	Malformed      uint64 `json:"malformed"`       // events that could not be decoded (skipped)
 	Alerts         uint64 `json:"alerts"`          // alerts delivered
 	RulesRun       uint64 `json:"rules_run"`       // rule programs run (after the dispatch index)
@@ -33,7 +34,7 @@ func (k *core) stats() Stats {
 	var s C.secdet_stats
 	C.secdet_stats_get(k.c, &s)
 	return Stats{
-		Events: uint64(s.events), Malformed: uint64(s.malformed), Alerts: uint64(s.alerts),
+		Events: uint64(s.events), TextEvents: uint64(s.text_events), Malformed: uint64(s.malformed), Alerts: uint64(s.alerts),
 		RulesRun: uint64(s.rules_run), BudgetExceeded: uint64(s.budget_exceeded), Late: uint64(s.late),
 		Bytes: uint64(s.bytes), Evicted: uint64(s.evicted), Groups: uint64(s.groups), StateBytes: uint64(s.state_bytes),
 	}
