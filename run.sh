@@ -145,12 +145,13 @@ cmd_test() {
     local status=0 results=()
     local started=$SECONDS built=0
 
+    local t0=$SECONDS
     # 1. The normal build (the system compiler, gcc on Debian) and all its tests.
     if build_tree build; then
         built=1
         say "ctest --test-dir build"
         if ctest_counted build; then
-            results+=("build: ctest passed")
+            results+=("build: ctest passed ($((SECONDS - t0)) s with the build)")
         else
             results+=("build: ctest FAILED"); status=1
         fi
@@ -159,6 +160,7 @@ cmd_test() {
     fi
 
     # 2. Clang with AddressSanitizer and UndefinedBehaviorSanitizer.
+    t0=$SECONDS
     if [[ ${SECDET_SKIP_ASAN:-0} != 1 ]]; then
         local cc=clang
         command -v clang >/dev/null 2>&1 || cc=gcc
@@ -174,7 +176,7 @@ cmd_test() {
                SECDET_SCALEOUT_EVENTS=${SECDET_SCALEOUT_EVENTS:-200000} \
                SECDET_SCALEOUT_KILL_EVENTS=${SECDET_SCALEOUT_KILL_EVENTS:-100000} \
                ctest_counted build-asan "${exclude[@]}"; then
-                results+=("build-asan: ctest passed")
+                results+=("build-asan: ctest passed ($((SECONDS - t0)) s with the build)")
             else
                 results+=("build-asan: ctest FAILED"); status=1
             fi
@@ -184,10 +186,11 @@ cmd_test() {
     fi
 
     # 3. valgrind over the unit tests of the normal build.
+    t0=$SECONDS
     if [[ ${SECDET_SKIP_VALGRIND:-0} != 1 && $built == 1 ]]; then
         say "valgrind over the unit tests of build/"
         if valgrind_unit_tests build; then
-            results+=("valgrind: passed")
+            results+=("valgrind: passed ($((SECONDS - t0)) s)")
         else
             results+=("valgrind: FAILED"); status=1
         fi
@@ -195,12 +198,13 @@ cmd_test() {
 
     # 4. Each fuzz target under libFuzzer with ASan+UBSan, for a bounded time
     #    (clang only; the corpora already ran as tests in steps 1 and 2).
+    t0=$SECONDS
     if [[ ${SECDET_SKIP_FUZZ:-0} != 1 ]]; then
         if command -v clang >/dev/null 2>&1; then
             say "fuzz/run-fuzzers.sh (${SECDET_FUZZ_SECONDS:-60} s per target)"
             if FUZZ_SECONDS=${SECDET_FUZZ_SECONDS:-60} FUZZ_JOBS=$JOBS FUZZ_DIR=build-fuzz \
                     fuzz/run-fuzzers.sh; then
-                results+=("fuzz: clean")
+                results+=("fuzz: clean ($((SECONDS - t0)) s with the build)")
                 TOTAL_PASSED=$((TOTAL_PASSED + 1))
             else
                 results+=("fuzz: FAILED (build-fuzz/artifacts/)"); status=1
@@ -225,11 +229,12 @@ cmd_test() {
         local ci
         for ci in bindings/*/ci.sh; do
             [[ -f $ci ]] || continue
+            t0=$SECONDS
             local lang=${ci#bindings/}
             lang=${lang%/ci.sh}
             say "$ci (the $lang binding)"
             if bash "$ci" "$prefix"; then
-                results+=("bindings/$lang: passed")
+                results+=("bindings/$lang: passed ($((SECONDS - t0)) s)")
                 TOTAL_PASSED=$((TOTAL_PASSED + 1))
             else
                 results+=("bindings/$lang: FAILED"); status=1
