@@ -165,7 +165,17 @@ static void put_dispatch(buf *b, const program *p, uint32_t r) {
     }
 }
 
-static const char *const agg_names[] = {"", "count", "distinct", "sequence"};
+/* Indexed by rule_agg: a kind missing here would be read past the end. */
+static const char *const agg_names[] = {"", "count", "distinct", "sequence", "sum"};
+_Static_assert(sizeof agg_names / sizeof agg_names[0] == RAGG_SUM + 1, "a name per rule_agg");
+
+static void put_keys(buf *b, const program *p, const char *what, const rule_key *k, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        char label[300];
+        snprintf(label, sizeof label, "%s %.250s", what, k[i].text);
+        put_span(b, p, label, k[i].code);
+    }
+}
 
 char *sd_program_disasm(const program *p) {
     buf b;
@@ -181,30 +191,33 @@ char *sd_program_disasm(const program *p) {
             for (uint32_t i = 0; i < rule->nsources; i++)
                 sd_buf_printf(&b, "%s%s", i ? "," : "", p->source_names[rule->sources[i]]);
         }
-        if (rule->agg != RAGG_NONE)
+        if (rule->agg == RAGG_SUM)
+            sd_buf_printf(&b, "  sum%s%.17g within %lldms", rule->sum_strict ? ">" : ">=", rule->sum_min,
+                          (long long)rule->within_ms);
+        else if (rule->agg != RAGG_NONE)
             sd_buf_printf(&b, "  %s>=%llu within %lldms", agg_names[rule->agg], (unsigned long long)rule->threshold,
                           (long long)rule->within_ms);
+        if (rule->unordered) sd_buf_puts(&b, "  unordered");
         if (rule->has_throttle) sd_buf_printf(&b, "  throttle %lldms", (long long)rule->throttle_ms);
         if (rule->is_private) sd_buf_puts(&b, "  private");
         sd_buf_putc(&b, '\n');
         put_dispatch(&b, p, r);
         put_span(&b, p, "where", rule->where);
         if (rule->agg == RAGG_DISTINCT) put_span(&b, p, "distinct", rule->distinct);
+        if (rule->agg == RAGG_SUM) put_span(&b, p, "sum", rule->distinct);
         for (uint32_t i = 0; i < rule->nsteps; i++) {
-            char label[300];
-            snprintf(label, sizeof label, "step %s", rule->steps[i].name);
-            put_span(&b, p, label, rule->steps[i].code);
+            const rule_step *st = &rule->steps[i];
+            char label[400];
+            int n = snprintf(label, sizeof label, "step %s%.250s", st->negated ? "not " : "", st->name);
+            if (st->count && n > 0 && (size_t)n < sizeof label)
+                snprintf(label + n, sizeof label - (size_t)n, " count>=%llu within %lldms",
+                         (unsigned long long)st->count, (long long)st->count_ms);
+            put_span(&b, p, label, st->code);
+            put_keys(&b, p, "  step by", st->by, st->nby);
+            put_keys(&b, p, "  counts by", st->sub, st->nsub);
         }
-        for (uint32_t i = 0; i < rule->nby; i++) {
-            char label[300];
-            snprintf(label, sizeof label, "by %.250s", rule->by[i].text);
-            put_span(&b, p, label, rule->by[i].code);
-        }
-        for (uint32_t i = 0; i < rule->nthrottle_by; i++) {
-            char label[300];
-            snprintf(label, sizeof label, "throttle by %.250s", rule->throttle_by[i].text);
-            put_span(&b, p, label, rule->throttle_by[i].code);
-        }
+        if (!rule->step_keys) put_keys(&b, p, "by", rule->by, rule->nby);
+        put_keys(&b, p, "throttle by", rule->throttle_by, rule->nthrottle_by);
     }
     return sd_buf_steal(&b);
 }
