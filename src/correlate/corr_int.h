@@ -210,6 +210,10 @@ void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event 
  * `throttle`, by r's throttle key), then queued (what it points to copied,
  * the events referenced; an allocation failure loses it). f's aux is r's. */
 void sd_corr_fire(corr *c, const corr_rec *r, corr_fired *f);
+/* A window rule (count, distinct, sum) fires at record r: f holds what is the
+ * rule's own (first_ns, count, and distinct or sum); the rest (rule, times,
+ * key, the newest min(count, samples) events of g) is filled here. Frees g. */
+void sd_window_fire(corr *c, corr_group *g, const corr_rec *r, corr_fired *f);
 /* The same for an alert no record completes now (an absence the watermark
  * closed): the throttle key and aux its group kept. */
 void sd_corr_fire_kept(corr *c, uint32_t rule, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len,

@@ -70,25 +70,9 @@ void sd_sum_apply(corr *c, const corr_rec *r) {
     sd_group_touch(c, g);
     double total = g->u.m.total;
     if (rule->sum_strict ? total > rule->sum_min : total >= rule->sum_min) {
-        uint32_t n = g->sn < g->u.m.n ? g->sn : g->u.m.n;
-        corr_event *evs[n ? n : 1];
-        sd_samples_last(c, g, n, evs);
-        corr_fired f = {
-            .rule = r->rule,
-            .src = r->src,
-            .time_ns = r->t,
-            .first_ns = g->u.m.ents[g->u.m.head].t,
-            .last_ns = r->t,
-            .count = g->u.m.n,
-            .has_sum = true,
-            .sum = total,
-            .key = g->key,
-            .key_len = g->key_len,
-            .events = evs,
-            .nevents = n,
-        };
-        sd_corr_fire(c, r, &f);
-        sd_group_free(c, g);
+        sd_window_fire(
+            c, g, r,
+            &(corr_fired){.first_ns = g->u.m.ents[g->u.m.head].t, .count = g->u.m.n, .has_sum = true, .sum = total});
         return;
     }
     sd_group_set_expiry(c, g, t_add(r->t, dur));

@@ -81,6 +81,20 @@ void sd_parser_describe(const parser *p, char *out, size_t outsz) {
     snprintf(out, outsz, "'%s'", ex);
 }
 
+bool sd_parser_close_paren(parser *p, src_loc open) {
+    if (p->tok.kind == TOK_RPAREN) {
+        sd_parser_advance(p);
+        return true;
+    }
+    if (p->tok.kind != TOK_ERROR) { /* a lexer error is reported already */
+        char found[64];
+        sd_parser_describe(p, found, sizeof found);
+        sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
+                        (unsigned)open.line, (unsigned)open.col, found);
+    }
+    return false;
+}
+
 void sd_parser_expected(parser *p, const char *what) { sd_parser_expected_near(p, what, NULL, 0); }
 
 void sd_parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords) {

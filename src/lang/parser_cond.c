@@ -400,19 +400,10 @@ static ast_cond *parse_primary(parser *p) {
         sd_parser_advance(p);
         ast_cond *c = sd_parser_condition(p);
         if (!c) return NULL;
-        if (p->tok.kind != TOK_RPAREN) {
-            if (p->tok.kind == TOK_ERROR) {
-                /* already reported */
-            } else {
-                char found[64];
-                sd_parser_describe(p, found, sizeof found);
-                sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
-                                (unsigned)loc.line, (unsigned)loc.col, found);
-            }
+        if (!sd_parser_close_paren(p, loc)) {
             sd_ast_cond_free(c);
             return NULL;
         }
-        sd_parser_advance(p);
         return c;
     }
     if (sd_parser_is_kw(p, "exists")) {

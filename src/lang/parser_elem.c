@@ -99,16 +99,9 @@ ast_cond *sd_parser_elem(parser *p, bool all, src_loc loc) {
         sd_ast_cond_free(c);
         return NULL;
     }
-    if (p->tok.kind != TOK_RPAREN) {
-        if (p->tok.kind != TOK_ERROR) {
-            char found[64];
-            sd_parser_describe(p, found, sizeof found);
-            sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
-                            (unsigned)open.line, (unsigned)open.col, found);
-        }
+    if (!sd_parser_close_paren(p, open)) {
         sd_ast_cond_free(c);
         return NULL;
     }
-    sd_parser_advance(p);
     return c;
 }

@@ -46,6 +46,10 @@ void sd_parser_expected_near(parser *p, const char *what, const char *const *wor
 void sd_parser_report_lex_error(parser *p);
 /* Describes the current token for messages: 'text' or "end of file". */
 void sd_parser_describe(const parser *p, char *out, size_t outsz);
+/* At the ')' closing a '(' opened at `open`: consumes it and returns true,
+ * or reports "expected ')' to close '(' opened at L:C" (unless the lexer
+ * reported the token already) and returns false. */
+bool sd_parser_close_paren(parser *p, src_loc open);
 src_loc sd_parser_loc(const parser *p);
 bool sd_parser_is_kw(const parser *p, const char *kw);
 /* Words that cannot name a list, macro or rule (they mean something in a condition or rule). */
