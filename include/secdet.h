@@ -206,7 +206,7 @@ typedef struct secdet_rule_info {
     const char *file;
     unsigned line;
     int is_private;   /* 1 when the rule never alerts */
-    int is_aggregate; /* 1 for count / distinct / sequence rules */
+    int is_aggregate; /* 1 for count / distinct / sum / sequence rules */
 } secdet_rule_info;
 
 /* Number of loaded rules, and rule i's description (strings live until the next load). */

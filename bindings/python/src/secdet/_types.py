@@ -187,7 +187,7 @@ class RuleInfo:
     file: str
     line: int
     private: bool  #: never alerts (a building block of other rules)
-    aggregate: bool  #: count / distinct / sequence
+    aggregate: bool  #: count / distinct / sum / sequence
 
 
 @dataclass(frozen=True)
