@@ -7,6 +7,9 @@ keys (stage 1 forwards one copy of an event per group it makes), a counted
 step, an unordered sequence and a sum. The events (made here, seeded) run
 over hours of event time, so most absence windows close before the end; the
 rest stay open in both runs (an absence never fires at the end of input).
+No two events share an instant: ties go by arrival, which differs between
+scan and the partitions (a sum crossing its threshold at one of two events of
+the same millisecond gave a different alert id).
 Two stage-1 and two stage-2 `secdet run` instances, each with a file sink of
 its own; their union must be exactly scan's alerts, id by id.
 """
@@ -48,8 +51,8 @@ SEED = 20261206
 HOSTS = 300
 
 
-def iso(sec):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1710406800 + sec))
+def iso(sec, ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1710406800 + sec)) + ".%03dZ" % ms
 
 
 def make_events(path):
@@ -59,7 +62,7 @@ def make_events(path):
         t = i * 20
         host, ip, user = f"h{i}", f"10.0.{i // 250}.{i % 250}", f"u{i % 10}"
         evs.append((t, {"eventName": "Finding", "host": host}))
-        fix = rnd.choice([None, 1800, 3600, 3601, 5000])  # 3600: at the window's end, inside
+        fix = rnd.choice([None, 1800, 3600, 3601, 5000])  # 3600: about the window's end
         if fix is not None:
             evs.append((t + fix, {"eventName": "ModifyInstanceAttribute", "host": host}))
         evs.append((t + rnd.randrange(0, 60), {"eventType": "user.session.start", "client": {"ipAddress": ip}}))
@@ -75,9 +78,14 @@ def make_events(path):
     end = HOSTS * 20 + 3 * 3600
     evs += [(t, {"eventName": "DescribeInstances", "host": "noise"}) for t in range(0, end, 15)]
     evs.sort(key=lambda e: e[0])
+    # Every event its own instant (the k-th of a second at k ms): events of one
+    # group at the same instant go in arrival order, which the partitions change.
     with open(path, "w") as f:
+        k, last = 0, None
         for n, (t, e) in enumerate(evs):
-            f.write(json.dumps(dict(e, eventTime=iso(t), n=n)) + "\n")
+            k = k + 1 if t == last else 0
+            last = t
+            f.write(json.dumps(dict(e, eventTime=iso(t, k), n=n)) + "\n")
     return len(evs)
 
 
