@@ -185,12 +185,8 @@ bool sd_logtype_has_path(const sd_logtype *lt, const sd_path *p) {
     return false;
 }
 
-const char *sd_logtype_nearest_path(const sd_logtype *lt, const sd_path *p) {
-    if (!lt || !lt->has_known || !p->text) return NULL;
-    suggest s;
-    sd_suggest_init(&s, p->text);
-    for (uint32_t i = 0; i < lt->nknown; i++) sd_suggest_offer(&s, lt->known[i]);
-    return sd_suggest_best(&s);
+void sd_logtype_offer_paths(const sd_logtype *lt, suggest *s) {
+    for (uint32_t i = 0; lt && lt->has_known && i < lt->nknown; i++) sd_suggest_offer(s, lt->known[i]);
 }
 
 /* ---- an event's common fields ------------------------------------------------------ */

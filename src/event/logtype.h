@@ -27,6 +27,7 @@
 #include "event/common.h"
 #include "event/event.h"
 #include "event/path.h"
+#include "util/suggest.h"
 
 typedef struct lt_path {
     sd_path p;
@@ -117,7 +118,8 @@ size_t sd_logtypes_path_count(const sd_logtypes *r);
  * a known path, leads to one, or lies below an open one (".a.*"). Common
  * fields and log types without known fields always have it. */
 bool sd_logtype_has_path(const sd_logtype *lt, const sd_path *p);
-/* The known path nearest to p's text for "did you mean", or NULL. */
-const char *sd_logtype_nearest_path(const sd_logtype *lt, const sd_path *p);
+/* Offers the known paths to a "did you mean" (util/suggest.h; the texts
+ * live as long as the log type). */
+void sd_logtype_offer_paths(const sd_logtype *lt, suggest *s);
 
 #endif
