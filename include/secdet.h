@@ -212,6 +212,9 @@ typedef struct secdet_rule_info {
 /* Number of loaded rules, and rule i's description (strings live until the next load). */
 SECDET_API size_t secdet_rule_count(const secdet_engine *engine);
 SECDET_API secdet_status secdet_rule_get(const secdet_engine *engine, size_t i, secdet_rule_info *out);
+/* The k-th name of rule i's `on` clause, in the order written (NULL past
+ * the last; a rule without `on` has none). Valid until the next load. */
+SECDET_API const char *secdet_rule_source(const secdet_engine *engine, size_t i, size_t k);
 
 /* The loaded rules' bytecode, one instruction a line with its source line.
  * *out is the caller's (secdet_free). */

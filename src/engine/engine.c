@@ -294,6 +294,13 @@ secdet_status secdet_rule_get(const secdet_engine *e, size_t i, secdet_rule_info
     return SECDET_OK;
 }
 
+const char *secdet_rule_source(const secdet_engine *e, size_t i, size_t k) {
+    if (!e || !e->rs || i >= e->rs->prog->nrules) return NULL;
+    const vm_rule *r = &e->rs->prog->rules[i];
+    if (k >= r->nsources || r->sources[k] >= e->rs->prog->nsources) return NULL;
+    return e->rs->prog->source_names[r->sources[k]];
+}
+
 secdet_status secdet_disasm(const secdet_engine *e, char **out) {
     if (!e || !out) return SECDET_ERR_INVALID_ARG;
     *out = e->rs ? sd_program_disasm(e->rs->prog) : calloc(1, 1);
