@@ -555,12 +555,12 @@ def test_test_malformed_test_line_is_an_error_with_its_line(rules, tmp_path):
     assert re.search(rb"root\.tests\.jsonl:3: ", p.stderr), p.stderr
 
 
-def test_test_uses_the_source_of_each_test(tmp_path):
+def test_test_uses_the_source_of_each_test_else_the_rules_on(tmp_path):
     r = tmp_path / "s.secdet"
     r.write_text(JSONL_ONLY_RULE.split("rule cloudtrail_delete")[0])
     write_tests(tmp_path / "s.tests.jsonl", [
-        {"rule": "jsonl_delete", "expect": "match", "source": "jsonl", "event": {"eventName": "DeleteTrail"}},
-        {"rule": "jsonl_delete", "expect": "no-match", "event": {"eventName": "DeleteTrail"}},
+        {"rule": "jsonl_delete", "expect": "match", "event": {"eventName": "DeleteTrail"}},  # the rule's `on jsonl`
+        {"rule": "jsonl_delete", "expect": "no-match", "source": "cloudtrail", "event": {"eventName": "DeleteTrail"}},
     ])
     p = run(["test", r])
     assert p.returncode == 0, (p.stdout, p.stderr)
@@ -733,9 +733,10 @@ def test_test_stream_goes_to_the_source_of_the_test(tmp_path):
     r = tmp_path / "s.secdet"
     r.write_text('rule on_jsonl { on jsonl where .eventName == "X" }\n')
     write_tests(tmp_path / "s.tests.jsonl", [
-        {"rule": "on_jsonl", "expect": "match", "expect_alerts": 2, "source": "jsonl",
+        {"rule": "on_jsonl", "expect": "match", "expect_alerts": 2,
          "events": [{"eventName": "X"}, {"eventName": "X"}]},
-        {"rule": "on_jsonl", "expect": "no-match", "events": [{"eventName": "X"}, {"eventName": "X"}]},
+        {"rule": "on_jsonl", "expect": "no-match", "source": "okta",
+         "events": [{"eventName": "X"}, {"eventName": "X"}]},
     ])
     p = run(["test", r])
     assert p.returncode == 0, (p.stdout, p.stderr)
