@@ -345,6 +345,11 @@ SECDET_API secdet_status secdet_log_type_define(secdet_engine *engine, const cha
  * type i (NULL when out of range; valid as long as the engine). */
 SECDET_API size_t secdet_log_type_count(const secdet_engine *engine);
 SECDET_API const char *secdet_log_type_name(const secdet_engine *engine, size_t i);
+/* Log type `name` as it is now (a built-in's own description, with what was
+ * defined over it), in the JSON secdet_log_type_define takes: its shapes,
+ * the paths of each common field it has, its known fields. *out is the
+ * caller's (secdet_free). SECDET_ERR_INVALID_ARG for an unknown name. */
+SECDET_API secdet_status secdet_log_type_json(const secdet_engine *engine, const char *name, char **out);
 
 /* What the engine makes of one event pushed to `source`, without evaluating it. */
 typedef struct secdet_event_info {

@@ -37,6 +37,17 @@ const char *secdet_log_type_name(const secdet_engine *e, size_t i) {
     return e && i < e->logtypes.n ? e->logtypes.v[i]->name : NULL;
 }
 
+secdet_status secdet_log_type_json(const secdet_engine *e, const char *name, char **out) {
+    if (out) *out = NULL;
+    if (!e || !name || !out) return SECDET_ERR_INVALID_ARG;
+    const sd_logtype *lt = sd_logtypes_find(&e->logtypes, name);
+    if (!lt) return SECDET_ERR_INVALID_ARG;
+    char *text = sd_logtype_to_json(lt);
+    *out = text ? strdup(text) : NULL; /* the caller frees with secdet_free (free), not cJSON's */
+    cJSON_free(text);
+    return *out ? SECDET_OK : SECDET_ERR_NOMEM;
+}
+
 /* ---- peeking ------------------------------------------------------------------------ */
 
 static sd_event *peek_event(secdet_engine *e) {

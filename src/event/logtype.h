@@ -81,6 +81,9 @@ void sd_logtypes_free(sd_logtypes *r);
  * when one of that name exists. 0, or -1 with the reason in err (sized
  * errlen: "fields.ip: \"x\" is not a field path"); nothing changes then. */
 int sd_logtypes_define(sd_logtypes *r, const char *json, size_t len, char *err, size_t errlen);
+/* The log type as it is now (overrides included), in the JSON of
+ * sd_logtypes_define; cJSON_free it. NULL when out of memory. */
+char *sd_logtype_to_json(const sd_logtype *lt);
 /* The log type of that name, or NULL. */
 sd_logtype *sd_logtypes_find(const sd_logtypes *r, const char *name);
 /* The first log type whose shape the event has: the defined ones in the

@@ -350,3 +350,43 @@ int sd_logtypes_init(sd_logtypes *r) {
     }
     return 0;
 }
+
+/* ---- a log type as JSON (what it is now, overrides included) ---------------------- */
+
+static cJSON *paths_json(const lt_paths *ps) {
+    if (ps->n == 1) return cJSON_CreateString(ps->v[0].p.text);
+    cJSON *a = cJSON_CreateArray();
+    for (uint32_t i = 0; a && i < ps->n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(ps->v[i].p.text));
+    return a;
+}
+
+char *sd_logtype_to_json(const sd_logtype *lt) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "name", lt->name);
+    cJSON *detect = cJSON_AddArrayToObject(o, "detect");
+    for (uint32_t a = 0; detect && a < lt->nshapes; a++) {
+        cJSON *shape = cJSON_CreateObject(), *ex = NULL, *eq = NULL;
+        cJSON_AddItemToArray(detect, shape);
+        for (uint32_t t = 0; shape && t < lt->shapes[a].n; t++) {
+            const lt_test *test = &lt->shapes[a].tests[t];
+            if (test->equals) {
+                if (!eq) eq = cJSON_AddObjectToObject(shape, "equals");
+                cJSON_AddStringToObject(eq, test->path.p.text, test->equals);
+            } else {
+                if (!ex) ex = cJSON_AddArrayToObject(shape, "exists");
+                cJSON_AddItemToArray(ex, cJSON_CreateString(test->path.p.text));
+            }
+        }
+    }
+    cJSON *fields = cJSON_AddObjectToObject(o, "fields");
+    for (int f = 0; fields && f < SD_NCOMMON; f++)
+        if (lt->field[f].n) cJSON_AddItemToObject(fields, sd_common_names[f], paths_json(&lt->field[f]));
+    if (lt->has_known) {
+        cJSON *k = cJSON_AddArrayToObject(o, "known_fields");
+        for (uint32_t i = 0; k && i < lt->nknown; i++) cJSON_AddItemToArray(k, cJSON_CreateString(lt->known[i]));
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
