@@ -122,15 +122,16 @@ static const char okta[] =
 
 static const char crowdstrike[] =
     "{\"name\": \"crowdstrike\","
-    " \"detect\": [{\"exists\": [\".event_simpleName\"]}, {\"exists\": [\".metadata.eventType\", \".event\"]},"
-    "              {\"exists\": [\".fdr_event_type\"]}],"
+    " \"detect\": [{\"exists\": [\".event_simpleName\"]}, {\"exists\": [\".metadata.eventType\", "
+    "\".metadata.customerIDString\"]},"
+    "              {\"exists\": [\".fdr_event_type\"]}, {\"exists\": [\".ExternalApiType\", \".cid\"]}],"
     " \"fields\": {\"time\": [\".timestamp\", \".event.timestamp\", \".metadata.eventCreationTime\"],"
     "   \"id\": [\".id\", \".event.id\", \".EventUUID\"],"
     "   \"ip\": [\".event.UserIp\", \".aip\", \".event.aip\", \".event.LocalIP\", \".LocalIP\"],"
     "   \"user\": [\".UserName\", \".event.UserName\", \".event.UserId\"],"
     "   \"account\": [\".cid\", \".event.cid\", \".metadata.customerIDString\", \".CustomerIdString\"],"
     "   \"action\": [\".event_simpleName\", \".event.event_simpleName\", \".event.OperationName\","
-    "              \".metadata.eventType\", \".EventType\"],"
+    "              \".metadata.eventType\", \".EventType\", \".ExternalApiType\"],"
     "   \"outcome\": \".event.Success\"}}";
 
 /* JSON lines without a profile: nothing known; the time is the format's. */

@@ -30,9 +30,11 @@ static bool epoch_ns(double x, int64_t *out) {
         scale = 1e3;
     else
         scale = 1;
-    double ns = x * scale;
-    if (ns >= 9.2e18 || ns <= -9.2e18) return false;
-    *out = (int64_t)ns;
+    if (x * scale >= 9.2e18 || x * scale <= -9.2e18) return false;
+    /* Whole units times the scale, then the fraction: x * scale in doubles
+     * would round 1647958913225 ms to ...225000064 ns. */
+    double whole = trunc(x);
+    *out = (int64_t)whole * (int64_t)scale + (int64_t)llround((x - whole) * scale);
     return true;
 }
 
