@@ -23,6 +23,23 @@ static int defined(secdet_engine *e, const char *name) {
     return 0;
 }
 
+static int check_topics(secdet_engine *e, const cfg_source *src, size_t s, size_t j, char *where, size_t wlen,
+                        char *msg, size_t mlen) {
+    cJSON *k = cJSON_Parse(src->inputs[j].kafka_json);
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(k, "log_types");
+    int rc = 0;
+    for (const cJSON *t = cJSON_IsObject(lt) ? lt->child : NULL; rc == 0 && t; t = t->next) {
+        if (cJSON_IsString(t) && !defined(e, t->valuestring)) {
+            snprintf(where, wlen, "sources[%zu].input[%zu].log_types.%.40s", s, j, t->string);
+            snprintf(msg, mlen, "unknown log type \"%.60s\" (a built-in, one of log_types, or \"auto\")",
+                     t->valuestring);
+            rc = -1;
+        }
+    }
+    cJSON_Delete(k);
+    return rc;
+}
+
 int cfg_log_types_load(const cJSON *root, cfg *c, char *where, size_t wlen, char *msg, size_t mlen) {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "log_types");
     secdet_engine *e = NULL;
@@ -66,6 +83,10 @@ int cfg_log_types_load(const cJSON *root, cfg *c, char *where, size_t wlen, char
             rc = -1;
         }
     }
+    /* A Kafka input's topics may name log types too (docs/scale-out.md). */
+    for (size_t s = 0; rc == 0 && s < c->nsources; s++)
+        for (size_t j = 0; rc == 0 && j < c->sources[s].ninputs; j++)
+            if (c->sources[s].inputs[j].kafka_json) rc = check_topics(e, &c->sources[s], s, j, where, wlen, msg, mlen);
     secdet_engine_free(e);
     return rc;
 }
