@@ -48,20 +48,12 @@ const char *const sd_decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslog
 dec_format sd_aws_envelope_kind_text(const char *s, size_t n) {
     enum { AWSLOGS, MESSAGE_TYPE, LOG_EVENTS, DETAIL_TYPE, DETAIL, NKEYS };
     static const char *const keys[NKEYS] = {"awslogs", "messageType", "logEvents", "detail-type", "detail"};
-    char first[NKEYS] = {0}; /* the first byte of the first value of each key; 0: none */
-    span_walk w;
-    span_member m;
-    if (sd_span_walk_start(&w, s, n) != 0) return DEC_AUTO;
-    int r;
-    while ((r = sd_span_walk_next(&w, &m)) == 1) {
-        for (int k = 0; k < NKEYS; k++) {
-            if (!first[k] && sd_span_key_is(s, &m, keys[k])) {
-                first[k] = s[m.value];
-                break;
-            }
-        }
-    }
-    if (r < 0) return DEC_AUTO; /* not an object: not an envelope (the parse says what it is) */
+    span_member mem[NKEYS];
+    bool seen[NKEYS];
+    /* not an object: not an envelope (the parse says what it is) */
+    if (sd_span_first_members(s, n, keys, NKEYS, mem, seen) != 0) return DEC_AUTO;
+    char first[NKEYS]; /* the first byte of the first value of each key; 0: none */
+    for (int k = 0; k < NKEYS; k++) first[k] = seen[k] ? s[mem[k].value] : 0;
     if (first[AWSLOGS] == '{' || (first[MESSAGE_TYPE] && first[LOG_EVENTS] == '[')) return DEC_CLOUDWATCH_LOGS;
     if (first[DETAIL_TYPE] == '"' && first[DETAIL]) return DEC_EVENTBRIDGE;
     return DEC_AUTO;

@@ -14,42 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/decode_int.h"
 #include "event/span.h"
 #include "util/buf.h"
 #include "util/json.h"
 
 static const char ACTIVITY_KIND[] = "admin#reports#activity";
 
-static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void report(const decode_sink *sink, uint64_t where, const char *fmt, ...) {
-    if (!sink || !sink->on_error) return;
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    sink->on_error(sink->user, where, msg);
-}
-
 dec_format sd_google_envelope_kind_text(const char *s, size_t n) {
     enum { SUBSCRIPTION, MESSAGE, KIND, EVENTS, NKEYS };
     static const char *const keys[NKEYS] = {"subscription", "message", "kind", "events"};
     span_member first[NKEYS];
-    bool seen[NKEYS] = {false};
-    span_walk w;
-    span_member m;
-    if (sd_span_walk_start(&w, s, n) != 0) return DEC_AUTO;
-    int r;
-    while ((r = sd_span_walk_next(&w, &m)) == 1) {
-        for (int k = 0; k < NKEYS; k++) {
-            if (!seen[k] && sd_span_key_is(s, &m, keys[k])) {
-                first[k] = m;
-                seen[k] = true;
-                break;
-            }
-        }
-    }
-    if (r < 0) return DEC_AUTO;
+    bool seen[NKEYS];
+    if (sd_span_first_members(s, n, keys, NKEYS, first, seen) != 0) return DEC_AUTO;
     if (seen[SUBSCRIPTION] && seen[MESSAGE] && s[first[SUBSCRIPTION].value] == '"' && s[first[MESSAGE].value] == '{')
         return DEC_PUBSUB;
     if (seen[KIND] && seen[EVENTS] && s[first[EVENTS].value] == '[' &&
@@ -72,7 +49,8 @@ static int pubsub_emit(const cJSON *root, const char *unit, uint64_t where, cons
     const cJSON *msg = sd_json_member(root, "message");
     const cJSON *data = sd_json_member(msg, "data");
     if (!cJSON_IsString(data)) {
-        report(sink, where, "%s %llu: a Pub/Sub push message without message.data", unit, (unsigned long long)where);
+        sd_decode_report(sink, where, "%s %llu: a Pub/Sub push message without message.data", unit,
+                         (unsigned long long)where);
         return 0;
     }
     buf raw;
@@ -81,18 +59,18 @@ static int pubsub_emit(const cJSON *root, const char *unit, uint64_t where, cons
         bool oom = raw.oom;
         sd_buf_free(&raw);
         if (oom) return -1;
-        report(sink, where, "%s %llu: message.data: invalid base64", unit, (unsigned long long)where);
+        sd_decode_report(sink, where, "%s %llu: message.data: invalid base64", unit, (unsigned long long)where);
         return 0;
     }
     const char *why = NULL;
     cJSON *ev = raw.len <= lim->max_event ? sd_decode_json_object(raw.data, raw.len, lim->max_depth, &why) : NULL;
     if (!ev) {
         if (raw.len > lim->max_event)
-            report(sink, where, "%s %llu: message.data: longer than %zu bytes", unit, (unsigned long long)where,
-                   lim->max_event);
+            sd_decode_report(sink, where, "%s %llu: message.data: longer than %zu bytes", unit,
+                             (unsigned long long)where, lim->max_event);
         else
-            report(sink, where, "%s %llu: message.data: %s", unit, (unsigned long long)where,
-                   why ? why : "invalid JSON");
+            sd_decode_report(sink, where, "%s %llu: message.data: %s", unit, (unsigned long long)where,
+                             why ? why : "invalid JSON");
         sd_buf_free(&raw);
         return 0;
     }
@@ -201,8 +179,8 @@ static int activity_emit(const cJSON *root, const char *unit, uint64_t where, co
     uint64_t i = 0;
     for (const cJSON *el = events ? events->child : NULL; el; el = el->next, i++) {
         if (!cJSON_IsObject(el)) {
-            report(sink, where, "%s %llu: events[%llu]: not a JSON object", unit, (unsigned long long)where,
-                   (unsigned long long)i);
+            sd_decode_report(sink, where, "%s %llu: events[%llu]: not a JSON object", unit, (unsigned long long)where,
+                             (unsigned long long)i);
             continue;
         }
         cJSON *ev = activity_event(root, el);
