@@ -254,11 +254,14 @@ static void emit_common(slack_ctx *c, const cJSON *fields, int *room) {
 }
 
 /* Whether the alert's event is laid out as CloudTrail's: its "fields" say
- * cloudtrail, or it has none (an alert of an older engine). */
+ * cloudtrail, or jsonl (no profile, so no common fields to show: the layout
+ * as before log types, which shows what a CloudTrail-shaped event pushed to
+ * a source of one's own has), or it has none (an alert of an older engine). */
 static bool cloudtrail_layout(const cJSON *alert) {
     const cJSON *fields = get(alert, "fields");
     const cJSON *type = get(fields, "type");
-    return !cJSON_IsObject(fields) || !cJSON_IsString(type) || strcmp(type->valuestring, "cloudtrail") == 0;
+    return !cJSON_IsObject(fields) || !cJSON_IsString(type) || strcmp(type->valuestring, "cloudtrail") == 0 ||
+           strcmp(type->valuestring, "jsonl") == 0;
 }
 
 static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *alert, const cJSON *ev) {
