@@ -88,7 +88,24 @@ typedef struct secdet_source_opts {
     secdet_format format;
     const char *time_field;
     const char *format_name;
+    const char *log_type;
 } secdet_source_opts;
+secdet_status secdet_log_type_define(secdet_engine *engine, const char *json, size_t len, char **error);
+size_t secdet_log_type_count(const secdet_engine *engine);
+const char *secdet_log_type_name(const secdet_engine *engine, size_t i);
+secdet_status secdet_log_type_json(const secdet_engine *engine, const char *name, char **out);
+typedef struct secdet_event_info {
+    const char *source;
+    const char *log_type;
+    int64_t time_ns;
+    int has_time;
+} secdet_event_info;
+secdet_status secdet_event_inspect(secdet_engine *engine, const char *source, const char *json, size_t len,
+                                   secdet_event_info *out);
+typedef struct secdet_source_stats {
+    uint64_t time_unreadable;
+} secdet_source_stats;
+secdet_status secdet_source_stats_get(const secdet_engine *engine, const char *source, secdet_source_stats *out);
 secdet_status secdet_source_add(secdet_engine *engine, const char *name, const secdet_source_opts *opts);
 secdet_status secdet_push(secdet_engine *engine, const char *source, const void *bytes, size_t len);
 secdet_status secdet_source_end(secdet_engine *engine, const char *source);
@@ -165,6 +182,7 @@ typedef struct secdet_stats {
     uint64_t idle_closed;
     uint64_t tls_failed;
     uint64_t text_events;
+    uint64_t time_unreadable;
 } secdet_stats;
 secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
 secdet_status secdet_flush(secdet_engine *engine);

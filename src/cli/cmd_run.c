@@ -332,10 +332,16 @@ static int setup(run_state *rs) {
     secdet_set_error_callback(rs->engine, on_error, rs);
     secdet_set_input_log(rs->engine, on_input_log, rs);
     cli_load_result lr = {0, 0};
+    char msg[320];
+    if (cfg_define_log_types(&rs->conf, rs->engine, msg, sizeof msg) != 0) {
+        fprintf(stderr, "secdet: %s\n", msg);
+        return -1;
+    }
     if (cli_load_rules(rs->engine, rs->conf.rules, rs->conf.nrules, 1, &lr) != 0) return -1;
     for (size_t i = 0; i < rs->conf.nsources; i++) {
         const cfg_source *s = &rs->conf.sources[i];
-        secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format};
+        secdet_source_opts o = {
+            .format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format, .log_type = s->log_type};
         st = secdet_source_add(rs->engine, s->name, &o);
         if (st != SECDET_OK) {
             fprintf(stderr, "secdet: sources[%zu]: %s\n", i, secdet_strerror(st));

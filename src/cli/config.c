@@ -399,9 +399,10 @@ static int check_time_field(walker *w, const char *tf) {
 
 static int load_source(walker *w, const cJSON *v, cfg_source *s) {
     memset(s, 0, sizeof *s);
-    static const char *const keys[] = {"name", "format", "time_field", "input", NULL};
+    static const char *const keys[] = {"name", "format", "time_field", "log_type", "input", NULL};
     if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
     if (get_string(w, v, "name", true, &s->name) != 0) return -1;
+    if (get_string(w, v, "log_type", false, &s->log_type) != 0) return -1;
     if (get_string(w, v, "format", false, &s->format) != 0) return -1;
     if (s->format) {
         secdet_format f;
@@ -635,8 +636,8 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
     } else if (!cJSON_IsObject(root)) {
         rc = fail(&w, "expected a JSON object");
     }
-    static const char *const keys[] = {"rules",     "sources",          "sinks", "limits", "stats_interval",
-                                       "spool_dir", "drain_timeout_ms", NULL};
+    static const char *const keys[] = {"rules",     "sources",          "sinks",     "limits", "stats_interval",
+                                       "spool_dir", "drain_timeout_ms", "log_types", NULL};
     if (rc == 0) rc = check_keys(&w, root, keys);
     c->drain_timeout_ms = 10000;
     if (rc == 0) rc = get_path(&w, root, "spool_dir", false, &c->spool_dir);
@@ -697,6 +698,14 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
             }
         }
     }
+    if (rc == 0) {
+        char where[64], msg[320];
+        if (cfg_log_types_load(root, c, where, sizeof where, msg, sizeof msg) != 0) {
+            snprintf(w.path, sizeof w.path, "%s", where);
+            w.plen = strlen(w.path);
+            rc = fail(&w, "%s", msg);
+        }
+    }
     /* A kafka input runs the process's only consumer loop: it must be alone. */
     size_t ninputs = 0;
     for (size_t i = 0; i < c->nsources; i++) {
@@ -723,6 +732,7 @@ void cfg_free(cfg *c) {
         free(s->name);
         free(s->format);
         free(s->time_field);
+        free(s->log_type);
         for (size_t j = 0; j < s->ninputs; j++) {
             free(s->inputs[j].path);
             free(s->inputs[j].address);
@@ -741,6 +751,8 @@ void cfg_free(cfg *c) {
     }
     free(c->sinks);
     free(c->spool_dir);
+    for (size_t i = 0; i < c->nlog_types; i++) cJSON_free(c->log_types[i]);
+    free(c->log_types);
     for (size_t i = 0; i < c->nwarnings; i++) free(c->warnings[i]);
     free(c->warnings);
     memset(c, 0, sizeof *c);

@@ -68,9 +68,7 @@ bool sd_eval_sequence(eval_ctx *x, uint32_t r) {
     const vm_rule *rule = &rs->prog->rules[r];
     sd_event *ev = &rs->ev;
     if (x->late || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
-    bool from = rule->nsources == 0;
-    for (uint32_t i = 0; i < rule->nsources && !from; i++) from = rule->sources[i] == ev->source;
-    if (!from) return true;
+    if (!sd_eval_source_ok(rule, ev)) return true;
     uint64_t left = 0;
     for (uint32_t i = 0; i < rule->nsteps; i++) {
         bool ok = false;

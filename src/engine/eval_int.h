@@ -10,6 +10,7 @@
 typedef struct eval_ctx {
     secdet_engine *e;
     engine_source *src;
+    const char *sname; /* the event's source name (profile.c: a routed event's is its log type's) */
     const eval_only *only;
     bool have_time;
     bool late;       /* older than the watermark: no correlation */
@@ -17,6 +18,8 @@ typedef struct eval_ctx {
 } eval_ctx;
 
 /* eval.c */
+/* Whether the rule's `on` holds for the event: its source or its log type's source, or no `on`. */
+bool sd_eval_source_ok(const vm_rule *rule, const sd_event *ev);
 /* Key values as group key bytes into b (each value's JSON, then a NUL); false on OOM. */
 bool sd_eval_key_bytes(buf *b, const sd_values *vals, uint32_t n);
 /* Runs key programs into vals; false when the budget ran out. */

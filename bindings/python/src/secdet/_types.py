@@ -116,6 +116,12 @@ class Alert:
         """The rule's other meta keys."""
         return dict(self._data.get("meta") or {})
 
+    @property
+    def fields(self) -> Dict[str, Any]:
+        """The firing event's common fields that it has ("type", "time", "ip",
+        "user", ...; docs/log-types.md)."""
+        return dict(self._data.get("fields") or {})
+
     def to_dict(self) -> Dict[str, Any]:
         """The whole alert as a new dict (the JSON shape of docs/language.md)."""
         return _json.loads(self.json)
@@ -233,5 +239,15 @@ class Stats:
     idle_closed: int
     tls_failed: int
     text_events: int  #: of events, those read by the one-pass scanner (no JSON tree built)
+    time_unreadable: int = 0  #: events whose time could not be read (they took the time of the push)
     sinks: Tuple[SinkStats, ...] = ()
     callback_errors: int = 0  #: exceptions raised by Python sink callables
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What the engine makes of one event (`Engine.inspect`)."""
+
+    source: str  #: the source it belongs to (a routing source's event: its log type's name)
+    log_type: str
+    time: Optional[_dt.datetime]  #: its own time (UTC), or None when it has none
