@@ -1,12 +1,13 @@
 /* parser.c — rule source text → AST: declarations, rules and their clauses.
  *
- *   file   = { list | macro | rule }
+ *   file   = { list | macro | rule | tune | disable }      (tune, disable: parser_tune.c)
  *   list   = "list" NAME "=" "[" lits "]"
  *   macro  = "macro" NAME "=" condition
  *   rule   = "rule" NAME "{" { clause } "}"
  *   clause = meta {..} | on SRC,.. | where COND | count (>=|>) N window
  *          | distinct EXPR (>=|>) N window | sequence window "{" { NAME ":" COND [";"] } "}"
  *          | throttle DUR [by keys] | output STRING | private
+ *          | severity { LEVEL when COND ... }               (parser_tune.c)
  *   window = "within" DUR [ "by" EXPR { "," EXPR } ]
  *
  * Clauses may come in any order, each at most once (count, distinct and
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "lang/parser_int.h"
+#include "lang/tune.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 #include "util/limits.h"
@@ -120,6 +122,8 @@ bool sd_parser_is_reserved(const char *word) {
         "sequence", "within", "by",    "throttle", "output",     "private",  "and",   "or",
         "not",      "in",     "cidr",  "contains", "startswith", "endswith", "like",  "matches",
         "exists",   "lower",  "upper", "len",      "coalesce",   "true",     "false", "null"};
+    /* The declarations of tune.h. */
+    if (strcmp(word, "tune") == 0 || strcmp(word, "disable") == 0) return true;
     return word_in(word, words, sizeof words / sizeof words[0]);
 }
 
@@ -135,11 +139,12 @@ bool sd_parser_enter(parser *p) {
 void sd_parser_leave(parser *p) { p->depth--; }
 
 static bool at_decl_keyword(const parser *p) {
-    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule");
+    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule") ||
+           sd_parser_is_kw(p, "tune") || sd_parser_is_kw(p, "disable");
 }
 
-static const char *const clause_words[] = {"meta",     "on",       "where",  "count",  "distinct",
-                                           "sequence", "throttle", "output", "private"};
+static const char *const clause_words[] = {"meta",     "on",       "where",  "count",   "distinct",
+                                           "sequence", "throttle", "output", "private", "severity"};
 #define NCLAUSES (sizeof clause_words / sizeof clause_words[0])
 
 static int clause_index(const parser *p) {
@@ -433,6 +438,7 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
         r->has_throttle = true;
         sd_parser_advance(p);
         return parse_duration(p, &r->throttle_ms) && parse_keys(p, &r->throttle_by, &r->nthrottle_by);
+    case 9: return sd_parse_severity_clause(p, r);
     case 7:
         r->output_loc = sd_parser_loc(p); /* of the keyword; moved to the string below */
         sd_parser_advance(p);
@@ -490,7 +496,7 @@ static void parse_rule(parser *p) {
         if (which < 0) {
             /* A typo here is usually a clause keyword, or 'and'/'or' after a condition. */
             static const char *const near[] = {"meta",     "on",     "where",   "count", "distinct", "sequence",
-                                               "throttle", "output", "private", "and",   "or"};
+                                               "throttle", "output", "private", "and",   "or",       "severity"};
             sd_parser_expected_near(
                 p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'", near,
                 sizeof near / sizeof near[0]);
@@ -535,6 +541,11 @@ static void parse_rule(parser *p) {
     p->rs->rules[p->rs->nrules++] = r;
 }
 
+/* For parser_tune.c. */
+void sd_parser_skip_to_decl(parser *p) { skip_to_decl(p); }
+bool sd_parser_keys(parser *p, ast_key **keys, size_t *nkeys) { return parse_keys(p, keys, nkeys); }
+bool sd_parser_duration(parser *p, int64_t *ms) { return parse_duration(p, ms); }
+
 /* ---- the file ---------------------------------------------------------- */
 
 size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d) {
@@ -554,6 +565,8 @@ size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, s
             parse_macro(&p);
         } else if (sd_parser_is_kw(&p, "rule")) {
             parse_rule(&p);
+        } else if (sd_parser_is_kw(&p, "tune") || sd_parser_is_kw(&p, "disable")) {
+            sd_parse_tune(&p);
         } else {
             if (p.tok.kind != TOK_ERROR) {
                 /* "after 'x'" would only name the end of the previous declaration */
