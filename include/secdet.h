@@ -217,6 +217,62 @@ SECDET_API secdet_status secdet_rule_get(const secdet_engine *engine, size_t i, 
  * *out is the caller's (secdet_free). */
 SECDET_API secdet_status secdet_disasm(const secdet_engine *engine, char **out);
 
+/* ---- Tuning and per-rule figures ------------------------------------------
+ *
+ * A ruleset may tune its rules without editing them, typically in a local
+ * overlay file loaded after the packs (docs/language.md "Tuning"):
+ *
+ *     tune cis_aws_4_3_root_account_usage {
+ *         except .sourceIPAddress in cidr("192.0.2.0/24") until 2027-01-31 "break-glass drill"
+ *         severity = medium
+ *         throttle 1h by .userIdentity.arn
+ *     }
+ *     disable cis_aws_4_1_* "GuardDuty covers these"
+ *
+ * An event an `except` holds for (on or before its date, by the event's
+ * time) makes no alert for that rule; for a count, distinct or sequence
+ * rule it does not enter the rule's correlation. Such events are counted
+ * per rule and per exception. Load an overlay like any rule file
+ * (secdet_load_rules_file); secdet_reload_rules reloads it with the rest.
+ *
+ * The figures count since the engine was made, on the thread that pushes;
+ * a reload keeps those of every rule whose name stays (and of an exception
+ * at the same file, line and column). Read them between pushes.
+ */
+typedef struct secdet_rule_stats {
+    uint64_t alerts;     /* alerts the rule made (handed to the callback and the sinks, before their filters) */
+    uint64_t suppressed; /* alerts its throttle held back */
+    uint64_t excepted;   /* events its exceptions took out: each made no alert (or record) */
+    size_t nexcepts;     /* how many exceptions it has (secdet_rule_except_get) */
+    int disabled;        /* 1 when a `disable` declaration turned it off */
+} secdet_rule_stats;
+
+/* The figures of rule i (0 .. secdet_rule_count() - 1). */
+SECDET_API secdet_status secdet_rule_stats_get(const secdet_engine *engine, size_t i, secdet_rule_stats *out);
+
+/* One exception of a rule, in the order the tunes apply (file order). The
+ * strings live until the next load. */
+typedef struct secdet_rule_except {
+    const char *file; /* where the `except` is written */
+    unsigned line, column;
+    const char *condition; /* its condition as written, on one line */
+    const char *reason;    /* "" when none */
+    const char *until;     /* "YYYY-MM-DD", "" when it has no date */
+    int64_t until_ns;      /* events from this time on (ns since the epoch, UTC: the day after `until`) are
+                              not excepted; INT64_MAX without a date */
+    uint64_t excepted;     /* events it took out */
+} secdet_rule_except;
+
+/* Exception k (0 .. stats.nexcepts - 1) of rule i. */
+SECDET_API secdet_status secdet_rule_except_get(const secdet_engine *engine, size_t i, size_t k,
+                                                secdet_rule_except *out);
+
+/* What every tune and disable of the loaded rules changes, for people: per
+ * declaration a line "file:line:col: tune TARGET (N rules)", then a line
+ * per rule and change ("    RULE: severity high -> medium"); "" when the
+ * rules have none. *out is the caller's (secdet_free). */
+SECDET_API secdet_status secdet_tuning_explain(const secdet_engine *engine, char **out);
+
 /* ---- Sources and input --------------------------------------------------- */
 
 typedef enum secdet_format {

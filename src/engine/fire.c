@@ -17,6 +17,7 @@
  * once, there.
  */
 #include "engine/engine.h"
+#include "engine/tuning.h"
 
 /* Builds and hands out the alert of f. */
 static void fire_one(secdet_engine *e, const corr_fired *f) {
@@ -31,6 +32,10 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         texts[i] = f->events[i]->json;
         lens[i] = f->events[i]->len;
     }
+    const char *aux = f->aux;
+    uint32_t aux_len = f->aux_len;
+    secdet_severity sev = rule->sev;
+    bool has_sev = sd_tune_aux_take(rule, &aux, &aux_len, &sev);
     alert_spec spec = {
         .prog = rs->prog,
         .rule = f->rule,
@@ -47,14 +52,18 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         .nkeys = stateless ? rule->nthrottle_by : rule->nby,
         .group_json = f->key,
         .group_json_len = f->key_len,
-        .aux = f->aux,
-        .aux_len = f->aux_len,
+        .aux = aux,
+        .aux_len = aux_len,
+        .has_severity = has_sev,
+        .severity = sev,
         .nevents = f->nevents,
         .event_json = texts,
         .event_json_len = lens,
     };
     secdet_alert alert;
-    if (sd_alert_build(&e->alerts, &spec, &alert) == 0) sd_engine_hand_out(e, &alert);
+    if (sd_alert_build(&e->alerts, &spec, &alert) != 0) return;
+    sd_engine_hand_out(e, &alert);
+    sd_tune_count_alert(e, f->rule);
 }
 
 void sd_engine_fire_due(secdet_engine *e) {
