@@ -482,8 +482,8 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
 /* ---- Sinks: delivering alerts ------------------------------------------- */
 
 /*
- * A sink receives every alert that passes its filter (minimum severity,
- * tags), on the engine's delivery thread, never on the thread that pushed:
+ * A sink receives every alert that passes its filter (severity, tags,
+ * rules, sources: routing), on the engine's delivery thread, never on the thread that pushed:
  * a slow or dead endpoint never slows evaluation or the other sinks.
  *
  * Behind every sink is the same delivery layer (docs/sinks.md):
@@ -610,6 +610,22 @@ typedef struct secdet_sink_opts {
      * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
      * counted and logged). Copied. */
     const char *dead_letter;
+    /* ---- Routing: more of what a sink takes (each list: any of these) ---- */
+    /* Only alerts of these severities: a bit (1u << level) per severity
+     * wanted; 0 = every severity. min_severity applies too. (JSON:
+     * "max_severity": "medium" sets the bits of info..medium.) */
+    unsigned severities;
+    /* When nrules > 0, only alerts of a rule whose name matches one of
+     * these globs ('*' any run of characters, '?' one); a glob starting
+     * with '!' instead leaves out the rules it matches (["!noisy_*"] takes
+     * every other rule). Copied. */
+    const char *const *rules;
+    size_t nrules;
+    /* When nsources > 0, only alerts whose source — the name of the source
+     * the firing event came from (secdet_alert_source) — matches one of
+     * these globs. Copied. */
+    const char *const *sources;
+    size_t nsources;
 } secdet_sink_opts;
 
 /* Fills *opts with the defaults above. */
