@@ -204,8 +204,19 @@ static void flush_all(void *arg) {
     for (size_t i = 0; i < h->nqueues; i++) sd_dq_flush(h->queues[i]);
 }
 
+/* A drain wants everything delivered now: sinks that hold records (a
+ * digest) send them instead of waiting for their time. */
+static void hurry_all(void *arg) {
+    hub *h = arg;
+    for (size_t i = 0; i < h->nqueues; i++) {
+        const secdet_sink *s = sd_dq_sink(h->queues[i]);
+        if (s->def.hurry && s->def.self) s->def.hurry(s->def.self);
+    }
+}
+
 secdet_status sd_hub_drain(hub *h, int64_t timeout_ms) {
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+    sd_hub_call(h, hurry_all, h);
     secdet_status st = SECDET_OK;
     for (;;) {
         bool all = true;
