@@ -259,7 +259,8 @@ typedef struct secdet_rule_except {
     const char *reason;    /* "" when none */
     const char *until;     /* "YYYY-MM-DD", "" when it has no date */
     int64_t until_ns;      /* events from this time on (ns since the epoch, UTC: the day after `until`) are
-                              not excepted; INT64_MAX without a date */
+                              not excepted; INT64_MAX without a date, or for one past 2262-04-11 (where int64
+                              ns end) */
     uint64_t excepted;     /* events it took out */
 } secdet_rule_except;
 

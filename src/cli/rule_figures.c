@@ -25,7 +25,7 @@
 int64_t cli_day_start_ns(const char *date) {
     int64_t days;
     if (!date || !sd_tune_parse_date(date, strlen(date), &days)) return -1;
-    return days * NS_PER_DAY;
+    return sd_tune_day_ns(days);
 }
 
 int64_t cli_today_ns(void) {

@@ -118,6 +118,11 @@ bool sd_tune_parse_date(const char *s, size_t n, int64_t *days) {
     return true;
 }
 
+int64_t sd_tune_day_ns(int64_t days) {
+    const int64_t day = INT64_C(86400) * 1000000000;
+    return days > INT64_MAX / day ? INT64_MAX : days * day; /* past 2262: never, as far as int64 ns go */
+}
+
 /* `until DATE` (the current token is `until`). */
 static bool parse_until(parser *p, ast_except *x) {
     next_unreported(p, "until");
@@ -135,7 +140,7 @@ static bool parse_until(parser *p, ast_except *x) {
     }
     x->until = p->tok.str;
     p->tok.str = NULL;
-    x->until_ns = (days + 1) * 86400 * INT64_C(1000000000);
+    x->until_ns = sd_tune_day_ns(days + 1);
     sd_parser_advance(p);
     return true;
 }
@@ -292,6 +297,7 @@ static bool parse_tune_body(parser *p, ast_tune *t) {
             return false;
         }
         int which = item_index(p);
+        size_t at = p->tok.start;
         bool ok;
         if (which < 0) {
             sd_parser_expected_near(p, "a tune item (except, severity, throttle, output) or '}'", item_words, NITEMS);
@@ -302,6 +308,8 @@ static bool parse_tune_body(parser *p, ast_tune *t) {
         if (ok && p->tok.kind == TOK_SEMI) sd_parser_advance(p);
         if (ok) continue;
         failed = true;
+        /* An item refused at its keyword (a duplicate) must not be met again. */
+        if (p->tok.start == at) sd_parser_advance(p);
         if (!resync(p)) return false;
     }
     sd_parser_advance(p);

@@ -100,6 +100,8 @@ void sd_parse_tune(struct parser *p);
 bool sd_parse_severity_clause(struct parser *p, ast_rule *r);
 /* Days since 1970-01-01 of "YYYY-MM-DD" (a real date, years 1970-9999); false when it is none. */
 bool sd_tune_parse_date(const char *s, size_t n, int64_t *days);
+/* The start of day `days` (since 1970-01-01, UTC) in ns; INT64_MAX past what int64 ns can say (2262). */
+int64_t sd_tune_day_ns(int64_t days);
 void sd_ast_tuning_free(ast_tuning *t);
 void sd_ast_rule_tuning_free(ast_rule_tuning *t);
 
