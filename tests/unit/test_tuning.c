@@ -316,10 +316,9 @@ static void test_an_aggregation_takes_its_severity_from_the_firing_event(void **
 static void test_a_tunes_severity_replaces_the_rules_and_its_cases(void **state) {
     (void)state;
     got g = {0};
-    const char *files[] = {"pack.secdet",
-                           "rule r { meta { severity = high } where .eventName == \"X\" "
-                           "severity { critical when .n == 1 } }\n",
-                           "local.secdet", "tune r { severity = low }\n"};
+    static const char pack[] = "rule r { meta { severity = high } where .eventName == \"X\" "
+                               "severity { critical when .n == 1 } }\n";
+    const char *files[] = {"pack.secdet", pack, "local.secdet", "tune r { severity = low }\n"};
     secdet_engine *e = engine_files(files, 2, &g);
     push(e, "{\"eventName\":\"X\",\"n\":1}\n{\"eventName\":\"X\",\"n\":2}\n");
     assert_int_equal(g.n, 2);
