@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lang/compile.h"
+#include "lang/check_int.h"
 #include "lang/tune.h"
 #include "util/hash.h"
 #include "util/severity.h"
@@ -42,15 +43,6 @@ typedef struct checker {
     void *mentions_user;
 } checker;
 
-static const char *file_of(const checker *c, src_loc l) { return l.file < c->rs->nfiles ? c->rs->files[l.file] : ""; }
-
-#define ERR(c, loc, ...)                                                                                               \
-    do {                                                                                                               \
-        (c)->errors++;                                                                                                 \
-        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__);                      \
-    } while (0)
-#define WARN(c, loc, ...) sd_diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
-
 static const char *kind_name(sym_kind k) { return k == SYM_LIST ? "list" : k == SYM_MACRO ? "macro" : "rule"; }
 
 static sym *sym_find(checker *c, const char *name) {
@@ -65,7 +57,7 @@ static void sym_declare(checker *c, const char *name, sym_kind kind, void *decl,
     sym *s = sym_find(c, name);
     if (s->name) {
         ERR(c, loc, "duplicate name '%s': %s here, %s already declared at %s:%u:%u", name, kind_name(kind),
-            kind_name(s->kind), file_of(c, s->loc), s->loc.line, s->loc.col);
+            kind_name(s->kind), check_file_of(c->rs, s->loc), s->loc.line, s->loc.col);
         return;
     }
     s->name = name;

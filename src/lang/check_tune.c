@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang/check_int.h"
 #include "lang/tune.h"
 #include "util/suggest.h"
 #include "vm/vm.h"
@@ -29,15 +30,6 @@ typedef struct tcheck {
     const tune_check_hooks *hooks;
     size_t errors;
 } tcheck;
-
-static const char *file_of(const tcheck *c, src_loc l) { return l.file < c->rs->nfiles ? c->rs->files[l.file] : ""; }
-
-#define ERR(c, loc, ...)                                                                                               \
-    do {                                                                                                               \
-        (c)->errors++;                                                                                                 \
-        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__);                      \
-    } while (0)
-#define WARN(c, loc, ...) sd_diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
 
 static bool oom(tcheck *c) {
     sd_diag_add(c->d, DIAG_ERROR, "", 0, 0, "out of memory");
