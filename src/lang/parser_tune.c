@@ -308,8 +308,9 @@ static bool parse_tune_body(parser *p, ast_tune *t) {
         if (ok && p->tok.kind == TOK_SEMI) sd_parser_advance(p);
         if (ok) continue;
         failed = true;
-        /* An item refused at its keyword (a duplicate) must not be met again. */
-        if (p->tok.start == at) sd_parser_advance(p);
+        /* An item refused at its keyword (a duplicate) must not be met again:
+         * resync stops at an item keyword that starts a line. */
+        if (which >= 0 && p->tok.start == at) sd_parser_advance(p);
         if (!resync(p)) return false;
     }
     sd_parser_advance(p);
