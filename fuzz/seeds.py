@@ -167,6 +167,39 @@ rule bad2 { sequence within 1m { not a: .k == 1; not b: .k == 2 } }
     write("compile", "nesting-over", "rule r { where " + "(" * 300 + ".a == 1" + ")" * 300 + " }\n")
     write("compile", "deep-not", "rule r { where " + "not " * 200 + ".a == 1 }\n")
     write("compile", "paths", 'rule r { where .a[*][*].b[0]."c d".e[123] == .f[*] output "{.a[*][*].b[0].\\"c d\\"}" }\n')
+    write("compile", "tuning", '''
+rule root { meta { severity = high } where .t == "Root" output "root {.ip}"
+    severity { critical when .ip in cidr("0.0.0.0/0"); low when .lab == true } }
+rule burst { where .e == "F" count >= 3 within 5m by .u }
+rule quiet_one { where .q == 1 }
+macro lab = .acct == "111"
+tune root {
+    except .ip in cidr("192.0.2.0/24") until 2027-01-31 "break-glass drill"
+    except lab; except .x == 1 until "2030-12-31"
+    severity = medium
+    throttle 1h by .u, lower(.v)
+    output "{rule}: {.ip}"
+}
+tune *o* { except .y == 2 }
+tune b?rst { severity = low }
+disable quiet_* "covered elsewhere"
+disable nothing_*
+''')
+    write("compile", "tuning-errors", '''
+rule a { where .a == 1 severity { urgent when .b == 1 } }
+tune a { except .x == 1 until 2027-02-30 }
+tune a {
+    exept .y == 2
+    severity = hgh; severity = low; severity = high
+    throttle 0s by .k[*]
+    output "{nope}"
+}
+tune missing { severity = low }
+tune * { except unknown_macro }
+disable a b
+tune
+rule tune { where .a == 1 }
+''')
 
 
 def decode_seeds():

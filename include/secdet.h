@@ -220,6 +220,63 @@ SECDET_API const char *secdet_rule_source(const secdet_engine *engine, size_t i,
  * *out is the caller's (secdet_free). */
 SECDET_API secdet_status secdet_disasm(const secdet_engine *engine, char **out);
 
+/* ---- Tuning and per-rule figures ------------------------------------------
+ *
+ * A ruleset may tune its rules without editing them, typically in a local
+ * overlay file loaded after the packs (docs/language.md "Tuning"):
+ *
+ *     tune cis_aws_4_3_root_account_usage {
+ *         except .sourceIPAddress in cidr("192.0.2.0/24") until 2027-01-31 "break-glass drill"
+ *         severity = medium
+ *         throttle 1h by .userIdentity.arn
+ *     }
+ *     disable cis_aws_4_1_* "GuardDuty covers these"
+ *
+ * An event an `except` holds for (on or before its date, by the event's
+ * time) makes no alert for that rule; for a count, distinct or sequence
+ * rule it does not enter the rule's correlation. Such events are counted
+ * per rule and per exception. Load an overlay like any rule file
+ * (secdet_load_rules_file); secdet_reload_rules reloads it with the rest.
+ *
+ * The figures count since the engine was made, on the thread that pushes;
+ * a reload keeps those of every rule whose name stays (and of an exception
+ * at the same file, line and column). Read them between pushes.
+ */
+typedef struct secdet_rule_stats {
+    uint64_t alerts;     /* alerts the rule made (handed to the callback and the sinks, before their filters) */
+    uint64_t suppressed; /* alerts its throttle held back */
+    uint64_t excepted;   /* events its exceptions took out: each made no alert (or record) */
+    size_t nexcepts;     /* how many exceptions it has (secdet_rule_except_get) */
+    int disabled;        /* 1 when a `disable` declaration turned it off */
+} secdet_rule_stats;
+
+/* The figures of rule i (0 .. secdet_rule_count() - 1). */
+SECDET_API secdet_status secdet_rule_stats_get(const secdet_engine *engine, size_t i, secdet_rule_stats *out);
+
+/* One exception of a rule, in the order the tunes apply (file order). The
+ * strings live until the next load. */
+typedef struct secdet_rule_except {
+    const char *file; /* where the `except` is written */
+    unsigned line, column;
+    const char *condition; /* its condition as written, on one line */
+    const char *reason;    /* "" when none */
+    const char *until;     /* "YYYY-MM-DD", "" when it has no date */
+    int64_t until_ns;      /* events from this time on (ns since the epoch, UTC: the day after `until`) are
+                              not excepted; INT64_MAX without a date, or for one past 2262-04-11 (where int64
+                              ns end) */
+    uint64_t excepted;     /* events it took out */
+} secdet_rule_except;
+
+/* Exception k (0 .. stats.nexcepts - 1) of rule i. */
+SECDET_API secdet_status secdet_rule_except_get(const secdet_engine *engine, size_t i, size_t k,
+                                                secdet_rule_except *out);
+
+/* What every tune and disable of the loaded rules changes, for people: per
+ * declaration a line "file:line:col: tune TARGET (N rules)", then a line
+ * per rule and change ("    RULE: severity high -> medium"); "" when the
+ * rules have none. *out is the caller's (secdet_free). */
+SECDET_API secdet_status secdet_tuning_explain(const secdet_engine *engine, char **out);
+
 /* ---- Sources and input --------------------------------------------------- */
 
 typedef enum secdet_format {
@@ -493,8 +550,8 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
 /* ---- Sinks: delivering alerts ------------------------------------------- */
 
 /*
- * A sink receives every alert that passes its filter (minimum severity,
- * tags), on the engine's delivery thread, never on the thread that pushed:
+ * A sink receives every alert that passes its filter (severity, tags,
+ * rules, sources: routing), on the engine's delivery thread, never on the thread that pushed:
  * a slow or dead endpoint never slows evaluation or the other sinks.
  *
  * Behind every sink is the same delivery layer (docs/sinks.md):
@@ -621,6 +678,22 @@ typedef struct secdet_sink_opts {
      * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
      * counted and logged). Copied. */
     const char *dead_letter;
+    /* ---- Routing: more of what a sink takes (each list: any of these) ---- */
+    /* Only alerts of these severities: a bit (1u << level) per severity
+     * wanted; 0 = every severity. min_severity applies too. (JSON:
+     * "max_severity": "medium" sets the bits of info..medium.) */
+    unsigned severities;
+    /* When nrules > 0, only alerts of a rule whose name matches one of
+     * these globs ('*' any run of characters, '?' one); a glob starting
+     * with '!' instead leaves out the rules it matches (["!noisy_*"] takes
+     * every other rule). Copied. */
+    const char *const *rules;
+    size_t nrules;
+    /* When nsources > 0, only alerts whose source — the name of the source
+     * the firing event came from (secdet_alert_source) — matches one of
+     * these globs. Copied. */
+    const char *const *sources;
+    size_t nsources;
 } secdet_sink_opts;
 
 /* Fills *opts with the defaults above. */

@@ -79,6 +79,25 @@ typedef struct secdet_rule_info {
 size_t secdet_rule_count(const secdet_engine *engine);
 secdet_status secdet_rule_get(const secdet_engine *engine, size_t i, secdet_rule_info *out);
 secdet_status secdet_disasm(const secdet_engine *engine, char **out);
+typedef struct secdet_rule_stats {
+    uint64_t alerts;
+    uint64_t suppressed;
+    uint64_t excepted;
+    size_t nexcepts;
+    int disabled;
+} secdet_rule_stats;
+secdet_status secdet_rule_stats_get(const secdet_engine *engine, size_t i, secdet_rule_stats *out);
+typedef struct secdet_rule_except {
+    const char *file;
+    unsigned line, column;
+    const char *condition;
+    const char *reason;
+    const char *until;
+    int64_t until_ns;
+    uint64_t excepted;
+} secdet_rule_except;
+secdet_status secdet_rule_except_get(const secdet_engine *engine, size_t i, size_t k, secdet_rule_except *out);
+secdet_status secdet_tuning_explain(const secdet_engine *engine, char **out);
 
 typedef enum secdet_format {
     SECDET_FMT_AUTO = 0, SECDET_FMT_JSONL = 1, SECDET_FMT_CLOUDTRAIL = 2,

@@ -309,7 +309,7 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     put_key(b, "title");
     put_str(b, title);
     put_key(b, "severity");
-    put_str(b, sd_severity_name(r->sev));
+    put_str(b, sd_severity_name(sd_alert_spec_severity(spec, r)));
     put_key(b, "tags");
     sd_buf_putc(b, '[');
     for (uint32_t i = 0; i < r->ntags; i++) {
@@ -377,7 +377,7 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     out->message_len = ac->message.len;
     out->id = ac->id;
     out->source = source;
-    out->severity = (secdet_severity)r->sev;
+    out->severity = sd_alert_spec_severity(spec, r);
     out->time_ns = spec->time_ns;
     out->tags = (const char *const *)r->tags;
     out->ntags = r->ntags;

@@ -85,7 +85,15 @@ typedef struct alert_spec {
     uint32_t group_json_len;
     const char *aux;
     uint32_t aux_len;
+    /* The severity a rule's severity cases gave this alert (else the rule's). */
+    bool has_severity;
+    secdet_severity severity;
 } alert_spec;
+
+/* The alert's severity: its severity case's, else its rule's. */
+static inline secdet_severity sd_alert_spec_severity(const alert_spec *s, const vm_rule *r) {
+    return s->has_severity ? s->severity : r->sev;
+}
 
 typedef struct alert_ctx {
     buf json;    /* the alert */

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/rule_figures.h"
 #include "cli/scan.h"
 
 #define SCAN_CHUNK_BYTES (1u << 20)
@@ -249,6 +250,10 @@ static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
 
     if (!ctx->opts->quiet) {
         print_summary(ctx, files_read, elapsed);
+        cli_print_excepted(stderr, ctx->engine);
+    }
+    if (ctx->opts->summary) {
+        cli_print_rule_table(stderr, ctx->engine);
     }
     if (ctx->opts->stats) {
         print_stats(ctx);
@@ -334,7 +339,9 @@ int cmd_scan(int argc, char **argv) {
         return CLI_EXIT_ERROR;
     }
     cli_load_result loaded;
-    if (cli_load_rules(ctx.engine, o.rules.items, o.rules.count, 1, &loaded) != 0) {
+    int rules_ok = cli_load_rules(ctx.engine, o.rules.items, o.rules.count, 1, &loaded) == 0;
+    if (rules_ok && !o.quiet) (void)cli_warn_expired(ctx.engine, cli_today_ns());
+    if (!rules_ok) {
         rc = CLI_EXIT_ERROR;
     } else if (scan_check_filters(&ctx) != 0 || load_state(&ctx) != 0) {
         rc = CLI_EXIT_ERROR;

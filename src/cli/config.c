@@ -478,7 +478,7 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "type");
     if (!cJSON_IsString(t)) {
         enter_key(w, "type");
-        return fail(w, "missing or not a string (stdout, file, webhook, slack, syslog or kafka)");
+        return fail(w, "missing or not a string (stdout, file, webhook, slack, syslog, kafka or digest)");
     }
     cJSON *obj = cJSON_Duplicate(v, 1);
     if (!obj) return fail(w, "out of memory");
@@ -494,7 +494,8 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
         snprintf(name, sizeof name, "%.60s-%zu", t->valuestring, index);
     if (rc == 0 && !n && !cJSON_AddStringToObject(obj, "name", name)) rc = fail(w, "out of memory");
     bool network = strcmp(t->valuestring, "webhook") == 0 || strcmp(t->valuestring, "slack") == 0 ||
-                   strcmp(t->valuestring, "syslog") == 0 || strcmp(t->valuestring, "kafka") == 0;
+                   strcmp(t->valuestring, "syslog") == 0 || strcmp(t->valuestring, "kafka") == 0 ||
+                   strcmp(t->valuestring, "digest") == 0;
     if (rc == 0 && network && w->spool_root && !cJSON_GetObjectItemCaseSensitive(obj, "spool_dir")) {
         size_t len = strlen(w->spool_root) + strlen(name) + 2;
         char *dir = malloc(len);

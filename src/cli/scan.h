@@ -21,6 +21,7 @@ typedef struct scan_options {
     int progress; /* SCAN_PROGRESS_*: --progress, --no-progress, else by the terminals */
     int quiet;
     int stats;              /* --stats: the engine's counters at the end */
+    int summary;            /* --summary: the per-rule table at the end */
     const char *state;      /* --state FILE, or NULL */
     int64_t lateness_ms;    /* --lateness; -1: the engine's default */
     long max_samples;       /* --max-samples; -1: the engine's default */

@@ -164,6 +164,9 @@ struct corr {
     size_t nkept, capkept;
     uint32_t snap_gen;
     bool applying; /* inside the apply loop: no eviction */
+    /* The engine's per-rule counts of alerts a throttle held back (n_throttled rules). */
+    uint64_t *throttled;
+    uint32_t n_throttled;
 };
 
 /* mem.c: allocations of the state, accounted at what malloc takes for them

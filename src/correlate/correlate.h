@@ -173,6 +173,11 @@ bool sd_corr_newest_time(const corr *c, int64_t *out);
 bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
                       uint64_t *suppressed);
 
+/* Where to count, per rule of the current program, the alerts a throttle
+ * suppresses (by_rule[0..n), the engine's; NULL: nowhere). Set it again
+ * with every program. */
+void sd_corr_set_throttle_counts(corr *c, uint64_t *by_rule, uint32_t n);
+
 void sd_corr_get_stats(const corr *c, corr_stats *out);
 
 /* Snapshot (snapshot.c): the whole state as bytes, appended to out; 0 or -1 (OOM). */

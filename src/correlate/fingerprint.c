@@ -9,6 +9,10 @@
  * title, meta and output are left out, so editing a message keeps state.
  * What Part 2 of the language added (sum, unordered, steps' `not`, counts
  * and keys) is hashed only where a rule has it: older rules keep theirs.
+ * Tuning: a tune's throttle is the rule's throttle, hashed as such; its
+ * exceptions, severity and output are left out (an exception added on a
+ * reload filters what comes next and keeps the windows of an attack in
+ * progress); a disabled rule hashes differently, so its state is dropped.
  */
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -16,6 +20,7 @@
 
 #include "correlate/correlate.h"
 #include "util/limits.h"
+#include "vm/tuning.h"
 
 static void put(EVP_MD_CTX *md, const void *p, size_t n) { EVP_DigestUpdate(md, p, n); }
 static void put_u64(EVP_MD_CTX *md, uint64_t v) {
@@ -190,6 +195,8 @@ void sd_corr_fingerprint(const program *p, uint32_t r, corr_fp *out) {
         put_cstr(md, rule->throttle_by[i].text);
         put_code(md, p, rule->throttle_by[i].code, 0);
     }
+    /* A disabled rule's state would never be used again: it is dropped. */
+    if (rule->tuning && rule->tuning->disabled) put_cstr(md, "disabled");
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     if (EVP_DigestFinal_ex(md, digest, &dlen) == 1 && dlen >= CORR_FP_BYTES) memcpy(out->b, digest, CORR_FP_BYTES);

@@ -10,6 +10,7 @@
  *   fire.c     the correlator's due alerts → alerts
  *   sinks.c    adding sinks, handing alerts to them, draining
  *   stage.c    the scale-out stages' hooks (outer.h)
+ *   tuning.c   exceptions and severity cases on events, per-rule figures
  *
  * The compiled program is immutable; everything that depends on it and
  * changes per event (VM registers, field cache, candidate bitmap, key value
@@ -59,6 +60,8 @@ typedef struct engine_ruleset {
     sd_values *tkey_vals;
     bool stateful;
     uint64_t scan_bad_tag; /* ev's scan plan failed for this source tag (eval.c) */
+    /* Per-rule figures (tuning.h); NULL when they could not be allocated. */
+    struct rule_counts *counts;
 } engine_ruleset;
 
 typedef struct engine_source {

@@ -35,6 +35,7 @@
 
 #include "engine/engine.h"
 #include "engine/eval_int.h"
+#include "engine/tuning.h"
 #include "event/time.h"
 #include "util/hash.h"
 #include "util/json.h"
@@ -191,6 +192,7 @@ static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, cons
     } else if (rule->has_throttle) {
         sd_buf_append(&e->tkeybuf, e->keybuf.data ? e->keybuf.data : "", e->keybuf.len);
     }
+    if (sd_tune_has_cases(rule)) sd_tune_aux_severity(e, rule, ev);
     if (sd_alert_aux_needed(rule)) sd_alert_aux_write(&e->auxbuf, rule, ev, group, ngroup);
     return true;
 }
@@ -202,7 +204,7 @@ bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t
     const vm_rule *rule = &rs->prog->rules[r];
     sd_buf_reset(&e->auxbuf);
     sd_buf_reset(&e->tkeybuf);
-    if (!sd_alert_aux_needed(rule) && !rule->has_throttle) return true;
+    if (!sd_alert_aux_needed(rule) && !rule->has_throttle && !sd_tune_has_cases(rule)) return true;
     cJSON *root = NULL;
     if (!text_ready(e, rs) || sd_event_begin_text(&rs->ev, json, len, e->opts.max_json_depth) != 0) {
         root = sd_json_parse(json, len, e->opts.max_json_depth, NULL);
@@ -267,6 +269,22 @@ static bool defer_stateless(eval_ctx *x, uint32_t r, uint32_t nkeys) {
 
 /* ---- Rules ---------------------------------------------------------------------------- */
 
+/* The event's time, taken when first needed (see the top). */
+static void need_time(eval_ctx *x) {
+    if (x->have_time) return;
+    sd_event *ev = &x->e->rs->ev;
+    ev->time_ns = x->only ? x->only->time_ns : sd_engine_event_time(x->e, ev);
+    x->have_time = true;
+}
+
+/* Whether an exception of a tune takes the matched event out of rule r
+ * (counted): 1 yes, 0 no, -1 out of budget. */
+static int excepted(eval_ctx *x, uint32_t r) {
+    if (!sd_tune_has_excepts(&x->e->rs->prog->rules[r])) return 0;
+    need_time(x); /* an exception may have a date */
+    return sd_tune_except(x->e, r, &x->e->rs->ev);
+}
+
 /* Builds and delivers the alert of a stateless rule that matched. Returns
  * false when the event must stop (instruction budget). */
 static bool deliver(eval_ctx *x, uint32_t r) {
@@ -278,10 +296,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     const rule_key *keys = rule->has_throttle ? rule->throttle_by : NULL;
     uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
     if (!run_keys(&rs->vm, ev, keys, nkeys, rs->key_vals)) return false;
-    if (!x->have_time) {
-        ev->time_ns = x->only ? x->only->time_ns : sd_engine_event_time(e, ev);
-        x->have_time = true;
-    }
+    need_time(x);
     if (rule->has_throttle && (e->stage.fwd_fn || e->stage.external_wm)) return defer_stateless(x, r, nkeys);
     uint64_t suppressed = 0;
     if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
@@ -291,6 +306,8 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
     sd_buf_reset(&e->fieldsbuf);
     sd_engine_fields_json(ev, &e->fieldsbuf);
+    secdet_severity sev = rule->sev;
+    bool has_sev = sd_tune_has_cases(rule) && sd_tune_severity(e, rule, ev, &sev);
     const char *texts[1] = {e->evbuf.data};
     size_t lens[1] = {e->evbuf.len};
     alert_spec spec = {
@@ -311,10 +328,13 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         .event_json_len = lens,
         .nevents = 1,
         .ev = ev,
+        .has_severity = has_sev,
+        .severity = sev,
     };
     secdet_alert alert;
     if (sd_alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
     sd_engine_hand_out(e, &alert);
+    sd_tune_count_alert(e, r);
     return true;
 }
 
@@ -374,6 +394,8 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         if (st == VM_BUDGET) return false;
         if (st != VM_OK || !matched) return true;
     }
+    int ex = excepted(x, r); /* an excepted event does not enter the rule's correlation */
+    if (ex) return ex > 0;
     if (!run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals)) return false;
     if (!key_bytes(&e->keybuf, rs->key_vals, rule->nby)) return true;
     if (e->stage.fwd_fn) return forward_match(x, r);
@@ -411,6 +433,8 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
     vm_status st = sd_vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
     if (st == VM_BUDGET) return false;
     if (st != VM_OK || !matched) return true;
+    int ex = excepted(x, r);
+    if (ex) return ex > 0;
     return deliver(x, r);
 }
 

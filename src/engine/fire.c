@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "engine/engine.h"
+#include "engine/tuning.h"
 #include "util/json.h"
 
 /* The "fields" of the firing event (its JSON last of the samples), by the
@@ -55,6 +56,10 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
     }
     const char *source = sd_corr_source_name(e->corr, f->src);
     fired_fields(e, source ? source : "", f->events[f->nevents - 1]);
+    const char *aux = f->aux;
+    uint32_t aux_len = f->aux_len;
+    secdet_severity sev = rule->sev;
+    bool has_sev = sd_tune_aux_take(rule, &aux, &aux_len, &sev);
     alert_spec spec = {
         .prog = rs->prog,
         .rule = f->rule,
@@ -75,14 +80,18 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         .nkeys = stateless ? rule->nthrottle_by : rule->nby,
         .group_json = f->key,
         .group_json_len = f->key_len,
-        .aux = f->aux,
-        .aux_len = f->aux_len,
+        .aux = aux,
+        .aux_len = aux_len,
+        .has_severity = has_sev,
+        .severity = sev,
         .nevents = f->nevents,
         .event_json = texts,
         .event_json_len = lens,
     };
     secdet_alert alert;
-    if (sd_alert_build(&e->alerts, &spec, &alert) == 0) sd_engine_hand_out(e, &alert);
+    if (sd_alert_build(&e->alerts, &spec, &alert) != 0) return;
+    sd_engine_hand_out(e, &alert);
+    sd_tune_count_alert(e, f->rule);
 }
 
 void sd_engine_fire_due(secdet_engine *e) {

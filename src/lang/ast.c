@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang/tune.h"
 #include "util/buf.h"
 #include "util/limits.h"
 
@@ -99,6 +100,7 @@ void sd_ast_rule_free(ast_rule *r) {
     free(r->steps);
     key_free(r->throttle_by, r->nthrottle_by);
     free(r->output);
+    sd_ast_rule_tuning_free(r->tuning);
     free(r);
 }
 
@@ -122,6 +124,7 @@ void sd_ast_ruleset_free(ast_ruleset *rs) {
     free(rs->macros);
     for (size_t i = 0; i < rs->nrules; i++) sd_ast_rule_free(rs->rules[i]);
     free(rs->rules);
+    sd_ast_tuning_free(rs->tuning);
     memset(rs, 0, sizeof *rs);
 }
 

@@ -194,6 +194,8 @@ typedef struct ast_rule {
     bool used;    /* named by another rule */
     bool broken;  /* a stub: its definition had a parse error (see parser.c) */
     int visiting; /* checker: cycle detection through rule references */
+    /* lang/tune.h: its severity cases, the tunes naming it; NULL when none */
+    struct ast_rule_tuning *tuning;
 } ast_rule;
 
 typedef struct ast_ruleset {
@@ -205,6 +207,8 @@ typedef struct ast_ruleset {
     size_t nmacros;
     ast_rule **rules;
     size_t nrules;
+    /* lang/tune.h: the tune and disable declarations; NULL when none */
+    struct ast_tuning *tuning;
 } ast_ruleset;
 
 void sd_ast_ruleset_init(ast_ruleset *rs);

@@ -17,6 +17,7 @@
 
 #include "lang/check_int.h"
 #include "lang/compile.h"
+#include "lang/tune.h"
 #include "util/hash.h"
 #include "util/severity.h"
 #include "util/suggest.h"
@@ -37,7 +38,7 @@ static void sym_declare(checker *c, const char *name, sym_kind kind, void *decl,
     sym *s = sym_find(c, name);
     if (s->name) {
         ERR(c, loc, "duplicate name '%s': %s here, %s already declared at %s:%u:%u", name, kind_name(kind),
-            kind_name(s->kind), file_of(c, s->loc), s->loc.line, s->loc.col);
+            kind_name(s->kind), check_file_of(c->rs, s->loc), s->loc.line, s->loc.col);
         return;
     }
     s->name = name;
@@ -365,6 +366,10 @@ static void check_rule(checker *c, ast_rule *r) {
     }
 }
 
+/* The checks tunes borrow (check_tune.c). */
+static void tune_cond(void *c, ast_cond *x) { check_cond(c, x, 0); }
+static void tune_keys(void *c, ast_key *keys, size_t n) { check_keys(c, keys, n, "throttle by"); }
+
 static int cmp_decl_loc(const void *pa, const void *pb) {
     const src_loc *a = &((const sym *)pa)->loc, *b = &((const sym *)pb)->loc;
     if (a->file != b->file) return a->file < b->file ? -1 : 1;
@@ -404,6 +409,7 @@ size_t sd_check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mention
     for (size_t i = 0; i < rs->nmacros; i++) check_macro(&c, rs->macros[i], rs->macros[i]->loc, 0);
     for (size_t i = 0; i < rs->nrules; i++)
         if (!rs->rules[i]->broken) check_rule(&c, rs->rules[i]);
+    c.errors += sd_check_tuning(rs, d, &(tune_check_hooks){tune_cond, tune_keys, &c});
 
     for (size_t i = 0; i < rs->nlists; i++) {
         const ast_list *l = rs->lists[i];

@@ -1,7 +1,10 @@
-/* check_int.h — what the checker's two files share: check.c (names,
- * conditions, rules) and check_ext.c (what Part 2 of the language adds:
+/* check_int.h — what the checker's files share: check.c (names,
+ * conditions, rules), check_ext.c (what Part 2 of the language adds:
  * element predicates, string lists, time offsets, the new sequence steps
- * and sum). */
+ * and sum) and check_tune.c (tune and disable), and how they report: each
+ * keeps a context `c` with the ruleset (`rs`), the diagnostics (`d`) and an
+ * error count (`errors`); a diagnostic names the file of its place, "" for
+ * a place in no file. */
 #ifndef SECDET_LANG_CHECK_INT_H
 #define SECDET_LANG_CHECK_INT_H
 
@@ -29,16 +32,17 @@ typedef struct checker {
     void *mentions_user;
 } checker;
 
-static inline const char *file_of(const checker *c, src_loc l) {
-    return l.file < c->rs->nfiles ? c->rs->files[l.file] : "";
+static inline const char *check_file_of(const ast_ruleset *rs, src_loc l) {
+    return l.file < rs->nfiles ? rs->files[l.file] : "";
 }
 
 #define ERR(c, loc, ...)                                                                                               \
     do {                                                                                                               \
         (c)->errors++;                                                                                                 \
-        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__);                      \
+        sd_diag_add((c)->d, DIAG_ERROR, check_file_of((c)->rs, (loc)), (loc).line, (loc).col, __VA_ARGS__);            \
     } while (0)
-#define WARN(c, loc, ...) sd_diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
+#define WARN(c, loc, ...)                                                                                              \
+    sd_diag_add((c)->d, DIAG_WARNING, check_file_of((c)->rs, (loc)), (loc).line, (loc).col, __VA_ARGS__)
 
 /* check.c */
 void sd_check_cond(checker *c, ast_cond *x, int depth);

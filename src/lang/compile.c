@@ -19,6 +19,7 @@
 #include "lang/compile_int.h"
 #include "lang/lexer.h"
 #include "lang/parser.h"
+#include "lang/tune.h"
 #include "util/limits.h"
 
 uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
@@ -340,6 +341,7 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
     out->throttle_by = compile_keys(c, r->throttle_by, r->nthrottle_by);
     out->nthrottle_by = out->throttle_by ? (uint32_t)r->nthrottle_by : 0;
     sd_compile_template(c, r, out);
+    sd_compile_rule_tuning(c, r, out);
     out->nregs = c->max_reg;
     if (c->max_reg > c->p->max_regs) c->p->max_regs = c->max_reg;
 }
@@ -356,8 +358,10 @@ program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_e
     for (size_t i = 0; i < rs->nfiles; i++) c.p->file_names[c.p->nfiles++] = strdup(rs->files[i]);
     for (size_t i = 0; i < rs->nrules && !c.oom; i++) {
         c.p->nrules++; /* counted first, so sd_program_free releases a half-built rule */
-        compile_one_rule(&c, rs->rules[i], &c.p->rules[i]);
+        ast_rule view;
+        compile_one_rule(&c, sd_tune_rule_view(rs->rules[i], &view), &c.p->rules[i]);
     }
+    if (!c.oom) sd_compile_tuning_text(&c);
     if (!c.oom) sd_build_index(&c);
     if (c.p->max_regs == 0) c.p->max_regs = 1;
     sd_pool_free_tabs(&c);

@@ -1,6 +1,6 @@
 /* parser.c — rule source text → AST: declarations, rules and their clauses.
  *
- *   file   = { list | macro | rule }
+ *   file   = { list | macro | rule | tune | disable }      (tune, disable: parser_tune.c)
  *   list   = "list" NAME "=" "[" lits "]"
  *   macro  = "macro" NAME "=" condition
  *   rule   = "rule" NAME "{" { clause } "}"
@@ -8,6 +8,7 @@
  *          | distinct EXPR (>=|>) N window | sum EXPR (>=|>) N window
  *          | sequence ["unordered"] window "{" { STEP [";"] } "}"       (parser_seq.c)
  *          | throttle DUR [by keys] | output STRING | private
+ *          | severity { LEVEL when COND ... }               (parser_tune.c)
  *   window = "within" DUR [ "by" EXPR { "," EXPR } ]
  *
  * Clauses may come in any order, each at most once (count, distinct and
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "lang/parser_int.h"
+#include "lang/tune.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 #include "util/limits.h"
@@ -136,6 +138,8 @@ bool sd_parser_is_reserved(const char *word) {
         "exists", "lower", "upper", "len", "coalesce", "true", "false", "null",
         /* Part 2 (any, all and unordered are words only where they stand: a rule may be named `all`) */
         "sum", "icontains", "istartswith", "iendswith", "ilike", "b64decode", "text", "hour", "weekday"};
+    /* The declarations of tune.h. */
+    if (strcmp(word, "tune") == 0 || strcmp(word, "disable") == 0) return true;
     return word_in(word, words, sizeof words / sizeof words[0]);
 }
 
@@ -151,11 +155,12 @@ bool sd_parser_enter(parser *p) {
 void sd_parser_leave(parser *p) { p->depth--; }
 
 static bool at_decl_keyword(const parser *p) {
-    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule");
+    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule") ||
+           sd_parser_is_kw(p, "tune") || sd_parser_is_kw(p, "disable");
 }
 
-static const char *const clause_words[] = {"meta",     "on",       "where",  "count",   "distinct",
-                                           "sequence", "throttle", "output", "private", "sum"};
+static const char *const clause_words[] = {"meta",     "on",     "where",   "count", "distinct", "sequence",
+                                           "throttle", "output", "private", "sum",   "severity"};
 #define NCLAUSES (sizeof clause_words / sizeof clause_words[0])
 
 static int clause_index(const parser *p) {
@@ -430,6 +435,7 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
         r->has_throttle = true;
         sd_parser_advance(p);
         return sd_parser_duration(p, &r->throttle_ms) && parse_keys(p, &r->throttle_by, &r->nthrottle_by);
+    case 10: return sd_parse_severity_clause(p, r);
     case 7:
         r->output_loc = sd_parser_loc(p); /* of the keyword; moved to the string below */
         sd_parser_advance(p);
@@ -487,8 +493,9 @@ static void parse_rule(parser *p) {
         bool ok;
         if (which < 0) {
             /* A typo here is usually a clause keyword, or 'and'/'or' after a condition. */
-            static const char *const near[] = {"meta",     "on",       "where",  "count",   "distinct", "sum",
-                                               "sequence", "throttle", "output", "private", "and",      "or"};
+            static const char *const near[] = {"meta", "on",       "where",    "count",  "distinct",
+                                               "sum",  "sequence", "throttle", "output", "private",
+                                               "and",  "or",       "severity"};
             sd_parser_expected_near(
                 p, "a rule clause (meta, on, where, count, distinct, sum, sequence, throttle, output, private) or '}'",
                 near, sizeof near / sizeof near[0]);
@@ -533,6 +540,9 @@ static void parse_rule(parser *p) {
     p->rs->rules[p->rs->nrules++] = r;
 }
 
+/* For parser_tune.c (keys and durations are shared above). */
+void sd_parser_skip_to_decl(parser *p) { skip_to_decl(p); }
+
 /* ---- the file ---------------------------------------------------------- */
 
 size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d) {
@@ -552,6 +562,8 @@ size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, s
             parse_macro(&p);
         } else if (sd_parser_is_kw(&p, "rule")) {
             parse_rule(&p);
+        } else if (sd_parser_is_kw(&p, "tune") || sd_parser_is_kw(&p, "disable")) {
+            sd_parse_tune(&p);
         } else {
             if (p.tok.kind != TOK_ERROR) {
                 /* "after 'x'" would only name the end of the previous declaration */

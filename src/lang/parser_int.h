@@ -55,6 +55,8 @@ bool sd_parser_is_kw(const parser *p, const char *kw);
 /* Words that cannot name a list, macro or rule (they mean something in a condition or rule). */
 bool sd_parser_is_reserved(const char *word);
 bool sd_parser_enter(parser *p);
+/* Skips to the next declaration keyword that starts a line (or the end). */
+void sd_parser_skip_to_decl(parser *p);
 void sd_parser_leave(parser *p);
 
 ast_cond *sd_parser_condition(parser *p);

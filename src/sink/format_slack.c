@@ -86,6 +86,8 @@ static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code)
     }
 }
 
+void sd_slack_mrkdwn(buf *t, const char *s, size_t n, size_t limit) { put_mrkdwn(t, s, n, limit, false); }
+
 static const cJSON *get(const cJSON *obj, const char *key) { return sd_json_member(obj, key); }
 
 /* A text and its length: alert and event strings may hold U+0000, which is

@@ -126,6 +126,16 @@
 #define LIMIT_SLACK_FIELDS 10
 /* requestParameters shown in a Slack message, bytes, by default. */
 #define LIMIT_SLACK_PARAMS_DEFAULT 1500
+/* The digest sink: a period's alerts, one message (src/sink/digest.c).
+ * Alerts one digest holds by default (also the type's max_in_flight: they
+ * are all outstanding until the digest is delivered), and at most; the
+ * period by default; the headers of its webhook form; Slack sections, at
+ * most (Slack takes 50 blocks a message). */
+#define LIMIT_DIGEST_ALERTS_DEFAULT 10000u
+#define LIMIT_DIGEST_ALERTS_MAX     100000u
+#define LIMIT_DIGEST_PERIOD_MS      900000u
+#define LIMIT_DIGEST_HEADERS        32
+#define LIMIT_DIGEST_RULES_MAX      45
 /* A secret file read for a configuration value. */
 #define LIMIT_SECRET_FILE_BYTES 65536
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "vm/program.h"
+#include "vm/tuning.h"
 
 static void free_const(vm_const *c) {
     if (c->type == SD_STR) free((char *)c->str);
@@ -42,6 +43,7 @@ static void free_rule(vm_rule *r) {
     free_keys(r->throttle_by, r->nthrottle_by);
     for (uint32_t i = 0; r->output && i < r->noutput; i++) free(r->output[i].text);
     free(r->output);
+    sd_rule_tuning_free(r->tuning);
 }
 
 void sd_program_free(program *p) {
@@ -96,6 +98,7 @@ void sd_program_free(program *p) {
     }
     free(p->indexes);
     free(p->always);
+    free(p->tuning_text);
     free(p);
 }
 

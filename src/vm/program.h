@@ -149,6 +149,8 @@ typedef struct vm_rule {
     tpl_part *output; /* NULL = message is the title */
     uint32_t noutput;
     uint32_t nregs; /* registers its programs need */
+    /* Exceptions, severity cases, disabled (vm/tuning.h); NULL when none. */
+    struct rule_tuning *tuning;
 } vm_rule;
 
 /* Dispatch index: rules that require `path == one of these strings`.
@@ -203,6 +205,8 @@ typedef struct program {
     uint32_t nalways;
     uint32_t max_regs;
     bool uses_regex;
+    /* What the tunes change, for people (secdet_tuning_explain); NULL when none. */
+    char *tuning_text;
 } program;
 
 void sd_program_free(program *p);

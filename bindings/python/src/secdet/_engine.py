@@ -25,7 +25,8 @@ from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_NOMEM, ER
 from ._native import (Counters, SinkState, check, ffi, lib, log, new_handle, strerror, take_batch,
                       take_diagnostics, take_raw)
 from ._sinks import make_sink_opts, sink_json
-from ._types import Alert, Diagnostic, EventInfo, MalformedEvent, RuleInfo, Severity, SinkResult, SinkStats, Stats
+from ._types import (Alert, Diagnostic, EventInfo, MalformedEvent, RuleExcept, RuleInfo, RuleStats, Severity,
+                     SinkResult, SinkStats, Stats)
 
 RulesArg = Union[str, bytes, "os.PathLike[str]"]
 Event = Union[str, bytes, bytearray, memoryview, Mapping[str, Any]]
@@ -249,6 +250,39 @@ class Engine:
                 out.append(RuleInfo(s(info.name), s(info.title), Severity(info.severity), s(info.file),
                                     info.line, bool(info.is_private), bool(info.is_aggregate)))
         return out
+
+    @property
+    def rule_stats(self) -> List[RuleStats]:
+        """Every loaded rule's figures (alerts, throttle-suppressed, excepted, its exceptions), in the order of
+        :attr:`rules`. Tune rules with an overlay file loaded after the packs (:meth:`load_rules`)."""
+        info = ffi.new("secdet_rule_info *")
+        st = ffi.new("secdet_rule_stats *")
+        x = ffi.new("secdet_rule_except *")
+        s = lambda p: ffi.string(p).decode("utf-8", "replace") if p != ffi.NULL else ""  # noqa: E731
+        out = []
+        with self._lock:
+            ptr = self._live()
+            for i in range(lib.secdet_rule_count(ptr)):
+                if lib.secdet_rule_get(ptr, i, info) != 0 or lib.secdet_rule_stats_get(ptr, i, st) != 0:
+                    continue
+                excepts = []
+                for k in range(st.nexcepts):
+                    if lib.secdet_rule_except_get(ptr, i, k, x) == 0:
+                        excepts.append(RuleExcept(s(x.file), x.line, x.column, s(x.condition), s(x.reason),
+                                                  s(x.until), x.until_ns, x.excepted))
+                out.append(RuleStats(s(info.name), st.alerts, st.suppressed, st.excepted, bool(st.disabled),
+                                     tuple(excepts)))
+        return out
+
+    def tuning_explain(self) -> str:
+        """What every ``tune`` and ``disable`` of the loaded rules changes, for people; "" when none."""
+        out = ffi.new("char **")
+        with self._lock:
+            check(lib.secdet_tuning_explain(self._live(), out), "tuning explain")
+        try:
+            return ffi.string(out[0]).decode("utf-8", "replace")
+        finally:
+            lib.secdet_free(out[0])
 
     def disasm(self) -> str:
         """The loaded rules' bytecode, one instruction a line."""

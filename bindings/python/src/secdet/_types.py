@@ -197,6 +197,32 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
+class RuleExcept:
+    """One exception of a rule (``except ... until ... "reason"`` in a tune)."""
+
+    file: str  #: where the ``except`` is written
+    line: int
+    column: int
+    condition: str  #: as written, on one line
+    reason: str  #: "" when none
+    until: str  #: "YYYY-MM-DD", "" when it has no date
+    until_ns: int  #: events from this time on (ns since the epoch, UTC) are not excepted; 2**63-1 without a date
+    excepted: int  #: events it took out
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    """One rule's figures since the engine was made; a reload keeps those of every rule whose name stays."""
+
+    rule: str
+    alerts: int  #: alerts the rule made (before the sinks' filters)
+    suppressed: int  #: alerts its throttle held back
+    excepted: int  #: events its exceptions took out
+    disabled: bool  #: a ``disable`` turned it off
+    excepts: Tuple[RuleExcept, ...]  #: its exceptions, in the order they apply
+
+
+@dataclass(frozen=True)
 class SinkStats:
     """Counters of one sink (see docs/sinks.md)."""
 
