@@ -399,6 +399,11 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     put_time(b, spec->time_ns);
     put_key(b, "source");
     put_str(b, source);
+    put_key(b, "fields"); /* the firing event's common fields, by its log type (docs/log-types.md) */
+    if (spec->fields_json && spec->fields_json_len)
+        sd_buf_append(b, spec->fields_json, spec->fields_json_len);
+    else
+        sd_buf_puts(b, "{}");
     put_key(b, "message");
     sd_buf_json_string(b, ac->message.data ? ac->message.data : "", ac->message.len);
     put_key(b, "group");

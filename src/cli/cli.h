@@ -162,7 +162,7 @@ typedef struct cli_test_event {
  */
 typedef struct cli_test_case {
     char *rule;
-    char *source; /* "cloudtrail" when the line has none */
+    char *source; /* NULL when the line has none (the rule's `on` decides) */
     char *name;   /* NULL when none */
     int expect_match;
     long expect_alerts; /* exact number of the rule's alerts; -1 when the line has none */

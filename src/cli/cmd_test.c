@@ -26,6 +26,7 @@
 
 typedef struct rule_coverage {
     char *name;
+    char *source; /* its one `on` source, the default of its tests; NULL: by each event's shape */
     int is_private;
     int has_match;
     int has_no_match;
@@ -143,10 +144,19 @@ static void run_case(test_run *run, const char *where, const cli_test_case *tc) 
     alert_probe probe = {.rule = tc->rule};
     secdet_set_alert_callback(engine, on_alert, &probe);
     secdet_set_error_callback(engine, on_malformed, &probe);
+    /* The test's source, else the rule's one `on` source, else each event
+     * to the source of its log type by its shape (a rule on several
+     * sources, or a sequence over rules of several). */
+    const char *source = tc->source ? tc->source : rule->source;
     secdet_status status = SECDET_OK;
+    if (source == NULL) {
+        source = "jsonl";
+        status =
+            secdet_source_add(engine, source, &(secdet_source_opts){.format = SECDET_FMT_JSONL, .log_type = "auto"});
+    }
     size_t failed_at = 0;
     for (size_t i = 0; i < tc->event_count && status == SECDET_OK; i++) {
-        status = secdet_push_event(engine, tc->source, tc->events[i].json, tc->events[i].len);
+        status = secdet_push_event(engine, source, tc->events[i].json, tc->events[i].len);
         failed_at = i;
     }
     int flush_failed = 0;
@@ -285,6 +295,10 @@ static int load_rule_list(test_run *run, secdet_engine *engine) {
         }
         r->is_private = info.is_private;
         run->rule_count++;
+        const char *only = secdet_rule_source(engine, i, 0);
+        if (only != NULL && secdet_rule_source(engine, i, 1) == NULL && (r->source = strdup(only)) == NULL) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -360,6 +374,7 @@ int cmd_test(int argc, char **argv) {
     cli_strings_free(&files);
     for (size_t i = 0; i < run.rule_count; i++) {
         free(run.rules[i].name);
+        free(run.rules[i].source);
     }
     free(run.rules);
     if (run.errors) {

@@ -17,10 +17,12 @@
  * cache, the candidate bitmap, the key value slots and the alert buffers
  * are all reused.
  *
- * Event time is the source's time field (RFC 3339), else the time of the
- * push. Without aggregation or throttled rules it is taken lazily, when the
- * first alert of an event needs it; with them, for every event, since it
- * moves the correlator's watermark and decides whether the event is late.
+ * Whose the event is — its source name, its log type, where its time is —
+ * profile.c decides first. Event time is read by that profile, else the
+ * time of the push. Without aggregation or throttled rules it is taken
+ * lazily, when the first alert of an event needs it; with them, for every
+ * event, since it moves the correlator's watermark and decides whether the
+ * event is late.
  *
  * Scale-out (stage.c): in stage 1, an aggregation's match (and a throttled
  * stateless rule's) is forwarded instead of kept; in stage 2 an event is
@@ -41,27 +43,6 @@ uint32_t sd_eval_program_source(const program *p, const char *name) {
     for (uint32_t i = 0; i < p->nsources; i++)
         if (strcmp(p->source_names[i], name) == 0) return i;
     return UINT32_MAX;
-}
-
-static uint32_t source_id(secdet_engine *e, engine_source *s) {
-    if (s->prog_gen != e->prog_gen) {
-        s->prog_source = sd_eval_program_source(e->rs->prog, s->name);
-        s->prog_gen = e->prog_gen;
-    }
-    return s->prog_source;
-}
-
-static int64_t event_time(secdet_engine *e, const engine_source *s, sd_event *ev) {
-    if (s->has_time) {
-        sd_values vals;
-        sd_value one;
-        sd_event_path_values(ev, &s->time_path, &vals, &one);
-        int64_t t;
-        if (vals.n >= 1 && vals.v[0].type == SD_STR && sd_time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
-            return t;
-    }
-    if (!e->push_time_ns) e->push_time_ns = sd_time_now_ns();
-    return e->push_time_ns;
 }
 
 /* ---- Dispatch ------------------------------------------------------------------ */
@@ -109,6 +90,7 @@ static bool mark_indexed(engine_ruleset *rs, sd_event *ev) {
 typedef struct eval_ctx {
     secdet_engine *e;
     engine_source *src;
+    const char *sname; /* the event's source name (profile.c: a routed event's is its log type's) */
     const eval_only *only;
     bool have_time;
     bool late;       /* older than the watermark: no correlation */
@@ -183,7 +165,7 @@ static bool forward_match(eval_ctx *x, uint32_t r) {
     if (!event_json(e, ev)) return true;
     engine_forward f = {
         .rule = e->rs->prog->rules[r].name,
-        .source = x->src->name,
+        .source = x->sname,
         .key = e->keybuf.data ? e->keybuf.data : "",
         .key_len = (uint32_t)e->keybuf.len,
         .time_ns = ev->time_ns,
@@ -257,7 +239,7 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
     const vm_rule *rule = &e->rs->prog->rules[r];
     if (!make_extra(e, rule, ev, group, ngroup)) return false;
     if (e->auxbuf.oom || e->tkeybuf.oom || !record_event(x)) return true;
-    uint32_t src = sd_corr_source_id(e->corr, x->src->name);
+    uint32_t src = sd_corr_source_id(e->corr, x->sname);
     if (src == UINT32_MAX) return true;
     corr_input in = {
         .rule = r,
@@ -304,7 +286,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
     if (!run_keys(&rs->vm, ev, keys, nkeys, rs->key_vals)) return false;
     if (!x->have_time) {
-        ev->time_ns = x->only ? x->only->time_ns : event_time(e, x->src, ev);
+        ev->time_ns = x->only ? x->only->time_ns : sd_engine_event_time(e, ev);
         x->have_time = true;
     }
     if (rule->has_throttle && (e->stage.fwd_fn || e->stage.external_wm)) return defer_stateless(x, r, nkeys);
@@ -314,12 +296,16 @@ static bool deliver(eval_ctx *x, uint32_t r) {
                           throttle_ns(rule), &suppressed))
         return true;
     if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
+    sd_buf_reset(&e->fieldsbuf);
+    sd_engine_fields_json(ev, &e->fieldsbuf);
     const char *texts[1] = {e->evbuf.data};
     size_t lens[1] = {e->evbuf.len};
     alert_spec spec = {
         .prog = rs->prog,
         .rule = r,
-        .source = x->src->name,
+        .source = x->sname,
+        .fields_json = e->fieldsbuf.oom ? NULL : e->fieldsbuf.data,
+        .fields_json_len = e->fieldsbuf.len,
         .time_ns = ev->time_ns,
         .first_seen_ns = ev->time_ns,
         .last_seen_ns = ev->time_ns,
@@ -339,10 +325,10 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     return true;
 }
 
-static bool source_ok(const vm_rule *rule, uint32_t source) {
+static bool source_ok(const vm_rule *rule, const sd_event *ev) {
     if (rule->nsources == 0) return true;
     for (uint32_t i = 0; i < rule->nsources; i++)
-        if (rule->sources[i] == source) return true;
+        if (rule->sources[i] == ev->source || rule->sources[i] == ev->lt_source) return true;
     return false;
 }
 
@@ -380,7 +366,7 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
     if (x->late) return true;
     uint64_t mask = 0;
     if (rule->agg == RAGG_SEQUENCE) {
-        if (!source_ok(rule, ev->source) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
+        if (!source_ok(rule, ev) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
         for (uint32_t i = 0; i < rule->nsteps; i++) {
             bool ok = false;
             vm_status st = sd_vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
@@ -449,12 +435,13 @@ static void run_event(secdet_engine *e, engine_source *src, const eval_only *onl
     engine_ruleset *rs = e->rs;
     sd_event *ev = &rs->ev;
     e->evbuf_ev = NULL; /* its JSON is made afresh for every event */
-    ev->source = source_id(e, src);
+    sd_engine_profile(e, src, ev);
     ev->time_ns = 0;
     sd_vm_begin_event(&rs->vm);
-    eval_ctx x = {.e = e, .src = src, .only = only, .have_time = false, .late = false, .cev = NULL};
+    eval_ctx x = {
+        .e = e, .src = src, .sname = e->profile.source, .only = only, .have_time = false, .late = false, .cev = NULL};
     if (rs->stateful) {
-        ev->time_ns = only ? only->time_ns : event_time(e, src, ev);
+        ev->time_ns = only ? only->time_ns : sd_engine_event_time(e, ev);
         x.have_time = true;
         x.late = !e->stage.fwd_fn && sd_corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
         if (x.late) e->stats.late++;
@@ -478,24 +465,18 @@ void sd_eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const
     run_event(e, src, only);
 }
 
-/* Readies rs->ev for text-backed events: a scan plan for the rules' paths,
- * every source's time field and the envelope markers, rebuilt when sources
- * are added. False when the plan cannot be made (events then go through
- * cJSON). */
+/* Readies rs->ev for text-backed events: a scan plan for the rules' paths
+ * and what the engine reads besides (sd_engine_plan_setup), rebuilt when
+ * sources or log types change. False when the plan cannot be made (events
+ * then go through cJSON). */
 static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
-    uint64_t tag = (uint64_t)e->nsources + 1;
+    uint64_t tag = sd_engine_plan_tag(e);
     if (rs->ev.plan && rs->ev.plan_tag == tag) return true;
     if (rs->scan_bad_tag == tag) return false;
-    size_t n = 0;
-    const sd_path **extra = malloc((e->nsources + 1 + DECODE_ENVELOPE_MARKERS) * sizeof *extra);
-    if (extra) {
-        extra[n++] = &e->default_time_path;
-        for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) extra[n++] = &e->envelope_paths[k];
-        for (size_t i = 0; i < e->nsources; i++)
-            if (e->sources[i].has_time) extra[n++] = &e->sources[i].time_path;
-    }
-    bool ok = extra && sd_event_scan_setup(&rs->ev, extra, (uint32_t)n, tag) == 0;
-    free(extra);
+    unsigned mask = 0;
+    for (uint32_t i = 0; i < rs->prog->npaths; i++)
+        if (rs->prog->paths[i].common) mask |= 1u << (rs->prog->paths[i].common - 1);
+    bool ok = sd_engine_plan_setup(e, &rs->ev, mask) == 0;
     if (!ok) rs->scan_bad_tag = tag;
     return ok;
 }

@@ -98,10 +98,12 @@ secdet_status sd_engine_push_message_always(secdet_engine *e, const char *source
 static secdet_status push_one(secdet_engine *e, const char *source, const char *json, size_t len,
                               const eval_only *only) {
     engine_source *s = sd_engine_find_source(e, source);
-    /* A source that was never added: its name, and the default time field. */
+    /* A source that was never added: its name, the log type of its name
+     * (else jsonl), and the default time field. */
     engine_source tmp = {.name = (char *)source, .format = SECDET_FMT_JSONL, .has_time = true, .prog_gen = UINT64_MAX};
     if (!s) {
         tmp.time_path = e->default_time_path;
+        tmp.lt = sd_logtypes_find(&e->logtypes, source);
         s = &tmp;
     }
     push_ctx pc = {.e = e, .src = s, .only = only, .malformed = 0};

@@ -113,7 +113,7 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
         const rule_text *t = i < e->ntexts ? &e->texts[i] : &add[i - e->ntexts];
         in[i] = (compile_input){.name = t->name, .text = t->text, .len = t->len};
     }
-    compile_limits lim = {.max_source_bytes = e->opts.max_rule_file_bytes};
+    compile_limits lim = {.max_source_bytes = e->opts.max_rule_file_bytes, .log_types = &e->logtypes};
     size_t errors_before = d->errors;
     program *prog = sd_compile_sources(in, total, &lim, d);
     free(in);

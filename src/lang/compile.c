@@ -431,6 +431,7 @@ program *sd_compile_sources(const compile_input *files, size_t nfiles, const com
      * templates); then drop the result. */
     mention_src ms = {files, nfiles};
     errors += sd_check_ruleset(&rs, d, errors ? count_mentions : NULL, &ms);
+    sd_check_known_fields(&rs, lim ? lim->log_types : NULL, d);
     drop_broken(&rs);
     program *p = sd_compile_ruleset_ex(&rs, d, errors > 0);
     if (errors) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/common.h"
 #include "lang/lexer_int.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -266,6 +267,24 @@ static void lex_path(lexer *lx, lex_token *t) {
     t->path = path;
 }
 
+/* A common field, "@ip" (event/common.h): a path of its own kind. */
+static void lex_common(lexer *lx, lex_token *t) {
+    const unsigned char *s = (const unsigned char *)lx->src;
+    size_t b = ++lx->pos;
+    while (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) lx->pos++;
+    const char *err = NULL;
+    if (sd_path_parse_common(lx->src + b - 1, lx->pos - b + 1, &t->path, &err) != lx->pos - b + 1) {
+        const char *near = sd_common_suggest(lx->src + b, lx->pos - b);
+        sd_lexer_set_error(lx, t, b - 1,
+                           "unknown common field '@%.*s'%s%s%s; the common fields are @time, @id, @ip, @user, "
+                           "@account, @action, @outcome, @type",
+                           (int)(lx->pos - b), lx->src + b, near ? " (did you mean '@" : "", near ? near : "",
+                           near ? "'?)" : "");
+        return;
+    }
+    t->kind = TOK_PATH;
+}
+
 static void lex_ident(lexer *lx, lex_token *t) {
     const unsigned char *s = (const unsigned char *)lx->src;
     size_t b = lx->pos;
@@ -308,6 +327,8 @@ void sd_lexer_next(lexer *lx, lex_token *t) {
         lex_string(lx, t);
     else if (c == '.')
         lex_path(lx, t);
+    else if (c == '@')
+        lex_common(lx, t);
     else {
         tok_kind k = TOK_ERROR;
         size_t n = 1;

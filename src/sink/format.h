@@ -18,14 +18,21 @@
  * {"text": fallback, "attachments": [{"color": by severity, "blocks": [
  *    header (plain_text title, ≤150 chars),
  *    section (mrkdwn message),
- *    section fields: Severity, Rule, Principal, Source IP, Account, Region,
- *                    Event, Event time (from the firing event = last of
- *                    "events": userIdentity.arn (else .principalId,
- *                    .userName), sourceIPAddress, recipientAccountId (else
+ *    section fields: Severity, Rule, then by the log type of the alert's
+ *                    "fields": CloudTrail (or no "fields") Principal,
+ *                    Source IP, Account, Region, Event, Event time (from
+ *                    the firing event = last of "events":
+ *                    userIdentity.arn (else .principalId, .userName),
+ *                    sourceIPAddress, recipientAccountId (else
  *                    userIdentity.accountId), awsRegion, eventSource +
- *                    eventName, eventTime; "-" when missing),
- *    section with a ```code block``` of requestParameters (compact JSON,
- *    cut to max_params bytes at a UTF-8 boundary, with "…"),
+ *                    eventName, eventTime; "-" when missing); any other
+ *                    log type: Log type, User, Source IP, Account, Action,
+ *                    Outcome, Event time from "fields", only those it has;
+ *                    then each path the rule's meta `show` names (a string
+ *                    or a list), "path" -> its value in the firing event;
+ *                    at most 10 fields (Slack's limit),
+ *    CloudTrail only: section with a ```code block``` of requestParameters
+ *    (compact JSON, cut to max_params bytes at a UTF-8 boundary, with "…"),
  *    context: alert id, count when > 1 ]}]}
  * Every piece of event data is escaped for mrkdwn: & -> &amp;, < -> &lt;,
  * > -> &gt; (so "<!channel>" or "<http://x|y>" in an event cannot ping or
@@ -43,7 +50,9 @@ const char *sd_slack_color(const char *name);
 
 /* ---- Syslog (RFC 5424) ----
  * <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [secdet@<pen> rule="..."
- *   severity="..." id="..." source="..." count="N"] MSG
+ *   severity="..." id="..." source="..." count="N" log_type="..." ip="..."
+ *   user="..." account="..." action="..." outcome="..." event_id="..."] MSG
+ * (the common fields the alert's "fields" has, each only when present)
  * PRI = facility*8 + severity: critical→2 (crit), high→3 (err), medium→4
  * (warning), low→5 (notice), info→6 (info). TIMESTAMP is the alert's event
  * time ("time"), RFC 3339 with microseconds, UTC ("Z"). HOSTNAME, APP-NAME,

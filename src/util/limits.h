@@ -118,6 +118,8 @@
 #define LIMIT_SLACK_SECTION 3000
 #define LIMIT_SLACK_FIELD   2000
 #define LIMIT_SLACK_TEXT    3000
+/* Fields in one section: Slack refuses a section with more. */
+#define LIMIT_SLACK_FIELDS 10
 /* requestParameters shown in a Slack message, bytes, by default. */
 #define LIMIT_SLACK_PARAMS_DEFAULT 1500
 /* A secret file read for a configuration value. */

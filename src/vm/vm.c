@@ -447,7 +447,8 @@ static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned dep
     }
     const vm_rule *rule = &prog->rules[r];
     bool ok = rule->nsources == 0;
-    for (uint32_t i = 0; i < rule->nsources && !ok; i++) ok = rule->sources[i] == ev->source;
+    for (uint32_t i = 0; i < rule->nsources && !ok; i++)
+        ok = rule->sources[i] == ev->source || rule->sources[i] == ev->lt_source; /* `on` names either */
     /* A sequence rule (no where) never matches statelessly. */
     if (ok && rule->where.len > 0) {
         vm_status st = run(vm, ev, rule->where, depth, false, &ok, NULL);

@@ -420,13 +420,16 @@ def test_several_rules_options_load_into_one_engine(rules, tmp_path):
     assert sorted(a["rule"] for a in alerts_of(p)) == ["delete_trail", "root_login"]
 
 
-def test_files_are_scanned_in_the_order_given(tmp_path):
+def test_files_are_merged_in_event_time_order_ties_in_the_order_given(tmp_path):
     r = tmp_path / "r.secdet"
     r.write_text(ANY_SOURCE_RULE)
     a = tmp_path / "a.jsonl"
     b = tmp_path / "b.jsonl"
     a.write_text(jsonl({"eventName": "DeleteTrail", "n": "a", "eventTime": "2023-07-10T12:00:00Z"}))
     b.write_text(jsonl({"eventName": "DeleteTrail", "n": "b", "eventTime": "2023-07-10T12:00:01Z"}))
+    p = run(["scan", "--rules", r, b, a])
+    assert [al["events"][-1]["n"] for al in alerts_of(p)] == ["a", "b"]
+    b.write_text(jsonl({"eventName": "DeleteTrail", "n": "b", "eventTime": "2023-07-10T12:00:00Z"}))
     p = run(["scan", "--rules", r, b, a])
     assert [al["events"][-1]["n"] for al in alerts_of(p)] == ["b", "a"]
 
