@@ -60,6 +60,8 @@ typedef struct alert_spec {
     uint64_t count;
     bool has_distinct; /* a distinct rule: the alert carries `distinct` */
     uint64_t distinct;
+    bool has_sum; /* a sum rule: the alert carries `sum` */
+    double sum;
     uint64_t suppressed;
     /* Group keys (the rule's `by` keys, or its throttle keys) and their values
      * in the same order; a value list with n == 0 is missing (JSON null). */

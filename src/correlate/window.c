@@ -69,8 +69,8 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
 
 /* Moves a ring of n elements (head at *head, capacity old_cap) into a new
  * array of new_cap, oldest first, and accounts the change to the group. */
-static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap, uint32_t new_cap,
-                       size_t elem) {
+int sd_ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap, uint32_t new_cap,
+                   size_t elem) {
     char *p = sd_mem_alloc(c, g, (size_t)new_cap * elem);
     if (!p) return -1;
     const char *old = *ring;
@@ -91,7 +91,7 @@ static int times_grow(corr *c, corr_group *g) {
     if (limit && cap > limit) cap = (uint32_t)limit;
     if (cap <= g->u.c.n) cap = g->u.c.n + 1;
     void *ring = g->u.c.times;
-    int rc = ring_resize(c, g, &ring, &g->u.c.head, g->u.c.n, &g->u.c.cap, cap, sizeof *g->u.c.times);
+    int rc = sd_ring_resize(c, g, &ring, &g->u.c.head, g->u.c.n, &g->u.c.cap, cap, sizeof *g->u.c.times);
     g->u.c.times = ring;
     return rc;
 }
@@ -166,7 +166,7 @@ static dval *dval_get(corr *c, corr_group *g, const char *s, uint32_t len) {
 static int ents_grow(corr *c, corr_group *g) {
     uint32_t cap = g->u.d.cap ? g->u.d.cap * 2 : 4;
     void *ring = g->u.d.ents;
-    int rc = ring_resize(c, g, &ring, &g->u.d.head, g->u.d.n, &g->u.d.cap, cap, sizeof *g->u.d.ents);
+    int rc = sd_ring_resize(c, g, &ring, &g->u.d.head, g->u.d.n, &g->u.d.cap, cap, sizeof *g->u.d.ents);
     g->u.d.ents = ring;
     return rc;
 }

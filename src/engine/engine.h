@@ -101,10 +101,15 @@ typedef struct engine_stage {
     int64_t batch_max;
 } engine_stage;
 
-/* The one rule a forwarded event is evaluated for (stage 2), at its time. */
+/* The one rule a forwarded event is evaluated for (stage 2), at its time,
+ * and the group it was forwarded for (a sequence whose steps have keys of
+ * their own may make records of several groups from one event: only this
+ * one's is kept here). */
 typedef struct eval_only {
     uint32_t rule;
     int64_t time_ns;
+    const char *key; /* NULL: every group */
+    uint32_t key_len;
 } eval_only;
 
 struct secdet_engine {
@@ -173,11 +178,12 @@ bool sd_eval_text(secdet_engine *e, engine_source *src, const char *text, size_t
                   const eval_only *only);
 /* The index of the program's source `name`, UINT32_MAX when no rule names it. */
 uint32_t sd_eval_program_source(const program *p, const char *name);
-/* The throttle key and aux of a held record of rule r whose event's JSON
- * is json, into e->tkeybuf and e->auxbuf (the event is read again: only
+/* The throttle key and aux of a held record of rule r (group key bytes
+ * `key`) whose event's JSON is json, into e->tkeybuf and e->auxbuf (the event is read again: only
  * after a snapshot is read or the rules are swapped). False when they
  * cannot be made. */
-bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len);
+bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len, const char *key,
+                          uint32_t key_len);
 
 /* profile.c: the event's source, log type and time paths (into
  * e->profile, ev->lt, ev->time), for an event of source src just begun. */

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/eval_int.h"
 #include "event/time.h"
 #include "util/hash.h"
 #include "util/json.h"
@@ -86,16 +87,6 @@ static bool mark_indexed(engine_ruleset *rs, sd_event *ev) {
 }
 
 /* ---- Keys and the event's JSON ------------------------------------------------------ */
-
-typedef struct eval_ctx {
-    secdet_engine *e;
-    engine_source *src;
-    const char *sname; /* the event's source name (profile.c: a routed event's is its log type's) */
-    const eval_only *only;
-    bool have_time;
-    bool late;       /* older than the watermark: no correlation */
-    corr_event *cev; /* this event's JSON for the correlator, made on first use */
-} eval_ctx;
 
 /* Serialises key values vals[0..n) as group key bytes: each one's JSON,
  * then a NUL (which JSON text never holds), so key tuples compare as bytes
@@ -204,7 +195,8 @@ static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, cons
     return true;
 }
 
-bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len) {
+bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len, const char *key,
+                          uint32_t key_len) {
     engine_ruleset *rs = e->rs;
     if (!rs || r >= rs->prog->nrules) return false;
     const vm_rule *rule = &rs->prog->rules[r];
@@ -219,8 +211,9 @@ bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t
     }
     sd_vm_begin_event(&rs->vm);
     e->evbuf_ev = NULL;
-    /* A record's group: an aggregation's `by` keys, a stateless rule's throttle keys. */
-    const rule_key *keys = rule->agg != RAGG_NONE ? rule->by : rule->throttle_by;
+    /* A record's group: an aggregation's `by` keys (a sequence's: those of
+     * the step that made the key), a stateless rule's throttle keys. */
+    const rule_key *keys = rule->agg != RAGG_NONE ? sd_eval_record_keys(e, rule, key, key_len) : rule->throttle_by;
     uint32_t n = rule->agg != RAGG_NONE ? rule->nby : rule->nthrottle_by;
     bool ok = run_keys(&rs->vm, &rs->ev, keys, n, rs->key_vals) && key_bytes(&e->keybuf, rs->key_vals, n) &&
               make_extra(e, rule, &rs->ev, rs->key_vals, n);
@@ -325,7 +318,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     return true;
 }
 
-static bool source_ok(const vm_rule *rule, const sd_event *ev) {
+bool sd_eval_source_ok(const vm_rule *rule, const sd_event *ev) {
     if (rule->nsources == 0) return true;
     for (uint32_t i = 0; i < rule->nsources; i++)
         if (rule->sources[i] == ev->source || rule->sources[i] == ev->lt_source) return true;
@@ -365,8 +358,9 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
     sd_event *ev = &rs->ev;
     if (x->late) return true;
     uint64_t mask = 0;
+    if (rule->agg == RAGG_SEQUENCE && sd_eval_sequence_apart(rule)) return sd_eval_sequence(x, r);
     if (rule->agg == RAGG_SEQUENCE) {
-        if (!source_ok(rule, ev) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
+        if (!sd_eval_source_ok(rule, ev) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
         for (uint32_t i = 0; i < rule->nsteps; i++) {
             bool ok = false;
             vm_status st = sd_vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
@@ -389,7 +383,23 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         if (nvals < 0) return false;
         if (nvals == 0) return true; /* P missing: ignored by the rule */
     }
+    if (rule->agg == RAGG_SUM) {
+        nvals = sd_eval_sum_value(e, rule);
+        if (nvals < 0) return false;
+        if (nvals == 0) return true; /* no number in P: ignored by the rule */
+    }
     return add_record(x, r, rs->key_vals, rule->nby, (uint32_t)nvals, mask);
+}
+
+/* For eval_seq.c (eval_int.h). */
+bool sd_eval_key_bytes(buf *b, const sd_values *vals, uint32_t n) { return key_bytes(b, vals, n); }
+bool sd_eval_run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n, sd_values *vals) {
+    return run_keys(vm, ev, keys, n, vals);
+}
+bool sd_eval_forward(eval_ctx *x, uint32_t r) { return forward_match(x, r); }
+bool sd_eval_add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t ngroup, uint32_t nvals,
+                        uint64_t mask) {
+    return add_record(x, r, group, ngroup, nvals, mask);
 }
 
 /* Runs rule r; false when the event must stop. */

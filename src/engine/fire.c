@@ -67,6 +67,8 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         .count = f->count,
         .has_distinct = f->has_distinct,
         .distinct = f->distinct,
+        .has_sum = f->has_sum,
+        .sum = f->sum,
         .suppressed = f->suppressed,
         /* A stateless rule's group is its throttle's keys. */
         .keys = stateless ? rule->throttle_by : rule->by,
@@ -95,12 +97,13 @@ void sd_engine_remake_aux(secdet_engine *e) {
     if (!e->rs) return;
     size_t n = sd_corr_held_count(e->corr);
     for (size_t i = 0; i < n; i++) {
-        uint32_t rule;
+        uint32_t rule, klen;
         const corr_event *ev;
-        sd_corr_held_get(e->corr, i, &rule, &ev);
+        const char *key;
+        sd_corr_held_get(e->corr, i, &rule, &ev, &key, &klen);
         /* Without its aux an alert still goes out, with "-" for what its
          * template could not take from the event. */
-        if (sd_eval_remake_extra(e, rule, ev->json, ev->len))
+        if (sd_eval_remake_extra(e, rule, ev->json, ev->len, key, klen))
             (void)sd_corr_held_set(e->corr, i, e->tkeybuf.data, (uint32_t)e->tkeybuf.len, e->auxbuf.data,
                                    (uint32_t)e->auxbuf.len);
     }

@@ -142,6 +142,11 @@ void sd_engine_set_external_watermark(secdet_engine *e);
  * counted malformed too, with the error callback told). */
 secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
                                        const char *json, size_t len);
+/* The same, for the group (key bytes) the event was forwarded for: a rule
+ * that makes records of several groups from one event (a sequence whose
+ * steps have keys of their own) keeps only that group's here. */
+secdet_status sd_engine_push_forwarded_group(secdet_engine *e, const char *source, const char *rule, const char *key,
+                                             uint32_t key_len, int64_t time_ns, const char *json, size_t len);
 /* Moves the watermark (never back); due alerts are delivered. */
 void sd_engine_set_watermark(secdet_engine *e, int64_t wm_ns);
 /* The newest event time evaluated (with time-keeping rules loaded) since

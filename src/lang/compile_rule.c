@@ -114,8 +114,8 @@ static int add_text(compiler *c, vm_rule *out, size_t *cap, buf *text) {
 static const struct {
     const char *name;
     tpl_kind kind;
-} tpl_names[] = {{"count", TPL_COUNT}, {"distinct", TPL_DISTINCT}, {"rule", TPL_RULE},
-                 {"title", TPL_TITLE}, {"severity", TPL_SEVERITY}, {"group", TPL_GROUP}};
+} tpl_names[] = {{"count", TPL_COUNT},       {"distinct", TPL_DISTINCT}, {"rule", TPL_RULE}, {"title", TPL_TITLE},
+                 {"severity", TPL_SEVERITY}, {"group", TPL_GROUP},       {"sum", TPL_SUM}};
 
 void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
     if (!r->output) return;
@@ -179,7 +179,7 @@ void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
         if (!ok) {
             CERR(c, at,
                  "unknown substitution '{%.*s}' in output: expected {.field.path}, {@ip} (a common field), {count}, "
-                 "{distinct}, "
+                 "{distinct}, {sum}, "
                  "{rule}, {title}, {severity} or {group}",
                  (int)len, name);
         } else {

@@ -63,6 +63,19 @@ static void put_pooled(buf *b, const program *p, vm_operand k, uint32_t c) {
     case VM_OPND_GLOB: sd_buf_json_string(b, p->globs[c], p->glob_lens[c]); break;
     case VM_OPND_REGEX: sd_buf_printf(b, "/%s/%s", p->regexes[c].pattern, p->regexes[c].flags); break;
     case VM_OPND_RULE: sd_buf_puts(b, p->rules[c].name); break;
+    case VM_OPND_EPATH: sd_buf_printf(b, "elem%s", p->epaths[c].text); break;
+    case VM_OPND_STRS:
+        sd_buf_putc(b, '[');
+        for (uint32_t i = 0; i < p->strs[c].n; i++) {
+            if (i) sd_buf_puts(b, ", ");
+            if (i == 8) {
+                sd_buf_printf(b, "... %u in all", p->strs[c].n);
+                break;
+            }
+            sd_buf_json_string(b, p->strs[c].s[i], p->strs[c].len[i]);
+        }
+        sd_buf_putc(b, ']');
+        break;
     case VM_OPND_NONE:
     case VM_OPND_REG:
     case VM_OPND_NUM:
@@ -103,7 +116,9 @@ static void put_operands(buf *b, const program *p, const vm_insn *in) {
         case VM_OPND_CIDR:
         case VM_OPND_GLOB:
         case VM_OPND_REGEX:
-        case VM_OPND_RULE: put_pooled(b, p, k, vals[i]); break;
+        case VM_OPND_RULE:
+        case VM_OPND_EPATH:
+        case VM_OPND_STRS: put_pooled(b, p, k, vals[i]); break;
         }
     }
     size_t w = b->len - start;

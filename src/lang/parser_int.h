@@ -60,4 +60,30 @@ bool sd_parser_scalar_lit(parser *p, ast_lit *out, bool meta);
 /* `[ lit, ... ]` (a trailing comma is allowed). */
 bool sd_parser_lit_list(parser *p, ast_lit *out, bool meta);
 
+/* parser.c, for parser_seq.c */
+/* A declared name (not a keyword), taken from the token; NULL reported. */
+char *sd_parser_take_name(parser *p, const char *kind);
+/* "[by K, ...]" */
+bool sd_parser_keys(parser *p, ast_key **keys, size_t *nkeys);
+/* A duration literal into *ms. */
+bool sd_parser_duration(parser *p, int64_t *ms);
+/* "within DUR [by K, ...]" of a rule. */
+bool sd_parser_window(parser *p, ast_rule *r);
+/* "(>= | >) N" of a rule. */
+bool sd_parser_threshold(parser *p, ast_rule *r);
+
+/* parser_seq.c: "sequence [unordered] within DUR [by K, ...] { STEP; ... }" (the keyword current). */
+bool sd_parser_sequence(parser *p, ast_rule *r);
+
+/* parser_elem.c: Part 2's conditions. */
+/* Whether the current token is a string test's keyword (contains,
+ * startswith, endswith and their i-forms); *op says which. */
+bool sd_parser_string_op(const parser *p, cmp_op *op);
+/* Whether the current token is a word that may name a list. */
+bool sd_parser_at_list_name(const parser *p);
+/* `lhs OP [..]` or `lhs OP NAME` (the operator consumed). Takes lhs. */
+ast_cond *sd_parser_strs(parser *p, ast_expr *lhs, cmp_op op, src_loc loc);
+/* `any PATH (C)` / `all PATH (C)`, the keyword consumed (the path is current). */
+ast_cond *sd_parser_elem(parser *p, bool all, src_loc loc);
+
 #endif

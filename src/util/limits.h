@@ -57,6 +57,8 @@
 #define LIMIT_FINGERPRINT_RULE_DEPTH 16
 /* Rule references followed at run time by the VM. */
 #define LIMIT_VM_RULE_DEPTH 64u
+/* any/all nested in each other: each level is a frame of the interpreter. */
+#define LIMIT_VM_ELEM_DEPTH 32u
 /* The budget a regex test costs per extra value of a many-valued field. */
 #define LIMIT_VM_REGEX_VALUE_COST 64u
 
@@ -79,6 +81,8 @@
 
 /* Steps of a sequence (bits of the step mask). */
 #define CORR_MAX_STEPS 64u
+/* Partial sequences waiting at one counted step of one group (the oldest go first). */
+#define LIMIT_SEQ_PARTIALS 64u
 /* Values of a distinct path taken from one event (a hostile [*] array stops here). */
 #define CORR_MAX_VALUES 1024u
 /* Sample events an alert carries at most, whatever max_samples says. */
