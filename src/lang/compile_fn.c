@@ -87,10 +87,11 @@ static uint32_t pool_strs(compiler *c, const ast_lit *items, size_t n, bool fold
 
 /* ---- Paths and functions ------------------------------------------------------------- */
 
-static bool keyless(const sd_path *p) { return p->nsegs == 0 || p->segs[0].kind != SEG_KEY; }
+/* A common field (@ip) has no segments but is the event's, never an element's. */
+static bool keyless(const sd_path *p) { return !p->common && (p->nsegs == 0 || p->segs[0].kind != SEG_KEY); }
 
 void sd_compile_path(compiler *c, const ast_expr *e, uint32_t dst) {
-    if (c->elem > 0 && !e->rooted) {
+    if (c->elem > 0 && !e->rooted && !e->path.common) {
         sd_compile_emit(c, OP_LOADE, dst, 0, sd_pool_epath(c, &e->path), e->loc);
         return;
     }
