@@ -8,6 +8,8 @@
  * a warning for each exception past its date (today by the clock, or
  * --today, so that a test or a CI job can ask about a fixed day).
  * --explain-tuning prints on stdout what each tune and disable changes.
+ * Every pack manifest (pack.json) under a directory argument is read and
+ * held to its rules (pack.c); a bad manifest fails the check like a bad rule.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -58,6 +60,11 @@ int cmd_check(int argc, char **argv) {
     }
     cli_load_result result;
     int loaded = cli_load_rules(engine, argv + optind, (size_t)(argc - optind), 1, &result) == 0;
+    size_t pack_errors = loaded ? cli_packs_check(engine, argv + optind, (size_t)(argc - optind)) : 0;
+    if (pack_errors != 0) {
+        loaded = 0;
+        result.errors += pack_errors;
+    }
     if (loaded) {
         result.warnings += cli_warn_expired(engine, today);
         size_t rules = secdet_rule_count(engine);

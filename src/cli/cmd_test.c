@@ -13,6 +13,10 @@
  * and one that must not: a rule nobody has seen fire is a rule nobody knows
  * works.
  *
+ * With --coverage it also reports, per pack (the directory of a pack.json,
+ * else the rule file), how many of its rules are tested both ways and which
+ * are not.
+ *
  * The closing line is exactly "N passed, M failed"; CI recognises it.
  */
 #include <errno.h>
@@ -27,6 +31,7 @@
 typedef struct rule_coverage {
     char *name;
     char *source; /* its one `on` source, the default of its tests; NULL: by each event's shape */
+    char *group;  /* its pack's directory, else its file: what --coverage reports by */
     int is_private;
     int has_match;
     int has_no_match;
@@ -36,6 +41,7 @@ typedef struct test_run {
     char *const *rule_args; /* the RULES arguments, loaded into every engine */
     size_t rule_arg_count;
     int verbose;
+    int coverage;
     rule_coverage *rules;
     size_t rule_count;
     unsigned long passed;
@@ -295,6 +301,12 @@ static int load_rule_list(test_run *run, secdet_engine *engine) {
         }
         r->is_private = info.is_private;
         run->rule_count++;
+        if (info.file != NULL) {
+            r->group = cli_pack_dir_of(info.file);
+            if (r->group == NULL && (r->group = strdup(info.file)) == NULL) {
+                return -1;
+            }
+        }
         const char *only = secdet_rule_source(engine, i, 0);
         if (only != NULL && secdet_rule_source(engine, i, 1) == NULL && (r->source = strdup(only)) == NULL) {
             return -1;
@@ -303,17 +315,65 @@ static int load_rule_list(test_run *run, secdet_engine *engine) {
     return 0;
 }
 
-static int parse_options(int argc, char **argv, int *verbose) {
+/* One group's line of the --coverage report. */
+static void report_group(const test_run *run, const char *group) {
+    unsigned long rules = 0, covered = 0;
+    for (size_t i = 0; i < run->rule_count; i++) {
+        const rule_coverage *r = &run->rules[i];
+        if (!r->is_private && r->group != NULL && strcmp(r->group, group) == 0) {
+            rules++;
+            covered += r->has_match && r->has_no_match;
+        }
+    }
+    cli_pack pack;
+    long min_engine;
+    char err[256];
+    if (cli_pack_read(group, &pack, &min_engine, err, sizeof err) == 0) {
+        printf("coverage: pack %s %s (%s): ", pack.name, pack.version, group);
+        cli_pack_free(&pack);
+    } else {
+        printf("coverage: %s: ", group);
+    }
+    printf("%lu %s, %lu tested both ways%s\n", rules, cli_plural(rules, "rule", "rules"), covered,
+           covered == rules ? "" : "; not:");
+    for (size_t i = 0; i < run->rule_count; i++) {
+        const rule_coverage *r = &run->rules[i];
+        if (!r->is_private && r->group != NULL && strcmp(r->group, group) == 0 && !(r->has_match && r->has_no_match)) {
+            printf("coverage:   %s (%s)\n", r->name,
+                   !r->has_match && !r->has_no_match ? "no test"
+                   : !r->has_match                   ? "no test that must fire"
+                                                     : "no test that must not fire");
+        }
+    }
+}
+
+/* Each group once, in the order the rules were loaded. */
+static void report_coverage(const test_run *run) {
+    for (size_t i = 0; i < run->rule_count; i++) {
+        const char *group = run->rules[i].group;
+        int seen = group == NULL;
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = run->rules[j].group != NULL && strcmp(run->rules[j].group, group) == 0;
+        }
+        if (!seen) {
+            report_group(run, group);
+        }
+    }
+}
+
+static int parse_options(int argc, char **argv, int *verbose, int *coverage) {
     static const struct option long_options[] = {
         {"verbose", no_argument, NULL, 'v'},
+        {"coverage", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":vch", long_options, NULL)) != -1) {
         switch (c) {
         case 'v': *verbose = 1; break;
+        case 'c': *coverage = 1; break;
         case 'h': cli_usage("test", stdout); return CLI_EXIT_OK;
         default: return cli_bad_option("test", c, optopt, argv[optind - 1]);
         }
@@ -326,7 +386,7 @@ static int parse_options(int argc, char **argv, int *verbose) {
 
 int cmd_test(int argc, char **argv) {
     test_run run = {0};
-    int rc = parse_options(argc, argv, &run.verbose);
+    int rc = parse_options(argc, argv, &run.verbose, &run.coverage);
     if (rc >= 0) {
         return rc;
     }
@@ -369,12 +429,16 @@ int cmd_test(int argc, char **argv) {
         run.errors = 1;
     }
     check_coverage(&run);
+    if (run.coverage) {
+        report_coverage(&run);
+    }
     printf("%lu passed, %lu failed\n", run.passed, run.failed);
 
     cli_strings_free(&files);
     for (size_t i = 0; i < run.rule_count; i++) {
         free(run.rules[i].name);
         free(run.rules[i].source);
+        free(run.rules[i].group);
     }
     free(run.rules);
     if (run.errors) {
