@@ -25,6 +25,7 @@ static const char usage_overview[] =
     "  scan --rules PATH FILE... evaluate events and print alerts as JSON lines\n"
     "  test RULES...             run each rule file's X.tests.jsonl test events\n"
     "  disasm RULES...           print the compiled bytecode\n"
+    "  sql [--dialect D] RULES...  compile rules to SQL for a log lake (Athena, Trino, DuckDB)\n"
     "  run --config FILE         run as a detector: inputs, rules and sinks from FILE\n"
     "                            (--check: check FILE and exit)\n"
     "  version                   print the version\n"
@@ -110,6 +111,21 @@ static const char usage_disasm[] = "usage: secdet disasm [OPTIONS] RULES...\n"
                                    "options:\n"
                                    "  -h, --help    print this text\n";
 
+static const char usage_sql[] =
+    "usage: secdet sql [--dialect athena|trino|duckdb] RULES...\n"
+    "       secdet sql [--dialect D] --table LOGTYPE\n"
+    "\n"
+    "Compiles each rule of RULES to one SQL statement over its log type's table\n"
+    "(docs/investigate.md): a rule that the dialect cannot express exactly is\n"
+    "refused, named on stderr with the reason. --table prints the table's DDL.\n"
+    "\n"
+    "options:\n"
+    "  -d, --dialect D   athena (default), trino or duckdb\n"
+    "  -t, --table T     print the CREATE TABLE of log type T's table and exit\n"
+    "  -h, --help        print this text\n"
+    "\n"
+    "exit status: 0 every rule compiled, 1 some refused, 2 unusable rules or a usage error.\n";
+
 static const char usage_run[] = "usage: secdet run --config FILE [--check]\n"
                                 "\n"
                                 "Runs until SIGTERM or SIGINT: reads events from the inputs FILE names (file\n"
@@ -145,6 +161,8 @@ void cli_usage(const char *command, void *out_stream) {
             text = usage_test;
         } else if (strcmp(command, "disasm") == 0) {
             text = usage_disasm;
+        } else if (strcmp(command, "sql") == 0) {
+            text = usage_sql;
         } else if (strcmp(command, "run") == 0) {
             text = usage_run;
         }
@@ -188,7 +206,7 @@ static int run(int argc, char **argv) {
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         const char *topic = argc > 2 ? argv[2] : NULL;
         if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 && strcmp(topic, "test") != 0 &&
-            strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0) {
+            strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0 && strcmp(topic, "sql") != 0) {
             return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
         }
         cli_usage(topic, stdout);
@@ -209,6 +227,9 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(cmd, "run") == 0) {
         return cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "sql") == 0) {
+        return cmd_sql(argc - 1, argv + 1);
     }
     if (cmd[0] == '-') {
         return cli_usage_error(NULL, "unknown option '%s'", cmd);
