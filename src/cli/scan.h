@@ -77,6 +77,14 @@ const char *scan_source_for(scan_ctx *ctx, const scan_file *f, secdet_format det
  * could not be read (said); *files_read counts those read. */
 int scan_merge(scan_ctx *ctx, const scan_files *files, size_t *files_read);
 
+/* Reads every input (one pushed as read, several merged in event-time
+ * order), flushes, prints the summary; `secdet hunt` runs it too, with its
+ * own alert callback. The exit status. */
+int scan_run(scan_ctx *ctx, char **args, size_t nargs);
+
+/* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
+int64_t scan_parse_duration_ms(const char *text);
+
 /* Parses scan's argv into o (filled with the defaults first). Returns -1 to
  * go on, else the exit status (help printed, or a usage error). */
 int scan_parse_options(int argc, char **argv, scan_options *o);

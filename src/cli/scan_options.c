@@ -15,7 +15,7 @@
 #include "util/severity.h"
 
 /* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
-static int64_t parse_duration_ms(const char *text) {
+int64_t scan_parse_duration_ms(const char *text) {
     char *end = NULL;
     errno = 0;
     long long n = strtoll(text, &end, 10);
@@ -142,7 +142,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
             o->state = optarg;
             break;
         case OPT_LATENESS:
-            o->lateness_ms = parse_duration_ms(optarg);
+            o->lateness_ms = scan_parse_duration_ms(optarg);
             if (o->lateness_ms < 0) {
                 return cli_usage_error("scan", "bad --lateness '%s' (a duration: 500ms, 30s, 10m, 1h, 7d)", optarg);
             }
