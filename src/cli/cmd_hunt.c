@@ -229,7 +229,12 @@ int cmd_hunt(int argc, char **argv) {
             } else {
                 secdet_set_alert_callback(ctx->engine, hunt_on_alert, h);
                 secdet_set_error_callback(ctx->engine, scan_on_malformed, ctx);
-                rc = scan_run(ctx, argv + optind, (size_t)(argc - optind));
+                cli_strings inputs = {0};
+                int s3_failed = hunt_s3_expand(h, argv + optind, (size_t)(argc - optind), &inputs) != 0;
+                rc = inputs.count ? scan_run(ctx, inputs.items, inputs.count) : CLI_EXIT_ERROR;
+                if (s3_failed) rc = CLI_EXIT_ERROR;
+                cli_strings_free(&inputs);
+                hunt_s3_cleanup(h);
                 if (h->oom) {
                     fprintf(stderr, "secdet: out of memory: some matches were lost\n");
                     rc = CLI_EXIT_ERROR;

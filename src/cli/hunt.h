@@ -36,7 +36,16 @@ typedef struct hunt_ctx {
     hunt_count *counts; /* open addressing, capcounts a power of two */
     size_t ncounts, capcounts;
     int oom;
+    char *tmpdir;        /* where s3:// objects were fetched (hunt_s3.c), or NULL */
+    cli_strings fetched; /* the files fetched there */
 } hunt_ctx;
+
+/* The inputs with every s3://bucket/prefix (or TYPE:s3://...) replaced by
+ * the files its objects were fetched to (TYPE: kept). -1 when an input
+ * could not be listed or read whole (said); what was read is still there. */
+int hunt_s3_expand(hunt_ctx *h, char **args, size_t nargs, cli_strings *out);
+/* Removes the fetched files and their directory. */
+void hunt_s3_cleanup(hunt_ctx *h);
 
 /* The engine's alert callback of a hunt: held as a row, or counted. */
 void hunt_on_alert(void *user, const secdet_alert *alert);

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "lambda/lambda.h"
+#include "s3/s3.h"
 
 /* Formats a reason into err; returns -1 for `return seterr(...)`. */
 __attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen, const char *fmt, ...) {
@@ -54,7 +55,7 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
 static int fetch_s3(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out,
                     char *err, size_t errlen) {
     (void)user;
-    return s3_get_object(bucket, key, timeout_ms, max_bytes, out, err, errlen);
+    return sd_s3_get_object(bucket, key, timeout_ms, max_bytes, out, err, errlen);
 }
 
 static void on_sink_log(void *user, const char *sink, const char *message) {
