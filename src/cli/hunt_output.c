@@ -262,7 +262,7 @@ void hunt_print(hunt_ctx *h) {
         free(v);
         return;
     }
-    qsort(h->rows, h->nrows, sizeof *h->rows, by_time);
+    if (h->nrows) qsort(h->rows, h->nrows, sizeof *h->rows, by_time);
     if (h->table) {
         print_table(h);
         return;

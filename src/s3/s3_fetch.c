@@ -163,7 +163,9 @@ static int walk(const sd_s3_creds *c, const char *bucket, const char *prefix, in
                 if (sub && folder_span(sub, &s, &e) && (e < since || s > until_read)) {
                     st->pruned_folders++;
                     free(sub);
-                } else if (sub && !strstr(sub, "/CloudTrail-Digest/") && push_str(&todo, sub) != 0) {
+                } else if (sub && strstr(sub, "/CloudTrail-Digest/")) {
+                    free(sub); /* digests are not events */
+                } else if (sub && push_str(&todo, sub) != 0) {
                     rc = -1;
                     snprintf(err, errlen, "out of memory");
                 }
