@@ -134,10 +134,10 @@ static int parse_options(hunt_ctx *h, int argc, char **argv) {
         {"fields", required_argument, NULL, OPT_FIELDS},
         {"count-by", required_argument, NULL, OPT_COUNT_BY},
         {"output", required_argument, NULL, 'o'},
-        {"lateness", required_argument, NULL, OPT_LATENESS},
+        {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-        {"quiet", no_argument, NULL, 'q'},
+        {"lateness", required_argument, NULL, OPT_LATENESS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -196,13 +196,7 @@ static int parse_options(hunt_ctx *h, int argc, char **argv) {
 int cmd_hunt(int argc, char **argv) {
     hunt_ctx *h = calloc(1, sizeof *h);
     if (!h) return CLI_EXIT_ERROR;
-    h->so = (scan_options){.format = SECDET_FMT_AUTO,
-                           .output_json = -1,
-                           .progress = SCAN_PROGRESS_AUTO,
-                           .lateness_ms = -1,
-                           .max_samples = -1,
-                           .max_state_mb = -1,
-                           .min_severity = SECDET_SEVERITY_INFO};
+    scan_options_init(&h->so);
     h->since = INT64_MIN;
     h->until = INT64_MAX;
     int rc = parse_options(h, argc, argv);

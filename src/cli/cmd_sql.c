@@ -20,21 +20,11 @@
 #include "sql/sql.h"
 
 static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     buf b;
     sd_buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sd_buf_append(&b, chunk, n);
-    int bad = ferror(f) || b.oom;
-    fclose(f);
-    if (bad) {
-        sd_buf_free(&b);
-        return NULL;
-    }
+    if (sd_buf_read_file(&b, path) != 0) return sd_buf_free(&b), NULL;
     *len = b.len;
-    return b.data ? sd_buf_steal(&b) : strdup("");
+    return sd_buf_steal(&b);
 }
 
 static int compile_files(char *const *args, size_t nargs, sql_dialect d) {

@@ -85,6 +85,9 @@ int scan_run(scan_ctx *ctx, char **args, size_t nargs);
 /* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
 int64_t scan_parse_duration_ms(const char *text);
 
+/* The defaults (nothing chosen: the engine's, the terminal's). */
+void scan_options_init(scan_options *o);
+
 /* Parses scan's argv into o (filled with the defaults first). Returns -1 to
  * go on, else the exit status (help printed, or a usage error). */
 int scan_parse_options(int argc, char **argv, scan_options *o);

@@ -58,6 +58,16 @@ static int push_or_fail(cli_strings *list, const char *s) {
     return 0;
 }
 
+void scan_options_init(scan_options *o) {
+    *o = (scan_options){.format = SECDET_FMT_AUTO,
+                        .output_json = -1,
+                        .progress = SCAN_PROGRESS_AUTO,
+                        .lateness_ms = -1,
+                        .max_samples = -1,
+                        .max_state_mb = -1,
+                        .min_severity = SECDET_SEVERITY_INFO};
+}
+
 int scan_parse_options(int argc, char **argv, scan_options *o) {
     enum {
         OPT_FAIL_ON_ALERT = 256,
@@ -90,13 +100,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (scan_options){.format = SECDET_FMT_AUTO,
-                        .output_json = -1,
-                        .progress = SCAN_PROGRESS_AUTO,
-                        .lateness_ms = -1,
-                        .max_samples = -1,
-                        .max_state_mb = -1,
-                        .min_severity = SECDET_SEVERITY_INFO};
+    scan_options_init(o);
     opterr = 0;
     int c;
     long long n;

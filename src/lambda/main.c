@@ -92,16 +92,9 @@ static int load_rules(secdet_engine *e, char *err, size_t errlen) {
 }
 
 static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     buf b;
     sd_buf_init(&b);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sd_buf_append(&b, chunk, n);
-    fclose(f);
-    if (b.oom) return sd_buf_free(&b), NULL;
-    if (!b.data) sd_buf_puts(&b, "");
+    if (sd_buf_read_file(&b, path) != 0) return sd_buf_free(&b), NULL;
     return sd_buf_steal(&b);
 }
 

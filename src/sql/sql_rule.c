@@ -37,8 +37,8 @@ int sd_sql_dialect_parse(const char *name, sql_dialect *out) {
     return -1;
 }
 
-/* The base rows: time (ms and text), id, the keys k1.. and, for distinct, v. */
-static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
+/* "SELECT t_ms, event_time, event_id, k1..": what every walk over a group needs. */
+static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
     sd_buf_puts(o, "SELECT ");
     if (sd_sql_time_ms(c, o) != 0) return -1;
     sd_buf_puts(o, " AS t_ms, ");
@@ -51,6 +51,12 @@ static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
         if (sd_sql_string_value(c, keys[i].expr, o) != 0) return -1;
         sd_buf_printf(o, " AS k%zu", i + 1);
     }
+    return 0;
+}
+
+/* The base rows: the key columns and, for distinct, v. */
+static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
+    if (key_columns(c, keys, nkeys, o) != 0) return -1;
     if (r->agg == AGG_DISTINCT) {
         sd_buf_puts(o, ", ");
         if (sd_sql_string_value(c, r->distinct, o) != 0) return -1;
@@ -79,8 +85,10 @@ static void grp_column(buf *o, size_t nkeys) {
     sd_buf_puts(o, " AS grp");
 }
 
-static void partition(buf *o, size_t nkeys, const char *prefix) {
-    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%s%sk%zu", i ? ", " : "", prefix, i + 1);
+/* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ms, event_id". */
+static void group_order(buf *o, size_t nkeys, const char *sep) {
+    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sk%zu", i ? ", " : "PARTITION BY ", i + 1);
+    sd_buf_printf(o, "%sORDER BY t_ms, event_id", nkeys ? sep : "");
 }
 
 static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
@@ -94,12 +102,8 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
     sd_buf_puts(o, "\nFROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
-    if (nkeys) {
-        sd_buf_puts(o, "PARTITION BY ");
-        partition(o, nkeys, "");
-        sd_buf_puts(o, "\n  ");
-    }
-    sd_buf_puts(o, "ORDER BY t_ms, event_id\n");
+    group_order(o, nkeys, "\n  ");
+    sd_buf_putc(o, '\n');
     if (r->agg == AGG_NONE) { /* a throttle */
         sd_buf_printf(o,
                       "  MEASURES a.event_time AS event_time, a.event_id AS event_id, 1 AS cnt, a.event_time AS "
@@ -123,18 +127,8 @@ static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
     head(o, r);
     sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", r->nsteps);
     grp_column(o, r->nby);
-    sd_buf_puts(o, "\nFROM (SELECT * FROM (SELECT ");
-    if (sd_sql_time_ms(c, o) != 0) return -1;
-    sd_buf_puts(o, " AS t_ms, ");
-    if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
-    sd_buf_puts(o, " AS event_time, ");
-    if (sd_sql_common(c, SD_COMMON_ID, o) != 0) return -1;
-    sd_buf_puts(o, " AS event_id");
-    for (size_t i = 0; i < r->nby; i++) {
-        sd_buf_puts(o, ", ");
-        if (sd_sql_string_value(c, r->by[i].expr, o) != 0) return -1;
-        sd_buf_printf(o, " AS k%zu", i + 1);
-    }
+    sd_buf_puts(o, "\nFROM (SELECT * FROM (");
+    if (key_columns(c, r->by, r->nby, o) != 0) return -1;
     for (size_t s = 0; s < r->nsteps; s++) {
         sd_buf_puts(o, ", ");
         if (sd_sql_cond(c, r->steps[s].cond, o) != 0) return -1;
@@ -143,13 +137,9 @@ static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
     sd_buf_printf(o, " FROM %s) AS e WHERE s1", sd_sql_table_name(c->log_type));
     for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " OR s%zu", s + 1);
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
-    if (r->nby) {
-        sd_buf_puts(o, "PARTITION BY ");
-        partition(o, r->nby, "");
-        sd_buf_puts(o, "\n  ");
-    }
+    group_order(o, r->nby, "\n  ");
     sd_buf_printf(o,
-                  "ORDER BY t_ms, event_id\n  MEASURES LAST(p%zu.event_time) AS event_time, LAST(p%zu.event_id) AS "
+                  "\n  MEASURES LAST(p%zu.event_time) AS event_time, LAST(p%zu.event_id) AS "
                   "event_id, FIRST(p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST "
                   "ROW\n  PATTERN (p1",
                   r->nsteps, r->nsteps);
@@ -168,12 +158,8 @@ static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
 static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
     int throttle = r->agg == AGG_NONE;
     sd_buf_puts(o, "WITH RECURSIVE m AS (SELECT *, row_number() OVER (");
-    if (nkeys) {
-        sd_buf_puts(o, "PARTITION BY ");
-        partition(o, nkeys, "");
-        sd_buf_putc(o, ' ');
-    }
-    sd_buf_puts(o, "ORDER BY t_ms, event_id) AS rn FROM (");
+    group_order(o, nkeys, " ");
+    sd_buf_puts(o, ") AS rn FROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ") AS e),\n");
     char fire[160];
