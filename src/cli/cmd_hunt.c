@@ -193,6 +193,12 @@ static int parse_options(hunt_ctx *h, int argc, char **argv) {
     return -1;
 }
 
+/* The timeline before scan's summary, so the summary is the last line. */
+static void print_held(scan_ctx *ctx) {
+    hunt_print((hunt_ctx *)ctx);
+    fflush(stdout);
+}
+
 int cmd_hunt(int argc, char **argv) {
     hunt_ctx *h = calloc(1, sizeof *h);
     if (!h) return CLI_EXIT_ERROR;
@@ -222,6 +228,7 @@ int cmd_hunt(int argc, char **argv) {
                 rc = CLI_EXIT_ERROR;
             } else {
                 secdet_set_alert_callback(ctx->engine, hunt_on_alert, h);
+                ctx->after_flush = print_held;
                 secdet_set_error_callback(ctx->engine, scan_on_malformed, ctx);
                 cli_strings inputs = {0};
                 int s3_failed = hunt_s3_expand(h, argv + optind, (size_t)(argc - optind), &inputs) != 0;
@@ -233,7 +240,6 @@ int cmd_hunt(int argc, char **argv) {
                     fprintf(stderr, "secdet: out of memory: some matches were lost\n");
                     rc = CLI_EXIT_ERROR;
                 }
-                hunt_print(h);
             }
             secdet_engine_free(ctx->engine);
         }

@@ -243,6 +243,7 @@ int scan_run(scan_ctx *ctx, char **args, size_t nargs) {
     (void)secdet_flush(ctx->engine);
     double elapsed = term_now() - started;
     term_progress_clear(&ctx->progress);
+    if (ctx->after_flush) ctx->after_flush(ctx);
     free(buf);
     scan_files_free(&list);
     fflush(stdout);

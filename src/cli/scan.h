@@ -45,6 +45,9 @@ typedef struct scan_ctx {
     unsigned long long bytes_before; /* raw bytes of the files already read */
     unsigned long long bytes_total;  /* 0: unknown (stdin, a pipe) */
     const cli_input *input;
+    /* Called once everything is read and flushed, before the summary
+     * (`secdet hunt` prints its timeline there). NULL for scan. */
+    void (*after_flush)(struct scan_ctx *ctx);
 } scan_ctx;
 
 /* ---- Inputs (scan_inputs.c) and the merge of several (scan_merge.c) ---- */

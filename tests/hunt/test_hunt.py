@@ -101,3 +101,18 @@ def test_bad_condition_names_its_column(mixed):
     assert p.stderr.startswith("condition:3:12: ")
     p = hunt("--since", "yesterday", "@ip == \"x\"", mixed, check=2)
     assert "bad time 'yesterday'" in p.stderr
+
+
+def test_help_and_the_readme_row_name_the_same_options():
+    import re
+    opts = lambda text: set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text)) - {"--help"}
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    for command in ("hunt", "sql"):
+        row = [l for l in readme.splitlines() if l.startswith("| `secdet %s" % command)]
+        assert len(row) == 1, command
+        cell = re.split(r"(?<!\\)\|", row[0])[1]
+        helped = subprocess.run([SECDET, "help", command], capture_output=True, text=True).stdout
+        assert opts(cell) == opts(helped), command
+        for option in opts(helped):
+            p = subprocess.run([SECDET, command, option, "--help"], capture_output=True, text=True)
+            assert "unknown option" not in p.stderr, option
