@@ -27,7 +27,11 @@
 #include "cli/hunt.h"
 #include "util/buf.h"
 
-static const char default_fields[] = "@type,@action,@user,@ip,@outcome";
+static const char default_fields[] = "@type,@action,@user,@ip,@outcome,summary";
+
+const char *const hunt_summary_paths[] = {
+    ".eventSource",  ".displayMessage",     ".title", ".protoPayload.serviceName", ".id.applicationName",
+    ".ComputerName", ".event.ComputerName", NULL};
 
 int hunt_parse_time(const char *text, int64_t *ns) {
     int64_t ago = scan_parse_duration_ms(text);
@@ -83,8 +87,15 @@ static char *condition_rule(const hunt_ctx *h) {
     if (h->count_by && !h->count_by_time) {
         sd_buf_printf(&b, "{%s}", h->count_by);
     } else {
-        for (size_t i = 0; i < h->fields.count; i++)
-            sd_buf_printf(&b, "%s{%s}", i ? "\\u001f" : "", h->fields.items[i]);
+        for (size_t i = 0; i < h->fields.count; i++) {
+            if (i) sd_buf_puts(&b, "\\u001f");
+            if (strcmp(h->fields.items[i], "summary") != 0) {
+                sd_buf_printf(&b, "{%s}", h->fields.items[i]);
+                continue;
+            }
+            for (size_t k = 0; hunt_summary_paths[k]; k++)
+                sd_buf_printf(&b, "%s{%s}", k ? "\\u001e" : "", hunt_summary_paths[k]);
+        }
     }
     sd_buf_puts(&b, "\"\n}\n");
     return b.oom ? (sd_buf_free(&b), NULL) : sd_buf_steal(&b);

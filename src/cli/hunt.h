@@ -21,6 +21,13 @@ typedef struct hunt_count {
 } hunt_count;
 
 #define HUNT_SEP '\x1f' /* between the cells the output template renders */
+#define HUNT_ALT '\x1e' /* between the candidates of the summary cell: the first an event has is shown */
+
+/* The summary column: the first of these fields an event has — what a
+ * person reads first in each log type (CloudTrail's service, Okta's
+ * message, a finding's title, GCP's service, Workspace's application,
+ * the host of an EDR event). */
+extern const char *const hunt_summary_paths[];
 
 typedef struct hunt_ctx {
     scan_ctx sc; /* first: the engine's callbacks get a hunt_ctx where scan's get a scan_ctx */

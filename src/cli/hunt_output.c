@@ -86,6 +86,37 @@ static void count(hunt_ctx *h, const char *key) {
     h->counts[j].n++;
 }
 
+/* The rendered cells of a CONDITION's match, each summary cell reduced to
+ * the first of its candidates an event has ("-" when none). */
+static void cells_of(const secdet_alert *a, buf *out) {
+    const char *msg = secdet_alert_message(a);
+    size_t len = msg ? secdet_alert_message_len(a) : 0;
+    for (size_t i = 0; i < len;) {
+        const char *end = memchr(msg + i, HUNT_SEP, len - i);
+        size_t n = end ? (size_t)(end - (msg + i)) : len - i;
+        const char *cell = msg + i, *alt = memchr(cell, HUNT_ALT, n);
+        if (!alt) {
+            sd_buf_append(out, cell, n);
+        } else {
+            const char *pick = "-";
+            size_t pn = 1;
+            for (const char *c = cell; c < cell + n;) {
+                const char *e = memchr(c, HUNT_ALT, (size_t)(cell + n - c));
+                size_t cn = e ? (size_t)(e - c) : (size_t)(cell + n - c);
+                if (!(cn == 1 && c[0] == '-')) {
+                    pick = c;
+                    pn = cn;
+                    break;
+                }
+                c += cn + 1;
+            }
+            sd_buf_append(out, pick, pn);
+        }
+        i += n + 1;
+        if (end) sd_buf_putc(out, HUNT_SEP);
+    }
+}
+
 /* A CONDITION's match as a JSON line: time, type, the fields, the event. */
 static char *json_row(const hunt_ctx *h, const secdet_alert *a, const char *when) {
     size_t len = 0;
@@ -95,9 +126,12 @@ static char *json_row(const hunt_ctx *h, const secdet_alert *a, const char *when
     char *out = NULL;
     if (alert && row) {
         cJSON_AddStringToObject(row, "time", when);
-        const char *msg = secdet_alert_message(a);
-        size_t mlen = secdet_alert_message_len(a);
-        const char *p = msg ? msg : "";
+        buf cells;
+        sd_buf_init(&cells);
+        cells_of(a, &cells);
+        const char *msg = cells.data ? cells.data : "";
+        size_t mlen = cells.len;
+        const char *p = msg;
         for (size_t i = 0; i < h->fields.count; i++) {
             const char *end = memchr(p, HUNT_SEP, (size_t)(msg + mlen - p));
             size_t n = end ? (size_t)(end - p) : (size_t)(msg + mlen - p);
@@ -110,6 +144,7 @@ static char *json_row(const hunt_ctx *h, const secdet_alert *a, const char *when
             free(cell);
             p = end ? end + 1 : msg + mlen;
         }
+        sd_buf_free(&cells);
         cJSON *events = cJSON_GetObjectItemCaseSensitive(alert, "events");
         cJSON *ev = cJSON_IsArray(events) ? cJSON_DetachItemFromArray(events, cJSON_GetArraySize(events) - 1) : NULL;
         if (ev) cJSON_AddItemToObject(row, "event", ev);
@@ -152,7 +187,7 @@ void hunt_on_alert(void *user, const secdet_alert *a) {
     sd_buf_puts(&b, when);
     if (h->condition) {
         sd_buf_putc(&b, HUNT_SEP);
-        sd_buf_append(&b, secdet_alert_message(a), secdet_alert_message_len(a));
+        cells_of(a, &b);
     } else {
         const char *rule = secdet_alert_rule(a), *msg = secdet_alert_message(a);
         sd_buf_printf(&b, "%c%s%c%s%c", HUNT_SEP, rule ? rule : "-", HUNT_SEP,

@@ -126,7 +126,7 @@ static const char usage_hunt[] =
     "      --since T         events at or after T: 2024-03-14, 2024-03-14T15:04:05Z, or 24h (ago)\n"
     "      --until T         events at or before T\n"
     "      --fields F,...    the table's columns after the time (paths or common fields;\n"
-    "                        default @type,@action,@user,@ip,@outcome)\n"
+    "                        default @type,@action,@user,@ip,@outcome,summary)\n"
     "      --count-by K      a histogram of K instead (a path, a common field, hour(@time), day(@time))\n"
     "  -o, --output FORMAT   table or json (default: table on a terminal, else json)\n"
     "      --lateness DUR    how far out of order events may come (aggregations)\n"

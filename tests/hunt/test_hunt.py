@@ -54,6 +54,9 @@ def test_timeline_across_log_types_in_event_time_order(mixed):
         ("okta", "user.session.start")]
     assert rows[0]["outcome"] == "FAILURE" and rows[1]["outcome"] is None
     assert rows[0]["event"]["uuid"] == "o1"  # the event itself, whole
+    assert [r["summary"] for r in rows] == [
+        "User login to Okta", "iam.amazonaws.com", "login", "cloudresourcemanager.googleapis.com",
+        "iam.amazonaws.com", "LAPTOP-ALICE", "User login to Okta"]
     assert all(r["ip"] == "203.0.113.7" for r in rows)
 
 
