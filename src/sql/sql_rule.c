@@ -138,16 +138,15 @@ static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
     for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " OR s%zu", s + 1);
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
     group_order(o, r->nby, "\n  ");
+    /* The alert's first event is the step 1 event nearest before step 2
+     * (a later one starts a partial sequence the step 2 event completes
+     * first): later step 1 rows inside the match are q, preferred to x. */
     sd_buf_printf(o,
-                  "\n  MEASURES LAST(p%zu.event_time) AS event_time, LAST(p%zu.event_id) AS "
-                  "event_id, FIRST(p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST "
-                  "ROW\n  PATTERN (p1",
-                  r->nsteps, r->nsteps);
-    for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " x*? p%zu", s + 1);
-    sd_buf_puts(o, ")\n  DEFINE p1 AS p1.s1");
-    for (size_t s = 1; s < r->nsteps; s++)
-        sd_buf_printf(o, ",\n         p%zu AS p%zu.s%zu AND p%zu.t_ms - FIRST(p1.t_ms) <= %lld", s + 1, s + 1, s + 1,
-                      s + 1, (long long)r->within_ms);
+                  "\n  MEASURES p2.event_time AS event_time, p2.event_id AS event_id, "
+                  "COALESCE(LAST(q.event_time), p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n"
+                  "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1 (q | x)*? p2)\n"
+                  "  DEFINE p1 AS p1.s1, q AS q.s1,\n         p2 AS p2.s2 AND p2.t_ms - FIRST(p1.t_ms) <= %lld",
+                  (long long)r->within_ms);
     sd_buf_puts(o, "\n)");
     return 0;
 }
@@ -214,6 +213,11 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
     if (r->agg == AGG_SEQUENCE) {
         if (c->d == SQL_DUCKDB)
             return sd_sqlc_refuse(c, "a sequence needs MATCH_RECOGNIZE, which DuckDB does not have");
+        if (r->nsteps > 2)
+            return sd_sqlc_refuse(c,
+                                  "a sequence of %zu steps: only two-step sequences are shown to match as the "
+                                  "engine's do",
+                                  r->nsteps);
         return trino_sequence(c, r, o);
     }
     if (r->agg == AGG_DISTINCT && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
