@@ -36,7 +36,8 @@ echo "connector.name=memory" >"$HOME_DIR/etc/catalog/memory.properties"
 "$HOME_DIR/bin/launcher" run >"$DIR/server.log" 2>&1 &
 echo $! >"$DIR/pid"
 i=0
-until grep -q "SERVER STARTED" "$DIR/server.log" 2>/dev/null; do
+# Started, and done starting (it refuses queries until then).
+until curl -fsS "http://127.0.0.1:$PORT/v1/info" 2>/dev/null | grep -q '"starting":false'; do
     i=$((i + 1))
     if [ $i -gt 180 ] || ! kill -0 "$(cat "$DIR/pid")" 2>/dev/null; then
         echo "trino.sh: the server did not start; see $DIR/server.log" >&2
