@@ -161,3 +161,17 @@ def engine_alerts(pack, paths):
         grp = ", ".join("null" if v is None else str(v) for v in a["group"].values())
         rows.append((a["rule"], a["time"], a["events"][-1].get("eventID"), a["count"], a["first_seen"], grp))
     return rows
+
+
+def duckdb_table(duckdb, paths):
+    """A DuckDB connection holding the empty CloudTrail table (`secdet sql
+    --table`), its columns, and the JsonSerDe's row of each record of paths
+    as JSON text (lower-case names, as the table's)."""
+    con = duckdb.connect()
+    con.execute(secdet("sql", "--dialect", "duckdb", "--table", "cloudtrail").stdout)
+    cols = con.execute("DESCRIBE cloudtrail_logs").fetchall()
+    rows = []
+    for rec in all_records(paths):
+        lower = {k.lower(): v for k, v in rec.items()}
+        rows.append(json.dumps({name: serde(lower.get(name), typ) for name, typ, *_ in cols}))
+    return con, cols, rows

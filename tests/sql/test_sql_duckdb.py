@@ -5,7 +5,6 @@ table of the same events, gives exactly the alerts `secdet scan` gives
 event for stateless rules). The table is the one `secdet sql --table
 cloudtrail` prints. Skips when DuckDB is missing (tests/sql/setup.sh)."""
 import collections
-import json
 import os
 
 import pytest
@@ -19,16 +18,11 @@ duckdb = pytest.importorskip("duckdb", reason="DuckDB is not installed (tests/sq
 def lake(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lake")
     paths = sqltest.write_events(tmp)
-    con = duckdb.connect()
-    con.execute(sqltest.secdet("sql", "--dialect", "duckdb", "--table", "cloudtrail").stdout)
-    cols = con.execute("DESCRIBE cloudtrail_logs").fetchall()
+    con, cols, lines = sqltest.duckdb_table(duckdb, paths)
     rows = os.path.join(str(tmp), "rows.jsonl")
-    n = 0
     with open(rows, "w") as f:
-        for rec in sqltest.all_records(paths):
-            lower = {k.lower(): v for k, v in rec.items()}
-            f.write(json.dumps({name: sqltest.serde(lower.get(name), typ) for name, typ, *_ in cols}) + "\n")
-            n += 1
+        f.write("".join(line + "\n" for line in lines))
+    n = len(lines)
     spec = "{" + ", ".join("'%s': '%s'" % (name, typ.replace("'", "''")) for name, typ, *_ in cols) + "}"
     con.execute("INSERT INTO cloudtrail_logs SELECT * FROM read_json('%s', format='newline_delimited', columns=%s)"
                 % (rows, spec))

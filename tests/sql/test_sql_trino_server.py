@@ -6,7 +6,6 @@ alerts, as the DuckDB test asks of DuckDB's SQL.
 Needs a Trino server: SECDET_TRINO_URL (tests/sql/trino.sh starts one from
 Maven Central's trino-server and prints it); skips without one."""
 import collections
-import json
 import os
 
 import pytest
@@ -24,14 +23,7 @@ if not URL or not trinoclient.reachable(URL):
 def lake(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trino")
     paths = sqltest.write_events(tmp)
-    # The JsonSerDe's rows, by the table's column types (DuckDB's spelling of them).
-    con = duckdb.connect()
-    con.execute(sqltest.secdet("sql", "--dialect", "duckdb", "--table", "cloudtrail").stdout)
-    cols = con.execute("DESCRIBE cloudtrail_logs").fetchall()
-    rows = []
-    for rec in sqltest.all_records(paths):
-        lower = {k.lower(): v for k, v in rec.items()}
-        rows.append(json.dumps({name: sqltest.serde(lower.get(name), typ) for name, typ, *_ in cols}))
+    _, _, rows = sqltest.duckdb_table(duckdb, paths)  # the JsonSerDe's rows
     trinoclient.query(URL, "DROP TABLE IF EXISTS cloudtrail_logs")
     trinoclient.query(URL, sqltest.secdet("sql", "--dialect", "trino", "--table", "cloudtrail").stdout.rstrip().rstrip(";"))
     types = trinoclient.query(URL, "DESCRIBE cloudtrail_logs")
