@@ -243,7 +243,8 @@ int cmd_hunt(int argc, char **argv) {
                 secdet_set_error_callback(ctx->engine, scan_on_malformed, ctx);
                 cli_strings inputs = {0};
                 int s3_failed = hunt_s3_expand(h, argv + optind, (size_t)(argc - optind), &inputs) != 0;
-                rc = inputs.count ? scan_run(ctx, inputs.items, inputs.count) : CLI_EXIT_ERROR;
+                /* An S3 prefix with nothing in the time asked is an empty timeline, not an error. */
+                rc = inputs.count ? scan_run(ctx, inputs.items, inputs.count) : CLI_EXIT_OK;
                 if (s3_failed) rc = CLI_EXIT_ERROR;
                 cli_strings_free(&inputs);
                 hunt_s3_cleanup(h);

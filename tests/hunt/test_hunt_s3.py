@@ -165,6 +165,15 @@ def test_credentials_from_the_container_endpoint(moto):
         srv.shutdown()
 
 
+def test_a_time_with_no_objects_is_an_empty_timeline(moto):
+    endpoint, log = moto
+    start = os.path.getsize(log)
+    p = hunt(endpoint, "exists @ip", "s3://trail/AWSLogs/", "--since", "2025-01-01")
+    assert p.stdout == ""
+    assert "0 objects listed, 0 read" in p.stderr
+    assert gets(log, start)[0] == []
+
+
 def test_a_missing_bucket_is_said(moto):
     endpoint, _ = moto
     p = hunt(endpoint, "exists @ip", "s3://nosuchbucket/x", check=2)
