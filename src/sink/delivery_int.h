@@ -84,6 +84,9 @@ bool sd_dq_ring_put(dq *q, secdet_delivery *d, bool grow);
 /* A spool write failed with rc (mu held): the records it could not write
  * come back into the ring, and from now on records are held. */
 void sd_dq_spool_failed(dq *q, int rc);
+/* A failed attempt's message into last_error (mu held); while held,
+ * last_error keeps saying how many alerts wait in memory instead. */
+void sd_dq_failure_error(dq *q, const char *why);
 /* The saturated flag from held and unj (mu held). */
 void sd_dq_held_update(dq *q);
 /* Hub thread, every service: log lines for the state changes (the spool
