@@ -462,7 +462,7 @@ bool sd_dq_quiet(dq *q) {
 void sd_dq_stats(dq *q, secdet_sink_stats *out) {
     pthread_mutex_lock(&q->mu);
     *out = q->st;
-    out->in_flight = q->nflight; /* read racily: a snapshot */
+    out->in_flight = atomic_load_explicit(&q->nflight, memory_order_relaxed); /* a snapshot */
     pthread_mutex_unlock(&q->mu);
     if (q->sp) {
         out->spool_bytes = sd_spool_bytes(q->sp);

@@ -59,7 +59,8 @@ struct dq {
     secdet_sink_stats st;
     /* Hub thread only. */
     secdet_delivery **out; /* taken, not finished, ascending seq */
-    uint32_t nout, cap_out, nflight;
+    uint32_t nout, cap_out;
+    _Atomic uint32_t nflight; /* written here only; sd_dq_stats reads it on any thread */
     uint64_t last_taken, acked;
     uv_timer_t timer; /* backoff */
     uv_timer_t retry; /* journal_held while held */
