@@ -54,7 +54,7 @@ void sd_dq_attempt_failed(dq *q, const char *why) {
     pthread_mutex_lock(&q->mu);
     q->st.retries++;
     q->st.failing = 1;
-    sd_dq_set_error(q, why);
+    sd_dq_failure_error(q, why);
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -253,7 +253,7 @@ static void finish(dq *q, secdet_delivery *d) {
         else
             snprintf(msg, sizeof msg, "gave up after %u attempts: %s", d->attempt, why);
         pthread_mutex_lock(&q->mu);
-        sd_dq_set_error(q, msg);
+        sd_dq_failure_error(q, msg);
         pthread_mutex_unlock(&q->mu);
         dead_letter(q, d, msg);
         sd_dq_record_free(d);
@@ -263,7 +263,7 @@ static void finish(dq *q, secdet_delivery *d) {
         pthread_mutex_lock(&q->mu);
         q->st.retries++;
         q->st.failing = 1;
-        sd_dq_set_error(q, why);
+        sd_dq_failure_error(q, why);
         pthread_mutex_unlock(&q->mu);
         sd_hub_log(q->h, q->sink->name, "alert %s attempt %u failed: %s; retrying in %" PRIu64 " ms", d->id, d->attempt,
                    why, delay);
@@ -378,7 +378,7 @@ void sd_dq_service(dq *q) {
         if (st != SECDET_OK) {
             pthread_mutex_lock(&q->mu);
             q->st.failing = 1;
-            sd_dq_set_error(q, "open failed");
+            sd_dq_failure_error(q, "open failed");
             pthread_mutex_unlock(&q->mu);
             sd_hub_log(q->h, q->sink->name, "open failed: %s", secdet_strerror(st));
             start_backoff(q, backoff_ms(q, 1));
@@ -462,7 +462,7 @@ bool sd_dq_quiet(dq *q) {
 void sd_dq_stats(dq *q, secdet_sink_stats *out) {
     pthread_mutex_lock(&q->mu);
     *out = q->st;
-    out->in_flight = q->nflight; /* read racily: a snapshot */
+    out->in_flight = atomic_load_explicit(&q->nflight, memory_order_relaxed); /* a snapshot */
     pthread_mutex_unlock(&q->mu);
     if (q->sp) {
         out->spool_bytes = sd_spool_bytes(q->sp);

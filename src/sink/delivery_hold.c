@@ -16,7 +16,8 @@
  *  - Held records live only in memory: a process killed meanwhile loses
  *    them (docs/sinks.md says so); at engine free they get one more try,
  *    and the last log line says how many were lost.
- *  - last_error says what is true now: while held, how many wait in memory.
+ *  - last_error says what is true now: while held, how many wait in memory
+ *    (a failed attempt meanwhile does not replace it: sd_dq_failure_error).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,6 +53,18 @@ static void held_error(dq *q) {
     char msg[160];
     snprintf(msg, sizeof msg, "spool: %s: %" PRIu32 " alert(s) held in memory", strerror(q->spool_errno), q->unj);
     sd_dq_set_error(q, msg);
+}
+
+/* While held, a failed attempt leaves last_error saying what is held (the
+ * count of now), as secdet.h promises: a sink that is down is what fills a
+ * spool, so its failures come all the time meanwhile, and a reader of the
+ * stats would see one or the other depending on when it looks (the next
+ * service wrote the held line again). The failure has its own log line. */
+void sd_dq_failure_error(dq *q, const char *why) {
+    if (q->held)
+        held_error(q);
+    else
+        sd_dq_set_error(q, why);
 }
 
 /* A record a failed write had staged: into the ring, unless it is there

@@ -59,7 +59,8 @@ struct dq {
     secdet_sink_stats st;
     /* Hub thread only. */
     secdet_delivery **out; /* taken, not finished, ascending seq */
-    uint32_t nout, cap_out, nflight;
+    uint32_t nout, cap_out;
+    _Atomic uint32_t nflight; /* written here only; sd_dq_stats reads it on any thread */
     uint64_t last_taken, acked;
     uv_timer_t timer; /* backoff */
     uv_timer_t retry; /* journal_held while held */
@@ -84,6 +85,9 @@ bool sd_dq_ring_put(dq *q, secdet_delivery *d, bool grow);
 /* A spool write failed with rc (mu held): the records it could not write
  * come back into the ring, and from now on records are held. */
 void sd_dq_spool_failed(dq *q, int rc);
+/* A failed attempt's message into last_error (mu held); while held,
+ * last_error keeps saying how many alerts wait in memory instead. */
+void sd_dq_failure_error(dq *q, const char *why);
 /* The saturated flag from held and unj (mu held). */
 void sd_dq_held_update(dq *q);
 /* Hub thread, every service: log lines for the state changes (the spool

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -757,18 +758,20 @@ static void test_open_errors(void **state) {
 
 /* The delivery thread writes full chunks in the background while records
  * keep being appended; with the final commit, every record is on disk, in
- * order, with a good CRC (a reopen finds nothing damaged). */
+ * order, with a good CRC (a reopen finds nothing damaged). The appends start
+ * once the writer runs: on a loaded machine it could otherwise be scheduled
+ * only after they ended (the test then failed on a.writes). */
 typedef struct wb_arg {
     spool *s;
-    volatile int stop;
-    int writes;
+    atomic_int stop;
+    atomic_int writes;
 } wb_arg;
 
 static void *write_behind_main(void *p) {
     wb_arg *a = p;
-    while (!a->stop) {
+    while (!atomic_load(&a->stop)) {
         assert_int_equal(sd_spool_write_behind(a->s), 0);
-        a->writes++;
+        atomic_fetch_add(&a->writes, 1);
         usleep(50);
     }
     return NULL;
@@ -777,18 +780,19 @@ static void *write_behind_main(void *p) {
 static void test_write_behind_while_appending(void **state) {
     const char *dir = *state;
     spool *s = open_ok(dir, 256 * 1024, 0, SPOOL_FSYNC_NEVER);
-    wb_arg a = {s, 0, 0};
+    wb_arg a = {.s = s};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_behind_main, &a), 0);
+    for (int i = 0; i < 10000 && atomic_load(&a.writes) == 0; i++) usleep(1000); /* bounded: 10 s */
     char p[1200];
     for (int i = 1; i <= 3000; i++) {
         snprintf(p, sizeof p, "%06d-%01100d", i, i);
         assert_int_equal(append_str(s, p), (uint64_t)i);
         if (i % 500 == 0) assert_int_equal(sd_spool_commit(s), 0);
     }
-    a.stop = 1;
+    atomic_store(&a.stop, 1);
     pthread_join(t, NULL);
-    assert_true(a.writes > 0);
+    assert_true(atomic_load(&a.writes) > 0);
     sd_spool_close(s);
     s = open_ok(dir, 256 * 1024, 0, SPOOL_FSYNC_NEVER);
     assert_int_equal(sd_spool_corrupt(s), 0);
