@@ -146,6 +146,16 @@ unsigned long long cli_input_consumed(const cli_input *in);
 unsigned long long cli_input_size(const cli_input *in);
 void cli_input_close(cli_input *in);
 
+/* A regular, uncompressed file mapped whole (input_map.c): read without a
+ * copy. cli_map_open gives 1 when mapped, 0 when the file is to be read with
+ * cli_input instead (stdin, a pipe, gzip, empty, or any failure). */
+typedef struct cli_map {
+    const unsigned char *data;
+    size_t len;
+} cli_map;
+int cli_map_open(const char *path, cli_map *m);
+void cli_map_close(cli_map *m);
+
 /* ---- Test files (testfile.c) -------------------------------------------- */
 
 /* One event of a test, its JSON object's text inside the parsed line. */
