@@ -240,19 +240,31 @@ double sd_scan_number(const char *text, size_t len) { return number_value((const
 
 /* ---- recording ------------------------------------------------------------ */
 
-static inline int record(scan_state *st, const scan_node *nd, const sd_value *v) {
-    if (__builtin_expect(st->nhits + nd->nouts > st->cap_hits, 0)) {
-        size_t cap = st->cap_hits ? st->cap_hits * 2 : 64;
-        while (cap < st->nhits + nd->nouts) cap *= 2;
-        scan_hit *h = realloc(st->hits, cap * sizeof *h);
-        if (!h) return -1;
-        st->hits = h;
-        st->cap_hits = cap;
-    }
+static __attribute__((noinline)) int grow_hits(scan_state *st, size_t need) {
+    size_t cap = st->cap_hits ? st->cap_hits * 2 : 64;
+    while (cap < need) cap *= 2;
+    scan_hit *h = realloc(st->hits, cap * sizeof *h);
+    if (!h) return -1;
+    st->hits = h;
+    st->cap_hits = cap;
+    return 0;
+}
+
+/* The value comes by value and is stored field by field once inlined: built
+ * on the stack and copied whole, its 8-byte stores were read back as 16-byte
+ * loads, which stall (store forwarding fails) — a tenth of the scan. */
+static inline __attribute__((always_inline)) int record(scan_state *st, const scan_node *nd, sd_value v) {
+    if (__builtin_expect(st->nhits + nd->nouts > st->cap_hits, 0) && grow_hits(st, st->nhits + nd->nouts) != 0)
+        return -1;
     for (uint32_t k = 0; k < nd->nouts; k++) {
         scan_hit *h = &st->hits[st->nhits++];
         h->out = nd->outs[k];
-        h->v = *v;
+        h->v.type = v.type;
+        h->v.b = v.b;
+        h->v.num = v.num;
+        h->v.str = v.str;
+        h->v.len = v.len;
+        h->v.node = v.node;
     }
     return 0;
 }
@@ -411,7 +423,7 @@ int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len
                     v.str = (const char *)s + i + 1;
                     v.len = e - i - 2;
                 }
-                if (record(st, nd, &v) != 0) return SCAN_NOMEM;
+                if (record(st, nd, v) != 0) return SCAN_NOMEM;
             }
             i = e;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
@@ -419,20 +431,20 @@ int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len
             if (!e) return SCAN_BAD;
             if (nd && nd->nouts) {
                 v = (sd_value){.type = SD_NUM, .num = number_value(s, i, e)};
-                if (record(st, nd, &v) != 0) return SCAN_NOMEM;
+                if (record(st, nd, v) != 0) return SCAN_NOMEM;
             }
             i = e;
         } else if (c == 't' && n - i >= 4 && memcmp(s + i, "true", 4) == 0) {
             v = (sd_value){.type = SD_BOOL, .b = 1};
-            if (nd && nd->nouts && record(st, nd, &v) != 0) return SCAN_NOMEM;
+            if (nd && nd->nouts && record(st, nd, v) != 0) return SCAN_NOMEM;
             i += 4;
         } else if (c == 'f' && n - i >= 5 && memcmp(s + i, "false", 5) == 0) {
             v = (sd_value){.type = SD_BOOL, .b = 0};
-            if (nd && nd->nouts && record(st, nd, &v) != 0) return SCAN_NOMEM;
+            if (nd && nd->nouts && record(st, nd, v) != 0) return SCAN_NOMEM;
             i += 5;
         } else if (c == 'n' && n - i >= 4 && memcmp(s + i, "null", 4) == 0) {
             v = (sd_value){.type = SD_NULL};
-            if (nd && nd->nouts && record(st, nd, &v) != 0) return SCAN_NOMEM;
+            if (nd && nd->nouts && record(st, nd, v) != 0) return SCAN_NOMEM;
             i += 4;
         } else {
             return SCAN_BAD;
@@ -466,7 +478,7 @@ int sd_scan_run(const scan_plan *p, scan_state *st, const char *text, size_t len
                     return SCAN_NOMEM;
                 }
                 v = (sd_value){.type = f->obj ? SD_OBJ : SD_ARR, .len = f->count, .node = t};
-                if (record(st, &p->nodes[f->node], &v) != 0) return SCAN_NOMEM;
+                if (record(st, &p->nodes[f->node], v) != 0) return SCAN_NOMEM;
             }
             if (depth == 0) {
                 i = skip_ws(s, i, n);
