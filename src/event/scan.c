@@ -58,6 +58,7 @@ void sd_scan_state_free(scan_state *st) {
 static inline int is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 static inline size_t skip_ws(const unsigned char *s, size_t i, size_t n) {
+    if (__builtin_expect(i < n && s[i] > ' ', 1)) return i; /* compact JSON: no whitespace at all */
     while (i < n && is_ws(s[i])) i++;
     return i;
 }
