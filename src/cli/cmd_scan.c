@@ -41,7 +41,6 @@
 #include "cli/scan.h"
 
 #define SCAN_CHUNK_BYTES (1u << 20)
-#define SCAN_MAP_WINDOW  (4u << 20) /* bytes of a mapped file per push: progress between pushes */
 
 static void progress_tick(scan_ctx *ctx, int force) {
     if (!ctx->progress.enabled) {
@@ -146,25 +145,31 @@ static int push_checked(scan_ctx *ctx, const char *source, const void *bytes, si
     return -1;
 }
 
-/* Scans a mapped file (input_map.c) in windows, as scan_file does a read one. */
+/* Scans a mapped file (input_map.c) window by window, as scan_file does a read one. */
 static int scan_mapped(scan_ctx *ctx, cli_map *m) {
+    const unsigned char *p;
+    size_t n;
+    int got = cli_map_next(m, &p, &n);
     secdet_format detected = ctx->opts->format;
-    if (detected == SECDET_FMT_AUTO) {
-        (void)detect_format(m->data, m->len < SCAN_CHUNK_BYTES ? m->len : SCAN_CHUNK_BYTES, 1, &detected);
+    if (got > 0 && detected == SECDET_FMT_AUTO) {
+        (void)detect_format(p, n < SCAN_CHUNK_BYTES ? n : SCAN_CHUNK_BYTES, 1, &detected);
     }
     const char *source = ctx->opts->source ? ctx->opts->source : secdet_format_name(detected);
     int failed = 0;
-    for (size_t at = 0; at < m->len && !failed; at += SCAN_MAP_WINDOW) {
-        size_t n = m->len - at < SCAN_MAP_WINDOW ? m->len - at : SCAN_MAP_WINDOW;
-        failed = push_checked(ctx, source, m->data + at, n) != 0;
+    for (; got > 0 && !failed; got = cli_map_next(m, &p, &n)) {
+        failed = push_checked(ctx, source, p, n) != 0;
         ctx->bytes_before += n;
         progress_tick(ctx, 0);
+    }
+    if (got < 0) {
+        term_progress_clear(&ctx->progress);
+        fprintf(stderr, "secdet: %s: %s\n", ctx->file, strerror(errno));
     }
     if (!failed && push_checked(ctx, source, NULL, 0) != 0) {
         failed = 1;
     }
     cli_map_close(m);
-    return failed ? -1 : 0;
+    return failed || got < 0 ? -1 : 0;
 }
 
 /* Scans one file. -1 when it could not be read (or not to its end). */
