@@ -22,11 +22,11 @@ WINDOW = 4 << 20  # CLI_MAP_WINDOW
 
 RULES = textwrap.dedent(
     """\
-    rule delete_trail {
-        meta { severity = critical }
+    rule trail_gone {
+        meta { severity = high }
         on cloudtrail
         where .eventName == "DeleteTrail"
-        output "trail {.requestParameters.name} deleted"
+        output "{.requestParameters.name} is gone ({.eventID})"
     }
     """
 )
