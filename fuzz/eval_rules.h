@@ -3,7 +3,10 @@
  * literals and with paths, sets, CIDRs, globs, PCRE2 regexes — one with
  * nested quantifiers, to meet the match limit —, [*] and quoted paths,
  * macros, rule references, a private rule, count, distinct, sequence and
- * throttle, templates with every placeholder). Tests whose cost the event's
+ * throttle, templates with every placeholder; and Part 2's any/all, string
+ * lists, =~ and the i-forms, b64decode, text, hour, weekday, sum, counted
+ * steps, a count rule as a step, `not` steps before, between and after,
+ * per-step keys and an unordered sequence). Tests whose cost the event's
  * size decides ([*] against [*], a path containing a path, a regex over
  * every element) come first in their rules, where short-circuiting cannot
  * skip them. fuzz/seeds.py copies the ruleset into
@@ -107,6 +110,55 @@ static const char EVAL_RULES[] =
     "    where .s == \"t\"\n"
     "    count >= 2 within 1m by .user\n"
     "    throttle 10m by .user\n"
+    "}\n"
+    "# Part 2: element predicates, string lists, case folding, functions\n"
+    "list globs = [\"Delete*\", \"Put?\", \"*Trail*\", \"\"]\n"
+    "rule elements {\n"
+    "    where any .a[*] (.n > 3 and .s =~ \"ÉTÉ\") or all .a[*] (exists .s and not . == null)\n"
+    "       or any .a[*] (any .b2[*] (. == $.n or .n == 1)) or any .a[*].c[*] (.[0] == 1)\n"
+    "       or all .ips[*] (. in cidr(\"10.0.0.0/8\"))\n"
+    "    output \"{.a[*].s}\"\n"
+    "}\n"
+    "rule string_lists {\n"
+    "    where .a[*].s contains [\"x\", \"\", \"admin\"] or .s like globs or .s ilike [\"get*\", \"*É\"]\n"
+    "       or .s startswith [\"Get\", \"Put\"] or .s endswith [\".exe\"] or .s =~ [\"admin\", \"ROOT\", \"straße\"]\n"
+    "       or .s icontains \"ADMIN\" or .s istartswith .prefix or .a[*].s iendswith .s or .s =~ .user\n"
+    "}\n"
+    "rule functions2 {\n"
+    "    where b64decode(.s) icontains \"invoke\" or text(.o) contains \"\\\"x\\\"\" or text(.a[*]) == \"1\"\n"
+    "       or hour(.eventTime) >= 22 or weekday(.eventTime, \"+09:00\") == 7 or hour(.n, \"-05:30\") < 3\n"
+    "       or len(b64decode(.a[*].s)) > 2\n"
+    "    output \"{.s}\"\n"
+    "}\n"
+    "rule summed {\n"
+    "    where exists .n\n"
+    "    sum .a[*].n >= 10 within 1m by .user\n"
+    "    throttle 1m by .user\n"
+    "    output \"{sum} {count} {group}\"\n"
+    "}\n"
+    "rule step_counts {\n"
+    "    sequence within 10m by .user {\n"
+    "        fails: .type == \"login\" and .s == \"fail\" count >= 3 within 2m;\n"
+    "        ok: is_login;\n"
+    "        more: .s == \"x\" count > 1\n"
+    "    }\n"
+    "    output \"steps {count} {.user}\"\n"
+    "}\n"
+    "rule agg_step {\n"
+    "    sequence within 10m by .sourceIPAddress { c: counted; d: .eventName == \"StopLogging\" }\n"
+    "}\n"
+    "rule absent_after {\n"
+    "    sequence within 1m by .user { a: .s == \"a\"; not b: .s == \"b\"; not c: .s == \"c\" }\n"
+    "    throttle 30s by .user\n"
+    "    output \"absent {.n}\"\n"
+    "}\n"
+    "rule absent_before {\n"
+    "    sequence within 1m { not a: .s == \"a\" by .user; b: .s == \"b\" by .prefix; not c: .s == \"c\" by .user;\n"
+    "                         d: .s == \"d\" by .user }\n"
+    "}\n"
+    "rule unordered_set {\n"
+    "    sequence unordered within 1m by .user { a: .s == \"a\" or .s == \"ab\"; b: .s == \"b\" or .s == \"ab\";\n"
+    "                                             c: .s == \"c\" count >= 2 }\n"
     "}\n";
 
 #endif

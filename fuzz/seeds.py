@@ -80,7 +80,21 @@ COUNT = [{"eventTime": t(200 + i), "eventName": "ConsoleLogin", "user": "mallory
 OUT_OF_ORDER = [{"eventTime": t(300), "s": "a", "user": "u"}, {"eventTime": t(250), "s": "b", "user": "u"},
                 {"eventTime": "2024-03-14T08:00:00Z", "s": "a"}, {"eventTime": t(301), "s": "b"},
                 {"eventTime": t(302), "s": "t", "user": "u"}, {"eventTime": t(303), "s": "t", "user": "u"}]
-ALL = [LOGIN, STOP, DENIED, STRINGS, REGEX, UNICODE] + SEQ + COUNT + OUT_OF_ORDER
+# Part 2: elements, lists, folding, functions, sums, counted and `not` steps, unordered
+PART2 = [{"eventTime": t(400), "user": "pat", "type": "login", "s": "fail", "n": 2,
+          "a": [{"s": "\u00e9t\u00e9", "n": 5, "c": [[1, 2]]}, {"s": "SQBuAHYAbwBrAGUA", "n": 6}],
+          "o": {"x": [1, "y"]}, "prefix": "F", "ips": ["10.0.0.1"]},
+         {"eventTime": t(401), "user": "pat", "type": "login", "s": "fail", "a": [{"n": 9}]},
+         {"eventTime": t(402), "user": "pat", "type": "login", "s": "fail"},
+         {"eventTime": t(403), "user": "pat", "eventName": "ConsoleLogin", "s": "STRASSE"},
+         {"eventTime": t(404), "user": "pat", "s": "x"}, {"eventTime": t(405), "user": "pat", "s": "x"},
+         {"eventTime": t(406), "user": "pat", "s": "a", "n": 1704670200000},
+         {"eventTime": t(407), "user": "pat", "s": "ab"}, {"eventTime": t(408), "user": "pat", "s": "c"},
+         {"eventTime": t(409), "user": "pat", "s": "c", "prefix": "pat"},
+         {"eventTime": t(410), "user": "pat", "s": "b", "prefix": "pat"},
+         {"eventTime": t(420), "user": "pat", "s": "d"},
+         {"eventTime": t(500), "user": "q", "s": "a"}, {"eventTime": t(700), "user": "q", "s": "noise"}]
+ALL = [LOGIN, STOP, DENIED, STRINGS, REGEX, UNICODE] + SEQ + COUNT + OUT_OF_ORDER + PART2
 
 
 def compile_seeds():
@@ -131,12 +145,61 @@ rule seq_one { sequence within 1m { a: .x == 1 } }
 rule unused_and_never { where .a == "x" and .a == "y" and lower(.b) == "B" }
 macro unused = .q == 1
 ''')
+    write("compile", "part2", '''
+list verbs = ["Delete*", "Put*"]
+macro admin = .role =~ ["roles/owner", "ROLES/EDITOR"]
+rule el { where any .d[*] (.action == "ADD" and admin and any .m[*] (. == $.x or .[0] istartswith "a"))
+          and all .t[*] (. like verbs) }
+rule fn { where b64decode(.c) icontains "IEX" or text(.o) contains "x" or hour(.t, "+09:00") == 25
+          or weekday(.t) > 7 or .e ilike verbs or .e contains [] or .u iendswith .v }
+rule cnt { where .k == 1 count >= 3 within 1m by .u private }
+rule sq { sequence within 1h { a: cnt by .ip; not b: .k == 2 by .ip; c: .k == 3 by .u count > 2 within 5m; not d: .k == 4 by .u } }
+rule un { sequence unordered within 1m by .u { a: .k == 1; b: .k == 2 count >= 2 } }
+rule sm { where .k == 5 sum .bytes[*] > 1e9 within 1d by .u output "{sum}" }
+rule bad { sequence unordered within 1m { not a: .k == 1; b: cnt count >= 2; c: sm } }
+rule bad2 { sequence within 1m { not a: .k == 1; not b: .k == 2 } }
+''')
+    write("compile", "part2-parse-errors", 'rule r { where any .x (.y) or .s =~ /x/ or hour() == 1 }\n'
+          'rule s { sequence unordered within 1m { a: .k == 1 count; b: } }\n')
     write("compile", "strings", 'rule r { where .a == "\\u00e9\\uD83D\\uDE00\\"\\\\\\/\\b\\f\\n\\r\\t" output "}}{{" }\n')
     write("compile", "two-files", b'list a = ["x"]\nmacro m = .e in a\n\0rule r { where m }\nrule r2 { where r }\n')
     write("compile", "nesting", "rule r { where " + "(" * 100 + ".a == 1" + ")" * 100 + " }\n")
     write("compile", "nesting-over", "rule r { where " + "(" * 300 + ".a == 1" + ")" * 300 + " }\n")
     write("compile", "deep-not", "rule r { where " + "not " * 200 + ".a == 1 }\n")
     write("compile", "paths", 'rule r { where .a[*][*].b[0]."c d".e[123] == .f[*] output "{.a[*][*].b[0].\\"c d\\"}" }\n')
+    write("compile", "tuning", '''
+rule root { meta { severity = high } where .t == "Root" output "root {.ip}"
+    severity { critical when .ip in cidr("0.0.0.0/0"); low when .lab == true } }
+rule burst { where .e == "F" count >= 3 within 5m by .u }
+rule quiet_one { where .q == 1 }
+macro lab = .acct == "111"
+tune root {
+    except .ip in cidr("192.0.2.0/24") until 2027-01-31 "break-glass drill"
+    except lab; except .x == 1 until "2030-12-31"
+    severity = medium
+    throttle 1h by .u, lower(.v)
+    output "{rule}: {.ip}"
+}
+tune *o* { except .y == 2 }
+tune b?rst { severity = low }
+disable quiet_* "covered elsewhere"
+disable nothing_*
+''')
+    write("compile", "tuning-errors", '''
+rule a { where .a == 1 severity { urgent when .b == 1 } }
+tune a { except .x == 1 until 2027-02-30 }
+tune a {
+    exept .y == 2
+    severity = hgh; severity = low; severity = high
+    throttle 0s by .k[*]
+    output "{nope}"
+}
+tune missing { severity = low }
+tune * { except unknown_macro }
+disable a b
+tune
+rule tune { where .a == 1 }
+''')
 
 
 def decode_seeds():
@@ -312,7 +375,7 @@ def snapshot_seeds(secdet):
             write("snapshot", name, b"\x00" + data[32:])        # the payload; the target adds the header
             write("snapshot", name + "-whole", b"\x01" + data)  # the file as it is
     write("snapshot", "whole-bad-magic", b"\x01" + b"NOTASNAP" + bytes(24))
-    write("snapshot", "whole-bad-version", b"\x01" + b"SDCORSNP" + struct.pack("<IIQII", 2, 0, 0, 0, 0))
+    write("snapshot", "whole-bad-version", b"\x01" + b"SDCORSNP" + struct.pack("<IIQII", 3, 0, 0, 0, 0))  # 3: newer than this build reads
     write("snapshot", "whole-truncated", b"\x01" + b"SDCORSNP" + struct.pack("<IIQII", 1, 0, 10, 0, 0) + b"abc")
 
 

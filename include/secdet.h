@@ -206,16 +206,76 @@ typedef struct secdet_rule_info {
     const char *file;
     unsigned line;
     int is_private;   /* 1 when the rule never alerts */
-    int is_aggregate; /* 1 for count / distinct / sequence rules */
+    int is_aggregate; /* 1 for count / distinct / sum / sequence rules */
 } secdet_rule_info;
 
 /* Number of loaded rules, and rule i's description (strings live until the next load). */
 SECDET_API size_t secdet_rule_count(const secdet_engine *engine);
 SECDET_API secdet_status secdet_rule_get(const secdet_engine *engine, size_t i, secdet_rule_info *out);
+/* The k-th name of rule i's `on` clause, in the order written (NULL past
+ * the last; a rule without `on` has none). Valid until the next load. */
+SECDET_API const char *secdet_rule_source(const secdet_engine *engine, size_t i, size_t k);
 
 /* The loaded rules' bytecode, one instruction a line with its source line.
  * *out is the caller's (secdet_free). */
 SECDET_API secdet_status secdet_disasm(const secdet_engine *engine, char **out);
+
+/* ---- Tuning and per-rule figures ------------------------------------------
+ *
+ * A ruleset may tune its rules without editing them, typically in a local
+ * overlay file loaded after the packs (docs/language.md "Tuning"):
+ *
+ *     tune cis_aws_4_3_root_account_usage {
+ *         except .sourceIPAddress in cidr("192.0.2.0/24") until 2027-01-31 "break-glass drill"
+ *         severity = medium
+ *         throttle 1h by .userIdentity.arn
+ *     }
+ *     disable cis_aws_4_1_* "GuardDuty covers these"
+ *
+ * An event an `except` holds for (on or before its date, by the event's
+ * time) makes no alert for that rule; for a count, distinct or sequence
+ * rule it does not enter the rule's correlation. Such events are counted
+ * per rule and per exception. Load an overlay like any rule file
+ * (secdet_load_rules_file); secdet_reload_rules reloads it with the rest.
+ *
+ * The figures count since the engine was made, on the thread that pushes;
+ * a reload keeps those of every rule whose name stays (and of an exception
+ * at the same file, line and column). Read them between pushes.
+ */
+typedef struct secdet_rule_stats {
+    uint64_t alerts;     /* alerts the rule made (handed to the callback and the sinks, before their filters) */
+    uint64_t suppressed; /* alerts its throttle held back */
+    uint64_t excepted;   /* events its exceptions took out: each made no alert (or record) */
+    size_t nexcepts;     /* how many exceptions it has (secdet_rule_except_get) */
+    int disabled;        /* 1 when a `disable` declaration turned it off */
+} secdet_rule_stats;
+
+/* The figures of rule i (0 .. secdet_rule_count() - 1). */
+SECDET_API secdet_status secdet_rule_stats_get(const secdet_engine *engine, size_t i, secdet_rule_stats *out);
+
+/* One exception of a rule, in the order the tunes apply (file order). The
+ * strings live until the next load. */
+typedef struct secdet_rule_except {
+    const char *file; /* where the `except` is written */
+    unsigned line, column;
+    const char *condition; /* its condition as written, on one line */
+    const char *reason;    /* "" when none */
+    const char *until;     /* "YYYY-MM-DD", "" when it has no date */
+    int64_t until_ns;      /* events from this time on (ns since the epoch, UTC: the day after `until`) are
+                              not excepted; INT64_MAX without a date, or for one past 2262-04-11 (where int64
+                              ns end) */
+    uint64_t excepted;     /* events it took out */
+} secdet_rule_except;
+
+/* Exception k (0 .. stats.nexcepts - 1) of rule i. */
+SECDET_API secdet_status secdet_rule_except_get(const secdet_engine *engine, size_t i, size_t k,
+                                                secdet_rule_except *out);
+
+/* What every tune and disable of the loaded rules changes, for people: per
+ * declaration a line "file:line:col: tune TARGET (N rules)", then a line
+ * per rule and change ("    RULE: severity high -> medium"); "" when the
+ * rules have none. *out is the caller's (secdet_free). */
+SECDET_API secdet_status secdet_tuning_explain(const secdet_engine *engine, char **out);
 
 /* ---- Sources and input --------------------------------------------------- */
 
@@ -234,15 +294,30 @@ typedef enum secdet_format {
 
 typedef struct secdet_source_opts {
     secdet_format format;
-    /* Field path of the event time (RFC 3339), e.g. ".eventTime". NULL: the
-     * format's default (".eventTime" for cloudtrail and jsonl); an event
-     * without it takes the time of the push. */
+    /* Field path of the event time, e.g. ".eventTime": RFC 3339, the same
+     * without a zone (read as UTC), or epoch seconds / milliseconds as a
+     * number or a string of digits. NULL: the log type's time field, else
+     * the format's default (".eventTime" for cloudtrail and jsonl); ""
+     * none. An event without a readable time takes the time of the push. */
     const char *time_field;
     /* ---- Sources ---- */
     /* When not NULL, the format by name, overriding `format`: a built-in
      * name ("jsonl", "cloudwatch-logs", ...) or one registered on this engine
      * with secdet_format_register. */
     const char *format_name;
+    /* ---- Log types ---- */
+    /* The log type of the source's events (docs/log-types.md): a built-in
+     * ("cloudtrail", "guardduty", "gcp-audit", "gworkspace", "okta",
+     * "crowdstrike", "jsonl") or one defined with secdet_log_type_define;
+     * "auto" to take each event's from its shape and give the event to the
+     * source named after it (an okta event is then seen by `on okta` and its
+     * alert says "source": "okta"; an event of no known shape stays with
+     * this source, as jsonl). NULL: the log type of the source's name when
+     * there is one, else jsonl (no profile). The log type says where the
+     * event's time is (unless time_field is given) and what its common
+     * fields (@ip, @user, ...) are. SECDET_ERR_INVALID_ARG for a name no
+     * log type has. */
+    const char *log_type;
 } secdet_source_opts;
 
 /* The name of a format ("jsonl", "cloudtrail", "cloudwatch-logs",
@@ -296,6 +371,55 @@ SECDET_API secdet_status secdet_format_parse(const char *name, secdet_format *ou
 
 /* Adds a source. Its name is what a rule's `on` clause names. opts may be NULL (auto). */
 SECDET_API secdet_status secdet_source_add(secdet_engine *engine, const char *name, const secdet_source_opts *opts);
+
+/*
+ * ---- Log types ----
+ * A log type says how to recognise a kind of log's events by their shape,
+ * where their time is, where each common field (@time @id @ip @user
+ * @account @action @outcome @type) is, and which fields exist (rules that
+ * name a field no such event has get a warning). Built in: cloudtrail,
+ * guardduty, gcp-audit, gworkspace, okta, crowdstrike, and jsonl (no
+ * profile); docs/log-types.md has every mapping. A source has a log type
+ * (secdet_source_opts.log_type; by default the one of its name).
+ *
+ * Defines one from its JSON description, or overrides the members given of
+ * one that exists (a built-in too):
+ *   {"name": "idp",
+ *    "detect": [{"exists": [".evt", ".ts"]}, {"equals": {".kind": "login"}}],
+ *    "fields": {"time": ".ts", "ip": [".client.ip", ".ip"], "user": ".who", "action": ".evt"},
+ *    "known_fields": [".evt", ".ts", ".client.ip", ".ip", ".who", ".extra.*"]}
+ * Every member but "name" is optional; a field is a path or a list of paths
+ * (the first present and not null gives the value); null removes a member.
+ * "detect": any of the shapes, each all of its tests. Names are lower-case
+ * letters, digits and '_', parts joined by '-'. Rules compiled afterwards
+ * see it (the unknown-field warning); events at once. On
+ * SECDET_ERR_INVALID_ARG, *error (when not NULL) says what is wrong
+ * ("fields.ip: \"x y\" is not a field path"); the caller frees it with
+ * secdet_free. Nothing changes on error.
+ */
+SECDET_API secdet_status secdet_log_type_define(secdet_engine *engine, const char *json, size_t len, char **error);
+/* The log types the engine knows (built-ins first), and the name of log
+ * type i (NULL when out of range; valid as long as the engine). */
+SECDET_API size_t secdet_log_type_count(const secdet_engine *engine);
+SECDET_API const char *secdet_log_type_name(const secdet_engine *engine, size_t i);
+/* Log type `name` as it is now (a built-in's own description, with what was
+ * defined over it), in the JSON secdet_log_type_define takes: its shapes,
+ * the paths of each common field it has, its known fields. *out is the
+ * caller's (secdet_free). SECDET_ERR_INVALID_ARG for an unknown name. */
+SECDET_API secdet_status secdet_log_type_json(const secdet_engine *engine, const char *name, char **out);
+
+/* What the engine makes of one event pushed to `source`, without evaluating it. */
+typedef struct secdet_event_info {
+    const char *source;   /* the source it would belong to (a routing source's event: its log type's name) */
+    const char *log_type; /* its log type's name */
+    int64_t time_ns;      /* its own time, ns since the Unix epoch (UTC), when has_time */
+    int has_time;         /* 1 when the time was read from the event */
+} secdet_event_info;
+/* Fills *out for the JSON object json[0..len) as an event of `source`
+ * (added or not). The strings live until the next call on the engine.
+ * SECDET_ERR_DECODE when it is not a JSON object. */
+SECDET_API secdet_status secdet_event_inspect(secdet_engine *engine, const char *source, const char *json, size_t len,
+                                              secdet_event_info *out);
 
 /*
  * Pushes raw bytes to a source: decoded by the source's format, each event
@@ -426,8 +550,8 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
 /* ---- Sinks: delivering alerts ------------------------------------------- */
 
 /*
- * A sink receives every alert that passes its filter (minimum severity,
- * tags), on the engine's delivery thread, never on the thread that pushed:
+ * A sink receives every alert that passes its filter (severity, tags,
+ * rules, sources: routing), on the engine's delivery thread, never on the thread that pushed:
  * a slow or dead endpoint never slows evaluation or the other sinks.
  *
  * Behind every sink is the same delivery layer (docs/sinks.md):
@@ -554,6 +678,22 @@ typedef struct secdet_sink_opts {
      * "<spool_dir>/dead-letter.jsonl", or none without a spool (then only
      * counted and logged). Copied. */
     const char *dead_letter;
+    /* ---- Routing: more of what a sink takes (each list: any of these) ---- */
+    /* Only alerts of these severities: a bit (1u << level) per severity
+     * wanted; 0 = every severity. min_severity applies too. (JSON:
+     * "max_severity": "medium" sets the bits of info..medium.) */
+    unsigned severities;
+    /* When nrules > 0, only alerts of a rule whose name matches one of
+     * these globs ('*' any run of characters, '?' one); a glob starting
+     * with '!' instead leaves out the rules it matches (["!noisy_*"] takes
+     * every other rule). Copied. */
+    const char *const *rules;
+    size_t nrules;
+    /* When nsources > 0, only alerts whose source — the name of the source
+     * the firing event came from (secdet_alert_source) — matches one of
+     * these globs. Copied. */
+    const char *const *sources;
+    size_t nsources;
 } secdet_sink_opts;
 
 /* Fills *opts with the defaults above. */
@@ -704,9 +844,25 @@ typedef struct secdet_stats {
      * zeros, bad hex in \u escapes, whitespace other than space, tab, CR
      * and LF), or no rules are loaded. */
     uint64_t text_events;
+    /* ---- Log types ---- */
+    /* Events whose time could not be read — present but not a time, or
+     * missing where the event's log type has a time field — and that took
+     * the time of the push instead; the error callback is told once per
+     * source. Per source name: secdet_source_stats_get. */
+    uint64_t time_unreadable;
 } secdet_stats;
 
 SECDET_API secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
+
+/* ---- Log types ---- */
+/* Counters of one source name (an event routed by its shape counts under
+ * the source it was given to: its log type's name). */
+typedef struct secdet_source_stats {
+    uint64_t time_unreadable; /* events whose time could not be read (see secdet_stats) */
+} secdet_source_stats;
+/* The counters of `source`; all zero for a name that has seen none. */
+SECDET_API secdet_status secdet_source_stats_get(const secdet_engine *engine, const char *source,
+                                                 secdet_source_stats *out);
 
 /* ---- Correlation ---- */
 

@@ -79,6 +79,25 @@ typedef struct secdet_rule_info {
 size_t secdet_rule_count(const secdet_engine *engine);
 secdet_status secdet_rule_get(const secdet_engine *engine, size_t i, secdet_rule_info *out);
 secdet_status secdet_disasm(const secdet_engine *engine, char **out);
+typedef struct secdet_rule_stats {
+    uint64_t alerts;
+    uint64_t suppressed;
+    uint64_t excepted;
+    size_t nexcepts;
+    int disabled;
+} secdet_rule_stats;
+secdet_status secdet_rule_stats_get(const secdet_engine *engine, size_t i, secdet_rule_stats *out);
+typedef struct secdet_rule_except {
+    const char *file;
+    unsigned line, column;
+    const char *condition;
+    const char *reason;
+    const char *until;
+    int64_t until_ns;
+    uint64_t excepted;
+} secdet_rule_except;
+secdet_status secdet_rule_except_get(const secdet_engine *engine, size_t i, size_t k, secdet_rule_except *out);
+secdet_status secdet_tuning_explain(const secdet_engine *engine, char **out);
 
 typedef enum secdet_format {
     SECDET_FMT_AUTO = 0, SECDET_FMT_JSONL = 1, SECDET_FMT_CLOUDTRAIL = 2,
@@ -88,7 +107,24 @@ typedef struct secdet_source_opts {
     secdet_format format;
     const char *time_field;
     const char *format_name;
+    const char *log_type;
 } secdet_source_opts;
+secdet_status secdet_log_type_define(secdet_engine *engine, const char *json, size_t len, char **error);
+size_t secdet_log_type_count(const secdet_engine *engine);
+const char *secdet_log_type_name(const secdet_engine *engine, size_t i);
+secdet_status secdet_log_type_json(const secdet_engine *engine, const char *name, char **out);
+typedef struct secdet_event_info {
+    const char *source;
+    const char *log_type;
+    int64_t time_ns;
+    int has_time;
+} secdet_event_info;
+secdet_status secdet_event_inspect(secdet_engine *engine, const char *source, const char *json, size_t len,
+                                   secdet_event_info *out);
+typedef struct secdet_source_stats {
+    uint64_t time_unreadable;
+} secdet_source_stats;
+secdet_status secdet_source_stats_get(const secdet_engine *engine, const char *source, secdet_source_stats *out);
 secdet_status secdet_source_add(secdet_engine *engine, const char *name, const secdet_source_opts *opts);
 secdet_status secdet_push(secdet_engine *engine, const char *source, const void *bytes, size_t len);
 secdet_status secdet_source_end(secdet_engine *engine, const char *source);
@@ -165,6 +201,7 @@ typedef struct secdet_stats {
     uint64_t idle_closed;
     uint64_t tls_failed;
     uint64_t text_events;
+    uint64_t time_unreadable;
 } secdet_stats;
 secdet_status secdet_stats_get(const secdet_engine *engine, secdet_stats *out);
 secdet_status secdet_flush(secdet_engine *engine);

@@ -19,6 +19,7 @@
 
 #include "event/scan.h"
 #include "event/time.h"
+#include "event/value_text.h"
 #include "util/json.h"
 #include "util/severity.h"
 #include "util/limits.h"
@@ -53,69 +54,9 @@ void sd_alert_ctx_forget_event(alert_ctx *ac) {
 
 /* ---- JSON text ------------------------------------------------------------ */
 
-void sd_alert_number_write(buf *b, double d) {
-    if (!isfinite(d)) {
-        sd_buf_puts(b, "null");
-        return;
-    }
-    /* 2^53: every integer below it is exact in a double */
-    if (fabs(d) < 9007199254740992.0 && d == trunc(d)) {
-        sd_buf_printf(b, "%" PRId64, (int64_t)d);
-        return;
-    }
-    char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) break;
-    }
-    /* A host program may have set a locale whose decimal point is not '.';
-     * JSON's is. */
-    for (char *p = tmp; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')) *p = '.';
-    sd_buf_puts(b, tmp);
-}
+void sd_alert_number_write(buf *b, double d) { sd_value_number_write(b, d); }
 
-static void json_write_depth(buf *b, const cJSON *n, unsigned depth) {
-    if (!n || depth > LIMIT_ALERT_JSON_DEPTH) {
-        sd_buf_puts(b, "null");
-        return;
-    }
-    switch (n->type & 0xFF) {
-    case cJSON_False: sd_buf_puts(b, "false"); break;
-    case cJSON_True: sd_buf_puts(b, "true"); break;
-    case cJSON_Number: sd_alert_number_write(b, n->valuedouble); break;
-    case cJSON_String: sd_buf_json_string(b, n->valuestring ? n->valuestring : "", sd_json_string_len(n)); break;
-    case cJSON_Array: {
-        sd_buf_putc(b, '[');
-        for (const cJSON *c = n->child; c; c = c->next) {
-            if (c != n->child) sd_buf_putc(b, ',');
-            json_write_depth(b, c, depth + 1);
-        }
-        sd_buf_putc(b, ']');
-        break;
-    }
-    case cJSON_Object: {
-        buf key; /* a key holding U+0000 is decoded into it (util/json.h) */
-        sd_buf_init(&key);
-        sd_buf_putc(b, '{');
-        for (const cJSON *c = n->child; c; c = c->next) {
-            if (c != n->child) sd_buf_putc(b, ',');
-            size_t klen;
-            const char *k = sd_json_key_bytes(c, &key, &klen);
-            if (key.oom) b->oom = true;
-            sd_buf_json_string(b, k, klen);
-            sd_buf_putc(b, ':');
-            json_write_depth(b, c, depth + 1);
-        }
-        sd_buf_putc(b, '}');
-        sd_buf_free(&key);
-        break;
-    }
-    default: sd_buf_puts(b, "null"); break; /* cJSON_NULL, and anything unexpected */
-    }
-}
-
-void sd_alert_json_write(buf *b, const cJSON *node) { json_write_depth(b, node, 0); }
+void sd_alert_json_write(buf *b, const cJSON *node) { sd_value_tree_write(b, node); }
 
 /* A string token s[i] == '"' of accepted text: its body written as
  * sd_buf_json_string writes cJSON's decoded string. Returns the offset past it. */
@@ -206,28 +147,9 @@ int sd_alert_json_from_text(buf *b, const char *text, size_t len) {
     return b->oom ? -1 : 0;
 }
 
-void sd_alert_value_json(buf *b, const sd_value *v) {
-    switch (v->type) {
-    case SD_NULL: sd_buf_puts(b, "null"); break;
-    case SD_BOOL: sd_buf_puts(b, v->b ? "true" : "false"); break;
-    case SD_NUM: sd_alert_number_write(b, v->num); break;
-    case SD_STR: sd_buf_json_string(b, v->str ? v->str : "", v->str ? v->len : 0); break;
-    case SD_ARR:
-    case SD_OBJ:
-        if (v->node)
-            sd_alert_json_write(b, v->node);
-        else
-            sd_buf_puts(b, v->type == SD_ARR ? "[]" : "{}");
-        break;
-    }
-}
+void sd_alert_value_json(buf *b, const sd_value *v) { sd_value_json(b, v); }
 
-void sd_alert_value_text(buf *b, const sd_value *v) {
-    if (v->type == SD_STR)
-        sd_buf_append(b, v->str ? v->str : "", v->str ? v->len : 0);
-    else
-        sd_alert_value_json(b, v);
-}
+void sd_alert_value_text(buf *b, const sd_value *v) { sd_value_text(b, v); }
 
 /* A group value: missing → null; one value as itself; several (only a
  * function over a [*] path could give that) as an array. */
@@ -391,7 +313,7 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     put_key(b, "title");
     put_str(b, title);
     put_key(b, "severity");
-    put_str(b, sd_severity_name(r->sev));
+    put_str(b, sd_severity_name(sd_alert_spec_severity(spec, r)));
     put_key(b, "tags");
     sd_buf_putc(b, '[');
     for (uint32_t i = 0; i < r->ntags; i++) {
@@ -403,12 +325,21 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     put_time(b, spec->time_ns);
     put_key(b, "source");
     put_str(b, source);
+    put_key(b, "fields"); /* the firing event's common fields, by its log type (docs/log-types.md) */
+    if (spec->fields_json && spec->fields_json_len)
+        sd_buf_append(b, spec->fields_json, spec->fields_json_len);
+    else
+        sd_buf_puts(b, "{}");
     put_key(b, "message");
     sd_buf_json_string(b, ac->message.data ? ac->message.data : "", ac->message.len);
     put_key(b, "group");
     sd_buf_append(b, ac->group.data, ac->group.len);
     put_key(b, "count");
     sd_buf_printf(b, "%" PRIu64, spec->count);
+    if (spec->has_sum) {
+        put_key(b, "sum");
+        sd_alert_number_write(b, spec->sum);
+    }
     if (spec->has_distinct) {
         put_key(b, "distinct");
         sd_buf_printf(b, "%" PRIu64, spec->distinct);
@@ -450,7 +381,7 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     out->message_len = ac->message.len;
     out->id = ac->id;
     out->source = source;
-    out->severity = (secdet_severity)r->sev;
+    out->severity = sd_alert_spec_severity(spec, r);
     out->time_ns = spec->time_ns;
     out->tags = (const char *const *)r->tags;
     out->ntags = r->ntags;

@@ -1,7 +1,7 @@
 /* alert.h — the alert stage: a matched rule and its event → one alert.
  *
  * An alert is one compact JSON object, shaped as LANGUAGE.md "Alerts" says
- * (rule, title, severity, tags, time, source, message, group, count,
+ * (rule, title, severity, tags, time, source, fields, message, group, count,
  * first_seen, last_seen, suppressed, id, events, meta), plus the few fields
  * the public accessors hand out. It is built into buffers owned by an
  * alert_ctx (one per engine) that are reused from alert to alert, so
@@ -51,11 +51,17 @@ typedef struct alert_spec {
     const program *prog;
     uint32_t rule;      /* index into prog->rules */
     const char *source; /* source name of the firing event */
-    int64_t time_ns;    /* event time of the firing event */
+    /* The alert's "fields" object (the firing event's common fields:
+     * {"type": "okta", "ip": ..., ...}) as JSON text; NULL: {}. */
+    const char *fields_json;
+    size_t fields_json_len;
+    int64_t time_ns; /* event time of the firing event */
     int64_t first_seen_ns, last_seen_ns;
     uint64_t count;
     bool has_distinct; /* a distinct rule: the alert carries `distinct` */
     uint64_t distinct;
+    bool has_sum; /* a sum rule: the alert carries `sum` */
+    double sum;
     uint64_t suppressed;
     /* Group keys (the rule's `by` keys, or its throttle keys) and their values
      * in the same order; a value list with n == 0 is missing (JSON null). */
@@ -79,7 +85,15 @@ typedef struct alert_spec {
     uint32_t group_json_len;
     const char *aux;
     uint32_t aux_len;
+    /* The severity a rule's severity cases gave this alert (else the rule's). */
+    bool has_severity;
+    secdet_severity severity;
 } alert_spec;
+
+/* The alert's severity: its severity case's, else its rule's. */
+static inline secdet_severity sd_alert_spec_severity(const alert_spec *s, const vm_rule *r) {
+    return s->has_severity ? s->severity : r->sev;
+}
 
 typedef struct alert_ctx {
     buf json;    /* the alert */

@@ -121,9 +121,15 @@ static void put_part(buf *b, const tpl_part *p, const alert_spec *spec, const vm
         else
             sd_buf_putc(b, '-');
         break;
+    case TPL_SUM:
+        if (spec->has_sum)
+            sd_alert_number_write(b, spec->sum);
+        else
+            sd_buf_putc(b, '-');
+        break;
     case TPL_RULE: sd_buf_puts(b, r->name); break;
     case TPL_TITLE: sd_buf_puts(b, r->title ? r->title : r->name); break;
-    case TPL_SEVERITY: sd_buf_puts(b, sd_severity_name(r->sev)); break;
+    case TPL_SEVERITY: sd_buf_puts(b, sd_severity_name(sd_alert_spec_severity(spec, r))); break;
     case TPL_GROUP: put_event_part(b, p, spec->ev, spec->key_vals, spec->key_vals ? spec->nkeys : 0); break;
     }
 }

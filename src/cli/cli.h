@@ -92,6 +92,26 @@ int cli_collect_files(const char *arg, const cli_walk *how, cli_strings *out);
  * errno on failure (also when it does not exist). */
 int cli_collect_rule_files(const char *arg, cli_strings *out);
 
+/* ---- Pack manifests (pack.c) -------------------------------------------- */
+
+/* A pack's manifest, DIR/pack.json (docs/rules.md, "Pack manifest"). */
+typedef struct cli_pack {
+    char *dir;
+    char *name;
+    char *version;
+    cli_strings log_types;
+} cli_pack;
+
+/* Reads DIR/pack.json. 0, or -1 with what is wrong in err; *min_engine is the
+ * minimum engine version as (major << 32 | minor << 16 | patch). */
+int cli_pack_read(const char *dir, cli_pack *pack, long *min_engine, char *err, size_t errlen);
+void cli_pack_free(cli_pack *pack);
+/* The directory of `file` when a pack.json sits beside it (owned), else NULL. */
+char *cli_pack_dir_of(const char *file);
+/* Checks every pack.json below the RULES arguments against the loaded rules,
+ * printing each problem on stderr; returns the number of errors. */
+size_t cli_packs_check(const secdet_engine *engine, char *const *paths, size_t count);
+
 /* ---- Terminal (term.c) -------------------------------------------------- */
 
 int term_is_tty(int fd);
@@ -178,7 +198,7 @@ typedef struct cli_test_event {
  */
 typedef struct cli_test_case {
     char *rule;
-    char *source; /* "cloudtrail" when the line has none */
+    char *source; /* NULL when the line has none (the rule's `on` decides) */
     char *name;   /* NULL when none */
     int expect_match;
     long expect_alerts; /* exact number of the rule's alerts; -1 when the line has none */

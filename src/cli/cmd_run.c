@@ -44,6 +44,7 @@
 
 #include "cli/cli.h"
 #include "cli/config.h"
+#include "cli/rule_figures.h"
 #include "util/buf.h"
 
 enum { KAFKA_STATS = 1, KAFKA_RELOAD = 2 };
@@ -117,7 +118,7 @@ static void print_stats(run_state *rs, const char *type) {
             "\"budget_exceeded\":%llu,\"late\":%llu,\"bytes\":%llu,\"evicted\":%llu,\"groups\":%llu,"
             "\"state_bytes\":%llu,\"udp_dropped\":%llu,\"input_paused\":%llu,\"queued\":%llu,"
             "\"oversized\":%llu,\"connections\":%llu,\"connections_refused\":%llu,\"accept_errors\":%llu,"
-            "\"idle_closed\":%llu,\"tls_failed\":%llu,\"rules\":%zu,\"sinks\":[",
+            "\"idle_closed\":%llu,\"tls_failed\":%llu,\"rules\":%zu,\"by_rule\":",
             type, (unsigned long long)s.events, (unsigned long long)s.malformed, (unsigned long long)s.alerts,
             (unsigned long long)s.rules_run, (unsigned long long)s.budget_exceeded, (unsigned long long)s.late,
             (unsigned long long)s.bytes, (unsigned long long)s.evicted, (unsigned long long)s.groups,
@@ -127,6 +128,11 @@ static void print_stats(run_state *rs, const char *type) {
             (unsigned long long)s.idle_closed, (unsigned long long)s.tls_failed, secdet_rule_count(rs->engine));
     buf b;
     sd_buf_init(&b);
+    cli_rule_row *rows = NULL;
+    size_t nrows = cli_rule_rows(rs->engine, &rows);
+    cli_rule_rows_json(&b, rows, nrows); /* loudest first: the noisy rules at a glance */
+    free(rows);
+    sd_buf_puts(&b, ",\"sinks\":[");
     for (size_t i = 0; i < secdet_sink_count(rs->engine); i++) {
         secdet_sink_stats k;
         if (secdet_sink_stats_get(rs->engine, i, &k) != SECDET_OK) continue;
@@ -166,6 +172,7 @@ static void reload(run_state *rs) {
     secdet_diagnostics *d = NULL;
     secdet_status st = secdet_reload_rules(rs->engine, (const char *const *)rs->conf.rules, rs->conf.nrules, &d);
     print_diagnostics(d);
+    if (st == SECDET_OK) (void)cli_warn_expired(rs->engine, cli_today_ns());
     if (st != SECDET_OK)
         fprintf(stderr, "secdet: reload failed (%s); the previous rules keep running\n", secdet_strerror(st));
     size_t changed = 0;
@@ -332,10 +339,17 @@ static int setup(run_state *rs) {
     secdet_set_error_callback(rs->engine, on_error, rs);
     secdet_set_input_log(rs->engine, on_input_log, rs);
     cli_load_result lr = {0, 0};
+    char msg[320];
+    if (cfg_define_log_types(&rs->conf, rs->engine, msg, sizeof msg) != 0) {
+        fprintf(stderr, "secdet: %s\n", msg);
+        return -1;
+    }
     if (cli_load_rules(rs->engine, rs->conf.rules, rs->conf.nrules, 1, &lr) != 0) return -1;
+    (void)cli_warn_expired(rs->engine, cli_today_ns());
     for (size_t i = 0; i < rs->conf.nsources; i++) {
         const cfg_source *s = &rs->conf.sources[i];
-        secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format};
+        secdet_source_opts o = {
+            .format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format, .log_type = s->log_type};
         st = secdet_source_add(rs->engine, s->name, &o);
         if (st != SECDET_OK) {
             fprintf(stderr, "secdet: sources[%zu]: %s\n", i, secdet_strerror(st));

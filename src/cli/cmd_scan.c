@@ -1,18 +1,19 @@
 /*
  * cmd_scan.c — `secdet scan --rules PATH FILE...`: events in, alerts out.
  *
- * One engine for the whole run, files in the order given, so correlation
- * spans files (CloudTrail writes one log file every few minutes). A
- * directory stands for the *.json, *.jsonl and *.gz files below it, in byte
- * order of their paths (as the Python binding's scan() orders a directory),
- * each file its own stream. Alerts go to stdout (JSON lines, or readable
+ * One engine for the whole run, so correlation spans files (CloudTrail
+ * writes one log file every few minutes). A directory stands for the
+ * *.json, *.jsonl and *.gz files below it, each file its own stream. Alerts go to stdout (JSON lines, or readable
  * lines on a terminal; scan_output.c); everything else — malformed events,
  * unreadable files, progress, the summary — to stderr, so stdout can be
  * piped into jq untouched.
  *
- * The source name of every event is --source, else the format's name; with
- * --format auto the format is decided per file from its first bytes (after
- * gunzip), so one run can mix CloudTrail log files and JSON lines.
+ * Inputs are PATH or TYPE:PATH and each file's events go to a source with a
+ * log type (scan_inputs.c): TYPE, --source, or by the file's first bytes
+ * and each event's shape, so one run can mix CloudTrail log files, Okta,
+ * GCP and the rest. One file is pushed as it is read; several are merged in
+ * event-time order first (scan_merge.c), so that the lateness only has to
+ * cover the disorder inside one file.
  * A file that cannot be read is reported and skipped; the run goes on and
  * exits 2 at the end. A malformed event is reported with its line (jsonl) or
  * record (cloudtrail) number and the rest of the file is still scanned.
@@ -38,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/rule_figures.h"
 #include "cli/scan.h"
 
 #define SCAN_CHUNK_BYTES (1u << 20)
@@ -56,51 +58,6 @@ static void progress_tick(scan_ctx *ctx, int force) {
         .file = ctx->file,
     };
     term_progress_update(&ctx->progress, &s, force);
-}
-
-/*
- * Decides a file's format from its first bytes: a JSON object whose first key
- * is "Records" is a CloudTrail log file, anything else JSON lines.
- * Returns 1 when decided, 0 when more bytes are needed.
- */
-static int detect_format(const unsigned char *p, size_t n, int at_end, secdet_format *out) {
-    static const char records[] = "\"Records\"";
-    size_t i = 0;
-    if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
-        i = 3; /* UTF-8 byte order mark */
-    }
-    int seen_brace = 0;
-    for (; i < n; i++) {
-        unsigned char c = p[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            continue;
-        }
-        if (!seen_brace) {
-            if (c != '{') {
-                break;
-            }
-            seen_brace = 1;
-            continue;
-        }
-        size_t need = sizeof records - 1;
-        size_t have = n - i < need ? n - i : need;
-        if (memcmp(p + i, records, have) != 0) {
-            break;
-        }
-        if (have < need) {
-            if (at_end) {
-                break;
-            }
-            return 0;
-        }
-        *out = SECDET_FMT_CLOUDTRAIL;
-        return 1;
-    }
-    if (i == n && !at_end) {
-        return 0;
-    }
-    *out = SECDET_FMT_JSONL;
-    return 1;
 }
 
 /* Reads until the buffer holds `cap` bytes or, for a pipe, until something
@@ -145,16 +102,21 @@ static int push_checked(scan_ctx *ctx, const char *source, const void *bytes, si
     return -1;
 }
 
-/* Scans a mapped file (input_map.c) window by window, as scan_file does a read one. */
-static int scan_mapped(scan_ctx *ctx, cli_map *m) {
-    const unsigned char *p;
-    size_t n;
+/* Scans a mapped file (input_map.c) window by window, as scan_one does a read one. */
+static int scan_mapped(scan_ctx *ctx, const scan_file *f, cli_map *m) {
+    const unsigned char *p = NULL;
+    size_t n = 0;
     int got = cli_map_next(m, &p, &n);
-    secdet_format detected = ctx->opts->format;
-    if (got > 0 && detected == SECDET_FMT_AUTO) {
-        (void)detect_format(p, n < SCAN_CHUNK_BYTES ? n : SCAN_CHUNK_BYTES, 1, &detected);
+    secdet_format detected = SECDET_FMT_AUTO;
+    int decided = f->type != NULL || ctx->opts->source != NULL || ctx->opts->format != SECDET_FMT_AUTO;
+    if (got > 0 && !decided) {
+        (void)scan_detect_format(p, n < SCAN_CHUNK_BYTES ? n : SCAN_CHUNK_BYTES, 1, &detected);
     }
-    const char *source = ctx->opts->source ? ctx->opts->source : secdet_format_name(detected);
+    const char *source = scan_source_for(ctx, f, detected);
+    if (source == NULL) {
+        cli_map_close(m);
+        return -1;
+    }
     int failed = 0;
     for (; got > 0 && !failed; got = cli_map_next(m, &p, &n)) {
         failed = push_checked(ctx, source, p, n) != 0;
@@ -173,12 +135,13 @@ static int scan_mapped(scan_ctx *ctx, cli_map *m) {
 }
 
 /* Scans one file. -1 when it could not be read (or not to its end). */
-static int scan_file(scan_ctx *ctx, const char *path, unsigned char *buf) {
+static int scan_one(scan_ctx *ctx, const scan_file *f, unsigned char *buf) {
+    const char *path = f->path;
     ctx->file = strcmp(path, "-") == 0 ? "<stdin>" : path;
     ctx->errors_shown = 0;
     cli_map m;
     if (cli_map_open(path, &m)) {
-        return scan_mapped(ctx, &m);
+        return scan_mapped(ctx, f, &m);
     }
     cli_input *in = cli_input_open(path);
     if (in == NULL) {
@@ -191,17 +154,22 @@ static int scan_file(scan_ctx *ctx, const char *path, unsigned char *buf) {
     /* Enough of the start to decide the format. */
     size_t n = 0;
     int read_failed = 0;
-    secdet_format detected = ctx->opts->format;
-    int decided = detected != SECDET_FMT_AUTO;
+    secdet_format detected = SECDET_FMT_AUTO;
+    int decided = f->type != NULL || ctx->opts->source != NULL || ctx->opts->format != SECDET_FMT_AUTO;
     for (;;) {
         size_t got = read_chunk(in, buf, SCAN_CHUNK_BYTES, n, &read_failed);
         int at_end = got == n || got == SCAN_CHUNK_BYTES || read_failed;
         n = got;
-        if (decided || detect_format(buf, n, at_end, &detected)) {
+        if (decided || scan_detect_format(buf, n, at_end, &detected)) {
             break;
         }
     }
-    const char *source = ctx->opts->source ? ctx->opts->source : secdet_format_name(detected);
+    const char *source = scan_source_for(ctx, f, detected);
+    if (source == NULL) {
+        ctx->input = NULL;
+        cli_input_close(in);
+        return -1;
+    }
 
     /* Even after a read error, what was read is evaluated. */
     int push_failed = 0;
@@ -227,52 +195,6 @@ static int scan_file(scan_ctx *ctx, const char *path, unsigned char *buf) {
     ctx->input = NULL;
     cli_input_close(in);
     return read_failed || push_failed ? -1 : 0;
-}
-
-static int add_sources(scan_ctx *ctx) {
-    const scan_options *o = ctx->opts;
-    secdet_status status = SECDET_OK;
-    if (o->source != NULL || o->format != SECDET_FMT_AUTO) {
-        /* One source: named --source, else after the format. */
-        secdet_source_opts so = {.format = o->format, .time_field = NULL};
-        status = secdet_source_add(ctx->engine, o->source ? o->source : secdet_format_name(o->format), &so);
-    } else {
-        /* auto: the formats detect_format can pick, each its own source. */
-        static const secdet_format picked[] = {SECDET_FMT_JSONL, SECDET_FMT_CLOUDTRAIL};
-        for (size_t i = 0; i < sizeof picked / sizeof picked[0] && status == SECDET_OK; i++) {
-            secdet_source_opts so = {.format = picked[i], .time_field = NULL};
-            status = secdet_source_add(ctx->engine, secdet_format_name(picked[i]), &so);
-        }
-    }
-    if (status != SECDET_OK) {
-        fprintf(stderr, "secdet: cannot add the input source: %s\n", secdet_strerror(status));
-        return -1;
-    }
-    return 0;
-}
-
-/* The files the arguments name: a directory stands for the files below it
- * that look like logs, taken as the Python binding takes them (hidden
- * files too; links to files followed, links to directories not), in byte
- * order of their paths. -1 when an argument could not be listed or holds
- * no such file (said on stderr); the others are still listed. */
-static int expand_inputs(char **args, size_t count, cli_strings *files) {
-    static const char *const suffixes[] = {".json", ".jsonl", ".gz", NULL};
-    static const cli_walk how = {.suffixes = suffixes, .hidden = 1, .follow_links = 0};
-    int rc = 0;
-    for (size_t i = 0; i < count; i++) {
-        size_t before = files->count;
-        struct stat st;
-        int is_dir = strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0 && S_ISDIR(st.st_mode);
-        if (cli_collect_files(args[i], &how, files) != 0) {
-            fprintf(stderr, "secdet: %s: %s\n", args[i], strerror(errno));
-            rc = -1;
-        } else if (is_dir && files->count == before) {
-            fprintf(stderr, "secdet: %s: no *.json, *.jsonl or *.gz files below it\n", args[i]);
-            rc = -1;
-        }
-    }
-    return rc;
 }
 
 static void print_summary(const scan_ctx *ctx, size_t files_read, double elapsed) {
@@ -312,21 +234,21 @@ static void print_stats(const scan_ctx *ctx) {
 }
 
 static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
-    cli_strings list = {0};
-    int failed = expand_inputs(args, nargs, &list) != 0;
-    char **files = list.items;
-    size_t count = list.count;
+    scan_files list = {0};
+    int failed = scan_expand_inputs(ctx->engine, args, nargs, &list) != 0;
+    size_t count = list.n;
     unsigned char *buf = malloc(SCAN_CHUNK_BYTES);
     if (buf == NULL) {
         fprintf(stderr, "secdet: out of memory\n");
-        cli_strings_free(&list);
+        scan_files_free(&list);
         return CLI_EXIT_ERROR;
     }
     /* The total is known only when every input is a regular file. stat(2),
      * not open: opening a named pipe to measure it would eat its first bytes. */
     for (size_t i = 0; i < count; i++) {
         struct stat st;
-        if (strcmp(files[i], "-") == 0 || stat(files[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+        const char *path = list.v[i].path;
+        if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             ctx->bytes_total = 0;
             break;
         }
@@ -335,13 +257,15 @@ static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
 
     double started = term_now();
     size_t files_read = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (scan_file(ctx, files[i], buf) != 0) {
+    if (count == 1) { /* one stream: pushed as it is read */
+        if (scan_one(ctx, &list.v[0], buf) != 0) {
             failed = 1;
         } else {
             files_read++;
         }
         progress_tick(ctx, 1);
+    } else if (count > 1 && scan_merge(ctx, &list, &files_read) != 0) {
+        failed = 1;
     }
     /* The state is saved before the final flush: it still holds the events
      * waiting for ordering, which the next run's events may precede. */
@@ -357,11 +281,15 @@ static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
     double elapsed = term_now() - started;
     term_progress_clear(&ctx->progress);
     free(buf);
-    cli_strings_free(&list);
+    scan_files_free(&list);
     fflush(stdout);
 
     if (!ctx->opts->quiet) {
         print_summary(ctx, files_read, elapsed);
+        cli_print_excepted(stderr, ctx->engine);
+    }
+    if (ctx->opts->summary) {
+        cli_print_rule_table(stderr, ctx->engine);
     }
     if (ctx->opts->stats) {
         print_stats(ctx);
@@ -447,9 +375,11 @@ int cmd_scan(int argc, char **argv) {
         return CLI_EXIT_ERROR;
     }
     cli_load_result loaded;
-    if (cli_load_rules(ctx.engine, o.rules.items, o.rules.count, 1, &loaded) != 0) {
+    int rules_ok = cli_load_rules(ctx.engine, o.rules.items, o.rules.count, 1, &loaded) == 0;
+    if (rules_ok && !o.quiet) (void)cli_warn_expired(ctx.engine, cli_today_ns());
+    if (!rules_ok) {
         rc = CLI_EXIT_ERROR;
-    } else if (scan_check_filters(&ctx) != 0 || add_sources(&ctx) != 0 || load_state(&ctx) != 0) {
+    } else if (scan_check_filters(&ctx) != 0 || load_state(&ctx) != 0) {
         rc = CLI_EXIT_ERROR;
     } else {
         secdet_set_alert_callback(ctx.engine, scan_on_alert, &ctx);

@@ -13,6 +13,10 @@
  * and one that must not: a rule nobody has seen fire is a rule nobody knows
  * works.
  *
+ * With --coverage it also reports, per pack (the directory of a pack.json,
+ * else the rule file), how many of its rules are tested both ways and which
+ * are not.
+ *
  * The closing line is exactly "N passed, M failed"; CI recognises it.
  */
 #include <errno.h>
@@ -26,6 +30,8 @@
 
 typedef struct rule_coverage {
     char *name;
+    char *source; /* its one `on` source, the default of its tests; NULL: by each event's shape */
+    char *group;  /* its pack's directory, else its file: what --coverage reports by */
     int is_private;
     int has_match;
     int has_no_match;
@@ -35,6 +41,7 @@ typedef struct test_run {
     char *const *rule_args; /* the RULES arguments, loaded into every engine */
     size_t rule_arg_count;
     int verbose;
+    int coverage;
     rule_coverage *rules;
     size_t rule_count;
     unsigned long passed;
@@ -143,10 +150,19 @@ static void run_case(test_run *run, const char *where, const cli_test_case *tc) 
     alert_probe probe = {.rule = tc->rule};
     secdet_set_alert_callback(engine, on_alert, &probe);
     secdet_set_error_callback(engine, on_malformed, &probe);
+    /* The test's source, else the rule's one `on` source, else each event
+     * to the source of its log type by its shape (a rule on several
+     * sources, or a sequence over rules of several). */
+    const char *source = tc->source ? tc->source : rule->source;
     secdet_status status = SECDET_OK;
+    if (source == NULL) {
+        source = "jsonl";
+        status =
+            secdet_source_add(engine, source, &(secdet_source_opts){.format = SECDET_FMT_JSONL, .log_type = "auto"});
+    }
     size_t failed_at = 0;
     for (size_t i = 0; i < tc->event_count && status == SECDET_OK; i++) {
-        status = secdet_push_event(engine, tc->source, tc->events[i].json, tc->events[i].len);
+        status = secdet_push_event(engine, source, tc->events[i].json, tc->events[i].len);
         failed_at = i;
     }
     int flush_failed = 0;
@@ -285,21 +301,79 @@ static int load_rule_list(test_run *run, secdet_engine *engine) {
         }
         r->is_private = info.is_private;
         run->rule_count++;
+        if (info.file != NULL) {
+            r->group = cli_pack_dir_of(info.file);
+            if (r->group == NULL && (r->group = strdup(info.file)) == NULL) {
+                return -1;
+            }
+        }
+        const char *only = secdet_rule_source(engine, i, 0);
+        if (only != NULL && secdet_rule_source(engine, i, 1) == NULL && (r->source = strdup(only)) == NULL) {
+            return -1;
+        }
     }
     return 0;
 }
 
-static int parse_options(int argc, char **argv, int *verbose) {
+/* One group's line of the --coverage report. */
+static void report_group(const test_run *run, const char *group) {
+    unsigned long rules = 0, covered = 0;
+    for (size_t i = 0; i < run->rule_count; i++) {
+        const rule_coverage *r = &run->rules[i];
+        if (!r->is_private && r->group != NULL && strcmp(r->group, group) == 0) {
+            rules++;
+            covered += r->has_match && r->has_no_match;
+        }
+    }
+    cli_pack pack;
+    long min_engine;
+    char err[256];
+    if (cli_pack_read(group, &pack, &min_engine, err, sizeof err) == 0) {
+        printf("coverage: pack %s %s (%s): ", pack.name, pack.version, group);
+        cli_pack_free(&pack);
+    } else {
+        printf("coverage: %s: ", group);
+    }
+    printf("%lu %s, %lu tested both ways%s\n", rules, cli_plural(rules, "rule", "rules"), covered,
+           covered == rules ? "" : "; not:");
+    for (size_t i = 0; i < run->rule_count; i++) {
+        const rule_coverage *r = &run->rules[i];
+        if (!r->is_private && r->group != NULL && strcmp(r->group, group) == 0 && !(r->has_match && r->has_no_match)) {
+            printf("coverage:   %s (%s)\n", r->name,
+                   !r->has_match && !r->has_no_match ? "no test"
+                   : !r->has_match                   ? "no test that must fire"
+                                                     : "no test that must not fire");
+        }
+    }
+}
+
+/* Each group once, in the order the rules were loaded. */
+static void report_coverage(const test_run *run) {
+    for (size_t i = 0; i < run->rule_count; i++) {
+        const char *group = run->rules[i].group;
+        int seen = group == NULL;
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = run->rules[j].group != NULL && strcmp(run->rules[j].group, group) == 0;
+        }
+        if (!seen) {
+            report_group(run, group);
+        }
+    }
+}
+
+static int parse_options(int argc, char **argv, int *verbose, int *coverage) {
     static const struct option long_options[] = {
         {"verbose", no_argument, NULL, 'v'},
+        {"coverage", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":vch", long_options, NULL)) != -1) {
         switch (c) {
         case 'v': *verbose = 1; break;
+        case 'c': *coverage = 1; break;
         case 'h': cli_usage("test", stdout); return CLI_EXIT_OK;
         default: return cli_bad_option("test", c, optopt, argv[optind - 1]);
         }
@@ -312,7 +386,7 @@ static int parse_options(int argc, char **argv, int *verbose) {
 
 int cmd_test(int argc, char **argv) {
     test_run run = {0};
-    int rc = parse_options(argc, argv, &run.verbose);
+    int rc = parse_options(argc, argv, &run.verbose, &run.coverage);
     if (rc >= 0) {
         return rc;
     }
@@ -355,11 +429,16 @@ int cmd_test(int argc, char **argv) {
         run.errors = 1;
     }
     check_coverage(&run);
+    if (run.coverage) {
+        report_coverage(&run);
+    }
     printf("%lu passed, %lu failed\n", run.passed, run.failed);
 
     cli_strings_free(&files);
     for (size_t i = 0; i < run.rule_count; i++) {
         free(run.rules[i].name);
+        free(run.rules[i].source);
+        free(run.rules[i].group);
     }
     free(run.rules);
     if (run.errors) {

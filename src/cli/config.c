@@ -399,9 +399,10 @@ static int check_time_field(walker *w, const char *tf) {
 
 static int load_source(walker *w, const cJSON *v, cfg_source *s) {
     memset(s, 0, sizeof *s);
-    static const char *const keys[] = {"name", "format", "time_field", "input", NULL};
+    static const char *const keys[] = {"name", "format", "time_field", "log_type", "input", NULL};
     if (want_object(w, v) != 0 || check_keys(w, v, keys) != 0) return -1;
     if (get_string(w, v, "name", true, &s->name) != 0) return -1;
+    if (get_string(w, v, "log_type", false, &s->log_type) != 0) return -1;
     if (get_string(w, v, "format", false, &s->format) != 0) return -1;
     if (s->format) {
         secdet_format f;
@@ -477,7 +478,7 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "type");
     if (!cJSON_IsString(t)) {
         enter_key(w, "type");
-        return fail(w, "missing or not a string (stdout, file, webhook, slack, syslog or kafka)");
+        return fail(w, "missing or not a string (stdout, file, webhook, slack, syslog, kafka or digest)");
     }
     cJSON *obj = cJSON_Duplicate(v, 1);
     if (!obj) return fail(w, "out of memory");
@@ -493,7 +494,8 @@ static int load_sink(walker *w, const cJSON *v, cfg_sink *s) {
         snprintf(name, sizeof name, "%.60s-%zu", t->valuestring, index);
     if (rc == 0 && !n && !cJSON_AddStringToObject(obj, "name", name)) rc = fail(w, "out of memory");
     bool network = strcmp(t->valuestring, "webhook") == 0 || strcmp(t->valuestring, "slack") == 0 ||
-                   strcmp(t->valuestring, "syslog") == 0 || strcmp(t->valuestring, "kafka") == 0;
+                   strcmp(t->valuestring, "syslog") == 0 || strcmp(t->valuestring, "kafka") == 0 ||
+                   strcmp(t->valuestring, "digest") == 0;
     if (rc == 0 && network && w->spool_root && !cJSON_GetObjectItemCaseSensitive(obj, "spool_dir")) {
         size_t len = strlen(w->spool_root) + strlen(name) + 2;
         char *dir = malloc(len);
@@ -635,8 +637,8 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
     } else if (!cJSON_IsObject(root)) {
         rc = fail(&w, "expected a JSON object");
     }
-    static const char *const keys[] = {"rules",     "sources",          "sinks", "limits", "stats_interval",
-                                       "spool_dir", "drain_timeout_ms", NULL};
+    static const char *const keys[] = {"rules",     "sources",          "sinks",     "limits", "stats_interval",
+                                       "spool_dir", "drain_timeout_ms", "log_types", NULL};
     if (rc == 0) rc = check_keys(&w, root, keys);
     c->drain_timeout_ms = 10000;
     if (rc == 0) rc = get_path(&w, root, "spool_dir", false, &c->spool_dir);
@@ -697,6 +699,14 @@ int cfg_parse(const char *path, const char *text, size_t len, cfg *c, char *err,
             }
         }
     }
+    if (rc == 0) {
+        char where[64], msg[320];
+        if (cfg_log_types_load(root, c, where, sizeof where, msg, sizeof msg) != 0) {
+            snprintf(w.path, sizeof w.path, "%s", where);
+            w.plen = strlen(w.path);
+            rc = fail(&w, "%s", msg);
+        }
+    }
     /* A kafka input runs the process's only consumer loop: it must be alone. */
     size_t ninputs = 0;
     for (size_t i = 0; i < c->nsources; i++) {
@@ -723,6 +733,7 @@ void cfg_free(cfg *c) {
         free(s->name);
         free(s->format);
         free(s->time_field);
+        free(s->log_type);
         for (size_t j = 0; j < s->ninputs; j++) {
             free(s->inputs[j].path);
             free(s->inputs[j].address);
@@ -741,6 +752,8 @@ void cfg_free(cfg *c) {
     }
     free(c->sinks);
     free(c->spool_dir);
+    for (size_t i = 0; i < c->nlog_types; i++) cJSON_free(c->log_types[i]);
+    free(c->log_types);
     for (size_t i = 0; i < c->nwarnings; i++) free(c->warnings[i]);
     free(c->warnings);
     memset(c, 0, sizeof *c);

@@ -47,6 +47,7 @@ typedef struct cfg_source {
     char *name;
     char *format;     /* a format name; NULL = auto */
     char *time_field; /* NULL = the format's default */
+    char *log_type;   /* NULL = the one of its name (docs/log-types.md) */
     cfg_input *inputs;
     size_t ninputs;
 } cfg_source;
@@ -72,7 +73,9 @@ typedef struct cfg {
     char *spool_dir;          /* top-level "spool_dir", resolved, or NULL */
     int64_t drain_timeout_ms; /* at exit, how long to wait for delivery; default 10000 */
     const cfg_source *kafka;  /* the source whose (only) input is kafka, or NULL */
-    char **warnings;          /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
+    char **log_types;         /* "log_types": each a log type's JSON description, checked */
+    size_t nlog_types;
+    char **warnings; /* "PATH: JSON-PATH: warning: ..." lines for the caller to print */
     size_t nwarnings;
 } cfg;
 
@@ -83,6 +86,16 @@ int cfg_load(const char *path, cfg *out, char *err, size_t errlen);
  * directory resolves relative paths. (Also the config fuzz target's entry.) */
 int cfg_parse(const char *path, const char *text, size_t len, cfg *out, char *err, size_t errlen);
 void cfg_free(cfg *c);
+
+/* ---- config_logtypes.c ---- */
+/* Checks "log_types" (each defined on an engine of its own) and every
+ * source's "log_type", keeping the descriptions in c. -1 with the JSON path
+ * in where and what is wrong in msg. */
+typedef struct cJSON cJSON;
+int cfg_log_types_load(const cJSON *root, cfg *c, char *where, size_t wlen, char *msg, size_t mlen);
+/* Defines the configuration's log types on e (before its rules load). -1
+ * with msg set. */
+int cfg_define_log_types(const cfg *c, secdet_engine *e, char *msg, size_t mlen);
 
 /* ---- run_check.c: `secdet run --check` ---- */
 /* After cfg_load: compiles the rules with the configured limits, adds each

@@ -37,11 +37,17 @@ int cfg_check(const cfg *c, const char *path) {
     }
     int bad = 0;
     cli_load_result lr = {0, 0};
+    char msg[320];
+    if (cfg_define_log_types(c, engine, msg, sizeof msg) != 0) {
+        fprintf(stderr, "secdet: %s: %s\n", path, msg);
+        bad = 1;
+    }
     if (cli_load_rules(engine, c->rules, c->nrules, 1, &lr) != 0) bad = 1;
     size_t ninputs = 0;
     for (size_t i = 0; i < c->nsources; i++) {
         const cfg_source *s = &c->sources[i];
-        secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format};
+        secdet_source_opts o = {
+            .format = SECDET_FMT_AUTO, .time_field = s->time_field, .format_name = s->format, .log_type = s->log_type};
         st = secdet_source_add(engine, s->name, &o);
         if (st != SECDET_OK) {
             fprintf(stderr, "secdet: %s: sources[%zu]: %s\n", path, i, secdet_strerror(st));

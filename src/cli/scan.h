@@ -21,6 +21,7 @@ typedef struct scan_options {
     int progress; /* SCAN_PROGRESS_*: --progress, --no-progress, else by the terminals */
     int quiet;
     int stats;              /* --stats: the engine's counters at the end */
+    int summary;            /* --summary: the per-rule table at the end */
     const char *state;      /* --state FILE, or NULL */
     int64_t lateness_ms;    /* --lateness; -1: the engine's default */
     long max_samples;       /* --max-samples; -1: the engine's default */
@@ -46,6 +47,36 @@ typedef struct scan_ctx {
     unsigned long long bytes_total;  /* 0: unknown (stdin, a pipe) */
     const cli_input *input;
 } scan_ctx;
+
+/* ---- Inputs (scan_inputs.c) and the merge of several (scan_merge.c) ---- */
+
+/* One file to read, and the log type its TYPE:PATH input named (NULL: none). */
+typedef struct scan_file {
+    char *path;
+    char *type;
+} scan_file;
+
+typedef struct scan_files {
+    scan_file *v;
+    size_t n, cap;
+} scan_files;
+
+/* The files the arguments name (PATH or TYPE:PATH; a directory stands for
+ * the log files below it). -1 when an argument could not be listed or
+ * holds no such file (said on stderr); the others are still listed. */
+int scan_expand_inputs(secdet_engine *e, char **args, size_t count, scan_files *out);
+void scan_files_free(scan_files *f);
+/* A file's format from its first bytes: CLOUDTRAIL for a JSON object whose
+ * first key is "Records", else AUTO. 1 when decided, 0 when more bytes are
+ * needed. */
+int scan_detect_format(const unsigned char *p, size_t n, int at_end, secdet_format *out);
+/* The source file f's events are pushed to, added when first needed (the
+ * detected format matters when neither TYPE: nor --source names it). NULL
+ * when it cannot be added (said). */
+const char *scan_source_for(scan_ctx *ctx, const scan_file *f, secdet_format detected);
+/* Reads several files as one stream in event-time order. -1 when a file
+ * could not be read (said); *files_read counts those read. */
+int scan_merge(scan_ctx *ctx, const scan_files *files, size_t *files_read);
 
 /* Parses scan's argv into o (filled with the defaults first). Returns -1 to
  * go on, else the exit status (help printed, or a usage error). */

@@ -70,6 +70,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         OPT_MIN_SEVERITY,
         OPT_RULE,
         OPT_STATS,
+        OPT_SUMMARY,
     };
     static const struct option long_options[] = {
         {"rules", required_argument, NULL, 'r'},
@@ -83,6 +84,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
         {"stats", no_argument, NULL, OPT_STATS},
+        {"summary", no_argument, NULL, OPT_SUMMARY},
         {"state", required_argument, NULL, OPT_STATE},
         {"lateness", required_argument, NULL, OPT_LATENESS},
         {"max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
@@ -137,6 +139,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         case OPT_PROGRESS: o->progress = SCAN_PROGRESS_ON; break;
         case OPT_NO_PROGRESS: o->progress = SCAN_PROGRESS_OFF; break;
         case OPT_STATS: o->stats = 1; break;
+        case OPT_SUMMARY: o->summary = 1; break;
         case OPT_STATE:
             if (optarg[0] == '\0') return cli_usage_error("scan", "--state needs a file name%s", "");
             o->state = optarg;

@@ -481,14 +481,6 @@ int cli_test_parse(const char *line, size_t len, cli_test_case *out, char *err, 
     out->event = out->events[0].json;
     out->event_len = out->events[0].len;
     free(expect);
-    if (out->source == NULL) {
-        out->source = strdup("cloudtrail");
-        if (out->source == NULL) {
-            snprintf(err, errlen, "out of memory");
-            cli_test_case_free(out);
-            return -1;
-        }
-    }
     return 0;
 
 error:

@@ -1,7 +1,9 @@
 /* corr_int.h — the correlator's insides, shared by its files:
  * state.c (groups, LRU, expiry heap, accounting), reorder.c (records and the
- * watermark), window.c (count, distinct), sequence.c, throttle.c,
- * fired.c (alerts waiting for the engine), snapshot.c.
+ * watermark), window.c (count, distinct), sum.c, sequence.c (plain
+ * sequences), seqx.c (sequences with counted and `not` steps), seqset.c
+ * (unordered), cstep.c (the counts of counted steps), throttle.c, fired.c
+ * (alerts waiting for the engine), snapshot.c and snap_*.c.
  *
  * Memory: a group is one allocation (header + key bytes) plus its kind's
  * arrays; every allocation goes through mem.c, which adds what malloc really
@@ -22,7 +24,17 @@
 
 typedef struct rec_chunk rec_chunk;
 
-enum { GK_COUNT = 1, GK_DISTINCT = 2, GK_SEQ = 3, GK_THROTTLE = 4 };
+enum { GK_COUNT = 1, GK_DISTINCT = 2, GK_SEQ = 3, GK_THROTTLE = 4, GK_SUM = 5, GK_SEQX = 6, GK_SET = 7 };
+#define GK_LAST GK_SET
+
+/* One value of a sum's window. */
+typedef struct sum_ent {
+    int64_t t;
+    double v;
+} sum_ent;
+
+struct seqx_state; /* seqx.c */
+struct set_state;  /* seqset.c */
 
 typedef struct corr_sample {
     int64_t t;
@@ -83,6 +95,13 @@ typedef struct corr_group {
             int64_t last;
             uint64_t suppressed;
         } t;
+        struct { /* sum: a ring of the values in the window, and their total */
+            sum_ent *ents;
+            uint32_t head, n, cap;
+            double total;
+        } m;
+        struct seqx_state *x;  /* a sequence with counted or `not` steps */
+        struct set_state *set; /* an unordered sequence */
     } u;
     corr_sample *samples; /* count/distinct: ring of the last max_samples events */
     char key[];
@@ -140,8 +159,14 @@ struct corr {
 
     uint64_t bytes, evicted;
     uint64_t peak; /* the most bytes ever held (tests check the cap against it) */
+    /* the groups holding a due absence, listed by sd_corr_held_count (seqx_snap.c; not state) */
+    corr_group **kept;
+    size_t nkept, capkept;
     uint32_t snap_gen;
     bool applying; /* inside the apply loop: no eviction */
+    /* The engine's per-rule counts of alerts a throttle held back (n_throttled rules). */
+    uint64_t *throttled;
+    uint32_t n_throttled;
 };
 
 /* mem.c: allocations of the state, accounted at what malloc takes for them
@@ -171,6 +196,9 @@ void sd_group_touch(corr *c, corr_group *g);
 /* Sets the expiry (INT64_MAX: never; the group leaves the heap). */
 void sd_group_set_expiry(corr *c, corr_group *g, int64_t expires);
 void sd_corr_expire(corr *c);
+/* Frees (or, for an absence that is due, fires) the groups whose expiry
+ * is before `bound`: every record still to come is at or after it. */
+void sd_corr_expire_before(corr *c, int64_t bound);
 /* Evicts the least recently seen groups until the state fits; the bytes freed. */
 uint64_t sd_corr_enforce_cap(corr *c);
 void sd_corr_clear_groups(corr *c);
@@ -185,6 +213,14 @@ void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event 
  * `throttle`, by r's throttle key), then queued (what it points to copied,
  * the events referenced; an allocation failure loses it). f's aux is r's. */
 void sd_corr_fire(corr *c, const corr_rec *r, corr_fired *f);
+/* A window rule (count, distinct, sum) fires at record r: f holds what is the
+ * rule's own (first_ns, count, and distinct or sum); the rest (rule, times,
+ * key, the newest min(count, samples) events of g) is filled here. Frees g. */
+void sd_window_fire(corr *c, corr_group *g, const corr_rec *r, corr_fired *f);
+/* The same for an alert no record completes now (an absence the watermark
+ * closed): the throttle key and aux its group kept. */
+void sd_corr_fire_kept(corr *c, uint32_t rule, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len,
+                       corr_fired *f);
 /* Drops every alert still waiting (sd_corr_free, a snapshot swap). */
 void sd_fired_clear(corr *c);
 
@@ -193,13 +229,35 @@ void sd_rec_free(corr *c, corr_rec *r);
 int sd_recs_push(corr *c, corr_rec *r);
 void sd_recs_clear(corr *c);
 
-/* window.c, sequence.c: apply one record in order. */
+/* window.c, sequence.c, sum.c, seqx.c, seqset.c: apply one record in order. */
 void sd_count_apply(corr *c, const corr_rec *r);
 void sd_distinct_apply(corr *c, const corr_rec *r);
 void sd_seq_apply(corr *c, const corr_rec *r);
+void sd_sum_apply(corr *c, const corr_rec *r);
+void sd_seqx_apply(corr *c, const corr_rec *r);
+void sd_set_apply(corr *c, const corr_rec *r);
+/* A sum's value blob (sd_corr_sum_put); false when it holds none. */
+bool sd_sum_value(const corr_rec *r, double *v);
+/* Frees what a group of the new kinds holds (not the group). */
+void sd_sum_free_state(corr *c, corr_group *g);
+void sd_seqx_free_state(corr *c, corr_group *g);
+void sd_set_free_state(corr *c, corr_group *g);
+/* A GK_SEQX group whose expiry came (bound as in sd_corr_expire_before):
+ * fires its absence when due, else drops what is too old; frees it when
+ * nothing is left. */
+void sd_seqx_expire(corr *c, corr_group *g, int64_t bound);
+/* What a due absence keeps of its firing record, for the engine to make
+ * again (sd_corr_held_*): how many groups hold one, and the i-th. */
+size_t sd_seqx_kept_count(corr *c);
+void sd_seqx_kept_get(corr *c, size_t i, uint32_t *rule, const corr_event **ev, const char **key, uint32_t *key_len);
+int sd_seqx_kept_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len);
 /* Restore helpers (snapshot.c): add one window entry without firing. */
 int sd_count_push(corr *c, corr_group *g, int64_t t);
 int sd_distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32_t blob_len, uint32_t nvals);
+/* Moves a ring of n elements (head at *head, capacity *cap) into a new array
+ * of new_cap, oldest first, accounted to g (window.c). 0, or -1 on OOM. */
+int sd_ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap, uint32_t new_cap,
+                   size_t elem);
 /* Frees the kind's own state (not the group). */
 void sd_window_free_state(corr *c, corr_group *g);
 void sd_seq_free_state(corr *c, corr_group *g);

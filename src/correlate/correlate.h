@@ -83,6 +83,8 @@ typedef struct corr_fired {
     uint64_t count;
     bool has_distinct;
     uint64_t distinct;
+    bool has_sum; /* a sum rule: the total of its window */
+    double sum;
     uint64_t suppressed; /* alerts its throttle held back since the previous one */
     const char *key;     /* group key bytes */
     uint32_t key_len;
@@ -136,12 +138,15 @@ int sd_corr_add(corr *c, const corr_input *in);
 bool sd_corr_take_fired(corr *c, corr_fired *out);
 void sd_corr_fired_release(corr *c, corr_fired *f);
 
-/* Records held for ordering, for the engine to make their throttle key and
- * aux again (after a snapshot is read, whose records carry neither, and
- * after a ruleset swap, which may change them): how many, record i's rule
- * and event, and its new ones. set: 0, or -1 on OOM (the old ones stay). */
-size_t sd_corr_held_count(const corr *c);
-void sd_corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev);
+/* Records held for ordering, and absences waiting for the watermark (which
+ * fire from their last step's record), for the engine to make their
+ * throttle key and aux again (after a snapshot is read, whose records carry
+ * neither, and after a ruleset swap, which may change them): how many,
+ * record i's rule, event and group key bytes, and its new ones. The
+ * indices hold from sd_corr_held_count until the state changes. set: 0, or
+ * -1 on OOM (the old ones stay). */
+size_t sd_corr_held_count(corr *c);
+void sd_corr_held_get(corr *c, size_t i, uint32_t *rule, const corr_event **ev, const char **key, uint32_t *key_len);
 int sd_corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len);
 
 /* After an event at time t (late or not): moves the watermark, applies the
@@ -168,6 +173,11 @@ bool sd_corr_newest_time(const corr *c, int64_t *out);
 bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
                       uint64_t *suppressed);
 
+/* Where to count, per rule of the current program, the alerts a throttle
+ * suppresses (by_rule[0..n), the engine's; NULL: nowhere). Set it again
+ * with every program. */
+void sd_corr_set_throttle_counts(corr *c, uint64_t *by_rule, uint32_t n);
+
 void sd_corr_get_stats(const corr *c, corr_stats *out);
 
 /* Snapshot (snapshot.c): the whole state as bytes, appended to out; 0 or -1 (OOM). */
@@ -181,7 +191,11 @@ int sd_corr_snapshot_read(corr *c, const char *data, size_t len, const char *nam
 void sd_corr_fingerprint(const program *prog, uint32_t r, corr_fp *out);
 
 /* Blob of distinct values: per value a 4-byte little-endian length and the
- * value's JSON text. */
+ * value's JSON text. A sequence's records carry the keys of the count rules
+ * named as steps the same way (one per such step the record satisfies, in
+ * step order). */
 void sd_corr_vals_put(buf *b, const char *json, uint32_t len);
+/* A sum's record carries its value: 8 bytes (the double's bits, little-endian). */
+void sd_corr_sum_put(buf *b, double v);
 
 #endif

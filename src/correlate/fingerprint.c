@@ -7,6 +7,12 @@
  * a new opcode that indexes a pool is hashed by content without a line
  * here). Program-wide indices (constant 7, path 3) are never hashed as numbers, so adding an unrelated rule changes no fingerprint;
  * title, meta and output are left out, so editing a message keeps state.
+ * What Part 2 of the language added (sum, unordered, steps' `not`, counts
+ * and keys) is hashed only where a rule has it: older rules keep theirs.
+ * Tuning: a tune's throttle is the rule's throttle, hashed as such; its
+ * exceptions, severity and output are left out (an exception added on a
+ * reload filters what comes next and keeps the windows of an attack in
+ * progress); a disabled rule hashes differently, so its state is dropped.
  */
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -14,6 +20,7 @@
 
 #include "correlate/correlate.h"
 #include "util/limits.h"
+#include "vm/tuning.h"
 
 static void put(EVP_MD_CTX *md, const void *p, size_t n) { EVP_DigestUpdate(md, p, n); }
 static void put_u64(EVP_MD_CTX *md, uint64_t v) {
@@ -92,6 +99,13 @@ static void put_operand_c(EVP_MD_CTX *md, const program *p, const vm_insn *in, c
         }
         break;
     case VM_OPND_RULE: put_rule_ref(md, p, c, depth); break;
+    case VM_OPND_EPATH: put_cstr(md, have ? p->epaths[c].text : NULL); break;
+    case VM_OPND_STRS:
+        if (have) {
+            put_u64(md, p->strs[c].n);
+            for (uint32_t i = 0; i < p->strs[c].n; i++) put_str(md, p->strs[c].s[i], p->strs[c].len[i]);
+        }
+        break;
     case VM_OPND_JUMP: put_u64(md, (uint64_t)c - span.start); break;
     case VM_OPND_NONE:
     case VM_OPND_REG:
@@ -108,6 +122,38 @@ static void put_code(EVP_MD_CTX *md, const program *p, code_span span, int depth
         unsigned char head[4] = {in->op, in->a, (unsigned char)in->b, (unsigned char)(in->b >> 8)};
         put(md, head, sizeof head);
         put_operand_c(md, p, in, span, depth);
+    }
+}
+
+static void put_keys(EVP_MD_CTX *md, const program *p, const rule_key *keys, uint32_t n) {
+    put_u64(md, n);
+    for (uint32_t i = 0; i < n; i++) {
+        put_cstr(md, keys[i].text);
+        put_code(md, p, keys[i].code, 0);
+    }
+}
+
+/* What Part 2 of the language added, hashed only where a rule has it, so
+ * the rules written before it keep their fingerprints (and state). */
+static void put_part2(EVP_MD_CTX *md, const program *p, const vm_rule *rule) {
+    if (rule->agg == RAGG_SUM) {
+        uint64_t bits;
+        memcpy(&bits, &rule->sum_min, sizeof bits);
+        put_cstr(md, "sum");
+        put_u64(md, bits);
+        put_u64(md, rule->sum_strict);
+    }
+    if (rule->unordered) put_cstr(md, "unordered");
+    for (uint32_t i = 0; i < rule->nsteps; i++) {
+        const rule_step *s = &rule->steps[i];
+        if (!s->negated && !s->count && !s->nby && !s->nsub) continue;
+        put_cstr(md, "step");
+        put_u64(md, i);
+        put_u64(md, s->negated);
+        put_u64(md, s->count);
+        put_u64(md, (uint64_t)s->count_ms);
+        put_keys(md, p, s->by, s->nby);
+        put_keys(md, p, s->sub, s->nsub);
     }
 }
 
@@ -141,6 +187,7 @@ void sd_corr_fingerprint(const program *p, uint32_t r, corr_fp *out) {
         put_cstr(md, rule->steps[i].name);
         put_code(md, p, rule->steps[i].code, 0);
     }
+    put_part2(md, p, rule);
     put_u64(md, rule->has_throttle);
     put_u64(md, (uint64_t)rule->throttle_ms);
     put_u64(md, rule->nthrottle_by);
@@ -148,6 +195,8 @@ void sd_corr_fingerprint(const program *p, uint32_t r, corr_fp *out) {
         put_cstr(md, rule->throttle_by[i].text);
         put_code(md, p, rule->throttle_by[i].code, 0);
     }
+    /* A disabled rule's state would never be used again: it is dropped. */
+    if (rule->tuning && rule->tuning->disabled) put_cstr(md, "disabled");
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     if (EVP_DigestFinal_ex(md, digest, &dlen) == 1 && dlen >= CORR_FP_BYTES) memcpy(out->b, digest, CORR_FP_BYTES);

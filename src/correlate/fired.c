@@ -55,18 +55,23 @@ static int64_t throttle_ns(const vm_rule *r) {
     return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
 }
 
-void sd_corr_fire(corr *c, const corr_rec *r, corr_fired *f) {
-    if (f->nevents == 0 || !c->prog || r->rule >= c->prog->nrules) return;
-    const vm_rule *rule = &c->prog->rules[r->rule];
+void sd_corr_fire_kept(corr *c, uint32_t rule_ix, const char *tkey, uint32_t tkey_len, const char *aux,
+                       uint32_t aux_len, corr_fired *f) {
+    if (f->nevents == 0 || !c->prog || rule_ix >= c->prog->nrules) return;
+    const vm_rule *rule = &c->prog->rules[rule_ix];
     /* The throttle runs here, as the alert fires in event-time order: its
      * state must see the alerts in the order the records are applied, with
      * the expiry of throttles driven by the same watermark. */
     if (rule->has_throttle &&
-        !sd_corr_throttle(c, r->rule, rec_tkey(r), r->tkey_len, f->time_ns, throttle_ns(rule), &f->suppressed))
+        !sd_corr_throttle(c, rule_ix, tkey, tkey_len, f->time_ns, throttle_ns(rule), &f->suppressed))
         return;
-    f->aux = rec_aux(r);
-    f->aux_len = r->aux_len;
+    f->aux = aux;
+    f->aux_len = aux_len;
     fired_push(c, f);
+}
+
+void sd_corr_fire(corr *c, const corr_rec *r, corr_fired *f) {
+    sd_corr_fire_kept(c, r->rule, rec_tkey(r), r->tkey_len, rec_aux(r), r->aux_len, f);
 }
 
 bool sd_corr_take_fired(corr *c, corr_fired *out) {

@@ -108,16 +108,24 @@ int sd_corr_add(corr *c, const corr_input *in) {
     return 0;
 }
 
-size_t sd_corr_held_count(const corr *c) { return c->nrecs; }
+/* Held records first, then the absences waiting in groups (seqx.c). */
+size_t sd_corr_held_count(corr *c) { return c->nrecs + sd_seqx_kept_count(c); }
 
-void sd_corr_held_get(const corr *c, size_t i, uint32_t *rule, const corr_event **ev) {
+void sd_corr_held_get(corr *c, size_t i, uint32_t *rule, const corr_event **ev, const char **key, uint32_t *key_len) {
+    if (i >= c->nrecs) {
+        sd_seqx_kept_get(c, i - c->nrecs, rule, ev, key, key_len);
+        return;
+    }
     *rule = c->recs[i]->rule;
     *ev = c->recs[i]->ev;
+    *key = c->recs[i]->data;
+    *key_len = c->recs[i]->key_len;
 }
 
 /* A copy of record i with the new throttle key and aux takes its place in
  * the heap (the order, by time and sequence, is the same). */
 int sd_corr_held_set(corr *c, size_t i, const char *tkey, uint32_t tkey_len, const char *aux, uint32_t aux_len) {
+    if (i >= c->nrecs) return sd_seqx_kept_set(c, i - c->nrecs, tkey, tkey_len, aux, aux_len);
     const corr_rec *old = c->recs[i];
     rec_chunk *chunk;
     corr_rec *r = sd_rec_alloc(c, sizeof *r + old->key_len + old->vals_len + tkey_len + aux_len, &chunk);
@@ -140,7 +148,15 @@ static void apply(corr *c, const corr_rec *r) {
     switch (c->prog->rules[r->rule].agg) {
     case RAGG_COUNT: sd_count_apply(c, r); break;
     case RAGG_DISTINCT: sd_distinct_apply(c, r); break;
-    case RAGG_SEQUENCE: sd_seq_apply(c, r); break;
+    case RAGG_SEQUENCE:
+        if (!c->prog->rules[r->rule].seq_ext)
+            sd_seq_apply(c, r);
+        else if (c->prog->rules[r->rule].unordered)
+            sd_set_apply(c, r);
+        else
+            sd_seqx_apply(c, r);
+        break;
+    case RAGG_SUM: sd_sum_apply(c, r); break;
     case RAGG_NONE:
         /* A throttled stateless rule deferred for ordering (stage 2): the
          * alert of this one event, throttled as it fires. */
@@ -172,6 +188,9 @@ static void apply(corr *c, const corr_rec *r) {
  * what that eviction freed. */
 static void release_due(corr *c, uint64_t *evicted_bytes) {
     while (c->nrecs > 0 && c->recs[0]->t <= c->watermark) {
+        /* What expired before this record goes first: an absence due before
+         * it fires in event-time order, before the record could touch it. */
+        sd_corr_expire_before(c, c->recs[0]->t);
         corr_rec *r = recs_pop(c);
         apply(c, r);
         sd_rec_free(c, r);

@@ -1,7 +1,7 @@
 /* snapshot.c — the correlator's state as a file, and back.
  *
- * Layout (integers little-endian):
- *   header   "SDCORSNP" | u32 version | u32 0 | u64 payload length | u32 CRC-32 of the payload | u32 0
+ * Layout (integers little-endian; snap_int.h):
+ *   header   "SDCORSNP" | u32 version (2; 1 is read too) | u32 0 | u64 payload length | u32 CRC-32 | u32 0
  *   payload  watermark, newest time, sequence counter; the source names;
  *            the rule table (name, fingerprint, aggregation) of every rule
  *            with state; the held records; every group, least recently seen
@@ -20,56 +20,18 @@
 #include <zlib.h>
 
 #include "correlate/corr_int.h"
+#include "correlate/snap_int.h"
 #include "util/limits.h"
 
-#define SNAP_MAGIC   "SDCORSNP"
-#define SNAP_VERSION 1u
-#define SNAP_HEADER  32u
+#define SNAP_MAGIC "SDCORSNP"
+/* Version 2 added the groups of sum rules and of sequences with counted,
+ * `not` or unordered steps; a version 1 file is read as it is (it has
+ * none of them, and nothing else changed). */
+#define SNAP_VERSION        2u
+#define SNAP_VERSION_OLDEST 1u
+#define SNAP_HEADER         32u
 
 /* ---- Writing ------------------------------------------------------------------- */
-
-typedef struct writer {
-    buf *b;
-    uint32_t nevents;
-    uint32_t gen;
-} writer;
-
-static void w_u8(writer *w, uint8_t v) { sd_buf_append(w->b, &v, 1); }
-static void w_u32(writer *w, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    sd_buf_append(w->b, b, 4);
-}
-static void w_u64(writer *w, uint64_t v) {
-    w_u32(w, (uint32_t)v);
-    w_u32(w, (uint32_t)(v >> 32));
-}
-static void w_i64(writer *w, int64_t v) { w_u64(w, (uint64_t)v); }
-static void w_str(writer *w, const char *s, uint32_t n) {
-    w_u32(w, n);
-    sd_buf_append(w->b, s, n);
-}
-
-/* An event: its number, followed by its JSON the first time. */
-static void w_event(writer *w, corr_event *ev) {
-    if (ev->snap_gen == w->gen) {
-        w_u32(w, ev->snap_idx);
-        return;
-    }
-    ev->snap_gen = w->gen;
-    ev->snap_idx = w->nevents++;
-    w_u32(w, ev->snap_idx);
-    w_str(w, ev->json, ev->len);
-}
-
-static void w_samples(writer *w, const corr *c, const corr_group *g) {
-    w_u32(w, g->sn);
-    for (uint32_t i = 0; i < g->sn; i++) {
-        const corr_sample *s = &g->samples[(g->shead + i) % c->opts.max_samples];
-        w_i64(w, s->t);
-        w_event(w, s->ev);
-    }
-}
 
 static void w_group(writer *w, const corr *c, const corr_group *g) {
     w_u32(w, g->rule);
@@ -80,7 +42,7 @@ static void w_group(writer *w, const corr *c, const corr_group *g) {
     case GK_COUNT:
         w_u32(w, g->u.c.n);
         for (uint32_t i = 0; i < g->u.c.n; i++) w_i64(w, g->u.c.times[(g->u.c.head + i) % g->u.c.cap]);
-        w_samples(w, c, g);
+        sd_snap_w_samples(w, c, g);
         break;
     case GK_DISTINCT:
         w_u32(w, g->u.d.n);
@@ -93,7 +55,7 @@ static void w_group(writer *w, const corr *c, const corr_group *g) {
                 w_str(w, v->bytes, v->len);
             }
         }
-        w_samples(w, c, g);
+        sd_snap_w_samples(w, c, g);
         break;
     case GK_SEQ:
         w_u32(w, g->u.s.nsteps);
@@ -112,6 +74,9 @@ static void w_group(writer *w, const corr *c, const corr_group *g) {
         w_i64(w, g->u.t.last);
         w_u64(w, g->u.t.suppressed);
         break;
+    case GK_SUM: sd_sum_snap_write(w, c, g); break;
+    case GK_SEQX: sd_seqx_snap_write(w, c, g); break;
+    case GK_SET: sd_set_snap_write(w, c, g); break;
     }
 }
 
@@ -174,82 +139,6 @@ int sd_corr_snapshot_write(corr *c, buf *out) {
 
 /* ---- Reading --------------------------------------------------------------------------- */
 
-typedef struct reader {
-    const unsigned char *p, *end;
-    bool bad;
-    corr_event **events;
-    uint32_t nevents, capevents;
-} reader;
-
-static bool r_need(reader *r, size_t n) {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return false;
-    }
-    return true;
-}
-static uint8_t r_u8(reader *r) { return r_need(r, 1) ? *r->p++ : 0; }
-static uint32_t r_u32(reader *r) {
-    if (!r_need(r, 4)) return 0;
-    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
-    r->p += 4;
-    return v;
-}
-static uint64_t r_u64(reader *r) {
-    uint64_t lo = r_u32(r);
-    return lo | (uint64_t)r_u32(r) << 32;
-}
-static int64_t r_i64(reader *r) { return (int64_t)r_u64(r); }
-static const char *r_str(reader *r, uint32_t *len) {
-    *len = r_u32(r);
-    if (!r_need(r, *len)) return NULL;
-    const char *s = (const char *)r->p;
-    r->p += *len;
-    return s;
-}
-
-/* An event reference; new events are created in c (refs 0, owned by the reader's table). */
-static corr_event *r_event(reader *r, corr *c) {
-    uint32_t idx = r_u32(r);
-    if (r->bad) return NULL;
-    if (idx < r->nevents) return r->events[idx];
-    if (idx != r->nevents) {
-        r->bad = true;
-        return NULL;
-    }
-    uint32_t len;
-    const char *s = r_str(r, &len);
-    if (!s) return NULL;
-    if (r->nevents == r->capevents) {
-        uint32_t cap = r->capevents ? r->capevents * 2 : 64;
-        corr_event **p = realloc(r->events, cap * sizeof *p);
-        if (!p) {
-            r->bad = true;
-            return NULL;
-        }
-        r->events = p;
-        r->capevents = cap;
-    }
-    corr_event *ev = sd_corr_event_new(c, s, len);
-    if (!ev) {
-        r->bad = true;
-        return NULL;
-    }
-    sd_event_ref(ev); /* the reader's own reference, dropped at the end */
-    r->events[r->nevents++] = ev;
-    return ev;
-}
-
-static bool r_samples(reader *r, corr *c, corr_group *g, bool keep) {
-    uint32_t n = r_u32(r); /* more than max_samples: the ring keeps the newest */
-    for (uint32_t i = 0; i < n && !r->bad; i++) {
-        int64_t t = r_i64(r);
-        corr_event *ev = r_event(r, c);
-        if (ev && keep && sd_samples_push(c, g, t, ev) != 0) return false;
-    }
-    return !r->bad;
-}
-
 /* Reads one group; `map` gives the current rule of each snapshot rule (UINT32_MAX: dropped). */
 static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
     uint32_t srule = r_u32(r);
@@ -257,7 +146,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
     uint32_t klen;
     const char *key = r_str(r, &klen);
     int64_t expires = r_i64(r);
-    if (r->bad || srule >= nmap || kind < GK_COUNT || kind > GK_THROTTLE) return false;
+    if (r->bad || srule >= nmap || kind < GK_COUNT || kind > GK_LAST) return false;
     uint32_t rule = map[srule];
     bool keep = rule != UINT32_MAX;
     corr_group *g = NULL;
@@ -274,7 +163,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
             int64_t t = r_i64(r);
             if (keep && sd_count_push(c, g, t) != 0) return false;
         }
-        if (!r_samples(r, c, g, keep)) return false;
+        if (!sd_snap_r_samples(r, c, g, keep)) return false;
         break;
     }
     case GK_DISTINCT: {
@@ -294,7 +183,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
                 r->bad = true;
         }
         sd_buf_free(&blob);
-        if (r->bad || !r_samples(r, c, g, keep)) return false;
+        if (r->bad || !sd_snap_r_samples(r, c, g, keep)) return false;
         break;
     }
     case GK_SEQ: {
@@ -337,6 +226,15 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
         }
         break;
     }
+    case GK_SUM:
+        if (!sd_sum_snap_read(r, c, g)) return false;
+        break;
+    case GK_SEQX:
+        if (!sd_seqx_snap_read(r, c, g)) return false;
+        break;
+    case GK_SET:
+        if (!sd_set_snap_read(r, c, g)) return false;
+        break;
     }
     if (r->bad) return false;
     if (keep) sd_group_set_expiry(c, g, expires);
@@ -357,9 +255,10 @@ static bool check_header(const unsigned char *h, size_t len, const char *name, d
     for (int i = 0; i < 6; i++)
         f[i] = (uint32_t)h[8 + 4 * i] | (uint32_t)h[9 + 4 * i] << 8 | (uint32_t)h[10 + 4 * i] << 16 |
                (uint32_t)h[11 + 4 * i] << 24;
-    if (f[0] != SNAP_VERSION) {
-        sd_diag_add(d, DIAG_ERROR, name, 0, 0, "snapshot format version %u is not supported (this build reads %u)",
-                    f[0], SNAP_VERSION);
+    if (f[0] < SNAP_VERSION_OLDEST || f[0] > SNAP_VERSION) {
+        sd_diag_add(d, DIAG_ERROR, name, 0, 0,
+                    "snapshot format version %u is not supported (this build reads %u to %u)", f[0],
+                    SNAP_VERSION_OLDEST, SNAP_VERSION);
         return false;
     }
     uint64_t p = (uint64_t)f[2] | (uint64_t)f[3] << 32;
@@ -419,6 +318,8 @@ static int read_into(corr *c, reader *r, const char *name, diag_list *d) {
             return -2;
         }
     }
+    r->srcmap = srcmap;
+    r->nsrc = nsrc;
     uint32_t nrules = r_u32(r);
     uint32_t *map = NULL;
     if (!r->bad && nrules <= (size_t)(r->end - r->p)) map = malloc((nrules ? nrules : 1) * sizeof *map);

@@ -41,6 +41,7 @@ void sd_corr_free(corr *c) {
     sd_rec_chunks_free(c);
     sd_corr_clear_groups(c);
     free(c->recs);
+    free(c->kept);
     free(c->heap);
     free(c->buckets);
     for (uint32_t i = 0; i < c->nsources; i++) free(c->sources[i]);
@@ -260,10 +261,15 @@ void sd_group_free(corr *c, corr_group *g) {
     }
     lru_unlink(c, g);
     heap_remove(c, g);
-    if (g->kind == GK_SEQ)
-        sd_seq_free_state(c, g);
-    else if (g->kind != GK_THROTTLE)
-        sd_window_free_state(c, g);
+    switch (g->kind) {
+    case GK_SEQ: sd_seq_free_state(c, g); break;
+    case GK_COUNT:
+    case GK_DISTINCT: sd_window_free_state(c, g); break;
+    case GK_SUM: sd_sum_free_state(c, g); break;
+    case GK_SEQX: sd_seqx_free_state(c, g); break;
+    case GK_SET: sd_set_free_state(c, g); break;
+    default: break;
+    }
     if (g->samples) {
         uint32_t cap = c->opts.max_samples;
         for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, g->samples[(g->shead + i) % cap].ev);
@@ -275,10 +281,18 @@ void sd_group_free(corr *c, corr_group *g) {
 }
 
 /* Frees the groups whose state no record at or after the watermark can use. */
-void sd_corr_expire(corr *c) {
-    while (c->nheap > 0 && c->heap[0]->expires < c->watermark) {
+void sd_corr_expire(corr *c) { sd_corr_expire_before(c, c->watermark); }
+
+void sd_corr_expire_before(corr *c, int64_t bound) {
+    while (c->nheap > 0 && c->heap[0]->expires < bound) {
         corr_group *g = c->heap[0];
-        if (g->kind == GK_THROTTLE && g->u.t.suppressed > 0) {
+        if (g->kind == GK_SEQX) {
+            /* An absence may be due: it fires, or the group drops what is too old. */
+            bool was = c->applying;
+            c->applying = true;
+            sd_seqx_expire(c, g, bound);
+            c->applying = was;
+        } else if (g->kind == GK_THROTTLE && g->u.t.suppressed > 0) {
             /* Its count must reach the next alert: kept (LRU may still evict it). */
             heap_remove(c, g);
             g->expires = INT64_MAX;

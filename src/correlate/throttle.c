@@ -12,6 +12,11 @@
  */
 #include "correlate/corr_int.h"
 
+void sd_corr_set_throttle_counts(corr *c, uint64_t *by_rule, uint32_t n) {
+    c->throttled = by_rule;
+    c->n_throttled = by_rule ? n : 0;
+}
+
 bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len, int64_t t, int64_t dur_ns,
                       uint64_t *suppressed) {
     *suppressed = 0;
@@ -19,6 +24,7 @@ bool sd_corr_throttle(corr *c, uint32_t rule, const char *key, uint32_t key_len,
     corr_group *g = sd_group_find(c, rule, GK_THROTTLE, key, key_len, h);
     if (g && t <= t_add(g->u.t.last, dur_ns)) {
         g->u.t.suppressed++;
+        if (rule < c->n_throttled) c->throttled[rule]++;
         sd_group_touch(c, g);
         return false;
     }

@@ -42,26 +42,19 @@ static corr_group *get_group(corr *c, const corr_rec *r, uint8_t kind) {
 }
 
 /* Fires the alert of a count or distinct group and frees the group. */
-static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first, uint64_t count, bool has_distinct,
-                        uint64_t distinct) {
-    uint32_t n = g->sn < count ? g->sn : (uint32_t)count;
+void sd_window_fire(corr *c, corr_group *g, const corr_rec *r, corr_fired *f) {
+    uint32_t n = g->sn < f->count ? g->sn : (uint32_t)f->count;
     corr_event *evs[n ? n : 1];
     sd_samples_last(c, g, n, evs);
-    corr_fired f = {
-        .rule = r->rule,
-        .src = r->src,
-        .time_ns = r->t,
-        .first_ns = first,
-        .last_ns = r->t,
-        .count = count,
-        .has_distinct = has_distinct,
-        .distinct = distinct,
-        .key = g->key,
-        .key_len = g->key_len,
-        .events = evs,
-        .nevents = n,
-    };
-    sd_corr_fire(c, r, &f);
+    f->rule = r->rule;
+    f->src = r->src;
+    f->time_ns = r->t;
+    f->last_ns = r->t;
+    f->key = g->key;
+    f->key_len = g->key_len;
+    f->events = evs;
+    f->nevents = n;
+    sd_corr_fire(c, r, f);
     sd_group_free(c, g);
 }
 
@@ -69,8 +62,8 @@ static void fire_window(corr *c, corr_group *g, const corr_rec *r, int64_t first
 
 /* Moves a ring of n elements (head at *head, capacity old_cap) into a new
  * array of new_cap, oldest first, and accounts the change to the group. */
-static int ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap, uint32_t new_cap,
-                       size_t elem) {
+int sd_ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t n, uint32_t *cap, uint32_t new_cap,
+                   size_t elem) {
     char *p = sd_mem_alloc(c, g, (size_t)new_cap * elem);
     if (!p) return -1;
     const char *old = *ring;
@@ -91,7 +84,7 @@ static int times_grow(corr *c, corr_group *g) {
     if (limit && cap > limit) cap = (uint32_t)limit;
     if (cap <= g->u.c.n) cap = g->u.c.n + 1;
     void *ring = g->u.c.times;
-    int rc = ring_resize(c, g, &ring, &g->u.c.head, g->u.c.n, &g->u.c.cap, cap, sizeof *g->u.c.times);
+    int rc = sd_ring_resize(c, g, &ring, &g->u.c.head, g->u.c.n, &g->u.c.cap, cap, sizeof *g->u.c.times);
     g->u.c.times = ring;
     return rc;
 }
@@ -110,7 +103,7 @@ void sd_count_apply(corr *c, const corr_rec *r) {
     if (sd_samples_push(c, g, r->t, r->ev) != 0) return;
     sd_group_touch(c, g);
     if (g->u.c.n >= rule->threshold) {
-        fire_window(c, g, r, g->u.c.times[g->u.c.head], g->u.c.n, false, 0);
+        sd_window_fire(c, g, r, &(corr_fired){.first_ns = g->u.c.times[g->u.c.head], .count = g->u.c.n});
         return;
     }
     sd_group_set_expiry(c, g, t_add(r->t, dur));
@@ -166,7 +159,7 @@ static dval *dval_get(corr *c, corr_group *g, const char *s, uint32_t len) {
 static int ents_grow(corr *c, corr_group *g) {
     uint32_t cap = g->u.d.cap ? g->u.d.cap * 2 : 4;
     void *ring = g->u.d.ents;
-    int rc = ring_resize(c, g, &ring, &g->u.d.head, g->u.d.n, &g->u.d.cap, cap, sizeof *g->u.d.ents);
+    int rc = sd_ring_resize(c, g, &ring, &g->u.d.head, g->u.d.n, &g->u.d.cap, cap, sizeof *g->u.d.ents);
     g->u.d.ents = ring;
     return rc;
 }
@@ -264,7 +257,11 @@ void sd_distinct_apply(corr *c, const corr_rec *r) {
     if (sd_samples_push(c, g, r->t, r->ev) != 0) return;
     sd_group_touch(c, g);
     if (g->u.d.nvals >= rule->threshold) {
-        fire_window(c, g, r, g->u.d.ents[g->u.d.head].t, g->u.d.n, true, g->u.d.nvals);
+        sd_window_fire(c, g, r,
+                       &(corr_fired){.first_ns = g->u.d.ents[g->u.d.head].t,
+                                     .count = g->u.d.n,
+                                     .has_distinct = true,
+                                     .distinct = g->u.d.nvals});
         return;
     }
     sd_group_set_expiry(c, g, t_add(r->t, dur));

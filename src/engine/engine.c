@@ -74,6 +74,11 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
     sd_buf_init(&e->valbuf);
     sd_buf_init(&e->evbuf);
     sd_buf_init(&e->scratch);
+    sd_buf_init(&e->fieldsbuf);
+    if (sd_logtypes_init(&e->logtypes) != 0) {
+        secdet_engine_free(e);
+        return SECDET_ERR_NOMEM;
+    }
     corr_opts co = {
         .lateness_ns = o.lateness_ms > INT64_MAX / 1000000 ? INT64_MAX : o.lateness_ms * 1000000,
         .max_bytes = o.max_state_bytes,
@@ -86,10 +91,12 @@ secdet_status secdet_engine_new(const secdet_engine_opts *opts, secdet_engine **
     }
     const char *err = NULL;
     static const char default_time[] = ".eventTime";
-    if (sd_path_parse(default_time, sizeof default_time - 1, &e->default_time_path, &err) != sizeof default_time - 1) {
+    if (sd_path_parse(default_time, sizeof default_time - 1, &e->default_time_path.p, &err) !=
+        sizeof default_time - 1) {
         secdet_engine_free(e);
         return SECDET_ERR_NOMEM;
     }
+    e->default_time_path.extra = UINT32_MAX;
     for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) {
         char text[64];
         int n = snprintf(text, sizeof text, ".\"%s\"", sd_decode_envelope_markers[k]);
@@ -117,7 +124,11 @@ void secdet_engine_free(secdet_engine *e) {
     free(e->texts);
     for (size_t i = 0; i < e->nsources; i++) sd_engine_source_free(&e->sources[i]);
     free(e->sources);
-    sd_path_free(&e->default_time_path);
+    sd_path_free(&e->default_time_path.p);
+    sd_engine_peek_free(e);
+    sd_logtypes_free(&e->logtypes);
+    sd_engine_profile_free(e);
+    sd_buf_free(&e->fieldsbuf);
     for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) sd_path_free(&e->envelope_paths[k]);
     sd_alert_ctx_free(&e->alerts);
     sd_corr_free(e->corr);
@@ -281,6 +292,13 @@ secdet_status secdet_rule_get(const secdet_engine *e, size_t i, secdet_rule_info
     out->is_private = r->is_private ? 1 : 0;
     out->is_aggregate = r->agg != RAGG_NONE ? 1 : 0;
     return SECDET_OK;
+}
+
+const char *secdet_rule_source(const secdet_engine *e, size_t i, size_t k) {
+    if (!e || !e->rs || i >= e->rs->prog->nrules) return NULL;
+    const vm_rule *r = &e->rs->prog->rules[i];
+    if (k >= r->nsources || r->sources[k] >= e->rs->prog->nsources) return NULL;
+    return e->rs->prog->source_names[r->sources[k]];
 }
 
 secdet_status secdet_disasm(const secdet_engine *e, char **out) {

@@ -10,6 +10,7 @@
  *   fire.c     the correlator's due alerts → alerts
  *   sinks.c    adding sinks, handing alerts to them, draining
  *   stage.c    the scale-out stages' hooks (outer.h)
+ *   tuning.c   exceptions and severity cases on events, per-rule figures
  *
  * The compiled program is immutable; everything that depends on it and
  * changes per event (VM registers, field cache, candidate bitmap, key value
@@ -30,6 +31,7 @@
 #include "engine/outer.h"
 #include "event/decode.h"
 #include "event/event.h"
+#include "event/logtype.h"
 #include "util/diag.h"
 #include "vm/program.h"
 #include "vm/vm.h"
@@ -58,17 +60,40 @@ typedef struct engine_ruleset {
     sd_values *tkey_vals;
     bool stateful;
     uint64_t scan_bad_tag; /* ev's scan plan failed for this source tag (eval.c) */
+    /* Per-rule figures (tuning.h); NULL when they could not be allocated. */
+    struct rule_counts *counts;
 } engine_ruleset;
 
 typedef struct engine_source {
     char *name;
     secdet_format format;
-    sd_path time_path;
-    bool has_time;
+    lt_path time_path;  /* the time_field given, else the format's default */
+    bool has_time;      /* time_path is set (time_field "" means none) */
+    bool explicit_time; /* the time_field was given: it wins over the log type's */
+    sd_logtype *lt;     /* its log type (the registry's); NULL when it routes */
+    bool route;         /* log type "auto": each event's by its shape (profile.c) */
     decoder *dec;
     uint32_t prog_source; /* index in prog->source_names, valid for prog_gen */
     uint64_t prog_gen;
 } engine_source;
+
+/* What profile.c decided of the event under evaluation: whose it is. */
+typedef struct event_profile {
+    const char *source;   /* the source name rules and alerts see (a routed event: its log type's) */
+    const sd_logtype *lt; /* never NULL (jsonl when nothing else) */
+    lt_paths time;        /* the paths its time is read from */
+    bool time_is_lt;      /* ... the log type's own (an absent time is then counted) */
+    uint32_t prog_source; /* program indexes for `on`: of the source name, */
+    uint32_t prog_lt;     /* and of the log type's name */
+} event_profile;
+
+/* Per source name: events whose time could not be read, and whether that
+ * was said (once per source). */
+typedef struct source_stat {
+    char *name;
+    uint64_t time_unreadable;
+    bool warned;
+} source_stat;
 
 /* The scale-out stages' hooks (stage.c; outer.h says what each means). */
 typedef struct engine_stage {
@@ -79,10 +104,15 @@ typedef struct engine_stage {
     int64_t batch_max;
 } engine_stage;
 
-/* The one rule a forwarded event is evaluated for (stage 2), at its time. */
+/* The one rule a forwarded event is evaluated for (stage 2), at its time,
+ * and the group it was forwarded for (a sequence whose steps have keys of
+ * their own may make records of several groups from one event: only this
+ * one's is kept here). */
 typedef struct eval_only {
     uint32_t rule;
     int64_t time_ns;
+    const char *key; /* NULL: every group */
+    uint32_t key_len;
 } eval_only;
 
 struct secdet_engine {
@@ -93,7 +123,12 @@ struct secdet_engine {
     uint64_t prog_gen;  /* bumped whenever rs changes */
     engine_source *sources;
     size_t nsources, cap_sources;
-    sd_path default_time_path; /* .eventTime */
+    lt_path default_time_path; /* .eventTime */
+    sd_logtypes logtypes;      /* the log types this engine knows (event/logtype.h) */
+    event_profile profile;     /* of the event under evaluation (profile.c) */
+    source_stat *sstats;       /* per source name (profile.c) */
+    size_t nsstats, cap_sstats;
+    struct engine_peek *peek; /* events read without evaluating them (reader.c); NULL until used */
     /* The top-level members that mark a JSON line of an auto source as a
      * possible envelope (sd_decode_envelope_markers): read by the same scan as
      * the rules' paths, so telling costs nothing (eval.c). */
@@ -108,7 +143,7 @@ struct secdet_engine {
     corr *corr;           /* correlation state; survives rule reloads (remapped) */
     /* Per-event scratch, reused: group key bytes, throttle key bytes,
      * distinct values, a record's aux, the event's compact JSON. */
-    buf keybuf, tkeybuf, valbuf, auxbuf, evbuf, scratch;
+    buf keybuf, tkeybuf, valbuf, auxbuf, evbuf, scratch, fieldsbuf;
     const sd_event *evbuf_ev; /* evbuf holds this event's JSON (eval.c event_json) */
     uint64_t evbuf_gen;       /* ... at this generation */
     bool busy;                /* inside a push: callbacks may not re-enter */
@@ -146,11 +181,36 @@ bool sd_eval_text(secdet_engine *e, engine_source *src, const char *text, size_t
                   const eval_only *only);
 /* The index of the program's source `name`, UINT32_MAX when no rule names it. */
 uint32_t sd_eval_program_source(const program *p, const char *name);
-/* The throttle key and aux of a held record of rule r whose event's JSON
- * is json, into e->tkeybuf and e->auxbuf (the event is read again: only
+/* The throttle key and aux of a held record of rule r (group key bytes
+ * `key`) whose event's JSON is json, into e->tkeybuf and e->auxbuf (the event is read again: only
  * after a snapshot is read or the rules are swapped). False when they
  * cannot be made. */
-bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len);
+bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len, const char *key,
+                          uint32_t key_len);
+
+/* profile.c: the event's source, log type and time paths (into
+ * e->profile, ev->lt, ev->time), for an event of source src just begun. */
+void sd_engine_profile(secdet_engine *e, engine_source *src, sd_event *ev);
+/* The same for an event kept by name only (an aggregation's firing event:
+ * the source it was attributed to). */
+void sd_engine_profile_named(secdet_engine *e, const char *name, sd_event *ev);
+/* The event's time by its profile; the time of the push when it has none
+ * (counted and said once per source when it cannot be read). */
+int64_t sd_engine_event_time(secdet_engine *e, sd_event *ev);
+/* The alert's "fields" object of the event (its common fields) into out. */
+void sd_engine_fields_json(sd_event *ev, buf *out);
+/* logtypes.c: frees the peek event. */
+void sd_engine_peek_free(secdet_engine *e);
+/* Frees the per-source counters. */
+void sd_engine_profile_free(secdet_engine *e);
+/* The scan plan of ev for this engine: the rules' paths (ev's table) and
+ * the extra paths the engine reads — the default time field, the envelope
+ * markers, the sources' time fields, the log types' time fields and
+ * shapes, then the mappings of the common fields in `mask` — whose indexes
+ * it tells the log types' paths (lt_path.extra). Rebuilt when the tag
+ * (sd_engine_plan_tag) changes. 0, or -1 when it cannot be made. */
+int sd_engine_plan_setup(secdet_engine *e, sd_event *ev, unsigned mask);
+uint64_t sd_engine_plan_tag(const secdet_engine *e);
 
 /* fire.c */
 /* Builds and hands out every alert the correlator has made due (after

@@ -17,10 +17,12 @@
  * cache, the candidate bitmap, the key value slots and the alert buffers
  * are all reused.
  *
- * Event time is the source's time field (RFC 3339), else the time of the
- * push. Without aggregation or throttled rules it is taken lazily, when the
- * first alert of an event needs it; with them, for every event, since it
- * moves the correlator's watermark and decides whether the event is late.
+ * Whose the event is — its source name, its log type, where its time is —
+ * profile.c decides first. Event time is read by that profile, else the
+ * time of the push. Without aggregation or throttled rules it is taken
+ * lazily, when the first alert of an event needs it; with them, for every
+ * event, since it moves the correlator's watermark and decides whether the
+ * event is late.
  *
  * Scale-out (stage.c): in stage 1, an aggregation's match (and a throttled
  * stateless rule's) is forwarded instead of kept; in stage 2 an event is
@@ -32,6 +34,8 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/eval_int.h"
+#include "engine/tuning.h"
 #include "event/time.h"
 #include "util/hash.h"
 #include "util/json.h"
@@ -41,27 +45,6 @@ uint32_t sd_eval_program_source(const program *p, const char *name) {
     for (uint32_t i = 0; i < p->nsources; i++)
         if (strcmp(p->source_names[i], name) == 0) return i;
     return UINT32_MAX;
-}
-
-static uint32_t source_id(secdet_engine *e, engine_source *s) {
-    if (s->prog_gen != e->prog_gen) {
-        s->prog_source = sd_eval_program_source(e->rs->prog, s->name);
-        s->prog_gen = e->prog_gen;
-    }
-    return s->prog_source;
-}
-
-static int64_t event_time(secdet_engine *e, const engine_source *s, sd_event *ev) {
-    if (s->has_time) {
-        sd_values vals;
-        sd_value one;
-        sd_event_path_values(ev, &s->time_path, &vals, &one);
-        int64_t t;
-        if (vals.n >= 1 && vals.v[0].type == SD_STR && sd_time_parse_rfc3339(vals.v[0].str, vals.v[0].len, &t))
-            return t;
-    }
-    if (!e->push_time_ns) e->push_time_ns = sd_time_now_ns();
-    return e->push_time_ns;
 }
 
 /* ---- Dispatch ------------------------------------------------------------------ */
@@ -105,15 +88,6 @@ static bool mark_indexed(engine_ruleset *rs, sd_event *ev) {
 }
 
 /* ---- Keys and the event's JSON ------------------------------------------------------ */
-
-typedef struct eval_ctx {
-    secdet_engine *e;
-    engine_source *src;
-    const eval_only *only;
-    bool have_time;
-    bool late;       /* older than the watermark: no correlation */
-    corr_event *cev; /* this event's JSON for the correlator, made on first use */
-} eval_ctx;
 
 /* Serialises key values vals[0..n) as group key bytes: each one's JSON,
  * then a NUL (which JSON text never holds), so key tuples compare as bytes
@@ -183,7 +157,7 @@ static bool forward_match(eval_ctx *x, uint32_t r) {
     if (!event_json(e, ev)) return true;
     engine_forward f = {
         .rule = e->rs->prog->rules[r].name,
-        .source = x->src->name,
+        .source = x->sname,
         .key = e->keybuf.data ? e->keybuf.data : "",
         .key_len = (uint32_t)e->keybuf.len,
         .time_ns = ev->time_ns,
@@ -218,17 +192,19 @@ static bool make_extra(secdet_engine *e, const vm_rule *rule, sd_event *ev, cons
     } else if (rule->has_throttle) {
         sd_buf_append(&e->tkeybuf, e->keybuf.data ? e->keybuf.data : "", e->keybuf.len);
     }
+    if (sd_tune_has_cases(rule)) sd_tune_aux_severity(e, rule, ev);
     if (sd_alert_aux_needed(rule)) sd_alert_aux_write(&e->auxbuf, rule, ev, group, ngroup);
     return true;
 }
 
-bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len) {
+bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t len, const char *key,
+                          uint32_t key_len) {
     engine_ruleset *rs = e->rs;
     if (!rs || r >= rs->prog->nrules) return false;
     const vm_rule *rule = &rs->prog->rules[r];
     sd_buf_reset(&e->auxbuf);
     sd_buf_reset(&e->tkeybuf);
-    if (!sd_alert_aux_needed(rule) && !rule->has_throttle) return true;
+    if (!sd_alert_aux_needed(rule) && !rule->has_throttle && !sd_tune_has_cases(rule)) return true;
     cJSON *root = NULL;
     if (!text_ready(e, rs) || sd_event_begin_text(&rs->ev, json, len, e->opts.max_json_depth) != 0) {
         root = sd_json_parse(json, len, e->opts.max_json_depth, NULL);
@@ -237,8 +213,9 @@ bool sd_eval_remake_extra(secdet_engine *e, uint32_t r, const char *json, size_t
     }
     sd_vm_begin_event(&rs->vm);
     e->evbuf_ev = NULL;
-    /* A record's group: an aggregation's `by` keys, a stateless rule's throttle keys. */
-    const rule_key *keys = rule->agg != RAGG_NONE ? rule->by : rule->throttle_by;
+    /* A record's group: an aggregation's `by` keys (a sequence's: those of
+     * the step that made the key), a stateless rule's throttle keys. */
+    const rule_key *keys = rule->agg != RAGG_NONE ? sd_eval_record_keys(e, rule, key, key_len) : rule->throttle_by;
     uint32_t n = rule->agg != RAGG_NONE ? rule->nby : rule->nthrottle_by;
     bool ok = run_keys(&rs->vm, &rs->ev, keys, n, rs->key_vals) && key_bytes(&e->keybuf, rs->key_vals, n) &&
               make_extra(e, rule, &rs->ev, rs->key_vals, n);
@@ -257,7 +234,7 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
     const vm_rule *rule = &e->rs->prog->rules[r];
     if (!make_extra(e, rule, ev, group, ngroup)) return false;
     if (e->auxbuf.oom || e->tkeybuf.oom || !record_event(x)) return true;
-    uint32_t src = sd_corr_source_id(e->corr, x->src->name);
+    uint32_t src = sd_corr_source_id(e->corr, x->sname);
     if (src == UINT32_MAX) return true;
     corr_input in = {
         .rule = r,
@@ -292,6 +269,22 @@ static bool defer_stateless(eval_ctx *x, uint32_t r, uint32_t nkeys) {
 
 /* ---- Rules ---------------------------------------------------------------------------- */
 
+/* The event's time, taken when first needed (see the top). */
+static void need_time(eval_ctx *x) {
+    if (x->have_time) return;
+    sd_event *ev = &x->e->rs->ev;
+    ev->time_ns = x->only ? x->only->time_ns : sd_engine_event_time(x->e, ev);
+    x->have_time = true;
+}
+
+/* Whether an exception of a tune takes the matched event out of rule r
+ * (counted): 1 yes, 0 no, -1 out of budget. */
+static int excepted(eval_ctx *x, uint32_t r) {
+    if (!sd_tune_has_excepts(&x->e->rs->prog->rules[r])) return 0;
+    need_time(x); /* an exception may have a date */
+    return sd_tune_except(x->e, r, &x->e->rs->ev);
+}
+
 /* Builds and delivers the alert of a stateless rule that matched. Returns
  * false when the event must stop (instruction budget). */
 static bool deliver(eval_ctx *x, uint32_t r) {
@@ -303,10 +296,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
     const rule_key *keys = rule->has_throttle ? rule->throttle_by : NULL;
     uint32_t nkeys = rule->has_throttle ? rule->nthrottle_by : 0;
     if (!run_keys(&rs->vm, ev, keys, nkeys, rs->key_vals)) return false;
-    if (!x->have_time) {
-        ev->time_ns = x->only ? x->only->time_ns : event_time(e, x->src, ev);
-        x->have_time = true;
-    }
+    need_time(x);
     if (rule->has_throttle && (e->stage.fwd_fn || e->stage.external_wm)) return defer_stateless(x, r, nkeys);
     uint64_t suppressed = 0;
     if (rule->has_throttle && key_bytes(&e->keybuf, rs->key_vals, nkeys) &&
@@ -314,12 +304,18 @@ static bool deliver(eval_ctx *x, uint32_t r) {
                           throttle_ns(rule), &suppressed))
         return true;
     if (!event_json(e, ev)) return true; /* OOM: this alert is lost, go on */
+    sd_buf_reset(&e->fieldsbuf);
+    sd_engine_fields_json(ev, &e->fieldsbuf);
+    secdet_severity sev = rule->sev;
+    bool has_sev = sd_tune_has_cases(rule) && sd_tune_severity(e, rule, ev, &sev);
     const char *texts[1] = {e->evbuf.data};
     size_t lens[1] = {e->evbuf.len};
     alert_spec spec = {
         .prog = rs->prog,
         .rule = r,
-        .source = x->src->name,
+        .source = x->sname,
+        .fields_json = e->fieldsbuf.oom ? NULL : e->fieldsbuf.data,
+        .fields_json_len = e->fieldsbuf.len,
         .time_ns = ev->time_ns,
         .first_seen_ns = ev->time_ns,
         .last_seen_ns = ev->time_ns,
@@ -332,17 +328,20 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         .event_json_len = lens,
         .nevents = 1,
         .ev = ev,
+        .has_severity = has_sev,
+        .severity = sev,
     };
     secdet_alert alert;
     if (sd_alert_build(&e->alerts, &spec, &alert) != 0) return true; /* OOM: this alert is lost, go on */
     sd_engine_hand_out(e, &alert);
+    sd_tune_count_alert(e, r);
     return true;
 }
 
-static bool source_ok(const vm_rule *rule, uint32_t source) {
+bool sd_eval_source_ok(const vm_rule *rule, const sd_event *ev) {
     if (rule->nsources == 0) return true;
     for (uint32_t i = 0; i < rule->nsources; i++)
-        if (rule->sources[i] == source) return true;
+        if (rule->sources[i] == ev->source || rule->sources[i] == ev->lt_source) return true;
     return false;
 }
 
@@ -379,8 +378,9 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
     sd_event *ev = &rs->ev;
     if (x->late) return true;
     uint64_t mask = 0;
+    if (rule->agg == RAGG_SEQUENCE && sd_eval_sequence_apart(rule)) return sd_eval_sequence(x, r);
     if (rule->agg == RAGG_SEQUENCE) {
-        if (!source_ok(rule, ev->source) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
+        if (!sd_eval_source_ok(rule, ev) || rule->nsteps == 0 || rule->nsteps > CORR_MAX_STEPS) return true;
         for (uint32_t i = 0; i < rule->nsteps; i++) {
             bool ok = false;
             vm_status st = sd_vm_run_cond(&rs->vm, ev, rule->steps[i].code, &ok);
@@ -394,6 +394,8 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         if (st == VM_BUDGET) return false;
         if (st != VM_OK || !matched) return true;
     }
+    int ex = excepted(x, r); /* an excepted event does not enter the rule's correlation */
+    if (ex) return ex > 0;
     if (!run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals)) return false;
     if (!key_bytes(&e->keybuf, rs->key_vals, rule->nby)) return true;
     if (e->stage.fwd_fn) return forward_match(x, r);
@@ -403,7 +405,23 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
         if (nvals < 0) return false;
         if (nvals == 0) return true; /* P missing: ignored by the rule */
     }
+    if (rule->agg == RAGG_SUM) {
+        nvals = sd_eval_sum_value(e, rule);
+        if (nvals < 0) return false;
+        if (nvals == 0) return true; /* no number in P: ignored by the rule */
+    }
     return add_record(x, r, rs->key_vals, rule->nby, (uint32_t)nvals, mask);
+}
+
+/* For eval_seq.c (eval_int.h). */
+bool sd_eval_key_bytes(buf *b, const sd_values *vals, uint32_t n) { return key_bytes(b, vals, n); }
+bool sd_eval_run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n, sd_values *vals) {
+    return run_keys(vm, ev, keys, n, vals);
+}
+bool sd_eval_forward(eval_ctx *x, uint32_t r) { return forward_match(x, r); }
+bool sd_eval_add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t ngroup, uint32_t nvals,
+                        uint64_t mask) {
+    return add_record(x, r, group, ngroup, nvals, mask);
 }
 
 /* Runs rule r; false when the event must stop. */
@@ -415,6 +433,8 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
     vm_status st = sd_vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
     if (st == VM_BUDGET) return false;
     if (st != VM_OK || !matched) return true;
+    int ex = excepted(x, r);
+    if (ex) return ex > 0;
     return deliver(x, r);
 }
 
@@ -449,12 +469,13 @@ static void run_event(secdet_engine *e, engine_source *src, const eval_only *onl
     engine_ruleset *rs = e->rs;
     sd_event *ev = &rs->ev;
     e->evbuf_ev = NULL; /* its JSON is made afresh for every event */
-    ev->source = source_id(e, src);
+    sd_engine_profile(e, src, ev);
     ev->time_ns = 0;
     sd_vm_begin_event(&rs->vm);
-    eval_ctx x = {.e = e, .src = src, .only = only, .have_time = false, .late = false, .cev = NULL};
+    eval_ctx x = {
+        .e = e, .src = src, .sname = e->profile.source, .only = only, .have_time = false, .late = false, .cev = NULL};
     if (rs->stateful) {
-        ev->time_ns = only ? only->time_ns : event_time(e, src, ev);
+        ev->time_ns = only ? only->time_ns : sd_engine_event_time(e, ev);
         x.have_time = true;
         x.late = !e->stage.fwd_fn && sd_corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
         if (x.late) e->stats.late++;
@@ -478,24 +499,18 @@ void sd_eval_tree(secdet_engine *e, engine_source *src, const cJSON *root, const
     run_event(e, src, only);
 }
 
-/* Readies rs->ev for text-backed events: a scan plan for the rules' paths,
- * every source's time field and the envelope markers, rebuilt when sources
- * are added. False when the plan cannot be made (events then go through
- * cJSON). */
+/* Readies rs->ev for text-backed events: a scan plan for the rules' paths
+ * and what the engine reads besides (sd_engine_plan_setup), rebuilt when
+ * sources or log types change. False when the plan cannot be made (events
+ * then go through cJSON). */
 static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
-    uint64_t tag = (uint64_t)e->nsources + 1;
+    uint64_t tag = sd_engine_plan_tag(e);
     if (rs->ev.plan && rs->ev.plan_tag == tag) return true;
     if (rs->scan_bad_tag == tag) return false;
-    size_t n = 0;
-    const sd_path **extra = malloc((e->nsources + 1 + DECODE_ENVELOPE_MARKERS) * sizeof *extra);
-    if (extra) {
-        extra[n++] = &e->default_time_path;
-        for (size_t k = 0; k < DECODE_ENVELOPE_MARKERS; k++) extra[n++] = &e->envelope_paths[k];
-        for (size_t i = 0; i < e->nsources; i++)
-            if (e->sources[i].has_time) extra[n++] = &e->sources[i].time_path;
-    }
-    bool ok = extra && sd_event_scan_setup(&rs->ev, extra, (uint32_t)n, tag) == 0;
-    free(extra);
+    unsigned mask = 0;
+    for (uint32_t i = 0; i < rs->prog->npaths; i++)
+        if (rs->prog->paths[i].common) mask |= 1u << (rs->prog->paths[i].common - 1);
+    bool ok = sd_engine_plan_setup(e, &rs->ev, mask) == 0;
     if (!ok) rs->scan_bad_tag = tag;
     return ok;
 }

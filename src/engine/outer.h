@@ -60,6 +60,38 @@ void sd_engine_commit(secdet_engine *e);
  * (sink_secrets.h: sd_sink_reconfigure says everything). */
 secdet_status sd_engine_sink_reconfigure(secdet_engine *e, size_t i, secdet_sink *next, bool *changed);
 
+/* ---- Reading without evaluating (`secdet scan`'s merge of its inputs) ---- */
+
+/* One event a reader decoded: its JSON text (valid during the call), the
+ * source it belongs to (a routing source's event: its log type's name;
+ * push it there with secdet_push_event), its time when it has one, and its
+ * line or record number. */
+typedef struct engine_read_event {
+    const char *json;
+    size_t len;
+    const char *source;
+    int64_t time_ns;
+    bool has_time;
+    uint64_t where;
+} engine_read_event;
+/* Return 0 to go on, non-zero to stop the feed. */
+typedef int (*engine_read_fn)(void *user, const engine_read_event *ev);
+typedef struct engine_reader engine_reader;
+/* A reader of the bytes of added source `source`: a decoder of its format
+ * of its own (envelopes unwrapped as a push would), whose events are handed
+ * to a callback with their time instead of being evaluated. Malformed input
+ * is counted and reported as a push's is. NULL: no such source, or OOM. */
+engine_reader *sd_engine_reader_new(secdet_engine *e, const char *source);
+/* Feeds bytes (end: the end of the stream instead). SECDET_ERR_DECODE when
+ * something was malformed (reported), SECDET_ERR_NOMEM. Not while a push
+ * runs, and fn may not push. */
+secdet_status sd_engine_reader_feed(engine_reader *r, const void *bytes, size_t len, bool end, engine_read_fn fn,
+                                    void *user);
+void sd_engine_reader_free(engine_reader *r);
+/* A quiet reader neither counts nor reports malformed input (a first look
+ * at a file that will be read again). */
+void sd_engine_reader_set_quiet(engine_reader *r, bool quiet);
+
 /* ---- Parts ---- */
 
 typedef enum { ENGINE_PART_IO, ENGINE_PART_KAFKA, ENGINE_NPARTS } engine_part_kind;
@@ -110,6 +142,11 @@ void sd_engine_set_external_watermark(secdet_engine *e);
  * counted malformed too, with the error callback told). */
 secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
                                        const char *json, size_t len);
+/* The same, for the group (key bytes) the event was forwarded for: a rule
+ * that makes records of several groups from one event (a sequence whose
+ * steps have keys of their own) keeps only that group's here. */
+secdet_status sd_engine_push_forwarded_group(secdet_engine *e, const char *source, const char *rule, const char *key,
+                                             uint32_t key_len, int64_t time_ns, const char *json, size_t len);
 /* Moves the watermark (never back); due alerts are delivered. */
 void sd_engine_set_watermark(secdet_engine *e, int64_t wm_ns);
 /* The newest event time evaluated (with time-keeping rules loaded) since

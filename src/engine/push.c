@@ -98,10 +98,12 @@ secdet_status sd_engine_push_message_always(secdet_engine *e, const char *source
 static secdet_status push_one(secdet_engine *e, const char *source, const char *json, size_t len,
                               const eval_only *only) {
     engine_source *s = sd_engine_find_source(e, source);
-    /* A source that was never added: its name, and the default time field. */
+    /* A source that was never added: its name, the log type of its name
+     * (else jsonl), and the default time field. */
     engine_source tmp = {.name = (char *)source, .format = SECDET_FMT_JSONL, .has_time = true, .prog_gen = UINT64_MAX};
     if (!s) {
         tmp.time_path = e->default_time_path;
+        tmp.lt = sd_logtypes_find(&e->logtypes, source);
         s = &tmp;
     }
     push_ctx pc = {.e = e, .src = s, .only = only, .malformed = 0};
@@ -135,6 +137,11 @@ secdet_status secdet_push_event(secdet_engine *e, const char *source, const char
 
 secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, const char *rule, int64_t time_ns,
                                        const char *json, size_t len) {
+    return sd_engine_push_forwarded_group(e, source, rule, NULL, 0, time_ns, json, len);
+}
+
+secdet_status sd_engine_push_forwarded_group(secdet_engine *e, const char *source, const char *rule, const char *key,
+                                             uint32_t key_len, int64_t time_ns, const char *json, size_t len) {
     if (!e || e->busy || !source || !rule || (!json && len)) return SECDET_ERR_INVALID_ARG;
     const program *p = e->rs ? e->rs->prog : NULL;
     uint32_t r = 0;
@@ -143,6 +150,6 @@ secdet_status sd_engine_push_forwarded(secdet_engine *e, const char *source, con
         sd_engine_report_malformed(e, source, 1, "forwarded event for a rule that is not loaded here");
         return SECDET_ERR_INVALID_ARG;
     }
-    eval_only only = {.rule = r, .time_ns = time_ns};
+    eval_only only = {.rule = r, .time_ns = time_ns, .key = key, .key_len = key_len};
     return push_one(e, source, json, len, &only);
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "engine/engine.h"
+#include "engine/tuning.h"
 #include "lang/compile.h"
 #include "util/limits.h"
 
@@ -28,6 +29,7 @@ void sd_engine_ruleset_free(engine_ruleset *rs) {
     free(rs->key_vals);
     free(rs->tkey_vals);
     free(rs->fps);
+    sd_tune_counts_free(rs->counts);
     sd_program_free(rs->prog);
     free(rs);
 }
@@ -69,11 +71,11 @@ static engine_ruleset *ruleset_new(const secdet_engine *e, program *prog) {
         sd_engine_ruleset_free(rs);
         return NULL;
     }
-    /* Private rules never alert, and run only when another rule names them
-     * (a private aggregation has nothing to do at all). */
+    /* Private and disabled rules never alert, and run only when another
+     * rule names them (a private aggregation has nothing to do at all). */
     for (uint32_t i = 0; i < n; i++) {
         const vm_rule *r = &prog->rules[i];
-        rs->runnable[i] = !r->is_private;
+        rs->runnable[i] = !r->is_private && !(r->tuning && r->tuning->disabled);
         if (rs->runnable[i] && (r->agg != RAGG_NONE || r->has_throttle)) rs->stateful = true;
         sd_corr_fingerprint(prog, i, &rs->fps[i]);
     }
@@ -113,7 +115,7 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
         const rule_text *t = i < e->ntexts ? &e->texts[i] : &add[i - e->ntexts];
         in[i] = (compile_input){.name = t->name, .text = t->text, .len = t->len};
     }
-    compile_limits lim = {.max_source_bytes = e->opts.max_rule_file_bytes};
+    compile_limits lim = {.max_source_bytes = e->opts.max_rule_file_bytes, .log_types = &e->logtypes};
     size_t errors_before = d->errors;
     program *prog = sd_compile_sources(in, total, &lim, d);
     free(in);
@@ -144,6 +146,7 @@ static secdet_status load_texts(secdet_engine *e, rule_text *add, size_t nadd, d
     /* Correlation state follows the rules that did not change (by name and
      * fingerprint); the old program is still alive for the mapping. */
     sd_corr_set_program(e->corr, rs->prog, rs->fps);
+    sd_tune_swap(e, rs); /* the per-rule figures follow the rules too */
     sd_engine_ruleset_free(e->rs);
     e->rs = rs;
     e->prog_gen++;

@@ -151,7 +151,7 @@ secdet_status sd_engine_source_decoder(secdet_engine *e, const secdet_source_opt
 
 void sd_engine_source_free(engine_source *s) {
     free(s->name);
-    sd_path_free(&s->time_path);
+    sd_path_free(&s->time_path.p);
     sd_decoder_free(s->dec);
     memset(s, 0, sizeof *s);
 }
@@ -170,7 +170,7 @@ static secdet_status parse_time_field(const char *text, sd_path *out, bool *has)
     const char *err = NULL;
     size_t n = strlen(text);
     size_t used = sd_path_parse(text, n, out, &err);
-    if (used != n || used == 0) {
+    if (used != n || used == 0 || out->common) { /* a time field is a field of the event */
         sd_path_free(out);
         return SECDET_ERR_INVALID_ARG;
     }
@@ -180,7 +180,7 @@ static secdet_status parse_time_field(const char *text, sd_path *out, bool *has)
 
 secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet_source_opts *opts) {
     if (!e || e->busy || !name || !name[0]) return SECDET_ERR_INVALID_ARG;
-    secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = NULL};
+    secdet_source_opts o = {.format = SECDET_FMT_AUTO, .time_field = NULL, .format_name = NULL, .log_type = NULL};
     if (opts) o = *opts;
     if (!o.format_name && !secdet_format_name(o.format)) return SECDET_ERR_INVALID_ARG;
     if (sd_engine_find_source(e, name)) return SECDET_ERR_EXISTS;
@@ -191,10 +191,23 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
     const char *time_default = ".eventTime";
     secdet_status st = sd_engine_source_decoder(e, &o, &dec, &time_default);
     if (st != SECDET_OK) return st;
-    st = parse_time_field(o.time_field ? o.time_field : time_default, &s.time_path, &s.has_time);
+    st = parse_time_field(o.time_field ? o.time_field : time_default, &s.time_path.p, &s.has_time);
     if (st != SECDET_OK) {
         sd_decoder_free(dec);
         return st;
+    }
+    s.time_path.extra = UINT32_MAX;
+    s.explicit_time = o.time_field != NULL;
+    /* Its log type: the one named, "auto" (route by shape), else the one of its name. */
+    if (o.log_type && strcmp(o.log_type, "auto") == 0) {
+        s.route = true;
+    } else {
+        s.lt = sd_logtypes_find(&e->logtypes, o.log_type ? o.log_type : name);
+        if (!s.lt && o.log_type) {
+            sd_engine_source_free(&s);
+            sd_decoder_free(dec);
+            return SECDET_ERR_INVALID_ARG;
+        }
     }
     s.format = o.format;
     s.name = strdup(name);

@@ -46,6 +46,7 @@
 #include <zlib.h>
 
 #include "event/decode_aws.h"
+#include "event/decode_google.h"
 #include "event/decode_int.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -197,7 +198,8 @@ static int decode_parsed(decoder *d, const char *s, size_t len, const char *unit
     }
     if (kind != DEC_AUTO) {
         aws_limits lim = aws_limits_of(d);
-        int arc = sd_aws_emit(kind, ev, unit, where, &lim, sink);
+        int arc = kind == DEC_PUBSUB || kind == DEC_GWS_ACTIVITY ? sd_google_emit(kind, ev, unit, where, &lim, sink)
+                                                                 : sd_aws_emit(kind, ev, unit, where, &lim, sink);
         return arc ? sd_decode_halt(d, arc) : 0;
     }
     int rc = sink && sink->on_event ? sink->on_event(sink->user, ev, where) : 0;
@@ -253,6 +255,7 @@ static int jsonl_line(decoder *d, const char *s, size_t len, const decode_sink *
         if (rc != DECODE_TEXT_DECLINED) return rc ? sd_decode_halt(d, rc) : 0;
     }
     dec_format kind = sd_aws_envelope_kind_text(s, len);
+    if (kind == DEC_AUTO) kind = sd_google_envelope_kind_text(s, len);
     if (kind == DEC_AUTO) return decode_parsed(d, s, len, "line", line, DEC_AUTO, sink);
     return sd_decode_unit(d, s, len, "line", line, kind, sink);
 }

@@ -46,6 +46,10 @@ typedef enum {
     DEC_CLOUDWATCH_LOGS = 3,
     DEC_EVENTBRIDGE = 4,
     DEC_CUSTOM = 5,
+    /* Envelopes a JSON line of a DEC_AUTO stream may be (decode_google.h);
+     * kinds of a unit, not formats a decoder is made with. */
+    DEC_PUBSUB = 6,
+    DEC_GWS_ACTIVITY = 7,
 } dec_format;
 
 typedef struct decoder decoder;
@@ -83,7 +87,7 @@ typedef struct decode_sink {
 typedef int (*decode_text_fn)(void *user, const char *text, size_t len, uint64_t where, unsigned flags);
 #define DECODE_TEXT_DECLINED        (-0x5EC)
 #define DECODE_TEXT_MAY_BE_ENVELOPE 1u
-#define DECODE_ENVELOPE_MARKERS     3
+#define DECODE_ENVELOPE_MARKERS     5
 extern const char *const sd_decode_envelope_markers[DECODE_ENVELOPE_MARKERS];
 void sd_decoder_set_on_text(decoder *d, decode_text_fn on_text);
 

@@ -42,25 +42,18 @@ static const cJSON *member(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-const char *const sd_decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslogs", "messageType", "detail-type"};
+const char *const sd_decode_envelope_markers[DECODE_ENVELOPE_MARKERS] = {"awslogs", "messageType", "detail-type",
+                                                                         "subscription", "events"};
 
 dec_format sd_aws_envelope_kind_text(const char *s, size_t n) {
     enum { AWSLOGS, MESSAGE_TYPE, LOG_EVENTS, DETAIL_TYPE, DETAIL, NKEYS };
     static const char *const keys[NKEYS] = {"awslogs", "messageType", "logEvents", "detail-type", "detail"};
-    char first[NKEYS] = {0}; /* the first byte of the first value of each key; 0: none */
-    span_walk w;
-    span_member m;
-    if (sd_span_walk_start(&w, s, n) != 0) return DEC_AUTO;
-    int r;
-    while ((r = sd_span_walk_next(&w, &m)) == 1) {
-        for (int k = 0; k < NKEYS; k++) {
-            if (!first[k] && sd_span_key_is(s, &m, keys[k])) {
-                first[k] = s[m.value];
-                break;
-            }
-        }
-    }
-    if (r < 0) return DEC_AUTO; /* not an object: not an envelope (the parse says what it is) */
+    span_member mem[NKEYS];
+    bool seen[NKEYS];
+    /* not an object: not an envelope (the parse says what it is) */
+    if (sd_span_first_members(s, n, keys, NKEYS, mem, seen) != 0) return DEC_AUTO;
+    char first[NKEYS]; /* the first byte of the first value of each key; 0: none */
+    for (int k = 0; k < NKEYS; k++) first[k] = seen[k] ? s[mem[k].value] : 0;
     if (first[AWSLOGS] == '{' || (first[MESSAGE_TYPE] && first[LOG_EVENTS] == '[')) return DEC_CLOUDWATCH_LOGS;
     if (first[DETAIL_TYPE] == '"' && first[DETAIL]) return DEC_EVENTBRIDGE;
     return DEC_AUTO;
@@ -151,8 +144,7 @@ size_t sd_aws_payload_cap(const aws_limits *lim) {
     return cap < lim->max_inflated ? cap : lim->max_inflated;
 }
 
-/* Decodes standard base64 (padding required, no line breaks). false when invalid. */
-static bool base64_decode(const char *s, size_t n, buf *out) {
+bool sd_decode_base64(const char *s, size_t n, buf *out) {
     if (n == 0 || n % 4 != 0 || n > (size_t)INT32_MAX) return false;
     size_t pad = (s[n - 1] == '=') + (s[n - 2] == '=');
     if (!sd_buf_reserve(out, n / 4 * 3 + 1)) return false;
@@ -219,7 +211,7 @@ static cJSON *unwrap_payload(const cJSON *root, const char *unit, uint64_t doc, 
     sd_buf_init(&raw);
     sd_buf_init(&json);
     cJSON *out = NULL;
-    if (!base64_decode(data->valuestring, sd_json_string_len(data), &raw)) {
+    if (!sd_decode_base64(data->valuestring, sd_json_string_len(data), &raw)) {
         if (raw.oom)
             *oom = true;
         else

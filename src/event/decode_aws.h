@@ -24,6 +24,7 @@
 #ifndef SECDET_EVENT_DECODE_AWS_H
 #define SECDET_EVENT_DECODE_AWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,10 @@ typedef struct aws_limits {
  * (with the default 1 MiB max_event) and the tree. */
 #define AWS_PAYLOAD_FLOOR ((size_t)8 << 20)
 size_t sd_aws_payload_cap(const aws_limits *lim);
+
+/* Decodes standard base64 (padding required, no line breaks) into out
+ * (NUL-terminated after its len). false when invalid or out of memory. */
+bool sd_decode_base64(const char *s, size_t n, struct buf *out);
 
 /* The envelope that the JSON text s[0..n) is, by its top-level members (the
  * first of each name, as cJSON finds them): DEC_CLOUDWATCH_LOGS ("awslogs"

@@ -249,7 +249,7 @@ static void resolve_fanout(const sd_path *p, const cJSON *root, sd_arena *arena,
 }
 
 void sd_path_resolve(const sd_path *p, const cJSON *root, sd_arena *arena, sd_values *out, sd_value *one) {
-    if (!p || !root) {
+    if (!p || !root || p->common) { /* a common field needs the event's log type (sd_event_common) */
         set_missing(out);
         return;
     }
@@ -294,6 +294,7 @@ int sd_event_init(sd_event *ev, const sd_path *paths, uint32_t npaths) {
     }
     /* Slots start at gen 0, the event at 1: nothing is valid before sd_event_begin. */
     ev->gen = 1;
+    ev->source = ev->lt_source = UINT32_MAX; /* of no source until the engine says */
     sd_arena_init(&ev->arena);
     return 0;
 }
@@ -334,6 +335,7 @@ const sd_values *sd_event_field(sd_event *ev, uint32_t id) {
     if (!ev || id >= ev->npaths || !ev->slots) return &missing;
     field_slot *slot = &ev->slots[id];
     if (slot->gen != ev->gen) {
+        if (ev->paths[id].common) return sd_event_common(ev, id);
         if (ev->text_mode) return &missing; /* the scan found no value */
         sd_path_resolve(&ev->paths[id], ev->root, &ev->arena, &slot->vals, &slot->one);
         slot->gen = ev->gen;
@@ -444,20 +446,30 @@ const cJSON *sd_event_root(sd_event *ev) {
     return t;
 }
 
+void sd_event_extra_values(sd_event *ev, uint32_t k, sd_values *out, sd_value *one) {
+    field_slot *slot = &ev->xslots[k];
+    if (slot->gen != ev->gen) {
+        set_missing(out);
+        return;
+    }
+    *out = slot->vals;
+    if (out->n == 1) {
+        *one = out->v[0];
+        out->v = one;
+    }
+}
+
 void sd_event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one) {
     if (ev->text_mode) {
+        /* The paths the engine reads are its own extras: by pointer first. */
         for (uint32_t k = 0; k < ev->nextra; k++) {
-            if (ev->extra[k] != p && !sd_path_equal(ev->extra[k], p)) continue;
-            field_slot *slot = &ev->xslots[k];
-            if (slot->gen != ev->gen) {
-                set_missing(out);
-            } else {
-                *out = slot->vals;
-                if (out->n == 1) {
-                    *one = out->v[0];
-                    out->v = one;
-                }
-            }
+            if (ev->extra[k] != p) continue;
+            sd_event_extra_values(ev, k, out, one);
+            return;
+        }
+        for (uint32_t k = 0; k < ev->nextra; k++) {
+            if (!sd_path_equal(ev->extra[k], p)) continue;
+            sd_event_extra_values(ev, k, out, one);
             return;
         }
     }

@@ -46,6 +46,8 @@ typedef struct fold_slot {
 
 struct scan_plan;
 struct scan_state;
+struct sd_logtype;
+struct lt_paths;
 
 typedef struct sd_event {
     const cJSON *root;    /* the event object (borrowed) */
@@ -54,8 +56,9 @@ typedef struct sd_event {
     field_slot *slots; /* npaths slots (owned) */
     uint64_t gen;      /* bumped by sd_event_begin: invalidates every slot at once */
     sd_arena arena;
-    int64_t time_ns; /* event time, ns since the Unix epoch (UTC) */
-    uint32_t source; /* index of the source in the engine */
+    int64_t time_ns;    /* event time, ns since the Unix epoch (UTC) */
+    uint32_t source;    /* the program's index of the event's source name (`on`) */
+    uint32_t lt_source; /* ... and of its log type's name (`on` names either) */
     /* Text-backed events (sd_event_begin_text): the slots were filled by one
      * scan of the text, a slot not filled is missing, and the cJSON tree is
      * parsed only when asked for (sd_event_root). */
@@ -70,6 +73,11 @@ typedef struct sd_event {
     uint32_t nextra;
     field_slot *xslots; /* nextra slots for them */
     fold_slot *folds;   /* npaths fold caches (owned) */
+    /* What the engine told of the event before evaluating it: its log type
+     * (NULL: none, every common field but @type missing) and the paths its
+     * time is read from (@time). Both borrowed; kept across sd_event_begin. */
+    const struct sd_logtype *lt;
+    const struct lt_paths *time;
 } sd_event;
 
 /* Set up for a ruleset's path table; 0 on success, -1 on OOM. */
@@ -95,6 +103,13 @@ const cJSON *sd_event_root(sd_event *ev);
 /* The values of any path (not only the table's): an extra path of the scan
  * plan from its slot, else resolved on sd_event_root. */
 void sd_event_path_values(sd_event *ev, const sd_path *p, sd_values *out, sd_value *one);
+/* The values of the plan's extra path k (missing when the scan found none). */
+void sd_event_extra_values(sd_event *ev, uint32_t k, sd_values *out, sd_value *one);
+/* The values of common field f (common.h) of the event, through its log
+ * type: the first present, non-null path of its mapping; @type the log
+ * type's name; @time the event's time in RFC 3339 (UTC), missing when it
+ * cannot be read. Cached per event like any path. */
+const sd_values *sd_event_common(sd_event *ev, uint32_t id);
 /* lower()/upper() (ASCII) of the strings in src, non-strings dropped; cached
  * per event when src is a path's single cached value. 0, or -1 on OOM. */
 int sd_event_fold(sd_event *ev, const sd_values *src, bool upper, sd_values *dst);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/common.h"
 #include "util/buf.h"
 
 void sd_path_free(sd_path *p) {
@@ -34,6 +35,10 @@ static bool key_is_identifier(const char *k, size_t n) {
 char *sd_path_to_text(const sd_path *p) {
     buf b;
     sd_buf_init(&b);
+    if (p && p->common) {
+        sd_buf_putc(&b, '@');
+        sd_buf_puts(&b, sd_common_names[(p->common - 1) % SD_NCOMMON]);
+    }
     for (uint32_t i = 0; p && i < p->nsegs; i++) {
         const path_seg *s = &p->segs[i];
         switch (s->kind) {
@@ -56,7 +61,7 @@ char *sd_path_to_text(const sd_path *p) {
 }
 
 bool sd_path_equal(const sd_path *a, const sd_path *b) {
-    if (a->nsegs != b->nsegs) return false;
+    if (a->nsegs != b->nsegs || a->common != b->common) return false;
     for (uint32_t i = 0; i < a->nsegs; i++) {
         const path_seg *x = &a->segs[i], *y = &b->segs[i];
         if (x->kind != y->kind) return false;

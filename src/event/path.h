@@ -25,6 +25,10 @@ typedef struct sd_path {
     uint32_t nsegs;
     bool has_star; /* any SEG_STAR */
     char *text;    /* canonical text, e.g. .a.b[0]."c d"[*] (owned) */
+    /* A common field (@ip, ...: common.h) instead of segments: 1 + its
+     * sd_common; 0 for an ordinary path. The event resolves it through its
+     * log type (event.c); its text is "@ip". */
+    uint8_t common;
 } sd_path;
 
 void sd_path_free(sd_path *p);
@@ -32,7 +36,7 @@ void sd_path_free(sd_path *p);
 char *sd_path_to_text(const sd_path *p);
 bool sd_path_equal(const sd_path *a, const sd_path *b);
 
-/* Parses a path from text (".a.b[0].\"c d\"[*]"), as the rule language
+/* Parses a path from text (".a.b[0].\"c d\"[*]", or a common field "@ip"), as the rule language
  * writes it, stopping at the first byte that cannot continue it. Returns the
  * number of bytes consumed (0 with *err set when it is not a path; then *out
  * holds nothing). Used for templates, time fields and configuration; the rule

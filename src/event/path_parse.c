@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/common.h"
 #include "event/path.h"
 #include "util/buf.h"
 #include "util/utf8.h"
@@ -103,6 +104,7 @@ size_t sd_path_parse(const char *s, size_t len, sd_path *out, const char **err) 
     memset(out, 0, sizeof *out);
     *err = NULL;
     size_t i = 0;
+    if (len > 0 && s[0] == '@') return sd_path_parse_common(s, len, out, err);
     if (len == 0 || s[0] != '.') {
         *err = "a field path starts with '.'";
         return 0;

@@ -212,6 +212,7 @@ scan_plan *sd_scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path
         bool star = false;
         for (uint32_t s = 0; s < path->nsegs; s++) star |= path->segs[s].kind == SEG_STAR;
         p->multi[i] = star;
+        if (path->common) continue; /* resolved through the log type (event.c), not scanned */
         if (insert(p, path, i) != 0) goto fail;
     }
     if (normalise(p, 0, 0) != 0 || finish(p) != 0) goto fail;

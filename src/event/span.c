@@ -230,3 +230,21 @@ bool sd_span_key_is(const char *s, const span_member *m, const char *name) {
     cJSON_Delete(k);
     return same;
 }
+
+int sd_span_first_members(const char *s, size_t n, const char *const *keys, int nkeys, span_member *first, bool *seen) {
+    for (int k = 0; k < nkeys; k++) seen[k] = false;
+    span_walk w;
+    span_member m;
+    if (sd_span_walk_start(&w, s, n) != 0) return -1;
+    int r;
+    while ((r = sd_span_walk_next(&w, &m)) == 1) {
+        for (int k = 0; k < nkeys; k++) {
+            if (!seen[k] && sd_span_key_is(s, &m, keys[k])) {
+                first[k] = m;
+                seen[k] = true;
+                break;
+            }
+        }
+    }
+    return r < 0 ? -1 : 0;
+}

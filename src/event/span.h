@@ -83,5 +83,10 @@ int sd_span_walk_next(span_walk *w, span_member *m);
  * escapes (or a NUL) is decoded as cJSON decodes it, so "R\u0065cords" is
  * "Records". */
 bool sd_span_key_is(const char *s, const span_member *m, const char *name);
+/* The first top-level member of each of keys[0..nkeys) in the object
+ * s[0..n): seen[k] tells whether keys[k] has one, first[k] is it. 0, or -1
+ * when s is not an object (what an envelope test needs to tell envelopes
+ * apart without parsing). */
+int sd_span_first_members(const char *s, size_t n, const char *const *keys, int nkeys, span_member *first, bool *seen);
 
 #endif

@@ -260,6 +260,16 @@ secdet_status secdet_kafka_new(secdet_engine *engine, const char *source, const 
         snprintf(err, sizeof err, "out of memory");
     else if (sd_kcfg_parse(json, len, &k->cfg, err, sizeof err) == 0)
         rc = 0;
+    /* A topic that names its log type: its messages go to that log type's source. */
+    for (size_t i = 0; rc == 0 && i < k->cfg.nlt; i++) {
+        secdet_source_opts so = {.format = SECDET_FMT_AUTO, .log_type = k->cfg.lt_type[i]};
+        secdet_status st = secdet_source_add(engine, k->cfg.lt_type[i], &so);
+        if (st != SECDET_OK && st != SECDET_ERR_EXISTS) {
+            snprintf(err, sizeof err, "log_types.%.100s: %s \"%.60s\"", k->cfg.lt_topic[i],
+                     st == SECDET_ERR_INVALID_ARG ? "unknown log type" : secdet_strerror(st), k->cfg.lt_type[i]);
+            rc = -1;
+        }
+    }
     if (rc == 0) rc = make_consumer(k, err, sizeof err);
     /* Event time across partitions (docs/scale-out.md): the watermark is
      * moved by single_watermark, and throttles wait for it. */
@@ -367,17 +377,20 @@ static void on_message(secdet_kafka *k, const rd_kafka_message_t *m) {
         k->cur = kp;
         k->cur_off = m->offset;
         k->cur_idx = 0;
+        const char *source = k->source;
+        for (size_t i = 0; i < k->cfg.nlt; i++)
+            if (strcmp(k->cfg.lt_topic[i], kp->topic) == 0) source = k->cfg.lt_type[i];
         /* Paused before the sinks filled (backpressure), so this waits only
          * for a message polled just before; stopping leaves it unevaluated
          * and uncommitted. */
-        while (secdet_push(k->e, k->source, m->payload, m->len) == SECDET_ERR_BUSY) {
+        while (secdet_push(k->e, source, m->payload, m->len) == SECDET_ERR_BUSY) {
             if (atomic_load(&k->stop)) {
                 k->cur = NULL;
                 return;
             }
             (void)secdet_drain(k->e, 50);
         }
-        (void)secdet_source_end(k->e, k->source);
+        (void)secdet_source_end(k->e, source);
         k->cur = NULL;
         int64_t t;
         if (sd_engine_take_batch_time(k->e, &t) && (!kp->pr.any || t > kp->pr.time)) {

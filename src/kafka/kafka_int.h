@@ -55,6 +55,11 @@ typedef struct kcfg {
     uint64_t max_pending;    /* backpressure threshold; default 5000 */
     int64_t idle_ms;         /* at its end this long, a partition stops holding the watermark; default 10000 */
     bool flush_on_exit;      /* aggregate: secdet_flush each partition before leaving */
+    /* "log_types": {topic: log type}: a listed topic's messages go to the
+     * source named after its log type (added by secdet_kafka_new), the
+     * others to the input's source. */
+    char **lt_topic, **lt_type;
+    size_t nlt;
 } kcfg;
 
 /* kconfig.c: 0, or -1 with the problem in err ("stage: expected ..."). */

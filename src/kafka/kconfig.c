@@ -45,10 +45,10 @@ static int get_ms(const cJSON *o, const char *key, int64_t min, int64_t *out, ch
     return 0;
 }
 
-static const char *const known[] = {
-    "type",          "brokers",    "group",     "topics",        "stage",        "repartition_topic",
-    "state_topic",   "properties", "commit_ms", "checkpoint_ms", "heartbeat_ms", "max_pending_alerts",
-    "flush_on_exit", "idle_ms",    NULL};
+static const char *const known[] = {"type",          "brokers",           "group",        "topics",
+                                    "stage",         "repartition_topic", "state_topic",  "properties",
+                                    "commit_ms",     "checkpoint_ms",     "heartbeat_ms", "max_pending_alerts",
+                                    "flush_on_exit", "idle_ms",           "log_types",    NULL};
 
 static int check_keys(const cJSON *o, char *err, size_t n) {
     for (const cJSON *m = o->child; m; m = m->next) {
@@ -80,6 +80,25 @@ static int get_topics(const cJSON *o, kcfg *c, char *err, size_t n) {
     return 0;
 }
 
+static int get_log_types(const cJSON *o, kcfg *c, char *err, size_t n) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "log_types");
+    if (!v) return 0;
+    if (!cJSON_IsObject(v)) return fail(err, n, "log_types: expected an object of topic -> log type");
+    size_t cnt = (size_t)cJSON_GetArraySize(v);
+    c->lt_topic = calloc(cnt ? cnt : 1, sizeof *c->lt_topic);
+    c->lt_type = calloc(cnt ? cnt : 1, sizeof *c->lt_type);
+    if (!c->lt_topic || !c->lt_type) return fail(err, n, "out of memory");
+    for (const cJSON *t = v->child; t; t = t->next) {
+        if (!cJSON_IsString(t) || !t->valuestring[0])
+            return fail(err, n, "log_types.%s: expected a log type's name", t->string);
+        c->lt_topic[c->nlt] = strdup(t->string);
+        c->lt_type[c->nlt] = strdup(t->valuestring);
+        if (!c->lt_topic[c->nlt] || !c->lt_type[c->nlt]) return fail(err, n, "out of memory");
+        c->nlt++;
+    }
+    return 0;
+}
+
 static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
     if (!cJSON_IsObject(o)) return fail(err, n, "expected a JSON object");
     if (check_keys(o, err, n) != 0) return -1;
@@ -87,6 +106,7 @@ static int parse_obj(const cJSON *o, kcfg *c, char *err, size_t n) {
     int rc = get_str(o, "brokers", &c->brokers, err, n);
     if (rc == 0) rc = get_str(o, "group", &c->group, err, n);
     if (rc == 0) rc = get_topics(o, c, err, n);
+    if (rc == 0) rc = get_log_types(o, c, err, n);
     if (rc == 0) rc = get_str(o, "stage", &stage, err, n);
     if (rc == 0) rc = get_str(o, "repartition_topic", &c->repartition_topic, err, n);
     if (rc == 0) rc = get_str(o, "state_topic", &c->state_topic, err, n);
@@ -167,6 +187,12 @@ void sd_kcfg_free(kcfg *c) {
     free(c->topics);
     free(c->repartition_topic);
     free(c->state_topic);
+    for (size_t i = 0; i < c->nlt; i++) {
+        free(c->lt_topic[i]);
+        free(c->lt_type[i]);
+    }
+    free(c->lt_topic);
+    free(c->lt_type);
     cJSON_Delete(c->props);
     memset(c, 0, sizeof *c);
 }

@@ -205,7 +205,8 @@ void sd_stage2_apply(secdet_kafka *k, s2part *s, const kwire_msg *w, const char 
     rule[f->rule_len] = '\0';
     memcpy(source, f->source, f->source_len);
     source[f->source_len] = '\0';
-    (void)sd_engine_push_forwarded(s->pe, source, rule, f->time_ns, payload, len);
+    (void)sd_engine_push_forwarded_group(s->pe, source, rule, f->group ? f->group : "", (uint32_t)f->group_len,
+                                         f->time_ns, payload, len);
     sd_engine_commit(k->e);
     if (!o->pr.any || f->time_ns > o->pr.time) {
         o->pr.time = f->time_ns;

@@ -10,8 +10,12 @@
  *                                            envelope; a failed message is a
  *                                            batchItemFailures entry
  *
- * Everything goes to one source (ctx->source, "cloudtrail" by default) whose
- * format is auto: the stream's first key tells CloudTrail log files, CloudWatch
+ * Everything goes to one source (ctx->source, "cloudtrail" by default; its
+ * log type "auto" by default, so each event goes on to the source of its
+ * log type by its shape — CloudTrail records to "cloudtrail", a GuardDuty
+ * finding in EventBridge to "guardduty"), except S3 objects whose key
+ * starts with a prefix ctx->s3_log_types names (to that log type's
+ * source). The source's format is auto: the stream's first key tells CloudTrail log files, CloudWatch
  * Logs payloads and EventBridge events apart, so the rules' `on cloudtrail`
  * sees every kind. An envelope is told apart here by the decoder's own test
  * (sd_aws_envelope_kind_text) and re-serialised compactly (one line) with the key
@@ -51,24 +55,44 @@ static const char *str_of(const cJSON *o, const char *key) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Pushes one whole stream; returns 0, or -1 when nothing could be decoded. */
-static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err, size_t errlen) {
+/* Pushes one whole stream to `source`; returns 0, or -1 when nothing could be decoded. */
+static int push_stream_to(lambda_ctx *ctx, const char *source, const char *bytes, size_t len, char *err,
+                          size_t errlen) {
     secdet_stats before, after;
     secdet_stats_get(ctx->engine, &before);
-    secdet_status st = secdet_push(ctx->engine, ctx->source, bytes, len);
+    secdet_status st = secdet_push(ctx->engine, source, bytes, len);
     /* A sink cannot take more (its spool full, docs/sinks.md "Backpressure"):
      * wait for it within the deadline, then push the same bytes again. */
     while (st == SECDET_ERR_BUSY && lr_remaining_ms(ctx->deadline_ms) > MARGIN_MS) {
         (void)secdet_drain(ctx->engine, 100);
-        st = secdet_push(ctx->engine, ctx->source, bytes, len);
+        st = secdet_push(ctx->engine, source, bytes, len);
     }
-    secdet_status st2 = secdet_source_end(ctx->engine, ctx->source);
+    secdet_status st2 = secdet_source_end(ctx->engine, source);
     if (st == SECDET_OK) st = st2;
     secdet_stats_get(ctx->engine, &after);
     if (st == SECDET_OK) return 0;
     if (st == SECDET_ERR_DECODE && after.events > before.events) return 0; /* partly malformed: counted */
     snprintf(err, errlen, "%s%s%s", secdet_strerror(st), ctx->last_error[0] ? ": " : "", ctx->last_error);
     return -1;
+}
+
+static int push_stream(lambda_ctx *ctx, const char *bytes, size_t len, char *err, size_t errlen) {
+    return push_stream_to(ctx, ctx->source, bytes, len, err, errlen);
+}
+
+/* The source of an S3 object: the log type of the longest prefix of its key
+ * in ctx->s3_log_types, else the context's. */
+static const char *s3_source(const lambda_ctx *ctx, const char *key) {
+    const char *best = ctx->source;
+    size_t best_len = 0;
+    for (const cJSON *m = ctx->s3_log_types ? ctx->s3_log_types->child : NULL; m; m = m->next) {
+        size_t n = strlen(m->string);
+        if (cJSON_IsString(m) && n >= best_len && strncmp(key, m->string, n) == 0) {
+            best = m->valuestring;
+            best_len = n;
+        }
+    }
+    return best;
 }
 
 /* Pushes envelope j, its member `first` moved to the front (see the top).
@@ -149,7 +173,7 @@ static int do_s3_record(lambda_ctx *ctx, const cJSON *rec, char *err, size_t err
     if (rc != 0) {
         snprintf(err, errlen, "s3://%s/%s: %s", bucket, key, why);
     } else {
-        rc = push_stream(ctx, obj.data ? obj.data : "", obj.len, why, sizeof why);
+        rc = push_stream_to(ctx, s3_source(ctx, key), obj.data ? obj.data : "", obj.len, why, sizeof why);
         if (rc != 0) snprintf(err, errlen, "s3://%s/%s: %s", bucket, key, why);
     }
     sd_buf_free(&obj);

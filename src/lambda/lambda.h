@@ -44,6 +44,10 @@ typedef int (*lambda_fetch_fn)(void *user, const char *bucket, const char *key, 
 typedef struct lambda_ctx {
     secdet_engine *engine;
     const char *source; /* the source name rules use ("cloudtrail"); its format must be auto */
+    /* S3 objects whose key starts with a prefix named here go to the source
+     * of its log type (added by main.c): {"prefix": "log type", ...}
+     * (SECDET_S3_LOG_TYPES); the longest prefix wins. NULL: none. */
+    const struct cJSON *s3_log_types;
     uint64_t max_object_bytes;
     lambda_fetch_fn fetch;
     void *fetch_user;

@@ -7,7 +7,11 @@
  * from SECDET_SINKS (a JSON array of sink objects, as in `secdet run`) or
  * the "sinks" of the JSON file SECDET_CONFIG (default
  * $LAMBDA_TASK_ROOT/secdet.json when it exists); none: alerts go to stdout
- * (CloudWatch Logs). A failure here is reported to /runtime/init/error.
+ * (CloudWatch Logs). Events go to the source SECDET_SOURCE (default
+ * "cloudtrail") of log type SECDET_LOG_TYPE (default "auto": each event to
+ * the source of its log type by its shape); S3 objects under a key prefix
+ * SECDET_S3_LOG_TYPES names ({"okta/": "okta"}) to that log type's source.
+ * A failure here is reported to /runtime/init/error.
  *
  * Loop: next invocation -> _X_AMZN_TRACE_ID -> route the event (events.c)
  * -> secdet_drain bounded by the deadline -> a JSON summary as the response,
@@ -210,6 +214,30 @@ static void invoke(lambda_ctx *ctx, lr_client *c, lr_invocation *inv) {
     sd_buf_free(&resp);
 }
 
+/* SECDET_S3_LOG_TYPES: {"key prefix": "log type", ...}; each log type's
+ * source is added (format auto, that log type). */
+static int add_s3_log_types(secdet_engine *e, cJSON **out, char *err, size_t errlen) {
+    const char *text = getenv("SECDET_S3_LOG_TYPES");
+    *out = NULL;
+    if (!text || !*text) return 0;
+    cJSON *m = cJSON_Parse(text);
+    if (!cJSON_IsObject(m)) {
+        cJSON_Delete(m);
+        return seterr(err, errlen, "SECDET_S3_LOG_TYPES: expected a JSON object of key prefix -> log type");
+    }
+    for (const cJSON *t = m->child; t; t = t->next) {
+        secdet_source_opts so = {.format = SECDET_FMT_AUTO, .log_type = cJSON_IsString(t) ? t->valuestring : ""};
+        secdet_status st = cJSON_IsString(t) ? secdet_source_add(e, t->valuestring, &so) : SECDET_ERR_INVALID_ARG;
+        if (st != SECDET_OK && st != SECDET_ERR_EXISTS) {
+            int rc = seterr(err, errlen, "SECDET_S3_LOG_TYPES.%s: not a log type's name", t->string);
+            cJSON_Delete(m); /* after: t->string is m's */
+            return rc;
+        }
+    }
+    *out = m;
+    return 0;
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
@@ -222,11 +250,12 @@ int main(void) {
     memset(&ctx, 0, sizeof ctx);
     sd_buf_init(&ctx.errors);
     ctx.source = env_or("SECDET_SOURCE", "cloudtrail");
+    cJSON *s3_types = NULL;
     ctx.max_object_bytes = strtoull(env_or("SECDET_S3_MAX_BYTES", "268435456"), NULL, 10);
     ctx.fetch = fetch_s3;
     char err[1024] = "";
     int rc = 1;
-    secdet_source_opts so = {.format = SECDET_FMT_AUTO};
+    secdet_source_opts so = {.format = SECDET_FMT_AUTO, .log_type = env_or("SECDET_LOG_TYPE", "auto")};
     if (secdet_engine_new(NULL, &ctx.engine) != SECDET_OK) {
         lr_init_error(c, "Runtime.InitError", "cannot create the engine");
         goto out;
@@ -241,9 +270,15 @@ int main(void) {
         goto out;
     }
     if (secdet_source_add(ctx.engine, ctx.source, &so) != SECDET_OK) {
-        lr_init_error(c, "Runtime.InitError", "cannot add the source");
+        snprintf(err, sizeof err, "cannot add the source %s (log type %s: SECDET_LOG_TYPE)", ctx.source, so.log_type);
+        lr_init_error(c, "Runtime.InitError", err);
         goto out;
     }
+    if (add_s3_log_types(ctx.engine, &s3_types, err, sizeof err) != 0) {
+        lr_init_error(c, "Runtime.ConfigError", err);
+        goto out;
+    }
+    ctx.s3_log_types = s3_types;
     fprintf(stderr, "bootstrap: ready, %zu rules, %zu sinks\n", secdet_rule_count(ctx.engine),
             secdet_sink_count(ctx.engine));
     lr_invocation inv;
@@ -254,6 +289,7 @@ int main(void) {
 out:
     if (ctx.engine) secdet_drain(ctx.engine, 2000);
     secdet_engine_free(ctx.engine);
+    cJSON_Delete(s3_types);
     sd_buf_free(&ctx.errors);
     lr_client_free(c);
     curl_global_cleanup();

@@ -16,8 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang/tune.h"
 #include "util/buf.h"
 #include "util/limits.h"
+
+const char *const sd_ast_fn_names[FN_COUNT] = {"lower",     "upper", "len",  "coalesce",
+                                               "b64decode", "text",  "hour", "weekday"};
 
 void sd_ast_ruleset_init(ast_ruleset *rs) { memset(rs, 0, sizeof *rs); }
 
@@ -91,10 +95,12 @@ void sd_ast_rule_free(ast_rule *r) {
     for (size_t i = 0; i < r->nsteps; i++) {
         free(r->steps[i].name);
         sd_ast_cond_free(r->steps[i].cond);
+        key_free(r->steps[i].by, r->steps[i].nby);
     }
     free(r->steps);
     key_free(r->throttle_by, r->nthrottle_by);
     free(r->output);
+    sd_ast_rule_tuning_free(r->tuning);
     free(r);
 }
 
@@ -118,6 +124,7 @@ void sd_ast_ruleset_free(ast_ruleset *rs) {
     free(rs->macros);
     for (size_t i = 0; i < rs->nrules; i++) sd_ast_rule_free(rs->rules[i]);
     free(rs->rules);
+    sd_ast_tuning_free(rs->tuning);
     memset(rs, 0, sizeof *rs);
 }
 
@@ -141,7 +148,6 @@ static void put_number(buf *b, double v) {
 }
 
 static void put_expr(buf *b, const ast_expr *e) {
-    static const char *const fn_names[] = {"lower", "upper", "len", "coalesce"};
     switch (e->kind) {
     case EXPR_PATH:
         if (e->path.text) {
@@ -165,7 +171,7 @@ static void put_expr(buf *b, const ast_expr *e) {
         }
         break;
     case EXPR_CALL:
-        sd_buf_puts(b, (unsigned)e->fn < 4 ? fn_names[e->fn] : "?");
+        sd_buf_puts(b, (unsigned)e->fn < FN_COUNT ? sd_ast_fn_names[e->fn] : "?");
         sd_buf_putc(b, '(');
         for (size_t i = 0; i < e->nargs; i++) {
             if (i) sd_buf_puts(b, ", ");

@@ -43,7 +43,11 @@ typedef struct ast_lit {
     size_t nitems;
 } ast_lit;
 
-typedef enum { FN_LOWER, FN_UPPER, FN_LEN, FN_COALESCE } ast_fn;
+typedef enum { FN_LOWER, FN_UPPER, FN_LEN, FN_COALESCE, FN_B64DECODE, FN_TEXT, FN_HOUR, FN_WEEKDAY, FN_COUNT } ast_fn;
+/* The functions' names, in ast_fn order. */
+extern const char *const sd_ast_fn_names[FN_COUNT];
+/* The names joined for messages: "lower, upper, ...". */
+#define AST_FN_LIST "lower, upper, len, coalesce, b64decode, text, hour, weekday"
 
 typedef enum { EXPR_PATH, EXPR_LIT, EXPR_CALL } expr_kind;
 
@@ -51,6 +55,7 @@ typedef struct ast_expr {
     expr_kind kind;
     src_loc loc;
     sd_path path; /* EXPR_PATH */
+    bool rooted;  /* EXPR_PATH written `$.x`: the event's root inside any/all */
     ast_lit lit;  /* EXPR_LIT: null/bool/num/str only */
     ast_fn fn;    /* EXPR_CALL */
     struct ast_expr **args;
@@ -68,6 +73,9 @@ typedef enum {
     COND_MATCHES, /* lhs matches regex (lit, LIT_REGEX) */
     COND_EXISTS,  /* exists lhs */
     COND_NAME,    /* a macro or rule name (name); resolved by the checker */
+    COND_ANY,     /* any lhs (a path ending in [*]) (l): some element satisfies l */
+    COND_ALL,     /* all lhs (l): there are elements and every one satisfies l */
+    COND_STRS,    /* lhs op a list (lit, LIT_LIST of strings, or a list's name): any member holds */
 } cond_kind;
 
 typedef enum {
@@ -80,6 +88,12 @@ typedef enum {
     CMP_CONTAINS,
     CMP_STARTSWITH,
     CMP_ENDSWITH,
+    CMP_FEQ,       /* =~ : equal under Unicode simple case folding */
+    CMP_ICONTAINS, /* the same three under that folding */
+    CMP_ISTARTSWITH,
+    CMP_IENDSWITH,
+    CMP_LIKE, /* COND_STRS only: a glob member (`like [..]`) */
+    CMP_ILIKE,
 } cmp_op;
 
 struct ast_macro;
@@ -91,12 +105,13 @@ typedef struct ast_cond {
     struct ast_cond *l, *r; /* OR/AND: l, r; NOT: l */
     cmp_op op;
     ast_expr *lhs, *rhs;
-    ast_lit lit; /* IN (LIT_LIST), CIDR (LIT_LIST of LIT_STR), LIKE, MATCHES */
-    char *name;  /* COND_NAME, COND_IN with a list name */
+    ast_lit lit; /* IN (LIT_LIST), CIDR (LIT_LIST of LIT_STR), LIKE, MATCHES, STRS */
+    char *name;  /* COND_NAME, COND_IN / COND_STRS with a list name */
+    bool fold;   /* COND_LIKE: ilike */
     /* set by the checker for COND_NAME: exactly one is non-NULL */
     struct ast_macro *macro;
     struct ast_rule *rule;
-    /* set by the checker for COND_IN with a list name */
+    /* set by the checker for COND_IN and COND_STRS with a list name */
     struct ast_list *list;
 } ast_cond;
 
@@ -123,7 +138,7 @@ typedef struct ast_meta {
     ast_lit value;
 } ast_meta;
 
-typedef enum { AGG_NONE, AGG_COUNT, AGG_DISTINCT, AGG_SEQUENCE } agg_kind;
+typedef enum { AGG_NONE, AGG_COUNT, AGG_DISTINCT, AGG_SEQUENCE, AGG_SUM } agg_kind;
 
 typedef struct ast_key {
     ast_expr *expr;
@@ -134,6 +149,15 @@ typedef struct ast_step {
     char *name;
     src_loc loc;
     ast_cond *cond;
+    bool negated; /* `not name: ...`: an absence */
+    ast_key *by;  /* per-step keys */
+    size_t nby;
+    bool has_count; /* `count >= N [within DUR]` */
+    src_loc count_loc;
+    bool count_gt;             /* `count > N` */
+    double count;              /* N as written */
+    int64_t within_ms;         /* 0: the sequence's */
+    struct ast_rule *agg_rule; /* checker: the aggregation rule the step names, if it is one */
 } ast_step;
 
 typedef struct ast_rule {
@@ -151,7 +175,8 @@ typedef struct ast_rule {
     bool agg_gt;      /* count > N (stored as threshold N+1 by the checker) */
     double threshold; /* N as written */
     int64_t within_ms;
-    ast_expr *distinct; /* AGG_DISTINCT */
+    ast_expr *distinct; /* AGG_DISTINCT, AGG_SUM: the value P */
+    bool unordered;     /* sequence unordered */
     ast_key *by;
     size_t nby;
     ast_step *steps; /* AGG_SEQUENCE */
@@ -169,6 +194,8 @@ typedef struct ast_rule {
     bool used;    /* named by another rule */
     bool broken;  /* a stub: its definition had a parse error (see parser.c) */
     int visiting; /* checker: cycle detection through rule references */
+    /* lang/tune.h: its severity cases, the tunes naming it; NULL when none */
+    struct ast_rule_tuning *tuning;
 } ast_rule;
 
 typedef struct ast_ruleset {
@@ -180,6 +207,8 @@ typedef struct ast_ruleset {
     size_t nmacros;
     ast_rule **rules;
     size_t nrules;
+    /* lang/tune.h: the tune and disable declarations; NULL when none */
+    struct ast_tuning *tuning;
 } ast_ruleset;
 
 void sd_ast_ruleset_init(ast_ruleset *rs);

@@ -15,40 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang/check_int.h"
 #include "lang/compile.h"
+#include "lang/tune.h"
 #include "util/hash.h"
 #include "util/severity.h"
 #include "util/suggest.h"
 #include "vm/vm.h"
 #include "util/limits.h"
-
-typedef enum { SYM_LIST, SYM_MACRO, SYM_RULE } sym_kind;
-
-typedef struct sym {
-    const char *name;
-    sym_kind kind;
-    void *decl;
-    src_loc loc;
-} sym;
-
-typedef struct checker {
-    ast_ruleset *rs;
-    diag_list *d;
-    sym *syms;    /* open addressing, name == NULL = empty */
-    size_t nsyms; /* capacity, power of two */
-    size_t errors;
-    check_mentions_fn mentions; /* set when the sources had parse errors */
-    void *mentions_user;
-} checker;
-
-static const char *file_of(const checker *c, src_loc l) { return l.file < c->rs->nfiles ? c->rs->files[l.file] : ""; }
-
-#define ERR(c, loc, ...)                                                                                               \
-    do {                                                                                                               \
-        (c)->errors++;                                                                                                 \
-        sd_diag_add((c)->d, DIAG_ERROR, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__);                      \
-    } while (0)
-#define WARN(c, loc, ...) sd_diag_add((c)->d, DIAG_WARNING, file_of((c), (loc)), (loc).line, (loc).col, __VA_ARGS__)
 
 static const char *kind_name(sym_kind k) { return k == SYM_LIST ? "list" : k == SYM_MACRO ? "macro" : "rule"; }
 
@@ -64,7 +38,7 @@ static void sym_declare(checker *c, const char *name, sym_kind kind, void *decl,
     sym *s = sym_find(c, name);
     if (s->name) {
         ERR(c, loc, "duplicate name '%s': %s here, %s already declared at %s:%u:%u", name, kind_name(kind),
-            kind_name(s->kind), file_of(c, s->loc), s->loc.line, s->loc.col);
+            kind_name(s->kind), check_file_of(c->rs, s->loc), s->loc.line, s->loc.col);
         return;
     }
     s->name = name;
@@ -116,9 +90,11 @@ static bool expr_has_path(const ast_expr *e) {
 
 static void check_expr(checker *c, const ast_expr *e) {
     if (e->kind != EXPR_CALL) return;
-    static const char *names[] = {"lower", "upper", "len", "coalesce"};
-    if (e->fn != FN_COALESCE && e->nargs != 1)
-        ERR(c, e->loc, "%s() takes one argument, found %zu", names[e->fn], e->nargs);
+    if (e->fn == FN_HOUR || e->fn == FN_WEEKDAY) {
+        sd_check_time_call(c, e);
+    } else if (e->fn != FN_COALESCE && e->nargs != 1) {
+        ERR(c, e->loc, "%s() takes one argument, found %zu", sd_ast_fn_names[e->fn], e->nargs);
+    }
     if (e->fn == FN_COALESCE && e->nargs < 1) ERR(c, e->loc, "coalesce() takes at least one argument");
     for (size_t i = 0; i < e->nargs; i++) check_expr(c, e->args[i]);
 }
@@ -137,6 +113,8 @@ static const char *lit_kind_name(lit_kind k) {
     return "a value";
 }
 
+const char *sd_check_lit_kind_name(lit_kind k) { return lit_kind_name(k); }
+
 static void check_scalar_list(checker *c, const ast_lit *l) {
     for (size_t i = 0; i < l->nitems; i++) {
         lit_kind k = l->items[i].kind;
@@ -148,6 +126,14 @@ static void check_scalar_list(checker *c, const ast_lit *l) {
 /* ---- conditions --------------------------------------------------------- */
 
 static void check_cond(checker *c, ast_cond *x, int depth);
+
+/* For check_ext.c (check_int.h). */
+void sd_check_cond(checker *c, ast_cond *x, int depth) { check_cond(c, x, depth); }
+void sd_check_expr(checker *c, const ast_expr *e) { check_expr(c, e); }
+const sym *sd_check_lookup(checker *c, const char *name) { return sym_lookup(c, name); }
+const char *sd_check_nearest(checker *c, const char *name, unsigned kinds, char *out, size_t outsz) {
+    return nearest_name(c, name, kinds, out, outsz);
+}
 
 static void check_macro(checker *c, ast_macro *m, src_loc use, int depth) {
     if (m->visiting == 2 || m->broken) return; /* done, or nothing to check */
@@ -162,8 +148,10 @@ static void check_macro(checker *c, ast_macro *m, src_loc use, int depth) {
 
 static void check_rule_ref(checker *c, ast_rule *r, src_loc use, int depth) {
     if (r->agg != AGG_NONE) {
-        ERR(c, use, "rule '%s' has an aggregation (count, distinct or sequence) and cannot stand in a condition",
-            r->name);
+        ERR(c, use,
+            "rule '%s' has an aggregation (count, distinct, sum or sequence) and cannot stand in a condition "
+            "(a count rule may be a whole sequence step: 'step: %s')",
+            r->name, r->name);
         return;
     }
     if (r->visiting == 1) {
@@ -212,11 +200,12 @@ static void check_cmp(checker *c, ast_cond *x) {
         if (lits[i]->kind != EXPR_LIT) continue;
         lit_kind k = lits[i]->lit.kind;
         bool ordered = x->op >= CMP_LT && x->op <= CMP_GE;
-        bool stringy = x->op >= CMP_CONTAINS;
+        bool stringy = x->op >= CMP_CONTAINS; /* and =~, the i-forms */
         if (ordered && k != LIT_NUM && k != LIT_STR)
             ERR(c, lits[i]->loc, "ordering compares numbers or strings, found %s", lit_kind_name(k));
         if (stringy && k != LIT_STR) ERR(c, lits[i]->loc, "this test takes a string, found %s", lit_kind_name(k));
     }
+    sd_check_never_cmp(c, x);
 }
 
 static void check_cond(checker *c, ast_cond *x, int depth) {
@@ -279,6 +268,9 @@ static void check_cond(checker *c, ast_cond *x, int depth) {
         if (!expr_has_path(x->lhs)) ERR(c, x->loc, "exists takes a field path");
         break;
     case COND_NAME: check_name(c, x, depth); break;
+    case COND_ANY:
+    case COND_ALL:
+    case COND_STRS: sd_check_cond_ext(c, x, depth); break;
     }
 }
 
@@ -293,6 +285,8 @@ static void check_keys(checker *c, ast_key *keys, size_t n, const char *clause) 
             ERR(c, keys[i].expr->loc, "a '%s' key must read a field: '%s'", clause, keys[i].text);
     }
 }
+
+void sd_check_keys(checker *c, ast_key *keys, size_t n, const char *clause) { check_keys(c, keys, n, clause); }
 
 static void check_meta(checker *c, ast_rule *r) {
     for (size_t i = 0; i < r->nmeta; i++) {
@@ -340,13 +334,13 @@ static void check_aggregation(checker *c, ast_rule *r) {
     if (r->agg == AGG_SEQUENCE) {
         if (r->where) ERR(c, r->agg_loc, "a sequence rule takes its conditions in its steps, not in 'where'");
         if (r->nsteps < 2) ERR(c, r->agg_loc, "a sequence needs at least two steps");
-        for (size_t i = 0; i < r->nsteps; i++) {
+        for (size_t i = 0; i < r->nsteps; i++)
             for (size_t j = 0; j < i; j++)
                 if (strcmp(r->steps[i].name, r->steps[j].name) == 0)
                     ERR(c, r->steps[i].loc, "step '%s' named twice in rule '%s'", r->steps[i].name, r->name);
-            check_cond(c, r->steps[i].cond, 0);
-        }
+        sd_check_sequence(c, r); /* the steps (check_ext.c) */
     }
+    if (r->agg == AGG_SUM) sd_check_sum(c, r);
     if (r->within_ms <= 0) ERR(c, r->agg_loc, "'within' needs a positive duration");
     if (r->agg == AGG_DISTINCT && r->distinct) {
         check_expr(c, r->distinct);
@@ -371,6 +365,10 @@ static void check_rule(checker *c, ast_rule *r) {
         check_keys(c, r->throttle_by, r->nthrottle_by, "throttle by");
     }
 }
+
+/* The checks tunes borrow (check_tune.c). */
+static void tune_cond(void *c, ast_cond *x) { check_cond(c, x, 0); }
+static void tune_keys(void *c, ast_key *keys, size_t n) { check_keys(c, keys, n, "throttle by"); }
 
 static int cmp_decl_loc(const void *pa, const void *pb) {
     const src_loc *a = &((const sym *)pa)->loc, *b = &((const sym *)pb)->loc;
@@ -411,6 +409,7 @@ size_t sd_check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mention
     for (size_t i = 0; i < rs->nmacros; i++) check_macro(&c, rs->macros[i], rs->macros[i]->loc, 0);
     for (size_t i = 0; i < rs->nrules; i++)
         if (!rs->rules[i]->broken) check_rule(&c, rs->rules[i]);
+    c.errors += sd_check_tuning(rs, d, &(tune_check_hooks){tune_cond, tune_keys, &c});
 
     for (size_t i = 0; i < rs->nlists; i++) {
         const ast_list *l = rs->lists[i];

@@ -19,6 +19,7 @@
 #include "lang/compile_int.h"
 #include "lang/lexer.h"
 #include "lang/parser.h"
+#include "lang/tune.h"
 #include "util/limits.h"
 
 uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
@@ -62,10 +63,12 @@ static uint32_t new_reg(compiler *c, src_loc loc) {
 /* Compiles e so that its value ends up in register dst. */
 static void compile_into(compiler *c, const ast_expr *e, uint32_t dst) {
     switch (e->kind) {
-    case EXPR_PATH: sd_compile_emit(c, OP_LOADP, dst, 0, sd_pool_path(c, &e->path), e->loc); break;
+    case EXPR_PATH: sd_compile_path(c, e, dst); break;
     case EXPR_LIT: sd_compile_emit(c, OP_LOADK, dst, 0, sd_pool_const_lit(c, &e->lit), e->loc); break;
     case EXPR_CALL:
-        if (e->fn == FN_COALESCE) {
+        if (e->fn >= FN_B64DECODE) {
+            sd_compile_fn_call(c, e, dst);
+        } else if (e->fn == FN_COALESCE) {
             /* COALESCE reads consecutive registers: reserve them first */
             uint32_t first = c->next_reg;
             for (size_t i = 0; i < e->nargs; i++) new_reg(c, e->loc);
@@ -87,9 +90,14 @@ static uint32_t compile_expr(compiler *c, const ast_expr *e) {
     return r;
 }
 
+/* For compile_fn.c (compile_int.h). */
+uint32_t sd_compile_new_reg(compiler *c, src_loc loc) { return new_reg(c, loc); }
+uint32_t sd_compile_expr(compiler *c, const ast_expr *e) { return compile_expr(c, e); }
+
 /* ---- conditions --------------------------------------------------------- */
 
 static void compile_cond(compiler *c, const ast_cond *x, int depth);
+void sd_compile_cond(compiler *c, const ast_cond *x, int depth) { compile_cond(c, x, depth); }
 
 static bool is_fold_call(const ast_expr *e, ast_fn fn) { return e->kind == EXPR_CALL && e->fn == fn && e->nargs == 1; }
 
@@ -132,6 +140,10 @@ static void compile_eq(compiler *c, const ast_expr *lhs, const ast_expr *rhs, sr
 static void compile_cmp(compiler *c, const ast_cond *x) {
     const ast_expr *lhs = x->lhs, *rhs = x->rhs;
     cmp_op op = x->op;
+    if (op >= CMP_FEQ) {
+        sd_compile_fold_cmp(c, x);
+        return;
+    }
     if (op == CMP_EQ || op == CMP_NE) {
         compile_eq(c, lhs, rhs, x->loc);
         if (op == CMP_NE) sd_compile_emit(c, OP_NOT, 0, 0, 0, x->loc);
@@ -224,7 +236,15 @@ static void compile_cond(compiler *c, const ast_cond *x, int depth) {
         sd_compile_emit(c, OP_CIDR, r, 0, sd_pool_cidr(c, x->lit.items, x->lit.nitems), x->loc);
         break;
     }
-    case COND_LIKE: compile_like(c, x); break;
+    case COND_LIKE:
+        if (x->fold)
+            sd_compile_strs(c, x);
+        else
+            compile_like(c, x);
+        break;
+    case COND_STRS: sd_compile_strs(c, x); break;
+    case COND_ANY:
+    case COND_ALL: sd_compile_elem(c, x, depth); break;
     case COND_MATCHES: {
         uint32_t r = compile_expr(c, x->lhs);
         sd_compile_emit(c, OP_MATCH, r, 0, sd_pool_regex(c, &x->lit), x->loc);
@@ -265,7 +285,9 @@ code_span sd_compile_value_program(compiler *c, const ast_expr *e) {
 
 /* ---- rules and the whole ruleset ---------------------------------------- */
 
-static rule_key *compile_keys(compiler *c, const ast_key *keys, size_t n) {
+static rule_key *compile_keys(compiler *c, const ast_key *keys, size_t n) { return sd_compile_keys(c, keys, n); }
+
+rule_key *sd_compile_keys(compiler *c, const ast_key *keys, size_t n) {
     if (!n) return NULL;
     rule_key *out = calloc(n, sizeof *out);
     if (!out) {
@@ -295,11 +317,13 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
     static const rule_agg aggs[] = {[AGG_NONE] = RAGG_NONE,
                                     [AGG_COUNT] = RAGG_COUNT,
                                     [AGG_DISTINCT] = RAGG_DISTINCT,
-                                    [AGG_SEQUENCE] = RAGG_SEQUENCE};
+                                    [AGG_SEQUENCE] = RAGG_SEQUENCE,
+                                    [AGG_SUM] = RAGG_SUM};
     out->agg = aggs[r->agg];
-    out->threshold = (uint64_t)r->threshold + (r->agg_gt ? 1 : 0);
+    if (r->agg != AGG_SUM) out->threshold = (uint64_t)r->threshold + (r->agg_gt ? 1 : 0); /* sum: a double */
     out->within_ms = r->within_ms;
-    if (r->agg == AGG_DISTINCT && r->distinct) out->distinct = sd_compile_value_program(c, r->distinct);
+    if ((r->agg == AGG_DISTINCT || r->agg == AGG_SUM) && r->distinct)
+        out->distinct = sd_compile_value_program(c, r->distinct);
     out->by = compile_keys(c, r->by, r->nby);
     out->nby = out->by ? (uint32_t)r->nby : 0;
     if (r->nsteps) {
@@ -311,11 +335,13 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
             out->nsteps++;
         }
     }
+    sd_compile_rule_ext(c, r, out); /* Part 2: steps' keys and counts, unordered, sum */
     out->has_throttle = r->has_throttle;
     out->throttle_ms = r->throttle_ms;
     out->throttle_by = compile_keys(c, r->throttle_by, r->nthrottle_by);
     out->nthrottle_by = out->throttle_by ? (uint32_t)r->nthrottle_by : 0;
     sd_compile_template(c, r, out);
+    sd_compile_rule_tuning(c, r, out);
     out->nregs = c->max_reg;
     if (c->max_reg > c->p->max_regs) c->p->max_regs = c->max_reg;
 }
@@ -332,8 +358,10 @@ program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_e
     for (size_t i = 0; i < rs->nfiles; i++) c.p->file_names[c.p->nfiles++] = strdup(rs->files[i]);
     for (size_t i = 0; i < rs->nrules && !c.oom; i++) {
         c.p->nrules++; /* counted first, so sd_program_free releases a half-built rule */
-        compile_one_rule(&c, rs->rules[i], &c.p->rules[i]);
+        ast_rule view;
+        compile_one_rule(&c, sd_tune_rule_view(rs->rules[i], &view), &c.p->rules[i]);
     }
+    if (!c.oom) sd_compile_tuning_text(&c);
     if (!c.oom) sd_build_index(&c);
     if (c.p->max_regs == 0) c.p->max_regs = 1;
     sd_pool_free_tabs(&c);
@@ -431,6 +459,7 @@ program *sd_compile_sources(const compile_input *files, size_t nfiles, const com
      * templates); then drop the result. */
     mention_src ms = {files, nfiles};
     errors += sd_check_ruleset(&rs, d, errors ? count_mentions : NULL, &ms);
+    sd_check_known_fields(&rs, lim ? lim->log_types : NULL, d);
     drop_broken(&rs);
     program *p = sd_compile_ruleset_ex(&rs, d, errors > 0);
     if (errors) {

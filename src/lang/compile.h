@@ -20,9 +20,14 @@ typedef struct compile_input {
     size_t len;
 } compile_input;
 
+struct sd_logtypes;
+
 typedef struct compile_limits {
     size_t max_source_bytes;    /* per file; 0 = default (16 MiB) */
     uint32_t regex_depth_limit; /* unused at compile time; reserved */
+    /* The log types whose known fields the unknown-field warning checks
+     * (the engine's); NULL: the built-ins. */
+    const struct sd_logtypes *log_types;
 } compile_limits;
 
 program *sd_compile_sources(const compile_input *files, size_t nfiles, const compile_limits *lim, diag_list *d);
@@ -38,5 +43,8 @@ typedef size_t (*check_mentions_fn)(void *user, const char *word);
  * unused (it may be used by what failed to parse). NULL otherwise. */
 size_t sd_check_ruleset(ast_ruleset *rs, diag_list *d, check_mentions_fn mentions, void *mentions_user);
 program *sd_compile_ruleset(const ast_ruleset *rs, diag_list *d);
+/* check_fields.c: warns of a field path no event of the rule's log types
+ * has (rules whose `on` names only log types with known fields). */
+void sd_check_known_fields(const ast_ruleset *rs, const struct sd_logtypes *log_types, diag_list *d);
 
 #endif

@@ -114,8 +114,8 @@ static int add_text(compiler *c, vm_rule *out, size_t *cap, buf *text) {
 static const struct {
     const char *name;
     tpl_kind kind;
-} tpl_names[] = {{"count", TPL_COUNT}, {"distinct", TPL_DISTINCT}, {"rule", TPL_RULE},
-                 {"title", TPL_TITLE}, {"severity", TPL_SEVERITY}, {"group", TPL_GROUP}};
+} tpl_names[] = {{"count", TPL_COUNT},       {"distinct", TPL_DISTINCT}, {"rule", TPL_RULE}, {"title", TPL_TITLE},
+                 {"severity", TPL_SEVERITY}, {"group", TPL_GROUP},       {"sum", TPL_SUM}};
 
 void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
     if (!r->output) return;
@@ -154,7 +154,7 @@ void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
         const char *name = s + i + 1;
         tpl_part part = {0};
         bool ok = false;
-        if (len && name[0] == '.') {
+        if (len && (name[0] == '.' || name[0] == '@')) { /* a field path or a common field */
             sd_path path;
             const char *err;
             if (sd_path_parse(name, len, &path, &err) == len) {
@@ -178,7 +178,8 @@ void sd_compile_template(compiler *c, const ast_rule *r, vm_rule *out) {
         }
         if (!ok) {
             CERR(c, at,
-                 "unknown substitution '{%.*s}' in output: expected {.field.path}, {count}, {distinct}, "
+                 "unknown substitution '{%.*s}' in output: expected {.field.path}, {@ip} (a common field), {count}, "
+                 "{distinct}, {sum}, "
                  "{rule}, {title}, {severity} or {group}",
                  (int)len, name);
         } else {

@@ -63,6 +63,19 @@ static void put_pooled(buf *b, const program *p, vm_operand k, uint32_t c) {
     case VM_OPND_GLOB: sd_buf_json_string(b, p->globs[c], p->glob_lens[c]); break;
     case VM_OPND_REGEX: sd_buf_printf(b, "/%s/%s", p->regexes[c].pattern, p->regexes[c].flags); break;
     case VM_OPND_RULE: sd_buf_puts(b, p->rules[c].name); break;
+    case VM_OPND_EPATH: sd_buf_printf(b, "elem%s", p->epaths[c].text); break;
+    case VM_OPND_STRS:
+        sd_buf_putc(b, '[');
+        for (uint32_t i = 0; i < p->strs[c].n; i++) {
+            if (i) sd_buf_puts(b, ", ");
+            if (i == 8) {
+                sd_buf_printf(b, "... %u in all", p->strs[c].n);
+                break;
+            }
+            sd_buf_json_string(b, p->strs[c].s[i], p->strs[c].len[i]);
+        }
+        sd_buf_putc(b, ']');
+        break;
     case VM_OPND_NONE:
     case VM_OPND_REG:
     case VM_OPND_NUM:
@@ -103,7 +116,9 @@ static void put_operands(buf *b, const program *p, const vm_insn *in) {
         case VM_OPND_CIDR:
         case VM_OPND_GLOB:
         case VM_OPND_REGEX:
-        case VM_OPND_RULE: put_pooled(b, p, k, vals[i]); break;
+        case VM_OPND_RULE:
+        case VM_OPND_EPATH:
+        case VM_OPND_STRS: put_pooled(b, p, k, vals[i]); break;
         }
     }
     size_t w = b->len - start;
@@ -150,7 +165,17 @@ static void put_dispatch(buf *b, const program *p, uint32_t r) {
     }
 }
 
-static const char *const agg_names[] = {"", "count", "distinct", "sequence"};
+/* Indexed by rule_agg: a kind missing here would be read past the end. */
+static const char *const agg_names[] = {"", "count", "distinct", "sequence", "sum"};
+_Static_assert(sizeof agg_names / sizeof agg_names[0] == RAGG_SUM + 1, "a name per rule_agg");
+
+static void put_keys(buf *b, const program *p, const char *what, const rule_key *k, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        char label[300];
+        snprintf(label, sizeof label, "%s %.250s", what, k[i].text);
+        put_span(b, p, label, k[i].code);
+    }
+}
 
 char *sd_program_disasm(const program *p) {
     buf b;
@@ -166,30 +191,33 @@ char *sd_program_disasm(const program *p) {
             for (uint32_t i = 0; i < rule->nsources; i++)
                 sd_buf_printf(&b, "%s%s", i ? "," : "", p->source_names[rule->sources[i]]);
         }
-        if (rule->agg != RAGG_NONE)
+        if (rule->agg == RAGG_SUM)
+            sd_buf_printf(&b, "  sum%s%.17g within %lldms", rule->sum_strict ? ">" : ">=", rule->sum_min,
+                          (long long)rule->within_ms);
+        else if (rule->agg != RAGG_NONE)
             sd_buf_printf(&b, "  %s>=%llu within %lldms", agg_names[rule->agg], (unsigned long long)rule->threshold,
                           (long long)rule->within_ms);
+        if (rule->unordered) sd_buf_puts(&b, "  unordered");
         if (rule->has_throttle) sd_buf_printf(&b, "  throttle %lldms", (long long)rule->throttle_ms);
         if (rule->is_private) sd_buf_puts(&b, "  private");
         sd_buf_putc(&b, '\n');
         put_dispatch(&b, p, r);
         put_span(&b, p, "where", rule->where);
         if (rule->agg == RAGG_DISTINCT) put_span(&b, p, "distinct", rule->distinct);
+        if (rule->agg == RAGG_SUM) put_span(&b, p, "sum", rule->distinct);
         for (uint32_t i = 0; i < rule->nsteps; i++) {
-            char label[300];
-            snprintf(label, sizeof label, "step %s", rule->steps[i].name);
-            put_span(&b, p, label, rule->steps[i].code);
+            const rule_step *st = &rule->steps[i];
+            char label[400];
+            int n = snprintf(label, sizeof label, "step %s%.250s", st->negated ? "not " : "", st->name);
+            if (st->count && n > 0 && (size_t)n < sizeof label)
+                snprintf(label + n, sizeof label - (size_t)n, " count>=%llu within %lldms",
+                         (unsigned long long)st->count, (long long)st->count_ms);
+            put_span(&b, p, label, st->code);
+            put_keys(&b, p, "  step by", st->by, st->nby);
+            put_keys(&b, p, "  counts by", st->sub, st->nsub);
         }
-        for (uint32_t i = 0; i < rule->nby; i++) {
-            char label[300];
-            snprintf(label, sizeof label, "by %.250s", rule->by[i].text);
-            put_span(&b, p, label, rule->by[i].code);
-        }
-        for (uint32_t i = 0; i < rule->nthrottle_by; i++) {
-            char label[300];
-            snprintf(label, sizeof label, "throttle by %.250s", rule->throttle_by[i].text);
-            put_span(&b, p, label, rule->throttle_by[i].code);
-        }
+        if (!rule->step_keys) put_keys(&b, p, "by", rule->by, rule->nby);
+        put_keys(&b, p, "throttle by", rule->throttle_by, rule->nthrottle_by);
     }
     return sd_buf_steal(&b);
 }

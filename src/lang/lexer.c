@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/common.h"
 #include "lang/lexer_int.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -178,13 +179,18 @@ static void lex_path(lexer *lx, lex_token *t) {
     const unsigned char *s = (const unsigned char *)lx->src;
     sd_path path;
     memset(&path, 0, sizeof path);
+    bool first = true;
     while (true) {
         /* at '.' */
         lx->pos++;
         path_seg seg;
         memset(&seg, 0, sizeof seg);
         seg.kind = SEG_KEY;
-        if (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) {
+        bool keyless = first && !(lx->pos < lx->len && (lexer_is_ident_char(s[lx->pos]) || s[lx->pos] == '"'));
+        first = false;
+        if (keyless) {
+            /* `.` itself, or `.[0]`: no key before the first index */
+        } else if (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) {
             size_t b = lx->pos;
             while (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) lx->pos++;
             seg.key_len = lx->pos - b;
@@ -208,7 +214,7 @@ static void lex_path(lexer *lx, lex_token *t) {
             sd_lexer_set_error(lx, t, lx->pos, "expected a field name after '.'");
             return;
         }
-        if (!seg.key || !path_push(&path, seg)) {
+        if (!keyless && (!seg.key || !path_push(&path, seg))) {
             free(seg.key);
             sd_path_free(&path);
             sd_lexer_set_error(lx, t, lx->pos, "out of memory");
@@ -253,10 +259,25 @@ static void lex_path(lexer *lx, lex_token *t) {
                 return;
             }
         }
-        if (lx->pos < lx->len && s[lx->pos] == '.') continue;
+        if (lx->pos < lx->len && s[lx->pos] == '.') {
+            if (keyless && path.nsegs == 0) {
+                sd_lexer_set_error(lx, t, lx->pos, "expected a field name after '.'");
+                return;
+            }
+            continue;
+        }
         break;
     }
     path.text = sd_path_to_text(&path);
+    if (path.text && (path.nsegs == 0 || path.segs[0].kind != SEG_KEY)) {
+        char *dotted = malloc(strlen(path.text) + 2);
+        if (dotted) {
+            dotted[0] = '.';
+            strcpy(dotted + 1, path.text);
+        }
+        free(path.text);
+        path.text = dotted;
+    }
     if (!path.text) {
         sd_path_free(&path);
         sd_lexer_set_error(lx, t, t->start, "out of memory");
@@ -264,6 +285,24 @@ static void lex_path(lexer *lx, lex_token *t) {
     }
     t->kind = TOK_PATH;
     t->path = path;
+}
+
+/* A common field, "@ip" (event/common.h): a path of its own kind. */
+static void lex_common(lexer *lx, lex_token *t) {
+    const unsigned char *s = (const unsigned char *)lx->src;
+    size_t b = ++lx->pos;
+    while (lx->pos < lx->len && lexer_is_ident_char(s[lx->pos])) lx->pos++;
+    const char *err = NULL;
+    if (sd_path_parse_common(lx->src + b - 1, lx->pos - b + 1, &t->path, &err) != lx->pos - b + 1) {
+        const char *near = sd_common_suggest(lx->src + b, lx->pos - b);
+        sd_lexer_set_error(lx, t, b - 1,
+                           "unknown common field '@%.*s'%s%s%s; the common fields are @time, @id, @ip, @user, "
+                           "@account, @action, @outcome, @type",
+                           (int)(lx->pos - b), lx->src + b, near ? " (did you mean '@" : "", near ? near : "",
+                           near ? "'?)" : "");
+        return;
+    }
+    t->kind = TOK_PATH;
 }
 
 static void lex_ident(lexer *lx, lex_token *t) {
@@ -308,7 +347,13 @@ void sd_lexer_next(lexer *lx, lex_token *t) {
         lex_string(lx, t);
     else if (c == '.')
         lex_path(lx, t);
-    else {
+    else if (c == '@')
+        lex_common(lx, t);
+    else if (c == '$' && next == '.') {
+        lx->pos++;
+        lex_path(lx, t);
+        t->rooted = t->kind == TOK_PATH;
+    } else {
         tok_kind k = TOK_ERROR;
         size_t n = 1;
         switch (c) {
@@ -323,8 +368,8 @@ void sd_lexer_next(lexer *lx, lex_token *t) {
         case ':': k = TOK_COLON; break;
         case '/': k = TOK_SLASH; break;
         case '=':
-            k = next == '=' ? TOK_EQ : TOK_ASSIGN;
-            n = next == '=' ? 2 : 1;
+            k = next == '=' ? TOK_EQ : next == '~' ? TOK_FOLDEQ : TOK_ASSIGN;
+            n = next == '=' || next == '~' ? 2 : 1;
             break;
         case '<':
             k = next == '=' ? TOK_LE : TOK_LT;
@@ -418,6 +463,7 @@ const char *sd_lexer_kind_name(tok_kind k) {
     case TOK_GT: return "'>'";
     case TOK_GE: return "'>='";
     case TOK_SLASH: return "'/'";
+    case TOK_FOLDEQ: return "'=~'";
     }
     return "a token";
 }

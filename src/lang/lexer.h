@@ -12,7 +12,9 @@
  *     places `/` is the TOK_SLASH token, which no rule may contain);
  *   - a source name joined by hyphens (`cloudwatch-logs`, after `on`).
  * A field path (`.a."b c"[0][*]`) is one TOK_PATH token holding the parsed
- * path; its pieces must touch (no spaces inside a path).
+ * path; its pieces must touch (no spaces inside a path). `$.a` is a path
+ * marked `rooted`; a lone `.` (or `.[0]`, `.[*]`) is a path whose first
+ * piece is no key: the element of an any/all (the parser says where).
  *
  * Keywords are plain identifiers; the parser recognises them in context.
  * Tokens own their decoded text and path; sd_lexer_token_free() releases them,
@@ -52,7 +54,8 @@ typedef enum {
     TOK_LE,
     TOK_GT,
     TOK_GE,
-    TOK_SLASH, /* only meaningful as the start of a regex (see sd_lexer_rescan_regex) */
+    TOK_SLASH,  /* only meaningful as the start of a regex (see sd_lexer_rescan_regex) */
+    TOK_FOLDEQ, /* =~ */
 } tok_kind;
 
 typedef struct lex_token {
@@ -65,6 +68,7 @@ typedef struct lex_token {
     double num;
     char flags[5];
     sd_path path; /* TOK_PATH, owned */
+    bool rooted;  /* TOK_PATH written `$.x`: the event's root inside any/all */
     uint32_t err_line, err_col;
 } lex_token;
 

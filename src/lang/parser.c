@@ -1,12 +1,14 @@
 /* parser.c — rule source text → AST: declarations, rules and their clauses.
  *
- *   file   = { list | macro | rule }
+ *   file   = { list | macro | rule | tune | disable }      (tune, disable: parser_tune.c)
  *   list   = "list" NAME "=" "[" lits "]"
  *   macro  = "macro" NAME "=" condition
  *   rule   = "rule" NAME "{" { clause } "}"
  *   clause = meta {..} | on SRC,.. | where COND | count (>=|>) N window
- *          | distinct EXPR (>=|>) N window | sequence window "{" { NAME ":" COND [";"] } "}"
+ *          | distinct EXPR (>=|>) N window | sum EXPR (>=|>) N window
+ *          | sequence ["unordered"] window "{" { STEP [";"] } "}"       (parser_seq.c)
  *          | throttle DUR [by keys] | output STRING | private
+ *          | severity { LEVEL when COND ... }               (parser_tune.c)
  *   window = "within" DUR [ "by" EXPR { "," EXPR } ]
  *
  * Clauses may come in any order, each at most once (count, distinct and
@@ -28,6 +30,7 @@
 #include <string.h>
 
 #include "lang/parser_int.h"
+#include "lang/tune.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 #include "util/limits.h"
@@ -80,6 +83,20 @@ void sd_parser_describe(const parser *p, char *out, size_t outsz) {
     snprintf(out, outsz, "'%s'", ex);
 }
 
+bool sd_parser_close_paren(parser *p, src_loc open) {
+    if (p->tok.kind == TOK_RPAREN) {
+        sd_parser_advance(p);
+        return true;
+    }
+    if (p->tok.kind != TOK_ERROR) { /* a lexer error is reported already */
+        char found[64];
+        sd_parser_describe(p, found, sizeof found);
+        sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
+                        (unsigned)open.line, (unsigned)open.col, found);
+    }
+    return false;
+}
+
 void sd_parser_expected(parser *p, const char *what) { sd_parser_expected_near(p, what, NULL, 0); }
 
 void sd_parser_expected_near(parser *p, const char *what, const char *const *words, size_t nwords) {
@@ -116,10 +133,13 @@ static bool word_in(const char *w, const char *const *words, size_t n) {
 
 bool sd_parser_is_reserved(const char *word) {
     static const char *const words[] = {
-        "list",     "macro",  "rule",  "meta",     "on",         "where",    "count", "distinct",
-        "sequence", "within", "by",    "throttle", "output",     "private",  "and",   "or",
-        "not",      "in",     "cidr",  "contains", "startswith", "endswith", "like",  "matches",
-        "exists",   "lower",  "upper", "len",      "coalesce",   "true",     "false", "null"};
+        "list", "macro", "rule", "meta", "on", "where", "count", "distinct", "sequence", "within", "by", "throttle",
+        "output", "private", "and", "or", "not", "in", "cidr", "contains", "startswith", "endswith", "like", "matches",
+        "exists", "lower", "upper", "len", "coalesce", "true", "false", "null",
+        /* Part 2 (any, all and unordered are words only where they stand: a rule may be named `all`) */
+        "sum", "icontains", "istartswith", "iendswith", "ilike", "b64decode", "text", "hour", "weekday"};
+    /* The declarations of tune.h. */
+    if (strcmp(word, "tune") == 0 || strcmp(word, "disable") == 0) return true;
     return word_in(word, words, sizeof words / sizeof words[0]);
 }
 
@@ -135,11 +155,12 @@ bool sd_parser_enter(parser *p) {
 void sd_parser_leave(parser *p) { p->depth--; }
 
 static bool at_decl_keyword(const parser *p) {
-    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule");
+    return sd_parser_is_kw(p, "list") || sd_parser_is_kw(p, "macro") || sd_parser_is_kw(p, "rule") ||
+           sd_parser_is_kw(p, "tune") || sd_parser_is_kw(p, "disable");
 }
 
-static const char *const clause_words[] = {"meta",     "on",       "where",  "count",  "distinct",
-                                           "sequence", "throttle", "output", "private"};
+static const char *const clause_words[] = {"meta",     "on",     "where",   "count", "distinct", "sequence",
+                                           "throttle", "output", "private", "sum",   "severity"};
 #define NCLAUSES (sizeof clause_words / sizeof clause_words[0])
 
 static int clause_index(const parser *p) {
@@ -179,7 +200,9 @@ static sync_stop skip_in_rule(parser *p) {
 }
 
 /* A declared name (list, macro, rule, step): an identifier that is not a keyword. */
-static char *take_name(parser *p, const char *kind) {
+static char *take_name(parser *p, const char *kind) { return sd_parser_take_name(p, kind); }
+
+char *sd_parser_take_name(parser *p, const char *kind) {
     if (p->tok.kind == TOK_IDENT && sd_parser_is_reserved(p->tok.str)) {
         sd_parser_error(p, p->tok.line, p->tok.col, "'%s' is a keyword and cannot name a %s", p->tok.str, kind);
         return NULL;
@@ -331,7 +354,9 @@ static bool parse_on(parser *p, ast_rule *r) {
     }
 }
 
-static bool parse_keys(parser *p, ast_key **keys, size_t *nkeys) {
+static bool parse_keys(parser *p, ast_key **keys, size_t *nkeys) { return sd_parser_keys(p, keys, nkeys); }
+
+bool sd_parser_keys(parser *p, ast_key **keys, size_t *nkeys) {
     if (!sd_parser_is_kw(p, "by")) return true;
     sd_parser_advance(p);
     while (true) {
@@ -351,7 +376,7 @@ static bool parse_keys(parser *p, ast_key **keys, size_t *nkeys) {
     }
 }
 
-static bool parse_duration(parser *p, int64_t *ms) {
+bool sd_parser_duration(parser *p, int64_t *ms) {
     if (p->tok.kind != TOK_DURATION) {
         sd_parser_expected(p, "a duration (like 500ms, 30s, 10m, 1h or 7d)");
         return false;
@@ -362,17 +387,17 @@ static bool parse_duration(parser *p, int64_t *ms) {
 }
 
 /* "within DUR [by K, ...]" */
-static bool parse_window(parser *p, ast_rule *r) {
+bool sd_parser_window(parser *p, ast_rule *r) {
     if (!sd_parser_is_kw(p, "within")) {
         sd_parser_expected(p, "'within'");
         return false;
     }
     sd_parser_advance(p);
-    return parse_duration(p, &r->within_ms) && parse_keys(p, &r->by, &r->nby);
+    return sd_parser_duration(p, &r->within_ms) && parse_keys(p, &r->by, &r->nby);
 }
 
 /* "(>= | >) N" */
-static bool parse_threshold(parser *p, ast_rule *r) {
+bool sd_parser_threshold(parser *p, ast_rule *r) {
     if (p->tok.kind != TOK_GE && p->tok.kind != TOK_GT) {
         sd_parser_expected(p, "'>=' or '>'");
         return false;
@@ -388,33 +413,6 @@ static bool parse_threshold(parser *p, ast_rule *r) {
     return true;
 }
 
-static bool parse_sequence(parser *p, ast_rule *r) {
-    sd_parser_advance(p);
-    if (!parse_window(p, r) || !expect(p, TOK_LBRACE, "'{'")) return false;
-    p->brace = 1;
-    while (p->tok.kind != TOK_RBRACE) {
-        ast_step s;
-        memset(&s, 0, sizeof s);
-        s.loc = sd_parser_loc(p);
-        if (!(s.name = take_name(p, "step"))) return false;
-        if (!expect(p, TOK_COLON, "':'") || !(s.cond = sd_parser_condition(p)) || !GROW(p, r->steps, r->nsteps)) {
-            free(s.name);
-            sd_ast_cond_free(s.cond);
-            return false;
-        }
-        r->steps[r->nsteps++] = s;
-        if (p->tok.kind == TOK_SEMI)
-            sd_parser_advance(p);
-        else if (p->tok.kind != TOK_RBRACE) {
-            sd_parser_expected(p, "';' or '}'");
-            return false;
-        }
-    }
-    sd_parser_advance(p);
-    p->brace = 0;
-    return true;
-}
-
 static bool parse_clause(parser *p, ast_rule *r, int which) {
     switch (which) {
     case 0: return parse_meta(p, r);
@@ -423,16 +421,21 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
     case 3:
         r->agg = AGG_COUNT;
         sd_parser_advance(p);
-        return parse_threshold(p, r) && parse_window(p, r);
+        return sd_parser_threshold(p, r) && sd_parser_window(p, r);
     case 4:
         r->agg = AGG_DISTINCT;
         sd_parser_advance(p);
-        return (r->distinct = sd_parser_expr(p)) && parse_threshold(p, r) && parse_window(p, r);
-    case 5: r->agg = AGG_SEQUENCE; return parse_sequence(p, r);
+        return (r->distinct = sd_parser_expr(p)) && sd_parser_threshold(p, r) && sd_parser_window(p, r);
+    case 5: r->agg = AGG_SEQUENCE; return sd_parser_sequence(p, r);
+    case 9:
+        r->agg = AGG_SUM;
+        sd_parser_advance(p);
+        return (r->distinct = sd_parser_expr(p)) && sd_parser_threshold(p, r) && sd_parser_window(p, r);
     case 6:
         r->has_throttle = true;
         sd_parser_advance(p);
-        return parse_duration(p, &r->throttle_ms) && parse_keys(p, &r->throttle_by, &r->nthrottle_by);
+        return sd_parser_duration(p, &r->throttle_ms) && parse_keys(p, &r->throttle_by, &r->nthrottle_by);
+    case 10: return sd_parse_severity_clause(p, r);
     case 7:
         r->output_loc = sd_parser_loc(p); /* of the keyword; moved to the string below */
         sd_parser_advance(p);
@@ -445,6 +448,7 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
         p->tok.str = NULL;
         sd_parser_advance(p);
         return true;
+    case 8:
     default:
         r->is_private = true;
         sd_parser_advance(p);
@@ -452,8 +456,8 @@ static bool parse_clause(parser *p, ast_rule *r, int which) {
     }
 }
 
-/* Which clauses were seen, and where: count, distinct and sequence share one slot. */
-static size_t clause_slot(int which) { return which >= 3 && which <= 5 ? 3 : (size_t)which; }
+/* Which clauses were seen, and where: count, distinct, sum and sequence share one slot. */
+static size_t clause_slot(int which) { return (which >= 3 && which <= 5) || which == 9 ? 3 : (size_t)which; }
 
 static void parse_rule(parser *p) {
     ast_rule *r = calloc(1, sizeof *r);
@@ -489,18 +493,19 @@ static void parse_rule(parser *p) {
         bool ok;
         if (which < 0) {
             /* A typo here is usually a clause keyword, or 'and'/'or' after a condition. */
-            static const char *const near[] = {"meta",     "on",     "where",   "count", "distinct", "sequence",
-                                               "throttle", "output", "private", "and",   "or"};
+            static const char *const near[] = {"meta", "on",       "where",    "count",  "distinct",
+                                               "sum",  "sequence", "throttle", "output", "private",
+                                               "and",  "or",       "severity"};
             sd_parser_expected_near(
-                p, "a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) or '}'", near,
-                sizeof near / sizeof near[0]);
+                p, "a rule clause (meta, on, where, count, distinct, sum, sequence, throttle, output, private) or '}'",
+                near, sizeof near / sizeof near[0]);
             ok = false;
         } else if (seen[clause_slot(which)].line) {
             src_loc first = seen[clause_slot(which)];
             if (clause_slot(which) == 3)
                 sd_parser_error(p, p->tok.line, p->tok.col,
-                                "rule '%s' already has an aggregation (count, distinct or sequence) at %u:%u", r->name,
-                                (unsigned)first.line, (unsigned)first.col);
+                                "rule '%s' already has an aggregation (count, distinct, sum or sequence) at %u:%u",
+                                r->name, (unsigned)first.line, (unsigned)first.col);
             else
                 sd_parser_error(p, p->tok.line, p->tok.col, "duplicate '%s' in rule '%s' (first at %u:%u)",
                                 clause_words[which], r->name, (unsigned)first.line, (unsigned)first.col);
@@ -508,7 +513,7 @@ static void parse_rule(parser *p) {
             ok = false;
         } else {
             seen[clause_slot(which)] = sd_parser_loc(p);
-            if (which >= 3 && which <= 5) r->agg_loc = sd_parser_loc(p);
+            if (clause_slot(which) == 3) r->agg_loc = sd_parser_loc(p);
             if (which == 6) r->throttle_loc = sd_parser_loc(p);
             ok = parse_clause(p, r, which);
         }
@@ -535,6 +540,9 @@ static void parse_rule(parser *p) {
     p->rs->rules[p->rs->nrules++] = r;
 }
 
+/* For parser_tune.c (keys and durations are shared above). */
+void sd_parser_skip_to_decl(parser *p) { skip_to_decl(p); }
+
 /* ---- the file ---------------------------------------------------------- */
 
 size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, size_t len, diag_list *d) {
@@ -554,6 +562,8 @@ size_t sd_parse_source(ast_ruleset *rs, const char *filename, const char *src, s
             parse_macro(&p);
         } else if (sd_parser_is_kw(&p, "rule")) {
             parse_rule(&p);
+        } else if (sd_parser_is_kw(&p, "tune") || sd_parser_is_kw(&p, "disable")) {
+            sd_parse_tune(&p);
         } else {
             if (p.tok.kind != TOK_ERROR) {
                 /* "after 'x'" would only name the end of the previous declaration */

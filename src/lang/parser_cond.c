@@ -4,11 +4,14 @@
  *   and_cond   = not_cond { "and" not_cond }
  *   not_cond   = "not" not_cond | primary
  *   primary    = "(" condition ")" | "exists" expr | NAME | expr compare
- *   compare    = (== != < <= > >= contains startswith endswith) expr
+ *              | ("any" | "all") PATH "(" condition ")"          (parser_elem.c)
+ *   compare    = (== != < <= > >= =~ contains startswith endswith
+ *                 icontains istartswith iendswith) expr
+ *              | (=~ contains ... iendswith) ( "[" strings "]" | NAME )   (parser_elem.c)
  *              | "in" ( "[" lits "]" | NAME | "cidr" "(" strings ")" )
- *              | "like" STRING | "matches" REGEX
+ *              | ("like" | "ilike") ( STRING | "[" strings "]" | NAME ) | "matches" REGEX
  *   expr       = PATH | STRING | NUMBER | true | false | null
- *              | (lower|upper|len) "(" expr ")" | coalesce "(" expr {"," expr} ")"
+ *              | FUNCTION "(" expr {"," expr} ")"
  *
  * Chains of one operator (a or b or c ...) become balanced trees, keeping the
  * operands' left-to-right order, so a rule with thousands of alternatives
@@ -38,10 +41,9 @@ static ast_cond *new_cond(parser *p, cond_kind k, src_loc loc) {
 }
 
 /* true/false/null and the functions start an expression, not a name. */
-/* The functions, in ast_fn order. */
-static const char *const functions[] = {"lower", "upper", "len", "coalesce"};
-#define NFUNCTIONS    (sizeof functions / sizeof functions[0])
-#define FUNCTION_LIST "lower, upper, len, coalesce"
+#define functions     sd_ast_fn_names
+#define NFUNCTIONS    ((size_t)FN_COUNT)
+#define FUNCTION_LIST AST_FN_LIST
 
 static bool is_value_word(const char *w) {
     if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0 || strcmp(w, "null") == 0) return true;
@@ -194,7 +196,13 @@ static ast_expr *parse_call(parser *p) {
     }
     sd_parser_advance(p);
     sd_parser_leave(p);
-    if (e->fn != FN_COALESCE && e->nargs != 1) {
+    if ((e->fn == FN_HOUR || e->fn == FN_WEEKDAY) && e->nargs > 2) {
+        sd_parser_error(p, e->loc.line, e->loc.col, "%s() takes a time and an optional offset, not %zu arguments", name,
+                        e->nargs);
+        sd_ast_expr_free(e);
+        return NULL;
+    }
+    if (e->fn != FN_COALESCE && e->fn != FN_HOUR && e->fn != FN_WEEKDAY && e->nargs != 1) {
         sd_parser_error(p, e->loc.line, e->loc.col, "%s() takes exactly one argument, not %zu", name, e->nargs);
         sd_ast_expr_free(e);
         return NULL;
@@ -234,6 +242,7 @@ ast_expr *sd_parser_expr(parser *p) {
     if (p->tok.kind == TOK_PATH) {
         e->kind = EXPR_PATH;
         e->path = p->tok.path;
+        e->rooted = p->tok.rooted;
         memset(&p->tok.path, 0, sizeof p->tok.path);
         sd_parser_advance(p);
         return e;
@@ -314,22 +323,13 @@ static ast_cond *parse_comparison(parser *p) {
     case TOK_LE: op = CMP_LE; break;
     case TOK_GT: op = CMP_GT; break;
     case TOK_GE: op = CMP_GE; break;
-    default:
-        is_cmp = false;
-        op = CMP_EQ;
-        if (sd_parser_is_kw(p, "contains")) {
-            op = CMP_CONTAINS;
-            is_cmp = true;
-        } else if (sd_parser_is_kw(p, "startswith")) {
-            op = CMP_STARTSWITH;
-            is_cmp = true;
-        } else if (sd_parser_is_kw(p, "endswith")) {
-            op = CMP_ENDSWITH;
-            is_cmp = true;
-        }
+    case TOK_FOLDEQ: op = CMP_FEQ; break;
+    default: is_cmp = sd_parser_string_op(p, &op);
     }
     if (is_cmp) {
         sd_parser_advance(p);
+        if (op >= CMP_CONTAINS && (p->tok.kind == TOK_LBRACKET || sd_parser_at_list_name(p)))
+            return sd_parser_strs(p, lhs, op, loc);
         ast_expr *rhs = sd_parser_expr(p);
         ast_cond *c = rhs ? new_cond(p, COND_CMP, loc) : NULL;
         if (!c) {
@@ -347,13 +347,17 @@ static ast_cond *parse_comparison(parser *p) {
         return parse_in(p, lhs, loc);
     }
     ast_cond *c = NULL;
-    if (sd_parser_is_kw(p, "like")) {
+    if (sd_parser_is_kw(p, "like") || sd_parser_is_kw(p, "ilike")) {
+        bool fold = sd_parser_is_kw(p, "ilike");
         sd_parser_advance(p);
+        if (p->tok.kind == TOK_LBRACKET || sd_parser_at_list_name(p))
+            return sd_parser_strs(p, lhs, fold ? CMP_ILIKE : CMP_LIKE, loc);
         if (p->tok.kind != TOK_STRING) {
-            sd_parser_expected(p, "a glob pattern string");
+            sd_parser_expected(p, "a glob pattern string, a list or a list name");
             goto fail;
         }
         if (!(c = new_cond(p, COND_LIKE, loc))) goto fail;
+        c->fold = fold;
         take_string(p, &c->lit);
         sd_parser_advance(p);
     } else if (sd_parser_is_kw(p, "matches")) {
@@ -378,8 +382,8 @@ static ast_cond *parse_comparison(parser *p) {
         p->tok.str = NULL;
         sd_parser_advance(p);
     } else {
-        sd_parser_expected(
-            p, "a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, like, matches)");
+        sd_parser_expected(p, "a comparison operator (==, !=, <, <=, >, >=, =~, in, contains, startswith, endswith, "
+                              "like, matches, icontains, istartswith, iendswith, ilike)");
         goto fail;
     }
     c->lhs = lhs;
@@ -396,19 +400,10 @@ static ast_cond *parse_primary(parser *p) {
         sd_parser_advance(p);
         ast_cond *c = sd_parser_condition(p);
         if (!c) return NULL;
-        if (p->tok.kind != TOK_RPAREN) {
-            if (p->tok.kind == TOK_ERROR) {
-                /* already reported */
-            } else {
-                char found[64];
-                sd_parser_describe(p, found, sizeof found);
-                sd_parser_error(p, p->tok.line, p->tok.col, "expected ')' to close '(' opened at %u:%u, found %s",
-                                (unsigned)loc.line, (unsigned)loc.col, found);
-            }
+        if (!sd_parser_close_paren(p, loc)) {
             sd_ast_cond_free(c);
             return NULL;
         }
-        sd_parser_advance(p);
         return c;
     }
     if (sd_parser_is_kw(p, "exists")) {
@@ -432,15 +427,22 @@ static ast_cond *parse_primary(parser *p) {
         c->name = p->tok.str;
         p->tok.str = NULL;
         sd_parser_advance(p);
+        /* `any`/`all` are words only before a path: a rule may be named `all` */
+        if (p->tok.kind == TOK_PATH && (strcmp(c->name, "any") == 0 || strcmp(c->name, "all") == 0)) {
+            bool all = c->name[1] == 'l';
+            sd_ast_cond_free(c);
+            return sd_parser_elem(p, all, loc);
+        }
         if (p->tok.kind == TOK_LPAREN) {
             unknown_function(p, c->name, loc);
             sd_ast_cond_free(c);
             return NULL;
         }
         tok_kind k = p->tok.kind;
-        if (k == TOK_EQ || k == TOK_NE || k == TOK_LT || k == TOK_LE || k == TOK_GT || k == TOK_GE ||
-            sd_parser_is_kw(p, "in") || sd_parser_is_kw(p, "contains") || sd_parser_is_kw(p, "startswith") ||
-            sd_parser_is_kw(p, "endswith") || sd_parser_is_kw(p, "like") || sd_parser_is_kw(p, "matches")) {
+        cmp_op ignored;
+        if (k == TOK_EQ || k == TOK_NE || k == TOK_LT || k == TOK_LE || k == TOK_GT || k == TOK_GE || k == TOK_FOLDEQ ||
+            sd_parser_is_kw(p, "in") || sd_parser_string_op(p, &ignored) || sd_parser_is_kw(p, "like") ||
+            sd_parser_is_kw(p, "ilike") || sd_parser_is_kw(p, "matches")) {
             sd_parser_error(p, loc.line, loc.col,
                             "'%s' is a macro or rule name, not a field; write '.%s' for the field", c->name, c->name);
             sd_ast_cond_free(c);

@@ -46,11 +46,17 @@ void sd_parser_expected_near(parser *p, const char *what, const char *const *wor
 void sd_parser_report_lex_error(parser *p);
 /* Describes the current token for messages: 'text' or "end of file". */
 void sd_parser_describe(const parser *p, char *out, size_t outsz);
+/* At the ')' closing a '(' opened at `open`: consumes it and returns true,
+ * or reports "expected ')' to close '(' opened at L:C" (unless the lexer
+ * reported the token already) and returns false. */
+bool sd_parser_close_paren(parser *p, src_loc open);
 src_loc sd_parser_loc(const parser *p);
 bool sd_parser_is_kw(const parser *p, const char *kw);
 /* Words that cannot name a list, macro or rule (they mean something in a condition or rule). */
 bool sd_parser_is_reserved(const char *word);
 bool sd_parser_enter(parser *p);
+/* Skips to the next declaration keyword that starts a line (or the end). */
+void sd_parser_skip_to_decl(parser *p);
 void sd_parser_leave(parser *p);
 
 ast_cond *sd_parser_condition(parser *p);
@@ -59,5 +65,31 @@ ast_expr *sd_parser_expr(parser *p);
 bool sd_parser_scalar_lit(parser *p, ast_lit *out, bool meta);
 /* `[ lit, ... ]` (a trailing comma is allowed). */
 bool sd_parser_lit_list(parser *p, ast_lit *out, bool meta);
+
+/* parser.c, for parser_seq.c */
+/* A declared name (not a keyword), taken from the token; NULL reported. */
+char *sd_parser_take_name(parser *p, const char *kind);
+/* "[by K, ...]" */
+bool sd_parser_keys(parser *p, ast_key **keys, size_t *nkeys);
+/* A duration literal into *ms. */
+bool sd_parser_duration(parser *p, int64_t *ms);
+/* "within DUR [by K, ...]" of a rule. */
+bool sd_parser_window(parser *p, ast_rule *r);
+/* "(>= | >) N" of a rule. */
+bool sd_parser_threshold(parser *p, ast_rule *r);
+
+/* parser_seq.c: "sequence [unordered] within DUR [by K, ...] { STEP; ... }" (the keyword current). */
+bool sd_parser_sequence(parser *p, ast_rule *r);
+
+/* parser_elem.c: Part 2's conditions. */
+/* Whether the current token is a string test's keyword (contains,
+ * startswith, endswith and their i-forms); *op says which. */
+bool sd_parser_string_op(const parser *p, cmp_op *op);
+/* Whether the current token is a word that may name a list. */
+bool sd_parser_at_list_name(const parser *p);
+/* `lhs OP [..]` or `lhs OP NAME` (the operator consumed). Takes lhs. */
+ast_cond *sd_parser_strs(parser *p, ast_expr *lhs, cmp_op op, src_loc loc);
+/* `any PATH (C)` / `all PATH (C)`, the keyword consumed (the path is current). */
+ast_cond *sd_parser_elem(parser *p, bool all, src_loc loc);
 
 #endif

@@ -50,6 +50,14 @@ void sd_dq_set_error(dq *q, const char *msg) {
     q->st.last_error[n] = 0;
 }
 
+void sd_dq_attempt_failed(dq *q, const char *why) {
+    pthread_mutex_lock(&q->mu);
+    q->st.retries++;
+    q->st.failing = 1;
+    sd_dq_set_error(q, why);
+    pthread_mutex_unlock(&q->mu);
+}
+
 /* ---- Hub side: taking, acking ------------------------------------------------------ */
 
 /* Takes the ring's head (mu held). */
@@ -470,6 +478,8 @@ void sd_dq_flush(dq *q) {
 }
 
 bool sd_dq_stop(dq *q) {
+    /* A sink holding records that are not in flight (a digest) lets them go first. */
+    if (!q->stopping && q->sink->def.stopping && q->sink->def.self) q->sink->def.stopping(q->sink->def.self);
     q->stopping = true;
     drain_done(q);
     return q->nflight > 0;

@@ -45,6 +45,11 @@ void sd_dq_flush(dq *q);
 void sd_dq_close(dq *q);
 /* Once the loop has closed every handle: free every record and the queue. */
 void sd_dq_destroy(dq *q);
+/* Hub thread: a sink that retries on its own (a digest: many records, one
+ * request) tells of a failed attempt, for the stats (retries, failing,
+ * last_error). While failing the queue emits one record at a time, so no
+ * more join a digest that cannot be delivered; its first success ends it. */
+void sd_dq_attempt_failed(dq *q, const char *why);
 /* Hub thread (sink_swap.c): the queue's sink; the configuration waiting to
  * replace its type's part (NULL: none); setting it returns the one it
  * replaces. sd_dq_service installs it once no emit is in flight. */

@@ -1,6 +1,6 @@
 /* delivery_offer.c — the producer side of a delivery queue (delivery.h):
  * what the thread that pushes does for each alert, on its own thread, never
- * waiting for the sink: filter, number, journal (staged; one commit per
+ * waiting for the sink: filter (routing: sink_filter.c), number, journal (staged; one commit per
  * push), put in the ring — or only on disk when the ring is full or older
  * records are only there (`overflow`), or held in memory when the spool
  * cannot take it (delivery_hold.c) — and wake the hub once.
@@ -10,20 +10,6 @@
 #include <string.h>
 
 #include "sink/delivery_int.h"
-
-static bool tag_wanted(const secdet_sink *s, const secdet_alert *a) {
-    if (s->opts.ntags == 0) return true;
-    for (size_t i = 0; i < s->opts.ntags; i++) {
-        const char *want = s->tags[i];
-        size_t n = strlen(want);
-        bool prefix = n > 0 && want[n - 1] == '*';
-        for (size_t j = 0; j < secdet_alert_tag_count(a); j++) {
-            const char *t = secdet_alert_tag(a, j);
-            if (prefix ? strncmp(t, want, n - 1) == 0 : strcmp(t, want) == 0) return true;
-        }
-    }
-    return false;
-}
 
 secdet_delivery *sd_dq_record_new(dq *q, uint64_t seq, secdet_severity sev, const char *id, const char *json,
                                   size_t len) {
@@ -82,7 +68,7 @@ void sd_dq_offer(dq *q, const secdet_alert *a) {
     const char *json = secdet_alert_json(a, &len);
     const char *id = secdet_alert_id(a);
     pthread_mutex_lock(&q->mu);
-    if (sev < q->sink->opts.min_severity || !tag_wanted(q->sink, a)) {
+    if (!sd_sink_filter_wants(q->sink, a)) {
         q->st.filtered++;
         pthread_mutex_unlock(&q->mu);
         return;

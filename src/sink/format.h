@@ -18,14 +18,21 @@
  * {"text": fallback, "attachments": [{"color": by severity, "blocks": [
  *    header (plain_text title, ≤150 chars),
  *    section (mrkdwn message),
- *    section fields: Severity, Rule, Principal, Source IP, Account, Region,
- *                    Event, Event time (from the firing event = last of
- *                    "events": userIdentity.arn (else .principalId,
- *                    .userName), sourceIPAddress, recipientAccountId (else
+ *    section fields: Severity, Rule, then by the log type of the alert's
+ *                    "fields": CloudTrail (or no "fields") Principal,
+ *                    Source IP, Account, Region, Event, Event time (from
+ *                    the firing event = last of "events":
+ *                    userIdentity.arn (else .principalId, .userName),
+ *                    sourceIPAddress, recipientAccountId (else
  *                    userIdentity.accountId), awsRegion, eventSource +
- *                    eventName, eventTime; "-" when missing),
- *    section with a ```code block``` of requestParameters (compact JSON,
- *    cut to max_params bytes at a UTF-8 boundary, with "…"),
+ *                    eventName, eventTime; "-" when missing); any other
+ *                    log type: Log type, User, Source IP, Account, Action,
+ *                    Outcome, Event time from "fields", only those it has;
+ *                    then each path the rule's meta `show` names (a string
+ *                    or a list), "path" -> its value in the firing event;
+ *                    at most 10 fields (Slack's limit),
+ *    CloudTrail only: section with a ```code block``` of requestParameters
+ *    (compact JSON, cut to max_params bytes at a UTF-8 boundary, with "…"),
  *    context: alert id, count when > 1 ]}]}
  * Every piece of event data is escaped for mrkdwn: & -> &amp;, < -> &lt;,
  * > -> &gt; (so "<!channel>" or "<http://x|y>" in an event cannot ping or
@@ -40,10 +47,43 @@ typedef struct slack_fmt_opts {
 int sd_slack_format(buf *out, const char *alert_json, size_t len, const slack_fmt_opts *o);
 /* Severity colour: critical #8B0000, high #E01E5A, medium #ECB22E, low #36C5F0, info #A0A0A0. */
 const char *sd_slack_color(const char *name);
+/* Appends s[0..n) to t escaped for mrkdwn (& < > as entities, invalid UTF-8
+ * as U+FFFD), at most `limit` UTF-16 units, cut with "…" (raw text: write
+ * it with sd_buf_json_string). */
+void sd_slack_mrkdwn(buf *t, const char *s, size_t n, size_t limit);
+
+/* ---- Digest (format_digest.c) ----
+ * Many alerts summarised in one message, by rule, loudest first: for each
+ * rule its title, highest severity, count, first and last event time, the
+ * message of its latest alert, its top groups (group object → count, the
+ * most frequent first, ties in order of first appearance) and, in the
+ * webhook form, the ids of its alerts. The webhook form is one JSON object
+ *   {"type":"digest","sink":NAME,"alerts":N,"rules":R,"first_seen":T,"last_seen":T,
+ *    "by_rule":[{"rule","title","severity","count","first_seen","last_seen",
+ *                "message","top_groups":[{"group":{...},"count":K}],"ids":[...]}]}
+ * and the Slack form one message: a fallback text, then an attachment
+ * coloured by the highest severity with a header ("secdet digest: N alerts,
+ * R rules"), the time span, a section per rule (at most max_rules, then one
+ * line for the rest) — every piece of alert data escaped as in
+ * sd_slack_format. Alerts whose JSON does not parse are counted and left out
+ * ("unreadable"). Returns -1 only when memory runs out (out unchanged in
+ * length). */
+typedef struct digest_fmt_opts {
+    const char *sink;     /* the sink's name */
+    size_t top_groups;    /* per rule; 0 = 3 */
+    size_t max_rules;     /* Slack sections; 0 = 20 */
+    const char *username; /* Slack options, or NULL */
+    const char *icon_emoji;
+    const char *channel;
+} digest_fmt_opts;
+int sd_digest_format_json(buf *out, const char *const *alerts, const size_t *lens, size_t n, const digest_fmt_opts *o);
+int sd_digest_format_slack(buf *out, const char *const *alerts, const size_t *lens, size_t n, const digest_fmt_opts *o);
 
 /* ---- Syslog (RFC 5424) ----
  * <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [secdet@<pen> rule="..."
- *   severity="..." id="..." source="..." count="N"] MSG
+ *   severity="..." id="..." source="..." count="N" log_type="..." ip="..."
+ *   user="..." account="..." action="..." outcome="..." event_id="..."] MSG
+ * (the common fields the alert's "fields" has, each only when present)
  * PRI = facility*8 + severity: critical→2 (crit), high→3 (err), medium→4
  * (warning), low→5 (notice), info→6 (info). TIMESTAMP is the alert's event
  * time ("time"), RFC 3339 with microseconds, UTC ("Z"). HOSTNAME, APP-NAME,

@@ -2,9 +2,12 @@
  *
  * The shape is format.h's: a fallback "text" ("[SEVERITY] title: message"),
  * then one attachment coloured by severity holding a header (the title), a
- * section (the message), a section of fields from the firing event, a code
- * block of its requestParameters (left out when the event has none, or null)
- * and a context line (alert id, count when > 1).
+ * section (the message), a section of fields laid out by the event's log
+ * type (the alert's "fields": CloudTrail's principal, address, account,
+ * region, event and time; any other log type's common fields, only those
+ * it has) and the ones the rule's meta `show` names, a code block of
+ * CloudTrail's requestParameters (left out when the event has none, or
+ * null) and a context line (alert id, count when > 1).
  *
  * Every text that carries alert or event data is built in two steps: first
  * escaped for mrkdwn (& < > become entities; in the code block each backtick
@@ -23,6 +26,8 @@
 #include <strings.h>
 
 #include "alert/alert.h"
+#include "event/event.h"
+#include "event/path.h"
 #include "sink/format.h"
 #include "util/severity.h"
 #include "util/utf8.h"
@@ -81,6 +86,8 @@ static void put_mrkdwn(buf *t, const char *s, size_t n, size_t limit, bool code)
     }
 }
 
+void sd_slack_mrkdwn(buf *t, const char *s, size_t n, size_t limit) { put_mrkdwn(t, s, n, limit, false); }
+
 static const cJSON *get(const cJSON *obj, const char *key) { return sd_json_member(obj, key); }
 
 /* A text and its length: alert and event strings may hold U+0000, which is
@@ -132,7 +139,7 @@ static void emit_text(slack_ctx *c, const char *prefix, span s, size_t limit) {
 
 static void emit_field(slack_ctx *c, bool first, const char *label, span value) {
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "*%s*\n", label);
+    snprintf(prefix, sizeof prefix, "*%.60s*\n", label);
     sd_buf_puts(c->out, first ? "{\"type\":\"mrkdwn\",\"text\":" : ",{\"type\":\"mrkdwn\",\"text\":");
     emit_text(c, prefix, value, LIMIT_SLACK_FIELD);
     sd_buf_putc(c->out, '}');
@@ -160,12 +167,11 @@ static void emit_option(buf *out, const char *key, const char *value) {
     sd_buf_json_string(out, value, strlen(value));
 }
 
-static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *ev) {
+/* The layout of a CloudTrail event: who, from where, in which account and
+ * region, what, when — six fields. */
+static void emit_cloudtrail(slack_ctx *c, const cJSON *ev) {
     const cJSON *uid = get(ev, "userIdentity");
     char t1[40], t2[40];
-    sd_buf_puts(c->out, ",{\"type\":\"section\",\"fields\":[");
-    emit_field(c, true, "Severity", sev);
-    emit_field(c, false, "Rule", rule);
     emit_field(c, false, "Principal", pick(uid, "arn", "principalId", "userName", t1));
     emit_field(c, false, "Source IP", pick(ev, "sourceIPAddress", NULL, NULL, t1));
     span acct = pick(ev, "recipientAccountId", NULL, NULL, t1);
@@ -185,6 +191,93 @@ static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *ev) {
     }
     emit_field(c, false, "Event", (span){c->raw.data ? c->raw.data : "", c->raw.len});
     emit_field(c, false, "Event time", pick(ev, "eventTime", NULL, NULL, t1));
+}
+
+/* The fields a rule's meta names to show (`show = [".awsRegion", ...]`, or
+ * one path as a string), each as "path: value" from the firing event, while
+ * there is room (*room fields left). */
+static void emit_shown(slack_ctx *c, const cJSON *alert, const cJSON *ev, int *room) {
+    const cJSON *show = get(get(alert, "meta"), "show");
+    const cJSON *one = cJSON_IsString(show) ? show : NULL;
+    const cJSON *item = one ? one : cJSON_IsArray(show) ? show->child : NULL;
+    sd_arena arena;
+    sd_arena_init(&arena);
+    for (; item && *room > 0; item = one ? NULL : item->next) {
+        sd_path p;
+        const char *err = NULL;
+        size_t n = cJSON_IsString(item) ? sd_json_string_len(item) : 0;
+        if (n == 0 || sd_path_parse(item->valuestring, n, &p, &err) != n || p.common) {
+            if (n && (p.text || p.segs)) sd_path_free(&p);
+            continue;
+        }
+        sd_values v;
+        sd_value single;
+        sd_path_resolve(&p, ev, &arena, &v, &single);
+        sd_buf_reset(&c->raw);
+        for (uint32_t i = 0; i < v.n; i++) {
+            if (i) sd_buf_puts(&c->raw, ", ");
+            sd_alert_value_text(&c->raw, &v.v[i]);
+        }
+        if (v.n == 0) sd_buf_putc(&c->raw, '-');
+        /* The rule's own text, but a key may be quoted: nothing in it may format. */
+        char label[64];
+        snprintf(label, sizeof label, "%.60s", p.text);
+        for (char *k = label; *k; k++)
+            if (*k == '<' || *k == '>' || *k == '&' || *k == '*' || *k == '`' || (unsigned char)*k < 0x20) *k = '_';
+        emit_field(c, false, label, (span){c->raw.data ? c->raw.data : "", c->raw.len});
+        (*room)--;
+        sd_path_free(&p);
+    }
+    sd_arena_free(&arena);
+}
+
+/* The layout of an event that is not CloudTrail's: its common fields (the
+ * alert's "fields"), only those it has. */
+static void emit_common(slack_ctx *c, const cJSON *fields, int *room) {
+    static const struct {
+        const char *key, *label;
+    } order[] = {{"type", "Log type"}, {"user", "User"},       {"ip", "Source IP"},   {"account", "Account"},
+                 {"action", "Action"}, {"outcome", "Outcome"}, {"time", "Event time"}};
+    char t1[40];
+    for (size_t i = 0; i < sizeof order / sizeof order[0] && *room > 0; i++) {
+        const cJSON *v = get(fields, order[i].key);
+        span t = {NULL, 0};
+        if (cJSON_IsArray(v)) { /* several values: as the alert writes them */
+            sd_buf_reset(&c->raw);
+            sd_alert_json_write(&c->raw, v);
+            t = (span){c->raw.data ? c->raw.data : "", c->raw.len};
+        } else {
+            t.s = sd_format_scalar(v, t1, &t.n);
+        }
+        if (!t.s) continue;
+        emit_field(c, false, order[i].label, t);
+        (*room)--;
+    }
+}
+
+/* Whether the alert's event is laid out as CloudTrail's: its "fields" say
+ * cloudtrail, or jsonl (no profile, so no common fields to show: the layout
+ * as before log types, which shows what a CloudTrail-shaped event pushed to
+ * a source of one's own has), or it has none (an alert of an older engine). */
+static bool cloudtrail_layout(const cJSON *alert) {
+    const cJSON *fields = get(alert, "fields");
+    const cJSON *type = get(fields, "type");
+    return !cJSON_IsObject(fields) || !cJSON_IsString(type) || strcmp(type->valuestring, "cloudtrail") == 0 ||
+           strcmp(type->valuestring, "jsonl") == 0;
+}
+
+static void emit_fields(slack_ctx *c, span sev, span rule, const cJSON *alert, const cJSON *ev) {
+    int room = LIMIT_SLACK_FIELDS - 2;
+    sd_buf_puts(c->out, ",{\"type\":\"section\",\"fields\":[");
+    emit_field(c, true, "Severity", sev);
+    emit_field(c, false, "Rule", rule);
+    if (cloudtrail_layout(alert)) {
+        emit_cloudtrail(c, ev);
+        room -= 6;
+    } else {
+        emit_common(c, get(alert, "fields"), &room);
+    }
+    emit_shown(c, alert, ev, &room);
     sd_buf_puts(c->out, "]}");
 }
 
@@ -258,8 +351,8 @@ int sd_slack_format(buf *out, const char *alert_json, size_t len, const slack_fm
     sd_buf_puts(out, "}},{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
     emit_text(&c, "", msg, LIMIT_SLACK_SECTION);
     sd_buf_puts(out, "}}");
-    emit_fields(&c, sev, rule, ev);
-    emit_params(&c, ev, max_params);
+    emit_fields(&c, sev, rule, alert, ev);
+    if (cloudtrail_layout(alert)) emit_params(&c, ev, max_params);
     emit_context(&c, alert);
     sd_buf_puts(out, "]}]}");
 

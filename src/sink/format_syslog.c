@@ -130,6 +130,26 @@ static void put_param(buf *out, const cJSON *alert, const char *name) {
     sd_buf_putc(out, '"');
 }
 
+/* The alert's common fields as SD-PARAMs, those it has: log_type, ip, user,
+ * account, action, outcome, event_id (the event's id; "id" is the alert's).
+ * Its time is the header's; a field of several values is left out. */
+static void put_fields(buf *out, const cJSON *alert) {
+    static const struct {
+        const char *key, *param;
+    } order[] = {{"type", "log_type"}, {"ip", "ip"},           {"user", "user"},  {"account", "account"},
+                 {"action", "action"}, {"outcome", "outcome"}, {"id", "event_id"}};
+    const cJSON *fields = sd_json_member(alert, "fields");
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        char tmp[40];
+        size_t n;
+        const char *value = sd_format_scalar(sd_json_member(fields, order[i].key), tmp, &n);
+        if (!value) continue;
+        sd_buf_printf(out, " %s=\"", order[i].param);
+        put_text(out, value, n, SIZE_MAX, true);
+        sd_buf_putc(out, '"');
+    }
+}
+
 int sd_syslog_format(buf *out, const char *alert_json, size_t len, const syslog_fmt_opts *o) {
     cJSON *alert = alert_json ? sd_json_parse(alert_json, len, 0, NULL) : NULL;
     if (!alert) return -1;
@@ -157,6 +177,7 @@ int sd_syslog_format(buf *out, const char *alert_json, size_t len, const syslog_
     put_param(out, alert, "id");
     put_param(out, alert, "source");
     put_param(out, alert, "count");
+    put_fields(out, alert);
     sd_buf_puts(out, "] ");
 
     buf msg;

@@ -204,10 +204,26 @@ static void flush_all(void *arg) {
     for (size_t i = 0; i < h->nqueues; i++) sd_dq_flush(h->queues[i]);
 }
 
+/* A drain wants everything delivered now: sinks that hold records (a
+ * digest) send them instead of waiting for their time. Each queue is
+ * serviced first, so what was accepted before the drain has reached its
+ * sink; and the drain asks again while it waits, for what reached a sink
+ * later or waited behind a send in flight. */
+static void hurry_all(void *arg) {
+    hub *h = arg;
+    for (size_t i = 0; i < h->nqueues; i++) {
+        const secdet_sink *s = sd_dq_sink(h->queues[i]);
+        if (!s->def.hurry || !s->def.self) continue;
+        sd_dq_service(h->queues[i]);
+        s->def.hurry(s->def.self);
+    }
+}
+
 secdet_status sd_hub_drain(hub *h, int64_t timeout_ms) {
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
     secdet_status st = SECDET_OK;
     for (;;) {
+        sd_hub_call(h, hurry_all, h);
         bool all = true;
         size_t n = sd_hub_count(h);
         for (size_t i = 0; i < n && all; i++) all = sd_dq_quiet(h->queues[i]);

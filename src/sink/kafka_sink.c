@@ -369,7 +369,7 @@ int sd_sink_kafka_create(sink_cfg *c, sink_def *out) {
         goto fail;
     }
     if (make_conf(c, k, brokers, props, timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS, timeout_ms != 0) != 0) goto fail;
-    *out = (sink_def){&kafka_vtable, k, NULL, DEFAULT_IN_FLIGHT};
+    *out = (sink_def){.vt = &kafka_vtable, .self = k, .max_in_flight = DEFAULT_IN_FLIGHT};
     return 0;
 fail:
     ks_close(k);

@@ -32,8 +32,7 @@ static char *dup_or_null(const char *s, bool *oom) {
 
 void sd_sink_free_strings(secdet_sink *s) {
     free(s->name);
-    for (size_t i = 0; s->tags && i < s->opts.ntags; i++) free(s->tags[i]);
-    free(s->tags);
+    sd_sink_filter_free(s);
     free(s->spool_dir);
     free(s->dead_letter);
     free(s->spool_fsync);
@@ -45,8 +44,8 @@ secdet_status sd_sink_make(const char *type, const sink_def *def, const secdet_s
         secdet_sink_opts_init(&d);
         opts = &d;
     }
-    if (!out || !def || !def->vt || !def->vt->emit || (opts->ntags && !opts->tags) ||
-        opts->min_severity > SECDET_SEVERITY_CRITICAL || opts->backoff_max_ms < opts->backoff_ms)
+    if (!out || !def || !def->vt || !def->vt->emit || opts->min_severity > SECDET_SEVERITY_CRITICAL ||
+        opts->backoff_max_ms < opts->backoff_ms)
         return SECDET_ERR_INVALID_ARG;
     if (opts->spool_fsync && strcmp(opts->spool_fsync, "never") && strcmp(opts->spool_fsync, "interval") &&
         strcmp(opts->spool_fsync, "always"))
@@ -72,21 +71,13 @@ secdet_status sd_sink_make(const char *type, const sink_def *def, const secdet_s
         else
             oom = true;
     }
-    if (opts->ntags) {
-        s->tags = calloc(opts->ntags, sizeof *s->tags);
-        if (!s->tags) oom = true;
-        for (size_t i = 0; s->tags && i < opts->ntags; i++) {
-            if (!opts->tags[i]) {
-                s->opts.ntags = i;
-                sd_sink_free_strings(s);
-                free(s);
-                return SECDET_ERR_INVALID_ARG;
-            }
-            s->tags[i] = dup_or_null(opts->tags[i], &oom);
-        }
-    }
+    secdet_status st = sd_sink_filter_copy(s, opts);
     s->opts.name = s->opts.spool_dir = s->opts.dead_letter = s->opts.spool_fsync = NULL;
-    s->opts.tags = NULL;
+    if (st != SECDET_OK) {
+        sd_sink_free_strings(s);
+        free(s);
+        return st;
+    }
     if (oom) {
         sd_sink_free_strings(s);
         free(s);
@@ -105,7 +96,7 @@ void secdet_sink_free(secdet_sink *s) {
 
 secdet_status secdet_sink_new(const secdet_sink_vtable *vt, void *self, const secdet_sink_opts *opts,
                               secdet_sink **out) {
-    sink_def def = {vt, self, NULL, 0};
+    sink_def def = {.vt = vt, .self = self};
     return sd_sink_make("custom", &def, opts, out);
 }
 
@@ -135,7 +126,7 @@ secdet_status secdet_sink_callback(secdet_sink_fn fn, void *user, const secdet_s
     if (!c) return SECDET_ERR_NOMEM;
     c->fn = fn;
     c->user = user;
-    sink_def def = {&cb_vtable, c, NULL, 1};
+    sink_def def = {.vt = &cb_vtable, .self = c, .max_in_flight = 1};
     secdet_status st = sd_sink_make("callback", &def, opts, out);
     if (st != SECDET_OK) free(c);
     return st;

@@ -234,23 +234,49 @@ int sd_sink_json_each_ref(cJSON *sink, int (*fn)(cJSON *ref, void *arg), void *a
 
 /* ---- The delivery keys --------------------------------------------------------- */
 
-static int read_opts(sink_cfg *c, secdet_sink_opts *o, const char **tags, size_t maxtags) {
-    const char *sev = NULL, *s = NULL;
-    uint64_t u;
-    if (get_str(c, "name", false, false, &o->name)) return -1;
-    if (get_str(c, "min_severity", false, false, &sev)) return -1;
-    if (sev && !sd_severity_parse(sev, false, &o->min_severity))
-        return sd_sink_cfg_fail(c, "min_severity: expected info, low, medium, high or critical");
-    const cJSON *t = get(c, "tags");
-    if (t) {
-        if (!cJSON_IsArray(t) || (size_t)cJSON_GetArraySize(t) > maxtags)
-            return sd_sink_cfg_fail(c, "tags: expected an array of at most %zu strings", maxtags);
-        for (const cJSON *e = t->child; e; e = e->next) {
-            if (!cJSON_IsString(e) || !*e->valuestring) return sd_sink_cfg_fail(c, "tags: expected non-empty strings");
-            tags[o->ntags++] = e->valuestring;
-        }
-        o->tags = tags;
+/* A filter list: an array of at most LIST_MAX non-empty strings, pointed
+ * to from out (valid as long as the configuration). */
+#define LIST_MAX 64
+static int read_list(sink_cfg *c, const char *key, const char **out, const char *const **list, size_t *n) {
+    const cJSON *t = get(c, key);
+    if (!t) return 0;
+    if (!cJSON_IsArray(t) || (size_t)cJSON_GetArraySize(t) > LIST_MAX)
+        return sd_sink_cfg_fail(c, "%s: expected an array of at most %d strings", key, LIST_MAX);
+    for (const cJSON *e = t->child; e; e = e->next) {
+        if (!cJSON_IsString(e) || !*e->valuestring) return sd_sink_cfg_fail(c, "%s: expected non-empty strings", key);
+        out[(*n)++] = e->valuestring;
     }
+    *list = out;
+    return 0;
+}
+
+static int read_severity(sink_cfg *c, const char *key, secdet_severity *out, bool *given) {
+    const char *sev = NULL;
+    if (get_str(c, key, false, false, &sev)) return -1;
+    *given = sev != NULL;
+    if (sev && !sd_severity_parse(sev, false, out))
+        return sd_sink_cfg_fail(c, "%s: expected info, low, medium, high or critical", key);
+    return 0;
+}
+
+/* Where read_opts points the filter lists. */
+typedef struct opt_lists {
+    const char *tags[LIST_MAX], *rules[LIST_MAX], *sources[LIST_MAX];
+} opt_lists;
+
+static int read_opts(sink_cfg *c, secdet_sink_opts *o, opt_lists *lists) {
+    const char *s = NULL;
+    uint64_t u;
+    bool given;
+    secdet_severity max = SECDET_SEVERITY_CRITICAL;
+    if (get_str(c, "name", false, false, &o->name)) return -1;
+    if (read_severity(c, "min_severity", &o->min_severity, &given) || read_severity(c, "max_severity", &max, &given))
+        return -1;
+    if (given) o->severities = (2u << max) - 1; /* info .. max */
+    if (read_list(c, "tags", lists->tags, &o->tags, &o->ntags) ||
+        read_list(c, "rules", lists->rules, &o->rules, &o->nrules) ||
+        read_list(c, "sources", lists->sources, &o->sources, &o->nsources))
+        return -1;
 #define U32(key, field, lo, hi)                                                                                        \
     do {                                                                                                               \
         u = o->field;                                                                                                  \
@@ -284,6 +310,7 @@ static const struct {
 } types[] = {
     {"stdout", sd_sink_stdout_create}, {"file", sd_sink_file_create},     {"webhook", sd_sink_webhook_create},
     {"slack", sd_sink_slack_create},   {"syslog", sd_sink_syslog_create}, {"kafka", sd_sink_kafka_create},
+    {"digest", sd_sink_digest_create},
 };
 
 /* The diagnostics: the error first (callers show entry 0), then warnings. */
@@ -348,13 +375,13 @@ secdet_status secdet_sink_from_json(const char *json, size_t len, secdet_sink **
         }
     }
     if (!create) {
-        sd_sink_cfg_fail(&c, "type: unknown (expected stdout, file, webhook, slack, syslog or kafka)");
+        sd_sink_cfg_fail(&c, "type: unknown (expected stdout, file, webhook, slack, syslog, kafka or digest)");
         goto bad;
     }
     secdet_sink_opts o;
     secdet_sink_opts_init(&o);
-    const char *tags[64];
-    if (read_opts(&c, &o, tags, 64)) goto bad;
+    opt_lists lists;
+    if (read_opts(&c, &o, &lists)) goto bad;
     sink_def def = {0};
     if (create(&c, &def) != 0) goto bad;
     int i = 0;

@@ -118,7 +118,7 @@ int sd_sink_file_def(const char *path, uint64_t max_bytes, uint32_t keep, sink_d
     }
     s->max_bytes = max_bytes;
     s->keep = keep;
-    *out = (sink_def){&file_vtable, s, NULL, 1};
+    *out = (sink_def){.vt = &file_vtable, .self = s, .max_in_flight = 1};
     /* cppcheck-suppress memleak ; *out owns s now (fs_close frees it) */
     return 0;
 }

@@ -32,6 +32,12 @@ typedef struct sink_def {
     void *self;
     int (*attach)(void *self, hub *h); /* NULL when not needed; 0 or -1 */
     uint32_t max_in_flight;            /* the type's default (0: 1) */
+    /* For a sink that holds emits before it sends them (a digest), on the
+     * hub thread; NULL otherwise. hurry: a drain wants everything
+     * delivered now. stopping: delivery stops; end every held emit that is
+     * not in flight (RETRY: it stays in the spool for the next start). */
+    void (*hurry)(void *self);
+    void (*stopping)(void *self);
 } sink_def;
 
 /* ---- Reading a sink's JSON object ----
@@ -67,6 +73,7 @@ int sd_sink_webhook_create(sink_cfg *c, sink_def *out);
 int sd_sink_slack_create(sink_cfg *c, sink_def *out);
 int sd_sink_syslog_create(sink_cfg *c, sink_def *out);
 int sd_sink_kafka_create(sink_cfg *c, sink_def *out);
+int sd_sink_digest_create(sink_cfg *c, sink_def *out);
 
 /* ---- The sink object ---- */
 struct secdet_sink {
@@ -74,7 +81,7 @@ struct secdet_sink {
     const char *type; /* static: "webhook", "custom", ... */
     sink_def def;
     secdet_sink_opts opts; /* strings below are owned copies */
-    char **tags;
+    char **tags, **rules, **sources;
     char *spool_dir, *dead_letter, *spool_fsync;
     struct dq *dq; /* the delivery queue, once added */
     /* secdet_sink_from_json: SHA-256 of the resolved configuration (secret
@@ -99,6 +106,13 @@ struct secdet_delivery {
     int64_t retry_after_ms;
     char error[200];
 };
+
+/* sink_filter.c: the filter's lists copied from o (tags, rules, sources)
+ * into s (SECDET_ERR_INVALID_ARG for a NULL entry), freed; whether s takes
+ * alert a (severity, tags, rules, sources). */
+secdet_status sd_sink_filter_copy(secdet_sink *s, const secdet_sink_opts *o);
+void sd_sink_filter_free(secdet_sink *s);
+bool sd_sink_filter_wants(const secdet_sink *s, const secdet_alert *a);
 
 /* sink.c: a sink object around def (opts copied; NULL = defaults); frees
  * the strings of one (not def.self). */

@@ -221,6 +221,6 @@ int sd_sink_slack_create(sink_cfg *c, sink_def *out) {
     }
     s->max_params = (size_t)max_params;
     s->min_interval_ms = interval;
-    *out = (sink_def){&slack_vtable, s, sl_attach, 1};
+    *out = (sink_def){.vt = &slack_vtable, .self = s, .attach = sl_attach, .max_in_flight = 1};
     return 0;
 }

@@ -14,7 +14,8 @@
  *    next roll-over does (rolls happen when it passes segment_bytes, and also
  *    when the spool is full and the write segment is all acked). With
  *    max_bytes set, segments roll at max_bytes/4 at the latest, so acking
- *    always frees space. The exception is a write segment "closed" by a
+ *    always frees space; likewise at a quarter of the filesystem's size
+ *    (sd_spool_open: a small tmpfs). The exception is a write segment "closed" by a
  *    failed write (sd_spool_unstage: a full disk): it takes no more records
  *    (the next append starts a new segment, when there is room for one) and
  *    is deleted as soon as all of it is acked, even if no newer segment

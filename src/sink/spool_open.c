@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -164,6 +165,15 @@ int sd_spool_open(const char *dir, const spool_opts *o, spool **out, char *err, 
         return open_fail(s, -errno, "cannot open the directory", err, errlen);
     if (flock(s->dirfd, LOCK_EX | LOCK_NB) != 0)
         return open_fail(s, errno == EWOULDBLOCK ? -EBUSY : -errno, "already in use by another spool", err, errlen);
+    /* On a filesystem smaller than four segments, segments roll at a quarter
+     * of its size, as with max_bytes: delivered segments are then deleted
+     * while the newest one fills, so a sink that keeps up never finds the
+     * disk full only because its one segment holds records in flight. */
+    struct statvfs fs;
+    if (fstatvfs(s->dirfd, &fs) == 0 && fs.f_frsize && fs.f_blocks) {
+        uint64_t quarter = (uint64_t)fs.f_blocks / 4 * (uint64_t)fs.f_frsize;
+        if (quarter && s->seg_max > quarter) s->seg_max = quarter;
+    }
     int r = list_segs(s);
     if (r) return open_fail(s, r, "cannot list segments", err, errlen);
 

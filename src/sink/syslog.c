@@ -480,7 +480,8 @@ int sd_sink_syslog_create(sink_cfg *c, sink_def *out) {
         }
     }
     s->closing = false;
-    *out = (sink_def){&syslog_vtable, s, sl_attach, s->transport == SL_UDP ? 1 : 16};
+    *out = (sink_def){
+        .vt = &syslog_vtable, .self = s, .attach = sl_attach, .max_in_flight = s->transport == SL_UDP ? 1 : 16};
     return 0;
 fail:
     sink_maybe_free(s);

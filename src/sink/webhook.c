@@ -151,7 +151,7 @@ int sd_sink_webhook_create(sink_cfg *c, sink_def *out) {
         }
         w->has_secret = true;
     }
-    *out = (sink_def){&webhook_vtable, w, wh_attach, 4};
+    *out = (sink_def){.vt = &webhook_vtable, .self = w, .attach = wh_attach, .max_in_flight = 4};
     return 0;
 fail:
     wh_close(w);

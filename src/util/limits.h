@@ -57,6 +57,8 @@
 #define LIMIT_FINGERPRINT_RULE_DEPTH 16
 /* Rule references followed at run time by the VM. */
 #define LIMIT_VM_RULE_DEPTH 64u
+/* any/all nested in each other: each level is a frame of the interpreter. */
+#define LIMIT_VM_ELEM_DEPTH 32u
 /* The budget a regex test costs per extra value of a many-valued field. */
 #define LIMIT_VM_REGEX_VALUE_COST 64u
 
@@ -79,6 +81,8 @@
 
 /* Steps of a sequence (bits of the step mask). */
 #define CORR_MAX_STEPS 64u
+/* Partial sequences waiting at one counted step of one group (the oldest go first). */
+#define LIMIT_SEQ_PARTIALS 64u
 /* Values of a distinct path taken from one event (a hostile [*] array stops here). */
 #define CORR_MAX_VALUES 1024u
 /* Sample events an alert carries at most, whatever max_samples says. */
@@ -118,8 +122,20 @@
 #define LIMIT_SLACK_SECTION 3000
 #define LIMIT_SLACK_FIELD   2000
 #define LIMIT_SLACK_TEXT    3000
+/* Fields in one section: Slack refuses a section with more. */
+#define LIMIT_SLACK_FIELDS 10
 /* requestParameters shown in a Slack message, bytes, by default. */
 #define LIMIT_SLACK_PARAMS_DEFAULT 1500
+/* The digest sink: a period's alerts, one message (src/sink/digest.c).
+ * Alerts one digest holds by default (also the type's max_in_flight: they
+ * are all outstanding until the digest is delivered), and at most; the
+ * period by default; the headers of its webhook form; Slack sections, at
+ * most (Slack takes 50 blocks a message). */
+#define LIMIT_DIGEST_ALERTS_DEFAULT 10000u
+#define LIMIT_DIGEST_ALERTS_MAX     100000u
+#define LIMIT_DIGEST_PERIOD_MS      900000u
+#define LIMIT_DIGEST_HEADERS        32
+#define LIMIT_DIGEST_RULES_MAX      45
 /* A secret file read for a configuration value. */
 #define LIMIT_SECRET_FILE_BYTES 65536
 

@@ -30,27 +30,30 @@ size_t sd_utf8_seq_len(const unsigned char *s, size_t n) {
     return len;
 }
 
-void sd_utf8_put(buf *b, uint32_t cp) {
-    char o[4];
-    size_t n;
+size_t sd_utf8_encode(uint32_t cp, char *o) {
     if (cp < 0x80) {
         o[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
+        return 1;
+    }
+    if (cp < 0x800) {
         o[0] = (char)(0xC0 | (cp >> 6));
         o[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
+        return 2;
+    }
+    if (cp < 0x10000) {
         o[0] = (char)(0xE0 | (cp >> 12));
         o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
         o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
+        return 3;
     }
-    sd_buf_append(b, o, n);
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+void sd_utf8_put(buf *b, uint32_t cp) {
+    char o[4];
+    sd_buf_append(b, o, sd_utf8_encode(cp, o));
 }

@@ -13,6 +13,10 @@
  * U+10FFFF, or cut short by n). */
 size_t sd_utf8_seq_len(const unsigned char *s, size_t n);
 
+/* Writes code point cp (at most U+10FFFF) as UTF-8 into o (4 bytes of
+ * room); returns how many bytes it took. */
+size_t sd_utf8_encode(uint32_t cp, char *o);
+
 /* Appends code point cp (at most U+10FFFF; the callers decode \u escapes,
  * surrogate pairs joined) as UTF-8. */
 void sd_utf8_put(buf *b, uint32_t cp);

@@ -12,7 +12,7 @@
  *
  * A, B and C say what each operand is (vm_operand in program.h): REG a
  * register, NUM a plain number, NONE unused, and for C the pool it indexes
- * (PATH, CONST, SET, CIDR, GLOB, REGEX, RULE), a jump target (JUMP) or a
+ * (PATH, CONST, SET, CIDR, GLOB, REGEX, RULE, EPATH, STRS), a jump target (JUMP) or a
  * register count (NREGS: registers b..b+c-1). What an operand is decides how
  * the disassembler prints it and how the fingerprint hashes it (by content,
  * never by pool index), from vm_op_info[] alone: a new opcode that indexes a
@@ -20,6 +20,9 @@
  */
 #ifndef SECDET_VM_OPCODES_H
 #define SECDET_VM_OPCODES_H
+
+/* The test of STRS (operand b): the kind, plus STRS_FOLD for the i-forms. */
+enum { STRS_CONTAINS = 0, STRS_STARTSWITH = 1, STRS_ENDSWITH = 2, STRS_LIKE = 3, STRS_FOLD = 8 };
 
 /* The table is read in columns: clang-format leaves it as it is. */
 /* clang-format off */
@@ -51,7 +54,21 @@
     X(JMPF,       NONE, NONE, JUMP,  "if !f: pc = c")                                                   \
     X(JMPT,       NONE, NONE, JUMP,  "if f: pc = c")                                                    \
     X(RET,        NONE, NONE, NONE,  "return f")                                                        \
-    X(RETV,       REG,  NONE, NONE,  "return R[a] (value programs: group keys, distinct values)")
+    X(RETV,       REG,  NONE, NONE,  "return R[a] (value programs: group keys, distinct values)")      \
+    X(LOADE,      REG,  NONE, EPATH, "R[a] = values of path c from the innermost any/all's element") \
+    X(ANY,        REG,  NONE, JUMP,  "f = some value of R[a] as the element makes the code up to c set f") \
+    X(ALL,        REG,  NONE, JUMP,  "f = R[a] has values and each makes the code up to c set f") \
+    X(B64DECODE,  REG,  REG,  NONE,  "R[a] = b64decode(R[b]): base64 strings as UTF-16LE or UTF-8 text") \
+    X(TEXT,       REG,  REG,  NONE,  "R[a] = text(R[b]): strings as they are, others as compact JSON") \
+    X(HOUR,       REG,  REG,  CONST, "R[a] = hour 0-23 of each time in R[b] at UTC offset c (seconds)") \
+    X(WEEKDAY,    REG,  REG,  CONST, "R[a] = weekday 1 (Monday)-7 of each time in R[b] at offset c") \
+    X(FEQ,        REG,  REG,  NONE,  "f = some string pair equal under Unicode simple case folding")     \
+    X(FCONTAINS,  REG,  REG,  NONE,  "f = some string pair with fold(y) a substring of fold(x)")         \
+    X(FSTARTSWITH,REG,  REG,  NONE,  "f = some string pair with fold(x) starting with fold(y)")          \
+    X(FENDSWITH,  REG,  REG,  NONE,  "f = some string pair with fold(x) ending with fold(y)")            \
+    X(FEQK,       REG,  NONE, CONST, "f = some string x in R[a] with fold(x) == constant c (folded)")    \
+    X(FINSET,     REG,  NONE, SET,   "f = fold(x) of some string x in R[a] is in set c (folded)") \
+    X(STRS,       REG,  NUM,  STRS,  "f = some string x in R[a] passes test b (STRS_*) with a member of list c")
 /* clang-format on */
 
 typedef enum {
@@ -75,6 +92,8 @@ typedef enum {
     VM_OPND_GLOB,
     VM_OPND_REGEX,
     VM_OPND_RULE,
+    VM_OPND_EPATH, /* a path read from an element (any/all), not from the event */
+    VM_OPND_STRS,  /* a list of strings a string test takes (like [..], contains [..]) */
 } vm_operand;
 
 typedef struct vm_op_info {

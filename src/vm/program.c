@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "vm/program.h"
+#include "vm/tuning.h"
 
 static void free_const(vm_const *c) {
     if (c->type == SD_STR) free((char *)c->str);
@@ -33,11 +34,16 @@ static void free_rule(vm_rule *r) {
     free(r->meta);
     free(r->sources);
     free_keys(r->by, r->nby);
-    for (uint32_t i = 0; r->steps && i < r->nsteps; i++) free(r->steps[i].name);
+    for (uint32_t i = 0; r->steps && i < r->nsteps; i++) {
+        free(r->steps[i].name);
+        free_keys(r->steps[i].by, r->steps[i].nby);
+        free_keys(r->steps[i].sub, r->steps[i].nsub);
+    }
     free(r->steps);
     free_keys(r->throttle_by, r->nthrottle_by);
     for (uint32_t i = 0; r->output && i < r->noutput; i++) free(r->output[i].text);
     free(r->output);
+    sd_rule_tuning_free(r->tuning);
 }
 
 void sd_program_free(program *p) {
@@ -69,6 +75,14 @@ void sd_program_free(program *p) {
     free(p->regexes);
     for (uint32_t i = 0; p->paths && i < p->npaths; i++) sd_path_free(&p->paths[i]);
     free(p->paths);
+    for (uint32_t i = 0; p->epaths && i < p->nepaths; i++) sd_path_free(&p->epaths[i]);
+    free(p->epaths);
+    for (uint32_t i = 0; p->strs && i < p->nstrs; i++) {
+        for (uint32_t k = 0; p->strs[i].s && k < p->strs[i].n; k++) free(p->strs[i].s[k]);
+        free(p->strs[i].s);
+        free(p->strs[i].len);
+    }
+    free(p->strs);
     for (uint32_t i = 0; p->source_names && i < p->nsources; i++) free(p->source_names[i]);
     free(p->source_names);
 
@@ -84,6 +98,7 @@ void sd_program_free(program *p) {
     }
     free(p->indexes);
     free(p->always);
+    free(p->tuning_text);
     free(p);
 }
 
@@ -102,6 +117,8 @@ uint32_t sd_program_pool_size(const program *p, vm_operand k) {
     case VM_OPND_GLOB: return p->nglobs;
     case VM_OPND_REGEX: return p->nregexes;
     case VM_OPND_RULE: return p->nrules;
+    case VM_OPND_EPATH: return p->nepaths;
+    case VM_OPND_STRS: return p->nstrs;
     case VM_OPND_NONE:
     case VM_OPND_REG:
     case VM_OPND_NUM:

@@ -61,8 +61,25 @@ typedef struct vm_regex {
     char flags[5];
 } vm_regex;
 
+/* The strings a list test (STRS) takes: folded already when the test folds. */
+typedef struct str_list {
+    char **s; /* owned, NUL-terminated (and may hold no NUL) */
+    size_t *len;
+    uint32_t n;
+} str_list;
+
 /* A template: literal text and substitutions, parsed at compile time. */
-typedef enum { TPL_TEXT, TPL_PATH, TPL_COUNT, TPL_DISTINCT, TPL_RULE, TPL_TITLE, TPL_SEVERITY, TPL_GROUP } tpl_kind;
+typedef enum {
+    TPL_TEXT,
+    TPL_PATH,
+    TPL_COUNT,
+    TPL_DISTINCT,
+    TPL_RULE,
+    TPL_TITLE,
+    TPL_SEVERITY,
+    TPL_GROUP,
+    TPL_SUM,
+} tpl_kind;
 typedef struct tpl_part {
     tpl_kind kind;
     char *text; /* TPL_TEXT (owned), with {{ }} already unescaped */
@@ -75,7 +92,7 @@ typedef struct meta_kv {
     char *json; /* the value as compact JSON text (owned) */
 } meta_kv;
 
-typedef enum { RAGG_NONE, RAGG_COUNT, RAGG_DISTINCT, RAGG_SEQUENCE } rule_agg;
+typedef enum { RAGG_NONE, RAGG_COUNT, RAGG_DISTINCT, RAGG_SEQUENCE, RAGG_SUM } rule_agg;
 
 typedef struct rule_key {
     code_span code; /* a value program ending in RETV */
@@ -85,6 +102,15 @@ typedef struct rule_key {
 typedef struct rule_step {
     char *name;
     code_span code; /* a condition program ending in RET */
+    bool negated;   /* `not`: an absence */
+    uint64_t count; /* counted: completes at the count-th match within count_ms (0: one match completes it) */
+    int64_t count_ms;
+    rule_key *by; /* per-step keys (the group is their tuple); NULL: the rule's */
+    uint32_t nby;
+    /* A count rule named as the step: its keys, whose groups count apart
+     * inside the sequence's (count and count_ms are that rule's). */
+    rule_key *sub;
+    uint32_t nsub;
 } rule_step;
 
 typedef struct vm_rule {
@@ -105,11 +131,16 @@ typedef struct vm_rule {
     rule_agg agg;
     uint64_t threshold; /* count/distinct: alert at >= threshold */
     int64_t within_ms;
-    code_span distinct; /* value program for distinct P */
+    code_span distinct; /* value program for distinct P, and for sum P */
     rule_key *by;
     uint32_t nby;
     rule_step *steps;
     uint32_t nsteps;
+    bool unordered;  /* sequence unordered */
+    bool seq_ext;    /* a sequence with a counted or a `not` step (correlate/seqx.c), or unordered */
+    bool step_keys;  /* the steps have their own keys (`by` is the first step's, for the alert) */
+    double sum_min;  /* sum: the threshold */
+    bool sum_strict; /* sum P > N */
     bool has_throttle;
     int64_t throttle_ms;
     rule_key *throttle_by;
@@ -118,6 +149,8 @@ typedef struct vm_rule {
     tpl_part *output; /* NULL = message is the title */
     uint32_t noutput;
     uint32_t nregs; /* registers its programs need */
+    /* Exceptions, severity cases, disabled (vm/tuning.h); NULL when none. */
+    struct rule_tuning *tuning;
 } vm_rule;
 
 /* Dispatch index: rules that require `path == one of these strings`.
@@ -157,6 +190,10 @@ typedef struct program {
     uint32_t nregexes;
     sd_path *paths;
     uint32_t npaths;
+    sd_path *epaths; /* paths read from an element (any/all): not in the event's field cache */
+    uint32_t nepaths;
+    str_list *strs;
+    uint32_t nstrs;
     char **source_names;
     uint32_t nsources;
 
@@ -168,11 +205,14 @@ typedef struct program {
     uint32_t nalways;
     uint32_t max_regs;
     bool uses_regex;
+    /* What the tunes change, for people (secdet_tuning_explain); NULL when none. */
+    char *tuning_text;
 } program;
 
 void sd_program_free(program *p);
 /* How many entries the pool an operand of kind k indexes has (paths,
- * constants, sets, CIDR sets, globs, regexes, rules); 0 for kinds that
+ * constants, sets, CIDR sets, globs, regexes, rules, element paths, string
+ * lists); 0 for kinds that
  * index no pool. An operand c of a pool kind is valid when c < this. */
 uint32_t sd_program_pool_size(const program *p, vm_operand k);
 /* The textual disassembly of the whole program (one instruction a line). Caller frees. */

@@ -29,8 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/hash.h"
 #include "util/limits.h"
+#include "vm/vm_int.h"
 
 #define VM_BANKS (LIMIT_VM_RULE_DEPTH + 1u)
 
@@ -69,6 +71,8 @@ void sd_vm_free(vm_ctx *vm) {
     free(vm->memo_gens);
     pcre2_match_data_free((pcre2_match_data *)vm->match_data);
     pcre2_match_context_free((pcre2_match_context *)vm->match_ctx);
+    if (vm->scratch) sd_buf_free(vm->scratch);
+    free(vm->scratch);
     memset(vm, 0, sizeof *vm);
 }
 
@@ -111,10 +115,14 @@ static bool bytes_contain(const char *h, size_t hn, const char *n, size_t nn) {
     return memmem(h, hn, n, nn) != NULL;
 }
 
-static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit) {
+static bool pair_holds(sd_event *ev, uint8_t op, const sd_value *x, const sd_value *y, uint64_t *work, uint64_t limit) {
     int c;
     ++*work;
     switch (op) {
+    case OP_FEQ:
+    case OP_FCONTAINS:
+    case OP_FSTARTSWITH:
+    case OP_FENDSWITH: return is_str(x) && is_str(y) && sd_vm_fold_pair(ev, op, x, y);
     case OP_EQ: --*work; return sd_value_equal_counted(x, y, work, limit);
     case OP_LT: return order(x, y, &c) && c < 0;
     case OP_LE: return order(x, y, &c) && c <= 0;
@@ -133,14 +141,14 @@ static bool pair_holds(uint8_t op, const sd_value *x, const sd_value *y, uint64_
 /* Whether the test holds for any pair (x from a, y from b). The instruction
  * has paid for one step; the rest (more pairs, container equality) is
  * charged to the budget as it goes, VM_BUDGET when it runs out. */
-static vm_status any_pair(vm_ctx *vm, uint8_t op, const sd_values *a, const sd_values *b, bool *f) {
+static vm_status any_pair(vm_ctx *vm, sd_event *ev, uint8_t op, const sd_values *a, const sd_values *b, bool *f) {
     *f = false;
     uint64_t work = 0;
     uint64_t limit = vm->budget ? (vm->budget > vm->used ? vm->budget - vm->used : 0) + 1 : UINT64_MAX;
     vm_status st = VM_OK;
     for (uint32_t i = 0; i < a->n && !*f && st == VM_OK; i++)
         for (uint32_t j = 0; j < b->n && !*f; j++) {
-            *f = pair_holds(op, &a->v[i], &b->v[j], &work, limit);
+            *f = pair_holds(ev, op, &a->v[i], &b->v[j], &work, limit);
             if (work > limit) {
                 *f = false;
                 st = VM_BUDGET;
@@ -178,6 +186,8 @@ static bool set_has(const const_set *s, const sd_value *x) {
         if (sd_value_equal(&s->members[i], x)) return true;
     return false;
 }
+
+bool sd_vm_set_has(const const_set *s, const sd_value *x) { return set_has(s, x); }
 
 static size_t utf8_count(const char *s, size_t n) {
     size_t k = 0;
@@ -282,6 +292,42 @@ static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, b
     return VM_OK;
 }
 
+/* Where code runs: its registers (bank `bank`), the end of its span, and
+ * inside an any/all body the element and how deep such bodies nest. A body
+ * ends when pc reaches `end` (its value is f there); a program ends at RET
+ * or RETV. */
+typedef struct frame {
+    sd_values *R;
+    uint32_t end;
+    unsigned bank;
+    const sd_value *elem; /* NULL outside any/all */
+    unsigned nest;
+    bool body;
+} frame;
+
+static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bool want_value, bool *result,
+                      sd_values *out);
+
+/* ANY / ALL: the body [pc, in.c) runs once per value of R[a] (that value
+ * the element) until the answer is known. */
+static vm_status each_element(vm_ctx *vm, sd_event *ev, const frame *fr, const vm_insn *in, uint32_t pc, bool *f) {
+    const sd_values arr = fr->R[in->a]; /* the body may reuse the register */
+    bool all = in->op == OP_ALL;
+    frame inner = {fr->R, in->c, fr->bank, NULL, fr->nest + 1, true};
+    *f = all && arr.n > 0;
+    for (uint32_t i = 0; i < arr.n; i++) {
+        inner.elem = &arr.v[i];
+        bool g = false;
+        vm_status st = exec(vm, ev, &inner, pc, false, &g, NULL);
+        if (st != VM_OK) return st;
+        if (g != all) {
+            *f = g;
+            break;
+        }
+    }
+    return VM_OK;
+}
+
 /* Runs code in register bank `depth`. Condition programs end in RET (want_value
  * false, *result set), value programs in RETV (*out set). */
 static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, bool want_value, bool *result,
@@ -290,11 +336,19 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
     const uint32_t nregs = prog->max_regs;
     if (code.len == 0 || code.start > prog->ncode || code.len > prog->ncode - code.start) return VM_ERROR;
     if (depth >= VM_BANKS) return VM_ERROR;
-    const uint32_t end = code.start + code.len;
     sd_values *R = vm->regs ? vm->regs + (size_t)depth * nregs : NULL;
     /* Stale registers may point into the previous event's arena. */
     if (R) memset(R, 0, (size_t)nregs * sizeof *R);
-    uint32_t pc = code.start;
+    frame fr = {R, code.start + code.len, depth, NULL, 0, false};
+    return exec(vm, ev, &fr, code.start, want_value, result, out);
+}
+
+static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bool want_value, bool *result,
+                      sd_values *out) {
+    const program *prog = vm->prog;
+    const uint32_t nregs = prog->max_regs;
+    const uint32_t end = fr->end;
+    sd_values *R = fr->R;
     bool f = false;
 
 #define CHECK(cond)                                                                                                    \
@@ -304,6 +358,10 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
 #define REG(x) CHECK((uint32_t)(x) < nregs)
 
     for (;;) {
+        if (fr->body && pc == end) {
+            *result = f;
+            return VM_OK;
+        }
         CHECK(pc < end);
         if (vm->budget && vm->used >= vm->budget) return VM_BUDGET;
         vm->used++;
@@ -348,6 +406,10 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
             break;
         }
         case OP_EQ:
+        case OP_FEQ:
+        case OP_FCONTAINS:
+        case OP_FSTARTSWITH:
+        case OP_FENDSWITH:
         case OP_LT:
         case OP_LE:
         case OP_GT:
@@ -357,7 +419,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
         case OP_ENDSWITH:
             REG(in.a);
             REG(in.b);
-            if (any_pair(vm, in.op, &R[in.a], &R[in.b], &f) != VM_OK) return VM_BUDGET;
+            if (any_pair(vm, ev, in.op, &R[in.a], &R[in.b], &f) != VM_OK) return VM_BUDGET;
             break;
         case OP_EQK:
         case OP_EQK_CI: {
@@ -409,7 +471,7 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
             break;
         case OP_RULE: {
             CHECK(in.c < prog->nrules);
-            vm_status st = rule_matches(vm, ev, in.c, depth + 1, &f);
+            vm_status st = rule_matches(vm, ev, in.c, fr->bank + 1, &f);
             if (st != VM_OK) return st;
             break;
         }
@@ -417,16 +479,53 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
         case OP_SETF: f = in.a != 0; break;
         case OP_JMPF:
         case OP_JMPT:
-            /* Forward only (pc already points past the jump), inside the span. */
-            CHECK(in.c >= pc && in.c < end);
+            /* Forward only (pc already points past the jump), inside the span
+             * (a body's may land on its end). */
+            CHECK(in.c >= pc && (in.c < end || (fr->body && in.c == end)));
             if (f == (in.op == OP_JMPT)) pc = in.c;
             break;
+        case OP_LOADE:
+            REG(in.a);
+            CHECK(in.c < prog->nepaths && fr->elem);
+            if (sd_vm_elem_path(ev, &prog->epaths[in.c], fr->elem, &R[in.a]) != 0) return VM_ERROR;
+            break;
+        case OP_ANY:
+        case OP_ALL: {
+            REG(in.a);
+            CHECK(in.c >= pc && in.c <= end && fr->nest < LIMIT_VM_ELEM_DEPTH);
+            vm_status st = each_element(vm, ev, fr, &in, pc, &f);
+            if (st != VM_OK) return st;
+            pc = in.c;
+            break;
+        }
+        case OP_B64DECODE:
+        case OP_TEXT:
+        case OP_HOUR:
+        case OP_WEEKDAY: {
+            REG(in.a);
+            REG(in.b);
+            CHECK(in.op == OP_B64DECODE || in.op == OP_TEXT || in.c < prog->nconsts);
+            const sd_value *k = in.op == OP_HOUR || in.op == OP_WEEKDAY ? &prog->consts[in.c] : NULL;
+            sd_values v;
+            if (sd_vm_function(vm, ev, in.op, &R[in.b], k, &v) != 0) return VM_ERROR;
+            R[in.a] = v;
+            break;
+        }
+        case OP_FEQK:
+        case OP_FINSET:
+        case OP_STRS: {
+            REG(in.a);
+            CHECK(in.c < sd_program_pool_size(prog, sd_vm_op_info_table[in.op].c));
+            vm_status st = sd_vm_fold_test(vm, ev, &in, &R[in.a], &f);
+            if (st != VM_OK) return st;
+            break;
+        }
         case OP_RET:
-            CHECK(!want_value);
+            CHECK(!want_value && !fr->body);
             *result = f;
             return VM_OK;
         case OP_RETV:
-            CHECK(want_value);
+            CHECK(want_value && !fr->body);
             REG(in.a);
             *out = R[in.a];
             return VM_OK;
@@ -447,7 +546,8 @@ static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned dep
     }
     const vm_rule *rule = &prog->rules[r];
     bool ok = rule->nsources == 0;
-    for (uint32_t i = 0; i < rule->nsources && !ok; i++) ok = rule->sources[i] == ev->source;
+    for (uint32_t i = 0; i < rule->nsources && !ok; i++)
+        ok = rule->sources[i] == ev->source || rule->sources[i] == ev->lt_source; /* `on` names either */
     /* A sequence rule (no where) never matches statelessly. */
     if (ok && rule->where.len > 0) {
         vm_status st = run(vm, ev, rule->where, depth, false, &ok, NULL);

@@ -30,6 +30,7 @@ typedef struct vm_ctx {
     uint64_t used;              /* instructions executed for the current event */
     uint64_t regex_match_limit; /* PCRE2 match limit; 0 = PCRE2 default */
     void *match_ctx;            /* pcre2_match_context_8 *: carries regex_match_limit (set per match) */
+    struct buf *scratch;        /* text() writes a value here before it goes to the event's arena (made on use) */
 } vm_ctx;
 
 int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget);

@@ -35,11 +35,11 @@ def test_typos_get_suggestions_and_warnings_show_beside_errors_in_order(tmp_path
     lines = r.stderr.splitlines()
     assert lines == [
         f"{a}:1:1: warning: macro 'console_login' is never used",
-        f"{a}:3:11: unknown function 'tolower' (did you mean 'lower'?); the functions are lower, upper, len, coalesce",
-        f"{a}:6:5: expected a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) "
+        f"{a}:3:11: unknown function 'tolower' (did you mean 'lower'?); the functions are lower, upper, len, coalesce, b64decode, text, hour, weekday",
+        f"{a}:6:5: expected a rule clause (meta, on, where, count, distinct, sum, sequence, throttle, output, private) "
         "or '}' after '{', found 'wher' (did you mean 'where'?)",
         f"{a}:8:1: warning: list 'unused' is never used",
-        f"{a}:10:24: expected a rule clause (meta, on, where, count, distinct, sequence, throttle, output, private) "
+        f"{a}:10:24: expected a rule clause (meta, on, where, count, distinct, sum, sequence, throttle, output, private) "
         "or '}' after 'consol_login', found 'adn' (did you mean 'and'?)",
         f"{b}:1:31: severity must be one of info, low, medium, high, critical (did you mean 'high'?)",
         "4 errors, 2 warnings",

@@ -420,13 +420,16 @@ def test_several_rules_options_load_into_one_engine(rules, tmp_path):
     assert sorted(a["rule"] for a in alerts_of(p)) == ["delete_trail", "root_login"]
 
 
-def test_files_are_scanned_in_the_order_given(tmp_path):
+def test_files_are_merged_in_event_time_order_ties_in_the_order_given(tmp_path):
     r = tmp_path / "r.secdet"
     r.write_text(ANY_SOURCE_RULE)
     a = tmp_path / "a.jsonl"
     b = tmp_path / "b.jsonl"
     a.write_text(jsonl({"eventName": "DeleteTrail", "n": "a", "eventTime": "2023-07-10T12:00:00Z"}))
     b.write_text(jsonl({"eventName": "DeleteTrail", "n": "b", "eventTime": "2023-07-10T12:00:01Z"}))
+    p = run(["scan", "--rules", r, b, a])
+    assert [al["events"][-1]["n"] for al in alerts_of(p)] == ["a", "b"]
+    b.write_text(jsonl({"eventName": "DeleteTrail", "n": "b", "eventTime": "2023-07-10T12:00:00Z"}))
     p = run(["scan", "--rules", r, b, a])
     assert [al["events"][-1]["n"] for al in alerts_of(p)] == ["b", "a"]
 
@@ -552,12 +555,12 @@ def test_test_malformed_test_line_is_an_error_with_its_line(rules, tmp_path):
     assert re.search(rb"root\.tests\.jsonl:3: ", p.stderr), p.stderr
 
 
-def test_test_uses_the_source_of_each_test(tmp_path):
+def test_test_uses_the_source_of_each_test_else_the_rules_on(tmp_path):
     r = tmp_path / "s.secdet"
     r.write_text(JSONL_ONLY_RULE.split("rule cloudtrail_delete")[0])
     write_tests(tmp_path / "s.tests.jsonl", [
-        {"rule": "jsonl_delete", "expect": "match", "source": "jsonl", "event": {"eventName": "DeleteTrail"}},
-        {"rule": "jsonl_delete", "expect": "no-match", "event": {"eventName": "DeleteTrail"}},
+        {"rule": "jsonl_delete", "expect": "match", "event": {"eventName": "DeleteTrail"}},  # the rule's `on jsonl`
+        {"rule": "jsonl_delete", "expect": "no-match", "source": "cloudtrail", "event": {"eventName": "DeleteTrail"}},
     ])
     p = run(["test", r])
     assert p.returncode == 0, (p.stdout, p.stderr)
@@ -730,9 +733,10 @@ def test_test_stream_goes_to_the_source_of_the_test(tmp_path):
     r = tmp_path / "s.secdet"
     r.write_text('rule on_jsonl { on jsonl where .eventName == "X" }\n')
     write_tests(tmp_path / "s.tests.jsonl", [
-        {"rule": "on_jsonl", "expect": "match", "expect_alerts": 2, "source": "jsonl",
+        {"rule": "on_jsonl", "expect": "match", "expect_alerts": 2,
          "events": [{"eventName": "X"}, {"eventName": "X"}]},
-        {"rule": "on_jsonl", "expect": "no-match", "events": [{"eventName": "X"}, {"eventName": "X"}]},
+        {"rule": "on_jsonl", "expect": "no-match", "source": "okta",
+         "events": [{"eventName": "X"}, {"eventName": "X"}]},
     ])
     p = run(["test", r])
     assert p.returncode == 0, (p.stdout, p.stderr)

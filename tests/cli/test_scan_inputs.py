@@ -178,11 +178,12 @@ def test_cloudtrail_records_as_json_lines(rules, any_source, three_files, tmp_pa
     recs = [r for p in three_files for r in json.loads(p.read_text())["Records"]]
     path = tmp_path / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    # auto takes them as JSON lines: source "jsonl", which `on cloudtrail` rules do not see ...
+    # auto takes them as JSON lines, each routed by its shape to source
+    # "cloudtrail" (docs/log-types.md), which `on cloudtrail` rules see ...
     p = scan(any_source, path)
-    assert [a["source"] for a in alerts(p)] == ["jsonl", "jsonl"]
-    assert alerts(scan(rules, path)) == []
-    # ... unless the format or the source says CloudTrail.
+    assert [a["source"] for a in alerts(p)] == ["cloudtrail", "cloudtrail"]
+    assert alerts(scan(rules, path)) == want
+    # ... as when the format or the source says CloudTrail.
     p = scan(rules, path, extra=["--format", "cloudtrail"])
     assert p.returncode == 0, p.stderr
     assert alerts(p) == want
@@ -267,7 +268,7 @@ def test_eventbridge_and_cloudwatch_logs_formats_without_source(any_source, tmp_
     p = scan(any_source, eb, extra=["--format", "eventbridge"])
     assert p.returncode == 0, p.stderr
     got = alerts(p)
-    assert [a["source"] for a in got] == ["eventbridge"]
+    assert [a["source"] for a in got] == ["cloudtrail"]  # a CloudTrail record, by its shape
     assert got[0]["events"][0]["_eventbridge"]["account"] == "123456789012"  # the envelope beside the event
     assert b"scanned 2 events" in p.stderr
 
@@ -277,7 +278,7 @@ def test_eventbridge_and_cloudwatch_logs_formats_without_source(any_source, tmp_
     p = scan(any_source, cw, extra=["--format", "cloudwatch-logs"])
     assert p.returncode == 0, p.stderr
     got = alerts(p)
-    assert [a["source"] for a in got] == ["cloudwatch-logs", "cloudwatch-logs"]
+    assert [a["source"] for a in got] == ["cloudtrail", "cloudtrail"]
     assert got[0]["events"][0]["_cloudwatch"]["logGroup"] == "aws-cloudtrail"
     assert b"scanned 3 events" in p.stderr
 

@@ -119,7 +119,7 @@ def s3_record(bucket, key):
 # ---- the whole set-up -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, request):
     rie = find_rie()
     if not rie:
         pytest.skip("aws-lambda-rie not installed (tests/lambda/setup.sh installs it)")
@@ -160,10 +160,15 @@ def env(tmp_path_factory):
 
         hook = Hook()
         port, api = free_port(), free_port()
+        # A test module may load rules of its own (LAMBDA_RULES, their text) instead of the CIS pack.
+        rules = task / "rules/aws/cis.secdet"
+        if getattr(request.module, "LAMBDA_RULES", None):
+            rules = tmp / "module.secdet"
+            rules.write_text(request.module.LAMBDA_RULES)
         e = dict(os.environ)
         e.update({
             "LAMBDA_TASK_ROOT": str(task),
-            "SECDET_RULES": str(task / "rules/aws/cis.secdet"),
+            "SECDET_RULES": str(rules),
             "SECDET_SINKS": json.dumps([{"type": "webhook", "url": hook.url, "max_attempts": 3,
                                          "backoff_ms": 100}]),
             "SECDET_S3_ENDPOINT": endpoint,

@@ -84,13 +84,14 @@ static void test_unknown_function_says_so_and_names_the_nearest(void **state) {
     (void)state;
     expect("rule r { where tolower(.x) == \"a\" }\n",
            "t.secdet:1:16: unknown function 'tolower' (did you mean 'lower'?); the functions are lower, upper, len, "
-           "coalesce\n");
+           "coalesce, b64decode, text, hour, weekday\n");
     /* on the right of a comparison and in a key, too */
     expect("rule r { where .a == toupper(.b) }\n",
            "t.secdet:1:22: unknown function 'toupper' (did you mean 'upper'?); the functions are lower, upper, len, "
-           "coalesce\n");
+           "coalesce, b64decode, text, hour, weekday\n");
     expect("rule r { where .a == 1 count >= 2 within 1m by size(.b) }\n",
-           "t.secdet:1:48: unknown function 'size'; the functions are lower, upper, len, coalesce\n");
+           "t.secdet:1:48: unknown function 'size'; the functions are lower, upper, len, coalesce, b64decode, "
+           "text, hour, weekday\n");
 }
 
 static void test_a_bare_word_where_a_value_goes_suggests_the_field(void **state) {
@@ -102,10 +103,10 @@ static void test_a_bare_word_where_a_value_goes_suggests_the_field(void **state)
 static void test_keyword_typos_suggest_the_keyword(void **state) {
     (void)state;
     expect("rule r {\n  wher .x == 1\n}\n",
-           "t.secdet:2:3: expected a rule clause (meta, on, where, count, distinct, sequence, throttle, output, "
+           "t.secdet:2:3: expected a rule clause (meta, on, where, count, distinct, sum, sequence, throttle, output, "
            "private) or '}' after '{', found 'wher' (did you mean 'where'?)\n");
     expect("rule r {\n  where .x == 1 adn .y == 2\n}\n",
-           "t.secdet:2:17: expected a rule clause (meta, on, where, count, distinct, sequence, throttle, output, "
+           "t.secdet:2:17: expected a rule clause (meta, on, where, count, distinct, sum, sequence, throttle, output, "
            "private) or '}' after '1', found 'adn' (did you mean 'and'?)\n");
     expect("rul r { where .x == 1 }\n", "t.secdet:1:1: expected 'list', 'macro' or 'rule', found 'rul' (did you "
                                         "mean 'rule'?)\n");
@@ -158,7 +159,7 @@ static void test_diagnostics_come_sorted_by_file_line_and_column(void **state) {
     assert_false(compiled);
     assert_string_equal(got, "a.secdet:1:1: warning: macro 'm1' is never used\n"
                              "a.secdet:2:29: unknown name 'nope': not a macro or rule\n"
-                             "a.secdet:3:11: expected a rule clause (meta, on, where, count, distinct, sequence, "
+                             "a.secdet:3:11: expected a rule clause (meta, on, where, count, distinct, sum, sequence, "
                              "throttle, output, private) or '}' after '{', found 'wher' (did you mean 'where'?)\n"
                              "b.secdet:1:17: unknown name 'zzz': not a macro or rule\n"
                              "b.secdet:2:1: warning: macro 'm2' is never used\n");

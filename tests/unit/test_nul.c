@@ -247,7 +247,7 @@ static void test_raw_control_character_in_a_string_is_malformed_and_the_next_lin
 
     /* A CloudTrail record is decoded as soon as it is complete, and one
      * that is malformed does not stop the others. */
-    static const char doc[] = "{\"Records\":[{\"a\":\"x\ny\"},{\"a\":\"z\"}]}";
+    static const char doc[] = "{\"Records\":[{\"a\":\"x\ny\"},{\"a\":\"z\",\"eventTime\":\"2024-01-01T00:00:00Z\"}]}";
     assert_int_equal(secdet_push(e, "cloudtrail", doc, sizeof doc - 1), SECDET_ERR_DECODE);
     assert_int_equal(secdet_source_end(e, "cloudtrail"), SECDET_OK);
     assert_int_equal(c.nerrors, 1);

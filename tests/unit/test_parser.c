@@ -71,7 +71,9 @@ static parsed *parse_ok(const char *src) {
 /* ---- a compact rendering of conditions ------------------------------- */
 
 static void put_cond(buf *b, const ast_cond *c) {
-    static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">=", "contains", "startswith", "endswith"};
+    static const char *const ops[] = {"==",        "!=",          "<",          "<=",       ">",
+                                      ">=",        "contains",    "startswith", "endswith", "=~",
+                                      "icontains", "istartswith", "iendswith",  "like",     "ilike"};
     char *l = c->lhs ? sd_ast_expr_text(c->lhs) : NULL;
     switch (c->kind) {
     case COND_OR:
@@ -104,6 +106,18 @@ static void put_cond(buf *b, const ast_cond *c) {
     case COND_MATCHES: sd_buf_printf(b, "(matches %s /%s/%s)", l, c->lit.str, c->lit.flags); break;
     case COND_EXISTS: sd_buf_printf(b, "(exists %s)", l); break;
     case COND_NAME: sd_buf_puts(b, c->name); break;
+    case COND_ANY:
+    case COND_ALL:
+        sd_buf_printf(b, "(%s %s%s ", c->kind == COND_ANY ? "any" : "all", c->lhs->rooted ? "$" : "", l);
+        put_cond(b, c->l);
+        sd_buf_putc(b, ')');
+        break;
+    case COND_STRS:
+        if (c->name)
+            sd_buf_printf(b, "(%s %s @%s)", ops[c->op], l, c->name);
+        else
+            sd_buf_printf(b, "(%s %s [%zu])", ops[c->op], l, c->lit.nitems);
+        break;
     }
     free(l);
 }
@@ -503,8 +517,8 @@ static void test_many_errors_in_one_file_are_all_reported(void **state) {
     const char *want[] = {
         "t.secdet:2:1: expected ',' or ']' after '2', found 'macro'",
         "t.secdet:3:1: expected a field path or a value after '==', found 'rule'",
-        "t.secdet:5:12: expected a comparison operator (==, !=, <, <=, >, >=, in, contains, startswith, endswith, "
-        "like, matches) after '.a', found '='",
+        "t.secdet:5:12: expected a comparison operator (==, !=, <, <=, >, >=, =~, in, contains, startswith, endswith, "
+        "like, matches, icontains, istartswith, iendswith, ilike) after '.a', found '='",
         "t.secdet:6:21: expected a duration (like 500ms, 30s, 10m, 1h or 7d) after 'within', found '10'",
         "t.secdet:7:10: expected a template string after 'output', found '42'",
         "t.secdet:9:1: expected 'list', 'macro' or 'rule', found 'bogus'",
@@ -549,7 +563,7 @@ static void test_resync_skips_nested_braces_in_a_broken_rule(void **state) {
 static void test_duplicate_clauses_are_errors(void **state) {
     (void)state;
     const char *want[] = {"t.secdet:3:2: duplicate 'where' in rule 'r' (first at 2:2)",
-                          "t.secdet:7:2: rule 's' already has an aggregation (count, distinct or sequence) at 6:2",
+                          "t.secdet:7:2: rule 's' already has an aggregation (count, distinct, sum or sequence) at 6:2",
                           NULL};
     assert_diags("rule r {\n where a\n where b\n}\n"
                  "rule s {\n count >= 1 within 1m\n distinct .x >= 2 within 1m\n where a\n}\n"

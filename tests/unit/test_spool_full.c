@@ -263,12 +263,14 @@ static void test_a_full_tmpfs_is_freed_by_acking(void **state) {
     assert_true(full > 100);
     assert_int_equal(sd_spool_unstage(s, NULL, NULL), 1);
 
-    /* Not all delivered: nothing is freed, the spool takes nothing. */
+    /* Half delivered: segments roll at a quarter of the filesystem, so the
+     * wholly delivered ones go and the spool takes more. */
+    int before = count_segs(spdir, NULL);
+    assert_true(before >= 3);
     assert_int_equal(sd_spool_ack(s, full / 2), 0);
+    assert_true(count_segs(spdir, NULL) < before);
     assert_int_equal(sd_spool_append_at(s, seq, 1, "id", rec, sizeof rec), 0);
-    rc = sd_spool_commit(s);
-    assert_true(rc == -ENOSPC);
-    sd_spool_unstage(s, NULL, NULL);
+    assert_int_equal(sd_spool_commit(s), 0);
     /* All delivered: the closed segment goes, the disk is free. */
     assert_int_equal(sd_spool_ack(s, full), 0);
     struct statvfs v;

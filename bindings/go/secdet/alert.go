@@ -66,10 +66,12 @@ type Alert struct {
 	Tags       []string          `json:"tags"`
 	Time       time.Time         `json:"time"` // event time of the firing event
 	Source     string            `json:"source"`
+	Fields     map[string]any    `json:"fields,omitempty"` // the firing event's common fields ("ip", "user", ...; docs/log-types.md)
 	Message    string            `json:"message"`
 	Group      map[string]any    `json:"group"` // key expression text -> value (nil for a missing value)
 	Count      int64             `json:"count"` // 1 for a stateless rule
 	Distinct   int64             `json:"distinct,omitempty"`
+	Sum        *float64          `json:"sum,omitempty"` // a sum rule's total (nil for every other rule)
 	FirstSeen  time.Time         `json:"first_seen"`
 	LastSeen   time.Time         `json:"last_seen"`
 	Suppressed int64             `json:"suppressed"`

@@ -49,8 +49,8 @@ void gosecdet_delivery_done(secdet_delivery *d, int result, int64_t retry_after_
     secdet_delivery_done(d, &r);
 }
 
-secdet_status gosecdet_source_add(secdet_engine *e, const char *name, const char *format_name,
-                                  const char *time_field) {
-    secdet_source_opts o = {SECDET_FMT_AUTO, time_field, format_name};
+secdet_status gosecdet_source_add(secdet_engine *e, const char *name, const char *format_name, const char *time_field,
+                                  const char *log_type) {
+    secdet_source_opts o = {SECDET_FMT_AUTO, time_field, format_name, log_type};
     return secdet_source_add(e, name, &o);
 }

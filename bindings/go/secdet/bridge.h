@@ -16,9 +16,9 @@
 /* Per engine, in C memory; written by Go only while it holds the engine's
  * lock, read by the alert callback on the same thread during a call. */
 typedef struct gosecdet_ctx {
-    uintptr_t handle;  /* cgo.Handle of the Go engine state */
-    int deliver;       /* 1: hand every alert to Go; 0: only count it */
-    uint64_t alerts;   /* alerts seen by the synchronous callback */
+    uintptr_t handle; /* cgo.Handle of the Go engine state */
+    int deliver;      /* 1: hand every alert to Go; 0: only count it */
+    uint64_t alerts;  /* alerts seen by the synchronous callback */
 } gosecdet_ctx;
 
 /* Installs the alert and error callbacks with ctx as their user pointer. */
@@ -30,7 +30,7 @@ secdet_status gosecdet_sink_new(uintptr_t handle, const secdet_sink_opts *opts, 
 /* secdet_delivery_done without a Go-allocated result struct. */
 void gosecdet_delivery_done(secdet_delivery *d, int result, int64_t retry_after_ms, const char *error);
 /* The format's default: opts with format AUTO and format_name (may be NULL). */
-secdet_status gosecdet_source_add(secdet_engine *e, const char *name, const char *format_name,
-                                  const char *time_field);
+secdet_status gosecdet_source_add(secdet_engine *e, const char *name, const char *format_name, const char *time_field,
+                                  const char *log_type);
 
 #endif

@@ -169,7 +169,7 @@ func (e *Engine) AddSource(name, format string, opts ...SourceOption) error {
 		return &Error{Op: "add source", Status: ErrExists, Detail: name}
 	}
 	cname := C.CString(name)
-	var cfmt, ctime *C.char
+	var cfmt, ctime, ctype *C.char
 	if format != "" {
 		cfmt = C.CString(format)
 		defer C.free(unsafe.Pointer(cfmt))
@@ -178,10 +178,16 @@ func (e *Engine) AddSource(name, format string, opts ...SourceOption) error {
 		ctime = C.CString(so.timeField)
 		defer C.free(unsafe.Pointer(ctime))
 	}
-	if st := C.gosecdet_source_add(k.c, cname, cfmt, ctime); st != C.SECDET_OK {
+	if so.logType != "" {
+		ctype = C.CString(so.logType)
+		defer C.free(unsafe.Pointer(ctype))
+	}
+	if st := C.gosecdet_source_add(k.c, cname, cfmt, ctime, ctype); st != C.SECDET_OK {
 		C.free(unsafe.Pointer(cname))
 		er := &Error{Op: "add source", Status: Status(st), Detail: name}
-		if st == C.SECDET_ERR_INVALID_ARG && format != "" {
+		if st == C.SECDET_ERR_INVALID_ARG && so.logType != "" {
+			er.Detail = "unknown format " + format + " or log type " + so.logType
+		} else if st == C.SECDET_ERR_INVALID_ARG && format != "" {
 			er.Detail = "unknown format " + format
 		}
 		return er
@@ -193,11 +199,18 @@ func (e *Engine) AddSource(name, format string, opts ...SourceOption) error {
 // A SourceOption configures a source in AddSource.
 type SourceOption func(*sourceOpts)
 
-type sourceOpts struct{ timeField string }
+type sourceOpts struct{ timeField, logType string }
 
-// TimeField names the field holding the event time (RFC 3339), e.g.
-// ".eventTime". The default is the format's (docs/api.md).
+// TimeField names the field holding the event time (RFC 3339, zone-less
+// UTC, or epoch seconds / milliseconds), e.g. ".eventTime". The default is
+// the log type's, else the format's (docs/api.md).
 func TimeField(path string) SourceOption { return func(o *sourceOpts) { o.timeField = path } }
+
+// LogType gives the source a log type (docs/log-types.md): a built-in
+// ("cloudtrail", "okta", "gcp-audit", ...), one defined with DefineLogType,
+// or "auto" to give each event to the source of its log type by its shape.
+// The default is the log type of the source's name, else jsonl.
+func LogType(name string) SourceOption { return func(o *sourceOpts) { o.logType = name } }
 
 // Push hands raw bytes to a source: decoded by the source's format, every
 // event evaluated. It returns the alerts that fired during the call (they

@@ -138,7 +138,7 @@ type RuleInfo struct {
 	File      string
 	Line      int
 	Private   bool // the rule never alerts
-	Aggregate bool // count, distinct or sequence
+	Aggregate bool // count, distinct, sum or sequence
 }
 
 // Rules lists the loaded rules.

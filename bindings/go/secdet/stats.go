@@ -18,6 +18,7 @@ type Stats struct {
 	Evicted        uint64 `json:"evicted"`         // correlation groups evicted to stay under the state cap
 	Groups         uint64 `json:"groups"`          // correlation groups held now
 	StateBytes     uint64 `json:"state_bytes"`     // bytes of correlation state held now
+	TimeUnreadable uint64 `json:"time_unreadable"` // events whose time could not be read (took the time of the push)
 }
 
 // Stats returns the engine's counters.
@@ -37,5 +38,6 @@ func (k *core) stats() Stats {
 		Events: uint64(s.events), TextEvents: uint64(s.text_events), Malformed: uint64(s.malformed), Alerts: uint64(s.alerts),
 		RulesRun: uint64(s.rules_run), BudgetExceeded: uint64(s.budget_exceeded), Late: uint64(s.late),
 		Bytes: uint64(s.bytes), Evicted: uint64(s.evicted), Groups: uint64(s.groups), StateBytes: uint64(s.state_bytes),
+		TimeUnreadable: uint64(s.time_unreadable),
 	}
 }

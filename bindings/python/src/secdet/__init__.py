@@ -12,8 +12,8 @@ released while the library parses and evaluates.
 from ._errors import ClosedError, DecodeError, Error, RuleError, SinkError
 from ._engine import BUILTIN_FORMATS, Engine
 from ._native import ffi as _ffi, lib as _lib
-from ._types import (Alert, Diagnostic, MalformedEvent, RuleInfo, Severity, SinkResult, SinkStats,
-                     Stats)
+from ._types import (Alert, Diagnostic, EventInfo, MalformedEvent, RuleExcept, RuleInfo, RuleStats, Severity,
+                     SinkResult, SinkStats, Stats)
 
 __version__ = "0.1.0"
 
@@ -24,7 +24,8 @@ def library_version() -> str:
 
 
 __all__ = [
-    "Alert", "BUILTIN_FORMATS", "ClosedError", "DecodeError", "Diagnostic", "Engine", "Error",
-    "MalformedEvent", "RuleError", "RuleInfo", "Severity", "SinkError", "SinkResult", "SinkStats",
+    "Alert", "BUILTIN_FORMATS", "ClosedError", "DecodeError", "Diagnostic", "Engine", "Error", "EventInfo",
+    "MalformedEvent", "RuleError", "RuleExcept", "RuleInfo", "RuleStats", "Severity", "SinkError", "SinkResult",
+    "SinkStats",
     "Stats", "__version__", "library_version",
 ]

@@ -9,6 +9,7 @@ synchronous alert callback is C code that never needs the GIL
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json as _json
 import logging
 import os
@@ -19,12 +20,13 @@ from typing import (IO, Any, Callable, Dict, Iterable, Iterator, List, Mapping, 
                     Union)
 
 from . import _io, _scan
-from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_TIMEOUT, ClosedError,
+from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_NOMEM, ERR_TIMEOUT, ClosedError,
                       DecodeError, Error, RuleError, SinkError)
 from ._native import (Counters, SinkState, check, ffi, lib, log, new_handle, strerror, take_batch,
                       take_diagnostics, take_raw)
 from ._sinks import make_sink_opts, sink_json
-from ._types import Alert, Diagnostic, MalformedEvent, RuleInfo, Severity, SinkResult, SinkStats, Stats
+from ._types import (Alert, Diagnostic, EventInfo, MalformedEvent, RuleExcept, RuleInfo, RuleStats, Severity,
+                     SinkResult, SinkStats, Stats)
 
 RulesArg = Union[str, bytes, "os.PathLike[str]"]
 Event = Union[str, bytes, bytearray, memoryview, Mapping[str, Any]]
@@ -249,6 +251,39 @@ class Engine:
                                     info.line, bool(info.is_private), bool(info.is_aggregate)))
         return out
 
+    @property
+    def rule_stats(self) -> List[RuleStats]:
+        """Every loaded rule's figures (alerts, throttle-suppressed, excepted, its exceptions), in the order of
+        :attr:`rules`. Tune rules with an overlay file loaded after the packs (:meth:`load_rules`)."""
+        info = ffi.new("secdet_rule_info *")
+        st = ffi.new("secdet_rule_stats *")
+        x = ffi.new("secdet_rule_except *")
+        s = lambda p: ffi.string(p).decode("utf-8", "replace") if p != ffi.NULL else ""  # noqa: E731
+        out = []
+        with self._lock:
+            ptr = self._live()
+            for i in range(lib.secdet_rule_count(ptr)):
+                if lib.secdet_rule_get(ptr, i, info) != 0 or lib.secdet_rule_stats_get(ptr, i, st) != 0:
+                    continue
+                excepts = []
+                for k in range(st.nexcepts):
+                    if lib.secdet_rule_except_get(ptr, i, k, x) == 0:
+                        excepts.append(RuleExcept(s(x.file), x.line, x.column, s(x.condition), s(x.reason),
+                                                  s(x.until), x.until_ns, x.excepted))
+                out.append(RuleStats(s(info.name), st.alerts, st.suppressed, st.excepted, bool(st.disabled),
+                                     tuple(excepts)))
+        return out
+
+    def tuning_explain(self) -> str:
+        """What every ``tune`` and ``disable`` of the loaded rules changes, for people; "" when none."""
+        out = ffi.new("char **")
+        with self._lock:
+            check(lib.secdet_tuning_explain(self._live(), out), "tuning explain")
+        try:
+            return ffi.string(out[0]).decode("utf-8", "replace")
+        finally:
+            lib.secdet_free(out[0])
+
     def disasm(self) -> str:
         """The loaded rules' bytecode, one instruction a line."""
         out = ffi.new("char **")
@@ -261,22 +296,98 @@ class Engine:
 
     # ---- sources and events -------------------------------------------------
 
-    def add_source(self, name: str, format: str = "auto", time_field: Optional[str] = None) -> None:
+    def add_source(self, name: str, format: str = "auto", time_field: Optional[str] = None,
+                   log_type: Optional[str] = None) -> None:
         """Adds a source: `name` is what a rule's ``on`` clause names; `format` is
         "auto", "jsonl", "cloudtrail", "cloudwatch-logs" or "eventbridge"; `time_field`
-        the event time's field path (".eventTime"; None: the format's default)."""
+        the event time's field path (".eventTime"; None: the log type's, else the
+        format's default); `log_type` its log type (docs/log-types.md: "okta",
+        "gcp-audit", ..., one given to `define_log_type`, or "auto" to give each
+        event to the source of its log type by its shape; None: the log type of
+        the source's name, else jsonl)."""
         opts = ffi.new("secdet_source_opts *")
         fmt = ffi.new("char[]", format.encode())
         opts.format_name = fmt
         tf = ffi.new("char[]", time_field.encode()) if time_field else ffi.NULL
         opts.time_field = tf
+        lt = ffi.new("char[]", log_type.encode()) if log_type else ffi.NULL
+        opts.log_type = lt
         with self._lock:
             status = lib.secdet_source_add(self._live(), self._name(name), opts)
         if status == ERR_EXISTS:
             raise Error(f"source {name!r} already exists", status)
         if status != 0:
-            raise Error(f"cannot add source {name!r} (format {format!r}): {strerror(status)}", status)
+            what = f"format {format!r}" + (f", log type {log_type!r}" if log_type else "")
+            raise Error(f"cannot add source {name!r} ({what}): {strerror(status)}", status)
         self._sources[name] = format
+
+    # ---- log types ------------------------------------------------------------
+
+    def define_log_type(self, definition: Union[Mapping[str, Any], str]) -> None:
+        """Defines a log type, or overrides what `definition` gives of one that
+        exists (a built-in too): a dict (or its JSON text) with "name" and any
+        of "detect", "fields", "known_fields" (docs/log-types.md). Raises Error
+        with the reason when it is not valid."""
+        text = definition if isinstance(definition, str) else _json.dumps(definition)
+        data = text.encode()
+        why = ffi.new("char **")
+        with self._lock:
+            status = lib.secdet_log_type_define(self._live(), data, len(data), why)
+        if status != 0:
+            reason = ffi.string(why[0]).decode("utf-8", "replace") if why[0] != ffi.NULL else strerror(status)
+            lib.secdet_free(why[0])
+            if status == ERR_NOMEM:
+                raise MemoryError(reason)
+            raise Error(f"log type: {reason}", status)
+
+    def log_types(self) -> List[str]:
+        """The names of the log types the engine knows, built-ins first."""
+        with self._lock:
+            ptr = self._live()
+            return [ffi.string(lib.secdet_log_type_name(ptr, i)).decode()
+                    for i in range(lib.secdet_log_type_count(ptr))]
+
+    def log_type(self, name: str) -> Dict[str, Any]:
+        """Log type `name` as it is now (a built-in with what was defined over it),
+        as the dict `define_log_type` takes: "name", "detect", "fields",
+        "known_fields". Raises Error for an unknown name."""
+        out = ffi.new("char **")
+        with self._lock:
+            status = lib.secdet_log_type_json(self._live(), name.encode(), out)
+        if status != 0:
+            raise Error(f"unknown log type {name!r}: {strerror(status)}", status)
+        try:
+            return _json.loads(ffi.string(out[0]).decode())
+        finally:
+            lib.secdet_free(out[0])
+
+    def inspect(self, event: Event, source: str = "jsonl") -> EventInfo:
+        """Which source and log type `event` would have when pushed to `source`,
+        and its own time, without evaluating it."""
+        if isinstance(event, (bytes, bytearray, memoryview)):
+            data = bytes(event)
+        elif isinstance(event, str):
+            data = event.encode()
+        else:
+            data = _json.dumps(event).encode()
+        info = ffi.new("secdet_event_info *")
+        with self._lock:
+            status = lib.secdet_event_inspect(self._live(), self._name(source), data, len(data), info)
+            if status != 0:
+                check(status, "inspect")
+            when = None
+            if info.has_time:
+                when = _dt.datetime.fromtimestamp(info.time_ns // 1_000_000_000, tz=_dt.timezone.utc).replace(
+                    microsecond=(info.time_ns % 1_000_000_000) // 1000)
+            return EventInfo(source=ffi.string(info.source).decode("utf-8", "replace"),
+                             log_type=ffi.string(info.log_type).decode(), time=when)
+
+    def source_stats(self, source: str) -> Dict[str, int]:
+        """The counters of one source name: {"time_unreadable": N}."""
+        st = ffi.new("secdet_source_stats *")
+        with self._lock:
+            check(lib.secdet_source_stats_get(self._live(), self._name(source), st), "source stats")
+        return {"time_unreadable": st.time_unreadable}
 
     def _ensure_source(self, name: str, format: str) -> None:
         if name not in self._sources:
@@ -355,7 +466,8 @@ class Engine:
 
         `input` is a path, a directory (every file below it, in byte order of
         their paths), a binary (or text) file object, or a list of those,
-        read in order as one stream (correlation spans files), in 1 MiB
+        read in order as one stream (correlation spans files; unlike
+        ``secdet scan``, which merges its inputs in event-time order), in 1 MiB
         chunks, plain or gzip. With format "auto" each file is CloudTrail
         when its first key is "Records", else JSON lines; the source name is
         `source`, else the format's name (a source not yet added is added

@@ -116,6 +116,12 @@ class Alert:
         """The rule's other meta keys."""
         return dict(self._data.get("meta") or {})
 
+    @property
+    def fields(self) -> Dict[str, Any]:
+        """The firing event's common fields that it has ("type", "time", "ip",
+        "user", ...; docs/log-types.md)."""
+        return dict(self._data.get("fields") or {})
+
     def to_dict(self) -> Dict[str, Any]:
         """The whole alert as a new dict (the JSON shape of docs/language.md)."""
         return _json.loads(self.json)
@@ -187,7 +193,33 @@ class RuleInfo:
     file: str
     line: int
     private: bool  #: never alerts (a building block of other rules)
-    aggregate: bool  #: count / distinct / sequence
+    aggregate: bool  #: count / distinct / sum / sequence
+
+
+@dataclass(frozen=True)
+class RuleExcept:
+    """One exception of a rule (``except ... until ... "reason"`` in a tune)."""
+
+    file: str  #: where the ``except`` is written
+    line: int
+    column: int
+    condition: str  #: as written, on one line
+    reason: str  #: "" when none
+    until: str  #: "YYYY-MM-DD", "" when it has no date
+    until_ns: int  #: events from this time on (ns since the epoch, UTC) are not excepted; 2**63-1 without a date
+    excepted: int  #: events it took out
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    """One rule's figures since the engine was made; a reload keeps those of every rule whose name stays."""
+
+    rule: str
+    alerts: int  #: alerts the rule made (before the sinks' filters)
+    suppressed: int  #: alerts its throttle held back
+    excepted: int  #: events its exceptions took out
+    disabled: bool  #: a ``disable`` turned it off
+    excepts: Tuple[RuleExcept, ...]  #: its exceptions, in the order they apply
 
 
 @dataclass(frozen=True)
@@ -233,5 +265,15 @@ class Stats:
     idle_closed: int
     tls_failed: int
     text_events: int  #: of events, those read by the one-pass scanner (no JSON tree built)
+    time_unreadable: int = 0  #: events whose time could not be read (they took the time of the push)
     sinks: Tuple[SinkStats, ...] = ()
     callback_errors: int = 0  #: exceptions raised by Python sink callables
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What the engine makes of one event (`Engine.inspect`)."""
+
+    source: str  #: the source it belongs to (a routing source's event: its log type's name)
+    log_type: str
+    time: Optional[_dt.datetime]  #: its own time (UTC), or None when it has none
