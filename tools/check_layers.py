@@ -15,7 +15,7 @@ import re
 import sys
 
 # Lowest first; each may include the ones before it.
-ORDER = ["util", "event", "vm", "lang", "correlate", "alert", "sink", "engine", "io", "kafka", "lambda", "cli"]
+ORDER = ["util", "event", "vm", "lang", "sql", "correlate", "alert", "sink", "engine", "io", "kafka", "s3", "lambda", "cli"]
 
 # Folders above the engine see only these of the folders named (what they
 # drive); the rest of such a folder is its own business.

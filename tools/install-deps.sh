@@ -66,3 +66,6 @@ fi
 # and moto's S3 server (pip). tests/lambda/setup.sh installs what is missing
 # and never fails the set-up (the tests then skip, saying why).
 sh "$(dirname "$0")/../tests/lambda/setup.sh" >/dev/null
+
+# `secdet sql`'s tests: DuckDB and sqlglot (pip), the same way.
+sh "$(dirname "$0")/../tests/sql/setup.sh" >/dev/null

@@ -26,6 +26,8 @@ int cmd_scan(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
+int cmd_hunt(int argc, char **argv);
 
 /* `one` when n is 1, else `many`: "1 rule", "2 rules", "0 rules". */
 const char *cli_plural(unsigned long long n, const char *one, const char *many);

@@ -233,7 +233,7 @@ static void print_stats(const scan_ctx *ctx) {
             (unsigned long long)s.evicted, (unsigned long long)s.groups, (unsigned long long)s.state_bytes);
 }
 
-static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
+int scan_run(scan_ctx *ctx, char **args, size_t nargs) {
     scan_files list = {0};
     int failed = scan_expand_inputs(ctx->engine, args, nargs, &list) != 0;
     size_t count = list.n;
@@ -280,6 +280,7 @@ static int run_scan(scan_ctx *ctx, char **args, size_t nargs) {
     (void)secdet_flush(ctx->engine);
     double elapsed = term_now() - started;
     term_progress_clear(&ctx->progress);
+    if (ctx->after_flush) ctx->after_flush(ctx);
     free(buf);
     scan_files_free(&list);
     fflush(stdout);
@@ -384,7 +385,7 @@ int cmd_scan(int argc, char **argv) {
     } else {
         secdet_set_alert_callback(ctx.engine, scan_on_alert, &ctx);
         secdet_set_error_callback(ctx.engine, scan_on_malformed, &ctx);
-        rc = run_scan(&ctx, argv + optind, (size_t)(argc - optind));
+        rc = scan_run(&ctx, argv + optind, (size_t)(argc - optind));
     }
     secdet_engine_free(ctx.engine);
     scan_options_free(&o);

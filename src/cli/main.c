@@ -25,6 +25,8 @@ static const char usage_overview[] =
     "  scan --rules PATH FILE... evaluate events and print alerts as JSON lines\n"
     "  test RULES...             run each rule file's X.tests.jsonl test events\n"
     "  disasm RULES...           print the compiled bytecode\n"
+    "  hunt CONDITION INPUT...   every event that meets CONDITION, across log types, as one timeline\n"
+    "  sql [--dialect D] RULES...  compile rules to SQL for a log lake (Athena, Trino, DuckDB)\n"
     "  run --config FILE         run as a detector: inputs, rules and sinks from FILE\n"
     "                            (--check: check FILE and exit)\n"
     "  version                   print the version\n"
@@ -121,6 +123,45 @@ static const char usage_disasm[] = "usage: secdet disasm [OPTIONS] RULES...\n"
                                    "options:\n"
                                    "  -h, --help    print this text\n";
 
+static const char usage_hunt[] =
+    "usage: secdet hunt [OPTIONS] CONDITION INPUT...\n"
+    "       secdet hunt [OPTIONS] --rules RULES INPUT...\n"
+    "\n"
+    "Prints every event that meets CONDITION (a rule's where: '@ip == \"203.0.113.7\"'),\n"
+    "or every alert of RULES, from files, directories and TYPE:PATH inputs of any\n"
+    "log types, as one timeline in event-time order: a table on a terminal, JSON\n"
+    "lines otherwise (docs/investigate.md).\n"
+    "\n"
+    "options:\n"
+    "  -r, --rules RULES     rules instead of a CONDITION (a retro-hunt; aggregations too)\n"
+    "      --since T         events at or after T: 2024-03-14, 2024-03-14T15:04:05Z, or 24h (ago)\n"
+    "      --until T         events at or before T\n"
+    "      --fields F,...    the table's columns after the time (paths or common fields;\n"
+    "                        default @type,@action,@user,@ip,@outcome,summary)\n"
+    "      --count-by K      a histogram of K instead (a path, a common field, hour(@time), day(@time))\n"
+    "  -o, --output FORMAT   table or json (default: table on a terminal, else json)\n"
+    "      --lateness DUR    how far out of order events may come (aggregations)\n"
+    "      --progress, --no-progress   the progress bar (default: when stderr is a terminal)\n"
+    "  -q, --quiet           no summary\n"
+    "  -h, --help            print this text\n"
+    "\n"
+    "exit status: 0 it ran, 2 a bad condition, rules or input, or a usage error.\n";
+
+static const char usage_sql[] =
+    "usage: secdet sql [--dialect athena|trino|duckdb] RULES...\n"
+    "       secdet sql [--dialect D] --table LOGTYPE\n"
+    "\n"
+    "Compiles each rule of RULES to one SQL statement over its log type's table\n"
+    "(docs/investigate.md): a rule that the dialect cannot express exactly is\n"
+    "refused, named on stderr with the reason. --table prints the table's DDL.\n"
+    "\n"
+    "options:\n"
+    "  -d, --dialect D   athena (default), trino or duckdb\n"
+    "  -t, --table T     print the CREATE TABLE of log type T's table and exit\n"
+    "  -h, --help        print this text\n"
+    "\n"
+    "exit status: 0 every rule compiled, 1 some refused, 2 unusable rules or a usage error.\n";
+
 static const char usage_run[] = "usage: secdet run --config FILE [--check]\n"
                                 "\n"
                                 "Runs until SIGTERM or SIGINT: reads events from the inputs FILE names (file\n"
@@ -156,6 +197,10 @@ void cli_usage(const char *command, void *out_stream) {
             text = usage_test;
         } else if (strcmp(command, "disasm") == 0) {
             text = usage_disasm;
+        } else if (strcmp(command, "hunt") == 0) {
+            text = usage_hunt;
+        } else if (strcmp(command, "sql") == 0) {
+            text = usage_sql;
         } else if (strcmp(command, "run") == 0) {
             text = usage_run;
         }
@@ -199,7 +244,8 @@ static int run(int argc, char **argv) {
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         const char *topic = argc > 2 ? argv[2] : NULL;
         if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 && strcmp(topic, "test") != 0 &&
-            strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0) {
+            strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0 && strcmp(topic, "sql") != 0 &&
+            strcmp(topic, "hunt") != 0) {
             return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
         }
         cli_usage(topic, stdout);
@@ -220,6 +266,12 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(cmd, "run") == 0) {
         return cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "hunt") == 0) {
+        return cmd_hunt(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "sql") == 0) {
+        return cmd_sql(argc - 1, argv + 1);
     }
     if (cmd[0] == '-') {
         return cli_usage_error(NULL, "unknown option '%s'", cmd);

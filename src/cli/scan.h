@@ -46,6 +46,9 @@ typedef struct scan_ctx {
     unsigned long long bytes_before; /* raw bytes of the files already read */
     unsigned long long bytes_total;  /* 0: unknown (stdin, a pipe) */
     const cli_input *input;
+    /* Called once everything is read and flushed, before the summary
+     * (`secdet hunt` prints its timeline there). NULL for scan. */
+    void (*after_flush)(struct scan_ctx *ctx);
 } scan_ctx;
 
 /* ---- Inputs (scan_inputs.c) and the merge of several (scan_merge.c) ---- */
@@ -77,6 +80,17 @@ const char *scan_source_for(scan_ctx *ctx, const scan_file *f, secdet_format det
 /* Reads several files as one stream in event-time order. -1 when a file
  * could not be read (said); *files_read counts those read. */
 int scan_merge(scan_ctx *ctx, const scan_files *files, size_t *files_read);
+
+/* Reads every input (one pushed as read, several merged in event-time
+ * order), flushes, prints the summary; `secdet hunt` runs it too, with its
+ * own alert callback. The exit status. */
+int scan_run(scan_ctx *ctx, char **args, size_t nargs);
+
+/* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
+int64_t scan_parse_duration_ms(const char *text);
+
+/* The defaults (nothing chosen: the engine's, the terminal's). */
+void scan_options_init(scan_options *o);
 
 /* Parses scan's argv into o (filled with the defaults first). Returns -1 to
  * go on, else the exit status (help printed, or a usage error). */

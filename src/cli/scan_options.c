@@ -15,7 +15,7 @@
 #include "util/severity.h"
 
 /* "500ms", "30s", "10m", "1h", "7d" (or a bare number of milliseconds) → ms; -1 when bad. */
-static int64_t parse_duration_ms(const char *text) {
+int64_t scan_parse_duration_ms(const char *text) {
     char *end = NULL;
     errno = 0;
     long long n = strtoll(text, &end, 10);
@@ -58,6 +58,16 @@ static int push_or_fail(cli_strings *list, const char *s) {
     return 0;
 }
 
+void scan_options_init(scan_options *o) {
+    *o = (scan_options){.format = SECDET_FMT_AUTO,
+                        .output_json = -1,
+                        .progress = SCAN_PROGRESS_AUTO,
+                        .lateness_ms = -1,
+                        .max_samples = -1,
+                        .max_state_mb = -1,
+                        .min_severity = SECDET_SEVERITY_INFO};
+}
+
 int scan_parse_options(int argc, char **argv, scan_options *o) {
     enum {
         OPT_FAIL_ON_ALERT = 256,
@@ -92,13 +102,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (scan_options){.format = SECDET_FMT_AUTO,
-                        .output_json = -1,
-                        .progress = SCAN_PROGRESS_AUTO,
-                        .lateness_ms = -1,
-                        .max_samples = -1,
-                        .max_state_mb = -1,
-                        .min_severity = SECDET_SEVERITY_INFO};
+    scan_options_init(o);
     opterr = 0;
     int c;
     long long n;
@@ -145,7 +149,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
             o->state = optarg;
             break;
         case OPT_LATENESS:
-            o->lateness_ms = parse_duration_ms(optarg);
+            o->lateness_ms = scan_parse_duration_ms(optarg);
             if (o->lateness_ms < 0) {
                 return cli_usage_error("scan", "bad --lateness '%s' (a duration: 500ms, 30s, 10m, 1h, 7d)", optarg);
             }

@@ -23,7 +23,7 @@
  * EventBridge event whose first key is "Records" would otherwise be read as
  * a CloudTrail file.
  *
- * S3 objects are read through ctx->fetch (s3_get_object in bootstrap), so
+ * S3 objects are read through ctx->fetch (sd_s3_get_object in bootstrap), so
  * this file needs no network and is fuzzed as it is (fuzz/fuzz_lambda.c).
  */
 #include <ctype.h>

@@ -1,5 +1,5 @@
 /* lambda.h — shared declarations of the `bootstrap` Lambda custom runtime
- * (runtime.c: the Runtime API client; s3.c: S3 GetObject; events.c: event
+ * (runtime.c: the Runtime API client; S3 GetObject is src/s3/'s; events.c: event
  * routing; main.c: setup and the invocation loop). Not a library interface. */
 #ifndef SECDET_LAMBDA_H
 #define SECDET_LAMBDA_H
@@ -28,15 +28,9 @@ int lr_respond(lr_client *c, const char *request_id, const char *body, size_t le
 int lr_error(lr_client *c, const char *request_id, const char *error_type, const char *message);
 int lr_init_error(lr_client *c, const char *error_type, const char *message);
 
-/* ---- s3.c ---- */
-/* GetObject bucket/key (key already URL-decoded) into *out. err gets a short
- * reason on failure. timeout_ms bounds the whole transfer. 0 on success. */
-int s3_get_object(const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out, char *err,
-                  size_t errlen);
-
 /* ---- events.c ---- */
-/* Reads an S3 object, with s3_get_object's contract: bootstrap's is
- * s3_get_object itself; fuzz/fuzz_lambda.c has a store of its own, so the
+/* Reads an S3 object, with sd_s3_get_object's contract (s3/s3.h): bootstrap's is
+ * sd_s3_get_object itself; fuzz/fuzz_lambda.c has a store of its own, so the
  * router runs without a network. */
 typedef int (*lambda_fetch_fn)(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes,
                                buf *out, char *err, size_t errlen);

@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "lambda/lambda.h"
+#include "s3/s3.h"
 
 /* Formats a reason into err; returns -1 for `return seterr(...)`. */
 __attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen, const char *fmt, ...) {
@@ -58,7 +59,7 @@ static void on_error(void *user, const char *source, uint64_t where, const char 
 static int fetch_s3(void *user, const char *bucket, const char *key, int64_t timeout_ms, uint64_t max_bytes, buf *out,
                     char *err, size_t errlen) {
     (void)user;
-    return s3_get_object(bucket, key, timeout_ms, max_bytes, out, err, errlen);
+    return sd_s3_get_object(bucket, key, timeout_ms, max_bytes, out, err, errlen);
 }
 
 static void on_sink_log(void *user, const char *sink, const char *message) {
@@ -95,16 +96,9 @@ static int load_rules(secdet_engine *e, char *err, size_t errlen) {
 }
 
 static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     buf b;
     sd_buf_init(&b);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sd_buf_append(&b, chunk, n);
-    fclose(f);
-    if (b.oom) return sd_buf_free(&b), NULL;
-    if (!b.data) sd_buf_puts(&b, "");
+    if (sd_buf_read_file(&b, path) != 0) return sd_buf_free(&b), NULL;
     return sd_buf_steal(&b);
 }
 

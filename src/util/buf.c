@@ -1,6 +1,8 @@
 /* buf.c — growable byte buffer (see buf.h). */
 #include "util/buf.h"
 
+#include <errno.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +140,17 @@ void sd_buf_json_string(buf *b, const char *s, size_t n) {
     }
     sd_buf_append(b, s + run, n - run);
     sd_buf_putc(b, '"');
+}
+
+int sd_buf_read_file(buf *b, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sd_buf_append(b, chunk, n);
+    int rc = ferror(f) ? -EIO : b->oom ? -ENOMEM : 0;
+    fclose(f);
+    return rc;
 }
 
 char *sd_buf_steal(buf *b) {

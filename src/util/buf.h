@@ -30,6 +30,8 @@ void sd_buf_vprintf(buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes
  * become U+FFFD so the output is always valid JSON. */
 void sd_buf_json_string(buf *b, const char *s, size_t n);
+/* Appends the whole file at path. 0, or -errno (the buffer keeps what was read). */
+int sd_buf_read_file(buf *b, const char *path);
 /* Takes the data out of the buffer (caller frees); the buffer is reset. */
 char *sd_buf_steal(buf *b);
 

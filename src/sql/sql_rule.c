@@ -1,0 +1,299 @@
+/*
+ * sql_rule.c — one rule, one SELECT (sql.h has the columns every SELECT returns).
+ *
+ * The aggregations keep the engine's semantics, which are not a plain
+ * GROUP BY: a count (or distinct) rule fires at the first event of a group
+ * whose span of DUR holds N matching events (N distinct values), and the
+ * group then starts again from zero; a throttle lets one alert through and
+ * suppresses the group's next ones up to DUR after it. Both depend on the
+ * alerts before them, so each group is walked in event-time order:
+ *  - Trino and Athena: MATCH_RECOGNIZE. PATTERN (a*? b) with b the first row
+ *    whose match (all within DUR of its first row) reaches N, AFTER MATCH
+ *    SKIP PAST LAST ROW: the earliest start gives the earliest end, which is
+ *    where the engine fires, and skipping past it is the engine's reset.
+ *    A throttle is PATTERN (a b*), b within DUR of a.
+ *  - DuckDB (no MATCH_RECOGNIZE): a recursive CTE that walks each group row
+ *    by row carrying the engine's window (the span's events since the last
+ *    alert) or the throttle's last alert time.
+ * A sequence is MATCH_RECOGNIZE over the rows of any step, refused on DuckDB.
+ * Ties in event time are ordered by the event id (the engine takes them in
+ * arrival order, which a table does not keep).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "event/common.h"
+#include "lang/parser.h"
+#include "lang/tune.h"
+#include "sql/sql_int.h"
+
+int sd_sql_dialect_parse(const char *name, sql_dialect *out) {
+    static const char *const names[] = {"athena", "trino", "duckdb"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (sql_dialect)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* "SELECT t_ms, event_time, event_id, k1..": what every walk over a group needs. */
+static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
+    sd_buf_puts(o, "SELECT ");
+    if (sd_sql_time_ms(c, o) != 0) return -1;
+    sd_buf_puts(o, " AS t_ms, ");
+    if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
+    sd_buf_puts(o, " AS event_time, ");
+    if (sd_sql_common(c, SD_COMMON_ID, o) != 0) return -1;
+    sd_buf_puts(o, " AS event_id");
+    for (size_t i = 0; i < nkeys; i++) {
+        sd_buf_puts(o, ", ");
+        if (sd_sql_string_value(c, keys[i].expr, o) != 0) return -1;
+        sd_buf_printf(o, " AS k%zu", i + 1);
+    }
+    return 0;
+}
+
+/* The base rows: the key columns and, for distinct, v. */
+static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
+    if (key_columns(c, keys, nkeys, o) != 0) return -1;
+    if (r->agg == AGG_DISTINCT) {
+        sd_buf_puts(o, ", ");
+        if (sd_sql_string_value(c, r->distinct, o) != 0) return -1;
+        sd_buf_puts(o, " AS v");
+    } else if (c->d == SQL_DUCKDB && r->agg == AGG_COUNT) {
+        sd_buf_puts(o, ", CAST(NULL AS VARCHAR) AS v");
+    }
+    sd_buf_printf(o, " FROM %s WHERE ", sd_sql_table_name(c->log_type));
+    if (sd_sql_cond(c, where, o) != 0) return -1;
+    if (r->agg == AGG_DISTINCT) {
+        /* An event without the value is ignored by the rule. */
+        sd_buf_puts(o, " AND (");
+        if (sd_sql_string_value(c, r->distinct, o) != 0) return -1;
+        sd_buf_puts(o, ") IS NOT NULL");
+    }
+    return 0;
+}
+
+/* grp: the keys' values joined by ", " (a missing one as null), '' without keys. */
+static void grp_column(buf *o, size_t nkeys) {
+    if (nkeys == 0) {
+        sd_buf_puts(o, "'' AS grp");
+        return;
+    }
+    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sCOALESCE(k%zu, 'null')", i ? " || ', ' || " : "", i + 1);
+    sd_buf_puts(o, " AS grp");
+}
+
+/* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ms, event_id". */
+static void group_order(buf *o, size_t nkeys, const char *sep) {
+    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sk%zu", i ? ", " : "PARTITION BY ", i + 1);
+    sd_buf_printf(o, "%sORDER BY t_ms, event_id", nkeys ? sep : "");
+}
+
+static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
+
+/* ---- Trino / Athena ---------------------------------------------------------- */
+
+static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
+    head(o, r);
+    sd_buf_puts(o, "event_time, event_id, cnt AS count, first_seen, ");
+    grp_column(o, nkeys);
+    sd_buf_puts(o, "\nFROM (");
+    if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
+    sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
+    group_order(o, nkeys, "\n  ");
+    sd_buf_putc(o, '\n');
+    if (r->agg == AGG_NONE) { /* a throttle */
+        sd_buf_printf(o,
+                      "  MEASURES a.event_time AS event_time, a.event_id AS event_id, 1 AS cnt, a.event_time AS "
+                      "first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (a b*)\n"
+                      "  DEFINE b AS b.t_ms - a.t_ms <= %lld\n)",
+                      (long long)r->throttle_ms);
+        return 0;
+    }
+    sd_buf_puts(o, "  MEASURES LAST(b.event_time) AS event_time, LAST(b.event_id) AS event_id, COUNT(*) AS cnt, "
+                   "FIRST(event_time) AS first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n"
+                   "  PATTERN (a*? b)\n");
+    sd_buf_printf(o, "  DEFINE b AS b.t_ms - FIRST(t_ms) <= %lld AND ", (long long)r->within_ms);
+    if (r->agg == AGG_COUNT)
+        sd_buf_printf(o, "COUNT(*) >= %.0f\n)", r->threshold);
+    else
+        sd_buf_printf(o, "cardinality(array_distinct(array_agg(v))) >= %.0f\n)", r->threshold);
+    return 0;
+}
+
+static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
+    head(o, r);
+    sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", r->nsteps);
+    grp_column(o, r->nby);
+    sd_buf_puts(o, "\nFROM (SELECT * FROM (");
+    if (key_columns(c, r->by, r->nby, o) != 0) return -1;
+    for (size_t s = 0; s < r->nsteps; s++) {
+        sd_buf_puts(o, ", ");
+        if (sd_sql_cond(c, r->steps[s].cond, o) != 0) return -1;
+        sd_buf_printf(o, " AS s%zu", s + 1);
+    }
+    sd_buf_printf(o, " FROM %s) AS e WHERE s1", sd_sql_table_name(c->log_type));
+    for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " OR s%zu", s + 1);
+    sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
+    group_order(o, r->nby, "\n  ");
+    /* The alert's first event is the step 1 event nearest before step 2
+     * (a later one starts a partial sequence the step 2 event completes
+     * first): later step 1 rows inside the match are q, preferred to x. */
+    sd_buf_printf(o,
+                  "\n  MEASURES p2.event_time AS event_time, p2.event_id AS event_id, "
+                  "COALESCE(LAST(q.event_time), p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n"
+                  "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1 (q | x)*? p2)\n"
+                  "  DEFINE p1 AS p1.s1, q AS q.s1,\n         p2 AS p2.s2 AND p2.t_ms - FIRST(p1.t_ms) <= %lld",
+                  (long long)r->within_ms);
+    sd_buf_puts(o, "\n)");
+    return 0;
+}
+
+/* ---- DuckDB ------------------------------------------------------------------ */
+
+/* The recursive walk; state: win (count, distinct) or last (throttle). */
+static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
+    int throttle = r->agg == AGG_NONE;
+    sd_buf_puts(o, "WITH RECURSIVE m AS (SELECT *, row_number() OVER (");
+    group_order(o, nkeys, " ");
+    sd_buf_puts(o, ") AS rn FROM (");
+    if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
+    sd_buf_puts(o, ") AS e),\n");
+    char fire[160];
+    if (throttle) {
+        sd_buf_puts(o,
+                    "w AS (SELECT m.*, TRUE AS fire, m.t_ms AS last FROM m WHERE rn = 1\n  UNION ALL\n"
+                    "  SELECT s1.* EXCLUDE (prev), CASE WHEN fire THEN t_ms ELSE prev END AS last FROM (SELECT m.*, ");
+        sd_buf_printf(o, "m.t_ms > w.last + %lld AS fire, w.last AS prev FROM w JOIN m ON m.rn = w.rn + 1",
+                      (long long)r->throttle_ms);
+        for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
+        sd_buf_puts(o, ") AS s1)\n");
+        head(o, r);
+        sd_buf_puts(o, "event_time, event_id, 1 AS count, event_time AS first_seen, ");
+        grp_column(o, nkeys);
+        sd_buf_puts(o, " FROM w WHERE fire");
+        return 0;
+    }
+    if (r->agg == AGG_COUNT)
+        snprintf(fire, sizeof fire, "len(win) >= %.0f", r->threshold);
+    else
+        snprintf(fire, sizeof fire, "len(list_distinct(list_transform(win, lambda x: x.v))) >= %.0f", r->threshold);
+    sd_buf_printf(o,
+                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ms, 's': event_time, 'v': v}] AS win "
+                  "FROM m WHERE rn = 1) AS s0\n  UNION ALL\n",
+                  fire);
+    sd_buf_printf(o,
+                  "  SELECT *, %s AS fire FROM (SELECT m.*, list_append(list_filter(CASE WHEN w.fire THEN "
+                  "[]::STRUCT(t BIGINT, s VARCHAR, v VARCHAR)[] ELSE w.win END, lambda x: x.t >= m.t_ms - %lld), "
+                  "{'t': m.t_ms, 's': m.event_time, 'v': m.v}) AS win FROM w JOIN m ON m.rn = w.rn + 1",
+                  fire, (long long)r->within_ms);
+    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
+    sd_buf_puts(o, ") AS s1)\n");
+    head(o, r);
+    sd_buf_puts(o, "event_time, event_id, len(win) AS count, win[1].s AS first_seen, ");
+    grp_column(o, nkeys);
+    sd_buf_puts(o, " FROM w WHERE fire");
+    return 0;
+}
+
+/* ---- one rule ---------------------------------------------------------------- */
+
+static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
+    if (r->non == 0)
+        return sd_sqlc_refuse(c, "no `on`: the rule reads every log type, and each log type has its own table");
+    for (size_t i = 1; i < r->non; i++)
+        if (strcmp(r->on[i], r->on[0]) != 0)
+            return sd_sqlc_refuse(c, "on %s, %s: one SELECT reads one log type's table", r->on[0], r->on[i]);
+    c->log_type = r->on[0];
+    if (!sd_sql_table_name(c->log_type)) return sd_sqlc_refuse(c, "no documented table for log type '%s'", r->on[0]);
+    if (r->has_throttle && r->agg != AGG_NONE)
+        return sd_sqlc_refuse(c, "a throttle over an aggregation's alerts is not compiled to SQL");
+    for (size_t i = 0; r->tuning && i < r->tuning->ntunes; i++)
+        if (r->tuning->tunes[i]->nexcepts || r->tuning->tunes[i]->has_throttle)
+            return sd_sqlc_refuse(c, "a rule given exceptions or a throttle by `tune` is not compiled to SQL");
+    if (r->agg == AGG_SUM) return sd_sqlc_refuse(c, "sum is not compiled to SQL");
+    if (r->agg == AGG_SEQUENCE && r->unordered)
+        return sd_sqlc_refuse(c, "an unordered sequence is not compiled to SQL");
+    for (size_t i = 0; r->agg == AGG_SEQUENCE && i < r->nsteps; i++) {
+        const ast_step *st = &r->steps[i];
+        if (st->negated || st->nby || st->has_count || st->agg_rule)
+            return sd_sqlc_refuse(c,
+                                  "step '%s': not steps, per-step keys, counted steps and count rules as steps "
+                                  "are not compiled to SQL",
+                                  st->name ? st->name : "");
+    }
+    if (r->agg == AGG_SEQUENCE) {
+        if (c->d == SQL_DUCKDB)
+            return sd_sqlc_refuse(c, "a sequence needs MATCH_RECOGNIZE, which DuckDB does not have");
+        if (r->nsteps > 2)
+            return sd_sqlc_refuse(c,
+                                  "a sequence of %zu steps: only two-step sequences are shown to match as the "
+                                  "engine's do",
+                                  r->nsteps);
+        return trino_sequence(c, r, o);
+    }
+    if (r->agg == AGG_DISTINCT && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
+        return sd_sqlc_refuse(c, "distinct over a [*] path counts each of its values");
+    if (r->agg == AGG_NONE && !r->has_throttle) {
+        head(o, r);
+        if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
+        sd_buf_puts(o, " AS event_time, ");
+        if (sd_sql_common(c, SD_COMMON_ID, o) != 0) return -1;
+        sd_buf_puts(o, " AS event_id, 1 AS count, ");
+        if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
+        sd_buf_printf(o, " AS first_seen, '' AS grp\nFROM %s\nWHERE ", sd_sql_table_name(c->log_type));
+        return sd_sql_cond(c, r->where, o);
+    }
+    const ast_key *keys = r->agg == AGG_NONE ? r->throttle_by : r->by;
+    size_t nkeys = r->agg == AGG_NONE ? r->nthrottle_by : r->nby;
+    return c->d == SQL_DUCKDB ? duckdb_walk(c, r, keys, nkeys, o) : trino_window(c, r, keys, nkeys, o);
+}
+
+size_t sd_sql_compile_ruleset(const ast_ruleset *rs, const struct sd_logtypes *log_types, sql_dialect d, buf *out,
+                              buf *refused, size_t *compiled) {
+    size_t nrefused = 0;
+    *compiled = 0;
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const ast_rule *r = rs->rules[i];
+        if (r->is_private) continue; /* never alerts */
+        if (r->tuning && r->tuning->disabled_by) continue;
+        sqlc c = {.d = d, .lts = log_types};
+        buf one;
+        sd_buf_init(&one);
+        if (compile_rule(&c, r, &one) == 0 && !one.oom) {
+            sd_buf_printf(out, "-- rule %s\n%s;\n\n", r->name, one.data);
+            (*compiled)++;
+        } else {
+            if (!c.why[0]) snprintf(c.why, sizeof c.why, "out of memory");
+            sd_buf_printf(out, "-- rule %s: not compiled: %s\n\n", r->name, c.why);
+            sd_buf_printf(refused, "rule %s: %s\n", r->name, c.why);
+            nrefused++;
+        }
+        sd_buf_free(&one);
+    }
+    return nrefused;
+}
+
+int sd_sql_compile_sources(const compile_input *files, size_t nfiles, sql_dialect d, buf *out, buf *refused,
+                           size_t *compiled, size_t *nrefused) {
+    ast_ruleset rs;
+    sd_ast_ruleset_init(&rs);
+    diag_list dl;
+    sd_diag_init(&dl);
+    size_t errors = 0;
+    for (size_t i = 0; i < nfiles; i++) errors += sd_parse_source(&rs, files[i].name, files[i].text, files[i].len, &dl);
+    if (!errors) errors += sd_check_ruleset(&rs, &dl, NULL, NULL);
+    sd_logtypes lts;
+    int rc = -1;
+    if (!errors && sd_logtypes_init(&lts) == 0) {
+        *nrefused = sd_sql_compile_ruleset(&rs, &lts, d, out, refused, compiled);
+        sd_logtypes_free(&lts);
+        rc = out->oom || refused->oom ? -1 : 0;
+    }
+    sd_diag_free(&dl);
+    sd_ast_ruleset_free(&rs);
+    return rc;
+}
