@@ -10,7 +10,9 @@
  *    whitespace after it);
  *  - every planned path has the same values (strings byte for byte, U+0000
  *    included), in the same order, as sd_path_resolve gives on its tree;
- *  - the event JSON written from the text is byte for byte the tree's.
+ *  - the event JSON written from the text is byte for byte the tree's;
+ *  - the scan gives the same answer with its index made each way the CPU
+ *    has (plain C, SSE2, AVX2: event/scan_simd.c).
  * Input: a first line of field paths separated by spaces (at most 16; ones
  * that do not parse are skipped; none at all means a fixed set), then the
  * JSON text. Byte 0 of the line, when it is a digit d, sets max_depth to
@@ -25,6 +27,7 @@
 #include "alert/alert.h"
 #include "event/event.h"
 #include "event/scan.h"
+#include "event/scan_simd.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -91,6 +94,33 @@ static void same_value(const sd_value *a, const sd_value *b) {
     }
 }
 
+/* The scanner with its index made each way this CPU has (event/scan_simd.c)
+ * answers as the event's own scan did: accepted or not, the same values. */
+static void same_at_every_level(const sd_event *ev, const char *text, size_t len, uint32_t max_depth, int rc) {
+    static const int levels[] = {SCAN_SIMD_SCALAR, SCAN_SIMD_SSE2, SCAN_SIMD_AVX2};
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        if (!sd_scan_simd_available(levels[l])) continue;
+        scan_state st;
+        sd_scan_state_init(&st);
+        st.simd = levels[l];
+        sd_arena arena;
+        sd_arena_init(&arena);
+        int r = sd_scan_run(ev->plan, &st, text, len, max_depth, &arena);
+        if (r != SCAN_NOMEM && rc != -1) {
+            if ((r == SCAN_OK) != (rc == 0)) __builtin_trap();
+            if (r == SCAN_OK) {
+                if (st.nhits != ev->scan->nhits) __builtin_trap();
+                for (size_t i = 0; i < st.nhits; i++) {
+                    if (st.hits[i].out != ev->scan->hits[i].out) __builtin_trap();
+                    same_value(&st.hits[i].v, &ev->scan->hits[i].v);
+                }
+            }
+        }
+        sd_scan_state_free(&st);
+        sd_arena_free(&arena);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *s = (const char *)data;
     const char *nl = memchr(s, '\n', size);
@@ -132,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     int rc = sd_event_begin_text(&ev, text, len, max_depth);
+    same_at_every_level(&ev, text, len, max_depth, rc);
     if (rc == 0) {
         cJSON *root = tree_accepts(text, len);
         if (!root) __builtin_trap(); /* accepted what sd_json_parse does not */

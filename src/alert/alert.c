@@ -86,6 +86,10 @@ static size_t text_string(buf *b, const char *s, size_t n, size_t i) {
 }
 
 int sd_alert_json_from_text(buf *b, const char *text, size_t len) {
+    if (sd_alert_text_compact(text, len)) { /* the re-write would give it back unchanged (alert_text.c) */
+        sd_buf_append(b, text, len);
+        return b->oom ? -1 : 0;
+    }
     const char *s = text;
     size_t i = 0;
     unsigned depth = 0;

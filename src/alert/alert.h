@@ -130,6 +130,9 @@ void sd_alert_json_write(buf *b, const cJSON *node);
  * id depends on it). -1 when it leaves the text to the tree (nesting deeper
  * than LIMIT_ALERT_JSON_DEPTH) or on OOM; b then holds a partial write. */
 int sd_alert_json_from_text(buf *b, const char *text, size_t len);
+/* Whether sd_alert_json_from_text would write text (which sd_scan_run
+ * accepted) back byte for byte: then it copies it (alert_text.c). */
+bool sd_alert_text_compact(const char *text, size_t len);
 /* Appends a number: integers without a fraction, others in the shortest
  * form that reads back to the same double; NaN and infinities as null. */
 void sd_alert_number_write(buf *b, double d);

@@ -168,6 +168,22 @@ unsigned long long cli_input_consumed(const cli_input *in);
 unsigned long long cli_input_size(const cli_input *in);
 void cli_input_close(cli_input *in);
 
+/* A regular, uncompressed file read through mappings (input_map.c), one
+ * window at a time, without a copy. cli_map_open gives 1 when the file is
+ * to be read so, 0 when it is to be read with cli_input instead (stdin, a
+ * pipe, gzip, empty, or any failure). cli_map_next maps the next window
+ * (unmapping the last): 1 and its bytes, 0 at the end, -1 on an error
+ * (errno). */
+typedef struct cli_map {
+    int fd;
+    size_t size, at; /* the file's size when opened; bytes mapped so far */
+    const unsigned char *data;
+    size_t len; /* the window mapped now */
+} cli_map;
+int cli_map_open(const char *path, cli_map *m);
+int cli_map_next(cli_map *m, const unsigned char **data, size_t *len);
+void cli_map_close(cli_map *m);
+
 /* ---- Test files (testfile.c) -------------------------------------------- */
 
 /* One event of a test, its JSON object's text inside the parsed line. */

@@ -102,11 +102,47 @@ static int push_checked(scan_ctx *ctx, const char *source, const void *bytes, si
     return -1;
 }
 
+/* Scans a mapped file (input_map.c) window by window, as scan_one does a read one. */
+static int scan_mapped(scan_ctx *ctx, const scan_file *f, cli_map *m) {
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    int got = cli_map_next(m, &p, &n);
+    secdet_format detected = SECDET_FMT_AUTO;
+    int decided = f->type != NULL || ctx->opts->source != NULL || ctx->opts->format != SECDET_FMT_AUTO;
+    if (got > 0 && !decided) {
+        (void)scan_detect_format(p, n < SCAN_CHUNK_BYTES ? n : SCAN_CHUNK_BYTES, 1, &detected);
+    }
+    const char *source = scan_source_for(ctx, f, detected);
+    if (source == NULL) {
+        cli_map_close(m);
+        return -1;
+    }
+    int failed = 0;
+    for (; got > 0 && !failed; got = cli_map_next(m, &p, &n)) {
+        failed = push_checked(ctx, source, p, n) != 0;
+        ctx->bytes_before += n;
+        progress_tick(ctx, 0);
+    }
+    if (got < 0) {
+        term_progress_clear(&ctx->progress);
+        fprintf(stderr, "secdet: %s: %s\n", ctx->file, strerror(errno));
+    }
+    if (!failed && push_checked(ctx, source, NULL, 0) != 0) {
+        failed = 1;
+    }
+    cli_map_close(m);
+    return failed || got < 0 ? -1 : 0;
+}
+
 /* Scans one file. -1 when it could not be read (or not to its end). */
 static int scan_one(scan_ctx *ctx, const scan_file *f, unsigned char *buf) {
     const char *path = f->path;
     ctx->file = strcmp(path, "-") == 0 ? "<stdin>" : path;
     ctx->errors_shown = 0;
+    cli_map m;
+    if (cli_map_open(path, &m)) {
+        return scan_mapped(ctx, f, &m);
+    }
     cli_input *in = cli_input_open(path);
     if (in == NULL) {
         term_progress_clear(&ctx->progress);

@@ -507,9 +507,10 @@ static bool text_ready(secdet_engine *e, engine_ruleset *rs) {
     uint64_t tag = sd_engine_plan_tag(e);
     if (rs->ev.plan && rs->ev.plan_tag == tag) return true;
     if (rs->scan_bad_tag == tag) return false;
-    unsigned mask = 0;
-    for (uint32_t i = 0; i < rs->prog->npaths; i++)
-        if (rs->prog->paths[i].common) mask |= 1u << (rs->prog->paths[i].common - 1);
+    /* Every common field, not only those the rules read: each alert carries
+     * them all (sd_engine_fields_json), and one not in the plan is read by
+     * parsing the whole event with cJSON, alert after alert (issue 22). */
+    unsigned mask = (1u << SD_NCOMMON) - 1;
     bool ok = sd_engine_plan_setup(e, &rs->ev, mask) == 0;
     if (!ok) rs->scan_bad_tag = tag;
     return ok;

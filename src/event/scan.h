@@ -57,6 +57,9 @@ typedef struct scan_state {
     size_t nhits, cap_hits;
     void **trees; /* cJSON trees of recorded containers, this event */
     size_t ntrees, cap_trees;
+    uint64_t *index;  /* this event's stop bits (scan_simd.h) */
+    size_t cap_index; /* words */
+    int simd;         /* SCAN_SIMD_*: how the index is made (sd_scan_simd_best) */
 } scan_state;
 
 enum { SCAN_OK = 0, SCAN_BAD = 1, SCAN_NOMEM = -1 };

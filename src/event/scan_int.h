@@ -10,6 +10,7 @@
 #define SECDET_EVENT_SCAN_INT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "event/scan.h"
 
@@ -48,11 +49,27 @@ struct scan_plan {
     uint8_t *multi; /* per output */
 };
 
-/* The hash of a key's bytes (FNV-1a), shared by building and lookup. */
+/* The hash of a key's bytes, shared by building and lookup. Every key of a
+ * planned object is hashed while scanning, so this reads at most two
+ * overlapping 8-byte words (the first and the last) instead of every byte:
+ * keys that share those bytes and their length only cost a probe more. */
 static inline uint32_t scan_key_hash(const unsigned char *k, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ k[i]) * 16777619u;
-    return h;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, k, 8);
+        memcpy(&b, k + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, k, 4);
+        memcpy(&y, k + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = (uint64_t)k[0] | (uint64_t)k[n / 2] << 8 | (uint64_t)k[n - 1] << 16;
+    }
+    uint64_t h = (a ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull;
+    h ^= (b + (h >> 29)) * 0xC2B2AE3D27D4EB4Full;
+    return (uint32_t)(h >> 32);
 }
 
 #endif
