@@ -244,7 +244,7 @@ class Converter:
             alias = corr.aliases.aliases.get(field) if corr.aliases else None
             if alias is not None:
                 for ref, f in alias.mapping.items():
-                    if ref.rule is r:
+                    if ref.reference in (r.name, str(r.id)):
                         field = f
                         break
                 else:
