@@ -46,3 +46,13 @@ def test_corpus_converts_or_refuses(secdet, sigma_data, tmp_path):
         floor = json.load(f)
     for area, n in floor.items():
         assert counts[area]["converted"] >= n, "%s: %d converted, floor %d" % (area, counts[area]["converted"], n)
+
+
+def test_docs_example_is_the_real_output(secdet, tmp_path):
+    """docs/sigma.md shows the conversion of tests/sigma/data/okta_brute_then_login.yml:
+    it must be exactly what the command prints, and compile."""
+    p = run(secdet, "sigma", "convert", os.path.join(HERE, "data", "okta_brute_then_login.yml"))
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(HERE, "..", "..", "docs", "sigma.md")) as f:
+        doc = f.read()
+    assert p.stdout.strip() in doc

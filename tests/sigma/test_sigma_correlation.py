@@ -91,7 +91,7 @@ def test_event_count(secdet, tmp_path):
     evs = [okta(1, "a", "FAILURE"), okta(2, "b", "FAILURE"), okta(3, "a", "FAILURE"), okta(4, "a", "FAILURE"),
            okta(5, "b", "FAILURE")]
     got, text = alerts_of(secdet, tmp_path, y, evs)
-    assert "count >= 3 within 600s by .actor.alternateId" in text
+    assert "count >= 3 within 10m by .actor.alternateId" in text
     assert "private" in text, "a base rule of a correlation does not alert itself (generate: false)"
     assert [a["group"] for a in got] == [{".actor.alternateId": "a"}], got
 
@@ -144,7 +144,7 @@ def test_temporal_is_unordered(secdet, tmp_path):
         """)
     evs = [okta(1, "a", "SUCCESS"), okta(2, "a", "FAILURE"), okta(3, "b", "FAILURE")]
     got, text = alerts_of(secdet, tmp_path, y, evs)
-    assert "sequence unordered within 600s" in text
+    assert "sequence unordered within 10m" in text
     assert [a["group"] for a in got] == [{".actor.alternateId": "a"}]
 
 

@@ -29,6 +29,13 @@ def lit(s):
     return json.dumps(s, ensure_ascii=False)
 
 
+def duration(seconds):
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"
+
+
 def ident(text, fallback="sigma_rule"):
     name = re.sub(r"[^A-Za-z0-9_]+", "_", text or "").strip("_").lower()
     if not name:
@@ -231,7 +238,7 @@ class Converter:
         cond = corr.condition
         if cond is not None and not isinstance(cond, SigmaCorrelationCondition):
             raise Refused("an extended (boolean) correlation condition")
-        within = f"{corr.timespan.seconds}s"
+        within = duration(corr.timespan.seconds)
         refs = [r.rule for r in corr.rules]
         for r in refs:
             if isinstance(r, SigmaCorrelationRule) and not (
