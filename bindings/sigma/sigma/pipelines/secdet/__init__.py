@@ -148,8 +148,7 @@ def map_field(ls, field):
     return path_text(ls["fields"](field))
 
 
-def pipelines():
-    # sigma-cli lists pipelines per backend; the mapping above is applied by
-    # the backend itself (it must refuse, which a field-mapping
-    # transformation cannot), so this names it for `sigma list pipelines`.
-    return {}
+# sigma-cli's plugin discovery reads this dict. It is empty: the mapping
+# above is applied by the backend itself, because a field it cannot map
+# must refuse the rule, which a pySigma field-mapping transformation cannot.
+pipelines = {}
