@@ -109,3 +109,45 @@ def test_string_modifier(secdet, tmp_path, name):
 def test_numeric_modifier(secdet, tmp_path, name):
     det, good, bad = NUMERIC[name]
     verdicts(secdet, tmp_path, name, det, good, bad, numeric=True)
+
+
+def run_rule(secdet, tmp_path, name, det, events, *extra):
+    p, report = convert(secdet, tmp_path, {name: rule(name, det)}, *extra)
+    assert p.returncode == 0, p.stderr
+    return {a["fields"]["id"] for a in scan(secdet, tmp_path / "out", events, "okta")}
+
+
+def test_cidr(secdet, tmp_path):
+    evs = [event(i) for i in range(3)]
+    for e, ip in zip(evs, ["10.1.2.3", "11.0.0.1", "fd00::1"]):
+        e["client"] = {"ipAddress": ip}
+    det = "client.ipAddress|cidr:\n      - 10.0.0.0/8\n      - fd00::/8"
+    assert run_rule(secdet, tmp_path, "cidr", det, evs) == {"u0", "u2"}
+
+
+def test_fieldref(secdet, tmp_path):
+    evs = [event(0, "A"), event(1, "a"), event(2, "B")]   # actor.displayName is "A"
+    assert run_rule(secdet, tmp_path, "fieldref", "displayMessage|fieldref: actor.displayName", evs) == {"u0", "u1"}
+
+
+def test_expand_binds_a_list(secdet, tmp_path):
+    ph = tmp_path / "ph.json"
+    ph.write_text('{"admins": ["Root", "break-glass"]}')
+    evs = [event(0, "root"), event(1, "BREAK-GLASS"), event(2, "alice")]
+    got = run_rule(secdet, tmp_path, "expand", "displayMessage|expand: '%admins%'", evs, "--placeholders", ph)
+    assert got == {"u0", "u1"}
+    assert "list admins" in (tmp_path / "out" / "sigma_placeholders.secdet").read_text()
+
+
+@pytest.mark.parametrize("name,det,why", [
+    ("keywords", "- 'evil'", "keyword"),
+    ("unbound", "displayMessage|expand: '%nobody%'", "not bound"),
+    ("wide_alone", "displayMessage|wide|contains: 'x'", "U+0000"),
+    ("escaped_in_glob", "displayMessage: 'a\\*b*c'", "escaped wildcard"),
+    ("unknown_field", "nosuchfield: x", "not a field"),
+])
+def test_refused(secdet, tmp_path, name, det, why):
+    p, report = convert(secdet, tmp_path, {name: rule(name, det)})
+    assert p.returncode == 1
+    (r,) = report.values()
+    assert r["status"] == "refused" and why in r["reason"] and r["id"] in p.stderr, r
