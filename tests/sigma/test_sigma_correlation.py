@@ -239,3 +239,30 @@ def test_k_of_n_temporal_is_refused(secdet, tmp_path):
         condition: {gte: 2}
         """)
     assert "every step" in why
+
+
+def test_correlation_finds_its_rules_in_another_file(secdet, tmp_path):
+    y = corr("many_fails", """\
+        type: event_count
+        rules: [okta_fail]
+        timespan: 10m
+        condition: {gte: 2}
+        """)
+    only_corr = y[len(BASE) + len("---\n"):]
+    got, text = alerts_of(secdet, tmp_path, only_corr, [okta(1, "a", "FAILURE"), okta(2, "a", "FAILURE")],
+                          extra_docs={"base": BASE})
+    assert "where okta_fail" in text and len(got) == 1
+
+
+def test_a_missing_rule_refuses_only_its_file(secdet, tmp_path):
+    lone = corr("x", """\
+        type: event_count
+        rules: [nowhere]
+        timespan: 10m
+        condition: {gte: 2}
+        """)[len(BASE) + len("---\n"):]
+    p, report = convert(secdet, tmp_path, {"lone": lone, "base": BASE})
+    assert p.returncode == 1
+    assert report["20000000-0000-0000-0000-000000000001"]["status"] == "refused"
+    assert "nowhere" in report["20000000-0000-0000-0000-000000000001"]["reason"]
+    assert report["10000000-0000-0000-0000-000000000001"]["status"] == "converted"

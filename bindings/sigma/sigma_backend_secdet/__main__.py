@@ -58,34 +58,35 @@ def main(argv=None):
     loaded, results = [], []
     for path in files:
         try:
-            loaded.append(SigmaCollection.load_ruleset([path]))
+            # references are resolved once all files are read
+            loaded.append(SigmaCollection.load_ruleset([path], resolve_references=False))
         except Exception as e:
             for rid, title in ids_in(path):
                 results.append({"id": rid, "title": title, "source": path, "status": "refused",
                                 "reason": f"not loadable by pySigma: {e}"})
     texts, lists = {}, {}
     if loaded:
-        coll = SigmaCollection.merge(loaded)
         try:
+            coll = SigmaCollection.merge(loaded, resolve_references=False)
             coll.resolve_rule_references()
-            texts, conv, lists = convert_collection(coll, placeholders)
+            groups = [coll]
+        except Exception:
+            # a reference that resolves nowhere: convert file by file, so
+            # only the file that holds it is refused
+            groups = loaded
+        for c in groups:
+            try:
+                c.resolve_rule_references()
+                t, conv, ls = convert_collection(c, placeholders)
+            except Exception as e:
+                for r in c.rules:
+                    src = str(r.source.path) if r.source is not None else "-"
+                    results.append({"id": str(r.id or r.name or r.title), "title": r.title, "source": src,
+                                    "status": "refused", "reason": f"{type(e).__name__}: {e}"})
+                continue
+            texts.update(t)
+            lists.update(ls)
             results += conv
-        except Exception as e:
-            # an unresolved reference: convert file by file so the others go on
-            texts = {}
-            for c in loaded:
-                try:
-                    c.resolve_rule_references()
-                    t, conv, ls = convert_collection(c, placeholders)
-                    texts.update(t)
-                    lists.update(ls)
-                    results += conv
-                except Exception as e2:
-                    for r in c.rules:
-                        src = str(r.source.path) if r.source is not None else "-"
-                        results.append({"id": str(r.id or r.name), "title": r.title, "source": src,
-                                        "status": "refused", "reason": f"{type(e2).__name__}: {e2}"})
-            del e
     head = lists_text(lists)
     if args.output:
         os.makedirs(args.output, exist_ok=True)
