@@ -203,6 +203,8 @@ class Converter:
         ls = logsource_of(rule)
         conds = [c.parsed for c in rule.detection.parsed_condition]
         text = " or ".join(self.cond(c, ls) for c in conds)
+        if ls.get("filter"):
+            text = f"{ls['filter']} and ({text})"
         return ls, text
 
     # ---- meta --------------------------------------------------------

@@ -60,6 +60,10 @@ def _gcp_field(field):
     if parts and parts[0] == "protoPayload":
         if len(parts) < 2 or parts[1] not in _AUDITLOG:
             raise Refused(f"field '{field}' is not a member of GCP's AuditLog (protoPayload)")
+        # Workspace activities shared with Cloud Logging hold their events
+        # as an array: protoPayload.metadata.event[].eventName
+        if parts[1:3] == ["metadata", "event"]:
+            parts = parts[:3] + ["[*]"] + parts[3:]
         return parts
     if parts and parts[0] in _LOGENTRY:
         return parts
@@ -104,10 +108,15 @@ LOGSOURCES = {
     ("aws", "cloudtrail"): {"on": "cloudtrail", "fields": _members(_CLOUDTRAIL)},
     ("gcp", "gcp.audit"): {"on": "gcp-audit", "fields": _gcp_field},
     # Workspace login events as Cloud Logging exports them (protoPayload...).
-    ("gcp", "google_workspace.login"): {"on": "gcp-audit", "fields": _gcp_field},
+    ("gcp", "google_workspace.login"): {
+        "on": "gcp-audit", "fields": _gcp_field,
+        # the service is narrower than the log type: say which events
+        "filter": '.protoPayload.serviceName == "login.googleapis.com"',
+    },
     ("gcp", "google_workspace.admin"): {
         "on": "gworkspace",
         "fields": _gws_field,
+        "filter": '.id.applicationName == "admin"',
         # eventService is not a field of the Reports activity: its one value
         # in SigmaHQ names the application, which is .id.applicationName.
         "values": {"eventService": (["id", "applicationName"], {"admin.googleapis.com": "admin"})},
