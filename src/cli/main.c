@@ -149,7 +149,8 @@ static const char usage_hunt[] =
     "exit status: 0 it ran, 2 a bad condition, rules or input, or a usage error.\n";
 
 static const char usage_sigma[] =
-    "usage: secdet sigma convert SIGMA... [-o DIR] [--placeholders FILE] [--report FILE]\n"
+    "usage: secdet sigma convert SIGMA... [-o DIR] [--placeholders FILE] [--other-source NAME]\n"
+    "                            [--report FILE]\n"
     "\n"
     "Converts Sigma rules (.yml files and directories) into secdet rule files, one\n"
     "per Sigma file in DIR (default: stdout); a rule secdet cannot express exactly\n"

@@ -43,6 +43,8 @@ def main(argv=None):
     ap.add_argument("rules", nargs="+", help="Sigma .yml files or directories")
     ap.add_argument("-o", "--output", help="directory for the .secdet files (default: stdout)")
     ap.add_argument("--placeholders", help="JSON file: placeholder name -> list of values (for |expand)")
+    ap.add_argument("--other-source", metavar="NAME",
+                    help="a logsource with no secdet log type becomes `on NAME`, its fields taken as written")
     ap.add_argument("--report", help="write one JSON line per Sigma rule: id, title, source, status, reason")
     args = ap.parse_args(argv)
     placeholders = {}
@@ -77,7 +79,7 @@ def main(argv=None):
         for c in groups:
             try:
                 c.resolve_rule_references()
-                t, conv, ls = convert_collection(c, placeholders)
+                t, conv, ls = convert_collection(c, placeholders, args.other_source)
             except Exception as e:
                 for r in c.rules:
                     src = str(r.source.path) if r.source is not None else "-"

@@ -48,11 +48,22 @@ def ident(text, fallback="sigma_rule"):
 
 
 class Converter:
-    def __init__(self, placeholders=None):
+    def __init__(self, placeholders=None, other_source=None):
         self.placeholders = placeholders or {}
+        self.other_source = other_source
         self.lists = {}      # list name -> values, for expand placeholders
         self.names = {}      # id(rule) -> secdet name
         self.used = set()
+
+    def logsource(self, rule):
+        try:
+            return logsource_of(rule)
+        except Refused:
+            if self.other_source is None:
+                raise
+            # --other-source: the user says the events of that source are
+            # this logsource's; fields are taken as they are written.
+            return {"on": self.other_source, "fields": lambda f: f.split(".")}
 
     # ---- names -------------------------------------------------------
     def name_of(self, rule):
@@ -200,7 +211,7 @@ class Converter:
         return map_field(ls, field)
 
     def where(self, rule):
-        ls = logsource_of(rule)
+        ls = self.logsource(rule)
         conds = [c.parsed for c in rule.detection.parsed_condition]
         text = " or ".join(self.cond(c, ls) for c in conds)
         if ls.get("filter"):
@@ -264,7 +275,7 @@ class Converter:
                 if len(set(inner)) != 1:
                     raise Refused(f"field '{field}' maps to different paths in the rules of '{r.name}'")
                 return inner[0]
-            return map_field(logsource_of(r), field)
+            return map_field(self.logsource(r), field)
 
         group = corr.group_by or []
         per_rule = {id(r): [keys_for(r, g) for g in group] for r in refs}
@@ -293,7 +304,7 @@ class Converter:
                 fields = cond.fieldref if isinstance(cond.fieldref, list) else [cond.fieldref]
                 if len(fields) != 1:
                     raise Refused("a value condition over several fields")
-                paths = {map_field(logsource_of(r), fields[0]) for r in refs}
+                paths = {map_field(self.logsource(r), fields[0]) for r in refs}
                 if len(paths) != 1:
                     raise Refused(f"field '{fields[0]}' maps to different paths in the rules")
                 p = paths.pop()
@@ -322,10 +333,10 @@ class Converter:
         raise Refused(f"correlation type '{t}' has no secdet form")
 
 
-def convert_collection(collection, placeholders=None):
+def convert_collection(collection, placeholders=None, other_source=None):
     """-> (outputs, refusals): outputs maps each source path (or '<input>') to
     secdet text; refusals is a list of (rule, reason) for every refused rule."""
-    cv = Converter(placeholders)
+    cv = Converter(placeholders, other_source)
     texts, status = {}, {}
     rules = list(collection.rules)
     corrs = [r for r in rules if isinstance(r, SigmaCorrelationRule)]
