@@ -8,34 +8,17 @@ import textwrap
 
 from conftest import convert, run
 
-BASE = """\
-title: Okta sign-in failed
-id: 10000000-0000-0000-0000-000000000001
-name: okta_fail
-logsource: {product: okta, service: okta}
-detection:
-    sel: {eventType: user.session.start, outcome.result: FAILURE}
-    condition: sel
-level: low
----
-title: Okta sign-in
-id: 10000000-0000-0000-0000-000000000002
-name: okta_ok
-logsource: {product: okta, service: okta}
-detection:
-    sel: {eventType: user.session.start, outcome.result: SUCCESS}
-    condition: sel
-level: low
----
-title: AWS console sign-in
-id: 10000000-0000-0000-0000-000000000003
-name: aws_login
-logsource: {product: aws, service: cloudtrail}
-detection:
-    sel: {eventName: ConsoleLogin}
-    condition: sel
-level: low
-"""
+def base_rule(n, name, title, logsource, sel):
+    return ("title: %s\nid: 10000000-0000-0000-0000-00000000000%d\nname: %s\nlogsource: %s\n"
+            "detection:\n    sel: %s\n    condition: sel\nlevel: low\n" % (title, n, name, logsource, sel))
+
+
+OKTA = "{product: okta, service: okta}"
+BASE = "---\n".join([
+    base_rule(1, "okta_fail", "Okta sign-in failed", OKTA, "{eventType: user.session.start, outcome.result: FAILURE}"),
+    base_rule(2, "okta_ok", "Okta sign-in", OKTA, "{eventType: user.session.start, outcome.result: SUCCESS}"),
+    base_rule(3, "aws_login", "AWS console sign-in", "{product: aws, service: cloudtrail}", "{eventName: ConsoleLogin}"),
+])
 
 
 def corr(name, body):
