@@ -145,6 +145,7 @@ def test_expand_binds_a_list(secdet, tmp_path):
     ("wide_alone", "displayMessage|wide|contains: 'x'", "U+0000"),
     ("escaped_in_glob", "displayMessage: 'a\\*b*c'", "escaped wildcard"),
     ("unknown_field", "nosuchfield: x", "not a field"),
+    ("hour", "published|hour: 3", "timestamp-part"),
 ])
 def test_refused(secdet, tmp_path, name, det, why):
     p, report = convert(secdet, tmp_path, {name: rule(name, det)})

@@ -17,6 +17,11 @@ from sigma.types import (CompareOperators, Placeholder, SigmaBool, SigmaCasedStr
                          SigmaNumber, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString,
                          SpecialChars)
 
+try:
+    from sigma.types import SigmaTimestampPart
+except ImportError:  # older pySigma has no timestamp modifiers
+    SigmaTimestampPart = None
+
 SEVERITY = {"informational": "info", "low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 KEYWORDS = set("""list macro rule meta on where count distinct sum sequence within by throttle output private
 and or not in cidr contains startswith endswith like matches exists lower upper len coalesce icontains
@@ -141,6 +146,10 @@ class Converter:
         if isinstance(v, SigmaBool):
             b = "true" if v.boolean else "false"
             return f"({path} == {b} or {path} =~ \"{b}\")"
+        if SigmaTimestampPart is not None and isinstance(v, SigmaTimestampPart):
+            # before SigmaNumber, of which it is a kind
+            raise Refused("a timestamp-part modifier (|minute, |hour, |day, ...): secdet's hour() and "
+                          "weekday() do not say the same")
         if isinstance(v, SigmaCompareExpression):
             op = {CompareOperators.LT: "<", CompareOperators.LTE: "<=", CompareOperators.GT: ">",
                   CompareOperators.GTE: ">=", CompareOperators.NEQ: "!="}[v.op]
