@@ -46,3 +46,11 @@ def test_backend_is_registered_and_converts():
 def test_backend_raises_on_a_refusal_without_collect_errors():
     with pytest.raises(Exception, match="40000000-0000-0000-0000-000000000002 refused"):
         SecdetBackend().convert(SigmaCollection.from_yaml(RULES))
+
+
+def test_a_processing_pipeline_is_an_error_not_ignored():
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import FieldMappingTransformation
+    pl = ProcessingPipeline([ProcessingItem(FieldMappingTransformation({"eventType": "EventType"}))])
+    with pytest.raises(Exception, match="without a processing pipeline"):
+        SecdetBackend(processing_pipeline=pl).convert(SigmaCollection.from_yaml(RULES))

@@ -20,6 +20,12 @@ class SecdetBackend(Backend):
         self.placeholders = placeholders or {}
 
     def convert(self, rule_collection, output_format=None, correlation_method=None, callback=None):
+        if self.processing_pipeline is not None and len(self.processing_pipeline.items) > 0:
+            # applying it before the backend's own mapping would map field
+            # names twice, and ignoring it would be silent
+            raise SigmaFeatureNotSupportedByBackendError(
+                "the secdet backend maps logsources and fields itself (docs/sigma.md); "
+                "convert without a processing pipeline")
         rule_collection.resolve_rule_references()
         texts, results, lists = convert_collection(rule_collection, self.placeholders)
         self.results = results

@@ -9,7 +9,9 @@ never has would make the rule silently never match.
 """
 import re
 
-__all__ = ["LOGSOURCES", "logsource_of", "map_field", "Refused", "pipelines"]
+# Empty: sigma-cli's plugin discovery takes every name in __all__ for a
+# pipeline. The backend imports what it needs by name.
+__all__ = []
 
 
 class Refused(Exception):
