@@ -69,3 +69,6 @@ sh "$(dirname "$0")/../tests/lambda/setup.sh" >/dev/null
 
 # `secdet sql`'s tests: DuckDB and sqlglot (pip), the same way.
 sh "$(dirname "$0")/../tests/sql/setup.sh" >/dev/null
+
+# `secdet sigma`'s tests: pySigma (pip), the same way.
+sh "$(dirname "$0")/../tests/sigma/setup.sh" >/dev/null

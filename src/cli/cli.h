@@ -27,6 +27,7 @@ int cmd_test(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_sigma(int argc, char **argv);
 int cmd_hunt(int argc, char **argv);
 
 /* `one` when n is 1, else `many`: "1 rule", "2 rules", "0 rules". */

@@ -27,6 +27,7 @@ static const char usage_overview[] =
     "  disasm RULES...           print the compiled bytecode\n"
     "  hunt CONDITION INPUT...   every event that meets CONDITION, across log types, as one timeline\n"
     "  sql [--dialect D] RULES...  compile rules to SQL for a log lake (Athena, Trino, DuckDB)\n"
+    "  sigma convert SIGMA... [-o DIR]  Sigma rules as secdet rules (needs pysigma-backend-secdet)\n"
     "  run --config FILE         run as a detector: inputs, rules and sinks from FILE\n"
     "                            (--check: check FILE and exit)\n"
     "  version                   print the version\n"
@@ -147,6 +148,18 @@ static const char usage_hunt[] =
     "\n"
     "exit status: 0 it ran, 2 a bad condition, rules or input, or a usage error.\n";
 
+static const char usage_sigma[] =
+    "usage: secdet sigma convert SIGMA... [-o DIR] [--placeholders FILE] [--other-source NAME]\n"
+    "                            [--report FILE]\n"
+    "\n"
+    "Converts Sigma rules (.yml files and directories) into secdet rule files, one\n"
+    "per Sigma file in DIR (default: stdout); a rule secdet cannot express exactly\n"
+    "is refused, named on stderr with its id and the reason (docs/sigma.md).\n"
+    "Runs the Python package pysigma-backend-secdet (pip install ./bindings/sigma)\n"
+    "with $SECDET_PYTHON (default python3).\n"
+    "\n"
+    "exit status: 0 all converted, 1 some refused, 2 a usage error or no package.\n";
+
 static const char usage_sql[] =
     "usage: secdet sql [--dialect athena|trino|duckdb] RULES...\n"
     "       secdet sql [--dialect D] --table LOGTYPE\n"
@@ -201,6 +214,8 @@ void cli_usage(const char *command, void *out_stream) {
             text = usage_hunt;
         } else if (strcmp(command, "sql") == 0) {
             text = usage_sql;
+        } else if (strcmp(command, "sigma") == 0) {
+            text = usage_sigma;
         } else if (strcmp(command, "run") == 0) {
             text = usage_run;
         }
@@ -245,7 +260,7 @@ static int run(int argc, char **argv) {
         const char *topic = argc > 2 ? argv[2] : NULL;
         if (topic != NULL && strcmp(topic, "check") != 0 && strcmp(topic, "scan") != 0 && strcmp(topic, "test") != 0 &&
             strcmp(topic, "disasm") != 0 && strcmp(topic, "run") != 0 && strcmp(topic, "sql") != 0 &&
-            strcmp(topic, "hunt") != 0) {
+            strcmp(topic, "hunt") != 0 && strcmp(topic, "sigma") != 0) {
             return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
         }
         cli_usage(topic, stdout);
@@ -272,6 +287,9 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(cmd, "sql") == 0) {
         return cmd_sql(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "sigma") == 0) {
+        return cmd_sigma(argc - 1, argv + 1);
     }
     if (cmd[0] == '-') {
         return cli_usage_error(NULL, "unknown option '%s'", cmd);

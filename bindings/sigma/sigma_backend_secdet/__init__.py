@@ -1,0 +1,1 @@
+"""`python3 -m sigma_backend_secdet convert`: what `secdet sigma convert` runs."""

@@ -1,0 +1,56 @@
+"""The pySigma Backend class (what `sigma convert -t secdet` instantiates):
+it converts a collection into secdet rule files and reports each refused
+rule as an error naming its id, collected or raised."""
+import os
+import sys
+
+import pytest
+
+from conftest import HAVE_PYSIGMA, ROOT
+
+if not HAVE_PYSIGMA:
+    pytest.skip("pySigma is not installed (tests/sigma/setup.sh installs it)", allow_module_level=True)
+sys.path.insert(0, os.path.join(ROOT, "bindings", "sigma"))
+
+from sigma.collection import SigmaCollection  # noqa: E402
+
+from sigma.backends.secdet import SecdetBackend, backends  # noqa: E402
+
+RULES = """\
+title: Okta policy deleted
+id: 40000000-0000-0000-0000-000000000001
+logsource: {product: okta, service: okta}
+detection:
+    sel: {eventType: policy.lifecycle.delete}
+    condition: sel
+---
+title: A Windows logon
+id: 40000000-0000-0000-0000-000000000002
+logsource: {product: windows, service: security}
+detection:
+    sel: {EventID: 4624}
+    condition: sel
+"""
+
+
+def test_backend_is_registered_and_converts():
+    assert backends["secdet"] is SecdetBackend
+    b = SecdetBackend(collect_errors=True)
+    out = b.convert(SigmaCollection.from_yaml(RULES))
+    assert len(out) == 1 and 'on okta' in out[0] and '.eventType =~ "policy.lifecycle.delete"' in out[0]
+    assert [str(e) for _, e in b.errors] == [
+        "Sigma rule 40000000-0000-0000-0000-000000000002 refused: "
+        "logsource product 'windows' service 'security' has no secdet log type"]
+
+
+def test_backend_raises_on_a_refusal_without_collect_errors():
+    with pytest.raises(Exception, match="40000000-0000-0000-0000-000000000002 refused"):
+        SecdetBackend().convert(SigmaCollection.from_yaml(RULES))
+
+
+def test_a_processing_pipeline_is_an_error_not_ignored():
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import FieldMappingTransformation
+    pl = ProcessingPipeline([ProcessingItem(FieldMappingTransformation({"eventType": "EventType"}))])
+    with pytest.raises(Exception, match="without a processing pipeline"):
+        SecdetBackend(processing_pipeline=pl).convert(SigmaCollection.from_yaml(RULES))
