@@ -121,12 +121,13 @@ static void check_template(field_check *fc, const ast_rule *r) {
         sd_path p;
         const char *err = NULL;
         size_t len = (size_t)(close - (s + i + 1));
-        if (sd_path_parse(s + i + 1, len, &p, &err) == len) {
+        size_t used = sd_path_parse(s + i + 1, len, &p, &err);
+        if (used == len) {
             src_loc at = r->output_loc;
             at.col += (uint32_t)i + 1; /* at the '{', as the template's own errors are */
             check_path(fc, &p, at);
-            sd_path_free(&p);
         }
+        sd_path_free(&p); /* a path that stops short of the '}' holds its segments too */
         i += len + 1;
     }
 }
