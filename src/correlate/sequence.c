@@ -29,17 +29,28 @@ static void partial_release(corr *c, corr_group *g, seq_partial *p, uint32_t fil
 
 /* Slot k's partial has filled steps 0..k-1. */
 static void partial_free(corr *c, corr_group *g, uint32_t k) {
-    seq_partial *p = g->u.s.slots[k];
+    seq_partial **slots = seq_slots(g);
+    seq_partial *p = slots[k];
     if (!p) return;
-    g->u.s.slots[k] = NULL;
+    slots[k] = NULL;
     partial_release(c, g, p, k);
 }
 
 void sd_seq_free_state(corr *c, corr_group *g) {
-    if (!g->u.s.slots) return;
+    if (g->u.s.nsteps > SEQ_INLINE_SLOTS && !g->u.s.sl.heap) return;
     for (uint32_t k = 1; k < g->u.s.nsteps; k++) partial_free(c, g, k);
-    sd_mem_free(c, g, g->u.s.slots, g->u.s.nsteps * sizeof *g->u.s.slots);
-    g->u.s.slots = NULL;
+    if (g->u.s.nsteps > SEQ_INLINE_SLOTS) sd_mem_free(c, g, g->u.s.sl.heap, g->u.s.nsteps * sizeof *g->u.s.sl.heap);
+    memset(&g->u.s, 0, sizeof g->u.s);
+}
+
+int sd_seq_init_slots(corr *c, corr_group *g, uint32_t nsteps) {
+    memset(&g->u.s, 0, sizeof g->u.s);
+    if (nsteps > SEQ_INLINE_SLOTS) {
+        g->u.s.sl.heap = sd_mem_calloc(c, g, nsteps * sizeof *g->u.s.sl.heap);
+        if (!g->u.s.sl.heap) return -1;
+    }
+    g->u.s.nsteps = nsteps;
+    return 0;
 }
 
 static void fire_seq(corr *c, const corr_rec *r, const char *key, uint32_t key_len, const corr_sample *steps,
@@ -81,14 +92,12 @@ void sd_seq_apply(corr *c, const corr_rec *r) {
         if (!(mask & 1)) return;
         g = sd_group_new(c, r->rule, GK_SEQ, r->data, r->key_len, h);
         if (!g) return;
-        g->u.s.nsteps = n;
-        g->u.s.slots = sd_mem_calloc(c, g, n * sizeof *g->u.s.slots);
-        if (!g->u.s.slots) {
+        if (sd_seq_init_slots(c, g, n) != 0) {
             sd_group_free(c, g);
             return;
         }
     }
-    seq_partial **slots = g->u.s.slots;
+    seq_partial **slots = seq_slots(g);
     int64_t lo = t_add(r->t, -dur);
     for (uint32_t k = n - 1; k >= 1; k--) {
         seq_partial *p = slots[k];

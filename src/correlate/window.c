@@ -79,8 +79,9 @@ static int times_grow(corr *c, corr_group *g) {
     /* The ring never holds more than the threshold (the group fires and
      * resets when it gets there), so it never grows past it. */
     uint64_t limit = c->prog->rules[g->rule].threshold;
-    /* Grow by half: most groups never fill, and a tight ring keeps them small. */
-    uint32_t cap = g->u.c.cap ? g->u.c.cap + g->u.c.cap / 2 : 4;
+    /* Grow by half: most groups never fill, and a tight ring keeps them small.
+     * Three times first: 24 bytes, what malloc's smallest chunk (32) holds. */
+    uint32_t cap = g->u.c.cap ? g->u.c.cap + g->u.c.cap / 2 : 3;
     if (limit && cap > limit) cap = (uint32_t)limit;
     if (cap <= g->u.c.n) cap = g->u.c.n + 1;
     void *ring = g->u.c.times;
