@@ -62,7 +62,7 @@ typedef struct dentry {
 /* A partial sequence: steps[0..k-1] filled, waiting for step k (its slot). */
 typedef struct seq_partial {
     int64_t start;
-    corr_sample steps[]; /* room for every step */
+    corr_sample steps[]; /* room for every step but the last (sd_seq_partial_size) */
 } seq_partial;
 
 /* A sequence of at most this many steps keeps its slots in the group (in
@@ -82,9 +82,10 @@ typedef struct corr_group {
                                * here, in what would be padding, to keep a group small. The
                                * ring grows to max_samples as events come: most groups see one. */
     union {
-        struct { /* count: a ring of event times */
+        struct { /* count: a ring of event times, in `in` while it holds two at most */
             int64_t *times;
             uint32_t head, n, cap;
+            int64_t in[2];
         } c;
         struct { /* distinct: a ring of entries, and the live values */
             dentry *ents;
@@ -276,6 +277,8 @@ static inline seq_partial **seq_slots(corr_group *g) {
 static inline seq_partial *const *seq_slots_c(const corr_group *g) {
     return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
 }
+/* Bytes of a plain sequence's partial (room for its first nsteps - 1 steps). */
+size_t sd_seq_partial_size(uint32_t nsteps);
 /* Gives a new GK_SEQ group its slots; 0, or -1 on OOM. */
 int sd_seq_init_slots(corr *c, corr_group *g, uint32_t nsteps);
 /* Saturating a + b for times. */
