@@ -62,8 +62,12 @@ typedef struct dentry {
 /* A partial sequence: steps[0..k-1] filled, waiting for step k (its slot). */
 typedef struct seq_partial {
     int64_t start;
-    corr_sample steps[]; /* room for every step */
+    corr_sample steps[]; /* room for every step but the last (sd_seq_partial_size) */
 } seq_partial;
+
+/* A sequence of at most this many steps keeps its slots in the group (in
+ * what the union's largest member leaves free), saving an allocation. */
+#define SEQ_INLINE_SLOTS 4
 
 typedef struct corr_group {
     struct corr_group *hnext;         /* hash chain */
@@ -74,12 +78,14 @@ typedef struct corr_group {
     uint32_t key_len;
     uint32_t bytes; /* accounted for this group */
     uint8_t kind;
-    uint16_t shead, sn; /* the sample ring (count/distinct); max_samples <= 1000. Packed
-                         * here, in what would be padding, to keep a group small. */
+    uint16_t shead, sn, scap; /* the sample ring (count/distinct); max_samples <= 1000. Packed
+                               * here, in what would be padding, to keep a group small. The
+                               * ring grows to max_samples as events come: most groups see one. */
     union {
-        struct { /* count: a ring of event times */
+        struct { /* count: a ring of event times, in `in` while it holds two at most */
             int64_t *times;
             uint32_t head, n, cap;
+            int64_t in[2];
         } c;
         struct { /* distinct: a ring of entries, and the live values */
             dentry *ents;
@@ -87,8 +93,11 @@ typedef struct corr_group {
             dval **vals;
             uint32_t nvals, capvals;
         } d;
-        struct { /* sequence: slots[k] = the partial waiting for step k (k >= 1) */
-            seq_partial **slots;
+        struct { /* sequence: slots[k] = the partial waiting for step k (k >= 1); seq_slots() */
+            union {
+                seq_partial *in[SEQ_INLINE_SLOTS]; /* nsteps <= SEQ_INLINE_SLOTS: in the group */
+                seq_partial **heap;                /* more steps: an array of nsteps */
+            } sl;
             uint32_t nsteps;
         } s;
         struct {
@@ -261,6 +270,17 @@ int sd_ring_resize(corr *c, corr_group *g, void **ring, uint32_t *head, uint32_t
 /* Frees the kind's own state (not the group). */
 void sd_window_free_state(corr *c, corr_group *g);
 void sd_seq_free_state(corr *c, corr_group *g);
+/* A plain sequence's slots (slot 0 unused). */
+static inline seq_partial **seq_slots(corr_group *g) {
+    return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
+}
+static inline seq_partial *const *seq_slots_c(const corr_group *g) {
+    return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
+}
+/* Bytes of a plain sequence's partial (room for its first nsteps - 1 steps). */
+size_t sd_seq_partial_size(uint32_t nsteps);
+/* Gives a new GK_SEQ group its slots; 0, or -1 on OOM. */
+int sd_seq_init_slots(corr *c, corr_group *g, uint32_t nsteps);
 /* Saturating a + b for times. */
 static inline int64_t t_add(int64_t a, int64_t b) {
     if (b > 0 && a > INT64_MAX - b) return INT64_MAX;

@@ -19,27 +19,40 @@
 #include "correlate/corr_int.h"
 #include "util/limits.h"
 
-static size_t partial_size(uint32_t nsteps) { return sizeof(seq_partial) + nsteps * sizeof(corr_sample); }
+/* A partial never holds its last step (that step completes it), so it has
+ * room for nsteps - 1: 16 bytes less, a 32-byte chunk for two steps. */
+size_t sd_seq_partial_size(uint32_t nsteps) { return sizeof(seq_partial) + (nsteps - 1) * sizeof(corr_sample); }
 
 /* Frees a partial that has filled steps 0..filled-1. */
 static void partial_release(corr *c, corr_group *g, seq_partial *p, uint32_t filled) {
     for (uint32_t i = 0; i < filled; i++) sd_event_unref(c, p->steps[i].ev);
-    sd_mem_free(c, g, p, partial_size(g->u.s.nsteps));
+    sd_mem_free(c, g, p, sd_seq_partial_size(g->u.s.nsteps));
 }
 
 /* Slot k's partial has filled steps 0..k-1. */
 static void partial_free(corr *c, corr_group *g, uint32_t k) {
-    seq_partial *p = g->u.s.slots[k];
+    seq_partial **slots = seq_slots(g);
+    seq_partial *p = slots[k];
     if (!p) return;
-    g->u.s.slots[k] = NULL;
+    slots[k] = NULL;
     partial_release(c, g, p, k);
 }
 
 void sd_seq_free_state(corr *c, corr_group *g) {
-    if (!g->u.s.slots) return;
+    if (g->u.s.nsteps > SEQ_INLINE_SLOTS && !g->u.s.sl.heap) return;
     for (uint32_t k = 1; k < g->u.s.nsteps; k++) partial_free(c, g, k);
-    sd_mem_free(c, g, g->u.s.slots, g->u.s.nsteps * sizeof *g->u.s.slots);
-    g->u.s.slots = NULL;
+    if (g->u.s.nsteps > SEQ_INLINE_SLOTS) sd_mem_free(c, g, g->u.s.sl.heap, g->u.s.nsteps * sizeof *g->u.s.sl.heap);
+    memset(&g->u.s, 0, sizeof g->u.s);
+}
+
+int sd_seq_init_slots(corr *c, corr_group *g, uint32_t nsteps) {
+    memset(&g->u.s, 0, sizeof g->u.s);
+    if (nsteps > SEQ_INLINE_SLOTS) {
+        g->u.s.sl.heap = sd_mem_calloc(c, g, nsteps * sizeof *g->u.s.sl.heap);
+        if (!g->u.s.sl.heap) return -1;
+    }
+    g->u.s.nsteps = nsteps;
+    return 0;
 }
 
 static void fire_seq(corr *c, const corr_rec *r, const char *key, uint32_t key_len, const corr_sample *steps,
@@ -81,14 +94,12 @@ void sd_seq_apply(corr *c, const corr_rec *r) {
         if (!(mask & 1)) return;
         g = sd_group_new(c, r->rule, GK_SEQ, r->data, r->key_len, h);
         if (!g) return;
-        g->u.s.nsteps = n;
-        g->u.s.slots = sd_mem_calloc(c, g, n * sizeof *g->u.s.slots);
-        if (!g->u.s.slots) {
+        if (sd_seq_init_slots(c, g, n) != 0) {
             sd_group_free(c, g);
             return;
         }
     }
-    seq_partial **slots = g->u.s.slots;
+    seq_partial **slots = seq_slots(g);
     int64_t lo = t_add(r->t, -dur);
     for (uint32_t k = n - 1; k >= 1; k--) {
         seq_partial *p = slots[k];
@@ -98,15 +109,18 @@ void sd_seq_apply(corr *c, const corr_rec *r) {
             continue;
         }
         if (!(mask & ((uint64_t)1 << k))) continue;
-        sd_event_ref(r->ev);
-        p->steps[k] = (corr_sample){r->t, r->ev};
         if (k == n - 1) {
-            fire_seq(c, r, g->key, g->key_len, p->steps, n);
+            corr_sample all[n];
+            memcpy(all, p->steps, (n - 1) * sizeof *all);
+            all[n - 1] = (corr_sample){r->t, r->ev};
+            fire_seq(c, r, g->key, g->key_len, all, n);
             slots[k] = NULL;
-            partial_release(c, g, p, n);
+            partial_release(c, g, p, n - 1);
             sd_group_free(c, g);
             return;
         }
+        sd_event_ref(r->ev);
+        p->steps[k] = (corr_sample){r->t, r->ev};
         slots[k] = NULL;
         if (slots[k + 1]) {
             if (slots[k + 1]->start > p->start) {
@@ -119,7 +133,7 @@ void sd_seq_apply(corr *c, const corr_rec *r) {
         slots[k + 1] = p;
     }
     if (mask & 1) {
-        seq_partial *p = sd_mem_alloc(c, g, partial_size(n));
+        seq_partial *p = sd_mem_alloc(c, g, sd_seq_partial_size(n));
         if (p) {
             partial_free(c, g, 1);
             p->start = r->t;

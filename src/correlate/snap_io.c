@@ -17,7 +17,7 @@ void sd_snap_w_event(writer *w, corr_event *ev) {
 void sd_snap_w_samples(writer *w, const corr *c, const corr_group *g) {
     w_u32(w, g->sn);
     for (uint32_t i = 0; i < g->sn; i++) {
-        const corr_sample *s = &g->samples[(g->shead + i) % c->opts.max_samples];
+        const corr_sample *s = &g->samples[(g->shead + i) % g->scap];
         w_i64(w, s->t);
         w_event(w, s->ev);
     }

@@ -60,7 +60,7 @@ static void w_group(writer *w, const corr *c, const corr_group *g) {
     case GK_SEQ:
         w_u32(w, g->u.s.nsteps);
         for (uint32_t k = 1; k < g->u.s.nsteps; k++) {
-            const seq_partial *p = g->u.s.slots[k];
+            const seq_partial *p = seq_slots_c(g)[k];
             w_u8(w, p != NULL);
             if (!p) continue;
             w_i64(w, p->start);
@@ -191,17 +191,15 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
         if (r->bad || nsteps < 2 || nsteps > CORR_MAX_STEPS) return false;
         if (keep) {
             if (c->prog->rules[rule].nsteps != nsteps) return false;
-            g->u.s.nsteps = nsteps;
-            g->u.s.slots = sd_mem_calloc(c, g, nsteps * sizeof *g->u.s.slots);
-            if (!g->u.s.slots) return false;
+            if (sd_seq_init_slots(c, g, nsteps) != 0) return false;
         }
         for (uint32_t k = 1; k < nsteps && !r->bad; k++) {
             if (!r_u8(r)) continue;
             seq_partial *p = NULL;
             if (keep) {
-                p = sd_mem_calloc(c, g, sizeof *p + nsteps * sizeof(corr_sample));
+                p = sd_mem_calloc(c, g, sd_seq_partial_size(nsteps));
                 if (!p) return false;
-                g->u.s.slots[k] = p;
+                seq_slots(g)[k] = p;
             }
             int64_t start = r_i64(r);
             if (p) p->start = start;

@@ -271,7 +271,7 @@ void sd_group_free(corr *c, corr_group *g) {
     default: break;
     }
     if (g->samples) {
-        uint32_t cap = c->opts.max_samples;
+        uint32_t cap = g->scap;
         for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, g->samples[(g->shead + i) % cap].ev);
         sd_mem_free(c, g, g->samples, cap * sizeof *g->samples);
     }
@@ -318,12 +318,22 @@ void sd_corr_clear_groups(corr *c) {
 
 /* ---- Samples ------------------------------------------------------------------------- */
 
+/* The ring starts with room for one sample and doubles up to max_samples:
+ * at a million groups most see one event, and a ring of max_samples each
+ * would cost them (max_samples - 1) * 16 bytes for nothing. */
 int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
-    uint32_t cap = c->opts.max_samples;
-    if (!g->samples) {
-        g->samples = sd_mem_calloc(c, g, cap * sizeof *g->samples);
-        if (!g->samples) return -1;
+    uint32_t max = c->opts.max_samples;
+    if (g->sn == g->scap && g->scap < max) {
+        uint32_t new_cap = g->scap ? 2u * g->scap : 1u;
+        if (new_cap > max) new_cap = max;
+        void *ring = g->samples;
+        uint32_t head = g->shead, cap = g->scap;
+        if (sd_ring_resize(c, g, &ring, &head, g->sn, &cap, new_cap, sizeof *g->samples) != 0) return -1;
+        g->samples = ring;
+        g->shead = (uint16_t)head;
+        g->scap = (uint16_t)cap;
     }
+    uint32_t cap = g->scap;
     sd_event_ref(ev);
     if (g->sn == cap) {
         sd_event_unref(c, g->samples[g->shead].ev);
@@ -337,7 +347,8 @@ int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
 }
 
 void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out) {
-    uint32_t cap = c->opts.max_samples;
+    (void)c;
+    uint32_t cap = g->scap;
     uint32_t first = g->sn - n;
     for (uint32_t i = 0; i < n; i++) out[i] = g->samples[(g->shead + first + i) % cap].ev;
 }

@@ -20,7 +20,7 @@
 
 void sd_window_free_state(corr *c, corr_group *g) {
     if (g->kind == GK_COUNT) {
-        sd_mem_free(c, g, g->u.c.times, g->u.c.cap * sizeof(int64_t));
+        if (g->u.c.times != g->u.c.in) sd_mem_free(c, g, g->u.c.times, g->u.c.cap * sizeof(int64_t));
         g->u.c.times = NULL;
         g->u.c.n = g->u.c.cap = 0;
         return;
@@ -79,10 +79,27 @@ static int times_grow(corr *c, corr_group *g) {
     /* The ring never holds more than the threshold (the group fires and
      * resets when it gets there), so it never grows past it. */
     uint64_t limit = c->prog->rules[g->rule].threshold;
-    /* Grow by half: most groups never fill, and a tight ring keeps them small. */
-    uint32_t cap = g->u.c.cap ? g->u.c.cap + g->u.c.cap / 2 : 4;
+    /* The first two times are kept in the group itself (most groups of a
+     * large table see one event); then grow by half: most groups never
+     * fill, and a tight ring keeps them small. */
+    if (!g->u.c.times) {
+        g->u.c.times = g->u.c.in;
+        g->u.c.cap = 2;
+        g->u.c.head = 0;
+        return 0;
+    }
+    uint32_t cap = g->u.c.cap + g->u.c.cap / 2;
     if (limit && cap > limit) cap = (uint32_t)limit;
     if (cap <= g->u.c.n) cap = g->u.c.n + 1;
+    if (g->u.c.times == g->u.c.in) {
+        int64_t *p = sd_mem_alloc(c, g, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        for (uint32_t i = 0; i < g->u.c.n; i++) p[i] = g->u.c.in[(g->u.c.head + i) % g->u.c.cap];
+        g->u.c.times = p;
+        g->u.c.cap = cap;
+        g->u.c.head = 0;
+        return 0;
+    }
     void *ring = g->u.c.times;
     int rc = sd_ring_resize(c, g, &ring, &g->u.c.head, g->u.c.n, &g->u.c.cap, cap, sizeof *g->u.c.times);
     g->u.c.times = ring;
