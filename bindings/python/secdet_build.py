@@ -152,6 +152,11 @@ typedef struct secdet_sink_opts {
     uint32_t backoff_max_ms;
     uint32_t max_in_flight;
     const char *dead_letter;
+    unsigned severities;
+    const char *const *rules;
+    size_t nrules;
+    const char *const *sources;
+    size_t nsources;
 } secdet_sink_opts;
 void secdet_sink_opts_init(secdet_sink_opts *opts);
 typedef secdet_sink_result (*secdet_sink_fn)(void *user, const secdet_delivery *d);

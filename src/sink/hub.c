@@ -34,6 +34,7 @@ struct hub {
     pthread_mutex_t mu;  /* jobs, stopping, queue list growth */
     pthread_cond_t cond; /* jobs done, progress */
     hub_job *jobs;
+    bool hurry; /* a drain asks the sinks that hold records to send them (hurry_all), without waiting */
     bool stopping;
     uint64_t progress; /* bumped on every sd_hub_progress */
     dq **queues;
@@ -71,11 +72,16 @@ void sd_hub_progress(hub *h) {
 
 void sd_hub_wake(hub *h) { uv_async_send(&h->wake); }
 
+static void hurry_all(void *arg);
+
 static void run_jobs(hub *h) {
     pthread_mutex_lock(&h->mu);
     hub_job *j = h->jobs;
     h->jobs = NULL;
+    bool hurry = h->hurry;
+    h->hurry = false;
     pthread_mutex_unlock(&h->mu);
+    if (hurry) hurry_all(h);
     while (j) {
         hub_job *next = j->next; /* j lives on the caller's stack: read next first */
         j->fn(j->arg);
@@ -223,7 +229,12 @@ secdet_status sd_hub_drain(hub *h, int64_t timeout_ms) {
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
     secdet_status st = SECDET_OK;
     for (;;) {
-        sd_hub_call(h, hurry_all, h);
+        /* Asked, not waited for: the hub thread may be busy delivering (a
+         * slow callback), and the deadline must hold all the same. */
+        pthread_mutex_lock(&h->mu);
+        h->hurry = true;
+        pthread_mutex_unlock(&h->mu);
+        uv_async_send(&h->wake);
         bool all = true;
         size_t n = sd_hub_count(h);
         for (size_t i = 0; i < n && all; i++) all = sd_dq_quiet(h->queues[i]);
