@@ -331,7 +331,9 @@ static int cond_exists(sqlc *c, const ast_expr *e, buf *o) {
         } else if (c->d == SQL_DUCKDB) {
             sd_buf_printf(o, "COALESCE(json_exists(%s, '%s'), FALSE)", r.column, r.jsonpath);
         } else {
-            sd_buf_printf(o, "COALESCE(json_exists(%s, 'lax %s'), FALSE)", r.column, r.jsonpath);
+            /* json_extract gives JSON null for a null member, SQL NULL for a missing one (and
+             * json_exists is not in every Trino). */
+            sd_buf_printf(o, "(json_extract(%s, '%s') IS NOT NULL)", r.column, r.jsonpath);
         }
         return 0;
     }
