@@ -9,9 +9,12 @@
  * and a path below a JSON-text column is read through the dialect's JSON
  * functions only when its JSON type is the literal's (a number 5 does not
  * equal "5"). What no dialect says alike is refused: regexes (PCRE2 is not
- * RE2 nor Java's), CIDR tests, [*] paths, functions of JSON-text values.
+ * RE2 nor Java's), CIDR tests, [*] paths, len() of a JSON member and a JSON
+ * member compared with another value (either may be any type).
  * lower()/upper() fold ASCII only, as the engine does: translate(), not
- * SQL's lower(), which folds all of Unicode.
+ * SQL's lower(), which folds all of Unicode; of a JSON member they read it
+ * as a string only, since the engine's drop what is not one. Values,
+ * common fields and times are read in sql_json.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
