@@ -100,7 +100,11 @@ int cmd_sql(int argc, char **argv) {
         int rc = sd_sql_table_ddl(table, d, &ddl);
         if (rc == 0) fputs(ddl.data, stdout);
         sd_buf_free(&ddl);
-        if (rc != 0) fprintf(stderr, "secdet: no documented table for log type '%s' (cloudtrail has one)\n", table);
+        if (rc != 0)
+            fprintf(stderr,
+                    "secdet: no documented table for log type '%s' (cloudtrail, guardduty, gcp-audit, gworkspace, okta "
+                    "and crowdstrike have one)\n",
+                    table);
         return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
     }
     if (optind >= argc) return cli_usage_error("sql", "no RULES given%s", "");

@@ -42,10 +42,14 @@ typedef struct sql_ref {
 
 /* The table of a log type's events: its name, NULL when it has none. */
 const char *sd_sql_table_name(const char *log_type);
+/* Whether log_type's table is one row per event with its JSON text in
+ * the column "event" (every log type's but CloudTrail's). */
+int sd_sql_table_is_json(const char *log_type);
 /* The path's place in the table of log_type. -1 with a reason in why when
  * the table has no column for it. */
 int sd_sql_table_ref(const char *log_type, const sd_path *p, sql_ref *out, char *why, size_t whylen);
-/* CREATE TABLE of log_type's table in the dialect (Athena: AWS's DDL). -1 when none. */
+/* CREATE TABLE of log_type's table in the dialect (CloudTrail on Athena: AWS's DDL; the
+ * other log types: one row per event, its JSON text in "event"). -1 when none. */
 int sd_sql_table_ddl(const char *log_type, sql_dialect d, buf *out);
 
 /* ---- compiling (sql_expr.c, sql_rule.c) ---- */

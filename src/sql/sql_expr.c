@@ -9,9 +9,12 @@
  * and a path below a JSON-text column is read through the dialect's JSON
  * functions only when its JSON type is the literal's (a number 5 does not
  * equal "5"). What no dialect says alike is refused: regexes (PCRE2 is not
- * RE2 nor Java's), CIDR tests, [*] paths, functions of JSON-text values.
+ * RE2 nor Java's), CIDR tests, [*] paths, len() of a JSON member and a JSON
+ * member compared with another value (either may be any type).
  * lower()/upper() fold ASCII only, as the engine does: translate(), not
- * SQL's lower(), which folds all of Unicode.
+ * SQL's lower(), which folds all of Unicode; of a JSON member they read it
+ * as a string only, since the engine's drop what is not one. Values,
+ * common fields and times are read in sql_json.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,90 +45,6 @@ static void put_num(buf *o, double v) { sd_buf_printf(o, "CAST(%.17g AS DOUBLE)"
 
 /* ---- values -------------------------------------------------------------------- */
 
-static const sd_logtype *rule_logtype(sqlc *c) { return sd_logtypes_find(c->lts, c->log_type); }
-
-/* The path's place in the table; common fields resolve to their log type's paths. */
-static int ref_of(sqlc *c, const sd_path *p, sql_ref *r) {
-    char why[256];
-    if (sd_sql_table_ref(c->log_type, p, r, why, sizeof why) != 0) return sd_sqlc_refuse(c, "%s", why);
-    return 0;
-}
-
-/* JSON member at r read as the type w (NULL when it is another type). */
-static void json_typed(sqlc *c, const sql_ref *r, sql_want w, buf *o) {
-    if (c->d == SQL_DUCKDB) {
-        static const char *const types[] = {"= 'VARCHAR'", "IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')",
-                                            "= 'BOOLEAN'"};
-        sd_buf_printf(o, "(CASE WHEN json_type(%s, '%s') %s THEN %sjson_extract_string(%s, '%s')%s END)", r->column,
-                      r->jsonpath, types[w], w == W_NUM ? "CAST(" : "", r->column, r->jsonpath,
-                      w == W_NUM ? " AS DOUBLE)" : "");
-        return;
-    }
-    /* Trino: json_format of the member shows its JSON type by its first character. */
-    static const char *const tests[] = {"substr(json_format(json_extract(%s, '%s')), 1, 1) = '\"'",
-                                        "regexp_like(json_format(json_extract(%s, '%s')), '^-?[0-9]')",
-                                        "json_format(json_extract(%s, '%s')) IN ('true', 'false')"};
-    sd_buf_puts(o, "(CASE WHEN ");
-    sd_buf_printf(o, tests[w], r->column, r->jsonpath);
-    if (w == W_BOOL) {
-        sd_buf_printf(o, " THEN json_format(json_extract(%s, '%s')) END)", r->column, r->jsonpath);
-    } else {
-        sd_buf_printf(o, " THEN %sjson_extract_scalar(%s, '%s')%s END)", w == W_NUM ? "CAST(" : "", r->column,
-                      r->jsonpath, w == W_NUM ? " AS DOUBLE)" : "");
-    }
-}
-
-/* A column or JSON member read as w; a column of another type gives NULL
- * (it never equals a literal of type w). */
-static int ref_value(sqlc *c, const sql_ref *r, sql_want w, buf *o) {
-    if (r->kind == COL_JSON) {
-        json_typed(c, r, w, o);
-    } else if ((r->kind == COL_STRING && w == W_STR) || (r->kind == COL_BOOLTEXT && w == W_BOOL)) {
-        sd_buf_puts(o, r->column);
-    } else {
-        sd_buf_puts(o, w == W_NUM ? "CAST(NULL AS DOUBLE)" : "CAST(NULL AS VARCHAR)");
-    }
-    return 0;
-}
-
-int sd_sql_common(sqlc *c, int field, buf *o) {
-    if (field == SD_COMMON_TYPE) {
-        sd_sql_quote(o, c->log_type, strlen(c->log_type));
-        return 0;
-    }
-    const sd_logtype *lt = rule_logtype(c);
-    const lt_paths *ps = lt ? &lt->field[field] : NULL;
-    if (!ps || ps->n == 0)
-        return sd_sqlc_refuse(c, "@%s: log type %s has no such field", sd_common_names[field], c->log_type);
-    /* The first present and not null: COALESCE, when every path is a string column. */
-    if (ps->n > 1) sd_buf_puts(o, "COALESCE(");
-    for (uint32_t i = 0; i < ps->n; i++) {
-        sql_ref r;
-        if (ref_of(c, &ps->v[i].p, &r) != 0) return -1;
-        if (r.kind != COL_STRING)
-            return sd_sqlc_refuse(c, "@%s: %s may be of any JSON type in the table", sd_common_names[field],
-                                  ps->v[i].p.text);
-        if (i) sd_buf_puts(o, ", ");
-        sd_buf_puts(o, r.column);
-    }
-    if (ps->n > 1) sd_buf_putc(o, ')');
-    return 0;
-}
-
-int sd_sql_time_ms(sqlc *c, buf *o) {
-    buf t;
-    sd_buf_init(&t);
-    int rc = sd_sql_common(c, SD_COMMON_TIME, &t);
-    if (rc == 0) {
-        if (c->d == SQL_DUCKDB)
-            sd_buf_printf(o, "epoch_ms(CAST(%s AS TIMESTAMPTZ))", t.data);
-        else
-            sd_buf_printf(o, "CAST(to_unixtime(from_iso8601_timestamp(%s)) * 1000 AS BIGINT)", t.data);
-    }
-    sd_buf_free(&t);
-    return rc;
-}
-
 static void ascii_fold(buf *o, int up) {
     static const char lowers[] = "abcdefghijklmnopqrstuvwxyz", uppers[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     sd_buf_printf(o, ", '%s', '%s')", up ? lowers : uppers, up ? uppers : lowers);
@@ -150,7 +69,12 @@ int sd_sql_string_value(sqlc *c, const ast_expr *e, buf *o) {
         if (e->path.common) return sd_sql_common(c, e->path.common - 1, o);
         if (e->path.has_star) return sd_sqlc_refuse(c, "%s: [*] paths are not compiled to SQL", e->path.text);
         sql_ref r;
-        if (ref_of(c, &e->path, &r) != 0) return -1;
+        if (sd_sql_ref(c, &e->path, &r) != 0) return -1;
+        /* lower()/upper() drop what is not a string, as a typed read does. */
+        if (r.kind == COL_JSON && c->fn_arg) {
+            sd_sql_ref_value(c, &r, W_STR, o);
+            return 0;
+        }
         if (r.kind != COL_STRING)
             return sd_sqlc_refuse(c, "%s may be of any JSON type in the table; a function of it is not exact",
                                   e->path.text);
@@ -160,11 +84,19 @@ int sd_sql_string_value(sqlc *c, const ast_expr *e, buf *o) {
     case EXPR_CALL:
         if (e->fn == FN_LOWER || e->fn == FN_UPPER) {
             sd_buf_puts(o, "translate(");
-            if (sd_sql_string_value(c, e->args[0], o) != 0) return -1;
+            int was = c->fn_arg;
+            c->fn_arg = 1;
+            int rc = sd_sql_string_value(c, e->args[0], o);
+            c->fn_arg = was;
+            if (rc != 0) return -1;
             ascii_fold(o, e->fn == FN_UPPER);
             return 0;
         }
         if (e->fn == FN_COALESCE) {
+            /* coalesce() takes its first present argument whatever its type. */
+            c->fn_arg = 0;
+            int rc = sd_sql_coalesce_typed(c, e, W_STR, o);
+            if (rc != 0) return rc < 0 ? -1 : 0;
             sd_buf_puts(o, "COALESCE(");
             for (size_t i = 0; i < e->nargs; i++) {
                 if (i) sd_buf_puts(o, ", ");
@@ -184,9 +116,13 @@ static int value(sqlc *c, const ast_expr *e, sql_want w, buf *o) {
     if (e->kind == EXPR_PATH && !e->path.common) {
         if (e->path.has_star) return sd_sqlc_refuse(c, "%s: [*] paths are not compiled to SQL", e->path.text);
         sql_ref r;
-        if (ref_of(c, &e->path, &r) != 0) return -1;
-        return ref_value(c, &r, w, o);
+        if (sd_sql_ref(c, &e->path, &r) != 0) return -1;
+        sd_sql_ref_value(c, &r, w, o);
+        return 0;
     }
+    /* A common field is its first path present and not null, read as w. */
+    if (e->kind == EXPR_PATH && e->path.common != SD_COMMON_TYPE + 1)
+        return sd_sql_common_typed(c, e->path.common - 1, w, o);
     if (e->kind == EXPR_CALL && e->fn == FN_LEN) {
         if (w != W_NUM) {
             sd_buf_puts(o, w == W_STR ? "CAST(NULL AS VARCHAR)" : "CAST(NULL AS VARCHAR)");
@@ -207,7 +143,9 @@ static int value(sqlc *c, const ast_expr *e, sql_want w, buf *o) {
             sd_buf_puts(o, w == W_NUM ? "CAST(NULL AS DOUBLE)" : "CAST(NULL AS VARCHAR)");
             return 0;
         }
-        return sd_sqlc_refuse(c, "a common field or coalesce() compared with a number or boolean is not exact");
+        int rc = sd_sql_coalesce_typed(c, e, w, o);
+        if (rc != 0) return rc < 0 ? -1 : 0;
+        return sd_sqlc_refuse(c, "coalesce() compared with a number or boolean is not exact");
     }
     return sd_sql_string_value(c, e, o);
 }
@@ -304,7 +242,7 @@ static int cmp_lit(sqlc *c, const ast_expr *v, cmp_op op, const ast_lit *lit, bu
             return sd_sqlc_refuse(c,
                                   "== null: the table's columns hold a JSON null as SQL NULL, like a missing member");
         sql_ref r;
-        if (ref_of(c, &v->path, &r) != 0) return -1;
+        if (sd_sql_ref(c, &v->path, &r) != 0) return -1;
         if (r.kind != COL_JSON)
             return sd_sqlc_refuse(c,
                                   "== null: the table's columns hold a JSON null as SQL NULL, like a missing member");
@@ -390,13 +328,15 @@ static int cond_exists(sqlc *c, const ast_expr *e, buf *o) {
     if (e->kind == EXPR_PATH && !e->path.common) {
         if (e->path.has_star) return sd_sqlc_refuse(c, "%s: [*] paths are not compiled to SQL", e->path.text);
         sql_ref r;
-        if (ref_of(c, &e->path, &r) != 0) return -1;
+        if (sd_sql_ref(c, &e->path, &r) != 0) return -1;
         if (r.kind != COL_JSON) {
             sd_buf_printf(o, "(%s IS NOT NULL)", r.column);
         } else if (c->d == SQL_DUCKDB) {
             sd_buf_printf(o, "COALESCE(json_exists(%s, '%s'), FALSE)", r.column, r.jsonpath);
         } else {
-            sd_buf_printf(o, "COALESCE(json_exists(%s, 'lax %s'), FALSE)", r.column, r.jsonpath);
+            /* json_extract gives JSON null for a null member, SQL NULL for a missing one (and
+             * json_exists is not in every Trino). */
+            sd_buf_printf(o, "(json_extract(%s, '%s') IS NOT NULL)", r.column, r.jsonpath);
         }
         return 0;
     }

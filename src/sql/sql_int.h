@@ -11,6 +11,7 @@ typedef struct sqlc {
     const char *log_type;          /* the rule's; its table is the one queried */
     const struct sd_logtypes *lts; /* for the common fields */
     char why[320];                 /* the first reason a rule is refused; "" while it compiles */
+    int fn_arg;                    /* compiling lower()/upper()'s argument: a JSON member is read as a string */
 } sqlc;
 
 /* What a value must be, for a test against a literal of that type. */
@@ -25,8 +26,28 @@ int sd_sql_cond(sqlc *c, const ast_cond *cond, buf *o);
 /* A value that is a string whenever present (a string column, lower() of
  * one, coalesce of such): NULL when missing. -1 (refused) for anything else. */
 int sd_sql_string_value(sqlc *c, const ast_expr *e, buf *o);
-/* The event's time as epoch milliseconds, and as the record's text; its id. */
-int sd_sql_time_ms(sqlc *c, buf *o);
+/* The path's place in the rule's table (refused when it has none). */
+int sd_sql_ref(sqlc *c, const sd_path *p, sql_ref *r);
+/* A column or JSON member read as w: NULL when it is another type. */
+void sd_sql_ref_value(sqlc *c, const sql_ref *r, sql_want w, buf *o);
+/* Common field `field` read as w: the first of its paths that is present
+ * and not null decides, as the engine's (sql_json.c). */
+int sd_sql_common_typed(sqlc *c, int field, sql_want w, buf *o);
+/* ... read as a string (the event's time and id: as their record has them). */
 int sd_sql_common(sqlc *c, int field, buf *o);
+/* coalesce() of paths on a JSON table, read as w: 1 compiled, 0 not such
+ * a call, -1 refused. */
+int sd_sql_coalesce_typed(sqlc *c, const ast_expr *e, sql_want w, buf *o);
+/* The event's time as the record's text (a string, or an epoch number's
+ * digits), NULL when it has none. */
+int sd_sql_time_text(sqlc *c, buf *o);
+/* The time text in column `col` as epoch nanoseconds, read exactly as the
+ * engine reads it (RFC 3339, zone-less as UTC, epoch digits by their size);
+ * NULL when the engine would not read it either. */
+void sd_sql_time_ns(sqlc *c, const char *col, buf *o);
+/* A group key or distinct value: a string value (CloudTrail's table), or on
+ * a JSON table a value tagged with its JSON type, so that "5" and 5 are two
+ * groups as in the engine; NULL when missing or null. */
+int sd_sql_key(sqlc *c, const ast_expr *e, buf *o);
 
 #endif

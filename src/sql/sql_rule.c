@@ -38,29 +38,36 @@ int sd_sql_dialect_parse(const char *name, sql_dialect *out) {
     return -1;
 }
 
-/* "SELECT t_ms, event_time, event_id, k1..": what every walk over a group needs. */
+/* "SELECT event_time, event_id, k1..": what every walk over a group needs
+ * (timed() adds t_ns, read from event_time). */
 static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
     sd_buf_puts(o, "SELECT ");
-    if (sd_sql_time_ms(c, o) != 0) return -1;
-    sd_buf_puts(o, " AS t_ms, ");
-    if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
+    if (sd_sql_time_text(c, o) != 0) return -1;
     sd_buf_puts(o, " AS event_time, ");
-    if (sd_sql_common(c, SD_COMMON_ID, o) != 0) return -1;
+    if (sd_sql_common_typed(c, SD_COMMON_ID, W_STR, o) != 0) return -1;
     sd_buf_puts(o, " AS event_id");
     for (size_t i = 0; i < nkeys; i++) {
         sd_buf_puts(o, ", ");
-        if (sd_sql_string_value(c, keys[i].expr, o) != 0) return -1;
+        if (sd_sql_key(c, keys[i].expr, o) != 0) return -1;
         sd_buf_printf(o, " AS k%zu", i + 1);
     }
     return 0;
 }
 
+/* "SELECT t_ns, r.* FROM (": the rows of a walk with their time in nanoseconds. */
+static void timed(sqlc *c, buf *o) {
+    sd_buf_puts(o, "SELECT ");
+    sd_sql_time_ns(c, "event_time", o);
+    sd_buf_puts(o, " AS t_ns, r.* FROM (");
+}
+
 /* The base rows: the key columns and, for distinct, v. */
 static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
+    timed(c, o);
     if (key_columns(c, keys, nkeys, o) != 0) return -1;
     if (r->agg == AGG_DISTINCT) {
         sd_buf_puts(o, ", ");
-        if (sd_sql_string_value(c, r->distinct, o) != 0) return -1;
+        if (sd_sql_key(c, r->distinct, o) != 0) return -1;
         sd_buf_puts(o, " AS v");
     } else if (c->d == SQL_DUCKDB && r->agg == AGG_COUNT) {
         sd_buf_puts(o, ", CAST(NULL AS VARCHAR) AS v");
@@ -70,26 +77,31 @@ static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
     if (r->agg == AGG_DISTINCT) {
         /* An event without the value is ignored by the rule. */
         sd_buf_puts(o, " AND (");
-        if (sd_sql_string_value(c, r->distinct, o) != 0) return -1;
+        if (sd_sql_key(c, r->distinct, o) != 0) return -1;
         sd_buf_puts(o, ") IS NOT NULL");
     }
+    sd_buf_puts(o, ") AS r");
     return 0;
 }
 
-/* grp: the keys' values joined by ", " (a missing one as null), '' without keys. */
-static void grp_column(buf *o, size_t nkeys) {
+/* grp: the keys' values joined by ", " (a missing one as null; a JSON
+ * table's without their type tag), '' without keys. */
+static void grp_column(sqlc *c, buf *o, size_t nkeys) {
     if (nkeys == 0) {
         sd_buf_puts(o, "'' AS grp");
         return;
     }
-    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sCOALESCE(k%zu, 'null')", i ? " || ', ' || " : "", i + 1);
+    int tag = sd_sql_table_is_json(c->log_type);
+    for (size_t i = 0; i < nkeys; i++)
+        sd_buf_printf(o, "%sCOALESCE(%sk%zu%s, 'null')", i ? " || ', ' || " : "", tag ? "substr(" : "", i + 1,
+                      tag ? ", 2)" : "");
     sd_buf_puts(o, " AS grp");
 }
 
-/* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ms, event_id". */
+/* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ns, event_id". */
 static void group_order(buf *o, size_t nkeys, const char *sep) {
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sk%zu", i ? ", " : "PARTITION BY ", i + 1);
-    sd_buf_printf(o, "%sORDER BY t_ms, event_id", nkeys ? sep : "");
+    sd_buf_printf(o, "%sORDER BY t_ns, event_id", nkeys ? sep : "");
 }
 
 static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
@@ -99,7 +111,7 @@ static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS r
 static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
     head(o, r);
     sd_buf_puts(o, "event_time, event_id, cnt AS count, first_seen, ");
-    grp_column(o, nkeys);
+    grp_column(c, o, nkeys);
     sd_buf_puts(o, "\nFROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
@@ -109,14 +121,14 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
         sd_buf_printf(o,
                       "  MEASURES a.event_time AS event_time, a.event_id AS event_id, 1 AS cnt, a.event_time AS "
                       "first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (a b*)\n"
-                      "  DEFINE b AS b.t_ms - a.t_ms <= %lld\n)",
+                      "  DEFINE b AS b.t_ns - a.t_ns <= %lld000000\n)",
                       (long long)r->throttle_ms);
         return 0;
     }
     sd_buf_puts(o, "  MEASURES LAST(b.event_time) AS event_time, LAST(b.event_id) AS event_id, COUNT(*) AS cnt, "
                    "FIRST(event_time) AS first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n"
                    "  PATTERN (a*? b)\n");
-    sd_buf_printf(o, "  DEFINE b AS b.t_ms - FIRST(t_ms) <= %lld AND ", (long long)r->within_ms);
+    sd_buf_printf(o, "  DEFINE b AS b.t_ns - FIRST(t_ns) <= %lld000000 AND ", (long long)r->within_ms);
     if (r->agg == AGG_COUNT)
         sd_buf_printf(o, "COUNT(*) >= %.0f\n)", r->threshold);
     else
@@ -127,15 +139,16 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
 static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
     head(o, r);
     sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", r->nsteps);
-    grp_column(o, r->nby);
+    grp_column(c, o, r->nby);
     sd_buf_puts(o, "\nFROM (SELECT * FROM (");
+    timed(c, o);
     if (key_columns(c, r->by, r->nby, o) != 0) return -1;
     for (size_t s = 0; s < r->nsteps; s++) {
         sd_buf_puts(o, ", ");
         if (sd_sql_cond(c, r->steps[s].cond, o) != 0) return -1;
         sd_buf_printf(o, " AS s%zu", s + 1);
     }
-    sd_buf_printf(o, " FROM %s) AS e WHERE s1", sd_sql_table_name(c->log_type));
+    sd_buf_printf(o, " FROM %s) AS r) AS e WHERE s1", sd_sql_table_name(c->log_type));
     for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " OR s%zu", s + 1);
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
     group_order(o, r->nby, "\n  ");
@@ -146,7 +159,7 @@ static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
                   "\n  MEASURES p2.event_time AS event_time, p2.event_id AS event_id, "
                   "COALESCE(LAST(q.event_time), p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n"
                   "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1 (q | x)*? p2)\n"
-                  "  DEFINE p1 AS p1.s1, q AS q.s1,\n         p2 AS p2.s2 AND p2.t_ms - FIRST(p1.t_ms) <= %lld",
+                  "  DEFINE p1 AS p1.s1, q AS q.s1,\n         p2 AS p2.s2 AND p2.t_ns - FIRST(p1.t_ns) <= %lld000000",
                   (long long)r->within_ms);
     sd_buf_puts(o, "\n)");
     return 0;
@@ -165,15 +178,15 @@ static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
     char fire[160];
     if (throttle) {
         sd_buf_puts(o,
-                    "w AS (SELECT m.*, TRUE AS fire, m.t_ms AS last FROM m WHERE rn = 1\n  UNION ALL\n"
-                    "  SELECT s1.* EXCLUDE (prev), CASE WHEN fire THEN t_ms ELSE prev END AS last FROM (SELECT m.*, ");
-        sd_buf_printf(o, "m.t_ms > w.last + %lld AS fire, w.last AS prev FROM w JOIN m ON m.rn = w.rn + 1",
+                    "w AS (SELECT m.*, TRUE AS fire, m.t_ns AS last FROM m WHERE rn = 1\n  UNION ALL\n"
+                    "  SELECT s1.* EXCLUDE (prev), CASE WHEN fire THEN t_ns ELSE prev END AS last FROM (SELECT m.*, ");
+        sd_buf_printf(o, "m.t_ns > w.last + %lld000000 AS fire, w.last AS prev FROM w JOIN m ON m.rn = w.rn + 1",
                       (long long)r->throttle_ms);
         for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
         sd_buf_puts(o, ") AS s1)\n");
         head(o, r);
         sd_buf_puts(o, "event_time, event_id, 1 AS count, event_time AS first_seen, ");
-        grp_column(o, nkeys);
+        grp_column(c, o, nkeys);
         sd_buf_puts(o, " FROM w WHERE fire");
         return 0;
     }
@@ -182,19 +195,19 @@ static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
     else
         snprintf(fire, sizeof fire, "len(list_distinct(list_transform(win, lambda x: x.v))) >= %.0f", r->threshold);
     sd_buf_printf(o,
-                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ms, 's': event_time, 'v': v}] AS win "
+                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ns, 's': event_time, 'v': v}] AS win "
                   "FROM m WHERE rn = 1) AS s0\n  UNION ALL\n",
                   fire);
     sd_buf_printf(o,
                   "  SELECT *, %s AS fire FROM (SELECT m.*, list_append(list_filter(CASE WHEN w.fire THEN "
-                  "[]::STRUCT(t BIGINT, s VARCHAR, v VARCHAR)[] ELSE w.win END, lambda x: x.t >= m.t_ms - %lld), "
-                  "{'t': m.t_ms, 's': m.event_time, 'v': m.v}) AS win FROM w JOIN m ON m.rn = w.rn + 1",
+                  "[]::STRUCT(t BIGINT, s VARCHAR, v VARCHAR)[] ELSE w.win END, lambda x: x.t >= m.t_ns - %lld000000), "
+                  "{'t': m.t_ns, 's': m.event_time, 'v': m.v}) AS win FROM w JOIN m ON m.rn = w.rn + 1",
                   fire, (long long)r->within_ms);
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
     sd_buf_puts(o, ") AS s1)\n");
     head(o, r);
     sd_buf_puts(o, "event_time, event_id, len(win) AS count, win[1].s AS first_seen, ");
-    grp_column(o, nkeys);
+    grp_column(c, o, nkeys);
     sd_buf_puts(o, " FROM w WHERE fire");
     return 0;
 }
@@ -239,11 +252,11 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
         return sd_sqlc_refuse(c, "distinct over a [*] path counts each of its values");
     if (r->agg == AGG_NONE && !r->has_throttle) {
         head(o, r);
-        if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
+        if (sd_sql_time_text(c, o) != 0) return -1;
         sd_buf_puts(o, " AS event_time, ");
-        if (sd_sql_common(c, SD_COMMON_ID, o) != 0) return -1;
+        if (sd_sql_common_typed(c, SD_COMMON_ID, W_STR, o) != 0) return -1;
         sd_buf_puts(o, " AS event_id, 1 AS count, ");
-        if (sd_sql_common(c, SD_COMMON_TIME, o) != 0) return -1;
+        if (sd_sql_time_text(c, o) != 0) return -1;
         sd_buf_printf(o, " AS first_seen, '' AS grp\nFROM %s\nWHERE ", sd_sql_table_name(c->log_type));
         return sd_sql_cond(c, r->where, o);
     }

@@ -14,7 +14,14 @@
  *    the object's JSON text: a path below them goes through the dialect's
  *    JSON functions, which do tell a string from a number, null from missing;
  *  - readOnly is a JSON boolean kept as the text "true" / "false".
- * Other log types have no documented table yet: their rules are refused.
+ *
+ * The other built-in log types have no table a vendor documents for a lake,
+ * so theirs is the plainest exact one: one row per event, one column
+ * `event` holding the event's JSON text as the export wrote it (a line of
+ * JSON lines; Athena reads the line whole, its default field delimiter
+ * \001 never occurring in JSON text). Every path is read below that column
+ * through the JSON functions, which keep a string apart from a number and
+ * null apart from missing — so nothing is lost to a column's type.
  */
 #include <stdio.h>
 #include <string.h>
@@ -90,9 +97,25 @@ static const col cloudtrail_cols[] = {
 };
 #define NCOLS (sizeof cloudtrail_cols / sizeof cloudtrail_cols[0])
 
-const char *sd_sql_table_name(const char *log_type) {
-    return log_type && strcmp(log_type, "cloudtrail") == 0 ? "cloudtrail_logs" : NULL;
+/* The JSON-lines tables: log type, table. */
+static const char *const json_tables[][2] = {
+    {"guardduty", "guardduty_findings"}, {"gcp-audit", "gcp_audit_logs"},       {"gworkspace", "gworkspace_activities"},
+    {"okta", "okta_system_log"},         {"crowdstrike", "crowdstrike_events"},
+};
+#define NJSON (sizeof json_tables / sizeof json_tables[0])
+
+static const char *json_table(const char *log_type) {
+    for (size_t i = 0; log_type && i < NJSON; i++)
+        if (strcmp(json_tables[i][0], log_type) == 0) return json_tables[i][1];
+    return NULL;
 }
+
+const char *sd_sql_table_name(const char *log_type) {
+    if (log_type && strcmp(log_type, "cloudtrail") == 0) return "cloudtrail_logs";
+    return json_table(log_type);
+}
+
+int sd_sql_table_is_json(const char *log_type) { return json_table(log_type) != NULL; }
 
 static void put_ident(char *out, size_t cap, const char *name) {
     size_t n = strlen(out);
@@ -110,12 +133,44 @@ static int plain_key(const char *k) {
     return 1;
 }
 
+/* out->jsonpath: "$" then p's segments from `from` on. */
+static int json_below(const sd_path *p, uint32_t from, sql_ref *out, char *why, size_t whylen) {
+    out->kind = COL_JSON;
+    strcpy(out->jsonpath, "$");
+    for (uint32_t k = from; k < p->nsegs; k++) {
+        const path_seg *g = &p->segs[k];
+        size_t n = strlen(out->jsonpath);
+        if (g->kind == SEG_KEY && plain_key(g->key)) {
+            snprintf(out->jsonpath + n, sizeof out->jsonpath - n, ".%s", g->key);
+        } else if (g->kind == SEG_INDEX) {
+            snprintf(out->jsonpath + n, sizeof out->jsonpath - n, "[%u]", (unsigned)g->index);
+        } else {
+            snprintf(why, whylen, "%s: %s is not spelt alike by every dialect's JSON path", p->text,
+                     g->kind == SEG_STAR ? "[*]" : "a quoted member");
+            return -1;
+        }
+        if (strlen(out->jsonpath) + 1 >= sizeof out->jsonpath) {
+            snprintf(why, whylen, "%s: path too long", p->text);
+            return -1;
+        }
+    }
+    if (strcmp(out->jsonpath, "$") == 0) {
+        snprintf(why, whylen, "%s: an object kept as JSON text", p->text);
+        return -1;
+    }
+    return 0;
+}
+
 int sd_sql_table_ref(const char *log_type, const sd_path *p, sql_ref *out, char *why, size_t whylen) {
     if (!sd_sql_table_name(log_type)) {
         snprintf(why, whylen, "no documented table for log type '%s'", log_type ? log_type : "?");
         return -1;
     }
     memset(out, 0, sizeof *out);
+    if (json_table(log_type)) {
+        strcpy(out->column, "\"event\"");
+        return json_below(p, 0, out, why, whylen);
+    }
     size_t at = 0; /* the first column of the level being searched */
     int depth = 0;
     for (uint32_t s = 0; s < p->nsegs; s++) {
@@ -148,31 +203,7 @@ int sd_sql_table_ref(const char *log_type, const sd_path *p, sql_ref *out, char 
             }
             out->kind = c->type == T_STR ? COL_STRING : COL_BOOLTEXT;
             return 0;
-        case T_JSON:
-            out->kind = COL_JSON;
-            strcpy(out->jsonpath, "$");
-            for (uint32_t k = s + 1; k < p->nsegs; k++) {
-                const path_seg *g = &p->segs[k];
-                size_t n = strlen(out->jsonpath);
-                if (g->kind == SEG_KEY && plain_key(g->key)) {
-                    snprintf(out->jsonpath + n, sizeof out->jsonpath - n, ".%s", g->key);
-                } else if (g->kind == SEG_INDEX) {
-                    snprintf(out->jsonpath + n, sizeof out->jsonpath - n, "[%u]", (unsigned)g->index);
-                } else {
-                    snprintf(why, whylen, "%s: %s is not spelt alike by every dialect's JSON path", p->text,
-                             g->kind == SEG_STAR ? "[*]" : "a quoted member");
-                    return -1;
-                }
-                if (strlen(out->jsonpath) + 1 >= sizeof out->jsonpath) {
-                    snprintf(why, whylen, "%s: path too long", p->text);
-                    return -1;
-                }
-            }
-            if (strcmp(out->jsonpath, "$") == 0) {
-                snprintf(why, whylen, "%s: an object kept as JSON text", p->text);
-                return -1;
-            }
-            return 0;
+        case T_JSON: return json_below(p, s + 1, out, why, whylen);
         case T_STRUCT:
             if (last) {
                 snprintf(why, whylen, "%s: an object (the table keeps its members)", p->text);
@@ -230,6 +261,15 @@ static size_t put_type(buf *b, size_t i, sql_dialect d) {
 int sd_sql_table_ddl(const char *log_type, sql_dialect d, buf *out) {
     const char *name = sd_sql_table_name(log_type);
     if (!name) return -1;
+    if (json_table(log_type)) {
+        sd_buf_printf(out, "CREATE %sTABLE %s (\n    event %s\n)", d == SQL_ATHENA ? "EXTERNAL " : "", name,
+                      d == SQL_ATHENA ? "STRING" : "VARCHAR");
+        if (d == SQL_ATHENA)
+            sd_buf_printf(out, "\nROW FORMAT DELIMITED LINES TERMINATED BY '\\n'\nSTORED AS TEXTFILE\n"
+                               "LOCATION 's3://BUCKET/PREFIX/'");
+        sd_buf_puts(out, ";\n");
+        return out->oom ? -1 : 0;
+    }
     sd_buf_printf(out, "CREATE %sTABLE %s (\n", d == SQL_ATHENA ? "EXTERNAL " : "", name);
     size_t i = 0;
     while (i < NCOLS) {

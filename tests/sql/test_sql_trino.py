@@ -30,7 +30,7 @@ def test_sequence_is_match_recognize_on_trino_and_refused_on_duckdb():
     pack = sqltest.PACKS[1]
     trino = dict(sqltest.statements(sqltest.secdet("sql", "--dialect", "trino", pack).stdout))
     seq = trino["aws_iam_recon_then_privilege_change"]
-    assert "PATTERN (p1 (q | x)*? p2)" in seq and "p2.t_ms - FIRST(p1.t_ms) <= 3600000" in seq
+    assert "PATTERN (p1 (q | x)*? p2)" in seq and "p2.t_ns - FIRST(p1.t_ns) <= 3600000000000" in seq
     duck = sqltest.secdet("sql", "--dialect", "duckdb", pack)
     assert duck.returncode == 1
     assert ("secdet: rule aws_iam_recon_then_privilege_change: a sequence needs MATCH_RECOGNIZE, "
@@ -43,7 +43,7 @@ def test_refused_per_rule_with_the_reason(tmp_path):
     rules.write_text('rule ok { on cloudtrail where .eventName == "StopLogging" }\n'
                      'rule re { on cloudtrail where .userAgent matches /curl/ }\n'
                      'rule ip { on cloudtrail where .sourceIPAddress in cidr("10.0.0.0/8") }\n'
-                     'rule okta { on okta where .eventType == "user.session.start" }\n'
+                     'rule lines { on jsonl where .eventType == "user.session.start" }\n'
                      'rule any { where .eventName == "x" }\n'
                      'rule star { on cloudtrail where .resources[*].ARN == "x" }\n'
                      'rule three { on cloudtrail sequence within 1h by @user { a: .eventName == "A"; '
@@ -54,7 +54,7 @@ def test_refused_per_rule_with_the_reason(tmp_path):
     err = p.stderr
     assert "rule re: matches /curl/: PCRE2 regexes are not the SQL engines'" in err
     assert "rule ip: in cidr(...)" in err
-    assert "rule okta: no documented table for log type 'okta'" in err
+    assert "rule lines: no documented table for log type 'jsonl'" in err
     assert "rule any: no `on`" in err
     assert "rule star: .resources[*].ARN: [*] paths are not compiled to SQL" in err
     assert "rule three: a sequence of 3 steps: only two-step sequences" in err
@@ -68,4 +68,4 @@ def test_athena_table_is_awss_ddl():
     assert "com.amazon.emr.cloudtrail.CloudTrailInputFormat" in ddl
     assert "useridentity STRUCT<type: STRING, principalid: STRING, arn: STRING" in ddl
     assert "resources ARRAY<STRUCT<arn: STRING, accountid: STRING, type: STRING>>" in ddl
-    assert sqltest.secdet("sql", "--table", "okta", check=False).returncode == 2
+    assert sqltest.secdet("sql", "--table", "jsonl", check=False).returncode == 2
