@@ -130,6 +130,10 @@ typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
  * evaluated into state here; their matches go to fn. Other stateless rules
  * alert as usual. fn NULL: back to normal. */
 void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
+/* Whether a loaded rule keeps state across events (an aggregation or a
+ * throttle): its alerts then depend on the order of the events, so they
+ * cannot be split across engines by position (`secdet scan -j`). */
+bool sd_engine_is_stateful(const secdet_engine *e);
 /* Whether fn is the forward callback with `user` now. */
 bool sd_engine_forwards_to(const secdet_engine *e, const void *user);
 /* Stage 2 (and a single-stage Kafka input): the watermark moves only by

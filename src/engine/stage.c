@@ -20,6 +20,8 @@ void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
     e->stage.fwd_user = user;
 }
 
+bool sd_engine_is_stateful(const secdet_engine *e) { return e->rs != NULL && e->rs->stateful; }
+
 bool sd_engine_forwards_to(const secdet_engine *e, const void *user) {
     return e->stage.fwd_fn && e->stage.fwd_user == user;
 }
