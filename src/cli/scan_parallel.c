@@ -4,14 +4,24 @@
  *
  * The file is cut into N ranges at line boundaries; each thread has its own
  * engine with the same rules and options and pushes its range, mapped a
- * window at a time as a single-file scan is (input_map.c). That gives the
- * alerts of one engine only when no alert depends on another event: every
- * rule is stateless (no aggregation, no throttle; sd_engine_is_stateful),
- * and the input is JSON lines, where a line is an event wherever it is cut.
- * Otherwise — correlating rules, several files (merged in event-time order),
- * stdin or gzip, another format, --state, --summary — the run is scanned
- * the -j 1 way, with a note on stderr when -j was given. Partitioning
- * correlation by group key (as the Kafka stages do) is not done here yet.
+ * window at a time as a single-file scan is (input_map.c). A line is an
+ * event wherever the file is cut, so only JSON lines are split (a file
+ * whose first key the "auto" format takes for CloudTrail or CloudWatch Logs
+ * is not); several files (merged in event-time order), stdin, gzip, --state
+ * and --summary are scanned the -j 1 way, with a note on stderr when -j
+ * was given.
+ *
+ * Stateless rules alert in the threads. When a rule keeps state (an
+ * aggregation, a throttle), the threads are stage 1 of the Kafka layout
+ * (docs/scale-out.md; engine/outer.h, sd_engine_set_forward): its matches
+ * are kept with the thread's newest event time before them, and the run's
+ * engine, on this thread, is the correlator: it takes range 1's matches
+ * once thread 1 is done, then range 2's, ..., moving its event time as the
+ * skipped events would have (sd_engine_advance) — the order and times one
+ * engine would have seen, so the same alerts, ids included, and the same
+ * evictions. What differs: the `late` counter counts only the late events
+ * a correlating rule took, and `rules_run` counts the correlator's runs too.
+ * The matches of a range wait in memory until the correlator gets to it.
  *
  * Alerts are written whole (stdout is locked around each); counters add up
  * across the engines. Malformed lines are reported after the threads end,
@@ -40,6 +50,17 @@ typedef struct par_report {
     char *message; /* owned; NULL: "malformed event" */
 } par_report;
 
+/* A match of a correlating rule, forwarded by a worker (engine/outer.h,
+ * engine_forward) for the correlator, with the worker's newest event time
+ * before it. Its strings are in the worker's arena at `at`: rule, NUL,
+ * source, NUL, key bytes, JSON. */
+typedef struct par_fwd {
+    int64_t before; /* INT64_MIN: no event before it in the range */
+    int64_t time_ns;
+    size_t at, len;
+    uint32_t key_len;
+} par_fwd;
+
 typedef struct par_worker {
     scan_ctx ctx; /* its own engine and counters; opts, file, output shared */
     int fd;
@@ -50,13 +71,67 @@ typedef struct par_worker {
     par_report *reports;
     size_t nreports;
     unsigned long long unreported; /* past LIMIT_SCAN_ERRORS_SHOWN */
+    par_fwd *fwd;
+    size_t nfwd, capfwd;
+    char *arena;
+    size_t alen, acap;
+    int oom; /* a forward could not be kept: the run fails */
 } par_worker;
 
 static void par_on_alert(void *user, const secdet_alert *alert) {
-    par_worker *w = user;
     flockfile(stdout); /* one alert's line (or text) is written by several calls */
-    scan_on_alert(&w->ctx, alert);
+    scan_on_alert(user, alert);
     funlockfile(stdout);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *q = realloc(*p, n * size);
+    if (q == NULL) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void par_on_forward(void *user, const engine_forward *f) {
+    par_worker *w = user;
+    size_t rl = strlen(f->rule) + 1, sl = strlen(f->source) + 1, need = rl + sl + f->key_len + f->len;
+    if (w->oom || grow((void **)&w->fwd, &w->capfwd, w->nfwd + 1, sizeof *w->fwd) != 0 ||
+        grow((void **)&w->arena, &w->acap, w->alen + need, 1) != 0) {
+        w->oom = 1;
+        return;
+    }
+    par_fwd *r = &w->fwd[w->nfwd++];
+    if (!sd_engine_newest_time(w->ctx.engine, &r->before)) r->before = INT64_MIN;
+    r->time_ns = f->time_ns;
+    r->at = w->alen;
+    r->len = f->len;
+    r->key_len = f->key_len;
+    char *d = w->arena + w->alen;
+    memcpy(d, f->rule, rl);
+    memcpy(d + rl, f->source, sl);
+    if (f->key_len) memcpy(d + rl + sl, f->key, f->key_len);
+    if (f->len) memcpy(d + rl + sl + f->key_len, f->json, f->len);
+    w->alen += need;
+}
+
+/* The correlator (the run's engine, on this thread) takes worker w's
+ * forwards in the order of the file, as one engine would have met them, its
+ * event time moved by the events between them. */
+static void correlate(scan_ctx *ctx, const par_worker *w) {
+    for (size_t i = 0; i < w->nfwd; i++) {
+        const par_fwd *r = &w->fwd[i];
+        const char *rule = w->arena + r->at;
+        const char *source = rule + strlen(rule) + 1;
+        const char *key = source + strlen(source) + 1;
+        if (r->before != INT64_MIN) sd_engine_advance(ctx->engine, r->before);
+        (void)sd_engine_push_forwarded_group(ctx->engine, source, rule, key, r->key_len, r->time_ns, key + r->key_len,
+                                             r->len);
+    }
+    int64_t t;
+    if (sd_engine_newest_time(w->ctx.engine, &t)) sd_engine_advance(ctx->engine, t);
 }
 
 static void par_on_malformed(void *user, const char *source, uint64_t where, const char *message) {
@@ -180,9 +255,6 @@ static const char *cannot_split(scan_ctx *ctx, const scan_files *files, int fd, 
     if (o->summary) return "--summary counts one engine's rules";
     if (ctx->after_flush) return "this command reads one engine";
     if (fd < 0) return "the input is not a regular, uncompressed file";
-    if (sd_engine_is_stateful(ctx->engine)) {
-        return "the rules keep state across events (aggregations, throttles)";
-    }
     /* The format is decided on the first MiB, as a single-file scan does. */
     size_t want = size < PAR_HEAD_BYTES ? size : PAR_HEAD_BYTES;
     unsigned char *head = malloc(want);
@@ -206,7 +278,7 @@ static long default_jobs(void) {
 }
 
 static int start_workers(scan_ctx *ctx, const scan_file *f, par_worker *w, size_t jobs, int fd, size_t size,
-                         scan_options *jsonl) {
+                         scan_options *jsonl, int corr) {
     secdet_engine_opts eo;
     scan_engine_opts(ctx->opts, &eo);
     size_t prev = 0;
@@ -219,7 +291,7 @@ static int start_workers(scan_ctx *ctx, const scan_file *f, par_worker *w, size_
         w[i].end = i + 1 == jobs ? size : line_start_after(fd, size / jobs * (i + 1) - 1, size);
         if (w[i].end < w[i].begin) w[i].end = w[i].begin;
         prev = w[i].end;
-        if (i > 0) {
+        if (i > 0 || corr) {
             cli_load_result loaded;
             if (secdet_engine_new(&eo, &w[i].ctx.engine) != SECDET_OK ||
                 cli_load_rules(w[i].ctx.engine, ctx->opts->rules.items, ctx->opts->rules.count, 0, &loaded) != 0) {
@@ -227,7 +299,8 @@ static int start_workers(scan_ctx *ctx, const scan_file *f, par_worker *w, size_
                 return -1;
             }
         }
-        secdet_set_alert_callback(w[i].ctx.engine, par_on_alert, &w[i]);
+        if (corr) sd_engine_set_forward(w[i].ctx.engine, par_on_forward, &w[i]);
+        secdet_set_alert_callback(w[i].ctx.engine, par_on_alert, &w[i].ctx);
         secdet_set_error_callback(w[i].ctx.engine, par_on_malformed, &w[i]);
         w[i].source = scan_source_for(&w[i].ctx, f, SECDET_FMT_JSONL);
         if (w[i].source == NULL) return -1;
@@ -268,14 +341,17 @@ void scan_stats_add(secdet_stats *to, const secdet_stats *s) {
     to->text_events += s->text_events;
 }
 
-static void finish_workers(scan_ctx *ctx, par_worker *w, size_t jobs, size_t started) {
+static void finish_workers(scan_ctx *ctx, par_worker *w, size_t jobs, size_t started, int corr) {
     for (size_t i = 0; i < started; i++) {
         pthread_join(w[i].thread, NULL);
+        if (corr) correlate(ctx, &w[i]);
     }
+    secdet_stats mine = {0}; /* the correlator's own count of the events forwarded to it */
+    (void)secdet_stats_get(ctx->engine, &mine);
     for (size_t i = 0; i < jobs; i++) {
         ctx->alerts += w[i].ctx.alerts;
         ctx->filtered += w[i].ctx.filtered;
-        if (w[i].ctx.engine && i > 0) {
+        if (w[i].ctx.engine && (i > 0 || corr)) {
             (void)secdet_flush(w[i].ctx.engine);
             secdet_stats s = {0};
             (void)secdet_stats_get(w[i].ctx.engine, &s);
@@ -286,7 +362,14 @@ static void finish_workers(scan_ctx *ctx, par_worker *w, size_t jobs, size_t sta
         if (w[i].nreports || w[i].unreported) report_malformed(ctx, &w[i]);
         for (size_t k = 0; k < w[i].nreports; k++) free(w[i].reports[k].message);
         free(w[i].reports);
-        if (i > 0 && w[i].ctx.engine) secdet_engine_free(w[i].ctx.engine);
+        if ((i > 0 || corr) && w[i].ctx.engine) secdet_engine_free(w[i].ctx.engine);
+        free(w[i].fwd);
+        free(w[i].arena);
+    }
+    if (corr) { /* events were read by the workers; those forwarded are not more events (modulo 2^64) */
+        ctx->more.events -= mine.events;
+        ctx->more.text_events -= mine.text_events;
+        ctx->more.bytes -= mine.bytes;
     }
     secdet_set_alert_callback(ctx->engine, scan_on_alert, ctx);
     secdet_set_error_callback(ctx->engine, scan_on_malformed, ctx);
@@ -314,11 +397,13 @@ int scan_parallel(scan_ctx *ctx, const scan_files *files, int *failed, size_t *f
     ctx->errors_shown = 0;
     scan_options jsonl = *o;
     jsonl.format = SECDET_FMT_JSONL;
+    int corr = sd_engine_is_stateful(ctx->engine);
     par_worker *w = calloc((size_t)jobs, sizeof *w);
     size_t started = 0;
-    if (w == NULL || start_workers(ctx, &files->v[0], w, (size_t)jobs, m.fd, m.size, &jsonl) != 0) {
+    if (w == NULL || start_workers(ctx, &files->v[0], w, (size_t)jobs, m.fd, m.size, &jsonl, corr) != 0) {
         *failed = 1;
     } else {
+        if (corr) secdet_set_alert_callback(ctx->engine, par_on_alert, ctx); /* beside the workers' */
         for (; started < (size_t)jobs; started++) {
             if (pthread_create(&w[started].thread, NULL, par_run, &w[started]) != 0) {
                 fprintf(stderr, "secdet: -j: cannot start a thread\n");
@@ -328,14 +413,15 @@ int scan_parallel(scan_ctx *ctx, const scan_files *files, int *failed, size_t *f
         }
     }
     if (w != NULL) {
-        finish_workers(ctx, w, (size_t)jobs, started);
+        finish_workers(ctx, w, (size_t)jobs, started, corr);
         for (size_t i = 0; i < started; i++) {
             if (w[i].failed > 0) {
                 fprintf(stderr, "secdet: %s: %s\n", ctx->file, strerror(w[i].failed));
             } else if (w[i].failed) {
                 fprintf(stderr, "secdet: %s: the engine stopped (%zu of %ld)\n", ctx->file, i + 1, jobs);
             }
-            *failed |= w[i].failed != 0;
+            if (w[i].oom) fprintf(stderr, "secdet: -j: out of memory for the correlator's events\n");
+            *failed |= w[i].failed != 0 || w[i].oom;
         }
     }
     free(w);

@@ -134,6 +134,10 @@ void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
  * throttle): its alerts then depend on the order of the events, so they
  * cannot be split across engines by position (`secdet scan -j`). */
 bool sd_engine_is_stateful(const secdet_engine *e);
+/* Moves the engine's event time to t (never back) as an event at t that no
+ * rule takes would, and delivers what falls due: a correlator fed forwarded
+ * events sees the times of the events between them so (`secdet scan -j`). */
+void sd_engine_advance(secdet_engine *e, int64_t t);
 /* Whether fn is the forward callback with `user` now. */
 bool sd_engine_forwards_to(const secdet_engine *e, const void *user);
 /* Stage 2 (and a single-stage Kafka input): the watermark moves only by
