@@ -299,7 +299,10 @@ static int start_workers(scan_ctx *ctx, const scan_file *f, par_worker *w, size_
                 return -1;
             }
         }
-        if (corr) sd_engine_set_forward(w[i].ctx.engine, par_on_forward, &w[i]);
+        if (corr) {
+            sd_engine_set_forward(w[i].ctx.engine, par_on_forward, &w[i]);
+            sd_engine_set_forward_late(w[i].ctx.engine, true);
+        }
         secdet_set_alert_callback(w[i].ctx.engine, par_on_alert, &w[i].ctx);
         secdet_set_error_callback(w[i].ctx.engine, par_on_malformed, &w[i]);
         w[i].source = scan_source_for(&w[i].ctx, f, SECDET_FMT_JSONL);

@@ -134,6 +134,11 @@ void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
  * throttle): its alerts then depend on the order of the events, so they
  * cannot be split across engines by position (`secdet scan -j`). */
 bool sd_engine_is_stateful(const secdet_engine *e);
+/* Stage 1 fed one ordered stream (a range of a file, `secdet scan -j`):
+ * an event late by this engine's own newest time is late downstream too,
+ * whose newest time is no older; drop it here (counted late) instead of
+ * forwarding it. Not for Kafka: its stage 2 goes by the slowest partition. */
+void sd_engine_set_forward_late(secdet_engine *e, bool drop);
 /* Moves the engine's event time to t (never back) as an event at t that no
  * rule takes would, and delivers what falls due: a correlator fed forwarded
  * events sees the times of the events between them so (`secdet scan -j`). */

@@ -20,6 +20,8 @@ void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
     e->stage.fwd_user = user;
 }
 
+void sd_engine_set_forward_late(secdet_engine *e, bool drop) { e->stage.fwd_late = drop; }
+
 void sd_engine_advance(secdet_engine *e, int64_t t) {
     if (e->busy || !e->rs || !e->rs->stateful) return;
     e->busy = true;
