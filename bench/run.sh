@@ -20,7 +20,8 @@
 #   9. --format auto against the explicit format, on the JSON lines and on
 #      the same records as CloudTrail log files one after another (one a
 #      line, as `cat` gives them), runs of the two alternating
-#   -  `secdet scan -j N`: a row that says whether it exists yet
+#  10. secdet scan -j 2 against -j 1, CIS pack and correlation pack
+#      (rules/aws/correlation.secdet), runs alternating, on the RSS prefix
 # The peers of 0, 6 and 8 are built by bench/build_peers.sh where their
 # tools are (it installs libsimdjson-dev itself); a peer that cannot be built
 # is left out with the reason in the report.
@@ -134,7 +135,9 @@ echo "1,000 generated rules compile ($(grep -c ': warning:' "$out/check_rules100
 
 # The input is JSON lines of CloudTrail records; the CIS rules say
 # `on cloudtrail`, so the source is named (without it, it would be "jsonl").
-scan_args=(scan --output json --no-progress --quiet --format jsonl --source cloudtrail)
+# -j 1: the rates per core that the goals compare (the command's default is a
+# thread per core); (10) measures -j 2 against it.
+scan_args=(scan -j 1 --output json --no-progress --quiet --format jsonl --source cloudtrail)
 
 # ---- measuring helpers ---------------------------------------------------------
 # run_once CMD... : runs CMD (stdout to $run_stdout, default /dev/null) under
@@ -338,6 +341,18 @@ if ((have_python)); then
     # shellcheck disable=SC1091
     . "$out/python.env"
 fi
+
+# ---- -j 2 against -j 1 ------------------------------------------------------------
+echo "== (10) secdet scan -j 2 against -j 1, $rss_lines lines (1st: -j 1, 2nd: -j 2)"
+jobs_args=("${scan_args[@]}")
+jobs_args[2]=2 # scan -j 2 ...
+best_alternating "$runs" "$secdet" "${scan_args[@]}" --rules "$cis_rules" "$rss_input" -- \
+    "$secdet" "${jobs_args[@]}" --rules "$cis_rules" "$rss_input"
+# shellcheck disable=SC2154
+j_cis_wall1=$a_wall; j_cis_cpu1=$a_cpu; j_cis_wall2=$b2_wall; j_cis_cpu2=$b2_cpu
+best_alternating "$runs" "$secdet" "${scan_args[@]}" --rules "$root/rules/aws/correlation.secdet" "$rss_input" -- \
+    "$secdet" "${jobs_args[@]}" --rules "$root/rules/aws/correlation.secdet" "$rss_input"
+j_corr_wall1=$a_wall; j_corr_cpu1=$a_cpu; j_corr_wall2=$b2_wall; j_corr_cpu2=$b2_cpu
 
 # ---- report ------------------------------------------------------------------
 # shellcheck source=bench/report.sh

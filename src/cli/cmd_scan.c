@@ -44,12 +44,18 @@
 
 #define SCAN_CHUNK_BYTES (1u << 20)
 
+/* The run's counters: the engine's, plus those of -j's other engines. */
+static void scan_stats_get(const scan_ctx *ctx, secdet_stats *out) {
+    (void)secdet_stats_get(ctx->engine, out);
+    scan_stats_add(out, &ctx->more);
+}
+
 static void progress_tick(scan_ctx *ctx, int force) {
     if (!ctx->progress.enabled) {
         return;
     }
     secdet_stats stats = {0};
-    (void)secdet_stats_get(ctx->engine, &stats);
+    scan_stats_get(ctx, &stats);
     term_progress_state s = {
         .bytes_done = ctx->bytes_before + (ctx->input ? cli_input_consumed(ctx->input) : 0),
         .bytes_total = ctx->bytes_total,
@@ -199,7 +205,7 @@ static int scan_one(scan_ctx *ctx, const scan_file *f, unsigned char *buf) {
 
 static void print_summary(const scan_ctx *ctx, size_t files_read, double elapsed) {
     secdet_stats stats = {0};
-    (void)secdet_stats_get(ctx->engine, &stats);
+    scan_stats_get(ctx, &stats);
     unsigned long long events = stats.events;
     double rate = elapsed > 0 ? (double)events / elapsed : 0.0;
     fprintf(stderr, "scanned %llu %s (%llu malformed) from %zu %s, %llu %s", events,
@@ -222,7 +228,7 @@ static void print_summary(const scan_ctx *ctx, size_t files_read, double elapsed
 /* --stats: the engine's counters, one JSON object on stderr. */
 static void print_stats(const scan_ctx *ctx) {
     secdet_stats s = {0};
-    (void)secdet_stats_get(ctx->engine, &s);
+    scan_stats_get(ctx, &s);
     fprintf(stderr,
             "{\"type\":\"stats\",\"events\":%llu,\"text_events\":%llu,\"malformed\":%llu,\"alerts\":%llu,"
             "\"shown\":%llu,\"filtered\":%llu,\"rules_run\":%llu,\"budget_exceeded\":%llu,\"late\":%llu,"
@@ -257,7 +263,9 @@ int scan_run(scan_ctx *ctx, char **args, size_t nargs) {
 
     double started = term_now();
     size_t files_read = 0;
-    if (count == 1) { /* one stream: pushed as it is read */
+    if (scan_parallel(ctx, &list, &failed, &files_read)) {
+        /* -j N: split across engines (scan_parallel.c) */
+    } else if (count == 1) { /* one stream: pushed as it is read */
         if (scan_one(ctx, &list.v[0], buf) != 0) {
             failed = 1;
         } else {
@@ -359,16 +367,7 @@ int cmd_scan(int argc, char **argv) {
     term_progress_init(&ctx.progress, progress);
 
     secdet_engine_opts eo;
-    secdet_engine_opts_init(&eo);
-    if (o.lateness_ms >= 0) {
-        eo.lateness_ms = o.lateness_ms;
-    }
-    if (o.max_samples > 0) {
-        eo.max_samples = (uint32_t)o.max_samples;
-    }
-    if (o.max_state_mb > 0) {
-        eo.max_state_bytes = (uint64_t)o.max_state_mb << 20;
-    }
+    scan_engine_opts(&o, &eo);
     secdet_status status = secdet_engine_new(&eo, &ctx.engine);
     if (status != SECDET_OK) {
         fprintf(stderr, "secdet: cannot create an engine: %s\n", secdet_strerror(status));

@@ -30,6 +30,7 @@ typedef struct scan_options {
      * this severity, of a rule matching one of the globs (any when none). */
     secdet_severity min_severity;
     cli_strings rule_globs;
+    long jobs; /* -j N; 0: not given (the number of cores) */
 } scan_options;
 
 typedef struct scan_ctx {
@@ -46,6 +47,7 @@ typedef struct scan_ctx {
     unsigned long long bytes_before; /* raw bytes of the files already read */
     unsigned long long bytes_total;  /* 0: unknown (stdin, a pipe) */
     const cli_input *input;
+    secdet_stats more; /* -j: the counters of the engines other than `engine` */
     /* Called once everything is read and flushed, before the summary
      * (`secdet hunt` prints its timeline there). NULL for scan. */
     void (*after_flush)(struct scan_ctx *ctx);
@@ -80,6 +82,12 @@ const char *scan_source_for(scan_ctx *ctx, const scan_file *f, secdet_format det
 /* Reads several files as one stream in event-time order. -1 when a file
  * could not be read (said); *files_read counts those read. */
 int scan_merge(scan_ctx *ctx, const scan_files *files, size_t *files_read);
+/* -j N (scan_parallel.c): scans files[0] on N engines when the run can be
+ * split with the same alerts; returns 1 when it did (*failed set), 0 when
+ * the run must be scanned the -j 1 way. */
+int scan_parallel(scan_ctx *ctx, const scan_files *files, int *failed, size_t *files_read);
+/* Adds the counters a scan reports (events, alerts, ...) of s to *to. */
+void scan_stats_add(secdet_stats *to, const secdet_stats *s);
 
 /* Reads every input (one pushed as read, several merged in event-time
  * order), flushes, prints the summary; `secdet hunt` runs it too, with its
@@ -91,6 +99,8 @@ int64_t scan_parse_duration_ms(const char *text);
 
 /* The defaults (nothing chosen: the engine's, the terminal's). */
 void scan_options_init(scan_options *o);
+/* The engine options the scan options ask for. */
+void scan_engine_opts(const scan_options *o, secdet_engine_opts *eo);
 
 /* Parses scan's argv into o (filled with the defaults first). Returns -1 to
  * go on, else the exit status (help printed, or a usage error). */

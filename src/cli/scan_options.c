@@ -68,6 +68,19 @@ void scan_options_init(scan_options *o) {
                         .min_severity = SECDET_SEVERITY_INFO};
 }
 
+void scan_engine_opts(const scan_options *o, secdet_engine_opts *eo) {
+    secdet_engine_opts_init(eo);
+    if (o->lateness_ms >= 0) {
+        eo->lateness_ms = o->lateness_ms;
+    }
+    if (o->max_samples > 0) {
+        eo->max_samples = (uint32_t)o->max_samples;
+    }
+    if (o->max_state_mb > 0) {
+        eo->max_state_bytes = (uint64_t)o->max_state_mb << 20;
+    }
+}
+
 int scan_parse_options(int argc, char **argv, scan_options *o) {
     enum {
         OPT_FAIL_ON_ALERT = 256,
@@ -95,6 +108,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
         {"quiet", no_argument, NULL, 'q'},
         {"stats", no_argument, NULL, OPT_STATS},
         {"summary", no_argument, NULL, OPT_SUMMARY},
+        {"jobs", required_argument, NULL, 'j'},
         {"state", required_argument, NULL, OPT_STATE},
         {"lateness", required_argument, NULL, OPT_LATENESS},
         {"max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
@@ -106,7 +120,7 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
     opterr = 0;
     int c;
     long long n;
-    while ((c = getopt_long(argc, argv, ":r:f:s:o:qh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:f:s:o:j:qh", long_options, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (push_or_fail(&o->rules, optarg) != 0) return CLI_EXIT_ERROR;
@@ -163,6 +177,11 @@ int scan_parse_options(int argc, char **argv, scan_options *o) {
             n = parse_number(optarg, 1, 1048576);
             if (n < 0) return cli_usage_error("scan", "bad --max-state '%s' (MiB, from 1 to 1048576)", optarg);
             o->max_state_mb = n;
+            break;
+        case 'j':
+            n = parse_number(optarg, 1, 256);
+            if (n < 0) return cli_usage_error("scan", "bad --jobs '%s' (a number from 1 to 256)", optarg);
+            o->jobs = (long)n;
             break;
         case 'q': o->quiet = 1; break;
         case 'h': cli_usage("scan", stdout); return CLI_EXIT_OK;

@@ -100,6 +100,7 @@ typedef struct engine_stage {
     engine_forward_fn fwd_fn; /* stage 1 */
     void *fwd_user;
     bool external_wm; /* the watermark moves only when told */
+    bool fwd_late;    /* stage 1 drops (and counts) what is late by its own event time */
     bool batch_any;   /* newest event time since sd_engine_take_batch_time */
     int64_t batch_max;
 } engine_stage;

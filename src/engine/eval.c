@@ -477,7 +477,8 @@ static void run_event(secdet_engine *e, engine_source *src, const eval_only *onl
     if (rs->stateful) {
         ev->time_ns = only ? only->time_ns : sd_engine_event_time(e, ev);
         x.have_time = true;
-        x.late = !e->stage.fwd_fn && sd_corr_is_late(e->corr, ev->time_ns); /* stage 1 holds no state */
+        /* Stage 1 holds no state; what is late by its own events is late downstream too (fwd_late). */
+        x.late = (!e->stage.fwd_fn || e->stage.fwd_late) && sd_corr_is_late(e->corr, ev->time_ns);
         if (x.late) e->stats.late++;
         if (!e->stage.batch_any || ev->time_ns > e->stage.batch_max) e->stage.batch_max = ev->time_ns;
         e->stage.batch_any = true;

@@ -130,6 +130,19 @@ typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
  * evaluated into state here; their matches go to fn. Other stateless rules
  * alert as usual. fn NULL: back to normal. */
 void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
+/* Whether a loaded rule keeps state across events (an aggregation or a
+ * throttle): its alerts then depend on the order of the events, so they
+ * cannot be split across engines by position (`secdet scan -j`). */
+bool sd_engine_is_stateful(const secdet_engine *e);
+/* Stage 1 fed one ordered stream (a range of a file, `secdet scan -j`):
+ * an event late by this engine's own newest time is late downstream too,
+ * whose newest time is no older; drop it here (counted late) instead of
+ * forwarding it. Not for Kafka: its stage 2 goes by the slowest partition. */
+void sd_engine_set_forward_late(secdet_engine *e, bool drop);
+/* Moves the engine's event time to t (never back) as an event at t that no
+ * rule takes would, and delivers what falls due: a correlator fed forwarded
+ * events sees the times of the events between them so (`secdet scan -j`). */
+void sd_engine_advance(secdet_engine *e, int64_t t);
 /* Whether fn is the forward callback with `user` now. */
 bool sd_engine_forwards_to(const secdet_engine *e, const void *user);
 /* Stage 2 (and a single-stage Kafka input): the watermark moves only by

@@ -20,6 +20,18 @@ void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
     e->stage.fwd_user = user;
 }
 
+void sd_engine_set_forward_late(secdet_engine *e, bool drop) { e->stage.fwd_late = drop; }
+
+void sd_engine_advance(secdet_engine *e, int64_t t) {
+    if (e->busy || !e->rs || !e->rs->stateful) return;
+    e->busy = true;
+    sd_corr_advance(e->corr, t);
+    sd_engine_fire_due(e);
+    sd_engine_push_done(e);
+}
+
+bool sd_engine_is_stateful(const secdet_engine *e) { return e->rs != NULL && e->rs->stateful; }
+
 bool sd_engine_forwards_to(const secdet_engine *e, const void *user) {
     return e->stage.fwd_fn && e->stage.fwd_user == user;
 }

@@ -73,8 +73,9 @@ def big_input():
 
 def scan(*args, stdin=None):
     p = subprocess.run(
-        [BIN, "scan", "--rules", RULES_PATH[0], "--output", "json", "--format", "jsonl", "--source", "cloudtrail",
-         "--stats", *args],
+        # -j 1: the windows of one engine's mapping are under test (test_scan_jobs.py: -j N)
+        [BIN, "scan", "-j", "1", "--rules", RULES_PATH[0], "--output", "json", "--format", "jsonl", "--source",
+         "cloudtrail", "--stats", *args],
         input=stdin,
         capture_output=True,
         timeout=120,

@@ -9,32 +9,41 @@ synchronous alert callback is C code that never needs the GIL
 """
 from __future__ import annotations
 
-import datetime as _dt
-import json as _json
-import logging
 import os
 import threading
 import time
 import weakref
-from typing import (IO, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence,
-                    Union)
+from collections.abc import Mapping
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from . import _io, _scan
 from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_NOMEM, ERR_TIMEOUT, ClosedError,
                       DecodeError, Error, RuleError, SinkError)
-from ._native import (Counters, SinkState, check, ffi, lib, log, new_handle, strerror, take_batch,
+from ._native import (Counters, SinkState, check, ffi, lib, logger, new_handle, strerror, take_batch,
                       take_diagnostics, take_raw)
-from ._sinks import make_sink_opts, sink_json
 from ._types import (Alert, Diagnostic, EventInfo, MalformedEvent, RuleExcept, RuleInfo, RuleStats, Severity,
                      SinkResult, SinkStats, Stats)
 
-RulesArg = Union[str, bytes, "os.PathLike[str]"]
-Event = Union[str, bytes, bytearray, memoryview, Mapping[str, Any]]
+# typing, json, datetime, logging and the sink helpers are imported where they
+# are used, not by `import secdet`: start-up counts for short scripts
+# (docs/performance.md).
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+    RulesArg = Union[str, bytes, "os.PathLike[str]"]
+    Event = Union[str, bytes, bytearray, memoryview, Mapping[str, Any]]
 
 BUILTIN_FORMATS = ("auto", "jsonl", "cloudtrail", "cloudwatch-logs", "eventbridge")
 _OPTION_NAMES = ("vm_budget", "regex_match_limit", "max_json_depth", "max_event_bytes",
                  "max_rule_file_bytes", "max_samples", "lateness_ms", "max_state_bytes",
                  "max_message_bytes")
+
+
+def _json():  # type: ignore[no-untyped-def]
+    """The json module, imported on first use (push() of dicts is hot: one lookup)."""
+    import json
+
+    return json
 
 
 def _free_engine(ptr: Any, batch: Any, keep: List[Any]) -> None:
@@ -164,7 +173,7 @@ class Engine:
             if self._on_error is not None:
                 self._on_error(e)
             else:
-                log.warning("%s: %s%s", e.source, f"{e.where}: " if e.where else "", e.message)
+                logger().warning("%s: %s%s", e.source, f"{e.where}: " if e.where else "", e.message)
 
     def _locked(self, fn: Callable[..., int], args: Sequence[Any], then: Callable[[], Any]) -> "tuple[int, Any]":
         """fn(engine, *args) under the lock, then then() still under it.
@@ -328,7 +337,9 @@ class Engine:
         exists (a built-in too): a dict (or its JSON text) with "name" and any
         of "detect", "fields", "known_fields" (docs/log-types.md). Raises Error
         with the reason when it is not valid."""
-        text = definition if isinstance(definition, str) else _json.dumps(definition)
+        import json
+
+        text = definition if isinstance(definition, str) else json.dumps(definition)
         data = text.encode()
         why = ffi.new("char **")
         with self._lock:
@@ -357,7 +368,9 @@ class Engine:
         if status != 0:
             raise Error(f"unknown log type {name!r}: {strerror(status)}", status)
         try:
-            return _json.loads(ffi.string(out[0]).decode())
+            import json
+
+            return json.loads(ffi.string(out[0]).decode())
         finally:
             lib.secdet_free(out[0])
 
@@ -369,7 +382,9 @@ class Engine:
         elif isinstance(event, str):
             data = event.encode()
         else:
-            data = _json.dumps(event).encode()
+            import json
+
+            data = json.dumps(event).encode()
         info = ffi.new("secdet_event_info *")
         with self._lock:
             status = lib.secdet_event_inspect(self._live(), self._name(source), data, len(data), info)
@@ -377,6 +392,8 @@ class Engine:
                 check(status, "inspect")
             when = None
             if info.has_time:
+                import datetime as _dt
+
                 when = _dt.datetime.fromtimestamp(info.time_ns // 1_000_000_000, tz=_dt.timezone.utc).replace(
                     microsecond=(info.time_ns % 1_000_000_000) // 1000)
             return EventInfo(source=ffi.string(info.source).decode("utf-8", "replace"),
@@ -412,7 +429,7 @@ class Engine:
         elif isinstance(event, str):
             data = event.encode("utf-8")
         elif isinstance(event, Mapping):
-            data = _json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            data = _json().dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         else:
             raise TypeError(f"an event is a dict, str or bytes, not {type(event).__name__}")
         src = self._name(source)
@@ -512,6 +529,8 @@ class Engine:
         out = ffi.new("secdet_sink **")
         if callable(sink):
             on_exc = SinkResult(options.pop("on_exception", SinkResult.PERMANENT))
+            from ._sinks import make_sink_opts
+
             opts, keep = make_sink_opts(options)
             name = options.get("name") or f"callback-{len(self._keep) + 1}"
             state = SinkState(sink, name, on_exc, self._counters)
@@ -522,6 +541,8 @@ class Engine:
             check(lib.secdet_sink_callback(lib.pysd_sink_cb, handle, opts, out), "callback sink")
             self._keep.append(handle)
         else:
+            from ._sinks import sink_json
+
             text = sink_json(sink, options)
             holder = ffi.new("secdet_diagnostics **")
             status = lib.secdet_sink_from_json(text, len(text), out, holder)

@@ -8,17 +8,25 @@ thread through cffi "extern Python" functions; cffi takes the GIL for them.
 """
 from __future__ import annotations
 
-import logging
 import struct
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from ._errors import Error, ERR_NOMEM
 from ._secdet import ffi, lib  # type: ignore[import-not-found]
 from ._types import Alert, Diagnostic, MalformedEvent, SinkResult, _make_alert
 
-log = logging.getLogger("secdet")
-sink_log = logging.getLogger("secdet.sink")
+if TYPE_CHECKING:  # pragma: no cover
+    import logging
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
+
+def logger(name: str = "secdet") -> "logging.Logger":
+    """The package's logger ("secdet", or "secdet.sink" for sinks). logging is
+    imported on the first message, not by `import secdet` (a tenth of it)."""
+    import logging
+
+    return logging.getLogger(name)
 
 _U32 = struct.Struct("=I")
 _ALERT = struct.Struct("=IqI7I")  # kind, time_ns, severity, 7 lengths
@@ -189,7 +197,7 @@ def pysd_sink_cb(user: Any, d: Any) -> int:
     except BaseException:  # noqa: BLE001 - a sink callable must never take the engine down
         with state.counters.lock:
             state.counters.callback_errors += 1
-        sink_log.exception("sink %s: the callback raised; the alert counts as %s", state.name,
+        logger("secdet.sink").exception("sink %s: the callback raised; the alert counts as %s", state.name,
                            state.on_exception.name)
         return int(state.on_exception)
 
@@ -198,7 +206,7 @@ def pysd_sink_cb(user: Any, d: Any) -> int:
 def pysd_sink_log_cb(user: Any, sink: Any, message: Any) -> None:
     name = _s(ffi.string(sink)) if sink != ffi.NULL else "?"
     text = _s(ffi.string(message)) if message != ffi.NULL else ""
-    sink_log.warning("sink %s: %s", name, text)
+    logger("secdet.sink").warning("sink %s: %s", name, text)
 
 
 def new_handle(obj: Any) -> Any:
