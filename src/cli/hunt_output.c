@@ -137,10 +137,14 @@ static char *json_row(const hunt_ctx *h, const secdet_alert *a, const char *when
             size_t n = end ? (size_t)(end - p) : (size_t)(msg + mlen - p);
             const char *name = h->fields.items[i];
             char *cell = strndup(p, n);
+            const char *key = name[0] == '@' ? name + 1 : name;
+            /* A field named like the row's own "time" (--fields @time) takes
+             * its place, with the event's own precision: one key, once. */
+            cJSON_DeleteItemFromObjectCaseSensitive(row, key);
             if (cell && strcmp(cell, "-") != 0)
-                cJSON_AddStringToObject(row, name[0] == '@' ? name + 1 : name, cell);
+                cJSON_AddStringToObject(row, key, cell);
             else
-                cJSON_AddNullToObject(row, name[0] == '@' ? name + 1 : name);
+                cJSON_AddNullToObject(row, key);
             free(cell);
             p = end ? end + 1 : msg + mlen;
         }

@@ -119,3 +119,11 @@ def test_help_and_the_readme_row_name_the_same_options():
         for option in opts(helped):
             p = subprocess.run([SECDET, command, option, "--help"], capture_output=True, text=True)
             assert "unknown option" not in p.stderr, option
+
+
+def test_a_time_field_replaces_the_rows_time_once(mixed):
+    p = hunt('@ip == "203.0.113.7"', "--fields", "@time,@ip", mixed)
+    raw = p.stdout.splitlines()
+    keys = [json.loads(l, object_pairs_hook=lambda kv: [k for k, _ in kv]) for l in raw]
+    assert raw and all(k.count("time") == 1 for k in keys), keys[:2]
+    assert all(r["ip"] == "203.0.113.7" and r["time"] for r in lines(p))
