@@ -203,7 +203,7 @@ int sd_distinct_push(corr *c, corr_group *g, int64_t t, const char *blob, uint32
     dval *tmp[nvals ? nvals : 1];
     uint32_t n = 0;
     bool failed = false;
-    const char *p = blob, *end = blob + blob_len;
+    const char *p = blob, *end = blob_len ? blob + blob_len : blob; /* a snapshot's empty entry has no blob */
     for (uint32_t i = 0; i < nvals && end - p >= 4; i++) {
         uint32_t len = get_u32(p);
         p += 4;
