@@ -388,8 +388,15 @@ def test_a_full_queue_pauses_tcp_without_losing_events_and_drops_udp_counted(run
     s = r.stats()
     assert s["input_paused"] >= 1
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for i in range(50):
-        u.sendto(b'{"action":"deny","user":"d%d"}' % i, ("127.0.0.1", port_of(listening, "udp")))
+    # The datagrams wait in the kernel while the process is stopped, so the
+    # loop finds all 50 at once and the queue of 2 must overflow; sent to a
+    # running process, a fast loop can take each one before the next arrives.
+    r.proc.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(50):
+            u.sendto(b'{"action":"deny","user":"d%d"}' % i, ("127.0.0.1", port_of(listening, "udp")))
+    finally:
+        r.proc.send_signal(signal.SIGCONT)
     deadline = time.monotonic() + TIMEOUT
     while True:
         s = r.stats()
