@@ -25,6 +25,7 @@
 
 #include "sink/format.h"
 #include "util/json.h"
+#include "utf8_oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,41 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         if (!(cond)) __builtin_trap();                                                                                 \
     } while (0)
 
-/* UTF-16 units of s when it is valid UTF-8, else SIZE_MAX. */
-static size_t utf16_units(const unsigned char *s, size_t n) {
-    size_t units = 0;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            len = 1;
-            cp = c;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else
-            return SIZE_MAX;
-        if (n - i < len) return SIZE_MAX;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return SIZE_MAX;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return SIZE_MAX;
-        units += len == 4 ? 2 : 1;
-        i += len;
-    }
-    return units;
-}
-
 static const char *text_of(const cJSON *obj) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "text");
     return cJSON_IsString(t) ? t->valuestring : NULL;
@@ -75,7 +41,7 @@ static const char *text_of(const cJSON *obj) {
 
 static void check_len(const char *s, size_t limit) {
     CHECK(s);
-    CHECK(utf16_units((const unsigned char *)s, strlen(s)) <= limit);
+    CHECK(oracle_utf16_units((const unsigned char *)s, strlen(s)) <= limit);
 }
 
 /* No '<' or '>' in any string (or key) of the tree. */
@@ -147,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         sd_buf_free(&out);
         return 0;
     }
-    CHECK(utf16_units((const unsigned char *)out.data, out.len) != SIZE_MAX);
+    CHECK(oracle_utf16_units((const unsigned char *)out.data, out.len) != SIZE_MAX);
     CHECK(strlen(out.data) == out.len); /* no NUL inside: strstr sees it all */
     CHECK(!strstr(out.data, "<!"));
     cJSON *msg = cJSON_ParseWithLength(out.data, out.len);

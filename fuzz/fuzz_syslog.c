@@ -25,6 +25,7 @@
 
 #include "sink/format.h"
 #include "util/json.h"
+#include "utf8_oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,39 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     do {                                                                                                               \
         if (!(cond)) __builtin_trap();                                                                                 \
     } while (0)
-
-static bool utf8_valid(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else
-            return false;
-        if (n - i < len) return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 /* A header field at *p: 1..max PRINTUSASCII bytes, then one space. */
 static void header_field(const char **p, size_t max) {
@@ -147,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     for (size_t i = 0; i < out.len; i++) CHECK((unsigned char)out.data[i] >= 0x20 && out.data[i] != 0x7f);
-    CHECK(utf8_valid((const unsigned char *)out.data, out.len));
+    CHECK(oracle_utf8_valid((const unsigned char *)out.data, out.len));
 
     const char *p = out.data;
     CHECK(*p++ == '<');

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "secdet.h"
+#include "utf8_oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,40 +61,6 @@ typedef struct alert_state {
     unsigned alerts;
 } alert_state;
 
-static bool utf8_clean(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c == 0) return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else
-            return false;
-        if (n - i < len) return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static void check_alert(void *user, const secdet_alert *a) {
     alert_state *st = user;
     st->alerts++;
@@ -107,7 +74,7 @@ static void check_alert(void *user, const secdet_alert *a) {
     if (!cJSON_IsObject(obj)) __builtin_trap();
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "message");
     if (!cJSON_IsString(m)) __builtin_trap();
-    if (utf8_clean((const unsigned char *)msg, mlen) && strcmp(m->valuestring, msg) != 0) __builtin_trap();
+    if (oracle_utf8_clean((const unsigned char *)msg, mlen) && strcmp(m->valuestring, msg) != 0) __builtin_trap();
     cJSON_Delete(obj);
 }
 
