@@ -2,7 +2,8 @@
 
 `convert(files)` runs `secdet sigma convert` on Sigma YAML with the
 package of this tree (bindings/sigma on PYTHONPATH), `scan(rules, events)`
-runs `secdet scan` and gives the alerts. The suite skips, saying so, when
+(or `scan_inputs` for several log types) runs `secdet scan` and gives the
+alerts. The suite skips, saying so, when
 the binary is not built or pySigma is not installed (tests/sigma/setup.sh,
 run by tools/install-deps.sh, installs it).
 """
@@ -68,9 +69,18 @@ def convert(secdet, tmp, docs, *extra):
     return p, {r["id"]: r for r in rows}
 
 
-def scan(secdet, rules, events, logtype):
-    path = rules.parent / ("events-%s.jsonl" % logtype)
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    p = run(secdet, "scan", "--rules", rules, "--lateness", "0s", "%s:%s" % (logtype, path))
+def scan_inputs(secdet, rules, inputs):
+    """`secdet scan` of rules on {log type: events}, each written to
+    events-TYPE.jsonl beside rules, every alert it gives (lateness 0)."""
+    args = []
+    for logtype, events in inputs.items():
+        path = rules.parent / ("events-%s.jsonl" % logtype)
+        path.write_text("".join(json.dumps(e) + "\n" for e in events))
+        args.append("%s:%s" % (logtype, path))
+    p = run(secdet, "scan", "--rules", rules, "--lateness", "0s", *args)
     assert p.returncode == 0, p.stderr
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def scan(secdet, rules, events, logtype):
+    return scan_inputs(secdet, rules, {logtype: events})

@@ -3,10 +3,9 @@ event_count -> count, value_count -> distinct, value_sum -> sum, temporal
 -> sequence unordered, temporal_ordered -> sequence, aliases -> per-step
 keys, a correlation of a correlation -> a count rule as a step; what has no
 exact form (value_avg, a `lt` condition, k of n rules) is refused."""
-import json
 import textwrap
 
-from conftest import convert, run
+from conftest import convert, scan_inputs
 
 def base_rule(n, name, title, logsource, sel):
     return ("title: %s\nid: 10000000-0000-0000-0000-00000000000%d\nname: %s\nlogsource: %s\n"
@@ -21,14 +20,31 @@ BASE = "---\n".join([
 ])
 
 
-def corr(name, body):
+def corr(name, kind, rules, timespan, group_by=(), condition=None, aliases=None):
+    """BASE, then the correlation rule `name` of type `kind` on rules;
+    aliases: {alias: {rule: field}}."""
+    body = "type: %s\nrules: [%s]\n" % (kind, ", ".join(rules))
+    if group_by:
+        body += "group-by: [%s]\n" % ", ".join(group_by)
+    body += "timespan: %s\n" % timespan
+    if condition:
+        body += "condition: %s\n" % condition
+    if aliases:
+        body += "aliases:\n"
+        for alias, fields in aliases.items():
+            body += "    %s:\n" % alias + "".join("        %s: %s\n" % kv for kv in fields.items())
     return BASE + "---\n" + textwrap.dedent("""\
         title: correlation {name}
         id: 20000000-0000-0000-0000-{num:012d}
         name: {name}
         level: high
         correlation:
-        """).format(name=name, num=len(name)) + textwrap.indent(textwrap.dedent(body), "    ")
+        """).format(name=name, num=len(name)) + textwrap.indent(body, "    ")
+
+
+def without_base(yml):
+    """A corr() document alone, without the base rules before it."""
+    return yml[len(BASE) + len("---\n"):]
 
 
 def okta(t, user, result, ip="192.0.2.1", c=None):
@@ -51,26 +67,14 @@ def alerts_of(secdet, tmp, yml, okta_events, aws_events=(), extra_docs=None):
     docs.update(extra_docs or {})
     p, report = convert(secdet, tmp, docs)
     assert p.returncode == 0, p.stderr
-    ins = []
-    for lt, evs in (("okta", okta_events), ("cloudtrail", aws_events)):
-        if evs:
-            f = tmp / ("%s.jsonl" % lt)
-            f.write_text("".join(json.dumps(e) + "\n" for e in evs))
-            ins.append("%s:%s" % (lt, f))
-    s = run(secdet, "scan", "--rules", tmp / "out", "--lateness", "0s", *ins)
-    assert s.returncode == 0, s.stderr
-    out = [json.loads(x) for x in s.stdout.splitlines() if x.strip()]
+    inputs = {"okta": okta_events, "cloudtrail": aws_events}
+    out = scan_inputs(secdet, tmp / "out", {lt: evs for lt, evs in inputs.items() if evs})
     return [a for a in out if a["severity"] == "high"], (tmp / "out" / "c.secdet").read_text()
 
 
 def test_event_count(secdet, tmp_path):
-    y = corr("many_fails", """\
-        type: event_count
-        rules: [okta_fail]
-        group-by: [actor.alternateId]
-        timespan: 10m
-        condition: {gte: 3}
-        """)
+    y = corr("many_fails", "event_count", ["okta_fail"], "10m", group_by=["actor.alternateId"],
+             condition="{gte: 3}")
     evs = [okta(1, "a", "FAILURE"), okta(2, "b", "FAILURE"), okta(3, "a", "FAILURE"), okta(4, "a", "FAILURE"),
            okta(5, "b", "FAILURE")]
     got, text = alerts_of(secdet, tmp_path, y, evs)
@@ -80,24 +84,14 @@ def test_event_count(secdet, tmp_path):
 
 
 def test_event_count_gt_is_one_more(secdet, tmp_path):
-    y = corr("gt_fails", """\
-        type: event_count
-        rules: [okta_fail]
-        timespan: 10m
-        condition: {gt: 2}
-        """)
+    y = corr("gt_fails", "event_count", ["okta_fail"], "10m", condition="{gt: 2}")
     got, text = alerts_of(secdet, tmp_path, y, [okta(1, "a", "FAILURE"), okta(2, "a", "FAILURE")])
     assert got == [] and "count >= 3" in text
 
 
 def test_value_count(secdet, tmp_path):
-    y = corr("many_ips", """\
-        type: value_count
-        rules: [okta_fail]
-        group-by: [actor.alternateId]
-        timespan: 10m
-        condition: {gte: 2, field: client.ipAddress}
-        """)
+    y = corr("many_ips", "value_count", ["okta_fail"], "10m", group_by=["actor.alternateId"],
+             condition="{gte: 2, field: client.ipAddress}")
     evs = [okta(1, "a", "FAILURE", "192.0.2.1"), okta(2, "a", "FAILURE", "192.0.2.1"),
            okta(3, "b", "FAILURE", "192.0.2.1"), okta(4, "b", "FAILURE", "192.0.2.2")]
     got, text = alerts_of(secdet, tmp_path, y, evs)
@@ -106,12 +100,7 @@ def test_value_count(secdet, tmp_path):
 
 
 def test_value_sum(secdet, tmp_path):
-    y = corr("big_sum", """\
-        type: value_sum
-        rules: [okta_fail]
-        timespan: 10m
-        condition: {gte: 10, field: debugContext.debugData.c}
-        """)
+    y = corr("big_sum", "value_sum", ["okta_fail"], "10m", condition="{gte: 10, field: debugContext.debugData.c}")
     evs = [okta(1, "a", "FAILURE", c=4), okta(2, "a", "FAILURE", c=5), okta(3, "a", "FAILURE", c=1)]
     got, text = alerts_of(secdet, tmp_path, y, evs)
     assert "sum .debugContext.debugData.c >= 10" in text
@@ -119,12 +108,7 @@ def test_value_sum(secdet, tmp_path):
 
 
 def test_temporal_is_unordered(secdet, tmp_path):
-    y = corr("fail_and_ok", """\
-        type: temporal
-        rules: [okta_fail, okta_ok]
-        group-by: [actor.alternateId]
-        timespan: 10m
-        """)
+    y = corr("fail_and_ok", "temporal", ["okta_fail", "okta_ok"], "10m", group_by=["actor.alternateId"])
     evs = [okta(1, "a", "SUCCESS"), okta(2, "a", "FAILURE"), okta(3, "b", "FAILURE")]
     got, text = alerts_of(secdet, tmp_path, y, evs)
     assert "sequence unordered within 10m" in text
@@ -132,28 +116,15 @@ def test_temporal_is_unordered(secdet, tmp_path):
 
 
 def test_temporal_ordered(secdet, tmp_path):
-    y = corr("fail_then_ok", """\
-        type: temporal_ordered
-        rules: [okta_fail, okta_ok]
-        group-by: [actor.alternateId]
-        timespan: 10m
-        """)
+    y = corr("fail_then_ok", "temporal_ordered", ["okta_fail", "okta_ok"], "10m", group_by=["actor.alternateId"])
     evs = [okta(1, "a", "SUCCESS"), okta(2, "a", "FAILURE"), okta(3, "b", "FAILURE"), okta(4, "b", "SUCCESS")]
     got, _ = alerts_of(secdet, tmp_path, y, evs)
     assert [a["group"] for a in got] == [{".actor.alternateId": "b"}]
 
 
 def test_aliases_are_per_step_keys(secdet, tmp_path):
-    y = corr("okta_then_aws", """\
-        type: temporal_ordered
-        rules: [okta_ok, aws_login]
-        group-by: [ip]
-        timespan: 1h
-        aliases:
-            ip:
-                okta_ok: client.ipAddress
-                aws_login: sourceIPAddress
-        """)
+    y = corr("okta_then_aws", "temporal_ordered", ["okta_ok", "aws_login"], "1h", group_by=["ip"],
+             aliases={"ip": {"okta_ok": "client.ipAddress", "aws_login": "sourceIPAddress"}})
     got, text = alerts_of(secdet, tmp_path, y, [okta(1, "a", "SUCCESS", "198.51.100.7")],
                           [aws(5, "198.51.100.7"), aws(6, "203.0.113.9")])
     assert "okta_ok by .client.ipAddress" in text and "aws_login by .sourceIPAddress" in text
@@ -161,13 +132,8 @@ def test_aliases_are_per_step_keys(secdet, tmp_path):
 
 
 def test_chained_correlation_is_a_count_step(secdet, tmp_path):
-    y = corr("many_fails", """\
-        type: event_count
-        rules: [okta_fail]
-        group-by: [actor.alternateId]
-        timespan: 10m
-        condition: {gte: 2}
-        """) + textwrap.dedent("""\
+    y = corr("many_fails", "event_count", ["okta_fail"], "10m", group_by=["actor.alternateId"],
+             condition="{gte: 2}") + textwrap.dedent("""\
         ---
         title: failures then success
         id: 30000000-0000-0000-0000-000000000001
@@ -186,8 +152,8 @@ def test_chained_correlation_is_a_count_step(secdet, tmp_path):
     assert [a["group"] for a in got if a["rule"] == "failures_then_success"] == [{".actor.alternateId": "a"}]
 
 
-def refused(secdet, tmp_path, body):
-    p, report = convert(secdet, tmp_path, {"c": corr("x", body)})
+def refused(secdet, tmp_path, *args, **kw):
+    p, report = convert(secdet, tmp_path, {"c": corr("x", *args, **kw)})
     assert p.returncode == 1
     r = [r for r in report.values() if r["id"].startswith("20000000")][0]
     assert r["status"] == "refused" and r["id"] in p.stderr
@@ -195,55 +161,31 @@ def refused(secdet, tmp_path, body):
 
 
 def test_value_avg_is_refused(secdet, tmp_path):
-    why = refused(secdet, tmp_path, """\
-        type: value_avg
-        rules: [okta_fail]
-        timespan: 10m
-        condition: {gte: 2, field: debugContext.debugData.c}
-        """)
+    why = refused(secdet, tmp_path, "value_avg", ["okta_fail"], "10m",
+                  condition="{gte: 2, field: debugContext.debugData.c}")
     assert "value_avg" in why
 
 
 def test_fewer_than_is_refused(secdet, tmp_path):
-    why = refused(secdet, tmp_path, """\
-        type: event_count
-        rules: [okta_fail]
-        timespan: 10m
-        condition: {lt: 2}
-        """)
+    why = refused(secdet, tmp_path, "event_count", ["okta_fail"], "10m", condition="{lt: 2}")
     assert "upward" in why
 
 
 def test_k_of_n_temporal_is_refused(secdet, tmp_path):
-    why = refused(secdet, tmp_path, """\
-        type: temporal
-        rules: [okta_fail, okta_ok, aws_login]
-        timespan: 10m
-        condition: {gte: 2}
-        """)
+    why = refused(secdet, tmp_path, "temporal", ["okta_fail", "okta_ok", "aws_login"], "10m", condition="{gte: 2}")
     assert "every step" in why
 
 
 def test_correlation_finds_its_rules_in_another_file(secdet, tmp_path):
-    y = corr("many_fails", """\
-        type: event_count
-        rules: [okta_fail]
-        timespan: 10m
-        condition: {gte: 2}
-        """)
-    only_corr = y[len(BASE) + len("---\n"):]
+    y = corr("many_fails", "event_count", ["okta_fail"], "10m", condition="{gte: 2}")
+    only_corr = without_base(y)
     got, text = alerts_of(secdet, tmp_path, only_corr, [okta(1, "a", "FAILURE"), okta(2, "a", "FAILURE")],
                           extra_docs={"base": BASE})
     assert "where okta_fail" in text and len(got) == 1
 
 
 def test_a_missing_rule_refuses_only_its_file(secdet, tmp_path):
-    lone = corr("x", """\
-        type: event_count
-        rules: [nowhere]
-        timespan: 10m
-        condition: {gte: 2}
-        """)[len(BASE) + len("---\n"):]
+    lone = without_base(corr("x", "event_count", ["nowhere"], "10m", condition="{gte: 2}"))
     p, report = convert(secdet, tmp_path, {"lone": lone, "base": BASE})
     assert p.returncode == 1
     assert report["20000000-0000-0000-0000-000000000001"]["status"] == "refused"

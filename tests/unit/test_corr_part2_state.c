@@ -41,19 +41,6 @@ static const char PART2[] =
     "rule absent_thr { sequence within 3m by .ip { a: .kind == \"xfer\"; not b: .kind == \"fix\" }\n"
     "  throttle 10m by .ip output \"thr {.n}\" }\n";
 
-typedef struct gen_event {
-    int64_t t;
-    char fields[160];
-    uint64_t arrival;
-} gen_event;
-
-static uint64_t rng_next(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static void gen_stream(gen_event *out, size_t n, uint64_t seed) {
     static const char *const kinds[] = {"fail", "fail", "xfer", "recon", "fix", "sso", "login", "root", "noise"};
     uint64_t s = seed;
@@ -69,20 +56,8 @@ static void gen_stream(gen_event *out, size_t n, uint64_t seed) {
     }
 }
 
-static void run_events(secdet_engine *e, const gen_event *evs, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++) push_at(e, evs[i].t, evs[i].fields);
-}
-
-static char *tmp_path(const char *name) {
-    char *p = malloc(256);
-    snprintf(p, 256, "/tmp/secdet_test_part2_%d_%s", (int)getpid(), name);
-    return p;
-}
-
 /* Alerts as a sorted list of their JSON (the order of alerts made due by
  * one watermark move may differ between runs; their set may not). */
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static void assert_same_alerts(collected *a, collected *b) {
     assert_int_equal(a->n, b->n);
     qsort(a->json, a->n, sizeof *a->json, cmp_str);
@@ -90,47 +65,21 @@ static void assert_same_alerts(collected *a, collected *b) {
     for (size_t i = 0; i < a->n; i++) assert_string_equal(a->json[i], b->json[i]);
 }
 
-static size_t count_rule(const collected *c, const char *rule) {
-    size_t n = 0;
-    char want[80];
-    snprintf(want, sizeof want, "\"rule\":\"%s\"", rule);
-    for (size_t i = 0; i < c->n; i++) n += strstr(c->json[i], want) != NULL;
-    return n;
-}
-
 /* Runs evs whole, then cut at `cut` with a snapshot in between; the same alerts. */
 static void whole_versus_cut(const gen_event *evs, size_t n, size_t cut, int64_t lateness, bool every_kind) {
     collected whole, split;
-    secdet_engine *e1 = engine_with(PART2, &whole, lateness);
-    run_events(e1, evs, 0, n);
-    secdet_flush(e1);
+    secdet_engine *e1 = run_stream(PART2, lateness, evs, n, &whole);
     if (every_kind) {
         static const char *const rules[] = {"sum_b",   "absent", "lead",  "mid",       "counted",
                                             "aggstep", "unord",  "xkeys", "absent_thr"};
         for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
             if (count_rule(&whole, rules[i]) == 0) fail_msg("the stream never fires %s", rules[i]);
     }
-    char *path = tmp_path("cut");
-    secdet_engine *e2 = engine_with(PART2, &split, lateness);
-    run_events(e2, evs, 0, cut);
-    assert_int_equal(secdet_snapshot_save(e2, path), SECDET_OK);
-    secdet_engine_free(e2);
-    collected later;
-    secdet_engine *e3 = engine_with(PART2, &later, lateness);
-    secdet_set_alert_callback(e3, on_alert, &split);
-    secdet_diagnostics *d = NULL;
-    assert_int_equal(secdet_snapshot_load(e3, path, &d), SECDET_OK);
-    assert_int_equal(secdet_diagnostics_count(d), 0);
-    secdet_diagnostics_free(d);
-    run_events(e3, evs, cut, n);
-    secdet_flush(e3);
+    run_cut_by_snapshot(PART2, lateness, evs, cut, n, "cut", &split);
     assert_same_alerts(&whole, &split);
-    unlink(path);
-    free(path);
     collected_free(&whole);
     collected_free(&split);
     secdet_engine_free(e1);
-    secdet_engine_free(e3);
 }
 
 static void test_snapshot_anywhere_gives_the_same_alerts(void **state) {
@@ -143,11 +92,6 @@ static void test_snapshot_anywhere_gives_the_same_alerts(void **state) {
     free(evs);
 }
 
-static int cmp_arrival(const void *a, const void *b) {
-    const gen_event *x = a, *y = b;
-    return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
-}
-
 static void test_alerts_do_not_depend_on_arrival_order_within_lateness(void **state) {
     (void)state;
     enum { N = 500 };
@@ -155,16 +99,10 @@ static void test_alerts_do_not_depend_on_arrival_order_within_lateness(void **st
     gen_event *evs = calloc(N, sizeof *evs);
     gen_stream(evs, N, 991);
     collected inorder, shuffled;
-    secdet_engine *e1 = engine_with(PART2, &inorder, lateness);
-    run_events(e1, evs, 0, N);
-    secdet_flush(e1);
+    secdet_engine *e1 = run_stream(PART2, lateness, evs, N, &inorder);
     /* each event arrives up to 9 minutes late */
-    uint64_t s = 5;
-    for (size_t i = 0; i < N; i++) evs[i].arrival = (uint64_t)evs[i].t + rng_next(&s) % (9 * MIN);
-    qsort(evs, N, sizeof *evs, cmp_arrival);
-    secdet_engine *e2 = engine_with(PART2, &shuffled, lateness);
-    run_events(e2, evs, 0, N);
-    secdet_flush(e2);
+    shuffle_by_arrival(evs, N, 5, 9 * MIN);
+    secdet_engine *e2 = run_stream(PART2, lateness, evs, N, &shuffled);
     assert_int_equal(STAT(e2, late), 0);
     assert_same_alerts(&inorder, &shuffled);
     collected_free(&inorder);

@@ -91,19 +91,6 @@ static const char MIXED[] =
     "rule thr { where .kind == \"root\"\n throttle 3m by .ip\n output \"root {.n} {group}\" }\n"
     "rule cth { where .kind == \"login\"\n count >= 2 within 1m by .user\n throttle 4m by .user\n output \"{.n}\" }\n";
 
-typedef struct gen_event {
-    int64_t t;
-    char fields[160];
-    uint64_t arrival;
-} gen_event;
-
-static uint64_t rng_next(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static size_t gen_stream(gen_event *out, size_t n, uint64_t seed) {
     static const char *const kinds[] = {"login", "login", "login", "recon", "escalate", "root", "noise"};
     uint64_t s = seed;
@@ -118,16 +105,6 @@ static size_t gen_stream(gen_event *out, size_t n, uint64_t seed) {
     return n;
 }
 
-static int cmp_arrival(const void *a, const void *b) {
-    const gen_event *x = a, *y = b;
-    return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
-}
-
-/* Runs events[from, to) into e. */
-static void run_events(secdet_engine *e, const gen_event *evs, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++) push_at(e, evs[i].t, evs[i].fields);
-}
-
 static void assert_same_alerts(const collected *a, const collected *b) {
     assert_int_equal(a->n, b->n);
     for (size_t i = 0; i < a->n; i++) assert_string_equal(a->json[i], b->json[i]);
@@ -140,16 +117,10 @@ static void test_alerts_do_not_depend_on_arrival_order_within_lateness(void **st
     gen_event *evs = calloc(N, sizeof *evs);
     gen_stream(evs, N, 42);
     collected in_order, shuffled;
-    secdet_engine *e1 = engine_with(MIXED, &in_order, lateness);
-    run_events(e1, evs, 0, N);
-    secdet_flush(e1);
+    secdet_engine *e1 = run_stream(MIXED, lateness, evs, N, &in_order);
     /* Arrival = event time + up to half the lateness: nobody is late. */
-    uint64_t s = 7;
-    for (size_t i = 0; i < N; i++) evs[i].arrival = (uint64_t)evs[i].t + rng_next(&s) % (uint64_t)(lateness / 2);
-    qsort(evs, N, sizeof *evs, cmp_arrival);
-    secdet_engine *e2 = engine_with(MIXED, &shuffled, lateness);
-    run_events(e2, evs, 0, N);
-    secdet_flush(e2);
+    shuffle_by_arrival(evs, N, 7, (uint64_t)(lateness / 2));
+    secdet_engine *e2 = run_stream(MIXED, lateness, evs, N, &shuffled);
     assert_int_equal(STAT(e2, late), 0);
     assert_true(in_order.n > 10 && in_order.n < MAX_ALERTS);
     /* The stateless throttled rule is in arrival order by design; compare the rest. */
@@ -168,12 +139,6 @@ static void test_alerts_do_not_depend_on_arrival_order_within_lateness(void **st
 
 /* ---- snapshots ----------------------------------------------------------------------------------- */
 
-static char *tmp_path(const char *name) {
-    char *p = malloc(256);
-    snprintf(p, 256, "/tmp/secdet_test_corr_%d_%s", (int)getpid(), name);
-    return p;
-}
-
 static void test_snapshot_restore_gives_the_same_alerts_as_one_run(void **state) {
     (void)state;
     enum { N = 600 };
@@ -181,33 +146,14 @@ static void test_snapshot_restore_gives_the_same_alerts_as_one_run(void **state)
     gen_event *evs = calloc(N, sizeof *evs);
     gen_stream(evs, N, 4242);
     collected whole, split;
-    secdet_engine *e1 = engine_with(MIXED, &whole, lateness);
-    run_events(e1, evs, 0, N);
-    secdet_flush(e1);
+    secdet_engine *e1 = run_stream(MIXED, lateness, evs, N, &whole);
     assert_true(whole.n > 10 && whole.n < MAX_ALERTS);
 
-    char *path = tmp_path("snap");
-    secdet_engine *e2 = engine_with(MIXED, &split, lateness);
-    run_events(e2, evs, 0, N / 2);
-    assert_int_equal(secdet_snapshot_save(e2, path), SECDET_OK);
-    secdet_engine_free(e2);
-
-    collected later;
-    secdet_engine *e3 = engine_with(MIXED, &later, lateness);
-    secdet_set_alert_callback(e3, on_alert, &split); /* the same list as the first half */
-    secdet_diagnostics *d = NULL;
-    assert_int_equal(secdet_snapshot_load(e3, path, &d), SECDET_OK);
-    assert_int_equal(secdet_diagnostics_count(d), 0);
-    secdet_diagnostics_free(d);
-    run_events(e3, evs, N / 2, N);
-    secdet_flush(e3);
+    run_cut_by_snapshot(MIXED, lateness, evs, N / 2, N, "snap", &split);
     assert_same_alerts(&whole, &split);
-    unlink(path);
-    free(path);
     collected_free(&whole);
     collected_free(&split);
     secdet_engine_free(e1);
-    secdet_engine_free(e3);
     free(evs);
 }
 

@@ -1,11 +1,15 @@
 /* test_correlate_util.h — helpers shared by the correlation tests
- * (test_correlate.c, test_correlate_state.c): an engine with given options
- * that collects alerts, events pushed at explicit event times (ms after
- * 2024-01-01T00:00:00Z), and readers of alert fields. */
+ * (test_correlate*.c, test_corr_*.c, test_stage*.c): an engine with given
+ * options that collects alerts, events pushed at explicit event times (ms
+ * after 2024-01-01T00:00:00Z), readers of alert fields, rules that must be
+ * refused with a given message, and generated streams replayed whole, out
+ * of order or cut by a snapshot. */
 #ifndef SECDET_TEST_CORRELATE_UTIL_H
 #define SECDET_TEST_CORRELATE_UTIL_H
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +98,17 @@ static inline void push_at(secdet_engine *e, int64_t ms, const char *fields) {
     assert_int_equal(secdet_push_event(e, "jsonl", json, strlen(json)), SECDET_OK);
 }
 
+/* push_at with the fields made by printf from fmt. */
+static inline void push_fmt(secdet_engine *e, int64_t ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void push_fmt(secdet_engine *e, int64_t ms, const char *fmt, ...) {
+    char f[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f, sizeof f, fmt, ap);
+    va_end(ap);
+    push_at(e, ms, f);
+}
+
 static inline cJSON *alert_obj(const collected *c, size_t i) {
     assert_true(i < c->n);
     cJSON *j = cJSON_Parse(c->json[i]);
@@ -147,6 +162,110 @@ static inline uint64_t stat_of(secdet_engine *e, size_t offset) {
     return *(const uint64_t *)((const char *)&s + offset);
 }
 #define STAT(e, field) stat_of((e), offsetof(secdet_stats, field))
+
+/* The rules in src must not load, and one diagnostic must say want. */
+static inline void assert_rules_refused(const char *src, const char *want) {
+    secdet_engine *e = NULL;
+    secdet_engine_opts o;
+    secdet_engine_opts_init(&o);
+    assert_int_equal(secdet_engine_new(&o, &e), SECDET_OK);
+    secdet_diagnostics *d = NULL;
+    assert_int_equal(secdet_load_rules_string(e, "t.secdet", src, strlen(src), &d), SECDET_ERR_RULES);
+    bool found = false;
+    for (size_t k = 0; k < secdet_diagnostics_count(d); k++) {
+        char *m = secdet_diagnostics_format(d, k);
+        if (strstr(m, want)) found = true;
+        secdet_free(m);
+    }
+    if (!found) fail_msg("no diagnostic says: %s", want);
+    secdet_diagnostics_free(d);
+    secdet_engine_free(e);
+}
+
+/* How many alerts of c are of the rule named rule. */
+static inline size_t count_rule(const collected *c, const char *rule) {
+    size_t n = 0;
+    char want[80];
+    snprintf(want, sizeof want, "\"rule\":\"%s\"", rule);
+    for (size_t i = 0; i < c->n; i++) n += strstr(c->json[i], want) != NULL;
+    return n;
+}
+
+static inline int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A file name of this process's own under /tmp (free it). */
+static inline char *tmp_path(const char *name) {
+    char *p = malloc(256);
+    snprintf(p, 256, "/tmp/secdet_test_corr_%d_%s", (int)getpid(), name);
+    return p;
+}
+
+/* ---- generated streams: each test makes its events (gen_stream) with these -------------------------- */
+
+typedef struct gen_event {
+    int64_t t;
+    char fields[160];
+    uint64_t arrival;
+} gen_event;
+
+static inline uint64_t rng_next(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static inline int cmp_arrival(const void *a, const void *b) {
+    const gen_event *x = a, *y = b;
+    return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
+}
+
+/* Runs events[from, to) into e. */
+static inline void run_events(secdet_engine *e, const gen_event *evs, size_t from, size_t to) {
+    for (size_t i = from; i < to; i++) push_at(e, evs[i].t, evs[i].fields);
+}
+
+/* An engine of rules that has run evs[0, n) into c and flushed (free it). */
+static inline secdet_engine *run_stream(const char *rules, int64_t lateness, const gen_event *evs, size_t n,
+                                        collected *c) {
+    secdet_engine *e = engine_with(rules, c, lateness);
+    run_events(e, evs, 0, n);
+    secdet_flush(e);
+    return e;
+}
+
+/* Puts evs in arrival order: each arrives up to max_delay_ms - 1 after its
+ * event time (the delays drawn from seed). */
+static inline void shuffle_by_arrival(gen_event *evs, size_t n, uint64_t seed, uint64_t max_delay_ms) {
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) evs[i].arrival = (uint64_t)evs[i].t + rng_next(&s) % max_delay_ms;
+    qsort(evs, n, sizeof *evs, cmp_arrival);
+}
+
+/* Runs evs[0, cut) on an engine of rules, saves its state to a snapshot,
+ * loads it (no diagnostic) into a new engine and runs evs[cut, n) there,
+ * then flushes: every alert of both halves goes to split (which the first
+ * engine sets up). The file `name` is removed afterwards. */
+static inline void run_cut_by_snapshot(const char *rules, int64_t lateness, const gen_event *evs, size_t cut, size_t n,
+                                       const char *name, collected *split) {
+    char *path = tmp_path(name);
+    secdet_engine *e2 = engine_with(rules, split, lateness);
+    run_events(e2, evs, 0, cut);
+    assert_int_equal(secdet_snapshot_save(e2, path), SECDET_OK);
+    secdet_engine_free(e2);
+    collected later;
+    secdet_engine *e3 = engine_with(rules, &later, lateness);
+    secdet_set_alert_callback(e3, on_alert, split); /* the same list as the first half */
+    secdet_diagnostics *d = NULL;
+    assert_int_equal(secdet_snapshot_load(e3, path, &d), SECDET_OK);
+    assert_int_equal(secdet_diagnostics_count(d), 0);
+    secdet_diagnostics_free(d);
+    run_events(e3, evs, cut, n);
+    secdet_flush(e3);
+    unlink(path);
+    free(path);
+    secdet_engine_free(e3);
+}
 
 /* Two matching events of one .ip within 10 s. */
 static const char COUNT2[] __attribute__((unused)) = "rule c { where .k == 1\n count >= 2 within 10s by .ip\n"

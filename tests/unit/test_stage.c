@@ -9,9 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test_correlate_util.h"
-
-#include "engine/engine.h"
+#define MAX_FWD 4096
+#include "test_stage_util.h"
 
 static const char *const RULES =
     "rule burst { where .k == \"fail\"\n count >= 3 within 1m by .ip\n output \"burst {group}\" }\n"
@@ -19,45 +18,6 @@ static const char *const RULES =
     "rule root { where .k == \"root\"\n throttle 1h by .ip\n output \"root {.ip}\" }\n"
     "rule plain { where .k == \"plain\" }\n"
     "rule seq { sequence within 1m by .u { a: .k == \"a\"; b: .k == \"b\" } }\n";
-
-#define MAX_FWD 4096
-
-typedef struct fwd {
-    char *rule, *source, *json, *key;
-    uint32_t key_len;
-    int64_t time_ns;
-    int origin;
-} fwd;
-
-typedef struct fwds {
-    size_t n;
-    int origin; /* of the event being pushed */
-    fwd f[MAX_FWD];
-} fwds;
-
-static void on_forward(void *user, const engine_forward *f) {
-    fwds *w = user;
-    assert_true(w->n < MAX_FWD);
-    fwd *d = &w->f[w->n++];
-    d->rule = strdup(f->rule);
-    d->source = strdup(f->source);
-    d->json = strndup(f->json, f->len);
-    d->key = malloc(f->key_len + 1);
-    memcpy(d->key, f->key, f->key_len);
-    d->key_len = f->key_len;
-    d->time_ns = f->time_ns;
-    d->origin = w->origin;
-}
-
-static void fwds_free(fwds *w) {
-    for (size_t i = 0; i < w->n; i++) {
-        free(w->f[i].rule);
-        free(w->f[i].source);
-        free(w->f[i].json);
-        free(w->f[i].key);
-    }
-    w->n = 0;
-}
 
 /* A deterministic stream: event i of origin o at (2i + o) * 700 ms. */
 #define PER_ORIGIN 400
@@ -74,21 +34,6 @@ static void push_origin_event(secdet_engine *e, int o, int i) {
     char f[256];
     event_fields(o, i, f, sizeof f);
     push_at(e, event_ms(o, i), f);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The ids of c, sorted, joined by spaces. */
-static char *ids_of(collected *c) {
-    qsort(c->id, c->n, sizeof c->id[0], cmp_str);
-    size_t len = 1;
-    for (size_t i = 0; i < c->n; i++) len += strlen(c->id[i]) + 1;
-    char *s = calloc(1, len);
-    for (size_t i = 0; i < c->n; i++) {
-        strcat(s, c->id[i]);
-        strcat(s, " ");
-    }
-    return s;
 }
 
 /* Everything in one engine, in time order. */
@@ -143,49 +88,6 @@ static void test_stage1_forwards_what_needs_state(void **state) {
     secdet_engine_free(e);
 }
 
-typedef struct part {
-    secdet_engine *e;
-    bool known[2];
-    int64_t max[2];
-    int64_t wm;
-    bool wm_set;
-} part;
-
-/* What the driver does (src/kafka/stage2.c): the watermark is the oldest of
- * the origins' newest times, once both have reported, minus the lateness (0). */
-static void part_report(part *p, int o, int64_t t) {
-    if (!p->known[o] || t > p->max[o]) p->max[o] = t;
-    p->known[o] = true;
-    if (!p->known[0] || !p->known[1]) return;
-    int64_t wm = p->max[0] < p->max[1] ? p->max[0] : p->max[1];
-    if (p->wm_set && wm <= p->wm) return;
-    p->wm = wm;
-    p->wm_set = true;
-    sd_engine_set_watermark(p->e, wm);
-}
-
-static uint32_t key_hash(const fwd *f) {
-    uint32_t h = 2166136261u;
-    for (const char *s = f->rule; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    for (uint32_t i = 0; i < f->key_len; i++) h = (h ^ (uint8_t)f->key[i]) * 16777619u;
-    return h;
-}
-
-static secdet_engine *stage2_engine(const secdet_engine *rules_from, collected *c) {
-    secdet_engine_opts o;
-    secdet_engine_opts_init(&o);
-    o.lateness_ms = 0;
-    secdet_engine *e = NULL;
-    assert_int_equal(secdet_engine_new(&o, &e), SECDET_OK);
-    diag_list d;
-    sd_diag_init(&d);
-    assert_int_equal(sd_engine_copy_rules(e, rules_from, &d), SECDET_OK);
-    sd_diag_free(&d);
-    sd_engine_set_external_watermark(e);
-    secdet_set_alert_callback(e, on_alert, c);
-    return e;
-}
-
 /* Stage 1 reads origin 0 to its end before origin 1 (the worst skew two
  * stage-1 instances can have); stage 2 has two partitions and, at `move`
  * forwards, hands partition 1's state to a fresh engine by snapshot bytes.
@@ -208,20 +110,7 @@ static void two_stages(size_t move) {
                 assert_int_equal(
                     sd_engine_push_forwarded(q->e, f->source, f->rule, f->time_ns, f->json, strlen(f->json)),
                     SECDET_OK);
-                if (fed == move) { /* partition 1 moves to another instance */
-                    buf b;
-                    sd_buf_init(&b);
-                    assert_int_equal(sd_engine_snapshot_bytes(p[1].e, &b), SECDET_OK);
-                    secdet_engine *moved = stage2_engine(s1, &c2);
-                    diag_list d;
-                    sd_diag_init(&d);
-                    assert_int_equal(sd_engine_restore_bytes(moved, b.data, b.len, "p1", &d), SECDET_OK);
-                    assert_int_equal(d.count, 0);
-                    sd_diag_free(&d);
-                    sd_buf_free(&b);
-                    secdet_engine_free(p[1].e);
-                    p[1].e = moved;
-                }
+                if (fed == move) move_partition(&p[1], s1, &c2, "p1"); /* to another instance */
             }
             /* The heartbeat: how far origin o has got, to every partition. */
             int64_t t = ((int64_t)BASE_S * 1000 + event_ms(o, i)) * 1000000;
