@@ -1,110 +1,21 @@
 /* test_tuning.c — LANGUAGE.md Part 2 "Severity, exceptions and tuning" through
  * the public API: `tune`, `except ... until ... "reason"`, `disable`, a
- * rule's `severity { LEVEL when C }`, the per-rule figures and the
- * explanation (include/secdet.h only, plus cJSON to read alerts). */
+ * rule's `severity { LEVEL when C }`, and what a tune that names no rule or
+ * is written wrong is told (include/secdet.h only, plus cJSON to read
+ * alerts). Tuning across a reload, the per-rule figures and the explanation
+ * are test_tuning_reload.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "secdet.h"
-
-#define MAX_ALERTS 32
-
-typedef struct got {
-    size_t n;
-    char *rule[MAX_ALERTS];
-    char *severity[MAX_ALERTS];
-    char *message[MAX_ALERTS];
-    char *group[MAX_ALERTS]; /* the group object as compact JSON */
-    int64_t count[MAX_ALERTS];
-    secdet_severity level[MAX_ALERTS]; /* secdet_alert_severity */
-} got;
-
-static void on_alert(void *user, const secdet_alert *a) {
-    got *g = user;
-    if (g->n == MAX_ALERTS) return;
-    size_t len = 0;
-    const char *json = secdet_alert_json(a, &len);
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    assert_non_null(root);
-    g->rule[g->n] = strdup(cJSON_GetObjectItem(root, "rule")->valuestring);
-    g->severity[g->n] = strdup(cJSON_GetObjectItem(root, "severity")->valuestring);
-    g->message[g->n] = strdup(cJSON_GetObjectItem(root, "message")->valuestring);
-    g->group[g->n] = cJSON_PrintUnformatted(cJSON_GetObjectItem(root, "group"));
-    g->count[g->n] = (int64_t)cJSON_GetObjectItem(root, "count")->valuedouble;
-    g->level[g->n] = secdet_alert_severity(a);
-    g->n++;
-    cJSON_Delete(root);
-}
-
-static void got_free(got *g) {
-    for (size_t i = 0; i < g->n; i++) {
-        free(g->rule[i]);
-        free(g->severity[i]);
-        free(g->message[i]);
-        free(g->group[i]);
-    }
-    memset(g, 0, sizeof *g);
-}
-
-static void print_diag(const secdet_diagnostics *d) {
-    for (size_t i = 0; i < secdet_diagnostics_count(d); i++) {
-        char *s = secdet_diagnostics_format(d, i);
-        fprintf(stderr, "%s\n", s);
-        secdet_free(s);
-    }
-}
-
-/* Loads each of files[0..n) (name, text) in order; every load must compile. */
-static secdet_engine *engine_files(const char *const *files, size_t n, got *g) {
-    secdet_engine *e = NULL;
-    assert_int_equal(secdet_engine_new(NULL, &e), SECDET_OK);
-    for (size_t i = 0; i < n; i++) {
-        secdet_diagnostics *d = NULL;
-        secdet_status st = secdet_load_rules_string(e, files[2 * i], files[2 * i + 1], strlen(files[2 * i + 1]), &d);
-        if (st != SECDET_OK) print_diag(d);
-        assert_int_equal(st, SECDET_OK);
-        secdet_diagnostics_free(d);
-    }
-    assert_int_equal(secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL}), SECDET_OK);
-    secdet_set_alert_callback(e, on_alert, g);
-    return e;
-}
-
-static secdet_engine *engine_with(const char *rules, got *g) {
-    const char *files[] = {"pack.secdet", rules};
-    return engine_files(files, 1, g);
-}
-
-static void push(secdet_engine *e, const char *lines) {
-    assert_int_equal(secdet_push(e, "jsonl", lines, strlen(lines)), SECDET_OK);
-    assert_int_equal(secdet_source_end(e, "jsonl"), SECDET_OK);
-}
-
-/* The index of the rule named `name`. */
-static size_t rule_index(const secdet_engine *e, const char *name) {
-    for (size_t i = 0; i < secdet_rule_count(e); i++) {
-        secdet_rule_info info;
-        assert_int_equal(secdet_rule_get(e, i, &info), SECDET_OK);
-        if (strcmp(info.name, name) == 0) return i;
-    }
-    fail_msg("no rule %s", name);
-    return 0;
-}
-
-static secdet_rule_stats stats_of(const secdet_engine *e, const char *name) {
-    secdet_rule_stats st;
-    assert_int_equal(secdet_rule_stats_get(e, rule_index(e, name), &st), SECDET_OK);
-    return st;
-}
+#include "test_tuning_util.h"
 
 /* Compiles text (must fail or warn as asked) and returns its formatted diagnostics, one a line. */
 static char *diagnostics_of(const char *text, secdet_status want) {
@@ -458,134 +369,6 @@ static void test_a_macro_used_only_in_an_except_counts_as_used(void **state) {
     free(d);
 }
 
-/* ---- reloads, figures, the explanation --------------------------------------------------- */
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* An engine with the rule file `path` (text) loaded, for reloads. */
-static secdet_engine *engine_file(const char *path, const char *text, got *g) {
-    write_file(path, text);
-    secdet_engine *e = NULL;
-    assert_int_equal(secdet_engine_new(NULL, &e), SECDET_OK);
-    assert_int_equal(secdet_load_rules_file(e, path, NULL), SECDET_OK);
-    assert_int_equal(secdet_source_add(e, "jsonl", &(secdet_source_opts){.format = SECDET_FMT_JSONL}), SECDET_OK);
-    secdet_set_alert_callback(e, on_alert, g);
-    return e;
-}
-
-static void reload(secdet_engine *e, const char *path, const char *text) {
-    write_file(path, text);
-    const char *paths[] = {path};
-    secdet_diagnostics *d = NULL;
-    secdet_status st = secdet_reload_rules(e, paths, 1, &d);
-    if (st != SECDET_OK) print_diag(d);
-    assert_int_equal(st, SECDET_OK);
-    secdet_diagnostics_free(d);
-}
-
-/* An exception filters what comes next; it keeps the window of an attack in
- * progress (the fingerprint leaves exceptions out). Disabling drops it. */
-static void test_adding_an_except_on_reload_keeps_the_rules_correlation_state(void **state) {
-    (void)state;
-    got g = {0};
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/test_tuning_state_%d.secdet", (int)getpid());
-    const char *rule = "rule burst { where .eventName == \"Fail\" count >= 2 within 1h by .user }\n";
-    char tuned[512], disabled[512];
-    snprintf(tuned, sizeof tuned, "%stune burst { except .user == \"scanner\" }\n", rule);
-    snprintf(disabled, sizeof disabled, "%sdisable burst\n", rule);
-    secdet_engine *e = engine_file(path, rule, &g);
-    push(e, "{\"eventTime\":\"2024-03-14T10:00:00Z\",\"eventName\":\"Fail\",\"user\":\"u\"}\n");
-    reload(e, path, tuned);
-    push(e, "{\"eventTime\":\"2024-03-14T10:00:05Z\",\"eventName\":\"Fail\",\"user\":\"u\"}\n");
-    assert_int_equal(secdet_flush(e), SECDET_OK);
-    assert_int_equal(g.n, 1); /* the event from before the reload still counted */
-    push(e, "{\"eventTime\":\"2024-03-14T10:01:00Z\",\"eventName\":\"Fail\",\"user\":\"v\"}\n");
-    reload(e, path, disabled);
-    reload(e, path, rule);
-    push(e, "{\"eventTime\":\"2024-03-14T10:01:05Z\",\"eventName\":\"Fail\",\"user\":\"v\"}\n");
-    assert_int_equal(secdet_flush(e), SECDET_OK);
-    assert_int_equal(g.n, 1); /* v's first event went with the disabled rule's state */
-    remove(path);
-    secdet_engine_free(e);
-    got_free(&g);
-}
-
-static void test_the_figures_follow_the_rules_across_a_reload(void **state) {
-    (void)state;
-    got g = {0};
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/test_tuning_fig_%d.secdet", (int)getpid());
-    secdet_engine *e = engine_file(path, "rule r { where .eventName == \"X\" }\ntune r { except .n == 0 }\n", &g);
-    push(e, "{\"eventName\":\"X\",\"n\":0}\n{\"eventName\":\"X\",\"n\":1}\n");
-    reload(e, path,
-           "rule q { where .eventName == \"Y\" }\nrule r { where .eventName == \"X\" }\ntune r { except .n == 0 }\n"
-           "tune r { except .n == 5 }\n");
-    /* r moved to index 1, its figures with it; its exception moved a line
-     * down: at a new place it starts at 0 (the rule's own count stays). */
-    secdet_rule_stats st = stats_of(e, "r");
-    assert_int_equal(st.alerts, 1);
-    assert_int_equal(st.excepted, 1);
-    assert_int_equal(st.nexcepts, 2);
-    assert_int_equal(stats_of(e, "q").alerts, 0);
-    secdet_rule_except x;
-    assert_int_equal(secdet_rule_except_get(e, rule_index(e, "r"), 0, &x), SECDET_OK);
-    assert_int_equal(x.excepted, 0);
-    reload(e, path,
-           "rule q { where .eventName == \"Y\" }\nrule r { where .eventName == \"X\" }\ntune r { except .n == 0 }\n"
-           "tune r { except .n == 6 }\n");
-    push(e, "{\"eventName\":\"X\",\"n\":0}\n");
-    assert_int_equal(secdet_rule_except_get(e, rule_index(e, "r"), 0, &x), SECDET_OK);
-    assert_int_equal(x.excepted, 1); /* kept across a reload at the same place */
-    remove(path);
-    secdet_engine_free(e);
-    got_free(&g);
-}
-
-static void test_the_explanation_lists_what_each_tune_changes(void **state) {
-    (void)state;
-    got g = {0};
-    const char *files[] = {"pack.secdet",
-                           "rule a_one { meta { severity = high } where .x == 1 throttle 10m by .u }\n"
-                           "rule a_two { where .x == 2 }\n",
-                           "local.secdet",
-                           "tune a_one {\n"
-                           "    except .u == \"svc\" until 2027-01-31 \"service account\"\n"
-                           "    severity = low\n"
-                           "}\n"
-                           "tune a_* { throttle 1h by .u, .v; output \"{rule}: {.u}\" }\n"
-                           "disable a_two \"noisy\"\n"
-                           "tune b_* { severity = low }\n"};
-    secdet_engine *e = engine_files(files, 2, &g);
-    char *text = NULL;
-    assert_int_equal(secdet_tuning_explain(e, &text), SECDET_OK);
-    assert_string_equal(text, "local.secdet:1:1: tune a_one (1 rule)\n"
-                              "    a_one: except .u == \"svc\" until 2027-01-31 \"service account\"\n"
-                              "    a_one: severity high -> low\n"
-                              "local.secdet:5:1: tune a_* (2 rules)\n"
-                              "    a_one: throttle 1h by .u, .v (was: throttle 10m by .u)\n"
-                              "    a_one: output \"{rule}: {.u}\"\n"
-                              "    a_two: throttle 1h by .u, .v (was: no throttle)\n"
-                              "    a_two: output \"{rule}: {.u}\"\n"
-                              "local.secdet:6:1: disable a_two (1 rule) \"noisy\"\n"
-                              "    a_two: disabled\n"
-                              "local.secdet:7:1: tune b_* (no rule)\n");
-    secdet_free(text);
-    secdet_engine_free(e);
-    got_free(&g);
-    secdet_engine *empty = engine_with("rule r { where .x == 1 }\n", &g);
-    assert_int_equal(secdet_tuning_explain(empty, &text), SECDET_OK);
-    assert_string_equal(text, "");
-    secdet_free(text);
-    assert_int_equal(secdet_rule_stats_get(empty, 1, &(secdet_rule_stats){0}), SECDET_ERR_INVALID_ARG);
-    secdet_engine_free(empty);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_except_removes_the_alert_it_holds_for_and_nothing_else),
@@ -603,9 +386,6 @@ int main(void) {
         cmocka_unit_test(test_a_glob_naming_no_rule_is_a_warning),
         cmocka_unit_test(test_tune_errors_say_where_and_what_was_expected),
         cmocka_unit_test(test_a_macro_used_only_in_an_except_counts_as_used),
-        cmocka_unit_test(test_adding_an_except_on_reload_keeps_the_rules_correlation_state),
-        cmocka_unit_test(test_the_figures_follow_the_rules_across_a_reload),
-        cmocka_unit_test(test_the_explanation_lists_what_each_tune_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
