@@ -35,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAXP 16
 
-/* the last two: keys past 8 and past 16 bytes, which the key tables compare
- * by their first and last words and then their middle (event/scan_int.h) */
+/* the last two: keys past 8 and past 16 bytes, which the key hash reads by
+ * their first and last words only (event/scan_int.h) */
 static const char *const DEFAULT_PATHS[] = {".a",         ".a[*]", ".a[0].b",      ".a[*].b[*]",
                                             ".s",         ".n",    ".o.x",         ".\"k y\"",
                                             ".eventTime", ".o",    ".abcdefghijk", ".o.abcdefghijklmnopqrstu"};

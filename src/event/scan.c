@@ -297,18 +297,8 @@ static inline bool key_eq(const char *a, const unsigned char *b, size_t n) {
     return true;
 }
 
-/* Whether key table slot ks holds the key k[0..len) whose words are wa, wb:
- * one test for the length and the words (a branch each was mispredicted),
- * then the middle of a key longer than 16 bytes. */
-static inline bool kslot_is(const scan_node *nd, const scan_kslot *ks, const unsigned char *k, size_t len, uint64_t wa,
-                            uint64_t wb) {
-    return (((uint64_t)ks->len ^ len) | (ks->a ^ wa) | (ks->b ^ wb)) == 0 &&
-           (len <= 16 || key_eq(nd->keys[ks->edge].key + 8, k + 8, len - 16));
-}
-
 /* The child of an object's node for key s[a..b) (raw, escapes not decoded
- * unless esc), or SCAN_NONE; a duplicate key of the same object gets none.
- */
+ * unless esc), or SCAN_NONE; a duplicate key of the same object gets none. */
 static uint32_t key_child(const scan_plan *p, scan_state *st, const scan_frame *f, const unsigned char *s, size_t a,
                           size_t b, bool esc, sd_arena *arena, int *oom) {
     const scan_node *nd = &p->nodes[f->node];
@@ -322,16 +312,24 @@ static uint32_t key_child(const scan_plan *p, scan_state *st, const scan_frame *
         }
         k = (const unsigned char *)d;
     }
-    if (!nd->ktab || len >= SCAN_KEMPTY) return SCAN_NONE;
-    uint64_t wa, wb;
-    scan_key_words(k, len, &wa, &wb);
-    const scan_kslot *ks;
-    for (uint32_t at = scan_key_mix(wa, wb, len) & nd->ktab_mask;; at = (at + 1) & nd->ktab_mask) {
-        ks = &nd->ktab[at];
-        if (kslot_is(nd, ks, k, len, wa, wb)) break;
-        if (ks->len == SCAN_KEMPTY) return SCAN_NONE;
+    uint32_t e = SCAN_NONE;
+    if (nd->khash) {
+        uint32_t at = scan_key_hash(k, len) & nd->khash_mask;
+        for (uint32_t slot; (slot = nd->khash[at]) != 0; at = (at + 1) & nd->khash_mask) {
+            const scan_kedge *ke = &nd->keys[slot - 1];
+            if (ke->len == len && key_eq(ke->key, k, len)) {
+                e = slot - 1;
+                break;
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < nd->nkeys; i++)
+            if (nd->keys[i].len == len && key_eq(nd->keys[i].key, k, len)) {
+                e = i;
+                break;
+            }
     }
-    uint32_t e = ks->edge;
+    if (e == SCAN_NONE) return SCAN_NONE;
     uint64_t *stamp = &st->stamps[nd->edge_base + e];
     if (*stamp == f->instance) return SCAN_NONE; /* the first of duplicate keys wins */
     *stamp = f->instance;

@@ -27,25 +27,13 @@ typedef struct scan_iedge {
     uint32_t child;
 } scan_iedge;
 
-/* One slot of a node's key table: the key's words (scan_key_words), its
- * length and its edge, so that a key of the text is compared without
- * following a pointer — for keys of at most 16 bytes the words are the whole
- * key. len == SCAN_KEMPTY marks an empty slot. */
-typedef struct scan_kslot {
-    uint64_t a, b;
-    uint32_t len;
-    uint32_t edge; /* index into the node's keys */
-} scan_kslot;
-
-#define SCAN_KEMPTY UINT32_MAX
-
 typedef struct scan_node {
     uint32_t *outs; /* outputs whose value is here */
     uint32_t nouts;
     scan_kedge *keys;
     uint32_t nkeys;
-    scan_kslot *ktab; /* open addressing over keys (NULL when nkeys is 0), at most half full */
-    uint32_t ktab_mask;
+    uint32_t *khash; /* open addressing over keys: slot = key index + 1, 0 empty */
+    uint32_t khash_mask;
     scan_iedge *idx;
     uint32_t nidx;
     uint32_t star;      /* child for every element, or SCAN_NONE */
@@ -61,29 +49,24 @@ struct scan_plan {
     uint8_t *multi; /* per output */
 };
 
-/* The words that stand for a key's bytes k[0..n): every key of a planned
- * object is looked up while scanning, so this reads at most two overlapping
- * 8-byte words (the first and the last) instead of every byte. For n <= 16
- * the words and n determine the key (the loads overlap and cover every
- * byte); longer keys also compare bytes 8..n-8. Reads only k[0..n). */
-static inline void scan_key_words(const unsigned char *k, size_t n, uint64_t *a, uint64_t *b) {
-    *a = 0;
-    *b = 0;
+/* The hash of a key's bytes, shared by building and lookup. Every key of a
+ * planned object is hashed while scanning, so this reads at most two
+ * overlapping 8-byte words (the first and the last) instead of every byte:
+ * keys that share those bytes and their length only cost a probe more. */
+static inline uint32_t scan_key_hash(const unsigned char *k, size_t n) {
+    uint64_t a = 0, b = 0;
     if (n >= 8) {
-        memcpy(a, k, 8);
-        memcpy(b, k + n - 8, 8);
+        memcpy(&a, k, 8);
+        memcpy(&b, k + n - 8, 8);
     } else if (n >= 4) {
         uint32_t x, y;
         memcpy(&x, k, 4);
         memcpy(&y, k + n - 4, 4);
-        *a = (uint64_t)x | (uint64_t)y << 32;
+        a = x;
+        b = y;
     } else if (n > 0) {
-        *a = (uint64_t)k[0] | (uint64_t)k[n / 2] << 8 | (uint64_t)k[n - 1] << 16;
+        a = (uint64_t)k[0] | (uint64_t)k[n / 2] << 8 | (uint64_t)k[n - 1] << 16;
     }
-}
-
-/* The hash of a key from its words, shared by building and lookup. */
-static inline uint32_t scan_key_mix(uint64_t a, uint64_t b, size_t n) {
     uint64_t h = (a ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull;
     h ^= (b + (h >> 29)) * 0xC2B2AE3D27D4EB4Full;
     return (uint32_t)(h >> 32);

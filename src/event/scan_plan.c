@@ -174,31 +174,25 @@ static int normalise(scan_plan *p, uint32_t id, unsigned depth) {
     return 0;
 }
 
-/* Numbers the key edges for the duplicate-key stamps and makes each node's
- * key table (scan_int.h), at most half full so that a key of the text that
- * is not planned meets an empty slot soon. */
+/* Numbers the key edges for the duplicate-key stamps and hashes the keys of
+ * nodes with many of them. */
 static int finish(scan_plan *p) {
     uint32_t edges = 0;
     for (uint32_t id = 0; id < p->nnodes; id++) {
         scan_node *n = &p->nodes[id];
         n->edge_base = edges;
-        if (n->nkeys > UINT32_MAX - edges || n->nkeys > UINT32_MAX / 4) return -1;
+        if (n->nkeys > UINT32_MAX - edges) return -1;
         edges += n->nkeys;
-        if (!n->nkeys) continue;
+        if (n->nkeys <= 4) continue;
         uint32_t cap = 8;
         while (cap < 2 * n->nkeys) cap *= 2;
-        n->ktab = malloc((size_t)cap * sizeof *n->ktab);
-        if (!n->ktab) return -1;
-        for (uint32_t k = 0; k < cap; k++) n->ktab[k] = (scan_kslot){.len = SCAN_KEMPTY};
-        n->ktab_mask = cap - 1;
+        n->khash = calloc(cap, sizeof *n->khash);
+        if (!n->khash) return -1;
+        n->khash_mask = cap - 1;
         for (uint32_t k = 0; k < n->nkeys; k++) {
-            uint64_t a, b;
-            uint32_t len = n->keys[k].len;
-            if (len == SCAN_KEMPTY) return -1;
-            scan_key_words((const unsigned char *)n->keys[k].key, len, &a, &b);
-            uint32_t at = scan_key_mix(a, b, len) & n->ktab_mask;
-            while (n->ktab[at].len != SCAN_KEMPTY) at = (at + 1) & n->ktab_mask;
-            n->ktab[at] = (scan_kslot){.a = a, .b = b, .len = len, .edge = k};
+            uint32_t at = scan_key_hash((const unsigned char *)n->keys[k].key, n->keys[k].len) & n->khash_mask;
+            while (n->khash[at]) at = (at + 1) & n->khash_mask;
+            n->khash[at] = k + 1;
         }
     }
     p->nedges = edges;
@@ -236,7 +230,7 @@ void sd_scan_plan_free(scan_plan *p) {
         free(n->keys);
         free(n->idx);
         free(n->outs);
-        free(n->ktab);
+        free(n->khash);
     }
     free(p->nodes);
     free(p->multi);

@@ -1,12 +1,14 @@
-/* test_scan_keys.c — the scanner's key tables (scan_int.h): a key of the
- * text takes a planned path exactly when its bytes are the path's key.
+/* test_scan_keys.c — the scanner's key lookup (scan.c key_child,
+ * scan_int.h): a key of the text takes a planned path exactly when its bytes
+ * are the path's key.
  *
- * A key is compared by its length and two words (its first and last 8
- * bytes, or fewer for short keys), and a key longer than 16 bytes by its
- * middle as well: so for every length from 0 to 40 the planned key is found,
- * and every key that differs from it in one byte (any position: first word,
- * last word, the middle) or in length is not, in objects with one planned
- * key and with many (the table's sizes differ).
+ * A key is hashed from its length and two words only (its first and last 8
+ * bytes, or fewer for short keys), so keys that differ in the middle share a
+ * hash and must be told apart by the compare: for every length from 0 to 40
+ * the planned key is found, and every key that differs from it in one byte
+ * (any position: first word, last word, the middle) or in length is not, in
+ * objects with one planned key (a short list, no table) and with many (the
+ * hash table).
  */
 #include <setjmp.h>
 #include <stdbool.h>
