@@ -383,9 +383,10 @@ static int place_hits(sd_event *ev) {
     const scan_hit *h = ev->scan->hits;
     size_t nh = ev->scan->nhits;
     bool multi = false;
+    const uint8_t *is_multi = sd_scan_plan_multi_flags(ev->plan); /* every hit's out is an output of the plan */
     for (size_t i = 0; i < nh; i++) {
         field_slot *slot = out_slot(ev, h[i].out);
-        if (!sd_scan_plan_multi(ev->plan, h[i].out)) {
+        if (!is_multi[h[i].out]) {
             slot->one = h[i].v;
             slot->vals = (sd_values){1, &slot->one};
             slot->gen = ev->gen;
@@ -401,7 +402,7 @@ static int place_hits(sd_event *ev) {
     }
     if (!multi) return 0;
     for (size_t i = 0; i < nh; i++) {
-        if (!sd_scan_plan_multi(ev->plan, h[i].out)) continue;
+        if (!is_multi[h[i].out]) continue;
         field_slot *slot = out_slot(ev, h[i].out);
         if (!slot->vals.v) {
             if (slot->vals.n == 1) {

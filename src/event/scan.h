@@ -67,8 +67,10 @@ enum { SCAN_OK = 0, SCAN_BAD = 1, SCAN_NOMEM = -1 };
 scan_plan *sd_scan_plan_new(const sd_path *paths, uint32_t npaths, const sd_path *const *extra, uint32_t nextra);
 void sd_scan_plan_free(scan_plan *p);
 uint32_t sd_scan_plan_outputs(const scan_plan *p);
-/* Whether output `out` may take several values (its path has [*]). */
-bool sd_scan_plan_multi(const scan_plan *p, uint32_t out);
+/* Per output (sd_scan_plan_outputs entries; NULL for no plan): whether it
+ * may take several values (its path has [*]). An array rather than a call
+ * per output: per hit, a call cost more than placing the value. */
+const uint8_t *sd_scan_plan_multi_flags(const scan_plan *p);
 
 void sd_scan_state_init(scan_state *st);
 /* Frees the previous event's container trees and forgets its hits. */

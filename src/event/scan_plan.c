@@ -239,4 +239,4 @@ void sd_scan_plan_free(scan_plan *p) {
 
 uint32_t sd_scan_plan_outputs(const scan_plan *p) { return p ? p->nout : 0; }
 
-bool sd_scan_plan_multi(const scan_plan *p, uint32_t out) { return p && out < p->nout && p->multi[out]; }
+const uint8_t *sd_scan_plan_multi_flags(const scan_plan *p) { return p ? p->multi : NULL; }
