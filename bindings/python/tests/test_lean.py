@@ -95,3 +95,17 @@ def test_alert_constructor_as_the_dataclass_had_it():
     assert a != secdet.Alert("r", "t", secdet.Severity.LOW, "m", "i", "s", 6, ("x",), "{}")
     with pytest.raises(TypeError):
         secdet.Alert("r", "t")
+
+
+def test_an_engine_left_open_is_freed_at_exit():
+    code = ("import secdet, secdet._engine as m\n"
+            "free = m._free_engine\n"
+            "def traced(*a):\n"
+            "    print('freed', flush=True)\n"
+            "    free(*a)\n"
+            "m._free_engine = traced\n"
+            "e = secdet.Engine(%r)\n"
+            "keep = [secdet.Engine(), secdet.Engine()]\n"
+            "print('end')\n" % ROOT_RULE)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["end", "freed", "freed", "freed"]

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import time
-import weakref
 from _thread import allocate_lock
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from . import _io, _scan
 from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_NOMEM, ERR_TIMEOUT, ClosedError,
                       DecodeError, Error, RuleError, SinkError)
-from ._native import (Counters, SinkState, check, ffi, lib, logger, new_handle, strerror, take_batch,
-                      take_diagnostics, take_raw)
+from ._native import (Counters, Finalizer, SinkState, check, ffi, lib, logger, new_handle, strerror,
+                      take_batch, take_diagnostics, take_raw)
 
 # typing, json, datetime, logging, the sink helpers, collections.abc and the
 # dataclasses of _types are imported where they are used, not by `import
@@ -122,7 +121,7 @@ class Engine:
             raise MemoryError("secdet: out of memory")
         self._lock = allocate_lock()
         self._keep: List[Any] = []  # cffi handles of sink callables: live as long as the C engine
-        self._finalizer = weakref.finalize(self, _free_engine, ptr, batch, self._keep)
+        self._finalizer = Finalizer(self, _free_engine, ptr, batch, self._keep)
         self._ptr, self._batch = ptr, batch
         self._counters = Counters()
         self._sources: Dict[str, str] = {}
