@@ -110,12 +110,13 @@ class Alert(metaclass=_DataclassFields):
         _set(self, "_r", None)
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for a slot not yet set: a field of an alert not decoded yet.
+        # Only called for a slot not yet set: a field of an alert not decoded yet
+        # (or decoded by another thread since the lookup that failed).
         if name in _FIELD_SET:
             raw = self._r
             if raw is not None:
                 self._decode(raw)
-                return object.__getattribute__(self, name)
+            return object.__getattribute__(self, name)
         elif name in ("__dataclass_fields__", "__dataclass_params__"):
             return getattr(type(self), name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
