@@ -3,6 +3,7 @@
 
     python3 bench/python_bench.py [--secdet PATH] [--input FILE | --lines N] [--runs R]
                                   [--push-events K] [--no-push] [--summary FILE]
+                                  [--baseline-python PY]
 
 Measures, on FILE (default: the benchmark input of bench/run.sh, the
 invictus CloudTrail records repeated to N JSON lines, made by
@@ -14,9 +15,11 @@ pack:
      `python -c` of a script that imports secdet, makes an Engine and
      consumes every Alert of `engine.scan(FILE, format="jsonl",
      source="cloudtrail")`; each from launch to exit, wall clock and CPU
-     time (the children's rusage). Startup: the same two commands on an
-     empty file (process, import, rule compile, exit), and a bare
-     `python -c pass`;
+     time (the children's rusage), the commands' runs taken in turn. Startup:
+     the same two commands on an empty file (process, import, rule compile,
+     exit), and a bare `python -c pass`. --baseline-python PY adds the same
+     script run by PY (another venv's python: an older binding, to compare
+     before and after in one run);
   2. in this process: engine.scan() with read-ahead (the default) and
      without, Engine creation counted, interpreter and import not;
   3. `engine.push()` per event on the first K records: a dict, bytes, str
@@ -95,10 +98,15 @@ def cli_argv(secdet_bin, path):
             "--source", "cloudtrail", "--rules", CIS, path]
 
 
-def best(runs, argv):
-    """Best wall and best CPU time of `runs` runs of argv."""
-    res = [child_run(argv) for _ in range(runs)]
-    return min(w for w, _ in res), min(c for _, c in res)
+def best(runs, *argvs):
+    """Best wall and best CPU time of `runs` runs of each argv, the argvs run in turn
+    (so that a change of load affects them alike); one (wall, CPU) per argv."""
+    res = [[] for _ in argvs]
+    for _ in range(runs):
+        for i, argv in enumerate(argvs):
+            res[i].append(child_run(argv))
+    out = [(min(w for w, _ in r), min(c for _, c in r)) for r in res]
+    return out[0] if len(argvs) == 1 else out
 
 
 def count_lines(path):
@@ -143,6 +151,8 @@ def main():
     ap.add_argument("--push-events", type=int, default=100000)
     ap.add_argument("--no-push", action="store_true", help="skip the push() rates")
     ap.add_argument("--summary", help="write the whole-process figures here as shell assignments")
+    ap.add_argument("--baseline-python", help="also time the whole-process script with this python "
+                                               "(its own secdet: a baseline in the same run)")
     args = ap.parse_args()
     try:
         import secdet
@@ -160,13 +170,14 @@ def main():
     open(empty, "w").close()
     try:
         py_argv = [sys.executable, "-c", CHILD, CIS]
-        cli_start = best(args.runs, cli_argv(secdet_bin, empty))
-        py_start = best(args.runs, py_argv + [empty])
-        bare_start = best(args.runs, [sys.executable, "-c", "pass"])
+        base_argv = [args.baseline_python, "-c", CHILD, CIS] if args.baseline_python else None
+        starts = best(args.runs, cli_argv(secdet_bin, empty), py_argv + [empty], [sys.executable, "-c", "pass"],
+                      *([base_argv + [empty]] if base_argv else []))
+        cli_start, py_start, bare_start = starts[:3]
     finally:
         os.unlink(empty)
-    cli_whole = best(args.runs, cli_argv(secdet_bin, path))
-    py_whole = best(args.runs, py_argv + [path])
+    wholes = best(args.runs, cli_argv(secdet_bin, path), py_argv + [path], *([base_argv + [path]] if base_argv else []))
+    cli_whole, py_whole = wholes[:2]
     ratio = cli_whole[0] / py_whole[0]
     ratio_cpu = cli_whole[1] / py_whole[1]
     print(f"\nwhole processes, launch to exit, CIS pack, {lines} lines\n")
@@ -176,9 +187,18 @@ def main():
           f"{cli_start[0]:>9.3f} |")
     print(f"| {'python -c (import secdet; Engine; scan)':<44} | {py_whole[0]:>7.3f} | {lines / py_whole[0]:>9.0f} | "
           f"{py_whole[1]:>6.3f} | {py_start[0]:>9.3f} |")
+    if base_argv:
+        base_whole, base_start = wholes[2], starts[3]
+        print(f"| {'baseline: ' + args.baseline_python[-34:]:<44} | {base_whole[0]:>7.3f} | "
+              f"{lines / base_whole[0]:>9.0f} | {base_whole[1]:>6.3f} | {base_start[0]:>9.3f} |")
     print(f"| {'python -c pass (the interpreter alone)':<44} | {'':>7} | {'':>9} | {'':>6} | {bare_start[0]:>9.3f} |")
     print(f"\ngoal engine.scan() >= 0.9 x secdet scan, whole processes: {ratio:.2f} x wall clock "
           f"({ratio_cpu:.2f} x CPU time) {'PASS' if ratio >= 0.9 else 'MISS'}")
+    if base_argv:
+        print(f"baseline python: {cli_whole[0] / base_whole[0]:.2f} x wall clock "
+              f"({cli_whole[1] / base_whole[1]:.2f} x CPU time); CPU startup (empty file) "
+              f"{py_start[1] * 1000:.0f} ms against {base_start[1] * 1000:.0f} ms "
+              f"(the command {cli_start[1] * 1000:.0f} ms, python -c pass {bare_start[1] * 1000:.0f} ms)")
     if args.summary:
         with open(args.summary, "w") as f:
             f.write(f"py_lines={lines}\npy_cli_wall={cli_whole[0]:.4f}\npy_cli_cpu={cli_whole[1]:.4f}\n"

@@ -241,7 +241,10 @@ SOURCE = r"""
  * One buffer of records, filled by the engine's synchronous callbacks during
  * one call (push, source end, flush) and read by Python afterwards. All
  * integers little-endian as the host writes them (Python reads them with the
- * native byte order). A record starts with a uint32 kind:
+ * native byte order). A record starts with a uint32 kind and the uint32 size
+ * of the whole record (header included), so Python steps from record to
+ * record without reading the rest (an Alert decodes its record when first
+ * read: _alert.py):
  *   kind 1, an alert: int64 time_ns, uint32 severity, then uint32 lengths of
  *     rule, title, message, id, source, json and tags; then the bytes of
  *     those strings in that order, the tags joined by NUL bytes (a C string
@@ -338,13 +341,13 @@ static void pysd_on_alert(void *user, const secdet_alert *a) {
     for (size_t i = 0; i < ntags; i++) {
         len[6] += pysd_strlen(secdet_alert_tag(a, i));
     }
-    size_t total = 4 + 8 + 4 + 7 * 4;
+    size_t total = 4 + 4 + 8 + 4 + 7 * 4;
     for (int i = 0; i < 7; i++) {
-        if (len[i] > UINT32_MAX) {
-            b->oom = 1; /* cannot be represented; never happens with the library's limits */
-            return;
-        }
         total += len[i];
+    }
+    if (total > UINT32_MAX) {
+        b->oom = 1; /* cannot be represented; never happens with the library's limits */
+        return;
     }
     if (pysd_reserve(b, total) != 0) {
         b->oom = 1;
@@ -352,6 +355,7 @@ static void pysd_on_alert(void *user, const secdet_alert *a) {
     }
     uint32_t kind = 1;
     pysd_put(b, &kind, sizeof kind);
+    pysd_put_u32(b, total);
     int64_t t = secdet_alert_time_ns(a);
     pysd_put(b, &t, sizeof t);
     pysd_put_u32(b, (size_t)secdet_alert_severity(a));
@@ -374,12 +378,14 @@ static void pysd_on_alert(void *user, const secdet_alert *a) {
 static void pysd_on_error(void *user, const char *source, uint64_t where, const char *message) {
     pysd_batch *b = user;
     size_t ls = pysd_strlen(source), lm = pysd_strlen(message);
-    if (pysd_reserve(b, 4 + 8 + 4 + 4 + ls + lm) != 0) {
+    size_t total = 4 + 4 + 8 + 4 + 4 + ls + lm;
+    if (ls > UINT32_MAX || lm > UINT32_MAX || total > UINT32_MAX || pysd_reserve(b, total) != 0) {
         b->oom = 1;
         return;
     }
     uint32_t kind = 2;
     pysd_put(b, &kind, sizeof kind);
+    pysd_put_u32(b, total);
     pysd_put(b, &where, sizeof where);
     pysd_put_u32(b, ls);
     pysd_put_u32(b, lm);

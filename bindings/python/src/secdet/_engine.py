@@ -10,24 +10,25 @@ synchronous alert callback is C code that never needs the GIL
 from __future__ import annotations
 
 import os
-import threading
 import time
-import weakref
-from collections.abc import Mapping
+from _thread import allocate_lock
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from . import _io, _scan
 from ._errors import (ERR_BUSY, ERR_DECODE, ERR_EXISTS, ERR_LIMIT, ERR_NOMEM, ERR_TIMEOUT, ClosedError,
                       DecodeError, Error, RuleError, SinkError)
-from ._native import (Counters, SinkState, check, ffi, lib, logger, new_handle, strerror, take_batch,
-                      take_diagnostics, take_raw)
-from ._types import (Alert, Diagnostic, EventInfo, MalformedEvent, RuleExcept, RuleInfo, RuleStats, Severity,
-                     SinkResult, SinkStats, Stats)
+from ._native import (Counters, Finalizer, SinkState, check, ffi, lib, logger, new_handle, strerror,
+                      take_batch, take_diagnostics, take_raw)
 
-# typing, json, datetime, logging and the sink helpers are imported where they
-# are used, not by `import secdet`: start-up counts for short scripts
-# (docs/performance.md).
+# typing, json, datetime, logging, the sink helpers, collections.abc and the
+# dataclasses of _types are imported where they are used, not by `import
+# secdet`: start-up counts for short scripts (docs/performance.md).
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
+    from ._alert import Alert
+    from ._types import (Diagnostic, EventInfo, MalformedEvent, RuleExcept, RuleInfo, RuleStats, SinkStats,
+                         Stats)
     from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
     RulesArg = Union[str, bytes, "os.PathLike[str]"]
@@ -37,6 +38,12 @@ BUILTIN_FORMATS = ("auto", "jsonl", "cloudtrail", "cloudwatch-logs", "eventbridg
 _OPTION_NAMES = ("vm_budget", "regex_match_limit", "max_json_depth", "max_event_bytes",
                  "max_rule_file_bytes", "max_samples", "lateness_ms", "max_state_bytes",
                  "max_message_bytes")
+
+
+def _is_mapping(obj: Any) -> bool:
+    from collections.abc import Mapping  # collections: ~2 ms of `import secdet` otherwise
+
+    return isinstance(obj, Mapping)
 
 
 def _json():  # type: ignore[no-untyped-def]
@@ -112,13 +119,12 @@ class Engine:
         if batch == ffi.NULL:
             lib.secdet_engine_free(ptr)
             raise MemoryError("secdet: out of memory")
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._keep: List[Any] = []  # cffi handles of sink callables: live as long as the C engine
-        self._finalizer = weakref.finalize(self, _free_engine, ptr, batch, self._keep)
+        self._finalizer = Finalizer(self, _free_engine, ptr, batch, self._keep)
         self._ptr, self._batch = ptr, batch
         self._counters = Counters()
         self._sources: Dict[str, str] = {}
-        self._cache: Dict[bytes, Any] = {}  # decoded strings that repeat across alerts
         self._names: Dict[str, bytes] = {}
         self._on_error = on_error
         self._sink_log_set = False
@@ -190,7 +196,7 @@ class Engine:
 
     def _call(self, fn: Callable[..., int], *args: Any) -> "tuple[int, List[Alert], List[MalformedEvent]]":
         """Calls fn(engine, *args) under the lock; returns its status and what it raised."""
-        status, (alerts, errors) = self._locked(fn, args, lambda: take_batch(self._batch, self._cache))
+        status, (alerts, errors) = self._locked(fn, args, lambda: take_batch(self._batch))
         if errors:
             self._report(errors)
         return status, alerts, errors
@@ -248,6 +254,8 @@ class Engine:
     @property
     def rules(self) -> List[RuleInfo]:
         """The loaded rules."""
+        from ._types import RuleInfo, Severity
+
         info = ffi.new("secdet_rule_info *")
         out = []
         with self._lock:
@@ -264,6 +272,8 @@ class Engine:
     def rule_stats(self) -> List[RuleStats]:
         """Every loaded rule's figures (alerts, throttle-suppressed, excepted, its exceptions), in the order of
         :attr:`rules`. Tune rules with an overlay file loaded after the packs (:meth:`load_rules`)."""
+        from ._types import RuleExcept, RuleStats
+
         info = ffi.new("secdet_rule_info *")
         st = ffi.new("secdet_rule_stats *")
         x = ffi.new("secdet_rule_except *")
@@ -385,6 +395,8 @@ class Engine:
             import json
 
             data = json.dumps(event).encode()
+        from ._types import EventInfo
+
         info = ffi.new("secdet_event_info *")
         with self._lock:
             status = lib.secdet_event_inspect(self._live(), self._name(source), data, len(data), info)
@@ -428,14 +440,14 @@ class Engine:
             data = bytes(event)
         elif isinstance(event, str):
             data = event.encode("utf-8")
-        elif isinstance(event, Mapping):
+        elif isinstance(event, dict) or _is_mapping(event):
             data = _json().dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         else:
             raise TypeError(f"an event is a dict, str or bytes, not {type(event).__name__}")
         src = self._name(source)
         status, (alerts, errors) = self._locked(
             lib.secdet_push_event, (src, data, len(data)),
-            lambda: take_batch(self._batch, self._cache) if self._batch.len else ([], []))
+            lambda: take_batch(self._batch) if self._batch.len else ([], []))
         if status != 0:
             if status in (ERR_DECODE, ERR_LIMIT):
                 detail = "; ".join(e.message for e in errors) or strerror(status)
@@ -528,9 +540,10 @@ class Engine:
         while this thread may hold the engine)."""
         out = ffi.new("secdet_sink **")
         if callable(sink):
-            on_exc = SinkResult(options.pop("on_exception", SinkResult.PERMANENT))
+            from ._enums import SinkResult
             from ._sinks import make_sink_opts
 
+            on_exc = SinkResult(options.pop("on_exception", SinkResult.PERMANENT))
             opts, keep = make_sink_opts(options)
             name = options.get("name") or f"callback-{len(self._keep) + 1}"
             state = SinkState(sink, name, on_exc, self._counters)
@@ -587,6 +600,8 @@ class Engine:
 
     def stats(self) -> Stats:
         """The engine's counters and every sink's."""
+        from ._types import SinkStats, Stats
+
         st = ffi.new("secdet_stats *")
         ss = ffi.new("secdet_sink_stats *")
         sinks = []

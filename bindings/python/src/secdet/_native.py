@@ -8,17 +8,26 @@ thread through cffi "extern Python" functions; cffi takes the GIL for them.
 """
 from __future__ import annotations
 
+import atexit
 import struct
-import threading
+from _thread import allocate_lock
+from _weakref import ref
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
+from ._alert import from_record
 from ._errors import Error, ERR_NOMEM
 from ._secdet import ffi, lib  # type: ignore[import-not-found]
-from ._types import Alert, Diagnostic, MalformedEvent, SinkResult, _make_alert
 
+# _types (dataclasses), _enums (enum), logging: imported where used, not by
+# `import secdet` (docs/performance.md, "Python start-up").
 if TYPE_CHECKING:  # pragma: no cover
     import logging
     from typing import Any, Callable, Dict, List, Optional, Tuple
+
+    from ._alert import Alert
+    from ._enums import SinkResult
+    from ._types import Diagnostic, MalformedEvent
 
 
 def logger(name: str = "secdet") -> "logging.Logger":
@@ -28,9 +37,10 @@ def logger(name: str = "secdet") -> "logging.Logger":
 
     return logging.getLogger(name)
 
-_U32 = struct.Struct("=I")
-_ALERT = struct.Struct("=IqI7I")  # kind, time_ns, severity, 7 lengths
-_ERROR = struct.Struct("=IQII")  # kind, where, len(source), len(message)
+
+_HEAD = struct.Struct("=II")  # kind, size of the record
+_ERROR = struct.Struct("=IIQII")  # kind, size, where, len(source), len(message)
+_SINK_PERMANENT = 2  # SinkResult.PERMANENT, without importing enum here
 
 
 def strerror(status: int) -> str:
@@ -48,14 +58,13 @@ def _s(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
-def take_batch(batch: Any, cache: Dict[bytes, Any]) -> Tuple[List[Alert], List[MalformedEvent]]:
+def take_batch(batch: Any) -> Tuple[List[Alert], List[MalformedEvent]]:
     """The alerts and malformed-event reports collected since the last call; empties
-    the batch. `cache` maps the bytes of repeated strings (rule, title, source,
-    tags) to their decoded value; the caller keeps it between calls."""
+    the batch."""
     raw = take_raw(batch)
     if raw is None:
         return [], []
-    return parse_records(raw, cache)
+    return parse_records(raw)
 
 
 def take_raw(batch: Any) -> Optional[Tuple[bytes, bool]]:
@@ -70,53 +79,32 @@ def take_raw(batch: Any) -> Optional[Tuple[bytes, bool]]:
     return buf, oom
 
 
-def parse_records(raw: Tuple[bytes, bool], cache: Dict[bytes, Any]) -> Tuple[List[Alert], List[MalformedEvent]]:
-    """Alerts and malformed-event reports from `take_raw`'s bytes (no lock needed)."""
+def parse_records(raw: Tuple[bytes, bool]) -> Tuple[List[Alert], List[MalformedEvent]]:
+    """Alerts and malformed-event reports from `take_raw`'s bytes (no lock needed).
+    An Alert keeps its record's bytes and decodes them when first read (_alert.py)."""
     buf, oom = raw
     n = len(buf)
     alerts: List[Alert] = []
     errors: List[MalformedEvent] = []
     pos = 0
-    unpack_alert = _ALERT.unpack_from
-    asize = _ALERT.size
-    get = cache.get
+    head = _HEAD.unpack_from
     append = alerts.append
-    if len(cache) > 4096:
-        cache.clear()
     while pos < n:
-        kind = _U32.unpack_from(buf, pos)[0]
+        kind, size = head(buf, pos)
+        end = pos + size
         if kind == 1:
-            _, t, sev, l0, l1, l2, l3, l4, l5, l6 = unpack_alert(buf, pos)
-            p0 = pos + asize
-            p1 = p0 + l0
-            p2 = p1 + l1
-            p3 = p2 + l2
-            p4 = p3 + l3
-            p5 = p4 + l4
-            p6 = p5 + l5
-            pos = p6 + l6
-            key = buf[p0:p2]
-            names = get(key)
-            if names is None:
-                names = cache[key] = (buf[p0:p1].decode("utf-8", "replace"), buf[p1:p2].decode("utf-8", "replace"))
-            key = buf[p4:p5]
-            source = get(key)
-            if source is None:
-                source = cache[key] = key.decode("utf-8", "replace")
-            key = buf[p6:pos]
-            tags = get(key)
-            if tags is None:
-                tags = cache[key] = tuple(key.decode("utf-8", "replace").split("\0")) if l6 else ()
-            append(_make_alert(names[0], names[1], sev, buf[p2:p3].decode("utf-8", "replace"),
-                               buf[p3:p4].decode("utf-8", "replace"), source, t, tags,
-                               buf[p5:p6].decode("utf-8", "replace")))
+            append(from_record(buf[pos:end]))
         elif kind == 2:
-            _, where, ls, lm = _ERROR.unpack_from(buf, pos)
-            pos += _ERROR.size
-            errors.append(MalformedEvent(_s(buf[pos:pos + ls]), where, _s(buf[pos + ls:pos + ls + lm])))
-            pos += ls + lm
+            from ._types import MalformedEvent
+
+            _, _, where, ls, lm = _ERROR.unpack_from(buf, pos)
+            p = pos + _ERROR.size
+            errors.append(MalformedEvent(_s(buf[p:p + ls]), where, _s(buf[p + ls:p + ls + lm])))
         else:  # pragma: no cover - the C side writes only kinds 1 and 2
             raise Error("secdet: corrupt alert batch")
+        if size == 0:  # pragma: no cover - a record has at least its header
+            raise Error("secdet: corrupt alert batch")
+        pos = end
     if oom:
         raise MemoryError("secdet: out of memory while collecting alerts (some were lost)")
     return alerts, errors
@@ -125,8 +113,10 @@ def parse_records(raw: Tuple[bytes, bool], cache: Dict[bytes, Any]) -> Tuple[Lis
 def diagnostics(diag: Any) -> List[Diagnostic]:
     """The entries of a secdet_diagnostics (which the caller still frees)."""
     out: List[Diagnostic] = []
-    if diag == ffi.NULL:
+    if diag == ffi.NULL or lib.secdet_diagnostics_count(diag) == 0:
         return out
+    from ._types import Diagnostic
+
     d = ffi.new("secdet_diagnostic *")
     for i in range(lib.secdet_diagnostics_count(diag)):
         if lib.secdet_diagnostics_get(diag, i, d) != 0:
@@ -163,7 +153,7 @@ class Counters:
     so the callbacks do not keep the engine alive)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = allocate_lock()
         self.callback_errors = 0
 
 
@@ -179,6 +169,8 @@ class SinkState:
 
 
 def _result_of(value: Any) -> int:
+    from ._enums import SinkResult
+
     if value is None or value is True:
         return int(SinkResult.OK)
     if value is False:
@@ -186,12 +178,14 @@ def _result_of(value: Any) -> int:
     return int(SinkResult(value))
 
 
-@ffi.def_extern(error=int(SinkResult.PERMANENT))
+@ffi.def_extern(error=_SINK_PERMANENT)
 def pysd_sink_cb(user: Any, d: Any) -> int:
     state: SinkState = ffi.from_handle(user)
     n = ffi.new("size_t *")
     p = lib.secdet_delivery_json(d, n)
     try:
+        from ._alert import Alert
+
         alert = Alert.from_json(ffi.unpack(p, n[0]))
         return _result_of(state.fn(alert))
     except BaseException:  # noqa: BLE001 - a sink callable must never take the engine down
@@ -207,6 +201,43 @@ def pysd_sink_log_cb(user: Any, sink: Any, message: Any) -> None:
     name = _s(ffi.string(sink)) if sink != ffi.NULL else "?"
     text = _s(ffi.string(message)) if message != ffi.NULL else ""
     logger("secdet.sink").warning("sink %s: %s", name, text)
+
+
+_pending: Dict[int, "Finalizer"] = {}  # finalizers not run yet, by id: run at exit
+
+
+class Finalizer:
+    """Calls fn(*args) once: when called, when `obj` is garbage-collected, or at
+    interpreter exit, whichever comes first — what weakref.finalize does,
+    without importing weakref (~1.5 ms of `import secdet`)."""
+
+    __slots__ = ("_call", "_ref", "__weakref__")
+
+    def __init__(self, obj: Any, fn: Callable[..., Any], *args: Any) -> None:
+        self._call: Optional[Tuple[Callable[..., Any], Tuple[Any, ...]]] = (fn, args)
+        self._ref = ref(obj, self._collected)
+        _pending[id(self)] = self
+
+    @property
+    def alive(self) -> bool:
+        """True until it has run."""
+        return id(self) in _pending
+
+    def _collected(self, _: Any) -> None:
+        self()
+
+    def __call__(self) -> None:
+        if _pending.pop(id(self), None) is None:
+            return
+        fn, args = self._call  # type: ignore[misc]
+        self._call = None
+        fn(*args)
+
+
+@atexit.register
+def _finalize_at_exit() -> None:
+    while _pending:
+        _pending[next(reversed(_pending))]()  # newest first, as weakref.finalize does
 
 
 def new_handle(obj: Any) -> Any:

@@ -10,18 +10,17 @@ closed (a `break` out of the loop) or garbage-collected.
 """
 from __future__ import annotations
 
-import queue
-import threading
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from . import _io
 from ._errors import ERR_DECODE
+from ._handoff import Handoff, Reader
 from ._native import check, ffi, lib, parse_records
-from ._types import Alert
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import IO, Any, Iterator, List, Optional, Tuple
 
+    from ._alert import Alert
     from ._engine import Engine
 
 _AHEAD = 4  # chunks' worth of alert records the reader may queue
@@ -68,45 +67,32 @@ def _all_batches(engine: "Engine", items: List[Tuple[str, Any]], format: str,
                 f.close()
 
 
-def _put(q: "queue.Queue[Any]", item: Any, stop: threading.Event) -> bool:
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
 def scan(engine: "Engine", items: List[Tuple[str, Any]], format: str, source: Optional[str],
          flush: bool, read_ahead: bool) -> Iterator[Alert]:
-    cache = engine._cache
     if not read_ahead:
         for raw in _all_batches(engine, items, format, source):
-            alerts, errors = parse_records(raw, cache)
+            alerts, errors = parse_records(raw)
             if errors:
                 engine._report(errors)
             yield from alerts
     else:
-        q: "queue.Queue[Any]" = queue.Queue(maxsize=_AHEAD)
-        stop = threading.Event()
+        q = Handoff(_AHEAD)
 
         def read() -> None:
             try:
                 for raw in _all_batches(engine, items, format, source):
-                    if not _put(q, ("records", raw), stop):
+                    if not q.put(("records", raw)):
                         return
-                _put(q, ("done", None), stop)
+                q.put(("done", None))
             except BaseException as err:  # noqa: BLE001 - handed to the iterating thread
-                _put(q, ("error", err), stop)
+                q.put(("error", err))
 
-        reader = threading.Thread(target=read, name="secdet-scan", daemon=True)
-        reader.start()
+        reader = Reader(read)
         try:
             while True:
                 kind, value = q.get()
                 if kind == "records":
-                    alerts, errors = parse_records(value, cache)
+                    alerts, errors = parse_records(value)
                     if errors:
                         engine._report(errors)
                     yield from alerts
@@ -115,7 +101,7 @@ def scan(engine: "Engine", items: List[Tuple[str, Any]], format: str, source: Op
                 else:
                     raise value
         finally:
-            stop.set()
+            q.stop()
             reader.join()
     if flush:
         yield from engine.flush()

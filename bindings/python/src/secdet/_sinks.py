@@ -12,7 +12,7 @@ from collections.abc import Mapping
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from ._native import ffi, lib
-from ._types import Severity
+from ._enums import Severity
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Dict, List, Tuple, Union
