@@ -210,8 +210,9 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
             return SECDET_ERR_INVALID_ARG;
         }
     }
-    s.format = o.format;
-    s.custom = o.format_name != NULL;
+    s.format = o.format; /* a built-in format given by name (the bindings do) is that format */
+    s.custom = o.format_name != NULL &&
+               (find_custom(e, o.format_name) || secdet_format_parse(o.format_name, &s.format) != SECDET_OK);
     s.time_field = o.time_field ? strdup(o.time_field) : NULL;
     s.name = strdup(name);
     s.dec = dec;
