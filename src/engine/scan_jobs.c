@@ -20,6 +20,9 @@
 #define SJ_MAX_JOBS   256
 #define SJ_MIN_BYTES  ((size_t)1 << 20) /* per engine: a smaller share is not worth an engine and a thread */
 #define SJ_HEAD_BYTES 4096              /* read to tell the file's first key */
+/* Ranges per thread: the correlation of a range runs while later ranges are
+ * read, so what is left to correlate after the last read is one small range. */
+#define SJ_RANGES_PER_JOB 8
 
 /* Whether the first object's first key is none that the "auto" format takes
  * for another format ("Records", "awslogs", "messageType"): then an auto
@@ -61,9 +64,9 @@ static const char *cannot_split(secdet_engine *e, const engine_source *src, int 
     return NULL;
 }
 
-/* An engine like e for range reading (fmt: the format its source reads). */
-static secdet_engine *engine_like(secdet_engine *e, const engine_source *src, secdet_format fmt) {
-    secdet_engine *c = NULL;
+secdet_engine *sd_sj_engine_like(sj_run *run) {
+    secdet_engine *e = run->e, *c = NULL;
+    const engine_source *src = run->src;
     if (secdet_engine_new(&e->opts, &c) != SECDET_OK) return NULL;
     bool ok = true;
     size_t nlt = secdet_log_type_count(e);
@@ -77,10 +80,10 @@ static secdet_engine *engine_like(secdet_engine *e, const engine_source *src, se
     sd_diag_init(&d);
     ok = ok && sd_engine_copy_rules(c, e, &d) == SECDET_OK;
     sd_diag_free(&d);
-    secdet_source_opts so = {.format = fmt, .time_field = src->time_field};
+    secdet_source_opts so = {.format = SECDET_FMT_JSONL, .time_field = src->time_field};
     so.log_type = src->route ? "auto" : src->lt ? src->lt->name : NULL;
     ok = ok && secdet_source_add(c, src->name, &so) == SECDET_OK;
-    if (ok && e->rs && e->rs->stateful) {
+    if (ok && run->stateful) {
         int64_t t;
         if (sd_engine_newest_time(e, &t)) sd_engine_advance(c, t); /* late as e would find it */
     }
@@ -162,54 +165,64 @@ static int read_stream(secdet_engine *e, const char *source, int fd, bool whole,
     return rc ? rc : st == SECDET_OK || st == SECDET_ERR_DECODE ? 0 : -1;
 }
 
-static secdet_status split(secdet_engine *e, engine_source *src, int fd, size_t size, size_t jobs) {
-    sj_run run = {.e = e, .source = src->name, .fd = fd, .size = size, .jobs = jobs};
+static secdet_status split(secdet_engine *e, const engine_source *src, int fd, size_t size, size_t jobs) {
+    sj_run run = {.e = e, .src = src, .fd = fd, .size = size, .jobs = jobs};
     run.stateful = e->rs && e->rs->stateful;
-    run.w = calloc(jobs, sizeof *run.w);
-    if (!run.w) return SECDET_ERR_NOMEM;
-    secdet_status st = SECDET_OK;
+    run.nranges = size / SJ_MIN_BYTES < jobs * SJ_RANGES_PER_JOB ? size / SJ_MIN_BYTES : jobs * SJ_RANGES_PER_JOB;
+    if (run.nranges < jobs) run.nranges = jobs;
+    run.ranges = calloc(run.nranges, sizeof *run.ranges);
+    run.readers = calloc(jobs, sizeof *run.readers);
+    run.parts = run.stateful ? calloc(jobs, sizeof *run.parts) : NULL;
+    secdet_status st = run.ranges && run.readers && (run.parts || !run.stateful) ? SECDET_OK : SECDET_ERR_NOMEM;
     size_t prev = 0;
-    for (size_t i = 0; i < jobs && st == SECDET_OK; i++) {
-        sj_worker *w = &run.w[i];
-        w->run = &run;
-        w->index = i;
-        w->begin = prev;
-        w->end = i + 1 == jobs ? size : line_start_after(fd, size / jobs * (i + 1) - 1, size);
-        if (w->end < w->begin) w->end = w->begin;
-        prev = w->end;
-        w->reader = engine_like(e, src, SECDET_FMT_JSONL);
-        if (run.stateful) {
-            w->corr = engine_like(e, src, SECDET_FMT_JSONL);
-            w->buckets = calloc(jobs, sizeof *w->buckets);
-        }
-        if (!w->reader || (run.stateful && (!w->corr || !w->buckets))) st = SECDET_ERR_NOMEM;
+    for (size_t i = 0; st == SECDET_OK && i < run.nranges; i++) {
+        sj_range *r = &run.ranges[i];
+        r->run = &run;
+        r->begin = prev;
+        r->end = i + 1 == run.nranges ? size : line_start_after(fd, size / run.nranges * (i + 1) - 1, size);
+        if (r->end < r->begin) r->end = r->begin;
+        prev = r->end;
+        r->corr_left = jobs;
+        if (run.stateful && (r->buckets = calloc(jobs, sizeof *r->buckets)) == NULL) st = SECDET_ERR_NOMEM;
     }
     pthread_mutex_init(&run.mu, NULL);
     pthread_cond_init(&run.cv, NULL);
     e->busy = true; /* the scan's threads hand e alerts: no push meanwhile */
     if (st == SECDET_OK && !sd_sj_run_threads(&run)) st = SECDET_ERR_NOMEM;
     e->busy = false;
-    bool decode = false;
+    if (st == SECDET_OK && run.nomem) st = SECDET_ERR_NOMEM;
+    bool decode = false, any = false;
     int64_t newest = 0;
-    bool any = false;
-    for (size_t i = 0; i < jobs; i++) {
-        sj_worker *w = &run.w[i];
-        if (st == SECDET_OK && w->err) {
-            errno = w->err > 0 ? w->err : errno;
-            st = w->err > 0 ? SECDET_ERR_IO : SECDET_ERR_NOMEM;
+    for (size_t i = 0; run.ranges && i < run.nranges; i++) {
+        sj_range *r = &run.ranges[i];
+        if (st == SECDET_OK && r->err) {
+            errno = r->err > 0 ? r->err : errno;
+            st = r->err > 0 ? SECDET_ERR_IO : SECDET_ERR_NOMEM;
         }
-        if (st == SECDET_OK && w->oom) st = SECDET_ERR_NOMEM;
-        decode |= w->decode;
-        if (w->has_newest && (!any || w->newest > newest)) newest = w->newest, any = true;
-        add_stats(e, w->reader, true);
-        add_stats(e, w->corr, false);
-        if (w->run) sd_sj_worker_clear(w);
+        if (st == SECDET_OK && r->oom) st = SECDET_ERR_NOMEM;
+        decode |= r->decode;
+        if (r->has_newest && (!any || r->newest > newest)) newest = r->newest, any = true;
+        for (size_t p = 0; r->buckets && p < jobs; p++) free(r->buckets[p].v);
+        free(r->buckets);
+        free(r->arena);
+    }
+    for (size_t i = 0; i < jobs; i++) {
+        if (run.readers) {
+            add_stats(e, run.readers[i], true);
+            secdet_engine_free(run.readers[i]);
+        }
+        if (run.parts) {
+            add_stats(e, run.parts[i].corr, false);
+            secdet_engine_free(run.parts[i].corr);
+        }
     }
     if (any && run.stateful) sd_engine_advance(e, newest); /* e's event time: the file's newest */
     sd_engine_commit(e);
     pthread_cond_destroy(&run.cv);
     pthread_mutex_destroy(&run.mu);
-    free(run.w);
+    free(run.ranges);
+    free(run.readers);
+    free(run.parts);
     return st == SECDET_OK && decode ? SECDET_ERR_DECODE : st;
 }
 
@@ -256,10 +269,10 @@ secdet_status secdet_scan_file(secdet_engine *e, const char *source, const char 
         st = split(e, src, fd, size, n);
     } else {
         info->not_split = jobs != 1 ? why : NULL;
-        sj_run one = {.e = e, .source = source, .fd = fd, .size = size, .jobs = 1};
+        sj_run one = {.e = e, .src = src, .fd = fd, .size = size, .jobs = 1};
         bool decode = false;
         bool gzip = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        int rc = S_ISREG(sb.st_mode) && !gzip && size ? sd_sj_read_range(&one, e, 0, size, &decode)
+        int rc = S_ISREG(sb.st_mode) && !gzip && size ? sd_sj_read_range(&one, e, source, 0, size, &decode)
                                                       : read_stream(e, source, fd, gzip, &decode);
         st = rc > 0 ? (errno = rc, SECDET_ERR_IO) : rc < 0 ? SECDET_ERR_NOMEM : decode ? SECDET_ERR_DECODE : SECDET_OK;
     }

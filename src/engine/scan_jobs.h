@@ -1,6 +1,7 @@
 /* scan_jobs.h — the parts of secdet_scan_file (include/secdet.h) shared by
- * scan_jobs.c (the call: whether to split, the engines, the counters) and
- * scan_split.c (the threads: readers, forwarded matches, correlators).
+ * scan_jobs.c (the call: whether to split, the ranges, the engines, the
+ * counters) and scan_split.c (the threads: readers, forwarded matches,
+ * correlators).
  */
 #ifndef SECDET_ENGINE_SCAN_JOBS_H
 #define SECDET_ENGINE_SCAN_JOBS_H
@@ -14,10 +15,10 @@
 
 /* A match of a stateful rule forwarded by a reader (outer.h, engine_forward)
  * for correlator p, with the reader's newest event time before it. Its
- * strings are in the reader's arena at `at`: rule, NUL, source, NUL, key
+ * strings are in the range's arena at `at`: rule, NUL, source, NUL, key
  * bytes, JSON. */
 typedef struct sj_fwd {
-    int64_t before; /* INT64_MIN: no event before it in the range */
+    int64_t before; /* INT64_MIN: no event before it */
     int64_t time_ns;
     size_t at, len;
     uint32_t key_len;
@@ -30,51 +31,58 @@ typedef struct sj_bucket {
 
 struct sj_run;
 
-/* Thread i: reads range i with its reader engine, then (stateful rules) is
- * correlator i, taking partition i's matches of every range in file order. */
-typedef struct sj_worker {
+/* One range of the file, cut at a line end; read by one thread. */
+typedef struct sj_range {
     struct sj_run *run;
-    size_t index;
-    secdet_engine *reader;
-    secdet_engine *corr; /* NULL when no rule keeps state */
-    size_t begin, end;   /* its range of the file */
-    pthread_t thread;
-    int err;     /* > 0: an errno reading the file; -1: the engine refused the bytes */
-    bool decode; /* something was malformed */
-    bool oom;    /* a forward could not be kept */
-    bool done;   /* the range is read (under run->mu) */
-    bool has_newest;
-    int64_t newest;     /* the reader's newest event time at the end of its range */
-    sj_bucket *buckets; /* [jobs]: its forwards, by correlator */
+    size_t begin, end;
+    sj_bucket *buckets; /* [jobs]: its forwards, by correlator (stateful rules) */
     char *arena;
     size_t alen, acap;
+    size_t corr_left; /* correlators yet to take it (the arena is freed at 0) */
+    int err;          /* > 0: an errno reading it; -1: the engine refused the bytes or none could read it */
+    bool decode;      /* something was malformed */
+    bool oom;         /* a forward could not be kept */
+    bool done;        /* read (under run->mu) */
+    bool has_newest;  /* the reader's newest event time after it */
+    int64_t newest;
     bool lines_known; /* lines_before is counted (the first malformed line asks) */
     uint64_t lines_before;
-} sj_worker;
+    secdet_engine *reader; /* the engine reading it, while it is read */
+} sj_range;
+
+/* Correlator p: partition p of the stateful rules' groups. */
+typedef struct sj_part {
+    secdet_engine *corr; /* NULL: it could not be made (its matches are lost: the scan fails) */
+    size_t next;         /* the range whose matches it takes next */
+    bool ready, busy;    /* made (or failed); a thread is feeding it now */
+} sj_part;
 
 typedef struct sj_run {
     secdet_engine *e; /* the caller's: alerts and reports go there, one at a time */
-    const char *source;
+    const engine_source *src;
     int fd;
     size_t size, jobs;
     bool stateful;
-    bool has_start; /* e's newest event time before the scan: every engine starts there */
-    int64_t start;
-    pthread_mutex_t mu; /* e's callbacks and sinks; the done flags */
+    sj_range *ranges;
+    size_t nranges, next_range; /* ranges are read in file order, each by whichever thread is free */
+    sj_part *parts;             /* [jobs] when stateful */
+    secdet_engine **readers;    /* [jobs]: thread i's (freed after the run, with their counters added) */
+    bool nomem;                 /* an engine could not be made */
+    pthread_mutex_t mu;         /* e's callbacks and sinks; the scheduling state */
     pthread_cond_t cv;
-    sj_worker *w;
 } sj_run;
 
-/* scan_split.c: runs the workers of `run` (engines made, ranges set) on
- * threads and waits for them; false when a thread could not start (those
- * started are waited for, the rest did nothing). */
+/* scan_split.c: runs `jobs` threads over run's ranges and waits for them;
+ * false when a thread could not start (the ranges are then read by the
+ * others). */
 bool sd_sj_run_threads(sj_run *run);
-/* Frees what a worker keeps beside its engines. */
-void sd_sj_worker_clear(sj_worker *w);
-/* Feeds bytes begin..end of the file to engine `to` as run->source, a
- * window at a time (mapped), then ends the stream; waits
- * while run->e's sinks take no more alerts. 0, an errno, or -1 when the
- * engine refused the bytes; *decode set when something was malformed. */
-int sd_sj_read_range(sj_run *run, secdet_engine *to, size_t begin, size_t end, bool *decode);
+/* Feeds bytes begin..end of run->fd to engine `to` as source `source`, a
+ * window at a time (mapped), then ends the stream; waits while run->e's
+ * sinks take no more alerts. 0, an errno, or -1 when the engine refused
+ * the bytes; *decode set when something was malformed. */
+int sd_sj_read_range(sj_run *run, secdet_engine *to, const char *source, size_t begin, size_t end, bool *decode);
+/* scan_jobs.c: an engine like run->e (options, log types, rules, the source
+ * read as JSON lines), its event time at e's; NULL on failure. */
+secdet_engine *sd_sj_engine_like(sj_run *run);
 
 #endif
