@@ -94,3 +94,18 @@ def test_jobs_gives_the_alerts_of_one_engine(mixed, jobs):
 def test_bad_jobs_is_refused(mixed):
     with secdet.Engine(RULES) as e, pytest.raises(ValueError):
         e.scan(str(mixed), jobs=-1)
+
+
+def test_an_engine_with_correlation_state_is_not_split(mixed):
+    """Its state must meet the file's events: one engine reads the file."""
+    head = mixed.read_bytes()[:200000]
+    head = head[:head.rindex(b"\n") + 1]
+    runs = []
+    for jobs in (1, 2):
+        with secdet.Engine(RULES) as e:
+            e.add_source("mixed", "jsonl", log_type="auto")
+            alerts = e.feed(head, source="mixed") + e.end("mixed")
+            assert e.stats().groups > 0
+            alerts += list(e.scan(str(mixed), source="mixed", jobs=jobs))
+            runs.append((sorted(a.json for a in alerts), e.stats().rules_run))
+    assert runs[0] == runs[1]
