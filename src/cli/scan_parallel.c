@@ -21,6 +21,7 @@
 #include "cli/scan.h"
 
 #define PAR_HEAD_BYTES (1u << 20)
+#define PAR_MIN_SPLIT  (2u << 20) /* secdet_scan_file splits a file of 2 MiB or more (1 MiB per engine) */
 
 /* Why this run cannot be split (NULL: it can). */
 static const char *cannot_split(scan_ctx *ctx, const scan_files *files, int fd, size_t size) {
@@ -30,6 +31,7 @@ static const char *cannot_split(scan_ctx *ctx, const scan_files *files, int fd, 
     if (o->summary) return "--summary counts one engine's rules";
     if (ctx->after_flush) return "this command reads one engine";
     if (fd < 0) return "the input is not a regular, uncompressed file";
+    if (size < PAR_MIN_SPLIT) return ""; /* the library would read it alone: read it the -j 1 way (progress bar) */
     if (o->format != SECDET_FMT_AUTO) return o->format == SECDET_FMT_JSONL ? NULL : "the input is not JSON lines";
     /* The format is decided on the first MiB, as a single-file scan does. */
     size_t want = size < PAR_HEAD_BYTES ? size : PAR_HEAD_BYTES;
@@ -65,7 +67,7 @@ int scan_parallel(scan_ctx *ctx, const scan_files *files, int *failed, size_t *f
     const char *why = cannot_split(ctx, files, mapped ? m.fd : -1, mapped ? m.size : 0);
     if (mapped) cli_map_close(&m);
     if (why != NULL) {
-        if (o->jobs > 1 && !o->quiet)
+        if (o->jobs > 1 && !o->quiet && why[0])
             fprintf(stderr, "secdet scan: -j %ld: %s; scanning with one engine\n", o->jobs, why);
         return 0;
     }
