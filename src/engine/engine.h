@@ -10,6 +10,8 @@
  *   fire.c     the correlator's due alerts → alerts
  *   sinks.c    adding sinks, handing alerts to them, draining
  *   stage.c    the scale-out stages' hooks (outer.h)
+ *   scan_jobs.c, scan_split.c  secdet_scan_file: one file on several
+ *              engines and threads (scan_jobs.h)
  *   tuning.c   exceptions and severity cases on events, per-rule figures
  *
  * The compiled program is immutable; everything that depends on it and
