@@ -895,9 +895,10 @@ SECDET_API secdet_status secdet_flush(secdet_engine *engine);
  * callback the same way, with their line numbers in the whole file. The
  * counters of every engine add up in this one's secdet_stats_get.
  *
- * How: the file is cut into `jobs` ranges at line ends, each read (mapped a
- * window at a time) by an engine with this engine's options, rules, log
- * types and source. Stateless rules alert there. The matches of the rules
+ * How: the file is cut at line ends into ranges (1 MiB at least, up to 8
+ * per thread), read in file order (mapped a window at a time) by whichever
+ * thread is free, each thread with its own engine with this engine's
+ * options, rules, log types and source. Stateless rules alert there. The matches of the rules
  * that keep state (count, distinct, sum, sequence, throttles) are handed to
  * `jobs` correlator engines partitioned by the rule and group key, as the
  * Kafka stages are (docs/scale-out.md); each correlator takes its matches
