@@ -907,7 +907,9 @@ SECDET_API secdet_status secdet_flush(secdet_engine *engine);
  * throttles give the same alerts. Differences from one engine: the state
  * cap (opts.max_state_bytes) applies to each correlator; `late` counts only
  * the late matches of stateful rules; `rules_run` counts the correlators'
- * runs too.
+ * runs too; the per-rule figures (secdet_rule_stats_get) and per-source
+ * counters (secdet_source_stats_get) stay this engine's own and leave out
+ * the split scan's events.
  *
  * The file is split only when all of these hold, else this engine reads it
  * alone (info->jobs 1, info->not_split says why): jobs is not 1; it is a
