@@ -883,6 +883,64 @@ SECDET_API secdet_status secdet_source_stats_get(const secdet_engine *engine, co
 SECDET_API secdet_status secdet_flush(secdet_engine *engine);
 
 /*
+ * ---- Scanning one file on several threads ----
+ *
+ * Reads the file at `path` as the stream of `source` (added before, with
+ * secdet_source_add) and evaluates it, like secdet_push of the whole file
+ * followed by secdet_source_end, on up to `jobs` engines on as many threads
+ * (0: one per online CPU, at most 256). The alerts are those one engine
+ * would give, ids included, in another order: each is handed to this
+ * engine's alert callback and sinks, from the scan's threads but one at a
+ * time (never two callbacks at once); malformed events go to its error
+ * callback the same way, with their line numbers in the whole file. The
+ * counters of every engine add up in this one's secdet_stats_get.
+ *
+ * How: the file is cut at line ends into ranges (1 MiB at least, up to 8
+ * per thread), read in file order (mapped a window at a time) by whichever
+ * thread is free, each thread with its own engine with this engine's
+ * options, rules, log types and source. Stateless rules alert there. The matches of the rules
+ * that keep state (count, distinct, sum, sequence, throttles) are handed to
+ * `jobs` correlator engines partitioned by the rule and group key, as the
+ * Kafka stages are (docs/scale-out.md); each correlator takes its matches
+ * in file order, its event time moved as one engine's would have been, so
+ * event-time order, lateness, windows, sequences across log types and
+ * throttles give the same alerts. Differences from one engine: the state
+ * cap (opts.max_state_bytes) applies to each correlator; `late` counts only
+ * the late matches of stateful rules; `rules_run` counts the correlators'
+ * runs too; the per-rule figures (secdet_rule_stats_get) and per-source
+ * counters (secdet_source_stats_get) stay this engine's own and leave out
+ * the split scan's events.
+ *
+ * The file is split only when all of these hold, else this engine reads it
+ * alone (info->jobs 1, info->not_split says why): jobs is not 1; it is a
+ * regular, uncompressed file of at least 1 MiB per engine (a smaller file
+ * gets fewer engines); the source's format is jsonl, or auto and the
+ * file's first object starts with none of "Records", "awslogs" and
+ * "messageType" (then every line is taken as a JSON line); and, when a rule
+ * keeps state, this engine holds no correlation state yet (no group, no
+ * held event: it would have to meet the file's events). A split scan of
+ * stateful rules ends as secdet_flush does, and its correlation state is
+ * not kept in this engine afterwards: scan with jobs 1 to correlate the
+ * file with input that comes later.
+ *
+ * The file must not shrink while it is read: a mapped read of a truncated
+ * file raises SIGBUS (`secdet scan` catches it). `info` may be NULL.
+ * Returns SECDET_OK, SECDET_ERR_DECODE when something was malformed
+ * (reported; the rest was evaluated), SECDET_ERR_UNKNOWN_SOURCE,
+ * SECDET_ERR_IO when the file cannot be opened or read (errno kept),
+ * SECDET_ERR_NOMEM, SECDET_ERR_INVALID_ARG (NULL arguments, or called from
+ * a callback of this engine). Waits for sinks that take no more alerts
+ * (SECDET_ERR_BUSY of secdet_push) rather than returning it.
+ */
+typedef struct secdet_scan_info {
+    unsigned jobs;         /* engines that read the file: 1 when it was not split */
+    const char *not_split; /* why not (static text), when jobs was not 1 and the file was not split; else NULL */
+    uint64_t bytes;        /* the file's size */
+} secdet_scan_info;
+SECDET_API secdet_status secdet_scan_file(secdet_engine *engine, const char *source, const char *path, unsigned jobs,
+                                          secdet_scan_info *info);
+
+/*
  * Writes the engine's correlation state (events held for ordering, every
  * group, throttles, the watermark) to `path`, replacing it atomically (a
  * temporary file beside it, then rename). The format is versioned and

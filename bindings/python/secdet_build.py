@@ -129,6 +129,13 @@ secdet_status secdet_source_add(secdet_engine *engine, const char *name, const s
 secdet_status secdet_push(secdet_engine *engine, const char *source, const void *bytes, size_t len);
 secdet_status secdet_source_end(secdet_engine *engine, const char *source);
 secdet_status secdet_push_event(secdet_engine *engine, const char *source, const char *json, size_t len);
+typedef struct secdet_scan_info {
+    unsigned jobs;
+    const char *not_split;
+    uint64_t bytes;
+} secdet_scan_info;
+secdet_status secdet_scan_file(secdet_engine *engine, const char *source, const char *path, unsigned jobs,
+                               secdet_scan_info *info);
 
 const char *secdet_severity_name(secdet_severity severity);
 

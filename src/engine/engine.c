@@ -163,7 +163,7 @@ secdet_status secdet_stats_get(const secdet_engine *e, secdet_stats *out) {
         sd_corr_get_stats(e->corr, &cs);
         out->groups = cs.groups;
         out->state_bytes = cs.bytes;
-        out->evicted = cs.evicted;
+        out->evicted = cs.evicted + e->evicted_more;
     }
     for (int k = 0; k < ENGINE_NPARTS; k++)
         if (e->parts[k].state && e->parts[k].ops->stats) e->parts[k].ops->stats(e->parts[k].state, out);

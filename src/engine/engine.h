@@ -10,6 +10,8 @@
  *   fire.c     the correlator's due alerts → alerts
  *   sinks.c    adding sinks, handing alerts to them, draining
  *   stage.c    the scale-out stages' hooks (outer.h)
+ *   scan_jobs.c, scan_split.c  secdet_scan_file: one file on several
+ *              engines and threads (scan_jobs.h)
  *   tuning.c   exceptions and severity cases on events, per-rule figures
  *
  * The compiled program is immutable; everything that depends on it and
@@ -73,6 +75,8 @@ typedef struct engine_source {
     sd_logtype *lt;     /* its log type (the registry's); NULL when it routes */
     bool route;         /* log type "auto": each event's by its shape (profile.c) */
     decoder *dec;
+    char *time_field;     /* the time_field given (NULL: none), to add the same source elsewhere (scan_jobs.c) */
+    bool custom;          /* a format of secdet_format_register */
     uint32_t prog_source; /* index in prog->source_names, valid for prog_gen */
     uint64_t prog_gen;
 } engine_source;
@@ -154,6 +158,7 @@ struct secdet_engine {
     secdet_sink_log_fn sink_log;
     void *sink_log_user;
     engine_stage stage;
+    uint64_t evicted_more; /* groups evicted by the engines of a split scan (scan_jobs.c) */
     struct {
         void *state;
         const engine_part_ops *ops;

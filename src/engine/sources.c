@@ -151,6 +151,7 @@ secdet_status sd_engine_source_decoder(secdet_engine *e, const secdet_source_opt
 
 void sd_engine_source_free(engine_source *s) {
     free(s->name);
+    free(s->time_field);
     sd_path_free(&s->time_path.p);
     sd_decoder_free(s->dec);
     memset(s, 0, sizeof *s);
@@ -209,11 +210,14 @@ secdet_status secdet_source_add(secdet_engine *e, const char *name, const secdet
             return SECDET_ERR_INVALID_ARG;
         }
     }
-    s.format = o.format;
+    s.format = o.format; /* a built-in format given by name (the bindings do) is that format */
+    s.custom = o.format_name != NULL &&
+               (find_custom(e, o.format_name) || secdet_format_parse(o.format_name, &s.format) != SECDET_OK);
+    s.time_field = o.time_field ? strdup(o.time_field) : NULL;
     s.name = strdup(name);
     s.dec = dec;
     s.prog_gen = UINT64_MAX;
-    if (!s.name || !s.dec) {
+    if (!s.name || !s.dec || (o.time_field && !s.time_field)) {
         sd_engine_source_free(&s);
         return SECDET_ERR_NOMEM;
     }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"unsafe"
 )
 
@@ -24,6 +25,7 @@ type ScanResult struct {
 	Events    uint64 // events evaluated
 	Alerts    uint64 // alerts fired
 	Malformed uint64 // pieces of input skipped as malformed
+	jobs      int    // ScanFile's
 }
 
 // Scan reads r to its end and pushes it to source in chunks of
@@ -149,7 +151,46 @@ const (
 	stepPush  = 1
 	stepEnd   = 2
 	stepFlush = 4
+	stepFile  = 8 // buf holds a path: secdet_scan_file on res.jobs engines
 )
+
+// ScanFile is Scan of the file at path, read by libsecdet itself
+// (secdet_scan_file) on up to jobs engines on threads, like `secdet scan
+// -j`: 0 is one per core, 1 this engine alone. The alerts are those of one
+// engine, ids included, in another order; handlers and the channel receive
+// them from the scan's threads, one at a time. Only a JSON-lines file of at
+// least 2 MiB (1 MiB per engine) is split; with rules that keep state a
+// split scan ends flushed and its correlation state is not kept in the
+// Engine (docs/api.md "Scanning a file on several threads"). The Engine's
+// lock is held for the whole file, and ctx is checked before it and before
+// the final flush only. Bytes counts the file's bytes.
+func (e *Engine) ScanFile(ctx context.Context, source, path string, jobs int) (ScanResult, error) {
+	var res ScanResult
+	var dec *DecodeError
+	if jobs < 0 || jobs > 256 {
+		return res, &Error{Op: "scan", Status: ErrInvalidArg, Detail: "jobs must be from 0 to 256"}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	res.jobs = jobs
+	if fatal, err := e.scanStep(ctx, source, []byte(path), stepFile, &res, &dec); fatal {
+		return res, err
+	}
+	if st, err := os.Stat(path); err == nil {
+		res.Bytes = st.Size()
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if fatal, err := e.scanStep(ctx, source, nil, stepEnd|stepFlush, &res, &dec); fatal {
+		return res, err
+	}
+	if dec != nil {
+		return res, dec
+	}
+	return res, nil
+}
 
 // scanStep does one locked step of a scan and accounts for it in res and
 // dec. fatal reports an error that ends the scan. A push that finds a sink
@@ -176,6 +217,11 @@ func (e *Engine) scanOnce(source string, buf []byte, what int, res *ScanResult, 
 	}
 	before, alerts := k.stats(), k.ctx.alerts
 	_, err = k.run("scan", false, func() C.secdet_status {
+		if what&stepFile != 0 {
+			cp := C.CString(string(buf))
+			defer C.free(unsafe.Pointer(cp))
+			return C.secdet_scan_file(k.c, cs, cp, C.uint(res.jobs), nil)
+		}
 		if what&stepPush != 0 {
 			return C.secdet_push(k.c, cs, unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)))
 		}

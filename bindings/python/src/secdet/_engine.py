@@ -490,7 +490,7 @@ class Engine:
         return alerts
 
     def scan(self, input: "_io.ScanInput", *, format: str = "auto", source: Optional[str] = None,
-             flush: bool = True, read_ahead: bool = True) -> Iterator[Alert]:
+             flush: bool = True, read_ahead: bool = True, jobs: int = 1) -> Iterator[Alert]:
         """Evaluates files and yields their alerts, like ``secdet scan``.
 
         `input` is a path, a directory (every file below it, in byte order of
@@ -507,11 +507,21 @@ class Engine:
         up to a few chunks ahead of the loop, so building Alert objects
         overlaps with evaluation. The engine is not held between chunks: the
         loop body may call other methods (stats() counts the read-ahead
-        too). Malformed events go to `on_error` on the iterating thread."""
+        too). Malformed events go to `on_error` on the iterating thread.
+
+        `jobs` (default 1): each input given as a path is read by
+        ``secdet_scan_file`` on up to `jobs` engines on threads (0: one per
+        core), like ``secdet scan -j``: the alerts of one engine, ids
+        included, in another order, handed over when the file is read.
+        Only a JSON-lines file of at least 2 MiB is split; with rules that
+        keep state it ends flushed and its correlation state is not kept
+        (include/secdet.h, docs/api.md)."""
+        if not isinstance(jobs, int) or isinstance(jobs, bool) or not 0 <= jobs <= 256:
+            raise ValueError(f"jobs must be a number from 0 to 256, not {jobs!r}")
         if format not in BUILTIN_FORMATS and format not in self._sources.values():
             raise ValueError(f"unknown format {format!r}")
         items = _io.expand_inputs(input)
-        return _scan.scan(self, items, format, source, flush, read_ahead)
+        return _scan.scan(self, items, format, source, flush, read_ahead, jobs)
 
     def _call_raw(self, fn: Callable[..., int], *args: Any) -> "tuple[int, Optional[tuple[bytes, bool]]]":
         """fn(engine, *args) under the lock; its status and the raw alert records."""

@@ -10,6 +10,7 @@ closed (a `break` out of the loop) or garbage-collected.
 """
 from __future__ import annotations
 
+import os
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms)
 
 from . import _io
@@ -56,9 +57,30 @@ def _file_batches(engine: "Engine", display: str, f: IO[Any], format: str,
             yield raw
 
 
+def _path_batches(engine: "Engine", path: str, format: str, source: Optional[str],
+                  jobs: int) -> Iterator[Tuple[bytes, bool]]:
+    """One file by secdet_scan_file on `jobs` engines (include/secdet.h):
+    its alerts come when the whole file is read."""
+    fmt, name = format, source
+    if name is None:
+        if fmt == "auto":
+            with open(path, "rb") as f:
+                fmt = _io.detect_format(f.read(4096))
+        name = fmt
+    engine._ensure_source(name, fmt)
+    status, raw = engine._call_raw(lib.secdet_scan_file, engine._name(name), os.fsencode(path), jobs, ffi.NULL)
+    if status not in (0, ERR_DECODE):
+        check(status, path)
+    if raw is not None:
+        yield raw
+
+
 def _all_batches(engine: "Engine", items: List[Tuple[str, Any]], format: str,
-                 source: Optional[str]) -> Iterator[Tuple[bytes, bool]]:
+                 source: Optional[str], jobs: int = 1) -> Iterator[Tuple[bytes, bool]]:
     for display, obj in items:
+        if jobs != 1 and isinstance(obj, (str, os.PathLike)):
+            yield from _path_batches(engine, os.fspath(obj), format, source, jobs)
+            continue
         f, opened = _io.open_input(obj)
         try:
             yield from _file_batches(engine, display, f, format, source)
@@ -68,9 +90,9 @@ def _all_batches(engine: "Engine", items: List[Tuple[str, Any]], format: str,
 
 
 def scan(engine: "Engine", items: List[Tuple[str, Any]], format: str, source: Optional[str],
-         flush: bool, read_ahead: bool) -> Iterator[Alert]:
+         flush: bool, read_ahead: bool, jobs: int = 1) -> Iterator[Alert]:
     if not read_ahead:
-        for raw in _all_batches(engine, items, format, source):
+        for raw in _all_batches(engine, items, format, source, jobs):
             alerts, errors = parse_records(raw)
             if errors:
                 engine._report(errors)
@@ -80,7 +102,7 @@ def scan(engine: "Engine", items: List[Tuple[str, Any]], format: str, source: Op
 
         def read() -> None:
             try:
-                for raw in _all_batches(engine, items, format, source):
+                for raw in _all_batches(engine, items, format, source, jobs):
                     if not q.put(("records", raw)):
                         return
                 q.put(("done", None))
