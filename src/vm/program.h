@@ -59,7 +59,24 @@ typedef struct vm_regex {
     void *code;    /* pcre2_code_8 *, JIT-compiled when available */
     char *pattern; /* for disasm */
     char flags[5];
+    bool jit; /* JIT-compiled: matched with pcre2_jit_match */
+    /* The prefilter (vm/prefilter.h): every match holds one of these
+     * literals of prog->lits[lits_fold] (ids); nlits 0 = none known. */
+    uint8_t lits_fold;
+    uint32_t nlits;
+    uint32_t *lits;
 } vm_regex;
+
+/* The literals of the regexes' prefilters, one table per way of comparing
+ * (0: bytes as they are; 1: ASCII lower-cased, the literals stored so), and
+ * an index by their first two bytes (vm/prefilter.c). */
+typedef struct lit_table {
+    char **s; /* owned */
+    uint32_t *len;
+    uint32_t n;
+    uint64_t *pairs;   /* 65536 bits: some literal starts with these two bytes; NULL when n == 0 */
+    uint32_t *by_pair; /* literal ids, sorted by their first two bytes */
+} lit_table;
 
 /* The strings a list test (STRS) takes: folded already when the test folds. */
 typedef struct str_list {
@@ -188,6 +205,7 @@ typedef struct program {
     uint32_t nglobs;
     vm_regex *regexes;
     uint32_t nregexes;
+    lit_table lits[2];
     sd_path *paths;
     uint32_t npaths;
     sd_path *epaths; /* paths read from an element (any/all): not in the event's field cache */

@@ -1,0 +1,164 @@
+/* prefilter.c — the literal tables of the regexes' prefilters and their search.
+ *
+ * One pass over a string finds every literal of a table in it: each pair
+ * of adjacent bytes (lower-cased for table 1) is looked up in a 64-Kibit
+ * bitmap of the literals' first two bytes, and only at a hit are the
+ * literals starting with that pair compared. The result (a bit per literal,
+ * and whether the string has a byte >= 0x80) is kept in a few slots of the
+ * VM keyed by the event, its generation and the string's address and
+ * length, so the seven user-agent regexes of a rule pack search the user
+ * agent once between them. A slot that cannot be filled (no memory) makes
+ * the regex run: the prefilter only ever skips work.
+ */
+#include "vm/prefilter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PAIRS 65536u
+
+/* The index key of the two bytes at s: as they are, or for the lower-cased
+ * table with bit 0x20 set in each (a letter's lower case; other bytes may
+ * share a key, which only costs a comparison). A 16-bit load, no per-byte
+ * folding: the search's inner loop is this and a bit test. */
+static unsigned pair_key(const char *s, bool fold) {
+    uint16_t v;
+    memcpy(&v, s, 2);
+    return fold ? (unsigned)(v | 0x2020u) : v;
+}
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+uint32_t sd_lits_add(lit_table *t, const char *s, size_t len) {
+    if (len < 2 || len > UINT32_MAX) return UINT32_MAX;
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->len[i] == len && memcmp(t->s[i], s, len) == 0) return i;
+    char **ns = realloc(t->s, (t->n + 1) * sizeof *ns);
+    if (!ns) return UINT32_MAX;
+    t->s = ns;
+    uint32_t *nl = realloc(t->len, (t->n + 1) * sizeof *nl);
+    if (!nl) return UINT32_MAX;
+    t->len = nl;
+    char *copy = malloc(len + 1);
+    if (!copy) return UINT32_MAX;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    t->s[t->n] = copy;
+    t->len[t->n] = (uint32_t)len;
+    return t->n++;
+}
+
+static int u64_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int sd_lits_finish(lit_table *t, bool fold) {
+    if (t->n == 0) return 0;
+    t->pairs = calloc(PAIRS / 64, sizeof *t->pairs);
+    t->by_pair = malloc(t->n * sizeof *t->by_pair);
+    uint64_t *keys = malloc(t->n * sizeof *keys); /* pair, then id: sorted, the ids come out by pair */
+    if (!t->pairs || !t->by_pair || !keys) {
+        free(keys);
+        return -1;
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        unsigned p = pair_key(t->s[i], fold);
+        t->pairs[p >> 6] |= (uint64_t)1 << (p & 63);
+        keys[i] = (uint64_t)p << 32 | i;
+    }
+    qsort(keys, t->n, sizeof *keys, u64_cmp);
+    for (uint32_t i = 0; i < t->n; i++) t->by_pair[i] = (uint32_t)keys[i];
+    free(keys);
+    return 0;
+}
+
+void sd_lits_free(lit_table *t) {
+    for (uint32_t i = 0; t->s && i < t->n; i++) free(t->s[i]);
+    free(t->s);
+    free(t->len);
+    free(t->pairs);
+    free(t->by_pair);
+    memset(t, 0, sizeof *t);
+}
+
+int sd_vm_lits_init(vm_ctx *vm) {
+    for (int k = 0; k < 2; k++) {
+        uint32_t n = vm->prog->lits[k].n;
+        if (n == 0) continue;
+        for (int j = 0; j < VM_LIT_MEMOS; j++) {
+            vm->lit_memo[k][j].found = calloc((n + 63) / 64, sizeof(uint64_t));
+            if (!vm->lit_memo[k][j].found) return -1;
+        }
+    }
+    return 0;
+}
+
+void sd_vm_lits_free(vm_ctx *vm) {
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < VM_LIT_MEMOS; j++) {
+            free(vm->lit_memo[k][j].found);
+            vm->lit_memo[k][j].found = NULL;
+        }
+}
+
+/* The literals with key p that occur at s[at..n). */
+static void verify(const lit_table *t, bool fold, unsigned p, const char *s, size_t n, size_t at, uint64_t *found) {
+    uint32_t lo = 0, hi = t->n;
+    while (lo < hi) { /* the first id whose key is >= p */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pair_key(t->s[t->by_pair[mid]], fold) < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < t->n && pair_key(t->s[t->by_pair[lo]], fold) == p; lo++) {
+        uint32_t id = t->by_pair[lo];
+        size_t len = t->len[id];
+        if (len > n - at) continue;
+        const char *l = t->s[id];
+        size_t k = 0;
+        if (fold)
+            while (k < len && lower((unsigned char)s[at + k]) == (unsigned char)l[k]) k++;
+        else
+            while (k < len && s[at + k] == l[k]) k++;
+        if (k == len) found[id >> 6] |= (uint64_t)1 << (id & 63);
+    }
+}
+
+static void search(const lit_table *t, bool fold, const char *s, size_t n, lit_memo *m) {
+    memset(m->found, 0, (t->n + 63) / 64 * sizeof *m->found);
+    unsigned char any = 0;
+    for (size_t i = 0; i < n; i++) any |= (unsigned char)s[i];
+    m->non_ascii = (any & 0x80) != 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned p = pair_key(s + i, fold);
+        if (t->pairs[p >> 6] >> (p & 63) & 1) verify(t, fold, p, s, n, i, m->found);
+    }
+}
+
+bool sd_vm_prefilter(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_value *x) {
+    if (re->nlits == 0 || re->lits_fold > 1 || !ev) return true;
+    const lit_table *t = &vm->prog->lits[re->lits_fold];
+    if (!t->pairs || !t->by_pair) return true;
+    const char *s = x->str ? x->str : "";
+    lit_memo *slots = vm->lit_memo[re->lits_fold], *m = NULL;
+    for (int j = 0; j < VM_LIT_MEMOS && !m; j++)
+        if (slots[j].ev == ev && slots[j].gen == ev->gen && slots[j].str == s && slots[j].len == x->len) m = &slots[j];
+    if (!m) {
+        m = &slots[vm->lit_next[re->lits_fold]++ % VM_LIT_MEMOS];
+        if (!m->found) return true;
+        m->ev = NULL; /* invalid until filled */
+        search(t, re->lits_fold == 1, s, x->len, m);
+        m->ev = ev;
+        m->gen = ev->gen;
+        m->str = s;
+        m->len = x->len;
+    }
+    if (re->lits_fold == 1 && m->non_ascii) return true;
+    for (uint32_t k = 0; k < re->nlits; k++) {
+        uint32_t id = re->lits[k];
+        if (id >= t->n || (m->found[id >> 6] >> (id & 63) & 1)) return true;
+    }
+    return false;
+}
