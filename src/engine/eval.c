@@ -40,6 +40,7 @@
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/limits.h"
+#include "vm/prefilter.h"
 
 uint32_t sd_eval_program_source(const program *p, const char *name) {
     for (uint32_t i = 0; i < p->nsources; i++)
@@ -438,19 +439,35 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
     return deliver(x, r);
 }
 
+/* Whether rule r (in no index) can match the event: false only when it has
+ * a literal guard (lang/compile_guard.c) and no string value of the
+ * guard's field holds one of its literals. */
+static bool guard_passes(engine_ruleset *rs, uint32_t r) {
+    const program *p = rs->prog;
+    if (!p->guard_of || r >= p->nrules || p->guard_of[r] >= p->nguards) return true;
+    const rule_guard *g = &p->guards[p->guard_of[r]];
+    const sd_values *vals = sd_event_field(&rs->ev, g->path);
+    for (uint32_t k = 0; k < vals->n; k++)
+        if (vals->v[k].type == SD_STR && sd_vm_lits_any(&rs->vm, &rs->ev, g->table, g->lits, g->nlits, &vals->v[k]))
+            return true;
+    return false;
+}
+
 /* Runs the candidates of the event: the indexed rules it hits and the rules
- * in no index, each once, in rule order; false when the budget ran out. */
+ * in no index whose guard passes, each once, in rule order; false when the
+ * budget ran out. */
 static bool run_candidates(eval_ctx *x) {
     engine_ruleset *rs = x->e->rs;
     bool go_on = true;
     if (!mark_indexed(rs, &rs->ev)) {
         /* No index hit: the rules in no index are all there is, already in order. */
-        for (uint32_t i = 0; go_on && i < rs->nalways_run; i++) go_on = run_rule(x, rs->always_run[i]);
+        for (uint32_t i = 0; go_on && i < rs->nalways_run; i++)
+            if (guard_passes(rs, rs->always_run[i])) go_on = run_rule(x, rs->always_run[i]);
         return go_on;
     }
     for (uint32_t i = 0; i < rs->nalways_run; i++) {
         uint32_t r = rs->always_run[i];
-        rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
+        if (guard_passes(rs, r)) rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
     }
     for (uint32_t w = 0; w < rs->nwords; w++) {
         uint64_t bits = rs->cand_bits[w];

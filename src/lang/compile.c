@@ -364,6 +364,7 @@ program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_e
     }
     if (!c.oom) sd_compile_tuning_text(&c);
     if (!c.oom) sd_build_index(&c);
+    if (!c.oom) sd_build_guards(&c);
     if (!c.oom && (sd_lits_finish(&c.p->lits[0], false) != 0 || sd_lits_finish(&c.p->lits[1], true) != 0)) c.oom = true;
     if (c.p->max_regs == 0) c.p->max_regs = 1;
     sd_pool_free_tabs(&c);

@@ -137,28 +137,33 @@ static void search(const lit_table *t, bool fold, const char *s, size_t n, lit_m
     }
 }
 
-bool sd_vm_prefilter(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_value *x) {
-    if (re->nlits == 0 || re->lits_fold > 1 || !ev) return true;
-    const lit_table *t = &vm->prog->lits[re->lits_fold];
+bool sd_vm_lits_any(vm_ctx *vm, const sd_event *ev, uint32_t table, const uint32_t *lits, uint32_t nlits,
+                    const sd_value *x) {
+    if (nlits == 0 || table > 1 || !ev) return true;
+    const lit_table *t = &vm->prog->lits[table];
     if (!t->pairs || !t->by_pair) return true;
     const char *s = x->str ? x->str : "";
-    lit_memo *slots = vm->lit_memo[re->lits_fold], *m = NULL;
+    lit_memo *slots = vm->lit_memo[table], *m = NULL;
     for (int j = 0; j < VM_LIT_MEMOS && !m; j++)
         if (slots[j].ev == ev && slots[j].gen == ev->gen && slots[j].str == s && slots[j].len == x->len) m = &slots[j];
     if (!m) {
-        m = &slots[vm->lit_next[re->lits_fold]++ % VM_LIT_MEMOS];
+        m = &slots[vm->lit_next[table]++ % VM_LIT_MEMOS];
         if (!m->found) return true;
         m->ev = NULL; /* invalid until filled */
-        search(t, re->lits_fold == 1, s, x->len, m);
+        search(t, table == 1, s, x->len, m);
         m->ev = ev;
         m->gen = ev->gen;
         m->str = s;
         m->len = x->len;
     }
-    if (re->lits_fold == 1 && m->non_ascii) return true;
-    for (uint32_t k = 0; k < re->nlits; k++) {
-        uint32_t id = re->lits[k];
+    if (table == 1 && m->non_ascii) return true;
+    for (uint32_t k = 0; k < nlits; k++) {
+        uint32_t id = lits[k];
         if (id >= t->n || (m->found[id >> 6] >> (id & 63) & 1)) return true;
     }
     return false;
+}
+
+bool sd_vm_prefilter(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_value *x) {
+    return sd_vm_lits_any(vm, ev, re->lits_fold, re->lits, re->nlits, x);
 }

@@ -29,6 +29,11 @@ void sd_lits_free(lit_table *t);
 int sd_vm_lits_init(vm_ctx *vm);
 void sd_vm_lits_free(vm_ctx *vm);
 
+/* False when none of literals lits[0..nlits) of table `table` occurs in
+ * string x of event ev (for table 1: and x is all ASCII); true otherwise,
+ * and whenever it cannot tell (no literals, no memory). */
+bool sd_vm_lits_any(vm_ctx *vm, const sd_event *ev, uint32_t table, const uint32_t *lits, uint32_t nlits,
+                    const sd_value *x);
 /* False when regex re cannot match string x of event ev (see above). */
 bool sd_vm_prefilter(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_value *x);
 

@@ -75,6 +75,9 @@ void sd_program_free(program *p) {
         free(p->regexes[i].lits);
     }
     free(p->regexes);
+    for (uint32_t i = 0; p->guards && i < p->nguards; i++) free(p->guards[i].lits);
+    free(p->guards);
+    free(p->guard_of);
     sd_lits_free(&p->lits[0]);
     sd_lits_free(&p->lits[1]);
     for (uint32_t i = 0; p->paths && i < p->npaths; i++) sd_path_free(&p->paths[i]);

@@ -186,6 +186,16 @@ typedef struct path_index {
     uint32_t nslots;
 } path_index;
 
+/* A rule in no index that needs a literal in one field (lang/compile_guard.c):
+ * it can match only when one of lits (ids in prog->lits[table]) occurs in a
+ * string value of path, so the engine runs it only then. */
+typedef struct rule_guard {
+    uint32_t path;
+    uint8_t table;
+    uint32_t nlits;
+    uint32_t *lits;
+} rule_guard;
+
 typedef struct program {
     vm_insn *code;
     uint32_t *lines; /* source line of each instruction */
@@ -221,6 +231,9 @@ typedef struct program {
     uint32_t nindexes;
     uint32_t *always;
     uint32_t nalways;
+    rule_guard *guards;
+    uint32_t nguards;
+    uint32_t *guard_of; /* per rule: its guard, UINT32_MAX none; NULL when no rule is in `always` */
     uint32_t max_regs;
     bool uses_regex;
     /* What the tunes change, for people (secdet_tuning_explain); NULL when none. */
