@@ -87,19 +87,19 @@ static void test_literals_required(void **s) {
 
 static void test_literals_give_up(void **s) {
     (void)s;
-    expect("foo|b", "", "-");          /* one branch needs only one byte */
-    expect("foo|", "", "-");           /* an empty branch needs nothing */
-    expect("(foo)?", "", "-");         /* optional */
-    expect("(?i)kali", "", "-");       /* inline options */
-    expect("(?=kali)", "", "-");       /* lookaround */
-    expect("(?<n>kali)", "", "-");     /* named group: not read */
-    expect("\\Qa|b(\\E", "", "-");     /* quoted text */
-    expect("\\x41BC", "", "-");        /* escapes not read */
-    expect("(kali)\\1", "", "-");      /* back-reference */
-    expect("kali", "x", "-");          /* extended: spaces and # are not literal */
-    expect("a{,3}kali", "", "-");      /* a brace form not read */
+    expect("foo|b", "", "-");           /* one branch needs only one byte */
+    expect("foo|", "", "-");            /* an empty branch needs nothing */
+    expect("(foo)?", "", "-");          /* optional */
+    expect("(?i)kali", "", "-");        /* inline options */
+    expect("(?=kali)", "", "-");        /* lookaround */
+    expect("(?<n>kali)", "", "-");      /* named group: not read */
+    expect("\\Qa|b(\\E", "", "-");      /* quoted text */
+    expect("\\x41BC", "", "-");         /* escapes not read */
+    expect("(kali)\\1", "", "-");       /* back-reference */
+    expect("kali", "x", "-");           /* extended: spaces and # are not literal */
+    expect("a{,3}kali", "", "-");       /* a brace form not read */
     expect("[[:alpha:]]kali", "", "-"); /* POSIX class */
-    expect("(*UTF)kali", "", "-");     /* verbs */
+    expect("(*UTF)kali", "", "-");      /* verbs */
     expect("a.b", "", "-");
 }
 
@@ -119,14 +119,16 @@ static uint32_t next_rand(uint32_t n) {
     return (uint32_t)(rng % n);
 }
 
-static const char *const LETTERS[] = {"k", "K", "s", "S", "a", "b", "ka", "sk", "ab", "\xe2\x84\xaa", "\xc5\xbf", "\xc3\xa9", "-", "."};
+static const char *const LETTERS[] = {"k",        "K",        "s", "S", "a", "b", "ka", "sk", "ab", "\xe2\x84\xaa",
+                                      "\xc5\xbf", "\xc3\xa9", "-", "."};
 #define NLETTERS (sizeof LETTERS / sizeof *LETTERS)
 
 static void gen_alt(char *out, size_t cap, int depth);
 
 static void gen_atom(char *out, size_t cap, int depth) {
-    static const char *const plain[] = {"k", "K", "s", "S", "a", "b", "ka", "kA", "sk", "SK", "ab", "\xe2\x84\xaa",
-                                        "\xc5\xbf", "\xc3\xa9", "\\.", "-", ".", "[ab]", "[kK]", "\\w", "^", "$", "\\b"};
+    static const char *const plain[] = {
+        "k",        "K",        "s",   "S", "a", "b",    "ka",   "kA",  "sk", "SK", "ab", "\xe2\x84\xaa",
+        "\xc5\xbf", "\xc3\xa9", "\\.", "-", ".", "[ab]", "[kK]", "\\w", "^",  "$",  "\\b"};
     uint32_t pick = next_rand(depth < 2 ? 10 : 8);
     if (pick >= 8) {
         char inner[256] = "";
@@ -217,7 +219,8 @@ static void one_program(prop_counts *c) {
             bool got = false;
             assert_int_equal(sd_vm_rule_matches(&vm, &ev, r, &got), VM_OK);
             bool want = pcre_says(direct[r], subj);
-            if (got != want) fail_msg("/%s/%s on \"%s\": the rule says %d, PCRE2 %d", pats[r], flags[r], subj, got, want);
+            if (got != want)
+                fail_msg("/%s/%s on \"%s\": the rule says %d, PCRE2 %d", pats[r], flags[r], subj, got, want);
             c->answers++;
             /* the regex of rule r is regex r: rules compile in order */
             if (!sd_vm_prefilter(&vm, &ev, &p->regexes[r], &x)) {
@@ -263,10 +266,12 @@ static void test_prefilter_caseless_non_ascii(void **s) {
         bool match;
     } cases[] = {
         {"{\"s\":\"KALI-linux\"}", true},
-        {"{\"s\":\"\\u212Aali-linux\"}", true},     /* KELVIN SIGN, written as an escape */
-        {"{\"s\":\"\xe2\x84\xaa" "ali_x\"}", true}, /* and as UTF-8 */
-        {"{\"s\":\"\xc5\xbfqlmap x\"}", true},      /* LONG S */
-        {"{\"s\":\"\\u006bali \"}", true},          /* an escaped ASCII k */
+        {"{\"s\":\"\\u212Aali-linux\"}", true}, /* KELVIN SIGN, written as an escape */
+        {"{\"s\":\"\xe2\x84\xaa"
+         "ali_x\"}",
+         true},                                /* and as UTF-8 */
+        {"{\"s\":\"\xc5\xbfqlmap x\"}", true}, /* LONG S */
+        {"{\"s\":\"\\u006bali \"}", true},     /* an escaped ASCII k */
         {"{\"s\":\"curl/7.1\"}", false},
         {"{\"s\":\"k\\u0061li\"}", false}, /* kali, but no separator after it */
         {"{\"s\":\"\xc3\xa9 nothing\"}", false},
