@@ -15,6 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && defined(__SSE2__)
+#define PF_HAVE_SSE2 1
+#include <emmintrin.h>
+#else
+#define PF_HAVE_SSE2 0
+#endif
+
 #define PAIRS 65536u
 
 /* The index key of the two bytes at s: as they are, or for the lower-cased
@@ -68,6 +75,21 @@ int sd_lits_finish(lit_table *t, bool fold) {
         keys[i] = (uint64_t)p << 32 | i;
     }
     qsort(keys, t->n, sizeof *keys, u64_cmp);
+    /* The distinct first bytes (keyed as pair_key keys them), when few
+     * enough for the vector search to compare each block with them all. */
+    t->nfirsts = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        unsigned char f = (unsigned char)(pair_key(t->s[i], fold) & 0xFF);
+        bool seen = false;
+        for (uint32_t k = 0; k < t->nfirsts && k < sizeof t->firsts; k++) seen |= t->firsts[k] == f;
+        if (seen) continue;
+        if (t->nfirsts == sizeof t->firsts) {
+            t->nfirsts = UINT8_MAX; /* too many: the plain search */
+            break;
+        }
+        t->firsts[t->nfirsts++] = f;
+    }
+    if (t->nfirsts == UINT8_MAX) t->nfirsts = 0;
     for (uint32_t i = 0; i < t->n; i++) t->by_pair[i] = (uint32_t)keys[i];
     free(keys);
     return 0;
@@ -126,12 +148,46 @@ static void verify(const lit_table *t, bool fold, unsigned p, const char *s, siz
     }
 }
 
+#if PF_HAVE_SSE2
+/* The pairs starting in the whole 16-byte blocks of s whose first byte is
+ * one of the literals' first bytes; ORs every byte of the blocks into *any.
+ * Returns where the blocks end. */
+static size_t search_sse2(const lit_table *t, bool fold, const char *s, size_t n, lit_memo *m, unsigned char *any) {
+    __m128i keys[sizeof t->firsts];
+    for (unsigned k = 0; k < t->nfirsts; k++) keys[k] = _mm_set1_epi8((char)t->firsts[k]);
+    const __m128i case_bit = _mm_set1_epi8(fold ? 0x20 : 0);
+    __m128i high = _mm_setzero_si128();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        high = _mm_or_si128(high, v);
+        __m128i f = _mm_or_si128(v, case_bit);
+        __m128i eq = _mm_cmpeq_epi8(f, keys[0]);
+        for (unsigned k = 1; k < t->nfirsts; k++) eq = _mm_or_si128(eq, _mm_cmpeq_epi8(f, keys[k]));
+        unsigned bits = (unsigned)_mm_movemask_epi8(eq);
+        while (bits) {
+            size_t at = i + (unsigned)__builtin_ctz(bits);
+            bits &= bits - 1;
+            if (at + 1 >= n) break;
+            unsigned p = pair_key(s + at, fold);
+            if (t->pairs[p >> 6] >> (p & 63) & 1) verify(t, fold, p, s, n, at, m->found);
+        }
+    }
+    if (_mm_movemask_epi8(high)) *any |= 0x80;
+    return i;
+}
+#endif
+
 static void search(const lit_table *t, bool fold, const char *s, size_t n, lit_memo *m) {
     memset(m->found, 0, (t->n + 63) / 64 * sizeof *m->found);
     unsigned char any = 0;
-    for (size_t i = 0; i < n; i++) any |= (unsigned char)s[i];
+    size_t i = 0;
+#if PF_HAVE_SSE2
+    if (t->nfirsts > 0) i = search_sse2(t, fold, s, n, m, &any);
+#endif
+    for (size_t k = i; k < n; k++) any |= (unsigned char)s[k];
     m->non_ascii = (any & 0x80) != 0;
-    for (size_t i = 0; i + 1 < n; i++) {
+    for (; i + 1 < n; i++) {
         unsigned p = pair_key(s + i, fold);
         if (t->pairs[p >> 6] >> (p & 63) & 1) verify(t, fold, p, s, n, i, m->found);
     }
