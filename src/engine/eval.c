@@ -440,17 +440,12 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
 }
 
 /* Whether rule r (in no index) can match the event: false only when it has
- * a literal guard (lang/compile_guard.c) and no string value of the
- * guard's field holds one of its literals. */
-static bool guard_passes(engine_ruleset *rs, uint32_t r) {
+ * a literal guard (lang/compile_guard.c) that sd_vm_guards found failing. */
+static bool guard_passes(const engine_ruleset *rs, uint32_t r) {
     const program *p = rs->prog;
-    if (!p->guard_of || r >= p->nrules || p->guard_of[r] >= p->nguards) return true;
-    const rule_guard *g = &p->guards[p->guard_of[r]];
-    const sd_values *vals = sd_event_field(&rs->ev, g->path);
-    for (uint32_t k = 0; k < vals->n; k++)
-        if (vals->v[k].type == SD_STR && sd_vm_lits_any(&rs->vm, &rs->ev, g->table, g->lits, g->nlits, &vals->v[k]))
-            return true;
-    return false;
+    if (!p->guard_of || !rs->vm.guard_pass || r >= p->nrules || p->guard_of[r] >= p->nguards) return true;
+    uint32_t g = p->guard_of[r];
+    return rs->vm.guard_pass[g >> 6] >> (g & 63) & 1;
 }
 
 /* Runs the candidates of the event: the indexed rules it hits and the rules
@@ -459,6 +454,7 @@ static bool guard_passes(engine_ruleset *rs, uint32_t r) {
 static bool run_candidates(eval_ctx *x) {
     engine_ruleset *rs = x->e->rs;
     bool go_on = true;
+    if (rs->prog->nguards > 0) sd_vm_guards(&rs->vm, &rs->ev);
     if (!mark_indexed(rs, &rs->ev)) {
         /* No index hit: the rules in no index are all there is, already in order. */
         for (uint32_t i = 0; go_on && i < rs->nalways_run; i++)

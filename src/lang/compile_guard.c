@@ -90,6 +90,21 @@ static void best_guard(compiler *c, const ast_cond *x, guard_cand *best, int dep
     if (cand_of(c, x, &g) && (!best->ok || g.minlen > best->minlen)) *best = g;
 }
 
+/* The group of (path, table), made when new; UINT32_MAX out of memory. */
+static uint32_t group_of(compiler *c, uint32_t path, uint8_t table) {
+    program *p = c->p;
+    for (uint32_t i = 0; i < p->nguard_groups; i++)
+        if (p->guard_groups[i].path == path && p->guard_groups[i].table == table) return i;
+    guard_group *gg = realloc(p->guard_groups, (p->nguard_groups + 1) * sizeof *gg);
+    if (!gg) {
+        c->oom = true;
+        return UINT32_MAX;
+    }
+    p->guard_groups = gg;
+    gg[p->nguard_groups] = (guard_group){path, table};
+    return p->nguard_groups++;
+}
+
 void sd_build_guards(compiler *c) {
     program *p = c->p;
     if (p->nalways == 0) return;
@@ -115,7 +130,12 @@ void sd_build_guards(compiler *c) {
             return;
         }
         memcpy(lits, g.lits, g.nlits * sizeof *lits);
-        p->guards[p->nguards] = (rule_guard){g.path, g.table, g.nlits, lits};
+        uint32_t group = group_of(c, g.path, g.table);
+        if (group == UINT32_MAX) {
+            free(lits);
+            return;
+        }
+        p->guards[p->nguards] = (rule_guard){g.path, g.table, group, g.nlits, lits};
         p->guard_of[r] = p->nguards++;
     }
 }

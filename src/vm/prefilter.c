@@ -105,6 +105,10 @@ void sd_lits_free(lit_table *t) {
 }
 
 int sd_vm_lits_init(vm_ctx *vm) {
+    if (vm->prog->nguards > 0) {
+        vm->guard_pass = calloc((vm->prog->nguards + 63) / 64, sizeof *vm->guard_pass);
+        if (!vm->guard_pass) return -1;
+    }
     for (int k = 0; k < 2; k++) {
         uint32_t n = vm->prog->lits[k].n;
         if (n == 0) continue;
@@ -117,6 +121,8 @@ int sd_vm_lits_init(vm_ctx *vm) {
 }
 
 void sd_vm_lits_free(vm_ctx *vm) {
+    free(vm->guard_pass);
+    vm->guard_pass = NULL;
     for (int k = 0; k < 2; k++)
         for (int j = 0; j < VM_LIT_MEMOS; j++) {
             free(vm->lit_memo[k][j].found);
@@ -193,31 +199,64 @@ static void search(const lit_table *t, bool fold, const char *s, size_t n, lit_m
     }
 }
 
-bool sd_vm_lits_any(vm_ctx *vm, const sd_event *ev, uint32_t table, const uint32_t *lits, uint32_t nlits,
-                    const sd_value *x) {
-    if (nlits == 0 || table > 1 || !ev) return true;
+/* What the table's literals are in string x of ev: remembered, or searched
+ * now. NULL when there is no memory to hold it. */
+static const lit_memo *memo_for(vm_ctx *vm, const sd_event *ev, uint32_t table, const sd_value *x) {
     const lit_table *t = &vm->prog->lits[table];
-    if (!t->pairs || !t->by_pair) return true;
     const char *s = x->str ? x->str : "";
-    lit_memo *slots = vm->lit_memo[table], *m = NULL;
-    for (int j = 0; j < VM_LIT_MEMOS && !m; j++)
-        if (slots[j].ev == ev && slots[j].gen == ev->gen && slots[j].str == s && slots[j].len == x->len) m = &slots[j];
-    if (!m) {
-        m = &slots[vm->lit_next[table]++ % VM_LIT_MEMOS];
-        if (!m->found) return true;
-        m->ev = NULL; /* invalid until filled */
-        search(t, table == 1, s, x->len, m);
-        m->ev = ev;
-        m->gen = ev->gen;
-        m->str = s;
-        m->len = x->len;
-    }
-    if (table == 1 && m->non_ascii) return true;
+    lit_memo *slots = vm->lit_memo[table];
+    for (int j = 0; j < VM_LIT_MEMOS; j++)
+        if (slots[j].ev == ev && slots[j].gen == ev->gen && slots[j].str == s && slots[j].len == x->len)
+            return &slots[j];
+    lit_memo *m = &slots[vm->lit_next[table]++ % VM_LIT_MEMOS];
+    if (!m->found) return NULL;
+    m->ev = NULL; /* invalid until filled */
+    search(t, table == 1, s, x->len, m);
+    m->ev = ev;
+    m->gen = ev->gen;
+    m->str = s;
+    m->len = x->len;
+    return m;
+}
+
+static bool memo_has_any(const lit_table *t, uint32_t table, const lit_memo *m, const uint32_t *lits, uint32_t nlits) {
+    if (!m || (table == 1 && m->non_ascii)) return true;
     for (uint32_t k = 0; k < nlits; k++) {
         uint32_t id = lits[k];
         if (id >= t->n || (m->found[id >> 6] >> (id & 63) & 1)) return true;
     }
     return false;
+}
+
+bool sd_vm_lits_any(vm_ctx *vm, const sd_event *ev, uint32_t table, const uint32_t *lits, uint32_t nlits,
+                    const sd_value *x) {
+    if (nlits == 0 || table > 1 || !ev) return true;
+    const lit_table *t = &vm->prog->lits[table];
+    if (!t->pairs || !t->by_pair) return true;
+    return memo_has_any(t, table, memo_for(vm, ev, table, x), lits, nlits);
+}
+
+void sd_vm_guards(vm_ctx *vm, sd_event *ev) {
+    const program *p = vm->prog;
+    if (!vm->guard_pass) return;
+    memset(vm->guard_pass, 0, (p->nguards + 63) / 64 * sizeof *vm->guard_pass);
+    for (uint32_t gi = 0; gi < p->nguard_groups; gi++) {
+        const guard_group *gg = &p->guard_groups[gi];
+        if (gg->table > 1 || gg->path >= p->npaths) continue;
+        const lit_table *t = &p->lits[gg->table];
+        bool usable = t->pairs && t->by_pair;
+        const sd_values *vals = sd_event_field(ev, gg->path);
+        for (uint32_t k = 0; k < vals->n; k++) {
+            if (vals->v[k].type != SD_STR) continue;
+            const lit_memo *m = usable ? memo_for(vm, ev, gg->table, &vals->v[k]) : NULL;
+            for (uint32_t g = 0; g < p->nguards; g++) {
+                const rule_guard *rg = &p->guards[g];
+                if (rg->group != gi || (vm->guard_pass[g >> 6] >> (g & 63) & 1)) continue;
+                if (memo_has_any(t, gg->table, m, rg->lits, rg->nlits))
+                    vm->guard_pass[g >> 6] |= (uint64_t)1 << (g & 63);
+            }
+        }
+    }
 }
 
 bool sd_vm_prefilter(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_value *x) {

@@ -34,6 +34,10 @@ void sd_vm_lits_free(vm_ctx *vm);
  * and whenever it cannot tell (no literals, no memory). */
 bool sd_vm_lits_any(vm_ctx *vm, const sd_event *ev, uint32_t table, const uint32_t *lits, uint32_t nlits,
                     const sd_value *x);
+/* Which rule guards (program.h) pass for event ev: bit g of vm->guard_pass
+ * is set when a string value of guard g's field holds one of its literals
+ * (for table 1, or is not all ASCII), or when that cannot be told. */
+void sd_vm_guards(vm_ctx *vm, sd_event *ev);
 /* False when regex re cannot match string x of event ev (see above). */
 bool sd_vm_prefilter(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_value *x);
 

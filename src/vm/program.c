@@ -78,6 +78,7 @@ void sd_program_free(program *p) {
     for (uint32_t i = 0; p->guards && i < p->nguards; i++) free(p->guards[i].lits);
     free(p->guards);
     free(p->guard_of);
+    free(p->guard_groups);
     sd_lits_free(&p->lits[0]);
     sd_lits_free(&p->lits[1]);
     for (uint32_t i = 0; p->paths && i < p->npaths; i++) sd_path_free(&p->paths[i]);

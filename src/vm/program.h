@@ -194,9 +194,16 @@ typedef struct path_index {
 typedef struct rule_guard {
     uint32_t path;
     uint8_t table;
+    uint32_t group; /* its (path, table) in prog->guard_groups */
     uint32_t nlits;
     uint32_t *lits;
 } rule_guard;
+
+/* A field and a table some guards share: searched once per event for all. */
+typedef struct guard_group {
+    uint32_t path;
+    uint8_t table;
+} guard_group;
 
 typedef struct program {
     vm_insn *code;
@@ -236,6 +243,8 @@ typedef struct program {
     rule_guard *guards;
     uint32_t nguards;
     uint32_t *guard_of; /* per rule: its guard, UINT32_MAX none; NULL when no rule is in `always` */
+    guard_group *guard_groups;
+    uint32_t nguard_groups;
     uint32_t max_regs;
     bool uses_regex;
     /* What the tunes change, for people (secdet_tuning_explain); NULL when none. */

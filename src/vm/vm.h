@@ -47,6 +47,7 @@ typedef struct vm_ctx {
     struct buf *scratch;        /* text() writes a value here before it goes to the event's arena (made on use) */
     lit_memo lit_memo[2][VM_LIT_MEMOS]; /* per table of prog->lits */
     uint32_t lit_next[2];               /* the slot to reuse next */
+    uint64_t *guard_pass;               /* a bit per rule guard, for the event (sd_vm_guards) */
 } vm_ctx;
 
 int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget);
