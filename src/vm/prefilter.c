@@ -101,6 +101,8 @@ void sd_lits_free(lit_table *t) {
     free(t->len);
     free(t->pairs);
     free(t->by_pair);
+    free(t->guard_at);
+    free(t->guard_ids);
     memset(t, 0, sizeof *t);
 }
 
@@ -228,12 +230,36 @@ static bool memo_has_any(const lit_table *t, uint32_t table, const lit_memo *m, 
     return false;
 }
 
+static void pass_guard(uint64_t *pass, uint32_t g) { pass[g >> 6] |= (uint64_t)1 << (g & 63); }
+
 bool sd_vm_lits_any(vm_ctx *vm, const sd_event *ev, uint32_t table, const uint32_t *lits, uint32_t nlits,
                     const sd_value *x) {
     if (nlits == 0 || table > 1 || !ev) return true;
     const lit_table *t = &vm->prog->lits[table];
     if (!t->pairs || !t->by_pair) return true;
     return memo_has_any(t, table, memo_for(vm, ev, table, x), lits, nlits);
+}
+
+int sd_lits_index_guards(lit_table *t, uint32_t table, const rule_guard *guards, uint32_t nguards) {
+    uint32_t total = 0;
+    for (uint32_t g = 0; g < nguards; g++) total += guards[g].table == table ? guards[g].nlits : 0;
+    if (total == 0 || t->n == 0) return 0;
+    t->guard_at = calloc((size_t)t->n + 1, sizeof *t->guard_at);
+    t->guard_ids = malloc(total * sizeof *t->guard_ids);
+    if (!t->guard_at || !t->guard_ids) return -1;
+    for (uint32_t g = 0; g < nguards; g++) /* counts, then starts, then filled */
+        for (uint32_t k = 0; guards[g].table == table && k < guards[g].nlits; k++)
+            if (guards[g].lits[k] < t->n) t->guard_at[guards[g].lits[k] + 1]++;
+    for (uint32_t i = 0; i < t->n; i++) t->guard_at[i + 1] += t->guard_at[i];
+    uint32_t *fill = calloc(t->n, sizeof *fill);
+    if (!fill) return -1;
+    for (uint32_t g = 0; g < nguards; g++)
+        for (uint32_t k = 0; guards[g].table == table && k < guards[g].nlits; k++) {
+            uint32_t id = guards[g].lits[k];
+            if (id < t->n) t->guard_ids[t->guard_at[id] + fill[id]++] = g;
+        }
+    free(fill);
+    return 0;
 }
 
 void sd_vm_guards(vm_ctx *vm, sd_event *ev) {
@@ -244,17 +270,26 @@ void sd_vm_guards(vm_ctx *vm, sd_event *ev) {
         const guard_group *gg = &p->guard_groups[gi];
         if (gg->table > 1 || gg->path >= p->npaths) continue;
         const lit_table *t = &p->lits[gg->table];
-        bool usable = t->pairs && t->by_pair;
+        bool usable = t->pairs && t->by_pair && t->guard_at && t->guard_ids;
         const sd_values *vals = sd_event_field(ev, gg->path);
         for (uint32_t k = 0; k < vals->n; k++) {
             if (vals->v[k].type != SD_STR) continue;
             const lit_memo *m = usable ? memo_for(vm, ev, gg->table, &vals->v[k]) : NULL;
-            for (uint32_t g = 0; g < p->nguards; g++) {
-                const rule_guard *rg = &p->guards[g];
-                if (rg->group != gi || (vm->guard_pass[g >> 6] >> (g & 63) & 1)) continue;
-                if (memo_has_any(t, gg->table, m, rg->lits, rg->nlits))
-                    vm->guard_pass[g >> 6] |= (uint64_t)1 << (g & 63);
+            if (!m || (gg->table == 1 && m->non_ascii)) {
+                /* cannot tell (or a caseless literal may hide behind non-ASCII): all of the group pass */
+                for (uint32_t g = 0; g < p->nguards; g++)
+                    if (p->guards[g].group == gi) pass_guard(vm->guard_pass, g);
+                continue;
             }
+            /* Usually nothing was found: only the literals that were name guards to pass. */
+            for (uint32_t w = 0; w < (t->n + 63) / 64; w++)
+                for (uint64_t bits = m->found[w]; bits; bits &= bits - 1) {
+                    uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(bits);
+                    for (uint32_t j = t->guard_at[id]; id < t->n && j < t->guard_at[id + 1]; j++) {
+                        uint32_t g = t->guard_ids[j];
+                        if (g < p->nguards && p->guards[g].group == gi) pass_guard(vm->guard_pass, g);
+                    }
+                }
         }
     }
 }

@@ -24,6 +24,9 @@ uint32_t sd_lits_add(lit_table *t, const char *s, size_t len);
 /* Builds t's index once the last literal is in; -1 out of memory. */
 int sd_lits_finish(lit_table *t, bool fold);
 void sd_lits_free(lit_table *t);
+/* Indexes which of the rule guards of table `table` name each literal of t
+ * (for sd_vm_guards); -1 out of memory. After the last literal and guard. */
+int sd_lits_index_guards(lit_table *t, uint32_t table, const rule_guard *guards, uint32_t nguards);
 
 /* The per-engine memory of what was found (sd_vm_init, sd_vm_free). */
 int sd_vm_lits_init(vm_ctx *vm);

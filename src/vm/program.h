@@ -74,10 +74,12 @@ typedef struct lit_table {
     char **s; /* owned */
     uint32_t *len;
     uint32_t n;
-    uint64_t *pairs;   /* 65536 bits: some literal starts with these two bytes; NULL when n == 0 */
-    uint32_t *by_pair; /* literal ids, sorted by their first two bytes */
-    uint8_t firsts[8]; /* the distinct first bytes (keyed), when at most 8 */
-    uint8_t nfirsts;   /* 0: more than 8, the search tests every pair */
+    uint64_t *pairs;     /* 65536 bits: some literal starts with these two bytes; NULL when n == 0 */
+    uint32_t *by_pair;   /* literal ids, sorted by their first two bytes */
+    uint32_t *guard_at;  /* rule guards naming literal i: guard_ids[guard_at[i] .. guard_at[i + 1]) */
+    uint32_t *guard_ids; /* (both NULL when no guard names a literal of the table) */
+    uint8_t firsts[8];   /* the distinct first bytes (keyed), when at most 8 */
+    uint8_t nfirsts;     /* 0: more than 8, the search tests every pair */
 } lit_table;
 
 /* The strings a list test (STRS) takes: folded already when the test folds. */
