@@ -60,6 +60,20 @@ static int u64_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* The distinct bytes at position `at` of the literals' keys into out; 0 when more than cap. */
+static uint8_t distinct_bytes(const lit_table *t, bool fold, unsigned at, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        unsigned char b = (unsigned char)(pair_key(t->s[i], fold) >> (8 * at) & 0xFF);
+        bool seen = false;
+        for (size_t k = 0; k < n; k++) seen |= out[k] == b;
+        if (seen) continue;
+        if (n == cap) return 0;
+        out[n++] = b;
+    }
+    return (uint8_t)n;
+}
+
 int sd_lits_finish(lit_table *t, bool fold) {
     if (t->n == 0) return 0;
     t->pairs = calloc(PAIRS / 64, sizeof *t->pairs);
@@ -75,21 +89,10 @@ int sd_lits_finish(lit_table *t, bool fold) {
         keys[i] = (uint64_t)p << 32 | i;
     }
     qsort(keys, t->n, sizeof *keys, u64_cmp);
-    /* The distinct first bytes (keyed as pair_key keys them), when few
-     * enough for the vector search to compare each block with them all. */
-    t->nfirsts = 0;
-    for (uint32_t i = 0; i < t->n; i++) {
-        unsigned char f = (unsigned char)(pair_key(t->s[i], fold) & 0xFF);
-        bool seen = false;
-        for (uint32_t k = 0; k < t->nfirsts && k < sizeof t->firsts; k++) seen |= t->firsts[k] == f;
-        if (seen) continue;
-        if (t->nfirsts == sizeof t->firsts) {
-            t->nfirsts = UINT8_MAX; /* too many: the plain search */
-            break;
-        }
-        t->firsts[t->nfirsts++] = f;
-    }
-    if (t->nfirsts == UINT8_MAX) t->nfirsts = 0;
+    /* The distinct first and second bytes (keyed as pair_key keys them),
+     * when few enough for the vector search to compare each block with them all. */
+    t->nfirsts = distinct_bytes(t, fold, 0, t->firsts, sizeof t->firsts);
+    t->nseconds = distinct_bytes(t, fold, 1, t->seconds, sizeof t->seconds);
     for (uint32_t i = 0; i < t->n; i++) t->by_pair[i] = (uint32_t)keys[i];
     free(keys);
     return 0;
@@ -157,26 +160,34 @@ static void verify(const lit_table *t, bool fold, unsigned p, const char *s, siz
 }
 
 #if PF_HAVE_SSE2
-/* The pairs starting in the whole 16-byte blocks of s whose first byte is
- * one of the literals' first bytes; ORs every byte of the blocks into *any.
- * Returns where the blocks end. */
+/* Bytes of v equal to one of keys[0..n). */
+static inline __m128i any_of(__m128i v, const __m128i *keys, unsigned n) {
+    __m128i eq = _mm_cmpeq_epi8(v, keys[0]);
+    for (unsigned k = 1; k < n; k++) eq = _mm_or_si128(eq, _mm_cmpeq_epi8(v, keys[k]));
+    return eq;
+}
+
+/* The pairs starting in the 16-byte blocks of s whose first byte (and,
+ * when there are few, second byte) is one a literal starts with; ORs every
+ * byte of the blocks into *any. Returns where the blocks end. */
 static size_t search_sse2(const lit_table *t, bool fold, const char *s, size_t n, lit_memo *m, unsigned char *any) {
-    __m128i keys[sizeof t->firsts];
-    for (unsigned k = 0; k < t->nfirsts; k++) keys[k] = _mm_set1_epi8((char)t->firsts[k]);
+    __m128i k1[sizeof t->firsts], k2[sizeof t->seconds];
+    for (unsigned k = 0; k < t->nfirsts; k++) k1[k] = _mm_set1_epi8((char)t->firsts[k]);
+    for (unsigned k = 0; k < t->nseconds; k++) k2[k] = _mm_set1_epi8((char)t->seconds[k]);
     const __m128i case_bit = _mm_set1_epi8(fold ? 0x20 : 0);
     __m128i high = _mm_setzero_si128();
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    /* A block's second bytes are read from one byte further: 17 bytes. */
+    for (; i + 17 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
         high = _mm_or_si128(high, v);
-        __m128i f = _mm_or_si128(v, case_bit);
-        __m128i eq = _mm_cmpeq_epi8(f, keys[0]);
-        for (unsigned k = 1; k < t->nfirsts; k++) eq = _mm_or_si128(eq, _mm_cmpeq_epi8(f, keys[k]));
-        unsigned bits = (unsigned)_mm_movemask_epi8(eq);
-        while (bits) {
+        __m128i cand = any_of(_mm_or_si128(v, case_bit), k1, t->nfirsts);
+        if (t->nseconds) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 1));
+            cand = _mm_and_si128(cand, any_of(_mm_or_si128(w, case_bit), k2, t->nseconds));
+        }
+        for (unsigned bits = (unsigned)_mm_movemask_epi8(cand); bits; bits &= bits - 1) {
             size_t at = i + (unsigned)__builtin_ctz(bits);
-            bits &= bits - 1;
-            if (at + 1 >= n) break;
             unsigned p = pair_key(s + at, fold);
             if (t->pairs[p >> 6] >> (p & 63) & 1) verify(t, fold, p, s, n, at, m->found);
         }

@@ -78,8 +78,10 @@ typedef struct lit_table {
     uint32_t *by_pair;   /* literal ids, sorted by their first two bytes */
     uint32_t *guard_at;  /* rule guards naming literal i: guard_ids[guard_at[i] .. guard_at[i + 1]) */
     uint32_t *guard_ids; /* (both NULL when no guard names a literal of the table) */
-    uint8_t firsts[8];   /* the distinct first bytes (keyed), when at most 8 */
-    uint8_t nfirsts;     /* 0: more than 8, the search tests every pair */
+    uint8_t firsts[12];  /* the distinct first bytes (keyed), when at most 12 */
+    uint8_t nfirsts;     /* 0: more than 12, the search tests every pair */
+    uint8_t seconds[12]; /* the same of the second bytes */
+    uint8_t nseconds;    /* 0: more than 12, the vector search looks at first bytes only */
 } lit_table;
 
 /* The strings a list test (STRS) takes: folded already when the test folds. */

@@ -291,6 +291,73 @@ static void test_prefilter_caseless_non_ascii(void **s) {
     sd_program_free(p);
 }
 
+/* Long subjects go through the vector search (16 bytes at a time, the
+ * second bytes read one further): a literal at every offset, across the
+ * blocks' edges and at the very end, among bytes that start other literals. */
+static void test_prefilter_literal_at_every_offset(void **s) {
+    (void)s;
+    const char *src = "rule a { where .s matches /(nikto|kali|sqlmap)[-_ ]/i }\n"
+                      "rule b { where .s matches /Trail|Logging/ }\n";
+    compile_input in = {.name = "t.secdet", .text = src, .len = strlen(src)};
+    diag_list d;
+    sd_diag_init(&d);
+    program *p = sd_compile_sources(&in, 1, NULL, &d);
+    sd_diag_free(&d);
+    assert_non_null(p);
+    pcre2_code *direct[2];
+    int err;
+    PCRE2_SIZE off;
+    direct[0] = pcre2_compile((PCRE2_SPTR) "(nikto|kali|sqlmap)[-_ ]", PCRE2_ZERO_TERMINATED,
+                              PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS, &err, &off, NULL);
+    direct[1] = pcre2_compile((PCRE2_SPTR) "Trail|Logging", PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+                              &err, &off, NULL);
+    assert_non_null(direct[0]);
+    assert_non_null(direct[1]);
+    sd_event ev;
+    vm_ctx vm;
+    assert_int_equal(sd_event_init(&ev, p->paths, p->npaths), 0);
+    assert_int_equal(sd_vm_init(&vm, p, 0), 0);
+    static const char *const lits[] = {"KALI-",
+                                       "nikto_",
+                                       "SqlMap ",
+                                       "kali",
+                                       "Trail",
+                                       "Logging",
+                                       "Loggin",
+                                       "\xe2\x84\xaa"
+                                       "ali-"};
+    static const char filler[] = "ksnKSN kal nikt sqlma TrailLoggin ";
+    uint32_t matched = 0, total = 0;
+    for (size_t li = 0; li < sizeof lits / sizeof *lits; li++)
+        for (size_t len = 0; len < 70; len++)
+            for (size_t at = 0; at <= len; at++) {
+                char subj[160];
+                for (size_t k = 0; k < len; k++) subj[k] = filler[(k * 7 + len) % (sizeof filler - 1)];
+                size_t ll = strlen(lits[li]);
+                memcpy(subj + at, lits[li], ll);
+                subj[at + ll] = 0;
+                cJSON *root = cJSON_CreateObject();
+                assert_non_null(cJSON_AddStringToObject(root, "s", subj));
+                sd_event_begin(&ev, root);
+                sd_vm_begin_event(&vm);
+                for (uint32_t r = 0; r < 2; r++) {
+                    bool got = false;
+                    assert_int_equal(sd_vm_rule_matches(&vm, &ev, r, &got), VM_OK);
+                    bool want = pcre_says(direct[r], subj);
+                    if (got != want) fail_msg("rule %u on \"%s\": %d, PCRE2 %d", r, subj, got, want);
+                    matched += want;
+                    total++;
+                }
+                cJSON_Delete(root);
+            }
+    assert_true(matched > total / 4);
+    pcre2_code_free(direct[0]);
+    pcre2_code_free(direct[1]);
+    sd_vm_free(&vm);
+    sd_event_free(&ev);
+    sd_program_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literals_required),
@@ -298,6 +365,7 @@ int main(void) {
         cmocka_unit_test(test_literals_optional_tail),
         cmocka_unit_test(test_prefilter_caseless_non_ascii),
         cmocka_unit_test(test_prefilter_never_changes_an_answer),
+        cmocka_unit_test(test_prefilter_literal_at_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
