@@ -101,10 +101,9 @@ static void test_guarded_rules_fire_as_their_unguarded_twins(void **s) {
     static const char *const events[] = {
         "{\"ua\":\"Mozilla kali-linux\",\"ip\":\"10.1.2.3\",\"n\":1}",
         "{\"ua\":\"\\u212Aali-linux\",\"ip\":\"10.1.2.3\"}", /* KELVIN SIGN, escaped */
-        "{\"ua\":\"\xe2\x84\xaa"
-        "ALI_x\"}",                                  /* and as UTF-8 */
-        "{\"ua\":\"\xc5\xbfqlmap x\"}",              /* LONG S */
-        "{\"ua\":\"\\u006bali \",\"ip\":\"10.1.\"}", /* escapes of ASCII */
+        "{\"ua\":\"\342\204\252ALI_x\"}",                    /* and as UTF-8 */
+        "{\"ua\":\"\xc5\xbfqlmap x\"}",                      /* LONG S */
+        "{\"ua\":\"\\u006bali \",\"ip\":\"10.1.\"}",         /* escapes of ASCII */
         "{\"ua\":\"Kali-NIKTO\",\"ip\":\"10.2.0.1\",\"n\":1}",
         "{\"ua\":\"nikto\",\"ip\":\"10.1.0.1\",\"n\":1}",
         "{\"ua\":\"x nikto y\",\"ip\":\"10.9.0.1\",\"n\":2}",

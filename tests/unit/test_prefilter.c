@@ -245,17 +245,23 @@ static void test_prefilter_never_changes_an_answer(void **s) {
     assert_true(c.skipped > c.answers / 20);
 }
 
-/* The tricky subjects by name: each would be skipped by a prefilter that
- * forgot what PCRE2's caseless UTF matching allows. */
-static void test_prefilter_caseless_non_ascii(void **s) {
-    (void)s;
-    const char *src = "rule r { where .s matches /(kali|sqlmap)[-_ ]/i }\n";
+/* The program of rule text src (which must compile). */
+static program *compile_src(const char *src) {
     compile_input in = {.name = "t.secdet", .text = src, .len = strlen(src)};
     diag_list d;
     sd_diag_init(&d);
     program *p = sd_compile_sources(&in, 1, NULL, &d);
     sd_diag_free(&d);
     assert_non_null(p);
+    return p;
+}
+
+/* The tricky subjects by name: each would be skipped by a prefilter that
+ * forgot what PCRE2's caseless UTF matching allows. */
+static void test_prefilter_caseless_non_ascii(void **s) {
+    (void)s;
+    const char *src = "rule r { where .s matches /(kali|sqlmap)[-_ ]/i }\n";
+    program *p = compile_src(src);
     assert_int_equal(p->regexes[0].nlits, 2);
     sd_event ev;
     vm_ctx vm;
@@ -266,12 +272,10 @@ static void test_prefilter_caseless_non_ascii(void **s) {
         bool match;
     } cases[] = {
         {"{\"s\":\"KALI-linux\"}", true},
-        {"{\"s\":\"\\u212Aali-linux\"}", true}, /* KELVIN SIGN, written as an escape */
-        {"{\"s\":\"\xe2\x84\xaa"
-         "ali_x\"}",
-         true},                                /* and as UTF-8 */
-        {"{\"s\":\"\xc5\xbfqlmap x\"}", true}, /* LONG S */
-        {"{\"s\":\"\\u006bali \"}", true},     /* an escaped ASCII k */
+        {"{\"s\":\"\\u212Aali-linux\"}", true},  /* KELVIN SIGN, written as an escape */
+        {"{\"s\":\"\342\204\252ali_x\"}", true}, /* and as UTF-8 */
+        {"{\"s\":\"\xc5\xbfqlmap x\"}", true},   /* LONG S */
+        {"{\"s\":\"\\u006bali \"}", true},       /* an escaped ASCII k */
         {"{\"s\":\"curl/7.1\"}", false},
         {"{\"s\":\"k\\u0061li\"}", false}, /* kali, but no separator after it */
         {"{\"s\":\"\xc3\xa9 nothing\"}", false},
@@ -298,12 +302,7 @@ static void test_prefilter_literal_at_every_offset(void **s) {
     (void)s;
     const char *src = "rule a { where .s matches /(nikto|kali|sqlmap)[-_ ]/i }\n"
                       "rule b { where .s matches /Trail|Logging/ }\n";
-    compile_input in = {.name = "t.secdet", .text = src, .len = strlen(src)};
-    diag_list d;
-    sd_diag_init(&d);
-    program *p = sd_compile_sources(&in, 1, NULL, &d);
-    sd_diag_free(&d);
-    assert_non_null(p);
+    program *p = compile_src(src);
     pcre2_code *direct[2];
     int err;
     PCRE2_SIZE off;
@@ -317,15 +316,8 @@ static void test_prefilter_literal_at_every_offset(void **s) {
     vm_ctx vm;
     assert_int_equal(sd_event_init(&ev, p->paths, p->npaths), 0);
     assert_int_equal(sd_vm_init(&vm, p, 0), 0);
-    static const char *const lits[] = {"KALI-",
-                                       "nikto_",
-                                       "SqlMap ",
-                                       "kali",
-                                       "Trail",
-                                       "Logging",
-                                       "Loggin",
-                                       "\xe2\x84\xaa"
-                                       "ali-"};
+    static const char *const lits[] = {"KALI-", "nikto_",  "SqlMap ", "kali",
+                                       "Trail", "Logging", "Loggin",  "\342\204\252ali-"};
     static const char filler[] = "ksnKSN kal nikt sqlma TrailLoggin ";
     uint32_t matched = 0, total = 0;
     for (size_t li = 0; li < sizeof lits / sizeof *lits; li++)
