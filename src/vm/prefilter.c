@@ -1,19 +1,25 @@
-/* prefilter.c — the literal tables of the regexes' prefilters and their search.
+/* prefilter.c — the literal tables of the regexes' prefilters and the rule
+ * guards, and their search.
  *
- * One pass over a string finds every literal of a table in it: each pair
- * of adjacent bytes (lower-cased for table 1) is looked up in a 64-Kibit
- * bitmap of the literals' first two bytes, and only at a hit are the
- * literals starting with that pair compared. The result (a bit per literal,
- * and whether the string has a byte >= 0x80) is kept in a few slots of the
- * VM keyed by the event, its generation and the string's address and
- * length, so the seven user-agent regexes of a rule pack search the user
- * agent once between them. A slot that cannot be filled (no memory) makes
- * the regex run: the prefilter only ever skips work.
+ * One pass over a string finds every literal of a table in it: 16 bytes at
+ * a time (SSE2) the positions whose byte and next byte are among the
+ * literals' first and second bytes, then each such pair (lower-cased for
+ * table 1) looked up in a 64-Kibit bitmap of the literals' first two
+ * bytes, and only at a hit are the literals starting with that pair
+ * compared. The result (a bit per literal, and whether the string has a
+ * byte >= 0x80) is kept in a few slots of the VM keyed by the event, its
+ * generation and the string's address and length, so the regexes and
+ * guards over one field search it once between them; each literal found
+ * lists the guards it lets pass. A slot that cannot be filled (no memory)
+ * makes the regex run and the guards pass: the prefilter only ever skips
+ * work.
  */
 #include "vm/prefilter.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/hash.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && defined(__SSE2__)
 #define PF_HAVE_SSE2 1
@@ -36,22 +42,55 @@ static unsigned pair_key(const char *s, bool fold) {
 
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
 
+/* The slot of s in t's hash of literals: the one holding it, or the empty one where it goes. */
+static uint32_t *hash_slot(const lit_table *t, const char *s, size_t len) {
+    uint32_t mask = t->nhash - 1;
+    for (uint32_t j = (uint32_t)hash_bytes(s, len) & mask;; j = (j + 1) & mask) {
+        uint32_t *slot = &t->hash[j];
+        if (*slot == 0) return slot;
+        uint32_t id = *slot - 1;
+        if (t->len[id] == len && memcmp(t->s[id], s, len) == 0) return slot;
+    }
+}
+
+/* Room for one more literal: the arrays, and the hash at most half full. */
+static bool lits_grow(lit_table *t) {
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 16;
+        char **ns = realloc(t->s, cap * sizeof *ns);
+        if (!ns) return false;
+        t->s = ns;
+        uint32_t *nl = realloc(t->len, cap * sizeof *nl);
+        if (!nl) return false;
+        t->len = nl;
+        t->cap = cap;
+    }
+    if ((t->n + 1) * 2 <= t->nhash) return true;
+    uint32_t nhash = t->nhash ? t->nhash * 2 : 64;
+    uint32_t *old = t->hash, oldn = t->nhash;
+    t->hash = calloc(nhash, sizeof *t->hash);
+    if (!t->hash) {
+        t->hash = old;
+        return false;
+    }
+    t->nhash = nhash;
+    for (uint32_t i = 0; i < oldn; i++)
+        if (old[i]) *hash_slot(t, t->s[old[i] - 1], t->len[old[i] - 1]) = old[i];
+    free(old);
+    return true;
+}
+
 uint32_t sd_lits_add(lit_table *t, const char *s, size_t len) {
-    if (len < 2 || len > UINT32_MAX) return UINT32_MAX;
-    for (uint32_t i = 0; i < t->n; i++)
-        if (t->len[i] == len && memcmp(t->s[i], s, len) == 0) return i;
-    char **ns = realloc(t->s, (t->n + 1) * sizeof *ns);
-    if (!ns) return UINT32_MAX;
-    t->s = ns;
-    uint32_t *nl = realloc(t->len, (t->n + 1) * sizeof *nl);
-    if (!nl) return UINT32_MAX;
-    t->len = nl;
+    if (len < 2 || len > UINT32_MAX || t->n >= UINT32_MAX / 4 || !lits_grow(t)) return UINT32_MAX;
+    uint32_t *slot = hash_slot(t, s, len);
+    if (*slot) return *slot - 1;
     char *copy = malloc(len + 1);
     if (!copy) return UINT32_MAX;
     memcpy(copy, s, len);
     copy[len] = '\0';
     t->s[t->n] = copy;
     t->len[t->n] = (uint32_t)len;
+    *slot = t->n + 1;
     return t->n++;
 }
 
@@ -106,6 +145,7 @@ void sd_lits_free(lit_table *t) {
     free(t->by_pair);
     free(t->guard_at);
     free(t->guard_ids);
+    free(t->hash);
     memset(t, 0, sizeof *t);
 }
 

@@ -73,7 +73,9 @@ typedef struct vm_regex {
 typedef struct lit_table {
     char **s; /* owned */
     uint32_t *len;
-    uint32_t n;
+    uint32_t n, cap;
+    uint32_t *hash;      /* id + 1 of each literal, 0 empty, by content: for adding once (compiler) */
+    uint32_t nhash;      /* a power of two */
     uint64_t *pairs;     /* 65536 bits: some literal starts with these two bytes; NULL when n == 0 */
     uint32_t *by_pair;   /* literal ids, sorted by their first two bytes */
     uint32_t *guard_at;  /* rule guards naming literal i: guard_ids[guard_at[i] .. guard_at[i + 1]) */
