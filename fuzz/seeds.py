@@ -334,6 +334,21 @@ def time_seeds():
         write("time", f"int-{name}", struct.pack(">q", v))
 
 
+def prefilter_seeds():
+    # flags byte (1 i, 2 m, 4 s), the pattern, then subjects one a line
+    for i, (flags, pat, subjects) in enumerate([
+            (1, "(nikto|scoutsuite|kali)[-_ ]", ["Mozilla/5.0 kali-linux", "\u212aali-x", "\u212aALI_x", "nikto",
+                                                 "aws-cli/2.0 Python/3.8"]),
+            (0, "^(Delete|Stop|Disable)[A-Z]\\w*(Trail|Logging|Detector|Recorder)$",
+             ["StopLogging", "DeleteTrail", "StartLogging", "Stop"]),
+            (1, "s(k|a)+\\.", ["SKA.", "\u017fka.", "ska", ""]),
+            (0, "(foo|)bar|baz?", ["ba", "foobar", "bar", "xyz"]),
+            (4, "ab.cd|(?i)kali", ["KALI", "ab\ncd", "abxcd"]),
+            (2, "^ab$|c{2,}", ["x\nab\ny", "cc", "c"])]):
+        body = pat + "\n" + "\n".join(subjects)
+        write("prefilter", f"case{i}", bytes([flags]) + body.encode())
+
+
 def scan_seeds():
     # a first line of paths (a leading digit d: max_depth 2^d), then the JSON text
     docs = {"login": json.dumps(LOGIN), "strings": json.dumps(STRINGS), "unicode": json.dumps(UNICODE, ensure_ascii=False),
@@ -670,6 +685,7 @@ if __name__ == "__main__":
     compile_seeds()
     decode_seeds()
     scan_seeds()
+    prefilter_seeds()
     eval_seeds()
     template_seeds()
     time_seeds()

@@ -817,7 +817,7 @@ typedef struct secdet_stats {
     uint64_t events;          /* events evaluated */
     uint64_t malformed;       /* events that could not be decoded (skipped) */
     uint64_t alerts;          /* alerts delivered */
-    uint64_t rules_run;       /* rule programs run (after the dispatch index) */
+    uint64_t rules_run;       /* rule programs run (after the dispatch index and the literal guards) */
     uint64_t budget_exceeded; /* events that hit the instruction budget */
     uint64_t late;            /* events older than the lateness allows (correlation) */
     uint64_t bytes;           /* bytes pushed */

@@ -40,6 +40,7 @@
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/limits.h"
+#include "vm/prefilter.h"
 
 uint32_t sd_eval_program_source(const program *p, const char *name) {
     for (uint32_t i = 0; i < p->nsources; i++)
@@ -438,19 +439,31 @@ static bool run_rule(eval_ctx *x, uint32_t r) {
     return deliver(x, r);
 }
 
+/* Whether rule r (in no index) can match the event: false only when it has
+ * a literal guard (lang/compile_guard.c) that sd_vm_guards found failing. */
+static bool guard_passes(const engine_ruleset *rs, uint32_t r) {
+    const program *p = rs->prog;
+    if (!p->guard_of || !rs->vm.guard_pass || r >= p->nrules || p->guard_of[r] >= p->nguards) return true;
+    uint32_t g = p->guard_of[r];
+    return rs->vm.guard_pass[g >> 6] >> (g & 63) & 1;
+}
+
 /* Runs the candidates of the event: the indexed rules it hits and the rules
- * in no index, each once, in rule order; false when the budget ran out. */
+ * in no index whose guard passes, each once, in rule order; false when the
+ * budget ran out. */
 static bool run_candidates(eval_ctx *x) {
     engine_ruleset *rs = x->e->rs;
     bool go_on = true;
+    if (rs->prog->nguards > 0) sd_vm_guards(&rs->vm, &rs->ev);
     if (!mark_indexed(rs, &rs->ev)) {
         /* No index hit: the rules in no index are all there is, already in order. */
-        for (uint32_t i = 0; go_on && i < rs->nalways_run; i++) go_on = run_rule(x, rs->always_run[i]);
+        for (uint32_t i = 0; go_on && i < rs->nalways_run; i++)
+            if (guard_passes(rs, rs->always_run[i])) go_on = run_rule(x, rs->always_run[i]);
         return go_on;
     }
     for (uint32_t i = 0; i < rs->nalways_run; i++) {
         uint32_t r = rs->always_run[i];
-        rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
+        if (guard_passes(rs, r)) rs->cand_bits[r >> 6] |= (uint64_t)1 << (r & 63);
     }
     for (uint32_t w = 0; w < rs->nwords; w++) {
         uint64_t bits = rs->cand_bits[w];

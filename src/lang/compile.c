@@ -21,6 +21,7 @@
 #include "lang/parser.h"
 #include "lang/tune.h"
 #include "util/limits.h"
+#include "vm/prefilter.h"
 
 uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc) {
     program *p = c->p;
@@ -363,6 +364,11 @@ program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_e
     }
     if (!c.oom) sd_compile_tuning_text(&c);
     if (!c.oom) sd_build_index(&c);
+    if (!c.oom) sd_build_guards(&c);
+    for (uint32_t t = 0; t < 2 && !c.oom; t++)
+        if (sd_lits_finish(&c.p->lits[t], t == 1) != 0 ||
+            sd_lits_index_guards(&c.p->lits[t], t, c.p->guards, c.p->nguards) != 0)
+            c.oom = true;
     if (c.p->max_regs == 0) c.p->max_regs = 1;
     sd_pool_free_tabs(&c);
     if (c.oom) goto oom;

@@ -54,6 +54,9 @@ uint32_t sd_pool_regex(compiler *c, const ast_lit *re);
 uint32_t sd_pool_source(compiler *c, const char *name);
 void sd_pool_free_tabs(compiler *c);
 
+/* compile_guard.c: the literal guards of the rules in no index (after sd_build_index) */
+void sd_build_guards(compiler *c);
+
 /* compile.c */
 program *sd_compile_ruleset_ex(const ast_ruleset *rs, diag_list *d, bool after_errors);
 uint32_t sd_compile_emit(compiler *c, vm_opcode op, uint32_t a, uint32_t b, uint32_t cc, src_loc loc);

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "lang/compile_int.h"
+#include "lang/regex_lits.h"
 #include "util/hash.h"
+#include "vm/prefilter.h"
 #include "vm/vm.h"
 
 void *sd_compile_grow(void *arr, uint32_t *cap, uint32_t need, size_t elem, bool *oom) {
@@ -267,6 +269,23 @@ uint32_t sd_pool_glob(compiler *c, const char *pat, size_t len) {
     return c->p->nglobs++;
 }
 
+/* The regex's prefilter: its required literals, filed in the program's table. */
+static void pool_regex_lits(compiler *c, vm_regex *r, const ast_lit *re) {
+    regex_lits l;
+    if (!sd_regex_literals(re->str, re->len, re->flags, &l)) return;
+    r->lits = malloc(l.n * sizeof *r->lits);
+    if (!r->lits) {
+        c->oom = true;
+        return;
+    }
+    for (uint32_t k = 0; k < l.n; k++) {
+        r->lits[k] = sd_lits_add(&c->p->lits[l.fold], l.s[k], l.len[k]);
+        if (r->lits[k] == UINT32_MAX) c->oom = true;
+    }
+    r->nlits = l.n;
+    r->lits_fold = l.fold;
+}
+
 uint32_t sd_pool_regex(compiler *c, const ast_lit *re) {
     uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
     for (const char *f = re->flags; *f; f++) {
@@ -286,12 +305,16 @@ uint32_t sd_pool_regex(compiler *c, const ast_lit *re) {
         CERR(c, at, "bad regex /%s/: %s at offset %zu", re->str, (const char *)msg, (size_t)erroff);
         return 0;
     }
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter when JIT is unavailable */
+    /* falls back to the interpreter when JIT is unavailable */
+    bool jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
     GROW(c, regexes, cap_regexes, c->p->nregexes + 1);
     vm_regex *r = &c->p->regexes[c->p->nregexes];
+    memset(r, 0, sizeof *r);
     r->code = code;
+    r->jit = jit;
     r->pattern = strdup(re->str);
     memcpy(r->flags, re->flags, sizeof r->flags);
+    pool_regex_lits(c, r, re);
     c->p->uses_regex = true;
     return c->p->nregexes++;
 }

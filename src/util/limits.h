@@ -61,6 +61,15 @@
 #define LIMIT_VM_ELEM_DEPTH 32u
 /* The budget a regex test costs per extra value of a many-valued field. */
 #define LIMIT_VM_REGEX_VALUE_COST 64u
+/* A regex's prefilter (lang/regex_lits.c): at most this many literals, one
+ * of which every match holds; a larger set is dropped (no prefilter), as it
+ * would filter little and cost a search per literal. */
+#define LIMIT_PREFILTER_LITS 16
+/* Bytes kept of one prefilter literal (longer ones are cut: a prefix of a
+ * required string is required too); bounds the compiler's working sets. */
+#define LIMIT_PREFILTER_LIT_LEN 32
+/* Nesting of groups the literal extraction follows; deeper gives up. */
+#define LIMIT_PREFILTER_DEPTH 32
 
 /* ---- Events (src/event) ---- */
 

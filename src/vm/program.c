@@ -9,6 +9,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 
+#include "vm/prefilter.h"
 #include "vm/program.h"
 #include "vm/tuning.h"
 
@@ -71,8 +72,15 @@ void sd_program_free(program *p) {
     for (uint32_t i = 0; p->regexes && i < p->nregexes; i++) {
         pcre2_code_free((pcre2_code *)p->regexes[i].code);
         free(p->regexes[i].pattern);
+        free(p->regexes[i].lits);
     }
     free(p->regexes);
+    for (uint32_t i = 0; p->guards && i < p->nguards; i++) free(p->guards[i].lits);
+    free(p->guards);
+    free(p->guard_of);
+    free(p->guard_groups);
+    sd_lits_free(&p->lits[0]);
+    sd_lits_free(&p->lits[1]);
     for (uint32_t i = 0; p->paths && i < p->npaths; i++) sd_path_free(&p->paths[i]);
     free(p->paths);
     for (uint32_t i = 0; p->epaths && i < p->nepaths; i++) sd_path_free(&p->epaths[i]);

@@ -59,7 +59,32 @@ typedef struct vm_regex {
     void *code;    /* pcre2_code_8 *, JIT-compiled when available */
     char *pattern; /* for disasm */
     char flags[5];
+    bool jit; /* JIT-compiled: matched with pcre2_jit_match */
+    /* The prefilter (vm/prefilter.h): every match holds one of these
+     * literals of prog->lits[lits_fold] (ids); nlits 0 = none known. */
+    uint8_t lits_fold;
+    uint32_t nlits;
+    uint32_t *lits;
 } vm_regex;
+
+/* The literals of the regexes' prefilters, one table per way of comparing
+ * (0: bytes as they are; 1: ASCII lower-cased, the literals stored so), and
+ * an index by their first two bytes (vm/prefilter.c). */
+typedef struct lit_table {
+    char **s; /* owned */
+    uint32_t *len;
+    uint32_t n, cap;
+    uint32_t *hash;      /* id + 1 of each literal, 0 empty, by content: for adding once (compiler) */
+    uint32_t nhash;      /* a power of two */
+    uint64_t *pairs;     /* 65536 bits: some literal starts with these two bytes; NULL when n == 0 */
+    uint32_t *by_pair;   /* literal ids, sorted by their first two bytes */
+    uint32_t *guard_at;  /* rule guards naming literal i: guard_ids[guard_at[i] .. guard_at[i + 1]) */
+    uint32_t *guard_ids; /* (both NULL when no guard names a literal of the table) */
+    uint8_t firsts[12];  /* the distinct first bytes (keyed), when at most 12 */
+    uint8_t nfirsts;     /* 0: more than 12, the search tests every pair */
+    uint8_t seconds[12]; /* the same of the second bytes */
+    uint8_t nseconds;    /* 0: more than 12, the vector search looks at first bytes only */
+} lit_table;
 
 /* The strings a list test (STRS) takes: folded already when the test folds. */
 typedef struct str_list {
@@ -169,6 +194,23 @@ typedef struct path_index {
     uint32_t nslots;
 } path_index;
 
+/* A rule in no index that needs a literal in one field (lang/compile_guard.c):
+ * it can match only when one of lits (ids in prog->lits[table]) occurs in a
+ * string value of path, so the engine runs it only then. */
+typedef struct rule_guard {
+    uint32_t path;
+    uint8_t table;
+    uint32_t group; /* its (path, table) in prog->guard_groups */
+    uint32_t nlits;
+    uint32_t *lits;
+} rule_guard;
+
+/* A field and a table some guards share: searched once per event for all. */
+typedef struct guard_group {
+    uint32_t path;
+    uint8_t table;
+} guard_group;
+
 typedef struct program {
     vm_insn *code;
     uint32_t *lines; /* source line of each instruction */
@@ -188,6 +230,7 @@ typedef struct program {
     uint32_t nglobs;
     vm_regex *regexes;
     uint32_t nregexes;
+    lit_table lits[2];
     sd_path *paths;
     uint32_t npaths;
     sd_path *epaths; /* paths read from an element (any/all): not in the event's field cache */
@@ -203,6 +246,11 @@ typedef struct program {
     uint32_t nindexes;
     uint32_t *always;
     uint32_t nalways;
+    rule_guard *guards;
+    uint32_t nguards;
+    uint32_t *guard_of; /* per rule: its guard, UINT32_MAX none; NULL when no rule is in `always` */
+    guard_group *guard_groups;
+    uint32_t nguard_groups;
     uint32_t max_regs;
     bool uses_regex;
     /* What the tunes change, for people (secdet_tuning_explain); NULL when none. */

@@ -32,6 +32,7 @@
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/limits.h"
+#include "vm/prefilter.h"
 #include "vm/vm_int.h"
 
 #define VM_BANKS (LIMIT_VM_RULE_DEPTH + 1u)
@@ -58,6 +59,7 @@ int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget) {
         vm->match_ctx = pcre2_match_context_create(NULL);
         if (!vm->match_data || !vm->match_ctx) goto oom;
     }
+    if (sd_vm_lits_init(vm) != 0) goto oom;
     return 0;
 oom:
     sd_vm_free(vm);
@@ -71,6 +73,7 @@ void sd_vm_free(vm_ctx *vm) {
     free(vm->memo_gens);
     pcre2_match_data_free((pcre2_match_data *)vm->match_data);
     pcre2_match_context_free((pcre2_match_context *)vm->match_ctx);
+    sd_vm_lits_free(vm);
     if (vm->scratch) sd_buf_free(vm->scratch);
     free(vm->scratch);
     memset(vm, 0, sizeof *vm);
@@ -260,8 +263,11 @@ static vm_status coalesce(sd_event *ev, const sd_values *regs, uint32_t n, sd_va
 }
 
 /* Whether the regex matches any string of a. Each string tested after the
- * first costs LIMIT_VM_REGEX_VALUE_COST instructions; VM_BUDGET when they run out. */
-static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, bool *f) {
+ * first costs LIMIT_VM_REGEX_VALUE_COST instructions; VM_BUDGET when they run
+ * out. A string without any of the regex's required literals is not given
+ * to PCRE2 (vm/prefilter.h), but costs the same: the budget does not depend
+ * on the prefilter. */
+static vm_status regex_any(vm_ctx *vm, const sd_event *ev, const vm_regex *re, const sd_values *a, bool *f) {
     pcre2_match_context *mctx = NULL;
     if (vm->regex_match_limit > 0 && vm->match_ctx) {
         uint32_t lim = vm->regex_match_limit > UINT32_MAX ? UINT32_MAX : (uint32_t)vm->regex_match_limit;
@@ -280,8 +286,11 @@ static vm_status regex_any(vm_ctx *vm, const vm_regex *re, const sd_values *a, b
             vm->used += LIMIT_VM_REGEX_VALUE_COST;
         }
         tested = true;
+        if (!sd_vm_prefilter(vm, ev, re, x)) continue;
         PCRE2_SPTR subj = (PCRE2_SPTR)(x->str ? x->str : "");
-        int rc = pcre2_match((const pcre2_code *)re->code, subj, x->len, 0, 0, vm->match_data, mctx);
+        /* pcre2_jit_match: the same answer as pcre2_match, without its checks of the options */
+        int rc = re->jit ? pcre2_jit_match((const pcre2_code *)re->code, subj, x->len, 0, 0, vm->match_data, mctx)
+                         : pcre2_match((const pcre2_code *)re->code, subj, x->len, 0, 0, vm->match_data, mctx);
         /* rc == 0 means "matched, ovector too small" — still a match. Errors
          * (match limit, bad UTF) count as no match. */
         if (rc >= 0) {
@@ -463,7 +472,7 @@ static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bo
         case OP_MATCH:
             REG(in.a);
             CHECK(in.c < prog->nregexes && prog->regexes[in.c].code && vm->match_data);
-            if (regex_any(vm, &prog->regexes[in.c], &R[in.a], &f) != VM_OK) return VM_BUDGET;
+            if (regex_any(vm, ev, &prog->regexes[in.c], &R[in.a], &f) != VM_OK) return VM_BUDGET;
             break;
         case OP_EXISTS:
             REG(in.a);

@@ -19,6 +19,20 @@ typedef enum {
     VM_ERROR,  /* malformed program (bounds); never on input */
 } vm_status;
 
+/* What the prefilter found in one string (vm/prefilter.c): valid for the
+ * event `ev` at generation `gen` only, and for that string's bytes (the
+ * event's values do not move or change while its generation lasts). */
+typedef struct lit_memo {
+    const sd_event *ev;
+    uint64_t gen;
+    const char *str;
+    size_t len;
+    bool non_ascii;
+    uint64_t *found; /* a bit per literal of the table */
+} lit_memo;
+
+#define VM_LIT_MEMOS 4 /* strings remembered per table: a few fields hold the regexes' subjects */
+
 typedef struct vm_ctx {
     const program *prog;
     sd_values *regs; /* prog->max_regs registers */
@@ -31,6 +45,9 @@ typedef struct vm_ctx {
     uint64_t regex_match_limit; /* PCRE2 match limit; 0 = PCRE2 default */
     void *match_ctx;            /* pcre2_match_context_8 *: carries regex_match_limit (set per match) */
     struct buf *scratch;        /* text() writes a value here before it goes to the event's arena (made on use) */
+    lit_memo lit_memo[2][VM_LIT_MEMOS]; /* per table of prog->lits */
+    uint32_t lit_next[2];               /* the slot to reuse next */
+    uint64_t *guard_pass;               /* a bit per rule guard, for the event (sd_vm_guards) */
 } vm_ctx;
 
 int sd_vm_init(vm_ctx *vm, const program *prog, uint64_t budget);
