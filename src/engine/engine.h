@@ -105,6 +105,7 @@ typedef struct engine_stage {
     void *fwd_user;
     bool external_wm; /* the watermark moves only when told */
     bool fwd_late;    /* stage 1 drops (and counts) what is late by its own event time */
+    bool fwd_records; /* stage 1 forwards whole records, not matches (sd_engine_set_forward_records) */
     bool batch_any;   /* newest event time since sd_engine_take_batch_time */
     int64_t batch_max;
 } engine_stage;
