@@ -78,6 +78,7 @@ typedef struct corr_group {
     uint32_t key_len;
     uint32_t bytes; /* accounted for this group */
     uint8_t kind;
+    uint8_t cold;             /* its samples were compressed since it was last seen (zsample.c) */
     uint16_t shead, sn, scap; /* the sample ring (count/distinct); max_samples <= 1000. Packed
                                * here, in what would be padding, to keep a group small. The
                                * ring grows to max_samples as events come: most groups see one. */
@@ -176,6 +177,11 @@ struct corr {
     /* The engine's per-rule counts of alerts a throttle held back (n_throttled rules). */
     uint64_t *throttled;
     uint32_t n_throttled;
+    /* Cold samples (zsample.c): the groups from cold_edge to the LRU tail
+     * are cold (their samples compressed); the nwarm groups before it are not. */
+    corr_group *cold_edge;
+    uint64_t nwarm;
+    struct corr_zip *zip; /* the codec and the rules' dictionaries, made when first needed */
 };
 
 /* mem.c: allocations of the state, accounted at what malloc takes for them
@@ -232,6 +238,32 @@ void sd_corr_fire_kept(corr *c, uint32_t rule, const char *tkey, uint32_t tkey_l
                        corr_fired *f);
 /* Drops every alert still waiting (sd_corr_free, a snapshot swap). */
 void sd_fired_clear(corr *c);
+
+/* zsample.c: samples of cold groups kept compressed (raw deflate against a
+ * recent event of the same rule). A compressed event has CORR_EV_Z in its
+ * len; it is held by one sample slot only, and never leaves the correlator:
+ * alerts and snapshots get its JSON back (sd_event_open, sd_event_text). */
+#define CORR_EV_Z 0x80000000u
+static inline bool event_is_z(const corr_event *ev) { return (ev->len & CORR_EV_Z) != 0; }
+/* Bytes of the allocation behind ev (raw or compressed). */
+size_t sd_event_alloc_size(const corr_event *ev);
+/* The dictionary a compressed event references. */
+corr_event *sd_zevent_dict(const corr_event *ev);
+/* A raw event with ev's JSON, referenced for the caller: ev itself when it
+ * is raw, else a new copy made from the compressed one. NULL on OOM. */
+corr_event *sd_event_open(corr *c, corr_event *ev);
+/* Appends ev's JSON to b (b->oom when it cannot). */
+void sd_event_append_text(corr *c, const corr_event *ev, buf *b);
+/* Past CORR_COLD_SHARE of the cap, compresses the samples of the least
+ * recently seen groups (all but CORR_WARM_GROUPS) until the state is back
+ * under it. Cheap when there is nothing to do. */
+void sd_cold_sweep(corr *c);
+/* LRU hooks (state.c): g is seen again (moves to the head) / freed. */
+void sd_cold_touch(corr *c, corr_group *g);
+void sd_cold_forget(corr *c, corr_group *g);
+/* Drops the rules' dictionaries (their numbers change with the program). */
+void sd_zip_dicts_clear(corr *c);
+void sd_zip_free(corr *c);
 
 /* reorder.c */
 void sd_rec_free(corr *c, corr_rec *r);

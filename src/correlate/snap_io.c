@@ -4,6 +4,13 @@
 #include "correlate/snap_int.h"
 
 void sd_snap_w_event(writer *w, corr_event *ev) {
+    if (event_is_z(ev)) { /* held by one sample: written whole, as its JSON */
+        w_u32(w, w->nevents++);
+        uint32_t len = ev->len & ~CORR_EV_Z;
+        w_u32(w, len);
+        sd_event_append_text(w->c, ev, w->b);
+        return;
+    }
     if (ev->snap_gen == w->gen) {
         w_u32(w, ev->snap_idx);
         return;

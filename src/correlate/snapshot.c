@@ -86,7 +86,7 @@ int sd_corr_snapshot_write(corr *c, buf *out) {
     size_t start = out->len;
     char header[SNAP_HEADER] = {0};
     sd_buf_append(out, header, sizeof header);
-    writer w = {.b = out, .nevents = 0, .gen = ++c->snap_gen ? c->snap_gen : ++c->snap_gen};
+    writer w = {.b = out, .nevents = 0, .gen = ++c->snap_gen ? c->snap_gen : ++c->snap_gen, .c = c};
 
     w_i64(&w, c->watermark);
     w_i64(&w, c->max_time);

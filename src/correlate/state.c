@@ -40,6 +40,7 @@ void sd_corr_free(corr *c) {
     sd_recs_clear(c);
     sd_rec_chunks_free(c);
     sd_corr_clear_groups(c);
+    sd_zip_free(c);
     free(c->recs);
     free(c->kept);
     free(c->heap);
@@ -61,7 +62,7 @@ void sd_corr_get_stats(const corr *c, corr_stats *out) {
 static size_t event_size(uint32_t len) { return sizeof(corr_event) + len + 1; }
 
 corr_event *sd_corr_event_new(corr *c, const char *json, size_t len) {
-    if (len > UINT32_MAX - 1) return NULL;
+    if (len >= CORR_EV_Z) return NULL; /* (that bit marks a compressed event) */
     corr_event *ev = sd_mem_alloc(c, NULL, event_size((uint32_t)len));
     if (!ev) return NULL;
     ev->refs = 0;
@@ -74,7 +75,7 @@ corr_event *sd_corr_event_new(corr *c, const char *json, size_t len) {
 }
 
 void sd_corr_event_drop(corr *c, corr_event *ev) {
-    if (ev && ev->refs == 0) sd_mem_free(c, NULL, ev, event_size(ev->len));
+    if (ev && ev->refs == 0) sd_mem_free(c, NULL, ev, sd_event_alloc_size(ev));
 }
 
 void sd_event_ref(corr_event *ev) {
@@ -83,7 +84,11 @@ void sd_event_ref(corr_event *ev) {
 
 void sd_event_unref(corr *c, corr_event *ev) {
     if (!ev) return;
-    if (--ev->refs == 0) sd_mem_free(c, NULL, ev, event_size(ev->len));
+    if (--ev->refs == 0) {
+        corr_event *dict = event_is_z(ev) ? sd_zevent_dict(ev) : NULL;
+        sd_mem_free(c, NULL, ev, sd_event_alloc_size(ev));
+        sd_event_unref(c, dict);
+    }
 }
 
 uint32_t sd_corr_source_id(corr *c, const char *name) {
@@ -160,6 +165,7 @@ static void lru_push_head(corr *c, corr_group *g) {
 }
 
 void sd_group_touch(corr *c, corr_group *g) {
+    sd_cold_touch(c, g);
     if (c->lru_head == g) return;
     lru_unlink(c, g);
     lru_push_head(c, g);
@@ -180,6 +186,7 @@ corr_group *sd_group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, 
     c->buckets[slot] = g;
     lru_push_head(c, g);
     c->ngroups++;
+    c->nwarm++;
     /* The header's own cost: on g->bytes, taken off with the rest in sd_group_free. */
     sd_mem_account(c, g, (int64_t)sd_mem_cost(sizeof *g + len));
     return g;
@@ -259,6 +266,7 @@ void sd_group_free(corr *c, corr_group *g) {
             break;
         }
     }
+    sd_cold_forget(c, g);
     lru_unlink(c, g);
     heap_remove(c, g);
     switch (g->kind) {
@@ -278,6 +286,8 @@ void sd_group_free(corr *c, corr_group *g) {
     c->bytes -= g->bytes;
     c->ngroups--;
     free(g);
+    /* No compressed sample is left: the dictionaries would be all that is. */
+    if (c->ngroups == 0) sd_zip_dicts_clear(c);
 }
 
 /* Frees the groups whose state no record at or after the watermark can use. */
@@ -303,8 +313,10 @@ void sd_corr_expire_before(corr *c, int64_t bound) {
 }
 
 uint64_t sd_corr_enforce_cap(corr *c) {
-    if (c->applying || c->opts.max_bytes == 0) return 0;
-    uint64_t before = c->bytes;
+    if (c->applying) return 0;
+    sd_cold_sweep(c);
+    if (c->opts.max_bytes == 0) return 0;
+    uint64_t before = c->bytes; /* (what the sweep saved is not eviction) */
     while (c->bytes > c->opts.max_bytes && c->lru_tail) {
         sd_group_free(c, c->lru_tail);
         c->evicted++;

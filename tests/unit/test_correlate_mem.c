@@ -180,7 +180,10 @@ static void test_flushing_held_records_never_goes_over_the_cap(void **state) {
     assert_true(cs.groups > 1000);
     assert_true(cs.evicted > 0);
     assert_true(cs.bytes <= cap);
-    assert_true(cs.peak_bytes <= cap + cap / 16);
+    /* As above, and one more doubling: with cold samples compressed, twice
+     * as many groups fit (16,000 here), and the table and expiry heap (8
+     * bytes a group each) double once more on the way. */
+    assert_true(cs.peak_bytes <= cap + cap / 8);
     collected_free(&c);
     secdet_engine_free(e);
 }
@@ -197,6 +200,10 @@ static void test_memory_of_evicted_groups_is_reused(void **state) {
     long i = 0;
     for (; STAT(e, evicted) < 20000; i++) push_ip(e, i, i);
     uint64_t groups = STAT(e, groups);
+    /* Cold groups' samples get compressed (zsample.c), which changes the
+     * sizes the heap serves: it settles within a few turns of the groups
+     * (by 132 KiB here), and must then stay where it is. */
+    for (long end = i + 3 * (long)groups; i < end; i++) push_ip(e, i, i);
     uint64_t heap = heap_bytes();
     for (long end = i + 10 * (long)groups; i < end; i++) push_ip(e, i, i);
     assert_true(STAT(e, evicted) > 10 * groups);
