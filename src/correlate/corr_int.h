@@ -113,9 +113,21 @@ typedef struct corr_group {
         struct seqx_state *x;  /* a sequence with counted or `not` steps */
         struct set_state *set; /* an unordered sequence */
     } u;
-    corr_sample *samples; /* count/distinct: ring of the last max_samples events */
+    /* count/distinct/sum: the last max_samples events (sample_ring). A ring of
+     * one is the pointer itself: most groups of a large table see one event,
+     * and a ring of one cost them a 32-byte allocation. A sample keeps no
+     * time: nothing reads it. */
+    union {
+        corr_event *one;   /* scap == 1 */
+        corr_event **ring; /* scap > 1: scap slots */
+    } samples;
     char key[];
 } corr_group;
+
+static inline corr_event **sample_ring(corr_group *g) { return g->scap == 1 ? &g->samples.one : g->samples.ring; }
+static inline corr_event *const *sample_ring_c(const corr_group *g) {
+    return g->scap == 1 ? &g->samples.one : g->samples.ring;
+}
 
 typedef struct corr_rec {
     int64_t t;
@@ -220,7 +232,7 @@ void sd_corr_clear_groups(corr *c);
 void sd_event_ref(corr_event *ev);
 void sd_event_unref(corr *c, corr_event *ev);
 /* Appends to the group's sample ring (count/distinct). 0 or -1. */
-int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev);
+int sd_samples_push(corr *c, corr_group *g, corr_event *ev);
 /* The last n samples, oldest first, into out (n <= g->sn). */
 void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out);
 

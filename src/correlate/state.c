@@ -278,10 +278,10 @@ void sd_group_free(corr *c, corr_group *g) {
     case GK_SET: sd_set_free_state(c, g); break;
     default: break;
     }
-    if (g->samples) {
-        uint32_t cap = g->scap;
-        for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, g->samples[(g->shead + i) % cap].ev);
-        sd_mem_free(c, g, g->samples, cap * sizeof *g->samples);
+    if (g->scap > 0) {
+        corr_event **ring = sample_ring(g);
+        for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, ring[(g->shead + i) % g->scap]);
+        if (g->scap > 1) sd_mem_free(c, g, g->samples.ring, g->scap * sizeof *ring);
     }
     c->bytes -= g->bytes;
     c->ngroups--;
@@ -330,29 +330,34 @@ void sd_corr_clear_groups(corr *c) {
 
 /* ---- Samples ------------------------------------------------------------------------- */
 
-/* The ring starts with room for one sample and doubles up to max_samples:
- * at a million groups most see one event, and a ring of max_samples each
- * would cost them (max_samples - 1) * 16 bytes for nothing. */
-int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
+/* The ring starts with room for one sample (in the group itself) and
+ * doubles up to max_samples: at a million groups most see one event, and a
+ * ring of max_samples each would cost them for nothing. */
+int sd_samples_push(corr *c, corr_group *g, corr_event *ev) {
     uint32_t max = c->opts.max_samples;
     if (g->sn == g->scap && g->scap < max) {
         uint32_t new_cap = g->scap ? 2u * g->scap : 1u;
         if (new_cap > max) new_cap = max;
-        void *ring = g->samples;
-        uint32_t head = g->shead, cap = g->scap;
-        if (sd_ring_resize(c, g, &ring, &head, g->sn, &cap, new_cap, sizeof *g->samples) != 0) return -1;
-        g->samples = ring;
-        g->shead = (uint16_t)head;
-        g->scap = (uint16_t)cap;
+        if (new_cap > 1) {
+            corr_event **p = sd_mem_alloc(c, g, new_cap * sizeof *p);
+            if (!p) return -1;
+            corr_event **old = sample_ring(g);
+            for (uint32_t i = 0; i < g->sn; i++) p[i] = old[(g->shead + i) % g->scap];
+            if (g->scap > 1) sd_mem_free(c, g, g->samples.ring, g->scap * sizeof *p);
+            g->samples.ring = p;
+        }
+        g->scap = (uint16_t)new_cap;
+        g->shead = 0;
     }
+    corr_event **ring = sample_ring(g);
     uint32_t cap = g->scap;
     sd_event_ref(ev);
     if (g->sn == cap) {
-        sd_event_unref(c, g->samples[g->shead].ev);
-        g->samples[g->shead] = (corr_sample){t, ev};
-        g->shead = (g->shead + 1) % cap;
+        sd_event_unref(c, ring[g->shead]);
+        ring[g->shead] = ev;
+        g->shead = (uint16_t)((g->shead + 1) % cap);
     } else {
-        g->samples[(g->shead + g->sn) % cap] = (corr_sample){t, ev};
+        ring[(g->shead + g->sn) % cap] = ev;
         g->sn++;
     }
     return 0;
@@ -360,7 +365,7 @@ int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
 
 void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out) {
     (void)c;
-    uint32_t cap = g->scap;
+    corr_event *const *ring = sample_ring_c(g);
     uint32_t first = g->sn - n;
-    for (uint32_t i = 0; i < n; i++) out[i] = g->samples[(g->shead + first + i) % cap].ev;
+    for (uint32_t i = 0; i < n; i++) out[i] = ring[(g->shead + first + i) % g->scap];
 }

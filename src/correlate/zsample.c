@@ -225,7 +225,7 @@ static void compress_group(corr *c, corr_group *g) {
     case GK_COUNT:
     case GK_DISTINCT:
     case GK_SUM:
-        for (uint32_t i = 0; i < g->sn; i++) compress_slot(c, g->rule, &g->samples[(g->shead + i) % g->scap].ev);
+        for (uint32_t i = 0; i < g->sn; i++) compress_slot(c, g->rule, &sample_ring(g)[(g->shead + i) % g->scap]);
         break;
     case GK_SEQ: {
         seq_partial **slots = seq_slots(g);

@@ -68,7 +68,7 @@ static size_t compressed_samples(secdet_engine *e) {
     size_t n = 0;
     for (const corr_group *g = e->corr->lru_head; g; g = g->lnext) {
         if (g->kind == GK_COUNT) {
-            for (uint32_t i = 0; i < g->sn; i++) n += event_is_z(g->samples[(g->shead + i) % g->scap].ev);
+            for (uint32_t i = 0; i < g->sn; i++) n += event_is_z(sample_ring_c(g)[(g->shead + i) % g->scap]);
         } else if (g->kind == GK_SEQ && g->u.s.sl.in[1]) {
             n += event_is_z(g->u.s.sl.in[1]->steps[0].ev);
         }
@@ -157,7 +157,7 @@ static void test_the_oldest_sample_opens_after_its_dictionary_was_replaced(void 
     /* Complete only the second group of each rule (the first ones became
      * their rules' first dictionaries): compressed long ago. */
     const corr_group *old = e->corr->lru_tail->lprev->lprev;
-    assert_true(old->kind == GK_COUNT && event_is_z(old->samples[old->shead].ev));
+    assert_true(old->kind == GK_COUNT && event_is_z(sample_ring_c(old)[old->shead]));
     for (int k = 0; k < 2; k++) {
         secdet_engine *x = k ? e : ref;
         push_one(x, 100000, "\"k\":1,\"ip\":\"10.0.0.1\"", 7);
