@@ -96,8 +96,12 @@ typedef struct corr_group {
         } d;
         struct { /* sequence: slots[k] = the partial waiting for step k (k >= 1); seq_slots() */
             union {
-                seq_partial *in[SEQ_INLINE_SLOTS]; /* nsteps <= SEQ_INLINE_SLOTS: in the group */
-                seq_partial **heap;                /* more steps: an array of nsteps */
+                /* nsteps <= SEQ_INLINE_SLOTS: in the group. Two steps: the one
+                 * slot is in[3], and its partial (start and step 0) lives in
+                 * in[0..2] (seq_inline_partial): most sequences have two
+                 * steps, and their partial was a 32-byte allocation. */
+                seq_partial *in[SEQ_INLINE_SLOTS];
+                seq_partial **heap; /* more steps: an array of nsteps */
             } sl;
             uint32_t nsteps;
         } s;
@@ -316,11 +320,20 @@ void sd_window_free_state(corr *c, corr_group *g);
 void sd_seq_free_state(corr *c, corr_group *g);
 /* A plain sequence's slots (slot 0 unused). */
 static inline seq_partial **seq_slots(corr_group *g) {
+    if (g->u.s.nsteps == 2) return g->u.s.sl.in + 2; /* slot 1 is in[3] */
     return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
 }
 static inline seq_partial *const *seq_slots_c(const corr_group *g) {
+    if (g->u.s.nsteps == 2) return g->u.s.sl.in + 2;
     return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
 }
+/* A two-step sequence's partial, in the group (in[0..2]). */
+static inline seq_partial *seq_inline_partial(corr_group *g) { return (seq_partial *)(void *)g->u.s.sl.in; }
+_Static_assert(sizeof(seq_partial) + sizeof(corr_sample) <= 3 * sizeof(seq_partial *),
+               "a two-step partial fits in the first three inline slots");
+/* A new partial for g with room for its first nsteps - 1 steps, zeroed; a
+ * two-step sequence's is its inline one (which must be free). NULL on OOM. */
+seq_partial *sd_seq_partial_new(corr *c, corr_group *g);
 /* Bytes of a plain sequence's partial (room for its first nsteps - 1 steps). */
 size_t sd_seq_partial_size(uint32_t nsteps);
 /* Gives a new GK_SEQ group its slots; 0, or -1 on OOM. */

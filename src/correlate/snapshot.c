@@ -197,7 +197,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
             if (!r_u8(r)) continue;
             seq_partial *p = NULL;
             if (keep) {
-                p = sd_mem_calloc(c, g, sd_seq_partial_size(nsteps));
+                p = sd_seq_partial_new(c, g);
                 if (!p) return false;
                 seq_slots(g)[k] = p;
             }

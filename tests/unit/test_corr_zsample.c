@@ -69,8 +69,8 @@ static size_t compressed_samples(secdet_engine *e) {
     for (const corr_group *g = e->corr->lru_head; g; g = g->lnext) {
         if (g->kind == GK_COUNT) {
             for (uint32_t i = 0; i < g->sn; i++) n += event_is_z(sample_ring_c(g)[(g->shead + i) % g->scap]);
-        } else if (g->kind == GK_SEQ && g->u.s.sl.in[1]) {
-            n += event_is_z(g->u.s.sl.in[1]->steps[0].ev);
+        } else if (g->kind == GK_SEQ && seq_slots_c(g)[1]) {
+            n += event_is_z(seq_slots_c(g)[1]->steps[0].ev);
         }
     }
     return n;
