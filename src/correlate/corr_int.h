@@ -3,13 +3,14 @@
  * watermark), window.c (count, distinct), sum.c, sequence.c (plain
  * sequences), seqx.c (sequences with counted and `not` steps), seqset.c
  * (unordered), cstep.c (the counts of counted steps), throttle.c, fired.c
- * (alerts waiting for the engine), snapshot.c and snap_*.c.
+ * (alerts waiting for the engine), zsample.c (cold samples, compressed),
+ * snapshot.c and snap_*.c.
  *
  * Memory: a group is one allocation (header + key bytes) plus its kind's
  * arrays; every allocation goes through mem.c, which adds what malloc really
  * takes for it to c->bytes (and to g->bytes for a group's own memory), so the
  * cap is honest. Sample events are refcounted corr_event pointers; an event's
- * bytes count once. Records are cut from chunks (mem.c), counted whole.
+ * bytes count once (a compressed one belongs to one sample). Records are cut from chunks (mem.c), counted whole.
  */
 #ifndef SECDET_CORRELATE_CORR_INT_H
 #define SECDET_CORRELATE_CORR_INT_H
