@@ -89,13 +89,19 @@ static secdet_engine *engine_capped(collected *c, uint64_t cap) {
     return engine_with_opts(RULES, c, &s);
 }
 
+/* An engine far from its cap and one that has to compress, both through phase 1. */
+static void two_engines(collected *want, collected *got, secdet_engine **ref, secdet_engine **e) {
+    *ref = engine_capped(want, FAR_AWAY);
+    *e = engine_capped(got, CAP);
+    phase1(*ref);
+    phase1(*e);
+}
+
 static void test_cold_samples_are_compressed_and_alerts_are_unchanged(void **state) {
     (void)state;
     collected want, got;
-    secdet_engine *ref = engine_capped(&want, FAR_AWAY);
-    secdet_engine *e = engine_capped(&got, CAP);
-    phase1(ref);
-    phase1(e);
+    secdet_engine *ref, *e;
+    two_engines(&want, &got, &ref, &e);
     assert_int_equal(STAT(ref, groups), 2 * GROUPS);
     assert_int_equal(STAT(e, groups), 2 * GROUPS); /* nothing evicted: it fits */
     assert_int_equal(STAT(e, evicted), 0);
@@ -150,10 +156,8 @@ static void test_compressed_samples_survive_a_snapshot(void **state) {
 static void test_the_oldest_sample_opens_after_its_dictionary_was_replaced(void **state) {
     (void)state;
     collected want, got;
-    secdet_engine *ref = engine_capped(&want, FAR_AWAY);
-    secdet_engine *e = engine_capped(&got, CAP);
-    phase1(ref);
-    phase1(e);
+    secdet_engine *ref, *e;
+    two_engines(&want, &got, &ref, &e);
     /* Complete only the second group of each rule (the first ones became
      * their rules' first dictionaries): compressed long ago. */
     const corr_group *old = e->corr->lru_tail->lprev->lprev;
