@@ -131,12 +131,12 @@ struct secdet_engine {
     uint64_t prog_gen;  /* bumped whenever rs changes */
     engine_source *sources;
     size_t nsources, cap_sources;
-    lt_path default_time_path; /* .eventTime */
-    sd_logtypes logtypes;      /* the log types this engine knows (event/logtype.h) */
-    event_profile profile;     /* of the event under evaluation (profile.c) */
+    lt_path default_time_path;  /* .eventTime */
+    sd_logtypes logtypes;       /* the log types this engine knows (event/logtype.h) */
+    event_profile profile;      /* of the event under evaluation (profile.c) */
     const sd_logtype *jsonl_lt; /* the registry's jsonl, found for logtypes.gen jsonl_gen - 1 (profile.c) */
     uint64_t jsonl_gen;
-    source_stat *sstats;       /* per source name (profile.c) */
+    source_stat *sstats; /* per source name (profile.c) */
     size_t nsstats, cap_sstats;
     struct engine_peek *peek; /* events read without evaluating them (reader.c); NULL until used */
     /* The top-level members that mark a JSON line of an auto source as a
