@@ -1,4 +1,4 @@
-"""secdet sigma convert RULES... [-o DIR] [--placeholders FILE] [--report FILE]
+"""secdet sigma convert RULES... [-o DIR] [--placeholders FILE] [--logsource SEL:SOURCE]... [--report FILE]
 
 Converts Sigma rule files (and directories of *.yml) into secdet rule files:
 one `.secdet` per Sigma file in DIR (or all on stdout). Every refused rule
@@ -14,6 +14,7 @@ import yaml
 from sigma.collection import SigmaCollection
 
 from sigma.backends.secdet.convert import convert_collection, lists_text
+from sigma.pipelines.secdet import parse_logsource_map
 
 
 def sigma_files(paths):
@@ -43,10 +44,18 @@ def main(argv=None):
     ap.add_argument("rules", nargs="+", help="Sigma .yml files or directories")
     ap.add_argument("-o", "--output", help="directory for the .secdet files (default: stdout)")
     ap.add_argument("--placeholders", help="JSON file: placeholder name -> list of values (for |expand)")
+    ap.add_argument("--logsource", metavar="SEL:SOURCE", action="append", default=[],
+                    help="rules of a logsource with no secdet log type that SEL (KEY=VALUE[,KEY=VALUE...], "
+                         "KEY category, product or service) matches become `on SOURCE`, fields as written; "
+                         "repeatable, the first match wins (e.g. product=windows:jsonl)")
     ap.add_argument("--other-source", metavar="NAME",
-                    help="a logsource with no secdet log type becomes `on NAME`, its fields taken as written")
+                    help="any other logsource with no secdet log type becomes `on NAME`, its fields as written")
     ap.add_argument("--report", help="write one JSON line per Sigma rule: id, title, source, status, reason")
     args = ap.parse_args(argv)
+    try:
+        logsource_map = parse_logsource_map(args.logsource)
+    except ValueError as e:
+        ap.error(str(e))
     placeholders = {}
     if args.placeholders:
         with open(args.placeholders, encoding="utf-8") as f:
@@ -79,7 +88,7 @@ def main(argv=None):
         for c in groups:
             try:
                 c.resolve_rule_references()
-                t, conv, ls = convert_collection(c, placeholders, args.other_source)
+                t, conv, ls = convert_collection(c, placeholders, args.other_source, logsource_map)
             except Exception as e:
                 for r in c.rules:
                     src = str(r.source.path) if r.source is not None else "-"
@@ -105,6 +114,11 @@ def main(argv=None):
     refused = [r for r in results if r["status"] == "refused"]
     for r in refused:
         print(f"refused {r['id']} ({r['source']}): {r['reason']}", file=sys.stderr)
+    for e in logsource_map:
+        if not e.used:
+            print(f"secdet sigma convert: --logsource {e.spec} matched no rule "
+                  "(it applies to a logsource without a secdet log type that no earlier --logsource matched)",
+                  file=sys.stderr)
     print(f"secdet sigma convert: {len(results) - len(refused)} converted, {len(refused)} refused",
           file=sys.stderr)
     if args.report:
