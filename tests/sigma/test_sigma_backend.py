@@ -54,3 +54,16 @@ def test_a_processing_pipeline_is_an_error_not_ignored():
     pl = ProcessingPipeline([ProcessingItem(FieldMappingTransformation({"eventType": "EventType"}))])
     with pytest.raises(Exception, match="without a processing pipeline"):
         SecdetBackend(processing_pipeline=pl).convert(SigmaCollection.from_yaml(RULES))
+
+
+def test_backend_option_logsource_map():
+    """sigma-cli's `-O logsource_map=product=windows:jsonl` (a string; a list
+    when repeated) and `-O other_source=NAME` reach the backend as keywords."""
+    for opt in ("product=windows:jsonl", ["product=aws:x", "service=security:jsonl"]):
+        b = SecdetBackend(logsource_map=opt)
+        out = "".join(b.convert(SigmaCollection.from_yaml(RULES)))
+        assert "on jsonl\n" in out and 'EventID in [4624, "4624"]' in out and "on okta\n" in out
+    b = SecdetBackend(other_source="winlog")
+    assert "on winlog\n" in "".join(b.convert(SigmaCollection.from_yaml(RULES)))
+    with pytest.raises(ValueError, match="logsource map entry 'windows'"):
+        SecdetBackend(logsource_map="windows")
