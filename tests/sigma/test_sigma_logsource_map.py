@@ -165,3 +165,16 @@ def test_a_bad_entry_is_a_usage_error(secdet, tmp_path):
                 "product=windows:"):
         p, _ = convert(secdet, tmp_path, {"r": RULES}, "--logsource", bad)
         assert p.returncode == 2 and "logsource map entry" in p.stderr, (bad, p.stderr)
+
+
+def test_docs_logsource_example_is_the_real_output(secdet, sigma_data):
+    """docs/sigma.md ("Logsources without a log type") shows the conversion
+    of the specification's Windows example with --logsource
+    product=windows:jsonl: it must be exactly what the command prints."""
+    src = sigma_data / "correlation" / "spec-doc-examples" / "failed_logins_followed_by_successful_login.yml"
+    p = run(secdet, "sigma", "convert", "--logsource", "product=windows:jsonl", src)
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(HERE, "..", "..", "docs", "sigma.md")) as f:
+        doc = f.read()
+    assert "secdet sigma convert --logsource product=windows:jsonl " + src.name in doc
+    assert "on jsonl" in p.stdout and p.stdout.strip() in doc
