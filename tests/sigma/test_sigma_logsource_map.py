@@ -178,3 +178,59 @@ def test_docs_logsource_example_is_the_real_output(secdet, sigma_data):
         doc = f.read()
     assert "secdet sigma convert --logsource product=windows:jsonl " + src.name in doc
     assert "on jsonl" in p.stdout and p.stdout.strip() in doc
+
+
+ECS_PIPELINE = """\
+name: Windows process events as ECS
+priority: 100
+transformations:
+  - id: ecs_process
+    type: field_name_mapping
+    mapping:
+      ComputerName: host.name
+      User: user.name
+      Image: process.executable
+      CommandLine: process.command_line
+    rule_conditions:
+      - type: logsource
+        category: process_creation
+"""
+
+
+def test_a_pipeline_renames_the_fields_and_the_keys(secdet, sigma_data, tmp_path):
+    """--pipeline FILE: a pySigma field_name_mapping renames the fields of
+    the mapped rules, in detections and group-by keys alike; events named
+    so (ECS, nested) fire the converted temporal_ordered."""
+    pl = tmp_path / "ecs.yml"
+    pl.write_text(ECS_PIPELINE)
+    corr = sigma_data / "correlation" / "spec-tests" / "temporal_ordered.yml"
+    p = run(secdet, "sigma", "convert", corr, BASE_RULES, "-o", tmp_path / "out", *MAP, "--pipeline", pl)
+    assert p.returncode == 0, p.stderr
+    text = (tmp_path / "out" / "temporal_ordered.secdet").read_text()
+    assert "sequence within 5m by .host.name, .user.name {" in text
+    base = (tmp_path / "out" / "spec_tests_base_rules.secdet").read_text()
+    assert '.process.executable iendswith "\\\\whoami.exe"' in base
+    assert "where .EventID in [4625" in base, "the item's logsource condition leaves the logon rule alone"
+
+    def ecs(t, host, user, exe):
+        return {"eventTime": at(t), "host": {"name": host}, "user": {"name": user},
+                "process": {"executable": "C:\\Windows\\System32\\" + exe, "command_line": exe + " user"}}
+    events = [ecs(0, "pc1", "alice", "whoami.exe"), ecs(1, "pc1", "alice", "net.exe"),
+              ecs(2, "pc1", "alice", "ipconfig.exe"),
+              ecs(0, "pc2", "bob", "ipconfig.exe"), ecs(1, "pc2", "bob", "net.exe"), ecs(2, "pc2", "bob", "whoami.exe")]
+    events.sort(key=lambda e: e["eventTime"])
+    got = [a["group"] for a in scan_jsonl(secdet, tmp_path / "out", events, tmp_path) if a["rule"] == "recon_ordered"]
+    assert got == [{".host.name": "pc1", ".user.name": "alice"}], got
+
+
+def test_a_pipeline_that_does_more_is_refused(secdet, tmp_path):
+    one_to_two = ECS_PIPELINE.replace("Image: process.executable", "Image: [process.executable, process.name]")
+    pl = tmp_path / "two.yml"
+    pl.write_text(one_to_two.replace("category: process_creation", "product: windows"))
+    p, report = convert(secdet, tmp_path, {"r": RULES}, "--logsource", "product=windows:jsonl", "--pipeline", pl)
+    assert "maps field 'Image' to 2 fields" in report["50000000-0000-0000-0000-000000000002"]["reason"]
+    assert report["50000000-0000-0000-0000-000000000001"]["status"] == "converted"
+    pl.write_text("name: x\npriority: 1\ntransformations:\n  - type: drop_detection_item\n"
+                  "    field_name_conditions:\n      - type: include_fields\n        fields: [EventID]\n")
+    p, _ = convert(secdet, tmp_path, {"r": RULES}, "--pipeline", pl)
+    assert p.returncode == 2 and "only field-name mappings" in p.stderr, p.stderr

@@ -10,6 +10,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.pipelines.secdet import parse_logsource_map
 
 from .convert import convert_collection, lists_text
+from .fieldmap import FieldMap, PipelineNotSupported
 
 
 class SecdetBackend(Backend):
@@ -30,15 +31,17 @@ class SecdetBackend(Backend):
         self.other_source = other_source
 
     def convert(self, rule_collection, output_format=None, correlation_method=None, callback=None):
-        if self.processing_pipeline is not None and len(self.processing_pipeline.items) > 0:
-            # applying it before the backend's own mapping would map field
-            # names twice, and ignoring it would be silent
+        # a pipeline may only rename the fields of rules converted through
+        # logsource_map / other_source (fieldmap.py); anything else it does
+        # is an error, not ignored
+        try:
+            field_map = FieldMap(self.processing_pipeline)
+        except PipelineNotSupported as e:
             raise SigmaFeatureNotSupportedByBackendError(
-                "the secdet backend maps logsources and fields itself (docs/sigma.md); "
-                "convert without a processing pipeline")
+                f"{e}; the secdet backend maps logsources and fields itself (docs/sigma.md)") from None
         rule_collection.resolve_rule_references()
         texts, results, lists = convert_collection(rule_collection, self.placeholders, self.other_source,
-                                                   self.logsource_map)
+                                                   self.logsource_map, field_map)
         self.results = results
         out = []
         for r in results:

@@ -59,9 +59,10 @@ def ident(text, fallback="sigma_rule"):
 
 
 class Converter:
-    def __init__(self, placeholders=None, other_source=None, logsource_map=None):
+    def __init__(self, placeholders=None, other_source=None, logsource_map=None, field_map=None):
         self.placeholders = placeholders or {}
         self.other_source = other_source
+        self.field_map = field_map      # a FieldMap (fieldmap.py): a pipeline's field renames, or None
         # a list of LogsourceEntry, or the specs to parse (ValueError)
         if logsource_map and not all(hasattr(e, "selector") for e in logsource_map):
             logsource_map = parse_logsource_map(logsource_map)
@@ -72,17 +73,29 @@ class Converter:
 
     def logsource(self, rule):
         try:
-            return logsource_of(rule)
+            ls = logsource_of(rule)
         except Refused:
             # --logsource SEL:SOURCE, then --other-source: the user says the
             # events of that source are this logsource's; fields are taken
-            # as they are written.
-            mapped = user_logsource(self.logsource_map, rule)
-            if mapped is not None:
-                return mapped
-            if self.other_source is None:
-                raise
-            return {"on": source_text(self.other_source), "fields": as_written}
+            # as they are written, or as the user's pipeline renames them.
+            ls = user_logsource(self.logsource_map, rule)
+            if ls is None:
+                if self.other_source is None:
+                    raise
+                ls = {"on": source_text(self.other_source), "fields": as_written}
+            if self.field_map:
+                ls["fields"] = lambda f: as_written(self.field_map.map(rule, f))
+            return ls
+        if self.field_map:
+            # the backend maps this log type's fields itself: a pipeline
+            # renaming one of them refuses the rule rather than map twice
+            def guard(f):
+                if self.field_map.map(rule, f) != f:
+                    raise Refused(f"the processing pipeline renames field '{f}' of a rule of log type "
+                                  f"{ls['on']}, whose fields the backend maps itself")
+            inner = ls["fields"]
+            ls = dict(ls, guard=guard, fields=lambda f: (guard(f), inner(f))[1])
+        return ls
 
     # ---- names -------------------------------------------------------
     def name_of(self, rule):
@@ -221,6 +234,8 @@ class Converter:
         raise Refused(f"condition node {type(node).__name__} has no secdet form")
 
     def field_path(self, ls, field, value):
+        if "guard" in ls:
+            ls["guard"](field)
         rewrites = ls.get("values", {})
         if field in rewrites:
             target, table = rewrites[field]
@@ -356,12 +371,13 @@ class Converter:
         raise Refused(f"correlation type '{t}' has no secdet form")
 
 
-def convert_collection(collection, placeholders=None, other_source=None, logsource_map=None):
+def convert_collection(collection, placeholders=None, other_source=None, logsource_map=None, field_map=None):
     """-> (outputs, results, lists): outputs maps each source path (or
     '<input>') to secdet text; results has a row per rule (status, reason);
     lists the placeholder lists. logsource_map: LogsourceEntry list or specs
-    (--logsource); other_source: the source of any other unknown logsource."""
-    cv = Converter(placeholders, other_source, logsource_map)
+    (--logsource); other_source: the source of any other unknown logsource;
+    field_map: a FieldMap of the user's processing pipeline."""
+    cv = Converter(placeholders, other_source, logsource_map, field_map)
     texts, status = {}, {}
     rules = list(collection.rules)
     corrs = [r for r in rules if isinstance(r, SigmaCorrelationRule)]
