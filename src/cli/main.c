@@ -154,17 +154,23 @@ static const char usage_hunt[] =
     "\n"
     "exit status: 0 it ran, 2 a bad condition, rules or input, or a usage error.\n";
 
-static const char usage_sigma[] =
-    "usage: secdet sigma convert SIGMA... [-o DIR] [--placeholders FILE] [--other-source NAME]\n"
-    "                            [--report FILE]\n"
-    "\n"
-    "Converts Sigma rules (.yml files and directories) into secdet rule files, one\n"
-    "per Sigma file in DIR (default: stdout); a rule secdet cannot express exactly\n"
-    "is refused, named on stderr with its id and the reason (docs/sigma.md).\n"
-    "Runs the Python package pysigma-backend-secdet (pip install ./bindings/sigma)\n"
-    "with $SECDET_PYTHON (default python3).\n"
-    "\n"
-    "exit status: 0 all converted, 1 some refused, 2 a usage error or no package.\n";
+static const char usage_sigma[] = "usage: secdet sigma convert SIGMA... [-o DIR] [--placeholders FILE]\n"
+                                  "                            [--logsource KEY=VALUE[,KEY=VALUE...]:SOURCE]...\n"
+                                  "                            [--other-source NAME] [--pipeline FILE]...\n"
+                                  "                            [--report FILE]\n"
+                                  "\n"
+                                  "Converts Sigma rules (.yml files and directories) into secdet rule files, one\n"
+                                  "per Sigma file in DIR (default: stdout); a rule secdet cannot express exactly\n"
+                                  "is refused, named on stderr with its id and the reason (docs/sigma.md).\n"
+                                  "--logsource product=windows:jsonl: rules of a logsource without a secdet log\n"
+                                  "type that it matches (KEY category, product or service) become `on jsonl`,\n"
+                                  "fields as written; the first matching --logsource wins, --other-source NAME\n"
+                                  "takes the rest. --pipeline FILE: a pySigma pipeline of field-name mappings\n"
+                                  "that renames those rules' fields.\n"
+                                  "Runs the Python package pysigma-backend-secdet (pip install ./bindings/sigma)\n"
+                                  "with $SECDET_PYTHON (default python3).\n"
+                                  "\n"
+                                  "exit status: 0 all converted, 1 some refused, 2 a usage error or no package.\n";
 
 static const char usage_sql[] =
     "usage: secdet sql [--dialect athena|trino|duckdb] RULES...\n"

@@ -45,6 +45,8 @@ def test_corpus_converts_or_refuses(secdet, sigma_data, tmp_path):
     with open(os.path.join(HERE, "floor.json")) as f:
         floor = json.load(f)
     for area, n in floor.items():
+        if area == "logsource_map":     # test_sigma_logsource_map.py's
+            continue
         assert counts[area]["converted"] >= n, "%s: %d converted, floor %d" % (area, counts[area]["converted"], n)
 
 

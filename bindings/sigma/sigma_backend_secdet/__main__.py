@@ -1,4 +1,5 @@
-"""secdet sigma convert RULES... [-o DIR] [--placeholders FILE] [--report FILE]
+"""secdet sigma convert RULES... [-o DIR] [--placeholders FILE] [--logsource SEL:SOURCE]... [--pipeline FILE]...
+[--report FILE]
 
 Converts Sigma rule files (and directories of *.yml) into secdet rule files:
 one `.secdet` per Sigma file in DIR (or all on stdout). Every refused rule
@@ -12,8 +13,11 @@ import sys
 
 import yaml
 from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaError
 
 from sigma.backends.secdet.convert import convert_collection, lists_text
+from sigma.backends.secdet.fieldmap import FieldMap, PipelineNotSupported
+from sigma.pipelines.secdet import parse_logsource_map
 
 
 def sigma_files(paths):
@@ -37,16 +41,42 @@ def ids_in(path):
         return [("-", "-")]
 
 
+def load_pipelines(paths):
+    """The YAML processing pipelines, one after the other, or None."""
+    from sigma.processing.pipeline import ProcessingPipeline
+    out = None
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            p = ProcessingPipeline.from_yaml(f.read())
+        out = p if out is None else out + p
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="secdet sigma convert", description=__doc__.split("\n\n")[1])
     ap.add_argument("command", choices=["convert"])
     ap.add_argument("rules", nargs="+", help="Sigma .yml files or directories")
     ap.add_argument("-o", "--output", help="directory for the .secdet files (default: stdout)")
     ap.add_argument("--placeholders", help="JSON file: placeholder name -> list of values (for |expand)")
+    ap.add_argument("--logsource", metavar="SEL:SOURCE", action="append", default=[],
+                    help="rules of a logsource with no secdet log type that SEL (KEY=VALUE[,KEY=VALUE...], "
+                         "KEY category, product or service) matches become `on SOURCE`, fields as written; "
+                         "repeatable, the first match wins (e.g. product=windows:jsonl)")
     ap.add_argument("--other-source", metavar="NAME",
-                    help="a logsource with no secdet log type becomes `on NAME`, its fields taken as written")
+                    help="any other logsource with no secdet log type becomes `on NAME`, its fields as written")
+    ap.add_argument("--pipeline", metavar="FILE", action="append", default=[],
+                    help="a pySigma processing pipeline (YAML) of field-name mappings for the rules of "
+                         "--logsource / --other-source (repeatable, applied in order)")
     ap.add_argument("--report", help="write one JSON line per Sigma rule: id, title, source, status, reason")
     args = ap.parse_args(argv)
+    try:
+        logsource_map = parse_logsource_map(args.logsource)
+    except ValueError as e:
+        ap.error(str(e))
+    try:
+        field_map = FieldMap(load_pipelines(args.pipeline))
+    except (OSError, yaml.YAMLError, PipelineNotSupported, SigmaError) as e:
+        ap.error(f"--pipeline: {e}")
     placeholders = {}
     if args.placeholders:
         with open(args.placeholders, encoding="utf-8") as f:
@@ -79,7 +109,7 @@ def main(argv=None):
         for c in groups:
             try:
                 c.resolve_rule_references()
-                t, conv, ls = convert_collection(c, placeholders, args.other_source)
+                t, conv, ls = convert_collection(c, placeholders, args.other_source, logsource_map, field_map)
             except Exception as e:
                 for r in c.rules:
                     src = str(r.source.path) if r.source is not None else "-"
@@ -105,6 +135,11 @@ def main(argv=None):
     refused = [r for r in results if r["status"] == "refused"]
     for r in refused:
         print(f"refused {r['id']} ({r['source']}): {r['reason']}", file=sys.stderr)
+    for e in logsource_map:
+        if not e.used:
+            print(f"secdet sigma convert: --logsource {e.spec} matched no rule "
+                  "(it applies to a logsource without a secdet log type that no earlier --logsource matched)",
+                  file=sys.stderr)
     print(f"secdet sigma convert: {len(results) - len(refused)} converted, {len(refused)} refused",
           file=sys.stderr)
     if args.report:

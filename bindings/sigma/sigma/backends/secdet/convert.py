@@ -10,7 +10,8 @@ import re
 from sigma.conditions import (ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT,
                               ConditionOR, ConditionValueExpression)
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule, SigmaCorrelationType
-from sigma.pipelines.secdet import Refused, logsource_of, map_field
+from sigma.pipelines.secdet import (Refused, as_written, logsource_of, map_field, parse_logsource_map,
+                                    source_text, user_logsource)
 from sigma.rule import SigmaRule
 from sigma.types import (CompareOperators, Placeholder, SigmaBool, SigmaCasedString, SigmaCIDRExpression,
                          SigmaCompareExpression, SigmaExists, SigmaExpansion, SigmaFieldReference, SigmaNull,
@@ -41,6 +42,11 @@ def duration(seconds):
     return f"{seconds}s"
 
 
+def label(rule):
+    """How a message names a rule: its name, else id, else title."""
+    return rule.name or (str(rule.id) if rule.id else None) or rule.title
+
+
 def ident(text, fallback="sigma_rule"):
     name = re.sub(r"[^A-Za-z0-9_]+", "_", text or "").strip("_").lower()
     if not name:
@@ -53,22 +59,43 @@ def ident(text, fallback="sigma_rule"):
 
 
 class Converter:
-    def __init__(self, placeholders=None, other_source=None):
+    def __init__(self, placeholders=None, other_source=None, logsource_map=None, field_map=None):
         self.placeholders = placeholders or {}
         self.other_source = other_source
+        self.field_map = field_map      # a FieldMap (fieldmap.py): a pipeline's field renames, or None
+        # a list of LogsourceEntry, or the specs to parse (ValueError)
+        if logsource_map and not all(hasattr(e, "selector") for e in logsource_map):
+            logsource_map = parse_logsource_map(logsource_map)
+        self.logsource_map = logsource_map or []
         self.lists = {}      # list name -> values, for expand placeholders
         self.names = {}      # id(rule) -> secdet name
         self.used = set()
 
     def logsource(self, rule):
         try:
-            return logsource_of(rule)
+            ls = logsource_of(rule)
         except Refused:
-            if self.other_source is None:
-                raise
-            # --other-source: the user says the events of that source are
-            # this logsource's; fields are taken as they are written.
-            return {"on": self.other_source, "fields": lambda f: f.split(".")}
+            # --logsource SEL:SOURCE, then --other-source: the user says the
+            # events of that source are this logsource's; fields are taken
+            # as they are written, or as the user's pipeline renames them.
+            ls = user_logsource(self.logsource_map, rule)
+            if ls is None:
+                if self.other_source is None:
+                    raise
+                ls = {"on": source_text(self.other_source), "fields": as_written}
+            if self.field_map:
+                ls["fields"] = lambda f: as_written(self.field_map.map(rule, f))
+            return ls
+        if self.field_map:
+            # the backend maps this log type's fields itself: a pipeline
+            # renaming one of them refuses the rule rather than map twice
+            def guard(f):
+                if self.field_map.map(rule, f) != f:
+                    raise Refused(f"the processing pipeline renames field '{f}' of a rule of log type "
+                                  f"{ls['on']}, whose fields the backend maps itself")
+            inner = ls["fields"]
+            ls = dict(ls, guard=guard, fields=lambda f: (guard(f), inner(f))[1])
+        return ls
 
     # ---- names -------------------------------------------------------
     def name_of(self, rule):
@@ -207,6 +234,8 @@ class Converter:
         raise Refused(f"condition node {type(node).__name__} has no secdet form")
 
     def field_path(self, ls, field, value):
+        if "guard" in ls:
+            ls["guard"](field)
         rewrites = ls.get("values", {})
         if field in rewrites:
             target, table = rewrites[field]
@@ -266,7 +295,7 @@ class Converter:
             if isinstance(r, SigmaCorrelationRule) and not (
                     r.type == SigmaCorrelationType.EVENT_COUNT and t in (
                         SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED)):
-                raise Refused(f"correlation refers to correlation '{r.name or r.id}' of type {r.type}: "
+                raise Refused(f"correlation refers to correlation '{label(r)}' of type {r.type}: "
                               "secdet takes only a count rule as a sequence step")
 
         def keys_for(r, field):
@@ -342,10 +371,13 @@ class Converter:
         raise Refused(f"correlation type '{t}' has no secdet form")
 
 
-def convert_collection(collection, placeholders=None, other_source=None):
-    """-> (outputs, refusals): outputs maps each source path (or '<input>') to
-    secdet text; refusals is a list of (rule, reason) for every refused rule."""
-    cv = Converter(placeholders, other_source)
+def convert_collection(collection, placeholders=None, other_source=None, logsource_map=None, field_map=None):
+    """-> (outputs, results, lists): outputs maps each source path (or
+    '<input>') to secdet text; results has a row per rule (status, reason);
+    lists the placeholder lists. logsource_map: LogsourceEntry list or specs
+    (--logsource); other_source: the source of any other unknown logsource;
+    field_map: a FieldMap of the user's processing pipeline."""
+    cv = Converter(placeholders, other_source, logsource_map, field_map)
     texts, status = {}, {}
     rules = list(collection.rules)
     corrs = [r for r in rules if isinstance(r, SigmaCorrelationRule)]
@@ -360,7 +392,7 @@ def convert_collection(collection, placeholders=None, other_source=None):
             if isinstance(r, SigmaCorrelationRule):
                 bad = [x.rule for x in r.rules if status.get(id(x.rule), (None,))[0] != "ok"]
                 if bad:
-                    raise Refused(f"its rule '{bad[0].name or bad[0].id}' was refused: "
+                    raise Refused(f"its rule '{label(bad[0])}' was refused: "
                                   f"{status.get(id(bad[0]), (None, 'unknown'))[1]}")
                 text = cv.correlation_text(r)
             else:
@@ -376,7 +408,7 @@ def convert_collection(collection, placeholders=None, other_source=None):
     for r in order:
         if id(r) in base_of and status[id(r)][0] == "ok" and all(status[id(c)][0] != "ok" for c in base_of[id(r)]):
             if not any(c.generate for c in base_of[id(r)]):
-                status[id(r)] = ("refused", f"used only by refused correlation '{base_of[id(r)][0].name or base_of[id(r)][0].id}'")
+                status[id(r)] = ("refused", f"used only by refused correlation '{label(base_of[id(r)][0])}'")
     results = []
     for r in rules:
         st, val = status[id(r)]

@@ -138,6 +138,76 @@ def logsource_of(rule):
     return LOGSOURCES[key]
 
 
+# ---- the user's logsource map (--logsource, backend option logsource_map) ----
+# An entry `product=windows,service=security:winsec` says that the events of
+# secdet source `winsec` are those of every Sigma logsource with that product
+# and service (a key left out matches any value, as in pySigma's logsource
+# conditions). Such a rule becomes `on winsec` with its field names as
+# written: the user vouches for them, nothing checks them.
+SELECTOR_KEYS = ("category", "product", "service")
+_SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$")
+
+
+class LogsourceEntry:
+    def __init__(self, spec, selector, source):
+        self.spec, self.selector, self.source = spec, selector, source
+        self.used = 0
+
+    def matches(self, logsource):
+        return all(getattr(logsource, k) == v for k, v in self.selector.items())
+
+
+def parse_logsource_map(specs):
+    """Entries `KEY=VALUE[,KEY=VALUE...]:SOURCE` (a string, or a list of
+    them, in the order given) -> [LogsourceEntry]; ValueError says what is
+    wrong with one."""
+    if specs is None:
+        return []
+    if isinstance(specs, str):
+        specs = [specs]
+    out = []
+    for spec in specs:
+        sel_text, colon, source = str(spec).partition(":")
+        if not colon or not source.strip() or not sel_text.strip():
+            raise ValueError(f"logsource map entry '{spec}': expected KEY=VALUE[,KEY=VALUE...]:SOURCE, "
+                             "e.g. product=windows:jsonl")
+        selector = {}
+        for part in sel_text.split(","):
+            key, eq, value = (x.strip() for x in part.partition("="))
+            if not eq or key not in SELECTOR_KEYS or not value:
+                raise ValueError(f"logsource map entry '{spec}': '{part}' is not KEY=VALUE with KEY one of "
+                                 + ", ".join(SELECTOR_KEYS))
+            if key in selector:
+                raise ValueError(f"logsource map entry '{spec}': {key} given twice")
+            selector[key] = value
+        out.append(LogsourceEntry(spec, selector, source.strip()))
+    return out
+
+
+def source_text(name):
+    """A source name as `on` takes it: bare when it is a (hyphenated) name,
+    else quoted."""
+    from sigma.backends.secdet.convert import KEYWORDS, lit
+    if _SOURCE_NAME.match(name) and name not in KEYWORDS:
+        return name
+    return lit(name)
+
+
+def as_written(field):
+    """A field name as written: dots are nesting (`a.b` -> .a.b)."""
+    return field.split(".")
+
+
+def user_logsource(entries, rule):
+    """The logsource entry of the first user entry that matches the rule's
+    logsource, or None."""
+    for e in entries:
+        if e.matches(rule.logsource):
+            e.used += 1
+            return {"on": source_text(e.source), "fields": as_written}
+    return None
+
+
 _PLAIN = re.compile(r"^[A-Za-z0-9_]+$")
 
 
