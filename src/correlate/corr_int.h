@@ -3,13 +3,14 @@
  * watermark), window.c (count, distinct), sum.c, sequence.c (plain
  * sequences), seqx.c (sequences with counted and `not` steps), seqset.c
  * (unordered), cstep.c (the counts of counted steps), throttle.c, fired.c
- * (alerts waiting for the engine), snapshot.c and snap_*.c.
+ * (alerts waiting for the engine), zsample.c (cold samples, compressed),
+ * snapshot.c and snap_*.c.
  *
  * Memory: a group is one allocation (header + key bytes) plus its kind's
  * arrays; every allocation goes through mem.c, which adds what malloc really
  * takes for it to c->bytes (and to g->bytes for a group's own memory), so the
  * cap is honest. Sample events are refcounted corr_event pointers; an event's
- * bytes count once. Records are cut from chunks (mem.c), counted whole.
+ * bytes count once (a compressed one belongs to one sample). Records are cut from chunks (mem.c), counted whole.
  */
 #ifndef SECDET_CORRELATE_CORR_INT_H
 #define SECDET_CORRELATE_CORR_INT_H
@@ -78,6 +79,7 @@ typedef struct corr_group {
     uint32_t key_len;
     uint32_t bytes; /* accounted for this group */
     uint8_t kind;
+    uint8_t cold;             /* its samples were compressed since it was last seen (zsample.c) */
     uint16_t shead, sn, scap; /* the sample ring (count/distinct); max_samples <= 1000. Packed
                                * here, in what would be padding, to keep a group small. The
                                * ring grows to max_samples as events come: most groups see one. */
@@ -95,8 +97,12 @@ typedef struct corr_group {
         } d;
         struct { /* sequence: slots[k] = the partial waiting for step k (k >= 1); seq_slots() */
             union {
-                seq_partial *in[SEQ_INLINE_SLOTS]; /* nsteps <= SEQ_INLINE_SLOTS: in the group */
-                seq_partial **heap;                /* more steps: an array of nsteps */
+                /* nsteps <= SEQ_INLINE_SLOTS: in the group. Two steps: the one
+                 * slot is in[3], and its partial (start and step 0) lives in
+                 * in[0..2] (seq_inline_partial): most sequences have two
+                 * steps, and their partial was a 32-byte allocation. */
+                seq_partial *in[SEQ_INLINE_SLOTS];
+                seq_partial **heap; /* more steps: an array of nsteps */
             } sl;
             uint32_t nsteps;
         } s;
@@ -112,9 +118,21 @@ typedef struct corr_group {
         struct seqx_state *x;  /* a sequence with counted or `not` steps */
         struct set_state *set; /* an unordered sequence */
     } u;
-    corr_sample *samples; /* count/distinct: ring of the last max_samples events */
+    /* count/distinct/sum: the last max_samples events (sample_ring). A ring of
+     * one is the pointer itself: most groups of a large table see one event,
+     * and a ring of one cost them a 32-byte allocation. A sample keeps no
+     * time: nothing reads it. */
+    union {
+        corr_event *one;   /* scap == 1 */
+        corr_event **ring; /* scap > 1: scap slots */
+    } samples;
     char key[];
 } corr_group;
+
+static inline corr_event **sample_ring(corr_group *g) { return g->scap == 1 ? &g->samples.one : g->samples.ring; }
+static inline corr_event *const *sample_ring_c(const corr_group *g) {
+    return g->scap == 1 ? &g->samples.one : g->samples.ring;
+}
 
 typedef struct corr_rec {
     int64_t t;
@@ -176,6 +194,11 @@ struct corr {
     /* The engine's per-rule counts of alerts a throttle held back (n_throttled rules). */
     uint64_t *throttled;
     uint32_t n_throttled;
+    /* Cold samples (zsample.c): the groups from cold_edge to the LRU tail
+     * are cold (their samples compressed); the nwarm groups before it are not. */
+    corr_group *cold_edge;
+    uint64_t nwarm;
+    struct corr_zip *zip; /* the codec and the rules' dictionaries, made when first needed */
 };
 
 /* mem.c: allocations of the state, accounted at what malloc takes for them
@@ -214,7 +237,7 @@ void sd_corr_clear_groups(corr *c);
 void sd_event_ref(corr_event *ev);
 void sd_event_unref(corr *c, corr_event *ev);
 /* Appends to the group's sample ring (count/distinct). 0 or -1. */
-int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev);
+int sd_samples_push(corr *c, corr_group *g, corr_event *ev);
 /* The last n samples, oldest first, into out (n <= g->sn). */
 void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out);
 
@@ -232,6 +255,32 @@ void sd_corr_fire_kept(corr *c, uint32_t rule, const char *tkey, uint32_t tkey_l
                        corr_fired *f);
 /* Drops every alert still waiting (sd_corr_free, a snapshot swap). */
 void sd_fired_clear(corr *c);
+
+/* zsample.c: samples of cold groups kept compressed (raw deflate against a
+ * recent event of the same rule). A compressed event has CORR_EV_Z in its
+ * len; it is held by one sample slot only, and never leaves the correlator:
+ * alerts and snapshots get its JSON back (sd_event_open, sd_event_text). */
+#define CORR_EV_Z 0x80000000u
+static inline bool event_is_z(const corr_event *ev) { return (ev->len & CORR_EV_Z) != 0; }
+/* Bytes of the allocation behind ev (raw or compressed). */
+size_t sd_event_alloc_size(const corr_event *ev);
+/* The dictionary a compressed event references. */
+corr_event *sd_zevent_dict(const corr_event *ev);
+/* A raw event with ev's JSON, referenced for the caller: ev itself when it
+ * is raw, else a new copy made from the compressed one. NULL on OOM. */
+corr_event *sd_event_open(corr *c, corr_event *ev);
+/* Appends ev's JSON to b (b->oom when it cannot). */
+void sd_event_append_text(corr *c, const corr_event *ev, buf *b);
+/* Past CORR_COLD_SHARE of the cap, compresses the samples of the least
+ * recently seen groups (all but CORR_WARM_GROUPS) until the state is back
+ * under it. Cheap when there is nothing to do. */
+void sd_cold_sweep(corr *c);
+/* LRU hooks (state.c): g is seen again (moves to the head) / freed. */
+void sd_cold_touch(corr *c, corr_group *g);
+void sd_cold_forget(corr *c, corr_group *g);
+/* Drops the rules' dictionaries (their numbers change with the program). */
+void sd_zip_dicts_clear(corr *c);
+void sd_zip_free(corr *c);
 
 /* reorder.c */
 void sd_rec_free(corr *c, corr_rec *r);
@@ -272,11 +321,20 @@ void sd_window_free_state(corr *c, corr_group *g);
 void sd_seq_free_state(corr *c, corr_group *g);
 /* A plain sequence's slots (slot 0 unused). */
 static inline seq_partial **seq_slots(corr_group *g) {
+    if (g->u.s.nsteps == 2) return g->u.s.sl.in + 2; /* slot 1 is in[3] */
     return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
 }
 static inline seq_partial *const *seq_slots_c(const corr_group *g) {
+    if (g->u.s.nsteps == 2) return g->u.s.sl.in + 2;
     return g->u.s.nsteps <= SEQ_INLINE_SLOTS ? g->u.s.sl.in : g->u.s.sl.heap;
 }
+/* A two-step sequence's partial, in the group (in[0..2]). */
+static inline seq_partial *seq_inline_partial(corr_group *g) { return (seq_partial *)(void *)g->u.s.sl.in; }
+_Static_assert(sizeof(seq_partial) + sizeof(corr_sample) <= 3 * sizeof(seq_partial *),
+               "a two-step partial fits in the first three inline slots");
+/* A new partial for g with room for its first nsteps - 1 steps, zeroed; a
+ * two-step sequence's is its inline one (which must be free). NULL on OOM. */
+seq_partial *sd_seq_partial_new(corr *c, corr_group *g);
 /* Bytes of a plain sequence's partial (room for its first nsteps - 1 steps). */
 size_t sd_seq_partial_size(uint32_t nsteps);
 /* Gives a new GK_SEQ group its slots; 0, or -1 on OOM. */

@@ -41,8 +41,13 @@ static void fired_push(corr *c, const corr_fired *f) {
     it->f.key = it->data;
     it->f.aux = it->data + f->key_len;
     for (uint32_t i = 0; i < f->nevents; i++) {
-        evs[i] = f->events[i];
-        sd_event_ref(evs[i]);
+        evs[i] = sd_event_open(c, f->events[i]); /* a compressed sample is opened here, once */
+        if (!evs[i]) {
+            while (i-- > 0) sd_event_unref(c, evs[i]);
+            free(it);
+            free(evs);
+            return;
+        }
     }
     it->f.events = evs;
     it->f.item = it;

@@ -260,6 +260,7 @@ static int cmp_name_ix(const void *a, const void *b) {
 void sd_corr_set_program(corr *c, const program *prog, const corr_fp *fps) {
     const program *old = c->prog;
     const corr_fp *old_fps = c->fps;
+    sd_zip_dicts_clear(c); /* indexed by rule number */
     c->prog = prog;
     c->fps = fps;
     if (!old || (c->nrecs == 0 && c->ngroups == 0)) return;

@@ -23,10 +23,18 @@
  * room for nsteps - 1: 16 bytes less, a 32-byte chunk for two steps. */
 size_t sd_seq_partial_size(uint32_t nsteps) { return sizeof(seq_partial) + (nsteps - 1) * sizeof(corr_sample); }
 
+seq_partial *sd_seq_partial_new(corr *c, corr_group *g) {
+    size_t n = sd_seq_partial_size(g->u.s.nsteps);
+    if (g->u.s.nsteps != 2) return sd_mem_calloc(c, g, n);
+    seq_partial *p = seq_inline_partial(g);
+    memset(p, 0, n);
+    return p;
+}
+
 /* Frees a partial that has filled steps 0..filled-1. */
 static void partial_release(corr *c, corr_group *g, seq_partial *p, uint32_t filled) {
     for (uint32_t i = 0; i < filled; i++) sd_event_unref(c, p->steps[i].ev);
-    sd_mem_free(c, g, p, sd_seq_partial_size(g->u.s.nsteps));
+    if (p != seq_inline_partial(g)) sd_mem_free(c, g, p, sd_seq_partial_size(g->u.s.nsteps));
 }
 
 /* Slot k's partial has filled steps 0..k-1. */
@@ -133,9 +141,11 @@ void sd_seq_apply(corr *c, const corr_rec *r) {
         slots[k + 1] = p;
     }
     if (mask & 1) {
-        seq_partial *p = sd_mem_alloc(c, g, sd_seq_partial_size(n));
-        if (p) {
+        /* (A two-step sequence's partial is in the group: the old one goes first.) */
+        seq_partial *p = n == 2 ? NULL : sd_seq_partial_new(c, g);
+        if (p || n == 2) {
             partial_free(c, g, 1);
+            if (!p) p = sd_seq_partial_new(c, g);
             p->start = r->t;
             sd_event_ref(r->ev);
             p->steps[0] = (corr_sample){r->t, r->ev};

@@ -14,6 +14,7 @@ typedef struct writer {
     buf *b;
     uint32_t nevents;
     uint32_t gen;
+    corr *c; /* to open compressed samples */
 } writer;
 
 static inline void w_u8(writer *w, uint8_t v) { sd_buf_append(w->b, &v, 1); }

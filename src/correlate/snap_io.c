@@ -4,6 +4,13 @@
 #include "correlate/snap_int.h"
 
 void sd_snap_w_event(writer *w, corr_event *ev) {
+    if (event_is_z(ev)) { /* held by one sample: written whole, as its JSON */
+        w_u32(w, w->nevents++);
+        uint32_t len = ev->len & ~CORR_EV_Z;
+        w_u32(w, len);
+        sd_event_append_text(w->c, ev, w->b);
+        return;
+    }
     if (ev->snap_gen == w->gen) {
         w_u32(w, ev->snap_idx);
         return;
@@ -17,9 +24,8 @@ void sd_snap_w_event(writer *w, corr_event *ev) {
 void sd_snap_w_samples(writer *w, const corr *c, const corr_group *g) {
     w_u32(w, g->sn);
     for (uint32_t i = 0; i < g->sn; i++) {
-        const corr_sample *s = &g->samples[(g->shead + i) % g->scap];
-        w_i64(w, s->t);
-        w_event(w, s->ev);
+        w_i64(w, 0); /* a sample's time: the format has room for it, nothing reads it */
+        w_event(w, sample_ring_c(g)[(g->shead + i) % g->scap]);
     }
 }
 
@@ -57,9 +63,9 @@ corr_event *sd_snap_r_event(reader *r, corr *c) {
 bool sd_snap_r_samples(reader *r, corr *c, corr_group *g, bool keep) {
     uint32_t n = r_u32(r); /* more than max_samples: the ring keeps the newest */
     for (uint32_t i = 0; i < n && !r->bad; i++) {
-        int64_t t = r_i64(r);
+        (void)r_i64(r); /* its time: not kept */
         corr_event *ev = r_event(r, c);
-        if (ev && keep && sd_samples_push(c, g, t, ev) != 0) return false;
+        if (ev && keep && sd_samples_push(c, g, ev) != 0) return false;
     }
     return !r->bad;
 }

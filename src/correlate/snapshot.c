@@ -86,7 +86,7 @@ int sd_corr_snapshot_write(corr *c, buf *out) {
     size_t start = out->len;
     char header[SNAP_HEADER] = {0};
     sd_buf_append(out, header, sizeof header);
-    writer w = {.b = out, .nevents = 0, .gen = ++c->snap_gen ? c->snap_gen : ++c->snap_gen};
+    writer w = {.b = out, .nevents = 0, .gen = ++c->snap_gen ? c->snap_gen : ++c->snap_gen, .c = c};
 
     w_i64(&w, c->watermark);
     w_i64(&w, c->max_time);
@@ -197,7 +197,7 @@ static bool r_group(reader *r, corr *c, const uint32_t *map, uint32_t nmap) {
             if (!r_u8(r)) continue;
             seq_partial *p = NULL;
             if (keep) {
-                p = sd_mem_calloc(c, g, sd_seq_partial_size(nsteps));
+                p = sd_seq_partial_new(c, g);
                 if (!p) return false;
                 seq_slots(g)[k] = p;
             }

@@ -40,6 +40,7 @@ void sd_corr_free(corr *c) {
     sd_recs_clear(c);
     sd_rec_chunks_free(c);
     sd_corr_clear_groups(c);
+    sd_zip_free(c);
     free(c->recs);
     free(c->kept);
     free(c->heap);
@@ -61,7 +62,7 @@ void sd_corr_get_stats(const corr *c, corr_stats *out) {
 static size_t event_size(uint32_t len) { return sizeof(corr_event) + len + 1; }
 
 corr_event *sd_corr_event_new(corr *c, const char *json, size_t len) {
-    if (len > UINT32_MAX - 1) return NULL;
+    if (len >= CORR_EV_Z) return NULL; /* (that bit marks a compressed event) */
     corr_event *ev = sd_mem_alloc(c, NULL, event_size((uint32_t)len));
     if (!ev) return NULL;
     ev->refs = 0;
@@ -74,7 +75,7 @@ corr_event *sd_corr_event_new(corr *c, const char *json, size_t len) {
 }
 
 void sd_corr_event_drop(corr *c, corr_event *ev) {
-    if (ev && ev->refs == 0) sd_mem_free(c, NULL, ev, event_size(ev->len));
+    if (ev && ev->refs == 0) sd_mem_free(c, NULL, ev, sd_event_alloc_size(ev));
 }
 
 void sd_event_ref(corr_event *ev) {
@@ -83,7 +84,11 @@ void sd_event_ref(corr_event *ev) {
 
 void sd_event_unref(corr *c, corr_event *ev) {
     if (!ev) return;
-    if (--ev->refs == 0) sd_mem_free(c, NULL, ev, event_size(ev->len));
+    if (--ev->refs == 0) {
+        corr_event *dict = event_is_z(ev) ? sd_zevent_dict(ev) : NULL;
+        sd_mem_free(c, NULL, ev, sd_event_alloc_size(ev));
+        sd_event_unref(c, dict);
+    }
 }
 
 uint32_t sd_corr_source_id(corr *c, const char *name) {
@@ -160,6 +165,7 @@ static void lru_push_head(corr *c, corr_group *g) {
 }
 
 void sd_group_touch(corr *c, corr_group *g) {
+    sd_cold_touch(c, g);
     if (c->lru_head == g) return;
     lru_unlink(c, g);
     lru_push_head(c, g);
@@ -180,6 +186,7 @@ corr_group *sd_group_new(corr *c, uint32_t rule, uint8_t kind, const char *key, 
     c->buckets[slot] = g;
     lru_push_head(c, g);
     c->ngroups++;
+    c->nwarm++;
     /* The header's own cost: on g->bytes, taken off with the rest in sd_group_free. */
     sd_mem_account(c, g, (int64_t)sd_mem_cost(sizeof *g + len));
     return g;
@@ -259,6 +266,7 @@ void sd_group_free(corr *c, corr_group *g) {
             break;
         }
     }
+    sd_cold_forget(c, g);
     lru_unlink(c, g);
     heap_remove(c, g);
     switch (g->kind) {
@@ -270,14 +278,16 @@ void sd_group_free(corr *c, corr_group *g) {
     case GK_SET: sd_set_free_state(c, g); break;
     default: break;
     }
-    if (g->samples) {
-        uint32_t cap = g->scap;
-        for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, g->samples[(g->shead + i) % cap].ev);
-        sd_mem_free(c, g, g->samples, cap * sizeof *g->samples);
+    if (g->scap > 0) {
+        corr_event **ring = sample_ring(g);
+        for (uint32_t i = 0; i < g->sn; i++) sd_event_unref(c, ring[(g->shead + i) % g->scap]);
+        if (g->scap > 1) sd_mem_free(c, g, g->samples.ring, g->scap * sizeof *ring);
     }
     c->bytes -= g->bytes;
     c->ngroups--;
     free(g);
+    /* No compressed sample is left: the dictionaries would be all that is. */
+    if (c->ngroups == 0) sd_zip_dicts_clear(c);
 }
 
 /* Frees the groups whose state no record at or after the watermark can use. */
@@ -303,8 +313,10 @@ void sd_corr_expire_before(corr *c, int64_t bound) {
 }
 
 uint64_t sd_corr_enforce_cap(corr *c) {
-    if (c->applying || c->opts.max_bytes == 0) return 0;
-    uint64_t before = c->bytes;
+    if (c->applying) return 0;
+    sd_cold_sweep(c);
+    if (c->opts.max_bytes == 0) return 0;
+    uint64_t before = c->bytes; /* (what the sweep saved is not eviction) */
     while (c->bytes > c->opts.max_bytes && c->lru_tail) {
         sd_group_free(c, c->lru_tail);
         c->evicted++;
@@ -318,29 +330,34 @@ void sd_corr_clear_groups(corr *c) {
 
 /* ---- Samples ------------------------------------------------------------------------- */
 
-/* The ring starts with room for one sample and doubles up to max_samples:
- * at a million groups most see one event, and a ring of max_samples each
- * would cost them (max_samples - 1) * 16 bytes for nothing. */
-int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
+/* The ring starts with room for one sample (in the group itself) and
+ * doubles up to max_samples: at a million groups most see one event, and a
+ * ring of max_samples each would cost them for nothing. */
+int sd_samples_push(corr *c, corr_group *g, corr_event *ev) {
     uint32_t max = c->opts.max_samples;
     if (g->sn == g->scap && g->scap < max) {
         uint32_t new_cap = g->scap ? 2u * g->scap : 1u;
         if (new_cap > max) new_cap = max;
-        void *ring = g->samples;
-        uint32_t head = g->shead, cap = g->scap;
-        if (sd_ring_resize(c, g, &ring, &head, g->sn, &cap, new_cap, sizeof *g->samples) != 0) return -1;
-        g->samples = ring;
-        g->shead = (uint16_t)head;
-        g->scap = (uint16_t)cap;
+        if (new_cap > 1) {
+            corr_event **p = sd_mem_alloc(c, g, new_cap * sizeof *p);
+            if (!p) return -1;
+            corr_event **old = sample_ring(g);
+            for (uint32_t i = 0; i < g->sn; i++) p[i] = old[(g->shead + i) % g->scap];
+            if (g->scap > 1) sd_mem_free(c, g, g->samples.ring, g->scap * sizeof *p);
+            g->samples.ring = p;
+        }
+        g->scap = (uint16_t)new_cap;
+        g->shead = 0;
     }
+    corr_event **ring = sample_ring(g);
     uint32_t cap = g->scap;
     sd_event_ref(ev);
     if (g->sn == cap) {
-        sd_event_unref(c, g->samples[g->shead].ev);
-        g->samples[g->shead] = (corr_sample){t, ev};
-        g->shead = (g->shead + 1) % cap;
+        sd_event_unref(c, ring[g->shead]);
+        ring[g->shead] = ev;
+        g->shead = (uint16_t)((g->shead + 1) % cap);
     } else {
-        g->samples[(g->shead + g->sn) % cap] = (corr_sample){t, ev};
+        ring[(g->shead + g->sn) % cap] = ev;
         g->sn++;
     }
     return 0;
@@ -348,7 +365,7 @@ int sd_samples_push(corr *c, corr_group *g, int64_t t, corr_event *ev) {
 
 void sd_samples_last(const corr *c, const corr_group *g, uint32_t n, corr_event **out) {
     (void)c;
-    uint32_t cap = g->scap;
+    corr_event *const *ring = sample_ring_c(g);
     uint32_t first = g->sn - n;
-    for (uint32_t i = 0; i < n; i++) out[i] = g->samples[(g->shead + first + i) % cap].ev;
+    for (uint32_t i = 0; i < n; i++) out[i] = ring[(g->shead + first + i) % g->scap];
 }

@@ -66,7 +66,7 @@ void sd_sum_apply(corr *c, const corr_rec *r) {
     corr_group *g = sd_group_find(c, r->rule, GK_SUM, r->data, r->key_len, h);
     if (!g && !(g = sd_group_new(c, r->rule, GK_SUM, r->data, r->key_len, h))) return;
     drop_before(g, t_add(r->t, -dur));
-    if (sum_push(c, g, r->t, v) != 0 || sd_samples_push(c, g, r->t, r->ev) != 0) return;
+    if (sum_push(c, g, r->t, v) != 0 || sd_samples_push(c, g, r->ev) != 0) return;
     sd_group_touch(c, g);
     double total = g->u.m.total;
     if (rule->sum_strict ? total > rule->sum_min : total >= rule->sum_min) {

@@ -117,7 +117,7 @@ void sd_count_apply(corr *c, const corr_rec *r) {
         g->u.c.n--;
     }
     if (sd_count_push(c, g, r->t) != 0) return;
-    if (sd_samples_push(c, g, r->t, r->ev) != 0) return;
+    if (sd_samples_push(c, g, r->ev) != 0) return;
     sd_group_touch(c, g);
     if (g->u.c.n >= rule->threshold) {
         sd_window_fire(c, g, r, &(corr_fired){.first_ns = g->u.c.times[g->u.c.head], .count = g->u.c.n});
@@ -271,7 +271,7 @@ void sd_distinct_apply(corr *c, const corr_rec *r) {
         if (g->u.d.n == 0 && g->sn == 0) sd_group_free(c, g);
         return;
     }
-    if (sd_samples_push(c, g, r->t, r->ev) != 0) return;
+    if (sd_samples_push(c, g, r->ev) != 0) return;
     sd_group_touch(c, g);
     if (g->u.d.nvals >= rule->threshold) {
         sd_window_fire(c, g, r,

@@ -79,6 +79,8 @@ typedef struct engine_source {
     bool custom;          /* a format of secdet_format_register */
     uint32_t prog_source; /* index in prog->source_names, valid for prog_gen */
     uint64_t prog_gen;
+    const sd_logtype *prog_lt_of; /* the log type prog_lt is the index of (profile.c), valid for prog_gen */
+    uint32_t prog_lt;
 } engine_source;
 
 /* What profile.c decided of the event under evaluation: whose it is. */
@@ -131,6 +133,8 @@ struct secdet_engine {
     lt_path default_time_path; /* .eventTime */
     sd_logtypes logtypes;      /* the log types this engine knows (event/logtype.h) */
     event_profile profile;     /* of the event under evaluation (profile.c) */
+    const sd_logtype *jsonl_lt; /* the registry's jsonl, found for logtypes.gen jsonl_gen - 1 (profile.c) */
+    uint64_t jsonl_gen;
     source_stat *sstats;       /* per source name (profile.c) */
     size_t nsstats, cap_sstats;
     struct engine_peek *peek; /* events read without evaluating them (reader.c); NULL until used */

@@ -30,21 +30,44 @@
 #include "engine/engine.h"
 #include "event/time.h"
 
+/* Looked up once per change of the registry, not per event (log types are
+ * changed in place and never removed, so the pointer stays good). */
 static const sd_logtype *jsonl_type(secdet_engine *e) {
-    const sd_logtype *lt = sd_logtypes_find(&e->logtypes, "jsonl");
-    return lt ? lt : e->logtypes.v[e->logtypes.n - 1];
+    if (e->jsonl_gen != e->logtypes.gen + 1) {
+        const sd_logtype *lt = sd_logtypes_find(&e->logtypes, "jsonl");
+        e->jsonl_lt = lt ? lt : e->logtypes.v[e->logtypes.n - 1];
+        e->jsonl_gen = e->logtypes.gen + 1;
+    }
+    return e->jsonl_lt;
 }
 
 static uint32_t prog_index(secdet_engine *e, const char *name) {
     return e->rs ? sd_eval_program_source(e->rs->prog, name) : UINT32_MAX;
 }
 
-static uint32_t source_index(secdet_engine *e, engine_source *s) {
+/* A source's program indexes are found by name once per program (and, for
+ * its log type, once per log type it sees: a routing source's events change
+ * it), not by a string search per event. */
+static void source_fresh(secdet_engine *e, engine_source *s) {
     if (s->prog_gen != e->prog_gen) {
         s->prog_source = prog_index(e, s->name);
+        s->prog_lt_of = NULL;
         s->prog_gen = e->prog_gen;
     }
+}
+
+static uint32_t source_index(secdet_engine *e, engine_source *s) {
+    source_fresh(e, s);
     return s->prog_source;
+}
+
+static uint32_t lt_index(secdet_engine *e, engine_source *s, const sd_logtype *lt) {
+    source_fresh(e, s);
+    if (s->prog_lt_of != lt) {
+        s->prog_lt = prog_index(e, lt->name);
+        s->prog_lt_of = lt;
+    }
+    return s->prog_lt;
 }
 
 static void set_time(event_profile *p, const engine_source *src, const sd_logtype *lt) {
@@ -74,7 +97,7 @@ void sd_engine_profile(secdet_engine *e, engine_source *src, sd_event *ev) {
     p->lt = lt;
     set_time(p, src, lt);
     /* jsonl is no profile: `on jsonl` names the source of that name only. */
-    p->prog_lt = lt == jsonl_type(e) ? UINT32_MAX : prog_index(e, lt->name);
+    p->prog_lt = lt == jsonl_type(e) ? UINT32_MAX : lt_index(e, src, lt);
     p->prog_source = routed ? p->prog_lt : source_index(e, src);
     ev->lt = lt;
     ev->time = &p->time;

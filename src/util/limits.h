@@ -96,6 +96,19 @@
 #define CORR_MAX_VALUES 1024u
 /* Sample events an alert carries at most, whatever max_samples says. */
 #define CORR_MAX_SAMPLES 1000u
+/* Correlation groups whose samples stay as they came: the most recently seen.
+ * Older (cold) groups keep theirs compressed, so a group seen again and again
+ * (a brute force) never pays for compression; 1024 raw groups cost about
+ * 1 MB of full CloudTrail records. */
+#define CORR_WARM_GROUPS 1024u
+/* Samples are compressed only once the state passes this share of its cap
+ * (3/4): below it memory is not short, and deflate costs CPU. */
+#define CORR_COLD_SHARE_NUM 3u
+#define CORR_COLD_SHARE_DEN 4u
+/* A rule's compression dictionary (a recent event of the rule) is renewed
+ * after this many samples, so it follows the events' drift; a dictionary
+ * stays raw, 1/256 of the samples. */
+#define CORR_DICT_EVERY 256u
 
 /* ---- Alerts (src/alert) ---- */
 

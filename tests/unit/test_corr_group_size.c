@@ -1,6 +1,6 @@
 /* test_corr_group_size.c — the compact group layout of issue 22 (a million
  * groups under the default cap): a sequence group of two steps costs its
- * header and key, one partial with room for its first step, and the event;
+ * header and key (its one partial lives in the header) and the event;
  * a sample ring that starts with one sample and grows to max_samples still
  * gives the newest max_samples events oldest first, also across a snapshot
  * taken while it is half grown.
@@ -32,12 +32,12 @@ static void test_a_two_step_sequence_group_costs_header_one_step_and_the_event(v
     assert_int_equal(STAT(e, groups), 101);
     const corr_group *g = e->corr->lru_head; /* the group just made */
     assert_int_equal(g->kind, GK_SEQ);
-    const seq_partial *p = g->u.s.sl.in[1];
+    const seq_partial *p = seq_slots_c(g)[1];
     assert_non_null(p);
     const corr_event *ev = p->steps[0].ev;
-    uint64_t want = sd_mem_cost(sizeof(corr_group) + g->key_len)             /* header, slots and key */
-                    + sd_mem_cost(sizeof(int64_t) + 1 * sizeof(corr_sample)) /* the partial: its start, step a */
-                    + sd_mem_cost(sizeof(corr_event) + ev->len + 1);         /* the event */
+    /* header, slots, the partial (its start and step a: in the group) and key */
+    uint64_t want = sd_mem_cost(sizeof(corr_group) + g->key_len) + sd_mem_cost(sizeof(corr_event) + ev->len + 1);
+    assert_ptr_equal(p, seq_inline_partial((corr_group *)g));
     assert_int_equal(STAT(e, state_bytes) - before, want);
     /* And it still completes. */
     push_at(e, 1000, "\"s\":2,\"u\":\"user-100\",\"n\":9");
