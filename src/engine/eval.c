@@ -462,13 +462,15 @@ bool sd_eval_add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_
     return add_record(x, r, group, ngroup, nvals, mask);
 }
 
-/* Runs rule r; false when the event must stop. */
-static bool run_rule(eval_ctx *x, uint32_t r) {
+/* Runs rule r; false when the event must stop. picked: the dispatch index
+ * picked r for the event, so the VM may skip the conjunct it settled. */
+static bool run_rule(eval_ctx *x, uint32_t r, bool picked) {
     engine_ruleset *rs = x->e->rs;
     bool matched = false;
     x->e->stats.rules_run++;
     if (rs->prog->rules[r].agg != RAGG_NONE) return correlate_rule(x, r);
-    vm_status st = sd_vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
+    vm_status st = picked ? sd_vm_rule_matches_settled(&rs->vm, &rs->ev, r, &matched)
+                          : sd_vm_rule_matches(&rs->vm, &rs->ev, r, &matched);
     if (st == VM_BUDGET) return false;
     if (st != VM_OK || !matched) return true;
     int ex = excepted(x, r);
@@ -495,7 +497,7 @@ static bool run_candidates(eval_ctx *x) {
     if (!mark_indexed(rs, &rs->ev)) {
         /* No index hit: the rules in no index are all there is, already in order. */
         for (uint32_t i = 0; go_on && i < rs->nalways_run; i++)
-            if (guard_passes(rs, rs->always_run[i])) go_on = run_rule(x, rs->always_run[i]);
+            if (guard_passes(rs, rs->always_run[i])) go_on = run_rule(x, rs->always_run[i], false);
         return go_on;
     }
     for (uint32_t i = 0; i < rs->nalways_run; i++) {
@@ -508,7 +510,7 @@ static bool run_candidates(eval_ctx *x) {
         while (go_on && bits) {
             uint32_t r = w * 64 + (uint32_t)__builtin_ctzll(bits);
             bits &= bits - 1;
-            go_on = run_rule(x, r);
+            go_on = run_rule(x, r, true); /* a rule in no index has no settled conjunct */
         }
     }
     return go_on;
@@ -533,7 +535,7 @@ static void run_event(secdet_engine *e, engine_source *src, const eval_only *onl
         if (!e->stage.batch_any || ev->time_ns > e->stage.batch_max) e->stage.batch_max = ev->time_ns;
         e->stage.batch_any = true;
     }
-    bool go_on = only ? run_rule(&x, only->rule) : run_candidates(&x);
+    bool go_on = only ? run_rule(&x, only->rule, false) : run_candidates(&x);
     if (!go_on) e->stats.budget_exceeded++;
     if (rs->stateful) {
         if (x.cev) sd_corr_event_drop(e->corr, x.cev); /* frees it only when no record took it */

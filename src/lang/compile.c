@@ -264,6 +264,7 @@ static void compile_cond(compiler *c, const ast_cond *x, int depth) {
         break;
     }
     c->next_reg = mark;
+    if (x == c->lead) c->lead_end = c->p->ncode;
 }
 
 code_span sd_compile_cond_program(compiler *c, const ast_cond *cond, src_loc loc) {
@@ -314,7 +315,14 @@ static void compile_one_rule(compiler *c, const ast_rule *r, vm_rule *out) {
         if (!out->sources) c->oom = true;
         for (size_t i = 0; out->sources && i < r->non; i++) out->sources[out->nsources++] = sd_pool_source(c, r->on[i]);
     }
-    if (r->where) out->where = sd_compile_cond_program(c, r->where, r->loc);
+    if (r->where) {
+        /* The code of the leftmost conjunct comes first: the index may settle it (sd_build_index). */
+        c->lead = sd_lead_conjunct(r->where);
+        c->lead_end = 0;
+        out->where = sd_compile_cond_program(c, r->where, r->loc);
+        if (c->lead_end > out->where.start) out->settled = c->lead_end - out->where.start;
+        c->lead = NULL;
+    }
     static const rule_agg aggs[] = {[AGG_NONE] = RAGG_NONE,
                                     [AGG_COUNT] = RAGG_COUNT,
                                     [AGG_DISTINCT] = RAGG_DISTINCT,

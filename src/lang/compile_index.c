@@ -16,6 +16,7 @@
 #include "util/hash.h"
 
 typedef struct eqset {
+    const ast_cond *node; /* the conjunct it comes from */
     uint32_t path;
     const ast_lit **vals; /* borrowed string literals */
     size_t n;
@@ -107,6 +108,7 @@ static void collect(compiler *c, const ast_cond *x, cands *out, int depth) {
     }
     eqset e;
     if (!eqset_of(c, x, &e, depth)) return;
+    e.node = x;
     eqset *items = realloc(out->items, (out->n + 1) * sizeof *items);
     if (!items) {
         eqset_free(&e);
@@ -114,6 +116,26 @@ static void collect(compiler *c, const ast_cond *x, cands *out, int depth) {
     }
     out->items = items;
     out->items[out->n++] = e;
+}
+
+const ast_cond *sd_lead_conjunct(const ast_cond *x) {
+    while (x && x->kind == COND_AND) x = x->l;
+    return x;
+}
+
+/* Whether the index settles rule i's leading conjunct: the index files the
+ * rule under that very conjunct (so an event it picks the rule for holds it),
+ * and its code is straight-line instructions that each cost one step of the
+ * budget and cannot fail, so skipping them and charging their count is the
+ * same as running them (vm.c). Otherwise the rule has no settled entry. */
+static bool settles(const program *p, const ast_rule *r, const vm_rule *vr, const eqset *chosen) {
+    if (!r->where || chosen->node != sd_lead_conjunct(r->where)) return false;
+    if (vr->settled == 0 || vr->settled >= vr->where.len) return false;
+    for (uint32_t pc = vr->where.start; pc < vr->where.start + vr->settled; pc++) {
+        vm_opcode op = (vm_opcode)p->code[pc].op;
+        if (op != OP_LOADP && op != OP_EQK && op != OP_INSET) return false;
+    }
+    return true;
 }
 
 static index_entry *entry_for(path_index *ix, const char *s, size_t len) {
@@ -208,6 +230,8 @@ void sd_build_index(compiler *c) {
             if (freq[e->path] > freq[best->path] || (freq[e->path] == freq[best->path] && e->n < best->n))
                 chosen[i] = (int32_t)k;
         }
+        if (chosen[i] < 0 || !settles(p, c->rs->rules[i], &p->rules[i], &cs[i].items[chosen[i]]))
+            p->rules[i].settled = 0;
         if (chosen[i] < 0)
             p->always[p->nalways++] = i;
         else

@@ -27,6 +27,9 @@ typedef struct compiler {
     uint32_t cur_file;
     uint32_t next_reg, max_reg;
     uint32_t elem; /* any/all bodies the code being emitted is inside */
+    /* The leading conjunct of the where being compiled, and where its code ends. */
+    const struct ast_cond *lead;
+    uint32_t lead_end;
     bool oom;
     bool after_errors; /* the checker failed: compile only to find more errors */
 } compiler;
@@ -92,5 +95,7 @@ void sd_compile_rule_ext(compiler *c, const ast_rule *r, vm_rule *out);
 
 /* compile_index.c */
 void sd_build_index(compiler *c);
+/* The conjunct of x whose code comes first: x itself unless x is an `and`. */
+const ast_cond *sd_lead_conjunct(const ast_cond *x);
 
 #endif

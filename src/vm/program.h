@@ -151,6 +151,11 @@ typedef struct vm_rule {
     uint32_t *sources; /* indices into prog->source_names; NULL/0 = any source */
     uint32_t nsources;
     code_span where; /* condition program ending in RET; len 0 for a sequence rule */
+    /* The length of where's leading conjunct when the dispatch index files
+     * the rule under it and its code is straight-line (lang/compile_index.c):
+     * an event the index picked the rule for holds that conjunct, so the VM
+     * may start past it (sd_vm_rule_matches_settled). 0: no such entry. */
+    uint32_t settled;
     bool is_private;
 
     rule_agg agg;

@@ -314,7 +314,7 @@ typedef struct frame {
     bool body;
 } frame;
 
-static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bool want_value, bool *result,
+static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bool f, bool want_value, bool *result,
                       sd_values *out);
 
 /* ANY / ALL: the body [pc, in.c) runs once per value of R[a] (that value
@@ -327,7 +327,7 @@ static vm_status each_element(vm_ctx *vm, sd_event *ev, const frame *fr, const v
     for (uint32_t i = 0; i < arr.n; i++) {
         inner.elem = &arr.v[i];
         bool g = false;
-        vm_status st = exec(vm, ev, &inner, pc, false, &g, NULL);
+        vm_status st = exec(vm, ev, &inner, pc, false, false, &g, NULL);
         if (st != VM_OK) return st;
         if (g != all) {
             *f = g;
@@ -339,8 +339,8 @@ static vm_status each_element(vm_ctx *vm, sd_event *ev, const frame *fr, const v
 
 /* Runs code in register bank `depth`. Condition programs end in RET (want_value
  * false, *result set), value programs in RETV (*out set). */
-static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, bool want_value, bool *result,
-                     sd_values *out) {
+static vm_status run_from(vm_ctx *vm, sd_event *ev, code_span code, uint32_t skip, unsigned depth, bool want_value,
+                          bool *result, sd_values *out) {
     const program *prog = vm->prog;
     const uint32_t nregs = prog->max_regs;
     if (code.len == 0 || code.start > prog->ncode || code.len > prog->ncode - code.start) return VM_ERROR;
@@ -349,16 +349,21 @@ static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, b
     /* Stale registers may point into the previous event's arena. */
     if (R) memset(R, 0, (size_t)nregs * sizeof *R);
     frame fr = {R, code.start + code.len, depth, NULL, 0, false};
-    return exec(vm, ev, &fr, code.start, want_value, result, out);
+    /* Past a settled conjunct f is what its code left: true. */
+    return exec(vm, ev, &fr, code.start + skip, skip > 0, want_value, result, out);
 }
 
-static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bool want_value, bool *result,
+static vm_status run(vm_ctx *vm, sd_event *ev, code_span code, unsigned depth, bool want_value, bool *result,
+                     sd_values *out) {
+    return run_from(vm, ev, code, 0, depth, want_value, result, out);
+}
+
+static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bool f, bool want_value, bool *result,
                       sd_values *out) {
     const program *prog = vm->prog;
     const uint32_t nregs = prog->max_regs;
     const uint32_t end = fr->end;
     sd_values *R = fr->R;
-    bool f = false;
 
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \
@@ -545,7 +550,22 @@ static vm_status exec(vm_ctx *vm, sd_event *ev, const frame *fr, uint32_t pc, bo
 #undef CHECK
 }
 
-static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned depth, bool *result) {
+/* Charges the budget for k straight-line one-step instructions that are not
+ * run, as running them would have: VM_BUDGET, with the budget spent, where
+ * one of them would have found it spent. */
+static vm_status charge(vm_ctx *vm, uint32_t k) {
+    if (vm->budget && vm->used >= vm->budget) return VM_BUDGET;
+    if (vm->budget && k > vm->budget - vm->used) {
+        vm->used = vm->budget;
+        return VM_BUDGET;
+    }
+    vm->used += k;
+    return VM_OK;
+}
+
+/* settled: the dispatch index picked rule r for the event, so the conjunct it
+ * settles (rule->settled instructions) holds and is not run again. */
+static vm_status rule_matches_at(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned depth, bool settled, bool *result) {
     const program *prog = vm->prog;
     *result = false;
     if (r >= prog->nrules || !vm->memo || depth >= VM_BANKS) return VM_ERROR;
@@ -559,7 +579,9 @@ static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned dep
         ok = rule->sources[i] == ev->source || rule->sources[i] == ev->lt_source; /* `on` names either */
     /* A sequence rule (no where) never matches statelessly. */
     if (ok && rule->where.len > 0) {
-        vm_status st = run(vm, ev, rule->where, depth, false, &ok, NULL);
+        uint32_t skip = settled && rule->settled < rule->where.len ? rule->settled : 0;
+        vm_status st = skip ? charge(vm, skip) : VM_OK;
+        if (st == VM_OK) st = run_from(vm, ev, rule->where, skip, depth, false, &ok, NULL);
         if (st != VM_OK) return st;
     } else {
         ok = false;
@@ -568,6 +590,10 @@ static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned dep
     vm->memo_gens[r] = vm->memo_gen;
     *result = ok;
     return VM_OK;
+}
+
+static vm_status rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, unsigned depth, bool *result) {
+    return rule_matches_at(vm, ev, r, depth, false, result);
 }
 
 vm_status sd_vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result) {
@@ -584,4 +610,8 @@ vm_status sd_vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *o
 
 vm_status sd_vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result) {
     return rule_matches(vm, ev, r, 0, result);
+}
+
+vm_status sd_vm_rule_matches_settled(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result) {
+    return rule_matches_at(vm, ev, r, 0, true, result);
 }

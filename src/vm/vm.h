@@ -60,6 +60,11 @@ vm_status sd_vm_run_cond(vm_ctx *vm, sd_event *ev, code_span code, bool *result)
 vm_status sd_vm_run_value(vm_ctx *vm, sd_event *ev, code_span code, sd_values *out);
 /* Whether rule r matches the event statelessly: source check + where. Memoized per event. */
 vm_status sd_vm_rule_matches(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result);
+/* The same for a rule the dispatch index picked for this event (its value of
+ * the indexed field is one the rule is filed under): starts past the conjunct
+ * the index settled (vm_rule.settled), charging the budget what running it
+ * would have. Same answer, same budget; only for a rule the index picked. */
+vm_status sd_vm_rule_matches_settled(vm_ctx *vm, sd_event *ev, uint32_t r, bool *result);
 
 /* Value helpers shared with the alert stage. */
 bool sd_value_equal(const sd_value *x, const sd_value *y);
