@@ -44,6 +44,10 @@ void sd_engine_report(secdet_engine *e, const char *source, uint64_t where, cons
  * alerts wait in its memory): secdet_push answers SECDET_ERR_BUSY. Any
  * thread; cheap. */
 bool sd_engine_sinks_saturated(const secdet_engine *e);
+/* Some sink's spool takes no records now (a full disk, spool_max_bytes): the
+ * alerts it accepted meanwhile may be only in memory, not handed off as its
+ * spool promises, so an input that commits what it read waits. Any thread. */
+bool sd_engine_sinks_holding(const secdet_engine *e);
 /* secdet_push + secdet_source_end of one complete message, never refused
  * with SECDET_ERR_BUSY: what an input had queued when it stops is evaluated
  * whatever the sinks say (its queue bounds it). */

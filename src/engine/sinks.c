@@ -81,6 +81,13 @@ bool sd_engine_sinks_saturated(const secdet_engine *e) {
     return false;
 }
 
+bool sd_engine_sinks_holding(const secdet_engine *e) {
+    size_t n = sd_hub_count(e->hub);
+    for (size_t i = 0; i < n; i++)
+        if (sd_dq_holding(sd_hub_queue(e->hub, i))) return true;
+    return false;
+}
+
 void sd_engine_push_done(secdet_engine *e) {
     e->busy = false;
     sd_engine_commit(e);

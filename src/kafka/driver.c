@@ -7,7 +7,9 @@
  * each partition — in stage 1 only once sd_stage1_settle has seen every
  * forward acknowledged, in stage 2 only after a checkpoint holds the state
  * they cover. A revocation does the same before the partitions go, so the
- * next owner starts exactly where this one stopped. Backpressure: when any
+ * next owner starts exactly where this one stopped. Nothing is committed
+ * while a sink holds alerts only in memory (its spool cannot write): they
+ * are not handed off until its spool has them. Backpressure: when any
  * sink has max_pending alerts waiting, or cannot take more at all (its
  * spool full and its memory queue too: sd_engine_sinks_saturated), every
  * partition is paused (the consumer is still polled, so the group keeps
@@ -109,11 +111,15 @@ void sd_kafka_commit(secdet_kafka *k, bool sync) {
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Everything evaluated so far made safe, then committed. */
+/* Everything evaluated so far made safe, then committed. Not while a sink
+ * holds alerts only in memory (its spool cannot write): committing would
+ * put them out of reach of a restart while a SIGKILL loses them; the commit
+ * waits until the spool has them (or they are delivered). */
 static void settle_and_commit(secdet_kafka *k, bool sync) {
     bool ok = true;
     if (k->cfg.stage == KSTAGE_PARTITION) ok = sd_stage1_settle(k);
-    if (k->cfg.stage == KSTAGE_AGGREGATE) ok = sd_stage2_checkpoint(k);
+    ok = ok && !sd_engine_sinks_holding(k->e);
+    if (ok && k->cfg.stage == KSTAGE_AGGREGATE) ok = sd_stage2_checkpoint(k);
     if (ok) sd_kafka_commit(k, sync);
     k->last_commit = k->last_ckpt = sd_kafka_now_ms();
 }

@@ -35,6 +35,9 @@ bool sd_dq_quiet(dq *q);
 /* Any thread, cheap: the spool takes no records and queue_max of them wait
  * in memory: the engine takes no more input until this clears. */
 bool sd_dq_saturated(dq *q);
+/* Any thread: the spool takes no records now, so records accepted since it
+ * failed may be only in memory (held) until it writes them again. */
+bool sd_dq_holding(dq *q);
 void sd_dq_stats(dq *q, secdet_sink_stats *out);
 /* Hub thread, at shutdown: stop emitting; true while emits are outstanding. */
 bool sd_dq_stop(dq *q);

@@ -37,6 +37,13 @@ static uint64_t mono_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+bool sd_dq_holding(dq *q) {
+    pthread_mutex_lock(&q->mu);
+    bool held = q->held;
+    pthread_mutex_unlock(&q->mu);
+    return held;
+}
+
 void sd_dq_held_update(dq *q) {
     atomic_store_explicit(&q->saturated, q->held && q->unj >= q->cap, memory_order_relaxed);
 }
