@@ -791,7 +791,7 @@ SECDET_API secdet_status secdet_drain(secdet_engine *engine, int64_t timeout_ms)
 
 typedef struct secdet_sink_stats {
     uint64_t accepted;      /* alerts that passed the filter and were queued */
-    uint64_t filtered;      /* alerts below min_severity or without a wanted tag */
+    uint64_t filtered;      /* alerts its filter left (severity, tags, rules, sources, log types) */
     uint64_t delivered;     /* delivered (SECDET_SINK_OK) */
     uint64_t retries;       /* failed attempts that were retried */
     uint64_t dead_lettered; /* given up on (attempts or permanent failure) */
