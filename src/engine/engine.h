@@ -107,6 +107,7 @@ typedef struct engine_stage {
     void *fwd_user;
     bool external_wm; /* the watermark moves only when told */
     bool fwd_late;    /* stage 1 drops (and counts) what is late by its own event time */
+    bool fwd_records; /* stage 1 forwards whole records, not matches (sd_engine_set_forward_records) */
     bool batch_any;   /* newest event time since sd_engine_take_batch_time */
     int64_t batch_max;
 } engine_stage;
@@ -130,12 +131,12 @@ struct secdet_engine {
     uint64_t prog_gen;  /* bumped whenever rs changes */
     engine_source *sources;
     size_t nsources, cap_sources;
-    lt_path default_time_path; /* .eventTime */
-    sd_logtypes logtypes;      /* the log types this engine knows (event/logtype.h) */
-    event_profile profile;     /* of the event under evaluation (profile.c) */
+    lt_path default_time_path;  /* .eventTime */
+    sd_logtypes logtypes;       /* the log types this engine knows (event/logtype.h) */
+    event_profile profile;      /* of the event under evaluation (profile.c) */
     const sd_logtype *jsonl_lt; /* the registry's jsonl, found for logtypes.gen jsonl_gen - 1 (profile.c) */
     uint64_t jsonl_gen;
-    source_stat *sstats;       /* per source name (profile.c) */
+    source_stat *sstats; /* per source name (profile.c) */
     size_t nsstats, cap_sstats;
     struct engine_peek *peek; /* events read without evaluating them (reader.c); NULL until used */
     /* The top-level members that mark a JSON line of an auto source as a

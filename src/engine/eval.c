@@ -27,7 +27,9 @@
  * Scale-out (stage.c): in stage 1, an aggregation's match (and a throttled
  * stateless rule's) is forwarded instead of kept; in stage 2 an event is
  * evaluated for one rule only (eval_only) and throttled stateless rules
- * become records too, so their throttle runs in event-time order.
+ * become records too, so their throttle runs in event-time order. With
+ * sd_engine_set_forward_records (`secdet scan -j`), stage 1 forwards the
+ * aggregation's record itself (add_record), which stage 2 keeps as it is.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -169,6 +171,39 @@ static bool forward_match(eval_ctx *x, uint32_t r) {
     return true;
 }
 
+/* Stage 1 forwarding matches (for the next stage to evaluate again), not
+ * records (sd_engine_set_forward_records: those go on to add_record). */
+static bool forwards_matches(const secdet_engine *e) { return e->stage.fwd_fn && !e->stage.fwd_records; }
+
+/* Stage 1 forwarding records: hands the record add_record would keep to the
+ * forwarder, with the event's compact JSON. Always true. */
+static bool forward_record(eval_ctx *x, const corr_input *in) {
+    secdet_engine *e = x->e;
+    if (!event_json(e, &e->rs->ev)) return true;
+    engine_forward f = {
+        .rule = e->rs->prog->rules[in->rule].name,
+        .source = x->sname,
+        .key = in->key,
+        .key_len = in->key_len,
+        .time_ns = in->t,
+        .json = e->evbuf.data,
+        .len = e->evbuf.len,
+        .record = true,
+        .throttled = e->rs->prog->rules[in->rule].has_throttle,
+        .rule_index = in->rule,
+        .vals = in->vals,
+        .vals_len = in->vals_len,
+        .nvals = in->nvals,
+        .mask = in->mask,
+        .tkey = in->tkey ? in->tkey : "",
+        .tkey_len = in->tkey_len,
+        .aux = in->aux ? in->aux : "",
+        .aux_len = in->aux_len,
+    };
+    e->stage.fwd_fn(e->stage.fwd_user, &f);
+    return true;
+}
+
 /* The event's shared JSON for correlation records, made on first use. */
 static corr_event *record_event(eval_ctx *x) {
     secdet_engine *e = x->e;
@@ -234,12 +269,9 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
     sd_event *ev = &e->rs->ev;
     const vm_rule *rule = &e->rs->prog->rules[r];
     if (!make_extra(e, rule, ev, group, ngroup)) return false;
-    if (e->auxbuf.oom || e->tkeybuf.oom || !record_event(x)) return true;
-    uint32_t src = sd_corr_source_id(e->corr, x->sname);
-    if (src == UINT32_MAX) return true;
+    if (e->auxbuf.oom || e->tkeybuf.oom) return true;
     corr_input in = {
         .rule = r,
-        .src = src,
         .t = ev->time_ns,
         .key = e->keybuf.data ? e->keybuf.data : "",
         .key_len = (uint32_t)e->keybuf.len,
@@ -251,8 +283,10 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
         .tkey_len = (uint32_t)e->tkeybuf.len,
         .aux = e->auxbuf.data,
         .aux_len = (uint32_t)e->auxbuf.len,
-        .ev = x->cev,
     };
+    if (e->stage.fwd_fn) return forward_record(x, &in);
+    if (!record_event(x) || (in.src = sd_corr_source_id(e->corr, x->sname)) == UINT32_MAX) return true;
+    in.ev = x->cev;
     (void)sd_corr_add(e->corr, &in);
     return true;
 }
@@ -263,6 +297,8 @@ static bool add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t
 static bool defer_stateless(eval_ctx *x, uint32_t r, uint32_t nkeys) {
     secdet_engine *e = x->e;
     if (!key_bytes(&e->keybuf, e->rs->key_vals, nkeys)) return true;
+    /* A match even when records are forwarded: the next stage throttles it as
+     * it comes, as one engine would, and builds its alert from the event. */
     if (e->stage.fwd_fn) return forward_match(x, r);
     if (x->late) return true;
     return add_record(x, r, e->rs->key_vals, nkeys, 0, 0);
@@ -400,7 +436,7 @@ static bool correlate_rule(eval_ctx *x, uint32_t r) {
     if (ex) return ex > 0;
     if (!run_keys(&rs->vm, ev, rule->by, rule->nby, rs->key_vals)) return false;
     if (!key_bytes(&e->keybuf, rs->key_vals, rule->nby)) return true;
-    if (e->stage.fwd_fn) return forward_match(x, r);
+    if (forwards_matches(e)) return forward_match(x, r);
     int64_t nvals = 0;
     if (rule->agg == RAGG_DISTINCT) {
         nvals = distinct_values(e, rule);
@@ -421,6 +457,7 @@ bool sd_eval_run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n
     return run_keys(vm, ev, keys, n, vals);
 }
 bool sd_eval_forward(eval_ctx *x, uint32_t r) { return forward_match(x, r); }
+bool sd_eval_forwards_matches(const secdet_engine *e) { return forwards_matches(e); }
 bool sd_eval_add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t ngroup, uint32_t nvals,
                         uint64_t mask) {
     return add_record(x, r, group, ngroup, nvals, mask);

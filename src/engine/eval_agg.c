@@ -94,7 +94,7 @@ bool sd_eval_sequence(eval_ctx *x, uint32_t r) {
         if (x->only && x->only->key &&
             (x->only->key_len != e->keybuf.len || memcmp(x->only->key, e->keybuf.data, e->keybuf.len) != 0))
             continue; /* another partition's group */
-        if (e->stage.fwd_fn) {
+        if (sd_eval_forwards_matches(e)) {
             sd_eval_forward(x, r);
             continue;
         }

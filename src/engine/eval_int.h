@@ -26,6 +26,8 @@ bool sd_eval_key_bytes(buf *b, const sd_values *vals, uint32_t n);
 bool sd_eval_run_keys(vm_ctx *vm, sd_event *ev, const rule_key *keys, uint32_t n, sd_values *vals);
 /* Stage 1: hands the match of rule r (key bytes in e->keybuf) on. Always true. */
 bool sd_eval_forward(eval_ctx *x, uint32_t r);
+/* Stage 1 forwarding matches rather than records (sd_engine_set_forward_records). */
+bool sd_eval_forwards_matches(const secdet_engine *e);
 /* The event as a record of rule r: key bytes in e->keybuf, group values for
  * its aux, values (nvals) in e->valbuf, steps in mask. False when the budget ran out. */
 bool sd_eval_add_record(eval_ctx *x, uint32_t r, const sd_values *group, uint32_t ngroup, uint32_t nvals,

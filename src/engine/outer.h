@@ -123,6 +123,23 @@ typedef struct engine_forward {
     int64_t time_ns;  /* event time, as this stage decided it */
     const char *json; /* the event's compact JSON */
     size_t len;
+    /* With sd_engine_set_forward_records: the rest of the correlation record
+     * the match made, as the engine's own correlator would have kept it (its
+     * rule's index, distinct or sum values, sequence steps, throttle key,
+     * aux bytes), for sd_engine_push_record. Zero otherwise. */
+    bool record;
+    /* The record's rule is an aggregation with a throttle: its throttle's
+     * state spans groups (`throttle by` other keys, or none), so every
+     * record of the rule must go to one place, not one per group key. */
+    bool throttled;
+    uint32_t rule_index;
+    const char *vals;
+    uint32_t vals_len, nvals;
+    uint64_t mask;
+    const char *tkey;
+    uint32_t tkey_len;
+    const char *aux;
+    uint32_t aux_len;
 } engine_forward;
 typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
 
@@ -130,6 +147,23 @@ typedef void (*engine_forward_fn)(void *user, const engine_forward *f);
  * evaluated into state here; their matches go to fn. Other stateless rules
  * alert as usual. fn NULL: back to normal. */
 void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user);
+/* With a forward callback: forward each correlation record of an
+ * aggregation the engine would have kept (f->record set: one per record,
+ * after the rule's `by`, distinct values, steps and aux are computed)
+ * instead of each match for the next stage to evaluate again;
+ * sd_engine_push_record keeps it. A throttled stateless rule's match is
+ * still forwarded as a match (f->record false: sd_engine_push_forwarded_group),
+ * since one engine throttles it as it comes, with the event at hand. For
+ * engines compiled from the same rules (`secdet scan -j`): the record names
+ * its rule by index. */
+void sd_engine_set_forward_records(secdet_engine *e, bool records);
+/* Keeps a record forwarded by sd_engine_set_forward_records's engine in this
+ * engine's correlation state, as its own evaluation of the event would have
+ * (late by this engine's time: counted late, dropped), then delivers what
+ * falls due. The event is not parsed: its JSON is kept as the record's
+ * sample. SECDET_ERR_INVALID_ARG for a rule index not loaded here (counted
+ * malformed). */
+secdet_status sd_engine_push_record(secdet_engine *e, const engine_forward *f);
 /* Whether a loaded rule keeps state across events (an aggregation or a
  * throttle): its alerts then depend on the order of the events, so they
  * cannot be split across engines by position (`secdet scan -j`). */

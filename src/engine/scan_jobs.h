@@ -13,15 +13,18 @@
 
 #include "engine/engine.h"
 
-/* A match of a stateful rule forwarded by a reader (outer.h, engine_forward)
- * for correlator p, with the reader's newest event time before it. Its
- * strings are in the range's arena at `at`: rule, NUL, source, NUL, key
- * bytes, JSON. */
+/* A correlation record of a stateful rule forwarded by a reader (outer.h,
+ * engine_forward, sd_engine_set_forward_records) for correlator p, with the
+ * reader's newest event time before it. Its bytes are in the range's arena
+ * at `at`: rule, NUL, source, NUL, key, values, throttle key, aux, the
+ * event's JSON (len). */
 typedef struct sj_fwd {
     int64_t before; /* INT64_MIN: no event before it */
     int64_t time_ns;
+    uint64_t mask;
     size_t at, len;
-    uint32_t key_len;
+    uint32_t rule_index, key_len, vals_len, nvals, tkey_len, aux_len;
+    bool record; /* a record (sd_engine_push_record), else a match to evaluate again */
 } sj_fwd;
 
 typedef struct sj_bucket {

@@ -3,16 +3,24 @@
  * The file is cut into more ranges than threads (scan_jobs.c), and each
  * thread, with its own reader engine, reads the next range not yet taken,
  * in file order. Stateless rules alert there. A stateful rule's match does
- * not go into the reader's state: it is forwarded (outer.h,
- * sd_engine_set_forward, as Kafka's stage 1 does) and kept, with the
- * reader's newest event time before it, in the range's bucket of correlator
- * hash(rule, group key) mod jobs — every match of one group in one bucket,
+ * not go into the reader's state: the record the reader's correlator would
+ * have kept of it (group key, values, steps, throttle key, the alert's
+ * template texts, the event's compact JSON as its sample) is forwarded
+ * (outer.h, sd_engine_set_forward_records) and kept, with the reader's
+ * newest event time before it, in the range's bucket of correlator
+ * hash(rule, group key) mod jobs — every record of one group in one bucket,
  * so one correlator holds the whole of each group's state (docs/scale-out.md
- * partitions so too).
+ * partitions so too). The correlator keeps the record as it is
+ * (sd_engine_push_record): the event is parsed and its rule run once, by
+ * the reader. Two exceptions: an aggregation with a throttle goes to one
+ * bucket by rule alone (its throttle's state spans its groups), and a
+ * throttled stateless rule's match is forwarded as a match, evaluated again
+ * by its correlator (one engine throttles it as each event comes, and builds
+ * its alert from the event).
  *
  * Correlator p takes bucket p of range 0, then of range 1, ..., each once
- * the range is read, and before each match moves its event time to the
- * reader's newest time before that match (sd_engine_advance), and after
+ * the range is read, and before each record moves its event time to the
+ * reader's newest time before that record (sd_engine_advance), and after
  * each range to the reader's newest time then. A reader reads its ranges
  * in file order, so its newest time is never past the newest of the file
  * so far, and a correlator's time, the greatest of these, is that newest:
@@ -59,10 +67,18 @@ static int grow(void **p, size_t *cap, size_t need, size_t size) {
     return 0;
 }
 
+/* Copies n bytes to d (n may be 0 with s NULL); the byte after them. */
+static char *put(char *d, const char *s, size_t n) {
+    if (n) memcpy(d, s, n);
+    return d + n;
+}
+
 static void on_forward(void *user, const engine_forward *f) {
     sj_range *w = user;
-    size_t rl = strlen(f->rule) + 1, sl = strlen(f->source) + 1, need = rl + sl + f->key_len + f->len;
-    uint64_t h = hash_bytes(f->rule, rl) * 31 + hash_bytes(f->key, f->key_len);
+    size_t rl = strlen(f->rule) + 1, sl = strlen(f->source) + 1;
+    size_t need = rl + sl + f->key_len + f->vals_len + f->tkey_len + f->aux_len + f->len;
+    /* A throttled aggregation's throttle spans its groups: the rule goes to one correlator whole. */
+    uint64_t h = hash_bytes(f->rule, rl) * 31 + (f->throttled ? 0 : hash_bytes(f->key, f->key_len));
     sj_bucket *b = &w->buckets[h % w->run->jobs];
     if (w->oom || grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v) != 0 ||
         grow((void **)&w->arena, &w->acap, w->alen + need, 1) != 0) {
@@ -75,11 +91,17 @@ static void on_forward(void *user, const engine_forward *f) {
     r->at = w->alen;
     r->len = f->len;
     r->key_len = f->key_len;
-    char *d = w->arena + w->alen;
-    memcpy(d, f->rule, rl);
-    memcpy(d + rl, f->source, sl);
-    if (f->key_len) memcpy(d + rl + sl, f->key, f->key_len);
-    if (f->len) memcpy(d + rl + sl + f->key_len, f->json, f->len);
+    r->record = f->record;
+    r->rule_index = f->rule_index;
+    r->vals_len = f->vals_len;
+    r->nvals = f->nvals;
+    r->mask = f->mask;
+    r->tkey_len = f->tkey_len;
+    r->aux_len = f->aux_len;
+    char *d = put(w->arena + w->alen, f->rule, rl);
+    d = put(put(d, f->source, sl), f->key, f->key_len);
+    d = put(put(put(d, f->vals, f->vals_len), f->tkey, f->tkey_len), f->aux, f->aux_len);
+    (void)put(d, f->json, f->len);
     w->alen += need;
 }
 
@@ -185,10 +207,25 @@ static void correlate(sj_run *run, sj_part *part, sj_range *from, size_t p) {
         const sj_fwd *r = &b->v[i];
         const char *rule = from->arena + r->at;
         const char *source = rule + strlen(rule) + 1;
-        const char *key = source + strlen(source) + 1;
+        engine_forward f = {.rule = rule, .source = source, .time_ns = r->time_ns, .record = true};
+        f.key = source + strlen(source) + 1;
+        f.key_len = r->key_len;
+        f.vals = f.key + r->key_len;
+        f.vals_len = r->vals_len;
+        f.nvals = r->nvals;
+        f.mask = r->mask;
+        f.tkey = f.vals + r->vals_len;
+        f.tkey_len = r->tkey_len;
+        f.aux = f.tkey + r->tkey_len;
+        f.aux_len = r->aux_len;
+        f.json = f.aux + r->aux_len;
+        f.len = r->len;
+        f.rule_index = r->rule_index;
         if (r->before != INT64_MIN) sd_engine_advance(part->corr, r->before);
-        (void)sd_engine_push_forwarded_group(part->corr, source, rule, key, r->key_len, r->time_ns, key + r->key_len,
-                                             r->len);
+        if (r->record)
+            (void)sd_engine_push_record(part->corr, &f);
+        else /* a throttled stateless rule's match */
+            (void)sd_engine_push_forwarded_group(part->corr, source, rule, f.key, f.key_len, f.time_ns, f.json, f.len);
     }
     if (part->corr && from->has_newest) sd_engine_advance(part->corr, from->newest);
     free(from->buckets[p].v);
@@ -207,7 +244,7 @@ static void read_one(sj_run *run, secdet_engine *reader, sj_range *r) {
     }
     r->reader = reader;
     secdet_set_error_callback(reader, on_malformed, r);
-    if (run->stateful) sd_engine_set_forward(reader, on_forward, r);
+    if (run->stateful) sd_engine_set_forward(reader, on_forward, r); /* records: sd_engine_set_forward_records */
     r->err = sd_sj_read_range(run, reader, run->src->name, r->begin, r->end, &r->decode);
     r->has_newest = sd_engine_newest_time(reader, &r->newest);
 }
@@ -245,7 +282,10 @@ static void *work(void *arg) {
     secdet_engine *reader = sd_sj_engine_like(run);
     if (reader) {
         secdet_set_alert_callback(reader, on_alert, run);
-        if (run->stateful) sd_engine_set_forward_late(reader, true);
+        if (run->stateful) {
+            sd_engine_set_forward_late(reader, true);
+            sd_engine_set_forward_records(reader, true); /* the correlator keeps them as they are: no second parse */
+        }
     }
     secdet_engine *correlator = NULL;
     if (run->stateful) {

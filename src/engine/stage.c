@@ -9,6 +9,12 @@
  * upstream streams, and only the driver knows how far each has got. The
  * driver keeps one engine per partition it owns, so a partition's state is
  * one snapshot (sd_engine_snapshot_bytes) that moves with the partition.
+ *
+ * `secdet scan -j` (scan_split.c) forwards records instead
+ * (sd_engine_set_forward_records): its stage 2 engines were compiled from the
+ * same rules in the same process, so the record stage 1 computed — keys,
+ * values, steps, aux — is kept as it is (sd_engine_push_record) and the event
+ * is parsed and its rule run once, not twice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,52 @@ void sd_engine_set_forward(secdet_engine *e, engine_forward_fn fn, void *user) {
 }
 
 void sd_engine_set_forward_late(secdet_engine *e, bool drop) { e->stage.fwd_late = drop; }
+
+void sd_engine_set_forward_records(secdet_engine *e, bool records) { e->stage.fwd_records = records; }
+
+/* What run_event (eval.c) does with an event's record, from the record:
+ * the late test, the record kept with the event's JSON as its sample, the
+ * time moved, what fell due delivered. */
+secdet_status sd_engine_push_record(secdet_engine *e, const engine_forward *f) {
+    if (!e || e->busy || !f || !f->record || !f->source || (!f->json && f->len)) return SECDET_ERR_INVALID_ARG;
+    const engine_ruleset *rs = e->rs;
+    uint32_t r = f->rule_index;
+    if (!rs || !rs->stateful || r >= rs->prog->nrules || !rs->runnable[r] ||
+        strcmp(rs->prog->rules[r].name, f->rule ? f->rule : "") != 0) {
+        sd_engine_report_malformed(e, f->source, 1, "forwarded record for a rule that is not loaded here");
+        return SECDET_ERR_INVALID_ARG;
+    }
+    e->busy = true;
+    e->push_time_ns = 0;
+    if (sd_corr_is_late(e->corr, f->time_ns)) {
+        e->stats.late++;
+    } else {
+        corr_input in = {
+            .rule = r,
+            .src = sd_corr_source_id(e->corr, f->source),
+            .t = f->time_ns,
+            .key = f->key ? f->key : "",
+            .key_len = f->key_len,
+            .vals = f->vals ? f->vals : "",
+            .vals_len = f->vals_len,
+            .nvals = f->nvals,
+            .mask = f->mask,
+            .tkey = f->tkey,
+            .tkey_len = f->tkey_len,
+            .aux = f->aux,
+            .aux_len = f->aux_len,
+            .ev = sd_corr_event_new(e->corr, f->json ? f->json : "", f->len),
+        };
+        if (in.ev && in.src != UINT32_MAX) (void)sd_corr_add(e->corr, &in);
+        if (in.ev) sd_corr_event_drop(e->corr, in.ev); /* frees it only when no record took it */
+    }
+    if (!e->stage.batch_any || f->time_ns > e->stage.batch_max) e->stage.batch_max = f->time_ns;
+    e->stage.batch_any = true;
+    sd_corr_advance(e->corr, f->time_ns);
+    sd_engine_fire_due(e);
+    sd_engine_push_done(e);
+    return SECDET_OK;
+}
 
 void sd_engine_advance(secdet_engine *e, int64_t t) {
     if (e->busy || !e->rs || !e->rs->stateful) return;
