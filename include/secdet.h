@@ -538,6 +538,15 @@ SECDET_API const char *secdet_alert_message(const secdet_alert *alert);
 SECDET_API size_t secdet_alert_message_len(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_id(const secdet_alert *alert);
 SECDET_API const char *secdet_alert_source(const secdet_alert *alert);
+/* The log type of the firing event (docs/log-types.md): "cloudtrail",
+ * "okta", "gcp-audit", ..., or one your program defined — the source's log
+ * type, or for a source of log type "auto" the one its shape was
+ * recognised as; "jsonl" when it had none (an event of no known shape, or
+ * a source without a log type). The same as the "type" of the alert's
+ * "fields" (secdet_alert_json). Never NULL for an alert (NULL only when
+ * alert is NULL); "" in the one case it could not be told: memory ran out
+ * while an aggregation alert was made (its "fields" is then {}). */
+SECDET_API const char *secdet_alert_log_type(const secdet_alert *alert);
 SECDET_API secdet_severity secdet_alert_severity(const secdet_alert *alert);
 /* Event time of the firing event, ns since the Unix epoch (UTC). */
 SECDET_API int64_t secdet_alert_time_ns(const secdet_alert *alert);
@@ -551,7 +560,7 @@ SECDET_API const char *secdet_severity_name(secdet_severity severity);
 
 /*
  * A sink receives every alert that passes its filter (severity, tags,
- * rules, sources: routing), on the engine's delivery thread, never on the thread that pushed:
+ * rules, sources, log types: routing), on the engine's delivery thread, never on the thread that pushed:
  * a slow or dead endpoint never slows evaluation or the other sinks.
  *
  * Behind every sink is the same delivery layer (docs/sinks.md):
@@ -694,6 +703,11 @@ typedef struct secdet_sink_opts {
      * these globs. Copied. */
     const char *const *sources;
     size_t nsources;
+    /* When nlog_types > 0, only alerts whose log type — that of the firing
+     * event (secdet_alert_log_type: "okta", "cloudtrail", ..., "jsonl" for
+     * none) — matches one of these globs ("gcp-*"). Copied. */
+    const char *const *log_types;
+    size_t nlog_types;
 } secdet_sink_opts;
 
 /* Fills *opts with the defaults above. */
@@ -777,7 +791,7 @@ SECDET_API secdet_status secdet_drain(secdet_engine *engine, int64_t timeout_ms)
 
 typedef struct secdet_sink_stats {
     uint64_t accepted;      /* alerts that passed the filter and were queued */
-    uint64_t filtered;      /* alerts below min_severity or without a wanted tag */
+    uint64_t filtered;      /* alerts its filter left (severity, tags, rules, sources, log types) */
     uint64_t delivered;     /* delivered (SECDET_SINK_OK) */
     uint64_t retries;       /* failed attempts that were retried */
     uint64_t dead_lettered; /* given up on (attempts or permanent failure) */

@@ -164,6 +164,8 @@ typedef struct secdet_sink_opts {
     size_t nrules;
     const char *const *sources;
     size_t nsources;
+    const char *const *log_types;
+    size_t nlog_types;
 } secdet_sink_opts;
 void secdet_sink_opts_init(secdet_sink_opts *opts);
 typedef secdet_sink_result (*secdet_sink_fn)(void *user, const secdet_delivery *d);

@@ -385,6 +385,7 @@ int sd_alert_build(alert_ctx *ac, const alert_spec *spec, secdet_alert *out) {
     out->time_ns = spec->time_ns;
     out->tags = (const char *const *)r->tags;
     out->ntags = r->ntags;
+    out->log_type = spec->log_type ? spec->log_type : "";
     return 0;
 
 oom:

@@ -43,6 +43,7 @@ struct secdet_alert {
     int64_t time_ns;
     const char *const *tags; /* the rule's tags (program-owned) */
     uint32_t ntags;
+    const char *log_type; /* the firing event's (its "fields" "type"); "" unknown */
 };
 
 /* What an alert is made of. For a stateless rule: count 1, first_seen =
@@ -51,6 +52,9 @@ typedef struct alert_spec {
     const program *prog;
     uint32_t rule;      /* index into prog->rules */
     const char *source; /* source name of the firing event */
+    /* Its log type's name (registry-owned; "jsonl" when none was
+     * recognised), or NULL when it could not be told (out of memory). */
+    const char *log_type;
     /* The alert's "fields" object (the firing event's common fields:
      * {"type": "okta", "ip": ..., ...}) as JSON text; NULL: {}. */
     const char *fields_json;

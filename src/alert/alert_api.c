@@ -18,6 +18,7 @@ const char *secdet_alert_message(const secdet_alert *a) { return a ? a->message 
 size_t secdet_alert_message_len(const secdet_alert *a) { return a ? a->message_len : 0; }
 const char *secdet_alert_id(const secdet_alert *a) { return a ? a->id : NULL; }
 const char *secdet_alert_source(const secdet_alert *a) { return a ? a->source : NULL; }
+const char *secdet_alert_log_type(const secdet_alert *a) { return a ? a->log_type : NULL; }
 secdet_severity secdet_alert_severity(const secdet_alert *a) { return a ? a->severity : SECDET_SEVERITY_MEDIUM; }
 int64_t secdet_alert_time_ns(const secdet_alert *a) { return a ? a->time_ns : 0; }
 size_t secdet_alert_tag_count(const secdet_alert *a) { return a ? a->ntags : 0; }

@@ -351,6 +351,7 @@ static bool deliver(eval_ctx *x, uint32_t r) {
         .prog = rs->prog,
         .rule = r,
         .source = x->sname,
+        .log_type = ev->lt ? ev->lt->name : NULL,
         .fields_json = e->fieldsbuf.oom ? NULL : e->fieldsbuf.data,
         .fields_json_len = e->fieldsbuf.len,
         .time_ns = ev->time_ns,

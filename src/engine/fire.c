@@ -26,19 +26,23 @@
 /* The "fields" of the firing event (its JSON last of the samples), by the
  * profile of the source it was attributed to, into e->fieldsbuf: the one
  * thing an aggregation alert reads from its event again, once per alert
- * (records keep no copy, so that correlation state stays small). */
-static void fired_fields(secdet_engine *e, const char *source, const corr_event *last) {
+ * (records keep no copy, so that correlation state stays small). Returns
+ * the event's log type (its "type"), NULL when out of memory. */
+static const char *fired_fields(secdet_engine *e, const char *source, const corr_event *last) {
     sd_buf_reset(&e->fieldsbuf);
     cJSON *root = sd_json_parse(last->json, last->len, 0, NULL);
-    if (!root) return;
+    if (!root) return NULL;
+    const char *log_type = NULL;
     sd_event ev;
     if (sd_event_init(&ev, NULL, 0) == 0) {
         sd_event_begin(&ev, root);
         sd_engine_profile_named(e, source, &ev);
         sd_engine_fields_json(&ev, &e->fieldsbuf);
+        log_type = ev.lt ? ev.lt->name : NULL;
         sd_event_free(&ev);
     }
     cJSON_Delete(root);
+    return log_type;
 }
 
 /* Builds and hands out the alert of f. */
@@ -55,7 +59,7 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         lens[i] = f->events[i]->len;
     }
     const char *source = sd_corr_source_name(e->corr, f->src);
-    fired_fields(e, source ? source : "", f->events[f->nevents - 1]);
+    const char *log_type = fired_fields(e, source ? source : "", f->events[f->nevents - 1]);
     const char *aux = f->aux;
     uint32_t aux_len = f->aux_len;
     secdet_severity sev = rule->sev;
@@ -64,6 +68,7 @@ static void fire_one(secdet_engine *e, const corr_fired *f) {
         .prog = rs->prog,
         .rule = f->rule,
         .source = source,
+        .log_type = log_type,
         .fields_json = e->fieldsbuf.oom ? NULL : e->fieldsbuf.data,
         .fields_json_len = e->fieldsbuf.len,
         .time_ns = f->time_ns,

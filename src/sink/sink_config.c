@@ -261,7 +261,7 @@ static int read_severity(sink_cfg *c, const char *key, secdet_severity *out, boo
 
 /* Where read_opts points the filter lists. */
 typedef struct opt_lists {
-    const char *tags[LIST_MAX], *rules[LIST_MAX], *sources[LIST_MAX];
+    const char *tags[LIST_MAX], *rules[LIST_MAX], *sources[LIST_MAX], *log_types[LIST_MAX];
 } opt_lists;
 
 static int read_opts(sink_cfg *c, secdet_sink_opts *o, opt_lists *lists) {
@@ -275,7 +275,8 @@ static int read_opts(sink_cfg *c, secdet_sink_opts *o, opt_lists *lists) {
     if (given) o->severities = (2u << max) - 1; /* info .. max */
     if (read_list(c, "tags", lists->tags, &o->tags, &o->ntags) ||
         read_list(c, "rules", lists->rules, &o->rules, &o->nrules) ||
-        read_list(c, "sources", lists->sources, &o->sources, &o->nsources))
+        read_list(c, "sources", lists->sources, &o->sources, &o->nsources) ||
+        read_list(c, "log_types", lists->log_types, &o->log_types, &o->nlog_types))
         return -1;
 #define U32(key, field, lo, hi)                                                                                        \
     do {                                                                                                               \

@@ -81,7 +81,7 @@ struct secdet_sink {
     const char *type; /* static: "webhook", "custom", ... */
     sink_def def;
     secdet_sink_opts opts; /* strings below are owned copies */
-    char **tags, **rules, **sources;
+    char **tags, **rules, **sources, **log_types;
     char *spool_dir, *dead_letter, *spool_fsync;
     struct dq *dq; /* the delivery queue, once added */
     /* secdet_sink_from_json: SHA-256 of the resolved configuration (secret
@@ -107,9 +107,9 @@ struct secdet_delivery {
     char error[200];
 };
 
-/* sink_filter.c: the filter's lists copied from o (tags, rules, sources)
- * into s (SECDET_ERR_INVALID_ARG for a NULL entry), freed; whether s takes
- * alert a (severity, tags, rules, sources). */
+/* sink_filter.c: the filter's lists copied from o (tags, rules, sources,
+ * log types) into s (SECDET_ERR_INVALID_ARG for a NULL entry), freed;
+ * whether s takes alert a (severity, tags, rules, sources, log types). */
 secdet_status sd_sink_filter_copy(secdet_sink *s, const secdet_sink_opts *o);
 void sd_sink_filter_free(secdet_sink *s);
 bool sd_sink_filter_wants(const secdet_sink *s, const secdet_alert *a);

@@ -1,7 +1,7 @@
 """test_routing.py — one configuration, three destinations, through `secdet
 run` against real local HTTP receivers: critical alerts to the on-call
 endpoint, everything to the SIEM, the low and medium ones to a digest; and
-rule globs and sources choosing what a sink takes."""
+rule globs, sources and log types choosing what a sink takes."""
 import json
 import time
 
@@ -65,3 +65,30 @@ def test_rule_globs_and_sources_choose_too(run, hook, tmp_path):
     assert sorted(q.json()["rule"] for q in from_app.snapshot()) == ["policy_changed", "root_used"]
     assert from_edr.snapshot() == []
     assert sink_counters(stopped_line(r), "edr")["filtered"] == 3
+
+
+def test_log_types_choose_by_what_the_firing_event_was(run, hook, tmp_path):
+    rules = tmp_path / "routing.secdet"
+    rules.write_text(RULES)
+    identity, cloud, rest = hook(), hook(), hook()
+    sinks = [
+        {"type": "webhook", "name": "identity", "url": identity.url, "log_types": ["okta"]},
+        {"type": "webhook", "name": "cloud", "url": cloud.url, "log_types": ["cloud*", "gcp-*"]},
+        {"type": "webhook", "name": "rest", "url": rest.url, "log_types": ["jsonl"]},
+    ]
+    okta = {"eventType": "user.session.start", "published": "2026-01-01T00:00:00Z", "actor": {"alternateId": "a"}}
+    trail = {"eventVersion": "1.08", "eventTime": "2026-01-01T00:00:01Z"}
+    events = [dict(okta, k="root", n=0), dict(trail, k="policy", n=1), {"k": "fail", "n": 2},
+              dict(okta, k="fail", n=3)]
+    # One source of log type auto: each event's log type is found by its shape.
+    source = {"name": "any", "format": "jsonl", "log_type": "auto", "input": {"type": "stdin"}}
+    r = run(sinks, events="".join(json.dumps(e) + "\n" for e in events), input="stdin", rules=rules,
+            sources=[source], drain_timeout_ms=15000)
+    assert r.wait_exit(20) == 0
+    assert sorted(q.json()["message"] for q in identity.snapshot()) == ["fail 3", "root 0"]
+    assert [q.json()["message"] for q in cloud.snapshot()] == ["policy 1"]
+    assert [q.json()["message"] for q in rest.snapshot()] == ["fail 2"]
+    assert all(q.json()["fields"]["type"] == "okta" for q in identity.snapshot())
+    stopped = stopped_line(r)
+    assert sink_counters(stopped, "identity")["filtered"] == 2
+    assert sink_counters(stopped, "cloud")["filtered"] == 3

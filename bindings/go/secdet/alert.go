@@ -83,6 +83,14 @@ type Alert struct {
 	Raw json.RawMessage `json:"-"`
 }
 
+// LogType is the log type of the firing event ("okta", "cloudtrail", ...;
+// "jsonl" when it had none; docs/log-types.md): its Fields["type"], what a
+// sink's "log_types" chooses by (docs/sinks.md, "Routing").
+func (a Alert) LogType() string {
+	s, _ := a.Fields["type"].(string)
+	return s
+}
+
 // ParseAlert parses one alert's JSON (what libsecdet and its sinks produce).
 // Raw is set to a copy of data.
 func ParseAlert(data []byte) (Alert, error) {

@@ -1,9 +1,13 @@
 package secdet_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +85,48 @@ func TestLogTypesDefineRouteInspect(t *testing.T) {
 	}
 	if s, err := e.SourceStats("okta"); err != nil || s.TimeUnreadable != 1 {
 		t.Fatalf("SourceStats = %+v, %v", s, err)
+	}
+}
+
+// An alert says its event's log type, and a sink takes only the log types
+// its "log_types" names.
+func TestAlertLogTypeAndRoutingByIt(t *testing.T) {
+	e, err := secdet.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.LoadRules("r.secdet", `rule k { where .k == 1 }`); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddSource("idp", "jsonl", secdet.LogType("okta")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddSource("app", "jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "okta.jsonl")
+	if err := e.AddSinkJSON(fmt.Sprintf(`{"type":"file","path":%q,"log_types":["ok*"]}`, path)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	okta, err := e.Push(ctx, "idp", []byte(`{"eventType":"x","actor":{},"published":"2024-05-01T00:00:00Z","k":1}`+"\n"))
+	if err != nil || len(okta) != 1 || okta[0].Source != "idp" || okta[0].LogType() != "okta" {
+		t.Fatalf("Push idp = %+v, %v", okta, err)
+	}
+	plain, err := e.Push(ctx, "app", []byte(`{"k":1}`+"\n"))
+	if err != nil || len(plain) != 1 || plain[0].LogType() != "jsonl" {
+		t.Fatalf("Push app = %+v, %v", plain, err)
+	}
+	if err := e.Drain(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := secdet.ParseAlert(bytes.TrimSpace(data))
+	if err != nil || got.ID != okta[0].ID || got.LogType() != "okta" {
+		t.Fatalf("the sink has %q (%v), want only the okta alert", data, err)
 	}
 }

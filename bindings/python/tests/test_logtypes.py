@@ -1,7 +1,8 @@
 """Log types from Python (docs/log-types.md): define one (and override a
 built-in's member), a source's log_type, "auto" routing, inspect() with the
 event's own time, log_type() as the dict define_log_type takes, the
-unreadable-time counters, and the errors."""
+unreadable-time counters, and the errors; an alert's log_type, and a sink
+taking only some log types' alerts."""
 import datetime as dt
 import json
 
@@ -51,3 +52,18 @@ def test_bad_descriptions_and_names_are_errors_and_unreadable_times_counted():
         assert eng.stats().time_unreadable == 1
         info = eng.inspect('{"eventType": "x", "actor": {}, "published": "yesterday"}', source="okta")
         assert info.log_type == "okta" and info.time is None
+
+
+def test_an_alert_says_its_log_type_and_a_sink_routes_by_it(tmp_path):
+    out = tmp_path / "okta.jsonl"
+    with secdet.Engine('rule k { where .k == 1 }') as eng:
+        eng.add_source("idp", log_type="okta")
+        eng.add_source("app")
+        eng.add_sink("file", path=out, log_types=["ok*"])
+        okta = eng.push(json.dumps({"eventType": "x", "actor": {}, "published": "2024-05-01T00:00:00Z", "k": 1}) + "\n",
+                        source="idp")
+        plain = eng.push('{"k": 1}\n', source="app")
+        assert [(a.source, a.log_type) for a in okta + plain] == [("idp", "okta"), ("app", "jsonl")]
+        assert eng.drain(timeout=30)
+    [line] = out.read_text().splitlines()
+    assert secdet.Alert.from_json(line).log_type == "okta" and json.loads(line)["id"] == okta[0].id

@@ -231,6 +231,12 @@ class Alert(metaclass=_DataclassFields):
         "user", ...; docs/log-types.md)."""
         return dict(self._data.get("fields") or {})
 
+    @property
+    def log_type(self) -> str:
+        """The firing event's log type ("okta", "cloudtrail", ...; "jsonl" when
+        it had none): its fields' "type", what a sink's ``log_types`` matches."""
+        return str((self._data.get("fields") or {}).get("type", ""))
+
     def to_dict(self) -> Dict[str, Any]:
         """The whole alert as a new dict (the JSON shape of docs/language.md)."""
         import json
