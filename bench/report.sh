@@ -143,8 +143,8 @@ fi
     echo "| the default state cap (256 MiB) holds $groups_label \`count\` groups | $ge_count |"
     echo "| the default state cap (256 MiB) holds $groups_label \`sequence\` groups | $ge_sequence |"
     echo "| Python \`engine.scan()\` ≥ 0.9 × \`secdet scan\`, whole processes, startup included | $g4 |"
-    echo "| \`secdet scan -j 2\` ≥ 1.8 × \`-j 1\`, CIS pack, $rss_lines lines | $g5 |"
-    echo "| \`secdet scan -j 2\` ≥ 1.6 × \`-j 1\`, correlation pack, $rss_lines lines | $g6 |"
+    echo "| \`secdet scan -j 2\` ≥ 1.8 × \`-j 1\`, CIS pack, $lines lines | $g5 |"
+    echo "| \`secdet scan -j 2\` ≥ 1.6 × \`-j 1\`, correlation pack, $lines lines | $g6 |"
     echo
     echo "Targets of earlier work:"
     echo
