@@ -26,6 +26,17 @@ int sd_sql_cond(sqlc *c, const ast_cond *cond, buf *o);
 /* A value that is a string whenever present (a string column, lower() of
  * one, coalesce of such): NULL when missing. -1 (refused) for anything else. */
 int sd_sql_string_value(sqlc *c, const ast_expr *e, buf *o);
+/* A value read as a number (a path's JSON number, len()), NULL when it is
+ * none; -1 (refused) for [*] paths and what has no exact number. */
+int sd_sql_number(sqlc *c, const ast_expr *e, buf *o);
+/* sum's threshold test of the total `tot` (">= N", "> N" for `sum > N`). */
+void sd_sql_sum_test(const ast_rule *r, const char *tot, buf *o);
+/* Trino: TRUE while the match's numbers are whole and their magnitudes
+ * add up to less than 2^53 (where a fresh sum is the engine's running
+ * total); else an error that stops the query (sql_sum.c). */
+void sd_sql_sum_guard_trino(const ast_rule *r, buf *o);
+/* DuckDB: the engine's total after row m of the walk, from w's. */
+void sd_sql_sum_step_duckdb(const ast_rule *r, buf *o);
 /* The path's place in the rule's table (refused when it has none). */
 int sd_sql_ref(sqlc *c, const sd_path *p, sql_ref *r);
 /* A column or JSON member read as w: NULL when it is another type. */

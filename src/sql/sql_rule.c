@@ -15,6 +15,7 @@
  *  - DuckDB (no MATCH_RECOGNIZE): a recursive CTE that walks each group row
  *    by row carrying the engine's window (the span's events since the last
  *    alert) or the throttle's last alert time.
+ * A sum keeps the engine's reset and running total (sql_sum.c).
  * A sequence is MATCH_RECOGNIZE over the rows of any step, refused on DuckDB.
  * Ties in event time are ordered by the event id (the engine takes them in
  * arrival order, which a table does not keep).
@@ -61,23 +62,32 @@ static void timed(sqlc *c, buf *o) {
     sd_buf_puts(o, " AS t_ns, r.* FROM (");
 }
 
-/* The base rows: the key columns and, for distinct, v. */
+/* The value of a row: distinct's (a key), sum's (a number). */
+static int row_value(sqlc *c, const ast_rule *r, buf *o) {
+    return r->agg == AGG_SUM ? sd_sql_number(c, r->distinct, o) : sd_sql_key(c, r->distinct, o);
+}
+
+/* count's and distinct's N (`> N` is `>= N+1`). */
+static double at_least(const ast_rule *r) { return r->threshold + (r->agg_gt ? 1 : 0); }
+
+/* The base rows: the key columns and, for distinct and sum, v. */
 static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
+    int valued = r->agg == AGG_DISTINCT || r->agg == AGG_SUM;
     timed(c, o);
     if (key_columns(c, keys, nkeys, o) != 0) return -1;
-    if (r->agg == AGG_DISTINCT) {
+    if (valued) {
         sd_buf_puts(o, ", ");
-        if (sd_sql_key(c, r->distinct, o) != 0) return -1;
+        if (row_value(c, r, o) != 0) return -1;
         sd_buf_puts(o, " AS v");
     } else if (c->d == SQL_DUCKDB && r->agg == AGG_COUNT) {
         sd_buf_puts(o, ", CAST(NULL AS VARCHAR) AS v");
     }
     sd_buf_printf(o, " FROM %s WHERE ", sd_sql_table_name(c->log_type));
     if (sd_sql_cond(c, where, o) != 0) return -1;
-    if (r->agg == AGG_DISTINCT) {
-        /* An event without the value is ignored by the rule. */
+    if (valued) {
+        /* An event without the value (sum: without a number) is ignored by the rule. */
         sd_buf_puts(o, " AND (");
-        if (sd_sql_key(c, r->distinct, o) != 0) return -1;
+        if (row_value(c, r, o) != 0) return -1;
         sd_buf_puts(o, ") IS NOT NULL");
     }
     sd_buf_puts(o, ") AS r");
@@ -108,6 +118,30 @@ static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS r
 
 /* ---- Trino / Athena ---------------------------------------------------------- */
 
+/* sum (sql_sum.c): from the group's last alert, o rows have left b's
+ * window and i rows are in it; b is the first row whose window reaches N.
+ * When none does, z takes the group's remaining rows, so that no match
+ * starts later inside it, and is dropped. */
+static void trino_sum(const ast_rule *r, buf *o) {
+    long long w = (long long)r->within_ms;
+    sd_buf_puts(o, "  MEASURES LAST(b.event_time) AS event_time, LAST(b.event_id) AS event_id, COUNT(i.t_ns) + 1 AS "
+                   "cnt, COALESCE(FIRST(i.event_time), LAST(b.event_time)) AS first_seen, CLASSIFIER() AS cls\n"
+                   "  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (o*? i*? b | z+)\n  DEFINE o AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_puts(o, ", i AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_puts(o, ", z AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_puts(o, ",\n    b AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_printf(o,
+                  " AND COALESCE(LAST(o.t_ns) < b.t_ns - %lld000000, TRUE) AND COALESCE(FIRST(i.t_ns) >= b.t_ns - "
+                  "%lld000000, TRUE)\n    AND ",
+                  w, w);
+    sd_sql_sum_test(r, "COALESCE(SUM(i.v), 0e0) + b.v", o);
+    sd_buf_puts(o, "\n)\nWHERE cls = 'B'");
+}
+
 static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
     head(o, r);
     sd_buf_puts(o, "event_time, event_id, cnt AS count, first_seen, ");
@@ -125,14 +159,18 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
                       (long long)r->throttle_ms);
         return 0;
     }
+    if (r->agg == AGG_SUM) {
+        trino_sum(r, o);
+        return 0;
+    }
     sd_buf_puts(o, "  MEASURES LAST(b.event_time) AS event_time, LAST(b.event_id) AS event_id, COUNT(*) AS cnt, "
                    "FIRST(event_time) AS first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n"
                    "  PATTERN (a*? b)\n");
     sd_buf_printf(o, "  DEFINE b AS b.t_ns - FIRST(t_ns) <= %lld000000 AND ", (long long)r->within_ms);
     if (r->agg == AGG_COUNT)
-        sd_buf_printf(o, "COUNT(*) >= %.0f\n)", r->threshold);
+        sd_buf_printf(o, "COUNT(*) >= %.0f\n)", at_least(r));
     else
-        sd_buf_printf(o, "cardinality(array_distinct(array_agg(v))) >= %.0f\n)", r->threshold);
+        sd_buf_printf(o, "cardinality(array_distinct(array_agg(v))) >= %.0f\n)", at_least(r));
     return 0;
 }
 
@@ -190,19 +228,33 @@ static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
         sd_buf_puts(o, " FROM w WHERE fire");
         return 0;
     }
+    int sum = r->agg == AGG_SUM;
     if (r->agg == AGG_COUNT)
-        snprintf(fire, sizeof fire, "len(win) >= %.0f", r->threshold);
-    else
-        snprintf(fire, sizeof fire, "len(list_distinct(list_transform(win, lambda x: x.v))) >= %.0f", r->threshold);
+        snprintf(fire, sizeof fire, "len(win) >= %.0f", at_least(r));
+    else if (r->agg == AGG_DISTINCT)
+        snprintf(fire, sizeof fire, "len(list_distinct(list_transform(win, lambda x: x.v))) >= %.0f", at_least(r));
+    else {
+        buf t;
+        sd_buf_init(&t);
+        sd_sql_sum_test(r, "tot", &t);
+        snprintf(fire, sizeof fire, "%s", t.oom ? "FALSE" : t.data);
+        sd_buf_free(&t);
+    }
     sd_buf_printf(o,
-                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ns, 's': event_time, 'v': v}] AS win "
+                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ns, 's': event_time, 'v': v}] AS win%s "
                   "FROM m WHERE rn = 1) AS s0\n  UNION ALL\n",
-                  fire);
+                  fire, sum ? ", CAST(0 AS DOUBLE) + v AS tot" : "");
     sd_buf_printf(o,
                   "  SELECT *, %s AS fire FROM (SELECT m.*, list_append(list_filter(CASE WHEN w.fire THEN "
-                  "[]::STRUCT(t BIGINT, s VARCHAR, v VARCHAR)[] ELSE w.win END, lambda x: x.t >= m.t_ns - %lld000000), "
-                  "{'t': m.t_ns, 's': m.event_time, 'v': m.v}) AS win FROM w JOIN m ON m.rn = w.rn + 1",
-                  fire, (long long)r->within_ms);
+                  "[]::STRUCT(t BIGINT, s VARCHAR, v %s)[] ELSE w.win END, lambda x: x.t >= m.t_ns - %lld000000), "
+                  "{'t': m.t_ns, 's': m.event_time, 'v': m.v}) AS win",
+                  fire, sum ? "DOUBLE" : "VARCHAR", (long long)r->within_ms);
+    if (sum) {
+        sd_buf_puts(o, ", ");
+        sd_sql_sum_step_duckdb(r, o);
+        sd_buf_puts(o, " AS tot");
+    }
+    sd_buf_puts(o, " FROM w JOIN m ON m.rn = w.rn + 1");
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
     sd_buf_puts(o, ") AS s1)\n");
     head(o, r);
@@ -227,7 +279,6 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
     for (size_t i = 0; r->tuning && i < r->tuning->ntunes; i++)
         if (r->tuning->tunes[i]->nexcepts || r->tuning->tunes[i]->has_throttle)
             return sd_sqlc_refuse(c, "a rule given exceptions or a throttle by `tune` is not compiled to SQL");
-    if (r->agg == AGG_SUM) return sd_sqlc_refuse(c, "sum is not compiled to SQL");
     if (r->agg == AGG_SEQUENCE && r->unordered)
         return sd_sqlc_refuse(c, "an unordered sequence is not compiled to SQL");
     for (size_t i = 0; r->agg == AGG_SEQUENCE && i < r->nsteps; i++) {
@@ -250,6 +301,8 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
     }
     if (r->agg == AGG_DISTINCT && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
         return sd_sqlc_refuse(c, "distinct over a [*] path counts each of its values");
+    if (r->agg == AGG_SUM && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
+        return sd_sqlc_refuse(c, "sum over a [*] path adds each of its numbers");
     if (r->agg == AGG_NONE && !r->has_throttle) {
         head(o, r);
         if (sd_sql_time_text(c, o) != 0) return -1;

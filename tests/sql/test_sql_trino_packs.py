@@ -14,6 +14,7 @@ import pytest
 import sqltest
 import test_sql_json_tables as hard
 import test_sql_packs as packs
+import test_sql_sum as sums
 import trinoclient
 
 URL = os.environ.get("SECDET_TRINO_URL", "")
@@ -123,3 +124,15 @@ def test_json_tables_hard_cases_on_trino(lake, tmp_path):
     for n, ev in enumerate(evs):
         ev[packs.MARK] = n
     assert compare(lake, str(rules), evs, tmp_path, "hard") > 10
+
+
+def test_sum_on_trino(lake, tmp_path):
+    """test_sql_sum.py's whole numbers: the reset, negative numbers, the
+    window's edge, on Trino; its fractions stop the query with an error."""
+    rules = tmp_path / "sum.secdet"
+    rules.write_text(sums.WHOLE)
+    assert compare(lake, str(rules), sums.all_events(), tmp_path, "sum") == 28
+    rules.write_text(sums.FRACTIONS)
+    for rule, stmt in sqltest.statements(sqltest.secdet("sql", "--dialect", "trino", str(rules)).stdout):
+        with pytest.raises(RuntimeError, match="rule %s: sum on Trino is exact for whole numbers" % rule):
+            q(stmt)
