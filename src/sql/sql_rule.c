@@ -174,32 +174,70 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
     return 0;
 }
 
+/* The rows of a match before the current one: "(PARTITION BY k1, ..., mn ORDER BY pos ROWS ...)". */
+static void match_before(buf *o, size_t nkeys) {
+    sd_buf_puts(o, " OVER (PARTITION BY ");
+    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "k%zu, ", i + 1);
+    sd_buf_puts(o, "mn ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)");
+}
+
+/* A sequence of n steps. The engine fires at the earliest event E, since
+ * the group's last alert, that completes a chain of step events s1 < s2 <
+ * ... < E (one event each, in order) with E no more than DUR after s1; the
+ * completing event starts nothing. Of the chains completing at E, the
+ * alert's is the one with the latest start (the engine keeps the newest
+ * partial per step: same future, more time left).
+ *  - E: PATTERN (p1 x*? p2 ... x*? pn). Matches are tried from each row in
+ *    order, so the first that matches is the earliest s1 with a chain
+ *    within DUR; its reluctant gaps take the earliest p2, then the earliest
+ *    p3, ..., which gives that start's earliest E; and no later start
+ *    completes earlier (its chain would be the earlier start's too, within
+ *    DUR). AFTER MATCH SKIP PAST LAST ROW is the reset.
+ *  - the latest start: over the match's rows in order, f1 is a step 1
+ *    row's position, fk the greatest f(k-1) before a step k row (the latest
+ *    start of a chain ending there at step k), and the alert's first event
+ *    is the greatest f(n-1) before E (g carries the rows' times along). */
 static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
+    size_t n = r->nsteps;
     head(o, r);
-    sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", r->nsteps);
+    sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", n);
     grp_column(c, o, r->nby);
-    sd_buf_puts(o, "\nFROM (SELECT * FROM (");
+    sd_buf_printf(o, "\nFROM (SELECT l%zu.*, max_by(g%zu, f%zu)", n, n - 1, n - 1);
+    match_before(o, r->nby);
+    sd_buf_puts(o, " AS first_seen");
+    for (size_t k = n - 1; k >= 1; k--) {
+        sd_buf_printf(o, "\n  FROM (SELECT l%zu.*, ", k);
+        if (k == 1) {
+            sd_buf_puts(o, "CASE WHEN s1 THEN pos END AS f1, CASE WHEN s1 THEN event_time END AS g1");
+            continue;
+        }
+        sd_buf_printf(o, "CASE WHEN s%zu THEN max(f%zu)", k, k - 1);
+        match_before(o, r->nby);
+        sd_buf_printf(o, " END AS f%zu, CASE WHEN s%zu THEN max_by(g%zu, f%zu)", k, k, k - 1, k - 1);
+        match_before(o, r->nby);
+        sd_buf_printf(o, " END AS g%zu", k);
+    }
+    sd_buf_puts(o, "\n  FROM (SELECT * FROM (");
     timed(c, o);
     if (key_columns(c, r->by, r->nby, o) != 0) return -1;
-    for (size_t s = 0; s < r->nsteps; s++) {
+    for (size_t s = 0; s < n; s++) {
         sd_buf_puts(o, ", ");
         if (sd_sql_cond(c, r->steps[s].cond, o) != 0) return -1;
         sd_buf_printf(o, " AS s%zu", s + 1);
     }
     sd_buf_printf(o, " FROM %s) AS r) AS e WHERE s1", sd_sql_table_name(c->log_type));
-    for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " OR s%zu", s + 1);
+    for (size_t s = 1; s < n; s++) sd_buf_printf(o, " OR s%zu", s + 1);
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
     group_order(o, r->nby, "\n  ");
-    /* The alert's first event is the step 1 event nearest before step 2
-     * (a later one starts a partial sequence the step 2 event completes
-     * first): later step 1 rows inside the match are q, preferred to x. */
-    sd_buf_printf(o,
-                  "\n  MEASURES p2.event_time AS event_time, p2.event_id AS event_id, "
-                  "COALESCE(LAST(q.event_time), p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n"
-                  "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1 (q | x)*? p2)\n"
-                  "  DEFINE p1 AS p1.s1, q AS q.s1,\n         p2 AS p2.s2 AND p2.t_ns - FIRST(p1.t_ns) <= %lld000000",
+    sd_buf_puts(o, "\n  MEASURES CLASSIFIER() AS cls, MATCH_NUMBER() AS mn, COUNT(*) AS pos\n  ALL ROWS PER MATCH\n"
+                   "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1");
+    for (size_t s = 1; s < n; s++) sd_buf_printf(o, " x*? p%zu", s + 1);
+    sd_buf_puts(o, ")\n  DEFINE ");
+    for (size_t s = 0; s + 1 < n; s++) sd_buf_printf(o, "p%zu AS p%zu.s%zu, ", s + 1, s + 1, s + 1);
+    sd_buf_printf(o, "p%zu AS p%zu.s%zu AND p%zu.t_ns - FIRST(p1.t_ns) <= %lld000000\n) AS l1", n, n, n, n,
                   (long long)r->within_ms);
-    sd_buf_puts(o, "\n)");
+    for (size_t k = 2; k <= n; k++) sd_buf_printf(o, ") AS l%zu", k);
+    sd_buf_printf(o, ") AS l\nWHERE cls = 'P%zu'", n);
     return 0;
 }
 
@@ -292,11 +330,6 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
     if (r->agg == AGG_SEQUENCE) {
         if (c->d == SQL_DUCKDB)
             return sd_sqlc_refuse(c, "a sequence needs MATCH_RECOGNIZE, which DuckDB does not have");
-        if (r->nsteps > 2)
-            return sd_sqlc_refuse(c,
-                                  "a sequence of %zu steps: only two-step sequences are shown to match as the "
-                                  "engine's do",
-                                  r->nsteps);
         return trino_sequence(c, r, o);
     }
     if (r->agg == AGG_DISTINCT && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
