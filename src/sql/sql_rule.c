@@ -16,7 +16,7 @@
  *    by row carrying the engine's window (the span's events since the last
  *    alert) or the throttle's last alert time.
  * A sum keeps the engine's reset and running total (sql_sum.c).
- * A sequence is MATCH_RECOGNIZE over the rows of any step, refused on DuckDB.
+ * A sequence is MATCH_RECOGNIZE (sql_seq.c), refused on DuckDB.
  * Ties in event time are ordered by the event id (the engine takes them in
  * arrival order, which a table does not keep).
  */
@@ -40,8 +40,8 @@ int sd_sql_dialect_parse(const char *name, sql_dialect *out) {
 }
 
 /* "SELECT event_time, event_id, k1..": what every walk over a group needs
- * (timed() adds t_ns, read from event_time). */
-static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
+ * (sd_sql_timed() adds t_ns, read from event_time). */
+int sd_sql_key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
     sd_buf_puts(o, "SELECT ");
     if (sd_sql_time_text(c, o) != 0) return -1;
     sd_buf_puts(o, " AS event_time, ");
@@ -56,7 +56,7 @@ static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
 }
 
 /* "SELECT t_ns, r.* FROM (": the rows of a walk with their time in nanoseconds. */
-static void timed(sqlc *c, buf *o) {
+void sd_sql_timed(sqlc *c, buf *o) {
     sd_buf_puts(o, "SELECT ");
     sd_sql_time_ns(c, "event_time", o);
     sd_buf_puts(o, " AS t_ns, r.* FROM (");
@@ -73,8 +73,8 @@ static double at_least(const ast_rule *r) { return r->threshold + (r->agg_gt ? 1
 /* The base rows: the key columns and, for distinct and sum, v. */
 static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
     int valued = r->agg == AGG_DISTINCT || r->agg == AGG_SUM;
-    timed(c, o);
-    if (key_columns(c, keys, nkeys, o) != 0) return -1;
+    sd_sql_timed(c, o);
+    if (sd_sql_key_columns(c, keys, nkeys, o) != 0) return -1;
     if (valued) {
         sd_buf_puts(o, ", ");
         if (row_value(c, r, o) != 0) return -1;
@@ -96,7 +96,7 @@ static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
 
 /* grp: the keys' values joined by ", " (a missing one as null; a JSON
  * table's without their type tag), '' without keys. */
-static void grp_column(sqlc *c, buf *o, size_t nkeys) {
+void sd_sql_grp_column(sqlc *c, buf *o, size_t nkeys) {
     if (nkeys == 0) {
         sd_buf_puts(o, "'' AS grp");
         return;
@@ -109,12 +109,12 @@ static void grp_column(sqlc *c, buf *o, size_t nkeys) {
 }
 
 /* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ns, event_id". */
-static void group_order(buf *o, size_t nkeys, const char *sep) {
+void sd_sql_group_order(buf *o, size_t nkeys, const char *sep) {
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sk%zu", i ? ", " : "PARTITION BY ", i + 1);
     sd_buf_printf(o, "%sORDER BY t_ns, event_id", nkeys ? sep : "");
 }
 
-static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
+void sd_sql_head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
 
 /* ---- Trino / Athena ---------------------------------------------------------- */
 
@@ -143,13 +143,13 @@ static void trino_sum(const ast_rule *r, buf *o) {
 }
 
 static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
-    head(o, r);
+    sd_sql_head(o, r);
     sd_buf_puts(o, "event_time, event_id, cnt AS count, first_seen, ");
-    grp_column(c, o, nkeys);
+    sd_sql_grp_column(c, o, nkeys);
     sd_buf_puts(o, "\nFROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
-    group_order(o, nkeys, "\n  ");
+    sd_sql_group_order(o, nkeys, "\n  ");
     sd_buf_putc(o, '\n');
     if (r->agg == AGG_NONE) { /* a throttle */
         sd_buf_printf(o,
@@ -174,80 +174,13 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
     return 0;
 }
 
-/* The rows of a match before the current one: "(PARTITION BY k1, ..., mn ORDER BY pos ROWS ...)". */
-static void match_before(buf *o, size_t nkeys) {
-    sd_buf_puts(o, " OVER (PARTITION BY ");
-    for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "k%zu, ", i + 1);
-    sd_buf_puts(o, "mn ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)");
-}
-
-/* A sequence of n steps. The engine fires at the earliest event E, since
- * the group's last alert, that completes a chain of step events s1 < s2 <
- * ... < E (one event each, in order) with E no more than DUR after s1; the
- * completing event starts nothing. Of the chains completing at E, the
- * alert's is the one with the latest start (the engine keeps the newest
- * partial per step: same future, more time left).
- *  - E: PATTERN (p1 x*? p2 ... x*? pn). Matches are tried from each row in
- *    order, so the first that matches is the earliest s1 with a chain
- *    within DUR; its reluctant gaps take the earliest p2, then the earliest
- *    p3, ..., which gives that start's earliest E; and no later start
- *    completes earlier (its chain would be the earlier start's too, within
- *    DUR). AFTER MATCH SKIP PAST LAST ROW is the reset.
- *  - the latest start: over the match's rows in order, f1 is a step 1
- *    row's position, fk the greatest f(k-1) before a step k row (the latest
- *    start of a chain ending there at step k), and the alert's first event
- *    is the greatest f(n-1) before E (g carries the rows' times along). */
-static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
-    size_t n = r->nsteps;
-    head(o, r);
-    sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", n);
-    grp_column(c, o, r->nby);
-    sd_buf_printf(o, "\nFROM (SELECT l%zu.*, max_by(g%zu, f%zu)", n, n - 1, n - 1);
-    match_before(o, r->nby);
-    sd_buf_puts(o, " AS first_seen");
-    for (size_t k = n - 1; k >= 1; k--) {
-        sd_buf_printf(o, "\n  FROM (SELECT l%zu.*, ", k);
-        if (k == 1) {
-            sd_buf_puts(o, "CASE WHEN s1 THEN pos END AS f1, CASE WHEN s1 THEN event_time END AS g1");
-            continue;
-        }
-        sd_buf_printf(o, "CASE WHEN s%zu THEN max(f%zu)", k, k - 1);
-        match_before(o, r->nby);
-        sd_buf_printf(o, " END AS f%zu, CASE WHEN s%zu THEN max_by(g%zu, f%zu)", k, k, k - 1, k - 1);
-        match_before(o, r->nby);
-        sd_buf_printf(o, " END AS g%zu", k);
-    }
-    sd_buf_puts(o, "\n  FROM (SELECT * FROM (");
-    timed(c, o);
-    if (key_columns(c, r->by, r->nby, o) != 0) return -1;
-    for (size_t s = 0; s < n; s++) {
-        sd_buf_puts(o, ", ");
-        if (sd_sql_cond(c, r->steps[s].cond, o) != 0) return -1;
-        sd_buf_printf(o, " AS s%zu", s + 1);
-    }
-    sd_buf_printf(o, " FROM %s) AS r) AS e WHERE s1", sd_sql_table_name(c->log_type));
-    for (size_t s = 1; s < n; s++) sd_buf_printf(o, " OR s%zu", s + 1);
-    sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
-    group_order(o, r->nby, "\n  ");
-    sd_buf_puts(o, "\n  MEASURES CLASSIFIER() AS cls, MATCH_NUMBER() AS mn, COUNT(*) AS pos\n  ALL ROWS PER MATCH\n"
-                   "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1");
-    for (size_t s = 1; s < n; s++) sd_buf_printf(o, " x*? p%zu", s + 1);
-    sd_buf_puts(o, ")\n  DEFINE ");
-    for (size_t s = 0; s + 1 < n; s++) sd_buf_printf(o, "p%zu AS p%zu.s%zu, ", s + 1, s + 1, s + 1);
-    sd_buf_printf(o, "p%zu AS p%zu.s%zu AND p%zu.t_ns - FIRST(p1.t_ns) <= %lld000000\n) AS l1", n, n, n, n,
-                  (long long)r->within_ms);
-    for (size_t k = 2; k <= n; k++) sd_buf_printf(o, ") AS l%zu", k);
-    sd_buf_printf(o, ") AS l\nWHERE cls = 'P%zu'", n);
-    return 0;
-}
-
 /* ---- DuckDB ------------------------------------------------------------------ */
 
 /* The recursive walk; state: win (count, distinct) or last (throttle). */
 static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
     int throttle = r->agg == AGG_NONE;
     sd_buf_puts(o, "WITH RECURSIVE m AS (SELECT *, row_number() OVER (");
-    group_order(o, nkeys, " ");
+    sd_sql_group_order(o, nkeys, " ");
     sd_buf_puts(o, ") AS rn FROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ") AS e),\n");
@@ -260,9 +193,9 @@ static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
                       (long long)r->throttle_ms);
         for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
         sd_buf_puts(o, ") AS s1)\n");
-        head(o, r);
+        sd_sql_head(o, r);
         sd_buf_puts(o, "event_time, event_id, 1 AS count, event_time AS first_seen, ");
-        grp_column(c, o, nkeys);
+        sd_sql_grp_column(c, o, nkeys);
         sd_buf_puts(o, " FROM w WHERE fire");
         return 0;
     }
@@ -295,9 +228,9 @@ static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
     sd_buf_puts(o, " FROM w JOIN m ON m.rn = w.rn + 1");
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
     sd_buf_puts(o, ") AS s1)\n");
-    head(o, r);
+    sd_sql_head(o, r);
     sd_buf_puts(o, "event_time, event_id, len(win) AS count, win[1].s AS first_seen, ");
-    grp_column(c, o, nkeys);
+    sd_sql_grp_column(c, o, nkeys);
     sd_buf_puts(o, " FROM w WHERE fire");
     return 0;
 }
@@ -321,23 +254,23 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
         return sd_sqlc_refuse(c, "an unordered sequence is not compiled to SQL");
     for (size_t i = 0; r->agg == AGG_SEQUENCE && i < r->nsteps; i++) {
         const ast_step *st = &r->steps[i];
-        if (st->negated || st->nby || st->has_count || st->agg_rule)
+        if (st->nby || st->has_count || st->agg_rule)
             return sd_sqlc_refuse(c,
-                                  "step '%s': not steps, per-step keys, counted steps and count rules as steps "
-                                  "are not compiled to SQL",
+                                  "step '%s': per-step keys, counted steps and count rules as steps are not "
+                                  "compiled to SQL",
                                   st->name ? st->name : "");
     }
     if (r->agg == AGG_SEQUENCE) {
         if (c->d == SQL_DUCKDB)
             return sd_sqlc_refuse(c, "a sequence needs MATCH_RECOGNIZE, which DuckDB does not have");
-        return trino_sequence(c, r, o);
+        return sd_sql_trino_sequence(c, r, o);
     }
     if (r->agg == AGG_DISTINCT && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
         return sd_sqlc_refuse(c, "distinct over a [*] path counts each of its values");
     if (r->agg == AGG_SUM && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
         return sd_sqlc_refuse(c, "sum over a [*] path adds each of its numbers");
     if (r->agg == AGG_NONE && !r->has_throttle) {
-        head(o, r);
+        sd_sql_head(o, r);
         if (sd_sql_time_text(c, o) != 0) return -1;
         sd_buf_puts(o, " AS event_time, ");
         if (sd_sql_common_typed(c, SD_COMMON_ID, W_STR, o) != 0) return -1;

@@ -1,11 +1,15 @@
-"""Sequences of three and four steps compiled to MATCH_RECOGNIZE (Trino,
-Athena): the events that make the engine's choices differ from a naive
+"""Sequences of three and four steps, and with `not` steps between steps or
+before the first, compiled to MATCH_RECOGNIZE (Trino, Athena): the events that make the engine's choices differ from a naive
 pattern's — a later step 1 event that no step 2 follows (the alert's first
 event is the latest start of a chain that completes, not the last step 1
 event), an earliest start too old for the window where a later one is not,
 a window's edge exactly DUR away and a nanosecond beyond, an event that
 fills two steps of two partial sequences, a completing event that would
-start another (it starts nothing), groups that fire more than once.
+start another (it starts nothing), groups that fire more than once; a
+`not` event between two steps that cuts one chain and not another (nor
+the step after), an event that is both the guard and the step it guards,
+a leading `not` event exactly DUR before a start, and one forgotten at an
+alert.
 test_sql_trino_packs.py runs them on a Trino server against `secdet scan`,
 first events included; here the SQL parses with sqlglot and DuckDB refuses
 them. Times are unique, so no tie makes the table's order differ from the
@@ -24,6 +28,11 @@ rule overlap { on okta sequence within 10s by .actor.alternateId {
 rule restart { on okta sequence within 10s by .actor.alternateId {
     a: .eventType in ["A", "AC"]; b: .eventType == "B"; c: .eventType in ["C", "AC"] } }
 rule pair { on okta sequence within 10s by .actor.alternateId { a: .eventType == "A"; b: .eventType == "B" } }
+rule mid { on okta sequence within 10s by .actor.alternateId {
+    a: .eventType == "A"; not x: .eventType in ["X", "XB"]; b: .eventType in ["B", "XB"]; c: .eventType == "C" } }
+rule lead { on okta sequence within 10s by .actor.alternateId {
+    not l: .eventType == "L"; a: .eventType == "A"; b: .eventType == "B" } }
+rule alone { on okta sequence within 10s by .actor.alternateId { not l: .eventType == "L"; a: .eventType == "A" } }
 '''
 
 
@@ -42,7 +51,19 @@ def events():
     keyless = [(300, "A"), (301, "B"), (302, "C"), (303, "A"), (304, "B"), (305, "D"),
                (310, "A"), (311, "B"), (312, "C"), (320, "A"), (321, "B"), (322, "C"), (371, "D"), (380, "D"),
                (400, "A"), (401, "B"), (402, "C"), (460, "D")]  # D exactly 60 s after A
+    # `not` between a and b: X cuts a chain off its next step, not the one after.
+    u5 = [(500, "A"), (501, "X"), (502, "B"), (503, "C"),  # A(500) cut off: nothing
+          (504, "A"), (505, "B"), (506, "X"), (507, "C"),  # X after b: fires from A(504)
+          (510, "A"), (511, "A"), (512, "X"), (513, "A"), (514, "B"), (515, "C"),  # from A(513)
+          (520, "A"), (521, "B"), (522, "X"), (523, "A"), (524, "B"), (525, "C"),  # from A(523), not A(520)
+          (530, "A"), (531, "XB"), (532, "C"),  # XB fills b: no guard of it
+          (540, "A"), (541, "XB"), (542, "B"), (543, "C")]  # from A(540) through XB
+    # leading `not`: no a within DUR after an L (since the last alert).
+    u6 = [(600, "L"), (605, "A"), (606, "B"), (611, "A"), (612, "B"),  # A(605) starts nothing, A(611) does
+          (680, "L"), (690, "A"), (691, "A"), (692, "B"),  # exactly DUR after L: still nothing
+          (700, "L"), (711, "A"), (712, "L"), (713, "B"), (714, "A"), (715, "B")]  # L(712) forgotten at 713
     out = [okta(s, k, "u1", *f) for s, k, *f in u1] + [okta(s, k, "u2") for s, k in u2]
+    out += [okta(s, k, "u5") for s, k in u5] + [okta(s, k, "u6") for s, k in u6]
     out += [okta(s, k, "u3") for s, k in keyless]
     return sorted(out, key=lambda ev: ev["published"])
 
@@ -62,7 +83,13 @@ def test_the_events_make_the_choices_that_matter(tmp_path):
     assert ("restart", "00:03:22", "00:03:20") in alerts  # AC completes ...
     assert not any(a[0] == "restart" and a[1] == "00:03:24" for a in alerts)  # ... and starts nothing
     assert ("seq4", "00:07:40", "00:06:40") in alerts  # exactly DUR
-    assert len(alerts) == 38
+    mid = {(t, f) for r, t, f in alerts if r == "mid" and t >= "00:08:20"}
+    assert mid == {("00:08:27", "00:08:24"), ("00:08:35", "00:08:33"), ("00:08:45", "00:08:43"),
+                   ("00:08:52", "00:08:50"), ("00:09:03", "00:09:00")}, mid
+    lead = {(t, f) for r, t, f in alerts if r == "lead" and t >= "00:10:00"}
+    assert lead == {("00:10:12", "00:10:11"), ("00:11:32", "00:11:31"), ("00:11:53", "00:11:51"),
+                    ("00:11:55", "00:11:54")}, lead
+    assert len(alerts) == 122
 
 
 def test_sequences_refused_on_duckdb(tmp_path):
@@ -71,6 +98,15 @@ def test_sequences_refused_on_duckdb(tmp_path):
     p = sqltest.secdet("sql", "--dialect", "duckdb", str(rules))
     assert p.returncode == 1
     assert p.stderr.count("a sequence needs MATCH_RECOGNIZE, which DuckDB does not have") == RULES.count("rule ")
+
+
+def test_a_trailing_not_step_is_refused(tmp_path):
+    rules = tmp_path / "t.secdet"
+    rules.write_text('rule t { on okta sequence within 1h { a: .eventType == "A"; not b: .eventType == "B" } }\n')
+    p = sqltest.secdet("sql", "--dialect", "trino", str(rules))
+    assert p.returncode == 1
+    assert ("secdet: rule t: step 'b': a trailing not step waits DUR past the completion for its absence; "
+            "not compiled to SQL") in p.stderr
 
 
 sqlglot = None

@@ -30,7 +30,7 @@ def test_sequence_is_match_recognize_on_trino_and_refused_on_duckdb():
     pack = sqltest.PACKS[1]
     trino = dict(sqltest.statements(sqltest.secdet("sql", "--dialect", "trino", pack).stdout))
     seq = trino["aws_iam_recon_then_privilege_change"]
-    assert "PATTERN (p1 x*? p2)" in seq and "p2.t_ns - FIRST(p1.t_ns) <= 3600000000000" in seq
+    assert "PATTERN (p1 x1*? p2)" in seq and "p2.t_ns - FIRST(p1.t_ns) <= 3600000000000" in seq
     duck = sqltest.secdet("sql", "--dialect", "duckdb", pack)
     assert duck.returncode == 1
     assert ("secdet: rule aws_iam_recon_then_privilege_change: a sequence needs MATCH_RECOGNIZE, "

@@ -146,4 +146,4 @@ def test_sequences_on_trino(lake, tmp_path):
     a chain that completes) are the engine's."""
     rules = tmp_path / "seq.secdet"
     rules.write_text(seqs.RULES)
-    assert compare(lake, str(rules), seqs.events(), tmp_path, "sequences", firsts=True) == 38
+    assert compare(lake, str(rules), seqs.events(), tmp_path, "sequences", firsts=True) == 122
