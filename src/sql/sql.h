@@ -1,8 +1,8 @@
 /* sql.h — rules compiled to SQL for a log lake (`secdet sql`, docs/investigate.md).
  *
  * A rule becomes one SELECT over the documented table of its log type
- * (sql_table.c): a stateless rule a WHERE clause; count, distinct and a
- * throttle a pass over each group in event-time order (MATCH_RECOGNIZE on
+ * (sql_table.c): a stateless rule a WHERE clause; count, distinct, sum and
+ * a throttle a pass over each group in event-time order (MATCH_RECOGNIZE on
  * Trino and Athena, a recursive walk on DuckDB); a sequence MATCH_RECOGNIZE,
  * refused on DuckDB. Whatever the SQL could not say exactly as the engine
  * does is refused for that rule, with the reason — never approximated.

@@ -150,6 +150,8 @@ static int value(sqlc *c, const ast_expr *e, sql_want w, buf *o) {
     return sd_sql_string_value(c, e, o);
 }
 
+int sd_sql_number(sqlc *c, const ast_expr *e, buf *o) { return value(c, e, W_NUM, o); }
+
 /* ---- tests --------------------------------------------------------------------- */
 
 static size_t code_points(const char *s, size_t n) {

@@ -26,6 +26,32 @@ int sd_sql_cond(sqlc *c, const ast_cond *cond, buf *o);
 /* A value that is a string whenever present (a string column, lower() of
  * one, coalesce of such): NULL when missing. -1 (refused) for anything else. */
 int sd_sql_string_value(sqlc *c, const ast_expr *e, buf *o);
+/* ---- what a rule's SELECT is made of (sql_rule.c) ---- */
+
+/* "SELECT event_time, event_id, k1..": what every walk over a group needs. */
+int sd_sql_key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o);
+/* "SELECT t_ns, r.* FROM (": the rows of a walk with their time in nanoseconds. */
+void sd_sql_timed(sqlc *c, buf *o);
+/* grp: the keys' values joined by ", ". */
+void sd_sql_grp_column(sqlc *c, buf *o, size_t nkeys);
+/* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ns, event_id". */
+void sd_sql_group_order(buf *o, size_t nkeys, const char *sep);
+/* "SELECT 'name' AS rule, ". */
+void sd_sql_head(buf *o, const ast_rule *r);
+/* A sequence on Trino/Athena (sql_seq.c); -1 refused. */
+int sd_sql_trino_sequence(sqlc *c, const ast_rule *r, buf *o);
+
+/* A value read as a number (a path's JSON number, len()), NULL when it is
+ * none; -1 (refused) for [*] paths and what has no exact number. */
+int sd_sql_number(sqlc *c, const ast_expr *e, buf *o);
+/* sum's threshold test of the total `tot` (">= N", "> N" for `sum > N`). */
+void sd_sql_sum_test(const ast_rule *r, const char *tot, buf *o);
+/* Trino: TRUE while the match's numbers are whole and their magnitudes
+ * add up to less than 2^53 (where a fresh sum is the engine's running
+ * total); else an error that stops the query (sql_sum.c). */
+void sd_sql_sum_guard_trino(const ast_rule *r, buf *o);
+/* DuckDB: the engine's total after row m of the walk, from w's. */
+void sd_sql_sum_step_duckdb(const ast_rule *r, buf *o);
 /* The path's place in the rule's table (refused when it has none). */
 int sd_sql_ref(sqlc *c, const sd_path *p, sql_ref *r);
 /* A column or JSON member read as w: NULL when it is another type. */

@@ -15,7 +15,8 @@
  *  - DuckDB (no MATCH_RECOGNIZE): a recursive CTE that walks each group row
  *    by row carrying the engine's window (the span's events since the last
  *    alert) or the throttle's last alert time.
- * A sequence is MATCH_RECOGNIZE over the rows of any step, refused on DuckDB.
+ * A sum keeps the engine's reset and running total (sql_sum.c).
+ * A sequence is MATCH_RECOGNIZE (sql_seq.c), refused on DuckDB.
  * Ties in event time are ordered by the event id (the engine takes them in
  * arrival order, which a table does not keep).
  */
@@ -39,8 +40,8 @@ int sd_sql_dialect_parse(const char *name, sql_dialect *out) {
 }
 
 /* "SELECT event_time, event_id, k1..": what every walk over a group needs
- * (timed() adds t_ns, read from event_time). */
-static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
+ * (sd_sql_timed() adds t_ns, read from event_time). */
+int sd_sql_key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
     sd_buf_puts(o, "SELECT ");
     if (sd_sql_time_text(c, o) != 0) return -1;
     sd_buf_puts(o, " AS event_time, ");
@@ -55,29 +56,38 @@ static int key_columns(sqlc *c, const ast_key *keys, size_t nkeys, buf *o) {
 }
 
 /* "SELECT t_ns, r.* FROM (": the rows of a walk with their time in nanoseconds. */
-static void timed(sqlc *c, buf *o) {
+void sd_sql_timed(sqlc *c, buf *o) {
     sd_buf_puts(o, "SELECT ");
     sd_sql_time_ns(c, "event_time", o);
     sd_buf_puts(o, " AS t_ns, r.* FROM (");
 }
 
-/* The base rows: the key columns and, for distinct, v. */
+/* The value of a row: distinct's (a key), sum's (a number). */
+static int row_value(sqlc *c, const ast_rule *r, buf *o) {
+    return r->agg == AGG_SUM ? sd_sql_number(c, r->distinct, o) : sd_sql_key(c, r->distinct, o);
+}
+
+/* count's and distinct's N (`> N` is `>= N+1`). */
+static double at_least(const ast_rule *r) { return r->threshold + (r->agg_gt ? 1 : 0); }
+
+/* The base rows: the key columns and, for distinct and sum, v. */
 static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, const ast_cond *where, buf *o) {
-    timed(c, o);
-    if (key_columns(c, keys, nkeys, o) != 0) return -1;
-    if (r->agg == AGG_DISTINCT) {
+    int valued = r->agg == AGG_DISTINCT || r->agg == AGG_SUM;
+    sd_sql_timed(c, o);
+    if (sd_sql_key_columns(c, keys, nkeys, o) != 0) return -1;
+    if (valued) {
         sd_buf_puts(o, ", ");
-        if (sd_sql_key(c, r->distinct, o) != 0) return -1;
+        if (row_value(c, r, o) != 0) return -1;
         sd_buf_puts(o, " AS v");
     } else if (c->d == SQL_DUCKDB && r->agg == AGG_COUNT) {
         sd_buf_puts(o, ", CAST(NULL AS VARCHAR) AS v");
     }
     sd_buf_printf(o, " FROM %s WHERE ", sd_sql_table_name(c->log_type));
     if (sd_sql_cond(c, where, o) != 0) return -1;
-    if (r->agg == AGG_DISTINCT) {
-        /* An event without the value is ignored by the rule. */
+    if (valued) {
+        /* An event without the value (sum: without a number) is ignored by the rule. */
         sd_buf_puts(o, " AND (");
-        if (sd_sql_key(c, r->distinct, o) != 0) return -1;
+        if (row_value(c, r, o) != 0) return -1;
         sd_buf_puts(o, ") IS NOT NULL");
     }
     sd_buf_puts(o, ") AS r");
@@ -86,7 +96,7 @@ static int base_select(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
 
 /* grp: the keys' values joined by ", " (a missing one as null; a JSON
  * table's without their type tag), '' without keys. */
-static void grp_column(sqlc *c, buf *o, size_t nkeys) {
+void sd_sql_grp_column(sqlc *c, buf *o, size_t nkeys) {
     if (nkeys == 0) {
         sd_buf_puts(o, "'' AS grp");
         return;
@@ -99,23 +109,47 @@ static void grp_column(sqlc *c, buf *o, size_t nkeys) {
 }
 
 /* Each group in event-time order: "[PARTITION BY k1, ...SEP]ORDER BY t_ns, event_id". */
-static void group_order(buf *o, size_t nkeys, const char *sep) {
+void sd_sql_group_order(buf *o, size_t nkeys, const char *sep) {
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, "%sk%zu", i ? ", " : "PARTITION BY ", i + 1);
     sd_buf_printf(o, "%sORDER BY t_ns, event_id", nkeys ? sep : "");
 }
 
-static void head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
+void sd_sql_head(buf *o, const ast_rule *r) { sd_buf_printf(o, "SELECT '%s' AS rule, ", r->name); }
 
 /* ---- Trino / Athena ---------------------------------------------------------- */
 
+/* sum (sql_sum.c): from the group's last alert, o rows have left b's
+ * window and i rows are in it; b is the first row whose window reaches N.
+ * When none does, z takes the group's remaining rows, so that no match
+ * starts later inside it, and is dropped. */
+static void trino_sum(const ast_rule *r, buf *o) {
+    long long w = (long long)r->within_ms;
+    sd_buf_puts(o, "  MEASURES LAST(b.event_time) AS event_time, LAST(b.event_id) AS event_id, COUNT(i.t_ns) + 1 AS "
+                   "cnt, COALESCE(FIRST(i.event_time), LAST(b.event_time)) AS first_seen, CLASSIFIER() AS cls\n"
+                   "  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (o*? i*? b | z+)\n  DEFINE o AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_puts(o, ", i AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_puts(o, ", z AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_puts(o, ",\n    b AS ");
+    sd_sql_sum_guard_trino(r, o);
+    sd_buf_printf(o,
+                  " AND COALESCE(LAST(o.t_ns) < b.t_ns - %lld000000, TRUE) AND COALESCE(FIRST(i.t_ns) >= b.t_ns - "
+                  "%lld000000, TRUE)\n    AND ",
+                  w, w);
+    sd_sql_sum_test(r, "COALESCE(SUM(i.v), 0e0) + b.v", o);
+    sd_buf_puts(o, "\n)\nWHERE cls = 'B'");
+}
+
 static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
-    head(o, r);
+    sd_sql_head(o, r);
     sd_buf_puts(o, "event_time, event_id, cnt AS count, first_seen, ");
-    grp_column(c, o, nkeys);
+    sd_sql_grp_column(c, o, nkeys);
     sd_buf_puts(o, "\nFROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
-    group_order(o, nkeys, "\n  ");
+    sd_sql_group_order(o, nkeys, "\n  ");
     sd_buf_putc(o, '\n');
     if (r->agg == AGG_NONE) { /* a throttle */
         sd_buf_printf(o,
@@ -125,43 +159,18 @@ static int trino_window(sqlc *c, const ast_rule *r, const ast_key *keys, size_t 
                       (long long)r->throttle_ms);
         return 0;
     }
+    if (r->agg == AGG_SUM) {
+        trino_sum(r, o);
+        return 0;
+    }
     sd_buf_puts(o, "  MEASURES LAST(b.event_time) AS event_time, LAST(b.event_id) AS event_id, COUNT(*) AS cnt, "
                    "FIRST(event_time) AS first_seen\n  ONE ROW PER MATCH\n  AFTER MATCH SKIP PAST LAST ROW\n"
                    "  PATTERN (a*? b)\n");
     sd_buf_printf(o, "  DEFINE b AS b.t_ns - FIRST(t_ns) <= %lld000000 AND ", (long long)r->within_ms);
     if (r->agg == AGG_COUNT)
-        sd_buf_printf(o, "COUNT(*) >= %.0f\n)", r->threshold);
+        sd_buf_printf(o, "COUNT(*) >= %.0f\n)", at_least(r));
     else
-        sd_buf_printf(o, "cardinality(array_distinct(array_agg(v))) >= %.0f\n)", r->threshold);
-    return 0;
-}
-
-static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
-    head(o, r);
-    sd_buf_printf(o, "event_time, event_id, %zu AS count, first_seen, ", r->nsteps);
-    grp_column(c, o, r->nby);
-    sd_buf_puts(o, "\nFROM (SELECT * FROM (");
-    timed(c, o);
-    if (key_columns(c, r->by, r->nby, o) != 0) return -1;
-    for (size_t s = 0; s < r->nsteps; s++) {
-        sd_buf_puts(o, ", ");
-        if (sd_sql_cond(c, r->steps[s].cond, o) != 0) return -1;
-        sd_buf_printf(o, " AS s%zu", s + 1);
-    }
-    sd_buf_printf(o, " FROM %s) AS r) AS e WHERE s1", sd_sql_table_name(c->log_type));
-    for (size_t s = 1; s < r->nsteps; s++) sd_buf_printf(o, " OR s%zu", s + 1);
-    sd_buf_puts(o, ")\nMATCH_RECOGNIZE (\n  ");
-    group_order(o, r->nby, "\n  ");
-    /* The alert's first event is the step 1 event nearest before step 2
-     * (a later one starts a partial sequence the step 2 event completes
-     * first): later step 1 rows inside the match are q, preferred to x. */
-    sd_buf_printf(o,
-                  "\n  MEASURES p2.event_time AS event_time, p2.event_id AS event_id, "
-                  "COALESCE(LAST(q.event_time), p1.event_time) AS first_seen\n  ONE ROW PER MATCH\n"
-                  "  AFTER MATCH SKIP PAST LAST ROW\n  PATTERN (p1 (q | x)*? p2)\n"
-                  "  DEFINE p1 AS p1.s1, q AS q.s1,\n         p2 AS p2.s2 AND p2.t_ns - FIRST(p1.t_ns) <= %lld000000",
-                  (long long)r->within_ms);
-    sd_buf_puts(o, "\n)");
+        sd_buf_printf(o, "cardinality(array_distinct(array_agg(v))) >= %.0f\n)", at_least(r));
     return 0;
 }
 
@@ -171,7 +180,7 @@ static int trino_sequence(sqlc *c, const ast_rule *r, buf *o) {
 static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t nkeys, buf *o) {
     int throttle = r->agg == AGG_NONE;
     sd_buf_puts(o, "WITH RECURSIVE m AS (SELECT *, row_number() OVER (");
-    group_order(o, nkeys, " ");
+    sd_sql_group_order(o, nkeys, " ");
     sd_buf_puts(o, ") AS rn FROM (");
     if (base_select(c, r, keys, nkeys, r->where, o) != 0) return -1;
     sd_buf_puts(o, ") AS e),\n");
@@ -184,30 +193,44 @@ static int duckdb_walk(sqlc *c, const ast_rule *r, const ast_key *keys, size_t n
                       (long long)r->throttle_ms);
         for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
         sd_buf_puts(o, ") AS s1)\n");
-        head(o, r);
+        sd_sql_head(o, r);
         sd_buf_puts(o, "event_time, event_id, 1 AS count, event_time AS first_seen, ");
-        grp_column(c, o, nkeys);
+        sd_sql_grp_column(c, o, nkeys);
         sd_buf_puts(o, " FROM w WHERE fire");
         return 0;
     }
+    int sum = r->agg == AGG_SUM;
     if (r->agg == AGG_COUNT)
-        snprintf(fire, sizeof fire, "len(win) >= %.0f", r->threshold);
-    else
-        snprintf(fire, sizeof fire, "len(list_distinct(list_transform(win, lambda x: x.v))) >= %.0f", r->threshold);
+        snprintf(fire, sizeof fire, "len(win) >= %.0f", at_least(r));
+    else if (r->agg == AGG_DISTINCT)
+        snprintf(fire, sizeof fire, "len(list_distinct(list_transform(win, lambda x: x.v))) >= %.0f", at_least(r));
+    else {
+        buf t;
+        sd_buf_init(&t);
+        sd_sql_sum_test(r, "tot", &t);
+        snprintf(fire, sizeof fire, "%s", t.oom ? "FALSE" : t.data);
+        sd_buf_free(&t);
+    }
     sd_buf_printf(o,
-                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ns, 's': event_time, 'v': v}] AS win "
+                  "w AS (SELECT *, %s AS fire FROM (SELECT m.*, [{'t': t_ns, 's': event_time, 'v': v}] AS win%s "
                   "FROM m WHERE rn = 1) AS s0\n  UNION ALL\n",
-                  fire);
+                  fire, sum ? ", CAST(0 AS DOUBLE) + v AS tot" : "");
     sd_buf_printf(o,
                   "  SELECT *, %s AS fire FROM (SELECT m.*, list_append(list_filter(CASE WHEN w.fire THEN "
-                  "[]::STRUCT(t BIGINT, s VARCHAR, v VARCHAR)[] ELSE w.win END, lambda x: x.t >= m.t_ns - %lld000000), "
-                  "{'t': m.t_ns, 's': m.event_time, 'v': m.v}) AS win FROM w JOIN m ON m.rn = w.rn + 1",
-                  fire, (long long)r->within_ms);
+                  "[]::STRUCT(t BIGINT, s VARCHAR, v %s)[] ELSE w.win END, lambda x: x.t >= m.t_ns - %lld000000), "
+                  "{'t': m.t_ns, 's': m.event_time, 'v': m.v}) AS win",
+                  fire, sum ? "DOUBLE" : "VARCHAR", (long long)r->within_ms);
+    if (sum) {
+        sd_buf_puts(o, ", ");
+        sd_sql_sum_step_duckdb(r, o);
+        sd_buf_puts(o, " AS tot");
+    }
+    sd_buf_puts(o, " FROM w JOIN m ON m.rn = w.rn + 1");
     for (size_t i = 0; i < nkeys; i++) sd_buf_printf(o, " AND m.k%zu IS NOT DISTINCT FROM w.k%zu", i + 1, i + 1);
     sd_buf_puts(o, ") AS s1)\n");
-    head(o, r);
+    sd_sql_head(o, r);
     sd_buf_puts(o, "event_time, event_id, len(win) AS count, win[1].s AS first_seen, ");
-    grp_column(c, o, nkeys);
+    sd_sql_grp_column(c, o, nkeys);
     sd_buf_puts(o, " FROM w WHERE fire");
     return 0;
 }
@@ -227,31 +250,27 @@ static int compile_rule(sqlc *c, const ast_rule *r, buf *o) {
     for (size_t i = 0; r->tuning && i < r->tuning->ntunes; i++)
         if (r->tuning->tunes[i]->nexcepts || r->tuning->tunes[i]->has_throttle)
             return sd_sqlc_refuse(c, "a rule given exceptions or a throttle by `tune` is not compiled to SQL");
-    if (r->agg == AGG_SUM) return sd_sqlc_refuse(c, "sum is not compiled to SQL");
     if (r->agg == AGG_SEQUENCE && r->unordered)
         return sd_sqlc_refuse(c, "an unordered sequence is not compiled to SQL");
     for (size_t i = 0; r->agg == AGG_SEQUENCE && i < r->nsteps; i++) {
         const ast_step *st = &r->steps[i];
-        if (st->negated || st->nby || st->has_count || st->agg_rule)
+        if (st->nby || st->has_count || st->agg_rule)
             return sd_sqlc_refuse(c,
-                                  "step '%s': not steps, per-step keys, counted steps and count rules as steps "
-                                  "are not compiled to SQL",
+                                  "step '%s': per-step keys, counted steps and count rules as steps are not "
+                                  "compiled to SQL",
                                   st->name ? st->name : "");
     }
     if (r->agg == AGG_SEQUENCE) {
         if (c->d == SQL_DUCKDB)
             return sd_sqlc_refuse(c, "a sequence needs MATCH_RECOGNIZE, which DuckDB does not have");
-        if (r->nsteps > 2)
-            return sd_sqlc_refuse(c,
-                                  "a sequence of %zu steps: only two-step sequences are shown to match as the "
-                                  "engine's do",
-                                  r->nsteps);
-        return trino_sequence(c, r, o);
+        return sd_sql_trino_sequence(c, r, o);
     }
     if (r->agg == AGG_DISTINCT && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
         return sd_sqlc_refuse(c, "distinct over a [*] path counts each of its values");
+    if (r->agg == AGG_SUM && (r->distinct->kind == EXPR_PATH && r->distinct->path.has_star))
+        return sd_sqlc_refuse(c, "sum over a [*] path adds each of its numbers");
     if (r->agg == AGG_NONE && !r->has_throttle) {
-        head(o, r);
+        sd_sql_head(o, r);
         if (sd_sql_time_text(c, o) != 0) return -1;
         sd_buf_puts(o, " AS event_time, ");
         if (sd_sql_common_typed(c, SD_COMMON_ID, W_STR, o) != 0) return -1;
