@@ -112,6 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     PCRE2_SIZE off;
     pcre2_code *direct = pcre2_compile((PCRE2_SPTR)pat, plen, opts, &err, &off, NULL);
     if (!direct) return 0;
+    /* JIT-compiled as the compiler does (lang/compile_pool.c): PCRE2 10.42's
+     * interpreter and its JIT disagree on empty matches beside invalid UTF-8
+     * under PCRE2_MATCH_INVALID_UTF (/^/ on "\xb4": no match, and a match),
+     * and the property here is the prefilter's, not PCRE2's. */
+    (void)pcre2_jit_compile(direct, PCRE2_JIT_COMPLETE);
 
     char src[1300];
     snprintf(src, sizeof src, "rule r0 {\n  where .s matches /%s/%s\n}\nrule r1 {\n  where .t matches /%s/%s\n}\n", pat,

@@ -162,11 +162,12 @@ static bool text_one(vm_ctx *vm, sd_event *ev, const sd_value *x, sd_value *out)
 }
 
 /* Epoch seconds or milliseconds, told apart by size (10^11 seconds is in
- * the year 5138); false past year 9999 or before 0001. */
+ * the year 5138); false outside what nanoseconds since 1970 in 64 bits hold
+ * (1677-09-21 to 2262-04-11, as every event time). */
 static bool epoch_ns(double v, int64_t *ns) {
     if (!isfinite(v)) return false;
     double s = fabs(v) < 1e11 ? v : v / 1000;
-    if (s < -62135596800.0 || s > 253402300799.0) return false;
+    if (s <= -9223372036.0 || s >= 9223372036.0) return false;
     *ns = (int64_t)floor(s * 1e9);
     return true;
 }

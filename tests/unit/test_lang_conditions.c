@@ -325,6 +325,12 @@ static void test_hour_and_weekday(void **s) {
     assert_int_equal(eval("hour(.t) == 23 and weekday(.t) == 3", "{\"t\":\"1969-12-31T23:00:00Z\"}"), 1);
     /* what is no time is missing */
     assert_int_equal(eval("exists hour(.t)", "{\"t\":\"yesterday\"}"), 0);
+    /* epoch times past what 64-bit nanoseconds hold are no time either (fuzz_eval found
+     * 1.7e19 ns converted to int64) */
+    assert_int_equal(eval("exists hour(.t)", "{\"t\":17046702000000}"), 0);
+    assert_int_equal(eval("exists weekday(.t)", "{\"t\":\"999999999999999999\"}"), 0);
+    assert_int_equal(eval("exists hour(.t)", "{\"t\":-17046702000000}"), 0);
+    assert_int_equal(eval("hour(.t) == 23", "{\"t\":9223372035}"), 1);
     assert_int_equal(eval("hour(.t) < 6 or hour(.t) >= 22", ev), 1);
 }
 
