@@ -26,29 +26,7 @@
 
 #include "secdet.h"
 
-#define MAX_ALERTS 4096
-
-typedef struct collected {
-    size_t n;
-    char *rule[MAX_ALERTS];
-    char *message[MAX_ALERTS];
-} collected;
-
-static void on_alert(void *user, const secdet_alert *a) {
-    collected *c = user;
-    if (c->n == MAX_ALERTS) fail_msg("too many alerts");
-    c->rule[c->n] = strdup(secdet_alert_rule(a));
-    c->message[c->n] = strdup(secdet_alert_message(a));
-    c->n++;
-}
-
-static void collected_free(collected *c) {
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->rule[i]);
-        free(c->message[i]);
-    }
-    memset(c, 0, sizeof *c);
-}
+#include "test_alerts_util.h"
 
 static secdet_engine *engine_with(const char *rules, collected *c) {
     secdet_engine *e = NULL;

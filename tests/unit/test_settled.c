@@ -31,6 +31,8 @@
 #include "secdet.h"
 #include "vm/vm.h"
 
+#include "test_alerts_util.h"
+
 /* name, condition, 1 when its leading conjunct must be settled */
 static const struct {
     const char *name, *where;
@@ -256,22 +258,6 @@ static void test_settled_runs_agree_with_full_runs(void **state) {
 
 /* ---- through the public API ---- */
 
-#define MAX_ALERTS 4096
-
-typedef struct collected {
-    size_t n;
-    char *rule[MAX_ALERTS];
-    char *message[MAX_ALERTS];
-} collected;
-
-static void on_alert(void *user, const secdet_alert *a) {
-    collected *c = user;
-    if (c->n == MAX_ALERTS) fail_msg("too many alerts");
-    c->rule[c->n] = strdup(secdet_alert_rule(a));
-    c->message[c->n] = strdup(secdet_alert_message(a));
-    c->n++;
-}
-
 /* The messages (event numbers) rule `name` alerted with, joined by spaces. */
 static void fired(const collected *c, const char *name, char *out, size_t cap) {
     size_t at = 0;
@@ -315,10 +301,7 @@ static void test_settled_rules_fire_as_their_twins(void **state) {
         total += strlen(s);
     }
     assert_true(total > 0);
-    for (size_t i = 0; i < c.n; i++) {
-        free(c.rule[i]);
-        free(c.message[i]);
-    }
+    collected_free(&c);
     secdet_engine_free(e);
 }
 
